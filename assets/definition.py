@@ -1,0 +1,240 @@
+"""Asset definitions: the frozen :class:`AssetSpec`, the :class:`AssetDefinition` that pairs it
+with the user's function, and the :func:`asset` decorator that makes both.
+
+A definition is validated when it is made; an invalid one cannot exist. Each refusal names the
+function, its file and line, and the fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal, TypeAlias, overload
+
+import pandera.polars as pa
+import polars as pl
+
+from assets.errors import DefinitionError, did_you_mean
+from assets.schedule import parse_duration, validate_schedule
+
+Visibility: TypeAlias = Literal["private", "restricted", "public"]
+Trigger: TypeAlias = Literal["all", "any"]
+AssetFn: TypeAlias = Callable[..., pl.DataFrame | pl.LazyFrame]
+
+VISIBILITIES: tuple[str, ...] = ("private", "restricted", "public")
+TRIGGERS: tuple[str, ...] = ("all", "any")
+#: The parameter name through which a function asks for its :class:`AssetContext`.
+CONTEXT_PARAM = "context"
+
+_SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_KEY = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssetSpec:
+    """What an asset is, without the code that computes it.
+
+    ``inputs`` maps each parameter of the function to the key of the asset it reads.
+    """
+
+    domain: str
+    name: str
+    contract: type[pa.DataFrameModel]
+    contract_version: str
+    inputs: Mapping[str, str] = field(default_factory=dict)
+    schedule: str | None = None
+    trigger: Trigger = "all"
+    visibility: Visibility = "private"
+    owners: tuple[str, ...] = ()
+    freshness: dt.timedelta | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    description: str = ""
+    retries: int = 2
+    source: str = "<unknown>"
+
+    @property
+    def key(self) -> str:
+        """``<domain>.<name>``: the asset's identity everywhere (storage, Airflow, lineage)."""
+        return f"{self.domain}.{self.name}"
+
+    @property
+    def is_root(self) -> bool:
+        return not self.inputs
+
+    @property
+    def contract_major(self) -> int:
+        return int(self.contract_version.split(".", 1)[0])
+
+
+@dataclass(frozen=True, slots=True)
+class AssetDefinition:
+    """An :class:`AssetSpec` plus the function that computes it."""
+
+    spec: AssetSpec
+    fn: AssetFn
+    wants_context: bool = False
+
+    @property
+    def key(self) -> str:
+        return self.spec.key
+
+    def __call__(self, *args: Any, **kwargs: Any) -> pl.DataFrame | pl.LazyFrame:
+        return self.fn(*args, **kwargs)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssetContext:
+    """What a running asset may know about its run. Ask for it with a ``context`` parameter."""
+
+    key: str
+    run_id: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    partition: str | None = None
+
+    def param(self, name: str, default: Any = None) -> Any:
+        """A run parameter such as ``seed``, ``scale`` or ``inject_bad_rows``."""
+        return self.params.get(name, default)
+
+
+@overload
+def asset(fn: AssetFn, /) -> AssetDefinition: ...
+@overload
+def asset(
+    *, contract: type[pa.DataFrameModel] | None = ..., contract_version: str = ...,
+    ins: Mapping[str, str] | None = ..., schedule: str | None = ..., trigger: str = ...,
+    visibility: str = ..., owners: list[str] | tuple[str, ...] = ..., freshness: str | None = ...,
+    tags: Mapping[str, str] | None = ..., description: str | None = ..., retries: int = ...,
+    name: str | None = ...,
+) -> Callable[[AssetFn], AssetDefinition]: ...
+
+
+def asset(
+    fn: AssetFn | None = None,
+    /,
+    *,
+    contract: type[pa.DataFrameModel] | None = None,
+    contract_version: str = "",
+    ins: Mapping[str, str] | None = None,
+    schedule: str | None = None,
+    trigger: str = "all",
+    visibility: str = "private",
+    owners: list[str] | tuple[str, ...] = (),
+    freshness: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    description: str | None = None,
+    retries: int = 2,
+    name: str | None = None,
+) -> AssetDefinition | Callable[[AssetFn], AssetDefinition]:
+    """Declare a data product: a function returning a polars frame, guarded by a contract.
+
+    The asset's key is ``<domain>.<name>``; the domain is the package under ``domains/`` the
+    function lives in. Parameters named like an asset of the same domain are inputs; ``ins``
+    maps any other parameter to a key in another domain. A parameter named ``context``
+    receives an :class:`AssetContext`. Inputs arrive as ``pl.LazyFrame``.
+    """
+
+    def decorate(func: AssetFn) -> AssetDefinition:
+        return _define(func, contract=contract, contract_version=contract_version, ins=dict(ins or {}),
+                       schedule=schedule, trigger=trigger, visibility=visibility, owners=tuple(owners),
+                       freshness=freshness, tags=dict(tags or {}), description=description,
+                       retries=retries, name=name)
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def _define(func: AssetFn, *, contract: Any, contract_version: str, ins: dict[str, str],
+            schedule: str | None, trigger: str, visibility: str, owners: tuple[str, ...],
+            freshness: str | None, tags: dict[str, str], description: str | None, retries: int,
+            name: str | None) -> AssetDefinition:
+    where = _source(func)
+    asset_name = name or func.__name__
+    label = f"asset '{asset_name}'"
+
+    def refuse(what: str, fix: str) -> DefinitionError:
+        return DefinitionError(f"{label}: {what}", where=where, fix=fix)
+
+    domain = _domain_of(func)
+    if domain is None:
+        raise refuse(f"module '{func.__module__}' is not inside a domain package",
+                     "put the function in domains/<domain>/assets.py")
+    label = f"asset '{domain}.{asset_name}'"
+    if not _NAME.match(asset_name):
+        raise refuse(f"'{asset_name}' is not a valid asset name", "use lower_snake_case, starting with a letter")
+    if contract is None:
+        raise refuse("has no contract; every asset must declare one",
+                     "pass contract=<a pandera.polars.DataFrameModel subclass> and contract_version='1.0.0'")
+    if not (isinstance(contract, type) and issubclass(contract, pa.DataFrameModel)):
+        raise refuse(f"contract {contract!r} is not a pandera.polars DataFrameModel subclass",
+                     "declare `class MyContract(pa.DataFrameModel)` with `import pandera.polars as pa`")
+    if not _SEMVER.match(contract_version or ""):
+        raise refuse(f"contract_version {contract_version!r} is not semantic versioning",
+                     "write MAJOR.MINOR.PATCH, like contract_version='1.0.0'")
+    if visibility not in VISIBILITIES:
+        raise refuse(f"unknown visibility {visibility!r}",
+                     f"use one of {', '.join(VISIBILITIES)}. " + did_you_mean(visibility, VISIBILITIES))
+    if trigger not in TRIGGERS:
+        raise refuse(f"unknown trigger {trigger!r}", "use 'all' (every input updated) or 'any'")
+    if schedule is not None:
+        problem = validate_schedule(schedule)
+        if problem:
+            raise refuse(f"bad schedule {schedule!r}: {problem}",
+                         "use a preset (@hourly, @daily, @weekly, @monthly, @yearly) or five cron fields")
+    for owner in owners:
+        if not _EMAIL.match(owner):
+            raise refuse(f"owner {owner!r} is not an e-mail address", "write owners=['team@acme.example']")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+        raise refuse("tags must map strings to strings", "write tags={'tier': 'gold'}")
+    if retries < 0:
+        raise refuse("retries must not be negative", "write retries=0 or more")
+    try:
+        fresh = parse_duration(freshness) if freshness is not None else None
+    except ValueError as exc:
+        raise refuse(f"bad freshness {freshness!r}: {exc}", "write a duration like '30m', '2h' or '1d'") from None
+
+    inputs, wants_context = _inputs(func, domain, ins, refuse)
+    spec = AssetSpec(
+        domain=domain, name=asset_name, contract=contract, contract_version=contract_version,
+        inputs=MappingProxyType(inputs), schedule=schedule, trigger=trigger,  # type: ignore[arg-type]
+        visibility=visibility, owners=owners, freshness=fresh,  # type: ignore[arg-type]
+        tags=MappingProxyType(tags), description=(description or inspect.getdoc(func) or "").strip(),
+        retries=retries, source=where)
+    return AssetDefinition(spec=spec, fn=func, wants_context=wants_context)
+
+
+def _inputs(func: AssetFn, domain: str, ins: dict[str, str],
+            refuse: Callable[[str, str], DefinitionError]) -> tuple[dict[str, str], bool]:
+    params = inspect.signature(func).parameters
+    inputs: dict[str, str] = {}
+    wants_context = False
+    for p in params.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            raise refuse(f"parameter '{p.name}' is variadic", "name each input as its own parameter")
+        if p.name == CONTEXT_PARAM:
+            wants_context = True
+            continue
+        inputs[p.name] = ins.get(p.name, f"{domain}.{p.name}")
+    for param, key in ins.items():
+        if param not in params:
+            raise refuse(f"ins names '{param}', which is not a parameter",
+                         f"add a parameter '{param}' or remove it from ins. " + did_you_mean(param, params))
+        if not _KEY.match(key):
+            raise refuse(f"ins['{param}'] = {key!r} is not an asset key", "write '<domain>.<asset>'")
+    return inputs, wants_context
+
+
+def _domain_of(func: AssetFn) -> str | None:
+    parts = func.__module__.split(".")
+    if "domains" in parts[:-1]:
+        return parts[parts.index("domains") + 1]
+    return None
+
+
+def _source(func: AssetFn) -> str:
+    code = getattr(func, "__code__", None)
+    return f"{code.co_filename}:{code.co_firstlineno}" if code else func.__module__

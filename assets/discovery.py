@@ -1,0 +1,104 @@
+"""Find the asset definitions of a mesh: the packages under ``<root>/domains/``.
+
+Each sub-package of ``domains/`` is a domain; its definitions are the :class:`AssetDefinition`
+objects found in its modules (``assets.py`` by convention, or the package itself). Importing
+user code is an explicit call here, never a side effect of importing the framework.
+
+A domain whose code raises on import is reported in :attr:`Discovery.errors` and does not stop
+the other domains from loading; strict callers raise it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+from assets.definition import AssetDefinition
+from assets.errors import DomainImportError, MeshError, UndeclaredDomainError, did_you_mean
+
+#: Modules of a domain package that hold definitions, in the order they are searched.
+DEFINITION_MODULES = ("assets",)
+
+
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    """What was found under ``domains/``: definitions, and an error per domain that failed."""
+
+    definitions: tuple[AssetDefinition, ...]
+    domains: tuple[str, ...]
+    errors: Mapping[str, MeshError] = field(default_factory=dict)
+
+
+def discover(root: Path, declared: Mapping[str, object]) -> Discovery:
+    """Import every domain package under ``root/domains`` and collect its definitions.
+
+    ``declared`` holds the domains of ``mesh.toml``; a package not declared there is an error
+    for that domain.
+    """
+    folder = root / "domains"
+    _bind_domains_package(root)
+    definitions: list[AssetDefinition] = []
+    errors: dict[str, MeshError] = {}
+    found = sorted(p.name for p in folder.iterdir() if (p / "__init__.py").is_file()) if folder.is_dir() else []
+    for domain in found:
+        try:
+            defs = _load_domain(domain, folder / domain)
+        except MeshError as exc:
+            errors[domain] = exc
+            continue
+        if domain not in declared:
+            keys = ", ".join(d.key for d in defs) or "no assets"
+            hint = did_you_mean(domain, declared)
+            errors[domain] = UndeclaredDomainError(
+                f"domain '{domain}' ({keys}) is not declared in mesh.toml",
+                where=str(folder / domain),
+                fix=f"add [domains.{domain}] with owners to mesh.toml"
+                    f" (mesh domain create {domain} --owner EMAIL).{' ' + hint if hint else ''}")
+            continue
+        definitions.extend(defs)
+    return Discovery(tuple(definitions), tuple(found), errors)
+
+
+def _load_domain(domain: str, path: Path) -> list[AssetDefinition]:
+    modules: list[ModuleType] = []
+    for name in (f"domains.{domain}", *(f"domains.{domain}.{m}" for m in DEFINITION_MODULES)):
+        if name != f"domains.{domain}" and not (path / f"{name.rsplit('.', 1)[1]}.py").is_file():
+            continue
+        try:
+            modules.append(importlib.import_module(name))
+        except Exception as exc:  # user code may raise anything; report it against its domain
+            frame = traceback.extract_tb(exc.__traceback__)[-1]
+            raise DomainImportError(
+                f"domain '{domain}' failed to import: {type(exc).__name__}: {exc}",
+                where=f"{frame.filename}:{frame.lineno}",
+                fix="fix the error in the domain's code; the other domains still load") from exc
+    seen: dict[int, AssetDefinition] = {}
+    for module in modules:
+        for value in vars(module).values():
+            if isinstance(value, AssetDefinition) and value.spec.domain == domain:
+                seen.setdefault(id(value), value)
+    return list(seen.values())
+
+
+def _bind_domains_package(root: Path) -> None:
+    """Make ``import domains`` resolve to ``root/domains``, whatever was imported before.
+
+    Tests load several small meshes in one process; a stale ``domains`` package from another
+    root is dropped from ``sys.modules`` so that its modules are not mixed with this mesh's.
+    """
+    target = (root / "domains").resolve()
+    current = sys.modules.get("domains")
+    current_path = Path(getattr(current, "__file__", "") or "").parent.resolve() if current else None
+    if current is not None and current_path != target:
+        for name in [n for n in sys.modules if n == "domains" or n.startswith("domains.")]:
+            del sys.modules[name]
+    root_str = str(root.resolve())
+    if root_str in sys.path:
+        sys.path.remove(root_str)
+    sys.path.insert(0, root_str)
+    importlib.invalidate_caches()

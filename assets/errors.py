@@ -1,0 +1,97 @@
+"""Every failure the framework reports, one class per kind.
+
+Each error carries three things a user needs, as structured fields and in its message:
+
+- ``what`` went wrong,
+- ``where`` it happened (an asset key, ``file.py:12``, ``mesh.toml:4:1`` or a key path),
+- ``fix``: what to write or run instead, with a "did you mean" suggestion where a name
+  was mistyped.
+
+The CLI prints ``str(error)`` as one line and exits non-zero; no traceback for these.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class MeshError(Exception):
+    """Base of every error the mesh reports to a user."""
+
+    def __init__(self, what: str, *, where: str = "", fix: str = "") -> None:
+        self.what = what
+        self.where = where
+        self.fix = fix
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts = [f"{self.where}: {self.what}" if self.where else self.what]
+        if self.fix:
+            parts.append(f"Fix: {self.fix}")
+        return " ".join(parts)
+
+
+class ConfigError(MeshError):
+    """``mesh.toml`` is missing, malformed, or says something contradictory."""
+
+
+class DefinitionError(MeshError):
+    """An ``@asset`` definition is invalid (missing contract, bad semver, bad cron...)."""
+
+
+class GraphError(MeshError):
+    """The assets do not form a valid graph."""
+
+
+class UnknownInputError(GraphError):
+    """An asset's input names no asset."""
+
+
+class CycleError(GraphError):
+    """The assets' inputs form a cycle."""
+
+
+class DuplicateAssetError(GraphError):
+    """Two asset functions produce the same key."""
+
+
+class UndeclaredDomainError(GraphError):
+    """A package under ``domains/`` is not declared in ``mesh.toml``."""
+
+
+class QuotaExceededError(GraphError):
+    """A domain defines more assets than its ``max_assets`` quota."""
+
+
+class DomainImportError(GraphError):
+    """A domain's code raised while being imported."""
+
+
+class SelectionError(MeshError):
+    """A selection string is malformed or selects nothing."""
+
+
+class StorageError(MeshError):
+    """Reading or writing a stored version failed."""
+
+
+class AssetNotMaterializedError(StorageError):
+    """An asset has no current version yet."""
+
+
+class AssetOutputError(MeshError):
+    """An asset function returned something that is not a polars frame."""
+
+
+class ContractViolation(MeshError):
+    """Data failed its contract; nothing was published."""
+
+
+def did_you_mean(name: str, candidates: Iterable[str], *, n: int = 3) -> str:
+    """Return ``" Did you mean 'x'?"`` for the closest candidates, or ``""``."""
+    matches = difflib.get_close_matches(name, list(candidates), n=n, cutoff=0.6)
+    if not matches:
+        return ""
+    quoted = " or ".join(f"'{m}'" for m in matches)
+    return f"Did you mean {quoted}?"

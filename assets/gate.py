@@ -1,0 +1,82 @@
+"""The contract gate: every output is validated by its pandera contract before it may publish.
+
+The gate validates an eager ``pl.DataFrame`` with ``lazy=True``: pandera then runs every
+schema *and* data check and collects all failures (a ``LazyFrame`` alone would only get the
+schema checks). The result says which checks failed, on which column, and on how many rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandera.errors as pa_errors
+import pandera.polars as pa
+import polars as pl
+
+
+@dataclass(frozen=True, slots=True)
+class CheckFailure:
+    """One failed check: ``column`` is the contract's name for schema-wide checks."""
+
+    column: str
+    check: str
+    rows: int
+    examples: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        where = f"{self.rows} row(s)" if self.rows else "schema"
+        shown = f" e.g. {', '.join(self.examples)}" if self.examples else ""
+        return f"{self.column}: {self.check} failed on {where}{shown}"
+
+
+@dataclass(frozen=True, slots=True)
+class GateReport:
+    """The outcome of one gate run. ``frame`` is the validated data when it passed."""
+
+    contract: str
+    passed: bool
+    rows: int
+    failures: tuple[CheckFailure, ...] = ()
+    failure_cases: pl.DataFrame | None = field(default=None, repr=False)
+    frame: pl.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def failed_rows(self) -> int:
+        """Distinct rows that failed at least one check."""
+        if self.failure_cases is None:
+            return 0
+        return self.failure_cases.filter(pl.col("index").is_not_null())["index"].n_unique()
+
+    def describe(self) -> str:
+        if self.passed:
+            return f"{self.contract}: passed on {self.rows} rows"
+        return f"{self.contract}: {len(self.failures)} check(s) failed: " + "; ".join(map(str, self.failures))
+
+
+def run_gate(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> GateReport:
+    """Validate ``frame`` against ``contract``, collecting every failure."""
+    name = contract.__name__
+    try:
+        validated = contract.validate(frame, lazy=True)
+    except pa_errors.SchemaErrors as exc:
+        cases: pl.DataFrame = exc.failure_cases
+        return GateReport(contract=name, passed=False, rows=frame.height,
+                          failures=_summarise(cases), failure_cases=cases)
+    except pa_errors.SchemaError as exc:  # raised for schema-level problems even when lazy
+        failure = CheckFailure(column=str(getattr(exc, "column_name", None) or name),
+                               check=str(getattr(exc, "check", None) or exc.reason_code), rows=0,
+                               examples=(str(exc)[:200],))
+        return GateReport(contract=name, passed=False, rows=frame.height, failures=(failure,))
+    assert isinstance(validated, pl.DataFrame)
+    return GateReport(contract=name, passed=True, rows=frame.height, frame=validated)
+
+
+def _summarise(cases: pl.DataFrame) -> tuple[CheckFailure, ...]:
+    grouped = (
+        cases.with_columns(pl.col("column").fill_null(""), pl.col("check").fill_null(""))
+        .group_by("column", "check", maintain_order=True)
+        .agg(rows=pl.col("index").drop_nulls().n_unique(),
+             examples=pl.col("failure_case").cast(pl.String).drop_nulls().unique(maintain_order=True).head(3))
+    )
+    return tuple(CheckFailure(column=r["column"], check=r["check"], rows=r["rows"], examples=tuple(r["examples"]))
+                 for r in grouped.iter_rows(named=True))

@@ -1,0 +1,143 @@
+"""The asset graph: definitions linked by their inputs, checked for every structural error.
+
+Built once from discovered definitions; immutable afterwards. Every error names each asset
+involved and suggests near names.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from assets.definition import AssetDefinition
+from assets.errors import (
+    CycleError,
+    DuplicateAssetError,
+    QuotaExceededError,
+    UnknownInputError,
+    did_you_mean,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AssetGraph:
+    """Assets by key, with their upstream and downstream edges, in a fixed topological order."""
+
+    assets: Mapping[str, AssetDefinition]
+    _upstream: Mapping[str, tuple[str, ...]] = field(repr=False)
+    _downstream: Mapping[str, tuple[str, ...]] = field(repr=False)
+    order: tuple[str, ...] = field(repr=False)
+
+    @classmethod
+    def build(cls, definitions: Iterable[AssetDefinition],
+              max_assets: Mapping[str, int] | None = None) -> AssetGraph:
+        """Link definitions into a graph; refuse duplicates, unknown inputs, cycles, quotas."""
+        by_key: dict[str, AssetDefinition] = {}
+        duplicates: dict[str, list[str]] = defaultdict(list)
+        for d in definitions:
+            if d.key in by_key and by_key[d.key].fn is not d.fn:
+                duplicates[d.key] += [by_key[d.key].spec.source, d.spec.source]
+            by_key[d.key] = d
+        if duplicates:
+            detail = "; ".join(f"'{k}' at {', '.join(dict.fromkeys(places))}" for k, places in duplicates.items())
+            raise DuplicateAssetError(f"two asset functions produce one key: {detail}",
+                                      fix="rename one of them, or pass @asset(name=...)")
+        _check_inputs(by_key)
+        upstream = {k: tuple(dict.fromkeys(d.spec.inputs.values())) for k, d in by_key.items()}
+        order = _topological_order(upstream, by_key)
+        if max_assets:
+            _check_quotas(by_key, max_assets)
+        downstream: dict[str, list[str]] = {k: [] for k in by_key}
+        for key in order:
+            for parent in upstream[key]:
+                downstream[parent].append(key)
+        return cls(assets=by_key, _upstream=upstream,
+                   _downstream={k: tuple(v) for k, v in downstream.items()}, order=order)
+
+    def __getitem__(self, key: str) -> AssetDefinition:
+        return self.assets[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.assets
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.order)
+
+    def __len__(self) -> int:
+        return len(self.assets)
+
+    def upstream(self, key: str) -> tuple[str, ...]:
+        """The keys ``key`` reads directly."""
+        return self._upstream[key]
+
+    def downstream(self, key: str) -> tuple[str, ...]:
+        """The keys that read ``key`` directly."""
+        return self._downstream[key]
+
+    def ancestors(self, key: str, depth: int | None = None) -> set[str]:
+        return _walk(key, self._upstream, depth)
+
+    def descendants(self, key: str, depth: int | None = None) -> set[str]:
+        return _walk(key, self._downstream, depth)
+
+    def domains(self) -> list[str]:
+        return sorted({d.spec.domain for d in self.assets.values()})
+
+    def sorted(self, keys: Iterable[str]) -> list[str]:
+        """``keys`` in topological order."""
+        wanted = set(keys)
+        return [k for k in self.order if k in wanted]
+
+
+def _walk(start: str, edges: Mapping[str, tuple[str, ...]], depth: int | None) -> set[str]:
+    seen: set[str] = set()
+    frontier = [start]
+    level = 0
+    while frontier and (depth is None or level < depth):
+        level += 1
+        frontier = [n for k in frontier for n in edges[k] if n not in seen]
+        seen.update(frontier)
+    return seen
+
+
+def _check_inputs(by_key: Mapping[str, AssetDefinition]) -> None:
+    problems = []
+    for key, d in sorted(by_key.items()):
+        for param, target in d.spec.inputs.items():
+            if target not in by_key:
+                hint = did_you_mean(target, by_key)
+                problems.append(f"'{key}' ({d.spec.source}) reads '{target}' through parameter "
+                                f"'{param}', which is no asset.{' ' + hint if hint else ''}")
+    if problems:
+        raise UnknownInputError(" ".join(problems), where="asset inputs",
+                                fix="name an existing asset in ins={'param': '<domain>.<asset>'}, "
+                                    "or rename the parameter after an asset of the same domain")
+
+
+def _topological_order(upstream: Mapping[str, tuple[str, ...]],
+                       by_key: Mapping[str, AssetDefinition]) -> tuple[str, ...]:
+    sorter = graphlib.TopologicalSorter(upstream)
+    try:
+        return tuple(sorter.static_order())
+    except graphlib.CycleError as exc:
+        cycle: list[str] = exc.args[1]
+        path = " -> ".join(cycle)  # each key feeds the next
+        places = ", ".join(f"'{k}' at {by_key[k].spec.source}" for k in dict.fromkeys(cycle))
+        raise CycleError(f"the inputs form a cycle: {path} ({places})", where="asset inputs",
+                         fix="break the cycle: one of these assets must stop reading another") from None
+
+
+def _check_quotas(by_key: Mapping[str, AssetDefinition], max_assets: Mapping[str, int]) -> None:
+    counts: dict[str, list[str]] = defaultdict(list)
+    for key, d in by_key.items():
+        counts[d.spec.domain].append(key)
+    for domain, keys in sorted(counts.items()):
+        limit = max_assets.get(domain)
+        if limit is not None and len(keys) > limit:
+            raise QuotaExceededError(
+                f"domain '{domain}' defines {len(keys)} assets, over its max_assets of {limit}: "
+                f"{', '.join(sorted(keys))}",
+                where=f"mesh.toml [domains.{domain}].max_assets",
+                fix="remove assets from the domain or ask the council to raise max_assets")

@@ -1,0 +1,78 @@
+"""A loaded mesh: the policies of ``mesh.toml``, the asset graph of ``domains/``, and storage.
+
+:meth:`Mesh.load` is the one explicit call that reads configuration and imports user code; the
+CLI, the tests and the Airflow DAG files all start from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from assets.discovery import discover
+from assets.errors import MeshError
+from assets.graph import AssetGraph
+from assets.selection import select
+from assets.storage import StorageRoot, VersionStore
+from governance.policy import MeshPolicy, load_policy
+
+#: Folder under the mesh root for local state: run history, Airflow home, keys, lineage files.
+STATE_DIR = ".mesh"
+
+
+@dataclass(frozen=True)
+class Mesh:
+    """Policies, graph and storage of one mesh. ``errors`` holds domains that failed to load."""
+
+    policy: MeshPolicy
+    graph: AssetGraph
+    errors: Mapping[str, MeshError] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path | str | None = None, *, strict: bool = True) -> Mesh:
+        """Load ``mesh.toml`` (found from ``path``, ``$MESH_ROOT`` or the working folder) and
+        the domains beside it.
+
+        With ``strict`` any domain that fails to load raises; without it, the failing domains
+        are left out and reported in :attr:`errors` (the Airflow DAG files use this so one
+        broken domain does not hide the others).
+        """
+        policy = load_policy(path)
+        found = discover(policy.root, policy.domains)
+        if strict and found.errors:
+            raise next(iter(found.errors.values()))
+        definitions = found.definitions
+        if not strict and found.errors:
+            # A loaded domain that reads a broken one cannot run either; leave it out too.
+            broken = set(found.errors)
+            definitions = tuple(d for d in definitions
+                                if not any(k.split(".", 1)[0] in broken for k in d.spec.inputs.values()))
+        graph = AssetGraph.build(definitions, {d.name: d.max_assets for d in policy.domains.values()})
+        return cls(policy=policy, graph=graph, errors=dict(found.errors))
+
+    @property
+    def root(self) -> Path:
+        return self.policy.root
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    @property
+    def active_region(self) -> str:
+        """The region that serves reads and takes new versions."""
+        return self.policy.settings.primary_region
+
+    def store(self, region: str | None = None) -> VersionStore:
+        """The version store of ``region`` (the active region by default)."""
+        return self._stores[region or self.active_region]
+
+    @cached_property
+    def _stores(self) -> dict[str, VersionStore]:
+        return {name: VersionStore(StorageRoot(r.storage_url(self.root))) for name, r in self.policy.regions.items()}
+
+    def select(self, selection: str) -> list[str]:
+        """Keys named by a selection string, in topological order."""
+        return select(self.graph, selection)

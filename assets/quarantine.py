@@ -1,0 +1,69 @@
+"""Where data that failed its gate goes: never published, kept with a readable report.
+
+Under the storage root: ``_quarantine/<domain>/<asset>/<run_id>/`` holds ``report.md`` (for
+people), ``report.json`` (for scripts), ``failure_cases.parquet`` (pandera's failure cases) and
+``rows.parquet`` (the rows that failed a check).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+import polars as pl
+
+from assets.gate import GateReport
+from assets.storage import StorageRoot
+
+QUARANTINE = "_quarantine"
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantine:
+    """Writes gate failures under a storage root."""
+
+    root: StorageRoot
+
+    def store(self, key: str, run_id: str, report: GateReport, frame: pl.DataFrame) -> str:
+        """Write the failure of ``key`` in run ``run_id``; return the folder's URI."""
+        domain, name = key.split(".", 1)
+        folder = self.root.path(QUARANTINE, domain, name, run_id)
+        self.root.makedirs(folder)
+        summary = {
+            "asset": key, "run_id": run_id, "contract": report.contract,
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "rows": report.rows, "failed_rows": report.failed_rows,
+            "failures": [{"column": f.column, "check": f.check, "rows": f.rows, "examples": list(f.examples)}
+                         for f in report.failures],
+        }
+        if report.failure_cases is not None:
+            self._write_parquet(report.failure_cases, f"{folder}/failure_cases.parquet")
+            indices = report.failure_cases["index"].drop_nulls().unique().sort()
+            if len(indices):
+                bad = frame.with_row_index("__row").filter(pl.col("__row").is_in(indices.implode()))
+                self._write_parquet(bad, f"{folder}/rows.parquet")
+        self.root.write_atomic(f"{folder}/report.json", json.dumps(summary, indent=2).encode())
+        self.root.write_atomic(f"{folder}/report.md", _markdown(summary).encode())
+        return self.root.uri_of(folder)
+
+    def _write_parquet(self, frame: pl.DataFrame, path: str) -> None:
+        with self.root.open(path, "wb") as fh:
+            frame.write_parquet(fh)
+
+
+def _markdown(summary: dict[str, object]) -> str:
+    lines = [
+        f"# Gate failure: {summary['asset']}",
+        "",
+        f"Run `{summary['run_id']}` at {summary['at']}: contract `{summary['contract']}` rejected "
+        f"{summary['failed_rows']} of {summary['rows']} rows. Nothing was published; the current "
+        "version is unchanged.",
+        "",
+        "| column | check | rows | examples |",
+        "|---|---|---|---|",
+    ]
+    for f in summary["failures"]:  # type: ignore[attr-defined]
+        lines.append(f"| {f['column']} | `{f['check']}` | {f['rows']} | {', '.join(f['examples'])} |")
+    lines += ["", "Fix the data or the asset's code, then materialize again."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,72 @@
+"""What a run reports: one :class:`AssetResult` per asset, gathered in a :class:`RunResult`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from assets.gate import GateReport
+from assets.storage import Manifest
+
+
+class Status(StrEnum):
+    MATERIALIZED = "materialized"
+    GATE_FAILED = "gate_failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssetResult:
+    """The outcome of one asset in one run.
+
+    ``manifest`` is set when it materialized; ``gate`` when its gate ran; ``error`` says
+    what failed (or, for a skip, which upstream failed); ``quarantine`` is where rejected
+    data went.
+    """
+
+    key: str
+    status: Status
+    manifest: Manifest | None = None
+    gate: GateReport | None = None
+    error: str | None = None
+    quarantine: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.MATERIALIZED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key, "status": str(self.status), "seconds": round(self.seconds, 3),
+            "version": self.manifest.version if self.manifest else None,
+            "rows": self.manifest.rows if self.manifest else None,
+            "error": self.error, "quarantine": self.quarantine,
+            "failed_checks": [{"column": f.column, "check": f.check, "rows": f.rows}
+                              for f in (self.gate.failures if self.gate else ())],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """Every asset's result in one run, in the order they finished."""
+
+    run_id: str
+    results: Mapping[str, AssetResult] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results.values())
+
+    def __getitem__(self, key: str) -> AssetResult:
+        return self.results[key]
+
+    def by_status(self, status: Status) -> list[str]:
+        return [k for k, r in self.results.items() if r.status is status]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "ok": self.ok,
+                "assets": [r.to_dict() for r in self.results.values()]}

@@ -1,0 +1,127 @@
+"""Asset selection strings, in Dagster's syntax where it fits.
+
+Atoms:
+
+- ``*`` every asset; ``sales.orders`` one key; ``sales.*`` or ``*.orders`` a glob;
+- ``tag:tier=gold`` (or ``tag:tier``), ``owner:sales-data@acme.example``, ``domain:sales``,
+  ``key:sales.orders``;
+- ``+ATOM`` adds every upstream asset, ``2+ATOM`` two levels of it; ``ATOM+`` and ``ATOM+2``
+  do the same downstream.
+
+Combine them with ``or`` (also a comma or plain whitespace), ``and``, ``not`` and parentheses:
+``domain:sales and not tag:tier=bronze``, ``+finance.revenue marketing.*``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable
+
+from assets.errors import SelectionError, did_you_mean
+from assets.graph import AssetGraph
+
+_TOKEN = re.compile(r"\s*(\(|\)|,|[^\s(),]+)")
+_ATOM = re.compile(r"^(?:(\d*)\+)?(.+?)(?:\+(\d*))?$")
+_KEYWORDS = {"and", "or", "not"}
+
+
+def select(graph: AssetGraph, selection: str) -> list[str]:
+    """The keys ``selection`` names, in topological order. Refuses an empty result."""
+    tokens = _TOKEN.findall(selection.strip())
+    if not tokens:
+        raise SelectionError("the selection is empty", where="selection",
+                             fix="write '*' for every asset, or a key such as 'sales.orders'")
+    parser = _Parser(graph, tokens, selection)
+    keys = parser.expr()
+    if parser.pos != len(tokens):
+        raise SelectionError(f"unexpected '{tokens[parser.pos]}' in '{selection}'", where="selection",
+                             fix="check the parentheses and the and/or/not keywords")
+    if not keys:
+        raise SelectionError(f"'{selection}' selects no asset", where="selection",
+                             fix="run `mesh list` to see the keys. " + parser.hint())
+    return graph.sorted(keys)
+
+
+class _Parser:
+    def __init__(self, graph: AssetGraph, tokens: list[str], text: str) -> None:
+        self.graph, self.tokens, self.text, self.pos = graph, tokens, text, 0
+        self.misses: list[str] = []
+
+    def peek(self) -> str | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self) -> str:
+        token = self.peek()
+        if token is None:
+            raise SelectionError(f"'{self.text}' ends too early", where="selection",
+                                 fix="complete the expression after and/or/not")
+        self.pos += 1
+        return token
+
+    def expr(self) -> set[str]:
+        keys = self.term()
+        while (token := self.peek()) is not None and token != ")":
+            if token in ("or", ","):
+                self.take()
+            keys |= self.term()
+        return keys
+
+    def term(self) -> set[str]:
+        keys = self.factor()
+        while self.peek() == "and":
+            self.take()
+            keys &= self.factor()
+        return keys
+
+    def factor(self) -> set[str]:
+        token = self.take()
+        if token == "not":
+            return set(self.graph.assets) - self.factor()
+        if token == "(":
+            keys = self.expr()
+            if self.take() != ")":
+                raise SelectionError(f"missing ')' in '{self.text}'", where="selection", fix="close the parenthesis")
+            return keys
+        if token in _KEYWORDS or token in (")", ","):
+            raise SelectionError(f"unexpected '{token}' in '{self.text}'", where="selection",
+                                 fix="put an asset, glob, tag:, owner: or domain: term there")
+        return self.atom(token)
+
+    def atom(self, token: str) -> set[str]:
+        match = _ATOM.match(token)
+        assert match is not None
+        up, body, down = match.groups()
+        keys = self.base(body)
+        if not keys:
+            self.misses.append(body)
+        result = set(keys)
+        for key in keys:
+            if up is not None:
+                result |= self.graph.ancestors(key, int(up) if up else None)
+            if down is not None:
+                result |= self.graph.descendants(key, int(down) if down else None)
+        return result
+
+    def base(self, body: str) -> set[str]:
+        everything = self.graph.assets
+        kind, _, value = body.partition(":") if ":" in body else ("key", "", body)
+        matchers: dict[str, Callable[[str], bool]] = {
+            "key": lambda k: fnmatch.fnmatchcase(k, value),
+            "domain": lambda k: fnmatch.fnmatchcase(everything[k].spec.domain, value),
+            "owner": lambda k: value in everything[k].spec.owners,
+            "tag": lambda k: _has_tag(everything[k].spec.tags, value),
+        }
+        if kind not in matchers:
+            raise SelectionError(f"unknown selector '{kind}:' in '{self.text}'", where="selection",
+                                 fix="use key:, tag:, owner: or domain:. " + did_you_mean(kind, matchers))
+        return {k for k in everything if matchers[kind](k)}
+
+    def hint(self) -> str:
+        names = list(self.graph.assets) + [f"domain:{d}" for d in self.graph.domains()]
+        return " ".join(h for m in self.misses if (h := did_you_mean(m, names)))
+
+
+def _has_tag(tags: dict[str, str] | object, value: str) -> bool:
+    name, _, wanted = value.partition("=")
+    return name in tags and (not wanted or tags[name] == wanted)  # type: ignore[operator,index]

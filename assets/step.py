@@ -1,0 +1,92 @@
+"""One asset's step: read inputs, compute, gate, publish. The unit both runners call.
+
+The in-process engine calls :func:`run_asset` for each asset of a selection; each Airflow task
+calls it for its one asset. There is no other path to publish data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import time
+import traceback
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+import polars as pl
+
+from assets.definition import CONTEXT_PARAM, AssetContext, AssetDefinition, AssetFn
+from assets.errors import AssetOutputError, MeshError
+from assets.gate import run_gate
+from assets.mesh import Mesh
+from assets.quarantine import Quarantine
+from assets.results import AssetResult, Status
+from assets.storage import PublishRequest
+
+
+def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None = None) -> AssetResult:
+    """Materialize one asset from the current versions of its inputs.
+
+    Never raises for a failure of the asset itself: a gate failure or an error in the user's
+    function comes back as the result's status, with nothing published.
+    """
+    started = time.perf_counter()
+    definition = mesh.graph[key]
+    store = mesh.store()
+
+    def finish(status: Status, **kw: Any) -> AssetResult:
+        return AssetResult(key=key, status=status, seconds=time.perf_counter() - started, **kw)
+
+    try:
+        inputs, versions = {}, {}
+        for param, upstream in definition.spec.inputs.items():
+            manifest = store.require_current(upstream)
+            inputs[param] = store.scan(upstream, manifest.version)
+            versions[upstream] = manifest.version
+        if definition.wants_context:
+            inputs[CONTEXT_PARAM] = AssetContext(key=key, run_id=run_id, params=dict(params or {}))
+        frame = _as_dataframe(definition, definition.fn(**inputs))
+    except MeshError as exc:
+        return finish(Status.ERROR, error=str(exc))
+    except Exception as exc:  # the user's function may raise anything
+        return finish(Status.ERROR, error=_describe_user_error(definition, exc))
+
+    report = run_gate(definition.spec.contract, frame)
+    if not report.passed:
+        where = Quarantine(store.root).store(key, run_id, report, frame)
+        return finish(Status.GATE_FAILED, gate=report, quarantine=where,
+                      error=f"contract gate failed: {report.describe()}; nothing was published; "
+                            f"failing rows are in {where}")
+    assert report.frame is not None
+    manifest = store.publish(report.frame, PublishRequest(
+        key=key, contract_version=definition.spec.contract_version, code_version=code_version(definition.fn),
+        run_id=run_id, input_versions=versions, protection={}))
+    return finish(Status.MATERIALIZED, manifest=manifest, gate=report)
+
+
+@lru_cache(maxsize=4096)
+def code_version(fn: AssetFn) -> str:
+    """A hash of the function's source: it changes when the code that made the data changes."""
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        source = fn.__qualname__
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
+def _as_dataframe(definition: AssetDefinition, value: object) -> pl.DataFrame:
+    if isinstance(value, pl.LazyFrame):
+        return value.collect()
+    if isinstance(value, pl.DataFrame):
+        return value
+    raise AssetOutputError(
+        f"asset '{definition.key}' returned {type(value).__name__}, not a polars DataFrame or LazyFrame",
+        where=definition.spec.source, fix="return a pl.DataFrame or pl.LazyFrame from the function")
+
+
+def _describe_user_error(definition: AssetDefinition, exc: Exception) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    frame = frames[-1] if frames else None
+    at = f" at {frame.filename}:{frame.lineno}" if frame else ""
+    return f"asset '{definition.key}' raised {type(exc).__name__}: {exc}{at}"

@@ -1,0 +1,112 @@
+"""A storage root on any fsspec filesystem, with the few atomic primitives publishing needs.
+
+Local folders are the default. On a local filesystem a file is written under a temporary
+name, flushed to disk and renamed into place, so a reader sees the old bytes or the new ones,
+never a part. On object stores (``s3://``) a single ``put`` is atomic per object; callers keep
+that in mind by writing the object that makes a version visible last.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+_CHUNK = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class StorageRoot:
+    """A folder or bucket prefix, addressed by fsspec URL (``/path``, ``file://``, ``s3://b/p``)."""
+
+    url: str
+    storage_options: dict[str, object] = field(default_factory=dict, compare=False)
+    fs: fsspec.AbstractFileSystem = field(init=False, repr=False, compare=False)
+    root: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        fs, root = fsspec.core.url_to_fs(self.url, **self.storage_options)
+        object.__setattr__(self, "fs", fs)
+        object.__setattr__(self, "root", root.rstrip("/"))
+
+    @property
+    def is_local(self) -> bool:
+        return isinstance(self.fs, LocalFileSystem)
+
+    def path(self, *parts: str) -> str:
+        return "/".join((self.root, *parts))
+
+    def uri_of(self, path: str) -> str:
+        """The full URL of a path under this root, as lineage and error messages show it."""
+        return path if self.is_local else self.fs.unstrip_protocol(path)
+
+    def exists(self, path: str) -> bool:
+        return bool(self.fs.exists(path))
+
+    def read_bytes(self, path: str) -> bytes:
+        return bytes(self.fs.cat_file(path))
+
+    def open(self, path: str, mode: str = "rb") -> IO[bytes]:
+        return self.fs.open(path, mode)
+
+    def makedirs(self, path: str) -> None:
+        self.fs.makedirs(path, exist_ok=True)
+
+    def listdir(self, path: str) -> list[str]:
+        """Names (not paths) of the entries of a folder; empty if it does not exist."""
+        try:
+            entries = self.fs.ls(path, detail=False)
+        except FileNotFoundError:
+            return []
+        return sorted(e.rstrip("/").rsplit("/", 1)[-1] for e in entries)
+
+    def size(self, path: str) -> int:
+        return int(self.fs.size(path))
+
+    def checksum(self, path: str) -> str:
+        """``sha256:<hex>`` of a stored file, streamed."""
+        with self.fs.open(path, "rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256") if self.is_local else _stream_digest(fh)
+        return f"sha256:{digest.hexdigest()}"
+
+    def write_atomic(self, path: str, data: bytes) -> None:
+        """Replace ``path`` with ``data`` in one step: readers see all of it or none."""
+        if not self.is_local:
+            self.fs.pipe_file(path, data)
+            return
+        tmp = f"{path}.{uuid.uuid4().hex}.tmp"
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+
+    def rename(self, src: str, dst: str) -> None:
+        """Move a finished folder into place (one ``rename`` on a local filesystem)."""
+        if self.is_local:
+            os.rename(src, dst)
+        else:
+            self.fs.mv(src, dst, recursive=True)
+
+    def remove(self, path: str) -> None:
+        if self.exists(path):
+            self.fs.rm(path, recursive=True)
+
+    def walk_files(self, path: str) -> Iterator[str]:
+        for folder, _dirs, files in self.fs.walk(path):
+            for name in files:
+                yield f"{folder.rstrip('/')}/{name}"
+
+
+def _stream_digest(fh: IO[bytes]) -> hashlib._Hash:
+    digest = hashlib.sha256()
+    while chunk := fh.read(_CHUNK):
+        digest.update(chunk)
+    return digest

@@ -1,0 +1,59 @@
+"""The manifest written beside every stored version: what it holds and where it came from."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+MANIFEST_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Manifest:
+    """A published version: checksum, size, schema and provenance.
+
+    ``checksum`` is ``sha256:<hex>`` of ``data.parquet``. ``code_version`` hashes the asset
+    function's source; ``input_versions`` maps each input key to the version that was read.
+    ``protection`` maps protected columns to how they are protected at rest.
+    """
+
+    key: str
+    version: str
+    checksum: str
+    rows: int
+    bytes: int
+    schema: Mapping[str, str]
+    contract_version: str
+    code_version: str
+    input_versions: Mapping[str, str] = field(default_factory=dict)
+    produced_at: str
+    run_id: str
+    partition: str | None = None
+    protection: Mapping[str, str] = field(default_factory=dict)
+    format: int = MANIFEST_FORMAT
+
+    @property
+    def domain(self) -> str:
+        return self.key.split(".", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.key.split(".", 1)[1]
+
+    def summary(self) -> dict[str, Any]:
+        """The part an Airflow Asset event's ``extra`` carries."""
+        return {"version": self.version, "rows": self.rows, "checksum": self.checksum,
+                "contract_version": self.contract_version, "code_version": self.code_version}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: (dict(v) if isinstance(v := getattr(self, f.name), Mapping) else v)
+                for f in fields(self)}
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> Manifest:
+        return cls(**json.loads(raw))

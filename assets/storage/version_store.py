@@ -1,0 +1,186 @@
+"""Versioned, atomically published asset data in one storage root.
+
+Layout under the root::
+
+    <domain>/<asset>/[<partition>/]<version>/data.parquet
+    <domain>/<asset>/[<partition>/]<version>/manifest.json
+    <domain>/<asset>/[<partition>/]CURRENT            {"version": "<version>"}
+    <domain>/<asset>/[<partition>/].staging/<id>/     versions being written
+
+Publishing writes a version under ``.staging``, moves the finished folder into place, and
+only then replaces ``CURRENT`` in one atomic write. A crash at any point leaves ``CURRENT``
+naming the previous, complete version; a leftover staging folder is never read. Old versions
+stay until retention removes them, so rollback and time travel read them by name.
+
+Public methods wrap storage failures in :class:`StorageError` naming the asset key and URI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import polars as pl
+
+from assets.errors import AssetNotMaterializedError, StorageError
+from assets.storage.filesystem import StorageRoot
+from assets.storage.manifest import Manifest
+
+DATA_FILE = "data.parquet"
+MANIFEST_FILE = "manifest.json"
+CURRENT_FILE = "CURRENT"
+STAGING = ".staging"
+
+
+def new_version(now: dt.datetime | None = None) -> str:
+    """A version id that sorts by time of creation: ``20261125T120000123456Z-1a2b3c``."""
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass(frozen=True, slots=True)
+class PublishRequest:
+    """Everything a publish records besides the data itself."""
+
+    key: str
+    contract_version: str
+    code_version: str
+    run_id: str
+    input_versions: Mapping[str, str]
+    protection: Mapping[str, str]
+    partition: str | None = None
+
+
+class VersionStore:
+    """Read and publish asset versions in one :class:`StorageRoot`."""
+
+    def __init__(self, root: StorageRoot) -> None:
+        self.root = root
+
+    def __repr__(self) -> str:
+        return f"VersionStore({self.root.url!r})"
+
+    # -- publishing -----------------------------------------------------------------------------
+    def publish(self, frame: pl.DataFrame, request: PublishRequest) -> Manifest:
+        """Write ``frame`` as a new version and make it current, atomically."""
+        version = new_version()
+        asset_dir = self._asset_dir(request.key, request.partition)
+        staging = self.root.path(asset_dir, STAGING, f"{version}-{uuid.uuid4().hex[:8]}")
+        final = self.root.path(asset_dir, version)
+        try:
+            self.root.makedirs(staging)
+            data_path = f"{staging}/{DATA_FILE}"
+            self._write_parquet(frame, data_path)
+            manifest = Manifest(
+                key=request.key, version=version, checksum=self.root.checksum(data_path),
+                rows=frame.height, bytes=self.root.size(data_path),
+                schema={c: str(t) for c, t in frame.schema.items()},
+                contract_version=request.contract_version, code_version=request.code_version,
+                input_versions=dict(request.input_versions),
+                produced_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+                run_id=request.run_id, partition=request.partition, protection=dict(request.protection))
+            self.root.write_atomic(f"{staging}/{MANIFEST_FILE}", manifest.to_json())
+            self.root.rename(staging, final)
+            self._set_current(request.key, version, request.partition)
+        except OSError as exc:
+            self.root.remove(staging)
+            raise self._error(request.key, f"publishing failed: {exc}", final) from exc
+        return manifest
+
+    def set_current(self, key: str, version: str, partition: str | None = None) -> Manifest:
+        """Make an existing, complete version current (rollback or roll forward)."""
+        manifest = self.manifest(key, version, partition)
+        self._set_current(key, version, partition)
+        return manifest
+
+    def _set_current(self, key: str, version: str, partition: str | None) -> None:
+        pointer = self.root.path(self._asset_dir(key, partition), CURRENT_FILE)
+        self.root.write_atomic(pointer, json.dumps({"version": version}).encode())
+
+    def _write_parquet(self, frame: pl.DataFrame, path: str) -> None:
+        if self.root.is_local:
+            frame.write_parquet(path, statistics=True)
+        else:
+            with self.root.open(path, "wb") as fh:
+                frame.write_parquet(fh, statistics=True)
+
+    # -- reading --------------------------------------------------------------------------------
+    def current_version(self, key: str, partition: str | None = None) -> str | None:
+        pointer = self.root.path(self._asset_dir(key, partition), CURRENT_FILE)
+        try:
+            return str(json.loads(self.root.read_bytes(pointer))["version"])
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError) as exc:
+            raise self._error(key, f"the CURRENT pointer is unreadable: {exc}", pointer) from exc
+
+    def current(self, key: str, partition: str | None = None) -> Manifest | None:
+        """The manifest of the current version, or ``None`` if never published."""
+        version = self.current_version(key, partition)
+        return self.manifest(key, version, partition) if version else None
+
+    def require_current(self, key: str, partition: str | None = None) -> Manifest:
+        manifest = self.current(key, partition)
+        if manifest is None:
+            raise AssetNotMaterializedError(
+                f"'{key}' has no published version", where=self.root.uri_of(self.root.path(self._asset_dir(key, partition))),
+                fix=f"materialize it first: mesh materialize {key}")
+        return manifest
+
+    def manifest(self, key: str, version: str, partition: str | None = None) -> Manifest:
+        path = self.root.path(self._asset_dir(key, partition), version, MANIFEST_FILE)
+        try:
+            return Manifest.from_json(self.root.read_bytes(path))
+        except FileNotFoundError:
+            raise self._error(key, f"version '{version}' does not exist", path,
+                              fix=f"list the versions with `mesh history {key}`") from None
+        except (OSError, ValueError, TypeError) as exc:
+            raise self._error(key, f"the manifest of version '{version}' is unreadable: {exc}", path) from exc
+
+    def versions(self, key: str, partition: str | None = None) -> list[str]:
+        """Complete versions (with a manifest), oldest first."""
+        asset_dir = self._asset_dir(key, partition)
+        return [v for v in self.root.listdir(self.root.path(asset_dir))
+                if not v.startswith(".") and v != CURRENT_FILE
+                and self.root.exists(self.root.path(asset_dir, v, MANIFEST_FILE))]
+
+    def data_path(self, key: str, version: str, partition: str | None = None) -> str:
+        return self.root.path(self._asset_dir(key, partition), version, DATA_FILE)
+
+    def scan(self, key: str, version: str | None = None, partition: str | None = None) -> pl.LazyFrame:
+        """A lazy view of a version (the current one by default)."""
+        version = version or self.require_current(key, partition).version
+        path = self.data_path(key, version, partition)
+        try:
+            if self.root.is_local:
+                return pl.scan_parquet(path)
+            with self.root.open(path) as fh:
+                return pl.read_parquet(fh).lazy()
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise self._error(key, f"reading version '{version}' failed: {exc}", path) from exc
+
+    def verify(self, manifest: Manifest) -> bool:
+        """Whether the stored data still matches the manifest's checksum."""
+        path = self.data_path(manifest.key, manifest.version, manifest.partition)
+        try:
+            return self.root.checksum(path) == manifest.checksum
+        except FileNotFoundError:
+            return False
+
+    def storage_bytes(self, domain: str) -> int:
+        """Bytes stored for a domain, every version counted (for quotas)."""
+        folder = self.root.path(domain)
+        return sum(self.root.size(p) for p in self.root.walk_files(folder)) if self.root.exists(folder) else 0
+
+    # -- helpers --------------------------------------------------------------------------------
+    @staticmethod
+    def _asset_dir(key: str, partition: str | None) -> str:
+        domain, name = key.split(".", 1)
+        return f"{domain}/{name}/{partition}" if partition else f"{domain}/{name}"
+
+    def _error(self, key: str, what: str, path: str, fix: str = "") -> StorageError:
+        return StorageError(f"asset '{key}': {what}", where=self.root.uri_of(path),
+                            fix=fix or "check that the storage root is reachable and writable")

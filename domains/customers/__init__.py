@@ -1,0 +1,1 @@
+"""Customers: who buys from acme. Owned by customers-data@acme.example."""

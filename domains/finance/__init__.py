@@ -1,0 +1,1 @@
+"""Finance: exchange rates and revenue in US dollars. Owned by finance-data@acme.example."""

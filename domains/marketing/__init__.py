@@ -1,0 +1,1 @@
+"""Marketing: campaigns and their audiences. Owned by marketing-data@acme.example."""

@@ -1,0 +1,1 @@
+"""Sales: the web shop's orders and catalogue. Owned by sales-data@acme.example."""

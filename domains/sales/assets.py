@@ -1,0 +1,106 @@
+"""Data products of the sales domain."""
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+
+from assets import AssetContext, asset
+from domains.sales.contracts import (
+    CATEGORIES,
+    CHANNELS,
+    CURRENCIES,
+    STATUSES,
+    CustomerOrders,
+    DailySales,
+    Orders,
+    ProductPerformance,
+    Products,
+)
+
+PRODUCTS = 500
+#: Local price of one US dollar of list price, per shop currency (the shop's price list).
+PRICE_LIST = {"USD": 1.0, "EUR": 0.93, "GBP": 0.80, "JPY": 150.0, "CAD": 1.37, "BRL": 5.1, "AUD": 1.52}
+_OWNERS = ["sales-data@acme.example"]
+
+
+@asset(contract=Products, contract_version="1.0.0", schedule="@daily", visibility="public",
+       owners=_OWNERS, freshness="1d", tags={"tier": "silver"})
+def products(context: AssetContext) -> pl.DataFrame:
+    """The product catalogue, with list prices in US dollars."""
+    rng = np.random.default_rng([context.param("seed", 7), 2])
+    ids = np.arange(1, PRODUCTS + 1)
+    category = np.array(CATEGORIES)[rng.integers(0, len(CATEGORIES), PRODUCTS)]
+    return pl.DataFrame({
+        "product_id": ids,
+        "name": [f"{c.title()} item {i}" for c, i in zip(category, ids, strict=True)],
+        "category": category,
+        "list_price_usd": np.round(rng.lognormal(3.3, 0.9, PRODUCTS).clip(1, 9_999), 2),
+    })
+
+
+@asset(contract=Orders, contract_version="1.0.0", schedule="@hourly", visibility="public",
+       owners=_OWNERS, freshness="2h", tags={"tier": "gold"})
+def orders(context: AssetContext) -> pl.DataFrame:
+    """Every order placed on the web shop, in the currency it was paid in."""
+    from domains.customers.assets import customer_count  # the shop draws from the customer base
+
+    n = int(context.param("scale", 100_000))
+    rng = np.random.default_rng([context.param("seed", 7), 3])
+    currency = np.array(CURRENCIES)[rng.choice(len(CURRENCIES), n, p=[.45, .2, .1, .08, .07, .05, .05])]
+    list_price = np.round(rng.lognormal(3.3, 0.9, n).clip(1, 9_999), 2)
+    quantity = np.minimum(rng.geometric(0.45, n), 100)
+    local = np.vectorize(PRICE_LIST.__getitem__)(currency) if n else np.array([], dtype=float)
+    unit_price = np.round(list_price * local, 2)
+    return pl.DataFrame({
+        "order_id": np.arange(1, n + 1),
+        "customer_id": rng.integers(1, customer_count(n) + 1, n),
+        "product_id": rng.integers(1, PRODUCTS + 1, n),
+        "order_date": pl.Series(rng.integers(0, 365, n)).cast(pl.Int32),
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "amount": np.round(unit_price * quantity, 2),
+        "currency": currency,
+        "channel": np.array(CHANNELS)[rng.choice(len(CHANNELS), n, p=[.5, .3, .15, .05])],
+        "status": np.array(STATUSES)[rng.choice(len(STATUSES), n, p=[.1, .15, .7, .05])],
+    }).with_columns(order_date=pl.lit(dt.date(2026, 1, 1)) + pl.duration(days=pl.col("order_date")))
+
+
+@asset(contract=DailySales, contract_version="1.0.0", visibility="public", owners=_OWNERS,
+       tags={"tier": "gold"})
+def daily_sales(orders: pl.LazyFrame) -> pl.LazyFrame:
+    """Orders, units and gross amount per day and currency."""
+    return (
+        orders.group_by("order_date", "currency")
+        .agg(orders=pl.len().cast(pl.Int64), units=pl.col("quantity").sum().cast(pl.Int64),
+             gross_amount=pl.col("amount").sum().round(2))
+        .sort("order_date", "currency")
+    )
+
+
+@asset(contract=CustomerOrders, contract_version="1.0.0", ins={"customers": "customers.customers"},
+       visibility="restricted", owners=_OWNERS, tags={"tier": "gold", "pii": "yes"})
+def customer_orders(orders: pl.LazyFrame, customers: pl.LazyFrame) -> pl.LazyFrame:
+    """Each customer's order history, with contact e-mail for service teams."""
+    per_customer = orders.group_by("customer_id").agg(
+        orders=pl.len().cast(pl.Int64), units=pl.col("quantity").sum().cast(pl.Int64),
+        first_order=pl.col("order_date").min(), last_order=pl.col("order_date").max())
+    return (
+        per_customer.join(customers.select("customer_id", "email", "segment", "country"), on="customer_id")
+        .select("customer_id", "email", "segment", "country", "orders", "units", "first_order", "last_order")
+        .sort("customer_id")
+    )
+
+
+@asset(contract=ProductPerformance, contract_version="1.0.0", visibility="public", owners=_OWNERS,
+       tags={"tier": "silver"})
+def product_performance(orders: pl.LazyFrame, products: pl.LazyFrame) -> pl.LazyFrame:
+    """Orders, units, list-price revenue and return rate per product."""
+    return (
+        orders.join(products.select("product_id", "category", "list_price_usd"), on="product_id")
+        .group_by("product_id", "category")
+        .agg(orders=pl.len().cast(pl.Int64), units=pl.col("quantity").sum().cast(pl.Int64),
+             list_revenue_usd=(pl.col("quantity") * pl.col("list_price_usd")).sum().round(2),
+             return_rate=(pl.col("status") == "returned").mean())
+        .sort("product_id")
+    )

@@ -1,0 +1,31 @@
+"""The governance council's policies: ``mesh.toml`` as typed, validated objects."""
+
+from governance.policy.loader import PolicyErrors, find_mesh_file, load_policy
+from governance.policy.model import (
+    JURISDICTIONS,
+    PROTECTIONS,
+    Classification,
+    DomainPolicy,
+    Grant,
+    MeshPolicy,
+    MeshSettings,
+    Region,
+    Retention,
+    Role,
+)
+
+__all__ = [
+    "JURISDICTIONS",
+    "PROTECTIONS",
+    "Classification",
+    "DomainPolicy",
+    "Grant",
+    "MeshPolicy",
+    "MeshSettings",
+    "PolicyErrors",
+    "Region",
+    "Retention",
+    "Role",
+    "find_mesh_file",
+    "load_policy",
+]

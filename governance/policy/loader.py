@@ -1,0 +1,243 @@
+"""Load ``mesh.toml`` into a :class:`MeshPolicy`, reporting every problem at once.
+
+Precedence: the file is the only source of policy. ``MESH_ROOT`` (environment) only says where
+to find ``mesh.toml`` when no path is given; nothing in the environment overrides a policy.
+Loading is an explicit call; nothing reads the file at import time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from assets.errors import ConfigError, MeshError, did_you_mean
+from governance.policy.model import (
+    Classification,
+    DomainPolicy,
+    Grant,
+    MeshPolicy,
+    MeshSettings,
+    Region,
+    Retention,
+    Role,
+)
+
+T = TypeVar("T")
+
+_SECTIONS = ("mesh", "regions", "domains", "classification", "retention", "grants", "roles", "lineage")
+_KEYS: dict[str, tuple[str, ...]] = {
+    "mesh": ("name", "primary_region", "secondary_region", "lineage_namespace"),
+    "regions": ("storage", "jurisdiction"),
+    "domains": ("owners", "pool_slots", "max_assets", "max_storage_bytes", "residency"),
+    "classification": ("protection",),
+    "retention": ("default_days", "domains"),
+    "grants": ("product", "consumer", "purpose", "approved_by", "expires", "requested_by"),
+    "roles": ("members", "permissions"),
+}
+_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+class PolicyErrors(ConfigError):
+    """Several problems in one ``mesh.toml``; ``problems`` holds each as a ``ConfigError``."""
+
+    def __init__(self, path: Path, problems: list[MeshError]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{len(problems)} problem(s) in mesh.toml:\n{lines}", where=str(path))
+
+
+def find_mesh_file(start: Path | None = None) -> Path:
+    """Find ``mesh.toml`` in ``start`` (default ``$MESH_ROOT`` or the working folder) or a parent."""
+    origin = (start or Path(os.environ.get("MESH_ROOT", "."))).resolve()
+    for folder in (origin, *origin.parents):
+        candidate = folder / "mesh.toml"
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(f"no mesh.toml in {origin} or any parent folder", where=str(origin),
+                      fix="run from the mesh's folder, set MESH_ROOT, or create mesh.toml (see the README)")
+
+
+def load_policy(path: Path | str | None = None) -> MeshPolicy:
+    """Read and validate ``mesh.toml``. Raises :class:`PolicyErrors` listing every problem."""
+    file = Path(path) if path is not None else find_mesh_file()
+    if file.is_dir():
+        file = file / "mesh.toml"
+    if not file.is_file():
+        raise ConfigError(f"{file} does not exist", where=str(file),
+                          fix="create mesh.toml (see the README), or pass the right folder")
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        match = _TOML_POSITION.search(str(exc))
+        where = f"{file}:{match.group(1)}:{match.group(2)}" if match else str(file)
+        reason = _TOML_POSITION.sub("", str(exc)).strip()
+        raise ConfigError(f"invalid TOML: {reason}", where=where,
+                          fix="correct the syntax at that line and column") from None
+    return _Reader(file).policy(raw)
+
+
+@dataclass
+class _Reader:
+    file: Path
+
+    def __post_init__(self) -> None:
+        self.problems: list[MeshError] = []
+
+    def policy(self, raw: dict[str, Any]) -> MeshPolicy:
+        self._unknown_keys(raw, _SECTIONS, "")
+        settings = self._build("[mesh]", lambda: self._settings(self._table(raw, "mesh", required=True)))
+        regions = self._named(raw, "regions", lambda n, t: Region(
+            name=n, storage=self._get(t, "storage", str, f"[regions.{n}]"),
+            jurisdiction=self._get(t, "jurisdiction", str, f"[regions.{n}]")))
+        domains = self._named(raw, "domains", self._domain)
+        classes = self._named(raw, "classification", lambda n, t: Classification(
+            name=n, protection=self._get(t, "protection", str, f"[classification.{n}]")))
+        retention = self._build("[retention]", lambda: self._retention(self._table(raw, "retention")))
+        roles = self._named(raw, "roles", lambda n, t: Role(
+            name=n, members=self._strings(t, "members", f"[roles.{n}]"),
+            permissions=self._strings(t, "permissions", f"[roles.{n}]")))
+        grants = tuple(g for i, t in enumerate(self._list(raw, "grants"))
+                       if (g := self._build(f"[[grants]][{i}]", lambda t=t, i=i: self._grant(i, t))))
+        if settings is not None:
+            self._cross_check(settings, regions, domains, roles, grants)
+        if self.problems or settings is None or retention is None:
+            raise PolicyErrors(self.file, self.problems)
+        return MeshPolicy(path=self.file, settings=settings, regions=regions, domains=domains,
+                          classifications=classes, retention=retention, grants=grants, roles=roles)
+
+    # -- sections -------------------------------------------------------------------------------
+    def _settings(self, t: dict[str, Any]) -> MeshSettings:
+        self._unknown_keys(t, _KEYS["mesh"], "[mesh]")
+        return MeshSettings(
+            name=self._get(t, "name", str, "[mesh]"),
+            primary_region=self._get(t, "primary_region", str, "[mesh]"),
+            secondary_region=self._get(t, "secondary_region", str, "[mesh]", default=None),
+            lineage_namespace=self._get(t, "lineage_namespace", str, "[mesh]", default=""))
+
+    def _domain(self, name: str, t: dict[str, Any]) -> DomainPolicy:
+        where = f"[domains.{name}]"
+        return DomainPolicy(
+            name=name, owners=self._strings(t, "owners", where),
+            pool_slots=self._get(t, "pool_slots", int, where, default=4),
+            max_assets=self._get(t, "max_assets", int, where, default=100),
+            max_storage_bytes=self._get(t, "max_storage_bytes", int, where, default=None),
+            residency=self._strings(t, "residency", where, default=()))
+
+    def _retention(self, t: dict[str, Any]) -> Retention:
+        self._unknown_keys(t, _KEYS["retention"], "[retention]")
+        per_domain = self._get(t, "domains", dict, "[retention]", default={})
+        return Retention(default_days=self._get(t, "default_days", int, "[retention]", default=2555),
+                         per_domain={k: int(v) for k, v in per_domain.items()})
+
+    def _grant(self, i: int, t: dict[str, Any]) -> Grant:
+        where = f"[[grants]][{i}]"
+        self._unknown_keys(t, _KEYS["grants"], where)
+        return Grant(
+            index=i, product=self._get(t, "product", str, where),
+            consumer=self._get(t, "consumer", str, where), purpose=self._get(t, "purpose", str, where),
+            approved_by=self._strings(t, "approved_by", where, default=()),
+            expires=self._get(t, "expires", dt.date, where, default=None),
+            requested_by=self._get(t, "requested_by", str, where, default=""))
+
+    def _cross_check(self, settings: MeshSettings, regions: Mapping[str, Region],
+                     domains: Mapping[str, DomainPolicy], roles: Mapping[str, Role],
+                     grants: tuple[Grant, ...]) -> None:
+        for key in ("primary_region", "secondary_region"):
+            name = getattr(settings, key)
+            if name is not None and name not in regions:
+                self._problem(f"[mesh].{key}", f"region '{name}' is not declared",
+                              f"add [regions.{name}] or name one of {sorted(regions)}. "
+                              + did_you_mean(name, regions))
+        jurisdictions = {r.jurisdiction for r in regions.values()}
+        for d in domains.values():
+            if d.residency and settings.primary_region in regions \
+                    and regions[settings.primary_region].jurisdiction not in d.residency:
+                self._problem(f"[domains.{d.name}].residency",
+                              f"the primary region '{settings.primary_region}' is outside residency {list(d.residency)}",
+                              f"add '{regions[settings.primary_region].jurisdiction}' or choose another primary region")
+            for j in d.residency:
+                if j not in jurisdictions:
+                    self._problem(f"[domains.{d.name}].residency", f"no region is in jurisdiction '{j}'",
+                                  "add a region there or remove it from residency")
+        for g in grants:
+            where = f"[[grants]][{g.index}]"
+            for key, domain in (("product", g.producer), ("consumer", g.consumer)):
+                if domain not in domains:
+                    self._problem(f"{where}.{key}", f"domain '{domain}' is not declared",
+                                  f"declare [domains.{domain}] or fix the name. " + did_you_mean(domain, domains))
+        if not domains:
+            self._problem("[domains]", "no domain is declared", "add a [domains.<name>] table with owners")
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _problem(self, where: str, what: str, fix: str) -> None:
+        self.problems.append(ConfigError(what, where=f"{self.file.name} {where}", fix=fix.strip()))
+
+    def _build(self, where: str, make: Callable[[], T]) -> T | None:
+        try:
+            return make()
+        except ConfigError as exc:
+            self.problems.append(ConfigError(exc.what, where=f"{self.file.name} {exc.where or where}", fix=exc.fix))
+            return None
+
+    def _named(self, raw: dict[str, Any], section: str,
+               make: Callable[[str, dict[str, Any]], T]) -> dict[str, T]:
+        out: dict[str, T] = {}
+        for name, table in self._table(raw, section).items():
+            where = f"[{section}.{name}]"
+            if not isinstance(table, dict):
+                self._problem(where, "is not a table", f"write it as [{section}.{name}] with keys below it")
+                continue
+            self._unknown_keys(table, _KEYS[section], where)
+            built = self._build(where, lambda n=name, t=table: make(n, t))
+            if built is not None:
+                out[name] = built
+        return out
+
+    def _table(self, raw: dict[str, Any], key: str, *, required: bool = False) -> dict[str, Any]:
+        value = raw.get(key)
+        if value is None:
+            if required:
+                self._problem(f"[{key}]", f"the [{key}] table is missing", f"add a [{key}] table (see the README)")
+            return {}
+        if not isinstance(value, dict):
+            self._problem(f"[{key}]", "is not a table", f"write it as a [{key}] table")
+            return {}
+        return value
+
+    def _list(self, raw: dict[str, Any], key: str) -> list[dict[str, Any]]:
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            self._problem(f"[[{key}]]", "is not an array of tables", f"write each entry as [[{key}]]")
+            return []
+        return value
+
+    def _unknown_keys(self, table: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
+        for key in table:
+            if key not in allowed:
+                self._problem(f"{where}.{key}" if where else f"[{key}]", f"unknown key '{key}'",
+                              f"remove it or use one of {', '.join(allowed)}. " + did_you_mean(key, allowed))
+
+    def _get(self, t: dict[str, Any], key: str, kind: type, where: str, **kw: Any) -> Any:
+        if key not in t:
+            if "default" in kw:
+                return kw["default"]
+            raise ConfigError(f"'{key}' is missing", where=f"{where}.{key}", fix=f"add {key} = ...")
+        value = t[key]
+        if kind is int and isinstance(value, bool) or not isinstance(value, kind) \
+                or kind is dt.date and isinstance(value, dt.datetime):
+            raise ConfigError(f"'{key}' must be a {kind.__name__}, not {type(value).__name__} ({value!r})",
+                              where=f"{where}.{key}", fix=f"write {key} as a {kind.__name__}")
+        return value
+
+    def _strings(self, t: dict[str, Any], key: str, where: str, **kw: Any) -> tuple[str, ...]:
+        value = self._get(t, key, list, where, **kw)
+        if not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"'{key}' must be a list of strings", where=f"{where}.{key}",
+                              fix=f'write {key} = ["..."]')
+        return tuple(value)

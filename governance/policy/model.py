@@ -1,0 +1,209 @@
+"""The typed policy objects that ``mesh.toml`` is loaded into.
+
+Each class is a frozen dataclass that checks its own invariants on construction and raises
+:class:`~assets.errors.ConfigError` naming the key path (``[domains.sales].max_assets``) and
+what is allowed. Cross-references between sections are checked by the loader, which reports
+every problem at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assets.errors import ConfigError
+
+#: Jurisdictions a region may be placed in. Residency rules speak this vocabulary.
+JURISDICTIONS = frozenset({"us", "ca", "eu", "uk", "ch", "jp", "sg", "au", "in", "br"})
+#: How a classified column is protected at rest.
+PROTECTIONS = frozenset({"tokenize", "encrypt", "redact", "none"})
+#: Permissions a role may hold; ``decrypt:<classification>`` is checked separately.
+PERMISSIONS = frozenset({"approve_grant", "read_audit", "read_all", "rotate_keys", "operate_dr", "manage_domains"})
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _require(ok: bool, where: str, what: str, fix: str) -> None:
+    if not ok:
+        raise ConfigError(what, where=where, fix=fix)
+
+
+def _check_name(name: str, where: str) -> None:
+    _require(bool(_NAME.match(name)), where, f"'{name}' is not a valid name",
+             "use lower-case letters, digits and '_', starting with a letter")
+
+
+def _check_emails(emails: tuple[str, ...], where: str) -> None:
+    for email in emails:
+        _require(bool(_EMAIL.match(email)), where, f"'{email}' is not an e-mail address",
+                 "write owners and members as e-mail addresses, like 'team@acme.example'")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeshSettings:
+    """``[mesh]``: the mesh's name and its primary and secondary regions."""
+
+    name: str
+    primary_region: str
+    secondary_region: str | None = None
+    lineage_namespace: str = ""
+
+    def __post_init__(self) -> None:
+        _require(bool(self.name), "[mesh].name", "the mesh has no name", 'write name = "acme"')
+        _require(self.secondary_region != self.primary_region, "[mesh].secondary_region",
+                 "the secondary region is the primary region", "name a different region, or remove it")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Region:
+    """``[regions.<name>]``: a storage root (local folder or fsspec URL) in a jurisdiction."""
+
+    name: str
+    storage: str
+    jurisdiction: str
+
+    def __post_init__(self) -> None:
+        where = f"[regions.{self.name}]"
+        _require(bool(self.storage), f"{where}.storage", "the region has no storage",
+                 'write storage = ".mesh/regions/<name>" or an s3:// URL')
+        _require(self.jurisdiction in JURISDICTIONS, f"{where}.jurisdiction",
+                 f"unknown jurisdiction '{self.jurisdiction}'",
+                 f"use one of {', '.join(sorted(JURISDICTIONS))}")
+
+    def storage_url(self, root: Path) -> str:
+        """The storage root as an fsspec URL; relative folders are taken from ``root``."""
+        if "://" in self.storage:
+            return self.storage
+        path = Path(self.storage)
+        return str(path if path.is_absolute() else (root / path).resolve())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DomainPolicy:
+    """``[domains.<name>]``: a tenant with owners, a pool, quotas and residency."""
+
+    name: str
+    owners: tuple[str, ...]
+    pool_slots: int = 4
+    max_assets: int = 100
+    max_storage_bytes: int | None = None
+    residency: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        where = f"[domains.{self.name}]"
+        _check_name(self.name, where)
+        _require(bool(self.owners), f"{where}.owners", "the domain has no owners",
+                 'write owners = ["team@acme.example"]')
+        _check_emails(self.owners, f"{where}.owners")
+        _require(self.pool_slots >= 1, f"{where}.pool_slots", "pool_slots must be at least 1",
+                 "write a positive number of slots")
+        _require(self.max_assets >= 1, f"{where}.max_assets", "max_assets must be at least 1",
+                 "write a positive number")
+        _require(self.max_storage_bytes is None or self.max_storage_bytes >= 1,
+                 f"{where}.max_storage_bytes", "max_storage_bytes must be positive", "write a byte count")
+        for j in self.residency:
+            _require(j in JURISDICTIONS, f"{where}.residency", f"unknown jurisdiction '{j}'",
+                     f"use some of {', '.join(sorted(JURISDICTIONS))}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Classification:
+    """``[classification.<name>]``: how columns of this class are protected at rest."""
+
+    name: str
+    protection: str
+
+    def __post_init__(self) -> None:
+        _require(self.protection in PROTECTIONS, f"[classification.{self.name}].protection",
+                 f"unknown protection '{self.protection}'", f"use one of {', '.join(sorted(PROTECTIONS))}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Retention:
+    """``[retention]``: how long non-current versions are kept, by default and per domain."""
+
+    default_days: int = 2555
+    per_domain: Mapping[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _require(self.default_days >= 1, "[retention].default_days", "retention must be at least 1 day",
+                 "write a positive number of days")
+
+    def days_for(self, domain: str) -> int:
+        return self.per_domain.get(domain, self.default_days)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Grant:
+    """``[[grants]]``: a consumer domain's access to a restricted product, with approvals."""
+
+    product: str
+    consumer: str
+    purpose: str
+    approved_by: tuple[str, ...] = ()
+    expires: dt.date | None = None
+    requested_by: str = ""
+    index: int = 0
+
+    def __post_init__(self) -> None:
+        where = f"[[grants]][{self.index}]"
+        _require(self.product.count(".") == 1, f"{where}.product", f"'{self.product}' is not an asset key",
+                 'write product = "<domain>.<asset>"')
+        _require(bool(self.purpose), f"{where}.purpose", "the grant has no purpose",
+                 'write purpose = "why the consumer needs it"')
+        _check_emails(self.approved_by, f"{where}.approved_by")
+
+    @property
+    def producer(self) -> str:
+        return self.product.split(".", 1)[0]
+
+    def is_expired(self, today: dt.date) -> bool:
+        return self.expires is not None and self.expires < today
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Role:
+    """``[roles.<name>]``: members and the permissions they hold."""
+
+    name: str
+    members: tuple[str, ...]
+    permissions: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        where = f"[roles.{self.name}]"
+        _check_emails(self.members, f"{where}.members")
+        for p in self.permissions:
+            ok = p in PERMISSIONS or p.startswith("decrypt:") or p.startswith("read:")
+            _require(ok, f"{where}.permissions", f"unknown permission '{p}'",
+                     f"use {', '.join(sorted(PERMISSIONS))}, 'decrypt:<classification>' or 'read:<domain>'")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeshPolicy:
+    """The whole of ``mesh.toml``, validated. ``root`` is the folder that holds it."""
+
+    path: Path
+    settings: MeshSettings
+    regions: Mapping[str, Region]
+    domains: Mapping[str, DomainPolicy]
+    classifications: Mapping[str, Classification] = field(default_factory=dict)
+    retention: Retention = field(default_factory=Retention)
+    grants: tuple[Grant, ...] = ()
+    roles: Mapping[str, Role] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @property
+    def primary(self) -> Region:
+        return self.regions[self.settings.primary_region]
+
+    @property
+    def secondary(self) -> Region | None:
+        name = self.settings.secondary_region
+        return self.regions[name] if name else None
