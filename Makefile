@@ -1,0 +1,34 @@
+# The two commands of the README: `make demo` and `make test`. Everything else is set-up.
+# Needs only python3, pip and make: uv is installed with pip when it is missing.
+
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := python3 -m uv
+endif
+RUN := $(UV) run --locked --no-sync
+
+.PHONY: setup demo test test-fast bench clean help
+
+help:
+	@echo "make demo   run the whole example mesh on embedded defaults"
+	@echo "make test   run the test suite"
+	@echo "make bench  run the benchmarks (prints medians and ratios)"
+
+.venv/.synced: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --locked
+	@touch $@
+
+setup: .venv/.synced
+
+demo: setup
+	$(RUN) mesh demo
+
+test: setup
+	$(RUN) pytest
+
+bench: setup
+	$(RUN) python -m bench
+
+clean:
+	rm -rf .mesh .pytest_cache

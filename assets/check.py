@@ -1,0 +1,56 @@
+"""``mesh check``: validate a mesh completely and report every problem at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assets.discovery import discover
+from assets.errors import MeshError
+from assets.graph import AssetGraph
+from governance.policy import PolicyErrors, load_policy
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """Problems found, in the order they were found; ``summary`` describes a clean mesh."""
+
+    problems: tuple[str, ...] = ()
+    summary: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "problems": list(self.problems), "summary": self.summary, **self.counts}
+
+
+def check_mesh(root: Path | str | None = None) -> CheckReport:
+    """Check ``mesh.toml``, each domain's code, each contract, and the asset graph."""
+    try:
+        policy = load_policy(root)
+    except PolicyErrors as exc:
+        return CheckReport(problems=tuple(str(p) for p in exc.problems))
+    except MeshError as exc:
+        return CheckReport(problems=(str(exc),))
+    found = discover(policy.root, policy.domains)
+    problems = [str(e) for e in found.errors.values()]
+    for d in found.definitions:
+        try:
+            d.spec.contract.to_schema()
+        except Exception as exc:  # a broken contract class can raise anything
+            problems.append(f"{d.spec.source}: contract {d.spec.contract.__name__} of '{d.key}' is invalid: {exc}")
+    try:
+        graph = AssetGraph.build(found.definitions, {d.name: d.max_assets for d in policy.domains.values()})
+    except MeshError as exc:
+        problems.append(str(exc))
+        graph = None
+    if problems or graph is None:
+        return CheckReport(problems=tuple(problems))
+    counts = {"domains": len(graph.domains()), "assets": len(graph), "grants": len(policy.grants)}
+    return CheckReport(summary=f"{policy.path}: {counts['domains']} domains, {counts['assets']} assets, "
+                               f"{counts['grants']} grants; policies, contracts and graph are valid",
+                       counts=counts)

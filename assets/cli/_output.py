@@ -1,0 +1,50 @@
+"""How commands print: rich tables for people, JSON for scripts, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from assets.errors import MeshError
+
+console = Console()
+errors = Console(stderr=True)
+
+STATUS_STYLE = {"materialized": "green", "gate_failed": "bold red", "error": "red", "skipped": "yellow"}
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a :class:`MeshError` into one line on stderr and exit code 1; no traceback."""
+    try:
+        yield
+    except MeshError as exc:
+        fail(str(exc))
+
+
+@contextmanager
+def progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[str], None]]:
+    """A progress bar on stderr; yields ``advance(description)``."""
+    if not enabled:
+        yield lambda _description: None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=errors, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda description: bar.update(task, advance=1, description=description)

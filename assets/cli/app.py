@@ -1,0 +1,169 @@
+"""``mesh``: list, check, materialize and read the assets of a mesh."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.table import Table
+
+from assets.cli._output import STATUS_STYLE, console, emit_json, fail, progress, user_errors
+from assets.engine import materialize
+from assets.mesh import Mesh
+from assets.results import AssetResult, RunResult
+
+app = typer.Typer(name="mesh", help="A data mesh of assets on Airflow 3.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+
+RootOption = Annotated[Path | None, typer.Option(
+    "--root", envvar="MESH_ROOT", help="Folder holding mesh.toml (default: the working folder or a parent).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def main() -> None:
+    """Entry point of the ``mesh`` console script."""
+    app()
+
+
+def _load(root: Path | None) -> Mesh:
+    with user_errors():
+        return Mesh.load(root)
+
+
+@app.command("list")
+def list_assets(selection: Annotated[str, typer.Argument(help="Selection, e.g. 'sales.*' or '+finance.revenue'.")] = "*",
+                root: RootOption = None, as_json: JsonOption = False) -> None:
+    """List assets with their inputs, schedule, visibility and current version."""
+    mesh = _load(root)
+    with user_errors():
+        keys = mesh.select(selection)
+    store = mesh.store()
+    rows = []
+    for key in keys:
+        spec = mesh.graph[key].spec
+        current = store.current(key)
+        rows.append({"key": key, "domain": spec.domain, "inputs": sorted(set(spec.inputs.values())),
+                     "schedule": spec.schedule or ("on " + spec.trigger + " inputs" if spec.inputs else None),
+                     "visibility": spec.visibility, "owners": list(spec.owners), "tags": dict(spec.tags),
+                     "contract": f"{spec.contract.__name__} {spec.contract_version}",
+                     "version": current.version if current else None, "rows": current.rows if current else None})
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title=f"{len(rows)} asset(s) in mesh '{mesh.policy.settings.name}'")
+    for col in ("asset", "inputs", "schedule", "visibility", "contract", "current version", "rows"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["key"], ", ".join(r["inputs"]) or "-", r["schedule"] or "-", r["visibility"],
+                      r["contract"], r["version"] or "-", f"{r['rows']:,}" if r["rows"] is not None else "-")
+    console.print(table)
+
+
+@app.command()
+def check(root: RootOption = None, as_json: JsonOption = False) -> None:
+    """Validate mesh.toml, every domain's code and contracts, and the graph; report every problem."""
+    from assets.check import check_mesh
+
+    report = check_mesh(root)
+    if as_json:
+        emit_json(report.to_dict())
+    elif report.ok:
+        console.print(f"[green]ok[/]: {report.summary}")
+    else:
+        for problem in report.problems:
+            console.print(f"[red]problem[/]: {problem}", highlight=False, soft_wrap=True)
+        console.print(f"{len(report.problems)} problem(s)")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("materialize")
+def materialize_command(
+    selection: Annotated[str, typer.Argument(help="Selection, e.g. '*', 'sales.*', '+finance.revenue'.")],
+    root: RootOption = None,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic data of root assets.")] = 7,
+    scale: Annotated[int, typer.Option(help="Rows of the largest root asset (sales.orders).")] = 100_000,
+    inject_bad_rows: Annotated[bool, typer.Option("--inject-bad-rows", help="Demo: make finance.fx_rates emit rows its contract rejects.")] = False,
+    workers: Annotated[int | None, typer.Option(help="Assets run at once (default: up to 4).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a selection in-process, gate every output with its contract, and publish what passes."""
+    mesh = _load(root)
+    with user_errors():
+        keys = mesh.select(selection)
+    params = {"seed": seed, "scale": scale, "inject_bad_rows": inject_bad_rows}
+    with progress(len(keys), "materializing", enabled=not as_json) as advance:
+        result = materialize(selection, mesh=mesh, params=params, max_workers=workers,
+                             on_result=lambda r: advance(f"{r.key}: {r.status}"))
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        print_run(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def print_run(result: RunResult) -> None:
+    """A summary table of a run, then each failure's reason."""
+    table = Table(title=f"run {result.run_id}")
+    for col in ("asset", "status", "rows", "version", "seconds"):
+        table.add_column(col, justify="right" if col in ("rows", "seconds") else "left")
+    for key in sorted(result.results):
+        r = result.results[key]
+        style = STATUS_STYLE.get(str(r.status), "")
+        table.add_row(key, f"[{style}]{r.status}[/]", f"{r.manifest.rows:,}" if r.manifest else "-",
+                      r.manifest.version if r.manifest else "-", f"{r.seconds:.2f}")
+    console.print(table)
+    for r in result.results.values():
+        if r.error and not r.ok:
+            _print_failure(r)
+
+
+def _print_failure(r: AssetResult) -> None:
+    console.print(f"[{STATUS_STYLE.get(str(r.status), '')}]{r.key}[/]: {r.error}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def read(
+    asset: Annotated[str, typer.Argument(help="Asset key, e.g. sales.orders.")],
+    root: RootOption = None,
+    version: Annotated[str | None, typer.Option(help="A version id (default: the current one).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write to this .csv or .parquet file instead of printing.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to print.")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """Print the head of an asset's current (or given) version, or write it to a file."""
+    mesh = _load(root)
+    with user_errors():
+        if asset not in mesh.graph:
+            from assets.errors import did_you_mean
+
+            fail(f"no asset '{asset}'. {did_you_mean(asset, mesh.graph.assets)} Run `mesh list` to see the keys.")
+        frame = mesh.store().scan(asset, version)
+    if out is not None:
+        suffix = out.suffix.lower()
+        if suffix not in (".csv", ".parquet"):
+            fail(f"--out {out}: unknown format '{suffix}'. Fix: name a .csv or .parquet file")
+        data = frame.collect()
+        data.write_csv(out) if suffix == ".csv" else data.write_parquet(out)
+        console.print(f"wrote {data.height:,} rows of {asset} to {out}")
+        return
+    head = frame.head(limit).collect()
+    if as_json:
+        emit_json(head.to_dicts())
+        return
+    with pl.Config(tbl_rows=limit, tbl_cols=-1, tbl_width_chars=200):
+        console.print(str(head), highlight=False)
+
+
+@app.command()
+def demo(
+    root: RootOption = None,
+    scale: Annotated[int, typer.Option(help="Rows of sales.orders.")] = 100_000,
+) -> None:
+    """Materialize the whole example mesh, then show a bad feed being stopped by its contract."""
+    from assets.cli.demo import run_demo
+
+    run_demo(_load(root), scale=scale)
