@@ -107,7 +107,7 @@ def _check_inputs(by_key: Mapping[str, AssetDefinition]) -> None:
     for key, d in sorted(by_key.items()):
         for param, target in d.spec.inputs.items():
             if target not in by_key:
-                hint = did_you_mean(target, by_key)
+                hint = did_you_mean(target, [k for k in by_key if k != key])
                 problems.append(f"'{key}' ({d.spec.source}) reads '{target}' through parameter "
                                 f"'{param}', which is no asset.{' ' + hint if hint else ''}")
     if problems:

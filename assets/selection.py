@@ -80,8 +80,9 @@ class _Parser:
             return set(self.graph.assets) - self.factor()
         if token == "(":
             keys = self.expr()
-            if self.take() != ")":
+            if self.peek() != ")":
                 raise SelectionError(f"missing ')' in '{self.text}'", where="selection", fix="close the parenthesis")
+            self.take()
             return keys
         if token in _KEYWORDS or token in (")", ","):
             raise SelectionError(f"unexpected '{token}' in '{self.text}'", where="selection",
