@@ -105,7 +105,7 @@ class _Reader:
         grants = tuple(g for i, t in enumerate(self._list(raw, "grants"))
                        if (g := self._build(f"[[grants]][{i}]", lambda t=t, i=i: self._grant(i, t))))
         if settings is not None:
-            self._cross_check(settings, regions, domains, roles, grants)
+            self._cross_check(settings, regions, domains, grants, declared=set(self._table(raw, "regions")))
         if self.problems or settings is None or retention is None:
             raise PolicyErrors(self.file, self.problems)
         return MeshPolicy(path=self.file, settings=settings, regions=regions, domains=domains,
@@ -146,14 +146,15 @@ class _Reader:
             requested_by=self._get(t, "requested_by", str, where, default=""))
 
     def _cross_check(self, settings: MeshSettings, regions: Mapping[str, Region],
-                     domains: Mapping[str, DomainPolicy], roles: Mapping[str, Role],
-                     grants: tuple[Grant, ...]) -> None:
+                     domains: Mapping[str, DomainPolicy], grants: tuple[Grant, ...], *,
+                     declared: set[str]) -> None:
+        """Checks across sections. A table that failed its own checks is not reported again."""
         for key in ("primary_region", "secondary_region"):
             name = getattr(settings, key)
-            if name is not None and name not in regions:
+            if name is not None and name not in declared:
                 self._problem(f"[mesh].{key}", f"region '{name}' is not declared",
-                              f"add [regions.{name}] or name one of {sorted(regions)}. "
-                              + did_you_mean(name, regions))
+                              f"add [regions.{name}] or name one of {sorted(declared)}. "
+                              + did_you_mean(name, declared))
         jurisdictions = {r.jurisdiction for r in regions.values()}
         for d in domains.values():
             if d.residency and settings.primary_region in regions \

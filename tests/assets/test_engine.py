@@ -1,0 +1,120 @@
+"""The in-process engine: topological order, concurrency, gate, skips, and per-asset results."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+
+from assets import Mesh, RunResult, Status, materialize
+from tests.conftest import TEST_SCALE
+
+
+def test_the_example_mesh_materializes_with_provenance(materialized_example: tuple[Mesh, RunResult]) -> None:
+    mesh, result = materialized_example
+    assert result.by_status(Status.MATERIALIZED) == [k for k in result.results]
+    assert len(result.results) == 13
+    store = mesh.store()
+    orders = result["sales.orders"].manifest
+    assert orders is not None and orders.rows == TEST_SCALE
+    revenue = result["finance.revenue"].manifest
+    assert revenue is not None
+    assert revenue.input_versions == {"sales.orders": orders.version,
+                                      "finance.fx_rates": result["finance.fx_rates"].manifest.version}  # type: ignore[union-attr]
+    assert len(revenue.code_version) == 16 and revenue.contract_version == "1.0.0"
+    for key, r in result.results.items():
+        assert r.manifest is not None and store.verify(r.manifest), key
+        assert store.current_version(key) == r.manifest.version
+
+
+def test_inputs_arrive_as_lazy_frames_of_the_current_versions(example_root: Path) -> None:
+    mesh = Mesh.load(example_root)
+    first = materialize("sales.orders", mesh=mesh, params={"scale": 500})
+    derived = materialize("sales.daily_sales", mesh=mesh)
+    assert derived.ok
+    manifest = derived["sales.daily_sales"].manifest
+    assert manifest is not None
+    assert manifest.input_versions == {"sales.orders": first["sales.orders"].manifest.version}  # type: ignore[union-attr]
+    total = mesh.store().scan("sales.daily_sales").select(pl.col("orders").sum()).collect().item()
+    assert total == 500
+
+
+def test_a_gate_failure_publishes_nothing_and_skips_only_downstream(example_root: Path) -> None:
+    mesh = Mesh.load(example_root)
+    good = materialize("*", mesh=mesh, params={"scale": 1_000})
+    assert good.ok
+    bad = materialize("*", mesh=mesh, params={"scale": 1_000, "inject_bad_rows": True})
+    assert not bad.ok
+    assert bad.by_status(Status.GATE_FAILED) == ["finance.fx_rates"]
+    assert set(bad.by_status(Status.SKIPPED)) == {"finance.revenue", "finance.monthly_revenue",
+                                                  "marketing.campaign_performance"}
+    assert len(bad.by_status(Status.MATERIALIZED)) == 9
+    for key in ("finance.fx_rates", "finance.revenue", "finance.monthly_revenue"):
+        assert mesh.store().current_version(key) == good[key].manifest.version  # type: ignore[union-attr]
+    failed = bad["finance.fx_rates"]
+    assert failed.gate is not None
+    checks = {(f.column, f.check): f.rows for f in failed.gate.failures}
+    assert checks[("rate_to_usd", "in_range(0.001, 10.0)")] == 3
+    assert checks[("FxRates", "multiple_fields_uniqueness")] == 6
+    assert "skipped: upstream finance.fx_rates" in (bad["finance.revenue"].error or "")
+
+
+def test_rejected_rows_go_to_quarantine_with_a_readable_report(example_root: Path) -> None:
+    mesh = Mesh.load(example_root)
+    result = materialize("finance.fx_rates", mesh=mesh, params={"inject_bad_rows": True})
+    folder = Path(result["finance.fx_rates"].quarantine or "")
+    report = json.loads((folder / "report.json").read_text())
+    assert report["asset"] == "finance.fx_rates" and report["failed_rows"] == 6
+    assert {f["check"] for f in report["failures"]} == {"in_range(0.001, 10.0)", "multiple_fields_uniqueness"}
+    assert "Nothing was published" in (folder / "report.md").read_text()
+    rows = pl.read_parquet(folder / "rows.parquet")
+    assert rows.height == 6 and (rows["rate_to_usd"] == 0.0).sum() == 3
+    assert mesh.store().current("finance.fx_rates") is None
+
+
+def test_bad_outputs_are_reported_per_asset(fixture_mesh: Callable[[str], Path]) -> None:
+    mesh = Mesh.load(fixture_mesh("bad_outputs"))
+    result = materialize("domain:alpha", mesh=mesh)
+    assert result["alpha.numbers"].status is Status.MATERIALIZED
+    not_a_frame = result["alpha.not_a_frame"]
+    assert not_a_frame.status is Status.ERROR
+    assert "returned list, not a polars DataFrame or LazyFrame" in (not_a_frame.error or "")
+    missing = result["alpha.missing_column"]
+    assert missing.status is Status.GATE_FAILED and missing.gate is not None
+    assert {f.check for f in missing.gate.failures} == {"column_in_dataframe", "column_in_schema"}
+    negative = result["alpha.negative"]
+    assert negative.status is Status.GATE_FAILED and negative.gate is not None
+    assert [(f.column, f.check, f.rows) for f in negative.gate.failures] == [("n", "greater_than_or_equal_to(0)", 2)]
+    raises = result["alpha.raises"]
+    assert raises.status is Status.ERROR
+    assert "raised ValueError: upstream API returned 503 at" in (raises.error or "")
+    assert "domains/alpha/assets.py:" in (raises.error or "")
+    assert result["alpha.after_negative"].status is Status.SKIPPED
+    for key in ("alpha.not_a_frame", "alpha.missing_column", "alpha.negative", "alpha.raises"):
+        assert mesh.store().current(key) is None
+
+
+def test_independent_assets_run_concurrently(fixture_mesh: Callable[[str], Path]) -> None:
+    result = materialize("*", mesh=Mesh.load(fixture_mesh("concurrent")), max_workers=2)
+    assert result.ok, result.to_dict()
+    assert result["alpha.both"].manifest.rows == 2  # type: ignore[union-attr]
+
+
+def test_an_input_outside_the_selection_must_have_been_published(example_root: Path) -> None:
+    result = materialize("finance.revenue", mesh=Mesh.load(example_root))
+    assert result["finance.revenue"].status is Status.ERROR
+    assert "mesh materialize sales.orders" in (result["finance.revenue"].error or "")
+
+
+def test_root_data_is_deterministic_per_seed(example_root: Path) -> None:
+    mesh = Mesh.load(example_root)
+    store = mesh.store()
+
+    def orders(seed: int) -> pl.DataFrame:
+        materialize("sales.orders", mesh=mesh, params={"scale": 200, "seed": seed})
+        return store.scan("sales.orders").collect()
+
+    assert orders(1).equals(orders(1))
+    assert not orders(1).equals(orders(2))

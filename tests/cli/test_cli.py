@@ -1,0 +1,99 @@
+"""The mesh CLI: JSON for scripts, exit codes, one-line errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import polars as pl
+from typer.testing import CliRunner
+
+from assets.cli import app
+from tests.conftest import REPO
+
+runner = CliRunner()
+
+
+def mesh(root: Path, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, [*args, "--root", str(root)])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_list_json(example_root: Path) -> None:
+    code, out, _ = mesh(example_root, "list", "domain:finance", "--json")
+    assert code == 0
+    rows = {r["key"]: r for r in json.loads(out)}
+    assert set(rows) == {"finance.fx_rates", "finance.revenue", "finance.monthly_revenue"}
+    assert rows["finance.revenue"]["inputs"] == ["finance.fx_rates", "sales.orders"]
+    assert rows["finance.fx_rates"]["schedule"] == "@daily" and rows["finance.fx_rates"]["version"] is None
+
+
+def test_check_passes_on_the_example_mesh(example_root: Path) -> None:
+    code, out, _ = mesh(example_root, "check", "--json")
+    assert code == 0
+    assert json.loads(out) | {"summary": ""} == {"ok": True, "problems": [], "summary": "", "domains": 4,
+                                                 "assets": 13, "grants": 2}
+
+
+def test_check_reports_every_problem(example_root: Path) -> None:
+    (example_root / "mesh.toml").write_text((example_root / "mesh.toml").read_text()
+                                            .replace('jurisdiction = "us"', 'jurisdiction = "mars"', 1)
+                                            .replace("max_assets = 50", "max_asets = 50"))
+    code, out, _ = mesh(example_root, "check", "--json")
+    report = json.loads(out)
+    assert code == 1 and len(report["problems"]) == 2
+    assert any("unknown jurisdiction 'mars'" in p for p in report["problems"])
+    assert any("Did you mean 'max_assets'" in p for p in report["problems"])
+
+
+def test_materialize_then_read(example_root: Path, tmp_path: Path) -> None:
+    code, out, _ = mesh(example_root, "materialize", "+finance.monthly_revenue", "--scale", "800", "--json")
+    assert code == 0
+    run = json.loads(out)
+    assert run["ok"] and {a["key"] for a in run["assets"]} == {
+        "sales.orders", "finance.fx_rates", "finance.revenue", "finance.monthly_revenue"}
+    code, out, _ = mesh(example_root, "read", "finance.monthly_revenue", "--json", "--limit", "2")
+    assert code == 0 and [r["month"] for r in json.loads(out)] == ["2026-01", "2026-02"]
+    for suffix in ("csv", "parquet"):
+        target = tmp_path / f"out.{suffix}"
+        code, _, _ = mesh(example_root, "read", "sales.orders", "--out", str(target))
+        assert code == 0
+        frame = pl.read_csv(target) if suffix == "csv" else pl.read_parquet(target)
+        assert frame.height == 800
+
+
+def test_a_gate_failure_exits_non_zero_and_says_where_the_rows_went(example_root: Path) -> None:
+    code, out, _ = mesh(example_root, "materialize", "finance.fx_rates", "--inject-bad-rows")
+    assert code == 1
+    assert "gate_failed" in out and "_quarantine" in out
+
+
+def test_user_mistakes_get_one_line_and_no_traceback(example_root: Path, tmp_path: Path) -> None:
+    for args, message in [
+        (("materialize", "sales.ordrs"), "Did you mean 'sales.orders'"),
+        (("materialize", ""), "the selection is empty"),
+        (("read", "sales.orders"), "has no published version"),
+        (("read", "sales.ordes"), "Did you mean 'sales.orders'"),
+    ]:
+        code, _, err = mesh(example_root, *args)
+        assert code == 1, args
+        assert message in err and "Traceback" not in err
+    code, _, err = mesh(tmp_path / "empty", "list")
+    assert code == 1 and "mesh.toml" in err and "does not exist" in err
+
+
+def test_malformed_mesh_toml_names_line_and_column(example_root: Path) -> None:
+    (example_root / "mesh.toml").write_text('[mesh]\nname = "acme"\nprimary_region = us-east\n')
+    code, _, err = mesh(example_root, "list")
+    assert code == 1 and "mesh.toml:3:" in err and "invalid TOML" in err
+
+
+def test_the_console_script_runs_with_help_everywhere() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "MESH_ROOT"}
+    for command in ([], ["list"], ["materialize"], ["check"], ["read"], ["demo"]):
+        done = subprocess.run([str(REPO / ".venv/bin/mesh"), *command, "--help"], capture_output=True, text=True,
+                              env=env, check=False)
+        assert done.returncode == 0, done.stderr
+        assert "Usage: mesh" in done.stdout

@@ -1,0 +1,73 @@
+"""mesh.toml becomes typed, validated policies; every problem is reported at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from governance.policy import PolicyErrors, load_policy
+from assets.errors import ConfigError
+from tests.conftest import REPO
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "mesh.toml"
+    path.write_text(text)
+    return path
+
+
+def test_the_example_policy_loads() -> None:
+    policy = load_policy(REPO / "mesh.toml")
+    assert policy.settings.name == "acme"
+    assert policy.primary.name == "us-east" and policy.secondary is not None
+    assert policy.domains["sales"].pool_slots == 4 and policy.domains["sales"].max_assets == 50
+    assert policy.classifications["pii"].protection == "tokenize"
+    assert policy.grants[0].product == "customers.customers" and policy.grants[0].expires is not None
+    assert "decrypt:pii" in policy.roles["council"].permissions
+
+
+def test_a_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_policy(write(tmp_path, '[mesh]\nname = "x"\nprimary_region = = "a"\n'))
+    assert caught.value.where.endswith("mesh.toml:3:18")
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    pytest.param(('jurisdiction = "us"', 'jurisdiction = "mars"'), "[regions.us-east].jurisdiction: unknown jurisdiction 'mars'",
+                 id="unknown-jurisdiction"),
+    pytest.param(('protection = "tokenize"', 'protection = "scramble"'), "unknown protection 'scramble'",
+                 id="unknown-protection"),
+    pytest.param(('[classification.pii]\nprotection = "tokenize"', '[classification.pii]'), "'protection' is missing",
+                 id="classification-without-protection"),
+    pytest.param(('primary_region = "us-east"', 'primary_region = "us-est"'), "'us-east'?",
+                 id="unknown-primary-region"),
+    pytest.param(("max_assets = 50", "max_asets = 50"), "Did you mean 'max_assets'", id="mistyped-key"),
+    pytest.param(("max_assets = 50", 'max_assets = "fifty"'), "'max_assets' must be a int", id="wrong-type"),
+    pytest.param(('owners = ["sales-data@acme.example"]', 'owners = ["sales team"]'), "is not an e-mail address",
+                 id="bad-owner"),
+    pytest.param(('consumer = "sales"', 'consumer = "sails"'), "Did you mean 'sales'", id="grant-unknown-domain"),
+    pytest.param(('residency = ["us"]', 'residency = ["eu"]'), "outside residency ['eu']", id="residency-vs-primary"),
+    pytest.param(('permissions = ["approve_grant"', 'permissions = ["approve_grants"'), "unknown permission",
+                 id="unknown-permission"),
+])
+def test_semantic_errors_name_the_key_path(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
+    text = (REPO / "mesh.toml").read_text()
+    assert edit[0] in text
+    with pytest.raises(PolicyErrors) as caught:
+        load_policy(write(tmp_path, text.replace(edit[0], edit[1], 1)))
+    assert any(message in str(p) for p in caught.value.problems), caught.value.problems
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    text = (REPO / "mesh.toml").read_text().replace('jurisdiction = "us"', 'jurisdiction = "xx"') \
+        .replace("pool_slots = 4", "pool_slots = 0").replace('[mesh]\n', '[mesh]\ncolour = "blue"\n')
+    with pytest.raises(PolicyErrors) as caught:
+        load_policy(write(tmp_path, text))
+    assert len(caught.value.problems) >= 4
+    assert "problem(s) in mesh.toml" in str(caught.value)
+
+
+def test_a_missing_mesh_table_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(PolicyErrors, match=r"the \[mesh\] table is missing"):
+        load_policy(write(tmp_path, '[domains.a]\nowners = ["a@acme.example"]\n'))
