@@ -52,6 +52,9 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
     except Exception as exc:  # the user's function may raise anything
         return finish(Status.ERROR, error=_describe_user_error(definition, exc))
 
+    request = PublishRequest(key=key, contract_version=definition.spec.contract_version,
+                             code_version=code_version(definition.fn), run_id=run_id,
+                             input_versions=versions, protection={})
     report = run_gate(definition.spec.contract, frame)
     if not report.passed:
         where = Quarantine(store.root).store(key, run_id, report, frame)
@@ -59,9 +62,10 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
                       error=f"contract gate failed: {report.describe()}; nothing was published; "
                             f"failing rows are in {where}")
     assert report.frame is not None
-    manifest = store.publish(report.frame, PublishRequest(
-        key=key, contract_version=definition.spec.contract_version, code_version=code_version(definition.fn),
-        run_id=run_id, input_versions=versions, protection={}))
+    try:
+        manifest = store.publish(report.frame, request)
+    except MeshError as exc:
+        return finish(Status.ERROR, error=str(exc))
     return finish(Status.MATERIALIZED, manifest=manifest, gate=report)
 
 

@@ -54,6 +54,17 @@ class PublishRequest:
     partition: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class StagedVersion:
+    """A version written aside, not yet visible to any reader."""
+
+    request: PublishRequest
+    version: str
+    folder: str
+    rows: int
+    schema: dict[str, str]
+
+
 class VersionStore:
     """Read and publish asset versions in one :class:`StorageRoot`."""
 
@@ -66,29 +77,47 @@ class VersionStore:
     # -- publishing -----------------------------------------------------------------------------
     def publish(self, frame: pl.DataFrame, request: PublishRequest) -> Manifest:
         """Write ``frame`` as a new version and make it current, atomically."""
+        return self.commit(self.stage(frame, request))
+
+    def stage(self, frame: pl.DataFrame, request: PublishRequest) -> StagedVersion:
+        """Write ``frame`` aside, where no reader looks. :meth:`commit` or :meth:`discard` it."""
         version = new_version()
         asset_dir = self._asset_dir(request.key, request.partition)
-        staging = self.root.path(asset_dir, STAGING, f"{version}-{uuid.uuid4().hex[:8]}")
-        final = self.root.path(asset_dir, version)
+        staged = StagedVersion(request=request, version=version,
+                               folder=self.root.path(asset_dir, STAGING, f"{version}-{uuid.uuid4().hex[:8]}"),
+                               rows=frame.height, schema={c: str(t) for c, t in frame.schema.items()})
         try:
-            self.root.makedirs(staging)
-            data_path = f"{staging}/{DATA_FILE}"
-            self._write_parquet(frame, data_path)
+            self.root.makedirs(staged.folder)
+            self._write_parquet(frame, f"{staged.folder}/{DATA_FILE}")
+        except OSError as exc:
+            self.discard(staged)
+            raise self._error(request.key, f"writing the new version failed: {exc}", staged.folder) from exc
+        return staged
+
+    def commit(self, staged: StagedVersion) -> Manifest:
+        """Finish a staged version and make it current: manifest, then move, then pointer."""
+        request = staged.request
+        final = self.root.path(self._asset_dir(request.key, request.partition), staged.version)
+        try:
+            data_path = f"{staged.folder}/{DATA_FILE}"
             manifest = Manifest(
-                key=request.key, version=version, checksum=self.root.checksum(data_path),
-                rows=frame.height, bytes=self.root.size(data_path),
-                schema={c: str(t) for c, t in frame.schema.items()},
+                key=request.key, version=staged.version, checksum=self.root.checksum(data_path),
+                rows=staged.rows, bytes=self.root.size(data_path), schema=staged.schema,
                 contract_version=request.contract_version, code_version=request.code_version,
                 input_versions=dict(request.input_versions),
                 produced_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
                 run_id=request.run_id, partition=request.partition, protection=dict(request.protection))
-            self.root.write_atomic(f"{staging}/{MANIFEST_FILE}", manifest.to_json())
-            self.root.rename(staging, final)
-            self._set_current(request.key, version, request.partition)
+            self.root.write_atomic(f"{staged.folder}/{MANIFEST_FILE}", manifest.to_json())
+            self.root.rename(staged.folder, final)
+            self._set_current(request.key, staged.version, request.partition)
         except OSError as exc:
-            self.root.remove(staging)
+            self.discard(staged)
             raise self._error(request.key, f"publishing failed: {exc}", final) from exc
         return manifest
+
+    def discard(self, staged: StagedVersion) -> None:
+        """Remove a staged version that will not be published."""
+        self.root.remove(staged.folder)
 
     def set_current(self, key: str, version: str, partition: str | None = None) -> Manifest:
         """Make an existing, complete version current (rollback or roll forward)."""

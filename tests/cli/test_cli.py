@@ -92,8 +92,14 @@ def test_malformed_mesh_toml_names_line_and_column(example_root: Path) -> None:
 
 def test_the_console_script_runs_with_help_everywhere() -> None:
     env = {k: v for k, v in os.environ.items() if k != "MESH_ROOT"}
-    for command in ([], ["list"], ["materialize"], ["check"], ["read"], ["demo"]):
+    for command in ([], ["materialize"]):
         done = subprocess.run([str(REPO / ".venv/bin/mesh"), *command, "--help"], capture_output=True, text=True,
                               env=env, check=False)
         assert done.returncode == 0, done.stderr
         assert "Usage: mesh" in done.stdout
+
+
+def test_every_command_has_help() -> None:
+    for command in ("list", "materialize", "check", "read", "demo"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0 and "Usage:" in result.stdout, command

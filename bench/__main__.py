@@ -1,0 +1,24 @@
+"""``python -m bench [NAME ...]``: run the named benchmarks (all by default)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = {
+    "engine": "bench.engine_overhead",
+    "gate": "bench.gate_overhead",
+}
+
+
+def main(names: list[str]) -> None:
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        sys.exit(f"unknown benchmark(s) {unknown}; choose from {sorted(BENCHMARKS)}")
+    for name in names or list(BENCHMARKS):
+        print(f"== {name} ==", flush=True)
+        importlib.import_module(BENCHMARKS[name]).main()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,66 @@
+"""A synthetic mesh of any size, written to a folder: for benchmarks at scale."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_CONTRACT = '''import pandera.polars as pa
+
+
+class Rows(pa.DataFrameModel):
+    id: int = pa.Field(ge=0)
+    value: float = pa.Field(ge=0, le=1_000_000)
+    label: str = pa.Field(isin=["a", "b", "c", "d"])
+
+    class Config:
+        strict = True
+'''
+_ROOT = '''
+
+@asset(contract=Rows, contract_version="1.0.0", schedule="@daily", owners=["{domain}@acme.example"])
+def {name}() -> pl.DataFrame:
+    n = {rows}
+    return pl.DataFrame({{"id": pl.int_range(0, n, eager=True)}}).with_columns(
+        value=(pl.col("id") % 1000).cast(pl.Float64), label=pl.lit("abcd").str.slice(pl.col("id") % 4, 1))
+'''
+_DERIVED = '''
+
+@asset(contract=Rows, contract_version="1.0.0", ins={ins}, owners=["{domain}@acme.example"])
+def {name}({params}) -> pl.LazyFrame:
+    return pl.concat([{frames}]).head({rows})
+'''
+
+
+def write_mesh(root: Path, *, domains: int, assets_per_domain: int, rows: int = 10) -> list[str]:
+    """Write ``mesh.toml`` and ``domains/`` for ``domains * assets_per_domain`` assets.
+
+    Each domain's first asset is a root; every other asset reads the previous asset of its
+    domain and, every third one, an asset of the previous domain. Returns the asset keys.
+    """
+    (root / "domains").mkdir(parents=True, exist_ok=True)
+    (root / "domains" / "__init__.py").write_text("")
+    toml = ['[mesh]\nname = "synthetic"\nprimary_region = "main"\n',
+            '[regions.main]\nstorage = "store"\njurisdiction = "us"\n']
+    keys: list[str] = []
+    for d in range(domains):
+        domain = f"d{d:03d}"
+        toml.append(f'[domains.{domain}]\nowners = ["{domain}@acme.example"]\nmax_assets = {assets_per_domain}\n')
+        package = root / "domains" / domain
+        package.mkdir(exist_ok=True)
+        (package / "__init__.py").write_text("")
+        (package / "contracts.py").write_text(_CONTRACT)
+        code = [f"import polars as pl\n\nfrom assets import asset\nfrom domains.{domain}.contracts import Rows\n"]
+        for a in range(assets_per_domain):
+            name = f"a{a:03d}"
+            if a == 0:
+                code.append(_ROOT.format(domain=domain, name=name, rows=rows))
+            else:
+                ins = {"prev": f"{domain}.a{a - 1:03d}"}
+                if d > 0 and a % 3 == 0:
+                    ins["other"] = f"d{d - 1:03d}.a{a:03d}"
+                code.append(_DERIVED.format(domain=domain, name=name, ins=ins, params=", ".join(
+                    f"{p}: pl.LazyFrame" for p in ins), frames=", ".join(ins), rows=rows))
+            keys.append(f"{domain}.{name}")
+        (package / "assets.py").write_text("".join(code))
+    (root / "mesh.toml").write_text("\n".join(toml))
+    return keys
