@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import sys
 import traceback
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -34,8 +34,9 @@ class Discovery:
     errors: Mapping[str, MeshError] = field(default_factory=dict)
 
 
-def discover(root: Path, declared: Mapping[str, object]) -> Discovery:
-    """Import every domain package under ``root/domains`` and collect its definitions.
+def discover(root: Path, declared: Mapping[str, object], only: Collection[str] | None = None) -> Discovery:
+    """Import every domain package under ``root/domains`` (or just those in ``only``) and
+    collect its definitions.
 
     ``declared`` holds the domains of ``mesh.toml``; a package not declared there is an error
     for that domain.
@@ -45,6 +46,8 @@ def discover(root: Path, declared: Mapping[str, object]) -> Discovery:
     definitions: list[AssetDefinition] = []
     errors: dict[str, MeshError] = {}
     found = sorted(p.name for p in folder.iterdir() if (p / "__init__.py").is_file()) if folder.is_dir() else []
+    if only is not None:
+        found = [d for d in found if d in only]
     for domain in found:
         try:
             defs = _load_domain(domain, folder / domain)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import graphlib
 import os
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from assets.events import AssetUpdate, UpdateHandler, dispatch
 from assets.mesh import Mesh
 from assets.results import AssetResult, RunResult, Status
 from assets.step import run_asset
@@ -37,15 +39,21 @@ def materialize(
     max_workers: int | None = None,
     on_result: ProgressFn | None = None,
     run_id: str | None = None,
+    handlers: Sequence[UpdateHandler] | None = None,
 ) -> RunResult:
     """Materialize the assets named by ``selection`` (see :mod:`assets.selection`).
 
     Loads the mesh from ``path`` (or ``$MESH_ROOT`` / the working folder) unless one is given.
     ``params`` reach assets through their ``context`` (``seed``, ``scale``,
     ``inject_bad_rows``...). Returns a result per selected asset; never raises for an asset's
-    own failure.
+    own failure. After each publish the update goes to ``handlers`` (by default the mesh's,
+    from :func:`governance.handlers.default_handlers`, the same the governance DAGs run).
     """
     mesh = mesh or Mesh.load(path)
+    if handlers is None:
+        from governance.handlers import default_handlers
+
+        handlers = default_handlers(mesh)
     keys = mesh.select(selection)
     run_id = run_id or new_run_id()
     selected = set(keys)
@@ -69,7 +77,7 @@ def materialize(
                     record(AssetResult(key=key, status=Status.SKIPPED,
                                        error=f"skipped: upstream {', '.join(failed)} did not materialize"))
                 else:
-                    running[pool.submit(run_asset, mesh, key, run_id=run_id, params=params)] = key
+                    running[pool.submit(_run_and_dispatch, mesh, key, run_id, params, handlers)] = key
             if not running:
                 continue
             done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -77,3 +85,12 @@ def materialize(
                 running.pop(future)
                 record(future.result())
     return RunResult(run_id=run_id, results=results)
+
+
+def _run_and_dispatch(mesh: Mesh, key: str, run_id: str, params: Mapping[str, Any] | None,
+                      handlers: Sequence[UpdateHandler]) -> AssetResult:
+    result = run_asset(mesh, key, run_id=run_id, params=params)
+    if result.manifest is None or not handlers:
+        return result
+    outcomes = dispatch(handlers, AssetUpdate.from_manifest(result.manifest, "engine"))
+    return replace(result, handlers=tuple(outcomes))

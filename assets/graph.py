@@ -32,8 +32,13 @@ class AssetGraph:
 
     @classmethod
     def build(cls, definitions: Iterable[AssetDefinition],
-              max_assets: Mapping[str, int] | None = None) -> AssetGraph:
-        """Link definitions into a graph; refuse duplicates, unknown inputs, cycles, quotas."""
+              max_assets: Mapping[str, int] | None = None,
+              external_domains: frozenset[str] = frozenset()) -> AssetGraph:
+        """Link definitions into a graph; refuse duplicates, unknown inputs, cycles, quotas.
+
+        Inputs from ``external_domains`` (declared, but not loaded) are taken on trust: they
+        are edges to assets outside this graph, which the full graph checks.
+        """
         by_key: dict[str, AssetDefinition] = {}
         duplicates: dict[str, list[str]] = defaultdict(list)
         for d in definitions:
@@ -44,15 +49,16 @@ class AssetGraph:
             detail = "; ".join(f"'{k}' at {', '.join(dict.fromkeys(places))}" for k, places in duplicates.items())
             raise DuplicateAssetError(f"two asset functions produce one key: {detail}",
                                       fix="rename one of them, or pass @asset(name=...)")
-        _check_inputs(by_key)
+        _check_inputs(by_key, external_domains)
         upstream = {k: tuple(dict.fromkeys(d.spec.inputs.values())) for k, d in by_key.items()}
-        order = _topological_order(upstream, by_key)
+        order = tuple(k for k in _topological_order(upstream, by_key) if k in by_key)
         if max_assets:
             _check_quotas(by_key, max_assets)
         downstream: dict[str, list[str]] = {k: [] for k in by_key}
         for key in order:
             for parent in upstream[key]:
-                downstream[parent].append(key)
+                if parent in downstream:
+                    downstream[parent].append(key)
         return cls(assets=by_key, _upstream=upstream,
                    _downstream={k: tuple(v) for k, v in downstream.items()}, order=order)
 
@@ -77,7 +83,7 @@ class AssetGraph:
         return self._downstream[key]
 
     def ancestors(self, key: str, depth: int | None = None) -> set[str]:
-        return _walk(key, self._upstream, depth)
+        return _walk(key, self._upstream, depth) & set(self.assets)
 
     def descendants(self, key: str, depth: int | None = None) -> set[str]:
         return _walk(key, self._downstream, depth)
@@ -97,16 +103,16 @@ def _walk(start: str, edges: Mapping[str, tuple[str, ...]], depth: int | None) -
     level = 0
     while frontier and (depth is None or level < depth):
         level += 1
-        frontier = [n for k in frontier for n in edges[k] if n not in seen]
+        frontier = [n for k in frontier for n in edges.get(k, ()) if n not in seen]
         seen.update(frontier)
     return seen
 
 
-def _check_inputs(by_key: Mapping[str, AssetDefinition]) -> None:
+def _check_inputs(by_key: Mapping[str, AssetDefinition], external_domains: frozenset[str]) -> None:
     problems = []
     for key, d in sorted(by_key.items()):
         for param, target in d.spec.inputs.items():
-            if target not in by_key:
+            if target not in by_key and target.split(".", 1)[0] not in external_domains:
                 hint = did_you_mean(target, [k for k in by_key if k != key])
                 problems.append(f"'{key}' ({d.spec.source}) reads '{target}' through parameter "
                                 f"'{param}', which is no asset.{' ' + hint if hint else ''}")

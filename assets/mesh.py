@@ -6,7 +6,7 @@ CLI, the tests and the Airflow DAG files all start from it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -31,16 +31,19 @@ class Mesh:
     errors: Mapping[str, MeshError] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Path | str | None = None, *, strict: bool = True) -> Mesh:
+    def load(cls, path: Path | str | None = None, *, strict: bool = True,
+             domains: Collection[str] | None = None) -> Mesh:
         """Load ``mesh.toml`` (found from ``path``, ``$MESH_ROOT`` or the working folder) and
         the domains beside it.
 
         With ``strict`` any domain that fails to load raises; without it, the failing domains
-        are left out and reported in :attr:`errors` (the Airflow DAG files use this so one
-        broken domain does not hide the others).
+        are left out and reported in :attr:`errors`.
+
+        ``domains`` loads only those domains (an Airflow DAG file loads its own): their inputs
+        from other declared domains are then edges out of the graph, not errors.
         """
         policy = load_policy(path)
-        found = discover(policy.root, policy.domains)
+        found = discover(policy.root, policy.domains, domains)
         if strict and found.errors:
             raise next(iter(found.errors.values()))
         definitions = found.definitions
@@ -49,7 +52,8 @@ class Mesh:
             broken = set(found.errors)
             definitions = tuple(d for d in definitions
                                 if not any(k.split(".", 1)[0] in broken for k in d.spec.inputs.values()))
-        graph = AssetGraph.build(definitions, {d.name: d.max_assets for d in policy.domains.values()})
+        external = frozenset(policy.domains) - frozenset(domains) if domains is not None else frozenset()
+        graph = AssetGraph.build(definitions, {d.name: d.max_assets for d in policy.domains.values()}, external)
         return cls(policy=policy, graph=graph, errors=dict(found.errors))
 
     @property

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from assets.events import HandlerOutcome
 from assets.gate import GateReport
 from assets.storage import Manifest
 
@@ -24,7 +25,7 @@ class AssetResult:
 
     ``manifest`` is set when it materialized; ``gate`` when its gate ran; ``error`` says
     what failed (or, for a skip, which upstream failed); ``quarantine`` is where rejected
-    data went.
+    data went; ``handlers`` says what each update handler did after the publish.
     """
 
     key: str
@@ -34,6 +35,7 @@ class AssetResult:
     error: str | None = None
     quarantine: str | None = None
     seconds: float = 0.0
+    handlers: tuple[HandlerOutcome, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -47,6 +49,7 @@ class AssetResult:
             "error": self.error, "quarantine": self.quarantine,
             "failed_checks": [{"column": f.column, "check": f.check, "rows": f.rows}
                               for f in (self.gate.failures if self.gate else ())],
+            "handlers": [{"kind": h.kind, "ok": h.ok, "message": h.message} for h in self.handlers],
         }
 
 

@@ -1,0 +1,85 @@
+"""Build the Airflow DAG of one asset from its spec."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from airflow.sdk import DAG, Asset, AssetAll, AssetAny, CronTriggerTimetable, Param
+
+from assets.airflow.naming import asset_dag_id, asset_uri, pool_name
+from assets.airflow.operators import MaterializeAssetOperator
+from assets.definition import AssetSpec
+from assets.mesh import Mesh
+
+#: Cron presets as expressions, so root schedules wait for their next time instead of
+#: running the most recent missed one the moment they are unpaused.
+_PRESET_CRONS = {"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@weekly": "0 0 * * 0",
+                 "@monthly": "0 0 1 * *", "@quarterly": "0 0 1 */3 *", "@yearly": "0 0 1 1 *"}
+RETRY_DELAY = dt.timedelta(seconds=5)
+MAX_RETRY_DELAY = dt.timedelta(minutes=10)
+
+
+def airflow_asset(mesh: Mesh, key: str) -> Asset:
+    """The Airflow Asset of a mesh asset: named by its key, grouped by its domain."""
+    return Asset(name=key, uri=asset_uri(mesh.policy.settings.name, key), group=key.split(".", 1)[0])
+
+
+def asset_dag(mesh: Mesh, key: str) -> DAG:
+    """One DAG, one task: materialize ``key``; scheduled by cron (roots) or by its inputs."""
+    spec = mesh.graph[key].spec
+    outlet = airflow_asset(mesh, key)
+    dag = DAG(
+        dag_id=asset_dag_id(key),
+        schedule=_schedule(mesh, spec),
+        catchup=False,
+        max_active_runs=1,
+        description=spec.description.splitlines()[0] if spec.description else None,
+        doc_md=_doc(spec),
+        tags={spec.domain, f"visibility:{spec.visibility}", *(f"{k}:{v}" for k, v in spec.tags.items())},
+        params=_params(spec),
+        is_paused_upon_creation=True,
+        default_args={"owner": ", ".join(spec.owners) or spec.domain},
+    )
+    MaterializeAssetOperator(
+        task_id="materialize", dag=dag, mesh_root=str(mesh.root), key=key, asset=outlet,
+        pool=pool_name(spec.domain), retries=spec.retries, retry_delay=RETRY_DELAY,
+        retry_exponential_backoff=2.0, max_retry_delay=MAX_RETRY_DELAY, doc_md=spec.description or None)
+    return dag
+
+
+def _schedule(mesh: Mesh, spec: AssetSpec) -> Any:
+    if spec.schedule == "@once":
+        return "@once"
+    if spec.schedule:
+        return CronTriggerTimetable(_PRESET_CRONS.get(spec.schedule, spec.schedule), timezone="UTC")
+    inputs = [airflow_asset(mesh, k) for k in dict.fromkeys(spec.inputs.values())]
+    if not inputs:
+        return None
+    if len(inputs) == 1:
+        return inputs
+    return AssetAll(*inputs) if spec.trigger == "all" else AssetAny(*inputs)
+
+
+def _params(spec: AssetSpec) -> dict[str, Param]:
+    if not spec.is_root:
+        return {}
+    return {
+        "seed": Param(7, type="integer", description="Seed of synthetic data"),
+        "scale": Param(100_000, type="integer", minimum=1, description="Rows of the largest root asset"),
+        "inject_bad_rows": Param(False, type="boolean", description="Demo: emit rows the contract rejects"),
+    }
+
+
+def _doc(spec: AssetSpec) -> str:
+    schema = spec.contract.to_schema()
+    rows = "\n".join(
+        f"| `{name}` | {col.dtype} | {', '.join(str(c.error) for c in col.checks) or '-'} | "
+        f"{(col.metadata or {}).get('classification', '-')} |"
+        for name, col in schema.columns.items())
+    inputs = ", ".join(f"`{k}`" for k in dict.fromkeys(spec.inputs.values())) or "none (root asset)"
+    return (f"## {spec.key}\n\n{spec.description}\n\n"
+            f"- **Contract:** `{spec.contract.__name__}` {spec.contract_version}\n"
+            f"- **Inputs:** {inputs}\n- **Visibility:** {spec.visibility}\n"
+            f"- **Owners:** {', '.join(spec.owners) or '-'}\n- **Source:** `{spec.source}`\n\n"
+            f"| column | type | checks | classification |\n|---|---|---|---|\n{rows}\n")

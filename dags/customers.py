@@ -1,0 +1,7 @@
+"""Airflow DAGs of the customers domain: one per asset, and the domain's governance DAG."""
+
+from pathlib import Path
+
+from assets.airflow import domain_dags
+
+globals().update(domain_dags("customers", Path(__file__).resolve().parent.parent))

@@ -1,0 +1,74 @@
+"""The governance DAG of a domain: on any update of the domain's assets, run the handlers.
+
+One task per handler kind, so each shows, retries and fails on its own in the Airflow UI. Each
+task reads the Asset events that triggered the run, rebuilds the :class:`AssetUpdate` from
+their ``extra``, and runs the same handler the in-process engine runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import DAG, AssetAny, BaseOperator
+
+from assets.airflow.asset_dags import airflow_asset
+from assets.airflow.loading import domain_mesh
+from assets.airflow.naming import governance_dag_id, pool_name
+from assets.events import AssetUpdate, dispatch
+from assets.mesh import Mesh
+from governance.handlers import default_handlers
+
+
+class HandlerFailedError(RuntimeError):
+    """A handler failed on at least one asset update of the run."""
+
+
+class HandleAssetUpdatesOperator(BaseOperator):
+    """Runs one handler kind on every Asset event that triggered this DAG run."""
+
+    ui_color = "#e0e7ff"
+
+    def __init__(self, *, mesh_root: str, domain: str, kind: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.mesh_root = mesh_root
+        self.domain = domain
+        self.kind = kind
+
+    def execute(self, context: Any) -> list[str]:
+        mesh = domain_mesh(Path(self.mesh_root), self.domain)
+        handler = next(h for h in default_handlers(mesh) if h.kind == self.kind)
+        messages, failures = [], []
+        for events in context["triggering_asset_events"].values():
+            for event in events:
+                update = AssetUpdate.from_extra(event.extra or {})
+                for outcome in dispatch([handler], update):
+                    self.log.info("%s", outcome)
+                    messages.append(str(outcome))
+                    if not outcome.ok:
+                        failures.append(str(outcome))
+        if failures:
+            raise HandlerFailedError("; ".join(failures))
+        return messages
+
+
+def governance_dag(mesh: Mesh, domain: str) -> DAG:
+    """The governance DAG of ``domain``, scheduled on any update of its assets."""
+    keys = [k for k in mesh.graph if mesh.graph[k].spec.domain == domain]
+    owners = mesh.policy.domains[domain].owners
+    dag = DAG(
+        dag_id=governance_dag_id(domain),
+        schedule=AssetAny(*(airflow_asset(mesh, k) for k in keys)),
+        catchup=False,
+        description=f"Governance of the {domain} domain: runs on every update of its assets",
+        doc_md=(f"## Governance of `{domain}`\n\nScheduled on any update of: "
+                + ", ".join(f"`{k}`" for k in keys)
+                + "\n\nEach task runs one handler on every triggering Asset event."),
+        tags={domain, "governance"},
+        is_paused_upon_creation=True,
+        default_args={"owner": ", ".join(owners)},
+    )
+    for handler in default_handlers(mesh):
+        HandleAssetUpdatesOperator(task_id=handler.kind, dag=dag, mesh_root=str(mesh.root), domain=domain,
+                                   kind=handler.kind, pool=pool_name(domain), retries=2)
+    return dag
