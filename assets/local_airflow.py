@@ -1,0 +1,287 @@
+"""Airflow 3 on one machine, for a mesh: start, stop, and talk to it.
+
+Embedded defaults: ``AIRFLOW_HOME`` under ``<root>/.mesh/airflow``, a SQLite metadata DB,
+LocalExecutor, ``<root>/dags`` as the DAGs folder, examples off, the API server on loopback.
+The four components (scheduler, dag-processor, triggerer, api-server) run as separate process
+groups whose ids are kept in ``pids.json``, so :meth:`LocalAirflow.stop` stops exactly what
+:meth:`LocalAirflow.start` started.
+
+This module does not import Airflow: it drives the ``airflow`` command and the REST API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from assets.errors import MeshError
+
+COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")
+DEFAULT_PORT = 8080
+
+
+class AirflowRuntimeError(MeshError):
+    """Starting, stopping or talking to the local Airflow failed."""
+
+
+@dataclass(frozen=True)
+class LocalAirflow:
+    """The local Airflow of the mesh at ``root``.
+
+    ``settings`` are extra ``AIRFLOW__SECTION__KEY`` values (tests lower the scheduler's
+    intervals with them).
+    """
+
+    root: Path
+    port: int = DEFAULT_PORT
+    settings: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def home(self) -> Path:
+        return self.root / ".mesh" / "airflow"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ports(self) -> tuple[int, int, int]:
+        """The API server's port and, after it, the task and triggerer log servers' ports."""
+        return (self.port, self.port + 1, self.port + 2)
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "pids.json"
+
+    # -- environment ----------------------------------------------------------------------------
+    def env(self) -> dict[str, str]:
+        """The environment every Airflow process of this mesh runs with."""
+        bin_dir = str(Path(sys.executable).parent)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
+        env.update({
+            "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
+            "AIRFLOW_HOME": str(self.home),
+            "MESH_ROOT": str(self.root),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(self.root / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(self.port),
+            "AIRFLOW__API__BASE_URL": self.url,
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__API_AUTH__JWT_SECRET": self._secret("jwt_secret"),
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.port + 1),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.port + 2),
+            "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+            "AIRFLOW__OPENLINEAGE__DISABLED": "True",
+            "PYTHONPATH": os.pathsep.join(p for p in (str(self.root), env.get("PYTHONPATH", "")) if p),
+        })
+        env.update(self.settings)
+        return env
+
+    def _secret(self, name: str) -> str:
+        """A random secret kept in an owner-only file of the Airflow home."""
+        path = self.home / name
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(32))
+        return path.read_text().strip()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def running(self) -> dict[str, int]:
+        """Components started from this home that are still alive, by name."""
+        if not self.pid_file.exists():
+            return {}
+        pids: dict[str, int] = json.loads(self.pid_file.read_text())
+        return {name: pid for name, pid in pids.items() if _alive(pid)}
+
+    def start(self, *, timeout: float = 180) -> None:
+        """Migrate the DB, create the pools, start the four components, wait for the API."""
+        alive = self.running()
+        if alive:
+            raise AirflowRuntimeError(
+                f"Airflow is already running from {self.home} (pids {sorted(alive.values())})",
+                where=str(self.pid_file), fix="use it as it is, or run `mesh down` first")
+        taken = [p for p in self.ports if not _port_free(p)]
+        if taken:
+            raise AirflowRuntimeError(
+                f"port(s) {taken} on 127.0.0.1 are taken by another program (Airflow needs {list(self.ports)}: "
+                "API server, task log server, triggerer log server)",
+                where="mesh up", fix="stop that program, or pass --port P so that P, P+1 and P+2 are free")
+        (self.home / "logs").mkdir(parents=True, exist_ok=True)
+        self._run(["airflow", "db", "migrate"], "migrating the metadata DB")
+        self._run([sys.executable, "-m", "assets.airflow.pools", str(self.root)], "creating the domain pools")
+        pids: dict[str, int] = {}
+        try:
+            for component in COMPONENTS:
+                log = open(self.home / "logs" / f"{component}.log", "ab")  # noqa: SIM115 - owned by the child
+                process = subprocess.Popen(["airflow", *component.split()], env=self.env(), cwd=self.root,
+                                           stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                           start_new_session=True)
+                log.close()
+                pids[component] = process.pid
+            _write_json(self.pid_file, pids)
+            self.wait_healthy(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self, *, grace: float = 20) -> list[str]:
+        """Stop every process group this home started; returns the names stopped."""
+        if not self.pid_file.exists():
+            return []
+        pids: dict[str, int] = json.loads(self.pid_file.read_text())
+        for pid in pids.values():
+            _signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(_group_alive(p) for p in pids.values()):
+            time.sleep(0.2)
+        for pid in pids.values():
+            _signal_group(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+        return sorted(pids)
+
+    def wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            dead = [name for name, pid in json.loads(self.pid_file.read_text()).items() if not _alive(pid)]
+            if dead:
+                raise AirflowRuntimeError(f"Airflow component(s) {dead} exited during start-up",
+                                          where=str(self.home / "logs"), fix="read their logs there")
+            try:
+                health = httpx.get(f"{self.url}/api/v2/monitor/health", timeout=5).json()
+                if health.get("metadatabase", {}).get("status") == "healthy":
+                    return
+                last = json.dumps(health)
+            except (httpx.HTTPError, ValueError) as exc:
+                last = str(exc)
+            time.sleep(1)
+        raise AirflowRuntimeError(f"the API server did not become healthy in {timeout:.0f}s ({last})",
+                                  where=self.url, fix=f"read the logs in {self.home / 'logs'}")
+
+    def _run(self, command: list[str], what: str) -> None:
+        done = subprocess.run(command, env=self.env(), cwd=self.root, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
+            raise AirflowRuntimeError(f"{what} failed: {' / '.join(tail)}", where=" ".join(command[:3]),
+                                      fix=f"read the output above; the Airflow home is {self.home}")
+
+    # -- REST API -------------------------------------------------------------------------------
+    @contextmanager
+    def client(self) -> Iterator[AirflowClient]:
+        with httpx.Client(base_url=self.url, timeout=30) as http:
+            token = http.get("/auth/token").json()["access_token"]
+            http.headers["Authorization"] = f"Bearer {token}"
+            yield AirflowClient(http)
+
+
+@dataclass(frozen=True)
+class AirflowClient:
+    """The few REST API calls the mesh needs."""
+
+    http: httpx.Client
+
+    def _call(self, method: str, path: str, **kw: Any) -> Any:
+        response = self.http.request(method, path, **kw)
+        if response.status_code >= 400:
+            raise AirflowRuntimeError(f"{method} {path} answered {response.status_code}: {response.text[:300]}",
+                                      where="Airflow REST API", fix="check that `mesh up` is running")
+        return response.json() if response.content else None
+
+    def dags(self) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        offset = 0
+        while True:
+            page = self._call("GET", "/api/v2/dags", params={"limit": 100, "offset": offset})
+            found.update({d["dag_id"]: d for d in page["dags"]})
+            offset += 100
+            if offset >= page["total_entries"]:
+                return found
+
+    def import_errors(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/api/v2/importErrors", params={"limit": 100})["import_errors"]
+
+    def set_paused(self, dag_id: str, paused: bool) -> None:
+        self._call("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": paused})
+
+    def trigger(self, dag_id: str, conf: Mapping[str, Any] | None = None) -> str:
+        run = self._call("POST", f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": dict(conf or {})})
+        return str(run["dag_run_id"])
+
+    def runs(self, dag_id: str) -> list[dict[str, Any]]:
+        """The DAG's runs, newest first."""
+        return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns",
+                          params={"order_by": "-run_after", "limit": 100})["dag_runs"]
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
+
+    def asset_events(self, source_dag_id: str) -> list[dict[str, Any]]:
+        return self._call("GET", "/api/v2/assets/events",
+                          params={"source_dag_id": source_dag_id, "order_by": "-timestamp", "limit": 100})["asset_events"]
+
+
+def _write_json(path: Path, data: object) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of ours counts as gone
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        return waited == 0
+    except ChildProcessError:
+        return True
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
