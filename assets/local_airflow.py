@@ -237,7 +237,19 @@ class AirflowClient:
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
 
+    def return_value(self, dag_id: str, run_id: str, task_id: str) -> Any:
+        """What a task returned (its ``return_value`` XCom), decoded."""
+        entry = self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/"
+                                  "return_value", params={"deserialize": True})
+        value = entry["value"]
+        return json.loads(value) if isinstance(value, str) else value
+
     def asset_events(self, source_dag_id: str) -> list[dict[str, Any]]:
+        """Asset events emitted by a DAG's tasks, newest first.
+
+        Airflow 3.3 answers 500 while an event's created run has not started yet, so call this
+        once the runs it created are under way.
+        """
         return self._call("GET", "/api/v2/assets/events",
                           params={"source_dag_id": source_dag_id, "order_by": "-timestamp", "limit": 100})["asset_events"]
 
@@ -246,6 +258,18 @@ def _write_json(path: Path, data: object) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=2))
     os.replace(tmp, path)
+
+
+def free_port() -> int:
+    """A port P such that P, P+1 and P+2 are free on loopback (for the API and log servers)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if port < 65533 and all(_port_free(p) for p in (port, port + 1, port + 2)):
+            return port
+    raise AirflowRuntimeError("no three consecutive free ports on 127.0.0.1", where="mesh up",
+                              fix="free some ports or pass --port")
 
 
 def _port_free(port: int) -> bool:

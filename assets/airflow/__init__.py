@@ -1,35 +1,30 @@
 """The Airflow 3 layer: DAGs built from the mesh, running the same engine step.
 
-``dags/`` files call :func:`domain_dags`. Nothing here runs at import time; importing this
-package imports Airflow, so the rest of the framework never imports it.
+``dags/`` files call :func:`domain_dags`. Importing this package does not import Airflow;
+the names below load their modules (and Airflow) when first used, so the CLI and the engine
+never pay for it.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib import import_module
+from typing import Any
 
-from airflow.sdk import DAG
+_EXPORTS = {
+    "domain_dags": "assets.airflow.domain",
+    "asset_dag": "assets.airflow.asset_dags",
+    "airflow_asset": "assets.airflow.asset_dags",
+    "domain_mesh": "assets.airflow.loading",
+    "MaterializeAssetOperator": "assets.airflow.operators",
+    "asset_dag_id": "assets.airflow.naming",
+    "governance_dag_id": "assets.airflow.naming",
+    "pool_name": "assets.airflow.naming",
+}
 
-from assets.airflow.asset_dags import airflow_asset, asset_dag
-from assets.airflow.loading import domain_mesh
-from assets.airflow.naming import asset_dag_id, governance_dag_id, pool_name
-
-
-def domain_dags(domain: str, root: Path) -> dict[str, DAG]:
-    """Every DAG of ``domain``: one per asset, plus the domain's governance DAG.
-
-    Reads ``root/mesh.toml`` and imports the domain's package; nothing else. A domain whose
-    code is broken raises here, which Airflow shows as the import error of that domain's
-    DAG file; the other domains' files are unaffected.
-    """
-    from governance.airflow import governance_dag
-
-    mesh = domain_mesh(root.resolve(), domain)
-    dags = {asset_dag_id(key): asset_dag(mesh, key) for key in mesh.graph}
-    if dags:
-        dags[governance_dag_id(domain)] = governance_dag(mesh, domain)
-    return dags
+__all__ = sorted(_EXPORTS)
 
 
-__all__ = ["airflow_asset", "asset_dag", "asset_dag_id", "domain_dags", "domain_mesh", "governance_dag_id",
-           "pool_name"]
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'assets.airflow' has no attribute '{name}'")
+    return getattr(import_module(_EXPORTS[name]), name)

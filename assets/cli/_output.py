@@ -14,8 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from assets.errors import MeshError
 
-console = Console()
-errors = Console(stderr=True)
+#: Off a terminal (logs, CI, `make demo | tee`) rich would wrap at 80 columns; tables need more.
+_WIDTH = None if sys.stdout.isatty() else 160
+console = Console(width=_WIDTH)
+errors = Console(stderr=True, width=_WIDTH)
 
 STATUS_STYLE = {"materialized": "green", "gate_failed": "bold red", "error": "red", "skipped": "yellow"}
 

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from assets.cli._output import STATUS_STYLE, console, emit_json, fail, progress, user_errors
+from assets.cli.airflow_commands import down, up
 from assets.engine import materialize
 from assets.mesh import Mesh
 from assets.results import AssetResult, RunResult
@@ -159,11 +160,51 @@ def read(
 
 
 @app.command()
+def history(
+    asset: Annotated[str, typer.Argument(help="Asset key, e.g. sales.orders.")],
+    root: RootOption = None,
+    limit: Annotated[int, typer.Option(help="Updates to show, newest first.")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """Every recorded update of an asset, from the engine and from Airflow."""
+    from governance.handlers import history_of
+
+    mesh = _load(root)
+    if asset not in mesh.graph:
+        from assets.errors import did_you_mean
+
+        fail(f"no asset '{asset}'. {did_you_mean(asset, mesh.graph.assets)} Run `mesh list` to see the keys.")
+    rows = history_of(mesh).for_asset(asset, limit)
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title=f"updates of {asset}")
+    for col in ("version", "source", "run", "rows", "recorded at"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["version"], r["source"], r["run_id"], f"{r['rows']:,}" if r["rows"] is not None else "-",
+                      r["recorded_at"])
+    console.print(table if rows else f"no update of {asset} recorded yet")
+
+
+@app.command()
 def demo(
     root: RootOption = None,
     scale: Annotated[int, typer.Option(help="Rows of sales.orders.")] = 100_000,
+    in_process: Annotated[bool, typer.Option("--in-process", help="Run with the in-process engine, not Airflow.")] = False,
+    keep: Annotated[bool, typer.Option("--keep", help="Leave Airflow running afterwards.")] = False,
 ) -> None:
-    """Materialize the whole example mesh, then show a bad feed being stopped by its contract."""
-    from assets.cli.demo import run_demo
+    """The example mesh end to end on Airflow 3, then a bad feed stopped at its contract gate."""
+    if in_process:
+        from assets.cli.demo import run_demo
 
-    run_demo(_load(root), scale=scale)
+        run_demo(_load(root), scale=scale)
+        return
+    up(root=root, port=0, run=True, inject_bad_rows=True, scale=scale, keep=keep, as_json=False)
+    console.print("\nWhere to look: data and manifests under .mesh/regions/<region>/<domain>/<asset>/; "
+                  "run history: uv run mesh history finance.fx_rates; gate reports: "
+                  ".mesh/regions/us-east/_quarantine/; Airflow logs: .mesh/airflow/logs/")
+
+
+app.command()(up)
+app.command()(down)

@@ -1,0 +1,134 @@
+"""Run the mesh on a running Airflow: trigger root assets and follow the cascade of
+asset-triggered runs until it settles.
+
+An asset is *expected* to run unless something upstream of it failed (then it is skipped:
+its Asset schedule is never satisfied). The cascade has settled when every expected asset's
+DAG has a finished run since the trigger and no mesh DAG (governance included) is active.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from assets.airflow.naming import asset_dag_id, governance_dag_id
+from assets.errors import MeshError
+from assets.local_airflow import AirflowClient
+from assets.mesh import Mesh
+
+ACTIVE = frozenset({"queued", "running"})
+DONE = frozenset({"success", "failed"})
+
+
+class CascadeTimeoutError(MeshError):
+    """The cascade did not settle in time."""
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRun:
+    """The latest run of one asset's DAG since the cascade started (``state`` None: no run)."""
+
+    key: str
+    state: str | None = None
+    run_type: str | None = None
+    run_id: str | None = None
+    seconds: float | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CascadeState:
+    """A snapshot of the cascade."""
+
+    started: dt.datetime
+    assets: Mapping[str, AssetRun]
+    skipped: frozenset[str]
+    governance: Mapping[str, list[str]]
+
+    @property
+    def failed(self) -> list[str]:
+        return [k for k, r in self.assets.items() if r.state == "failed"]
+
+    @property
+    def settled(self) -> bool:
+        assets_done = all(r.state in DONE for k, r in self.assets.items() if k not in self.skipped)
+        governance_idle = not any(s in ACTIVE for states in self.governance.values() for s in states)
+        return assets_done and governance_idle
+
+
+def unpause_mesh(client: AirflowClient, mesh: Mesh) -> int:
+    """Unpause every DAG of the mesh; returns how many."""
+    wanted = {asset_dag_id(k) for k in mesh.graph} | {governance_dag_id(d) for d in mesh.graph.domains()}
+    for dag_id in sorted(wanted):
+        client.set_paused(dag_id, False)
+    return len(wanted)
+
+
+def wait_for_dags(client: AirflowClient, mesh: Mesh, timeout: float = 180) -> None:
+    """Wait until the dag-processor has registered every DAG of the mesh."""
+    wanted = {asset_dag_id(k) for k in mesh.graph} | {governance_dag_id(d) for d in mesh.graph.domains()}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        missing = wanted - set(client.dags())
+        if not missing:
+            return
+        time.sleep(1)
+    errors = "; ".join(e.get("stack_trace", "").strip().splitlines()[-1] for e in client.import_errors())
+    raise CascadeTimeoutError(f"DAGs {sorted(missing)} were not registered in {timeout:.0f}s. {errors}",
+                              where="Airflow dag-processor", fix="read `mesh check` and the dag-processor log")
+
+
+def run_cascade(client: AirflowClient, mesh: Mesh, roots: Mapping[str, Mapping[str, Any]], *,
+                timeout: float = 600, poll: float = 2.0,
+                on_poll: Callable[[CascadeState], None] | None = None) -> CascadeState:
+    """Trigger ``roots`` (key -> run conf) and follow every downstream run until settled."""
+    started = dt.datetime.now(dt.UTC)
+    for key, conf in roots.items():
+        client.trigger(asset_dag_id(key), conf)
+    return follow(client, mesh, started, {d for k in roots for d in mesh.graph.descendants(k)} | set(roots),
+                  timeout=timeout, poll=poll, on_poll=on_poll)
+
+
+def follow(client: AirflowClient, mesh: Mesh, started: dt.datetime, keys: set[str], *, timeout: float,
+           poll: float, on_poll: Callable[[CascadeState], None] | None = None) -> CascadeState:
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while True:
+        state = snapshot(client, mesh, started, keys)
+        if on_poll is not None:
+            on_poll(state)
+        quiet = quiet + 1 if state.settled else 0
+        if quiet >= 2:  # settled twice in a row: no asset event is still on its way
+            return state
+        if time.monotonic() > deadline:
+            waiting = [k for k, r in state.assets.items() if k not in state.skipped and r.state not in DONE]
+            raise CascadeTimeoutError(f"the cascade did not settle in {timeout:.0f}s; waiting for {waiting}",
+                                      where="Airflow", fix="look at those DAGs in the Airflow UI")
+        time.sleep(poll)
+
+
+def snapshot(client: AirflowClient, mesh: Mesh, started: dt.datetime, keys: set[str]) -> CascadeState:
+    runs = {k: _latest_run(client, k, started) for k in mesh.graph.sorted(keys)}
+    skipped = frozenset(d for k, r in runs.items() if r.state == "failed" for d in mesh.graph.descendants(k))
+    governance = {d: [r["state"] for r in client.runs(governance_dag_id(d)) if _after(r, started)]
+                  for d in sorted({k.split(".", 1)[0] for k in keys})}
+    return CascadeState(started=started, assets=runs, skipped=skipped & keys, governance=governance)
+
+
+def _latest_run(client: AirflowClient, key: str, started: dt.datetime) -> AssetRun:
+    for run in client.runs(asset_dag_id(key)):
+        if not _after(run, started):
+            continue
+        extra: Mapping[str, Any] = {}
+        if run["state"] == "success":  # the task returns the extra it set on its Asset event
+            extra = client.return_value(asset_dag_id(key), run["dag_run_id"], "materialize") or {}
+        return AssetRun(key=key, state=run["state"], run_type=run["run_type"], run_id=run["dag_run_id"],
+                        seconds=run.get("duration"), extra=extra)
+    return AssetRun(key=key)
+
+
+def _after(run: Mapping[str, Any], started: dt.datetime) -> bool:
+    return dt.datetime.fromisoformat(run["run_after"]) >= started - dt.timedelta(seconds=1)

@@ -1,0 +1,125 @@
+"""``mesh up``, ``mesh down``: the mesh on a local Airflow 3, and the cascade that follows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from assets.airflow_cascade import CascadeState, run_cascade, unpause_mesh, wait_for_dags
+from assets.cli._output import console, emit_json, fail, user_errors
+from assets.errors import MeshError
+from assets.local_airflow import DEFAULT_PORT, LocalAirflow, free_port
+from assets.mesh import Mesh
+
+STATE_STYLE = {"success": "green", "failed": "bold red", "running": "cyan", "queued": "yellow"}
+
+
+def up(
+    root: Annotated[Path | None, typer.Option("--root", envvar="MESH_ROOT", help="Folder holding mesh.toml.")] = None,
+    port: Annotated[int, typer.Option(help="API server port (P+1 and P+2 are used by log servers); 0 picks a free one.")] = DEFAULT_PORT,
+    run: Annotated[bool, typer.Option("--run", help="Unpause the mesh's DAGs, trigger the roots, follow the cascade.")] = False,
+    inject_bad_rows: Annotated[bool, typer.Option("--inject-bad-rows", help="With --run: then a second wave whose roots emit rows their contracts reject.")] = False,
+    scale: Annotated[int, typer.Option(help="With --run: rows of sales.orders.")] = 100_000,
+    keep: Annotated[bool, typer.Option("--keep", help="With --run: leave Airflow running afterwards.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the cascade summary as JSON.")] = False,
+) -> None:
+    """Start Airflow locally (SQLite, LocalExecutor, dags/), and optionally run the mesh on it."""
+    with user_errors():
+        mesh = Mesh.load(root)
+        airflow = LocalAirflow(mesh.root, port=free_port() if port == 0 else port)
+        with console.status(f"starting Airflow 3 in {airflow.home} (scheduler, dag-processor, triggerer, api-server)"):
+            airflow.start()
+    try:
+        with user_errors(), airflow.client() as client, console.status("waiting for the DAGs to be parsed"):
+            wait_for_dags(client, mesh)
+        _print_access(airflow)
+        if not run:
+            console.print("Airflow keeps running; stop it with [bold]uv run mesh down[/].")
+            return
+        waves = _run_waves(airflow, mesh, scale=scale, inject_bad_rows=inject_bad_rows, as_json=as_json)
+    except BaseException:
+        if not keep:
+            airflow.stop()
+        raise
+    if keep:
+        console.print(f"Airflow keeps running at {airflow.url}; stop it with [bold]uv run mesh down[/].")
+    else:
+        airflow.stop()
+        console.print("Airflow stopped (pass --keep to leave it running).")
+    if any(w.failed for w in waves[:1]) or (inject_bad_rows and not waves[-1].failed):
+        raise typer.Exit(1)
+
+
+def down(
+    root: Annotated[Path | None, typer.Option("--root", envvar="MESH_ROOT", help="Folder holding mesh.toml.")] = None,
+) -> None:
+    """Stop every Airflow process `mesh up` started for this mesh."""
+    with user_errors():
+        mesh = Mesh.load(root)
+    stopped = LocalAirflow(mesh.root).stop()
+    console.print(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+def _run_waves(airflow: LocalAirflow, mesh: Mesh, *, scale: int, inject_bad_rows: bool,
+               as_json: bool) -> list[CascadeState]:
+    roots = [k for k in mesh.graph if mesh.graph[k].spec.is_root]
+    waves: list[tuple[str, dict[str, Any]]] = [("1. every root asset triggered", {"scale": scale, "seed": 7})]
+    if inject_bad_rows:
+        waves.append(("2. again, with roots emitting rows their contracts reject",
+                      {"scale": scale, "seed": 7, "inject_bad_rows": True}))
+    results = []
+    with airflow.client() as client:
+        unpause_mesh(client, mesh)
+        for title, conf in waves:
+            console.rule(title)
+            try:
+                with Live(console=console, refresh_per_second=2, transient=not console.is_terminal) as live:
+                    state = run_cascade(client, mesh, {k: conf for k in roots},
+                                        on_poll=lambda s: live.update(_table(s)))
+            except MeshError as exc:
+                fail(str(exc))
+            results.append(state)
+            if as_json:
+                emit_json(_as_dict(state))
+            else:
+                console.print(_table(state))
+                _explain(mesh, state)
+    return results
+
+
+def _table(state: CascadeState) -> Table:
+    table = Table(title="asset DAG runs since the trigger")
+    for col in ("asset", "run", "state", "rows", "version", "seconds"):
+        table.add_column(col)
+    for key, run in state.assets.items():
+        label = "skipped" if key in state.skipped and run.state is None else (run.state or "waiting")
+        style = STATE_STYLE.get(label, "dim")
+        table.add_row(key, run.run_type or "-", f"[{style}]{label}[/]", str(run.extra.get("rows", "-")),
+                      str(run.extra.get("version", "-")), f"{run.seconds:.1f}" if run.seconds else "-")
+    return table
+
+
+def _explain(mesh: Mesh, state: CascadeState) -> None:
+    succeeded = [k for k, r in state.assets.items() if r.state == "success"]
+    console.print(f"- {len(succeeded)} asset(s) published through Airflow; each downstream run was asset_triggered")
+    for key in state.failed:
+        console.print(f"- [bold red]{key}[/] failed: its Asset event was not emitted, so "
+                      f"{', '.join(sorted(mesh.graph.descendants(key) & set(state.assets))) or 'nothing'} did not run")
+    ran = {d: len(s) for d, s in state.governance.items()}
+    console.print(f"- governance DAG runs (handlers on each update): {ran}")
+
+
+def _print_access(airflow: LocalAirflow) -> None:
+    console.print(f"Airflow UI and API: [bold]{airflow.url}[/] (loopback only). No login is needed: the local "
+                  "simple auth manager makes every user admin. Logs: " + str(airflow.home / "logs"))
+
+
+def _as_dict(state: CascadeState) -> dict[str, Any]:
+    return {"started": state.started.isoformat(), "failed": state.failed, "skipped": sorted(state.skipped),
+            "assets": {k: {"state": r.state, "run_type": r.run_type, "run_id": r.run_id, "extra": dict(r.extra)}
+                       for k, r in state.assets.items()},
+            "governance_runs": state.governance}
