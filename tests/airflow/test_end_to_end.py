@@ -1,0 +1,124 @@
+"""End to end on a real Airflow scheduler: asset-triggered cascades, event extras, a gate
+failure that stops the downstream, governance handlers, a killed task, a refused second start."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from assets.airflow_cascade import follow
+from assets.errors import MeshError
+from assets.local_airflow import LocalAirflow
+from governance.handlers import history_of
+from tests.airflow.conftest import RunningMesh
+
+pytestmark = pytest.mark.airflow
+
+
+def test_roots_trigger_their_downstream_as_asset_triggered_runs(running_mesh: RunningMesh) -> None:
+    state = running_mesh.first_wave
+    assert not state.failed
+    graph = running_mesh.mesh.graph
+    assert len(state.assets) == len(graph) == 13
+    for key, run in state.assets.items():
+        assert run.state == "success", key
+        assert run.run_type == ("manual" if graph[key].spec.is_root else "asset_triggered"), key
+
+
+def test_asset_event_extra_holds_the_manifest_summary(running_mesh: RunningMesh) -> None:
+    store = running_mesh.mesh.store()
+    with running_mesh.airflow.client() as client:
+        for key in ("sales.orders", "finance.revenue", "marketing.audience"):
+            events = client.asset_events(key)
+            assert events, key
+            extra = events[0]["extra"]
+            manifest = store.manifest(key, extra["version"])
+            assert extra == {**manifest.summary(), "key": key, "run_id": manifest.run_id}
+            assert events[0]["name"] == key and events[0]["group"] == key.split(".")[0]
+
+
+def test_the_domain_governance_dags_ran_the_handlers(running_mesh: RunningMesh) -> None:
+    history = history_of(running_mesh.mesh)
+    for key, run in running_mesh.first_wave.assets.items():
+        recorded = {r["version"]: r for r in history.for_asset(key)}
+        assert run.extra["version"] in recorded, f"governance did not record {key}"
+        assert recorded[run.extra["version"]]["source"] == "airflow"
+    with running_mesh.airflow.client() as client:
+        runs = client.runs("mesh_governance.finance")
+        assert runs and all(r["run_type"] == "asset_triggered" for r in runs)
+        tis = client.task_instances("mesh_governance.finance", runs[0]["dag_run_id"])
+        assert {(t["task_id"], t["state"]) for t in tis} == {("history", "success")}
+
+
+def test_a_gate_failure_emits_no_event_and_stops_the_downstream(running_mesh: RunningMesh) -> None:
+    mesh, airflow = running_mesh.mesh, running_mesh.airflow
+    before = mesh.store().current_version("finance.fx_rates")
+    started = dt.datetime.now(dt.UTC)
+    with airflow.client() as client:
+        events_before = len(client.asset_events("finance.fx_rates"))
+        revenue_runs = len(client.runs("finance.revenue"))
+        client.trigger("finance.fx_rates", {"inject_bad_rows": True})
+        downstream = mesh.graph.descendants("finance.fx_rates") | {"finance.fx_rates"}
+        state = follow(client, mesh, started, downstream, timeout=180, poll=2)
+        assert state.failed == ["finance.fx_rates"]
+        assert state.skipped == mesh.graph.descendants("finance.fx_rates")
+        time.sleep(5)  # longer than the scheduler needs to start an asset-triggered run
+        assert len(client.asset_events("finance.fx_rates")) == events_before
+        assert len(client.runs("finance.revenue")) == revenue_runs
+        run_id = state.assets["finance.fx_rates"].run_id
+        tis = client.task_instances("finance.fx_rates", run_id or "")
+        assert [(t["state"], t["try_number"]) for t in tis] == [("failed", 1)], "a gate failure must not retry"
+    assert mesh.store().current_version("finance.fx_rates") == before
+
+
+def _task_process(ti_id: str) -> int | None:
+    """The process running task instance ``ti_id``: LocalExecutor titles it ``airflow worker -- <id>``
+    (its supervisor is ``airflow worker -- LocalExecutor: <id>``)."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+        except OSError:
+            continue
+        if cmdline == f"airflow worker -- {ti_id}":
+            return int(proc.name)
+    return None
+
+
+def test_a_task_killed_mid_run_leaves_no_partial_version_and_its_retry_succeeds(running_mesh: RunningMesh) -> None:
+    mesh, airflow = running_mesh.mesh, running_mesh.airflow
+    store = mesh.store()
+    staging = Path(store.root.path("sales", "orders", ".staging"))
+    started = dt.datetime.now(dt.UTC)
+    with airflow.client() as client:
+        run_id = client.trigger("sales.orders", {"scale": 3_000_000, "seed": 5})
+        deadline = time.monotonic() + 120
+        while not (staging.exists() and any(staging.iterdir())) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        ti_id = client.task_instances("sales.orders", run_id)[0]["id"]
+        victim = _task_process(ti_id)
+        assert victim is not None, "no task process found while it was writing"
+        os.killpg(victim, signal.SIGKILL)
+        current = store.require_current("sales.orders")
+        assert store.verify(current)
+        for version in store.versions("sales.orders"):
+            assert store.verify(store.manifest("sales.orders", version))
+        follow(client, mesh, started, {"sales.orders"}, timeout=240, poll=2)
+        tis = client.task_instances("sales.orders", run_id)
+        assert tis[0]["state"] == "success" and tis[0]["try_number"] >= 2
+    assert store.require_current("sales.orders").rows == 3_000_000
+
+
+def test_a_second_start_is_refused_with_a_clear_message(running_mesh: RunningMesh, tmp_path: Path) -> None:
+    airflow = running_mesh.airflow
+    with pytest.raises(MeshError, match="already running"):
+        LocalAirflow(airflow.root, port=airflow.port + 10).start()
+    with pytest.raises(MeshError, match=f"port\\(s\\) \\[{airflow.port}"):
+        LocalAirflow(tmp_path, port=airflow.port).start()
+    assert airflow.running() and len(airflow.running()) == 4
