@@ -21,7 +21,8 @@ from assets.errors import ConfigError, DomainImportError
 def test_healthy_mesh_builds_a_graph_in_topological_order(fixture_mesh: Callable[[str], Path]) -> None:
     mesh = Mesh.load(fixture_mesh("healthy"))
     order = list(mesh.graph)
-    assert set(order) == {"alpha.numbers", "alpha.evens", "alpha.total", "beta.base", "beta.doubled", "beta.from_alpha"}
+    assert set(order) == {"alpha.numbers", "alpha.evens", "alpha.total", "beta.base", "beta.doubled", "beta.from_alpha",
+                          "beta.either"}
     assert order.index("alpha.numbers") < order.index("beta.from_alpha")
     assert mesh.graph.upstream("beta.from_alpha") == ("alpha.numbers",)
     assert set(mesh.graph.downstream("alpha.numbers")) == {"alpha.evens", "alpha.total", "beta.from_alpha"}

@@ -1,0 +1,109 @@
+"""The generated DAGs as Airflow's DagBag parses them, in a separate process with its own
+AIRFLOW_HOME: schedules, outlets, owners, pools, retries, docs, and a broken domain."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.airflow.conftest import copy_with_dags
+
+pytestmark = pytest.mark.airflow
+
+_PARSE = """
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+from airflow.sdk import Asset, AssetAll, AssetAny
+
+def condition(c):
+    if isinstance(c, Asset):
+        return c.name
+    return {type(c).__name__: [condition(o) for o in c.objects]}
+
+bag = DagBag(sys.argv[1])
+out = {"import_errors": {k.rsplit("/", 1)[-1]: v for k, v in bag.import_errors.items()}, "dags": {}}
+for dag_id, dag in bag.dags.items():
+    t = dag.tasks[0]
+    tt = dag.timetable
+    out["dags"][dag_id] = {
+        "schedule": condition(tt.asset_condition) if getattr(tt, "asset_condition", None) is not None
+                    else getattr(tt, "expression", repr(tt)),
+        "tasks": [x.task_id for x in dag.tasks], "outlets": [o.name for o in t.outlets],
+        "groups": [o.group for o in t.outlets], "owner": t.owner, "pool": t.pool, "retries": t.retries,
+        "backoff": t.retry_exponential_backoff, "tags": sorted(dag.tags), "doc_md": dag.doc_md or "",
+        "params": sorted(dag.params.keys()), "paused_at_creation": dag.is_paused_upon_creation,
+    }
+print(json.dumps(out))
+"""
+
+
+def parse(folder: Path, tmp_path: Path) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env |= {"AIRFLOW_HOME": str(tmp_path / "airflow_home"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(folder)}
+    done = subprocess.run([sys.executable, "-c", _PARSE, str(folder)], env=env, capture_output=True, text=True,
+                          check=False, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def example_bag(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    root = copy_with_dags(tmp_path_factory.mktemp("bag") / "mesh")
+    return parse(root / "dags", tmp_path_factory.mktemp("home"))
+
+
+def test_one_dag_per_asset_and_one_governance_dag_per_domain(example_bag: dict[str, Any]) -> None:
+    assert example_bag["import_errors"] == {}
+    dags = example_bag["dags"]
+    assert len(dags) == 13 + 4
+    assert {d for d in dags if d.startswith("mesh_governance.")} == {
+        "mesh_governance.customers", "mesh_governance.sales", "mesh_governance.finance", "mesh_governance.marketing"}
+
+
+def test_an_asset_dag_describes_its_asset(example_bag: dict[str, Any]) -> None:
+    orders = example_bag["dags"]["sales.orders"]
+    assert orders["schedule"] == "0 * * * *"
+    assert orders["outlets"] == ["sales.orders"] and orders["groups"] == ["sales"]
+    assert orders["owner"] == "sales-data@acme.example"
+    assert orders["pool"] == "mesh_sales"
+    assert orders["retries"] == 2 and orders["backoff"] == 2.0
+    assert {"sales", "tier:gold", "visibility:public"} <= set(orders["tags"])
+    assert "Every order placed on the web shop" in orders["doc_md"] and "`Orders` 1.0.0" in orders["doc_md"]
+    assert orders["params"] == ["inject_bad_rows", "scale", "seed"]
+    assert orders["paused_at_creation"] is True
+
+
+def test_downstream_dags_are_scheduled_by_all_their_inputs(example_bag: dict[str, Any]) -> None:
+    dags = example_bag["dags"]
+    assert dags["finance.revenue"]["schedule"] == {"AssetAll": ["sales.orders", "finance.fx_rates"]}
+    assert dags["finance.monthly_revenue"]["schedule"] == {"AssetAll": ["finance.revenue"]}
+    assert dags["finance.revenue"]["params"] == []
+    governance = dags["mesh_governance.finance"]
+    assert governance["schedule"] == {"AssetAny": ["finance.fx_rates", "finance.revenue", "finance.monthly_revenue"]}
+    assert governance["tasks"] == ["history"] and governance["pool"] == "mesh_finance"
+
+
+def test_an_asset_may_ask_for_any_input(fixture_mesh: Callable[[str], Path], tmp_path: Path) -> None:
+    bag = parse(fixture_mesh("healthy") / "dags", tmp_path)
+    assert bag["import_errors"] == {}
+    assert bag["dags"]["beta.either"]["schedule"] == {"AssetAny": ["beta.base", "alpha.numbers"]}
+
+
+def test_a_domain_that_raises_on_import_is_reported_and_the_others_load(tmp_path: Path) -> None:
+    root = copy_with_dags(tmp_path / "mesh")
+    broken = root / "domains" / "marketing" / "assets.py"
+    broken.write_text("raise RuntimeError('marketing pushed a broken build')\n" + broken.read_text())
+    bag = parse(root / "dags", tmp_path)
+    assert list(bag["import_errors"]) == ["marketing.py"]
+    message = bag["import_errors"]["marketing.py"]
+    assert "marketing pushed a broken build" in message and "domains/marketing/assets.py:1" in message
+    assert not [d for d in bag["dags"] if "marketing" in d]
+    assert len(bag["dags"]) == 10 + 3

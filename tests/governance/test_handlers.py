@@ -1,0 +1,71 @@
+"""Update handlers: the engine dispatches each publish to them, as the governance DAGs do."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from typer.testing import CliRunner
+
+from assets import Mesh, Status, materialize
+from assets.cli import app
+from assets.events import AssetUpdate, dispatch
+from governance.handlers import HistoryHandler, default_handlers, history_of
+
+
+def test_the_engine_records_every_publish_in_the_run_history(example_mesh: Mesh) -> None:
+    result = materialize("+finance.revenue", mesh=example_mesh, params={"scale": 300})
+    history = history_of(example_mesh)
+    for key, r in result.results.items():
+        assert [h.kind for h in r.handlers] == ["history"] and all(h.ok for h in r.handlers)
+        rows = history.for_asset(key)
+        assert len(rows) == 1 and rows[0]["version"] == r.manifest.version  # type: ignore[union-attr]
+        assert rows[0]["source"] == "engine" and rows[0]["summary"]["checksum"] == r.manifest.checksum  # type: ignore[union-attr]
+
+
+def test_a_replayed_update_changes_nothing(example_mesh: Mesh) -> None:
+    result = materialize("sales.orders", mesh=example_mesh, params={"scale": 50})
+    update = AssetUpdate.from_manifest(result["sales.orders"].manifest, "airflow")  # type: ignore[arg-type]
+    [outcome] = dispatch(default_handlers(example_mesh), update)
+    assert outcome.ok and outcome.message.startswith("already recorded")
+    assert len(history_of(example_mesh).for_asset("sales.orders")) == 1
+
+
+class Exploding:
+    kind: ClassVar[str] = "exploding"
+
+    def handle(self, update: AssetUpdate) -> str:
+        raise ConnectionError(f"lineage backend down for {update.key}")
+
+
+def test_a_failing_handler_is_reported_and_does_not_unpublish(example_mesh: Mesh) -> None:
+    handlers = [Exploding(), HistoryHandler(history_of(example_mesh))]
+    result = materialize("sales.products", mesh=example_mesh, handlers=handlers)
+    r = result["sales.products"]
+    assert r.status is Status.MATERIALIZED
+    assert [(h.kind, h.ok) for h in r.handlers] == [("exploding", False), ("history", True)]
+    assert "ConnectionError: lineage backend down for sales.products" in r.handlers[0].message
+
+
+def test_an_update_survives_the_trip_through_an_airflow_event_extra(example_mesh: Mesh) -> None:
+    result = materialize("sales.products", mesh=example_mesh)
+    update = AssetUpdate.from_manifest(result["sales.products"].manifest, "engine")  # type: ignore[arg-type]
+    back = AssetUpdate.from_extra(json.loads(json.dumps(update.to_extra())))
+    assert (back.key, back.version, back.run_id, dict(back.summary)) == (
+        update.key, update.version, update.run_id, dict(update.summary))
+    with pytest.raises(ValueError, match="not emitted by a mesh task"):
+        AssetUpdate.from_extra({"version": "x"})
+
+
+def test_mesh_history_prints_the_updates(example_root: Path) -> None:
+    runner = CliRunner()
+    runner.invoke(app, ["materialize", "sales.products", "--root", str(example_root)])
+    runner.invoke(app, ["materialize", "sales.products", "--root", str(example_root)])
+    result = runner.invoke(app, ["history", "sales.products", "--json", "--root", str(example_root)])
+    assert result.exit_code == 0
+    rows = json.loads(result.stdout)
+    assert len(rows) == 2 and rows[0]["version"] > rows[1]["version"] and rows[0]["rows"] == 500
+    missing = runner.invoke(app, ["history", "sales.product", "--root", str(example_root)])
+    assert missing.exit_code == 1 and "Did you mean 'sales.products'" in missing.stderr
