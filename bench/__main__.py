@@ -8,6 +8,8 @@ import sys
 BENCHMARKS = {
     "engine": "bench.engine_overhead",
     "gate": "bench.gate_overhead",
+    "parse": "bench.parse",
+    "latency": "bench.latency",
 }
 
 

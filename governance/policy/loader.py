@@ -13,6 +13,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -64,13 +65,23 @@ def find_mesh_file(start: Path | None = None) -> Path:
 
 
 def load_policy(path: Path | str | None = None) -> MeshPolicy:
-    """Read and validate ``mesh.toml``. Raises :class:`PolicyErrors` listing every problem."""
+    """Read and validate ``mesh.toml``. Raises :class:`PolicyErrors` listing every problem.
+
+    A file already loaded and unchanged since (same size and modification time) is not read
+    again: each Airflow DAG file of a domain loads the same policy.
+    """
     file = Path(path) if path is not None else find_mesh_file()
     if file.is_dir():
         file = file / "mesh.toml"
     if not file.is_file():
         raise ConfigError(f"{file} does not exist", where=str(file),
                           fix="create mesh.toml (see the README), or pass the right folder")
+    stat = file.stat()
+    return _load_unchanged(file.resolve(), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=16)
+def _load_unchanged(file: Path, _mtime_ns: int, _size: int) -> MeshPolicy:
     try:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
