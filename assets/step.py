@@ -18,6 +18,7 @@ import polars as pl
 
 from assets.definition import CONTEXT_PARAM, AssetContext, AssetDefinition, AssetFn
 from assets.errors import AssetOutputError, MeshError
+from assets.events import Source
 from assets.gate import run_gate
 from assets.mesh import Mesh
 from assets.quarantine import Quarantine
@@ -25,12 +26,29 @@ from assets.results import AssetResult, Status
 from assets.storage import PublishRequest
 
 
-def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None = None) -> AssetResult:
-    """Materialize one asset from the current versions of its inputs.
+def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None = None,
+              source: Source = "engine") -> AssetResult:
+    """Materialize one asset from the current versions of its inputs, and audit the outcome.
 
     Never raises for a failure of the asset itself: a gate failure or an error in the user's
-    function comes back as the result's status, with nothing published.
+    function comes back as the result's status, with nothing published. ``source`` says
+    which runner called (``engine`` or ``airflow``); it is the audit record's actor.
     """
+    from governance.audit import AuditEvent, audit_log_at  # governance imports assets.errors: import late
+
+    result = _run(mesh, key, run_id=run_id, params=params)
+    audit_log_at(mesh.state_dir).append(AuditEvent(
+        actor=f"service:{source}", action="materialize", target=key, source=source,
+        outcome=str(result.status), where=f"region:{mesh.active_region}",
+        details={"run_id": run_id, "version": result.manifest.version if result.manifest else None,
+                 "rows": result.manifest.rows if result.manifest else None,
+                 "checksum": result.manifest.checksum if result.manifest else None,
+                 "failed_checks": [f"{f.column}:{f.check}" for f in (result.gate.failures if result.gate else ())],
+                 "error": result.error if result.status is Status.ERROR else None}))
+    return result
+
+
+def _run(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None) -> AssetResult:
     started = time.perf_counter()
     definition = mesh.graph[key]
     store = mesh.store()

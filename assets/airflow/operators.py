@@ -35,7 +35,8 @@ class MaterializeAssetOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         mesh = domain_mesh(Path(self.mesh_root), self.key.split(".", 1)[0])
-        result = run_asset(mesh, self.key, run_id=context["run_id"], params=dict(context.get("params") or {}))
+        result = run_asset(mesh, self.key, run_id=context["run_id"], params=dict(context.get("params") or {}),
+                            source="airflow")
         if result.status is Status.GATE_FAILED:
             raise AirflowFailException(result.error)
         if result.manifest is None:

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from assets.cli._output import STATUS_STYLE, console, emit_json, fail, progress, user_errors
 from assets.cli.airflow_commands import down, up
+from assets.cli.governance_commands import audit_app
 from assets.engine import materialize
 from assets.mesh import Mesh
 from assets.results import AssetResult, RunResult
@@ -208,3 +209,4 @@ def demo(
 
 app.command()(up)
 app.command()(down)
+app.add_typer(audit_app, name="audit")

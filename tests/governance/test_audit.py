@@ -1,0 +1,172 @@
+"""The audit log: hash chain, signed RFC 6962 checkpoints, tamper detection, concurrent writers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assets import Mesh, materialize
+from assets.cli import app
+from governance.audit import AuditEvent, AuditLog, audit_log_at
+from governance.audit.merkle import leaf_hash, node_hash, tree_head
+from governance.keys import KeyError_, LocalKeyStore
+
+
+def reference_mth(leaves: list[bytes]) -> bytes:
+    """RFC 6962 section 2.1, written as the RFC defines it."""
+    if not leaves:
+        return hashlib.sha256(b"").digest()
+    if len(leaves) == 1:
+        return leaf_hash(leaves[0])
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    return node_hash(reference_mth(leaves[:k]), reference_mth(leaves[k:]))
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 31, 33])
+def test_incremental_tree_head_matches_rfc_6962(n: int) -> None:
+    leaves = [f"leaf-{i}".encode() for i in range(n)]
+    assert tree_head(leaves) == reference_mth(leaves)
+
+
+def event(i: int, actor: str = "alice@acme.example") -> AuditEvent:
+    return AuditEvent(actor=actor, action="read", target=f"sales.orders", outcome="allowed", source="cli",
+                      details={"i": i})
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> AuditLog:
+    return AuditLog(tmp_path / "audit", LocalKeyStore(tmp_path / "keys").signing_key("audit.pem"), checkpoint_every=5)
+
+
+def filled(log: AuditLog, n: int = 12) -> list[str]:
+    for i in range(n):
+        log.append(event(i))
+    return (log.folder / "audit.jsonl").read_text().splitlines(keepends=True)
+
+
+def test_an_untouched_log_verifies_with_its_checkpoints(log: AuditLog) -> None:
+    filled(log)
+    report = log.verify()
+    assert report.ok and report.records == 12 and report.checkpoints == 2
+    records = list(log.records())
+    assert [r.seq for r in records] == list(range(12)) and records[1].prev == records[0].hash
+    for field in ("actor", "action", "target", "outcome", "source", "where", "at"):
+        assert getattr(records[0], field), field
+
+
+def rewrite(log: AuditLog, lines: list[str]) -> None:
+    (log.folder / "audit.jsonl").write_text("".join(lines))
+
+
+@pytest.mark.parametrize(("tamper", "message"), [
+    pytest.param(lambda ls: ls[:3] + [ls[3].replace('"allowed"', '"denied"')] + ls[4:],
+                 "record 3 at line 4 was modified", id="modified"),
+    pytest.param(lambda ls: ls[:6] + [ls[5]] + ls[6:], "the chain breaks at line 7", id="inserted"),
+    pytest.param(lambda ls: ls[:4] + ls[5:], "the chain breaks at line 5", id="deleted"),
+    pytest.param(lambda ls: ls[:2] + [ls[3], ls[2]] + ls[4:], "the chain breaks at line 3", id="reordered"),
+    pytest.param(lambda ls: ls[:8], "truncated: checkpoint 1 covers 10 records, the log has 8", id="truncated"),
+    pytest.param(lambda ls: ls[:11], "truncated: 12 records were written, 11 remain", id="truncated-tail"),
+])
+def test_tampering_is_detected_and_the_first_bad_record_named(log: AuditLog, tamper, message: str) -> None:
+    rewrite(log, tamper(filled(log)))
+    report = log.verify()
+    assert not report.ok
+    assert message in (report.problem or "")
+
+
+def test_a_rewritten_chain_does_not_match_the_signed_checkpoints(log: AuditLog, tmp_path: Path) -> None:
+    """Rehashing every record after an edit keeps the chain valid, but not the signed tree heads."""
+    lines = filled(log)
+    forged, prev = [], "0" * 64
+    for line in lines:
+        data = json.loads(line)
+        data.pop("hash")
+        data["prev"] = prev
+        if data["seq"] == 2:
+            data["outcome"] = "denied"
+        digest = hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        forged.append(json.dumps({**data, "hash": digest}, sort_keys=True, separators=(",", ":")) + "\n")
+        prev = digest
+    rewrite(log, forged)
+    assert "do not match signed checkpoint 0" in (log.verify().problem or "")
+
+
+def test_a_forged_checkpoint_signature_is_detected(log: AuditLog) -> None:
+    filled(log)
+    path = log.folder / "checkpoints.jsonl"
+    first = json.loads(path.read_text().splitlines()[0])
+    first["signature"] = "00" * 64
+    path.write_text(json.dumps(first) + "\n")
+    assert "checkpoint 0 (size 5) has an invalid signature" in (log.verify().problem or "")
+
+
+_WRITER = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from governance.audit import AuditEvent, AuditLog
+    from governance.keys import LocalKeyStore
+    root = Path(sys.argv[1])
+    log = AuditLog(root / "audit", LocalKeyStore(root / "keys").signing_key("audit.pem"), checkpoint_every=50)
+    for i in range(150):
+        log.append(AuditEvent(actor=sys.argv[2], action="read", target="sales.orders", outcome="allowed",
+                              source="cli", details={"i": i}))
+""")
+
+
+def test_two_processes_appending_at_once_lose_nothing(tmp_path: Path) -> None:
+    LocalKeyStore(tmp_path / "keys").signing_key("audit.pem")
+    writers = [subprocess.Popen([sys.executable, "-c", _WRITER, str(tmp_path), f"writer-{n}"]) for n in (1, 2)]
+    assert [w.wait(timeout=120) for w in writers] == [0, 0]
+    log = AuditLog(tmp_path / "audit", LocalKeyStore(tmp_path / "keys").signing_key("audit.pem"))
+    report = log.verify()
+    assert report.ok and report.records == 300 and report.checkpoints == 6
+    per_actor = [len(log.query(actor=f"writer-{n}")) for n in (1, 2)]
+    assert per_actor == [150, 150]
+
+
+def test_a_key_file_others_can_read_is_refused_without_showing_the_key(tmp_path: Path) -> None:
+    store = LocalKeyStore(tmp_path / "keys")
+    store.signing_key("audit.pem")
+    secret = (tmp_path / "keys" / "audit.pem").read_bytes()
+    os.chmod(tmp_path / "keys" / "audit.pem", 0o644)
+    with pytest.raises(KeyError_) as caught:
+        store.signing_key("audit.pem")
+    assert "readable by group or others" in str(caught.value) and "chmod 600" in str(caught.value)
+    assert secret.decode() not in str(caught.value)
+    with pytest.raises(KeyError_, match="key 'missing.pem' does not exist"):
+        store.read_secret("missing.pem")
+
+
+def test_every_materialization_and_gate_failure_is_audited(example_mesh: Mesh) -> None:
+    materialize("finance.fx_rates", mesh=example_mesh)
+    materialize("finance.fx_rates", mesh=example_mesh, params={"inject_bad_rows": True})
+    log = audit_log_at(example_mesh.state_dir)
+    records = log.query(target="finance.fx_rates", action="materialize")
+    assert [r.outcome for r in records] == ["materialized", "gate_failed"]
+    assert records[0].actor == "service:engine" and records[0].details["version"]
+    assert "rate_to_usd:in_range(0.001, 10.0)" in records[1].details["failed_checks"]
+    assert log.verify().ok
+
+
+def test_mesh_audit_verify_names_the_first_bad_record(example_root: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["materialize", "+finance.revenue", "--scale", "100", "--root", str(example_root)]).exit_code == 0
+    ok = runner.invoke(app, ["audit", "verify", "--root", str(example_root)])
+    assert ok.exit_code == 0 and "3 records chained" in ok.stdout
+    path = example_root / ".mesh" / "audit" / "audit.jsonl"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text(lines[0] + lines[1].replace("materialized", "gate_failed") + lines[2])
+    bad = runner.invoke(app, ["audit", "verify", "--root", str(example_root)])
+    assert bad.exit_code == 1 and "record 1 at line 2 was modified" in bad.stderr
+    found = runner.invoke(app, ["audit", "query", "--asset", "finance", "--json", "--root", str(example_root)])
+    assert [r["target"] for r in json.loads(found.stdout)] == ["finance.fx_rates", "finance.revenue"]
