@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,8 @@ from typing import Any
 from assets.discovery import discover
 from assets.errors import MeshError
 from assets.graph import AssetGraph
-from governance.policy import PolicyErrors, load_policy
+from governance.access import check_graph_access
+from governance.policy import MeshPolicy, PolicyErrors, load_policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +47,21 @@ def check_mesh(root: Path | str | None = None) -> CheckReport:
             problems.append(f"{d.spec.source}: contract {d.spec.contract.__name__} of '{d.key}' is invalid: {exc}")
     try:
         graph = AssetGraph.build(found.definitions, {d.name: d.max_assets for d in policy.domains.values()})
+        check_graph_access(graph, policy)
     except MeshError as exc:
         problems.append(str(exc))
         graph = None
+    problems += grant_problems(policy, dt.date.today())
     if problems or graph is None:
         return CheckReport(problems=tuple(problems))
     counts = {"domains": len(graph.domains()), "assets": len(graph), "grants": len(policy.grants)}
     return CheckReport(summary=f"{policy.path}: {counts['domains']} domains, {counts['assets']} assets, "
                                f"{counts['grants']} grants; policies, contracts and graph are valid",
                        counts=counts)
+
+
+def grant_problems(policy: MeshPolicy, today: dt.date) -> list[str]:
+    """Expired grants: they give no access and should be renewed or removed. (A pending
+    request is normal; `mesh access list` shows what it lacks.)"""
+    return [f"{policy.path.name} [[grants]][{g.index}] ({g.product} -> {g.consumer}): expired on {g.expires}. "
+            "Fix: renew it (a new expires) or remove it" for g in policy.grants if g.is_expired(today)]

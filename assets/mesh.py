@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from assets.discovery import discover
+from assets.discovery import Discovery, discover
 from assets.errors import MeshError
 from assets.graph import AssetGraph
 from assets.selection import select
@@ -39,11 +39,20 @@ class Mesh:
         With ``strict`` any domain that fails to load raises; without it, the failing domains
         are left out and reported in :attr:`errors`.
 
-        ``domains`` loads only those domains (an Airflow DAG file loads its own): their inputs
-        from other declared domains are then edges out of the graph, not errors.
+        ``domains`` loads only those domains (an Airflow DAG file loads its own) and the domains
+        they read, whose assets are needed to check access; inputs of those are edges out of
+        the graph, not errors. Access between domains is checked on every load.
         """
+        from governance.access import check_graph_access  # governance imports assets: import late
+
         policy = load_policy(path)
         found = discover(policy.root, policy.domains, domains)
+        if domains is not None:  # also load the domains they read, to check access to their assets
+            read = {k.split(".", 1)[0] for d in found.definitions for k in d.spec.inputs.values()} - set(domains)
+            extra = discover(policy.root, policy.domains, read & set(policy.domains))
+            found = Discovery(found.definitions + extra.definitions, found.domains + extra.domains,
+                              {**extra.errors, **found.errors})
+            domains = [*domains, *extra.domains]
         if strict and found.errors:
             raise next(iter(found.errors.values()))
         definitions = found.definitions
@@ -54,6 +63,7 @@ class Mesh:
                                 if not any(k.split(".", 1)[0] in broken for k in d.spec.inputs.values()))
         external = frozenset(policy.domains) - frozenset(domains) if domains is not None else frozenset()
         graph = AssetGraph.build(definitions, {d.name: d.max_assets for d in policy.domains.values()}, external)
+        check_graph_access(graph, policy)
         return cls(policy=policy, graph=graph, errors=dict(found.errors))
 
     @property

@@ -6,6 +6,7 @@ calls it for its one asset. There is no other path to publish data.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import inspect
 import time
@@ -59,6 +60,7 @@ def _run(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None)
     try:
         inputs, versions = {}, {}
         for param, upstream in definition.spec.inputs.items():
+            _authorize(mesh, definition, upstream)
             manifest = store.require_current(upstream)
             inputs[param] = store.scan(upstream, manifest.version)
             versions[upstream] = manifest.version
@@ -85,6 +87,19 @@ def _run(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None)
     except MeshError as exc:
         return finish(Status.ERROR, error=str(exc))
     return finish(Status.MATERIALIZED, manifest=manifest, gate=report)
+
+
+def _authorize(mesh: Mesh, definition: AssetDefinition, upstream: str) -> None:
+    """Check access again at read time: a grant may have expired since the graph was built."""
+    from governance.access import AccessDeniedError, domain_may_read
+
+    if upstream not in mesh.graph:
+        raise AccessDeniedError(f"'{definition.key}' reads '{upstream}', whose access policy is not loaded",
+                                where=definition.spec.source, fix="load the mesh with the producing domain")
+    decision = domain_may_read(mesh.policy, definition.spec.domain, mesh.graph[upstream].spec, dt.date.today())
+    if not decision.allowed:
+        raise AccessDeniedError(f"'{definition.key}' may not read '{upstream}': {decision.reason}",
+                                where=definition.spec.source, fix="renew or request the grant in mesh.toml")
 
 
 @lru_cache(maxsize=4096)

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from assets.cli._output import STATUS_STYLE, console, emit_json, fail, progress, user_errors
 from assets.cli.airflow_commands import down, up
-from assets.cli.governance_commands import audit_app
+from assets.cli.governance_commands import access_app, audit_app
 from assets.engine import materialize
 from assets.mesh import Mesh
 from assets.results import AssetResult, RunResult
@@ -134,16 +134,21 @@ def read(
     version: Annotated[str | None, typer.Option(help="A version id (default: the current one).")] = None,
     out: Annotated[Path | None, typer.Option(help="Write to this .csv or .parquet file instead of printing.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to print.")] = 10,
+    user: Annotated[str | None, typer.Option("--as", envvar="MESH_USER", help="Who reads (e-mail); access is checked and audited.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Print the head of an asset's current (or given) version, or write it to a file."""
-    mesh = _load(root)
-    with user_errors():
-        if asset not in mesh.graph:
-            from assets.errors import did_you_mean
+    from governance.access import read_asset
 
-            fail(f"no asset '{asset}'. {did_you_mean(asset, mesh.graph.assets)} Run `mesh list` to see the keys.")
-        frame = mesh.store().scan(asset, version)
+    mesh = _load(root)
+    if asset not in mesh.graph:
+        from assets.errors import did_you_mean
+
+        fail(f"no asset '{asset}'. {did_you_mean(asset, mesh.graph.assets)} Run `mesh list` to see the keys.")
+    if not user:
+        fail("who is reading? Reads are denied by default. Fix: pass --as EMAIL (or set MESH_USER)")
+    with user_errors():
+        frame = read_asset(mesh, asset, user=user, version=version)
     if out is not None:
         suffix = out.suffix.lower()
         if suffix not in (".csv", ".parquet"):
@@ -210,3 +215,4 @@ def demo(
 app.command()(up)
 app.command()(down)
 app.add_typer(audit_app, name="audit")
+app.add_typer(access_app, name="access")

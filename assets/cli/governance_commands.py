@@ -14,6 +14,7 @@ from assets.mesh import Mesh
 from governance.audit import AuditLog, audit_log_at
 
 audit_app = typer.Typer(help="The tamper-evident audit log: verify, query, checkpoint.", no_args_is_help=True)
+access_app = typer.Typer(help="Grants between domains: list, request, approve.", no_args_is_help=True)
 
 RootOption = Annotated[Path | None, typer.Option("--root", envvar="MESH_ROOT", help="Folder holding mesh.toml.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
@@ -70,3 +71,67 @@ def query(
     for r in records:
         table.add_row(str(r.seq), r.at[:19], r.actor, r.action, r.target, r.outcome, r.where)
     console.print(table)
+
+
+@access_app.command("list")
+def access_list(root: RootOption = None, as_json: JsonOption = False) -> None:
+    """Every grant of mesh.toml: active, pending (with what it lacks) or expired."""
+    from governance.access import missing_approvals
+
+    with user_errors():
+        policy = Mesh.load(root).policy
+    today = dt.date.today()
+    rows = [{"index": g.index, "product": g.product, "consumer": g.consumer, "purpose": g.purpose,
+             "requested_by": g.requested_by, "approved_by": list(g.approved_by), "expires": str(g.expires),
+             "status": "expired" if g.is_expired(today) else ("pending" if missing_approvals(policy, g) else "active"),
+             "lacks": missing_approvals(policy, g)} for g in policy.grants]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title="grants")
+    for col in ("#", "product", "consumer", "status", "approved by", "expires", "lacks"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(str(r["index"]), r["product"], r["consumer"], r["status"], ", ".join(r["approved_by"]),
+                      r["expires"], "; ".join(r["lacks"]) or "-")
+    console.print(table)
+
+
+@access_app.command("request")
+def access_request(
+    product: Annotated[str, typer.Argument(help="The asset to read, e.g. customers.customers.")],
+    consumer: Annotated[str, typer.Option(help="The domain that will read it.")],
+    purpose: Annotated[str, typer.Option(help="Why it is needed (recorded in mesh.toml and the audit log).")],
+    user: Annotated[str, typer.Option("--as", envvar="MESH_USER", help="The requester: an owner of the consumer domain.")],
+    expires: Annotated[str, typer.Option(help="ISO date the grant ends.")] = "",
+    root: RootOption = None,
+) -> None:
+    """Ask for read access to a restricted product; writes a pending grant to mesh.toml."""
+    from governance.access.workflow import request_grant
+
+    with user_errors():
+        mesh = Mesh.load(root)
+        if product not in mesh.graph:
+            from assets.errors import did_you_mean
+
+            fail(f"no asset '{product}'. {did_you_mean(product, mesh.graph.assets)}")
+        until = dt.date.fromisoformat(expires) if expires else dt.date.today() + dt.timedelta(days=365)
+        index = request_grant(mesh.policy, audit_log_at(mesh.state_dir), product=product, consumer=consumer,
+                              purpose=purpose, requester=user, expires=until)
+    console.print(f"grant {index} requested: {consumer} reads {product} until {until}; it needs approval by an "
+                  f"owner of '{product.split('.')[0]}' and the council: mesh access approve {index} --as EMAIL")
+
+
+@access_app.command("approve")
+def access_approve(
+    index: Annotated[int, typer.Argument(help="The grant's number (mesh access list).")],
+    user: Annotated[str, typer.Option("--as", envvar="MESH_USER", help="The approver: a producer owner or approve_grant holder.")],
+    root: RootOption = None,
+) -> None:
+    """Approve a grant as a role holder; self-approval is refused."""
+    from governance.access.workflow import approve_grant
+
+    with user_errors():
+        mesh = Mesh.load(root)
+        missing = approve_grant(mesh.policy, audit_log_at(mesh.state_dir), index=index, approver=user)
+    console.print(f"grant {index} is active" if not missing else f"grant {index} still lacks {' and '.join(missing)}")

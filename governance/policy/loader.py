@@ -110,7 +110,7 @@ class _Reader:
         classes = self._named(raw, "classification", lambda n, t: Classification(
             name=n, protection=self._get(t, "protection", str, f"[classification.{n}]")))
         retention = self._build("[retention]", lambda: self._retention(self._table(raw, "retention")))
-        roles = self._named(raw, "roles", lambda n, t: Role(
+        roles = self._roles = self._named(raw, "roles", lambda n, t: Role(
             name=n, members=self._strings(t, "members", f"[roles.{n}]"),
             permissions=self._strings(t, "permissions", f"[roles.{n}]")))
         grants = tuple(g for i, t in enumerate(self._list(raw, "grants"))
@@ -177,8 +177,17 @@ class _Reader:
                 if j not in jurisdictions:
                     self._problem(f"[domains.{d.name}].residency", f"no region is in jurisdiction '{j}'",
                                   "add a region there or remove it from residency")
+        people = {o for d in domains.values() for o in d.owners} | {m for r in self._roles.values() for m in r.members}
         for g in grants:
             where = f"[[grants]][{g.index}]"
+            for approver in g.approved_by:
+                if approver not in people:
+                    self._problem(f"{where}.approved_by", f"'{approver}' is no domain owner and no member of a role",
+                                  "approvals come from domain owners or role members; fix the address. "
+                                  + did_you_mean(approver, people))
+            if g.requested_by and g.requested_by in g.approved_by:
+                self._problem(f"{where}.approved_by", f"'{g.requested_by}' approved their own request",
+                              "remove the self-approval; another owner or the council must approve")
             for key, domain in (("product", g.producer), ("consumer", g.consumer)):
                 if domain not in domains:
                     self._problem(f"{where}.{key}", f"domain '{domain}' is not declared",

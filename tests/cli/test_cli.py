@@ -54,11 +54,11 @@ def test_materialize_then_read(example_root: Path, tmp_path: Path) -> None:
     run = json.loads(out)
     assert run["ok"] and {a["key"] for a in run["assets"]} == {
         "sales.orders", "finance.fx_rates", "finance.revenue", "finance.monthly_revenue"}
-    code, out, _ = mesh(example_root, "read", "finance.monthly_revenue", "--json", "--limit", "2")
+    code, out, _ = mesh(example_root, "read", "finance.monthly_revenue", "--json", "--limit", "2", "--as", "analyst@acme.example")
     assert code == 0 and [r["month"] for r in json.loads(out)] == ["2026-01", "2026-02"]
     for suffix in ("csv", "parquet"):
         target = tmp_path / f"out.{suffix}"
-        code, _, _ = mesh(example_root, "read", "sales.orders", "--out", str(target))
+        code, _, _ = mesh(example_root, "read", "sales.orders", "--out", str(target), "--as", "sales-data@acme.example")
         assert code == 0
         frame = pl.read_csv(target) if suffix == "csv" else pl.read_parquet(target)
         assert frame.height == 800
@@ -74,7 +74,8 @@ def test_user_mistakes_get_one_line_and_no_traceback(example_root: Path, tmp_pat
     for args, message in [
         (("materialize", "sales.ordrs"), "Did you mean 'sales.orders'"),
         (("materialize", ""), "the selection is empty"),
-        (("read", "sales.orders"), "has no published version"),
+        (("read", "sales.orders", "--as", "sales-data@acme.example"), "has no published version"),
+        (("read", "sales.orders"), "Reads are denied by default"),
         (("read", "sales.ordes"), "Did you mean 'sales.orders'"),
     ]:
         code, _, err = mesh(example_root, *args)

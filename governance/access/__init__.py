@@ -1,0 +1,57 @@
+"""Access between domains and for people: visibility, grants, roles; checked when the graph is
+built and again when data is read."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from governance.access.policy import (
+    AccessDecision,
+    AccessDeniedError,
+    active_grant,
+    domain_may_read,
+    missing_approvals,
+    user_may_read,
+)
+
+if TYPE_CHECKING:
+    from assets.graph import AssetGraph
+    from assets.mesh import Mesh
+    from governance.policy import MeshPolicy
+
+
+def check_graph_access(graph: AssetGraph, policy: MeshPolicy, today: dt.date | None = None) -> None:
+    """Refuse every input an asset may not read, naming the policy of each."""
+    today = today or dt.date.today()
+    denied = []
+    for key in graph:
+        spec = graph[key].spec
+        for upstream in dict.fromkeys(spec.inputs.values()):
+            if upstream in graph:
+                decision = domain_may_read(policy, spec.domain, graph[upstream].spec, today)
+                if not decision.allowed:
+                    denied.append(f"'{key}' ({spec.source}) may not read '{upstream}': {decision.reason}")
+    if denied:
+        raise AccessDeniedError(" ".join(denied), where="asset inputs",
+                                fix="make the input public, get an approved grant in mesh.toml, or remove the input")
+
+
+def read_asset(mesh: Mesh, key: str, *, user: str, version: str | None = None) -> pl.LazyFrame:
+    """Read an asset as ``user``: allowed or denied by policy, and audited either way."""
+    from governance.audit import AuditEvent, audit_log_at
+
+    decision = user_may_read(mesh.policy, user, mesh.graph[key].spec, dt.date.today())
+    audit_log_at(mesh.state_dir).append(AuditEvent(
+        actor=user, action="read", target=key, outcome="allowed" if decision.allowed else "denied", source="api",
+        where=f"region:{mesh.active_region}", details={"reason": decision.reason, "version": version}))
+    if not decision.allowed:
+        raise AccessDeniedError(f"'{user}' may not read '{key}': {decision.reason}", where=f"read {key}",
+                                fix="ask the owning domain for a grant (mesh access request) or a role")
+    return mesh.store().scan(key, version)
+
+
+__all__ = ["AccessDecision", "AccessDeniedError", "active_grant", "check_graph_access", "domain_may_read",
+           "missing_approvals", "read_asset", "user_may_read"]

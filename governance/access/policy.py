@@ -1,0 +1,105 @@
+"""Who may read what: visibility, grants and roles, deny by default.
+
+- ``public``: any domain, and any known person (a domain owner or a role member).
+- ``restricted``: the producing domain, and consumer domains holding an *active* grant.
+- ``private``: the producing domain only.
+
+A grant is active when it is unexpired and carries the approvals its policy requires: an owner
+of the producing domain and a holder of ``approve_grant`` (the council), neither of them the
+person who requested it. People read what their domains may read; ``read:<domain>`` and
+``read_all`` role permissions add to that. Every decision names the policy that made it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from assets.errors import MeshError
+from governance.policy import Grant, MeshPolicy
+
+if TYPE_CHECKING:
+    from assets.definition import AssetSpec
+
+
+class AccessDeniedError(MeshError):
+    """A read was refused by policy."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessDecision:
+    """``allowed`` or not, and the policy that decided it."""
+
+    allowed: bool
+    reason: str
+
+
+def approvers_with(policy: MeshPolicy, permission: str) -> set[str]:
+    return {m for role in policy.roles.values() if permission in role.permissions for m in role.members}
+
+
+def missing_approvals(policy: MeshPolicy, grant: Grant) -> list[str]:
+    """What a grant still lacks before it is active (ignoring expiry)."""
+    approvals = set(grant.approved_by) - {grant.requested_by}
+    missing = []
+    owners = set(policy.domains[grant.producer].owners) if grant.producer in policy.domains else set()
+    if not approvals & owners:
+        missing.append(f"an owner of domain '{grant.producer}' ({', '.join(sorted(owners)) or 'none declared'})")
+    council = approvers_with(policy, "approve_grant")
+    if not approvals & council:
+        missing.append(f"a holder of approve_grant ({', '.join(sorted(council)) or 'no role has it'})")
+    return missing
+
+
+def active_grant(policy: MeshPolicy, product: str, consumer: str, today: dt.date) -> Grant | None:
+    for grant in policy.grants:
+        if grant.product == product and grant.consumer == consumer and not grant.is_expired(today) \
+                and not missing_approvals(policy, grant):
+            return grant
+    return None
+
+
+def domain_may_read(policy: MeshPolicy, consumer: str, spec: AssetSpec, today: dt.date) -> AccessDecision:
+    """Whether assets of domain ``consumer`` may read the asset ``spec``."""
+    if consumer == spec.domain:
+        return AccessDecision(True, f"same domain '{consumer}'")
+    if spec.visibility == "public":
+        return AccessDecision(True, f"'{spec.key}' is public")
+    if spec.visibility == "private":
+        return AccessDecision(False, f"'{spec.key}' is private to domain '{spec.domain}'")
+    grant = active_grant(policy, spec.key, consumer, today)
+    if grant is not None:
+        return AccessDecision(True, f"grant [[grants]][{grant.index}] ({grant.purpose})")
+    return AccessDecision(False, _why_no_grant(policy, spec.key, consumer, today))
+
+
+def user_may_read(policy: MeshPolicy, user: str, spec: AssetSpec, today: dt.date) -> AccessDecision:
+    """Whether person ``user`` may read the asset ``spec``. Unknown people are denied."""
+    domains = [d.name for d in policy.domains.values() if user in d.owners]
+    permissions = {p for role in policy.roles.values() if user in role.members for p in role.permissions}
+    if "read_all" in permissions:
+        return AccessDecision(True, "role permission read_all")
+    if f"read:{spec.domain}" in permissions:
+        return AccessDecision(True, f"role permission read:{spec.domain}")
+    if not domains and not permissions:
+        return AccessDecision(False, f"'{user}' is no domain owner and holds no role (deny by default)")
+    decisions = [domain_may_read(policy, d, spec, today) for d in domains]
+    for decision in decisions:
+        if decision.allowed:
+            return decision
+    if spec.visibility == "public":
+        return AccessDecision(True, f"'{spec.key}' is public")
+    reasons = "; ".join(d.reason for d in decisions) or f"'{spec.key}' is {spec.visibility}"
+    return AccessDecision(False, reasons)
+
+
+def _why_no_grant(policy: MeshPolicy, product: str, consumer: str, today: dt.date) -> str:
+    candidates = [g for g in policy.grants if g.product == product and g.consumer == consumer]
+    if not candidates:
+        return (f"'{product}' is restricted and no grant in mesh.toml lets domain '{consumer}' read it "
+                f"(request one: mesh access request {product} --consumer {consumer})")
+    grant = candidates[-1]
+    if grant.is_expired(today):
+        return f"grant [[grants]][{grant.index}] for '{consumer}' expired on {grant.expires}"
+    return f"grant [[grants]][{grant.index}] for '{consumer}' lacks approval by {' and '.join(missing_approvals(policy, grant))}"

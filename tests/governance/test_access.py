@@ -1,0 +1,125 @@
+"""Access between domains and for people: checked when the graph is built and when data is read;
+the grant approval workflow; every decision audited."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assets import Mesh, Status, materialize
+from assets.check import check_mesh
+from assets.cli import app
+from governance.access import AccessDeniedError, active_grant, read_asset, user_may_read
+from governance.access.workflow import GrantWorkflowError, approve_grant, request_grant
+from governance.audit import audit_log_at
+from governance.policy import load_policy
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_a_private_input_from_another_domain_is_refused_at_graph_build(example_root: Path) -> None:
+    edit(example_root / "domains/sales/assets.py", 'freshness="2h", tags={"tier": "gold"})',
+         'freshness="2h", tags={"tier": "gold"}, visibility="private")')
+    edit(example_root / "domains/sales/assets.py", 'schedule="@hourly", visibility="public",', 'schedule="@hourly",')
+    with pytest.raises(AccessDeniedError) as caught:
+        Mesh.load(example_root)
+    text = str(caught.value)
+    assert "'finance.revenue'" in text and "may not read 'sales.orders'" in text
+    assert "'sales.orders' is private to domain 'sales'" in text
+    assert "'marketing.campaign_performance'" in text
+
+
+def test_an_expired_grant_is_refused_at_build_and_reported_by_check(example_root: Path) -> None:
+    edit(example_root / "mesh.toml", "expires = 2027-06-30", "expires = 2020-01-31")
+    with pytest.raises(AccessDeniedError, match=r"grant \[\[grants\]\]\[0\] for 'sales' expired on 2020-01-31"):
+        Mesh.load(example_root)
+    report = check_mesh(example_root)
+    assert any("expired on 2020-01-31" in p and "renew" in p for p in report.problems)
+
+
+def test_a_grant_that_expires_after_the_build_is_refused_at_read_time(example_mesh: Mesh) -> None:
+    assert materialize("customers.customers sales.orders", mesh=example_mesh, params={"scale": 200}).ok
+    expired = [dataclasses.replace(g, expires=dt.date(2020, 1, 1)) for g in example_mesh.policy.grants]
+    later = dataclasses.replace(example_mesh, policy=dataclasses.replace(example_mesh.policy, grants=tuple(expired)))
+    result = materialize("sales.customer_orders", mesh=later)
+    assert result["sales.customer_orders"].status is Status.ERROR
+    assert "may not read 'customers.customers'" in (result["sales.customer_orders"].error or "")
+
+
+@pytest.mark.parametrize(("user", "key", "allowed", "reason"), [
+    pytest.param("sales-data@acme.example", "sales.orders", True, "same domain", id="owner"),
+    pytest.param("analyst@acme.example", "sales.customer_orders", True, "read:sales", id="role-read-domain"),
+    pytest.param("marketing-data@acme.example", "sales.customer_orders", True, "grant", id="granted-domain"),
+    pytest.param("marketing-data@acme.example", "customers.customers", False, "no grant", id="restricted-no-grant"),
+    pytest.param("finance-data@acme.example", "marketing.audience", False, "private", id="private"),
+    pytest.param("finance-data@acme.example", "sales.orders", True, "is public", id="public"),
+    pytest.param("mallory@evil.example", "sales.orders", False, "deny by default", id="unknown-person"),
+])
+def test_people_read_by_roles_and_grants(example_mesh: Mesh, user: str, key: str, allowed: bool, reason: str) -> None:
+    decision = user_may_read(example_mesh.policy, user, example_mesh.graph[key].spec, dt.date.today())
+    assert decision.allowed is allowed
+    assert reason in decision.reason
+
+
+def test_a_denied_read_raises_and_both_outcomes_are_audited(example_mesh: Mesh) -> None:
+    materialize("customers.customers", mesh=example_mesh, params={"scale": 100})
+    assert read_asset(example_mesh, "customers.customers", user="customers-data@acme.example").collect().height
+    with pytest.raises(AccessDeniedError, match="may not read 'customers.customers'"):
+        read_asset(example_mesh, "customers.customers", user="marketing-data@acme.example")
+    reads = audit_log_at(example_mesh.state_dir).query(action="read")
+    assert [(r.actor, r.outcome) for r in reads] == [("customers-data@acme.example", "allowed"),
+                                                     ("marketing-data@acme.example", "denied")]
+
+
+def test_the_approval_workflow(example_root: Path) -> None:
+    mesh = Mesh.load(example_root)
+    audit = audit_log_at(mesh.state_dir)
+    until = dt.date.today() + dt.timedelta(days=30)
+    with pytest.raises(GrantWorkflowError, match="not an owner of 'marketing'"):
+        request_grant(mesh.policy, audit, product="customers.customers", consumer="marketing", purpose="x",
+                      requester="sales-data@acme.example", expires=until)
+    index = request_grant(mesh.policy, audit, product="customers.customers", consumer="marketing",
+                          purpose="loyalty mailing", requester="marketing-data@acme.example", expires=until)
+    policy = load_policy(example_root)
+    assert active_grant(policy, "customers.customers", "marketing", dt.date.today()) is None
+    assert "# Governance policies" in (example_root / "mesh.toml").read_text(), "comments must be kept"
+    with pytest.raises(GrantWorkflowError, match="cannot approve their own request"):
+        approve_grant(policy, audit, index=index, approver="marketing-data@acme.example")
+    missing = approve_grant(policy, audit, index=index, approver="customers-data@acme.example")
+    assert missing and "approve_grant" in missing[0]
+    assert approve_grant(load_policy(example_root), audit, index=index, approver="council@acme.example") == []
+    assert active_grant(load_policy(example_root), "customers.customers", "marketing", dt.date.today()) is not None
+    trail = [(r.action, r.actor, r.outcome) for r in audit.query(target="customers.customers")]
+    assert trail == [("grant_request", "sales-data@acme.example", "denied"),
+                     ("grant_request", "marketing-data@acme.example", "pending"),
+                     ("grant_approve", "marketing-data@acme.example", "denied"),
+                     ("grant_approve", "customers-data@acme.example", "pending"),
+                     ("grant_approve", "council@acme.example", "active")]
+    assert audit.verify().ok
+
+
+def test_a_self_approval_written_into_mesh_toml_is_refused(example_root: Path) -> None:
+    edit(example_root / "mesh.toml", 'purpose = "order attribution to customers"',
+         'purpose = "order attribution to customers"\nrequested_by = "council@acme.example"')
+    with pytest.raises(Exception, match="approved their own request"):
+        load_policy(example_root)
+
+
+def test_mesh_access_cli(example_root: Path) -> None:
+    runner = CliRunner()
+    root = ["--root", str(example_root)]
+    done = runner.invoke(app, ["access", "request", "finance.revenue", "--consumer", "marketing", "--purpose",
+                               "budget", "--as", "marketing-data@acme.example", *root])
+    assert done.exit_code == 0 and "grant 2 requested" in done.stdout
+    listed = runner.invoke(app, ["access", "list", "--json", *root])
+    assert [g["status"] for g in __import__("json").loads(listed.stdout)] == ["active", "active", "pending"]
+    refused = runner.invoke(app, ["access", "approve", "2", "--as", "marketing-data@acme.example", *root])
+    assert refused.exit_code == 1 and "own request" in refused.stderr
