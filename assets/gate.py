@@ -61,7 +61,7 @@ def run_gate(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> GateRepo
     except pa_errors.SchemaErrors as exc:
         cases: pl.DataFrame = exc.failure_cases
         return GateReport(contract=name, passed=False, rows=frame.height,
-                          failures=_summarise(cases), failure_cases=cases)
+                          failures=_summarise(cases, _hidden_columns(contract)), failure_cases=cases)
     except pa_errors.SchemaError as exc:  # raised for schema-level problems even when lazy
         failure = CheckFailure(column=str(getattr(exc, "column_name", None) or name),
                                check=str(getattr(exc, "check", None) or exc.reason_code), rows=0,
@@ -71,12 +71,20 @@ def run_gate(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> GateRepo
     return GateReport(contract=name, passed=True, rows=frame.height, frame=validated)
 
 
-def _summarise(cases: pl.DataFrame) -> tuple[CheckFailure, ...]:
+def _hidden_columns(contract: type[pa.DataFrameModel]) -> set[str]:
+    """Columns whose values must not appear in messages: classified ones, and whole-row
+    examples of schema-wide checks when any column is classified."""
+    classified = {n for n, c in contract.to_schema().columns.items() if c.metadata and c.metadata.get("classification")}
+    return classified | {contract.__name__} if classified else set()
+
+
+def _summarise(cases: pl.DataFrame, hidden: set[str]) -> tuple[CheckFailure, ...]:
     grouped = (
         cases.with_columns(pl.col("column").fill_null(""), pl.col("check").fill_null(""))
         .group_by("column", "check", maintain_order=True)
         .agg(rows=pl.col("index").drop_nulls().n_unique(),
              examples=pl.col("failure_case").cast(pl.String).drop_nulls().unique(maintain_order=True).head(3))
     )
-    return tuple(CheckFailure(column=r["column"], check=r["check"], rows=r["rows"], examples=tuple(r["examples"]))
+    return tuple(CheckFailure(column=r["column"], check=r["check"], rows=r["rows"],
+                              examples=("[classified values hidden]",) if r["column"] in hidden else tuple(r["examples"]))
                  for r in grouped.iter_rows(named=True))

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from assets.gate import GateReport
 from assets.storage import StorageRoot
+
+if TYPE_CHECKING:
+    from governance.protection import Protected
 
 QUARANTINE = "_quarantine"
 
@@ -25,12 +30,17 @@ class Quarantine:
 
     root: StorageRoot
 
-    def store(self, key: str, run_id: str, report: GateReport, frame: pl.DataFrame) -> str:
-        """Write the failure of ``key`` in run ``run_id``; return the folder's URI."""
+    def store(self, key: str, run_id: str, report: GateReport, frame: pl.DataFrame,
+              protect: Callable[[pl.DataFrame], Protected] | None = None) -> str:
+        """Write the failure of ``key`` in run ``run_id``; return the folder's URI.
+
+        ``protect`` protects the rejected rows' classified columns, as a publish would, and
+        then the failure cases keep no values of those columns.
+        """
         domain, name = key.split(".", 1)
         folder = self.root.path(QUARANTINE, domain, name, run_id)
         self.root.makedirs(folder)
-        summary = {
+        summary: dict[str, object] = {
             "asset": key, "run_id": run_id, "contract": report.contract,
             "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "rows": report.rows, "failed_rows": report.failed_rows,
@@ -38,10 +48,20 @@ class Quarantine:
                          for f in report.failures],
         }
         if report.failure_cases is not None:
-            self._write_parquet(report.failure_cases, f"{folder}/failure_cases.parquet")
-            indices = report.failure_cases["index"].drop_nulls().unique().sort()
+            cases = report.failure_cases
+            indices = cases["index"].drop_nulls().unique().sort()
+            bad = frame.with_row_index("__row").filter(pl.col("__row").is_in(indices.implode()))
+            if protect is not None:
+                protected = protect(bad)
+                bad = protected.frame
+                if protected.protection:
+                    hidden = [*protected.protection, report.contract]
+                    cases = cases.with_columns(pl.when(pl.col("column").is_in(hidden)).then(None)
+                                               .otherwise(pl.col("failure_case")).alias("failure_case"))
+                    summary["data_key"] = protected.data_key.to_dict() if protected.data_key else None
+                    summary["protection"] = protected.protection
+            self._write_parquet(cases, f"{folder}/failure_cases.parquet")
             if len(indices):
-                bad = frame.with_row_index("__row").filter(pl.col("__row").is_in(indices.implode()))
                 self._write_parquet(bad, f"{folder}/rows.parquet")
         self.root.write_atomic(f"{folder}/report.json", json.dumps(summary, indent=2).encode())
         self.root.write_atomic(f"{folder}/report.md", _markdown(summary).encode())

@@ -11,9 +11,9 @@ import hashlib
 import inspect
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -25,6 +25,9 @@ from assets.mesh import Mesh
 from assets.quarantine import Quarantine
 from assets.results import AssetResult, Status
 from assets.storage import PublishRequest
+
+if TYPE_CHECKING:
+    from governance.protection import Protected
 
 
 def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None = None,
@@ -72,21 +75,33 @@ def _run(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None)
     except Exception as exc:  # the user's function may raise anything
         return finish(Status.ERROR, error=_describe_user_error(definition, exc))
 
-    request = PublishRequest(key=key, contract_version=definition.spec.contract_version,
-                             code_version=code_version(definition.fn), run_id=run_id,
-                             input_versions=versions, protection={})
     report = run_gate(definition.spec.contract, frame)
+    protector = _protector(mesh, definition)
     if not report.passed:
-        where = Quarantine(store.root).store(key, run_id, report, frame)
+        where = Quarantine(store.root).store(key, run_id, report, frame, protect=protector)
         return finish(Status.GATE_FAILED, gate=report, quarantine=where,
                       error=f"contract gate failed: {report.describe()}; nothing was published; "
                             f"failing rows are in {where}")
     assert report.frame is not None
     try:
-        manifest = store.publish(report.frame, request)
+        protected = protector(report.frame)
+        request = PublishRequest(key=key, contract_version=definition.spec.contract_version,
+                                 code_version=code_version(definition.fn), run_id=run_id, input_versions=versions,
+                                 protection=protected.protection,
+                                 data_key=protected.data_key.to_dict() if protected.data_key else None)
+        manifest = store.publish(protected.frame, request)
     except MeshError as exc:
         return finish(Status.ERROR, error=str(exc))
     return finish(Status.MATERIALIZED, manifest=manifest, gate=report)
+
+
+def _protector(mesh: Mesh, definition: AssetDefinition) -> Callable[[pl.DataFrame], Protected]:
+    """Protects an output's classified columns as mesh.toml says, before anything is stored."""
+    from governance.protection import classified_columns, keyring_at, protect
+
+    classified = classified_columns(definition.spec.contract)
+    keyring = keyring_at(mesh.state_dir)
+    return lambda frame: protect(frame, classified, mesh.policy, keyring, key=definition.key)
 
 
 def _authorize(mesh: Mesh, definition: AssetDefinition, upstream: str) -> None:

@@ -162,7 +162,7 @@ def read(
         emit_json(head.to_dicts())
         return
     with pl.Config(tbl_rows=limit, tbl_cols=-1, tbl_width_chars=200):
-        console.print(str(head), highlight=False)
+        console.print(str(head), highlight=False, markup=False)
 
 
 @app.command()

@@ -16,7 +16,8 @@ class Manifest:
 
     ``checksum`` is ``sha256:<hex>`` of ``data.parquet``. ``code_version`` hashes the asset
     function's source; ``input_versions`` maps each input key to the version that was read.
-    ``protection`` maps protected columns to how they are protected at rest.
+    ``protection`` maps protected columns to how they are protected at rest; ``data_key`` is the
+    version's encryption key, wrapped by a key-encryption key (never in plaintext).
     """
 
     key: str
@@ -32,6 +33,7 @@ class Manifest:
     run_id: str
     partition: str | None = None
     protection: Mapping[str, str] = field(default_factory=dict)
+    data_key: Mapping[str, str] | None = None
     format: int = MANIFEST_FORMAT
 
     @property

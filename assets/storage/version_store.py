@@ -52,6 +52,7 @@ class PublishRequest:
     input_versions: Mapping[str, str]
     protection: Mapping[str, str]
     partition: str | None = None
+    data_key: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,8 @@ class VersionStore:
                 contract_version=request.contract_version, code_version=request.code_version,
                 input_versions=dict(request.input_versions),
                 produced_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
-                run_id=request.run_id, partition=request.partition, protection=dict(request.protection))
+                run_id=request.run_id, partition=request.partition, protection=dict(request.protection),
+                data_key=dict(request.data_key) if request.data_key else None)
             self.root.write_atomic(f"{staged.folder}/{MANIFEST_FILE}", manifest.to_json())
             self.root.rename(staged.folder, final)
             self._set_current(request.key, staged.version, request.partition)

@@ -11,7 +11,8 @@ SEGMENTS = ["consumer", "smb", "enterprise"]
 class Customers(pa.DataFrameModel):
     customer_id: int = pa.Field(unique=True, ge=1)
     email: str = pa.Field(str_matches=r"^[^@\s]+@[^@\s]+\.[a-z]+$", metadata={"classification": "pii"})
-    full_name: str = pa.Field(str_length={"min_value": 1, "max_value": 120}, metadata={"classification": "pii"})
+    full_name: str = pa.Field(str_length={"min_value": 1, "max_value": 120},
+                              metadata={"classification": "restricted"})
     country: str = pa.Field(isin=COUNTRIES)
     segment: str = pa.Field(isin=SEGMENTS)
     signup_date: dt.date = pa.Field(ge=dt.date(2015, 1, 1))

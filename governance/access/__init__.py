@@ -39,9 +39,18 @@ def check_graph_access(graph: AssetGraph, policy: MeshPolicy, today: dt.date | N
                                 fix="make the input public, get an approved grant in mesh.toml, or remove the input")
 
 
+def permissions_of(policy: MeshPolicy, user: str) -> set[str]:
+    return {p for role in policy.roles.values() if user in role.members for p in role.permissions}
+
+
 def read_asset(mesh: Mesh, key: str, *, user: str, version: str | None = None) -> pl.LazyFrame:
-    """Read an asset as ``user``: allowed or denied by policy, and audited either way."""
+    """Read an asset as ``user``: allowed or denied by policy, and audited either way.
+
+    Protected columns come back in plaintext only for the classifications the user may
+    decrypt (``decrypt:<classification>``); otherwise as tokens, or ``[redacted]``.
+    """
     from governance.audit import AuditEvent, audit_log_at
+    from governance.protection import keyring_at, unprotect
 
     decision = user_may_read(mesh.policy, user, mesh.graph[key].spec, dt.date.today())
     audit_log_at(mesh.state_dir).append(AuditEvent(
@@ -50,8 +59,14 @@ def read_asset(mesh: Mesh, key: str, *, user: str, version: str | None = None) -
     if not decision.allowed:
         raise AccessDeniedError(f"'{user}' may not read '{key}': {decision.reason}", where=f"read {key}",
                                 fix="ask the owning domain for a grant (mesh access request) or a role")
-    return mesh.store().scan(key, version)
+    store = mesh.store()
+    manifest = store.manifest(key, version) if version else store.require_current(key)
+    frame = store.scan(key, manifest.version)
+    if not manifest.protection:
+        return frame
+    return unprotect(frame.collect(), manifest.protection, manifest.data_key, keyring_at(mesh.state_dir), key=key,
+                     permissions=permissions_of(mesh.policy, user)).lazy()
 
 
 __all__ = ["AccessDecision", "AccessDeniedError", "active_grant", "check_graph_access", "domain_may_read",
-           "missing_approvals", "read_asset", "user_may_read"]
+           "missing_approvals", "permissions_of", "read_asset", "user_may_read"]

@@ -13,6 +13,7 @@ import pytest
 
 from assets import Mesh, RunResult, run_gate
 from assets.testing import rules
+from governance.protection import keyring_at, unprotect
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.contract
@@ -28,8 +29,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def _sample(materialized: tuple[Mesh, RunResult], key: str) -> tuple[type, pl.DataFrame]:
+    """The first rows of the asset's current version, in plaintext (as a reader allowed to
+    decrypt every classification sees them)."""
     mesh, _ = materialized
-    return mesh.graph[key].spec.contract, mesh.store().scan(key).head(5).collect()
+    manifest = mesh.store().require_current(key)
+    frame = mesh.store().scan(key).head(5).collect()
+    everything = {f"decrypt:{c}" for c in mesh.policy.classifications}
+    plain = unprotect(frame, manifest.protection, manifest.data_key, keyring_at(mesh.state_dir), key=key,
+                      permissions=everything)
+    return mesh.graph[key].spec.contract, plain
 
 
 def test_valid_sample_passes(materialized_example: tuple[Mesh, RunResult], key: str) -> None:

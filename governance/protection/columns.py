@@ -1,0 +1,154 @@
+"""Protection at rest of classified columns, as ``mesh.toml`` says for each classification.
+
+- ``tokenize``: deterministic AES-SIV tokens (``tok:...``). Equal values give equal tokens in
+  every asset, so tokenized columns still join. Values that already are valid tokens (an
+  input's tokens passed on) are kept.
+- ``encrypt``: AES-256-GCM (``enc:...``, a random nonce per value) with a key made for each
+  published version, stored in the manifest wrapped by the KEK.
+- ``redact``: the value is not stored at all.
+
+Readers holding ``decrypt:<classification>`` get plaintext back; others see tokens, and
+``[redacted]`` for encrypted values.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandera.polars as pa
+import polars as pl
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
+
+from assets.errors import ConfigError
+from governance.policy import MeshPolicy
+from governance.protection.keys import Keyring, WrappedKey
+
+TOKEN, CIPHER, REDACTED = "tok:", "enc:", "[redacted]"
+
+
+@dataclass(frozen=True, slots=True)
+class Protected:
+    """A frame ready to store: ``protection`` maps column -> ``method:classification``."""
+
+    frame: pl.DataFrame
+    protection: dict[str, str]
+    data_key: WrappedKey | None
+
+
+def classified_columns(contract: type[pa.DataFrameModel]) -> dict[str, str]:
+    """Columns whose contract metadata carries a classification, with it."""
+    return {name: str(col.metadata["classification"]) for name, col in contract.to_schema().columns.items()
+            if col.metadata and col.metadata.get("classification")}
+
+
+def protect(frame: pl.DataFrame, classified: Mapping[str, str], policy: MeshPolicy, keyring: Keyring,
+            *, key: str) -> Protected:
+    """Protect each classified column of ``frame`` (the asset ``key``) as the policy says."""
+    protection: dict[str, str] = {}
+    dek: bytes | None = None
+    columns = []
+    for column, classification in classified.items():
+        if classification not in policy.classifications:
+            raise ConfigError(f"column '{column}' of '{key}' is classified '{classification}', which mesh.toml "
+                              "does not declare", where=f"{policy.path.name} [classification]",
+                              fix=f"add [classification.{classification}] with a protection, or fix the metadata")
+        method = policy.classifications[classification].protection
+        if method == "none" or column not in frame.columns:
+            continue
+        series = frame[column]
+        if method == "tokenize":
+            series = tokenize(series, keyring.tokenization_key(classification))
+        elif method == "encrypt":
+            dek = dek or AESGCM.generate_key(bit_length=256)
+            series = encrypt(series, dek, aad=f"{key}:{column}".encode())
+        else:
+            series = pl.Series(column, [None] * len(series), dtype=pl.String)
+        columns.append(series.alias(column))
+        protection[column] = f"{method}:{classification}"
+    wrapped = keyring.provider.wrap(dek, f"dek:{key}".encode()) if dek else None
+    return Protected(frame.with_columns(columns) if columns else frame, protection, wrapped)
+
+
+def unprotect(frame: pl.DataFrame, protection: Mapping[str, str], data_key: Mapping[str, str] | None,
+              keyring: Keyring, *, key: str, permissions: set[str]) -> pl.DataFrame:
+    """Plaintext for the classifications in ``permissions`` (``decrypt:<class>``); tokens or
+    ``[redacted]`` for the others."""
+    columns = []
+    dek: bytes | None = None
+    for column, spec in protection.items():
+        if column not in frame.columns:
+            continue
+        method, classification = spec.split(":", 1)
+        allowed = f"decrypt:{classification}" in permissions
+        if method == "tokenize" and allowed:
+            columns.append(detokenize(frame[column], keyring.tokenization_key(classification)))
+        elif method == "encrypt":
+            if not allowed:
+                columns.append(pl.Series(column, [REDACTED if v is not None else None for v in frame[column]]))
+                continue
+            if dek is None and data_key:
+                dek = keyring.provider.unwrap(WrappedKey.from_dict(dict(data_key)), f"dek:{key}".encode())
+            columns.append(decrypt(frame[column], dek or b"", aad=f"{key}:{column}".encode()))
+    return frame.with_columns(columns) if columns else frame
+
+
+def tokenize(series: pl.Series, key: bytes) -> pl.Series:
+    """Deterministic tokens; each distinct value is encrypted once."""
+    siv = AESSIV(key)
+    values = series.cast(pl.String)
+    distinct = values.drop_nulls().unique()
+    tokens = [v if _is_token(v, siv) else TOKEN + _b64(siv.encrypt(v.encode(), None)) for v in distinct]
+    return values.replace_strict(distinct, tokens, default=None, return_dtype=pl.String)
+
+
+def detokenize(series: pl.Series, key: bytes) -> pl.Series:
+    siv = AESSIV(key)
+    distinct = series.drop_nulls().unique()
+    plain = [siv.decrypt(_unb64(v[len(TOKEN):]), None).decode() if v.startswith(TOKEN) else v for v in distinct]
+    return series.replace_strict(distinct, plain, default=None, return_dtype=pl.String)
+
+
+def encrypt(series: pl.Series, dek: bytes, *, aad: bytes) -> pl.Series:
+    gcm = AESGCM(dek)
+    out = []
+    for value in series.cast(pl.String):
+        if value is None:
+            out.append(None)
+            continue
+        nonce = os.urandom(12)
+        out.append(CIPHER + _b64(nonce + gcm.encrypt(nonce, value.encode(), aad)))
+    return pl.Series(series.name, out, dtype=pl.String)
+
+
+def decrypt(series: pl.Series, dek: bytes, *, aad: bytes) -> pl.Series:
+    gcm = AESGCM(dek)
+    out = []
+    for value in series:
+        if value is None or not value.startswith(CIPHER):
+            out.append(value)
+            continue
+        raw = _unb64(value[len(CIPHER):])
+        out.append(gcm.decrypt(raw[:12], raw[12:], aad).decode())
+    return pl.Series(series.name, out, dtype=pl.String)
+
+
+def _is_token(value: str, siv: AESSIV) -> bool:
+    if not value.startswith(TOKEN):
+        return False
+    try:
+        siv.decrypt(_unb64(value[len(TOKEN):]), None)
+    except (InvalidTag, ValueError):
+        return False
+    return True
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

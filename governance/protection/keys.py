@@ -1,0 +1,130 @@
+"""Key-encryption keys (KEKs) behind one small provider interface, and the keyring built on it.
+
+Plug-in contract: a key provider has a ``kind`` and four methods: ``active_kek_id()``,
+``wrap(key, aad)``, ``unwrap(wrapped, aad)`` and ``rotate()`` (and ``retire(kek_id)``). Data keys
+never leave the process unwrapped; a KMS implements the same methods with its own API.
+:class:`LocalKeyProvider` keeps KEKs as owner-only files (AES-256-GCM wrapping).
+
+The :class:`Keyring` holds the data keys: one deterministic tokenization key per
+classification (AES-SIV, 512 bits) and a fresh AES-256-GCM key per published version, each
+stored wrapped by the active KEK. Errors name key ids, never key bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from governance.keys import KeyError_, LocalKeyStore
+
+
+@dataclass(frozen=True, slots=True)
+class WrappedKey:
+    """A data key encrypted under KEK ``kek_id`` (base64 fields, safe to store and log)."""
+
+    kek_id: str
+    nonce: str
+    ciphertext: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str]) -> WrappedKey:
+        return cls(**data)
+
+
+class KeyProvider(Protocol):
+    kind: ClassVar[str]
+
+    def active_kek_id(self) -> str: ...
+    def wrap(self, key: bytes, aad: bytes) -> WrappedKey: ...
+    def unwrap(self, wrapped: WrappedKey, aad: bytes) -> bytes: ...
+    def rotate(self) -> str: ...
+    def retire(self, kek_id: str) -> None: ...
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class LocalKeyProvider:
+    """KEKs as 256-bit owner-only files ``kek-<id>.key``; ``kek.active`` names the active one."""
+
+    store: LocalKeyStore
+    kind: ClassVar[str] = "local"
+
+    def active_kek_id(self) -> str:
+        pointer = self.store.folder / "kek.active"
+        if not pointer.exists():
+            return self.rotate()
+        return pointer.read_text().strip()
+
+    def rotate(self) -> str:
+        kek_id = secrets.token_hex(6)
+        self.store.create_secret(f"kek-{kek_id}.key", AESGCM.generate_key(bit_length=256))
+        tmp = self.store.folder / "kek.active.tmp"
+        tmp.write_text(kek_id)
+        os.replace(tmp, self.store.folder / "kek.active")
+        return kek_id
+
+    def retire(self, kek_id: str) -> None:
+        if kek_id == self.active_kek_id():
+            raise KeyError_(f"KEK {kek_id} is the active key", where="mesh keys retire",
+                            fix="rotate first (mesh keys rotate), then retire the old key")
+        (self.store.folder / f"kek-{kek_id}.key").unlink(missing_ok=True)
+
+    def wrap(self, key: bytes, aad: bytes) -> WrappedKey:
+        kek_id = self.active_kek_id()
+        nonce = os.urandom(12)
+        return WrappedKey(kek_id, _b64(nonce), _b64(AESGCM(self._kek(kek_id)).encrypt(nonce, key, aad)))
+
+    def unwrap(self, wrapped: WrappedKey, aad: bytes) -> bytes:
+        try:
+            return AESGCM(self._kek(wrapped.kek_id)).decrypt(base64.b64decode(wrapped.nonce),
+                                                             base64.b64decode(wrapped.ciphertext), aad)
+        except InvalidTag:
+            raise KeyError_(f"data key does not unwrap with KEK {wrapped.kek_id} (wrong key or tampered)",
+                            where="key provider", fix="restore the right key file from backup") from None
+
+    def _kek(self, kek_id: str) -> bytes:
+        return self.store.read_secret(f"kek-{kek_id}.key")
+
+
+@dataclass(frozen=True, slots=True)
+class Keyring:
+    """Data keys of the mesh, wrapped by the provider's KEK."""
+
+    provider: KeyProvider
+    folder: Path
+
+    def tokenization_key(self, classification: str) -> bytes:
+        """The AES-SIV key of a classification: one per mesh, so tokens join across assets."""
+        path = self.folder / f"tokenize-{classification}.json"
+        aad = f"tokenize:{classification}".encode()
+        if not path.exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            wrapped = self.provider.wrap(secrets.token_bytes(64), aad)
+            tmp = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump(wrapped.to_dict(), fh)
+            try:  # the first writer wins; a concurrent one reads the winner's key
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return self.provider.unwrap(WrappedKey.from_dict(json.loads(path.read_text())), aad)
+
+    def wrapped_tokenization_keys(self) -> list[Path]:
+        return sorted(self.folder.glob("tokenize-*.json")) if self.folder.exists() else []

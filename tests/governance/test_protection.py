@@ -1,0 +1,110 @@
+"""Protection at rest: tokens that join, encryption with wrapped per-version keys, plaintext only
+for decrypt holders, and no plaintext PII in any stored byte."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from assets import AssetContext, Mesh, materialize, run_gate
+from assets.errors import ConfigError
+from assets.quarantine import Quarantine
+from assets.step import _protector
+from governance.access import read_asset
+from governance.keys import KeyError_
+from governance.protection import REDACTED, classified_columns, keyring_at, protect
+from tests.conftest import TEST_SCALE
+
+
+def plaintext_customers(mesh: Mesh) -> pl.DataFrame:
+    fn = mesh.graph["customers.customers"].fn
+    return fn(context=AssetContext(key="customers.customers", run_id="t", params={"scale": TEST_SCALE, "seed": 11}))
+
+
+def test_tokens_are_deterministic_and_join_across_assets(materialized_example) -> None:  # type: ignore[no-untyped-def]
+    mesh, _ = materialized_example
+    store = mesh.store()
+    customers = store.scan("customers.customers").select("customer_id", "email").collect()
+    orders = store.scan("sales.customer_orders").select("customer_id", "email").collect()
+    assert customers["email"].str.starts_with("tok:").all()
+    joined = orders.join(customers, on="customer_id", suffix="_customers")
+    assert joined.height == orders.height and (joined["email"] == joined["email_customers"]).all()
+    assert store.require_current("customers.customers").protection == {"email": "tokenize:pii",
+                                                                      "full_name": "encrypt:restricted"}
+
+
+def test_each_reader_sees_what_their_permissions_allow(materialized_example) -> None:  # type: ignore[no-untyped-def]
+    mesh, _ = materialized_example
+    truth = plaintext_customers(mesh).sort("customer_id")
+    privileged = read_asset(mesh, "customers.customers", user="privacy@acme.example").collect().sort("customer_id")
+    assert privileged.select("email", "full_name").equals(truth.select("email", "full_name"))
+    owner = read_asset(mesh, "customers.customers", user="customers-data@acme.example").collect()
+    assert owner["email"].str.starts_with("tok:").all()
+    assert (owner["full_name"] == REDACTED).all()
+
+
+def test_encryption_uses_a_wrapped_key_per_version(example_mesh: Mesh) -> None:
+    materialize("customers.customers", mesh=example_mesh, params={"scale": 100})
+    materialize("customers.customers", mesh=example_mesh, params={"scale": 100})
+    store = example_mesh.store()
+    manifests = [store.manifest("customers.customers", v) for v in store.versions("customers.customers")]
+    keys = [m.data_key for m in manifests]
+    assert all(k and set(k) == {"kek_id", "nonce", "ciphertext"} for k in keys)
+    assert keys[0]["ciphertext"] != keys[1]["ciphertext"]  # type: ignore[index]
+    names = [store.scan("customers.customers", m.version).collect()["full_name"] for m in manifests]
+    assert names[0].str.starts_with("enc:").all() and (names[0] != names[1]).all(), "random nonces per value"
+
+
+def test_no_plaintext_pii_in_any_stored_byte(materialized_example) -> None:  # type: ignore[no-untyped-def]
+    mesh, _ = materialized_example
+    truth = plaintext_customers(mesh)
+    secrets = set(truth["email"]) | set(truth["full_name"])
+    definition = mesh.graph["customers.customers"]
+    bad = truth.head(5).with_columns(pl.lit("not an e-mail").alias("email"))
+    report = run_gate(definition.spec.contract, bad)
+    assert not report.passed and all("not an e-mail" not in str(f) for f in report.failures)
+    Quarantine(mesh.store().root).store(definition.key, "run-leak-check", report, bad,
+                                        protect=_protector(mesh, definition))
+    secrets.add("not an e-mail")
+    checked = 0
+    for path in mesh.root.joinpath(".mesh").rglob("*"):
+        if not path.is_file():
+            continue
+        checked += 1
+        if path.suffix == ".parquet":
+            frame = pl.read_parquet(path)
+            for column, dtype in frame.schema.items():
+                if dtype == pl.String:
+                    leaked = set(frame[column].drop_nulls()) & secrets
+                    assert not leaked, f"{path} column {column} stores {sorted(leaked)[:2]}"
+        else:
+            data = path.read_bytes()
+            leaked = [s for s in secrets if s.encode() in data]
+            assert not leaked, f"{path} contains {leaked[:2]}"
+    assert checked > 50
+
+
+def test_a_missing_key_is_named_by_id_never_shown(example_mesh: Mesh) -> None:
+    materialize("customers.customers", mesh=example_mesh, params={"scale": 50})
+    manifest = example_mesh.store().require_current("customers.customers")
+    kek_id = manifest.data_key["kek_id"]  # type: ignore[index]
+    kek = example_mesh.state_dir / "keys" / f"kek-{kek_id}.key"
+    secret = kek.read_bytes()
+    kek.unlink()
+    with pytest.raises(KeyError_) as caught:
+        read_asset(example_mesh, "customers.customers", user="privacy@acme.example").collect()
+    assert f"kek-{kek_id}.key" in str(caught.value) and "does not exist" in str(caught.value)
+    assert secret.hex() not in str(caught.value)
+
+
+def test_an_undeclared_classification_is_refused(example_mesh: Mesh) -> None:
+    frame = pl.DataFrame({"ssn": ["123-45-6789"]})
+    with pytest.raises(ConfigError, match=r"classified 'national_id'.*\[classification.national_id\]"):
+        protect(frame, {"ssn": "national_id"}, example_mesh.policy, keyring_at(example_mesh.state_dir), key="x.y")
+
+
+def test_classified_columns_come_from_contract_metadata(example_mesh: Mesh) -> None:
+    contract = example_mesh.graph["customers.customers"].spec.contract
+    assert classified_columns(contract) == {"email": "pii", "full_name": "restricted"}
