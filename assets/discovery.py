@@ -34,15 +34,16 @@ class Discovery:
     errors: Mapping[str, MeshError] = field(default_factory=dict)
 
 
-def discover(root: Path, declared: Mapping[str, object], only: Collection[str] | None = None) -> Discovery:
+def discover(root: Path, declared: Mapping[str, object], only: Collection[str] | None = None, *,
+             fresh: bool = True) -> Discovery:
     """Import every domain package under ``root/domains`` (or just those in ``only``) and
     collect its definitions.
 
     ``declared`` holds the domains of ``mesh.toml``; a package not declared there is an error
-    for that domain.
+    for that domain. ``fresh`` first drops domain modules imported before.
     """
     folder = root / "domains"
-    _bind_domains_package(root)
+    _bind_domains_package(root, fresh)
     definitions: list[AssetDefinition] = []
     errors: dict[str, MeshError] = {}
     found = sorted(p.name for p in folder.iterdir() if (p / "__init__.py").is_file()) if folder.is_dir() else []
@@ -88,18 +89,15 @@ def _load_domain(domain: str, path: Path) -> list[AssetDefinition]:
     return list(seen.values())
 
 
-def _bind_domains_package(root: Path) -> None:
-    """Make ``import domains`` resolve to ``root/domains``, whatever was imported before.
+def _bind_domains_package(root: Path, fresh: bool) -> None:
+    """Make ``import domains`` resolve to ``root/domains``, as the files are now.
 
-    Tests load several small meshes in one process; a stale ``domains`` package from another
-    root is dropped from ``sys.modules`` so that its modules are not mixed with this mesh's.
+    Previously imported domain modules are dropped from ``sys.modules`` first: a mesh is
+    loaded from the code as it is on disk (edited since, or another mesh's in tests), and
+    objects built from the old modules keep working.
     """
-    target = (root / "domains").resolve()
-    current = sys.modules.get("domains")
-    current_path = Path(getattr(current, "__file__", "") or "").parent.resolve() if current else None
-    if current is not None and current_path != target:
-        for name in [n for n in sys.modules if n == "domains" or n.startswith("domains.")]:
-            del sys.modules[name]
+    for name in [n for n in sys.modules if fresh and (n == "domains" or n.startswith("domains."))]:
+        del sys.modules[name]
     root_str = str(root.resolve())
     if root_str in sys.path:
         sys.path.remove(root_str)

@@ -49,7 +49,7 @@ class Mesh:
         found = discover(policy.root, policy.domains, domains)
         if domains is not None:  # also load the domains they read, to check access to their assets
             read = {k.split(".", 1)[0] for d in found.definitions for k in d.spec.inputs.values()} - set(domains)
-            extra = discover(policy.root, policy.domains, read & set(policy.domains))
+            extra = discover(policy.root, policy.domains, read & set(policy.domains), fresh=False)
             found = Discovery(found.definitions + extra.definitions, found.domains + extra.domains,
                               {**extra.errors, **found.errors})
             domains = [*domains, *extra.domains]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from assets.definition import CONTEXT_PARAM, AssetContext, AssetDefinition, AssetFn
+from assets.contract_diff import check_bump, describe, diff
 from assets.errors import AssetOutputError, MeshError
 from assets.events import Source
 from assets.gate import run_gate
@@ -84,11 +85,17 @@ def _run(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None)
                             f"failing rows are in {where}")
     assert report.frame is not None
     try:
+        contract = describe(definition.spec.contract)
+        previous = store.current(key)
+        if previous is not None and previous.contract is not None:
+            changes = diff(dict(previous.contract), contract)
+            check_bump(key, previous.contract_version, definition.spec.contract_version, changes)
         protected = protector(report.frame)
         request = PublishRequest(key=key, contract_version=definition.spec.contract_version,
                                  code_version=code_version(definition.fn), run_id=run_id, input_versions=versions,
                                  protection=protected.protection,
-                                 data_key=protected.data_key.to_dict() if protected.data_key else None)
+                                 data_key=protected.data_key.to_dict() if protected.data_key else None,
+                                 contract=contract)
         manifest = store.publish(protected.frame, request)
     except MeshError as exc:
         return finish(Status.ERROR, error=str(exc))

@@ -135,3 +135,41 @@ def access_approve(
         mesh = Mesh.load(root)
         missing = approve_grant(mesh.policy, audit_log_at(mesh.state_dir), index=index, approver=user)
     console.print(f"grant {index} is active" if not missing else f"grant {index} still lacks {' and '.join(missing)}")
+
+
+contract_app = typer.Typer(help="Contract evolution: compare a contract with the last published one.",
+                           no_args_is_help=True)
+
+
+@contract_app.command("diff")
+def contract_diff(
+    asset: Annotated[str, typer.Argument(help="Asset key, e.g. sales.orders.")],
+    root: RootOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the changes of an asset's contract since its last published version, and the bump
+    they need."""
+    from assets.contract_diff import ContractVersionError, check_bump, describe, diff
+
+    with user_errors():
+        mesh = Mesh.load(root)
+        if asset not in mesh.graph:
+            fail(f"no asset '{asset}'. Run `mesh list` to see the keys.")
+        spec = mesh.graph[asset].spec
+        previous = mesh.store().current(asset)
+    if previous is None or previous.contract is None:
+        fail(f"'{asset}' has no published version to compare with. Fix: materialize it first")
+    changes = diff(dict(previous.contract), describe(spec.contract))
+    try:
+        check_bump(asset, previous.contract_version, spec.contract_version, changes)
+        verdict = "ok"
+    except ContractVersionError as exc:
+        verdict = exc.fix
+    if as_json:
+        emit_json({"asset": asset, "published": previous.contract_version, "current": spec.contract_version,
+                   "changes": [{"breaking": c.breaking, "change": c.text} for c in changes], "verdict": verdict})
+        return
+    console.print(f"{asset}: published {previous.contract_version}, code {spec.contract_version}")
+    for change in changes:
+        console.print(f"- {change}", markup=False)
+    console.print("no changes" if not changes else f"version: {verdict}", markup=False)

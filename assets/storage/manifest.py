@@ -17,7 +17,8 @@ class Manifest:
     ``checksum`` is ``sha256:<hex>`` of ``data.parquet``. ``code_version`` hashes the asset
     function's source; ``input_versions`` maps each input key to the version that was read.
     ``protection`` maps protected columns to how they are protected at rest; ``data_key`` is the
-    version's encryption key, wrapped by a key-encryption key (never in plaintext).
+    version's encryption key, wrapped by a key-encryption key (never in plaintext); ``contract``
+    describes the contract the data passed, for contract evolution checks.
     """
 
     key: str
@@ -34,6 +35,7 @@ class Manifest:
     partition: str | None = None
     protection: Mapping[str, str] = field(default_factory=dict)
     data_key: Mapping[str, str] | None = None
+    contract: Mapping[str, Any] | None = None
     format: int = MANIFEST_FORMAT
 
     @property

@@ -22,6 +22,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -53,6 +54,7 @@ class PublishRequest:
     protection: Mapping[str, str]
     partition: str | None = None
     data_key: Mapping[str, str] | None = None
+    contract: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +110,8 @@ class VersionStore:
                 input_versions=dict(request.input_versions),
                 produced_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
                 run_id=request.run_id, partition=request.partition, protection=dict(request.protection),
-                data_key=dict(request.data_key) if request.data_key else None)
+                data_key=dict(request.data_key) if request.data_key else None,
+                contract=dict(request.contract) if request.contract else None)
             self.root.write_atomic(f"{staged.folder}/{MANIFEST_FILE}", manifest.to_json())
             self.root.rename(staged.folder, final)
             self._set_current(request.key, staged.version, request.partition)

@@ -1,0 +1,113 @@
+"""Contract evolution: what changed between two versions of a contract, and the semver bump
+it needs (the analogue of ``datacontract breaking``).
+
+Breaking (a major bump): a removed column, a changed type, a nullable column made required, a
+column made unique, a new or tightened check. Compatible (a minor bump): an added column, a
+loosened or removed check. The last published contract is kept in each version's manifest, so
+the comparison needs nothing but the store.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandera.polars as pa
+
+from assets.errors import MeshError
+
+Description = dict[str, dict[str, Any]]
+
+
+class ContractVersionError(MeshError):
+    """A contract changed without the version bump its changes need."""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    breaking: bool
+    text: str
+
+    def __str__(self) -> str:
+        return f"{'BREAKING' if self.breaking else 'compatible'}: {self.text}"
+
+
+def describe(contract: type[pa.DataFrameModel]) -> Description:
+    """A JSON-able description of a contract's columns and checks (stored in manifests)."""
+    schema = contract.to_schema()
+    return {name: {"dtype": str(col.dtype), "nullable": bool(col.nullable), "unique": bool(col.unique),
+                   "checks": {c.name: _plain(c.statistics) for c in col.checks}}
+            for name, col in schema.columns.items()}
+
+
+def diff(old: Description, new: Description) -> list[Change]:
+    changes: list[Change] = []
+    for name in old.keys() - new.keys():
+        changes.append(Change(True, f"column '{name}' removed"))
+    for name in new.keys() - old.keys():
+        changes.append(Change(False, f"column '{name}' added"))
+    for name in sorted(old.keys() & new.keys()):
+        before, after = old[name], new[name]
+        if before["dtype"] != after["dtype"]:
+            changes.append(Change(True, f"column '{name}' type {before['dtype']} -> {after['dtype']}"))
+        if before["nullable"] and not after["nullable"]:
+            changes.append(Change(True, f"column '{name}' made required (was nullable)"))
+        elif after["nullable"] and not before["nullable"]:
+            changes.append(Change(False, f"column '{name}' made nullable"))
+        if after["unique"] and not before["unique"]:
+            changes.append(Change(True, f"column '{name}' made unique"))
+        for check in sorted(before["checks"].keys() | after["checks"].keys()):
+            was, now = before["checks"].get(check), after["checks"].get(check)
+            if was == now:
+                continue
+            if was is None:
+                changes.append(Change(True, f"column '{name}' gained check {check}{now}"))
+            elif now is None:
+                changes.append(Change(False, f"column '{name}' lost check {check}{was}"))
+            else:
+                tighter = _tighter(check, was, now)
+                changes.append(Change(tighter, f"column '{name}' check {check} {'tightened' if tighter else 'loosened'}"
+                                               f": {was} -> {now}"))
+    return changes
+
+
+def check_bump(key: str, old_version: str, new_version: str, changes: list[Change]) -> None:
+    """Refuse a version that does not match the changes, listing them."""
+    old_major, old_minor = (int(p) for p in old_version.split(".")[:2])
+    new_major, new_minor = (int(p) for p in new_version.split(".")[:2])
+    if any(c.breaking for c in changes):
+        needed, ok = f"{old_major + 1}.0.0", new_major > old_major
+    elif changes:
+        needed, ok = f"{old_major}.{old_minor + 1}.0", (new_major, new_minor) > (old_major, old_minor)
+    else:
+        return
+    if not ok:
+        listed = "; ".join(map(str, changes))
+        raise ContractVersionError(
+            f"contract of '{key}' changed since version {old_version} but is still {new_version}: {listed}",
+            where=f"@asset(contract_version=...) of {key}",
+            fix=f"set contract_version='{needed}' (see `mesh contract diff {key}`)")
+
+
+def _tighter(check: str, was: Mapping[str, Any], now: Mapping[str, Any]) -> bool:
+    """Whether ``now`` accepts fewer values than ``was`` (unknown changes count as tighter)."""
+    if check in ("greater_than", "greater_than_or_equal_to"):
+        return now["min_value"] > was["min_value"]
+    if check in ("less_than", "less_than_or_equal_to"):
+        return now["max_value"] < was["max_value"]
+    if check in ("in_range", "str_length"):
+        low = lambda s: s.get("min_value") if s.get("min_value") is not None else -math.inf  # noqa: E731
+        high = lambda s: s.get("max_value") if s.get("max_value") is not None else math.inf  # noqa: E731
+        return low(now) > low(was) or high(now) < high(was)
+    if check == "isin":
+        return not set(was["allowed_values"]) <= set(now["allowed_values"])
+    if check == "notin":
+        return not set(now["forbidden_values"]) <= set(was["forbidden_values"])
+    return True
+
+
+def _plain(stats: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (sorted(v, key=str) if isinstance(v, (set, frozenset, list, tuple)) else
+                (v if isinstance(v, (int, float, str, bool)) or v is None else str(v))) for k, v in stats.items()}

@@ -1,0 +1,77 @@
+"""Contract evolution: a changed contract needs the right semver bump, or nothing is published."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assets import Mesh, Status, materialize
+from assets.cli import app
+
+CONTRACTS = "domains/marketing/contracts.py"
+ASSETS = "domains/marketing/assets.py"
+
+
+def change(root: Path, file: str, old: str, new: str) -> None:
+    path = root / file
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+def bump(root: Path, version: str) -> None:
+    change(root, ASSETS, 'contract=Campaigns, contract_version="1.0.0"', f'contract=Campaigns, contract_version="{version}"')
+
+
+@pytest.mark.parametrize(("edit", "breaking", "expected"), [
+    pytest.param(("budget_usd: float = pa.Field(gt=0, le=1_000_000)", "budget_usd: float = pa.Field(gt=0, le=500_000)"),
+                 True, "check less_than_or_equal_to tightened", id="tightened-check"),
+    pytest.param(("budget_usd: float = pa.Field(gt=0, le=1_000_000)", "budget_usd: float = pa.Field(gt=0, le=2_000_000)"),
+                 False, "check less_than_or_equal_to loosened", id="loosened-check"),
+    pytest.param(('"max_value": 60})', '"max_value": 40})'), True, "check str_length tightened", id="shorter-strings"),
+    pytest.param(('channel: str = pa.Field(isin=CHANNELS)', 'channel: str = pa.Field(isin=[*CHANNELS, "tv"])'),
+                 False, "check isin loosened", id="larger-set"),
+    pytest.param(("    budget_usd: float = pa.Field(gt=0, le=1_000_000)\n", ""), True, "column 'budget_usd' removed",
+                 id="removed-column"),
+    pytest.param(("campaign_id: int = pa.Field(unique=True, ge=1)", "campaign_id: float = pa.Field(unique=True, ge=1)"),
+                 True, "type Int64 -> Float64", id="type-change"),
+    pytest.param(("name: str = pa.Field(str_length={\"min_value\": 3, \"max_value\": 60})",
+                  "name: str = pa.Field(str_length={\"min_value\": 3, \"max_value\": 60}, nullable=True)"),
+                 False, "made nullable", id="made-nullable"),
+])
+def test_a_changed_contract_needs_its_bump(example_root: Path, edit: tuple[str, str], breaking: bool,
+                                           expected: str) -> None:
+    assert materialize("marketing.campaigns", mesh=Mesh.load(example_root)).ok
+    change(example_root, CONTRACTS, *edit)
+    if "removed" in expected:
+        change(example_root, ASSETS, '        budget_usd=pl.col("budget_usd"),\n', "")
+    if "Float64" in expected:
+        change(example_root, ASSETS, '"campaign_id": np.arange(1, CAMPAIGNS + 1),',
+               '"campaign_id": np.arange(1, CAMPAIGNS + 1).astype(float),')
+    refused = materialize("marketing.campaigns", mesh=Mesh.load(example_root))["marketing.campaigns"]
+    assert refused.status is Status.ERROR
+    assert expected in (refused.error or "") and ("BREAKING" if breaking else "compatible") in (refused.error or "")
+    assert ("2.0.0" if breaking else "1.1.0") in (refused.error or "")
+    bump(example_root, "1.1.0")
+    minor = materialize("marketing.campaigns", mesh=Mesh.load(example_root))["marketing.campaigns"]
+    assert minor.ok is (not breaking)
+    if breaking:
+        change(example_root, ASSETS, 'contract_version="1.1.0"', 'contract_version="2.0.0"')
+        assert materialize("marketing.campaigns", mesh=Mesh.load(example_root)).ok
+
+
+def test_mesh_contract_diff_lists_the_changes(example_root: Path) -> None:
+    runner = CliRunner()
+    root = ["--root", str(example_root)]
+    assert runner.invoke(app, ["materialize", "marketing.campaigns", *root]).exit_code == 0
+    change(example_root, CONTRACTS, "budget_usd: float = pa.Field(gt=0, le=1_000_000)",
+           "budget_usd: float = pa.Field(gt=10, le=1_000_000)")
+    result = runner.invoke(app, ["contract", "diff", "marketing.campaigns", "--json", *root])
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert report["changes"] == [{"breaking": True, "change": "column 'budget_usd' check greater_than tightened: "
+                                                           "{'min_value': 0} -> {'min_value': 10}"}]
+    assert "contract_version='2.0.0'" in report["verdict"]
