@@ -173,3 +173,52 @@ def contract_diff(
     for change in changes:
         console.print(f"- {change}", markup=False)
     console.print("no changes" if not changes else f"version: {verdict}", markup=False)
+
+
+keys_app = typer.Typer(help="Key-encryption keys: status, rotate, retire.", no_args_is_help=True)
+
+
+@keys_app.command("status")
+def keys_status(root: RootOption = None, as_json: JsonOption = False) -> None:
+    """The active KEK and how many wrapped data keys each KEK protects (ids only, never keys)."""
+    from governance.protection import keyring_at
+    from governance.protection.rotation import kek_usage
+
+    with user_errors():
+        mesh = Mesh.load(root)
+        keyring = keyring_at(mesh.state_dir)
+        usage = kek_usage(mesh, keyring)
+        active = keyring.provider.active_kek_id()
+    if as_json:
+        emit_json({"active": active, "usage": dict(usage)})
+        return
+    console.print(f"active KEK: {active}")
+    for kek, count in sorted(usage.items()):
+        console.print(f"- KEK {kek}: wraps {count} data key(s)")
+
+
+@keys_app.command("rotate")
+def keys_rotate(root: RootOption = None) -> None:
+    """Make a new KEK and rewrap every data key without rewriting data; re-run to finish an
+    interrupted rotation."""
+    from governance.protection import keyring_at
+    from governance.protection.rotation import rotate_keys
+
+    with user_errors():
+        mesh = Mesh.load(root)
+        report = rotate_keys(mesh, keyring_at(mesh.state_dir), audit_log_at(mesh.state_dir))
+    console.print(f"active KEK {report.kek_id}: {report.rewrapped} data key(s) rewrapped, {report.already} already "
+                  f"under it{' (resumed an interrupted rotation)' if report.resumed else ''}")
+
+
+@keys_app.command("retire")
+def keys_retire(kek_id: Annotated[str, typer.Argument(help="The KEK id (mesh keys status).")],
+                root: RootOption = None) -> None:
+    """Delete an old KEK once nothing uses it."""
+    from governance.protection import keyring_at
+    from governance.protection.rotation import retire_kek
+
+    with user_errors():
+        mesh = Mesh.load(root)
+        retire_kek(mesh, keyring_at(mesh.state_dir), audit_log_at(mesh.state_dir), kek_id)
+    console.print(f"KEK {kek_id} retired")
