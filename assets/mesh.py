@@ -85,7 +85,11 @@ class Mesh:
 
     @cached_property
     def _stores(self) -> dict[str, VersionStore]:
-        return {name: VersionStore(StorageRoot(r.storage_url(self.root))) for name, r in self.policy.regions.items()}
+        from governance.retention import check_residency
+
+        return {name: VersionStore(StorageRoot(r.storage_url(self.root)),
+                                   admit=lambda key, region=name: check_residency(self.policy, key, region))
+                for name, r in self.policy.regions.items()}
 
     def select(self, selection: str) -> list[str]:
         """Keys named by a selection string, in topological order."""

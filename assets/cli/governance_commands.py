@@ -222,3 +222,28 @@ def keys_retire(kek_id: Annotated[str, typer.Argument(help="The KEK id (mesh key
         mesh = Mesh.load(root)
         retire_kek(mesh, keyring_at(mesh.state_dir), audit_log_at(mesh.state_dir), kek_id)
     console.print(f"KEK {kek_id} retired")
+
+
+retention_app = typer.Typer(help="Retention of old versions.", no_args_is_help=True)
+
+
+@retention_app.command("apply")
+def retention_apply(
+    root: RootOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be removed; remove nothing.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Remove versions past their domain's retention (never a current one); each removal is audited."""
+    from governance.retention import apply_retention
+
+    with user_errors():
+        mesh = Mesh.load(root)
+        removals = apply_retention(mesh, audit_log_at(mesh.state_dir), dry_run=dry_run)
+    if as_json:
+        emit_json([{"region": r.region, "asset": r.key, "version": r.version, "produced_at": r.produced_at}
+                   for r in removals])
+        return
+    verb = "would remove" if dry_run else "removed"
+    for r in removals:
+        console.print(f"{verb} {r.region}:{r.key}@{r.version} (produced {r.produced_at})")
+    console.print(f"{len(removals)} version(s) {verb}")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,10 +69,15 @@ class StagedVersion:
 
 
 class VersionStore:
-    """Read and publish asset versions in one :class:`StorageRoot`."""
+    """Read and publish asset versions in one :class:`StorageRoot`.
 
-    def __init__(self, root: StorageRoot) -> None:
+    ``admit(key)`` is called before any version of ``key`` is written and raises to refuse it
+    (the mesh uses it to enforce data residency for every writer).
+    """
+
+    def __init__(self, root: StorageRoot, admit: Callable[[str], None] | None = None) -> None:
         self.root = root
+        self.admit = admit
 
     def __repr__(self) -> str:
         return f"VersionStore({self.root.url!r})"
@@ -84,6 +89,8 @@ class VersionStore:
 
     def stage(self, frame: pl.DataFrame, request: PublishRequest) -> StagedVersion:
         """Write ``frame`` aside, where no reader looks. :meth:`commit` or :meth:`discard` it."""
+        if self.admit is not None:
+            self.admit(request.key)
         version = new_version()
         asset_dir = self._asset_dir(request.key, request.partition)
         staged = StagedVersion(request=request, version=version,
@@ -119,6 +126,14 @@ class VersionStore:
             self.discard(staged)
             raise self._error(request.key, f"publishing failed: {exc}", final) from exc
         return manifest
+
+    def remove_version(self, key: str, version: str, partition: str | None = None) -> None:
+        """Delete a version that is not current (retention). The current one is refused."""
+        if version == self.current_version(key, partition):
+            raise self._error(key, f"version '{version}' is current and cannot be removed",
+                              self.root.path(self._asset_dir(key, partition), version),
+                              fix="publish or roll back to another version first")
+        self.root.remove(self.root.path(self._asset_dir(key, partition), version))
 
     def discard(self, staged: StagedVersion) -> None:
         """Remove a staged version that will not be published."""

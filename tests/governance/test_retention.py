@@ -1,0 +1,66 @@
+"""Retention removes old versions (never a current one), audited; residency is enforced where
+data is written."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assets import Mesh, Status, materialize
+from assets.cli import app
+from governance.audit import audit_log_at
+from governance.retention import ResidencyError, apply_retention
+
+
+def age(mesh: Mesh, key: str, version: str, days: int) -> None:
+    domain, name = key.split(".")
+    path = Path(mesh.store().root.path(domain, name, version, "manifest.json"))
+    data = json.loads(path.read_text())
+    data["produced_at"] = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).isoformat()
+    path.write_text(json.dumps(data))
+
+
+def test_retention_removes_only_expired_non_current_versions(example_mesh: Mesh) -> None:
+    for _ in range(3):
+        materialize("sales.products", mesh=example_mesh)
+    store = example_mesh.store()
+    oldest, middle, current = store.versions("sales.products")
+    for version in (oldest, current):
+        age(example_mesh, "sales.products", version, days=3000)
+    audit = audit_log_at(example_mesh.state_dir)
+    assert [r.version for r in apply_retention(example_mesh, audit, dry_run=True)] == [oldest]
+    assert store.versions("sales.products") == [oldest, middle, current]
+    removed = apply_retention(example_mesh, audit)
+    assert [r.version for r in removed] == [oldest]
+    assert store.versions("sales.products") == [middle, current]
+    assert store.current_version("sales.products") == current
+    [record] = audit.query(action="retention_remove")
+    assert record.target == "sales.products" and record.details["version"] == oldest
+    with pytest.raises(Exception, match="is current and cannot be removed"):
+        store.remove_version("sales.products", current)
+
+
+def test_retention_cli(example_root: Path) -> None:
+    runner = CliRunner()
+    root = ["--root", str(example_root)]
+    runner.invoke(app, ["materialize", "sales.products", *root])
+    done = runner.invoke(app, ["retention", "apply", "--json", *root])
+    assert done.exit_code == 0 and json.loads(done.stdout) == []
+
+
+def test_residency_is_enforced_where_data_is_written(example_mesh: Mesh) -> None:
+    policy = example_mesh.policy
+    eu_only = dataclasses.replace(policy.domains["marketing"], residency=("eu",))
+    moved = dataclasses.replace(example_mesh, policy=dataclasses.replace(
+        policy, domains={**policy.domains, "marketing": eu_only}))
+    result = materialize("marketing.campaigns", mesh=moved)["marketing.campaigns"]
+    assert result.status is Status.ERROR
+    assert "may not be stored in region 'us-east' (us)" in (result.error or "")
+    assert moved.store().current("marketing.campaigns") is None
+    with pytest.raises(ResidencyError):
+        moved.store("us-west").admit("marketing.campaigns")  # type: ignore[misc]
