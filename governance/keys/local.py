@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,15 +46,26 @@ class LocalKeyStore:
                             where=str(path), fix=f"chmod 600 {path}, and rotate the key if it may have leaked")
         return path.read_bytes()
 
-    def create_secret(self, name: str, data: bytes) -> None:
-        """Write a new key file, owner-only; never overwrites."""
+    def create_secret(self, name: str, data: bytes) -> bool:
+        """Write a new key file, owner-only, complete or not at all; never overwrites.
+
+        Returns ``False`` when the file already exists (another process created it first).
+        """
         self.folder.mkdir(parents=True, exist_ok=True)
         os.chmod(self.folder, 0o700)
-        fd = os.open(self._path(name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        tmp = self._path(f".{name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        try:
+            os.link(tmp, self._path(name))
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink()
+        return True
 
     def exists(self, name: str) -> bool:
         return self._path(name).exists()
