@@ -35,20 +35,20 @@ class Discovery:
 
 
 def discover(root: Path, declared: Mapping[str, object], only: Collection[str] | None = None, *,
-             fresh: bool = True) -> Discovery:
+             fresh: bool = True, skip: Collection[str] = ()) -> Discovery:
     """Import every domain package under ``root/domains`` (or just those in ``only``) and
     collect its definitions.
 
     ``declared`` holds the domains of ``mesh.toml``; a package not declared there is an error
-    for that domain. ``fresh`` first drops domain modules imported before.
+    for that domain. ``skip`` names packages not to load (retired domains). ``fresh`` first drops
+    domain modules imported before.
     """
     folder = root / "domains"
     _bind_domains_package(root, fresh)
     definitions: list[AssetDefinition] = []
     errors: dict[str, MeshError] = {}
     found = sorted(p.name for p in folder.iterdir() if (p / "__init__.py").is_file()) if folder.is_dir() else []
-    if only is not None:
-        found = [d for d in found if d in only]
+    found = [d for d in found if d not in skip and (only is None or d in only)]
     for domain in found:
         try:
             defs = _load_domain(domain, folder / domain)

@@ -46,10 +46,12 @@ class Mesh:
         from governance.access import check_graph_access  # governance imports assets: import late
 
         policy = load_policy(path)
-        found = discover(policy.root, policy.domains, domains)
+        active = {name: d for name, d in policy.domains.items() if not d.retired}
+        retired = set(policy.domains) - set(active)
+        found = discover(policy.root, active, domains, skip=retired)
         if domains is not None:  # also load the domains they read, to check access to their assets
             read = {k.split(".", 1)[0] for d in found.definitions for k in d.spec.inputs.values()} - set(domains)
-            extra = discover(policy.root, policy.domains, read & set(policy.domains), fresh=False)
+            extra = discover(policy.root, active, read & set(active), fresh=False)
             found = Discovery(found.definitions + extra.definitions, found.domains + extra.domains,
                               {**extra.errors, **found.errors})
             domains = [*domains, *extra.domains]
@@ -85,11 +87,14 @@ class Mesh:
 
     @cached_property
     def _stores(self) -> dict[str, VersionStore]:
-        from governance.retention import check_residency
+        from governance.retention import admit_version
 
-        return {name: VersionStore(StorageRoot(r.storage_url(self.root)),
-                                   admit=lambda key, region=name: check_residency(self.policy, key, region))
-                for name, r in self.policy.regions.items()}
+        stores = {}
+        for name, region in self.policy.regions.items():
+            store = VersionStore(StorageRoot(region.storage_url(self.root)))
+            store.admit = lambda key, size, s=store, r=name: admit_version(self.policy, s, r, key, size)
+            stores[name] = store
+        return stores
 
     def select(self, selection: str) -> list[str]:
         """Keys named by a selection string, in topological order."""

@@ -9,16 +9,36 @@ jurisdiction.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 from assets.errors import MeshError
 from assets.mesh import Mesh
+from assets.storage import VersionStore
 from governance.audit import AuditEvent, AuditLog
 from governance.policy import MeshPolicy
 
 
 class ResidencyError(MeshError):
     """Data of a domain would be stored outside its residency."""
+
+
+class QuotaError(MeshError):
+    """A domain would go over its storage quota."""
+
+
+def admit_version(policy: MeshPolicy, store: VersionStore, region: str, key: str, size: int | None) -> None:
+    """The region store's gate for new versions: residency first, then the storage quota."""
+    check_residency(policy, key, region)
+    domain = policy.domains.get(key.split(".", 1)[0])
+    if size is None or domain is None or domain.max_storage_bytes is None:
+        return
+    used = store.storage_bytes(domain.name)
+    if used + size > domain.max_storage_bytes:
+        raise QuotaError(f"'{key}' needs {size:,} bytes; domain '{domain.name}' stores {used:,} of its "
+                         f"max_storage_bytes {domain.max_storage_bytes:,} in region '{region}'",
+                         where=f"mesh.toml [domains.{domain.name}].max_storage_bytes",
+                         fix="remove old versions (mesh retention apply) or ask the council for a larger quota")
 
 
 def check_residency(policy: MeshPolicy, key: str, region: str) -> None:
@@ -56,7 +76,36 @@ def apply_retention(mesh: Mesh, audit: AuditLog, *, now: dt.datetime | None = No
                 removals.append(Removal(region, key, version, manifest.produced_at))
                 if not dry_run:
                     store.remove_version(key, version)
-                    audit.append(AuditEvent(actor="service:retention", action="retention_remove", target=key,
-                                            outcome="removed", source="cli", where=f"region:{region}",
-                                            details={"version": version, "produced_at": manifest.produced_at}))
+                    _audit_removal(audit, region, key, version, manifest.produced_at)
+        removals += _expire_archives(mesh, audit, region, now, dry_run)
     return removals
+
+
+def _expire_archives(mesh: Mesh, audit: AuditLog, region: str, now: dt.datetime, dry_run: bool) -> list[Removal]:
+    """Versions of retired domains (``_archive/<domain>-<when>/<asset>/<version>``) expire too,
+    the last one included."""
+    root = mesh.store(region).root
+    removals = []
+    for folder in root.listdir(root.path("_archive")):
+        domain = folder.rsplit("-", 1)[0]
+        limit = now - dt.timedelta(days=mesh.policy.retention.days_for(domain))
+        for asset in root.listdir(root.path("_archive", folder)):
+            for version in root.listdir(root.path("_archive", folder, asset)):
+                manifest_path = root.path("_archive", folder, asset, version, "manifest.json")
+                if version.startswith(".") or not root.exists(manifest_path):
+                    continue
+                produced = json.loads(root.read_bytes(manifest_path))["produced_at"]
+                if dt.datetime.fromisoformat(produced) >= limit:
+                    continue
+                key = f"{domain}.{asset}"
+                removals.append(Removal(region, key, version, produced))
+                if not dry_run:
+                    root.remove(root.path("_archive", folder, asset, version))
+                    _audit_removal(audit, region, key, version, produced)
+    return removals
+
+
+def _audit_removal(audit: AuditLog, region: str, key: str, version: str, produced_at: str) -> None:
+    audit.append(AuditEvent(actor="service:retention", action="retention_remove", target=key, outcome="removed",
+                            source="cli", where=f"region:{region}",
+                            details={"version": version, "produced_at": produced_at}))

@@ -11,7 +11,15 @@ from rich.table import Table
 
 from assets.cli._output import STATUS_STYLE, console, emit_json, fail, progress, user_errors
 from assets.cli.airflow_commands import down, up
-from assets.cli.governance_commands import access_app, audit_app, contract_app, keys_app, retention_app
+from assets.cli.governance_commands import (
+    access_app,
+    audit_app,
+    contract_app,
+    domain_app,
+    domains,
+    keys_app,
+    retention_app,
+)
 from assets.engine import materialize
 from assets.mesh import Mesh
 from assets.results import AssetResult, RunResult
@@ -219,3 +227,5 @@ app.add_typer(access_app, name="access")
 app.add_typer(contract_app, name="contract")
 app.add_typer(keys_app, name="keys")
 app.add_typer(retention_app, name="retention")
+app.add_typer(domain_app, name="domain")
+app.command()(domains)

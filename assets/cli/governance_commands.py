@@ -247,3 +247,59 @@ def retention_apply(
     for r in removals:
         console.print(f"{verb} {r.region}:{r.key}@{r.version} (produced {r.produced_at})")
     console.print(f"{len(removals)} version(s) {verb}")
+
+
+domain_app = typer.Typer(help="Domains as tenants: create (onboard) and retire (offboard).", no_args_is_help=True)
+
+
+def domains(root: RootOption = None, as_json: JsonOption = False) -> None:
+    """Every domain with its owners, pool, and quotas (assets and storage) in use."""
+    from governance.tenancy import domain_report
+
+    with user_errors():
+        rows = domain_report(Mesh.load(root))
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title="domains")
+    for col in ("domain", "owners", "pool", "assets", "storage", "residency", "status"):
+        table.add_column(col)
+    for r in rows:
+        quota = f" / {r['max_storage_bytes']:,}" if r["max_storage_bytes"] else ""
+        table.add_row(r["domain"], ", ".join(r["owners"]), str(r["pool_slots"]), f"{r['assets']} / {r['max_assets']}",
+                      f"{r['storage_bytes']:,}{quota}", ", ".join(r["residency"]) or "-",
+                      "retired" if r["retired"] else "active")
+    console.print(table)
+
+
+@domain_app.command("create")
+def domain_create(
+    name: Annotated[str, typer.Argument(help="The new domain's name, lower_snake_case.")],
+    owner: Annotated[str, typer.Option(help="The owning team's e-mail.")],
+    root: RootOption = None,
+) -> None:
+    """Scaffold domains/NAME with a working example asset and contract, its DAG file, and declare it."""
+    from governance.tenancy import create_domain
+
+    with user_errors():
+        mesh_root = Mesh.load(root).root
+        files = create_domain(mesh_root, name, owner, audit_log_at(mesh_root / ".mesh"))
+    for path in files:
+        console.print(f"wrote {path.relative_to(mesh_root)}")
+    console.print(f"domain '{name}' declared in mesh.toml; try: uv run mesh materialize 'domain:{name}'")
+
+
+@domain_app.command("retire")
+def domain_retire(
+    name: Annotated[str, typer.Argument(help="The domain to retire.")],
+    user: Annotated[str, typer.Option("--as", envvar="MESH_USER", help="Who retires it (audited).")],
+    root: RootOption = None,
+) -> None:
+    """Refused while other domains consume its products; else revoke grants, archive data, mark retired."""
+    from governance.tenancy import retire_domain
+
+    with user_errors():
+        mesh = Mesh.load(root)
+        done = retire_domain(mesh, name, user, audit_log_at(mesh.state_dir))
+    console.print(f"domain '{name}' retired: {done['revoked_grants']} grant(s) revoked, data archived to "
+                  f"{', '.join(done['archived']) or 'nothing stored'}")

@@ -71,11 +71,12 @@ class StagedVersion:
 class VersionStore:
     """Read and publish asset versions in one :class:`StorageRoot`.
 
-    ``admit(key)`` is called before any version of ``key`` is written and raises to refuse it
-    (the mesh uses it to enforce data residency for every writer).
+    ``admit(key, size)`` is called before any byte of a version of ``key`` is written (``size``
+    None) and again before a staged version of ``size`` bytes is made visible; it raises to
+    refuse (the mesh enforces residency and storage quotas with it, for every writer).
     """
 
-    def __init__(self, root: StorageRoot, admit: Callable[[str], None] | None = None) -> None:
+    def __init__(self, root: StorageRoot, admit: Callable[[str, int | None], None] | None = None) -> None:
         self.root = root
         self.admit = admit
 
@@ -90,7 +91,7 @@ class VersionStore:
     def stage(self, frame: pl.DataFrame, request: PublishRequest) -> StagedVersion:
         """Write ``frame`` aside, where no reader looks. :meth:`commit` or :meth:`discard` it."""
         if self.admit is not None:
-            self.admit(request.key)
+            self.admit(request.key, None)
         version = new_version()
         asset_dir = self._asset_dir(request.key, request.partition)
         staged = StagedVersion(request=request, version=version,
@@ -108,8 +109,14 @@ class VersionStore:
         """Finish a staged version and make it current: manifest, then move, then pointer."""
         request = staged.request
         final = self.root.path(self._asset_dir(request.key, request.partition), staged.version)
+        data_path = f"{staged.folder}/{DATA_FILE}"
+        if self.admit is not None:
+            try:
+                self.admit(request.key, self.root.size(data_path))
+            except Exception:
+                self.discard(staged)
+                raise
         try:
-            data_path = f"{staged.folder}/{DATA_FILE}"
             manifest = Manifest(
                 key=request.key, version=staged.version, checksum=self.root.checksum(data_path),
                 rows=staged.rows, bytes=self.root.size(data_path), schema=staged.schema,
@@ -222,7 +229,9 @@ class VersionStore:
     def storage_bytes(self, domain: str) -> int:
         """Bytes stored for a domain, every version counted (for quotas)."""
         folder = self.root.path(domain)
-        return sum(self.root.size(p) for p in self.root.walk_files(folder)) if self.root.exists(folder) else 0
+        if not self.root.exists(folder):
+            return 0
+        return sum(self.root.size(p) for p in self.root.walk_files(folder) if f"/{STAGING}/" not in p)
 
     # -- helpers --------------------------------------------------------------------------------
     @staticmethod

@@ -10,16 +10,13 @@ holder of ``approve_grant`` may approve.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
-import os
-from pathlib import Path
-
 import tomlkit
 
 from assets.errors import MeshError, did_you_mean
 from governance.access.policy import approvers_with, missing_approvals
 from governance.audit import AuditEvent, AuditLog
 from governance.policy import MeshPolicy, load_policy
+from governance.policy.editing import edit_mesh_toml
 
 
 class GrantWorkflowError(MeshError):
@@ -37,7 +34,7 @@ def request_grant(policy: MeshPolicy, audit: AuditLog, *, product: str, consumer
     if expires <= dt.date.today():
         raise GrantWorkflowError(f"expiry {expires} is not in the future", where="mesh access request",
                                  fix="pass --expires with a future date")
-    with _editing(policy.path) as doc:
+    with edit_mesh_toml(policy.path) as doc:
         grants = doc.setdefault("grants", tomlkit.aot())
         entry = tomlkit.table()
         entry.update({"product": product, "consumer": consumer, "purpose": purpose, "requested_by": requester,
@@ -61,7 +58,7 @@ def approve_grant(policy: MeshPolicy, audit: AuditLog, *, index: int, approver: 
     if approver not in owners | approvers_with(policy, "approve_grant"):
         _refuse(audit, approver, "grant_approve", grant.product,
                 f"'{approver}' is neither an owner of '{grant.producer}' nor a holder of approve_grant")
-    with _editing(policy.path) as doc:
+    with edit_mesh_toml(policy.path) as doc:
         approvals = doc["grants"][index]["approved_by"]
         if approver not in approvals:
             approvals.append(approver)
@@ -78,26 +75,3 @@ def _refuse(audit: AuditLog, actor: str, action: str, target: str, reason: str) 
                             details={"reason": reason}))
     raise GrantWorkflowError(f"refused: {reason}", where=f"{action} on {target}",
                              fix="ask someone who holds the right to do it")
-
-
-class _editing:
-    """Edit ``mesh.toml`` under an exclusive lock, written back atomically."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __enter__(self) -> tomlkit.TOMLDocument:
-        self.lock = open(self.path.with_suffix(".toml.lock"), "a+b")  # noqa: SIM115 - closed in __exit__
-        fcntl.flock(self.lock, fcntl.LOCK_EX)
-        self.doc = tomlkit.parse(self.path.read_text())
-        return self.doc
-
-    def __exit__(self, kind: object, *_: object) -> None:
-        try:
-            if kind is None:
-                tmp = self.path.with_suffix(".toml.tmp")
-                tmp.write_text(tomlkit.dumps(self.doc))
-                os.replace(tmp, self.path)
-        finally:
-            fcntl.flock(self.lock, fcntl.LOCK_UN)
-            self.lock.close()

@@ -35,7 +35,7 @@ _SECTIONS = ("mesh", "regions", "domains", "classification", "retention", "grant
 _KEYS: dict[str, tuple[str, ...]] = {
     "mesh": ("name", "primary_region", "secondary_region", "lineage_namespace"),
     "regions": ("storage", "jurisdiction"),
-    "domains": ("owners", "pool_slots", "max_assets", "max_storage_bytes", "residency"),
+    "domains": ("owners", "pool_slots", "max_assets", "max_storage_bytes", "residency", "retired"),
     "classification": ("protection",),
     "retention": ("default_days", "domains"),
     "grants": ("product", "consumer", "purpose", "approved_by", "expires", "requested_by"),
@@ -138,7 +138,8 @@ class _Reader:
             pool_slots=self._get(t, "pool_slots", int, where, default=4),
             max_assets=self._get(t, "max_assets", int, where, default=100),
             max_storage_bytes=self._get(t, "max_storage_bytes", int, where, default=None),
-            residency=self._strings(t, "residency", where, default=()))
+            residency=self._strings(t, "residency", where, default=()),
+            retired=self._get(t, "retired", bool, where, default=False))
 
     def _retention(self, t: dict[str, Any]) -> Retention:
         self._unknown_keys(t, _KEYS["retention"], "[retention]")

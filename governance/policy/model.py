@@ -84,7 +84,8 @@ class Region:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DomainPolicy:
-    """``[domains.<name>]``: a tenant with owners, a pool, quotas and residency."""
+    """``[domains.<name>]``: a tenant with owners, a pool, quotas and residency. A ``retired``
+    domain is kept for the record; its code is no longer loaded."""
 
     name: str
     owners: tuple[str, ...]
@@ -92,6 +93,7 @@ class DomainPolicy:
     max_assets: int = 100
     max_storage_bytes: int | None = None
     residency: tuple[str, ...] = ()
+    retired: bool = False
 
     def __post_init__(self) -> None:
         where = f"[domains.{self.name}]"

@@ -63,4 +63,4 @@ def test_residency_is_enforced_where_data_is_written(example_mesh: Mesh) -> None
     assert "may not be stored in region 'us-east' (us)" in (result.error or "")
     assert moved.store().current("marketing.campaigns") is None
     with pytest.raises(ResidencyError):
-        moved.store("us-west").admit("marketing.campaigns")  # type: ignore[misc]
+        moved.store("us-west").admit("marketing.campaigns", None)  # type: ignore[misc]

@@ -1,0 +1,30 @@
+"""Edit ``mesh.toml`` in place for the workflows that change policy (grants, domains).
+
+Comments and layout are kept (tomlkit). Edits are serialised by an exclusive lock and written
+back atomically, so the council's file is never half-written.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import tomlkit
+
+
+@contextmanager
+def edit_mesh_toml(path: Path) -> Iterator[tomlkit.TOMLDocument]:
+    """Yield the parsed document; it is written back if the block ends without an error."""
+    with open(path.with_suffix(".toml.lock"), "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            doc = tomlkit.parse(path.read_text())
+            yield doc
+            tmp = path.with_suffix(".toml.tmp")
+            tmp.write_text(tomlkit.dumps(doc))
+            os.replace(tmp, path)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

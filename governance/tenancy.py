@@ -1,0 +1,143 @@
+"""Domains as tenants: quotas, onboarding and offboarding.
+
+- :func:`domain_report`: each domain's assets and stored bytes against its quotas.
+- :func:`create_domain`: scaffold ``domains/<name>/`` (a working example asset, its contract;
+  its contract tests come from the graph) and ``dags/<name>.py``, and declare it in
+  ``mesh.toml``.
+- :func:`retire_domain`: refused while other domains consume its products; otherwise revoke
+  its grants, archive its data under ``_archive/`` in every region (retention still applies),
+  and mark it ``retired`` in ``mesh.toml``.
+
+Each change is audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+
+from assets.errors import MeshError
+from assets.mesh import Mesh
+from governance.audit import AuditEvent, AuditLog
+from governance.policy import load_policy
+from governance.policy.editing import edit_mesh_toml
+
+ARCHIVE = "_archive"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class TenancyError(MeshError):
+    """A domain cannot be created or retired as asked."""
+
+
+def domain_report(mesh: Mesh) -> list[dict[str, Any]]:
+    store = mesh.store()
+    rows = []
+    for name, domain in sorted(mesh.policy.domains.items()):
+        assets = [k for k in mesh.graph if mesh.graph[k].spec.domain == name]
+        rows.append({"domain": name, "owners": list(domain.owners), "pool_slots": domain.pool_slots,
+                     "assets": len(assets), "max_assets": domain.max_assets,
+                     "storage_bytes": store.storage_bytes(name), "max_storage_bytes": domain.max_storage_bytes,
+                     "residency": list(domain.residency), "retired": domain.retired})
+    return rows
+
+
+_CONTRACT = '''"""Contracts of the {name} domain's data products."""
+
+import pandera.polars as pa
+
+
+class Example(pa.DataFrameModel):
+    id: int = pa.Field(unique=True, ge=1)
+    label: str = pa.Field(str_length={{"min_value": 1, "max_value": 40}})
+
+    class Config:
+        strict = True
+'''
+_ASSETS = '''"""Data products of the {name} domain."""
+
+import polars as pl
+
+from assets import asset
+from domains.{name}.contracts import Example
+
+
+@asset(contract=Example, contract_version="1.0.0", schedule="@daily", visibility="private",
+       owners=["{owner}"], tags={{"tier": "bronze"}})
+def example() -> pl.DataFrame:
+    """An example data product: replace it with the domain's first real one."""
+    return pl.DataFrame({{"id": [1, 2, 3], "label": ["one", "two", "three"]}})
+'''
+_DAGS = '''"""Airflow DAGs of the {name} domain: one per asset, and the domain's governance DAG."""
+
+from pathlib import Path
+
+from assets.airflow import domain_dags
+
+globals().update(domain_dags("{name}", Path(__file__).resolve().parent.parent))
+'''
+
+
+def create_domain(root: Path, name: str, owner: str, audit: AuditLog) -> list[Path]:
+    """Onboard domain ``name``; returns the files written."""
+    policy = load_policy(root)
+    if not _NAME.match(name):
+        raise TenancyError(f"'{name}' is not a valid domain name", where="mesh domain create",
+                           fix="use lower_snake_case, starting with a letter")
+    package = policy.root / "domains" / name
+    if name in policy.domains or package.exists():
+        raise TenancyError(f"domain '{name}' already exists", where=str(package), fix="choose another name")
+    files = {package / "__init__.py": f'"""The {name} domain. Owned by {owner}."""\n',
+             package / "contracts.py": _CONTRACT.format(name=name),
+             package / "assets.py": _ASSETS.format(name=name, owner=owner),
+             policy.root / "dags" / f"{name}.py": _DAGS.format(name=name)}
+    with edit_mesh_toml(policy.path) as doc:
+        table = tomlkit.table()
+        table.update({"owners": [owner], "pool_slots": 2, "max_assets": 20,
+                      "residency": sorted({r.jurisdiction for r in policy.regions.values()})})
+        doc["domains"][name] = table
+        for path, text in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    audit.append(AuditEvent(actor=owner, action="domain_create", target=name, outcome="created", source="cli",
+                            details={"files": [str(p.relative_to(policy.root)) for p in files]}))
+    return list(files)
+
+
+def retire_domain(mesh: Mesh, name: str, actor: str, audit: AuditLog) -> dict[str, Any]:
+    """Offboard domain ``name``: revoke grants, archive data, mark it retired."""
+    if name not in mesh.policy.domains:
+        raise TenancyError(f"no domain '{name}'", where="mesh domain retire", fix="name a domain of mesh.toml")
+    consumers = sorted({f"{k} reads {u}" for k in mesh.graph for u in mesh.graph[k].spec.inputs.values()
+                        if u.split(".", 1)[0] == name and mesh.graph[k].spec.domain != name})
+    if consumers:
+        audit.append(AuditEvent(actor=actor, action="domain_retire", target=name, outcome="denied", source="cli",
+                                details={"consumers": consumers}))
+        raise TenancyError(f"domain '{name}' still has consumers: {'; '.join(consumers)}", where="mesh domain retire",
+                           fix="those assets must stop reading it first")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    archived = []
+    for region in mesh.policy.regions:
+        root = mesh.store(region).root
+        source = root.path(name)
+        if root.exists(source):
+            target = root.path(ARCHIVE, f"{name}-{stamp}")
+            root.makedirs(root.path(ARCHIVE))
+            root.rename(source, target)
+            archived.append(root.uri_of(target))
+    with edit_mesh_toml(mesh.policy.path) as doc:
+        grants = doc.get("grants", [])
+        revoked = [g for g in grants if g["product"].split(".", 1)[0] == name or g["consumer"] == name]
+        for grant in revoked:
+            grants.remove(grant)
+        doc["domains"][name]["retired"] = True
+    audit.append(AuditEvent(actor=actor, action="domain_retire", target=name, outcome="retired", source="cli",
+                            details={"archived": archived, "revoked_grants": len(revoked)}))
+    for grant in revoked:
+        audit.append(AuditEvent(actor=actor, action="grant_revoke", target=str(grant["product"]), outcome="revoked",
+                                source="cli", details={"consumer": str(grant["consumer"]), "reason": "domain retired"}))
+    return {"archived": archived, "revoked_grants": len(revoked)}
