@@ -20,6 +20,7 @@ import polars as pl
 
 from assets.errors import DefinitionError, did_you_mean
 from assets.schedule import parse_duration, validate_schedule
+from assets.secrets import SecretResolver, domain_secret, environment_resolver
 
 Visibility: TypeAlias = Literal["private", "restricted", "public"]
 Trigger: TypeAlias = Literal["all", "any"]
@@ -96,10 +97,15 @@ class AssetContext:
     run_id: str
     params: Mapping[str, Any] = field(default_factory=dict)
     partition: str | None = None
+    secrets: SecretResolver = field(default=environment_resolver, repr=False)
 
     def param(self, name: str, default: Any = None) -> Any:
         """A run parameter such as ``seed``, ``scale`` or ``inject_bad_rows``."""
         return self.params.get(name, default)
+
+    def secret(self, name: str) -> str:
+        """A secret of this asset's own domain (see :mod:`assets.secrets`)."""
+        return domain_secret(self.key.split(".", 1)[0], name, self.secrets)
 
 
 @overload

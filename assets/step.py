@@ -21,6 +21,7 @@ from assets.definition import CONTEXT_PARAM, AssetContext, AssetDefinition, Asse
 from assets.contract_diff import check_bump, describe, diff
 from assets.errors import AssetOutputError, MeshError
 from assets.events import Source
+from assets.secrets import SecretResolver, environment_resolver
 from assets.gate import run_gate
 from assets.mesh import Mesh
 from assets.quarantine import Quarantine
@@ -32,16 +33,17 @@ if TYPE_CHECKING:
 
 
 def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None = None,
-              source: Source = "engine") -> AssetResult:
+              source: Source = "engine", secrets: SecretResolver = environment_resolver) -> AssetResult:
     """Materialize one asset from the current versions of its inputs, and audit the outcome.
 
     Never raises for a failure of the asset itself: a gate failure or an error in the user's
     function comes back as the result's status, with nothing published. ``source`` says
-    which runner called (``engine`` or ``airflow``); it is the audit record's actor.
+    which runner called (``engine`` or ``airflow``); it is the audit record's actor. ``secrets``
+    resolves the domain's secrets (Airflow Variables on Airflow).
     """
     from governance.audit import AuditEvent, audit_log_at  # governance imports assets.errors: import late
 
-    result = _run(mesh, key, run_id=run_id, params=params)
+    result = _run(mesh, key, run_id=run_id, params=params, secrets=secrets)
     audit_log_at(mesh.state_dir).append(AuditEvent(
         actor=f"service:{source}", action="materialize", target=key, source=source,
         outcome=str(result.status), where=f"region:{mesh.active_region}",
@@ -53,7 +55,8 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
     return result
 
 
-def _run(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None) -> AssetResult:
+def _run(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None,
+         secrets: SecretResolver) -> AssetResult:
     started = time.perf_counter()
     definition = mesh.graph[key]
     store = mesh.store()
@@ -69,7 +72,7 @@ def _run(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None)
             inputs[param] = store.scan(upstream, manifest.version)
             versions[upstream] = manifest.version
         if definition.wants_context:
-            inputs[CONTEXT_PARAM] = AssetContext(key=key, run_id=run_id, params=dict(params or {}))
+            inputs[CONTEXT_PARAM] = AssetContext(key=key, run_id=run_id, params=dict(params or {}), secrets=secrets)
         frame = _as_dataframe(definition, definition.fn(**inputs))
     except MeshError as exc:
         return finish(Status.ERROR, error=str(exc))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import Asset, BaseOperator
+from airflow.sdk import Asset, BaseOperator, Variable
 from airflow.sdk.exceptions import AirflowFailException
 
 from assets.airflow.loading import domain_mesh
@@ -36,7 +36,7 @@ class MaterializeAssetOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         mesh = domain_mesh(Path(self.mesh_root), self.key.split(".", 1)[0])
         result = run_asset(mesh, self.key, run_id=context["run_id"], params=dict(context.get("params") or {}),
-                            source="airflow")
+                            source="airflow", secrets=lambda name: Variable.get(name, default=None))
         if result.status is Status.GATE_FAILED:
             raise AirflowFailException(result.error)
         if result.manifest is None:
