@@ -10,6 +10,7 @@ BENCHMARKS = {
     "gate": "bench.gate_overhead",
     "parse": "bench.parse",
     "latency": "bench.latency",
+    "audit": "bench.audit_log",
 }
 
 

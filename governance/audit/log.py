@@ -5,7 +5,9 @@ Files in the audit folder:
 - ``audit.jsonl``: one record per line. Each record holds the NIST AU-3 fields (what:
   ``action``, when: ``at``, where: ``where``, source: ``source``, outcome: ``outcome``, who:
   ``actor``) plus its ``target`` and ``details``, the hash of the previous record (``prev``),
-  and its own ``hash`` (SHA-256 of its canonical JSON without ``hash``).
+  and its own ``hash``: SHA-256 of the record's canonical JSON (sorted keys, no spaces)
+  without ``hash``. The line is that canonical JSON with ``"hash"`` appended as the last key,
+  so verifying hashes the line's own bytes.
 - ``checkpoints.jsonl``: signed tree heads: the RFC 6962 Merkle root of the first
   ``size`` record hashes, signed with Ed25519.
 - ``head.json``: the count, last hash and Merkle compact range, so an append is O(1).
@@ -34,7 +36,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from governance.audit.merkle import CompactRange, tree_head
+from governance.audit.merkle import CompactRange
 from governance.keys.local import public_key_id
 
 GENESIS = "0" * 64
@@ -92,8 +94,31 @@ def _canonical(data: Mapping[str, Any]) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
-def _digest(body: Mapping[str, Any]) -> str:
-    return hashlib.sha256(_canonical(body)).hexdigest()
+_HASH_FIELD = b',"hash":"'
+
+
+def encode_line(body: Mapping[str, Any]) -> tuple[bytes, str]:
+    """The log line of a record body, and the record's hash."""
+    canonical = _canonical(body)
+    digest = hashlib.sha256(canonical).hexdigest()
+    return canonical[:-1] + _HASH_FIELD + digest.encode() + b'"}\n', digest
+
+
+def _chain_fields(body: bytes) -> tuple[int, str]:
+    """``seq`` and ``prev`` of a canonical body, without parsing it all. With sorted keys they
+    are the last keys but for strings (``source``, ``target``, ``where``), whose values JSON
+    escapes, so the last occurrence of each key pattern is the top-level one."""
+    at = body.rindex(b'"prev":"') + 8
+    seq_at = body.rindex(b',"seq":') + 7
+    return int(body[seq_at:body.index(b",", seq_at)]), body[at:at + 64].decode()
+
+
+def _decode_line(line: bytes) -> tuple[bytes, str]:
+    """The canonical body bytes and the stored hash of a log line."""
+    body, sep, tail = line.rstrip(b"\n").rpartition(_HASH_FIELD)
+    if not sep or not tail.endswith(b'"}'):
+        raise ValueError("no hash field")
+    return body + b"}", tail[:-2].decode()
 
 
 class AuditLog:
@@ -122,8 +147,9 @@ class AuditLog:
                         "actor": event.actor, "action": event.action, "target": event.target,
                         "outcome": event.outcome, "source": event.source, "where": event.where or self._where,
                         "details": dict(event.details), "prev": head["last"]}
-                record = AuditRecord(**body, hash=_digest(body))
-                lines.append(_canonical({**body, "hash": record.hash}) + b"\n")
+                line, digest = encode_line(body)
+                record = AuditRecord(**body, hash=digest)
+                lines.append(line)
                 head["range"].append(bytes.fromhex(record.hash))
                 head["count"] += 1
                 head["last"] = record.hash
@@ -170,24 +196,6 @@ class AuditLog:
 
     def verify(self) -> VerifyReport:
         """Check the chain, every checkpoint's signature and Merkle root, and the head."""
-        hashes: list[bytes] = []
-        prev, count = GENESIS, 0
-        path = self.folder / LOG
-        lines = path.read_bytes().splitlines() if path.exists() else []
-        for line_no, line in enumerate(lines, start=1):
-            try:
-                data = json.loads(line)
-                stored = data.pop("hash")
-            except (ValueError, KeyError):
-                return VerifyReport(count, 0, f"record at line {line_no} is not a valid audit record")
-            if data.get("seq") != count or data.get("prev") != prev:
-                return VerifyReport(count, 0, f"the chain breaks at line {line_no} (record {data.get('seq')}): "
-                                              f"expected record {count} after {prev[:12]}; a record was inserted, "
-                                              "deleted or reordered there")
-            if _digest(data) != stored:
-                return VerifyReport(count, 0, f"record {count} at line {line_no} was modified (its hash does not match)")
-            hashes.append(bytes.fromhex(stored))
-            prev, count = stored, count + 1
         checkpoints = self._checkpoints()
         public = self._pinned_key()
         for i, cp in enumerate(checkpoints):
@@ -195,12 +203,39 @@ class AuditLog:
             try:
                 public.verify(bytes.fromhex(cp["signature"]), payload)
             except (InvalidSignature, ValueError):
-                return VerifyReport(count, i, f"checkpoint {i} (size {cp['size']}) has an invalid signature")
-            if cp["size"] > count:
-                return VerifyReport(count, i, f"the log was truncated: checkpoint {i} covers {cp['size']} records, "
-                                              f"the log has {count}; the first missing record is {count}")
-            if tree_head(hashes[: cp["size"]]).hex() != cp["root"]:
-                return VerifyReport(count, i, f"records before {cp['size']} do not match signed checkpoint {i}")
+                return VerifyReport(0, i, f"checkpoint {i} (size {cp['size']}) has an invalid signature")
+        pending = sorted(((cp["size"], i, cp["root"]) for i, cp in enumerate(checkpoints)), reverse=True)
+        tree = CompactRange()
+        prev, count = GENESIS, 0
+        path = self.folder / LOG
+        with open(path, "rb") if path.exists() else open(os.devnull, "rb") as fh:
+            for line_no, line in enumerate(fh, start=1):
+                while pending and pending[-1][0] == count:
+                    _, i, root = pending.pop()
+                    if tree.root().hex() != root:
+                        return VerifyReport(count, i, f"records before {count} do not match signed checkpoint {i}")
+                try:
+                    body, stored = _decode_line(line)
+                    seq, previous = _chain_fields(body)
+                except ValueError:
+                    return VerifyReport(count, 0, f"record at line {line_no} is not a valid audit record")
+                if seq != count or previous != prev:
+                    return VerifyReport(count, 0, f"the chain breaks at line {line_no} (record {seq}): "
+                                                  f"expected record {count} after {prev[:12]}; a record was "
+                                                  "inserted, deleted or reordered there")
+                if hashlib.sha256(body).hexdigest() != stored:
+                    return VerifyReport(count, 0, f"record {count} at line {line_no} was modified (its hash does not "
+                                                  "match)")
+                tree.append(bytes.fromhex(stored))
+                prev, count = stored, count + 1
+        while pending and pending[-1][0] == count:
+            _, i, root = pending.pop()
+            if tree.root().hex() != root:
+                return VerifyReport(count, i, f"records before {count} do not match signed checkpoint {i}")
+        if pending:
+            size, i, _ = pending[-1]
+            return VerifyReport(count, i, f"the log was truncated: checkpoint {i} covers {size} records, "
+                                          f"the log has {count}; the first missing record is {count}")
         head = self._read_head_file()
         if head is not None and head["count"] > count:
             return VerifyReport(count, len(checkpoints), f"the log was truncated: {head['count']} records were "

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from assets import Mesh, materialize
 from assets.cli import app
 from governance.audit import AuditEvent, AuditLog, audit_log_at
+from governance.audit.log import encode_line
 from governance.audit.merkle import leaf_hash, node_hash, tree_head
 from governance.keys import KeyError_, LocalKeyStore
 
@@ -94,9 +95,8 @@ def test_a_rewritten_chain_does_not_match_the_signed_checkpoints(log: AuditLog, 
         data["prev"] = prev
         if data["seq"] == 2:
             data["outcome"] = "denied"
-        digest = hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-        forged.append(json.dumps({**data, "hash": digest}, sort_keys=True, separators=(",", ":")) + "\n")
-        prev = digest
+        encoded, prev = encode_line(data)
+        forged.append(encoded.decode())
     rewrite(log, forged)
     assert "do not match signed checkpoint 0" in (log.verify().problem or "")
 
