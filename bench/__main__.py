@@ -11,6 +11,7 @@ BENCHMARKS = {
     "parse": "bench.parse",
     "latency": "bench.latency",
     "audit": "bench.audit_log",
+    "tokenize": "bench.tokenization",
 }
 
 

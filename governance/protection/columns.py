@@ -97,18 +97,31 @@ def unprotect(frame: pl.DataFrame, protection: Mapping[str, str], data_key: Mapp
 
 
 def tokenize(series: pl.Series, key: bytes) -> pl.Series:
-    """Deterministic tokens; each distinct value is encrypted once."""
+    """Deterministic tokens. When values repeat, each distinct value is encrypted once and the
+    column mapped in polars; when they mostly do not, the column is encrypted in order."""
     siv = AESSIV(key)
     values = series.cast(pl.String)
     distinct = values.drop_nulls().unique()
-    tokens = [v if _is_token(v, siv) else TOKEN + _b64(siv.encrypt(v.encode(), None)) for v in distinct]
-    return values.replace_strict(distinct, tokens, default=None, return_dtype=pl.String)
+    if len(distinct) * 2 > len(values):
+        return _tokens(values, siv).alias(series.name)
+    return values.replace_strict(distinct, _tokens(distinct, siv), default=None, return_dtype=pl.String)
+
+
+def _tokens(values: pl.Series, siv: AESSIV) -> pl.Series:
+    """The token of each value, in order; values that already are valid tokens are kept."""
+    prefixed = values.filter(values.str.starts_with(TOKEN))
+    kept = {v for v in prefixed.unique() if _is_token(v, siv)} if len(prefixed) else set()
+    raw = [None if v is None or v in kept else siv.encrypt(v.encode(), None) for v in values]
+    encoded = pl.Series(raw, dtype=pl.Binary).bin.encode("base64")
+    return pl.select(pl.when(pl.lit(values).is_in(list(kept))).then(pl.lit(values))
+                     .otherwise(TOKEN + pl.lit(encoded))).to_series()
 
 
 def detokenize(series: pl.Series, key: bytes) -> pl.Series:
     siv = AESSIV(key)
     distinct = series.drop_nulls().unique()
-    plain = [siv.decrypt(_unb64(v[len(TOKEN):]), None).decode() if v.startswith(TOKEN) else v for v in distinct]
+    plain = [siv.decrypt(base64.b64decode(v[len(TOKEN):]), None).decode() if v.startswith(TOKEN) else v
+             for v in distinct]
     return series.replace_strict(distinct, plain, default=None, return_dtype=pl.String)
 
 
@@ -137,10 +150,8 @@ def decrypt(series: pl.Series, dek: bytes, *, aad: bytes) -> pl.Series:
 
 
 def _is_token(value: str, siv: AESSIV) -> bool:
-    if not value.startswith(TOKEN):
-        return False
     try:
-        siv.decrypt(_unb64(value[len(TOKEN):]), None)
+        siv.decrypt(base64.b64decode(value[len(TOKEN):], validate=True), None)
     except (InvalidTag, ValueError):
         return False
     return True
