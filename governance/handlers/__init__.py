@@ -8,6 +8,7 @@ from __future__ import annotations
 from assets.events import UpdateHandler
 from assets.mesh import Mesh
 from governance.handlers.history import HistoryHandler
+from governance.handlers.policy_check import PolicyCheckHandler
 from governance.history import RunHistory
 
 
@@ -17,8 +18,11 @@ def history_of(mesh: Mesh) -> RunHistory:
 
 
 def default_handlers(mesh: Mesh) -> list[UpdateHandler]:
-    """The handlers every asset update goes through, in order."""
-    return [HistoryHandler(history_of(mesh))]
+    """The handlers every asset update goes through, in order: governance checks, then the
+    run history."""
+    from governance.audit import audit_log_at
+
+    return [PolicyCheckHandler(mesh, audit_log_at(mesh.state_dir)), HistoryHandler(history_of(mesh))]
 
 
-__all__ = ["HistoryHandler", "default_handlers", "history_of"]
+__all__ = ["HistoryHandler", "PolicyCheckHandler", "default_handlers", "history_of"]

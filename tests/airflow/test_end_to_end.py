@@ -14,6 +14,7 @@ import pytest
 from assets.airflow_cascade import follow
 from assets.errors import MeshError
 from assets.local_airflow import LocalAirflow
+from governance.audit import audit_log_at
 from governance.handlers import history_of
 from tests.airflow.conftest import RunningMesh
 
@@ -52,7 +53,10 @@ def test_the_domain_governance_dags_ran_the_handlers(running_mesh: RunningMesh) 
         runs = client.runs("mesh_governance.finance")
         assert runs and all(r["run_type"] == "asset_triggered" for r in runs)
         tis = client.task_instances("mesh_governance.finance", runs[0]["dag_run_id"])
-        assert {(t["task_id"], t["state"]) for t in tis} == {("history", "success")}
+        assert {(t["task_id"], t["state"]) for t in tis} == {("policy", "success"), ("history", "success")}
+    checks = audit_log_at(running_mesh.mesh.state_dir).query(action="policy_check")
+    assert {c.target for c in checks if c.source == "airflow"} == set(running_mesh.first_wave.assets)
+    assert all(c.outcome == "passed" for c in checks)
 
 
 def test_a_gate_failure_emits_no_event_and_stops_the_downstream(running_mesh: RunningMesh) -> None:

@@ -161,12 +161,13 @@ def test_every_materialization_and_gate_failure_is_audited(example_mesh: Mesh) -
 def test_mesh_audit_verify_names_the_first_bad_record(example_root: Path) -> None:
     runner = CliRunner()
     assert runner.invoke(app, ["materialize", "+finance.revenue", "--scale", "100", "--root", str(example_root)]).exit_code == 0
-    ok = runner.invoke(app, ["audit", "verify", "--root", str(example_root)])
-    assert ok.exit_code == 0 and "3 records chained" in ok.stdout
     path = example_root / ".mesh" / "audit" / "audit.jsonl"
     lines = path.read_text().splitlines(keepends=True)
-    path.write_text(lines[0] + lines[1].replace("materialized", "gate_failed") + lines[2])
+    ok = runner.invoke(app, ["audit", "verify", "--root", str(example_root)])
+    assert ok.exit_code == 0 and f"{len(lines)} records chained" in ok.stdout
+    path.write_text(lines[0] + lines[1].replace("service:", "service-x:") + "".join(lines[2:]))
     bad = runner.invoke(app, ["audit", "verify", "--root", str(example_root)])
     assert bad.exit_code == 1 and "record 1 at line 2 was modified" in bad.stderr
-    found = runner.invoke(app, ["audit", "query", "--asset", "finance", "--json", "--root", str(example_root)])
+    found = runner.invoke(app, ["audit", "query", "--asset", "finance", "--action", "materialize", "--json",
+                                "--root", str(example_root)])
     assert [r["target"] for r in json.loads(found.stdout)] == ["finance.fx_rates", "finance.revenue"]

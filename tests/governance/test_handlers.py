@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from assets import Mesh, Status, materialize
 from assets.cli import app
 from assets.events import AssetUpdate, dispatch
+from governance.audit import audit_log_at
 from governance.handlers import HistoryHandler, default_handlers, history_of
 
 
@@ -19,7 +20,7 @@ def test_the_engine_records_every_publish_in_the_run_history(example_mesh: Mesh)
     result = materialize("+finance.revenue", mesh=example_mesh, params={"scale": 300})
     history = history_of(example_mesh)
     for key, r in result.results.items():
-        assert [h.kind for h in r.handlers] == ["history"] and all(h.ok for h in r.handlers)
+        assert [h.kind for h in r.handlers] == ["policy", "history"] and all(h.ok for h in r.handlers)
         rows = history.for_asset(key)
         assert len(rows) == 1 and rows[0]["version"] == r.manifest.version  # type: ignore[union-attr]
         assert rows[0]["source"] == "engine" and rows[0]["summary"]["checksum"] == r.manifest.checksum  # type: ignore[union-attr]
@@ -28,8 +29,8 @@ def test_the_engine_records_every_publish_in_the_run_history(example_mesh: Mesh)
 def test_a_replayed_update_changes_nothing(example_mesh: Mesh) -> None:
     result = materialize("sales.orders", mesh=example_mesh, params={"scale": 50})
     update = AssetUpdate.from_manifest(result["sales.orders"].manifest, "airflow")  # type: ignore[arg-type]
-    [outcome] = dispatch(default_handlers(example_mesh), update)
-    assert outcome.ok and outcome.message.startswith("already recorded")
+    policy, history = dispatch(default_handlers(example_mesh), update)
+    assert policy.ok and history.ok and history.message.startswith("already recorded")
     assert len(history_of(example_mesh).for_asset("sales.orders")) == 1
 
 
@@ -69,3 +70,16 @@ def test_mesh_history_prints_the_updates(example_root: Path) -> None:
     assert len(rows) == 2 and rows[0]["version"] > rows[1]["version"] and rows[0]["rows"] == 500
     missing = runner.invoke(app, ["history", "sales.product", "--root", str(example_root)])
     assert missing.exit_code == 1 and "Did you mean 'sales.products'" in missing.stderr
+
+
+def test_the_policy_handler_catches_tampered_data_and_audits_it(example_mesh: Mesh) -> None:
+    result = materialize("customers.customers", mesh=example_mesh, params={"scale": 50})
+    manifest = result["customers.customers"].manifest
+    assert manifest is not None
+    checks = audit_log_at(example_mesh.state_dir).query(action="policy_check")
+    assert [(c.target, c.outcome) for c in checks] == [("customers.customers", "passed")]
+    data = Path(example_mesh.store().data_path(manifest.key, manifest.version))
+    data.write_bytes(data.read_bytes()[:-10] + b"0123456789")
+    [policy, _] = dispatch(default_handlers(example_mesh), AssetUpdate.from_manifest(manifest, "airflow"))
+    assert not policy.ok and "does not match the manifest checksum" in policy.message
+    assert audit_log_at(example_mesh.state_dir).query(action="policy_check")[-1].outcome == "violated"
