@@ -14,14 +14,15 @@ from assets.airflow.naming import asset_dag_id, governance_dag_id
 def domain_dags(domain: str, root: Path) -> dict[str, DAG]:
     """Every DAG of ``domain``: one per asset, plus the domain's governance DAG.
 
-    Reads ``root/mesh.toml`` and imports the domain's package; nothing else. A domain whose
+    Reads ``root/mesh.toml`` and imports the domain's package (and the packages of the domains
+    it reads, to check access to their assets); nothing else. A domain whose
     code is broken raises here, which Airflow shows as the import error of that domain's
     DAG file; the other domains' files are unaffected.
     """
     from governance.airflow import governance_dag
 
     mesh = domain_mesh(root.resolve(), domain)
-    dags = {asset_dag_id(key): asset_dag(mesh, key) for key in mesh.graph}
+    dags = {asset_dag_id(key): asset_dag(mesh, key) for key in mesh.graph if mesh.graph[key].spec.domain == domain}
     if dags:
         dags[governance_dag_id(domain)] = governance_dag(mesh, domain)
     return dags
