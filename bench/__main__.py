@@ -12,6 +12,7 @@ BENCHMARKS = {
     "latency": "bench.latency",
     "audit": "bench.audit_log",
     "tokenize": "bench.tokenization",
+    "encrypt": "bench.encryption",
 }
 
 
