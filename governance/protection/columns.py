@@ -126,26 +126,19 @@ def detokenize(series: pl.Series, key: bytes) -> pl.Series:
 
 
 def encrypt(series: pl.Series, dek: bytes, *, aad: bytes) -> pl.Series:
+    """``enc:`` + base64(nonce + AES-GCM ciphertext) of each value, a random nonce per value."""
     gcm = AESGCM(dek)
-    out = []
-    for value in series.cast(pl.String):
-        if value is None:
-            out.append(None)
-            continue
-        nonce = os.urandom(12)
-        out.append(CIPHER + _b64(nonce + gcm.encrypt(nonce, value.encode(), aad)))
-    return pl.Series(series.name, out, dtype=pl.String)
+    values = series.cast(pl.String)
+    nonces = os.urandom(12 * len(values))
+    raw = [None if v is None else nonces[i * 12:i * 12 + 12] + gcm.encrypt(nonces[i * 12:i * 12 + 12], v.encode(), aad)
+           for i, v in enumerate(values)]
+    return pl.select(CIPHER + pl.lit(pl.Series(raw, dtype=pl.Binary)).bin.encode("base64")).to_series().alias(series.name)
 
 
 def decrypt(series: pl.Series, dek: bytes, *, aad: bytes) -> pl.Series:
     gcm = AESGCM(dek)
-    out = []
-    for value in series:
-        if value is None or not value.startswith(CIPHER):
-            out.append(value)
-            continue
-        raw = _unb64(value[len(CIPHER):])
-        out.append(gcm.decrypt(raw[:12], raw[12:], aad).decode())
+    raw = series.str.strip_prefix(CIPHER).str.decode("base64")
+    out = [None if r is None else gcm.decrypt(r[:12], r[12:], aad).decode() for r in raw]
     return pl.Series(series.name, out, dtype=pl.String)
 
 
