@@ -108,3 +108,18 @@ def test_an_undeclared_classification_is_refused(example_mesh: Mesh) -> None:
 def test_classified_columns_come_from_contract_metadata(example_mesh: Mesh) -> None:
     contract = example_mesh.graph["customers.customers"].spec.contract
     assert classified_columns(contract) == {"email": "pii", "full_name": "restricted"}
+
+
+def test_a_wrong_key_is_named_by_id(example_mesh: Mesh) -> None:
+    import json
+
+    materialize("customers.customers", mesh=example_mesh, params={"scale": 50})
+    store = example_mesh.store()
+    manifest = store.require_current("customers.customers")
+    path = Path(store.root.path("customers", "customers", manifest.version, "manifest.json"))
+    data = json.loads(path.read_text())
+    wrapped = dict(data["data_key"])
+    wrapped["ciphertext"] = wrapped["ciphertext"][:-8] + "AAAAAAA="
+    path.write_text(json.dumps({**data, "data_key": wrapped}))
+    with pytest.raises(KeyError_, match=f"does not unwrap with KEK {wrapped['kek_id']}"):
+        read_asset(example_mesh, "customers.customers", user="privacy@acme.example").collect()
