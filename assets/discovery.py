@@ -10,6 +10,7 @@ the other domains from loading; strict callers raise it.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import sys
 import traceback
@@ -75,6 +76,7 @@ def _load_domain(domain: str, path: Path) -> list[AssetDefinition]:
             continue
         try:
             modules.append(importlib.import_module(name))
+            _remember_imports()
         except Exception as exc:  # user code may raise anything; report it against its domain
             frame = traceback.extract_tb(exc.__traceback__)[-1]
             raise DomainImportError(
@@ -89,17 +91,49 @@ def _load_domain(domain: str, path: Path) -> list[AssetDefinition]:
     return list(seen.values())
 
 
+#: Source hash of each domain module when it was imported, to notice edits since.
+_IMPORTED: dict[str, str] = {}
+
+
 def _bind_domains_package(root: Path, fresh: bool) -> None:
     """Make ``import domains`` resolve to ``root/domains``, as the files are now.
 
-    Previously imported domain modules are dropped from ``sys.modules`` first: a mesh is
-    loaded from the code as it is on disk (edited since, or another mesh's in tests), and
-    objects built from the old modules keep working.
+    With ``fresh``, previously imported domain modules are dropped from ``sys.modules`` when
+    they come from another root (tests load several meshes) or their source changed since
+    they were imported; objects built from the old modules keep working. Unchanged modules are
+    reused, so the DAG files of many domains parsed in one process import each domain once.
     """
-    for name in [n for n in sys.modules if fresh and (n == "domains" or n.startswith("domains."))]:
-        del sys.modules[name]
+    target = (root / "domains").resolve()
+    loaded = {n: m for n, m in sys.modules.items() if n == "domains" or n.startswith("domains.")}
+    if fresh and any(_stale(name, module, target) for name, module in loaded.items()):
+        for name in loaded:
+            del sys.modules[name]
+            _IMPORTED.pop(name, None)
     root_str = str(root.resolve())
     if root_str in sys.path:
         sys.path.remove(root_str)
     sys.path.insert(0, root_str)
     importlib.invalidate_caches()
+
+
+def _stale(name: str, module: ModuleType, target: Path) -> bool:
+    file = getattr(module, "__file__", None)
+    if not file:
+        return True
+    path = Path(file).resolve()
+    return target not in path.parents or _IMPORTED.get(name) != _source_hash(path)
+
+
+def _remember_imports() -> None:
+    for name, module in list(sys.modules.items()):
+        if (name == "domains" or name.startswith("domains.")) and name not in _IMPORTED:
+            file = getattr(module, "__file__", None)
+            if file:
+                _IMPORTED[name] = _source_hash(Path(file))
+
+
+def _source_hash(path: Path) -> str:
+    try:
+        return hashlib.sha1(path.read_bytes(), usedforsecurity=False).hexdigest()
+    except OSError:
+        return ""

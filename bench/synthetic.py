@@ -17,7 +17,8 @@ class Rows(pa.DataFrameModel):
 '''
 _ROOT = '''
 
-@asset(contract=Rows, contract_version="1.0.0", schedule="@daily", owners=["{domain}@acme.example"])
+@asset(contract=Rows, contract_version="1.0.0", schedule="@daily", owners=["{domain}@acme.example"],
+       visibility="public")
 def {name}() -> pl.DataFrame:
     n = {rows}
     return pl.DataFrame({{"id": pl.int_range(0, n, eager=True)}}).with_columns(
@@ -25,7 +26,8 @@ def {name}() -> pl.DataFrame:
 '''
 _DERIVED = '''
 
-@asset(contract=Rows, contract_version="1.0.0", ins={ins}, owners=["{domain}@acme.example"])
+@asset(contract=Rows, contract_version="1.0.0", ins={ins}, owners=["{domain}@acme.example"],
+       visibility="public")
 def {name}({params}) -> pl.LazyFrame:
     return pl.concat([{frames}]).head({rows})
 '''
