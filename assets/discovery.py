@@ -10,8 +10,8 @@ the other domains from loading; strict callers raise it.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
+import os
 import sys
 import traceback
 from collections.abc import Collection, Mapping
@@ -91,8 +91,8 @@ def _load_domain(domain: str, path: Path) -> list[AssetDefinition]:
     return list(seen.values())
 
 
-#: Source hash of each domain module when it was imported, to notice edits since.
-_IMPORTED: dict[str, str] = {}
+#: Size and modification time of each domain module's source when it was imported.
+_IMPORTED: dict[str, tuple[int, int]] = {}
 
 
 def _bind_domains_package(root: Path, fresh: bool) -> None:
@@ -118,22 +118,21 @@ def _bind_domains_package(root: Path, fresh: bool) -> None:
 
 def _stale(name: str, module: ModuleType, target: Path) -> bool:
     file = getattr(module, "__file__", None)
-    if not file:
+    if not file or not file.startswith(str(target) + os.sep):
         return True
-    path = Path(file).resolve()
-    return target not in path.parents or _IMPORTED.get(name) != _source_hash(path)
+    return _IMPORTED.get(name) != _stamp(file)
 
 
 def _remember_imports() -> None:
-    for name, module in list(sys.modules.items()):
-        if (name == "domains" or name.startswith("domains.")) and name not in _IMPORTED:
-            file = getattr(module, "__file__", None)
-            if file:
-                _IMPORTED[name] = _source_hash(Path(file))
+    for name in [n for n in sys.modules if n.startswith("domains.") and n not in _IMPORTED]:
+        file = getattr(sys.modules[name], "__file__", None)
+        if file:
+            _IMPORTED[name] = _stamp(file)
 
 
-def _source_hash(path: Path) -> str:
+def _stamp(file: str) -> tuple[int, int]:
     try:
-        return hashlib.sha1(path.read_bytes(), usedforsecurity=False).hexdigest()
+        stat = os.stat(file)
     except OSError:
-        return ""
+        return (-1, -1)
+    return (stat.st_size, stat.st_mtime_ns)
