@@ -63,4 +63,5 @@ __all__ = [
     "materialize",
     "new_run_id",
     "run_asset",
+    "run_gate",
 ]

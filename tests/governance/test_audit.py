@@ -40,7 +40,7 @@ def test_incremental_tree_head_matches_rfc_6962(n: int) -> None:
 
 
 def event(i: int, actor: str = "alice@acme.example") -> AuditEvent:
-    return AuditEvent(actor=actor, action="read", target=f"sales.orders", outcome="allowed", source="cli",
+    return AuditEvent(actor=actor, action="read", target="sales.orders", outcome="allowed", source="cli",
                       details={"i": i})
 
 
