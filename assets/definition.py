@@ -104,8 +104,12 @@ class AssetContext:
         return self.params.get(name, default)
 
     def secret(self, name: str) -> str:
-        """A secret of this asset's own domain (see :mod:`assets.secrets`)."""
+        """A secret Variable of this asset's own domain (see :mod:`assets.secrets`)."""
         return domain_secret(self.key.split(".", 1)[0], name, self.secrets)
+
+    def connection(self, name: str) -> str:
+        """The URI of a Connection of this asset's own domain (see :mod:`assets.secrets`)."""
+        return domain_secret(self.key.split(".", 1)[0], name, self.secrets, kind="connection")
 
 
 @overload

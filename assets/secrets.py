@@ -2,9 +2,11 @@
 
 ``context.secret("api_token")`` in domain ``sales`` looks up ``sales__api_token``: on Airflow
 as a Variable (metastore or a secrets backend), in-process from the environment variable
-``AIRFLOW_VAR_SALES__API_TOKEN`` (Airflow's own convention, so one setting serves both). A
-name cannot leave the prefix, so no domain reaches another's secrets through the framework.
-Errors name the variable, never a value.
+``AIRFLOW_VAR_SALES__API_TOKEN`` (Airflow's own convention, so one setting serves both).
+``context.connection("warehouse")`` does the same for the Connection ``sales__warehouse``
+(``AIRFLOW_CONN_SALES__WAREHOUSE``) and returns its URI. A name cannot leave the prefix, so no
+domain reaches another's secrets through the framework. Errors name the variable, never a
+value.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from collections.abc import Callable
 
 from assets.errors import MeshError
 
-#: Looks up a fully prefixed secret name (``<domain>__<name>``); ``None`` when absent.
-SecretResolver = Callable[[str], str | None]
+#: Looks up a fully prefixed name (``<domain>__<name>``) of a kind (``variable`` or
+#: ``connection``, as a URI); ``None`` when absent.
+SecretResolver = Callable[[str, str], str | None]
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -24,17 +27,21 @@ class SecretError(MeshError):
     """A secret was asked for by a bad name, or is not set."""
 
 
-def environment_resolver(full_name: str) -> str | None:
-    return os.environ.get(f"AIRFLOW_VAR_{full_name.upper()}")
+_ENV_PREFIX = {"variable": "AIRFLOW_VAR_", "connection": "AIRFLOW_CONN_"}
 
 
-def domain_secret(domain: str, name: str, resolve: SecretResolver) -> str:
+def environment_resolver(kind: str, full_name: str) -> str | None:
+    return os.environ.get(f"{_ENV_PREFIX[kind]}{full_name.upper()}")
+
+
+def domain_secret(domain: str, name: str, resolve: SecretResolver, kind: str = "variable") -> str:
     if not _NAME.match(name) or "__" in name:
         raise SecretError(f"'{name}' is not a secret name of domain '{domain}'", where=f"context.secret({name!r})",
                           fix="use a lower_snake_case name without '__'; it is looked up as <domain>__<name>")
     full = f"{domain}__{name}"
-    value = resolve(full)
+    value = resolve(kind, full)
     if value is None:
-        raise SecretError(f"secret '{full}' is not set", where=f"domain {domain}",
-                          fix=f"set the Airflow Variable {full} (or AIRFLOW_VAR_{full.upper()} for in-process runs)")
+        raise SecretError(f"{kind} '{full}' is not set", where=f"domain {domain}",
+                          fix=f"set the Airflow {kind.title()} {full} (or {_ENV_PREFIX[kind]}{full.upper()} for "
+                              "in-process runs)")
     return value

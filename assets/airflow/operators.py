@@ -5,13 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import Asset, BaseOperator, Variable
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import Asset, BaseOperator, Connection, Variable
+from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
 from assets.airflow.loading import domain_mesh
 from assets.events import AssetUpdate
 from assets.results import Status
 from assets.step import run_asset
+
+
+def _airflow_secret(kind: str, name: str) -> str | None:
+    """A domain-prefixed Variable, or a Connection's URI, from Airflow (``None`` if absent)."""
+    if kind == "variable":
+        return Variable.get(name, default=None)
+    try:
+        return Connection.get(name).get_uri()
+    except AirflowNotFoundException:
+        return None
 
 
 class AssetStepError(RuntimeError):
@@ -36,7 +46,7 @@ class MaterializeAssetOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         mesh = domain_mesh(Path(self.mesh_root), self.key.split(".", 1)[0])
         result = run_asset(mesh, self.key, run_id=context["run_id"], params=dict(context.get("params") or {}),
-                            source="airflow", secrets=lambda name: Variable.get(name, default=None))
+                            source="airflow", secrets=_airflow_secret)
         if result.status is Status.GATE_FAILED:
             raise AirflowFailException(result.error)
         if result.manifest is None:

@@ -14,10 +14,12 @@ def test_an_asset_reads_only_its_own_domains_secrets(fixture_mesh: Callable[[str
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW_VAR_ALPHA__API_TOKEN", "alpha-secret-123")
     monkeypatch.setenv("AIRFLOW_VAR_BETA__API_TOKEN", "beta-secret-456")
+    monkeypatch.setenv("AIRFLOW_CONN_ALPHA__WAREHOUSE", "postgresql://u:p@db.alpha.example/warehouse")
     mesh = Mesh.load(fixture_mesh("secrets"))
     result = materialize("*", mesh=mesh)
     assert result["alpha.uses_own_secret"].ok
     assert mesh.store().scan("alpha.uses_own_secret").collect()["n"].to_list() == [len("alpha-secret-123")]
+    assert result["alpha.uses_own_connection"].ok
     reach = result["alpha.reaches_for_another_domain"]
     assert reach.status is Status.ERROR and "is not a secret name of domain 'alpha'" in (reach.error or "")
     missing = result["alpha.missing_secret"]
