@@ -216,8 +216,10 @@ def demo(
         return
     up(root=root, port=0, run=True, inject_bad_rows=True, scale=scale, keep=keep, as_json=False)
     console.print("\nWhere to look: data and manifests under .mesh/regions/<region>/<domain>/<asset>/; "
-                  "run history: uv run mesh history finance.fx_rates; gate reports: "
-                  ".mesh/regions/us-east/_quarantine/; Airflow logs: .mesh/airflow/logs/")
+                  "run history: uv run mesh history sales.orders; audit trail: uv run mesh audit query "
+                  "--asset finance (and mesh audit verify); reads as a person: uv run mesh read "
+                  "customers.customers --as privacy@acme.example; gate reports: .mesh/regions/us-east/_quarantine/; "
+                  "Airflow logs: .mesh/airflow/logs/")
 
 
 app.command()(up)
