@@ -56,8 +56,9 @@ def wrapped_items(mesh: Mesh, keyring: Keyring) -> Iterator[WrappedItem]:
                 yield WrappedItem(f"{region}:{manifest.key}@{manifest.version}", WrappedKey.from_dict(dict(manifest.data_key)),
                                   f"dek:{manifest.key}".encode(), lambda w, s=store, m=manifest: _rewrite_manifest(s, m, w))
         quarantine = store.root.path("_quarantine")
-        for path in (p for p in store.root.walk_files(quarantine) if p.endswith("report.json")) \
-                if store.root.exists(quarantine) else ():
+        reports = [p for p in store.root.walk_files(quarantine) if p.endswith("report.json")] \
+            if store.root.exists(quarantine) else []
+        for path in reports:
             report = json.loads(store.root.read_bytes(path))
             if report.get("data_key"):
                 yield WrappedItem(f"quarantine {path}", WrappedKey.from_dict(report["data_key"]),
