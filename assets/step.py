@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from assets.definition import CONTEXT_PARAM, AssetContext, AssetDefinition, AssetFn
 from assets.contract_diff import check_bump, describe, diff
+from assets.definition import CONTEXT_PARAM, AssetContext, AssetDefinition, AssetFn
 from assets.errors import AssetOutputError, MeshError
 from assets.events import Source
-from assets.secrets import SecretResolver, environment_resolver
 from assets.gate import run_gate
 from assets.mesh import Mesh
 from assets.quarantine import Quarantine
 from assets.results import AssetResult, Status
+from assets.secrets import SecretResolver, environment_resolver
 from assets.storage import PublishRequest
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
         details={"run_id": run_id, "version": result.manifest.version if result.manifest else None,
                  "rows": result.manifest.rows if result.manifest else None,
                  "checksum": result.manifest.checksum if result.manifest else None,
+                 "inputs_read": dict(result.manifest.input_versions) if result.manifest else None,
                  "failed_checks": [f"{f.column}:{f.check}" for f in (result.gate.failures if result.gate else ())],
                  "error": result.error if result.status is Status.ERROR else None}))
     return result
