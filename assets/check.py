@@ -38,8 +38,8 @@ def check_mesh(root: Path | str | None = None) -> CheckReport:
         return CheckReport(problems=tuple(str(p) for p in exc.problems))
     except MeshError as exc:
         return CheckReport(problems=(str(exc),))
-    retired = {name for name, d in policy.domains.items() if d.retired}
-    found = discover(policy.root, {n: d for n, d in policy.domains.items() if n not in retired}, skip=retired)
+    active = policy.active_domains
+    found = discover(policy.root, active, skip=set(policy.domains) - set(active))
     problems = [str(e) for e in found.errors.values()]
     for d in found.definitions:
         try:

@@ -46,9 +46,8 @@ class Mesh:
         from governance.access import check_graph_access  # governance imports assets: import late
 
         policy = load_policy(path)
-        active = {name: d for name, d in policy.domains.items() if not d.retired}
-        retired = set(policy.domains) - set(active)
-        found = discover(policy.root, active, domains, skip=retired)
+        active = policy.active_domains
+        found = discover(policy.root, active, domains, skip=set(policy.domains) - set(active))
         if domains is not None:  # also load the domains they read, to check access to their assets
             read = {k.split(".", 1)[0] for d in found.definitions for k in d.spec.inputs.values()} - set(domains)
             extra = discover(policy.root, active, read & set(active), fresh=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from assets.errors import MeshError
+from assets.errors import MeshError, did_you_mean
 
 #: Off a terminal (logs, CI, `make demo | tee`) rich would wrap at 80 columns; tables need more.
 _WIDTH = None if sys.stdout.isatty() else 160
@@ -29,6 +29,13 @@ def emit_json(data: Any) -> None:
 def fail(message: str, code: int = 1) -> NoReturn:
     errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def require_asset(keys: Iterable[str], key: str) -> None:
+    """Exit with a one-line error and a "did you mean" unless ``key`` is one of ``keys``."""
+    keys = list(keys)
+    if key not in keys:
+        fail(f"no asset '{key}'. {did_you_mean(key, keys)} Run `mesh list` to see the keys.")
 
 
 @contextmanager

@@ -9,7 +9,7 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from assets.cli._output import STATUS_STYLE, console, emit_json, fail, progress, user_errors
+from assets.cli._output import STATUS_STYLE, console, emit_json, fail, progress, require_asset, user_errors
 from assets.cli.airflow_commands import down, up
 from assets.cli.governance_commands import (
     access_app,
@@ -149,10 +149,7 @@ def read(
     from governance.access import read_asset
 
     mesh = _load(root)
-    if asset not in mesh.graph:
-        from assets.errors import did_you_mean
-
-        fail(f"no asset '{asset}'. {did_you_mean(asset, mesh.graph.assets)} Run `mesh list` to see the keys.")
+    require_asset(mesh.graph, asset)
     if not user:
         fail("who is reading? Reads are denied by default. Fix: pass --as EMAIL (or set MESH_USER)")
     with user_errors():
@@ -184,10 +181,7 @@ def history(
     from governance.handlers import history_of
 
     mesh = _load(root)
-    if asset not in mesh.graph:
-        from assets.errors import did_you_mean
-
-        fail(f"no asset '{asset}'. {did_you_mean(asset, mesh.graph.assets)} Run `mesh list` to see the keys.")
+    require_asset(mesh.graph, asset)
     rows = history_of(mesh).for_asset(asset, limit)
     if as_json:
         emit_json(rows)

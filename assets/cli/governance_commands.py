@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from assets.cli._output import console, emit_json, fail, user_errors
+from assets.cli._output import console, emit_json, fail, require_asset, user_errors
 from assets.mesh import Mesh
 from governance.audit import AuditLog, audit_log_at
 
@@ -111,10 +111,7 @@ def access_request(
 
     with user_errors():
         mesh = Mesh.load(root)
-        if product not in mesh.graph:
-            from assets.errors import did_you_mean
-
-            fail(f"no asset '{product}'. {did_you_mean(product, mesh.graph.assets)}")
+        require_asset(mesh.graph, product)
         until = dt.date.fromisoformat(expires) if expires else dt.date.today() + dt.timedelta(days=365)
         index = request_grant(mesh.policy, audit_log_at(mesh.state_dir), product=product, consumer=consumer,
                               purpose=purpose, requester=user, expires=until)
@@ -153,8 +150,7 @@ def contract_diff(
 
     with user_errors():
         mesh = Mesh.load(root)
-        if asset not in mesh.graph:
-            fail(f"no asset '{asset}'. Run `mesh list` to see the keys.")
+        require_asset(mesh.graph, asset)
         spec = mesh.graph[asset].spec
         previous = mesh.store().current(asset)
     if previous is None or previous.contract is None:

@@ -62,8 +62,8 @@ def approve_grant(policy: MeshPolicy, audit: AuditLog, *, index: int, approver: 
         approvals = doc["grants"][index]["approved_by"]
         if approver not in approvals:
             approvals.append(approver)
-    updated = load_policy(policy.path).grants[index]
-    missing = missing_approvals(load_policy(policy.path), updated)
+    updated = load_policy(policy.path)
+    missing = missing_approvals(updated, updated.grants[index])
     audit.append(AuditEvent(actor=approver, action="grant_approve", target=grant.product,
                             outcome="active" if not missing else "pending", source="cli",
                             details={"consumer": grant.consumer, "grant": index, "missing": missing}))

@@ -110,13 +110,13 @@ class _Reader:
         classes = self._named(raw, "classification", lambda n, t: Classification(
             name=n, protection=self._get(t, "protection", str, f"[classification.{n}]")))
         retention = self._build("[retention]", lambda: self._retention(self._table(raw, "retention")))
-        roles = self._roles = self._named(raw, "roles", lambda n, t: Role(
+        roles = self._named(raw, "roles", lambda n, t: Role(
             name=n, members=self._strings(t, "members", f"[roles.{n}]"),
             permissions=self._strings(t, "permissions", f"[roles.{n}]")))
         grants = tuple(g for i, t in enumerate(self._list(raw, "grants"))
                        if (g := self._build(f"[[grants]][{i}]", lambda t=t, i=i: self._grant(i, t))))
         if settings is not None:
-            self._cross_check(settings, regions, domains, grants, declared=set(self._table(raw, "regions")))
+            self._cross_check(settings, regions, domains, roles, grants, declared=set(self._table(raw, "regions")))
         if self.problems or settings is None or retention is None:
             raise PolicyErrors(self.file, self.problems)
         return MeshPolicy(path=self.file, settings=settings, regions=regions, domains=domains,
@@ -158,7 +158,7 @@ class _Reader:
             requested_by=self._get(t, "requested_by", str, where, default=""))
 
     def _cross_check(self, settings: MeshSettings, regions: Mapping[str, Region],
-                     domains: Mapping[str, DomainPolicy], grants: tuple[Grant, ...], *,
+                     domains: Mapping[str, DomainPolicy], roles: Mapping[str, Role], grants: tuple[Grant, ...], *,
                      declared: set[str]) -> None:
         """Checks across sections. A table that failed its own checks is not reported again."""
         for key in ("primary_region", "secondary_region"):
@@ -178,7 +178,7 @@ class _Reader:
                 if j not in jurisdictions:
                     self._problem(f"[domains.{d.name}].residency", f"no region is in jurisdiction '{j}'",
                                   "add a region there or remove it from residency")
-        people = {o for d in domains.values() for o in d.owners} | {m for r in self._roles.values() for m in r.members}
+        people = {o for d in domains.values() for o in d.owners} | {m for r in roles.values() for m in r.members}
         for g in grants:
             where = f"[[grants]][{g.index}]"
             for approver in g.approved_by:

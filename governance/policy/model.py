@@ -202,6 +202,11 @@ class MeshPolicy:
         return self.path.parent
 
     @property
+    def active_domains(self) -> dict[str, DomainPolicy]:
+        """Domains whose code is loaded: every declared domain that is not retired."""
+        return {name: d for name, d in self.domains.items() if not d.retired}
+
+    @property
     def primary(self) -> Region:
         return self.regions[self.settings.primary_region]
 
