@@ -14,6 +14,7 @@ from pathlib import Path
 from assets.discovery import Discovery, discover
 from assets.errors import MeshError
 from assets.graph import AssetGraph
+from assets.regions import read_switch
 from assets.selection import select
 from assets.storage import StorageRoot, VersionStore
 from governance.policy import MeshPolicy, load_policy
@@ -77,8 +78,22 @@ class Mesh:
 
     @property
     def active_region(self) -> str:
-        """The region that serves reads and takes new versions."""
-        return self.policy.settings.primary_region
+        """The region that serves reads and takes new versions: the primary, or the region a
+        failover switched to (read on each call, so a running process follows a switch)."""
+        switch = read_switch(self.state_dir)
+        if switch is None or switch.region not in self.policy.regions:
+            return self.policy.settings.primary_region
+        return switch.region
+
+    @property
+    def standby_region(self) -> str | None:
+        """The region new versions are replicated to: the secondary while the primary is active,
+        the primary after a failover; ``None`` for a mesh with one region."""
+        settings = self.policy.settings
+        if settings.secondary_region is None:
+            return None
+        active = self.active_region
+        return settings.secondary_region if active == settings.primary_region else settings.primary_region
 
     def store(self, region: str | None = None) -> VersionStore:
         """The version store of ``region`` (the active region by default)."""

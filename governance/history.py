@@ -62,3 +62,15 @@ class RunHistory:
             rows = conn.execute("SELECT * FROM updates WHERE key = ? ORDER BY version DESC LIMIT ?",
                                 (key, limit)).fetchall()
         return [dict(r) | {"summary": json.loads(r["summary"])} for r in rows]
+
+    def published(self) -> dict[str, list[str]]:
+        """Every recorded version of every asset, oldest first: what passed its gate and was
+        published, as the handlers saw it (independent of any storage region)."""
+        if not self.path.exists():
+            return {}
+        with closing(self._connect()) as conn:
+            rows = conn.execute("SELECT key, version FROM updates ORDER BY key, version").fetchall()
+        found: dict[str, list[str]] = {}
+        for key, version in rows:
+            found.setdefault(key, []).append(version)
+        return found

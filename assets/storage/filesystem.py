@@ -75,6 +75,17 @@ class StorageRoot:
             digest = hashlib.file_digest(fh, "sha256") if self.is_local else _stream_digest(fh)
         return f"sha256:{digest.hexdigest()}"
 
+    def copy_from(self, source: StorageRoot, source_path: str, path: str) -> tuple[str, int]:
+        """Stream ``source_path`` of ``source`` into ``path`` here, hashing the bytes as they are
+        written. Returns (``sha256:<hex>``, size). Works between any two fsspec filesystems."""
+        digest, size = hashlib.sha256(), 0
+        with source.fs.open(source_path, "rb") as src, self.fs.open(path, "wb") as dst:
+            while chunk := src.read(_CHUNK):
+                digest.update(chunk)
+                dst.write(chunk)
+                size += len(chunk)
+        return f"sha256:{digest.hexdigest()}", size
+
     def write_atomic(self, path: str, data: bytes) -> None:
         """Replace ``path`` with ``data`` in one step: readers see all of it or none."""
         if not self.is_local:

@@ -17,6 +17,7 @@ Public methods wrap storage failures in :class:`StorageError` naming the asset k
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import uuid
@@ -232,6 +233,58 @@ class VersionStore:
         if not self.root.exists(folder):
             return 0
         return sum(self.root.size(p) for p in self.root.walk_files(folder) if f"/{STAGING}/" not in p)
+
+    # -- replicas -------------------------------------------------------------------------------
+    def has_version(self, key: str, version: str, partition: str | None = None) -> bool:
+        """Whether a complete version (its manifest written) is here."""
+        return self.root.exists(self.root.path(self._asset_dir(key, partition), version, MANIFEST_FILE))
+
+    def receive(self, manifest: Manifest, source: VersionStore) -> int:
+        """Copy a complete version from ``source`` and return the bytes copied.
+
+        The data is streamed and its checksum must equal the manifest's; the manifest is written
+        last, so a replica is complete or absent (a killed copy leaves no visible version). An
+        existing replica of the version is replaced (a repair). Raises :class:`StorageError`
+        if the copied bytes do not match, leaving no replica.
+        """
+        if self.admit is not None:
+            self.admit(manifest.key, manifest.bytes)
+        asset_dir = self._asset_dir(manifest.key, manifest.partition)
+        final = self.root.path(asset_dir, manifest.version)
+        # Local folders: build the replica aside and rename it in. Object stores have no folder
+        # rename, so the data goes in place and the manifest, written last, makes it visible.
+        folder = (self.root.path(asset_dir, STAGING, f"{manifest.version}-{uuid.uuid4().hex[:8]}")
+                  if self.root.is_local else final)
+        try:
+            if not self.root.is_local:
+                self.root.remove(f"{final}/{MANIFEST_FILE}")
+            self.root.makedirs(folder)
+            checksum, size = self.root.copy_from(
+                source.root, source.data_path(manifest.key, manifest.version, manifest.partition), f"{folder}/{DATA_FILE}")
+            if checksum != manifest.checksum or size != manifest.bytes:
+                raise self._error(manifest.key, f"the copy of version '{manifest.version}' does not match its manifest "
+                                  f"({checksum}, {size} bytes; expected {manifest.checksum}, {manifest.bytes} bytes)",
+                                  folder, fix="the source copy may be corrupt: verify it with `mesh dr status --verify`")
+            self.root.write_atomic(f"{folder}/{MANIFEST_FILE}", manifest.to_json())
+            if self.root.is_local:
+                self.root.remove(final)
+                self.root.rename(folder, final)
+        except (OSError, StorageError) as exc:
+            with contextlib.suppress(OSError):  # the staging folder, or an object store's incomplete replica
+                self.root.remove(folder)
+            if isinstance(exc, StorageError):
+                raise
+            raise self._error(manifest.key, f"copying version '{manifest.version}' failed: {exc}", final) from exc
+        return size
+
+    def advance_current(self, key: str, version: str, partition: str | None = None) -> bool:
+        """Point ``CURRENT`` at ``version`` if it is newer than the current one (versions sort
+        by time); ``True`` if it moved. Replicas catch up in order with it."""
+        current = self.current_version(key, partition)
+        if current is not None and current >= version:
+            return False
+        self._set_current(key, version, partition)
+        return True
 
     # -- helpers --------------------------------------------------------------------------------
     @staticmethod

@@ -25,6 +25,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import socket
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -169,6 +170,17 @@ class AuditLog:
         """Sign the tree head of every record so far."""
         with self._locked():
             return self._write_checkpoint(self._head())
+
+    def snapshot(self, dest: Path) -> dict[str, Any]:
+        """Copy the log into ``dest`` as of one instant (appends wait), ending in a fresh signed
+        checkpoint, so the copy verifies on its own. Returns that checkpoint."""
+        with self._locked():
+            checkpoint = self._write_checkpoint(self._head())
+            dest.mkdir(parents=True, exist_ok=True)
+            for name in (LOG, CHECKPOINTS, PUBLIC_KEY):
+                if (self.folder / name).exists():
+                    shutil.copyfile(self.folder / name, dest / name)
+            return checkpoint
 
     # -- reading --------------------------------------------------------------------------------
     def records(self) -> Iterator[AuditRecord]:

@@ -9,6 +9,7 @@ from assets.events import UpdateHandler
 from assets.mesh import Mesh
 from governance.handlers.history import HistoryHandler
 from governance.handlers.policy_check import PolicyCheckHandler
+from governance.handlers.replication import ReplicationHandler
 from governance.history import RunHistory
 
 
@@ -18,11 +19,12 @@ def history_of(mesh: Mesh) -> RunHistory:
 
 
 def default_handlers(mesh: Mesh) -> list[UpdateHandler]:
-    """The handlers every asset update goes through, in order: governance checks, then the
-    run history."""
+    """The handlers every asset update goes through, in order: governance checks, the run
+    history, then replication to the standby region."""
     from governance.audit import audit_log_at
 
-    return [PolicyCheckHandler(mesh, audit_log_at(mesh.state_dir)), HistoryHandler(history_of(mesh))]
+    audit = audit_log_at(mesh.state_dir)
+    return [PolicyCheckHandler(mesh, audit), HistoryHandler(history_of(mesh)), ReplicationHandler(mesh, audit)]
 
 
-__all__ = ["HistoryHandler", "PolicyCheckHandler", "default_handlers", "history_of"]
+__all__ = ["HistoryHandler", "PolicyCheckHandler", "ReplicationHandler", "default_handlers", "history_of"]

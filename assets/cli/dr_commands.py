@@ -1,0 +1,203 @@
+"""``mesh dr ...``: replication lag, backups, failover, failback and recovery drills."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from assets.cli._output import console, emit_json, fail, user_errors
+from assets.mesh import Mesh
+
+dr_app = typer.Typer(help="Disaster recovery: status, replicate, backup, restore, failover, failback, drill.",
+                     no_args_is_help=True)
+
+RootOption = Annotated[Path | None, typer.Option("--root", envvar="MESH_ROOT", help="Folder holding mesh.toml.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+UserOption = Annotated[str | None, typer.Option("--as", envvar="MESH_USER",
+                                                help="Who operates (e-mail); needs the operate_dr permission.")]
+STATE_STYLE = {"in sync": "green", "behind": "yellow", "corrupt": "bold red", "unreachable": "red",
+               "excluded": "magenta", "not materialized": "dim"}
+
+
+def _load(root: Path | None) -> Mesh:
+    with user_errors():
+        return Mesh.load(root)
+
+
+def _operator(mesh: Mesh, user: str | None) -> str:
+    """Failover, failback and restore change what every reader sees: only operate_dr may."""
+    from governance.access import permissions_of
+    from governance.audit import AuditEvent, audit_log_at
+
+    if not user:
+        fail("who operates? DR operations are denied by default. Fix: pass --as EMAIL of an operate_dr holder")
+    allowed = "operate_dr" in permissions_of(mesh.policy, user)
+    if not allowed:
+        audit_log_at(mesh.state_dir).append(AuditEvent(actor=user, action="dr_operation", target="mesh",
+                                                       outcome="denied", source="cli",
+                                                       details={"reason": "no operate_dr permission"}))
+        fail(f"'{user}' may not operate DR: no role with the operate_dr permission. "
+             "Fix: ask the council to add you to such a role in mesh.toml [roles]")
+    return user
+
+
+@dr_app.command("status")
+def status(root: RootOption = None, verify: Annotated[bool, typer.Option(
+        "--verify", help="Re-hash every replica against its manifest (reads all the data).")] = False,
+           as_json: JsonOption = False) -> None:
+    """Per asset: replication lag as RPO (versions and seconds behind) and readiness to fail over."""
+    from governance.dr import dr_status
+
+    mesh = _load(root)
+    report = dr_status(mesh, verify=verify)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        table = Table(title=f"active region {report.active}, standby {report.standby or '-'}")
+        for col in ("asset", "state", "versions behind", "seconds behind", "current version", "detail"):
+            table.add_column(col)
+        for a in report.assets:
+            style = STATE_STYLE.get(a.state, "")
+            table.add_row(a.key, f"[{style}]{a.state}[/]", str(a.versions_behind), f"{a.seconds_behind:.1f}",
+                          a.current or "-", a.detail[:80])
+        console.print(table)
+        verdict = "[green]ready to fail over[/]" if report.ready else "[yellow]not ready[/]"
+        console.print(f"RPO now: {report.rpo_versions} version(s), {report.rpo_seconds:.1f} s. {verdict}")
+    if any(a.state in ("corrupt", "unreachable") for a in report.assets):
+        raise typer.Exit(1)
+
+
+@dr_app.command("replicate")
+def replicate(root: RootOption = None, verify: Annotated[bool, typer.Option(
+        "--verify", help="Also re-hash existing replicas and copy again any that do not match.")] = False,
+              as_json: JsonOption = False) -> None:
+    """Catch the standby region up on every asset now (the handlers do it on each update)."""
+    from governance.audit import audit_log_at
+    from governance.replication import Replicator
+
+    mesh = _load(root)
+    replicator = Replicator.for_mesh(mesh, audit_log_at(mesh.state_dir), actor="operator")
+    if replicator is None:
+        fail("the mesh has one region. Fix: add secondary_region to [mesh] in mesh.toml")
+    results = replicator.replicate_many(mesh.graph, verify=verify)
+    lines = [f"{key}: FAILED: {r}" if isinstance(r, Exception) else r.describe()
+             for key, r in zip(mesh.graph, results, strict=True)]
+    if as_json:
+        emit_json(lines)
+    else:
+        for line in lines:
+            console.print(line, highlight=False)
+    if any(isinstance(r, Exception) for r in results):
+        raise typer.Exit(1)
+
+
+@dr_app.command("backup")
+def backup(root: RootOption = None, to: Annotated[Path | None, typer.Option(
+        "--to", help="Backup folder (default .mesh/backups/<UTC time>).")] = None, as_json: JsonOption = False) -> None:
+    """Write a signed checkpoint of mesh.toml, every manifest, the audit log and the wrapped keys."""
+    from governance.dr import backup as write_backup
+
+    mesh = _load(root)
+    with user_errors():
+        report = write_backup(mesh, to)
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    console.print(f"[green]backup written[/]: {report.path}\n  {report.files} files, {report.manifests} manifests, "
+                  f"audit log of {report.audit_records} records (signed checkpoint)"
+                  + (f"\n  [yellow]regions skipped (unreachable)[/]: {', '.join(report.skipped_regions)}"
+                     if report.skipped_regions else ""))
+
+
+@dr_app.command("restore")
+def restore(backup_dir: Annotated[Path | None, typer.Argument(help="Backup folder (default: the newest).")] = None,
+            root: RootOption = None, user: UserOption = None, as_json: JsonOption = False) -> None:
+    """Verify a backup (signature, checksums, audit chain), then restore what is missing or broken."""
+    from governance.dr import latest_backup
+    from governance.dr import restore as restore_backup
+
+    mesh = _load(root)
+    actor = _operator(mesh, user)
+    with user_errors():
+        report = restore_backup(mesh, backup_dir or latest_backup(mesh), actor=actor)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        console.print(f"[green]verified[/] {report.verified_files} files of {report.path}")
+        for line in report.restored:
+            console.print(f"  restored {line}", highlight=False)
+        for line in report.kept:
+            console.print(f"  kept     {line}", highlight=False)
+        for line in report.problems:
+            console.print(f"  [yellow]problem[/]  {line}", highlight=False)
+    if report.problems:
+        raise typer.Exit(1)
+
+
+@dr_app.command("failover")
+def failover(to: Annotated[str, typer.Option("--to", help="The region to make active.")],
+             root: RootOption = None, user: UserOption = None,
+             force: Annotated[bool, typer.Option("--force", help="Switch even if data would be lost; "
+                                                 "the loss is listed and audited.")] = False,
+             as_json: JsonOption = False) -> None:
+    """Verify the replicas in REGION, then make it the active region for reads and new versions."""
+    from governance.audit import audit_log_at
+    from governance.dr import failover as switch
+
+    mesh = _load(root)
+    actor = _operator(mesh, user)
+    with user_errors():
+        report = switch(mesh, to, audit_log_at(mesh.state_dir), force=force, actor=actor)
+    _print_switch(report.to_dict(), as_json)
+
+
+@dr_app.command("failback")
+def failback(root: RootOption = None, user: UserOption = None, as_json: JsonOption = False) -> None:
+    """Catch the primary region up from the active one, verified, then switch back to it."""
+    from governance.audit import audit_log_at
+    from governance.dr import failback as switch_back
+
+    mesh = _load(root)
+    actor = _operator(mesh, user)
+    with user_errors():
+        report = switch_back(mesh, audit_log_at(mesh.state_dir), actor=actor)
+    _print_switch(report.to_dict(), as_json)
+
+
+@dr_app.command("drill")
+def drill(root: RootOption = None,
+          scale: Annotated[int, typer.Option(help="Orders the example data generates.")] = 3_000,
+          keep: Annotated[bool, typer.Option("--keep", help="Keep the throwaway copy and print where.")] = False,
+          as_json: JsonOption = False) -> None:
+    """Recovery drill on a throwaway copy: materialize, destroy the primary, fail over, verify, go on."""
+    from governance.dr import drill as run_drill
+
+    mesh = _load(root)
+    report = run_drill(mesh, params={"scale": scale}, keep=keep)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        for step in report.steps:
+            console.print(f"  {step}", highlight=False)
+        verdict = "[green]drill passed[/]" if report.ok else "[bold red]drill FAILED[/]"
+        console.print(f"{verdict}: RTO {report.rto_seconds:.3f} s (failover), {report.recovery_seconds:.1f} s until "
+                      f"the mesh materialized again; RPO {report.rpo_versions} version(s), {report.rpo_seconds:.1f} s"
+                      + (f"; lost beyond the RPO: {', '.join(report.lost_beyond_rpo)}" if report.lost_beyond_rpo else "")
+                      + (f"\n  copy kept in {report.workdir}" if keep else ""))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_switch(report: dict[str, object], as_json: bool) -> None:
+    if as_json:
+        emit_json(report)
+        return
+    console.print(f"[green]active region is now {report['to']}[/] (was {report['from']}); "
+                  f"{report['verified']} assets verified; RTO {report['rto_seconds']} s"
+                  + (f"; {report['caught_up']} version(s) copied back first" if report["caught_up"] else ""))
+    for loss in report["lost"]:  # type: ignore[attr-defined]
+        console.print(f"  [yellow]lost[/] {loss['key']}: {len(loss['versions'])} version(s), {loss['reason']}",
+                      highlight=False)

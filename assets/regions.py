@@ -1,0 +1,63 @@
+"""Which region serves reads and takes new versions: the primary, until a failover.
+
+The switch is one small file in the mesh's state folder (``state/active_region.json``),
+replaced atomically, so every process (CLI, engine, Airflow tasks) sees the old region or the
+new one, never a mix. Without the file the primary region of ``mesh.toml`` is active.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from assets.errors import ConfigError
+
+ACTIVE_REGION_FILE = Path("state") / "active_region.json"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegionSwitch:
+    """A recorded switch of the active region (by a failover or a failback)."""
+
+    region: str
+    previous: str
+    at: str
+    reason: str
+
+    @classmethod
+    def now(cls, *, region: str, previous: str, reason: str) -> RegionSwitch:
+        return cls(region=region, previous=previous, reason=reason,
+                   at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"))
+
+
+def read_switch(state_dir: Path) -> RegionSwitch | None:
+    """The last switch recorded under ``state_dir``, or ``None`` if there was none."""
+    path = state_dir / ACTIVE_REGION_FILE
+    try:
+        return RegionSwitch(**json.loads(path.read_bytes()))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(f"the active-region file is unreadable: {exc}", where=str(path),
+                          fix="run `mesh dr status`, then `mesh dr failover --to REGION` to rewrite it") from exc
+
+
+def write_switch(state_dir: Path, switch: RegionSwitch) -> None:
+    """Record ``switch`` atomically: written aside, flushed, then renamed over the old file."""
+    path = state_dir / ACTIVE_REGION_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(json.dumps(asdict(switch), indent=2).encode())
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -1,0 +1,238 @@
+"""Backups of everything that describes the data: ``mesh.toml``, manifests, the audit log and
+the wrapped data keys, as one signed, self-verifying checkpoint.
+
+A backup is built in a hidden folder and renamed into place, so it is complete or absent. Its
+``index.json`` lists every file with its SHA-256 and is signed with the audit log's Ed25519 key.
+The data itself is not copied (replication keeps it in a second region), and neither are
+key-encryption keys: they stay with the key provider, and a backup never holds key material
+that could unwrap anything on its own.
+
+:func:`restore` verifies the signature, every file's checksum and the audit chain of the backup
+before touching anything, then brings back what is missing or broken, never overwriting newer
+good state: a lost ``mesh.toml``, a missing or tampered audit log, missing wrapped keys, and
+manifests and ``CURRENT`` pointers of versions whose data is still there and matches.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from assets.errors import MeshError
+from assets.mesh import Mesh
+from assets.storage import Manifest, StorageRoot
+from governance.audit import AuditEvent, AuditLog, audit_log_at
+
+INDEX, SIGNATURE = "index.json", "index.sig"
+MANIFEST, CURRENT = "manifest.json", "CURRENT"
+
+
+class BackupError(MeshError):
+    """A backup is missing, incomplete, altered or cannot be written."""
+
+
+@dataclass(frozen=True, slots=True)
+class BackupReport:
+    path: Path
+    files: int
+    manifests: int
+    audit_records: int
+    skipped_regions: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "files": self.files, "manifests": self.manifests,
+                "audit_records": self.audit_records, "skipped_regions": list(self.skipped_regions)}
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreReport:
+    path: Path
+    verified_files: int
+    restored: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
+    problems: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "verified_files": self.verified_files, "restored": list(self.restored),
+                "kept": list(self.kept), "problems": list(self.problems)}
+
+
+def backups_dir(mesh: Mesh) -> Path:
+    return mesh.state_dir / "backups"
+
+
+def backup(mesh: Mesh, dest: Path | None = None, *, actor: str = "operator") -> BackupReport:
+    """Write a backup checkpoint to ``dest`` (default ``.mesh/backups/<UTC time>``)."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    dest = Path(dest) if dest else backups_dir(mesh) / stamp
+    if dest.exists():
+        raise BackupError("the backup folder already exists", where=str(dest), fix="name a new folder")
+    partial = dest.with_name(f".{dest.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    manifests, skipped = 0, []
+    try:
+        shutil.copyfile(mesh.policy.path, partial / "mesh.toml")
+        wrapped = mesh.state_dir / "keys" / "data"
+        if wrapped.exists():
+            shutil.copytree(wrapped, partial / "keys" / "data")
+        for region in mesh.policy.regions:
+            try:
+                manifests += _copy_manifests(mesh.store(region).root, partial / "manifests" / region)
+            except Exception:  # an unreachable region is recorded, the rest is still backed up
+                shutil.rmtree(partial / "manifests" / region, ignore_errors=True)
+                skipped.append(region)
+        log = audit_log_at(mesh.state_dir)
+        checkpoint = log.snapshot(partial / "audit")  # last: it covers every manifest above
+        files = {p.relative_to(partial).as_posix(): _sha256(p) for p in sorted(partial.rglob("*")) if p.is_file()}
+        index = {"format": 1, "mesh": mesh.policy.settings.name, "created_at": stamp, "active_region": mesh.active_region,
+                 "audit_checkpoint": checkpoint, "skipped_regions": skipped, "files": files}
+        raw = json.dumps(index, indent=2, sort_keys=True).encode()
+        (partial / INDEX).write_bytes(raw)
+        (partial / SIGNATURE).write_text(log.signer.sign(raw).hex())
+        os.replace(partial, dest)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    report = BackupReport(dest, len(files), manifests, int(checkpoint["size"]), tuple(skipped))
+    log.append(AuditEvent(actor=actor, action="dr_backup", target=str(dest), outcome="written", source="dr",
+                          details=report.to_dict()))
+    return report
+
+
+def latest_backup(mesh: Mesh) -> Path:
+    """The newest complete backup under ``.mesh/backups``."""
+    found = sorted(p for p in backups_dir(mesh).glob("*") if (p / INDEX).exists()) if backups_dir(mesh).exists() else []
+    if not found:
+        raise BackupError("there is no backup", where=str(backups_dir(mesh)), fix="write one with `mesh dr backup`")
+    return found[-1]
+
+
+def verify_backup(mesh: Mesh, path: Path) -> dict[str, Any]:
+    """Check the signature, every file's checksum and the audit chain; return the index."""
+    index_file = path / INDEX
+    if not index_file.exists():
+        raise BackupError("not a backup (no index.json)", where=str(path), fix="name a folder written by `mesh dr backup`")
+    raw = index_file.read_bytes()
+    log = audit_log_at(mesh.state_dir)
+    public: Ed25519PublicKey = log.signer.public_key()
+    try:
+        public.verify(bytes.fromhex((path / SIGNATURE).read_text()), raw)
+    except (OSError, ValueError, InvalidSignature):
+        raise BackupError("the backup's index is not signed by this mesh's audit key (altered or foreign)",
+                          where=str(index_file), fix="restore from another backup") from None
+    index = json.loads(raw)
+    bad = [rel for rel, digest in index["files"].items()
+           if not (path / rel).is_file() or _sha256(path / rel) != digest]
+    if bad:
+        raise BackupError(f"{len(bad)} file(s) of the backup are missing or altered: {', '.join(bad[:10])}",
+                          where=str(path), fix="restore from another backup")
+    chain = AuditLog(path / "audit", log.signer).verify()
+    if not chain.ok:
+        raise BackupError(f"the backup's audit log does not verify: {chain.problem}", where=str(path / "audit"),
+                          fix="restore from another backup")
+    return index
+
+
+def restore(mesh: Mesh, path: Path, *, actor: str = "operator") -> RestoreReport:
+    """Verify the backup at ``path``, then restore what is missing or broken (module docstring)."""
+    index = verify_backup(mesh, path)
+    restored, kept, problems = [], [], []
+    if not mesh.policy.path.exists():
+        shutil.copyfile(path / "mesh.toml", mesh.policy.path)
+        restored.append("mesh.toml")
+    elif mesh.policy.path.read_bytes() != (path / "mesh.toml").read_bytes():
+        kept.append("mesh.toml (changed since the backup; the current file is kept)")
+    log = audit_log_at(mesh.state_dir)
+    restored_log, note = _restore_audit(log, path / "audit", int(index["audit_checkpoint"]["size"]))
+    (restored if restored_log else kept).append(note)
+    for rel in index["files"]:
+        if rel.startswith("keys/data/") and not (target := mesh.state_dir / rel).exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path / rel, target)
+            os.chmod(target, 0o600)
+            restored.append(rel)
+    pointers_last = sorted(index["files"], key=lambda rel: rel.endswith(CURRENT))
+    for rel in pointers_last:
+        if rel.startswith("manifests/"):
+            _, region, inner = rel.split("/", 2)
+            if region in mesh.policy.regions:
+                outcome = _restore_pointer(mesh.store(region).root, path / rel, inner)
+                if outcome.startswith("restored"):
+                    restored.append(f"{region}:{inner}")
+                elif outcome:
+                    problems.append(f"{region}:{inner}: {outcome}")
+    report = RestoreReport(path, len(index["files"]), tuple(restored), tuple(kept), tuple(problems))
+    log.append(AuditEvent(actor=actor, action="dr_restore", target=str(path), outcome="restored", source="dr",
+                          details={"restored": len(restored), "problems": problems[:50]}))
+    return report
+
+
+def _copy_manifests(root: StorageRoot, dest: Path) -> int:
+    count = 0
+    for file in root.walk_files(root.root):
+        name = file.rsplit("/", 1)[-1]
+        if name not in (MANIFEST, CURRENT) or "/.staging/" in file:
+            continue
+        target = dest / file[len(root.root) + 1:]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(root.read_bytes(file))
+        count += name == MANIFEST
+    return count
+
+
+def _restore_pointer(root: StorageRoot, source: Path, inner: str) -> str:
+    """Restore one manifest or CURRENT pointer if it is missing and its data is intact."""
+    path = root.path(inner)
+    if root.exists(path):
+        return ""
+    if inner.endswith(CURRENT):
+        version = json.loads(source.read_bytes())["version"]
+        if not root.exists(root.path(inner.rsplit("/", 1)[0], version, MANIFEST)):
+            return f"points at version {version}, which is not here"
+        root.write_atomic(path, source.read_bytes())
+        return "restored"
+    manifest = Manifest.from_json(source.read_bytes())
+    data = path.rsplit("/", 1)[0] + "/data.parquet"
+    if not root.exists(data):
+        return "data missing (replicate it back, or fail over to a region that holds it)"
+    if root.checksum(data) != manifest.checksum:
+        return "data does not match the manifest's checksum; not restored"
+    root.write_atomic(path, source.read_bytes())
+    return "restored"
+
+
+def _restore_audit(log: AuditLog, backup_folder: Path, backup_size: int) -> tuple[bool, str]:
+    """Bring the audit log back if it is missing or fails verification; keep a good current one."""
+    current = log.verify() if (log.folder / "audit.jsonl").exists() else None
+    if current is not None and current.ok and current.records >= backup_size:
+        backed_up = _last_hash(AuditLog(backup_folder, log.signer), backup_size)
+        if _last_hash(log, backup_size) == backed_up:
+            return False, f"audit log ({current.records} records, verifies, and extends the backup's {backup_size})"
+    if current is not None:
+        aside = log.folder.with_name(f"audit.before-restore-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}")
+        os.replace(log.folder, aside)
+    else:
+        aside = None
+    shutil.copytree(backup_folder, log.folder, dirs_exist_ok=True)
+    kept = f"; the damaged log was kept in {aside}" if aside else ""
+    return True, f"audit log ({backup_size} records){kept}"
+
+
+def _last_hash(log: AuditLog, count: int) -> str | None:
+    """The hash of record ``count - 1`` of ``log``: equal in two logs when one extends the other."""
+    return next((r.hash for r in log.records() if r.seq == count - 1), None)
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()

@@ -1,0 +1,143 @@
+"""Failover to another region, and failback to the primary, each verified and audited.
+
+A failover first verifies the replicas it is about to serve: for every asset, the newest
+version the target region holds must match its checksum, and no version published since
+(known from the active region if it can still be read, and from the run history, which lives
+outside every region) may be missing. Otherwise it is refused with the list, unless forced,
+which reports what is lost. Then every asset's ``CURRENT`` in the target points at its newest
+verified version and the active region switches in one atomic write. The time from the
+start of the command to the switch is the recovery time (RTO), measured and audited.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from assets.errors import MeshError
+from assets.mesh import Mesh
+from assets.regions import RegionSwitch, write_switch
+from governance.audit import AuditEvent, AuditLog
+from governance.handlers import history_of
+from governance.replication import Replicator
+from governance.retention import ResidencyError, check_residency
+
+
+class FailoverRefusedError(MeshError):
+    """The target region cannot take over without losing data (or is not a region)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Loss:
+    """Versions of an asset that a failover leaves behind, and why."""
+
+    key: str
+    versions: tuple[str, ...]
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {len(self.versions)} version(s) {self.reason} (newest {self.versions[-1]})"
+
+
+@dataclass(frozen=True, slots=True)
+class FailoverReport:
+    """What a failover or failback did, and how long it took."""
+
+    from_region: str
+    to_region: str
+    rto_seconds: float
+    verified: int
+    lost: tuple[Loss, ...] = ()
+    forced: bool = False
+    caught_up: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"from": self.from_region, "to": self.to_region, "rto_seconds": round(self.rto_seconds, 3),
+                "verified": self.verified, "forced": self.forced, "caught_up": self.caught_up,
+                "lost": [{"key": x.key, "versions": list(x.versions), "reason": x.reason} for x in self.lost]}
+
+
+def failover(mesh: Mesh, to: str, audit: AuditLog, *, force: bool = False, actor: str = "operator",
+             reason: str = "failover") -> FailoverReport:
+    """Make ``to`` the active region after verifying its replicas (see the module docstring)."""
+    started = time.perf_counter()
+    previous = mesh.active_region
+    if to not in mesh.policy.regions:
+        raise FailoverRefusedError(f"'{to}' is not a region", where=str(mesh.policy.path),
+                                   fix=f"fail over to one of {', '.join(sorted(mesh.policy.regions))}")
+    if to == previous:
+        raise FailoverRefusedError(f"'{to}' is already the active region", where=str(mesh.policy.path),
+                                   fix="see `mesh dr status`")
+    serve, losses = _check_replicas(mesh, previous, to)
+    if losses and not force:
+        audit.append(_event(actor, reason, to, "refused", {"from": previous, "lost": [str(x) for x in losses]}))
+        raise FailoverRefusedError(
+            f"region '{to}' lacks data that passed its gate: " + "; ".join(map(str, losses)),
+            where=f"region:{to}", fix="catch it up (`mesh dr status`, then let replication finish), "
+                                      "or pass --force to accept losing exactly this")
+    target = mesh.store(to)
+    for key, version in serve.items():
+        if target.current_version(key) != version:
+            target.set_current(key, version)
+    write_switch(mesh.state_dir, RegionSwitch.now(region=to, previous=previous, reason=reason))
+    report = FailoverReport(previous, to, time.perf_counter() - started, len(serve), tuple(losses), force)
+    audit.append(_event(actor, reason, to, "switched", report.to_dict()))
+    return report
+
+
+def failback(mesh: Mesh, audit: AuditLog, *, actor: str = "operator") -> FailoverReport:
+    """Catch the primary up from the active region (every version, verified), then switch to it."""
+    started = time.perf_counter()
+    primary, active = mesh.policy.settings.primary_region, mesh.active_region
+    if active == primary:
+        raise FailoverRefusedError(f"the primary region '{primary}' is already active", where=str(mesh.policy.path),
+                                   fix="failback follows a failover; see `mesh dr status`")
+    results = Replicator(mesh, audit, active, primary, actor).replicate_many(mesh.graph, verify=True)
+    failed = [f"{key}: {r}" for key, r in zip(mesh.graph, results, strict=True) if isinstance(r, Exception)]
+    if failed:
+        raise FailoverRefusedError(f"could not catch the primary '{primary}' up: " + "; ".join(failed),
+                                   where=f"region:{primary}", fix="make the primary reachable, then run failback again")
+    copied = sum(len(r.copies) for r in results if not isinstance(r, Exception))
+    report = failover(mesh, primary, audit, actor=actor, reason="failback")
+    return FailoverReport(active, primary, time.perf_counter() - started, report.verified, report.lost,
+                          caught_up=copied)
+
+
+def _check_replicas(mesh: Mesh, active: str, to: str) -> tuple[dict[str, str], list[Loss]]:
+    """For each asset, the newest verified version ``to`` can serve, and what would be lost."""
+    published = history_of(mesh).published()
+
+    def check(key: str) -> tuple[str, str | None, Loss | None]:
+        known = set(published.get(key, ()))
+        try:
+            check_residency(mesh.policy, key, to)
+        except ResidencyError as exc:
+            return key, None, (Loss(key, tuple(sorted(known)), f"kept out of {to} by residency ({exc.args[0]})")
+                               if known else None)
+        try:
+            known |= set(mesh.store(active).versions(key))
+        except Exception:  # the active region may be gone; the history still knows what was published
+            pass
+        target = mesh.store(to)
+        held = target.versions(key)
+        serving = next((v for v in reversed(held) if target.verify(target.manifest(key, v))), None)
+        corrupt = tuple(v for v in held if serving is None or v > serving)
+        newer = tuple(sorted(v for v in known - set(held) if serving is None or v > serving))
+        if corrupt:
+            return key, serving, Loss(key, tuple(sorted(set(corrupt + newer))), "corrupt or missing in " + to)
+        if newer:
+            return key, serving, Loss(key, newer, "not replicated to " + to)
+        return key, serving, None
+
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="failover") as pool:
+        checked = list(pool.map(check, list(mesh.graph)))
+    serve = {key: version for key, version, _ in checked if version is not None}
+    return serve, [loss for _, _, loss in checked if loss is not None]
+
+
+def _event(actor: str, action: str, to: str, outcome: str, details: Mapping[str, Any]) -> AuditEvent:
+    return AuditEvent(actor=actor, action=action, target=f"region:{to}", outcome=outcome, source="dr",
+                      where=f"region:{to}", details=dict(details))
