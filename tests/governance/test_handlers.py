@@ -20,7 +20,8 @@ def test_the_engine_records_every_publish_in_the_run_history(example_mesh: Mesh)
     result = materialize("+finance.revenue", mesh=example_mesh, params={"scale": 300})
     history = history_of(example_mesh)
     for key, r in result.results.items():
-        assert [h.kind for h in r.handlers] == ["policy", "history"] and all(h.ok for h in r.handlers)
+        assert [h.kind for h in r.handlers] == [h.kind for h in default_handlers(example_mesh)]
+        assert {"policy", "history", "replication"} <= {h.kind for h in r.handlers} and all(h.ok for h in r.handlers)
         rows = history.for_asset(key)
         assert len(rows) == 1 and rows[0]["version"] == r.manifest.version  # type: ignore[union-attr]
         assert rows[0]["source"] == "engine" and rows[0]["summary"]["checksum"] == r.manifest.checksum  # type: ignore[union-attr]
@@ -29,8 +30,10 @@ def test_the_engine_records_every_publish_in_the_run_history(example_mesh: Mesh)
 def test_a_replayed_update_changes_nothing(example_mesh: Mesh) -> None:
     result = materialize("sales.orders", mesh=example_mesh, params={"scale": 50})
     update = AssetUpdate.from_manifest(result["sales.orders"].manifest, "airflow")  # type: ignore[arg-type]
-    policy, history = dispatch(default_handlers(example_mesh), update)
-    assert policy.ok and history.ok and history.message.startswith("already recorded")
+    outcomes = {o.kind: o for o in dispatch(default_handlers(example_mesh), update)}
+    assert all(o.ok for o in outcomes.values()), outcomes
+    assert outcomes["history"].message.startswith("already recorded")
+    assert "0 copied, 0 repaired, 1 already there" in outcomes["replication"].message
     assert len(history_of(example_mesh).for_asset("sales.orders")) == 1
 
 
@@ -80,6 +83,6 @@ def test_the_policy_handler_catches_tampered_data_and_audits_it(example_mesh: Me
     assert [(c.target, c.outcome) for c in checks] == [("customers.customers", "passed")]
     data = Path(example_mesh.store().data_path(manifest.key, manifest.version))
     data.write_bytes(data.read_bytes()[:-10] + b"0123456789")
-    [policy, _] = dispatch(default_handlers(example_mesh), AssetUpdate.from_manifest(manifest, "airflow"))
+    policy = dispatch(default_handlers(example_mesh), AssetUpdate.from_manifest(manifest, "airflow"))[0]
     assert not policy.ok and "does not match the manifest checksum" in policy.message
     assert audit_log_at(example_mesh.state_dir).query(action="policy_check")[-1].outcome == "violated"

@@ -1,0 +1,170 @@
+"""Disaster recovery: failover verified and audited, refusals that list what would be lost,
+failback after catching up, signed backups that verify on restore, and the recovery drill."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assets import Mesh, materialize
+from assets.cli import app
+from assets.errors import AssetNotMaterializedError
+from governance.audit import audit_log_at
+from governance.dr import (
+    BackupError,
+    FailoverRefusedError,
+    backup,
+    dr_status,
+    drill,
+    failback,
+    failover,
+    restore,
+)
+from governance.handlers import HistoryHandler, PolicyCheckHandler, history_of
+
+SMALL = {"scale": 300, "seed": 5}
+OPERATOR = "platform@acme.example"
+
+
+def _no_replication(mesh: Mesh) -> list[object]:
+    audit = audit_log_at(mesh.state_dir)
+    return [PolicyCheckHandler(mesh, audit), HistoryHandler(history_of(mesh))]
+
+
+def test_the_recovery_drill_loses_nothing_beyond_the_reported_rpo(example_mesh: Mesh) -> None:
+    # 1. materialize; then a few versions the standby has not got yet (the lag the RPO reports)
+    assert materialize("*", mesh=example_mesh, params=SMALL).ok
+    lagging = materialize("sales.products", mesh=example_mesh, handlers=_no_replication(example_mesh))
+    unreplicated = lagging["sales.products"].manifest.version  # type: ignore[union-attr]
+    reported = dr_status(example_mesh)
+    assert reported.rpo_versions == 1 and not reported.ready
+    # 2. destroy the primary region's folder
+    shutil.rmtree(example_mesh.store("us-east").root.root)
+    with pytest.raises(AssetNotMaterializedError):
+        example_mesh.store().require_current("sales.orders")
+    # 3. fail over: refused while the unreplicated version would be lost, then forced
+    audit = audit_log_at(example_mesh.state_dir)
+    with pytest.raises(FailoverRefusedError, match=rf"sales.products: 1 version\(s\) not replicated to us-west"):
+        failover(example_mesh, "us-west", audit, actor=OPERATOR)
+    assert example_mesh.active_region == "us-east"
+    report = failover(example_mesh, "us-west", audit, force=True, actor=OPERATOR)
+    assert example_mesh.active_region == "us-west" and report.rto_seconds < 30
+    assert [(x.key, x.versions) for x in report.lost] == [("sales.products", (unreplicated,))]
+    # 4. every version that passed its gate is readable and verified, or was in the reported RPO
+    store, missing = example_mesh.store(), {(a.key, v) for a in reported.assets for v in a.missing}
+    for key, versions in history_of(example_mesh).published().items():
+        for version in versions:
+            if (key, version) in missing:
+                continue
+            manifest = store.manifest(key, version)
+            assert store.verify(manifest) and store.scan(key, version).collect().height == manifest.rows
+    # 5. keep materializing on the new primary
+    again = materialize("+sales.daily_sales", mesh=example_mesh, params=SMALL)
+    assert again.ok and all(Path(store.data_path(k, r.manifest.version)).exists()  # type: ignore[union-attr]
+                            for k, r in again.results.items())
+    switches = audit.query(action="failover")
+    assert [(s.outcome, s.actor) for s in switches] == [("refused", OPERATOR), ("switched", OPERATOR)]
+    assert switches[-1].details["lost"][0]["versions"] == [unreplicated]
+
+
+def test_failover_refuses_corrupt_replicas_and_failback_catches_the_primary_up(example_mesh: Mesh) -> None:
+    manifest = materialize("sales.products", mesh=example_mesh)["sales.products"].manifest
+    assert manifest is not None
+    west = example_mesh.store("us-west")
+    Path(west.data_path("sales.products", manifest.version)).write_bytes(b"not parquet")
+    audit = audit_log_at(example_mesh.state_dir)
+    with pytest.raises(FailoverRefusedError, match="sales.products: 1 version.s. corrupt or missing in us-west"):
+        failover(example_mesh, "us-west", audit)
+    materialize("sales.products", mesh=example_mesh)  # the next update repairs nothing old, copies the new
+    Path(west.data_path("sales.products", manifest.version)).unlink()
+    shutil.rmtree(Path(west.data_path("sales.products", manifest.version)).parent)
+    failover(example_mesh, "us-west", audit)
+    newer = materialize("sales.products", mesh=example_mesh)["sales.products"].manifest  # on us-west now
+    assert newer is not None and example_mesh.store("us-west").current_version("sales.products") == newer.version
+    east = example_mesh.store("us-east")
+    assert east.verify(newer)  # after a failover, replication runs the other way: to the old primary
+    shutil.rmtree(Path(east.data_path("sales.products", newer.version)).parent)  # the primary missed it
+    report = failback(example_mesh, audit)
+    assert example_mesh.active_region == "us-east" and report.to_region == "us-east"
+    assert report.caught_up == 1
+    assert east.current_version("sales.products") == newer.version and east.verify(newer)
+    assert [r.details.get("reason") or r.action for r in audit.query(action="failback")] == ["failback"]
+
+
+def test_a_backup_restores_what_was_lost_and_refuses_tampering(example_mesh: Mesh) -> None:
+    result = materialize("+finance.revenue", mesh=example_mesh, params=SMALL)
+    assert result.ok
+    written = backup(example_mesh)
+    assert written.manifests == 2 * len(result.results) and written.audit_records > 0
+    key = "finance.revenue"
+    manifest = result[key].manifest
+    assert manifest is not None
+    east = example_mesh.store("us-east")
+    version_dir = Path(east.data_path(key, manifest.version)).parent
+    (version_dir / "manifest.json").unlink()
+    (version_dir.parent / "CURRENT").unlink()
+    audit_file = example_mesh.state_dir / "audit" / "audit.jsonl"
+    audit_file.write_bytes(audit_file.read_bytes().replace(b'"materialized"', b'"gate_failed"', 1))
+    assert not audit_log_at(example_mesh.state_dir).verify().ok
+    report = restore(example_mesh, written.path, actor=OPERATOR)
+    assert f"us-east:finance/revenue/{manifest.version}/manifest.json" in report.restored
+    assert "us-east:finance/revenue/CURRENT" in report.restored
+    assert any(line.startswith("audit log") for line in report.restored) and not report.problems
+    assert east.current_version(key) == manifest.version
+    assert audit_log_at(example_mesh.state_dir).verify().ok
+    assert list(example_mesh.state_dir.glob("audit.before-restore-*"))  # the tampered log is kept as evidence
+    # a backup altered after it was written is refused before anything is touched
+    index = json.loads((written.path / "index.json").read_text())
+    (written.path / "mesh.toml").write_text((written.path / "mesh.toml").read_text() + "\n# edited\n")
+    with pytest.raises(BackupError, match="missing or altered: mesh.toml"):
+        restore(example_mesh, written.path)
+    index["files"]["mesh.toml"] = "0" * 64
+    (written.path / "index.json").write_text(json.dumps(index))
+    with pytest.raises(BackupError, match="not signed by this mesh's audit key"):
+        restore(example_mesh, written.path)
+
+
+def test_a_backup_holds_no_key_material(example_mesh: Mesh) -> None:
+    materialize("+customers.customers", mesh=example_mesh, params=SMALL)
+    written = backup(example_mesh)
+    secrets = [p for p in (example_mesh.state_dir / "keys").iterdir() if p.suffix in (".key", ".pem")]
+    assert {p.suffix for p in secrets} == {".key", ".pem"}  # the KEK and the audit signing key
+    kek_bytes = [p.read_bytes() for p in secrets]
+    for file in written.path.rglob("*"):
+        if file.is_file():
+            content = file.read_bytes()
+            assert not any(k in content for k in kek_bytes), file
+
+
+def test_dr_commands_through_the_cli(example_root: Path) -> None:
+    runner = CliRunner()
+    root = ["--root", str(example_root)]
+    assert runner.invoke(app, ["materialize", "+sales.daily_sales", *root, "--scale", "300"]).exit_code == 0
+    status = runner.invoke(app, ["dr", "status", *root, "--json"])
+    assert status.exit_code == 0 and json.loads(status.stdout)["ready"] is True
+    denied = runner.invoke(app, ["dr", "failover", "--to", "us-west", *root, "--as", "analyst@acme.example"])
+    assert denied.exit_code == 1 and "operate_dr" in denied.stderr
+    switched = runner.invoke(app, ["dr", "failover", "--to", "us-west", *root, "--as", OPERATOR, "--json"])
+    assert switched.exit_code == 0, switched.stderr
+    assert json.loads(switched.stdout)["to"] == "us-west" and json.loads(switched.stdout)["rto_seconds"] < 30
+    unknown = runner.invoke(app, ["dr", "failover", "--to", "eu-central", *root, "--as", OPERATOR])
+    assert unknown.exit_code == 1 and "'eu-central' is not a region" in unknown.stderr
+    back = runner.invoke(app, ["dr", "failback", *root, "--as", OPERATOR])
+    assert back.exit_code == 0 and "active region is now us-east" in back.stdout
+    made = runner.invoke(app, ["dr", "backup", *root])
+    assert made.exit_code == 0 and "backup written" in made.stdout
+    restored = runner.invoke(app, ["dr", "restore", *root, "--as", OPERATOR])
+    assert restored.exit_code == 0, restored.stderr
+    assert "verified" in restored.stdout
+
+
+def test_the_drill_command_reports_rto_and_rpo(example_root: Path) -> None:
+    report = drill(Mesh.load(example_root), params=SMALL)
+    assert report.ok, report.to_dict()
+    assert report.rto_seconds < 30 and report.rpo_versions == 0 and report.verified_versions == report.published_versions
+    assert not report.workdir.exists()  # the throwaway copy is gone
+    assert not (example_root / ".mesh" / "regions").exists()  # the real mesh was never touched
