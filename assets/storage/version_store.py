@@ -9,7 +9,9 @@ Layout under the root::
 
 Publishing writes a version under ``.staging``, moves the finished folder into place, and
 only then replaces ``CURRENT`` in one atomic write. A crash at any point leaves ``CURRENT``
-naming the previous, complete version; a leftover staging folder is never read. Old versions
+naming the previous, complete version; a leftover staging folder is never read. On object
+stores (no folder rename) the data goes straight into the version's folder and the manifest,
+written last, makes it a version: readers list only versions with a manifest. Old versions
 stay until retention removes them, so rollback and time travel read them by name.
 
 Public methods wrap storage failures in :class:`StorageError` naming the asset key and URI.
@@ -95,8 +97,7 @@ class VersionStore:
             self.admit(request.key, None)
         version = new_version()
         asset_dir = self._asset_dir(request.key, request.partition)
-        staged = StagedVersion(request=request, version=version,
-                               folder=self.root.path(asset_dir, STAGING, f"{version}-{uuid.uuid4().hex[:8]}"),
+        staged = StagedVersion(request=request, version=version, folder=self._aside(asset_dir, version),
                                rows=frame.height, schema={c: str(t) for c, t in frame.schema.items()})
         try:
             self.root.makedirs(staged.folder)
@@ -128,7 +129,8 @@ class VersionStore:
                 data_key=dict(request.data_key) if request.data_key else None,
                 contract=dict(request.contract) if request.contract else None)
             self.root.write_atomic(f"{staged.folder}/{MANIFEST_FILE}", manifest.to_json())
-            self.root.rename(staged.folder, final)
+            if staged.folder != final:
+                self.root.rename(staged.folder, final)
             self._set_current(request.key, staged.version, request.partition)
         except OSError as exc:
             self.discard(staged)
@@ -253,8 +255,7 @@ class VersionStore:
         final = self.root.path(asset_dir, manifest.version)
         # Local folders: build the replica aside and rename it in. Object stores have no folder
         # rename, so the data goes in place and the manifest, written last, makes it visible.
-        folder = (self.root.path(asset_dir, STAGING, f"{manifest.version}-{uuid.uuid4().hex[:8]}")
-                  if self.root.is_local else final)
+        folder = self._aside(asset_dir, manifest.version)
         try:
             if not self.root.is_local:
                 self.root.remove(f"{final}/{MANIFEST_FILE}")
@@ -266,7 +267,7 @@ class VersionStore:
                                   f"({checksum}, {size} bytes; expected {manifest.checksum}, {manifest.bytes} bytes)",
                                   folder, fix="the source copy may be corrupt: verify it with `mesh dr status --verify`")
             self.root.write_atomic(f"{folder}/{MANIFEST_FILE}", manifest.to_json())
-            if self.root.is_local:
+            if folder != final:
                 self.root.remove(final)
                 self.root.rename(folder, final)
         except (OSError, StorageError) as exc:
@@ -287,6 +288,14 @@ class VersionStore:
         return True
 
     # -- helpers --------------------------------------------------------------------------------
+    def _aside(self, asset_dir: str, version: str) -> str:
+        """Where a version is written before it is visible. Local folders: a staging folder,
+        renamed into place. Object stores have no folder rename, so the version's own folder:
+        its manifest, written last, is what makes it a version."""
+        if self.root.is_local:
+            return self.root.path(asset_dir, STAGING, f"{version}-{uuid.uuid4().hex[:8]}")
+        return self.root.path(asset_dir, version)
+
     @staticmethod
     def _asset_dir(key: str, partition: str | None) -> str:
         domain, name = key.split(".", 1)

@@ -35,8 +35,8 @@ def test_rotation_rewraps_every_key_and_keeps_old_versions_readable(protected_me
     checksums = [store.manifest("customers.customers", v).checksum for v in store.versions("customers.customers")]
     old = keyring.provider.active_kek_id()
     report = rotate_keys(mesh, keyring, audit_log_at(mesh.state_dir))
-    assert report.kek_id != old and report.rewrapped == 3 and not report.resumed  # 2 versions + 1 token key
-    assert kek_usage(mesh, keyring) == {report.kek_id: 3}
+    assert report.kek_id != old and report.rewrapped == 5 and not report.resumed  # 2 versions x 2 regions + 1 token key
+    assert kek_usage(mesh, keyring) == {report.kek_id: 5}
     assert plaintext(mesh) == before_text
     assert [store.manifest("customers.customers", v).checksum for v in store.versions("customers.customers")] == checksums
     for version in store.versions("customers.customers"):
@@ -60,15 +60,15 @@ def test_an_interrupted_rotation_is_finished_by_running_it_again(protected_mesh:
     assert len(kek_usage(mesh, keyring)) == 2, "half rotated"
     assert plaintext(mesh) == before_text, "readable in the middle of a rotation"
     report = rotate_keys(mesh, keyring, audit)
-    assert report.resumed and report.rewrapped == 2 and report.already == 1
-    assert kek_usage(mesh, keyring) == {report.kek_id: 3}
+    assert report.resumed and report.rewrapped == 4 and report.already == 1
+    assert kek_usage(mesh, keyring) == {report.kek_id: 5}
     assert plaintext(mesh) == before_text
 
 
 def test_a_kek_in_use_or_active_cannot_be_retired(protected_mesh: Mesh) -> None:
     mesh, keyring = protected_mesh, keyring_at(protected_mesh.state_dir)
     active = keyring.provider.active_kek_id()
-    with pytest.raises(KeyError_, match=f"KEK {active} still wraps 3 data key"):
+    with pytest.raises(KeyError_, match=f"KEK {active} still wraps 5 data key"):
         retire_kek(mesh, keyring, audit_log_at(mesh.state_dir), active)
     with pytest.raises(KeyError_, match="is the active key"):
         keyring.provider.retire(active)

@@ -63,7 +63,7 @@ def test_retiring_revokes_grants_archives_data_and_retention_still_applies(examp
     assert materialize("*", mesh=mesh, params={"scale": 300}).ok
     audit = audit_log_at(mesh.state_dir)
     done = retire_domain(mesh, "marketing", "council@acme.example", audit)
-    assert done["revoked_grants"] == 1 and len(done["archived"]) == 1
+    assert done["revoked_grants"] == 1 and len(done["archived"]) == 2  # in both regions
     after = Mesh.load(example_root)
     assert not [k for k in after.graph if k.startswith("marketing.")]
     assert after.policy.domains["marketing"].retired
