@@ -42,6 +42,7 @@ class AssetSpec:
     """What an asset is, without the code that computes it.
 
     ``inputs`` maps each parameter of the function to the key of the asset it reads.
+    ``column_lineage`` maps an output column to the ``(input key, column)`` pairs it derives from.
     """
 
     domain: str
@@ -58,6 +59,7 @@ class AssetSpec:
     description: str = ""
     retries: int = 2
     source: str = "<unknown>"
+    column_lineage: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -120,7 +122,7 @@ def asset(
     ins: Mapping[str, str] | None = ..., schedule: str | None = ..., trigger: str = ...,
     visibility: str = ..., owners: list[str] | tuple[str, ...] = ..., freshness: str | None = ...,
     tags: Mapping[str, str] | None = ..., description: str | None = ..., retries: int = ...,
-    name: str | None = ...,
+    name: str | None = ..., column_lineage: Mapping[str, list[str] | tuple[str, ...]] | None = ...,
 ) -> Callable[[AssetFn], AssetDefinition]: ...
 
 
@@ -140,6 +142,7 @@ def asset(
     description: str | None = None,
     retries: int = 2,
     name: str | None = None,
+    column_lineage: Mapping[str, list[str] | tuple[str, ...]] | None = None,
 ) -> AssetDefinition | Callable[[AssetFn], AssetDefinition]:
     """Declare a data product: a function returning a polars frame, guarded by a contract.
 
@@ -147,13 +150,17 @@ def asset(
     function lives in. Parameters named like an asset of the same domain are inputs; ``ins``
     maps any other parameter to a key in another domain. A parameter named ``context``
     receives an :class:`AssetContext`. Inputs arrive as ``pl.LazyFrame``.
+
+    ``column_lineage`` declares where output columns come from, as ``"<input param>.<column>"``:
+    ``{"amount_usd": ["orders.amount", "fx_rates.rate"]}``. It reaches OpenLineage's
+    ``columnLineage`` facet.
     """
 
     def decorate(func: AssetFn) -> AssetDefinition:
         return _define(func, contract=contract, contract_version=contract_version, ins=dict(ins or {}),
                        schedule=schedule, trigger=trigger, visibility=visibility, owners=tuple(owners),
                        freshness=freshness, tags=dict(tags or {}), description=description,
-                       retries=retries, name=name)
+                       retries=retries, name=name, column_lineage=dict(column_lineage or {}))
 
     return decorate(fn) if fn is not None else decorate
 
@@ -161,7 +168,7 @@ def asset(
 def _define(func: AssetFn, *, contract: Any, contract_version: str, ins: dict[str, str],
             schedule: str | None, trigger: str, visibility: str, owners: tuple[str, ...],
             freshness: str | None, tags: dict[str, str], description: str | None, retries: int,
-            name: str | None) -> AssetDefinition:
+            name: str | None, column_lineage: dict[str, Any]) -> AssetDefinition:
     where = _source(func)
     asset_name = name or func.__name__
     label = f"asset '{asset_name}'"
@@ -208,12 +215,13 @@ def _define(func: AssetFn, *, contract: Any, contract_version: str, ins: dict[st
         raise refuse(f"bad freshness {freshness!r}: {exc}", "write a duration like '30m', '2h' or '1d'") from None
 
     inputs, wants_context = _inputs(func, domain, ins, refuse)
+    lineage = _column_lineage(column_lineage, inputs, set(contract.to_schema().columns), refuse)
     spec = AssetSpec(
         domain=domain, name=asset_name, contract=contract, contract_version=contract_version,
         inputs=MappingProxyType(inputs), schedule=schedule, trigger=trigger,  # type: ignore[arg-type]
         visibility=visibility, owners=owners, freshness=fresh,  # type: ignore[arg-type]
         tags=MappingProxyType(tags), description=(description or inspect.getdoc(func) or "").strip(),
-        retries=retries, source=where)
+        retries=retries, source=where, column_lineage=MappingProxyType(lineage))
     return AssetDefinition(spec=spec, fn=func, wants_context=wants_context)
 
 
@@ -236,6 +244,27 @@ def _inputs(func: AssetFn, domain: str, ins: dict[str, str],
         if not _KEY.match(key):
             raise refuse(f"ins['{param}'] = {key!r} is not an asset key", "write '<domain>.<asset>'")
     return inputs, wants_context
+
+
+def _column_lineage(declared: dict[str, Any], inputs: dict[str, str], columns: set[str],
+                    refuse: Callable[[str, str], DefinitionError]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """``{"out": ["param.col", ...]}`` resolved to ``{"out": (("<input key>", "col"), ...)}``."""
+    resolved = {}
+    for column, sources in declared.items():
+        if column not in columns:
+            raise refuse(f"column_lineage names '{column}', which is not a column of the contract",
+                         "use the contract's column names. " + did_you_mean(column, columns))
+        if isinstance(sources, str) or not sources:
+            raise refuse(f"column_lineage['{column}'] must be a non-empty list", f"write ['<input>.<column>', ...]")
+        pairs = []
+        for source in sources:
+            param, _, name = str(source).partition(".")
+            if param not in inputs or not name:
+                raise refuse(f"column_lineage['{column}'] names '{source}', not '<input parameter>.<column>'",
+                             f"use one of the inputs: {', '.join(inputs) or 'none'}")
+            pairs.append((inputs[param], name))
+        resolved[column] = tuple(pairs)
+    return resolved
 
 
 def _domain_of(func: AssetFn) -> str | None:

@@ -120,6 +120,14 @@ def _check_inputs(by_key: Mapping[str, AssetDefinition], external_domains: froze
         raise UnknownInputError(" ".join(problems), where="asset inputs",
                                 fix="name an existing asset in ins={'param': '<domain>.<asset>'}, "
                                     "or rename the parameter after an asset of the same domain")
+    for key, d in sorted(by_key.items()):
+        for column, sources in d.spec.column_lineage.items():
+            for target, source_column in sources:
+                if target in by_key and source_column not in (known := by_key[target].spec.contract.to_schema().columns):
+                    raise UnknownInputError(
+                        f"'{key}' declares column '{column}' derives from '{target}.{source_column}', "
+                        f"which is no column of '{target}'. {did_you_mean(source_column, known)}",
+                        where=d.spec.source, fix="name columns of the input's contract in column_lineage")
 
 
 def _topological_order(upstream: Mapping[str, tuple[str, ...]],

@@ -42,8 +42,13 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
     resolves the domain's secrets (Airflow Variables on Airflow).
     """
     from governance.audit import AuditEvent, audit_log_at  # governance imports assets.errors: import late
+    from governance.lineage import lineage_for
 
+    lineage = lineage_for(mesh)
+    lineage.started(key, run_id)
     result = _run(mesh, key, run_id=run_id, params=params, secrets=secrets)
+    if result.status is not Status.MATERIALIZED:  # COMPLETE comes from the lineage handler on the update
+        lineage.failed(key, run_id, result.error or str(result.status), result.gate.failures if result.gate else ())
     audit_log_at(mesh.state_dir).append(AuditEvent(
         actor=f"service:{source}", action="materialize", target=key, source=source,
         outcome=str(result.status), where=f"region:{mesh.active_region}",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,3 +55,45 @@ def fixture_mesh(tmp_path: Path) -> Callable[[str], Path]:
         return target
 
     return make
+
+
+OPENLINEAGE_SPEC = FIXTURES / "openlineage-spec"
+
+
+@pytest.fixture(scope="session")
+def validate_openlineage() -> Callable[[dict[str, Any]], None]:
+    """Validate a run event against the official OpenLineage schemas, offline: the event against
+    ``OpenLineage.json#/$defs/RunEvent``, then every facet against the schema its ``_schemaURL``
+    names (the mesh's own facet against the schema shipped in the repo). An unknown schema fails."""
+    import json
+
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
+    from governance.lineage import SCHEMA_FILE
+
+    files = [OPENLINEAGE_SPEC / "OpenLineage.json", *sorted((OPENLINEAGE_SPEC / "facets").glob("*.json")), SCHEMA_FILE]
+    schemas = [json.loads(f.read_text()) for f in files]
+    registry: Registry = Registry().with_resources((s["$id"], Resource.from_contents(s)) for s in schemas)
+    core = schemas[0]["$id"]
+
+    def validator(ref: str) -> Draft202012Validator:
+        return Draft202012Validator({"$ref": ref}, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+    def facets_of(event: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+        yield from event["run"].get("facets", {}).items()
+        yield from event["job"].get("facets", {}).items()
+        for dataset in (*event.get("inputs", ()), *event.get("outputs", ())):
+            for group in ("facets", "inputFacets", "outputFacets"):
+                yield from dataset.get(group, {}).items()
+
+    def validate(event: dict[str, Any]) -> None:
+        validator(f"{core}#/$defs/RunEvent").validate(event)
+        for name, facet in facets_of(event):
+            url = facet["_schemaURL"]
+            assert url.split("#")[0] in registry, f"facet {name}: schema {url} is not in the local registry"
+            schema_file = registry[url.split("#")[0]].contents
+            validator(url.split("#")[0]).validate({name: facet}) if name in schema_file.get("properties", {}) \
+                else validator(url).validate(facet)
+
+    return validate

@@ -12,6 +12,7 @@ from rich.table import Table
 from assets.cli._output import STATUS_STYLE, console, emit_json, fail, progress, require_asset, user_errors
 from assets.cli.airflow_commands import down, up
 from assets.cli.dr_commands import dr_app
+from assets.cli.lineage_command import lineage
 from assets.cli.governance_commands import (
     access_app,
     audit_app,
@@ -218,6 +219,7 @@ def demo(
 
 
 app.command()(up)
+app.command()(lineage)
 app.command()(down)
 app.add_typer(audit_app, name="audit")
 app.add_typer(dr_app, name="dr")

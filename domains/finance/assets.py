@@ -39,7 +39,10 @@ def fx_rates(context: AssetContext) -> pl.DataFrame:
 
 
 @asset(contract=Revenue, contract_version="1.0.0", ins={"orders": "sales.orders"}, visibility="public",
-       owners=_OWNERS, freshness="1d", tags={"tier": "gold"})
+       owners=_OWNERS, freshness="1d", tags={"tier": "gold"},
+       column_lineage={"order_date": ["orders.order_date"], "currency": ["orders.currency"],
+                       "orders": ["orders.order_id"], "gross_amount": ["orders.amount"],
+                       "revenue_usd": ["orders.amount", "fx_rates.rate_to_usd"]})
 def revenue(orders: pl.LazyFrame, fx_rates: pl.LazyFrame) -> pl.LazyFrame:
     """Revenue per day and currency, converted to US dollars at that day's rate."""
     return (
@@ -54,7 +57,8 @@ def revenue(orders: pl.LazyFrame, fx_rates: pl.LazyFrame) -> pl.LazyFrame:
 
 
 @asset(contract=MonthlyRevenue, contract_version="1.0.0", visibility="public", owners=_OWNERS,
-       tags={"tier": "gold"})
+       tags={"tier": "gold"}, column_lineage={"month": ["revenue.order_date"], "orders": ["revenue.orders"],
+                                               "revenue_usd": ["revenue.revenue_usd"]})
 def monthly_revenue(revenue: pl.LazyFrame) -> pl.LazyFrame:
     """Revenue in US dollars per calendar month, for the finance close."""
     return (

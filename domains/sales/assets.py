@@ -67,7 +67,9 @@ def orders(context: AssetContext) -> pl.DataFrame:
 
 
 @asset(contract=DailySales, contract_version="1.0.0", visibility="public", owners=_OWNERS,
-       tags={"tier": "gold"})
+       tags={"tier": "gold"}, column_lineage={"order_date": ["orders.order_date"], "currency": ["orders.currency"],
+                                               "orders": ["orders.order_id"], "units": ["orders.quantity"],
+                                               "gross_amount": ["orders.amount"]})
 def daily_sales(orders: pl.LazyFrame) -> pl.LazyFrame:
     """Orders, units and gross amount per day and currency."""
     return (
@@ -79,7 +81,11 @@ def daily_sales(orders: pl.LazyFrame) -> pl.LazyFrame:
 
 
 @asset(contract=CustomerOrders, contract_version="1.0.0", ins={"customers": "customers.customers"},
-       visibility="restricted", owners=_OWNERS, tags={"tier": "gold", "pii": "yes"})
+       visibility="restricted", owners=_OWNERS, tags={"tier": "gold", "pii": "yes"},
+       column_lineage={"customer_id": ["orders.customer_id", "customers.customer_id"], "email": ["customers.email"],
+                       "segment": ["customers.segment"], "country": ["customers.country"],
+                       "orders": ["orders.order_id"], "units": ["orders.quantity"],
+                       "first_order": ["orders.order_date"], "last_order": ["orders.order_date"]})
 def customer_orders(orders: pl.LazyFrame, customers: pl.LazyFrame) -> pl.LazyFrame:
     """Each customer's order history, with contact e-mail for service teams."""
     per_customer = orders.group_by("customer_id").agg(

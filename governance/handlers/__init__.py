@@ -8,6 +8,7 @@ from __future__ import annotations
 from assets.events import UpdateHandler
 from assets.mesh import Mesh
 from governance.handlers.history import HistoryHandler
+from governance.handlers.lineage import LineageHandler
 from governance.handlers.policy_check import PolicyCheckHandler
 from governance.handlers.replication import ReplicationHandler
 from governance.history import RunHistory
@@ -20,11 +21,12 @@ def history_of(mesh: Mesh) -> RunHistory:
 
 def default_handlers(mesh: Mesh) -> list[UpdateHandler]:
     """The handlers every asset update goes through, in order: governance checks, the run
-    history, then replication to the standby region."""
+    history, OpenLineage's COMPLETE event, then replication to the standby region."""
     from governance.audit import audit_log_at
 
     audit = audit_log_at(mesh.state_dir)
-    return [PolicyCheckHandler(mesh, audit), HistoryHandler(history_of(mesh)), ReplicationHandler(mesh, audit)]
+    return [PolicyCheckHandler(mesh, audit), HistoryHandler(history_of(mesh)), LineageHandler(mesh, audit),
+            ReplicationHandler(mesh, audit)]
 
 
-__all__ = ["HistoryHandler", "PolicyCheckHandler", "ReplicationHandler", "default_handlers", "history_of"]
+__all__ = ["HistoryHandler", "LineageHandler", "PolicyCheckHandler", "ReplicationHandler", "default_handlers", "history_of"]

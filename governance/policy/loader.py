@@ -22,6 +22,7 @@ from governance.policy.model import (
     Classification,
     DomainPolicy,
     Grant,
+    LineagePolicy,
     MeshPolicy,
     MeshSettings,
     Region,
@@ -33,7 +34,8 @@ T = TypeVar("T")
 
 _SECTIONS = ("mesh", "regions", "domains", "classification", "retention", "grants", "roles", "lineage")
 _KEYS: dict[str, tuple[str, ...]] = {
-    "mesh": ("name", "primary_region", "secondary_region", "lineage_namespace"),
+    "mesh": ("name", "primary_region", "secondary_region"),
+    "lineage": ("namespace", "transport", "file", "url", "endpoint", "timeout_seconds"),
     "regions": ("storage", "jurisdiction"),
     "domains": ("owners", "pool_slots", "max_assets", "max_storage_bytes", "residency", "retired"),
     "classification": ("protection",),
@@ -110,6 +112,7 @@ class _Reader:
         classes = self._named(raw, "classification", lambda n, t: Classification(
             name=n, protection=self._get(t, "protection", str, f"[classification.{n}]")))
         retention = self._build("[retention]", lambda: self._retention(self._table(raw, "retention")))
+        lineage = self._build("[lineage]", lambda: self._lineage(self._table(raw, "lineage")))
         roles = self._named(raw, "roles", lambda n, t: Role(
             name=n, members=self._strings(t, "members", f"[roles.{n}]"),
             permissions=self._strings(t, "permissions", f"[roles.{n}]")))
@@ -117,10 +120,11 @@ class _Reader:
                        if (g := self._build(f"[[grants]][{i}]", lambda t=t, i=i: self._grant(i, t))))
         if settings is not None:
             self._cross_check(settings, regions, domains, roles, grants, declared=set(self._table(raw, "regions")))
-        if self.problems or settings is None or retention is None:
+        if self.problems or settings is None or retention is None or lineage is None:
             raise PolicyErrors(self.file, self.problems)
         return MeshPolicy(path=self.file, settings=settings, regions=regions, domains=domains,
-                          classifications=classes, retention=retention, grants=grants, roles=roles)
+                          classifications=classes, retention=retention, grants=grants, roles=roles,
+                          lineage=lineage)
 
     # -- sections -------------------------------------------------------------------------------
     def _settings(self, t: dict[str, Any]) -> MeshSettings:
@@ -128,8 +132,21 @@ class _Reader:
         return MeshSettings(
             name=self._get(t, "name", str, "[mesh]"),
             primary_region=self._get(t, "primary_region", str, "[mesh]"),
-            secondary_region=self._get(t, "secondary_region", str, "[mesh]", default=None),
-            lineage_namespace=self._get(t, "lineage_namespace", str, "[mesh]", default=""))
+            secondary_region=self._get(t, "secondary_region", str, "[mesh]", default=None))
+
+    def _lineage(self, t: dict[str, Any]) -> LineagePolicy:
+        self._unknown_keys(t, _KEYS["lineage"], "[lineage]")
+        timeout = t.get("timeout_seconds", 5.0)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+            raise ConfigError(f"'timeout_seconds' must be a number, not {type(timeout).__name__} ({timeout!r})",
+                              where="[lineage].timeout_seconds", fix="write timeout_seconds = 5")
+        return LineagePolicy(
+            namespace=self._get(t, "namespace", str, "[lineage]", default=""),
+            transport=self._get(t, "transport", str, "[lineage]", default=None),
+            file=self._get(t, "file", str, "[lineage]", default=".mesh/lineage/events.jsonl"),
+            url=self._get(t, "url", str, "[lineage]", default=None),
+            endpoint=self._get(t, "endpoint", str, "[lineage]", default="api/v1/lineage"),
+            timeout_seconds=float(timeout))
 
     def _domain(self, name: str, t: dict[str, Any]) -> DomainPolicy:
         where = f"[domains.{name}]"

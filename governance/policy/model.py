@@ -50,7 +50,6 @@ class MeshSettings:
     name: str
     primary_region: str
     secondary_region: str | None = None
-    lineage_namespace: str = ""
 
     def __post_init__(self) -> None:
         _require(bool(self.name), "[mesh].name", "the mesh has no name", 'write name = "acme"')
@@ -139,6 +138,36 @@ class Retention:
         return self.per_domain.get(domain, self.default_days)
 
 
+#: Lineage transports ``[lineage].transport`` may name.
+TRANSPORTS = frozenset({"file", "http", "composite", "console", "none"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineagePolicy:
+    """``[lineage]``: where OpenLineage events go. ``namespace`` defaults to the mesh's name;
+    ``transport`` is ``file`` (``file``, default ``.mesh/lineage/events.jsonl``), ``http``
+    (``url`` + ``endpoint``, a Marquez-style API), ``composite`` (both), ``console`` or
+    ``none``. Left unset, an ``openlineage.yml`` beside ``mesh.toml`` is used if present."""
+
+    namespace: str = ""
+    transport: str | None = None
+    file: str = ".mesh/lineage/events.jsonl"
+    url: str | None = None
+    endpoint: str = "api/v1/lineage"
+    timeout_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        _require(self.transport is None or self.transport in TRANSPORTS, "[lineage].transport",
+                 f"unknown transport '{self.transport}'", f"use one of {', '.join(sorted(TRANSPORTS))}")
+        needs_url = self.transport in ("http", "composite")
+        _require(not needs_url or bool(self.url), "[lineage].url", f"the {self.transport} transport needs a url",
+                 'write url = "http://localhost:5000" (the Marquez API)')
+        _require(self.url is None or self.url.startswith(("http://", "https://")), "[lineage].url",
+                 f"'{self.url}' is not an http(s) URL", 'write url = "http://host:port"')
+        _require(self.timeout_seconds > 0, "[lineage].timeout_seconds", "the timeout must be positive",
+                 "write a number of seconds, like 5")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Grant:
     """``[[grants]]``: a consumer domain's access to a restricted product, with approvals."""
@@ -196,6 +225,7 @@ class MeshPolicy:
     retention: Retention = field(default_factory=Retention)
     grants: tuple[Grant, ...] = ()
     roles: Mapping[str, Role] = field(default_factory=dict)
+    lineage: LineagePolicy = field(default_factory=LineagePolicy)
 
     @property
     def root(self) -> Path:

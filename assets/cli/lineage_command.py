@@ -1,0 +1,82 @@
+"""``mesh lineage``: an asset's upstream and downstream across domains, with versions; the
+impact of changing it; and the delivery state of OpenLineage events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from assets.cli._output import console, emit_json, fail, require_asset, user_errors
+from assets.mesh import Mesh
+
+RootOption = Annotated[Path | None, typer.Option("--root", envvar="MESH_ROOT", help="Folder holding mesh.toml.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def lineage(
+    asset: Annotated[str | None, typer.Argument(help="Asset key, e.g. finance.revenue.")] = None,
+    impact: Annotated[bool, typer.Option("--impact", help="List the assets, domains and owners a change "
+                                                         "to ASSET reaches.")] = False,
+    flush: Annotated[bool, typer.Option("--flush", help="Re-send OpenLineage events a backend missed.")] = False,
+    status: Annotated[bool, typer.Option("--status", help="Show OpenLineage delivery: pending events, "
+                                                         "last error.")] = False,
+    root: RootOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Lineage of ASSET across domains with versions, or its impact; or the event outbox."""
+    from governance.lineage import impact_of, lineage_for, lineage_of
+
+    with user_errors():
+        mesh = Mesh.load(root)
+    if flush or status:
+        outbox = lineage_for(mesh).outbox
+        if flush:
+            delivery = outbox.flush()
+            if not as_json:
+                console.print(delivery.describe(), highlight=False)
+        state = outbox.status()
+        if as_json:
+            emit_json(state.to_dict())
+        elif status:
+            console.print(f"{state.sent} event(s) sent, {state.pending} pending"
+                          + (f" since {state.oldest_pending}; last error: {state.last_error}" if state.pending else ""),
+                          highlight=False)
+        if state.pending:
+            raise typer.Exit(1)
+        return
+    if asset is None:
+        fail("name an asset (mesh lineage finance.revenue), or pass --status or --flush")
+    require_asset(mesh.graph, asset)
+    if impact:
+        reached = impact_of(mesh, asset)
+        if as_json:
+            emit_json(reached.to_dict())
+            return
+        console.print(f"a change to [bold]{asset}[/] reaches {len(reached.assets)} asset(s) in "
+                      f"{len(reached.domains)} domain(s)")
+        table = Table()
+        for col in ("domain", "assets", "owners to tell"):
+            table.add_column(col)
+        for domain in reached.domains:
+            table.add_row(domain, ", ".join(k for k in reached.assets if k.startswith(domain + ".")),
+                          ", ".join(reached.owners.get(domain, ())))
+        console.print(table)
+        if reached.grantees:
+            console.print(f"domains granted access to it or to what it feeds: {', '.join(reached.grantees)}")
+        return
+    view = lineage_of(mesh, asset)
+    if as_json:
+        emit_json(view.to_dict())
+        return
+    table = Table(title=f"lineage of {asset} (current version {view.current or 'none'})")
+    for col in ("direction", "depth", "asset", "via", "current version", "version read", "note"):
+        table.add_column(col)
+    for direction, nodes in (("upstream", view.upstream), ("downstream", view.downstream)):
+        for n in nodes:
+            note = "input moved on since" if direction == "upstream" and n.stale else (
+                "reads an older version" if direction == "downstream" and n.read and n.read != view.current else "")
+            table.add_row(direction, str(n.depth), n.key, n.via, n.current or "-", n.read or "-", note)
+    console.print(table)

@@ -1,0 +1,147 @@
+"""Delivery of lineage events: an outbox first, then the transport, and re-sends later.
+
+Every event is written to a SQLite outbox (``.mesh/state/lineage.sqlite``) before it is sent,
+keyed by run id and event type, so a replayed update emits nothing twice. Sending goes
+oldest first; the first failure stops the pass (the backend is down, and waiting on each event's
+timeout would only slow the run), leaving the rest for the next pass. A data run never fails
+because lineage could not be delivered: the miss is kept, counted and reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openlineage.client.serde import Serde
+from openlineage.client.transport import Transport, get_default_factory
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    sent_at TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The outcome of one emit or flush: events sent now, still pending, and the last error."""
+
+    new: bool
+    sent: int
+    pending: int
+    error: str | None = None
+
+    def describe(self) -> str:
+        if self.error:
+            return (f"lineage backend unreachable ({self.error}); {self.pending} event(s) kept for re-sending "
+                    "(mesh lineage flush)")
+        return f"{self.sent} event(s) sent, {self.pending} pending"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStatus:
+    pending: int
+    sent: int
+    oldest_pending: str | None
+    last_error: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pending": self.pending, "sent": self.sent, "oldest_pending": self.oldest_pending,
+                "last_error": self.last_error}
+
+
+class LineageOutbox:
+    """The outbox at ``path`` and the transport it delivers to."""
+
+    def __init__(self, path: Path, transport: dict[str, Any]) -> None:
+        self.path = path
+        self.transport_config = transport
+        self._transport: Transport | None = None
+        self._lock = threading.Lock()
+
+    def emit(self, event: Any) -> Delivery:
+        """Record ``event`` (an OpenLineage ``RunEvent``) and deliver everything pending."""
+        body = Serde.to_json(event)
+        data = json.loads(body)
+        event_id = f"{data['run']['runId']}:{data['eventType']}"
+        with closing(self._connect()) as conn:
+            new = conn.execute("INSERT OR IGNORE INTO events (id, body, created_at) VALUES (?, ?, ?)",
+                               (event_id, body, _now())).rowcount == 1
+        delivery = self.flush()
+        return Delivery(new, delivery.sent, delivery.pending, delivery.error)
+
+    def flush(self) -> Delivery:
+        """Send pending events, oldest first, until one fails."""
+        sent, error = 0, None
+        with self._lock, self._exclusive(), closing(self._connect()) as conn:
+            for seq, body in conn.execute("SELECT seq, body FROM events WHERE sent_at IS NULL ORDER BY seq").fetchall():
+                try:
+                    self.transport.emit(json.loads(body))
+                except Exception as exc:  # any transport failure: keep the event, report the miss
+                    error = f"{type(exc).__name__}: {str(exc)[:300]}"
+                    conn.execute("UPDATE events SET attempts = attempts + 1, last_error = ? WHERE seq = ?", (error, seq))
+                    break
+                conn.execute("UPDATE events SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE seq = ?",
+                             (_now(), seq))
+                sent += 1
+            pending = conn.execute("SELECT COUNT(*) FROM events WHERE sent_at IS NULL").fetchone()[0]
+        return Delivery(False, sent, pending, error)
+
+    def status(self) -> OutboxStatus:
+        if not self.path.exists():
+            return OutboxStatus(0, 0, None, None)
+        with closing(self._connect()) as conn:
+            pending, sent = conn.execute(
+                "SELECT COUNT(*) FILTER (WHERE sent_at IS NULL), COUNT(*) FILTER (WHERE sent_at IS NOT NULL) "
+                "FROM events").fetchone()
+            oldest, error = conn.execute("SELECT created_at, last_error FROM events WHERE sent_at IS NULL "
+                                         "ORDER BY seq LIMIT 1").fetchone() or (None, None)
+        return OutboxStatus(pending, sent, oldest, error)
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every recorded event, oldest first (sent or not)."""
+        if not self.path.exists():
+            return []
+        with closing(self._connect()) as conn:
+            return [json.loads(body) for (body,) in conn.execute("SELECT body FROM events ORDER BY seq")]
+
+    @property
+    def transport(self) -> Transport:
+        if self._transport is None:
+            self._transport = get_default_factory().create(config=self.transport_config)
+        return self._transport
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(_SCHEMA)
+        return conn
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One sender at a time across processes, so no event is sent twice by two flushes."""
+        with open(self.path.with_suffix(".lock"), "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")

@@ -1,0 +1,72 @@
+"""The mesh's lineage emitter: builds the events of a materialization and delivers them.
+
+:func:`lineage_for` is what the step (START, FAIL) and the ``lineage`` handler (COMPLETE) call;
+it never raises into a data run: a failure to build or send an event is logged and kept.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from openlineage.client.event_v2 import RunEvent
+
+from assets.gate import CheckFailure
+from assets.mesh import Mesh
+from assets.storage import Manifest
+from governance.lineage.config import LineageSettings, lineage_settings
+from governance.lineage.delivery import Delivery, LineageOutbox
+from governance.lineage.events import complete_event, fail_event, start_event
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Emits the OpenLineage events of ``mesh``'s runs through ``outbox``."""
+
+    mesh: Mesh
+    settings: LineageSettings
+    outbox: LineageOutbox
+
+    def started(self, key: str, run_id: str) -> Delivery | None:
+        return self._emit(lambda: start_event(self.mesh, key, run_id, self.settings.namespace), key)
+
+    def failed(self, key: str, run_id: str, error: str, failures: Iterable[CheckFailure] = ()) -> Delivery | None:
+        return self._emit(lambda: fail_event(self.mesh, key, run_id, self.settings.namespace, error, failures), key)
+
+    def completed(self, manifest: Manifest, region: str | None = None) -> Delivery:
+        """The COMPLETE event of a published version (raises if it cannot even be recorded)."""
+        event = complete_event(self.mesh, manifest, self.settings.namespace, region or self.mesh.active_region)
+        return self.outbox.emit(event)
+
+    def _emit(self, build: Callable[[], RunEvent], key: str) -> Delivery | None:
+        if not self.settings.enabled:
+            return None
+        try:
+            return self.outbox.emit(build())
+        except Exception:  # lineage must never fail a data run; the outbox keeps what it could record
+            log.exception("lineage event for %s could not be recorded", key)
+            return None
+
+
+def lineage_for(mesh: Mesh) -> Lineage:
+    """The lineage emitter of ``mesh`` (one outbox and transport per mesh and settings)."""
+    settings = lineage_settings(mesh.policy)
+    outbox = _outbox(mesh.state_dir / "state" / "lineage.sqlite", json.dumps(settings.transport, sort_keys=True))
+    return Lineage(mesh, settings, outbox)
+
+
+@lru_cache(maxsize=16)
+def _outbox(path: Path, transport: str) -> LineageOutbox:
+    """One outbox per file and transport (``transport`` as JSON, to be hashable)."""
+    config = json.loads(transport)
+    children = config.get("transports") or []
+    for t in [config, *(children.values() if isinstance(children, dict) else children)]:
+        if t.get("type") == "file":  # the file transport does not create its folder
+            Path(t["log_file_path"]).parent.mkdir(parents=True, exist_ok=True)
+    return LineageOutbox(path, config)

@@ -1,0 +1,185 @@
+"""OpenLineage run events of a materialization: START, then COMPLETE or FAIL.
+
+The job is the asset (``namespace`` from ``mesh.toml``, name = asset key); inputs and outputs
+are data products, named by key in the same namespace, so lineage stays the same across regions
+and failovers (the ``dataSource`` facet says which region holds the bytes). The run id is
+derived from the mesh run id and the asset key, so the task that starts a run and the handler
+that completes it agree without sharing state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.facet_v2 import (
+    column_lineage_dataset,
+    data_quality_assertions_dataset,
+    dataset_version_dataset,
+    datasource_dataset,
+    documentation_dataset,
+    documentation_job,
+    error_message_run,
+    job_type_job,
+    output_statistics_output_dataset,
+    ownership_dataset,
+    ownership_job,
+    schema_dataset,
+    source_code_location_job,
+    storage_dataset,
+)
+
+from assets.contract_diff import describe
+from assets.definition import AssetSpec
+from assets.gate import CheckFailure
+from assets.mesh import Mesh
+from assets.storage import Manifest
+from governance.lineage.facets import FACET_KEY, PRODUCER, MeshGovernanceDatasetFacet
+
+_RUN_NAMESPACE = uuid.UUID("6f1c1d8e-5b7a-4c1e-9a51-6d2c8e0b7f43")
+#: pandera's names for its built-in checks, as the assertions name them.
+_BUILTIN = {"not_nullable": "not_null", "field_uniqueness": "unique", "dtype": "dtype"}
+
+
+def run_uuid(run_id: str, key: str) -> str:
+    """The OpenLineage run id of ``key`` in mesh run ``run_id`` (a UUID, stable for both)."""
+    return str(uuid.uuid5(_RUN_NAMESPACE, f"{run_id}/{key}"))
+
+
+def start_event(mesh: Mesh, key: str, run_id: str, namespace: str, at: dt.datetime | None = None) -> RunEvent:
+    """The run of ``key`` began; its inputs are the assets it reads (versions come at the end)."""
+    spec = mesh.graph[key].spec
+    return RunEvent(eventType=RunState.START, eventTime=_iso(at), producer=PRODUCER,
+                    run=Run(runId=run_uuid(run_id, key)), job=_job(mesh, spec, namespace),
+                    inputs=[InputDataset(namespace=namespace, name=k) for k in dict.fromkeys(spec.inputs.values())],
+                    outputs=[OutputDataset(namespace=namespace, name=key)])
+
+
+def complete_event(mesh: Mesh, manifest: Manifest, namespace: str, region: str) -> RunEvent:
+    """The run published ``manifest``: exact input versions, and the output with every facet."""
+    spec = mesh.graph[manifest.key].spec
+    storage = mesh.store(region).root
+    contract = manifest.contract or describe(spec.contract)
+    facets: dict[str, Any] = {
+        "schema": schema_dataset.SchemaDatasetFacet(fields=[
+            schema_dataset.SchemaDatasetFacetFields(name=c, type=t) for c, t in manifest.schema.items()]),
+        "dataQualityAssertions": _assertions(contract, _dataset_checks(spec), failures=()),
+        "version": dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=manifest.version),
+        "storage": storage_dataset.StorageDatasetFacet(storageLayer="acme-mesh", fileFormat="parquet"),
+        "dataSource": datasource_dataset.DatasourceDatasetFacet(name=region, uri=storage.uri_of(storage.root)),
+        **_described(mesh, spec),
+        FACET_KEY: _governance(mesh, spec, manifest.protection, region),
+    }
+    if spec.column_lineage:
+        facets["columnLineage"] = _column_lineage(spec, namespace)
+    output = OutputDataset(namespace=namespace, name=manifest.key, facets=facets, outputFacets={
+        "outputStatistics": output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
+            rowCount=manifest.rows, size=manifest.bytes)})
+    inputs = [InputDataset(namespace=namespace, name=k, facets={
+        "version": dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=v)})
+        for k, v in manifest.input_versions.items()]
+    return RunEvent(eventType=RunState.COMPLETE, eventTime=manifest.produced_at, producer=PRODUCER,
+                    run=Run(runId=run_uuid(manifest.run_id, manifest.key)), job=_job(mesh, spec, namespace),
+                    inputs=inputs, outputs=[output])
+
+
+def fail_event(mesh: Mesh, key: str, run_id: str, namespace: str, error: str,
+               failures: Iterable[CheckFailure] = (), at: dt.datetime | None = None) -> RunEvent:
+    """The run failed: the error, and for a gate failure each check's result on the output."""
+    spec = mesh.graph[key].spec
+    failures = tuple(failures)
+    output = OutputDataset(namespace=namespace, name=key, facets={
+        "dataQualityAssertions": _assertions(describe(spec.contract), _dataset_checks(spec), failures),
+        **_described(mesh, spec)}) \
+        if failures else OutputDataset(namespace=namespace, name=key)
+    run = Run(runId=run_uuid(run_id, key), facets={
+        "errorMessage": error_message_run.ErrorMessageRunFacet(message=error[:4000], programmingLanguage="python")})
+    return RunEvent(eventType=RunState.FAIL, eventTime=_iso(at), producer=PRODUCER, run=run,
+                    job=_job(mesh, spec, namespace),
+                    inputs=[InputDataset(namespace=namespace, name=k) for k in dict.fromkeys(spec.inputs.values())],
+                    outputs=[output])
+
+
+def _job(mesh: Mesh, spec: AssetSpec, namespace: str) -> Job:
+    path, _, line = spec.source.rpartition(":")
+    file = Path(path or spec.source)
+    relative = file.relative_to(mesh.root).as_posix() if file.is_relative_to(mesh.root) else file.as_posix()
+    facets: dict[str, Any] = {
+        "jobType": job_type_job.JobTypeJobFacet(processingType="BATCH", integration="ACME_MESH", jobType="ASSET"),
+        "sourceCodeLocation": source_code_location_job.SourceCodeLocationJobFacet(
+            type="file", url=file.resolve().as_uri() + (f"#L{line}" if line.isdigit() else ""), path=relative),
+        "ownership": ownership_job.OwnershipJobFacet(owners=[
+            ownership_job.Owner(name=f"mailto:{o}", type="MAINTAINER") for o in _owners(mesh, spec)]),
+    }
+    if spec.description:
+        facets["documentation"] = documentation_job.DocumentationJobFacet(description=spec.description)
+    return Job(namespace=namespace, name=spec.key, facets=facets)
+
+
+def _described(mesh: Mesh, spec: AssetSpec) -> dict[str, Any]:
+    facets: dict[str, Any] = {"ownership": ownership_dataset.OwnershipDatasetFacet(owners=[
+        ownership_dataset.Owner(name=f"mailto:{o}", type="MAINTAINER") for o in _owners(mesh, spec)])}
+    if spec.description:
+        facets["documentation"] = documentation_dataset.DocumentationDatasetFacet(description=spec.description)
+    return facets
+
+
+def _owners(mesh: Mesh, spec: AssetSpec) -> tuple[str, ...]:
+    domain = mesh.policy.domains.get(spec.domain)
+    return spec.owners or (domain.owners if domain else ())
+
+
+def _governance(mesh: Mesh, spec: AssetSpec, protection: Mapping[str, str], region: str) -> MeshGovernanceDatasetFacet:
+    from governance.protection import classified_columns
+
+    domain = mesh.policy.domains.get(spec.domain)
+    return MeshGovernanceDatasetFacet(
+        domain=spec.domain, visibility=spec.visibility, classification=dict(classified_columns(spec.contract)),
+        contractVersion=spec.contract_version, contract=spec.contract.__name__, protection=dict(protection),
+        residency=list(domain.residency) if domain else [], region=region)
+
+
+def _dataset_checks(spec: AssetSpec) -> list[str]:
+    """Names of the contract's schema-wide checks (unique column sets, dataframe checks)."""
+    schema = spec.contract.to_schema()
+    return [*(["multiple_fields_uniqueness"] if schema.unique else []), *(c.name for c in schema.checks)]
+
+
+def _assertions(contract: Mapping[str, Mapping[str, Any]], dataset_checks: list[str],
+                failures: tuple[CheckFailure, ...]) -> data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet:
+    """One assertion per check of the contract (type, nullability, uniqueness, each column
+    check, each schema-wide check), failed where the gate reported a failure."""
+    failed = {(f.column if f.column in contract else None, _BUILTIN.get(name := f.check.split("(", 1)[0], name))
+              for f in failures}
+    assertions, seen = [], set()
+    for name in dataset_checks:
+        seen.add((None, name))
+        assertions.append(data_quality_assertions_dataset.Assertion(
+            assertion=name, success=(None, name) not in failed, severity="error"))
+    for column, rules in contract.items():
+        names = ["dtype", *([] if rules.get("nullable") else ["not_null"]), *(["unique"] if rules.get("unique") else []),
+                 *rules.get("checks", {})]
+        for name in names:
+            seen.add((column, name))
+            assertions.append(data_quality_assertions_dataset.Assertion(
+                assertion=name, success=(column, name) not in failed, column=column, severity="error"))
+    for column, name in sorted(failed - seen, key=str):
+        assertions.append(data_quality_assertions_dataset.Assertion(
+            assertion=name, success=False, column=column, severity="error"))
+    return data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet(assertions=assertions)
+
+
+def _column_lineage(spec: AssetSpec, namespace: str) -> column_lineage_dataset.ColumnLineageDatasetFacet:
+    return column_lineage_dataset.ColumnLineageDatasetFacet(fields={
+        column: column_lineage_dataset.Fields(inputFields=[
+            column_lineage_dataset.InputField(namespace=namespace, name=key, field=source)
+            for key, source in sources])
+        for column, sources in spec.column_lineage.items()})
+
+
+def _iso(at: dt.datetime | None) -> str:
+    return (at or dt.datetime.now(dt.UTC)).isoformat(timespec="milliseconds")

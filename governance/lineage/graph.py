@@ -1,0 +1,122 @@
+"""Lineage of one asset across domains, with versions, and the impact of changing it.
+
+Upstream: every asset it reads, transitively, with the version its current version read and
+whether that input has moved on since (``stale``). Downstream: every asset that reads it,
+transitively, with the version each read. Impact: the downstream assets grouped by domain,
+with their owners, and the domains granted access to any of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from assets.mesh import Mesh
+from assets.storage import Manifest
+
+
+@dataclass(frozen=True, slots=True)
+class LineageNode:
+    """One asset in the lineage of another, ``depth`` steps away."""
+
+    key: str
+    depth: int
+    via: str
+    current: str | None
+    read: str | None = None
+
+    @property
+    def domain(self) -> str:
+        return self.key.split(".", 1)[0]
+
+    @property
+    def stale(self) -> bool:
+        """For an upstream node: its current version is newer than the one that was read."""
+        return self.read is not None and self.current is not None and self.current != self.read
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "domain": self.domain, "depth": self.depth, "via": self.via,
+                "current": self.current, "read": self.read, "stale": self.stale}
+
+
+@dataclass(frozen=True, slots=True)
+class AssetLineage:
+    key: str
+    current: str | None
+    upstream: tuple[LineageNode, ...]
+    downstream: tuple[LineageNode, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "current": self.current, "upstream": [n.to_dict() for n in self.upstream],
+                "downstream": [n.to_dict() for n in self.downstream]}
+
+
+@dataclass(frozen=True, slots=True)
+class Impact:
+    """What a change to ``key`` reaches: assets, their domains and owners, granted consumers."""
+
+    key: str
+    assets: tuple[str, ...]
+    owners: dict[str, tuple[str, ...]]
+    grantees: tuple[str, ...]
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        return tuple(sorted({k.split(".", 1)[0] for k in self.assets}))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "assets": list(self.assets), "domains": list(self.domains),
+                "owners": {d: list(o) for d, o in self.owners.items()}, "grantees": list(self.grantees)}
+
+
+def lineage_of(mesh: Mesh, key: str) -> AssetLineage:
+    """Upstream and downstream of ``key``, breadth first, with versions from the active region."""
+    store = mesh.store()
+    manifests: dict[str, Manifest | None] = {}
+
+    def current(k: str) -> Manifest | None:
+        if k not in manifests:
+            manifests[k] = store.current(k) if k in mesh.graph else None
+        return manifests[k]
+
+    def walk(step: Any, read_by: Any) -> tuple[LineageNode, ...]:
+        seen, nodes, frontier = {key}, [], [(key, 0)]
+        while frontier:
+            node, depth = frontier.pop(0)
+            for nxt in step(node):
+                if nxt in seen:
+                    continue
+                seen.add(nxt)
+                cur = current(nxt)
+                nodes.append(LineageNode(nxt, depth + 1, node, cur.version if cur else None, read_by(node, nxt)))
+                frontier.append((nxt, depth + 1))
+        return tuple(nodes)
+
+    def upstream_read(child: str, parent: str) -> str | None:
+        manifest = current(child)
+        return manifest.input_versions.get(parent) if manifest else None
+
+    def downstream_read(parent: str, child: str) -> str | None:
+        manifest = current(child)
+        return manifest.input_versions.get(parent) if manifest else None
+
+    up = walk(lambda k: mesh.graph.upstream(k) if k in mesh.graph else (), upstream_read)
+    down = walk(lambda k: mesh.graph.downstream(k) if k in mesh.graph else (), downstream_read)
+    own = current(key)
+    return AssetLineage(key, own.version if own else None, up, down)
+
+
+def impact_of(mesh: Mesh, key: str) -> Impact:
+    """Every asset downstream of ``key``, with the owners to tell, by domain."""
+    downstream = lineage_of(mesh, key).downstream
+    assets = tuple(n.key for n in downstream)
+    owners: dict[str, tuple[str, ...]] = {}
+    for k in assets:
+        domain = k.split(".", 1)[0]
+        spec_owners = mesh.graph[k].spec.owners if k in mesh.graph else ()
+        policy = mesh.policy.domains.get(domain)
+        owners[domain] = tuple(dict.fromkeys((*owners.get(domain, ()), *spec_owners,
+                                              *(policy.owners if policy else ()))))
+    products = {key, *assets}
+    grantees = tuple(sorted({g.consumer for g in mesh.policy.grants if g.product in products}))
+    return Impact(key, assets, owners, grantees)
