@@ -91,11 +91,21 @@ class LocalAirflow:
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.port + 1),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.port + 2),
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
-            "AIRFLOW__OPENLINEAGE__DISABLED": "True",
             "PYTHONPATH": os.pathsep.join(p for p in (str(self.root), env.get("PYTHONPATH", "")) if p),
         })
+        env.update(self._lineage_settings())
         env.update(self.settings)
         return env
+
+    def _lineage_settings(self) -> dict[str, str]:
+        """The OpenLineage provider reports Airflow's own task events in the mesh's namespace,
+        through the mesh's transport (a file transport writes ``.mesh/lineage/airflow-events.jsonl``)."""
+        from governance.lineage import airflow_provider_settings, lineage_settings
+        from governance.policy import load_policy
+
+        events = self.root / ".mesh" / "lineage" / "airflow-events.jsonl"
+        events.parent.mkdir(parents=True, exist_ok=True)
+        return airflow_provider_settings(lineage_settings(load_policy(self.root)), events)
 
     def _secret(self, name: str) -> str:
         """A random secret kept in an owner-only file of the Airflow home."""

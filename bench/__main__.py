@@ -13,6 +13,9 @@ BENCHMARKS = {
     "audit": "bench.audit_log",
     "tokenize": "bench.tokenization",
     "encrypt": "bench.encryption",
+    "replication": "bench.replication",
+    "lineage": "bench.lineage_overhead",
+    "drill": "bench.drill",
 }
 
 

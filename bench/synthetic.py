@@ -33,16 +33,21 @@ def {name}({params}) -> pl.LazyFrame:
 '''
 
 
-def write_mesh(root: Path, *, domains: int, assets_per_domain: int, rows: int = 10) -> list[str]:
+def write_mesh(root: Path, *, domains: int, assets_per_domain: int, rows: int = 10,
+               standby: bool = False) -> list[str]:
     """Write ``mesh.toml`` and ``domains/`` for ``domains * assets_per_domain`` assets.
 
     Each domain's first asset is a root; every other asset reads the previous asset of its
     domain and, every third one, an asset of the previous domain. Returns the asset keys.
+    With ``standby`` the mesh has a secondary region, so every publish is replicated.
     """
     (root / "domains").mkdir(parents=True, exist_ok=True)
     (root / "domains" / "__init__.py").write_text("")
-    toml = ['[mesh]\nname = "synthetic"\nprimary_region = "main"\n',
+    toml = ['[mesh]\nname = "synthetic"\nprimary_region = "main"\n'
+            + ('secondary_region = "standby"\n' if standby else ""),
             '[regions.main]\nstorage = "store"\njurisdiction = "us"\n']
+    if standby:
+        toml.append('[regions.standby]\nstorage = "standby"\njurisdiction = "us"\n')
     keys: list[str] = []
     for d in range(domains):
         domain = f"d{d:03d}"

@@ -88,7 +88,8 @@ def test_downstream_dags_are_scheduled_by_all_their_inputs(example_bag: dict[str
     assert dags["finance.revenue"]["params"] == []
     governance = dags["mesh_governance.finance"]
     assert governance["schedule"] == {"AssetAny": ["finance.fx_rates", "finance.revenue", "finance.monthly_revenue"]}
-    assert governance["tasks"] == ["policy", "history"] and governance["pool"] == "mesh_finance"
+    assert governance["tasks"] == ["policy", "history", "lineage", "replication"]
+    assert governance["pool"] == "mesh_finance"
 
 
 def test_an_asset_may_ask_for_any_input(fixture_mesh: Callable[[str], Path], tmp_path: Path) -> None:

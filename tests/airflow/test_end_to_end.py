@@ -4,10 +4,13 @@ failure that stops the downstream, governance handlers, a killed task, a refused
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,10 +56,40 @@ def test_the_domain_governance_dags_ran_the_handlers(running_mesh: RunningMesh) 
         runs = client.runs("mesh_governance.finance")
         assert runs and all(r["run_type"] == "asset_triggered" for r in runs)
         tis = client.task_instances("mesh_governance.finance", runs[0]["dag_run_id"])
-        assert {(t["task_id"], t["state"]) for t in tis} == {("policy", "success"), ("history", "success")}
+        assert {(t["task_id"], t["state"]) for t in tis} == {
+            ("policy", "success"), ("history", "success"), ("lineage", "success"), ("replication", "success")}
     checks = audit_log_at(running_mesh.mesh.state_dir).query(action="policy_check")
     assert {c.target for c in checks if c.source == "airflow"} == set(running_mesh.first_wave.assets)
     assert all(c.outcome == "passed" for c in checks)
+
+
+def test_the_governance_dags_replicated_every_version_verified(running_mesh: RunningMesh) -> None:
+    mesh = running_mesh.mesh
+    west = mesh.store("us-west")
+    for key, run in running_mesh.first_wave.assets.items():
+        replica = west.manifest(key, run.extra["version"])
+        assert west.verify(replica) and replica == mesh.store("us-east").manifest(key, run.extra["version"])
+    copies = audit_log_at(mesh.state_dir).query(action="replicate")
+    assert {c.target for c in copies if c.actor.startswith("service:replication:")} >= set(running_mesh.first_wave.assets)
+
+
+def test_lineage_from_the_tasks_and_the_governance_dags_is_valid_and_shares_the_namespace(
+        running_mesh: RunningMesh, validate_openlineage: Callable[[dict[str, Any]], None]) -> None:
+    from governance.lineage import run_uuid
+
+    lineage = running_mesh.mesh.root / ".mesh" / "lineage"
+    ours = [json.loads(line) for line in (lineage / "events.jsonl").read_text().splitlines()]
+    for key, run in running_mesh.first_wave.assets.items():
+        run_events = [e for e in ours if e["run"]["runId"] == run_uuid(run.run_id or "", key)]
+        assert [e["eventType"] for e in run_events] == ["START", "COMPLETE"], key  # START from the task
+        complete = run_events[1]
+        assert complete["outputs"][0]["facets"]["version"]["datasetVersion"] == run.extra["version"]
+    for event in ours:
+        validate_openlineage(event)
+    provider = [json.loads(line) for line in (lineage / "airflow-events.jsonl").read_text().splitlines()]
+    tasks = {e["job"]["name"] for e in provider if e["eventType"] == "COMPLETE"}
+    assert "sales.orders.materialize" in tasks or any(t.startswith("sales.orders.") for t in tasks), tasks
+    assert {e["job"]["namespace"] for e in provider} == {"acme"}
 
 
 def test_a_gate_failure_emits_no_event_and_stops_the_downstream(running_mesh: RunningMesh) -> None:
@@ -78,6 +111,11 @@ def test_a_gate_failure_emits_no_event_and_stops_the_downstream(running_mesh: Ru
         tis = client.task_instances("finance.fx_rates", run_id or "")
         assert [(t["state"], t["try_number"]) for t in tis] == [("failed", 1)], "a gate failure must not retry"
     assert mesh.store().current_version("finance.fx_rates") == before
+    from governance.lineage import run_uuid
+
+    lineage = [json.loads(line) for line in (mesh.root / ".mesh" / "lineage" / "events.jsonl").read_text().splitlines()]
+    failed_run = [e["eventType"] for e in lineage if e["run"]["runId"] == run_uuid(run_id or "", "finance.fx_rates")]
+    assert failed_run == ["START", "FAIL"]
 
 
 def _task_process(ti_id: str) -> int | None:
