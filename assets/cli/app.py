@@ -211,11 +211,16 @@ def demo(
         run_demo(_load(root), scale=scale)
         return
     up(root=root, port=0, run=True, inject_bad_rows=True, scale=scale, keep=keep, as_json=False)
+    from assets.cli.demo import print_recovery_summary
+
+    print_recovery_summary(_load(root))
     console.print("\nWhere to look: data and manifests under .mesh/regions/<region>/<domain>/<asset>/; "
                   "run history: uv run mesh history sales.orders; audit trail: uv run mesh audit query "
                   "--asset finance (and mesh audit verify); reads as a person: uv run mesh read "
                   "customers.customers --as privacy@acme.example; gate reports: .mesh/regions/us-east/_quarantine/; "
-                  "Airflow logs: .mesh/airflow/logs/")
+                  "lineage: .mesh/lineage/events.jsonl (Airflow's own: airflow-events.jsonl) and uv run mesh "
+                  "lineage sales.orders --impact; replicas and RPO: uv run mesh dr status; a recovery drill: "
+                  "uv run mesh dr drill; Airflow logs: .mesh/airflow/logs/")
 
 
 app.command()(up)

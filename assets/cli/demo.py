@@ -32,7 +32,9 @@ def run_demo(mesh: Mesh, *, scale: int) -> None:
     console.print(f"- data and manifests: {mesh.store().root.url}/<domain>/<asset>/<version>/")
     for key in stopped:
         console.print(f"- quarantined rows and report of {key}: {bad[key].quarantine}/report.md")
-    console.print("- try: uv run mesh list | uv run mesh read finance.monthly_revenue | uv run mesh check")
+    print_recovery_summary(mesh)
+    console.print("- try: uv run mesh list | uv run mesh read finance.monthly_revenue | uv run mesh check | "
+                  "uv run mesh lineage sales.orders --impact | uv run mesh dr status | uv run mesh dr drill")
     if not good.ok or not stopped or not unchanged:
         raise typer.Exit(1)
 
@@ -40,3 +42,18 @@ def run_demo(mesh: Mesh, *, scale: int) -> None:
 def _run(mesh: Mesh, total: int, params: dict[str, object]) -> RunResult:
     with progress(total, "materializing", enabled=True) as advance:
         return materialize("*", mesh=mesh, params=params, on_result=lambda r: advance(f"{r.key}: {r.status}"))
+
+
+def print_recovery_summary(mesh: Mesh) -> None:
+    """One line each for lineage delivery and the standby region, after a demo run."""
+    from governance.dr import dr_status
+    from governance.lineage import lineage_for
+
+    outbox = lineage_for(mesh).outbox.status()
+    status = dr_status(mesh)
+    in_sync = sum(a.state == "in sync" for a in status.assets)
+    console.print(f"\nLineage: {outbox.sent} OpenLineage events delivered, {outbox.pending} pending "
+                  f"(namespace {lineage_for(mesh).settings.namespace}).")
+    console.print(f"Replication: {in_sync} of {len(status.assets)} assets in sync in {status.standby}; RPO "
+                  f"{status.rpo_versions} version(s), {status.rpo_seconds:.1f} s; "
+                  + ("[green]ready to fail over[/]" if status.ready else "[yellow]not ready to fail over[/]"))

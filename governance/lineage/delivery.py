@@ -12,10 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,8 @@ CREATE TABLE IF NOT EXISTS events (
     sent_at TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT
-)
+);
+CREATE INDEX IF NOT EXISTS pending ON events (seq) WHERE sent_at IS NULL;
 """
 
 
@@ -71,23 +73,26 @@ class LineageOutbox:
         self.path = path
         self.transport_config = transport
         self._transport: Transport | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = 0
 
     def emit(self, event: Any) -> Delivery:
         """Record ``event`` (an OpenLineage ``RunEvent``) and deliver everything pending."""
         body = Serde.to_json(event)
         data = json.loads(body)
         event_id = f"{data['run']['runId']}:{data['eventType']}"
-        with closing(self._connect()) as conn:
-            new = conn.execute("INSERT OR IGNORE INTO events (id, body, created_at) VALUES (?, ?, ?)",
-                               (event_id, body, _now())).rowcount == 1
+        with self._lock:
+            new = self._connection().execute("INSERT OR IGNORE INTO events (id, body, created_at) VALUES (?, ?, ?)",
+                                             (event_id, body, _now())).rowcount == 1
         delivery = self.flush()
         return Delivery(new, delivery.sent, delivery.pending, delivery.error)
 
     def flush(self) -> Delivery:
         """Send pending events, oldest first, until one fails."""
         sent, error = 0, None
-        with self._lock, self._exclusive(), closing(self._connect()) as conn:
+        with self._lock, self._exclusive():
+            conn = self._connection()
             for seq, body in conn.execute("SELECT seq, body FROM events WHERE sent_at IS NULL ORDER BY seq").fetchall():
                 try:
                     self.transport.emit(json.loads(body))
@@ -104,7 +109,8 @@ class LineageOutbox:
     def status(self) -> OutboxStatus:
         if not self.path.exists():
             return OutboxStatus(0, 0, None, None)
-        with closing(self._connect()) as conn:
+        with self._lock:
+            conn = self._connection()
             pending, sent = conn.execute(
                 "SELECT COUNT(*) FILTER (WHERE sent_at IS NULL), COUNT(*) FILTER (WHERE sent_at IS NOT NULL) "
                 "FROM events").fetchone()
@@ -116,8 +122,8 @@ class LineageOutbox:
         """Every recorded event, oldest first (sent or not)."""
         if not self.path.exists():
             return []
-        with closing(self._connect()) as conn:
-            return [json.loads(body) for (body,) in conn.execute("SELECT body FROM events ORDER BY seq")]
+        with self._lock:
+            return [json.loads(body) for (body,) in self._connection().execute("SELECT body FROM events ORDER BY seq")]
 
     @property
     def transport(self) -> Transport:
@@ -125,14 +131,20 @@ class LineageOutbox:
             self._transport = get_default_factory().create(config=self.transport_config)
         return self._transport
 
+    def _connection(self) -> sqlite3.Connection:
+        """One connection per process, kept open (closing one checkpoints the WAL: slow)."""
+        if self._conn is None or self._pid != os.getpid():
+            self._conn, self._pid = self._connect(), os.getpid()
+        return self._conn
+
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode: a commit survives a crash of the process, not a power cut; a lost
         # event then is a gap in lineage, never in the audit log, which syncs every append.
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute(_SCHEMA)
+        conn.executescript(_SCHEMA)
         return conn
 
     @contextmanager

@@ -183,3 +183,27 @@ def test_no_plaintext_pii_in_data_manifests_logs_or_audit_after_airflow_runs(run
         assert not [s for s in secrets if s in data], f"plaintext PII in {path}"
     kinds = {p.name for p in scanned} | {p.suffix for p in scanned}
     assert {"audit.jsonl", "manifest.json", ".log"} <= kinds, f"expected task logs, manifests and the audit log: {kinds}"
+
+
+def test_after_a_failover_airflow_publishes_to_the_new_region_and_replicates_back(running_mesh: RunningMesh) -> None:
+    from governance.dr import failback, failover
+
+    mesh, airflow = running_mesh.mesh, running_mesh.airflow
+    audit = audit_log_at(mesh.state_dir)
+    failover(mesh, "us-west", audit, actor="platform@acme.example")
+    try:
+        started = dt.datetime.now(dt.UTC)
+        with airflow.client() as client:
+            client.trigger("sales.products", {})
+            state = follow(client, mesh, started, {"sales.products"}, timeout=240, poll=2)
+        run = state.assets["sales.products"]
+        assert run.state == "success"
+        version = run.extra["version"]
+        west, east = mesh.store("us-west"), mesh.store("us-east")
+        assert west.current_version("sales.products") == version  # the task wrote to the active region
+        assert east.verify(east.manifest("sales.products", version))  # the governance DAG copied it back
+        copies = audit.query(action="replicate", target="sales.products")
+        assert any(c.details.get("version") == version and c.where == "region:us-east" for c in copies)
+    finally:
+        failback(mesh, audit, actor="platform@acme.example")
+    assert mesh.active_region == "us-east"
