@@ -255,7 +255,7 @@ def _column_lineage(declared: dict[str, Any], inputs: dict[str, str], columns: s
             raise refuse(f"column_lineage names '{column}', which is not a column of the contract",
                          "use the contract's column names. " + did_you_mean(column, columns))
         if isinstance(sources, str) or not sources:
-            raise refuse(f"column_lineage['{column}'] must be a non-empty list", f"write ['<input>.<column>', ...]")
+            raise refuse(f"column_lineage['{column}'] must be a non-empty list", "write ['<input>.<column>', ...]")
         pairs = []
         for source in sources:
             param, _, name = str(source).partition(".")

@@ -6,7 +6,8 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,6 +19,11 @@ from assets.errors import MeshError, did_you_mean
 _WIDTH = None if sys.stdout.isatty() else 160
 console = Console(width=_WIDTH)
 errors = Console(stderr=True, width=_WIDTH)
+
+#: The options every command shares.
+RootOption = Annotated[Path | None, typer.Option(
+    "--root", envvar="MESH_ROOT", help="Folder holding mesh.toml (default: the working folder or a parent).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 STATUS_STYLE = {"materialized": "green", "gate_failed": "bold red", "error": "red", "skipped": "yellow"}
 

@@ -9,7 +9,7 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from assets.cli._output import STATUS_STYLE, console, emit_json, fail, progress, require_asset, user_errors
+from assets.cli._output import STATUS_STYLE, JsonOption, RootOption, console, emit_json, fail, progress, require_asset, user_errors
 from assets.cli.airflow_commands import down, up
 from assets.cli.dr_commands import dr_app
 from assets.cli.lineage_command import lineage
@@ -29,9 +29,6 @@ from assets.results import AssetResult, RunResult
 app = typer.Typer(name="mesh", help="A data mesh of assets on Airflow 3.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 
-RootOption = Annotated[Path | None, typer.Option(
-    "--root", envvar="MESH_ROOT", help="Folder holding mesh.toml (default: the working folder or a parent).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
 def main() -> None:

@@ -8,14 +8,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from assets.cli._output import console, emit_json, fail, user_errors
+from assets.cli._output import JsonOption, RootOption, console, emit_json, fail, user_errors
 from assets.mesh import Mesh
 
 dr_app = typer.Typer(help="Disaster recovery: status, replicate, backup, restore, failover, failback, drill.",
                      no_args_is_help=True)
 
-RootOption = Annotated[Path | None, typer.Option("--root", envvar="MESH_ROOT", help="Folder holding mesh.toml.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 UserOption = Annotated[str | None, typer.Option("--as", envvar="MESH_USER",
                                                 help="Who operates (e-mail); needs the operate_dr permission.")]
 STATE_STYLE = {"in sync": "green", "behind": "yellow", "corrupt": "bold red", "unreachable": "red",

@@ -9,15 +9,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from assets.cli._output import console, emit_json, fail, require_asset, user_errors
+from assets.cli._output import JsonOption, RootOption, console, emit_json, fail, require_asset, user_errors
 from assets.mesh import Mesh
 from governance.audit import AuditLog, audit_log_at
 
 audit_app = typer.Typer(help="The tamper-evident audit log: verify, query, checkpoint.", no_args_is_help=True)
 access_app = typer.Typer(help="Grants between domains: list, request, approve.", no_args_is_help=True)
 
-RootOption = Annotated[Path | None, typer.Option("--root", envvar="MESH_ROOT", help="Folder holding mesh.toml.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
 def _log(root: Path | None) -> AuditLog:

@@ -3,17 +3,14 @@ impact of changing it; and the delivery state of OpenLineage events."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from assets.cli._output import console, emit_json, fail, require_asset, user_errors
+from assets.cli._output import JsonOption, RootOption, console, emit_json, fail, require_asset, user_errors
 from assets.mesh import Mesh
 
-RootOption = Annotated[Path | None, typer.Option("--root", envvar="MESH_ROOT", help="Folder holding mesh.toml.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
 def lineage(

@@ -48,7 +48,7 @@ def test_the_recovery_drill_loses_nothing_beyond_the_reported_rpo(example_mesh: 
         example_mesh.store().require_current("sales.orders")
     # 3. fail over: refused while the unreplicated version would be lost, then forced
     audit = audit_log_at(example_mesh.state_dir)
-    with pytest.raises(FailoverRefusedError, match=rf"sales.products: 1 version\(s\) not replicated to us-west"):
+    with pytest.raises(FailoverRefusedError, match=r"sales.products: 1 version\(s\) not replicated to us-west"):
         failover(example_mesh, "us-west", audit, actor=OPERATOR)
     assert example_mesh.active_region == "us-east"
     report = failover(example_mesh, "us-west", audit, force=True, actor=OPERATOR)
