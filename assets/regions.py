@@ -12,6 +12,7 @@ import json
 import os
 import uuid
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from assets.errors import ConfigError
@@ -35,8 +36,18 @@ class RegionSwitch:
 
 
 def read_switch(state_dir: Path) -> RegionSwitch | None:
-    """The last switch recorded under ``state_dir``, or ``None`` if there was none."""
+    """The last switch recorded under ``state_dir``, or ``None`` if there was none. Cheap to
+    call often: the file is parsed again only when it changed."""
     path = state_dir / ACTIVE_REGION_FILE
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return _parse(path, stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+@lru_cache(maxsize=64)
+def _parse(path: Path, _mtime_ns: int, _size: int, _inode: int) -> RegionSwitch | None:
     try:
         return RegionSwitch(**json.loads(path.read_bytes()))
     except FileNotFoundError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,7 @@ import typer
 from rich.table import Table
 
 from assets.cli._output import JsonOption, RootOption, console, emit_json, fail, user_errors
+from assets.errors import MeshError
 from assets.mesh import Mesh
 
 dr_app = typer.Typer(help="Disaster recovery: status, replicate, backup, restore, failover, failback, drill.",
@@ -113,14 +115,24 @@ def backup(root: RootOption = None, to: Annotated[Path | None, typer.Option(
 @dr_app.command("restore")
 def restore(backup_dir: Annotated[Path | None, typer.Argument(help="Backup folder (default: the newest).")] = None,
             root: RootOption = None, user: UserOption = None, as_json: JsonOption = False) -> None:
-    """Verify a backup (signature, checksums, audit chain), then restore what is missing or broken."""
-    from governance.dr import latest_backup
+    """Verify a backup (signature, checksums, audit chain), then restore what is missing or broken.
+    A lost mesh.toml comes back first, from the backup, so the mesh can load."""
+    from governance.dr import latest_backup, restore_config
     from governance.dr import restore as restore_backup
+    from governance.policy import find_mesh_file
 
-    mesh = _load(root)
+    with user_errors():
+        try:
+            find_mesh_file(root)
+        except MeshError:
+            folder = (root or Path(os.environ.get("MESH_ROOT", "."))).resolve()
+            chosen = backup_dir or latest_backup(folder / ".mesh")
+            restore_config(folder / "mesh.toml", chosen)
+            console.print(f"restored {folder / 'mesh.toml'} from {chosen}")
+        mesh = Mesh.load(root)
     actor = _operator(mesh, user)
     with user_errors():
-        report = restore_backup(mesh, backup_dir or latest_backup(mesh), actor=actor)
+        report = restore_backup(mesh, backup_dir or latest_backup(mesh.state_dir), actor=actor)
     if as_json:
         emit_json(report.to_dict())
     else:

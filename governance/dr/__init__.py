@@ -11,6 +11,7 @@ from governance.dr.backup import (
     backup,
     latest_backup,
     restore,
+    restore_config,
     verify_backup,
 )
 from governance.dr.drill import DrillReport, drill
@@ -19,4 +20,4 @@ from governance.dr.status import AssetLag, DrStatus, dr_status
 
 __all__ = ["AssetLag", "BackupError", "BackupReport", "DrStatus", "DrillReport", "FailoverRefusedError",
            "FailoverReport", "Loss", "RestoreReport", "backup", "dr_status", "drill", "failback", "failover",
-           "latest_backup", "restore", "verify_backup"]
+           "latest_backup", "restore", "restore_config", "verify_backup"]

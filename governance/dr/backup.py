@@ -66,14 +66,14 @@ class RestoreReport:
                 "kept": list(self.kept), "problems": list(self.problems)}
 
 
-def backups_dir(mesh: Mesh) -> Path:
-    return mesh.state_dir / "backups"
+def backups_dir(state_dir: Path) -> Path:
+    return state_dir / "backups"
 
 
 def backup(mesh: Mesh, dest: Path | None = None, *, actor: str = "operator") -> BackupReport:
     """Write a backup checkpoint to ``dest`` (default ``.mesh/backups/<UTC time>``)."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    dest = Path(dest) if dest else backups_dir(mesh) / stamp
+    dest = Path(dest) if dest else backups_dir(mesh.state_dir) / stamp
     if dest.exists():
         raise BackupError("the backup folder already exists", where=str(dest), fix="name a new folder")
     partial = dest.with_name(f".{dest.name}.partial")
@@ -109,21 +109,23 @@ def backup(mesh: Mesh, dest: Path | None = None, *, actor: str = "operator") -> 
     return report
 
 
-def latest_backup(mesh: Mesh) -> Path:
-    """The newest complete backup under ``.mesh/backups``."""
-    found = sorted(p for p in backups_dir(mesh).glob("*") if (p / INDEX).exists()) if backups_dir(mesh).exists() else []
+def latest_backup(state_dir: Path) -> Path:
+    """The newest complete backup under ``<state_dir>/backups``."""
+    folder = backups_dir(state_dir)
+    found = sorted(p for p in folder.glob("*") if (p / INDEX).exists()) if folder.exists() else []
     if not found:
-        raise BackupError("there is no backup", where=str(backups_dir(mesh)), fix="write one with `mesh dr backup`")
+        raise BackupError("there is no backup", where=str(folder), fix="write one with `mesh dr backup`")
     return found[-1]
 
 
-def verify_backup(mesh: Mesh, path: Path) -> dict[str, Any]:
-    """Check the signature, every file's checksum and the audit chain; return the index."""
+def verify_backup(state_dir: Path, path: Path) -> dict[str, Any]:
+    """Check the signature (with the audit key under ``state_dir``), every file's checksum and
+    the audit chain; return the index."""
     index_file = path / INDEX
     if not index_file.exists():
         raise BackupError("not a backup (no index.json)", where=str(path), fix="name a folder written by `mesh dr backup`")
     raw = index_file.read_bytes()
-    log = audit_log_at(mesh.state_dir)
+    log = audit_log_at(state_dir)
     public: Ed25519PublicKey = log.signer.public_key()
     try:
         public.verify(bytes.fromhex((path / SIGNATURE).read_text()), raw)
@@ -145,7 +147,7 @@ def verify_backup(mesh: Mesh, path: Path) -> dict[str, Any]:
 
 def restore(mesh: Mesh, path: Path, *, actor: str = "operator") -> RestoreReport:
     """Verify the backup at ``path``, then restore what is missing or broken (module docstring)."""
-    index = verify_backup(mesh, path)
+    index = verify_backup(mesh.state_dir, path)
     restored, kept, problems = [], [], []
     if not mesh.policy.path.exists():
         shutil.copyfile(path / "mesh.toml", mesh.policy.path)
@@ -175,6 +177,16 @@ def restore(mesh: Mesh, path: Path, *, actor: str = "operator") -> RestoreReport
     log.append(AuditEvent(actor=actor, action="dr_restore", target=str(path), outcome="restored", source="dr",
                           details={"restored": len(restored), "problems": problems[:50]}))
     return report
+
+
+def restore_config(mesh_file: Path, path: Path) -> None:
+    """Bring back a lost ``mesh.toml`` from a verified backup, so the mesh can load again;
+    then :func:`restore` the rest."""
+    if mesh_file.exists():
+        raise BackupError("mesh.toml exists; restore keeps the current file", where=str(mesh_file),
+                          fix="run `mesh dr restore` for the rest of the backup")
+    verify_backup(mesh_file.parent / ".mesh", path)
+    shutil.copyfile(path / "mesh.toml", mesh_file)
 
 
 def _copy_manifests(root: StorageRoot, dest: Path) -> int:

@@ -160,6 +160,11 @@ def test_dr_commands_through_the_cli(example_root: Path) -> None:
     restored = runner.invoke(app, ["dr", "restore", *root, "--as", OPERATOR])
     assert restored.exit_code == 0, restored.stderr
     assert "verified" in restored.stdout
+    policy = (example_root / "mesh.toml").read_text()
+    (example_root / "mesh.toml").unlink()  # the council's file is lost: it comes back from the backup
+    again = runner.invoke(app, ["dr", "restore", *root, "--as", OPERATOR])
+    assert again.exit_code == 0, again.stderr
+    assert "restored" in again.stdout and (example_root / "mesh.toml").read_text() == policy
 
 
 def test_the_drill_command_reports_rto_and_rpo(example_root: Path) -> None:
