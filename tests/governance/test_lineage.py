@@ -235,3 +235,21 @@ def test_mesh_lineage_shows_versions_across_domains_and_the_impact(example_root:
     assert table.exit_code == 0 and "finance.revenue" in table.stdout and "downstream" in table.stdout
     unknown = runner.invoke(app, ["lineage", "sales.order", "--root", str(example_root)])
     assert unknown.exit_code == 1 and "did you mean" in unknown.stderr.lower()
+
+
+def test_the_airflow_provider_gets_the_namespace_and_the_transport(example_root: Path) -> None:
+    from governance.lineage import airflow_provider_settings
+
+    events = example_root / ".mesh" / "lineage" / "airflow-events.jsonl"
+    env = airflow_provider_settings(lineage_settings(load_policy(example_root)), events)
+    assert env["AIRFLOW__OPENLINEAGE__DISABLED"] == "False" and env["AIRFLOW__OPENLINEAGE__NAMESPACE"] == "acme"
+    assert json.loads(env["AIRFLOW__OPENLINEAGE__TRANSPORT"]) == {"type": "file", "log_file_path": str(events),
+                                                                  "append": True}
+    with_lineage(example_root, transport="composite", url="http://127.0.0.1:5000")
+    composite = json.loads(airflow_provider_settings(lineage_settings(load_policy(example_root)), events)[
+        "AIRFLOW__OPENLINEAGE__TRANSPORT"])
+    assert composite["transports"]["file"]["log_file_path"] == str(events)
+    assert composite["transports"]["http"]["url"] == "http://127.0.0.1:5000"
+    with_lineage(example_root, transport="none")
+    assert airflow_provider_settings(lineage_settings(load_policy(example_root)), events) == {
+        "AIRFLOW__OPENLINEAGE__DISABLED": "True"}
