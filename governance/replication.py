@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from assets.mesh import Mesh
-from assets.storage import VersionStore
 from governance.audit import AuditEvent, AuditLog
 from governance.retention import ResidencyError, check_residency
 
@@ -71,7 +70,6 @@ class Replicator:
     source: str
     target: str
     actor: str = "service:replication"
-    _stores: dict[str, VersionStore] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def for_mesh(cls, mesh: Mesh, audit: AuditLog, actor: str = "service:replication") -> Replicator | None:
