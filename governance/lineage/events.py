@@ -53,10 +53,10 @@ def run_uuid(run_id: str, key: str) -> str:
 def start_event(mesh: Mesh, key: str, run_id: str, namespace: str, at: dt.datetime | None = None) -> RunEvent:
     """The run of ``key`` began; its inputs are the assets it reads (versions come at the end)."""
     spec = mesh.graph[key].spec
-    return RunEvent(eventType=RunState.START, eventTime=_iso(at), producer=PRODUCER,
-                    run=Run(runId=run_uuid(run_id, key)), job=_job(mesh, spec, namespace),
-                    inputs=[InputDataset(namespace=namespace, name=k) for k in dict.fromkeys(spec.inputs.values())],
-                    outputs=[OutputDataset(namespace=namespace, name=key)])
+    return _ours(RunEvent(eventType=RunState.START, eventTime=_iso(at), producer=PRODUCER,
+                          run=Run(runId=run_uuid(run_id, key)), job=_job(mesh, spec, namespace),
+                          inputs=[InputDataset(namespace=namespace, name=k) for k in dict.fromkeys(spec.inputs.values())],
+                          outputs=[OutputDataset(namespace=namespace, name=key)]))
 
 
 def complete_event(mesh: Mesh, manifest: Manifest, namespace: str, region: str) -> RunEvent:
@@ -82,9 +82,9 @@ def complete_event(mesh: Mesh, manifest: Manifest, namespace: str, region: str) 
     inputs = [InputDataset(namespace=namespace, name=k, facets={
         "version": dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=v)})
         for k, v in manifest.input_versions.items()]
-    return RunEvent(eventType=RunState.COMPLETE, eventTime=manifest.produced_at, producer=PRODUCER,
-                    run=Run(runId=run_uuid(manifest.run_id, manifest.key)), job=_job(mesh, spec, namespace),
-                    inputs=inputs, outputs=[output])
+    return _ours(RunEvent(eventType=RunState.COMPLETE, eventTime=manifest.produced_at, producer=PRODUCER,
+                          run=Run(runId=run_uuid(manifest.run_id, manifest.key)), job=_job(mesh, spec, namespace),
+                          inputs=inputs, outputs=[output]))
 
 
 def fail_event(mesh: Mesh, key: str, run_id: str, namespace: str, error: str,
@@ -98,10 +98,21 @@ def fail_event(mesh: Mesh, key: str, run_id: str, namespace: str, error: str,
         if failures else OutputDataset(namespace=namespace, name=key)
     run = Run(runId=run_uuid(run_id, key), facets={
         "errorMessage": error_message_run.ErrorMessageRunFacet(message=error[:4000], programmingLanguage="python")})
-    return RunEvent(eventType=RunState.FAIL, eventTime=_iso(at), producer=PRODUCER, run=run,
-                    job=_job(mesh, spec, namespace),
-                    inputs=[InputDataset(namespace=namespace, name=k) for k in dict.fromkeys(spec.inputs.values())],
-                    outputs=[output])
+    return _ours(RunEvent(eventType=RunState.FAIL, eventTime=_iso(at), producer=PRODUCER, run=run,
+                          job=_job(mesh, spec, namespace),
+                          inputs=[InputDataset(namespace=namespace, name=k) for k in dict.fromkeys(spec.inputs.values())],
+                          outputs=[output]))
+
+
+def _ours(event: RunEvent) -> RunEvent:
+    """Mark every facet as produced by the mesh (the client defaults to its own URL)."""
+    groups = [event.run.facets, event.job.facets]
+    for dataset in (*(event.inputs or ()), *(event.outputs or ())):
+        groups += [dataset.facets, getattr(dataset, "inputFacets", None), getattr(dataset, "outputFacets", None)]
+    for facets in groups:
+        for facet in (facets or {}).values():
+            facet._producer = PRODUCER
+    return event
 
 
 def _job(mesh: Mesh, spec: AssetSpec, namespace: str) -> Job:

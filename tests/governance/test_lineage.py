@@ -22,7 +22,7 @@ from assets.events import AssetUpdate
 from assets.local_airflow import free_port
 from governance.audit import audit_log_at
 from governance.handlers import LineageHandler
-from governance.lineage import lineage_for, lineage_settings, run_uuid
+from governance.lineage import PRODUCER, lineage_for, lineage_settings, run_uuid
 from governance.policy import load_policy
 
 Validate = Callable[[dict[str, Any]], None]
@@ -83,6 +83,8 @@ def test_every_materialization_gives_start_then_complete_with_every_facet(exampl
     assert events, "the file transport wrote nothing"
     for event in events:
         validate_openlineage(event)
+        assert event["producer"] == PRODUCER
+        assert {f["_producer"] for f in event["job"]["facets"].values()} == {PRODUCER}
     by_run: dict[str, list[str]] = {}
     for event in events:
         by_run.setdefault(event["run"]["runId"], []).append(event["eventType"])
