@@ -11,6 +11,7 @@ from assets.discovery import discover
 from assets.errors import MeshError
 from assets.graph import AssetGraph
 from governance.access import check_graph_access
+from governance.lineage import lineage_settings
 from governance.policy import MeshPolicy, PolicyErrors, load_policy
 
 
@@ -53,6 +54,10 @@ def check_mesh(root: Path | str | None = None) -> CheckReport:
         problems.append(str(exc))
         graph = None
     problems += grant_problems(policy, dt.date.today())
+    try:
+        lineage_settings(policy)  # an openlineage.yml beside mesh.toml is read here
+    except MeshError as exc:
+        problems.append(str(exc))
     if problems or graph is None:
         return CheckReport(problems=tuple(problems))
     counts = {"domains": len(graph.domains()), "assets": len(graph), "grants": len(policy.grants)}

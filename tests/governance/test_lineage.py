@@ -197,6 +197,8 @@ def test_the_transport_comes_from_mesh_toml_or_openlineage_yml(example_root: Pat
     (example_root / "openlineage.yml").write_text("transport: [oops\n")
     with pytest.raises(ConfigError, match="openlineage.yml is unreadable"):
         lineage_settings(load_policy(example_root))
+    checked = CliRunner().invoke(app, ["check", "--root", str(example_root)])
+    assert checked.exit_code == 1 and "openlineage.yml is unreadable" in checked.stdout + checked.stderr
 
 
 @pytest.mark.parametrize(("settings", "message"), [
