@@ -181,12 +181,14 @@ def failback(root: RootOption = None, user: UserOption = None, as_json: JsonOpti
 def drill(root: RootOption = None,
           scale: Annotated[int, typer.Option(help="Orders the example data generates.")] = 3_000,
           keep: Annotated[bool, typer.Option("--keep", help="Keep the throwaway copy and print where.")] = False,
+          lag: Annotated[int, typer.Option(help="Versions published without replication before the loss, "
+                                                "to see the RPO at work.")] = 0,
           as_json: JsonOption = False) -> None:
     """Recovery drill on a throwaway copy: materialize, destroy the primary, fail over, verify, go on."""
     from governance.dr import drill as run_drill
 
     mesh = _load(root)
-    report = run_drill(mesh, params={"scale": scale}, keep=keep)
+    report = run_drill(mesh, params={"scale": scale}, keep=keep, lag=lag)
     if as_json:
         emit_json(report.to_dict())
     else:

@@ -23,7 +23,7 @@ from assets.mesh import Mesh
 from governance.audit import audit_log_at
 from governance.dr.failover import failover
 from governance.dr.status import dr_status
-from governance.handlers import history_of
+from governance.handlers import default_handlers, history_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +69,11 @@ def throwaway_copy(mesh: Mesh, workdir: Path) -> Path:
 
 
 def drill(mesh: Mesh, *, workdir: Path | None = None, params: Mapping[str, Any] | None = None,
-          keep: bool = False) -> DrillReport:
-    """Run the drill on a throwaway copy of ``mesh`` (in ``workdir``, or a temporary folder)."""
+          keep: bool = False, lag: int = 0) -> DrillReport:
+    """Run the drill on a throwaway copy of ``mesh`` (in ``workdir``, or a temporary folder).
+
+    ``lag`` publishes that many more versions of a root asset without replicating them before
+    the loss, so the drill also shows that what is lost is exactly what the RPO reported."""
     from assets.engine import materialize  # the engine imports governance handlers: import late
 
     temporary = workdir is None
@@ -83,6 +86,12 @@ def drill(mesh: Mesh, *, workdir: Path | None = None, params: Mapping[str, Any] 
         steps = []
         first = materialize("*", mesh=copy, params=params)
         steps.append(f"materialized {len(first.results)} assets: {'ok' if first.ok else 'with failures'}")
+        if lag:
+            root_key = next(k for k in copy.graph if copy.graph[k].spec.is_root)
+            unreplicated = [h for h in default_handlers(copy) if h.kind != "replication"]
+            for _ in range(lag):
+                materialize(root_key, mesh=copy, params=params, handlers=unreplicated)
+            steps.append(f"published {lag} more version(s) of {root_key} without replicating them (the lag)")
         before = dr_status(copy)
         steps.append(f"reported RPO before the loss: {before.rpo_versions} version(s), {before.rpo_seconds:.1f} s")
         shutil.rmtree(copy.store(primary).root.root)

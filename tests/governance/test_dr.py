@@ -173,3 +173,9 @@ def test_the_drill_command_reports_rto_and_rpo(example_root: Path) -> None:
     assert report.rto_seconds < 30 and report.rpo_versions == 0 and report.verified_versions == report.published_versions
     assert not report.workdir.exists()  # the throwaway copy is gone
     assert not (example_root / ".mesh" / "regions").exists()  # the real mesh was never touched
+    lagging = CliRunner().invoke(app, ["dr", "drill", "--root", str(example_root), "--scale", "300", "--lag", "2",
+                                       "--json"])
+    assert lagging.exit_code == 0, lagging.stdout + lagging.stderr
+    measured = json.loads(lagging.stdout)
+    assert measured["rpo_versions"] == 2 and measured["rpo_seconds"] > 0 and measured["lost_beyond_rpo"] == []
+    assert measured["verified_versions"] == measured["published_versions"] - 2 and measured["rematerialized"]
