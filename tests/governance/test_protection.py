@@ -3,6 +3,7 @@ for decrypt holders, and no plaintext PII in any stored byte."""
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import polars as pl
@@ -14,7 +15,7 @@ from assets.quarantine import Quarantine
 from assets.step import _protector
 from governance.access import read_asset
 from governance.keys import KeyError_
-from governance.protection import REDACTED, classified_columns, keyring_at, protect
+from governance.protection import REDACTED, classified_columns, keyring_at, protect, tokenize
 from tests.conftest import TEST_SCALE
 
 
@@ -123,3 +124,20 @@ def test_a_wrong_key_is_named_by_id(example_mesh: Mesh) -> None:
     path.write_text(json.dumps({**data, "data_key": wrapped}))
     with pytest.raises(KeyError_, match=f"does not unwrap with KEK {wrapped['kek_id']}"):
         read_asset(example_mesh, "customers.customers", user="privacy@acme.example").collect()
+
+
+def test_only_genuine_tokens_pass_through_tokenization() -> None:
+    from governance.protection.columns import detokenize
+
+    key = bytes(range(64))
+    genuine = tokenize(pl.Series(["ann@acme.example"]), key)[0]
+    forged = "tok:" + base64.b64encode(b"x" * 40).decode()  # looks like a token, is not one
+    for repeat in (1, 3):  # mostly distinct values, and repeated ones: the two paths of tokenize
+        values = pl.Series("email", [genuine, forged, "tok:not base64!", "bob@acme.example", None] * repeat)
+        out = tokenize(values, key)
+        assert out[0] == genuine and out[4] is None
+        assert all(out[i] != values[i] and out[i].startswith("tok:") for i in (1, 2, 3))
+        assert detokenize(out, key).to_list()[:5] == [
+            "ann@acme.example", forged, "tok:not base64!", "bob@acme.example", None]
+    already = tokenize(pl.Series("email", ["a@x.example", "b@x.example", None]), key)
+    assert tokenize(already, key).to_list() == already.to_list()  # all genuine: kept as they are
