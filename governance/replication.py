@@ -77,11 +77,14 @@ class Replicator:
         standby = mesh.standby_region
         return cls(mesh, audit, mesh.active_region, standby, actor) if standby else None
 
-    def replicate(self, key: str, *, verify: Iterable[str] | bool = ()) -> ReplicationResult:
+    def replicate(self, key: str, *, verify: Iterable[str] | bool = (), full: bool = True) -> ReplicationResult:
         """Copy every version of ``key`` the target lacks, oldest first, then mirror ``CURRENT``.
 
         ``verify`` re-hashes existing replicas (``True``: all of them; or the versions named)
-        and copies again any that no longer match. Storage errors propagate: the caller reports
+        and copies again any that no longer match. Without ``full``, only versions newer than
+        the target's ``CURRENT`` are considered (every older one was copied before ``CURRENT``
+        moved there), plus those named in ``verify``: what each update needs, at a cost that
+        does not grow with the asset's history. Storage errors propagate: the caller reports
         them, and the next call catches up.
         """
         source, target = self.mesh.store(self.source), self.mesh.store(self.target)
@@ -91,8 +94,14 @@ class Replicator:
             self._audit(key, "refused", {"reason": exc.args[0], "to": self.target})
             return ReplicationResult(key, self.source, self.target, (ReplicaCopy(key, "*", "refused", reason=str(exc)),))
         copies, present = [], 0
-        check = set(source.versions(key)) if verify is True else set(verify or ())
-        for version in source.versions(key):
+        floor = None if full or verify is True else target.current_version(key)
+        versions = source.versions(key, after=floor)
+        if verify is True:
+            check = set(versions)
+        else:
+            check = set(verify or ())
+            versions = sorted(set(versions) | {v for v in check - set(versions) if source.has_version(key, v)})
+        for version in versions:
             action: Action = "copied"
             if target.has_version(key, version):
                 if version not in check or target.verify(target.manifest(key, version)):

@@ -199,11 +199,13 @@ class VersionStore:
         except (OSError, ValueError, TypeError) as exc:
             raise self._error(key, f"the manifest of version '{version}' is unreadable: {exc}", path) from exc
 
-    def versions(self, key: str, partition: str | None = None) -> list[str]:
-        """Complete versions (with a manifest), oldest first."""
+    def versions(self, key: str, partition: str | None = None, *, after: str | None = None) -> list[str]:
+        """Complete versions (with a manifest), oldest first; only those newer than ``after``
+        if given (versions sort by time), so a caller that knows where it stopped pays for the
+        new ones only."""
         asset_dir = self._asset_dir(key, partition)
         return [v for v in self.root.listdir(self.root.path(asset_dir))
-                if not v.startswith(".") and v != CURRENT_FILE
+                if not v.startswith(".") and v != CURRENT_FILE and (after is None or v > after)
                 and self.root.exists(self.root.path(asset_dir, v, MANIFEST_FILE))]
 
     def data_path(self, key: str, version: str, partition: str | None = None) -> str:

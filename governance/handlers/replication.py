@@ -13,8 +13,9 @@ from governance.replication import Replicator
 
 @dataclass(frozen=True)
 class ReplicationHandler:
-    """Catches the standby region up on the updated asset (every version it lacks, in order),
-    and re-checks the replica of the updated version, so a replay repairs a corrupt copy.
+    """Catches the standby region up on the updated asset (every version newer than its
+    ``CURRENT``, in order), and re-checks the replica of the updated version, so a replay
+    repairs a corrupt copy. ``mesh dr replicate`` sweeps every version.
 
     An unreachable standby fails the handler (and its governance task); the data run has
     already succeeded, the lag shows in ``mesh dr status`` and the next update catches up.
@@ -28,4 +29,4 @@ class ReplicationHandler:
         replicator = Replicator.for_mesh(self.mesh, self.audit, actor=f"service:replication:{update.domain}")
         if replicator is None:
             return "the mesh has one region: nothing to replicate"
-        return replicator.replicate(update.key, verify=[update.version]).describe()
+        return replicator.replicate(update.key, verify=[update.version], full=False).describe()
