@@ -7,13 +7,16 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from assets.errors import MeshError, did_you_mean
+
+if TYPE_CHECKING:
+    from assets.mesh import Mesh
 
 #: Off a terminal (logs, CI, `make demo | tee`) rich would wrap at 80 columns; tables need more.
 _WIDTH = None if sys.stdout.isatty() else 160
@@ -51,6 +54,14 @@ def user_errors() -> Iterator[None]:
         yield
     except MeshError as exc:
         fail(str(exc))
+
+
+def load_mesh(root: Path | None) -> Mesh:
+    """``Mesh.load`` for a command: a user mistake becomes one line on stderr and exit 1."""
+    from assets.mesh import Mesh
+
+    with user_errors():
+        return Mesh.load(root)
 
 
 @contextmanager

@@ -9,10 +9,20 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from assets.cli._output import STATUS_STYLE, JsonOption, RootOption, console, emit_json, fail, progress, require_asset, user_errors
+from assets.cli._output import (
+    STATUS_STYLE,
+    JsonOption,
+    RootOption,
+    console,
+    emit_json,
+    fail,
+    load_mesh,
+    progress,
+    require_asset,
+    user_errors,
+)
 from assets.cli.airflow_commands import down, up
 from assets.cli.dr_commands import dr_app
-from assets.cli.lineage_command import lineage
 from assets.cli.governance_commands import (
     access_app,
     audit_app,
@@ -22,8 +32,8 @@ from assets.cli.governance_commands import (
     keys_app,
     retention_app,
 )
+from assets.cli.lineage_command import lineage
 from assets.engine import materialize
-from assets.mesh import Mesh
 from assets.results import AssetResult, RunResult
 
 app = typer.Typer(name="mesh", help="A data mesh of assets on Airflow 3.", no_args_is_help=True,
@@ -36,16 +46,11 @@ def main() -> None:
     app()
 
 
-def _load(root: Path | None) -> Mesh:
-    with user_errors():
-        return Mesh.load(root)
-
-
 @app.command("list")
 def list_assets(selection: Annotated[str, typer.Argument(help="Selection, e.g. 'sales.*' or '+finance.revenue'.")] = "*",
                 root: RootOption = None, as_json: JsonOption = False) -> None:
     """List assets with their inputs, schedule, visibility and current version."""
-    mesh = _load(root)
+    mesh = load_mesh(root)
     with user_errors():
         keys = mesh.select(selection)
     store = mesh.store()
@@ -99,7 +104,7 @@ def materialize_command(
     as_json: JsonOption = False,
 ) -> None:
     """Run a selection in-process, gate every output with its contract, and publish what passes."""
-    mesh = _load(root)
+    mesh = load_mesh(root)
     with user_errors():
         keys = mesh.select(selection)
     params = {"seed": seed, "scale": scale, "inject_bad_rows": inject_bad_rows}
@@ -147,7 +152,7 @@ def read(
     """Print the head of an asset's current (or given) version, or write it to a file."""
     from governance.access import read_asset
 
-    mesh = _load(root)
+    mesh = load_mesh(root)
     require_asset(mesh.graph, asset)
     if not user:
         fail("who is reading? Reads are denied by default. Fix: pass --as EMAIL (or set MESH_USER)")
@@ -179,7 +184,7 @@ def history(
     """Every recorded update of an asset, from the engine and from Airflow."""
     from governance.handlers import history_of
 
-    mesh = _load(root)
+    mesh = load_mesh(root)
     require_asset(mesh.graph, asset)
     rows = history_of(mesh).for_asset(asset, limit)
     if as_json:
@@ -205,12 +210,12 @@ def demo(
     if in_process:
         from assets.cli.demo import run_demo
 
-        run_demo(_load(root), scale=scale)
+        run_demo(load_mesh(root), scale=scale)
         return
     up(root=root, port=0, run=True, inject_bad_rows=True, scale=scale, keep=keep, as_json=False)
     from assets.cli.demo import print_recovery_summary
 
-    print_recovery_summary(_load(root))
+    print_recovery_summary(load_mesh(root))
     console.print("\nWhere to look: data and manifests under .mesh/regions/<region>/<domain>/<asset>/; "
                   "run history: uv run mesh history sales.orders; audit trail: uv run mesh audit query "
                   "--asset finance (and mesh audit verify); reads as a person: uv run mesh read "

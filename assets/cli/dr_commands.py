@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from assets.cli._output import JsonOption, RootOption, console, emit_json, fail, user_errors
+from assets.cli._output import JsonOption, RootOption, console, emit_json, fail, load_mesh, user_errors
 from assets.errors import MeshError
 from assets.mesh import Mesh
 
@@ -20,11 +20,6 @@ UserOption = Annotated[str | None, typer.Option("--as", envvar="MESH_USER",
                                                 help="Who operates (e-mail); needs the operate_dr permission.")]
 STATE_STYLE = {"in sync": "green", "behind": "yellow", "corrupt": "bold red", "unreachable": "red",
                "excluded": "magenta", "not materialized": "dim"}
-
-
-def _load(root: Path | None) -> Mesh:
-    with user_errors():
-        return Mesh.load(root)
 
 
 def _operator(mesh: Mesh, user: str | None) -> str:
@@ -51,7 +46,7 @@ def status(root: RootOption = None, verify: Annotated[bool, typer.Option(
     """Per asset: replication lag as RPO (versions and seconds behind) and readiness to fail over."""
     from governance.dr import dr_status
 
-    mesh = _load(root)
+    mesh = load_mesh(root)
     report = dr_status(mesh, verify=verify)
     if as_json:
         emit_json(report.to_dict())
@@ -78,7 +73,7 @@ def replicate(root: RootOption = None, verify: Annotated[bool, typer.Option(
     from governance.audit import audit_log_at
     from governance.replication import Replicator
 
-    mesh = _load(root)
+    mesh = load_mesh(root)
     replicator = Replicator.for_mesh(mesh, audit_log_at(mesh.state_dir), actor="operator")
     if replicator is None:
         fail("the mesh has one region. Fix: add secondary_region to [mesh] in mesh.toml")
@@ -100,7 +95,7 @@ def backup(root: RootOption = None, to: Annotated[Path | None, typer.Option(
     """Write a signed checkpoint of mesh.toml, every manifest, the audit log and the wrapped keys."""
     from governance.dr import backup as write_backup
 
-    mesh = _load(root)
+    mesh = load_mesh(root)
     with user_errors():
         report = write_backup(mesh, to)
     if as_json:
@@ -157,7 +152,7 @@ def failover(to: Annotated[str, typer.Option("--to", help="The region to make ac
     from governance.audit import audit_log_at
     from governance.dr import failover as switch
 
-    mesh = _load(root)
+    mesh = load_mesh(root)
     actor = _operator(mesh, user)
     with user_errors():
         report = switch(mesh, to, audit_log_at(mesh.state_dir), force=force, actor=actor)
@@ -170,7 +165,7 @@ def failback(root: RootOption = None, user: UserOption = None, as_json: JsonOpti
     from governance.audit import audit_log_at
     from governance.dr import failback as switch_back
 
-    mesh = _load(root)
+    mesh = load_mesh(root)
     actor = _operator(mesh, user)
     with user_errors():
         report = switch_back(mesh, audit_log_at(mesh.state_dir), actor=actor)
@@ -187,7 +182,7 @@ def drill(root: RootOption = None,
     """Recovery drill on a throwaway copy: materialize, destroy the primary, fail over, verify, go on."""
     from governance.dr import drill as run_drill
 
-    mesh = _load(root)
+    mesh = load_mesh(root)
     report = run_drill(mesh, params={"scale": scale}, keep=keep, lag=lag)
     if as_json:
         emit_json(report.to_dict())

@@ -8,9 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from assets.cli._output import JsonOption, RootOption, console, emit_json, fail, require_asset, user_errors
-from assets.mesh import Mesh
-
+from assets.cli._output import JsonOption, RootOption, console, emit_json, fail, load_mesh, require_asset
 
 
 def lineage(
@@ -26,8 +24,7 @@ def lineage(
     """Lineage of ASSET across domains with versions, or its impact; or the event outbox."""
     from governance.lineage import impact_of, lineage_for, lineage_of
 
-    with user_errors():
-        mesh = Mesh.load(root)
+    mesh = load_mesh(root)
     if flush or status:
         outbox = lineage_for(mesh).outbox
         if flush:
