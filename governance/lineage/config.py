@@ -10,6 +10,7 @@ same namespace and transport (see :func:`airflow_provider_settings`).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,16 +61,37 @@ def lineage_settings(policy: MeshPolicy) -> LineageSettings:
 def airflow_provider_settings(settings: LineageSettings, events_file: Path) -> dict[str, str]:
     """Environment for the Airflow OpenLineage provider: the mesh's namespace, and its transport
     (file transports write to ``events_file``, beside the mesh's own events)."""
-    transport = dict(settings.transport)
-    if transport.get("type") == "file":
-        transport["log_file_path"] = str(events_file)
-    elif transport.get("type") == "composite":
-        transport["transports"] = {name: ({**t, "log_file_path": str(events_file)} if t.get("type") == "file" else t)
-                                   for name, t in transport["transports"].items()}
     if not settings.enabled:
         return {"AIRFLOW__OPENLINEAGE__DISABLED": "True"}
+    transport = _map_file_transports(settings.transport, lambda t: {**t, "log_file_path": str(events_file)})
     return {"AIRFLOW__OPENLINEAGE__DISABLED": "False", "AIRFLOW__OPENLINEAGE__NAMESPACE": settings.namespace,
             "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport)}
+
+
+def file_transport_paths(transport: dict[str, Any]) -> list[Path]:
+    """The files the file transports of ``transport`` (alone or in a composite) write to."""
+    found: list[Path] = []
+
+    def note(file_transport: dict[str, Any]) -> dict[str, Any]:
+        found.append(Path(file_transport["log_file_path"]))
+        return file_transport
+
+    _map_file_transports(transport, note)
+    return found
+
+
+def _map_file_transports(transport: dict[str, Any],
+                         change: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    """``transport`` with ``change`` applied to each file transport in it; a composite's children
+    may be a list or a mapping of names, as OpenLineage allows."""
+    if transport.get("type") == "file":
+        return change(dict(transport))
+    children = transport.get("transports")
+    if transport.get("type") != "composite" or not children:
+        return dict(transport)
+    mapped = ({name: _map_file_transports(t, change) for name, t in children.items()} if isinstance(children, dict)
+              else [_map_file_transports(t, change) for t in children])
+    return {**transport, "transports": mapped}
 
 
 def _under(root: Path, path: str) -> Path:

@@ -18,7 +18,7 @@ from openlineage.client.event_v2 import RunEvent
 from assets.gate import CheckFailure
 from assets.mesh import Mesh
 from assets.storage import Manifest
-from governance.lineage.config import LineageSettings, lineage_settings
+from governance.lineage.config import LineageSettings, file_transport_paths, lineage_settings
 from governance.lineage.delivery import Delivery, LineageOutbox
 from governance.lineage.events import complete_event, fail_event, start_event
 
@@ -65,8 +65,6 @@ def lineage_for(mesh: Mesh) -> Lineage:
 def _outbox(path: Path, transport: str) -> LineageOutbox:
     """One outbox per file and transport (``transport`` as JSON, to be hashable)."""
     config = json.loads(transport)
-    children = config.get("transports") or []
-    for t in [config, *(children.values() if isinstance(children, dict) else children)]:
-        if t.get("type") == "file":  # the file transport does not create its folder
-            Path(t["log_file_path"]).parent.mkdir(parents=True, exist_ok=True)
+    for file in file_transport_paths(config):  # the file transport does not create its folder
+        file.parent.mkdir(parents=True, exist_ok=True)
     return LineageOutbox(path, config)
