@@ -12,7 +12,7 @@ from pathlib import Path
 
 from assets import Mesh, materialize
 from bench._timing import measure
-from bench.synthetic import write_mesh
+from bench.synthetic import example_mesh, write_mesh
 from governance.dr import dr_status, drill
 
 REPEAT = 3
@@ -20,10 +20,8 @@ PARAMS = {"scale": 100_000, "seed": 3}
 
 
 def main() -> None:
-    from tests.conftest import copy_example_mesh
-
     with tempfile.TemporaryDirectory(prefix="bench-drill-") as tmp:
-        mesh = Mesh.load(copy_example_mesh(Path(tmp) / "mesh"))
+        mesh = Mesh.load(example_mesh(Path(tmp) / "mesh"))
         reports = [drill(mesh, workdir=Path(tmp) / f"drill-{i}", params=PARAMS, keep=True) for i in range(REPEAT)]
         assert all(r.ok for r in reports), [r.to_dict() for r in reports]
         standby = Path(reports[0].workdir) / ".mesh" / "regions" / reports[0].new_region

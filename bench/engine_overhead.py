@@ -12,7 +12,6 @@ reported beside it.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,8 @@ import polars as pl
 
 from assets import AssetContext, Mesh, materialize
 from bench._timing import measure, report
-from bench.synthetic import write_mesh
+from bench.synthetic import example_mesh, write_mesh
 
-REPO = Path(__file__).resolve().parent.parent
 
 
 def _direct(mesh: Mesh, out: Path, params: dict[str, Any]) -> None:
@@ -58,10 +56,7 @@ def _compare(name: str, root: Path, params: dict[str, Any], repeat: int, target:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "example"
-        root.mkdir()
-        shutil.copy(REPO / "mesh.toml", root / "mesh.toml")
-        shutil.copytree(REPO / "domains", root / "domains", ignore=shutil.ignore_patterns("__pycache__"))
+        root = example_mesh(Path(tmp) / "example")
         _compare("example mesh, 1M orders, 13 assets", root, {"scale": 1_000_000, "seed": 7}, repeat=5, target=1.2)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "synthetic"

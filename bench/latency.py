@@ -18,8 +18,8 @@ from pathlib import Path
 from assets import Mesh
 from assets.airflow_cascade import unpause_mesh, wait_for_dags
 from assets.local_airflow import AirflowClient, LocalAirflow, free_port
+from bench.synthetic import REPO, example_mesh
 
-REPO = Path(__file__).resolve().parent.parent
 REPEAT = 5
 
 _BASELINE = '''from airflow.sdk import DAG, Asset, task
@@ -61,11 +61,8 @@ def _latency(client: AirflowClient, producer: str, consumer: str, conf: dict[str
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "mesh"
-        root.mkdir()
-        shutil.copy(REPO / "mesh.toml", root / "mesh.toml")
-        for folder in ("domains", "dags"):
-            shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+        root = example_mesh(Path(tmp) / "mesh")
+        shutil.copytree(REPO / "dags", root / "dags", ignore=shutil.ignore_patterns("__pycache__"))
         (root / "dags" / "bench_baseline.py").write_text(_BASELINE)
         mesh = Mesh.load(root)
         airflow = LocalAirflow(root, port=free_port())

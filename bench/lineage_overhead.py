@@ -14,6 +14,7 @@ import tomlkit
 
 from assets import Mesh, materialize
 from bench._timing import measure
+from bench.synthetic import example_mesh
 from governance.lineage import lineage_for
 
 REPEAT = 7
@@ -21,9 +22,7 @@ PARAMS = {"scale": 1_000, "seed": 3}
 
 
 def _mesh(root: Path, transport: str) -> Mesh:
-    from tests.conftest import copy_example_mesh
-
-    copy_example_mesh(root)
+    example_mesh(root)
     document = tomlkit.parse((root / "mesh.toml").read_text())
     document["lineage"]["transport"] = transport  # type: ignore[index]
     (root / "mesh.toml").write_text(tomlkit.dumps(document))

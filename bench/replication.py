@@ -17,6 +17,7 @@ import polars as pl
 from assets import Mesh
 from assets.storage import PublishRequest
 from bench._timing import measure
+from bench.synthetic import example_mesh
 from governance.audit import audit_log_at
 from governance.replication import Replicator
 
@@ -37,10 +38,8 @@ def _seed(mesh: Mesh) -> list[str]:
 
 
 def main() -> None:
-    from tests.conftest import copy_example_mesh
-
     with tempfile.TemporaryDirectory(prefix="bench-replication-") as tmp:
-        root = copy_example_mesh(Path(tmp) / "mesh")
+        root = example_mesh(Path(tmp) / "mesh")
         mesh = Mesh.load(root)
         files = _seed(mesh)
         total = sum(Path(f).stat().st_size for f in files)

@@ -1,8 +1,18 @@
-"""A synthetic mesh of any size, written to a folder: for benchmarks at scale."""
+"""Meshes for benchmarks: a copy of the example mesh, or a synthetic mesh of any size."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+#: The repository, whose example mesh the benchmarks copy.
+REPO = Path(__file__).resolve().parent.parent
+
+
+def example_mesh(target: Path) -> Path:
+    """A copy of the repository's example mesh in ``target``, its regions local folders there."""
+    from governance.dr.drill import throwaway_copy
+
+    return throwaway_copy(REPO, target)
 
 _CONTRACT = '''import pandera.polars as pa
 

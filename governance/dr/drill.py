@@ -57,14 +57,15 @@ class DrillReport:
                 "rematerialized": self.rematerialized, "steps": list(self.steps)}
 
 
-def throwaway_copy(mesh: Mesh, workdir: Path) -> Path:
-    """Copy ``mesh.toml`` and ``domains/`` to ``workdir``, with every region a local folder there."""
+def throwaway_copy(root: Path, workdir: Path) -> Path:
+    """Copy ``mesh.toml`` and ``domains/`` of the mesh in ``root`` to ``workdir``, with every
+    region a local folder there, so nothing done in the copy reaches the original's data."""
     workdir.mkdir(parents=True, exist_ok=True)
-    document = tomlkit.parse(mesh.policy.path.read_text())
+    document = tomlkit.parse((root / "mesh.toml").read_text())
     for name, region in document.get("regions", {}).items():
         region["storage"] = f".mesh/regions/{name}"
     (workdir / "mesh.toml").write_text(tomlkit.dumps(document))
-    shutil.copytree(mesh.root / "domains", workdir / "domains", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(root / "domains", workdir / "domains", ignore=shutil.ignore_patterns("__pycache__"))
     return workdir
 
 
@@ -79,7 +80,7 @@ def drill(mesh: Mesh, *, workdir: Path | None = None, params: Mapping[str, Any] 
     temporary = workdir is None
     workdir = Path(workdir or tempfile.mkdtemp(prefix="mesh-drill-"))
     try:
-        copy = Mesh.load(throwaway_copy(mesh, workdir))
+        copy = Mesh.load(throwaway_copy(mesh.root, workdir))
         primary, secondary = copy.policy.settings.primary_region, copy.standby_region
         if secondary is None:
             raise ValueError("the mesh has one region; a drill needs a secondary_region in mesh.toml")
