@@ -16,6 +16,7 @@ from assets.events import AssetUpdate
 from assets.mesh import Mesh
 from governance.audit import AuditEvent, AuditLog
 from governance.protection import classified_columns
+from governance.retention import ResidencyError, check_residency
 
 
 class PolicyViolationError(RuntimeError):
@@ -55,8 +56,8 @@ class PolicyCheckHandler:
             if manifest.contract_version != spec.contract_version:
                 found.append(f"published under contract {manifest.contract_version}, code declares "
                              f"{spec.contract_version}")
-        domain = self.mesh.policy.domains.get(update.domain)
-        jurisdiction = self.mesh.policy.regions[self.mesh.active_region].jurisdiction
-        if domain and domain.residency and jurisdiction not in domain.residency:
-            found.append(f"stored in jurisdiction '{jurisdiction}', outside residency {list(domain.residency)}")
+        try:
+            check_residency(self.mesh.policy, update.key, self.mesh.active_region)
+        except ResidencyError as exc:
+            found.append(exc.args[0])
         return found
