@@ -8,6 +8,7 @@ with their owners, and the domains granted access to any of them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,7 +80,8 @@ def lineage_of(mesh: Mesh, key: str) -> AssetLineage:
             manifests[k] = store.current(k) if k in mesh.graph else None
         return manifests[k]
 
-    def walk(step: Any, read_by: Any) -> tuple[LineageNode, ...]:
+    def walk(step: Callable[[str], Iterable[str]],
+             read_by: Callable[[str, str], str | None]) -> tuple[LineageNode, ...]:
         seen, nodes, frontier = {key}, [], [(key, 0)]
         while frontier:
             node, depth = frontier.pop(0)
@@ -92,16 +94,13 @@ def lineage_of(mesh: Mesh, key: str) -> AssetLineage:
                 frontier.append((nxt, depth + 1))
         return tuple(nodes)
 
-    def upstream_read(child: str, parent: str) -> str | None:
+    def read(child: str, parent: str) -> str | None:
+        """The version of ``parent`` that the current version of ``child`` read."""
         manifest = current(child)
         return manifest.input_versions.get(parent) if manifest else None
 
-    def downstream_read(parent: str, child: str) -> str | None:
-        manifest = current(child)
-        return manifest.input_versions.get(parent) if manifest else None
-
-    up = walk(lambda k: mesh.graph.upstream(k) if k in mesh.graph else (), upstream_read)
-    down = walk(lambda k: mesh.graph.downstream(k) if k in mesh.graph else (), downstream_read)
+    up = walk(lambda k: mesh.graph.upstream(k) if k in mesh.graph else (), read)
+    down = walk(lambda k: mesh.graph.downstream(k) if k in mesh.graph else (), lambda node, nxt: read(nxt, node))
     own = current(key)
     return AssetLineage(key, own.version if own else None, up, down)
 
