@@ -280,15 +280,6 @@ class VersionStore:
             raise self._error(manifest.key, f"copying version '{manifest.version}' failed: {exc}", final) from exc
         return size
 
-    def advance_current(self, key: str, version: str, partition: str | None = None) -> bool:
-        """Point ``CURRENT`` at ``version`` if it is newer than the current one (versions sort
-        by time); ``True`` if it moved. Replicas catch up in order with it."""
-        current = self.current_version(key, partition)
-        if current is not None and current >= version:
-            return False
-        self._set_current(key, version, partition)
-        return True
-
     # -- helpers --------------------------------------------------------------------------------
     def _aside(self, asset_dir: str, version: str) -> str:
         """Where a version is written before it is visible. Local folders: a staging folder,

@@ -158,11 +158,3 @@ def _genuine_tokens(prefixed: pl.Series, siv: AESSIV) -> set[str]:
             continue
         genuine.add(value)
     return genuine
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
