@@ -108,8 +108,8 @@ def drill(mesh: Mesh, *, workdir: Path | None = None, params: Mapping[str, Any] 
         for key, versions in published.items():
             for version in versions:
                 try:
-                    readable = store.verify(store.manifest(key, version)) and \
-                        store.scan(key, version).collect().height == store.manifest(key, version).rows
+                    manifest = store.manifest(key, version)
+                    readable = store.verify(manifest) and store.scan(key, version).collect().height == manifest.rows
                 except Exception:  # a missing or unreadable version is what this check looks for
                     readable = False
                 if readable:
