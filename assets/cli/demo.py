@@ -49,11 +49,12 @@ def print_recovery_summary(mesh: Mesh) -> None:
     from governance.dr import dr_status
     from governance.lineage import lineage_for
 
-    outbox = lineage_for(mesh).outbox.status()
+    lineage = lineage_for(mesh)
+    outbox = lineage.outbox.status()
     status = dr_status(mesh)
     in_sync = sum(a.state == "in sync" for a in status.assets)
     console.print(f"\nLineage: {outbox.sent} OpenLineage events delivered, {outbox.pending} pending "
-                  f"(namespace {lineage_for(mesh).settings.namespace}).")
+                  f"(namespace {lineage.settings.namespace}).")
     console.print(f"Replication: {in_sync} of {len(status.assets)} assets in sync in {status.standby}; RPO "
                   f"{status.rpo_versions} version(s), {status.rpo_seconds:.1f} s; "
                   + ("[green]ready to fail over[/]" if status.ready else "[yellow]not ready to fail over[/]"))
