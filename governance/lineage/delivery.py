@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from openlineage.client.event_v2 import RunEvent
 from openlineage.client.serde import Serde
 from openlineage.client.transport import Transport, get_default_factory
 
@@ -77,11 +78,10 @@ class LineageOutbox:
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
 
-    def emit(self, event: Any) -> Delivery:
-        """Record ``event`` (an OpenLineage ``RunEvent``) and deliver everything pending."""
+    def emit(self, event: RunEvent) -> Delivery:
+        """Record ``event`` and deliver everything pending."""
         body = Serde.to_json(event)
-        data = json.loads(body)
-        event_id = f"{data['run']['runId']}:{data['eventType']}"
+        event_id = f"{event.run.runId}:{event.eventType.value}"
         with self._lock:
             new = self._connection().execute("INSERT OR IGNORE INTO events (id, body, created_at) VALUES (?, ?, ?)",
                                              (event_id, body, _now())).rowcount == 1
