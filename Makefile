@@ -25,6 +25,7 @@ demo: setup
 	$(RUN) mesh demo
 
 test: setup
+	$(RUN) lint-imports --no-cache
 	$(RUN) pytest
 
 bench: setup

@@ -4,15 +4,20 @@ Declaring (no side effects)::
 
     from assets import asset
 
-Running, in-process, the same step that each Airflow task runs::
+Running, in-process, the same step that each Airflow task runs (the mesh is loaded, and its
+services wired, by the governance layer)::
 
     from assets import materialize
-    result = materialize("sales.*")
+    from governance.wiring import load_mesh
+    result = materialize("sales.*", mesh=load_mesh())
+
+The framework depends only on the small interfaces of :mod:`assets.ports`.
 """
 
 from assets.definition import AssetContext, AssetDefinition, AssetSpec, asset
 from assets.engine import materialize, new_run_id
 from assets.errors import (
+    AccessError,
     ConfigError,
     ContractViolation,
     CycleError,
@@ -28,12 +33,32 @@ from assets.errors import (
 )
 from assets.gate import CheckFailure, GateReport, run_gate
 from assets.graph import AssetGraph
-from assets.mesh import Mesh
+from assets.mesh import Mesh, Regions
+from assets.ports import (
+    Admission,
+    AuditEvent,
+    AuditSink,
+    InputAuthorizer,
+    LineageSink,
+    ProtectedFrame,
+    Protector,
+    Services,
+)
 from assets.results import AssetResult, RunResult, Status
 from assets.step import run_asset
 from assets.storage import Manifest, StorageRoot, VersionStore
 
 __all__ = [
+    "AccessError",
+    "Admission",
+    "AuditEvent",
+    "AuditSink",
+    "InputAuthorizer",
+    "LineageSink",
+    "ProtectedFrame",
+    "Protector",
+    "Regions",
+    "Services",
     "AssetContext",
     "AssetDefinition",
     "AssetGraph",

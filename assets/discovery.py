@@ -20,7 +20,12 @@ from pathlib import Path
 from types import ModuleType
 
 from assets.definition import AssetDefinition
-from assets.errors import DomainImportError, MeshError, UndeclaredDomainError, did_you_mean
+from assets.errors import (
+    DomainImportError,
+    MeshError,
+    UndeclaredDomainError,
+    did_you_mean,
+)
 
 #: Modules of a domain package that hold definitions, in the order they are searched.
 DEFINITION_MODULES = ("assets",)

@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from assets.events import AssetUpdate, UpdateHandler, dispatch
@@ -33,8 +32,7 @@ def new_run_id() -> str:
 def materialize(
     selection: str = "*",
     *,
-    mesh: Mesh | None = None,
-    path: Path | str | None = None,
+    mesh: Mesh,
     params: Mapping[str, Any] | None = None,
     max_workers: int | None = None,
     on_result: ProgressFn | None = None,
@@ -43,17 +41,13 @@ def materialize(
 ) -> RunResult:
     """Materialize the assets named by ``selection`` (see :mod:`assets.selection`).
 
-    Loads the mesh from ``path`` (or ``$MESH_ROOT`` / the working folder) unless one is given.
-    ``params`` reach assets through their ``context`` (``seed``, ``scale``,
+    ``mesh`` comes from ``governance.wiring.load_mesh``. ``params`` reach assets through their ``context`` (``seed``, ``scale``,
     ``inject_bad_rows``...). Returns a result per selected asset; never raises for an asset's
-    own failure. After each publish the update goes to ``handlers`` (by default the mesh's,
-    from :func:`governance.handlers.default_handlers`, the same the governance DAGs run).
+    own failure. After each publish the update goes to ``handlers`` (by default the mesh's
+    own, ``mesh.services.handlers``, the same the governance DAGs run).
     """
-    mesh = mesh or Mesh.load(path)
     if handlers is None:
-        from governance.handlers import default_handlers
-
-        handlers = default_handlers(mesh)
+        handlers = mesh.services.handlers
     keys = mesh.select(selection)
     run_id = run_id or new_run_id()
     selected = set(keys)

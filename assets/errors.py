@@ -88,6 +88,10 @@ class ContractViolation(MeshError):
     """Data failed its contract; nothing was published."""
 
 
+class AccessError(MeshError):
+    """Access was refused by policy: a read, or an operation the actor may not perform."""
+
+
 def did_you_mean(name: str, candidates: Iterable[str], *, n: int = 3) -> str:
     """Return ``" Did you mean 'x'?"`` for the closest candidates, or ``""``."""
     matches = difflib.get_close_matches(name, list(candidates), n=n, cutoff=0.6)

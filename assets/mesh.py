@@ -1,76 +1,67 @@
-"""A loaded mesh: the policies of ``mesh.toml``, the asset graph of ``domains/``, and storage.
+"""A loaded mesh: its layout (root, regions), the asset graph, and the services it runs with.
 
-:meth:`Mesh.load` is the one explicit call that reads configuration and imports user code; the
-CLI, the tests and the Airflow DAG files all start from it.
+The framework does not read ``mesh.toml``: the layer above does, once, in
+``governance.wiring.load_mesh``, and builds a :class:`Mesh` with the policy it loaded, the
+graph of ``domains/`` and a factory of the :class:`~assets.ports.Services` (audit, protection,
+access, lineage, admission, update handlers). The CLI, the tests and the Airflow DAG files all
+start from that call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
-from assets.discovery import Discovery, discover
-from assets.errors import MeshError
+from assets.errors import ConfigError, MeshError
 from assets.graph import AssetGraph
+from assets.ports import Services
 from assets.regions import read_switch
 from assets.selection import select
 from assets.storage import StorageRoot, VersionStore
-from governance.policy import MeshPolicy, load_policy
 
 #: Folder under the mesh root for local state: run history, Airflow home, keys, lineage files.
 STATE_DIR = ".mesh"
 
 
-@dataclass(frozen=True)
-class Mesh:
-    """Policies, graph and storage of one mesh. ``errors`` holds domains that failed to load."""
+@dataclass(frozen=True, kw_only=True)
+class Regions:
+    """Where versions are stored: each region's storage URL, and which is primary and secondary."""
 
-    policy: MeshPolicy
-    graph: AssetGraph
+    storage: Mapping[str, str]
+    primary: str
+    secondary: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in (self.primary, self.secondary):
+            if name is not None and name not in self.storage:
+                raise ConfigError(f"region '{name}' has no storage", where=f"[regions.{name}]",
+                                  fix=f'add [regions.{name}] with storage = ".mesh/regions/{name}"')
+
+
+@dataclass(frozen=True, kw_only=True)
+class Mesh:
+    """One mesh: ``name``, ``root`` (the folder of ``mesh.toml``), ``regions``, the ``graph``,
+    and ``services`` built on first use by ``wiring(self)``.
+
+    ``policy`` is the upper layer's policy object, which the framework carries but never reads;
+    ``errors`` holds domains that failed to load.
+    """
+
+    name: str
+    root: Path
+    regions: Regions
+    graph: AssetGraph = field(repr=False)
+    wiring: Callable[[Mesh], Services] = field(repr=False)
+    policy: Any = field(default=None, repr=False)
     errors: Mapping[str, MeshError] = field(default_factory=dict)
 
-    @classmethod
-    def load(cls, path: Path | str | None = None, *, strict: bool = True,
-             domains: Collection[str] | None = None) -> Mesh:
-        """Load ``mesh.toml`` (found from ``path``, ``$MESH_ROOT`` or the working folder) and
-        the domains beside it.
-
-        With ``strict`` any domain that fails to load raises; without it, the failing domains
-        are left out and reported in :attr:`errors`.
-
-        ``domains`` loads only those domains (an Airflow DAG file loads its own) and the domains
-        they read, whose assets are needed to check access; inputs of those are edges out of
-        the graph, not errors. Access between domains is checked on every load.
-        """
-        from governance.access import check_graph_access  # governance imports assets: import late
-
-        policy = load_policy(path)
-        active = policy.active_domains
-        found = discover(policy.root, active, domains, skip=set(policy.domains) - set(active))
-        if domains is not None:  # also load the domains they read, to check access to their assets
-            read = {k.split(".", 1)[0] for d in found.definitions for k in d.spec.inputs.values()} - set(domains)
-            extra = discover(policy.root, active, read & set(active), fresh=False)
-            found = Discovery(found.definitions + extra.definitions, found.domains + extra.domains,
-                              {**extra.errors, **found.errors})
-            domains = [*domains, *extra.domains]
-        if strict and found.errors:
-            raise next(iter(found.errors.values()))
-        definitions = found.definitions
-        if not strict and found.errors:
-            # A loaded domain that reads a broken one cannot run either; leave it out too.
-            broken = set(found.errors)
-            definitions = tuple(d for d in definitions
-                                if not any(k.split(".", 1)[0] in broken for k in d.spec.inputs.values()))
-        external = frozenset(policy.domains) - frozenset(domains) if domains is not None else frozenset()
-        graph = AssetGraph.build(definitions, {d.name: d.max_assets for d in policy.domains.values()}, external)
-        check_graph_access(graph, policy)
-        return cls(policy=policy, graph=graph, errors=dict(found.errors))
-
-    @property
-    def root(self) -> Path:
-        return self.policy.root
+    @cached_property
+    def services(self) -> Services:
+        """The audit sink, protector, authorizer, lineage sink, admission and handlers."""
+        return self.wiring(self)
 
     @property
     def state_dir(self) -> Path:
@@ -81,19 +72,18 @@ class Mesh:
         """The region that serves reads and takes new versions: the primary, or the region a
         failover switched to (read on each call, so a running process follows a switch)."""
         switch = read_switch(self.state_dir)
-        if switch is None or switch.region not in self.policy.regions:
-            return self.policy.settings.primary_region
+        if switch is None or switch.region not in self.regions.storage:
+            return self.regions.primary
         return switch.region
 
     @property
     def standby_region(self) -> str | None:
         """The region new versions are replicated to: the secondary while the primary is active,
         the primary after a failover; ``None`` for a mesh with one region."""
-        settings = self.policy.settings
-        if settings.secondary_region is None:
+        primary, secondary = self.regions.primary, self.regions.secondary
+        if secondary is None:
             return None
-        active = self.active_region
-        return settings.secondary_region if active == settings.primary_region else settings.primary_region
+        return secondary if self.active_region == primary else primary
 
     def store(self, region: str | None = None) -> VersionStore:
         """The version store of ``region`` (the active region by default)."""
@@ -101,13 +91,10 @@ class Mesh:
 
     @cached_property
     def _stores(self) -> dict[str, VersionStore]:
-        from governance.retention import admit_version
-
         stores = {}
-        for name, region in self.policy.regions.items():
-            store = VersionStore(StorageRoot(region.storage_url(self.root)))
-            store.admit = lambda key, size, s=store, r=name: admit_version(self.policy, s, r, key, size)
-            stores[name] = store
+        for name, url in self.regions.storage.items():
+            stores[name] = VersionStore(
+                StorageRoot(url), admit=lambda key, size, r=name: self.services.admission.admit(r, key, size))
         return stores
 
     def select(self, selection: str) -> list[str]:

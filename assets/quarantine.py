@@ -11,15 +11,12 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import polars as pl
 
 from assets.gate import GateReport
+from assets.ports import ProtectedFrame
 from assets.storage import StorageRoot
-
-if TYPE_CHECKING:
-    from governance.protection import Protected
 
 QUARANTINE = "_quarantine"
 
@@ -31,7 +28,7 @@ class Quarantine:
     root: StorageRoot
 
     def store(self, key: str, run_id: str, report: GateReport, frame: pl.DataFrame,
-              protect: Callable[[pl.DataFrame], Protected] | None = None) -> str:
+              protect: Callable[[pl.DataFrame], ProtectedFrame] | None = None) -> str:
         """Write the failure of ``key`` in run ``run_id``; return the folder's URI.
 
         ``protect`` protects the rejected rows' classified columns, as a publish would, and
@@ -58,8 +55,8 @@ class Quarantine:
                     hidden = [*protected.protection, report.contract]
                     cases = cases.with_columns(pl.when(pl.col("column").is_in(hidden)).then(None)
                                                .otherwise(pl.col("failure_case")).alias("failure_case"))
-                    summary["data_key"] = protected.data_key.to_dict() if protected.data_key else None
-                    summary["protection"] = protected.protection
+                    summary["data_key"] = dict(protected.data_key) if protected.data_key else None
+                    summary["protection"] = dict(protected.protection)
             self._write_parquet(cases, f"{folder}/failure_cases.parquet")
             if len(indices):
                 self._write_parquet(bad, f"{folder}/rows.parquet")

@@ -6,30 +6,27 @@ calls it for its one asset. There is no other path to publish data.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import inspect
 import time
 import traceback
 from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
 from assets.contract_diff import check_bump, describe, diff
 from assets.definition import CONTEXT_PARAM, AssetContext, AssetDefinition, AssetFn
-from assets.errors import AssetOutputError, MeshError
+from assets.errors import AccessError, AssetOutputError, MeshError
 from assets.events import Source
 from assets.gate import run_gate
 from assets.mesh import Mesh
+from assets.ports import AuditEvent, ProtectedFrame
 from assets.quarantine import Quarantine
 from assets.results import AssetResult, Status
 from assets.secrets import SecretResolver, environment_resolver
 from assets.storage import PublishRequest
-
-if TYPE_CHECKING:
-    from governance.protection import Protected
 
 
 def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None = None,
@@ -39,18 +36,16 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
     Never raises for a failure of the asset itself: a gate failure or an error in the user's
     function comes back as the result's status, with nothing published. ``source`` says
     which runner called (``engine`` or ``airflow``); it is the audit record's actor. ``secrets``
-    resolves the domain's secrets (Airflow Variables on Airflow).
+    resolves the domain's secrets (Airflow Variables on Airflow). The audit record's actor is
+    the domain's service identity, ``service:<domain>``.
     """
-    from governance.audit import AuditEvent, audit_log_at  # governance imports assets.errors: import late
-    from governance.lineage import lineage_for
-
-    lineage = lineage_for(mesh)
+    lineage = mesh.services.lineage
     lineage.started(key, run_id)
     result = _run(mesh, key, run_id=run_id, params=params, secrets=secrets)
     if result.status is not Status.MATERIALIZED:  # COMPLETE comes from the lineage handler on the update
         lineage.failed(key, run_id, result.error or str(result.status), result.gate.failures if result.gate else ())
-    audit_log_at(mesh.state_dir).append(AuditEvent(
-        actor=f"service:{source}", action="materialize", target=key, source=source,
+    mesh.services.audit.append(AuditEvent(
+        actor=f"service:{key.split('.', 1)[0]}", action="materialize", target=key, source=source,
         outcome=str(result.status), where=f"region:{mesh.active_region}",
         details={"run_id": run_id, "version": result.manifest.version if result.manifest else None,
                  "rows": result.manifest.rows if result.manifest else None,
@@ -102,8 +97,8 @@ def _run(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None,
         protected = protector(report.frame)
         request = PublishRequest(key=key, contract_version=definition.spec.contract_version,
                                  code_version=code_version(definition.fn), run_id=run_id, input_versions=versions,
-                                 protection=protected.protection,
-                                 data_key=protected.data_key.to_dict() if protected.data_key else None,
+                                 protection=dict(protected.protection),
+                                 data_key=dict(protected.data_key) if protected.data_key else None,
                                  contract=contract)
         manifest = store.publish(protected.frame, request)
     except MeshError as exc:
@@ -111,26 +106,18 @@ def _run(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None,
     return finish(Status.MATERIALIZED, manifest=manifest, gate=report)
 
 
-def _protector(mesh: Mesh, definition: AssetDefinition) -> Callable[[pl.DataFrame], Protected]:
-    """Protects an output's classified columns as mesh.toml says, before anything is stored."""
-    from governance.protection import classified_columns, keyring_at, protect
-
-    classified = classified_columns(definition.spec.contract)
-    keyring = keyring_at(mesh.state_dir)
-    return lambda frame: protect(frame, classified, mesh.policy, keyring, key=definition.key)
+def _protector(mesh: Mesh, definition: AssetDefinition) -> Callable[[pl.DataFrame], ProtectedFrame]:
+    """Protects an output's classified columns as the mesh's protector says, before anything is stored."""
+    protector, spec = mesh.services.protector, definition.spec
+    return lambda frame: protector.protect(spec.key, spec.contract, frame)
 
 
 def _authorize(mesh: Mesh, definition: AssetDefinition, upstream: str) -> None:
     """Check access again at read time: a grant may have expired since the graph was built."""
-    from governance.access import AccessDeniedError, domain_may_read
-
     if upstream not in mesh.graph:
-        raise AccessDeniedError(f"'{definition.key}' reads '{upstream}', whose access policy is not loaded",
-                                where=definition.spec.source, fix="load the mesh with the producing domain")
-    decision = domain_may_read(mesh.policy, definition.spec.domain, mesh.graph[upstream].spec, dt.date.today())
-    if not decision.allowed:
-        raise AccessDeniedError(f"'{definition.key}' may not read '{upstream}': {decision.reason}",
-                                where=definition.spec.source, fix="renew or request the grant in mesh.toml")
+        raise AccessError(f"'{definition.key}' reads '{upstream}', whose access policy is not loaded",
+                          where=definition.spec.source, fix="load the mesh with the producing domain")
+    mesh.services.authorizer.authorize(definition.spec, mesh.graph[upstream].spec)
 
 
 @lru_cache(maxsize=4096)

@@ -10,10 +10,11 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from assets import Mesh, materialize
+from assets import materialize
 from bench._timing import measure
 from bench.synthetic import example_mesh, write_mesh
 from governance.dr import dr_status, drill
+from governance.wiring import load_mesh
 
 REPEAT = 3
 PARAMS = {"scale": 100_000, "seed": 3}
@@ -21,7 +22,7 @@ PARAMS = {"scale": 100_000, "seed": 3}
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-drill-") as tmp:
-        mesh = Mesh.load(example_mesh(Path(tmp) / "mesh"))
+        mesh = load_mesh(example_mesh(Path(tmp) / "mesh"))
         reports = [drill(mesh, workdir=Path(tmp) / f"drill-{i}", params=PARAMS, keep=True) for i in range(REPEAT)]
         assert all(r.ok for r in reports), [r.to_dict() for r in reports]
         standby = Path(reports[0].workdir) / ".mesh" / "regions" / reports[0].new_region
@@ -38,7 +39,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-dr-scale-") as tmp:
         root = Path(tmp)
         write_mesh(root, domains=50, assets_per_domain=20, rows=10, standby=True)
-        big = Mesh.load(root)
+        big = load_mesh(root)
         assert materialize("*", mesh=big).ok
         status = measure(lambda: dr_status(big), repeat=3, warmup=1).median
         listing = measure(lambda: [big.store("main").versions(k) for k in big.graph], repeat=3, warmup=1).median

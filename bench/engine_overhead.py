@@ -21,7 +21,7 @@ import polars as pl
 from assets import AssetContext, Mesh, materialize
 from bench._timing import measure, report
 from bench.synthetic import example_mesh, write_mesh
-
+from governance.wiring import load_mesh
 
 
 def _direct(mesh: Mesh, out: Path, params: dict[str, Any]) -> None:
@@ -37,7 +37,7 @@ def _direct(mesh: Mesh, out: Path, params: dict[str, Any]) -> None:
 
 
 def _compare(name: str, root: Path, params: dict[str, Any], repeat: int, target: float | None) -> float:
-    mesh = Mesh.load(root)
+    mesh = load_mesh(root)
     out = root / "direct"
     out.mkdir()
     engine = measure(lambda: materialize("*", mesh=mesh, params=params, max_workers=1, handlers=[]), repeat=repeat)

@@ -15,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from assets import Mesh
-from assets.airflow_cascade import unpause_mesh, wait_for_dags
-from assets.local_airflow import AirflowClient, LocalAirflow, free_port
 from bench.synthetic import REPO, example_mesh
+from governance.wiring import load_mesh
+from meshctl.airflow_cascade import unpause_mesh, wait_for_dags
+from meshctl.local_airflow import AirflowClient, LocalAirflow, free_port
 
 REPEAT = 5
 
@@ -64,7 +64,7 @@ def main() -> None:
         root = example_mesh(Path(tmp) / "mesh")
         shutil.copytree(REPO / "dags", root / "dags", ignore=shutil.ignore_patterns("__pycache__"))
         (root / "dags" / "bench_baseline.py").write_text(_BASELINE)
-        mesh = Mesh.load(root)
+        mesh = load_mesh(root)
         airflow = LocalAirflow(root, port=free_port())
         airflow.start()
         try:

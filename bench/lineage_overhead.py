@@ -15,7 +15,8 @@ import tomlkit
 from assets import Mesh, materialize
 from bench._timing import measure
 from bench.synthetic import example_mesh
-from governance.lineage import lineage_for
+from governance.services import governed
+from governance.wiring import load_mesh
 
 REPEAT = 7
 PARAMS = {"scale": 1_000, "seed": 3}
@@ -26,7 +27,7 @@ def _mesh(root: Path, transport: str) -> Mesh:
     document = tomlkit.parse((root / "mesh.toml").read_text())
     document["lineage"]["transport"] = transport  # type: ignore[index]
     (root / "mesh.toml").write_text(tomlkit.dumps(document))
-    return Mesh.load(root)
+    return load_mesh(root)
 
 
 def main() -> None:
@@ -44,7 +45,7 @@ def main() -> None:
         print(f"lineage, medians of {REPEAT} interleaved runs of the example mesh (13 assets, one worker): "
               f"{with_lineage:.2f} s with the file transport vs {without:.2f} s without lineage -> ratio "
               f"{with_lineage / without:.2f}x, {per_asset_ms:.1f} ms per materialization", flush=True)
-        lineage = lineage_for(on)
+        lineage = governed(on).lineage
         manifest = on.store().require_current("finance.revenue")
         counter = iter(range(10**9))
 

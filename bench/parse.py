@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from bench.synthetic import write_mesh
+from governance.wiring import load_mesh
 
 DOMAINS, PER_DOMAIN, REPEAT = 50, 20, 5
 
@@ -38,7 +39,7 @@ print(json.dumps({"seconds": elapsed, "dags": len(bag.dags), "errors": len(bag.i
 
 _THIN = '''from pathlib import Path
 
-from assets.airflow import domain_dags
+from governance.airflow import domain_dags
 
 globals().update(domain_dags("{domain}", Path(__file__).resolve().parent.parent))
 '''
@@ -80,9 +81,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "mesh"
         keys = write_mesh(root, domains=DOMAINS, assets_per_domain=PER_DOMAIN)
-        from assets import Mesh
 
-        graph = Mesh.load(root).graph
+        graph = load_mesh(root).graph
         upstream = {k: list(graph.upstream(k)) for k in keys}
         generated = root / "dags"
         generated.mkdir()

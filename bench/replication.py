@@ -18,8 +18,9 @@ from assets import Mesh
 from assets.storage import PublishRequest
 from bench._timing import measure
 from bench.synthetic import example_mesh
-from governance.audit import audit_log_at
 from governance.replication import Replicator
+from governance.services import governed
+from governance.wiring import load_mesh
 
 VERSIONS = 3
 REPEAT = 7
@@ -40,12 +41,12 @@ def _seed(mesh: Mesh) -> list[str]:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-replication-") as tmp:
         root = example_mesh(Path(tmp) / "mesh")
-        mesh = Mesh.load(root)
+        mesh = load_mesh(root)
         files = _seed(mesh)
         total = sum(Path(f).stat().st_size for f in files)
         west = Path(mesh.store("us-west").root.root)
         plain_target = Path(tmp) / "plain-copy"
-        replicator = Replicator(mesh, audit_log_at(mesh.state_dir), "us-east", "us-west")
+        replicator = Replicator(mesh, governed(mesh).audit, "us-east", "us-west")
 
         def reset() -> None:
             shutil.rmtree(west, ignore_errors=True)

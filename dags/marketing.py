@@ -2,6 +2,6 @@
 
 from pathlib import Path
 
-from assets.airflow import domain_dags
+from governance.airflow import domain_dags
 
 globals().update(domain_dags("marketing", Path(__file__).resolve().parent.parent))

@@ -1,7 +1,9 @@
 """Federated governance: policies from ``mesh.toml`` and their enforcement.
 
-Subpackages carry their own public API; this package imports none of them eagerly, so that
-the asset framework can depend on ``governance.policy`` without import cycles.
+Governance implements the interfaces the asset framework defines (``assets.ports``) and is
+the composition root: :func:`governance.wiring.load_mesh` loads ``mesh.toml`` and the
+domains and wires the implementations into the mesh. Subpackages carry their own public API;
+this package imports none of them eagerly.
 """
 
 __all__: list[str] = []

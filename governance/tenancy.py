@@ -76,7 +76,7 @@ _DAGS = '''"""Airflow DAGs of the {name} domain: one per asset, and the domain's
 
 from pathlib import Path
 
-from assets.airflow import domain_dags
+from governance.airflow import domain_dags
 
 globals().update(domain_dags("{name}", Path(__file__).resolve().parent.parent))
 '''

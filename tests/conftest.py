@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from assets import Mesh, RunResult, materialize
+from governance.wiring import load_mesh
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -32,14 +33,14 @@ def example_root(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def example_mesh(example_root: Path) -> Mesh:
-    return Mesh.load(example_root)
+    return load_mesh(example_root)
 
 
 @pytest.fixture(scope="session")
 def materialized_example(tmp_path_factory: pytest.TempPathFactory) -> tuple[Mesh, RunResult]:
     """The example mesh materialized once per session, at test scale."""
     root = copy_example_mesh(tmp_path_factory.mktemp("materialized"))
-    mesh = Mesh.load(root)
+    mesh = load_mesh(root)
     result = materialize("*", mesh=mesh, params={"scale": TEST_SCALE, "seed": 11})
     assert result.ok, result.to_dict()
     return mesh, result

@@ -1,6 +1,7 @@
-"""The Airflow 3 layer: DAGs built from the mesh, running the same engine step.
+"""The Airflow 3 layer of the framework: an asset's DAG, running the same engine step.
 
-``dags/`` files call :func:`domain_dags`. Importing this package does not import Airflow;
+``dags/`` files call ``governance.airflow.domain_dags``, which builds these for a loaded mesh
+and adds the domain's governance DAG. Importing this package does not import Airflow;
 the names below load their modules (and Airflow) when first used, so the CLI and the engine
 never pay for it.
 """
@@ -11,10 +12,8 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "domain_dags": "assets.airflow.domain",
     "asset_dag": "assets.airflow.asset_dags",
     "airflow_asset": "assets.airflow.asset_dags",
-    "domain_mesh": "assets.airflow.loading",
     "MaterializeAssetOperator": "assets.airflow.operators",
     "asset_dag_id": "assets.airflow.naming",
     "governance_dag_id": "assets.airflow.naming",

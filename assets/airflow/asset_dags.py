@@ -8,7 +8,7 @@ from typing import Any
 from airflow.sdk import DAG, Asset, AssetAll, AssetAny, CronTriggerTimetable, Param
 
 from assets.airflow.naming import asset_dag_id, asset_uri, pool_name
-from assets.airflow.operators import MaterializeAssetOperator
+from assets.airflow.operators import MaterializeAssetOperator, MeshLoader
 from assets.definition import AssetSpec
 from assets.mesh import Mesh
 
@@ -22,11 +22,13 @@ MAX_RETRY_DELAY = dt.timedelta(minutes=10)
 
 def airflow_asset(mesh: Mesh, key: str) -> Asset:
     """The Airflow Asset of a mesh asset: named by its key, grouped by its domain."""
-    return Asset(name=key, uri=asset_uri(mesh.policy.settings.name, key), group=key.split(".", 1)[0])
+    return Asset(name=key, uri=asset_uri(mesh.name, key), group=key.split(".", 1)[0])
 
 
-def asset_dag(mesh: Mesh, key: str) -> DAG:
-    """One DAG, one task: materialize ``key``; scheduled by cron (roots) or by its inputs."""
+def asset_dag(mesh: Mesh, key: str, load: MeshLoader) -> DAG:
+    """One DAG, one task: materialize ``key``; scheduled by cron (roots) or by its inputs.
+
+    ``load(root, domain)`` gives the task the mesh when it runs (the DAG file's own, cached)."""
     spec = mesh.graph[key].spec
     outlet = airflow_asset(mesh, key)
     dag = DAG(
@@ -42,7 +44,7 @@ def asset_dag(mesh: Mesh, key: str) -> DAG:
         default_args={"owner": ", ".join(spec.owners) or spec.domain},
     )
     MaterializeAssetOperator(
-        task_id="materialize", dag=dag, mesh_root=str(mesh.root), key=key, asset=outlet,
+        task_id="materialize", dag=dag, mesh_root=str(mesh.root), key=key, asset=outlet, load=load,
         pool=pool_name(spec.domain), retries=spec.retries, retry_delay=RETRY_DELAY,
         retry_exponential_backoff=2.0, max_retry_delay=MAX_RETRY_DELAY, doc_md=spec.description or None)
     return dag

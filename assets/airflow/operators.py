@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk import Asset, BaseOperator, Connection, Variable
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
-from assets.airflow.loading import domain_mesh
 from assets.events import AssetUpdate
+from assets.mesh import Mesh
 from assets.results import Status
 from assets.step import run_asset
+
+#: Loads the mesh at ``root`` with ``domain``'s code: given by the layer that wires the mesh.
+MeshLoader = Callable[[Path, str], Mesh]
 
 
 def _airflow_secret(kind: str, name: str) -> str | None:
@@ -37,14 +41,15 @@ class MaterializeAssetOperator(BaseOperator):
 
     ui_color = "#d8f3dc"
 
-    def __init__(self, *, mesh_root: str, key: str, asset: Asset, **kwargs: Any) -> None:
+    def __init__(self, *, mesh_root: str, key: str, asset: Asset, load: MeshLoader, **kwargs: Any) -> None:
         super().__init__(outlets=[asset], **kwargs)
         self.mesh_root = mesh_root
         self.key = key
         self.asset = asset
+        self.load = load
 
     def execute(self, context: Any) -> dict[str, Any]:
-        mesh = domain_mesh(Path(self.mesh_root), self.key.split(".", 1)[0])
+        mesh = self.load(Path(self.mesh_root), self.key.split(".", 1)[0])
         result = run_asset(mesh, self.key, run_id=context["run_id"], params=dict(context.get("params") or {}),
                             source="airflow", secrets=_airflow_secret)
         if result.status is Status.GATE_FAILED:

@@ -16,6 +16,7 @@ from governance.access.policy import (
     missing_approvals,
     user_may_read,
 )
+from governance.services import governed
 
 if TYPE_CHECKING:
     from assets.graph import AssetGraph
@@ -49,11 +50,11 @@ def read_asset(mesh: Mesh, key: str, *, user: str, version: str | None = None) -
     Protected columns come back in plaintext only for the classifications the user may
     decrypt (``decrypt:<classification>``); otherwise as tokens, or ``[redacted]``.
     """
-    from governance.audit import AuditEvent, audit_log_at
-    from governance.protection import keyring_at, unprotect
+    from governance.audit import AuditEvent
+    from governance.protection import unprotect
 
     decision = user_may_read(mesh.policy, user, mesh.graph[key].spec, dt.date.today())
-    audit_log_at(mesh.state_dir).append(AuditEvent(
+    governed(mesh).audit.append(AuditEvent(
         actor=user, action="read", target=key, outcome="allowed" if decision.allowed else "denied", source="api",
         where=f"region:{mesh.active_region}", details={"reason": decision.reason, "version": version}))
     if not decision.allowed:
@@ -64,7 +65,7 @@ def read_asset(mesh: Mesh, key: str, *, user: str, version: str | None = None) -
     frame = store.scan(key, manifest.version)
     if not manifest.protection:
         return frame
-    return unprotect(frame.collect(), manifest.protection, manifest.data_key, keyring_at(mesh.state_dir), key=key,
+    return unprotect(frame.collect(), manifest.protection, manifest.data_key, governed(mesh).keyring, key=key,
                      permissions=permissions_of(mesh.policy, user)).lazy()
 
 

@@ -16,14 +16,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from assets.errors import MeshError
+from assets.errors import AccessError
 from governance.policy import Grant, MeshPolicy
 
 if TYPE_CHECKING:
     from assets.definition import AssetSpec
 
 
-class AccessDeniedError(MeshError):
+class AccessDeniedError(AccessError):
     """A read was refused by policy."""
 
 

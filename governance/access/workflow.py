@@ -10,6 +10,7 @@ holder of ``approve_grant`` may approve.
 from __future__ import annotations
 
 import datetime as dt
+
 import tomlkit
 
 from assets.errors import MeshError, did_you_mean

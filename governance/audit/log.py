@@ -29,32 +29,23 @@ import shutil
 import socket
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
+from assets.ports import AuditEvent
 from governance.audit.merkle import CompactRange
 from governance.keys.local import public_key_id
 
 GENESIS = "0" * 64
 LOG, HEAD, CHECKPOINTS, LOCK, PUBLIC_KEY = "audit.jsonl", "head.json", "checkpoints.jsonl", "audit.lock", "audit.ed25519.pub"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AuditEvent:
-    """What happened, before it is chained: the fields a caller provides."""
-
-    actor: str
-    action: str
-    target: str
-    outcome: str
-    source: str
-    details: Mapping[str, Any] = field(default_factory=dict)
-    where: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

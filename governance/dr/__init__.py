@@ -15,7 +15,13 @@ from governance.dr.backup import (
     verify_backup,
 )
 from governance.dr.drill import DrillReport, drill
-from governance.dr.failover import FailoverRefusedError, FailoverReport, Loss, failback, failover
+from governance.dr.failover import (
+    FailoverRefusedError,
+    FailoverReport,
+    Loss,
+    failback,
+    failover,
+)
 from governance.dr.status import AssetLag, DrStatus, dr_status
 
 __all__ = ["AssetLag", "BackupError", "BackupReport", "DrStatus", "DrillReport", "FailoverRefusedError",

@@ -31,6 +31,7 @@ from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.storage import Manifest, StorageRoot
 from governance.audit import AuditEvent, AuditLog, audit_log_at
+from governance.services import governed
 
 INDEX, SIGNATURE = "index.json", "index.sig"
 MANIFEST, CURRENT = "manifest.json", "CURRENT"
@@ -91,7 +92,7 @@ def backup(mesh: Mesh, dest: Path | None = None, *, actor: str = "operator") -> 
             except Exception:  # an unreachable region is recorded, the rest is still backed up
                 shutil.rmtree(partial / "manifests" / region, ignore_errors=True)
                 skipped.append(region)
-        log = audit_log_at(mesh.state_dir)
+        log = governed(mesh).audit
         checkpoint = log.snapshot(partial / "audit")  # last: it covers every manifest above
         files = {p.relative_to(partial).as_posix(): _sha256(p) for p in sorted(partial.rglob("*")) if p.is_file()}
         index = {"format": 1, "mesh": mesh.policy.settings.name, "created_at": stamp, "active_region": mesh.active_region,
@@ -154,7 +155,7 @@ def restore(mesh: Mesh, path: Path, *, actor: str = "operator") -> RestoreReport
         restored.append("mesh.toml")
     elif mesh.policy.path.read_bytes() != (path / "mesh.toml").read_bytes():
         kept.append("mesh.toml (changed since the backup; the current file is kept)")
-    log = audit_log_at(mesh.state_dir)
+    log = governed(mesh).audit
     restored_log, note = _restore_audit(log, path / "audit", int(index["audit_checkpoint"]["size"]))
     (restored if restored_log else kept).append(note)
     for rel in index["files"]:

@@ -20,10 +20,10 @@ from typing import Any
 import tomlkit
 
 from assets.mesh import Mesh
-from governance.audit import audit_log_at
 from governance.dr.failover import failover
 from governance.dr.status import dr_status
-from governance.handlers import default_handlers, history_of
+from governance.services import governed
+from governance.wiring import load_mesh
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +75,14 @@ def drill(mesh: Mesh, *, workdir: Path | None = None, params: Mapping[str, Any] 
 
     ``lag`` publishes that many more versions of a root asset without replicating them before
     the loss, so the drill also shows that what is lost is exactly what the RPO reported."""
-    from assets.engine import materialize  # the engine imports governance handlers: import late
+    from assets.engine import (
+        materialize,  # the engine imports governance handlers: import late
+    )
 
     temporary = workdir is None
     workdir = Path(workdir or tempfile.mkdtemp(prefix="mesh-drill-"))
     try:
-        copy = Mesh.load(throwaway_copy(mesh.root, workdir))
+        copy = load_mesh(throwaway_copy(mesh.root, workdir))
         primary, secondary = copy.policy.settings.primary_region, copy.standby_region
         if secondary is None:
             raise ValueError("the mesh has one region; a drill needs a secondary_region in mesh.toml")
@@ -89,7 +91,7 @@ def drill(mesh: Mesh, *, workdir: Path | None = None, params: Mapping[str, Any] 
         steps.append(f"materialized {len(first.results)} assets: {'ok' if first.ok else 'with failures'}")
         if lag:
             root_key = next(k for k in copy.graph if copy.graph[k].spec.is_root)
-            unreplicated = [h for h in default_handlers(copy) if h.kind != "replication"]
+            unreplicated = [h for h in list(copy.services.handlers) if h.kind != "replication"]
             for _ in range(lag):
                 materialize(root_key, mesh=copy, params=params, handlers=unreplicated)
             steps.append(f"published {lag} more version(s) of {root_key} without replicating them (the lag)")
@@ -98,11 +100,11 @@ def drill(mesh: Mesh, *, workdir: Path | None = None, params: Mapping[str, Any] 
         shutil.rmtree(copy.store(primary).root.root)
         steps.append(f"destroyed region {primary} ({copy.store(primary).root.root})")
         started = time.perf_counter()
-        switched = failover(copy, secondary, audit_log_at(copy.state_dir), force=True, actor="service:dr-drill",
+        switched = failover(copy, secondary, governed(copy).audit, force=True, actor="service:dr-drill",
                             reason="drill failover")
         steps.append(f"failed over to {secondary} in {switched.rto_seconds:.3f} s")
         reported = {(a.key, v) for a in before.assets for v in a.missing + a.corrupt}
-        published = history_of(copy).published()
+        published = governed(copy).history.published()
         store = copy.store()
         verified, lost = 0, []
         for key, versions in published.items():

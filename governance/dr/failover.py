@@ -21,9 +21,10 @@ from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.regions import RegionSwitch, write_switch
 from governance.audit import AuditEvent, AuditLog
-from governance.handlers import history_of
+from governance.dr.status import protected_assets
 from governance.replication import Replicator
 from governance.retention import ResidencyError, check_residency
+from governance.services import governed
 
 
 class FailoverRefusedError(MeshError):
@@ -95,8 +96,9 @@ def failback(mesh: Mesh, audit: AuditLog, *, actor: str = "operator") -> Failove
     if active == primary:
         raise FailoverRefusedError(f"the primary region '{primary}' is already active", where=str(mesh.policy.path),
                                    fix="failback follows a failover; see `mesh dr status`")
-    results = Replicator(mesh, audit, active, primary, actor).replicate_many(mesh.graph, verify=True)
-    failed = [f"{key}: {r}" for key, r in zip(mesh.graph, results, strict=True) if isinstance(r, Exception)]
+    keys = protected_assets(mesh)
+    results = Replicator(mesh, audit, active, primary, actor).replicate_many(keys, verify=True)
+    failed = [f"{key}: {r}" for key, r in zip(keys, results, strict=True) if isinstance(r, Exception)]
     if failed:
         raise FailoverRefusedError(f"could not catch the primary '{primary}' up: " + "; ".join(failed),
                                    where=f"region:{primary}", fix="make the primary reachable, then run failback again")
@@ -108,7 +110,7 @@ def failback(mesh: Mesh, audit: AuditLog, *, actor: str = "operator") -> Failove
 
 def _check_replicas(mesh: Mesh, active: str, to: str) -> tuple[dict[str, str], list[Loss]]:
     """For each asset, the newest verified version ``to`` can serve, and what would be lost."""
-    published = history_of(mesh).published()
+    published = governed(mesh).history.published()
 
     def check(key: str) -> tuple[str, str | None, Loss | None]:
         known = set(published.get(key, ()))
@@ -133,7 +135,7 @@ def _check_replicas(mesh: Mesh, active: str, to: str) -> tuple[dict[str, str], l
         return key, serving, None
 
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="failover") as pool:
-        checked = list(pool.map(check, list(mesh.graph)))
+        checked = list(pool.map(check, protected_assets(mesh)))
     serve = {key: version for key, version, _ in checked if version is not None}
     return serve, [loss for _, _, loss in checked if loss is not None]
 

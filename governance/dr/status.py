@@ -17,6 +17,7 @@ from typing import Any, Literal
 from assets.mesh import Mesh
 from assets.storage import VersionStore
 from governance.retention import ResidencyError, check_residency
+from governance.services import governed
 
 State = Literal["in sync", "behind", "corrupt", "excluded", "not materialized", "unreachable"]
 
@@ -71,13 +72,20 @@ class DrStatus:
                 "assets": [a.to_dict() for a in self.assets]}
 
 
+def protected_assets(mesh: Mesh) -> list[str]:
+    """The assets disaster recovery covers: those of the loaded graph, and every asset the run
+    history records as published. A mesh loaded without domain code (``load_policy_mesh``), as
+    the DR commands load it, so a broken domain module cannot block a failover, covers them all."""
+    return sorted(set(mesh.graph) | set(governed(mesh).history.published()))
+
+
 def dr_status(mesh: Mesh, *, verify: bool = False, keys: Iterable[str] | None = None,
               now: dt.datetime | None = None) -> DrStatus:
     """The lag of every asset (or of ``keys``) from the active to the standby region.
     ``verify`` re-hashes every replica against its manifest (slower; reads all the data)."""
     active, standby = mesh.active_region, mesh.standby_region
     now = now or dt.datetime.now(dt.UTC)
-    keys = list(keys) if keys is not None else list(mesh.graph)
+    keys = list(keys) if keys is not None else protected_assets(mesh)
     if standby is None:
         return DrStatus(active, None, tuple(AssetLag(k, "not materialized", detail="one region") for k in keys))
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="dr-status") as pool:

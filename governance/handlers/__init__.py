@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from assets.events import UpdateHandler
 from assets.mesh import Mesh
+from governance.audit import AuditLog
 from governance.handlers.history import HistoryHandler
 from governance.handlers.lineage import LineageHandler
 from governance.handlers.policy_check import PolicyCheckHandler
@@ -14,19 +15,12 @@ from governance.handlers.replication import ReplicationHandler
 from governance.history import RunHistory
 
 
-def history_of(mesh: Mesh) -> RunHistory:
-    """The run-history store of ``mesh`` (under its state folder)."""
-    return RunHistory(mesh.state_dir / "state" / "history.sqlite")
-
-
-def default_handlers(mesh: Mesh) -> list[UpdateHandler]:
+def default_handlers(mesh: Mesh, audit: AuditLog, history: RunHistory) -> list[UpdateHandler]:
     """The handlers every asset update goes through, in order: governance checks, the run
-    history, OpenLineage's COMPLETE event, then replication to the standby region."""
-    from governance.audit import audit_log_at
-
-    audit = audit_log_at(mesh.state_dir)
-    return [PolicyCheckHandler(mesh, audit), HistoryHandler(history_of(mesh)), LineageHandler(mesh, audit),
+    history, OpenLineage's COMPLETE event, then replication to the standby region. Built once
+    per mesh by the composition root (``mesh.services.handlers``)."""
+    return [PolicyCheckHandler(mesh, audit), HistoryHandler(history), LineageHandler(mesh, audit),
             ReplicationHandler(mesh, audit)]
 
 
-__all__ = ["HistoryHandler", "LineageHandler", "PolicyCheckHandler", "ReplicationHandler", "default_handlers", "history_of"]
+__all__ = ["HistoryHandler", "LineageHandler", "PolicyCheckHandler", "ReplicationHandler", "default_handlers"]

@@ -8,7 +8,7 @@ from typing import ClassVar
 from assets.events import AssetUpdate
 from assets.mesh import Mesh
 from governance.audit import AuditEvent, AuditLog
-from governance.lineage import lineage_for
+from governance.services import governed
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class LineageHandler:
     kind: ClassVar[str] = "lineage"
 
     def handle(self, update: AssetUpdate) -> str:
-        lineage = lineage_for(self.mesh)
+        lineage = governed(self.mesh).lineage
         if not lineage.settings.enabled:
             return "lineage is off ([lineage] transport = \"none\")"
         manifest = self.mesh.store().manifest(update.key, update.version)

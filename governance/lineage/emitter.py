@@ -18,7 +18,11 @@ from openlineage.client.event_v2 import RunEvent
 from assets.gate import CheckFailure
 from assets.mesh import Mesh
 from assets.storage import Manifest
-from governance.lineage.config import LineageSettings, file_transport_paths, lineage_settings
+from governance.lineage.config import (
+    LineageSettings,
+    file_transport_paths,
+    lineage_settings,
+)
 from governance.lineage.delivery import Delivery, LineageOutbox
 from governance.lineage.events import complete_event, fail_event, start_event
 

@@ -22,6 +22,7 @@ from governance.policy.model import (
     Classification,
     DomainPolicy,
     Grant,
+    KeysPolicy,
     LineagePolicy,
     MeshPolicy,
     MeshSettings,
@@ -32,7 +33,7 @@ from governance.policy.model import (
 
 T = TypeVar("T")
 
-_SECTIONS = ("mesh", "regions", "domains", "classification", "retention", "grants", "roles", "lineage")
+_SECTIONS = ("mesh", "regions", "domains", "classification", "retention", "grants", "roles", "lineage", "keys")
 _KEYS: dict[str, tuple[str, ...]] = {
     "mesh": ("name", "primary_region", "secondary_region"),
     "lineage": ("namespace", "transport", "file", "url", "endpoint", "timeout_seconds"),
@@ -42,6 +43,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "retention": ("default_days", "domains"),
     "grants": ("product", "consumer", "purpose", "approved_by", "expires", "requested_by"),
     "roles": ("members", "permissions"),
+    "keys": ("provider",),
 }
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -113,6 +115,7 @@ class _Reader:
             name=n, protection=self._get(t, "protection", str, f"[classification.{n}]")))
         retention = self._build("[retention]", lambda: self._retention(self._table(raw, "retention")))
         lineage = self._build("[lineage]", lambda: self._lineage(self._table(raw, "lineage")))
+        keys = self._build("[keys]", lambda: self._keys(self._table(raw, "keys")))
         roles = self._named(raw, "roles", lambda n, t: Role(
             name=n, members=self._strings(t, "members", f"[roles.{n}]"),
             permissions=self._strings(t, "permissions", f"[roles.{n}]")))
@@ -120,11 +123,11 @@ class _Reader:
                        if (g := self._build(f"[[grants]][{i}]", lambda t=t, i=i: self._grant(i, t))))
         if settings is not None:
             self._cross_check(settings, regions, domains, roles, grants, declared=set(self._table(raw, "regions")))
-        if self.problems or settings is None or retention is None or lineage is None:
+        if self.problems or settings is None or retention is None or lineage is None or keys is None:
             raise PolicyErrors(self.file, self.problems)
         return MeshPolicy(path=self.file, settings=settings, regions=regions, domains=domains,
                           classifications=classes, retention=retention, grants=grants, roles=roles,
-                          lineage=lineage)
+                          lineage=lineage, keys=keys)
 
     # -- sections -------------------------------------------------------------------------------
     def _settings(self, t: dict[str, Any]) -> MeshSettings:
@@ -133,6 +136,10 @@ class _Reader:
             name=self._get(t, "name", str, "[mesh]"),
             primary_region=self._get(t, "primary_region", str, "[mesh]"),
             secondary_region=self._get(t, "secondary_region", str, "[mesh]", default=None))
+
+    def _keys(self, t: dict[str, Any]) -> KeysPolicy:
+        self._unknown_keys(t, _KEYS["keys"], "[keys]")
+        return KeysPolicy(provider=self._get(t, "provider", str, "[keys]", default="local"))
 
     def _lineage(self, t: dict[str, Any]) -> LineagePolicy:
         self._unknown_keys(t, _KEYS["lineage"], "[lineage]")

@@ -213,6 +213,25 @@ class Role:
                      f"use {', '.join(sorted(PERMISSIONS))}, 'decrypt:<classification>' or 'read:<domain>'")
 
 
+#: Key providers known without a plug-in; a plug-in is named ``package.module:factory``.
+KEY_PROVIDERS = frozenset({"local"})
+_PLUGIN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeysPolicy:
+    """``[keys]``: which key provider holds the key-encryption keys. ``local`` (default) keeps
+    owner-only files under ``.mesh/keys``; ``package.module:factory`` plugs in another (a KMS),
+    called with this policy and the mesh's state folder."""
+
+    provider: str = "local"
+
+    def __post_init__(self) -> None:
+        _require(self.provider in KEY_PROVIDERS or bool(_PLUGIN.match(self.provider)), "[keys].provider",
+                 f"unknown key provider '{self.provider}'",
+                 f"use {', '.join(sorted(KEY_PROVIDERS))}, or name a plug-in as 'package.module:factory'")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MeshPolicy:
     """The whole of ``mesh.toml``, validated. ``root`` is the folder that holds it."""
@@ -226,6 +245,7 @@ class MeshPolicy:
     grants: tuple[Grant, ...] = ()
     roles: Mapping[str, Role] = field(default_factory=dict)
     lineage: LineagePolicy = field(default_factory=LineagePolicy)
+    keys: KeysPolicy = field(default_factory=KeysPolicy)
 
     @property
     def root(self) -> Path:

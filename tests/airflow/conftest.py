@@ -10,8 +10,14 @@ from pathlib import Path
 import pytest
 
 from assets import Mesh
-from assets.airflow_cascade import CascadeState, run_cascade, unpause_mesh, wait_for_dags
-from assets.local_airflow import LocalAirflow, free_port
+from governance.wiring import load_mesh
+from meshctl.airflow_cascade import (
+    CascadeState,
+    run_cascade,
+    unpause_mesh,
+    wait_for_dags,
+)
+from meshctl.local_airflow import LocalAirflow, free_port
 from tests.conftest import REPO, copy_example_mesh
 
 #: Rows of sales.orders in the end-to-end runs: small, so task start-up dominates.
@@ -35,7 +41,7 @@ def copy_with_dags(target: Path) -> Path:
 def running_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMesh]:
     """Airflow started on a fresh copy of the example mesh, after one full cascade from the roots."""
     root = copy_with_dags(tmp_path_factory.mktemp("e2e") / "mesh")
-    mesh = Mesh.load(root)
+    mesh = load_mesh(root)
     airflow = LocalAirflow(root, port=free_port())
     try:
         airflow.start()

@@ -14,11 +14,10 @@ from typing import Any
 
 import pytest
 
-from assets.airflow_cascade import follow
 from assets.errors import MeshError
-from assets.local_airflow import LocalAirflow
-from governance.audit import audit_log_at
-from governance.handlers import history_of
+from governance.services import governed
+from meshctl.airflow_cascade import follow
+from meshctl.local_airflow import LocalAirflow
 from tests.airflow.conftest import RunningMesh
 
 pytestmark = pytest.mark.airflow
@@ -47,7 +46,7 @@ def test_asset_event_extra_holds_the_manifest_summary(running_mesh: RunningMesh)
 
 
 def test_the_domain_governance_dags_ran_the_handlers(running_mesh: RunningMesh) -> None:
-    history = history_of(running_mesh.mesh)
+    history = governed(running_mesh.mesh).history
     for key, run in running_mesh.first_wave.assets.items():
         recorded = {r["version"]: r for r in history.for_asset(key)}
         assert run.extra["version"] in recorded, f"governance did not record {key}"
@@ -58,7 +57,7 @@ def test_the_domain_governance_dags_ran_the_handlers(running_mesh: RunningMesh) 
         tis = client.task_instances("mesh_governance.finance", runs[0]["dag_run_id"])
         assert {(t["task_id"], t["state"]) for t in tis} == {
             ("policy", "success"), ("history", "success"), ("lineage", "success"), ("replication", "success")}
-    checks = audit_log_at(running_mesh.mesh.state_dir).query(action="policy_check")
+    checks = governed(running_mesh.mesh).audit.query(action="policy_check")
     assert {c.target for c in checks if c.source == "airflow"} == set(running_mesh.first_wave.assets)
     assert all(c.outcome == "passed" for c in checks)
 
@@ -69,7 +68,7 @@ def test_the_governance_dags_replicated_every_version_verified(running_mesh: Run
     for key, run in running_mesh.first_wave.assets.items():
         replica = west.manifest(key, run.extra["version"])
         assert west.verify(replica) and replica == mesh.store("us-east").manifest(key, run.extra["version"])
-    copies = audit_log_at(mesh.state_dir).query(action="replicate")
+    copies = governed(mesh).audit.query(action="replicate")
     assert {c.target for c in copies if c.actor.startswith("service:replication:")} >= set(running_mesh.first_wave.assets)
 
 
@@ -189,7 +188,7 @@ def test_after_a_failover_airflow_publishes_to_the_new_region_and_replicates_bac
     from governance.dr import failback, failover
 
     mesh, airflow = running_mesh.mesh, running_mesh.airflow
-    audit = audit_log_at(mesh.state_dir)
+    audit = governed(mesh).audit
     failover(mesh, "us-west", audit, actor="platform@acme.example")
     try:
         started = dt.datetime.now(dt.UTC)

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from assets import Mesh, Status, materialize
-from assets.cli import app
+from assets import Status, materialize
+from governance.wiring import load_mesh
+from meshctl.cli import app
 
 CONTRACTS = "domains/marketing/contracts.py"
 ASSETS = "domains/marketing/assets.py"
@@ -44,23 +45,23 @@ def bump(root: Path, version: str) -> None:
 ])
 def test_a_changed_contract_needs_its_bump(example_root: Path, edit: tuple[str, str], breaking: bool,
                                            expected: str) -> None:
-    assert materialize("marketing.campaigns", mesh=Mesh.load(example_root)).ok
+    assert materialize("marketing.campaigns", mesh=load_mesh(example_root)).ok
     change(example_root, CONTRACTS, *edit)
     if "removed" in expected:
         change(example_root, ASSETS, '        budget_usd=pl.col("budget_usd"),\n', "")
     if "Float64" in expected:
         change(example_root, ASSETS, '"campaign_id": np.arange(1, CAMPAIGNS + 1),',
                '"campaign_id": np.arange(1, CAMPAIGNS + 1).astype(float),')
-    refused = materialize("marketing.campaigns", mesh=Mesh.load(example_root))["marketing.campaigns"]
+    refused = materialize("marketing.campaigns", mesh=load_mesh(example_root))["marketing.campaigns"]
     assert refused.status is Status.ERROR
     assert expected in (refused.error or "") and ("BREAKING" if breaking else "compatible") in (refused.error or "")
     assert ("2.0.0" if breaking else "1.1.0") in (refused.error or "")
     bump(example_root, "1.1.0")
-    minor = materialize("marketing.campaigns", mesh=Mesh.load(example_root))["marketing.campaigns"]
+    minor = materialize("marketing.campaigns", mesh=load_mesh(example_root))["marketing.campaigns"]
     assert minor.ok is (not breaking)
     if breaking:
         change(example_root, ASSETS, 'contract_version="1.1.0"', 'contract_version="2.0.0"')
-        assert materialize("marketing.campaigns", mesh=Mesh.load(example_root)).ok
+        assert materialize("marketing.campaigns", mesh=load_mesh(example_root)).ok
 
 
 def test_mesh_contract_diff_lists_the_changes(example_root: Path) -> None:

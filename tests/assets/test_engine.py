@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from assets import Mesh, RunResult, Status, materialize
+from governance.wiring import load_mesh
 from tests.conftest import TEST_SCALE
 
 
@@ -30,7 +31,7 @@ def test_the_example_mesh_materializes_with_provenance(materialized_example: tup
 
 
 def test_inputs_arrive_as_lazy_frames_of_the_current_versions(example_root: Path) -> None:
-    mesh = Mesh.load(example_root)
+    mesh = load_mesh(example_root)
     first = materialize("sales.orders", mesh=mesh, params={"scale": 500})
     derived = materialize("sales.daily_sales", mesh=mesh)
     assert derived.ok
@@ -42,7 +43,7 @@ def test_inputs_arrive_as_lazy_frames_of_the_current_versions(example_root: Path
 
 
 def test_a_gate_failure_publishes_nothing_and_skips_only_downstream(example_root: Path) -> None:
-    mesh = Mesh.load(example_root)
+    mesh = load_mesh(example_root)
     good = materialize("*", mesh=mesh, params={"scale": 1_000})
     assert good.ok
     bad = materialize("*", mesh=mesh, params={"scale": 1_000, "inject_bad_rows": True})
@@ -62,7 +63,7 @@ def test_a_gate_failure_publishes_nothing_and_skips_only_downstream(example_root
 
 
 def test_rejected_rows_go_to_quarantine_with_a_readable_report(example_root: Path) -> None:
-    mesh = Mesh.load(example_root)
+    mesh = load_mesh(example_root)
     result = materialize("finance.fx_rates", mesh=mesh, params={"inject_bad_rows": True})
     folder = Path(result["finance.fx_rates"].quarantine or "")
     report = json.loads((folder / "report.json").read_text())
@@ -75,7 +76,7 @@ def test_rejected_rows_go_to_quarantine_with_a_readable_report(example_root: Pat
 
 
 def test_bad_outputs_are_reported_per_asset(fixture_mesh: Callable[[str], Path]) -> None:
-    mesh = Mesh.load(fixture_mesh("bad_outputs"))
+    mesh = load_mesh(fixture_mesh("bad_outputs"))
     result = materialize("domain:alpha", mesh=mesh)
     assert result["alpha.numbers"].status is Status.MATERIALIZED
     not_a_frame = result["alpha.not_a_frame"]
@@ -97,19 +98,19 @@ def test_bad_outputs_are_reported_per_asset(fixture_mesh: Callable[[str], Path])
 
 
 def test_independent_assets_run_concurrently(fixture_mesh: Callable[[str], Path]) -> None:
-    result = materialize("*", mesh=Mesh.load(fixture_mesh("concurrent")), max_workers=2)
+    result = materialize("*", mesh=load_mesh(fixture_mesh("concurrent")), max_workers=2)
     assert result.ok, result.to_dict()
     assert result["alpha.both"].manifest.rows == 2  # type: ignore[union-attr]
 
 
 def test_an_input_outside_the_selection_must_have_been_published(example_root: Path) -> None:
-    result = materialize("finance.revenue", mesh=Mesh.load(example_root))
+    result = materialize("finance.revenue", mesh=load_mesh(example_root))
     assert result["finance.revenue"].status is Status.ERROR
     assert "mesh materialize sales.orders" in (result["finance.revenue"].error or "")
 
 
 def test_root_data_is_deterministic_per_seed(example_root: Path) -> None:
-    mesh = Mesh.load(example_root)
+    mesh = load_mesh(example_root)
     store = mesh.store()
 
     def orders(seed: int) -> pl.DataFrame:

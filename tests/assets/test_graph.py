@@ -16,10 +16,11 @@ from assets import (
     UnknownInputError,
 )
 from assets.errors import ConfigError, DomainImportError
+from governance.wiring import load_mesh
 
 
 def test_healthy_mesh_builds_a_graph_in_topological_order(fixture_mesh: Callable[[str], Path]) -> None:
-    mesh = Mesh.load(fixture_mesh("healthy"))
+    mesh = load_mesh(fixture_mesh("healthy"))
     order = list(mesh.graph)
     assert set(order) == {"alpha.numbers", "alpha.evens", "alpha.total", "beta.base", "beta.doubled", "beta.from_alpha",
                           "beta.either"}
@@ -30,7 +31,7 @@ def test_healthy_mesh_builds_a_graph_in_topological_order(fixture_mesh: Callable
 
 def test_a_cycle_names_every_asset_in_it(fixture_mesh: Callable[[str], Path]) -> None:
     with pytest.raises(CycleError) as caught:
-        Mesh.load(fixture_mesh("cyclic"))
+        load_mesh(fixture_mesh("cyclic"))
     text = str(caught.value)
     for key in ("alpha.first", "alpha.second", "alpha.third"):
         assert key in text
@@ -39,7 +40,7 @@ def test_a_cycle_names_every_asset_in_it(fixture_mesh: Callable[[str], Path]) ->
 
 def test_a_mistyped_input_suggests_the_near_name(fixture_mesh: Callable[[str], Path]) -> None:
     with pytest.raises(UnknownInputError) as caught:
-        Mesh.load(fixture_mesh("missing_input"))
+        load_mesh(fixture_mesh("missing_input"))
     text = str(caught.value)
     assert "'alpha.evens'" in text and "'alpha.numbrs'" in text
     assert "Did you mean 'alpha.numbers'?" in text
@@ -47,14 +48,14 @@ def test_a_mistyped_input_suggests_the_near_name(fixture_mesh: Callable[[str], P
 
 def test_two_assets_with_one_key_are_refused(fixture_mesh: Callable[[str], Path]) -> None:
     with pytest.raises(DuplicateAssetError) as caught:
-        Mesh.load(fixture_mesh("duplicate"))
+        load_mesh(fixture_mesh("duplicate"))
     assert "'alpha.numbers'" in str(caught.value)
     assert str(caught.value).count("assets.py:") == 2
 
 
 def test_a_domain_over_its_quota_lists_its_assets(fixture_mesh: Callable[[str], Path]) -> None:
     with pytest.raises(QuotaExceededError) as caught:
-        Mesh.load(fixture_mesh("quota"))
+        load_mesh(fixture_mesh("quota"))
     text = str(caught.value)
     assert "3 assets, over its max_assets of 2" in text
     assert "alpha.one, alpha.three, alpha.two" in text
@@ -63,7 +64,7 @@ def test_a_domain_over_its_quota_lists_its_assets(fixture_mesh: Callable[[str], 
 
 def test_an_undeclared_domain_is_refused(fixture_mesh: Callable[[str], Path]) -> None:
     with pytest.raises(UndeclaredDomainError) as caught:
-        Mesh.load(fixture_mesh("undeclared"))
+        load_mesh(fixture_mesh("undeclared"))
     text = str(caught.value)
     assert "domain 'gamma' (gamma.stray) is not declared in mesh.toml" in text
     assert "[domains.gamma]" in text
@@ -72,8 +73,8 @@ def test_an_undeclared_domain_is_refused(fixture_mesh: Callable[[str], Path]) ->
 def test_a_domain_that_raises_on_import_does_not_hide_the_others(fixture_mesh: Callable[[str], Path]) -> None:
     root = fixture_mesh("broken_import")
     with pytest.raises(DomainImportError, match="the beta team broke their build"):
-        Mesh.load(root)
-    mesh = Mesh.load(root, strict=False)
+        load_mesh(root)
+    mesh = load_mesh(root, strict=False)
     assert list(mesh.graph) == ["alpha.numbers"]
     assert set(mesh.errors) == {"beta"}
     assert "domains/beta/assets.py:6" in mesh.errors["beta"].where
@@ -81,7 +82,7 @@ def test_a_domain_that_raises_on_import_does_not_hide_the_others(fixture_mesh: C
 
 def test_a_missing_mesh_toml_says_how_to_fix_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
-        Mesh.load(tmp_path / "nowhere")
+        load_mesh(tmp_path / "nowhere")
     assert "does not exist" in str(caught.value)
     assert "create mesh.toml" in caught.value.fix
 
@@ -89,6 +90,6 @@ def test_a_missing_mesh_toml_says_how_to_fix_it(tmp_path: Path) -> None:
 def test_meshes_loaded_one_after_another_do_not_mix(fixture_mesh: Callable[[str], Path],
                                                     example_mesh: Mesh) -> None:
     assert "sales.orders" in example_mesh.graph
-    healthy = Mesh.load(fixture_mesh("healthy"))
+    healthy = load_mesh(fixture_mesh("healthy"))
     assert "sales.orders" not in healthy.graph
     assert healthy.graph["alpha.numbers"].fn.__module__ == "domains.alpha.assets"

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assets import Mesh, Status, materialize
+from assets import Status, materialize
+from governance.wiring import load_mesh
 
 
 def test_an_asset_reads_only_its_own_domains_secrets(fixture_mesh: Callable[[str], Path],
@@ -15,7 +16,7 @@ def test_an_asset_reads_only_its_own_domains_secrets(fixture_mesh: Callable[[str
     monkeypatch.setenv("AIRFLOW_VAR_ALPHA__API_TOKEN", "alpha-secret-123")
     monkeypatch.setenv("AIRFLOW_VAR_BETA__API_TOKEN", "beta-secret-456")
     monkeypatch.setenv("AIRFLOW_CONN_ALPHA__WAREHOUSE", "postgresql://u:p@db.alpha.example/warehouse")
-    mesh = Mesh.load(fixture_mesh("secrets"))
+    mesh = load_mesh(fixture_mesh("secrets"))
     result = materialize("*", mesh=mesh)
     assert result["alpha.uses_own_secret"].ok
     assert mesh.store().scan("alpha.uses_own_secret").collect()["n"].to_list() == [len("alpha-secret-123")]

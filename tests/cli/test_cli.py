@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 from typer.testing import CliRunner
 
-from assets.cli import app
+from meshctl.cli import app
 from tests.conftest import REPO
 
 runner = CliRunner()

@@ -13,14 +13,16 @@ import pytest
 
 from assets import Mesh, RunResult, run_gate
 from assets.testing import rules
-from governance.protection import keyring_at, unprotect
+from governance.protection import unprotect
+from governance.services import governed
+from governance.wiring import load_mesh
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.contract
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    graph = Mesh.load(REPO).graph
+    graph = load_mesh(REPO).graph
     if "rule_id" in metafunc.fixturenames:
         cases = [pytest.param(key, r.id, id=f"{key}-{r.id}") for key in graph for r in rules(graph[key].spec.contract)]
         metafunc.parametrize(("key", "rule_id"), cases)
@@ -35,7 +37,7 @@ def _sample(materialized: tuple[Mesh, RunResult], key: str) -> tuple[type, pl.Da
     manifest = mesh.store().require_current(key)
     frame = mesh.store().scan(key).head(5).collect()
     everything = {f"decrypt:{c}" for c in mesh.policy.classifications}
-    plain = unprotect(frame, manifest.protection, manifest.data_key, keyring_at(mesh.state_dir), key=key,
+    plain = unprotect(frame, manifest.protection, manifest.data_key, governed(mesh).keyring, key=key,
                       permissions=everything)
     return mesh.graph[key].spec.contract, plain
 

@@ -11,12 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from assets import Mesh, Status, materialize
-from assets.check import check_mesh
-from assets.cli import app
 from governance.access import AccessDeniedError, active_grant, read_asset, user_may_read
 from governance.access.workflow import GrantWorkflowError, approve_grant, request_grant
-from governance.audit import audit_log_at
+from governance.check import check_mesh
 from governance.policy import load_policy
+from governance.services import governed
+from governance.wiring import load_mesh
+from meshctl.cli import app
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -30,7 +31,7 @@ def test_a_private_input_from_another_domain_is_refused_at_graph_build(example_r
          'freshness="2h", tags={"tier": "gold"}, visibility="private")')
     edit(example_root / "domains/sales/assets.py", 'schedule="@hourly", visibility="public",', 'schedule="@hourly",')
     with pytest.raises(AccessDeniedError) as caught:
-        Mesh.load(example_root)
+        load_mesh(example_root)
     text = str(caught.value)
     assert "'finance.revenue'" in text and "may not read 'sales.orders'" in text
     assert "'sales.orders' is private to domain 'sales'" in text
@@ -40,7 +41,7 @@ def test_a_private_input_from_another_domain_is_refused_at_graph_build(example_r
 def test_an_expired_grant_is_refused_at_build_and_reported_by_check(example_root: Path) -> None:
     edit(example_root / "mesh.toml", "expires = 2027-06-30", "expires = 2020-01-31")
     with pytest.raises(AccessDeniedError, match=r"grant \[\[grants\]\]\[0\] for 'sales' expired on 2020-01-31"):
-        Mesh.load(example_root)
+        load_mesh(example_root)
     report = check_mesh(example_root)
     assert any("expired on 2020-01-31" in p and "renew" in p for p in report.problems)
 
@@ -74,14 +75,14 @@ def test_a_denied_read_raises_and_both_outcomes_are_audited(example_mesh: Mesh) 
     assert read_asset(example_mesh, "customers.customers", user="customers-data@acme.example").collect().height
     with pytest.raises(AccessDeniedError, match="may not read 'customers.customers'"):
         read_asset(example_mesh, "customers.customers", user="marketing-data@acme.example")
-    reads = audit_log_at(example_mesh.state_dir).query(action="read")
+    reads = governed(example_mesh).audit.query(action="read")
     assert [(r.actor, r.outcome) for r in reads] == [("customers-data@acme.example", "allowed"),
                                                      ("marketing-data@acme.example", "denied")]
 
 
 def test_the_approval_workflow(example_root: Path) -> None:
-    mesh = Mesh.load(example_root)
-    audit = audit_log_at(mesh.state_dir)
+    mesh = load_mesh(example_root)
+    audit = governed(mesh).audit
     until = dt.date.today() + dt.timedelta(days=30)
     with pytest.raises(GrantWorkflowError, match="not an owner of 'marketing'"):
         request_grant(mesh.policy, audit, product="customers.customers", consumer="marketing", purpose="x",

@@ -14,11 +14,12 @@ import pytest
 from typer.testing import CliRunner
 
 from assets import Mesh, materialize
-from assets.cli import app
-from governance.audit import AuditEvent, AuditLog, audit_log_at
+from governance.audit import AuditEvent, AuditLog
 from governance.audit.log import encode_line
 from governance.audit.merkle import leaf_hash, node_hash, tree_head
 from governance.keys import KeyError_, LocalKeyStore
+from governance.services import governed
+from meshctl.cli import app
 
 
 def reference_mth(leaves: list[bytes]) -> bytes:
@@ -150,10 +151,10 @@ def test_a_key_file_others_can_read_is_refused_without_showing_the_key(tmp_path:
 def test_every_materialization_and_gate_failure_is_audited(example_mesh: Mesh) -> None:
     materialize("finance.fx_rates", mesh=example_mesh)
     materialize("finance.fx_rates", mesh=example_mesh, params={"inject_bad_rows": True})
-    log = audit_log_at(example_mesh.state_dir)
+    log = governed(example_mesh).audit
     records = log.query(target="finance.fx_rates", action="materialize")
     assert [r.outcome for r in records] == ["materialized", "gate_failed"]
-    assert records[0].actor == "service:engine" and records[0].details["version"]
+    assert records[0].actor == "service:finance" and records[0].source == "engine" and records[0].details["version"]
     assert "rate_to_usd:in_range(0.001, 10.0)" in records[1].details["failed_checks"]
     assert log.verify().ok
 

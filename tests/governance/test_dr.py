@@ -11,9 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from assets import Mesh, materialize
-from assets.cli import app
 from assets.errors import AssetNotMaterializedError
-from governance.audit import audit_log_at
 from governance.dr import (
     BackupError,
     FailoverRefusedError,
@@ -24,15 +22,18 @@ from governance.dr import (
     failover,
     restore,
 )
-from governance.handlers import HistoryHandler, PolicyCheckHandler, history_of
+from governance.handlers import HistoryHandler, PolicyCheckHandler
+from governance.services import governed
+from governance.wiring import load_mesh
+from meshctl.cli import app
 
 SMALL = {"scale": 300, "seed": 5}
 OPERATOR = "platform@acme.example"
 
 
 def _no_replication(mesh: Mesh) -> list[object]:
-    audit = audit_log_at(mesh.state_dir)
-    return [PolicyCheckHandler(mesh, audit), HistoryHandler(history_of(mesh))]
+    audit = governed(mesh).audit
+    return [PolicyCheckHandler(mesh, audit), HistoryHandler(governed(mesh).history)]
 
 
 def test_the_recovery_drill_loses_nothing_beyond_the_reported_rpo(example_mesh: Mesh) -> None:
@@ -47,7 +48,7 @@ def test_the_recovery_drill_loses_nothing_beyond_the_reported_rpo(example_mesh: 
     with pytest.raises(AssetNotMaterializedError):
         example_mesh.store().require_current("sales.orders")
     # 3. fail over: refused while the unreplicated version would be lost, then forced
-    audit = audit_log_at(example_mesh.state_dir)
+    audit = governed(example_mesh).audit
     with pytest.raises(FailoverRefusedError, match=r"sales.products: 1 version\(s\) not replicated to us-west"):
         failover(example_mesh, "us-west", audit, actor=OPERATOR)
     assert example_mesh.active_region == "us-east"
@@ -56,7 +57,7 @@ def test_the_recovery_drill_loses_nothing_beyond_the_reported_rpo(example_mesh: 
     assert [(x.key, x.versions) for x in report.lost] == [("sales.products", (unreplicated,))]
     # 4. every version that passed its gate is readable and verified, or was in the reported RPO
     store, missing = example_mesh.store(), {(a.key, v) for a in reported.assets for v in a.missing}
-    for key, versions in history_of(example_mesh).published().items():
+    for key, versions in governed(example_mesh).history.published().items():
         for version in versions:
             if (key, version) in missing:
                 continue
@@ -76,7 +77,7 @@ def test_failover_refuses_corrupt_replicas_and_failback_catches_the_primary_up(e
     assert manifest is not None
     west = example_mesh.store("us-west")
     Path(west.data_path("sales.products", manifest.version)).write_bytes(b"not parquet")
-    audit = audit_log_at(example_mesh.state_dir)
+    audit = governed(example_mesh).audit
     with pytest.raises(FailoverRefusedError, match="sales.products: 1 version.s. corrupt or missing in us-west"):
         failover(example_mesh, "us-west", audit)
     materialize("sales.products", mesh=example_mesh)  # the next update repairs nothing old, copies the new
@@ -109,13 +110,13 @@ def test_a_backup_restores_what_was_lost_and_refuses_tampering(example_mesh: Mes
     (version_dir.parent / "CURRENT").unlink()
     audit_file = example_mesh.state_dir / "audit" / "audit.jsonl"
     audit_file.write_bytes(audit_file.read_bytes().replace(b'"materialized"', b'"gate_failed"', 1))
-    assert not audit_log_at(example_mesh.state_dir).verify().ok
+    assert not governed(example_mesh).audit.verify().ok
     report = restore(example_mesh, written.path, actor=OPERATOR)
     assert f"us-east:finance/revenue/{manifest.version}/manifest.json" in report.restored
     assert "us-east:finance/revenue/CURRENT" in report.restored
     assert any(line.startswith("audit log") for line in report.restored) and not report.problems
     assert east.current_version(key) == manifest.version
-    assert audit_log_at(example_mesh.state_dir).verify().ok
+    assert governed(example_mesh).audit.verify().ok
     assert list(example_mesh.state_dir.glob("audit.before-restore-*"))  # the tampered log is kept as evidence
     # a backup altered after it was written is refused before anything is touched
     index = json.loads((written.path / "index.json").read_text())
@@ -168,7 +169,7 @@ def test_dr_commands_through_the_cli(example_root: Path) -> None:
 
 
 def test_the_drill_command_reports_rto_and_rpo(example_root: Path) -> None:
-    report = drill(Mesh.load(example_root), params=SMALL)
+    report = drill(load_mesh(example_root), params=SMALL)
     assert report.ok, report.to_dict()
     assert report.rto_seconds < 30 and report.rpo_versions == 0 and report.verified_versions == report.published_versions
     assert not report.workdir.exists()  # the throwaway copy is gone

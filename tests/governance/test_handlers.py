@@ -10,17 +10,17 @@ import pytest
 from typer.testing import CliRunner
 
 from assets import Mesh, Status, materialize
-from assets.cli import app
 from assets.events import AssetUpdate, dispatch
-from governance.audit import audit_log_at
-from governance.handlers import HistoryHandler, default_handlers, history_of
+from governance.handlers import HistoryHandler
+from governance.services import governed
+from meshctl.cli import app
 
 
 def test_the_engine_records_every_publish_in_the_run_history(example_mesh: Mesh) -> None:
     result = materialize("+finance.revenue", mesh=example_mesh, params={"scale": 300})
-    history = history_of(example_mesh)
+    history = governed(example_mesh).history
     for key, r in result.results.items():
-        assert [h.kind for h in r.handlers] == [h.kind for h in default_handlers(example_mesh)]
+        assert [h.kind for h in r.handlers] == [h.kind for h in list(example_mesh.services.handlers)]
         assert {"policy", "history", "replication"} <= {h.kind for h in r.handlers} and all(h.ok for h in r.handlers)
         rows = history.for_asset(key)
         assert len(rows) == 1 and rows[0]["version"] == r.manifest.version  # type: ignore[union-attr]
@@ -30,11 +30,11 @@ def test_the_engine_records_every_publish_in_the_run_history(example_mesh: Mesh)
 def test_a_replayed_update_changes_nothing(example_mesh: Mesh) -> None:
     result = materialize("sales.orders", mesh=example_mesh, params={"scale": 50})
     update = AssetUpdate.from_manifest(result["sales.orders"].manifest, "airflow")  # type: ignore[arg-type]
-    outcomes = {o.kind: o for o in dispatch(default_handlers(example_mesh), update)}
+    outcomes = {o.kind: o for o in dispatch(list(example_mesh.services.handlers), update)}
     assert all(o.ok for o in outcomes.values()), outcomes
     assert outcomes["history"].message.startswith("already recorded")
     assert "0 copied, 0 repaired, 1 already there" in outcomes["replication"].message
-    assert len(history_of(example_mesh).for_asset("sales.orders")) == 1
+    assert len(governed(example_mesh).history.for_asset("sales.orders")) == 1
 
 
 class Exploding:
@@ -45,7 +45,7 @@ class Exploding:
 
 
 def test_a_failing_handler_is_reported_and_does_not_unpublish(example_mesh: Mesh) -> None:
-    handlers = [Exploding(), HistoryHandler(history_of(example_mesh))]
+    handlers = [Exploding(), HistoryHandler(governed(example_mesh).history)]
     result = materialize("sales.products", mesh=example_mesh, handlers=handlers)
     r = result["sales.products"]
     assert r.status is Status.MATERIALIZED
@@ -79,10 +79,10 @@ def test_the_policy_handler_catches_tampered_data_and_audits_it(example_mesh: Me
     result = materialize("customers.customers", mesh=example_mesh, params={"scale": 50})
     manifest = result["customers.customers"].manifest
     assert manifest is not None
-    checks = audit_log_at(example_mesh.state_dir).query(action="policy_check")
+    checks = governed(example_mesh).audit.query(action="policy_check")
     assert [(c.target, c.outcome) for c in checks] == [("customers.customers", "passed")]
     data = Path(example_mesh.store().data_path(manifest.key, manifest.version))
     data.write_bytes(data.read_bytes()[:-10] + b"0123456789")
-    policy = dispatch(default_handlers(example_mesh), AssetUpdate.from_manifest(manifest, "airflow"))[0]
+    policy = dispatch(list(example_mesh.services.handlers), AssetUpdate.from_manifest(manifest, "airflow"))[0]
     assert not policy.ok and "does not match the manifest checksum" in policy.message
-    assert audit_log_at(example_mesh.state_dir).query(action="policy_check")[-1].outcome == "violated"
+    assert governed(example_mesh).audit.query(action="policy_check")[-1].outcome == "violated"

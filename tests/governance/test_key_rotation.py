@@ -6,10 +6,9 @@ import pytest
 
 from assets import Mesh, materialize
 from governance.access import read_asset
-from governance.audit import audit_log_at
 from governance.keys import KeyError_
-from governance.protection import keyring_at
 from governance.protection.rotation import kek_usage, retire_kek, rotate_keys
+from governance.services import governed
 
 
 @pytest.fixture
@@ -29,28 +28,28 @@ def plaintext(mesh: Mesh) -> list[tuple[str, str]]:
 
 
 def test_rotation_rewraps_every_key_and_keeps_old_versions_readable(protected_mesh: Mesh) -> None:
-    mesh, keyring = protected_mesh, keyring_at(protected_mesh.state_dir)
+    mesh, keyring = protected_mesh, governed(protected_mesh).keyring
     before_text = plaintext(mesh)
     store = mesh.store()
     checksums = [store.manifest("customers.customers", v).checksum for v in store.versions("customers.customers")]
     old = keyring.provider.active_kek_id()
-    report = rotate_keys(mesh, keyring, audit_log_at(mesh.state_dir))
+    report = rotate_keys(mesh, keyring, governed(mesh).audit)
     assert report.kek_id != old and report.rewrapped == 5 and not report.resumed  # 2 versions x 2 regions + 1 token key
     assert kek_usage(mesh, keyring) == {report.kek_id: 5}
     assert plaintext(mesh) == before_text
     assert [store.manifest("customers.customers", v).checksum for v in store.versions("customers.customers")] == checksums
     for version in store.versions("customers.customers"):
         assert store.verify(store.manifest("customers.customers", version)), "data must not be rewritten"
-    retire_kek(mesh, keyring, audit_log_at(mesh.state_dir), old)
+    retire_kek(mesh, keyring, governed(mesh).audit, old)
     assert plaintext(mesh) == before_text
-    actions = [(r.action, r.outcome) for r in audit_log_at(mesh.state_dir).query(actor="service:keys")]
+    actions = [(r.action, r.outcome) for r in governed(mesh).audit.query(actor="service:keys")]
     assert actions == [("key_rotate", "started"), ("key_rotate", "completed"), ("key_retire", "retired")]
 
 
 def test_an_interrupted_rotation_is_finished_by_running_it_again(protected_mesh: Mesh) -> None:
-    mesh, keyring = protected_mesh, keyring_at(protected_mesh.state_dir)
+    mesh, keyring = protected_mesh, governed(protected_mesh).keyring
     before_text = plaintext(mesh)
-    audit = audit_log_at(mesh.state_dir)
+    audit = governed(mesh).audit
 
     def crash(_label: str) -> None:
         raise KeyboardInterrupt
@@ -66,9 +65,9 @@ def test_an_interrupted_rotation_is_finished_by_running_it_again(protected_mesh:
 
 
 def test_a_kek_in_use_or_active_cannot_be_retired(protected_mesh: Mesh) -> None:
-    mesh, keyring = protected_mesh, keyring_at(protected_mesh.state_dir)
+    mesh, keyring = protected_mesh, governed(protected_mesh).keyring
     active = keyring.provider.active_kek_id()
     with pytest.raises(KeyError_, match=f"KEK {active} still wraps 5 data key"):
-        retire_kek(mesh, keyring, audit_log_at(mesh.state_dir), active)
+        retire_kek(mesh, keyring, governed(mesh).audit, active)
     with pytest.raises(KeyError_, match="is the active key"):
         keyring.provider.retire(active)

@@ -16,14 +16,15 @@ import tomlkit
 from typer.testing import CliRunner
 
 from assets import Mesh, Status, materialize
-from assets.cli import app
 from assets.errors import ConfigError
 from assets.events import AssetUpdate
-from assets.local_airflow import free_port
-from governance.audit import audit_log_at
 from governance.handlers import LineageHandler
-from governance.lineage import PRODUCER, lineage_for, lineage_settings, run_uuid
+from governance.lineage import PRODUCER, lineage_settings, run_uuid
 from governance.policy import load_policy
+from governance.services import governed
+from governance.wiring import load_mesh
+from meshctl.cli import app
+from meshctl.local_airflow import free_port
 
 Validate = Callable[[dict[str, Any]], None]
 SMALL = {"scale": 300, "seed": 7}
@@ -138,7 +139,7 @@ def test_a_replayed_update_emits_nothing_new(example_mesh: Mesh) -> None:
     manifest = materialize("sales.products", mesh=example_mesh)["sales.products"].manifest
     assert manifest is not None
     before = events_in(example_mesh.root)
-    message = LineageHandler(example_mesh, audit_log_at(example_mesh.state_dir)).handle(
+    message = LineageHandler(example_mesh, governed(example_mesh).audit).handle(
         AssetUpdate.from_manifest(manifest, "airflow"))
     assert "COMPLETE already emitted" in message and events_in(example_mesh.root) == before
 
@@ -149,7 +150,7 @@ def test_events_reach_an_http_backend_and_a_composite_sends_to_both(
     url, received, start = lineage_server
     start()
     with_lineage(example_root, namespace="acme-prod", transport="composite", url=url)
-    mesh = Mesh.load(example_root)
+    mesh = load_mesh(example_root)
     assert materialize("+sales.daily_sales", mesh=mesh, params=SMALL).ok
     assert {r["path"] for r in received} == {"/api/v1/lineage"}
     posted = [r["event"] for r in received]
@@ -164,14 +165,14 @@ def test_a_backend_that_is_down_costs_no_run_and_misses_nothing(
         example_root: Path, lineage_server: tuple[str, list[dict[str, Any]], Callable[[], None]]) -> None:
     url, received, start = lineage_server
     with_lineage(example_root, transport="http", url=url, timeout_seconds=1)
-    mesh = Mesh.load(example_root)
+    mesh = load_mesh(example_root)
     result = materialize("+sales.daily_sales", mesh=mesh, params=SMALL)
     assert result.ok
     outcome = next(h for h in result["sales.daily_sales"].handlers if h.kind == "lineage")
     assert outcome.ok and "lineage backend unreachable" in outcome.message and "kept for re-sending" in outcome.message
-    status = lineage_for(mesh).outbox.status()
+    status = governed(mesh).lineage.outbox.status()
     assert status.pending == 4 and status.sent == 0 and "ConnectionError" in (status.last_error or "")
-    deferred = audit_log_at(mesh.state_dir).query(action="lineage_delivery")
+    deferred = governed(mesh).audit.query(action="lineage_delivery")
     assert {d.target for d in deferred} == {"sales.orders", "sales.daily_sales"} and all(
         d.outcome == "deferred" for d in deferred)
     start()
@@ -180,7 +181,7 @@ def test_a_backend_that_is_down_costs_no_run_and_misses_nothing(
     assert [(r["event"]["job"]["name"], r["event"]["eventType"]) for r in received] == [
         ("sales.orders", "START"), ("sales.orders", "COMPLETE"),
         ("sales.daily_sales", "START"), ("sales.daily_sales", "COMPLETE")]
-    assert lineage_for(mesh).outbox.status().pending == 0
+    assert governed(mesh).lineage.outbox.status().pending == 0
 
 
 def test_the_transport_comes_from_mesh_toml_or_openlineage_yml(example_root: Path) -> None:
@@ -215,7 +216,7 @@ def test_a_bad_lineage_section_is_refused_with_the_key(example_root: Path, setti
 
 
 def test_mesh_lineage_shows_versions_across_domains_and_the_impact(example_root: Path) -> None:
-    mesh = Mesh.load(example_root)
+    mesh = load_mesh(example_root)
     result = materialize("*", mesh=mesh, params=SMALL)
     newer = materialize("sales.orders", mesh=mesh, params=SMALL)["sales.orders"].manifest
     assert newer is not None

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from governance.policy import PolicyErrors, load_policy
 from assets.errors import ConfigError
+from governance.policy import PolicyErrors, load_policy
 from tests.conftest import REPO
 
 

@@ -15,7 +15,8 @@ from assets.quarantine import Quarantine
 from assets.step import _protector
 from governance.access import read_asset
 from governance.keys import KeyError_
-from governance.protection import REDACTED, classified_columns, keyring_at, protect, tokenize
+from governance.protection import REDACTED, classified_columns, protect, tokenize
+from governance.services import governed
 from tests.conftest import TEST_SCALE
 
 
@@ -103,7 +104,7 @@ def test_a_missing_key_is_named_by_id_never_shown(example_mesh: Mesh) -> None:
 def test_an_undeclared_classification_is_refused(example_mesh: Mesh) -> None:
     frame = pl.DataFrame({"ssn": ["123-45-6789"]})
     with pytest.raises(ConfigError, match=r"classified 'national_id'.*\[classification.national_id\]"):
-        protect(frame, {"ssn": "national_id"}, example_mesh.policy, keyring_at(example_mesh.state_dir), key="x.y")
+        protect(frame, {"ssn": "national_id"}, example_mesh.policy, governed(example_mesh).keyring, key="x.y")
 
 
 def test_classified_columns_come_from_contract_metadata(example_mesh: Mesh) -> None:

@@ -13,17 +13,18 @@ import tomlkit
 
 from assets import Mesh, materialize
 from assets.events import AssetUpdate, dispatch
-from governance.audit import audit_log_at
 from governance.dr import dr_status
-from governance.handlers import HistoryHandler, PolicyCheckHandler, ReplicationHandler, history_of
+from governance.handlers import HistoryHandler, PolicyCheckHandler, ReplicationHandler
 from governance.replication import Replicator
+from governance.services import governed
+from governance.wiring import load_mesh
 
 SMALL = {"scale": 300, "seed": 3}
 
 
 def _no_replication(mesh: Mesh) -> list[object]:
-    audit = audit_log_at(mesh.state_dir)
-    return [PolicyCheckHandler(mesh, audit), HistoryHandler(history_of(mesh))]
+    audit = governed(mesh).audit
+    return [PolicyCheckHandler(mesh, audit), HistoryHandler(governed(mesh).history)]
 
 
 def test_every_published_version_reaches_the_standby_verified(example_mesh: Mesh) -> None:
@@ -36,7 +37,7 @@ def test_every_published_version_reaches_the_standby_verified(example_mesh: Mesh
         assert replica == r.manifest and west.verify(replica)
         assert west.current_version(key) == east.current_version(key)
         assert west.scan(key).collect().equals(east.scan(key).collect())
-    copies = audit_log_at(example_mesh.state_dir).query(action="replicate")
+    copies = governed(example_mesh).audit.query(action="replicate")
     assert {(c.target, c.outcome) for c in copies} == {(k, "copied") for k in result.results}
     assert all(c.details["to"] == "us-west" and c.details["checksum"].startswith("sha256:") for c in copies)
     assert dr_status(example_mesh).ready
@@ -45,7 +46,7 @@ def test_every_published_version_reaches_the_standby_verified(example_mesh: Mesh
 def test_replaying_an_update_copies_nothing(example_mesh: Mesh) -> None:
     manifest = materialize("sales.products", mesh=example_mesh)["sales.products"].manifest
     assert manifest is not None
-    audit = audit_log_at(example_mesh.state_dir)
+    audit = governed(example_mesh).audit
     before = len(audit.query(action="replicate"))
     handler = ReplicationHandler(example_mesh, audit)
     for _ in range(3):
@@ -59,7 +60,7 @@ def test_missed_versions_are_copied_in_order(example_mesh: Mesh) -> None:
                 ["sales.products"].manifest.version for _ in range(3)]  # type: ignore[union-attr]
     lag = dr_status(example_mesh, keys=["sales.products"]).assets[0]
     assert lag.state == "behind" and lag.missing == tuple(versions) and lag.seconds_behind > 0
-    result = Replicator.for_mesh(example_mesh, audit_log_at(example_mesh.state_dir)).replicate("sales.products")  # type: ignore[union-attr]
+    result = Replicator.for_mesh(example_mesh, governed(example_mesh).audit).replicate("sales.products")  # type: ignore[union-attr]
     assert [c.version for c in result.copies] == versions and all(c.action == "copied" for c in result.copies)
     assert example_mesh.store("us-west").current_version("sales.products") == versions[-1]
     assert dr_status(example_mesh, keys=["sales.products"]).assets[0].state == "in sync"
@@ -75,11 +76,11 @@ def test_a_corrupted_replica_is_detected_and_copied_again(example_mesh: Mesh) ->
     replica.write_bytes(bytes(data))
     lag = dr_status(example_mesh, verify=True, keys=["sales.products"]).assets[0]
     assert lag.state == "corrupt" and lag.corrupt == (manifest.version,)
-    [outcome] = dispatch([ReplicationHandler(example_mesh, audit_log_at(example_mesh.state_dir))],
+    [outcome] = dispatch([ReplicationHandler(example_mesh, governed(example_mesh).audit)],
                          AssetUpdate.from_manifest(manifest, "airflow"))
     assert outcome.ok and "1 repaired" in outcome.message
     assert west.verify(manifest)
-    assert audit_log_at(example_mesh.state_dir).query(action="replicate")[-1].outcome == "repaired"
+    assert governed(example_mesh).audit.query(action="replicate")[-1].outcome == "repaired"
 
 
 def test_a_copy_killed_midway_leaves_no_visible_replica(example_mesh: Mesh) -> None:
@@ -88,10 +89,10 @@ def test_a_copy_killed_midway_leaves_no_visible_replica(example_mesh: Mesh) -> N
     assert manifest is not None
     script = textwrap.dedent(f"""
         import os, signal
-        from assets import Mesh
         from assets.storage import StorageRoot
-        from governance.audit import audit_log_at
         from governance.replication import Replicator
+        from governance.services import governed
+        from governance.wiring import load_mesh
         real = StorageRoot.copy_from
         def dying(self, source, source_path, path):
             with source.fs.open(source_path, "rb") as src, self.fs.open(path, "wb") as dst:
@@ -99,8 +100,8 @@ def test_a_copy_killed_midway_leaves_no_visible_replica(example_mesh: Mesh) -> N
                 dst.flush()
             os.kill(os.getpid(), signal.SIGKILL)
         StorageRoot.copy_from = dying
-        mesh = Mesh.load({str(example_mesh.root)!r})
-        Replicator.for_mesh(mesh, audit_log_at(mesh.state_dir)).replicate("sales.orders")
+        mesh = load_mesh({str(example_mesh.root)!r})
+        Replicator.for_mesh(mesh, governed(mesh).audit).replicate("sales.orders")
     """)
     done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[2], capture_output=True)
     assert done.returncode == -signal.SIGKILL, done.stderr.decode()
@@ -108,7 +109,7 @@ def test_a_copy_killed_midway_leaves_no_visible_replica(example_mesh: Mesh) -> N
     assert west.versions("sales.orders") == [] and west.current_version("sales.orders") is None
     staged = list(Path(west.root.root, "sales", "orders", ".staging").rglob("data.parquet"))
     assert staged and staged[0].stat().st_size < manifest.bytes  # the partial copy sits where no reader looks
-    result = Replicator.for_mesh(example_mesh, audit_log_at(example_mesh.state_dir)).replicate("sales.orders")  # type: ignore[union-attr]
+    result = Replicator.for_mesh(example_mesh, governed(example_mesh).audit).replicate("sales.orders")  # type: ignore[union-attr]
     assert [c.action for c in result.copies] == ["copied"] and west.verify(west.manifest("sales.orders", manifest.version))
 
 
@@ -126,7 +127,7 @@ def test_an_unreachable_standby_does_not_fail_the_run_and_catches_up(example_mes
     assert set(lagging) == set(result.results) and not status.ready and status.rpo_versions == len(result.results)
     west_root.unlink()
     materialize("sales.orders", mesh=example_mesh, params=SMALL)  # the next update of one asset
-    replicator = Replicator.for_mesh(example_mesh, audit_log_at(example_mesh.state_dir))
+    replicator = Replicator.for_mesh(example_mesh, governed(example_mesh).audit)
     assert replicator is not None
     results = replicator.replicate_many(example_mesh.select("+sales.daily_sales"))
     assert not any(isinstance(r, Exception) for r in results)
@@ -139,14 +140,14 @@ def test_residency_keeps_a_domain_out_of_the_standby_and_says_so(example_root: P
     for name in ("customers", "finance", "marketing"):
         document["domains"][name]["residency"] = ["us", "ca"]  # type: ignore[index]
     (example_root / "mesh.toml").write_text(tomlkit.dumps(document))
-    mesh = Mesh.load(example_root)
+    mesh = load_mesh(example_root)
     result = materialize("+sales.daily_sales or finance.fx_rates", mesh=mesh, params=SMALL)
     assert result.ok
     outcome = next(h for h in result["sales.orders"].handlers if h.kind == "replication")
     assert outcome.ok and "not replicated to us-west" in outcome.message and "residency" in outcome.message
     assert mesh.store("us-west").versions("sales.orders") == []
     assert mesh.store("us-west").versions("finance.fx_rates") != []
-    refusals = audit_log_at(mesh.state_dir).query(action="replicate", target="sales")
+    refusals = governed(mesh).audit.query(action="replicate", target="sales")
     assert refusals and all(r.outcome == "refused" for r in refusals)
     lag = {a.key: a for a in dr_status(mesh).assets}
     assert lag["sales.orders"].state == "excluded" and "must stay in ['us']" in lag["sales.orders"].detail

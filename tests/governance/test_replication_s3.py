@@ -20,10 +20,11 @@ import pytest
 import tomlkit
 
 from assets import Mesh, materialize
-from assets.local_airflow import free_port
-from governance.audit import audit_log_at
 from governance.dr import dr_status, failover
 from governance.replication import Replicator
+from governance.services import governed
+from governance.wiring import load_mesh
+from meshctl.local_airflow import free_port
 
 
 class Relay:
@@ -104,7 +105,7 @@ def s3_mesh(example_root: Path, s3_server: int, monkeypatch: pytest.MonkeyPatch)
     document = tomlkit.parse((example_root / "mesh.toml").read_text())
     document["regions"]["us-west"]["storage"] = f"s3://{bucket}/us-west"  # type: ignore[index]
     (example_root / "mesh.toml").write_text(tomlkit.dumps(document))
-    yield Mesh.load(example_root), relay
+    yield load_mesh(example_root), relay
     relay.down()
     s3fs.S3FileSystem.clear_instance_cache()
 
@@ -118,7 +119,7 @@ def test_versions_replicate_to_s3_verified_and_a_failover_serves_them(s3_mesh: t
     for key, r in result.results.items():
         assert r.manifest is not None and west.verify(west.manifest(key, r.manifest.version))
     assert dr_status(mesh, verify=True).ready
-    failover(mesh, "us-west", audit_log_at(mesh.state_dir), actor="platform@acme.example")
+    failover(mesh, "us-west", governed(mesh).audit, actor="platform@acme.example")
     assert mesh.store().scan("sales.daily_sales").collect().height == result["sales.daily_sales"].manifest.rows  # type: ignore[union-attr]
     again = materialize("sales.orders", mesh=mesh, params={"scale": 300})  # new versions written to S3
     assert again.ok, again["sales.orders"].error
@@ -136,7 +137,7 @@ def test_an_unreachable_s3_standby_lags_then_catches_up(s3_mesh: tuple[Mesh, Rel
     assert not status.ready and {a.state for a in status.assets if a.key in result.results} == {"unreachable"}
     assert status.rpo_versions >= len(result.results) and status.rpo_seconds >= 0
     relay.up()
-    replicator = Replicator.for_mesh(mesh, audit_log_at(mesh.state_dir))
+    replicator = Replicator.for_mesh(mesh, governed(mesh).audit)
     assert replicator is not None
     caught_up = replicator.replicate_many(mesh.select("+sales.daily_sales"))
     assert all(not isinstance(r, Exception) and len(r.copies) == 1 for r in caught_up)

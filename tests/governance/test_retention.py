@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from assets import Mesh, Status, materialize
-from assets.cli import app
-from governance.audit import audit_log_at
 from governance.retention import ResidencyError, apply_retention
+from governance.services import governed
+from meshctl.cli import app
 
 
 def age(mesh: Mesh, key: str, version: str, days: int) -> None:
@@ -32,7 +32,7 @@ def test_retention_removes_only_expired_non_current_versions(example_mesh: Mesh)
     oldest, middle, current = store.versions("sales.products")
     for version in (oldest, current):
         age(example_mesh, "sales.products", version, days=3000)
-    audit = audit_log_at(example_mesh.state_dir)
+    audit = governed(example_mesh).audit
     assert [r.version for r in apply_retention(example_mesh, audit, dry_run=True)] == [oldest]
     assert store.versions("sales.products") == [oldest, middle, current]
     removed = apply_retention(example_mesh, audit)

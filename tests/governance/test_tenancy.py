@@ -10,11 +10,13 @@ import pytest
 from typer.testing import CliRunner
 
 from assets import Mesh, Status, materialize
-from assets.cli import app
 from assets.testing import rules
 from governance.audit import audit_log_at
 from governance.retention import apply_retention
+from governance.services import governed
 from governance.tenancy import TenancyError, create_domain, retire_domain
+from governance.wiring import load_mesh
+from meshctl.cli import app
 
 
 def test_mesh_domains_reports_quotas_in_use(example_root: Path) -> None:
@@ -29,7 +31,7 @@ def test_mesh_domains_reports_quotas_in_use(example_root: Path) -> None:
 def test_the_storage_quota_refuses_a_version_that_would_exceed_it(example_root: Path) -> None:
     toml = example_root / "mesh.toml"
     toml.write_text(toml.read_text().replace("max_assets = 50\n", "max_assets = 50\nmax_storage_bytes = 20000\n", 1))
-    mesh = Mesh.load(example_root)
+    mesh = load_mesh(example_root)
     first = materialize("sales.products", mesh=mesh)
     assert first.ok
     result = materialize("sales.orders", mesh=mesh, params={"scale": 5000})["sales.orders"]
@@ -42,7 +44,7 @@ def test_a_created_domain_works_and_gets_contract_tests(example_root: Path) -> N
     audit = audit_log_at(example_root / ".mesh")
     files = create_domain(example_root, "logistics", "logistics@acme.example", audit)
     assert (example_root / "dags" / "logistics.py") in files
-    mesh = Mesh.load(example_root)
+    mesh = load_mesh(example_root)
     assert "logistics.example" in mesh.graph
     assert mesh.policy.domains["logistics"].owners == ("logistics@acme.example",)
     assert materialize("domain:logistics", mesh=mesh).ok
@@ -55,16 +57,16 @@ def test_a_created_domain_works_and_gets_contract_tests(example_root: Path) -> N
 
 def test_a_domain_with_consumers_cannot_retire(example_mesh: Mesh) -> None:
     with pytest.raises(TenancyError, match="sales.orders"):
-        retire_domain(example_mesh, "sales", "council@acme.example", audit_log_at(example_mesh.state_dir))
+        retire_domain(example_mesh, "sales", "council@acme.example", governed(example_mesh).audit)
 
 
 def test_retiring_revokes_grants_archives_data_and_retention_still_applies(example_root: Path) -> None:
-    mesh = Mesh.load(example_root)
+    mesh = load_mesh(example_root)
     assert materialize("*", mesh=mesh, params={"scale": 300}).ok
-    audit = audit_log_at(mesh.state_dir)
+    audit = governed(mesh).audit
     done = retire_domain(mesh, "marketing", "council@acme.example", audit)
     assert done["revoked_grants"] == 1 and len(done["archived"]) == 2  # in both regions
-    after = Mesh.load(example_root)
+    after = load_mesh(example_root)
     assert not [k for k in after.graph if k.startswith("marketing.")]
     assert after.policy.domains["marketing"].retired
     assert [g.consumer for g in after.policy.grants] == ["sales"]

@@ -16,8 +16,8 @@ from typing import Any
 
 from assets.airflow.naming import asset_dag_id, governance_dag_id
 from assets.errors import MeshError
-from assets.local_airflow import AirflowClient
 from assets.mesh import Mesh
+from meshctl.local_airflow import AirflowClient
 
 ACTIVE = frozenset({"queued", "running"})
 DONE = frozenset({"success", "failed"})

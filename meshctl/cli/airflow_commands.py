@@ -9,11 +9,16 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
-from assets.airflow_cascade import CascadeState, run_cascade, unpause_mesh, wait_for_dags
-from assets.cli._output import console, emit_json, fail, user_errors
 from assets.errors import MeshError
-from assets.local_airflow import DEFAULT_PORT, LocalAirflow, free_port
 from assets.mesh import Mesh
+from meshctl.airflow_cascade import (
+    CascadeState,
+    run_cascade,
+    unpause_mesh,
+    wait_for_dags,
+)
+from meshctl.cli._output import console, emit_json, fail, open_mesh, user_errors
+from meshctl.local_airflow import DEFAULT_PORT, LocalAirflow, free_port
 
 STATE_STYLE = {"success": "green", "failed": "bold red", "running": "cyan", "queued": "yellow"}
 
@@ -29,7 +34,7 @@ def up(
 ) -> None:
     """Start Airflow locally (SQLite, LocalExecutor, dags/), and optionally run the mesh on it."""
     with user_errors():
-        mesh = Mesh.load(root)
+        mesh = open_mesh(root)
         airflow = LocalAirflow(mesh.root, port=free_port() if port == 0 else port)
         with console.status(f"starting Airflow 3 in {airflow.home} (scheduler, dag-processor, triggerer, api-server)"):
             airflow.start()
@@ -59,7 +64,7 @@ def down(
 ) -> None:
     """Stop every Airflow process `mesh up` started for this mesh."""
     with user_errors():
-        mesh = Mesh.load(root)
+        mesh = open_mesh(root)
     stopped = LocalAirflow(mesh.root).stop()
     console.print(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")
 

@@ -1,4 +1,4 @@
-"""``python -m assets.airflow.pools ROOT``: create or resize one Airflow pool per domain.
+"""``python -m meshctl.pools ROOT``: create or resize one Airflow pool per domain.
 
 Run by ``mesh up`` in a subprocess with the mesh's Airflow environment, after the metadata DB
 is migrated. Pool sizes come from ``pool_slots`` in ``mesh.toml``.

@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from assets.cli._output import JsonOption, RootOption, console, emit_json, fail, load_mesh, require_asset
+from governance.services import governed
+from meshctl.cli._output import (
+    JsonOption,
+    RootOption,
+    console,
+    emit_json,
+    fail,
+    open_mesh,
+    require_asset,
+)
 
 
 def lineage(
@@ -22,11 +31,11 @@ def lineage(
     as_json: JsonOption = False,
 ) -> None:
     """Lineage of ASSET across domains with versions, or its impact; or the event outbox."""
-    from governance.lineage import impact_of, lineage_for, lineage_of
+    from governance.lineage import impact_of, lineage_of
 
-    mesh = load_mesh(root)
+    mesh = open_mesh(root)
     if flush or status:
-        outbox = lineage_for(mesh).outbox
+        outbox = governed(mesh).lineage.outbox
         if flush:
             delivery = outbox.flush()
             if not as_json:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from assets.cli._output import console, progress
-from assets.cli.app import print_run
 from assets.engine import materialize
 from assets.mesh import Mesh
 from assets.results import RunResult, Status
+from governance.services import governed
+from meshctl.cli._output import console, progress
+from meshctl.cli.app import print_run
 
 
 def run_demo(mesh: Mesh, *, scale: int) -> None:
@@ -47,9 +48,8 @@ def _run(mesh: Mesh, total: int, params: dict[str, object]) -> RunResult:
 def print_recovery_summary(mesh: Mesh) -> None:
     """One line each for lineage delivery and the standby region, after a demo run."""
     from governance.dr import dr_status
-    from governance.lineage import lineage_for
 
-    lineage = lineage_for(mesh)
+    lineage = governed(mesh).lineage
     outbox = lineage.outbox.status()
     status = dr_status(mesh)
     in_sync = sum(a.state == "in sync" for a in status.assets)

@@ -9,9 +9,19 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from assets.cli._output import JsonOption, RootOption, console, emit_json, fail, load_mesh, user_errors
 from assets.errors import MeshError
 from assets.mesh import Mesh
+from governance.services import governed
+from meshctl.cli._output import (
+    JsonOption,
+    RootOption,
+    console,
+    emit_json,
+    fail,
+    open_mesh,
+    open_policy_mesh,
+    user_errors,
+)
 
 dr_app = typer.Typer(help="Disaster recovery: status, replicate, backup, restore, failover, failback, drill.",
                      no_args_is_help=True)
@@ -25,13 +35,13 @@ STATE_STYLE = {"in sync": "green", "behind": "yellow", "corrupt": "bold red", "u
 def _operator(mesh: Mesh, user: str | None) -> str:
     """Failover, failback and restore change what every reader sees: only operate_dr may."""
     from governance.access import permissions_of
-    from governance.audit import AuditEvent, audit_log_at
+    from governance.audit import AuditEvent
 
     if not user:
         fail("who operates? DR operations are denied by default. Fix: pass --as EMAIL of an operate_dr holder")
     allowed = "operate_dr" in permissions_of(mesh.policy, user)
     if not allowed:
-        audit_log_at(mesh.state_dir).append(AuditEvent(actor=user, action="dr_operation", target="mesh",
+        governed(mesh).audit.append(AuditEvent(actor=user, action="dr_operation", target="mesh",
                                                        outcome="denied", source="cli",
                                                        details={"reason": "no operate_dr permission"}))
         fail(f"'{user}' may not operate DR: no role with the operate_dr permission. "
@@ -46,7 +56,7 @@ def status(root: RootOption = None, verify: Annotated[bool, typer.Option(
     """Per asset: replication lag as RPO (versions and seconds behind) and readiness to fail over."""
     from governance.dr import dr_status
 
-    mesh = load_mesh(root)
+    mesh = open_policy_mesh(root)
     report = dr_status(mesh, verify=verify)
     if as_json:
         emit_json(report.to_dict())
@@ -70,16 +80,17 @@ def replicate(root: RootOption = None, verify: Annotated[bool, typer.Option(
         "--verify", help="Also re-hash existing replicas and copy again any that do not match.")] = False,
               as_json: JsonOption = False) -> None:
     """Catch the standby region up on every asset now (the handlers do it on each update)."""
-    from governance.audit import audit_log_at
+    from governance.dr.status import protected_assets
     from governance.replication import Replicator
 
-    mesh = load_mesh(root)
-    replicator = Replicator.for_mesh(mesh, audit_log_at(mesh.state_dir), actor="operator")
+    mesh = open_policy_mesh(root)
+    replicator = Replicator.for_mesh(mesh, governed(mesh).audit, actor="operator")
     if replicator is None:
         fail("the mesh has one region. Fix: add secondary_region to [mesh] in mesh.toml")
-    results = replicator.replicate_many(mesh.graph, verify=verify)
+    keys = protected_assets(mesh)
+    results = replicator.replicate_many(keys, verify=verify)
     lines = [f"{key}: FAILED: {r}" if isinstance(r, Exception) else r.describe()
-             for key, r in zip(mesh.graph, results, strict=True)]
+             for key, r in zip(keys, results, strict=True)]
     if as_json:
         emit_json(lines)
     else:
@@ -95,7 +106,7 @@ def backup(root: RootOption = None, to: Annotated[Path | None, typer.Option(
     """Write a signed checkpoint of mesh.toml, every manifest, the audit log and the wrapped keys."""
     from governance.dr import backup as write_backup
 
-    mesh = load_mesh(root)
+    mesh = open_policy_mesh(root)
     with user_errors():
         report = write_backup(mesh, to)
     if as_json:
@@ -124,7 +135,7 @@ def restore(backup_dir: Annotated[Path | None, typer.Argument(help="Backup folde
             chosen = backup_dir or latest_backup(folder / ".mesh")
             restore_config(folder / "mesh.toml", chosen)
             console.print(f"restored {folder / 'mesh.toml'} from {chosen}")
-        mesh = Mesh.load(root)
+        mesh = open_policy_mesh(root)
     actor = _operator(mesh, user)
     with user_errors():
         report = restore_backup(mesh, backup_dir or latest_backup(mesh.state_dir), actor=actor)
@@ -149,26 +160,24 @@ def failover(to: Annotated[str, typer.Option("--to", help="The region to make ac
                                                  "the loss is listed and audited.")] = False,
              as_json: JsonOption = False) -> None:
     """Verify the replicas in REGION, then make it the active region for reads and new versions."""
-    from governance.audit import audit_log_at
     from governance.dr import failover as switch
 
-    mesh = load_mesh(root)
+    mesh = open_policy_mesh(root)
     actor = _operator(mesh, user)
     with user_errors():
-        report = switch(mesh, to, audit_log_at(mesh.state_dir), force=force, actor=actor)
+        report = switch(mesh, to, governed(mesh).audit, force=force, actor=actor)
     _print_switch(report.to_dict(), as_json)
 
 
 @dr_app.command("failback")
 def failback(root: RootOption = None, user: UserOption = None, as_json: JsonOption = False) -> None:
     """Catch the primary region up from the active one, verified, then switch back to it."""
-    from governance.audit import audit_log_at
     from governance.dr import failback as switch_back
 
-    mesh = load_mesh(root)
+    mesh = open_policy_mesh(root)
     actor = _operator(mesh, user)
     with user_errors():
-        report = switch_back(mesh, audit_log_at(mesh.state_dir), actor=actor)
+        report = switch_back(mesh, governed(mesh).audit, actor=actor)
     _print_switch(report.to_dict(), as_json)
 
 
@@ -182,7 +191,7 @@ def drill(root: RootOption = None,
     """Recovery drill on a throwaway copy: materialize, destroy the primary, fail over, verify, go on."""
     from governance.dr import drill as run_drill
 
-    mesh = load_mesh(root)
+    mesh = open_mesh(root)
     report = run_drill(mesh, params={"scale": scale}, keep=keep, lag=lag)
     if as_json:
         emit_json(report.to_dict())

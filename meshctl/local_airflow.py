@@ -140,7 +140,7 @@ class LocalAirflow:
                 where="mesh up", fix="stop that program, or pass --port P so that P, P+1 and P+2 are free")
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
         self._run(["airflow", "db", "migrate"], "migrating the metadata DB")
-        self._run([sys.executable, "-m", "assets.airflow.pools", str(self.root)], "creating the domain pools")
+        self._run([sys.executable, "-m", "meshctl.pools", str(self.root)], "creating the domain pools")
         pids: dict[str, int] = {}
         try:
             for component in COMPONENTS:

@@ -9,9 +9,19 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from assets.cli._output import JsonOption, RootOption, console, emit_json, fail, require_asset, user_errors
-from assets.mesh import Mesh
-from governance.audit import AuditLog, audit_log_at
+from governance.audit import AuditLog
+from governance.services import governed
+from meshctl.cli._output import (
+    JsonOption,
+    RootOption,
+    console,
+    emit_json,
+    fail,
+    open_mesh,
+    open_policy_mesh,
+    require_asset,
+    user_errors,
+)
 
 audit_app = typer.Typer(help="The tamper-evident audit log: verify, query, checkpoint.", no_args_is_help=True)
 access_app = typer.Typer(help="Grants between domains: list, request, approve.", no_args_is_help=True)
@@ -20,7 +30,7 @@ access_app = typer.Typer(help="Grants between domains: list, request, approve.",
 
 def _log(root: Path | None) -> AuditLog:
     with user_errors():
-        return audit_log_at(Mesh.load(root).state_dir)
+        return governed(open_policy_mesh(root)).audit
 
 
 @audit_app.command("verify")
@@ -77,7 +87,7 @@ def access_list(root: RootOption = None, as_json: JsonOption = False) -> None:
     from governance.access import missing_approvals
 
     with user_errors():
-        policy = Mesh.load(root).policy
+        policy = open_policy_mesh(root).policy
     today = dt.date.today()
     rows = [{"index": g.index, "product": g.product, "consumer": g.consumer, "purpose": g.purpose,
              "requested_by": g.requested_by, "approved_by": list(g.approved_by), "expires": str(g.expires),
@@ -108,10 +118,10 @@ def access_request(
     from governance.access.workflow import request_grant
 
     with user_errors():
-        mesh = Mesh.load(root)
+        mesh = open_mesh(root)
         require_asset(mesh.graph, product)
         until = dt.date.fromisoformat(expires) if expires else dt.date.today() + dt.timedelta(days=365)
-        index = request_grant(mesh.policy, audit_log_at(mesh.state_dir), product=product, consumer=consumer,
+        index = request_grant(mesh.policy, governed(mesh).audit, product=product, consumer=consumer,
                               purpose=purpose, requester=user, expires=until)
     console.print(f"grant {index} requested: {consumer} reads {product} until {until}; it needs approval by an "
                   f"owner of '{product.split('.')[0]}' and the council: mesh access approve {index} --as EMAIL")
@@ -127,8 +137,8 @@ def access_approve(
     from governance.access.workflow import approve_grant
 
     with user_errors():
-        mesh = Mesh.load(root)
-        missing = approve_grant(mesh.policy, audit_log_at(mesh.state_dir), index=index, approver=user)
+        mesh = open_policy_mesh(root)
+        missing = approve_grant(mesh.policy, governed(mesh).audit, index=index, approver=user)
     console.print(f"grant {index} is active" if not missing else f"grant {index} still lacks {' and '.join(missing)}")
 
 
@@ -147,7 +157,7 @@ def contract_diff(
     from assets.contract_diff import ContractVersionError, check_bump, describe, diff
 
     with user_errors():
-        mesh = Mesh.load(root)
+        mesh = open_mesh(root)
         require_asset(mesh.graph, asset)
         spec = mesh.graph[asset].spec
         previous = mesh.store().current(asset)
@@ -175,12 +185,11 @@ keys_app = typer.Typer(help="Key-encryption keys: status, rotate, retire.", no_a
 @keys_app.command("status")
 def keys_status(root: RootOption = None, as_json: JsonOption = False) -> None:
     """The active KEK and how many wrapped data keys each KEK protects (ids only, never keys)."""
-    from governance.protection import keyring_at
     from governance.protection.rotation import kek_usage
 
     with user_errors():
-        mesh = Mesh.load(root)
-        keyring = keyring_at(mesh.state_dir)
+        mesh = open_policy_mesh(root)
+        keyring = governed(mesh).keyring
         usage = kek_usage(mesh, keyring)
         active = keyring.provider.active_kek_id()
     if as_json:
@@ -195,12 +204,11 @@ def keys_status(root: RootOption = None, as_json: JsonOption = False) -> None:
 def keys_rotate(root: RootOption = None) -> None:
     """Make a new KEK and rewrap every data key without rewriting data; re-run to finish an
     interrupted rotation."""
-    from governance.protection import keyring_at
     from governance.protection.rotation import rotate_keys
 
     with user_errors():
-        mesh = Mesh.load(root)
-        report = rotate_keys(mesh, keyring_at(mesh.state_dir), audit_log_at(mesh.state_dir))
+        mesh = open_policy_mesh(root)
+        report = rotate_keys(mesh, governed(mesh).keyring, governed(mesh).audit)
     console.print(f"active KEK {report.kek_id}: {report.rewrapped} data key(s) rewrapped, {report.already} already "
                   f"under it{' (resumed an interrupted rotation)' if report.resumed else ''}")
 
@@ -209,12 +217,11 @@ def keys_rotate(root: RootOption = None) -> None:
 def keys_retire(kek_id: Annotated[str, typer.Argument(help="The KEK id (mesh keys status).")],
                 root: RootOption = None) -> None:
     """Delete an old KEK once nothing uses it."""
-    from governance.protection import keyring_at
     from governance.protection.rotation import retire_kek
 
     with user_errors():
-        mesh = Mesh.load(root)
-        retire_kek(mesh, keyring_at(mesh.state_dir), audit_log_at(mesh.state_dir), kek_id)
+        mesh = open_policy_mesh(root)
+        retire_kek(mesh, governed(mesh).keyring, governed(mesh).audit, kek_id)
     console.print(f"KEK {kek_id} retired")
 
 
@@ -231,8 +238,8 @@ def retention_apply(
     from governance.retention import apply_retention
 
     with user_errors():
-        mesh = Mesh.load(root)
-        removals = apply_retention(mesh, audit_log_at(mesh.state_dir), dry_run=dry_run)
+        mesh = open_mesh(root)
+        removals = apply_retention(mesh, governed(mesh).audit, dry_run=dry_run)
     if as_json:
         emit_json([{"region": r.region, "asset": r.key, "version": r.version, "produced_at": r.produced_at}
                    for r in removals])
@@ -251,7 +258,7 @@ def domains(root: RootOption = None, as_json: JsonOption = False) -> None:
     from governance.tenancy import domain_report
 
     with user_errors():
-        rows = domain_report(Mesh.load(root))
+        rows = domain_report(open_mesh(root))
     if as_json:
         emit_json(rows)
         return
@@ -276,10 +283,10 @@ def domain_create(
     from governance.tenancy import create_domain
 
     with user_errors():
-        mesh_root = Mesh.load(root).root
-        files = create_domain(mesh_root, name, owner, audit_log_at(mesh_root / ".mesh"))
+        mesh = open_policy_mesh(root)
+        files = create_domain(mesh.root, name, owner, governed(mesh).audit)
     for path in files:
-        console.print(f"wrote {path.relative_to(mesh_root)}")
+        console.print(f"wrote {path.relative_to(mesh.root)}")
     console.print(f"domain '{name}' declared in mesh.toml; try: uv run mesh materialize 'domain:{name}'")
 
 
@@ -293,7 +300,7 @@ def domain_retire(
     from governance.tenancy import retire_domain
 
     with user_errors():
-        mesh = Mesh.load(root)
-        done = retire_domain(mesh, name, user, audit_log_at(mesh.state_dir))
+        mesh = open_mesh(root)
+        done = retire_domain(mesh, name, user, governed(mesh).audit)
     console.print(f"domain '{name}' retired: {done['revoked_grants']} grant(s) revoked, data archived to "
                   f"{', '.join(done['archived']) or 'nothing stored'}")

@@ -1,5 +1,5 @@
 """The ``mesh`` command line. ``main`` is the console script's entry point."""
 
-from assets.cli.app import app, main
+from meshctl.cli.app import app, main
 
 __all__ = ["app", "main"]

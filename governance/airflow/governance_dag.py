@@ -13,11 +13,10 @@ from typing import Any
 from airflow.sdk import DAG, AssetAny, BaseOperator
 
 from assets.airflow.asset_dags import airflow_asset
-from assets.airflow.loading import domain_mesh
 from assets.airflow.naming import governance_dag_id, pool_name
 from assets.events import AssetUpdate, dispatch
 from assets.mesh import Mesh
-from governance.handlers import default_handlers
+from governance.wiring import domain_mesh
 
 
 class HandlerFailedError(RuntimeError):
@@ -37,7 +36,7 @@ class HandleAssetUpdatesOperator(BaseOperator):
 
     def execute(self, context: Any) -> list[str]:
         mesh = domain_mesh(Path(self.mesh_root), self.domain)
-        handler = next(h for h in default_handlers(mesh) if h.kind == self.kind)
+        handler = next(h for h in mesh.services.handlers if h.kind == self.kind)
         messages, failures = [], []
         for events in context["triggering_asset_events"].values():
             for event in events:
@@ -68,7 +67,7 @@ def governance_dag(mesh: Mesh, domain: str) -> DAG:
         is_paused_upon_creation=True,
         default_args={"owner": ", ".join(owners)},
     )
-    for handler in default_handlers(mesh):
+    for handler in mesh.services.handlers:
         HandleAssetUpdatesOperator(task_id=handler.kind, dag=dag, mesh_root=str(mesh.root), domain=domain,
                                    kind=handler.kind, pool=pool_name(domain), retries=2)
     return dag

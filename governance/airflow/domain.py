@@ -7,8 +7,9 @@ from pathlib import Path
 from airflow.sdk import DAG
 
 from assets.airflow.asset_dags import asset_dag
-from assets.airflow.loading import domain_mesh
 from assets.airflow.naming import asset_dag_id, governance_dag_id
+from governance.airflow.governance_dag import governance_dag
+from governance.wiring import domain_mesh
 
 
 def domain_dags(domain: str, root: Path) -> dict[str, DAG]:
@@ -19,10 +20,8 @@ def domain_dags(domain: str, root: Path) -> dict[str, DAG]:
     code is broken raises here, which Airflow shows as the import error of that domain's
     DAG file; the other domains' files are unaffected.
     """
-    from governance.airflow import governance_dag
-
     mesh = domain_mesh(root.resolve(), domain)
-    dags = {asset_dag_id(key): asset_dag(mesh, key) for key in mesh.graph if mesh.graph[key].spec.domain == domain}
+    dags = {asset_dag_id(key): asset_dag(mesh, key, domain_mesh) for key in mesh.graph if mesh.graph[key].spec.domain == domain}
     if dags:
         dags[governance_dag_id(domain)] = governance_dag(mesh, domain)
     return dags

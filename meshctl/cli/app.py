@@ -9,21 +9,24 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from assets.cli._output import (
+from assets.engine import materialize
+from assets.results import AssetResult, RunResult
+from governance.services import governed
+from meshctl.cli._output import (
     STATUS_STYLE,
     JsonOption,
     RootOption,
     console,
     emit_json,
     fail,
-    load_mesh,
+    open_mesh,
     progress,
     require_asset,
     user_errors,
 )
-from assets.cli.airflow_commands import down, up
-from assets.cli.dr_commands import dr_app
-from assets.cli.governance_commands import (
+from meshctl.cli.airflow_commands import down, up
+from meshctl.cli.dr_commands import dr_app
+from meshctl.cli.governance_commands import (
     access_app,
     audit_app,
     contract_app,
@@ -32,9 +35,7 @@ from assets.cli.governance_commands import (
     keys_app,
     retention_app,
 )
-from assets.cli.lineage_command import lineage
-from assets.engine import materialize
-from assets.results import AssetResult, RunResult
+from meshctl.cli.lineage_command import lineage
 
 app = typer.Typer(name="mesh", help="A data mesh of assets on Airflow 3.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -50,7 +51,7 @@ def main() -> None:
 def list_assets(selection: Annotated[str, typer.Argument(help="Selection, e.g. 'sales.*' or '+finance.revenue'.")] = "*",
                 root: RootOption = None, as_json: JsonOption = False) -> None:
     """List assets with their inputs, schedule, visibility and current version."""
-    mesh = load_mesh(root)
+    mesh = open_mesh(root)
     with user_errors():
         keys = mesh.select(selection)
     store = mesh.store()
@@ -78,7 +79,7 @@ def list_assets(selection: Annotated[str, typer.Argument(help="Selection, e.g. '
 @app.command()
 def check(root: RootOption = None, as_json: JsonOption = False) -> None:
     """Validate mesh.toml, every domain's code and contracts, and the graph; report every problem."""
-    from assets.check import check_mesh
+    from governance.check import check_mesh
 
     report = check_mesh(root)
     if as_json:
@@ -104,7 +105,7 @@ def materialize_command(
     as_json: JsonOption = False,
 ) -> None:
     """Run a selection in-process, gate every output with its contract, and publish what passes."""
-    mesh = load_mesh(root)
+    mesh = open_mesh(root)
     with user_errors():
         keys = mesh.select(selection)
     params = {"seed": seed, "scale": scale, "inject_bad_rows": inject_bad_rows}
@@ -152,7 +153,7 @@ def read(
     """Print the head of an asset's current (or given) version, or write it to a file."""
     from governance.access import read_asset
 
-    mesh = load_mesh(root)
+    mesh = open_mesh(root)
     require_asset(mesh.graph, asset)
     if not user:
         fail("who is reading? Reads are denied by default. Fix: pass --as EMAIL (or set MESH_USER)")
@@ -182,11 +183,10 @@ def history(
     as_json: JsonOption = False,
 ) -> None:
     """Every recorded update of an asset, from the engine and from Airflow."""
-    from governance.handlers import history_of
 
-    mesh = load_mesh(root)
+    mesh = open_mesh(root)
     require_asset(mesh.graph, asset)
-    rows = history_of(mesh).for_asset(asset, limit)
+    rows = governed(mesh).history.for_asset(asset, limit)
     if as_json:
         emit_json(rows)
         return
@@ -208,14 +208,14 @@ def demo(
 ) -> None:
     """The example mesh end to end on Airflow 3, then a bad feed stopped at its contract gate."""
     if in_process:
-        from assets.cli.demo import run_demo
+        from meshctl.cli.demo import run_demo
 
-        run_demo(load_mesh(root), scale=scale)
+        run_demo(open_mesh(root), scale=scale)
         return
     up(root=root, port=0, run=True, inject_bad_rows=True, scale=scale, keep=keep, as_json=False)
-    from assets.cli.demo import print_recovery_summary
+    from meshctl.cli.demo import print_recovery_summary
 
-    print_recovery_summary(load_mesh(root))
+    print_recovery_summary(open_mesh(root))
     console.print("\nWhere to look: data and manifests under .mesh/regions/<region>/<domain>/<asset>/; "
                   "run history: uv run mesh history sales.orders; audit trail: uv run mesh audit query "
                   "--asset finance (and mesh audit verify); reads as a person: uv run mesh read "

@@ -11,9 +11,16 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from assets.errors import MeshError, did_you_mean
+from governance.wiring import load_mesh, load_policy_mesh
 
 if TYPE_CHECKING:
     from assets.mesh import Mesh
@@ -56,12 +63,18 @@ def user_errors() -> Iterator[None]:
         fail(str(exc))
 
 
-def load_mesh(root: Path | None) -> Mesh:
-    """``Mesh.load`` for a command: a user mistake becomes one line on stderr and exit 1."""
-    from assets.mesh import Mesh
-
+def open_mesh(root: Path | None) -> Mesh:
+    """The mesh with every domain's code, for a command: a user mistake becomes one line on
+    stderr and exit 1."""
     with user_errors():
-        return Mesh.load(root)
+        return load_mesh(root)
+
+
+def open_policy_mesh(root: Path | None) -> Mesh:
+    """The mesh without any domain's code, for operational commands (audit, keys, DR, access):
+    a domain whose module is broken does not block them."""
+    with user_errors():
+        return load_policy_mesh(root)
 
 
 @contextmanager

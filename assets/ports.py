@@ -1,0 +1,103 @@
+"""What the framework needs from the layer above it, as small interfaces.
+
+The framework runs assets; it does not decide who may read what, how columns are protected,
+where evidence is kept or where lineage goes. Those are the governance layer's, which
+implements these protocols and hands them to :class:`assets.mesh.Mesh` once, where the mesh is
+loaded (``governance.wiring.load_mesh``). Nothing in ``assets/`` imports ``governance/``.
+
+Plug-in contract, for each port:
+
+- :class:`AuditSink`: ``append(event)`` records one :class:`AuditEvent`, durably, before it
+  returns; it raises if it cannot.
+- :class:`Protector`: ``protect(key, contract, frame)`` returns the frame to store, with every
+  classified column protected, and what was done (``protection``, ``data_key``).
+- :class:`InputAuthorizer`: ``authorize(consumer, producer)`` raises a
+  :class:`~assets.errors.MeshError` when the asset ``consumer`` may not read ``producer`` today.
+- :class:`LineageSink`: ``started``/``failed`` report a run of an asset; they never raise.
+- :class:`Admission`: ``admit(region, key, size)`` raises before a version that breaks a
+  residency or quota rule is written to ``region``.
+- the update handlers (:class:`assets.events.UpdateHandler`) run after each publish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pandera.polars as pa
+import polars as pl
+
+from assets.definition import AssetSpec
+from assets.gate import CheckFailure
+
+if TYPE_CHECKING:
+    from assets.events import UpdateHandler
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditEvent:
+    """What happened, before the audit log chains it: who (``actor``), what (``action`` on
+    ``target``), with which ``outcome``, through which ``source``, ``where``, and ``details``."""
+
+    actor: str
+    action: str
+    target: str
+    outcome: str
+    source: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+    where: str = ""
+
+
+class AuditSink(Protocol):
+    """Keeps evidence of every operation. See the module docstring."""
+
+    def append(self, event: AuditEvent) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProtectedFrame:
+    """A frame ready to store: ``protection`` maps column -> ``method:classification``;
+    ``data_key`` is the wrapped key of encrypted columns, as the manifest keeps it."""
+
+    frame: pl.DataFrame
+    protection: Mapping[str, str]
+    data_key: Mapping[str, Any] | None = None
+
+
+class Protector(Protocol):
+    """Protects the classified columns of an asset's output before anything is stored."""
+
+    def protect(self, key: str, contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> ProtectedFrame: ...
+
+
+class InputAuthorizer(Protocol):
+    """Decides, when an asset runs, whether it may read one of its inputs."""
+
+    def authorize(self, consumer: AssetSpec, producer: AssetSpec) -> None: ...
+
+
+class LineageSink(Protocol):
+    """Hears that an asset's run started or failed (the COMPLETE event is a handler's)."""
+
+    def started(self, key: str, run_id: str) -> object: ...
+
+    def failed(self, key: str, run_id: str, error: str, failures: Iterable[CheckFailure] = ()) -> object: ...
+
+
+class Admission(Protocol):
+    """Refuses a version a region may not take (residency, storage quota)."""
+
+    def admit(self, region: str, key: str, size: int | None) -> None: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class Services:
+    """Everything the framework calls out to, built once per mesh by the layer above."""
+
+    audit: AuditSink
+    protector: Protector
+    authorizer: InputAuthorizer
+    lineage: LineageSink
+    admission: Admission
+    handlers: Sequence[UpdateHandler] = ()

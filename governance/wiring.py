@@ -1,0 +1,141 @@
+"""The composition root: load a mesh and wire governance into the framework, once.
+
+:func:`load_mesh` reads ``mesh.toml``, imports the domains, builds the asset graph, checks
+access between domains, and hands the framework (:class:`assets.Mesh`) the implementations of
+its ports (:mod:`assets.ports`), built from the policy: the audit log, the column protector
+(with the key provider ``[keys]`` chooses), the input authorizer, the lineage emitter, the
+region admission and the update handlers. Governance code reaches the same instances through
+:func:`governance.services.governed`; nothing rebuilds them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import pandera.polars as pa
+import polars as pl
+
+from assets.definition import AssetSpec
+from assets.discovery import Discovery, discover
+from assets.graph import AssetGraph
+from assets.mesh import Mesh, Regions
+from assets.ports import ProtectedFrame
+from governance.access import AccessDeniedError, check_graph_access, domain_may_read
+from governance.audit import audit_log_at
+from governance.history import RunHistory
+from governance.lineage.emitter import lineage_for
+from governance.policy import MeshPolicy, load_policy
+from governance.protection import Keyring, classified_columns, protect
+from governance.protection.providers import key_provider
+from governance.retention import admit_version
+from governance.services import GovernedServices
+
+
+def load_mesh(path: Path | str | None = None, *, strict: bool = True,
+              domains: Collection[str] | None = None) -> Mesh:
+    """Load ``mesh.toml`` (found from ``path``, ``$MESH_ROOT`` or the working folder) and the
+    domains beside it, and wire governance into the mesh.
+
+    With ``strict`` any domain that fails to load raises; without it, the failing domains
+    are left out and reported in ``mesh.errors``.
+
+    ``domains`` loads only those domains (an Airflow DAG file loads its own; operational
+    commands load none) and the domains they read, whose assets are needed to check access;
+    inputs of those are edges out of the graph, not errors. Access between domains is checked
+    on every load.
+    """
+    policy = load_policy(path)
+    active = policy.active_domains
+    found = discover(policy.root, active, domains, skip=set(policy.domains) - set(active))
+    if domains is not None:  # also load the domains they read, to check access to their assets
+        read = {k.split(".", 1)[0] for d in found.definitions for k in d.spec.inputs.values()} - set(domains)
+        extra = discover(policy.root, active, read & set(active), fresh=False)
+        found = Discovery(found.definitions + extra.definitions, found.domains + extra.domains,
+                          {**extra.errors, **found.errors})
+        domains = [*domains, *extra.domains]
+    if strict and found.errors:
+        raise next(iter(found.errors.values()))
+    definitions = found.definitions
+    if not strict and found.errors:
+        # A loaded domain that reads a broken one cannot run either; leave it out too.
+        broken = set(found.errors)
+        definitions = tuple(d for d in definitions
+                            if not any(k.split(".", 1)[0] in broken for k in d.spec.inputs.values()))
+    external = frozenset(policy.domains) - frozenset(domains) if domains is not None else frozenset()
+    graph = AssetGraph.build(definitions, {d.name: d.max_assets for d in policy.domains.values()}, external)
+    check_graph_access(graph, policy)
+    return Mesh(name=policy.settings.name, root=policy.root, regions=_regions(policy), graph=graph,
+                wiring=_governed_services, policy=policy, errors=dict(found.errors))
+
+
+def load_policy_mesh(path: Path | str | None = None) -> Mesh:
+    """The mesh with its policy and services but no domain code: for operations that need the
+    policy, the stores and the evidence (audit, keys, DR), so that a domain whose module is
+    broken cannot block them."""
+    return load_mesh(path, domains=())
+
+
+@lru_cache(maxsize=None)
+def domain_mesh(root: Path, domain: str) -> Mesh:
+    """``mesh.toml`` at ``root`` with only ``domain`` imported, once per process: built when a
+    DAG file is parsed, reused by its tasks. Raises the domain's error."""
+    return load_mesh(root, domains=[domain])
+
+
+def _regions(policy: MeshPolicy) -> Regions:
+    return Regions(storage={name: region.storage_url(policy.root) for name, region in policy.regions.items()},
+                   primary=policy.settings.primary_region, secondary=policy.settings.secondary_region)
+
+
+def _governed_services(mesh: Mesh) -> GovernedServices:
+    from governance.handlers import (
+        default_handlers,  # the handlers module imports this one's callers
+    )
+
+    policy: MeshPolicy = mesh.policy
+    audit = audit_log_at(mesh.state_dir)
+    keyring = Keyring(key_provider(policy, mesh.state_dir), mesh.state_dir / "keys" / "data")
+    history = RunHistory(mesh.state_dir / "state" / "history.sqlite")
+    return GovernedServices(
+        audit=audit, keyring=keyring, history=history, lineage=lineage_for(mesh),
+        protector=_PolicyProtector(policy, keyring), authorizer=_GrantAuthorizer(policy),
+        admission=_RegionAdmission(mesh), handlers=tuple(default_handlers(mesh, audit, history)))
+
+
+@dataclass(frozen=True)
+class _PolicyProtector:
+    """Protects classified columns as ``[classification]`` says, with the mesh's keyring."""
+
+    policy: MeshPolicy
+    keyring: Keyring
+
+    def protect(self, key: str, contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> ProtectedFrame:
+        done = protect(frame, classified_columns(contract), self.policy, self.keyring, key=key)
+        return ProtectedFrame(done.frame, done.protection, done.data_key.to_dict() if done.data_key else None)
+
+
+@dataclass(frozen=True)
+class _GrantAuthorizer:
+    """Visibility and grants, decided again each time an asset reads an input."""
+
+    policy: MeshPolicy
+
+    def authorize(self, consumer: AssetSpec, producer: AssetSpec) -> None:
+        decision = domain_may_read(self.policy, consumer.domain, producer, dt.date.today())
+        if not decision.allowed:
+            raise AccessDeniedError(f"'{consumer.key}' may not read '{producer.key}': {decision.reason}",
+                                    where=consumer.source, fix="renew or request the grant in mesh.toml")
+
+
+@dataclass(frozen=True)
+class _RegionAdmission:
+    """Residency and storage quota, before a version is written to a region."""
+
+    mesh: Mesh
+
+    def admit(self, region: str, key: str, size: int | None) -> None:
+        admit_version(self.mesh.policy, self.mesh.store(region), region, key, size)
