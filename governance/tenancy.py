@@ -22,6 +22,7 @@ import tomlkit
 
 from assets.errors import MeshError
 from assets.mesh import Mesh
+from governance.access.authorization import Principal, identity_details, require
 from governance.audit import AuditEvent, AuditLog
 from governance.policy import load_policy
 from governance.policy.editing import edit_mesh_toml
@@ -82,9 +83,11 @@ globals().update(domain_dags("{name}", Path(__file__).resolve().parent.parent))
 '''
 
 
-def create_domain(root: Path, name: str, owner: str, audit: AuditLog) -> list[Path]:
-    """Onboard domain ``name``; returns the files written."""
+def create_domain(root: Path, name: str, owner: str, audit: AuditLog, *, actor: Principal) -> list[Path]:
+    """Onboard domain ``name`` owned by ``owner``; returns the files written. ``actor`` needs the
+    ``manage_domains`` permission."""
     policy = load_policy(root)
+    require(policy, audit, actor, "manage_domains", action="domain_create", target=name)
     if not _NAME.match(name):
         raise TenancyError(f"'{name}' is not a valid domain name", where="mesh domain create",
                            fix="use lower_snake_case, starting with a letter")
@@ -103,19 +106,23 @@ def create_domain(root: Path, name: str, owner: str, audit: AuditLog) -> list[Pa
         for path, text in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
-    audit.append(AuditEvent(actor=owner, action="domain_create", target=name, outcome="created", source="cli",
-                            details={"files": [str(p.relative_to(policy.root)) for p in files]}))
+    audit.append(AuditEvent(actor=actor.id, action="domain_create", target=name, outcome="created", source="cli",
+                            details={"owner": owner, "files": [str(p.relative_to(policy.root)) for p in files],
+                                     **identity_details(actor)}))
     return list(files)
 
 
-def retire_domain(mesh: Mesh, name: str, actor: str, audit: AuditLog) -> dict[str, Any]:
-    """Offboard domain ``name``: revoke grants, archive data, mark it retired."""
+def retire_domain(mesh: Mesh, name: str, actor: Principal, audit: AuditLog) -> dict[str, Any]:
+    """Offboard domain ``name``: revoke grants, archive data, mark it retired. ``actor`` needs
+    the ``manage_domains`` permission."""
+    require(mesh.policy, audit, actor, "manage_domains", action="domain_retire", target=name)
     if name not in mesh.policy.domains:
         raise TenancyError(f"no domain '{name}'", where="mesh domain retire", fix="name a domain of mesh.toml")
+    who = actor.id
     consumers = sorted({f"{k} reads {u}" for k in mesh.graph for u in mesh.graph[k].spec.inputs.values()
                         if u.split(".", 1)[0] == name and mesh.graph[k].spec.domain != name})
     if consumers:
-        audit.append(AuditEvent(actor=actor, action="domain_retire", target=name, outcome="denied", source="cli",
+        audit.append(AuditEvent(actor=who, action="domain_retire", target=name, outcome="denied", source="cli",
                                 details={"consumers": consumers}))
         raise TenancyError(f"domain '{name}' still has consumers: {'; '.join(consumers)}", where="mesh domain retire",
                            fix="those assets must stop reading it first")
@@ -135,9 +142,9 @@ def retire_domain(mesh: Mesh, name: str, actor: str, audit: AuditLog) -> dict[st
         for grant in revoked:
             grants.remove(grant)
         doc["domains"][name]["retired"] = True
-    audit.append(AuditEvent(actor=actor, action="domain_retire", target=name, outcome="retired", source="cli",
+    audit.append(AuditEvent(actor=who, action="domain_retire", target=name, outcome="retired", source="cli",
                             details={"archived": archived, "revoked_grants": len(revoked)}))
     for grant in revoked:
-        audit.append(AuditEvent(actor=actor, action="grant_revoke", target=str(grant["product"]), outcome="revoked",
+        audit.append(AuditEvent(actor=who, action="grant_revoke", target=str(grant["product"]), outcome="revoked",
                                 source="cli", details={"consumer": str(grant["consumer"]), "reason": "domain retired"}))
     return {"archived": archived, "revoked_grants": len(revoked)}

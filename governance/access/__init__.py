@@ -8,6 +8,13 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from governance.access.authorization import (
+    PermissionDeniedError,
+    Principal,
+    identity_details,
+    permissions_of,
+    require,
+)
 from governance.access.policy import (
     AccessDecision,
     AccessDeniedError,
@@ -40,12 +47,9 @@ def check_graph_access(graph: AssetGraph, policy: MeshPolicy, today: dt.date | N
                                 fix="make the input public, get an approved grant in mesh.toml, or remove the input")
 
 
-def permissions_of(policy: MeshPolicy, user: str) -> set[str]:
-    return {p for role in policy.roles.values() if user in role.members for p in role.permissions}
-
-
-def read_asset(mesh: Mesh, key: str, *, user: str, version: str | None = None) -> pl.LazyFrame:
-    """Read an asset as ``user``: allowed or denied by policy, and audited either way.
+def read_asset(mesh: Mesh, key: str, *, actor: Principal, version: str | None = None) -> pl.LazyFrame:
+    """Read an asset as the authenticated ``actor``: allowed or denied by policy, and audited
+    either way.
 
     Protected columns come back in plaintext only for the classifications the user may
     decrypt (``decrypt:<classification>``); otherwise as tokens, or ``[redacted]``.
@@ -53,10 +57,12 @@ def read_asset(mesh: Mesh, key: str, *, user: str, version: str | None = None) -
     from governance.audit import AuditEvent
     from governance.protection import unprotect
 
+    user = actor.id
     decision = user_may_read(mesh.policy, user, mesh.graph[key].spec, dt.date.today())
     governed(mesh).audit.append(AuditEvent(
         actor=user, action="read", target=key, outcome="allowed" if decision.allowed else "denied", source="api",
-        where=f"region:{mesh.active_region}", details={"reason": decision.reason, "version": version}))
+        where=f"region:{mesh.active_region}",
+        details={"reason": decision.reason, "version": version, **identity_details(actor)}))
     if not decision.allowed:
         raise AccessDeniedError(f"'{user}' may not read '{key}': {decision.reason}", where=f"read {key}",
                                 fix="ask the owning domain for a grant (mesh access request) or a role")
@@ -69,5 +75,6 @@ def read_asset(mesh: Mesh, key: str, *, user: str, version: str | None = None) -
                      permissions=permissions_of(mesh.policy, user)).lazy()
 
 
-__all__ = ["AccessDecision", "AccessDeniedError", "active_grant", "check_graph_access", "domain_may_read",
-           "missing_approvals", "permissions_of", "read_asset", "user_may_read"]
+__all__ = ["AccessDecision", "AccessDeniedError", "PermissionDeniedError", "Principal", "active_grant",
+           "check_graph_access", "domain_may_read", "missing_approvals", "permissions_of", "read_asset", "require",
+           "user_may_read"]

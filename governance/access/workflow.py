@@ -14,6 +14,7 @@ import datetime as dt
 import tomlkit
 
 from assets.errors import MeshError, did_you_mean
+from governance.access.authorization import Principal, identity_details, require
 from governance.access.policy import approvers_with, missing_approvals
 from governance.audit import AuditEvent, AuditLog
 from governance.policy import MeshPolicy, load_policy
@@ -76,3 +77,24 @@ def _refuse(audit: AuditLog, actor: str, action: str, target: str, reason: str) 
                             details={"reason": reason}))
     raise GrantWorkflowError(f"refused: {reason}", where=f"{action} on {target}",
                              fix="ask someone who holds the right to do it")
+
+
+def revoke_grant(policy: MeshPolicy, audit: AuditLog, *, index: int, actor: Principal) -> str:
+    """Remove grant ``index`` from ``mesh.toml``; the consumer loses access at its next read.
+    ``actor`` needs ``approve_grant`` or to own the producing domain. Returns the product."""
+    if not 0 <= index < len(policy.grants):
+        raise GrantWorkflowError(f"there is no grant {index}", where="mesh access revoke",
+                                 fix=f"list them with `mesh access list` (0 to {len(policy.grants) - 1})")
+    grant = policy.grants[index]
+    require(policy, audit, actor, "approve_grant", action="grant_revoke", target=grant.product,
+            owners_of=grant.producer)
+    with edit_mesh_toml(policy.path) as doc:
+        entry = doc["grants"][index]
+        if (entry["product"], entry["consumer"]) != (grant.product, grant.consumer):
+            raise GrantWorkflowError(f"grant {index} changed since mesh.toml was read", where="mesh access revoke",
+                                     fix="run `mesh access list` and revoke again")
+        del doc["grants"][index]
+    audit.append(AuditEvent(actor=actor.id, action="grant_revoke", target=grant.product, outcome="revoked",
+                            source="cli", details={"consumer": grant.consumer, "grant": index,
+                                                   **identity_details(actor)}))
+    return grant.product

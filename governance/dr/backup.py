@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.storage import Manifest, StorageRoot
+from governance.access.authorization import Principal, identity_details, require
 from governance.audit import AuditEvent, AuditLog, audit_log_at
 from governance.services import governed
 
@@ -146,8 +147,10 @@ def verify_backup(state_dir: Path, path: Path) -> dict[str, Any]:
     return index
 
 
-def restore(mesh: Mesh, path: Path, *, actor: str = "operator") -> RestoreReport:
-    """Verify the backup at ``path``, then restore what is missing or broken (module docstring)."""
+def restore(mesh: Mesh, path: Path, *, actor: Principal) -> RestoreReport:
+    """Verify the backup at ``path``, then restore what is missing or broken (module docstring).
+    ``actor`` needs the ``operate_dr`` permission."""
+    require(mesh.policy, governed(mesh).audit, actor, "operate_dr", action="dr_restore", target=str(path))
     index = verify_backup(mesh.state_dir, path)
     restored, kept, problems = [], [], []
     if not mesh.policy.path.exists():
@@ -175,8 +178,8 @@ def restore(mesh: Mesh, path: Path, *, actor: str = "operator") -> RestoreReport
                 elif outcome:
                     problems.append(f"{region}:{inner}: {outcome}")
     report = RestoreReport(path, len(index["files"]), tuple(restored), tuple(kept), tuple(problems))
-    log.append(AuditEvent(actor=actor, action="dr_restore", target=str(path), outcome="restored", source="dr",
-                          details={"restored": len(restored), "problems": problems[:50]}))
+    log.append(AuditEvent(actor=actor.id, action="dr_restore", target=str(path), outcome="restored", source="dr",
+                          details={"restored": len(restored), "problems": problems[:50], **identity_details(actor)}))
     return report
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import tomlkit
 
 from assets.mesh import Mesh
-from governance.dr.failover import failover
+from governance.dr.failover import switch_region
 from governance.dr.status import dr_status
 from governance.services import governed
 from governance.wiring import load_mesh
@@ -100,7 +100,7 @@ def drill(mesh: Mesh, *, workdir: Path | None = None, params: Mapping[str, Any] 
         shutil.rmtree(copy.store(primary).root.root)
         steps.append(f"destroyed region {primary} ({copy.store(primary).root.root})")
         started = time.perf_counter()
-        switched = failover(copy, secondary, governed(copy).audit, force=True, actor="service:dr-drill",
+        switched = switch_region(copy, secondary, governed(copy).audit, force=True, actor="service:dr-drill",
                             reason="drill failover")
         steps.append(f"failed over to {secondary} in {switched.rto_seconds:.3f} s")
         reported = {(a.key, v) for a in before.assets for v in a.missing + a.corrupt}

@@ -20,6 +20,7 @@ from typing import Any
 from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.regions import RegionSwitch, write_switch
+from governance.access.authorization import Principal, identity_details, require
 from governance.audit import AuditEvent, AuditLog
 from governance.dr.status import protected_assets
 from governance.replication import Replicator
@@ -61,9 +62,17 @@ class FailoverReport:
                 "lost": [{"key": x.key, "versions": list(x.versions), "reason": x.reason} for x in self.lost]}
 
 
-def failover(mesh: Mesh, to: str, audit: AuditLog, *, force: bool = False, actor: str = "operator",
-             reason: str = "failover") -> FailoverReport:
-    """Make ``to`` the active region after verifying its replicas (see the module docstring)."""
+def failover(mesh: Mesh, to: str, audit: AuditLog, *, actor: Principal, force: bool = False) -> FailoverReport:
+    """Make ``to`` the active region after verifying its replicas (see the module docstring).
+    ``actor`` needs the ``operate_dr`` permission."""
+    require(mesh.policy, audit, actor, "operate_dr", action="failover", target=f"region:{to}")
+    return switch_region(mesh, to, audit, force=force, actor=actor.id, details=identity_details(actor))
+
+
+def switch_region(mesh: Mesh, to: str, audit: AuditLog, *, force: bool, actor: str, reason: str = "failover",
+                  details: Mapping[str, Any] | None = None) -> FailoverReport:
+    """The switch itself, after the caller checked the actor's right (a drill on its own copy
+    of the mesh acts as its service identity)."""
     started = time.perf_counter()
     previous = mesh.active_region
     if to not in mesh.policy.regions:
@@ -74,7 +83,8 @@ def failover(mesh: Mesh, to: str, audit: AuditLog, *, force: bool = False, actor
                                    fix="see `mesh dr status`")
     serve, losses = _check_replicas(mesh, previous, to)
     if losses and not force:
-        audit.append(_event(actor, reason, to, "refused", {"from": previous, "lost": [str(x) for x in losses]}))
+        audit.append(_event(actor, reason, to, "refused",
+                            {"from": previous, "lost": [str(x) for x in losses], **(details or {})}))
         raise FailoverRefusedError(
             f"region '{to}' lacks data that passed its gate: " + "; ".join(map(str, losses)),
             where=f"region:{to}", fix="catch it up (`mesh dr status`, then let replication finish), "
@@ -85,25 +95,28 @@ def failover(mesh: Mesh, to: str, audit: AuditLog, *, force: bool = False, actor
             target.set_current(key, version)
     write_switch(mesh.state_dir, RegionSwitch.now(region=to, previous=previous, reason=reason))
     report = FailoverReport(previous, to, time.perf_counter() - started, len(serve), tuple(losses), force)
-    audit.append(_event(actor, reason, to, "switched", report.to_dict()))
+    audit.append(_event(actor, reason, to, "switched", {**report.to_dict(), **(details or {})}))
     return report
 
 
-def failback(mesh: Mesh, audit: AuditLog, *, actor: str = "operator") -> FailoverReport:
-    """Catch the primary up from the active region (every version, verified), then switch to it."""
+def failback(mesh: Mesh, audit: AuditLog, *, actor: Principal) -> FailoverReport:
+    """Catch the primary up from the active region (every version, verified), then switch to it.
+    ``actor`` needs the ``operate_dr`` permission."""
     started = time.perf_counter()
     primary, active = mesh.policy.settings.primary_region, mesh.active_region
+    require(mesh.policy, audit, actor, "operate_dr", action="failback", target=f"region:{primary}")
     if active == primary:
         raise FailoverRefusedError(f"the primary region '{primary}' is already active", where=str(mesh.policy.path),
                                    fix="failback follows a failover; see `mesh dr status`")
     keys = protected_assets(mesh)
-    results = Replicator(mesh, audit, active, primary, actor).replicate_many(keys, verify=True)
+    results = Replicator(mesh, audit, active, primary, actor.id).replicate_many(keys, verify=True)
     failed = [f"{key}: {r}" for key, r in zip(keys, results, strict=True) if isinstance(r, Exception)]
     if failed:
         raise FailoverRefusedError(f"could not catch the primary '{primary}' up: " + "; ".join(failed),
                                    where=f"region:{primary}", fix="make the primary reachable, then run failback again")
     copied = sum(len(r.copies) for r in results if not isinstance(r, Exception))
-    report = failover(mesh, primary, audit, actor=actor, reason="failback")
+    report = switch_region(mesh, primary, audit, force=False, actor=actor.id, reason="failback",
+                           details=identity_details(actor))
     return FailoverReport(active, primary, time.perf_counter() - started, report.verified, report.lost,
                           caught_up=copied)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from assets.mesh import Mesh
 from assets.storage import Manifest, VersionStore
+from governance.access.authorization import Principal, identity_details, require
 from governance.audit import AuditEvent, AuditLog
 from governance.keys import KeyError_
 from governance.protection.keys import Keyring, WrappedKey
@@ -71,9 +72,12 @@ def kek_usage(mesh: Mesh, keyring: Keyring) -> Counter[str]:
     return Counter(item.wrapped.kek_id for item in wrapped_items(mesh, keyring))
 
 
-def rotate_keys(mesh: Mesh, keyring: Keyring, audit: AuditLog, *,
+def rotate_keys(mesh: Mesh, keyring: Keyring, audit: AuditLog, *, actor: Principal,
                 on_item: Callable[[str], None] | None = None) -> RotationReport:
-    """Make a new KEK active and rewrap every data key under it (resuming an interrupted run)."""
+    """Make a new KEK active and rewrap every data key under it (resuming an interrupted run).
+    ``actor`` needs the ``rotate_keys`` permission."""
+    require(mesh.policy, audit, actor, "rotate_keys", action="key_rotate", target="kek")
+    who = {"by": actor.id, **identity_details(actor)}
     state = keyring.folder / STATE
     resumed = state.exists()
     if resumed:
@@ -83,7 +87,7 @@ def rotate_keys(mesh: Mesh, keyring: Keyring, audit: AuditLog, *,
         keyring.folder.mkdir(parents=True, exist_ok=True)
         _write_json(state, {"to": target})
         audit.append(AuditEvent(actor="service:keys", action="key_rotate", target=f"kek:{target}", outcome="started",
-                                source="cli", details={"new_kek": target}))
+                                source="cli", details={"new_kek": target, **who}))
     if keyring.provider.active_kek_id() != target:
         raise KeyError_(f"an interrupted rotation targets KEK {target}, but KEK {keyring.provider.active_kek_id()} "
                         "is active", where=str(state), fix="remove rotation.json only if you know why they differ")
@@ -98,21 +102,24 @@ def rotate_keys(mesh: Mesh, keyring: Keyring, audit: AuditLog, *,
             on_item(item.label)
     state.unlink()
     audit.append(AuditEvent(actor="service:keys", action="key_rotate", target=f"kek:{target}", outcome="completed",
-                            source="cli", details={"rewrapped": rewrapped, "already": already, "resumed": resumed}))
+                            source="cli", details={"rewrapped": rewrapped, "already": already, "resumed": resumed,
+                                                   **who}))
     return RotationReport(target, rewrapped, already, resumed)
 
 
-def retire_kek(mesh: Mesh, keyring: Keyring, audit: AuditLog, kek_id: str) -> None:
-    """Delete a KEK that no wrapped key uses any more."""
+def retire_kek(mesh: Mesh, keyring: Keyring, audit: AuditLog, kek_id: str, *, actor: Principal) -> None:
+    """Delete a KEK that no wrapped key uses any more (so no data can become unreadable).
+    ``actor`` needs the ``rotate_keys`` permission."""
+    require(mesh.policy, audit, actor, "rotate_keys", action="key_retire", target=f"kek:{kek_id}")
     users = kek_usage(mesh, keyring).get(kek_id, 0)
     if users:
         audit.append(AuditEvent(actor="service:keys", action="key_retire", target=f"kek:{kek_id}", outcome="denied",
-                                source="cli", details={"still_used_by": users}))
+                                source="cli", details={"still_used_by": users, "by": actor.id}))
         raise KeyError_(f"KEK {kek_id} still wraps {users} data key(s)", where="mesh keys retire",
                         fix="run `mesh keys rotate` to completion first")
     keyring.provider.retire(kek_id)
     audit.append(AuditEvent(actor="service:keys", action="key_retire", target=f"kek:{kek_id}", outcome="retired",
-                            source="cli"))
+                            source="cli", details={"by": actor.id, **identity_details(actor)}))
 
 
 def _manifests(store: VersionStore) -> Iterator[Manifest]:

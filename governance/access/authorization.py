@@ -1,0 +1,74 @@
+"""Who may perform which governance operation: checked inside each operation, deny by default.
+
+Every operation that changes what others see or reads evidence calls :func:`require` with the
+authenticated actor before it does anything: failover, failback and restore (``operate_dr``),
+key rotation and retirement (``rotate_keys``), domain create and retire (``manage_domains``),
+audit query and checkpoint (``read_audit``), grant approval and revocation (``approve_grant``,
+or an owner of the producing domain). The CLI only authenticates; it decides nothing.
+
+A permission is held through a role of ``mesh.toml`` ``[roles]``. Service identities
+(``service:<domain>``) hold none. Every refusal names the person, the action and the fix,
+and is audited.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from assets.errors import AccessError
+from assets.ports import AuditEvent, AuditSink
+from governance.policy import MeshPolicy
+
+
+class Principal(Protocol):
+    """An authenticated actor (``governance.identity.Actor``): who, and how they proved it."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def evidence(self) -> str: ...
+
+
+class PermissionDeniedError(AccessError):
+    """An actor lacks the permission an operation requires."""
+
+
+def permissions_of(policy: MeshPolicy, person: str) -> frozenset[str]:
+    """The permissions ``person`` holds through the roles of ``mesh.toml`` (none if unknown)."""
+    who = person.strip().lower()
+    return frozenset(p for role in policy.roles.values() if who in {m.lower() for m in role.members}
+                     for p in role.permissions)
+
+
+def holders_of(policy: MeshPolicy, permission: str) -> list[str]:
+    """Everyone who holds ``permission``, for the fix of a refusal."""
+    return sorted({m for role in policy.roles.values() if permission in role.permissions for m in role.members})
+
+
+def identity_details(actor: Principal) -> dict[str, str]:
+    """How the actor proved who they are, for the audit record's details."""
+    return {"identity": actor.method, "evidence": actor.evidence}
+
+
+def require(policy: MeshPolicy, audit: AuditSink, actor: Principal, permission: str, *, action: str,
+            target: str, owners_of: str | None = None) -> None:
+    """Return if ``actor`` holds ``permission`` (or, with ``owners_of``, owns that domain);
+    otherwise audit the refusal and raise :class:`PermissionDeniedError`."""
+    if permission in permissions_of(policy, actor.id):
+        return
+    domain = policy.domains.get(owners_of) if owners_of else None
+    if domain is not None and actor.id.lower() in {o.lower() for o in domain.owners}:
+        return
+    holders = holders_of(policy, permission)
+    who_may = f"a holder of {permission}" + (f" or an owner of domain '{owners_of}'" if owners_of else "")
+    reason = f"'{actor.id}' is not {who_may}"
+    audit.append(AuditEvent(actor=actor.id, action=action, target=target, outcome="denied", source="governance",
+                            details={"permission": permission, "reason": reason, **identity_details(actor)}))
+    raise PermissionDeniedError(
+        f"refused: {reason}, so may not {action.replace('_', ' ')} {target}", where=f"{action} on {target}",
+        fix=(f"act as one of {', '.join(holders)} (--as EMAIL), or " if holders else "")
+        + f"ask the council to give you a role with {permission} in mesh.toml [roles]")

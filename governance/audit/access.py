@@ -1,0 +1,37 @@
+"""The audit log as people use it: reading it and sealing it need ``read_audit``.
+
+Verification (``mesh audit verify``) needs no permission: anyone may check the evidence.
+Reading records, which name who did what, and signing a tree head are the council's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from assets.ports import AuditEvent
+from governance.access.authorization import Principal, identity_details, require
+from governance.audit.log import AuditLog, AuditRecord
+from governance.policy import MeshPolicy
+
+
+def query_audit(policy: MeshPolicy, log: AuditLog, actor: Principal, *, who: str | None = None,
+                target: str | None = None, action: str | None = None,
+                since: dt.datetime | None = None) -> list[AuditRecord]:
+    """Records matching every given filter, for ``actor`` holding ``read_audit``; the query is
+    itself audited."""
+    require(policy, log, actor, "read_audit", action="audit_query", target="audit")
+    found = log.query(actor=who, target=target, action=action, since=since)
+    log.append(AuditEvent(actor=actor.id, action="audit_query", target="audit", outcome="allowed", source="cli",
+                          details={"filters": {"actor": who, "target": target, "action": action,
+                                               "since": since.isoformat() if since else None},
+                                   "records": len(found), **identity_details(actor)}))
+    return found
+
+
+def checkpoint_audit(policy: MeshPolicy, log: AuditLog, actor: Principal) -> dict[str, Any]:
+    """Sign the tree head of every record so far, for ``actor`` holding ``read_audit``."""
+    require(policy, log, actor, "read_audit", action="audit_checkpoint", target="audit")
+    log.append(AuditEvent(actor=actor.id, action="audit_checkpoint", target="audit", outcome="signed", source="cli",
+                          details=identity_details(actor)))
+    return log.checkpoint()
