@@ -7,6 +7,7 @@ from typing import Annotated
 
 import polars as pl
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from assets.cli._output import (
@@ -87,7 +88,7 @@ def check(root: RootOption = None, as_json: JsonOption = False) -> None:
         console.print(f"[green]ok[/]: {report.summary}")
     else:
         for problem in report.problems:
-            console.print(f"[red]problem[/]: {problem}", highlight=False, soft_wrap=True)
+            console.print(f"[red]problem[/]: {escape(problem)}", highlight=False, soft_wrap=True)
         console.print(f"{len(report.problems)} problem(s)")
     if not report.ok:
         raise typer.Exit(1)
@@ -136,7 +137,8 @@ def print_run(result: RunResult) -> None:
 
 
 def _print_failure(r: AssetResult) -> None:
-    console.print(f"[{STATUS_STYLE.get(str(r.status), '')}]{r.key}[/]: {r.error}", highlight=False, soft_wrap=True)
+    console.print(f"[{STATUS_STYLE.get(str(r.status), '')}]{r.key}[/]: {escape(str(r.error))}", highlight=False,
+                  soft_wrap=True)
 
 
 @app.command()

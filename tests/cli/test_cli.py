@@ -104,3 +104,19 @@ def test_every_command_has_help() -> None:
     for command in ("list", "materialize", "check", "read", "demo"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0 and "Usage:" in result.stdout, command
+
+
+def test_check_prints_toml_key_paths_verbatim(example_root: Path) -> None:
+    """rich markup must not eat `[regions.us-east]`: two bad regions give two distinct lines."""
+    (example_root / "mesh.toml").write_text((example_root / "mesh.toml").read_text()
+                                            .replace('jurisdiction = "us"', 'jurisdiction = "mars"'))
+    code, out, _ = mesh(example_root, "check")
+    assert code == 1
+    assert "[regions.us-east].jurisdiction" in out and "[regions.us-west].jurisdiction" in out
+
+
+def test_fail_prints_brackets_verbatim(example_root: Path) -> None:
+    (example_root / "mesh.toml").write_text((example_root / "mesh.toml").read_text()
+                                            .replace('jurisdiction = "us"', 'jurisdiction = "mars"', 1))
+    code, _, err = mesh(example_root, "list")
+    assert code == 1 and "[regions.us-east].jurisdiction" in err
