@@ -54,6 +54,7 @@ def check_mesh(root: Path | str | None = None) -> CheckReport:
         problems.append(str(exc))
         graph = None
     problems += grant_problems(policy, dt.date.today())
+    problems += missing_dag_files(policy, [d for d in found.domains if d in active])
     unloaded = set(found.errors) | (set(policy.domains) - set(active))
     problems += unknown_grant_products(policy, [d.key for d in found.definitions], unloaded)
     try:
@@ -83,3 +84,22 @@ def unknown_grant_products(policy: MeshPolicy, keys: list[str], unloaded: set[st
             f"{' (' + hint + ')' if (hint := did_you_mean(g.product, keys)) else ''}, or remove the grant; "
             "`mesh list` shows the keys"
             for g in policy.grants if g.product not in keys and g.producer not in unloaded]
+
+
+def missing_dag_files(policy: MeshPolicy, domains: list[str]) -> list[str]:
+    """Declared domains with a package but no ``dags/<domain>.py``: Airflow gets none of their
+    DAGs. Judged only when a ``dags/`` folder is beside mesh.toml (the mesh runs on Airflow)."""
+    from governance.tenancy import dag_entry_file
+
+    folder = policy.root / "dags"
+    if not folder.is_dir():
+        return []
+    problems = []
+    for domain in domains:
+        if not (folder / f"{domain}.py").is_file():
+            code = " / ".join(line for line in dag_entry_file(domain).splitlines()
+                              if line and not line.startswith('"""'))
+            problems.append(f"{folder / domain}.py: domain '{domain}' has no Airflow entry file, so Airflow runs "
+                            f"none of its assets. Fix: add dags/{domain}.py with the three lines the other "
+                            f"files there have: {code}")
+    return problems

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -120,3 +121,15 @@ def test_fail_prints_brackets_verbatim(example_root: Path) -> None:
                                             .replace('jurisdiction = "us"', 'jurisdiction = "mars"', 1))
     code, _, err = mesh(example_root, "list")
     assert code == 1 and "[regions.us-east].jurisdiction" in err
+
+
+def test_check_reports_a_domain_without_a_dag_entry_file(example_root: Path) -> None:
+    shutil.copytree(REPO / "dags", example_root / "dags", ignore=shutil.ignore_patterns("__pycache__"))
+    code, out, _ = mesh(example_root, "check", "--json")
+    assert code == 0, out
+    (example_root / "dags" / "finance.py").unlink()
+    code, out, _ = mesh(example_root, "check", "--json")
+    [problem] = json.loads(out)["problems"]
+    assert code == 1 and "domain 'finance' has no Airflow entry file" in problem
+    assert "Fix: add dags/finance.py" in problem
+    assert 'globals().update(domain_dags("finance", Path(__file__).resolve().parent.parent))' in problem
