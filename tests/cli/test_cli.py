@@ -194,3 +194,18 @@ def test_the_hint_checker_catches_a_wrong_command() -> None:
     assert _unknown_part("mesh lineage --flsh") == "--flsh"
     assert _unknown_part("mesh dr stats") == "stats"
     assert _unknown_part("mesh acces list") == "acces"
+
+
+def test_a_corrupt_current_pointer_is_one_line_from_the_console_script(example_root: Path) -> None:
+    code, _, _ = mesh(example_root, "materialize", "sales.orders", "--scale", "50")
+    assert code == 0
+    pointers = list((example_root / ".mesh").rglob("sales/orders/CURRENT"))  # each region's
+    assert pointers
+    for pointer in pointers:
+        pointer.write_bytes(b"\xfa\x00garbage\xff")
+    env = {k: v for k, v in os.environ.items() if k != "MESH_ROOT"}
+    done = subprocess.run([str(REPO / ".venv/bin/mesh"), "list", "--root", str(example_root)],
+                          capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr + done.stdout
+    assert "CURRENT pointer is corrupt" in done.stderr and "Fix:" in done.stderr
