@@ -83,17 +83,37 @@ def _load_domain(domain: str, path: Path) -> list[AssetDefinition]:
             modules.append(importlib.import_module(name))
             _remember_imports()
         except Exception as exc:  # user code may raise anything; report it against its domain
-            frame = traceback.extract_tb(exc.__traceback__)[-1]
+            what = exc.what if isinstance(exc, MeshError) else str(exc)
+            fix = exc.fix if isinstance(exc, MeshError) and exc.fix else "fix the error in the domain's code"
             raise DomainImportError(
-                f"domain '{domain}' failed to import: {type(exc).__name__}: {exc}",
-                where=f"{frame.filename}:{frame.lineno}",
-                fix="fix the error in the domain's code; the other domains still load") from exc
+                f"domain '{domain}' failed to import: {type(exc).__name__}: {what}",
+                where=_user_line(exc, path),
+                fix=f"{fix}; the other domains still load") from exc
     seen: dict[int, AssetDefinition] = {}
     for module in modules:
         for value in vars(module).values():
             if isinstance(value, AssetDefinition) and value.spec.domain == domain:
                 seen.setdefault(id(value), value)
     return list(seen.values())
+
+
+def _user_line(exc: BaseException, package: Path) -> str:
+    """``file:line`` of the deepest frame of ``exc`` inside the domain's ``package``: the user's
+    line, not the library or framework code it called (polars, ``@asset``). A syntax error names
+    its own line. Falls back to the deepest frame when none is inside the package."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{exc.filename}:{exc.lineno}"
+    frames = traceback.extract_tb(exc.__traceback__)
+    inside = [f for f in frames if _is_inside(f.filename, package)]
+    frame = (inside or frames)[-1]
+    return f"{frame.filename}:{frame.lineno}"
+
+
+def _is_inside(filename: str, package: Path) -> bool:
+    try:
+        return Path(filename).resolve().is_relative_to(package.resolve())
+    except (OSError, ValueError):
+        return False
 
 
 #: Size and modification time of each domain module's source when it was imported.

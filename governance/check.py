@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from assets.discovery import discover
-from assets.errors import MeshError
+from assets.errors import MeshError, did_you_mean
 from assets.graph import AssetGraph
 from governance.access import check_graph_access
 from governance.lineage import lineage_settings
@@ -54,6 +54,9 @@ def check_mesh(root: Path | str | None = None) -> CheckReport:
         problems.append(str(exc))
         graph = None
     problems += grant_problems(policy, dt.date.today())
+    problems += missing_dag_files(policy, [d for d in found.domains if d in active])
+    unloaded = set(found.errors) | (set(policy.domains) - set(active))
+    problems += unknown_grant_products(policy, [d.key for d in found.definitions], unloaded)
     try:
         lineage_settings(policy)  # an openlineage.yml beside mesh.toml is read here
     except MeshError as exc:
@@ -71,3 +74,32 @@ def grant_problems(policy: MeshPolicy, today: dt.date) -> list[str]:
     request is normal; `mesh access list` shows what it lacks.)"""
     return [f"{policy.path.name} [[grants]][{g.index}] ({g.product} -> {g.consumer}): expired on {g.expires}. "
             "Fix: renew it (a new expires) or remove it" for g in policy.grants if g.is_expired(today)]
+
+
+def unknown_grant_products(policy: MeshPolicy, keys: list[str], unloaded: set[str]) -> list[str]:
+    """Grants whose product is no asset: they grant nothing, and are usually a typo. Products of
+    domains that did not load (a broken import, retired) are not judged; that domain's own problem is."""
+    return [f"{policy.path.name} [[grants]][{g.index}].product: no asset '{g.product}' "
+            f"(grant {g.product} -> {g.consumer}). Fix: name an existing asset"
+            f"{' (' + hint + ')' if (hint := did_you_mean(g.product, keys)) else ''}, or remove the grant; "
+            "`mesh list` shows the keys"
+            for g in policy.grants if g.product not in keys and g.producer not in unloaded]
+
+
+def missing_dag_files(policy: MeshPolicy, domains: list[str]) -> list[str]:
+    """Declared domains with a package but no ``dags/<domain>.py``: Airflow gets none of their
+    DAGs. Judged only when a ``dags/`` folder is beside mesh.toml (the mesh runs on Airflow)."""
+    from governance.tenancy import dag_entry_file
+
+    folder = policy.root / "dags"
+    if not folder.is_dir():
+        return []
+    problems = []
+    for domain in domains:
+        if not (folder / f"{domain}.py").is_file():
+            code = " / ".join(line for line in dag_entry_file(domain).splitlines()
+                              if line and not line.startswith('"""'))
+            problems.append(f"{folder / domain}.py: domain '{domain}' has no Airflow entry file, so Airflow runs "
+                            f"none of its assets. Fix: add dags/{domain}.py with the three lines the other "
+                            f"files there have: {code}")
+    return problems

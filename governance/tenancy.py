@@ -83,6 +83,11 @@ globals().update(domain_dags("{name}", Path(__file__).resolve().parent.parent))
 '''
 
 
+def dag_entry_file(name: str) -> str:
+    """The text of ``dags/<name>.py``, the Airflow entry file of domain ``name``."""
+    return _DAGS.format(name=name)
+
+
 def create_domain(root: Path, name: str, owner: str, audit: AuditLog, *, actor: Principal) -> list[Path]:
     """Onboard domain ``name`` owned by ``owner``; returns the files written. ``actor`` needs the
     ``manage_domains`` permission."""
@@ -97,7 +102,7 @@ def create_domain(root: Path, name: str, owner: str, audit: AuditLog, *, actor: 
     files = {package / "__init__.py": f'"""The {name} domain. Owned by {owner}."""\n',
              package / "contracts.py": _CONTRACT.format(name=name),
              package / "assets.py": _ASSETS.format(name=name, owner=owner),
-             policy.root / "dags" / f"{name}.py": _DAGS.format(name=name)}
+             policy.root / "dags" / f"{name}.py": dag_entry_file(name)}
     with edit_mesh_toml(policy.path) as doc:
         table = tomlkit.table()
         table.update({"owners": [owner], "pool_slots": 2, "max_assets": 20,

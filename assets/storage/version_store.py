@@ -170,11 +170,21 @@ class VersionStore:
     def current_version(self, key: str, partition: str | None = None) -> str | None:
         pointer = self.root.path(self._asset_dir(key, partition), CURRENT_FILE)
         try:
-            return str(json.loads(self.root.read_bytes(pointer))["version"])
+            raw = self.root.read_bytes(pointer)
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError) as exc:
+        except OSError as exc:
             raise self._error(key, f"the CURRENT pointer is unreadable: {exc}", pointer) from exc
+        try:
+            version = json.loads(raw)["version"]
+            if not isinstance(version, str) or not version:
+                raise ValueError(f"version {version!r} is not a version id")
+        except (ValueError, KeyError, TypeError) as exc:  # not UTF-8, not JSON, not {"version": "..."}
+            latest = (self.versions(key, partition) or ["<version>"])[-1]
+            raise self._error(key, f"the CURRENT pointer is corrupt ({type(exc).__name__}: {exc})", pointer,
+                              fix=f"write {{\"version\": \"{latest}\"}} to it (the newest complete version), "
+                                  "or restore it with `mesh dr restore`") from exc
+        return version
 
     def current(self, key: str, partition: str | None = None) -> Manifest | None:
         """The manifest of the current version, or ``None`` if never published."""

@@ -17,7 +17,7 @@ class LineageHandler:
 
     A replayed update emits nothing new (the outbox knows the event). A lineage backend that
     is down does not fail the handler: the event is kept for re-sending, and the miss is
-    audited and shown by ``mesh lineage status``.
+    audited and shown by ``mesh lineage --status``.
     """
 
     mesh: Mesh

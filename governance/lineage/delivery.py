@@ -51,7 +51,7 @@ class Delivery:
     def describe(self) -> str:
         if self.error:
             return (f"lineage backend unreachable ({self.error}); {self.pending} event(s) kept for re-sending "
-                    "(mesh lineage flush)")
+                    "(mesh lineage --flush)")
         return f"{self.sent} event(s) sent, {self.pending} pending"
 
 

@@ -7,9 +7,11 @@ from typing import Annotated
 
 import polars as pl
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from assets.engine import materialize
+from assets.errors import MeshError
 from assets.results import AssetResult, RunResult
 from governance.services import governed
 from meshctl.cli._output import (
@@ -20,6 +22,7 @@ from meshctl.cli._output import (
     emit_json,
     fail,
     open_mesh,
+    print_error,
     progress,
     require_asset,
     user_errors,
@@ -43,8 +46,13 @@ app = typer.Typer(name="mesh", help="A data mesh of assets on Airflow 3.", no_ar
 
 
 def main() -> None:
-    """Entry point of the ``mesh`` console script."""
-    app()
+    """Entry point of the ``mesh`` console script. A :class:`MeshError` no command caught (a
+    corrupt CURRENT pointer met while listing, say) is still one line with the fix, exit 1."""
+    try:
+        app()
+    except MeshError as exc:
+        print_error(str(exc))
+        raise SystemExit(1) from None
 
 
 @app.command("list")
@@ -88,7 +96,7 @@ def check(root: RootOption = None, as_json: JsonOption = False) -> None:
         console.print(f"[green]ok[/]: {report.summary}")
     else:
         for problem in report.problems:
-            console.print(f"[red]problem[/]: {problem}", highlight=False, soft_wrap=True)
+            console.print(f"[red]problem[/]: {escape(problem)}", highlight=False, soft_wrap=True)
         console.print(f"{len(report.problems)} problem(s)")
     if not report.ok:
         raise typer.Exit(1)
@@ -137,7 +145,8 @@ def print_run(result: RunResult) -> None:
 
 
 def _print_failure(r: AssetResult) -> None:
-    console.print(f"[{STATUS_STYLE.get(str(r.status), '')}]{r.key}[/]: {r.error}", highlight=False, soft_wrap=True)
+    console.print(f"[{STATUS_STYLE.get(str(r.status), '')}]{r.key}[/]: {escape(str(r.error))}", highlight=False,
+                  soft_wrap=True)
 
 
 @app.command()

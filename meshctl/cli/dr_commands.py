@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from assets.errors import MeshError
@@ -95,7 +96,7 @@ def replicate(root: RootOption = None, verify: Annotated[bool, typer.Option(
         emit_json(lines)
     else:
         for line in lines:
-            console.print(line, highlight=False)
+            console.print(line, highlight=False, markup=False)
     if any(isinstance(r, Exception) for r in results):
         raise typer.Exit(1)
 
@@ -144,11 +145,11 @@ def restore(backup_dir: Annotated[Path | None, typer.Argument(help="Backup folde
     else:
         console.print(f"[green]verified[/] {report.verified_files} files of {report.path}")
         for line in report.restored:
-            console.print(f"  restored {line}", highlight=False)
+            console.print(f"  restored {line}", highlight=False, markup=False)
         for line in report.kept:
-            console.print(f"  kept     {line}", highlight=False)
+            console.print(f"  kept     {line}", highlight=False, markup=False)
         for line in report.problems:
-            console.print(f"  [yellow]problem[/]  {line}", highlight=False)
+            console.print(f"  [yellow]problem[/]  {escape(line)}", highlight=False)
     if report.problems:
         raise typer.Exit(1)
 
@@ -197,7 +198,7 @@ def drill(root: RootOption = None,
         emit_json(report.to_dict())
     else:
         for step in report.steps:
-            console.print(f"  {step}", highlight=False)
+            console.print(f"  {step}", highlight=False, markup=False)
         verdict = "[green]drill passed[/]" if report.ok else "[bold red]drill FAILED[/]"
         console.print(f"{verdict}: RTO {report.rto_seconds:.3f} s (failover), {report.recovery_seconds:.1f} s until "
                       f"the mesh materialized again; RPO {report.rpo_versions} version(s), {report.rpo_seconds:.1f} s"
@@ -215,5 +216,5 @@ def _print_switch(report: dict[str, object], as_json: bool) -> None:
                   f"{report['verified']} assets verified; RTO {report['rto_seconds']} s"
                   + (f"; {report['caught_up']} version(s) copied back first" if report["caught_up"] else ""))
     for loss in report["lost"]:  # type: ignore[attr-defined]
-        console.print(f"  [yellow]lost[/] {loss['key']}: {len(loss['versions'])} version(s), {loss['reason']}",
+        console.print(f"  [yellow]lost[/] {loss['key']}: {len(loss['versions'])} version(s), {escape(str(loss['reason']))}",
                       highlight=False)

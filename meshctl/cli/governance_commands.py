@@ -153,7 +153,11 @@ def contract_diff(
     as_json: JsonOption = False,
 ) -> None:
     """List the changes of an asset's contract since its last published version, and the bump
-    they need."""
+    they need.
+
+    Exits 1 when the changes need a version bump the code does not have yet (a major bump for a
+    breaking change, a minor one otherwise): publishing would be refused. Exits 0 when the
+    contract_version already matches the changes, or nothing changed."""
     from assets.contract_diff import ContractVersionError, check_bump, describe, diff
 
     with user_errors():
@@ -172,11 +176,13 @@ def contract_diff(
     if as_json:
         emit_json({"asset": asset, "published": previous.contract_version, "current": spec.contract_version,
                    "changes": [{"breaking": c.breaking, "change": c.text} for c in changes], "verdict": verdict})
-        return
-    console.print(f"{asset}: published {previous.contract_version}, code {spec.contract_version}")
-    for change in changes:
-        console.print(f"- {change}", markup=False)
-    console.print("no changes" if not changes else f"version: {verdict}", markup=False)
+    else:
+        console.print(f"{asset}: published {previous.contract_version}, code {spec.contract_version}")
+        for change in changes:
+            console.print(f"- {change}", markup=False)
+        console.print("no changes" if not changes else f"version: {verdict}", markup=False)
+    if verdict != "ok":
+        raise typer.Exit(1)
 
 
 keys_app = typer.Typer(help="Key-encryption keys: status, rotate, retire.", no_args_is_help=True)

@@ -39,14 +39,14 @@ def lineage(
         if flush:
             delivery = outbox.flush()
             if not as_json:
-                console.print(delivery.describe(), highlight=False)
+                console.print(delivery.describe(), highlight=False, markup=False)
         state = outbox.status()
         if as_json:
             emit_json(state.to_dict())
         elif status:
             console.print(f"{state.sent} event(s) sent, {state.pending} pending"
                           + (f" since {state.oldest_pending}; last error: {state.last_error}" if state.pending else ""),
-                          highlight=False)
+                          highlight=False, markup=False)
         if state.pending:
             raise typer.Exit(1)
         return

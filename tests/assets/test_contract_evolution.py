@@ -71,8 +71,17 @@ def test_mesh_contract_diff_lists_the_changes(example_root: Path) -> None:
     change(example_root, CONTRACTS, "budget_usd: float = pa.Field(gt=0, le=1_000_000)",
            "budget_usd: float = pa.Field(gt=10, le=1_000_000)")
     result = runner.invoke(app, ["contract", "diff", "marketing.campaigns", "--json", *root])
-    assert result.exit_code == 0
+    assert result.exit_code == 1, "a major bump is required and missing: CI must see a failure"
     report = json.loads(result.stdout)
     assert report["changes"] == [{"breaking": True, "change": "column 'budget_usd' check greater_than tightened: "
                                                            "{'min_value': 0} -> {'min_value': 10}"}]
     assert "contract_version='2.0.0'" in report["verdict"]
+    assert runner.invoke(app, ["contract", "diff", "marketing.campaigns", *root]).exit_code == 1
+    bump(example_root, "2.0.0")
+    result = runner.invoke(app, ["contract", "diff", "marketing.campaigns", "--json", *root])
+    assert result.exit_code == 0 and json.loads(result.stdout)["verdict"] == "ok"
+
+
+def test_mesh_contract_diff_help_documents_the_exit_code() -> None:
+    result = CliRunner().invoke(app, ["contract", "diff", "--help"])
+    assert result.exit_code == 0 and "Exits 1 when the changes need a version bump" in " ".join(result.stdout.split())

@@ -68,6 +68,23 @@ def test_reading_an_unpublished_asset_says_how_to_fix_it(store: VersionStore) ->
         store.manifest("sales.orders", "nope")
 
 
+@pytest.mark.parametrize("garbage", [
+    pytest.param(b"\xfa\x00\xff\x13", id="binary"),
+    pytest.param(b"[1]", id="json-list"),
+    pytest.param(b'{"version": 3}', id="version-not-text"),
+    pytest.param(b"{}", id="no-version"),
+])
+def test_a_corrupt_current_pointer_is_a_storage_error_naming_the_file_and_the_fix(
+        store: VersionStore, tmp_path: Path, garbage: bytes) -> None:
+    manifest = store.publish(pl.DataFrame({"order_id": [1]}), request())
+    pointer = tmp_path / "region" / "sales" / "orders" / "CURRENT"
+    pointer.write_bytes(garbage)
+    with pytest.raises(StorageError) as caught:
+        store.current("sales.orders")
+    assert str(pointer) in caught.value.where and "CURRENT pointer is corrupt" in caught.value.what
+    assert f'write {{"version": "{manifest.version}"}} to it' in caught.value.fix
+
+
 def test_a_corrupted_version_fails_verification(store: VersionStore) -> None:
     manifest = store.publish(pl.DataFrame({"n": list(range(100))}), request())
     path = Path(store.data_path("sales.orders", manifest.version))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -104,3 +106,106 @@ def test_every_command_has_help() -> None:
     for command in ("list", "materialize", "check", "read", "demo"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0 and "Usage:" in result.stdout, command
+
+
+def test_check_prints_toml_key_paths_verbatim(example_root: Path) -> None:
+    """rich markup must not eat `[regions.us-east]`: two bad regions give two distinct lines."""
+    (example_root / "mesh.toml").write_text((example_root / "mesh.toml").read_text()
+                                            .replace('jurisdiction = "us"', 'jurisdiction = "mars"'))
+    code, out, _ = mesh(example_root, "check")
+    assert code == 1
+    assert "[regions.us-east].jurisdiction" in out and "[regions.us-west].jurisdiction" in out
+
+
+def test_fail_prints_brackets_verbatim(example_root: Path) -> None:
+    (example_root / "mesh.toml").write_text((example_root / "mesh.toml").read_text()
+                                            .replace('jurisdiction = "us"', 'jurisdiction = "mars"', 1))
+    code, _, err = mesh(example_root, "list")
+    assert code == 1 and "[regions.us-east].jurisdiction" in err
+
+
+def test_check_reports_a_domain_without_a_dag_entry_file(example_root: Path) -> None:
+    shutil.copytree(REPO / "dags", example_root / "dags", ignore=shutil.ignore_patterns("__pycache__"))
+    code, out, _ = mesh(example_root, "check", "--json")
+    assert code == 0, out
+    (example_root / "dags" / "finance.py").unlink()
+    code, out, _ = mesh(example_root, "check", "--json")
+    [problem] = json.loads(out)["problems"]
+    assert code == 1 and "domain 'finance' has no Airflow entry file" in problem
+    assert "Fix: add dags/finance.py" in problem
+    assert 'globals().update(domain_dags("finance", Path(__file__).resolve().parent.parent))' in problem
+
+
+#: A command named in the code's hints: `mesh x`, ``mesh x``, (mesh x), or "uv run mesh x".
+_HINTS = [re.compile(r"`+(?:uv run )?(mesh [^`]+?)`+"), re.compile(r"\((?:uv run )?(mesh [a-z][^)]*)\)"),
+          re.compile(r"uv run (mesh [a-z][^;|\"'`()\[\n]*)")]
+
+
+def _hints_in_source() -> set[tuple[str, str]]:
+    found = set()
+    for package in ("assets", "governance"):
+        for file in sorted((REPO / package).rglob("*.py")):
+            text = file.read_text()
+            for pattern in _HINTS:
+                found |= {(f"{file.relative_to(REPO)}", m.group(1).strip()) for m in pattern.finditer(text)}
+    return found
+
+
+def _unknown_part(hint: str) -> str | None:
+    """The first word of ``hint`` the typer app does not know: a command, a command's option, or a
+    plain word where the command takes no such sub-command (``mesh lineage flush``). Arguments in
+    hints are placeholders (``{key}``, ``EMAIL``) or asset keys (``sales.orders``)."""
+    import typer
+
+    command = typer.main.get_command(app)
+    words = hint.split()[1:]
+    while words:
+        word = words.pop(0)
+        if word == "...":
+            return None
+        subcommands = getattr(command, "commands", None)  # a group (typer vendors click: no isinstance)
+        if subcommands is not None:
+            if word not in subcommands:
+                return word
+            command = subcommands[word]
+        elif word.startswith("-"):
+            option = next((p for p in command.params if word.split("=")[0] in (*p.opts, *p.secondary_opts)), None)
+            if option is None:
+                return word
+            if not getattr(option, "is_flag", False) and "=" not in word and words:
+                words.pop(0)  # the option's value
+        elif re.fullmatch(r"[a-z_]+", word):
+            return word  # a bare word after a command: a sub-command that does not exist
+    return None
+
+
+def test_the_hints_name_commands_that_exist() -> None:
+    hints = _hints_in_source()
+    assert len(hints) > 30  # the extraction finds them
+    unknown = {f"{file}: `{hint}` ({word}?)" for file, hint in hints if (word := _unknown_part(hint))}
+    assert not unknown, sorted(unknown)
+
+
+def test_the_hint_checker_catches_a_wrong_command() -> None:
+    assert _unknown_part("mesh lineage flush") == "flush"
+    assert _unknown_part("mesh lineage sales.orders --impact") is None
+    assert _unknown_part("mesh dr failover --to REGION --force") is None
+    assert _unknown_part("mesh lineage --flush") is None
+    assert _unknown_part("mesh lineage --flsh") == "--flsh"
+    assert _unknown_part("mesh dr stats") == "stats"
+    assert _unknown_part("mesh acces list") == "acces"
+
+
+def test_a_corrupt_current_pointer_is_one_line_from_the_console_script(example_root: Path) -> None:
+    code, _, _ = mesh(example_root, "materialize", "sales.orders", "--scale", "50")
+    assert code == 0
+    pointers = list((example_root / ".mesh").rglob("sales/orders/CURRENT"))  # each region's
+    assert pointers
+    for pointer in pointers:
+        pointer.write_bytes(b"\xfa\x00garbage\xff")
+    env = {k: v for k, v in os.environ.items() if k != "MESH_ROOT"}
+    done = subprocess.run([str(REPO / ".venv/bin/mesh"), "list", "--root", str(example_root)],
+                          capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr + done.stdout
+    assert "CURRENT pointer is corrupt" in done.stderr and "Fix:" in done.stderr

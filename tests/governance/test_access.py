@@ -46,6 +46,22 @@ def test_an_expired_grant_is_refused_at_build_and_reported_by_check(example_root
     assert any("expired on 2020-01-31" in p and "renew" in p for p in report.problems)
 
 
+def test_a_grant_for_an_unknown_product_is_reported_by_check_with_a_suggestion(example_root: Path) -> None:
+    edit(example_root / "mesh.toml", 'product = "sales.customer_orders"', 'product = "sales.customer_ordrs"')
+    report = check_mesh(example_root)
+    assert not report.ok
+    [problem] = [p for p in report.problems if "sales.customer_ordrs" in p]
+    assert "[[grants]][1].product: no asset 'sales.customer_ordrs'" in problem
+    assert "Did you mean 'sales.customer_orders'" in problem
+
+
+def test_a_grant_for_a_product_of_a_domain_that_failed_to_import_is_not_judged(example_root: Path) -> None:
+    edit(example_root / "domains/sales/assets.py", "import polars as pl", "import polars as pl\nraise RuntimeError('broken')")
+    report = check_mesh(example_root)
+    assert not any("[[grants]][1].product" in p for p in report.problems)
+    assert any("domain 'sales' failed to import" in p for p in report.problems)
+
+
 def test_a_grant_that_expires_after_the_build_is_refused_at_read_time(example_mesh: Mesh) -> None:
     assert materialize("customers.customers sales.orders", mesh=example_mesh, params={"scale": 200}).ok
     expired = [dataclasses.replace(g, expires=dt.date(2020, 1, 1)) for g in example_mesh.policy.grants]
