@@ -26,6 +26,7 @@ demo: setup
 
 test: setup
 	$(RUN) lint-imports --no-cache
+	$(RUN) mypy
 	$(RUN) pytest
 
 bench: setup

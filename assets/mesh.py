@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +94,11 @@ class Mesh:
         stores = {}
         for name, url in self.regions.storage.items():
             stores[name] = VersionStore(
-                StorageRoot(url), admit=lambda key, size, r=name: self.services.admission.admit(r, key, size))
+                StorageRoot(url), admit=partial(self._admit, name))
         return stores
+
+    def _admit(self, region: str, key: str, size: int | None) -> None:
+        self.services.admission.admit(region, key, size)
 
     def select(self, selection: str) -> list[str]:
         """Keys named by a selection string, in topological order."""

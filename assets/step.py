@@ -66,7 +66,8 @@ def _run(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None,
         return AssetResult(key=key, status=status, seconds=time.perf_counter() - started, **kw)
 
     try:
-        inputs, versions = {}, {}
+        inputs: dict[str, Any] = {}
+        versions: dict[str, str] = {}
         for param, upstream in definition.spec.inputs.items():
             _authorize(mesh, definition, upstream)
             manifest = store.require_current(upstream)

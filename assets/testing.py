@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pandera.polars as pa
@@ -74,8 +75,7 @@ def _column_rules(name: str, column: Any) -> Iterator[Rule]:
                 f"no automatic counter-example for check '{check.name}' on column '{name}'",
                 where="assets.testing", fix="use a built-in pandera check, or test this rule by hand")
         stats = dict(check.statistics)
-        yield Rule(name, str(check.error), lambda s, make=make, stats=stats: _set(
-            s, name, lambda series: make(stats, series)))
+        yield Rule(name, str(check.error), partial(_set, column=name, value=partial(make, stats)))
 
 
 def _set(sample: pl.DataFrame, column: str, value: Callable[[pl.Series], Any]) -> pl.DataFrame:
@@ -123,7 +123,8 @@ def _not_in(allowed: list[Any], series: pl.Series) -> Any:
 
 
 def _too_long_or_short(stats: dict[str, Any], _series: pl.Series) -> str:
-    low, high = stats.get("min_value"), stats.get("max_value")
+    low = stats.get("min_value")
+    high: Any = stats.get("max_value")
     return "" if low else "x" * (int(high) + 1)
 
 

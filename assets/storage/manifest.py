@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -55,9 +56,9 @@ class Manifest:
         return {f.name: (dict(v) if isinstance(v := getattr(self, f.name), Mapping) else v)
                 for f in fields(self)}
 
-    def to_json(self) -> bytes:
+    def to_json(self) -> builtins.bytes:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True).encode()
 
     @classmethod
-    def from_json(cls, raw: bytes | str) -> Manifest:
+    def from_json(cls, raw: builtins.bytes | str) -> Manifest:
         return cls(**json.loads(raw))

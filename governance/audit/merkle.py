@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -52,9 +53,9 @@ class CompactRange:
         return {"size": self.size, "peaks": [[h, d.hex()] for h, d in self.peaks]}
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> CompactRange:
-        peaks = [(int(h), bytes.fromhex(d)) for h, d in data["peaks"]]  # type: ignore[union-attr,misc]
-        return cls(size=int(data["size"]), peaks=peaks)  # type: ignore[arg-type]
+    def from_dict(cls, data: dict[str, Any]) -> CompactRange:
+        peaks = [(int(h), bytes.fromhex(d)) for h, d in data["peaks"]]
+        return cls(size=int(data["size"]), peaks=peaks)
 
 
 def tree_head(leaves: Iterable[bytes]) -> bytes:

@@ -47,14 +47,15 @@ def lineage_settings(policy: MeshPolicy) -> LineageSettings:
     if lineage.transport is None and (root / OPENLINEAGE_YML).exists():
         return LineageSettings(namespace, _from_yaml(root / OPENLINEAGE_YML), str(root / OPENLINEAGE_YML))
     kind = lineage.transport or "file"
-    transport = {
+    transports: dict[str, dict[str, Any]] = {
         "file": file_transport,
         "http": http_transport,
         "composite": {"type": "composite", "continue_on_failure": True,
                       "transports": {"file": file_transport, "http": http_transport}},
         "console": {"type": "console"},
         "none": {"type": "noop"},
-    }[kind]
+    }
+    transport = transports[kind]
     return LineageSettings(namespace, transport, f"{policy.path} [lineage]")
 
 

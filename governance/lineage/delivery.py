@@ -81,6 +81,7 @@ class LineageOutbox:
     def emit(self, event: RunEvent) -> Delivery:
         """Record ``event`` and deliver everything pending."""
         body = Serde.to_json(event)
+        assert event.eventType is not None  # the mesh's events always have one
         event_id = f"{event.run.runId}:{event.eventType.value}"
         with self._lock:
             new = self._connection().execute("INSERT OR IGNORE INTO events (id, body, created_at) VALUES (?, ?, ?)",

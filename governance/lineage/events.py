@@ -99,9 +99,10 @@ def fail_event(mesh: Mesh, key: str, run_id: str, namespace: str, error: str,
     """The run failed: the error, and for a gate failure each check's result on the output."""
     spec = mesh.graph[key].spec
     failures = tuple(failures)
-    output = OutputDataset(namespace=namespace, name=key, facets={
+    facets: dict[str, Any] = {
         "dataQualityAssertions": _assertions(describe(spec.contract), _dataset_checks(spec), failures),
-        **_described(mesh, spec)}) \
+        **_described(mesh, spec)} if failures else {}
+    output = OutputDataset(namespace=namespace, name=key, facets=facets) \
         if failures else OutputDataset(namespace=namespace, name=key)
     run = Run(runId=run_uuid(run_id, key), facets={
         "errorMessage": error_message_run.ErrorMessageRunFacet(message=error[:4000], programmingLanguage="python")})
@@ -173,7 +174,8 @@ def _assertions(contract: Mapping[str, Mapping[str, Any]], dataset_checks: list[
     check, each schema-wide check), failed where the gate reported a failure."""
     failed = {(f.column if f.column in contract else None, _BUILTIN.get(name := f.check.split("(", 1)[0], name))
               for f in failures}
-    assertions, seen = [], set()
+    assertions: list[data_quality_assertions_dataset.Assertion] = []
+    seen: set[tuple[str | None, str]] = set()
     for name in dataset_checks:
         seen.add((None, name))
         assertions.append(data_quality_assertions_dataset.Assertion(
@@ -185,9 +187,9 @@ def _assertions(contract: Mapping[str, Mapping[str, Any]], dataset_checks: list[
             seen.add((column, name))
             assertions.append(data_quality_assertions_dataset.Assertion(
                 assertion=name, success=(column, name) not in failed, column=column, severity="error"))
-    for column, name in sorted(failed - seen, key=str):
+    for failed_column, name in sorted(failed - seen, key=str):
         assertions.append(data_quality_assertions_dataset.Assertion(
-            assertion=name, success=False, column=column, severity="error"))
+            assertion=name, success=False, column=failed_column, severity="error"))
     return data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet(assertions=assertions)
 
 

@@ -13,7 +13,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -120,7 +120,7 @@ class _Reader:
             name=n, members=self._strings(t, "members", f"[roles.{n}]"),
             permissions=self._strings(t, "permissions", f"[roles.{n}]")))
         grants = tuple(g for i, t in enumerate(self._list(raw, "grants"))
-                       if (g := self._build(f"[[grants]][{i}]", lambda t=t, i=i: self._grant(i, t))))
+                       if (g := self._build(f"[[grants]][{i}]", partial(self._grant, i, t))))
         if settings is not None:
             self._cross_check(settings, regions, domains, roles, grants, declared=set(self._table(raw, "regions")))
         if self.problems or settings is None or retention is None or lineage is None or keys is None:
@@ -240,7 +240,7 @@ class _Reader:
                 self._problem(where, "is not a table", f"write it as [{section}.{name}] with keys below it")
                 continue
             self._unknown_keys(table, _KEYS[section], where)
-            built = self._build(where, lambda n=name, t=table: make(n, t))
+            built = self._build(where, partial(make, name, table))
             if built is not None:
                 out[name] = built
         return out

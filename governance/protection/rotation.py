@@ -14,7 +14,9 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from assets.mesh import Mesh
 from assets.storage import Manifest, VersionStore
@@ -49,23 +51,22 @@ def wrapped_items(mesh: Mesh, keyring: Keyring) -> Iterator[WrappedItem]:
     for path in keyring.wrapped_tokenization_keys():
         classification = path.stem.removeprefix("tokenize-")
         yield WrappedItem(f"tokenization key {classification}", WrappedKey.from_dict(json.loads(path.read_text())),
-                          f"tokenize:{classification}".encode(), lambda w, p=path: _write_json(p, w.to_dict()))
+                          f"tokenize:{classification}".encode(), partial(_write_wrapped, path))
     for region in mesh.policy.regions:
         store = mesh.store(region)
         for manifest in _manifests(store):
             if manifest.data_key:
                 yield WrappedItem(f"{region}:{manifest.key}@{manifest.version}", WrappedKey.from_dict(dict(manifest.data_key)),
-                                  f"dek:{manifest.key}".encode(), lambda w, s=store, m=manifest: _rewrite_manifest(s, m, w))
+                                  f"dek:{manifest.key}".encode(), partial(_rewrite_manifest, store, manifest))
         quarantine = store.root.path("_quarantine")
         reports = [p for p in store.root.walk_files(quarantine) if p.endswith("report.json")] \
             if store.root.exists(quarantine) else []
-        for path in reports:
-            report = json.loads(store.root.read_bytes(path))
+        for report_path in reports:
+            report = json.loads(store.root.read_bytes(report_path))
             if report.get("data_key"):
-                yield WrappedItem(f"quarantine {path}", WrappedKey.from_dict(report["data_key"]),
+                yield WrappedItem(f"quarantine {report_path}", WrappedKey.from_dict(report["data_key"]),
                                   f"dek:{report['asset']}".encode(),
-                                  lambda w, s=store, p=path, r=report: s.root.write_atomic(
-                                      p, json.dumps({**r, "data_key": w.to_dict()}, indent=2).encode()))
+                                  partial(_rewrite_report, store, report_path, report))
 
 
 def kek_usage(mesh: Mesh, keyring: Keyring) -> Counter[str]:
@@ -138,6 +139,14 @@ def _rewrite_manifest(store: VersionStore, manifest: Manifest, wrapped: WrappedK
     path = store.root.path(domain, name, manifest.version, "manifest.json")
     data = json.loads(store.root.read_bytes(path))
     store.root.write_atomic(path, json.dumps({**data, "data_key": wrapped.to_dict()}, indent=2, sort_keys=True).encode())
+
+
+def _rewrite_report(store: VersionStore, path: str, report: dict[str, Any], wrapped: WrappedKey) -> None:
+    store.root.write_atomic(path, json.dumps({**report, "data_key": wrapped.to_dict()}, indent=2).encode())
+
+
+def _write_wrapped(path: Path, wrapped: WrappedKey) -> None:
+    _write_json(path, wrapped.to_dict())
 
 
 def _write_json(path: Path, data: object) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import polars as pl
 import typer
@@ -63,7 +63,7 @@ def list_assets(selection: Annotated[str, typer.Argument(help="Selection, e.g. '
     with user_errors():
         keys = mesh.select(selection)
     store = mesh.store()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for key in keys:
         spec = mesh.graph[key].spec
         current = store.current(key)
