@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from assets import Mesh, RunResult, materialize
+from governance.identity.example import enroll_people
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -17,11 +19,29 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TEST_SCALE = 3_000
 
 
+@pytest.fixture(scope="session", autouse=True)
+def mesh_identities(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The people's private keys for the whole session, in a temporary folder (``MESH_IDENTITY``),
+    never the user's own identity folder."""
+    folder = tmp_path_factory.mktemp("identities")
+    before = os.environ.get("MESH_IDENTITY")
+    os.environ["MESH_IDENTITY"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("MESH_IDENTITY", None)
+    else:
+        os.environ["MESH_IDENTITY"] = before
+
+
 def copy_example_mesh(target: Path) -> Path:
-    """Copy mesh.toml and domains/ of the repo to ``target``; storage then lives there too."""
+    """Copy mesh.toml and domains/ of the repo to ``target``; storage then lives there too. Its
+    people are enrolled (keys in the session's ``MESH_IDENTITY`` folder) and its approvals signed."""
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "mesh.toml", target / "mesh.toml")
     shutil.copytree(REPO / "domains", target / "domains", ignore=shutil.ignore_patterns("__pycache__"))
+    folder = os.environ.get("MESH_IDENTITY")
+    assert folder, "the session fixture mesh_identities sets MESH_IDENTITY"
+    enroll_people(target, Path(folder))
     return target
 
 

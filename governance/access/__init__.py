@@ -40,6 +40,9 @@ def check_graph_access(graph: AssetGraph, policy: MeshPolicy, today: dt.date | N
 
 
 def permissions_of(policy: MeshPolicy, user: str) -> set[str]:
+    from governance.identity.actor import normalize_email
+
+    user = normalize_email(user)
     return {p for role in policy.roles.values() if user in role.members for p in role.permissions}
 
 
