@@ -13,7 +13,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -180,11 +180,13 @@ class _Reader:
                 self._problem(where, f"'{name}' is registered twice (addresses are compared in lower case)",
                               f'keep one [people."{email}"] table')
                 continue
-            person = self._build(where, lambda e=email, tb=table, w=where: Person(
-                email=e, public_key=self._get(tb, "public_key", str, w)))
+            person = self._build(where, partial(self._person, email, table, where))
             if person is not None:
                 people[email] = person
         return people
+
+    def _person(self, email: str, t: dict[str, Any], where: str) -> Person:
+        return Person(email=email, public_key=self._get(t, "public_key", str, where))
 
     def _domain(self, name: str, t: dict[str, Any]) -> DomainPolicy:
         where = f"[domains.{name}]"

@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,7 +72,7 @@ def test_a_hand_written_approval_without_signature_approves_nothing(example_root
     pytest.param({"consumer": "finance"}, id="other-consumer"),
     pytest.param({"expires": "2099-12-31"}, id="later-expiry"),
 ])
-def test_a_signature_copied_from_another_grant_approves_nothing(example_root: Path, changes: dict[str, str]) -> None:
+def test_a_signature_copied_from_another_grant_approves_nothing(example_root: Path, changes: dict[str, Any]) -> None:
     original = add_grant(example_root)
     policy = load_policy(example_root)
     signed = signatures_of(policy, policy.grants[original], CUSTOMERS, COUNCIL)
