@@ -70,10 +70,16 @@ def check_mesh(root: Path | str | None = None) -> CheckReport:
 
 
 def grant_problems(policy: MeshPolicy, today: dt.date) -> list[str]:
-    """Expired grants: they give no access and should be renewed or removed. (A pending
-    request is normal; `mesh access list` shows what it lacks.)"""
-    return [f"{policy.path.name} [[grants]][{g.index}] ({g.product} -> {g.consumer}): expired on {g.expires}. "
-            "Fix: renew it (a new expires) or remove it" for g in policy.grants if g.is_expired(today)]
+    """Expired grants: they give no access and should be renewed or removed. Names in
+    ``approved_by`` without a valid signature (unsigned, copied from another grant, forged):
+    they approve nothing. (A pending request is normal; `mesh access list` shows what it lacks.)"""
+    from governance.identity import unverified_approvals
+
+    expired = [f"{policy.path.name} [[grants]][{g.index}] ({g.product} -> {g.consumer}): expired on {g.expires}. "
+               "Fix: renew it (a new expires) or remove it" for g in policy.grants if g.is_expired(today)]
+    unsigned = [f"{policy.path.name} [[grants]][{g.index}].approved_by ({g.product} -> {g.consumer}): {line}"
+                for g in policy.grants if not g.is_expired(today) for line in unverified_approvals(policy, g)]
+    return expired + unsigned
 
 
 def unknown_grant_products(policy: MeshPolicy, keys: list[str], unloaded: set[str]) -> list[str]:

@@ -22,8 +22,9 @@ import tomlkit
 
 from assets.errors import MeshError
 from assets.mesh import Mesh
-from governance.access.authorization import Principal, identity_details, require
+from governance.access.authorization import identity_details, require
 from governance.audit import AuditEvent, AuditLog
+from governance.identity import Actor
 from governance.policy import load_policy
 from governance.policy.editing import edit_mesh_toml
 
@@ -88,7 +89,7 @@ def dag_entry_file(name: str) -> str:
     return _DAGS.format(name=name)
 
 
-def create_domain(root: Path, name: str, owner: str, audit: AuditLog, *, actor: Principal) -> list[Path]:
+def create_domain(root: Path, name: str, owner: str, audit: AuditLog, *, actor: Actor) -> list[Path]:
     """Onboard domain ``name`` owned by ``owner``; returns the files written. ``actor`` needs the
     ``manage_domains`` permission."""
     policy = load_policy(root)
@@ -117,7 +118,7 @@ def create_domain(root: Path, name: str, owner: str, audit: AuditLog, *, actor: 
     return list(files)
 
 
-def retire_domain(mesh: Mesh, name: str, actor: Principal, audit: AuditLog) -> dict[str, Any]:
+def retire_domain(mesh: Mesh, name: str, actor: Actor, audit: AuditLog) -> dict[str, Any]:
     """Offboard domain ``name``: revoke grants, archive data, mark it retired. ``actor`` needs
     the ``manage_domains`` permission."""
     require(mesh.policy, audit, actor, "manage_domains", action="domain_retire", target=name)

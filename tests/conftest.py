@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 import pytest
 
 from assets import Mesh, RunResult, materialize
+from governance.identity.example import enroll_people
 from governance.wiring import load_mesh
 
 REPO = Path(__file__).resolve().parent.parent
@@ -18,11 +21,37 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TEST_SCALE = 3_000
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The people's private keys for the whole run, in a temporary folder (``MESH_IDENTITY``),
+    never the user's own identity folder. Set before collection: collecting the contract tests
+    loads a copy of the example mesh."""
+    before = os.environ.get("MESH_IDENTITY")
+    folder = tempfile.mkdtemp(prefix="mesh-identities-")
+    os.environ["MESH_IDENTITY"] = folder
+
+    def restore() -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+        if before is None:
+            os.environ.pop("MESH_IDENTITY", None)
+        else:
+            os.environ["MESH_IDENTITY"] = before
+
+    config.add_cleanup(restore)
+
+
+@pytest.fixture(scope="session")
+def mesh_identities() -> Path:
+    """The folder holding the private keys of the example mesh's people during this run."""
+    return Path(os.environ["MESH_IDENTITY"])
+
+
 def copy_example_mesh(target: Path) -> Path:
-    """Copy mesh.toml and domains/ of the repo to ``target``; storage then lives there too."""
+    """Copy mesh.toml and domains/ of the repo to ``target``; storage then lives there too. Its
+    people are enrolled (keys in the run's ``MESH_IDENTITY`` folder) and its approvals signed."""
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "mesh.toml", target / "mesh.toml")
     shutil.copytree(REPO / "domains", target / "domains", ignore=shutil.ignore_patterns("__pycache__"))
+    enroll_people(target, Path(os.environ["MESH_IDENTITY"]))  # set by pytest_configure
     return target
 
 

@@ -10,7 +10,7 @@ import polars as pl
 
 from governance.access.authorization import (
     PermissionDeniedError,
-    Principal,
+    authenticate,
     identity_details,
     permissions_of,
     require,
@@ -23,6 +23,7 @@ from governance.access.policy import (
     missing_approvals,
     user_may_read,
 )
+from governance.identity import Actor
 from governance.services import governed
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def check_graph_access(graph: AssetGraph, policy: MeshPolicy, today: dt.date | N
                                 fix="make the input public, get an approved grant in mesh.toml, or remove the input")
 
 
-def read_asset(mesh: Mesh, key: str, *, actor: Principal, version: str | None = None) -> pl.LazyFrame:
+def read_asset(mesh: Mesh, key: str, *, actor: Actor, version: str | None = None) -> pl.LazyFrame:
     """Read an asset as the authenticated ``actor``: allowed or denied by policy, and audited
     either way.
 
@@ -75,6 +76,6 @@ def read_asset(mesh: Mesh, key: str, *, actor: Principal, version: str | None = 
                      permissions=permissions_of(mesh.policy, user)).lazy()
 
 
-__all__ = ["AccessDecision", "AccessDeniedError", "PermissionDeniedError", "Principal", "active_grant",
+__all__ = ["AccessDecision", "AccessDeniedError", "PermissionDeniedError", "active_grant", "authenticate",
            "check_graph_access", "domain_may_read", "missing_approvals", "permissions_of", "read_asset", "require",
            "user_may_read"]

@@ -13,35 +13,30 @@ and is audited.
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from assets.errors import AccessError
 from assets.ports import AuditEvent, AuditSink
+from governance.identity import Actor, IdentityError, identity_provider
 from governance.policy import MeshPolicy
-
-
-class Principal(Protocol):
-    """An authenticated actor (``governance.identity.Actor``): who, and how they proved it."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def method(self) -> str: ...
-
-    @property
-    def evidence(self) -> str: ...
 
 
 class PermissionDeniedError(AccessError):
     """An actor lacks the permission an operation requires."""
 
 
+def authenticate(policy: MeshPolicy, audit: AuditSink, claimed: str | None, *, action: str) -> Actor:
+    """Prove who acts, with the provider ``[identity]`` chooses (``claimed``, from ``--as`` or
+    ``MESH_USER``, only selects which of your keys acts). A failed proof is audited and raised."""
+    try:
+        return identity_provider(policy).authenticate(claimed)
+    except IdentityError as exc:
+        audit.append(AuditEvent(actor=(claimed or "unknown")[:200], action=action, target="identity",
+                                outcome="denied", source="cli", details={"reason": exc.what[:500]}))
+        raise
+
+
 def permissions_of(policy: MeshPolicy, person: str) -> frozenset[str]:
-    """The permissions ``person`` holds through the roles of ``mesh.toml`` (none if unknown)."""
-    who = person.strip().lower()
-    return frozenset(p for role in policy.roles.values() if who in {m.lower() for m in role.members}
-                     for p in role.permissions)
+    """The permissions ``person`` (a normalised e-mail) holds through the roles of ``mesh.toml``."""
+    return frozenset(p for role in policy.roles.values() if person in role.members for p in role.permissions)
 
 
 def holders_of(policy: MeshPolicy, permission: str) -> list[str]:
@@ -49,19 +44,19 @@ def holders_of(policy: MeshPolicy, permission: str) -> list[str]:
     return sorted({m for role in policy.roles.values() if permission in role.permissions for m in role.members})
 
 
-def identity_details(actor: Principal) -> dict[str, str]:
+def identity_details(actor: Actor) -> dict[str, str]:
     """How the actor proved who they are, for the audit record's details."""
     return {"identity": actor.method, "evidence": actor.evidence}
 
 
-def require(policy: MeshPolicy, audit: AuditSink, actor: Principal, permission: str, *, action: str,
+def require(policy: MeshPolicy, audit: AuditSink, actor: Actor, permission: str, *, action: str,
             target: str, owners_of: str | None = None) -> None:
     """Return if ``actor`` holds ``permission`` (or, with ``owners_of``, owns that domain);
     otherwise audit the refusal and raise :class:`PermissionDeniedError`."""
     if permission in permissions_of(policy, actor.id):
         return
     domain = policy.domains.get(owners_of) if owners_of else None
-    if domain is not None and actor.id.lower() in {o.lower() for o in domain.owners}:
+    if domain is not None and actor.id in domain.owners:
         return
     holders = holders_of(policy, permission)
     who_may = f"a holder of {permission}" + (f" or an owner of domain '{owners_of}'" if owners_of else "")

@@ -6,7 +6,9 @@
 
 A grant is active when it is unexpired and carries the approvals its policy requires: an owner
 of the producing domain and a holder of ``approve_grant`` (the council), neither of them the
-person who requested it. People read what their domains may read; ``read:<domain>`` and
+person who requested it. An approval counts only if it is signed: the approver's signature over
+this grant's content verifies with their key registered in ``[people]`` (a name in
+``approved_by`` alone, or a signature copied from another grant, approves nothing). People read what their domains may read; ``read:<domain>`` and
 ``read_all`` role permissions add to that. Every decision names the policy that made it.
 """
 
@@ -36,12 +38,17 @@ class AccessDecision:
 
 
 def approvers_with(policy: MeshPolicy, permission: str) -> set[str]:
+    """The people holding ``permission`` through a role (normalised e-mails)."""
     return {m for role in policy.roles.values() if permission in role.permissions for m in role.members}
 
 
 def missing_approvals(policy: MeshPolicy, grant: Grant) -> list[str]:
-    """What a grant still lacks before it is active (ignoring expiry)."""
-    approvals = set(grant.approved_by) - {grant.requested_by}
+    """What a grant still lacks before it is active (ignoring expiry). When something is
+    missing, each name in ``approved_by`` without a valid signature is listed too, with the fix."""
+    from governance.identity.approvals import approval_status, unverified_approvals
+
+    signed, _ = approval_status(policy, grant)
+    approvals = set(signed) - {grant.requested_by}
     missing = []
     owners = set(policy.domains[grant.producer].owners) if grant.producer in policy.domains else set()
     if not approvals & owners:
@@ -49,6 +56,8 @@ def missing_approvals(policy: MeshPolicy, grant: Grant) -> list[str]:
     council = approvers_with(policy, "approve_grant")
     if not approvals & council:
         missing.append(f"a holder of approve_grant ({', '.join(sorted(council)) or 'no role has it'})")
+    if missing:
+        missing += unverified_approvals(policy, grant)
     return missing
 
 
@@ -76,6 +85,9 @@ def domain_may_read(policy: MeshPolicy, consumer: str, spec: AssetSpec, today: d
 
 def user_may_read(policy: MeshPolicy, user: str, spec: AssetSpec, today: dt.date) -> AccessDecision:
     """Whether person ``user`` may read the asset ``spec``. Unknown people are denied."""
+    from governance.identity.actor import normalize_email
+
+    user = normalize_email(user)
     domains = [d.name for d in policy.domains.values() if user in d.owners]
     permissions = {p for role in policy.roles.values() if user in role.members for p in role.permissions}
     if "read_all" in permissions:

@@ -1,22 +1,28 @@
 """The grant approval workflow: request a grant, approve it, each step audited.
 
 Both steps edit ``mesh.toml`` in place (comments and layout kept, via tomlkit) under an
-exclusive lock, so the council's file stays the one source of truth. A request is a
-``[[grants]]`` entry with ``requested_by`` and no approvals; an approval adds the approver. A
-requester cannot approve their own request, and only an owner of the producing domain or a
-holder of ``approve_grant`` may approve.
+exclusive lock, so the council's file stays the one source of truth. Both take an
+authenticated :class:`~governance.identity.Actor` (``identity_provider(policy).authenticate``),
+never a bare name. A request is a ``[[grants]]`` entry with ``requested_by`` and no approvals;
+an approval adds the approver to ``approved_by`` and their signature over the grant's content
+to ``signatures``. A requester cannot approve their own request, and only an owner of the
+producing domain or a holder of ``approve_grant`` may approve. The audit records say who, and
+how they proved it (``method``, ``evidence``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, NoReturn
 
 import tomlkit
 
 from assets.errors import MeshError, did_you_mean
-from governance.access.authorization import Principal, identity_details, require
+from governance.access.authorization import identity_details, require
 from governance.access.policy import approvers_with, missing_approvals
 from governance.audit import AuditEvent, AuditLog
+from governance.identity.actor import Actor, normalize_email
+from governance.identity.approvals import Signer, sign_approval, verify_approval
 from governance.policy import MeshPolicy, load_policy
 from governance.policy.editing import edit_mesh_toml
 
@@ -25,61 +31,92 @@ class GrantWorkflowError(MeshError):
     """A grant request or approval was refused."""
 
 
+def _how(actor: Actor) -> dict[str, Any]:
+    return {"method": actor.method, "evidence": actor.evidence}
+
+
 def request_grant(policy: MeshPolicy, audit: AuditLog, *, product: str, consumer: str, purpose: str,
-                  requester: str, expires: dt.date) -> int:
-    """Append a pending grant; returns its index in ``[[grants]]``."""
+                  requester: Actor, expires: dt.date) -> int:
+    """Append a pending grant requested by ``requester``; returns its index in ``[[grants]]``."""
     if consumer not in policy.domains:
         raise GrantWorkflowError(f"consumer domain '{consumer}' is not declared", where="mesh access request",
                                  fix="name a domain of mesh.toml. " + did_you_mean(consumer, policy.domains))
-    if requester not in policy.domains[consumer].owners:
-        _refuse(audit, requester, "grant_request", product, f"'{requester}' is not an owner of '{consumer}'")
+    if requester.id not in policy.domains[consumer].owners:
+        _refuse(audit, requester, "grant_request", product, f"'{requester.id}' is not an owner of '{consumer}'")
     if expires <= dt.date.today():
         raise GrantWorkflowError(f"expiry {expires} is not in the future", where="mesh access request",
                                  fix="pass --expires with a future date")
     with edit_mesh_toml(policy.path) as doc:
         grants = doc.setdefault("grants", tomlkit.aot())
         entry = tomlkit.table()
-        entry.update({"product": product, "consumer": consumer, "purpose": purpose, "requested_by": requester,
-                      "approved_by": [], "expires": expires})
+        entry.update({"product": product, "consumer": consumer, "purpose": purpose, "requested_by": requester.id,
+                      "approved_by": [], "signatures": tomlkit.inline_table(), "expires": expires})
         grants.append(entry)
         index = len(grants) - 1
-    audit.append(AuditEvent(actor=requester, action="grant_request", target=product, outcome="pending",
-                            source="cli", details={"consumer": consumer, "purpose": purpose, "grant": index}))
+    audit.append(AuditEvent(actor=requester.id, action="grant_request", target=product, outcome="pending",
+                            source="cli", details={"consumer": consumer, "purpose": purpose, "grant": index,
+                                                   **_how(requester)}))
     return index
 
 
-def approve_grant(policy: MeshPolicy, audit: AuditLog, *, index: int, approver: str) -> list[str]:
-    """Add ``approver``'s approval to grant ``index``; returns what it still lacks."""
+def approve_grant(policy: MeshPolicy, audit: AuditLog, *, index: int, approver: Actor, signer: Signer) -> list[str]:
+    """Add ``approver``'s signed approval to grant ``index``; returns what it still lacks.
+
+    ``signer`` signs with the approver's held key (a ``LocalIdentity``); the signature must
+    verify with the approver's key registered in ``[people]``, whichever provider authenticated
+    them.
+    """
     if not 0 <= index < len(policy.grants):
         raise GrantWorkflowError(f"there is no grant {index}", where="mesh access approve",
                                  fix=f"list them with `mesh access list` (0 to {len(policy.grants) - 1})")
     grant = policy.grants[index]
-    if approver == grant.requested_by:
+    who = approver.id
+    if not approver.is_person:
+        _refuse(audit, approver, "grant_approve", grant.product, f"'{who}' is a service; only people approve grants")
+    if who == grant.requested_by:
         _refuse(audit, approver, "grant_approve", grant.product, "a requester cannot approve their own request")
     owners = set(policy.domains[grant.producer].owners)
-    if approver not in owners | approvers_with(policy, "approve_grant"):
+    if who not in owners | approvers_with(policy, "approve_grant"):
         _refuse(audit, approver, "grant_approve", grant.product,
-                f"'{approver}' is neither an owner of '{grant.producer}' nor a holder of approve_grant")
+                f"'{who}' is neither an owner of '{grant.producer}' nor a holder of approve_grant")
+    person = policy.people.get(who)
+    if person is None:
+        _refuse(audit, approver, "grant_approve", grant.product, f"'{who}' has no public key in mesh.toml [people]",
+                fix=f"run `mesh identity create {who}` and ask the council to register the printed public key")
+    signature = sign_approval(signer, who, grant)
+    if not verify_approval(person.public_key, grant, signature):
+        _refuse(audit, approver, "grant_approve", grant.product,
+                f"the key that signed for '{who}' is not the one registered in mesh.toml [people]",
+                fix=f'sign with the key registered in [people."{who}"] (MESH_IDENTITY)')
     with edit_mesh_toml(policy.path) as doc:
-        approvals = doc["grants"][index]["approved_by"]
-        if approver not in approvals:
-            approvals.append(approver)
+        entry = doc["grants"][index]
+        approvals = entry.setdefault("approved_by", tomlkit.array())
+        if who not in {normalize_email(str(a)) for a in approvals}:
+            approvals.append(who)
+        signatures = entry.get("signatures")
+        if signatures is None:
+            signatures = tomlkit.inline_table()
+            entry["signatures"] = signatures
+        for key in [k for k in signatures if normalize_email(str(k)) == who]:
+            del signatures[key]
+        signatures[who] = signature
     updated = load_policy(policy.path)
     missing = missing_approvals(updated, updated.grants[index])
-    audit.append(AuditEvent(actor=approver, action="grant_approve", target=grant.product,
+    audit.append(AuditEvent(actor=who, action="grant_approve", target=grant.product,
                             outcome="active" if not missing else "pending", source="cli",
-                            details={"consumer": grant.consumer, "grant": index, "missing": missing}))
+                            details={"consumer": grant.consumer, "grant": index, "missing": missing,
+                                     **_how(approver)}))
     return missing
 
 
-def _refuse(audit: AuditLog, actor: str, action: str, target: str, reason: str) -> None:
-    audit.append(AuditEvent(actor=actor, action=action, target=target, outcome="denied", source="cli",
-                            details={"reason": reason}))
-    raise GrantWorkflowError(f"refused: {reason}", where=f"{action} on {target}",
-                             fix="ask someone who holds the right to do it")
+def _refuse(audit: AuditLog, actor: Actor, action: str, target: str, reason: str, *,
+            fix: str = "ask someone who holds the right to do it") -> NoReturn:
+    audit.append(AuditEvent(actor=actor.id, action=action, target=target, outcome="denied", source="cli",
+                            details={"reason": reason, **_how(actor)}))
+    raise GrantWorkflowError(f"refused: {reason}", where=f"{action} on {target}", fix=fix)
 
 
-def revoke_grant(policy: MeshPolicy, audit: AuditLog, *, index: int, actor: Principal) -> str:
+def revoke_grant(policy: MeshPolicy, audit: AuditLog, *, index: int, actor: Actor) -> str:
     """Remove grant ``index`` from ``mesh.toml``; the consumer loses access at its next read.
     ``actor`` needs ``approve_grant`` or to own the producing domain. Returns the product."""
     if not 0 <= index < len(policy.grants):

@@ -10,12 +10,13 @@ import datetime as dt
 from typing import Any
 
 from assets.ports import AuditEvent
-from governance.access.authorization import Principal, identity_details, require
+from governance.access.authorization import identity_details, require
 from governance.audit.log import AuditLog, AuditRecord
+from governance.identity import Actor
 from governance.policy import MeshPolicy
 
 
-def query_audit(policy: MeshPolicy, log: AuditLog, actor: Principal, *, who: str | None = None,
+def query_audit(policy: MeshPolicy, log: AuditLog, actor: Actor, *, who: str | None = None,
                 target: str | None = None, action: str | None = None,
                 since: dt.datetime | None = None) -> list[AuditRecord]:
     """Records matching every given filter, for ``actor`` holding ``read_audit``; the query is
@@ -29,7 +30,7 @@ def query_audit(policy: MeshPolicy, log: AuditLog, actor: Principal, *, who: str
     return found
 
 
-def checkpoint_audit(policy: MeshPolicy, log: AuditLog, actor: Principal) -> dict[str, Any]:
+def checkpoint_audit(policy: MeshPolicy, log: AuditLog, actor: Actor) -> dict[str, Any]:
     """Sign the tree head of every record so far, for ``actor`` holding ``read_audit``."""
     require(policy, log, actor, "read_audit", action="audit_checkpoint", target="audit")
     log.append(AuditEvent(actor=actor.id, action="audit_checkpoint", target="audit", outcome="signed", source="cli",

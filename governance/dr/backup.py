@@ -30,8 +30,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.storage import Manifest, StorageRoot
-from governance.access.authorization import Principal, identity_details, require
+from governance.access.authorization import identity_details, require
 from governance.audit import AuditEvent, AuditLog, audit_log_at
+from governance.identity import Actor
 from governance.services import governed
 
 INDEX, SIGNATURE = "index.json", "index.sig"
@@ -147,7 +148,7 @@ def verify_backup(state_dir: Path, path: Path) -> dict[str, Any]:
     return index
 
 
-def restore(mesh: Mesh, path: Path, *, actor: Principal) -> RestoreReport:
+def restore(mesh: Mesh, path: Path, *, actor: Actor) -> RestoreReport:
     """Verify the backup at ``path``, then restore what is missing or broken (module docstring).
     ``actor`` needs the ``operate_dr`` permission."""
     require(mesh.policy, governed(mesh).audit, actor, "operate_dr", action="dr_restore", target=str(path))

@@ -20,9 +20,10 @@ from typing import Any
 from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.regions import RegionSwitch, write_switch
-from governance.access.authorization import Principal, identity_details, require
+from governance.access.authorization import identity_details, require
 from governance.audit import AuditEvent, AuditLog
 from governance.dr.status import protected_assets
+from governance.identity import Actor
 from governance.replication import Replicator
 from governance.retention import ResidencyError, check_residency
 from governance.services import governed
@@ -62,7 +63,7 @@ class FailoverReport:
                 "lost": [{"key": x.key, "versions": list(x.versions), "reason": x.reason} for x in self.lost]}
 
 
-def failover(mesh: Mesh, to: str, audit: AuditLog, *, actor: Principal, force: bool = False) -> FailoverReport:
+def failover(mesh: Mesh, to: str, audit: AuditLog, *, actor: Actor, force: bool = False) -> FailoverReport:
     """Make ``to`` the active region after verifying its replicas (see the module docstring).
     ``actor`` needs the ``operate_dr`` permission."""
     require(mesh.policy, audit, actor, "operate_dr", action="failover", target=f"region:{to}")
@@ -99,7 +100,7 @@ def switch_region(mesh: Mesh, to: str, audit: AuditLog, *, force: bool, actor: s
     return report
 
 
-def failback(mesh: Mesh, audit: AuditLog, *, actor: Principal) -> FailoverReport:
+def failback(mesh: Mesh, audit: AuditLog, *, actor: Actor) -> FailoverReport:
     """Catch the primary up from the active region (every version, verified), then switch to it.
     ``actor`` needs the ``operate_dr`` permission."""
     started = time.perf_counter()

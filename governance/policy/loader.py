@@ -22,10 +22,12 @@ from governance.policy.model import (
     Classification,
     DomainPolicy,
     Grant,
+    IdentitySettings,
     KeysPolicy,
     LineagePolicy,
     MeshPolicy,
     MeshSettings,
+    Person,
     Region,
     Retention,
     Role,
@@ -33,7 +35,8 @@ from governance.policy.model import (
 
 T = TypeVar("T")
 
-_SECTIONS = ("mesh", "regions", "domains", "classification", "retention", "grants", "roles", "lineage", "keys")
+_SECTIONS = ("mesh", "regions", "domains", "classification", "retention", "grants", "roles", "lineage", "keys",
+             "people", "identity")
 _KEYS: dict[str, tuple[str, ...]] = {
     "mesh": ("name", "primary_region", "secondary_region"),
     "lineage": ("namespace", "transport", "file", "url", "endpoint", "timeout_seconds"),
@@ -41,9 +44,11 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "domains": ("owners", "pool_slots", "max_assets", "max_storage_bytes", "residency", "retired"),
     "classification": ("protection",),
     "retention": ("default_days", "domains"),
-    "grants": ("product", "consumer", "purpose", "approved_by", "expires", "requested_by"),
+    "grants": ("product", "consumer", "purpose", "approved_by", "signatures", "expires", "requested_by"),
     "roles": ("members", "permissions"),
     "keys": ("provider",),
+    "people": ("public_key",),
+    "identity": ("provider", "issuer", "audience", "jwks_url", "email_claim"),
 }
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -117,17 +122,20 @@ class _Reader:
         lineage = self._build("[lineage]", lambda: self._lineage(self._table(raw, "lineage")))
         keys = self._build("[keys]", lambda: self._keys(self._table(raw, "keys")))
         roles = self._named(raw, "roles", lambda n, t: Role(
-            name=n, members=self._strings(t, "members", f"[roles.{n}]"),
+            name=n, members=self._emails(t, "members", f"[roles.{n}]"),
             permissions=self._strings(t, "permissions", f"[roles.{n}]")))
+        people = self._people(self._table(raw, "people"))
+        identity = self._build("[identity]", lambda: self._identity(self._table(raw, "identity")))
         grants = tuple(g for i, t in enumerate(self._list(raw, "grants"))
                        if (g := self._build(f"[[grants]][{i}]", partial(self._grant, i, t))))
         if settings is not None:
             self._cross_check(settings, regions, domains, roles, grants, declared=set(self._table(raw, "regions")))
-        if self.problems or settings is None or retention is None or lineage is None or keys is None:
+        if self.problems or settings is None or retention is None or lineage is None or keys is None \
+                or identity is None:
             raise PolicyErrors(self.file, self.problems)
         return MeshPolicy(path=self.file, settings=settings, regions=regions, domains=domains,
                           classifications=classes, retention=retention, grants=grants, roles=roles,
-                          lineage=lineage, keys=keys)
+                          lineage=lineage, keys=keys, people=people, identity=identity)
 
     # -- sections -------------------------------------------------------------------------------
     def _settings(self, t: dict[str, Any]) -> MeshSettings:
@@ -155,10 +163,45 @@ class _Reader:
             endpoint=self._get(t, "endpoint", str, "[lineage]", default="api/v1/lineage"),
             timeout_seconds=float(timeout))
 
+    def _identity(self, t: dict[str, Any]) -> IdentitySettings:
+        self._unknown_keys(t, _KEYS["identity"], "[identity]")
+        return IdentitySettings(
+            provider=self._get(t, "provider", str, "[identity]", default="local"),
+            issuer=self._get(t, "issuer", str, "[identity]", default=None),
+            audience=self._get(t, "audience", str, "[identity]", default=None),
+            jwks_url=self._get(t, "jwks_url", str, "[identity]", default=None),
+            email_claim=self._get(t, "email_claim", str, "[identity]", default="email"))
+
+    def _people(self, t: dict[str, Any]) -> dict[str, Person]:
+        """``[people."<email>"]``, keyed by the normalised address; two spellings of one are refused."""
+        from governance.identity.actor import (
+            normalize_email,  # here: governance.identity builds on this layer
+        )
+
+        people: dict[str, Person] = {}
+        for name, table in t.items():
+            where = f'[people."{name}"]'
+            if not isinstance(table, dict):
+                self._problem(where, "is not a table", f'write it as [people."{name}"] with public_key below it')
+                continue
+            self._unknown_keys(table, _KEYS["people"], where)
+            email = normalize_email(name)
+            if email in people:
+                self._problem(where, f"'{name}' is registered twice (addresses are compared in lower case)",
+                              f'keep one [people."{email}"] table')
+                continue
+            person = self._build(where, partial(self._person, email, table, where))
+            if person is not None:
+                people[email] = person
+        return people
+
+    def _person(self, email: str, t: dict[str, Any], where: str) -> Person:
+        return Person(email=email, public_key=self._get(t, "public_key", str, where))
+
     def _domain(self, name: str, t: dict[str, Any]) -> DomainPolicy:
         where = f"[domains.{name}]"
         return DomainPolicy(
-            name=name, owners=self._strings(t, "owners", where),
+            name=name, owners=self._emails(t, "owners", where),
             pool_slots=self._get(t, "pool_slots", int, where, default=4),
             max_assets=self._get(t, "max_assets", int, where, default=100),
             max_storage_bytes=self._get(t, "max_storage_bytes", int, where, default=None),
@@ -172,14 +215,33 @@ class _Reader:
                          per_domain={k: int(v) for k, v in per_domain.items()})
 
     def _grant(self, i: int, t: dict[str, Any]) -> Grant:
+        from governance.identity.actor import normalize_email
+
         where = f"[[grants]][{i}]"
         self._unknown_keys(t, _KEYS["grants"], where)
         return Grant(
             index=i, product=self._get(t, "product", str, where),
             consumer=self._get(t, "consumer", str, where), purpose=self._get(t, "purpose", str, where),
-            approved_by=self._strings(t, "approved_by", where, default=()),
+            approved_by=self._emails(t, "approved_by", where, default=()),
+            signatures=self._signatures(t, where),
             expires=self._get(t, "expires", dt.date, where, default=None),
-            requested_by=self._get(t, "requested_by", str, where, default=""))
+            requested_by=normalize_email(self._get(t, "requested_by", str, where, default="")))
+
+    def _signatures(self, t: dict[str, Any], where: str) -> dict[str, str]:
+        from governance.identity.actor import normalize_email
+
+        raw = self._get(t, "signatures", dict, where, default={})
+        signatures: dict[str, str] = {}
+        for name, value in raw.items():
+            email = normalize_email(name)
+            if not isinstance(value, str):
+                raise ConfigError(f"the signature of '{name}' must be a string", where=f'{where}.signatures."{name}"',
+                                  fix='write signatures = { "<email>" = "ed25519:..." }')
+            if signatures.get(email, value) != value:
+                raise ConfigError(f"two different signatures of '{email}'", where=f"{where}.signatures",
+                                  fix=f"keep one; {email} signs again with `mesh access approve --as {email}`")
+            signatures[email] = value
+        return signatures
 
     def _cross_check(self, settings: MeshSettings, regions: Mapping[str, Region],
                      domains: Mapping[str, DomainPolicy], roles: Mapping[str, Role], grants: tuple[Grant, ...], *,
@@ -210,6 +272,11 @@ class _Reader:
                     self._problem(f"{where}.approved_by", f"'{approver}' is no domain owner and no member of a role",
                                   "approvals come from domain owners or role members; fix the address. "
                                   + did_you_mean(approver, people))
+            for signer in g.signatures:
+                if signer not in g.approved_by:
+                    self._problem(f'{where}.signatures."{signer}"', f"'{signer}' signed but is not in approved_by",
+                                  f"remove the signature, or have {signer} approve: "
+                                  f"`mesh access approve {g.index} --as {signer}`")
             if g.requested_by and g.requested_by in g.approved_by:
                 self._problem(f"{where}.approved_by", f"'{g.requested_by}' approved their own request",
                               "remove the self-approval; another owner or the council must approve")
@@ -280,6 +347,12 @@ class _Reader:
             raise ConfigError(f"'{key}' must be a {kind.__name__}, not {type(value).__name__} ({value!r})",
                               where=f"{where}.{key}", fix=f"write {key} as a {kind.__name__}")
         return value
+
+    def _emails(self, t: dict[str, Any], key: str, where: str, **kw: Any) -> tuple[str, ...]:
+        """A list of e-mail addresses, normalised, each once (two spellings are one person)."""
+        from governance.identity.actor import normalize_email
+
+        return tuple(dict.fromkeys(normalize_email(e) for e in self._strings(t, key, where, **kw)))
 
     def _strings(self, t: dict[str, Any], key: str, where: str, **kw: Any) -> tuple[str, ...]:
         value = self._get(t, key, list, where, **kw)

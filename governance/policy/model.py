@@ -178,6 +178,7 @@ class Grant:
     approved_by: tuple[str, ...] = ()
     expires: dt.date | None = None
     requested_by: str = ""
+    signatures: Mapping[str, str] = field(default_factory=dict)
     index: int = 0
 
     def __post_init__(self) -> None:
@@ -187,6 +188,15 @@ class Grant:
         _require(bool(self.purpose), f"{where}.purpose", "the grant has no purpose",
                  'write purpose = "why the consumer needs it"')
         _check_emails(self.approved_by, f"{where}.approved_by")
+        _check_emails(tuple(self.signatures), f"{where}.signatures")
+        from governance.identity.keys import (
+            is_signature_text,  # here: governance.identity builds on this layer
+        )
+
+        for email, signature in self.signatures.items():
+            _require(is_signature_text(signature), f'{where}.signatures."{email}"',
+                     "the signature is not 'ed25519:<base64 of 64 bytes>'",
+                     f"remove it; {email} signs with `mesh access approve {self.index} --as {email}`")
 
     @property
     def producer(self) -> str:
@@ -233,6 +243,61 @@ class KeysPolicy:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Person:
+    """``[people."<email>"]``: a person and the public key they prove who they are with."""
+
+    email: str
+    public_key: str
+
+    def __post_init__(self) -> None:
+        from governance.identity.actor import (  # here: identity builds on this layer
+            is_email,
+            normalize_email,
+        )
+        from governance.identity.keys import is_public_key_text
+
+        where = f'[people."{self.email}"]'
+        _require(is_email(self.email) and normalize_email(self.email) == self.email, where,
+                 f"'{self.email}' is not a (lower-case) e-mail address",
+                 'write [people."name@acme.example"], the address in lower case')
+        _require(is_public_key_text(self.public_key), f"{where}.public_key",
+                 "the public key is not 'ed25519:<base64 of 32 bytes>'",
+                 f"write the line `mesh identity create {self.email}` printed, unchanged")
+
+
+#: Identity providers ``[identity].provider`` may name.
+IDENTITY_PROVIDERS = frozenset({"local", "oidc"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdentitySettings:
+    """``[identity]``: how people prove who they are. ``provider`` is ``local`` (default: keys
+    registered in ``[people]``) or ``oidc`` (``issuer``, ``audience``, optional ``jwks_url``
+    and ``email_claim``)."""
+
+    provider: str = "local"
+    issuer: str | None = None
+    audience: str | None = None
+    jwks_url: str | None = None
+    email_claim: str = "email"
+
+    def __post_init__(self) -> None:
+        _require(self.provider in IDENTITY_PROVIDERS, "[identity].provider", f"unknown provider '{self.provider}'",
+                 f"use one of {', '.join(sorted(IDENTITY_PROVIDERS))}")
+        if self.provider == "oidc":
+            _require(bool(self.issuer), "[identity].issuer", "the oidc provider needs an issuer",
+                     'write issuer = "https://login.acme.example"')
+            _require(bool(self.audience), "[identity].audience", "the oidc provider needs an audience",
+                     'write audience = "<the client id the issuer gives the mesh>"')
+        for key in ("issuer", "jwks_url"):
+            url = getattr(self, key)
+            _require(url is None or url.startswith(("https://", "http://")), f"[identity].{key}",
+                     f"'{url}' is not an http(s) URL", f'write {key} = "https://..."')
+        _require(bool(self.email_claim), "[identity].email_claim", "the e-mail claim name is empty",
+                 'write email_claim = "email" or remove it')
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MeshPolicy:
     """The whole of ``mesh.toml``, validated. ``root`` is the folder that holds it."""
 
@@ -246,6 +311,8 @@ class MeshPolicy:
     roles: Mapping[str, Role] = field(default_factory=dict)
     lineage: LineagePolicy = field(default_factory=LineagePolicy)
     keys: KeysPolicy = field(default_factory=KeysPolicy)
+    people: Mapping[str, Person] = field(default_factory=dict)
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
 
     @property
     def root(self) -> Path:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import pandera.polars as pa
@@ -74,7 +75,7 @@ def protect(frame: pl.DataFrame, classified: Mapping[str, str], policy: MeshPoli
 
 
 def unprotect(frame: pl.DataFrame, protection: Mapping[str, str], data_key: Mapping[str, str] | None,
-              keyring: Keyring, *, key: str, permissions: set[str]) -> pl.DataFrame:
+              keyring: Keyring, *, key: str, permissions: AbstractSet[str]) -> pl.DataFrame:
     """Plaintext for the classifications in ``permissions`` (``decrypt:<class>``); tokens or
     ``[redacted]`` for the others."""
     columns = []

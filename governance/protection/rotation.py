@@ -20,8 +20,9 @@ from typing import Any
 
 from assets.mesh import Mesh
 from assets.storage import Manifest, VersionStore
-from governance.access.authorization import Principal, identity_details, require
+from governance.access.authorization import identity_details, require
 from governance.audit import AuditEvent, AuditLog
+from governance.identity import Actor
 from governance.keys import KeyError_
 from governance.protection.keys import Keyring, WrappedKey
 
@@ -73,7 +74,7 @@ def kek_usage(mesh: Mesh, keyring: Keyring) -> Counter[str]:
     return Counter(item.wrapped.kek_id for item in wrapped_items(mesh, keyring))
 
 
-def rotate_keys(mesh: Mesh, keyring: Keyring, audit: AuditLog, *, actor: Principal,
+def rotate_keys(mesh: Mesh, keyring: Keyring, audit: AuditLog, *, actor: Actor,
                 on_item: Callable[[str], None] | None = None) -> RotationReport:
     """Make a new KEK active and rewrap every data key under it (resuming an interrupted run).
     ``actor`` needs the ``rotate_keys`` permission."""
@@ -108,7 +109,7 @@ def rotate_keys(mesh: Mesh, keyring: Keyring, audit: AuditLog, *, actor: Princip
     return RotationReport(target, rewrapped, already, resumed)
 
 
-def retire_kek(mesh: Mesh, keyring: Keyring, audit: AuditLog, kek_id: str, *, actor: Principal) -> None:
+def retire_kek(mesh: Mesh, keyring: Keyring, audit: AuditLog, kek_id: str, *, actor: Actor) -> None:
     """Delete a KEK that no wrapped key uses any more (so no data can become unreadable).
     ``actor`` needs the ``rotate_keys`` permission."""
     require(mesh.policy, audit, actor, "rotate_keys", action="key_retire", target=f"kek:{kek_id}")

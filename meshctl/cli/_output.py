@@ -21,6 +21,9 @@ from rich.progress import (
 )
 
 from assets.errors import MeshError, did_you_mean
+from governance.access import authenticate
+from governance.identity import Actor
+from governance.services import governed
 from governance.wiring import load_mesh, load_policy_mesh
 
 if TYPE_CHECKING:
@@ -35,6 +38,10 @@ errors = Console(stderr=True, width=_WIDTH)
 RootOption = Annotated[Path | None, typer.Option(
     "--root", envvar="MESH_ROOT", help="Folder holding mesh.toml (default: the working folder or a parent).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+ActorOption = Annotated[str | None, typer.Option(
+    "--as", envvar="MESH_USER",
+    help="Which of your identities acts (e-mail). It only selects: your private key proves it "
+         "(mesh identity create), or with [identity] provider = \"oidc\" the token in MESH_TOKEN.")]
 
 STATUS_STYLE = {"materialized": "green", "gate_failed": "bold red", "error": "red", "skipped": "yellow"}
 
@@ -77,6 +84,12 @@ def open_mesh(root: Path | None) -> Mesh:
     stderr and exit 1."""
     with user_errors():
         return load_mesh(root)
+
+
+def act_as(mesh: Mesh, claimed: str | None, action: str) -> Actor:
+    """Authenticate who runs the command; a failed proof is audited and ends the command."""
+    with user_errors():
+        return authenticate(mesh.policy, governed(mesh).audit, claimed, action=action)
 
 
 def open_policy_mesh(root: Path | None) -> Mesh:

@@ -16,8 +16,10 @@ from assets.results import AssetResult, RunResult
 from governance.services import governed
 from meshctl.cli._output import (
     STATUS_STYLE,
+    ActorOption,
     JsonOption,
     RootOption,
+    act_as,
     console,
     emit_json,
     fail,
@@ -38,6 +40,7 @@ from meshctl.cli.governance_commands import (
     keys_app,
     retention_app,
 )
+from meshctl.cli.identity_commands import identity_app
 from meshctl.cli.lineage_command import lineage
 
 app = typer.Typer(name="mesh", help="A data mesh of assets on Airflow 3.", no_args_is_help=True,
@@ -156,18 +159,18 @@ def read(
     version: Annotated[str | None, typer.Option(help="A version id (default: the current one).")] = None,
     out: Annotated[Path | None, typer.Option(help="Write to this .csv or .parquet file instead of printing.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to print.")] = 10,
-    user: Annotated[str | None, typer.Option("--as", envvar="MESH_USER", help="Who reads (e-mail); access is checked and audited.")] = None,
+    user: ActorOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Print the head of an asset's current (or given) version, or write it to a file."""
+    """Print the head of an asset's current (or given) version, or write it to a file.
+    Access is checked for the authenticated reader and audited."""
     from governance.access import read_asset
 
     mesh = open_mesh(root)
     require_asset(mesh.graph, asset)
-    if not user:
-        fail("who is reading? Reads are denied by default. Fix: pass --as EMAIL (or set MESH_USER)")
+    actor = act_as(mesh, user, "read")
     with user_errors():
-        frame = read_asset(mesh, asset, user=user, version=version)
+        frame = read_asset(mesh, asset, actor=actor, version=version)
     if out is not None:
         suffix = out.suffix.lower()
         if suffix not in (".csv", ".parquet"):
@@ -215,7 +218,11 @@ def demo(
     in_process: Annotated[bool, typer.Option("--in-process", help="Run with the in-process engine, not Airflow.")] = False,
     keep: Annotated[bool, typer.Option("--keep", help="Leave Airflow running afterwards.")] = False,
 ) -> None:
-    """The example mesh end to end on Airflow 3, then a bad feed stopped at its contract gate."""
+    """The example mesh end to end on Airflow 3, then a bad feed stopped at its contract gate.
+
+    Set-up first gives the example's people their keys (as `mesh identity create` would) and
+    signs the example grants' approvals with them (as `mesh access approve` would)."""
+    _enroll_example_people(root)
     if in_process:
         from meshctl.cli.demo import run_demo
 
@@ -234,6 +241,20 @@ def demo(
                   "uv run mesh dr drill; Airflow logs: .mesh/airflow/logs/")
 
 
+def _enroll_example_people(root: Path | None) -> None:
+    from governance.identity import identity_folder
+    from governance.identity.example import enroll_people
+    from governance.policy import find_mesh_file
+
+    with user_errors():
+        done = enroll_people(find_mesh_file(root).parent)
+    if done.registered or done.signed:
+        console.print(f"set-up: keys created for {len(done.registered)} people in {identity_folder()} (owner-only); "
+                      f"their public keys and {len(done.signed)} signed approval(s) written to mesh.toml", highlight=False)
+    for person, why in done.skipped.items():
+        console.print(f"set-up: {escape(person)} skipped: {escape(why)}", highlight=False)
+
+
 app.command()(up)
 app.command()(lineage)
 app.command()(down)
@@ -244,4 +265,5 @@ app.add_typer(contract_app, name="contract")
 app.add_typer(keys_app, name="keys")
 app.add_typer(retention_app, name="retention")
 app.add_typer(domain_app, name="domain")
+app.add_typer(identity_app, name="identity")
 app.command()(domains)

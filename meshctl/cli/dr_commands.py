@@ -11,11 +11,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from assets.errors import MeshError
-from assets.mesh import Mesh
 from governance.services import governed
 from meshctl.cli._output import (
+    ActorOption,
     JsonOption,
     RootOption,
+    act_as,
     console,
     emit_json,
     fail,
@@ -27,27 +28,8 @@ from meshctl.cli._output import (
 dr_app = typer.Typer(help="Disaster recovery: status, replicate, backup, restore, failover, failback, drill.",
                      no_args_is_help=True)
 
-UserOption = Annotated[str | None, typer.Option("--as", envvar="MESH_USER",
-                                                help="Who operates (e-mail); needs the operate_dr permission.")]
 STATE_STYLE = {"in sync": "green", "behind": "yellow", "corrupt": "bold red", "unreachable": "red",
                "excluded": "magenta", "not materialized": "dim"}
-
-
-def _operator(mesh: Mesh, user: str | None) -> str:
-    """Failover, failback and restore change what every reader sees: only operate_dr may."""
-    from governance.access import permissions_of
-    from governance.audit import AuditEvent
-
-    if not user:
-        fail("who operates? DR operations are denied by default. Fix: pass --as EMAIL of an operate_dr holder")
-    allowed = "operate_dr" in permissions_of(mesh.policy, user)
-    if not allowed:
-        governed(mesh).audit.append(AuditEvent(actor=user, action="dr_operation", target="mesh",
-                                                       outcome="denied", source="cli",
-                                                       details={"reason": "no operate_dr permission"}))
-        fail(f"'{user}' may not operate DR: no role with the operate_dr permission. "
-             "Fix: ask the council to add you to such a role in mesh.toml [roles]")
-    return user
 
 
 @dr_app.command("status")
@@ -121,7 +103,7 @@ def backup(root: RootOption = None, to: Annotated[Path | None, typer.Option(
 
 @dr_app.command("restore")
 def restore(backup_dir: Annotated[Path | None, typer.Argument(help="Backup folder (default: the newest).")] = None,
-            root: RootOption = None, user: UserOption = None, as_json: JsonOption = False) -> None:
+            root: RootOption = None, user: ActorOption = None, as_json: JsonOption = False) -> None:
     """Verify a backup (signature, checksums, audit chain), then restore what is missing or broken.
     A lost mesh.toml comes back first, from the backup, so the mesh can load."""
     from governance.dr import latest_backup, restore_config
@@ -137,7 +119,7 @@ def restore(backup_dir: Annotated[Path | None, typer.Argument(help="Backup folde
             restore_config(folder / "mesh.toml", chosen)
             console.print(f"restored {folder / 'mesh.toml'} from {chosen}")
         mesh = open_policy_mesh(root)
-    actor = _operator(mesh, user)
+    actor = act_as(mesh, user, "dr_operation")
     with user_errors():
         report = restore_backup(mesh, backup_dir or latest_backup(mesh.state_dir), actor=actor)
     if as_json:
@@ -156,7 +138,7 @@ def restore(backup_dir: Annotated[Path | None, typer.Argument(help="Backup folde
 
 @dr_app.command("failover")
 def failover(to: Annotated[str, typer.Option("--to", help="The region to make active.")],
-             root: RootOption = None, user: UserOption = None,
+             root: RootOption = None, user: ActorOption = None,
              force: Annotated[bool, typer.Option("--force", help="Switch even if data would be lost; "
                                                  "the loss is listed and audited.")] = False,
              as_json: JsonOption = False) -> None:
@@ -164,19 +146,19 @@ def failover(to: Annotated[str, typer.Option("--to", help="The region to make ac
     from governance.dr import failover as switch
 
     mesh = open_policy_mesh(root)
-    actor = _operator(mesh, user)
+    actor = act_as(mesh, user, "dr_operation")
     with user_errors():
         report = switch(mesh, to, governed(mesh).audit, force=force, actor=actor)
     _print_switch(report.to_dict(), as_json)
 
 
 @dr_app.command("failback")
-def failback(root: RootOption = None, user: UserOption = None, as_json: JsonOption = False) -> None:
+def failback(root: RootOption = None, user: ActorOption = None, as_json: JsonOption = False) -> None:
     """Catch the primary region up from the active one, verified, then switch back to it."""
     from governance.dr import failback as switch_back
 
     mesh = open_policy_mesh(root)
-    actor = _operator(mesh, user)
+    actor = act_as(mesh, user, "dr_operation")
     with user_errors():
         report = switch_back(mesh, governed(mesh).audit, actor=actor)
     _print_switch(report.to_dict(), as_json)

@@ -12,8 +12,10 @@ from rich.table import Table
 from governance.audit import AuditLog
 from governance.services import governed
 from meshctl.cli._output import (
+    ActorOption,
     JsonOption,
     RootOption,
+    act_as,
     console,
     emit_json,
     fail,
@@ -24,7 +26,7 @@ from meshctl.cli._output import (
 )
 
 audit_app = typer.Typer(help="The tamper-evident audit log: verify, query, checkpoint.", no_args_is_help=True)
-access_app = typer.Typer(help="Grants between domains: list, request, approve.", no_args_is_help=True)
+access_app = typer.Typer(help="Grants between domains: list, request, approve (signed), revoke.", no_args_is_help=True)
 
 
 
@@ -48,9 +50,14 @@ def verify(root: RootOption = None, as_json: JsonOption = False) -> None:
 
 
 @audit_app.command("checkpoint")
-def checkpoint(root: RootOption = None) -> None:
-    """Sign the Merkle tree head of every record so far (also done every 1,000 records)."""
-    cp = _log(root).checkpoint()
+def checkpoint(root: RootOption = None, user: ActorOption = None) -> None:
+    """Sign the Merkle tree head of every record so far (also done every 1,000 records).
+    Needs the read_audit permission."""
+    from governance.audit.access import checkpoint_audit
+
+    with user_errors():
+        mesh = open_policy_mesh(root)
+        cp = checkpoint_audit(mesh.policy, governed(mesh).audit, act_as(mesh, user, "audit_checkpoint"))
     console.print(f"checkpoint: {cp['size']} records, root {cp['root'][:16]}..., key {cp['key_id']}")
 
 
@@ -62,14 +69,22 @@ def query(
     action: Annotated[str | None, typer.Option(help="materialize, read, grant_request, ...")] = None,
     since: Annotated[str | None, typer.Option(help="ISO date or time, UTC, e.g. 2026-11-01.")] = None,
     limit: Annotated[int, typer.Option(help="Most recent records to show.")] = 50,
+    user: ActorOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Answer compliance questions: who did what to which asset, when, with what outcome."""
+    """Answer compliance questions: who did what to which asset, when, with what outcome.
+    Needs the read_audit permission; the query is itself audited."""
+    from governance.audit.access import query_audit
+
     try:
         start = dt.datetime.fromisoformat(since).replace(tzinfo=dt.UTC) if since else None
     except ValueError:
         fail(f"--since {since!r} is not an ISO date. Fix: write it like 2026-11-01 or 2026-11-01T12:00")
-    records = _log(root).query(actor=actor, target=asset, action=action, since=start)[-limit:]
+    with user_errors():
+        mesh = open_policy_mesh(root)
+        reader = act_as(mesh, user, "audit_query")
+        records = query_audit(mesh.policy, governed(mesh).audit, reader, who=actor, target=asset, action=action,
+                              since=start)[-limit:]
     if as_json:
         emit_json([{**r.body(), "hash": r.hash} for r in records])
         return
@@ -110,7 +125,7 @@ def access_request(
     product: Annotated[str, typer.Argument(help="The asset to read, e.g. customers.customers.")],
     consumer: Annotated[str, typer.Option(help="The domain that will read it.")],
     purpose: Annotated[str, typer.Option(help="Why it is needed (recorded in mesh.toml and the audit log).")],
-    user: Annotated[str, typer.Option("--as", envvar="MESH_USER", help="The requester: an owner of the consumer domain.")],
+    user: ActorOption = None,
     expires: Annotated[str, typer.Option(help="ISO date the grant ends.")] = "",
     root: RootOption = None,
 ) -> None:
@@ -122,7 +137,7 @@ def access_request(
         require_asset(mesh.graph, product)
         until = dt.date.fromisoformat(expires) if expires else dt.date.today() + dt.timedelta(days=365)
         index = request_grant(mesh.policy, governed(mesh).audit, product=product, consumer=consumer,
-                              purpose=purpose, requester=user, expires=until)
+                              purpose=purpose, requester=act_as(mesh, user, "grant_request"), expires=until)
     console.print(f"grant {index} requested: {consumer} reads {product} until {until}; it needs approval by an "
                   f"owner of '{product.split('.')[0]}' and the council: mesh access approve {index} --as EMAIL")
 
@@ -130,16 +145,36 @@ def access_request(
 @access_app.command("approve")
 def access_approve(
     index: Annotated[int, typer.Argument(help="The grant's number (mesh access list).")],
-    user: Annotated[str, typer.Option("--as", envvar="MESH_USER", help="The approver: a producer owner or approve_grant holder.")],
     root: RootOption = None,
+    user: ActorOption = None,
 ) -> None:
-    """Approve a grant as a role holder; self-approval is refused."""
+    """Approve a grant as an owner of the producing domain or an approve_grant holder: your key
+    signs the grant's product, consumer, purpose and expiry. Self-approval is refused."""
     from governance.access.workflow import approve_grant
+    from governance.identity import LocalIdentity
 
     with user_errors():
         mesh = open_policy_mesh(root)
-        missing = approve_grant(mesh.policy, governed(mesh).audit, index=index, approver=user)
+        approver = act_as(mesh, user, "grant_approve")
+        signer = LocalIdentity(people={e: p.public_key for e, p in mesh.policy.people.items()})
+        missing = approve_grant(mesh.policy, governed(mesh).audit, index=index, approver=approver, signer=signer)
     console.print(f"grant {index} is active" if not missing else f"grant {index} still lacks {' and '.join(missing)}")
+
+
+@access_app.command("revoke")
+def access_revoke(
+    index: Annotated[int, typer.Argument(help="The grant's number (mesh access list).")],
+    root: RootOption = None,
+    user: ActorOption = None,
+) -> None:
+    """Remove a grant: needs approve_grant, or to own the producing domain."""
+    from governance.access.workflow import revoke_grant
+
+    with user_errors():
+        mesh = open_policy_mesh(root)
+        product = revoke_grant(mesh.policy, governed(mesh).audit, index=index,
+                               actor=act_as(mesh, user, "grant_revoke"))
+    console.print(f"grant {index} on {product} revoked")
 
 
 contract_app = typer.Typer(help="Contract evolution: compare a contract with the last published one.",
@@ -207,27 +242,29 @@ def keys_status(root: RootOption = None, as_json: JsonOption = False) -> None:
 
 
 @keys_app.command("rotate")
-def keys_rotate(root: RootOption = None) -> None:
+def keys_rotate(root: RootOption = None, user: ActorOption = None) -> None:
     """Make a new KEK and rewrap every data key without rewriting data; re-run to finish an
-    interrupted rotation."""
+    interrupted rotation. Needs the rotate_keys permission."""
     from governance.protection.rotation import rotate_keys
 
     with user_errors():
         mesh = open_policy_mesh(root)
-        report = rotate_keys(mesh, governed(mesh).keyring, governed(mesh).audit)
+        actor = act_as(mesh, user, "key_rotate")
+        report = rotate_keys(mesh, governed(mesh).keyring, governed(mesh).audit, actor=actor)
     console.print(f"active KEK {report.kek_id}: {report.rewrapped} data key(s) rewrapped, {report.already} already "
                   f"under it{' (resumed an interrupted rotation)' if report.resumed else ''}")
 
 
 @keys_app.command("retire")
 def keys_retire(kek_id: Annotated[str, typer.Argument(help="The KEK id (mesh keys status).")],
-                root: RootOption = None) -> None:
-    """Delete an old KEK once nothing uses it."""
+                root: RootOption = None, user: ActorOption = None) -> None:
+    """Delete an old KEK once nothing uses it. Needs the rotate_keys permission."""
     from governance.protection.rotation import retire_kek
 
     with user_errors():
         mesh = open_policy_mesh(root)
-        retire_kek(mesh, governed(mesh).keyring, governed(mesh).audit, kek_id)
+        actor = act_as(mesh, user, "key_retire")
+        retire_kek(mesh, governed(mesh).keyring, governed(mesh).audit, kek_id, actor=actor)
     console.print(f"KEK {kek_id} retired")
 
 
@@ -284,13 +321,16 @@ def domain_create(
     name: Annotated[str, typer.Argument(help="The new domain's name, lower_snake_case.")],
     owner: Annotated[str, typer.Option(help="The owning team's e-mail.")],
     root: RootOption = None,
+    user: ActorOption = None,
 ) -> None:
-    """Scaffold domains/NAME with a working example asset and contract, its DAG file, and declare it."""
+    """Scaffold domains/NAME with a working example asset and contract, its DAG file, and declare
+    it. Needs the manage_domains permission."""
     from governance.tenancy import create_domain
 
     with user_errors():
         mesh = open_policy_mesh(root)
-        files = create_domain(mesh.root, name, owner, governed(mesh).audit)
+        actor = act_as(mesh, user, "domain_create")
+        files = create_domain(mesh.root, name, owner, governed(mesh).audit, actor=actor)
     for path in files:
         console.print(f"wrote {path.relative_to(mesh.root)}")
     console.print(f"domain '{name}' declared in mesh.toml; try: uv run mesh materialize 'domain:{name}'")
@@ -299,14 +339,16 @@ def domain_create(
 @domain_app.command("retire")
 def domain_retire(
     name: Annotated[str, typer.Argument(help="The domain to retire.")],
-    user: Annotated[str, typer.Option("--as", envvar="MESH_USER", help="Who retires it (audited).")],
     root: RootOption = None,
+    user: ActorOption = None,
 ) -> None:
-    """Refused while other domains consume its products; else revoke grants, archive data, mark retired."""
+    """Refused while other domains consume its products; else revoke grants, archive data, mark
+    retired. Needs the manage_domains permission."""
     from governance.tenancy import retire_domain
 
     with user_errors():
         mesh = open_mesh(root)
-        done = retire_domain(mesh, name, user, governed(mesh).audit)
+        actor = act_as(mesh, user, "domain_retire")
+        done = retire_domain(mesh, name, actor, governed(mesh).audit)
     console.print(f"domain '{name}' retired: {done['revoked_grants']} grant(s) revoked, data archived to "
                   f"{', '.join(done['archived']) or 'nothing stored'}")

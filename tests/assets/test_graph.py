@@ -87,7 +87,7 @@ def test_a_domain_that_raises_on_import_does_not_hide_the_others(fixture_mesh: C
 def test_an_import_error_names_the_domains_own_file_and_line(fixture_mesh: Callable[[str], Path], domain: str,
                                                              line: int, what: str) -> None:
     root = fixture_mesh("broken_deep")
-    error = Mesh.load(root, strict=False).errors[domain]
+    error = load_mesh(root, strict=False).errors[domain]
     assert error.where == f"{(root / 'domains' / domain / 'assets.py').resolve()}:{line}"
     assert what in error.what and "Fix:" in str(error) and str(error).count("Fix:") == 1
 
@@ -95,7 +95,7 @@ def test_an_import_error_names_the_domains_own_file_and_line(fixture_mesh: Calla
 def test_a_syntax_error_in_a_domain_names_its_line(fixture_mesh: Callable[[str], Path]) -> None:
     root = fixture_mesh("broken_deep")
     (root / "domains/alpha/assets.py").write_text("import polars as pl\n\ndef numbers(:\n")
-    error = Mesh.load(root, strict=False).errors["alpha"]
+    error = load_mesh(root, strict=False).errors["alpha"]
     assert error.where.endswith("domains/alpha/assets.py:3")
 
 

@@ -8,21 +8,39 @@ with ``pytest -k sales`` (or ``-m contract``).
 
 from __future__ import annotations
 
+import functools
+import shutil
+import tempfile
+from pathlib import Path
+
 import polars as pl
 import pytest
 
 from assets import Mesh, RunResult, run_gate
+from assets.graph import AssetGraph
 from assets.testing import rules
 from governance.protection import unprotect
 from governance.services import governed
 from governance.wiring import load_mesh
-from tests.conftest import REPO
+from tests.conftest import copy_example_mesh
 
 pytestmark = pytest.mark.contract
 
 
+@functools.cache
+def _example_graph(folder: str) -> AssetGraph:
+    """The example mesh's graph, from an enrolled copy (the repo's own grants are unsigned)."""
+    return load_mesh(copy_example_mesh(Path(folder) / "mesh")).graph
+
+
+_COPY = pytest.StashKey[str]()
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    graph = load_mesh(REPO).graph
+    if _COPY not in metafunc.config.stash:
+        folder = metafunc.config.stash[_COPY] = tempfile.mkdtemp(prefix="mesh-contracts-")
+        metafunc.config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    graph = _example_graph(metafunc.config.stash[_COPY])
     if "rule_id" in metafunc.fixturenames:
         cases = [pytest.param(key, r.id, id=f"{key}-{r.id}") for key in graph for r in rules(graph[key].spec.contract)]
         metafunc.parametrize(("key", "rule_id"), cases)

@@ -1,0 +1,89 @@
+"""The text forms of Ed25519 public keys and signatures kept in ``mesh.toml``.
+
+- public key: ``ed25519:<base64 of the raw 32 bytes>``
+- signature: ``ed25519:<base64 of the raw 64 bytes>``
+
+Parsing never raises anything but :class:`IdentityError`, whatever the text.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+
+from governance.identity.errors import IdentityError
+
+PREFIX = "ed25519:"
+PUBLIC_KEY_BYTES = 32
+SIGNATURE_BYTES = 64
+
+
+def _decode(text: object, size: int) -> bytes | None:
+    if not isinstance(text, str) or not text.startswith(PREFIX) or not text.isascii():
+        return None
+    try:
+        raw = base64.b64decode(text[len(PREFIX):], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw if len(raw) == size else None
+
+
+def is_public_key_text(text: object) -> bool:
+    """Whether ``text`` is ``ed25519:<base64 of 32 bytes>``."""
+    return _decode(text, PUBLIC_KEY_BYTES) is not None
+
+
+def is_signature_text(text: object) -> bool:
+    """Whether ``text`` is ``ed25519:<base64 of 64 bytes>``."""
+    return _decode(text, SIGNATURE_BYTES) is not None
+
+
+def public_key_text(key: Ed25519PublicKey | Ed25519PrivateKey) -> str:
+    """The registered text form of a public key (of a private key: of its public half)."""
+    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return PREFIX + base64.b64encode(raw).decode()
+
+
+def parse_public_key(text: object, *, where: str) -> Ed25519PublicKey:
+    """The key of a ``public_key`` entry; refuses anything else, naming ``where``."""
+    raw = _decode(text, PUBLIC_KEY_BYTES)
+    if raw is None:
+        raise IdentityError("the public key is not 'ed25519:<base64 of 32 bytes>'", where=where,
+                            fix="register the line `mesh identity create` printed, unchanged")
+    try:
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError:
+        raise IdentityError("the public key is not a valid Ed25519 key", where=where,
+                            fix="register the line `mesh identity create` printed, unchanged") from None
+
+
+def fingerprint(public_key: str) -> str:
+    """A short, stable id of a public key text (safe to log and to show)."""
+    return "SHA256:" + hashlib.sha256(public_key.encode()).hexdigest()[:16]
+
+
+def signature_text(signature: bytes) -> str:
+    return PREFIX + base64.b64encode(signature).decode()
+
+
+def verify_text(public_key: str, payload: bytes, signature: str) -> bool:
+    """Whether ``signature`` (text form) signs ``payload`` with ``public_key`` (text form).
+    Malformed keys or signatures verify nothing."""
+    raw = _decode(signature, SIGNATURE_BYTES)
+    key = _decode(public_key, PUBLIC_KEY_BYTES)
+    if raw is None or key is None:
+        return False
+    try:
+        Ed25519PublicKey.from_public_bytes(key).verify(raw, payload)
+    except (InvalidSignature, ValueError):
+        return False
+    return True

@@ -1,0 +1,184 @@
+"""The embedded default identity provider: one Ed25519 key pair per person.
+
+``mesh identity create EMAIL`` writes the private key owner-only (0600, in a 0700 folder) to
+the identity folder and prints the public key; the council registers it in ``mesh.toml``::
+
+    [people."council@acme.example"]
+    public_key = "ed25519:..."
+
+To act, ``--as EMAIL`` (or ``MESH_USER``) only *selects* which held key acts: the provider signs
+a fresh random challenge with it and verifies the signature with the key registered in
+``[people]``. Naming someone whose key this machine does not hold proves nothing and is refused.
+
+The identity folder is ``$MESH_IDENTITY`` if set, else ``<user config dir>/acme-mesh/identities``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+from urllib.parse import quote
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from assets.errors import MeshError, did_you_mean
+from governance.identity.actor import Actor, is_email, normalize_email
+from governance.identity.errors import IdentityError
+from governance.identity.keys import (
+    fingerprint,
+    parse_public_key,
+    public_key_text,
+    signature_text,
+)
+
+if TYPE_CHECKING:
+    from governance.keys.local import LocalKeyStore
+
+APP_NAME = "acme-mesh"
+_SUFFIX = ".ed25519"
+
+
+def identity_folder() -> Path:
+    """Where private keys of people are held: ``$MESH_IDENTITY``, else the user's config folder."""
+    configured = os.environ.get("MESH_IDENTITY")
+    if configured:
+        return Path(configured).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir(APP_NAME)) / "identities"
+
+
+def _email(text: str | None, action: str) -> str:
+    if text is None or not text.strip():
+        raise IdentityError("nobody was named", where=action,
+                            fix="pass --as YOUR-EMAIL or set MESH_USER to the person whose key you hold")
+    email = normalize_email(text)
+    if not is_email(email):
+        raise IdentityError(f"{text!r} is not an e-mail address", where=action,
+                            fix="pass --as YOUR-EMAIL, like 'team@acme.example'")
+    return email
+
+
+def _store(folder: Path | None) -> LocalKeyStore:
+    from governance.keys.local import (
+        LocalKeyStore,  # imported here: governance.keys imports the policy layer
+    )
+
+    return LocalKeyStore(folder if folder is not None else identity_folder())
+
+
+def _file_name(email: str) -> str:
+    return quote(email, safe="@.+-_") + _SUFFIX
+
+
+def _held_key(store: LocalKeyStore, email: str) -> Ed25519PrivateKey | None:
+    name = _file_name(email)
+    if not store.exists(name):
+        return None
+    try:
+        key = serialization.load_pem_private_key(store.read_secret(name), password=None)
+    except MeshError as exc:
+        raise IdentityError(exc.what, where=exc.where, fix=exc.fix) from None
+    except ValueError:
+        key = None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise IdentityError(f"the key file of '{email}' is not an Ed25519 private key", where=str(store.folder / name),
+                            fix=f"move it away and run `mesh identity create {email}`") from None
+    return key
+
+
+def create_identity(email: str, folder: Path | None = None) -> str:
+    """Create ``email``'s key pair in the identity folder; returns the public key text to register.
+
+    Refuses to replace a key already held (signatures made with it would stop counting).
+    """
+    address = _email(email, "mesh identity create")
+    store = _store(folder)
+    existing = _held_key(store, address)
+    if existing is not None:
+        raise IdentityError(f"a key of '{address}' is already held", where=str(store.folder / _file_name(address)),
+                            fix=f"keep it: its public key is {public_key_text(existing)}; to replace it, move the "
+                                "file away first (approvals it signed then stop counting)")
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    if not store.create_secret(_file_name(address), pem):
+        raise IdentityError(f"a key of '{address}' was created meanwhile", where=str(store.folder),
+                            fix="use that key; run the command once")
+    return public_key_text(key)
+
+
+def held_public_key(email: str, folder: Path | None = None) -> str | None:
+    """The public key text of ``email``'s key held in the folder, or ``None``."""
+    key = _held_key(_store(folder), _email(email, "identity"))
+    return None if key is None else public_key_text(key)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LocalIdentity:
+    """The ``local`` provider: people prove a key registered in ``mesh.toml`` ``[people]``.
+
+    ``people`` maps each normalised e-mail to its registered public key text; ``folder`` holds
+    the private keys (default :func:`identity_folder`, resolved when used).
+    """
+
+    kind: ClassVar[str] = "local"
+    people: Mapping[str, str] = field(default_factory=dict)
+    folder: Path | None = None
+
+    def authenticate(self, claimed: str | None) -> Actor:
+        """The actor ``claimed`` names, once their held key has signed a fresh challenge that
+        verifies with their registered key. Refuses with :class:`IdentityError` otherwise."""
+        email = _email(claimed, "authenticate")
+        key, registered = self._key_of(email, "act")
+        challenge = secrets.token_bytes(32)
+        public = parse_public_key(registered, where=f'mesh.toml [people."{email}"].public_key')
+        try:
+            public.verify(key.sign(challenge), challenge)
+        except InvalidSignature:
+            raise self._mismatch(email, key, registered) from None
+        return Actor(id=email, method="ed25519", evidence=f"key {fingerprint(registered)}")
+
+    def sign(self, email: str, payload: bytes) -> str:
+        """Sign ``payload`` with ``email``'s held key, refused unless it is the registered key."""
+        address = _email(email, "sign")
+        key, _ = self._key_of(address, "sign")
+        return signature_text(key.sign(payload))
+
+    def _key_of(self, email: str, action: str) -> tuple[Ed25519PrivateKey, str]:
+        people = {normalize_email(k): v for k, v in self.people.items()}
+        registered = people.get(email)
+        if registered is None:
+            raise IdentityError(
+                f"'{email}' is not registered in mesh.toml [people], so cannot {action}",
+                where=f"{action} as {email}",
+                fix=f"run `mesh identity create {email}` and ask the council to add the printed public key to "
+                    f'mesh.toml as [people."{email}"] public_key = "..." ' + did_you_mean(email, people))
+        parse_public_key(registered, where=f'mesh.toml [people."{email}"].public_key')
+        store = _store(self.folder)
+        key = _held_key(store, email)
+        if key is None:
+            raise IdentityError(
+                f"this machine holds no key of '{email}' (looked in {store.folder}), so cannot {action} as them",
+                where=f"{action} as {email}",
+                fix=f"act as yourself (--as YOUR-EMAIL); if you are {email}, set MESH_IDENTITY to the folder "
+                    "holding your key, or run `mesh identity create` on a new machine and have the council "
+                    "register the new public key")
+        if public_key_text(key) != registered:
+            raise self._mismatch(email, key, registered)
+        return key, registered
+
+    @staticmethod
+    def _mismatch(email: str, key: Ed25519PrivateKey, registered: str) -> IdentityError:
+        held = public_key_text(key)
+        return IdentityError(
+            f"the key held for '{email}' ({fingerprint(held)}) is not the one registered in mesh.toml "
+            f"({fingerprint(registered)})", where=f'[people."{email}"].public_key',
+            fix=f"use the folder holding the registered key (MESH_IDENTITY), or ask the council to register "
+                f"your current public key: {held}")

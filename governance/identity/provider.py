@@ -1,0 +1,51 @@
+"""Which identity provider a mesh uses, built once from ``mesh.toml`` ``[identity]``.
+
+The plug-in contract: a provider has a ``kind`` (the ``[identity].provider`` value that picks
+it), is a frozen dataclass validated on construction, and has one method,
+``authenticate(claimed) -> Actor``, which either returns an authenticated :class:`Actor` or
+raises :class:`IdentityError`. ``claimed`` is what ``--as`` / ``MESH_USER`` says; it only
+selects or cross-checks, it never proves anything by itself.
+
+- ``local`` (default): per-person Ed25519 keys registered in ``[people]`` (:mod:`.local`).
+- ``oidc``: tokens of an OpenID Connect issuer (:mod:`.oidc`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from governance.identity.actor import Actor
+from governance.identity.errors import IdentityError
+from governance.identity.local import LocalIdentity
+from governance.identity.oidc import OidcIdentity
+
+if TYPE_CHECKING:
+    from governance.policy import MeshPolicy
+
+PROVIDERS = ("local", "oidc")
+
+
+@runtime_checkable
+class IdentityProvider(Protocol):
+    """Establishes who acts. See the module docstring for the contract."""
+
+    @property
+    def kind(self) -> str: ...
+
+    def authenticate(self, claimed: str | None) -> Actor: ...
+
+
+def identity_provider(policy: MeshPolicy, *, folder: Path | None = None,
+                      token: str | None = None) -> IdentityProvider:
+    """The provider ``policy.identity`` chooses. ``folder`` (local keys) and ``token`` (oidc)
+    override ``$MESH_IDENTITY`` and ``$MESH_TOKEN``, which are read when authenticating."""
+    settings = policy.identity
+    if settings.provider == "local":
+        return LocalIdentity(people={email: p.public_key for email, p in policy.people.items()}, folder=folder)
+    if settings.provider == "oidc":
+        assert settings.issuer is not None and settings.audience is not None  # checked by IdentitySettings
+        return OidcIdentity(issuer=settings.issuer, audience=settings.audience, jwks_url=settings.jwks_url,
+                            email_claim=settings.email_claim, token=token)
+    raise IdentityError(f"unknown identity provider '{settings.provider}'", where="[identity].provider",
+                        fix=f"use one of {', '.join(PROVIDERS)}")

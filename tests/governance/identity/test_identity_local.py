@@ -1,0 +1,126 @@
+"""The local identity provider: per-person Ed25519 keys, held owner-only, proved against the key
+registered in mesh.toml [people]."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from governance.identity import (
+    Actor,
+    IdentityError,
+    LocalIdentity,
+    create_identity,
+    identity_folder,
+)
+from governance.identity.keys import fingerprint
+
+ALICE = "alice@acme.example"
+BOB = "bob@acme.example"
+
+
+@pytest.fixture
+def mine(tmp_path: Path) -> Path:
+    return tmp_path / "mine"
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path) -> Path:
+    return tmp_path / "elsewhere"
+
+
+def test_create_writes_the_private_key_owner_only_and_returns_the_public_key(mine: Path) -> None:
+    public = create_identity("  Alice@ACME.example ", mine)
+    assert public.startswith("ed25519:") and len(public) == len("ed25519:") + 44
+    files = list(mine.iterdir())
+    assert [f.name for f in files] == [f"{ALICE}.ed25519"], "one file, named by the normalised address"
+    assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
+    assert stat.S_IMODE(mine.stat().st_mode) == 0o700
+    assert b"PRIVATE KEY" in files[0].read_bytes() and public.encode() not in files[0].read_bytes()
+
+
+def test_create_refuses_to_overwrite_a_held_key(mine: Path) -> None:
+    public = create_identity(ALICE, mine)
+    before = (mine / f"{ALICE}.ed25519").read_bytes()
+    with pytest.raises(IdentityError) as caught:
+        create_identity("ALICE@acme.example", mine)
+    assert ALICE in str(caught.value) and "already held" in str(caught.value)
+    assert public in caught.value.fix and "move the file away" in caught.value.fix
+    assert (mine / f"{ALICE}.ed25519").read_bytes() == before
+
+
+def test_create_refuses_what_is_not_an_address(mine: Path) -> None:
+    with pytest.raises(IdentityError, match="not an e-mail address"):
+        create_identity("alice", mine)
+    assert not mine.exists()
+
+
+def test_authenticate_proves_the_held_registered_key(mine: Path) -> None:
+    public = create_identity(ALICE, mine)
+    actor = LocalIdentity(people={ALICE: public}, folder=mine).authenticate("Alice@Acme.Example")
+    assert actor == Actor(id=ALICE, method="ed25519", evidence=f"key {fingerprint(public)}")
+
+
+def test_naming_someone_whose_key_is_not_held_is_refused(mine: Path, elsewhere: Path) -> None:
+    create_identity(ALICE, mine)
+    bobs = create_identity(BOB, elsewhere)  # Bob's key lives on Bob's machine
+    provider = LocalIdentity(people={ALICE: create_identity("carol@acme.example", mine), BOB: bobs}, folder=mine)
+    with pytest.raises(IdentityError) as caught:
+        provider.authenticate(BOB)
+    text = str(caught.value)
+    assert f"holds no key of '{BOB}'" in text and str(mine) in text
+    assert "--as YOUR-EMAIL" in caught.value.fix and "MESH_IDENTITY" in caught.value.fix
+    with pytest.raises(IdentityError, match="holds no key"):
+        provider.sign(BOB, b"anything")
+
+
+def test_a_held_key_that_is_not_the_registered_one_is_refused(mine: Path, elsewhere: Path) -> None:
+    held = create_identity(ALICE, mine)
+    registered = create_identity(ALICE, elsewhere)
+    with pytest.raises(IdentityError) as caught:
+        LocalIdentity(people={ALICE: registered}, folder=mine).authenticate(ALICE)
+    assert f"the key held for '{ALICE}'" in str(caught.value)
+    assert fingerprint(held) in str(caught.value) and fingerprint(registered) in str(caught.value)
+    assert held in caught.value.fix, "the fix offers the held public key for registration"
+
+
+def test_an_unregistered_person_is_refused_with_the_enrolment_fix(mine: Path) -> None:
+    create_identity(ALICE, mine)
+    with pytest.raises(IdentityError) as caught:
+        LocalIdentity(people={}, folder=mine).authenticate(ALICE)
+    assert f"'{ALICE}' is not registered in mesh.toml [people]" in str(caught.value)
+    assert f"mesh identity create {ALICE}" in caught.value.fix and f'[people."{ALICE}"]' in caught.value.fix
+
+
+@pytest.mark.parametrize("claimed", [None, "", "   "])
+def test_acting_without_naming_anyone_is_refused(mine: Path, claimed: str | None) -> None:
+    with pytest.raises(IdentityError, match="nobody was named") as caught:
+        LocalIdentity(people={}, folder=mine).authenticate(claimed)
+    assert "--as" in caught.value.fix and "MESH_USER" in caught.value.fix
+
+
+def test_a_key_file_others_can_read_is_refused(mine: Path) -> None:
+    public = create_identity(ALICE, mine)
+    (mine / f"{ALICE}.ed25519").chmod(0o644)
+    with pytest.raises(IdentityError, match="readable by group or others"):
+        LocalIdentity(people={ALICE: public}, folder=mine).authenticate(ALICE)
+
+
+def test_the_identity_folder_is_mesh_identity_else_the_user_config_folder(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MESH_IDENTITY", str(tmp_path / "ids"))
+    assert identity_folder() == tmp_path / "ids"
+    monkeypatch.delenv("MESH_IDENTITY")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    assert identity_folder() == tmp_path / "config" / "acme-mesh" / "identities"
+
+
+def test_a_service_actor_names_its_domain() -> None:
+    actor = Actor.service("sales", "airflow dag=sales__orders run=manual__1")
+    assert (actor.id, actor.method, actor.is_person) == ("service:sales", "service", False)
+    with pytest.raises(IdentityError, match="not a service identity"):
+        Actor.service("Sales!", "x")
+    with pytest.raises(IdentityError, match="not a normalised e-mail"):
+        Actor(id="Alice@acme.example", method="ed25519", evidence="key x")
