@@ -9,10 +9,15 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def example_mesh(target: Path) -> Path:
-    """A copy of the repository's example mesh in ``target``, its regions local folders there."""
+    """A copy of the repository's example mesh in ``target``, its regions local folders there,
+    its people enrolled with keys in ``target``'s identity folder (the example's grants are
+    signed there, as the demo's set-up signs them)."""
     from governance.dr.drill import throwaway_copy
+    from governance.identity.example import enroll_people
 
-    return throwaway_copy(REPO, target)
+    copy = throwaway_copy(REPO, target)
+    enroll_people(copy, copy / ".mesh" / "identities")
+    return copy
 
 _CONTRACT = '''import pandera.polars as pa
 

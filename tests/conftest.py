@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from assets import Mesh, RunResult, materialize
+from governance.identity import Actor, normalize_email
 from governance.identity.example import enroll_people
 from governance.wiring import load_mesh
 
@@ -53,6 +54,12 @@ def copy_example_mesh(target: Path) -> Path:
     shutil.copytree(REPO / "domains", target / "domains", ignore=shutil.ignore_patterns("__pycache__"))
     enroll_people(target, Path(os.environ["MESH_IDENTITY"]))  # set by pytest_configure
     return target
+
+
+def person(email: str) -> Actor:
+    """An actor as the local identity provider would hand it over after checking the key (the
+    providers themselves are tested in tests/governance/identity)."""
+    return Actor(id=normalize_email(email), method="ed25519", evidence="test key")
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from governance.services import governed
 from meshctl.airflow_cascade import follow
 from meshctl.local_airflow import LocalAirflow
 from tests.airflow.conftest import RunningMesh
+from tests.conftest import person
 
 pytestmark = pytest.mark.airflow
 
@@ -185,11 +186,14 @@ def test_no_plaintext_pii_in_data_manifests_logs_or_audit_after_airflow_runs(run
 
 
 def test_after_a_failover_airflow_publishes_to_the_new_region_and_replicates_back(running_mesh: RunningMesh) -> None:
-    from governance.dr import failback, failover
+    from governance.dr import dr_status, failback, failover
 
     mesh, airflow = running_mesh.mesh, running_mesh.airflow
     audit = governed(mesh).audit
-    failover(mesh, "us-west", audit, actor="platform@acme.example")
+    deadline = time.monotonic() + 240  # the governance DAGs of the earlier waves may still be replicating
+    while not dr_status(mesh).ready and time.monotonic() < deadline:
+        time.sleep(1)
+    failover(mesh, "us-west", audit, actor=person("platform@acme.example"))
     try:
         started = dt.datetime.now(dt.UTC)
         with airflow.client() as client:
@@ -204,5 +208,5 @@ def test_after_a_failover_airflow_publishes_to_the_new_region_and_replicates_bac
         copies = audit.query(action="replicate", target="sales.products")
         assert any(c.details.get("version") == version and c.where == "region:us-east" for c in copies)
     finally:
-        failback(mesh, audit, actor="platform@acme.example")
+        failback(mesh, audit, actor=person("platform@acme.example"))
     assert mesh.active_region == "us-east"

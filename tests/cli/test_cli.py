@@ -77,7 +77,7 @@ def test_user_mistakes_get_one_line_and_no_traceback(example_root: Path, tmp_pat
         (("materialize", "sales.ordrs"), "Did you mean 'sales.orders'"),
         (("materialize", ""), "the selection is empty"),
         (("read", "sales.orders", "--as", "sales-data@acme.example"), "has no published version"),
-        (("read", "sales.orders"), "Reads are denied by default"),
+        (("read", "sales.orders"), "nobody was named"),
         (("read", "sales.ordes"), "Did you mean 'sales.orders'"),
     ]:
         code, _, err = mesh(example_root, *args)

@@ -169,6 +169,6 @@ def test_mesh_audit_verify_names_the_first_bad_record(example_root: Path) -> Non
     path.write_text(lines[0] + lines[1].replace("service:", "service-x:") + "".join(lines[2:]))
     bad = runner.invoke(app, ["audit", "verify", "--root", str(example_root)])
     assert bad.exit_code == 1 and "record 1 at line 2 was modified" in bad.stderr
-    found = runner.invoke(app, ["audit", "query", "--asset", "finance", "--action", "materialize", "--json",
+    found = runner.invoke(app, ["audit", "query", "--asset", "finance", "--action", "materialize", "--json", "--as", "council@acme.example",
                                 "--root", str(example_root)])
     assert [r["target"] for r in json.loads(found.stdout)] == ["finance.fx_rates", "finance.revenue"]

@@ -26,9 +26,11 @@ from governance.handlers import HistoryHandler, PolicyCheckHandler
 from governance.services import governed
 from governance.wiring import load_mesh
 from meshctl.cli import app
+from tests.conftest import person
 
 SMALL = {"scale": 300, "seed": 5}
 OPERATOR = "platform@acme.example"
+PLATFORM = person(OPERATOR)
 
 
 def _no_replication(mesh: Mesh) -> list[object]:
@@ -50,9 +52,9 @@ def test_the_recovery_drill_loses_nothing_beyond_the_reported_rpo(example_mesh: 
     # 3. fail over: refused while the unreplicated version would be lost, then forced
     audit = governed(example_mesh).audit
     with pytest.raises(FailoverRefusedError, match=r"sales.products: 1 version\(s\) not replicated to us-west"):
-        failover(example_mesh, "us-west", audit, actor=OPERATOR)
+        failover(example_mesh, "us-west", audit, actor=PLATFORM)
     assert example_mesh.active_region == "us-east"
-    report = failover(example_mesh, "us-west", audit, force=True, actor=OPERATOR)
+    report = failover(example_mesh, "us-west", audit, force=True, actor=PLATFORM)
     assert example_mesh.active_region == "us-west" and report.rto_seconds < 30
     assert [(x.key, x.versions) for x in report.lost] == [("sales.products", (unreplicated,))]
     # 4. every version that passed its gate is readable and verified, or was in the reported RPO
@@ -79,17 +81,17 @@ def test_failover_refuses_corrupt_replicas_and_failback_catches_the_primary_up(e
     Path(west.data_path("sales.products", manifest.version)).write_bytes(b"not parquet")
     audit = governed(example_mesh).audit
     with pytest.raises(FailoverRefusedError, match="sales.products: 1 version.s. corrupt or missing in us-west"):
-        failover(example_mesh, "us-west", audit)
+        failover(example_mesh, "us-west", audit, actor=PLATFORM)
     materialize("sales.products", mesh=example_mesh)  # the next update repairs nothing old, copies the new
     Path(west.data_path("sales.products", manifest.version)).unlink()
     shutil.rmtree(Path(west.data_path("sales.products", manifest.version)).parent)
-    failover(example_mesh, "us-west", audit)
+    failover(example_mesh, "us-west", audit, actor=PLATFORM)
     newer = materialize("sales.products", mesh=example_mesh)["sales.products"].manifest  # on us-west now
     assert newer is not None and example_mesh.store("us-west").current_version("sales.products") == newer.version
     east = example_mesh.store("us-east")
     assert east.verify(newer)  # after a failover, replication runs the other way: to the old primary
     shutil.rmtree(Path(east.data_path("sales.products", newer.version)).parent)  # the primary missed it
-    report = failback(example_mesh, audit)
+    report = failback(example_mesh, audit, actor=PLATFORM)
     assert example_mesh.active_region == "us-east" and report.to_region == "us-east"
     assert report.caught_up == 1
     assert east.current_version("sales.products") == newer.version and east.verify(newer)
@@ -111,7 +113,7 @@ def test_a_backup_restores_what_was_lost_and_refuses_tampering(example_mesh: Mes
     audit_file = example_mesh.state_dir / "audit" / "audit.jsonl"
     audit_file.write_bytes(audit_file.read_bytes().replace(b'"materialized"', b'"gate_failed"', 1))
     assert not governed(example_mesh).audit.verify().ok
-    report = restore(example_mesh, written.path, actor=OPERATOR)
+    report = restore(example_mesh, written.path, actor=PLATFORM)
     assert f"us-east:finance/revenue/{manifest.version}/manifest.json" in report.restored
     assert "us-east:finance/revenue/CURRENT" in report.restored
     assert any(line.startswith("audit log") for line in report.restored) and not report.problems
@@ -122,11 +124,11 @@ def test_a_backup_restores_what_was_lost_and_refuses_tampering(example_mesh: Mes
     index = json.loads((written.path / "index.json").read_text())
     (written.path / "mesh.toml").write_text((written.path / "mesh.toml").read_text() + "\n# edited\n")
     with pytest.raises(BackupError, match="missing or altered: mesh.toml"):
-        restore(example_mesh, written.path)
+        restore(example_mesh, written.path, actor=PLATFORM)
     index["files"]["mesh.toml"] = "0" * 64
     (written.path / "index.json").write_text(json.dumps(index))
     with pytest.raises(BackupError, match="not signed by this mesh's audit key"):
-        restore(example_mesh, written.path)
+        restore(example_mesh, written.path, actor=PLATFORM)
 
 
 def test_a_backup_holds_no_key_material(example_mesh: Mesh) -> None:

@@ -9,6 +9,7 @@ from governance.access import read_asset
 from governance.keys import KeyError_
 from governance.protection.rotation import kek_usage, retire_kek, rotate_keys
 from governance.services import governed
+from tests.conftest import person
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def plaintext(mesh: Mesh) -> list[tuple[str, str]]:
     store = mesh.store()
     rows = []
     for version in store.versions("customers.customers"):
-        frame = read_asset(mesh, "customers.customers", user="privacy@acme.example", version=version).collect()
+        frame = read_asset(mesh, "customers.customers", actor=person("privacy@acme.example"), version=version).collect()
         rows += list(zip(frame["email"], frame["full_name"], strict=True))
     return rows
 
@@ -33,14 +34,14 @@ def test_rotation_rewraps_every_key_and_keeps_old_versions_readable(protected_me
     store = mesh.store()
     checksums = [store.manifest("customers.customers", v).checksum for v in store.versions("customers.customers")]
     old = keyring.provider.active_kek_id()
-    report = rotate_keys(mesh, keyring, governed(mesh).audit)
+    report = rotate_keys(mesh, keyring, governed(mesh).audit, actor=person("platform@acme.example"))
     assert report.kek_id != old and report.rewrapped == 5 and not report.resumed  # 2 versions x 2 regions + 1 token key
     assert kek_usage(mesh, keyring) == {report.kek_id: 5}
     assert plaintext(mesh) == before_text
     assert [store.manifest("customers.customers", v).checksum for v in store.versions("customers.customers")] == checksums
     for version in store.versions("customers.customers"):
         assert store.verify(store.manifest("customers.customers", version)), "data must not be rewritten"
-    retire_kek(mesh, keyring, governed(mesh).audit, old)
+    retire_kek(mesh, keyring, governed(mesh).audit, old, actor=person("platform@acme.example"))
     assert plaintext(mesh) == before_text
     actions = [(r.action, r.outcome) for r in governed(mesh).audit.query(actor="service:keys")]
     assert actions == [("key_rotate", "started"), ("key_rotate", "completed"), ("key_retire", "retired")]
@@ -55,10 +56,10 @@ def test_an_interrupted_rotation_is_finished_by_running_it_again(protected_mesh:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        rotate_keys(mesh, keyring, audit, on_item=crash)
+        rotate_keys(mesh, keyring, audit, actor=person("platform@acme.example"), on_item=crash)
     assert len(kek_usage(mesh, keyring)) == 2, "half rotated"
     assert plaintext(mesh) == before_text, "readable in the middle of a rotation"
-    report = rotate_keys(mesh, keyring, audit)
+    report = rotate_keys(mesh, keyring, audit, actor=person("platform@acme.example"))
     assert report.resumed and report.rewrapped == 4 and report.already == 1
     assert kek_usage(mesh, keyring) == {report.kek_id: 5}
     assert plaintext(mesh) == before_text
@@ -68,6 +69,6 @@ def test_a_kek_in_use_or_active_cannot_be_retired(protected_mesh: Mesh) -> None:
     mesh, keyring = protected_mesh, governed(protected_mesh).keyring
     active = keyring.provider.active_kek_id()
     with pytest.raises(KeyError_, match=f"KEK {active} still wraps 5 data key"):
-        retire_kek(mesh, keyring, governed(mesh).audit, active)
+        retire_kek(mesh, keyring, governed(mesh).audit, active, actor=person("platform@acme.example"))
     with pytest.raises(KeyError_, match="is the active key"):
         keyring.provider.retire(active)

@@ -17,7 +17,7 @@ from governance.access import read_asset
 from governance.keys import KeyError_
 from governance.protection import REDACTED, classified_columns, protect, tokenize
 from governance.services import governed
-from tests.conftest import TEST_SCALE
+from tests.conftest import TEST_SCALE, person
 
 
 def plaintext_customers(mesh: Mesh) -> pl.DataFrame:
@@ -40,9 +40,9 @@ def test_tokens_are_deterministic_and_join_across_assets(materialized_example) -
 def test_each_reader_sees_what_their_permissions_allow(materialized_example) -> None:  # type: ignore[no-untyped-def]
     mesh, _ = materialized_example
     truth = plaintext_customers(mesh).sort("customer_id")
-    privileged = read_asset(mesh, "customers.customers", user="privacy@acme.example").collect().sort("customer_id")
+    privileged = read_asset(mesh, "customers.customers", actor=person("privacy@acme.example")).collect().sort("customer_id")
     assert privileged.select("email", "full_name").equals(truth.select("email", "full_name"))
-    owner = read_asset(mesh, "customers.customers", user="customers-data@acme.example").collect()
+    owner = read_asset(mesh, "customers.customers", actor=person("customers-data@acme.example")).collect()
     assert owner["email"].str.starts_with("tok:").all()
     assert (owner["full_name"] == REDACTED).all()
 
@@ -96,7 +96,7 @@ def test_a_missing_key_is_named_by_id_never_shown(example_mesh: Mesh) -> None:
     secret = kek.read_bytes()
     kek.unlink()
     with pytest.raises(KeyError_) as caught:
-        read_asset(example_mesh, "customers.customers", user="privacy@acme.example").collect()
+        read_asset(example_mesh, "customers.customers", actor=person("privacy@acme.example")).collect()
     assert f"kek-{kek_id}.key" in str(caught.value) and "does not exist" in str(caught.value)
     assert secret.hex() not in str(caught.value)
 
@@ -124,7 +124,7 @@ def test_a_wrong_key_is_named_by_id(example_mesh: Mesh) -> None:
     wrapped["ciphertext"] = wrapped["ciphertext"][:-8] + "AAAAAAA="
     path.write_text(json.dumps({**data, "data_key": wrapped}))
     with pytest.raises(KeyError_, match=f"does not unwrap with KEK {wrapped['kek_id']}"):
-        read_asset(example_mesh, "customers.customers", user="privacy@acme.example").collect()
+        read_asset(example_mesh, "customers.customers", actor=person("privacy@acme.example")).collect()
 
 
 def test_only_genuine_tokens_pass_through_tokenization() -> None:

@@ -25,6 +25,7 @@ from governance.replication import Replicator
 from governance.services import governed
 from governance.wiring import load_mesh
 from meshctl.local_airflow import free_port
+from tests.conftest import person
 
 
 class Relay:
@@ -119,7 +120,7 @@ def test_versions_replicate_to_s3_verified_and_a_failover_serves_them(s3_mesh: t
     for key, r in result.results.items():
         assert r.manifest is not None and west.verify(west.manifest(key, r.manifest.version))
     assert dr_status(mesh, verify=True).ready
-    failover(mesh, "us-west", governed(mesh).audit, actor="platform@acme.example")
+    failover(mesh, "us-west", governed(mesh).audit, actor=person("platform@acme.example"))
     assert mesh.store().scan("sales.daily_sales").collect().height == result["sales.daily_sales"].manifest.rows  # type: ignore[union-attr]
     again = materialize("sales.orders", mesh=mesh, params={"scale": 300})  # new versions written to S3
     assert again.ok, again["sales.orders"].error

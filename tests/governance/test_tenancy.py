@@ -17,6 +17,7 @@ from governance.services import governed
 from governance.tenancy import TenancyError, create_domain, retire_domain
 from governance.wiring import load_mesh
 from meshctl.cli import app
+from tests.conftest import person
 
 
 def test_mesh_domains_reports_quotas_in_use(example_root: Path) -> None:
@@ -42,7 +43,7 @@ def test_the_storage_quota_refuses_a_version_that_would_exceed_it(example_root: 
 
 def test_a_created_domain_works_and_gets_contract_tests(example_root: Path) -> None:
     audit = audit_log_at(example_root / ".mesh")
-    files = create_domain(example_root, "logistics", "logistics@acme.example", audit)
+    files = create_domain(example_root, "logistics", "logistics@acme.example", audit, actor=person("council@acme.example"))
     assert (example_root / "dags" / "logistics.py") in files
     mesh = load_mesh(example_root)
     assert "logistics.example" in mesh.graph
@@ -52,19 +53,19 @@ def test_a_created_domain_works_and_gets_contract_tests(example_root: Path) -> N
                                                                                     "label:str_length(1, 40)"}
     assert audit.query(action="domain_create")[0].target == "logistics"
     with pytest.raises(TenancyError, match="already exists"):
-        create_domain(example_root, "logistics", "logistics@acme.example", audit)
+        create_domain(example_root, "logistics", "logistics@acme.example", audit, actor=person("council@acme.example"))
 
 
 def test_a_domain_with_consumers_cannot_retire(example_mesh: Mesh) -> None:
     with pytest.raises(TenancyError, match="sales.orders"):
-        retire_domain(example_mesh, "sales", "council@acme.example", governed(example_mesh).audit)
+        retire_domain(example_mesh, "sales", person("council@acme.example"), governed(example_mesh).audit)
 
 
 def test_retiring_revokes_grants_archives_data_and_retention_still_applies(example_root: Path) -> None:
     mesh = load_mesh(example_root)
     assert materialize("*", mesh=mesh, params={"scale": 300}).ok
     audit = governed(mesh).audit
-    done = retire_domain(mesh, "marketing", "council@acme.example", audit)
+    done = retire_domain(mesh, "marketing", person("council@acme.example"), audit)
     assert done["revoked_grants"] == 1 and len(done["archived"]) == 2  # in both regions
     after = load_mesh(example_root)
     assert not [k for k in after.graph if k.startswith("marketing.")]
