@@ -10,12 +10,12 @@ running it again. A KEK can be retired once no wrapped key uses it.
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from assets.atomic import atomic_write
 from assets.mesh import Mesh
 from assets.storage import Manifest, VersionStore
 from governance.audit import AuditEvent, AuditLog
@@ -134,8 +134,4 @@ def _rewrite_manifest(store: VersionStore, manifest: Manifest, wrapped: WrappedK
 
 
 def _write_json(path: Path, data: object) -> None:
-    tmp = path.with_suffix(".rewrap.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh)
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data).encode(), mode=0o600)
