@@ -11,7 +11,7 @@ import datetime as dt
 import inspect
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal, TypeAlias, overload
 
@@ -60,6 +60,11 @@ class AssetSpec:
     retries: int = 2
     source: str = "<unknown>"
     column_lineage: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Refuse an invalid spec however it is made: by ``@asset``, by hand, or by
+        ``dataclasses.replace``. Errors name the asset and ``source`` (the function's file and line)."""
+        _validate_spec(self)
 
     @property
     def key(self) -> str:
@@ -181,48 +186,74 @@ def _define(func: AssetFn, *, contract: Any, contract_version: str, ins: dict[st
         raise refuse(f"module '{func.__module__}' is not inside a domain package",
                      "put the function in domains/<domain>/assets.py")
     label = f"asset '{domain}.{asset_name}'"
-    if not _NAME.match(asset_name):
-        raise refuse(f"'{asset_name}' is not a valid asset name", "use lower_snake_case, starting with a letter")
-    if contract is None:
-        raise refuse("has no contract; every asset must declare one",
-                     "pass contract=<a pandera.polars.DataFrameModel subclass> and contract_version='1.0.0'")
-    if not (isinstance(contract, type) and issubclass(contract, pa.DataFrameModel)):
-        raise refuse(f"contract {contract!r} is not a pandera.polars DataFrameModel subclass",
-                     "declare `class MyContract(pa.DataFrameModel)` with `import pandera.polars as pa`")
-    if not _SEMVER.match(contract_version or ""):
-        raise refuse(f"contract_version {contract_version!r} is not semantic versioning",
-                     "write MAJOR.MINOR.PATCH, like contract_version='1.0.0'")
-    if visibility not in VISIBILITIES:
-        raise refuse(f"unknown visibility {visibility!r}",
-                     f"use one of {', '.join(VISIBILITIES)}. " + did_you_mean(visibility, VISIBILITIES))
-    if trigger not in TRIGGERS:
-        raise refuse(f"unknown trigger {trigger!r}", "use 'all' (every input updated) or 'any'")
-    if schedule is not None:
-        problem = validate_schedule(schedule)
-        if problem:
-            raise refuse(f"bad schedule {schedule!r}: {problem}",
-                         "use a preset (@hourly, @daily, @weekly, @monthly, @yearly) or five cron fields")
-    for owner in owners:
-        if not _EMAIL.match(owner):
-            raise refuse(f"owner {owner!r} is not an e-mail address", "write owners=['team@acme.example']")
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
-        raise refuse("tags must map strings to strings", "write tags={'tier': 'gold'}")
-    if retries < 0:
-        raise refuse("retries must not be negative", "write retries=0 or more")
     try:
         fresh = parse_duration(freshness) if freshness is not None else None
     except ValueError as exc:
         raise refuse(f"bad freshness {freshness!r}: {exc}", "write a duration like '30m', '2h' or '1d'") from None
-
     inputs, wants_context = _inputs(func, domain, ins, refuse)
-    lineage = _column_lineage(column_lineage, inputs, set(contract.to_schema().columns), refuse)
+    # The spec validates itself (_validate_spec); ``source`` makes its errors name the function.
     spec = AssetSpec(
-        domain=domain, name=asset_name, contract=contract, contract_version=contract_version,
+        domain=domain, name=asset_name, contract=contract, contract_version=contract_version,  # type: ignore[arg-type]
         inputs=MappingProxyType(inputs), schedule=schedule, trigger=trigger,  # type: ignore[arg-type]
         visibility=visibility, owners=owners, freshness=fresh,  # type: ignore[arg-type]
         tags=MappingProxyType(tags), description=(description or inspect.getdoc(func) or "").strip(),
-        retries=retries, source=where, column_lineage=MappingProxyType(lineage))
+        retries=retries, source=where)
+    if column_lineage:
+        lineage = _column_lineage(column_lineage, inputs, set(spec.contract.to_schema().columns), refuse)
+        spec = replace(spec, column_lineage=MappingProxyType(lineage))
     return AssetDefinition(spec=spec, fn=func, wants_context=wants_context)
+
+
+def _validate_spec(spec: AssetSpec) -> None:
+    """The checks of an :class:`AssetSpec` that need no function: names, contract, versions,
+    schedule, owners, tags, retries, inputs and column lineage."""
+
+    def refuse(what: str, fix: str) -> DefinitionError:
+        return DefinitionError(f"asset '{spec.domain}.{spec.name}': {what}", where=spec.source, fix=fix)
+
+    if not _NAME.match(spec.domain):
+        raise refuse(f"'{spec.domain}' is not a valid domain name", "use lower_snake_case, starting with a letter")
+    if not _NAME.match(spec.name):
+        raise refuse(f"'{spec.name}' is not a valid asset name", "use lower_snake_case, starting with a letter")
+    if spec.contract is None:
+        raise refuse("has no contract; every asset must declare one",
+                     "pass contract=<a pandera.polars.DataFrameModel subclass> and contract_version='1.0.0'")
+    if not (isinstance(spec.contract, type) and issubclass(spec.contract, pa.DataFrameModel)):
+        raise refuse(f"contract {spec.contract!r} is not a pandera.polars DataFrameModel subclass",
+                     "declare `class MyContract(pa.DataFrameModel)` with `import pandera.polars as pa`")
+    if not isinstance(spec.contract_version, str) or not _SEMVER.match(spec.contract_version):
+        raise refuse(f"contract_version {spec.contract_version!r} is not semantic versioning",
+                     "write MAJOR.MINOR.PATCH, like contract_version='1.0.0'")
+    if spec.visibility not in VISIBILITIES:
+        raise refuse(f"unknown visibility {spec.visibility!r}",
+                     f"use one of {', '.join(VISIBILITIES)}. " + did_you_mean(str(spec.visibility), VISIBILITIES))
+    if spec.trigger not in TRIGGERS:
+        raise refuse(f"unknown trigger {spec.trigger!r}", "use 'all' (every input updated) or 'any'")
+    if spec.schedule is not None:
+        problem = validate_schedule(spec.schedule)
+        if problem:
+            raise refuse(f"bad schedule {spec.schedule!r}: {problem}",
+                         "use a preset (@hourly, @daily, @weekly, @monthly, @yearly) or five cron fields")
+    for owner in spec.owners:
+        if not isinstance(owner, str) or not _EMAIL.match(owner):
+            raise refuse(f"owner {owner!r} is not an e-mail address", "write owners=['team@acme.example']")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in spec.tags.items()):
+        raise refuse("tags must map strings to strings", "write tags={'tier': 'gold'}")
+    if not isinstance(spec.retries, int) or spec.retries < 0:
+        raise refuse("retries must not be negative", "write retries=0 or more")
+    fresh = spec.freshness
+    if fresh is not None and (not isinstance(fresh, dt.timedelta) or fresh < dt.timedelta(0)):
+        raise refuse(f"bad freshness {spec.freshness!r}: not a duration of zero or more",
+                     "write a duration like '30m', '2h' or '1d'")
+    for param, key in spec.inputs.items():
+        if not isinstance(key, str) or not _KEY.match(key):
+            raise refuse(f"input '{param}' = {key!r} is not an asset key", "write '<domain>.<asset>'")
+    keys = set(spec.inputs.values())
+    for column, pairs in spec.column_lineage.items():
+        for pair in pairs:
+            if len(pair) != 2 or pair[0] not in keys:
+                raise refuse(f"column_lineage['{column}'] names {pair!r}, not an (input key, column) pair",
+                             f"use one of the inputs: {', '.join(sorted(keys)) or 'none'}")
 
 
 def _inputs(func: AssetFn, domain: str, ins: dict[str, str],

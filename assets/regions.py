@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import uuid
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from assets.atomic import atomic_write
 from assets.errors import ConfigError
 
 ACTIVE_REGION_FILE = Path("state") / "active_region.json"
@@ -59,16 +58,4 @@ def _parse(path: Path, _mtime_ns: int, _size: int, _inode: int) -> RegionSwitch 
 
 def write_switch(state_dir: Path, switch: RegionSwitch) -> None:
     """Record ``switch`` atomically: written aside, flushed, then renamed over the old file."""
-    path = state_dir / ACTIVE_REGION_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(json.dumps(asdict(switch), indent=2).encode())
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    atomic_write(state_dir / ACTIVE_REGION_FILE, json.dumps(asdict(switch), indent=2).encode())

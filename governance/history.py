@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from assets.events import AssetUpdate
+from governance.sqlite_migrations import migrate
 
-_SCHEMA = """
+#: The schema, one step per version (governance.sqlite_migrations): append, never edit.
+MIGRATIONS = ("""
 CREATE TABLE IF NOT EXISTS updates (
     key TEXT NOT NULL,
     version TEXT NOT NULL,
@@ -27,7 +29,7 @@ CREATE TABLE IF NOT EXISTS updates (
     recorded_at TEXT NOT NULL,
     PRIMARY KEY (key, version)
 )
-"""
+""",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +42,11 @@ class RunHistory:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(_SCHEMA)
+        try:
+            migrate(conn, self.path, MIGRATIONS)
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     def record(self, update: AssetUpdate) -> bool:

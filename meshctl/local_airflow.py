@@ -265,9 +265,9 @@ class AirflowClient:
 
 
 def _write_json(path: Path, data: object) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
+    from assets.atomic import atomic_write
+
+    atomic_write(path, json.dumps(data, indent=2).encode())
 
 
 def free_port() -> int:

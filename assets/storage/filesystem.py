@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
+
+from assets.atomic import atomic_write
 
 _CHUNK = 4 * 1024 * 1024
 
@@ -91,13 +92,7 @@ class StorageRoot:
         if not self.is_local:
             self.fs.pipe_file(path, data)
             return
-        tmp = f"{path}.{uuid.uuid4().hex}.tmp"
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        atomic_write(path, data)
 
     def rename(self, src: str, dst: str) -> None:
         """Move a finished folder into place (one ``rename`` on a local filesystem)."""

@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from assets.atomic import atomic_write
 from assets.ports import AuditEvent
 from governance.audit.merkle import CompactRange
 from governance.keys.local import public_key_id
@@ -278,9 +279,7 @@ class AuditLog:
         return rebuilt
 
     def _save_head(self, head: dict[str, Any]) -> None:
-        tmp = self.folder / f"{HEAD}.tmp"
-        tmp.write_text(json.dumps({**head, "range": head["range"].to_dict()}))
-        os.replace(tmp, self.folder / HEAD)
+        atomic_write(self.folder / HEAD, json.dumps({**head, "range": head["range"].to_dict()}).encode())
 
     def _write_checkpoint(self, head: dict[str, Any]) -> dict[str, Any]:
         public = self.signer.public_key()

@@ -27,6 +27,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from assets.atomic import atomic_write
 from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.storage import Manifest, StorageRoot
@@ -100,8 +101,8 @@ def backup(mesh: Mesh, dest: Path | None = None, *, actor: str = "operator") -> 
         index = {"format": 1, "mesh": mesh.policy.settings.name, "created_at": stamp, "active_region": mesh.active_region,
                  "audit_checkpoint": checkpoint, "skipped_regions": skipped, "files": files}
         raw = json.dumps(index, indent=2, sort_keys=True).encode()
-        (partial / INDEX).write_bytes(raw)
-        (partial / SIGNATURE).write_text(log.signer.sign(raw).hex())
+        atomic_write(partial / INDEX, raw)  # fsynced: the signed index is what a restore trusts
+        atomic_write(partial / SIGNATURE, log.signer.sign(raw).hex().encode())
         os.replace(partial, dest)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)

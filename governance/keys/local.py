@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from assets.atomic import atomic_write
 from assets.errors import MeshError
 
 
@@ -56,19 +56,7 @@ class LocalKeyStore:
         """
         self.folder.mkdir(parents=True, exist_ok=True)
         os.chmod(self.folder, 0o700)
-        tmp = self._path(f".{name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, self._path(name))
-        except FileExistsError:
-            return False
-        finally:
-            tmp.unlink()
-        return True
+        return atomic_write(self._path(name), data, mode=0o600, exclusive=True)
 
     def exists(self, name: str) -> bool:
         return self._path(name).exists()

@@ -25,7 +25,10 @@ from openlineage.client.event_v2 import RunEvent
 from openlineage.client.serde import Serde
 from openlineage.client.transport import Transport, get_default_factory
 
-_SCHEMA = """
+from governance.sqlite_migrations import migrate
+
+#: The outbox schema, one step per version (governance.sqlite_migrations): append, never edit.
+MIGRATIONS = ("""
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -36,7 +39,7 @@ CREATE TABLE IF NOT EXISTS events (
     last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS pending ON events (seq) WHERE sent_at IS NULL;
-"""
+""",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +148,11 @@ class LineageOutbox:
         # NORMAL in WAL mode: a commit survives a crash of the process, not a power cut; a lost
         # event then is a gap in lineage, never in the audit log, which syncs every append.
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.executescript(_SCHEMA)
+        try:
+            migrate(conn, self.path, MIGRATIONS)
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     @contextmanager

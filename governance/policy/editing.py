@@ -7,12 +7,13 @@ back atomically, so the council's file is never half-written.
 from __future__ import annotations
 
 import fcntl
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import tomlkit
+
+from assets.atomic import atomic_write
 
 
 @contextmanager
@@ -23,8 +24,6 @@ def edit_mesh_toml(path: Path) -> Iterator[tomlkit.TOMLDocument]:
         try:
             doc = tomlkit.parse(path.read_text())
             yield doc
-            tmp = path.with_suffix(".toml.tmp")
-            tmp.write_text(tomlkit.dumps(doc))
-            os.replace(tmp, path)
+            atomic_write(path, tomlkit.dumps(doc).encode())
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)

@@ -23,6 +23,7 @@ from typing import ClassVar, Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from assets.atomic import atomic_write
 from governance.keys import KeyError_, LocalKeyStore
 
 
@@ -72,9 +73,7 @@ class LocalKeyProvider:
     def rotate(self) -> str:
         kek_id = secrets.token_hex(6)
         self.store.create_secret(f"kek-{kek_id}.key", AESGCM.generate_key(bit_length=256))
-        tmp = self.store.folder / "kek.active.tmp"
-        tmp.write_text(kek_id)
-        os.replace(tmp, self.store.folder / "kek.active")
+        atomic_write(self.store.folder / "kek.active", kek_id.encode(), mode=0o600)
         return kek_id
 
     def retire(self, kek_id: str) -> None:
@@ -112,18 +111,9 @@ class Keyring:
         path = self.folder / f"tokenize-{classification}.json"
         aad = f"tokenize:{classification}".encode()
         if not path.exists():
-            self.folder.mkdir(parents=True, exist_ok=True)
             wrapped = self.provider.wrap(secrets.token_bytes(64), aad)
-            tmp = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                json.dump(wrapped.to_dict(), fh)
-            try:  # the first writer wins; a concurrent one reads the winner's key
-                os.link(tmp, path)
-            except FileExistsError:
-                pass
-            finally:
-                tmp.unlink()
+            # the first writer wins; a concurrent one reads the winner's key
+            atomic_write(path, json.dumps(wrapped.to_dict()).encode(), mode=0o600, exclusive=True)
         return self.provider.unwrap(WrappedKey.from_dict(json.loads(path.read_text())), aad)
 
     def wrapped_tokenization_keys(self) -> list[Path]:

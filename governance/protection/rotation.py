@@ -10,7 +10,6 @@ running it again. A KEK can be retired once no wrapped key uses it.
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from assets.atomic import atomic_write
 from assets.mesh import Mesh
 from assets.storage import Manifest, VersionStore
 from governance.access.authorization import identity_details, require
@@ -151,8 +151,4 @@ def _write_wrapped(path: Path, wrapped: WrappedKey) -> None:
 
 
 def _write_json(path: Path, data: object) -> None:
-    tmp = path.with_suffix(".rewrap.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh)
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data).encode(), mode=0o600)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from governance.audit import AuditLog
@@ -92,7 +93,7 @@ def query(
     for col in ("seq", "at", "actor", "action", "target", "outcome", "where"):
         table.add_column(col)
     for r in records:
-        table.add_row(str(r.seq), r.at[:19], r.actor, r.action, r.target, r.outcome, r.where)
+        table.add_row(*(escape(str(v)) for v in (r.seq, r.at[:19], r.actor, r.action, r.target, r.outcome, r.where)))
     console.print(table)
 
 
@@ -115,8 +116,8 @@ def access_list(root: RootOption = None, as_json: JsonOption = False) -> None:
     for col in ("#", "product", "consumer", "status", "approved by", "expires", "lacks"):
         table.add_column(col)
     for r in rows:
-        table.add_row(str(r["index"]), r["product"], r["consumer"], r["status"], ", ".join(r["approved_by"]),
-                      r["expires"], "; ".join(r["lacks"]) or "-")
+        table.add_row(*(escape(str(v)) for v in (r["index"], r["product"], r["consumer"], r["status"],
+                                                  ", ".join(r["approved_by"]), r["expires"], "; ".join(r["lacks"]) or "-")))
     console.print(table)
 
 

@@ -75,6 +75,30 @@ def test_invalid_definitions_are_refused(kwargs: dict[str, Any], message: str) -
     assert caught.value.fix
 
 
+@pytest.mark.parametrize(("change", "message"), [
+    pytest.param({"contract_version": "x"}, "contract_version 'x' is not semantic versioning", id="bad-semver"),
+    pytest.param({"visibility": "publik"}, "Did you mean 'public'", id="unknown-visibility"),
+    pytest.param({"schedule": "61 * * * *"}, "bad schedule", id="bad-cron"),
+    pytest.param({"owners": ("sales team",)}, "is not an e-mail address", id="bad-owner"),
+    pytest.param({"retries": -1}, "retries must not be negative", id="negative-retries"),
+    pytest.param({"inputs": {"customers": "customers"}}, "is not an asset key", id="bad-input-key"),
+    pytest.param({"contract": None}, "has no contract", id="no-contract"),
+    pytest.param({"name": "Orders"}, "is not a valid asset name", id="bad-name"),
+])
+def test_a_spec_is_validated_when_made_so_replace_cannot_build_an_invalid_one(change: dict[str, Any],
+                                                                            message: str) -> None:
+    spec = asset(contract=Rows, contract_version="1.0.0")(in_domain()).spec
+    with pytest.raises(DefinitionError) as caught:
+        dataclasses.replace(spec, **change)
+    assert message in str(caught.value) and caught.value.fix
+    assert caught.value.where == spec.source and "test_definition.py:" in spec.source
+
+
+def test_a_valid_replace_still_works() -> None:
+    spec = asset(contract=Rows, contract_version="1.0.0")(in_domain()).spec
+    assert dataclasses.replace(spec, contract_version="2.0.0").contract_major == 2
+
+
 def test_a_function_outside_a_domain_package_is_refused() -> None:
     with pytest.raises(DefinitionError, match="not inside a domain package"):
         asset(contract=Rows, contract_version="1.0.0")(in_domain("analytics.jobs"))

@@ -19,6 +19,7 @@ from governance.audit.log import encode_line
 from governance.audit.merkle import leaf_hash, node_hash, tree_head
 from governance.keys import KeyError_, LocalKeyStore
 from governance.services import governed
+from governance.wiring import load_mesh
 from meshctl.cli import app
 
 
@@ -172,3 +173,14 @@ def test_mesh_audit_verify_names_the_first_bad_record(example_root: Path) -> Non
     found = runner.invoke(app, ["audit", "query", "--asset", "finance", "--action", "materialize", "--json", "--as", "council@acme.example",
                                 "--root", str(example_root)])
     assert [r["target"] for r in json.loads(found.stdout)] == ["finance.fx_rates", "finance.revenue"]
+
+
+def test_mesh_audit_query_prints_key_paths_verbatim(example_root: Path) -> None:
+    mesh = load_mesh(example_root)
+    governed(mesh).audit.append(AuditEvent(actor="council@acme.example", action="policy_edit",
+                                                   target="[domains.sales]", outcome="ok", source="cli",
+                                                   where="mesh.toml [domains.sales].owners"))
+    result = CliRunner().invoke(app, ["audit", "query", "--action", "policy_edit", "--root", str(example_root)],
+                                env={"COLUMNS": "300"})
+    assert result.exit_code == 0
+    assert "[domains.sales].owners" in result.stdout and "[domains.sales]" in result.stdout
