@@ -23,6 +23,7 @@ from governance.identity.errors import IdentityError
 from governance.identity.keys import fingerprint, is_public_key_text, is_signature_text, public_key_text
 from governance.identity.local import LocalIdentity, create_identity, held_public_key, identity_folder
 from governance.identity.oidc import OidcIdentity
+from governance.identity.people import register_people
 from governance.identity.provider import PROVIDERS, IdentityProvider, identity_provider
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "is_signature_text",
     "normalize_email",
     "public_key_text",
+    "register_people",
     "sign_approval",
     "unverified_approvals",
     "verify_approval",
