@@ -195,3 +195,12 @@ def test_enrolment_skips_a_person_registered_with_a_key_it_does_not_hold(example
     assert os.environ["MESH_IDENTITY"] != str(tmp_path / "another-machine")
     again = enroll_people(example_root)
     assert len(again.signed) == 4 and check_mesh(example_root).ok
+
+
+def test_two_spellings_of_one_signer_with_two_signatures_are_refused(example_root: Path) -> None:
+    policy = load_policy(example_root)
+    first = signatures_of(policy, policy.grants[0], COUNCIL)
+    second = signatures_of(policy, policy.grants[1], COUNCIL).replace(COUNCIL, "Council@Acme.example")
+    add_grant(example_root, approved_by=(COUNCIL,), signatures=first[:-1] + ", " + second[2:])
+    with pytest.raises(PolicyErrors, match=f"two different signatures of '{COUNCIL}'"):
+        load_policy(example_root)
