@@ -8,8 +8,9 @@ A grant is active when it is unexpired and carries the approvals its policy requ
 of the producing domain and a holder of ``approve_grant`` (the council), neither of them the
 person who requested it. An approval counts only if it is signed: the approver's signature over
 this grant's content verifies with their key registered in ``[people]`` (a name in
-``approved_by`` alone, or a signature copied from another grant, approves nothing). People read what their domains may read; ``read:<domain>`` and
-``read_all`` role permissions add to that. Every decision names the policy that made it.
+``approved_by`` alone, or a signature copied from another grant, approves nothing). People read
+what their domains may read; ``read:<domain>`` and ``read_all`` role permissions add to that.
+Every decision names the policy that made it.
 """
 
 from __future__ import annotations

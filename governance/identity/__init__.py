@@ -33,6 +33,7 @@ from governance.identity.local import (
     identity_folder,
 )
 from governance.identity.oidc import OidcIdentity
+from governance.identity.people import register_people
 from governance.identity.provider import PROVIDERS, IdentityProvider, identity_provider
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "is_signature_text",
     "normalize_email",
     "public_key_text",
+    "register_people",
     "sign_approval",
     "unverified_approvals",
     "verify_approval",

@@ -17,6 +17,7 @@ import tomlkit
 
 from governance.identity.approvals import sign_approval
 from governance.identity.local import LocalIdentity, create_identity, held_public_key
+from governance.identity.people import register_people
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,15 +44,7 @@ def enroll_people(root: Path | str, folder: Path | None = None) -> Enrollment:
         if email not in policy.people:
             keys[email] = held_public_key(email, folder) or create_identity(email, folder)
     if keys:
-        with edit_mesh_toml(policy.path) as doc:
-            people = doc.get("people")
-            if people is None:
-                people = tomlkit.table(is_super_table=True)
-                doc["people"] = people
-            for email, public_key in keys.items():
-                entry = tomlkit.table()
-                entry["public_key"] = public_key
-                people[email] = entry
+        register_people(policy.path, keys)
         policy = load_policy(root)
 
     signer = LocalIdentity(people={e: p.public_key for e, p in policy.people.items()}, folder=folder)

@@ -71,7 +71,7 @@ class OidcIdentity:
             raise IdentityError(f"--as names '{claimed.strip()}' but the token proves '{actor}'",
                                 where="authenticate (oidc)",
                                 fix=f"drop --as (MESH_USER), or log in as {claimed.strip()}")
-        subject = str(claims.get("sub", "?"))[:80]
+        subject = "".join(c for c in str(claims.get("sub", "?")) if c.isprintable() and not c.isspace())[:80] or "?"
         return Actor(id=actor, method="oidc", evidence=f"issuer={self.issuer} sub={subject}"[:200])
 
     # -- verification --------------------------------------------------------------------------

@@ -223,11 +223,11 @@ class _Reader:
             index=i, product=self._get(t, "product", str, where),
             consumer=self._get(t, "consumer", str, where), purpose=self._get(t, "purpose", str, where),
             approved_by=self._emails(t, "approved_by", where, default=()),
-            signatures=self._signatures(t, where),
+            signatures=self._signatures(t, where, i),
             expires=self._get(t, "expires", dt.date, where, default=None),
             requested_by=normalize_email(self._get(t, "requested_by", str, where, default="")))
 
-    def _signatures(self, t: dict[str, Any], where: str) -> dict[str, str]:
+    def _signatures(self, t: dict[str, Any], where: str, index: int) -> dict[str, str]:
         from governance.identity.actor import normalize_email
 
         raw = self._get(t, "signatures", dict, where, default={})
@@ -239,7 +239,7 @@ class _Reader:
                                   fix='write signatures = { "<email>" = "ed25519:..." }')
             if signatures.get(email, value) != value:
                 raise ConfigError(f"two different signatures of '{email}'", where=f"{where}.signatures",
-                                  fix=f"keep one; {email} signs again with `mesh access approve --as {email}`")
+                                  fix=f"keep one; {email} signs again with `mesh access approve {index} --as {email}`")
             signatures[email] = value
         return signatures
 

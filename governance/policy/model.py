@@ -170,7 +170,11 @@ class LineagePolicy:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Grant:
-    """``[[grants]]``: a consumer domain's access to a restricted product, with approvals."""
+    """``[[grants]]``: a consumer domain's access to a restricted product, with approvals.
+
+    ``approved_by`` names the approvers; ``signatures`` maps each of them to their Ed25519
+    signature over the grant's content (see :mod:`governance.identity.approvals`). The loader
+    normalises every address; a name without a valid signature approves nothing."""
 
     product: str
     consumer: str

@@ -103,7 +103,8 @@ def test_a_signature_made_with_another_persons_key_approves_nothing(example_root
     grant = policy.grants[index]
     payload = grant_payload(grant.product, grant.consumer, grant.purpose, grant.expires)
     sign = signer(policy)  # privacy@ signs, but writes it as the council's signature
-    forged = f'{{ "{CUSTOMERS}" = "{sign.sign(CUSTOMERS, payload)}", "{COUNCIL}" = "{sign.sign("privacy@acme.example", payload)}" }}'
+    owner, impostor = sign.sign(CUSTOMERS, payload), sign.sign("privacy@acme.example", payload)
+    forged = f'{{ "{CUSTOMERS}" = "{owner}", "{COUNCIL}" = "{impostor}" }}'
     text = (example_root / "mesh.toml").read_text()
     (example_root / "mesh.toml").write_text(text.replace("signatures = {}", f"signatures = {forged}", 1))
     policy = load_policy(example_root)
@@ -115,7 +116,8 @@ def test_a_signature_made_with_another_persons_key_approves_nothing(example_root
 
 
 def test_case_variants_of_one_address_are_one_approver(example_root: Path) -> None:
-    index = add_grant(example_root, approved_by=("Council@Acme.example", "council@acme.example", " COUNCIL@acme.EXAMPLE"))
+    variants = ("Council@Acme.example", "council@acme.example", " COUNCIL@acme.EXAMPLE")
+    index = add_grant(example_root, approved_by=variants)
     policy = load_policy(example_root)
     grant = policy.grants[index]
     assert grant.approved_by == (COUNCIL,)
@@ -198,3 +200,12 @@ def test_enrolment_skips_a_person_registered_with_a_key_it_does_not_hold(example
     assert os.environ["MESH_IDENTITY"] != str(tmp_path / "another-machine")
     again = enroll_people(example_root)
     assert len(again.signed) == 4 and check_mesh(example_root).ok
+
+
+def test_two_spellings_of_one_signer_with_two_signatures_are_refused(example_root: Path) -> None:
+    policy = load_policy(example_root)
+    first = signatures_of(policy, policy.grants[0], COUNCIL)
+    second = signatures_of(policy, policy.grants[1], COUNCIL).replace(COUNCIL, "Council@Acme.example")
+    add_grant(example_root, approved_by=(COUNCIL,), signatures=first[:-1] + ", " + second[2:])
+    with pytest.raises(PolicyErrors, match=f"two different signatures of '{COUNCIL}'"):
+        load_policy(example_root)

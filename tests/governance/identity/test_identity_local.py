@@ -124,3 +124,19 @@ def test_a_service_actor_names_its_domain() -> None:
         Actor.service("Sales!", "x")
     with pytest.raises(IdentityError, match="not a normalised e-mail"):
         Actor(id="Alice@acme.example", method="ed25519", evidence="key x")
+
+
+def test_the_council_registers_a_printed_public_key_once(example_root: Path, mine: Path) -> None:
+    from governance.identity import register_people
+    from governance.policy import load_policy
+
+    public = create_identity("Newcomer@acme.example", mine)
+    assert register_people(example_root / "mesh.toml", {"NEWCOMER@acme.example": public}) == ["newcomer@acme.example"]
+    assert register_people(example_root / "mesh.toml", {"newcomer@acme.example": public}) == []
+    policy = load_policy(example_root)
+    assert policy.people["newcomer@acme.example"].public_key == public
+    other = create_identity("newcomer@acme.example", mine.parent / "other")
+    with pytest.raises(IdentityError, match="already registered with another key") as caught:
+        register_people(example_root / "mesh.toml", {"newcomer@acme.example": other})
+    assert "rotate" in caught.value.fix
+    assert "# Governance policies" in (example_root / "mesh.toml").read_text(), "comments are kept"

@@ -87,3 +87,36 @@ def test_create_identity_of_anything_creates_or_refuses(email: str) -> None:
             return
         assert LocalIdentity(people={normalize_email(email): public}, folder=Path(folder) / "ids").authenticate(
             email).id == normalize_email(email)
+
+
+@pytest.fixture(scope="module")
+def enrolled_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.conftest import copy_example_mesh
+
+    return copy_example_mesh(tmp_path_factory.mktemp("properties"))
+
+
+toml_texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=toml_texts, public_key=st.one_of(toml_texts, key_like), signature=st.one_of(toml_texts, key_like))
+def test_any_people_or_signature_entry_in_mesh_toml_loads_or_is_a_config_error(
+        enrolled_copy: Path, name: str, public_key: str, signature: str) -> None:
+    import tomlkit
+
+    from assets.errors import ConfigError
+    from governance.access import missing_approvals
+    from governance.policy import load_policy
+
+    doc = tomlkit.parse((enrolled_copy / "mesh.toml").read_text())
+    doc["people"][name] = {"public_key": public_key}
+    doc["grants"][0]["signatures"]["council@acme.example"] = signature
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "mesh.toml").write_text(tomlkit.dumps(doc))
+        try:
+            policy = load_policy(Path(folder))
+        except ConfigError:
+            return
+        assert "council@acme.example" in " ".join(missing_approvals(policy, policy.grants[0])) or \
+            policy.grants[0].signatures["council@acme.example"] == signature
