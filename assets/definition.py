@@ -193,7 +193,7 @@ def _define(func: AssetFn, *, contract: Any, contract_version: str, ins: dict[st
     inputs, wants_context = _inputs(func, domain, ins, refuse)
     # The spec validates itself (_validate_spec); ``source`` makes its errors name the function.
     spec = AssetSpec(
-        domain=domain, name=asset_name, contract=contract, contract_version=contract_version,  # type: ignore[arg-type]
+        domain=domain, name=asset_name, contract=contract, contract_version=contract_version,
         inputs=MappingProxyType(inputs), schedule=schedule, trigger=trigger,  # type: ignore[arg-type]
         visibility=visibility, owners=owners, freshness=fresh,  # type: ignore[arg-type]
         tags=MappingProxyType(tags), description=(description or inspect.getdoc(func) or "").strip(),

@@ -18,7 +18,9 @@ def register_people(mesh_file: Path, keys: Mapping[str, str]) -> list[str]:
     editing ``mesh_file`` in place. Returns the addresses added; one already registered with the
     same key is left as it is, one registered with another key is refused (replacing a key is a
     rotation: the council edits it by hand, and that person's old signatures stop counting)."""
-    from governance.policy.editing import edit_mesh_toml  # the policy layer sits below identity
+    from governance.policy.editing import (
+        edit_mesh_toml,  # the policy layer sits below identity
+    )
 
     wanted: dict[str, str] = {}
     for name, public_key in keys.items():

@@ -180,7 +180,8 @@ def test_mesh_audit_query_prints_key_paths_verbatim(example_root: Path) -> None:
     governed(mesh).audit.append(AuditEvent(actor="council@acme.example", action="policy_edit",
                                                    target="[domains.sales]", outcome="ok", source="cli",
                                                    where="mesh.toml [domains.sales].owners"))
-    result = CliRunner().invoke(app, ["audit", "query", "--action", "policy_edit", "--root", str(example_root)],
+    result = CliRunner().invoke(app, ["audit", "query", "--action", "policy_edit", "--root", str(example_root),
+                                      "--as", "council@acme.example"],
                                 env={"COLUMNS": "300"})
     assert result.exit_code == 0
     assert "[domains.sales].owners" in result.stdout and "[domains.sales]" in result.stdout
