@@ -4,12 +4,11 @@ Declaring (no side effects)::
 
     from assets import asset
 
-Running, in-process, the same step that each Airflow task runs (the mesh is loaded, and its
-services wired, by the governance layer)::
+Running, in-process, the same step that each Airflow task runs, on a mesh that the governance
+layer loaded and wired (``governance.wiring.load_mesh()``)::
 
     from assets import materialize
-    from governance.wiring import load_mesh
-    result = materialize("sales.*", mesh=load_mesh())
+    result = materialize("sales.*", mesh=mesh)
 
 The framework depends only on the small interfaces of :mod:`assets.ports`.
 """

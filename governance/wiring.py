@@ -26,6 +26,7 @@ from assets.mesh import Mesh, Regions
 from assets.ports import ProtectedFrame
 from governance.access import AccessDeniedError, check_graph_access, domain_may_read
 from governance.audit import audit_log_at
+from governance.handlers import default_handlers
 from governance.history import RunHistory
 from governance.lineage.emitter import lineage_for
 from governance.policy import MeshPolicy, load_policy
@@ -92,9 +93,6 @@ def _regions(policy: MeshPolicy) -> Regions:
 
 
 def _governed_services(mesh: Mesh) -> GovernedServices:
-    from governance.handlers import (
-        default_handlers,  # the handlers module imports this one's callers
-    )
 
     policy: MeshPolicy = mesh.policy
     audit = audit_log_at(mesh.state_dir)

@@ -12,7 +12,6 @@ from governance.access.authorization import (
     PermissionDeniedError,
     authenticate,
     identity_details,
-    permissions_of,
     require,
 )
 from governance.access.policy import (
@@ -21,6 +20,7 @@ from governance.access.policy import (
     active_grant,
     domain_may_read,
     missing_approvals,
+    permissions_of,
     user_may_read,
 )
 from governance.identity import Actor

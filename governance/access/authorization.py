@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from assets.errors import AccessError
 from assets.ports import AuditEvent, AuditSink
+from governance.access.policy import approvers_with, permissions_of
 from governance.identity import Actor, IdentityError, identity_provider
 from governance.policy import MeshPolicy
 
@@ -34,16 +35,6 @@ def authenticate(policy: MeshPolicy, audit: AuditSink, claimed: str | None, *, a
         raise
 
 
-def permissions_of(policy: MeshPolicy, person: str) -> frozenset[str]:
-    """The permissions ``person`` (a normalised e-mail) holds through the roles of ``mesh.toml``."""
-    return frozenset(p for role in policy.roles.values() if person in role.members for p in role.permissions)
-
-
-def holders_of(policy: MeshPolicy, permission: str) -> list[str]:
-    """Everyone who holds ``permission``, for the fix of a refusal."""
-    return sorted({m for role in policy.roles.values() if permission in role.permissions for m in role.members})
-
-
 def identity_details(actor: Actor) -> dict[str, str]:
     """How the actor proved who they are, for the audit record's details."""
     return {"identity": actor.method, "evidence": actor.evidence}
@@ -58,7 +49,7 @@ def require(policy: MeshPolicy, audit: AuditSink, actor: Actor, permission: str,
     domain = policy.domains.get(owners_of) if owners_of else None
     if domain is not None and actor.id in domain.owners:
         return
-    holders = holders_of(policy, permission)
+    holders = sorted(approvers_with(policy, permission))
     who_may = f"a holder of {permission}" + (f" or an owner of domain '{owners_of}'" if owners_of else "")
     reason = f"'{actor.id}' is not {who_may}"
     audit.append(AuditEvent(actor=actor.id, action=action, target=target, outcome="denied", source="governance",

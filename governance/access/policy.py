@@ -43,6 +43,11 @@ def approvers_with(policy: MeshPolicy, permission: str) -> set[str]:
     return {m for role in policy.roles.values() if permission in role.permissions for m in role.members}
 
 
+def permissions_of(policy: MeshPolicy, person: str) -> frozenset[str]:
+    """The permissions ``person`` (a normalised e-mail) holds through the roles of ``mesh.toml``."""
+    return frozenset(p for role in policy.roles.values() if person in role.members for p in role.permissions)
+
+
 def missing_approvals(policy: MeshPolicy, grant: Grant) -> list[str]:
     """What a grant still lacks before it is active (ignoring expiry). When something is
     missing, each name in ``approved_by`` without a valid signature is listed too, with the fix."""
@@ -90,7 +95,7 @@ def user_may_read(policy: MeshPolicy, user: str, spec: AssetSpec, today: dt.date
 
     user = normalize_email(user)
     domains = [d.name for d in policy.domains.values() if user in d.owners]
-    permissions = {p for role in policy.roles.values() if user in role.members for p in role.permissions}
+    permissions = permissions_of(policy, user)
     if "read_all" in permissions:
         return AccessDecision(True, "role permission read_all")
     if f"read:{spec.domain}" in permissions:
