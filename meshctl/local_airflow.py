@@ -1,7 +1,10 @@
 """Airflow 3 on one machine, for a mesh: start, stop, and talk to it.
 
 Embedded defaults: ``AIRFLOW_HOME`` under ``<root>/.mesh/airflow``, a SQLite metadata DB,
-LocalExecutor, ``<root>/dags`` as the DAGs folder, examples off, the API server on loopback.
+LocalExecutor, examples off, the API server on loopback. Airflow runs in Multi-Team mode: each
+domain is a team whose DAG bundle holds only its file of ``<root>/dags`` (linked into
+``.mesh/airflow/bundles/<domain>/``), so an asset event reaches another team's DAG only if that
+DAG's Asset names the producing team (see ``assets.airflow.asset_dags.airflow_asset``).
 The four components (scheduler, dag-processor, triggerer, api-server) run as separate process
 groups whose ids are kept in ``pids.json``, so :meth:`LocalAirflow.stop` stops exactly what
 :meth:`LocalAirflow.start` started.
@@ -93,9 +96,37 @@ class LocalAirflow:
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
             "PYTHONPATH": os.pathsep.join(p for p in (str(self.root), env.get("PYTHONPATH", "")) if p),
         })
+        env.update(self._team_settings())
         env.update(self._lineage_settings())
         env.update(self.settings)
         return env
+
+    @property
+    def bundles(self) -> Path:
+        return self.home / "bundles"
+
+    def _domain_files(self) -> list[Path]:
+        return sorted((self.root / "dags").glob("*.py"))
+
+    def _team_settings(self) -> dict[str, str]:
+        """Multi-Team mode, one team and one DAG bundle per domain file of ``dags/``."""
+        bundles = [{"name": file.stem, "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                    "kwargs": {"path": str(self.bundles / file.stem)}, "team_name": file.stem}
+                   for file in self._domain_files()]
+        return {"AIRFLOW__CORE__MULTI_TEAM": "True",
+                "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles)}
+
+    def _link_bundles(self) -> None:
+        """Give each domain's bundle folder a link to its file in ``dags/`` (the file finds the
+        mesh root through the link's target)."""
+        for file in self._domain_files():
+            folder = self.bundles / file.stem
+            folder.mkdir(parents=True, exist_ok=True)
+            link = folder / file.name
+            if link.is_symlink() and link.resolve() == file.resolve():
+                continue
+            link.unlink(missing_ok=True)
+            link.symlink_to(file.resolve())
 
     def _lineage_settings(self) -> dict[str, str]:
         """The OpenLineage provider reports Airflow's own task events in the mesh's namespace,
@@ -139,7 +170,9 @@ class LocalAirflow:
                 "API server, task log server, triggerer log server)",
                 where="mesh up", fix="stop that program, or pass --port P so that P, P+1 and P+2 are free")
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
+        self._link_bundles()
         self._run(["airflow", "db", "migrate"], "migrating the metadata DB")
+        self._run(["airflow", "teams", "sync"], "creating one Airflow team per domain")
         self._run([sys.executable, "-m", "meshctl.pools", str(self.root)], "creating the domain pools")
         pids: dict[str, int] = {}
         try:

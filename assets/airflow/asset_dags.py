@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from airflow.sdk import DAG, Asset, AssetAll, AssetAny, CronTriggerTimetable, Param
+from airflow.sdk import DAG, Asset, AssetAccessControl, AssetAll, AssetAny, CronTriggerTimetable, Param
 
 from assets.airflow.naming import asset_dag_id, asset_uri, pool_name
 from assets.airflow.operators import MaterializeAssetOperator, MeshLoader
@@ -20,9 +20,17 @@ RETRY_DELAY = dt.timedelta(seconds=5)
 MAX_RETRY_DELAY = dt.timedelta(minutes=10)
 
 
-def airflow_asset(mesh: Mesh, key: str) -> Asset:
-    """The Airflow Asset of a mesh asset: named by its key, grouped by its domain."""
-    return Asset(name=key, uri=asset_uri(mesh.name, key), group=key.split(".", 1)[0])
+def airflow_asset(mesh: Mesh, key: str, *, heard_by: str | None = None) -> Asset:
+    """The Airflow Asset of a mesh asset: named by its key, grouped by its domain.
+
+    Each domain is an Airflow team (``mesh up`` runs Airflow in Multi-Team mode, one DAG bundle
+    per domain). A consumer of another domain (``heard_by``) lists that domain as a producer
+    team it hears: Airflow then delivers the producer's events to it, and no other team's. The
+    mesh built that edge only because access allows it (visibility, or an approved grant)."""
+    producer = key.split(".", 1)[0]
+    heard = [producer] if heard_by not in (None, producer) else []
+    return Asset(name=key, uri=asset_uri(mesh.name, key), group=producer,
+                 access_control=AssetAccessControl(producer_teams=heard))
 
 
 def asset_dag(mesh: Mesh, key: str, load: MeshLoader) -> DAG:
@@ -55,7 +63,7 @@ def _schedule(mesh: Mesh, spec: AssetSpec) -> Any:
         return "@once"
     if spec.schedule:
         return CronTriggerTimetable(_PRESET_CRONS.get(spec.schedule, spec.schedule), timezone="UTC")
-    inputs = [airflow_asset(mesh, k) for k in dict.fromkeys(spec.inputs.values())]
+    inputs = [airflow_asset(mesh, k, heard_by=spec.domain) for k in dict.fromkeys(spec.inputs.values())]
     if not inputs:
         return None
     if len(inputs) == 1:

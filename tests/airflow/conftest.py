@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from meshctl.airflow_cascade import (
     unpause_mesh,
     wait_for_dags,
 )
-from meshctl.local_airflow import LocalAirflow, free_port
+from meshctl.local_airflow import AirflowClient, LocalAirflow, free_port
 from tests.conftest import REPO, copy_example_mesh
 
 #: Rows of sales.orders in the end-to-end runs: small, so task start-up dominates.
@@ -37,16 +38,49 @@ def copy_with_dags(target: Path) -> Path:
     return root
 
 
+#: Two DAG files outside the mesh, each its own Airflow team, scheduled on sales.orders: one
+#: names sales as a producer team it hears, the other does not.
+LISTENERS = {"team_listener": '["sales"]', "team_eavesdropper": "[]"}
+_LISTENER = '''from airflow.sdk import DAG, Asset, AssetAccessControl, task
+
+orders = Asset(name="sales.orders", uri="x-mesh://acme/sales/orders", group="sales",
+               access_control=AssetAccessControl(producer_teams={teams}))
+
+
+@task
+def listen() -> str:
+    return "heard"
+
+
+with DAG("{name}", schedule=[orders], catchup=False, is_paused_upon_creation=False):
+    listen()
+'''
+
+
+def add_listeners(root: Path) -> None:
+    for name, teams in LISTENERS.items():
+        (root / "dags" / f"{name}.py").write_text(_LISTENER.format(name=name, teams=teams))
+
+
+def wait_for_listeners(client: AirflowClient, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while not set(LISTENERS) <= set(client.dags()):
+        assert time.monotonic() < deadline, f"listener DAGs not registered: {client.import_errors()}"
+        time.sleep(1)
+
+
 @pytest.fixture(scope="module")
 def running_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMesh]:
     """Airflow started on a fresh copy of the example mesh, after one full cascade from the roots."""
     root = copy_with_dags(tmp_path_factory.mktemp("e2e") / "mesh")
+    add_listeners(root)
     mesh = load_mesh(root)
     airflow = LocalAirflow(root, port=free_port())
     try:
         airflow.start()
         with airflow.client() as client:
             wait_for_dags(client, mesh)
+            wait_for_listeners(client)
             unpause_mesh(client, mesh)
             roots = {k: {"scale": E2E_SCALE, "seed": 3} for k in mesh.graph if mesh.graph[k].spec.is_root}
             state = run_cascade(client, mesh, roots, timeout=420)

@@ -34,6 +34,20 @@ def test_roots_trigger_their_downstream_as_asset_triggered_runs(running_mesh: Ru
         assert run.run_type == ("manual" if graph[key].spec.is_root else "asset_triggered"), key
 
 
+def test_each_domain_is_an_airflow_team_that_hears_only_the_teams_its_assets_allow(
+        running_mesh: RunningMesh) -> None:
+    graph = running_mesh.mesh.graph
+    with running_mesh.airflow.client() as client:
+        dags = client.dags()
+        assert {k: dags[k]["bundle_name"] for k in graph} == {k: graph[k].spec.domain for k in graph}
+        deadline = time.monotonic() + 120
+        while not (heard := client.runs("team_listener")) and time.monotonic() < deadline:
+            time.sleep(1)
+        unheard = client.runs("team_eavesdropper")
+    assert heard and {r["run_type"] for r in heard} == {"asset_triggered"}
+    assert unheard == [], "a team that does not name sales as a producer heard its event"
+
+
 def test_asset_event_extra_holds_the_manifest_summary(running_mesh: RunningMesh) -> None:
     store = running_mesh.mesh.store()
     with running_mesh.airflow.client() as client:
