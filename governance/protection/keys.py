@@ -1,7 +1,8 @@
 """Key-encryption keys (KEKs) behind one small provider interface, and the keyring built on it.
 
-Plug-in contract: a key provider has a ``kind`` and four methods: ``active_kek_id()``,
-``wrap(key, aad)``, ``unwrap(wrapped, aad)`` and ``rotate()`` (and ``retire(kek_id)``). Data keys
+Plug-in contract: a key provider has a ``kind`` and the methods ``active_kek_id()``,
+``kek_ids()`` (every KEK it holds), ``wrap(key, aad)``, ``unwrap(wrapped, aad)``, ``rotate()``
+and ``retire(kek_id)`` (which raises :class:`KeyError_` for a KEK it does not hold). Data keys
 never leave the process unwrapped; a KMS implements the same methods with its own API.
 :class:`LocalKeyProvider` keeps KEKs as owner-only files (AES-256-GCM wrapping).
 
@@ -13,6 +14,7 @@ stored wrapped by the active KEK. Errors name key ids, never key bytes.
 from __future__ import annotations
 
 import base64
+import difflib
 import json
 import os
 import secrets
@@ -47,10 +49,19 @@ class KeyProvider(Protocol):
     kind: ClassVar[str]
 
     def active_kek_id(self) -> str: ...
+    def kek_ids(self) -> list[str]: ...
     def wrap(self, key: bytes, aad: bytes) -> WrappedKey: ...
     def unwrap(self, wrapped: WrappedKey, aad: bytes) -> bytes: ...
     def rotate(self) -> str: ...
     def retire(self, kek_id: str) -> None: ...
+
+
+def unknown_kek(kek_id: str, known: list[str], *, where: str) -> KeyError_:
+    """The error for a KEK id the provider does not hold, naming the ones it does."""
+    close = difflib.get_close_matches(kek_id, known, n=1, cutoff=0.5)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return KeyError_(f"there is no KEK '{kek_id}' (known: {', '.join(known) or 'none'})", where=where,
+                     fix=f"{hint}list the KEKs with `mesh keys status`")
 
 
 def _b64(data: bytes) -> str:
@@ -76,11 +87,18 @@ class LocalKeyProvider:
         atomic_write(self.store.folder / "kek.active", kek_id.encode(), mode=0o600)
         return kek_id
 
+    def kek_ids(self) -> list[str]:
+        folder = self.store.folder
+        return sorted(p.name[4:-4] for p in folder.glob("kek-*.key")) if folder.exists() else []
+
     def retire(self, kek_id: str) -> None:
         if kek_id == self.active_kek_id():
             raise KeyError_(f"KEK {kek_id} is the active key", where="mesh keys retire",
                             fix="rotate first (mesh keys rotate), then retire the old key")
-        (self.store.folder / f"kek-{kek_id}.key").unlink(missing_ok=True)
+        path = self.store.folder / f"kek-{kek_id}.key"
+        if kek_id not in self.kek_ids():
+            raise unknown_kek(kek_id, self.kek_ids(), where=str(path))
+        path.unlink()
 
     def wrap(self, key: bytes, aad: bytes) -> WrappedKey:
         kek_id = self.active_kek_id()

@@ -28,7 +28,7 @@ def key_provider(policy: MeshPolicy, state_dir: Path) -> KeyProvider:
         raise ConfigError(f"key provider '{name}' cannot be loaded: {exc}", where="[keys].provider",
                           fix="install the package that provides it, or use provider = \"local\"") from None
     provider: KeyProvider = factory(policy, state_dir)
-    missing = [m for m in ("active_kek_id", "wrap", "unwrap", "rotate", "retire") if not callable(getattr(provider, m, None))]
+    missing = [m for m in ("active_kek_id", "kek_ids", "wrap", "unwrap", "rotate", "retire") if not callable(getattr(provider, m, None))]
     if missing:
         raise ConfigError(f"key provider '{name}' lacks {', '.join(missing)}", where="[keys].provider",
                           fix="implement the KeyProvider methods of governance.protection.keys")

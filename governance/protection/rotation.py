@@ -24,7 +24,7 @@ from governance.access.authorization import identity_details, require
 from governance.audit import AuditEvent, AuditLog
 from governance.identity import Actor
 from governance.keys import KeyError_
-from governance.protection.keys import Keyring, WrappedKey
+from governance.protection.keys import Keyring, WrappedKey, unknown_kek
 
 STATE = "rotation.json"
 
@@ -113,6 +113,9 @@ def retire_kek(mesh: Mesh, keyring: Keyring, audit: AuditLog, kek_id: str, *, ac
     """Delete a KEK that no wrapped key uses any more (so no data can become unreadable).
     ``actor`` needs the ``rotate_keys`` permission."""
     require(mesh.policy, audit, actor, "rotate_keys", action="key_retire", target=f"kek:{kek_id}")
+    known = keyring.provider.kek_ids()
+    if kek_id not in known:
+        raise unknown_kek(kek_id, known, where="mesh keys retire")
     users = kek_usage(mesh, keyring).get(kek_id, 0)
     if users:
         audit.append(AuditEvent(actor="service:keys", action="key_retire", target=f"kek:{kek_id}", outcome="denied",

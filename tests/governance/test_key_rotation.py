@@ -72,3 +72,19 @@ def test_a_kek_in_use_or_active_cannot_be_retired(protected_mesh: Mesh) -> None:
         retire_kek(mesh, keyring, governed(mesh).audit, active, actor=person("platform@acme.example"))
     with pytest.raises(KeyError_, match="is the active key"):
         keyring.provider.retire(active)
+
+
+def test_retiring_an_unknown_kek_is_an_error_naming_the_known_ones(protected_mesh: Mesh) -> None:
+    from typer.testing import CliRunner
+
+    from meshctl.cli import app
+
+    mesh, keyring = protected_mesh, governed(protected_mesh).keyring
+    active = keyring.provider.active_kek_id()
+    with pytest.raises(KeyError_, match=f"no KEK 'no-such-key'.*known: {active}"):
+        retire_kek(mesh, keyring, governed(mesh).audit, "no-such-key", actor=person("platform@acme.example"))
+    typo = active[:-1]
+    done = CliRunner().invoke(app, ["keys", "retire", typo, "--as", "platform@acme.example", "--root", str(mesh.root)])
+    assert done.exit_code != 0 and "retired" not in done.stdout
+    assert f"did you mean {active}" in " ".join((done.stdout + done.stderr).split())
+    assert not [r for r in governed(mesh).audit.query(action="key_retire") if r.outcome == "retired"]
