@@ -10,7 +10,9 @@ Plug-in contract, for each port:
 - :class:`AuditSink`: ``append(event)`` records one :class:`AuditEvent`, durably, before it
   returns; it raises if it cannot.
 - :class:`Protector`: ``protect(key, contract, frame)`` returns the frame to store, with every
-  classified column protected, and what was done (``protection``, ``data_key``).
+  classified column protected, and what was done (``protection``, ``data_key``);
+  ``hold_keys()`` is a context held from ``protect`` until what it returned is stored, in which
+  the keys it used stay valid (key rotation and retirement wait for it to end).
 - :class:`InputAuthorizer`: ``authorize(consumer, producer)`` raises a
   :class:`~assets.errors.MeshError` when the asset ``consumer`` may not read ``producer`` today.
 - :class:`LineageSink`: ``started``/``failed`` report a run of an asset; they never raise.
@@ -22,6 +24,7 @@ Plug-in contract, for each port:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -69,6 +72,8 @@ class Protector(Protocol):
     """Protects the classified columns of an asset's output before anything is stored."""
 
     def protect(self, key: str, contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> ProtectedFrame: ...
+
+    def hold_keys(self) -> AbstractContextManager[object]: ...
 
 
 class InputAuthorizer(Protocol):

@@ -84,7 +84,8 @@ def _run(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None,
     report = run_gate(definition.spec.contract, frame)
     protector = _protector(mesh, definition)
     if not report.passed:
-        where = Quarantine(store.root).store(key, run_id, report, frame, protect=protector)
+        with mesh.services.protector.hold_keys():  # its wrapped data key is stored in the report
+            where = Quarantine(store.root).store(key, run_id, report, frame, protect=protector)
         return finish(Status.GATE_FAILED, gate=report, quarantine=where,
                       error=f"contract gate failed: {report.describe()}; nothing was published; "
                             f"failing rows are in {where}")
@@ -95,13 +96,14 @@ def _run(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None,
         if previous is not None and previous.contract is not None:
             changes = diff(dict(previous.contract), contract)
             check_bump(key, previous.contract_version, definition.spec.contract_version, changes)
-        protected = protector(report.frame)
-        request = PublishRequest(key=key, contract_version=definition.spec.contract_version,
-                                 code_version=code_version(definition.fn), run_id=run_id, input_versions=versions,
-                                 protection=dict(protected.protection),
-                                 data_key=dict(protected.data_key) if protected.data_key else None,
-                                 contract=contract)
-        manifest = store.publish(protected.frame, request)
+        with mesh.services.protector.hold_keys():  # the data key it wraps is stored before a rotation
+            protected = protector(report.frame)
+            request = PublishRequest(key=key, contract_version=definition.spec.contract_version,
+                                     code_version=code_version(definition.fn), run_id=run_id, input_versions=versions,
+                                     protection=dict(protected.protection),
+                                     data_key=dict(protected.data_key) if protected.data_key else None,
+                                     contract=contract)
+            manifest = store.publish(protected.frame, request)
     except MeshError as exc:
         return finish(Status.ERROR, error=str(exc))
     return finish(Status.MATERIALIZED, manifest=manifest, gate=report)

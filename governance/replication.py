@@ -108,8 +108,9 @@ class Replicator:
                     present += 1
                     continue
                 action = "repaired"
-            manifest = source.manifest(key, version)
-            size = target.receive(manifest, source)
+            with self.mesh.services.protector.hold_keys():  # a rotation rewraps the replica's key too
+                manifest = source.manifest(key, version)
+                size = target.receive(manifest, source)
             copies.append(ReplicaCopy(key, version, action, size))
             self._audit(key, action, {"version": version, "bytes": size, "checksum": manifest.checksum,
                                       "from": self.source, "to": self.target})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -114,6 +115,10 @@ class _PolicyProtector:
     def protect(self, key: str, contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> ProtectedFrame:
         done = protect(frame, classified_columns(contract), self.policy, self.keyring, key=key)
         return ProtectedFrame(done.frame, done.protection, done.data_key.to_dict() if done.data_key else None)
+
+    def hold_keys(self) -> AbstractContextManager[None]:
+        """The key lock, shared: no KEK is rotated away or retired until the publish is stored."""
+        return self.keyring.lock.shared()
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from assets.atomic import atomic_write
 from governance.keys import KeyError_, LocalKeyStore
+from governance.protection.key_lock import KeyLock
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,12 @@ class Keyring:
 
     provider: KeyProvider
     folder: Path
+
+    @property
+    def lock(self) -> KeyLock:
+        """Shared by publishers while their wrapped keys are in flight, exclusive for rotation
+        and retirement (:mod:`governance.protection.key_lock`)."""
+        return KeyLock(self.folder.parent / "keys.lock")
 
     def tokenization_key(self, classification: str) -> bytes:
         """The AES-SIV key of a classification: one per mesh, so tokens join across assets."""

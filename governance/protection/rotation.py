@@ -1,7 +1,10 @@
 """Key rotation: a new key-encryption key, every data key rewrapped, no data rewritten.
 
 The wrapped keys live in three places: the tokenization keys of the keyring, the ``data_key``
-of every version's manifest (in every region), and quarantine reports. Rotation records its
+of every manifest (every version, partition, leftover staging folder and archive, in every
+region), and quarantine reports. Rotation and retirement hold the key lock exclusive
+(:mod:`governance.protection.key_lock`), so no data key is in flight between a publisher's
+memory and storage while they scan. Rotation records its
 target KEK in ``rotation.json`` before it starts, rewraps each key (skipping those already
 under the target) and removes the file when done, so an interrupted rotation is finished by
 running it again. A KEK can be retired once no wrapped key uses it.
@@ -19,7 +22,8 @@ from typing import Any
 
 from assets.atomic import atomic_write
 from assets.mesh import Mesh
-from assets.storage import Manifest, VersionStore
+from assets.quarantine import QUARANTINE
+from assets.storage import StorageRoot
 from governance.access.authorization import identity_details, require
 from governance.audit import AuditEvent, AuditLog
 from governance.identity import Actor
@@ -27,6 +31,7 @@ from governance.keys import KeyError_
 from governance.protection.keys import Keyring, WrappedKey, unknown_kek
 
 STATE = "rotation.json"
+MANIFEST, REPORT = "manifest.json", "report.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,26 +53,26 @@ class RotationReport:
 
 
 def wrapped_items(mesh: Mesh, keyring: Keyring) -> Iterator[WrappedItem]:
-    """Every wrapped data key of the mesh."""
+    """Every stored wrapped data key of the mesh: the tokenization keys, and in every region
+    each ``manifest.json`` (published, partitioned, staged or archived) and quarantine report.
+    A file that cannot be read raises: nobody can tell which KEK it needs."""
     for path in keyring.wrapped_tokenization_keys():
         classification = path.stem.removeprefix("tokenize-")
         yield WrappedItem(f"tokenization key {classification}", WrappedKey.from_dict(json.loads(path.read_text())),
                           f"tokenize:{classification}".encode(), partial(_write_wrapped, path))
     for region in mesh.policy.regions:
-        store = mesh.store(region)
-        for manifest in _manifests(store):
-            if manifest.data_key:
-                yield WrappedItem(f"{region}:{manifest.key}@{manifest.version}", WrappedKey.from_dict(dict(manifest.data_key)),
-                                  f"dek:{manifest.key}".encode(), partial(_rewrite_manifest, store, manifest))
-        quarantine = store.root.path("_quarantine")
-        reports = [p for p in store.root.walk_files(quarantine) if p.endswith("report.json")] \
-            if store.root.exists(quarantine) else []
-        for report_path in reports:
-            report = json.loads(store.root.read_bytes(report_path))
-            if report.get("data_key"):
-                yield WrappedItem(f"quarantine {report_path}", WrappedKey.from_dict(report["data_key"]),
-                                  f"dek:{report['asset']}".encode(),
-                                  partial(_rewrite_report, store, report_path, report))
+        root = mesh.store(region).root
+        if not root.exists(root.root):
+            continue
+        for file in sorted(root.walk_files(root.root)):
+            inner = file[len(root.root) + 1:]
+            if not (inner.endswith(f"/{MANIFEST}") or inner.startswith(f"{QUARANTINE}/") and inner.endswith(f"/{REPORT}")):
+                continue
+            document = _read_json(root, file)
+            if document.get("data_key"):
+                asset = document["asset"] if inner.startswith(f"{QUARANTINE}/") else document["key"]
+                yield WrappedItem(f"{region}:{inner}", WrappedKey.from_dict(dict(document["data_key"])),
+                                  f"dek:{asset}".encode(), partial(_rewrite, root, file, document))
 
 
 def kek_usage(mesh: Mesh, keyring: Keyring) -> Counter[str]:
@@ -75,10 +80,19 @@ def kek_usage(mesh: Mesh, keyring: Keyring) -> Counter[str]:
 
 
 def rotate_keys(mesh: Mesh, keyring: Keyring, audit: AuditLog, *, actor: Actor,
-                on_item: Callable[[str], None] | None = None) -> RotationReport:
+                on_item: Callable[[str], None] | None = None,
+                on_wait: Callable[[], None] | None = None) -> RotationReport:
     """Make a new KEK active and rewrap every data key under it (resuming an interrupted run).
-    ``actor`` needs the ``rotate_keys`` permission."""
+    ``actor`` needs the ``rotate_keys`` permission. Holds the key lock exclusive: it first
+    waits for running publishes to store their data keys (calling ``on_wait`` if it must
+    wait), and publishes wait for it."""
     require(mesh.policy, audit, actor, "rotate_keys", action="key_rotate", target="kek")
+    with keyring.lock.exclusive(on_wait):
+        return _rotate(mesh, keyring, audit, actor, on_item)
+
+
+def _rotate(mesh: Mesh, keyring: Keyring, audit: AuditLog, actor: Actor,
+            on_item: Callable[[str], None] | None) -> RotationReport:
     who = {"by": actor.id, **identity_details(actor)}
     state = keyring.folder / STATE
     resumed = state.exists()
@@ -109,10 +123,17 @@ def rotate_keys(mesh: Mesh, keyring: Keyring, audit: AuditLog, *, actor: Actor,
     return RotationReport(target, rewrapped, already, resumed)
 
 
-def retire_kek(mesh: Mesh, keyring: Keyring, audit: AuditLog, kek_id: str, *, actor: Actor) -> None:
-    """Delete a KEK that no wrapped key uses any more (so no data can become unreadable).
-    ``actor`` needs the ``rotate_keys`` permission."""
+def retire_kek(mesh: Mesh, keyring: Keyring, audit: AuditLog, kek_id: str, *, actor: Actor,
+               on_wait: Callable[[], None] | None = None) -> None:
+    """Delete a KEK that no stored data key uses any more (so no data can become unreadable).
+    ``actor`` needs the ``rotate_keys`` permission. Holds the key lock exclusive, like
+    :func:`rotate_keys`, so no publish can wrap a key with it meanwhile."""
     require(mesh.policy, audit, actor, "rotate_keys", action="key_retire", target=f"kek:{kek_id}")
+    with keyring.lock.exclusive(on_wait):
+        _retire(mesh, keyring, audit, kek_id, actor)
+
+
+def _retire(mesh: Mesh, keyring: Keyring, audit: AuditLog, kek_id: str, actor: Actor) -> None:
     known = keyring.provider.kek_ids()
     if kek_id not in known:
         raise unknown_kek(kek_id, known, where="mesh keys retire")
@@ -127,26 +148,21 @@ def retire_kek(mesh: Mesh, keyring: Keyring, audit: AuditLog, kek_id: str, *, ac
                             source="cli", details={"by": actor.id, **identity_details(actor)}))
 
 
-def _manifests(store: VersionStore) -> Iterator[Manifest]:
-    root = store.root
-    for domain in root.listdir(root.root):
-        if domain.startswith(("_", ".")):
-            continue
-        for name in root.listdir(root.path(domain)):
-            key = f"{domain}.{name}"
-            for version in store.versions(key):
-                yield store.manifest(key, version)
+def _read_json(root: StorageRoot, path: str) -> dict[str, Any]:
+    try:
+        document = json.loads(root.read_bytes(path))
+        if not isinstance(document, dict):
+            raise ValueError("not a JSON object")
+        return document
+    except (OSError, ValueError) as exc:
+        raise KeyError_(f"cannot tell which KEK the data key in this file needs: {exc}", where=root.uri_of(path),
+                        fix="restore the file (mesh dr restore) or remove its version; then run the command again") \
+            from None
 
 
-def _rewrite_manifest(store: VersionStore, manifest: Manifest, wrapped: WrappedKey) -> None:
-    domain, name = manifest.key.split(".", 1)
-    path = store.root.path(domain, name, manifest.version, "manifest.json")
-    data = json.loads(store.root.read_bytes(path))
-    store.root.write_atomic(path, json.dumps({**data, "data_key": wrapped.to_dict()}, indent=2, sort_keys=True).encode())
-
-
-def _rewrite_report(store: VersionStore, path: str, report: dict[str, Any], wrapped: WrappedKey) -> None:
-    store.root.write_atomic(path, json.dumps({**report, "data_key": wrapped.to_dict()}, indent=2).encode())
+def _rewrite(root: StorageRoot, path: str, document: dict[str, Any], wrapped: WrappedKey) -> None:
+    indent: dict[str, Any] = {"indent": 2} if path.endswith(f"/{REPORT}") else {"indent": 2, "sort_keys": True}
+    root.write_atomic(path, json.dumps({**document, "data_key": wrapped.to_dict()}, **indent).encode())
 
 
 def _write_wrapped(path: Path, wrapped: WrappedKey) -> None:

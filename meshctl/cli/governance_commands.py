@@ -251,7 +251,7 @@ def keys_rotate(root: RootOption = None, user: ActorOption = None) -> None:
     with user_errors():
         mesh = open_policy_mesh(root)
         actor = act_as(mesh, user, "key_rotate")
-        report = rotate_keys(mesh, governed(mesh).keyring, governed(mesh).audit, actor=actor)
+        report = rotate_keys(mesh, governed(mesh).keyring, governed(mesh).audit, actor=actor, on_wait=_waiting)
     console.print(f"active KEK {report.kek_id}: {report.rewrapped} data key(s) rewrapped, {report.already} already "
                   f"under it{' (resumed an interrupted rotation)' if report.resumed else ''}")
 
@@ -265,8 +265,12 @@ def keys_retire(kek_id: Annotated[str, typer.Argument(help="The KEK id (mesh key
     with user_errors():
         mesh = open_policy_mesh(root)
         actor = act_as(mesh, user, "key_retire")
-        retire_kek(mesh, governed(mesh).keyring, governed(mesh).audit, kek_id, actor=actor)
-    console.print(f"KEK {kek_id} retired")
+        retire_kek(mesh, governed(mesh).keyring, governed(mesh).audit, kek_id, actor=actor, on_wait=_waiting)
+    console.print(f"KEK {escape(kek_id)} retired")
+
+
+def _waiting() -> None:
+    console.print("waiting for running materializations to store their data keys...")
 
 
 retention_app = typer.Typer(help="Retention of old versions.", no_args_is_help=True)

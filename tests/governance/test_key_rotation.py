@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import threading
+from contextlib import AbstractContextManager
+
+import pandera.polars as pa
+import polars as pl
 import pytest
 
 from assets import Mesh, materialize
+from assets.ports import ProtectedFrame, Protector, Services
 from governance.access import read_asset
 from governance.keys import KeyError_
+from governance.protection.keys import WrappedKey
 from governance.protection.rotation import kek_usage, retire_kek, rotate_keys
 from governance.services import governed
+from governance.wiring import load_mesh
 from tests.conftest import person
 
 
@@ -88,3 +98,100 @@ def test_retiring_an_unknown_kek_is_an_error_naming_the_known_ones(protected_mes
     assert done.exit_code != 0 and "retired" not in done.stdout
     assert f"did you mean {active}" in " ".join((done.stdout + done.stderr).split())
     assert not [r for r in governed(mesh).audit.query(action="key_retire") if r.outcome == "retired"]
+
+
+@dataclasses.dataclass(frozen=True)
+class PauseAfterProtect:
+    """The mesh's own protector, pausing a publish between protecting its data (its data key
+    wrapped) and storing it, until ``go`` is set."""
+
+    inner: Protector
+    protected: threading.Event
+    go: threading.Event
+
+    def hold_keys(self) -> AbstractContextManager[None]:
+        return self.inner.hold_keys()
+
+    def protect(self, key: str, contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> ProtectedFrame:
+        done = self.inner.protect(key, contract, frame)
+        self.protected.set()
+        assert self.go.wait(timeout=120)
+        return done
+
+
+def test_rotation_and_retirement_wait_for_a_running_publish(protected_mesh: Mesh) -> None:
+    protected, go, waiting = threading.Event(), threading.Event(), threading.Event()
+    before = plaintext(protected_mesh)
+    base = load_mesh(protected_mesh.root)
+
+    def paused(mesh: Mesh) -> Services:
+        services = base.wiring(mesh)
+        return dataclasses.replace(services, protector=PauseAfterProtect(services.protector, protected, go))
+
+    publisher = dataclasses.replace(base, wiring=paused)
+    published = []
+    run = threading.Thread(target=lambda: published.append(
+        materialize("customers.customers", mesh=publisher, params={"scale": 100}).ok))
+    run.start()
+    assert protected.wait(timeout=120), "the publish protected its data"
+
+    operator = load_mesh(protected_mesh.root)  # as another process would
+    keyring, audit = governed(operator).keyring, governed(operator).audit
+    old = keyring.provider.active_kek_id()
+    errors: list[BaseException] = []
+
+    def rotate_and_retire() -> None:
+        try:
+            rotate_keys(operator, keyring, audit, actor=person("platform@acme.example"), on_wait=waiting.set)
+            retire_kek(operator, keyring, audit, old, actor=person("platform@acme.example"), on_wait=waiting.set)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            waiting.set()
+
+    rotation = threading.Thread(target=rotate_and_retire)
+    rotation.start()
+    assert waiting.wait(timeout=120), "the rotation waits for the running publish (or finished without it)"
+    go.set()
+    run.join()
+    rotation.join()
+    assert published == [True] and not errors
+    assert old not in keyring.provider.kek_ids()
+    new = keyring.provider.active_kek_id()
+    assert kek_usage(operator, keyring) == {new: 7}  # 3 versions x 2 regions + 1 token key
+    after = plaintext(operator)
+    assert after[:len(before)] == before and len(after) == len(before) * 3 // 2, "every version stays readable"
+    assert all("@" in email for email, _ in after)
+    for region in operator.policy.regions:
+        store = operator.store(region)
+        for version in store.versions("customers.customers"):
+            manifest = store.manifest("customers.customers", version)
+            assert manifest.data_key, "encrypted columns"
+            assert keyring.provider.unwrap(WrappedKey.from_dict(dict(manifest.data_key)), b"dek:customers.customers")
+
+
+def test_a_kek_is_not_retired_while_a_staged_partitioned_archived_or_quarantined_key_uses_it(
+        protected_mesh: Mesh) -> None:
+    mesh, keyring, audit = protected_mesh, governed(protected_mesh).keyring, governed(protected_mesh).audit
+    store = mesh.store()
+    version = store.versions("customers.customers")[0]
+    old_manifest = store.root.read_bytes(store.root.path("customers", "customers", version, "manifest.json"))
+    old_key = json.loads(old_manifest)["data_key"]
+    old = keyring.provider.active_kek_id()
+    rotate_keys(mesh, keyring, audit, actor=person("platform@acme.example"))
+    standby = mesh.store(mesh.standby_region).root  # keys wrapped by the old KEK, left where a crash leaves them
+    planted = {"customers/customers/.staging/v-crashed/manifest.json": old_manifest,
+               "customers/customers/2026-11-01/v1/manifest.json": old_manifest,
+               "_archive/customers-20261101T000000Z/customers/v1/manifest.json": old_manifest,
+               "_quarantine/customers/customers/run-1/report.json":
+                   json.dumps({"asset": "customers.customers", "data_key": old_key}).encode()}
+    for inner, raw in planted.items():
+        standby.makedirs(standby.path(inner.rsplit("/", 1)[0]))
+        standby.write_atomic(standby.path(inner), raw)
+    with pytest.raises(KeyError_, match=f"KEK {old} still wraps 4 data key"):
+        retire_kek(mesh, keyring, audit, old, actor=person("platform@acme.example"))
+    assert rotate_keys(mesh, keyring, audit, actor=person("platform@acme.example")).rewrapped == 4 + 5
+    retire_kek(mesh, keyring, audit, old, actor=person("platform@acme.example"))
+    for inner in planted:
+        wrapped = WrappedKey.from_dict(json.loads(standby.read_bytes(standby.path(inner)))["data_key"])
+        assert keyring.provider.unwrap(wrapped, b"dek:customers.customers")
