@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Collection
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import pandera.polars as pa
@@ -33,6 +33,7 @@ from governance.lineage.emitter import lineage_for
 from governance.policy import MeshPolicy, load_policy
 from governance.protection import Keyring, classified_columns, protect
 from governance.protection.providers import key_provider
+from governance.protection.rotation import tokenized_before
 from governance.retention import admit_version
 from governance.services import GovernedServices
 
@@ -97,7 +98,8 @@ def _governed_services(mesh: Mesh) -> GovernedServices:
 
     policy: MeshPolicy = mesh.policy
     audit = audit_log_at(mesh.state_dir)
-    keyring = Keyring(key_provider(policy, mesh.state_dir), mesh.state_dir / "keys" / "data")
+    keyring = Keyring(key_provider(policy, mesh.state_dir), mesh.state_dir / "keys" / "data",
+                      tokenized_before=partial(tokenized_before, mesh))
     history = RunHistory(mesh.state_dir / "state" / "history.sqlite")
     return GovernedServices(
         audit=audit, keyring=keyring, history=history, lineage=lineage_for(mesh),

@@ -9,8 +9,9 @@ that could unwrap anything on its own.
 
 :func:`restore` verifies the signature, every file's checksum and the audit chain of the backup
 before touching anything, then brings back what is missing or broken, never overwriting newer
-good state: a lost ``mesh.toml``, a missing or tampered audit log, missing wrapped keys, and
-manifests and ``CURRENT`` pointers of versions whose data is still there and matches.
+good state: a lost ``mesh.toml``, a missing or tampered audit log, missing wrapped keys and
+tokenization keys whose fingerprint differs from the backup's (the current file is kept aside as
+evidence), and manifests and ``CURRENT`` pointers of versions whose data is still there and matches.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from assets.storage import Manifest, StorageRoot
 from governance.access.authorization import identity_details, require
 from governance.audit import AuditEvent, AuditLog, audit_log_at
 from governance.identity import Actor
+from governance.protection import Keyring
 from governance.services import governed
 
 INDEX, SIGNATURE = "index.json", "index.sig"
@@ -154,7 +156,9 @@ def restore(mesh: Mesh, path: Path, *, actor: Actor) -> RestoreReport:
     ``actor`` needs the ``operate_dr`` permission."""
     require(mesh.policy, governed(mesh).audit, actor, "operate_dr", action="dr_restore", target=str(path))
     index = verify_backup(mesh.state_dir, path)
-    restored, kept, problems = [], [], []
+    restored: list[str] = []
+    kept: list[str] = []
+    problems: list[str] = []
     if not mesh.policy.path.exists():
         shutil.copyfile(path / "mesh.toml", mesh.policy.path)
         restored.append("mesh.toml")
@@ -163,12 +167,9 @@ def restore(mesh: Mesh, path: Path, *, actor: Actor) -> RestoreReport:
     log = governed(mesh).audit
     restored_log, note = _restore_audit(log, path / "audit", int(index["audit_checkpoint"]["size"]))
     (restored if restored_log else kept).append(note)
-    for rel in index["files"]:
-        if rel.startswith("keys/data/") and not (target := mesh.state_dir / rel).exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path / rel, target)
-            os.chmod(target, 0o600)
-            restored.append(rel)
+    with governed(mesh).keyring.lock.shared():  # no rotation rewraps keys while they come back
+        _restore_keys(mesh, path, [rel for rel in index["files"] if rel.startswith("keys/data/")],
+                      restored, problems)
     pointers_last = sorted(index["files"], key=lambda rel: rel.endswith(CURRENT))
     for rel in pointers_last:
         if rel.startswith("manifests/"):
@@ -206,6 +207,49 @@ def _copy_manifests(root: StorageRoot, dest: Path) -> int:
         target.write_bytes(root.read_bytes(file))
         count += name == MANIFEST
     return count
+
+
+def _restore_keys(mesh: Mesh, backup_path: Path, rels: list[str], restored: list[str], problems: list[str]) -> None:
+    """Bring back each wrapped data key that is missing, and each tokenization key whose
+    fingerprint differs from the backup's (with its recorded fingerprint); the differing
+    current file is kept beside it as evidence."""
+    keyring = governed(mesh).keyring
+    stamp = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}"
+    for rel in rels:
+        source, target = backup_path / rel, mesh.state_dir / rel
+        note = rel
+        if target.exists():
+            if not (target.name.startswith("tokenize-") and target.suffix == ".json"):
+                continue
+            try:
+                wanted = keyring.fingerprint_of(source)
+            except MeshError as exc:
+                problems.append(f"{rel}: the backup's key cannot be checked: {exc}")
+                continue
+            if _fingerprint_or_none(keyring, target) == wanted:
+                continue
+            for current in (target, target.with_suffix(".fingerprint")):
+                if current.exists():
+                    os.replace(current, current.with_name(f"{current.name}.before-restore-{stamp}"))
+            fingerprint_rel = rel.removesuffix(".json") + ".fingerprint"
+            if (backup_path / fingerprint_rel).exists():
+                _copy_key(backup_path / fingerprint_rel, mesh.state_dir / fingerprint_rel)
+            note = f"{rel} (differed from the backup; the current file was kept as {target.name}.before-restore-{stamp})"
+        _copy_key(source, target)
+        restored.append(note)
+
+
+def _fingerprint_or_none(keyring: Keyring, path: Path) -> str | None:
+    try:
+        return keyring.fingerprint_of(path)
+    except (MeshError, ValueError, KeyError, TypeError):  # unreadable or foreign: it differs
+        return None
+
+
+def _copy_key(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    os.chmod(target, 0o600)
 
 
 def _restore_pointer(root: StorageRoot, source: Path, inner: str) -> str:

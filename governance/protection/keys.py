@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import base64
 import difflib
+import hashlib
 import json
 import os
 import secrets
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import ClassVar, Protocol
 
@@ -118,12 +120,29 @@ class LocalKeyProvider:
         return self.store.read_secret(f"kek-{kek_id}.key")
 
 
+def _never(_classification: str) -> bool:
+    return False
+
+
+def fingerprint(key: bytes) -> str:
+    """A short, stable id of a key's bytes (safe to store and log: it reveals nothing of the key)."""
+    return hashlib.sha256(b"mesh key fingerprint\0" + key).hexdigest()[:32]
+
+
 @dataclass(frozen=True, slots=True)
 class Keyring:
-    """Data keys of the mesh, wrapped by the provider's KEK."""
+    """Data keys of the mesh, wrapped by the provider's KEK.
+
+    A tokenization key is created only for a classification no data was ever tokenized with:
+    its fingerprint is recorded beside it (``tokenize-<class>.fingerprint``) when it is made,
+    and ``tokenized_before(classification)`` tells whether stored data says it was used. A
+    missing key is then an error naming the file and the fix, never silently replaced: a new key
+    could neither reverse the old tokens nor join them with new ones.
+    """
 
     provider: KeyProvider
     folder: Path
+    tokenized_before: Callable[[str], bool] = field(default=_never, repr=False, compare=False)
 
     @property
     def lock(self) -> KeyLock:
@@ -134,12 +153,37 @@ class Keyring:
     def tokenization_key(self, classification: str) -> bytes:
         """The AES-SIV key of a classification: one per mesh, so tokens join across assets."""
         path = self.folder / f"tokenize-{classification}.json"
-        aad = f"tokenize:{classification}".encode()
         if not path.exists():
-            wrapped = self.provider.wrap(secrets.token_bytes(64), aad)
-            # the first writer wins; a concurrent one reads the winner's key
-            atomic_write(path, json.dumps(wrapped.to_dict()).encode(), mode=0o600, exclusive=True)
-        return self.provider.unwrap(WrappedKey.from_dict(json.loads(path.read_text())), aad)
+            self._create_tokenization_key(classification, path)
+        key = self.provider.unwrap(WrappedKey.from_dict(json.loads(path.read_text())), _tokenize_aad(classification))
+        recorded = self.folder / f"tokenize-{classification}.fingerprint"
+        if not recorded.exists():  # recorded on first use (also for keys made before fingerprints were kept)
+            atomic_write(recorded, fingerprint(key).encode(), mode=0o600, exclusive=True)
+        if recorded.read_text().strip() != fingerprint(key):
+            raise KeyError_(f"tokenization key '{path.name}' is not the key data was tokenized with (fingerprint "
+                            f"{fingerprint(key)}, recorded {recorded.read_text().strip()})", where=str(path),
+                            fix="restore the key from a backup with `mesh dr restore`; the file was replaced")
+        return key
+
+    def fingerprint_of(self, path: Path) -> str:
+        """The fingerprint of the tokenization key stored (wrapped) in ``path``."""
+        classification = path.name.removeprefix("tokenize-").removesuffix(".json")
+        return fingerprint(self.provider.unwrap(WrappedKey.from_dict(json.loads(path.read_text())),
+                                                _tokenize_aad(classification)))
 
     def wrapped_tokenization_keys(self) -> list[Path]:
         return sorted(self.folder.glob("tokenize-*.json")) if self.folder.exists() else []
+
+    def _create_tokenization_key(self, classification: str, path: Path) -> None:
+        if (self.folder / f"tokenize-{classification}.fingerprint").exists() or self.tokenized_before(classification):
+            raise KeyError_(f"tokenization key '{path.name}' is missing, but data was tokenized with classification "
+                            f"'{classification}': a new key could neither reverse nor join its tokens", where=str(path),
+                            fix="restore the key with `mesh dr restore` (every backup holds it, wrapped); "
+                                "it is never created again")
+        wrapped = self.provider.wrap(secrets.token_bytes(64), _tokenize_aad(classification))
+        # the first writer wins; a concurrent one reads the winner's key
+        atomic_write(path, json.dumps(wrapped.to_dict()).encode(), mode=0o600, exclusive=True)
+
+
+def _tokenize_aad(classification: str) -> bytes:
+    return f"tokenize:{classification}".encode()

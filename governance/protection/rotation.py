@@ -60,19 +60,41 @@ def wrapped_items(mesh: Mesh, keyring: Keyring) -> Iterator[WrappedItem]:
         classification = path.stem.removeprefix("tokenize-")
         yield WrappedItem(f"tokenization key {classification}", WrappedKey.from_dict(json.loads(path.read_text())),
                           f"tokenize:{classification}".encode(), partial(_write_wrapped, path))
+    for stored in stored_documents(mesh):
+        document = stored.document
+        if document.get("data_key"):
+            asset = document["asset"] if stored.inner.startswith(f"{QUARANTINE}/") else document["key"]
+            yield WrappedItem(f"{stored.region}:{stored.inner}", WrappedKey.from_dict(dict(document["data_key"])),
+                              f"dek:{asset}".encode(), partial(_rewrite, stored.root, stored.file, document))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    """A manifest or quarantine report in a region's storage, which may hold a wrapped key."""
+
+    region: str
+    root: StorageRoot
+    file: str
+    inner: str
+    document: dict[str, Any]
+
+
+def stored_documents(mesh: Mesh) -> Iterator[StoredDocument]:
+    """Every ``manifest.json`` and quarantine ``report.json`` of every region."""
     for region in mesh.policy.regions:
         root = mesh.store(region).root
         if not root.exists(root.root):
             continue
         for file in sorted(root.walk_files(root.root)):
             inner = file[len(root.root) + 1:]
-            if not (inner.endswith(f"/{MANIFEST}") or inner.startswith(f"{QUARANTINE}/") and inner.endswith(f"/{REPORT}")):
-                continue
-            document = _read_json(root, file)
-            if document.get("data_key"):
-                asset = document["asset"] if inner.startswith(f"{QUARANTINE}/") else document["key"]
-                yield WrappedItem(f"{region}:{inner}", WrappedKey.from_dict(dict(document["data_key"])),
-                                  f"dek:{asset}".encode(), partial(_rewrite, root, file, document))
+            if inner.endswith(f"/{MANIFEST}") or inner.startswith(f"{QUARANTINE}/") and inner.endswith(f"/{REPORT}"):
+                yield StoredDocument(region, root, file, inner, _read_json(root, file))
+
+
+def tokenized_before(mesh: Mesh, classification: str) -> bool:
+    """Whether any stored version or quarantine report holds tokens of ``classification``."""
+    method = f"tokenize:{classification}"
+    return any(method in dict(stored.document.get("protection") or {}).values() for stored in stored_documents(mesh))
 
 
 def kek_usage(mesh: Mesh, keyring: Keyring) -> Counter[str]:

@@ -182,3 +182,20 @@ def test_the_drill_command_reports_rto_and_rpo(example_root: Path) -> None:
     measured = json.loads(lagging.stdout)
     assert measured["rpo_versions"] == 2 and measured["rpo_seconds"] > 0 and measured["lost_beyond_rpo"] == []
     assert measured["verified_versions"] == measured["published_versions"] - 2 and measured["rematerialized"]
+
+
+def test_restore_brings_back_a_tokenization_key_that_differs_from_the_backup(example_mesh: Mesh) -> None:
+    assert materialize("+customers.customers", mesh=example_mesh, params=SMALL).ok
+    keyring = governed(example_mesh).keyring
+    original = keyring.tokenization_key("pii")
+    written = backup(example_mesh)
+    key_file = keyring.folder / "tokenize-pii.json"
+    key_file.write_text(json.dumps(keyring.provider.wrap(bytes(64), b"tokenize:pii").to_dict()))  # a stranger key
+    report = restore(example_mesh, written.path, actor=PLATFORM)
+    assert any(line.startswith("keys/data/tokenize-pii.json") for line in report.restored), report
+    assert keyring.tokenization_key("pii") == original
+    evidence = list(keyring.folder.glob("tokenize-pii.json.before-restore-*"))
+    assert len(evidence) == 1 and json.loads(evidence[0].read_text())["ciphertext"] != json.loads(
+        key_file.read_text())["ciphertext"]
+    again = restore(example_mesh, written.path, actor=PLATFORM)  # the same key: nothing to bring back
+    assert not any(line.startswith("keys/") for line in again.restored)

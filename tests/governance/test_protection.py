@@ -4,6 +4,7 @@ for decrypt holders, and no plaintext PII in any stored byte."""
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 import polars as pl
@@ -142,3 +143,32 @@ def test_only_genuine_tokens_pass_through_tokenization() -> None:
             "ann@acme.example", forged, "tok:not base64!", "bob@acme.example", None]
     already = tokenize(pl.Series("email", ["a@x.example", "b@x.example", None]), key)
     assert tokenize(already, key).to_list() == already.to_list()  # all genuine: kept as they are
+
+
+def test_a_deleted_tokenization_key_is_an_error_never_silently_replaced(example_mesh: Mesh) -> None:
+    assert materialize("customers.customers", mesh=example_mesh, params={"scale": 50}).ok
+    data = example_mesh.state_dir / "keys" / "data"
+    key_file = data / "tokenize-pii.json"
+    key_file.unlink()
+    again = materialize("customers.customers", mesh=example_mesh, params={"scale": 50})
+    assert not again.ok
+    error = again["customers.customers"].error or ""
+    assert "tokenize-pii.json" in error and "mesh dr restore" in error
+    assert not key_file.exists(), "no new key replaces the lost one"
+    with pytest.raises(KeyError_, match="tokenize-pii.json"):
+        read_asset(example_mesh, "customers.customers", actor=person("privacy@acme.example")).collect()
+    for leftover in data.iterdir():  # even with every trace of the key gone, the manifests say it was used
+        leftover.unlink()
+    with pytest.raises(KeyError_, match="data was tokenized with classification 'pii'"):
+        governed(example_mesh).keyring.tokenization_key("pii")
+    assert not key_file.exists()
+
+
+def test_a_tokenization_key_that_is_not_the_one_data_was_tokenized_with_is_refused(example_mesh: Mesh) -> None:
+    keyring = governed(example_mesh).keyring
+    keyring.tokenization_key("pii")
+    key_file = keyring.folder / "tokenize-pii.json"
+    other = keyring.provider.wrap(bytes(64), b"tokenize:pii")
+    key_file.write_text(json.dumps(other.to_dict()))
+    with pytest.raises(KeyError_, match="not the key data was tokenized with"):
+        keyring.tokenization_key("pii")
