@@ -37,6 +37,11 @@ def _check_name(name: str, where: str) -> None:
              "use lower-case letters, digits and '_', starting with a letter")
 
 
+def _check_path(path: str, where: str) -> None:
+    _require("\x00" not in path, where, "the path holds a NUL character (\\u0000)",
+             "remove the NUL character; no file system accepts it in a path")
+
+
 def _check_emails(emails: tuple[str, ...], where: str) -> None:
     for email in emails:
         _require(bool(_EMAIL.match(email)), where, f"'{email}' is not an e-mail address",
@@ -69,6 +74,7 @@ class Region:
         where = f"[regions.{self.name}]"
         _require(bool(self.storage), f"{where}.storage", "the region has no storage",
                  'write storage = ".mesh/regions/<name>" or an s3:// URL')
+        _check_path(self.storage, f"{where}.storage")
         _require(self.jurisdiction in JURISDICTIONS, f"{where}.jurisdiction",
                  f"unknown jurisdiction '{self.jurisdiction}'",
                  f"use one of {', '.join(sorted(JURISDICTIONS))}")
@@ -133,6 +139,10 @@ class Retention:
     def __post_init__(self) -> None:
         _require(self.default_days >= 1, "[retention].default_days", "retention must be at least 1 day",
                  "write a positive number of days")
+        for name, days in self.per_domain.items():
+            _require(days >= 1, f"[retention].domains.{name}",
+                     f"retention must be at least 1 day, not {days}: every non-current version would be removed",
+                     "write a positive number of days")
 
     def days_for(self, domain: str) -> int:
         return self.per_domain.get(domain, self.default_days)
@@ -164,6 +174,7 @@ class LineagePolicy:
                  'write url = "http://localhost:5000" (the Marquez API)')
         _require(self.url is None or self.url.startswith(("http://", "https://")), "[lineage].url",
                  f"'{self.url}' is not an http(s) URL", 'write url = "http://host:port"')
+        _check_path(self.file, "[lineage].file")
         _require(self.timeout_seconds > 0, "[lineage].timeout_seconds", "the timeout must be positive",
                  "write a number of seconds, like 5")
 
