@@ -24,6 +24,8 @@ PROTECTIONS = frozenset({"tokenize", "encrypt", "redact", "none"})
 PERMISSIONS = frozenset({"approve_grant", "read_audit", "read_all", "rotate_keys", "operate_dr", "manage_domains"})
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: The longest name of a domain (or other table): names become folder and module names.
+MAX_NAME_LENGTH = 63
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -33,6 +35,8 @@ def _require(ok: bool, where: str, what: str, fix: str) -> None:
 
 
 def _check_name(name: str, where: str) -> None:
+    _require(len(name) <= MAX_NAME_LENGTH, where, f"the name is {len(name)} characters long",
+             f"use a name of at most {MAX_NAME_LENGTH} characters")
     _require(bool(_NAME.match(name)), where, f"'{name}' is not a valid name",
              "use lower-case letters, digits and '_', starting with a letter")
 

@@ -22,6 +22,7 @@ from meshctl.cli._output import (
     fail,
     open_mesh,
     open_policy_mesh,
+    parse_date,
     require_asset,
     user_errors,
 )
@@ -133,10 +134,10 @@ def access_request(
     """Ask for read access to a restricted product; writes a pending grant to mesh.toml."""
     from governance.access.workflow import request_grant
 
+    until = parse_date("--expires", expires) if expires else dt.date.today() + dt.timedelta(days=365)
     with user_errors():
         mesh = open_mesh(root)
         require_asset(mesh.graph, product)
-        until = dt.date.fromisoformat(expires) if expires else dt.date.today() + dt.timedelta(days=365)
         index = request_grant(mesh.policy, governed(mesh).audit, product=product, consumer=consumer,
                               purpose=purpose, requester=act_as(mesh, user, "grant_request"), expires=until)
     console.print(f"grant {index} requested: {consumer} reads {product} until {until}; it needs approval by an "

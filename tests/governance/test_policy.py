@@ -99,6 +99,8 @@ _RETENTION = b"default_days = 2555"
                  "[regions.us-west].storage", "NUL", id="nul-in-region-storage"),
     pytest.param(_EXAMPLE.replace(b'file = ".mesh/lineage/events.jsonl"', b'file = ".mesh/lin\\u0000eage"'),
                  "[lineage].file", "NUL", id="nul-in-lineage-file"),
+    pytest.param(_EXAMPLE.replace(b"[domains.marketing]", b"[domains." + b"m" * 300 + b"]"),
+                 "[domains.mmmm", "at most 63 characters", id="domain-name-of-300-characters"),
 ])
 def test_a_malformed_file_is_refused_with_key_path_and_fix(tmp_path: Path, data: bytes, key: str, fix: str) -> None:
     assert data != _EXAMPLE
