@@ -27,7 +27,7 @@ from governance.audit import AuditEvent, AuditLog
 from governance.identity import Actor
 from governance.policy import load_policy
 from governance.policy.editing import edit_mesh_toml
-from governance.policy.model import MAX_NAME_LENGTH
+from governance.policy.model import MAX_NAME_LENGTH, grant_id_of
 
 ARCHIVE = "_archive"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -156,5 +156,6 @@ def retire_domain(mesh: Mesh, name: str, actor: Actor, audit: AuditLog) -> dict[
                             details={"archived": archived, "revoked_grants": len(revoked)}))
     for grant in revoked:
         audit.append(AuditEvent(actor=who, action="grant_revoke", target=str(grant["product"]), outcome="revoked",
-                                source="cli", details={"consumer": str(grant["consumer"]), "reason": "domain retired"}))
+                                source="cli", details={"consumer": str(grant["consumer"]),
+                                                       "grant": grant_id_of(grant.unwrap()), "reason": "domain retired"}))
     return {"archived": archived, "revoked_grants": len(revoked)}

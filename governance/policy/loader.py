@@ -31,6 +31,8 @@ from governance.policy.model import (
     Region,
     Retention,
     Role,
+    grant_id_of,
+    new_grant_id,
 )
 
 T = TypeVar("T")
@@ -44,7 +46,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "domains": ("owners", "pool_slots", "max_assets", "max_storage_bytes", "residency", "retired"),
     "classification": ("protection",),
     "retention": ("default_days", "domains"),
-    "grants": ("product", "consumer", "purpose", "approved_by", "signatures", "expires", "requested_by"),
+    "grants": ("id", "product", "consumer", "purpose", "approved_by", "signatures", "expires", "requested_by"),
     "roles": ("members", "permissions"),
     "keys": ("provider",),
     "people": ("public_key",),
@@ -240,14 +242,14 @@ class _Reader:
         where = f"[[grants]][{i}]"
         self._unknown_keys(t, _KEYS["grants"], where)
         return Grant(
-            index=i, product=self._get(t, "product", str, where),
+            index=i, id=self._get(t, "id", str, where, default=""), product=self._get(t, "product", str, where),
             consumer=self._get(t, "consumer", str, where), purpose=self._get(t, "purpose", str, where),
             approved_by=self._emails(t, "approved_by", where, default=()),
-            signatures=self._signatures(t, where, i),
+            signatures=self._signatures(t, where, grant_id_of(t)),
             expires=self._get(t, "expires", dt.date, where, default=None),
             requested_by=normalize_email(self._get(t, "requested_by", str, where, default="")))
 
-    def _signatures(self, t: dict[str, Any], where: str, index: int) -> dict[str, str]:
+    def _signatures(self, t: dict[str, Any], where: str, grant_id: str) -> dict[str, str]:
         from governance.identity.actor import normalize_email
 
         raw = self._get(t, "signatures", dict, where, default={})
@@ -259,7 +261,7 @@ class _Reader:
                                   fix='write signatures = { "<email>" = "ed25519:..." }')
             if signatures.get(email, value) != value:
                 raise ConfigError(f"two different signatures of '{email}'", where=f"{where}.signatures",
-                                  fix=f"keep one; {email} signs again with `mesh access approve {index} --as {email}`")
+                                  fix=f"keep one; {email} signs again with `mesh access approve {grant_id} --as {email}`")
             signatures[email] = value
         return signatures
 
@@ -290,6 +292,13 @@ class _Reader:
                     self._problem(f"[domains.{d.name}].residency", f"no region is in jurisdiction '{j}'",
                                   "add a region there or remove it from residency")
         people = {o for d in domains.values() for o in d.owners} | {m for r in roles.values() for m in r.members}
+        first: dict[str, int] = {}
+        for g in grants:
+            if g.id in first:
+                self._problem(f"[[grants]][{g.index}].id",
+                              f"grant id '{g.id}' is also the id of [[grants]][{first[g.id]}]",
+                              f'give one of them its own id = "{new_grant_id(first)}", or remove the duplicate grant')
+            first.setdefault(g.id, g.index)
         for g in grants:
             where = f"[[grants]][{g.index}]"
             for approver in g.approved_by:
@@ -301,7 +310,7 @@ class _Reader:
                 if signer not in g.approved_by:
                     self._problem(f'{where}.signatures."{signer}"', f"'{signer}' signed but is not in approved_by",
                                   f"remove the signature, or have {signer} approve: "
-                                  f"`mesh access approve {g.index} --as {signer}`")
+                                  f"`mesh access approve {g.id} --as {signer}`")
             if g.requested_by and g.requested_by in g.approved_by:
                 self._problem(f"{where}.approved_by", f"'{g.requested_by}' approved their own request",
                               "remove the self-approval; another owner or the council must approve")

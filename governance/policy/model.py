@@ -9,8 +9,10 @@ every problem at once.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
-from collections.abc import Mapping
+import secrets
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -183,13 +185,44 @@ class LineagePolicy:
                  "write a number of seconds, like 5")
 
 
+#: A grant's id: written by ``mesh access request`` (``g-`` and 8 hex digits) or by hand.
+_GRANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+def derived_grant_id(product: str, consumer: str, purpose: str, expires: dt.date | None) -> str:
+    """The id of a grant written without one: a digest of what it grants, so it does not change
+    when other grants are added or removed."""
+    text = "\n".join((product, consumer, purpose, expires.isoformat() if expires else ""))
+    return "g-" + hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def new_grant_id(taken: Collection[str]) -> str:
+    """A fresh random grant id, none of ``taken``."""
+    while (candidate := "g-" + secrets.token_hex(4)) in taken:
+        continue
+    return candidate
+
+
+def grant_id_of(table: Mapping[str, object]) -> str:
+    """The id of a ``[[grants]]`` table as read from the file: its ``id``, else the derived one."""
+    given = table.get("id")
+    if isinstance(given, str) and given:
+        return given
+    expires = table.get("expires")
+    return derived_grant_id(str(table.get("product", "")), str(table.get("consumer", "")),
+                            str(table.get("purpose", "")), expires if isinstance(expires, dt.date) else None)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Grant:
     """``[[grants]]``: a consumer domain's access to a restricted product, with approvals.
 
     ``approved_by`` names the approvers; ``signatures`` maps each of them to their Ed25519
     signature over the grant's content (see :mod:`governance.identity.approvals`). The loader
-    normalises every address; a name without a valid signature approves nothing."""
+    normalises every address; a name without a valid signature approves nothing.
+
+    ``id`` addresses the grant (``mesh access approve ID``); a grant without one gets
+    :func:`derived_grant_id`. ``index`` is only its position in the file, for error messages."""
 
     product: str
     consumer: str
@@ -199,9 +232,14 @@ class Grant:
     requested_by: str = ""
     signatures: Mapping[str, str] = field(default_factory=dict)
     index: int = 0
+    id: str = ""
 
     def __post_init__(self) -> None:
         where = f"[[grants]][{self.index}]"
+        if not self.id:
+            object.__setattr__(self, "id", derived_grant_id(self.product, self.consumer, self.purpose, self.expires))
+        _require(bool(_GRANT_ID.match(self.id)), f"{where}.id", f"'{self.id}' is not a grant id",
+                 "use up to 32 lower-case letters, digits, '-' and '_', or remove it to get a derived id")
         _require(self.product.count(".") == 1, f"{where}.product", f"'{self.product}' is not an asset key",
                  'write product = "<domain>.<asset>"')
         _require(bool(self.purpose), f"{where}.purpose", "the grant has no purpose",
@@ -215,7 +253,7 @@ class Grant:
         for email, signature in self.signatures.items():
             _require(is_signature_text(signature), f'{where}.signatures."{email}"',
                      "the signature is not 'ed25519:<base64 of 64 bytes>'",
-                     f"remove it; {email} signs with `mesh access approve {self.index} --as {email}`")
+                     f"remove it; {email} signs with `mesh access approve {self.id} --as {email}`")
 
     @property
     def producer(self) -> str:
