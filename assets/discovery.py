@@ -46,7 +46,7 @@ def discover(root: Path, declared: Mapping[str, object], only: Collection[str] |
     collect its definitions.
 
     ``declared`` holds the domains of ``mesh.toml``; a package not declared there is an error
-    for that domain. ``skip`` names packages not to load (retired domains). ``fresh`` first drops
+    for that domain, raised before any of its code is imported. ``skip`` names packages not to load (retired domains). ``fresh`` first drops
     domain modules imported before.
     """
     folder = root / "domains"
@@ -56,21 +56,18 @@ def discover(root: Path, declared: Mapping[str, object], only: Collection[str] |
     found = sorted(p.name for p in folder.iterdir() if (p / "__init__.py").is_file()) if folder.is_dir() else []
     found = [d for d in found if d not in skip and (only is None or d in only)]
     for domain in found:
-        try:
-            defs = _load_domain(domain, folder / domain)
-        except MeshError as exc:
-            errors[domain] = exc
-            continue
-        if domain not in declared:
-            keys = ", ".join(d.key for d in defs) or "no assets"
+        if domain not in declared:  # refused before its code is imported: undeclared code never runs
             hint = did_you_mean(domain, declared)
             errors[domain] = UndeclaredDomainError(
-                f"domain '{domain}' ({keys}) is not declared in mesh.toml",
+                f"domain '{domain}' is not declared in mesh.toml; its code was not imported",
                 where=str(folder / domain),
                 fix=f"add [domains.{domain}] with owners to mesh.toml"
                     f" (mesh domain create {domain} --owner EMAIL).{' ' + hint if hint else ''}")
             continue
-        definitions.extend(defs)
+        try:
+            definitions.extend(_load_domain(domain, folder / domain))
+        except MeshError as exc:
+            errors[domain] = exc
     return Discovery(tuple(definitions), tuple(found), errors)
 
 

@@ -13,6 +13,14 @@ import pandera.errors as pa_errors
 import pandera.polars as pa
 import polars as pl
 
+#: The longest example value a message or report shows; longer ones are cut.
+MAX_EXAMPLE_CHARS = 200
+
+
+def cut(text: str, limit: int = MAX_EXAMPLE_CHARS) -> str:
+    """``text``, or its first ``limit`` characters, an ellipsis and its full length."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
 
 @dataclass(frozen=True, slots=True)
 class CheckFailure:
@@ -22,6 +30,9 @@ class CheckFailure:
     check: str
     rows: int
     examples: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "examples", tuple(cut(e) for e in self.examples))
 
     def __str__(self) -> str:
         where = f"{self.rows} row(s)" if self.rows else "schema"
@@ -65,7 +76,7 @@ def run_gate(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> GateRepo
     except pa_errors.SchemaError as exc:  # raised for schema-level problems even when lazy
         failure = CheckFailure(column=str(getattr(exc, "column_name", None) or name),
                                check=str(getattr(exc, "check", None) or exc.reason_code), rows=0,
-                               examples=(str(exc)[:200],))
+                               examples=(str(exc),))
         return GateReport(contract=name, passed=False, rows=frame.height, failures=(failure,))
     assert isinstance(validated, pl.DataFrame)
     return GateReport(contract=name, passed=True, rows=frame.height, frame=validated)

@@ -24,6 +24,8 @@ from assets.graph import AssetGraph
 _TOKEN = re.compile(r"\s*(\(|\)|,|[^\s(),]+)")
 _ATOM = re.compile(r"^(?:(\d*)\+)?(.+?)(?:\+(\d*))?$")
 _KEYWORDS = {"and", "or", "not"}
+#: How deep parentheses and ``not`` may nest; far more than a person writes, far less than the stack.
+MAX_DEPTH = 50
 
 
 def select(graph: AssetGraph, selection: str) -> list[str]:
@@ -35,17 +37,18 @@ def select(graph: AssetGraph, selection: str) -> list[str]:
     parser = _Parser(graph, tokens, selection)
     keys = parser.expr()
     if parser.pos != len(tokens):
-        raise SelectionError(f"unexpected '{tokens[parser.pos]}' in '{selection}'", where="selection",
+        raise SelectionError(f"unexpected '{tokens[parser.pos]}' in '{parser.text}'", where="selection",
                              fix="check the parentheses and the and/or/not keywords")
     if not keys:
-        raise SelectionError(f"'{selection}' selects no asset", where="selection",
+        raise SelectionError(f"'{parser.text}' selects no asset", where="selection",
                              fix="run `mesh list` to see the keys. " + parser.hint())
     return graph.sorted(keys)
 
 
 class _Parser:
     def __init__(self, graph: AssetGraph, tokens: list[str], text: str) -> None:
-        self.graph, self.tokens, self.text, self.pos = graph, tokens, text, 0
+        self.graph, self.tokens, self.pos, self.depth = graph, tokens, 0, 0
+        self.text = text if len(text) <= 120 else f"{text[:120]}... ({len(text)} characters)"
         self.misses: list[str] = []
 
     def peek(self) -> str | None:
@@ -76,18 +79,28 @@ class _Parser:
 
     def factor(self) -> set[str]:
         token = self.take()
-        if token == "not":
-            return set(self.graph.assets) - self.factor()
-        if token == "(":
-            keys = self.expr()
-            if self.peek() != ")":
-                raise SelectionError(f"missing ')' in '{self.text}'", where="selection", fix="close the parenthesis")
-            self.take()
+        if token in ("not", "("):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise SelectionError(f"'{self.text}' is nested too deeply (more than {MAX_DEPTH} levels of "
+                                     "parentheses and not)", where="selection",
+                                     fix="write a flatter selection: drop redundant parentheses and double nots")
+            keys = self.nested(token)
+            self.depth -= 1
             return keys
         if token in _KEYWORDS or token in (")", ","):
             raise SelectionError(f"unexpected '{token}' in '{self.text}'", where="selection",
                                  fix="put an asset, glob, tag:, owner: or domain: term there")
         return self.atom(token)
+
+    def nested(self, token: str) -> set[str]:
+        if token == "not":
+            return set(self.graph.assets) - self.factor()
+        keys = self.expr()
+        if self.peek() != ")":
+            raise SelectionError(f"missing ')' in '{self.text}'", where="selection", fix="close the parenthesis")
+        self.take()
+        return keys
 
     def atom(self, token: str) -> set[str]:
         match = _ATOM.match(token)
@@ -97,12 +110,22 @@ class _Parser:
         if not keys:
             self.misses.append(body)
         result = set(keys)
+        up_depth, down_depth = self.levels(up), self.levels(down)
         for key in keys:
             if up is not None:
-                result |= self.graph.ancestors(key, int(up) if up else None)
+                result |= self.graph.ancestors(key, up_depth)
             if down is not None:
-                result |= self.graph.descendants(key, int(down) if down else None)
+                result |= self.graph.descendants(key, down_depth)
         return result
+
+    def levels(self, digits: str | None) -> int | None:
+        """The number of levels of ``2+``; none (every level) when empty."""
+        if not digits:
+            return None
+        if len(digits) > 6:
+            raise SelectionError(f"'{digits[:12]}...' levels in '{self.text}' is no number of levels",
+                                 where="selection", fix="write a small number of levels like 2+key, or + for all")
+        return int(digits)
 
     def base(self, body: str) -> set[str]:
         everything = self.graph.assets

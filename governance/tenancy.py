@@ -27,6 +27,7 @@ from governance.audit import AuditEvent, AuditLog
 from governance.identity import Actor
 from governance.policy import load_policy
 from governance.policy.editing import edit_mesh_toml
+from governance.policy.model import MAX_NAME_LENGTH, grant_id_of
 
 ARCHIVE = "_archive"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -94,6 +95,9 @@ def create_domain(root: Path, name: str, owner: str, audit: AuditLog, *, actor: 
     ``manage_domains`` permission."""
     policy = load_policy(root)
     require(policy, audit, actor, "manage_domains", action="domain_create", target=name)
+    if len(name) > MAX_NAME_LENGTH:
+        raise TenancyError(f"the domain name is {len(name)} characters long", where="mesh domain create",
+                           fix=f"use a name of at most {MAX_NAME_LENGTH} characters")
     if not _NAME.match(name):
         raise TenancyError(f"'{name}' is not a valid domain name", where="mesh domain create",
                            fix="use lower_snake_case, starting with a letter")
@@ -152,5 +156,6 @@ def retire_domain(mesh: Mesh, name: str, actor: Actor, audit: AuditLog) -> dict[
                             details={"archived": archived, "revoked_grants": len(revoked)}))
     for grant in revoked:
         audit.append(AuditEvent(actor=who, action="grant_revoke", target=str(grant["product"]), outcome="revoked",
-                                source="cli", details={"consumer": str(grant["consumer"]), "reason": "domain retired"}))
+                                source="cli", details={"consumer": str(grant["consumer"]),
+                                                       "grant": grant_id_of(grant.unwrap()), "reason": "domain retired"}))
     return {"archived": archived, "revoked_grants": len(revoked)}

@@ -23,8 +23,9 @@ from governance.access.policy import approvers_with, missing_approvals
 from governance.audit import AuditEvent, AuditLog
 from governance.identity.actor import Actor, normalize_email
 from governance.identity.approvals import Signer, sign_approval, verify_approval
-from governance.policy import MeshPolicy, load_policy
+from governance.policy import Grant, MeshPolicy, load_policy
 from governance.policy.editing import edit_mesh_toml
+from governance.policy.model import grant_id_of, new_grant_id
 
 
 class GrantWorkflowError(MeshError):
@@ -36,8 +37,8 @@ def _how(actor: Actor) -> dict[str, Any]:
 
 
 def request_grant(policy: MeshPolicy, audit: AuditLog, *, product: str, consumer: str, purpose: str,
-                  requester: Actor, expires: dt.date) -> int:
-    """Append a pending grant requested by ``requester``; returns its index in ``[[grants]]``."""
+                  requester: Actor, expires: dt.date) -> str:
+    """Append a pending grant requested by ``requester``, with a new random ``id``; returns the id."""
     if consumer not in policy.domains:
         raise GrantWorkflowError(f"consumer domain '{consumer}' is not declared", where="mesh access request",
                                  fix="name a domain of mesh.toml. " + did_you_mean(consumer, policy.domains))
@@ -48,28 +49,50 @@ def request_grant(policy: MeshPolicy, audit: AuditLog, *, product: str, consumer
                                  fix="pass --expires with a future date")
     with edit_mesh_toml(policy.path) as doc:
         grants = doc.setdefault("grants", tomlkit.aot())
+        grant_id = new_grant_id({grant_id_of(g.unwrap()) for g in grants})
         entry = tomlkit.table()
-        entry.update({"product": product, "consumer": consumer, "purpose": purpose, "requested_by": requester.id,
-                      "approved_by": [], "signatures": tomlkit.inline_table(), "expires": expires})
+        entry.update({"id": grant_id, "product": product, "consumer": consumer, "purpose": purpose,
+                      "requested_by": requester.id, "approved_by": [], "signatures": tomlkit.inline_table(),
+                      "expires": expires})
         grants.append(entry)
-        index = len(grants) - 1
     audit.append(AuditEvent(actor=requester.id, action="grant_request", target=product, outcome="pending",
-                            source="cli", details={"consumer": consumer, "purpose": purpose, "grant": index,
+                            source="cli", details={"consumer": consumer, "purpose": purpose, "grant": grant_id,
                                                    **_how(requester)}))
-    return index
+    return grant_id
 
 
-def approve_grant(policy: MeshPolicy, audit: AuditLog, *, index: int, approver: Actor, signer: Signer) -> list[str]:
-    """Add ``approver``'s signed approval to grant ``index``; returns what it still lacks.
+def find_grant(policy: MeshPolicy, grant_id: str, command: str) -> Grant:
+    """The grant with ``grant_id``, or an error naming the ids there are."""
+    for grant in policy.grants:
+        if grant.id == grant_id:
+            return grant
+    ids = [g.id for g in policy.grants]
+    raise GrantWorkflowError(f"there is no grant '{grant_id}'", where=f"mesh access {command}",
+                             fix="name a grant by its id, as `mesh access list` shows it. " + did_you_mean(grant_id, ids))
+
+
+def _entry(doc: tomlkit.TOMLDocument, grant: Grant, command: str) -> Any:
+    """The ``[[grants]]`` table of ``grant`` in the document being edited, found by its id (the
+    file may have changed since ``grant`` was read); an unchanged grant without an ``id`` gets it
+    written, so it keeps that id when its content is edited."""
+    for entry in doc.get("grants", []):
+        if grant_id_of(entry.unwrap()) == grant.id:
+            if "id" not in entry:
+                entry["id"] = grant.id
+            return entry
+    raise GrantWorkflowError(f"grant '{grant.id}' was removed or changed since mesh.toml was read",
+                             where=f"mesh access {command}", fix=f"run `mesh access list` and {command} again")
+
+
+def approve_grant(policy: MeshPolicy, audit: AuditLog, *, grant_id: str, approver: Actor,
+                  signer: Signer) -> list[str]:
+    """Add ``approver``'s signed approval to grant ``grant_id``; returns what it still lacks.
 
     ``signer`` signs with the approver's held key (a ``LocalIdentity``); the signature must
     verify with the approver's key registered in ``[people]``, whichever provider authenticated
     them.
     """
-    if not 0 <= index < len(policy.grants):
-        raise GrantWorkflowError(f"there is no grant {index}", where="mesh access approve",
-                                 fix=f"list them with `mesh access list` (0 to {len(policy.grants) - 1})")
-    grant = policy.grants[index]
+    grant = find_grant(policy, grant_id, "approve")
     who = approver.id
     if not approver.is_person:
         _refuse(audit, approver, "grant_approve", grant.product, f"'{who}' is a service; only people approve grants")
@@ -89,7 +112,7 @@ def approve_grant(policy: MeshPolicy, audit: AuditLog, *, index: int, approver: 
                 f"the key that signed for '{who}' is not the one registered in mesh.toml [people]",
                 fix=f'sign with the key registered in [people."{who}"] (MESH_IDENTITY)')
     with edit_mesh_toml(policy.path) as doc:
-        entry = doc["grants"][index]
+        entry = _entry(doc, grant, "approve")
         approvals = entry.setdefault("approved_by", tomlkit.array())
         if who not in {normalize_email(str(a)) for a in approvals}:
             approvals.append(who)
@@ -101,10 +124,10 @@ def approve_grant(policy: MeshPolicy, audit: AuditLog, *, index: int, approver: 
             del signatures[key]
         signatures[who] = signature
     updated = load_policy(policy.path)
-    missing = missing_approvals(updated, updated.grants[index])
+    missing = missing_approvals(updated, find_grant(updated, grant.id, "approve"))
     audit.append(AuditEvent(actor=who, action="grant_approve", target=grant.product,
                             outcome="active" if not missing else "pending", source="cli",
-                            details={"consumer": grant.consumer, "grant": index, "missing": missing,
+                            details={"consumer": grant.consumer, "grant": grant.id, "missing": missing,
                                      **_how(approver)}))
     return missing
 
@@ -116,22 +139,19 @@ def _refuse(audit: AuditLog, actor: Actor, action: str, target: str, reason: str
     raise GrantWorkflowError(f"refused: {reason}", where=f"{action} on {target}", fix=fix)
 
 
-def revoke_grant(policy: MeshPolicy, audit: AuditLog, *, index: int, actor: Actor) -> str:
-    """Remove grant ``index`` from ``mesh.toml``; the consumer loses access at its next read.
+def revoke_grant(policy: MeshPolicy, audit: AuditLog, *, grant_id: str, actor: Actor) -> str:
+    """Remove grant ``grant_id`` from ``mesh.toml``; the consumer loses access at its next read.
     ``actor`` needs ``approve_grant`` or to own the producing domain. Returns the product."""
-    if not 0 <= index < len(policy.grants):
-        raise GrantWorkflowError(f"there is no grant {index}", where="mesh access revoke",
-                                 fix=f"list them with `mesh access list` (0 to {len(policy.grants) - 1})")
-    grant = policy.grants[index]
+    grant = find_grant(policy, grant_id, "revoke")
     require(policy, audit, actor, "approve_grant", action="grant_revoke", target=grant.product,
             owners_of=grant.producer)
     with edit_mesh_toml(policy.path) as doc:
-        entry = doc["grants"][index]
+        entry = _entry(doc, grant, "revoke")
         if (entry["product"], entry["consumer"]) != (grant.product, grant.consumer):
-            raise GrantWorkflowError(f"grant {index} changed since mesh.toml was read", where="mesh access revoke",
-                                     fix="run `mesh access list` and revoke again")
-        del doc["grants"][index]
+            raise GrantWorkflowError(f"grant '{grant.id}' changed since mesh.toml was read",
+                                     where="mesh access revoke", fix="run `mesh access list` and revoke again")
+        doc["grants"].remove(entry)
     audit.append(AuditEvent(actor=actor.id, action="grant_revoke", target=grant.product, outcome="revoked",
-                            source="cli", details={"consumer": grant.consumer, "grant": index,
+                            source="cli", details={"consumer": grant.consumer, "grant": grant.id,
                                                    **identity_details(actor)}))
     return grant.product

@@ -88,4 +88,4 @@ def unverified_approvals(policy: MeshPolicy, grant: Grant) -> list[str]:
     """One line per name in ``approved_by`` that approves nothing, with the fix."""
     _, invalid = approval_status(policy, grant)
     return [f"the approval of '{who}' {why}; it approves nothing. "
-            f"Fix: {who} runs `mesh access approve {grant.index} --as {who}`" for who, why in invalid.items()]
+            f"Fix: {who} runs `mesh access approve {grant.id} --as {who}`" for who, why in invalid.items()]

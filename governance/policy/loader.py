@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
@@ -31,6 +31,8 @@ from governance.policy.model import (
     Region,
     Retention,
     Role,
+    grant_id_of,
+    new_grant_id,
 )
 
 T = TypeVar("T")
@@ -44,7 +46,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "domains": ("owners", "pool_slots", "max_assets", "max_storage_bytes", "residency", "retired"),
     "classification": ("protection",),
     "retention": ("default_days", "domains"),
-    "grants": ("product", "consumer", "purpose", "approved_by", "signatures", "expires", "requested_by"),
+    "grants": ("id", "product", "consumer", "purpose", "approved_by", "signatures", "expires", "requested_by"),
     "roles": ("members", "permissions"),
     "keys": ("provider",),
     "people": ("public_key",),
@@ -91,14 +93,25 @@ def load_policy(path: Path | str | None = None) -> MeshPolicy:
 
 @lru_cache(maxsize=16)
 def _load_unchanged(file: Path, _mtime_ns: int, _size: int) -> MeshPolicy:
+    data = file.read_bytes()
     try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        raw = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - data.rfind(b"\n", 0, exc.start)
+        raise ConfigError(f"the file is not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be read",
+                          where=f"{file}:{line}:{column}",
+                          fix="save mesh.toml as UTF-8 (TOML must be UTF-8) and retype that character") from None
     except tomllib.TOMLDecodeError as exc:
         match = _TOML_POSITION.search(str(exc))
         where = f"{file}:{match.group(1)}:{match.group(2)}" if match else str(file)
         reason = _TOML_POSITION.sub("", str(exc)).strip()
         raise ConfigError(f"invalid TOML: {reason}", where=where,
                           fix="correct the syntax at that line and column") from None
+    except RecursionError:
+        raise ConfigError("arrays or inline tables are nested too deeply to read", where=str(file),
+                          fix="nest values at most a few levels deep; no key of mesh.toml needs more than two") \
+            from None
     return _Reader(file).policy(raw)
 
 
@@ -129,7 +142,8 @@ class _Reader:
         grants = tuple(g for i, t in enumerate(self._list(raw, "grants"))
                        if (g := self._build(f"[[grants]][{i}]", partial(self._grant, i, t))))
         if settings is not None:
-            self._cross_check(settings, regions, domains, roles, grants, declared=set(self._table(raw, "regions")))
+            self._cross_check(settings, regions, domains, roles, grants, declared=set(self._table(raw, "regions")),
+                              retention_domains=retention.per_domain if retention else ())
         if self.problems or settings is None or retention is None or lineage is None or keys is None \
                 or identity is None:
             raise PolicyErrors(self.file, self.problems)
@@ -211,8 +225,16 @@ class _Reader:
     def _retention(self, t: dict[str, Any]) -> Retention:
         self._unknown_keys(t, _KEYS["retention"], "[retention]")
         per_domain = self._get(t, "domains", dict, "[retention]", default={})
+        days: dict[str, int] = {}
+        for name, value in per_domain.items():
+            if isinstance(value, bool) or not isinstance(value, int):
+                self._problem(f"[retention].domains.{name}",
+                              f"must be a whole number of days, not {type(value).__name__} ({_cut(value)})",
+                              f"write domains = {{ {name} = 365 }}, a positive whole number of days")
+                continue
+            days[name] = value
         return Retention(default_days=self._get(t, "default_days", int, "[retention]", default=2555),
-                         per_domain={k: int(v) for k, v in per_domain.items()})
+                         per_domain=days)
 
     def _grant(self, i: int, t: dict[str, Any]) -> Grant:
         from governance.identity.actor import normalize_email
@@ -220,14 +242,14 @@ class _Reader:
         where = f"[[grants]][{i}]"
         self._unknown_keys(t, _KEYS["grants"], where)
         return Grant(
-            index=i, product=self._get(t, "product", str, where),
+            index=i, id=self._get(t, "id", str, where, default=""), product=self._get(t, "product", str, where),
             consumer=self._get(t, "consumer", str, where), purpose=self._get(t, "purpose", str, where),
             approved_by=self._emails(t, "approved_by", where, default=()),
-            signatures=self._signatures(t, where, i),
+            signatures=self._signatures(t, where, grant_id_of(t)),
             expires=self._get(t, "expires", dt.date, where, default=None),
             requested_by=normalize_email(self._get(t, "requested_by", str, where, default="")))
 
-    def _signatures(self, t: dict[str, Any], where: str, index: int) -> dict[str, str]:
+    def _signatures(self, t: dict[str, Any], where: str, grant_id: str) -> dict[str, str]:
         from governance.identity.actor import normalize_email
 
         raw = self._get(t, "signatures", dict, where, default={})
@@ -239,13 +261,13 @@ class _Reader:
                                   fix='write signatures = { "<email>" = "ed25519:..." }')
             if signatures.get(email, value) != value:
                 raise ConfigError(f"two different signatures of '{email}'", where=f"{where}.signatures",
-                                  fix=f"keep one; {email} signs again with `mesh access approve {index} --as {email}`")
+                                  fix=f"keep one; {email} signs again with `mesh access approve {grant_id} --as {email}`")
             signatures[email] = value
         return signatures
 
     def _cross_check(self, settings: MeshSettings, regions: Mapping[str, Region],
                      domains: Mapping[str, DomainPolicy], roles: Mapping[str, Role], grants: tuple[Grant, ...], *,
-                     declared: set[str]) -> None:
+                     declared: set[str], retention_domains: Collection[str]) -> None:
         """Checks across sections. A table that failed its own checks is not reported again."""
         for key in ("primary_region", "secondary_region"):
             name = getattr(settings, key)
@@ -253,6 +275,11 @@ class _Reader:
                 self._problem(f"[mesh].{key}", f"region '{name}' is not declared",
                               f"add [regions.{name}] or name one of {sorted(declared)}. "
                               + did_you_mean(name, declared))
+        self._distinct_storage(settings, regions)
+        for name in retention_domains:
+            if name not in domains:
+                self._problem(f"[retention].domains.{name}", f"domain '{name}' is not declared",
+                              "remove it or fix the name. " + did_you_mean(name, domains))
         jurisdictions = {r.jurisdiction for r in regions.values()}
         for d in domains.values():
             if d.residency and settings.primary_region in regions \
@@ -265,6 +292,13 @@ class _Reader:
                     self._problem(f"[domains.{d.name}].residency", f"no region is in jurisdiction '{j}'",
                                   "add a region there or remove it from residency")
         people = {o for d in domains.values() for o in d.owners} | {m for r in roles.values() for m in r.members}
+        first: dict[str, int] = {}
+        for g in grants:
+            if g.id in first:
+                self._problem(f"[[grants]][{g.index}].id",
+                              f"grant id '{g.id}' is also the id of [[grants]][{first[g.id]}]",
+                              f'give one of them its own id = "{new_grant_id(first)}", or remove the duplicate grant')
+            first.setdefault(g.id, g.index)
         for g in grants:
             where = f"[[grants]][{g.index}]"
             for approver in g.approved_by:
@@ -276,7 +310,7 @@ class _Reader:
                 if signer not in g.approved_by:
                     self._problem(f'{where}.signatures."{signer}"', f"'{signer}' signed but is not in approved_by",
                                   f"remove the signature, or have {signer} approve: "
-                                  f"`mesh access approve {g.index} --as {signer}`")
+                                  f"`mesh access approve {g.id} --as {signer}`")
             if g.requested_by and g.requested_by in g.approved_by:
                 self._problem(f"{where}.approved_by", f"'{g.requested_by}' approved their own request",
                               "remove the self-approval; another owner or the council must approve")
@@ -286,6 +320,19 @@ class _Reader:
                                   f"declare [domains.{domain}] or fix the name. " + did_you_mean(domain, domains))
         if not domains:
             self._problem("[domains]", "no domain is declared", "add a [domains.<name>] table with owners")
+
+    def _distinct_storage(self, settings: MeshSettings, regions: Mapping[str, Region]) -> None:
+        """The secondary region is a copy for disaster recovery: never the primary's folder or
+        inside it (or around it), else replication and retention would act on one store twice."""
+        primary, secondary = regions.get(settings.primary_region), regions.get(settings.secondary_region or "")
+        if primary is None or secondary is None:
+            return
+        a, b = (r.storage_url(self.file.parent).rstrip("/") for r in (primary, secondary))
+        if a == b or a.startswith(b + "/") or b.startswith(a + "/"):
+            self._problem(f"[regions.{secondary.name}].storage",
+                          f"'{secondary.storage}' is the folder of the primary region '{primary.name}' "
+                          f"('{primary.storage}') or overlaps it",
+                          f"give [regions.{secondary.name}] a different folder, outside the primary's")
 
     # -- helpers --------------------------------------------------------------------------------
     def _problem(self, where: str, what: str, fix: str) -> None:
@@ -360,3 +407,9 @@ class _Reader:
             raise ConfigError(f"'{key}' must be a list of strings", where=f"{where}.{key}",
                               fix=f'write {key} = ["..."]')
         return tuple(value)
+
+
+def _cut(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters for an error line."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"

@@ -9,8 +9,10 @@ every problem at once.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
-from collections.abc import Mapping
+import secrets
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +26,8 @@ PROTECTIONS = frozenset({"tokenize", "encrypt", "redact", "none"})
 PERMISSIONS = frozenset({"approve_grant", "read_audit", "read_all", "rotate_keys", "operate_dr", "manage_domains"})
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: The longest name of a domain (or other table): names become folder and module names.
+MAX_NAME_LENGTH = 63
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -33,8 +37,15 @@ def _require(ok: bool, where: str, what: str, fix: str) -> None:
 
 
 def _check_name(name: str, where: str) -> None:
+    _require(len(name) <= MAX_NAME_LENGTH, where, f"the name is {len(name)} characters long",
+             f"use a name of at most {MAX_NAME_LENGTH} characters")
     _require(bool(_NAME.match(name)), where, f"'{name}' is not a valid name",
              "use lower-case letters, digits and '_', starting with a letter")
+
+
+def _check_path(path: str, where: str) -> None:
+    _require("\x00" not in path, where, "the path holds a NUL character (\\u0000)",
+             "remove the NUL character; no file system accepts it in a path")
 
 
 def _check_emails(emails: tuple[str, ...], where: str) -> None:
@@ -69,6 +80,7 @@ class Region:
         where = f"[regions.{self.name}]"
         _require(bool(self.storage), f"{where}.storage", "the region has no storage",
                  'write storage = ".mesh/regions/<name>" or an s3:// URL')
+        _check_path(self.storage, f"{where}.storage")
         _require(self.jurisdiction in JURISDICTIONS, f"{where}.jurisdiction",
                  f"unknown jurisdiction '{self.jurisdiction}'",
                  f"use one of {', '.join(sorted(JURISDICTIONS))}")
@@ -133,6 +145,10 @@ class Retention:
     def __post_init__(self) -> None:
         _require(self.default_days >= 1, "[retention].default_days", "retention must be at least 1 day",
                  "write a positive number of days")
+        for name, days in self.per_domain.items():
+            _require(days >= 1, f"[retention].domains.{name}",
+                     f"retention must be at least 1 day, not {days}: every non-current version would be removed",
+                     "write a positive number of days")
 
     def days_for(self, domain: str) -> int:
         return self.per_domain.get(domain, self.default_days)
@@ -164,8 +180,37 @@ class LineagePolicy:
                  'write url = "http://localhost:5000" (the Marquez API)')
         _require(self.url is None or self.url.startswith(("http://", "https://")), "[lineage].url",
                  f"'{self.url}' is not an http(s) URL", 'write url = "http://host:port"')
+        _check_path(self.file, "[lineage].file")
         _require(self.timeout_seconds > 0, "[lineage].timeout_seconds", "the timeout must be positive",
                  "write a number of seconds, like 5")
+
+
+#: A grant's id: written by ``mesh access request`` (``g-`` and 8 hex digits) or by hand.
+_GRANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+def derived_grant_id(product: str, consumer: str, purpose: str, expires: dt.date | None) -> str:
+    """The id of a grant written without one: a digest of what it grants, so it does not change
+    when other grants are added or removed."""
+    text = "\n".join((product, consumer, purpose, expires.isoformat() if expires else ""))
+    return "g-" + hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def new_grant_id(taken: Collection[str]) -> str:
+    """A fresh random grant id, none of ``taken``."""
+    while (candidate := "g-" + secrets.token_hex(4)) in taken:
+        continue
+    return candidate
+
+
+def grant_id_of(table: Mapping[str, object]) -> str:
+    """The id of a ``[[grants]]`` table as read from the file: its ``id``, else the derived one."""
+    given = table.get("id")
+    if isinstance(given, str) and given:
+        return given
+    expires = table.get("expires")
+    return derived_grant_id(str(table.get("product", "")), str(table.get("consumer", "")),
+                            str(table.get("purpose", "")), expires if isinstance(expires, dt.date) else None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -174,7 +219,10 @@ class Grant:
 
     ``approved_by`` names the approvers; ``signatures`` maps each of them to their Ed25519
     signature over the grant's content (see :mod:`governance.identity.approvals`). The loader
-    normalises every address; a name without a valid signature approves nothing."""
+    normalises every address; a name without a valid signature approves nothing.
+
+    ``id`` addresses the grant (``mesh access approve ID``); a grant without one gets
+    :func:`derived_grant_id`. ``index`` is only its position in the file, for error messages."""
 
     product: str
     consumer: str
@@ -184,9 +232,14 @@ class Grant:
     requested_by: str = ""
     signatures: Mapping[str, str] = field(default_factory=dict)
     index: int = 0
+    id: str = ""
 
     def __post_init__(self) -> None:
         where = f"[[grants]][{self.index}]"
+        if not self.id:
+            object.__setattr__(self, "id", derived_grant_id(self.product, self.consumer, self.purpose, self.expires))
+        _require(bool(_GRANT_ID.match(self.id)), f"{where}.id", f"'{self.id}' is not a grant id",
+                 "use up to 32 lower-case letters, digits, '-' and '_', or remove it to get a derived id")
         _require(self.product.count(".") == 1, f"{where}.product", f"'{self.product}' is not an asset key",
                  'write product = "<domain>.<asset>"')
         _require(bool(self.purpose), f"{where}.purpose", "the grant has no purpose",
@@ -200,7 +253,7 @@ class Grant:
         for email, signature in self.signatures.items():
             _require(is_signature_text(signature), f'{where}.signatures."{email}"',
                      "the signature is not 'ed25519:<base64 of 64 bytes>'",
-                     f"remove it; {email} signs with `mesh access approve {self.index} --as {email}`")
+                     f"remove it; {email} signs with `mesh access approve {self.id} --as {email}`")
 
     @property
     def producer(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -61,6 +62,20 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``message`` as one error line on stderr and exit with ``code``."""
     print_error(message)
     raise typer.Exit(code)
+
+
+def require_at_least(option: str, value: int | None, minimum: int) -> None:
+    """Exit with a one-line error unless ``value`` (of ``option``) is unset or at least ``minimum``."""
+    if value is not None and value < minimum:
+        fail(f"{option} {value} is below {minimum}. Fix: pass {option} {minimum} or more")
+
+
+def parse_date(option: str, text: str) -> dt.date:
+    """``text`` as an ISO date, or exit with a one-line error naming ``option``."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        fail(f"{option} {text!r} is not a date ({exc}). Fix: write it as YYYY-MM-DD, e.g. 2027-06-30")
 
 
 def require_asset(keys: Iterable[str], key: str) -> None:

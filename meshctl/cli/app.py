@@ -27,6 +27,7 @@ from meshctl.cli._output import (
     print_error,
     progress,
     require_asset,
+    require_at_least,
     user_errors,
 )
 from meshctl.cli.airflow_commands import down, up
@@ -116,6 +117,7 @@ def materialize_command(
     as_json: JsonOption = False,
 ) -> None:
     """Run a selection in-process, gate every output with its contract, and publish what passes."""
+    require_at_least("--workers", workers, 1)
     mesh = open_mesh(root)
     with user_errors():
         keys = mesh.select(selection)
@@ -166,6 +168,9 @@ def read(
     Access is checked for the authenticated reader and audited."""
     from governance.access import read_asset
 
+    require_at_least("--limit", limit, 0)
+    if out is not None and not out.parent.is_dir():
+        fail(f"--out {out}: the folder {out.parent} does not exist. Fix: create it, or name a file in an existing folder")
     mesh = open_mesh(root)
     require_asset(mesh.graph, asset)
     actor = act_as(mesh, user, "read")
@@ -176,7 +181,10 @@ def read(
         if suffix not in (".csv", ".parquet"):
             fail(f"--out {out}: unknown format '{suffix}'. Fix: name a .csv or .parquet file")
         data = frame.collect()
-        data.write_csv(out) if suffix == ".csv" else data.write_parquet(out)
+        try:
+            data.write_csv(out) if suffix == ".csv" else data.write_parquet(out)
+        except OSError as exc:
+            fail(f"--out {out}: cannot write it ({exc}). Fix: name a file you may write, in an existing folder")
         console.print(f"wrote {data.height:,} rows of {asset} to {out}")
         return
     head = frame.head(limit).collect()

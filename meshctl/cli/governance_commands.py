@@ -22,6 +22,7 @@ from meshctl.cli._output import (
     fail,
     open_mesh,
     open_policy_mesh,
+    parse_date,
     require_asset,
     user_errors,
 )
@@ -105,7 +106,7 @@ def access_list(root: RootOption = None, as_json: JsonOption = False) -> None:
     with user_errors():
         policy = open_policy_mesh(root).policy
     today = dt.date.today()
-    rows = [{"index": g.index, "product": g.product, "consumer": g.consumer, "purpose": g.purpose,
+    rows = [{"id": g.id, "product": g.product, "consumer": g.consumer, "purpose": g.purpose,
              "requested_by": g.requested_by, "approved_by": list(g.approved_by), "expires": str(g.expires),
              "status": "expired" if g.is_expired(today) else ("pending" if missing_approvals(policy, g) else "active"),
              "lacks": missing_approvals(policy, g)} for g in policy.grants]
@@ -113,10 +114,10 @@ def access_list(root: RootOption = None, as_json: JsonOption = False) -> None:
         emit_json(rows)
         return
     table = Table(title="grants")
-    for col in ("#", "product", "consumer", "status", "approved by", "expires", "lacks"):
+    for col in ("id", "product", "consumer", "status", "approved by", "expires", "lacks"):
         table.add_column(col)
     for r in rows:
-        table.add_row(*(escape(str(v)) for v in (r["index"], r["product"], r["consumer"], r["status"],
+        table.add_row(*(escape(str(v)) for v in (r["id"], r["product"], r["consumer"], r["status"],
                                                   ", ".join(r["approved_by"]), r["expires"], "; ".join(r["lacks"]) or "-")))
     console.print(table)
 
@@ -133,19 +134,20 @@ def access_request(
     """Ask for read access to a restricted product; writes a pending grant to mesh.toml."""
     from governance.access.workflow import request_grant
 
+    until = parse_date("--expires", expires) if expires else dt.date.today() + dt.timedelta(days=365)
     with user_errors():
         mesh = open_mesh(root)
         require_asset(mesh.graph, product)
-        until = dt.date.fromisoformat(expires) if expires else dt.date.today() + dt.timedelta(days=365)
-        index = request_grant(mesh.policy, governed(mesh).audit, product=product, consumer=consumer,
-                              purpose=purpose, requester=act_as(mesh, user, "grant_request"), expires=until)
-    console.print(f"grant {index} requested: {consumer} reads {product} until {until}; it needs approval by an "
-                  f"owner of '{product.split('.')[0]}' and the council: mesh access approve {index} --as EMAIL")
+        grant_id = request_grant(mesh.policy, governed(mesh).audit, product=product, consumer=consumer,
+                                 purpose=purpose, requester=act_as(mesh, user, "grant_request"), expires=until)
+    console.print(f"grant {grant_id} requested: {escape(consumer)} reads {escape(product)} until {until}; it needs "
+                  f"approval by an owner of '{escape(product.split('.')[0])}' and the council: "
+                  f"mesh access approve {grant_id} --as EMAIL", highlight=False)
 
 
 @access_app.command("approve")
 def access_approve(
-    index: Annotated[int, typer.Argument(help="The grant's number (mesh access list).")],
+    grant_id: Annotated[str, typer.Argument(metavar="ID", help="The grant's id (mesh access list).")],
     root: RootOption = None,
     user: ActorOption = None,
 ) -> None:
@@ -158,13 +160,14 @@ def access_approve(
         mesh = open_policy_mesh(root)
         approver = act_as(mesh, user, "grant_approve")
         signer = LocalIdentity(people={e: p.public_key for e, p in mesh.policy.people.items()})
-        missing = approve_grant(mesh.policy, governed(mesh).audit, index=index, approver=approver, signer=signer)
-    console.print(f"grant {index} is active" if not missing else f"grant {index} still lacks {' and '.join(missing)}")
+        missing = approve_grant(mesh.policy, governed(mesh).audit, grant_id=grant_id, approver=approver, signer=signer)
+    console.print(f"grant {escape(grant_id)} is active" if not missing
+                  else f"grant {escape(grant_id)} still lacks {escape(' and '.join(missing))}", highlight=False)
 
 
 @access_app.command("revoke")
 def access_revoke(
-    index: Annotated[int, typer.Argument(help="The grant's number (mesh access list).")],
+    grant_id: Annotated[str, typer.Argument(metavar="ID", help="The grant's id (mesh access list).")],
     root: RootOption = None,
     user: ActorOption = None,
 ) -> None:
@@ -173,9 +176,9 @@ def access_revoke(
 
     with user_errors():
         mesh = open_policy_mesh(root)
-        product = revoke_grant(mesh.policy, governed(mesh).audit, index=index,
+        product = revoke_grant(mesh.policy, governed(mesh).audit, grant_id=grant_id,
                                actor=act_as(mesh, user, "grant_revoke"))
-    console.print(f"grant {index} on {product} revoked")
+    console.print(f"grant {escape(grant_id)} on {escape(product)} revoked", highlight=False)
 
 
 contract_app = typer.Typer(help="Contract evolution: compare a contract with the last published one.",

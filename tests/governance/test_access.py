@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -110,20 +111,20 @@ def test_the_approval_workflow(example_root: Path) -> None:
     with pytest.raises(GrantWorkflowError, match="not an owner of 'marketing'"):
         request_grant(mesh.policy, audit, product="customers.customers", consumer="marketing", purpose="x",
                       requester=as_person(mesh.policy, "sales-data@acme.example"), expires=until)
-    index = request_grant(mesh.policy, audit, product="customers.customers", consumer="marketing",
-                          purpose="loyalty mailing", requester=as_person(mesh.policy, "Marketing-Data@acme.example"),
-                          expires=until)
+    grant_id = request_grant(mesh.policy, audit, product="customers.customers", consumer="marketing",
+                             purpose="loyalty mailing",
+                             requester=as_person(mesh.policy, "Marketing-Data@acme.example"), expires=until)
     policy = load_policy(example_root)
     assert active_grant(policy, "customers.customers", "marketing", dt.date.today()) is None
     assert "# Governance policies" in (example_root / "mesh.toml").read_text(), "comments must be kept"
     signer = LocalIdentity(people={e: p.public_key for e, p in policy.people.items()})
     with pytest.raises(GrantWorkflowError, match="cannot approve their own request"):
-        approve_grant(policy, audit, index=index, approver=as_person(policy, "marketing-data@acme.example"),
+        approve_grant(policy, audit, grant_id=grant_id, approver=as_person(policy, "marketing-data@acme.example"),
                       signer=signer)
-    missing = approve_grant(policy, audit, index=index, approver=as_person(policy, "customers-data@acme.example"),
+    missing = approve_grant(policy, audit, grant_id=grant_id, approver=as_person(policy, "customers-data@acme.example"),
                             signer=signer)
     assert missing and "approve_grant" in missing[0]
-    assert approve_grant(load_policy(example_root), audit, index=index,
+    assert approve_grant(load_policy(example_root), audit, grant_id=grant_id,
                          approver=as_person(policy, "council@acme.example"), signer=signer) == []
     granted = active_grant(load_policy(example_root), "customers.customers", "marketing", dt.date.today())
     assert granted is not None and set(granted.signatures) == {"customers-data@acme.example", "council@acme.example"}
@@ -150,8 +151,52 @@ def test_mesh_access_cli(example_root: Path) -> None:
     root = ["--root", str(example_root)]
     done = runner.invoke(app, ["access", "request", "finance.revenue", "--consumer", "marketing", "--purpose",
                                "budget", "--as", "marketing-data@acme.example", *root])
-    assert done.exit_code == 0 and "grant 2 requested" in done.stdout
+    assert done.exit_code == 0 and "requested" in done.stdout
     listed = runner.invoke(app, ["access", "list", "--json", *root])
-    assert [g["status"] for g in __import__("json").loads(listed.stdout)] == ["active", "active", "pending"]
-    refused = runner.invoke(app, ["access", "approve", "2", "--as", "marketing-data@acme.example", *root])
+    grants = json.loads(listed.stdout)
+    assert [g["status"] for g in grants] == ["active", "active", "pending"]
+    assert f"grant {grants[2]['id']} requested" in done.stdout
+    refused = runner.invoke(app, ["access", "approve", grants[2]["id"], "--as", "marketing-data@acme.example", *root])
     assert refused.exit_code == 1 and "own request" in refused.stderr
+
+
+def test_an_approval_reaches_the_reviewed_grant_after_others_are_removed(example_root: Path) -> None:
+    """Grants are addressed by id: removing an earlier grant (a retired domain's) renumbers the
+    file, and the approval still reaches the grant that was reviewed, not its new neighbour."""
+    runner = CliRunner()
+    root = ["--root", str(example_root)]
+    for consumer, who in (("marketing", "marketing-data@acme.example"), ("finance", "finance-data@acme.example")):
+        assert runner.invoke(app, ["access", "request", "customers.customers", "--consumer", consumer, "--purpose",
+                                   f"{consumer} review", "--as", who, *root]).exit_code == 0
+    reviewed = json.loads(runner.invoke(app, ["access", "list", "--json", *root]).stdout)
+    marketing = next(g["id"] for g in reviewed if g["purpose"] == "marketing review")
+    kept = {g["id"] for g in reviewed[1:]}
+    text = (example_root / "mesh.toml").read_text()
+    first = text.index("[[grants]]")
+    (example_root / "mesh.toml").write_text(text[:first] + text[text.index("[[grants]]", first + 1):])
+    assert {g["id"] for g in json.loads(runner.invoke(app, ["access", "list", "--json", *root]).stdout)} == kept
+    done = runner.invoke(app, ["access", "approve", marketing, "--as", "customers-data@acme.example", *root])
+    assert done.exit_code == 0, done.stderr
+    approved = {g.consumer: g.approved_by for g in load_policy(example_root).grants if g.purpose.endswith("review")}
+    assert approved == {"marketing": ("customers-data@acme.example",), "finance": ()}
+
+
+def test_an_unknown_grant_id_is_a_one_line_error(example_root: Path) -> None:
+    done = CliRunner().invoke(app, ["access", "approve", "1", "--as", "council@acme.example", "--root",
+                                    str(example_root)])
+    assert done.exit_code == 1 and "Traceback" not in done.output
+    assert "there is no grant '1'" in done.stderr and "mesh access list" in done.stderr
+
+
+def test_a_grant_without_an_id_gets_one_from_its_content(example_root: Path) -> None:
+    before = [g.id for g in load_policy(example_root).grants]
+    assert all(i.startswith("g-") for i in before) and len(set(before)) == 2
+    edit(example_root / "mesh.toml", 'product = "customers.customers"', 'id = "attribution"\nproduct = "customers.customers"')
+    assert [g.id for g in load_policy(example_root).grants] == ["attribution", before[1]]
+
+
+def test_two_grants_with_one_id_are_refused(example_root: Path) -> None:
+    edit(example_root / "mesh.toml", 'product = "customers.customers"', 'id = "same"\nproduct = "customers.customers"')
+    edit(example_root / "mesh.toml", 'product = "sales.customer_orders"', 'id = "same"\nproduct = "sales.customer_orders"')
+    problems = check_mesh(example_root).problems
+    assert any("[[grants]][1].id" in p and "also the id of [[grants]][0]" in p for p in problems), problems

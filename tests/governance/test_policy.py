@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from assets.errors import ConfigError
+from governance.check import check_mesh
 from governance.policy import PolicyErrors, load_policy
 from tests.conftest import REPO
 
@@ -71,3 +72,43 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 def test_a_missing_mesh_table_is_refused(tmp_path: Path) -> None:
     with pytest.raises(PolicyErrors, match=r"the \[mesh\] table is missing"):
         load_policy(write(tmp_path, '[domains.a]\nowners = ["a@acme.example"]\n'))
+
+
+_EXAMPLE = (REPO / "mesh.toml").read_bytes()
+_RETENTION = b"default_days = 2555"
+
+
+@pytest.mark.parametrize(("data", "key", "fix"), [
+    pytest.param(_EXAMPLE.replace(b'name = "acme"', b'name = "ac\xffme"'), "mesh.toml:5:", "UTF-8",
+                 id="invalid-utf8"),
+    pytest.param(_EXAMPLE + b"\n[keys]\nprovider = " + b"[" * 2000 + b"]" * 2000 + b"\n", "mesh.toml", "nest",
+                 id="arrays-nested-2000-deep"),
+    pytest.param(_EXAMPLE.replace(_RETENTION, _RETENTION + b'\ndomains = { sales = "x" }'),
+                 "[retention].domains.sales", "number of days", id="retention-not-an-integer"),
+    pytest.param(_EXAMPLE.replace(_RETENTION, _RETENTION + b"\ndomains = { sales = 1.5 }"),
+                 "[retention].domains.sales", "number of days", id="retention-a-float"),
+    pytest.param(_EXAMPLE.replace(_RETENTION, _RETENTION + b"\ndomains = { sales = { days = 3 } }"),
+                 "[retention].domains.sales", "number of days", id="retention-a-table"),
+    pytest.param(_EXAMPLE.replace(_RETENTION, _RETENTION + b"\ndomains = { sales = -1 }"),
+                 "[retention].domains.sales", "positive", id="retention-negative"),
+    pytest.param(_EXAMPLE.replace(_RETENTION, _RETENTION + b"\ndomains = { sails = 30 }"),
+                 "[retention].domains.sails", "sales", id="retention-of-an-undeclared-domain"),
+    pytest.param(_EXAMPLE.replace(b'storage = ".mesh/regions/us-west"', b'storage = ".mesh/regions/us-east/"'),
+                 "[regions.us-west].storage", "different folder", id="both-regions-on-one-folder"),
+    pytest.param(_EXAMPLE.replace(b'storage = ".mesh/regions/us-west"', b'storage = ".mesh/regions/us\\u0000west"'),
+                 "[regions.us-west].storage", "NUL", id="nul-in-region-storage"),
+    pytest.param(_EXAMPLE.replace(b'file = ".mesh/lineage/events.jsonl"', b'file = ".mesh/lin\\u0000eage"'),
+                 "[lineage].file", "NUL", id="nul-in-lineage-file"),
+    pytest.param(_EXAMPLE.replace(b"[domains.marketing]", b"[domains." + b"m" * 300 + b"]"),
+                 "[domains.mmmm", "at most 63 characters", id="domain-name-of-300-characters"),
+])
+def test_a_malformed_file_is_refused_with_key_path_and_fix(tmp_path: Path, data: bytes, key: str, fix: str) -> None:
+    assert data != _EXAMPLE
+    path = tmp_path / "mesh.toml"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError) as caught:
+        load_policy(path)
+    problems = caught.value.problems if isinstance(caught.value, PolicyErrors) else [caught.value]
+    assert any(key in str(p) and fix in (p.fix or "") for p in problems), problems
+    report = check_mesh(tmp_path)
+    assert not report.ok and any(key in p for p in report.problems), report.problems

@@ -64,11 +64,12 @@ def test_a_hand_written_approval_without_signature_approves_nothing(example_root
     index = add_grant(example_root)
     policy = load_policy(example_root)
     assert active_grant(policy, "customers.customers", "marketing", TODAY) is None
-    missing = " ".join(missing_approvals(policy, policy.grants[index]))
+    grant = policy.grants[index]
+    missing = " ".join(missing_approvals(policy, grant))
     assert f"the approval of '{COUNCIL}' is not signed; it approves nothing" in missing
-    assert f"mesh access approve {index} --as {COUNCIL}" in missing
+    assert f"mesh access approve {grant.id} --as {COUNCIL}" in missing
     problems = check_mesh(example_root).problems
-    assert any(f"[[grants]][{index}].approved_by" in p and f"mesh access approve {index} --as {CUSTOMERS}" in p
+    assert any(f"[[grants]][{index}].approved_by" in p and f"mesh access approve {grant.id} --as {CUSTOMERS}" in p
                for p in problems), problems
 
 
@@ -147,9 +148,9 @@ def test_the_workflow_signs_with_the_approvers_registered_key_only(example_root:
     create_identity(COUNCIL, tmp_path / "stolen-laptop")
     impostor = LocalIdentity(people={COUNCIL: policy.people[COUNCIL].public_key}, folder=tmp_path / "stolen-laptop")
     with pytest.raises(Exception, match="is not the one registered"):
-        approve_grant(policy, audit, index=index, approver=council, signer=impostor)
+        approve_grant(policy, audit, grant_id=policy.grants[index].id, approver=council, signer=impostor)
     assert load_policy(example_root).grants[index].approved_by == ()
-    missing = approve_grant(policy, audit, index=index, approver=council, signer=signer(policy))
+    missing = approve_grant(policy, audit, grant_id=policy.grants[index].id, approver=council, signer=signer(policy))
     after = load_policy(example_root).grants[index]
     assert after.approved_by == (COUNCIL,) and set(after.signatures) == {COUNCIL}
     assert missing and "an owner of domain 'customers'" in missing[0]
@@ -163,7 +164,8 @@ def test_a_service_cannot_approve(example_root: Path) -> None:
     policy = load_policy(example_root)
     service = Actor.service("customers", "airflow dag=customers__customers run=manual__1")
     with pytest.raises(GrantWorkflowError, match="is a service"):
-        approve_grant(policy, audit_log_at(example_root / ".mesh"), index=0, approver=service, signer=signer(policy))
+        approve_grant(policy, audit_log_at(example_root / ".mesh"), grant_id=policy.grants[0].id, approver=service,
+                      signer=signer(policy))
 
 
 @pytest.mark.parametrize(("toml", "message"), [

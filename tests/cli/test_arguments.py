@@ -1,0 +1,52 @@
+"""Every argument a person can mistype ends in one error line with the fix and a non-zero exit,
+never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assets import Mesh
+from assets.results import RunResult
+from meshctl.cli import app
+
+runner = CliRunner()
+READER = ("--as", "analyst@acme.example")
+
+
+def refused(root: Path, *args: str) -> str:
+    """Run ``mesh ARGS --root ROOT``; assert it failed cleanly and return its error output."""
+    result = runner.invoke(app, [*args, "--root", str(root)], catch_exceptions=True)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    error = result.stderr.strip()
+    assert error.startswith("error:") and "Fix:" in error, error
+    return error
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    pytest.param(("read", "finance.monthly_revenue", "--limit", "-1", *READER), "--limit -1", id="read-negative-limit"),
+    pytest.param(("read", "finance.monthly_revenue", "--out", "/missing/x.csv", *READER), "/missing",
+                 id="read-out-in-a-missing-folder"),
+])
+def test_read_arguments_are_checked(materialized_example: tuple[Mesh, RunResult], args: tuple[str, ...],
+                                    message: str) -> None:
+    assert message in refused(materialized_example[0].root, *args)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    pytest.param(("materialize", "sales.orders", "--workers", "-1"), "--workers -1", id="materialize-negative-workers"),
+    pytest.param(("materialize", "sales.orders", "--workers", "0"), "--workers 0", id="materialize-no-workers"),
+    pytest.param(("access", "request", "customers.customers", "--consumer", "sales", "--purpose", "x",
+                  "--expires", "2030-13-45", "--as", "sales-data@acme.example"), "2030-13-45",
+                 id="access-request-impossible-date"),
+    pytest.param(("list", "(" * 1000), "nested", id="selection-of-1000-open-parentheses"),
+    pytest.param(("list", "not " * 1000 + "sales.orders"), "nested", id="selection-of-1000-nots"),
+    pytest.param(("domain", "create", "d" * 300, "--owner", "d@acme.example", "--as", "council@acme.example"),
+                 "characters", id="domain-name-of-300-characters"),
+])
+def test_mistyped_arguments_are_one_line_errors(example_root: Path, args: tuple[str, ...], message: str) -> None:
+    assert message in refused(example_root, *args)
