@@ -70,6 +70,19 @@ class StorageRoot:
     def size(self, path: str) -> int:
         return int(self.fs.size(path))
 
+    def stamp(self, path: str) -> tuple[int, object]:
+        """(size, state) of a stored file, changed by any rewrite: on a local filesystem the
+        modification time in ns and the inode; on an object store the ETag (else the
+        modification time), read fresh. Raises ``FileNotFoundError``."""
+        if self.is_local:
+            st = os.stat(path)
+            return st.st_size, (st.st_mtime_ns, st.st_ino)
+        self.fs.invalidate_cache(path)
+        info = self.fs.info(path)
+        state = info.get("ETag") or info.get("etag") or info.get("mtime") or info.get("LastModified") \
+            or info.get("last_modified")
+        return int(info["size"]), str(state)
+
     def checksum(self, path: str) -> str:
         """``sha256:<hex>`` of a stored file, streamed."""
         with self.fs.open(path, "rb") as fh:

@@ -32,11 +32,15 @@ import polars as pl
 from assets.errors import AssetNotMaterializedError, StorageError
 from assets.storage.filesystem import StorageRoot
 from assets.storage.manifest import Manifest
+from assets.storage.verified import VERIFIED
 
 DATA_FILE = "data.parquet"
 MANIFEST_FILE = "manifest.json"
 CURRENT_FILE = "CURRENT"
 STAGING = ".staging"
+CORRUPT_FIX = ("copy the version back from the other region: `mesh dr replicate --verify` repairs a standby's "
+               "copy; for the active region's, fail over and back (`mesh dr failover`, then `mesh dr failback`, which "
+               "re-copies every version verified); or roll back to an earlier version")
 
 
 def new_version(now: dt.datetime | None = None) -> str:
@@ -119,9 +123,10 @@ class VersionStore:
                 self.discard(staged)
                 raise
         try:
+            stamp = self.root.stamp(data_path)
             manifest = Manifest(
                 key=request.key, version=staged.version, checksum=self.root.checksum(data_path),
-                rows=staged.rows, bytes=self.root.size(data_path), schema=staged.schema,
+                rows=staged.rows, bytes=stamp[0], schema=staged.schema,
                 contract_version=request.contract_version, code_version=request.code_version,
                 input_versions=dict(request.input_versions),
                 produced_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
@@ -131,6 +136,7 @@ class VersionStore:
             self.root.write_atomic(f"{staged.folder}/{MANIFEST_FILE}", manifest.to_json())
             if staged.folder != final:
                 self.root.rename(staged.folder, final)
+            self._remember(f"{final}/{DATA_FILE}", manifest.checksum, stamp)  # a rename keeps the stamp
             self._set_current(request.key, staged.version, request.partition)
         except OSError as exc:
             self.discard(staged)
@@ -222,24 +228,59 @@ class VersionStore:
         return self.root.path(self._asset_dir(key, partition), version, DATA_FILE)
 
     def scan(self, key: str, version: str | None = None, partition: str | None = None) -> pl.LazyFrame:
-        """A lazy view of a version (the current one by default)."""
-        version = version or self.require_current(key, partition).version
-        path = self.data_path(key, version, partition)
+        """A lazy view of a version (the current one by default), verified first: data that no
+        longer matches its manifest is never served (:meth:`check`)."""
+        manifest = self.manifest(key, version, partition) if version else self.require_current(key, partition)
+        self.check(manifest)
+        path = self.data_path(key, manifest.version, partition)
         try:
             if self.root.is_local:
                 return pl.scan_parquet(path)
             with self.root.open(path) as fh:
                 return pl.read_parquet(fh).lazy()
         except (OSError, pl.exceptions.PolarsError) as exc:
-            raise self._error(key, f"reading version '{version}' failed: {exc}", path) from exc
+            raise self._error(key, f"reading version '{manifest.version}' failed: {exc}", path) from exc
 
-    def verify(self, manifest: Manifest) -> bool:
-        """Whether the stored data still matches the manifest's checksum."""
+    def check(self, manifest: Manifest) -> None:
+        """Raise :class:`StorageError` unless the stored data matches ``manifest`` (size and
+        checksum). A file is hashed once per state: a match is remembered, keyed by the file,
+        its size and modification time (see :mod:`assets.storage.verified`)."""
         path = self.data_path(manifest.key, manifest.version, manifest.partition)
         try:
-            return self.root.checksum(path) == manifest.checksum
+            stamp = self.root.stamp(path)
+            entry = (self.root.uri_of(path), manifest.checksum, stamp)
+            if entry in VERIFIED:
+                return
+            checksum = self.root.checksum(path) if stamp[0] == manifest.bytes else None
+        except FileNotFoundError:
+            raise self._error(manifest.key, f"version '{manifest.version}' has no data file", path,
+                              fix=CORRUPT_FIX) from None
+        except OSError as exc:
+            raise self._error(manifest.key, f"reading version '{manifest.version}' failed: {exc}", path) from exc
+        if checksum != manifest.checksum:
+            found = f"{checksum}, {stamp[0]} bytes" if checksum else f"{stamp[0]} bytes"
+            raise self._error(manifest.key, f"the data of version '{manifest.version}' does not match its manifest "
+                              f"(found {found}; expected {manifest.checksum}, {manifest.bytes} bytes), "
+                              "so it is not served", path, fix=CORRUPT_FIX)
+        self._remember(path, manifest.checksum, stamp)
+
+    def verify(self, manifest: Manifest) -> bool:
+        """Whether the stored data still matches the manifest's checksum, hashed now (not from
+        memory); a match is remembered for later reads."""
+        path = self.data_path(manifest.key, manifest.version, manifest.partition)
+        try:
+            stamp = self.root.stamp(path)
+            if stamp[0] != manifest.bytes or self.root.checksum(path) != manifest.checksum:
+                return False
         except FileNotFoundError:
             return False
+        self._remember(path, manifest.checksum, stamp)
+        return True
+
+    def _remember(self, path: str, checksum: str, stamp: tuple[int, object]) -> None:
+        """Remember a match if the file did not change while it was hashed."""
+        if self.root.stamp(path) == stamp:
+            VERIFIED.remember((self.root.uri_of(path), checksum, stamp))
 
     def storage_bytes(self, domain: str) -> int:
         """Bytes stored for a domain, every version counted (for quotas)."""
