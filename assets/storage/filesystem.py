@@ -8,6 +8,8 @@ that in mind by writing the object that makes a version visible last.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 from collections.abc import Iterator
@@ -113,6 +115,22 @@ class StorageRoot:
             os.rename(src, dst)
         else:
             self.fs.mv(src, dst, recursive=True)
+
+    @contextlib.contextmanager
+    def lock(self, path: str) -> Iterator[None]:
+        """Hold an exclusive lock named by the file ``path`` (created if missing), across
+        threads and processes of this host and others sharing the filesystem. Object stores have
+        no lock: there the block runs unguarded, and callers re-check what they find after it."""
+        if not self.is_local:
+            yield
+            return
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "a+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def remove(self, path: str) -> None:
         if self.exists(path):
