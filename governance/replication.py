@@ -93,7 +93,18 @@ class Replicator:
         except ResidencyError as exc:
             self._audit(key, "refused", {"reason": exc.args[0], "to": self.target})
             return ReplicationResult(key, self.source, self.target, (ReplicaCopy(key, "*", "refused", reason=str(exc)),))
-        copies, present = [], 0
+        with target.claim(key):  # concurrent copiers of this asset take turns: the second finds it done
+            copies, present = self._copy(key, verify, full)
+            current = source.current_version(key)  # read under the claim, so never older than a mirror before
+            if current is not None and target.has_version(key, current) and target.current_version(key) != current:
+                target.set_current(key, current, allow_backward=True)  # mirrors the source, its rollbacks too
+        return ReplicationResult(key, self.source, self.target, tuple(copies), present)
+
+    def _copy(self, key: str, verify: Iterable[str] | bool, full: bool) -> tuple[list[ReplicaCopy], int]:
+        """The copies :meth:`replicate` makes, and how many versions were already there."""
+        source, target = self.mesh.store(self.source), self.mesh.store(self.target)
+        copies: list[ReplicaCopy] = []
+        present = 0
         floor = None if full or verify is True else target.current_version(key)
         versions = source.versions(key, after=floor)
         if verify is True:
@@ -114,10 +125,7 @@ class Replicator:
             copies.append(ReplicaCopy(key, version, action, size))
             self._audit(key, action, {"version": version, "bytes": size, "checksum": manifest.checksum,
                                       "from": self.source, "to": self.target})
-        current = source.current_version(key)
-        if current is not None and target.has_version(key, current) and target.current_version(key) != current:
-            target.set_current(key, current)
-        return ReplicationResult(key, self.source, self.target, tuple(copies), present)
+        return copies, present
 
     def replicate_many(self, keys: Iterable[str], *, verify: bool = False,
                        workers: int = 4) -> list[ReplicationResult | Exception]:

@@ -8,6 +8,8 @@ that in mind by writing the object that makes a version visible last.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 from collections.abc import Iterator
@@ -70,6 +72,19 @@ class StorageRoot:
     def size(self, path: str) -> int:
         return int(self.fs.size(path))
 
+    def stamp(self, path: str) -> tuple[int, object]:
+        """(size, state) of a stored file, changed by any rewrite: on a local filesystem the
+        modification time in ns and the inode; on an object store the ETag (else the
+        modification time), read fresh. Raises ``FileNotFoundError``."""
+        if self.is_local:
+            st = os.stat(path)
+            return st.st_size, (st.st_mtime_ns, st.st_ino)
+        self.fs.invalidate_cache(path)
+        info = self.fs.info(path)
+        state = info.get("ETag") or info.get("etag") or info.get("mtime") or info.get("LastModified") \
+            or info.get("last_modified")
+        return int(info["size"]), str(state)
+
     def checksum(self, path: str) -> str:
         """``sha256:<hex>`` of a stored file, streamed."""
         with self.fs.open(path, "rb") as fh:
@@ -100,6 +115,22 @@ class StorageRoot:
             os.rename(src, dst)
         else:
             self.fs.mv(src, dst, recursive=True)
+
+    @contextlib.contextmanager
+    def lock(self, path: str) -> Iterator[None]:
+        """Hold an exclusive lock named by the file ``path`` (created if missing), across
+        threads and processes of this host and others sharing the filesystem. Object stores have
+        no lock: there the block runs unguarded, and callers re-check what they find after it."""
+        if not self.is_local:
+            yield
+            return
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "a+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def remove(self, path: str) -> None:
         if self.exists(path):

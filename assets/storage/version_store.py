@@ -9,7 +9,10 @@ Layout under the root::
 
 Publishing writes a version under ``.staging``, moves the finished folder into place, and
 only then replaces ``CURRENT`` in one atomic write. A crash at any point leaves ``CURRENT``
-naming the previous, complete version; a leftover staging folder is never read. On object
+naming the previous, complete version; a leftover staging folder is never read, counts in
+``storage_bytes`` and is removed by the next publish of the asset (:mod:`assets.storage.staging`).
+``CURRENT`` only moves forward in version order (versions sort by time), so of concurrent
+publishers the newest version stays current; going back is an explicit rollback. On object
 stores (no folder rename) the data goes straight into the version's folder and the manifest,
 written last, makes it a version: readers list only versions with a manifest. Old versions
 stay until retention removes them, so rollback and time travel read them by name.
@@ -23,7 +26,7 @@ import contextlib
 import datetime as dt
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,11 +35,18 @@ import polars as pl
 from assets.errors import AssetNotMaterializedError, StorageError
 from assets.storage.filesystem import StorageRoot
 from assets.storage.manifest import Manifest
+from assets.storage.staging import GRACE_SECONDS, is_leftover, staging_name
+from assets.storage.verified import VERIFIED
 
 DATA_FILE = "data.parquet"
 MANIFEST_FILE = "manifest.json"
 CURRENT_FILE = "CURRENT"
+CURRENT_LOCK = ".CURRENT.lock"
+REPLICA_LOCK = ".replica.lock"
 STAGING = ".staging"
+CORRUPT_FIX = ("copy the version back from the other region: `mesh dr replicate --verify` repairs a standby's "
+               "copy; for the active region's, fail over and back (`mesh dr failover`, then `mesh dr failback`, which "
+               "re-copies every version verified); or roll back to an earlier version")
 
 
 def new_version(now: dt.datetime | None = None) -> str:
@@ -97,6 +107,9 @@ class VersionStore:
             self.admit(request.key, None)
         version = new_version()
         asset_dir = self._asset_dir(request.key, request.partition)
+        with contextlib.suppress(OSError):  # a leftover that cannot go now goes next time
+            for leftover, _size in self._leftovers_in(self.root.path(asset_dir, STAGING), GRACE_SECONDS):
+                self.root.remove(leftover)
         staged = StagedVersion(request=request, version=version, folder=self._aside(asset_dir, version),
                                rows=frame.height, schema={c: str(t) for c, t in frame.schema.items()})
         try:
@@ -119,9 +132,10 @@ class VersionStore:
                 self.discard(staged)
                 raise
         try:
+            stamp = self.root.stamp(data_path)
             manifest = Manifest(
                 key=request.key, version=staged.version, checksum=self.root.checksum(data_path),
-                rows=staged.rows, bytes=self.root.size(data_path), schema=staged.schema,
+                rows=staged.rows, bytes=stamp[0], schema=staged.schema,
                 contract_version=request.contract_version, code_version=request.code_version,
                 input_versions=dict(request.input_versions),
                 produced_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
@@ -131,7 +145,8 @@ class VersionStore:
             self.root.write_atomic(f"{staged.folder}/{MANIFEST_FILE}", manifest.to_json())
             if staged.folder != final:
                 self.root.rename(staged.folder, final)
-            self._set_current(request.key, staged.version, request.partition)
+            self._remember(f"{final}/{DATA_FILE}", manifest.checksum, stamp)  # a rename keeps the stamp
+            self._move_current(request.key, staged.version, request.partition)
         except OSError as exc:
             self.discard(staged)
             raise self._error(request.key, f"publishing failed: {exc}", final) from exc
@@ -149,15 +164,33 @@ class VersionStore:
         """Remove a staged version that will not be published."""
         self.root.remove(staged.folder)
 
-    def set_current(self, key: str, version: str, partition: str | None = None) -> Manifest:
-        """Make an existing, complete version current (rollback or roll forward)."""
+    def set_current(self, key: str, version: str, partition: str | None = None, *,
+                    allow_backward: bool = False) -> Manifest:
+        """Make an existing, complete version current. ``CURRENT`` moves forward only (to a
+        newer version id); going back to an older version is a rollback and needs
+        ``allow_backward`` (callers audit it). Raises :class:`StorageError` otherwise."""
         manifest = self.manifest(key, version, partition)
-        self._set_current(key, version, partition)
+        now = self._move_current(key, version, partition, allow_backward=allow_backward)
+        if now != version:
+            raise self._error(key, f"setting version '{version}' would move CURRENT back from the newer '{now}'",
+                              self.root.path(self._asset_dir(key, partition), CURRENT_FILE),
+                              fix="a rollback is explicit: pass allow_backward=True from an audited rollback path")
         return manifest
 
-    def _set_current(self, key: str, version: str, partition: str | None) -> None:
-        pointer = self.root.path(self._asset_dir(key, partition), CURRENT_FILE)
-        self.root.write_atomic(pointer, json.dumps({"version": version}).encode())
+    def _move_current(self, key: str, version: str, partition: str | None, *, allow_backward: bool = False) -> str:
+        """Point ``CURRENT`` at ``version`` unless it is older than the current one (and not
+        ``allow_backward``); returns the version ``CURRENT`` names afterwards. The read and the
+        write hold a lock (local folders), so concurrent movers never leave it on the older."""
+        asset_dir = self._asset_dir(key, partition)
+        with self.root.lock(self.root.path(asset_dir, CURRENT_LOCK)):
+            try:
+                current = self.current_version(key, partition)
+            except StorageError:  # a corrupt pointer is replaced
+                current = None
+            if current is not None and version < current and not allow_backward:
+                return current
+            self.root.write_atomic(self.root.path(asset_dir, CURRENT_FILE), json.dumps({"version": version}).encode())
+        return version
 
     def _write_parquet(self, frame: pl.DataFrame, path: str) -> None:
         if self.root.is_local:
@@ -222,36 +255,118 @@ class VersionStore:
         return self.root.path(self._asset_dir(key, partition), version, DATA_FILE)
 
     def scan(self, key: str, version: str | None = None, partition: str | None = None) -> pl.LazyFrame:
-        """A lazy view of a version (the current one by default)."""
-        version = version or self.require_current(key, partition).version
-        path = self.data_path(key, version, partition)
+        """A lazy view of a version (the current one by default), verified first: data that no
+        longer matches its manifest is never served (:meth:`check`)."""
+        manifest = self.manifest(key, version, partition) if version else self.require_current(key, partition)
+        self.check(manifest)
+        path = self.data_path(key, manifest.version, partition)
         try:
             if self.root.is_local:
                 return pl.scan_parquet(path)
             with self.root.open(path) as fh:
                 return pl.read_parquet(fh).lazy()
         except (OSError, pl.exceptions.PolarsError) as exc:
-            raise self._error(key, f"reading version '{version}' failed: {exc}", path) from exc
+            raise self._error(key, f"reading version '{manifest.version}' failed: {exc}", path) from exc
 
-    def verify(self, manifest: Manifest) -> bool:
-        """Whether the stored data still matches the manifest's checksum."""
+    def check(self, manifest: Manifest) -> None:
+        """Raise :class:`StorageError` unless the stored data matches ``manifest`` (size and
+        checksum). A file is hashed once per state: a match is remembered, keyed by the file,
+        its size and modification time (see :mod:`assets.storage.verified`)."""
         path = self.data_path(manifest.key, manifest.version, manifest.partition)
         try:
-            return self.root.checksum(path) == manifest.checksum
+            stamp = self.root.stamp(path)
+            entry = (self.root.uri_of(path), manifest.checksum, stamp)
+            if entry in VERIFIED:
+                return
+            checksum = self.root.checksum(path) if stamp[0] == manifest.bytes else None
+        except FileNotFoundError:
+            raise self._error(manifest.key, f"version '{manifest.version}' has no data file", path,
+                              fix=CORRUPT_FIX) from None
+        except OSError as exc:
+            raise self._error(manifest.key, f"reading version '{manifest.version}' failed: {exc}", path) from exc
+        if checksum != manifest.checksum:
+            found = f"{checksum}, {stamp[0]} bytes" if checksum else f"{stamp[0]} bytes"
+            raise self._error(manifest.key, f"the data of version '{manifest.version}' does not match its manifest "
+                              f"(found {found}; expected {manifest.checksum}, {manifest.bytes} bytes), "
+                              "so it is not served", path, fix=CORRUPT_FIX)
+        self._remember(path, manifest.checksum, stamp)
+
+    def verify(self, manifest: Manifest) -> bool:
+        """Whether the stored data still matches the manifest's checksum, hashed now (not from
+        memory); a match is remembered for later reads."""
+        path = self.data_path(manifest.key, manifest.version, manifest.partition)
+        try:
+            stamp = self.root.stamp(path)
+            if stamp[0] != manifest.bytes or self.root.checksum(path) != manifest.checksum:
+                return False
         except FileNotFoundError:
             return False
+        self._remember(path, manifest.checksum, stamp)
+        return True
+
+    def _remember(self, path: str, checksum: str, stamp: tuple[int, object]) -> None:
+        """Remember a match if the file did not change while it was hashed."""
+        if self.root.stamp(path) == stamp:
+            VERIFIED.remember((self.root.uri_of(path), checksum, stamp))
 
     def storage_bytes(self, domain: str) -> int:
-        """Bytes stored for a domain, every version counted (for quotas)."""
+        """Bytes stored for a domain, every version counted, and leftover staging folders of
+        killed writers (for quotas); versions being written now count once published."""
         folder = self.root.path(domain)
         if not self.root.exists(folder):
             return 0
-        return sum(self.root.size(p) for p in self.root.walk_files(folder) if f"/{STAGING}/" not in p)
+        leftover: dict[str, bool] = {}
+        total = 0
+        for path in self.root.walk_files(folder):
+            head, sep, tail = path.partition(f"/{STAGING}/")
+            if sep:
+                staged = f"{head}{sep}{tail.split('/', 1)[0]}"
+                if staged not in leftover:
+                    leftover[staged] = is_leftover(staged)
+                if not leftover[staged]:
+                    continue
+            with contextlib.suppress(FileNotFoundError):  # removed meanwhile
+                total += self.root.size(path)
+        return total
+
+    def leftovers(self, *, grace_seconds: float = GRACE_SECONDS) -> list[tuple[str, int]]:
+        """Every leftover staging folder under this root (see :mod:`assets.storage.staging`),
+        with its bytes. Object stores write no staging folders: none there."""
+        if not self.root.is_local:
+            return []
+        found = []
+        for folder, dirs, _files in self.root.fs.walk(self.root.root):
+            if STAGING in dirs:
+                found += self._leftovers_in(f"{folder.rstrip('/')}/{STAGING}", grace_seconds)
+        return found
+
+    def remove_leftovers(self, *, grace_seconds: float = GRACE_SECONDS) -> list[tuple[str, int]]:
+        """Remove every leftover staging folder under this root; returns each one's path and bytes."""
+        found = self.leftovers(grace_seconds=grace_seconds)
+        for folder, _size in found:
+            self.root.remove(folder)
+        return found
+
+    def _leftovers_in(self, staging: str, grace_seconds: float) -> list[tuple[str, int]]:
+        if not self.root.is_local:
+            return []
+        return [(folder, sum(self.root.size(p) for p in self.root.walk_files(folder)))
+                for folder in (f"{staging}/{name}" for name in self.root.listdir(staging))
+                if is_leftover(folder, grace_seconds)]
 
     # -- replicas -------------------------------------------------------------------------------
     def has_version(self, key: str, version: str, partition: str | None = None) -> bool:
         """Whether a complete version (its manifest written) is here."""
         return self.root.exists(self.root.path(self._asset_dir(key, partition), version, MANIFEST_FILE))
+
+    @contextlib.contextmanager
+    def claim(self, key: str, partition: str | None = None) -> Iterator[None]:
+        """The exclusive right to write replicas of ``key`` here, held for the block: a
+        concurrent copier waits, then finds the versions there and copies nothing. Local folders
+        lock a file beside the versions; object stores have no lock (a second copy there
+        rewrites an identical, verified replica)."""
+        with self.root.lock(self.root.path(self._asset_dir(key, partition), REPLICA_LOCK)):
+            yield
 
     def receive(self, manifest: Manifest, source: VersionStore) -> int:
         """Copy a complete version from ``source`` and return the bytes copied.
@@ -296,7 +411,7 @@ class VersionStore:
         renamed into place. Object stores have no folder rename, so the version's own folder:
         its manifest, written last, is what makes it a version."""
         if self.root.is_local:
-            return self.root.path(asset_dir, STAGING, f"{version}-{uuid.uuid4().hex[:8]}")
+            return self.root.path(asset_dir, STAGING, staging_name(version))
         return self.root.path(asset_dir, version)
 
     @staticmethod

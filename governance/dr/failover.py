@@ -93,7 +93,7 @@ def switch_region(mesh: Mesh, to: str, audit: AuditLog, *, force: bool, actor: s
     target = mesh.store(to)
     for key, version in serve.items():
         if target.current_version(key) != version:
-            target.set_current(key, version)
+            target.set_current(key, version, allow_backward=True)  # may be older: newer ones are corrupt
     write_switch(mesh.state_dir, RegionSwitch.now(region=to, previous=previous, reason=reason))
     report = FailoverReport(previous, to, time.perf_counter() - started, len(serve), tuple(losses), force)
     audit.append(_event(actor, reason, to, "switched", {**report.to_dict(), **(details or {})}))

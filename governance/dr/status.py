@@ -2,7 +2,8 @@
 
 For each asset: the versions the active region holds that the standby lacks (what a loss of
 the active region would lose now), how long ago the oldest of them was produced, and a state:
-``in sync``, ``behind``, ``corrupt`` (a replica fails its checksum, with ``verify``),
+``in sync``, ``behind``, ``corrupt`` (with ``verify``: a version fails its checksum, in the
+standby or in the active region, which would otherwise serve and replicate it),
 ``excluded`` (residency forbids the standby), ``not materialized`` or ``unreachable``.
 """
 
@@ -31,6 +32,7 @@ class AssetLag:
     current: str | None = None
     missing: tuple[str, ...] = ()
     corrupt: tuple[str, ...] = ()
+    corrupt_active: tuple[str, ...] = ()
     seconds_behind: float = 0.0
     detail: str = ""
 
@@ -41,7 +43,7 @@ class AssetLag:
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "state": self.state, "current": self.current, "versions_behind": self.versions_behind,
                 "seconds_behind": round(self.seconds_behind, 3), "missing": list(self.missing),
-                "corrupt": list(self.corrupt), "detail": self.detail}
+                "corrupt": list(self.corrupt), "corrupt_active": list(self.corrupt_active), "detail": self.detail}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +84,8 @@ def protected_assets(mesh: Mesh) -> list[str]:
 def dr_status(mesh: Mesh, *, verify: bool = False, keys: Iterable[str] | None = None,
               now: dt.datetime | None = None) -> DrStatus:
     """The lag of every asset (or of ``keys``) from the active to the standby region.
-    ``verify`` re-hashes every replica against its manifest (slower; reads all the data)."""
+    ``verify`` re-hashes every version in both regions against its manifest (slower; reads
+    all the data)."""
     active, standby = mesh.active_region, mesh.standby_region
     now = now or dt.datetime.now(dt.UTC)
     keys = list(keys) if keys is not None else protected_assets(mesh)
@@ -109,6 +112,10 @@ def asset_lag(mesh: Mesh, key: str, source_region: str, target_region: str, *, v
     if not versions:
         return AssetLag(key, "not materialized")
     try:
+        bad = tuple(v for v in versions if not source.verify(source.manifest(key, v))) if verify else ()
+    except Exception as exc:  # as above
+        return AssetLag(key, "unreachable", current=current, detail=f"{source_region}: {type(exc).__name__}: {exc}")
+    try:
         missing = tuple(v for v in versions if not target.has_version(key, v))
         corrupt = tuple(v for v in versions if v not in missing and not target.verify(target.manifest(key, v))) \
             if verify else ()
@@ -116,9 +123,12 @@ def asset_lag(mesh: Mesh, key: str, source_region: str, target_region: str, *, v
         return AssetLag(key, "unreachable", current=current, missing=tuple(versions),
                         seconds_behind=_age(source, key, versions[0], now),
                         detail=f"{target_region}: {type(exc).__name__}: {exc}")
-    if corrupt:
-        return AssetLag(key, "corrupt", current=current, missing=missing, corrupt=corrupt,
-                        seconds_behind=_age(source, key, min(missing + corrupt), now))
+    if corrupt or bad:
+        detail = (f"{len(bad)} version(s) in the active region '{source_region}' fail their checksum and are not "
+                  f"served (newest {bad[-1]}): copy them back from '{target_region}' (`mesh dr failover --to "
+                  f"{target_region}`, then `mesh dr failback`, which re-copies every version verified), or roll back") if bad else ""
+        return AssetLag(key, "corrupt", current=current, missing=missing, corrupt=corrupt, corrupt_active=bad,
+                        seconds_behind=_age(source, key, min(missing + corrupt + bad), now), detail=detail)
     if missing:
         return AssetLag(key, "behind", current=current, missing=missing, seconds_behind=_age(source, key, missing[0], now))
     return AssetLag(key, "in sync", current=current)

@@ -15,11 +15,12 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from openlineage.client.event_v2 import RunEvent
 from openlineage.client.serde import Serde
@@ -40,6 +41,10 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS pending ON events (seq) WHERE sent_at IS NULL;
 """,)
+
+#: How long a writer waits for the outbox when another process holds it.
+BUSY_SECONDS = 30.0
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +92,9 @@ class LineageOutbox:
         assert event.eventType is not None  # the mesh's events always have one
         event_id = f"{event.run.runId}:{event.eventType.value}"
         with self._lock:
-            new = self._connection().execute("INSERT OR IGNORE INTO events (id, body, created_at) VALUES (?, ?, ?)",
-                                             (event_id, body, _now())).rowcount == 1
+            new = _patiently(lambda: self._connection().execute(
+                "INSERT OR IGNORE INTO events (id, body, created_at) VALUES (?, ?, ?)",
+                (event_id, body, _now())).rowcount == 1)
         delivery = self.flush()
         return Delivery(new, delivery.sent, delivery.pending, delivery.error)
 
@@ -143,13 +149,16 @@ class LineageOutbox:
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode: a commit survives a crash of the process, not a power cut; a lost
-        # event then is a gap in lineage, never in the audit log, which syncs every append.
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
         try:
-            migrate(conn, self.path, MIGRATIONS)
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_SECONDS * 1000)}")
+            # Switching to WAL while another connection writes fails at once ("database is
+            # locked"), without waiting on the busy timeout: retry until it is free.
+            _patiently(lambda: conn.execute("PRAGMA journal_mode=WAL"))
+            # NORMAL in WAL mode: a commit survives a crash of the process, not a power cut; a lost
+            # event then is a gap in lineage, never in the audit log, which syncs every append.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            _patiently(lambda: migrate(conn, self.path, MIGRATIONS))
         except BaseException:
             conn.close()
             raise
@@ -164,6 +173,20 @@ class LineageOutbox:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _patiently(step: Callable[[], _T], seconds: float = BUSY_SECONDS) -> _T:
+    """Run ``step``, again while SQLite answers that the database is locked or busy (for up to
+    ``seconds``), so an event is recorded once another writer lets go, never dropped."""
+    deadline, pause = time.monotonic() + seconds, 0.005
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if not ("locked" in str(exc) or "busy" in str(exc)) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
 
 
 def _now() -> str:

@@ -32,6 +32,7 @@ from meshctl.cli._output import (
 )
 from meshctl.cli.airflow_commands import down, up
 from meshctl.cli.dr_commands import dr_app
+from meshctl.cli.gc_command import gc
 from meshctl.cli.governance_commands import (
     access_app,
     audit_app,
@@ -266,6 +267,7 @@ def _enroll_example_people(root: Path | None) -> None:
 app.command()(up)
 app.command()(lineage)
 app.command()(down)
+app.command()(gc)
 app.add_typer(audit_app, name="audit")
 app.add_typer(dr_app, name="dr")
 app.add_typer(access_app, name="access")

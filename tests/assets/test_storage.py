@@ -50,7 +50,7 @@ def test_old_versions_stay_readable_and_current_can_roll_back(store: VersionStor
     assert store.versions("sales.orders") == [first.version, second.version]
     assert store.scan("sales.orders").collect()["n"].to_list() == [2]
     assert store.scan("sales.orders", first.version).collect()["n"].to_list() == [1]
-    store.set_current("sales.orders", first.version)
+    store.set_current("sales.orders", first.version, allow_backward=True)
     assert store.scan("sales.orders").collect()["n"].to_list() == [1]
 
 

@@ -1,0 +1,64 @@
+"""Garbage collection: staging folders that killed writers left behind, in every region.
+
+A publish removes its own asset's leftovers; ``mesh gc`` removes them everywhere (see
+:mod:`assets.storage.staging` for what is a leftover). Each removal is audited; a region that
+cannot be read is reported and skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from assets.mesh import Mesh
+from assets.storage.staging import GRACE_SECONDS
+from governance.audit import AuditEvent, AuditLog
+
+
+@dataclass(frozen=True, slots=True)
+class Leftover:
+    """A staging folder of a writer that is gone."""
+
+    region: str
+    path: str
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class GcReport:
+    """What ``mesh gc`` found (and removed, unless a dry run), and regions it could not read."""
+
+    leftovers: tuple[Leftover, ...]
+    removed: bool
+    problems: tuple[str, ...] = ()
+
+    @property
+    def bytes(self) -> int:
+        return sum(x.bytes for x in self.leftovers)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"removed": self.removed, "bytes": self.bytes, "problems": list(self.problems),
+                "leftovers": [{"region": x.region, "path": x.path, "bytes": x.bytes} for x in self.leftovers]}
+
+
+def collect_garbage(mesh: Mesh, audit: AuditLog, *, grace_seconds: float = GRACE_SECONDS,
+                    dry_run: bool = False, actor: str = "service:gc") -> GcReport:
+    """Find, and unless ``dry_run`` remove, leftover staging folders in every region."""
+    if grace_seconds < 0:
+        raise ValueError(f"grace_seconds must not be negative, got {grace_seconds}")
+    found, problems = [], []
+    for region in mesh.policy.regions:
+        store = mesh.store(region)
+        try:
+            leftovers = store.leftovers(grace_seconds=grace_seconds)
+        except OSError as exc:
+            problems.append(f"region '{region}' unreadable: {type(exc).__name__}: {exc}")
+            continue
+        for path, size in leftovers:
+            if not dry_run:
+                store.root.remove(path)
+                audit.append(AuditEvent(actor=actor, action="gc_remove", target=store.root.uri_of(path),
+                                        outcome="removed", source="cli", where=f"region:{region}",
+                                        details={"bytes": size, "kind": "staging leftover"}))
+            found.append(Leftover(region, store.root.uri_of(path), size))
+    return GcReport(tuple(found), not dry_run, tuple(problems))
