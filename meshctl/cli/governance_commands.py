@@ -38,16 +38,38 @@ def _log(root: Path | None) -> AuditLog:
 
 @audit_app.command("verify")
 def verify(root: RootOption = None, as_json: JsonOption = False) -> None:
-    """Check every record's hash and chain, and every signed checkpoint; name the first bad record."""
+    """Check every record's hash and chain, every signed tree head against the key mesh.toml
+    pins, and the log against every head a witness (the standby region, the last backup) saw:
+    a deleted, cut or rewritten log is reported, naming what is missing."""
     report = _log(root).verify()
     if as_json:
-        emit_json({"ok": report.ok, "records": report.records, "checkpoints": report.checkpoints,
-                   "problem": report.problem})
+        emit_json({"ok": report.ok and not report.warnings, "records": report.records,
+                   "checkpoints": report.checkpoints, "witnessed": report.witnessed, "problem": report.problem,
+                   "warnings": list(report.warnings)})
     elif report.ok:
-        console.print(f"[green]ok[/]: {report.records} records chained, {report.checkpoints} signed checkpoint(s) valid")
+        anchor = "pinned key" if not any("pinned" in w for w in report.warnings) else "unpinned key"
+        console.print(f"[green]ok[/]: {report.records} records chained, {report.checkpoints} signed head(s) valid "
+                      f"with the {anchor}, consistent with the newest head a witness saw ({report.witnessed} records)")
     if not report.ok:
-        fail(f"audit log: {report.problem}. Fix: restore the audit folder from the last backup "
+        fail(f"audit log: {escape(report.problem or '')}. Fix: restore the audit folder from the last backup "
              "(mesh dr restore) and investigate who changed it")
+    if report.warnings:
+        fail("audit log not anchored: " + escape("; ".join(report.warnings)))
+
+
+@audit_app.command("pin")
+def pin(root: RootOption = None,
+        replace: Annotated[bool, typer.Option("--replace", help="Replace another pinned key (needs rotate_keys).")] = False,
+        user: ActorOption = None) -> None:
+    """Pin the audit key's fingerprint in mesh.toml ([audit].key_fingerprint), so verification
+    trusts no key stored next to the log."""
+    from governance.audit.pinning import pin_audit_key
+
+    with user_errors():
+        mesh = open_policy_mesh(root)
+        actor = act_as(mesh, user, "audit_pin") if replace else None
+        pinned = pin_audit_key(mesh.policy, governed(mesh).audit, replace_as=actor)
+    console.print(f"pinned: [audit].key_fingerprint = {pinned}" if pinned else "already pinned")
 
 
 @audit_app.command("checkpoint")
