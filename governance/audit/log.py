@@ -233,6 +233,10 @@ class AuditLog:
             found.append(r)
         return found
 
+    def signed_heads(self) -> list[dict[str, Any]]:
+        """The signed tree heads of ``checkpoints.jsonl`` (lines that are not one are skipped)."""
+        return self._checkpoints(strict=False)
+
     def leaf_hashes(self) -> list[bytes]:
         """The record hashes, in order: the leaves of the Merkle tree."""
         return [bytes.fromhex(r.hash) for r in self.records()]
@@ -264,7 +268,7 @@ class AuditLog:
                             "were checked with the key stored next to the log, which a forger can replace. "
                             "Fix: run `mesh audit pin`")
         for i, cp in enumerate(checkpoints):
-            if not _signed_by(public, cp):
+            if not signed_by(public, cp):
                 return VerifyReport(0, i, f"checkpoint {i} (size {cp['size']}) has an invalid signature")
         witnessed, witness_problem = self._witnessed(public, warnings)
         if witness_problem:
@@ -513,7 +517,7 @@ class AuditLog:
                 warnings.append(f"the witness in {witness.name} could not be read ({type(exc).__name__})")
                 continue
             for head in heads:
-                if not _signed_by(public, head):
+                if not signed_by(public, head):
                     return found, (f"the witness in {witness.name} holds a tree head of {head.get('size')} records "
                                    "that the pinned key did not sign")
                 found.append((witness.name, head))
@@ -540,7 +544,8 @@ class AuditLog:
                                                  serialization.PublicFormat.SubjectPublicKeyInfo))
 
 
-def _signed_by(public: Ed25519PublicKey, head: Mapping[str, Any]) -> bool:
+def signed_by(public: Ed25519PublicKey, head: Mapping[str, Any]) -> bool:
+    """Whether the signed tree head ``head`` carries a valid signature of ``public``."""
     try:
         payload = _canonical({k: head[k] for k in ("size", "root", "at", "key_id")})
         public.verify(bytes.fromhex(head["signature"]), payload)

@@ -111,3 +111,25 @@ def test_without_a_pinned_key_verify_says_so_and_mesh_audit_pin_pins_it(used_roo
     pinned = mesh(used_root, "audit", "pin")
     assert pinned.exit_code == 0, pinned.output
     assert mesh(used_root, "audit", "verify").exit_code == 0
+
+
+def witnessed_size(root: Path) -> int:
+    heads = (root / ".mesh" / "regions" / "us-west" / "_witness" / "audit" / "heads.jsonl").read_text()
+    return json.loads(heads.splitlines()[-1])["size"]
+
+
+def test_every_command_that_appended_ends_under_a_witnessed_head(used_root: Path) -> None:
+    before = len(lines_of(used_root))
+    assert mesh(used_root, "audit", "query", "--as", "council@acme.example").exit_code == 0
+    assert len(lines_of(used_root)) == before + 1 and witnessed_size(used_root) == before + 1
+    heads = (audit_dir(used_root) / "checkpoints.jsonl").read_text().count("\n")
+    assert mesh(used_root, "audit", "verify").exit_code == 0  # appends nothing, so signs nothing
+    assert (audit_dir(used_root) / "checkpoints.jsonl").read_text().count("\n") == heads
+
+
+def test_a_backup_witnesses_the_log_too(used_root: Path) -> None:
+    assert mesh(used_root, "dr", "backup").exit_code == 0
+    shutil.rmtree(audit_dir(used_root))
+    shutil.rmtree(used_root / ".mesh" / "regions" / "us-west" / "_witness")
+    result = mesh(used_root, "audit", "verify")
+    assert result.exit_code == 1 and "the witness in backup" in result.stderr and "the local log has 0" in result.stderr

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typer.testing import CliRunner
 
 from governance.audit.merkle import (
     consistency_proof,
@@ -13,6 +20,8 @@ from governance.audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from governance.policy import load_policy
+from meshctl.cli import app
 
 # The RFC 6962 test vectors of certificate-transparency: eight leaves and the root of each prefix.
 VECTOR_LEAVES = [b"", b"\x00", b"\x10", b"\x20\x21", b"\x30\x31", b"\x40\x41\x42\x43",
@@ -68,3 +77,39 @@ def test_every_consistency_proof_verifies_and_a_tampered_one_fails(n: int) -> No
             assert not verify_consistency(m, n, old, root, proof[:-1])
         rewritten = [*hashes[:m - 1], leaf_hash(b"rewritten"), *hashes[m:]]
         assert not verify_consistency(m, n, old, subtree_hash(rewritten), consistency_proof(rewritten, m))
+
+
+def test_mesh_audit_prove_writes_a_proof_verify_proof_checks_offline(example_root: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    root = str(example_root)
+    for _ in range(2):
+        assert runner.invoke(app, ["materialize", "finance.fx_rates", "--root", root]).exit_code == 0
+    out = tmp_path / "proof.json"
+    made = runner.invoke(app, ["audit", "prove", "1", "--out", str(out), "--root", root, "--as", "council@acme.example"])
+    assert made.exit_code == 0, made.output
+    key = tmp_path / "audit.pub"  # all the checker has: the file and the public key
+    shutil.copy(example_root / ".mesh" / "audit" / "audit.ed25519.pub", key)
+    pinned = str(load_policy(example_root).audit.key_fingerprint)
+    ok = runner.invoke(app, ["audit", "verify-proof", str(out), "--key", str(key), "--fingerprint", pinned])
+    assert ok.exit_code == 0, ok.output
+    assert "record 1" in ok.stdout and "extends the signed log" in ok.stdout
+    good = out.read_text()
+
+    def check(edit) -> str:
+        proof = json.loads(good)
+        edit(proof)
+        out.write_text(json.dumps(proof))
+        result = runner.invoke(app, ["audit", "verify-proof", str(out), "--key", str(key)])
+        assert result.exit_code == 1
+        return result.stderr
+
+    assert "does not match its hash" in check(lambda p: p["record"].update(outcome="forged"))
+    assert "is not in the signed tree" in check(lambda p: p["inclusion"].__setitem__(0, "00" * 32))
+    assert "is not signed" in check(lambda p: p["tree_head"].update(size=p["tree_head"]["size"] + 1))
+    assert "does not extend" in check(lambda p: p["consistency"]["proof"].__setitem__(0, "00" * 32))
+    other = tmp_path / "other.pub"
+    other.write_bytes(Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    out.write_text(good)
+    wrong = runner.invoke(app, ["audit", "verify-proof", str(out), "--key", str(other), "--fingerprint", pinned])
+    assert wrong.exit_code == 1 and "not the pinned" in wrong.stderr
