@@ -261,8 +261,8 @@ class AuditLog:
                 self.append_many([])  # a crash's torn line: set aside and recorded, not tampering
             public = self.trusted_key()
             checkpoints = self._checkpoints()
-        except AuditError as exc:
-            return VerifyReport(0, 0, str(exc).split("\n")[0] + f" ({exc.where})")
+        except MeshError as exc:  # a damaged file of the log, or the signing key
+            return VerifyReport(0, 0, str(exc).split("\n")[0])
         if self.pinned is None:
             warnings.append("no audit key fingerprint is pinned ([audit].key_fingerprint in mesh.toml): the heads "
                             "were checked with the key stored next to the log, which a forger can replace. "
@@ -339,14 +339,16 @@ class AuditLog:
 
     def _append(self, head: dict[str, Any], events: Sequence[AuditEvent]) -> list[AuditRecord]:
         lines, records = [], []
+        seq, prev = head["count"], head["last"]
         for event in events:
-            body = {"seq": head["count"], "at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
+            body = {"seq": seq, "at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
                     "actor": event.actor, "action": event.action, "target": event.target,
                     "outcome": event.outcome, "source": event.source, "where": event.where or self._where,
-                    "details": dict(event.details), "prev": head["last"]}
-            line, digest = encode_line(body)
+                    "details": dict(event.details), "prev": prev}
+            line, prev = encode_line(body)
             lines.append(line)
-            records.append(AuditRecord(**body, hash=digest))
+            records.append(AuditRecord(**body, hash=prev))
+            seq += 1
         if not lines:
             return []
         head["bytes"] = self._write_all(b"".join(lines))

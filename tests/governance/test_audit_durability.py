@@ -122,3 +122,10 @@ def test_a_damaged_signing_key_is_one_line_and_data_is_still_read(used_root: Pat
     result = runner.invoke(app, ["audit", "checkpoint", "--root", str(used_root), "--as", "council@acme.example"])
     assert result.exit_code == 1 and "is not a PEM private key" in result.stderr and str(key) in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_batch_is_chained_record_by_record(log: AuditLog) -> None:
+    records = log.append_many([event(i) for i in range(12)])
+    assert [r.seq for r in records] == list(range(12)) and records[1].prev == records[0].hash
+    report = log.verify()
+    assert report.ok and report.records == 12, report.problem
