@@ -78,6 +78,7 @@ def materialize(
             for future in done:
                 running.pop(future)
                 record(future.result())
+    mesh.services.audit.seal()  # the run's records end under a signed, witnessed head
     return RunResult(run_id=run_id, results=results)
 
 

@@ -8,7 +8,8 @@ loaded (``governance.wiring.load_mesh``). Nothing in ``assets/`` imports ``gover
 Plug-in contract, for each port:
 
 - :class:`AuditSink`: ``append(event)`` records one :class:`AuditEvent`, durably, before it
-  returns; it raises if it cannot.
+  returns; it raises if it cannot. ``seal()``, called when a run ends, signs what was appended
+  (cheap when nothing was); it never fails the run.
 - :class:`Protector`: ``protect(key, contract, frame)`` returns the frame to store, with every
   classified column protected, and what was done (``protection``, ``data_key``);
   ``hold_keys()`` is a context held from ``protect`` until what it returned is stored, in which
@@ -56,6 +57,8 @@ class AuditSink(Protocol):
     """Keeps evidence of every operation. See the module docstring."""
 
     def append(self, event: AuditEvent) -> Any: ...
+
+    def seal(self) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)

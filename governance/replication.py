@@ -138,7 +138,9 @@ class Replicator:
                 return exc
 
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="replicate") as pool:
-            return list(pool.map(one, list(keys)))
+            results = list(pool.map(one, list(keys)))
+        self.audit.seal()  # the standby region also witnesses the head of what was copied
+        return results
 
     def _audit(self, key: str, outcome: str, details: dict[str, object]) -> None:
         self.audit.append(AuditEvent(actor=self.actor, action="replicate", target=key, outcome=outcome,

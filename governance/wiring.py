@@ -26,7 +26,7 @@ from assets.graph import AssetGraph
 from assets.mesh import Mesh, Regions
 from assets.ports import ProtectedFrame
 from governance.access import AccessDeniedError, check_graph_access, domain_may_read
-from governance.audit import audit_log_at
+from governance.audit import audit_log_at, mesh_witnesses
 from governance.handlers import default_handlers
 from governance.history import RunHistory
 from governance.lineage.emitter import lineage_for
@@ -97,7 +97,7 @@ def _regions(policy: MeshPolicy) -> Regions:
 def _governed_services(mesh: Mesh) -> GovernedServices:
 
     policy: MeshPolicy = mesh.policy
-    audit = audit_log_at(mesh.state_dir)
+    audit = audit_log_at(mesh.state_dir, pinned=policy.audit.key_fingerprint, witnesses=mesh_witnesses(mesh))
     keyring = Keyring(key_provider(policy, mesh.state_dir), mesh.state_dir / "keys" / "data",
                       tokenized_before=partial(tokenized_before, mesh))
     history = RunHistory(mesh.state_dir / "state" / "history.sqlite")

@@ -12,8 +12,11 @@ from typing import Any
 import pytest
 
 from assets import Mesh, RunResult, materialize
+from governance.audit import audit_log_at
+from governance.audit.pinning import pin_audit_key
 from governance.identity import Actor, normalize_email
 from governance.identity.example import enroll_people
+from governance.policy import load_policy
 from governance.wiring import load_mesh
 
 REPO = Path(__file__).resolve().parent.parent
@@ -53,6 +56,7 @@ def copy_example_mesh(target: Path) -> Path:
     shutil.copy(REPO / "mesh.toml", target / "mesh.toml")
     shutil.copytree(REPO / "domains", target / "domains", ignore=shutil.ignore_patterns("__pycache__"))
     enroll_people(target, Path(os.environ["MESH_IDENTITY"]))  # set by pytest_configure
+    pin_audit_key(load_policy(target), audit_log_at(target / ".mesh"))  # verification is anchored in tests
     return target
 
 

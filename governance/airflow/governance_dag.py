@@ -38,14 +38,17 @@ class HandleAssetUpdatesOperator(BaseOperator):
         mesh = domain_mesh(Path(self.mesh_root), self.domain)
         handler = next(h for h in mesh.services.handlers if h.kind == self.kind)
         messages, failures = [], []
-        for events in context["triggering_asset_events"].values():
-            for event in events:
-                update = AssetUpdate.from_extra(event.extra or {})
-                for outcome in dispatch([handler], update):
-                    self.log.info("%s", outcome)
-                    messages.append(str(outcome))
-                    if not outcome.ok:
-                        failures.append(str(outcome))
+        try:
+            for events in context["triggering_asset_events"].values():
+                for event in events:
+                    update = AssetUpdate.from_extra(event.extra or {})
+                    for outcome in dispatch([handler], update):
+                        self.log.info("%s", outcome)
+                        messages.append(str(outcome))
+                        if not outcome.ok:
+                            failures.append(str(outcome))
+        finally:
+            mesh.services.audit.seal()  # the handler's records end under a signed, witnessed head
         if failures:
             raise HandlerFailedError("; ".join(failures))
         return messages

@@ -3,17 +3,50 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from governance.audit.log import AuditEvent, AuditLog, AuditRecord, VerifyReport
+from governance.audit.log import (
+    AuditError,
+    AuditEvent,
+    AuditLog,
+    AuditRecord,
+    VerifyReport,
+    key_fingerprint,
+)
+from governance.audit.witness import FileWitness, RegionWitness, Witness, Witnesses
 from governance.keys import LocalKeyStore
+
+if TYPE_CHECKING:
+    from assets.mesh import Mesh
 
 #: Key file (under the mesh's key folder) that signs audit checkpoints.
 SIGNING_KEY = "audit.ed25519.pem"
 
 
-def audit_log_at(state_dir: Path) -> AuditLog:
-    """The audit log of the mesh whose state folder is ``state_dir`` (``<root>/.mesh``)."""
-    return AuditLog(state_dir / "audit", LocalKeyStore(state_dir / "keys").signing_key(SIGNING_KEY))
+def audit_log_at(state_dir: Path, *, pinned: str | None = None, witnesses: Witnesses | None = None) -> AuditLog:
+    """The audit log of the mesh whose state folder is ``state_dir`` (``<root>/.mesh``), trusting
+    only the key whose fingerprint is ``pinned``; its signing key is loaded when first needed."""
+    return AuditLog(state_dir / "audit", lambda: LocalKeyStore(state_dir / "keys").signing_key(SIGNING_KEY),
+                    pinned=pinned, witnesses=witnesses or Witnesses())
 
 
-__all__ = ["SIGNING_KEY", "AuditEvent", "AuditLog", "AuditRecord", "VerifyReport", "audit_log_at"]
+def mesh_witnesses(mesh: Mesh) -> Witnesses:
+    """Signed heads go to the standby region's storage; verification reads every region's
+    witness and the newest backup's heads."""
+
+    def targets() -> list[RegionWitness]:
+        standby = mesh.standby_region
+        return [RegionWitness(standby, mesh.store(standby).root)] if standby else []
+
+    def sources() -> list[Witness]:
+        found: list[Witness] = [RegionWitness(name, mesh.store(name).root) for name in mesh.regions.storage]
+        backups = sorted((mesh.state_dir / "backups").glob("*/audit/checkpoints.jsonl"))
+        if backups:
+            found.append(FileWitness(f"backup {backups[-1].parent.parent.name}", backups[-1]))
+        return found
+
+    return Witnesses(targets=targets, sources=sources)
+
+
+__all__ = ["SIGNING_KEY", "AuditError", "AuditEvent", "AuditLog", "AuditRecord", "VerifyReport", "audit_log_at",
+           "key_fingerprint", "mesh_witnesses"]

@@ -10,12 +10,18 @@ Files in the audit folder:
   so verifying hashes the line's own bytes.
 - ``checkpoints.jsonl``: signed tree heads: the RFC 6962 Merkle root of the first
   ``size`` record hashes, signed with Ed25519.
-- ``head.json``: the count, last hash and Merkle compact range, so an append is O(1).
-- ``audit.ed25519.pub``: the pinned public key checkpoints must verify with.
+- ``head.json``: the count, last hash and Merkle compact range, so an append is O(1). A cache:
+  rebuilt from the log when missing, stale or unreadable.
+- ``audit.ed25519.pub``: the public key checkpoints verify with, for offline checks. It is
+  trusted only if its fingerprint is the one ``mesh.toml`` pins (``[audit].key_fingerprint``).
+- ``torn-<time>.jsonl``: a torn final line a crash left (never covered by a signed head), set
+  aside and recorded as an ``audit_torn_line`` record.
 
-Appends from several processes are serialised by an exclusive ``flock``; each batch is
-written and ``fsync``-ed before the lock is released, so no record is lost and the chain
-never forks.
+Appends from several processes are serialised by an exclusive ``flock``; each batch is one
+``write`` that is ``fsync``-ed before the lock is released, and cut back if it fails (a full
+disk), so no record is lost, none is torn and the chain never forks. Every signed head also
+goes to the witnesses (:mod:`governance.audit.witness`); :meth:`AuditLog.verify` checks the log
+against every head they saw, so deleting, cutting or rewriting the log is reported.
 """
 
 from __future__ import annotations
@@ -24,10 +30,11 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
 import socket
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -41,10 +48,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from assets.atomic import atomic_write
+from assets.errors import MeshError
 from assets.ports import AuditEvent
 from governance.audit.merkle import CompactRange
+from governance.audit.witness import NO_WITNESSES, Witnesses
 from governance.keys.local import public_key_id
 
+_log = logging.getLogger(__name__)
 GENESIS = "0" * 64
 LOG, HEAD, CHECKPOINTS, LOCK, PUBLIC_KEY = "audit.jsonl", "head.json", "checkpoints.jsonl", "audit.lock", "audit.ed25519.pub"
 
@@ -70,13 +80,26 @@ class AuditRecord:
         return data
 
 
+class AuditError(MeshError):
+    """A file of the audit log is unreadable, or a record could not be written."""
+
+
+def key_fingerprint(public: Ed25519PublicKey) -> str:
+    """``sha256:<hex>`` of the raw public key: what ``[audit].key_fingerprint`` pins."""
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class VerifyReport:
-    """The outcome of :meth:`AuditLog.verify`: ``problem`` names the first bad record."""
+    """The outcome of :meth:`AuditLog.verify`: ``problem`` names the first bad record;
+    ``warnings`` what the check could not anchor on (no pinned key, no witness)."""
 
     records: int
     checkpoints: int
     problem: str | None = None
+    witnessed: int = 0
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -117,57 +140,69 @@ def _decode_line(line: bytes) -> tuple[bytes, str]:
 class AuditLog:
     """Append, checkpoint, verify and query the audit log in ``folder``.
 
-    ``signer`` signs checkpoints (every ``checkpoint_every`` records, and on demand).
+    ``signer`` (a key, or a function that loads it when first needed) signs tree heads: every
+    ``checkpoint_every`` records, when a command or run ends (:meth:`seal`), and on demand.
+    ``pinned`` is the fingerprint of the only key :meth:`verify` trusts; ``witnesses`` where
+    signed heads are also kept.
     """
 
-    def __init__(self, folder: Path, signer: Ed25519PrivateKey, *, checkpoint_every: int = 1000) -> None:
+    def __init__(self, folder: Path, signer: Ed25519PrivateKey | Callable[[], Ed25519PrivateKey], *,
+                 checkpoint_every: int = 1000, pinned: str | None = None,
+                 witnesses: Witnesses = NO_WITNESSES) -> None:
         self.folder = folder
-        self.signer = signer
+        self._signer = signer
         self.checkpoint_every = checkpoint_every
+        self.pinned = pinned
+        self.witnesses = witnesses
         self._where = socket.gethostname()
+
+    @property
+    def signer(self) -> Ed25519PrivateKey:
+        if not isinstance(self._signer, Ed25519PrivateKey):
+            self._signer = self._signer()
+        return self._signer
 
     # -- appending ------------------------------------------------------------------------------
     def append(self, event: AuditEvent) -> AuditRecord:
         return self.append_many([event])[0]
 
     def append_many(self, events: Sequence[AuditEvent]) -> list[AuditRecord]:
-        """Chain and write ``events`` in one locked, fsync-ed batch."""
+        """Chain and write ``events`` in one locked, fsync-ed batch: all of them or none."""
         with self._locked():
-            head = self._head()
-            lines, records = [], []
-            for event in events:
-                body = {"seq": head["count"], "at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
-                        "actor": event.actor, "action": event.action, "target": event.target,
-                        "outcome": event.outcome, "source": event.source, "where": event.where or self._where,
-                        "details": dict(event.details), "prev": head["last"]}
-                line, digest = encode_line(body)
-                record = AuditRecord(**body, hash=digest)
-                lines.append(line)
-                head["range"].append(bytes.fromhex(record.hash))
-                head["count"] += 1
-                head["last"] = record.hash
-                records.append(record)
-            with open(self.folder / LOG, "ab") as fh:
-                fh.write(b"".join(lines))
-                fh.flush()
-                os.fsync(fh.fileno())
-                head["bytes"] = fh.tell()
-            due = head["count"] // self.checkpoint_every > (head["count"] - len(events)) // self.checkpoint_every
-            if due:
-                self._write_checkpoint(head)
-            self._save_head(head)
-        return records
+            return self._append(self._open_head(), events)
 
     def checkpoint(self) -> dict[str, Any]:
-        """Sign the tree head of every record so far."""
+        """Sign the tree head of every record so far (and hand it to the witnesses)."""
         with self._locked():
-            return self._write_checkpoint(self._head())
+            head = self._open_head()
+            checkpoint = self._write_checkpoint(head)
+            self._save_head(head)
+            return checkpoint
+
+    def seal(self) -> dict[str, Any] | None:
+        """Sign the tree head if records were appended (or not yet witnessed) since the last
+        one; called when a command or run ends. Returns the new head, or ``None``. Never raises
+        for a damaged file (the run's data is already safe): it logs why, and the next seal or
+        ``mesh audit verify`` says it again."""
+        try:
+            with self._locked():
+                head = self._open_head()
+                if head["signed"] == head["count"] and head["witnessed"] == head["count"]:
+                    return None
+                checkpoint = self._write_checkpoint(head)
+                self._save_head(head)
+                return checkpoint
+        except (MeshError, OSError) as exc:
+            _log.warning("the audit tree head was not signed: %s", exc)
+            return None
 
     def snapshot(self, dest: Path) -> dict[str, Any]:
         """Copy the log into ``dest`` as of one instant (appends wait), ending in a fresh signed
         checkpoint, so the copy verifies on its own. Returns that checkpoint."""
         with self._locked():
-            checkpoint = self._write_checkpoint(self._head())
+            head = self._open_head()
+            checkpoint = self._write_checkpoint(head)
+            self._save_head(head)
             dest.mkdir(parents=True, exist_ok=True)
             for name in (LOG, CHECKPOINTS, PUBLIC_KEY):
                 if (self.folder / name).exists():
@@ -181,8 +216,8 @@ class AuditLog:
             return
         with open(path, "rb") as fh:
             for line in fh:
-                data = json.loads(line)
-                yield AuditRecord(**data)
+                if line.endswith(b"\n"):  # a torn last line is set aside by the next append
+                    yield AuditRecord(**json.loads(line))
 
     def query(self, *, actor: str | None = None, target: str | None = None, action: str | None = None,
               since: dt.datetime | None = None) -> list[AuditRecord]:
@@ -198,26 +233,69 @@ class AuditLog:
             found.append(r)
         return found
 
+    def signed_heads(self) -> list[dict[str, Any]]:
+        """The signed tree heads of ``checkpoints.jsonl`` (lines that are not one are skipped)."""
+        return self._checkpoints(strict=False)
+
+    def leaf_hashes(self) -> list[bytes]:
+        """The record hashes, in order: the leaves of the Merkle tree."""
+        return [bytes.fromhex(r.hash) for r in self.records()]
+
+    def trusted_key(self) -> Ed25519PublicKey:
+        """The public key the log's heads verify with, refused unless it is the pinned one."""
+        public = self._stored_key()
+        if self.pinned is not None and key_fingerprint(public) != self.pinned:
+            raise AuditError(f"the audit key has fingerprint {key_fingerprint(public)}, but mesh.toml pins "
+                             f"[audit].key_fingerprint = {self.pinned}: the key or the signed heads were replaced",
+                             where=str(self.folder / PUBLIC_KEY),
+                             fix="restore the audit folder from the last backup (mesh dr restore) and investigate; "
+                                 "if the council rotated the audit key, pin the new one (mesh audit pin --replace)")
+        return public
+
     def verify(self) -> VerifyReport:
-        """Check the chain, every checkpoint's signature and Merkle root, and the head."""
-        checkpoints = self._checkpoints()
-        public = self._pinned_key()
+        """Check the chain, every checkpoint's signature and Merkle root, every head a witness
+        saw, the pinned key, and the head."""
+        warnings: list[str] = []
+        try:
+            if self._torn_tail():
+                self.append_many([])  # a crash's torn line: set aside and recorded, not tampering
+            public = self.trusted_key()
+            checkpoints = self._checkpoints()
+        except MeshError as exc:  # a damaged file of the log, or the signing key
+            return VerifyReport(0, 0, str(exc).split("\n")[0])
+        if self.pinned is None:
+            warnings.append("no audit key fingerprint is pinned ([audit].key_fingerprint in mesh.toml): the heads "
+                            "were checked with the key stored next to the log, which a forger can replace. "
+                            "Fix: run `mesh audit pin`")
         for i, cp in enumerate(checkpoints):
-            payload = _canonical({k: cp[k] for k in ("size", "root", "at", "key_id")})
-            try:
-                public.verify(bytes.fromhex(cp["signature"]), payload)
-            except (InvalidSignature, ValueError):
+            if not signed_by(public, cp):
                 return VerifyReport(0, i, f"checkpoint {i} (size {cp['size']}) has an invalid signature")
+        witnessed, witness_problem = self._witnessed(public, warnings)
+        if witness_problem:
+            return VerifyReport(0, len(checkpoints), witness_problem)
         pending = sorted(((cp["size"], i, cp["root"]) for i, cp in enumerate(checkpoints)), reverse=True)
+        seen = sorted(((h["size"], name, h["root"]) for name, h in witnessed), reverse=True)
+        most = max((size for size, _, _ in seen), default=0)
+
+        def mismatch(count: int, tree: CompactRange) -> str | None:
+            while seen and seen[-1][0] == count:
+                _, name, root = seen.pop()
+                if tree.root().hex() != root:
+                    return (f"the witness in {name} saw a different log: its signed head of {count} records does "
+                            f"not match the local log's first {count}; records before {count} were rewritten")
+            while pending and pending[-1][0] == count:
+                _, i, root = pending.pop()
+                if tree.root().hex() != root:
+                    return f"records before {count} do not match signed checkpoint {i}"
+            return None
+
         tree = CompactRange()
         prev, count = GENESIS, 0
         path = self.folder / LOG
         with open(path, "rb") if path.exists() else open(os.devnull, "rb") as fh:
             for line_no, line in enumerate(fh, start=1):
-                while pending and pending[-1][0] == count:
-                    _, i, root = pending.pop()
-                    if tree.root().hex() != root:
-                        return VerifyReport(count, i, f"records before {count} do not match signed checkpoint {i}")
+                if problem := mismatch(count, tree):
+                    return VerifyReport(count, len(checkpoints), problem, most, tuple(warnings))
                 try:
                     body, stored = _decode_line(line)
                     seq, previous = _chain_fields(body)
@@ -232,10 +310,12 @@ class AuditLog:
                                                   "match)")
                 tree.append(bytes.fromhex(stored))
                 prev, count = stored, count + 1
-        while pending and pending[-1][0] == count:
-            _, i, root = pending.pop()
-            if tree.root().hex() != root:
-                return VerifyReport(count, i, f"records before {count} do not match signed checkpoint {i}")
+        if problem := mismatch(count, tree):
+            return VerifyReport(count, len(checkpoints), problem, most, tuple(warnings))
+        if seen:
+            size, name, _ = seen[-1]
+            return VerifyReport(count, len(checkpoints), f"the witness in {name} saw {size} records; the local log has "
+                                f"{count}: records {count} to {size - 1} were deleted", most, tuple(warnings))
         if pending:
             size, i, _ = pending[-1]
             return VerifyReport(count, i, f"the log was truncated: checkpoint {i} covers {size} records, "
@@ -244,7 +324,7 @@ class AuditLog:
         if head is not None and head["count"] > count:
             return VerifyReport(count, len(checkpoints), f"the log was truncated: {head['count']} records were "
                                                          f"written, {count} remain; the first missing is {count}")
-        return VerifyReport(count, len(checkpoints))
+        return VerifyReport(count, len(checkpoints), None, most, tuple(warnings))
 
     # -- internals ------------------------------------------------------------------------------
     @contextmanager
@@ -257,25 +337,125 @@ class AuditLog:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
+    def _append(self, head: dict[str, Any], events: Sequence[AuditEvent]) -> list[AuditRecord]:
+        lines, records = [], []
+        seq, prev = head["count"], head["last"]
+        for event in events:
+            body = {"seq": seq, "at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
+                    "actor": event.actor, "action": event.action, "target": event.target,
+                    "outcome": event.outcome, "source": event.source, "where": event.where or self._where,
+                    "details": dict(event.details), "prev": prev}
+            line, prev = encode_line(body)
+            lines.append(line)
+            records.append(AuditRecord(**body, hash=prev))
+            seq += 1
+        if not lines:
+            return []
+        head["bytes"] = self._write_all(b"".join(lines))
+        before = head["count"]
+        for record in records:
+            head["range"].append(bytes.fromhex(record.hash))
+            head["count"] += 1
+            head["last"] = record.hash
+        if head["count"] // self.checkpoint_every > before // self.checkpoint_every:
+            self._write_checkpoint(head)
+        self._save_head(head)
+        return records
+
+    def _write_all(self, data: bytes) -> int:
+        """Append ``data`` whole and durably, or cut the log back to where it was and raise."""
+        path = self.folder / LOG
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            start = os.fstat(fd).st_size
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            except OSError as exc:
+                os.ftruncate(fd, start)
+                raise AuditError(f"the audit record could not be written ({exc.strerror}); nothing was recorded",
+                                 where=str(path), fix="free space on that disk and run the command again") from None
+            return start + len(data)
+        finally:
+            os.close(fd)
+
+    def _torn_tail(self) -> bool:
+        path = self.folder / LOG
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                if fh.tell() == 0:
+                    return False
+                fh.seek(-1, os.SEEK_END)
+                return fh.read(1) != b"\n"
+        except FileNotFoundError:
+            return False
+
+    def _open_head(self) -> dict[str, Any]:
+        """The head under the lock, after setting aside a torn final line a crash left."""
+        if not self._torn_tail():
+            return self._head()
+        path = self.folder / LOG
+        raw = path.read_bytes()
+        end = raw.rfind(b"\n") + 1
+        complete = raw.count(b"\n")
+        signed = max((cp["size"] for cp in self._checkpoints(strict=False)), default=0)
+        if signed > complete:  # a signed head covered that line: not a crash
+            raise AuditError(f"the last line of the audit log is cut, inside what signed head {signed} covers: "
+                             "the log was tampered with", where=str(path),
+                             fix="run `mesh audit verify`, restore the audit folder from the last backup "
+                                 "(mesh dr restore) and investigate who changed it")
+        name = f"torn-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%S%fZ')}.jsonl"
+        atomic_write(self.folder / name, raw[end:])
+        with open(path, "r+b") as fh:
+            fh.truncate(end)
+            os.fsync(fh.fileno())
+        head = self._head()
+        self._append(head, [AuditEvent(actor="service:audit", action="audit_torn_line", target=LOG,
+                                       outcome="set_aside", source="audit",
+                                       details={"file": name, "bytes": len(raw) - end, "after_record": complete - 1})])
+        return head
+
     def _read_head_file(self) -> dict[str, Any] | None:
+        """``head.json``, or ``None`` when it is missing or unreadable (it is rebuilt)."""
         path = self.folder / HEAD
-        if not path.exists():
+        try:
+            data = json.loads(path.read_bytes())
+            data["range"] = CompactRange.from_dict(data["range"])
+            int(data["count"]), int(data["bytes"]), str(data["last"])
+            return data
+        except FileNotFoundError:
             return None
-        data = json.loads(path.read_text())
-        data["range"] = CompactRange.from_dict(data["range"])
-        return data
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
 
     def _head(self) -> dict[str, Any]:
         """The head, rebuilt from the log if it does not describe the log's current size."""
         head = self._read_head_file()
         size = (self.folder / LOG).stat().st_size if (self.folder / LOG).exists() else 0
         if head is not None and head["bytes"] == size:
+            head.setdefault("signed", -1)
+            head.setdefault("witnessed", -1)
             return head
-        rebuilt: dict[str, Any] = {"count": 0, "last": GENESIS, "range": CompactRange(), "bytes": size}
-        for record in self.records():
-            rebuilt["range"].append(bytes.fromhex(record.hash))
-            rebuilt["count"] += 1
-            rebuilt["last"] = record.hash
+        signed = [cp["size"] for cp in self._checkpoints(strict=False)]
+        rebuilt: dict[str, Any] = {"count": 0, "last": GENESIS, "range": CompactRange(), "bytes": size,
+                                   "signed": signed[-1] if signed else 0, "witnessed": -1 if size else 0}
+        path = self.folder / LOG
+        with open(path, "rb") if path.exists() else open(os.devnull, "rb") as fh:
+            for line_no, line in enumerate(fh, start=1):
+                try:
+                    _, stored = _decode_line(line)
+                    digest = bytes.fromhex(stored)
+                except ValueError:
+                    raise AuditError(f"line {line_no} of the audit log is not a valid audit record: the log was "
+                                     "tampered with", where=str(path),
+                                     fix="run `mesh audit verify`, restore the audit folder from the last backup "
+                                         "(mesh dr restore) and investigate who changed it") from None
+                rebuilt["range"].append(digest)
+                rebuilt["count"] += 1
+                rebuilt["last"] = stored
         return rebuilt
 
     def _save_head(self, head: dict[str, Any]) -> None:
@@ -291,11 +471,73 @@ class AuditLog:
             fh.write(_canonical(checkpoint) + b"\n")
             fh.flush()
             os.fsync(fh.fileno())
+        head["signed"] = head["count"]
+        witnessed = True
+        for witness in self.witnesses.targets():
+            try:
+                witness.record(checkpoint)
+            except Exception:  # an unreachable witness: the next seal or replication tries again
+                witnessed = False
+        head["witnessed"] = head["count"] if witnessed else -1
         return checkpoint
 
-    def _checkpoints(self) -> list[dict[str, Any]]:
+    def _checkpoints(self, *, strict: bool = True) -> list[dict[str, Any]]:
+        """The signed heads of ``checkpoints.jsonl``; a line that is not one raises (``strict``)
+        or is skipped."""
         path = self.folder / CHECKPOINTS
-        return [json.loads(line) for line in path.read_bytes().splitlines()] if path.exists() else []
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return []
+        found = []
+        for line_no, line in enumerate(raw.splitlines(), start=1):
+            try:
+                cp = json.loads(line)
+                if not isinstance(cp, dict) or not isinstance(cp.get("size"), int) or \
+                        not isinstance(cp.get("root"), str) or not isinstance(cp.get("signature"), str):
+                    raise ValueError
+                found.append(cp)
+            except ValueError:
+                if strict:
+                    raise AuditError(f"line {line_no} of checkpoints.jsonl is not a signed tree head", where=str(path),
+                                     fix="restore the audit folder from the last backup (mesh dr restore); "
+                                         "the witness still holds the heads") from None
+        return found
+
+    def _witnessed(self, public: Ed25519PublicKey, warnings: list[str]) -> tuple[list[tuple[str, dict[str, Any]]],
+                                                                               str | None]:
+        """Every head the witnesses saw, with the witness's name; or the problem with one."""
+        found: list[tuple[str, dict[str, Any]]] = []
+        witnesses = list(self.witnesses.sources())
+        if not witnesses:
+            warnings.append("no witness holds the tree heads (a mesh with one region and no backup): deleting or "
+                            "cutting the whole log cannot be detected. Fix: add a secondary region")
+        for witness in witnesses:
+            try:
+                heads = witness.heads()
+            except Exception as exc:  # unreachable: said, and the others still count
+                warnings.append(f"the witness in {witness.name} could not be read ({type(exc).__name__})")
+                continue
+            for head in heads:
+                if not signed_by(public, head):
+                    return found, (f"the witness in {witness.name} holds a tree head of {head.get('size')} records "
+                                   "that the pinned key did not sign")
+                found.append((witness.name, head))
+        return found, None
+
+    def _stored_key(self) -> Ed25519PublicKey:
+        path = self.folder / PUBLIC_KEY
+        if not path.exists():
+            return self.signer.public_key()
+        try:
+            key = serialization.load_pem_public_key(path.read_bytes())
+        except ValueError:
+            key = None
+        if not isinstance(key, Ed25519PublicKey):
+            raise AuditError("audit.ed25519.pub is not an Ed25519 public key (PEM)", where=str(path),
+                             fix="delete it (it is written again from the signing key), or restore the audit "
+                                 "folder from the last backup")
+        return key
 
     def _pin(self, public: Ed25519PublicKey) -> None:
         path = self.folder / PUBLIC_KEY
@@ -303,10 +545,12 @@ class AuditLog:
             path.write_bytes(public.public_bytes(serialization.Encoding.PEM,
                                                  serialization.PublicFormat.SubjectPublicKeyInfo))
 
-    def _pinned_key(self) -> Ed25519PublicKey:
-        path = self.folder / PUBLIC_KEY
-        if not path.exists():
-            return self.signer.public_key()
-        key = serialization.load_pem_public_key(path.read_bytes())
-        assert isinstance(key, Ed25519PublicKey)
-        return key
+
+def signed_by(public: Ed25519PublicKey, head: Mapping[str, Any]) -> bool:
+    """Whether the signed tree head ``head`` carries a valid signature of ``public``."""
+    try:
+        payload = _canonical({k: head[k] for k in ("size", "root", "at", "key_id")})
+        public.verify(bytes.fromhex(head["signature"]), payload)
+        return True
+    except (InvalidSignature, ValueError, KeyError, TypeError):
+        return False

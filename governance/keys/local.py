@@ -67,7 +67,12 @@ class LocalKeyStore:
             key = Ed25519PrivateKey.generate()
             self.create_secret(name, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                        serialization.NoEncryption()))
-        loaded = serialization.load_pem_private_key(self.read_secret(name), password=None)
+        try:
+            loaded = serialization.load_pem_private_key(self.read_secret(name), password=None)
+        except (ValueError, TypeError):
+            raise KeyError_(f"key file '{name}' is not a PEM private key (damaged)", where=str(self._path(name)),
+                            fix="restore it from your backup (mesh dr restore); a replaced key no longer matches "
+                                "what mesh.toml pins") from None
         if not isinstance(loaded, Ed25519PrivateKey):
             raise KeyError_(f"key '{name}' is not an Ed25519 key", where=str(self._path(name)),
                             fix="move it away; a new key is created on next use")

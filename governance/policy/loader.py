@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from assets.errors import ConfigError, MeshError, did_you_mean
 from governance.policy.model import (
+    AuditSettings,
     Classification,
     DomainPolicy,
     Grant,
@@ -38,7 +39,7 @@ from governance.policy.model import (
 T = TypeVar("T")
 
 _SECTIONS = ("mesh", "regions", "domains", "classification", "retention", "grants", "roles", "lineage", "keys",
-             "people", "identity")
+             "people", "identity", "audit")
 _KEYS: dict[str, tuple[str, ...]] = {
     "mesh": ("name", "primary_region", "secondary_region"),
     "lineage": ("namespace", "transport", "file", "url", "endpoint", "timeout_seconds"),
@@ -51,6 +52,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "keys": ("provider",),
     "people": ("public_key",),
     "identity": ("provider", "issuer", "audience", "jwks_url", "email_claim"),
+    "audit": ("key_fingerprint",),
 }
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -139,17 +141,19 @@ class _Reader:
             permissions=self._strings(t, "permissions", f"[roles.{n}]")))
         people = self._people(self._table(raw, "people"))
         identity = self._build("[identity]", lambda: self._identity(self._table(raw, "identity")))
+        audit = self._build("[audit]", lambda: AuditSettings(key_fingerprint=self._get(
+            self._table(raw, "audit"), "key_fingerprint", str, "[audit]", default=None)))
         grants = tuple(g for i, t in enumerate(self._list(raw, "grants"))
                        if (g := self._build(f"[[grants]][{i}]", partial(self._grant, i, t))))
         if settings is not None:
             self._cross_check(settings, regions, domains, roles, grants, declared=set(self._table(raw, "regions")),
                               retention_domains=retention.per_domain if retention else ())
         if self.problems or settings is None or retention is None or lineage is None or keys is None \
-                or identity is None:
+                or identity is None or audit is None:
             raise PolicyErrors(self.file, self.problems)
         return MeshPolicy(path=self.file, settings=settings, regions=regions, domains=domains,
                           classifications=classes, retention=retention, grants=grants, roles=roles,
-                          lineage=lineage, keys=keys, people=people, identity=identity)
+                          lineage=lineage, keys=keys, people=people, identity=identity, audit=audit)
 
     # -- sections -------------------------------------------------------------------------------
     def _settings(self, t: dict[str, Any]) -> MeshSettings:

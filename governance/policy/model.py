@@ -299,6 +299,23 @@ class KeysPolicy:
                  f"use {', '.join(sorted(KEY_PROVIDERS))}, or name a plug-in as 'package.module:factory'")
 
 
+_FINGERPRINT = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditSettings:
+    """``[audit]``: ``key_fingerprint`` pins the public key the audit log's signed tree heads
+    must verify with (``sha256:<hex>``, as ``mesh audit pin`` writes it), so a key stored next to
+    the log cannot vouch for itself."""
+
+    key_fingerprint: str | None = None
+
+    def __post_init__(self) -> None:
+        _require(self.key_fingerprint is None or bool(_FINGERPRINT.match(self.key_fingerprint)),
+                 "[audit].key_fingerprint", f"'{self.key_fingerprint}' is not 'sha256:<64 hex digits>'",
+                 "run `mesh audit pin` to write it, or copy it unchanged from the council's record")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Person:
     """``[people."<email>"]``: a person and the public key they prove who they are with."""
@@ -370,6 +387,7 @@ class MeshPolicy:
     keys: KeysPolicy = field(default_factory=KeysPolicy)
     people: Mapping[str, Person] = field(default_factory=dict)
     identity: IdentitySettings = field(default_factory=IdentitySettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
 
     @property
     def root(self) -> Path:

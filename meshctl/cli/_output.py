@@ -94,11 +94,26 @@ def user_errors() -> Iterator[None]:
         fail(str(exc))
 
 
+#: Meshes the running command opened; their audit logs are sealed when it ends.
+_opened: list[Mesh] = []
+
+
+def seal_opened() -> None:
+    """Sign a tree head of each audit log the command appended to (a no-op for the others)."""
+    while _opened:
+        governed(_opened.pop()).audit.seal()
+
+
+def _opening(mesh: Mesh) -> Mesh:
+    _opened.append(mesh)
+    return mesh
+
+
 def open_mesh(root: Path | None) -> Mesh:
     """The mesh with every domain's code, for a command: a user mistake becomes one line on
     stderr and exit 1."""
     with user_errors():
-        return load_mesh(root)
+        return _opening(load_mesh(root))
 
 
 def act_as(mesh: Mesh, claimed: str | None, action: str) -> Actor:
@@ -111,7 +126,7 @@ def open_policy_mesh(root: Path | None) -> Mesh:
     """The mesh without any domain's code, for operational commands (audit, keys, DR, access):
     a domain whose module is broken does not block them."""
     with user_errors():
-        return load_policy_mesh(root)
+        return _opening(load_policy_mesh(root))
 
 
 @contextmanager

@@ -28,6 +28,7 @@ from meshctl.cli._output import (
     progress,
     require_asset,
     require_at_least,
+    seal_opened,
     user_errors,
 )
 from meshctl.cli.airflow_commands import down, up
@@ -47,6 +48,12 @@ from meshctl.cli.lineage_command import lineage
 
 app = typer.Typer(name="mesh", help="A data mesh of assets on Airflow 3.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
+
+
+@app.callback()
+def _every_command(ctx: typer.Context) -> None:
+    """A data mesh of assets on Airflow 3."""
+    ctx.call_on_close(seal_opened)  # what a command appended ends under a signed, witnessed head
 
 
 

@@ -39,16 +39,99 @@ def _log(root: Path | None) -> AuditLog:
 
 @audit_app.command("verify")
 def verify(root: RootOption = None, as_json: JsonOption = False) -> None:
-    """Check every record's hash and chain, and every signed checkpoint; name the first bad record."""
+    """Check every record's hash and chain, every signed tree head against the key mesh.toml
+    pins, and the log against every head a witness (the standby region, the last backup) saw:
+    a deleted, cut or rewritten log is reported, naming what is missing."""
     report = _log(root).verify()
     if as_json:
-        emit_json({"ok": report.ok, "records": report.records, "checkpoints": report.checkpoints,
-                   "problem": report.problem})
+        emit_json({"ok": report.ok and not report.warnings, "records": report.records,
+                   "checkpoints": report.checkpoints, "witnessed": report.witnessed, "problem": report.problem,
+                   "warnings": list(report.warnings)})
     elif report.ok:
-        console.print(f"[green]ok[/]: {report.records} records chained, {report.checkpoints} signed checkpoint(s) valid")
+        anchor = "pinned key" if not any("pinned" in w for w in report.warnings) else "unpinned key"
+        console.print(f"[green]ok[/]: {report.records} records chained, {report.checkpoints} signed head(s) valid "
+                      f"with the {anchor}, consistent with the newest head a witness saw ({report.witnessed} records)")
     if not report.ok:
-        fail(f"audit log: {report.problem}. Fix: restore the audit folder from the last backup "
+        fail(f"audit log: {escape(report.problem or '')}. Fix: restore the audit folder from the last backup "
              "(mesh dr restore) and investigate who changed it")
+    if report.warnings:
+        fail("audit log not anchored: " + escape("; ".join(report.warnings)))
+
+
+@audit_app.command("pin")
+def pin(root: RootOption = None,
+        replace: Annotated[bool, typer.Option("--replace", help="Replace another pinned key (needs rotate_keys).")] = False,
+        user: ActorOption = None) -> None:
+    """Pin the audit key's fingerprint in mesh.toml ([audit].key_fingerprint), so verification
+    trusts no key stored next to the log."""
+    from governance.audit.pinning import pin_audit_key
+
+    with user_errors():
+        mesh = open_policy_mesh(root)
+        actor = act_as(mesh, user, "audit_pin") if replace else None
+        pinned = pin_audit_key(mesh.policy, governed(mesh).audit, replace_as=actor)
+    console.print(f"pinned: [audit].key_fingerprint = {pinned}" if pinned else "already pinned")
+
+
+@audit_app.command("prove")
+def prove(
+    seq: Annotated[int, typer.Argument(help="The record's number (seq, from mesh audit query --json).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Write the proof as JSON to this file.")] = None,
+    root: RootOption = None,
+    user: ActorOption = None,
+) -> None:
+    """Prove a record is in the log: its RFC 9162 inclusion proof under a tree head signed now,
+    and a consistency proof from the first head that covered it. Needs read_audit; check the
+    file anywhere with `mesh audit verify-proof FILE --key audit.ed25519.pub`."""
+    import json
+
+    from governance.access.authorization import require
+    from governance.audit.proofs import build_proof
+
+    with user_errors():
+        mesh = open_policy_mesh(root)
+        log = governed(mesh).audit
+        require(mesh.policy, log, act_as(mesh, user, "audit_prove"), "read_audit", action="audit_prove",
+                target="audit")
+        proof = build_proof(log, seq)
+    text = json.dumps(proof, indent=2, sort_keys=True)
+    if out is not None:
+        out.write_text(text + "\n")
+        console.print(f"proof of record {seq} in the signed log of {proof['tree_head']['size']} written to "
+                      f"{escape(str(out))}")
+    else:
+        console.print_json(text)
+
+
+@audit_app.command("verify-proof")
+def verify_proof(
+    file: Annotated[Path, typer.Argument(help="A proof written by mesh audit prove --out.")],
+    key: Annotated[Path, typer.Option("--key", help="The audit public key (PEM), e.g. .mesh/audit/audit.ed25519.pub.")],
+    fingerprint: Annotated[str | None, typer.Option(help="The pinned fingerprint the key must have (sha256:...).")] = None,
+) -> None:
+    """Check a proof offline, with only the audit public key: no mesh needed."""
+    import json
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    from governance.audit.log import key_fingerprint
+    from governance.audit.proofs import check_proof
+
+    try:
+        proof = json.loads(file.read_text())
+        public = load_pem_public_key(key.read_bytes())
+    except (OSError, ValueError) as exc:
+        fail(f"cannot read {escape(str(file))} or {escape(str(key))}: {escape(str(exc))}. Fix: name the proof file "
+             "mesh audit prove wrote and the audit public key (PEM)")
+    if not isinstance(public, Ed25519PublicKey):
+        fail(f"{escape(str(key))} is not an Ed25519 public key. Fix: use .mesh/audit/audit.ed25519.pub")
+    if fingerprint and key_fingerprint(public) != fingerprint:
+        fail(f"the key {escape(str(key))} has fingerprint {key_fingerprint(public)}, not the pinned {escape(fingerprint)}."
+             " Fix: use the key whose fingerprint mesh.toml pins ([audit].key_fingerprint)")
+    with user_errors():
+        said = check_proof(proof, public)
+    console.print(f"[green]ok[/]: {escape(said)} (key {key_fingerprint(public)})")
 
 
 @audit_app.command("checkpoint")

@@ -1,0 +1,135 @@
+"""`mesh audit verify` as evidence: anchored on the key mesh.toml pins and on the tree heads a
+witness in the standby region holds, so deleting, cutting or rewriting the local log is reported."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typer.testing import CliRunner
+
+from governance.audit.log import GENESIS, encode_line
+from governance.policy.editing import edit_mesh_toml
+from meshctl.cli import app
+
+runner = CliRunner()
+
+
+def mesh(root: Path, *args: str):
+    return runner.invoke(app, [*args, "--root", str(root)])
+
+
+@pytest.fixture
+def used_root(example_root: Path) -> Path:
+    """The example mesh after one materialization: records, a signed head, a witnessed head."""
+    assert mesh(example_root, "materialize", "finance.fx_rates").exit_code == 0
+    return example_root
+
+
+def audit_dir(root: Path) -> Path:
+    return root / ".mesh" / "audit"
+
+
+def lines_of(root: Path) -> list[str]:
+    return (audit_dir(root) / "audit.jsonl").read_text().splitlines(keepends=True)
+
+
+def rechain(lines: list[str], edit_seq: int) -> list[str]:
+    """Rewrite record ``edit_seq`` and recompute every hash after it, as a forger would."""
+    forged, prev = [], GENESIS
+    for line in lines:
+        data = json.loads(line)
+        data.pop("hash")
+        data["prev"] = prev
+        if data["seq"] == edit_seq:
+            data["outcome"] = "forged"
+        encoded, prev = encode_line(data)
+        forged.append(encoded.decode())
+    return forged
+
+
+def test_an_untouched_log_verifies_against_the_pinned_key_and_the_witness(used_root: Path) -> None:
+    result = mesh(used_root, "audit", "verify")
+    assert result.exit_code == 0, result.output
+    assert "ok" in result.stdout and "witness" in result.stdout and "pinned key" in result.stdout
+    heads = (used_root / ".mesh" / "regions" / "us-west" / "_witness" / "audit" / "heads.jsonl").read_text()
+    assert json.loads(heads.splitlines()[-1])["size"] == len(lines_of(used_root))
+
+
+def test_deleting_the_whole_audit_folder_is_reported(used_root: Path) -> None:
+    count = len(lines_of(used_root))
+    shutil.rmtree(audit_dir(used_root))
+    result = mesh(used_root, "audit", "verify")
+    assert result.exit_code == 1
+    assert f"the witness in us-west saw {count} records; the local log has 0" in result.stderr
+
+
+def test_cutting_off_the_last_records_and_the_head_is_reported(used_root: Path) -> None:
+    lines = lines_of(used_root)
+    (audit_dir(used_root) / "audit.jsonl").write_text("".join(lines[:-2]))
+    (audit_dir(used_root) / "head.json").unlink()
+    result = mesh(used_root, "audit", "verify")
+    assert result.exit_code == 1
+    assert f"saw {len(lines)} records; the local log has {len(lines) - 2}" in result.stderr
+
+
+def test_rewriting_a_record_after_the_last_checkpoint_is_reported(used_root: Path) -> None:
+    lines = lines_of(used_root)
+    (audit_dir(used_root) / "audit.jsonl").write_text("".join(rechain(lines, len(lines) - 1)))
+    (audit_dir(used_root) / "head.json").unlink()
+    (audit_dir(used_root) / "checkpoints.jsonl").unlink()  # the forger also drops the local heads
+    result = mesh(used_root, "audit", "verify")
+    assert result.exit_code == 1
+    assert "us-west" in result.stderr and "rewritten" in result.stderr
+
+
+def test_a_replaced_key_and_re_signed_checkpoints_are_refused(used_root: Path) -> None:
+    lines = rechain(lines_of(used_root), 0)
+    (audit_dir(used_root) / "audit.jsonl").write_text("".join(lines))
+    (audit_dir(used_root) / "head.json").unlink()
+    forger = Ed25519PrivateKey.generate()
+    (audit_dir(used_root) / "audit.ed25519.pub").write_bytes(forger.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    from governance.audit.log import AuditLog
+    (audit_dir(used_root) / "checkpoints.jsonl").unlink()
+    AuditLog(audit_dir(used_root), forger).checkpoint()
+    result = mesh(used_root, "audit", "verify")
+    assert result.exit_code == 1
+    assert "fingerprint" in result.stderr and "[audit].key_fingerprint" in result.stderr
+
+
+def test_without_a_pinned_key_verify_says_so_and_mesh_audit_pin_pins_it(used_root: Path) -> None:
+    with edit_mesh_toml(used_root / "mesh.toml") as doc:
+        del doc["audit"]
+    result = mesh(used_root, "audit", "verify")
+    assert result.exit_code == 1 and "no audit key fingerprint is pinned" in result.stderr
+    assert "mesh audit pin" in result.stderr
+    pinned = mesh(used_root, "audit", "pin")
+    assert pinned.exit_code == 0, pinned.output
+    assert mesh(used_root, "audit", "verify").exit_code == 0
+
+
+def witnessed_size(root: Path) -> int:
+    heads = (root / ".mesh" / "regions" / "us-west" / "_witness" / "audit" / "heads.jsonl").read_text()
+    return json.loads(heads.splitlines()[-1])["size"]
+
+
+def test_every_command_that_appended_ends_under_a_witnessed_head(used_root: Path) -> None:
+    before = len(lines_of(used_root))
+    assert mesh(used_root, "audit", "query", "--as", "council@acme.example").exit_code == 0
+    assert len(lines_of(used_root)) == before + 1 and witnessed_size(used_root) == before + 1
+    heads = (audit_dir(used_root) / "checkpoints.jsonl").read_text().count("\n")
+    assert mesh(used_root, "audit", "verify").exit_code == 0  # appends nothing, so signs nothing
+    assert (audit_dir(used_root) / "checkpoints.jsonl").read_text().count("\n") == heads
+
+
+def test_a_backup_witnesses_the_log_too(used_root: Path) -> None:
+    assert mesh(used_root, "dr", "backup").exit_code == 0
+    shutil.rmtree(audit_dir(used_root))
+    shutil.rmtree(used_root / ".mesh" / "regions" / "us-west" / "_witness")
+    result = mesh(used_root, "audit", "verify")
+    assert result.exit_code == 1 and "the witness in backup" in result.stderr and "the local log has 0" in result.stderr
