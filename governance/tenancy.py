@@ -28,6 +28,7 @@ from governance.identity import Actor
 from governance.policy import load_policy
 from governance.policy.editing import edit_mesh_toml
 from governance.policy.model import MAX_NAME_LENGTH, grant_id_of
+from governance.services import governed
 
 ARCHIVE = "_archive"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -138,14 +139,15 @@ def retire_domain(mesh: Mesh, name: str, actor: Actor, audit: AuditLog) -> dict[
                            fix="those assets must stop reading it first")
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     archived = []
-    for region in mesh.policy.regions:
-        root = mesh.store(region).root
-        source = root.path(name)
-        if root.exists(source):
-            target = root.path(ARCHIVE, f"{name}-{stamp}")
-            root.makedirs(root.path(ARCHIVE))
-            root.rename(source, target)
-            archived.append(root.uri_of(target))
+    with governed(mesh).keyring.lock.shared():  # a key rotation never scans a domain halfway archived
+        for region in mesh.policy.regions:
+            root = mesh.store(region).root
+            source = root.path(name)
+            if root.exists(source):
+                target = root.path(ARCHIVE, f"{name}-{stamp}")
+                root.makedirs(root.path(ARCHIVE))
+                root.rename(source, target)
+                archived.append(root.uri_of(target))
     with edit_mesh_toml(mesh.policy.path) as doc:
         grants = doc.get("grants", [])
         revoked = [g for g in grants if g["product"].split(".", 1)[0] == name or g["consumer"] == name]

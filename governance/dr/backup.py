@@ -167,19 +167,19 @@ def restore(mesh: Mesh, path: Path, *, actor: Actor) -> RestoreReport:
     log = governed(mesh).audit
     restored_log, note = _restore_audit(log, path / "audit", int(index["audit_checkpoint"]["size"]))
     (restored if restored_log else kept).append(note)
-    with governed(mesh).keyring.lock.shared():  # no rotation rewraps keys while they come back
+    with governed(mesh).keyring.lock.shared():  # keys and manifests come back whole before a rotation scans
         _restore_keys(mesh, path, [rel for rel in index["files"] if rel.startswith("keys/data/")],
                       restored, problems)
-    pointers_last = sorted(index["files"], key=lambda rel: rel.endswith(CURRENT))
-    for rel in pointers_last:
-        if rel.startswith("manifests/"):
-            _, region, inner = rel.split("/", 2)
-            if region in mesh.policy.regions:
-                outcome = _restore_pointer(mesh.store(region).root, path / rel, inner)
-                if outcome.startswith("restored"):
-                    restored.append(f"{region}:{inner}")
-                elif outcome:
-                    problems.append(f"{region}:{inner}: {outcome}")
+        pointers_last = sorted(index["files"], key=lambda rel: rel.endswith(CURRENT))
+        for rel in pointers_last:
+            if rel.startswith("manifests/"):
+                _, region, inner = rel.split("/", 2)
+                if region in mesh.policy.regions:
+                    outcome = _restore_pointer(mesh.store(region).root, path / rel, inner)
+                    if outcome.startswith("restored"):
+                        restored.append(f"{region}:{inner}")
+                    elif outcome:
+                        problems.append(f"{region}:{inner}: {outcome}")
     report = RestoreReport(path, len(index["files"]), tuple(restored), tuple(kept), tuple(problems))
     log.append(AuditEvent(actor=actor.id, action="dr_restore", target=str(path), outcome="restored", source="dr",
                           details={"restored": len(restored), "problems": problems[:50], **identity_details(actor)}))

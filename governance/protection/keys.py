@@ -156,12 +156,12 @@ class Keyring:
         if not path.exists():
             self._create_tokenization_key(classification, path)
         key = self.provider.unwrap(WrappedKey.from_dict(json.loads(path.read_text())), _tokenize_aad(classification))
-        recorded = self.folder / f"tokenize-{classification}.fingerprint"
+        recorded, actual = self.folder / f"tokenize-{classification}.fingerprint", fingerprint(key)
         if not recorded.exists():  # recorded on first use (also for keys made before fingerprints were kept)
-            atomic_write(recorded, fingerprint(key).encode(), mode=0o600, exclusive=True)
-        if recorded.read_text().strip() != fingerprint(key):
+            atomic_write(recorded, actual.encode(), mode=0o600, exclusive=True)
+        if (expected := recorded.read_text().strip()) != actual:
             raise KeyError_(f"tokenization key '{path.name}' is not the key data was tokenized with (fingerprint "
-                            f"{fingerprint(key)}, recorded {recorded.read_text().strip()})", where=str(path),
+                            f"{actual}, recorded {expected} in {recorded.name})", where=str(path),
                             fix="restore the key from a backup with `mesh dr restore`; the file was replaced")
         return key
 

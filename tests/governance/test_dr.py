@@ -199,3 +199,22 @@ def test_restore_brings_back_a_tokenization_key_that_differs_from_the_backup(exa
         key_file.read_text())["ciphertext"]
     again = restore(example_mesh, written.path, actor=PLATFORM)  # the same key: nothing to bring back
     assert not any(line.startswith("keys/") for line in again.restored)
+
+
+def test_a_lost_tokenization_key_comes_back_from_the_backup_and_tokens_join_again(example_root: Path) -> None:
+    runner = CliRunner()
+    root = ["--root", str(example_root)]
+    assert runner.invoke(app, ["materialize", "customers.customers", *root, "--scale", "300"]).exit_code == 0
+    assert runner.invoke(app, ["dr", "backup", *root]).exit_code == 0
+    key_file = example_root / ".mesh" / "keys" / "data" / "tokenize-pii.json"
+    key_file.unlink()
+    lost = runner.invoke(app, ["materialize", "customers.customers", *root, "--scale", "300"])
+    assert lost.exit_code != 0 and "mesh dr restore" in " ".join(lost.output.split())
+    assert not key_file.exists(), "no new key: the next restore must see the file is missing"
+    restored = runner.invoke(app, ["dr", "restore", *root, "--as", OPERATOR])
+    assert restored.exit_code == 0 and "keys/data/tokenize-pii.json" in restored.stdout, restored.output
+    assert runner.invoke(app, ["materialize", "customers.customers", *root, "--scale", "300"]).exit_code == 0
+    store = load_mesh(example_root, domains=()).store()
+    first, last = (store.scan("customers.customers", v).select("customer_id", "email").collect()
+                   for v in (store.versions("customers.customers")[0], store.versions("customers.customers")[-1]))
+    assert first.equals(last), "the same customers get the same tokens as before the key was lost"
