@@ -133,3 +133,23 @@ def test_a_backup_witnesses_the_log_too(used_root: Path) -> None:
     shutil.rmtree(used_root / ".mesh" / "regions" / "us-west" / "_witness")
     result = mesh(used_root, "audit", "verify")
     assert result.exit_code == 1 and "the witness in backup" in result.stderr and "the local log has 0" in result.stderr
+
+
+def test_another_pinned_key_is_replaced_only_with_rotate_keys(used_root: Path) -> None:
+    with edit_mesh_toml(used_root / "mesh.toml") as doc:
+        doc["audit"]["key_fingerprint"] = "sha256:" + "ab" * 32
+    refused = mesh(used_root, "audit", "pin")
+    assert refused.exit_code == 1 and "already pins another audit key" in refused.stderr and "--replace" in refused.stderr
+    assert mesh(used_root, "audit", "verify").exit_code == 1
+    denied = mesh(used_root, "audit", "pin", "--replace", "--as", "council@acme.example")
+    assert denied.exit_code == 1 and "rotate_keys" in denied.stderr
+    replaced = mesh(used_root, "audit", "pin", "--replace", "--as", "platform@acme.example")
+    assert replaced.exit_code == 0, replaced.output
+    assert mesh(used_root, "audit", "verify").exit_code == 0
+
+
+def test_a_malformed_pin_is_a_policy_error_naming_the_key(used_root: Path) -> None:
+    with edit_mesh_toml(used_root / "mesh.toml") as doc:
+        doc["audit"]["key_fingerprint"] = "abc"
+    result = mesh(used_root, "audit", "verify")
+    assert result.exit_code == 1 and "[audit].key_fingerprint" in result.stderr and "mesh audit pin" in result.stderr
