@@ -25,6 +25,7 @@ from openlineage.client.event_v2 import RunEvent
 from openlineage.client.serde import Serde
 from openlineage.client.transport import Transport, get_default_factory
 
+from assets.errors import StorageError
 from governance.sqlite_migrations import migrate
 
 #: The outbox schema, one step per version (governance.sqlite_migrations): append, never edit.
@@ -144,12 +145,17 @@ class LineageOutbox:
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode: a commit survives a crash of the process, not a power cut; a lost
-        # event then is a gap in lineage, never in the audit log, which syncs every append.
-        conn.execute("PRAGMA synchronous=NORMAL")
         try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a commit survives a crash of the process, not a power cut; a lost
+            # event then is a gap in lineage, never in the audit log, which syncs every append.
+            conn.execute("PRAGMA synchronous=NORMAL")
             migrate(conn, self.path, MIGRATIONS)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StorageError(f"the lineage outbox is not a readable SQLite database ({exc})", where=str(self.path),
+                               fix="move the file aside and run again: a new, empty outbox is made (events it "
+                                   "had not delivered are lost)") from None
         except BaseException:
             conn.close()
             raise
