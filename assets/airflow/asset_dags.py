@@ -5,15 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from airflow.sdk import (
-    DAG,
-    Asset,
-    AssetAccessControl,
-    AssetAll,
-    AssetAny,
-    CronTriggerTimetable,
-    Param,
-)
+from airflow.sdk import DAG, Asset, AssetAccessControl, AssetAll, AssetAny, CronTriggerTimetable, Param
 
 from assets.airflow.naming import asset_dag_id, asset_uri, pool_name
 from assets.airflow.operators import MaterializeAssetOperator, MeshLoader
