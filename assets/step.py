@@ -18,7 +18,7 @@ import polars as pl
 
 from assets.contract_diff import check_bump, describe, diff
 from assets.definition import CONTEXT_PARAM, AssetContext, AssetDefinition, AssetFn
-from assets.errors import AccessError, AssetOutputError, MeshError
+from assets.errors import AccessError, AssetOutputError, MeshError, StorageError
 from assets.events import Source
 from assets.gate import run_gate
 from assets.mesh import Mesh
@@ -26,7 +26,7 @@ from assets.ports import AuditEvent, ProtectedFrame
 from assets.quarantine import Quarantine
 from assets.results import AssetResult, Status
 from assets.secrets import SecretResolver, environment_resolver
-from assets.storage import PublishRequest
+from assets.storage import PublishRequest, VersionStore
 
 
 def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None = None,
@@ -79,7 +79,8 @@ def _run(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None,
     except MeshError as exc:
         return finish(Status.ERROR, error=str(exc))
     except Exception as exc:  # the user's function may raise anything
-        return finish(Status.ERROR, error=_describe_user_error(definition, exc))
+        broken = _unreadable_input(store, versions) if isinstance(exc, pl.exceptions.PolarsError) else None
+        return finish(Status.ERROR, error=broken or _describe_user_error(definition, exc))
 
     report = run_gate(definition.spec.contract, frame)
     protector = _protector(mesh, definition)
@@ -141,6 +142,23 @@ def _as_dataframe(definition: AssetDefinition, value: object) -> pl.DataFrame:
     raise AssetOutputError(
         f"asset '{definition.key}' returned {type(value).__name__}, not a polars DataFrame or LazyFrame",
         where=definition.spec.source, fix="return a pl.DataFrame or pl.LazyFrame from the function")
+
+
+def _unreadable_input(store: VersionStore, versions: Mapping[str, str]) -> str | None:
+    """The error of the first input whose stored data file polars cannot read (a corrupt
+    Parquet file), naming the file; ``None`` when they all read, so the user's code failed."""
+    for upstream, version in versions.items():
+        path = store.data_path(upstream, version)
+        try:
+            with store.root.open(path) as fh:
+                pl.read_parquet_schema(fh)
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            return str(StorageError(
+                f"input '{upstream}' is unreadable ({type(exc).__name__}: {str(exc)[:200]})",
+                where=store.root.uri_of(path),
+                fix=f"restore the version from the other region or a backup (mesh dr restore), or materialize "
+                    f"{upstream} again"))
+    return None
 
 
 def _describe_user_error(definition: AssetDefinition, exc: Exception) -> str:

@@ -72,8 +72,9 @@ def read_asset(mesh: Mesh, key: str, *, actor: Actor, version: str | None = None
     frame = store.scan(key, manifest.version)
     if not manifest.protection:
         return frame
+    folder = store.root.uri_of(store.data_path(key, manifest.version)).rsplit("/", 1)[0]
     return unprotect(frame.collect(), manifest.protection, manifest.data_key, governed(mesh).keyring, key=key,
-                     permissions=permissions_of(mesh.policy, user)).lazy()
+                     permissions=permissions_of(mesh.policy, user), folder=folder).lazy()
 
 
 __all__ = ["AccessDecision", "AccessDeniedError", "PermissionDeniedError", "active_grant", "authenticate",

@@ -26,6 +26,7 @@ from openlineage.client.event_v2 import RunEvent
 from openlineage.client.serde import Serde
 from openlineage.client.transport import Transport, get_default_factory
 
+from assets.errors import StorageError
 from governance.sqlite_migrations import migrate
 
 #: The outbox schema, one step per version (governance.sqlite_migrations): append, never edit.
@@ -159,6 +160,13 @@ class LineageOutbox:
             # event then is a gap in lineage, never in the audit log, which syncs every append.
             conn.execute("PRAGMA synchronous=NORMAL")
             _patiently(lambda: migrate(conn, self.path, MIGRATIONS))
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            if "locked" in str(exc):  # still busy after waiting: not a damaged file
+                raise
+            raise StorageError(f"the lineage outbox is not a readable SQLite database ({exc})", where=str(self.path),
+                               fix="move the file aside and run again: a new, empty outbox is made (events it "
+                                   "had not delivered are lost)") from None
         except BaseException:
             conn.close()
             raise

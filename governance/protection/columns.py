@@ -14,6 +14,7 @@ Readers holding ``decrypt:<classification>`` get plaintext back; others see toke
 from __future__ import annotations
 
 import base64
+import binascii
 import os
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
@@ -24,7 +25,7 @@ import polars as pl
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 
-from assets.errors import ConfigError
+from assets.errors import ConfigError, MeshError
 from governance.policy import MeshPolicy
 from governance.protection.keys import Keyring, WrappedKey
 
@@ -74,26 +75,56 @@ def protect(frame: pl.DataFrame, classified: Mapping[str, str], policy: MeshPoli
     return Protected(frame.with_columns(columns) if columns else frame, protection, wrapped)
 
 
+class ProtectionError(MeshError):
+    """Stored protected data or its data key is corrupt: it cannot be turned back into plaintext."""
+
+
+#: What a corrupt token or cipher text raises while it is decoded and decrypted.
+_CORRUPT = (InvalidTag, ValueError, binascii.Error, UnicodeDecodeError)
+_RESTORE = "restore the version from the other region or a backup (mesh dr restore), or materialize the asset again"
+
+
 def unprotect(frame: pl.DataFrame, protection: Mapping[str, str], data_key: Mapping[str, str] | None,
-              keyring: Keyring, *, key: str, permissions: AbstractSet[str]) -> pl.DataFrame:
+              keyring: Keyring, *, key: str, permissions: AbstractSet[str], folder: str = "") -> pl.DataFrame:
     """Plaintext for the classifications in ``permissions`` (``decrypt:<class>``); tokens or
-    ``[redacted]`` for the others."""
+    ``[redacted]`` for the others. ``folder`` (the version's) is named when stored data is
+    corrupt: a :class:`ProtectionError`, never a traceback."""
     columns = []
     dek: bytes | None = None
+    data_file, manifest_file = f"{folder}/data.parquet", f"{folder}/manifest.json"
     for column, spec in protection.items():
         if column not in frame.columns:
             continue
         method, classification = spec.split(":", 1)
         allowed = f"decrypt:{classification}" in permissions
         if method == "tokenize" and allowed:
-            columns.append(detokenize(frame[column], keyring.tokenization_key(classification)))
+            siv_key = keyring.tokenization_key(classification)
+            try:
+                columns.append(detokenize(frame[column], siv_key))
+            except _CORRUPT as exc:
+                raise ProtectionError(f"column '{column}' of '{key}' holds a token that does not decrypt "
+                                      f"(tampered or corrupt: {type(exc).__name__})", where=data_file,
+                                      fix=_RESTORE) from None
         elif method == "encrypt":
             if not allowed:
                 columns.append(pl.Series(column, [REDACTED if v is not None else None for v in frame[column]]))
                 continue
-            if dek is None and data_key:
-                dek = keyring.provider.unwrap(WrappedKey.from_dict(dict(data_key)), f"dek:{key}".encode())
-            columns.append(decrypt(frame[column], dek or b"", aad=f"{key}:{column}".encode()))
+            if dek is None:
+                if not isinstance(data_key, Mapping):
+                    raise ProtectionError(f"the manifest of '{key}' has no data key for its encrypted column "
+                                          f"'{column}'", where=manifest_file, fix=_RESTORE)
+                try:
+                    wrapped = WrappedKey.from_dict(dict(data_key))
+                except TypeError as exc:
+                    raise ProtectionError(f"the data key in the manifest of '{key}' is corrupt ({exc})",
+                                          where=manifest_file, fix=_RESTORE) from None
+                dek = keyring.provider.unwrap(wrapped, f"dek:{key}".encode())
+            try:
+                columns.append(decrypt(frame[column], dek, aad=f"{key}:{column}".encode()))
+            except _CORRUPT as exc:
+                raise ProtectionError(f"column '{column}' of '{key}' holds a value that does not decrypt "
+                                      f"(tampered or corrupt: {type(exc).__name__})", where=data_file,
+                                      fix=_RESTORE) from None
     return frame.with_columns(columns) if columns else frame
 
 

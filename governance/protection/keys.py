@@ -45,6 +45,9 @@ class WrappedKey:
 
     @classmethod
     def from_dict(cls, data: dict[str, str]) -> WrappedKey:
+        """Raises ``TypeError`` unless ``data`` holds exactly the three fields, as strings."""
+        if not isinstance(data, dict) or not all(isinstance(data.get(f), str) for f in ("kek_id", "nonce", "ciphertext")):
+            raise TypeError("a wrapped key is an object of the strings kek_id, nonce and ciphertext")
         return cls(**data)
 
 
@@ -109,15 +112,21 @@ class LocalKeyProvider:
         return WrappedKey(kek_id, _b64(nonce), _b64(AESGCM(self._kek(kek_id)).encrypt(nonce, key, aad)))
 
     def unwrap(self, wrapped: WrappedKey, aad: bytes) -> bytes:
+        kek = self._kek(wrapped.kek_id)
         try:
-            return AESGCM(self._kek(wrapped.kek_id)).decrypt(base64.b64decode(wrapped.nonce),
-                                                             base64.b64decode(wrapped.ciphertext), aad)
-        except InvalidTag:
+            return AESGCM(kek).decrypt(base64.b64decode(wrapped.nonce), base64.b64decode(wrapped.ciphertext), aad)
+        except (InvalidTag, ValueError):  # ValueError: the wrapped key's base64 or nonce is corrupt
             raise KeyError_(f"data key does not unwrap with KEK {wrapped.kek_id} (wrong key or tampered)",
                             where="key provider", fix="restore the right key file from backup") from None
 
     def _kek(self, kek_id: str) -> bytes:
-        return self.store.read_secret(f"kek-{kek_id}.key")
+        name = f"kek-{kek_id}.key"
+        kek = self.store.read_secret(name)
+        if len(kek) != 32:
+            raise KeyError_(f"KEK file '{name}' holds {len(kek)} bytes, not a 256-bit key (truncated or overwritten)",
+                            where=str(self.store.folder / name),
+                            fix="restore the file from your backup of the keys (mesh dr restore)")
+        return kek
 
 
 def _never(_classification: str) -> bool:
@@ -155,7 +164,7 @@ class Keyring:
         path = self.folder / f"tokenize-{classification}.json"
         if not path.exists():
             self._create_tokenization_key(classification, path)
-        key = self.provider.unwrap(WrappedKey.from_dict(json.loads(path.read_text())), _tokenize_aad(classification))
+        key = self.provider.unwrap(self._read_wrapped(classification, path), _tokenize_aad(classification))
         recorded, actual = self.folder / f"tokenize-{classification}.fingerprint", fingerprint(key)
         if not recorded.exists():  # recorded on first use (also for keys made before fingerprints were kept)
             atomic_write(recorded, actual.encode(), mode=0o600, exclusive=True)
@@ -168,8 +177,18 @@ class Keyring:
     def fingerprint_of(self, path: Path) -> str:
         """The fingerprint of the tokenization key stored (wrapped) in ``path``."""
         classification = path.name.removeprefix("tokenize-").removesuffix(".json")
-        return fingerprint(self.provider.unwrap(WrappedKey.from_dict(json.loads(path.read_text())),
+        return fingerprint(self.provider.unwrap(self._read_wrapped(classification, path),
                                                 _tokenize_aad(classification)))
+
+    @staticmethod
+    def _read_wrapped(classification: str, path: Path) -> WrappedKey:
+        try:
+            return WrappedKey.from_dict(json.loads(path.read_bytes()))
+        except (ValueError, TypeError) as exc:  # not JSON, or not the fields of a wrapped key
+            raise KeyError_(f"the tokenization key of '{classification}' is unreadable ({type(exc).__name__}: "
+                            f"{str(exc)[:120]})", where=str(path),
+                            fix="restore the file from your backup of the keys (mesh dr restore); a new key "
+                                "would make every stored token unreadable") from None
 
     def wrapped_tokenization_keys(self) -> list[Path]:
         return sorted(self.folder.glob("tokenize-*.json")) if self.folder.exists() else []

@@ -9,9 +9,11 @@ import polars as pl
 import typer
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from assets.engine import materialize
 from assets.errors import MeshError
+from assets.mesh import Mesh
 from assets.results import AssetResult, RunResult
 from governance.services import governed
 from meshctl.cli._output import (
@@ -46,8 +48,20 @@ from meshctl.cli.governance_commands import (
 from meshctl.cli.identity_commands import identity_app
 from meshctl.cli.lineage_command import lineage
 
+
+class _OneLineErrors(TyperGroup):
+    """The ``mesh`` group: a :class:`MeshError` no command caught (a corrupt CURRENT pointer met
+    while listing, say) is one line with the fix and exit 1, in every subcommand."""
+
+    def invoke(self, ctx: Any) -> Any:  # a click Context (typer vendors click)
+        try:
+            return super().invoke(ctx)
+        except MeshError as exc:
+            fail(str(exc))
+
+
 app = typer.Typer(name="mesh", help="A data mesh of assets on Airflow 3.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+                  pretty_exceptions_enable=False, add_completion=False, cls=_OneLineErrors)
 
 
 @app.callback()
@@ -188,19 +202,30 @@ def read(
         suffix = out.suffix.lower()
         if suffix not in (".csv", ".parquet"):
             fail(f"--out {out}: unknown format '{suffix}'. Fix: name a .csv or .parquet file")
-        data = frame.collect()
+        data = _collect(mesh, asset, version, frame)
         try:
             data.write_csv(out) if suffix == ".csv" else data.write_parquet(out)
         except OSError as exc:
             fail(f"--out {out}: cannot write it ({exc}). Fix: name a file you may write, in an existing folder")
         console.print(f"wrote {data.height:,} rows of {asset} to {out}")
         return
-    head = frame.head(limit).collect()
+    head = _collect(mesh, asset, version, frame.head(limit))
     if as_json:
         emit_json(head.to_dicts())
         return
     with pl.Config(tbl_rows=limit, tbl_cols=-1, tbl_width_chars=200):
         console.print(str(head), highlight=False, markup=False)
+
+
+def _collect(mesh: Mesh, asset: str, version: str | None, frame: pl.LazyFrame) -> pl.DataFrame:
+    """``frame`` read from storage; a data file polars cannot read is one line naming it."""
+    try:
+        return frame.collect()
+    except pl.exceptions.PolarsError as exc:
+        store = mesh.store()
+        path = store.root.uri_of(store.data_path(asset, version or store.require_current(asset).version))
+        fail(f"{path}: the data of '{asset}' is unreadable ({type(exc).__name__}: {str(exc)[:200]}). Fix: restore "
+             f"the version from the other region or a backup (mesh dr restore), or materialize {asset} again")
 
 
 @app.command()

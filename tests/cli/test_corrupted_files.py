@@ -1,0 +1,112 @@
+"""A corrupted stored file is one error line naming the file and the fix, exit 1, never a
+traceback: each case corrupts one file of a materialized mesh and runs the command that reads it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from assets import Mesh
+from assets.results import RunResult
+from meshctl.cli import app
+
+PRIVACY = ("--as", "privacy@acme.example")
+READ_CUSTOMERS = ("read", "customers.customers", *PRIVACY)
+
+
+def version_folder(root: Path, key: str) -> Path:
+    folder = root / ".mesh/regions/us-east" / key.replace(".", "/")
+    return folder / json.loads((folder / "CURRENT").read_text())["version"]
+
+
+def reseal(folder: Path) -> None:
+    """Give the manifest the checksum and size of the (altered) data, as a careful attacker would:
+    the damage is then met where the data is used, not by the checksum."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    data = (folder / "data.parquet").read_bytes()
+    manifest |= {"checksum": "sha256:" + hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def altered_cells(column: str) -> Callable[[Path], Path]:
+    def corrupt(root: Path) -> Path:
+        folder = version_folder(root, "customers.customers")
+        frame = pl.read_parquet(folder / "data.parquet")
+        frame.with_columns(pl.col(column).str.slice(0, 12) + "AAAA").write_parquet(folder / "data.parquet")
+        reseal(folder)
+        return folder / "data.parquet"
+    return corrupt
+
+
+def null_data_key(root: Path) -> Path:
+    path = version_folder(root, "customers.customers") / "manifest.json"
+    path.write_text(json.dumps(json.loads(path.read_text()) | {"data_key": None}))
+    return path
+
+
+def truncated_kek(root: Path) -> Path:
+    path = next((root / ".mesh/keys").glob("kek-*.key"))
+    path.write_bytes(path.read_bytes()[:5])
+    return path
+
+
+def garbage(relative: str, data: bytes = b"\xffgarbage{") -> Callable[[Path], Path]:
+    def corrupt(root: Path) -> Path:
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return path
+    return corrupt
+
+
+def garbage_database(root: Path) -> Path:
+    """Garbage in the lineage outbox, with no write-ahead log to rebuild it from."""
+    path = root / ".mesh/state/lineage.sqlite"
+    for sidecar in ("-wal", "-shm"):
+        path.with_name(path.name + sidecar).unlink(missing_ok=True)
+    path.write_bytes(b"garbage" * 100)
+    return path
+
+
+def current_holding_a_list(root: Path) -> Path:
+    path = version_folder(root, "sales.orders").parent / "CURRENT"
+    path.write_text("[1]")
+    return path
+
+
+def corrupt_parquet(root: Path) -> Path:
+    folder = version_folder(root, "sales.orders")
+    (folder / "data.parquet").write_bytes(b"PAR1 not parquet PAR1")
+    reseal(folder)
+    return folder / "data.parquet"
+
+
+@pytest.mark.parametrize(("corrupt", "command"), [
+    pytest.param(altered_cells("email"), READ_CUSTOMERS, id="tampered-token"),
+    pytest.param(altered_cells("full_name"), READ_CUSTOMERS, id="tampered-encrypted-cell"),
+    pytest.param(null_data_key, READ_CUSTOMERS, id="manifest-with-a-null-data-key"),
+    pytest.param(truncated_kek, READ_CUSTOMERS, id="truncated-kek-file"),
+    pytest.param(garbage(".mesh/keys/data/tokenize-pii.json"), READ_CUSTOMERS, id="garbage-tokenization-key"),
+    pytest.param(current_holding_a_list, ("list",), id="current-holding-a-list"),
+    pytest.param(garbage(".mesh/state/active_region.json"), ("list",), id="garbage-active-region"),
+    pytest.param(garbage_database, ("lineage", "--status"), id="garbage-lineage-database"),
+    pytest.param(corrupt_parquet, ("read", "sales.orders", "--as", "sales-data@acme.example"), id="corrupt-parquet-read"),
+    pytest.param(corrupt_parquet, ("materialize", "sales.daily_sales"), id="corrupt-parquet-materialize"),
+])
+def test_a_corrupted_file_is_named_with_the_fix(materialized_example: tuple[Mesh, RunResult], tmp_path: Path,
+                                               corrupt: Callable[[Path], Path], command: tuple[str, ...]) -> None:
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    broken = corrupt(root)
+    result = CliRunner().invoke(app, [*command, "--root", str(root)], catch_exceptions=True)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert str(broken) in result.output and "Fix:" in result.output, result.output
