@@ -43,6 +43,7 @@ from meshctl.cli.governance_commands import (
 )
 from meshctl.cli.identity_commands import identity_app
 from meshctl.cli.lineage_command import lineage
+from meshctl.cli.rollback_command import rollback
 
 app = typer.Typer(name="mesh", help="A data mesh of assets on Airflow 3.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -260,6 +261,7 @@ app.command()(up)
 app.command()(lineage)
 app.command()(down)
 app.command()(gc)
+app.command()(rollback)
 app.add_typer(audit_app, name="audit")
 app.add_typer(dr_app, name="dr")
 app.add_typer(access_app, name="access")
