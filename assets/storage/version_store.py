@@ -46,7 +46,7 @@ MANIFEST_FILE = "manifest.json"
 CURRENT_FILE = "CURRENT"
 #: Data files up to this size are, on their first read, read into memory once and hashed while
 #: they decode; larger ones are hashed first, then scanned lazily.
-EAGER_VERIFY_BYTES = 512 * 1024 * 1024
+EAGER_VERIFY_BYTES = 128 * 1024 * 1024
 CURRENT_LOCK = ".CURRENT.lock"
 REPLICA_LOCK = ".replica.lock"
 STAGING = ".staging"
@@ -362,7 +362,7 @@ class VersionStore:
         total = 0
         for path in self.root.walk_files(folder):
             head, sep, tail = path.partition(f"/{STAGING}/")
-            if sep:
+            if sep and self.root.is_local:
                 staged = f"{head}{sep}{tail.split('/', 1)[0]}"
                 if staged not in leftover:
                     leftover[staged] = is_leftover(staged)
