@@ -16,6 +16,7 @@ BENCHMARKS = {
     "replication": "bench.replication",
     "lineage": "bench.lineage_overhead",
     "drill": "bench.drill",
+    "verified_read": "bench.verified_read",
 }
 
 

@@ -24,7 +24,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
+import io
 import json
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -41,6 +44,9 @@ from assets.storage.verified import VERIFIED
 DATA_FILE = "data.parquet"
 MANIFEST_FILE = "manifest.json"
 CURRENT_FILE = "CURRENT"
+#: Data files up to this size are, on their first read, read into memory once and hashed while
+#: they decode; larger ones are hashed first, then scanned lazily.
+EAGER_VERIFY_BYTES = 128 * 1024 * 1024
 CURRENT_LOCK = ".CURRENT.lock"
 REPLICA_LOCK = ".replica.lock"
 STAGING = ".staging"
@@ -255,12 +261,19 @@ class VersionStore:
         return self.root.path(self._asset_dir(key, partition), version, DATA_FILE)
 
     def scan(self, key: str, version: str | None = None, partition: str | None = None) -> pl.LazyFrame:
-        """A lazy view of a version (the current one by default), verified first: data that no
-        longer matches its manifest is never served (:meth:`check`)."""
+        """A view of a version (the current one by default), verified: data that no longer
+        matches its manifest is never served (see :meth:`check`). A file verified before (and
+        unchanged since) is scanned lazily; on its first read it is read once, hashed while it
+        is decoded, and served from memory (larger than ``EAGER_VERIFY_BYTES``: hashed, then
+        scanned)."""
         manifest = self.manifest(key, version, partition) if version else self.require_current(key, partition)
-        self.check(manifest)
         path = self.data_path(key, manifest.version, partition)
+        stamp = self._stamp(manifest, path)
         try:
+            if (self.root.uri_of(path), manifest.checksum, stamp) not in VERIFIED:
+                if not self.root.is_local or stamp[0] <= EAGER_VERIFY_BYTES:
+                    return self._read_verified(manifest, path, stamp)
+                self.check(manifest)
             if self.root.is_local:
                 return pl.scan_parquet(path)
             with self.root.open(path) as fh:
@@ -273,23 +286,52 @@ class VersionStore:
         checksum). A file is hashed once per state: a match is remembered, keyed by the file,
         its size and modification time (see :mod:`assets.storage.verified`)."""
         path = self.data_path(manifest.key, manifest.version, manifest.partition)
+        stamp = self._stamp(manifest, path)
+        if (self.root.uri_of(path), manifest.checksum, stamp) in VERIFIED:
+            return
         try:
-            stamp = self.root.stamp(path)
-            entry = (self.root.uri_of(path), manifest.checksum, stamp)
-            if entry in VERIFIED:
-                return
             checksum = self.root.checksum(path) if stamp[0] == manifest.bytes else None
+        except OSError as exc:
+            raise self._error(manifest.key, f"reading version '{manifest.version}' failed: {exc}", path) from exc
+        self._refuse_unless_matching(manifest, path, stamp[0], checksum)
+        self._remember(path, manifest.checksum, stamp)
+
+    def _read_verified(self, manifest: Manifest, path: str, stamp: tuple[int, object]) -> pl.LazyFrame:
+        """Read the file once; hash it in a thread while Parquet decodes it (both release the
+        GIL); serve it only if it matches."""
+        raw = self.root.read_bytes(path)
+        digest: list[str] = []
+        hasher = threading.Thread(target=lambda: digest.append(f"sha256:{hashlib.sha256(raw).hexdigest()}"),
+                                  name="verify-read")
+        hasher.start()
+        try:
+            frame, failure = pl.read_parquet(io.BytesIO(raw)), None
+        except pl.exceptions.PolarsError as exc:  # corrupt data often does not decode: the checksum says why
+            frame, failure = None, exc
+        finally:
+            hasher.join()
+        self._refuse_unless_matching(manifest, path, len(raw), digest[0])
+        if frame is None:
+            raise self._error(manifest.key, f"reading version '{manifest.version}' failed: {failure}", path)
+        self._remember(path, manifest.checksum, stamp)  # only if the file did not change while read
+        return frame.lazy()
+
+    def _stamp(self, manifest: Manifest, path: str) -> tuple[int, object]:
+        try:
+            return self.root.stamp(path)
         except FileNotFoundError:
             raise self._error(manifest.key, f"version '{manifest.version}' has no data file", path,
                               fix=CORRUPT_FIX) from None
         except OSError as exc:
             raise self._error(manifest.key, f"reading version '{manifest.version}' failed: {exc}", path) from exc
-        if checksum != manifest.checksum:
-            found = f"{checksum}, {stamp[0]} bytes" if checksum else f"{stamp[0]} bytes"
-            raise self._error(manifest.key, f"the data of version '{manifest.version}' does not match its manifest "
-                              f"(found {found}; expected {manifest.checksum}, {manifest.bytes} bytes), "
-                              "so it is not served", path, fix=CORRUPT_FIX)
-        self._remember(path, manifest.checksum, stamp)
+
+    def _refuse_unless_matching(self, manifest: Manifest, path: str, size: int, checksum: str | None) -> None:
+        if size == manifest.bytes and checksum == manifest.checksum:
+            return
+        found = f"{checksum}, {size} bytes" if checksum and size == manifest.bytes else f"{size} bytes"
+        raise self._error(manifest.key, f"the data of version '{manifest.version}' does not match its manifest "
+                          f"(found {found}; expected {manifest.checksum}, {manifest.bytes} bytes), "
+                          "so it is not served", path, fix=CORRUPT_FIX)
 
     def verify(self, manifest: Manifest) -> bool:
         """Whether the stored data still matches the manifest's checksum, hashed now (not from
@@ -319,7 +361,7 @@ class VersionStore:
         total = 0
         for path in self.root.walk_files(folder):
             head, sep, tail = path.partition(f"/{STAGING}/")
-            if sep:
+            if sep and self.root.is_local:
                 staged = f"{head}{sep}{tail.split('/', 1)[0]}"
                 if staged not in leftover:
                     leftover[staged] = is_leftover(staged)

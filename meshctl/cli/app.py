@@ -47,6 +47,7 @@ from meshctl.cli.governance_commands import (
 )
 from meshctl.cli.identity_commands import identity_app
 from meshctl.cli.lineage_command import lineage
+from meshctl.cli.rollback_command import rollback
 
 
 class _OneLineErrors(TyperGroup):
@@ -300,6 +301,7 @@ app.command()(up)
 app.command()(lineage)
 app.command()(down)
 app.command()(gc)
+app.command()(rollback)
 app.add_typer(audit_app, name="audit")
 app.add_typer(dr_app, name="dr")
 app.add_typer(access_app, name="access")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import sqlite3
 import threading
 import uuid
@@ -22,33 +21,30 @@ def _event(run_id: str) -> RunEvent:
                     run=Run(runId=run_id), job=Job(namespace="test", name="job"), producer="https://example.test")
 
 
-def _write(folder: str, start: multiprocessing.synchronize.Event, accepted: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    outbox = LineageOutbox(Path(folder) / "lineage.sqlite",
-                           {"type": "file", "log_file_path": str(Path(folder) / "events.jsonl")})
+def _write(folder: Path, start: threading.Barrier, accepted: list[tuple[str, str]]) -> None:
+    outbox = LineageOutbox(folder / "lineage.sqlite", {"type": "file", "log_file_path": str(folder / "events.jsonl")})
     start.wait()
     for _ in range(EVENTS):
         run_id = str(uuid.uuid4())
         try:
             outbox.emit(_event(run_id))
         except Exception as exc:  # noqa: BLE001 - a refused event is reported, not counted as accepted
-            accepted.put(("refused", f"{type(exc).__name__}: {exc}"))
+            accepted.append(("refused", f"{type(exc).__name__}: {exc}"))
             continue
-        accepted.put(("accepted", run_id))
+        accepted.append(("accepted", run_id))
 
 
 def test_every_event_accepted_by_concurrent_writers_is_in_the_outbox(tmp_path: Path) -> None:
     for attempt in range(3):  # a fresh database each time: the switch to WAL is where writers collided
         folder = tmp_path / f"try-{attempt}"
         folder.mkdir()
-        context = multiprocessing.get_context("fork")
-        start, accepted = context.Event(), context.Queue()
-        writers = [context.Process(target=_write, args=(str(folder), start, accepted)) for _ in range(WRITERS)]
+        start, results = threading.Barrier(WRITERS), []  # each writer its own outbox: its own connection
+        writers = [threading.Thread(target=_write, args=(folder, start, results)) for _ in range(WRITERS)]
         for w in writers:
             w.start()
-        start.set()
-        results = [accepted.get(timeout=120) for _ in range(WRITERS * EVENTS)]
         for w in writers:
-            w.join(60)
+            w.join()
+        assert len(results) == WRITERS * EVENTS
         assert [r for r in results if r[0] == "refused"] == []
         stored = {e["run"]["runId"] for e in LineageOutbox(folder / "lineage.sqlite", {"type": "console"}).events()}
         assert {run_id for _, run_id in results} <= stored

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import tomlkit
 
-from assets import Mesh, materialize
+from assets import Mesh, StorageError, materialize
 from governance.dr import dr_status, failover
 from governance.replication import Replicator
 from governance.services import governed
@@ -144,3 +144,19 @@ def test_an_unreachable_s3_standby_lags_then_catches_up(s3_mesh: tuple[Mesh, Rel
     assert all(not isinstance(r, Exception) and len(r.copies) == 1 for r in caught_up)
     assert dr_status(mesh, verify=True).ready
     assert os.environ["AWS_ENDPOINT_URL"].endswith(str(relay.port))
+
+
+def test_a_corrupt_s3_replica_is_never_served(s3_mesh: tuple[Mesh, Relay]) -> None:
+    mesh, _ = s3_mesh
+    manifest = materialize("sales.products", mesh=mesh)["sales.products"].manifest
+    assert manifest is not None
+    west = mesh.store("us-west")
+    for _ in range(2):  # verified on the first read, remembered by (size, ETag) for the second
+        assert west.scan("sales.products").collect().height == manifest.rows
+    path = west.data_path("sales.products", manifest.version)
+    raw = bytearray(west.root.read_bytes(path))
+    raw[len(raw) // 2] ^= 0xFF
+    west.root.fs.pipe_file(path, bytes(raw))  # same size, new ETag
+    with pytest.raises(StorageError, match="does not match its manifest"):
+        west.scan("sales.products")
+    assert not dr_status(mesh, verify=True).ready

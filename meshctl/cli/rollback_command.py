@@ -1,0 +1,42 @@
+"""``mesh rollback``: the explicit, audited way back to an older version of an asset."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from governance.services import governed
+from meshctl.cli._output import (
+    ActorOption,
+    JsonOption,
+    RootOption,
+    act_as,
+    console,
+    emit_json,
+    open_policy_mesh,
+    user_errors,
+)
+
+
+def rollback(
+    asset: Annotated[str, typer.Argument(help="Asset key, e.g. sales.orders.")],
+    to: Annotated[str, typer.Option("--to", help="The version to make current (mesh history ASSET).")],
+    root: RootOption = None,
+    user: ActorOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Make an older version of an asset current in the active region (an owner of its domain,
+    or operate_dr). The version must verify; the rollback is audited and replicated."""
+    from governance.rollback import rollback as roll_back
+
+    mesh = open_policy_mesh(root)
+    actor = act_as(mesh, user, "rollback")
+    with user_errors():
+        report = roll_back(mesh, asset, to, governed(mesh).audit, actor=actor)
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    console.print(f"{escape(report.key)} is now at {escape(report.version)} in region {escape(report.region)} "
+                  f"(was {escape(report.previous or '-')})", highlight=False)

@@ -1,0 +1,58 @@
+"""Rollback: the one way CURRENT goes back, explicit, permitted and audited."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assets import materialize
+from assets.errors import StorageError
+from governance.access.authorization import PermissionDeniedError
+from governance.rollback import rollback
+from governance.services import governed
+from governance.wiring import load_mesh
+from meshctl.cli import app
+from tests.assets.test_verified_reads import flip_a_byte
+from tests.conftest import person
+
+OWNER = "sales-data@acme.example"
+
+
+def test_an_owner_rolls_back_an_asset_and_it_is_audited(example_root: Path) -> None:
+    mesh = load_mesh(example_root)
+    first = materialize("sales.products", mesh=mesh)["sales.products"].manifest
+    second = materialize("sales.products", mesh=mesh)["sales.products"].manifest
+    assert first is not None and second is not None
+    audit = governed(mesh).audit
+    with pytest.raises(PermissionDeniedError):
+        rollback(mesh, "sales.products", first.version, audit, actor=person("analyst@acme.example"))
+    report = rollback(mesh, "sales.products", first.version, audit, actor=person(OWNER))
+    assert report.previous == second.version and report.version == first.version
+    assert mesh.store().current_version("sales.products") == first.version
+    [event] = [e for e in audit.query(action="rollback") if e.outcome == "rolled back"]
+    assert event.actor == OWNER and event.details["from"] == second.version and event.details["to"] == first.version
+    third = materialize("sales.products", mesh=mesh)["sales.products"].manifest  # publishing moves it forward again
+    assert third is not None and mesh.store().current_version("sales.products") == third.version
+
+
+def test_a_rollback_to_a_corrupt_version_is_refused(example_root: Path) -> None:
+    mesh = load_mesh(example_root)
+    first = materialize("sales.products", mesh=mesh)["sales.products"].manifest
+    assert first is not None and materialize("sales.products", mesh=mesh).ok
+    flip_a_byte(Path(mesh.store().data_path("sales.products", first.version)))
+    with pytest.raises(StorageError, match="does not match its manifest"):
+        rollback(mesh, "sales.products", first.version, governed(mesh).audit, actor=person(OWNER))
+    assert mesh.store().current_version("sales.products") != first.version
+
+
+def test_mesh_rollback_command(example_root: Path) -> None:
+    mesh = load_mesh(example_root)
+    first = materialize("sales.products", mesh=mesh)["sales.products"].manifest
+    assert first is not None and materialize("sales.products", mesh=mesh).ok
+    done = CliRunner().invoke(app, ["rollback", "sales.products", "--to", first.version, "--as", OWNER,
+                                    "--root", str(example_root)])
+    assert done.exit_code == 0, done.stderr
+    assert f"sales.products is now at {first.version}" in done.stdout
+    assert load_mesh(example_root).store().current_version("sales.products") == first.version
