@@ -26,6 +26,7 @@ from meshctl.cli._output import (
     emit_json,
     fail,
     open_mesh,
+    open_policy_mesh,
     print_error,
     progress,
     require_asset,
@@ -264,7 +265,7 @@ def demo(
 
     Set-up first gives the example's people their keys (as `mesh identity create` would) and
     signs the example grants' approvals with them (as `mesh access approve` would)."""
-    _enroll_example_people(root)
+    _set_up_example(root)
     if in_process:
         from meshctl.cli.demo import run_demo
 
@@ -283,13 +284,20 @@ def demo(
                   "uv run mesh dr drill; Airflow logs: .mesh/airflow/logs/")
 
 
-def _enroll_example_people(root: Path | None) -> None:
+def _set_up_example(root: Path | None) -> None:
+    """The example's people get keys and sign its approvals; the audit key is pinned in mesh.toml."""
+    from governance.audit.pinning import pin_audit_key
     from governance.identity import identity_folder
     from governance.identity.example import enroll_people
     from governance.policy import find_mesh_file
 
     with user_errors():
         done = enroll_people(find_mesh_file(root).parent)
+        mesh = open_policy_mesh(root)
+        pinned = pin_audit_key(mesh.policy, governed(mesh).audit)
+    if pinned:
+        console.print(escape(f"set-up: the audit log's signing key pinned in mesh.toml [audit] ({pinned})"),
+                      highlight=False)
     if done.registered or done.signed:
         console.print(f"set-up: keys created for {len(done.registered)} people in {identity_folder()} (owner-only); "
                       f"their public keys and {len(done.signed)} signed approval(s) written to mesh.toml", highlight=False)

@@ -52,10 +52,10 @@ def verify(root: RootOption = None, as_json: JsonOption = False) -> None:
         console.print(f"[green]ok[/]: {report.records} records chained, {report.checkpoints} signed head(s) valid "
                       f"with the {anchor}, consistent with the newest head a witness saw ({report.witnessed} records)")
     if not report.ok:
-        fail(f"audit log: {escape(report.problem or '')}. Fix: restore the audit folder from the last backup "
+        fail(f"audit log: {report.problem or ''}. Fix: restore the audit folder from the last backup "
              "(mesh dr restore) and investigate who changed it")
     if report.warnings:
-        fail("audit log not anchored: " + escape("; ".join(report.warnings)))
+        fail("audit log not anchored: " + "; ".join(report.warnings))
 
 
 @audit_app.command("pin")
@@ -122,12 +122,12 @@ def verify_proof(
         proof = json.loads(file.read_text())
         public = load_pem_public_key(key.read_bytes())
     except (OSError, ValueError) as exc:
-        fail(f"cannot read {escape(str(file))} or {escape(str(key))}: {escape(str(exc))}. Fix: name the proof file "
+        fail(f"cannot read {str(file)} or {str(key)}: {str(exc)}. Fix: name the proof file "
              "mesh audit prove wrote and the audit public key (PEM)")
     if not isinstance(public, Ed25519PublicKey):
-        fail(f"{escape(str(key))} is not an Ed25519 public key. Fix: use .mesh/audit/audit.ed25519.pub")
+        fail(f"{str(key)} is not an Ed25519 public key. Fix: use .mesh/audit/audit.ed25519.pub")
     if fingerprint and key_fingerprint(public) != fingerprint:
-        fail(f"the key {escape(str(key))} has fingerprint {key_fingerprint(public)}, not the pinned {escape(fingerprint)}."
+        fail(f"the key {str(key)} has fingerprint {key_fingerprint(public)}, not the pinned {fingerprint}."
              " Fix: use the key whose fingerprint mesh.toml pins ([audit].key_fingerprint)")
     with user_errors():
         said = check_proof(proof, public)
