@@ -17,6 +17,7 @@ BENCHMARKS = {
     "lineage": "bench.lineage_overhead",
     "drill": "bench.drill",
     "verified_read": "bench.verified_read",
+    "audit_verify": "bench.audit_verify",
 }
 
 
