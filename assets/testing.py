@@ -123,9 +123,11 @@ def _not_in(allowed: list[Any], series: pl.Series) -> Any:
 
 
 def _too_long_or_short(stats: dict[str, Any], _series: pl.Series) -> str:
-    low = stats.get("min_value")
-    high: Any = stats.get("max_value")
-    return "" if low else "x" * (int(high) + 1)
+    """A string one character too long for ``str_length`` (exact, or a maximum), else too short."""
+    limit = next((stats[k] for k in ("exact_value", "max_value") if stats.get(k) is not None), None)
+    if limit is not None:
+        return "x" * (int(limit) + 1)
+    return "x" * (int(stats["min_value"]) - 1)
 
 
 #: A type close enough that the column's value checks still pass, so only the dtype rule breaks.
