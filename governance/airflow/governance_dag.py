@@ -16,6 +16,7 @@ from assets.airflow.asset_dags import airflow_asset
 from assets.airflow.naming import governance_dag_id, pool_name
 from assets.events import AssetUpdate, dispatch
 from assets.mesh import Mesh
+from governance.handlers import HANDLER_KINDS
 from governance.wiring import domain_mesh
 
 
@@ -70,7 +71,7 @@ def governance_dag(mesh: Mesh, domain: str) -> DAG:
         is_paused_upon_creation=True,
         default_args={"owner": ", ".join(owners)},
     )
-    for handler in mesh.services.handlers:
-        HandleAssetUpdatesOperator(task_id=handler.kind, dag=dag, mesh_root=str(mesh.root), domain=domain,
-                                   kind=handler.kind, pool=pool_name(domain), retries=2)
+    for kind in HANDLER_KINDS:  # the services themselves are built when a task runs, not at parse time
+        HandleAssetUpdatesOperator(task_id=kind, dag=dag, mesh_root=str(mesh.root), domain=domain,
+                                   kind=kind, pool=pool_name(domain), retries=2)
     return dag

@@ -14,6 +14,10 @@ from governance.handlers.policy_check import PolicyCheckHandler
 from governance.handlers.replication import ReplicationHandler
 from governance.history import RunHistory
 
+#: The kinds of :func:`default_handlers`, in order: what a governance DAG's tasks are named
+#: after, known without building the handlers.
+HANDLER_KINDS = (PolicyCheckHandler.kind, HistoryHandler.kind, LineageHandler.kind, ReplicationHandler.kind)
+
 
 def default_handlers(mesh: Mesh, audit: AuditLog, history: RunHistory) -> list[UpdateHandler]:
     """The handlers every asset update goes through, in order: governance checks, the run
@@ -23,4 +27,4 @@ def default_handlers(mesh: Mesh, audit: AuditLog, history: RunHistory) -> list[U
             ReplicationHandler(mesh, audit)]
 
 
-__all__ = ["HistoryHandler", "LineageHandler", "PolicyCheckHandler", "ReplicationHandler", "default_handlers"]
+__all__ = ["HANDLER_KINDS", "HistoryHandler", "LineageHandler", "PolicyCheckHandler", "ReplicationHandler", "default_handlers"]
