@@ -84,20 +84,21 @@ def wait_for_dags(client: AirflowClient, mesh: Mesh, timeout: float = 180) -> No
 def run_cascade(client: AirflowClient, mesh: Mesh, roots: Mapping[str, Mapping[str, Any]], *,
                 timeout: float = 600, poll: float = 2.0,
                 on_poll: Callable[[CascadeState], None] | None = None) -> CascadeState:
-    """Trigger ``roots`` (key -> run conf) and follow every downstream run until settled."""
+    """Trigger ``roots`` (key -> run conf) and follow every downstream run until settled. A root
+    is followed through the run triggered here, even if its schedule starts another meanwhile."""
     started = dt.datetime.now(dt.UTC)
-    for key, conf in roots.items():
-        client.trigger(asset_dag_id(key), conf)
+    triggered = {key: client.trigger(asset_dag_id(key), conf) for key, conf in roots.items()}
     return follow(client, mesh, started, {d for k in roots for d in mesh.graph.descendants(k)} | set(roots),
-                  timeout=timeout, poll=poll, on_poll=on_poll)
+                  timeout=timeout, poll=poll, on_poll=on_poll, triggered=triggered)
 
 
 def follow(client: AirflowClient, mesh: Mesh, started: dt.datetime, keys: set[str], *, timeout: float,
-           poll: float, on_poll: Callable[[CascadeState], None] | None = None) -> CascadeState:
+           poll: float, on_poll: Callable[[CascadeState], None] | None = None,
+           triggered: Mapping[str, str] | None = None) -> CascadeState:
     deadline = time.monotonic() + timeout
     quiet = 0
     while True:
-        state = snapshot(client, mesh, started, keys)
+        state = snapshot(client, mesh, started, keys, triggered)
         if on_poll is not None:
             on_poll(state)
         quiet = quiet + 1 if state.settled else 0
@@ -110,17 +111,20 @@ def follow(client: AirflowClient, mesh: Mesh, started: dt.datetime, keys: set[st
         time.sleep(poll)
 
 
-def snapshot(client: AirflowClient, mesh: Mesh, started: dt.datetime, keys: set[str]) -> CascadeState:
-    runs = {k: _latest_run(client, k, started) for k in mesh.graph.sorted(keys)}
+def snapshot(client: AirflowClient, mesh: Mesh, started: dt.datetime, keys: set[str],
+             triggered: Mapping[str, str] | None = None) -> CascadeState:
+    """The state of ``keys``' runs since ``started``: the latest run of each, or for a key in
+    ``triggered`` the run of that id."""
+    runs = {k: _latest_run(client, k, started, (triggered or {}).get(k)) for k in mesh.graph.sorted(keys)}
     skipped = frozenset(d for k, r in runs.items() if r.state == "failed" for d in mesh.graph.descendants(k))
     governance = {d: [r["state"] for r in client.runs(governance_dag_id(d)) if _after(r, started)]
                   for d in sorted({k.split(".", 1)[0] for k in keys})}
     return CascadeState(started=started, assets=runs, skipped=skipped & keys, governance=governance)
 
 
-def _latest_run(client: AirflowClient, key: str, started: dt.datetime) -> AssetRun:
+def _latest_run(client: AirflowClient, key: str, started: dt.datetime, run_id: str | None = None) -> AssetRun:
     for run in client.runs(asset_dag_id(key)):
-        if not _after(run, started):
+        if not _after(run, started) or run_id is not None and run["dag_run_id"] != run_id:
             continue
         extra: Mapping[str, Any] = {}
         if run["state"] == "success":  # the task returns the extra it set on its Asset event

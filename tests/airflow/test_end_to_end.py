@@ -113,9 +113,9 @@ def test_a_gate_failure_emits_no_event_and_stops_the_downstream(running_mesh: Ru
     with airflow.client() as client:
         events_before = len(client.asset_events("finance.fx_rates"))
         revenue_runs = len(client.runs("finance.revenue"))
-        client.trigger("finance.fx_rates", {"inject_bad_rows": True})
+        triggered = {"finance.fx_rates": client.trigger("finance.fx_rates", {"inject_bad_rows": True})}
         downstream = mesh.graph.descendants("finance.fx_rates") | {"finance.fx_rates"}
-        state = follow(client, mesh, started, downstream, timeout=180, poll=2)
+        state = follow(client, mesh, started, downstream, timeout=180, poll=2, triggered=triggered)
         assert state.failed == ["finance.fx_rates"]
         assert state.skipped == mesh.graph.descendants("finance.fx_rates")
         time.sleep(5)  # longer than the scheduler needs to start an asset-triggered run
@@ -165,7 +165,7 @@ def test_a_task_killed_mid_run_leaves_no_partial_version_and_its_retry_succeeds(
         assert store.verify(current)
         for version in store.versions("sales.orders"):
             assert store.verify(store.manifest("sales.orders", version))
-        follow(client, mesh, started, {"sales.orders"}, timeout=240, poll=2)
+        follow(client, mesh, started, {"sales.orders"}, timeout=240, poll=2, triggered={"sales.orders": run_id})
         tis = client.task_instances("sales.orders", run_id)
         assert tis[0]["state"] == "success" and tis[0]["try_number"] >= 2
     assert store.require_current("sales.orders").rows == 3_000_000
@@ -211,8 +211,8 @@ def test_after_a_failover_airflow_publishes_to_the_new_region_and_replicates_bac
     try:
         started = dt.datetime.now(dt.UTC)
         with airflow.client() as client:
-            client.trigger("sales.products", {})
-            state = follow(client, mesh, started, {"sales.products"}, timeout=240, poll=2)
+            triggered = {"sales.products": client.trigger("sales.products", {})}
+            state = follow(client, mesh, started, {"sales.products"}, timeout=240, poll=2, triggered=triggered)
         run = state.assets["sales.products"]
         assert run.state == "success"
         version = run.extra["version"]
