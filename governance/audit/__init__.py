@@ -10,9 +10,9 @@ from governance.audit.log import (
     AuditEvent,
     AuditLog,
     AuditRecord,
-    VerifyReport,
     key_fingerprint,
 )
+from governance.audit.verification import VerifyReport
 from governance.audit.witness import FileWitness, RegionWitness, Witness, Witnesses
 from governance.keys import LocalKeyStore
 

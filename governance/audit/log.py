@@ -9,8 +9,10 @@ Files in the audit folder:
   without ``hash``. The line is that canonical JSON with ``"hash"`` appended as the last key,
   so verifying hashes the line's own bytes.
 - ``checkpoints.jsonl``: signed tree heads: the RFC 6962 Merkle root of the first
-  ``size`` record hashes, signed with Ed25519.
-- ``head.json``: the count, last hash and Merkle compact range, so an append is O(1). A cache:
+  ``size`` record hashes, and the log's length (``bytes``) and blocks root (``blocks``) then,
+  signed with Ed25519.
+- ``head.json``: the count, last hash, the Merkle compact range of the records and of the file's
+  complete 1 MiB blocks (:mod:`governance.audit.blocks`), so an append is O(1). A cache:
   rebuilt from the log when missing, stale or unreadable.
 - ``audit.ed25519.pub``: the public key checkpoints verify with, for offline checks. It is
   trusted only if its fingerprint is the one ``mesh.toml`` pins (``[audit].key_fingerprint``).
@@ -21,7 +23,8 @@ Appends from several processes are serialised by an exclusive ``flock``; each ba
 ``write`` that is ``fsync``-ed before the lock is released, and cut back if it fails (a full
 disk), so no record is lost, none is torn and the chain never forks. Every signed head also
 goes to the witnesses (:mod:`governance.audit.witness`); :meth:`AuditLog.verify` checks the log
-against every head they saw, so deleting, cutting or rewriting the log is reported.
+against every head they saw (:mod:`governance.audit.verification`), so deleting, cutting or
+rewriting the log is reported.
 """
 
 from __future__ import annotations
@@ -50,12 +53,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from assets.atomic import atomic_write
 from assets.errors import MeshError
 from assets.ports import AuditEvent
+from governance.audit import blocks
+from governance.audit.lines import GENESIS, canonical, decode_line, encode_line
 from governance.audit.merkle import CompactRange
+from governance.audit.verification import (
+    Evidence,
+    VerifyReport,
+    check_bytes,
+    check_records,
+)
 from governance.audit.witness import NO_WITNESSES, Witnesses
 from governance.keys.local import public_key_id
 
 _log = logging.getLogger(__name__)
-GENESIS = "0" * 64
 LOG, HEAD, CHECKPOINTS, LOCK, PUBLIC_KEY = "audit.jsonl", "head.json", "checkpoints.jsonl", "audit.lock", "audit.ed25519.pub"
 
 
@@ -88,53 +98,6 @@ def key_fingerprint(public: Ed25519PublicKey) -> str:
     """``sha256:<hex>`` of the raw public key: what ``[audit].key_fingerprint`` pins."""
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return "sha256:" + hashlib.sha256(raw).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class VerifyReport:
-    """The outcome of :meth:`AuditLog.verify`: ``problem`` names the first bad record;
-    ``warnings`` what the check could not anchor on (no pinned key, no witness)."""
-
-    records: int
-    checkpoints: int
-    problem: str | None = None
-    witnessed: int = 0
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return self.problem is None
-
-
-def _canonical(data: Mapping[str, Any]) -> bytes:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
-
-
-_HASH_FIELD = b',"hash":"'
-
-
-def encode_line(body: Mapping[str, Any]) -> tuple[bytes, str]:
-    """The log line of a record body, and the record's hash."""
-    canonical = _canonical(body)
-    digest = hashlib.sha256(canonical).hexdigest()
-    return canonical[:-1] + _HASH_FIELD + digest.encode() + b'"}\n', digest
-
-
-def _chain_fields(body: bytes) -> tuple[int, str]:
-    """``seq`` and ``prev`` of a canonical body, without parsing it all. With sorted keys they
-    are the last keys but for strings (``source``, ``target``, ``where``), whose values JSON
-    escapes, so the last occurrence of each key pattern is the top-level one."""
-    at = body.rindex(b'"prev":"') + 8
-    seq_at = body.rindex(b',"seq":') + 7
-    return int(body[seq_at:body.index(b",", seq_at)]), body[at:at + 64].decode()
-
-
-def _decode_line(line: bytes) -> tuple[bytes, str]:
-    """The canonical body bytes and the stored hash of a log line."""
-    body, sep, tail = line.rstrip(b"\n").rpartition(_HASH_FIELD)
-    if not sep or not tail.endswith(b'"}'):
-        raise ValueError("no hash field")
-    return body + b"}", tail[:-2].decode()
 
 
 class AuditLog:
@@ -252,9 +215,11 @@ class AuditLog:
                                  "if the council rotated the audit key, pin the new one (mesh audit pin --replace)")
         return public
 
-    def verify(self) -> VerifyReport:
-        """Check the chain, every checkpoint's signature and Merkle root, every head a witness
-        saw, the pinned key, and the head."""
+    def verify(self, *, full: bool = False) -> VerifyReport:
+        """Check the log against every signed tree head (the local checkpoints and every head a
+        witness saw) and the pinned key: by the heads' block roots, and the unsigned tail record
+        by record; or, with ``full`` or when the bytes differ, every record's hash and chain and
+        the records' Merkle roots, which names the first bad record."""
         warnings: list[str] = []
         try:
             if self._torn_tail():
@@ -270,61 +235,21 @@ class AuditLog:
         for i, cp in enumerate(checkpoints):
             if not signed_by(public, cp):
                 return VerifyReport(0, i, f"checkpoint {i} (size {cp['size']}) has an invalid signature")
-        witnessed, witness_problem = self._witnessed(public, warnings)
+        witnessed, witness_problem = self._witnessed(public, warnings, known=checkpoints)
         if witness_problem:
             return VerifyReport(0, len(checkpoints), witness_problem)
-        pending = sorted(((cp["size"], i, cp["root"]) for i, cp in enumerate(checkpoints)), reverse=True)
-        seen = sorted(((h["size"], name, h["root"]) for name, h in witnessed), reverse=True)
-        most = max((size for size, _, _ in seen), default=0)
-
-        def mismatch(count: int, tree: CompactRange) -> str | None:
-            while seen and seen[-1][0] == count:
-                _, name, root = seen.pop()
-                if tree.root().hex() != root:
-                    return (f"the witness in {name} saw a different log: its signed head of {count} records does "
-                            f"not match the local log's first {count}; records before {count} were rewritten")
-            while pending and pending[-1][0] == count:
-                _, i, root = pending.pop()
-                if tree.root().hex() != root:
-                    return f"records before {count} do not match signed checkpoint {i}"
-            return None
-
-        tree = CompactRange()
-        prev, count = GENESIS, 0
-        path = self.folder / LOG
-        with open(path, "rb") if path.exists() else open(os.devnull, "rb") as fh:
-            for line_no, line in enumerate(fh, start=1):
-                if problem := mismatch(count, tree):
-                    return VerifyReport(count, len(checkpoints), problem, most, tuple(warnings))
-                try:
-                    body, stored = _decode_line(line)
-                    seq, previous = _chain_fields(body)
-                except ValueError:
-                    return VerifyReport(count, 0, f"record at line {line_no} is not a valid audit record")
-                if seq != count or previous != prev:
-                    return VerifyReport(count, 0, f"the chain breaks at line {line_no} (record {seq}): "
-                                                  f"expected record {count} after {prev[:12]}; a record was "
-                                                  "inserted, deleted or reordered there")
-                if hashlib.sha256(body).hexdigest() != stored:
-                    return VerifyReport(count, 0, f"record {count} at line {line_no} was modified (its hash does not "
-                                                  "match)")
-                tree.append(bytes.fromhex(stored))
-                prev, count = stored, count + 1
-        if problem := mismatch(count, tree):
-            return VerifyReport(count, len(checkpoints), problem, most, tuple(warnings))
-        if seen:
-            size, name, _ = seen[-1]
-            return VerifyReport(count, len(checkpoints), f"the witness in {name} saw {size} records; the local log has "
-                                f"{count}: records {count} to {size - 1} were deleted", most, tuple(warnings))
-        if pending:
-            size, i, _ = pending[-1]
-            return VerifyReport(count, i, f"the log was truncated: checkpoint {i} covers {size} records, "
-                                          f"the log has {count}; the first missing record is {count}")
-        head = self._read_head_file()
-        if head is not None and head["count"] > count:
-            return VerifyReport(count, len(checkpoints), f"the log was truncated: {head['count']} records were "
-                                                         f"written, {count} remain; the first missing is {count}")
-        return VerifyReport(count, len(checkpoints), None, most, tuple(warnings))
+        written = self._read_head_file()
+        evidence = Evidence(self.folder / LOG, checkpoints, witnessed, written["count"] if written else None,
+                            tuple(warnings))
+        finding = None
+        if not full:
+            report, finding = check_bytes(evidence)
+            if report is not None:
+                return report
+        report = check_records(evidence)
+        if report.ok and finding:  # the records add up, yet the bytes differ from what was signed
+            return VerifyReport(report.records, report.checkpoints, finding, report.witnessed, report.warnings)
+        return report
 
     # -- internals ------------------------------------------------------------------------------
     @contextmanager
@@ -352,6 +277,7 @@ class AuditLog:
         if not lines:
             return []
         head["bytes"] = self._write_all(b"".join(lines))
+        blocks.extend(head["blocks"], self.folder / LOG, head["bytes"])
         before = head["count"]
         for record in records:
             head["range"].append(bytes.fromhex(record.hash))
@@ -424,6 +350,7 @@ class AuditLog:
         try:
             data = json.loads(path.read_bytes())
             data["range"] = CompactRange.from_dict(data["range"])
+            data["blocks"] = CompactRange.from_dict(data["blocks"])
             int(data["count"]), int(data["bytes"]), str(data["last"])
             return data
         except FileNotFoundError:
@@ -440,13 +367,14 @@ class AuditLog:
             head.setdefault("witnessed", -1)
             return head
         signed = [cp["size"] for cp in self._checkpoints(strict=False)]
-        rebuilt: dict[str, Any] = {"count": 0, "last": GENESIS, "range": CompactRange(), "bytes": size,
+        rebuilt: dict[str, Any] = {"count": 0, "last": GENESIS, "range": CompactRange(), "blocks": CompactRange(),
+                                   "bytes": size,
                                    "signed": signed[-1] if signed else 0, "witnessed": -1 if size else 0}
         path = self.folder / LOG
         with open(path, "rb") if path.exists() else open(os.devnull, "rb") as fh:
             for line_no, line in enumerate(fh, start=1):
                 try:
-                    _, stored = _decode_line(line)
+                    _, stored = decode_line(line)
                     digest = bytes.fromhex(stored)
                 except ValueError:
                     raise AuditError(f"line {line_no} of the audit log is not a valid audit record: the log was "
@@ -456,19 +384,23 @@ class AuditLog:
                 rebuilt["range"].append(digest)
                 rebuilt["count"] += 1
                 rebuilt["last"] = stored
+        if size:
+            blocks.extend(rebuilt["blocks"], path, size)
         return rebuilt
 
     def _save_head(self, head: dict[str, Any]) -> None:
-        atomic_write(self.folder / HEAD, json.dumps({**head, "range": head["range"].to_dict()}).encode())
+        atomic_write(self.folder / HEAD, json.dumps({**head, "range": head["range"].to_dict(),
+                                                     "blocks": head["blocks"].to_dict()}).encode())
 
     def _write_checkpoint(self, head: dict[str, Any]) -> dict[str, Any]:
         public = self.signer.public_key()
         self._pin(public)
-        body = {"size": head["count"], "root": head["range"].root().hex(),
+        body = {"size": head["count"], "root": head["range"].root().hex(), "bytes": head["bytes"],
+                "blocks": blocks.blocks_root(head["blocks"], self.folder / LOG, head["bytes"]).hex(),
                 "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "key_id": public_key_id(public)}
-        checkpoint = {**body, "signature": self.signer.sign(_canonical(body)).hex()}
+        checkpoint = {**body, "signature": self.signer.sign(canonical(body)).hex()}
         with open(self.folder / CHECKPOINTS, "ab") as fh:
-            fh.write(_canonical(checkpoint) + b"\n")
+            fh.write(canonical(checkpoint) + b"\n")
             fh.flush()
             os.fsync(fh.fileno())
         head["signed"] = head["count"]
@@ -504,9 +436,11 @@ class AuditLog:
                                          "the witness still holds the heads") from None
         return found
 
-    def _witnessed(self, public: Ed25519PublicKey, warnings: list[str]) -> tuple[list[tuple[str, dict[str, Any]]],
-                                                                               str | None]:
-        """Every head the witnesses saw, with the witness's name; or the problem with one."""
+    def _witnessed(self, public: Ed25519PublicKey, warnings: list[str], *, known: Sequence[dict[str, Any]] = ()
+                   ) -> tuple[list[tuple[str, dict[str, Any]]], str | None]:
+        """Every head the witnesses saw, with the witness's name; or the problem with one. A head
+        equal to one of ``known`` (already checked) is not checked again."""
+        checked = {canonical(head) for head in known}
         found: list[tuple[str, dict[str, Any]]] = []
         witnesses = list(self.witnesses.sources())
         if not witnesses:
@@ -519,7 +453,7 @@ class AuditLog:
                 warnings.append(f"the witness in {witness.name} could not be read ({type(exc).__name__})")
                 continue
             for head in heads:
-                if not signed_by(public, head):
+                if canonical(head) not in checked and not signed_by(public, head):
                     return found, (f"the witness in {witness.name} holds a tree head of {head.get('size')} records "
                                    "that the pinned key did not sign")
                 found.append((witness.name, head))
@@ -549,7 +483,9 @@ class AuditLog:
 def signed_by(public: Ed25519PublicKey, head: Mapping[str, Any]) -> bool:
     """Whether the signed tree head ``head`` carries a valid signature of ``public``."""
     try:
-        payload = _canonical({k: head[k] for k in ("size", "root", "at", "key_id")})
+        signed = {k: head[k] for k in ("size", "root", "at", "key_id")}
+        signed.update({k: head[k] for k in ("bytes", "blocks") if k in head})  # absent from older heads
+        payload = canonical(signed)
         public.verify(bytes.fromhex(head["signature"]), payload)
         return True
     except (InvalidSignature, ValueError, KeyError, TypeError):

@@ -33,13 +33,20 @@ class CompactRange:
     peaks: list[tuple[int, bytes]] = field(default_factory=list)
 
     def append(self, data: bytes) -> None:
-        height, digest = 0, leaf_hash(data)
+        self.append_leaf_hash(leaf_hash(data))
+
+    def append_leaf_hash(self, digest: bytes) -> None:
+        """Append a leaf whose hash (``leaf_hash`` of its data) is already known."""
+        height = 0
         while self.peaks and self.peaks[-1][0] == height:
             _, left = self.peaks.pop()
             digest = node_hash(left, digest)
             height += 1
         self.peaks.append((height, digest))
         self.size += 1
+
+    def copy(self) -> CompactRange:
+        return CompactRange(self.size, list(self.peaks))
 
     def root(self) -> bytes:
         if not self.peaks:
