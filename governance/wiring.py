@@ -26,6 +26,7 @@ from assets.graph import AssetGraph
 from assets.mesh import Mesh, Regions
 from assets.ports import ProtectedFrame
 from governance.access import AccessDeniedError, check_graph_access, domain_may_read
+from governance.access.policy import approvers_with
 from governance.audit import audit_log_at, mesh_witnesses
 from governance.handlers import default_handlers
 from governance.history import RunHistory
@@ -94,10 +95,17 @@ def _regions(policy: MeshPolicy) -> Regions:
                    primary=policy.settings.primary_region, secondary=policy.settings.secondary_region)
 
 
+def _loss_acknowledger(policy: MeshPolicy, email: str) -> str | None:
+    """The registered key of ``email`` if they may acknowledge a loss of audit records."""
+    person = policy.people.get(email)
+    return person.public_key if person is not None and email in approvers_with(policy, "operate_dr") else None
+
+
 def _governed_services(mesh: Mesh) -> GovernedServices:
 
     policy: MeshPolicy = mesh.policy
-    audit = audit_log_at(mesh.state_dir, pinned=policy.audit.key_fingerprint, witnesses=mesh_witnesses(mesh))
+    audit = audit_log_at(mesh.state_dir, pinned=policy.audit.key_fingerprint, witnesses=mesh_witnesses(mesh),
+                         acknowledgers=partial(_loss_acknowledger, policy))
     keyring = Keyring(key_provider(policy, mesh.state_dir), mesh.state_dir / "keys" / "data",
                       tokenized_before=partial(tokenized_before, mesh))
     history = RunHistory(mesh.state_dir / "state" / "history.sqlite")

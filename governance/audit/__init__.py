@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from governance.audit.acknowledgments import Acknowledgers
 from governance.audit.log import (
     AuditError,
     AuditEvent,
@@ -23,11 +24,12 @@ if TYPE_CHECKING:
 SIGNING_KEY = "audit.ed25519.pem"
 
 
-def audit_log_at(state_dir: Path, *, pinned: str | None = None, witnesses: Witnesses | None = None) -> AuditLog:
+def audit_log_at(state_dir: Path, *, pinned: str | None = None, witnesses: Witnesses | None = None,
+                 acknowledgers: Acknowledgers | None = None) -> AuditLog:
     """The audit log of the mesh whose state folder is ``state_dir`` (``<root>/.mesh``), trusting
     only the key whose fingerprint is ``pinned``; its signing key is loaded when first needed."""
     return AuditLog(state_dir / "audit", lambda: LocalKeyStore(state_dir / "keys").signing_key(SIGNING_KEY),
-                    pinned=pinned, witnesses=witnesses or Witnesses())
+                    pinned=pinned, witnesses=witnesses or Witnesses(), acknowledgers=acknowledgers)
 
 
 def mesh_witnesses(mesh: Mesh) -> Witnesses:

@@ -29,6 +29,7 @@ rewriting the log is reported.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import fcntl
 import hashlib
@@ -54,6 +55,13 @@ from assets.atomic import atomic_write
 from assets.errors import MeshError
 from assets.ports import AuditEvent
 from governance.audit import blocks
+from governance.audit.acknowledgments import (
+    Acknowledgers,
+    Acknowledgment,
+    acknowledged_heads,
+    parse_all,
+)
+from governance.audit.blocks import prefix_digests
 from governance.audit.lines import GENESIS, canonical, decode_line, encode_line
 from governance.audit.merkle import CompactRange
 from governance.audit.verification import (
@@ -62,7 +70,7 @@ from governance.audit.verification import (
     check_bytes,
     check_records,
 )
-from governance.audit.witness import NO_WITNESSES, Witnesses
+from governance.audit.witness import NO_WITNESSES, RegionWitness, Witnesses
 from governance.keys.local import public_key_id
 
 _log = logging.getLogger(__name__)
@@ -106,13 +114,15 @@ class AuditLog:
     ``signer`` (a key, or a function that loads it when first needed) signs tree heads: every
     ``checkpoint_every`` records, when a command or run ends (:meth:`seal`), and on demand.
     ``pinned`` is the fingerprint of the only key :meth:`verify` trusts; ``witnesses`` where
-    signed heads are also kept.
+    signed heads are also kept; ``acknowledgers`` who may acknowledge a loss
+    (:mod:`governance.audit.acknowledgments`).
     """
 
     def __init__(self, folder: Path, signer: Ed25519PrivateKey | Callable[[], Ed25519PrivateKey], *,
                  checkpoint_every: int = 1000, pinned: str | None = None,
-                 witnesses: Witnesses = NO_WITNESSES) -> None:
+                 witnesses: Witnesses = NO_WITNESSES, acknowledgers: Acknowledgers | None = None) -> None:
         self.folder = folder
+        self.acknowledgers = acknowledgers
         self._signer = signer
         self.checkpoint_every = checkpoint_every
         self.pinned = pinned
@@ -238,6 +248,44 @@ class AuditLog:
         witnessed, witness_problem = self._witnessed(public, warnings, known=checkpoints)
         if witness_problem:
             return VerifyReport(0, len(checkpoints), witness_problem)
+        witnessed, acknowledged = self._unacknowledged(witnessed)
+        report = self._check(checkpoints, witnessed, warnings, full=full)
+        return dataclasses.replace(report, acknowledged=acknowledged) if acknowledged else report
+
+    def acknowledge_loss(self, by: str, reason: str, sign: Callable[[bytes], str]) -> Acknowledgment:
+        """Have ``by`` (whose key ``sign`` signs with) acknowledge every witnessed head the local
+        log no longer matches (after a deliberate restore), so verification names the loss
+        instead of failing on it. Refused when nothing differs, or when the log is damaged in
+        another way too."""
+        public = self.trusted_key()
+        checkpoints = self._checkpoints()
+        witnessed, problem = self._witnessed(public, [], known=checkpoints)
+        if problem:
+            raise AuditError(problem, where=str(self.folder), fix="investigate: a loss is acknowledged only against "
+                                                                  "heads the pinned key signed")
+        witnessed, _ = self._unacknowledged(witnessed)
+        lost = self._unmatched([head for _, head in witnessed])
+        if not lost:
+            raise AuditError("the log holds everything the witnesses saw: there is no loss to acknowledge",
+                             where=str(self.folder), fix="run `mesh audit verify` to see what, if anything, is wrong")
+        rest = [(name, head) for name, head in witnessed if head not in lost]
+        if not (report := self._check(checkpoints, rest, [], full=False)).ok:
+            raise AuditError(f"the log has a problem beyond what the witnesses saw before a restore: {report.problem}",
+                             where=str(self.folder), fix="restore the audit folder from the last backup "
+                                                          "(mesh dr restore) and investigate; acknowledge nothing")
+        ack = Acknowledgment.make(lost, by, reason, sign)
+        for witness in {w.name: w for w in [*self.witnesses.targets(), *self.witnesses.sources()]
+                        if isinstance(w, RegionWitness)}.values():
+            witness.acknowledge(ack.to_line())
+        most = max(head["size"] for head in lost)
+        self.append(AuditEvent(actor=by, action="audit_loss_acknowledged", target=LOG, outcome="acknowledged",
+                               source="audit", details={"heads": len(lost), "witnessed_records": most,
+                                                        "records_now": report.records, "reason": reason}))
+        self.seal()
+        return ack
+
+    def _check(self, checkpoints: Sequence[dict[str, Any]], witnessed: Sequence[tuple[str, dict[str, Any]]],
+               warnings: Sequence[str], *, full: bool) -> VerifyReport:
         written = self._read_head_file()
         evidence = Evidence(self.folder / LOG, checkpoints, witnessed, written["count"] if written else None,
                             tuple(warnings))
@@ -250,6 +298,49 @@ class AuditLog:
         if report.ok and finding:  # the records add up, yet the bytes differ from what was signed
             return VerifyReport(report.records, report.checkpoints, finding, report.witnessed, report.warnings)
         return report
+
+    def _unacknowledged(self, witnessed: list[tuple[str, dict[str, Any]]]
+                        ) -> tuple[list[tuple[str, dict[str, Any]]], tuple[str, ...]]:
+        """The witnessed heads no valid acknowledgment covers, and a line per acknowledged loss."""
+        if self.acknowledgers is None:
+            return witnessed, ()
+        found = []
+        for witness in self.witnesses.sources():
+            try:
+                found += parse_all(witness.acknowledgments())
+            except Exception:  # noqa: BLE001 - an unreachable witness was already reported by _witnessed
+                continue
+        covered = acknowledged_heads(found, self.acknowledgers)
+        if not covered:
+            return witnessed, ()
+        kept = [(name, head) for name, head in witnessed if canonical(head) not in covered]
+        notes = {}
+        for name, head in witnessed:
+            if (ack := covered.get(canonical(head))) is not None:
+                most = max(h["size"] for h in ack.heads)
+                notes[id(ack)] = (f"{ack.by} acknowledged on {ack.at} that the log no longer holds what the "
+                                  f"witness saw up to record {most - 1} ({ack.reason})")
+        return kept, tuple(dict.fromkeys(notes.values()))
+
+    def _unmatched(self, heads: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The heads the local log no longer matches: longer than it, or other bytes or records."""
+        path = self.folder / LOG
+        size = path.stat().st_size if path.exists() else 0
+        by_blocks = [h for h in heads if isinstance(h.get("bytes"), int) and isinstance(h.get("blocks"), str)]
+        roots = prefix_digests(path, [h["bytes"] for h in by_blocks if h["bytes"] <= size])
+        lost = [h for h in by_blocks if h["bytes"] > size or roots[h["bytes"]].hex() != h["blocks"]]
+        older = [h for h in heads if h not in by_blocks]
+        if older:
+            leaves = self.leaf_hashes()
+            tree, at = CompactRange(), {}
+            wanted = {h["size"] for h in older}
+            for i, leaf in enumerate([None, *leaves]):
+                if leaf is not None:
+                    tree.append(leaf)
+                if i in wanted:
+                    at[i] = tree.root().hex()
+            lost += [h for h in older if at.get(h["size"]) != h["root"]]
+        return lost
 
     # -- internals ------------------------------------------------------------------------------
     @contextmanager

@@ -40,6 +40,7 @@ class VerifyReport:
     witnessed: int = 0
     warnings: tuple[str, ...] = ()
     method: str = "records"
+    acknowledged: tuple[str, ...] = ()  # losses the council acknowledged, said but not failed
 
     @property
     def ok(self) -> bool:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from assets.storage import StorageRoot
 
 HEADS = ("_witness", "audit", "heads.jsonl")
+ACKNOWLEDGED = ("_witness", "audit", "acknowledged.jsonl")
 
 
 class Witness(Protocol):
@@ -31,6 +32,10 @@ class Witness(Protocol):
 
     def heads(self) -> list[dict[str, Any]]:
         """The signed tree heads it holds, oldest first (lines it cannot parse are skipped)."""
+        ...
+
+    def acknowledgments(self) -> bytes:
+        """The acknowledged-loss lines it holds."""
         ...
 
 
@@ -61,18 +66,30 @@ class RegionWitness:
         return _parse(self.root.read_bytes(self.path)) if self.root.exists(self.path) else []
 
     def record(self, head: dict[str, Any]) -> None:
-        """Append one signed tree head (an append on a local folder; a rewrite of the object,
-        old heads kept, on an object store, which has no append)."""
-        line = json.dumps(head, sort_keys=True, separators=(",", ":")).encode() + b"\n"
-        self.root.makedirs(self.path.rsplit("/", 1)[0])
+        """Append one signed tree head."""
+        self._append(self.path, json.dumps(head, sort_keys=True, separators=(",", ":")).encode() + b"\n")
+
+    def acknowledgments(self) -> bytes:
+        """The acknowledged-loss lines this witness holds (see :mod:`governance.audit.acknowledgments`)."""
+        path = self.root.path(*ACKNOWLEDGED)
+        return self.root.read_bytes(path) if self.root.exists(path) else b""
+
+    def acknowledge(self, line: bytes) -> None:
+        """Append one acknowledged-loss line."""
+        self._append(self.root.path(*ACKNOWLEDGED), line)
+
+    def _append(self, path: str, line: bytes) -> None:
+        """An append on a local folder; a rewrite of the object, old lines kept, on an object
+        store, which has no append."""
+        self.root.makedirs(path.rsplit("/", 1)[0])
         if self.root.is_local:
-            with open(self.path, "ab") as fh:
+            with open(path, "ab") as fh:
                 fh.write(line)
                 fh.flush()
                 os.fsync(fh.fileno())
         else:
-            old = self.root.read_bytes(self.path) if self.root.exists(self.path) else b""
-            self.root.write_atomic(self.path, old + line)
+            old = self.root.read_bytes(path) if self.root.exists(path) else b""
+            self.root.write_atomic(path, old + line)
 
 
 @dataclass(frozen=True)
@@ -87,6 +104,9 @@ class FileWitness:
             return _parse(self.file.read_bytes())
         except OSError:
             return []
+
+    def acknowledgments(self) -> bytes:
+        return b""  # a backup holds heads only
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ See :mod:`governance.replication` for the copies themselves and :mod:`assets.reg
 active-region switch every process follows.
 """
 
+from governance.dr.audit_loss import acknowledge_audit_loss
 from governance.dr.backup import (
     BackupError,
     BackupReport,
@@ -24,6 +25,6 @@ from governance.dr.failover import (
 )
 from governance.dr.status import AssetLag, DrStatus, dr_status
 
-__all__ = ["AssetLag", "BackupError", "BackupReport", "DrStatus", "DrillReport", "FailoverRefusedError",
+__all__ = ["AssetLag", "acknowledge_audit_loss", "BackupError", "BackupReport", "DrStatus", "DrillReport", "FailoverRefusedError",
            "FailoverReport", "Loss", "RestoreReport", "backup", "dr_status", "drill", "failback", "failover",
            "latest_backup", "restore", "restore_config", "verify_backup"]

@@ -49,18 +49,45 @@ def verify(root: RootOption = None, as_json: JsonOption = False,
     if as_json:
         emit_json({"ok": report.ok and not report.warnings, "records": report.records,
                    "checkpoints": report.checkpoints, "witnessed": report.witnessed, "problem": report.problem,
-                   "warnings": list(report.warnings), "method": report.method})
+                   "warnings": list(report.warnings), "method": report.method,
+                   "acknowledged": list(report.acknowledged)})
     elif report.ok:
         anchor = "pinned key" if not any("pinned" in w for w in report.warnings) else "unpinned key"
         how = "by the block roots of every signed head" if report.method == "bytes" else "record by record"
         console.print(f"[green]ok[/]: {report.records} records checked {how}, {report.checkpoints} signed head(s) "
                       f"valid with the {anchor}, consistent with the newest head a witness saw "
                       f"({report.witnessed} records)")
+    for note in report.acknowledged if not as_json else ():
+        console.print(f"acknowledged loss: {escape(note)}", highlight=False)
     if not report.ok:
         fail(f"audit log: {report.problem or ''}. Fix: restore the audit folder from the last backup "
              "(mesh dr restore) and investigate who changed it")
     if report.warnings:
         fail("audit log not anchored: " + "; ".join(report.warnings))
+
+
+@audit_app.command("acknowledge-loss")
+def acknowledge_loss(
+    reason: Annotated[str, typer.Option("--reason", help="Why the records are gone (the restore, its ticket).")],
+    root: RootOption = None,
+    user: ActorOption = None,
+) -> None:
+    """After a deliberate `mesh dr restore`, acknowledge (as a holder of operate_dr, signed with
+    your key) the records the witnesses saw that the restored log no longer holds; `mesh audit
+    verify` then names the loss instead of failing on it."""
+    from governance.dr import acknowledge_audit_loss
+    from governance.identity import LocalIdentity
+
+    with user_errors():
+        mesh = open_policy_mesh(root)
+        actor = act_as(mesh, user, "audit_acknowledge_loss")
+        signer = LocalIdentity(people={e: p.public_key for e, p in mesh.policy.people.items()})
+        ack = acknowledge_audit_loss(mesh, governed(mesh).audit, actor=actor, reason=reason,
+                                     sign=lambda payload: signer.sign(actor.id, payload))
+    most = max(head["size"] for head in ack.heads)
+    console.print(f"acknowledged by {escape(ack.by)}: {len(ack.heads)} witnessed head(s), up to record {most - 1}, "
+                  "are no longer in the log; the acknowledgment is in every region's witness and in the log",
+                  highlight=False)
 
 
 @audit_app.command("pin")

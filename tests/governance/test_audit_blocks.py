@@ -146,3 +146,27 @@ def test_a_head_whose_block_root_was_stripped_no_longer_verifies(tmp_path: Path)
     path.write_bytes(b"".join(canonical(h) + b"\n" for h in heads))
     report = log.verify()
     assert not report.ok and "invalid signature" in (report.problem or "")
+
+
+def test_only_an_acknowledgment_signed_by_someone_allowed_counts(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from governance.identity.keys import public_key_text, signature_text
+
+    person = Ed25519PrivateKey.generate()
+    allowed: dict[str, str] = {}
+    log = _open(tmp_path)
+    log.acknowledgers = allowed.get
+    log.append_many([_event(i) for i in range(6)])
+    log.seal()
+    lines = _lines(log)
+    shutil.rmtree(log.folder)  # lost; a fresh log starts
+    log.append_many([_event(i) for i in range(2)])
+    log.seal()
+    assert not log.verify().ok
+    ack = log.acknowledge_loss("ops@acme.example", "disk lost", lambda p: signature_text(person.sign(p)))
+    assert {h["size"] for h in ack.heads} == {len(lines)}
+    assert not log.verify().ok  # signed, but by someone mesh.toml does not let acknowledge
+    allowed["ops@acme.example"] = public_key_text(person)
+    report = log.verify()
+    assert report.ok and report.acknowledged and "disk lost" in report.acknowledged[0]

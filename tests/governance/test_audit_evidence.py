@@ -153,3 +153,46 @@ def test_a_malformed_pin_is_a_policy_error_naming_the_key(used_root: Path) -> No
         doc["audit"]["key_fingerprint"] = "abc"
     result = mesh(used_root, "audit", "verify")
     assert result.exit_code == 1 and "[audit].key_fingerprint" in result.stderr and "mesh audit pin" in result.stderr
+
+
+OPERATOR = "platform@acme.example"
+
+
+def test_a_loss_after_a_deliberate_restore_is_acknowledged_once_by_operate_dr_and_then_named(used_root: Path) -> None:
+    assert mesh(used_root, "dr", "backup").exit_code == 0
+    assert mesh(used_root, "materialize", "finance.fx_rates").exit_code == 0  # records the backup lacks
+    witnessed = len(lines_of(used_root))
+    shutil.rmtree(audit_dir(used_root))  # the disk with the log is lost
+    restored = mesh(used_root, "dr", "restore", "--as", OPERATOR)
+    assert restored.exit_code == 0, restored.stderr
+    before = mesh(used_root, "audit", "verify")
+    assert before.exit_code == 1 and "the witness in us-west" in before.stderr
+
+    refused = mesh(used_root, "audit", "acknowledge-loss", "--reason", "restore drill", "--as",
+                   "analyst@acme.example")
+    assert refused.exit_code == 1 and "operate_dr" in refused.stderr
+    done = mesh(used_root, "audit", "acknowledge-loss", "--reason", "disk lost, INC-42", "--as", OPERATOR)
+    assert done.exit_code == 0, done.stderr
+    after = mesh(used_root, "audit", "verify")
+    assert after.exit_code == 0, after.stderr
+    assert f"up to record {witnessed - 1}" in after.stdout and "INC-42" in after.stdout and OPERATOR in after.stdout
+    assert "audit_loss_acknowledged" in "".join(lines_of(used_root))
+    again = mesh(used_root, "audit", "acknowledge-loss", "--reason", "again", "--as", OPERATOR)
+    assert again.exit_code == 1 and "no loss to acknowledge" in again.stderr
+
+    acks = sorted((used_root / ".mesh" / "regions").glob("*/_witness/audit/acknowledged.jsonl"))
+    assert acks, "the acknowledgment is kept in the regions' witnesses"
+    originals = [ack.read_text() for ack in acks]
+    for ack, original in zip(acks, originals, strict=True):
+        ack.write_text(original.replace("INC-42", "INC-43"))  # an edited acknowledgment acknowledges nothing
+    assert mesh(used_root, "audit", "verify").exit_code == 1
+    for ack, original in zip(acks, originals, strict=True):
+        ack.write_text(original)
+    lines = lines_of(used_root)
+    (audit_dir(used_root) / "audit.jsonl").write_text("".join(lines[:3] + lines[4:]))  # a new deletion
+    assert mesh(used_root, "audit", "verify").exit_code == 1
+
+
+def test_nothing_to_acknowledge_on_an_intact_log(used_root: Path) -> None:
+    result = mesh(used_root, "audit", "acknowledge-loss", "--reason", "none", "--as", OPERATOR)
+    assert result.exit_code == 1 and "no loss to acknowledge" in result.stderr
