@@ -14,6 +14,7 @@ from governance.dr.backup import (
     restore_config,
     verify_backup,
 )
+from governance.dr.backup_keys import backup_kek_usage, rewrap_backups
 from governance.dr.drill import DrillReport, drill
 from governance.dr.failover import (
     FailoverRefusedError,
@@ -25,5 +26,5 @@ from governance.dr.failover import (
 from governance.dr.status import AssetLag, DrStatus, dr_status
 
 __all__ = ["AssetLag", "BackupError", "BackupReport", "DrStatus", "DrillReport", "FailoverRefusedError",
-           "FailoverReport", "Loss", "RestoreReport", "backup", "dr_status", "drill", "failback", "failover",
-           "latest_backup", "restore", "restore_config", "verify_backup"]
+           "FailoverReport", "Loss", "RestoreReport", "backup", "backup_kek_usage", "dr_status", "drill", "failback",
+           "failover", "latest_backup", "restore", "restore_config", "rewrap_backups", "verify_backup"]
