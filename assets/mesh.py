@@ -21,9 +21,12 @@ from assets.ports import Services
 from assets.regions import read_switch
 from assets.selection import select
 from assets.storage import StorageRoot, VersionStore
+from assets.storage.verified import verified_files_at
 
 #: Folder under the mesh root for local state: run history, Airflow home, keys, lineage files.
 STATE_DIR = ".mesh"
+#: File under ``<STATE_DIR>/state`` remembering which data files were verified, across processes.
+VERIFIED_READS = "verified-reads.jsonl"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,11 +94,9 @@ class Mesh:
 
     @cached_property
     def _stores(self) -> dict[str, VersionStore]:
-        stores = {}
-        for name, url in self.regions.storage.items():
-            stores[name] = VersionStore(
-                StorageRoot(url), admit=partial(self._admit, name))
-        return stores
+        verified = verified_files_at(self.state_dir / "state" / VERIFIED_READS)
+        return {name: VersionStore(StorageRoot(url), admit=partial(self._admit, name), verified=verified)
+                for name, url in self.regions.storage.items()}
 
     def _admit(self, region: str, key: str, size: int | None) -> None:
         self.services.admission.admit(region, key, size)

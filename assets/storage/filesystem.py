@@ -74,11 +74,12 @@ class StorageRoot:
 
     def stamp(self, path: str) -> tuple[int, object]:
         """(size, state) of a stored file, changed by any rewrite: on a local filesystem the
-        modification time in ns and the inode; on an object store the ETag (else the
+        modification time in ns, the inode and the change time in ns (which, unlike the
+        modification time, cannot be set back); on an object store the ETag (else the
         modification time), read fresh. Raises ``FileNotFoundError``."""
         if self.is_local:
             st = os.stat(path)
-            return st.st_size, (st.st_mtime_ns, st.st_ino)
+            return st.st_size, (st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
         self.fs.invalidate_cache(path)
         info = self.fs.info(path)
         state = info.get("ETag") or info.get("etag") or info.get("mtime") or info.get("LastModified") \

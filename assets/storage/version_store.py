@@ -39,7 +39,7 @@ from assets.errors import AssetNotMaterializedError, StorageError
 from assets.storage.filesystem import StorageRoot
 from assets.storage.manifest import Manifest
 from assets.storage.staging import GRACE_SECONDS, is_leftover, staging_name
-from assets.storage.verified import VERIFIED
+from assets.storage.verified import VERIFIED, VerifiedFiles
 
 DATA_FILE = "data.parquet"
 MANIFEST_FILE = "manifest.json"
@@ -93,11 +93,15 @@ class VersionStore:
     ``admit(key, size)`` is called before any byte of a version of ``key`` is written (``size``
     None) and again before a staged version of ``size`` bytes is made visible; it raises to
     refuse (the mesh enforces residency and storage quotas with it, for every writer).
+    ``verified`` remembers which data files matched their manifest (default: the process-wide
+    memory; a mesh gives one kept in its state folder, see :mod:`assets.storage.verified`).
     """
 
-    def __init__(self, root: StorageRoot, admit: Callable[[str, int | None], None] | None = None) -> None:
+    def __init__(self, root: StorageRoot, admit: Callable[[str, int | None], None] | None = None, *,
+                 verified: VerifiedFiles | None = None) -> None:
         self.root = root
         self.admit = admit
+        self.verified = VERIFIED if verified is None else verified
 
     def __repr__(self) -> str:
         return f"VersionStore({self.root.url!r})"
@@ -270,7 +274,7 @@ class VersionStore:
         path = self.data_path(key, manifest.version, partition)
         stamp = self._stamp(manifest, path)
         try:
-            if (self.root.uri_of(path), manifest.checksum, stamp) not in VERIFIED:
+            if (self.root.uri_of(path), manifest.checksum, stamp) not in self.verified:
                 if not self.root.is_local or stamp[0] <= EAGER_VERIFY_BYTES:
                     return self._read_verified(manifest, path, stamp)
                 self.check(manifest)
@@ -287,7 +291,7 @@ class VersionStore:
         its size and modification time (see :mod:`assets.storage.verified`)."""
         path = self.data_path(manifest.key, manifest.version, manifest.partition)
         stamp = self._stamp(manifest, path)
-        if (self.root.uri_of(path), manifest.checksum, stamp) in VERIFIED:
+        if (self.root.uri_of(path), manifest.checksum, stamp) in self.verified:
             return
         try:
             checksum = self.root.checksum(path) if stamp[0] == manifest.bytes else None
@@ -349,7 +353,7 @@ class VersionStore:
     def _remember(self, path: str, checksum: str, stamp: tuple[int, object]) -> None:
         """Remember a match if the file did not change while it was hashed."""
         if self.root.stamp(path) == stamp:
-            VERIFIED.remember((self.root.uri_of(path), checksum, stamp))
+            self.verified.remember((self.root.uri_of(path), checksum, stamp))
 
     def storage_bytes(self, domain: str) -> int:
         """Bytes stored for a domain, every version counted, and leftover staging folders of

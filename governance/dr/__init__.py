@@ -15,6 +15,7 @@ from governance.dr.backup import (
     restore_config,
     verify_backup,
 )
+from governance.dr.backup_keys import backup_kek_usage, rewrap_backups
 from governance.dr.drill import DrillReport, drill
 from governance.dr.failover import (
     FailoverRefusedError,
@@ -25,6 +26,7 @@ from governance.dr.failover import (
 )
 from governance.dr.status import AssetLag, DrStatus, dr_status
 
-__all__ = ["AssetLag", "acknowledge_audit_loss", "BackupError", "BackupReport", "DrStatus", "DrillReport", "FailoverRefusedError",
-           "FailoverReport", "Loss", "RestoreReport", "backup", "dr_status", "drill", "failback", "failover",
-           "latest_backup", "restore", "restore_config", "verify_backup"]
+__all__ = ["AssetLag", "BackupError", "BackupReport", "DrStatus", "DrillReport", "FailoverRefusedError",
+           "FailoverReport", "Loss", "RestoreReport", "acknowledge_audit_loss", "backup", "backup_kek_usage",
+           "dr_status", "drill", "failback", "failover", "latest_backup", "restore", "restore_config",
+           "rewrap_backups", "verify_backup"]

@@ -86,26 +86,27 @@ def backup(mesh: Mesh, dest: Path | None = None, *, actor: str = "operator") -> 
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     manifests, skipped = 0, []
+    log = governed(mesh).audit
     try:
-        shutil.copyfile(mesh.policy.path, partial / "mesh.toml")
-        wrapped = mesh.state_dir / "keys" / "data"
-        if wrapped.exists():
-            shutil.copytree(wrapped, partial / "keys" / "data")
-        for region in mesh.policy.regions:
-            try:
-                manifests += _copy_manifests(mesh.store(region).root, partial / "manifests" / region)
-            except Exception:  # an unreachable region is recorded, the rest is still backed up
-                shutil.rmtree(partial / "manifests" / region, ignore_errors=True)
-                skipped.append(region)
-        log = governed(mesh).audit
-        checkpoint = log.snapshot(partial / "audit")  # last: it covers every manifest above
-        files = {p.relative_to(partial).as_posix(): _sha256(p) for p in sorted(partial.rglob("*")) if p.is_file()}
-        index = {"format": 1, "mesh": mesh.policy.settings.name, "created_at": stamp, "active_region": mesh.active_region,
-                 "audit_checkpoint": checkpoint, "skipped_regions": skipped, "files": files}
-        raw = json.dumps(index, indent=2, sort_keys=True).encode()
-        atomic_write(partial / INDEX, raw)  # fsynced: the signed index is what a restore trusts
-        atomic_write(partial / SIGNATURE, log.signer.sign(raw).hex().encode())
-        os.replace(partial, dest)
+        # shared key lock: no KEK is retired while the wrapped keys copied here are not yet in place
+        with governed(mesh).keyring.lock.shared():
+            shutil.copyfile(mesh.policy.path, partial / "mesh.toml")
+            wrapped = mesh.state_dir / "keys" / "data"
+            if wrapped.exists():
+                shutil.copytree(wrapped, partial / "keys" / "data")
+            for region in mesh.policy.regions:
+                try:
+                    manifests += _copy_manifests(mesh.store(region).root, partial / "manifests" / region)
+                except Exception:  # an unreachable region is recorded, the rest is still backed up
+                    shutil.rmtree(partial / "manifests" / region, ignore_errors=True)
+                    skipped.append(region)
+            checkpoint = log.snapshot(partial / "audit")  # last: it covers every manifest above
+            files = {p.relative_to(partial).as_posix(): file_digest(p)
+                     for p in sorted(partial.rglob("*")) if p.is_file()}
+            write_index(partial, {"format": 1, "mesh": mesh.policy.settings.name, "created_at": stamp,
+                                  "active_region": mesh.active_region, "audit_checkpoint": checkpoint,
+                                  "skipped_regions": skipped, "files": files}, log)
+            os.replace(partial, dest)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -115,12 +116,26 @@ def backup(mesh: Mesh, dest: Path | None = None, *, actor: str = "operator") -> 
     return report
 
 
+def backup_folders(state_dir: Path) -> list[Path]:
+    """Every folder under ``<state_dir>/backups`` that holds a backup index, by name: complete
+    backups, and leftovers of an interrupted backup or rewrap (their names start with a dot)."""
+    folder = backups_dir(state_dir)
+    return sorted(p for p in folder.iterdir() if (p / INDEX).is_file()) if folder.is_dir() else []
+
+
+def write_index(folder: Path, index: dict[str, Any], log: AuditLog) -> None:
+    """Write a backup's ``index.json`` and its signature with the audit log's key."""
+    raw = json.dumps(index, indent=2, sort_keys=True).encode()
+    atomic_write(folder / INDEX, raw)  # fsynced: the signed index is what a restore trusts
+    atomic_write(folder / SIGNATURE, log.signer.sign(raw).hex().encode())
+
+
 def latest_backup(state_dir: Path) -> Path:
     """The newest complete backup under ``<state_dir>/backups``."""
-    folder = backups_dir(state_dir)
-    found = sorted(p for p in folder.glob("*") if (p / INDEX).exists()) if folder.exists() else []
+    found = [p for p in backup_folders(state_dir) if not p.name.startswith(".")]
     if not found:
-        raise BackupError("there is no backup", where=str(folder), fix="write one with `mesh dr backup`")
+        raise BackupError("there is no backup", where=str(backups_dir(state_dir)),
+                          fix="write one with `mesh dr backup`")
     return found[-1]
 
 
@@ -140,7 +155,7 @@ def verify_backup(state_dir: Path, path: Path) -> dict[str, Any]:
                           where=str(index_file), fix="restore from another backup") from None
     index = json.loads(raw)
     bad = [rel for rel, digest in index["files"].items()
-           if not (path / rel).is_file() or _sha256(path / rel) != digest]
+           if not (path / rel).is_file() or file_digest(path / rel) != digest]
     if bad:
         raise BackupError(f"{len(bad)} file(s) of the backup are missing or altered: {', '.join(bad[:10])}",
                           where=str(path), fix="restore from another backup")
@@ -295,6 +310,7 @@ def _last_hash(log: AuditLog, count: int) -> str | None:
     return next((r.hash for r in log.records() if r.seq == count - 1), None)
 
 
-def _sha256(path: Path) -> str:
+def file_digest(path: Path) -> str:
+    """The SHA-256 (hex) of a file, as a backup's index lists it."""
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()

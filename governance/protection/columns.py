@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 
 from assets.errors import ConfigError, MeshError
 from governance.policy import MeshPolicy
-from governance.protection.keys import Keyring, WrappedKey
+from governance.protection.keys import Keyring, WrappedKey, dek_aad
 
 TOKEN, CIPHER, REDACTED = "tok:", "enc:", "[redacted]"
 
@@ -71,7 +71,7 @@ def protect(frame: pl.DataFrame, classified: Mapping[str, str], policy: MeshPoli
             series = pl.Series(column, [None] * len(series), dtype=pl.String)
         columns.append(series.alias(column))
         protection[column] = f"{method}:{classification}"
-    wrapped = keyring.provider.wrap(dek, f"dek:{key}".encode()) if dek else None
+    wrapped = keyring.provider.wrap(dek, dek_aad(key)) if dek else None
     return Protected(frame.with_columns(columns) if columns else frame, protection, wrapped)
 
 
@@ -118,7 +118,7 @@ def unprotect(frame: pl.DataFrame, protection: Mapping[str, str], data_key: Mapp
                 except TypeError as exc:
                     raise ProtectionError(f"the data key in the manifest of '{key}' is corrupt ({exc})",
                                           where=manifest_file, fix=_RESTORE) from None
-                dek = keyring.provider.unwrap(wrapped, f"dek:{key}".encode())
+                dek = keyring.provider.unwrap(wrapped, dek_aad(key))
             try:
                 columns.append(decrypt(frame[column], dek, aad=f"{key}:{column}".encode()))
             except _CORRUPT as exc:

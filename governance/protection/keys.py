@@ -204,5 +204,10 @@ class Keyring:
         atomic_write(path, json.dumps(wrapped.to_dict()).encode(), mode=0o600, exclusive=True)
 
 
+def dek_aad(asset: str) -> bytes:
+    """The associated data the wrapped data key of ``asset``'s versions is bound to."""
+    return f"dek:{asset}".encode()
+
+
 def _tokenize_aad(classification: str) -> bytes:
     return f"tokenize:{classification}".encode()

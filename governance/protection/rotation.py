@@ -7,7 +7,8 @@ region), and quarantine reports. Rotation and retirement hold the key lock exclu
 memory and storage while they scan. Rotation records its
 target KEK in ``rotation.json`` before it starts, rewraps each key (skipping those already
 under the target) and removes the file when done, so an interrupted rotation is finished by
-running it again. A KEK can be retired once no wrapped key uses it.
+running it again. A KEK can be retired once no wrapped key uses it, stored or in a backup under
+``.mesh/backups`` (backups are rewrapped on request: :mod:`governance.dr.backup_keys`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from governance.access.authorization import identity_details, require
 from governance.audit import AuditEvent, AuditLog
 from governance.identity import Actor
 from governance.keys import KeyError_
-from governance.protection.keys import Keyring, WrappedKey, unknown_kek
+from governance.protection.keys import Keyring, WrappedKey, dek_aad, unknown_kek
 
 STATE = "rotation.json"
 MANIFEST, REPORT = "manifest.json", "report.json"
@@ -59,13 +60,13 @@ def wrapped_items(mesh: Mesh, keyring: Keyring) -> Iterator[WrappedItem]:
     for path in keyring.wrapped_tokenization_keys():
         classification = path.stem.removeprefix("tokenize-")
         yield WrappedItem(f"tokenization key {classification}", WrappedKey.from_dict(json.loads(path.read_text())),
-                          f"tokenize:{classification}".encode(), partial(_write_wrapped, path))
+                          f"tokenize:{classification}".encode(), partial(write_wrapped, path))
     for stored in stored_documents(mesh):
         document = stored.document
         if document.get("data_key"):
             asset = document["asset"] if stored.inner.startswith(f"{QUARANTINE}/") else document["key"]
             yield WrappedItem(f"{stored.region}:{stored.inner}", WrappedKey.from_dict(dict(document["data_key"])),
-                              f"dek:{asset}".encode(), partial(_rewrite, stored.root, stored.file, document))
+                              dek_aad(asset), partial(rewrite_document, stored.root, stored.file, document))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,16 @@ def tokenized_before(mesh: Mesh, classification: str) -> bool:
 
 
 def kek_usage(mesh: Mesh, keyring: Keyring) -> Counter[str]:
-    return Counter(item.wrapped.kek_id for item in wrapped_items(mesh, keyring))
+    """How many wrapped data keys each KEK protects: stored in the mesh, and in its backups."""
+    usage = Counter(item.wrapped.kek_id for item in wrapped_items(mesh, keyring))
+    for in_backup in _backup_usage(mesh).values():
+        usage.update(in_backup)
+    return usage
+
+
+def rewrap(item: WrappedItem, keyring: Keyring) -> None:
+    """Store ``item``'s data key wrapped by the active KEK."""
+    item.write(keyring.provider.wrap(keyring.provider.unwrap(item.wrapped, item.aad), item.aad))
 
 
 def rotate_keys(mesh: Mesh, keyring: Keyring, audit: AuditLog, *, actor: Actor,
@@ -134,7 +144,7 @@ def _rotate(mesh: Mesh, keyring: Keyring, audit: AuditLog, actor: Actor,
         if item.wrapped.kek_id == target:
             already += 1
             continue
-        item.write(keyring.provider.wrap(keyring.provider.unwrap(item.wrapped, item.aad), item.aad))
+        rewrap(item, keyring)
         rewrapped += 1
         if on_item is not None:
             on_item(item.label)
@@ -159,15 +169,36 @@ def _retire(mesh: Mesh, keyring: Keyring, audit: AuditLog, kek_id: str, actor: A
     known = keyring.provider.kek_ids()
     if kek_id not in known:
         raise unknown_kek(kek_id, known, where="mesh keys retire")
-    users = kek_usage(mesh, keyring).get(kek_id, 0)
-    if users:
+    stored = Counter(item.wrapped.kek_id for item in wrapped_items(mesh, keyring))[kek_id]
+    backups = {folder: usage[kek_id] for folder, usage in _backup_usage(mesh).items() if usage[kek_id]}
+    if stored or backups:
         audit.append(AuditEvent(actor="service:keys", action="key_retire", target=f"kek:{kek_id}", outcome="denied",
-                                source="cli", details={"still_used_by": users, "by": actor.id}))
-        raise KeyError_(f"KEK {kek_id} still wraps {users} data key(s)", where="mesh keys retire",
-                        fix="run `mesh keys rotate` to completion first")
+                                source="cli", details={"still_used_by": stored + sum(backups.values()), "by": actor.id,
+                                                       "backups": [folder.name for folder in backups]}))
+        raise _still_used(kek_id, stored, backups)
     keyring.provider.retire(kek_id)
     audit.append(AuditEvent(actor="service:keys", action="key_retire", target=f"kek:{kek_id}", outcome="retired",
                             source="cli", details={"by": actor.id, **identity_details(actor)}))
+
+
+def _still_used(kek_id: str, stored: int, backups: dict[Path, int]) -> KeyError_:
+    """The refusal to retire a KEK that still wraps ``stored`` stored keys and keys in ``backups``."""
+    where = f" in backup {', '.join(folder.name for folder in backups)}" if backups else ""
+    if stored and backups:
+        where = f" ({stored} stored,{where})"
+    fixes = ["run `mesh keys rotate` to completion first"] if stored else []
+    if backups:
+        fixes.append("rewrap the backups under the active KEK with `mesh keys rewrap-backups`, or write a newer "
+                     f"backup with `mesh dr backup` and then remove {', '.join(str(f) for f in backups)}")
+    return KeyError_(f"KEK {kek_id} still wraps {stored + sum(backups.values())} data key(s){where}",
+                     where="mesh keys retire", fix="; ".join(fixes))
+
+
+def _backup_usage(mesh: Mesh) -> dict[Path, Counter[str]]:
+    # imported here: governance.dr imports the wiring, which imports this module
+    from governance.dr.backup_keys import backup_kek_usage
+
+    return backup_kek_usage(mesh.state_dir)
 
 
 def _read_json(root: StorageRoot, path: str) -> dict[str, Any]:
@@ -182,12 +213,14 @@ def _read_json(root: StorageRoot, path: str) -> dict[str, Any]:
             from None
 
 
-def _rewrite(root: StorageRoot, path: str, document: dict[str, Any], wrapped: WrappedKey) -> None:
+def rewrite_document(root: StorageRoot, path: str, document: dict[str, Any], wrapped: WrappedKey) -> None:
+    """Write a manifest or quarantine report again, its data key replaced by ``wrapped``."""
     indent: dict[str, Any] = {"indent": 2} if path.endswith(f"/{REPORT}") else {"indent": 2, "sort_keys": True}
     root.write_atomic(path, json.dumps({**document, "data_key": wrapped.to_dict()}, **indent).encode())
 
 
-def _write_wrapped(path: Path, wrapped: WrappedKey) -> None:
+def write_wrapped(path: Path, wrapped: WrappedKey) -> None:
+    """Write a wrapped tokenization key (owner-only, atomically)."""
     _write_json(path, wrapped.to_dict())
 
 

@@ -339,12 +339,13 @@ def contract_diff(
         raise typer.Exit(1)
 
 
-keys_app = typer.Typer(help="Key-encryption keys: status, rotate, retire.", no_args_is_help=True)
+keys_app = typer.Typer(help="Key-encryption keys: status, rotate, rewrap backups, retire.", no_args_is_help=True)
 
 
 @keys_app.command("status")
 def keys_status(root: RootOption = None, as_json: JsonOption = False) -> None:
-    """The active KEK and how many wrapped data keys each KEK protects (ids only, never keys)."""
+    """The active KEK and how many wrapped data keys each KEK protects, stored and in the backups
+    under .mesh/backups (ids only, never keys)."""
     from governance.protection.rotation import kek_usage
 
     with user_errors():
@@ -372,6 +373,21 @@ def keys_rotate(root: RootOption = None, user: ActorOption = None) -> None:
         report = rotate_keys(mesh, governed(mesh).keyring, governed(mesh).audit, actor=actor, on_wait=_waiting)
     console.print(f"active KEK {report.kek_id}: {report.rewrapped} data key(s) rewrapped, {report.already} already "
                   f"under it{' (resumed an interrupted rotation)' if report.resumed else ''}")
+
+
+@keys_app.command("rewrap-backups")
+def keys_rewrap_backups(root: RootOption = None, user: ActorOption = None) -> None:
+    """Rewrap the data keys of every backup under .mesh/backups with the active KEK (each backup
+    verified first, then signed again), so an old KEK can be retired. Needs the rotate_keys permission."""
+    from governance.dr import rewrap_backups
+
+    with user_errors():
+        mesh = open_policy_mesh(root)
+        actor = act_as(mesh, user, "key_rewrap_backup")
+        done = rewrap_backups(mesh, governed(mesh).keyring, governed(mesh).audit, actor=actor)
+    for folder, count in done.items():
+        console.print(f"backup {escape(folder.name)}: {count} data key(s) rewrapped")
+    console.print(f"{len(done)} backup(s) rewrapped" if done else "every backup is under the active KEK")
 
 
 @keys_app.command("retire")

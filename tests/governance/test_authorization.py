@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from assets import Mesh
 from governance.access import PermissionDeniedError
 from governance.audit.access import checkpoint_audit, query_audit
-from governance.dr import failback, failover
+from governance.dr import failback, failover, rewrap_backups
 from governance.protection.rotation import retire_kek, rotate_keys
 from governance.services import governed
 from governance.tenancy import create_domain, retire_domain
@@ -28,6 +28,8 @@ NOBODY = person("nobody@acme.example")
                  id="rotate_keys"),
     pytest.param(lambda m: retire_kek(m, governed(m).keyring, governed(m).audit, "abc", actor=NOBODY), "key_retire",
                  id="retire_kek"),
+    pytest.param(lambda m: rewrap_backups(m, governed(m).keyring, governed(m).audit, actor=NOBODY),
+                 "key_rewrap_backup", id="rewrap_backups"),
     pytest.param(lambda m: retire_domain(m, "marketing", NOBODY, governed(m).audit), "domain_retire",
                  id="retire_domain"),
     pytest.param(lambda m: create_domain(m.root, "logistics", "x@acme.example", governed(m).audit, actor=NOBODY),

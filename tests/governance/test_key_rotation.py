@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import threading
 from contextlib import AbstractContextManager
+from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
@@ -14,6 +16,7 @@ import pytest
 from assets import Mesh, materialize
 from assets.ports import ProtectedFrame, Protector, Services
 from governance.access import read_asset
+from governance.dr import BackupError, backup, restore, rewrap_backups, verify_backup
 from governance.keys import KeyError_
 from governance.protection.keys import WrappedKey
 from governance.protection.rotation import kek_usage, retire_kek, rotate_keys
@@ -195,3 +198,118 @@ def test_a_kek_is_not_retired_while_a_staged_partitioned_archived_or_quarantined
     for inner in planted:
         wrapped = WrappedKey.from_dict(json.loads(standby.read_bytes(standby.path(inner)))["data_key"])
         assert keyring.provider.unwrap(wrapped, b"dek:customers.customers")
+
+
+def _lose_and_restore(mesh: Mesh, backup_path: Path) -> list[tuple[str, str]]:
+    """Remove the manifests of the active region's versions (their data stays), bring them
+    back from the backup, and read every version."""
+    store = mesh.store()
+    for version in store.versions("customers.customers"):
+        Path(store.data_path("customers.customers", version)).with_name("manifest.json").unlink()
+    report = restore(mesh, backup_path, actor=person("platform@acme.example"))
+    assert not report.problems and sum(r.endswith("manifest.json") for r in report.restored) == 2, report
+    return plaintext(mesh)
+
+
+def test_a_kek_that_wraps_keys_in_a_backup_is_not_retired_and_the_backup_stays_restorable(
+        protected_mesh: Mesh) -> None:
+    mesh, keyring, audit = protected_mesh, governed(protected_mesh).keyring, governed(protected_mesh).audit
+    before = plaintext(mesh)
+    written = backup(mesh)
+    old = keyring.provider.active_kek_id()
+    rotate_keys(mesh, keyring, audit, actor=person("platform@acme.example"))
+    with pytest.raises(KeyError_, match=f"KEK {old} still wraps 5 data key.* backup {written.path.name}") as refused:
+        retire_kek(mesh, keyring, audit, old, actor=person("platform@acme.example"))
+    assert "mesh keys rewrap-backups" in refused.value.fix and "mesh dr backup" in refused.value.fix
+    assert str(written.path) in refused.value.fix
+    assert old in keyring.provider.kek_ids()
+    assert kek_usage(mesh, keyring)[old] == 5  # 2 versions x 2 regions + 1 token key, in the backup
+    assert _lose_and_restore(mesh, written.path) == before
+
+
+def test_rewrapped_backups_verify_restore_and_free_the_old_kek(protected_mesh: Mesh) -> None:
+    mesh, keyring, audit = protected_mesh, governed(protected_mesh).keyring, governed(protected_mesh).audit
+    before = plaintext(mesh)
+    written = backup(mesh)
+    signature = (written.path / "index.sig").read_bytes()
+    old = keyring.provider.active_kek_id()
+    rotate_keys(mesh, keyring, audit, actor=person("platform@acme.example"))
+    assert rewrap_backups(mesh, keyring, audit, actor=person("platform@acme.example")) == {written.path: 5}
+    assert rewrap_backups(mesh, keyring, audit, actor=person("platform@acme.example")) == {}  # nothing left
+    assert (written.path / "index.sig").read_bytes() != signature
+    verify_backup(mesh.state_dir, written.path)  # signed again, every checksum right
+    assert sorted(p.name for p in written.path.parent.iterdir()) == [written.path.name], "no leftovers"
+    retire_kek(mesh, keyring, audit, old, actor=person("platform@acme.example"))
+    assert _lose_and_restore(mesh, written.path) == before
+    done = [r for r in audit.query(action="key_rewrap_backup")]
+    assert [(r.outcome, r.target) for r in done] == [("rewrapped", str(written.path))]
+
+
+def test_a_tampered_backup_is_neither_rewrapped_nor_signed_again(protected_mesh: Mesh) -> None:
+    mesh, keyring, audit = protected_mesh, governed(protected_mesh).keyring, governed(protected_mesh).audit
+    written = backup(mesh)
+    rotate_keys(mesh, keyring, audit, actor=person("platform@acme.example"))
+    (written.path / "mesh.toml").write_text("# edited\n")
+    with pytest.raises(BackupError, match="missing or altered: mesh.toml"):
+        rewrap_backups(mesh, keyring, audit, actor=person("platform@acme.example"))
+    assert (written.path / "mesh.toml").read_text() == "# edited\n"
+
+
+def test_an_unreadable_key_in_a_backup_refuses_retirement_naming_the_file(protected_mesh: Mesh) -> None:
+    mesh, keyring, audit = protected_mesh, governed(protected_mesh).keyring, governed(protected_mesh).audit
+    written = backup(mesh)
+    old = keyring.provider.active_kek_id()
+    rotate_keys(mesh, keyring, audit, actor=person("platform@acme.example"))
+    [damaged, *_] = sorted((written.path / "manifests").rglob("manifest.json"))
+    damaged.write_bytes(b"\x00garbage")
+    with pytest.raises(KeyError_, match="cannot tell which KEK") as refused:
+        retire_kek(mesh, keyring, audit, old, actor=person("platform@acme.example"))
+    assert refused.value.where == str(damaged) and "mesh dr backup" in refused.value.fix
+    assert old in keyring.provider.kek_ids()
+
+
+def test_a_rewrap_interrupted_between_its_renames_is_finished_by_the_next(protected_mesh: Mesh,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    mesh, keyring, audit = protected_mesh, governed(protected_mesh).keyring, governed(protected_mesh).audit
+    before = plaintext(mesh)
+    written = backup(mesh)
+    old = keyring.provider.active_kek_id()
+    rotate_keys(mesh, keyring, audit, actor=person("platform@acme.example"))
+    real_rename = os.rename
+
+    def crash_before_swapping_in(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        if Path(dst) == written.path:
+            raise KeyboardInterrupt
+        real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", crash_before_swapping_in)
+    with pytest.raises(KeyboardInterrupt):
+        rewrap_backups(mesh, keyring, audit, actor=person("platform@acme.example"))
+    monkeypatch.undo()
+    assert not written.path.exists()
+    with pytest.raises(KeyError_, match=f"KEK {old} still wraps 5 data key.* backup .{written.path.name}.before"):
+        retire_kek(mesh, keyring, audit, old, actor=person("platform@acme.example"))  # the old copy counts
+    assert rewrap_backups(mesh, keyring, audit, actor=person("platform@acme.example")) == {}  # finished, not redone
+    assert sorted(p.name for p in written.path.parent.iterdir()) == [written.path.name]
+    verify_backup(mesh.state_dir, written.path)
+    retire_kek(mesh, keyring, audit, old, actor=person("platform@acme.example"))
+    assert _lose_and_restore(mesh, written.path) == before
+
+
+def test_keys_commands_rewrap_backups_then_retire(protected_mesh: Mesh) -> None:
+    from typer.testing import CliRunner
+
+    from meshctl.cli import app
+
+    mesh, keyring = protected_mesh, governed(protected_mesh).keyring
+    root, operator = ["--root", str(mesh.root)], ["--as", "platform@acme.example"]
+    runner = CliRunner()
+    written = backup(mesh)
+    old = keyring.provider.active_kek_id()
+    assert runner.invoke(app, ["keys", "rotate", *root, *operator]).exit_code == 0
+    refused = runner.invoke(app, ["keys", "retire", old, *root, *operator])
+    said = " ".join((refused.stdout + refused.stderr).split())
+    assert refused.exit_code != 0 and f"backup {written.path.name}" in said and "rewrap-backups" in said, said
+    done = runner.invoke(app, ["keys", "rewrap-backups", *root, *operator])
+    assert done.exit_code == 0 and f"backup {written.path.name}: 5 data key(s) rewrapped" in done.stdout, done.output
+    assert runner.invoke(app, ["keys", "retire", old, *root, *operator]).exit_code == 0
