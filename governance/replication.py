@@ -10,16 +10,21 @@ refusal is audited. Every copy is audited with its checksum, size and regions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Generator, Iterable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor, wait
+from contextlib import closing
 from dataclasses import dataclass
-from typing import Literal
+from functools import partial
+from typing import Literal, TypeVar
 
 from assets.mesh import Mesh
 from governance.audit import AuditEvent, AuditLog
 from governance.retention import ResidencyError, check_residency
 
 Action = Literal["copied", "repaired", "refused"]
+T = TypeVar("T")
+#: Files of one asset copied at once when :meth:`Replicator.replicate` is given no pool.
+COPIES_AT_ONCE = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +82,8 @@ class Replicator:
         standby = mesh.standby_region
         return cls(mesh, audit, mesh.active_region, standby, actor) if standby else None
 
-    def replicate(self, key: str, *, verify: Iterable[str] | bool = (), full: bool = True) -> ReplicationResult:
+    def replicate(self, key: str, *, verify: Iterable[str] | bool = (), full: bool = True,
+                  copier: Executor | None = None) -> ReplicationResult:
         """Copy every version of ``key`` the target lacks, oldest first, then mirror ``CURRENT``.
 
         ``verify`` re-hashes existing replicas (``True``: all of them; or the versions named)
@@ -86,6 +92,11 @@ class Replicator:
         moved there), plus those named in ``verify``: what each update needs, at a cost that
         does not grow with the asset's history. Storage errors propagate: the caller reports
         them, and the next call catches up.
+
+        The data files are copied on ``copier``'s threads, several at once (a pool of
+        :data:`COPIES_AT_ONCE` of its own when not given), each hashed while it is written; the
+        copies become versions in order, oldest first, so the replica's versions are always the
+        source's up to some version: after a copy that fails, none newer is published.
         """
         source, target = self.mesh.store(self.source), self.mesh.store(self.target)
         try:
@@ -94,16 +105,17 @@ class Replicator:
             self._audit(key, "refused", {"reason": exc.args[0], "to": self.target})
             return ReplicationResult(key, self.source, self.target, (ReplicaCopy(key, "*", "refused", reason=str(exc)),))
         with target.claim(key):  # concurrent copiers of this asset take turns: the second finds it done
-            copies, present = self._copy(key, verify, full)
+            copies, present = self._copy(key, verify, full, copier)
             current = source.current_version(key)  # read under the claim, so never older than a mirror before
             if current is not None and target.has_version(key, current) and target.current_version(key) != current:
                 target.set_current(key, current, allow_backward=True)  # mirrors the source, its rollbacks too
         return ReplicationResult(key, self.source, self.target, tuple(copies), present)
 
-    def _copy(self, key: str, verify: Iterable[str] | bool, full: bool) -> tuple[list[ReplicaCopy], int]:
+    def _copy(self, key: str, verify: Iterable[str] | bool, full: bool,
+              copier: Executor | None) -> tuple[list[ReplicaCopy], int]:
         """The copies :meth:`replicate` makes, and how many versions were already there."""
         source, target = self.mesh.store(self.source), self.mesh.store(self.target)
-        copies: list[ReplicaCopy] = []
+        todo: list[tuple[str, Action]] = []
         present = 0
         floor = None if full or verify is True else target.current_version(key)
         versions = source.versions(key, after=floor)
@@ -113,35 +125,71 @@ class Replicator:
             check = set(verify or ())
             versions = sorted(set(versions) | {v for v in check - set(versions) if source.has_version(key, v)})
         for version in versions:
-            action: Action = "copied"
             if target.has_version(key, version):
                 if version not in check or target.verify(target.manifest(key, version)):
                     present += 1
                     continue
-                action = "repaired"
-            with self.mesh.services.protector.hold_keys():  # a rotation rewraps the replica's key too
-                manifest = source.manifest(key, version)
-                size = target.receive(manifest, source)
-            copies.append(ReplicaCopy(key, version, action, size))
-            self._audit(key, action, {"version": version, "bytes": size, "checksum": manifest.checksum,
-                                      "from": self.source, "to": self.target})
+                todo.append((version, "repaired"))
+            else:
+                todo.append((version, "copied"))
+        copies: list[ReplicaCopy] = []
+        with self.mesh.services.protector.hold_keys():  # a rotation rewraps the replicas' keys too
+            jobs = [partial(target.receive_aside, source.manifest(key, version), source) for version, _ in todo]
+            with closing(_in_order(jobs, copier, target.discard_received)) as received_in_order:
+                for (version, action), received in zip(todo, received_in_order, strict=True):
+                    size = target.publish_received(received)
+                    copies.append(ReplicaCopy(key, version, action, size))
+                    self._audit(key, action, {"version": version, "bytes": size, "checksum": received.manifest.checksum,
+                                              "from": self.source, "to": self.target})
         return copies, present
 
     def replicate_many(self, keys: Iterable[str], *, verify: bool = False,
                        workers: int = 4) -> list[ReplicationResult | Exception]:
-        """:meth:`replicate` for several assets at once (copies stream in parallel); an asset
-        whose copy fails gives its exception in place of a result."""
-        def one(key: str) -> ReplicationResult | Exception:
-            try:
-                return self.replicate(key, verify=verify)
-            except Exception as exc:  # reported per asset; the others go on
-                return exc
+        """:meth:`replicate` for ``workers`` assets at once, their files copied on one pool of
+        ``workers`` threads (so at most that many files stream and hash at once); an asset whose
+        copy fails gives its exception in place of a result."""
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="replica-copy") as copier:
+            def one(key: str) -> ReplicationResult | Exception:
+                try:
+                    return self.replicate(key, verify=verify, copier=copier)
+                except Exception as exc:  # reported per asset; the others go on
+                    return exc
 
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="replicate") as pool:
-            results = list(pool.map(one, list(keys)))
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="replicate") as pool:
+                results = list(pool.map(one, list(keys)))
         self.audit.seal()  # the standby region also witnesses the head of what was copied
         return results
 
     def _audit(self, key: str, outcome: str, details: dict[str, object]) -> None:
         self.audit.append(AuditEvent(actor=self.actor, action="replicate", target=key, outcome=outcome,
                                      source="replication", where=f"region:{self.target}", details=details))
+
+
+def _in_order(jobs: Sequence[Callable[[], T]], executor: Executor | None,
+              discard: Callable[[T], object]) -> Generator[T, None, None]:
+    """Run ``jobs`` on ``executor``'s threads (a pool of :data:`COPIES_AT_ONCE` of its own when
+    ``None``; none for a single job) and yield their results in order. When a job fails, or the
+    caller stops early, the jobs not yet started are cancelled, the running ones awaited, and
+    every result not yet yielded is given to ``discard``; a failure is raised after that."""
+    if len(jobs) <= 1:
+        yield from (job() for job in jobs)
+        return
+    if executor is None:
+        with ThreadPoolExecutor(max_workers=COPIES_AT_ONCE, thread_name_prefix="replica-copy") as own:
+            yield from _in_order(jobs, own, discard)
+        return
+    futures = [executor.submit(job) for job in jobs]
+    taken = 0
+    try:
+        for future in futures:
+            result = future.result()
+            taken += 1
+            yield result
+    finally:
+        left = futures[taken:]
+        for future in left:
+            future.cancel()
+        wait(left)
+        for future in left:
+            if not future.cancelled() and future.exception() is None:
+                discard(future.result())

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import io
 import json
 import threading
@@ -36,6 +35,7 @@ from typing import Any
 import polars as pl
 
 from assets.errors import AssetNotMaterializedError, StorageError
+from assets.storage.digest import UnknownChecksumAlgorithm, algorithm_of, checksum_of
 from assets.storage.filesystem import StorageRoot
 from assets.storage.manifest import Manifest
 from assets.storage.staging import GRACE_SECONDS, is_leftover, staging_name
@@ -74,6 +74,15 @@ class PublishRequest:
     partition: str | None = None
     data_key: Mapping[str, str] | None = None
     contract: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReceivedCopy:
+    """A version's data copied from another store and verified, not yet visible to any reader."""
+
+    manifest: Manifest
+    folder: str
+    bytes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +303,7 @@ class VersionStore:
         if (self.root.uri_of(path), manifest.checksum, stamp) in self.verified:
             return
         try:
-            checksum = self.root.checksum(path) if stamp[0] == manifest.bytes else None
+            checksum = self.root.checksum(path, self._algorithm(manifest)) if stamp[0] == manifest.bytes else None
         except OSError as exc:
             raise self._error(manifest.key, f"reading version '{manifest.version}' failed: {exc}", path) from exc
         self._refuse_unless_matching(manifest, path, stamp[0], checksum)
@@ -303,10 +312,10 @@ class VersionStore:
     def _read_verified(self, manifest: Manifest, path: str, stamp: tuple[int, object]) -> pl.LazyFrame:
         """Read the file once; hash it in a thread while Parquet decodes it (both release the
         GIL); serve it only if it matches."""
+        algorithm = self._algorithm(manifest)
         raw = self.root.read_bytes(path)
         digest: list[str] = []
-        hasher = threading.Thread(target=lambda: digest.append(f"sha256:{hashlib.sha256(raw).hexdigest()}"),
-                                  name="verify-read")
+        hasher = threading.Thread(target=lambda: digest.append(checksum_of(raw, algorithm)), name="verify-read")
         hasher.start()
         try:
             frame, failure = pl.read_parquet(io.BytesIO(raw)), None
@@ -343,12 +352,22 @@ class VersionStore:
         path = self.data_path(manifest.key, manifest.version, manifest.partition)
         try:
             stamp = self.root.stamp(path)
-            if stamp[0] != manifest.bytes or self.root.checksum(path) != manifest.checksum:
+            if stamp[0] != manifest.bytes or self.root.checksum(path, self._algorithm(manifest)) != manifest.checksum:
                 return False
         except FileNotFoundError:
             return False
         self._remember(path, manifest.checksum, stamp)
         return True
+
+    def _algorithm(self, manifest: Manifest) -> str:
+        """The algorithm of the manifest's checksum, or a :class:`StorageError` naming the manifest."""
+        try:
+            return algorithm_of(manifest.checksum)
+        except UnknownChecksumAlgorithm as exc:
+            path = self.root.path(self._asset_dir(manifest.key, manifest.partition), manifest.version, MANIFEST_FILE)
+            raise self._error(manifest.key, f"version '{manifest.version}' cannot be verified: {exc}", path,
+                              fix="a newer mesh wrote it: upgrade this one; or the manifest was altered: "
+                                  + CORRUPT_FIX) from None
 
     def _remember(self, path: str, checksum: str, stamp: tuple[int, object]) -> None:
         """Remember a match if the file did not change while it was hashed."""
@@ -415,15 +434,20 @@ class VersionStore:
             yield
 
     def receive(self, manifest: Manifest, source: VersionStore) -> int:
-        """Copy a complete version from ``source`` and return the bytes copied.
+        """Copy a complete version from ``source`` and return the bytes copied:
+        :meth:`receive_aside`, then :meth:`publish_received`."""
+        return self.publish_received(self.receive_aside(manifest, source))
 
-        The data is streamed and its checksum must equal the manifest's; the manifest is written
-        last, so a replica is complete or absent (a killed copy leaves no visible version). An
-        existing replica of the version is replaced (a repair). Raises :class:`StorageError`
-        if the copied bytes do not match, leaving no replica.
-        """
+    def receive_aside(self, manifest: Manifest, source: VersionStore) -> ReceivedCopy:
+        """Copy the data of a version from ``source`` where no reader looks, verified: the bytes
+        are hashed as they are written (one pass, see :meth:`StorageRoot.copy_from`) with the
+        algorithm the manifest names, and must match its checksum and size. Raises
+        :class:`StorageError` otherwise, leaving nothing behind. Several copies may run at
+        once (on threads); :meth:`publish_received` makes each a version, or :meth:`discard_received`
+        drops it."""
         if self.admit is not None:
             self.admit(manifest.key, manifest.bytes)
+        algorithm = self._algorithm(manifest)
         asset_dir = self._asset_dir(manifest.key, manifest.partition)
         final = self.root.path(asset_dir, manifest.version)
         # Local folders: build the replica aside and rename it in. Object stores have no folder
@@ -434,22 +458,41 @@ class VersionStore:
                 self.root.remove(f"{final}/{MANIFEST_FILE}")
             self.root.makedirs(folder)
             checksum, size = self.root.copy_from(
-                source.root, source.data_path(manifest.key, manifest.version, manifest.partition), f"{folder}/{DATA_FILE}")
+                source.root, source.data_path(manifest.key, manifest.version, manifest.partition), f"{folder}/{DATA_FILE}",
+                algorithm=algorithm)
             if checksum != manifest.checksum or size != manifest.bytes:
                 raise self._error(manifest.key, f"the copy of version '{manifest.version}' does not match its manifest "
                                   f"({checksum}, {size} bytes; expected {manifest.checksum}, {manifest.bytes} bytes)",
                                   folder, fix="the source copy may be corrupt: verify it with `mesh dr status --verify`")
-            self.root.write_atomic(f"{folder}/{MANIFEST_FILE}", manifest.to_json())
-            if folder != final:
-                self.root.remove(final)
-                self.root.rename(folder, final)
         except (OSError, StorageError) as exc:
             with contextlib.suppress(OSError):  # the staging folder, or an object store's incomplete replica
                 self.root.remove(folder)
             if isinstance(exc, StorageError):
                 raise
             raise self._error(manifest.key, f"copying version '{manifest.version}' failed: {exc}", final) from exc
-        return size
+        return ReceivedCopy(manifest=manifest, folder=folder, bytes=size)
+
+    def publish_received(self, copy: ReceivedCopy) -> int:
+        """Make a verified copy a version: its manifest written last, then (local folders) the
+        folder moved into place, replacing an existing replica (a repair). A replica is complete
+        or absent. Returns the bytes copied."""
+        manifest = copy.manifest
+        final = self.root.path(self._asset_dir(manifest.key, manifest.partition), manifest.version)
+        try:
+            self.root.write_atomic(f"{copy.folder}/{MANIFEST_FILE}", manifest.to_json())
+            if copy.folder != final:
+                self.root.remove(final)
+                self.root.rename(copy.folder, final)
+        except OSError as exc:
+            self.discard_received(copy)
+            raise self._error(manifest.key, f"copying version '{manifest.version}' failed: {exc}", final) from exc
+        return copy.bytes
+
+    def discard_received(self, copy: ReceivedCopy) -> None:
+        """Drop a copy that will not be published (an object store's is in the version's own
+        folder, still without a manifest: no reader lists it)."""
+        with contextlib.suppress(OSError):
+            self.root.remove(copy.folder)
 
     # -- helpers --------------------------------------------------------------------------------
     def _aside(self, asset_dir: str, version: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import subprocess
 import sys
@@ -14,7 +16,8 @@ import pytest
 
 from assets import StorageError, StorageRoot, VersionStore
 from assets.errors import AssetNotMaterializedError
-from assets.storage import PublishRequest
+from assets.storage import Manifest, PublishRequest
+from assets.storage.verified import VerifiedFiles
 
 
 def request(key: str = "sales.orders", **kw: object) -> PublishRequest:
@@ -35,7 +38,7 @@ def test_publish_writes_data_and_a_complete_manifest(store: VersionStore, tmp_pa
     assert (folder / "data.parquet").is_file()
     stored = json.loads((folder / "manifest.json").read_text())
     assert stored["rows"] == 3 and stored["bytes"] == (folder / "data.parquet").stat().st_size
-    assert stored["checksum"].startswith("sha256:") and store.verify(manifest)
+    assert stored["checksum"].startswith("blake3:") and store.verify(manifest)
     assert stored["schema"] == {"order_id": "Int64", "amount": "Float64"}
     assert stored["contract_version"] == "1.0.0" and stored["code_version"] == "abc"
     assert stored["input_versions"] == {"sales.products": "v0"}
@@ -134,3 +137,37 @@ def test_a_process_killed_mid_write_leaves_the_previous_version_intact(store: Ve
     after = store.publish(pl.DataFrame({"n": [4], "s": ["d"]}), request())
     assert store.scan("sales.orders").collect()["n"].to_list() == [4]
     assert after.version > current.version
+
+
+def _as_published_by_an_older_mesh(store: VersionStore, manifest: Manifest) -> Manifest:
+    """Rewrite a version's manifest with the SHA-256 checksum an older mesh wrote."""
+    data = Path(store.data_path(manifest.key, manifest.version)).read_bytes()
+    old = dataclasses.replace(manifest, checksum="sha256:" + hashlib.sha256(data).hexdigest())
+    Path(store.data_path(manifest.key, manifest.version)).with_name("manifest.json").write_bytes(old.to_json())
+    return old
+
+
+def test_a_version_checksummed_with_sha256_still_verifies_and_reads(store: VersionStore) -> None:
+    frame = pl.DataFrame({"n": [1, 2, 3]})
+    old = _as_published_by_an_older_mesh(store, store.publish(frame, request()))
+    fresh = VersionStore(store.root, verified=VerifiedFiles())  # nothing remembered from the publish
+    assert fresh.manifest("sales.orders", old.version).checksum.startswith("sha256:")
+    assert fresh.verify(old) and fresh.scan("sales.orders").collect().equals(frame)
+    data = Path(store.data_path("sales.orders", old.version))
+    raw = bytearray(data.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    data.write_bytes(bytes(raw))
+    again = VersionStore(store.root, verified=VerifiedFiles())
+    assert not again.verify(old)
+    with pytest.raises(StorageError, match="does not match its manifest"):
+        again.scan("sales.orders")
+
+
+def test_a_checksum_of_an_unknown_algorithm_is_refused_with_a_fix(store: VersionStore) -> None:
+    manifest = store.publish(pl.DataFrame({"n": [1]}), request())
+    odd = dataclasses.replace(manifest, checksum="md5:0123")
+    Path(store.data_path("sales.orders", manifest.version)).with_name("manifest.json").write_bytes(odd.to_json())
+    fresh = VersionStore(store.root, verified=VerifiedFiles())
+    with pytest.raises(StorageError, match=r"checksum algorithm 'md5'.*blake3.*sha256") as caught:
+        fresh.scan("sales.orders")
+    assert caught.value.fix and "manifest.json" in caught.value.where

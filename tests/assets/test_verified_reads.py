@@ -59,7 +59,7 @@ def test_a_data_file_swapped_for_another_assets_is_never_served(store: VersionSt
 def test_each_file_is_hashed_once_until_it_changes(store: VersionStore, monkeypatch: pytest.MonkeyPatch) -> None:
     hashed: list[str] = []
     real = StorageRoot.checksum
-    monkeypatch.setattr(StorageRoot, "checksum", lambda self, path: hashed.append(path) or real(self, path))
+    monkeypatch.setattr(StorageRoot, "checksum", lambda self, path, *rest: hashed.append(path) or real(self, path, *rest))
     manifest = store.publish(pl.DataFrame({"n": [1, 2, 3]}), request())
     hashed.clear()
     for _ in range(3):
@@ -94,7 +94,7 @@ _READER = textwrap.dedent("""
 
     hashed = []
     checksum, read_verified = StorageRoot.checksum, VersionStore._read_verified
-    StorageRoot.checksum = lambda self, path: hashed.append(path) or checksum(self, path)
+    StorageRoot.checksum = lambda self, path, *rest: hashed.append(path) or checksum(self, path, *rest)
     VersionStore._read_verified = lambda self, m, path, stamp: hashed.append(path) or read_verified(self, m, path, stamp)
     if sys.argv[1] == "mesh":
         from governance.wiring import load_mesh

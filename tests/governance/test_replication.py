@@ -3,15 +3,19 @@ and nothing partial or corrupt is ever taken for a replica."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
+import pytest
 import tomlkit
 
-from assets import Mesh, materialize
+from assets import Mesh, StorageError, StorageRoot, materialize
 from assets.events import AssetUpdate, dispatch
 from governance.dr import dr_status
 from governance.handlers import HistoryHandler, PolicyCheckHandler, ReplicationHandler
@@ -39,7 +43,7 @@ def test_every_published_version_reaches_the_standby_verified(example_mesh: Mesh
         assert west.scan(key).collect().equals(east.scan(key).collect())
     copies = governed(example_mesh).audit.query(action="replicate")
     assert {(c.target, c.outcome) for c in copies} == {(k, "copied") for k in result.results}
-    assert all(c.details["to"] == "us-west" and c.details["checksum"].startswith("sha256:") for c in copies)
+    assert all(c.details["to"] == "us-west" and c.details["checksum"].startswith("blake3:") for c in copies)
     assert dr_status(example_mesh).ready
 
 
@@ -94,7 +98,7 @@ def test_a_copy_killed_midway_leaves_no_visible_replica(example_mesh: Mesh) -> N
         from governance.services import governed
         from governance.wiring import load_mesh
         real = StorageRoot.copy_from
-        def dying(self, source, source_path, path):
+        def dying(self, source, source_path, path, **_):
             with source.fs.open(source_path, "rb") as src, self.fs.open(path, "wb") as dst:
                 dst.write(src.read({manifest.bytes // 2}))
                 dst.flush()
@@ -158,3 +162,79 @@ def test_a_successful_copy_leaves_nothing_in_staging(example_mesh: Mesh) -> None
     materialize("sales.products", mesh=example_mesh)
     staging = Path(example_mesh.store("us-west").root.root, "sales", "products", ".staging")
     assert not staging.exists() or list(staging.iterdir()) == []
+
+
+def _publish_without_replication(mesh: Mesh, key: str, times: int) -> list[str]:
+    return [materialize(key, mesh=mesh, handlers=_no_replication(mesh))[key].manifest.version  # type: ignore[union-attr]
+            for _ in range(times)]
+
+
+def test_a_source_that_differs_from_its_manifest_is_never_published_in_the_target(example_mesh: Mesh) -> None:
+    first, corrupt, last = _publish_without_replication(example_mesh, "sales.products", 3)
+    east, west = example_mesh.store("us-east"), example_mesh.store("us-west")
+    data = Path(east.data_path("sales.products", corrupt))
+    raw = bytearray(data.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF  # same size: only the checksum, computed while copying, can tell
+    data.write_bytes(bytes(raw))
+    replicator = Replicator.for_mesh(example_mesh, governed(example_mesh).audit)
+    assert replicator is not None
+    with pytest.raises(StorageError, match=f"copy of version '{corrupt}' does not match its manifest"):
+        replicator.replicate("sales.products")
+    assert west.versions("sales.products") == [first]  # in order: nothing after the corrupt one either
+    assert west.current_version("sales.products") is None
+    staging = Path(west.root.root, "sales", "products", ".staging")
+    assert not staging.exists() or list(staging.iterdir()) == []
+    copied = [r.details["version"] for r in governed(example_mesh).audit.query(action="replicate")
+              if r.target == "sales.products"]
+    assert copied == [first]
+    assert last not in west.versions("sales.products")
+
+
+def test_older_sha256_versions_replicate_verified_with_sha256(example_mesh: Mesh) -> None:
+    good, bad = _publish_without_replication(example_mesh, "sales.products", 2)
+    east, west = example_mesh.store("us-east"), example_mesh.store("us-west")
+    old = {}
+    for version in (good, bad):  # as an older mesh published them
+        data = Path(east.data_path("sales.products", version))
+        old[version] = dataclasses.replace(east.manifest("sales.products", version),
+                                           checksum="sha256:" + hashlib.sha256(data.read_bytes()).hexdigest())
+        data.with_name("manifest.json").write_bytes(old[version].to_json())
+    data = Path(east.data_path("sales.products", bad))
+    raw = bytearray(data.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    data.write_bytes(bytes(raw))
+    replicator = Replicator.for_mesh(example_mesh, governed(example_mesh).audit)
+    assert replicator is not None
+    with pytest.raises(StorageError, match=f"copy of version '{bad}' does not match its manifest.*sha256:"):
+        replicator.replicate("sales.products")
+    assert west.versions("sales.products") == [good]
+    assert west.manifest("sales.products", good) == old[good] and west.verify(old[good])
+
+
+def test_the_versions_of_one_asset_are_copied_at_once_and_published_in_order(example_mesh: Mesh,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    versions = _publish_without_replication(example_mesh, "sales.products", 3)
+    together, active, lock = threading.Event(), [0], threading.Lock()
+    real = StorageRoot.copy_from
+
+    def copy_from(self: StorageRoot, *args: object, **kwargs: object) -> tuple[str, int]:
+        with lock:
+            active[0] += 1
+            if active[0] >= 2:
+                together.set()
+        together.wait(timeout=20)  # a second copy starts while this one runs, or never
+        try:
+            return real(self, *args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setattr(StorageRoot, "copy_from", copy_from)
+    replicator = Replicator.for_mesh(example_mesh, governed(example_mesh).audit)
+    assert replicator is not None
+    result = replicator.replicate("sales.products")
+    assert together.is_set()
+    assert [c.version for c in result.copies] == versions
+    audited = [r.details["version"] for r in governed(example_mesh).audit.query(action="replicate")
+               if r.target == "sales.products"]
+    assert audited == versions and example_mesh.store("us-west").versions("sales.products") == versions
