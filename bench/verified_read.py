@@ -1,5 +1,5 @@
 """Verified reads: reading a 1M-row version through ``VersionStore.scan`` (which checks the data
-against its manifest's sha256, once per file state) against an unverified read of the same
+against its manifest's checksum, once per file state) against an unverified read of the same
 file in the same run. First read (nothing remembered, as in a new process): target at most
 1.3x; repeated read (verified before, remembered): target at most 1.05x; read in a new process
 of a file another process verified (remembered in the cache file a mesh keeps in its state

@@ -1,8 +1,11 @@
 """Replication of published versions from the active region to the standby region, verified.
 
-On every asset update the ``replication`` handler copies each version the standby lacks,
-oldest first (so missed versions catch up in order), streams the bytes, checks them against the
-manifest's checksum and writes the replica's manifest last: a replica is complete or absent.
+On every asset update the ``replication`` handler copies each version the standby lacks. The
+data files are copied several at once, on threads, each in one pass that hashes the bytes as
+they are written (with the algorithm the manifest's checksum names, BLAKE3 for new versions)
+and fsyncs them; a copy that does not match the manifest's checksum is dropped. The copies
+become versions oldest first (so missed versions catch up in order, and none newer than a
+failed one is published), each by writing its manifest last: a replica is complete or absent.
 Replaying an update changes nothing; a replica that no longer matches its checksum is copied
 again. A domain whose residency excludes the standby's jurisdiction is not replicated; the
 refusal is audited. Every copy is audited with its checksum, size and regions.

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import IO, Protocol
+from typing import Protocol
 
 import blake3
 
-__all__ = ["ALGORITHMS", "DEFAULT_ALGORITHM", "Hasher", "UnknownChecksumAlgorithm", "algorithm_of",
-           "checksum_of", "checksum_of_file", "checksum_of_stream", "new_hasher"]
+__all__ = ["ALGORITHMS", "DEFAULT_ALGORITHM", "Hasher", "Readable", "UnknownChecksumAlgorithm", "algorithm_of",
+           "checksum_of", "checksum_of_stream", "new_hasher"]
 
 
 class Hasher(Protocol):
@@ -67,22 +67,19 @@ def checksum_of(data: bytes | bytearray | memoryview, algorithm: str = DEFAULT_A
     return f"{algorithm}:{hasher.hexdigest()}"
 
 
-def checksum_of_file(path: str, algorithm: str = DEFAULT_ALGORITHM) -> str:
-    """``<algorithm>:<hex>`` of a local file: BLAKE3 hashes it mapped into memory, on every core;
-    SHA-256 streams it."""
-    hasher = new_hasher(algorithm)
-    if isinstance(hasher, blake3.blake3):
-        hasher.update_mmap(path)
-    else:
-        with open(path, "rb") as fh:
-            hasher = hashlib.file_digest(fh, algorithm)
-    return f"{algorithm}:{hasher.hexdigest()}"
+class Readable(Protocol):
+    """A file to read from: a local file or an object store's."""
+
+    def readinto(self, buffer: bytearray, /) -> int | None: ...
 
 
-def checksum_of_stream(fh: IO[bytes], algorithm: str = DEFAULT_ALGORITHM, *, chunk: int = 4 * 1024 * 1024) -> str:
-    """``<algorithm>:<hex>`` of what is left to read in ``fh`` (any file object: an object
-    store's too), read ``chunk`` bytes at a time."""
+def checksum_of_stream(fh: Readable, algorithm: str = DEFAULT_ALGORITHM, *, chunk: int = 4 * 1024 * 1024) -> str:
+    """``<algorithm>:<hex>`` of what is left to read in ``fh`` (a local file or an object
+    store's), read into one buffer of ``chunk`` bytes at a time. (Not mapped into memory: a file
+    cut short while it is hashed must be an error, not a crash.)"""
     hasher = new_hasher(algorithm)
-    while data := fh.read(chunk):
-        hasher.update(data)
+    buffer = bytearray(chunk)
+    view = memoryview(buffer)
+    while count := fh.readinto(buffer):
+        hasher.update(view[:count])
     return f"{algorithm}:{hasher.hexdigest()}"

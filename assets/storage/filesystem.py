@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import io
 import fcntl
+import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,12 +21,7 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from assets.atomic import atomic_write
-from assets.storage.digest import (
-    DEFAULT_ALGORITHM,
-    checksum_of_file,
-    checksum_of_stream,
-    new_hasher,
-)
+from assets.storage.digest import DEFAULT_ALGORITHM, checksum_of_stream, new_hasher
 
 _CHUNK = 4 * 1024 * 1024
 #: The buffer of one copy: small enough to stay in the CPU's cache between the read, the hash and
@@ -97,10 +92,8 @@ class StorageRoot:
         return int(info["size"]), str(state)
 
     def checksum(self, path: str, algorithm: str = DEFAULT_ALGORITHM) -> str:
-        """``<algorithm>:<hex>`` of a stored file (see :mod:`assets.storage.digest`)."""
-        if self.is_local:
-            return checksum_of_file(path, algorithm)
-        with self.fs.open(path, "rb") as fh:
+        """``<algorithm>:<hex>`` of a stored file, streamed (see :mod:`assets.storage.digest`)."""
+        with self._open_to_read(path) as fh:
             return checksum_of_stream(fh, algorithm, chunk=_CHUNK)
 
     def copy_from(self, source: StorageRoot, source_path: str, path: str, *,

@@ -15,7 +15,9 @@ MANIFEST_FORMAT = 1
 class Manifest:
     """A published version: checksum, size, schema and provenance.
 
-    ``checksum`` is ``sha256:<hex>`` of ``data.parquet``. ``code_version`` hashes the asset
+    ``checksum`` is ``<algorithm>:<hex>`` of ``data.parquet``: ``blake3:`` for new versions,
+    ``sha256:`` for versions published before; readers verify with the algorithm it names
+    (:mod:`assets.storage.digest`). ``code_version`` hashes the asset
     function's source; ``input_versions`` maps each input key to the version that was read.
     ``protection`` maps protected columns to how they are protected at rest; ``data_key`` is the
     version's encryption key, wrapped by a key-encryption key (never in plaintext); ``contract``
