@@ -32,6 +32,7 @@ from assets.atomic import atomic_write
 from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.storage import Manifest, StorageRoot
+from assets.storage.digest import UnknownChecksumAlgorithm, algorithm_of
 from governance.access.authorization import identity_details, require
 from governance.audit import AuditEvent, AuditLog, audit_log_at
 from governance.identity import Actor
@@ -282,7 +283,11 @@ def _restore_pointer(root: StorageRoot, source: Path, inner: str) -> str:
     data = path.rsplit("/", 1)[0] + "/data.parquet"
     if not root.exists(data):
         return "data missing (replicate it back, or fail over to a region that holds it)"
-    if root.checksum(data) != manifest.checksum:
+    try:
+        algorithm = algorithm_of(manifest.checksum)
+    except UnknownChecksumAlgorithm as exc:
+        return f"{exc}; not restored"
+    if root.checksum(data, algorithm) != manifest.checksum:
         return "data does not match the manifest's checksum; not restored"
     root.write_atomic(path, source.read_bytes())
     return "restored"

@@ -3,6 +3,8 @@ failback after catching up, signed backups that verify on restore, and the recov
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -129,6 +131,20 @@ def test_a_backup_restores_what_was_lost_and_refuses_tampering(example_mesh: Mes
     (written.path / "index.json").write_text(json.dumps(index))
     with pytest.raises(BackupError, match="not signed by this mesh's audit key"):
         restore(example_mesh, written.path, actor=PLATFORM)
+
+
+def test_a_backup_restores_a_manifest_checksummed_with_sha256(example_mesh: Mesh) -> None:
+    manifest = materialize("sales.products", mesh=example_mesh)["sales.products"].manifest
+    assert manifest is not None
+    east = example_mesh.store("us-east")
+    data = Path(east.data_path("sales.products", manifest.version))
+    old = dataclasses.replace(manifest, checksum="sha256:" + hashlib.sha256(data.read_bytes()).hexdigest())
+    data.with_name("manifest.json").write_bytes(old.to_json())  # as an older mesh published it
+    written = backup(example_mesh)
+    data.with_name("manifest.json").unlink()
+    report = restore(example_mesh, written.path, actor=PLATFORM)
+    assert f"us-east:sales/products/{manifest.version}/manifest.json" in report.restored, report.problems
+    assert east.manifest("sales.products", manifest.version) == old and east.verify(old)
 
 
 def test_a_backup_holds_no_key_material(example_mesh: Mesh) -> None:
