@@ -114,10 +114,12 @@ def _case(name: str, root: Path, *, disk: bool, sha256: bool = False) -> None:
     replicated, copied = statistics.median(runs["ours"]), statistics.median(runs["plain"])
     rate, mb = copied / replicated, total / 1e6
     verdict = "for information" if sha256 else f"target >= 0.80x: {'met' if rate >= 0.8 else 'MISSED'}"
+    spread = {k: f"{min(v):.2f}-{max(v):.2f} s" for k, v in runs.items()}
     print(f"replication, {name}, medians of {REPEAT} interleaved runs, {len(files)} versions, {mb:.0f} MB: "
           f"{replicated:.2f} s ({mb / replicated:.0f} MB/s, {'SHA-256' if sha256 else 'BLAKE3'}, verified while "
-          f"copied, manifest last, audited) vs shutil.copyfile {copied:.2f} s ({mb / copied:.0f} MB/s) -> "
-          f"{rate:.2f}x the plain copy's throughput ({verdict})", flush=True)
+          f"copied, manifest last, audited; samples {spread['ours']}) vs shutil.copyfile {copied:.2f} s "
+          f"({mb / copied:.0f} MB/s; samples {spread['plain']}) -> {rate:.2f}x the plain copy's throughput "
+          f"({verdict})", flush=True)
 
 
 def _in_folder(parent: Path | None, run: Callable[[Path], None]) -> None:
