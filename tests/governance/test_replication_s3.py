@@ -7,6 +7,7 @@ The standby region is ``s3://<bucket>/us-west`` behind a small TCP relay the tes
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,8 @@ import pytest
 
 from assets import Mesh, StorageError, materialize
 from governance.dr import dr_status, failover
-from governance.replication import Replicator
+from governance.handlers import HistoryHandler, PolicyCheckHandler
+from governance.replication import ReplicationResult, Replicator
 from governance.services import governed
 from governance.wiring import load_mesh
 from tests.conftest import person
@@ -82,3 +84,32 @@ def test_a_corrupt_s3_replica_is_never_served(s3_mesh: tuple[Mesh, Relay]) -> No
         west.scan("sales.products")
     assert not dr_status(mesh, verify=True).ready
 
+
+def test_two_concurrent_replications_to_s3_copy_each_version_once(s3_mesh: tuple[Mesh, Relay]) -> None:
+    mesh, _ = s3_mesh
+    audit = governed(mesh).audit
+    no_replication = [PolicyCheckHandler(mesh, audit), HistoryHandler(governed(mesh).history)]
+    for _ in range(3):
+        assert materialize("sales.orders", mesh=mesh, params={"scale": 300}, handlers=no_replication).ok
+    versions = mesh.store("us-east").versions("sales.orders")
+    start = threading.Barrier(2)
+    results: list[ReplicationResult] = []
+
+    def replicate() -> None:
+        replicator = Replicator.for_mesh(mesh, audit)
+        assert replicator is not None
+        start.wait()
+        results.append(replicator.replicate("sales.orders"))
+
+    threads = [threading.Thread(target=replicate) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    copied = [r.details["version"] for r in audit.query(action="replicate") if r.target == "sales.orders"
+              and r.outcome == "copied"]
+    assert sorted(copied) == versions  # each once: the S3 claim made the second copier wait, then find them
+    assert sorted(len(r.copies) for r in results) == [0, len(versions)]
+    west = mesh.store("us-west")
+    assert west.versions("sales.orders") == versions and west.current_version("sales.orders") == versions[-1]
+    assert not west.root.exists(west.root.path("sales", "orders", ".replica.lock"))  # released
