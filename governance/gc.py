@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assets.mesh import Mesh
+from assets.storage.leftovers import remove
 from assets.storage.staging import GRACE_SECONDS
 from governance.audit import AuditEvent, AuditLog
 
@@ -58,10 +59,10 @@ def collect_garbage(mesh: Mesh, audit: AuditLog, *, grace_seconds: float = GRACE
             continue
         for path, size in leftovers:
             if not dry_run:
-                store.root.remove(path)
+                remove(store.root, path)
                 audit.append(AuditEvent(actor=actor, action="gc_remove", target=store.root.uri_of(path),
                                         outcome="removed", source="cli", where=f"region:{region}",
                                         details={"bytes": size, "kind": "staging leftover" if store.root.is_local
-                                                 else "version without a manifest"}))
+                                                 else "unfinished version"}))
             found.append(Leftover(region, store.root.uri_of(path), size))
     return GcReport(tuple(found), not dry_run, tuple(problems))

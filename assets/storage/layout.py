@@ -4,9 +4,12 @@
 
     <domain>/<asset>/[<partition>/]<version>/data.parquet
     <domain>/<asset>/[<partition>/]<version>/manifest.json     written last: makes it a version
-    <domain>/<asset>/[<partition>/]<version>/.writer           object stores: who writes it
     <domain>/<asset>/[<partition>/]CURRENT                     {"version": "<version>"}
     <domain>/<asset>/[<partition>/].staging/<id>/              local folders: versions being written
+    <domain>/<asset>/[<partition>/].staging/<id>               object stores: an empty mark of a
+                                                               version being written in <version>/
+
+``<id>`` is ``<version>-<random>-<host>.<pid>`` (:func:`assets.storage.staging.staging_name`).
 """
 
 from __future__ import annotations
@@ -18,8 +21,6 @@ import uuid
 DATA_FILE = "data.parquet"
 MANIFEST_FILE = "manifest.json"
 CURRENT_FILE = "CURRENT"
-#: Object stores: the writer (``<host>.<pid>``) of a version folder, so a killed one is recognised.
-WRITER_FILE = ".writer"
 REPLICA_LOCK = ".replica.lock"
 STAGING = ".staging"
 #: What :func:`new_version` makes.

@@ -5,8 +5,8 @@ Layout under the root: see :mod:`assets.storage.layout`.
 Publishing writes a version under ``.staging``, moves the finished folder into place, and
 only then replaces ``CURRENT`` in one atomic write. A crash at any point leaves ``CURRENT``
 naming the previous, complete version. On object stores (no folder rename) the data goes
-straight into the version's folder, with a file naming its writer, and the manifest, written
-last, makes it a version: readers list only versions with a manifest. What a killed writer
+straight into the version's folder, marked as being written under ``.staging`` until done, and
+the manifest, written last, makes it a version: readers list only versions with a manifest. What a killed writer
 leaves (a staging folder; on object stores a version folder without a manifest) is never read,
 counts in ``storage_bytes`` and is removed by the next publish of the asset and by ``mesh gc``
 (:mod:`assets.storage.leftovers`).
@@ -41,13 +41,12 @@ from assets.storage.layout import (
     MANIFEST_FILE,
     REPLICA_LOCK,
     STAGING,
-    WRITER_FILE,
     new_version,
 )
 from assets.storage.layout import asset_dir as _asset_folder
-from assets.storage.leftovers import everywhere, in_asset, stored_bytes
+from assets.storage.leftovers import everywhere, in_asset, remove, stored_bytes
 from assets.storage.manifest import Manifest
-from assets.storage.staging import GRACE_SECONDS, staging_name, writer_id
+from assets.storage.staging import GRACE_SECONDS, staging_name
 from assets.storage.verified import VERIFIED
 
 __all__ = ["PublishRequest", "StagedVersion", "VersionStore", "new_version"]
@@ -83,6 +82,8 @@ class StagedVersion:
     folder: str
     rows: int
     schema: dict[str, str]
+    #: Object stores: the mark of the version being written (see :mod:`assets.storage.leftovers`).
+    mark: str | None = None
 
 
 class VersionStore:
@@ -113,11 +114,12 @@ class VersionStore:
         asset_dir = self._asset_dir(request.key, request.partition)
         with contextlib.suppress(OSError):  # a leftover that cannot go now goes next time
             for leftover, _size in in_asset(self.root, self.root.path(asset_dir), GRACE_SECONDS):
-                self.root.remove(leftover)
-        staged = StagedVersion(request=request, version=version, folder=self._aside(asset_dir, version),
+                remove(self.root, leftover)
+        folder, mark = self._aside(asset_dir, version)
+        staged = StagedVersion(request=request, version=version, folder=folder, mark=mark,
                                rows=frame.height, schema={c: str(t) for c, t in frame.schema.items()})
         try:
-            self._begin(staged.folder)
+            self._begin(staged.folder, staged.mark)
             self._write_parquet(frame, f"{staged.folder}/{DATA_FILE}")
         except OSError as exc:
             self.discard(staged)
@@ -149,6 +151,7 @@ class VersionStore:
             self.root.write_atomic(f"{staged.folder}/{MANIFEST_FILE}", manifest.to_json())
             if staged.folder != final:
                 self.root.rename(staged.folder, final)
+            self._end(staged.mark)
             self._remember(f"{final}/{DATA_FILE}", manifest.checksum, stamp)  # a rename keeps the stamp
             self._move_current(request.key, staged.version, request.partition)
         except OSError as exc:
@@ -167,6 +170,7 @@ class VersionStore:
     def discard(self, staged: StagedVersion) -> None:
         """Remove a staged version that will not be published."""
         self.root.remove(staged.folder)
+        self._end(staged.mark)
 
     def set_current(self, key: str, version: str, partition: str | None = None, *,
                     allow_backward: bool = False) -> Manifest:
@@ -364,7 +368,7 @@ class VersionStore:
         """Remove every leftover under this root; returns each one's path and bytes."""
         found = self.leftovers(grace_seconds=grace_seconds)
         for folder, _size in found:
-            self.root.remove(folder)
+            remove(self.root, folder)
         return found
 
     # -- replicas -------------------------------------------------------------------------------
@@ -395,9 +399,9 @@ class VersionStore:
         final = self.root.path(asset_dir, manifest.version)
         # Local folders: build the replica aside and rename it in. Object stores have no folder
         # rename, so the data goes in place and the manifest, written last, makes it visible.
-        folder = self._aside(asset_dir, manifest.version)
+        folder, mark = self._aside(asset_dir, manifest.version)
         try:
-            self._begin(folder)
+            self._begin(folder, mark)
             if not self.root.is_local:
                 self.root.remove(f"{final}/{MANIFEST_FILE}")
             checksum, size = self.root.copy_from(
@@ -410,29 +414,39 @@ class VersionStore:
             if folder != final:
                 self.root.remove(final)
                 self.root.rename(folder, final)
+            self._end(mark)
         except (OSError, StorageError) as exc:
             with contextlib.suppress(OSError):  # the staging folder, or an object store's incomplete replica
                 self.root.remove(folder)
+                self._end(mark)
             if isinstance(exc, StorageError):
                 raise
             raise self._error(manifest.key, f"copying version '{manifest.version}' failed: {exc}", final) from exc
         return size
 
     # -- helpers --------------------------------------------------------------------------------
-    def _aside(self, asset_dir: str, version: str) -> str:
-        """Where a version is written before it is visible. Local folders: a staging folder,
-        renamed into place. Object stores have no folder rename, so the version's own folder:
-        its manifest, written last, is what makes it a version."""
+    def _aside(self, asset_dir: str, version: str) -> tuple[str, str | None]:
+        """Where a version is written before it is visible, and its mark. Local folders: a
+        staging folder, renamed into place; no mark. Object stores have no folder rename, so the
+        version's own folder (its manifest, written last, is what makes it a version), and a
+        mark named as a staging folder, so a killed writer's folder is recognised."""
+        name = staging_name(version)
         if self.root.is_local:
-            return self.root.path(asset_dir, STAGING, staging_name(version))
-        return self.root.path(asset_dir, version)
+            return self.root.path(asset_dir, STAGING, name), None
+        return self.root.path(asset_dir, version), self.root.path(asset_dir, STAGING, name)
 
-    def _begin(self, folder: str) -> None:
-        """Make the folder a version is written in; on object stores, name its writer there
-        (before any other byte), so a killed one is recognised as gone."""
+    def _begin(self, folder: str, mark: str | None) -> None:
+        """Make the folder a version is written in; on object stores put its mark first."""
+        if mark is not None:
+            self.root.write_atomic(mark, b"")
         self.root.makedirs(folder)
-        if not self.root.is_local:
-            self.root.write_atomic(f"{folder}/{WRITER_FILE}", writer_id().encode())
+
+    def _end(self, mark: str | None) -> None:
+        """The version is complete (or gone): remove its mark. One that cannot go now is a
+        leftover of no bytes, removed later."""
+        if mark is not None:
+            with contextlib.suppress(OSError):
+                self.root.fs.rm_file(mark)
 
     @staticmethod
     def _asset_dir(key: str, partition: str | None) -> str:

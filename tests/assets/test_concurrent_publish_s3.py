@@ -70,6 +70,7 @@ def test_a_killed_writers_version_folder_on_s3_counts_and_is_removed_by_the_next
     assert alive.version in store.versions("sales.orders")
     assert store.current_version("sales.orders") == newest.version  # the older one finished last
     assert store.leftovers() == [] and _version_folders(store) == store.versions("sales.orders")
+    assert store.root.listdir(store.root.path("sales", "orders", ".staging")) == []  # no mark stays behind
 
 
 def test_manifest_less_s3_folders_older_than_the_grace_period_are_removed_whoever_wrote_them(

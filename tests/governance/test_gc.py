@@ -63,6 +63,7 @@ def test_mesh_gc_counts_then_removes_abandoned_version_folders_on_s3(example_roo
     assert done.exit_code == 0, done.stderr
     assert json.loads(done.stdout)["leftovers"] == [planned]
     assert west.storage_bytes("sales") == used
+    assert west.root.listdir(west.root.path("sales", "orders", ".staging")) == []  # its mark went with it
     assert west.versions("sales.orders") == mesh.store("us-east").versions("sales.orders")  # versions untouched
     assert [r.target for r in governed(mesh).audit.query(action="gc_remove")] == [planned["path"]]
     assert json.loads(runner.invoke(app, ["gc", "--json", "--root", str(example_root)]).stdout)["leftovers"] == []
