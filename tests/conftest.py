@@ -86,6 +86,27 @@ def materialized_example(tmp_path_factory: pytest.TempPathFactory) -> tuple[Mesh
     return mesh, result
 
 
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[int]:
+    """The port of a moto S3 server process shared by the session (see tests/s3.py)."""
+    from tests.s3 import moto_server
+
+    with moto_server() as port:
+        yield port
+
+
+@pytest.fixture
+def s3_bucket(s3_server: int, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A new, empty bucket on the session's S3 server; ``AWS_*`` point there for the test."""
+    import s3fs
+
+    from tests.s3 import new_bucket, point_s3_at
+
+    point_s3_at(monkeypatch, s3_server)
+    yield new_bucket()
+    s3fs.S3FileSystem.clear_instance_cache()
+
+
 @pytest.fixture
 def fixture_mesh(tmp_path: Path) -> Callable[[str], Path]:
     """Copy a fixture mesh from tests/fixtures/<name> to a temporary folder."""
