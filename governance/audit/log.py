@@ -480,8 +480,9 @@ class AuditLog:
         return rebuilt
 
     def _save_head(self, head: dict[str, Any]) -> None:
+        # a cache, rebuilt from the log when it is lost or stale: not worth two fsyncs an append
         atomic_write(self.folder / HEAD, json.dumps({**head, "range": head["range"].to_dict(),
-                                                     "blocks": head["blocks"].to_dict()}).encode())
+                                                     "blocks": head["blocks"].to_dict()}).encode(), durable=False)
 
     def _write_checkpoint(self, head: dict[str, Any]) -> dict[str, Any]:
         public = self.signer.public_key()
