@@ -7,7 +7,7 @@ involved and suggests near names.
 from __future__ import annotations
 
 import graphlib
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -82,11 +82,23 @@ class AssetGraph:
         """The keys that read ``key`` directly."""
         return self._downstream[key]
 
-    def ancestors(self, key: str, depth: int | None = None) -> set[str]:
-        return _walk(key, self._upstream, depth) & set(self.assets)
+    def walk(self, keys: Iterable[str], *, upstream: bool, depth: int | None = None) -> dict[str, Step]:
+        """Every key reached from ``keys`` over one or more edges (inputs when ``upstream``,
+        readers otherwise), at most ``depth`` edges away, breadth first.
 
-    def descendants(self, key: str, depth: int | None = None) -> set[str]:
-        return _walk(key, self._downstream, depth)
+        Each key maps to its distance from the nearest of ``keys`` and the key it was first
+        reached from. Upstream, inputs from external domains (keys outside this graph) are
+        reached too. One walk for any number of ``keys``; see :func:`reach`.
+        """
+        return reach(keys, self._upstream if upstream else self._downstream, depth)
+
+    def ancestors(self, *keys: str, depth: int | None = None) -> set[str]:
+        """The assets of this graph that any of ``keys`` reads, transitively (``depth`` levels)."""
+        return {k for k in self.walk(keys, upstream=True, depth=depth) if k in self.assets}
+
+    def descendants(self, *keys: str, depth: int | None = None) -> set[str]:
+        """The assets that read any of ``keys``, transitively (``depth`` levels)."""
+        return set(self.walk(keys, upstream=False, depth=depth))
 
     def domains(self) -> list[str]:
         return sorted({d.spec.domain for d in self.assets.values()})
@@ -97,15 +109,40 @@ class AssetGraph:
         return [k for k in self.order if k in wanted]
 
 
-def _walk(start: str, edges: Mapping[str, tuple[str, ...]], depth: int | None) -> set[str]:
-    seen: set[str] = set()
-    frontier = [start]
-    level = 0
-    while frontier and (depth is None or level < depth):
-        level += 1
-        frontier = [n for k in frontier for n in edges.get(k, ()) if n not in seen]
-        seen.update(frontier)
-    return seen
+@dataclass(frozen=True, slots=True)
+class Step:
+    """How a walk reached a key: ``depth`` edges from the nearest start, first ``via`` that key."""
+
+    depth: int
+    via: str
+
+
+def reach(starts: Iterable[str], edges: Mapping[str, tuple[str, ...]], depth: int | None = None) -> dict[str, Step]:
+    """One breadth-first walk from every key of ``starts`` at once, over ``edges`` (key -> next
+    keys), at most ``depth`` edges (no limit when ``None``).
+
+    Returns each key reached over one edge or more, in the order reached, with the shortest
+    distance from any start: the union of the walks from each start, for the cost of one. Each
+    key's edges are looked up at most once, so the walk is linear in the keys and edges it
+    reaches, however many paths lead to a key (a chain of diamonds has exponentially many).
+    A start is reached too when another start leads to it.
+    """
+    first = tuple(dict.fromkeys(starts))
+    reached: dict[str, Step] = {}
+    expanded = set(first)  # a start's own edges are walked from depth 0, the shortest there is
+    queue = deque((key, 0) for key in first)
+    while queue:
+        key, level = queue.popleft()
+        if depth is not None and level >= depth:
+            continue
+        for nxt in edges.get(key, ()):
+            if nxt in reached:
+                continue
+            reached[nxt] = Step(level + 1, key)
+            if nxt not in expanded:
+                expanded.add(nxt)
+                queue.append((nxt, level + 1))
+    return reached
 
 
 def _check_inputs(by_key: Mapping[str, AssetDefinition], external_domains: frozenset[str]) -> None:

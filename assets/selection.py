@@ -110,12 +110,10 @@ class _Parser:
         if not keys:
             self.misses.append(body)
         result = set(keys)
-        up_depth, down_depth = self.levels(up), self.levels(down)
-        for key in keys:
-            if up is not None:
-                result |= self.graph.ancestors(key, up_depth)
-            if down is not None:
-                result |= self.graph.descendants(key, down_depth)
+        if up is not None:  # one walk from all of the atom's keys, not one per key
+            result |= self.graph.ancestors(*keys, depth=self.levels(up))
+        if down is not None:
+            result |= self.graph.descendants(*keys, depth=self.levels(down))
         return result
 
     def levels(self, digits: str | None) -> int | None:
