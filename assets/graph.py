@@ -7,7 +7,7 @@ involved and suggests near names.
 from __future__ import annotations
 
 import graphlib
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -19,6 +19,7 @@ from assets.errors import (
     UnknownInputError,
     did_you_mean,
 )
+from assets.walk import Walk, reach
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,14 +83,11 @@ class AssetGraph:
         """The keys that read ``key`` directly."""
         return self._downstream[key]
 
-    def walk(self, keys: Iterable[str], *, upstream: bool, depth: int | None = None) -> dict[str, Step]:
+    def walk(self, keys: Iterable[str], *, upstream: bool, depth: int | None = None) -> Walk:
         """Every key reached from ``keys`` over one or more edges (inputs when ``upstream``,
-        readers otherwise), at most ``depth`` edges away, breadth first.
-
-        Each key maps to its distance from the nearest of ``keys`` and the key it was first
-        reached from. Upstream, inputs from external domains (keys outside this graph) are
-        reached too. One walk for any number of ``keys``; see :func:`reach`.
-        """
+        readers otherwise), at most ``depth`` edges away, breadth first, in one walk for any
+        number of ``keys`` (:func:`assets.walk.reach`). Upstream, inputs from external domains
+        (keys outside this graph) are reached too."""
         return reach(keys, self._upstream if upstream else self._downstream, depth)
 
     def ancestors(self, *keys: str, depth: int | None = None) -> set[str]:
@@ -107,42 +105,6 @@ class AssetGraph:
         """``keys`` in topological order."""
         wanted = set(keys)
         return [k for k in self.order if k in wanted]
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """How a walk reached a key: ``depth`` edges from the nearest start, first ``via`` that key."""
-
-    depth: int
-    via: str
-
-
-def reach(starts: Iterable[str], edges: Mapping[str, tuple[str, ...]], depth: int | None = None) -> dict[str, Step]:
-    """One breadth-first walk from every key of ``starts`` at once, over ``edges`` (key -> next
-    keys), at most ``depth`` edges (no limit when ``None``).
-
-    Returns each key reached over one edge or more, in the order reached, with the shortest
-    distance from any start: the union of the walks from each start, for the cost of one. Each
-    key's edges are looked up at most once, so the walk is linear in the keys and edges it
-    reaches, however many paths lead to a key (a chain of diamonds has exponentially many).
-    A start is reached too when another start leads to it.
-    """
-    first = tuple(dict.fromkeys(starts))
-    reached: dict[str, Step] = {}
-    expanded = set(first)  # a start's own edges are walked from depth 0, the shortest there is
-    queue = deque((key, 0) for key in first)
-    while queue:
-        key, level = queue.popleft()
-        if depth is not None and level >= depth:
-            continue
-        for nxt in edges.get(key, ()):
-            if nxt in reached:
-                continue
-            reached[nxt] = Step(level + 1, key)
-            if nxt not in expanded:
-                expanded.add(nxt)
-                queue.append((nxt, level + 1))
-    return reached
 
 
 def _check_inputs(by_key: Mapping[str, AssetDefinition], external_domains: frozenset[str]) -> None:

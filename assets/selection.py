@@ -24,6 +24,7 @@ from assets.graph import AssetGraph
 _TOKEN = re.compile(r"\s*(\(|\)|,|[^\s(),]+)")
 _ATOM = re.compile(r"^(?:(\d*)\+)?(.+?)(?:\+(\d*))?$")
 _KEYWORDS = {"and", "or", "not"}
+_GLOB = re.compile(r"[*?\[]")
 #: How deep parentheses and ``not`` may nest; far more than a person writes, far less than the stack.
 MAX_DEPTH = 50
 
@@ -137,6 +138,8 @@ class _Parser:
         if kind not in matchers:
             raise SelectionError(f"unknown selector '{kind}:' in '{self.text}'", where="selection",
                                  fix="use key:, tag:, owner: or domain:. " + did_you_mean(kind, matchers))
+        if kind == "key" and not _GLOB.search(value):  # one key: looked up, not matched against every key
+            return {value} & everything.keys()
         return {k for k in everything if matchers[kind](k)}
 
     def hint(self) -> str:

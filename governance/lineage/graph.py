@@ -81,10 +81,10 @@ def lineage_of(mesh: Mesh, key: str) -> AssetLineage:
 
     def nodes(upstream: bool) -> tuple[LineageNode, ...]:
         found = []
-        for nxt, step in mesh.graph.walk((key,), upstream=upstream).items():
+        for nxt, depth, via in mesh.graph.walk((key,), upstream=upstream).steps():
             cur = current(nxt)
-            child, parent = (step.via, nxt) if upstream else (nxt, step.via)
-            found.append(LineageNode(nxt, step.depth, step.via, cur.version if cur else None, read(child, parent)))
+            child, parent = (via, nxt) if upstream else (nxt, via)
+            found.append(LineageNode(nxt, depth, via, cur.version if cur else None, read(child, parent)))
         return tuple(found)
 
     def read(child: str, parent: str) -> str | None:

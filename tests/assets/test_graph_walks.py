@@ -126,3 +126,13 @@ def test_lineage_and_impact_walk_each_asset_once_breadth_first(example_mesh: Mes
     reached = impact_of(mesh, "g.n00")
     assert reached.assets == tuple(k for k in diamonds(14) if k != "g.n00")  # breadth first
     assert down.lookups <= 2 * len(graph)
+
+
+def test_a_walk_gives_each_key_its_distance_from_the_nearest_start_and_what_reached_it_first() -> None:
+    graph = build(diamonds(2))
+    walk = graph.walk(["g.n00", "g.l00"], upstream=False)
+    assert list(walk.steps()) == [("g.l00", 1, "g.n00"), ("g.r00", 1, "g.n00"), ("g.n01", 1, "g.l00"),
+                                  ("g.l01", 2, "g.n01"), ("g.r01", 2, "g.n01"), ("g.n02", 3, "g.l01")]
+    assert list(graph.walk(["g.n00", "g.l00"], upstream=False, depth=2)) == ["g.l00", "g.r00", "g.n01", "g.l01",
+                                                                             "g.r01"]
+    assert list(graph.walk(["g.n02"], upstream=False).steps()) == []
