@@ -53,17 +53,16 @@ def reach(starts: Iterable[str], edges: Mapping[str, tuple[str, ...]], depth: in
     linear in the keys and edges it reaches, however many paths lead to a key.
     """
     frontier = list(dict.fromkeys(starts))
-    expanded = set(frontier)  # a start's edges are walked from depth 0, the shortest there is
+    first = set(frontier)  # a start's edges are walked from depth 0, the shortest there is
     via: dict[str, str] = {}
     ends: list[int] = []
     while frontier and (depth is None or len(ends) < depth):
         following: list[str] = []
         for key in frontier:
             for nxt in edges.get(key, ()):
-                if nxt not in via:
+                if nxt not in via:  # reached once: its edges are walked once, from here
                     via[nxt] = key
-                    if nxt not in expanded:
-                        expanded.add(nxt)
+                    if nxt not in first:
                         following.append(nxt)
         if len(via) == (ends[-1] if ends else 0):
             break  # nothing new at this depth: nothing further either
