@@ -29,6 +29,7 @@ from governance.access import AccessDeniedError, check_graph_access, domain_may_
 from governance.access.policy import approvers_with
 from governance.audit import audit_log_at, mesh_witnesses
 from governance.handlers import default_handlers
+from governance.history import LEGACY_FILE as HISTORY_FILE
 from governance.history import RunHistory
 from governance.lineage.emitter import lineage_for
 from governance.policy import MeshPolicy, load_policy
@@ -37,6 +38,7 @@ from governance.protection.providers import key_provider
 from governance.protection.rotation import tokenized_before
 from governance.retention import admit_version
 from governance.services import GovernedServices
+from governance.state import state_database
 
 
 def load_mesh(path: Path | str | None = None, *, strict: bool = True,
@@ -108,7 +110,7 @@ def _governed_services(mesh: Mesh) -> GovernedServices:
                          acknowledgers=partial(_loss_acknowledger, policy))
     keyring = Keyring(key_provider(policy, mesh.state_dir), mesh.state_dir / "keys" / "data",
                       tokenized_before=partial(tokenized_before, mesh))
-    history = RunHistory(mesh.state_dir / "state" / "history.sqlite")
+    history = RunHistory(state_database(policy), mesh.state_dir / HISTORY_FILE)
     return GovernedServices(
         audit=audit, keyring=keyring, history=history, lineage=lineage_for(mesh),
         protector=_PolicyProtector(policy, keyring), authorizer=_GrantAuthorizer(policy),

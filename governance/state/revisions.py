@@ -30,7 +30,9 @@ def current_revision(conn: Connection) -> str | None:
 
 def upgrade(conn: Connection, to: str = HEAD) -> None:
     """Apply the migrations up to revision ``to`` on ``conn``, in its open transaction."""
-    from alembic import command  # only when a database needs it: importing Alembic takes time
+    from alembic import (
+        command,  # only when a database needs it: importing Alembic takes time
+    )
     from alembic.config import Config
 
     config = Config()

@@ -13,7 +13,14 @@ from sqlalchemy import create_engine, inspect, text
 
 from governance.state import SchemaVersionError, StateDatabase
 from governance.state.database import dispose_engines
-from governance.state.revisions import HEAD, MIGRATIONS, REVISIONS, VERSION_TABLE, current_revision, upgrade
+from governance.state.revisions import (
+    HEAD,
+    MIGRATIONS,
+    REVISIONS,
+    VERSION_TABLE,
+    current_revision,
+    upgrade,
+)
 from governance.state.schema import metadata
 from governance.state.settings import database_at
 
