@@ -23,8 +23,9 @@ import polars as pl
 from assets.definition import AssetSpec
 from assets.discovery import Discovery, discover
 from assets.graph import AssetGraph
-from assets.mesh import Mesh, Regions
+from assets.mesh import STATE_DIR, Mesh, Regions
 from assets.ports import ProtectedFrame
+from assets.regions import RegionSwitches
 from governance.access import AccessDeniedError, check_graph_access, domain_may_read
 from governance.access.policy import approvers_with
 from governance.audit import audit_log_at, mesh_witnesses
@@ -39,6 +40,7 @@ from governance.protection.rotation import tokenized_before
 from governance.retention import admit_version
 from governance.services import GovernedServices
 from governance.state import state_database
+from governance.state.regions import DatabaseSwitches
 
 
 def load_mesh(path: Path | str | None = None, *, strict: bool = True,
@@ -75,7 +77,7 @@ def load_mesh(path: Path | str | None = None, *, strict: bool = True,
     graph = AssetGraph.build(definitions, {d.name: d.max_assets for d in policy.domains.values()}, external)
     check_graph_access(graph, policy)
     return Mesh(name=policy.settings.name, root=policy.root, regions=_regions(policy), graph=graph,
-                wiring=_governed_services, policy=policy, errors=dict(found.errors))
+                wiring=_governed_services, policy=policy, errors=dict(found.errors), switches=_switches(policy))
 
 
 def load_policy_mesh(path: Path | str | None = None) -> Mesh:
@@ -95,6 +97,11 @@ def domain_mesh(root: Path, domain: str) -> Mesh:
 def _regions(policy: MeshPolicy) -> Regions:
     return Regions(storage={name: region.storage_url(policy.root) for name, region in policy.regions.items()},
                    primary=policy.settings.primary_region, secondary=policy.settings.secondary_region)
+
+
+def _switches(policy: MeshPolicy) -> RegionSwitches | None:
+    """The active region in the state database when ``[state]`` names one; else the file."""
+    return DatabaseSwitches(state_database(policy), policy.root / STATE_DIR) if policy.state.shared else None
 
 
 def _loss_acknowledger(policy: MeshPolicy, email: str) -> str | None:
