@@ -114,7 +114,8 @@ def _governed_services(mesh: Mesh) -> GovernedServices:
 
     policy: MeshPolicy = mesh.policy
     audit = audit_log_at(mesh.state_dir, pinned=policy.audit.key_fingerprint, witnesses=mesh_witnesses(mesh),
-                         acknowledgers=partial(_loss_acknowledger, policy))
+                         acknowledgers=partial(_loss_acknowledger, policy),
+                         database=state_database(policy) if policy.state.shared else None)
     keyring = Keyring(key_provider(policy, mesh.state_dir), mesh.state_dir / "keys" / "data",
                       tokenized_before=partial(tokenized_before, mesh))
     history = RunHistory(state_database(policy), mesh.state_dir / HISTORY_FILE)
