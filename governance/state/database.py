@@ -77,15 +77,20 @@ class StateDatabase:
             yield conn
 
     @contextmanager
-    def write(self, *, lock: str | None = None) -> Iterator[Connection]:
+    def write(self, *, lock: str | None = None, durable: bool = True) -> Iterator[Connection]:
         """A transaction for writing, committed when the block ends without an error. With
         ``lock``, writers naming the same lock run one after the other (on SQLite every writer
-        does)."""
+        does). A commit that is not ``durable`` survives a crash of the process but maybe not a
+        power cut (no sync to disk: SQLite's ``synchronous=NORMAL``, PostgreSQL's
+        ``synchronous_commit = off``); never for the audit log or the run history."""
         with self._errors(), self.engine().connect() as conn:
-            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE", sqlite_synchronous="FULL" if durable else "NORMAL")
             with conn.begin():
-                if lock is not None and not self.is_sqlite:
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(lock)})
+                if not self.is_sqlite:
+                    if not durable:
+                        conn.execute(text("SET LOCAL synchronous_commit = off"))
+                    if lock is not None:
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(lock)})
                 yield conn
 
     @contextmanager
@@ -173,7 +178,7 @@ def _new_engine(url: str, where: str, password_env: str | None) -> Engine:
                              where=where, fix=f"export {password_env} with the state database's password")
         target = target.set(password=password)
     engine = _sqlite_engine(target) if target.drivername.startswith("sqlite") else \
-        create_engine(target, pool_pre_ping=True, pool_size=2, max_overflow=8)
+        create_engine(target, pool_pre_ping=True, pool_size=2, max_overflow=8, connect_args={"connect_timeout": 10})
     try:
         _migrate(engine, where)
     except DBAPIError as exc:
@@ -187,7 +192,7 @@ def _new_engine(url: str, where: str, password_env: str | None) -> Engine:
 
 def _sqlite_engine(url: URL) -> Engine:
     """SQLite in WAL mode (readers beside a writer), transactions begun by the mesh itself
-    (``BEGIN IMMEDIATE`` for writers), every commit synced."""
+    (``BEGIN IMMEDIATE`` for writers), each commit synced unless the writer said it need not be."""
     Path(url.database or "").parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": BUSY_SECONDS, "check_same_thread": False})
 
@@ -201,7 +206,9 @@ def _sqlite_engine(url: URL) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'DEFERRED')}")
+        options = conn.get_execution_options()
+        conn.exec_driver_sql(f"PRAGMA synchronous = {options.get('sqlite_synchronous', 'FULL')}")
+        conn.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}")
 
     return engine
 
