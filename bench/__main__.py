@@ -19,6 +19,7 @@ BENCHMARKS = {
     "verified_read": "bench.verified_read",
     "audit_verify": "bench.audit_verify",
     "scale": "bench.scale",
+    "state": "bench.state_database",
 }
 
 
