@@ -286,6 +286,11 @@ class AirflowClient:
         return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns",
                           params={"order_by": "-run_after", "limit": 100})["dag_runs"]
 
+    def active_runs(self) -> int:
+        """How many DAG runs, of any DAG, are queued or running."""
+        page = self._call("GET", "/api/v2/dags/~/dagRuns", params={"state": ["queued", "running"], "limit": 1})
+        return int(page["total_entries"])
+
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
 

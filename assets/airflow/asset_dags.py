@@ -29,6 +29,10 @@ _PRESET_CRONS = {"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@weekly": "0 0 
                  "@monthly": "0 0 1 * *", "@quarterly": "0 0 1 */3 *", "@yearly": "0 0 1 1 *"}
 RETRY_DELAY = dt.timedelta(seconds=5)
 MAX_RETRY_DELAY = dt.timedelta(minutes=10)
+#: An asset's task is queued before the governance tasks (Airflow's default weight, 1) that the
+#: same Asset event scheduled: they share the domain's pool and the executor's slots, and
+#: handling an update must not delay the assets downstream of it.
+PRIORITY_WEIGHT = 10
 
 
 def airflow_asset(mesh: CompiledMesh, key: str, *, heard_by: str | None = None) -> Asset:
@@ -64,7 +68,7 @@ def asset_dag(mesh: CompiledMesh, key: str, root: str, load: MeshLoader) -> DAG:
     )
     MaterializeAssetOperator(
         task_id="materialize", dag=dag, mesh_root=root, key=key, asset=outlet, load=load,
-        pool=spec.pool, retries=spec.retries, retry_delay=RETRY_DELAY,
+        pool=spec.pool, priority_weight=PRIORITY_WEIGHT, retries=spec.retries, retry_delay=RETRY_DELAY,
         retry_exponential_backoff=2.0, max_retry_delay=MAX_RETRY_DELAY, doc_md=spec.description or None)
     return dag
 

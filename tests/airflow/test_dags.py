@@ -40,6 +40,7 @@ for dag_id, dag in bag.dags.items():
                     else getattr(tt, "expression", repr(tt)),
         "tasks": [x.task_id for x in dag.tasks], "outlets": [o.name for o in t.outlets],
         "groups": [o.group for o in t.outlets], "owner": t.owner, "pool": t.pool, "retries": t.retries,
+        "priority": t.priority_weight,
         "backoff": t.retry_exponential_backoff, "tags": sorted(dag.tags), "doc_md": dag.doc_md or "",
         "params": sorted(dag.params.keys()), "paused_at_creation": dag.is_paused_upon_creation,
     }
@@ -96,6 +97,7 @@ def test_an_asset_dag_describes_its_asset(example_bag: dict[str, Any]) -> None:
     assert orders["owner"] == "sales-data@acme.example"
     assert orders["pool"] == "mesh_sales"
     assert orders["retries"] == 2 and orders["backoff"] == 2.0
+    assert orders["priority"] > example_bag["dags"]["mesh_governance.sales"]["priority"]  # queued before governance
     assert {"sales", "tier:gold", "visibility:public"} <= set(orders["tags"])
     assert "Every order placed on the web shop" in orders["doc_md"] and "`Orders` 1.0.0" in orders["doc_md"]
     assert orders["params"] == ["inject_bad_rows", "scale", "seed"]

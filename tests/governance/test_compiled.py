@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 
 from assets.compiled import COMPILED_PATH, CompiledMeshError, read_compiled
-from governance.compiled import compile_mesh, current_compiled_mesh, source_files, write_compiled_mesh
+from governance.compiled import (
+    compile_mesh,
+    current_compiled_mesh,
+    source_files,
+    write_compiled_mesh,
+)
 from governance.handlers import HANDLER_KINDS
 
 
