@@ -18,6 +18,8 @@ BENCHMARKS = {
     "drill": "bench.drill",
     "verified_read": "bench.verified_read",
     "audit_verify": "bench.audit_verify",
+    "scale": "bench.scale",
+    "state": "bench.state_database",
 }
 
 
