@@ -51,6 +51,8 @@ if TYPE_CHECKING:
         LineageSink,
         ProtectedFrame,
         Protector,
+        RunEnded,
+        RunObserver,
         Services,
     )
     from assets.results import AssetResult, RunResult, Status
@@ -69,7 +71,7 @@ _EXPORTS = {
     "assets.graph": ("AssetGraph",),
     "assets.mesh": ("Mesh", "Regions"),
     "assets.ports": ("Admission", "AuditEvent", "AuditSink", "InputAuthorizer", "LineageSink", "ProtectedFrame",
-                     "Protector", "Services"),
+                     "Protector", "RunEnded", "RunObserver", "Services"),
     "assets.results": ("AssetResult", "RunResult", "Status"),
     "assets.step": ("run_asset",),
     "assets.storage": ("Manifest", "StorageRoot", "VersionStore"),
@@ -103,6 +105,8 @@ __all__ = [
     "Protector",
     "QuotaExceededError",
     "Regions",
+    "RunEnded",
+    "RunObserver",
     "RunResult",
     "SelectionError",
     "Services",

@@ -19,12 +19,16 @@ Plug-in contract, for each port:
 - :class:`LineageSink`: ``started``/``failed`` report a run of an asset; they never raise.
 - :class:`Admission`: ``admit(region, key, size)`` raises before a version that breaks a
   residency or quota rule is written to ``region``.
+- :class:`RunObserver`: ``run_ended(run)`` hears every run of an asset when it ends, whatever
+  its outcome (run records, alerts); it never raises, and what it does never changes the run.
 - the update handlers (:class:`assets.events.UpdateHandler`) run after each publish.
+- ``clock`` says what time it is (a simulation gives its own).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -37,6 +41,7 @@ from assets.gate import CheckFailure
 
 if TYPE_CHECKING:
     from assets.events import UpdateHandler
+    from assets.results import AssetResult
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,6 +104,29 @@ class Admission(Protocol):
     def admit(self, region: str, key: str, size: int | None) -> None: ...
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunEnded:
+    """One run of one asset, as it ended: which runner (``source``) ran it, when, and its result."""
+
+    key: str
+    run_id: str
+    source: str
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    result: AssetResult
+
+
+class RunObserver(Protocol):
+    """Hears every run of an asset when it ends, whatever its outcome. See the module docstring."""
+
+    def run_ended(self, run: RunEnded) -> None: ...
+
+
+def utc_now() -> dt.datetime:
+    """The time now, in UTC: the clock of every mesh but a simulated one."""
+    return dt.datetime.now(dt.UTC)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Services:
     """Everything the framework calls out to, built once per mesh by the layer above."""
@@ -109,3 +137,5 @@ class Services:
     lineage: LineageSink
     admission: Admission
     handlers: Sequence[UpdateHandler] = ()
+    observers: Sequence[RunObserver] = ()
+    clock: Callable[[], dt.datetime] = utc_now

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import logging
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -22,11 +23,13 @@ from assets.errors import AccessError, AssetOutputError, MeshError, StorageError
 from assets.events import Source
 from assets.gate import run_gate
 from assets.mesh import Mesh
-from assets.ports import AuditEvent, ProtectedFrame
+from assets.ports import AuditEvent, ProtectedFrame, RunEnded
 from assets.quarantine import Quarantine
 from assets.results import AssetResult, Status
 from assets.secrets import SecretResolver, environment_resolver
 from assets.storage import PublishRequest, VersionStore
+
+log = logging.getLogger(__name__)
 
 
 def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None = None,
@@ -40,6 +43,7 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
     the domain's service identity, ``service:<domain>``.
     """
     lineage = mesh.services.lineage
+    started_at = mesh.services.clock()
     lineage.started(key, run_id)
     result = _run(mesh, key, run_id=run_id, params=params, secrets=secrets)
     if result.status is not Status.MATERIALIZED:  # COMPLETE comes from the lineage handler on the update
@@ -53,7 +57,18 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
                  "inputs_read": dict(result.manifest.input_versions) if result.manifest else None,
                  "failed_checks": [f"{f.column}:{f.check}" for f in (result.gate.failures if result.gate else ())],
                  "error": result.error if result.status is Status.ERROR else None}))
+    _tell_observers(mesh, RunEnded(key=key, run_id=run_id, source=source, started_at=started_at,
+                                   ended_at=mesh.services.clock(), result=result))
     return result
+
+
+def _tell_observers(mesh: Mesh, run: RunEnded) -> None:
+    for observer in mesh.services.observers:
+        try:
+            observer.run_ended(run)
+        except Exception as exc:  # an observer's failure never changes the run's outcome
+            log.warning("run observer %s failed on %s: %s: %s", type(observer).__name__, run.key,
+                        type(exc).__name__, exc)
 
 
 def _run(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None,
