@@ -283,6 +283,10 @@ class AirflowClient:
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
 
+    def upstream_events(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        """The asset events that created an asset-triggered run."""
+        return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/upstreamAssetEvents")["asset_events"]
+
     def return_value(self, dag_id: str, run_id: str, task_id: str) -> Any:
         """What a task returned (its ``return_value`` XCom), decoded."""
         entry = self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/"
