@@ -31,7 +31,12 @@ from pathlib import Path
 from assets.airflow.naming import asset_dag_id
 from bench.synthetic import REPO, write_dag_files, write_mesh
 from governance.wiring import load_mesh
-from meshctl.airflow_cascade import CascadeState, run_cascade, unpause_mesh, wait_for_dags
+from meshctl.airflow_cascade import (
+    CascadeState,
+    run_cascade,
+    unpause_mesh,
+    wait_for_dags,
+)
 from meshctl.local_airflow import AirflowClient, LocalAirflow, free_port
 from meshctl.profiles import EMBEDDED, Profile, distributed
 from meshctl.services import scratch_database, servers
