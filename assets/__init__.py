@@ -11,58 +11,81 @@ layer loaded and wired (``governance.wiring.load_mesh()``)::
     result = materialize("sales.*", mesh=mesh)
 
 The framework depends only on the small interfaces of :mod:`assets.ports`.
+
+Importing the package imports none of its modules (nor polars or pandera): each name below
+loads its module when first used, so that Airflow's parser, which reads only the compiled mesh
+(:mod:`assets.compiled`), does not pay for the engine.
 """
 
-from assets.definition import AssetContext, AssetDefinition, AssetSpec, asset
-from assets.engine import materialize, new_run_id
-from assets.errors import (
-    AccessError,
-    ConfigError,
-    ContractViolation,
-    CycleError,
-    DefinitionError,
-    DuplicateAssetError,
-    GraphError,
-    MeshError,
-    QuotaExceededError,
-    SelectionError,
-    StorageError,
-    UndeclaredDomainError,
-    UnknownInputError,
-)
-from assets.gate import CheckFailure, GateReport, run_gate
-from assets.graph import AssetGraph
-from assets.mesh import Mesh, Regions
-from assets.ports import (
-    Admission,
-    AuditEvent,
-    AuditSink,
-    InputAuthorizer,
-    LineageSink,
-    ProtectedFrame,
-    Protector,
-    Services,
-)
-from assets.results import AssetResult, RunResult, Status
-from assets.step import run_asset
-from assets.storage import Manifest, StorageRoot, VersionStore
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from assets.definition import AssetContext, AssetDefinition, AssetSpec, asset
+    from assets.engine import materialize, new_run_id
+    from assets.errors import (
+        AccessError,
+        ConfigError,
+        ContractViolation,
+        CycleError,
+        DefinitionError,
+        DuplicateAssetError,
+        GraphError,
+        MeshError,
+        QuotaExceededError,
+        SelectionError,
+        StorageError,
+        UndeclaredDomainError,
+        UnknownInputError,
+    )
+    from assets.gate import CheckFailure, GateReport, run_gate
+    from assets.graph import AssetGraph
+    from assets.mesh import Mesh, Regions
+    from assets.ports import (
+        Admission,
+        AuditEvent,
+        AuditSink,
+        InputAuthorizer,
+        LineageSink,
+        ProtectedFrame,
+        Protector,
+        Services,
+    )
+    from assets.results import AssetResult, RunResult, Status
+    from assets.step import run_asset
+    from assets.storage import Manifest, StorageRoot, VersionStore
+
+#: Each public name, by the module that defines it. The imports above (for type checkers) and
+#: ``__all__`` name the same; tests/assets/test_package.py checks it.
+_EXPORTS = {
+    "assets.definition": ("AssetContext", "AssetDefinition", "AssetSpec", "asset"),
+    "assets.engine": ("materialize", "new_run_id"),
+    "assets.errors": ("AccessError", "ConfigError", "ContractViolation", "CycleError", "DefinitionError",
+                      "DuplicateAssetError", "GraphError", "MeshError", "QuotaExceededError", "SelectionError",
+                      "StorageError", "UndeclaredDomainError", "UnknownInputError"),
+    "assets.gate": ("CheckFailure", "GateReport", "run_gate"),
+    "assets.graph": ("AssetGraph",),
+    "assets.mesh": ("Mesh", "Regions"),
+    "assets.ports": ("Admission", "AuditEvent", "AuditSink", "InputAuthorizer", "LineageSink", "ProtectedFrame",
+                     "Protector", "Services"),
+    "assets.results": ("AssetResult", "RunResult", "Status"),
+    "assets.step": ("run_asset",),
+    "assets.storage": ("Manifest", "StorageRoot", "VersionStore"),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "AccessError",
     "Admission",
-    "AuditEvent",
-    "AuditSink",
-    "InputAuthorizer",
-    "LineageSink",
-    "ProtectedFrame",
-    "Protector",
-    "Regions",
-    "Services",
     "AssetContext",
     "AssetDefinition",
     "AssetGraph",
     "AssetResult",
     "AssetSpec",
+    "AuditEvent",
+    "AuditSink",
     "CheckFailure",
     "ConfigError",
     "ContractViolation",
@@ -71,12 +94,18 @@ __all__ = [
     "DuplicateAssetError",
     "GateReport",
     "GraphError",
+    "InputAuthorizer",
+    "LineageSink",
     "Manifest",
     "Mesh",
     "MeshError",
+    "ProtectedFrame",
+    "Protector",
     "QuotaExceededError",
+    "Regions",
     "RunResult",
     "SelectionError",
+    "Services",
     "Status",
     "StorageError",
     "StorageRoot",
@@ -89,3 +118,11 @@ __all__ = [
     "run_asset",
     "run_gate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'assets' has no attribute '{name}'")
+    value = getattr(import_module(_MODULE_OF[name]), name)
+    globals()[name] = value  # looked up once
+    return value

@@ -16,7 +16,7 @@ __all__ = ["atomic_write"]
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None,
-                 exclusive: bool = False) -> bool:
+                 exclusive: bool = False, durable: bool = True) -> bool:
     """Write ``data`` to ``path`` atomically and durably; returns whether ``path`` was written.
 
     The steps: a temporary file in the same folder (created with ``mode`` when given, so an
@@ -26,6 +26,9 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int | None 
 
     With ``exclusive``, an existing ``path`` is never replaced: the file is linked into place
     and ``False`` is returned when another writer got there first (the first writer wins).
+
+    ``durable=False`` skips both fsyncs, for caches that are rebuilt when lost: a crash then
+    leaves the old file or the new one, never a torn one, but maybe the old one.
 
     On any failure the temporary file is removed and ``path`` is left as it was.
     """
@@ -40,7 +43,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int | None 
                 os.fchmod(fh.fileno(), mode)  # exactly ``mode``, whatever the umask
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         if exclusive:
             try:
                 os.link(tmp, target)
@@ -53,7 +57,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int | None 
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_folder(folder)
+    if durable:
+        _fsync_folder(folder)
     return True
 
 

@@ -19,6 +19,7 @@ from assets.errors import (
     UnknownInputError,
     did_you_mean,
 )
+from assets.walk import Walk, reach
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +83,20 @@ class AssetGraph:
         """The keys that read ``key`` directly."""
         return self._downstream[key]
 
-    def ancestors(self, key: str, depth: int | None = None) -> set[str]:
-        return _walk(key, self._upstream, depth) & set(self.assets)
+    def walk(self, keys: Iterable[str], *, upstream: bool, depth: int | None = None) -> Walk:
+        """Every key reached from ``keys`` over one or more edges (inputs when ``upstream``,
+        readers otherwise), at most ``depth`` edges away, breadth first, in one walk for any
+        number of ``keys`` (:func:`assets.walk.reach`). Upstream, inputs from external domains
+        (keys outside this graph) are reached too."""
+        return reach(keys, self._upstream if upstream else self._downstream, depth)
 
-    def descendants(self, key: str, depth: int | None = None) -> set[str]:
-        return _walk(key, self._downstream, depth)
+    def ancestors(self, *keys: str, depth: int | None = None) -> set[str]:
+        """The assets of this graph that any of ``keys`` reads, transitively (``depth`` levels)."""
+        return {k for k in self.walk(keys, upstream=True, depth=depth) if k in self.assets}
+
+    def descendants(self, *keys: str, depth: int | None = None) -> set[str]:
+        """The assets that read any of ``keys``, transitively (``depth`` levels)."""
+        return set(self.walk(keys, upstream=False, depth=depth))
 
     def domains(self) -> list[str]:
         return sorted({d.spec.domain for d in self.assets.values()})
@@ -95,17 +105,6 @@ class AssetGraph:
         """``keys`` in topological order."""
         wanted = set(keys)
         return [k for k in self.order if k in wanted]
-
-
-def _walk(start: str, edges: Mapping[str, tuple[str, ...]], depth: int | None) -> set[str]:
-    seen: set[str] = set()
-    frontier = [start]
-    level = 0
-    while frontier and (depth is None or level < depth):
-        level += 1
-        frontier = [n for k in frontier for n in edges.get(k, ()) if n not in seen]
-        seen.update(frontier)
-    return seen
 
 
 def _check_inputs(by_key: Mapping[str, AssetDefinition], external_domains: frozenset[str]) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from assets.errors import ConfigError, MeshError
 from assets.graph import AssetGraph
 from assets.ports import Services
-from assets.regions import read_switch
+from assets.regions import FileSwitches, RegionSwitches
 from assets.selection import select
 from assets.storage import StorageRoot, VersionStore
 from assets.storage.verified import verified_files_at
@@ -50,7 +50,8 @@ class Mesh:
     and ``services`` built on first use by ``wiring(self)``.
 
     ``policy`` is the upper layer's policy object, which the framework carries but never reads;
-    ``errors`` holds domains that failed to load.
+    ``errors`` holds domains that failed to load; ``switches`` keeps the switches of the active
+    region (by default the file under the state folder).
     """
 
     name: str
@@ -60,6 +61,7 @@ class Mesh:
     wiring: Callable[[Mesh], Services] = field(repr=False)
     policy: Any = field(default=None, repr=False)
     errors: Mapping[str, MeshError] = field(default_factory=dict)
+    switches: RegionSwitches | None = field(default=None, repr=False)
 
     @cached_property
     def services(self) -> Services:
@@ -74,10 +76,15 @@ class Mesh:
     def active_region(self) -> str:
         """The region that serves reads and takes new versions: the primary, or the region a
         failover switched to (read on each call, so a running process follows a switch)."""
-        switch = read_switch(self.state_dir)
+        switch = self.region_switches.read()
         if switch is None or switch.region not in self.regions.storage:
             return self.regions.primary
         return switch.region
+
+    @property
+    def region_switches(self) -> RegionSwitches:
+        """Where switches of the active region are read and written."""
+        return self.switches if self.switches is not None else FileSwitches(self.state_dir)
 
     @property
     def standby_region(self) -> str | None:

@@ -1,8 +1,11 @@
 """Which region serves reads and takes new versions: the primary, until a failover.
 
-The switch is one small file in the mesh's state folder (``state/active_region.json``),
-replaced atomically, so every process (CLI, engine, Airflow tasks) sees the old region or the
-new one, never a mix. Without the file the primary region of ``mesh.toml`` is active.
+Switches are kept by a :class:`RegionSwitches` store, the last one in force. The framework's
+own is :class:`FileSwitches`: one small file in the mesh's state folder
+(``state/active_region.json``), replaced atomically, so every process (CLI, engine, Airflow
+tasks) on that machine sees the old region or the new one, never a mix. Governance hands the
+mesh a store in the state database instead when one is shared by several hosts. Without a
+switch the primary region of ``mesh.toml`` is active.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import json
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 from assets.atomic import atomic_write
 from assets.errors import ConfigError
@@ -59,3 +63,29 @@ def _parse(path: Path, _mtime_ns: int, _size: int, _inode: int) -> RegionSwitch 
 def write_switch(state_dir: Path, switch: RegionSwitch) -> None:
     """Record ``switch`` atomically: written aside, flushed, then renamed over the old file."""
     atomic_write(state_dir / ACTIVE_REGION_FILE, json.dumps(asdict(switch), indent=2).encode())
+
+
+class RegionSwitches(Protocol):
+    """Where the switches of the active region are kept: every process of a mesh must read
+    what any of them wrote."""
+
+    def read(self) -> RegionSwitch | None:
+        """The switch in force, or ``None`` if there was none. Called often: keep it cheap."""
+        ...
+
+    def write(self, switch: RegionSwitch) -> None:
+        """Record ``switch``, atomically: a reader sees the switch before it or this one."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class FileSwitches:
+    """The switches in ``<state_dir>/state/active_region.json``."""
+
+    state_dir: Path
+
+    def read(self) -> RegionSwitch | None:
+        return read_switch(self.state_dir)
+
+    def write(self, switch: RegionSwitch) -> None:
+        write_switch(self.state_dir, switch)

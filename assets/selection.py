@@ -24,6 +24,7 @@ from assets.graph import AssetGraph
 _TOKEN = re.compile(r"\s*(\(|\)|,|[^\s(),]+)")
 _ATOM = re.compile(r"^(?:(\d*)\+)?(.+?)(?:\+(\d*))?$")
 _KEYWORDS = {"and", "or", "not"}
+_GLOB = re.compile(r"[*?\[]")
 #: How deep parentheses and ``not`` may nest; far more than a person writes, far less than the stack.
 MAX_DEPTH = 50
 
@@ -110,12 +111,10 @@ class _Parser:
         if not keys:
             self.misses.append(body)
         result = set(keys)
-        up_depth, down_depth = self.levels(up), self.levels(down)
-        for key in keys:
-            if up is not None:
-                result |= self.graph.ancestors(key, up_depth)
-            if down is not None:
-                result |= self.graph.descendants(key, down_depth)
+        if up is not None:  # one walk from all of the atom's keys, not one per key
+            result |= self.graph.ancestors(*keys, depth=self.levels(up))
+        if down is not None:
+            result |= self.graph.descendants(*keys, depth=self.levels(down))
         return result
 
     def levels(self, digits: str | None) -> int | None:
@@ -139,6 +138,8 @@ class _Parser:
         if kind not in matchers:
             raise SelectionError(f"unknown selector '{kind}:' in '{self.text}'", where="selection",
                                  fix="use key:, tag:, owner: or domain:. " + did_you_mean(kind, matchers))
+        if kind == "key" and not _GLOB.search(value):  # one key: looked up, not matched against every key
+            return {value} & everything.keys()
         return {k for k in everything if matchers[kind](k)}
 
     def hint(self) -> str:

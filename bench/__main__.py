@@ -19,6 +19,8 @@ BENCHMARKS = {
     "verified_read": "bench.verified_read",
     "audit_verify": "bench.audit_verify",
     "throughput": "bench.throughput",
+    "scale": "bench.scale",
+    "state": "bench.state_database",
 }
 
 

@@ -2,7 +2,11 @@
 against 1,000 equivalent hand-written Airflow DAGs in one file.
 
 Each side is parsed by ``DagBag`` in a fresh process (Airflow itself already imported, so only
-the DAG files are timed), five times; medians are compared. Target: at most 1.5x.
+the DAG files are timed), five times; medians are compared. Target: at most 1.2x.
+
+The generated DAGs are built from the compiled mesh (``.mesh/compiled/mesh.json``), written
+first as ``mesh up`` does; the compile and one parse right after a domain's code changed (which
+rebuilds the compiled mesh in a subprocess) are timed once each and reported apart.
 
 Two baselines are reported:
 
@@ -20,12 +24,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from bench.synthetic import write_mesh
+from governance.compiled import write_compiled_mesh
 from governance.wiring import load_mesh
 
 DOMAINS, PER_DOMAIN, REPEAT = 50, 20, 5
+TARGET = 1.2
 
 _TIMER = """
 import json, sys, time, os
@@ -34,7 +41,9 @@ import airflow.sdk  # imported before timing: both sides pay it equally
 start = time.perf_counter()
 bag = DagBag(sys.argv[1])
 elapsed = time.perf_counter() - start
-print(json.dumps({"seconds": elapsed, "dags": len(bag.dags), "errors": len(bag.import_errors)}))
+heavy = sorted(m for m in sys.modules if m in ("polars", "pandera") or m.startswith("domains."))
+print(json.dumps({"seconds": elapsed, "dags": len(bag.dags), "errors": len(bag.import_errors),
+                  "heavy": heavy[:3]}))
 """
 
 _THIN = '''from pathlib import Path
@@ -65,7 +74,8 @@ def _hand_written(keys: list[str], upstream: dict[str, list[str]], imports: bool
     return "\n".join(lines)
 
 
-def _parse_seconds(folder: Path, root: Path) -> float:
+def _parse(folder: Path, root: Path) -> tuple[float, list[str]]:
+    """Seconds to parse ``folder``, and the first modules of polars, pandera or a domain it imported."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     env |= {"AIRFLOW_HOME": str(root / "airflow_home"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "PYTHONPATH": str(root)}
@@ -74,7 +84,11 @@ def _parse_seconds(folder: Path, root: Path) -> float:
     result = json.loads(done.stdout.strip().splitlines()[-1])
     if result["errors"]:
         raise RuntimeError(f"{folder} has import errors")
-    return float(result["seconds"])
+    return float(result["seconds"]), list(result["heavy"])
+
+
+def _parse_seconds(folder: Path, root: Path) -> float:
+    return _parse(folder, root)[0]
 
 
 def main() -> None:
@@ -92,16 +106,29 @@ def main() -> None:
         for folder, imports in ((plain, False), (imported, True)):
             folder.mkdir()
             (folder / "hand_written.py").write_text(_hand_written(keys, upstream, imports))
+        start = time.perf_counter()
+        write_compiled_mesh(root)
+        compile_seconds = time.perf_counter() - start
+        heavy = _parse(generated, root)[1]
         samples = {name: [_parse_seconds(folder, root) for _ in range(REPEAT)]
                    for name, folder in (("generated", generated), ("plain", plain), ("imports", imported))}
+        changed = root / "domains" / "d007" / "assets.py"
+        changed.write_text(changed.read_text() + "\n# changed\n")
+        after_change = _parse_seconds(generated, root)
     med = {name: statistics.median(s) for name, s in samples.items()}
+    ratio = med["generated"] / med["plain"]
     print(f"parse, {len(keys)} assets in {DOMAINS} domains ({len(keys) + DOMAINS} DAGs with governance), "
           f"medians of {REPEAT} fresh processes:", flush=True)
-    print(f"  generated DAGs: {med['generated']:.2f} s", flush=True)
-    print(f"  hand-written, plain: {med['plain']:.2f} s -> ratio {med['generated'] / med['plain']:.2f}x "
-          f"(target <= 1.50x: {'met' if med['generated'] / med['plain'] <= 1.5 else 'MISSED'})", flush=True)
+    print(f"  generated DAGs (from the compiled mesh): {med['generated']:.2f} s; modules of polars, pandera or "
+          f"a domain imported while parsing: {heavy or 'none'}", flush=True)
+    print(f"  hand-written, plain: {med['plain']:.2f} s -> ratio {ratio:.2f}x "
+          f"(target <= {TARGET:.2f}x: {'met' if ratio <= TARGET else 'MISSED'})", flush=True)
     print(f"  hand-written, with the same domain imports: {med['imports']:.2f} s -> ratio "
           f"{med['generated'] / med['imports']:.2f}x", flush=True)
+    print(f"  once each: compiling the mesh {compile_seconds:.2f} s (in a process that already imported its domains, "
+          "as `mesh up` does after loading them); "
+          f"the first parse after a domain's code changed {after_change:.2f} s (rebuilds it in a subprocess)",
+          flush=True)
 
 
 if __name__ == "__main__":

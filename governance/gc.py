@@ -1,8 +1,10 @@
-"""Garbage collection: staging folders that killed writers left behind, in every region.
+"""Garbage collection: what killed writers left behind, in every region.
 
-A publish removes its own asset's leftovers; ``mesh gc`` removes them everywhere (see
-:mod:`assets.storage.staging` for what is a leftover). Each removal is audited; a region that
-cannot be read is reported and skipped.
+A leftover is a staging folder locally, and on object stores (S3) a version folder without a
+manifest; either only once its writer is provably gone or nothing in it changed for the grace
+period, never one a live writer is filling (see :mod:`assets.storage.leftovers`). A publish
+removes its own asset's leftovers; ``mesh gc`` removes them everywhere. Each removal is
+audited; a region that cannot be read is reported and skipped.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from assets.mesh import Mesh
+from assets.storage.leftovers import remove
 from assets.storage.staging import GRACE_SECONDS
 from governance.audit import AuditEvent, AuditLog
 
 
 @dataclass(frozen=True, slots=True)
 class Leftover:
-    """A staging folder of a writer that is gone."""
+    """What a writer that is gone left: a staging folder, or an object store's manifest-less version."""
 
     region: str
     path: str
@@ -43,7 +46,7 @@ class GcReport:
 
 def collect_garbage(mesh: Mesh, audit: AuditLog, *, grace_seconds: float = GRACE_SECONDS,
                     dry_run: bool = False, actor: str = "service:gc") -> GcReport:
-    """Find, and unless ``dry_run`` remove, leftover staging folders in every region."""
+    """Find, and unless ``dry_run`` remove, the leftovers of killed writers in every region."""
     if grace_seconds < 0:
         raise ValueError(f"grace_seconds must not be negative, got {grace_seconds}")
     found, problems = [], []
@@ -56,9 +59,10 @@ def collect_garbage(mesh: Mesh, audit: AuditLog, *, grace_seconds: float = GRACE
             continue
         for path, size in leftovers:
             if not dry_run:
-                store.root.remove(path)
+                remove(store.root, path)
                 audit.append(AuditEvent(actor=actor, action="gc_remove", target=store.root.uri_of(path),
                                         outcome="removed", source="cli", where=f"region:{region}",
-                                        details={"bytes": size, "kind": "staging leftover"}))
+                                        details={"bytes": size, "kind": "staging leftover" if store.root.is_local
+                                                 else "unfinished version"}))
             found.append(Leftover(region, store.root.uri_of(path), size))
     return GcReport(tuple(found), not dry_run, tuple(problems))

@@ -1,82 +1,73 @@
-"""The run history: every asset update, from either runner, in one SQLite file.
+"""The run history: every asset update, from either runner, in the state database.
 
-Recording is idempotent (one row per asset version), and safe with several writers: each
-write is one short transaction, and SQLite's WAL mode lets readers run beside a writer.
+Recording is idempotent (one row per asset version), and safe with several writers on several
+hosts: each write is one short transaction. The history an earlier mesh kept in
+``.mesh/state/history.sqlite`` is imported on first use (:mod:`governance.state.legacy`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assets.events import AssetUpdate
-from governance.sqlite_migrations import migrate
+from sqlalchemy import Connection, select
 
-#: The schema, one step per version (governance.sqlite_migrations): append, never edit.
-MIGRATIONS = ("""
-CREATE TABLE IF NOT EXISTS updates (
-    key TEXT NOT NULL,
-    version TEXT NOT NULL,
-    run_id TEXT NOT NULL,
-    source TEXT NOT NULL,
-    rows INTEGER,
-    summary TEXT NOT NULL,
-    recorded_at TEXT NOT NULL,
-    PRIMARY KEY (key, version)
-)
-""",)
+from assets.events import AssetUpdate
+from governance.state import StateDatabase
+from governance.state.legacy import import_once, insert_new, sqlite_rows
+from governance.state.schema import updates
+
+#: The file an earlier mesh kept the run history in, under ``.mesh``.
+LEGACY_FILE = Path("state") / "history.sqlite"
 
 
 @dataclass(frozen=True, slots=True)
 class RunHistory:
-    """The run-history store at ``path`` (created on first write)."""
+    """The run history in ``database``; ``legacy`` is an earlier mesh's file to import first."""
 
-    path: Path
-
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        try:
-            migrate(conn, self.path, MIGRATIONS)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+    database: StateDatabase
+    legacy: Path | None = None
 
     def record(self, update: AssetUpdate) -> bool:
         """Record ``update``; ``False`` if this version was recorded before."""
-        with closing(self._connect()) as conn:
-            cursor = conn.execute(
-                "INSERT OR IGNORE INTO updates VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (update.key, update.version, update.run_id, update.source, update.summary.get("rows"),
-                 json.dumps(dict(update.summary), sort_keys=True),
-                 dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")))
-            return cursor.rowcount == 1
+        self._import()
+        with self.database.write() as conn:
+            result = conn.execute(insert_new(conn, updates).values(
+                key=update.key, version=update.version, run_id=update.run_id, source=update.source,
+                rows=update.summary.get("rows"), summary=json.dumps(dict(update.summary), sort_keys=True),
+                recorded_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")).returning(updates.c.key))
+            return result.first() is not None
 
     def for_asset(self, key: str, limit: int = 20) -> list[dict[str, Any]]:
         """The latest updates of ``key``, newest first."""
-        if not self.path.exists():
-            return []
-        with closing(self._connect()) as conn:
-            conn.row_factory = sqlite3.Row
-            rows = conn.execute("SELECT * FROM updates WHERE key = ? ORDER BY version DESC LIMIT ?",
-                                (key, limit)).fetchall()
+        self._import()
+        with self.database.read() as conn:
+            rows = conn.execute(select(updates).where(updates.c.key == key)
+                                .order_by(updates.c.version.desc()).limit(limit)).mappings().all()
         return [dict(r) | {"summary": json.loads(r["summary"])} for r in rows]
 
     def published(self) -> dict[str, list[str]]:
         """Every recorded version of every asset, oldest first: what passed its gate and was
         published, as the handlers saw it (independent of any storage region)."""
-        if not self.path.exists():
-            return {}
-        with closing(self._connect()) as conn:
-            rows = conn.execute("SELECT key, version FROM updates ORDER BY key, version").fetchall()
+        self._import()
+        with self.database.read() as conn:
+            rows = conn.execute(select(updates.c.key, updates.c.version)
+                                .order_by(updates.c.key, updates.c.version)).all()
         found: dict[str, list[str]] = {}
         for key, version in rows:
             found.setdefault(key, []).append(version)
         return found
+
+    def _import(self) -> None:
+        if self.legacy is not None:
+            import_once(self.database, "history", self.legacy, self._copy_legacy)
+
+    def _copy_legacy(self, conn: Connection) -> int:
+        assert self.legacy is not None
+        rows = sqlite_rows(self.legacy, "SELECT * FROM updates")
+        if rows:
+            conn.execute(insert_new(conn, updates), rows)
+        return len(rows)

@@ -23,12 +23,14 @@ import polars as pl
 from assets.definition import AssetSpec
 from assets.discovery import Discovery, discover
 from assets.graph import AssetGraph
-from assets.mesh import Mesh, Regions
+from assets.mesh import STATE_DIR, Mesh, Regions
 from assets.ports import ProtectedFrame
+from assets.regions import RegionSwitches
 from governance.access import AccessDeniedError, check_graph_access, domain_may_read
 from governance.access.policy import approvers_with
 from governance.audit import audit_log_at, mesh_witnesses
 from governance.handlers import default_handlers
+from governance.history import LEGACY_FILE as HISTORY_FILE
 from governance.history import RunHistory
 from governance.lineage.emitter import lineage_for
 from governance.policy import MeshPolicy, load_policy
@@ -37,6 +39,8 @@ from governance.protection.providers import key_provider
 from governance.protection.rotation import tokenized_before
 from governance.retention import admit_version
 from governance.services import GovernedServices
+from governance.state import state_database
+from governance.state.regions import DatabaseSwitches
 
 
 def load_mesh(path: Path | str | None = None, *, strict: bool = True,
@@ -73,7 +77,7 @@ def load_mesh(path: Path | str | None = None, *, strict: bool = True,
     graph = AssetGraph.build(definitions, {d.name: d.max_assets for d in policy.domains.values()}, external)
     check_graph_access(graph, policy)
     return Mesh(name=policy.settings.name, root=policy.root, regions=_regions(policy), graph=graph,
-                wiring=_governed_services, policy=policy, errors=dict(found.errors))
+                wiring=_governed_services, policy=policy, errors=dict(found.errors), switches=_switches(policy))
 
 
 def load_policy_mesh(path: Path | str | None = None) -> Mesh:
@@ -95,6 +99,11 @@ def _regions(policy: MeshPolicy) -> Regions:
                    primary=policy.settings.primary_region, secondary=policy.settings.secondary_region)
 
 
+def _switches(policy: MeshPolicy) -> RegionSwitches | None:
+    """The active region in the state database when ``[state]`` names one; else the file."""
+    return DatabaseSwitches(state_database(policy), policy.root / STATE_DIR) if policy.state.shared else None
+
+
 def _loss_acknowledger(policy: MeshPolicy, email: str) -> str | None:
     """The registered key of ``email`` if they may acknowledge a loss of audit records."""
     person = policy.people.get(email)
@@ -105,10 +114,11 @@ def _governed_services(mesh: Mesh) -> GovernedServices:
 
     policy: MeshPolicy = mesh.policy
     audit = audit_log_at(mesh.state_dir, pinned=policy.audit.key_fingerprint, witnesses=mesh_witnesses(mesh),
-                         acknowledgers=partial(_loss_acknowledger, policy))
+                         acknowledgers=partial(_loss_acknowledger, policy),
+                         database=state_database(policy) if policy.state.shared else None)
     keyring = Keyring(key_provider(policy, mesh.state_dir), mesh.state_dir / "keys" / "data",
                       tokenized_before=partial(tokenized_before, mesh))
-    history = RunHistory(mesh.state_dir / "state" / "history.sqlite")
+    history = RunHistory(state_database(policy), mesh.state_dir / HISTORY_FILE)
     return GovernedServices(
         audit=audit, keyring=keyring, history=history, lineage=lineage_for(mesh),
         protector=_PolicyProtector(policy, keyring), authorizer=_GrantAuthorizer(policy),

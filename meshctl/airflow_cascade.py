@@ -88,7 +88,7 @@ def run_cascade(client: AirflowClient, mesh: Mesh, roots: Mapping[str, Mapping[s
     is followed through the run triggered here, even if its schedule starts another meanwhile."""
     started = dt.datetime.now(dt.UTC)
     triggered = {key: client.trigger(asset_dag_id(key), conf) for key, conf in roots.items()}
-    return follow(client, mesh, started, {d for k in roots for d in mesh.graph.descendants(k)} | set(roots),
+    return follow(client, mesh, started, mesh.graph.descendants(*roots) | set(roots),
                   timeout=timeout, poll=poll, on_poll=on_poll, triggered=triggered)
 
 
@@ -116,7 +116,7 @@ def snapshot(client: AirflowClient, mesh: Mesh, started: dt.datetime, keys: set[
     """The state of ``keys``' runs since ``started``: the latest run of each, or for a key in
     ``triggered`` the run of that id."""
     runs = {k: _latest_run(client, k, started, (triggered or {}).get(k)) for k in mesh.graph.sorted(keys)}
-    skipped = frozenset(d for k, r in runs.items() if r.state == "failed" for d in mesh.graph.descendants(k))
+    skipped = frozenset(mesh.graph.descendants(*(k for k, r in runs.items() if r.state == "failed")))
     governance = {d: [r["state"] for r in client.runs(governance_dag_id(d)) if _after(r, started)]
                   for d in sorted({k.split(".", 1)[0] for k in keys})}
     return CascadeState(started=started, assets=runs, skipped=skipped & keys, governance=governance)

@@ -139,6 +139,13 @@ class LocalAirflow:
         events.parent.mkdir(parents=True, exist_ok=True)
         return airflow_provider_settings(lineage_settings(load_policy(self.root)), events)
 
+    def _compile(self) -> None:
+        """Write ``.mesh/compiled/mesh.json`` now, so that the first parse of each DAG file finds
+        it current (a DAG file would otherwise rebuild it, in a subprocess, while parsing)."""
+        from governance.compiled import write_compiled_mesh
+
+        write_compiled_mesh(self.root)
+
     def _secret(self, name: str) -> str:
         """A random secret kept in an owner-only file of the Airflow home."""
         path = self.home / name
@@ -158,7 +165,8 @@ class LocalAirflow:
         return {name: pid for name, pid in pids.items() if _alive(pid)}
 
     def start(self, *, timeout: float = 180) -> None:
-        """Migrate the DB, create the pools, start the profile's components, wait for the API."""
+        """Migrate the DB, create the pools, compile the mesh (the DAG files are built from it),
+        start the profile's components, wait for the API."""
         alive = self.running()
         if alive:
             raise AirflowRuntimeError(
@@ -176,6 +184,7 @@ class LocalAirflow:
         self._run(["airflow", "db", "migrate"], "migrating the metadata DB")
         self._run(["airflow", "teams", "sync"], "creating one Airflow team per domain")
         self._run([sys.executable, "-m", "meshctl.pools", str(self.root)], "creating the domain pools")
+        self._compile()
         pids: dict[str, int] = {}
         try:
             env = self.env()
@@ -279,6 +288,11 @@ class AirflowClient:
         """The DAG's runs, newest first."""
         return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns",
                           params={"order_by": "-run_after", "limit": 100})["dag_runs"]
+
+    def active_runs(self) -> int:
+        """How many DAG runs, of any DAG, are queued or running."""
+        page = self._call("GET", "/api/v2/dags/~/dagRuns", params={"state": ["queued", "running"], "limit": 1})
+        return int(page["total_entries"])
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]

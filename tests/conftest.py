@@ -86,6 +86,27 @@ def materialized_example(tmp_path_factory: pytest.TempPathFactory) -> tuple[Mesh
     return mesh, result
 
 
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[int]:
+    """The port of a moto S3 server process shared by the session (see tests/s3.py)."""
+    from tests.s3 import moto_server
+
+    with moto_server() as port:
+        yield port
+
+
+@pytest.fixture
+def s3_bucket(s3_server: int, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A new, empty bucket on the session's S3 server; ``AWS_*`` point there for the test."""
+    import s3fs
+
+    from tests.s3 import new_bucket, point_s3_at
+
+    point_s3_at(monkeypatch, s3_server)
+    yield new_bucket()
+    s3fs.S3FileSystem.clear_instance_cache()
+
+
 @pytest.fixture
 def fixture_mesh(tmp_path: Path) -> Callable[[str], Path]:
     """Copy a fixture mesh from tests/fixtures/<name> to a temporary folder."""
@@ -138,3 +159,62 @@ def validate_openlineage() -> Callable[[dict[str, Any]], None]:
                 else validator(url).validate(facet)
 
     return validate
+
+
+def _postgres_answers(url: str) -> bool:
+    import psycopg
+
+    try:
+        psycopg.connect(url, connect_timeout=2).close()
+        return True
+    except psycopg.OperationalError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL on loopback (``scripts/services.sh``, port ``MESH_PG_PORT``, default
+    55432): used if one already answers there, else installed if missing and started for this
+    run, and stopped after it. Skips, saying why, only if it cannot be installed or started."""
+    import subprocess
+
+    port = os.environ.get("MESH_PG_PORT", "55432")
+    admin = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    if _postgres_answers(admin):
+        yield admin
+        return
+    folder = REPO / ".mesh" / "services"
+    # the script also starts Redis, which these tests do not use: on a port of its own, so that
+    # stopping it afterwards never stops a Redis someone else started
+    env = {**os.environ, "MESH_PG_PORT": port, "MESH_REDIS_PORT": os.environ.get("MESH_TEST_REDIS_PORT", "56399")}
+    started = subprocess.run(["bash", str(REPO / "scripts" / "services.sh"), "start", str(folder)],
+                             capture_output=True, text=True, timeout=900, env=env)
+    if started.returncode != 0 or not _postgres_answers(admin):
+        pytest.skip(f"PostgreSQL could not be installed or started by scripts/services.sh: "
+                    f"{(started.stderr or started.stdout).strip()[-500:]}")
+    try:
+        yield admin
+    finally:
+        subprocess.run(["bash", str(REPO / "scripts" / "services.sh"), "stop", str(folder)],
+                       capture_output=True, timeout=120, env=env)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test (dropped after it), as a URL without a
+    password, the way ``[state] url`` names one."""
+    import uuid
+
+    import psycopg
+
+    name = f"mesh_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield postgres_server.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        from governance.state.database import dispose_engines
+
+        dispose_engines()
+        with psycopg.connect(postgres_server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,4 +1,8 @@
-"""Build the Airflow DAG of one asset from its spec."""
+"""Build the Airflow DAG of one asset from its compiled description.
+
+Reads only the compiled mesh (:mod:`assets.compiled`) and ``airflow.sdk``: parsing a DAG file
+imports neither polars, pandera nor the domain's code; the task imports them when it runs.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,9 @@ from airflow.sdk import (
     Param,
 )
 
-from assets.airflow.naming import asset_dag_id, asset_uri, pool_name
+from assets.airflow.naming import asset_dag_id, asset_uri
 from assets.airflow.operators import MaterializeAssetOperator, MeshLoader
-from assets.definition import AssetSpec
-from assets.mesh import Mesh
+from assets.compiled import CompiledAsset, CompiledMesh
 
 #: Cron presets as expressions, so root schedules wait for their next time instead of
 #: running the most recent missed one the moment they are unpaused.
@@ -26,26 +29,30 @@ _PRESET_CRONS = {"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@weekly": "0 0 
                  "@monthly": "0 0 1 * *", "@quarterly": "0 0 1 */3 *", "@yearly": "0 0 1 1 *"}
 RETRY_DELAY = dt.timedelta(seconds=5)
 MAX_RETRY_DELAY = dt.timedelta(minutes=10)
+#: An asset's task is queued before the governance tasks (Airflow's default weight, 1) that the
+#: same Asset event scheduled: they share the domain's pool and the executor's slots, and
+#: handling an update must not delay the assets downstream of it.
+PRIORITY_WEIGHT = 10
 
 
-def airflow_asset(mesh: Mesh, key: str, *, heard_by: str | None = None) -> Asset:
+def airflow_asset(mesh: CompiledMesh, key: str, *, heard_by: str | None = None) -> Asset:
     """The Airflow Asset of a mesh asset: named by its key, grouped by its domain.
 
     Each domain is an Airflow team (``mesh up`` runs Airflow in Multi-Team mode, one DAG bundle
     per domain). A consumer of another domain (``heard_by``) lists that domain as a producer
     team it hears: Airflow then delivers the producer's events to it, and no other team's. The
-    mesh built that edge only because access allows it (visibility, or an approved grant)."""
+    compiled mesh holds that edge only because access allows it (visibility, or an approved grant)."""
     producer = key.split(".", 1)[0]
     heard = [producer] if heard_by not in (None, producer) else []
     return Asset(name=key, uri=asset_uri(mesh.name, key), group=producer,
                  access_control=AssetAccessControl(producer_teams=heard))
 
 
-def asset_dag(mesh: Mesh, key: str, load: MeshLoader) -> DAG:
+def asset_dag(mesh: CompiledMesh, key: str, root: str, load: MeshLoader) -> DAG:
     """One DAG, one task: materialize ``key``; scheduled by cron (roots) or by its inputs.
 
-    ``load(root, domain)`` gives the task the mesh when it runs (the DAG file's own, cached)."""
-    spec = mesh.graph[key].spec
+    ``load(root, domain)`` gives the task the mesh, with the domain's code, when it runs."""
+    spec = mesh.assets[key]
     outlet = airflow_asset(mesh, key)
     dag = DAG(
         dag_id=asset_dag_id(key),
@@ -53,25 +60,25 @@ def asset_dag(mesh: Mesh, key: str, load: MeshLoader) -> DAG:
         catchup=False,
         max_active_runs=1,
         description=spec.description.splitlines()[0] if spec.description else None,
-        doc_md=_doc(spec),
+        doc_md=spec.doc_md,
         tags={spec.domain, f"visibility:{spec.visibility}", *(f"{k}:{v}" for k, v in spec.tags.items())},
         params=_params(spec),
         is_paused_upon_creation=True,
         default_args={"owner": ", ".join(spec.owners) or spec.domain},
     )
     MaterializeAssetOperator(
-        task_id="materialize", dag=dag, mesh_root=str(mesh.root), key=key, asset=outlet, load=load,
-        pool=pool_name(spec.domain), retries=spec.retries, retry_delay=RETRY_DELAY,
+        task_id="materialize", dag=dag, mesh_root=root, key=key, asset=outlet, load=load,
+        pool=spec.pool, priority_weight=PRIORITY_WEIGHT, retries=spec.retries, retry_delay=RETRY_DELAY,
         retry_exponential_backoff=2.0, max_retry_delay=MAX_RETRY_DELAY, doc_md=spec.description or None)
     return dag
 
 
-def _schedule(mesh: Mesh, spec: AssetSpec) -> Any:
+def _schedule(mesh: CompiledMesh, spec: CompiledAsset) -> Any:
     if spec.schedule == "@once":
         return "@once"
     if spec.schedule:
         return CronTriggerTimetable(_PRESET_CRONS.get(spec.schedule, spec.schedule), timezone="UTC")
-    inputs = [airflow_asset(mesh, k, heard_by=spec.domain) for k in dict.fromkeys(spec.inputs.values())]
+    inputs = [airflow_asset(mesh, k, heard_by=spec.domain) for k in dict.fromkeys(i.key for i in spec.inputs)]
     if not inputs:
         return None
     if len(inputs) == 1:
@@ -79,7 +86,7 @@ def _schedule(mesh: Mesh, spec: AssetSpec) -> Any:
     return AssetAll(*inputs) if spec.trigger == "all" else AssetAny(*inputs)
 
 
-def _params(spec: AssetSpec) -> dict[str, Param]:
+def _params(spec: CompiledAsset) -> dict[str, Param]:
     if not spec.is_root:
         return {}
     return {
@@ -87,17 +94,3 @@ def _params(spec: AssetSpec) -> dict[str, Param]:
         "scale": Param(100_000, type="integer", minimum=1, description="Rows of the largest root asset"),
         "inject_bad_rows": Param(False, type="boolean", description="Demo: emit rows the contract rejects"),
     }
-
-
-def _doc(spec: AssetSpec) -> str:
-    schema = spec.contract.to_schema()
-    rows = "\n".join(
-        f"| `{name}` | {col.dtype} | {', '.join(str(c.error) for c in col.checks) or '-'} | "
-        f"{(col.metadata or {}).get('classification', '-')} |"
-        for name, col in schema.columns.items())
-    inputs = ", ".join(f"`{k}`" for k in dict.fromkeys(spec.inputs.values())) or "none (root asset)"
-    return (f"## {spec.key}\n\n{spec.description}\n\n"
-            f"- **Contract:** `{spec.contract.__name__}` {spec.contract_version}\n"
-            f"- **Inputs:** {inputs}\n- **Visibility:** {spec.visibility}\n"
-            f"- **Owners:** {', '.join(spec.owners) or '-'}\n- **Source:** `{spec.source}`\n\n"
-            f"| column | type | checks | classification |\n|---|---|---|---|\n{rows}\n")

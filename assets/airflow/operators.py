@@ -1,21 +1,23 @@
-"""The one operator an asset's DAG has: run the engine's step for that asset."""
+"""The one operator an asset's DAG has: run the engine's step for that asset.
+
+Importing this module imports Airflow and nothing of the engine: :meth:`execute` imports the
+engine (polars, pandera) and, through ``load``, the domain's code, when the task runs.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, BaseOperator, Connection, Variable
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
-from assets.events import AssetUpdate
-from assets.mesh import Mesh
-from assets.results import Status
-from assets.step import run_asset
+if TYPE_CHECKING:
+    from assets.mesh import Mesh
 
 #: Loads the mesh at ``root`` with ``domain``'s code: given by the layer that wires the mesh.
-MeshLoader = Callable[[Path, str], Mesh]
+MeshLoader = Callable[[Path, str], "Mesh"]
 
 
 def _airflow_secret(kind: str, name: str) -> str | None:
@@ -49,6 +51,10 @@ class MaterializeAssetOperator(BaseOperator):
         self.load = load
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from assets.events import AssetUpdate
+        from assets.results import Status
+        from assets.step import run_asset
+
         mesh = self.load(Path(self.mesh_root), self.key.split(".", 1)[0])
         result = run_asset(mesh, self.key, run_id=context["run_id"], params=dict(context.get("params") or {}),
                             source="airflow", secrets=_airflow_secret)

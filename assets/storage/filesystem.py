@@ -3,7 +3,12 @@
 Local folders are the default. On a local filesystem a file is written under a temporary
 name, flushed to disk and renamed into place, so a reader sees the old bytes or the new ones,
 never a part. On object stores (``s3://``) a single ``put`` is atomic per object; callers keep
-that in mind by writing the object that makes a version visible last.
+that in mind by writing the object that makes a version visible last. Object stores are listed
+fresh every time (no listings cache): other processes write there too.
+
+Two primitives serialise concurrent writers, on both: :meth:`StorageRoot.update` (a
+read-modify-write of one small file: a lock file locally, conditional writes on S3) and
+:meth:`StorageRoot.lock` (an exclusive lock for a block: ``flock`` locally, a lease on S3).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -20,6 +25,8 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from assets.atomic import atomic_write
+from assets.storage import lease
+from assets.storage.conditional import compare_and_swap
 
 _CHUNK = 4 * 1024 * 1024
 
@@ -34,7 +41,10 @@ class StorageRoot:
     root: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        fs, root = fsspec.core.url_to_fs(self.url, **self.storage_options)
+        options = dict(self.storage_options)
+        if fsspec.core.split_protocol(self.url)[0] not in (None, "file", "local"):
+            options.setdefault("use_listings_cache", False)  # see the module docstring
+        fs, root = fsspec.core.url_to_fs(self.url, **options)
         object.__setattr__(self, "fs", fs)
         object.__setattr__(self, "root", root.rstrip("/"))
 
@@ -117,13 +127,35 @@ class StorageRoot:
         else:
             self.fs.mv(src, dst, recursive=True)
 
+    def update(self, path: str, change: Callable[[bytes | None], bytes | None]) -> bytes | None:
+        """Replace the small file ``path`` with ``change(old)`` (``old`` None if it is missing;
+        ``change`` returns None to leave it) as one step against concurrent updaters, and return
+        the bytes there afterwards. Local folders hold a lock file beside it (``.<name>.lock``)
+        for the read and the write; on S3 the write is conditional on the ETag read (or on
+        absence), and a write that lost to another one reads again and calls ``change`` again,
+        so ``change`` must decide from ``old`` alone."""
+        if not self.is_local:
+            return compare_and_swap(self.fs, path, change)
+        folder, name = os.path.split(path)
+        with self.lock(os.path.join(folder, f".{name}.lock")):
+            try:
+                old: bytes | None = self.read_bytes(path)
+            except FileNotFoundError:
+                old = None
+            new = change(old)
+            if new is None:
+                return old
+            atomic_write(path, new)
+            return new
+
     @contextlib.contextmanager
     def lock(self, path: str) -> Iterator[None]:
         """Hold an exclusive lock named by the file ``path`` (created if missing), across
-        threads and processes of this host and others sharing the filesystem. Object stores have
-        no lock: there the block runs unguarded, and callers re-check what they find after it."""
+        threads and processes of this host and others sharing the filesystem. On S3 the lock is
+        a lease object, created once (see :mod:`assets.storage.lease`) and removed at the end."""
         if not self.is_local:
-            yield
+            with lease.held(self.fs, path):
+                yield
             return
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "a+b") as fh:

@@ -1,21 +1,20 @@
 """Versioned, atomically published asset data in one storage root.
 
-Layout under the root::
-
-    <domain>/<asset>/[<partition>/]<version>/data.parquet
-    <domain>/<asset>/[<partition>/]<version>/manifest.json
-    <domain>/<asset>/[<partition>/]CURRENT            {"version": "<version>"}
-    <domain>/<asset>/[<partition>/].staging/<id>/     versions being written
+Layout under the root: see :mod:`assets.storage.layout`.
 
 Publishing writes a version under ``.staging``, moves the finished folder into place, and
 only then replaces ``CURRENT`` in one atomic write. A crash at any point leaves ``CURRENT``
-naming the previous, complete version; a leftover staging folder is never read, counts in
-``storage_bytes`` and is removed by the next publish of the asset (:mod:`assets.storage.staging`).
+naming the previous, complete version. On object stores (no folder rename) the data goes
+straight into the version's folder, marked as being written under ``.staging`` until done, and
+the manifest, written last, makes it a version: readers list only versions with a manifest. What a killed writer
+leaves (a staging folder; on object stores a version folder without a manifest) is never read,
+counts in ``storage_bytes`` and is removed by the next publish of the asset and by ``mesh gc``
+(:mod:`assets.storage.leftovers`).
+
 ``CURRENT`` only moves forward in version order (versions sort by time), so of concurrent
-publishers the newest version stays current; going back is an explicit rollback. On object
-stores (no folder rename) the data goes straight into the version's folder and the manifest,
-written last, makes it a version: readers list only versions with a manifest. Old versions
-stay until retention removes them, so rollback and time travel read them by name.
+publishers the newest version stays current; going back is an explicit rollback. The move is
+one :meth:`StorageRoot.update` (a lock locally, conditional writes on S3). Old versions stay
+until retention removes them, so rollback and time travel read them by name.
 
 Public methods wrap storage failures in :class:`StorageError` naming the asset key and URI.
 """
@@ -28,7 +27,6 @@ import hashlib
 import io
 import json
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,28 +35,27 @@ import polars as pl
 
 from assets.errors import AssetNotMaterializedError, StorageError
 from assets.storage.filesystem import StorageRoot
+from assets.storage.layout import (
+    CURRENT_FILE,
+    DATA_FILE,
+    MANIFEST_FILE,
+    REPLICA_LOCK,
+    STAGING,
+    new_version,
+)
+from assets.storage.layout import asset_dir as _asset_folder
+from assets.storage.leftovers import everywhere, in_asset, remove, stored_bytes
 from assets.storage.manifest import Manifest
-from assets.storage.staging import GRACE_SECONDS, is_leftover, staging_name
+from assets.storage.staging import GRACE_SECONDS, staging_name
 from assets.storage.verified import VERIFIED, VerifiedFiles
 
-DATA_FILE = "data.parquet"
-MANIFEST_FILE = "manifest.json"
-CURRENT_FILE = "CURRENT"
+__all__ = ["PublishRequest", "StagedVersion", "VersionStore", "new_version"]
 #: Data files up to this size are, on their first read, read into memory once and hashed while
 #: they decode; larger ones are hashed first, then scanned lazily.
 EAGER_VERIFY_BYTES = 128 * 1024 * 1024
-CURRENT_LOCK = ".CURRENT.lock"
-REPLICA_LOCK = ".replica.lock"
-STAGING = ".staging"
 CORRUPT_FIX = ("copy the version back from the other region: `mesh dr replicate --verify` repairs a standby's "
                "copy; for the active region's, fail over and back (`mesh dr failover`, then `mesh dr failback`, which "
                "re-copies every version verified); or roll back to an earlier version")
-
-
-def new_version(now: dt.datetime | None = None) -> str:
-    """A version id that sorts by time of creation: ``20261125T120000123456Z-1a2b3c``."""
-    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%S%fZ")
-    return f"{stamp}-{uuid.uuid4().hex[:6]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +82,8 @@ class StagedVersion:
     folder: str
     rows: int
     schema: dict[str, str]
+    #: Object stores: the mark of the version being written (see :mod:`assets.storage.leftovers`).
+    mark: str | None = None
 
 
 class VersionStore:
@@ -118,12 +117,13 @@ class VersionStore:
         version = new_version()
         asset_dir = self._asset_dir(request.key, request.partition)
         with contextlib.suppress(OSError):  # a leftover that cannot go now goes next time
-            for leftover, _size in self._leftovers_in(self.root.path(asset_dir, STAGING), GRACE_SECONDS):
-                self.root.remove(leftover)
-        staged = StagedVersion(request=request, version=version, folder=self._aside(asset_dir, version),
+            for leftover, _size in in_asset(self.root, self.root.path(asset_dir), GRACE_SECONDS):
+                remove(self.root, leftover)
+        folder, mark = self._aside(asset_dir, version)
+        staged = StagedVersion(request=request, version=version, folder=folder, mark=mark,
                                rows=frame.height, schema={c: str(t) for c, t in frame.schema.items()})
         try:
-            self.root.makedirs(staged.folder)
+            self._begin(staged.folder, staged.mark)
             self._write_parquet(frame, f"{staged.folder}/{DATA_FILE}")
         except OSError as exc:
             self.discard(staged)
@@ -155,6 +155,7 @@ class VersionStore:
             self.root.write_atomic(f"{staged.folder}/{MANIFEST_FILE}", manifest.to_json())
             if staged.folder != final:
                 self.root.rename(staged.folder, final)
+            self._end(staged.mark)
             self._remember(f"{final}/{DATA_FILE}", manifest.checksum, stamp)  # a rename keeps the stamp
             self._move_current(request.key, staged.version, request.partition)
         except OSError as exc:
@@ -173,6 +174,7 @@ class VersionStore:
     def discard(self, staged: StagedVersion) -> None:
         """Remove a staged version that will not be published."""
         self.root.remove(staged.folder)
+        self._end(staged.mark)
 
     def set_current(self, key: str, version: str, partition: str | None = None, *,
                     allow_backward: bool = False) -> Manifest:
@@ -190,17 +192,19 @@ class VersionStore:
     def _move_current(self, key: str, version: str, partition: str | None, *, allow_backward: bool = False) -> str:
         """Point ``CURRENT`` at ``version`` unless it is older than the current one (and not
         ``allow_backward``); returns the version ``CURRENT`` names afterwards. The read and the
-        write hold a lock (local folders), so concurrent movers never leave it on the older."""
-        asset_dir = self._asset_dir(key, partition)
-        with self.root.lock(self.root.path(asset_dir, CURRENT_LOCK)):
+        write are one :meth:`StorageRoot.update`, so the moves take effect one after the other,
+        as if serial: concurrent movers never leave it on the older."""
+        def change(raw: bytes | None) -> bytes | None:
             try:
-                current = self.current_version(key, partition)
-            except StorageError:  # a corrupt pointer is replaced
+                current = _pointed(raw) if raw is not None else None
+            except (ValueError, KeyError, TypeError):  # a corrupt pointer is replaced
                 current = None
-            if current is not None and version < current and not allow_backward:
-                return current
-            self.root.write_atomic(self.root.path(asset_dir, CURRENT_FILE), json.dumps({"version": version}).encode())
-        return version
+            if current == version or (current is not None and version < current and not allow_backward):
+                return None
+            return json.dumps({"version": version}).encode()
+
+        after = self.root.update(self.root.path(self._asset_dir(key, partition), CURRENT_FILE), change)
+        return _pointed(after) if after is not None else version
 
     def _write_parquet(self, frame: pl.DataFrame, path: str) -> None:
         if self.root.is_local:
@@ -219,9 +223,7 @@ class VersionStore:
         except OSError as exc:
             raise self._error(key, f"the CURRENT pointer is unreadable: {exc}", pointer) from exc
         try:
-            version = json.loads(raw)["version"]
-            if not isinstance(version, str) or not version:
-                raise ValueError(f"version {version!r} is not a version id")
+            version = _pointed(raw)
         except (ValueError, KeyError, TypeError) as exc:  # not UTF-8, not JSON, not {"version": "..."}
             latest = (self.versions(key, partition) or ["<version>"])[-1]
             raise self._error(key, f"the CURRENT pointer is corrupt ({type(exc).__name__}: {exc})", pointer,
@@ -356,49 +358,22 @@ class VersionStore:
             self.verified.remember((self.root.uri_of(path), checksum, stamp))
 
     def storage_bytes(self, domain: str) -> int:
-        """Bytes stored for a domain, every version counted, and leftover staging folders of
-        killed writers (for quotas); versions being written now count once published."""
-        folder = self.root.path(domain)
-        if not self.root.exists(folder):
-            return 0
-        leftover: dict[str, bool] = {}
-        total = 0
-        for path in self.root.walk_files(folder):
-            head, sep, tail = path.partition(f"/{STAGING}/")
-            if sep and self.root.is_local:
-                staged = f"{head}{sep}{tail.split('/', 1)[0]}"
-                if staged not in leftover:
-                    leftover[staged] = is_leftover(staged)
-                if not leftover[staged]:
-                    continue
-            with contextlib.suppress(FileNotFoundError):  # removed meanwhile
-                total += self.root.size(path)
-        return total
+        """Bytes stored for a domain, every version counted, and what killed writers left (for
+        quotas); versions being written now count once published."""
+        return stored_bytes(self.root, self.root.path(domain))
 
     def leftovers(self, *, grace_seconds: float = GRACE_SECONDS) -> list[tuple[str, int]]:
-        """Every leftover staging folder under this root (see :mod:`assets.storage.staging`),
-        with its bytes. Object stores write no staging folders: none there."""
-        if not self.root.is_local:
-            return []
-        found = []
-        for folder, dirs, _files in self.root.fs.walk(self.root.root):
-            if STAGING in dirs:
-                found += self._leftovers_in(f"{folder.rstrip('/')}/{STAGING}", grace_seconds)
-        return found
+        """Everything killed writers left under this root, each with its bytes: staging folders
+        locally, version folders without a manifest on object stores (see
+        :mod:`assets.storage.leftovers`)."""
+        return everywhere(self.root, grace_seconds)
 
     def remove_leftovers(self, *, grace_seconds: float = GRACE_SECONDS) -> list[tuple[str, int]]:
-        """Remove every leftover staging folder under this root; returns each one's path and bytes."""
+        """Remove every leftover under this root; returns each one's path and bytes."""
         found = self.leftovers(grace_seconds=grace_seconds)
         for folder, _size in found:
-            self.root.remove(folder)
+            remove(self.root, folder)
         return found
-
-    def _leftovers_in(self, staging: str, grace_seconds: float) -> list[tuple[str, int]]:
-        if not self.root.is_local:
-            return []
-        return [(folder, sum(self.root.size(p) for p in self.root.walk_files(folder)))
-                for folder in (f"{staging}/{name}" for name in self.root.listdir(staging))
-                if is_leftover(folder, grace_seconds)]
 
     # -- replicas -------------------------------------------------------------------------------
     def has_version(self, key: str, version: str, partition: str | None = None) -> bool:
@@ -409,8 +384,8 @@ class VersionStore:
     def claim(self, key: str, partition: str | None = None) -> Iterator[None]:
         """The exclusive right to write replicas of ``key`` here, held for the block: a
         concurrent copier waits, then finds the versions there and copies nothing. Local folders
-        lock a file beside the versions; object stores have no lock (a second copy there
-        rewrites an identical, verified replica)."""
+        lock a file beside the versions; S3 holds a lease object there (see
+        :mod:`assets.storage.lease`)."""
         with self.root.lock(self.root.path(self._asset_dir(key, partition), REPLICA_LOCK)):
             yield
 
@@ -428,11 +403,11 @@ class VersionStore:
         final = self.root.path(asset_dir, manifest.version)
         # Local folders: build the replica aside and rename it in. Object stores have no folder
         # rename, so the data goes in place and the manifest, written last, makes it visible.
-        folder = self._aside(asset_dir, manifest.version)
+        folder, mark = self._aside(asset_dir, manifest.version)
         try:
+            self._begin(folder, mark)
             if not self.root.is_local:
                 self.root.remove(f"{final}/{MANIFEST_FILE}")
-            self.root.makedirs(folder)
             checksum, size = self.root.copy_from(
                 source.root, source.data_path(manifest.key, manifest.version, manifest.partition), f"{folder}/{DATA_FILE}")
             if checksum != manifest.checksum or size != manifest.bytes:
@@ -443,28 +418,53 @@ class VersionStore:
             if folder != final:
                 self.root.remove(final)
                 self.root.rename(folder, final)
+            self._end(mark)
         except (OSError, StorageError) as exc:
             with contextlib.suppress(OSError):  # the staging folder, or an object store's incomplete replica
                 self.root.remove(folder)
+                self._end(mark)
             if isinstance(exc, StorageError):
                 raise
             raise self._error(manifest.key, f"copying version '{manifest.version}' failed: {exc}", final) from exc
         return size
 
     # -- helpers --------------------------------------------------------------------------------
-    def _aside(self, asset_dir: str, version: str) -> str:
-        """Where a version is written before it is visible. Local folders: a staging folder,
-        renamed into place. Object stores have no folder rename, so the version's own folder:
-        its manifest, written last, is what makes it a version."""
+    def _aside(self, asset_dir: str, version: str) -> tuple[str, str | None]:
+        """Where a version is written before it is visible, and its mark. Local folders: a
+        staging folder, renamed into place; no mark. Object stores have no folder rename, so the
+        version's own folder (its manifest, written last, is what makes it a version), and a
+        mark named as a staging folder, so a killed writer's folder is recognised."""
+        name = staging_name(version)
         if self.root.is_local:
-            return self.root.path(asset_dir, STAGING, staging_name(version))
-        return self.root.path(asset_dir, version)
+            return self.root.path(asset_dir, STAGING, name), None
+        return self.root.path(asset_dir, version), self.root.path(asset_dir, STAGING, name)
+
+    def _begin(self, folder: str, mark: str | None) -> None:
+        """Make the folder a version is written in; on object stores put its mark first."""
+        if mark is not None:
+            self.root.write_atomic(mark, b"")
+        self.root.makedirs(folder)
+
+    def _end(self, mark: str | None) -> None:
+        """The version is complete (or gone): remove its mark. One that cannot go now is a
+        leftover of no bytes, removed later."""
+        if mark is not None:
+            with contextlib.suppress(OSError):
+                self.root.fs.rm_file(mark)
 
     @staticmethod
     def _asset_dir(key: str, partition: str | None) -> str:
-        domain, name = key.split(".", 1)
-        return f"{domain}/{name}/{partition}" if partition else f"{domain}/{name}"
+        return _asset_folder(key, partition)
 
     def _error(self, key: str, what: str, path: str, fix: str = "") -> StorageError:
         return StorageError(f"asset '{key}': {what}", where=self.root.uri_of(path),
                             fix=fix or "check that the storage root is reachable and writable")
+
+
+def _pointed(raw: bytes) -> str:
+    """The version a ``CURRENT`` pointer names; raises ValueError, KeyError or TypeError if it
+    is not ``{"version": "<id>"}``."""
+    version = json.loads(raw)["version"]
+    if not isinstance(version, str) or not version:
+        raise ValueError(f"version {version!r} is not a version id")
+    return version

@@ -1,7 +1,10 @@
 """The grant approval workflow: request a grant, approve it, each step audited.
 
 Both steps edit ``mesh.toml`` in place (comments and layout kept, via tomlkit) under an
-exclusive lock, so the council's file stays the one source of truth. Both take an
+exclusive lock, so the council's file stays the one source of truth. A mesh whose ``[state]
+url`` names a database keeps the requests there instead, until the approval that completes one
+writes it to ``mesh.toml`` (:mod:`governance.access.requests`): requesters and approvers on
+other hosts see them. Both take an
 authenticated :class:`~governance.identity.Actor` (``identity_provider(policy).authenticate``),
 never a bare name. A request is a ``[[grants]]`` entry with ``requested_by`` and no approvals;
 an approval adds the approver to ``approved_by`` and their signature over the grant's content
@@ -20,6 +23,7 @@ import tomlkit
 from assets.errors import MeshError, did_you_mean
 from governance.access.authorization import identity_details, require
 from governance.access.policy import approvers_with, missing_approvals
+from governance.access.requests import GRANTED, WITHDRAWN, grant_requests_of
 from governance.audit import AuditEvent, AuditLog
 from governance.identity.actor import Actor, normalize_email
 from governance.identity.approvals import Signer, sign_approval, verify_approval
@@ -47,14 +51,20 @@ def request_grant(policy: MeshPolicy, audit: AuditLog, *, product: str, consumer
     if expires <= dt.date.today():
         raise GrantWorkflowError(f"expiry {expires} is not in the future", where="mesh access request",
                                  fix="pass --expires with a future date")
-    with edit_mesh_toml(policy.path) as doc:
-        grants = doc.setdefault("grants", tomlkit.aot())
-        grant_id = new_grant_id({grant_id_of(g.unwrap()) for g in grants})
-        entry = tomlkit.table()
-        entry.update({"id": grant_id, "product": product, "consumer": consumer, "purpose": purpose,
-                      "requested_by": requester.id, "approved_by": [], "signatures": tomlkit.inline_table(),
-                      "expires": expires})
-        grants.append(entry)
+    requests = grant_requests_of(policy)
+    if requests is not None:
+        grant_id = new_grant_id({g.id for g in policy.grants} | requests.ids())
+        requests.add(Grant(id=grant_id, product=product, consumer=consumer, purpose=purpose,
+                           requested_by=requester.id, expires=expires))
+    else:
+        with edit_mesh_toml(policy.path) as doc:
+            grants = doc.setdefault("grants", tomlkit.aot())
+            grant_id = new_grant_id({grant_id_of(g.unwrap()) for g in grants})
+            entry = tomlkit.table()
+            entry.update({"id": grant_id, "product": product, "consumer": consumer, "purpose": purpose,
+                          "requested_by": requester.id, "approved_by": [], "signatures": tomlkit.inline_table(),
+                          "expires": expires})
+            grants.append(entry)
     audit.append(AuditEvent(actor=requester.id, action="grant_request", target=product, outcome="pending",
                             source="cli", details={"consumer": consumer, "purpose": purpose, "grant": grant_id,
                                                    **_how(requester)}))
@@ -62,11 +72,17 @@ def request_grant(policy: MeshPolicy, audit: AuditLog, *, product: str, consumer
 
 
 def find_grant(policy: MeshPolicy, grant_id: str, command: str) -> Grant:
-    """The grant with ``grant_id``, or an error naming the ids there are."""
+    """The grant with ``grant_id`` (in ``mesh.toml``, or a pending request in the state
+    database), or an error naming the ids there are."""
     for grant in policy.grants:
         if grant.id == grant_id:
             return grant
-    ids = [g.id for g in policy.grants]
+    requests = grant_requests_of(policy)
+    pending = requests.pending() if requests is not None else []
+    for grant in pending:
+        if grant.id == grant_id:
+            return grant
+    ids = [g.id for g in (*policy.grants, *pending)]
     raise GrantWorkflowError(f"there is no grant '{grant_id}'", where=f"mesh access {command}",
                              fix="name a grant by its id, as `mesh access list` shows it. " + did_you_mean(grant_id, ids))
 
@@ -111,6 +127,40 @@ def approve_grant(policy: MeshPolicy, audit: AuditLog, *, grant_id: str, approve
         _refuse(audit, approver, "grant_approve", grant.product,
                 f"the key that signed for '{who}' is not the one registered in mesh.toml [people]",
                 fix=f'sign with the key registered in [people."{who}"] (MESH_IDENTITY)')
+    requests = grant_requests_of(policy)
+    if requests is not None and grant.id not in {g.id for g in policy.grants}:
+        with requests.changing(grant.id) as change:
+            if change is None:
+                raise GrantWorkflowError(f"grant request '{grant.id}' was granted or withdrawn meanwhile",
+                                         where="mesh access approve", fix="run `mesh access list` and approve again")
+            requested = change.approve(who, signature)
+            missing = missing_approvals(policy, requested)
+            if not missing:  # complete: into mesh.toml, the council's file, in the same transaction
+                _write_grant(policy, requested)
+                change.close(GRANTED)
+    else:
+        missing = _approve_in_file(policy, grant, who, signature)
+    audit.append(AuditEvent(actor=who, action="grant_approve", target=grant.product,
+                            outcome="active" if not missing else "pending", source="cli",
+                            details={"consumer": grant.consumer, "grant": grant.id, "missing": missing,
+                                     **_how(approver)}))
+    return missing
+
+
+def _write_grant(policy: MeshPolicy, grant: Grant) -> None:
+    """Append ``grant``, with its approvals and signatures, to ``mesh.toml``."""
+    with edit_mesh_toml(policy.path) as doc:
+        entry = tomlkit.table()
+        signatures = tomlkit.inline_table()
+        signatures.update(dict(grant.signatures))
+        entry.update({"id": grant.id, "product": grant.product, "consumer": grant.consumer, "purpose": grant.purpose,
+                      "requested_by": grant.requested_by, "approved_by": list(grant.approved_by),
+                      "signatures": signatures, "expires": grant.expires})
+        doc.setdefault("grants", tomlkit.aot()).append(entry)
+
+
+def _approve_in_file(policy: MeshPolicy, grant: Grant, who: str, signature: str) -> list[str]:
+    """Add the signed approval to the ``[[grants]]`` entry of ``mesh.toml``; what it still lacks."""
     with edit_mesh_toml(policy.path) as doc:
         entry = _entry(doc, grant, "approve")
         approvals = entry.setdefault("approved_by", tomlkit.array())
@@ -124,12 +174,7 @@ def approve_grant(policy: MeshPolicy, audit: AuditLog, *, grant_id: str, approve
             del signatures[key]
         signatures[who] = signature
     updated = load_policy(policy.path)
-    missing = missing_approvals(updated, find_grant(updated, grant.id, "approve"))
-    audit.append(AuditEvent(actor=who, action="grant_approve", target=grant.product,
-                            outcome="active" if not missing else "pending", source="cli",
-                            details={"consumer": grant.consumer, "grant": grant.id, "missing": missing,
-                                     **_how(approver)}))
-    return missing
+    return missing_approvals(updated, find_grant(updated, grant.id, "approve"))
 
 
 def _refuse(audit: AuditLog, actor: Actor, action: str, target: str, reason: str, *,
@@ -145,13 +190,23 @@ def revoke_grant(policy: MeshPolicy, audit: AuditLog, *, grant_id: str, actor: A
     grant = find_grant(policy, grant_id, "revoke")
     require(policy, audit, actor, "approve_grant", action="grant_revoke", target=grant.product,
             owners_of=grant.producer)
+    requests = grant_requests_of(policy)
+    if requests is not None and grant.id not in {g.id for g in policy.grants}:
+        with requests.changing(grant.id) as change:
+            if change is not None:
+                change.close(WITHDRAWN)
+    else:
+        _remove_from_file(policy, grant)
+    audit.append(AuditEvent(actor=actor.id, action="grant_revoke", target=grant.product, outcome="revoked",
+                            source="cli", details={"consumer": grant.consumer, "grant": grant.id,
+                                                   **identity_details(actor)}))
+    return grant.product
+
+
+def _remove_from_file(policy: MeshPolicy, grant: Grant) -> None:
     with edit_mesh_toml(policy.path) as doc:
         entry = _entry(doc, grant, "revoke")
         if (entry["product"], entry["consumer"]) != (grant.product, grant.consumer):
             raise GrantWorkflowError(f"grant '{grant.id}' changed since mesh.toml was read",
                                      where="mesh access revoke", fix="run `mesh access list` and revoke again")
         doc["grants"].remove(entry)
-    audit.append(AuditEvent(actor=actor.id, action="grant_revoke", target=grant.product, outcome="revoked",
-                            source="cli", details={"consumer": grant.consumer, "grant": grant.id,
-                                                   **identity_details(actor)}))
-    return grant.product

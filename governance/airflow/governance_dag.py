@@ -13,11 +13,8 @@ from typing import Any
 from airflow.sdk import DAG, AssetAny, BaseOperator
 
 from assets.airflow.asset_dags import airflow_asset
-from assets.airflow.naming import governance_dag_id, pool_name
-from assets.events import AssetUpdate, dispatch
-from assets.mesh import Mesh
-from governance.handlers import HANDLER_KINDS
-from governance.wiring import domain_mesh
+from assets.airflow.naming import governance_dag_id
+from assets.compiled import CompiledMesh
 
 
 class HandlerFailedError(RuntimeError):
@@ -36,6 +33,9 @@ class HandleAssetUpdatesOperator(BaseOperator):
         self.kind = kind
 
     def execute(self, context: Any) -> list[str]:
+        from assets.events import AssetUpdate, dispatch
+        from governance.wiring import domain_mesh
+
         mesh = domain_mesh(Path(self.mesh_root), self.domain)
         handler = next(h for h in mesh.services.handlers if h.kind == self.kind)
         messages, failures = [], []
@@ -55,10 +55,10 @@ class HandleAssetUpdatesOperator(BaseOperator):
         return messages
 
 
-def governance_dag(mesh: Mesh, domain: str) -> DAG:
+def governance_dag(mesh: CompiledMesh, domain: str, root: str) -> DAG:
     """The governance DAG of ``domain``, scheduled on any update of its assets."""
-    keys = [k for k in mesh.graph if mesh.graph[k].spec.domain == domain]
-    owners = mesh.policy.domains[domain].owners
+    keys = [a.key for a in mesh.assets_of(domain)]
+    owners = mesh.domains[domain].owners
     dag = DAG(
         dag_id=governance_dag_id(domain),
         schedule=AssetAny(*(airflow_asset(mesh, k) for k in keys)),
@@ -71,7 +71,7 @@ def governance_dag(mesh: Mesh, domain: str) -> DAG:
         is_paused_upon_creation=True,
         default_args={"owner": ", ".join(owners)},
     )
-    for kind in HANDLER_KINDS:  # the services themselves are built when a task runs, not at parse time
-        HandleAssetUpdatesOperator(task_id=kind, dag=dag, mesh_root=str(mesh.root), domain=domain,
-                                   kind=kind, pool=pool_name(domain), retries=2)
+    for kind in mesh.handlers:  # the services themselves are built when a task runs, not at parse time
+        HandleAssetUpdatesOperator(task_id=kind, dag=dag, mesh_root=root, domain=domain,
+                                   kind=kind, pool=mesh.domains[domain].pool, retries=2)
     return dag

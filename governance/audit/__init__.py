@@ -13,22 +13,33 @@ from governance.audit.log import (
     AuditRecord,
     key_fingerprint,
 )
+from governance.audit.storage import LogStorage
 from governance.audit.verification import VerifyReport
 from governance.audit.witness import FileWitness, RegionWitness, Witness, Witnesses
 from governance.keys import LocalKeyStore
 
 if TYPE_CHECKING:
     from assets.mesh import Mesh
+    from governance.state import StateDatabase
 
 #: Key file (under the mesh's key folder) that signs audit checkpoints.
 SIGNING_KEY = "audit.ed25519.pem"
 
 
 def audit_log_at(state_dir: Path, *, pinned: str | None = None, witnesses: Witnesses | None = None,
-                 acknowledgers: Acknowledgers | None = None) -> AuditLog:
+                 acknowledgers: Acknowledgers | None = None, database: StateDatabase | None = None) -> AuditLog:
     """The audit log of the mesh whose state folder is ``state_dir`` (``<root>/.mesh``), trusting
-    only the key whose fingerprint is ``pinned``; its signing key is loaded when first needed."""
-    return AuditLog(state_dir / "audit", lambda: LocalKeyStore(state_dir / "keys").signing_key(SIGNING_KEY),
+    only the key whose fingerprint is ``pinned``; its signing key is loaded when first needed.
+    The log is kept in ``database`` when given (``[state] url``; the audit folder is imported into
+    it once), else in the folder ``<state_dir>/audit``."""
+    storage: Path | LogStorage = state_dir / "audit"
+    if database is not None:
+        from governance.audit.database import (
+            DatabaseLogStorage,  # SQLAlchemy only for a mesh that needs it
+        )
+
+        storage = DatabaseLogStorage(database, state_dir / "audit")
+    return AuditLog(storage, lambda: LocalKeyStore(state_dir / "keys").signing_key(SIGNING_KEY),
                     pinned=pinned, witnesses=witnesses or Witnesses(), acknowledgers=acknowledgers)
 
 

@@ -10,44 +10,64 @@ at most one 1 MiB read (:func:`blocks_root`). The verifier checks every head in 
 file (:func:`prefix_digests`): whole-block hashing runs at C speed and releases the GIL, so the
 blocks hash on every core. That is what lets ``mesh audit verify`` check a million records in a
 fraction of a second instead of hashing each record in Python.
+
+Every function reads "the log's bytes" (:class:`~governance.audit.storage.LogBytes`): a file,
+mapped into memory, or the lines a database holds, read in order; the roots are the same.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import mmap
 import os
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from governance.audit.merkle import CompactRange
+from governance.audit.storage import FileBytes, LogBytes
 
 BLOCK = 1 << 20
 
 
-def extend(blocks: CompactRange, path: Path, size: int) -> None:
-    """Add to ``blocks`` the blocks of ``path`` that are complete within its first ``size`` bytes."""
+def extend(blocks: CompactRange, log: LogBytes, size: int) -> None:
+    """Add to ``blocks`` the blocks of ``log`` that are complete within its first ``size`` bytes."""
     if (blocks.size + 1) * BLOCK > size:
         return
-    with open(path, "rb") as fh:
+    with log.open() as fh:
         while (blocks.size + 1) * BLOCK <= size:
             fh.seek(blocks.size * BLOCK)
-            blocks.append(fh.read(BLOCK))
+            blocks.append(_read(fh, BLOCK))
 
 
-def blocks_root(blocks: CompactRange, path: Path, size: int) -> bytes:
-    """The blocks root of the first ``size`` bytes of ``path``, given its complete blocks."""
+def blocks_root(blocks: CompactRange, log: LogBytes, size: int) -> bytes:
+    """The blocks root of the first ``size`` bytes of ``log``, given its complete blocks."""
     start = blocks.size * BLOCK
     if start >= size:
         return blocks.root()
-    with open(path, "rb") as fh:
+    with log.open() as fh:
         fh.seek(start)
-        tail = fh.read(size - start)
+        tail = _read(fh, size - start)
     partial = blocks.copy()
     partial.append(tail)
     return partial.root()
+
+
+def _read(fh: BinaryIO, count: int) -> bytes:
+    """Exactly ``count`` bytes (fewer only at the end): a reader may return less per call."""
+    parts, left = [], count
+    while left:
+        part = fh.read(left)
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +76,9 @@ class _Block:
     cuts: tuple[tuple[int, bytes], ...]  # (offset, leaf hash of the block's bytes before it)
 
 
-def _hash_block(view: memoryview, index: int, cuts: Sequence[int]) -> _Block:
-    start = index * BLOCK
-    data = view[start:start + BLOCK]
+def _hash_block(data: memoryview | bytes, start: int, cuts: Sequence[int]) -> _Block:
+    """Hash the block whose bytes are ``data`` (at offset ``start`` of the log), and its
+    prefixes ending at ``cuts``."""
     digest, position, found = hashlib.sha256(b"\x00"), 0, []
     for cut in cuts:
         digest.update(data[position:cut - start])  # large updates release the GIL: blocks hash in parallel
@@ -66,17 +86,19 @@ def _hash_block(view: memoryview, index: int, cuts: Sequence[int]) -> _Block:
         found.append((cut, digest.copy().digest()))
     digest.update(data[position:])
     leaf = digest.digest() if len(data) == BLOCK else None
-    data.release()
+    if isinstance(data, memoryview):
+        data.release()
     return _Block(leaf, tuple(found))
 
 
-def prefix_digests(path: Path, lengths: Sequence[int], *, workers: int | None = None) -> dict[int, bytes]:
-    """The blocks root of the first ``length`` bytes of ``path`` for each of ``lengths`` (each at
-    most the file's size), in one pass over the file, its blocks hashed in parallel."""
-    size = path.stat().st_size if path.exists() else 0
+def prefix_digests(log: LogBytes | Path, lengths: Sequence[int], *, workers: int | None = None) -> dict[int, bytes]:
+    """The blocks root of the first ``length`` bytes of ``log`` for each of ``lengths`` (each at
+    most the log's size), in one pass over it, its blocks hashed in parallel."""
+    source = FileBytes(log) if isinstance(log, Path) else log
+    size = source.size()
     wanted = sorted(set(lengths))
     if any(not 0 <= length <= size for length in wanted):
-        raise ValueError(f"a prefix longer than the file ({size} bytes) was asked for")
+        raise ValueError(f"a prefix longer than the log ({size} bytes) was asked for")
     found = {0: CompactRange().root()} if 0 in wanted else {}
     if size == 0:
         return found
@@ -85,14 +107,15 @@ def prefix_digests(path: Path, lengths: Sequence[int], *, workers: int | None = 
     for length in wanted:
         if length and length % BLOCK:
             cuts[length // BLOCK].append(length)
-    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-        view = memoryview(mapped)
-        try:
-            threads = workers or min(8, len(os.sched_getaffinity(0)))
-            with ThreadPoolExecutor(max_workers=threads) as pool:
-                blocks = list(pool.map(lambda i: _hash_block(view, i, cuts[i]), range(count)))
-        finally:
-            view.release()
+    threads = workers or min(8, len(os.sched_getaffinity(0)))
+    blocks: list[_Block] = []
+    with source.open() as fh, _blocks_of(fh, size) as datas, ThreadPoolExecutor(max_workers=threads) as pool:
+        running: deque[Future[_Block]] = deque()
+        for index, data in enumerate(datas):
+            running.append(pool.submit(_hash_block, data, index * BLOCK, cuts[index]))
+            if len(running) >= 4 * threads:  # a bounded window: a log read from a database is not all in memory
+                blocks.append(running.popleft().result())
+        blocks += [future.result() for future in running]
     whole = CompactRange()
     for index, block in enumerate(blocks):
         for cut, leaf in block.cuts:
@@ -104,3 +127,22 @@ def prefix_digests(path: Path, lengths: Sequence[int], *, workers: int | None = 
             if (index + 1) * BLOCK in wanted:
                 found[(index + 1) * BLOCK] = whole.root()
     return found
+
+
+@contextmanager
+def _blocks_of(fh: BinaryIO, size: int) -> Iterator[Iterator[memoryview | bytes]]:
+    """The blocks of the first ``size`` bytes of ``fh``: views of the mapped file when it is
+    one (no copy; the mapping is closed when the block ends), else read in order."""
+    try:
+        fileno: int | None = fh.fileno()
+    except (OSError, io.UnsupportedOperation):
+        fileno = None
+    if fileno is None:
+        yield (_read(fh, min(BLOCK, size - start)) for start in range(0, size, BLOCK))
+        return
+    with mmap.mmap(fileno, 0, access=mmap.ACCESS_READ) as mapped:
+        view = memoryview(mapped)
+        try:
+            yield (view[start:min(start + BLOCK, size)] for start in range(0, size, BLOCK))
+        finally:
+            view.release()

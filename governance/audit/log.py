@@ -21,7 +21,10 @@ Files in the audit folder:
 
 Appends from several processes are serialised by an exclusive ``flock``; each batch is one
 ``write`` that is ``fsync``-ed before the lock is released, and cut back if it fails (a full
-disk), so no record is lost, none is torn and the chain never forks. Every signed head also
+disk), so no record is lost, none is torn and the chain never forks. That is the folder store
+(:class:`~governance.audit.storage.FileLogStorage`); a mesh whose ``[state] url`` names a
+database keeps the same records, byte for byte, in it (:mod:`governance.audit.database`),
+appends serialised by the database. Every signed head also
 goes to the witnesses (:mod:`governance.audit.witness`); :meth:`AuditLog.verify` checks the log
 against every head they saw (:mod:`governance.audit.verification`), so deleting, cutting or
 rewriting the log is reported.
@@ -31,15 +34,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import logging
-import os
-import shutil
 import socket
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from assets.atomic import atomic_write
 from assets.errors import MeshError
 from assets.ports import AuditEvent
 from governance.audit import blocks
@@ -64,6 +63,15 @@ from governance.audit.acknowledgments import (
 from governance.audit.blocks import prefix_digests
 from governance.audit.lines import GENESIS, canonical, decode_line, encode_line
 from governance.audit.merkle import CompactRange
+from governance.audit.storage import (
+    CHECKPOINTS,
+    HEAD,
+    LOG,
+    PUBLIC_KEY,
+    AuditError,
+    FileLogStorage,
+    LogStorage,
+)
 from governance.audit.verification import (
     Evidence,
     VerifyReport,
@@ -74,7 +82,8 @@ from governance.audit.witness import NO_WITNESSES, RegionWitness, Witnesses
 from governance.keys.local import public_key_id
 
 _log = logging.getLogger(__name__)
-LOG, HEAD, CHECKPOINTS, LOCK, PUBLIC_KEY = "audit.jsonl", "head.json", "checkpoints.jsonl", "audit.lock", "audit.ed25519.pub"
+__all__ = ["CHECKPOINTS", "HEAD", "LOG", "PUBLIC_KEY", "AuditError", "AuditLog", "AuditRecord", "key_fingerprint",
+           "signed_by"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,10 +107,6 @@ class AuditRecord:
         return data
 
 
-class AuditError(MeshError):
-    """A file of the audit log is unreadable, or a record could not be written."""
-
-
 def key_fingerprint(public: Ed25519PublicKey) -> str:
     """``sha256:<hex>`` of the raw public key: what ``[audit].key_fingerprint`` pins."""
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -109,7 +114,8 @@ def key_fingerprint(public: Ed25519PublicKey) -> str:
 
 
 class AuditLog:
-    """Append, checkpoint, verify and query the audit log in ``folder``.
+    """Append, checkpoint, verify and query the audit log in ``storage`` (a folder, or a
+    :class:`~governance.audit.storage.LogStorage` such as the state database).
 
     ``signer`` (a key, or a function that loads it when first needed) signs tree heads: every
     ``checkpoint_every`` records, when a command or run ends (:meth:`seal`), and on demand.
@@ -118,16 +124,29 @@ class AuditLog:
     (:mod:`governance.audit.acknowledgments`).
     """
 
-    def __init__(self, folder: Path, signer: Ed25519PrivateKey | Callable[[], Ed25519PrivateKey], *,
+    def __init__(self, storage: Path | LogStorage, signer: Ed25519PrivateKey | Callable[[], Ed25519PrivateKey], *,
                  checkpoint_every: int = 1000, pinned: str | None = None,
                  witnesses: Witnesses = NO_WITNESSES, acknowledgers: Acknowledgers | None = None) -> None:
-        self.folder = folder
+        self.storage: LogStorage = FileLogStorage(storage) if isinstance(storage, Path) else storage
         self.acknowledgers = acknowledgers
         self._signer = signer
         self.checkpoint_every = checkpoint_every
         self.pinned = pinned
         self.witnesses = witnesses
         self._where = socket.gethostname()
+
+    @property
+    def where(self) -> str:
+        """Names the log in messages: its folder, or the state database."""
+        return self.storage.where
+
+    @property
+    def folder(self) -> Path:
+        """The folder of a log kept in files."""
+        if not isinstance(self.storage, FileLogStorage):
+            raise AuditError("this audit log is kept in the state database, not in a folder", where=self.where,
+                             fix="use `mesh audit verify` and `mesh audit query` to read it")
+        return self.storage.folder
 
     @property
     def signer(self) -> Ed25519PrivateKey:
@@ -176,18 +195,12 @@ class AuditLog:
             head = self._open_head()
             checkpoint = self._write_checkpoint(head)
             self._save_head(head)
-            dest.mkdir(parents=True, exist_ok=True)
-            for name in (LOG, CHECKPOINTS, PUBLIC_KEY):
-                if (self.folder / name).exists():
-                    shutil.copyfile(self.folder / name, dest / name)
+            self.storage.export(dest)
             return checkpoint
 
     # -- reading --------------------------------------------------------------------------------
     def records(self) -> Iterator[AuditRecord]:
-        path = self.folder / LOG
-        if not path.exists():
-            return
-        with open(path, "rb") as fh:
+        with self.storage.open() as fh:
             for line in fh:
                 if line.endswith(b"\n"):  # a torn last line is set aside by the next append
                     yield AuditRecord(**json.loads(line))
@@ -207,7 +220,7 @@ class AuditLog:
         return found
 
     def signed_heads(self) -> list[dict[str, Any]]:
-        """The signed tree heads of ``checkpoints.jsonl`` (lines that are not one are skipped)."""
+        """The signed tree heads (lines that are not one are skipped)."""
         return self._checkpoints(strict=False)
 
     def leaf_hashes(self) -> list[bytes]:
@@ -220,7 +233,7 @@ class AuditLog:
         if self.pinned is not None and key_fingerprint(public) != self.pinned:
             raise AuditError(f"the audit key has fingerprint {key_fingerprint(public)}, but mesh.toml pins "
                              f"[audit].key_fingerprint = {self.pinned}: the key or the signed heads were replaced",
-                             where=str(self.folder / PUBLIC_KEY),
+                             where=self._named(PUBLIC_KEY),
                              fix="restore the audit folder from the last backup (mesh dr restore) and investigate; "
                                  "if the council rotated the audit key, pin the new one (mesh audit pin --replace)")
         return public
@@ -232,7 +245,7 @@ class AuditLog:
         the records' Merkle roots, which names the first bad record."""
         warnings: list[str] = []
         try:
-            if self._torn_tail():
+            if isinstance(self.storage, FileLogStorage) and self.storage.torn():
                 self.append_many([])  # a crash's torn line: set aside and recorded, not tampering
             public = self.trusted_key()
             checkpoints = self._checkpoints()
@@ -261,17 +274,17 @@ class AuditLog:
         checkpoints = self._checkpoints()
         witnessed, problem = self._witnessed(public, [], known=checkpoints)
         if problem:
-            raise AuditError(problem, where=str(self.folder), fix="investigate: a loss is acknowledged only against "
+            raise AuditError(problem, where=self.where, fix="investigate: a loss is acknowledged only against "
                                                                   "heads the pinned key signed")
         witnessed, _ = self._unacknowledged(witnessed)
         lost = self._unmatched([head for _, head in witnessed])
         if not lost:
             raise AuditError("the log holds everything the witnesses saw: there is no loss to acknowledge",
-                             where=str(self.folder), fix="run `mesh audit verify` to see what, if anything, is wrong")
+                             where=self.where, fix="run `mesh audit verify` to see what, if anything, is wrong")
         rest = [(name, head) for name, head in witnessed if head not in lost]
         if not (report := self._check(checkpoints, rest, [], full=False)).ok:
             raise AuditError(f"the log has a problem beyond what the witnesses saw before a restore: {report.problem}",
-                             where=str(self.folder), fix="restore the audit folder from the last backup "
+                             where=self.where, fix="restore the audit folder from the last backup "
                                                           "(mesh dr restore) and investigate; acknowledge nothing")
         ack = Acknowledgment.make(lost, by, reason, sign)
         for witness in {w.name: w for w in [*self.witnesses.targets(), *self.witnesses.sources()]
@@ -287,7 +300,7 @@ class AuditLog:
     def _check(self, checkpoints: Sequence[dict[str, Any]], witnessed: Sequence[tuple[str, dict[str, Any]]],
                warnings: Sequence[str], *, full: bool) -> VerifyReport:
         written = self._read_head_file()
-        evidence = Evidence(self.folder / LOG, checkpoints, witnessed, written["count"] if written else None,
+        evidence = Evidence(self.storage, checkpoints, witnessed, written["count"] if written else None,
                             tuple(warnings))
         finding = None
         if not full:
@@ -324,10 +337,9 @@ class AuditLog:
 
     def _unmatched(self, heads: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """The heads the local log no longer matches: longer than it, or other bytes or records."""
-        path = self.folder / LOG
-        size = path.stat().st_size if path.exists() else 0
+        size = self.storage.size()
         by_blocks = [h for h in heads if isinstance(h.get("bytes"), int) and isinstance(h.get("blocks"), str)]
-        roots = prefix_digests(path, [h["bytes"] for h in by_blocks if h["bytes"] <= size])
+        roots = prefix_digests(self.storage, [h["bytes"] for h in by_blocks if h["bytes"] <= size])
         lost = [h for h in by_blocks if h["bytes"] > size or roots[h["bytes"]].hex() != h["blocks"]]
         older = [h for h in heads if h not in by_blocks]
         if older:
@@ -343,15 +355,12 @@ class AuditLog:
         return lost
 
     # -- internals ------------------------------------------------------------------------------
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / LOCK, "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def _locked(self) -> AbstractContextManager[None]:
+        return self.storage.locked()
+
+    def _named(self, name: str) -> str:
+        """Where a part of the log is, for a message: its file, or the state database."""
+        return str(self.storage.folder / name) if isinstance(self.storage, FileLogStorage) else self.where
 
     def _append(self, head: dict[str, Any], events: Sequence[AuditEvent]) -> list[AuditRecord]:
         lines, records = [], []
@@ -367,8 +376,9 @@ class AuditLog:
             seq += 1
         if not lines:
             return []
-        head["bytes"] = self._write_all(b"".join(lines))
-        blocks.extend(head["blocks"], self.folder / LOG, head["bytes"])
+        head["bytes"] = self.storage.write([(line, r.hash) for line, r in zip(lines, records, strict=True)],
+                                           records[0].seq)
+        blocks.extend(head["blocks"], self.storage, head["bytes"])
         before = head["count"]
         for record in records:
             head["range"].append(bytes.fromhex(record.hash))
@@ -379,80 +389,36 @@ class AuditLog:
         self._save_head(head)
         return records
 
-    def _write_all(self, data: bytes) -> int:
-        """Append ``data`` whole and durably, or cut the log back to where it was and raise."""
-        path = self.folder / LOG
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            start = os.fstat(fd).st_size
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-                os.fsync(fd)
-            except OSError as exc:
-                os.ftruncate(fd, start)
-                raise AuditError(f"the audit record could not be written ({exc.strerror}); nothing was recorded",
-                                 where=str(path), fix="free space on that disk and run the command again") from None
-            return start + len(data)
-        finally:
-            os.close(fd)
-
-    def _torn_tail(self) -> bool:
-        path = self.folder / LOG
-        try:
-            with open(path, "rb") as fh:
-                fh.seek(0, os.SEEK_END)
-                if fh.tell() == 0:
-                    return False
-                fh.seek(-1, os.SEEK_END)
-                return fh.read(1) != b"\n"
-        except FileNotFoundError:
-            return False
-
     def _open_head(self) -> dict[str, Any]:
         """The head under the lock, after setting aside a torn final line a crash left."""
-        if not self._torn_tail():
-            return self._head()
-        path = self.folder / LOG
-        raw = path.read_bytes()
-        end = raw.rfind(b"\n") + 1
-        complete = raw.count(b"\n")
-        signed = max((cp["size"] for cp in self._checkpoints(strict=False)), default=0)
-        if signed > complete:  # a signed head covered that line: not a crash
-            raise AuditError(f"the last line of the audit log is cut, inside what signed head {signed} covers: "
-                             "the log was tampered with", where=str(path),
-                             fix="run `mesh audit verify`, restore the audit folder from the last backup "
-                                 "(mesh dr restore) and investigate who changed it")
-        name = f"torn-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%S%fZ')}.jsonl"
-        atomic_write(self.folder / name, raw[end:])
-        with open(path, "r+b") as fh:
-            fh.truncate(end)
-            os.fsync(fh.fileno())
+        torn = self.storage.cut_torn_tail(lambda: max((cp["size"] for cp in self._checkpoints(strict=False)),
+                                                      default=0))
         head = self._head()
-        self._append(head, [AuditEvent(actor="service:audit", action="audit_torn_line", target=LOG,
-                                       outcome="set_aside", source="audit",
-                                       details={"file": name, "bytes": len(raw) - end, "after_record": complete - 1})])
+        if torn is not None:
+            name, size, complete = torn
+            self._append(head, [AuditEvent(actor="service:audit", action="audit_torn_line", target=LOG,
+                                           outcome="set_aside", source="audit",
+                                           details={"file": name, "bytes": size, "after_record": complete - 1})])
         return head
 
     def _read_head_file(self) -> dict[str, Any] | None:
         """``head.json``, or ``None`` when it is missing or unreadable (it is rebuilt)."""
-        path = self.folder / HEAD
+        raw = self.storage.head()
+        if raw is None:
+            return None
         try:
-            data = json.loads(path.read_bytes())
+            data = json.loads(raw)
             data["range"] = CompactRange.from_dict(data["range"])
             data["blocks"] = CompactRange.from_dict(data["blocks"])
             int(data["count"]), int(data["bytes"]), str(data["last"])
             return data
-        except FileNotFoundError:
-            return None
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def _head(self) -> dict[str, Any]:
         """The head, rebuilt from the log if it does not describe the log's current size."""
         head = self._read_head_file()
-        size = (self.folder / LOG).stat().st_size if (self.folder / LOG).exists() else 0
+        size = self.storage.size()
         if head is not None and head["bytes"] == size:
             head.setdefault("signed", -1)
             head.setdefault("witnessed", -1)
@@ -461,39 +427,35 @@ class AuditLog:
         rebuilt: dict[str, Any] = {"count": 0, "last": GENESIS, "range": CompactRange(), "blocks": CompactRange(),
                                    "bytes": size,
                                    "signed": signed[-1] if signed else 0, "witnessed": -1 if size else 0}
-        path = self.folder / LOG
-        with open(path, "rb") if path.exists() else open(os.devnull, "rb") as fh:
+        with self.storage.open() as fh:
             for line_no, line in enumerate(fh, start=1):
                 try:
                     _, stored = decode_line(line)
                     digest = bytes.fromhex(stored)
                 except ValueError:
                     raise AuditError(f"line {line_no} of the audit log is not a valid audit record: the log was "
-                                     "tampered with", where=str(path),
+                                     "tampered with", where=self._named(LOG),
                                      fix="run `mesh audit verify`, restore the audit folder from the last backup "
                                          "(mesh dr restore) and investigate who changed it") from None
                 rebuilt["range"].append(digest)
                 rebuilt["count"] += 1
                 rebuilt["last"] = stored
         if size:
-            blocks.extend(rebuilt["blocks"], path, size)
+            blocks.extend(rebuilt["blocks"], self.storage, size)
         return rebuilt
 
     def _save_head(self, head: dict[str, Any]) -> None:
-        atomic_write(self.folder / HEAD, json.dumps({**head, "range": head["range"].to_dict(),
-                                                     "blocks": head["blocks"].to_dict()}).encode())
+        self.storage.save_head(json.dumps({**head, "range": head["range"].to_dict(),
+                                           "blocks": head["blocks"].to_dict()}).encode())
 
     def _write_checkpoint(self, head: dict[str, Any]) -> dict[str, Any]:
         public = self.signer.public_key()
         self._pin(public)
         body = {"size": head["count"], "root": head["range"].root().hex(), "bytes": head["bytes"],
-                "blocks": blocks.blocks_root(head["blocks"], self.folder / LOG, head["bytes"]).hex(),
+                "blocks": blocks.blocks_root(head["blocks"], self.storage, head["bytes"]).hex(),
                 "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "key_id": public_key_id(public)}
         checkpoint = {**body, "signature": self.signer.sign(canonical(body)).hex()}
-        with open(self.folder / CHECKPOINTS, "ab") as fh:
-            fh.write(canonical(checkpoint) + b"\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        self.storage.add_checkpoint(canonical(checkpoint) + b"\n")
         head["signed"] = head["count"]
         witnessed = True
         for witness in self.witnesses.targets():
@@ -505,13 +467,8 @@ class AuditLog:
         return checkpoint
 
     def _checkpoints(self, *, strict: bool = True) -> list[dict[str, Any]]:
-        """The signed heads of ``checkpoints.jsonl``; a line that is not one raises (``strict``)
-        or is skipped."""
-        path = self.folder / CHECKPOINTS
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            return []
+        """The signed heads; a line that is not one raises (``strict``) or is skipped."""
+        raw = self.storage.checkpoints()
         found = []
         for line_no, line in enumerate(raw.splitlines(), start=1):
             try:
@@ -522,7 +479,8 @@ class AuditLog:
                 found.append(cp)
             except ValueError:
                 if strict:
-                    raise AuditError(f"line {line_no} of checkpoints.jsonl is not a signed tree head", where=str(path),
+                    raise AuditError(f"line {line_no} of checkpoints.jsonl is not a signed tree head",
+                                     where=self._named(CHECKPOINTS),
                                      fix="restore the audit folder from the last backup (mesh dr restore); "
                                          "the witness still holds the heads") from None
         return found
@@ -551,24 +509,22 @@ class AuditLog:
         return found, None
 
     def _stored_key(self) -> Ed25519PublicKey:
-        path = self.folder / PUBLIC_KEY
-        if not path.exists():
+        pem = self.storage.public_key()
+        if pem is None:
             return self.signer.public_key()
         try:
-            key = serialization.load_pem_public_key(path.read_bytes())
+            key = serialization.load_pem_public_key(pem)
         except ValueError:
             key = None
         if not isinstance(key, Ed25519PublicKey):
-            raise AuditError("audit.ed25519.pub is not an Ed25519 public key (PEM)", where=str(path),
+            raise AuditError("audit.ed25519.pub is not an Ed25519 public key (PEM)", where=self._named(PUBLIC_KEY),
                              fix="delete it (it is written again from the signing key), or restore the audit "
                                  "folder from the last backup")
         return key
 
     def _pin(self, public: Ed25519PublicKey) -> None:
-        path = self.folder / PUBLIC_KEY
-        if not path.exists():
-            path.write_bytes(public.public_bytes(serialization.Encoding.PEM,
-                                                 serialization.PublicFormat.SubjectPublicKeyInfo))
+        self.storage.keep_public_key(public.public_bytes(serialization.Encoding.PEM,
+                                                         serialization.PublicFormat.SubjectPublicKeyInfo))
 
 
 def signed_by(public: Ed25519PublicKey, head: Mapping[str, Any]) -> bool:

@@ -35,7 +35,7 @@ def build_proof(log: AuditLog, seq: int) -> dict[str, Any]:
     head = log.checkpoint()
     leaves = [leaf_hash(h) for h in log.leaf_hashes()[:head["size"]]]
     if not 0 <= seq < len(leaves):
-        raise AuditError(f"there is no record {seq}; the log has {len(leaves)}", where=str(log.folder),
+        raise AuditError(f"there is no record {seq}; the log has {len(leaves)}", where=log.where,
                          fix=f"name a record from 0 to {len(leaves) - 1} (`mesh audit query --json` shows each seq)")
     record = next(r for r in log.records() if r.seq == seq)
     proof: dict[str, Any] = {

@@ -10,22 +10,22 @@
   record's hash and chain, and the Merkle root of the records under every head. It names the
   first record that was changed, inserted or removed.
 
-Both need the same facts: the log file, the signed heads (already checked against the pinned
-key), and what ``head.json`` says was written.
+Both need the same facts: the log's bytes (a file, or the lines the state database holds:
+:class:`~governance.audit.storage.LogBytes`), the signed heads (already checked against the
+pinned key), and what the head cache says was written.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from governance.audit.blocks import prefix_digests
 from governance.audit.lines import GENESIS, decode_line
 from governance.audit.merkle import CompactRange
+from governance.audit.storage import LogBytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +49,9 @@ class VerifyReport:
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """What a verification checks the log file against."""
+    """What a verification checks the log's bytes against."""
 
-    path: Path
+    log: LogBytes
     checkpoints: Sequence[Mapping[str, Any]]  # the local signed heads, oldest first
     witnessed: Sequence[tuple[str, Mapping[str, Any]]]  # (witness name, signed head)
     written: int | None  # the record count head.json holds, if readable
@@ -111,8 +111,7 @@ def check_records(evidence: Evidence) -> VerifyReport:
 
     tree = CompactRange()
     prev, count = GENESIS, 0
-    path = evidence.path
-    with open(path, "rb") if path.exists() else open(os.devnull, "rb") as fh:
+    with evidence.log.open() as fh:
         for line_no, line in enumerate(fh, start=1):
             if problem := mismatch(count, tree):
                 return VerifyReport(count, len(checkpoints), problem, most, warnings)
@@ -153,12 +152,12 @@ def check_bytes(evidence: Evidence) -> tuple[VerifyReport | None, str | None]:
     heads += [(f"the witness in {name}'s head", head) for name, head in evidence.witnessed]
     if any(not isinstance(head.get("bytes"), int) or not isinstance(head.get("blocks"), str) for _, head in heads):
         return None, None
-    path = evidence.path
-    size = path.stat().st_size if path.exists() else 0
+    log = evidence.log
+    size = log.size()
     for label, head in heads:
         if head["bytes"] > size:
             return None, f"{label} covers {head['bytes']} bytes; the log has {size}"
-    roots = prefix_digests(path, [head["bytes"] for _, head in heads])
+    roots = prefix_digests(log, [head["bytes"] for _, head in heads])
     for label, head in heads:
         if roots[head["bytes"]].hex() != head["blocks"]:
             return None, (f"the log's first {head['bytes']} bytes are not what {label} of {head['size']} records "
@@ -166,7 +165,7 @@ def check_bytes(evidence: Evidence) -> tuple[VerifyReport | None, str | None]:
     newest = max((head for _, head in heads), key=lambda head: head["bytes"], default=None)
     start, count = (newest["bytes"], newest["size"]) if newest else (0, 0)
     try:
-        records = count + _check_tail(path, start, count, size)
+        records = count + _check_tail(log, start, count, size)
     except _Broken as broken:
         return None, str(broken)
     if evidence.written is not None and evidence.written > records:
@@ -175,13 +174,13 @@ def check_bytes(evidence: Evidence) -> tuple[VerifyReport | None, str | None]:
                         method="bytes"), None
 
 
-def _check_tail(path: Path, start: int, count: int, size: int) -> int:
+def _check_tail(log: LogBytes, start: int, count: int, size: int) -> int:
     """Check the records after byte ``start`` (record ``count`` on), which no head signed yet;
     returns how many there are."""
     if start == size:
         return 0
     checked = 0
-    with open(path, "rb") as fh:
+    with log.open() as fh:
         prev = _hash_of_line_before(fh, start) if start else GENESIS
         fh.seek(start)
         for line in fh:

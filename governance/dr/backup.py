@@ -180,7 +180,7 @@ def restore(mesh: Mesh, path: Path, *, actor: Actor) -> RestoreReport:
     elif mesh.policy.path.read_bytes() != (path / "mesh.toml").read_bytes():
         kept.append("mesh.toml (changed since the backup; the current file is kept)")
     log = governed(mesh).audit
-    restored_log, note = _restore_audit(log, path / "audit", int(index["audit_checkpoint"]["size"]))
+    restored_log, note = _restore_audit(log, path / "audit", int(index["audit_checkpoint"]["size"]), mesh.state_dir)
     (restored if restored_log else kept).append(note)
     with governed(mesh).keyring.lock.shared():  # keys and manifests come back whole before a rotation scans
         _restore_keys(mesh, path, [rel for rel in index["files"] if rel.startswith("keys/data/")],
@@ -288,20 +288,17 @@ def _restore_pointer(root: StorageRoot, source: Path, inner: str) -> str:
     return "restored"
 
 
-def _restore_audit(log: AuditLog, backup_folder: Path, backup_size: int) -> tuple[bool, str]:
-    """Bring the audit log back if it is missing or fails verification; keep a good current one."""
-    current = log.verify() if (log.folder / "audit.jsonl").exists() else None
+def _restore_audit(log: AuditLog, backup_folder: Path, backup_size: int, state_dir: Path) -> tuple[bool, str]:
+    """Bring the audit log back if it is missing or fails verification; keep a good current one
+    (a replaced one is kept in a folder beside the audit folder, as evidence)."""
+    current = log.verify() if log.storage.size() else None
     if current is not None and current.ok and current.records >= backup_size:
         backed_up = _last_hash(AuditLog(backup_folder, log.signer), backup_size)
         if _last_hash(log, backup_size) == backed_up:
             return False, f"audit log ({current.records} records, verifies, and extends the backup's {backup_size})"
-    if current is not None:
-        aside = log.folder.with_name(f"audit.before-restore-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}")
-        os.replace(log.folder, aside)
-    else:
-        aside = None
-    shutil.copytree(backup_folder, log.folder, dirs_exist_ok=True)
-    kept = f"; the damaged log was kept in {aside}" if aside else ""
+    aside = state_dir / f"audit.before-restore-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
+    log.storage.replace_with(backup_folder, aside)
+    kept = f"; the damaged log was kept in {aside}" if aside.exists() else ""
     return True, f"audit log ({backup_size} records){kept}"
 
 

@@ -59,11 +59,13 @@ class DrillReport:
 
 def throwaway_copy(root: Path, workdir: Path) -> Path:
     """Copy ``mesh.toml`` and ``domains/`` of the mesh in ``root`` to ``workdir``, with every
-    region a local folder there, so nothing done in the copy reaches the original's data."""
+    region a local folder there and the state in the copy's own SQLite file (no ``[state]``), so
+    nothing done in the copy reaches the original's data, audit log or active region."""
     workdir.mkdir(parents=True, exist_ok=True)
     document = tomlkit.parse((root / "mesh.toml").read_text())
     for name, region in document.get("regions", {}).items():
         region["storage"] = f".mesh/regions/{name}"
+    document.pop("state", None)
     (workdir / "mesh.toml").write_text(tomlkit.dumps(document))
     shutil.copytree(root / "domains", workdir / "domains", ignore=shutil.ignore_patterns("__pycache__"))
     return workdir

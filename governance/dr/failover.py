@@ -19,7 +19,7 @@ from typing import Any
 
 from assets.errors import MeshError
 from assets.mesh import Mesh
-from assets.regions import RegionSwitch, write_switch
+from assets.regions import RegionSwitch
 from governance.access.authorization import identity_details, require
 from governance.audit import AuditEvent, AuditLog
 from governance.dr.status import protected_assets
@@ -94,7 +94,7 @@ def switch_region(mesh: Mesh, to: str, audit: AuditLog, *, force: bool, actor: s
     for key, version in serve.items():
         if target.current_version(key) != version:
             target.set_current(key, version, allow_backward=True)  # may be older: newer ones are corrupt
-    write_switch(mesh.state_dir, RegionSwitch.now(region=to, previous=previous, reason=reason))
+    mesh.region_switches.write(RegionSwitch.now(region=to, previous=previous, reason=reason))
     report = FailoverReport(previous, to, time.perf_counter() - started, len(serve), tuple(losses), force)
     audit.append(_event(actor, reason, to, "switched", {**report.to_dict(), **(details or {})}))
     return report

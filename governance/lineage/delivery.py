@@ -1,51 +1,38 @@
 """Delivery of lineage events: an outbox first, then the transport, and re-sends later.
 
-Every event is written to a SQLite outbox (``.mesh/state/lineage.sqlite``) before it is sent,
-keyed by run id and event type, so a replayed update emits nothing twice. Sending goes
-oldest first; the first failure stops the pass (the backend is down, and waiting on each event's
-timeout would only slow the run), leaving the rest for the next pass. A data run never fails
-because lineage could not be delivered: the miss is kept, counted and reported.
+Every event is written to an outbox (the ``events`` table of the state database) before it is
+sent, keyed by run id and event type, so a replayed update emits nothing twice. Sending goes
+oldest first, by one sender at a time across processes and hosts (the database's lock
+``lineage-outbox``), so no event is sent twice; the first failure stops the pass (the backend is
+down, and waiting on each event's timeout would only slow the run), leaving the rest for the
+next pass. A data run never fails because lineage could not be delivered: the miss is kept,
+counted and reported. Its commits are not synced to disk (a power cut may lose the last events
+or send one again: a gap in lineage, never in the audit log). The outbox an earlier mesh kept in ``.mesh/state/lineage.sqlite`` is
+imported on first use.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
-import os
-import sqlite3
 import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from openlineage.client.event_v2 import RunEvent
 from openlineage.client.serde import Serde
 from openlineage.client.transport import Transport, get_default_factory
+from sqlalchemy import Connection, func, select, update
 
-from assets.errors import StorageError
-from governance.sqlite_migrations import migrate
+from governance.state import StateDatabase
+from governance.state.legacy import import_once, insert_new, sqlite_rows
+from governance.state.schema import events
 
-#: The outbox schema, one step per version (governance.sqlite_migrations): append, never edit.
-MIGRATIONS = ("""
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    body TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    sent_at TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
-);
-CREATE INDEX IF NOT EXISTS pending ON events (seq) WHERE sent_at IS NULL;
-""",)
-
-#: How long a writer waits for the outbox when another process holds it.
-BUSY_SECONDS = 30.0
-_T = TypeVar("_T")
+#: The file an earlier mesh kept the outbox in, under ``.mesh``.
+LEGACY_FILE = Path("state") / "lineage.sqlite"
+#: The lock of the one sender.
+SENDER_LOCK = "lineage-outbox"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,64 +64,68 @@ class OutboxStatus:
 
 
 class LineageOutbox:
-    """The outbox at ``path`` and the transport it delivers to."""
+    """The outbox in ``database`` and the transport it delivers to; ``legacy`` is an earlier
+    mesh's outbox file to import first."""
 
-    def __init__(self, path: Path, transport: dict[str, Any]) -> None:
-        self.path = path
+    def __init__(self, database: StateDatabase, transport: dict[str, Any], legacy: Path | None = None) -> None:
+        self.database = database
         self.transport_config = transport
+        self.legacy = legacy
         self._transport: Transport | None = None
         self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = None
-        self._pid = 0
 
     def emit(self, event: RunEvent) -> Delivery:
         """Record ``event`` and deliver everything pending."""
         body = Serde.to_json(event)
         assert event.eventType is not None  # the mesh's events always have one
         event_id = f"{event.run.runId}:{event.eventType.value}"
-        with self._lock:
-            new = _patiently(lambda: self._connection().execute(
-                "INSERT OR IGNORE INTO events (id, body, created_at) VALUES (?, ?, ?)",
-                (event_id, body, _now())).rowcount == 1)
+        self._import()
+        with self._lock, self.database.write(durable=False) as conn:
+            new = conn.execute(insert_new(conn, events).values(id=event_id, body=body, created_at=_now())
+                               .returning(events.c.seq)).first() is not None
         delivery = self.flush()
         return Delivery(new, delivery.sent, delivery.pending, delivery.error)
 
     def flush(self) -> Delivery:
         """Send pending events, oldest first, until one fails."""
         sent, error = 0, None
-        with self._lock, self._exclusive():
-            conn = self._connection()
-            for seq, body in conn.execute("SELECT seq, body FROM events WHERE sent_at IS NULL ORDER BY seq").fetchall():
+        self._import()
+        with self._lock, self.database.exclusive(SENDER_LOCK):
+            with self.database.read() as conn:
+                pending = conn.execute(select(events.c.seq, events.c.body).where(events.c.sent_at.is_(None))
+                                       .order_by(events.c.seq)).all()
+            for seq, body in pending:
                 try:
                     self.transport.emit(json.loads(body))
                 except Exception as exc:  # any transport failure: keep the event, report the miss
                     error = f"{type(exc).__name__}: {str(exc)[:300]}"
-                    conn.execute("UPDATE events SET attempts = attempts + 1, last_error = ? WHERE seq = ?", (error, seq))
+                    with self.database.write(durable=False) as conn:
+                        conn.execute(update(events).where(events.c.seq == seq)
+                                     .values(attempts=events.c.attempts + 1, last_error=error))
                     break
-                conn.execute("UPDATE events SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE seq = ?",
-                             (_now(), seq))
+                with self.database.write(durable=False) as conn:
+                    conn.execute(update(events).where(events.c.seq == seq)
+                                 .values(sent_at=_now(), attempts=events.c.attempts + 1, last_error=None))
                 sent += 1
-            pending = conn.execute("SELECT COUNT(*) FROM events WHERE sent_at IS NULL").fetchone()[0]
-        return Delivery(False, sent, pending, error)
+            with self.database.read() as conn:
+                left = conn.execute(select(func.count()).where(events.c.sent_at.is_(None))).scalar_one()
+        return Delivery(False, sent, left, error)
 
     def status(self) -> OutboxStatus:
-        if not self.path.exists():
-            return OutboxStatus(0, 0, None, None)
-        with self._lock:
-            conn = self._connection()
-            pending, sent = conn.execute(
-                "SELECT COUNT(*) FILTER (WHERE sent_at IS NULL), COUNT(*) FILTER (WHERE sent_at IS NOT NULL) "
-                "FROM events").fetchone()
-            oldest, error = conn.execute("SELECT created_at, last_error FROM events WHERE sent_at IS NULL "
-                                         "ORDER BY seq LIMIT 1").fetchone() or (None, None)
+        self._import()
+        with self._lock, self.database.read() as conn:
+            pending = conn.execute(select(func.count()).where(events.c.sent_at.is_(None))).scalar_one()
+            sent = conn.execute(select(func.count()).where(events.c.sent_at.is_not(None))).scalar_one()
+            oldest, error = conn.execute(select(events.c.created_at, events.c.last_error)
+                                         .where(events.c.sent_at.is_(None)).order_by(events.c.seq)
+                                         .limit(1)).first() or (None, None)
         return OutboxStatus(pending, sent, oldest, error)
 
     def events(self) -> list[dict[str, Any]]:
         """Every recorded event, oldest first (sent or not)."""
-        if not self.path.exists():
-            return []
-        with self._lock:
-            return [json.loads(body) for (body,) in self._connection().execute("SELECT body FROM events ORDER BY seq")]
+        self._import()
+        with self._lock, self.database.read() as conn:
+            return [json.loads(body) for body in conn.execute(select(events.c.body).order_by(events.c.seq)).scalars()]
 
     @property
     def transport(self) -> Transport:
@@ -142,59 +133,17 @@ class LineageOutbox:
             self._transport = get_default_factory().create(config=self.transport_config)
         return self._transport
 
-    def _connection(self) -> sqlite3.Connection:
-        """One connection per process, kept open (closing one checkpoints the WAL: slow)."""
-        if self._conn is None or self._pid != os.getpid():
-            self._conn, self._pid = self._connect(), os.getpid()
-        return self._conn
+    def _import(self) -> None:
+        if self.legacy is not None:
+            import_once(self.database, "lineage", self.legacy, self._copy_legacy)
 
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_SECONDS * 1000)}")
-            # Switching to WAL while another connection writes fails at once ("database is
-            # locked"), without waiting on the busy timeout: retry until it is free.
-            _patiently(lambda: conn.execute("PRAGMA journal_mode=WAL"))
-            # NORMAL in WAL mode: a commit survives a crash of the process, not a power cut; a lost
-            # event then is a gap in lineage, never in the audit log, which syncs every append.
-            conn.execute("PRAGMA synchronous=NORMAL")
-            _patiently(lambda: migrate(conn, self.path, MIGRATIONS))
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            if "locked" in str(exc):  # still busy after waiting: not a damaged file
-                raise
-            raise StorageError(f"the lineage outbox is not a readable SQLite database ({exc})", where=str(self.path),
-                               fix="move the file aside and run again: a new, empty outbox is made (events it "
-                                   "had not delivered are lost)") from None
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        """One sender at a time across processes, so no event is sent twice by two flushes."""
-        with open(self.path.with_suffix(".lock"), "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _patiently(step: Callable[[], _T], seconds: float = BUSY_SECONDS) -> _T:
-    """Run ``step``, again while SQLite answers that the database is locked or busy (for up to
-    ``seconds``), so an event is recorded once another writer lets go, never dropped."""
-    deadline, pause = time.monotonic() + seconds, 0.005
-    while True:
-        try:
-            return step()
-        except sqlite3.OperationalError as exc:
-            if not ("locked" in str(exc) or "busy" in str(exc)) or time.monotonic() >= deadline:
-                raise
-        time.sleep(pause)
-        pause = min(pause * 2, 0.2)
+    def _copy_legacy(self, conn: Connection) -> int:
+        assert self.legacy is not None
+        rows = sqlite_rows(self.legacy, "SELECT id, body, created_at, sent_at, attempts, last_error FROM events "
+                                        "ORDER BY seq")
+        if rows:
+            conn.execute(insert_new(conn, events), rows)
+        return len(rows)
 
 
 def _now() -> str:

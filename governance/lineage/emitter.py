@@ -23,8 +23,9 @@ from governance.lineage.config import (
     file_transport_paths,
     lineage_settings,
 )
-from governance.lineage.delivery import Delivery, LineageOutbox
+from governance.lineage.delivery import LEGACY_FILE, Delivery, LineageOutbox
 from governance.lineage.events import complete_event, fail_event, start_event
+from governance.state import StateDatabase, state_database
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +62,15 @@ class Lineage:
 def lineage_for(mesh: Mesh) -> Lineage:
     """The lineage emitter of ``mesh`` (one outbox and transport per mesh and settings)."""
     settings = lineage_settings(mesh.policy)
-    outbox = _outbox(mesh.state_dir / "state" / "lineage.sqlite", json.dumps(settings.transport, sort_keys=True))
+    outbox = _outbox(state_database(mesh.policy), mesh.state_dir / LEGACY_FILE,
+                     json.dumps(settings.transport, sort_keys=True))
     return Lineage(mesh, settings, outbox)
 
 
 @lru_cache(maxsize=16)
-def _outbox(path: Path, transport: str) -> LineageOutbox:
-    """One outbox per file and transport (``transport`` as JSON, to be hashable)."""
+def _outbox(database: StateDatabase, legacy: Path, transport: str) -> LineageOutbox:
+    """One outbox per database and transport (``transport`` as JSON, to be hashable)."""
     config = json.loads(transport)
     for file in file_transport_paths(config):  # the file transport does not create its folder
         file.parent.mkdir(parents=True, exist_ok=True)
-    return LineageOutbox(path, config)
+    return LineageOutbox(database, config, legacy)

@@ -8,7 +8,6 @@ with their owners, and the domains granted access to any of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,35 +79,27 @@ def lineage_of(mesh: Mesh, key: str) -> AssetLineage:
             manifests[k] = store.current(k) if k in mesh.graph else None
         return manifests[k]
 
-    def walk(step: Callable[[str], Iterable[str]],
-             read_by: Callable[[str, str], str | None]) -> tuple[LineageNode, ...]:
-        seen, nodes, frontier = {key}, [], [(key, 0)]
-        while frontier:
-            node, depth = frontier.pop(0)
-            for nxt in step(node):
-                if nxt in seen:
-                    continue
-                seen.add(nxt)
-                cur = current(nxt)
-                nodes.append(LineageNode(nxt, depth + 1, node, cur.version if cur else None, read_by(node, nxt)))
-                frontier.append((nxt, depth + 1))
-        return tuple(nodes)
+    def nodes(upstream: bool) -> tuple[LineageNode, ...]:
+        found = []
+        for nxt, depth, via in mesh.graph.walk((key,), upstream=upstream).steps():
+            cur = current(nxt)
+            child, parent = (via, nxt) if upstream else (nxt, via)
+            found.append(LineageNode(nxt, depth, via, cur.version if cur else None, read(child, parent)))
+        return tuple(found)
 
     def read(child: str, parent: str) -> str | None:
         """The version of ``parent`` that the current version of ``child`` read."""
         manifest = current(child)
         return manifest.input_versions.get(parent) if manifest else None
 
-    up = walk(lambda k: mesh.graph.upstream(k) if k in mesh.graph else (), read)
-    down = walk(lambda k: mesh.graph.downstream(k) if k in mesh.graph else (), lambda node, nxt: read(nxt, node))
+    up, down = nodes(upstream=True), nodes(upstream=False)
     own = current(key)
     return AssetLineage(key, own.version if own else None, up, down)
 
 
 def impact_of(mesh: Mesh, key: str) -> Impact:
     """Every asset downstream of ``key``, with the owners to tell, by domain."""
-    downstream = lineage_of(mesh, key).downstream
-    assets = tuple(n.key for n in downstream)
+    assets = tuple(mesh.graph.walk((key,), upstream=False))  # breadth first; no version is read
     owners: dict[str, tuple[str, ...]] = {}
     for k in assets:
         domain = k.split(".", 1)[0]

@@ -18,6 +18,7 @@ from governance.policy.model import (
     Region,
     Retention,
     Role,
+    StateSettings,
 )
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "Region",
     "Retention",
     "Role",
+    "StateSettings",
     "find_mesh_file",
     "load_policy",
 ]

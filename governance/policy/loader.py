@@ -32,6 +32,7 @@ from governance.policy.model import (
     Region,
     Retention,
     Role,
+    StateSettings,
     grant_id_of,
     new_grant_id,
 )
@@ -39,7 +40,7 @@ from governance.policy.model import (
 T = TypeVar("T")
 
 _SECTIONS = ("mesh", "regions", "domains", "classification", "retention", "grants", "roles", "lineage", "keys",
-             "people", "identity", "audit")
+             "people", "identity", "audit", "state")
 _KEYS: dict[str, tuple[str, ...]] = {
     "mesh": ("name", "primary_region", "secondary_region"),
     "lineage": ("namespace", "transport", "file", "url", "endpoint", "timeout_seconds"),
@@ -53,6 +54,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "people": ("public_key",),
     "identity": ("provider", "issuer", "audience", "jwks_url", "email_claim"),
     "audit": ("key_fingerprint",),
+    "state": ("url", "password_env"),
 }
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -143,17 +145,19 @@ class _Reader:
         identity = self._build("[identity]", lambda: self._identity(self._table(raw, "identity")))
         audit = self._build("[audit]", lambda: AuditSettings(key_fingerprint=self._get(
             self._table(raw, "audit"), "key_fingerprint", str, "[audit]", default=None)))
+        state = self._build("[state]", lambda: self._state(self._table(raw, "state")))
         grants = tuple(g for i, t in enumerate(self._list(raw, "grants"))
                        if (g := self._build(f"[[grants]][{i}]", partial(self._grant, i, t))))
         if settings is not None:
             self._cross_check(settings, regions, domains, roles, grants, declared=set(self._table(raw, "regions")),
                               retention_domains=retention.per_domain if retention else ())
         if self.problems or settings is None or retention is None or lineage is None or keys is None \
-                or identity is None or audit is None:
+                or identity is None or audit is None or state is None:
             raise PolicyErrors(self.file, self.problems)
         return MeshPolicy(path=self.file, settings=settings, regions=regions, domains=domains,
                           classifications=classes, retention=retention, grants=grants, roles=roles,
-                          lineage=lineage, keys=keys, people=people, identity=identity, audit=audit)
+                          lineage=lineage, keys=keys, people=people, identity=identity, audit=audit,
+                          state=state)
 
     # -- sections -------------------------------------------------------------------------------
     def _settings(self, t: dict[str, Any]) -> MeshSettings:
@@ -180,6 +184,11 @@ class _Reader:
             url=self._get(t, "url", str, "[lineage]", default=None),
             endpoint=self._get(t, "endpoint", str, "[lineage]", default="api/v1/lineage"),
             timeout_seconds=float(timeout))
+
+    def _state(self, t: dict[str, Any]) -> StateSettings:
+        self._unknown_keys(t, _KEYS["state"], "[state]")
+        return StateSettings(url=self._get(t, "url", str, "[state]", default=None),
+                             password_env=self._get(t, "password_env", str, "[state]", default=None))
 
     def _identity(self, t: dict[str, Any]) -> IdentitySettings:
         self._unknown_keys(t, _KEYS["identity"], "[identity]")

@@ -339,6 +339,56 @@ class Person:
                  f"write the line `mesh identity create {self.email}` printed, unchanged")
 
 
+#: URL schemes ``[state].url`` may name, and the SQLAlchemy driver each is opened with.
+STATE_SCHEMES = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg",
+                 "postgresql+psycopg": "postgresql+psycopg"}
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateSettings:
+    """``[state]``: the database that holds the mesh's shared state (run history, audit log,
+    lineage outbox, grant requests, active region). ``url`` is ``postgresql://user@host:port/db``
+    or ``sqlite:///path`` (a relative path is taken from the folder of ``mesh.toml``); left out,
+    the run history and the lineage outbox live in ``.mesh/state/mesh.sqlite`` and the rest in
+    files under ``.mesh``. The password never goes in ``mesh.toml``: ``password_env`` names the
+    environment variable that holds it."""
+
+    url: str | None = None
+    password_env: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.url is None:
+            _require(self.password_env is None, "[state].password_env", "password_env is set but url is not",
+                     'add url = "postgresql://mesh@db.acme.example:5432/mesh_state", or remove password_env')
+            return
+        scheme, sep, rest = self.url.partition("://")
+        _require(bool(sep) and scheme in STATE_SCHEMES, "[state].url",
+                 f"'{scheme if sep else self.url}' is not a state database this mesh can use",
+                 'write url = "postgresql://user@host:5432/mesh_state" or "sqlite:///.mesh/state/mesh.sqlite", '
+                 "or remove [state] for the default (SQLite under .mesh/state)")
+        _check_path(self.url, "[state].url")
+        if scheme == "sqlite":
+            _require(rest.startswith("/") and len(rest) > 1, "[state].url", "the SQLite URL names no file",
+                     'write url = "sqlite:///.mesh/state/mesh.sqlite" (three slashes, then the path)')
+        else:
+            credentials, _, location = rest.rpartition("@")
+            _require(":" not in credentials, "[state].url",
+                     "the URL holds a password: mesh.toml is shared and backed up",
+                     'remove the password from the URL and set password_env = "MESH_STATE_PASSWORD" (the '
+                     "environment variable that holds it)")
+            _require(bool(location.split("/", 1)[0]), "[state].url", "the URL names no host",
+                     'write url = "postgresql://user@host:5432/mesh_state"')
+        _require(self.password_env is None or bool(_ENV_NAME.match(self.password_env)), "[state].password_env",
+                 f"'{self.password_env}' is not an environment variable name",
+                 'write password_env = "MESH_STATE_PASSWORD" (upper-case letters, digits and _)')
+
+    @property
+    def shared(self) -> bool:
+        """Whether a database was named: then it holds all the shared state, the audit log too."""
+        return self.url is not None
+
+
 #: Identity providers ``[identity].provider`` may name.
 IDENTITY_PROVIDERS = frozenset({"local", "oidc"})
 
@@ -388,6 +438,7 @@ class MeshPolicy:
     people: Mapping[str, Person] = field(default_factory=dict)
     identity: IdentitySettings = field(default_factory=IdentitySettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
+    state: StateSettings = field(default_factory=StateSettings)
 
     @property
     def root(self) -> Path:

@@ -24,6 +24,7 @@ from meshctl.cli._output import (
     act_as,
     console,
     emit_json,
+    errors,
     fail,
     open_mesh,
     open_policy_mesh,
@@ -126,7 +127,50 @@ def check(root: RootOption = None, as_json: JsonOption = False) -> None:
         for problem in report.problems:
             console.print(f"[red]problem[/]: {escape(problem)}", highlight=False, soft_wrap=True)
         console.print(f"{len(report.problems)} problem(s)")
+    _compile_quietly(root)
     if not report.ok:
+        raise typer.Exit(1)
+
+
+def _compile_quietly(root: Path | None) -> None:
+    """After ``mesh check``: write the compiled mesh Airflow parses from; a failure to write it
+    is one note, and does not change what the check found."""
+    from governance.compiled import write_compiled_mesh
+    from governance.policy.loader import find_mesh_file
+
+    try:
+        folder = find_mesh_file(root).parent
+        write_compiled_mesh(folder)
+    except (MeshError, OSError) as exc:
+        errors.print(f"note: the compiled mesh was not written: {escape(str(exc))}", highlight=False, soft_wrap=True)
+
+
+@app.command("compile")
+def compile_command(root: RootOption = None, as_json: JsonOption = False) -> None:
+    """Write .mesh/compiled/mesh.json, which Airflow's DAG files are built from without importing
+    any domain's code: every asset with its inputs (access decided), schedule, pool and team, and
+    a fingerprint of mesh.toml and the domains' code. An error in a domain is recorded for that
+    domain's DAG file to raise, and printed here (exit 1)."""
+    from assets.compiled import COMPILED_PATH
+    from governance.compiled import write_compiled_mesh
+    from governance.policy.loader import find_mesh_file
+
+    with user_errors():
+        folder = find_mesh_file(root).parent
+        compiled = write_compiled_mesh(folder)
+    problems = {d.name: str(d.error.error()) for d in compiled.domains.values() if d.error is not None}
+    if compiled.error is not None:
+        problems["mesh.toml"] = str(compiled.error.error())
+    path = folder / COMPILED_PATH
+    if as_json:
+        emit_json({"ok": not problems, "path": str(path), "domains": len(compiled.domains),
+                   "assets": len(compiled.assets), "problems": problems})
+    else:
+        console.print(f"compiled {len(compiled.assets)} assets in {len(compiled.domains)} domains to {path}",
+                      highlight=False, soft_wrap=True)
+        for name, problem in problems.items():
+            console.print(f"[red]problem[/] ({name}): {escape(problem)}", highlight=False, soft_wrap=True)
+    if problems:
         raise typer.Exit(1)
 
 

@@ -21,10 +21,11 @@ def gc(
     root: RootOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be removed; remove nothing.")] = False,
     grace_hours: Annotated[float, typer.Option(
-        "--grace-hours", min=0, help="Remove a writer's staging folder untouched this long even if it may be alive.")] = 6.0,
+        "--grace-hours", min=0, help="Remove what a writer left untouched this long even if it may be alive.")] = 6.0,
     as_json: JsonOption = False,
 ) -> None:
-    """Remove staging folders left by killed writers in every region (each removal audited)."""
+    """Remove what killed writers left in every region: staging folders, and on S3 version folders
+    without a manifest (each removal audited)."""
     from governance.gc import collect_garbage
 
     with user_errors():

@@ -215,16 +215,20 @@ def query(
 
 @access_app.command("list")
 def access_list(root: RootOption = None, as_json: JsonOption = False) -> None:
-    """Every grant of mesh.toml: active, pending (with what it lacks) or expired."""
+    """Every grant of mesh.toml, and every pending request of the state database ([state] url):
+    active, pending (with what it lacks) or expired."""
     from governance.access import missing_approvals
+    from governance.access.requests import grant_requests_of
 
     with user_errors():
         policy = open_policy_mesh(root).policy
+        requests = grant_requests_of(policy)
+        grants = [*policy.grants, *(requests.pending() if requests is not None else ())]
     today = dt.date.today()
     rows = [{"id": g.id, "product": g.product, "consumer": g.consumer, "purpose": g.purpose,
              "requested_by": g.requested_by, "approved_by": list(g.approved_by), "expires": str(g.expires),
              "status": "expired" if g.is_expired(today) else ("pending" if missing_approvals(policy, g) else "active"),
-             "lacks": missing_approvals(policy, g)} for g in policy.grants]
+             "lacks": missing_approvals(policy, g)} for g in grants]
     if as_json:
         emit_json(rows)
         return
@@ -246,7 +250,8 @@ def access_request(
     expires: Annotated[str, typer.Option(help="ISO date the grant ends.")] = "",
     root: RootOption = None,
 ) -> None:
-    """Ask for read access to a restricted product; writes a pending grant to mesh.toml."""
+    """Ask for read access to a restricted product: a pending grant in mesh.toml, or in the state
+    database when mesh.toml's [state] url names one (then written to mesh.toml once approved)."""
     from governance.access.workflow import request_grant
 
     until = parse_date("--expires", expires) if expires else dt.date.today() + dt.timedelta(days=365)

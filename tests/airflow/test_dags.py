@@ -1,5 +1,6 @@
 """The generated DAGs as Airflow's DagBag parses them, in a separate process with its own
-AIRFLOW_HOME: schedules, outlets, owners, pools, retries, docs, and a broken domain."""
+AIRFLOW_HOME: schedules, outlets, owners, pools, retries, docs, and a broken domain; built from
+the compiled mesh, without importing polars, pandera or any domain's code."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from governance.compiled import write_compiled_mesh
 from tests.airflow.conftest import copy_with_dags
 
 pytestmark = pytest.mark.airflow
@@ -28,7 +30,8 @@ def condition(c):
     return {type(c).__name__: [condition(o) for o in c.objects]}
 
 bag = DagBag(sys.argv[1])
-out = {"import_errors": {k.rsplit("/", 1)[-1]: v for k, v in bag.import_errors.items()}, "dags": {}}
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("polars", "pandera", "domains"))
+out = {"import_errors": {k.rsplit("/", 1)[-1]: v for k, v in bag.import_errors.items()}, "dags": {}, "heavy": heavy}
 for dag_id, dag in bag.dags.items():
     t = dag.tasks[0]
     tt = dag.timetable
@@ -37,6 +40,7 @@ for dag_id, dag in bag.dags.items():
                     else getattr(tt, "expression", repr(tt)),
         "tasks": [x.task_id for x in dag.tasks], "outlets": [o.name for o in t.outlets],
         "groups": [o.group for o in t.outlets], "owner": t.owner, "pool": t.pool, "retries": t.retries,
+        "priority": t.priority_weight,
         "backoff": t.retry_exponential_backoff, "tags": sorted(dag.tags), "doc_md": dag.doc_md or "",
         "params": sorted(dag.params.keys()), "paused_at_creation": dag.is_paused_upon_creation,
     }
@@ -60,6 +64,24 @@ def example_bag(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return parse(root / "dags", tmp_path_factory.mktemp("home"))
 
 
+def test_parsing_imports_neither_polars_pandera_nor_domain_code(example_bag: dict[str, Any], tmp_path: Path) -> None:
+    assert example_bag["heavy"] == []  # the first parse, which compiled the mesh in a subprocess
+    root = copy_with_dags(tmp_path / "mesh")
+    write_compiled_mesh(root)
+    again = parse(root / "dags", tmp_path)
+    assert again["heavy"] == [] and len(again["dags"]) == 13 + 4
+
+
+def test_a_changed_domain_is_parsed_as_it_is_now(tmp_path: Path) -> None:
+    root = copy_with_dags(tmp_path / "mesh")
+    write_compiled_mesh(root)
+    code = root / "domains" / "finance" / "assets.py"
+    code.write_text(code.read_text().replace('"""Revenue per day', '"""Net revenue per day', 1)
+                    .replace('tags={"tier": "gold"}', 'tags={"tier": "platinum"}'))
+    revenue = parse(root / "dags", tmp_path)["dags"]["finance.revenue"]
+    assert "Net revenue per day" in revenue["doc_md"] and "tier:platinum" in revenue["tags"]
+
+
 def test_one_dag_per_asset_and_one_governance_dag_per_domain(example_bag: dict[str, Any]) -> None:
     assert example_bag["import_errors"] == {}
     dags = example_bag["dags"]
@@ -75,6 +97,7 @@ def test_an_asset_dag_describes_its_asset(example_bag: dict[str, Any]) -> None:
     assert orders["owner"] == "sales-data@acme.example"
     assert orders["pool"] == "mesh_sales"
     assert orders["retries"] == 2 and orders["backoff"] == 2.0
+    assert orders["priority"] > example_bag["dags"]["mesh_governance.sales"]["priority"]  # queued before governance
     assert {"sales", "tier:gold", "visibility:public"} <= set(orders["tags"])
     assert "Every order placed on the web shop" in orders["doc_md"] and "`Orders` 1.0.0" in orders["doc_md"]
     assert orders["params"] == ["inject_bad_rows", "scale", "seed"]

@@ -68,3 +68,16 @@ def test_exclusive_never_replaces_and_the_first_writer_wins(tmp_path: Path) -> N
     assert atomic_write(target, b"second", mode=0o600, exclusive=True) is False
     assert target.read_bytes() == b"first"
     assert [p.name for p in tmp_path.iterdir()] == ["kek-1.key"]
+
+
+def test_a_cache_write_skips_fsync_but_stays_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    target = tmp_path / "head.json"
+    atomic_write(target, b"old")
+    assert len(synced) == 2  # the file and its folder
+    synced.clear()
+    atomic_write(target, b"new", durable=False)
+    assert synced == [] and target.read_bytes() == b"new"
+    assert [p.name for p in tmp_path.iterdir()] == ["head.json"]

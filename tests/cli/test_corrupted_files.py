@@ -67,8 +67,8 @@ def garbage(relative: str, data: bytes = b"\xffgarbage{") -> Callable[[Path], Pa
 
 
 def garbage_database(root: Path) -> Path:
-    """Garbage in the lineage outbox, with no write-ahead log to rebuild it from."""
-    path = root / ".mesh/state/lineage.sqlite"
+    """Garbage in the state database (the lineage outbox's), with no write-ahead log to rebuild it from."""
+    path = root / ".mesh/state/mesh.sqlite"
     for sidecar in ("-wal", "-shm"):
         path.with_name(path.name + sidecar).unlink(missing_ok=True)
     path.write_bytes(b"garbage" * 100)

@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 
 from assets import Mesh, RunResult, run_gate
+from assets.gate_plan import every_rule_holds
 from assets.graph import AssetGraph
 from assets.testing import rules
 from governance.protection import unprotect
@@ -65,6 +66,7 @@ def test_valid_sample_passes(materialized_example: tuple[Mesh, RunResult], key: 
     assert sample.height >= 2, f"{key} produced fewer than 2 rows at test scale"
     report = run_gate(contract, sample)
     assert report.passed, report.describe()
+    assert every_rule_holds(contract, sample) is True, "the one-query gate must pass what pandera passes"
 
 
 def test_each_rule_rejects_its_crafted_row(materialized_example: tuple[Mesh, RunResult], key: str,
@@ -73,6 +75,7 @@ def test_each_rule_rejects_its_crafted_row(materialized_example: tuple[Mesh, Run
     rule = next(r for r in rules(contract) if r.id == rule_id)
     report = run_gate(contract, rule.breaks(sample))
     assert not report.passed, f"{rule_id} did not reject its crafted row"
+    assert every_rule_holds(contract, rule.breaks(sample)) is not True, f"the one-query gate let {rule_id} pass"
     failed = {(f.column, f.check) for f in report.failures}
     assert (rule.column, rule.check) in failed
     if rule.check.startswith("dtype("):

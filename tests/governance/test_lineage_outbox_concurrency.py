@@ -11,6 +11,7 @@ from pathlib import Path
 from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
 
 from governance.lineage.delivery import LineageOutbox
+from governance.state import StateDatabase
 
 WRITERS = 8
 EVENTS = 5
@@ -21,8 +22,12 @@ def _event(run_id: str) -> RunEvent:
                     run=Run(runId=run_id), job=Job(namespace="test", name="job"), producer="https://example.test")
 
 
+def _database(path: Path) -> StateDatabase:
+    return StateDatabase(f"sqlite:///{path}", str(path))
+
+
 def _write(folder: Path, start: threading.Barrier, accepted: list[tuple[str, str]]) -> None:
-    outbox = LineageOutbox(folder / "lineage.sqlite", {"type": "file", "log_file_path": str(folder / "events.jsonl")})
+    outbox = LineageOutbox(_database(folder / "mesh.sqlite"), {"type": "file", "log_file_path": str(folder / "events.jsonl")})
     start.wait()
     for _ in range(EVENTS):
         run_id = str(uuid.uuid4())
@@ -46,17 +51,17 @@ def test_every_event_accepted_by_concurrent_writers_is_in_the_outbox(tmp_path: P
             w.join()
         assert len(results) == WRITERS * EVENTS
         assert [r for r in results if r[0] == "refused"] == []
-        stored = {e["run"]["runId"] for e in LineageOutbox(folder / "lineage.sqlite", {"type": "console"}).events()}
+        stored = {e["run"]["runId"] for e in LineageOutbox(_database(folder / "mesh.sqlite"), {"type": "console"}).events()}
         assert {run_id for _, run_id in results} <= stored
 
 
 def test_an_event_waits_out_a_writer_that_holds_the_database_while_it_switches_to_wal(tmp_path: Path) -> None:
-    path = tmp_path / "lineage.sqlite"
+    path = tmp_path / "mesh.sqlite"
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     holder.execute("CREATE TABLE other (x)")  # a database still in rollback-journal mode, as a new one is
     holder.execute("BEGIN")
     holder.execute("INSERT INTO other VALUES (1)")  # another writer's transaction: SQLite refuses WAL at once
-    outbox = LineageOutbox(path, {"type": "file", "log_file_path": str(tmp_path / "events.jsonl")})
+    outbox = LineageOutbox(_database(path), {"type": "file", "log_file_path": str(tmp_path / "events.jsonl")})
     done: list[object] = []
 
     def emit() -> None:

@@ -7,108 +7,31 @@ The standby region is ``s3://<bucket>/us-west`` behind a small TCP relay the tes
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import threading
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import tomlkit
 
 from assets import Mesh, StorageError, materialize
 from governance.dr import dr_status, failover
-from governance.replication import Replicator
+from governance.handlers import HistoryHandler, PolicyCheckHandler
+from governance.replication import ReplicationResult, Replicator
 from governance.services import governed
 from governance.wiring import load_mesh
-from meshctl.local_airflow import free_port
 from tests.conftest import person
-
-
-class Relay:
-    """Forwards 127.0.0.1:<port> to the S3 server while up; refuses connections while down."""
-
-    def __init__(self, target: int) -> None:
-        self.target, self.port = target, free_port()
-        self._server: socket.socket | None = None
-
-    def up(self) -> None:
-        server = socket.create_server(("127.0.0.1", self.port), reuse_port=True)
-        self._server = server
-        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
-
-    def down(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-
-    def _accept(self, server: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.target))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-
-@pytest.fixture(scope="module")
-def s3_server() -> Iterator[int]:
-    port = free_port()
-    server = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        server.kill()
-        pytest.fail("moto_server did not start")
-    yield port
-    server.terminate()
-    server.wait(10)
+from tests.s3 import Relay, point_s3_at, standby_on_s3
 
 
 @pytest.fixture
-def s3_mesh(example_root: Path, s3_server: int, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Mesh, Relay]]:
-    import s3fs
-
+def s3_mesh(example_root: Path, s3_bucket: str, s3_server: int,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Mesh, Relay]]:
     relay = Relay(s3_server)
     relay.up()
-    for name, value in {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{relay.port}", "AWS_ACCESS_KEY_ID": "test",
-                        "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
-                        "AWS_MAX_ATTEMPTS": "2"}.items():
-        monkeypatch.setenv(name, value)
-    s3fs.S3FileSystem.clear_instance_cache()
-    bucket = f"mesh-{uuid.uuid4().hex[:10]}"
-    s3fs.S3FileSystem().mkdir(bucket)
-    document = tomlkit.parse((example_root / "mesh.toml").read_text())
-    document["regions"]["us-west"]["storage"] = f"s3://{bucket}/us-west"  # type: ignore[index]
-    (example_root / "mesh.toml").write_text(tomlkit.dumps(document))
+    point_s3_at(monkeypatch, relay.port)
+    standby_on_s3(example_root, s3_bucket)
     yield load_mesh(example_root), relay
     relay.down()
-    s3fs.S3FileSystem.clear_instance_cache()
 
 
 def test_versions_replicate_to_s3_verified_and_a_failover_serves_them(s3_mesh: tuple[Mesh, Relay]) -> None:
@@ -160,3 +83,33 @@ def test_a_corrupt_s3_replica_is_never_served(s3_mesh: tuple[Mesh, Relay]) -> No
     with pytest.raises(StorageError, match="does not match its manifest"):
         west.scan("sales.products")
     assert not dr_status(mesh, verify=True).ready
+
+
+def test_two_concurrent_replications_to_s3_copy_each_version_once(s3_mesh: tuple[Mesh, Relay]) -> None:
+    mesh, _ = s3_mesh
+    audit = governed(mesh).audit
+    no_replication = [PolicyCheckHandler(mesh, audit), HistoryHandler(governed(mesh).history)]
+    for _ in range(3):
+        assert materialize("sales.orders", mesh=mesh, params={"scale": 300}, handlers=no_replication).ok
+    versions = mesh.store("us-east").versions("sales.orders")
+    start = threading.Barrier(2)
+    results: list[ReplicationResult] = []
+
+    def replicate() -> None:
+        replicator = Replicator.for_mesh(mesh, audit)
+        assert replicator is not None
+        start.wait()
+        results.append(replicator.replicate("sales.orders"))
+
+    threads = [threading.Thread(target=replicate) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    copied = [r.details["version"] for r in audit.query(action="replicate") if r.target == "sales.orders"
+              and r.outcome == "copied"]
+    assert sorted(copied) == versions  # each once: the S3 claim made the second copier wait, then find them
+    assert sorted(len(r.copies) for r in results) == [0, len(versions)]
+    west = mesh.store("us-west")
+    assert west.versions("sales.orders") == versions and west.current_version("sales.orders") == versions[-1]
+    assert not west.root.exists(west.root.path("sales", "orders", ".replica.lock"))  # released

@@ -1,0 +1,108 @@
+"""Grant requests in the state database, for a mesh whose ``[state] url`` names one.
+
+A request and its approvals so far are a row of ``grant_requests``, seen by everyone who shares
+the database, whatever host they run ``mesh access`` on. Approvals are signed exactly as in
+``mesh.toml`` (:mod:`governance.identity.approvals`), so a request is checked with the same
+rules. The approval that completes a request writes it, with every approval and signature, to
+``mesh.toml`` as a ``[[grants]]`` entry (the council's file stays the one source of policy) and
+marks the row ``granted``; a revoked request is marked ``withdrawn``. Each change of a row holds
+its row lock (``SELECT ... FOR UPDATE``; SQLite's write lock), so two approvers at once both
+count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+
+from sqlalchemy import Connection, RowMapping, insert, select, update
+
+from governance.policy import Grant, MeshPolicy
+from governance.state import StateDatabase, state_database
+from governance.state.schema import grant_requests
+
+PENDING, GRANTED, WITHDRAWN = "pending", "granted", "withdrawn"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def _grant(row: RowMapping) -> Grant:
+    approvals: dict[str, str] = json.loads(row["approvals"])
+    return Grant(id=row["id"], product=row["product"], consumer=row["consumer"], purpose=row["purpose"],
+                 requested_by=row["requested_by"], expires=row["expires"], approved_by=tuple(approvals),
+                 signatures=approvals)
+
+
+@dataclass(frozen=True, slots=True)
+class GrantRequests:
+    """The pending grant requests in ``database``."""
+
+    database: StateDatabase
+
+    def add(self, grant: Grant) -> None:
+        """Record the new request ``grant`` (no approvals yet)."""
+        with self.database.write() as conn:
+            conn.execute(insert(grant_requests).values(
+                id=grant.id, product=grant.product, consumer=grant.consumer, purpose=grant.purpose,
+                requested_by=grant.requested_by, expires=grant.expires, approvals="{}", state=PENDING,
+                created_at=_now(), updated_at=_now()))
+
+    def ids(self) -> set[str]:
+        """Every id a request ever had (granted and withdrawn ones too: ids are never reused)."""
+        with self.database.read() as conn:
+            return set(conn.execute(select(grant_requests.c.id)).scalars())
+
+    def pending(self) -> list[Grant]:
+        """The requests still waiting, oldest first, as grants with the approvals they have."""
+        with self.database.read() as conn:
+            rows = conn.execute(select(grant_requests).where(grant_requests.c.state == PENDING)
+                                .order_by(grant_requests.c.created_at)).mappings().all()
+        return [_grant(r) for r in rows]
+
+    def find(self, grant_id: str) -> Grant | None:
+        """The pending request ``grant_id``, or ``None``."""
+        return next((g for g in self.pending() if g.id == grant_id), None)
+
+    @contextmanager
+    def changing(self, grant_id: str) -> Iterator[RequestChange | None]:
+        """The pending request ``grant_id`` under its row lock, to change in one transaction;
+        ``None`` if it is no longer pending."""
+        with self.database.write() as conn:
+            query = select(grant_requests).where(grant_requests.c.id == grant_id,
+                                                 grant_requests.c.state == PENDING)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            row = conn.execute(query).mappings().first()
+            yield RequestChange(conn, _grant(row)) if row is not None else None
+
+
+@dataclass
+class RequestChange:
+    """A pending request being changed in an open transaction."""
+
+    conn: Connection
+    grant: Grant
+
+    def approve(self, who: str, signature: str) -> Grant:
+        """Add ``who``'s signed approval (replacing an earlier one of theirs); the request as now."""
+        approvals = {**self.grant.signatures, who: signature}
+        self.conn.execute(update(grant_requests).where(grant_requests.c.id == self.grant.id)
+                          .values(approvals=json.dumps(approvals, sort_keys=True), updated_at=_now()))
+        self.grant = replace(self.grant, approved_by=tuple(approvals), signatures=approvals)
+        return self.grant
+
+    def close(self, state: str) -> None:
+        """Mark the request ``granted`` or ``withdrawn``."""
+        self.conn.execute(update(grant_requests).where(grant_requests.c.id == self.grant.id)
+                          .values(state=state, updated_at=_now()))
+
+
+def grant_requests_of(policy: MeshPolicy) -> GrantRequests | None:
+    """Where the mesh keeps grant requests: the state database when ``[state]`` names one;
+    ``None`` when they are pending ``[[grants]]`` entries of ``mesh.toml``."""
+    return GrantRequests(state_database(policy)) if policy.state.shared else None

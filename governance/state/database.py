@@ -1,0 +1,264 @@
+"""The state database: one SQLAlchemy engine per process, migrated on first use, and the three
+ways the stores use it.
+
+- :meth:`StateDatabase.read`: a transaction that only reads.
+- :meth:`StateDatabase.write`: a transaction that writes, serialised where it must be: on
+  SQLite it begins ``IMMEDIATE`` (the database's write lock, taken at once, so two writers never
+  deadlock upgrading their read locks); on PostgreSQL a ``lock`` name takes a transaction-scoped
+  advisory lock (``pg_advisory_xact_lock``), released by the commit or rollback.
+- :meth:`StateDatabase.exclusive`: one holder at a time across processes and hosts for work
+  that is not one transaction (sending the lineage outbox): a session advisory lock on
+  PostgreSQL, an ``flock`` beside the file on SQLite (which is on one machine anyway).
+
+The first process to open a database brings it to the newest revision
+(:mod:`governance.state.revisions`) under the same kind of lock, so concurrent starters migrate
+it once; a database newer than the code is refused, never written.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from assets.errors import StorageError
+from governance.state.revisions import HEAD, REVISIONS, current_revision, upgrade
+
+_T = TypeVar("_T")
+#: How long a writer waits for a busy SQLite database before giving up.
+BUSY_SECONDS = 30.0
+MIGRATION_LOCK = "migrate"
+
+
+class StateError(StorageError):
+    """The state database cannot be reached, read or written."""
+
+
+class SchemaVersionError(StateError):
+    """The state database was written by a newer version of the mesh than this one."""
+
+
+@dataclass(frozen=True, slots=True)
+class StateDatabase:
+    """The database at SQLAlchemy ``url`` (its password, if any, in the environment variable
+    ``password_env``). ``where`` names it in messages (never with a password)."""
+
+    url: str
+    where: str
+    password_env: str | None = None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        return Path(make_url(self.url).database or "") if self.is_sqlite else None
+
+    def engine(self) -> Engine:
+        """This process's engine, the database migrated to the newest revision."""
+        return _engine(self.url, self.where, self.password_env, os.getpid())
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A transaction for reading."""
+        with self._errors(), self.engine().connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self, *, lock: str | None = None, durable: bool = True) -> Iterator[Connection]:
+        """A transaction for writing, committed when the block ends without an error. With
+        ``lock``, writers naming the same lock run one after the other (on SQLite every writer
+        does). A commit that is not ``durable`` survives a crash of the process but maybe not a
+        power cut (no sync to disk: SQLite's ``synchronous=NORMAL``, PostgreSQL's
+        ``synchronous_commit = off``); never for the audit log or the run history."""
+        with self._errors(), self.engine().connect() as conn:
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE", sqlite_synchronous="FULL" if durable else "NORMAL")
+            with conn.begin():
+                if not self.is_sqlite:
+                    if not durable:
+                        conn.execute(text("SET LOCAL synchronous_commit = off"))
+                    if lock is not None:
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(lock)})
+                yield conn
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold the lock ``name`` across processes (and hosts, on PostgreSQL) for the block."""
+        path = self.sqlite_path
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(f"{path}.{name}.lock", "a+b") as fh:
+                fcntl.flock(fh, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(fh, fcntl.LOCK_UN)
+            return
+        with self._errors(), self.engine().connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": lock_key(name)})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": lock_key(name)})
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except DBAPIError as exc:
+            raise _state_error(exc, self.where) from None
+
+
+def lock_key(name: str) -> int:
+    """The 64-bit advisory lock key of a lock name (stable across processes and versions)."""
+    return int.from_bytes(hashlib.sha256(b"mesh-state:" + name.encode()).digest()[:8], "big", signed=True)
+
+
+def _state_error(exc: DBAPIError, where: str) -> StateError:
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+    if "not a database" in reason or "malformed" in reason:
+        return StateError(f"the state database is not a readable SQLite database ({reason})", where=where,
+                          fix="move the file aside and run again: a new, empty database is made (the run history "
+                              "and undelivered lineage events it held are lost); or restore it from a copy")
+    if isinstance(exc, OperationalError) and ("connect" in reason or "connection" in reason):
+        return StateError(f"the state database cannot be reached ({reason})", where=where,
+                          fix="start the database server (scripts/services.sh start), or correct [state].url and "
+                              "[state].password_env in mesh.toml")
+    return StateError(f"the state database failed: {reason}", where=where,
+                      fix="check the database server's log; run the command again once it answers")
+
+
+_ENGINES: dict[tuple[str, str, str | None, int], Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+_FORK_HOOK: list[bool] = []
+
+
+def _engine(url: str, where: str, password_env: str | None, pid: int) -> Engine:
+    """One engine per database and process: a forked child makes its own (:func:`_after_fork`)."""
+    key = (url, where, password_env, pid)
+    engine = _ENGINES.get(key)
+    if engine is not None:
+        return engine
+    with _ENGINES_LOCK:
+        if key not in _ENGINES:
+            if not _FORK_HOOK:
+                os.register_at_fork(after_in_child=_after_fork)
+                _FORK_HOOK.append(True)
+            _ENGINES[key] = _new_engine(url, where, password_env)
+        return _ENGINES[key]
+
+
+def _after_fork() -> None:
+    """A forked child must not use its parent's pooled connections: it leaves them alone."""
+    for key, engine in list(_ENGINES.items()):
+        if key[3] != os.getpid():
+            engine.dispose(close=False)
+            del _ENGINES[key]
+
+
+def _new_engine(url: str, where: str, password_env: str | None) -> Engine:
+    target = make_url(url)
+    if password_env is not None:
+        password = os.environ.get(password_env)
+        if password is None:
+            raise StateError(f"the environment variable {password_env} that [state].password_env names is not set",
+                             where=where, fix=f"export {password_env} with the state database's password")
+        target = target.set(password=password)
+    engine = _sqlite_engine(target) if target.drivername.startswith("sqlite") else \
+        create_engine(target, pool_pre_ping=True, pool_size=2, max_overflow=8, connect_args={"connect_timeout": 10})
+    try:
+        _migrate(engine, where)
+    except DBAPIError as exc:
+        engine.dispose()
+        raise _state_error(exc, where) from None
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    """SQLite in WAL mode (readers beside a writer), transactions begun by the mesh itself
+    (``BEGIN IMMEDIATE`` for writers), each commit synced unless the writer said it need not be."""
+    Path(url.database or "").parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": BUSY_SECONDS, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # no implicit BEGIN: the "begin" event below does it
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {int(BUSY_SECONDS * 1000)}")
+        # Switching to WAL while another connection writes fails at once ("database is locked"),
+        # without waiting on the busy timeout: retry until it is free.
+        patiently(lambda: dbapi_connection.execute("PRAGMA journal_mode=WAL"))
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        options = conn.get_execution_options()
+        conn.exec_driver_sql(f"PRAGMA synchronous = {options.get('sqlite_synchronous', 'FULL')}")
+        conn.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}")
+
+    return engine
+
+
+def _migrate(engine: Engine, where: str) -> None:
+    """Bring the database to :data:`HEAD`, once across concurrent starters."""
+    with engine.connect() as conn:
+        with conn.begin():
+            found = current_revision(conn)
+        if found == HEAD:
+            return
+        _refuse_newer(found, where)
+        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        with conn.begin():
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(MIGRATION_LOCK)})
+            found = current_revision(conn)  # another process may have migrated it meanwhile
+            _refuse_newer(found, where)
+            if found != HEAD:
+                upgrade(conn)
+
+
+def _refuse_newer(found: str | None, where: str) -> None:
+    if found is not None and found not in REVISIONS:
+        raise SchemaVersionError(
+            f"the state database is at schema revision {found}, which this mesh does not know (its newest is {HEAD})",
+            where=where, fix="run the newer mesh version that wrote it (uv sync in an up-to-date checkout); or, to "
+                             "start the state afresh and lose it, point [state].url at a new database")
+
+
+def patiently(step: Callable[[], _T], seconds: float = BUSY_SECONDS) -> _T:
+    """Run ``step``, again while SQLite answers that the database is locked or busy (for up to
+    ``seconds``), so a write waits for another writer instead of being dropped."""
+    import sqlite3
+
+    deadline, pause = time.monotonic() + seconds, 0.005
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if not ("locked" in str(exc) or "busy" in str(exc)) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+
+
+def dispose_engines() -> None:
+    """Close every connection this process holds to any state database (tests, and a command
+    that is done with its mesh)."""
+    with _ENGINES_LOCK:
+        for engine in _ENGINES.values():
+            engine.dispose()
+        _ENGINES.clear()

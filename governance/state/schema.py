@@ -1,0 +1,108 @@
+"""The tables of the state database, as SQLAlchemy Core objects the stores query.
+
+They are the shape the migrations (``governance/state/migrations/versions``) build, at the head
+revision; a migration never imports this module (it states its own step), and a test checks
+that a database migrated to head matches these tables.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+#: The run history (governance.history): one row per published asset version.
+updates = Table(
+    "updates", metadata,
+    Column("key", String(255), primary_key=True),
+    Column("version", String(64), primary_key=True),
+    Column("run_id", String(255), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("rows", BigInteger),
+    Column("summary", Text, nullable=False),
+    Column("recorded_at", String(40), nullable=False),
+)
+
+#: The lineage outbox (governance.lineage.delivery): every event, sent or not.
+events = Table(
+    "events", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(255), nullable=False, unique=True),
+    Column("body", Text, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("sent_at", String(40)),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+)
+Index("pending", events.c.seq, sqlite_where=events.c.sent_at.is_(None), postgresql_where=events.c.sent_at.is_(None))
+
+#: The audit log's records (governance.audit.database): the exact line bytes, in order; ``start``
+#: is the line's first byte in the log's byte stream (what block roots are computed over).
+audit_lines = Table(
+    "audit_lines", metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("start", BigInteger, nullable=False, unique=True),
+    Column("line", LargeBinary, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+#: The audit log's signed tree heads, one canonical JSON line each, in order.
+audit_checkpoints = Table(
+    "audit_checkpoints", metadata,
+    Column("n", Integer, primary_key=True, autoincrement=False),
+    Column("line", LargeBinary, nullable=False),
+)
+
+#: Small named values of the audit log: ``head`` (the cache ``head.json`` is in a folder) and
+#: ``public_key`` (``audit.ed25519.pub``).
+audit_meta = Table(
+    "audit_meta", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", LargeBinary, nullable=False),
+)
+
+#: Every switch of the active region (assets.regions); the last one is in force.
+region_switches = Table(
+    "region_switches", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("region", String(255), nullable=False),
+    Column("previous", String(255), nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+#: Grant requests waiting for approvals (governance.access.requests); ``approvals`` is a JSON
+#: object of approver to signature; ``state`` is ``pending``, ``granted`` or ``withdrawn``.
+grant_requests = Table(
+    "grant_requests", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("product", String(255), nullable=False),
+    Column("consumer", String(255), nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("requested_by", String(320), nullable=False),
+    Column("expires", Date, nullable=False),
+    Column("approvals", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)
+
+#: Files of an older mesh imported into this database, each once.
+legacy_imports = Table(
+    "legacy_imports", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("at", String(40), nullable=False),
+)

@@ -1,0 +1,126 @@
+"""The gate's one-query fast path says "every rule holds" exactly when pandera does, and steps
+aside for what it does not build."""
+
+from __future__ import annotations
+
+import math
+
+import pandera.errors as pa_errors
+import pandera.polars as pa
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from assets.gate_plan import every_rule_holds
+
+
+class Rules(pa.DataFrameModel):
+    id: int = pa.Field(ge=1, unique=True)
+    qty: int = pa.Field(in_range={"min_value": 1, "max_value": 10})
+    price: float = pa.Field(gt=0)
+    code: str = pa.Field(str_matches=r"^[A-Z]{3}$")
+    channel: str = pa.Field(isin=["web", "store"], nullable=True)
+    note: str | None = pa.Field(nullable=True, str_length={"max_value": 5})
+    ratio: float | None = pa.Field(nullable=True, le=1.0)
+    weight: float = pa.Field()  # no check: NaN fails only as a null
+
+    @pa.check("qty", name="even")
+    @classmethod
+    def even(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col(data.key) % 2 == 0)
+
+    @pa.dataframe_check
+    @classmethod
+    def price_covers_qty(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("price") >= pl.col("qty") * 0.1)
+
+    class Config:
+        strict = True
+
+
+def _pandera_passes(model: type[pa.DataFrameModel], frame: pl.DataFrame) -> bool:
+    try:
+        model.validate(frame, lazy=True)
+        return True
+    except (pa_errors.SchemaErrors, pa_errors.SchemaError):
+        return False
+
+
+_VALID: dict[str, list[object]] = {
+    "qty": [2, 4, 10], "price": [1.0, 5.5, math.inf], "code": ["ABC", "XYZ"], "channel": ["web", "store", None],
+    "note": ["hi", "hello", None], "ratio": [0.5, 1.0, None, -2.0], "weight": [1.0, 0.0, -3.5]}
+_INVALID: dict[str, list[object]] = {
+    "id": [0, -1, None, 1], "qty": [3, 0, 12, None], "price": [0.0, -1.0, math.nan, None, 0.01],
+    "code": ["abc", "ABCD", "", None], "channel": ["mail"], "note": ["too long"], "ratio": [1.5, math.nan],
+    "weight": [math.nan, None]}
+_SCHEMA = {"id": pl.Int64, "qty": pl.Int64, "price": pl.Float64, "code": pl.String, "channel": pl.String,
+           "note": pl.String, "ratio": pl.Float64, "weight": pl.Float64}
+_ROW = st.fixed_dictionaries({name: st.sampled_from(values) for name, values in _VALID.items()})
+_BREAK = st.one_of(st.none(), st.sampled_from(sorted(_INVALID)).flatmap(
+    lambda name: st.tuples(st.just(name), st.sampled_from(_INVALID[name]), st.integers(0, 3))))
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(_ROW, min_size=0, max_size=4), breaking=_BREAK,
+       shape=st.sampled_from([None] * 8 + ["extra", "no note", "no id"]))
+def test_the_one_query_verdict_is_pandera_s(rows: list[dict[str, object]],
+                                            breaking: tuple[str, object, int] | None, shape: str | None) -> None:
+    """Valid frames, each changed in at most one way (a value that breaks a rule, a column too
+    many or too few): the one query passes exactly the frames pandera passes."""
+    rows = [{"id": i + 1, **row} for i, row in enumerate(rows)]
+    if breaking is not None and rows:
+        name, value, at = breaking
+        rows[at % len(rows)][name] = value
+    frame = pl.DataFrame(rows, schema=_SCHEMA)
+    if shape == "extra":
+        frame = frame.with_columns(pl.lit(1).alias("unexpected"))
+    elif shape is not None:
+        frame = frame.drop(shape.removeprefix("no "))
+    assert (every_rule_holds(Rules, frame) is True) == _pandera_passes(Rules, frame)
+
+
+class Pairs(pa.DataFrameModel):
+    a: str | None = pa.Field(nullable=True)
+    b: int | None = pa.Field(nullable=True)
+
+    class Config:
+        unique = ["a", "b"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(["x", "y", None]), st.sampled_from([1, 2, None])), max_size=4),
+       drop=st.sampled_from([None, None, None, "a", "b"]))
+def test_uniqueness_over_several_columns_is_pandera_s(rows: list[tuple[object, object]], drop: str | None) -> None:
+    frame = pl.DataFrame(rows, schema={"a": pl.String, "b": pl.Int64}, orient="row")
+    if drop:
+        frame = frame.drop(drop)
+    verdict = every_rule_holds(Pairs, frame)
+    assert verdict is None or (verdict is True) == _pandera_passes(Pairs, frame)
+
+
+def test_a_wrong_dtype_is_not_passed() -> None:
+    frame = pl.DataFrame({"id": [1], "qty": [2], "price": [1], "code": ["ABC"], "channel": ["web"], "note": ["a"],
+                          "ratio": [0.5], "weight": [1.0]})  # price is an integer column
+    assert every_rule_holds(Rules, frame) is False and not _pandera_passes(Rules, frame)
+
+
+class Coerced(pa.DataFrameModel):
+    x: int = pa.Field(ge=0)
+
+    class Config:
+        coerce = True
+
+
+class Warned(pa.DataFrameModel):
+    x: int = pa.Field(ge=0)
+
+    @pa.check("x", raise_warning=True)
+    @classmethod
+    def small(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col(data.key) < 10)
+
+
+@pytest.mark.parametrize("model", [Coerced, Warned])
+def test_what_it_does_not_build_is_left_to_pandera(model: type[pa.DataFrameModel]) -> None:
+    assert every_rule_holds(model, pl.DataFrame({"x": [1]})) is None

@@ -1,0 +1,176 @@
+"""The state database's schema is versioned by Alembic migrations, on SQLite and PostgreSQL alike:
+a new database starts at the newest revision, one at the previous revision upgrades in place
+with its rows, concurrent starters migrate it once, and one from a newer mesh is refused."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from governance.state import SchemaVersionError, StateDatabase
+from governance.state.database import dispose_engines
+from governance.state.revisions import (
+    HEAD,
+    MIGRATIONS,
+    REVISIONS,
+    VERSION_TABLE,
+    current_revision,
+    upgrade,
+)
+from governance.state.schema import metadata
+from governance.state.settings import database_at
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> StateDatabase:
+    """An empty state database of each kind (a fresh PostgreSQL database per test)."""
+    if request.param == "sqlite":
+        return database_at("sqlite:///state/mesh.sqlite", tmp_path, named_in="test")
+    return database_at(request.getfixturevalue("postgres_url"), tmp_path, named_in="test")
+
+
+def raw_engine(database: StateDatabase):  # type: ignore[no-untyped-def]
+    """An engine that does not migrate: what an older mesh, or another tool, would hold."""
+    if database.sqlite_path is not None:
+        database.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    return create_engine(database.url)
+
+
+def test_the_revisions_in_code_are_the_migration_files() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    scripts = ScriptDirectory.from_config(config)
+    assert scripts.get_current_head() == HEAD
+    assert [s.revision for s in reversed(list(scripts.walk_revisions()))] == list(REVISIONS)
+
+
+def test_an_empty_database_is_migrated_to_the_newest_revision_on_first_use(database: StateDatabase) -> None:
+    with database.read() as conn:
+        assert current_revision(conn) == HEAD
+        tables = set(inspect(conn).get_table_names())
+    assert set(metadata.tables) | {VERSION_TABLE} == tables
+    with database.read() as conn:  # the columns the stores query are the ones the migrations made
+        for table in metadata.sorted_tables:
+            made = {c["name"] for c in inspect(conn).get_columns(table.name)}
+            assert made == set(table.columns.keys()), table.name
+
+
+def test_a_database_at_the_previous_revision_upgrades_in_place_and_keeps_its_rows(database: StateDatabase) -> None:
+    engine = raw_engine(database)
+    with engine.begin() as conn:
+        upgrade(conn, REVISIONS[-2])
+        conn.execute(text("INSERT INTO updates VALUES ('sales.orders', 'v1', 'run-1', 'engine', 3, '{}', 'now')"))
+        conn.execute(text("INSERT INTO events (id, body, created_at) VALUES ('r:COMPLETE', '{}', 'now')"))
+    engine.dispose()
+    with database.read() as conn:
+        assert current_revision(conn) == HEAD
+        assert conn.execute(text("SELECT key, version FROM updates")).all() == [("sales.orders", "v1")]
+        assert conn.execute(text("SELECT id FROM events")).scalars().all() == ["r:COMPLETE"]
+        assert "audit_lines" in inspect(conn).get_table_names()
+
+
+def _open(url: str, where: str, start: object) -> None:
+    start.wait()  # type: ignore[attr-defined]
+    StateDatabase(url, where).engine()
+
+
+def test_concurrent_starters_migrate_the_database_once(database: StateDatabase) -> None:
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(4)
+    starters = [context.Process(target=_open, args=(database.url, database.where, start)) for _ in range(4)]
+    for p in starters:
+        p.start()
+    for p in starters:
+        p.join(120)
+    assert [p.exitcode for p in starters] == [0, 0, 0, 0]
+    with database.read() as conn:
+        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all() == [HEAD]
+
+
+def test_a_database_from_a_newer_mesh_is_refused_naming_it_and_the_fix(database: StateDatabase) -> None:
+    engine = raw_engine(database)
+    with engine.begin() as conn:
+        upgrade(conn)
+        conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '9999'"))
+    engine.dispose()
+    dispose_engines()
+    with pytest.raises(SchemaVersionError) as caught:
+        database.engine()
+    assert caught.value.where == database.where
+    assert "revision 9999" in caught.value.what and HEAD in caught.value.what
+    assert "newer mesh version" in caught.value.fix
+    with raw_engine(database).connect() as conn:  # refused, never written
+        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar() == "9999"
+
+
+def test_a_failed_migration_leaves_the_database_as_it_was(database: StateDatabase) -> None:
+    engine = raw_engine(database)
+    with engine.begin() as conn:
+        upgrade(conn, REVISIONS[-2])
+        conn.execute(text("CREATE TABLE audit_meta (name TEXT)"))  # in the way of the next step
+    with pytest.raises(Exception):  # noqa: B017,PT011 - the database's own error for the clash
+        database.engine()
+    with engine.connect() as conn:
+        assert current_revision(conn) == REVISIONS[-2]
+        assert "audit_lines" not in inspect(conn).get_table_names()
+    engine.dispose()
+
+
+MESH = """[mesh]
+name = "m"
+primary_region = "r"
+[regions.r]
+storage = ".mesh/regions/r"
+jurisdiction = "us"
+[domains.d]
+owners = ["o@acme.example"]
+"""
+
+
+@pytest.mark.parametrize(("table", "where", "what", "fix"), [
+    pytest.param('url = "mysql://db/mesh"', "mesh.toml [state].url", "'mysql' is not a state database",
+                 'url = "postgresql://', id="unknown-scheme"),
+    pytest.param('url = "localhost:5432"', "mesh.toml [state].url", "not a state database", "remove [state]",
+                 id="no-scheme"),
+    pytest.param('url = "postgresql://mesh:secret@db/mesh"', "mesh.toml [state].url", "holds a password",
+                 "password_env", id="password-in-url"),
+    pytest.param('url = "sqlite://"', "mesh.toml [state].url", "names no file", "three slashes", id="sqlite-no-file"),
+    pytest.param('password_env = "PW"', "mesh.toml [state].password_env", "url is not", "add url",
+                 id="password-without-url"),
+    pytest.param('url = "postgresql://db/m"\npassword_env = "pw-var"', "mesh.toml [state].password_env",
+                 "not an environment variable name", "MESH_STATE_PASSWORD", id="bad-env-name"),
+    pytest.param('uri = "postgresql://db/m"', "mesh.toml [state].uri", "unknown key 'uri'", "url", id="unknown-key"),
+])
+def test_a_bad_state_table_is_refused_naming_mesh_toml_and_the_fix(tmp_path: Path, table: str, where: str,
+                                                                   what: str, fix: str) -> None:
+    from governance.policy import PolicyErrors, load_policy
+
+    (tmp_path / "mesh.toml").write_text(MESH + "[state]\n" + table + "\n")
+    with pytest.raises(PolicyErrors) as caught:
+        load_policy(tmp_path)
+    [problem] = caught.value.problems
+    assert problem.where == where and what in problem.what and fix in problem.fix, problem
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    pytest.param(None, lambda root: f"sqlite:///{root}/.mesh/state/mesh.sqlite", id="default"),
+    pytest.param("sqlite:///shared/state.sqlite", lambda root: f"sqlite:///{root}/shared/state.sqlite", id="relative"),
+    pytest.param("sqlite:////srv/state.sqlite", lambda root: "sqlite:////srv/state.sqlite", id="absolute"),
+    pytest.param("postgresql://mesh@db:5432/state", lambda root: "postgresql+psycopg://mesh@db:5432/state",
+                 id="postgresql"),
+])
+def test_the_state_url_names_the_database(tmp_path: Path, url: str | None, expected: Callable[[Path], str]) -> None:
+    from governance.policy import load_policy
+    from governance.state import state_database
+
+    (tmp_path / "mesh.toml").write_text(MESH + (f'[state]\nurl = "{url}"\n' if url else ""))
+    policy = load_policy(tmp_path)
+    assert state_database(policy).url == expected(policy.root)
+    assert policy.state.shared is (url is not None)

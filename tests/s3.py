@@ -1,0 +1,115 @@
+"""A real S3 API for tests: a moto server process, reached through s3fs as production is.
+
+The fixtures ``s3_server`` (one moto process per session) and ``s3_bucket`` (a new bucket, the
+``AWS_*`` variables pointing at it) are in ``tests/conftest.py``; :class:`Relay` puts a TCP hop
+the test can cut between the client and the server, and :func:`standby_on_s3` moves the example
+mesh's standby region into a bucket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import tomlkit
+
+from meshctl.local_airflow import free_port
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[int]:
+    """A moto S3 server on a free loopback port, for the block; yields the port."""
+    port = free_port()
+    server = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail("moto_server did not start")
+                time.sleep(0.2)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def point_s3_at(monkeypatch: pytest.MonkeyPatch, port: int) -> None:
+    """Send this process's (and its children's) S3 calls to 127.0.0.1:``port``."""
+    import s3fs
+
+    for name, value in {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "test",
+                        "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
+                        "AWS_MAX_ATTEMPTS": "2"}.items():
+        monkeypatch.setenv(name, value)
+    s3fs.S3FileSystem.clear_instance_cache()
+
+
+def new_bucket() -> str:
+    """Create a bucket with a fresh name where ``AWS_ENDPOINT_URL`` points."""
+    import s3fs
+
+    bucket = f"mesh-{uuid.uuid4().hex[:10]}"
+    s3fs.S3FileSystem().mkdir(bucket)
+    return bucket
+
+
+def standby_on_s3(example_root: Path, bucket: str) -> None:
+    """Put the example mesh's standby region (us-west) at ``s3://<bucket>/us-west``."""
+    document = tomlkit.parse((example_root / "mesh.toml").read_text())
+    document["regions"]["us-west"]["storage"] = f"s3://{bucket}/us-west"  # type: ignore[index]
+    (example_root / "mesh.toml").write_text(tomlkit.dumps(document))
+
+
+class Relay:
+    """Forwards 127.0.0.1:<port> to the S3 server while up; refuses connections while down."""
+
+    def __init__(self, target: int) -> None:
+        self.target, self.port = target, free_port()
+        self._server: socket.socket | None = None
+
+    def up(self) -> None:
+        server = socket.create_server(("127.0.0.1", self.port), reuse_port=True)
+        self._server = server
+        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
+
+    def down(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
