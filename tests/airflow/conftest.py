@@ -4,12 +4,14 @@ workers) when `-m distributed` selects it (`make test-distributed`)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -89,27 +91,56 @@ def postgres_and_redis() -> Iterator[ServiceUrls]:
         yield urls
 
 
+@dataclass(frozen=True)
+class Deployment:
+    """An Airflow profile, and the state database the mesh names in ``[state] url`` (None: the
+    embedded default, SQLite and files under ``.mesh``)."""
+
+    profile: Profile
+    state_url: str | None = None
+
+
 @contextmanager
-def profile_for(request: pytest.FixtureRequest) -> Iterator[Profile]:
-    """The profile ``request.param`` names; the distributed one gets a new metadata database
-    (dropped afterwards) and two Celery workers."""
+def profile_for(request: pytest.FixtureRequest) -> Iterator[Deployment]:
+    """The profile ``request.param`` names. The distributed one gets a new metadata database and
+    a new state database on PostgreSQL (both dropped afterwards), and two Celery workers."""
     if request.param == "embedded":
-        yield EMBEDDED
+        yield Deployment(EMBEDDED)
         return
     urls: ServiceUrls = request.getfixturevalue("postgres_and_redis")
-    with scratch_database(urls.postgres, "airflow_test") as database:
-        yield distributed(database, urls.redis, workers=2)
+    with scratch_database(urls.postgres, "airflow_test") as database, \
+            scratch_database(urls.postgres, "mesh_state_test") as state:
+        yield Deployment(distributed(database, urls.redis, workers=2), state_url=state)
+
+
+def name_state_database(root: Path, url: str) -> None:
+    """Write ``[state] url`` into the mesh's ``mesh.toml``, as a council would for a deployment
+    whose workers share PostgreSQL; a password moves to ``MESH_STATE_PASSWORD``."""
+    parts = urlsplit(url)
+    lines = ["", "[state]"]
+    if parts.password is not None:
+        os.environ["MESH_STATE_PASSWORD"] = parts.password
+        host = parts.hostname or ""
+        netloc = f"{parts.username}@{host}" + (f":{parts.port}" if parts.port else "")
+        url = urlunsplit(parts._replace(netloc=netloc))
+        lines.append('password_env = "MESH_STATE_PASSWORD"')
+    lines.append(f'url = "{url}"')
+    with (root / "mesh.toml").open("a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
 
 
 @pytest.fixture(scope="module", params=PROFILES)
 def running_mesh(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMesh]:
     """Airflow started on a fresh copy of the example mesh, after one full cascade from the roots."""
-    with profile_for(request) as profile:
-        yield from _running_mesh(tmp_path_factory, profile)
+    with profile_for(request) as deployment:
+        yield from _running_mesh(tmp_path_factory, deployment)
 
 
-def _running_mesh(tmp_path_factory: pytest.TempPathFactory, profile: Profile) -> Iterator[RunningMesh]:
+def _running_mesh(tmp_path_factory: pytest.TempPathFactory, deployment: Deployment) -> Iterator[RunningMesh]:
+    profile = deployment.profile
     root = copy_with_dags(tmp_path_factory.mktemp("e2e") / "mesh")
+    if deployment.state_url is not None:
+        name_state_database(root, deployment.state_url)
     add_listeners(root)
     mesh = load_mesh(root)
     airflow = LocalAirflow(root, port=free_port(len(profile.ports(0))), profile=profile)

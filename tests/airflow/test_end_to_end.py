@@ -274,3 +274,17 @@ def test_the_audit_chain_verifies_after_concurrent_appends_from_both_workers(run
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["ok"] and report["records"] == sum(1 for _ in audit.records())
+
+
+@ON_DISTRIBUTED
+def test_the_workers_share_the_mesh_state_in_postgresql(running_mesh: RunningMesh) -> None:
+    from governance.audit.database import DatabaseLogStorage
+
+    services = governed(running_mesh.mesh)
+    assert isinstance(services.audit.storage, DatabaseLogStorage)
+    assert services.history.database.url.startswith("postgresql")
+    published = services.history.published()
+    assert set(published) == set(running_mesh.first_wave.assets), "every asset's run is in the shared history"
+    assert not (running_mesh.mesh.state_dir / "state" / "mesh.sqlite").exists(), "nothing fell back to the local SQLite file"
+    materialized = {r.target for r in services.audit.query(action="materialize")}
+    assert materialized == set(running_mesh.first_wave.assets)
