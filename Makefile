@@ -7,11 +7,12 @@ UV := python3 -m uv
 endif
 RUN := $(UV) run --locked --no-sync
 
-.PHONY: setup demo test test-fast bench clean help
+.PHONY: setup demo test test-distributed test-fast bench clean help
 
 help:
 	@echo "make demo   run the whole example mesh on embedded defaults"
 	@echo "make test   run the test suite"
+	@echo "make test-distributed  the end-to-end test on PostgreSQL, Redis and two Celery workers"
 	@echo "make bench  run the benchmarks (prints medians and ratios)"
 
 .venv/.synced: pyproject.toml uv.lock
@@ -28,6 +29,11 @@ test: setup
 	$(RUN) lint-imports --no-cache
 	$(RUN) mypy
 	$(RUN) pytest
+
+# The end-to-end test on the distributed profile. PostgreSQL and Redis: MESH_PG_URL and
+# MESH_REDIS_URL, or installed (Debian's packages) and started on loopback for the run.
+test-distributed: setup
+	$(RUN) pytest -m distributed tests/airflow
 
 bench: setup
 	$(RUN) python -m bench

@@ -1,13 +1,15 @@
-"""Airflow 3 on one machine, for a mesh: start, stop, and talk to it.
+"""Airflow 3 for a mesh: start, stop, and talk to it.
 
-Embedded defaults: ``AIRFLOW_HOME`` under ``<root>/.mesh/airflow``, a SQLite metadata DB,
-LocalExecutor, examples off, the API server on loopback. Airflow runs in Multi-Team mode: each
+``AIRFLOW_HOME`` under ``<root>/.mesh/airflow``, examples off, the API server on loopback. The
+metadata DB, the executor and the processes come from a :class:`meshctl.profiles.Profile`:
+embedded by default (SQLite, LocalExecutor), or distributed (PostgreSQL, CeleryExecutor with a
+Redis broker, Celery workers). Airflow runs in Multi-Team mode: each
 domain is a team whose DAG bundle holds only its file of ``<root>/dags`` (linked into
 ``.mesh/airflow/bundles/<domain>/``), so an asset event reaches another team's DAG only if that
 DAG's Asset names the producing team (see ``assets.airflow.asset_dags.airflow_asset``).
-The four components (scheduler, dag-processor, triggerer, api-server) run as separate process
-groups whose ids are kept in ``pids.json``, so :meth:`LocalAirflow.stop` stops exactly what
-:meth:`LocalAirflow.start` started.
+The profile's components (scheduler, dag-processor, triggerer, api-server, and the Celery
+workers) run as separate process groups whose ids are kept in ``pids.json``, so
+:meth:`LocalAirflow.stop` stops exactly what :meth:`LocalAirflow.start` started.
 
 This module does not import Airflow: it drives the ``airflow`` command and the REST API.
 """
@@ -31,8 +33,8 @@ from typing import Any
 import httpx
 
 from assets.errors import MeshError
+from meshctl.profiles import EMBEDDED, Profile
 
-COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")
 DEFAULT_PORT = 8080
 
 
@@ -45,12 +47,13 @@ class LocalAirflow:
     """The local Airflow of the mesh at ``root``.
 
     ``settings`` are extra ``AIRFLOW__SECTION__KEY`` values (tests lower the scheduler's
-    intervals with them).
+    intervals with them); ``profile`` says where the metadata DB is and what runs the tasks.
     """
 
     root: Path
     port: int = DEFAULT_PORT
     settings: Mapping[str, str] = field(default_factory=dict)
+    profile: Profile = EMBEDDED
 
     @property
     def home(self) -> Path:
@@ -61,9 +64,9 @@ class LocalAirflow:
         return f"http://127.0.0.1:{self.port}"
 
     @property
-    def ports(self) -> tuple[int, int, int]:
+    def ports(self) -> tuple[int, ...]:
         """The API server's port and, after it, the task and triggerer log servers' ports."""
-        return (self.port, self.port + 1, self.port + 2)
+        return self.profile.ports(self.port)
 
     @property
     def pid_file(self) -> Path:
@@ -80,11 +83,8 @@ class LocalAirflow:
             "MESH_ROOT": str(self.root),
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.root / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": "4",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__PORT": str(self.port),
             "AIRFLOW__API__BASE_URL": self.url,
@@ -96,6 +96,7 @@ class LocalAirflow:
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
             "PYTHONPATH": os.pathsep.join(p for p in (str(self.root), env.get("PYTHONPATH", "")) if p),
         })
+        env.update(self.profile.settings(self.home))
         env.update(self._team_settings())
         env.update(self._lineage_settings())
         env.update(self.settings)
@@ -165,7 +166,7 @@ class LocalAirflow:
 
     def start(self, *, timeout: float = 180) -> None:
         """Migrate the DB, create the pools, compile the mesh (the DAG files are built from it),
-        start the four components, wait for the API."""
+        start the profile's components, wait for the API."""
         alive = self.running()
         if alive:
             raise AirflowRuntimeError(
@@ -175,8 +176,9 @@ class LocalAirflow:
         if taken:
             raise AirflowRuntimeError(
                 f"port(s) {taken} on 127.0.0.1 are taken by another program (Airflow needs {list(self.ports)}: "
-                "API server, task log server, triggerer log server)",
-                where="mesh up", fix="stop that program, or pass --port P so that P, P+1 and P+2 are free")
+                "API server, task log server, triggerer log server, other workers' log servers)",
+                where="mesh up", fix=f"stop that program, or pass --port P so that P to P+{len(self.ports) - 1} "
+                "are free")
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
         self._link_bundles()
         self._run(["airflow", "db", "migrate"], "migrating the metadata DB")
@@ -185,13 +187,14 @@ class LocalAirflow:
         self._compile()
         pids: dict[str, int] = {}
         try:
-            for component in COMPONENTS:
-                log = open(self.home / "logs" / f"{component}.log", "ab")  # noqa: SIM115 - owned by the child
-                process = subprocess.Popen(["airflow", *component.split()], env=self.env(), cwd=self.root,
+            env = self.env()
+            for component in self.profile.components(self.port):
+                log = open(self.home / "logs" / f"{component.name}.log", "ab")  # noqa: SIM115 - owned by the child
+                process = subprocess.Popen(list(component.argv), env=env | dict(component.env), cwd=self.root,
                                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                            start_new_session=True)
                 log.close()
-                pids[component] = process.pid
+                pids[component.name] = process.pid
             _write_json(self.pid_file, pids)
             self.wait_healthy(timeout)
         except BaseException:
@@ -294,6 +297,10 @@ class AirflowClient:
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
 
+    def upstream_events(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        """The asset events that created an asset-triggered run."""
+        return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/upstreamAssetEvents")["asset_events"]
+
     def return_value(self, dag_id: str, run_id: str, task_id: str) -> Any:
         """What a task returned (its ``return_value`` XCom), decoded."""
         entry = self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/"
@@ -317,15 +324,16 @@ def _write_json(path: Path, data: object) -> None:
     atomic_write(path, json.dumps(data, indent=2).encode())
 
 
-def free_port() -> int:
-    """A port P such that P, P+1 and P+2 are free on loopback (for the API and log servers)."""
+def free_port(count: int = 3) -> int:
+    """A port P such that P to P+count-1 are free on loopback (for the API and log servers:
+    ``len(Profile.ports(P))``)."""
     for _ in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             probe.bind(("127.0.0.1", 0))
             port = int(probe.getsockname()[1])
-        if port < 65533 and all(_port_free(p) for p in (port, port + 1, port + 2)):
+        if port <= 65536 - count and all(_port_free(p) for p in range(port, port + count)):
             return port
-    raise AirflowRuntimeError("no three consecutive free ports on 127.0.0.1", where="mesh up",
+    raise AirflowRuntimeError(f"no {count} consecutive free ports on 127.0.0.1", where="mesh up",
                               fix="free some ports or pass --port")
 
 

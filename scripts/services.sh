@@ -7,7 +7,8 @@
 #   scripts/services.sh status [DIR]
 #   scripts/services.sh env [DIR]      print the URLs to export
 #
-# DIR (default: .mesh/services) holds the data, sockets and logs. Ports: MESH_PG_PORT (55432)
+# DIR (default: .mesh/services) holds the data, sockets and logs (run as root under a folder the
+# postgres user cannot enter, Postgres's part goes to /var/lib/postgresql/mesh-<hash of DIR>). Ports: MESH_PG_PORT (55432)
 # and MESH_REDIS_PORT (56379). Postgres trusts connections only from 127.0.0.1, so it is for a
 # developer's machine and CI, not a shared host: point mesh.toml and Airflow at your own servers
 # there (README, "Running on more than one machine").
@@ -41,17 +42,35 @@ as_pg() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-start_postgres() {
-    local bin; bin=$(pg_bin)
-    mkdir -p "$DIR/postgres"
-    chmod 755 "$DIR" "$DIR/postgres"
-    [ "$(id -u)" = 0 ] && chown postgres: "$DIR/postgres"
-    if [ ! -f "$DIR/postgres/data/PG_VERSION" ]; then
-        as_pg "$bin/initdb" -D "$DIR/postgres/data" -U postgres --auth=trust -E UTF8 >/dev/null
+# Postgres's folder: DIR/postgres, unless the postgres user cannot reach DIR (run as root under a
+# private folder, a 0700 home or temporary folder): then /var/lib/postgresql/mesh-<hash of DIR>.
+pg_dir() {
+    if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$DIR" 2>/dev/null; then
+        echo "/var/lib/postgresql/mesh-$(printf %s "$DIR" | sha256sum | cut -c1-12)"
+    else
+        echo "$DIR/postgres"
     fi
-    if ! as_pg "$bin/pg_ctl" -D "$DIR/postgres/data" status >/dev/null 2>&1; then
-        as_pg "$bin/pg_ctl" -D "$DIR/postgres/data" -l "$DIR/postgres/server.log" -w -t 60 \
-            -o "-p $PGPORT -k $DIR/postgres -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+}
+
+start_postgres() {
+    local bin pg; bin=$(pg_bin)
+    mkdir -p "$DIR"
+    chmod 755 "$DIR"
+    pg=$(pg_dir)
+    mkdir -p "$pg"
+    chmod 755 "$pg"
+    [ "$(id -u)" = 0 ] && chown postgres: "$pg"
+    if [ ! -f "$pg/data/PG_VERSION" ]; then
+        as_pg "$bin/initdb" -D "$pg/data" -U postgres --auth=trust -E UTF8 >/dev/null
+    fi
+    if ! as_pg "$bin/pg_ctl" -D "$pg/data" status >/dev/null 2>&1; then
+        as_pg "$bin/pg_ctl" -D "$pg/data" -l "$pg/server.log" -w -t 60 \
+            -o "-p $PGPORT -k $pg -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+    fi
+    if ! "$bin/pg_isready" -q -h 127.0.0.1 -p "$PGPORT"; then
+        echo "the PostgreSQL server of $pg/data runs, but not on port $PGPORT: stop it ($0 stop with the" \
+             "MESH_PG_PORT it was started with) or set MESH_PG_PORT to its port" >&2
+        exit 1
     fi
     for db in "${DATABASES[@]}"; do
         "$bin/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -tAc "select 1 from pg_database where datname='$db'" \
@@ -82,7 +101,8 @@ case "$command" in
         ;;
     stop)
         bin=$(pg_bin)
-        [ -n "$bin" ] && [ -d "$DIR/postgres/data" ] && as_pg "$bin/pg_ctl" -D "$DIR/postgres/data" -m fast stop >/dev/null 2>&1 || true
+        pg=$(pg_dir)
+        [ -n "$bin" ] && [ -d "$pg/data" ] && as_pg "$bin/pg_ctl" -D "$pg/data" -m fast stop >/dev/null 2>&1 || true
         redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
         ;;
     status)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,8 +20,19 @@ from meshctl.airflow_cascade import (
 )
 from meshctl.cli._output import console, emit_json, fail, open_mesh, user_errors
 from meshctl.local_airflow import DEFAULT_PORT, LocalAirflow, free_port
+from meshctl.profiles import EMBEDDED, Profile, distributed
+from meshctl.services import service_urls, stop_services
 
 STATE_STYLE = {"success": "green", "failed": "bold red", "running": "cyan", "queued": "yellow"}
+
+
+class ProfileName(str, Enum):
+    embedded = "embedded"
+    distributed = "distributed"
+
+
+#: In the Airflow home: the data folder of the servers `mesh up` started, for `mesh down`.
+SERVICES_MARK = "services-started"
 
 
 def up(
@@ -31,13 +43,28 @@ def up(
     scale: Annotated[int, typer.Option(help="With --run: rows of sales.orders.")] = 100_000,
     keep: Annotated[bool, typer.Option("--keep", help="With --run: leave Airflow running afterwards.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the cascade summary as JSON.")] = False,
+    profile: Annotated[ProfileName, typer.Option(help="embedded: SQLite and LocalExecutor. distributed: PostgreSQL, "
+                                                 "CeleryExecutor, Redis broker, Celery workers; the servers from "
+                                                 "MESH_PG_URL and MESH_REDIS_URL, or started on loopback by "
+                                                 "scripts/services.sh.")] = ProfileName.embedded,
+    workers: Annotated[int, typer.Option(help="With --profile distributed: Celery workers to start.")] = 2,
 ) -> None:
-    """Start Airflow locally (SQLite, LocalExecutor, dags/), and optionally run the mesh on it."""
+    """Start Airflow locally (dags/; SQLite and LocalExecutor, or --profile distributed), and
+    optionally run the mesh on it."""
     with user_errors():
         mesh = open_mesh(root)
-        airflow = LocalAirflow(mesh.root, port=free_port() if port == 0 else port)
-        with console.status(f"starting Airflow 3 in {airflow.home} (scheduler, dag-processor, triggerer, api-server)"):
-            airflow.start()
+        chosen, started = _profile(profile, mesh.root, workers)
+        airflow = LocalAirflow(mesh.root, port=free_port(len(chosen.ports(0))) if port == 0 else port, profile=chosen)
+        names = ", ".join(c.name for c in chosen.components(airflow.port))
+        with console.status(f"starting Airflow 3 in {airflow.home} ({names}; {chosen.describe()})"):
+            try:
+                airflow.start()
+            except BaseException:
+                if started is not None:
+                    stop_services(started)
+                raise
+        if started is not None:
+            (airflow.home / SERVICES_MARK).write_text(str(started))
     try:
         with user_errors(), airflow.client() as client, console.status("waiting for the DAGs to be parsed"):
             wait_for_dags(client, mesh)
@@ -49,11 +76,13 @@ def up(
     except BaseException:
         if not keep:
             airflow.stop()
+            _stop_services(airflow)
         raise
     if keep:
         console.print(f"Airflow keeps running at {airflow.url}; stop it with [bold]uv run mesh down[/].")
     else:
         airflow.stop()
+        _stop_services(airflow)
         console.print("Airflow stopped (pass --keep to leave it running).")
     if any(w.failed for w in waves[:1]) or (inject_bad_rows and not waves[-1].failed):
         raise typer.Exit(1)
@@ -62,11 +91,33 @@ def up(
 def down(
     root: Annotated[Path | None, typer.Option("--root", envvar="MESH_ROOT", help="Folder holding mesh.toml.")] = None,
 ) -> None:
-    """Stop every Airflow process `mesh up` started for this mesh."""
+    """Stop every Airflow process `mesh up` started for this mesh, and the PostgreSQL and Redis
+    servers it started for the distributed profile."""
     with user_errors():
         mesh = open_mesh(root)
-    stopped = LocalAirflow(mesh.root).stop()
+        airflow = LocalAirflow(mesh.root)
+        stopped = airflow.stop() + _stop_services(airflow)
     console.print(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+def _profile(name: ProfileName, root: Path, workers: int) -> tuple[Profile, Path | None]:
+    """The profile ``name`` and, for the distributed one, the data folder of the servers started
+    for it here (None: given, or already running; module :mod:`meshctl.services`)."""
+    if name is ProfileName.embedded:
+        return EMBEDDED, None
+    with console.status("PostgreSQL and Redis: MESH_PG_URL and MESH_REDIS_URL, or started on loopback"):
+        urls = service_urls(root / ".mesh" / "services")
+    return distributed(urls.postgres, urls.redis, workers=workers), urls.started
+
+
+def _stop_services(airflow: LocalAirflow) -> list[str]:
+    """Stop the servers `mesh up` started for this Airflow home (their folder is in SERVICES_MARK)."""
+    mark = airflow.home / SERVICES_MARK
+    if not mark.exists():
+        return []
+    stop_services(Path(mark.read_text()))
+    mark.unlink()
+    return ["postgresql", "redis"]
 
 
 def _run_waves(airflow: LocalAirflow, mesh: Mesh, *, scale: int, inject_bad_rows: bool,

@@ -1,12 +1,17 @@
-"""A real Airflow 3 (scheduler, dag-processor, triggerer, api-server) on a copy of the example mesh."""
+"""A real Airflow 3 (scheduler, dag-processor, triggerer, api-server) on a copy of the example mesh,
+on each profile: embedded (SQLite, LocalExecutor), and distributed (PostgreSQL, Redis, two Celery
+workers) when `-m distributed` selects it (`make test-distributed`)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -19,6 +24,8 @@ from meshctl.airflow_cascade import (
     wait_for_dags,
 )
 from meshctl.local_airflow import AirflowClient, LocalAirflow, free_port
+from meshctl.profiles import EMBEDDED, Profile, distributed
+from meshctl.services import ServiceUrls, scratch_database, servers
 from tests.conftest import REPO, copy_example_mesh
 
 #: Rows of sales.orders in the end-to-end runs: small, so task start-up dominates.
@@ -69,13 +76,74 @@ def wait_for_listeners(client: AirflowClient, timeout: float = 180) -> None:
         time.sleep(1)
 
 
-@pytest.fixture(scope="module")
-def running_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMesh]:
+#: The profiles ``running_mesh`` runs on; the distributed one only when selected (`-m distributed`).
+PROFILES = [pytest.param("embedded", id="embedded"),
+            pytest.param("distributed", id="distributed", marks=pytest.mark.distributed)]
+#: For a test of the distributed profile only: ``@ON_DISTRIBUTED`` (the same Airflow as its module's).
+ON_DISTRIBUTED = pytest.mark.parametrize("running_mesh", PROFILES[1:], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_and_redis() -> Iterator[ServiceUrls]:
+    """PostgreSQL and Redis: those of MESH_PG_URL and MESH_REDIS_URL, or started on loopback for
+    this session (data under the repo's .mesh/services) and stopped after it."""
+    with servers(REPO / ".mesh" / "services") as urls:
+        yield urls
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """An Airflow profile, and the state database the mesh names in ``[state] url`` (None: the
+    embedded default, SQLite and files under ``.mesh``)."""
+
+    profile: Profile
+    state_url: str | None = None
+
+
+@contextmanager
+def profile_for(request: pytest.FixtureRequest) -> Iterator[Deployment]:
+    """The profile ``request.param`` names. The distributed one gets a new metadata database and
+    a new state database on PostgreSQL (both dropped afterwards), and two Celery workers."""
+    if request.param == "embedded":
+        yield Deployment(EMBEDDED)
+        return
+    urls: ServiceUrls = request.getfixturevalue("postgres_and_redis")
+    with scratch_database(urls.postgres, "airflow_test") as database, \
+            scratch_database(urls.postgres, "mesh_state_test") as state:
+        yield Deployment(distributed(database, urls.redis, workers=2), state_url=state)
+
+
+def name_state_database(root: Path, url: str) -> None:
+    """Write ``[state] url`` into the mesh's ``mesh.toml``, as a council would for a deployment
+    whose workers share PostgreSQL; a password moves to ``MESH_STATE_PASSWORD``."""
+    parts = urlsplit(url)
+    lines = ["", "[state]"]
+    if parts.password is not None:
+        os.environ["MESH_STATE_PASSWORD"] = parts.password
+        host = parts.hostname or ""
+        netloc = f"{parts.username}@{host}" + (f":{parts.port}" if parts.port else "")
+        url = urlunsplit(parts._replace(netloc=netloc))
+        lines.append('password_env = "MESH_STATE_PASSWORD"')
+    lines.append(f'url = "{url}"')
+    with (root / "mesh.toml").open("a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module", params=PROFILES)
+def running_mesh(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMesh]:
     """Airflow started on a fresh copy of the example mesh, after one full cascade from the roots."""
+    with profile_for(request) as deployment:
+        yield from _running_mesh(tmp_path_factory, deployment)
+
+
+def _running_mesh(tmp_path_factory: pytest.TempPathFactory, deployment: Deployment) -> Iterator[RunningMesh]:
+    profile = deployment.profile
     root = copy_with_dags(tmp_path_factory.mktemp("e2e") / "mesh")
+    if deployment.state_url is not None:
+        name_state_database(root, deployment.state_url)
     add_listeners(root)
     mesh = load_mesh(root)
-    airflow = LocalAirflow(root, port=free_port())
+    airflow = LocalAirflow(root, port=free_port(len(profile.ports(0))), profile=profile)
     try:
         airflow.start()
         with airflow.client() as client:

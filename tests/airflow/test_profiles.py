@@ -1,0 +1,114 @@
+"""Profiles as data: what each runs and with which settings, and where the distributed
+profile's servers come from. (Started for real in test_end_to_end.py.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assets.errors import MeshError
+from meshctl.cli import app
+from meshctl.local_airflow import LocalAirflow
+from meshctl.profiles import EMBEDDED, Profile, distributed, redact
+from meshctl.services import service_urls
+
+PG = "postgresql://mesh:s3cret@db.internal:5432"
+REDIS = "redis://broker.internal:6379/0"
+
+
+def test_the_embedded_profile_is_sqlite_and_the_local_executor_in_four_processes(example_root: Path) -> None:
+    env = LocalAirflow(example_root, port=9000).env()
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == f"sqlite:///{example_root / '.mesh' / 'airflow' / 'airflow.db'}"
+    assert env["AIRFLOW__CORE__MULTI_TEAM"] == "True"
+    assert not any(k.startswith("AIRFLOW__CELERY__") for k in env)
+    assert [c.name for c in EMBEDDED.components(9000)] == ["scheduler", "dag-processor", "triggerer", "api-server"]
+    assert EMBEDDED.ports(9000) == (9000, 9001, 9002)
+
+
+def test_the_distributed_profile_is_postgres_celery_and_redis_for_every_process(example_root: Path) -> None:
+    profile = distributed(PG, REDIS, workers=3, concurrency=2)
+    env = LocalAirflow(example_root, port=9000, profile=profile).env()
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == "postgresql+psycopg2://mesh:s3cret@db.internal:5432/airflow"
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+postgresql+psycopg2://mesh:s3cret@db.internal:5432/airflow"
+    assert env["AIRFLOW__CELERY__BROKER_URL"] == REDIS
+    assert env["AIRFLOW__CORE__PARALLELISM"] == "6"
+    assert env["AIRFLOW__CORE__MULTI_TEAM"] == "True"  # Celery is team-aware in 3.3: the global executor runs every team
+
+
+def test_each_celery_worker_has_its_own_name_hostname_and_log_server_port() -> None:
+    profile = distributed(PG, REDIS, workers=3)
+    workers = [c for c in profile.components(9000) if c.argv[:3] == ("airflow", "celery", "worker")]
+    assert [w.name for w in workers] == ["worker1", "worker2", "worker3"]
+    assert [w.argv[w.argv.index("--celery-hostname") + 1] for w in workers] == ["worker1@%h", "worker2@%h", "worker3@%h"]
+    assert [w.env["MESH_WORKER_NAME"] for w in workers] == ["worker1", "worker2", "worker3"]
+    assert {w.env["AIRFLOW__CORE__HOSTNAME_CALLABLE"] for w in workers} == {"meshctl.worker_name.hostname"}
+    ports = [int(w.env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"]) for w in workers]
+    assert ports == [9001, 9003, 9004]
+    assert set(profile.ports(9000)) == {9000, 9002, *ports}  # the triggerer's log server keeps P+2
+
+
+def test_a_worker_records_its_name_on_its_task_instances(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from meshctl.worker_name import hostname
+
+    monkeypatch.delenv("MESH_WORKER_NAME", raising=False)
+    assert hostname() == socket.getfqdn()
+    monkeypatch.setenv("MESH_WORKER_NAME", "worker2")
+    assert hostname() == f"worker2@{socket.getfqdn()}"
+
+
+@pytest.mark.parametrize(("postgres", "database"), [
+    pytest.param(PG, "airflow", id="server-only"),
+    pytest.param(PG + "/airflow_prod", "airflow_prod", id="with-database"),
+])
+def test_the_metadata_database_is_the_urls_or_airflow(postgres: str, database: str) -> None:
+    assert (distributed(postgres, REDIS).database_url or "").endswith(f"@db.internal:5432/{database}")
+
+
+@pytest.mark.parametrize(("postgres", "redis", "where"), [
+    pytest.param("mysql://u:pw@db:3306", REDIS, "MESH_PG_URL", id="not-postgres"),
+    pytest.param(PG, "amqp://u:pw@broker", "MESH_REDIS_URL", id="not-redis"),
+])
+def test_a_wrong_server_url_is_refused_without_its_password(postgres: str, redis: str, where: str) -> None:
+    with pytest.raises(MeshError, match=where) as refused:
+        distributed(postgres, redis)
+    assert ":pw@" not in str(refused.value) and "s3cret" not in str(refused.value)
+
+
+@pytest.mark.parametrize("kwargs", [
+    pytest.param({"workers": 2}, id="workers-without-broker"),
+    pytest.param({"broker_url": REDIS}, id="broker-without-workers"),
+    pytest.param({"workers": 2, "broker_url": REDIS}, id="workers-on-sqlite"),
+])
+def test_an_inconsistent_profile_cannot_exist(kwargs: dict[str, object]) -> None:
+    with pytest.raises(MeshError, match="profile x"):
+        Profile(name="x", **kwargs)  # type: ignore[arg-type]
+
+
+def test_descriptions_and_messages_hide_passwords() -> None:
+    assert redact(PG) == "postgresql://mesh:***@db.internal:5432"
+    assert "s3cret" not in distributed(PG, REDIS).describe()
+
+
+def test_given_servers_are_used_as_they_are(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MESH_PG_URL", PG)
+    monkeypatch.setenv("MESH_REDIS_URL", REDIS)
+    urls = service_urls(tmp_path)
+    assert (urls.postgres, urls.redis, urls.started) == (PG, REDIS, None)
+    assert not any(tmp_path.iterdir()), "nothing started for given servers"
+
+
+def test_one_server_url_without_the_other_is_refused_before_anything_starts(
+        monkeypatch: pytest.MonkeyPatch, example_root: Path) -> None:
+    monkeypatch.setenv("MESH_PG_URL", PG)
+    monkeypatch.delenv("MESH_REDIS_URL", raising=False)
+    result = CliRunner().invoke(app, ["up", "--profile", "distributed", "--root", str(example_root)])
+    assert result.exit_code == 1
+    assert "MESH_REDIS_URL is not set" in result.output and "s3cret" not in result.output
+    assert not (example_root / ".mesh" / "services").exists()
+    assert not LocalAirflow(example_root).running()
