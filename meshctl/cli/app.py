@@ -49,6 +49,7 @@ from meshctl.cli.governance_commands import (
 )
 from meshctl.cli.identity_commands import identity_app
 from meshctl.cli.lineage_command import lineage
+from meshctl.cli.ops_app import ops_app
 from meshctl.cli.rollback_command import rollback
 
 
@@ -362,4 +363,5 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(retention_app, name="retention")
 app.add_typer(domain_app, name="domain")
 app.add_typer(identity_app, name="identity")
+app.add_typer(ops_app, name="ops")
 app.command()(domains)
