@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -171,32 +172,61 @@ def _postgres_answers(url: str) -> bool:
         return False
 
 
+@contextlib.contextmanager
+def _services_lock(folder: Path) -> Iterator[Path]:
+    """Held while a test worker starts, joins or leaves the test servers: pytest-xdist's workers
+    each run the session fixture, and one must not stop a server another is still using."""
+    import fcntl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "tests.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield folder / "tests.users"
+
+
+def _users(path: Path) -> int:
+    try:
+        return int(path.read_text() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """A real PostgreSQL on loopback (``scripts/services.sh``, port ``MESH_PG_PORT``, default
     55432): used if one already answers there, else installed if missing and started for this
-    run, and stopped after it. Skips, saying why, only if it cannot be installed or started."""
+    run, and stopped after the last test worker using it is done. Skips, saying why, only if it
+    cannot be installed or started."""
     import subprocess
 
     port = os.environ.get("MESH_PG_PORT", "55432")
     admin = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    if _postgres_answers(admin):
-        yield admin
-        return
     folder = REPO / ".mesh" / "services"
     # the script also starts Redis, which these tests do not use: on a port of its own, so that
     # stopping it afterwards never stops a Redis someone else started
     env = {**os.environ, "MESH_PG_PORT": port, "MESH_REDIS_PORT": os.environ.get("MESH_TEST_REDIS_PORT", "56399")}
-    started = subprocess.run(["bash", str(REPO / "scripts" / "services.sh"), "start", str(folder)],
-                             capture_output=True, text=True, timeout=900, env=env)
-    if started.returncode != 0 or not _postgres_answers(admin):
-        pytest.skip(f"PostgreSQL could not be installed or started by scripts/services.sh: "
-                    f"{(started.stderr or started.stdout).strip()[-500:]}")
+    with _services_lock(folder) as users:
+        count, answers = _users(users), _postgres_answers(admin)
+        owned = count > 0 or not answers  # an answering server no test worker started is left alone
+        if not answers:  # none yet, or a count left by a killed run
+            started = subprocess.run(["bash", str(REPO / "scripts" / "services.sh"), "start", str(folder)],
+                                     capture_output=True, text=True, timeout=900, env=env)
+            if started.returncode != 0 or not _postgres_answers(admin):
+                pytest.skip(f"PostgreSQL could not be installed or started by scripts/services.sh: "
+                            f"{(started.stderr or started.stdout).strip()[-500:]}")
+            count = 0
+        if owned:
+            users.write_text(str(count + 1))
     try:
         yield admin
     finally:
-        subprocess.run(["bash", str(REPO / "scripts" / "services.sh"), "stop", str(folder)],
-                       capture_output=True, timeout=120, env=env)
+        if owned:
+            with _services_lock(folder) as users:
+                left = _users(users) - 1
+                users.write_text(str(max(left, 0)))
+                if left <= 0:
+                    subprocess.run(["bash", str(REPO / "scripts" / "services.sh"), "stop", str(folder)],
+                                   capture_output=True, timeout=120, env=env)
 
 
 @pytest.fixture
