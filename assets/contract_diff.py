@@ -35,11 +35,16 @@ class Change:
 
 
 def describe(contract: type[pa.DataFrameModel]) -> Description:
-    """A JSON-able description of a contract's columns and checks (stored in manifests)."""
+    """A JSON-able description of a contract's columns and checks (stored in manifests).
+    Checks declared ``raise_warning=True`` are under ``warnings``: they never block."""
     schema = contract.to_schema()
-    return {name: {"dtype": str(col.dtype), "nullable": bool(col.nullable), "unique": bool(col.unique),
-                   "checks": {c.name: _plain(c.statistics) for c in col.checks}}
-            for name, col in schema.columns.items()}
+    described: Description = {}
+    for name, col in schema.columns.items():
+        described[name] = {"dtype": str(col.dtype), "nullable": bool(col.nullable), "unique": bool(col.unique),
+                           "checks": {c.name: _plain(c.statistics) for c in col.checks if not c.raise_warning}}
+        if any(c.raise_warning for c in col.checks):
+            described[name]["warnings"] = {c.name: _plain(c.statistics) for c in col.checks if c.raise_warning}
+    return described
 
 
 def diff(old: Description, new: Description) -> list[Change]:
@@ -70,6 +75,20 @@ def diff(old: Description, new: Description) -> list[Change]:
                 tighter = _tighter(check, was, now)
                 changes.append(Change(tighter, f"column '{name}' check {check} {'tightened' if tighter else 'loosened'}"
                                                f": {was} -> {now}"))
+        changes += _warning_changes(name, before.get("warnings", {}), after.get("warnings", {}))
+    return changes
+
+
+def _warning_changes(column: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[Change]:
+    """Warning checks never block a publish, so changing them breaks no consumer."""
+    changes: list[Change] = []
+    for check in sorted(before.keys() | after.keys()):
+        was, now = before.get(check), after.get(check)
+        if was == now:
+            continue
+        what = "gained" if was is None else "lost" if now is None else "changed"
+        changes.append(Change(False, f"column '{column}' {what} warning check {check}"
+                                     f"{'' if what == 'lost' else now if what == 'gained' else f': {was} -> {now}'}"))
     return changes
 
 

@@ -7,6 +7,8 @@ schema checks). The result says which checks failed, on which column, and on how
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from dataclasses import dataclass, field
 
 import pandera.errors as pa_errors
@@ -14,6 +16,7 @@ import pandera.polars as pa
 import polars as pl
 
 from assets.gate_plan import every_rule_holds
+from assets.gate_warnings import evaluate_warnings, warning_checks
 
 #: The longest example value a message or report shows; longer ones are cut.
 MAX_EXAMPLE_CHARS = 200
@@ -44,12 +47,14 @@ class CheckFailure:
 
 @dataclass(frozen=True, slots=True)
 class GateReport:
-    """The outcome of one gate run. ``frame`` is the validated data when it passed."""
+    """The outcome of one gate run. ``frame`` is the validated data when it passed;
+    ``warnings`` are the checks declared ``raise_warning=True`` that failed (they never block)."""
 
     contract: str
     passed: bool
     rows: int
     failures: tuple[CheckFailure, ...] = ()
+    warnings: tuple[CheckFailure, ...] = ()
     failure_cases: pl.DataFrame | None = field(default=None, repr=False)
     frame: pl.DataFrame | None = field(default=None, repr=False)
 
@@ -61,14 +66,24 @@ class GateReport:
         return self.failure_cases.filter(pl.col("index").is_not_null())["index"].n_unique()
 
     def describe(self) -> str:
+        warned = f"; {len(self.warnings)} warning(s): " + "; ".join(map(str, self.warnings)) if self.warnings else ""
         if self.passed:
-            return f"{self.contract}: passed on {self.rows} rows"
-        return f"{self.contract}: {len(self.failures)} check(s) failed: " + "; ".join(map(str, self.failures))
+            return f"{self.contract}: passed on {self.rows} rows{warned}"
+        return f"{self.contract}: {len(self.failures)} check(s) failed: " + "; ".join(map(str, self.failures)) + warned
 
 
 def run_gate(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> GateReport:
     """Validate ``frame`` against ``contract``, collecting every failure. Every rule is first
-    evaluated in one query (:mod:`assets.gate_plan`); pandera runs when one fails, and names them."""
+    evaluated in one query (:mod:`assets.gate_plan`); pandera runs when one fails, and names them.
+    Checks declared ``raise_warning=True`` never block: each that fails is in ``warnings``."""
+    report = _blocking(contract, frame)
+    if not warning_checks(contract):
+        return report
+    found = evaluate_warnings(contract, frame, _hidden_columns(contract))
+    return dataclasses.replace(report, warnings=found) if found else report
+
+
+def _blocking(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> GateReport:
     name = contract.__name__
     try:
         fast = every_rule_holds(contract, frame)
@@ -77,7 +92,9 @@ def run_gate(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> GateRepo
     if fast:
         return GateReport(contract=name, passed=True, rows=frame.height, frame=frame)
     try:
-        validated = contract.validate(frame, lazy=True)
+        with warnings.catch_warnings():  # warning checks are evaluated and reported by the gate itself
+            warnings.simplefilter("ignore", pa_errors.SchemaWarning)
+            validated = contract.validate(frame, lazy=True)
     except pa_errors.SchemaErrors as exc:
         cases: pl.DataFrame = exc.failure_cases
         return GateReport(contract=name, passed=False, rows=frame.height,

@@ -7,7 +7,7 @@ objects (each check through pandera's own check backend, nullability and uniquen
 defines them) and evaluates them all in one ``collect``.
 
 It only ever answers "every rule holds" (``True``). When a rule fails, or the contract uses
-something this does not build (coercion, regex columns, ordered or filtered columns, warnings-only
+something this does not build (coercion, regex columns, ordered or filtered columns, grouped
 checks, a non-default validation depth), it answers ``False`` or
 ``None`` and the gate runs pandera itself, which stays the judge and names every failure.
 """
@@ -42,7 +42,7 @@ def _supported(contract: type[pa.DataFrameModel]) -> bool:
         if getattr(column, "drop_invalid_rows", False):
             return False
     checks = [*schema.checks, *(c for column in schema.columns.values() for c in column.checks)]
-    return not any(check.raise_warning or check.groupby is not None for check in checks)
+    return not any(check.groupby is not None for check in checks)
 
 
 def _default_config() -> bool:
@@ -85,12 +85,16 @@ def every_rule_holds(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> 
         if column.unique:
             data_rules.append(pl.col(name).is_duplicated().not_().all())
         for check in column.checks:
+            if check.raise_warning:  # never blocks: the gate reports it (assets.gate_warnings)
+                continue
             verdict = _check_passed(check, lazy, name)
             if verdict is False:
                 return False
             if verdict is not True:
                 verdicts.append(verdict)
     for check in schema.checks:
+        if check.raise_warning:
+            continue
         verdict = _check_passed(check, lazy, "*")
         if verdict is False:
             return False

@@ -49,6 +49,8 @@ class AssetResult:
             "error": self.error, "quarantine": self.quarantine,
             "failed_checks": [{"column": f.column, "check": f.check, "rows": f.rows}
                               for f in (self.gate.failures if self.gate else ())],
+            "warnings": [{"column": w.column, "check": w.check, "rows": w.rows}
+                         for w in (self.gate.warnings if self.gate else ())],
             "handlers": [{"kind": h.kind, "ok": h.ok, "message": h.message} for h in self.handlers],
         }
 

@@ -21,7 +21,7 @@ from assets.contract_diff import check_bump, describe, diff
 from assets.definition import CONTEXT_PARAM, AssetContext, AssetDefinition, AssetFn
 from assets.errors import AccessError, AssetOutputError, MeshError, StorageError
 from assets.events import Source
-from assets.gate import run_gate
+from assets.gate import CheckFailure, run_gate
 from assets.mesh import Mesh
 from assets.ports import AuditEvent, ProtectedFrame, RunEnded
 from assets.quarantine import Quarantine
@@ -56,6 +56,7 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
                  "checksum": result.manifest.checksum if result.manifest else None,
                  "inputs_read": dict(result.manifest.input_versions) if result.manifest else None,
                  "failed_checks": [f"{f.column}:{f.check}" for f in (result.gate.failures if result.gate else ())],
+                 "warnings": [f"{w.column}:{w.check}:{w.rows}" for w in (result.gate.warnings if result.gate else ())],
                  "error": result.error if result.status is Status.ERROR else None}))
     _tell_observers(mesh, RunEnded(key=key, run_id=run_id, source=source, started_at=started_at,
                                    ended_at=mesh.services.clock(), result=result))
@@ -118,11 +119,16 @@ def _run(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None,
                                      code_version=code_version(definition.fn), run_id=run_id, input_versions=versions,
                                      protection=dict(protected.protection),
                                      data_key=dict(protected.data_key) if protected.data_key else None,
-                                     contract=contract)
+                                     contract=contract, warnings=tuple(_as_record(w) for w in report.warnings))
             manifest = store.publish(protected.frame, request)
     except MeshError as exc:
         return finish(Status.ERROR, error=str(exc))
     return finish(Status.MATERIALIZED, manifest=manifest, gate=report)
+
+
+def _as_record(warning: CheckFailure) -> dict[str, Any]:
+    """A failed warning check as the manifest keeps it (examples stay out: they may be data)."""
+    return {"column": warning.column, "check": warning.check, "rows": warning.rows}
 
 
 def _protector(mesh: Mesh, definition: AssetDefinition) -> Callable[[pl.DataFrame], ProtectedFrame]:

@@ -27,11 +27,14 @@ class UnsupportedCheckError(MeshError):
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """One rule of a contract, as pandera names it in failure cases, and how to break it."""
+    """One rule of a contract, as pandera names it in failure cases, and how to break it.
+    ``blocking`` is False for a warning check (``raise_warning=True``): breaking it publishes,
+    with a warning."""
 
     column: str
     check: str
     breaks: Callable[[pl.DataFrame], pl.DataFrame]
+    blocking: bool = True
 
     @property
     def id(self) -> str:
@@ -70,12 +73,48 @@ def _column_rules(name: str, column: Any) -> Iterator[Rule]:
         yield Rule(name, "field_uniqueness", lambda s: _copy_row(s, [name]))
     for check in column.checks:
         make = _BREAKERS.get(check.name)
-        if make is None:
-            raise UnsupportedCheckError(
-                f"no automatic counter-example for check '{check.name}' on column '{name}'",
-                where="assets.testing", fix="use a built-in pandera check, or test this rule by hand")
+        label = str(check.error or check.name)
+        if make is None:  # a custom check: the first of a few extreme values that it rejects
+            yield Rule(name, label, partial(_set_first_rejected, column=name, check=check),
+                       blocking=not check.raise_warning)
+            continue
         stats = dict(check.statistics)
-        yield Rule(name, str(check.error), partial(_set, column=name, value=partial(make, stats)))
+        yield Rule(name, label, partial(_set, column=name, value=partial(make, stats)), blocking=not check.raise_warning)
+
+
+def _set_first_rejected(sample: pl.DataFrame, column: str, check: Any) -> pl.DataFrame:
+    """``sample`` with row 0 of ``column`` set to the first candidate value ``check`` rejects."""
+    from pandera.api.polars.types import PolarsData
+    from pandera.backends.polars.checks import PolarsCheckBackend
+    from pandera.constants import CHECK_OUTPUT_KEY
+
+    for candidate in _candidates(sample.schema[column]):
+        changed = _set(sample, column, partial(_constant, candidate))
+        out = PolarsCheckBackend(check).apply(PolarsData(changed.lazy(), column))
+        verdict = out if isinstance(out, bool) else out.collect()[CHECK_OUTPUT_KEY][0]
+        if verdict is False:
+            return changed
+    raise UnsupportedCheckError(
+        f"no automatic counter-example for check '{check.name}' on column '{column}': it accepts every candidate",
+        where="assets.testing", fix="test this rule by hand")
+
+
+def _constant(value: Any, _series: pl.Series) -> Any:
+    return value
+
+
+def _candidates(dtype: pl.DataType) -> list[Any]:
+    if dtype.is_float():
+        return [1e12, -1e12, 0.0, float("nan")]
+    if dtype.is_integer():
+        return [2**31 - 1, -(2**31), 0] if dtype.is_signed_integer() else [2**31 - 1, 0]
+    if dtype == pl.Date:
+        return [dt.date(9999, 12, 31), dt.date(1, 1, 1)]
+    if dtype == pl.Datetime:
+        return [dt.datetime(9999, 12, 31), dt.datetime(1, 1, 1)]
+    if dtype == pl.Boolean:
+        return [True, False]
+    return ["", "\u2603" * 3, "x" * 10_000]
 
 
 def _set(sample: pl.DataFrame, column: str, value: Callable[[pl.Series], Any]) -> pl.DataFrame:

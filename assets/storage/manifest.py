@@ -21,7 +21,8 @@ class Manifest:
     function's source; ``input_versions`` maps each input key to the version that was read.
     ``protection`` maps protected columns to how they are protected at rest; ``data_key`` is the
     version's encryption key, wrapped by a key-encryption key (never in plaintext); ``contract``
-    describes the contract the data passed, for contract evolution checks.
+    describes the contract the data passed, for contract evolution checks. ``warnings`` lists
+    the warning checks (``raise_warning=True``) the data failed: ``column``, ``check``, ``rows``.
     """
 
     key: str
@@ -39,6 +40,7 @@ class Manifest:
     protection: Mapping[str, str] = field(default_factory=dict)
     data_key: Mapping[str, str] | None = None
     contract: Mapping[str, Any] | None = None
+    warnings: tuple[Mapping[str, Any], ...] = ()
     format: int = MANIFEST_FORMAT
 
     @property
@@ -55,7 +57,8 @@ class Manifest:
                 "contract_version": self.contract_version, "code_version": self.code_version}
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: (dict(v) if isinstance(v := getattr(self, f.name), Mapping) else v)
+        return {f.name: (dict(v) if isinstance(v := getattr(self, f.name), Mapping)
+                         else [dict(w) for w in v] if f.name == "warnings" else v)
                 for f in fields(self)}
 
     def to_json(self) -> builtins.bytes:
@@ -63,4 +66,11 @@ class Manifest:
 
     @classmethod
     def from_json(cls, raw: builtins.bytes | str) -> Manifest:
-        return cls(**json.loads(raw))
+        data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise ValueError("a manifest is a JSON object")
+        found = data.get("warnings", [])
+        if not isinstance(found, list) or not all(isinstance(w, dict) for w in found):
+            raise ValueError("'warnings' is not a list of objects")
+        data["warnings"] = tuple(found)
+        return cls(**data)

@@ -71,6 +71,7 @@ class PublishRequest:
     partition: str | None = None
     data_key: Mapping[str, str] | None = None
     contract: Mapping[str, Any] | None = None
+    warnings: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -162,7 +163,7 @@ class VersionStore:
                 produced_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
                 run_id=request.run_id, partition=request.partition, protection=dict(request.protection),
                 data_key=dict(request.data_key) if request.data_key else None,
-                contract=dict(request.contract) if request.contract else None)
+                contract=dict(request.contract) if request.contract else None, warnings=request.warnings)
             self.root.write_atomic(f"{staged.folder}/{MANIFEST_FILE}", manifest.to_json())
             if staged.folder != final:
                 self.root.rename(staged.folder, final)

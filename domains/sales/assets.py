@@ -39,7 +39,7 @@ def products(context: AssetContext) -> pl.DataFrame:
     })
 
 
-@asset(contract=Orders, contract_version="1.0.0", schedule="@hourly", visibility="public",
+@asset(contract=Orders, contract_version="1.1.0", schedule="@hourly", visibility="public",
        owners=_OWNERS, freshness="2h", tags={"tier": "gold"})
 def orders(context: AssetContext) -> pl.DataFrame:
     """Every order placed on the web shop, in the currency it was paid in."""

@@ -3,6 +3,8 @@
 import datetime as dt
 
 import pandera.polars as pa
+import polars as pl
+from pandera.api.polars.types import PolarsData
 
 CURRENCIES = ["USD", "EUR", "GBP", "JPY", "CAD", "BRL", "AUD"]
 CHANNELS = ["web", "mobile", "store", "partner"]
@@ -20,6 +22,10 @@ class Products(pa.DataFrameModel):
         strict = True
 
 
+#: Orders above this amount are reviewed by finance: they publish, with a warning.
+REVIEW_THRESHOLD = 5_000.0
+
+
 class Orders(pa.DataFrameModel):
     order_id: int = pa.Field(unique=True, ge=1)
     customer_id: int = pa.Field(ge=1)
@@ -31,6 +37,11 @@ class Orders(pa.DataFrameModel):
     currency: str = pa.Field(isin=CURRENCIES)
     channel: str = pa.Field(isin=CHANNELS)
     status: str = pa.Field(isin=STATUSES)
+
+    @pa.check("amount", name="below_review_threshold", raise_warning=True)
+    def below_review_threshold(cls, data: PolarsData) -> pl.LazyFrame:
+        """A warning, never a block: finance reviews the orders above the threshold."""
+        return data.lazyframe.select(pl.col(data.key) <= REVIEW_THRESHOLD)
 
     class Config:
         strict = True

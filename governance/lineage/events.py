@@ -74,7 +74,8 @@ def complete_event(mesh: Mesh, manifest: Manifest, namespace: str, region: str) 
     facets: dict[str, Any] = {
         "schema": schema_dataset.SchemaDatasetFacet(fields=[
             schema_dataset.SchemaDatasetFacetFields(name=c, type=t) for c, t in manifest.schema.items()]),
-        "dataQualityAssertions": _assertions(contract, _dataset_checks(spec), failures=()),
+        "dataQualityAssertions": _assertions(contract, _dataset_checks(spec), failures=(),
+                                             warned=_warned(manifest.warnings)),
         "version": dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=manifest.version),
         "storage": storage_dataset.StorageDatasetFacet(storageLayer="acme-mesh", fileFormat="parquet"),
         "dataSource": datasource_dataset.DatasourceDatasetFacet(name=region, uri=storage.uri_of(storage.root)),
@@ -162,34 +163,51 @@ def _governance(mesh: Mesh, spec: AssetSpec, protection: Mapping[str, str], regi
         residency=list(domain.residency) if domain else [], region=region)
 
 
-def _dataset_checks(spec: AssetSpec) -> list[str]:
-    """Names of the contract's schema-wide checks (unique column sets, dataframe checks)."""
+def _dataset_checks(spec: AssetSpec) -> list[tuple[str, str]]:
+    """The contract's schema-wide checks (unique column sets, dataframe checks): each name,
+    with its severity (``error`` blocks a publish, ``warn`` does not)."""
     schema = spec.contract.to_schema()
-    return [*(["multiple_fields_uniqueness"] if schema.unique else []), *(c.name for c in schema.checks)]
+    return [*([("multiple_fields_uniqueness", "error")] if schema.unique else []),
+            *((c.name, "warn" if c.raise_warning else "error") for c in schema.checks)]
 
 
-def _assertions(contract: Mapping[str, Mapping[str, Any]], dataset_checks: list[str],
-                failures: tuple[CheckFailure, ...]) -> data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet:
+def _warned(warnings: Iterable[Mapping[str, Any]]) -> tuple[CheckFailure, ...]:
+    """The warning checks a version failed, as its manifest lists them."""
+    return tuple(CheckFailure(column=str(w.get("column", "")), check=str(w.get("check", "")), rows=int(w.get("rows", 0)))
+                 for w in warnings)
+
+
+def _named(contract: Mapping[str, Mapping[str, Any]], failures: Iterable[CheckFailure]) -> set[tuple[str | None, str]]:
+    return {(f.column if f.column in contract else None, _BUILTIN.get(name := f.check.split("(", 1)[0], name))
+            for f in failures}
+
+
+def _assertions(contract: Mapping[str, Mapping[str, Any]], dataset_checks: list[tuple[str, str]],
+                failures: tuple[CheckFailure, ...], warned: tuple[CheckFailure, ...] = (),
+                ) -> data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet:
     """One assertion per check of the contract (type, nullability, uniqueness, each column
-    check, each schema-wide check), failed where the gate reported a failure."""
-    failed = {(f.column if f.column in contract else None, _BUILTIN.get(name := f.check.split("(", 1)[0], name))
-              for f in failures}
+    check, each schema-wide check), failed where the gate reported a failure; warning checks
+    have severity ``warn``, failed where the gate reported a warning."""
+    failed = _named(contract, failures) | _named(contract, warned)
     assertions: list[data_quality_assertions_dataset.Assertion] = []
     seen: set[tuple[str | None, str]] = set()
-    for name in dataset_checks:
+    for name, severity in dataset_checks:
         seen.add((None, name))
         assertions.append(data_quality_assertions_dataset.Assertion(
-            assertion=name, success=(None, name) not in failed, severity="error"))
+            assertion=name, success=(None, name) not in failed, severity=severity))
     for column, rules in contract.items():
-        names = ["dtype", *([] if rules.get("nullable") else ["not_null"]), *(["unique"] if rules.get("unique") else []),
-                 *rules.get("checks", {})]
-        for name in names:
+        names = [*((n, "error") for n in ["dtype", *([] if rules.get("nullable") else ["not_null"]),
+                                          *(["unique"] if rules.get("unique") else []), *rules.get("checks", {})]),
+                 *((n, "warn") for n in rules.get("warnings", {}))]
+        for name, severity in names:
             seen.add((column, name))
             assertions.append(data_quality_assertions_dataset.Assertion(
-                assertion=name, success=(column, name) not in failed, column=column, severity="error"))
+                assertion=name, success=(column, name) not in failed, column=column, severity=severity))
+    blocking = _named(contract, failures)
     for failed_column, name in sorted(failed - seen, key=str):
         assertions.append(data_quality_assertions_dataset.Assertion(
-            assertion=name, success=False, column=failed_column, severity="error"))
+            assertion=name, success=False, column=failed_column,
+            severity="error" if (failed_column, name) in blocking else "warn"))
     return data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet(assertions=assertions)
 
 

@@ -216,6 +216,9 @@ def print_run(result: RunResult) -> None:
     for r in result.results.values():
         if r.error and not r.ok:
             _print_failure(r)
+    for r in result.results.values():
+        for w in r.gate.warnings if r.gate else ():
+            console.print(f"[yellow]{r.key}[/]: warning: {escape(str(w))}", highlight=False, soft_wrap=True)
 
 
 def _print_failure(r: AssetResult) -> None:
