@@ -29,6 +29,7 @@ from assets.atomic import atomic_write
 from assets.storage import lease
 from assets.storage.conditional import compare_and_swap
 from assets.storage.digest import DEFAULT_ALGORITHM, checksum_of_stream, new_hasher
+from assets.storage.layout import CURRENT_FILE, MANIFEST_FILE
 
 _CHUNK = 4 * 1024 * 1024
 #: The buffer of one copy: small enough to stay in the CPU's cache between the read, the hash and
@@ -152,11 +153,28 @@ class StorageRoot:
         atomic_write(path, data)
 
     def rename(self, src: str, dst: str) -> None:
-        """Move a finished folder into place (one ``rename`` on a local filesystem)."""
+        """Move the folder ``src`` to ``dst`` (which must not exist yet). On a local filesystem
+        one ``rename``. Object stores have no folder rename: every object is copied in the store
+        (server-side), then the originals are deleted, so the move is not atomic there. The
+        copies are made in the order that makes a version visible (data, then manifests, then
+        ``CURRENT`` pointers) and the originals deleted in the reverse order, so whenever the
+        move stops, each side holds whole versions or files no reader takes for one (a version
+        folder without a manifest, which ``mesh gc`` removes). Raises ``FileNotFoundError`` if
+        ``src`` holds nothing."""
         if self.is_local:
             os.rename(src, dst)
-        else:
-            self.fs.mv(src, dst, recursive=True)
+            return
+        src, dst = src.rstrip("/"), dst.rstrip("/")
+        files = [f for f in self.fs.find(src) if f.startswith(f"{src}/")]
+        if not files:
+            raise FileNotFoundError(errno.ENOENT, "nothing to move", self.uri_of(src))
+        batches = [[f for f in files if _visibility(f) == rank] for rank in range(3)]
+        for batch in batches:
+            if batch:
+                self.fs.copy(batch, [f"{dst}{f[len(src):]}" for f in batch])
+        for batch in reversed(batches):
+            if batch:
+                self.fs.rm(batch)
 
     def update(self, path: str, change: Callable[[bytes | None], bytes | None]) -> bytes | None:
         """Replace the small file ``path`` with ``change(old)`` (``old`` None if it is missing;
@@ -204,6 +222,13 @@ class StorageRoot:
         for folder, _dirs, files in self.fs.walk(path):
             for name in files:
                 yield f"{folder.rstrip('/')}/{name}"
+
+
+def _visibility(path: str) -> int:
+    """When a file of a moved folder is copied: data first (0), then manifests (1), then the
+    ``CURRENT`` pointers (2), which name versions that must be whole by then."""
+    name = path.rsplit("/", 1)[-1]
+    return 2 if name == CURRENT_FILE else 1 if name == MANIFEST_FILE else 0
 
 
 def _write_all(dst: IO[bytes], chunk: memoryview) -> None:
