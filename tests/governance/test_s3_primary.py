@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from pathlib import Path
 
 import polars as pl
@@ -18,6 +19,7 @@ from assets import Mesh, StorageError, materialize
 from assets.storage.layout import STAGING, new_version
 from assets.storage.staging import staging_name
 from governance.access import read_asset
+from governance.audit.witness import RegionWitness
 from governance.dr import backup, dr_status, failback, failover, restore
 from governance.gc import collect_garbage
 from governance.protection.rotation import rotate_keys
@@ -305,3 +307,22 @@ def test_a_key_rotation_rewraps_the_data_keys_of_versions_in_the_bucket(s3_prima
     privacy = person("privacy@acme.example")
     plain = read_asset(mesh, "customers.customers", actor=privacy).collect()
     assert plain.height == manifest.rows
+
+
+def test_concurrent_witnesses_of_the_audit_log_in_the_bucket_keep_every_head(s3_primary: Mesh) -> None:
+    """After a failover the bucket is the standby: workers sealing the audit log at once each
+    append a signed head to its witness file there, and none may overwrite another's."""
+    witness = RegionWitness("us-east", s3_primary.store("us-east").root)
+    start = threading.Barrier(4)
+
+    def seal(worker: int) -> None:
+        start.wait()
+        for n in range(3):
+            witness.record({"size": worker * 10 + n, "worker": worker})
+
+    threads = [threading.Thread(target=seal, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(h["size"] for h in witness.heads()) == [w * 10 + n for w in range(4) for n in range(3)]
