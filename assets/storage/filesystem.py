@@ -4,7 +4,9 @@ Local folders are the default. On a local filesystem a file is written under a t
 name, flushed to disk and renamed into place, so a reader sees the old bytes or the new ones,
 never a part. On object stores (``s3://``) a single ``put`` is atomic per object; callers keep
 that in mind by writing the object that makes a version visible last. Object stores are listed
-fresh every time (no listings cache): other processes write there too.
+fresh every time (no listings cache): other processes write there too. ``s3://`` roots use
+:class:`assets.storage.s3.S3FileSystem`, whose failures (an unreachable endpoint too) are all
+``OSError``, as a local folder's are.
 
 Two primitives serialise concurrent writers, on both: :meth:`StorageRoot.update` (a
 read-modify-write of one small file: a lock file locally, conditional writes on S3) and
@@ -48,9 +50,16 @@ class StorageRoot:
 
     def __post_init__(self) -> None:
         options = dict(self.storage_options)
-        if fsspec.core.split_protocol(self.url)[0] not in (None, "file", "local"):
+        protocol = fsspec.core.split_protocol(self.url)[0]
+        if protocol not in (None, "file", "local"):
             options.setdefault("use_listings_cache", False)  # see the module docstring
-        fs, root = fsspec.core.url_to_fs(self.url, **options)
+        if protocol in ("s3", "s3a"):
+            from assets.storage.s3 import S3FileSystem  # imports s3fs and botocore: only when used
+
+            fs: fsspec.AbstractFileSystem = S3FileSystem(**options)
+            root = fs._strip_protocol(self.url)
+        else:
+            fs, root = fsspec.core.url_to_fs(self.url, **options)
         object.__setattr__(self, "fs", fs)
         object.__setattr__(self, "root", root.rstrip("/"))
 

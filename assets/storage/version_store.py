@@ -53,6 +53,7 @@ __all__ = ["PublishRequest", "StagedVersion", "VersionStore", "new_version"]
 #: Data files up to this size are, on their first read, read into memory once and hashed while
 #: they decode; larger ones are hashed first, then scanned lazily.
 EAGER_VERIFY_BYTES = 128 * 1024 * 1024
+UNREACHABLE_FIX = "check that the storage root is reachable and writable"
 CORRUPT_FIX = ("copy the version back from the other region: `mesh dr replicate --verify` repairs a standby's "
                "copy; for the active region's, fail over and back (`mesh dr failover`, then `mesh dr failback`, which "
                "re-copies every version verified); or roll back to an earlier version")
@@ -503,8 +504,10 @@ class VersionStore:
         return _asset_folder(key, partition)
 
     def _error(self, key: str, what: str, path: str, fix: str = "") -> StorageError:
-        return StorageError(f"asset '{key}': {what}", where=self.root.uri_of(path),
-                            fix=fix or "check that the storage root is reachable and writable")
+        return StorageError(f"asset '{key}': {what}", where=self.root.uri_of(path), fix=fix or UNREACHABLE_FIX
+                            + ("" if self.root.is_local else " (an s3:// root: the endpoint and credentials of "
+                               "the AWS_* variables, such as AWS_ENDPOINT_URL and AWS_ACCESS_KEY_ID)")
+                            + "; if the region is down, `mesh dr failover --to <standby>` serves its replicas")
 
 
 def _pointed(raw: bytes) -> str:

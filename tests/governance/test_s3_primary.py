@@ -14,13 +14,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from typer.testing import CliRunner
 
 from assets import Mesh, StorageError, materialize
 from assets.storage.layout import STAGING, new_version
 from assets.storage.staging import staging_name
 from governance.access import read_asset
 from governance.audit.witness import RegionWitness
-from governance.dr import backup, dr_status, failback, failover, restore
+from governance.dr import FailoverRefusedError, backup, dr_status, failback, failover, restore
 from governance.gc import collect_garbage
 from governance.protection.rotation import rotate_keys
 from governance.handlers import HistoryHandler, PolicyCheckHandler
@@ -29,8 +30,9 @@ from governance.rollback import rollback
 from governance.services import governed
 from governance.tenancy import retire_domain
 from governance.wiring import load_mesh
+from meshctl.cli import app
 from tests.conftest import person
-from tests.s3 import primary_on_s3
+from tests.s3 import Relay, point_s3_at, primary_on_s3
 
 PLATFORM = person("platform@acme.example")
 ANALYST = person("analyst@acme.example")
@@ -209,10 +211,6 @@ def test_retention_and_gc_clean_the_bucket(s3_primary: Mesh) -> None:
 
 
 def test_the_cli_runs_the_mesh_on_an_s3_primary(s3_primary: Mesh, example_root: Path, tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
-    from meshctl.cli import app
-
     def mesh_cli(*args: str) -> str:
         result = CliRunner().invoke(app, [*args, "--root", str(example_root)])
         assert result.exit_code == 0, (args, result.stdout, result.stderr)
@@ -326,3 +324,41 @@ def test_concurrent_witnesses_of_the_audit_log_in_the_bucket_keep_every_head(s3_
     for t in threads:
         t.join()
     assert sorted(h["size"] for h in witness.heads()) == [w * 10 + n for w in range(4) for n in range(3)]
+
+
+def test_losing_the_s3_primary_fails_over_to_the_local_standby_and_back(example_root: Path, s3_bucket: str,
+                                                                         s3_server: int,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    relay = Relay(s3_server)
+    relay.up()
+    point_s3_at(monkeypatch, relay.port)
+    primary_on_s3(example_root, s3_bucket)
+    mesh = load_mesh(example_root)
+    first = materialize("+sales.daily_sales", mesh=mesh, params=SCALE)
+    assert first.ok
+    relay.down()  # the bucket is unreachable: connections are refused
+    try:
+        with pytest.raises(StorageError) as unreachable:
+            read_asset(mesh, "sales.orders", actor=ANALYST)
+        assert unreachable.value.where.startswith("s3://") and "EndpointConnectionError" in str(unreachable.value)
+        assert "AWS_ENDPOINT_URL" in unreachable.value.fix and "mesh dr failover" in unreachable.value.fix
+        cli = CliRunner().invoke(app, ["read", "sales.orders", "--as", ANALYST.id, "--root", str(example_root)])
+        assert cli.exit_code == 1 and "mesh dr failover" in cli.stderr and "Traceback" not in cli.output, cli.output
+        status = dr_status(mesh)
+        assert not status.ready and {a.state for a in status.assets if a.key in first.results} == {"unreachable"}
+        report = failover(mesh, "us-west", governed(mesh).audit, actor=PLATFORM)
+        assert not report.lost and report.verified >= len(first.results)
+        assert read_asset(mesh, "sales.orders", actor=ANALYST).collect().height == first["sales.orders"].manifest.rows  # type: ignore[union-attr]
+        during = materialize("sales.orders", mesh=mesh, params={"scale": 400})
+        assert during.ok  # published locally; replication to the bucket fails and is reported
+        assert [h.ok for h in during["sales.orders"].handlers if h.kind == "replication"] == [False]
+        with pytest.raises(FailoverRefusedError, match="could not catch the primary 'us-east' up"):
+            failback(mesh, governed(mesh).audit, actor=PLATFORM)
+        assert mesh.active_region == "us-west"
+    finally:
+        relay.up()
+    back = failback(mesh, governed(mesh).audit, actor=PLATFORM)
+    assert back.caught_up == 1 and mesh.active_region == "us-east"
+    assert mesh.store().current_version("sales.orders") == during["sales.orders"].manifest.version  # type: ignore[union-attr]
+    assert dr_status(mesh, verify=True).ready
+    relay.down()
