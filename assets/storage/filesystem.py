@@ -29,7 +29,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from assets.atomic import atomic_write
 from assets.storage import lease
-from assets.storage.conditional import compare_and_swap
+from assets.storage.conditional import compare_and_swap, read_tagged
 from assets.storage.digest import DEFAULT_ALGORITHM, checksum_of_stream, new_hasher
 from assets.storage.layout import CURRENT_FILE, MANIFEST_FILE
 
@@ -37,6 +37,8 @@ _CHUNK = 4 * 1024 * 1024
 #: The buffer of one copy: small enough to stay in the CPU's cache between the read, the hash and
 #: the write of a chunk.
 _COPY_CHUNK = 1024 * 1024
+#: Reads of a file that keeps changing before :meth:`StorageRoot.read_stamped` gives up.
+_STABLE_READ_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +56,9 @@ class StorageRoot:
         if protocol not in (None, "file", "local"):
             options.setdefault("use_listings_cache", False)  # see the module docstring
         if protocol in ("s3", "s3a"):
-            from assets.storage.s3 import S3FileSystem  # imports s3fs and botocore: only when used
+            from assets.storage.s3 import (
+                S3FileSystem,  # imports s3fs and botocore: only when used
+            )
 
             fs: fsspec.AbstractFileSystem = S3FileSystem(**options)
             root = fs._strip_protocol(self.url)
@@ -110,6 +114,23 @@ class StorageRoot:
         state = info.get("ETag") or info.get("etag") or info.get("mtime") or info.get("LastModified") \
             or info.get("last_modified")
         return int(info["size"]), str(state)
+
+    def read_stamped(self, path: str) -> tuple[bytes, tuple[int, object]]:
+        """The bytes of a stored file and the :meth:`stamp` of exactly those bytes. On S3 both
+        come from one ``GetObject`` (the bytes and their ETag), so a replacement between a
+        check of the stamp and the read cannot slip in; elsewhere the file is stamped before
+        and after the read, and read again if it changed meanwhile. Raises ``FileNotFoundError``."""
+        if not self.is_local and "s3" in self.fs.protocol:
+            found = read_tagged(self.fs, path)
+            if found is None:
+                raise FileNotFoundError(errno.ENOENT, "no such object", self.uri_of(path))
+            return found[0], (len(found[0]), found[1])
+        for _ in range(_STABLE_READ_ATTEMPTS):
+            before = self.stamp(path)
+            data = self.read_bytes(path)
+            if self.stamp(path) == before:
+                return data, before
+        raise OSError(errno.EAGAIN, f"changed while read, {_STABLE_READ_ATTEMPTS} times in a row", self.uri_of(path))
 
     def checksum(self, path: str, algorithm: str = DEFAULT_ALGORITHM) -> str:
         """``<algorithm>:<hex>`` of a stored file, streamed (see :mod:`assets.storage.digest`)."""

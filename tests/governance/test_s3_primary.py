@@ -21,10 +21,17 @@ from assets.storage.layout import STAGING, new_version
 from assets.storage.staging import staging_name
 from governance.access import read_asset
 from governance.audit.witness import RegionWitness
-from governance.dr import FailoverRefusedError, backup, dr_status, failback, failover, restore
+from governance.dr import (
+    FailoverRefusedError,
+    backup,
+    dr_status,
+    failback,
+    failover,
+    restore,
+)
 from governance.gc import collect_garbage
-from governance.protection.rotation import rotate_keys
 from governance.handlers import HistoryHandler, PolicyCheckHandler
+from governance.protection.rotation import rotate_keys
 from governance.retention import apply_retention
 from governance.rollback import rollback
 from governance.services import governed
@@ -68,6 +75,9 @@ def test_versions_are_published_to_the_bucket_and_read_back_current_and_older(s3
     assert not (example_root / ".mesh" / "regions" / "us-east").exists()
     assert not east.root.listdir(east.root.path("sales", "orders", STAGING))  # no marks left behind
 
+    # the publish remembered its data as verified under the stamp a read's own GET sees: read unhashed
+    data = east.data_path("sales.orders", new.version)
+    assert (east.root.uri_of(data), new.checksum, east.root.read_stamped(data)[1]) in east.verified
     current = read_asset(mesh, "sales.orders", actor=ANALYST).collect()
     older = read_asset(mesh, "sales.orders", actor=ANALYST, version=old.version).collect()
     assert (current.height, older.height) == (new.rows, old.rows) and new.rows != old.rows
@@ -362,3 +372,39 @@ def test_losing_the_s3_primary_fails_over_to_the_local_standby_and_back(example_
     assert mesh.store().current_version("sales.orders") == during["sales.orders"].manifest.version  # type: ignore[union-attr]
     assert dr_status(mesh, verify=True).ready
     relay.down()
+
+
+def test_a_read_never_serves_an_object_replaced_after_it_was_verified(s3_primary: Mesh) -> None:
+    """The bucket's object is replaced by other (valid Parquet) bytes over and over while it is
+    read: a read serves the verified bytes or refuses, never the others. (A check of the ETag
+    followed by a separate GET would serve whatever the GET found.)"""
+    mesh = s3_primary
+    no_replication = _unreplicated(mesh)
+    good = materialize("sales.orders", mesh=mesh, params=SCALE, handlers=no_replication)["sales.orders"].manifest
+    other = materialize("sales.orders", mesh=mesh, params={"scale": 200}, handlers=no_replication)["sales.orders"].manifest
+    assert good is not None and other is not None
+    east = mesh.store("us-east")
+    path = east.data_path("sales.orders", good.version)
+    good_bytes, other_bytes = east.root.read_bytes(path), east.root.read_bytes(east.data_path("sales.orders", other.version))
+    assert east.scan("sales.orders", good.version).collect().height == good.rows  # verified and remembered
+    stop = threading.Event()
+
+    def swap() -> None:
+        while not stop.is_set():
+            for data in (other_bytes, good_bytes):
+                east.root.fs.pipe_file(path, data)
+
+    swapper = threading.Thread(target=swap)
+    swapper.start()
+    served, refused = [], 0
+    try:
+        while len(served) + refused < 150:
+            try:
+                served.append(east.scan("sales.orders", good.version).collect().height)
+            except StorageError:
+                refused += 1
+    finally:
+        stop.set()
+        swapper.join()
+    assert set(served) <= {good.rows}, f"served other data {len(served) - served.count(good.rows)} time(s)"
+    assert served and refused, "both the verified bytes and the others were read"
