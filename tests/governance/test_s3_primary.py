@@ -354,6 +354,9 @@ def test_losing_the_s3_primary_fails_over_to_the_local_standby_and_back(example_
         assert "AWS_ENDPOINT_URL" in unreachable.value.fix and "mesh dr failover" in unreachable.value.fix
         cli = CliRunner().invoke(app, ["read", "sales.orders", "--as", ANALYST.id, "--root", str(example_root)])
         assert cli.exit_code == 1 and "mesh dr failover" in cli.stderr and "Traceback" not in cli.output, cli.output
+        refused = materialize("sales.products", mesh=mesh)["sales.products"]
+        assert not refused.ok and "s3://" in (refused.error or "") and "mesh dr failover" in (refused.error or ""), \
+            refused.error
         status = dr_status(mesh)
         assert not status.ready and {a.state for a in status.assets if a.key in first.results} == {"unreachable"}
         report = failover(mesh, "us-west", governed(mesh).audit, actor=PLATFORM)
