@@ -32,6 +32,7 @@ from governance.dr import (
 from governance.gc import collect_garbage
 from governance.handlers import HistoryHandler, PolicyCheckHandler
 from governance.protection.rotation import rotate_keys
+from governance.replication import Replicator
 from governance.retention import apply_retention
 from governance.rollback import rollback
 from governance.services import governed
@@ -85,6 +86,12 @@ def test_versions_are_published_to_the_bucket_and_read_back_current_and_older(s3
     assert [(r.actor, r.outcome, r.where, r.details["version"]) for r in reads] == [
         (ANALYST.id, "allowed", "region:us-east", None), (ANALYST.id, "allowed", "region:us-east", old.version)]
     assert governed(mesh).audit.verify().ok
+    lineage = [json.loads(line) for line in (example_root / ".mesh" / "lineage" / "events.jsonl").read_text().splitlines()]
+    [orders] = [e["outputs"][0] for e in lineage if e["eventType"] == "COMPLETE" and e["job"]["name"] == "sales.orders"
+                and e["outputs"][0]["facets"]["version"]["datasetVersion"] == new.version]
+    assert orders["facets"]["dataSource"] == {**orders["facets"]["dataSource"], "name": "us-east",
+                                              "uri": east.root.uri_of(east.root.root)}
+    assert orders["facets"]["dataSource"]["uri"].startswith("s3://")
 
     # every version reached the local standby, verified, and dr status re-hashes both sides
     west = mesh.store("us-west")
@@ -186,6 +193,10 @@ def test_rollback_on_an_s3_primary_moves_current_back_and_replicates(s3_primary:
     east = mesh.store("us-east")
     assert east.current_version("sales.orders") == old.version
     assert read_asset(mesh, "sales.orders", actor=ANALYST).collect().height == old.rows
+    replicator = Replicator.for_mesh(mesh, governed(mesh).audit)
+    assert replicator is not None
+    replicator.replicate("sales.orders")
+    assert mesh.store("us-west").current_version("sales.orders") == old.version  # the standby mirrors it
     # a corrupt older version is never rolled back to
     path = east.data_path("sales.orders", new.version)
     east.root.fs.pipe_file(path, east.root.read_bytes(path)[:-10] + b"0123456789")
@@ -411,3 +422,12 @@ def test_a_read_never_serves_an_object_replaced_after_it_was_verified(s3_primary
         swapper.join()
     assert set(served) <= {good.rows}, f"served other data {len(served) - served.count(good.rows)} time(s)"
     assert served and refused, "both the verified bytes and the others were read"
+
+
+def test_the_in_process_demo_runs_on_an_s3_primary(s3_primary: Mesh, example_root: Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "--in-process", "--scale", "300", "--root", str(example_root)])
+    assert result.exit_code == 0, result.output
+    east = s3_primary.store("us-east")
+    assert f"data and manifests: {east.root.url}/" in result.stdout
+    assert "quarantined rows and report of finance.fx_rates: s3://" in result.stdout
+    assert "ready to fail over" in result.stdout and "not ready" not in result.stdout
