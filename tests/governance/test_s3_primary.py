@@ -1,8 +1,10 @@
 """An object store as the PRIMARY region: the example mesh with us-east at ``s3://<bucket>/us-east``
 (a real moto server, reached through s3fs as production is) and its standby us-west a local
 folder. Publishing, reads and time travel, verified reads, replication back to the local
-standby, failover and failback, ``mesh dr status --verify``, gate quarantine, retention, gc and
-rollback all run against the bucket.
+standby, failover and failback, ``mesh dr status --verify``, gate quarantine, retention, gc,
+rollback, backup and restore, key rotation, retiring a domain, the audit log's witness and the
+CLI all run against the bucket; so do the bucket becoming unreachable and an object replaced
+while it is read.
 """
 
 from __future__ import annotations
