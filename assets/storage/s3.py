@@ -22,6 +22,7 @@ from typing import Any
 
 import s3fs
 from botocore.exceptions import BotoCoreError
+from fsspec.asyn import sync_wrapper
 
 
 class S3FileSystem(s3fs.S3FileSystem):
@@ -34,3 +35,7 @@ class S3FileSystem(s3fs.S3FileSystem):
             return await super()._call_s3(method, *akwarglist, **kwargs)
         except BotoCoreError as exc:
             raise OSError(errno.EIO, f"{type(exc).__name__}: {exc}") from exc
+
+    #: The blocking twin, which s3fs's files (uploads) and conditional writes call: s3fs binds
+    #: its own to the base class's ``_call_s3``, so it is bound again here.
+    call_s3 = sync_wrapper(_call_s3)

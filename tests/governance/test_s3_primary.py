@@ -19,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from assets import Mesh, StorageError, materialize
+from assets.storage import StorageRoot
 from assets.storage.layout import STAGING, new_version
 from assets.storage.staging import staging_name
 from governance.access import read_asset
@@ -433,3 +434,36 @@ def test_the_in_process_demo_runs_on_an_s3_primary(s3_primary: Mesh, example_roo
     assert f"data and manifests: {east.root.url}/" in result.stdout
     assert "quarantined rows and report of finance.fx_rates: s3://" in result.stdout
     assert "ready to fail over" in result.stdout and "not ready" not in result.stdout
+
+
+def test_every_operation_on_an_unreachable_bucket_raises_an_os_error(example_root: Path, s3_bucket: str,
+                                                                     s3_server: int,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Callers catch ``OSError`` and report it with the asset, the URI and a fix; botocore's own
+    failures (here: no connection) must arrive as one too, from every kind of request."""
+    relay = Relay(s3_server)
+    relay.up()
+    point_s3_at(monkeypatch, relay.port)
+    root = StorageRoot(f"s3://{s3_bucket}/us-east")
+    root.write_atomic(root.path("a"), b"a")
+    relay.down()
+
+    def write_through_a_file() -> None:
+        with root.open(root.path("b"), "wb") as fh:
+            fh.write(b"b")
+
+    def hold_a_lock() -> None:
+        with root.lock(root.path(".lock")):
+            pass
+
+    operations = {
+        "read": lambda: root.read_bytes(root.path("a")), "read stamped": lambda: root.read_stamped(root.path("a")),
+        "stamp": lambda: root.stamp(root.path("a")), "write": lambda: root.write_atomic(root.path("b"), b"b"),
+        "write through a file": write_through_a_file, "lock": hold_a_lock,
+        "update": lambda: root.update(root.path("CURRENT"), lambda old: b"new"),
+        "copy": lambda: root.copy_from(root, root.path("a"), root.path("c")),
+    }
+    for name, operation in operations.items():
+        with pytest.raises(OSError):
+            operation()
+            pytest.fail(f"{name}: no error")
