@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 import fsspec
+import polars as pl
 from fsspec.implementations.local import LocalFileSystem
 
 from assets.atomic import atomic_write
@@ -181,6 +182,18 @@ class StorageRoot:
             self.fs.pipe_file(path, data)
             return
         atomic_write(path, data)
+
+    def write_parquet(self, path: str, frame: pl.DataFrame) -> None:
+        """Write ``frame`` as Parquet (with statistics) to ``path``. An object store gets it in
+        one upload of the encoded bytes (:meth:`write_atomic`): Parquet is encoded in memory
+        first, so a failed upload is an ``OSError`` like any other, never an error from inside
+        polars' writer (which reports an upload that fails mid-write as a ``ComputeError``)."""
+        if self.is_local:
+            frame.write_parquet(path, statistics=True)
+            return
+        encoded = io.BytesIO()
+        frame.write_parquet(encoded, statistics=True)
+        self.write_atomic(path, encoded.getvalue())
 
     def rename(self, src: str, dst: str) -> None:
         """Move the folder ``src`` to ``dst`` (which must not exist yet). On a local filesystem

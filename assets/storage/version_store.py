@@ -136,7 +136,7 @@ class VersionStore:
                                rows=frame.height, schema={c: str(t) for c, t in frame.schema.items()})
         try:
             self._begin(staged.folder, staged.mark)
-            self._write_parquet(frame, f"{staged.folder}/{DATA_FILE}")
+            self.root.write_parquet(f"{staged.folder}/{DATA_FILE}", frame)
         except OSError as exc:
             self.discard(staged)
             raise self._error(request.key, f"writing the new version failed: {exc}", staged.folder) from exc
@@ -217,13 +217,6 @@ class VersionStore:
 
         after = self.root.update(self.root.path(self._asset_dir(key, partition), CURRENT_FILE), change)
         return _pointed(after) if after is not None else version
-
-    def _write_parquet(self, frame: pl.DataFrame, path: str) -> None:
-        if self.root.is_local:
-            frame.write_parquet(path, statistics=True)
-        else:
-            with self.root.open(path, "wb") as fh:
-                frame.write_parquet(fh, statistics=True)
 
     # -- reading --------------------------------------------------------------------------------
     def current_version(self, key: str, partition: str | None = None) -> str | None:
