@@ -57,16 +57,12 @@ class Quarantine:
                                                .otherwise(pl.col("failure_case")).alias("failure_case"))
                     summary["data_key"] = dict(protected.data_key) if protected.data_key else None
                     summary["protection"] = dict(protected.protection)
-            self._write_parquet(cases, f"{folder}/failure_cases.parquet")
+            self.root.write_parquet(f"{folder}/failure_cases.parquet", cases)
             if len(indices):
-                self._write_parquet(bad, f"{folder}/rows.parquet")
+                self.root.write_parquet(f"{folder}/rows.parquet", bad)
         self.root.write_atomic(f"{folder}/report.json", json.dumps(summary, indent=2).encode())
         self.root.write_atomic(f"{folder}/report.md", _markdown(summary).encode())
         return self.root.uri_of(folder)
-
-    def _write_parquet(self, frame: pl.DataFrame, path: str) -> None:
-        with self.root.open(path, "wb") as fh:
-            frame.write_parquet(fh)
 
 
 def _markdown(summary: dict[str, object]) -> str:

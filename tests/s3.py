@@ -2,8 +2,8 @@
 
 The fixtures ``s3_server`` (one moto process per session) and ``s3_bucket`` (a new bucket, the
 ``AWS_*`` variables pointing at it) are in ``tests/conftest.py``; :class:`Relay` puts a TCP hop
-the test can cut between the client and the server, and :func:`standby_on_s3` moves the example
-mesh's standby region into a bucket.
+the test can cut between the client and the server, and :func:`standby_on_s3` and
+:func:`primary_on_s3` move one of the example mesh's regions into a bucket.
 """
 
 from __future__ import annotations
@@ -66,11 +66,22 @@ def new_bucket() -> str:
     return bucket
 
 
+def region_on_s3(example_root: Path, bucket: str, region: str) -> None:
+    """Put the example mesh's region ``region`` at ``s3://<bucket>/<region>``."""
+    document = tomlkit.parse((example_root / "mesh.toml").read_text())
+    document["regions"][region]["storage"] = f"s3://{bucket}/{region}"  # type: ignore[index]
+    (example_root / "mesh.toml").write_text(tomlkit.dumps(document))
+
+
 def standby_on_s3(example_root: Path, bucket: str) -> None:
     """Put the example mesh's standby region (us-west) at ``s3://<bucket>/us-west``."""
-    document = tomlkit.parse((example_root / "mesh.toml").read_text())
-    document["regions"]["us-west"]["storage"] = f"s3://{bucket}/us-west"  # type: ignore[index]
-    (example_root / "mesh.toml").write_text(tomlkit.dumps(document))
+    region_on_s3(example_root, bucket, "us-west")
+
+
+def primary_on_s3(example_root: Path, bucket: str) -> None:
+    """Put the example mesh's primary region (us-east) at ``s3://<bucket>/us-east``; the
+    standby (us-west) stays a local folder."""
+    region_on_s3(example_root, bucket, "us-east")
 
 
 class Relay:

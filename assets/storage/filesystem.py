@@ -4,7 +4,9 @@ Local folders are the default. On a local filesystem a file is written under a t
 name, flushed to disk and renamed into place, so a reader sees the old bytes or the new ones,
 never a part. On object stores (``s3://``) a single ``put`` is atomic per object; callers keep
 that in mind by writing the object that makes a version visible last. Object stores are listed
-fresh every time (no listings cache): other processes write there too.
+fresh every time (no listings cache): other processes write there too. ``s3://`` roots use
+:class:`assets.storage.s3.S3FileSystem`, whose failures (an unreachable endpoint too) are all
+``OSError``, as a local folder's are.
 
 Two primitives serialise concurrent writers, on both: :meth:`StorageRoot.update` (a
 read-modify-write of one small file: a lock file locally, conditional writes on S3) and
@@ -23,17 +25,21 @@ from dataclasses import dataclass, field
 from typing import IO
 
 import fsspec
+import polars as pl
 from fsspec.implementations.local import LocalFileSystem
 
 from assets.atomic import atomic_write
 from assets.storage import lease
-from assets.storage.conditional import compare_and_swap
+from assets.storage.conditional import compare_and_swap, read_tagged
 from assets.storage.digest import DEFAULT_ALGORITHM, checksum_of_stream, new_hasher
+from assets.storage.layout import CURRENT_FILE, MANIFEST_FILE
 
 _CHUNK = 4 * 1024 * 1024
 #: The buffer of one copy: small enough to stay in the CPU's cache between the read, the hash and
 #: the write of a chunk.
 _COPY_CHUNK = 1024 * 1024
+#: Reads of a file that keeps changing before :meth:`StorageRoot.read_stamped` gives up.
+_STABLE_READ_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +53,18 @@ class StorageRoot:
 
     def __post_init__(self) -> None:
         options = dict(self.storage_options)
-        if fsspec.core.split_protocol(self.url)[0] not in (None, "file", "local"):
+        protocol = fsspec.core.split_protocol(self.url)[0]
+        if protocol not in (None, "file", "local"):
             options.setdefault("use_listings_cache", False)  # see the module docstring
-        fs, root = fsspec.core.url_to_fs(self.url, **options)
+        if protocol in ("s3", "s3a"):
+            from assets.storage.s3 import (
+                S3FileSystem,  # imports s3fs and botocore: only when used
+            )
+
+            fs: fsspec.AbstractFileSystem = S3FileSystem(**options)
+            root = fs._strip_protocol(self.url)
+        else:
+            fs, root = fsspec.core.url_to_fs(self.url, **options)
         object.__setattr__(self, "fs", fs)
         object.__setattr__(self, "root", root.rstrip("/"))
 
@@ -101,6 +116,23 @@ class StorageRoot:
             or info.get("last_modified")
         return int(info["size"]), str(state)
 
+    def read_stamped(self, path: str) -> tuple[bytes, tuple[int, object]]:
+        """The bytes of a stored file and the :meth:`stamp` of exactly those bytes. On S3 both
+        come from one ``GetObject`` (the bytes and their ETag), so a replacement between a
+        check of the stamp and the read cannot slip in; elsewhere the file is stamped before
+        and after the read, and read again if it changed meanwhile. Raises ``FileNotFoundError``."""
+        if not self.is_local and "s3" in self.fs.protocol:
+            found = read_tagged(self.fs, path)
+            if found is None:
+                raise FileNotFoundError(errno.ENOENT, "no such object", self.uri_of(path))
+            return found[0], (len(found[0]), found[1])
+        for _ in range(_STABLE_READ_ATTEMPTS):
+            before = self.stamp(path)
+            data = self.read_bytes(path)
+            if self.stamp(path) == before:
+                return data, before
+        raise OSError(errno.EAGAIN, f"changed while read, {_STABLE_READ_ATTEMPTS} times in a row", self.uri_of(path))
+
     def checksum(self, path: str, algorithm: str = DEFAULT_ALGORITHM) -> str:
         """``<algorithm>:<hex>`` of a stored file, streamed (see :mod:`assets.storage.digest`)."""
         with self._open_to_read(path) as fh:
@@ -151,12 +183,41 @@ class StorageRoot:
             return
         atomic_write(path, data)
 
+    def write_parquet(self, path: str, frame: pl.DataFrame) -> None:
+        """Write ``frame`` as Parquet (with statistics) to ``path``. An object store gets it in
+        one upload of the encoded bytes (:meth:`write_atomic`): Parquet is encoded in memory
+        first, so a failed upload is an ``OSError`` like any other, never an error from inside
+        polars' writer (which reports an upload that fails mid-write as a ``ComputeError``)."""
+        if self.is_local:
+            frame.write_parquet(path, statistics=True)
+            return
+        encoded = io.BytesIO()
+        frame.write_parquet(encoded, statistics=True)
+        self.write_atomic(path, encoded.getvalue())
+
     def rename(self, src: str, dst: str) -> None:
-        """Move a finished folder into place (one ``rename`` on a local filesystem)."""
+        """Move the folder ``src`` to ``dst`` (which must not exist yet). On a local filesystem
+        one ``rename``. Object stores have no folder rename: every object is copied in the store
+        (server-side), then the originals are deleted, so the move is not atomic there. The
+        copies are made in the order that makes a version visible (data, then manifests, then
+        ``CURRENT`` pointers) and the originals deleted in the reverse order, so whenever the
+        move stops, each side holds whole versions or files no reader takes for one (a version
+        folder without a manifest, which ``mesh gc`` removes). Raises ``FileNotFoundError`` if
+        ``src`` holds nothing."""
         if self.is_local:
             os.rename(src, dst)
-        else:
-            self.fs.mv(src, dst, recursive=True)
+            return
+        src, dst = src.rstrip("/"), dst.rstrip("/")
+        files = [f for f in self.fs.find(src) if f.startswith(f"{src}/")]
+        if not files:
+            raise FileNotFoundError(errno.ENOENT, "nothing to move", self.uri_of(src))
+        batches = [[f for f in files if _visibility(f) == rank] for rank in range(3)]
+        for batch in batches:
+            if batch:
+                self.fs.copy(batch, [f"{dst}{f[len(src):]}" for f in batch])
+        for batch in reversed(batches):
+            if batch:
+                self.fs.rm(batch)
 
     def update(self, path: str, change: Callable[[bytes | None], bytes | None]) -> bytes | None:
         """Replace the small file ``path`` with ``change(old)`` (``old`` None if it is missing;
@@ -204,6 +265,13 @@ class StorageRoot:
         for folder, _dirs, files in self.fs.walk(path):
             for name in files:
                 yield f"{folder.rstrip('/')}/{name}"
+
+
+def _visibility(path: str) -> int:
+    """When a file of a moved folder is copied: data first (0), then manifests (1), then the
+    ``CURRENT`` pointers (2), which name versions that must be whole by then."""
+    name = path.rsplit("/", 1)[-1]
+    return 2 if name == CURRENT_FILE else 1 if name == MANIFEST_FILE else 0
 
 
 def _write_all(dst: IO[bytes], chunk: memoryview) -> None:

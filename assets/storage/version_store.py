@@ -53,6 +53,7 @@ __all__ = ["PublishRequest", "StagedVersion", "VersionStore", "new_version"]
 #: Data files up to this size are, on their first read, read into memory once and hashed while
 #: they decode; larger ones are hashed first, then scanned lazily.
 EAGER_VERIFY_BYTES = 128 * 1024 * 1024
+UNREACHABLE_FIX = "check that the storage root is reachable and writable"
 CORRUPT_FIX = ("copy the version back from the other region: `mesh dr replicate --verify` repairs a standby's "
                "copy; for the active region's, fail over and back (`mesh dr failover`, then `mesh dr failback`, which "
                "re-copies every version verified); or roll back to an earlier version")
@@ -136,7 +137,7 @@ class VersionStore:
                                rows=frame.height, schema={c: str(t) for c, t in frame.schema.items()})
         try:
             self._begin(staged.folder, staged.mark)
-            self._write_parquet(frame, f"{staged.folder}/{DATA_FILE}")
+            self.root.write_parquet(f"{staged.folder}/{DATA_FILE}", frame)
         except OSError as exc:
             self.discard(staged)
             raise self._error(request.key, f"writing the new version failed: {exc}", staged.folder) from exc
@@ -218,13 +219,6 @@ class VersionStore:
         after = self.root.update(self.root.path(self._asset_dir(key, partition), CURRENT_FILE), change)
         return _pointed(after) if after is not None else version
 
-    def _write_parquet(self, frame: pl.DataFrame, path: str) -> None:
-        if self.root.is_local:
-            frame.write_parquet(path, statistics=True)
-        else:
-            with self.root.open(path, "wb") as fh:
-                frame.write_parquet(fh, statistics=True)
-
     # -- reading --------------------------------------------------------------------------------
     def current_version(self, key: str, partition: str | None = None) -> str | None:
         pointer = self.root.path(self._asset_dir(key, partition), CURRENT_FILE)
@@ -280,24 +274,37 @@ class VersionStore:
 
     def scan(self, key: str, version: str | None = None, partition: str | None = None) -> pl.LazyFrame:
         """A view of a version (the current one by default), verified: data that no longer
-        matches its manifest is never served (see :meth:`check`). A file verified before (and
-        unchanged since) is scanned lazily; on its first read it is read once, hashed while it
-        is decoded, and served from memory (larger than ``EAGER_VERIFY_BYTES``: hashed, then
-        scanned)."""
+        matches its manifest is never served (see :meth:`check`). Locally, a file verified
+        before (and unchanged since) is scanned lazily; on its first read it is read once,
+        hashed while it is decoded, and served from memory (larger than ``EAGER_VERIFY_BYTES``:
+        hashed, then scanned). On an object store the file is read in one request that also
+        gives its ETag, and served from memory: unhashed only if those very bytes were verified
+        before, so an object replaced after its check is never served."""
         manifest = self.manifest(key, version, partition) if version else self.require_current(key, partition)
         path = self.data_path(key, manifest.version, partition)
-        stamp = self._stamp(manifest, path)
         try:
+            if not self.root.is_local:
+                return self._read_object(manifest, path)
+            stamp = self._stamp(manifest, path)
             if (self.root.uri_of(path), manifest.checksum, stamp) not in self.verified:
-                if not self.root.is_local or stamp[0] <= EAGER_VERIFY_BYTES:
-                    return self._read_verified(manifest, path, stamp)
+                if stamp[0] <= EAGER_VERIFY_BYTES:
+                    return self._read_verified(manifest, path, self.root.read_bytes(path), stamp)
                 self.check(manifest)
-            if self.root.is_local:
-                return pl.scan_parquet(path)
-            with self.root.open(path) as fh:
-                return pl.read_parquet(fh).lazy()
+            return pl.scan_parquet(path)
         except (OSError, pl.exceptions.PolarsError) as exc:
             raise self._error(key, f"reading version '{manifest.version}' failed: {exc}", path) from exc
+
+    def _read_object(self, manifest: Manifest, path: str) -> pl.LazyFrame:
+        """An object store's data file: its bytes and their stamp from one request (see
+        :meth:`StorageRoot.read_stamped`); decoded from memory, hashed unless remembered."""
+        try:
+            raw, stamp = self.root.read_stamped(path)
+        except FileNotFoundError:
+            raise self._error(manifest.key, f"version '{manifest.version}' has no data file", path,
+                              fix=CORRUPT_FIX) from None
+        if (self.root.uri_of(path), manifest.checksum, stamp) in self.verified:
+            return pl.read_parquet(io.BytesIO(raw)).lazy()
+        return self._read_verified(manifest, path, raw, stamp, stamp_of_raw=True)
 
     def check(self, manifest: Manifest) -> None:
         """Raise :class:`StorageError` unless the stored data matches ``manifest`` (size and
@@ -314,11 +321,13 @@ class VersionStore:
         self._refuse_unless_matching(manifest, path, stamp[0], checksum)
         self._remember(path, manifest.checksum, stamp)
 
-    def _read_verified(self, manifest: Manifest, path: str, stamp: tuple[int, object]) -> pl.LazyFrame:
-        """Read the file once; hash it in a thread while Parquet decodes it (both release the
-        GIL); serve it only if it matches."""
+    def _read_verified(self, manifest: Manifest, path: str, raw: bytes, stamp: tuple[int, object], *,
+                       stamp_of_raw: bool = False) -> pl.LazyFrame:
+        """Hash ``raw`` (the file's bytes, read once) in a thread while Parquet decodes it (both
+        release the GIL); serve it only if it matches. The match is remembered under ``stamp``:
+        at once if it is the stamp of exactly these bytes (``stamp_of_raw``), else only if the
+        file still has it."""
         algorithm = self._algorithm(manifest)
-        raw = self.root.read_bytes(path)
         digest: list[str] = []
         hasher = threading.Thread(target=lambda: digest.append(checksum_of(raw, algorithm)), name="verify-read")
         hasher.start()
@@ -331,7 +340,10 @@ class VersionStore:
         self._refuse_unless_matching(manifest, path, len(raw), digest[0])
         if frame is None:
             raise self._error(manifest.key, f"reading version '{manifest.version}' failed: {failure}", path)
-        self._remember(path, manifest.checksum, stamp)  # only if the file did not change while read
+        if stamp_of_raw:
+            self.verified.remember((self.root.uri_of(path), manifest.checksum, stamp))
+        else:
+            self._remember(path, manifest.checksum, stamp)  # only if the file did not change while read
         return frame.lazy()
 
     def _stamp(self, manifest: Manifest, path: str) -> tuple[int, object]:
@@ -504,8 +516,10 @@ class VersionStore:
         return _asset_folder(key, partition)
 
     def _error(self, key: str, what: str, path: str, fix: str = "") -> StorageError:
-        return StorageError(f"asset '{key}': {what}", where=self.root.uri_of(path),
-                            fix=fix or "check that the storage root is reachable and writable")
+        return StorageError(f"asset '{key}': {what}", where=self.root.uri_of(path), fix=fix or UNREACHABLE_FIX
+                            + ("" if self.root.is_local else " (an s3:// root: the endpoint and credentials of "
+                               "the AWS_* variables, such as AWS_ENDPOINT_URL and AWS_ACCESS_KEY_ID)")
+                            + "; if the region is down, `mesh dr failover --to <standby>` serves its replicas")
 
 
 def _pointed(raw: bytes) -> str:

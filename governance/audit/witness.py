@@ -79,8 +79,9 @@ class RegionWitness:
         self._append(self.root.path(*ACKNOWLEDGED), line)
 
     def _append(self, path: str, line: bytes) -> None:
-        """An append on a local folder; a rewrite of the object, old lines kept, on an object
-        store, which has no append."""
+        """An append on a local folder. An object store has no append: the object is rewritten
+        with the old lines kept, conditionally on the version read (:meth:`StorageRoot.update`),
+        so of writers appending at once (workers sealing the log) none drops another's line."""
         self.root.makedirs(path.rsplit("/", 1)[0])
         if self.root.is_local:
             with open(path, "ab") as fh:
@@ -88,8 +89,7 @@ class RegionWitness:
                 fh.flush()
                 os.fsync(fh.fileno())
         else:
-            old = self.root.read_bytes(path) if self.root.exists(path) else b""
-            self.root.write_atomic(path, old + line)
+            self.root.update(path, lambda old: (old or b"") + line)
 
 
 @dataclass(frozen=True)

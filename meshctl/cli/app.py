@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 from assets.engine import materialize
 from assets.errors import MeshError
 from assets.mesh import Mesh
+from assets.quarantine import QUARANTINE
 from assets.results import AssetResult, RunResult
 from governance.services import governed
 from meshctl.cli._output import (
@@ -322,11 +323,15 @@ def demo(
     up(root=root, port=0, run=True, inject_bad_rows=True, scale=scale, keep=keep, as_json=False)
     from meshctl.cli.demo import print_recovery_summary
 
-    print_recovery_summary(open_mesh(root))
-    console.print("\nWhere to look: data and manifests under .mesh/regions/<region>/<domain>/<asset>/; "
+    mesh = open_mesh(root)
+    print_recovery_summary(mesh)
+    region = mesh.store().root
+    console.print(f"\nWhere to look: data and manifests under {region.uri_of(region.root)}/<domain>/<asset>/ "
+                  f"(the active region '{mesh.active_region}'); "
                   "run history: uv run mesh history sales.orders; audit trail: uv run mesh audit query "
                   "--asset finance (and mesh audit verify); reads as a person: uv run mesh read "
-                  "customers.customers --as privacy@acme.example; gate reports: .mesh/regions/us-east/_quarantine/; "
+                  "customers.customers --as privacy@acme.example; gate reports: "
+                  f"{region.uri_of(region.path(QUARANTINE))}/; "
                   "lineage: .mesh/lineage/events.jsonl (Airflow's own: airflow-events.jsonl) and uv run mesh "
                   "lineage sales.orders --impact; replicas and RPO: uv run mesh dr status; a recovery drill: "
                   "uv run mesh dr drill; Airflow logs: .mesh/airflow/logs/")

@@ -95,7 +95,7 @@ _READER = textwrap.dedent("""
     hashed = []
     checksum, read_verified = StorageRoot.checksum, VersionStore._read_verified
     StorageRoot.checksum = lambda self, path, *rest: hashed.append(path) or checksum(self, path, *rest)
-    VersionStore._read_verified = lambda self, m, path, stamp: hashed.append(path) or read_verified(self, m, path, stamp)
+    VersionStore._read_verified = lambda self, m, path, *rest, **kw: hashed.append(path) or read_verified(self, m, path, *rest, **kw)
     if sys.argv[1] == "mesh":
         from governance.wiring import load_mesh
         store = load_mesh(Path(sys.argv[2])).store()
