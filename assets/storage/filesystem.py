@@ -18,14 +18,14 @@ import errno
 import fcntl
 import io
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from assets.atomic import atomic_write
+from assets.atomic import atomic_write, sync_together
 from assets.storage import lease
 from assets.storage.conditional import compare_and_swap
 from assets.storage.digest import DEFAULT_ALGORITHM, checksum_of_stream, new_hasher
@@ -150,6 +150,23 @@ class StorageRoot:
             self.fs.pipe_file(path, data)
             return
         atomic_write(path, data)
+
+    def finish_folder(self, folder: str, files: Mapping[str, bytes]) -> None:
+        """Write ``files`` (name -> bytes) into ``folder``, a folder no reader looks at yet (it
+        is renamed into place or made visible by what is written last), and make the folder
+        durable with everything in it. Locally each file is written in place (the folder is
+        invisible, so there is nothing to replace atomically), then every file of the folder
+        and the folder itself are fsync-ed together (:func:`~assets.atomic.sync_together`): one
+        wait for the disk, not one per file. On object stores each file is one ``put``,
+        durable when it returns."""
+        if not self.is_local:
+            for name, data in files.items():
+                self.fs.pipe_file(f"{folder}/{name}", data)
+            return
+        for name, data in files.items():
+            with open(f"{folder}/{name}", "xb") as fh:
+                fh.write(data)
+        sync_together([*(f"{folder}/{name}" for name in sorted(os.listdir(folder))), folder])
 
     def rename(self, src: str, dst: str) -> None:
         """Move a finished folder into place (one ``rename`` on a local filesystem)."""

@@ -163,7 +163,9 @@ class VersionStore:
                 run_id=request.run_id, partition=request.partition, protection=dict(request.protection),
                 data_key=dict(request.data_key) if request.data_key else None,
                 contract=dict(request.contract) if request.contract else None)
-            self.root.write_atomic(f"{staged.folder}/{MANIFEST_FILE}", manifest.to_json())
+            # the data, the manifest and their folder reach the disk before the folder is moved
+            # into place; moving CURRENT syncs the asset's folder, which holds both renames
+            self.root.finish_folder(staged.folder, {MANIFEST_FILE: manifest.to_json()})
             if staged.folder != final:
                 self.root.rename(staged.folder, final)
             self._end(staged.mark)
