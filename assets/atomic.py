@@ -17,9 +17,10 @@ import threading
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["atomic_write", "sync_together"]
+__all__ = ["Prepared", "atomic_write", "discard", "install", "prepare", "sync_together"]
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None,
@@ -41,17 +42,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int | None 
     """
     target = Path(path)
     folder = target.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{target.name}.{uuid.uuid4().hex}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if mode is None else mode)
+    tmp = _write_temporary(target, data, mode=mode, durable=durable)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            if mode is not None:
-                os.fchmod(fh.fileno(), mode)  # exactly ``mode``, whatever the umask
-            fh.write(data)
-            fh.flush()
-            if durable:
-                os.fsync(fh.fileno())
         if exclusive:
             try:
                 os.link(tmp, target)
@@ -67,6 +59,55 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int | None 
     if durable:
         _fsync_folder(folder)
     return True
+
+
+def _write_temporary(target: Path, data: bytes, *, mode: int | None = None, durable: bool = True) -> Path:
+    """``data`` in a new temporary file beside ``target`` (created with ``mode`` when given),
+    fsync-ed if ``durable``; missing parent folders are created. Removed again on failure."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if mode is None else mode)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if mode is not None:
+                os.fchmod(fh.fileno(), mode)  # exactly ``mode``, whatever the umask
+            fh.write(data)
+            fh.flush()
+            if durable:
+                os.fsync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The next content of ``path``, written beside it as ``tmp`` by :func:`prepare`, not yet
+    in place: :func:`install` or :func:`discard` it."""
+
+    path: Path
+    tmp: Path
+    data: bytes
+
+
+def prepare(path: str | os.PathLike[str], data: bytes) -> Prepared:
+    """The first half of :func:`atomic_write`, for a writer that syncs several files at once:
+    ``data`` in a temporary file beside ``path``, not synced. Sync ``tmp`` (with
+    :func:`sync_together`) before :func:`install`."""
+    target = Path(path)
+    return Prepared(target, _write_temporary(target, data, durable=False), data)
+
+
+def install(prepared: Prepared) -> None:
+    """The second half: the synced temporary file replaces ``path``, and the rename is synced."""
+    os.replace(prepared.tmp, prepared.path)
+    _fsync_folder(prepared.path.parent)
+
+
+def discard(prepared: Prepared) -> None:
+    """Drop a prepared write that will not be installed (nothing happens once it was)."""
+    prepared.tmp.unlink(missing_ok=True)
 
 
 def _fsync_folder(folder: Path) -> None:

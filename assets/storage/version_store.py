@@ -32,6 +32,7 @@ from typing import Any
 
 import polars as pl
 
+from assets.atomic import Prepared, discard
 from assets.errors import AssetNotMaterializedError, StorageError
 from assets.storage.digest import UnknownChecksumAlgorithm, algorithm_of, checksum_of
 from assets.storage.filesystem import StorageRoot
@@ -152,6 +153,7 @@ class VersionStore:
             except Exception:
                 self.discard(staged)
                 raise
+        pointer: Prepared | None = None
         try:
             stamp = self.root.stamp(data_path)
             manifest = Manifest(
@@ -163,17 +165,22 @@ class VersionStore:
                 run_id=request.run_id, partition=request.partition, protection=dict(request.protection),
                 data_key=dict(request.data_key) if request.data_key else None,
                 contract=dict(request.contract) if request.contract else None)
-            # the data, the manifest and their folder reach the disk before the folder is moved
-            # into place; moving CURRENT syncs the asset's folder, which holds both renames
-            self.root.finish_folder(staged.folder, {MANIFEST_FILE: manifest.to_json()})
+            # the data, the manifest, their folder and CURRENT's next content reach the disk
+            # together, before the folder is moved into place; moving CURRENT then syncs the
+            # asset's folder, which holds both renames
+            pointer = self.root.prepare(self._pointer_path(request.key, request.partition), _pointer(staged.version))
+            self.root.finish_folder(staged.folder, {MANIFEST_FILE: manifest.to_json()}, ahead=pointer)
             if staged.folder != final:
                 self.root.rename(staged.folder, final)
             self._end(staged.mark)
             self._remember(f"{final}/{DATA_FILE}", manifest.checksum, stamp)  # a rename keeps the stamp
-            self._move_current(request.key, staged.version, request.partition)
+            self._move_current(request.key, staged.version, request.partition, prepared=pointer)
         except OSError as exc:
             self.discard(staged)
             raise self._error(request.key, f"publishing failed: {exc}", final) from exc
+        finally:
+            if pointer is not None:  # installed by now, unless publishing failed
+                discard(pointer)
         return manifest
 
     def remove_version(self, key: str, version: str, partition: str | None = None) -> None:
@@ -202,7 +209,8 @@ class VersionStore:
                               fix="a rollback is explicit: pass allow_backward=True from an audited rollback path")
         return manifest
 
-    def _move_current(self, key: str, version: str, partition: str | None, *, allow_backward: bool = False) -> str:
+    def _move_current(self, key: str, version: str, partition: str | None, *, allow_backward: bool = False,
+                      prepared: Prepared | None = None) -> str:
         """Point ``CURRENT`` at ``version`` unless it is older than the current one (and not
         ``allow_backward``); returns the version ``CURRENT`` names afterwards. The read and the
         write are one :meth:`StorageRoot.update`, so the moves take effect one after the other,
@@ -214,9 +222,9 @@ class VersionStore:
                 current = None
             if current == version or (current is not None and version < current and not allow_backward):
                 return None
-            return json.dumps({"version": version}).encode()
+            return _pointer(version)
 
-        after = self.root.update(self.root.path(self._asset_dir(key, partition), CURRENT_FILE), change)
+        after = self.root.update(self._pointer_path(key, partition), change, prepared=prepared)
         return _pointed(after) if after is not None else version
 
     def _write_parquet(self, frame: pl.DataFrame, path: str) -> None:
@@ -500,6 +508,9 @@ class VersionStore:
             with contextlib.suppress(OSError):
                 self.root.fs.rm_file(mark)
 
+    def _pointer_path(self, key: str, partition: str | None) -> str:
+        return self.root.path(self._asset_dir(key, partition), CURRENT_FILE)
+
     @staticmethod
     def _asset_dir(key: str, partition: str | None) -> str:
         return _asset_folder(key, partition)
@@ -507,6 +518,11 @@ class VersionStore:
     def _error(self, key: str, what: str, path: str, fix: str = "") -> StorageError:
         return StorageError(f"asset '{key}': {what}", where=self.root.uri_of(path),
                             fix=fix or "check that the storage root is reachable and writable")
+
+
+def _pointer(version: str) -> bytes:
+    """The ``CURRENT`` pointer naming ``version``."""
+    return json.dumps({"version": version}).encode()
 
 
 def _pointed(raw: bytes) -> str:

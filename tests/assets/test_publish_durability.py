@@ -49,11 +49,25 @@ def test_the_data_manifest_and_folder_are_durable_before_the_version_is_moved_in
     staging = seen[moved][1]
     synced_before = {path for op, path in seen[:moved] if op == "fsync"}
     assert {f"{staging}/data.parquet", f"{staging}/manifest.json", staging} <= synced_before
+    assert any(path.startswith(f"{asset}/.CURRENT.") for path in synced_before)  # the pointer's next content
     pointer = next(i for i, (op, path) in enumerate(seen) if op == "replace" and path == f"{asset}/CURRENT")
-    assert pointer > moved
-    assert any(op == "fsync" and path.startswith(f"{asset}/.CURRENT.") for op, path in seen[moved:pointer])
+    assert pointer > moved and not [op for op, _ in seen[moved + 1:pointer] if op == "fsync"]  # no wait between
     assert ("fsync", asset) in seen[pointer:]  # the folder that holds both renames
+    assert sorted(p.name for p in Path(asset).iterdir()) == sorted([".CURRENT.lock", ".staging", "CURRENT",
+                                                                    manifest.version])
     assert store.current_version("sales.orders") == manifest.version and store.verify(manifest)
+
+
+def test_a_pointer_that_would_move_back_is_dropped_with_its_prepared_file(tmp_path: Path) -> None:
+    store = VersionStore(StorageRoot(str(tmp_path / "region")))
+    request = PublishRequest(key="sales.orders", contract_version="1.0.0", code_version="abc", run_id="run-1",
+                             input_versions={}, protection={})
+    older = store.stage(pl.DataFrame({"n": [1]}), request)
+    newer = store.publish(pl.DataFrame({"n": [2]}), request)
+    store.commit(older)  # published, but CURRENT stays on the newer version
+    asset = tmp_path / "region" / "sales" / "orders"
+    assert store.current_version("sales.orders") == newer.version
+    assert not [p.name for p in asset.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_sync_together_syncs_every_path_and_raises_a_failure(tmp_path: Path) -> None:
