@@ -86,7 +86,7 @@ def _run(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None,
         for param, upstream in definition.spec.inputs.items():
             _authorize(mesh, definition, upstream)
             manifest = store.require_current(upstream)
-            inputs[param] = store.scan(upstream, manifest.version)
+            inputs[param] = store.scan_manifest(manifest)
             versions[upstream] = manifest.version
         if definition.wants_context:
             inputs[CONTEXT_PARAM] = AssetContext(key=key, run_id=run_id, params=dict(params or {}), secrets=secrets)

@@ -293,7 +293,13 @@ class VersionStore:
         unchanged since) is scanned lazily; on its first read it is read once, hashed while it
         is decoded, and served from memory (larger than ``EAGER_VERIFY_BYTES``: hashed, then
         scanned)."""
-        manifest = self.manifest(key, version, partition) if version else self.require_current(key, partition)
+        return self.scan_manifest(self.manifest(key, version, partition) if version
+                                  else self.require_current(key, partition))
+
+    def scan_manifest(self, manifest: Manifest) -> pl.LazyFrame:
+        """:meth:`scan` of the version ``manifest`` describes, for a caller that read the
+        manifest already (the manifest is not read again)."""
+        key, partition = manifest.key, manifest.partition
         path = self.data_path(key, manifest.version, partition)
         stamp = self._stamp(manifest, path)
         try:
