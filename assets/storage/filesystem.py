@@ -25,7 +25,14 @@ from typing import IO
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from assets.atomic import Prepared, atomic_write, discard, install, prepare, sync_together
+from assets.atomic import (
+    Prepared,
+    atomic_write,
+    discard,
+    install,
+    prepare,
+    sync_together,
+)
 from assets.storage import lease
 from assets.storage.conditional import compare_and_swap
 from assets.storage.digest import DEFAULT_ALGORITHM, checksum_of_stream, new_hasher

@@ -4,7 +4,10 @@ Layout under the root: see :mod:`assets.storage.layout`.
 
 Publishing writes a version under ``.staging``, moves the finished folder into place, and
 only then replaces ``CURRENT`` in one atomic write. A crash at any point leaves ``CURRENT``
-naming the previous, complete version. On object stores (no folder rename) the data goes
+naming the previous, complete version. Locally the data file, the manifest, the staging folder
+and ``CURRENT``'s next content are fsync-ed together before the folder moves (one wait for the
+disk), and the asset's folder, which holds both renames, after ``CURRENT`` moves: a version
+that was reported published survives a power cut. On object stores (no folder rename) the data goes
 straight into the version's folder, marked as being written under ``.staging`` until done, and
 the manifest, written last, makes it a version: readers list only versions with a manifest. What a killed writer
 leaves (a staging folder; on object stores a version folder without a manifest) is never read,
