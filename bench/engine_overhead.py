@@ -21,6 +21,7 @@ medians, the ratio and ``met``/``MISSED`` against its target.
 from __future__ import annotations
 
 import tempfile
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,12 @@ BASELINE = "direct calls + protection at rest + write_parquet"
 
 def _direct(mesh: Mesh, out: Path, params: dict[str, Any]) -> None:
     """The baseline: each function called in topological order, its output protected as the
-    mesh protects it at rest and written as Parquet."""
+    mesh protects it at rest and written as Parquet, into a new folder each run as the engine
+    writes a new version's (overwriting a file costs more: ext4 flushes a truncated file's new
+    data when it is closed)."""
     protector = mesh.services.protector
+    out = out / uuid.uuid4().hex
+    out.mkdir()
     for key in mesh.graph:
         definition = mesh.graph[key]
         inputs: dict[str, Any] = {p: pl.scan_parquet(out / f"{k}.parquet") for p, k in definition.spec.inputs.items()}
