@@ -44,13 +44,14 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
     """
     lineage = mesh.services.lineage
     started_at = mesh.services.clock()
+    region = mesh.active_region  # read once: the region written to is the one the audit record names
     lineage.started(key, run_id)
-    result = _run(mesh, key, run_id=run_id, params=params, secrets=secrets)
+    result = _run(mesh, key, mesh.store(region), run_id=run_id, params=params, secrets=secrets)
     if result.status is not Status.MATERIALIZED:  # COMPLETE comes from the lineage handler on the update
         lineage.failed(key, run_id, result.error or str(result.status), result.gate.failures if result.gate else ())
     mesh.services.audit.append(AuditEvent(
         actor=f"service:{key.split('.', 1)[0]}", action="materialize", target=key, source=source,
-        outcome=str(result.status), where=f"region:{mesh.active_region}",
+        outcome=str(result.status), where=f"region:{region}",
         details={"run_id": run_id, "version": result.manifest.version if result.manifest else None,
                  "rows": result.manifest.rows if result.manifest else None,
                  "checksum": result.manifest.checksum if result.manifest else None,
@@ -72,11 +73,10 @@ def _tell_observers(mesh: Mesh, run: RunEnded) -> None:
                         type(exc).__name__, exc)
 
 
-def _run(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None,
+def _run(mesh: Mesh, key: str, store: VersionStore, *, run_id: str, params: Mapping[str, Any] | None,
          secrets: SecretResolver) -> AssetResult:
     started = time.perf_counter()
     definition = mesh.graph[key]
-    store = mesh.store()
 
     def finish(status: Status, **kw: Any) -> AssetResult:
         return AssetResult(key=key, status=status, seconds=time.perf_counter() - started, **kw)
@@ -87,7 +87,7 @@ def _run(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None,
         for param, upstream in definition.spec.inputs.items():
             _authorize(mesh, definition, upstream)
             manifest = store.require_current(upstream)
-            inputs[param] = store.scan(upstream, manifest.version)
+            inputs[param] = store.scan_manifest(manifest)
             versions[upstream] = manifest.version
         if definition.wants_context:
             inputs[CONTEXT_PARAM] = AssetContext(key=key, run_id=run_id, params=dict(params or {}), secrets=secrets)

@@ -32,6 +32,21 @@ def measure(fn: Callable[[], object], *, repeat: int = 5, warmup: int = 1,
     return Timing(tuple(samples))
 
 
+def measure_interleaved(fns: dict[str, Callable[[], object]], *, repeat: int = 5,
+                        warmup: int = 1) -> dict[str, Timing]:
+    """Run each of ``fns`` in turn, ``warmup + repeat`` rounds, so all see the same state of the
+    machine (and of anything the runs accumulate); keep the timed rounds, per name."""
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for i in range(warmup + repeat):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            elapsed = time.perf_counter() - start
+            if i >= warmup:
+                samples[name].append(elapsed)
+    return {name: Timing(tuple(times)) for name, times in samples.items()}
+
+
 def report(name: str, subject: Timing, baseline: Timing, *, target: float | None = None,
            baseline_name: str = "baseline") -> float:
     """Print one comparison line and return the ratio of medians."""

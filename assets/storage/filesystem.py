@@ -20,7 +20,7 @@ import errno
 import fcntl
 import io
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -28,7 +28,14 @@ import fsspec
 import polars as pl
 from fsspec.implementations.local import LocalFileSystem
 
-from assets.atomic import atomic_write
+from assets.atomic import (
+    Prepared,
+    atomic_write,
+    discard,
+    install,
+    prepare,
+    sync_together,
+)
 from assets.storage import lease
 from assets.storage.conditional import compare_and_swap, read_tagged
 from assets.storage.digest import DEFAULT_ALGORITHM, checksum_of_stream, new_hasher
@@ -195,6 +202,30 @@ class StorageRoot:
         frame.write_parquet(encoded, statistics=True)
         self.write_atomic(path, encoded.getvalue())
 
+    def finish_folder(self, folder: str, files: Mapping[str, bytes], *, ahead: Prepared | None = None) -> None:
+        """Write ``files`` (name -> bytes) into ``folder``, a folder no reader looks at yet (it
+        is renamed into place or made visible by what is written last), and make the folder
+        durable with everything in it. Locally each file is written in place (the folder is
+        invisible, so there is nothing to replace atomically), then every file of the folder,
+        the folder itself and ``ahead`` (a :meth:`prepare`-d write to install next) are fsync-ed
+        together (:func:`~assets.atomic.sync_together`): one wait for the disk, not one per
+        file. On object stores each file is one ``put``, durable when it returns."""
+        if not self.is_local:
+            for name, data in files.items():
+                self.fs.pipe_file(f"{folder}/{name}", data)
+            return
+        for name, data in files.items():
+            with open(f"{folder}/{name}", "xb") as fh:
+                fh.write(data)
+        sync_together([*(f"{folder}/{name}" for name in sorted(os.listdir(folder))), folder,
+                       *([ahead.tmp] if ahead is not None else [])])
+
+    def prepare(self, path: str, data: bytes) -> Prepared | None:
+        """Locally, ``data`` written beside ``path`` to be synced with other files
+        (:meth:`finish_folder`) and put in place by :meth:`update`; ``None`` on object stores,
+        where one ``put`` is atomic and durable anyway."""
+        return prepare(path, data) if self.is_local else None
+
     def rename(self, src: str, dst: str) -> None:
         """Move the folder ``src`` to ``dst`` (which must not exist yet). On a local filesystem
         one ``rename``. Object stores have no folder rename: every object is copied in the store
@@ -219,26 +250,37 @@ class StorageRoot:
             if batch:
                 self.fs.rm(batch)
 
-    def update(self, path: str, change: Callable[[bytes | None], bytes | None]) -> bytes | None:
+    def update(self, path: str, change: Callable[[bytes | None], bytes | None], *,
+               prepared: Prepared | None = None) -> bytes | None:
         """Replace the small file ``path`` with ``change(old)`` (``old`` None if it is missing;
         ``change`` returns None to leave it) as one step against concurrent updaters, and return
         the bytes there afterwards. Local folders hold a lock file beside it (``.<name>.lock``)
         for the read and the write; on S3 the write is conditional on the ETag read (or on
         absence), and a write that lost to another one reads again and calls ``change`` again,
-        so ``change`` must decide from ``old`` alone."""
+        so ``change`` must decide from ``old`` alone.
+
+        ``prepared`` (from :meth:`prepare`, already synced) is installed when ``change``
+        returns its bytes, instead of writing and syncing them again; it is dropped otherwise."""
         if not self.is_local:
             return compare_and_swap(self.fs, path, change)
         folder, name = os.path.split(path)
-        with self.lock(os.path.join(folder, f".{name}.lock")):
-            try:
-                old: bytes | None = self.read_bytes(path)
-            except FileNotFoundError:
-                old = None
-            new = change(old)
-            if new is None:
-                return old
-            atomic_write(path, new)
-            return new
+        try:
+            with self.lock(os.path.join(folder, f".{name}.lock")):
+                try:
+                    old: bytes | None = self.read_bytes(path)
+                except FileNotFoundError:
+                    old = None
+                new = change(old)
+                if new is None:
+                    return old
+                if prepared is not None and prepared.data == new and str(prepared.path) == path:
+                    install(prepared)
+                else:
+                    atomic_write(path, new)
+                return new
+        finally:
+            if prepared is not None:
+                discard(prepared)
 
     @contextlib.contextmanager
     def lock(self, path: str) -> Iterator[None]:

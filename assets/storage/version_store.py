@@ -4,7 +4,10 @@ Layout under the root: see :mod:`assets.storage.layout`.
 
 Publishing writes a version under ``.staging``, moves the finished folder into place, and
 only then replaces ``CURRENT`` in one atomic write. A crash at any point leaves ``CURRENT``
-naming the previous, complete version. On object stores (no folder rename) the data goes
+naming the previous, complete version. Locally the data file, the manifest, the staging folder
+and ``CURRENT``'s next content are fsync-ed together before the folder moves (one wait for the
+disk), and the asset's folder, which holds both renames, after ``CURRENT`` moves: a version
+that was reported published survives a power cut. On object stores (no folder rename) the data goes
 straight into the version's folder, marked as being written under ``.staging`` until done, and
 the manifest, written last, makes it a version: readers list only versions with a manifest. What a killed writer
 leaves (a staging folder; on object stores a version folder without a manifest) is never read,
@@ -32,6 +35,7 @@ from typing import Any
 
 import polars as pl
 
+from assets.atomic import Prepared, discard
 from assets.errors import AssetNotMaterializedError, StorageError
 from assets.storage.digest import UnknownChecksumAlgorithm, algorithm_of, checksum_of
 from assets.storage.filesystem import StorageRoot
@@ -154,6 +158,7 @@ class VersionStore:
             except Exception:
                 self.discard(staged)
                 raise
+        pointer: Prepared | None = None
         try:
             stamp = self.root.stamp(data_path)
             manifest = Manifest(
@@ -165,15 +170,22 @@ class VersionStore:
                 run_id=request.run_id, partition=request.partition, protection=dict(request.protection),
                 data_key=dict(request.data_key) if request.data_key else None,
                 contract=dict(request.contract) if request.contract else None, warnings=request.warnings)
-            self.root.write_atomic(f"{staged.folder}/{MANIFEST_FILE}", manifest.to_json())
+            # the data, the manifest, their folder and CURRENT's next content reach the disk
+            # together, before the folder is moved into place; moving CURRENT then syncs the
+            # asset's folder, which holds both renames
+            pointer = self.root.prepare(self._pointer_path(request.key, request.partition), _pointer(staged.version))
+            self.root.finish_folder(staged.folder, {MANIFEST_FILE: manifest.to_json()}, ahead=pointer)
             if staged.folder != final:
                 self.root.rename(staged.folder, final)
             self._end(staged.mark)
             self._remember(f"{final}/{DATA_FILE}", manifest.checksum, stamp)  # a rename keeps the stamp
-            self._move_current(request.key, staged.version, request.partition)
+            self._move_current(request.key, staged.version, request.partition, prepared=pointer)
         except OSError as exc:
             self.discard(staged)
             raise self._error(request.key, f"publishing failed: {exc}", final) from exc
+        finally:
+            if pointer is not None:  # installed by now, unless publishing failed
+                discard(pointer)
         return manifest
 
     def remove_version(self, key: str, version: str, partition: str | None = None) -> None:
@@ -202,7 +214,8 @@ class VersionStore:
                               fix="a rollback is explicit: pass allow_backward=True from an audited rollback path")
         return manifest
 
-    def _move_current(self, key: str, version: str, partition: str | None, *, allow_backward: bool = False) -> str:
+    def _move_current(self, key: str, version: str, partition: str | None, *, allow_backward: bool = False,
+                      prepared: Prepared | None = None) -> str:
         """Point ``CURRENT`` at ``version`` unless it is older than the current one (and not
         ``allow_backward``); returns the version ``CURRENT`` names afterwards. The read and the
         write are one :meth:`StorageRoot.update`, so the moves take effect one after the other,
@@ -214,9 +227,9 @@ class VersionStore:
                 current = None
             if current == version or (current is not None and version < current and not allow_backward):
                 return None
-            return json.dumps({"version": version}).encode()
+            return _pointer(version)
 
-        after = self.root.update(self.root.path(self._asset_dir(key, partition), CURRENT_FILE), change)
+        after = self.root.update(self._pointer_path(key, partition), change, prepared=prepared)
         return _pointed(after) if after is not None else version
 
     # -- reading --------------------------------------------------------------------------------
@@ -280,7 +293,13 @@ class VersionStore:
         hashed, then scanned). On an object store the file is read in one request that also
         gives its ETag, and served from memory: unhashed only if those very bytes were verified
         before, so an object replaced after its check is never served."""
-        manifest = self.manifest(key, version, partition) if version else self.require_current(key, partition)
+        return self.scan_manifest(self.manifest(key, version, partition) if version
+                                  else self.require_current(key, partition))
+
+    def scan_manifest(self, manifest: Manifest) -> pl.LazyFrame:
+        """:meth:`scan` of the version ``manifest`` describes, for a caller that read the
+        manifest already (the manifest is not read again)."""
+        key, partition = manifest.key, manifest.partition
         path = self.data_path(key, manifest.version, partition)
         try:
             if not self.root.is_local:
@@ -511,6 +530,9 @@ class VersionStore:
             with contextlib.suppress(OSError):
                 self.root.fs.rm_file(mark)
 
+    def _pointer_path(self, key: str, partition: str | None) -> str:
+        return self.root.path(self._asset_dir(key, partition), CURRENT_FILE)
+
     @staticmethod
     def _asset_dir(key: str, partition: str | None) -> str:
         return _asset_folder(key, partition)
@@ -520,6 +542,11 @@ class VersionStore:
                             + ("" if self.root.is_local else " (an s3:// root: the endpoint and credentials of "
                                "the AWS_* variables, such as AWS_ENDPOINT_URL and AWS_ACCESS_KEY_ID)")
                             + "; if the region is down, `mesh dr failover --to <standby>` serves its replicas")
+
+
+def _pointer(version: str) -> bytes:
+    """The ``CURRENT`` pointer naming ``version``."""
+    return json.dumps({"version": version}).encode()
 
 
 def _pointed(raw: bytes) -> str:

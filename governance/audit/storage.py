@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
 import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
@@ -196,14 +197,31 @@ class FileLogStorage:
         return name, len(raw) - end, complete
 
     def head(self) -> bytes | None:
+        """The head cache, or ``None`` when it is missing or its digest line does not match
+        (a torn write, an older mesh's format): the log rebuilds it."""
         try:
-            return (self.folder / HEAD).read_bytes()
+            raw = (self.folder / HEAD).read_bytes()
         except FileNotFoundError:
             return None
+        body, newline, digest = raw.rpartition(b"\n")
+        return body if newline and hashlib.sha256(body).hexdigest().encode() == digest else None
 
     def save_head(self, data: bytes) -> None:
-        # a cache, rebuilt from the log when it is lost or stale: not worth two fsyncs an append
-        atomic_write(self.folder / HEAD, data, durable=False)
+        """Overwrite the head cache in place, its last line the SHA-256 of the rest.
+
+        A cache, rebuilt from the log when it is lost, stale or unreadable, and written on every
+        append: not worth a temporary file, a rename (1-4 ms each on a loaded disk, against
+        0.03 ms in place) or an fsync. A write torn by a crash fails its digest and reads as
+        missing. Under the writers' lock, so no reader sees a write in progress."""
+        content = data + b"\n" + hashlib.sha256(data).hexdigest().encode()
+        fd = os.open(self.folder / HEAD, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            view = memoryview(content)
+            while view:
+                view = view[os.pwrite(fd, view, len(content) - len(view)):]
+            os.ftruncate(fd, len(content))
+        finally:
+            os.close(fd)
 
     def checkpoints(self) -> bytes:
         try:

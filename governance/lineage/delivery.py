@@ -87,8 +87,11 @@ class LineageOutbox:
         return Delivery(new, delivery.sent, delivery.pending, delivery.error)
 
     def flush(self) -> Delivery:
-        """Send pending events, oldest first, until one fails."""
-        sent, error = 0, None
+        """Send pending events, oldest first, until one fails. What was sent (and the failure)
+        is recorded in one transaction at the end of the pass, with the count still pending: a
+        crash in between sends this pass's events again, never loses one."""
+        sent: list[int] = []
+        error = failed = None
         self._import()
         with self._lock, self.database.exclusive(SENDER_LOCK):
             with self.database.read() as conn:
@@ -98,18 +101,18 @@ class LineageOutbox:
                 try:
                     self.transport.emit(json.loads(body))
                 except Exception as exc:  # any transport failure: keep the event, report the miss
-                    error = f"{type(exc).__name__}: {str(exc)[:300]}"
-                    with self.database.write(durable=False) as conn:
-                        conn.execute(update(events).where(events.c.seq == seq)
-                                     .values(attempts=events.c.attempts + 1, last_error=error))
+                    error, failed = f"{type(exc).__name__}: {str(exc)[:300]}", seq
                     break
-                with self.database.write(durable=False) as conn:
-                    conn.execute(update(events).where(events.c.seq == seq)
+                sent.append(seq)
+            with self.database.write(durable=False) as conn:
+                if sent:
+                    conn.execute(update(events).where(events.c.seq.in_(sent))
                                  .values(sent_at=_now(), attempts=events.c.attempts + 1, last_error=None))
-                sent += 1
-            with self.database.read() as conn:
+                if failed is not None:
+                    conn.execute(update(events).where(events.c.seq == failed)
+                                 .values(attempts=events.c.attempts + 1, last_error=error))
                 left = conn.execute(select(func.count()).where(events.c.sent_at.is_(None))).scalar_one()
-        return Delivery(False, sent, left, error)
+        return Delivery(False, len(sent), left, error)
 
     def status(self) -> OutboxStatus:
         self._import()

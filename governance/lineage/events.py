@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -125,19 +126,26 @@ def _ours(event: RunEvent) -> RunEvent:
 
 
 def _job(mesh: Mesh, spec: AssetSpec, namespace: str) -> Job:
-    path, _, line = spec.source.rpartition(":")
-    file = Path(path or spec.source)
-    relative = file.relative_to(mesh.root).as_posix() if file.is_relative_to(mesh.root) else file.as_posix()
+    url, relative = _source_location(mesh.root, spec.source)
     facets: dict[str, Any] = {
         "jobType": job_type_job.JobTypeJobFacet(processingType="BATCH", integration="ACME_MESH", jobType="ASSET"),
-        "sourceCodeLocation": source_code_location_job.SourceCodeLocationJobFacet(
-            type="file", url=file.resolve().as_uri() + (f"#L{line}" if line.isdigit() else ""), path=relative),
+        "sourceCodeLocation": source_code_location_job.SourceCodeLocationJobFacet(type="file", url=url, path=relative),
         "ownership": ownership_job.OwnershipJobFacet(owners=[
             ownership_job.Owner(name=f"mailto:{o}", type="MAINTAINER") for o in _owners(mesh, spec)]),
     }
     if spec.description:
         facets["documentation"] = documentation_job.DocumentationJobFacet(description=spec.description)
     return Job(namespace=namespace, name=spec.key, facets=facets)
+
+
+@lru_cache(maxsize=8192)
+def _source_location(root: Path, source: str) -> tuple[str, str]:
+    """The URL (``file://...#L<line>``) and the path relative to the mesh of an asset's source
+    (``<file>:<line>``), worked out once per asset: every event of its runs carries them."""
+    path, _, line = source.rpartition(":")
+    file = Path(path or source)
+    relative = file.relative_to(root).as_posix() if file.is_relative_to(root) else file.as_posix()
+    return file.resolve().as_uri() + (f"#L{line}" if line.isdigit() else ""), relative
 
 
 def _described(mesh: Mesh, spec: AssetSpec) -> dict[str, Any]:

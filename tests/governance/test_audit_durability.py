@@ -129,3 +129,23 @@ def test_a_batch_is_chained_record_by_record(log: AuditLog) -> None:
     assert [r.seq for r in records] == list(range(12)) and records[1].prev == records[0].hash
     report = log.verify()
     assert report.ok and report.records == 12, report.problem
+
+
+def test_a_head_cache_torn_into_other_valid_json_is_rebuilt_not_trusted(log: AuditLog) -> None:
+    log.append_many([event(i) for i in range(3)])
+    head = log.storage.folder / "head.json"  # type: ignore[attr-defined]
+    raw = head.read_bytes()
+    forged = raw.replace(b'"count": 3', b'"count": 7', 1)  # still JSON, the length unchanged: a torn page
+    assert forged != raw
+    head.write_bytes(forged)
+    assert log.storage.head() is None
+    record = log.append(event(3))
+    assert record.seq == 3 and log.verify().ok
+    assert log.storage.head() is not None and b'"count": 4' in head.read_bytes()
+
+
+def test_a_shorter_head_cache_overwrites_the_longer_one_whole(log: AuditLog) -> None:
+    log.append(event(0))
+    log.storage.save_head(b'{"long": "' + b"x" * 500 + b'"}')
+    log.storage.save_head(b'{"short": 1}')
+    assert log.storage.head() == b'{"short": 1}'
