@@ -18,6 +18,7 @@ written.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from functools import cache
@@ -30,6 +31,8 @@ from governance.contracts.odcs_rules import export_checks, export_frame_checks
 from governance.contracts.odcs_types import OdcsError, column_type
 
 if TYPE_CHECKING:
+    import pandera.polars as pa
+
     from assets.definition import AssetSpec
     from assets.mesh import Mesh
     from governance.policy import MeshPolicy
@@ -39,10 +42,14 @@ API_VERSION = "v3.1.0"
 PROTECTION, PLAINTEXT_REQUIRED, PLAINTEXT_PHYSICAL = "protection", "plaintextRequired", "plaintextPhysicalType"
 
 
-def odcs_document(mesh: Mesh, key: str, *, version: str | None = None) -> dict[str, Any]:
+def odcs_document(mesh: Mesh, key: str, *, version: str | None = None,
+                  contract: type[pa.DataFrameModel] | None = None) -> dict[str, Any]:
     """The ODCS document of asset ``key``'s contract, as plain data (validated). ``version`` is
-    the published version the servers point at (the current one by default)."""
+    the published version the servers point at (the current one by default); ``contract``
+    describes another contract in the asset's place (an imported one, to compare)."""
     spec = mesh.graph[key].spec
+    if contract is not None:
+        spec = dataclasses.replace(spec, contract=contract)
     version = version or mesh.store().current_version(key)
     document = {
         "apiVersion": API_VERSION, "kind": "DataContract", "id": f"{mesh.name}.{key}", "name": key,
@@ -58,8 +65,8 @@ def odcs_document(mesh: Mesh, key: str, *, version: str | None = None) -> dict[s
         "slaProperties": _sla(spec, mesh.policy) or None,
         "servers": _servers(mesh, key, version),
         "customProperties": [{"property": "visibility", "value": spec.visibility},
-                             {"property": "inputs", "value": sorted(spec.inputs.values())},
-                             {"property": "publishedVersion", "value": version}],
+                             {"property": "inputs", "value": sorted(spec.inputs.values())}]
+                            + ([{"property": "publishedVersion", "value": version}] if version else []),
     }
     document = {k: v for k, v in document.items() if v is not None}
     validate_document(document, where=f"the ODCS document of '{key}'")
@@ -196,7 +203,8 @@ def validate_document(document: dict[str, Any], *, where: str, strict_keys: bool
                         fix="correct the document (see the ODCS v3 reference)") from None
     dumped = model.model_dump(exclude_none=True, by_alias=True)
     if strict_keys and dumped != document:
-        raise OdcsError("the document holds keys the ODCS model does not know", where=where,
+        raise OdcsError(f"the document holds keys or values the ODCS model does not keep, first at "
+                        f"{_difference(document, dumped) or '(top)'}", where=where,
                         fix="remove or rename them (see the ODCS v3 reference)")
     errors = sorted(jsonschema.Draft201909Validator(_json_schema()).iter_errors(document), key=str)
     if errors:
@@ -204,6 +212,19 @@ def validate_document(document: dict[str, Any], *, where: str, strict_keys: bool
         place = "/".join(str(p) for p in first.absolute_path) or "(top)"
         raise OdcsError(f"not a valid ODCS document at {place}: {first.message}", where=where,
                         fix="correct the document (see the ODCS v3 JSON schema)")
+
+
+def _difference(mine: Any, kept: Any, path: str = "") -> str | None:
+    """The first place where ``kept`` (the model's dump) differs from ``mine``."""
+    if isinstance(mine, dict) and isinstance(kept, dict):
+        for k in mine.keys() | kept.keys():
+            if mine.get(k) != kept.get(k):
+                return _difference(mine.get(k), kept.get(k), f"{path}/{k}")
+    if isinstance(mine, list) and isinstance(kept, list) and len(mine) == len(kept):
+        for i, (a, b) in enumerate(zip(mine, kept, strict=True)):
+            if a != b:
+                return _difference(a, b, f"{path}/{i}")
+    return f"{path} ({mine!r} kept as {kept!r})" if mine != kept else None
 
 
 def _first_error(exc: Any) -> str:

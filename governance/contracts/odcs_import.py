@@ -17,7 +17,9 @@ from __future__ import annotations
 import keyword
 import math
 import re
+import sys
 import types
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,7 +92,8 @@ class ImportedContract:
     def load(self) -> type:
         """The generated class itself (its module run in a fresh namespace), as a check that the
         module loads and pandera accepts it."""
-        module = types.ModuleType(f"odcs_import_{self.name}")
+        module = types.ModuleType(f"_odcs_import_{self.name}_{uuid.uuid4().hex}")
+        sys.modules[module.__name__] = module  # pandera resolves the annotations in the class's module
         try:
             exec(compile(self.source(), self.source_file, "exec"), module.__dict__)  # noqa: S102 (our own code)
             model = module.__dict__[self.class_name]
@@ -98,6 +101,8 @@ class ImportedContract:
         except Exception as exc:  # pandera or polars refusing a value the document gave
             raise OdcsImportError(f"the contract made from it does not load: {type(exc).__name__}: {exc}",
                                   where=self.source_file, fix="correct the property the message names") from None
+        finally:
+            sys.modules.pop(module.__name__, None)
         return model  # type: ignore[no-any-return]
 
 
@@ -158,7 +163,7 @@ def import_odcs(path: Path, *, schema: str | None = None) -> ImportedContract:
     owners = tuple(str(m["username"]) for m in members or [] if isinstance(m, dict) and m.get("role") == "owner"
                    and m.get("username"))
     contract = ImportedContract(
-        source_file=where, domain=domain, name=name, class_name=_camel(name), version=str(document.get("version")),
+        source_file=where, domain=domain, name=name, class_name=_class_name(obj.get("businessName"), name), version=str(document.get("version")),
         description=str(obj.get("description") or ""), columns=tuple(columns),
         unique=tuple(unique) if unique else None, owners=owners, unsupported=tuple(unsupported + frame_problems))
     contract.load()
@@ -174,7 +179,10 @@ def _column(prop: Mapping[str, Any], *, where: str) -> tuple[ImportedColumn, lis
     physical, logical = prop.get("physicalType"), prop.get("logicalType")
     if protection:  # the stored type is VARCHAR; the plaintext's is the contract's
         physical = custom.get(PLAINTEXT_PHYSICAL) or ("VARCHAR" if logical in (None, "string") else None)
-    ctype = parse_type(physical, logical, column=raw, where=where)
+    try:
+        ctype = parse_type(physical, logical, column=raw, where=where)
+    except OdcsError as exc:
+        raise OdcsImportError(exc.what, where=exc.where, fix=exc.fix) from None
     draft = field_of(prop, ctype.dtype, where=where)
     keywords = dict(draft.keywords)
     required = custom.get(PLAINTEXT_REQUIRED, prop.get("required")) is True
@@ -214,12 +222,19 @@ def _safe(text: str) -> str:
     return f"c_{name}" if name[0].isdigit() or keyword.iskeyword(name) else name
 
 
+def _class_name(business: Any, name: str) -> str:
+    if isinstance(business, str) and re.fullmatch(r"[A-Z][A-Za-z0-9_]*", business) and not keyword.iskeyword(business):
+        return business
+    return _camel(name)
+
+
 def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_") if part) or "Contract"
 
 
 def _docstring(text: str) -> str:
-    return repr(text)
+    plain = '"' not in text and "\\" not in text and text.isprintable()
+    return f'"""{text}"""' if plain else repr(text)
 
 
 def _literal(value: Any) -> str:

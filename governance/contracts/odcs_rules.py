@@ -170,7 +170,8 @@ def field_of(prop: Mapping[str, Any], dtype: pl.DataType, *, where: str) -> Fiel
     options = prop.get("logicalTypeOptions") or {}
     for option, keyword in _OPTION_KEYWORD.items():
         if option in options:
-            draft.add(keyword, typed(options[option], dtype), warning=False, rule=option, where=where)
+            _safely(draft, option, where, lambda k=keyword, o=option: draft.add(  # type: ignore[misc]
+                k, typed(options[o], dtype), warning=False, rule=o, where=where))
     if "minLength" in options or "maxLength" in options:
         lengths = {"min_value": options.get("minLength"), "max_value": options.get("maxLength")}
         draft.add("str_length", {k: v for k, v in lengths.items() if v is not None}, warning=False,
@@ -181,14 +182,26 @@ def field_of(prop: Mapping[str, Any], dtype: pl.DataType, *, where: str) -> Fiel
                   rule="pattern", where=where)
     if prop.get("enum"):
         values = [v.get("value") if isinstance(v, Mapping) else v for v in prop["enum"]]
-        draft.add("isin", typed(values, dtype), warning=False, rule="enum", where=where)
+        _safely(draft, "enum", where, lambda: draft.add("isin", typed(values, dtype), warning=False, rule="enum",
+                                                        where=where))
     for other in sorted(set(options) - {*_OPTION_KEYWORD, "minLength", "maxLength", "pattern"}):
         if other not in ("format", "timezone", "defaultTimezone"):
             draft.unsupported.append(Unsupported(other, where, "no pandera Field keyword says it: remove the "
                                                                "option or add a custom check by hand"))
     for rule in prop.get("quality") or []:
-        _read_rule(rule, dtype, draft, where=where)
+        name = str(rule.get("name") or rule.get("metric") or rule.get("type") or "unnamed")
+        _safely(draft, name, where, lambda r=rule: _read_rule(r, dtype, draft, where=where))  # type: ignore[misc]
     return draft
+
+
+def _safely(draft: FieldDraft, rule: str, where: str, read: Any) -> None:
+    """Run ``read``; a value it cannot use (a bad date, a check's missing statistic) makes the
+    rule unsupported, with the fix."""
+    try:
+        read()
+    except (KeyError, TypeError, ValueError) as exc:
+        draft.unsupported.append(Unsupported(rule, where, f"its value cannot be read ({type(exc).__name__}: {exc}): "
+                                                          "write it as the column's type (dates as ISO text)"))
 
 
 def _must_be_zero(rule: Mapping[str, Any]) -> bool:
@@ -261,7 +274,8 @@ def frame_rules(rules: Iterable[Mapping[str, Any]], columns: Iterable[str], *,
         args = rule.get("arguments") or {}
         props = args.get("properties")
         if (rule.get("type", "library") == "library" and rule.get("metric") == "duplicateValues"
-                and _must_be_zero(rule) and isinstance(props, list) and set(props) <= known and unique is None):
+                and _must_be_zero(rule) and isinstance(props, list) and all(isinstance(p, str) for p in props)
+                and set(props) <= known and unique is None):
             unique = [str(p) for p in props]
             continue
         carried = next((p.get("value") for p in rule.get("customProperties") or []
