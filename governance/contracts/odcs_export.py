@@ -108,7 +108,7 @@ def _property(name: str, column: Any, policy: MeshPolicy, *, where: str) -> dict
     protected = protection if protection not in (None, "none") else None
     rules = export_checks(column.checks, protected=protected)
     required = not column.nullable
-    custom = []
+    custom: list[dict[str, Any]] = []
     if protected:
         custom.append({"property": PROTECTION, "value": protected})
         if ctype.physical != "VARCHAR":

@@ -103,7 +103,7 @@ class ImportedContract:
                                   where=self.source_file, fix="correct the property the message names") from None
         finally:
             sys.modules.pop(module.__name__, None)
-        return model  # type: ignore[no-any-return]
+        return model
 
 
 def read_odcs(path: Path) -> dict[str, Any]:

@@ -170,7 +170,7 @@ def field_of(prop: Mapping[str, Any], dtype: pl.DataType, *, where: str) -> Fiel
     options = prop.get("logicalTypeOptions") or {}
     for option, keyword in _OPTION_KEYWORD.items():
         if option in options:
-            _safely(draft, option, where, lambda k=keyword, o=option: draft.add(  # type: ignore[misc]
+            _safely(draft, option, where, lambda k=keyword, o=option: draft.add(
                 k, typed(options[o], dtype), warning=False, rule=o, where=where))
     if "minLength" in options or "maxLength" in options:
         lengths = {"min_value": options.get("minLength"), "max_value": options.get("maxLength")}
@@ -190,7 +190,7 @@ def field_of(prop: Mapping[str, Any], dtype: pl.DataType, *, where: str) -> Fiel
                                                                "option or add a custom check by hand"))
     for rule in prop.get("quality") or []:
         name = str(rule.get("name") or rule.get("metric") or rule.get("type") or "unnamed")
-        _safely(draft, name, where, lambda r=rule: _read_rule(r, dtype, draft, where=where))  # type: ignore[misc]
+        _safely(draft, name, where, lambda r=rule: _read_rule(r, dtype, draft, where=where))
     return draft
 
 

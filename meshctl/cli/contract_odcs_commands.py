@@ -11,7 +11,15 @@ import typer
 from rich.markup import escape
 
 from assets.atomic import atomic_write
-from meshctl.cli._output import RootOption, console, errors, fail, open_mesh, require_asset, user_errors
+from meshctl.cli._output import (
+    RootOption,
+    console,
+    errors,
+    fail,
+    open_mesh,
+    require_asset,
+    user_errors,
+)
 from meshctl.cli.governance_commands import contract_app
 
 

@@ -45,7 +45,8 @@ def test_export_says_types_rules_classification_owners_sla_and_servers(
         ("v3.1.0", "DataContract", "1.0.0", "active", "customers")
     props = _props(doc)
     assert props["customer_id"] | {} == {"name": "customer_id", "logicalType": "integer", "physicalType": "BIGINT",
-                                         "required": True, "unique": True, "logicalTypeOptions": {"minimum": 1}}
+                                         "required": True, "unique": True, "primaryKey": True,
+                                         "logicalTypeOptions": {"minimum": 1}}
     assert props["signup_date"]["logicalTypeOptions"] == {"minimum": "2015-01-01"}
     assert props["country"]["quality"][0]["metric"] == "invalidValues"
     # protected columns: the file holds tokens/cipher text, the value rules hold on the plaintext
