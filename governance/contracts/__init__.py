@@ -10,12 +10,7 @@ an ODCS document, and create a pandera contract module from one.
 """
 
 from governance.contracts.odcs_export import export_odcs, odcs_document
-from governance.contracts.odcs_import import (
-           ImportedContract,
-           OdcsImportError,
-           import_odcs,
-           read_odcs,
-)
+from governance.contracts.odcs_import import ImportedContract, OdcsImportError, import_odcs, read_odcs
 from governance.contracts.odcs_types import OdcsError
 
 __all__ = ["ImportedContract", "OdcsError", "OdcsImportError", "export_odcs", "import_odcs", "odcs_document",

@@ -257,3 +257,38 @@ def test_validation_refuses_a_key_the_model_does_not_know() -> None:
     document["schema"][0]["properties"][0]["colour"] = "red"
     with pytest.raises(OdcsError, match="keys or values the ODCS model does not keep, first at /schema/0/properties/0/colour"):
         validate_document(document, where="test")
+
+
+def test_an_s3_region_is_an_s3_server_and_an_unpublished_asset_points_at_every_version(
+        example_root: Path, s3_bucket: str) -> None:
+    from governance.wiring import load_mesh
+    from tests.s3 import standby_on_s3
+
+    standby_on_s3(example_root, s3_bucket)
+    doc = odcs_document(load_mesh(example_root), "sales.products")
+    primary, standby = doc["servers"]
+    assert (primary["type"], primary["environment"]) == ("local", "primary")
+    assert primary["path"].endswith("/us-east/sales/products/*/data.parquet")
+    assert standby == {"server": "us-west", "environment": "secondary", "format": "parquet", "type": "s3",
+                       "location": f"s3://{s3_bucket}/us-west/sales/products/*/data.parquet",
+                       "description": "Region us-west (secondary): every version of the asset (none is published "
+                                      "yet), one Parquet file per version."}
+    assert "publishedVersion" not in {p["property"] for p in doc["customProperties"]}
+
+
+def test_a_redacted_column_is_optional_in_the_file_and_required_on_the_plaintext(
+        example_root: Path, tmp_path: Path) -> None:
+    from governance.wiring import load_mesh
+
+    toml = example_root / "mesh.toml"
+    toml.write_text(toml.read_text().replace('[classification.restricted]\nprotection = "encrypt"',
+                                             '[classification.restricted]\nprotection = "redact"'))
+    mesh = load_mesh(example_root)
+    doc = odcs_document(mesh, "customers.customers")
+    full_name = _props(doc)["full_name"]
+    assert full_name["required"] is False
+    assert {"property": "plaintextRequired", "value": True} in full_name["customProperties"]
+    assert "empty (redacted)" in full_name["quality"][0]["description"]
+    source = tmp_path / "c.yaml"
+    source.write_text(to_yaml(doc))
+    assert odcs_document(mesh, "customers.customers", contract=import_odcs(source).load()) == doc
