@@ -192,9 +192,12 @@ def _column(prop: Mapping[str, Any], *, where: str) -> tuple[ImportedColumn, lis
         keywords["unique"] = True
     if draft.warnings == {True}:
         keywords["raise_warning"] = True
-    elif draft.warnings == {True, False}:
-        draft.unsupported.append(Unsupported("severity: warning", where, "a pandera Field raises all its checks one "
-                                             "way: move the warning rules into a @pa.check(..., raise_warning=True)"))
+    elif draft.warnings == {True, False}:  # a Field's checks all block, or all warn: the warnings are left out
+        for key, rule in draft.warning_rules.items():
+            keywords.pop(key, None)
+            draft.unsupported.append(Unsupported(rule, where, "a warning rule beside blocking ones: a pandera Field "
+                                                              "raises all its checks one way; add it as a "
+                                                              "@pa.check(..., raise_warning=True)"))
     metadata = {k: v for k, v in (("classification", prop.get("classification")),
                                   ("primary_key", True if prop.get("primaryKey") else None)) if v}
     if metadata:

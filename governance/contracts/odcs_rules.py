@@ -154,6 +154,8 @@ class FieldDraft:
     keywords: dict[str, Any] = field(default_factory=dict)
     warnings: set[bool] = field(default_factory=set)
     unsupported: list[Unsupported] = field(default_factory=list)
+    #: The rule behind each keyword read from a warning-level rule.
+    warning_rules: dict[str, str] = field(default_factory=dict)
 
     def add(self, keyword: str, value: Any, *, warning: bool, rule: str, where: str) -> None:
         if keyword in self.keywords and self.keywords[keyword] != value:
@@ -162,6 +164,8 @@ class FieldDraft:
             return
         self.keywords[keyword] = value
         self.warnings.add(warning)
+        if warning:
+            self.warning_rules[keyword] = rule
 
 
 def field_of(prop: Mapping[str, Any], dtype: pl.DataType, *, where: str) -> FieldDraft:

@@ -81,7 +81,11 @@ def contract_import(
 
     with user_errors():
         contract = import_odcs(file, schema=schema)
-        target = out or find_mesh_file(root).parent / "domains" / contract.domain / f"contracts_{contract.name}.py"
+        domain_dir = find_mesh_file(root).parent / "domains" / contract.domain
+        target = out or domain_dir / f"contracts_{contract.name}.py"
+    if out is None and not domain_dir.is_dir():
+        fail(f"{file}: its domain '{contract.domain}' has no folder {domain_dir}. Fix: create the domain "
+             f"(mesh domain create {contract.domain} --owner EMAIL --as EMAIL), or pass --out")
     for problem in contract.unsupported:
         errors.print(f"[yellow]unsupported:[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
     if contract.unsupported and not allow_unsupported:

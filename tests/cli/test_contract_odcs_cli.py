@@ -72,6 +72,16 @@ def test_import_reports_unsupported_rules_by_name(example_root: Path, tmp_path: 
     assert "# - " in out_file.read_text() and "enough_rows" in out_file.read_text()
 
 
+def test_import_into_a_domain_without_a_folder_is_refused(example_root: Path, tmp_path: Path) -> None:
+    document = tmp_path / "things.yaml"
+    document.write_text(yaml.safe_dump({
+        "apiVersion": "v3.1.0", "kind": "DataContract", "id": "things", "version": "1.0.0", "domain": "logistics",
+        "schema": [{"name": "things", "properties": [{"name": "id", "logicalType": "integer"}]}]}))
+    code, _, err = mesh(example_root, "contract", "import", str(document))
+    assert code == 1 and "domain 'logistics' has no folder" in err and "mesh domain create logistics" in err
+    assert not (example_root / "domains" / "logistics").exists()
+
+
 def test_import_of_a_bad_file_is_one_line_naming_the_file(example_root: Path, tmp_path: Path) -> None:
     bad = tmp_path / "broken.yaml"
     bad.write_text("kind: DataContract\nschema: [\n")

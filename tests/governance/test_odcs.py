@@ -183,9 +183,9 @@ def test_foreign_document_rules_become_fields(tmp_path: Path) -> None:
     imported = import_odcs(path)
     columns = {c.name: dict(c.keywords) for c in imported.columns}
     assert columns["id"] == {"unique": True, "metadata": {"primary_key": True}}
-    assert columns["code"] == {"str_length": {"max_value": 3}, "str_contains": "[A-Z]+", "isin": ["ABC", "XYZ"],
-                               "nullable": True}
-    assert {u.rule for u in imported.unsupported} == {"no_future", "rowCount", "severity: warning"}
+    assert columns["code"] == {"str_length": {"max_value": 3}, "str_contains": "[A-Z]+", "nullable": True}
+    assert {u.rule for u in imported.unsupported} == {"no_future", "rowCount", "invalidValues"}
+    assert "raise_warning=True" in next(u.fix for u in imported.unsupported if u.rule == "invalidValues")
     imported.load()
 
 
