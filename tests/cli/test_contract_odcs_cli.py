@@ -53,6 +53,7 @@ def test_import_writes_a_contract_module_into_the_domain(example_root: Path, tmp
     code, _, err = mesh(example_root, "contract", "import", str(document))
     assert code == 1 and "exists" in err and "--force" in err
     assert mesh(example_root, "contract", "import", str(document), "--force")[0] == 0
+    assert mesh(example_root, "check", "--json")[0] == 0  # the domain still loads with the new module in it
 
 
 def test_import_reports_unsupported_rules_by_name(example_root: Path, tmp_path: Path) -> None:
