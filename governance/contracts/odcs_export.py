@@ -51,16 +51,20 @@ def odcs_document(mesh: Mesh, key: str, *, version: str | None = None,
     if contract is not None:
         spec = dataclasses.replace(spec, contract=contract)
     version = version or mesh.store().current_version(key)
-    document = {
+    schema = _schema(spec, mesh.policy)
+    protected = any(c.get("property") == PROTECTION for p in schema["properties"] for c in p.get("customProperties", ()))
+    description = {"purpose": spec.description or f"The data product {key}.",
+                   "usage": f"Visibility {spec.visibility}: " + _USAGE.get(spec.visibility, "")}
+    if protected:
+        description["limitations"] = ("Classified columns hold tokens or cipher text at rest; readers holding "
+                                      "decrypt:<classification> get the plaintext from the mesh.")
+    document: dict[str, Any] = {
         "apiVersion": API_VERSION, "kind": "DataContract", "id": f"{mesh.name}.{key}", "name": key,
         "version": spec.contract_version, "status": "active", "domain": spec.domain, "dataProduct": key,
         "tenant": mesh.name,
-        "description": {"purpose": spec.description or f"The data product {key}.",
-                        "usage": f"Visibility {spec.visibility}: " + _USAGE.get(spec.visibility, ""),
-                        "limitations": "Classified columns hold tokens or cipher text at rest; readers holding "
-                                       "decrypt:<classification> get the plaintext from the mesh."},
+        "description": description,
         "tags": [f"{k}:{v}" for k, v in sorted(spec.tags.items())] or None,
-        "schema": [_schema(spec, mesh.policy)],
+        "schema": [schema],
         "team": _team(spec, mesh.policy),
         "slaProperties": _sla(spec, mesh.policy) or None,
         "servers": _servers(mesh, key, version),
