@@ -9,7 +9,7 @@ SEGMENTS = ["consumer", "smb", "enterprise"]
 
 
 class Customers(pa.DataFrameModel):
-    customer_id: int = pa.Field(unique=True, ge=1)
+    customer_id: int = pa.Field(unique=True, ge=1, metadata={"primary_key": True})
     email: str = pa.Field(str_matches=r"^[^@\s]+@[^@\s]+\.[a-z]+$", metadata={"classification": "pii"})
     full_name: str = pa.Field(str_length={"min_value": 1, "max_value": 120},
                               metadata={"classification": "restricted"})

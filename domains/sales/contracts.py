@@ -13,7 +13,7 @@ CATEGORIES = ["books", "electronics", "garden", "home", "toys", "sports"]
 
 
 class Products(pa.DataFrameModel):
-    product_id: int = pa.Field(unique=True, ge=1)
+    product_id: int = pa.Field(unique=True, ge=1, metadata={"primary_key": True})
     name: str = pa.Field(str_length={"min_value": 1, "max_value": 80})
     category: str = pa.Field(isin=CATEGORIES)
     list_price_usd: float = pa.Field(gt=0, le=10_000)

@@ -37,6 +37,7 @@ from meshctl.cli._output import (
     user_errors,
 )
 from meshctl.cli.airflow_commands import down, up
+from meshctl.cli.contract_odcs_commands import ContractFormat  # noqa: F401  (registers export/import on contract_app)
 from meshctl.cli.dr_commands import dr_app
 from meshctl.cli.gc_command import gc
 from meshctl.cli.governance_commands import (

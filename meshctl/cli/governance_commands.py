@@ -301,7 +301,7 @@ def access_revoke(
     console.print(f"grant {escape(grant_id)} on {escape(product)} revoked", highlight=False)
 
 
-contract_app = typer.Typer(help="Contract evolution: compare a contract with the last published one.",
+contract_app = typer.Typer(help="Contracts: compare with the last published one; export and import ODCS documents.",
                            no_args_is_help=True)
 
 
