@@ -106,6 +106,8 @@ def follow(client: AirflowClient, mesh: Mesh, started: dt.datetime, keys: set[st
             return state
         if time.monotonic() > deadline:
             waiting = [k for k, r in state.assets.items() if k not in state.skipped and r.state not in DONE]
+            waiting += [f"{governance_dag_id(d)} ({', '.join(s for s in states if s in ACTIVE)})"
+                        for d, states in state.governance.items() if any(s in ACTIVE for s in states)]
             raise CascadeTimeoutError(f"the cascade did not settle in {timeout:.0f}s; waiting for {waiting}",
                                       where="Airflow", fix="look at those DAGs in the Airflow UI")
         time.sleep(poll)
