@@ -29,9 +29,11 @@ from assets.errors import ConfigError
 from assets.mesh import Mesh
 from governance.ops.freshness import OVERDUE, AssetStatus, Facts, load_facts, statuses
 from governance.ops.predict import Prediction, learn, predict
+from governance.ops.report import Report, build_report
 from governance.ops.runs import RunRecords, stamp
 from governance.ops.signals import Recovery, Signal, SignalSink
 from governance.ops.watch import Watched, by_key, watched_of_compiled, watched_of_graph
+from governance.policy.ops import OpsPolicy
 from governance.state import StateDatabase, state_database
 from governance.state.schema import ops_states
 
@@ -58,6 +60,11 @@ class OpsView:
 
     def statuses(self, now: dt.datetime) -> dict[str, AssetStatus]:
         return statuses(self.assets, self.facts(), now)
+
+    def report(self, since: dt.datetime, until: dt.datetime, ops: OpsPolicy) -> Report:
+        """The operating report of ``[since, until)``."""
+        return build_report(self.assets, self.records.between(since, until), ops, since=since, until=until,
+                            published_before=self.records.published_before(since))
 
     def predictions(self, now: dt.datetime, current: dict[str, AssetStatus]) -> dict[str, Prediction]:
         stats = learn(self.records.between(now - LEARN_WINDOW, now), by_key(self.assets))

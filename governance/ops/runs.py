@@ -155,6 +155,13 @@ class RunRecords:
                 ended=self._last(conn, runs.c.ended_at.is_not(None), runs.c.ended_at),
                 running=self._last(conn, runs.c.status == RUNNING, runs.c.started_at))
 
+    def published_before(self, at: dt.datetime) -> dict[str, dt.datetime]:
+        """Per asset, when its last version published before ``at`` was."""
+        with self.database.read() as conn:
+            last = self._last(conn, and_(runs.c.status == "materialized", runs.c.ended_at < stamp(at)),
+                              runs.c.ended_at)
+        return {k: r.ended_at for k, r in last.items() if r.ended_at is not None}
+
     @staticmethod
     def _last(conn: Connection, where: ColumnElement[bool], column: Any) -> dict[str, RunRecord]:
         newest = (select(runs.c.key.label("k"), func.max(column).label("at"))
