@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from governance.ops.monitor import OpsView, evaluate
@@ -10,7 +9,15 @@ from governance.ops.predict import learn
 from governance.ops.runs import RunRecords
 from governance.ops.signals import Recovery, Signal
 from governance.ops.watch import Watched, by_key
-from tests.governance.test_ops_freshness import DAILY, ORDERS, T0, H, M, database, publish
+from tests.governance.test_ops_freshness import (
+    DAILY,
+    ORDERS,
+    T0,
+    H,
+    M,
+    database,
+    publish,
+)
 
 
 class Collected:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,15 @@ import pytest
 from governance.ops.monitor import OpsView
 from governance.ops.runs import RunRecords
 from governance.policy.ops import OpsPolicy, OpsTargets
-from tests.governance.test_ops_freshness import DAILY, ORDERS, T0, H, M, database, publish
+from tests.governance.test_ops_freshness import (
+    DAILY,
+    ORDERS,
+    T0,
+    H,
+    M,
+    database,
+    publish,
+)
 
 
 def test_figures_over_a_window(tmp_path: Path) -> None:
