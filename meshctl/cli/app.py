@@ -318,7 +318,7 @@ def demo(
         run_demo(open_mesh(root), scale=scale)
         return
     up(root=root, port=0, run=True, inject_bad_rows=True, scale=scale, keep=keep, as_json=False)
-    from meshctl.cli.demo import print_recovery_summary
+    from meshctl.cli.demo import print_ops_status, print_recovery_summary
 
     print_recovery_summary(open_mesh(root))
     console.print("\nWhere to look: data and manifests under .mesh/regions/<region>/<domain>/<asset>/; "
@@ -328,6 +328,7 @@ def demo(
                   "lineage: .mesh/lineage/events.jsonl (Airflow's own: airflow-events.jsonl) and uv run mesh "
                   "lineage sales.orders --impact; replicas and RPO: uv run mesh dr status; a recovery drill: "
                   "uv run mesh dr drill; Airflow logs: .mesh/airflow/logs/")
+    print_ops_status(open_mesh(root))
 
 
 def _set_up_example(root: Path | None) -> None:

@@ -83,3 +83,11 @@ def test_metrics_are_scraped_over_http(example_root: Path) -> None:
     assert 'mesh_asset_gate_failures_total{asset="sales.orders",domain="sales"} 0.0' in body
     assert 'mesh_replication_lag_seconds{asset="sales.orders"}' in body
     assert 'mesh_open_incidents{domain="sales"} 0.0' in body
+
+
+def test_the_in_process_demo_ends_with_the_ops_status_of_every_asset(example_root: Path) -> None:
+    code, out, err = mesh(example_root, "demo", "--in-process", "--scale", "2000")
+    assert code == 0, err
+    tail = out[out.index("Operations"):]
+    assert "ops status: 13 of 13 assets fresh" in tail
+    assert all(key in tail for key in ("sales.orders", "finance.monthly_revenue", "marketing.audience"))
