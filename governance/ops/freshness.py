@@ -115,8 +115,6 @@ def statuses(assets: Sequence[Watched], facts: Facts, now: dt.datetime) -> dict[
 
 def _reason(asset: Watched, state: State, last: Published | None, facts: Facts,
             known: Mapping[str, AssetStatus], running_since: dt.datetime | None, now: dt.datetime) -> str:
-    if state in ("fresh", "untracked"):
-        return f"running since {running_since:%Y-%m-%d %H:%M}" if running_since else ""
     parts: list[str] = []
     ended = facts.ended.get(asset.key)
     if ended is not None and ended.failed and ended.ended_at and ended.ended_at <= now \
@@ -125,6 +123,8 @@ def _reason(asset: Watched, state: State, last: Published | None, facts: Facts,
         parts.append(f"run {ended.run_id} {ended.status.replace('_', ' ')} at {ended.ended_at:%Y-%m-%d %H:%M}: {error}")
     if running_since is not None:
         parts.append(f"running since {running_since:%Y-%m-%d %H:%M}")
+    if state in ("fresh", "untracked"):
+        return "; ".join(parts) + ("; the current version is still fresh" if parts and state == "fresh" else "")
     for key in asset.inputs:
         upstream = known.get(key)
         if upstream is not None and upstream.state in (*OVERDUE, "unknown"):

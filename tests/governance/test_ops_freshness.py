@@ -118,3 +118,13 @@ def test_an_ops_table_for_an_undeclared_domain_is_refused(tmp_path: Path) -> Non
                                         'owners = ["o@acme.example"]\n[ops.domains.sails]\ngrace = "5m"\n')
     with pytest.raises(PolicyErrors, match="Did you mean 'sales'"):
         load_policy(tmp_path)
+
+
+def test_a_failed_run_is_told_while_the_current_version_is_still_fresh(tmp_path: Path) -> None:
+    db = database(tmp_path)
+    records = RunRecords(db)
+    publish(records, "sales.daily", T0, "d1")
+    publish(records, "sales.daily", T0 + H, "x", status="gate_failed", error="contract gate failed: 3 rows")
+    status = OpsView([DAILY], db).statuses(T0 + H + M)["sales.daily"]
+    assert status.state == "fresh" and status.version == "d1"
+    assert "gate failed" in status.reason and "still fresh" in status.reason
