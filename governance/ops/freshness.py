@@ -9,7 +9,7 @@ is not fresh: the run that failed, the run still going, the input that is late.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -43,14 +43,16 @@ class Facts:
     running: Mapping[str, RunRecord] = field(default_factory=dict)
 
 
-def load_facts(records: RunRecords, database: StateDatabase | None = None) -> Facts:
-    """The facts from the run records; a version the run history holds but no run record does
-    (published before run records were kept) counts from its recording time."""
+def load_facts(records: RunRecords, database: StateDatabase | None = None, keys: Collection[str] = ()) -> Facts:
+    """The facts from the run records; an asset of ``keys`` the run history holds a version of
+    but no run record publishes (published before run records were kept) counts from the
+    recording time of its newest version."""
     latest = records.latest()
     published = {k: Published(r.version or "", r.ended_at) for k, r in latest.published.items() if r.ended_at}
-    if database is not None:
+    missing = sorted(set(keys) - set(published))
+    if database is not None and missing:
         newest = select(updates.c.key, func.max(updates.c.recorded_at), func.max(updates.c.version)) \
-            .group_by(updates.c.key)
+            .where(updates.c.key.in_(missing)).group_by(updates.c.key)
         with database.read() as conn:
             for key, at, version in conn.execute(newest):
                 if key not in published and at:

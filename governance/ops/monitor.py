@@ -56,7 +56,7 @@ class OpsView:
         return RunRecords(self.database)
 
     def facts(self) -> Facts:
-        return load_facts(self.records, self.database)
+        return load_facts(self.records, self.database, [a.key for a in self.assets])
 
     def statuses(self, now: dt.datetime) -> dict[str, AssetStatus]:
         return statuses(self.assets, self.facts(), now)

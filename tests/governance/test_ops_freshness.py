@@ -128,3 +128,13 @@ def test_a_failed_run_is_told_while_the_current_version_is_still_fresh(tmp_path:
     status = OpsView([DAILY], db).statuses(T0 + H + M)["sales.daily"]
     assert status.state == "fresh" and status.version == "d1"
     assert "gate failed" in status.reason and "still fresh" in status.reason
+
+
+def test_a_version_published_before_run_records_were_kept_counts_from_the_run_history(tmp_path: Path) -> None:
+    from assets.events import AssetUpdate
+    from governance.history import RunHistory
+
+    db = database(tmp_path)
+    RunHistory(db).record(AssetUpdate(key="sales.daily", version="d0", run_id="r0", source="engine"))
+    status = OpsView([DAILY], db).statuses(dt.datetime.now(dt.UTC))["sales.daily"]
+    assert (status.state, status.version) == ("fresh", "d0")
