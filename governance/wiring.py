@@ -4,7 +4,8 @@
 access between domains, and hands the framework (:class:`assets.Mesh`) the implementations of
 its ports (:mod:`assets.ports`), built from the policy: the audit log, the column protector
 (with the key provider ``[keys]`` chooses), the input authorizer, the lineage emitter, the
-region admission and the update handlers. Governance code reaches the same instances through
+region admission, the update handlers and the run observers (the run records of
+:mod:`governance.ops.runs`, for both runners: each calls ``run_asset``). Governance code reaches the same instances through
 :func:`governance.services.governed`; nothing rebuilds them.
 """
 
