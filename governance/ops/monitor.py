@@ -89,7 +89,7 @@ def compiled_view(root: Path) -> OpsView:
     compiled = read_compiled(root)
     if compiled is None:
         raise ConfigError("the mesh is not compiled", where=str(root / ".mesh" / "compiled"),
-                          fix="run `mesh airflow compile` (or `mesh up`)")
+                          fix="run `mesh compile` (or `mesh up`)")
     policy = load_policy(root)
     return OpsView(watched_of_compiled(compiled, policy.ops), state_database(policy))
 
