@@ -8,7 +8,7 @@ signals a change, once), and tells a :class:`~governance.ops.signals.SignalSink`
   recovery when it is fresh again;
 - ``predicted_breach`` when its next version is expected past its deadline, and a recovery
   when that is no longer expected;
-- ``run_died`` for a run that started more than ``died_after`` ago and never ended.
+- ``run_died`` for a run that started more than ``died_after`` ago and never ended (once per run).
 
 The in-process commands (``mesh ops status``) and the Airflow ops DAG call the same function
 (:func:`mesh_view` builds its input from a loaded mesh, :func:`compiled_view` from the
@@ -120,6 +120,10 @@ def evaluate(view: OpsView, now: dt.datetime, sink: SignalSink | None = None, *,
         if (status.state, is_predicted) != (was_state, was_predicted) or key not in before:
             new_rows[key] = (status.state, is_predicted)
     for dead in view.records.unfinished(died_after, now):
+        marker = f"run_died:{dead.key}:{dead.run_id}"[:255]
+        if marker in before:  # signalled by an earlier evaluation
+            continue
+        new_rows[marker] = ("died", False)
         changes.append(Signal(kind="run_died", subject=dead.key, domain=dead.key.split(".", 1)[0], severity="critical",
                               summary=f"run {dead.run_id} of {dead.key} started {dead.started_at:%Y-%m-%d %H:%M} "
                                       f"and never ended (its worker died?)",

@@ -91,3 +91,26 @@ def test_the_in_process_demo_ends_with_the_ops_status_of_every_asset(example_roo
     tail = out[out.index("Operations"):]
     assert "ops status: 13 of 13 assets fresh" in tail
     assert all(key in tail for key in ("sales.orders", "finance.monthly_revenue", "marketing.audience"))
+
+
+def test_serve_metrics_serves_until_stopped(example_root: Path) -> None:
+    import os
+    import re
+    import subprocess
+
+    from tests.conftest import REPO
+
+    env = {k: v for k, v in os.environ.items() if k != "MESH_ROOT"} | {"PYTHONUNBUFFERED": "1"}
+    server = subprocess.Popen([str(REPO / ".venv/bin/mesh"), "ops", "serve-metrics", "--port", "0", "--root",
+                               str(example_root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()  # printed once it listens
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/metrics", line)
+        assert match, line + (server.stderr.read() if server.stderr and server.poll() is not None else "")
+        body = httpx.get(match.group(0), timeout=60).text
+        assert 'mesh_asset_freshness_state{asset="sales.orders",domain="sales",state="unknown"} 1.0' in body
+        assert "# TYPE mesh_asset_runs_total counter" in body
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
