@@ -106,13 +106,23 @@ def statuses(assets: Sequence[Watched], facts: Facts, now: dt.datetime) -> dict[
         if last is not None and last.at > now:  # evaluated as of a past moment
             last = None
         state, deadline = state_at(asset, last.at if last else None, now)
-        running = facts.running.get(asset.key)
-        running_since = running.started_at if running and running.started_at <= now else None
+        running_since = _in_progress(facts, asset.key, now)
         found[asset.key] = AssetStatus(
             key=asset.key, domain=asset.domain, state=state, at=now, version=last.version if last else None,
             published_at=last.at if last else None, deadline=deadline, running_since=running_since,
             reason=_reason(asset, state, last, facts, found, running_since, now))
     return found
+
+
+def _in_progress(facts: Facts, key: str, now: dt.datetime) -> dt.datetime | None:
+    """When the run of ``key`` in progress at ``now`` started: the newest run not ended, unless a
+    later run has ended (then it is a run whose worker died, not one in progress)."""
+    running, ended = facts.running.get(key), facts.ended.get(key)
+    if running is None or running.started_at > now:
+        return None
+    if ended is not None and ended.started_at >= running.started_at:
+        return None
+    return running.started_at
 
 
 def _reason(asset: Watched, state: State, last: Published | None, facts: Facts,

@@ -107,7 +107,7 @@ class MeshCollector(Collector):
             gate.add_metric([key, _domain(domain, key)], float(n))
         yield total
         yield gate
-        recent = self.view.records.between(now - LEARN_WINDOW, now)
+        recent = self.view.records.ended_between(now - LEARN_WINDOW, now)
         histogram = HistogramMetricFamily("mesh_asset_run_duration_seconds", "Duration of the asset's runs "
                                           "(last 30 days).", labels=["asset", "domain"])
         durations: dict[str, list[float]] = {}

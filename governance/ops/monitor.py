@@ -63,7 +63,7 @@ class OpsView:
 
     def report(self, since: dt.datetime, until: dt.datetime, ops: OpsPolicy) -> Report:
         """The operating report of ``[since, until)``."""
-        return build_report(self.assets, self.records.between(since, until), ops, since=since, until=until,
+        return build_report(self.assets, self.records.ended_between(since, until), ops, since=since, until=until,
                             published_before=self.records.published_before(since))
 
     def predictions(self, now: dt.datetime, current: dict[str, AssetStatus]) -> dict[str, Prediction]:

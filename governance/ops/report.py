@@ -120,7 +120,7 @@ class Report:
 def build_report(assets: Sequence[Watched], records: Iterable[RunRecord], ops: OpsPolicy, *,
                  since: dt.datetime, until: dt.datetime,
                  published_before: Mapping[str, dt.datetime] | None = None) -> Report:
-    """The report of ``records`` (the runs that started in the window, oldest first);
+    """The report of ``records`` (the runs that ended in the window);
     ``published_before`` is each asset's last publish before ``since`` (its state at the start)."""
     runs: dict[str, list[RunRecord]] = {}
     unreadable: dict[str, list[dt.datetime]] = {}

@@ -132,6 +132,13 @@ class RunRecords:
         with self.database.read() as conn:
             return [_record(r) for r in conn.execute(query)]
 
+    def ended_between(self, since: dt.datetime, until: dt.datetime) -> list[RunRecord]:
+        """The runs that ended in [``since``, ``until``), in the order they ended."""
+        query = (select(*_COLUMNS).where(runs.c.ended_at >= stamp(since), runs.c.ended_at < stamp(until))
+                 .order_by(runs.c.ended_at, runs.c.seq))
+        with self.database.read() as conn:
+            return [_record(r) for r in conn.execute(query)]
+
     def for_asset(self, key: str, limit: int = 20) -> list[RunRecord]:
         """The latest runs of ``key``, newest first."""
         query = select(*_COLUMNS).where(runs.c.key == key).order_by(runs.c.started_at.desc(), runs.c.seq.desc())

@@ -124,6 +124,7 @@ runs = Table(
 )
 Index("runs_by_asset", runs.c.key, runs.c.started_at)
 Index("runs_by_status", runs.c.status, runs.c.started_at)
+Index("runs_by_end", runs.c.ended_at)
 
 #: The operational state each asset was last seen in (governance.ops.monitor): a change of
 #: state is signalled once, by whichever runner evaluates first.

@@ -138,3 +138,12 @@ def test_a_version_published_before_run_records_were_kept_counts_from_the_run_hi
     RunHistory(db).record(AssetUpdate(key="sales.daily", version="d0", run_id="r0", source="engine"))
     status = OpsView([DAILY], db).statuses(dt.datetime.now(dt.UTC))["sales.daily"]
     assert (status.state, status.version) == ("fresh", "d0")
+
+
+def test_a_run_whose_worker_died_is_not_in_progress_once_a_later_run_ended(tmp_path: Path) -> None:
+    db = database(tmp_path)
+    records = RunRecords(db)
+    records.started("sales.orders", "try-1", "airflow", T0)  # killed
+    publish(records, "sales.orders", T0 + 10 * M, "v1", took=5 * M)  # the retry
+    status = OpsView([ORDERS], db).statuses(T0 + 11 * M)["sales.orders"]
+    assert status.running_since is None and status.reason == ""

@@ -60,3 +60,13 @@ def test_the_state_at_the_start_of_the_window_counts(tmp_path: Path) -> None:
     report = OpsView([DAILY], db).report(T0, T0 + 3 * H, OpsPolicy())
     assert report.assets["sales.daily"].tracked_seconds == (3 * H).total_seconds()
     assert report.assets["sales.daily"].fresh_seconds == (90 * M).total_seconds()
+
+
+def test_an_incident_of_a_run_that_started_before_the_window_counts(tmp_path: Path) -> None:
+    db = database(tmp_path)
+    records = RunRecords(db)
+    publish(records, "sales.orders", T0 + 5 * M, "o0")
+    publish(records, "sales.orders", T0 + H + 5 * M, "x1", took=10 * M, status="error", error="503")
+    publish(records, "sales.orders", T0 + H + 25 * M, "o1")
+    report = OpsView([ORDERS], db).report(T0 + H, T0 + 2 * H, OpsPolicy())
+    assert report.assets["sales.orders"].mttr_seconds == (20 * M).total_seconds()

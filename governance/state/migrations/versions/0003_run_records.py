@@ -31,6 +31,7 @@ def upgrade() -> None:
     )
     op.create_index("runs_by_asset", "runs", ["key", "started_at"])
     op.create_index("runs_by_status", "runs", ["status", "started_at"])
+    op.create_index("runs_by_end", "runs", ["ended_at"])
     op.create_table(
         "ops_states",
         sa.Column("key", sa.String(255), primary_key=True),
