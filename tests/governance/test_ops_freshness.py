@@ -27,6 +27,15 @@ def database(tmp_path: Path) -> StateDatabase:
     return StateDatabase(f"sqlite:///{path}", str(path))
 
 
+def database_of_kind(request: pytest.FixtureRequest, tmp_path: Path) -> StateDatabase:
+    """An empty state database of the kind ``request.param`` names (a fresh PostgreSQL database)."""
+    from governance.state.settings import database_at
+
+    if request.param == "sqlite":
+        return database(tmp_path)
+    return database_at(request.getfixturevalue("postgres_url"), tmp_path, named_in="test")
+
+
 def publish(records: RunRecords, key: str, at: dt.datetime, version: str, took: dt.timedelta = M,
             status: str = "materialized", error: str | None = None) -> None:
     records.started(key, f"run-{version}", "engine", at - took)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from governance.ops.monitor import OpsView, evaluate
 from governance.ops.predict import learn
 from governance.ops.runs import RunRecords
 from governance.ops.signals import Recovery, Signal
 from governance.ops.watch import Watched, by_key
+from governance.state import StateDatabase
 from tests.governance.test_ops_freshness import (
     DAILY,
     ORDERS,
@@ -16,6 +19,7 @@ from tests.governance.test_ops_freshness import (
     H,
     M,
     database,
+    database_of_kind,
     publish,
 )
 
@@ -52,8 +56,15 @@ def test_statistics_are_learnt_per_asset(tmp_path: Path) -> None:
     assert stats["sales.daily"].duration_p50 == 30 * M and stats["sales.daily"].runs == 5
 
 
-def test_an_upstream_running_long_predicts_the_breach_downstream_before_it_happens(tmp_path: Path) -> None:
-    db = database(tmp_path)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_database(request: pytest.FixtureRequest, tmp_path: Path) -> StateDatabase:
+    """An empty state database of each kind (a fresh PostgreSQL database per test)."""
+    return database_of_kind(request, tmp_path)
+
+
+def test_an_upstream_running_long_predicts_the_breach_downstream_before_it_happens(
+        any_database: StateDatabase) -> None:
+    db = any_database
     records = RunRecords(db)
     history(records, 3)  # last: orders at 02:05, daily at 02:35 (deadline 04:35)
     view, sink = OpsView([ORDERS, DAILY], db), Collected()

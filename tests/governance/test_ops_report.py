@@ -9,6 +9,7 @@ import pytest
 from governance.ops.monitor import OpsView
 from governance.ops.runs import RunRecords
 from governance.policy.ops import OpsPolicy, OpsTargets
+from governance.state import StateDatabase
 from tests.governance.test_ops_freshness import (
     DAILY,
     ORDERS,
@@ -16,12 +17,18 @@ from tests.governance.test_ops_freshness import (
     H,
     M,
     database,
+    database_of_kind,
     publish,
 )
 
 
-def test_figures_over_a_window(tmp_path: Path) -> None:
-    db = database(tmp_path)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_database(request: pytest.FixtureRequest, tmp_path: Path) -> StateDatabase:
+    return database_of_kind(request, tmp_path)
+
+
+def test_figures_over_a_window(any_database: StateDatabase) -> None:
+    db = any_database
     records = RunRecords(db)
     for h in range(10):
         if h == 3:
