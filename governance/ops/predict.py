@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from governance.ops.freshness import AssetStatus
 from governance.ops.runs import RunRecord
-from governance.ops.watch import Watched
+from governance.ops.watch import Watched, previous_tick
 
 #: The quantile of past runs an expected time is taken at (the median: robust to outliers).
 EXPECTED_QUANTILE = 0.5
@@ -65,14 +65,7 @@ def _q(values: Sequence[float], q: float) -> dt.timedelta:
 
 def _tick_before(asset: Watched, at: dt.datetime) -> dt.datetime | None:
     """The scheduled time a run started at ``at`` belongs to (the last tick at or before it)."""
-    if not asset.scheduled:
-        return None
-    probe = at - dt.timedelta(days=400) if asset.schedule in ("@yearly", "@annually") else at - dt.timedelta(days=32)
-    tick, last = asset.next_tick(probe), None
-    step = 0
-    while tick is not None and tick <= at and step < 800:
-        last, tick, step = tick, asset.next_tick(tick), step + 1
-    return last
+    return previous_tick(asset.schedule, at) if asset.scheduled and asset.schedule else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -70,6 +70,28 @@ def next_tick(schedule: str, after: dt.datetime) -> dt.datetime:
         if after.second or after.microsecond else _croniter_next(_CRON.get(schedule, schedule), after)
 
 
+def previous_tick(schedule: str, at: dt.datetime) -> dt.datetime:
+    """The last time ``schedule`` fired at or before ``at`` (UTC)."""
+    at = at.astimezone(dt.UTC)
+    if schedule == "@hourly":
+        return at.replace(minute=0, second=0, microsecond=0)
+    if schedule == "@daily":
+        return at.replace(hour=0, minute=0, second=0, microsecond=0)
+    if schedule == "@weekly":
+        midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
+        return midnight - dt.timedelta(days=(at.weekday() + 1) % 7)
+    minute = at.replace(second=0, microsecond=0)
+    return _croniter_prev(_CRON.get(schedule, schedule), minute + dt.timedelta(minutes=1))
+
+
+@lru_cache(maxsize=65536)
+def _croniter_prev(expression: str, before: dt.datetime) -> dt.datetime:
+    from croniter import croniter
+
+    found: dt.datetime = croniter(expression, before).get_prev(dt.datetime)
+    return found.astimezone(dt.UTC)
+
+
 @lru_cache(maxsize=65536)
 def _croniter_next(expression: str, after: dt.datetime) -> dt.datetime:
     from croniter import croniter  # about 1 ms a call: cached per minute

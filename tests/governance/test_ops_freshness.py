@@ -11,7 +11,7 @@ from assets.errors import ConfigError
 from governance.ops.freshness import state_at, statuses
 from governance.ops.monitor import OpsView
 from governance.ops.runs import RunRecords
-from governance.ops.watch import Watched, next_tick
+from governance.ops.watch import Watched, next_tick, previous_tick
 from governance.state import StateDatabase
 
 T0 = dt.datetime(2026, 3, 2, 0, 0, tzinfo=dt.UTC)  # a Monday
@@ -73,6 +73,8 @@ def test_next_tick_agrees_with_cron(schedule: str) -> None:
 
     for at in (T0, T0 + 37 * M + dt.timedelta(seconds=3), T0 + 6 * H, T0 + 5 * dt.timedelta(days=1)):
         assert next_tick(schedule, at) == croniter(schedule, at).get_next(dt.datetime)
+        last = previous_tick(schedule, at)
+        assert last <= at < next_tick(schedule, last) and next_tick(schedule, last) == next_tick(schedule, at)
 
 
 def test_status_says_which_run_failed_and_which_input_is_late(tmp_path: Path) -> None:
