@@ -23,7 +23,7 @@ from assets.errors import AccessError, AssetOutputError, MeshError, StorageError
 from assets.events import Source
 from assets.gate import CheckFailure, run_gate
 from assets.mesh import Mesh
-from assets.ports import AuditEvent, ProtectedFrame, RunEnded
+from assets.ports import AuditEvent, ProtectedFrame, RunEnded, RunObserver, RunStarted
 from assets.quarantine import Quarantine
 from assets.results import AssetResult, Status
 from assets.secrets import SecretResolver, environment_resolver
@@ -45,6 +45,8 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
     lineage = mesh.services.lineage
     started_at = mesh.services.clock()
     region = mesh.active_region  # read once: the region written to is the one the audit record names
+    _tell_observers(mesh, key, lambda observer: observer.run_started(
+        RunStarted(key=key, run_id=run_id, source=source, started_at=started_at)))
     lineage.started(key, run_id)
     result = _run(mesh, key, mesh.store(region), run_id=run_id, params=params, secrets=secrets)
     if result.status is not Status.MATERIALIZED:  # COMPLETE comes from the lineage handler on the update
@@ -59,17 +61,18 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
                  "failed_checks": [f"{f.column}:{f.check}" for f in (result.gate.failures if result.gate else ())],
                  "warnings": [f"{w.column}:{w.check}:{w.rows}" for w in (result.gate.warnings if result.gate else ())],
                  "error": result.error if result.status is Status.ERROR else None}))
-    _tell_observers(mesh, RunEnded(key=key, run_id=run_id, source=source, started_at=started_at,
-                                   ended_at=mesh.services.clock(), result=result))
+    ended = RunEnded(key=key, run_id=run_id, source=source, started_at=started_at,
+                     ended_at=mesh.services.clock(), result=result)
+    _tell_observers(mesh, key, lambda observer: observer.run_ended(ended))
     return result
 
 
-def _tell_observers(mesh: Mesh, run: RunEnded) -> None:
+def _tell_observers(mesh: Mesh, key: str, tell: Callable[[RunObserver], object]) -> None:
     for observer in mesh.services.observers:
         try:
-            observer.run_ended(run)
+            tell(observer)
         except Exception as exc:  # an observer's failure never changes the run's outcome
-            log.warning("run observer %s failed on %s: %s: %s", type(observer).__name__, run.key,
+            log.warning("run observer %s failed on %s: %s: %s", type(observer).__name__, key,
                         type(exc).__name__, exc)
 
 

@@ -21,6 +21,7 @@ BENCHMARKS = {
     "throughput": "bench.throughput",
     "scale": "bench.scale",
     "state": "bench.state_database",
+    "ops_status": "bench.ops_status",
 }
 
 

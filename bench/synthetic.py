@@ -42,19 +42,20 @@ def {name}() -> pl.DataFrame:
 _DERIVED = '''
 
 @asset(contract=Rows, contract_version="1.0.0", ins={ins}, owners=["{domain}@acme.example"],
-       visibility="public")
+       visibility="public"{extra})
 def {name}({params}) -> pl.LazyFrame:
     return pl.concat([{frames}]).head({rows})
 '''
 
 
 def write_mesh(root: Path, *, domains: int, assets_per_domain: int, rows: int = 10,
-               standby: bool = False) -> list[str]:
+               standby: bool = False, freshness: str | None = None) -> list[str]:
     """Write ``mesh.toml`` and ``domains/`` for ``domains * assets_per_domain`` assets.
 
     Each domain's first asset is a root; every other asset reads the previous asset of its
     domain and, every third one, an asset of the previous domain. Returns the asset keys.
-    With ``standby`` the mesh has a secondary region, so every publish is replicated.
+    With ``standby`` the mesh has a secondary region, so every publish is replicated. With
+    ``freshness`` (``"26h"``) every derived asset declares it (roots are due by their schedule).
     """
     (root / "domains").mkdir(parents=True, exist_ok=True)
     (root / "domains" / "__init__.py").write_text("")
@@ -81,7 +82,8 @@ def write_mesh(root: Path, *, domains: int, assets_per_domain: int, rows: int = 
                 if d > 0 and a % 3 == 0:
                     ins["other"] = f"d{d - 1:03d}.a{a:03d}"
                 code.append(_DERIVED.format(domain=domain, name=name, ins=ins, params=", ".join(
-                    f"{p}: pl.LazyFrame" for p in ins), frames=", ".join(ins), rows=rows))
+                    f"{p}: pl.LazyFrame" for p in ins), frames=", ".join(ins), rows=rows,
+                    extra=f', freshness="{freshness}"' if freshness else ""))
             keys.append(f"{domain}.{name}")
         (package / "assets.py").write_text("".join(code))
     (root / "mesh.toml").write_text("\n".join(toml))

@@ -17,6 +17,7 @@ from assets.mesh import Mesh
 from assets.quarantine import QUARANTINE
 from assets.results import AssetResult, RunResult
 from governance.services import governed
+from meshctl.cli import ops_commands as _ops_commands  # noqa: F401 - registers `mesh ops status|report|serve-metrics`
 from meshctl.cli._output import (
     STATUS_STYLE,
     ActorOption,
@@ -322,7 +323,7 @@ def demo(
         run_demo(open_mesh(root), scale=scale)
         return
     up(root=root, port=0, run=True, inject_bad_rows=True, scale=scale, keep=keep, as_json=False)
-    from meshctl.cli.demo import print_recovery_summary
+    from meshctl.cli.demo import print_ops_status, print_recovery_summary
 
     mesh = open_mesh(root)
     print_recovery_summary(mesh)
@@ -336,6 +337,7 @@ def demo(
                   "lineage: .mesh/lineage/events.jsonl (Airflow's own: airflow-events.jsonl) and uv run mesh "
                   "lineage sales.orders --impact; replicas and RPO: uv run mesh dr status; a recovery drill: "
                   "uv run mesh dr drill; Airflow logs: .mesh/airflow/logs/")
+    print_ops_status(open_mesh(root))
 
 
 def _set_up_example(root: Path | None) -> None:

@@ -36,6 +36,7 @@ def run_demo(mesh: Mesh, *, scale: int) -> None:
     print_recovery_summary(mesh)
     console.print("- try: uv run mesh list | uv run mesh read finance.monthly_revenue | uv run mesh check | "
                   "uv run mesh lineage sales.orders --impact | uv run mesh dr status | uv run mesh dr drill")
+    print_ops_status(mesh)
     if not good.ok or not stopped or not unchanged:
         raise typer.Exit(1)
 
@@ -58,3 +59,15 @@ def print_recovery_summary(mesh: Mesh) -> None:
     console.print(f"Replication: {in_sync} of {len(status.assets)} assets in sync in {status.standby}; RPO "
                   f"{status.rpo_versions} version(s), {status.rpo_seconds:.1f} s; "
                   + ("[green]ready to fail over[/]" if status.ready else "[yellow]not ready to fail over[/]"))
+
+
+def print_ops_status(mesh: Mesh) -> None:
+    """The operations status of every asset (``mesh ops status``), to end a demo with."""
+    from meshctl.cli.ops_commands import ops_statuses, print_statuses
+
+    found = ops_statuses(mesh)
+    fresh = sum(s.state == "fresh" for s in found)
+    console.rule("Operations")
+    print_statuses(found, f"ops status: {fresh} of {len(found)} assets fresh")
+    console.print("- more: uv run mesh ops status --json | uv run mesh ops report --since 30d | "
+                  "uv run mesh ops serve-metrics --port 9464")
