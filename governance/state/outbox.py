@@ -19,7 +19,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Row, Table, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, Table, and_, func, or_, select, update
 
 from governance.state.database import StateDatabase
 
@@ -62,9 +62,9 @@ def flush_outbox(database: StateDatabase, table: Table, lock: str, send: Callabl
     text kept in ``last_error`` (default: its type and message); it must not hold secrets."""
     describe = describe or (lambda exc: f"{type(exc).__name__}: {str(exc)[:300]}")
     sent, error, down = 0, None, set()
-    due = table.c.sent_at.is_(None)
+    due: ColumnElement[bool] = table.c.sent_at.is_(None)
     if backoff is not None:
-        due = due & or_(table.c.next_attempt_at.is_(None), table.c.next_attempt_at <= stamp(now))
+        due = and_(due, or_(table.c.next_attempt_at.is_(None), table.c.next_attempt_at <= stamp(now)))
     with database.exclusive(lock):
         with database.read() as conn:
             rows = conn.execute(select(table).where(due).order_by(table.c.seq)).all()
