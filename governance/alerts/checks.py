@@ -91,7 +91,9 @@ def _keys(mesh: Mesh, now: dt.datetime) -> list[Finding]:
 
 
 def _replicas(mesh: Mesh, now: dt.datetime) -> list[Finding]:
-    from governance.dr import dr_status  # reads every asset's versions: only when checked
+    from governance.dr import (
+        dr_status,  # reads every asset's versions: only when checked
+    )
 
     if mesh.standby_region is None:
         return []

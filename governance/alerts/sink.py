@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Row, select
 
 from assets.ports import AuditEvent, AuditSink
 from governance.alerts.incidents import Incident, IncidentStore
@@ -112,6 +112,15 @@ class AlertSink:
 
     def incidents(self, *, everything: bool = False) -> list[Incident]:
         return self.store.list(everything=everything)
+
+    def pending(self) -> list[dict[str, Any]]:
+        """The messages not delivered yet, oldest first: notifier, event, incident, attempts,
+        last error and when the next attempt is due."""
+        with self.database.read() as conn:
+            rows = conn.execute(select(notifications).where(notifications.c.sent_at.is_(None))
+                                .order_by(notifications.c.seq)).all()
+        return [{"incident": r.incident, "notifier": r.notifier, "event": r.event, "attempts": r.attempts,
+                 "last_error": r.last_error, "next_attempt_at": r.next_attempt_at} for r in rows]
 
     def sent(self) -> int:
         """How many notifications were delivered, ever."""
