@@ -16,6 +16,7 @@ from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.results import AssetResult, RunResult
 from governance.services import governed
+from meshctl.cli import alert_commands  # noqa: F401 - registers `mesh ops incidents|ack|alerts|check`
 from meshctl.cli._output import (
     STATUS_STYLE,
     ActorOption,
