@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from governance.check import check_mesh
 from governance.policy import PolicyErrors, load_policy
 from governance.policy.alerts import EmailNotifierConfig, WebhookNotifierConfig
+from tests.conftest import copy_example_mesh
+from tests.governance.alerting import with_alerts
 
 MESH = """[mesh]
 name = "m"
@@ -102,3 +105,11 @@ def test_each_mistake_is_refused_naming_the_key_and_the_fix(tmp_path: Path, chan
         load(tmp_path, GOOD.replace(old, new, 1))
     [problem] = caught.value.problems
     assert where in (problem.where or "") and what in problem.what and fix in (problem.fix or ""), str(problem)
+
+
+def test_mesh_check_refuses_a_route_selection_that_names_no_asset(tmp_path: Path) -> None:
+    root = copy_example_mesh(tmp_path / "mesh")
+    with_alerts(root, {"notifiers": {"log": {"kind": "file"}},
+                       "routes": [{"name": "gold", "select": "tag:tier=platinum", "notify": ["log"]}]})
+    [problem] = check_mesh(root).problems
+    assert "[[alerts.routes]] 'gold'.select" in problem and "selects no asset" in problem
