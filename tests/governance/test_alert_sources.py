@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from assets import AssetResult, RunEnded, Status, materialize
+from assets.step import run_asset
 from governance.alerts import AlertObserver
 from governance.alerts.checks import check_mesh
 from governance.services import governed
+from governance.wiring import domain_mesh
 from tests.conftest import TEST_SCALE, copy_example_mesh
 from tests.governance.alerting import Clock, clocked, with_alerts
 
@@ -77,6 +79,18 @@ def test_a_gate_failure_of_the_example_mesh_alerts_and_a_good_run_resolves_it(tm
     assert [(m["event"], m["kind"], m["subject"]) for m in messages] == \
         [("alert", "gate_failed", "finance.fx_rates"), ("resolve", "gate_failed", "finance.fx_rates")]
     assert "2 check(s) failed, 6 of" in str(messages[0]["summary"])
+
+
+def test_an_airflow_task_alerts_as_the_engine_does(tmp_path: Path) -> None:
+    """An Airflow task runs run_asset on its domain's mesh (MaterializeAssetOperator): same alerts."""
+    root = copy_example_mesh(tmp_path / "mesh")
+    mesh = domain_mesh(root, "finance")
+    result = run_asset(mesh, "finance.fx_rates", run_id="scheduled__2026-11-01", source="airflow",
+                       params={"scale": TEST_SCALE, "inject_bad_rows": True})
+    assert result.status is Status.GATE_FAILED
+    [incident] = governed(mesh).alerts.incidents()
+    assert (incident.kind, incident.subject, incident.details["runner"]) == ("gate_failed", "finance.fx_rates", "airflow")
+    assert [m["kind"] for m in sent(root)] == ["gate_failed"]
 
 
 @pytest.fixture

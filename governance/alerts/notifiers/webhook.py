@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from governance.alerts.message import AlertMessage
 from governance.alerts.notifiers.base import NotifierError, redact, secret_from
 from governance.policy.alerts import WebhookNotifierConfig
@@ -42,6 +40,8 @@ class WebhookNotifier:
         self.config = config
 
     def send(self, message: AlertMessage) -> None:
+        import httpx  # when an alert is sent: not on every load of a mesh
+
         where = f"[alerts.notifiers.{self.name}].url_env"
         url = secret_from(self.config.url_env, where)
         try:
