@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from governance.alerts.message import AlertMessage, Event
 from governance.ops.signals import Recovery, Signal
@@ -149,7 +149,7 @@ class IncidentStore:
             return [Incident.of(r) for r in conn.execute(
                 select(incidents).where(incidents.c.state == "open").order_by(incidents.c.id))]
 
-    def list(self, *, everything: bool = False) -> list[Incident]:
+    def incidents(self, *, everything: bool = False) -> list[Incident]:
         """The incidents not resolved (every incident with ``everything``), newest first."""
         query = select(incidents).order_by(incidents.c.id.desc())
         if not everything:
@@ -163,8 +163,6 @@ class IncidentStore:
 
     def sent(self) -> int:
         """How many notifications were delivered."""
-        from sqlalchemy import func
-
         with self.database.read() as conn:
             return int(conn.execute(select(func.count()).select_from(notifications)
                                     .where(notifications.c.sent_at.is_not(None))).scalar_one())

@@ -111,7 +111,7 @@ class AlertSink:
                             backoff=self.backoff, describe=_describe)
 
     def incidents(self, *, everything: bool = False) -> list[Incident]:
-        return self.store.list(everything=everything)
+        return self.store.incidents(everything=everything)
 
     def pending(self) -> list[dict[str, Any]]:
         """The messages not delivered yet, oldest first: notifier, event, incident, attempts,

@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from assets import Mesh
-from governance.alerts import AlertSink
+from governance.alerts import AlertMessage, AlertSink
+from governance.alerts.notifiers import slack_payload
 from governance.ops import Recovery, Signal
 from governance.services import governed
+from governance.state.outbox import Backoff
 from tests.conftest import copy_example_mesh
 from tests.governance.alerting import (
     Clock,
@@ -212,3 +214,22 @@ def test_routes_match_by_domain_selection_and_severity(root: Path) -> None:
     assert routed == {"finance.monthly_revenue": "gold", "finance.fx_rates": "rest", "sales.orders": "rest"}
     assert len((root / "gold.jsonl").read_text().splitlines()) == 1
     assert len((root / "rest.jsonl").read_text().splitlines()) == 2
+
+
+def test_the_pause_before_a_retry_doubles_up_to_its_maximum() -> None:
+    backoff = Backoff(first_seconds=30, max_seconds=3600)
+    assert [backoff.pause(n).total_seconds() for n in (1, 2, 3, 8, 20)] == [30, 60, 120, 3600, 3600]
+    with pytest.raises(ValueError, match="above zero"):
+        Backoff(first_seconds=0)
+
+
+def test_the_webhook_payload_is_slack_shaped() -> None:
+    message = AlertMessage(mesh="acme", incident=4, event="alert", kind="gate_failed", subject="finance.fx_rates",
+                           domain="finance", severity="critical", summary="stopped at its gate", route="team",
+                           level=0, at="2026-11-01T09:00:00.000+00:00",
+                           details={"failed_checks": ["rate_to_usd: greater_than(0) (3 rows)"] * 200})
+    payload = slack_payload(message)
+    assert payload["text"] == "[acme] CRITICAL gate_failed finance.fx_rates (incident 4): stopped at its gate"
+    assert [b["type"] for b in payload["blocks"]] == ["header", "section", "section", "context"]
+    assert all(len(f["text"]) <= 2000 for f in payload["blocks"][2]["fields"])
+    assert "mesh ops ack 4" in payload["blocks"][3]["elements"][0]["text"]

@@ -15,7 +15,7 @@ _EMOJI = {"alert": ":rotating_light:", "escalation": ":sos:", "resolve": ":white
 def slack_payload(message: AlertMessage) -> dict[str, Any]:
     """The JSON body: ``text`` (the fallback line) and ``blocks`` (a header, the summary, the
     details as fields, and how to acknowledge)."""
-    fields = [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in
+    fields = [{"type": "mrkdwn", "text": f"*{k}*\n{v}"[:2000]} for k, v in
               [("severity", message.severity), ("domain", message.domain or "-"), ("route", message.route),
                *((str(k), str(v)) for k, v in message.details.items())]][:10]
     blocks: list[dict[str, Any]] = [
