@@ -20,6 +20,7 @@ from tests.governance.alerting import (
     Clock,
     clocked,
     smtp_server,
+    starttls_smtp_server,
     webhook_server,
     with_alerts,
 )
@@ -120,6 +121,19 @@ def test_e_mail_over_smtp_with_a_login_from_the_environment(root: Path, monkeypa
                                                    "[acme] RESOLVED run_failed sales.orders (incident 1)"]
         assert "mesh ops ack 1" in mailbox[0].get_payload()
         assert mailbox[0]["To"] == "oncall@acme.example"
+
+
+def test_e_mail_over_starttls(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    with starttls_smtp_server(tmp_path) as (port, certificate, mailbox):
+        monkeypatch.setenv("SSL_CERT_FILE", str(certificate))  # trust the test server's own certificate
+        mail = {"kind": "email", "host": "127.0.0.1", "port": port, "sender": "mesh@acme.example",
+                "to": ["oncall@acme.example"]}
+        with_alerts(root, {"notifiers": {"mail": mail | {"starttls": True}},
+                           "routes": [{"name": "oncall", "notify": ["mail"]}]})
+        sink = governed(clocked(root, clock)).alerts
+        sink.fire(failed(clock))
+        assert [m["Subject"] for m in mailbox] == ["[acme] CRITICAL run_failed sales.orders (incident 1)"]
 
 
 def test_a_secret_missing_from_the_environment_keeps_the_mail_and_names_the_variable(
