@@ -4,8 +4,9 @@
 access between domains, and hands the framework (:class:`assets.Mesh`) the implementations of
 its ports (:mod:`assets.ports`), built from the policy: the audit log, the column protector
 (with the key provider ``[keys]`` chooses), the input authorizer, the lineage emitter, the
-region admission, the update handlers, and the alert sink with its run observer. Governance code reaches the same instances through
-:func:`governance.services.governed`; nothing rebuilds them.
+region admission, the update handlers, and the alert sink with its run observer. Governance
+code reaches the same instances through :func:`governance.services.governed`; nothing rebuilds
+them.
 """
 
 from __future__ import annotations

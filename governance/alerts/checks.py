@@ -86,7 +86,8 @@ def _keys(mesh: Mesh, now: dt.datetime) -> list[Finding]:
                                  else f"KEK {active} is {age.days} days old"))
         # a rotated-away key's incident ends with the rotation
         found.extend(Finding("key_rotation_due", i.subject, False, f"rotated: KEK {active} is active")
-                     for i in services.alerts.incidents() if i.kind == "key_rotation_due" and i.subject != f"kek:{active}")
+                     for i in services.alerts.incidents()
+                     if i.kind == "key_rotation_due" and i.subject != f"kek:{active}")
     return found
 
 

@@ -89,7 +89,8 @@ def test_an_airflow_task_alerts_as_the_engine_does(tmp_path: Path) -> None:
                        params={"scale": TEST_SCALE, "inject_bad_rows": True})
     assert result.status is Status.GATE_FAILED
     [incident] = governed(mesh).alerts.incidents()
-    assert (incident.kind, incident.subject, incident.details["runner"]) == ("gate_failed", "finance.fx_rates", "airflow")
+    assert (incident.kind, incident.subject, incident.details["runner"]) == \
+        ("gate_failed", "finance.fx_rates", "airflow")
     assert [m["kind"] for m in sent(root)] == ["gate_failed"]
 
 

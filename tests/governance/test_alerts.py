@@ -188,7 +188,8 @@ def test_an_incident_nobody_acknowledges_escalates_to_the_next_route(root: Path,
     team = [json.loads(line)["event"] for line in (root / ".mesh/alerts/team.jsonl").read_text().splitlines()]
     assert team == ["alert", "resolve"]
     [record] = audited(mesh, "incident_escalate")
-    assert {k: record["details"][k] for k in ("source_route", "route", "after_minutes")} == {"source_route": "team", "route": "oncall", "after_minutes": 30.0}
+    assert {k: record["details"][k] for k in ("source_route", "route", "after_minutes")} == \
+        {"source_route": "team", "route": "oncall", "after_minutes": 30.0}
 
 
 def test_an_acknowledged_incident_does_not_escalate(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:

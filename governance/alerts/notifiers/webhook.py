@@ -51,5 +51,6 @@ class WebhookNotifier:
                                 f"{redact(str(exc), url)[:200]}", where=where,
                                 fix=f"check the service behind ${self.config.url_env}") from None
         if not reply.is_success:
-            raise NotifierError(f"webhook {self.name} answered HTTP {reply.status_code}: {redact(reply.text, url)[:200]}",
+            raise NotifierError(f"webhook {self.name} answered HTTP {reply.status_code}: "
+                                f"{redact(reply.text, url)[:200]}",
                                 where=where, fix=f"check the URL in ${self.config.url_env} and the service's log")
