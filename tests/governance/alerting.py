@@ -60,10 +60,12 @@ def with_alerts(root: Path, alerts: dict[str, Any]) -> None:
 class _Hook(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.received.append({"path": self.path, "body": json.loads(body)})  # type: ignore[attr-defined]
-        self.send_response(200)
+        status = self.server.status  # type: ignore[attr-defined]
+        if status == 200:
+            self.server.received.append({"path": self.path, "body": json.loads(body)})  # type: ignore[attr-defined]
+        self.send_response(status)
         self.end_headers()
-        self.wfile.write(b"ok")
+        self.wfile.write(b"ok" if status == 200 else b"invalid_token")
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -75,6 +77,7 @@ class WebhookServer:
     def __init__(self) -> None:
         self.port = free_port()
         self.received: list[dict[str, Any]] = []
+        self.status = 200  # what the server answers
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -84,8 +87,15 @@ class WebhookServer:
     def start(self) -> None:
         server = ThreadingHTTPServer(("127.0.0.1", self.port), _Hook)
         server.received = self.received  # type: ignore[attr-defined]
+        server.status = self.status  # type: ignore[attr-defined]
         threading.Thread(target=server.serve_forever, daemon=True).start()
         self._server = server
+
+    def answer(self, status: int) -> None:
+        """Answer every POST from now on with ``status`` (200 keeps the body)."""
+        self.status = status
+        if self._server is not None:
+            self._server.status = status  # type: ignore[attr-defined]
 
     def stop(self) -> None:
         if self._server is not None:

@@ -4,6 +4,7 @@ outbox rides out, escalation on a moved clock, acknowledgement, and the audit re
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,31 @@ def test_a_notifier_that_is_down_waits_in_the_outbox_and_is_sent_again(root: Pat
         assert (done.sent, done.pending) == (1, 0)
         assert len(hook.received) == 1 and "CRITICAL" in hook.received[0]["body"]["text"]
     assert "s3cr3t-token" not in json.dumps([r.body() for r in governed(mesh).audit.records()])
+
+
+def test_a_webhook_that_answers_an_error_keeps_the_alert(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    with webhook_server() as hook:
+        monkeypatch.setenv(HOOK_ENV, hook.url)
+        _, sink = webhook_mesh(root, clock)
+        hook.answer(403)
+        sink.fire(failed(clock))
+        [waiting] = sink.pending()
+        assert "answered HTTP 403: invalid_token" in waiting["last_error"] and "s3cr3t" not in waiting["last_error"]
+        hook.answer(200)
+        clock.advance(minutes=1)
+        assert sink.flush().sent == 1 and len(hook.received) == 1
+
+
+def test_concurrent_failures_of_one_asset_open_one_incident(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    with webhook_server() as hook:
+        monkeypatch.setenv(HOOK_ENV, hook.url)
+        _, sink = webhook_mesh(root, clock)
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            list(pool.map(lambda _: sink.fire(failed(clock)), range(12)))
+        [incident] = sink.incidents()
+        assert incident.fired == 12 and len(hook.received) == 1
 
 
 def test_e_mail_over_smtp_with_a_login_from_the_environment(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
