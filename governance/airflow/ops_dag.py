@@ -8,8 +8,9 @@
   predicted breach, a run whose worker died) the ops DAG (:func:`ops_dag`) evaluates every
   few minutes.
 
-Both call :func:`governance.ops.monitor.evaluate` on the compiled mesh, the function the
-in-process commands call; the state table in the state database makes each change signalled once.
+Both call :func:`governance.alerts.checks.check_mesh`, as ``mesh ops check`` does: it evaluates
+the compiled mesh (:func:`governance.ops.monitor.evaluate`; the state table in the state
+database makes each change signalled once) and alerts through ``[alerts]``.
 """
 
 from __future__ import annotations
@@ -50,15 +51,15 @@ async def deadline_missed(context: Any = None, *, mesh_root: str, key: str, **_:
 
 
 def evaluate_now(root: Path, clock: Callable[[], dt.datetime] | None = None) -> list[str]:
-    """Evaluate the compiled mesh at ``root`` at ``clock()`` (the current time by default) and
-    signal each change to the mesh's sink; returns one line per change."""
-    from assets.ports import utc_now  # here, not at the top: parsing the DAG file imports no polars
-    from governance.ops.monitor import compiled_view, evaluate
-    from governance.ops.sinks import mesh_sink
+    """Check the mesh at ``root`` at ``clock()`` (the mesh's clock by default), as ``mesh ops
+    check`` does: freshness, predictions and dead runs of the compiled mesh, the audit log, key
+    ages and standby lag, alerted through ``[alerts]``. Returns one line per freshness change."""
+    from governance.alerts.checks import (
+        check_mesh,  # here, not at the top: parsing imports no polars
+    )
+    from governance.wiring import load_policy_mesh
 
-    done = evaluate(compiled_view(root), (clock or utc_now)(), mesh_sink(root))
-    return [f"{'signal' if hasattr(s, 'severity') else 'recovery'} {s.kind} {s.subject}: {s.summary}"
-            for s in done.signals]
+    return check_mesh(load_policy_mesh(root), clock() if clock else None).change_lines()
 
 
 class EvaluateOpsOperator(BaseOperator):
@@ -82,9 +83,10 @@ def ops_dag(mesh: CompiledMesh, root: str) -> DAG:
         schedule=CronTriggerTimetable(OPS_SCHEDULE, timezone="UTC"),
         catchup=False,
         max_active_runs=1,
-        description="Operations: freshness, predicted breaches and dead runs of every asset",
+        description="Operations: freshness, predicted breaches and dead runs of every asset; mesh ops check",
         doc_md=f"## Operations of `{mesh.name}`\n\nEvery 5 minutes: each asset's freshness state and predicted "
-               "breach from the run records, signalled when they change (same function as `mesh ops status`).",
+               "breach from the run records, the audit log, key ages and standby lag, alerted when they change "
+               "(the same function as `mesh ops check`).",
         tags={"ops"},
         is_paused_upon_creation=True,
         default_args={"owner": "operations"},

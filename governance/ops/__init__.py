@@ -14,7 +14,26 @@
 - :mod:`governance.ops.clock`: a clock a test or a simulation moves by hand.
 """
 
-from governance.ops.runs import RunRecord, RunRecorder, RunRecords
-from governance.ops.signals import Recovery, Severity, Signal, SignalKind, SignalSink
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from governance.ops.runs import RunRecord, RunRecorder, RunRecords
+    from governance.ops.signals import Recovery, Severity, Signal, SignalKind, SignalSink
 
 __all__ = ["Recovery", "RunRecord", "RunRecorder", "RunRecords", "Severity", "Signal", "SignalKind", "SignalSink"]
+
+# Names are imported when first used: the policy reads the signal vocabulary while the state
+# database (which the run records need) reads the policy.
+_MODULE_OF = {**dict.fromkeys(("RunRecord", "RunRecorder", "RunRecords"), "governance.ops.runs"),
+              **dict.fromkeys(("Recovery", "Severity", "Signal", "SignalKind", "SignalSink"), "governance.ops.signals")}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'governance.ops' has no attribute '{name}'")
+    value = getattr(import_module(_MODULE_OF[name]), name)
+    globals()[name] = value
+    return value

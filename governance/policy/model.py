@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assets.errors import ConfigError
+from governance.policy.alerts import AlertsPolicy
 from governance.policy.ops import OpsPolicy
 
 #: Jurisdictions a region may be placed in. Residency rules speak this vocabulary.
@@ -441,6 +442,7 @@ class MeshPolicy:
     audit: AuditSettings = field(default_factory=AuditSettings)
     state: StateSettings = field(default_factory=StateSettings)
     ops: OpsPolicy = field(default_factory=OpsPolicy)
+    alerts: AlertsPolicy = field(default_factory=AlertsPolicy)
 
     @property
     def root(self) -> Path:
