@@ -47,6 +47,13 @@ def rollback(mesh: Mesh, key: str, version: str | None, audit: AuditLog, *, acto
     :class:`~assets.errors.StorageError` (unknown version) or :class:`RollbackRefusedError`,
     leaving ``CURRENT`` as it was."""
     require(mesh.policy, audit, actor, "operate_dr", action="rollback", target=key, owners_of=key.split(".", 1)[0])
+    return move_back(mesh, key, version, audit, actor=actor, why=why)
+
+
+def move_back(mesh: Mesh, key: str, version: str | None, audit: AuditLog, *, actor: Actor,
+              why: str) -> RollbackReport:
+    """:func:`rollback` once the actor's permission was checked: by :func:`rollback` for a
+    person, by the self-healing runbook for itself (:mod:`governance.healing`)."""
     store, region = mesh.store(), mesh.active_region
     previous = store.current_version(key)
     if version is None:
