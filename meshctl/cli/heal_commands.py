@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from meshctl.cli._output import (
     ActorOption,
@@ -49,23 +48,23 @@ def heal_command(
         raise typer.Exit(1)
 
 
-def _print(report: dict[str, object]) -> None:
-    actions = report["actions"]
-    assert isinstance(actions, list)
+def _print(report: dict[str, Any]) -> None:
+    """One block per finding: subject, remediation and outcome, then what was found, done and why."""
     mode = "dry run: nothing was changed" if report["dry_run"] else f"as {report['actor']}"
+    actions = report["actions"]
     if not actions:
         console.print(f"nothing to heal ({mode})", highlight=False)
         return
-    table = Table(title=f"self-healing at {report['at']} ({mode})")
-    for column in ("remediation", "subject", "found", "outcome", "done / to do", "attempts"):
-        table.add_column(column)
+    console.print(f"self-healing at {report['at']} ({mode})", highlight=False)
     for a in actions:
         style = OUTCOME_STYLE.get(a["outcome"], "")
-        done = a["result"] or a["error"] or a["action"] if a["outcome"] in ("healed", "failed", "breaker open") \
-            else a["action"]
-        table.add_row(escape(a["remediation"]), escape(a["subject"]), escape(a["found"]),
-                      f"[{style}]{escape(a['outcome'])}[/]", escape(done), str(a["attempts"]))
-    console.print(table)
+        tries = f" ({a['attempts']} attempt{'s' if a['attempts'] != 1 else ''})" if a["attempts"] else ""
+        console.print(f"{escape(a['subject'])}: {escape(a['remediation'])}: [{style}]{escape(a['outcome'])}[/]{tries}",
+                      highlight=False)
+        lines = [("found", a["found"]), ("did" if a["outcome"] == "healed" else "to do", a["result"] or a["action"]),
+                 ("why", a["why"]), ("error", a["error"])]
+        for label, text in lines:
+            if text:
+                console.print(f"  {label + ':':7}{escape(text)}", highlight=False, soft_wrap=True)
     counts = report["counts"]
-    assert isinstance(counts, dict)
     console.print(", ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts.items()), highlight=False)
