@@ -3,8 +3,9 @@
 A run whose failure may pass on its own is tried again: an error raised by the user's function
 (an API that answered 503, a database that timed out) and a storage I/O error. A failed
 contract gate is never retried (the same data fails again), nor a refused access, a missing
-input, an output of the wrong type or a contract change without a version bump: those need a
-person. :class:`~assets.results.AssetResult` says which it was (``transient``).
+input, an input whose data does not match its checksum (self-healing's, see
+``governance.healing``), an output of the wrong type or a contract change without a version
+bump: those need a person or a remediation. :class:`~assets.results.AssetResult` says which it was (``transient``).
 
 Both runners call :func:`assets.step.run_asset`, which retries through :func:`run_with_retries`
 as many times as the asset's ``retries`` says; the Airflow operator passes ``retries=0`` because

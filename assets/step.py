@@ -23,6 +23,7 @@ from assets.errors import (
     AccessError,
     AssetNotMaterializedError,
     AssetOutputError,
+    CorruptDataError,
     MeshError,
     StorageError,
 )
@@ -122,7 +123,7 @@ def _run(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None,
         return failed(exc)
     except Exception as exc:  # the user's function may raise anything
         broken = _unreadable_input(store, versions) if isinstance(exc, pl.exceptions.PolarsError) else None
-        return finish(Status.ERROR, error=broken or _describe_user_error(definition, exc), transient=True)
+        return finish(Status.ERROR, error=broken or _describe_user_error(definition, exc), transient=broken is None)
 
     report = run_gate(definition.spec.contract, frame)
     protector = _protector(mesh, definition)
@@ -153,9 +154,9 @@ def _run(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None,
 
 
 def _is_transient(exc: MeshError) -> bool:
-    """Storage I/O may work next time; a missing input, a refused access, an output of the wrong
-    type or a contract change without a version bump will not."""
-    return isinstance(exc, StorageError) and not isinstance(exc, AssetNotMaterializedError)
+    """Storage I/O may work next time; a missing or corrupt input, a refused access, an output of
+    the wrong type or a contract change without a version bump will not."""
+    return isinstance(exc, StorageError) and not isinstance(exc, AssetNotMaterializedError | CorruptDataError)
 
 
 def _protector(mesh: Mesh, definition: AssetDefinition) -> Callable[[pl.DataFrame], ProtectedFrame]:

@@ -14,6 +14,7 @@ from assets.retrying import Backoff
 from assets.step import run_asset
 from governance.services import governed
 from governance.wiring import load_mesh
+from tests.assets.test_verified_reads import flip_a_byte
 
 
 def waiting_on(root: Path, waits: list[float]) -> Mesh:
@@ -65,6 +66,17 @@ def test_what_a_retry_cannot_fix_is_tried_once(fixture_mesh: Callable[[str], Pat
     result = materialize(key, mesh=mesh)[key]
     assert not result.ok and result.attempts == 1 and waits == []
     assert governed(mesh).audit.query(action="retry") == []
+
+
+def test_an_input_whose_data_does_not_verify_is_not_retried(fixture_mesh: Callable[[str], Path]) -> None:
+    root, waits = fixture_mesh("flaky"), []
+    mesh = waiting_on(root, waits)
+    steady = materialize("alpha.steady", mesh=mesh)["alpha.steady"].manifest
+    assert steady is not None
+    flip_a_byte(Path(mesh.store().data_path("alpha.steady", steady.version)))
+    result = materialize("alpha.reads_steady", mesh=mesh)["alpha.reads_steady"]
+    assert result.status is Status.ERROR and not result.transient and result.attempts == 1 and waits == []
+    assert "does not match its manifest" in (result.error or "")
 
 
 def test_the_airflow_runner_leaves_retries_to_airflow(fixture_mesh: Callable[[str], Path]) -> None:
