@@ -53,6 +53,7 @@ if TYPE_CHECKING:
         Protector,
         RunEnded,
         RunObserver,
+        RunStarted,
         Services,
     )
     from assets.results import AssetResult, RunResult, Status
@@ -71,7 +72,7 @@ _EXPORTS = {
     "assets.graph": ("AssetGraph",),
     "assets.mesh": ("Mesh", "Regions"),
     "assets.ports": ("Admission", "AuditEvent", "AuditSink", "InputAuthorizer", "LineageSink", "ProtectedFrame",
-                     "Protector", "RunEnded", "RunObserver", "Services"),
+                     "Protector", "RunEnded", "RunObserver", "RunStarted", "Services"),
     "assets.results": ("AssetResult", "RunResult", "Status"),
     "assets.step": ("run_asset",),
     "assets.storage": ("Manifest", "StorageRoot", "VersionStore"),
@@ -108,6 +109,7 @@ __all__ = [
     "RunEnded",
     "RunObserver",
     "RunResult",
+    "RunStarted",
     "SelectionError",
     "Services",
     "Status",

@@ -19,8 +19,10 @@ Plug-in contract, for each port:
 - :class:`LineageSink`: ``started``/``failed`` report a run of an asset; they never raise.
 - :class:`Admission`: ``admit(region, key, size)`` raises before a version that breaks a
   residency or quota rule is written to ``region``.
-- :class:`RunObserver`: ``run_ended(run)`` hears every run of an asset when it ends, whatever
-  its outcome (run records, alerts); it never raises, and what it does never changes the run.
+- :class:`RunObserver`: ``run_started(run)`` hears every run of an asset begin (so a run that
+  dies without a result can be found later), ``run_ended(run)`` every run end, whatever its
+  outcome (run records, alerts); a failing observer is logged, and what it does never changes
+  the run.
 - the update handlers (:class:`assets.events.UpdateHandler`) run after each publish.
 - ``clock`` says what time it is, and ``sleep`` waits (between retries); a simulation gives its
   own of both.
@@ -118,8 +120,20 @@ class RunEnded:
     result: AssetResult
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunStarted:
+    """One run of one asset began: which runner (``source``) runs it, and when."""
+
+    key: str
+    run_id: str
+    source: str
+    started_at: dt.datetime
+
+
 class RunObserver(Protocol):
-    """Hears every run of an asset when it ends, whatever its outcome. See the module docstring."""
+    """Hears every run of an asset begin and end, whatever its outcome. See the module docstring."""
+
+    def run_started(self, run: RunStarted) -> None: ...
 
     def run_ended(self, run: RunEnded) -> None: ...
 

@@ -30,7 +30,7 @@ from assets.errors import (
 from assets.events import Source
 from assets.gate import run_gate
 from assets.mesh import Mesh
-from assets.ports import AuditEvent, ProtectedFrame, RunEnded
+from assets.ports import AuditEvent, ProtectedFrame, RunEnded, RunObserver, RunStarted
 from assets.quarantine import Quarantine
 from assets.results import AssetResult, Status
 from assets.retrying import run_with_retries
@@ -57,6 +57,8 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
     """
     lineage = mesh.services.lineage
     started_at = mesh.services.clock()
+    _tell_observers(mesh, key, lambda observer: observer.run_started(
+        RunStarted(key=key, run_id=run_id, source=source, started_at=started_at)))
     lineage.started(key, run_id)
     if retries is None:
         retries = mesh.graph[key].spec.retries
@@ -82,17 +84,18 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
                  "attempts": result.attempts,
                  "failed_checks": [f"{f.column}:{f.check}" for f in (result.gate.failures if result.gate else ())],
                  "error": result.error if result.status is Status.ERROR else None}))
-    _tell_observers(mesh, RunEnded(key=key, run_id=run_id, source=source, started_at=started_at,
-                                   ended_at=mesh.services.clock(), result=result))
+    ended = RunEnded(key=key, run_id=run_id, source=source, started_at=started_at,
+                     ended_at=mesh.services.clock(), result=result)
+    _tell_observers(mesh, key, lambda observer: observer.run_ended(ended))
     return result
 
 
-def _tell_observers(mesh: Mesh, run: RunEnded) -> None:
+def _tell_observers(mesh: Mesh, key: str, tell: Callable[[RunObserver], object]) -> None:
     for observer in mesh.services.observers:
         try:
-            observer.run_ended(run)
+            tell(observer)
         except Exception as exc:  # an observer's failure never changes the run's outcome
-            log.warning("run observer %s failed on %s: %s: %s", type(observer).__name__, run.key,
+            log.warning("run observer %s failed on %s: %s: %s", type(observer).__name__, key,
                         type(exc).__name__, exc)
 
 

@@ -33,6 +33,7 @@ from governance.handlers import default_handlers
 from governance.history import LEGACY_FILE as HISTORY_FILE
 from governance.history import RunHistory
 from governance.lineage.emitter import lineage_for
+from governance.ops.runs import RunRecorder, RunRecords
 from governance.policy import MeshPolicy, load_policy
 from governance.protection import Keyring, classified_columns, protect
 from governance.protection.providers import key_provider
@@ -122,7 +123,8 @@ def _governed_services(mesh: Mesh) -> GovernedServices:
     return GovernedServices(
         audit=audit, keyring=keyring, history=history, lineage=lineage_for(mesh),
         protector=_PolicyProtector(policy, keyring), authorizer=_GrantAuthorizer(policy),
-        admission=_RegionAdmission(mesh), handlers=tuple(default_handlers(mesh, audit, history)))
+        admission=_RegionAdmission(mesh), handlers=tuple(default_handlers(mesh, audit, history)),
+        observers=(RunRecorder(RunRecords(state_database(policy))),))
 
 
 @dataclass(frozen=True)

@@ -48,10 +48,11 @@ def airflow_asset(mesh: CompiledMesh, key: str, *, heard_by: str | None = None) 
                  access_control=AssetAccessControl(producer_teams=heard))
 
 
-def asset_dag(mesh: CompiledMesh, key: str, root: str, load: MeshLoader) -> DAG:
+def asset_dag(mesh: CompiledMesh, key: str, root: str, load: MeshLoader, *, deadline: Any = None) -> DAG:
     """One DAG, one task: materialize ``key``; scheduled by cron (roots) or by its inputs.
 
-    ``load(root, domain)`` gives the task the mesh, with the domain's code, when it runs."""
+    ``load(root, domain)`` gives the task the mesh, with the domain's code, when it runs;
+    ``deadline`` is the DAG's Airflow Deadline Alert, if the layer above sets one."""
     spec = mesh.assets[key]
     outlet = airflow_asset(mesh, key)
     dag = DAG(
@@ -65,6 +66,7 @@ def asset_dag(mesh: CompiledMesh, key: str, root: str, load: MeshLoader) -> DAG:
         params=_params(spec),
         is_paused_upon_creation=True,
         default_args={"owner": ", ".join(spec.owners) or spec.domain},
+        **({"deadline": deadline} if deadline is not None else {}),
     )
     MaterializeAssetOperator(
         task_id="materialize", dag=dag, mesh_root=root, key=key, asset=outlet, load=load,

@@ -21,7 +21,7 @@ def customer_count(scale: int) -> int:
 
 
 @asset(contract=Customers, contract_version="1.0.0", schedule="@daily", visibility="restricted",
-       owners=["customers-data@acme.example"], freshness="1d", tags={"tier": "gold", "pii": "yes"})
+       owners=["customers-data@acme.example"], freshness="25h", tags={"tier": "gold", "pii": "yes"})
 def customers(context: AssetContext) -> pl.DataFrame:
     """Every registered customer, with contact details (PII) and segment."""
     n = customer_count(context.param("scale", 100_000))
@@ -48,7 +48,7 @@ def customers(context: AssetContext) -> pl.DataFrame:
 
 
 @asset(contract=CustomerSegments, contract_version="1.0.0", visibility="public",
-       owners=["customers-data@acme.example"], tags={"tier": "silver"})
+       owners=["customers-data@acme.example"], freshness="26h", tags={"tier": "silver"})
 def customer_segments(customers: pl.LazyFrame) -> pl.LazyFrame:
     """How customers split by segment and country."""
     return (

@@ -14,7 +14,7 @@ _OWNERS = ["finance-data@acme.example"]
 
 
 @asset(contract=FxRates, contract_version="1.0.0", schedule="@daily", visibility="public",
-       owners=_OWNERS, freshness="1d", tags={"tier": "gold"})
+       owners=_OWNERS, freshness="25h", tags={"tier": "gold"})
 def fx_rates(context: AssetContext) -> pl.DataFrame:
     """Daily reference rates to US dollars for every shop currency in 2026.
 
@@ -39,7 +39,7 @@ def fx_rates(context: AssetContext) -> pl.DataFrame:
 
 
 @asset(contract=Revenue, contract_version="1.0.0", ins={"orders": "sales.orders"}, visibility="public",
-       owners=_OWNERS, freshness="1d", tags={"tier": "gold"},
+       owners=_OWNERS, freshness="3h", tags={"tier": "gold"},
        column_lineage={"order_date": ["orders.order_date"], "currency": ["orders.currency"],
                        "orders": ["orders.order_id"], "gross_amount": ["orders.amount"],
                        "revenue_usd": ["orders.amount", "fx_rates.rate_to_usd"]})
@@ -56,7 +56,7 @@ def revenue(orders: pl.LazyFrame, fx_rates: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-@asset(contract=MonthlyRevenue, contract_version="1.0.0", visibility="public", owners=_OWNERS,
+@asset(contract=MonthlyRevenue, contract_version="1.0.0", visibility="public", owners=_OWNERS, freshness="1d",
        tags={"tier": "gold"}, column_lineage={"month": ["revenue.order_date"], "orders": ["revenue.orders"],
                                                "revenue_usd": ["revenue.revenue_usd"]})
 def monthly_revenue(revenue: pl.LazyFrame) -> pl.LazyFrame:

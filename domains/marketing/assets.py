@@ -13,7 +13,7 @@ _OWNERS = ["marketing-data@acme.example"]
 
 
 @asset(contract=Campaigns, contract_version="1.0.0", schedule="0 6 * * 1", visibility="public",
-       owners=_OWNERS, freshness="7d", tags={"tier": "silver"})
+       owners=_OWNERS, freshness="8d", tags={"tier": "silver"})
 def campaigns(context: AssetContext) -> pl.DataFrame:
     """Marketing campaigns of 2026: channel, dates and budget."""
     rng = np.random.default_rng([context.param("seed", 7), 5])
@@ -35,7 +35,7 @@ def campaigns(context: AssetContext) -> pl.DataFrame:
 
 @asset(contract=CampaignPerformance, contract_version="1.0.0",
        ins={"orders": "sales.orders", "fx_rates": "finance.fx_rates"}, visibility="public",
-       owners=_OWNERS, tags={"tier": "gold"})
+       owners=_OWNERS, freshness="26h", tags={"tier": "gold"})
 def campaign_performance(campaigns: pl.LazyFrame, orders: pl.LazyFrame, fx_rates: pl.LazyFrame) -> pl.LazyFrame:
     """Orders and US-dollar revenue attributed to each campaign (same channel, in its window)."""
     priced = orders.join(fx_rates, left_on=["order_date", "currency"], right_on=["rate_date", "currency"]) \
@@ -56,7 +56,7 @@ def campaign_performance(campaigns: pl.LazyFrame, orders: pl.LazyFrame, fx_rates
 
 
 @asset(contract=Audience, contract_version="1.0.0", ins={"customer_orders": "sales.customer_orders"},
-       visibility="private", owners=_OWNERS, tags={"tier": "silver", "pii": "yes"})
+       visibility="private", owners=_OWNERS, freshness="26h", tags={"tier": "silver", "pii": "yes"})
 def audience(customer_orders: pl.LazyFrame) -> pl.LazyFrame:
     """Repeat customers (two orders or more) to invite to the loyalty campaign."""
     return (

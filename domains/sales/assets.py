@@ -25,7 +25,7 @@ _OWNERS = ["sales-data@acme.example"]
 
 
 @asset(contract=Products, contract_version="1.0.0", schedule="@daily", visibility="public",
-       owners=_OWNERS, freshness="1d", tags={"tier": "silver"})
+       owners=_OWNERS, freshness="25h", tags={"tier": "silver"})
 def products(context: AssetContext) -> pl.DataFrame:
     """The product catalogue, with list prices in US dollars."""
     rng = np.random.default_rng([context.param("seed", 7), 2])
@@ -66,7 +66,7 @@ def orders(context: AssetContext) -> pl.DataFrame:
     }).with_columns(order_date=pl.lit(dt.date(2026, 1, 1)) + pl.duration(days=pl.col("order_date")))
 
 
-@asset(contract=DailySales, contract_version="1.0.0", visibility="public", owners=_OWNERS,
+@asset(contract=DailySales, contract_version="1.0.0", visibility="public", owners=_OWNERS, freshness="3h",
        tags={"tier": "gold"}, column_lineage={"order_date": ["orders.order_date"], "currency": ["orders.currency"],
                                                "orders": ["orders.order_id"], "units": ["orders.quantity"],
                                                "gross_amount": ["orders.amount"]})
@@ -81,7 +81,7 @@ def daily_sales(orders: pl.LazyFrame) -> pl.LazyFrame:
 
 
 @asset(contract=CustomerOrders, contract_version="1.0.0", ins={"customers": "customers.customers"},
-       visibility="restricted", owners=_OWNERS, tags={"tier": "gold", "pii": "yes"},
+       visibility="restricted", owners=_OWNERS, freshness="3h", tags={"tier": "gold", "pii": "yes"},
        column_lineage={"customer_id": ["orders.customer_id", "customers.customer_id"], "email": ["customers.email"],
                        "segment": ["customers.segment"], "country": ["customers.country"],
                        "orders": ["orders.order_id"], "units": ["orders.quantity"],
@@ -99,7 +99,7 @@ def customer_orders(orders: pl.LazyFrame, customers: pl.LazyFrame) -> pl.LazyFra
 
 
 @asset(contract=ProductPerformance, contract_version="1.0.0", visibility="public", owners=_OWNERS,
-       tags={"tier": "silver"})
+       freshness="26h", tags={"tier": "silver"})
 def product_performance(orders: pl.LazyFrame, products: pl.LazyFrame) -> pl.LazyFrame:
     """Orders, units, list-price revenue and return rate per product."""
     return (

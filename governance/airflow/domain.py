@@ -10,6 +10,7 @@ from airflow.sdk import DAG
 from assets.airflow.asset_dags import asset_dag
 from assets.airflow.naming import asset_dag_id, governance_dag_id
 from governance.airflow.governance_dag import governance_dag
+from governance.airflow.ops_dag import deadline_alert
 from governance.compiled import current_compiled_mesh
 
 if TYPE_CHECKING:
@@ -17,7 +18,8 @@ if TYPE_CHECKING:
 
 
 def domain_dags(domain: str, root: Path) -> dict[str, DAG]:
-    """Every DAG of ``domain``: one per asset, plus the domain's governance DAG.
+    """Every DAG of ``domain``: one per asset (a scheduled one with its Deadline Alert, see
+    :mod:`governance.airflow.ops_dag`), plus the domain's governance DAG.
 
     Built from the compiled mesh (``.mesh/compiled/mesh.json``), rebuilt first if it is older
     than ``mesh.toml`` or the domains' code: no domain's code is imported here, nor polars or
@@ -25,9 +27,13 @@ def domain_dags(domain: str, root: Path) -> dict[str, DAG]:
     Airflow shows as the import error of that domain's DAG file; the other domains' files are
     unaffected.
     """
+    from governance.policy import load_policy
+
     compiled = current_compiled_mesh(root)
     mesh_root = str(root.resolve())
-    dags = {asset_dag_id(a.key): asset_dag(compiled, a.key, mesh_root, load_domain)
+    ops = load_policy(root).ops
+    dags = {asset_dag_id(a.key): asset_dag(compiled, a.key, mesh_root, load_domain,
+                                           deadline=deadline_alert(a, ops, mesh_root))
             for a in compiled.assets_of(domain)}
     if dags:
         dags[governance_dag_id(domain)] = governance_dag(compiled, domain, mesh_root)

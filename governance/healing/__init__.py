@@ -1,7 +1,8 @@
 """Self-healing: a runbook of automatic remediations, each bounded, audited and counted.
 
 :func:`heal` runs it once: a current version that no longer verifies is rolled back and run
-again, a missing or corrupt replica is copied again, a stuck lineage outbox is flushed, and a
+again, a run that died without a result is closed and run again, a missing or corrupt replica
+is copied again, a stuck lineage outbox is flushed, and a
 failed gate is reported, never healed by publishing. Transient failures of a run are retried
 where the run happens (:mod:`assets.retrying`), not here.
 """

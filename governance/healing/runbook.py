@@ -25,6 +25,7 @@ from assets.ports import AuditEvent
 from governance.access.authorization import identity_details, require
 from governance.healing.breaker import BREAKERS_FILE, Bounds, Breakers
 from governance.healing.corrupt_current import CorruptCurrent
+from governance.healing.dead_runs import DeadRuns
 from governance.healing.gate_failures import FailedGates
 from governance.healing.lineage_outbox import StuckLineageOutbox
 from governance.healing.outcome import HealAction, HealReport
@@ -41,9 +42,9 @@ LOCK = "healing"
 
 
 def runbook() -> tuple[Remediation, ...]:
-    """The remediations, in the order a pass runs them: good data served first, then its copies,
-    then the lineage of what was done; failed gates are reported last."""
-    return (CorruptCurrent(), MissingReplicas(), StuckLineageOutbox(), FailedGates())
+    """The remediations, in the order a pass runs them: good data served first, then runs that
+    died, then the copies, then the lineage of what was done; failed gates are reported last."""
+    return (CorruptCurrent(), DeadRuns(), MissingReplicas(), StuckLineageOutbox(), FailedGates())
 
 
 def heal(mesh: Mesh, now: dt.datetime, dry_run: bool = False, *, actor: Actor | None = None,

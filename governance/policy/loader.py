@@ -36,11 +36,12 @@ from governance.policy.model import (
     grant_id_of,
     new_grant_id,
 )
+from governance.policy.ops import read_ops
 
 T = TypeVar("T")
 
 _SECTIONS = ("mesh", "regions", "domains", "classification", "retention", "grants", "roles", "lineage", "keys",
-             "people", "identity", "audit", "state")
+             "people", "identity", "audit", "state", "ops")
 _KEYS: dict[str, tuple[str, ...]] = {
     "mesh": ("name", "primary_region", "secondary_region"),
     "lineage": ("namespace", "transport", "file", "url", "endpoint", "timeout_seconds"),
@@ -146,18 +147,23 @@ class _Reader:
         audit = self._build("[audit]", lambda: AuditSettings(key_fingerprint=self._get(
             self._table(raw, "audit"), "key_fingerprint", str, "[audit]", default=None)))
         state = self._build("[state]", lambda: self._state(self._table(raw, "state")))
+        ops = self._build("[ops]", lambda: read_ops(self._table(raw, "ops")))
+        for name in ops.domains if ops else ():
+            if name not in domains:
+                self._problem(f"[ops.domains.{name}]", f"domain '{name}' is not declared",
+                              "remove it or fix the name. " + did_you_mean(name, domains))
         grants = tuple(g for i, t in enumerate(self._list(raw, "grants"))
                        if (g := self._build(f"[[grants]][{i}]", partial(self._grant, i, t))))
         if settings is not None:
             self._cross_check(settings, regions, domains, roles, grants, declared=set(self._table(raw, "regions")),
                               retention_domains=retention.per_domain if retention else ())
         if self.problems or settings is None or retention is None or lineage is None or keys is None \
-                or identity is None or audit is None or state is None:
+                or identity is None or audit is None or state is None or ops is None:
             raise PolicyErrors(self.file, self.problems)
         return MeshPolicy(path=self.file, settings=settings, regions=regions, domains=domains,
                           classifications=classes, retention=retention, grants=grants, roles=roles,
                           lineage=lineage, keys=keys, people=people, identity=identity, audit=audit,
-                          state=state)
+                          state=state, ops=ops)
 
     # -- sections -------------------------------------------------------------------------------
     def _settings(self, t: dict[str, Any]) -> MeshSettings:

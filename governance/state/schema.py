@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     Index,
@@ -105,4 +106,31 @@ legacy_imports = Table(
     Column("source", Text, nullable=False),
     Column("rows", Integer, nullable=False),
     Column("at", String(40), nullable=False),
+)
+
+#: Every run of an asset (governance.ops.runs): ``status`` is ``running`` from its start until it
+#: ends (``materialized``, ``gate_failed``, ``error``, ``skipped``); times are UTC ISO strings.
+runs = Table(
+    "runs", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(255), nullable=False),
+    Column("run_id", String(255), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("version", String(64)),
+    Column("error", Text),
+    Column("started_at", String(40), nullable=False),
+    Column("ended_at", String(40)),
+)
+Index("runs_by_asset", runs.c.key, runs.c.started_at)
+Index("runs_by_status", runs.c.status, runs.c.started_at)
+
+#: The operational state each asset was last seen in (governance.ops.monitor): a change of
+#: state is signalled once, by whichever runner evaluates first.
+ops_states = Table(
+    "ops_states", metadata,
+    Column("key", String(255), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("predicted", Boolean, nullable=False),
+    Column("since", String(40), nullable=False),
 )

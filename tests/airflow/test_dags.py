@@ -43,6 +43,9 @@ for dag_id, dag in bag.dags.items():
         "priority": t.priority_weight,
         "backoff": t.retry_exponential_backoff, "tags": sorted(dag.tags), "doc_md": dag.doc_md or "",
         "params": sorted(dag.params.keys()), "paused_at_creation": dag.is_paused_upon_creation,
+        "deadlines": [[type(d.reference).__name__, d.interval.total_seconds(), d.callback.path]
+                      for d in (dag.deadline if isinstance(dag.deadline, list) else [dag.deadline] if dag.deadline
+                                else [])],
     }
 print(json.dumps(out))
 """
@@ -69,7 +72,7 @@ def test_parsing_imports_neither_polars_pandera_nor_domain_code(example_bag: dic
     root = copy_with_dags(tmp_path / "mesh")
     write_compiled_mesh(root)
     again = parse(root / "dags", tmp_path)
-    assert again["heavy"] == [] and len(again["dags"]) == 13 + 4
+    assert again["heavy"] == [] and len(again["dags"]) == 13 + 4 + 1
 
 
 def test_a_changed_domain_is_parsed_as_it_is_now(tmp_path: Path) -> None:
@@ -85,7 +88,8 @@ def test_a_changed_domain_is_parsed_as_it_is_now(tmp_path: Path) -> None:
 def test_one_dag_per_asset_and_one_governance_dag_per_domain(example_bag: dict[str, Any]) -> None:
     assert example_bag["import_errors"] == {}
     dags = example_bag["dags"]
-    assert len(dags) == 13 + 4
+    assert len(dags) == 13 + 4 + 1
+    assert "mesh_ops" in dags, "the periodic ops DAG"
     assert {d for d in dags if d.startswith("mesh_governance.")} == {
         "mesh_governance.customers", "mesh_governance.sales", "mesh_governance.finance", "mesh_governance.marketing"}
 
@@ -131,3 +135,12 @@ def test_a_domain_that_raises_on_import_is_reported_and_the_others_load(tmp_path
     assert "marketing pushed a broken build" in message and "domains/marketing/assets.py:1" in message
     assert not [d for d in bag["dags"] if "marketing" in d]
     assert len(bag["dags"]) == 10 + 3
+
+
+def test_scheduled_assets_have_a_deadline_alert_and_the_ops_dag_runs_every_5_minutes(
+        example_bag: dict[str, Any]) -> None:
+    dags = example_bag["dags"]
+    [[reference, seconds, callback]] = dags["sales.orders"]["deadlines"]
+    assert "LogicalDate" in reference and seconds == 3600 and callback == "governance.airflow.ops_dag.deadline_missed"
+    assert dags["finance.revenue"]["deadlines"] == [], "an input-triggered asset is left to the ops DAG"
+    assert dags["mesh_ops"]["schedule"] == "*/5 * * * *" and dags["mesh_ops"]["tasks"] == ["evaluate"]

@@ -7,19 +7,26 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
-from assets import Mesh, RunEnded, Services, Status, materialize
+from assets import Mesh, RunEnded, RunStarted, Services, Status, materialize
 from governance.wiring import load_mesh
 
 
 class Heard:
     def __init__(self) -> None:
         self.runs: list[RunEnded] = []
+        self.started: list[RunStarted] = []
+
+    def run_started(self, run: RunStarted) -> None:
+        self.started.append(run)
 
     def run_ended(self, run: RunEnded) -> None:
         self.runs.append(run)
 
 
 class Broken:
+    def run_started(self, run: RunStarted) -> None:
+        raise RuntimeError("the alert server is down")
+
     def run_ended(self, run: RunEnded) -> None:
         raise RuntimeError("the alert server is down")
 
@@ -57,3 +64,10 @@ def test_runs_are_timed_by_the_mesh_clock(fixture_mesh: Callable[[str], Path]) -
     heard, at = Heard(), dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     materialize("alpha.numbers", mesh=observed(fixture_mesh("bad_outputs"), heard, clock=lambda: at))
     assert [(r.started_at, r.ended_at) for r in heard.runs] == [(at, at)]
+
+
+def test_each_run_is_heard_starting_before_it_ends(fixture_mesh: Callable[[str], Path]) -> None:
+    heard, at = Heard(), dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    result = materialize("domain:alpha", mesh=observed(fixture_mesh("bad_outputs"), heard, clock=lambda: at))
+    assert sorted(r.key for r in heard.started) == sorted(r.key for r in heard.runs)
+    assert all(r.run_id == result.run_id and r.started_at == at and r.source == "engine" for r in heard.started)

@@ -1,0 +1,102 @@
+"""Operations on Airflow: Deadline Alerts on the scheduled asset DAGs, and the periodic ops DAG.
+
+- A scheduled (cron) asset's data of the run for time T is due at T plus its domain's
+  ``allowed_lag`` (``[ops]``): that is exactly an Airflow Deadline Alert measured from the DAG
+  run's logical date (:func:`deadline_alert`). When it is missed, the triggerer calls
+  :func:`deadline_missed`, which evaluates the mesh at once.
+- What Deadline Alerts cannot see (an asset's ``freshness`` after an input-triggered run, a
+  predicted breach, a run whose worker died) the ops DAG (:func:`ops_dag`) evaluates every
+  few minutes.
+
+Both call :func:`governance.ops.monitor.evaluate` on the compiled mesh, the function the
+in-process commands call; the state table in the state database makes each change signalled once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import DAG, BaseOperator, CronTriggerTimetable
+from airflow.sdk.definitions.callback import AsyncCallback
+from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
+
+from assets.compiled import CompiledAsset, CompiledMesh
+from assets.ports import utc_now
+from governance.policy.ops import OpsPolicy
+
+OPS_DAG_ID = "mesh_ops"
+#: How often the ops DAG evaluates the mesh.
+OPS_SCHEDULE = "*/5 * * * *"
+
+
+def deadline_alert(asset: CompiledAsset, ops: OpsPolicy, root: str) -> DeadlineAlert | None:
+    """The Deadline Alert of a scheduled asset's DAG: its run for time T must have published by
+    T + allowed_lag. ``None`` for an asset without a cron schedule."""
+    if not asset.schedule or asset.schedule == "@once":
+        return None
+    return DeadlineAlert(reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+                         interval=ops.for_domain(asset.domain).allowed_lag,
+                         callback=AsyncCallback(deadline_missed, kwargs={"mesh_root": root, "key": asset.key}),
+                         name=f"{asset.key} due")
+
+
+async def deadline_missed(context: Any = None, *, mesh_root: str, key: str, **_: Any) -> list[str]:
+    """A Deadline Alert of ``key`` was missed: evaluate the mesh now (in a thread: it reads the
+    state database) and signal what changed."""
+    return await asyncio.to_thread(evaluate_now, Path(mesh_root))
+
+
+def evaluate_now(root: Path, clock: Callable[[], dt.datetime] = utc_now) -> list[str]:
+    """Evaluate the compiled mesh at ``root`` at ``clock()`` and signal each change to the
+    mesh's sink; returns one line per change."""
+    from governance.ops.monitor import compiled_view, evaluate
+    from governance.ops.sinks import mesh_sink
+
+    done = evaluate(compiled_view(root), clock(), mesh_sink(root))
+    return [f"{'signal' if hasattr(s, 'severity') else 'recovery'} {s.kind} {s.subject}: {s.summary}"
+            for s in done.signals]
+
+
+class EvaluateOpsOperator(BaseOperator):
+    """Evaluates the mesh's freshness and predictions, and signals what changed."""
+
+    def __init__(self, *, mesh_root: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.mesh_root = mesh_root
+
+    def execute(self, context: Any) -> list[str]:
+        lines = evaluate_now(Path(self.mesh_root))
+        for line in lines:
+            self.log.info("%s", line)
+        return lines
+
+
+def ops_dag(mesh: CompiledMesh, root: str) -> DAG:
+    """The periodic ops DAG of the whole mesh."""
+    dag = DAG(
+        dag_id=OPS_DAG_ID,
+        schedule=CronTriggerTimetable(OPS_SCHEDULE, timezone="UTC"),
+        catchup=False,
+        max_active_runs=1,
+        description="Operations: freshness, predicted breaches and dead runs of every asset",
+        doc_md=f"## Operations of `{mesh.name}`\n\nEvery 5 minutes: each asset's freshness state and predicted "
+               "breach from the run records, signalled when they change (same function as `mesh ops status`).",
+        tags={"ops"},
+        is_paused_upon_creation=True,
+        default_args={"owner": "operations"},
+    )
+    EvaluateOpsOperator(task_id="evaluate", dag=dag, mesh_root=root, retries=1,
+                        retry_delay=dt.timedelta(seconds=30))
+    return dag
+
+
+def ops_dags(root: Path) -> dict[str, DAG]:
+    """What ``dags/ops.py`` asks for: the ops DAG, built from the compiled mesh."""
+    from governance.compiled import current_compiled_mesh
+
+    compiled = current_compiled_mesh(root)
+    return {OPS_DAG_ID: ops_dag(compiled, str(root.resolve()))}

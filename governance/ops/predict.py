@@ -1,0 +1,150 @@
+"""Predicted breaches: when each asset's next version is expected, against its deadline.
+
+Per asset, from its successful runs: the quantiles of how long a run takes and, for a scheduled
+asset, how long after its scheduled time it usually finishes (robust: quantiles, no model). The
+expected completion of the next version follows the graph, because an asset cannot be fresh
+before its inputs are: an input's expected completion, then the asset's own run. A run in
+progress is expected to end ``duration`` after it started (or now, if it is already over). When
+the expected completion is past the deadline of the current version, the breach is predicted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from governance.ops.freshness import AssetStatus
+from governance.ops.runs import RunRecord
+from governance.ops.watch import Watched
+
+#: The quantile of past runs an expected time is taken at (the median: robust to outliers).
+EXPECTED_QUANTILE = 0.5
+#: At most this many of the latest runs of an asset are learnt from.
+WINDOW = 60
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunStats:
+    """How the successful runs of one asset went: ``runs`` of them, their duration at the median
+    and 90th percentile, and (scheduled assets) how long after the scheduled time they ended."""
+
+    key: str
+    runs: int
+    duration_p50: dt.timedelta
+    duration_p90: dt.timedelta
+    finish_after_tick_p50: dt.timedelta | None = None
+
+
+def learn(records: Iterable[RunRecord], assets: Mapping[str, Watched]) -> dict[str, RunStats]:
+    """The statistics of each asset with at least one successful run among ``records``."""
+    durations: dict[str, list[float]] = {}
+    lags: dict[str, list[float]] = {}
+    for r in records:
+        if r.status != "materialized" or r.ended_at is None:
+            continue
+        durations.setdefault(r.key, []).append((r.ended_at - r.started_at).total_seconds())
+        asset = assets.get(r.key)
+        if asset is not None and asset.scheduled:
+            tick = _tick_before(asset, r.started_at)
+            if tick is not None:
+                lags.setdefault(r.key, []).append((r.ended_at - tick).total_seconds())
+    return {key: RunStats(key=key, runs=len(values), duration_p50=_q(values[-WINDOW:], 0.5),
+                          duration_p90=_q(values[-WINDOW:], 0.9),
+                          finish_after_tick_p50=_q(lags[key][-WINDOW:], EXPECTED_QUANTILE) if key in lags else None)
+            for key, values in durations.items()}
+
+
+def _q(values: Sequence[float], q: float) -> dt.timedelta:
+    if len(values) == 1:
+        return dt.timedelta(seconds=values[0])
+    cuts = statistics.quantiles(sorted(values), n=100, method="inclusive")
+    return dt.timedelta(seconds=cuts[min(98, max(0, round(q * 100) - 1))])
+
+
+def _tick_before(asset: Watched, at: dt.datetime) -> dt.datetime | None:
+    """The scheduled time a run started at ``at`` belongs to (the last tick at or before it)."""
+    if not asset.scheduled:
+        return None
+    probe = at - dt.timedelta(days=400) if asset.schedule in ("@yearly", "@annually") else at - dt.timedelta(days=32)
+    tick, last = asset.next_tick(probe), None
+    step = 0
+    while tick is not None and tick <= at and step < 800:
+        last, tick, step = tick, asset.next_tick(tick), step + 1
+    return last
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prediction:
+    """When the next version of ``key`` is expected, its current deadline, and whether it
+    will be late (``breach``); ``reason`` says what the expectation rests on."""
+
+    key: str
+    expected: dt.datetime | None
+    deadline: dt.datetime | None
+    breach: bool
+    reason: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"key": self.key, "expected": self.expected.isoformat() if self.expected else None,
+                "deadline": self.deadline.isoformat() if self.deadline else None, "breach": self.breach,
+                "reason": self.reason}
+
+
+def predict(assets: Sequence[Watched], now_statuses: Mapping[str, AssetStatus], stats: Mapping[str, RunStats],
+            now: dt.datetime) -> dict[str, Prediction]:
+    """The expected completion of each asset's next version (``assets`` in topological order)."""
+    found: dict[str, Prediction] = {}
+    for asset in assets:
+        status = now_statuses.get(asset.key)
+        if status is None:
+            continue
+        expected, why = _expected(asset, status, stats.get(asset.key), now_statuses, found, now)
+        breach = bool(status.state == "fresh" and expected is not None and status.deadline is not None
+                      and expected > status.deadline)
+        found[asset.key] = Prediction(key=asset.key, expected=expected, deadline=status.deadline, breach=breach,
+                                      reason=why)
+    return found
+
+
+def _expected(asset: Watched, status: AssetStatus, stats: RunStats | None, statuses: Mapping[str, AssetStatus],
+              known: Mapping[str, Prediction], now: dt.datetime) -> tuple[dt.datetime | None, str]:
+    duration = stats.duration_p50 if stats else dt.timedelta(0)
+    last = status.published_at
+    if status.running_since is not None:
+        return max(now, status.running_since + duration), \
+            f"run in progress since {status.running_since:%H:%M}, usually {_human(duration)}"
+    waits: list[tuple[dt.datetime, str]] = []
+    for key in asset.inputs:
+        upstream = statuses.get(key)
+        if upstream is None:
+            continue
+        if last is not None and upstream.published_at is not None and upstream.published_at > last:
+            waits.append((upstream.published_at, f"input {key} arrived"))
+            continue
+        coming = known.get(key)
+        if coming is None or coming.expected is None:
+            return None, f"input {key} has no expected completion"
+        waits.append((coming.expected, f"input {key} expected {coming.expected:%H:%M}"))
+    if asset.scheduled and not asset.inputs:
+        tick = asset.next_tick(last) if last is not None else None
+        if tick is None:
+            return None, "never published"
+        lag = stats.finish_after_tick_p50 if stats and stats.finish_after_tick_p50 is not None else duration
+        if tick <= now:  # the run should have started
+            return max(now + duration, tick + lag), f"scheduled {tick:%H:%M}, not started yet"
+        return tick + lag, f"scheduled {tick:%H:%M}, usually done {_human(lag)} later"
+    if not waits:
+        return None, "no inputs and no schedule"
+    start, why = max(waits)
+    return max(now, start) + duration, f"{why}, then about {_human(duration)}"
+
+
+def _human(delta: dt.timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"

@@ -1,0 +1,194 @@
+"""The operating report over a window: SLA compliance, availability of reads, incidents, MTTR
+and MTBF, per asset, per domain and for the mesh, against each domain's targets (``[ops]``).
+
+- **SLA compliance**: the share of the window (from the asset's first publish) during which it
+  was fresh, computed from its publish times and its deadline rule (:class:`Watched`).
+- **Availability of reads**: the share of that time its current version could be read: a
+  version is unreadable from a run that found it so (``input '<key>' is unreadable``) until
+  the asset's next publish.
+- **Incidents**: from a failed run (error, gate failure) to the next good version of that
+  asset; **MTTR** is their mean duration (open ones are counted, not averaged), **MTBF** the
+  time without an open incident divided by their number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from governance.ops.runs import RunRecord
+from governance.ops.watch import Watched
+from governance.policy.ops import OpsPolicy, OpsTargets
+
+_UNREADABLE = re.compile(r"input '([a-z0-9_]+\.[a-z0-9_]+)' is unreadable")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Incident:
+    """A failure of ``key`` from ``opened`` to ``closed`` (``None``: still open)."""
+
+    key: str
+    opened: dt.datetime
+    closed: dt.datetime | None
+    first_error: str
+    failures: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "opened": self.opened.isoformat(),
+                "closed": self.closed.isoformat() if self.closed else None,
+                "minutes": round((self.closed - self.opened).total_seconds() / 60, 2) if self.closed else None,
+                "failures": self.failures, "first_error": self.first_error}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Figures:
+    """The figures of an asset, a domain or the mesh (``scope``) over a window."""
+
+    scope: str
+    tracked_seconds: float
+    fresh_seconds: float
+    readable_seconds: float
+    incidents: int
+    open_incidents: int
+    repair_seconds: tuple[float, ...]
+    up_seconds: float
+    targets: OpsTargets
+
+    @property
+    def sla(self) -> float | None:
+        return 100 * self.fresh_seconds / self.tracked_seconds if self.tracked_seconds else None
+
+    @property
+    def availability(self) -> float | None:
+        return 100 * self.readable_seconds / self.tracked_seconds if self.tracked_seconds else None
+
+    @property
+    def mttr_seconds(self) -> float | None:
+        return sum(self.repair_seconds) / len(self.repair_seconds) if self.repair_seconds else None
+
+    @property
+    def mtbf_seconds(self) -> float | None:
+        return self.up_seconds / self.incidents if self.incidents else None
+
+    def met(self) -> dict[str, bool | None]:
+        """Whether each target is met (``None``: nothing to judge it by)."""
+        sla, availability, mttr = self.sla, self.availability, self.mttr_seconds
+        return {"sla": None if sla is None else sla >= self.targets.sla_target,
+                "availability": None if availability is None else availability >= self.targets.availability_target,
+                "mttr": None if mttr is None else mttr <= self.targets.mttr_target.total_seconds()}
+
+    def to_dict(self) -> dict[str, Any]:
+        def r(x: float | None) -> float | None:
+            return None if x is None else round(x, 3)
+        return {"scope": self.scope, "sla_percent": r(self.sla), "availability_percent": r(self.availability),
+                "incidents": self.incidents, "open_incidents": self.open_incidents,
+                "mttr_minutes": r(self.mttr_seconds / 60) if self.mttr_seconds is not None else None,
+                "mtbf_hours": r(self.mtbf_seconds / 3600) if self.mtbf_seconds is not None else None,
+                "tracked_hours": r(self.tracked_seconds / 3600), "targets": self.targets.to_dict(), "met": self.met()}
+
+    @staticmethod
+    def total(scope: str, parts: Sequence[Figures], targets: OpsTargets) -> Figures:
+        return Figures(scope=scope, tracked_seconds=sum(p.tracked_seconds for p in parts),
+                       fresh_seconds=sum(p.fresh_seconds for p in parts),
+                       readable_seconds=sum(p.readable_seconds for p in parts),
+                       incidents=sum(p.incidents for p in parts), open_incidents=sum(p.open_incidents for p in parts),
+                       repair_seconds=tuple(s for p in parts for s in p.repair_seconds),
+                       up_seconds=sum(p.up_seconds for p in parts), targets=targets)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    """The report of ``[since, until)``: the mesh's figures, each domain's and each asset's."""
+
+    since: dt.datetime
+    until: dt.datetime
+    mesh: Figures
+    domains: Mapping[str, Figures]
+    assets: Mapping[str, Figures]
+    incidents: tuple[Incident, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"since": self.since.isoformat(), "until": self.until.isoformat(), "mesh": self.mesh.to_dict(),
+                "domains": {k: v.to_dict() for k, v in self.domains.items()},
+                "assets": {k: v.to_dict() for k, v in self.assets.items()},
+                "incidents": [i.to_dict() for i in self.incidents]}
+
+
+def build_report(assets: Sequence[Watched], records: Iterable[RunRecord], ops: OpsPolicy, *,
+                 since: dt.datetime, until: dt.datetime,
+                 published_before: Mapping[str, dt.datetime] | None = None) -> Report:
+    """The report of ``records`` (the runs that started in the window, oldest first);
+    ``published_before`` is each asset's last publish before ``since`` (its state at the start)."""
+    runs: dict[str, list[RunRecord]] = {}
+    unreadable: dict[str, list[dt.datetime]] = {}
+    for r in records:
+        runs.setdefault(r.key, []).append(r)
+        match = _UNREADABLE.search(r.error or "") if r.status == "error" else None
+        if match and r.ended_at:
+            unreadable.setdefault(match.group(1), []).append(r.ended_at)
+    per_asset: dict[str, Figures] = {}
+    incidents: list[Incident] = []
+    for asset in assets:
+        figures, found = _asset_figures(asset, runs.get(asset.key, []), unreadable.get(asset.key, []),
+                                        (published_before or {}).get(asset.key), ops.for_domain(asset.domain),
+                                        since, until)
+        per_asset[asset.key] = figures
+        incidents.extend(found)
+    domains = {d: Figures.total(d, [f for k, f in per_asset.items() if k.split(".", 1)[0] == d], ops.for_domain(d))
+               for d in sorted({a.domain for a in assets})}
+    return Report(since=since, until=until, mesh=Figures.total("mesh", list(domains.values()), ops.defaults),
+                  domains=domains, assets=per_asset, incidents=tuple(sorted(incidents, key=lambda i: i.opened)))
+
+
+def _asset_figures(asset: Watched, runs: list[RunRecord], unreadable_at: list[dt.datetime],
+                   before: dt.datetime | None, targets: OpsTargets, since: dt.datetime,
+                   until: dt.datetime) -> tuple[Figures, list[Incident]]:
+    ended = sorted((r for r in runs if r.ended_at is not None and r.ended_at < until),
+                   key=lambda r: r.ended_at or since)
+    publishes = ([before] if before is not None else []) + [r.ended_at for r in ended
+                                                           if r.status == "materialized" and r.ended_at]
+    start = max(since, publishes[0]) if publishes else until
+    tracked = (until - start).total_seconds() if asset.tracked else 0.0
+    fresh = 0.0
+    readable = (until - start).total_seconds()
+    for i, p in enumerate(publishes):
+        following = publishes[i + 1] if i + 1 < len(publishes) else until
+        deadline = asset.deadline_after(p) if asset.tracked else None
+        good_until = min(following, deadline) if deadline is not None else following
+        fresh += _overlap(p, good_until, since, until)
+        broken = [t for t in unreadable_at if p <= t < following]
+        if broken:
+            readable -= _overlap(min(broken), following, since, until)
+    incidents: list[Incident] = []
+    opened: RunRecord | None = None
+    failures = 0
+    for r in ended:
+        if r.failed:
+            if opened is None:
+                opened, failures = r, 0
+            failures += 1
+        elif r.status == "materialized" and opened is not None:
+            incidents.append(_incident(asset.key, opened, r.ended_at, failures))
+            opened = None
+    if opened is not None:
+        incidents.append(_incident(asset.key, opened, None, failures))
+    repair = tuple((i.closed - i.opened).total_seconds() for i in incidents if i.closed)
+    down = sum(_overlap(i.opened, i.closed or until, since, until) for i in incidents)
+    window = (until - since).total_seconds()
+    return Figures(scope=asset.key, tracked_seconds=tracked, fresh_seconds=fresh if asset.tracked else 0.0,
+                   readable_seconds=max(0.0, readable) if asset.tracked else 0.0, incidents=len(incidents),
+                   open_incidents=sum(1 for i in incidents if i.closed is None), repair_seconds=repair,
+                   up_seconds=max(0.0, window - down), targets=targets), incidents
+
+
+def _incident(key: str, opened: RunRecord, closed: dt.datetime | None, failures: int) -> Incident:
+    assert opened.ended_at is not None
+    return Incident(key=key, opened=opened.ended_at, closed=closed, failures=failures,
+                    first_error=(opened.error or opened.status).splitlines()[0][:200])
+
+
+def _overlap(a: dt.datetime, b: dt.datetime, since: dt.datetime, until: dt.datetime) -> float:
+    return max(0.0, (min(b, until) - max(a, since)).total_seconds())

@@ -1,0 +1,200 @@
+"""Run records: every run of every asset, from its start to its outcome, in the state database.
+
+:class:`RunRecorder` is the :class:`~assets.ports.RunObserver` the composition root gives the
+mesh: ``run_asset`` (called by the in-process engine and by each Airflow task) tells it when a
+run starts and how it ended, so both runners leave the same records. A run that started and
+never ended (a killed worker) stays ``running``: :meth:`RunRecords.unfinished` finds it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, and_, func, select, update
+
+from assets.mesh import Mesh
+from assets.ports import RunEnded, RunStarted
+from governance.state import StateDatabase, state_database
+from governance.state.schema import runs
+
+log = logging.getLogger(__name__)
+
+#: The status of a run that has started and not ended yet.
+RUNNING = "running"
+#: Run outcomes that mean the asset failed (an incident begins).
+FAILED = frozenset({"error", "gate_failed"})
+
+
+def stamp(at: dt.datetime) -> str:
+    """``at`` as the state database keeps times: UTC, ISO 8601, milliseconds (sortable as text)."""
+    if at.tzinfo is None:
+        raise ValueError("times in run records are timezone-aware")
+    return at.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def unstamp(text: str) -> dt.datetime:
+    """A time :func:`stamp` wrote (or any ISO 8601 time with a zone), back as a UTC datetime."""
+    return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunRecord:
+    """One run of ``key``: when it started and ended (``None`` while running), how it ended,
+    the version it published and its error."""
+
+    key: str
+    run_id: str
+    source: str
+    status: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None = None
+    version: str | None = None
+    error: str | None = None
+
+    @property
+    def seconds(self) -> float | None:
+        return None if self.ended_at is None else (self.ended_at - self.started_at).total_seconds()
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILED
+
+    def to_dict(self) -> dict[str, object]:
+        return {"key": self.key, "run_id": self.run_id, "source": self.source, "status": self.status,
+                "started_at": self.started_at.isoformat(), "version": self.version, "error": self.error,
+                "ended_at": self.ended_at.isoformat() if self.ended_at else None, "seconds": self.seconds}
+
+
+def _record(row: Any) -> RunRecord:
+    r = row._mapping
+    return RunRecord(key=r["key"], run_id=r["run_id"], source=r["source"], status=r["status"],
+                     started_at=unstamp(r["started_at"]),
+                     ended_at=unstamp(r["ended_at"]) if r["ended_at"] else None,
+                     version=r["version"], error=r["error"])
+
+
+_COLUMNS = (runs.c.key, runs.c.run_id, runs.c.source, runs.c.status, runs.c.started_at, runs.c.ended_at,
+            runs.c.version, runs.c.error)
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecords:
+    """The run records in ``database``."""
+
+    database: StateDatabase
+
+    def started(self, key: str, run_id: str, source: str, at: dt.datetime) -> None:
+        """Record that a run of ``key`` began at ``at``."""
+        with self.database.write(durable=False) as conn:
+            conn.execute(runs.insert().values(key=key, run_id=run_id, source=source, status=RUNNING,
+                                              started_at=stamp(at)))
+
+    def ended(self, key: str, run_id: str, source: str, started_at: dt.datetime, ended_at: dt.datetime,
+              status: str, version: str | None = None, error: str | None = None) -> None:
+        """Record how the run of ``key`` that began at ``started_at`` ended (a new record when its
+        start was not recorded)."""
+        if status == RUNNING:
+            raise ValueError("a run ends with its outcome, not 'running'")
+        values = {"status": status, "ended_at": stamp(ended_at), "version": version,
+                  "error": error[:4000] if error else None}
+        with self.database.write(durable=False) as conn:
+            done = conn.execute(update(runs).where(and_(
+                runs.c.key == key, runs.c.run_id == run_id, runs.c.started_at == stamp(started_at),
+                runs.c.status == RUNNING)).values(**values))
+            if not done.rowcount:
+                conn.execute(runs.insert().values(key=key, run_id=run_id, source=source,
+                                                  started_at=stamp(started_at), **values))
+
+    def add(self, records: Sequence[RunRecord]) -> None:
+        """Insert whole records at once (imports, simulations, benchmarks)."""
+        if not records:
+            return
+        with self.database.write(durable=False) as conn:
+            conn.execute(runs.insert(), [
+                {"key": r.key, "run_id": r.run_id, "source": r.source, "status": r.status,
+                 "started_at": stamp(r.started_at), "ended_at": stamp(r.ended_at) if r.ended_at else None,
+                 "version": r.version, "error": r.error} for r in records])
+
+    def between(self, since: dt.datetime | None = None, until: dt.datetime | None = None,
+                keys: Sequence[str] | None = None) -> list[RunRecord]:
+        """The runs that started in [``since``, ``until``), oldest first."""
+        query = select(*_COLUMNS).order_by(runs.c.started_at, runs.c.seq)
+        if since is not None:
+            query = query.where(runs.c.started_at >= stamp(since))
+        if until is not None:
+            query = query.where(runs.c.started_at < stamp(until))
+        if keys is not None:
+            query = query.where(runs.c.key.in_(list(keys)))
+        with self.database.read() as conn:
+            return [_record(r) for r in conn.execute(query)]
+
+    def for_asset(self, key: str, limit: int = 20) -> list[RunRecord]:
+        """The latest runs of ``key``, newest first."""
+        query = select(*_COLUMNS).where(runs.c.key == key).order_by(runs.c.started_at.desc(), runs.c.seq.desc())
+        with self.database.read() as conn:
+            return [_record(r) for r in conn.execute(query.limit(limit))]
+
+    def unfinished(self, older_than: dt.timedelta, now: dt.datetime) -> list[RunRecord]:
+        """Runs that started more than ``older_than`` before ``now`` and never ended: their
+        worker died (or is still stuck); oldest first."""
+        query = select(*_COLUMNS).where(runs.c.status == RUNNING,
+                                        runs.c.started_at < stamp(now - older_than)).order_by(runs.c.started_at)
+        with self.database.read() as conn:
+            return [_record(r) for r in conn.execute(query)]
+
+    def latest(self) -> LatestRuns:
+        """Per asset: its last published run, its last ended run and its oldest open run, in three
+        aggregate queries (what ``mesh ops status`` needs, without reading the whole history)."""
+        with self.database.read() as conn:
+            return LatestRuns(
+                published=self._last(conn, runs.c.status == "materialized", runs.c.ended_at),
+                ended=self._last(conn, runs.c.ended_at.is_not(None), runs.c.ended_at),
+                running=self._last(conn, runs.c.status == RUNNING, runs.c.started_at))
+
+    def published_before(self, at: dt.datetime) -> dict[str, dt.datetime]:
+        """Per asset, when its last version published before ``at`` was."""
+        with self.database.read() as conn:
+            last = self._last(conn, and_(runs.c.status == "materialized", runs.c.ended_at < stamp(at)),
+                              runs.c.ended_at)
+        return {k: r.ended_at for k, r in last.items() if r.ended_at is not None}
+
+    @staticmethod
+    def _last(conn: Connection, where: ColumnElement[bool], column: Any) -> dict[str, RunRecord]:
+        newest = (select(runs.c.key.label("k"), func.max(column).label("at"))
+                  .where(where).group_by(runs.c.key).subquery())
+        query = (select(*_COLUMNS).join(newest, and_(runs.c.key == newest.c.k, column == newest.c.at))
+                 .where(where).order_by(runs.c.seq))
+        return {r.key: r for r in map(_record, conn.execute(query))}
+
+
+@dataclass(frozen=True, slots=True)
+class LatestRuns:
+    """Per asset key: the last run that published, the last that ended, the last still running."""
+
+    published: dict[str, RunRecord]
+    ended: dict[str, RunRecord]
+    running: dict[str, RunRecord]
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecorder:
+    """Records every run the mesh tells it of (a :class:`~assets.ports.RunObserver`)."""
+
+    records: RunRecords
+
+    def run_started(self, run: RunStarted) -> None:
+        self.records.started(run.key, run.run_id, run.source, run.started_at)
+
+    def run_ended(self, run: RunEnded) -> None:
+        result = run.result
+        self.records.ended(run.key, run.run_id, run.source, run.started_at, run.ended_at, str(result.status),
+                           version=result.manifest.version if result.manifest else None, error=result.error)
+
+
+def run_records(mesh: Mesh) -> RunRecords:
+    """The run records of ``mesh`` (in its state database)."""
+    return RunRecords(state_database(mesh.policy))

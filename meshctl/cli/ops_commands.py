@@ -1,0 +1,152 @@
+"""``mesh ops status``, ``mesh ops report`` and ``mesh ops serve-metrics``: freshness, SLAs and
+metrics of the mesh, at the time of its clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from assets.mesh import Mesh
+from assets.schedule import parse_duration
+from governance.ops.freshness import AssetStatus
+from governance.ops.monitor import mesh_view
+from governance.ops.report import Figures, Report
+from meshctl.cli._output import (
+    JsonOption,
+    RootOption,
+    console,
+    emit_json,
+    fail,
+    open_mesh,
+    user_errors,
+)
+from meshctl.cli.ops_app import ops_app
+
+STATE_STYLE = {"fresh": "green", "late": "yellow", "breached": "bold red", "unknown": "dim", "untracked": "dim"}
+
+
+def ops_statuses(mesh: Mesh, selection: str = "*") -> list[AssetStatus]:
+    """The status of the selected assets of ``mesh`` now (by its clock), in topological order."""
+    with user_errors():
+        keys = set(mesh.select(selection))
+    found = mesh_view(mesh).statuses(mesh.services.clock())
+    return [s for k, s in found.items() if k in keys]
+
+
+def print_statuses(found: list[AssetStatus], title: str) -> None:
+    """The status table ``mesh ops status`` prints."""
+    table = Table(title=title)
+    for col in ("asset", "state", "version", "age", "deadline", "reason"):
+        table.add_column(col)
+    for s in found:
+        style = STATE_STYLE.get(s.state, "")
+        table.add_row(s.key, f"[{style}]{s.state}[/]", s.version or "-", _age(s.age),
+                      f"{s.deadline:%Y-%m-%d %H:%M}" if s.deadline else "-", escape(s.reason) or "-")
+    console.print(table)
+
+
+@ops_app.command("status")
+def status(selection: Annotated[str, typer.Argument(help="Selection, e.g. 'sales.*' or '+finance.revenue'.")] = "*",
+           root: RootOption = None, as_json: JsonOption = False) -> None:
+    """Each asset's freshness state (fresh, late, breached, unknown), last version, age, deadline
+    and the reason it is not fresh. Exit code 1 if any is breached."""
+    mesh = open_mesh(root)
+    with user_errors():
+        found = ops_statuses(mesh, selection)
+    if as_json:
+        emit_json([s.to_dict() for s in found])
+    else:
+        counts = {state: sum(s.state == state for s in found) for state in STATE_STYLE}
+        print_statuses(found, "ops status at " + f"{mesh.services.clock():%Y-%m-%d %H:%M} UTC: "
+                       + ", ".join(f"{n} {state}" for state, n in counts.items() if n))
+    if any(s.state == "breached" for s in found):
+        raise typer.Exit(1)
+
+
+@ops_app.command("report")
+def report(since: Annotated[str, typer.Option("--since", help="The window: 30d, 12h, 2w.")] = "30d",
+           root: RootOption = None, as_json: JsonOption = False) -> None:
+    """SLA compliance (share of time fresh), availability of reads, incidents, MTTR and MTBF, per
+    domain and for the mesh, against the targets of [ops] in mesh.toml."""
+    try:
+        window = parse_duration(since)
+    except ValueError as exc:
+        fail(f"--since {since!r}: {exc}. Fix: write a duration like 30d, 12h or 2w")
+    mesh = open_mesh(root)
+    now = mesh.services.clock()
+    with user_errors():
+        found = mesh_view(mesh).report(now - window, now, mesh.policy.ops)
+    if as_json:
+        emit_json(found.to_dict())
+        return
+    print_report(found)
+
+
+def print_report(found: Report) -> None:
+    """The tables ``mesh ops report`` prints."""
+    table = Table(title=f"operations from {found.since:%Y-%m-%d %H:%M} to {found.until:%Y-%m-%d %H:%M} UTC")
+    for col in ("scope", "SLA (fresh)", "availability", "incidents", "open", "MTTR", "MTBF"):
+        table.add_column(col, justify="left" if col == "scope" else "right")
+    for figures in (*found.domains.values(), found.mesh):
+        table.add_row(*_row(figures))
+    console.print(table)
+    for i in found.incidents[-10:]:
+        closed = f"{i.closed:%m-%d %H:%M}" if i.closed else "open"
+        console.print(f"- incident {i.key}: {i.opened:%m-%d %H:%M} -> {closed}, {i.failures} failed run(s): "
+                      f"{escape(i.first_error)}", highlight=False)
+
+
+def _row(f: Figures) -> list[str]:
+    met = f.met()
+
+    def mark(value: str, ok: bool | None) -> str:
+        return value if ok is None else f"[{'green' if ok else 'red'}]{value}[/]"
+
+    targets = f.targets
+    return [f.scope,
+            mark(f"{f.sla:.2f}% / {targets.sla_target}%" if f.sla is not None else "-", met["sla"]),
+            mark(f"{f.availability:.2f}% / {targets.availability_target}%" if f.availability is not None else "-",
+                 met["availability"]),
+            str(f.incidents), str(f.open_incidents),
+            mark(f"{_age(dt.timedelta(seconds=f.mttr_seconds))} / {_age(targets.mttr_target)}"
+                 if f.mttr_seconds is not None else "-", met["mttr"]),
+            _age(dt.timedelta(seconds=f.mtbf_seconds)) if f.mtbf_seconds is not None else "-"]
+
+
+@ops_app.command("serve-metrics")
+def serve_metrics(port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on.")] = 9464,
+                  addr: Annotated[str, typer.Option("--addr", help="Address to listen on.")] = "127.0.0.1",
+                  root: RootOption = None) -> None:
+    """Serve the mesh's operating figures as Prometheus metrics on http://ADDR:PORT/metrics
+    until interrupted."""
+    from governance.ops.metrics import serve_metrics as serve
+
+    mesh = open_mesh(root)
+    with user_errors():
+        try:
+            server, _thread = serve(mesh, port, addr)
+        except OSError as exc:
+            fail(f"cannot listen on {addr}:{port}: {exc}. Fix: pick a free port with --port")
+    console.print(f"serving metrics on http://{addr}:{server.server_port}/metrics (Ctrl-C to stop)")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.shutdown()
+
+
+def _age(delta: dt.timedelta | None) -> str:
+    if delta is None:
+        return "-"
+    seconds = int(delta.total_seconds())
+    if seconds < 0:
+        return f"-{_age(-delta)}"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    if seconds < 86400:
+        return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+    return f"{seconds // 86400}d{(seconds % 86400) // 3600:02d}h"

@@ -1,0 +1,62 @@
+"""The operating report: SLA compliance, availability, incidents, MTTR and MTBF from run records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from governance.ops.monitor import OpsView
+from governance.ops.runs import RunRecords
+from governance.policy.ops import OpsPolicy, OpsTargets
+from tests.governance.test_ops_freshness import (
+    DAILY,
+    ORDERS,
+    T0,
+    H,
+    M,
+    database,
+    publish,
+)
+
+
+def test_figures_over_a_window(tmp_path: Path) -> None:
+    db = database(tmp_path)
+    records = RunRecords(db)
+    for h in range(10):
+        if h == 3:
+            publish(records, "sales.orders", T0 + 3 * H + 5 * M, "x3", status="error", error="upstream 503")
+        elif h == 4:
+            publish(records, "sales.orders", T0 + 4 * H + 5 * M, "x4", status="error", error="upstream 503")
+            publish(records, "sales.orders", T0 + 4 * H + 35 * M, "o4")
+        else:
+            publish(records, "sales.orders", T0 + h * H + 5 * M, f"o{h}")
+    publish(records, "sales.daily", T0 + 6 * H + 10 * M, "bad", status="error",
+            error="input 'sales.orders' is unreadable (ArrowInvalid: ...)")
+    ops = OpsPolicy(defaults=OpsTargets(), domains={"sales": OpsTargets(sla_target=80.0, mttr_target=2 * H)})
+    report = OpsView([ORDERS, DAILY], db).report(T0, T0 + 10 * H, ops)
+    orders = report.assets["sales.orders"]
+    tracked = (10 * H - 5 * M).total_seconds()
+    assert orders.tracked_seconds == tracked
+    assert orders.fresh_seconds == tracked - (85 * M).total_seconds()  # stale from 03:10 to 04:35
+    assert orders.sla == pytest.approx(100 * 510 / 595)
+    assert orders.availability == pytest.approx(100 * (595 - 55) / 595)  # unreadable 06:10 to 07:05
+    assert (orders.incidents, orders.open_incidents, orders.mttr_seconds) == (1, 0, (90 * M).total_seconds())
+    assert orders.mtbf_seconds == (510 * M).total_seconds()
+    [incident] = [i for i in report.incidents if i.key == "sales.orders"]
+    assert (incident.opened, incident.closed, incident.failures) == (T0 + 3 * H + 5 * M, T0 + 4 * H + 35 * M, 2)
+    daily = report.assets["sales.daily"]
+    assert (daily.tracked_seconds, daily.incidents, daily.open_incidents) == (0.0, 1, 1), "never published"
+    sales = report.domains["sales"]
+    assert sales.met() == {"sla": True, "availability": False, "mttr": True}
+    assert report.mesh.targets.sla_target == 99.5 and report.mesh.met()["sla"] is False
+    assert report.to_dict()["mesh"]["incidents"] == 2
+
+
+def test_the_state_at_the_start_of_the_window_counts(tmp_path: Path) -> None:
+    db = database(tmp_path)
+    records = RunRecords(db)
+    publish(records, "sales.daily", T0 - 30 * M, "d0")  # before the window, fresh until 01:30
+    report = OpsView([DAILY], db).report(T0, T0 + 3 * H, OpsPolicy())
+    assert report.assets["sales.daily"].tracked_seconds == (3 * H).total_seconds()
+    assert report.assets["sales.daily"].fresh_seconds == (90 * M).total_seconds()
