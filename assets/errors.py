@@ -80,6 +80,11 @@ class AssetNotMaterializedError(StorageError):
     """An asset has no current version yet."""
 
 
+class CorruptDataError(StorageError):
+    """A stored version's data is missing or does not match its manifest: reading it again will
+    not help (unlike an I/O error); it is restored, copied again or rolled back."""
+
+
 class AssetOutputError(MeshError):
     """An asset function returned something that is not a polars frame."""
 

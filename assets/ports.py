@@ -24,12 +24,14 @@ Plug-in contract, for each port:
   outcome (run records, alerts); a failing observer is logged, and what it does never changes
   the run.
 - the update handlers (:class:`assets.events.UpdateHandler`) run after each publish.
-- ``clock`` says what time it is (a simulation gives its own).
+- ``clock`` says what time it is, and ``sleep`` waits (between retries); a simulation gives its
+  own of both.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -153,3 +155,4 @@ class Services:
     handlers: Sequence[UpdateHandler] = ()
     observers: Sequence[RunObserver] = ()
     clock: Callable[[], dt.datetime] = utc_now
+    sleep: Callable[[float], None] = time.sleep

@@ -26,6 +26,8 @@ class AssetResult:
     ``manifest`` is set when it materialized; ``gate`` when its gate ran; ``error`` says
     what failed (or, for a skip, which upstream failed); ``quarantine`` is where rejected
     data went; ``handlers`` says what each update handler did after the publish.
+    ``transient`` marks an error a retry may fix (see :mod:`assets.retrying`); ``attempts``
+    counts the tries the result comes from.
     """
 
     key: str
@@ -36,6 +38,8 @@ class AssetResult:
     quarantine: str | None = None
     seconds: float = 0.0
     handlers: tuple[HandlerOutcome, ...] = ()
+    transient: bool = False
+    attempts: int = 1
 
     @property
     def ok(self) -> bool:
@@ -43,7 +47,7 @@ class AssetResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "key": self.key, "status": str(self.status), "seconds": round(self.seconds, 3),
+            "key": self.key, "status": str(self.status), "seconds": round(self.seconds, 3), "attempts": self.attempts,
             "version": self.manifest.version if self.manifest else None,
             "rows": self.manifest.rows if self.manifest else None,
             "error": self.error, "quarantine": self.quarantine,

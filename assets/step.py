@@ -19,13 +19,21 @@ import polars as pl
 
 from assets.contract_diff import check_bump, describe, diff
 from assets.definition import CONTEXT_PARAM, AssetContext, AssetDefinition, AssetFn
-from assets.errors import AccessError, AssetOutputError, MeshError, StorageError
+from assets.errors import (
+    AccessError,
+    AssetNotMaterializedError,
+    AssetOutputError,
+    CorruptDataError,
+    MeshError,
+    StorageError,
+)
 from assets.events import Source
 from assets.gate import CheckFailure, run_gate
 from assets.mesh import Mesh
 from assets.ports import AuditEvent, ProtectedFrame, RunEnded, RunObserver, RunStarted
 from assets.quarantine import Quarantine
 from assets.results import AssetResult, Status
+from assets.retrying import run_with_retries
 from assets.secrets import SecretResolver, environment_resolver
 from assets.storage import PublishRequest, VersionStore
 
@@ -33,7 +41,8 @@ log = logging.getLogger(__name__)
 
 
 def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None = None,
-              source: Source = "engine", secrets: SecretResolver = environment_resolver) -> AssetResult:
+              source: Source = "engine", secrets: SecretResolver = environment_resolver,
+              retries: int | None = None) -> AssetResult:
     """Materialize one asset from the current versions of its inputs, and audit the outcome.
 
     Never raises for a failure of the asset itself: a gate failure or an error in the user's
@@ -41,6 +50,10 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
     which runner called (``engine`` or ``airflow``); it is the audit record's actor. ``secrets``
     resolves the domain's secrets (Airflow Variables on Airflow). The audit record's actor is
     the domain's service identity, ``service:<domain>``.
+
+    A transient failure is tried again up to ``retries`` times (the asset's ``retries`` by
+    default; Airflow's operator passes 0, Airflow retrying its task), waiting with exponential
+    back-off on the mesh's ``sleep``; each retry is audited (``retry``) with its error and wait.
     """
     lineage = mesh.services.lineage
     started_at = mesh.services.clock()
@@ -48,7 +61,18 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
     _tell_observers(mesh, key, lambda observer: observer.run_started(
         RunStarted(key=key, run_id=run_id, source=source, started_at=started_at)))
     lineage.started(key, run_id)
-    result = _run(mesh, key, mesh.store(region), run_id=run_id, params=params, secrets=secrets)
+    if retries is None:
+        retries = mesh.graph[key].spec.retries
+
+    def audit_retry(attempt: int, failed: AssetResult, wait: float) -> None:
+        mesh.services.audit.append(AuditEvent(
+            actor=f"service:{key.split('.', 1)[0]}", action="retry", target=key, source=source, outcome="retrying",
+            where=f"region:{region}",
+            details={"run_id": run_id, "attempt": attempt, "of": retries + 1, "wait_seconds": round(wait, 3),
+                     "error": failed.error, "why": "a transient failure (the asset's code or storage I/O)"}))
+
+    result = run_with_retries(lambda: _run(mesh, key, mesh.store(region), run_id=run_id, params=params, secrets=secrets),
+                              retries=retries, sleep=mesh.services.sleep, before_wait=audit_retry)
     if result.status is not Status.MATERIALIZED:  # COMPLETE comes from the lineage handler on the update
         lineage.failed(key, run_id, result.error or str(result.status), result.gate.failures if result.gate else ())
     mesh.services.audit.append(AuditEvent(
@@ -58,6 +82,7 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
                  "rows": result.manifest.rows if result.manifest else None,
                  "checksum": result.manifest.checksum if result.manifest else None,
                  "inputs_read": dict(result.manifest.input_versions) if result.manifest else None,
+                 "attempts": result.attempts,
                  "failed_checks": [f"{f.column}:{f.check}" for f in (result.gate.failures if result.gate else ())],
                  "warnings": [f"{w.column}:{w.check}:{w.rows}" for w in (result.gate.warnings if result.gate else ())],
                  "error": result.error if result.status is Status.ERROR else None}))
@@ -84,6 +109,9 @@ def _run(mesh: Mesh, key: str, store: VersionStore, *, run_id: str, params: Mapp
     def finish(status: Status, **kw: Any) -> AssetResult:
         return AssetResult(key=key, status=status, seconds=time.perf_counter() - started, **kw)
 
+    def failed(exc: MeshError) -> AssetResult:
+        return finish(Status.ERROR, error=str(exc), transient=_is_transient(exc))
+
     try:
         inputs: dict[str, Any] = {}
         versions: dict[str, str] = {}
@@ -96,10 +124,10 @@ def _run(mesh: Mesh, key: str, store: VersionStore, *, run_id: str, params: Mapp
             inputs[CONTEXT_PARAM] = AssetContext(key=key, run_id=run_id, params=dict(params or {}), secrets=secrets)
         frame = _as_dataframe(definition, definition.fn(**inputs))
     except MeshError as exc:
-        return finish(Status.ERROR, error=str(exc))
+        return failed(exc)
     except Exception as exc:  # the user's function may raise anything
         broken = _unreadable_input(store, versions) if isinstance(exc, pl.exceptions.PolarsError) else None
-        return finish(Status.ERROR, error=broken or _describe_user_error(definition, exc))
+        return finish(Status.ERROR, error=broken or _describe_user_error(definition, exc), transient=broken is None)
 
     report = run_gate(definition.spec.contract, frame)
     protector = _protector(mesh, definition)
@@ -125,13 +153,19 @@ def _run(mesh: Mesh, key: str, store: VersionStore, *, run_id: str, params: Mapp
                                      contract=contract, warnings=tuple(_as_record(w) for w in report.warnings))
             manifest = store.publish(protected.frame, request)
     except MeshError as exc:
-        return finish(Status.ERROR, error=str(exc))
+        return failed(exc)
     return finish(Status.MATERIALIZED, manifest=manifest, gate=report)
 
 
 def _as_record(warning: CheckFailure) -> dict[str, Any]:
     """A failed warning check as the manifest keeps it (examples stay out: they may be data)."""
     return {"column": warning.column, "check": warning.check, "rows": warning.rows}
+
+
+def _is_transient(exc: MeshError) -> bool:
+    """Storage I/O may work next time; a missing or corrupt input, a refused access, an output of
+    the wrong type or a contract change without a version bump will not."""
+    return isinstance(exc, StorageError) and not isinstance(exc, AssetNotMaterializedError | CorruptDataError)
 
 
 def _protector(mesh: Mesh, definition: AssetDefinition) -> Callable[[pl.DataFrame], ProtectedFrame]:

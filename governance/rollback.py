@@ -3,7 +3,9 @@
 ``CURRENT`` otherwise only moves forward (a publish of an older version never wins over a
 newer one); going back is this explicit act, by an owner of the asset's domain or a holder of
 ``operate_dr``, audited with both versions. The version rolled back to must verify against its
-manifest. Replication mirrors it to the standby; the next publish moves forward again.
+manifest (a version that does not is refused, naming its data file and the version to choose
+instead); without a version, the newest version older than the current one that verifies is
+chosen. Replication mirrors it to the standby; the next publish moves forward again.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from assets.errors import StorageError
 from assets.mesh import Mesh
+from assets.storage import VersionStore
+from assets.storage.layout import asset_dir
 from governance.access.authorization import identity_details, require
 from governance.audit import AuditEvent, AuditLog
 from governance.identity import Actor
@@ -30,17 +35,56 @@ class RollbackReport:
         return {"key": self.key, "region": self.region, "from": self.previous, "to": self.version}
 
 
-def rollback(mesh: Mesh, key: str, version: str, audit: AuditLog, *, actor: Actor) -> RollbackReport:
-    """Make ``version`` of ``key`` current in the active region, even if older (see the module
-    docstring). Raises :class:`~governance.access.authorization.PermissionDeniedError` or
-    :class:`~assets.errors.StorageError` (unknown or corrupt version), leaving ``CURRENT`` as it was."""
+class RollbackRefusedError(StorageError):
+    """The version asked for cannot become current: its data does not verify, or there is none to go back to."""
+
+
+def rollback(mesh: Mesh, key: str, version: str | None, audit: AuditLog, *, actor: Actor,
+             why: str = "by hand") -> RollbackReport:
+    """Make ``version`` of ``key`` current in the active region, even if older; ``None``: the
+    newest older version that verifies (see the module docstring). ``why`` goes into the audit
+    record. Raises :class:`~governance.access.authorization.PermissionDeniedError`,
+    :class:`~assets.errors.StorageError` (unknown version) or :class:`RollbackRefusedError`,
+    leaving ``CURRENT`` as it was."""
     require(mesh.policy, audit, actor, "operate_dr", action="rollback", target=key, owners_of=key.split(".", 1)[0])
+    return move_back(mesh, key, version, audit, actor=actor, why=why)
+
+
+def move_back(mesh: Mesh, key: str, version: str | None, audit: AuditLog, *, actor: Actor,
+              why: str) -> RollbackReport:
+    """:func:`rollback` once the actor's permission was checked: by :func:`rollback` for a
+    person, by the self-healing runbook for itself (:mod:`governance.healing`)."""
     store, region = mesh.store(), mesh.active_region
-    manifest = store.manifest(key, version)
-    store.check(manifest)  # never roll back to data that would not be served
     previous = store.current_version(key)
+    if version is None:
+        version = last_good_version(store, key, before=previous)
+        if version is None:
+            raise RollbackRefusedError(
+                f"'{key}' has no version older than {previous or 'its current one'} whose data verifies",
+                where=store.root.uri_of(store.root.path(asset_dir(key, None))),
+                fix=f"materialize it again (mesh materialize {key}), or restore a backup (mesh dr restore)")
+    manifest = store.manifest(key, version)
+    if not store.verify(manifest):  # never roll back to data that would not be served
+        better = last_good_version(store, key, before=previous)
+        raise RollbackRefusedError(
+            f"version '{version}' of '{key}' does not match its manifest's checksum, so it cannot become current",
+            where=store.root.uri_of(store.data_path(key, version)),
+            fix=(f"roll back to {better}, the newest older version that verifies (mesh rollback {key} --to {better}), "
+                 "or leave out --to to choose it" if better else
+                 f"no older version verifies: materialize it again (mesh materialize {key}) or restore a backup "
+                 "(mesh dr restore)"))
     store.set_current(key, version, allow_backward=True)
     report = RollbackReport(key, region, previous, version)
     audit.append(AuditEvent(actor=actor.id, action="rollback", target=key, outcome="rolled back", source="governance",
-                            where=f"region:{region}", details={**report.to_dict(), **identity_details(actor)}))
+                            where=f"region:{region}",
+                            details={**report.to_dict(), "why": why, **identity_details(actor)}))
     return report
+
+
+def last_good_version(store: VersionStore, key: str, *, before: str | None) -> str | None:
+    """The newest version of ``key`` older than ``before`` (all, if ``None``) whose data matches
+    its manifest, hashed now; ``None`` if none does."""
+    for version in reversed(store.versions(key)):
+        if (before is None or version < before) and store.verify(store.manifest(key, version)):
+            return version
+    return None

@@ -36,7 +36,7 @@ from typing import Any
 import polars as pl
 
 from assets.atomic import Prepared, discard
-from assets.errors import AssetNotMaterializedError, StorageError
+from assets.errors import AssetNotMaterializedError, CorruptDataError, StorageError
 from assets.storage.digest import UnknownChecksumAlgorithm, algorithm_of, checksum_of
 from assets.storage.filesystem import StorageRoot
 from assets.storage.layout import (
@@ -370,7 +370,7 @@ class VersionStore:
             return self.root.stamp(path)
         except FileNotFoundError:
             raise self._error(manifest.key, f"version '{manifest.version}' has no data file", path,
-                              fix=CORRUPT_FIX) from None
+                              fix=CORRUPT_FIX, kind=CorruptDataError) from None
         except OSError as exc:
             raise self._error(manifest.key, f"reading version '{manifest.version}' failed: {exc}", path) from exc
 
@@ -380,7 +380,7 @@ class VersionStore:
         found = f"{checksum}, {size} bytes" if checksum and size == manifest.bytes else f"{size} bytes"
         raise self._error(manifest.key, f"the data of version '{manifest.version}' does not match its manifest "
                           f"(found {found}; expected {manifest.checksum}, {manifest.bytes} bytes), "
-                          "so it is not served", path, fix=CORRUPT_FIX)
+                          "so it is not served", path, fix=CORRUPT_FIX, kind=CorruptDataError)
 
     def verify(self, manifest: Manifest) -> bool:
         """Whether the stored data still matches the manifest's checksum, hashed now (not from
@@ -537,11 +537,12 @@ class VersionStore:
     def _asset_dir(key: str, partition: str | None) -> str:
         return _asset_folder(key, partition)
 
-    def _error(self, key: str, what: str, path: str, fix: str = "") -> StorageError:
-        return StorageError(f"asset '{key}': {what}", where=self.root.uri_of(path), fix=fix or UNREACHABLE_FIX
-                            + ("" if self.root.is_local else " (an s3:// root: the endpoint and credentials of "
-                               "the AWS_* variables, such as AWS_ENDPOINT_URL and AWS_ACCESS_KEY_ID)")
-                            + "; if the region is down, `mesh dr failover --to <standby>` serves its replicas")
+    def _error(self, key: str, what: str, path: str, fix: str = "",
+               kind: type[StorageError] = StorageError) -> StorageError:
+        return kind(f"asset '{key}': {what}", where=self.root.uri_of(path), fix=fix or UNREACHABLE_FIX
+                    + ("" if self.root.is_local else " (an s3:// root: the endpoint and credentials of "
+                       "the AWS_* variables, such as AWS_ENDPOINT_URL and AWS_ACCESS_KEY_ID)")
+                    + "; if the region is down, `mesh dr failover --to <standby>` serves its replicas")
 
 
 def _pointer(version: str) -> bytes:

@@ -26,6 +26,7 @@ from airflow.sdk.definitions.callback import AsyncCallback
 from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 
 from assets.compiled import CompiledAsset, CompiledMesh
+from governance.airflow.heal_task import HealOperator
 from governance.policy.ops import OpsPolicy
 
 OPS_DAG_ID = "mesh_ops"
@@ -91,8 +92,10 @@ def ops_dag(mesh: CompiledMesh, root: str) -> DAG:
         is_paused_upon_creation=True,
         default_args={"owner": "operations"},
     )
-    EvaluateOpsOperator(task_id="evaluate", dag=dag, mesh_root=root, retries=1,
-                        retry_delay=dt.timedelta(seconds=30))
+    evaluate = EvaluateOpsOperator(task_id="evaluate", dag=dag, mesh_root=root, retries=1,
+                                   retry_delay=dt.timedelta(seconds=30))
+    evaluate >> HealOperator(task_id="heal", dag=dag, mesh_root=root, retries=0,
+                             doc_md="The self-healing runbook, once (`mesh ops heal`).")
     return dag
 
 

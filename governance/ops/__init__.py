@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from governance.ops.runs import RunRecord, RunRecorder, RunRecords
-    from governance.ops.signals import Recovery, Severity, Signal, SignalKind, SignalSink
+    from governance.ops.signals import (
+        Recovery,
+        Severity,
+        Signal,
+        SignalKind,
+        SignalSink,
+    )
 
 __all__ = ["Recovery", "RunRecord", "RunRecorder", "RunRecords", "Severity", "Signal", "SignalKind", "SignalSink"]
 

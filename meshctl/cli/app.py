@@ -17,7 +17,10 @@ from assets.mesh import Mesh
 from assets.quarantine import QUARANTINE
 from assets.results import AssetResult, RunResult
 from governance.services import governed
-from meshctl.cli import alert_commands  # noqa: F401 - registers `mesh ops incidents|ack|alerts|check`
+from meshctl.cli import (
+    alert_commands,  # noqa: F401 - registers `mesh ops incidents|ack|alerts|check`
+    heal_commands,  # noqa: F401  (registers mesh ops heal on ops_app)
+)
 from meshctl.cli import ops_commands as _ops_commands  # noqa: F401 - registers `mesh ops status|report|serve-metrics`
 from meshctl.cli._output import (
     STATUS_STYLE,

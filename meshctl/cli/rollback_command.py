@@ -22,13 +22,15 @@ from meshctl.cli._output import (
 
 def rollback(
     asset: Annotated[str, typer.Argument(help="Asset key, e.g. sales.orders.")],
-    to: Annotated[str, typer.Option("--to", help="The version to make current (mesh history ASSET).")],
+    to: Annotated[str | None, typer.Option(
+        "--to", help="The version to make current (mesh history ASSET); by default the newest older one that verifies.")] = None,
     root: RootOption = None,
     user: ActorOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Make an older version of an asset current in the active region (an owner of its domain,
-    or operate_dr). The version must verify; the rollback is audited and replicated."""
+    or operate_dr). The version must verify (without --to: the newest older version that does);
+    the rollback is audited and replicated."""
     from governance.rollback import rollback as roll_back
 
     mesh = open_policy_mesh(root)

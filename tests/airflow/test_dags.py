@@ -144,4 +144,4 @@ def test_scheduled_assets_have_a_deadline_alert_and_the_ops_dag_runs_every_5_min
     assert "LogicalDate" in reference and seconds == 3600 and callback == "governance.airflow.ops_dag.deadline_missed"
     assert dags["marketing.campaigns"]["deadlines"][0][1] == 3 * 3600, "[ops.domains.marketing] allowed_lag"
     assert dags["finance.revenue"]["deadlines"] == [], "an input-triggered asset is left to the ops DAG"
-    assert dags["mesh_ops"]["schedule"] == "*/5 * * * *" and dags["mesh_ops"]["tasks"] == ["evaluate"]
+    assert dags["mesh_ops"]["schedule"] == "*/5 * * * *" and dags["mesh_ops"]["tasks"] == ["evaluate", "heal"]

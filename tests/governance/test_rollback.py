@@ -56,3 +56,28 @@ def test_mesh_rollback_command(example_root: Path) -> None:
     assert done.exit_code == 0, done.stderr
     assert f"sales.products is now at {first.version}" in done.stdout
     assert load_mesh(example_root).store().current_version("sales.products") == first.version
+
+
+def test_without_a_version_the_newest_older_version_that_verifies_is_chosen(example_root: Path) -> None:
+    mesh = load_mesh(example_root)
+    first, second, _third = (materialize("sales.products", mesh=mesh)["sales.products"].manifest for _ in range(3))
+    assert first is not None and second is not None
+    flip_a_byte(Path(mesh.store().data_path("sales.products", second.version)))
+    report = rollback(mesh, "sales.products", None, governed(mesh).audit, actor=person(OWNER))
+    assert report.version == first.version, "the corrupt second version is passed over"
+    assert mesh.store().current_version("sales.products") == first.version
+
+
+def test_the_refusal_of_a_corrupt_version_names_its_file_and_the_version_to_choose(example_root: Path) -> None:
+    mesh = load_mesh(example_root)
+    first, second, _third = (materialize("sales.products", mesh=mesh)["sales.products"].manifest for _ in range(3))
+    assert first is not None and second is not None
+    data = Path(mesh.store().data_path("sales.products", second.version))
+    flip_a_byte(data)
+    done = CliRunner().invoke(app, ["rollback", "sales.products", "--to", second.version, "--as", OWNER,
+                                    "--root", str(example_root)])
+    assert done.exit_code == 1
+    message = " ".join(done.stderr.split())
+    assert "does not match its manifest's checksum" in message and str(data) in message
+    assert f"--to {first.version}" in message
+    assert "Traceback" not in done.output

@@ -1,0 +1,73 @@
+"""A current version whose data no longer matches its manifest: roll back, then run again.
+
+Such a version is not served (reads refuse it), so everything downstream of it fails. The
+remediation makes the newest older version that verifies current (an audited rollback,
+replicated like any other), then materializes the asset again so it is fresh; with no older
+version that verifies, it only materializes again. An asset whose code is not loaded (a mesh
+loaded without domain code) is rolled back only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from assets.engine import materialize
+from assets.errors import StorageError
+from assets.mesh import Mesh
+from governance.dr.status import protected_assets
+from governance.healing.remediation import Finding, RemediationError
+from governance.identity import Actor
+from governance.rollback import last_good_version, move_back
+from governance.services import governed
+
+
+class CorruptCurrent:
+    """See the module docstring."""
+
+    name = "corrupt current version"
+
+    def find(self, mesh: Mesh, now: dt.datetime) -> list[Finding]:
+        store, findings = mesh.store(), []
+        for key in protected_assets(mesh):
+            try:
+                manifest = store.current(key)
+                if manifest is None:
+                    continue
+                store.check(manifest)  # hashed again only if the file changed since it last verified
+            except StorageError as exc:
+                version = _current_or_none(mesh, key)
+                good = last_good_version(store, key, before=version)
+                action = (f"roll back to {good}, then materialize {key} again" if good
+                          else f"materialize {key} again (no older version verifies)")
+                findings.append(Finding(
+                    remediation=self.name, subject=key, found=f"current version {version} does not verify: {exc.what}",
+                    action=action, why="a version whose data does not match its checksum is never served, so "
+                                       "every reader of it fails", facts={"version": version, "good": good}))
+        return findings
+
+    def fix(self, mesh: Mesh, finding: Finding, actor: Actor) -> str:
+        key, done = finding.subject, []
+        good = last_good_version(mesh.store(), key, before=finding.facts.get("version"))
+        if good is not None:
+            report = move_back(mesh, key, good, governed(mesh).audit, actor=actor, why=finding.found)
+            done.append(f"rolled back {key} from {report.previous} to {report.version}")
+        if key not in mesh.graph:
+            if not done:
+                raise RemediationError(f"'{key}' has no older version that verifies and its code is not loaded",
+                                where=key, fix=f"run `mesh ops heal` with the domain's code, or mesh materialize {key}")
+            return "; ".join([*done, "not run again (its domain's code is not loaded)"])
+        result = materialize(key, mesh=mesh)[key]
+        if not result.ok:
+            if done:  # the served data is good again; the new run's failure is its own incident
+                return "; ".join([*done, f"running it again failed ({result.status}): {result.error}"])
+            raise RemediationError(f"running '{key}' again failed ({result.status}): {result.error}", where=key,
+                            fix=f"see `mesh history {key}` and the run's error")
+        assert result.manifest is not None
+        return "; ".join([*done, f"materialized {key} again as {result.manifest.version}"])
+
+
+def _current_or_none(mesh: Mesh, key: str) -> str | None:
+    try:
+        return mesh.store().current_version(key)
+    except StorageError:  # an unreadable pointer: every version is a candidate
+        return None
