@@ -61,12 +61,29 @@ def check_mesh(root: Path | str | None = None) -> CheckReport:
         lineage_settings(policy)  # an openlineage.yml beside mesh.toml is read here
     except MeshError as exc:
         problems.append(str(exc))
+    if graph is not None:
+        problems += route_selection_problems(policy, graph)
     if problems or graph is None:
         return CheckReport(problems=tuple(problems))
     counts = {"domains": len(graph.domains()), "assets": len(graph), "grants": len(policy.grants)}
     return CheckReport(summary=f"{policy.path}: {counts['domains']} domains, {counts['assets']} assets, "
                                f"{counts['grants']} grants; policies, contracts and graph are valid",
                        counts=counts)
+
+
+def route_selection_problems(policy: MeshPolicy, graph: AssetGraph) -> list[str]:
+    """Alert routes whose ``select`` is not a selection or names no asset: they would never match."""
+    from assets.selection import select
+
+    problems = []
+    for route in policy.alerts.routes:
+        if route.select is None:
+            continue
+        try:
+            select(graph, route.select)
+        except MeshError as exc:
+            problems.append(f"{policy.path.name} [[alerts.routes]] '{route.name}'.select: {exc}")
+    return problems
 
 
 def grant_problems(policy: MeshPolicy, today: dt.date) -> list[str]:

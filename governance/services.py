@@ -10,6 +10,7 @@ from assets.mesh import Mesh
 from assets.ports import Services
 
 if TYPE_CHECKING:  # only types: importing the lineage client costs about 0.5 s of DAG parsing
+    from governance.alerts import AlertSink
     from governance.audit import AuditLog
     from governance.history import RunHistory
     from governance.lineage.emitter import Lineage
@@ -20,12 +21,13 @@ if TYPE_CHECKING:  # only types: importing the lineage client costs about 0.5 s 
 class GovernedServices(Services):
     """The framework's services as governance built them, with the concrete types governance
     code needs (the audit log to query, the keyring to rotate, the lineage emitter, the run
-    history)."""
+    history, the alert sink)."""
 
     audit: AuditLog
     lineage: Lineage
     keyring: Keyring
     history: RunHistory
+    alerts: AlertSink
 
 
 def governed(mesh: Mesh) -> GovernedServices:

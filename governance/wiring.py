@@ -4,7 +4,7 @@
 access between domains, and hands the framework (:class:`assets.Mesh`) the implementations of
 its ports (:mod:`assets.ports`), built from the policy: the audit log, the column protector
 (with the key provider ``[keys]`` chooses), the input authorizer, the lineage emitter, the
-region admission and the update handlers. Governance code reaches the same instances through
+region admission, the update handlers, and the alert sink with its run observer. Governance code reaches the same instances through
 :func:`governance.services.governed`; nothing rebuilds them.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
 
@@ -22,12 +22,14 @@ import polars as pl
 
 from assets.definition import AssetSpec
 from assets.discovery import Discovery, discover
+from assets.errors import SelectionError
 from assets.graph import AssetGraph
 from assets.mesh import STATE_DIR, Mesh, Regions
 from assets.ports import ProtectedFrame
 from assets.regions import RegionSwitches
 from governance.access import AccessDeniedError, check_graph_access, domain_may_read
 from governance.access.policy import approvers_with
+from governance.alerts import AlertObserver, AlertSink
 from governance.audit import audit_log_at, mesh_witnesses
 from governance.handlers import default_handlers
 from governance.history import LEGACY_FILE as HISTORY_FILE
@@ -119,10 +121,31 @@ def _governed_services(mesh: Mesh) -> GovernedServices:
     keyring = Keyring(key_provider(policy, mesh.state_dir), mesh.state_dir / "keys" / "data",
                       tokenized_before=partial(tokenized_before, mesh))
     history = RunHistory(state_database(policy), mesh.state_dir / HISTORY_FILE)
+    alerts = AlertSink(mesh=policy.settings.name, root=mesh.root, policy=policy.alerts,
+                       database=state_database(policy), audit=audit, selector=_Selector(mesh),
+                       clock=lambda: mesh.services.clock())
     return GovernedServices(
         audit=audit, keyring=keyring, history=history, lineage=lineage_for(mesh),
         protector=_PolicyProtector(policy, keyring), authorizer=_GrantAuthorizer(policy),
-        admission=_RegionAdmission(mesh), handlers=tuple(default_handlers(mesh, audit, history)))
+        admission=_RegionAdmission(mesh), handlers=tuple(default_handlers(mesh, audit, history)),
+        observers=(AlertObserver(alerts),), alerts=alerts)
+
+
+@dataclass
+class _Selector:
+    """The keys an alert route's selection names in the loaded graph (none when it names none
+    there: an Airflow task loads its own domain only), computed once per selection."""
+
+    mesh: Mesh
+    cache: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def __call__(self, selection: str) -> frozenset[str]:
+        if selection not in self.cache:
+            try:
+                self.cache[selection] = frozenset(self.mesh.select(selection))
+            except SelectionError:
+                self.cache[selection] = frozenset()
+        return self.cache[selection]
 
 
 @dataclass(frozen=True)

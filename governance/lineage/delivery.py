@@ -1,7 +1,7 @@
 """Delivery of lineage events: an outbox first, then the transport, and re-sends later.
 
-Every event is written to an outbox (the ``events`` table of the state database) before it is
-sent, keyed by run id and event type, so a replayed update emits nothing twice. Sending goes
+Every event is written to an outbox (the ``events`` table of the state database, sent by
+:mod:`governance.state.outbox`) before it is sent, keyed by run id and event type, so a replayed update emits nothing twice. Sending goes
 oldest first, by one sender at a time across processes and hosts (the database's lock
 ``lineage-outbox``), so no event is sent twice; the first failure stops the pass (the backend is
 down, and waiting on each event's timeout would only slow the run), leaving the rest for the
@@ -23,10 +23,11 @@ from typing import Any
 from openlineage.client.event_v2 import RunEvent
 from openlineage.client.serde import Serde
 from openlineage.client.transport import Transport, get_default_factory
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, select
 
 from governance.state import StateDatabase
 from governance.state.legacy import import_once, insert_new, sqlite_rows
+from governance.state.outbox import flush_outbox, stamp
 from governance.state.schema import events
 
 #: The file an earlier mesh kept the outbox in, under ``.mesh``.
@@ -88,28 +89,11 @@ class LineageOutbox:
 
     def flush(self) -> Delivery:
         """Send pending events, oldest first, until one fails."""
-        sent, error = 0, None
         self._import()
-        with self._lock, self.database.exclusive(SENDER_LOCK):
-            with self.database.read() as conn:
-                pending = conn.execute(select(events.c.seq, events.c.body).where(events.c.sent_at.is_(None))
-                                       .order_by(events.c.seq)).all()
-            for seq, body in pending:
-                try:
-                    self.transport.emit(json.loads(body))
-                except Exception as exc:  # any transport failure: keep the event, report the miss
-                    error = f"{type(exc).__name__}: {str(exc)[:300]}"
-                    with self.database.write(durable=False) as conn:
-                        conn.execute(update(events).where(events.c.seq == seq)
-                                     .values(attempts=events.c.attempts + 1, last_error=error))
-                    break
-                with self.database.write(durable=False) as conn:
-                    conn.execute(update(events).where(events.c.seq == seq)
-                                 .values(sent_at=_now(), attempts=events.c.attempts + 1, last_error=None))
-                sent += 1
-            with self.database.read() as conn:
-                left = conn.execute(select(func.count()).where(events.c.sent_at.is_(None))).scalar_one()
-        return Delivery(False, sent, left, error)
+        with self._lock:
+            done = flush_outbox(self.database, events, SENDER_LOCK,
+                                lambda row: self.transport.emit(json.loads(row.body)), now=dt.datetime.now(dt.UTC))
+        return Delivery(False, done.sent, done.pending, done.error)
 
     def status(self) -> OutboxStatus:
         self._import()
@@ -147,4 +131,4 @@ class LineageOutbox:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    return stamp(dt.datetime.now(dt.UTC))

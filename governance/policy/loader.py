@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from assets.errors import ConfigError, MeshError, did_you_mean
+from governance.policy.alerts import AlertsPolicy, read_alerts
 from governance.policy.model import (
     AuditSettings,
     Classification,
@@ -40,7 +41,7 @@ from governance.policy.model import (
 T = TypeVar("T")
 
 _SECTIONS = ("mesh", "regions", "domains", "classification", "retention", "grants", "roles", "lineage", "keys",
-             "people", "identity", "audit", "state")
+             "people", "identity", "audit", "state", "alerts")
 _KEYS: dict[str, tuple[str, ...]] = {
     "mesh": ("name", "primary_region", "secondary_region"),
     "lineage": ("namespace", "transport", "file", "url", "endpoint", "timeout_seconds"),
@@ -146,18 +147,20 @@ class _Reader:
         audit = self._build("[audit]", lambda: AuditSettings(key_fingerprint=self._get(
             self._table(raw, "audit"), "key_fingerprint", str, "[audit]", default=None)))
         state = self._build("[state]", lambda: self._state(self._table(raw, "state")))
+        alerts = self._build("[alerts]", lambda: read_alerts(self._table(raw, "alerts")))
         grants = tuple(g for i, t in enumerate(self._list(raw, "grants"))
                        if (g := self._build(f"[[grants]][{i}]", partial(self._grant, i, t))))
         if settings is not None:
             self._cross_check(settings, regions, domains, roles, grants, declared=set(self._table(raw, "regions")),
                               retention_domains=retention.per_domain if retention else ())
+            self._alert_domains(alerts, domains)
         if self.problems or settings is None or retention is None or lineage is None or keys is None \
-                or identity is None or audit is None or state is None:
+                or identity is None or audit is None or state is None or alerts is None:
             raise PolicyErrors(self.file, self.problems)
         return MeshPolicy(path=self.file, settings=settings, regions=regions, domains=domains,
                           classifications=classes, retention=retention, grants=grants, roles=roles,
                           lineage=lineage, keys=keys, people=people, identity=identity, audit=audit,
-                          state=state)
+                          state=state, alerts=alerts)
 
     # -- sections -------------------------------------------------------------------------------
     def _settings(self, t: dict[str, Any]) -> MeshSettings:
@@ -333,6 +336,20 @@ class _Reader:
                                   f"declare [domains.{domain}] or fix the name. " + did_you_mean(domain, domains))
         if not domains:
             self._problem("[domains]", "no domain is declared", "add a [domains.<name>] table with owners")
+
+    def _alert_domains(self, alerts: AlertsPolicy | None, domains: Mapping[str, DomainPolicy]) -> None:
+        """Routes and RPO targets of ``[alerts]`` name declared domains."""
+        if alerts is None:
+            return
+        for route in alerts.routes:
+            for name in route.domains:
+                if name not in domains:
+                    self._problem(f"[[alerts.routes]] '{route.name}'.domains", f"domain '{name}' is not declared",
+                                  "remove it or fix the name. " + did_you_mean(name, domains))
+        for name in alerts.rpo_minutes:
+            if name != "default" and name not in domains:
+                self._problem(f"[alerts].rpo_minutes.{name}", f"domain '{name}' is not declared",
+                              "remove it, fix the name, or write default = ... " + did_you_mean(name, domains))
 
     def _distinct_storage(self, settings: MeshSettings, regions: Mapping[str, Region]) -> None:
         """The secondary region is a copy for disaster recovery: never the primary's folder or

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assets.errors import ConfigError
+from governance.policy.alerts import AlertsPolicy
 
 #: Jurisdictions a region may be placed in. Residency rules speak this vocabulary.
 JURISDICTIONS = frozenset({"us", "ca", "eu", "uk", "ch", "jp", "sg", "au", "in", "br"})
@@ -439,6 +440,7 @@ class MeshPolicy:
     identity: IdentitySettings = field(default_factory=IdentitySettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
     state: StateSettings = field(default_factory=StateSettings)
+    alerts: AlertsPolicy = field(default_factory=AlertsPolicy)
 
     @property
     def root(self) -> Path:

@@ -106,3 +106,47 @@ legacy_imports = Table(
     Column("rows", Integer, nullable=False),
     Column("at", String(40), nullable=False),
 )
+
+#: Incidents (governance.alerts.incidents): one per condition of one subject while it lasts
+#: (``key`` is the signal's ``incident_key``; at most one row per key is not resolved);
+#: ``state`` is ``open``, ``acknowledged`` or ``resolved``; ``route`` the route alerted last,
+#: ``routes`` (JSON) every route alerted, in order; ``notified_at`` starts the ack window.
+incidents = Table(
+    "incidents", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(255), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("domain", String(255)),
+    Column("severity", String(16), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("details", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("route", String(255)),
+    Column("routes", Text, nullable=False),
+    Column("fired", Integer, nullable=False, server_default="1"),
+    Column("opened_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+    Column("notified_at", String(40), nullable=False),
+    Column("acked_at", String(40)),
+    Column("acked_by", String(320)),
+    Column("resolved_at", String(40)),
+)
+Index("open_incident", incidents.c.key, unique=True, sqlite_where=incidents.c.resolved_at.is_(None),
+      postgresql_where=incidents.c.resolved_at.is_(None))
+
+#: The alert outbox (governance.alerts.sink): one row per message to one notifier; a row that
+#: failed waits until ``next_attempt_at`` (exponential back-off) before it is tried again.
+notifications = Table(
+    "notifications", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("incident", Integer, nullable=False),
+    Column("notifier", String(255), nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("sent_at", String(40)),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Column("next_attempt_at", String(40)),
+)

@@ -16,7 +16,10 @@ from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.results import AssetResult, RunResult
 from governance.services import governed
-from meshctl.cli import heal_commands  # noqa: F401  (registers mesh ops heal on ops_app)
+from meshctl.cli import (
+    alert_commands,  # noqa: F401 - registers `mesh ops incidents|ack|alerts|check`
+    heal_commands,  # noqa: F401  (registers mesh ops heal on ops_app)
+)
 from meshctl.cli._output import (
     STATUS_STYLE,
     ActorOption,

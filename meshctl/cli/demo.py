@@ -46,7 +46,7 @@ def _run(mesh: Mesh, total: int, params: dict[str, object]) -> RunResult:
 
 
 def print_recovery_summary(mesh: Mesh) -> None:
-    """One line each for lineage delivery and the standby region, after a demo run."""
+    """One line each for lineage delivery, the standby region and alerts, after a demo run."""
     from governance.dr import dr_status
 
     lineage = governed(mesh).lineage
@@ -58,3 +58,15 @@ def print_recovery_summary(mesh: Mesh) -> None:
     console.print(f"Replication: {in_sync} of {len(status.assets)} assets in sync in {status.standby}; RPO "
                   f"{status.rpo_versions} version(s), {status.rpo_seconds:.1f} s; "
                   + ("[green]ready to fail over[/]" if status.ready else "[yellow]not ready to fail over[/]"))
+    print_alerts_summary(mesh)
+
+
+def print_alerts_summary(mesh: Mesh) -> None:
+    """How many alerts were sent, where to, and the open incidents."""
+    sink = governed(mesh).alerts
+    where = ", ".join(f"{n.name} ({getattr(n, 'path', n.kind)})" for n in sink.notifiers.values()) or "no notifier"
+    open_ = sink.incidents()
+    console.print(f"Alerts: {sink.sent()} sent to {where}; {len(open_)} open incident(s)"
+                  + "".join(f"\n  #{i.id} {i.severity} {i.kind} {i.subject}: {i.summary}" for i in open_)
+                  + "\n  (uv run mesh ops incidents; acknowledge: uv run mesh ops ack N --as <owner>)",
+                  highlight=False, markup=False)

@@ -1,0 +1,116 @@
+"""Conditions found by looking, not by a run: :func:`check_mesh` evaluates them and fires or
+recovers each, then escalates and sends what is due.
+
+- ``audit_unverified``: the audit log does not verify (``mesh audit verify``);
+- ``key_rotation_due``: the active key-encryption key is older than ``[alerts].key_rotation_days``
+  (the local key provider: the age of its key file);
+- ``replica_lag``: a domain's standby copy is further behind than its RPO target
+  (``[alerts].rpo_minutes``), measured as ``mesh dr status`` does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from assets.mesh import Mesh
+from governance.ops.signals import Recovery, Severity, Signal, SignalKind
+from governance.protection.keys import LocalKeyProvider
+from governance.services import governed
+from governance.state.outbox import Flushed
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One condition checked: ``firing`` or ``ok``, for ``subject``."""
+
+    kind: SignalKind
+    subject: str
+    firing: bool
+    summary: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "subject": self.subject, "state": "firing" if self.firing else "ok",
+                "summary": self.summary}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    findings: tuple[Finding, ...]
+    delivery: Flushed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"findings": [f.to_dict() for f in self.findings], "sent": self.delivery.sent,
+                "pending": self.delivery.pending, "last_error": self.delivery.error}
+
+
+def check_mesh(mesh: Mesh, now: dt.datetime | None = None) -> CheckReport:
+    """Check the audit log, the key ages and the replicas of ``mesh`` at ``now`` (the mesh's
+    clock by default); fire a signal for each condition found, recover each that ended."""
+    services = governed(mesh)
+    now = now or services.clock()
+    findings = [_audit(mesh), *_keys(mesh, now), *_replicas(mesh, now)]
+    sink = services.alerts
+    for f in findings:
+        domain = f.subject.split(":", 1)[1] if f.kind == "replica_lag" else None
+        if f.firing:
+            severity: Severity = "critical" if f.kind == "audit_unverified" else "warning"
+            sink.fire(Signal(kind=f.kind, subject=f.subject, domain=domain, severity=severity, summary=f.summary,
+                             at=now))
+        else:
+            sink.recover(Recovery(kind=f.kind, subject=f.subject, at=now, summary=f.summary))
+    return CheckReport(tuple(findings), sink.flush(now))
+
+
+def _audit(mesh: Mesh) -> Finding:
+    report = governed(mesh).audit.verify()
+    if report.ok:
+        return Finding("audit_unverified", "audit", False, f"the audit log verifies ({report.records} records)")
+    return Finding("audit_unverified", "audit", True, f"the audit log does not verify: {report.problem}")
+
+
+def _keys(mesh: Mesh, now: dt.datetime) -> list[Finding]:
+    services = governed(mesh)
+    provider = services.keyring.provider
+    days = mesh.policy.alerts.key_rotation_days
+    found: list[Finding] = []
+    if isinstance(provider, LocalKeyProvider) and (provider.store.folder / "kek.active").exists():
+        active = provider.active_kek_id()
+        path = provider.store.folder / f"kek-{active}.key"
+        if path.exists():
+            age = now - dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+            due = age > dt.timedelta(days=days)
+            found.append(Finding("key_rotation_due", f"kek:{active}", due,
+                                 f"KEK {active} is {age.days} days old (rotate after {days}: mesh keys rotate)" if due
+                                 else f"KEK {active} is {age.days} days old"))
+        # a rotated-away key's incident ends with the rotation
+        found.extend(Finding("key_rotation_due", i.subject, False, f"rotated: KEK {active} is active")
+                     for i in services.alerts.incidents() if i.kind == "key_rotation_due" and i.subject != f"kek:{active}")
+    return found
+
+
+def _replicas(mesh: Mesh, now: dt.datetime) -> list[Finding]:
+    from governance.dr import (
+        dr_status,  # reads every asset's versions: only when checked
+    )
+
+    if mesh.standby_region is None:
+        return []
+    status = dr_status(mesh, now=now)
+    worst: dict[str, tuple[float, str]] = {}
+    for lag in status.assets:
+        domain = lag.key.split(".", 1)[0]
+        behind = lag.seconds_behind if lag.state in ("behind", "corrupt", "unreachable") else 0.0
+        if behind >= worst.get(domain, (-1.0, ""))[0]:
+            worst[domain] = (behind, lag.key)
+    alerts = mesh.policy.alerts
+    found = []
+    for domain, (seconds, key) in sorted(worst.items()):
+        target = alerts.rpo_for(domain)
+        late = seconds > target * 60
+        found.append(Finding("replica_lag", f"replica:{domain}", late,
+                             f"the standby {status.standby} is {seconds / 60:.1f} min behind on {key}, past the RPO "
+                             f"target of {target:g} min" if late else
+                             f"the standby {status.standby} is within the RPO target of {target:g} min"))
+    return found

@@ -1,0 +1,196 @@
+"""Incidents in the state database: one per condition of one subject while it lasts.
+
+A signal opens an incident, or updates the open one with the same ``incident_key`` (a count
+and the latest summary: no new alert); a recovery resolves it; a person acknowledges it; an
+incident nobody acknowledged in its route's ``ack_minutes`` escalates to the next route. Each
+change that tells someone writes its notifications to the outbox in the same transaction, so
+an incident is never changed without its messages, nor a message queued without its change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, select, update
+
+from governance.alerts.message import AlertMessage, Event
+from governance.ops.signals import Recovery, Signal
+from governance.policy.alerts import Route
+from governance.state import StateDatabase
+from governance.state.outbox import stamp
+from governance.state.schema import incidents, notifications
+
+#: The write lock of the incidents (PostgreSQL; SQLite has one writer anyway).
+LOCK = "incidents"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Incident:
+    """One incident as stored. ``routes`` lists every route alerted, in order; ``level`` is how
+    many times it escalated; ``fired`` how many signals it took."""
+
+    id: int
+    key: str
+    kind: str
+    subject: str
+    domain: str | None
+    severity: str
+    summary: str
+    details: dict[str, Any]
+    state: str
+    route: str | None
+    routes: tuple[str, ...]
+    fired: int
+    opened_at: str
+    updated_at: str
+    notified_at: str
+    acked_at: str | None = None
+    acked_by: str | None = None
+    resolved_at: str | None = None
+
+    @property
+    def level(self) -> int:
+        return max(len(self.routes) - 1, 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "state": self.state, "severity": self.severity, "kind": self.kind,
+                "subject": self.subject, "domain": self.domain, "summary": self.summary, "route": self.route,
+                "escalations": self.level, "fired": self.fired, "opened_at": self.opened_at,
+                "updated_at": self.updated_at, "acked_by": self.acked_by, "acked_at": self.acked_at,
+                "resolved_at": self.resolved_at, "details": self.details}
+
+    @classmethod
+    def of(cls, row: Row[Any]) -> Incident:
+        m = dict(row._mapping)
+        m["details"] = json.loads(m["details"])
+        m["routes"] = tuple(json.loads(m["routes"]))
+        return cls(**m)
+
+
+class IncidentStore:
+    """The incidents and their outbox in ``database``; messages name the mesh ``mesh``."""
+
+    def __init__(self, database: StateDatabase, mesh: str) -> None:
+        self.database = database
+        self.mesh = mesh
+
+    def fire(self, signal: Signal, route: Route | None) -> tuple[Incident, bool]:
+        """Open an incident for ``signal`` (alerting ``route``'s notifiers), or update the open one.
+        Returns the incident and whether it is new."""
+        at = stamp(signal.at)
+        with self.database.write(lock=LOCK, durable=False) as conn:
+            found = self._open(conn, signal.incident_key)
+            if found is not None:
+                conn.execute(update(incidents).where(incidents.c.id == found.id).values(
+                    fired=incidents.c.fired + 1, updated_at=at, summary=signal.summary,
+                    details=json.dumps(dict(signal.details), default=str)))
+                return self._get(conn, found.id), False
+            new_id = conn.execute(insert(incidents).values(
+                key=signal.incident_key, kind=signal.kind, subject=signal.subject, domain=signal.domain,
+                severity=signal.severity, summary=signal.summary, details=json.dumps(dict(signal.details), default=str),
+                state="open", route=route.name if route else None, routes=json.dumps([route.name] if route else []),
+                fired=1, opened_at=at, updated_at=at, notified_at=at).returning(incidents.c.id)).scalar_one()
+            incident = self._get(conn, new_id)
+            if route is not None:
+                self._enqueue(conn, incident, "alert", route.notify, at, route.name)
+            return incident, True
+
+    def resolve(self, recovery: Recovery, notify: Mapping[str, Sequence[str]]) -> Incident | None:
+        """Resolve the open incident of ``recovery``, telling the notifiers of each route it
+        alerted (``notify``: route name to notifiers); ``None`` if none is open."""
+        at = stamp(recovery.at)
+        with self.database.read() as conn:  # most runs recover nothing: no write for them
+            if self._open(conn, recovery.incident_key) is None:
+                return None
+        with self.database.write(lock=LOCK, durable=False) as conn:
+            found = self._open(conn, recovery.incident_key)
+            if found is None:
+                return None
+            conn.execute(update(incidents).where(incidents.c.id == found.id).values(
+                state="resolved", resolved_at=at, updated_at=at, summary=recovery.summary))
+            incident = self._get(conn, found.id)
+            sent: set[str] = set()
+            for route in incident.routes:
+                fresh = [n for n in notify.get(route, ()) if n not in sent]
+                self._enqueue(conn, incident, "resolve", fresh, at, route)
+                sent.update(fresh)
+            return incident
+
+    def acknowledge(self, incident_id: int, who: str, at: dt.datetime) -> Incident:
+        """Mark an open incident acknowledged by ``who``: it no longer escalates. Raises
+        :class:`LookupError` for an unknown id, :class:`ValueError` for one not open."""
+        with self.database.write(lock=LOCK, durable=False) as conn:
+            found = self._find(conn, incident_id)
+            if found.state != "open":
+                raise ValueError(f"incident {incident_id} is {found.state}"
+                                 + (f" (by {found.acked_by})" if found.acked_by else ""))
+            conn.execute(update(incidents).where(incidents.c.id == incident_id).values(
+                state="acknowledged", acked_at=stamp(at), acked_by=who, updated_at=stamp(at)))
+            return self._get(conn, incident_id)
+
+    def escalate(self, incident_id: int, to: Route, at: dt.datetime) -> Incident:
+        """Hand the open incident to route ``to``: its notifiers are told, its ack window starts."""
+        with self.database.write(lock=LOCK, durable=False) as conn:
+            found = self._find(conn, incident_id)
+            conn.execute(update(incidents).where(incidents.c.id == incident_id).values(
+                route=to.name, routes=json.dumps([*found.routes, to.name]), notified_at=stamp(at),
+                updated_at=stamp(at)))
+            incident = self._get(conn, incident_id)
+            self._enqueue(conn, incident, "escalation", to.notify, stamp(at), to.name)
+            return incident
+
+    def unacknowledged(self) -> list[Incident]:
+        """Open incidents nobody acknowledged, oldest first."""
+        with self.database.read() as conn:
+            return [Incident.of(r) for r in conn.execute(
+                select(incidents).where(incidents.c.state == "open").order_by(incidents.c.id))]
+
+    def incidents(self, *, everything: bool = False) -> list[Incident]:
+        """The incidents not resolved (every incident with ``everything``), newest first."""
+        query = select(incidents).order_by(incidents.c.id.desc())
+        if not everything:
+            query = query.where(incidents.c.resolved_at.is_(None))
+        with self.database.read() as conn:
+            return [Incident.of(r) for r in conn.execute(query)]
+
+    def get(self, incident_id: int) -> Incident:
+        with self.database.read() as conn:
+            return self._find(conn, incident_id)
+
+    def sent(self) -> int:
+        """How many notifications were delivered."""
+        with self.database.read() as conn:
+            return int(conn.execute(select(func.count()).select_from(notifications)
+                                    .where(notifications.c.sent_at.is_not(None))).scalar_one())
+
+    # -- in a transaction -------------------------------------------------------------------------
+    def _enqueue(self, conn: Connection, incident: Incident, event: Event, notifiers: Iterable[str], at: str,
+                 route: str) -> None:
+        message = AlertMessage(mesh=self.mesh, incident=incident.id, event=event, kind=incident.kind,
+                               subject=incident.subject, domain=incident.domain, severity=incident.severity,
+                               summary=incident.summary, route=route, level=incident.level, at=at,
+                               details=incident.details)
+        rows = [{"incident": incident.id, "notifier": n, "event": event, "body": message.to_json(), "created_at": at}
+                for n in notifiers]
+        if rows:
+            conn.execute(insert(notifications), rows)
+
+    @staticmethod
+    def _open(conn: Connection, key: str) -> Incident | None:
+        row = conn.execute(select(incidents).where(incidents.c.key == key, incidents.c.resolved_at.is_(None))).first()
+        return Incident.of(row) if row is not None else None
+
+    @staticmethod
+    def _get(conn: Connection, incident_id: int) -> Incident:
+        return Incident.of(conn.execute(select(incidents).where(incidents.c.id == incident_id)).one())
+
+    @staticmethod
+    def _find(conn: Connection, incident_id: int) -> Incident:
+        row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
+        if row is None:
+            raise LookupError(f"no incident {incident_id}")
+        return Incident.of(row)

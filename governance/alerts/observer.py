@@ -1,0 +1,45 @@
+"""Runs that raise alerts: a run that failed (``run_failed``) or was stopped at its gate
+(``gate_failed``, with the quarantine report's summary) fires a signal; the next run of the
+asset that publishes a version recovers both. Both runners call :func:`assets.step.run_asset`,
+which tells this observer, so in-process runs and Airflow tasks alert alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from assets.ports import RunEnded
+from assets.results import Status
+from governance.ops.signals import Recovery, Signal, SignalSink
+
+
+@dataclass(frozen=True, slots=True)
+class AlertObserver:
+    """Turns the end of each run into signals for ``sink``."""
+
+    sink: SignalSink
+
+    def run_ended(self, run: RunEnded) -> None:
+        result, domain = run.result, run.key.split(".", 1)[0]
+        base: dict[str, Any] = {"run_id": run.run_id, "runner": run.source}
+        if result.status is Status.ERROR:
+            error = (result.error or "unknown error").strip().splitlines()[0][:300]
+            self.sink.fire(Signal(kind="run_failed", subject=run.key, domain=domain, severity="critical",
+                                  summary=f"{run.key} failed: {error}", at=run.ended_at,
+                                  details={**base, "error": error}))
+        elif result.status is Status.GATE_FAILED:
+            gate = result.gate
+            checks = [f"{f.column}: {f.check} ({f.rows} rows)" for f in (gate.failures if gate else ())]
+            rows = f"{gate.failed_rows} of {gate.rows} rows failed" if gate else "the gate failed"
+            self.sink.fire(Signal(
+                kind="gate_failed", subject=run.key, domain=domain, severity="critical",
+                summary=f"{run.key} stopped at its gate: {len(checks)} check(s) failed, {rows}; the last good "
+                        "version stays current",
+                at=run.ended_at,
+                details={**base, "failed_checks": checks, "rows": gate.rows if gate else None,
+                         "failed_rows": gate.failed_rows if gate else None, "quarantine": result.quarantine}))
+        elif result.status is Status.MATERIALIZED:
+            version = result.manifest.version if result.manifest else "?"
+            for kind in ("run_failed", "gate_failed"):
+                self.sink.recover(Recovery(kind=kind, subject=run.key, at=run.ended_at,
+                                           summary=f"{run.key} published version {version}"))

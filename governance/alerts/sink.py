@@ -1,0 +1,152 @@
+"""The alert sink: :class:`~governance.ops.signals.SignalSink` implemented with incidents, routes,
+an outbox and notifiers.
+
+``fire`` opens an incident (its route's notifiers are alerted) or updates the open one (no new
+alert); ``recover`` resolves it and tells every route it alerted; ``flush`` escalates what
+nobody acknowledged in time, then sends the outbox, each notifier's messages oldest first, a
+notifier that fails waiting with exponential back-off while the others go on. Nothing here
+raises into the caller's work: a run is never failed by an alert. Every alert sent, escalation,
+acknowledgement and resolve is audited (actor ``service:alerts``, or the person who acknowledged).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Row, select
+
+from assets.ports import AuditEvent, AuditSink
+from governance.alerts.incidents import Incident, IncidentStore
+from governance.alerts.message import AlertMessage
+from governance.alerts.notifiers import Notifier, NotifierError, notifier_for
+from governance.alerts.routing import Router, Selector
+from governance.ops.signals import Recovery, Signal
+from governance.policy.alerts import AlertsPolicy
+from governance.state import StateDatabase
+from governance.state.outbox import Backoff, Flushed, flush_outbox
+from governance.state.schema import notifications
+
+log = logging.getLogger(__name__)
+#: The lock of the one sender of the alert outbox.
+SENDER_LOCK = "alert-outbox"
+ACTOR = "service:alerts"
+
+
+class AlertSink:
+    """Alerts of the mesh ``mesh`` (its folder ``root``) by ``policy``, kept in ``database``,
+    audited in ``audit``. ``clock`` is the mesh's clock (escalation and back-off use it)."""
+
+    def __init__(self, *, mesh: str, root: Path, policy: AlertsPolicy, database: StateDatabase, audit: AuditSink,
+                 selector: Selector, clock: Callable[[], dt.datetime], backoff: Backoff = Backoff(),
+                 notifiers: Mapping[str, Notifier] | None = None) -> None:
+        self.policy = policy
+        self.store = IncidentStore(database, mesh)
+        self.database = database
+        self.audit = audit
+        self.router = Router(policy, selector)
+        self.clock = clock
+        self.backoff = backoff
+        self.notifiers = dict(notifiers) if notifiers is not None else \
+            {name: notifier_for(config, root) for name, config in policy.notifiers.items()}
+
+    # -- SignalSink ---------------------------------------------------------------------------------
+    def fire(self, signal: Signal) -> None:
+        """Open or update the incident of ``signal``, and send what is due. Never raises."""
+        try:
+            incident, new = self.store.fire(signal, self.router.route_for(signal))
+            if new:
+                self._audit("incident_open", incident, "opened", route=incident.route, severity=incident.severity,
+                            summary=incident.summary)
+            self.flush()
+        except Exception as exc:  # an alert never fails the work that raised it
+            log.warning("alert for %s not recorded: %s: %s", signal.incident_key, type(exc).__name__, exc)
+
+    def recover(self, recovery: Recovery) -> None:
+        """Resolve the open incident of ``recovery`` (if any) and send the resolve. Never raises."""
+        try:
+            incident = self.store.resolve(recovery, {r.name: r.notify for r in self.policy.routes})
+            if incident is not None:
+                self._audit("incident_resolve", incident, "resolved", summary=recovery.summary)
+                self.flush()
+        except Exception as exc:  # as in fire
+            log.warning("recovery of %s not recorded: %s: %s", recovery.incident_key, type(exc).__name__, exc)
+
+    # -- people and time ----------------------------------------------------------------------------
+    def acknowledge(self, incident_id: int, who: str, at: dt.datetime | None = None) -> Incident:
+        """``who`` takes the incident: it stops escalating. Audited."""
+        incident = self.store.acknowledge(incident_id, who, at or self.clock())
+        self.audit.append(AuditEvent(actor=who, action="incident_ack", target=f"incident:{incident.id}",
+                                     outcome="acknowledged", source="cli",
+                                     details={"kind": incident.kind, "subject": incident.subject,
+                                              "route": incident.route, "escalations": incident.level}))
+        return incident
+
+    def escalate(self, now: dt.datetime | None = None) -> list[Incident]:
+        """Hand each open incident nobody acknowledged within its route's ``ack_minutes`` to the
+        route it escalates to (one step per call). Returns the escalated incidents."""
+        now = now or self.clock()
+        done = []
+        routes = {r.name: r for r in self.policy.routes}
+        for incident in self.store.unacknowledged():
+            route = routes.get(incident.route or "")
+            if route is None or route.ack_minutes is None or route.escalate_to is None:
+                continue
+            if dt.datetime.fromisoformat(incident.notified_at) + dt.timedelta(minutes=route.ack_minutes) > now:
+                continue
+            escalated = self.store.escalate(incident.id, routes[route.escalate_to], now)
+            self._audit("incident_escalate", escalated, "escalated", source_route=route.name,
+                        route=escalated.route, after_minutes=route.ack_minutes)
+            done.append(escalated)
+        return done
+
+    def flush(self, now: dt.datetime | None = None) -> Flushed:
+        """Escalate what is due, then send the outbox (what waits out its back-off stays)."""
+        now = now or self.clock()
+        self.escalate(now)
+        return flush_outbox(self.database, notifications, SENDER_LOCK, self._send, now=now, channel="notifier",
+                            backoff=self.backoff, describe=_describe)
+
+    def incidents(self, *, everything: bool = False) -> list[Incident]:
+        return self.store.incidents(everything=everything)
+
+    def pending(self) -> list[dict[str, Any]]:
+        """The messages not delivered yet, oldest first: notifier, event, incident, attempts,
+        last error and when the next attempt is due."""
+        with self.database.read() as conn:
+            rows = conn.execute(select(notifications).where(notifications.c.sent_at.is_(None))
+                                .order_by(notifications.c.seq)).all()
+        return [{"incident": r.incident, "notifier": r.notifier, "event": r.event, "attempts": r.attempts,
+                 "last_error": r.last_error, "next_attempt_at": r.next_attempt_at} for r in rows]
+
+    def sent(self) -> int:
+        """How many notifications were delivered, ever."""
+        return self.store.sent()
+
+    # -- inside ---------------------------------------------------------------------------------------
+    def _send(self, row: Row[Any]) -> None:
+        notifier = self.notifiers.get(row.notifier)
+        if notifier is None:
+            raise NotifierError(f"notifier '{row.notifier}' is no longer in mesh.toml", where="[alerts.notifiers]",
+                                fix=f"declare [alerts.notifiers.{row.notifier}] again to deliver its messages")
+        message = AlertMessage.from_json(row.body)
+        notifier.send(message)
+        self.audit.append(AuditEvent(actor=ACTOR, action="alert_sent", target=f"incident:{message.incident}",
+                                     outcome="sent", source="alerts",
+                                     details={"notifier": notifier.name, "kind": notifier.kind, "event": message.event,
+                                              "signal": message.kind, "subject": message.subject,
+                                              "route": message.route}))
+
+    def _audit(self, action: str, incident: Incident, outcome: str, **details: Any) -> None:
+        self.audit.append(AuditEvent(actor=ACTOR, action=action, target=f"incident:{incident.id}", outcome=outcome,
+                                     source="alerts", details={"kind": incident.kind, "subject": incident.subject,
+                                                               **details}))
+
+
+def _describe(exc: Exception) -> str:
+    """The error kept with an unsent message: a notifier's own message (secret-free), or the
+    exception's type only."""
+    return str(exc).split("\n")[0][:300] if isinstance(exc, NotifierError) else type(exc).__name__

@@ -1,0 +1,93 @@
+"""An outbox in the state database: rows written before they are sent, sent oldest first by one
+sender at a time, kept with their last error when sending fails, and sent again later.
+
+Used by the lineage events (:mod:`governance.lineage.delivery`) and the alert notifications
+(:mod:`governance.alerts.sink`). A table is an outbox when it has the columns ``seq`` (the order),
+``sent_at``, ``attempts`` and ``last_error``; with ``next_attempt_at`` as well, a failed row waits
+an exponentially growing pause (:class:`Backoff`) before it is tried again.
+
+Rows go to ``channel`` (a column naming the destination, such as a notifier; one destination when
+``None``): the first failure of a channel ends that channel's pass (it is down, and waiting on each
+row's timeout would only slow the caller), leaving its rows for the next pass; the other
+channels go on. Commits are not synced to disk: a power cut may send a row twice or lose the
+last ones, never the audit log's records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Row, Table, and_, func, or_, select, update
+
+from governance.state.database import StateDatabase
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """The pause before the ``n``-th retry: ``first_seconds`` doubled each time, at most ``max_seconds``."""
+
+    first_seconds: float = 30.0
+    max_seconds: float = 3600.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.first_seconds <= self.max_seconds:
+            raise ValueError("a back-off starts above zero and grows to at most its maximum")
+
+    def pause(self, attempts: int) -> dt.timedelta:
+        """How long a row that failed ``attempts`` times waits."""
+        return dt.timedelta(seconds=min(self.first_seconds * 2 ** max(attempts - 1, 0), self.max_seconds))
+
+
+@dataclass(frozen=True, slots=True)
+class Flushed:
+    """One pass: rows sent now, rows still pending (waiting or failed), and the last error."""
+
+    sent: int
+    pending: int
+    error: str | None = None
+
+
+def stamp(at: dt.datetime) -> str:
+    """A time as the outboxes store it: UTC ISO 8601 in milliseconds, so text order is time order."""
+    return at.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def flush_outbox(database: StateDatabase, table: Table, lock: str, send: Callable[[Row], None], *,
+                 now: dt.datetime, channel: str | None = None, backoff: Backoff | None = None,
+                 describe: Callable[[Exception], str] | None = None) -> Flushed:
+    """Send the pending rows of ``table`` with ``send`` (which raises when a row could not be
+    delivered), holding the lock ``lock`` across processes. ``describe`` turns a failure into the
+    text kept in ``last_error`` (default: its type and message); it must not hold secrets."""
+    describe = describe or (lambda exc: f"{type(exc).__name__}: {str(exc)[:300]}")
+    sent, error, down = 0, None, set()
+    due: ColumnElement[bool] = table.c.sent_at.is_(None)
+    if backoff is not None:
+        due = and_(due, or_(table.c.next_attempt_at.is_(None), table.c.next_attempt_at <= stamp(now)))
+    with database.exclusive(lock):
+        with database.read() as conn:
+            rows = conn.execute(select(table).where(due).order_by(table.c.seq)).all()
+        for row in rows:
+            where = row._mapping[channel] if channel is not None else None
+            if where in down:
+                continue
+            try:
+                send(row)
+            except Exception as exc:  # any failure of the destination: keep the row, report the miss
+                error = describe(exc)
+                down.add(where)
+                values: dict[str, object] = {"attempts": table.c.attempts + 1, "last_error": error}
+                if backoff is not None:
+                    values["next_attempt_at"] = stamp(now + backoff.pause(row.attempts + 1))
+                with database.write(durable=False) as conn:
+                    conn.execute(update(table).where(table.c.seq == row.seq).values(**values))
+                continue
+            with database.write(durable=False) as conn:
+                conn.execute(update(table).where(table.c.seq == row.seq)
+                             .values(sent_at=stamp(now), attempts=table.c.attempts + 1,
+                                     last_error=None))
+            sent += 1
+        with database.read() as conn:
+            left = conn.execute(select(func.count()).select_from(table).where(table.c.sent_at.is_(None))).scalar_one()
+    return Flushed(sent, left, error)

@@ -1,0 +1,116 @@
+"""``mesh ops incidents | ack | alerts flush | check``: the incidents alerts are about."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from governance.services import governed
+from meshctl.cli._output import (
+    ActorOption,
+    JsonOption,
+    RootOption,
+    act_as,
+    console,
+    emit_json,
+    fail,
+    open_policy_mesh,
+    user_errors,
+)
+from meshctl.cli.ops_app import ops_app
+
+alerts_app = typer.Typer(help="The alert outbox: what waits to be sent.", no_args_is_help=True)
+ops_app.add_typer(alerts_app, name="alerts")
+
+_SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+@ops_app.command("incidents")
+def incidents(root: RootOption = None, as_json: JsonOption = False,
+              every: Annotated[bool, typer.Option("--all", help="Resolved incidents too.")] = False) -> None:
+    """The incidents not resolved (--all: every one), newest first, and the alerts waiting to be sent."""
+    mesh = open_policy_mesh(root)
+    sink = governed(mesh).alerts
+    with user_errors():
+        found, waiting = sink.incidents(everything=every), sink.pending()
+    if as_json:
+        emit_json({"incidents": [i.to_dict() for i in found], "pending": waiting, "sent": sink.sent()})
+        return
+    if not found:
+        console.print("no open incident" if not every else "no incident")
+    else:
+        table = Table("id", "state", "severity", "kind", "subject", "route", "fired", "opened", "summary")
+        for i in found:
+            style = _SEVERITY_STYLE.get(i.severity, "")
+            table.add_row(str(i.id), i.state + (f" ({i.acked_by})" if i.acked_by else ""),
+                          f"[{style}]{i.severity}[/]", i.kind, escape(i.subject),
+                          escape(i.route or "-") + (f" (+{i.level})" if i.level else ""), str(i.fired),
+                          i.opened_at[:19], escape(i.summary))
+        console.print(table)
+    if waiting:
+        console.print(f"[yellow]{len(waiting)} alert(s) waiting to be sent[/] (last error: "
+                      f"{escape(waiting[-1]['last_error'] or 'none yet')}); retry now: mesh ops alerts flush")
+
+
+@ops_app.command("ack")
+def ack(incident: Annotated[int, typer.Argument(help="The incident's number (mesh ops incidents).")],
+        root: RootOption = None, user: ActorOption = None, as_json: JsonOption = False) -> None:
+    """Acknowledge an incident: you take it and it stops escalating (its domain's owners or operate_dr; audited)."""
+    from governance.access.authorization import require
+
+    mesh = open_policy_mesh(root)
+    actor = act_as(mesh, user, "incident_ack")
+    sink = governed(mesh).alerts
+    with user_errors():
+        try:
+            found = sink.store.get(incident)
+        except LookupError:
+            fail(f"no incident {incident}. Run `mesh ops incidents --all` to see their numbers.")
+        require(mesh.policy, governed(mesh).audit, actor, "operate_dr", action="incident_ack",
+                target=f"incident:{incident}", owners_of=found.domain)
+        try:
+            done = sink.acknowledge(incident, actor.id)
+        except ValueError as exc:
+            fail(f"{exc}: nothing to acknowledge")
+    if as_json:
+        emit_json(done.to_dict())
+    else:
+        console.print(f"incident {done.id} ({done.kind} {escape(done.subject)}) acknowledged by {actor.id}")
+
+
+@alerts_app.command("flush")
+def flush(root: RootOption = None, as_json: JsonOption = False) -> None:
+    """Escalate what nobody acknowledged in time, and send every alert waiting in the outbox now."""
+    mesh = open_policy_mesh(root)
+    sink = governed(mesh).alerts
+    with user_errors():
+        done = sink.flush()
+    if as_json:
+        emit_json({"sent": done.sent, "pending": done.pending, "error": done.error})
+    else:
+        console.print(f"{done.sent} alert(s) sent, {done.pending} waiting"
+                      + (f" (last error: {escape(done.error)})" if done.error else ""))
+    if done.pending:
+        raise typer.Exit(1)
+
+
+@ops_app.command("check")
+def check(root: RootOption = None, as_json: JsonOption = False) -> None:
+    """Check the audit log, key ages and standby lag; alert, resolve, escalate and send what is due."""
+    from governance.alerts.checks import check_mesh
+
+    mesh = open_policy_mesh(root)
+    with user_errors():
+        report = check_mesh(mesh)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        for f in report.findings:
+            mark = "[bold red]ALERT[/]" if f.firing else "[green]ok[/]   "
+            console.print(f"{mark} {f.kind:<18} {escape(f.subject):<22} {escape(f.summary)}", highlight=False)
+        console.print(f"{report.delivery.sent} alert(s) sent, {report.delivery.pending} waiting")
+    if any(f.firing for f in report.findings):
+        raise typer.Exit(1)

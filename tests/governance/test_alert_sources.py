@@ -1,0 +1,158 @@
+"""What raises alerts: runs that fail or are stopped at their gate (and the good run that
+recovers them), and the conditions check_mesh finds (audit log, key age, replica lag)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from assets import AssetResult, RunEnded, Status, materialize
+from assets.step import run_asset
+from governance.alerts import AlertObserver
+from governance.alerts.checks import check_mesh
+from governance.services import governed
+from governance.wiring import domain_mesh
+from tests.conftest import TEST_SCALE, copy_example_mesh
+from tests.governance.alerting import Clock, clocked, with_alerts
+
+FILE_ONLY = {"notifiers": {"log": {"kind": "file", "path": ".mesh/alerts/alerts.jsonl"}},
+             "routes": [{"name": "all", "notify": ["log"]}]}
+
+
+def sent(root: Path) -> list[dict[str, object]]:
+    path = root / ".mesh" / "alerts" / "alerts.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_a_failed_run_and_a_failed_gate_open_incidents(fixture_mesh: Callable[[str], Path]) -> None:
+    root = fixture_mesh("bad_outputs")
+    with_alerts(root, FILE_ONLY)
+    clock = Clock()
+    mesh = clocked(root, clock, policy_only=False)
+    materialize("alpha.raises alpha.negative", mesh=mesh)
+    materialize("alpha.raises", mesh=mesh)  # fails again: the same incident
+    incidents = {i.kind: i for i in governed(mesh).alerts.incidents()}
+    assert set(incidents) == {"run_failed", "gate_failed"}
+    assert incidents["run_failed"].subject == "alpha.raises" and incidents["run_failed"].fired == 2
+    assert "upstream API returned 503" in incidents["run_failed"].summary
+    gate = incidents["gate_failed"]
+    assert gate.subject == "alpha.negative" and "1 check(s) failed, 2 of 3 rows failed" in gate.summary
+    assert gate.details["failed_checks"] == ["n: greater_than_or_equal_to(0) (2 rows)"]
+    assert gate.details["quarantine"]
+    assert sorted(m["kind"] for m in sent(root)) == ["gate_failed", "run_failed"], "one alert per incident"
+
+
+def test_the_next_published_version_resolves_the_incident(fixture_mesh: Callable[[str], Path]) -> None:
+    root = fixture_mesh("bad_outputs")
+    with_alerts(root, FILE_ONLY)
+    clock = Clock()
+    mesh = clocked(root, clock)
+    observer = AlertObserver(governed(mesh).alerts)
+
+    def ended(status: Status) -> RunEnded:
+        return RunEnded(key="alpha.raises", run_id="r", source="airflow", started_at=clock(), ended_at=clock(),
+                        result=AssetResult(key="alpha.raises", status=status, error="boom"))
+
+    observer.run_ended(ended(Status.ERROR))
+    observer.run_ended(ended(Status.SKIPPED))  # a skip neither fails nor recovers
+    assert [i.state for i in governed(mesh).alerts.incidents()] == ["open"]
+    clock.advance(minutes=7)
+    observer.run_ended(ended(Status.MATERIALIZED))
+    assert governed(mesh).alerts.incidents() == []
+    assert [(m["event"], m["kind"]) for m in sent(root)] == [("alert", "run_failed"), ("resolve", "run_failed")]
+
+
+def test_a_gate_failure_of_the_example_mesh_alerts_and_a_good_run_resolves_it(tmp_path: Path) -> None:
+    root = copy_example_mesh(tmp_path / "mesh")  # its own [alerts]: everything to .mesh/alerts/alerts.jsonl
+    mesh = clocked(root, Clock(), policy_only=False)
+    bad = materialize("finance.fx_rates", mesh=mesh, params={"scale": TEST_SCALE, "inject_bad_rows": True})
+    assert bad["finance.fx_rates"].status is Status.GATE_FAILED
+    good = materialize("finance.fx_rates", mesh=mesh, params={"scale": TEST_SCALE})
+    assert good.ok
+    messages = sent(root)
+    assert [(m["event"], m["kind"], m["subject"]) for m in messages] == \
+        [("alert", "gate_failed", "finance.fx_rates"), ("resolve", "gate_failed", "finance.fx_rates")]
+    assert "2 check(s) failed, 6 of" in str(messages[0]["summary"])
+
+
+def test_an_airflow_task_alerts_as_the_engine_does(tmp_path: Path) -> None:
+    """An Airflow task runs run_asset on its domain's mesh (MaterializeAssetOperator): same alerts."""
+    root = copy_example_mesh(tmp_path / "mesh")
+    mesh = domain_mesh(root, "finance")
+    result = run_asset(mesh, "finance.fx_rates", run_id="scheduled__2026-11-01", source="airflow",
+                       params={"scale": TEST_SCALE, "inject_bad_rows": True})
+    assert result.status is Status.GATE_FAILED
+    [incident] = governed(mesh).alerts.incidents()
+    assert (incident.kind, incident.subject, incident.details["runner"]) == ("gate_failed", "finance.fx_rates", "airflow")
+    assert [m["kind"] for m in sent(root)] == ["gate_failed"]
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> tuple[Path, Clock]:
+    root = copy_example_mesh(tmp_path / "mesh")
+    return root, Clock()
+
+
+def test_an_audit_log_that_does_not_verify_raises_an_alert(example: tuple[Path, Clock]) -> None:
+    root, clock = example
+    mesh = clocked(root, clock)
+    assert not [f for f in check_mesh(mesh).findings if f.firing]
+    audit = governed(mesh).audit
+    audit.seal()
+    log = root / ".mesh" / "audit" / "audit.jsonl"
+    lines = log.read_text().splitlines(keepends=True)
+    log.write_text("".join([lines[0].replace('"actor"', '"actor" ', 1), *lines[1:]]))  # one byte more
+    report = check_mesh(mesh)
+    [finding] = [f for f in report.findings if f.firing]
+    assert finding.kind == "audit_unverified" and "does not verify" in finding.summary
+    assert [(m["kind"], m["severity"]) for m in sent(root)] == [("audit_unverified", "critical")]
+
+
+def test_a_key_past_its_rotation_age_raises_an_alert_until_it_is_rotated(example: tuple[Path, Clock]) -> None:
+    root, clock = example
+    mesh = clocked(root, clock)
+    provider = governed(mesh).keyring.provider
+    active = provider.active_kek_id()
+    clock.now = dt.datetime.now(dt.UTC)  # key files are dated by the file system
+    key_file = root / ".mesh" / "keys" / "data" / f"kek-{active}.key"
+    if not key_file.exists():
+        key_file = next((root / ".mesh").rglob(f"kek-{active}.key"))
+    old = (clock.now.timestamp() - 91 * 86400)
+    os.utime(key_file, (old, old))
+    due = [f for f in check_mesh(mesh).findings if f.kind == "key_rotation_due"]
+    assert [(f.subject, f.firing) for f in due] == [(f"kek:{active}", True)]
+    assert "91 days old" in due[0].summary
+    provider.rotate()
+    check_mesh(mesh)
+    assert [i.kind for i in governed(mesh).alerts.incidents()] == []
+    assert [(m["event"], m["kind"]) for m in sent(root)] == [("alert", "key_rotation_due"),
+                                                            ("resolve", "key_rotation_due")]
+
+
+def test_a_standby_behind_its_rpo_target_raises_an_alert(example: tuple[Path, Clock]) -> None:
+    root, clock = example
+    mesh = clocked(root, clock, policy_only=False)
+    params = {"scale": TEST_SCALE}
+    assert materialize("finance.fx_rates", mesh=mesh, params=params).ok
+    clock.now = clock.now.replace(year=2030)  # after every produced_at
+    assert not [f for f in check_mesh(mesh).findings if f.firing and f.kind == "replica_lag"]
+    unreplicated = [h for h in governed(mesh).handlers if h.kind != "replication"]
+    assert materialize("finance.fx_rates", mesh=mesh, params=params, handlers=unreplicated).ok
+    lagging = [f for f in check_mesh(mesh).findings if f.firing]
+    assert [(f.kind, f.subject) for f in lagging] == [("replica_lag", "replica:finance")]
+    assert "past the RPO target of 60 min" in lagging[0].summary
+    assert [m["kind"] for m in sent(root)] == ["replica_lag"]
+
+
+def test_the_checks_are_quiet_on_a_healthy_mesh(example: tuple[Path, Clock]) -> None:
+    root, clock = example
+    mesh = dataclasses.replace(clocked(root, clock))
+    report = check_mesh(mesh)
+    assert not [f for f in report.findings if f.firing]
+    assert sent(root) == []
