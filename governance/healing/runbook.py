@@ -28,7 +28,7 @@ from governance.healing.breaker import BREAKERS_FILE, Bounds, Breakers
 from governance.healing.corrupt_current import CorruptCurrent
 from governance.healing.gate_failures import FailedGates
 from governance.healing.lineage_outbox import StuckLineageOutbox
-from governance.healing.outcome import HealAction, HealReport
+from governance.healing.outcome import HealAction, HealReport, Outcome
 from governance.healing.remediation import Finding, Remediation
 from governance.healing.replicas import MissingReplicas
 from governance.identity import Actor
@@ -109,9 +109,11 @@ def _act(mesh: Mesh, step: Remediation, finding: Finding, actor: Actor, breakers
     return action
 
 
-def _action(finding: Finding, outcome: str, **kw: object) -> HealAction:
+def _action(finding: Finding, outcome: Outcome, *, attempts: int = 0, result: str = "", error: str | None = None,
+            breaker_opened: bool = False) -> HealAction:
     return HealAction(remediation=finding.remediation, subject=finding.subject, found=finding.found,
-                      action=finding.action, why=finding.why, outcome=outcome, **kw)  # type: ignore[arg-type]
+                      action=finding.action, why=finding.why, outcome=outcome, attempts=attempts, result=result,
+                      error=error, breaker_opened=breaker_opened)
 
 
 def _audit(mesh: Mesh, action: HealAction, actor: Actor) -> None:

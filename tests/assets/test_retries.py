@@ -68,6 +68,26 @@ def test_what_a_retry_cannot_fix_is_tried_once(fixture_mesh: Callable[[str], Pat
     assert governed(mesh).audit.query(action="retry") == []
 
 
+def test_a_storage_error_is_retried_and_the_run_publishes_once_storage_is_back(
+        fixture_mesh: Callable[[str], Path]) -> None:
+    root = fixture_mesh("flaky")
+    blocker = root / "store" / "alpha" / "steady"
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("a file where the asset's folder goes: every write under it fails")
+    waits: list[float] = []
+
+    def storage_back_while_waiting(seconds: float) -> None:
+        waits.append(seconds)
+        blocker.unlink()
+
+    base = load_mesh(root)
+    mesh = dataclasses.replace(base, wiring=lambda m: dataclasses.replace(base.wiring(m), sleep=storage_back_while_waiting))
+    result = materialize("alpha.steady", mesh=mesh)["alpha.steady"]
+    assert result.status is Status.MATERIALIZED and result.attempts == 2 and waits == [0.5]
+    [retry] = governed(mesh).audit.query(action="retry", target="alpha.steady")
+    assert "Not a directory" in retry.details["error"]
+
+
 def test_an_input_whose_data_does_not_verify_is_not_retried(fixture_mesh: Callable[[str], Path]) -> None:
     root, waits = fixture_mesh("flaky"), []
     mesh = waiting_on(root, waits)
