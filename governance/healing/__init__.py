@@ -8,8 +8,8 @@ where the run happens (:mod:`assets.retrying`), not here.
 
 from governance.healing.breaker import Bounds, Breakers, BreakerState
 from governance.healing.outcome import HealAction, HealCounts, HealReport
-from governance.healing.remediation import Finding, Remediation
+from governance.healing.remediation import Finding, Remediation, RemediationError
 from governance.healing.runbook import RUNBOOK, heal, runbook
 
 __all__ = ["RUNBOOK", "Bounds", "BreakerState", "Breakers", "Finding", "HealAction", "HealCounts", "HealReport",
-           "Remediation", "heal", "runbook"]
+           "Remediation", "RemediationError", "heal", "runbook"]

@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 
 from assets.engine import materialize
-from assets.errors import MeshError, StorageError
+from assets.errors import StorageError
 from assets.mesh import Mesh
 from governance.dr.status import protected_assets
-from governance.healing.remediation import Finding
+from governance.healing.remediation import Finding, RemediationError
 from governance.identity import Actor
 from governance.rollback import last_good_version, move_back
 from governance.services import governed
@@ -53,14 +53,14 @@ class CorruptCurrent:
             done.append(f"rolled back {key} from {report.previous} to {report.version}")
         if key not in mesh.graph:
             if not done:
-                raise MeshError(f"'{key}' has no older version that verifies and its code is not loaded",
+                raise RemediationError(f"'{key}' has no older version that verifies and its code is not loaded",
                                 where=key, fix=f"run `mesh ops heal` with the domain's code, or mesh materialize {key}")
             return "; ".join([*done, "not run again (its domain's code is not loaded)"])
         result = materialize(key, mesh=mesh)[key]
         if not result.ok:
             if done:  # the served data is good again; the new run's failure is its own incident
                 return "; ".join([*done, f"running it again failed ({result.status}): {result.error}"])
-            raise MeshError(f"running '{key}' again failed ({result.status}): {result.error}", where=key,
+            raise RemediationError(f"running '{key}' again failed ({result.status}): {result.error}", where=key,
                             fix=f"see `mesh history {key}` and the run's error")
         assert result.manifest is not None
         return "; ".join([*done, f"materialized {key} again as {result.manifest.version}"])

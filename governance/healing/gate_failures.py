@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.results import Status
-from governance.healing.remediation import Finding
+from governance.healing.remediation import Finding, RemediationError
 from governance.identity import Actor
 from governance.services import governed
 
@@ -44,5 +43,5 @@ class FailedGates:
         return findings
 
     def fix(self, mesh: Mesh, finding: Finding, actor: Actor) -> str:
-        raise MeshError("a failed gate is not healed by publishing", where=finding.subject,
+        raise RemediationError("a failed gate is not healed by publishing", where=finding.subject,
                         fix="the domain's owners fix the data or the contract, then materialize it again")

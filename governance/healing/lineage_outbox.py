@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from assets.errors import MeshError
 from assets.mesh import Mesh
-from governance.healing.remediation import Finding
+from governance.healing.remediation import Finding, RemediationError
 from governance.identity import Actor
 from governance.services import governed
 
@@ -36,6 +35,6 @@ class StuckLineageOutbox:
     def fix(self, mesh: Mesh, finding: Finding, actor: Actor) -> str:
         delivery = governed(mesh).lineage.outbox.flush()
         if delivery.error is not None or delivery.pending:
-            raise MeshError(f"{delivery.sent} sent, {delivery.pending} still pending: {delivery.error}", where=SUBJECT,
+            raise RemediationError(f"{delivery.sent} sent, {delivery.pending} still pending: {delivery.error}", where=SUBJECT,
                             fix="check that the lineage backend is up ([lineage] in mesh.toml)")
         return f"{delivery.sent} event(s) sent"

@@ -15,8 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from assets.errors import MeshError
 from assets.mesh import Mesh
 from governance.identity import Actor
+
+
+class RemediationError(MeshError):
+    """A remediation's fix did not work: what failed, on which subject, and what a person can do."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

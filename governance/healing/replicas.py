@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from assets.errors import MeshError, StorageError
+from assets.errors import StorageError
 from assets.mesh import Mesh
 from governance.dr.status import protected_assets
-from governance.healing.remediation import Finding
+from governance.healing.remediation import Finding, RemediationError
 from governance.identity import Actor
 from governance.replication import Replicator
 from governance.retention import ResidencyError, check_residency
@@ -61,11 +61,11 @@ class MissingReplicas:
     def fix(self, mesh: Mesh, finding: Finding, actor: Actor) -> str:
         replicator = Replicator.for_mesh(mesh, governed(mesh).audit, actor=actor.id)
         if replicator is None or replicator.target != finding.facts["standby"]:
-            raise MeshError("the standby region changed since the replicas were checked", where=finding.subject,
+            raise RemediationError("the standby region changed since the replicas were checked", where=finding.subject,
                             fix="run `mesh ops heal` again")
         result = replicator.replicate(finding.subject, verify=finding.facts["corrupt"])
         if result.refused:
-            raise MeshError(result.describe(), where=finding.subject, fix="see the residency of its domain")
+            raise RemediationError(result.describe(), where=finding.subject, fix="see the residency of its domain")
         return result.describe()
 
 
