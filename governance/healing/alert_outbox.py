@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from assets.errors import MeshError
 from assets.mesh import Mesh
-from governance.healing.remediation import Finding
+from governance.healing.remediation import Finding, RemediationError
 from governance.identity import Actor
 from governance.services import governed
 from governance.state.outbox import stamp
@@ -40,6 +39,6 @@ class StuckAlertOutbox:
     def fix(self, mesh: Mesh, finding: Finding, actor: Actor) -> str:
         done = governed(mesh).alerts.flush(dt.datetime.fromisoformat(finding.facts["now"]))
         if done.error is not None:
-            raise MeshError(f"{done.sent} sent, {done.pending} still pending: {done.error}", where=SUBJECT,
+            raise RemediationError(f"{done.sent} sent, {done.pending} still pending: {done.error}", where=SUBJECT,
                             fix="check that the notifiers of [alerts.notifiers] in mesh.toml are up")
         return f"{done.sent} message(s) sent"
