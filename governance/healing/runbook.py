@@ -23,6 +23,7 @@ from tenacity import RetryCallState, Retrying, stop_after_attempt
 from assets.mesh import Mesh
 from assets.ports import AuditEvent
 from governance.access.authorization import identity_details, require
+from governance.healing.alert_outbox import StuckAlertOutbox
 from governance.healing.breaker import BREAKERS_FILE, Bounds, Breakers
 from governance.healing.corrupt_current import CorruptCurrent
 from governance.healing.dead_runs import DeadRuns
@@ -43,8 +44,9 @@ LOCK = "healing"
 
 def runbook() -> tuple[Remediation, ...]:
     """The remediations, in the order a pass runs them: good data served first, then runs that
-    died, then the copies, then the lineage of what was done; failed gates are reported last."""
-    return (CorruptCurrent(), DeadRuns(), MissingReplicas(), StuckLineageOutbox(), FailedGates())
+    died, then the copies, then the lineage and the alerts of what was done; failed gates are
+    reported last."""
+    return (CorruptCurrent(), DeadRuns(), MissingReplicas(), StuckLineageOutbox(), StuckAlertOutbox(), FailedGates())
 
 
 def heal(mesh: Mesh, now: dt.datetime, dry_run: bool = False, *, actor: Actor | None = None,

@@ -194,4 +194,4 @@ def test_counts_of_passes_add_up() -> None:
     assert (one + two).to_dict() == {"found": 3, "healed": 1, "failed": 1, "would_heal": 0, "breaker_open": 0,
                                      "left": 1, "attempts": 4}
     assert [r.name for r in runbook()] == ["corrupt current version", "run that died", "missing or corrupt replica",
-                                           "stuck lineage outbox", "failed gate"]
+                                           "stuck lineage outbox", "stuck alert outbox", "failed gate"]
