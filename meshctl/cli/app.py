@@ -50,6 +50,7 @@ from meshctl.cli.governance_commands import (
 from meshctl.cli.identity_commands import identity_app
 from meshctl.cli.lineage_command import lineage
 from meshctl.cli.ops_app import ops_app
+from meshctl.cli.report_commands import report_app, usage
 from meshctl.cli.rollback_command import rollback
 
 
@@ -364,4 +365,6 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(domain_app, name="domain")
 app.add_typer(identity_app, name="identity")
 app.add_typer(ops_app, name="ops")
+app.add_typer(report_app, name="report")
+app.command()(usage)
 app.command()(domains)
