@@ -318,16 +318,19 @@ def demo(
         run_demo(open_mesh(root), scale=scale)
         return
     up(root=root, port=0, run=True, inject_bad_rows=True, scale=scale, keep=keep, as_json=False)
-    from meshctl.cli.demo import print_recovery_summary
+    from meshctl.cli.demo import print_recovery_summary, write_compliance_report
 
-    print_recovery_summary(open_mesh(root))
+    mesh = open_mesh(root)
+    print_recovery_summary(mesh)
+    write_compliance_report(mesh)
     console.print("\nWhere to look: data and manifests under .mesh/regions/<region>/<domain>/<asset>/; "
                   "run history: uv run mesh history sales.orders; audit trail: uv run mesh audit query "
                   "--asset finance (and mesh audit verify); reads as a person: uv run mesh read "
                   "customers.customers --as privacy@acme.example; gate reports: .mesh/regions/us-east/_quarantine/; "
                   "lineage: .mesh/lineage/events.jsonl (Airflow's own: airflow-events.jsonl) and uv run mesh "
                   "lineage sales.orders --impact; replicas and RPO: uv run mesh dr status; a recovery drill: "
-                  "uv run mesh dr drill; Airflow logs: .mesh/airflow/logs/")
+                  "uv run mesh dr drill; usage and chargeback: uv run mesh usage --as council@acme.example; Airflow "
+                  "logs: .mesh/airflow/logs/")
 
 
 def _set_up_example(root: Path | None) -> None:
