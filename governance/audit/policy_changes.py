@@ -11,6 +11,7 @@ which tables changed between two records.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import tomllib
 from pathlib import Path
@@ -47,18 +48,22 @@ def last_recorded(log: AuditLog) -> str | None:
 
 
 def record_policy_change(policy: MeshPolicy, log: AuditLog, state_dir: Path) -> AuditRecord | None:
-    """Audit ``mesh.toml`` if its digest is not the last recorded one; the new record, or ``None``."""
+    """Audit ``mesh.toml`` if its digest is not the last recorded one; the new record, or ``None``.
+    Processes of one host take turns (a lock beside the marker), so a change is recorded once."""
     raw = policy.path.read_bytes()
     digest = digest_of(raw)
     marker = state_dir / _MARKER
-    last = marker.read_text().strip() if marker.is_file() else last_recorded(log)
-    record = None
-    if last != digest:
-        record = log.append(AuditEvent(
-            actor="service:governance", action=POLICY_CHANGED, target="mesh.toml",
-            outcome="changed" if last else "first_recorded", source="policy",
-            details={"digest": digest, "previous": last, "bytes": len(raw), "sections": section_digests(raw)}))
-    if last != digest or not marker.is_file():
-        marker.parent.mkdir(parents=True, exist_ok=True)
+    if marker.is_file() and marker.read_text().strip() == digest:
+        return None  # the usual case, without a lock
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    with open(marker.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        last = marker.read_text().strip() if marker.is_file() else last_recorded(log)
+        record = None
+        if last != digest:
+            record = log.append(AuditEvent(
+                actor="service:governance", action=POLICY_CHANGED, target="mesh.toml",
+                outcome="changed" if last else "first_recorded", source="policy",
+                details={"digest": digest, "previous": last, "bytes": len(raw), "sections": section_digests(raw)}))
         atomic_write(marker, digest.encode())
-    return record
+        return record

@@ -209,3 +209,40 @@ def test_sod_and_billing_are_validated_with_clear_errors(tmp_path: Path, toml: s
     with pytest.raises(ConfigError) as caught:
         load_policy(root)
     assert where in str(caught.value) and what in str(caught.value)
+
+
+def test_who_changed_a_policy_and_approved_what_it_governs_is_a_finding(tmp_path: Path) -> None:
+    from governance.access.workflow import revoke_grant
+
+    root = copy_example_mesh(tmp_path / "mesh")
+    mesh = load_mesh(root)
+    audit = governed(mesh).audit
+    signer = LocalIdentity(people={e: p.public_key for e, p in mesh.policy.people.items()})
+    who = identity_provider(mesh.policy).authenticate
+    until = NOW.date() + dt.timedelta(days=30)
+    first = request_grant(mesh.policy, audit, product="customers.customers", consumer="marketing", purpose="a",
+                          requester=who("marketing-data@acme.example"), expires=until)
+    revoke_grant(load_policy(root), audit, grant_id=first, actor=who(COUNCIL))
+    second = request_grant(load_policy(root), audit, product="customers.customers", consumer="marketing", purpose="b",
+                           requester=who("marketing-data@acme.example"), expires=until)
+    approve_grant(load_policy(root), audit, grant_id=second, approver=who(COUNCIL), signer=signer)
+    findings = _report(root)["sod"]
+    assert [(f["kind"], f["who"]) for f in findings] == [("changed_and_approved", COUNCIL)]
+    assert "grant_revoke on customers.customers" in findings[0]["detail"]
+
+
+def test_a_change_of_mesh_toml_is_recorded_once_and_a_revert_again(tmp_path: Path) -> None:
+    from governance.audit.policy_changes import POLICY_CHANGED
+
+    root = copy_example_mesh(tmp_path / "mesh")
+
+    def recorded() -> list[str]:
+        log = governed(load_mesh(root)).audit
+        return [r.outcome for r in log.records() if r.action == POLICY_CHANGED]
+
+    assert recorded() == ["first_recorded"]
+    assert recorded() == ["first_recorded"]
+    _edit(root / "mesh.toml", "default_days = 2555", "default_days = 2000")
+    assert recorded() == ["first_recorded", "changed"]
+    _edit(root / "mesh.toml", "default_days = 2000", "default_days = 2555")
+    assert recorded() == ["first_recorded", "changed", "changed"]
