@@ -246,3 +246,13 @@ def test_a_change_of_mesh_toml_is_recorded_once_and_a_revert_again(tmp_path: Pat
     assert recorded() == ["first_recorded", "changed"]
     _edit(root / "mesh.toml", "default_days = 2000", "default_days = 2555")
     assert recorded() == ["first_recorded", "changed", "changed"]
+
+
+def test_the_demo_writes_the_compliance_report_of_its_quarter(history: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from meshctl.cli.demo import write_compliance_report
+
+    write_compliance_report(load_mesh(history))
+    written = history / ".mesh" / "reports" / f"compliance-acme-{QUARTER.label}.html"
+    assert str(written) in capsys.readouterr().out.replace("\n", "")
+    check = runner.invoke(app, ["report", "verify", str(written), "--root", str(history), "--json"])
+    assert check.exit_code == 0 and json.loads(check.output)["ok"]
