@@ -30,6 +30,7 @@ from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.ports import AuditEvent
 from governance.access.authorization import identity_details, require
+from governance.access.policy import permissions_of
 from governance.audit import AuditRecord
 from governance.identity import Actor
 from governance.policy import MeshPolicy
@@ -180,12 +181,17 @@ def _cost(rates: BillingRates, seconds: float, stored: int, replicated: int, rea
 
 
 def usage_report(mesh: Mesh, month: Period, actor: Actor, *, today: dt.date | None = None) -> UsageReport:
-    """The usage and cost of every domain in ``month`` (a :meth:`Period.month`), for ``actor``
-    holding ``read_audit`` (metering reads the audit log); the request is audited."""
+    """The usage and cost of every domain in ``month`` (a :meth:`Period.month`) for ``actor``
+    holding ``read_audit``; an owner of domains without it sees those domains only (a tenant's
+    own bill). Anyone else is refused; the request is audited."""
     services = governed(mesh)
-    require(mesh.policy, services.audit, actor, "read_audit", action="report_usage", target="audit")
+    owned = sorted(d.name for d in mesh.policy.domains.values() if actor.id in d.owners)
+    scope = None if "read_audit" in permissions_of(mesh.policy, actor.id) or not owned else set(owned)
+    if scope is None:
+        require(mesh.policy, services.audit, actor, "read_audit", action="report_usage", target="audit")
     services.audit.append(AuditEvent(actor=actor.id, action="report_usage", target="audit", outcome="allowed",
-                                     source="cli", details={"month": month.label, **identity_details(actor)}))
+                                     source="cli", details={"month": month.label, "domains": owned if scope else "all",
+                                                            **identity_details(actor)}))
     today = today or dt.date.today()
     keys = set(mesh.graph) | set(services.history.published())
     tally = meter(services.audit.records(), stored_bytes(mesh, sorted(keys), month, today), mesh.policy, month)
@@ -210,4 +216,7 @@ def usage_report(mesh: Mesh, month: Period, actor: Actor, *, today: dt.date | No
             rows_published=sum(d.rows_published for d in mine), bytes_published=sum(d.bytes_published for d in mine),
             gb_months_stored=round(stored / GB / span, 9), gb_replicated=round(replicated / GB, 9),
             reads_by_others=reads, costs=costs, total=round(sum(costs.values()), 2)))
+    if scope is not None:
+        days = [d for d in days if d.domain in scope]
+        charges = [c for c in charges if c.domain in scope]
     return UsageReport(month=month.label, rates=rates.to_dict(), days=tuple(days), charges=tuple(charges))

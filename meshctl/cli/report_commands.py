@@ -112,7 +112,7 @@ def usage(
 ) -> None:
     """Usage and chargeback per domain: runs, task time, rows and bytes published, bytes
     stored per region and replicated, reads by other domains, priced by mesh.toml [billing].
-    Needs read_audit."""
+    A holder of read_audit sees every domain; a domain owner sees their own."""
     from governance.reports import Period, usage_report
 
     with user_errors():

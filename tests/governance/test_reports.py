@@ -256,3 +256,11 @@ def test_the_demo_writes_the_compliance_report_of_its_quarter(history: Path, cap
     assert str(written) in capsys.readouterr().out.replace("\n", "")
     check = runner.invoke(app, ["report", "verify", str(written), "--root", str(history), "--json"])
     assert check.exit_code == 0 and json.loads(check.output)["ok"]
+
+
+def test_a_domain_owner_sees_the_usage_of_their_own_domains_only(history: Path) -> None:
+    mesh = load_mesh(history)
+    mine = usage_report(mesh, MONTH, person("sales-data@acme.example"))
+    assert {c.domain for c in mine.charges} == {"sales"} and {d.domain for d in mine.days} == {"sales"}
+    refused = runner.invoke(app, ["usage", "--root", str(history), "--as", "analyst@acme.example"])
+    assert refused.exit_code == 1 and "read_audit" in refused.output
