@@ -40,14 +40,19 @@ class ComplianceReport(Entry):
 
     def summary(self) -> dict[str, Any]:
         """The counts a reader looks at first."""
-        return {"access_entries": len(self.access.entries), "grants_approved": len(self.access.approvals),
-                "reads_denied": len(self.access.denied_reads), "sod_findings": len(self.sod),
-                "policy_changes": len(self.changes.policy_changes),
-                "unattributed_policy_changes": self.changes.unattributed,
-                "contract_versions": len(self.changes.contract_versions),
-                "gate_failures": sum(d.gate_failures for d in self.quality.domains),
-                "audit_verified": self.integrity.verified, "records_covered": len(self.integrity.covered),
-                "tree_head_size": self.integrity.tree_head.get("size")}
+        return summary_of(self.to_dict())
+
+
+def summary_of(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The summary of a report's JSON (as signed), so a rendering can be recomputed from it."""
+    access, changes, integrity = report["access"], report["changes"], report["integrity"]
+    return {"access_entries": len(access["entries"]), "grants_approved": len(access["approvals"]),
+            "reads_denied": len(access["denied_reads"]), "sod_findings": len(report["sod"]),
+            "policy_changes": len(changes["policy_changes"]), "unattributed_policy_changes": changes["unattributed"],
+            "contract_versions": len(changes["contract_versions"]),
+            "gate_failures": sum(d["gate_failures"] for d in report["quality"]["domains"]),
+            "audit_verified": integrity["verified"], "records_covered": len(integrity["covered"]),
+            "tree_head_size": integrity["tree_head"].get("size")}
 
 
 def build_compliance_report(mesh: Mesh, period: Period, actor: Actor, *,

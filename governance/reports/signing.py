@@ -148,6 +148,13 @@ def verify_report(mesh: Mesh, path: Path) -> ReportCheck:
     except (InvalidSignature, ValueError):
         problems.append("the report's signature does not verify with the audit key: the report was altered "
                         "or signed by another key")
+    if not problems and path.suffix.lower() in (".html", ".htm"):
+        from governance.reports.render import render_html
+
+        if render_html(signed).encode() != path.read_bytes():
+            problems.append("the page differs from the signed report it carries: what it shows was edited (the "
+                            "signed JSON inside is intact; verify it as JSON to see what was signed), or another "
+                            "version of the mesh wrote it")
     integrity = signed.report.get("integrity") or {}
     head, covered = integrity.get("tree_head") or {}, integrity.get("covered") or []
     if not head:

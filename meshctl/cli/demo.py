@@ -84,7 +84,7 @@ def write_compliance_report(mesh: Mesh) -> None:
         report = build_compliance_report(mesh, period, act_as(mesh, DEMO_AUDITOR, "report_compliance"))
         target = default_report_path(mesh.root, mesh.policy.settings.name, period.label, "html")
         target.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(target, render_html(sign_report(mesh, report), report.summary()).encode())
+        atomic_write(target, render_html(sign_report(mesh, report)).encode())
     s = report.summary()
     console.print(f"\nCompliance report {period.label} (signed, as {DEMO_AUDITOR}): {target}\n"
                   f"  {s['sod_findings']} segregation-of-duties finding(s), {s['gate_failures']} gate failure(s), "

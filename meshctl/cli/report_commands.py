@@ -63,9 +63,9 @@ def compliance(
         if fmt == "json":
             data = signed.to_json().encode()
         elif fmt == "html":
-            data = render_html(signed, report.summary()).encode()
+            data = render_html(signed).encode()
         else:
-            data = render_pdf(signed, report.summary())
+            data = render_pdf(signed)
         target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(target, data)
     s = report.summary()

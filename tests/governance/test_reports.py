@@ -264,3 +264,14 @@ def test_a_domain_owner_sees_the_usage_of_their_own_domains_only(history: Path) 
     assert {c.domain for c in mine.charges} == {"sales"} and {d.domain for d in mine.days} == {"sales"}
     refused = runner.invoke(app, ["usage", "--root", str(history), "--as", "analyst@acme.example"])
     assert refused.exit_code == 1 and "read_audit" in refused.output
+
+
+def test_an_html_report_whose_visible_page_was_edited_fails_verification(history: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    done = runner.invoke(app, ["report", "compliance", "--out", str(out), "--root", str(history), "--as", COUNCIL])
+    assert done.exit_code == 0, done.output
+    page = out.read_text()
+    assert "No finding." not in page  # the self-approval is listed
+    out.write_text(page.replace("<h2>2. Segregation of duties", "<h2>2. Segregation of duties (clean)", 1))
+    bad = runner.invoke(app, ["report", "verify", str(out), "--root", str(history)])
+    assert bad.exit_code == 1 and "the page differs from the signed report" in bad.output, bad.output
