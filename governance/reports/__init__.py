@@ -2,7 +2,12 @@
 its verification, and usage and chargeback per domain. Plain functions returning frozen
 dataclasses with ``to_dict``, for the CLI and the web app alike."""
 
-from governance.reports.compliance import ComplianceReport, build_compliance_report
+from governance.reports.compliance import (
+           ComplianceReport,
+           build_compliance_report,
+           report_path,
+           summary_of,
+)
 from governance.reports.period import Period
 from governance.reports.render import render_html, render_pdf
 from governance.reports.signing import (
@@ -16,5 +21,5 @@ from governance.reports.signing import (
 from governance.reports.usage import DailyUsage, DomainCharge, UsageReport, usage_report
 
 __all__ = ["ComplianceReport", "DailyUsage", "DomainCharge", "Period", "ReportCheck", "ReportError", "SignedReport",
-           "UsageReport", "build_compliance_report", "load_signed", "render_html", "render_pdf", "sign_report",
+           "UsageReport", "build_compliance_report", "load_signed", "render_html", "render_pdf", "report_path", "sign_report", "summary_of",
            "usage_report", "verify_report"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from assets.errors import MeshError
@@ -53,6 +54,11 @@ def summary_of(report: Mapping[str, Any]) -> dict[str, Any]:
             "gate_failures": sum(d["gate_failures"] for d in report["quality"]["domains"]),
             "audit_verified": integrity["verified"], "records_covered": len(integrity["covered"]),
             "tree_head_size": integrity["tree_head"].get("size")}
+
+
+def report_path(mesh: Mesh, period: Period, fmt: str) -> Path:
+    """Where a report of ``period`` goes by default: ``<root>/.mesh/reports/compliance-<mesh>-<period>.<fmt>``."""
+    return mesh.state_dir / "reports" / f"compliance-{mesh.policy.settings.name}-{period.label}.{fmt}"
 
 
 def build_compliance_report(mesh: Mesh, period: Period, actor: Actor, *,

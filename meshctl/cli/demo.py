@@ -74,15 +74,15 @@ def write_compliance_report(mesh: Mesh) -> None:
         Period,
         build_compliance_report,
         render_html,
+        report_path,
         sign_report,
     )
     from meshctl.cli._output import act_as, user_errors
-    from meshctl.cli.report_commands import default_report_path
 
     period = Period.containing(dt.datetime.now(dt.UTC))
     with user_errors():
         report = build_compliance_report(mesh, period, act_as(mesh, DEMO_AUDITOR, "report_compliance"))
-        target = default_report_path(mesh.root, mesh.policy.settings.name, period.label, "html")
+        target = report_path(mesh, period, "html")
         target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(target, render_html(sign_report(mesh, report)).encode())
     s = report.summary()

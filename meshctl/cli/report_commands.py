@@ -28,11 +28,6 @@ report_app = typer.Typer(help="Signed compliance reports (SOX evidence) and thei
 FORMATS = ("html", "pdf", "json")
 
 
-def default_report_path(root: Path, mesh_name: str, period: str, fmt: str) -> Path:
-    """Where a report goes when ``--out`` is not given: ``<root>/.mesh/reports/``."""
-    return root / ".mesh" / "reports" / f"compliance-{mesh_name}-{period}.{fmt}"
-
-
 @report_app.command("compliance")
 def compliance(
     period: Annotated[str | None, typer.Option(help="A quarter (2026-Q4) or a month (2026-11); default: this quarter.")] = None,
@@ -48,6 +43,7 @@ def compliance(
         build_compliance_report,
         render_html,
         render_pdf,
+        report_path,
         sign_report,
     )
 
@@ -59,7 +55,7 @@ def compliance(
         actor = act_as(mesh, user, "report_compliance")
         report = build_compliance_report(mesh, chosen, actor)
         signed = sign_report(mesh, report)
-        target = out or default_report_path(mesh.root, mesh.policy.settings.name, chosen.label, fmt)
+        target = out or report_path(mesh, chosen, fmt)
         if fmt == "json":
             data = signed.to_json().encode()
         elif fmt == "html":
