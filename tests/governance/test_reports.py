@@ -167,6 +167,7 @@ def test_usage_meters_the_history_and_prices_it_with_the_billing_rates(history: 
     kept = sum(store.manifest(k, v).bytes for k in mesh.graph if k.startswith("sales.") for v in store.versions(k))
     today = next(d for d in report.days if d.domain == "sales" and d.day == NOW.date().isoformat())
     assert today.bytes_stored[mesh.active_region] == kept
+    assert set(today.bytes_stored) == {"us-east", "us-west"} and sales.gb_replicated > 0  # the standby's copies
     rates = mesh.policy.billing
     days = len(MONTH.days())
     expected = (sales.gb_months_stored * rates.per_gb_month_stored + sales.task_hours * rates.per_task_hour
@@ -275,3 +276,21 @@ def test_an_html_report_whose_visible_page_was_edited_fails_verification(history
     out.write_text(page.replace("<h2>2. Segregation of duties", "<h2>2. Segregation of duties (clean)", 1))
     bad = runner.invoke(app, ["report", "verify", str(out), "--root", str(history)])
     assert bad.exit_code == 1 and "the page differs from the signed report" in bad.output, bad.output
+
+
+@pytest.mark.parametrize(("text", "start", "end"), [
+    pytest.param("2026-Q4", "2026-10-01", "2027-01-01", id="quarter-4"),
+    pytest.param("2027-Q1", "2027-01-01", "2027-04-01", id="quarter-1"),
+    pytest.param("2026-11", "2026-11-01", "2026-12-01", id="month"),
+    pytest.param("2028-02", "2028-02-01", "2028-03-01", id="leap-february"),
+])
+def test_a_period_is_a_quarter_or_a_month(text: str, start: str, end: str) -> None:
+    period = Period.parse(text)
+    assert (period.start.date().isoformat(), period.end.date().isoformat()) == (start, end)
+    assert period.contains(period.start) and not period.contains(period.end)
+
+
+@pytest.mark.parametrize("text", ["2026-Q5", "2026-13", "Q4", "2026/11", ""])
+def test_a_period_that_is_neither_is_refused_with_the_fix(text: str) -> None:
+    with pytest.raises(ConfigError, match="like 2026-Q4"):
+        Period.parse(text)
