@@ -4,8 +4,9 @@
 access between domains, and hands the framework (:class:`assets.Mesh`) the implementations of
 its ports (:mod:`assets.ports`), built from the policy: the audit log, the column protector
 (with the key provider ``[keys]`` chooses), the input authorizer, the lineage emitter, the
-region admission and the update handlers. Governance code reaches the same instances through
-:func:`governance.services.governed`; nothing rebuilds them.
+region admission and the update handlers; a ``mesh.toml`` whose digest changed since the last
+load is audited then (:mod:`governance.audit.policy_changes`). Governance code reaches the same
+instances through :func:`governance.services.governed`; nothing rebuilds them.
 """
 
 from __future__ import annotations
