@@ -83,6 +83,10 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
                  "checksum": result.manifest.checksum if result.manifest else None,
                  "inputs_read": dict(result.manifest.input_versions) if result.manifest else None,
                  "attempts": result.attempts,
+                 "bytes": result.manifest.bytes if result.manifest else None,
+                 "contract_version": result.manifest.contract_version if result.manifest else None,
+                 "seconds": round(result.seconds, 3),
+                 "quarantine": str(result.quarantine) if result.quarantine else None,
                  "failed_checks": [f"{f.column}:{f.check}" for f in (result.gate.failures if result.gate else ())],
                  "warnings": [f"{w.column}:{w.check}:{w.rows}" for w in (result.gate.warnings if result.gate else ())],
                  "error": result.error if result.status is Status.ERROR else None}))

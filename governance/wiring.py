@@ -5,14 +5,16 @@ access between domains, and hands the framework (:class:`assets.Mesh`) the imple
 its ports (:mod:`assets.ports`), built from the policy: the audit log, the column protector
 (with the key provider ``[keys]`` chooses), the input authorizer, the lineage emitter, the
 region admission, the update handlers and the run observers (the run records of
-:mod:`governance.ops.runs`, and the alert sink's observer; both runners call ``run_asset``).
-Governance code reaches the same instances through :func:`governance.services.governed`;
-nothing rebuilds them.
+:mod:`governance.ops.runs`, and the alert sink's observer; both runners call ``run_asset``);
+a ``mesh.toml`` whose digest changed since the last load is audited then
+(:mod:`governance.audit.policy_changes`). Governance code reaches the same instances through
+:func:`governance.services.governed`; nothing rebuilds them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Collection
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ import polars as pl
 
 from assets.definition import AssetSpec
 from assets.discovery import Discovery, discover
-from assets.errors import SelectionError
+from assets.errors import MeshError, SelectionError
 from assets.graph import AssetGraph
 from assets.mesh import STATE_DIR, Mesh, Regions
 from assets.ports import ProtectedFrame
@@ -32,7 +34,8 @@ from assets.regions import RegionSwitches
 from governance.access import AccessDeniedError, check_graph_access, domain_may_read
 from governance.access.policy import approvers_with
 from governance.alerts import AlertObserver, AlertSink
-from governance.audit import audit_log_at, mesh_witnesses
+from governance.audit import AuditLog, audit_log_at, mesh_witnesses
+from governance.audit.policy_changes import record_policy_change
 from governance.handlers import default_handlers
 from governance.history import LEGACY_FILE as HISTORY_FILE
 from governance.history import RunHistory
@@ -46,6 +49,8 @@ from governance.retention import admit_version
 from governance.services import GovernedServices
 from governance.state import state_database
 from governance.state.regions import DatabaseSwitches
+
+_log = logging.getLogger(__name__)
 
 
 def load_mesh(path: Path | str | None = None, *, strict: bool = True,
@@ -121,6 +126,7 @@ def _governed_services(mesh: Mesh) -> GovernedServices:
     audit = audit_log_at(mesh.state_dir, pinned=policy.audit.key_fingerprint, witnesses=mesh_witnesses(mesh),
                          acknowledgers=partial(_loss_acknowledger, policy),
                          database=state_database(policy) if policy.state.shared else None)
+    _audit_policy_change(policy, audit, mesh.state_dir)
     keyring = Keyring(key_provider(policy, mesh.state_dir), mesh.state_dir / "keys" / "data",
                       tokenized_before=partial(tokenized_before, mesh))
     history = RunHistory(state_database(policy), mesh.state_dir / HISTORY_FILE)
@@ -150,6 +156,15 @@ class _Selector:
             except SelectionError:
                 self.cache[selection] = frozenset()
         return self.cache[selection]
+
+
+def _audit_policy_change(policy: MeshPolicy, audit: AuditLog, state_dir: Path) -> None:
+    """A ``policy_changed`` record if ``mesh.toml`` differs from the last one recorded. Never
+    fails the load: a damaged audit log is said by ``mesh audit verify``."""
+    try:
+        record_policy_change(policy, audit, state_dir)
+    except (MeshError, OSError, ValueError) as exc:
+        _log.warning("the change of mesh.toml was not audited: %s", exc)
 
 
 @dataclass(frozen=True)

@@ -111,21 +111,23 @@ def approve_grant(policy: MeshPolicy, audit: AuditLog, *, grant_id: str, approve
     grant = find_grant(policy, grant_id, "approve")
     who = approver.id
     if not approver.is_person:
-        _refuse(audit, approver, "grant_approve", grant.product, f"'{who}' is a service; only people approve grants")
+        _refuse(audit, approver, "grant_approve", grant.product, f"'{who}' is a service; only people approve grants",
+                grant=grant.id)
     if who == grant.requested_by:
-        _refuse(audit, approver, "grant_approve", grant.product, "a requester cannot approve their own request")
+        _refuse(audit, approver, "grant_approve", grant.product, "a requester cannot approve their own request",
+                grant=grant.id)
     owners = set(policy.domains[grant.producer].owners)
     if who not in owners | approvers_with(policy, "approve_grant"):
         _refuse(audit, approver, "grant_approve", grant.product,
-                f"'{who}' is neither an owner of '{grant.producer}' nor a holder of approve_grant")
+                f"'{who}' is neither an owner of '{grant.producer}' nor a holder of approve_grant", grant=grant.id)
     person = policy.people.get(who)
     if person is None:
         _refuse(audit, approver, "grant_approve", grant.product, f"'{who}' has no public key in mesh.toml [people]",
-                fix=f"run `mesh identity create {who}` and ask the council to register the printed public key")
+                grant=grant.id, fix=f"run `mesh identity create {who}` and ask the council to register the printed public key")
     signature = sign_approval(signer, who, grant)
     if not verify_approval(person.public_key, grant, signature):
         _refuse(audit, approver, "grant_approve", grant.product,
-                f"the key that signed for '{who}' is not the one registered in mesh.toml [people]",
+                f"the key that signed for '{who}' is not the one registered in mesh.toml [people]", grant=grant.id,
                 fix=f'sign with the key registered in [people."{who}"] (MESH_IDENTITY)')
     requests = grant_requests_of(policy)
     if requests is not None and grant.id not in {g.id for g in policy.grants}:
@@ -178,9 +180,10 @@ def _approve_in_file(policy: MeshPolicy, grant: Grant, who: str, signature: str)
 
 
 def _refuse(audit: AuditLog, actor: Actor, action: str, target: str, reason: str, *,
-            fix: str = "ask someone who holds the right to do it") -> NoReturn:
+            fix: str = "ask someone who holds the right to do it", grant: str | None = None) -> NoReturn:
+    details = {"reason": reason, **({"grant": grant} if grant else {}), **_how(actor)}
     audit.append(AuditEvent(actor=actor.id, action=action, target=target, outcome="denied", source="cli",
-                            details={"reason": reason, **_how(actor)}))
+                            details=details))
     raise GrantWorkflowError(f"refused: {reason}", where=f"{action} on {target}", fix=fix)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import tomlkit
 
 from assets.mesh import Mesh
+from assets.ports import AuditEvent
 from governance.dr.failover import switch_region
 from governance.dr.status import dr_status
 from governance.services import governed
@@ -124,11 +125,16 @@ def drill(mesh: Mesh, *, workdir: Path | None = None, params: Mapping[str, Any] 
         again = materialize("*", mesh=copy, params=params)
         recovery = time.perf_counter() - started
         steps.append(f"materialized again on {secondary}: {'ok' if again.ok else 'FAILED'}")
-        return DrillReport(workdir=workdir, failed_region=primary, new_region=secondary,
-                           rto_seconds=switched.rto_seconds, rpo_versions=before.rpo_versions,
-                           rpo_seconds=before.rpo_seconds, published_versions=sum(map(len, published.values())),
-                           verified_versions=verified, lost_beyond_rpo=tuple(lost), rematerialized=again.ok,
-                           recovery_seconds=recovery, steps=tuple(steps))
+        report = DrillReport(workdir=workdir, failed_region=primary, new_region=secondary,
+                             rto_seconds=switched.rto_seconds, rpo_versions=before.rpo_versions,
+                             rpo_seconds=before.rpo_seconds, published_versions=sum(map(len, published.values())),
+                             verified_versions=verified, lost_beyond_rpo=tuple(lost), rematerialized=again.ok,
+                             recovery_seconds=recovery, steps=tuple(steps))
+        evidence = {k: v for k, v in report.to_dict().items() if k not in ("workdir", "steps")}
+        governed(mesh).audit.append(AuditEvent(  # the measured RTO and RPO, for the compliance report
+            actor="service:dr-drill", action="dr_drill", target=f"region:{primary}",
+            outcome="passed" if report.ok else "failed", source="dr", details=evidence))
+        return report
     finally:
         if temporary and not keep:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -38,11 +38,12 @@ from governance.policy.model import (
     new_grant_id,
 )
 from governance.policy.ops import read_ops
+from governance.policy.reporting import RATES, BillingRates, SodPolicy, SodRule
 
 T = TypeVar("T")
 
 _SECTIONS = ("mesh", "regions", "domains", "classification", "retention", "grants", "roles", "lineage", "keys",
-             "people", "identity", "audit", "state", "ops", "alerts")
+             "people", "identity", "audit", "state", "ops", "alerts", "sod", "billing")
 _KEYS: dict[str, tuple[str, ...]] = {
     "mesh": ("name", "primary_region", "secondary_region"),
     "lineage": ("namespace", "transport", "file", "url", "endpoint", "timeout_seconds"),
@@ -57,6 +58,9 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "identity": ("provider", "issuer", "audience", "jwks_url", "email_claim"),
     "audit": ("key_fingerprint",),
     "state": ("url", "password_env"),
+    "sod": ("rules",),
+    "sod.rules": ("name", "incompatible", "reason"),
+    "billing": ("currency", *RATES),
 }
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -154,6 +158,8 @@ class _Reader:
                 self._problem(f"[ops.domains.{name}]", f"domain '{name}' is not declared",
                               "remove it or fix the name. " + did_you_mean(name, domains))
         alerts = self._build("[alerts]", lambda: read_alerts(self._table(raw, "alerts")))
+        sod = self._build("[sod]", lambda: self._sod(self._table(raw, "sod")))
+        billing = self._build("[billing]", lambda: self._billing(self._table(raw, "billing")))
         grants = tuple(g for i, t in enumerate(self._list(raw, "grants"))
                        if (g := self._build(f"[[grants]][{i}]", partial(self._grant, i, t))))
         if settings is not None:
@@ -161,12 +167,13 @@ class _Reader:
                               retention_domains=retention.per_domain if retention else ())
             self._alert_domains(alerts, domains)
         if self.problems or settings is None or retention is None or lineage is None or keys is None \
-                or identity is None or audit is None or state is None or ops is None or alerts is None:
+                or identity is None or audit is None or state is None or ops is None or alerts is None \
+                or sod is None or billing is None:
             raise PolicyErrors(self.file, self.problems)
         return MeshPolicy(path=self.file, settings=settings, regions=regions, domains=domains,
                           classifications=classes, retention=retention, grants=grants, roles=roles,
                           lineage=lineage, keys=keys, people=people, identity=identity, audit=audit,
-                          state=state, ops=ops, alerts=alerts)
+                          state=state, ops=ops, alerts=alerts, sod=sod, billing=billing)
 
     # -- sections -------------------------------------------------------------------------------
     def _settings(self, t: dict[str, Any]) -> MeshSettings:
@@ -198,6 +205,32 @@ class _Reader:
         self._unknown_keys(t, _KEYS["state"], "[state]")
         return StateSettings(url=self._get(t, "url", str, "[state]", default=None),
                              password_env=self._get(t, "password_env", str, "[state]", default=None))
+
+    def _sod(self, t: dict[str, Any]) -> SodPolicy:
+        self._unknown_keys(t, _KEYS["sod"], "[sod]")
+        rules = []
+        for i, rule in enumerate(self._list(t, "rules", where="[[sod.rules]]")):
+            where = f"[[sod.rules]][{i}]"
+            self._unknown_keys(rule, _KEYS["sod.rules"], where)
+            built = self._build(where, partial(
+                lambda i, rule, where: SodRule(index=i, name=self._get(rule, "name", str, where),
+                                               incompatible=self._strings(rule, "incompatible", where),
+                                               reason=self._get(rule, "reason", str, where, default="")),
+                i, rule, where))
+            if built is not None:
+                rules.append(built)
+        return SodPolicy(rules=tuple(rules))
+
+    def _billing(self, t: dict[str, Any]) -> BillingRates:
+        self._unknown_keys(t, _KEYS["billing"], "[billing]")
+        rates = {}
+        for name in RATES:
+            value = t.get(name, 0.0)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"'{name}' must be a number, not {type(value).__name__} ({_cut(value)})",
+                                  where=f"[billing].{name}", fix=f"write {name} = 0.02 (a price per unit)")
+            rates[name] = float(value)
+        return BillingRates(currency=self._get(t, "currency", str, "[billing]", default="USD"), **rates)
 
     def _identity(self, t: dict[str, Any]) -> IdentitySettings:
         self._unknown_keys(t, _KEYS["identity"], "[identity]")
@@ -406,10 +439,11 @@ class _Reader:
             return {}
         return value
 
-    def _list(self, raw: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    def _list(self, raw: dict[str, Any], key: str, *, where: str | None = None) -> list[dict[str, Any]]:
         value = raw.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            self._problem(f"[[{key}]]", "is not an array of tables", f"write each entry as [[{key}]]")
+            where = where or f"[[{key}]]"
+            self._problem(where, "is not an array of tables", f"write each entry as {where}")
             return []
         return value
 

@@ -19,13 +19,17 @@ from pathlib import Path
 from assets.errors import ConfigError
 from governance.policy.alerts import AlertsPolicy
 from governance.policy.ops import OpsPolicy
+from governance.policy.reporting import (
+    BillingRates,
+    SodPolicy,
+    is_permission,
+    permission_fix,
+)
 
 #: Jurisdictions a region may be placed in. Residency rules speak this vocabulary.
 JURISDICTIONS = frozenset({"us", "ca", "eu", "uk", "ch", "jp", "sg", "au", "in", "br"})
 #: How a classified column is protected at rest.
 PROTECTIONS = frozenset({"tokenize", "encrypt", "redact", "none"})
-#: Permissions a role may hold; ``decrypt:<classification>`` is checked separately.
-PERMISSIONS = frozenset({"approve_grant", "read_audit", "read_all", "rotate_keys", "operate_dr", "manage_domains"})
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 #: The longest name of a domain (or other table): names become folder and module names.
@@ -277,9 +281,7 @@ class Role:
         where = f"[roles.{self.name}]"
         _check_emails(self.members, f"{where}.members")
         for p in self.permissions:
-            ok = p in PERMISSIONS or p.startswith("decrypt:") or p.startswith("read:")
-            _require(ok, f"{where}.permissions", f"unknown permission '{p}'",
-                     f"use {', '.join(sorted(PERMISSIONS))}, 'decrypt:<classification>' or 'read:<domain>'")
+            _require(is_permission(p), f"{where}.permissions", f"unknown permission '{p}'", permission_fix())
 
 
 #: Key providers known without a plug-in; a plug-in is named ``package.module:factory``.
@@ -443,6 +445,8 @@ class MeshPolicy:
     state: StateSettings = field(default_factory=StateSettings)
     ops: OpsPolicy = field(default_factory=OpsPolicy)
     alerts: AlertsPolicy = field(default_factory=AlertsPolicy)
+    sod: SodPolicy = field(default_factory=SodPolicy)
+    billing: BillingRates = field(default_factory=BillingRates)
 
     @property
     def root(self) -> Path:

@@ -57,6 +57,7 @@ from meshctl.cli.governance_commands import (
 from meshctl.cli.identity_commands import identity_app
 from meshctl.cli.lineage_command import lineage
 from meshctl.cli.ops_app import ops_app
+from meshctl.cli.report_commands import report_app, usage
 from meshctl.cli.rollback_command import rollback
 
 
@@ -327,10 +328,15 @@ def demo(
         run_demo(open_mesh(root), scale=scale)
         return
     up(root=root, port=0, run=True, inject_bad_rows=True, scale=scale, keep=keep, as_json=False)
-    from meshctl.cli.demo import print_ops_status, print_recovery_summary
+    from meshctl.cli.demo import (
+        print_ops_status,
+        print_recovery_summary,
+        write_compliance_report,
+    )
 
     mesh = open_mesh(root)
     print_recovery_summary(mesh)
+    write_compliance_report(mesh)
     region = mesh.store().root
     console.print(f"\nWhere to look: data and manifests under {region.uri_of(region.root)}/<domain>/<asset>/ "
                   f"(the active region '{mesh.active_region}'); "
@@ -340,7 +346,8 @@ def demo(
                   f"{region.uri_of(region.path(QUARANTINE))}/; "
                   "lineage: .mesh/lineage/events.jsonl (Airflow's own: airflow-events.jsonl) and uv run mesh "
                   "lineage sales.orders --impact; replicas and RPO: uv run mesh dr status; a recovery drill: "
-                  "uv run mesh dr drill; Airflow logs: .mesh/airflow/logs/")
+                  "uv run mesh dr drill; usage and chargeback: uv run mesh usage --as council@acme.example; Airflow "
+                  "logs: .mesh/airflow/logs/")
     print_ops_status(open_mesh(root))
 
 
@@ -379,4 +386,6 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(domain_app, name="domain")
 app.add_typer(identity_app, name="identity")
 app.add_typer(ops_app, name="ops")
+app.add_typer(report_app, name="report")
+app.command()(usage)
 app.command()(domains)

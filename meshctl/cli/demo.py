@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from assets.atomic import atomic_write
 from assets.engine import materialize
 from assets.mesh import Mesh
 from assets.results import RunResult, Status
@@ -34,6 +35,7 @@ def run_demo(mesh: Mesh, *, scale: int) -> None:
     for key in stopped:
         console.print(f"- quarantined rows and report of {key}: {bad[key].quarantine}/report.md")
     print_recovery_summary(mesh)
+    write_compliance_report(mesh)
     console.print("- try: uv run mesh list | uv run mesh read finance.monthly_revenue | uv run mesh check | "
                   "uv run mesh lineage sales.orders --impact | uv run mesh dr status | uv run mesh dr drill")
     print_ops_status(mesh)
@@ -83,3 +85,34 @@ def print_alerts_summary(mesh: Mesh) -> None:
                   + "".join(f"\n  #{i.id} {i.severity} {i.kind} {i.subject}: {i.summary}" for i in open_)
                   + "\n  (uv run mesh ops incidents; acknowledge: uv run mesh ops ack N --as <owner>)",
                   highlight=False, markup=False)
+
+
+#: Who writes the demo's compliance report: the example's council, which holds read_audit.
+DEMO_AUDITOR = "council@acme.example"
+
+
+def write_compliance_report(mesh: Mesh) -> None:
+    """The signed compliance report (HTML) of the quarter the demo ran in, and where it went."""
+    import datetime as dt
+
+    from governance.reports import (
+        Period,
+        build_compliance_report,
+        render_html,
+        report_path,
+        sign_report,
+    )
+    from meshctl.cli._output import act_as, user_errors
+
+    period = Period.containing(dt.datetime.now(dt.UTC))
+    with user_errors():
+        report = build_compliance_report(mesh, period, act_as(mesh, DEMO_AUDITOR, "report_compliance"))
+        target = report_path(mesh, period, "html")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, render_html(sign_report(mesh, report)).encode())
+    s = report.summary()
+    console.print(f"\nCompliance report {period.label} (signed, as {DEMO_AUDITOR}): {target}\n"
+                  f"  {s['sod_findings']} segregation-of-duties finding(s), {s['gate_failures']} gate failure(s), "
+                  f"{s['policy_changes']} change(s) of mesh.toml; audit chain "
+                  f"{'verified' if s['audit_verified'] else 'FAILED'}. Check it: uv run mesh report verify {target}",
+                  highlight=False)

@@ -1,0 +1,69 @@
+"""Changes to ``mesh.toml`` in the audit log: a ``policy_changed`` record whenever the mesh is
+opened with a file whose digest differs from the last one recorded.
+
+Commands that edit ``mesh.toml`` (grant requests and approvals, domain creation) audit their
+own action; an edit by hand is audited by nothing else. So each time a command opens the mesh
+(:func:`record_policy_change`), the file's SHA-256 is compared with the last recorded one (kept
+in ``<state>/state/policy.digest``, or, when that is missing, the last ``policy_changed``
+record) and a new digest is recorded with one digest per top-level table, so a report can name
+which tables changed between two records.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from assets.atomic import atomic_write
+from assets.ports import AuditEvent
+from governance.audit.lines import canonical
+from governance.audit.log import AuditLog, AuditRecord
+from governance.policy import MeshPolicy
+
+#: The audit action of a recorded change of ``mesh.toml``.
+POLICY_CHANGED = "policy_changed"
+_MARKER = Path("state") / "policy.digest"
+
+
+def digest_of(raw: bytes) -> str:
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def section_digests(raw: bytes) -> dict[str, str]:
+    """One digest per top-level table of ``mesh.toml``'s text ``raw`` (its content, not its layout)."""
+    data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
+    return {name: digest_of(canonical({"v": value}))[:23] for name, value in sorted(data.items())}
+
+
+def last_recorded(log: AuditLog) -> str | None:
+    """The digest of ``mesh.toml`` the last ``policy_changed`` record holds, if any."""
+    last = None
+    for record in log.records():
+        if record.action == POLICY_CHANGED:
+            last = record.details.get("digest")
+    return last
+
+
+def record_policy_change(policy: MeshPolicy, log: AuditLog, state_dir: Path) -> AuditRecord | None:
+    """Audit ``mesh.toml`` if its digest is not the last recorded one; the new record, or ``None``.
+    Processes of one host take turns (a lock beside the marker), so a change is recorded once."""
+    raw = policy.path.read_bytes()
+    digest = digest_of(raw)
+    marker = state_dir / _MARKER
+    if marker.is_file() and marker.read_text().strip() == digest:
+        return None  # the usual case, without a lock
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    with open(marker.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        last = marker.read_text().strip() if marker.is_file() else last_recorded(log)
+        record = None
+        if last != digest:
+            record = log.append(AuditEvent(
+                actor="service:governance", action=POLICY_CHANGED, target="mesh.toml",
+                outcome="changed" if last else "first_recorded", source="policy",
+                details={"digest": digest, "previous": last, "bytes": len(raw), "sections": section_digests(raw)}))
+        atomic_write(marker, digest.encode())
+        return record

@@ -1,0 +1,25 @@
+"""Reports for auditors and tenants: the signed compliance report of a period (SOX evidence),
+its verification, and usage and chargeback per domain. Plain functions returning frozen
+dataclasses with ``to_dict``, for the CLI and the web app alike."""
+
+from governance.reports.compliance import (
+           ComplianceReport,
+           build_compliance_report,
+           report_path,
+           summary_of,
+)
+from governance.reports.period import Period
+from governance.reports.render import render_html, render_pdf
+from governance.reports.signing import (
+           ReportCheck,
+           ReportError,
+           SignedReport,
+           load_signed,
+           sign_report,
+           verify_report,
+)
+from governance.reports.usage import DailyUsage, DomainCharge, UsageReport, usage_report
+
+__all__ = ["ComplianceReport", "DailyUsage", "DomainCharge", "Period", "ReportCheck", "ReportError", "SignedReport",
+           "UsageReport", "build_compliance_report", "load_signed", "render_html", "render_pdf", "report_path", "sign_report", "summary_of",
+           "usage_report", "verify_report"]

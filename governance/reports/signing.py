@@ -1,0 +1,166 @@
+"""Signed reports: the report's JSON, signed with the audit log's Ed25519 key, and the check
+that a report file is authentic and that the audit records it covers are still in the log.
+
+A report travels as JSON, HTML or PDF; each carries the same envelope::
+
+    {"format": "acme-mesh/compliance-report/v1", "report": {...},
+     "signature": {"algorithm": "ed25519", "key_id": "...", "value": "<hex>"}}
+
+signed over the canonical JSON of ``format`` and ``report``. HTML holds it in a
+``<script type="application/json" id="mesh-signed-report">`` element, PDF as the attached file
+``mesh-report.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+
+from assets.errors import MeshError
+from assets.mesh import Mesh
+from governance.audit.lines import canonical
+from governance.keys.local import public_key_id
+from governance.reports.integrity import recheck
+from governance.reports.records import Entry
+from governance.services import governed
+
+FORMAT = "acme-mesh/compliance-report/v1"
+SCRIPT_ID = "mesh-signed-report"
+ATTACHMENT = "mesh-report.json"
+
+
+class ReportError(MeshError):
+    """A report file that cannot be read as a signed report."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignedReport(Entry):
+    report: Mapping[str, Any]
+    key_id: str
+    signature: str
+    format: str = FORMAT
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": self.format, "report": dict(self.report),
+                "signature": {"algorithm": "ed25519", "key_id": self.key_id, "value": self.signature}}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True, default=str) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str) -> SignedReport:
+        try:
+            signature = data["signature"]
+            return cls(report=data["report"], key_id=str(signature["key_id"]), signature=str(signature["value"]),
+                       format=str(data["format"]))
+        except (KeyError, TypeError):
+            raise ReportError("the file holds no signed report (format, report, signature)", where=where,
+                              fix="verify the .json, .html or .pdf that `mesh report compliance` wrote") from None
+
+
+def _payload(fmt: str, report: Mapping[str, Any]) -> bytes:
+    return canonical({"format": fmt, "report": json.loads(json.dumps(report, default=str))})
+
+
+def sign_report(mesh: Mesh, report: Entry) -> SignedReport:
+    """``report`` signed with the audit log's key."""
+    signer = governed(mesh).audit.signer
+    data = json.loads(json.dumps(report.to_dict(), default=str))
+    return SignedReport(report=data, key_id=public_key_id(signer.public_key()),
+                        signature=signer.sign(_payload(FORMAT, data)).hex())
+
+
+def load_signed(path: Path) -> SignedReport:
+    """The signed report a ``.json``, ``.html`` or ``.pdf`` file carries."""
+    where = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ReportError(f"cannot read the report: {exc.strerror}", where=where, fix="name an existing file") from None
+    text: str | None = None
+    if raw.startswith(b"%PDF"):
+        text = _pdf_attachment(raw)
+    elif b'id="' + SCRIPT_ID.encode() + b'"' in raw:
+        match = re.search(rb'<script type="application/json" id="' + SCRIPT_ID.encode() + rb'">(.*?)</script>',
+                          raw, re.S)
+        text = match.group(1).decode().replace("<\\/", "</") if match else None
+    else:
+        text = raw.decode("utf-8", errors="replace")
+    try:
+        data = json.loads(text) if text is not None else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise ReportError("the file holds no signed report", where=where,
+                          fix="verify the .json, .html or .pdf that `mesh report compliance` wrote")
+    return SignedReport.from_dict(data, where)
+
+
+def _pdf_attachment(raw: bytes) -> str | None:
+    """The attached ``mesh-report.json`` of a PDF WeasyPrint wrote (its streams are Flate or raw)."""
+    for match in re.finditer(rb"/Type\s*/EmbeddedFile(.*?)stream\r?\n", raw, re.S):
+        start = match.end()
+        end = raw.find(b"endstream", start)
+        data = raw[start:end].rstrip(b"\r\n")
+        if b"/FlateDecode" in match.group(1):
+            try:
+                data = zlib.decompress(data)
+            except zlib.error:
+                continue
+        if FORMAT.encode() in data:
+            return data.decode()
+    return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportCheck(Entry):
+    """The outcome of :func:`verify_report`: ``problems`` name what differs."""
+
+    file: str
+    period: str
+    records_covered: int
+    tree_head_size: int
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_report(mesh: Mesh, path: Path) -> ReportCheck:
+    """Check ``path``'s signature with the mesh's pinned audit key, and recompute from the log
+    that the tree head and the records it covers are still there, unchanged."""
+    signed = load_signed(path)
+    log = governed(mesh).audit
+    public = log.trusted_key()
+    problems: list[str] = []
+    if signed.format != FORMAT:
+        problems.append(f"unknown report format {signed.format!r}")
+    try:
+        public.verify(bytes.fromhex(signed.signature), _payload(signed.format, signed.report))
+    except (InvalidSignature, ValueError):
+        problems.append("the report's signature does not verify with the audit key: the report was altered "
+                        "or signed by another key")
+    if not problems and path.suffix.lower() in (".html", ".htm"):
+        from governance.reports.render import render_html
+
+        if render_html(signed).encode() != path.read_bytes():
+            problems.append("the page differs from the signed report it carries: what it shows was edited (the "
+                            "signed JSON inside is intact; verify it as JSON to see what was signed), or another "
+                            "version of the mesh wrote it")
+    integrity = signed.report.get("integrity") or {}
+    head, covered = integrity.get("tree_head") or {}, integrity.get("covered") or []
+    if not head:
+        problems.append("the report names no signed tree head")
+    elif not problems:
+        problems += recheck(log, head, covered)
+    period = signed.report.get("period") or {}
+    return ReportCheck(file=str(path), period=str(period.get("label", "?")), records_covered=len(covered),
+                       tree_head_size=int(head.get("size", 0)), problems=tuple(problems))
