@@ -35,10 +35,12 @@ from governance.identity.local import (
 from governance.identity.oidc import OidcIdentity
 from governance.identity.people import register_people
 from governance.identity.provider import PROVIDERS, IdentityProvider, identity_provider
+from governance.identity.signed_requests import RequestAuthenticator, sign_request
 
 __all__ = [
     "METHODS",
     "PROVIDERS",
+    "RequestAuthenticator",
     "Actor",
     "IdentityError",
     "IdentityProvider",
@@ -59,6 +61,7 @@ __all__ = [
     "public_key_text",
     "register_people",
     "sign_approval",
+    "sign_request",
     "unverified_approvals",
     "verify_approval",
 ]

@@ -51,6 +51,7 @@ from meshctl.cli.identity_commands import identity_app
 from meshctl.cli.lineage_command import lineage
 from meshctl.cli.ops_app import ops_app
 from meshctl.cli.rollback_command import rollback
+from meshctl.cli.serve_command import serve
 
 
 class _OneLineErrors(TyperGroup):
@@ -355,6 +356,7 @@ app.command()(lineage)
 app.command()(down)
 app.command()(gc)
 app.command()(rollback)
+app.command()(serve)
 app.add_typer(audit_app, name="audit")
 app.add_typer(dr_app, name="dr")
 app.add_typer(access_app, name="access")

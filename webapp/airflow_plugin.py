@@ -1,0 +1,25 @@
+"""The Airflow plugin: the web app inside Airflow 3's API server, with a link in its navigation.
+
+Registered as the ``airflow.plugins`` entry point ``acme_mesh`` (pyproject), so every Airflow of
+this environment loads it, ``mesh up``'s included. The app is mounted at ``/mesh``; it finds the
+mesh through ``$MESH_ROOT``, which ``mesh up`` sets, and loads it on its first request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.plugins_manager import AirflowPlugin
+
+from webapp.app import create_app
+
+URL_PREFIX = "/mesh"
+
+
+class MeshWebPlugin(AirflowPlugin):
+    """The mesh's dashboard, asset pages and read API in Airflow."""
+
+    name = "acme_mesh"
+    fastapi_apps: list[Any] = [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "Data mesh"}]
+    external_views: list[Any] = [{"name": "Data mesh", "href": URL_PREFIX.lstrip("/") + "/", "destination": "nav",
+                                  "url_route": "data-mesh", "category": "browse"}]
