@@ -24,7 +24,7 @@ from assets.errors import MeshError
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-VIEWPORT = {"width": 1400, "height": 1000}
+VIEWPORT_WIDTH, VIEWPORT_HEIGHT = 1400, 1000
 
 
 class BrowserError(MeshError):
@@ -87,7 +87,7 @@ def _page() -> Iterator[Any]:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), headless=True)
         try:
-            yield browser.new_page(viewport=VIEWPORT)
+            yield browser.new_page(viewport={"width": VIEWPORT_WIDTH, "height": VIEWPORT_HEIGHT})
         finally:
             browser.close()
 

@@ -8,7 +8,13 @@ incidents), answering "not measured" until that layer implements it.
 """
 
 from governance.ops.signals import Recovery, Severity, Signal, SignalKind, SignalSink
-from governance.ops.views import NOT_MEASURED, DailyOperations, DomainHealth, OperationsView, operations_view
+from governance.ops.views import (
+           NOT_MEASURED,
+           DailyOperations,
+           DomainHealth,
+           OperationsView,
+           operations_view,
+)
 
 __all__ = ["NOT_MEASURED", "DailyOperations", "DomainHealth", "OperationsView", "Recovery", "Severity", "Signal",
            "SignalKind", "SignalSink", "operations_view"]

@@ -1,0 +1,100 @@
+"""The dashboard and asset pages, as HTML: every domain with its runs, failures and gate failures
+from the audit log, versions from the run history, storage and replication per region; the graph
+coloured by each asset's last run; operational figures only from the operations layer's view."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from fastapi.testclient import TestClient
+
+from assets.mesh import Mesh
+from assets.results import Status
+from governance.ops import NOT_MEASURED, DailyOperations, DomainHealth, operations_view
+from governance.services import governed
+from tests.webapp.conftest import ServedMesh
+from webapp import create_app
+from webapp.overview import overview
+
+
+def test_the_dashboard_shows_every_domain_with_what_the_history_holds(client: TestClient,
+                                                                       served_mesh: ServedMesh) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    mesh = served_mesh.mesh
+    for domain in mesh.policy.active_domains:
+        assert f'data-domain="{domain}"' in page.text
+    o = overview(mesh, NOT_MEASURED)
+    finance = next(d for d in o.domains if d.name == "finance")
+    assert served_mesh.second.by_status(Status.GATE_FAILED) == ["finance.fx_rates"]
+    assert finance.gate_failures == 1 and finance.failures == 1
+    assert sum(d.runs for d in o.domains) == len(governed(mesh).audit.query(action="materialize"))
+    assert sum(d.versions for d in o.domains) == sum(len(v) for v in governed(mesh).history.published().values())
+    assert all(d.replication for d in o.domains) and all(set(d.storage_bytes) == set(mesh.regions.storage)
+                                                         for d in o.domains)
+    assert o.states["finance.fx_rates"] == "gate_failed" and o.states["sales.orders"] == "materialized"
+    assert sum(o.trends.runs["sales"]) == o.domains[-1].runs and len(o.trends.days) == 30
+
+
+def test_the_page_loads_its_charting_library_from_the_app_not_a_cdn(client: TestClient) -> None:
+    page = client.get("/").text
+    sources = re.findall(r'<script[^>]*src="([^"]+)"', page)
+    assert sources and all(not s.startswith(("http:", "https:", "//")) for s in sources)
+    plotly = client.get("/static/plotly.min.js")
+    assert plotly.status_code == 200 and len(plotly.content) > 1_000_000 and b"plotly" in plotly.content[:2000].lower()
+    assert client.get("/static/dashboard.js").status_code == 200
+
+
+def test_without_the_operations_layer_its_figures_say_not_measured(client: TestClient,
+                                                                  served_mesh: ServedMesh) -> None:
+    assert operations_view(served_mesh.mesh) is NOT_MEASURED
+    page = client.get("/").text
+    assert 'id="not-measured"' in page and page.count("not measured") >= len(served_mesh.mesh.policy.active_domains)
+    assert 'id="chart-sla"' not in page
+
+
+class FakeOperations:
+    """An operations layer that measures: what the hook shows when one is installed."""
+
+    def domain_health(self, domain: str, *, days: int, now: dt.datetime) -> DomainHealth | None:
+        return DomainHealth(share_fresh=0.75, sla_compliance=0.9875, open_incidents=2, mttr_seconds=1800)
+
+    def daily(self, domain: str, *, days: int, now: dt.datetime) -> DailyOperations | None:
+        return DailyOperations(sla_compliance=(1.0,) * days, incidents=(0,) * (days - 1) + (2,))
+
+    def asset_fresh(self, key: str, *, now: dt.datetime) -> bool | None:
+        return key != "sales.orders"
+
+
+def test_an_operations_view_fills_in_freshness_sla_incidents_and_stale_assets(served_mesh: ServedMesh) -> None:
+    def operations(mesh: Mesh) -> FakeOperations:
+        return FakeOperations()
+
+    with TestClient(create_app(served_mesh.root, operations=operations)) as http:
+        page = http.get("/").text
+        data = http.get("/api/overview").json()
+    assert "75.0%" in page and "98.8%" in page and "30 min" in page and 'id="not-measured"' not in page
+    assert 'id="chart-sla"' in page and data["trends"]["sla"]["sales"][-1] == 100.0
+    assert data["states"]["sales.orders"] == "stale" and data["states"]["finance.fx_rates"] == "gate_failed"
+
+
+def test_an_asset_page_shows_versions_contract_quality_lineage_and_grants(client: TestClient,
+                                                                         served_mesh: ServedMesh) -> None:
+    page = client.get("/assets/sales.customer_orders").text
+    store = served_mesh.mesh.store()
+    for version in store.versions("sales.customer_orders"):
+        assert version in page
+    assert "(current)" in page and "materialized" in page
+    assert 'href="/assets/customers.customers"' in page and 'href="/assets/marketing.audience"' in page
+    assert "campaign audiences" in page and "active" in page  # marketing reads it under its grant
+    failed = client.get("/assets/finance.fx_rates").text
+    assert "gate_failed" in failed and re.search(r"[a-z_]+:[a-z_]+", failed)
+    assert client.get("/assets/sales.nope").status_code == 404
+
+
+def test_the_graph_colours_every_asset_and_links_to_its_page(client: TestClient, served_mesh: ServedMesh) -> None:
+    page = client.get("/").text
+    nodes = dict(re.findall(r'<a class="node" href="/assets/([^"]+)" data-key="[^"]+" data-state="([^"]+)"', page))
+    assert set(nodes) == set(served_mesh.mesh.graph)
+    assert nodes["finance.fx_rates"] == "gate_failed"
