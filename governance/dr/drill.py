@@ -124,11 +124,25 @@ def drill(mesh: Mesh, *, workdir: Path | None = None, params: Mapping[str, Any] 
         again = materialize("*", mesh=copy, params=params)
         recovery = time.perf_counter() - started
         steps.append(f"materialized again on {secondary}: {'ok' if again.ok else 'FAILED'}")
-        return DrillReport(workdir=workdir, failed_region=primary, new_region=secondary,
-                           rto_seconds=switched.rto_seconds, rpo_versions=before.rpo_versions,
-                           rpo_seconds=before.rpo_seconds, published_versions=sum(map(len, published.values())),
-                           verified_versions=verified, lost_beyond_rpo=tuple(lost), rematerialized=again.ok,
-                           recovery_seconds=recovery, steps=tuple(steps))
+        report = DrillReport(workdir=workdir, failed_region=primary, new_region=secondary,
+                             rto_seconds=switched.rto_seconds, rpo_versions=before.rpo_versions,
+                             rpo_seconds=before.rpo_seconds, published_versions=sum(map(len, published.values())),
+                             verified_versions=verified, lost_beyond_rpo=tuple(lost), rematerialized=again.ok,
+                             recovery_seconds=recovery, steps=tuple(steps))
+        record_drill(mesh, report)
+        return report
     finally:
         if temporary and not keep:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def record_drill(mesh: Mesh, report: DrillReport) -> None:
+    """Note the drill's measured RTO and RPO in ``mesh``'s audit log (action ``dr_drill``), where
+    the dashboard and the compliance evidence find the last one."""
+    from governance.audit import AuditEvent
+
+    details = {k: v for k, v in report.to_dict().items() if k not in ("workdir", "steps")}
+    governed(mesh).audit.append(AuditEvent(
+        actor="service:dr-drill", action="dr_drill", target=f"region:{report.failed_region}",
+        outcome="ok" if report.ok else "failed", source="governance", details=details))
+

@@ -198,6 +198,8 @@ def test_the_drill_command_reports_rto_and_rpo(example_root: Path) -> None:
     measured = json.loads(lagging.stdout)
     assert measured["rpo_versions"] == 2 and measured["rpo_seconds"] > 0 and measured["lost_beyond_rpo"] == []
     assert measured["verified_versions"] == measured["published_versions"] - 2 and measured["rematerialized"]
+    recorded = governed(load_mesh(example_root)).audit.query(action="dr_drill")  # what the dashboard shows
+    assert [(r.outcome, r.details["rpo_versions"]) for r in recorded] == [("ok", 0), ("ok", 2)]
 
 
 def test_restore_brings_back_a_tokenization_key_that_differs_from_the_backup(example_mesh: Mesh) -> None:

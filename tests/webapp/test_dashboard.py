@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from assets.mesh import Mesh
 from assets.results import Status
+from governance.dr.drill import DrillReport, record_drill
 from governance.ops import NOT_MEASURED, DailyOperations, DomainHealth, operations_view
 from governance.services import governed
 from tests.webapp.conftest import ServedMesh
 from webapp import create_app
-from webapp.overview import overview
+from webapp.overview import last_drill, overview
 
 
 def test_the_dashboard_shows_every_domain_with_what_the_history_holds(client: TestClient,
@@ -98,3 +100,14 @@ def test_the_graph_colours_every_asset_and_links_to_its_page(client: TestClient,
     nodes = dict(re.findall(r'<a class="node" href="/assets/([^"]+)" data-key="[^"]+" data-state="([^"]+)"', page))
     assert set(nodes) == set(served_mesh.mesh.graph)
     assert nodes["finance.fx_rates"] == "gate_failed"
+
+
+def test_the_last_recorded_drill_shows_its_rto_and_rpo(served_mesh: ServedMesh, tmp_path: Path) -> None:
+    mesh = served_mesh.mesh
+    record_drill(mesh, DrillReport(workdir=tmp_path, failed_region="us-east", new_region="us-west", rto_seconds=1.25,
+                                   rpo_versions=2, rpo_seconds=30.0, published_versions=10, verified_versions=8,
+                                   rematerialized=True))
+    drill = last_drill(governed(mesh).audit)
+    assert drill is not None and drill.ok and drill.rto_seconds == 1.25 and drill.rpo_versions == 2
+    with TestClient(create_app(served_mesh.root)) as http:
+        assert "1.2 s" in http.get("/").text and "RPO 2 version(s)" in http.get("/").text
