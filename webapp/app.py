@@ -26,7 +26,7 @@ from governance.ops import OperationsView, operations_view
 from governance.wiring import load_mesh
 from webapp.asset_view import asset_view
 from webapp.graph_svg import STATE_COLOURS, graph_svg
-from webapp.overview import FAILED, Overview, overview
+from webapp.overview import FAILED, Overview, RunIndex, overview
 from webapp.products import product_router
 
 
@@ -38,6 +38,7 @@ class MeshSource:
     _mesh: Mesh | None = field(default=None, init=False)
     _stamp: float = field(default=0.0, init=False)
     _authenticator: RequestAuthenticator | None = field(default=None, init=False)
+    runs: RunIndex = field(default_factory=RunIndex, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def mesh(self) -> Mesh:
@@ -47,6 +48,7 @@ class MeshSource:
             mesh = load_mesh(self.root, strict=False)
             self._mesh, self._stamp = mesh, self._policy_stamp(mesh)
             self._authenticator = RequestAuthenticator(mesh.policy)
+            self.runs = RunIndex()
             return mesh
 
     def authenticator(self) -> RequestAuthenticator:
@@ -114,7 +116,7 @@ def create_app(root: Path | None = None, *,
     @app.get("/", response_class=HTMLResponse)
     def dashboard(request: Request) -> str:
         mesh = source.mesh()
-        o = overview(mesh, operations(mesh))
+        o = overview(mesh, operations(mesh), index=source.runs)
         prefix = base(request)
         return templates.get_template("dashboard.html").render(
             o=o, mesh=o.mesh, base=prefix, regions=list(mesh.regions.storage), trends_json=trends_json(o),
@@ -132,7 +134,7 @@ def create_app(root: Path | None = None, *,
     @app.get("/api/overview")
     def overview_json() -> Response:
         mesh = source.mesh()
-        o = overview(mesh, operations(mesh))
+        o = overview(mesh, operations(mesh), index=source.runs)
         return Response(json.dumps({"mesh": o.mesh, "totals": o.totals(), "domains": [d.name for d in o.domains],
                                     "states": o.states, "trends": json.loads(trends_json(o))}),
                         media_type="application/json")

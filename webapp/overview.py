@@ -12,7 +12,9 @@ as "not measured") until it measures them.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -142,29 +144,62 @@ def _bodies(log: AuditLog, action: bytes, needle: bytes) -> Iterator[dict[str, A
                 yield json.loads(line)
 
 
+@dataclass
+class RunIndex:
+    """Runs, failures and gate failures per domain and day, and each asset's last outcome, from
+    the audit log's ``materialize`` records. The log only grows, so each :meth:`update` reads
+    only the lines appended since the last one (a log that shrank, say restored from a backup,
+    is read again from its start)."""
+
+    offset: int = 0
+    runs: Counter[tuple[str, str]] = field(default_factory=Counter)
+    failures: Counter[tuple[str, str]] = field(default_factory=Counter)
+    gate_failures: Counter[tuple[str, str]] = field(default_factory=Counter)
+    last_outcome: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def update(self, log: AuditLog) -> RunIndex:
+        with self._lock, log.storage.open() as fh:
+            size = fh.seek(0, io.SEEK_END)
+            if size < self.offset:
+                self._reset()
+            fh.seek(self.offset)
+            for line in fh:
+                if not line.endswith(b"\n"):
+                    break  # a torn last line: the next append sets it aside
+                self.offset += len(line)
+                if _MATERIALIZE in line:
+                    self._add(json.loads(line))
+        return self
+
+    def _add(self, body: dict[str, Any]) -> None:
+        key, outcome = body["target"], body["outcome"]
+        slot = (key.split(".", 1)[0], body["at"][:10])
+        self.last_outcome[key] = outcome
+        self.runs[slot] += 1
+        if outcome in FAILED:
+            self.failures[slot] += 1
+        if outcome == "gate_failed":
+            self.gate_failures[slot] += 1
+
+    def _reset(self) -> None:
+        self.offset = 0
+        for counter in (self.runs, self.failures, self.gate_failures):
+            counter.clear()
+        self.last_outcome.clear()
+
+
 def overview(mesh: Mesh, operations: OperationsView, *, now: dt.datetime | None = None,
-             days: int = WINDOW_DAYS) -> Overview:
-    """The dashboard's figures for ``mesh`` at ``now`` over the last ``days`` days."""
+             days: int = WINDOW_DAYS, index: RunIndex | None = None) -> Overview:
+    """The dashboard's figures for ``mesh`` at ``now`` over the last ``days`` days; ``index``
+    is the run index kept between calls (a new one reads the whole audit log)."""
     from governance.dr import dr_status
 
     now = now or dt.datetime.now(dt.UTC)
     services = governed(mesh)
-    start = (now - dt.timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    day_names = tuple((start + dt.timedelta(days=i)).date().isoformat() for i in range(days))
-    runs: dict[str, Counter[str]] = defaultdict(Counter)
-    failures: dict[str, Counter[str]] = defaultdict(Counter)
-    gate_failures: Counter[str] = Counter()
-    last_outcome: dict[str, str] = {}
-    for run in materialize_records(services.audit):
-        last_outcome[run.key] = run.outcome
-        if run.at < start:
-            continue
-        day = run.at.date().isoformat()
-        runs[run.domain][day] += 1
-        if run.outcome in FAILED:
-            failures[run.domain][day] += 1
-        if run.outcome == "gate_failed":
-            gate_failures[run.domain] += 1
+    runs = (index or RunIndex()).update(services.audit)
+    start = (now - dt.timedelta(days=days - 1)).date()
+    day_names = tuple((start + dt.timedelta(days=i)).isoformat() for i in range(days))
     published = services.history.published()
     status = dr_status(mesh)
     lag_by_domain: dict[str, Counter[str]] = defaultdict(Counter)
@@ -174,26 +209,24 @@ def overview(mesh: Mesh, operations: OperationsView, *, now: dt.datetime | None 
         lag_by_domain[domain][lag.state] += 1
         versions, seconds = rpo[domain]
         rpo[domain] = (versions + lag.versions_behind, max(seconds, lag.seconds_behind))
+    versions_of: Counter[str] = Counter()
+    for key, found in published.items():
+        versions_of[key.split(".", 1)[0]] += len(found)
+    assets_of = Counter(mesh.graph[key].spec.domain for key in mesh.graph)
     regions = list(mesh.regions.storage)
-    by_domain: dict[str, list[str]] = defaultdict(list)
-    for key in mesh.graph:
-        by_domain[mesh.graph[key].spec.domain].append(key)
-    rows = []
+    rows, trend_runs, trend_failures = [], {}, {}
     for name, policy in sorted(mesh.policy.active_domains.items()):
-        keys = by_domain.get(name, [])
+        trend_runs[name] = tuple(runs.runs[(name, d)] for d in day_names)
+        trend_failures[name] = tuple(runs.failures[(name, d)] for d in day_names)
         rows.append(DomainRow(
-            name=name, owners=tuple(policy.owners), assets=len(keys), runs=sum(runs[name].values()),
-            failures=sum(failures[name].values()), gate_failures=gate_failures[name],
-            versions=sum(len(v) for k, v in published.items() if k.split(".", 1)[0] == name),
-            storage_bytes={r: mesh.store(r).storage_bytes(name) for r in regions},
+            name=name, owners=tuple(policy.owners), assets=assets_of[name], runs=sum(trend_runs[name]),
+            failures=sum(trend_failures[name]), gate_failures=sum(runs.gate_failures[(name, d)] for d in day_names),
+            versions=versions_of[name], storage_bytes={r: mesh.store(r).storage_bytes(name) for r in regions},
             replication=dict(lag_by_domain[name]), rpo_versions=rpo[name][0], rpo_seconds=rpo[name][1],
             health=operations.domain_health(name, days=days, now=now)))
     daily_ops = {r.name: d for r in rows if (d := operations.daily(r.name, days=days, now=now)) is not None}
-    trends = Trends(days=day_names,
-                    runs={r.name: tuple(runs[r.name][d] for d in day_names) for r in rows},
-                    failures={r.name: tuple(failures[r.name][d] for d in day_names) for r in rows},
-                    operations=daily_ops)
-    states = {key: asset_state(last_outcome.get(key), operations.asset_fresh(key, now=now)) for key in mesh.graph}
+    trends = Trends(days=day_names, runs=trend_runs, failures=trend_failures, operations=daily_ops)
+    states = {key: asset_state(runs.last_outcome.get(key), operations.asset_fresh(key, now=now)) for key in mesh.graph}
     return Overview(mesh=mesh.policy.settings.name, now=now, window_days=days, domains=tuple(rows), trends=trends,
                     states=states, active_region=status.active, standby_region=status.standby,
                     ready_to_fail_over=status.ready, last_drill=last_drill(services.audit))

@@ -12,12 +12,13 @@ from fastapi.testclient import TestClient
 
 from assets.mesh import Mesh
 from assets.results import Status
+from governance.audit import AuditEvent
 from governance.dr.drill import DrillReport, record_drill
 from governance.ops import NOT_MEASURED, DailyOperations, DomainHealth, operations_view
 from governance.services import governed
 from tests.webapp.conftest import ServedMesh
 from webapp import create_app
-from webapp.overview import last_drill, overview
+from webapp.overview import RunIndex, last_drill, overview
 
 
 def test_the_dashboard_shows_every_domain_with_what_the_history_holds(client: TestClient,
@@ -111,3 +112,16 @@ def test_the_last_recorded_drill_shows_its_rto_and_rpo(served_mesh: ServedMesh, 
     assert drill is not None and drill.ok and drill.rto_seconds == 1.25 and drill.rpo_versions == 2
     with TestClient(create_app(served_mesh.root)) as http:
         assert "1.2 s" in http.get("/").text and "RPO 2 version(s)" in http.get("/").text
+
+
+def test_the_run_index_reads_only_the_lines_appended_since_its_last_update(served_mesh: ServedMesh) -> None:
+    audit = governed(served_mesh.mesh).audit
+    index = RunIndex().update(audit)
+    runs, offset = sum(index.runs.values()), index.offset
+    assert runs == len(audit.query(action="materialize"))
+    audit.append(AuditEvent(actor="service:sales", action="materialize", target="sales.not_an_asset", outcome="error",
+                            source="cli"))
+    assert index.update(audit).offset > offset
+    assert sum(index.runs.values()) == runs + 1 and index.last_outcome["sales.not_an_asset"] == "error"
+    index.offset = 10**12  # as if the log had shrunk (restored from a backup): read again from the start
+    assert sum(index.update(audit).runs.values()) == runs + 1
