@@ -21,6 +21,7 @@ BENCHMARKS = {
     "throughput": "bench.throughput",
     "scale": "bench.scale",
     "state": "bench.state_database",
+    "dashboard": "bench.dashboard",
 }
 
 

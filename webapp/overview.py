@@ -200,7 +200,6 @@ def overview(mesh: Mesh, operations: OperationsView, *, now: dt.datetime | None 
     runs = (index or RunIndex()).update(services.audit)
     start = (now - dt.timedelta(days=days - 1)).date()
     day_names = tuple((start + dt.timedelta(days=i)).isoformat() for i in range(days))
-    published = services.history.published()
     status = dr_status(mesh)
     lag_by_domain: dict[str, Counter[str]] = defaultdict(Counter)
     rpo: dict[str, tuple[int, float]] = defaultdict(lambda: (0, 0.0))
@@ -210,8 +209,8 @@ def overview(mesh: Mesh, operations: OperationsView, *, now: dt.datetime | None 
         versions, seconds = rpo[domain]
         rpo[domain] = (versions + lag.versions_behind, max(seconds, lag.seconds_behind))
     versions_of: Counter[str] = Counter()
-    for key, found in published.items():
-        versions_of[key.split(".", 1)[0]] += len(found)
+    for key, count in services.history.version_counts().items():
+        versions_of[key.split(".", 1)[0]] += count
     assets_of = Counter(mesh.graph[key].spec.domain for key in mesh.graph)
     regions = list(mesh.regions.storage)
     rows, trend_runs, trend_failures = [], {}, {}
