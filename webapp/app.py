@@ -9,9 +9,11 @@ again when ``mesh.toml`` changes; the run history and the audit log are read on 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -23,6 +25,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from assets.mesh import Mesh
 from governance.identity import RequestAuthenticator
 from governance.ops import OperationsView, operations_view
+from governance.services import governed
 from governance.wiring import load_mesh
 from webapp.asset_view import asset_view
 from webapp.graph_svg import STATE_COLOURS, graph_svg
@@ -50,6 +53,10 @@ class MeshSource:
             self._authenticator = RequestAuthenticator(mesh.policy)
             self.runs = RunIndex()
             return mesh
+
+    def prepare(self) -> None:
+        """Load the mesh and read the audit log into the run index now, not on the first page."""
+        self.runs.update(governed(self.mesh()).audit)
 
     def authenticator(self) -> RequestAuthenticator:
         self.mesh()
@@ -108,7 +115,15 @@ def create_app(root: Path | None = None, *,
     until the first request."""
     source = MeshSource(root)
     templates = _templates()
-    app = FastAPI(title="Data mesh", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @asynccontextmanager
+    async def prepared(_: FastAPI) -> AsyncIterator[None]:
+        """Standalone, the server loads the mesh and indexes the audit log before it accepts a
+        request. (Mounted in Airflow, where a sub-app's lifespan does not run, the first request does.)"""
+        await asyncio.to_thread(source.prepare)
+        yield
+
+    app = FastAPI(title="Data mesh", docs_url=None, redoc_url=None, openapi_url=None, lifespan=prepared)
 
     def base(request: Request) -> str:
         return str(request.scope.get("root_path", "")).rstrip("/")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
@@ -31,6 +32,12 @@ WINDOW_DAYS = 30
 FAILED = frozenset({"gate_failed", "error"})
 _MATERIALIZE = b'"action":"materialize"'
 _DRILL = b'"action":"dr_drill"'
+_MATERIALIZE_LINE = b'{"action":"materialize",'
+#: The top-level fields of a canonical record line: ``at`` is the first key of that name (only
+#: ``action`` and ``actor`` come before it), ``outcome`` and ``target`` the last (only ``prev``,
+#: ``seq``, ``source``, ``where`` and ``hash`` follow). A JSON string value cannot hold an
+#: unescaped quote, so no value can fake a key.
+_RUN_FIELDS = re.compile(rb'"at":"([^"]+)".*"outcome":"([^"]*)".*"target":"([^"]*)"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,13 +175,18 @@ class RunIndex:
                 if not line.endswith(b"\n"):
                     break  # a torn last line: the next append sets it aside
                 self.offset += len(line)
-                if _MATERIALIZE in line:
-                    self._add(json.loads(line))
+                if line.startswith(_MATERIALIZE_LINE):
+                    self._add(line)
         return self
 
-    def _add(self, body: dict[str, Any]) -> None:
-        key, outcome = body["target"], body["outcome"]
-        slot = (key.split(".", 1)[0], body["at"][:10])
+    def _add(self, line: bytes) -> None:
+        found = _RUN_FIELDS.search(line)
+        if found is not None:  # the canonical line: sorted keys, no spaces (governance.audit.lines)
+            at, outcome, key = (f.decode() for f in found.groups())
+        else:
+            body = json.loads(line)
+            at, outcome, key = body["at"], body["outcome"], body["target"]
+        slot = (key.split(".", 1)[0], at[:10])
         self.last_outcome[key] = outcome
         self.runs[slot] += 1
         if outcome in FAILED:
