@@ -51,7 +51,7 @@ from meshctl.cli.identity_commands import identity_app
 from meshctl.cli.lineage_command import lineage
 from meshctl.cli.ops_app import ops_app
 from meshctl.cli.rollback_command import rollback
-from meshctl.cli.serve_command import serve
+from meshctl.cli.serve_command import print_dashboard_url, serve
 
 
 class _OneLineErrors(TyperGroup):
@@ -316,6 +316,7 @@ def demo(
         from meshctl.cli.demo import run_demo
 
         run_demo(open_mesh(root), scale=scale)
+        print_dashboard_url()
         return
     up(root=root, port=0, run=True, inject_bad_rows=True, scale=scale, keep=keep, as_json=False)
     from meshctl.cli.demo import print_recovery_summary
@@ -328,6 +329,7 @@ def demo(
                   "lineage: .mesh/lineage/events.jsonl (Airflow's own: airflow-events.jsonl) and uv run mesh "
                   "lineage sales.orders --impact; replicas and RPO: uv run mesh dr status; a recovery drill: "
                   "uv run mesh dr drill; Airflow logs: .mesh/airflow/logs/")
+    print_dashboard_url()
 
 
 def _set_up_example(root: Path | None) -> None:

@@ -13,6 +13,14 @@ DEFAULT_PORT = 8765
 LOOPBACK = "127.0.0.1"
 
 
+def print_dashboard_url(airflow_url: str | None = None) -> None:
+    """Where to see the dashboard: in the running Airflow, else by `mesh serve`."""
+    if airflow_url is not None:
+        console.print(f"Dashboard: [bold]{airflow_url}/mesh/[/] (\"Data mesh\" in the Airflow UI's navigation)")
+    console.print(f"Dashboard: [bold]uv run mesh serve[/], then [bold]http://{LOOPBACK}:{DEFAULT_PORT}/[/] "
+                  "(executive dashboard, asset pages, data product read API)")
+
+
 def serve(
     root: RootOption = None,
     port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
