@@ -121,6 +121,8 @@ def create_app(root: Path | None = None, *,
         """Standalone, the server loads the mesh and indexes the audit log before it accepts a
         request. (Mounted in Airflow, where a sub-app's lifespan does not run, the first request does.)"""
         await asyncio.to_thread(source.prepare)
+        for name in ("dashboard.html", "asset.html"):
+            templates.get_template(name)  # compiled once, now
         yield
 
     app = FastAPI(title="Data mesh", docs_url=None, redoc_url=None, openapi_url=None, lifespan=prepared)
@@ -144,7 +146,7 @@ def create_app(root: Path | None = None, *,
         if key not in mesh.graph:
             raise HTTPException(404, detail=f"no asset '{key}'")
         return templates.get_template("asset.html").render(
-            a=asset_view(mesh, key), mesh=mesh.policy.settings.name, base=base(request))
+            a=asset_view(mesh, key, index=source.runs), mesh=mesh.policy.settings.name, base=base(request))
 
     @app.get("/api/overview")
     def overview_json() -> Response:

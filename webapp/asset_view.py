@@ -10,7 +10,7 @@ from typing import Any
 from assets.mesh import Mesh
 from governance.access.policy import missing_approvals, user_may_read
 from governance.services import governed
-from webapp.overview import RunRecord, materialize_records
+from webapp.overview import RunIndex, RunRecord
 
 #: How many versions and runs the page lists, newest first.
 LISTED = 30
@@ -40,8 +40,9 @@ class AssetView:
     readers: tuple[str, ...]
 
 
-def asset_view(mesh: Mesh, key: str, *, today: dt.date | None = None) -> AssetView:
-    """The page of ``key`` (a key of ``mesh.graph``)."""
+def asset_view(mesh: Mesh, key: str, *, index: RunIndex | None = None, today: dt.date | None = None) -> AssetView:
+    """The page of ``key`` (a key of ``mesh.graph``); ``index`` is the run index kept between
+    calls (a new one reads the whole audit log)."""
     today = today or dt.date.today()
     spec = mesh.graph[key].spec
     store = mesh.store()
@@ -50,7 +51,8 @@ def asset_view(mesh: Mesh, key: str, *, today: dt.date | None = None) -> AssetVi
     current = store.current_version(key)
     contract = dict(manifests[0].schema) if manifests else {
         name: str(column.dtype) for name, column in spec.contract.to_schema().columns.items()}
-    runs = tuple(list(materialize_records(governed(mesh).audit, key=key))[-LISTED:][::-1])
+    audit = governed(mesh).audit
+    runs = tuple((index or RunIndex()).update(audit).runs_of(audit, key))
     downstream = tuple(sorted(mesh.graph.descendants(key) - {key}))
     readers: dict[str, list[str]] = {}
     for other in mesh.graph.downstream(key):

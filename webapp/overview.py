@@ -4,7 +4,8 @@ Sources, each what it already holds: the asset graph (assets, lineage), the audi
 ``materialize`` records (every run of every asset, whatever its outcome: runs, failures and gate
 failures per day), the run history (published versions), each region's store (bytes per domain)
 and the replication state (:func:`governance.dr.dr_status`). The last recovery drill comes from
-the audit log's ``dr_drill`` records when there are any. Freshness, SLA compliance and incidents
+the audit log's ``dr_drill`` records when there are any. :class:`RunIndex` reads the log once
+and then only what is appended. Freshness, SLA compliance and incidents
 come from the operations layer's :class:`~governance.ops.OperationsView`, and are ``None`` (shown
 as "not measured") until it measures them.
 """
@@ -14,15 +15,15 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import re
 import threading
-from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping
+from collections import Counter, defaultdict, deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from assets.mesh import Mesh
 from governance.audit import AuditLog
+from governance.dr import dr_status
 from governance.ops import DailyOperations, DomainHealth, OperationsView
 from governance.services import governed
 
@@ -30,14 +31,27 @@ from governance.services import governed
 WINDOW_DAYS = 30
 #: Outcomes of a run that count as failures.
 FAILED = frozenset({"gate_failed", "error"})
-_MATERIALIZE = b'"action":"materialize"'
-_DRILL = b'"action":"dr_drill"'
+#: How many of each asset's latest runs its page lists.
+RECENT = 30
 _MATERIALIZE_LINE = b'{"action":"materialize",'
-#: The top-level fields of a canonical record line: ``at`` is the first key of that name (only
-#: ``action`` and ``actor`` come before it), ``outcome`` and ``target`` the last (only ``prev``,
-#: ``seq``, ``source``, ``where`` and ``hash`` follow). A JSON string value cannot hold an
-#: unescaped quote, so no value can fake a key.
-_RUN_FIELDS = re.compile(rb'"at":"([^"]+)".*"outcome":"([^"]*)".*"target":"([^"]*)"')
+_DRILL_LINE = b'{"action":"dr_drill",'
+_AT, _OUTCOME, _TARGET = b',"at":"', b',"outcome":"', b',"target":"'
+
+
+def _run_fields(line: bytes) -> tuple[str, str, str]:
+    """``at``, ``outcome`` and ``target`` of a ``materialize`` record line, found without parsing
+    the line: it is canonical JSON (sorted keys, no spaces; governance.audit.lines), so ``at`` is
+    the first key of that name (only ``action`` and ``actor`` come before it), ``outcome`` and
+    ``target`` the last ones (only ``prev``, ``seq``, ``source``, ``where`` and ``hash`` follow
+    them). A JSON string cannot hold an unescaped quote, so no value can fake a key. A line
+    that is not so is parsed."""
+    a, o, t = line.find(_AT), line.rfind(_OUTCOME), line.rfind(_TARGET)
+    if 0 < a < o < t:
+        a, o, t = a + len(_AT), o + len(_OUTCOME), t + len(_TARGET)
+        return (line[a:line.index(b'"', a)].decode(), line[o:line.index(b'"', o)].decode(),
+                line[t:line.index(b'"', t)].decode())
+    body = json.loads(line)
+    return body["at"], body["outcome"], body["target"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,48 +132,18 @@ class Overview:
                 "versions": sum(d.versions for d in self.domains)}
 
 
-def materialize_records(log: AuditLog, *, since: dt.datetime | None = None, key: str | None = None
-                        ) -> Iterator[RunRecord]:
-    """Every run the audit log recorded (oldest first), from ``since``, of ``key`` if given.
-    Lines of other actions are skipped before they are parsed."""
-    needle = f'"target":"{key}"'.encode() if key else b""
-    for body in _bodies(log, _MATERIALIZE, needle):
-        at = dt.datetime.fromisoformat(body["at"])
-        if since is not None and at < since:
-            continue
-        details = body.get("details") or {}
-        yield RunRecord(key=body["target"], at=at, outcome=body["outcome"], version=details.get("version"),
-                        failed_checks=tuple(details.get("failed_checks") or ()), error=details.get("error"))
-
-
-def last_drill(log: AuditLog) -> Drill | None:
-    """The newest ``dr_drill`` record of the audit log, or ``None``."""
-    found = None
-    for body in _bodies(log, _DRILL, b""):
-        found = body
-    if found is None:
-        return None
-    details = found.get("details") or {}
-    return Drill(at=found["at"], ok=found.get("outcome") == "ok", rto_seconds=details.get("rto_seconds"),
-                 rpo_versions=details.get("rpo_versions"), rpo_seconds=details.get("rpo_seconds"))
-
-
-def _bodies(log: AuditLog, action: bytes, needle: bytes) -> Iterator[dict[str, Any]]:
-    with log.storage.open() as fh:
-        for line in fh:
-            if action in line and needle in line and line.endswith(b"\n"):
-                yield json.loads(line)
-
-
 @dataclass
 class RunIndex:
     """Runs, failures and gate failures per domain and day, and each asset's last outcome, from
-    the audit log's ``materialize`` records. The log only grows, so each :meth:`update` reads
-    only the lines appended since the last one (a log that shrank, say restored from a backup,
-    is read again from its start)."""
+    the audit log's ``materialize`` records; where each asset's latest runs and the last
+    ``dr_drill`` record are in the log. The log only grows, so each :meth:`update` reads only
+    the lines appended since the last one (a log that shrank, say restored from a backup, is
+    read again from its start)."""
 
     offset: int = 0
     runs: Counter[tuple[str, str]] = field(default_factory=Counter)
+    recent: dict[str, deque[int]] = field(default_factory=dict)
+    drill_at: int | None = None
     failures: Counter[tuple[str, str]] = field(default_factory=Counter)
     gate_failures: Counter[tuple[str, str]] = field(default_factory=Counter)
     last_outcome: dict[str, str] = field(default_factory=dict)
@@ -174,20 +158,46 @@ class RunIndex:
             for line in fh:
                 if not line.endswith(b"\n"):
                     break  # a torn last line: the next append sets it aside
-                self.offset += len(line)
+                start, self.offset = self.offset, self.offset + len(line)
                 if line.startswith(_MATERIALIZE_LINE):
-                    self._add(line)
+                    self._add(line, start)
+                elif line.startswith(_DRILL_LINE):
+                    self.drill_at = start
         return self
 
-    def _add(self, line: bytes) -> None:
-        found = _RUN_FIELDS.search(line)
-        if found is not None:  # the canonical line: sorted keys, no spaces (governance.audit.lines)
-            at, outcome, key = (f.decode() for f in found.groups())
-        else:
-            body = json.loads(line)
-            at, outcome, key = body["at"], body["outcome"], body["target"]
+    def runs_of(self, log: AuditLog, key: str) -> list[RunRecord]:
+        """The latest runs of ``key`` (at most :data:`RECENT`), newest first."""
+        runs = []
+        for body in self._read(log, list(self.recent.get(key, ()))[::-1]):
+            details = body.get("details") or {}
+            runs.append(RunRecord(key=body["target"], at=dt.datetime.fromisoformat(body["at"]), outcome=body["outcome"],
+                                  version=details.get("version"), error=details.get("error"),
+                                  failed_checks=tuple(details.get("failed_checks") or ())))
+        return runs
+
+    def last_drill(self, log: AuditLog) -> Drill | None:
+        """The last recovery drill the log recorded, or ``None``."""
+        if self.drill_at is None:
+            return None
+        body = self._read(log, [self.drill_at])[0]
+        details = body.get("details") or {}
+        return Drill(at=body["at"], ok=body.get("outcome") == "ok", rto_seconds=details.get("rto_seconds"),
+                     rpo_versions=details.get("rpo_versions"), rpo_seconds=details.get("rpo_seconds"))
+
+    @staticmethod
+    def _read(log: AuditLog, offsets: list[int]) -> list[dict[str, Any]]:
+        with log.storage.open() as fh:
+            found = []
+            for offset in offsets:
+                fh.seek(offset)
+                found.append(json.loads(fh.readline()))
+            return found
+
+    def _add(self, line: bytes, start: int) -> None:
+        at, outcome, key = _run_fields(line)
         slot = (key.split(".", 1)[0], at[:10])
         self.last_outcome[key] = outcome
+        self.recent.setdefault(key, deque(maxlen=RECENT)).append(start)
         self.runs[slot] += 1
         if outcome in FAILED:
             self.failures[slot] += 1
@@ -195,7 +205,8 @@ class RunIndex:
             self.gate_failures[slot] += 1
 
     def _reset(self) -> None:
-        self.offset = 0
+        self.offset, self.drill_at = 0, None
+        self.recent.clear()
         for counter in (self.runs, self.failures, self.gate_failures):
             counter.clear()
         self.last_outcome.clear()
@@ -205,14 +216,13 @@ def overview(mesh: Mesh, operations: OperationsView, *, now: dt.datetime | None 
              days: int = WINDOW_DAYS, index: RunIndex | None = None) -> Overview:
     """The dashboard's figures for ``mesh`` at ``now`` over the last ``days`` days; ``index``
     is the run index kept between calls (a new one reads the whole audit log)."""
-    from governance.dr import dr_status
-
     now = now or dt.datetime.now(dt.UTC)
     services = governed(mesh)
     runs = (index or RunIndex()).update(services.audit)
     start = (now - dt.timedelta(days=days - 1)).date()
     day_names = tuple((start + dt.timedelta(days=i)).isoformat() for i in range(days))
-    status = dr_status(mesh)
+    versions_by_key = services.history.version_counts()
+    status = dr_status(mesh, keys=sorted(set(mesh.graph) | set(versions_by_key)))  # what DR protects, in one query
     lag_by_domain: dict[str, Counter[str]] = defaultdict(Counter)
     rpo: dict[str, tuple[int, float]] = defaultdict(lambda: (0, 0.0))
     for lag in status.assets:
@@ -221,7 +231,7 @@ def overview(mesh: Mesh, operations: OperationsView, *, now: dt.datetime | None 
         versions, seconds = rpo[domain]
         rpo[domain] = (versions + lag.versions_behind, max(seconds, lag.seconds_behind))
     versions_of: Counter[str] = Counter()
-    for key, count in services.history.version_counts().items():
+    for key, count in versions_by_key.items():
         versions_of[key.split(".", 1)[0]] += count
     assets_of = Counter(mesh.graph[key].spec.domain for key in mesh.graph)
     regions = list(mesh.regions.storage)
@@ -240,7 +250,7 @@ def overview(mesh: Mesh, operations: OperationsView, *, now: dt.datetime | None 
     states = {key: asset_state(runs.last_outcome.get(key), operations.asset_fresh(key, now=now)) for key in mesh.graph}
     return Overview(mesh=mesh.policy.settings.name, now=now, window_days=days, domains=tuple(rows), trends=trends,
                     states=states, active_region=status.active, standby_region=status.standby,
-                    ready_to_fail_over=status.ready, last_drill=last_drill(services.audit))
+                    ready_to_fail_over=status.ready, last_drill=runs.last_drill(services.audit))
 
 
 def asset_state(last_outcome: str | None, fresh: bool | None) -> str:

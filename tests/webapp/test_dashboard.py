@@ -8,6 +8,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from assets.mesh import Mesh
@@ -18,7 +19,7 @@ from governance.ops import NOT_MEASURED, DailyOperations, DomainHealth, operatio
 from governance.services import governed
 from tests.webapp.conftest import ServedMesh
 from webapp import create_app
-from webapp.overview import RunIndex, last_drill, overview
+from webapp.overview import RunIndex, _run_fields, overview
 
 
 def test_the_dashboard_shows_every_domain_with_what_the_history_holds(client: TestClient,
@@ -108,7 +109,8 @@ def test_the_last_recorded_drill_shows_its_rto_and_rpo(served_mesh: ServedMesh, 
     record_drill(mesh, DrillReport(workdir=tmp_path, failed_region="us-east", new_region="us-west", rto_seconds=1.25,
                                    rpo_versions=2, rpo_seconds=30.0, published_versions=10, verified_versions=8,
                                    rematerialized=True))
-    drill = last_drill(governed(mesh).audit)
+    audit = governed(mesh).audit
+    drill = RunIndex().update(audit).last_drill(audit)
     assert drill is not None and drill.ok and drill.rto_seconds == 1.25 and drill.rpo_versions == 2
     with TestClient(create_app(served_mesh.root)) as http:
         assert "1.2 s" in http.get("/").text and "RPO 2 version(s)" in http.get("/").text
@@ -125,3 +127,14 @@ def test_the_run_index_reads_only_the_lines_appended_since_its_last_update(serve
     assert sum(index.runs.values()) == runs + 1 and index.last_outcome["sales.not_an_asset"] == "error"
     index.offset = 10**12  # as if the log had shrunk (restored from a backup): read again from the start
     assert sum(index.update(audit).runs.values()) == runs + 1
+
+
+@pytest.mark.parametrize("line", [
+    pytest.param(b'{"action":"materialize","actor":"service:sales","at":"2026-11-01T06:00:00+00:00","details":'
+                 b'{"error":"x \\",\\"outcome\\":\\"fake","target":"nested"},"outcome":"error","prev":"p","seq":3,'
+                 b'"source":"cli","target":"sales.orders","where":"region:us-east","hash":"h"}\n', id="canonical"),
+    pytest.param(b'{"action": "materialize", "at": "2026-11-01T06:00:00+00:00", "outcome": "error", '
+                 b'"target": "sales.orders"}\n', id="not canonical: parsed"),
+])
+def test_a_run_line_gives_its_own_time_outcome_and_asset(line: bytes) -> None:
+    assert _run_fields(line) == ("2026-11-01T06:00:00+00:00", "error", "sales.orders")
