@@ -56,7 +56,8 @@ class MeshSource:
 
     def prepare(self) -> None:
         """Load the mesh and read the audit log into the run index now, not on the first page."""
-        self.runs.update(governed(self.mesh()).audit)
+        mesh = self.mesh()  # first: loading a mesh starts a new index
+        self.runs.update(governed(mesh).audit)
 
     def authenticator(self) -> RequestAuthenticator:
         self.mesh()

@@ -19,6 +19,7 @@ from governance.ops import NOT_MEASURED, DailyOperations, DomainHealth, operatio
 from governance.services import governed
 from tests.webapp.conftest import ServedMesh
 from webapp import create_app
+from webapp.app import MeshSource
 from webapp.overview import RunIndex, _run_fields, overview
 
 
@@ -138,3 +139,12 @@ def test_the_run_index_reads_only_the_lines_appended_since_its_last_update(serve
 ])
 def test_a_run_line_gives_its_own_time_outcome_and_asset(line: bytes) -> None:
     assert _run_fields(line) == ("2026-11-01T06:00:00+00:00", "error", "sales.orders")
+
+
+def test_preparing_the_app_indexes_the_audit_log_before_the_first_page(served_mesh: ServedMesh) -> None:
+    source = MeshSource(served_mesh.root)
+    source.prepare()
+    indexed = source.runs.offset
+    assert indexed == governed(served_mesh.mesh).audit.storage.path.stat().st_size
+    source.mesh()
+    assert source.runs.offset == indexed  # the same index serves the first page
