@@ -22,6 +22,7 @@ BENCHMARKS = {
     "scale": "bench.scale",
     "state": "bench.state_database",
     "ops_status": "bench.ops_status",
+    "dashboard": "bench.dashboard",
 }
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from assets.events import AssetUpdate
 from governance.state import StateDatabase
@@ -60,6 +60,13 @@ class RunHistory:
         for key, version in rows:
             found.setdefault(key, []).append(version)
         return found
+
+    def version_counts(self) -> dict[str, int]:
+        """How many versions of each asset were recorded (one query, however long the history)."""
+        self._import()
+        with self.database.read() as conn:
+            rows = conn.execute(select(updates.c.key, func.count()).group_by(updates.c.key)).all()
+        return {key: int(count) for key, count in rows}
 
     def _import(self) -> None:
         if self.legacy is not None:

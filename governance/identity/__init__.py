@@ -4,7 +4,8 @@ Every governance action takes an :class:`Actor` that a provider authenticated: a
 proving a key registered in ``mesh.toml`` ``[people]`` (``local``, the default), a person
 with a token from the company's OpenID Connect issuer (``oidc``), or a domain's service
 identity (``service:<domain>``) when Airflow runs its tasks. Approvals of grants are
-signatures, not names. :func:`identity_provider` builds the provider ``[identity]`` chooses.
+signatures, not names. An HTTP request to the web app is proven the same way: signed with the
+person's key, or carrying their OIDC token (:class:`RequestAuthenticator`, :func:`sign_request`). :func:`identity_provider` builds the provider ``[identity]`` chooses.
 
 ``governance.identity.example.enroll_people`` (not exported here) enrolls the example mesh's
 people for the demo and the tests.
@@ -35,10 +36,12 @@ from governance.identity.local import (
 from governance.identity.oidc import OidcIdentity
 from governance.identity.people import register_people
 from governance.identity.provider import PROVIDERS, IdentityProvider, identity_provider
+from governance.identity.signed_requests import RequestAuthenticator, sign_request
 
 __all__ = [
     "METHODS",
     "PROVIDERS",
+    "RequestAuthenticator",
     "Actor",
     "IdentityError",
     "IdentityProvider",
@@ -59,6 +62,7 @@ __all__ = [
     "public_key_text",
     "register_people",
     "sign_approval",
+    "sign_request",
     "unverified_approvals",
     "verify_approval",
 ]

@@ -11,6 +11,8 @@
   :mod:`governance.ops.monitor`: :func:`evaluate` at a moment, signalling each change once;
   :mod:`governance.ops.report`: SLA compliance, availability, incidents, MTTR and MTBF;
   :mod:`governance.ops.metrics`: the same figures for Prometheus.
+- :mod:`governance.ops.views`: what the dashboard asks the operations layer (freshness, SLA,
+  incidents per domain and day).
 - :mod:`governance.ops.clock`: a clock a test or a simulation moves by hand.
 """
 
@@ -28,13 +30,23 @@ if TYPE_CHECKING:
         SignalKind,
         SignalSink,
     )
+    from governance.ops.views import (
+        NOT_MEASURED,
+        DailyOperations,
+        DomainHealth,
+        OperationsView,
+        operations_view,
+    )
 
-__all__ = ["Recovery", "RunRecord", "RunRecorder", "RunRecords", "Severity", "Signal", "SignalKind", "SignalSink"]
+__all__ = ["NOT_MEASURED", "DailyOperations", "DomainHealth", "OperationsView", "Recovery", "RunRecord",
+           "RunRecorder", "RunRecords", "Severity", "Signal", "SignalKind", "SignalSink", "operations_view"]
 
 # Names are imported when first used: the policy reads the signal vocabulary while the state
 # database (which the run records need) reads the policy.
 _MODULE_OF = {**dict.fromkeys(("RunRecord", "RunRecorder", "RunRecords"), "governance.ops.runs"),
-              **dict.fromkeys(("Recovery", "Severity", "Signal", "SignalKind", "SignalSink"), "governance.ops.signals")}
+              **dict.fromkeys(("Recovery", "Severity", "Signal", "SignalKind", "SignalSink"), "governance.ops.signals"),
+              **dict.fromkeys(("NOT_MEASURED", "DailyOperations", "DomainHealth", "OperationsView", "operations_view"),
+                              "governance.ops.views")}
 
 
 def __getattr__(name: str) -> Any:

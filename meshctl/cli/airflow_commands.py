@@ -172,6 +172,7 @@ def _explain(mesh: Mesh, state: CascadeState) -> None:
 def _print_access(airflow: LocalAirflow) -> None:
     console.print(f"Airflow UI and API: [bold]{airflow.url}[/] (loopback only). No login is needed: the local "
                   "simple auth manager makes every user admin. Logs: " + str(airflow.home / "logs"))
+    console.print(f"Dashboard: [bold]{airflow.url}/mesh/[/] (\"Data mesh\" in the Airflow UI's navigation)")
 
 
 def _as_dict(state: CascadeState) -> dict[str, Any]:

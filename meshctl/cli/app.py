@@ -59,6 +59,7 @@ from meshctl.cli.lineage_command import lineage
 from meshctl.cli.ops_app import ops_app
 from meshctl.cli.report_commands import report_app, usage
 from meshctl.cli.rollback_command import rollback
+from meshctl.cli.serve_command import print_dashboard_url, serve
 
 
 class _OneLineErrors(TyperGroup):
@@ -326,6 +327,7 @@ def demo(
         from meshctl.cli.demo import run_demo
 
         run_demo(open_mesh(root), scale=scale)
+        print_dashboard_url()
         return
     up(root=root, port=0, run=True, inject_bad_rows=True, scale=scale, keep=keep, as_json=False)
     from meshctl.cli.demo import (
@@ -349,6 +351,7 @@ def demo(
                   "uv run mesh dr drill; usage and chargeback: uv run mesh usage --as council@acme.example; Airflow "
                   "logs: .mesh/airflow/logs/")
     print_ops_status(open_mesh(root))
+    print_dashboard_url()
 
 
 def _set_up_example(root: Path | None) -> None:
@@ -377,6 +380,7 @@ app.command()(lineage)
 app.command()(down)
 app.command()(gc)
 app.command()(rollback)
+app.command()(serve)
 app.add_typer(audit_app, name="audit")
 app.add_typer(dr_app, name="dr")
 app.add_typer(access_app, name="access")

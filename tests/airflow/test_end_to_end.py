@@ -108,6 +108,23 @@ def test_lineage_from_the_tasks_and_the_governance_dags_is_valid_and_shares_the_
     assert {e["job"]["namespace"] for e in provider} == {"acme"}
 
 
+def test_the_web_app_is_in_airflows_api_server_with_a_nav_link(running_mesh: RunningMesh) -> None:
+    """`mesh up` loads the mesh's plugin: its FastAPI app at /mesh, a "Data mesh" link in the UI's
+    navigation, and the dashboard shows the runs Airflow made."""
+    mesh, airflow = running_mesh.mesh, running_mesh.airflow
+    with airflow.client() as client:
+        plugins = client.http.get("/api/v2/plugins").json()["plugins"]
+        ours = next(p for p in plugins if p["name"] == "acme_mesh")
+        assert [a["url_prefix"] for a in ours["fastapi_apps"]] == ["/mesh"]
+        assert [(v["name"], v["href"], v["destination"]) for v in ours["external_views"]] == [
+            ("Data mesh", "mesh/", "nav")]
+        page = client.http.get("/mesh/", timeout=120)
+    assert page.status_code == 200
+    assert all(f'data-domain="{d}"' in page.text for d in mesh.policy.active_domains)
+    assert all(f'data-key="{k}" data-state="materialized"' in page.text for k in running_mesh.first_wave.assets)
+    assert '<script src="/mesh/static/plotly.min.js">' in page.text
+
+
 def test_a_gate_failure_emits_no_event_and_stops_the_downstream(running_mesh: RunningMesh) -> None:
     mesh, airflow = running_mesh.mesh, running_mesh.airflow
     before = mesh.store().current_version("finance.fx_rates")

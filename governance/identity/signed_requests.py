@@ -1,0 +1,107 @@
+"""Who sends an HTTP request to the mesh's web app: the same identities the CLI proves.
+
+- ``local`` provider: the person signs the request with their Ed25519 key (the one
+  ``mesh identity create`` made and ``[people]`` registers). Three headers carry it:
+  ``X-Mesh-User`` (e-mail), ``X-Mesh-Timestamp`` (Unix seconds) and ``X-Mesh-Signature``
+  (``ed25519:...`` over :func:`request_payload`: method, path with query, timestamp). A
+  signature is accepted once, within :data:`MAX_SKEW_SECONDS` of the server's clock.
+- ``oidc`` provider: ``Authorization: Bearer <ID token>``, checked exactly as ``MESH_TOKEN``.
+
+Anything else is refused with :class:`IdentityError`; no message contains a token or signature.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from governance.identity.actor import Actor, is_email, normalize_email
+from governance.identity.errors import IdentityError
+from governance.identity.keys import fingerprint, is_signature_text, verify_text
+from governance.identity.local import LocalIdentity
+from governance.identity.provider import identity_provider
+
+if TYPE_CHECKING:
+    from governance.policy import MeshPolicy
+
+USER_HEADER = "X-Mesh-User"
+TIMESTAMP_HEADER = "X-Mesh-Timestamp"
+SIGNATURE_HEADER = "X-Mesh-Signature"
+#: How far a request's timestamp may be from the server's clock.
+MAX_SKEW_SECONDS = 300
+_SEEN_LIMIT = 10_000
+
+
+def request_payload(method: str, target: str, timestamp: int) -> bytes:
+    """The bytes a person signs: ``target`` is the path with its query string, as sent."""
+    return f"acme-mesh request v1\n{method.upper()}\n{target}\n{timestamp}".encode()
+
+
+def sign_request(policy: MeshPolicy, email: str, method: str, target: str, *, folder: Path | None = None,
+                 now: float | None = None) -> dict[str, str]:
+    """The headers that prove ``email`` sends ``method target``, signed with their held key."""
+    stamp = int(time.time() if now is None else now)
+    signer = LocalIdentity(people={e: p.public_key for e, p in policy.people.items()}, folder=folder)
+    address = normalize_email(email)
+    signature = signer.sign(address, request_payload(method, target, stamp))
+    return {USER_HEADER: address, TIMESTAMP_HEADER: str(stamp), SIGNATURE_HEADER: signature}
+
+
+@dataclass(slots=True)
+class RequestAuthenticator:
+    """Authenticates requests for one mesh policy; remembers recent signatures to refuse replays."""
+
+    policy: MeshPolicy
+    _seen: OrderedDict[str, float] = field(default_factory=OrderedDict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def authenticate(self, headers: Mapping[str, str], method: str, target: str, *,
+                     now: float | None = None) -> Actor:
+        """The actor who sent the request, or :class:`IdentityError` saying what is missing."""
+        lowered = {k.lower(): v for k, v in headers.items()}
+        if self.policy.identity.provider == "oidc":
+            return self._bearer(lowered)
+        return self._signed(lowered, method, target, time.time() if now is None else now)
+
+    def _bearer(self, headers: Mapping[str, str]) -> Actor:
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise IdentityError("the request carries no bearer token", where="Authorization header",
+                                fix="send 'Authorization: Bearer <your ID token>' (the token MESH_TOKEN holds)")
+        return identity_provider(self.policy, token=token.strip()).authenticate(None)
+
+    def _signed(self, headers: Mapping[str, str], method: str, target: str, now: float) -> Actor:
+        user, stamp, signature = (headers.get(h.lower(), "") for h in (USER_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER))
+        if not (user and stamp and signature):
+            raise IdentityError("the request is not signed", where="request headers",
+                                fix=f"send {USER_HEADER}, {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} "
+                                    "(governance.identity.sign_request makes them with your key)")
+        email = normalize_email(user)
+        person = {normalize_email(e): p for e, p in self.policy.people.items()}.get(email)
+        if not is_email(email) or person is None:
+            raise IdentityError("the signer is not registered in mesh.toml [people]", where=USER_HEADER,
+                                fix="ask the council to register your public key")
+        if not stamp.isdigit() or abs(now - int(stamp)) > MAX_SKEW_SECONDS:
+            raise IdentityError(f"the request's timestamp is not within {MAX_SKEW_SECONDS} s of the server's clock",
+                                where=TIMESTAMP_HEADER, fix="sign the request again now, and check the clocks")
+        if not is_signature_text(signature) or not verify_text(person.public_key, request_payload(method, target,
+                                                                                                   int(stamp)), signature):
+            raise IdentityError(f"the signature is not '{email}''s registered key's, for this request",
+                                where=SIGNATURE_HEADER, fix="sign exactly the method, path and query you send")
+        self._once(signature, now)
+        return Actor(id=email, method="ed25519", evidence=f"key {fingerprint(person.public_key)}, signed request")
+
+    def _once(self, signature: str, now: float) -> None:
+        with self._lock:
+            while self._seen and (len(self._seen) >= _SEEN_LIMIT
+                                  or next(iter(self._seen.values())) < now - 2 * MAX_SKEW_SECONDS):
+                self._seen.popitem(last=False)
+            if signature in self._seen:
+                raise IdentityError("this signed request was sent before (a replay)", where=SIGNATURE_HEADER,
+                                    fix="sign each request anew")
+            self._seen[signature] = now

@@ -1,0 +1,48 @@
+"""``mesh serve``: the web app (dashboard, asset pages, read API) without Airflow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from meshctl.cli._output import RootOption, console, open_mesh, user_errors
+
+DEFAULT_PORT = 8765
+LOOPBACK = "127.0.0.1"
+
+
+def print_dashboard_url(airflow_url: str | None = None) -> None:
+    """Where to see the dashboard: in the running Airflow, else by `mesh serve`."""
+    if airflow_url is not None:
+        console.print(f"Dashboard: [bold]{airflow_url}/mesh/[/] (\"Data mesh\" in the Airflow UI's navigation)")
+    console.print(f"Dashboard: [bold]uv run mesh serve[/], then [bold]http://{LOOPBACK}:{DEFAULT_PORT}/[/] "
+                  "(executive dashboard, asset pages, data product read API)")
+
+
+def serve(
+    root: RootOption = None,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
+    host: Annotated[str, typer.Option(help="Address to listen on; loopback by default (the dashboard has no "
+                                      "login; data reads are signed).")] = LOOPBACK,
+    screenshot: Annotated[Path | None, typer.Option(
+        "--screenshot", help="Instead of serving: load the dashboard in headless chromium, save a PNG here, exit.")] = None,
+) -> None:
+    """Serve the mesh's web app: the executive dashboard, asset pages and the data product read API."""
+    import uvicorn
+
+    from webapp import create_app
+
+    with user_errors():
+        mesh = open_mesh(root)
+    app = create_app(mesh.root)
+    if screenshot is not None:
+        from webapp.browser import serving, take_screenshot
+
+        with serving(app) as url, user_errors():
+            take_screenshot(url, screenshot)
+        console.print(f"screenshot of the dashboard: {screenshot}")
+        return
+    console.print(f"Mesh dashboard: [bold]http://{host}:{port}/[/] (Ctrl-C stops it)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

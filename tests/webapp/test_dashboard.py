@@ -1,0 +1,150 @@
+"""The dashboard and asset pages, as HTML: every domain with its runs, failures and gate failures
+from the audit log, versions from the run history, storage and replication per region; the graph
+coloured by each asset's last run; operational figures only from the operations layer's view."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from assets.mesh import Mesh
+from assets.results import Status
+from governance.audit import AuditEvent
+from governance.dr.drill import DrillReport, record_drill
+from governance.ops import NOT_MEASURED, DailyOperations, DomainHealth, operations_view
+from governance.services import governed
+from tests.webapp.conftest import ServedMesh
+from webapp import create_app
+from webapp.app import MeshSource
+from webapp.overview import RunIndex, _run_fields, overview
+
+
+def test_the_dashboard_shows_every_domain_with_what_the_history_holds(client: TestClient,
+                                                                       served_mesh: ServedMesh) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    mesh = served_mesh.mesh
+    for domain in mesh.policy.active_domains:
+        assert f'data-domain="{domain}"' in page.text
+    o = overview(mesh, NOT_MEASURED)
+    finance = next(d for d in o.domains if d.name == "finance")
+    assert served_mesh.second.by_status(Status.GATE_FAILED) == ["finance.fx_rates"]
+    assert finance.gate_failures == 1 and finance.failures == 1
+    assert sum(d.runs for d in o.domains) == len(governed(mesh).audit.query(action="materialize"))
+    assert sum(d.versions for d in o.domains) == sum(len(v) for v in governed(mesh).history.published().values())
+    assert all(d.replication for d in o.domains) and all(set(d.storage_bytes) == set(mesh.regions.storage)
+                                                         for d in o.domains)
+    assert o.states["finance.fx_rates"] == "gate_failed" and o.states["sales.orders"] == "materialized"
+    assert sum(o.trends.runs["sales"]) == o.domains[-1].runs and len(o.trends.days) == 30
+
+
+def test_the_page_loads_its_charting_library_from_the_app_not_a_cdn(client: TestClient) -> None:
+    page = client.get("/").text
+    sources = re.findall(r'<script[^>]*src="([^"]+)"', page)
+    assert sources and all(not s.startswith(("http:", "https:", "//")) for s in sources)
+    plotly = client.get("/static/plotly.min.js")
+    assert plotly.status_code == 200 and len(plotly.content) > 1_000_000 and b"plotly" in plotly.content[:2000].lower()
+    assert client.get("/static/dashboard.js").status_code == 200
+
+
+def test_without_the_operations_layer_its_figures_say_not_measured(client: TestClient,
+                                                                  served_mesh: ServedMesh) -> None:
+    assert operations_view(served_mesh.mesh) is NOT_MEASURED
+    page = client.get("/").text
+    assert 'id="not-measured"' in page and page.count("not measured") >= len(served_mesh.mesh.policy.active_domains)
+    assert 'id="chart-sla"' not in page
+
+
+class FakeOperations:
+    """An operations layer that measures: what the hook shows when one is installed."""
+
+    def domain_health(self, domain: str, *, days: int, now: dt.datetime) -> DomainHealth | None:
+        return DomainHealth(share_fresh=0.75, sla_compliance=0.9875, open_incidents=2, mttr_seconds=1800)
+
+    def daily(self, domain: str, *, days: int, now: dt.datetime) -> DailyOperations | None:
+        return DailyOperations(sla_compliance=(1.0,) * days, incidents=(0,) * (days - 1) + (2,))
+
+    def asset_fresh(self, key: str, *, now: dt.datetime) -> bool | None:
+        return key != "sales.orders"
+
+
+def test_an_operations_view_fills_in_freshness_sla_incidents_and_stale_assets(served_mesh: ServedMesh) -> None:
+    def operations(mesh: Mesh) -> FakeOperations:
+        return FakeOperations()
+
+    with TestClient(create_app(served_mesh.root, operations=operations)) as http:
+        page = http.get("/").text
+        data = http.get("/api/overview").json()
+    assert "75.0%" in page and "98.8%" in page and "30 min" in page and 'id="not-measured"' not in page
+    assert 'id="chart-sla"' in page and data["trends"]["sla"]["sales"][-1] == 100.0
+    assert data["states"]["sales.orders"] == "stale" and data["states"]["finance.fx_rates"] == "gate_failed"
+
+
+def test_an_asset_page_shows_versions_contract_quality_lineage_and_grants(client: TestClient,
+                                                                         served_mesh: ServedMesh) -> None:
+    page = client.get("/assets/sales.customer_orders").text
+    store = served_mesh.mesh.store()
+    for version in store.versions("sales.customer_orders"):
+        assert version in page
+    assert "(current)" in page and "materialized" in page
+    assert 'href="/assets/customers.customers"' in page and 'href="/assets/marketing.audience"' in page
+    assert "campaign audiences" in page and "active" in page  # marketing reads it under its grant
+    failed = client.get("/assets/finance.fx_rates").text
+    assert "gate_failed" in failed and re.search(r"[a-z_]+:[a-z_]+", failed)
+    assert client.get("/assets/sales.nope").status_code == 404
+
+
+def test_the_graph_colours_every_asset_and_links_to_its_page(client: TestClient, served_mesh: ServedMesh) -> None:
+    page = client.get("/").text
+    nodes = dict(re.findall(r'<a class="node" href="/assets/([^"]+)" data-key="[^"]+" data-state="([^"]+)"', page))
+    assert set(nodes) == set(served_mesh.mesh.graph)
+    assert nodes["finance.fx_rates"] == "gate_failed"
+
+
+def test_the_last_recorded_drill_shows_its_rto_and_rpo(served_mesh: ServedMesh, tmp_path: Path) -> None:
+    mesh = served_mesh.mesh
+    record_drill(mesh, DrillReport(workdir=tmp_path, failed_region="us-east", new_region="us-west", rto_seconds=1.25,
+                                   rpo_versions=2, rpo_seconds=30.0, published_versions=10, verified_versions=8,
+                                   rematerialized=True))
+    audit = governed(mesh).audit
+    drill = RunIndex().update(audit).last_drill(audit)
+    assert drill is not None and drill.ok and drill.rto_seconds == 1.25 and drill.rpo_versions == 2
+    with TestClient(create_app(served_mesh.root)) as http:
+        assert "1.2 s" in http.get("/").text and "RPO 2 version(s)" in http.get("/").text
+
+
+def test_the_run_index_reads_only_the_lines_appended_since_its_last_update(served_mesh: ServedMesh) -> None:
+    audit = governed(served_mesh.mesh).audit
+    index = RunIndex().update(audit)
+    runs, offset = sum(index.runs.values()), index.offset
+    assert runs == len(audit.query(action="materialize"))
+    audit.append(AuditEvent(actor="service:sales", action="materialize", target="sales.not_an_asset", outcome="error",
+                            source="cli"))
+    assert index.update(audit).offset > offset
+    assert sum(index.runs.values()) == runs + 1 and index.last_outcome["sales.not_an_asset"] == "error"
+    index.offset = 10**12  # as if the log had shrunk (restored from a backup): read again from the start
+    assert sum(index.update(audit).runs.values()) == runs + 1
+
+
+@pytest.mark.parametrize("line", [
+    pytest.param(b'{"action":"materialize","actor":"service:sales","at":"2026-11-01T06:00:00+00:00","details":'
+                 b'{"error":"x \\",\\"outcome\\":\\"fake","target":"nested"},"outcome":"error","prev":"p","seq":3,'
+                 b'"source":"cli","target":"sales.orders","where":"region:us-east","hash":"h"}\n', id="canonical"),
+    pytest.param(b'{"action": "materialize", "at": "2026-11-01T06:00:00+00:00", "outcome": "error", '
+                 b'"target": "sales.orders"}\n', id="not canonical: parsed"),
+])
+def test_a_run_line_gives_its_own_time_outcome_and_asset(line: bytes) -> None:
+    assert _run_fields(line) == ("2026-11-01T06:00:00+00:00", "error", "sales.orders")
+
+
+def test_preparing_the_app_indexes_the_audit_log_before_the_first_page(served_mesh: ServedMesh) -> None:
+    source = MeshSource(served_mesh.root)
+    source.prepare()
+    indexed = source.runs.offset
+    assert indexed == governed(served_mesh.mesh).audit.storage.path.stat().st_size
+    source.mesh()
+    assert source.runs.offset == indexed  # the same index serves the first page

@@ -1,0 +1,174 @@
+"""The mesh's web app: the executive dashboard, asset pages and the data product read API.
+
+One FastAPI app, served two ways: mounted in Airflow's API server by the plugin
+(:mod:`webapp.airflow_plugin`, at ``/mesh``) and standalone by ``mesh serve``. Every link is
+made from the request's ``root_path``, so the same pages work under either prefix. The mesh is
+loaded on the first request (from ``root``, else ``$MESH_ROOT`` or the working folder) and
+again when ``mesh.toml`` changes; the run history and the audit log are read on every page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from assets.mesh import Mesh
+from governance.identity import RequestAuthenticator
+from governance.ops import OperationsView, operations_view
+from governance.services import governed
+from governance.wiring import load_mesh
+from webapp.asset_view import asset_view
+from webapp.graph_svg import STATE_COLOURS, graph_svg
+from webapp.overview import FAILED, Overview, RunIndex, overview
+from webapp.products import product_router
+
+
+@dataclass
+class MeshSource:
+    """The loaded mesh, loaded once and again when its ``mesh.toml`` changes."""
+
+    root: Path | None = None
+    _mesh: Mesh | None = field(default=None, init=False)
+    _stamp: float = field(default=0.0, init=False)
+    _authenticator: RequestAuthenticator | None = field(default=None, init=False)
+    runs: RunIndex = field(default_factory=RunIndex, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def mesh(self) -> Mesh:
+        with self._lock:
+            if self._mesh is not None and self._policy_stamp(self._mesh) == self._stamp:
+                return self._mesh
+            mesh = load_mesh(self.root, strict=False)
+            self._mesh, self._stamp = mesh, self._policy_stamp(mesh)
+            self._authenticator = RequestAuthenticator(mesh.policy)
+            self.runs = RunIndex()
+            return mesh
+
+    def prepare(self) -> None:
+        """Load the mesh and read the audit log into the run index now, not on the first page."""
+        mesh = self.mesh()  # first: loading a mesh starts a new index
+        self.runs.update(governed(mesh).audit)
+
+    def authenticator(self) -> RequestAuthenticator:
+        self.mesh()
+        assert self._authenticator is not None
+        return self._authenticator
+
+    @staticmethod
+    def _policy_stamp(mesh: Mesh) -> float:
+        return mesh.policy.path.stat().st_mtime
+
+
+def _size(n: float | None) -> str:
+    if n is None:
+        return "—"
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _pct(share: float | None) -> str:
+    return "—" if share is None else f"{share * 100:.1f}%"
+
+
+def _templates() -> Environment:
+    env = Environment(loader=PackageLoader("webapp", "templates"), autoescape=select_autoescape(["html"]))
+    env.globals.update(size=_size, duration=_duration, pct=_pct, failed=FAILED, colours=STATE_COLOURS)
+    return env
+
+
+def trends_json(o: Overview) -> str:
+    """The charts' data, safe to embed in a ``<script type="application/json">``."""
+    data: dict[str, object] = {"days": list(o.trends.days), "runs": o.trends.runs, "failures": o.trends.failures}
+    if o.trends.operations:
+        data["sla"] = {d: [None if v is None else round(v * 100, 2) for v in ops.sla_compliance]
+                       for d, ops in o.trends.operations.items()}
+        data["incidents"] = {d: list(ops.incidents) for d, ops in o.trends.operations.items()}
+    return json.dumps(data).replace("<", "\\u003c")
+
+
+def create_app(root: Path | None = None, *,
+               operations: Callable[[Mesh], OperationsView] = operations_view) -> FastAPI:
+    """The web app of the mesh at ``root``; ``operations`` gives the operational figures (by
+    default the operations layer's :func:`governance.ops.operations_view`). Nothing is loaded
+    until the first request."""
+    source = MeshSource(root)
+    templates = _templates()
+
+    @asynccontextmanager
+    async def prepared(_: FastAPI) -> AsyncIterator[None]:
+        """Standalone, the server loads the mesh and indexes the audit log before it accepts a
+        request. (Mounted in Airflow, where a sub-app's lifespan does not run, the first request does.)"""
+        await asyncio.to_thread(source.prepare)
+        for name in ("dashboard.html", "asset.html"):
+            templates.get_template(name)  # compiled once, now
+        yield
+
+    app = FastAPI(title="Data mesh", docs_url=None, redoc_url=None, openapi_url=None, lifespan=prepared)
+
+    def base(request: Request) -> str:
+        return str(request.scope.get("root_path", "")).rstrip("/")
+
+    @app.get("/", response_class=HTMLResponse)
+    def dashboard(request: Request) -> str:
+        mesh = source.mesh()
+        o = overview(mesh, operations(mesh), index=source.runs)
+        prefix = base(request)
+        return templates.get_template("dashboard.html").render(
+            o=o, mesh=o.mesh, base=prefix, regions=list(mesh.regions.storage), trends_json=trends_json(o),
+            measured=any(d.health is not None for d in o.domains),
+            graph=graph_svg(mesh.graph, o.states, f"{prefix}/assets/"))
+
+    @app.get("/assets/{key}", response_class=HTMLResponse)
+    def asset_page(key: str, request: Request) -> str:
+        mesh = source.mesh()
+        if key not in mesh.graph:
+            raise HTTPException(404, detail=f"no asset '{key}'")
+        return templates.get_template("asset.html").render(
+            a=asset_view(mesh, key, index=source.runs), mesh=mesh.policy.settings.name, base=base(request))
+
+    @app.get("/api/overview")
+    def overview_json() -> Response:
+        mesh = source.mesh()
+        o = overview(mesh, operations(mesh), index=source.runs)
+        return Response(json.dumps({"mesh": o.mesh, "totals": o.totals(), "domains": [d.name for d in o.domains],
+                                    "states": o.states, "trends": json.loads(trends_json(o))}),
+                        media_type="application/json")
+
+    @app.get("/static/plotly.min.js")
+    def plotly_js() -> FileResponse:
+        return FileResponse(str(resources.files("plotly") / "package_data" / "plotly.min.js"),
+                            media_type="text/javascript")
+
+    @app.get("/static/dashboard.js")
+    def dashboard_js() -> FileResponse:
+        return FileResponse(str(resources.files("webapp") / "static" / "dashboard.js"), media_type="text/javascript")
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(product_router(source.mesh, source.authenticator))
+    return app
