@@ -1,13 +1,12 @@
 """What the operations layer tells the dashboard: freshness, SLA compliance, incidents, MTTR.
 
-HOOK for the operations layer (freshness, SLA, incidents). The web app asks an
-:class:`OperationsView` for these figures and shows them only when it answers; until the
-operations layer implements the view, :data:`NOT_MEASURED` answers ``None`` everywhere and the
-dashboard says "not measured" rather than show a made-up number.
+The web app asks an :class:`OperationsView` for these figures and shows them only when it
+answers: each method answers ``None`` for what it does not measure, and the dashboard then says
+"not measured" rather than show a made-up number. :func:`operations_view` (the one place the web
+app asks) builds the measured view of a mesh (:mod:`governance.ops.measured_view`);
+:data:`NOT_MEASURED` measures nothing (a view to test the page's empty states with).
 
-The plug-in contract: an object with the three methods below (structural typing, no base class).
-Each answers ``None`` for what it does not measure. Build it in :func:`operations_view` (the one
-place the web app asks), from the mesh.
+The contract: an object with the three methods below (structural typing, no base class).
 """
 
 from __future__ import annotations
@@ -60,7 +59,7 @@ class OperationsView(Protocol):
 
 
 class _NotMeasured:
-    """The view before the operations layer lands: it measures nothing."""
+    """A view that measures nothing."""
 
     def domain_health(self, domain: str, *, days: int, now: dt.datetime) -> DomainHealth | None:
         return None
@@ -77,5 +76,15 @@ NOT_MEASURED: OperationsView = _NotMeasured()
 
 
 def operations_view(mesh: Mesh) -> OperationsView:
-    """The operations view of ``mesh``. HOOK: the operations layer returns its implementation here."""
-    return NOT_MEASURED
+    """The measured operations view of ``mesh``: freshness (``mesh ops status``), SLA and MTTR
+    (``mesh ops report``) and incidents (``mesh ops incidents``), read when first asked."""
+    from governance.ops.measured_view import MeasuredOperations, OpenedIncident
+    from governance.ops.monitor import mesh_view
+    from governance.services import governed
+
+    def incidents() -> list[OpenedIncident]:
+        return [OpenedIncident(domain=i.domain, opened_at=dt.datetime.fromisoformat(i.opened_at),
+                               open=i.state != "resolved")
+                for i in governed(mesh).alerts.incidents(everything=True)]
+
+    return MeasuredOperations(view=mesh_view(mesh), ops=mesh.policy.ops, incidents=incidents)

@@ -16,6 +16,7 @@ from assets.results import Status
 from governance.audit import AuditEvent
 from governance.dr.drill import DrillReport, record_drill
 from governance.ops import NOT_MEASURED, DailyOperations, DomainHealth, operations_view
+from governance.ops.monitor import mesh_view
 from governance.services import governed
 from tests.webapp.conftest import ServedMesh
 from webapp import create_app
@@ -51,12 +52,28 @@ def test_the_page_loads_its_charting_library_from_the_app_not_a_cdn(client: Test
     assert client.get("/static/dashboard.js").status_code == 200
 
 
-def test_without_the_operations_layer_its_figures_say_not_measured(client: TestClient,
-                                                                  served_mesh: ServedMesh) -> None:
-    assert operations_view(served_mesh.mesh) is NOT_MEASURED
-    page = client.get("/").text
+def test_a_view_that_measures_nothing_says_not_measured(served_mesh: ServedMesh) -> None:
+    with TestClient(create_app(served_mesh.root, operations=lambda mesh: NOT_MEASURED)) as http:
+        page = http.get("/").text
     assert 'id="not-measured"' in page and page.count("not measured") >= len(served_mesh.mesh.policy.active_domains)
     assert 'id="chart-sla"' not in page
+
+
+def test_the_operations_layer_measures_freshness_sla_and_incidents(client: TestClient,
+                                                                   served_mesh: ServedMesh) -> None:
+    mesh, now = served_mesh.mesh, dt.datetime.now(dt.UTC)
+    view = operations_view(mesh)
+    statuses = mesh_view(mesh).statuses(now)
+    finance = view.domain_health("finance", days=30, now=now)
+    tracked = [s for k, s in statuses.items() if k.startswith("finance.") and s.state != "untracked"]
+    assert finance is not None and tracked
+    assert finance.share_fresh == sum(s.state == "fresh" for s in tracked) / len(tracked)
+    assert finance.open_incidents == 1, "the gate failure of finance.fx_rates, alerted"
+    daily = view.daily("finance", days=30, now=now)
+    assert daily is not None and len(daily.incidents) == 30 and daily.incidents[-1] == 1
+    assert view.asset_fresh("sales.orders", now=now) is (statuses["sales.orders"].state == "fresh")
+    page = client.get("/").text
+    assert 'id="not-measured"' not in page and 'id="chart-sla"' in page
 
 
 class FakeOperations:
