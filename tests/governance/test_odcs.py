@@ -59,7 +59,7 @@ def test_export_says_types_rules_classification_owners_sla_and_servers(
     assert "plaintext" in email["quality"][0]["description"]
     assert doc["team"]["members"] == [{"username": "customers-data@acme.example", "role": "owner"}]
     assert {(s["property"], s["value"], s["unit"]) for s in doc["slaProperties"]} == \
-        {("freshness", 1, "d"), ("retention", 2555, "d")}
+        {("freshness", 25, "h"), ("retention", 2555, "d")}
     current = mesh.store().current_version("customers.customers")
     assert [s["server"] for s in doc["servers"]] == ["us-east", "us-west"]
     for server in doc["servers"]:
