@@ -10,6 +10,7 @@ again when ``mesh.toml`` changes; the run history and the audit log are read on 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -28,8 +29,9 @@ from governance.ops import OperationsView, operations_view
 from governance.services import governed
 from governance.wiring import load_mesh
 from webapp.asset_view import asset_view
+from webapp.figures import FiguresCache
 from webapp.graph_svg import STATE_COLOURS, graph_svg
-from webapp.overview import FAILED, Overview, RunIndex, overview
+from webapp.overview import FAILED, WINDOW_DAYS, Overview, RunIndex, overview
 from webapp.products import product_router
 
 
@@ -116,12 +118,19 @@ def create_app(root: Path | None = None, *,
     until the first request."""
     source = MeshSource(root)
     templates = _templates()
+    figures = FiguresCache(operations, days=WINDOW_DAYS)
+
+    def current_overview(mesh: Mesh) -> Overview:
+        now = dt.datetime.now(dt.UTC)
+        snapshot = figures.get(mesh, now)
+        return overview(mesh, snapshot, now=now, index=source.runs, usage=snapshot.usage, figures_at=snapshot.at)
 
     @asynccontextmanager
     async def prepared(_: FastAPI) -> AsyncIterator[None]:
         """Standalone, the server loads the mesh and indexes the audit log before it accepts a
         request. (Mounted in Airflow, where a sub-app's lifespan does not run, the first request does.)"""
         await asyncio.to_thread(source.prepare)
+        await asyncio.to_thread(lambda: figures.refresh(source.mesh(), dt.datetime.now(dt.UTC)))
         for name in ("dashboard.html", "asset.html"):
             templates.get_template(name)  # compiled once, now
         yield
@@ -134,7 +143,7 @@ def create_app(root: Path | None = None, *,
     @app.get("/", response_class=HTMLResponse)
     def dashboard(request: Request) -> str:
         mesh = source.mesh()
-        o = overview(mesh, operations(mesh), index=source.runs)
+        o = current_overview(mesh)
         prefix = base(request)
         return templates.get_template("dashboard.html").render(
             o=o, mesh=o.mesh, base=prefix, regions=list(mesh.regions.storage), trends_json=trends_json(o),
@@ -151,8 +160,7 @@ def create_app(root: Path | None = None, *,
 
     @app.get("/api/overview")
     def overview_json() -> Response:
-        mesh = source.mesh()
-        o = overview(mesh, operations(mesh), index=source.runs)
+        o = current_overview(source.mesh())
         return Response(json.dumps({"mesh": o.mesh, "totals": o.totals(), "domains": [d.name for d in o.domains],
                                     "states": o.states, "trends": json.loads(trends_json(o))}),
                         media_type="application/json")

@@ -25,6 +25,7 @@ from assets.mesh import Mesh
 from governance.audit import AuditLog
 from governance.dr import dr_status
 from governance.ops import DailyOperations, DomainHealth, OperationsView
+from governance.reports import UsageReport
 from governance.services import governed
 
 #: The window of the dashboard's figures and trends.
@@ -86,6 +87,8 @@ class DomainRow:
     rpo_versions: int
     rpo_seconds: float
     health: DomainHealth | None = None
+    #: The domain's cost so far this month at the ``[billing]`` rates (``mesh usage``).
+    cost_this_month: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,6 +127,11 @@ class Overview:
     standby_region: str | None
     ready_to_fail_over: bool
     last_drill: Drill | None
+    #: The month the domains' costs cover, and their currency.
+    cost_month: str = ""
+    currency: str = ""
+    #: When the operational figures and the costs were measured (at most a minute ago).
+    figures_at: dt.datetime | None = None
 
     def totals(self) -> dict[str, int]:
         return {"assets": sum(d.assets for d in self.domains), "runs": sum(d.runs for d in self.domains),
@@ -213,9 +221,11 @@ class RunIndex:
 
 
 def overview(mesh: Mesh, operations: OperationsView, *, now: dt.datetime | None = None,
-             days: int = WINDOW_DAYS, index: RunIndex | None = None) -> Overview:
+             days: int = WINDOW_DAYS, index: RunIndex | None = None, usage: UsageReport | None = None,
+             figures_at: dt.datetime | None = None) -> Overview:
     """The dashboard's figures for ``mesh`` at ``now`` over the last ``days`` days; ``index``
-    is the run index kept between calls (a new one reads the whole audit log)."""
+    is the run index kept between calls (a new one reads the whole audit log); ``usage`` the
+    month's costs (``mesh usage``), and ``figures_at`` when ``operations`` and ``usage`` were measured."""
     now = now or dt.datetime.now(dt.UTC)
     services = governed(mesh)
     runs = (index or RunIndex()).update(services.audit)
@@ -236,6 +246,7 @@ def overview(mesh: Mesh, operations: OperationsView, *, now: dt.datetime | None 
     assets_of = Counter(mesh.graph[key].spec.domain for key in mesh.graph)
     regions = list(mesh.regions.storage)
     rows, trend_runs, trend_failures = [], {}, {}
+    cost_of = {c.domain: c.total for c in usage.charges} if usage is not None else {}
     for name, policy in sorted(mesh.policy.active_domains.items()):
         trend_runs[name] = tuple(runs.runs[(name, d)] for d in day_names)
         trend_failures[name] = tuple(runs.failures[(name, d)] for d in day_names)
@@ -244,13 +255,15 @@ def overview(mesh: Mesh, operations: OperationsView, *, now: dt.datetime | None 
             failures=sum(trend_failures[name]), gate_failures=sum(runs.gate_failures[(name, d)] for d in day_names),
             versions=versions_of[name], storage_bytes={r: mesh.store(r).storage_bytes(name) for r in regions},
             replication=dict(lag_by_domain[name]), rpo_versions=rpo[name][0], rpo_seconds=rpo[name][1],
-            health=operations.domain_health(name, days=days, now=now)))
+            health=operations.domain_health(name, days=days, now=now), cost_this_month=cost_of.get(name, 0.0)))
     daily_ops = {r.name: d for r in rows if (d := operations.daily(r.name, days=days, now=now)) is not None}
     trends = Trends(days=day_names, runs=trend_runs, failures=trend_failures, operations=daily_ops)
     states = {key: asset_state(runs.last_outcome.get(key), operations.asset_fresh(key, now=now)) for key in mesh.graph}
     return Overview(mesh=mesh.policy.settings.name, now=now, window_days=days, domains=tuple(rows), trends=trends,
                     states=states, active_region=status.active, standby_region=status.standby,
-                    ready_to_fail_over=status.ready, last_drill=runs.last_drill(services.audit))
+                    ready_to_fail_over=status.ready, last_drill=runs.last_drill(services.audit),
+                    cost_month=usage.month if usage is not None else "", currency=mesh.policy.billing.currency,
+                    figures_at=figures_at or now)
 
 
 def asset_state(last_outcome: str | None, fresh: bool | None) -> str:

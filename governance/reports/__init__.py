@@ -18,8 +18,14 @@ from governance.reports.signing import (
            sign_report,
            verify_report,
 )
-from governance.reports.usage import DailyUsage, DomainCharge, UsageReport, usage_report
+from governance.reports.usage import (
+           DailyUsage,
+           DomainCharge,
+           UsageReport,
+           measure_usage,
+           usage_report,
+)
 
 __all__ = ["ComplianceReport", "DailyUsage", "DomainCharge", "Period", "ReportCheck", "ReportError", "SignedReport",
            "UsageReport", "build_compliance_report", "load_signed", "render_html", "render_pdf", "report_path", "sign_report", "summary_of",
-           "usage_report", "verify_report"]
+           "measure_usage", "usage_report", "verify_report"]

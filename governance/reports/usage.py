@@ -192,6 +192,19 @@ def usage_report(mesh: Mesh, month: Period, actor: Actor, *, today: dt.date | No
     services.audit.append(AuditEvent(actor=actor.id, action="report_usage", target="audit", outcome="allowed",
                                      source="cli", details={"month": month.label, "domains": owned if scope else "all",
                                                             **identity_details(actor)}))
+    report = measure_usage(mesh, month, today=today)
+    if scope is None:
+        return report
+    return UsageReport(month=report.month, rates=report.rates,
+                       days=tuple(d for d in report.days if d.domain in scope),
+                       charges=tuple(c for c in report.charges if c.domain in scope))
+
+
+def measure_usage(mesh: Mesh, month: Period, *, today: dt.date | None = None) -> UsageReport:
+    """The usage and cost of every domain in ``month``, unchecked and unaudited: for
+    :func:`usage_report`, which checks and audits who asks, and for the dashboard, which shows
+    each domain's cost of the month beside its runs (figures per domain, no data)."""
+    services = governed(mesh)
     today = today or dt.date.today()
     keys = set(mesh.graph) | set(services.history.published())
     tally = meter(services.audit.records(), stored_bytes(mesh, sorted(keys), month, today), mesh.policy, month)
@@ -216,7 +229,4 @@ def usage_report(mesh: Mesh, month: Period, actor: Actor, *, today: dt.date | No
             rows_published=sum(d.rows_published for d in mine), bytes_published=sum(d.bytes_published for d in mine),
             gb_months_stored=round(stored / GB / span, 9), gb_replicated=round(replicated / GB, 9),
             reads_by_others=reads, costs=costs, total=round(sum(costs.values()), 2)))
-    if scope is not None:
-        days = [d for d in days if d.domain in scope]
-        charges = [c for c in charges if c.domain in scope]
     return UsageReport(month=month.label, rates=rates.to_dict(), days=tuple(days), charges=tuple(charges))

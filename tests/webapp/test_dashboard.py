@@ -17,6 +17,7 @@ from governance.audit import AuditEvent
 from governance.dr.drill import DrillReport, record_drill
 from governance.ops import NOT_MEASURED, DailyOperations, DomainHealth, operations_view
 from governance.ops.monitor import mesh_view
+from governance.reports import Period, measure_usage
 from governance.services import governed
 from tests.webapp.conftest import ServedMesh
 from webapp import create_app
@@ -165,3 +166,17 @@ def test_preparing_the_app_indexes_the_audit_log_before_the_first_page(served_me
     assert indexed == governed(served_mesh.mesh).audit.storage.path.stat().st_size
     source.mesh()
     assert source.runs.offset == indexed  # the same index serves the first page
+
+
+def test_each_domain_shows_its_cost_this_month_as_mesh_usage_prices_it(client: TestClient,
+                                                                       served_mesh: ServedMesh) -> None:
+    mesh = served_mesh.mesh
+    now = dt.datetime.now(dt.UTC)
+    usage = measure_usage(mesh, Period.containing(now, quarter=False))
+    charges = {c.domain: c.total for c in usage.charges}
+    page = client.get("/").text
+    shown = dict(re.findall(r'data-cost="([^"]+)">([0-9.]+) ', page))
+    assert set(shown) == set(mesh.policy.active_domains)
+    assert {d: float(v) for d, v in shown.items()} == {d: round(charges.get(d, 0.0), 2) for d in shown}
+    assert sum(c.runs for c in usage.charges) > 0 and sum(d.task_seconds for d in usage.days) > 0, \
+        "the example's runs are metered"
