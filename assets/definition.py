@@ -60,6 +60,9 @@ class AssetSpec:
     retries: int = 2
     source: str = "<unknown>"
     column_lineage: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    #: The last day the asset is kept up (``None``: not deprecated), and the key that replaces it.
+    deprecated: dt.date | None = None
+    replaced_by: str | None = None
 
     def __post_init__(self) -> None:
         """Refuse an invalid spec however it is made: by ``@asset``, by hand, or by
@@ -128,6 +131,7 @@ def asset(
     visibility: str = ..., owners: list[str] | tuple[str, ...] = ..., freshness: str | None = ...,
     tags: Mapping[str, str] | None = ..., description: str | None = ..., retries: int = ...,
     name: str | None = ..., column_lineage: Mapping[str, list[str] | tuple[str, ...]] | None = ...,
+    deprecated: str | None = ..., replaced_by: str | None = ...,
 ) -> Callable[[AssetFn], AssetDefinition]: ...
 
 
@@ -148,6 +152,8 @@ def asset(
     retries: int = 2,
     name: str | None = None,
     column_lineage: Mapping[str, list[str] | tuple[str, ...]] | None = None,
+    deprecated: str | None = None,
+    replaced_by: str | None = None,
 ) -> AssetDefinition | Callable[[AssetFn], AssetDefinition]:
     """Declare a data product: a function returning a polars frame, guarded by a contract.
 
@@ -159,13 +165,17 @@ def asset(
     ``column_lineage`` declares where output columns come from, as ``"<input param>.<column>"``:
     ``{"amount_usd": ["orders.amount", "fx_rates.rate"]}``. It reaches OpenLineage's
     ``columnLineage`` facet.
+
+    ``deprecated="2027-03-31"`` (an ISO date: the last day the asset is kept up) marks the asset
+    deprecated, ``replaced_by`` names the key that replaces it; its subscribers are told once.
     """
 
     def decorate(func: AssetFn) -> AssetDefinition:
         return _define(func, contract=contract, contract_version=contract_version, ins=dict(ins or {}),
                        schedule=schedule, trigger=trigger, visibility=visibility, owners=tuple(owners),
                        freshness=freshness, tags=dict(tags or {}), description=description,
-                       retries=retries, name=name, column_lineage=dict(column_lineage or {}))
+                       retries=retries, name=name, column_lineage=dict(column_lineage or {}),
+                       deprecated=deprecated, replaced_by=replaced_by)
 
     return decorate(fn) if fn is not None else decorate
 
@@ -173,7 +183,8 @@ def asset(
 def _define(func: AssetFn, *, contract: Any, contract_version: str, ins: dict[str, str],
             schedule: str | None, trigger: str, visibility: str, owners: tuple[str, ...],
             freshness: str | None, tags: dict[str, str], description: str | None, retries: int,
-            name: str | None, column_lineage: dict[str, Any]) -> AssetDefinition:
+            name: str | None, column_lineage: dict[str, Any], deprecated: str | None = None,
+            replaced_by: str | None = None) -> AssetDefinition:
     where = _source(func)
     asset_name = name or func.__name__
     label = f"asset '{asset_name}'"
@@ -190,6 +201,10 @@ def _define(func: AssetFn, *, contract: Any, contract_version: str, ins: dict[st
         fresh = parse_duration(freshness) if freshness is not None else None
     except ValueError as exc:
         raise refuse(f"bad freshness {freshness!r}: {exc}", "write a duration like '30m', '2h' or '1d'") from None
+    try:
+        end = dt.date.fromisoformat(deprecated) if deprecated is not None else None
+    except (TypeError, ValueError):
+        raise refuse(f"deprecated={deprecated!r} is not a date", "write the last day as deprecated='2027-03-31'") from None
     inputs, wants_context = _inputs(func, domain, ins, refuse)
     # The spec validates itself (_validate_spec); ``source`` makes its errors name the function.
     spec = AssetSpec(
@@ -197,7 +212,7 @@ def _define(func: AssetFn, *, contract: Any, contract_version: str, ins: dict[st
         inputs=MappingProxyType(inputs), schedule=schedule, trigger=trigger,  # type: ignore[arg-type]
         visibility=visibility, owners=owners, freshness=fresh,  # type: ignore[arg-type]
         tags=MappingProxyType(tags), description=(description or inspect.getdoc(func) or "").strip(),
-        retries=retries, source=where)
+        retries=retries, source=where, deprecated=end, replaced_by=replaced_by)
     if column_lineage:
         lineage = _column_lineage(column_lineage, inputs, set(spec.contract.to_schema().columns), refuse)
         spec = replace(spec, column_lineage=MappingProxyType(lineage))
@@ -248,6 +263,16 @@ def _validate_spec(spec: AssetSpec) -> None:
     for param, key in spec.inputs.items():
         if not isinstance(key, str) or not _KEY.match(key):
             raise refuse(f"input '{param}' = {key!r} is not an asset key", "write '<domain>.<asset>'")
+    if spec.deprecated is not None and (not isinstance(spec.deprecated, dt.date)
+                                        or isinstance(spec.deprecated, dt.datetime)):
+        raise refuse(f"deprecated={spec.deprecated!r} is not a date", "write the last day as deprecated='2027-03-31'")
+    if spec.replaced_by is not None:
+        if spec.deprecated is None:
+            raise refuse("replaced_by without deprecated", "add deprecated='<last day>' or remove replaced_by")
+        if not isinstance(spec.replaced_by, str) or not _KEY.match(spec.replaced_by):
+            raise refuse(f"replaced_by={spec.replaced_by!r} is not an asset key", "write '<domain>.<asset>'")
+        if spec.replaced_by == f"{spec.domain}.{spec.name}":
+            raise refuse("replaced_by names the asset itself", "name the asset that replaces it")
     keys = set(spec.inputs.values())
     for column, pairs in spec.column_lineage.items():
         for pair in pairs:

@@ -17,18 +17,21 @@ from governance.policy import MeshPolicy, PolicyErrors, load_policy
 
 @dataclass(frozen=True, slots=True)
 class CheckReport:
-    """Problems found, in the order they were found; ``summary`` describes a clean mesh."""
+    """Problems found, in the order they were found; ``summary`` describes a clean mesh;
+    ``warnings`` do not fail the check (deprecated assets and who reads them)."""
 
     problems: tuple[str, ...] = ()
     summary: str = ""
     counts: dict[str, int] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "problems": list(self.problems), "summary": self.summary, **self.counts}
+        return {"ok": self.ok, "problems": list(self.problems), "warnings": list(self.warnings),
+                "summary": self.summary, **self.counts}
 
 
 def check_mesh(root: Path | str | None = None) -> CheckReport:
@@ -61,14 +64,39 @@ def check_mesh(root: Path | str | None = None) -> CheckReport:
         lineage_settings(policy)  # an openlineage.yml beside mesh.toml is read here
     except MeshError as exc:
         problems.append(str(exc))
+    warnings: list[str] = []
     if graph is not None:
         problems += route_selection_problems(policy, graph)
+        replaced, warnings = deprecation_findings(graph, dt.date.today(), unloaded)
+        problems += replaced
     if problems or graph is None:
-        return CheckReport(problems=tuple(problems))
+        return CheckReport(problems=tuple(problems), warnings=tuple(warnings))
     counts = {"domains": len(graph.domains()), "assets": len(graph), "grants": len(policy.grants)}
     return CheckReport(summary=f"{policy.path}: {counts['domains']} domains, {counts['assets']} assets, "
                                f"{counts['grants']} grants; policies, contracts and graph are valid",
-                       counts=counts)
+                       counts=counts, warnings=tuple(warnings))
+
+
+def deprecation_findings(graph: AssetGraph, today: dt.date, unloaded: set[str]) -> tuple[list[str], list[str]]:
+    """Problems (a ``replaced_by`` naming no asset) and warnings (each deprecated asset, past
+    its end date or not, and each asset still reading one)."""
+    from governance.subscriptions.observer import deprecation_text
+
+    problems, warnings = [], []
+    for key in graph:
+        spec = graph[key].spec
+        if spec.deprecated is None:
+            continue
+        late = " (past its end date)" if spec.deprecated < today else ""
+        warnings.append(f"{spec.source}: {deprecation_text(spec)}{late}")
+        if spec.replaced_by and spec.replaced_by not in graph and spec.replaced_by.split(".", 1)[0] not in unloaded:
+            problems.append(f"{spec.source}: '{key}' is replaced_by '{spec.replaced_by}', which is no asset of the "
+                            f"mesh. {did_you_mean(spec.replaced_by, list(graph))}".rstrip())
+        for reader in graph:
+            if key in graph[reader].spec.inputs.values():
+                warnings.append(f"{graph[reader].spec.source}: '{reader}' reads the deprecated '{key}'"
+                                + (f"; move it to '{spec.replaced_by}'" if spec.replaced_by else ""))
+    return problems, warnings
 
 
 def route_selection_problems(policy: MeshPolicy, graph: AssetGraph) -> list[str]:

@@ -5,7 +5,7 @@ access between domains, and hands the framework (:class:`assets.Mesh`) the imple
 its ports (:mod:`assets.ports`), built from the policy: the audit log, the column protector
 (with the key provider ``[keys]`` chooses), the input authorizer, the lineage emitter, the
 region admission, the update handlers and the run observers (the run records of
-:mod:`governance.ops.runs`, and the alert sink's observer; both runners call ``run_asset``);
+:mod:`governance.ops.runs`, the alert sink's observer and the subscriptions' notices; both runners call ``run_asset``);
 a ``mesh.toml`` whose digest changed since the last load is audited then
 (:mod:`governance.audit.policy_changes`). Governance code reaches the same instances through
 :func:`governance.services.governed`; nothing rebuilds them.
@@ -49,6 +49,8 @@ from governance.retention import admit_version
 from governance.services import GovernedServices
 from governance.state import state_database
 from governance.state.regions import DatabaseSwitches
+from governance.subscriptions import subscription_store
+from governance.subscriptions.observer import SubscriptionObserver
 
 _log = logging.getLogger(__name__)
 
@@ -137,7 +139,8 @@ def _governed_services(mesh: Mesh) -> GovernedServices:
         audit=audit, keyring=keyring, history=history, lineage=lineage_for(mesh),
         protector=_PolicyProtector(policy, keyring), authorizer=_GrantAuthorizer(policy),
         admission=_RegionAdmission(mesh), handlers=tuple(default_handlers(mesh, audit, history)),
-        observers=(RunRecorder(RunRecords(state_database(policy))), AlertObserver(alerts)),
+        observers=(RunRecorder(RunRecords(state_database(policy))), AlertObserver(alerts),
+                   SubscriptionObserver(mesh, subscription_store(mesh), alerts)),
         alerts=alerts)
 
 

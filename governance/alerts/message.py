@@ -8,8 +8,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 #: ``alert``: an incident opened; ``escalation``: nobody acknowledged it in time, a further
-#: route is told; ``resolve``: the condition ended.
-Event = Literal["alert", "escalation", "resolve"]
+#: route is told; ``resolve``: the condition ended; ``notice``: news for the subscribers of an
+#: asset (:mod:`governance.subscriptions`; no incident, ``incident`` is 0).
+Event = Literal["alert", "escalation", "resolve", "notice"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,7 +32,10 @@ class AlertMessage:
 
     @property
     def title(self) -> str:
-        """One line: ``[acme] CRITICAL run_failed sales.orders (incident 3)``, or RESOLVED."""
+        """One line: ``[acme] CRITICAL run_failed sales.orders (incident 3)``, or RESOLVED; a
+        notice: ``[acme] NOTICE new_version sales.orders``."""
+        if self.event == "notice":
+            return f"[{self.mesh}] NOTICE {self.kind} {self.subject}"
         state = {"alert": self.severity.upper(), "escalation": f"ESCALATED {self.severity.upper()}",
                  "resolve": "RESOLVED"}[self.event]
         return f"[{self.mesh}] {state} {self.kind} {self.subject} (incident {self.incident})"
@@ -43,7 +47,7 @@ class AlertMessage:
             out.append(f"domain: {self.domain}")
         out.append(f"route: {self.route}" + (f" (escalation {self.level})" if self.level else ""))
         out.extend(f"{k}: {_text(v)}" for k, v in self.details.items())
-        if self.event != "resolve":
+        if self.event in ("alert", "escalation"):
             out.append(f"acknowledge: mesh ops ack {self.incident} --as <you>")
         return out
 

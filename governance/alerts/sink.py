@@ -134,7 +134,8 @@ class AlertSink:
                                 fix=f"declare [alerts.notifiers.{row.notifier}] again to deliver its messages")
         message = AlertMessage.from_json(row.body)
         notifier.send(message)
-        self.audit.append(AuditEvent(actor=ACTOR, action="alert_sent", target=f"incident:{message.incident}",
+        target = message.subject if message.event == "notice" else f"incident:{message.incident}"
+        self.audit.append(AuditEvent(actor=ACTOR, action="alert_sent", target=target,
                                      outcome="sent", source="alerts",
                                      details={"notifier": notifier.name, "kind": notifier.kind, "event": message.event,
                                               "signal": message.kind, "subject": message.subject,

@@ -179,3 +179,17 @@ notifications = Table(
     Column("last_error", Text),
     Column("next_attempt_at", String(40)),
 )
+
+#: Consumer subscriptions (governance.subscriptions): who is told of an asset's new versions,
+#: breaking contract changes and deprecation, through which notifier of ``[alerts]``.
+#: ``deprecation_notified`` is the end date last announced, ``breaking_notified`` the contract
+#: change last announced, so each is told once, not once per run.
+subscriptions = Table(
+    "subscriptions", metadata,
+    Column("asset", String(255), primary_key=True),
+    Column("consumer", String(320), primary_key=True),
+    Column("notifier", String(255), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("deprecation_notified", String(40)),
+    Column("breaking_notified", Text),
+)

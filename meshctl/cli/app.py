@@ -60,6 +60,7 @@ from meshctl.cli.ops_app import ops_app
 from meshctl.cli.report_commands import report_app, usage
 from meshctl.cli.rollback_command import rollback
 from meshctl.cli.serve_command import print_dashboard_url, serve
+from meshctl.cli.subscription_commands import subscribe, subscribers, unsubscribe
 
 
 class _OneLineErrors(TyperGroup):
@@ -131,12 +132,15 @@ def check(root: RootOption = None, as_json: JsonOption = False) -> None:
     report = check_mesh(root)
     if as_json:
         emit_json(report.to_dict())
-    elif report.ok:
-        console.print(f"[green]ok[/]: {report.summary}")
     else:
-        for problem in report.problems:
-            console.print(f"[red]problem[/]: {escape(problem)}", highlight=False, soft_wrap=True)
-        console.print(f"{len(report.problems)} problem(s)")
+        for warning in report.warnings:
+            console.print(f"[yellow]warning[/]: {escape(warning)}", highlight=False, soft_wrap=True)
+        if report.ok:
+            console.print(f"[green]ok[/]: {report.summary}")
+        else:
+            for problem in report.problems:
+                console.print(f"[red]problem[/]: {escape(problem)}", highlight=False, soft_wrap=True)
+            console.print(f"{len(report.problems)} problem(s)")
     _compile_quietly(root)
     if not report.ok:
         raise typer.Exit(1)
@@ -393,3 +397,6 @@ app.add_typer(ops_app, name="ops")
 app.add_typer(report_app, name="report")
 app.command()(usage)
 app.command()(domains)
+app.command()(subscribe)
+app.command()(unsubscribe)
+app.command()(subscribers)

@@ -316,8 +316,10 @@ def contract_diff(
 
     Exits 1 when the changes need a version bump the code does not have yet (a major bump for a
     breaking change, a minor one otherwise): publishing would be refused. Exits 0 when the
-    contract_version already matches the changes, or nothing changed."""
+    contract_version already matches the changes, or nothing changed. A breaking change lists
+    who it affects: the asset's subscribers (mesh subscribe), told when the next run starts."""
     from assets.contract_diff import ContractVersionError, check_bump, describe, diff
+    from governance.subscriptions import subscribers
 
     with user_errors():
         mesh = open_mesh(root)
@@ -332,14 +334,19 @@ def contract_diff(
         verdict = "ok"
     except ContractVersionError as exc:
         verdict = exc.fix
+    with user_errors():
+        affected = [s.consumer for s in subscribers(mesh, asset)] if any(c.breaking for c in changes) else []
     if as_json:
         emit_json({"asset": asset, "published": previous.contract_version, "current": spec.contract_version,
-                   "changes": [{"breaking": c.breaking, "change": c.text} for c in changes], "verdict": verdict})
+                   "changes": [{"breaking": c.breaking, "change": c.text} for c in changes], "verdict": verdict,
+                   "affected": affected})
     else:
         console.print(f"{asset}: published {previous.contract_version}, code {spec.contract_version}")
         for change in changes:
             console.print(f"- {change}", markup=False)
         console.print("no changes" if not changes else f"version: {verdict}", markup=False)
+        if affected:
+            console.print(f"affected subscribers: {', '.join(affected)}", markup=False)
     if verdict != "ok":
         raise typer.Exit(1)
 
