@@ -9,7 +9,8 @@ from governance.alerts.message import AlertMessage
 from governance.alerts.notifiers.base import NotifierError, redact, secret_from
 from governance.policy.alerts import WebhookNotifierConfig
 
-_EMOJI = {"alert": ":rotating_light:", "escalation": ":sos:", "resolve": ":white_check_mark:"}
+_EMOJI = {"alert": ":rotating_light:", "escalation": ":sos:", "resolve": ":white_check_mark:",
+          "notice": ":bell:"}
 
 
 def slack_payload(message: AlertMessage) -> dict[str, Any]:
@@ -23,7 +24,7 @@ def slack_payload(message: AlertMessage) -> dict[str, Any]:
         {"type": "section", "text": {"type": "mrkdwn", "text": f"{_EMOJI[message.event]} {message.summary}"[:3000]}},
         {"type": "section", "fields": fields},
     ]
-    if message.event != "resolve":
+    if message.event in ("alert", "escalation"):  # a resolve or a subscriber's notice has nothing to acknowledge
         blocks.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": f"acknowledge: `mesh ops ack {message.incident} --as <you>`"}]})
     return {"text": f"{message.title}: {message.summary}", "blocks": blocks}
