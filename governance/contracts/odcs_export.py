@@ -60,7 +60,7 @@ def odcs_document(mesh: Mesh, key: str, *, version: str | None = None,
                                       "decrypt:<classification> get the plaintext from the mesh.")
     document: dict[str, Any] = {
         "apiVersion": API_VERSION, "kind": "DataContract", "id": f"{mesh.name}.{key}", "name": key,
-        "version": spec.contract_version, "status": "active", "domain": spec.domain, "dataProduct": key,
+        "version": spec.contract_version, "status": "deprecated" if spec.deprecated else "active", "domain": spec.domain, "dataProduct": key,
         "tenant": mesh.name,
         "description": description,
         "tags": [f"{k}:{v}" for k, v in sorted(spec.tags.items())] or None,
@@ -70,7 +70,8 @@ def odcs_document(mesh: Mesh, key: str, *, version: str | None = None,
         "servers": _servers(mesh, key, version),
         "customProperties": [{"property": "visibility", "value": spec.visibility},
                              {"property": "inputs", "value": sorted(spec.inputs.values())}]
-                            + ([{"property": "publishedVersion", "value": version}] if version else []),
+                            + ([{"property": "publishedVersion", "value": version}] if version else [])
+                            + _deprecation(spec),
     }
     document = {k: v for k, v in document.items() if v is not None}
     validate_document(document, where=f"the ODCS document of '{key}'")
@@ -88,6 +89,14 @@ def to_yaml(document: dict[str, Any]) -> str:
 
 _USAGE = {"public": "any domain may read it.", "restricted": "readers need a grant (mesh access request).",
           "private": "only its own domain reads it."}
+
+
+def _deprecation(spec: AssetSpec) -> list[dict[str, Any]]:
+    """A deprecated asset's end date and replacement, as custom properties."""
+    if spec.deprecated is None:
+        return []
+    return [{"property": "deprecatedUntil", "value": spec.deprecated.isoformat()}] + (
+        [{"property": "replacedBy", "value": spec.replaced_by}] if spec.replaced_by else [])
 
 
 def _schema(spec: AssetSpec, policy: MeshPolicy) -> dict[str, Any]:

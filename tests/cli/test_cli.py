@@ -35,8 +35,8 @@ def test_list_json(example_root: Path) -> None:
 def test_check_passes_on_the_example_mesh(example_root: Path) -> None:
     code, out, _ = mesh(example_root, "check", "--json")
     assert code == 0
-    assert json.loads(out) | {"summary": ""} == {"ok": True, "problems": [], "summary": "", "domains": 4,
-                                                 "assets": 13, "grants": 2}
+    assert json.loads(out) | {"summary": ""} == {"ok": True, "problems": [], "warnings": [], "summary": "",
+                                                 "domains": 4, "assets": 13, "grants": 2}
 
 
 def test_check_reports_every_problem(example_root: Path) -> None:

@@ -17,6 +17,7 @@ from assets import Mesh, Status, materialize
 from assets.errors import DomainImportError
 from governance.access import AccessDeniedError
 from governance.check import check_mesh
+from governance.contracts.odcs_export import odcs_document
 from governance.services import governed
 from governance.subscriptions import SubscriptionError, subscribe, subscribers, unsubscribe
 from governance.wiring import load_mesh
@@ -124,6 +125,9 @@ def test_a_deprecated_asset_is_told_once_and_mesh_check_warns(root: Path) -> Non
     report = check_mesh(root)
     assert report.ok and any("is deprecated: kept up until 2027-03-31" in w for w in report.warnings)
     assert any("reads the deprecated 'marketing.campaigns'" in w for w in report.warnings)
+    document = odcs_document(load_mesh(root), ASSET)
+    assert document["status"] == "deprecated"
+    assert {"property": "replacedBy", "value": "sales.orders"} in document["customProperties"]
 
 
 @pytest.mark.parametrize(("options", "error"), [
