@@ -83,6 +83,8 @@ class SubscriptionStore:
         how many subscribers were told. The caller flushes the outbox."""
         told = 0
         marker = _ONCE.get(kind)
+        if not self.of(asset):  # the common case: no write transaction for an asset nobody follows
+            return 0
         with self.database.write(durable=False) as conn:
             for row in conn.execute(select(subscriptions).where(subscriptions.c.asset == asset)).all():
                 if once is not None and marker is not None and row._mapping[marker.name] == once:
