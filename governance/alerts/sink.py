@@ -114,12 +114,12 @@ class AlertSink:
         return self.store.incidents(everything=everything)
 
     def pending(self) -> list[dict[str, Any]]:
-        """The messages not delivered yet, oldest first: notifier, event, incident, attempts,
-        last error and when the next attempt is due."""
+        """The messages not delivered yet, oldest first: notifier, event, incident (``None`` for a
+        subscriber's notice), attempts, last error and when the next attempt is due."""
         with self.database.read() as conn:
             rows = conn.execute(select(notifications).where(notifications.c.sent_at.is_(None))
                                 .order_by(notifications.c.seq)).all()
-        return [{"incident": r.incident, "notifier": r.notifier, "event": r.event, "attempts": r.attempts,
+        return [{"incident": r.incident or None, "notifier": r.notifier, "event": r.event, "attempts": r.attempts,
                  "last_error": r.last_error, "next_attempt_at": r.next_attempt_at} for r in rows]
 
     def sent(self) -> int:

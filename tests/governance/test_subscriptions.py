@@ -19,7 +19,12 @@ from governance.access import AccessDeniedError
 from governance.check import check_mesh
 from governance.contracts.odcs_export import odcs_document
 from governance.services import governed
-from governance.subscriptions import SubscriptionError, subscribe, subscribers, unsubscribe
+from governance.subscriptions import (
+    SubscriptionError,
+    subscribe,
+    subscribers,
+    unsubscribe,
+)
 from governance.wiring import load_mesh
 from meshctl.cli import app
 from tests.conftest import copy_example_mesh, person
@@ -97,6 +102,8 @@ def test_each_new_version_is_told_once_to_each_subscriber_until_unsubscribed(roo
 def test_a_breaking_contract_change_is_told_before_it_is_published(root: Path) -> None:
     runner = CliRunner()
     where = ["--root", str(root)]
+    refused = runner.invoke(app, ["subscribe", "customers.customers", "--as", ANALYST, "--notify", "ops_file", *where])
+    assert refused.exit_code == 1 and "may not subscribe to 'customers.customers'" in refused.output
     assert runner.invoke(app, ["subscribe", ASSET, "--as", ANALYST, "--notify", "ops_file", *where]).exit_code == 0
     listed = runner.invoke(app, ["subscribers", ASSET, "--json", *where])
     assert [s["consumer"] for s in json.loads(listed.stdout)] == [ANALYST]
@@ -154,6 +161,7 @@ def test_a_notifier_down_keeps_the_notice_in_the_outbox(root: Path, monkeypatch:
         assert materialize(ASSET, mesh=mesh)[ASSET].ok
         [waiting] = governed(mesh).alerts.pending()
         assert waiting["notifier"] == "chat" and waiting["event"] == "notice" and waiting["attempts"] == 1
+        assert waiting["incident"] is None and "unreachable" in waiting["last_error"]
         hook.start()
         clock.advance(minutes=5)
         assert governed(mesh).alerts.flush().sent == 1
