@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assets.contract_diff import describe, diff
 from assets.ports import RunEnded, RunStarted
 from assets.results import Status
+from governance.access import user_may_read
 from governance.subscriptions.store import SubscriptionStore
 
 if TYPE_CHECKING:
@@ -55,9 +57,9 @@ class SubscriptionObserver:
         manifest = run.result.manifest
         if run.result.status is not Status.MATERIALIZED or manifest is None:
             return
-        told = self.store.notify(run.key, "new_version",
-                                 f"{run.key} published version {manifest.version} ({manifest.rows} rows, contract "
-                                 f"{manifest.contract_version})", run.ended_at,
+        summary = (f"{run.key} published version {manifest.version} ({manifest.rows} rows, contract "
+                   f"{manifest.contract_version})")
+        told = self.store.notify(run.key, "new_version", summary, run.ended_at, may_read=self._reader_of(run.key),
                                  details={"version": manifest.version, "rows": manifest.rows,
                                           "contract_version": manifest.contract_version, "run_id": run.run_id})
         if told:
@@ -67,6 +69,7 @@ class SubscriptionObserver:
         if spec.deprecated is None:
             return 0
         return self.store.notify(spec.key, "deprecation", deprecation_text(spec), at, once=spec.deprecated.isoformat(),
+                                 may_read=self._reader_of(spec.key),
                                  details={"deprecated": spec.deprecated.isoformat(), "replaced_by": spec.replaced_by})
 
     def _breaking(self, spec: AssetSpec, at: dt.datetime) -> int:
@@ -79,6 +82,12 @@ class SubscriptionObserver:
         digest = hashlib.sha256("\n".join([spec.contract_version, *breaking]).encode()).hexdigest()[:16]
         summary = (f"{spec.key}: a breaking contract change is coming (published {previous.contract_version}, "
                    f"code {spec.contract_version}): " + "; ".join(breaking))
-        return self.store.notify(spec.key, "breaking_change", summary, at, once=digest,
+        return self.store.notify(spec.key, "breaking_change", summary, at, once=digest, may_read=self._reader_of(spec.key),
                                  details={"published": previous.contract_version, "code": spec.contract_version,
                                           "changes": breaking})
+
+    def _reader_of(self, key: str) -> Callable[[str], bool]:
+        """Whether a subscriber may read ``key`` today: one who lost access since subscribing
+        is told nothing more about it."""
+        spec, today = self.mesh.graph[key].spec, self.mesh.services.clock().date()
+        return lambda consumer: user_may_read(self.mesh.policy, consumer, spec, today).allowed

@@ -6,7 +6,7 @@ retries (:meth:`governance.alerts.AlertSink.flush`)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -77,10 +77,12 @@ class SubscriptionStore:
         return [Subscription(r.asset, r.consumer, r.notifier, r.created_at) for r in rows]
 
     def notify(self, asset: str, kind: NoticeKind, summary: str, at: dt.datetime, *,
-               details: Mapping[str, Any] | None = None, once: str | None = None) -> int:
-        """Queue a notice for every subscriber of ``asset``; with ``once`` (what the notice is
-        about, such as the end date) a subscriber already told that ``once`` is skipped. Returns
-        how many subscribers were told. The caller flushes the outbox."""
+               details: Mapping[str, Any] | None = None, once: str | None = None,
+               may_read: Callable[[str], bool] = lambda consumer: True) -> int:
+        """Queue a notice for every subscriber of ``asset`` who ``may_read`` it now (access
+        lost since subscribing stops the notices); with ``once`` (what the notice is about, such
+        as the end date) a subscriber already told that ``once`` is skipped. Returns how many
+        subscribers were told. The caller flushes the outbox."""
         told = 0
         marker = _ONCE.get(kind)
         if not self.of(asset):  # the common case: no write transaction for an asset nobody follows
@@ -88,6 +90,8 @@ class SubscriptionStore:
         with self.database.write(durable=False) as conn:
             for row in conn.execute(select(subscriptions).where(subscriptions.c.asset == asset)).all():
                 if once is not None and marker is not None and row._mapping[marker.name] == once:
+                    continue
+                if not may_read(row.consumer):
                     continue
                 message = AlertMessage(mesh=self.mesh, incident=0, event="notice", kind=kind, subject=asset,
                                        domain=asset.split(".", 1)[0], severity="info", summary=summary,

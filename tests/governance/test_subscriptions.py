@@ -168,3 +168,10 @@ def test_a_notifier_down_keeps_the_notice_in_the_outbox(root: Path, monkeypatch:
         [posted] = hook.received
         assert "NOTICE new_version marketing.campaigns" in json.dumps(posted["body"])
         assert not governed(mesh).alerts.pending()
+
+
+def test_a_subscriber_who_lost_read_access_is_told_nothing_more(root: Path) -> None:
+    subscribe(load_mesh(root), ASSET, actor=person(ANALYST), route="ops_file")
+    change(root, ASSETS, 'schedule="0 6 * * 1", visibility="public"', 'schedule="0 6 * * 1", visibility="private"')
+    assert run(root) is Status.MATERIALIZED
+    assert notices(root, "new_version") == [], "the analyst may no longer read marketing.campaigns"
