@@ -57,7 +57,7 @@ if TYPE_CHECKING:
         Services,
     )
     from assets.results import AssetResult, RunResult, Status
-    from assets.staleness import Staleness, staleness
+    from assets.staleness import Staleness
     from assets.step import run_asset
     from assets.storage import Manifest, StorageRoot, VersionStore
 
@@ -75,7 +75,7 @@ _EXPORTS = {
     "assets.ports": ("Admission", "AuditEvent", "AuditSink", "InputAuthorizer", "LineageSink", "ProtectedFrame",
                      "Protector", "RunEnded", "RunObserver", "RunStarted", "Services"),
     "assets.results": ("AssetResult", "RunResult", "Status"),
-    "assets.staleness": ("Staleness", "staleness"),
+    "assets.staleness": ("Staleness",),
     "assets.step": ("run_asset",),
     "assets.storage": ("Manifest", "StorageRoot", "VersionStore"),
 }
@@ -126,7 +126,6 @@ __all__ = [
     "new_run_id",
     "run_asset",
     "run_gate",
-    "staleness",
 ]
 
 

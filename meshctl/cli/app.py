@@ -213,7 +213,7 @@ def materialize_command(
         fail("give a selection, e.g. '*' or 'sales.orders' (only --stale defaults to '*')")
     mesh = open_mesh(root)
     with user_errors():
-        keys = mesh.select(selection or "*")
+        keys = mesh.select("*" if selection is None else selection)
     if stale:
         stale_keys = [k for k in keys if staleness(mesh, k).stale]
         if not stale_keys:
@@ -227,7 +227,7 @@ def materialize_command(
             keys = mesh.select(selection)
     params = {"seed": seed, "scale": scale, "inject_bad_rows": inject_bad_rows}
     with progress(len(keys), "materializing", enabled=not as_json) as advance:
-        result = materialize(selection or "*", mesh=mesh, params=params, max_workers=workers,
+        result = materialize("*" if selection is None else selection, mesh=mesh, params=params, max_workers=workers,
                              on_result=lambda r: advance(f"{r.key}: {r.status}"),
                              skip_unchanged=skip_unchanged or stale)
     if as_json:

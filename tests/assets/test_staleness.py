@@ -127,6 +127,8 @@ def test_an_unchanged_rerun_publishes_nothing_fires_no_handler_and_runs_nothing_
     records = [r for r in run_records(mesh).for_asset("sales.orders") if r.run_id == again.run_id]
     assert [r.status for r in records] == ["unchanged"]
     assert not [r for r in run_records(mesh).for_asset("sales.daily_sales") if r.run_id == again.run_id]
+    confirmed = run_records(mesh).latest().published["sales.orders"]  # freshness counts from the unchanged run
+    assert (confirmed.run_id, confirmed.version) == (again.run_id, first["sales.orders"].manifest.version)  # type: ignore[union-attr]
     [audited] = [e for e in governed(mesh).audit.query(action="materialize")
                  if e.details.get("run_id") == again.run_id]
     assert audited.outcome == "unchanged" and audited.details["unchanged"] is True
