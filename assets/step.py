@@ -78,6 +78,8 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
                               retries=retries, sleep=mesh.services.sleep, before_wait=audit_retry)
     if not result.ok:  # COMPLETE comes from the lineage handler on the update
         lineage.failed(key, run_id, result.error or str(result.status), result.gate.failures if result.gate else ())
+    elif result.status is Status.UNCHANGED and result.manifest is not None:  # no update, so the run ends here
+        lineage.unchanged(key, run_id, result.manifest)
     mesh.services.audit.append(AuditEvent(
         actor=f"service:{key.split('.', 1)[0]}", action="materialize", target=key, source=source,
         outcome=str(result.status), where=f"region:{region}",

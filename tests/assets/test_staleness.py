@@ -4,6 +4,7 @@ skip-unchanged (an identical output publishes nothing, and nothing downstream ru
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -201,3 +202,19 @@ def test_an_unchanged_airflow_task_ends_skipped_and_emits_no_asset_event(example
     assert outlet.extra is None
     context["params"] = {**SMALL, "seed": 4}
     assert task.execute(context)["version"] == outlet.extra["version"]  # type: ignore[index]
+
+
+def test_an_unchanged_run_completes_its_lineage_run_naming_the_current_version(
+        example_root: Path, validate_openlineage: Callable[[dict[str, Any]], None]) -> None:
+    from governance.lineage import run_uuid
+
+    mesh = load_mesh(example_root)
+    first = materialize("sales.products", mesh=mesh, params=SMALL)["sales.products"].manifest
+    again = materialize("sales.products", mesh=mesh, params=SMALL, skip_unchanged=True)
+    assert first is not None and again["sales.products"].status is Status.UNCHANGED
+    lines = (example_root / ".mesh" / "lineage" / "events.jsonl").read_text().splitlines()
+    events = [e for e in map(json.loads, lines) if e["run"]["runId"] == run_uuid(again.run_id, "sales.products")]
+    assert [e["eventType"] for e in events] == ["START", "COMPLETE"]
+    for event in events:
+        validate_openlineage(event)
+    assert events[1]["outputs"][0]["facets"]["version"]["datasetVersion"] == first.version
