@@ -45,7 +45,7 @@ class Staleness:
             raise ValueError(f"staleness of '{self.key}': stale={self.stale} needs reasons exactly when stale")
 
     def describe(self) -> str:
-        """``fresh``, or the reasons joined by ``; ``."""
+        """``up to date``, or the reasons joined by ``; ``."""
         return "; ".join(self.reasons) if self.stale else "up to date"
 
 
