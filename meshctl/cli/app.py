@@ -199,8 +199,8 @@ def materialize_command(
     scale: Annotated[int, typer.Option(help="Rows of the largest root asset (sales.orders).")] = 100_000,
     inject_bad_rows: Annotated[bool, typer.Option("--inject-bad-rows", help="Demo: make finance.fx_rates emit rows its contract rejects.")] = False,
     workers: Annotated[int | None, typer.Option(help="Assets run at once (default: up to 4).")] = None,
-    stale: Annotated[bool, typer.Option("--stale", help="Run only the stale assets of the selection, and what they "
-                                        "feed; implies --skip-unchanged.")] = False,
+    stale: Annotated[bool, typer.Option("--stale", help="Run only the stale assets of the selection, and what "
+                                        "they feed in it; implies --skip-unchanged.")] = False,
     skip_unchanged: Annotated[bool, typer.Option("--skip-unchanged", help="Publish nothing for an output identical "
                                                  "to the current version, and do not run what it feeds.")] = False,
     as_json: JsonOption = False,
@@ -222,7 +222,8 @@ def materialize_command(
             else:
                 console.print("nothing is stale: every selected asset is up to date")
             return
-        selection = " ".join(f"{k}+" for k in stale_keys)
+        fed = mesh.graph.descendants(*stale_keys) & set(keys)  # what they feed, within the selection
+        selection = " ".join(k for k in keys if k in fed or k in stale_keys)
         with user_errors():
             keys = mesh.select(selection)
     params = {"seed": seed, "scale": scale, "inject_bad_rows": inject_bad_rows}

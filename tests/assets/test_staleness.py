@@ -218,3 +218,16 @@ def test_an_unchanged_run_completes_its_lineage_run_naming_the_current_version(
     for event in events:
         validate_openlineage(event)
     assert events[1]["outputs"][0]["facets"]["version"]["datasetVersion"] == first.version
+
+
+def test_materialize_stale_also_runs_what_a_stale_asset_feeds(example_root: Path) -> None:
+    assert materialize(CHAIN, mesh=load_mesh(example_root), params=SMALL).ok
+    edit(example_root, '"""Every order placed on the web shop, in the currency it was paid in."""',
+         '"""Every order placed on the web shop."""')
+    done = CliRunner().invoke(app, ["materialize", "--stale", CHAIN, "--json", "--root", str(example_root),
+                                    "--scale", "300", "--seed", "3"])
+    assert done.exit_code == 0, done.stderr
+    ran = {a["key"]: a["status"] for a in json.loads(done.stdout)["assets"]}
+    assert ran == {"sales.orders": "materialized", "sales.daily_sales": "materialized"}
+    mesh = load_mesh(example_root)
+    assert not staleness(mesh, "sales.orders").stale and not staleness(mesh, "sales.daily_sales").stale
