@@ -57,6 +57,7 @@ if TYPE_CHECKING:
         Services,
     )
     from assets.results import AssetResult, RunResult, Status
+    from assets.staleness import Staleness
     from assets.step import run_asset
     from assets.storage import Manifest, StorageRoot, VersionStore
 
@@ -74,6 +75,7 @@ _EXPORTS = {
     "assets.ports": ("Admission", "AuditEvent", "AuditSink", "InputAuthorizer", "LineageSink", "ProtectedFrame",
                      "Protector", "RunEnded", "RunObserver", "RunStarted", "Services"),
     "assets.results": ("AssetResult", "RunResult", "Status"),
+    "assets.staleness": ("Staleness",),
     "assets.step": ("run_asset",),
     "assets.storage": ("Manifest", "StorageRoot", "VersionStore"),
 }
@@ -112,6 +114,7 @@ __all__ = [
     "RunStarted",
     "SelectionError",
     "Services",
+    "Staleness",
     "Status",
     "StorageError",
     "StorageRoot",

@@ -19,6 +19,7 @@ from typing import Any
 from assets.events import AssetUpdate, UpdateHandler, dispatch
 from assets.mesh import Mesh
 from assets.results import AssetResult, RunResult, Status
+from assets.staleness import staleness
 from assets.step import run_asset
 
 #: Called with each asset's result as soon as it is known.
@@ -38,6 +39,7 @@ def materialize(
     on_result: ProgressFn | None = None,
     run_id: str | None = None,
     handlers: Sequence[UpdateHandler] | None = None,
+    skip_unchanged: bool = False,
 ) -> RunResult:
     """Materialize the assets named by ``selection`` (see :mod:`assets.selection`).
 
@@ -45,6 +47,11 @@ def materialize(
     ``inject_bad_rows``...). Returns a result per selected asset; never raises for an asset's
     own failure. After each publish the update goes to ``handlers`` (by default the mesh's
     own, ``mesh.services.handlers``, the same the governance DAGs run).
+
+    With ``skip_unchanged``, an asset whose output is identical to its current version publishes
+    nothing (:attr:`Status.UNCHANGED`, no handler runs), and an asset whose inputs in the
+    selection all came out unchanged does not run at all, unless it is stale itself
+    (:mod:`assets.staleness`).
     """
     if handlers is None:
         handlers = mesh.services.handlers
@@ -70,8 +77,11 @@ def materialize(
                 if failed:
                     record(AssetResult(key=key, status=Status.SKIPPED,
                                        error=f"skipped: upstream {', '.join(failed)} did not materialize"))
+                elif skip_unchanged and (same := _inputs_unchanged(mesh, key, results)) is not None:
+                    record(same)
                 else:
-                    running[pool.submit(_run_and_dispatch, mesh, key, run_id, params, handlers)] = key
+                    running[pool.submit(_run_and_dispatch, mesh, key, run_id, params, handlers,
+                                        skip_unchanged)] = key
             if not running:
                 continue
             done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -82,10 +92,20 @@ def materialize(
     return RunResult(run_id=run_id, results=results)
 
 
+def _inputs_unchanged(mesh: Mesh, key: str, results: Mapping[str, AssetResult]) -> AssetResult | None:
+    """An :attr:`Status.UNCHANGED` result for ``key`` when every input of it that ran in this run
+    came out unchanged and ``key`` is not stale; ``None`` when it has to run."""
+    ran = [u for u in mesh.graph.upstream(key) if u in results]
+    if not ran or any(results[u].status is not Status.UNCHANGED for u in ran) or staleness(mesh, key).stale:
+        return None
+    return AssetResult(key=key, status=Status.UNCHANGED, manifest=mesh.store().current(key),
+                       note=f"not run: its inputs {', '.join(ran)} did not change")
+
+
 def _run_and_dispatch(mesh: Mesh, key: str, run_id: str, params: Mapping[str, Any] | None,
-                      handlers: Sequence[UpdateHandler]) -> AssetResult:
-    result = run_asset(mesh, key, run_id=run_id, params=params)
-    if result.manifest is None or not handlers:
+                      handlers: Sequence[UpdateHandler], skip_unchanged: bool) -> AssetResult:
+    result = run_asset(mesh, key, run_id=run_id, params=params, skip_unchanged=skip_unchanged)
+    if not result.published or result.manifest is None or not handlers:
         return result
     outcomes = dispatch(handlers, AssetUpdate.from_manifest(result.manifest, "engine"))
     return replace(result, handlers=tuple(outcomes))

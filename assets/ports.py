@@ -16,7 +16,8 @@ Plug-in contract, for each port:
   the keys it used stay valid (key rotation and retirement wait for it to end).
 - :class:`InputAuthorizer`: ``authorize(consumer, producer)`` raises a
   :class:`~assets.errors.MeshError` when the asset ``consumer`` may not read ``producer`` today.
-- :class:`LineageSink`: ``started``/``failed`` report a run of an asset; they never raise.
+- :class:`LineageSink`: ``started``/``failed`` report a run of an asset, ``unchanged`` a run
+  that ended publishing nothing (its output was the current version); they never raise.
 - :class:`Admission`: ``admit(region, key, size)`` raises before a version that breaks a
   residency or quota rule is written to ``region``.
 - :class:`RunObserver`: ``run_started(run)`` hears every run of an asset begin (so a run that
@@ -46,6 +47,7 @@ from assets.gate import CheckFailure
 if TYPE_CHECKING:
     from assets.events import UpdateHandler
     from assets.results import AssetResult
+    from assets.storage import Manifest
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,6 +102,8 @@ class LineageSink(Protocol):
     def started(self, key: str, run_id: str) -> object: ...
 
     def failed(self, key: str, run_id: str, error: str, failures: Iterable[CheckFailure] = ()) -> object: ...
+
+    def unchanged(self, key: str, run_id: str, current: Manifest) -> object: ...
 
 
 class Admission(Protocol):

@@ -17,6 +17,9 @@ class Status(StrEnum):
     GATE_FAILED = "gate_failed"
     ERROR = "error"
     SKIPPED = "skipped"
+    #: The output was identical to the current version: nothing was published (or, downstream of
+    #: such an asset, its inputs did not change and it did not run). ``manifest`` is the current one.
+    UNCHANGED = "unchanged"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,7 +30,9 @@ class AssetResult:
     what failed (or, for a skip, which upstream failed); ``quarantine`` is where rejected
     data went; ``handlers`` says what each update handler did after the publish.
     ``transient`` marks an error a retry may fix (see :mod:`assets.retrying`); ``attempts``
-    counts the tries the result comes from.
+    counts the tries the result comes from. ``note`` says why an :attr:`Status.UNCHANGED`
+    result published nothing. ``ok`` holds for a publish and for an unchanged result;
+    ``published`` only for a publish.
     """
 
     key: str
@@ -40,9 +45,15 @@ class AssetResult:
     handlers: tuple[HandlerOutcome, ...] = ()
     transient: bool = False
     attempts: int = 1
+    note: str | None = None
 
     @property
     def ok(self) -> bool:
+        return self.status in (Status.MATERIALIZED, Status.UNCHANGED)
+
+    @property
+    def published(self) -> bool:
+        """Whether this run published a new version."""
         return self.status is Status.MATERIALIZED
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,7 +61,7 @@ class AssetResult:
             "key": self.key, "status": str(self.status), "seconds": round(self.seconds, 3), "attempts": self.attempts,
             "version": self.manifest.version if self.manifest else None,
             "rows": self.manifest.rows if self.manifest else None,
-            "error": self.error, "quarantine": self.quarantine,
+            "error": self.error, "quarantine": self.quarantine, "note": self.note,
             "failed_checks": [{"column": f.column, "check": f.check, "rows": f.rows}
                               for f in (self.gate.failures if self.gate else ())],
             "warnings": [{"column": w.column, "check": w.check, "rows": w.rows}

@@ -6,19 +6,16 @@ calls it for its one asset. There is no other path to publish data.
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import logging
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 from typing import Any
 
 import polars as pl
 
 from assets.contract_diff import check_bump, describe, diff
-from assets.definition import CONTEXT_PARAM, AssetContext, AssetDefinition, AssetFn
+from assets.definition import CONTEXT_PARAM, AssetContext, AssetDefinition
 from assets.errors import (
     AccessError,
     AssetNotMaterializedError,
@@ -35,6 +32,7 @@ from assets.quarantine import Quarantine
 from assets.results import AssetResult, Status
 from assets.retrying import run_with_retries
 from assets.secrets import SecretResolver, environment_resolver
+from assets.staleness import code_version, content_checksum, unchanged
 from assets.storage import PublishRequest, VersionStore
 
 log = logging.getLogger(__name__)
@@ -42,7 +40,7 @@ log = logging.getLogger(__name__)
 
 def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None = None,
               source: Source = "engine", secrets: SecretResolver = environment_resolver,
-              retries: int | None = None) -> AssetResult:
+              retries: int | None = None, skip_unchanged: bool = False) -> AssetResult:
     """Materialize one asset from the current versions of its inputs, and audit the outcome.
 
     Never raises for a failure of the asset itself: a gate failure or an error in the user's
@@ -54,6 +52,10 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
     A transient failure is tried again up to ``retries`` times (the asset's ``retries`` by
     default; Airflow's operator passes 0, Airflow retrying its task), waiting with exponential
     back-off on the mesh's ``sleep``; each retry is audited (``retry``) with its error and wait.
+
+    With ``skip_unchanged``, an output identical to the current version's (same content before
+    protection, contract version, code, inputs read and protection: :func:`assets.staleness.unchanged`)
+    publishes nothing: the result is :attr:`Status.UNCHANGED` with the current manifest.
     """
     lineage = mesh.services.lineage
     started_at = mesh.services.clock()
@@ -71,10 +73,13 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
             details={"run_id": run_id, "attempt": attempt, "of": retries + 1, "wait_seconds": round(wait, 3),
                      "error": failed.error, "why": "a transient failure (the asset's code or storage I/O)"}))
 
-    result = run_with_retries(lambda: _run(mesh, key, mesh.store(region), run_id=run_id, params=params, secrets=secrets),
+    result = run_with_retries(lambda: _run(mesh, key, mesh.store(region), run_id=run_id, params=params, secrets=secrets,
+                                           skip_unchanged=skip_unchanged),
                               retries=retries, sleep=mesh.services.sleep, before_wait=audit_retry)
-    if result.status is not Status.MATERIALIZED:  # COMPLETE comes from the lineage handler on the update
+    if not result.ok:  # COMPLETE comes from the lineage handler on the update
         lineage.failed(key, run_id, result.error or str(result.status), result.gate.failures if result.gate else ())
+    elif result.status is Status.UNCHANGED and result.manifest is not None:  # no update, so the run ends here
+        lineage.unchanged(key, run_id, result.manifest)
     mesh.services.audit.append(AuditEvent(
         actor=f"service:{key.split('.', 1)[0]}", action="materialize", target=key, source=source,
         outcome=str(result.status), where=f"region:{region}",
@@ -89,7 +94,8 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
                  "quarantine": str(result.quarantine) if result.quarantine else None,
                  "failed_checks": [f"{f.column}:{f.check}" for f in (result.gate.failures if result.gate else ())],
                  "warnings": [f"{w.column}:{w.check}:{w.rows}" for w in (result.gate.warnings if result.gate else ())],
-                 "error": result.error if result.status is Status.ERROR else None}))
+                 "error": result.error if result.status is Status.ERROR else None,
+                 "unchanged": result.status is Status.UNCHANGED}))
     ended = RunEnded(key=key, run_id=run_id, source=source, started_at=started_at,
                      ended_at=mesh.services.clock(), result=result)
     _tell_observers(mesh, key, lambda observer: observer.run_ended(ended))
@@ -106,7 +112,7 @@ def _tell_observers(mesh: Mesh, key: str, tell: Callable[[RunObserver], object])
 
 
 def _run(mesh: Mesh, key: str, store: VersionStore, *, run_id: str, params: Mapping[str, Any] | None,
-         secrets: SecretResolver) -> AssetResult:
+         secrets: SecretResolver, skip_unchanged: bool) -> AssetResult:
     started = time.perf_counter()
     definition = mesh.graph[key]
 
@@ -148,13 +154,20 @@ def _run(mesh: Mesh, key: str, store: VersionStore, *, run_id: str, params: Mapp
         if previous is not None and previous.contract is not None:
             changes = diff(dict(previous.contract), contract)
             check_bump(key, previous.contract_version, definition.spec.contract_version, changes)
+        content, code = content_checksum(report.frame), code_version(definition.fn)
         with mesh.services.protector.hold_keys():  # the data key it wraps is stored before a rotation
             protected = protector(report.frame)
+            if skip_unchanged and previous is not None and unchanged(
+                    previous, content=content, contract_version=definition.spec.contract_version, code=code,
+                    input_versions=versions, protection=dict(protected.protection)):
+                return finish(Status.UNCHANGED, manifest=previous, gate=report,
+                              note=f"output identical to version {previous.version}: nothing published")
             request = PublishRequest(key=key, contract_version=definition.spec.contract_version,
-                                     code_version=code_version(definition.fn), run_id=run_id, input_versions=versions,
+                                     code_version=code, run_id=run_id, input_versions=versions,
                                      protection=dict(protected.protection),
                                      data_key=dict(protected.data_key) if protected.data_key else None,
-                                     contract=contract, warnings=tuple(_as_record(w) for w in report.warnings))
+                                     contract=contract, warnings=tuple(_as_record(w) for w in report.warnings),
+                                     content_checksum=content)
             manifest = store.publish(protected.frame, request)
     except MeshError as exc:
         return failed(exc)
@@ -184,16 +197,6 @@ def _authorize(mesh: Mesh, definition: AssetDefinition, upstream: str) -> None:
         raise AccessError(f"'{definition.key}' reads '{upstream}', whose access policy is not loaded",
                           where=definition.spec.source, fix="load the mesh with the producing domain")
     mesh.services.authorizer.authorize(definition.spec, mesh.graph[upstream].spec)
-
-
-@lru_cache(maxsize=4096)
-def code_version(fn: AssetFn) -> str:
-    """A hash of the function's source: it changes when the code that made the data changes."""
-    try:
-        source = inspect.getsource(fn)
-    except (OSError, TypeError):
-        source = fn.__qualname__
-    return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
 def _as_dataframe(definition: AssetDefinition, value: object) -> pl.DataFrame:

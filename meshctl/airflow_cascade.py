@@ -2,8 +2,10 @@
 asset-triggered runs until it settles.
 
 An asset is *expected* to run unless something upstream of it failed (then it is skipped:
-its Asset schedule is never satisfied). The cascade has settled when every expected asset's
-DAG has a finished run since the trigger and no mesh DAG (governance included) is active.
+its Asset schedule is never satisfied), or every input of it in the cascade came out
+``unchanged`` (its task skipped: the output was the current version's, no Asset event) or is
+itself not expected. The cascade has settled when every expected asset's DAG has a finished run
+since the trigger and no mesh DAG (governance included) is active.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from assets.mesh import Mesh
 from meshctl.local_airflow import AirflowClient
 
 ACTIVE = frozenset({"queued", "running"})
-DONE = frozenset({"success", "failed"})
+#: ``unchanged``: the run succeeded with its task skipped, publishing nothing (no Asset event).
+UNCHANGED = "unchanged"
+DONE = frozenset({"success", "failed", UNCHANGED})
 
 
 class CascadeTimeoutError(MeshError):
@@ -118,10 +122,15 @@ def snapshot(client: AirflowClient, mesh: Mesh, started: dt.datetime, keys: set[
     """The state of ``keys``' runs since ``started``: the latest run of each, or for a key in
     ``triggered`` the run of that id."""
     runs = {k: _latest_run(client, k, started, (triggered or {}).get(k)) for k in mesh.graph.sorted(keys)}
-    skipped = frozenset(mesh.graph.descendants(*(k for k, r in runs.items() if r.state == "failed")))
+    skipped = set(mesh.graph.descendants(*(k for k, r in runs.items() if r.state == "failed")))
+    for key in runs:  # topological order: an asset fed only by unchanged or skipped inputs never runs
+        inputs = [u for u in mesh.graph.upstream(key) if u in runs]
+        if inputs and (triggered is None or key not in triggered) \
+                and all(runs[u].state == UNCHANGED or u in skipped for u in inputs):
+            skipped.add(key)
     governance = {d: [r["state"] for r in client.runs(governance_dag_id(d)) if _after(r, started)]
                   for d in sorted({k.split(".", 1)[0] for k in keys})}
-    return CascadeState(started=started, assets=runs, skipped=skipped & keys, governance=governance)
+    return CascadeState(started=started, assets=runs, skipped=frozenset(skipped & keys), governance=governance)
 
 
 def _latest_run(client: AirflowClient, key: str, started: dt.datetime, run_id: str | None = None) -> AssetRun:
@@ -130,6 +139,10 @@ def _latest_run(client: AirflowClient, key: str, started: dt.datetime, run_id: s
             continue
         extra: Mapping[str, Any] = {}
         if run["state"] == "success":  # the task returns the extra it set on its Asset event
+            tasks = client.task_instances(asset_dag_id(key), run["dag_run_id"])
+            if any(t["task_id"] == "materialize" and t["state"] == "skipped" for t in tasks):
+                return AssetRun(key=key, state=UNCHANGED, run_type=run["run_type"], run_id=run["dag_run_id"],
+                                seconds=run.get("duration"))
             extra = client.return_value(asset_dag_id(key), run["dag_run_id"], "materialize") or {}
         return AssetRun(key=key, state=run["state"], run_type=run["run_type"], run_id=run["dag_run_id"],
                         seconds=run.get("duration"), extra=extra)

@@ -14,7 +14,7 @@ from assets.graph import AssetGraph
 
 #: Fill colour of each state (``governance`` outcomes, plus the dashboard's own).
 STATE_COLOURS = {"materialized": "#2e9e5b", "gate_failed": "#d64545", "error": "#a31515", "skipped": "#e0a526",
-                 "stale": "#e07b26", "never run": "#9aa3ad"}
+                 "unchanged": "#2e9e5b", "stale": "#e07b26", "never run": "#9aa3ad"}
 NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 230, 26, 60, 10, 12
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, BaseOperator, Connection, Variable
-from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
+from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException, AirflowSkipException
 
 if TYPE_CHECKING:
     from assets.mesh import Mesh
@@ -39,12 +39,17 @@ class MaterializeAssetOperator(BaseOperator):
 
     A failed contract gate fails the task without retries (the same data fails again) and
     emits no Asset event, so nothing downstream is scheduled. Other failures are retried.
+    With ``skip_unchanged`` (the default), an output identical to the current version publishes
+    nothing: the task ends skipped, and a skipped task emits no Asset event, so nothing
+    downstream runs for nothing.
     """
 
     ui_color = "#d8f3dc"
 
-    def __init__(self, *, mesh_root: str, key: str, asset: Asset, load: MeshLoader, **kwargs: Any) -> None:
+    def __init__(self, *, mesh_root: str, key: str, asset: Asset, load: MeshLoader, skip_unchanged: bool = True,
+                 **kwargs: Any) -> None:
         super().__init__(outlets=[asset], **kwargs)
+        self.skip_unchanged = skip_unchanged
         self.mesh_root = mesh_root
         self.key = key
         self.asset = asset
@@ -57,10 +62,13 @@ class MaterializeAssetOperator(BaseOperator):
 
         mesh = self.load(Path(self.mesh_root), self.key.split(".", 1)[0])
         result = run_asset(mesh, self.key, run_id=context["run_id"], params=dict(context.get("params") or {}),
-                            source="airflow", secrets=_airflow_secret, retries=0)  # Airflow retries the task
+                            source="airflow", secrets=_airflow_secret, retries=0,  # Airflow retries the task
+                            skip_unchanged=self.skip_unchanged)
         mesh.services.audit.seal()  # the task's records end under a signed, witnessed head
         if result.status is Status.GATE_FAILED:
             raise AirflowFailException(result.error)
+        if result.status is Status.UNCHANGED:  # a skipped task emits no Asset event
+            raise AirflowSkipException(f"{self.key}: {result.note}")
         if result.manifest is None:
             raise AssetStepError(result.error)
         extra = AssetUpdate.from_manifest(result.manifest, "airflow").to_extra()

@@ -23,6 +23,10 @@ class Manifest:
     version's encryption key, wrapped by a key-encryption key (never in plaintext); ``contract``
     describes the contract the data passed, for contract evolution checks. ``warnings`` lists
     the warning checks (``raise_warning=True``) the data failed: ``column``, ``check``, ``rows``.
+    ``content_checksum`` hashes the rows as the gate passed them, before protection (encryption
+    is not deterministic, so ``checksum`` differs between runs of the same data): a run whose
+    output has the same one publishes nothing (see :mod:`assets.staleness`). Versions published
+    before it existed have ``None``.
     """
 
     key: str
@@ -41,6 +45,7 @@ class Manifest:
     data_key: Mapping[str, str] | None = None
     contract: Mapping[str, Any] | None = None
     warnings: tuple[Mapping[str, Any], ...] = ()
+    content_checksum: str | None = None
     format: int = MANIFEST_FORMAT
 
     @property

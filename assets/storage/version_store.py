@@ -77,6 +77,7 @@ class PublishRequest:
     data_key: Mapping[str, str] | None = None
     contract: Mapping[str, Any] | None = None
     warnings: tuple[Mapping[str, Any], ...] = ()
+    content_checksum: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -169,7 +170,8 @@ class VersionStore:
                 produced_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
                 run_id=request.run_id, partition=request.partition, protection=dict(request.protection),
                 data_key=dict(request.data_key) if request.data_key else None,
-                contract=dict(request.contract) if request.contract else None, warnings=request.warnings)
+                contract=dict(request.contract) if request.contract else None, warnings=request.warnings,
+                content_checksum=request.content_checksum)
             # the data, the manifest, their folder and CURRENT's next content reach the disk
             # together, before the folder is moved into place; moving CURRENT then syncs the
             # asset's folder, which holds both renames

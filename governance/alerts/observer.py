@@ -41,8 +41,8 @@ class AlertObserver:
                 at=run.ended_at,
                 details={**base, "failed_checks": checks, "rows": gate.rows if gate else None,
                          "failed_rows": gate.failed_rows if gate else None, "quarantine": result.quarantine}))
-        elif result.status is Status.MATERIALIZED:
+        elif result.ok:  # published, or unchanged: the run succeeded either way
             version = result.manifest.version if result.manifest else "?"
             for kind in ("run_failed", "gate_failed"):
                 self.sink.recover(Recovery(kind=kind, subject=run.key, at=run.ended_at,
-                                           summary=f"{run.key} published version {version}"))
+                                           summary=f"{run.key} {'published' if result.published else 'unchanged at'} version {version}"))

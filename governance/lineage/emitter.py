@@ -24,7 +24,12 @@ from governance.lineage.config import (
     lineage_settings,
 )
 from governance.lineage.delivery import LEGACY_FILE, Delivery, LineageOutbox
-from governance.lineage.events import complete_event, fail_event, start_event
+from governance.lineage.events import (
+    complete_event,
+    fail_event,
+    start_event,
+    unchanged_event,
+)
 from governance.state import StateDatabase, state_database
 
 log = logging.getLogger(__name__)
@@ -43,6 +48,10 @@ class Lineage:
 
     def failed(self, key: str, run_id: str, error: str, failures: Iterable[CheckFailure] = ()) -> Delivery | None:
         return self._emit(lambda: fail_event(self.mesh, key, run_id, self.settings.namespace, error, failures), key)
+
+    def unchanged(self, key: str, run_id: str, current: Manifest) -> Delivery | None:
+        """The COMPLETE event of a run whose output was ``current``'s: it published nothing."""
+        return self._emit(lambda: unchanged_event(self.mesh, key, run_id, current, self.settings.namespace), key)
 
     def completed(self, manifest: Manifest, region: str | None = None) -> Delivery:
         """The COMPLETE event of a published version (raises if it cannot even be recorded)."""

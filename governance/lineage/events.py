@@ -96,6 +96,21 @@ def complete_event(mesh: Mesh, manifest: Manifest, namespace: str, region: str) 
                           inputs=inputs, outputs=[output]))
 
 
+def unchanged_event(mesh: Mesh, key: str, run_id: str, current: Manifest, namespace: str,
+                    at: dt.datetime | None = None) -> RunEvent:
+    """The run ended without publishing: its output was ``current``, which it names by version,
+    with the input versions it read (those of ``current``)."""
+    spec = mesh.graph[key].spec
+    inputs = [InputDataset(namespace=namespace, name=k, facets={
+        "version": dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=v)})
+        for k, v in current.input_versions.items()]
+    output = OutputDataset(namespace=namespace, name=key, facets={
+        "version": dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=current.version)})
+    return _ours(RunEvent(eventType=RunState.COMPLETE, eventTime=_iso(at), producer=PRODUCER,
+                          run=Run(runId=run_uuid(run_id, key)), job=_job(mesh, spec, namespace),
+                          inputs=inputs, outputs=[output]))
+
+
 def fail_event(mesh: Mesh, key: str, run_id: str, namespace: str, error: str,
                failures: Iterable[CheckFailure] = (), at: dt.datetime | None = None) -> RunEvent:
     """The run failed: the error, and for a gate failure each check's result on the output."""

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from governance.ops.runs import RunRecord
+from governance.ops.runs import CONFIRMED, RunRecord
 from governance.ops.watch import Watched
 from governance.policy.ops import OpsPolicy, OpsTargets
 
@@ -149,7 +149,7 @@ def _asset_figures(asset: Watched, runs: list[RunRecord], unreadable_at: list[dt
     ended = sorted((r for r in runs if r.ended_at is not None and r.ended_at < until),
                    key=lambda r: r.ended_at or since)
     publishes = ([before] if before is not None else []) + [r.ended_at for r in ended
-                                                           if r.status == "materialized" and r.ended_at]
+                                                           if r.status in CONFIRMED and r.ended_at]
     start = max(since, publishes[0]) if publishes else until
     tracked = (until - start).total_seconds() if asset.tracked else 0.0
     fresh = 0.0
@@ -170,7 +170,7 @@ def _asset_figures(asset: Watched, runs: list[RunRecord], unreadable_at: list[dt
             if opened is None:
                 opened, failures = r, 0
             failures += 1
-        elif r.status == "materialized" and opened is not None:
+        elif r.status in CONFIRMED and opened is not None:
             incidents.append(_incident(asset.key, opened, r.ended_at, failures))
             opened = None
     if opened is not None:

@@ -23,6 +23,9 @@ from governance.state.schema import runs
 
 log = logging.getLogger(__name__)
 
+#: Statuses of a run after which the current version is up to date: it published one, or found
+#: its output identical to the current version (``unchanged``), which counts as fresh from then.
+CONFIRMED = ("materialized", "unchanged")
 #: The status of a run that has started and not ended yet.
 RUNNING = "running"
 #: Run outcomes that mean the asset failed (an incident begins).
@@ -154,18 +157,18 @@ class RunRecords:
             return [_record(r) for r in conn.execute(query)]
 
     def latest(self) -> LatestRuns:
-        """Per asset: its last published run, its last ended run and its oldest open run, in three
+        """Per asset: its last published (or unchanged, :data:`CONFIRMED`) run, its last ended run and its oldest open run, in three
         aggregate queries (what ``mesh ops status`` needs, without reading the whole history)."""
         with self.database.read() as conn:
             return LatestRuns(
-                published=self._last(conn, runs.c.status == "materialized", runs.c.ended_at),
+                published=self._last(conn, runs.c.status.in_(CONFIRMED), runs.c.ended_at),
                 ended=self._last(conn, runs.c.ended_at.is_not(None), runs.c.ended_at),
                 running=self._last(conn, runs.c.status == RUNNING, runs.c.started_at))
 
     def published_before(self, at: dt.datetime) -> dict[str, dt.datetime]:
-        """Per asset, when its last version published before ``at`` was."""
+        """Per asset, when its last version published (or confirmed unchanged) before ``at`` was."""
         with self.database.read() as conn:
-            last = self._last(conn, and_(runs.c.status == "materialized", runs.c.ended_at < stamp(at)),
+            last = self._last(conn, and_(runs.c.status.in_(CONFIRMED), runs.c.ended_at < stamp(at)),
                               runs.c.ended_at)
         return {k: r.ended_at for k, r in last.items() if r.ended_at is not None}
 

@@ -44,7 +44,7 @@ ActorOption = Annotated[str | None, typer.Option(
     help="Which of your identities acts (e-mail). It only selects: your private key proves it "
          "(mesh identity create), or with [identity] provider = \"oidc\" the token in MESH_TOKEN.")]
 
-STATUS_STYLE = {"materialized": "green", "gate_failed": "bold red", "error": "red", "skipped": "yellow"}
+STATUS_STYLE = {"materialized": "green", "gate_failed": "bold red", "error": "red", "skipped": "yellow", "unchanged": "cyan"}
 
 
 def emit_json(data: Any) -> None:

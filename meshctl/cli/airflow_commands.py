@@ -23,7 +23,7 @@ from meshctl.local_airflow import DEFAULT_PORT, LocalAirflow, free_port
 from meshctl.profiles import EMBEDDED, Profile, distributed
 from meshctl.services import service_urls, stop_services
 
-STATE_STYLE = {"success": "green", "failed": "bold red", "running": "cyan", "queued": "yellow"}
+STATE_STYLE = {"success": "green", "failed": "bold red", "running": "cyan", "queued": "yellow", "unchanged": "cyan"}
 
 
 class ProfileName(str, Enum):

@@ -98,29 +98,35 @@ def main() -> None:
 @app.command("list")
 def list_assets(selection: Annotated[str, typer.Argument(help="Selection, e.g. 'sales.*' or '+finance.revenue'.")] = "*",
                 root: RootOption = None, as_json: JsonOption = False) -> None:
-    """List assets with their inputs, schedule, visibility and current version."""
+    """List assets with their inputs, schedule, visibility, current version and whether it is stale
+    (code, contract version or an input's version changed since it was made), with the reason."""
     mesh = open_mesh(root)
     with user_errors():
         keys = mesh.select(selection)
+    from assets.staleness import staleness
+
     store = mesh.store()
     rows: list[dict[str, Any]] = []
     for key in keys:
         spec = mesh.graph[key].spec
         current = store.current(key)
+        state = staleness(mesh, key)
         rows.append({"key": key, "domain": spec.domain, "inputs": sorted(set(spec.inputs.values())),
                      "schedule": spec.schedule or ("on " + spec.trigger + " inputs" if spec.inputs else None),
                      "visibility": spec.visibility, "owners": list(spec.owners), "tags": dict(spec.tags),
                      "contract": f"{spec.contract.__name__} {spec.contract_version}",
-                     "version": current.version if current else None, "rows": current.rows if current else None})
+                     "version": current.version if current else None, "rows": current.rows if current else None,
+                     "stale": state.stale, "stale_reasons": list(state.reasons)})
     if as_json:
         emit_json(rows)
         return
     table = Table(title=f"{len(rows)} asset(s) in mesh '{mesh.policy.settings.name}'")
-    for col in ("asset", "inputs", "schedule", "visibility", "contract", "current version", "rows"):
+    for col in ("asset", "inputs", "schedule", "visibility", "contract", "current version", "rows", "stale"):
         table.add_column(col)
     for r in rows:
         table.add_row(r["key"], ", ".join(r["inputs"]) or "-", r["schedule"] or "-", r["visibility"],
-                      r["contract"], r["version"] or "-", f"{r['rows']:,}" if r["rows"] is not None else "-")
+                      r["contract"], r["version"] or "-", f"{r['rows']:,}" if r["rows"] is not None else "-",
+                      f"[yellow]stale[/]: {escape('; '.join(r['stale_reasons']))}" if r["stale"] else "-")
     console.print(table)
 
 
@@ -190,23 +196,45 @@ def compile_command(root: RootOption = None, as_json: JsonOption = False) -> Non
 
 @app.command("materialize")
 def materialize_command(
-    selection: Annotated[str, typer.Argument(help="Selection, e.g. '*', 'sales.*', '+finance.revenue'.")],
+    selection: Annotated[str | None, typer.Argument(
+        help="Selection, e.g. '*', 'sales.*', '+finance.revenue' (with --stale: '*' by default).")] = None,
     root: RootOption = None,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic data of root assets.")] = 7,
     scale: Annotated[int, typer.Option(help="Rows of the largest root asset (sales.orders).")] = 100_000,
     inject_bad_rows: Annotated[bool, typer.Option("--inject-bad-rows", help="Demo: make finance.fx_rates emit rows its contract rejects.")] = False,
     workers: Annotated[int | None, typer.Option(help="Assets run at once (default: up to 4).")] = None,
+    stale: Annotated[bool, typer.Option("--stale", help="Run only the stale assets of the selection, and what "
+                                        "they feed in it; implies --skip-unchanged.")] = False,
+    skip_unchanged: Annotated[bool, typer.Option("--skip-unchanged", help="Publish nothing for an output identical "
+                                                 "to the current version, and do not run what it feeds.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Run a selection in-process, gate every output with its contract, and publish what passes."""
+    from assets.staleness import staleness
+
     require_at_least("--workers", workers, 1)
+    if selection is None and not stale:
+        fail("give a selection, e.g. '*' or 'sales.orders' (only --stale defaults to '*')")
     mesh = open_mesh(root)
     with user_errors():
-        keys = mesh.select(selection)
+        keys = mesh.select("*" if selection is None else selection)
+    if stale:
+        stale_keys = [k for k in keys if staleness(mesh, k).stale]
+        if not stale_keys:
+            if as_json:
+                emit_json({"run_id": None, "ok": True, "assets": []})
+            else:
+                console.print("nothing is stale: every selected asset is up to date")
+            return
+        fed = mesh.graph.descendants(*stale_keys) & set(keys)  # what they feed, within the selection
+        selection = " ".join(k for k in keys if k in fed or k in stale_keys)
+        with user_errors():
+            keys = mesh.select(selection)
     params = {"seed": seed, "scale": scale, "inject_bad_rows": inject_bad_rows}
     with progress(len(keys), "materializing", enabled=not as_json) as advance:
-        result = materialize(selection, mesh=mesh, params=params, max_workers=workers,
-                             on_result=lambda r: advance(f"{r.key}: {r.status}"))
+        result = materialize("*" if selection is None else selection, mesh=mesh, params=params, max_workers=workers,
+                             on_result=lambda r: advance(f"{r.key}: {r.status}"),
+                             skip_unchanged=skip_unchanged or stale)
     if as_json:
         emit_json(result.to_dict())
     else:
@@ -229,6 +257,8 @@ def print_run(result: RunResult) -> None:
     for r in result.results.values():
         if r.error and not r.ok:
             _print_failure(r)
+        elif r.note:
+            console.print(f"{r.key}: {escape(r.note)}", highlight=False, soft_wrap=True)
     for r in result.results.values():
         for w in r.gate.warnings if r.gate else ():
             console.print(f"[yellow]{r.key}[/]: warning: {escape(str(w))}", highlight=False, soft_wrap=True)
