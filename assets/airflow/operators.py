@@ -11,7 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, BaseOperator, Connection, Variable
-from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException, AirflowSkipException
+from airflow.sdk.exceptions import (
+    AirflowFailException,
+    AirflowNotFoundException,
+    AirflowSkipException,
+)
 
 if TYPE_CHECKING:
     from assets.mesh import Mesh
@@ -39,14 +43,14 @@ class MaterializeAssetOperator(BaseOperator):
 
     A failed contract gate fails the task without retries (the same data fails again) and
     emits no Asset event, so nothing downstream is scheduled. Other failures are retried.
-    With ``skip_unchanged`` (the default), an output identical to the current version publishes
-    nothing: the task ends skipped, and a skipped task emits no Asset event, so nothing
-    downstream runs for nothing.
+    With ``skip_unchanged`` (off by default, as in-process: ``mesh materialize --skip-unchanged``),
+    an output identical to the current version publishes nothing: the task ends skipped, and a
+    skipped task emits no Asset event, so nothing downstream runs for nothing.
     """
 
     ui_color = "#d8f3dc"
 
-    def __init__(self, *, mesh_root: str, key: str, asset: Asset, load: MeshLoader, skip_unchanged: bool = True,
+    def __init__(self, *, mesh_root: str, key: str, asset: Asset, load: MeshLoader, skip_unchanged: bool = False,
                  **kwargs: Any) -> None:
         super().__init__(outlets=[asset], **kwargs)
         self.skip_unchanged = skip_unchanged

@@ -195,7 +195,7 @@ def test_an_unchanged_airflow_task_ends_skipped_and_emits_no_asset_event(example
 
     outlet = Outlet()
     task = MaterializeAssetOperator(task_id="materialize", mesh_root=str(example_root), key="sales.products",
-                                    asset=asset, load=domain_mesh)
+                                    asset=asset, load=domain_mesh, skip_unchanged=True)
     context = {"run_id": "scheduled__1", "params": SMALL, "outlet_events": {asset: outlet}}
     with pytest.raises(AirflowSkipException, match="nothing published"):
         task.execute(context)
