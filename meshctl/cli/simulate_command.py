@@ -63,9 +63,9 @@ def simulate_command(
     from governance.policy import find_mesh_file
 
     with user_errors():
-        source = find_mesh_file(root).parent
         rates = FaultRates(transient=transient, slow=slow, bad_data=bad_data, corrupt_file=corrupt_file,
                            lost_replica=lost_replica, notifier_outage=notifier_outage)
+        source = find_mesh_file(root).parent
         start = start_of_next_day(dt.datetime.now(dt.UTC))
         modes = {Healing.both: (True, False), Healing.on: (True,), Healing.off: (False,)}[healing]
         settings = [Settings(days=days, seed=seed, start=start, rates=rates, scale=scale, healing=on) for on in modes]
