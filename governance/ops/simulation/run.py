@@ -30,7 +30,7 @@ from governance.ops.clock import ManualClock, with_clock
 from governance.ops.report import Report
 from governance.ops.signals import Recovery, Signal
 from governance.ops.simulation.faults import FaultInjector, FaultRates
-from governance.ops.simulation.sandbox import sandbox_copy
+from governance.ops.simulation.sandbox import NOTIFIER, sandbox_copy
 from governance.ops.simulation.schedule import ticks
 
 #: The longest simulation (days).
@@ -110,7 +110,7 @@ def simulate(source: Path, settings: Settings, folder: Path) -> Outcome:
                              watch_every=settings.watch_every)
     loaded = load_mesh(root)
     mesh = with_clock(_faulty(loaded, injector, retries=None if settings.healing else 0), clock, clock.sleep)
-    notifier = getattr(governed(mesh).alerts.notifiers.get("simulation_file"), "path", None)
+    notifier = getattr(governed(mesh).alerts.notifiers.get(NOTIFIER), "path", None)
 
     def look(now: dt.datetime) -> None:
         changes.extend(check_mesh(mesh, now).changes)
