@@ -111,8 +111,8 @@ class FaultInjector:
     watcher: Watcher | None = None
     injected: Counter[str] = field(default_factory=Counter)
     _rng: random.Random = field(init=False)
-    _plans: dict[str, _Plan] = field(default_factory=dict)
-    _outage_until: dt.datetime | None = None
+    _plans: dict[str, _Plan] = field(init=False, default_factory=dict)
+    _outage_until: dt.datetime | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
