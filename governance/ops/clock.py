@@ -30,17 +30,24 @@ class ManualClock:
         self._now += by
         return self._now
 
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` in this clock's time: advance it, at once (a simulation's ``sleep``)."""
+        self.advance(dt.timedelta(seconds=seconds))
+
     def set(self, at: dt.datetime) -> None:
         if at < self._now:
             raise ValueError(f"a clock does not go back (from {self._now.isoformat()} to {at.isoformat()})")
         self._now = at
 
 
-def with_clock(mesh: Mesh, clock: Callable[[], dt.datetime]) -> Mesh:
-    """``mesh`` with its services timed by ``clock`` (runs, run records, states)."""
+def with_clock(mesh: Mesh, clock: Callable[[], dt.datetime],
+               sleep: Callable[[float], None] | None = None) -> Mesh:
+    """``mesh`` with its services timed by ``clock`` (runs, run records, states); with ``sleep``
+    too, its waits (retries' back-off) go through it (a simulation advances the clock instead)."""
     base = mesh.wiring
 
     def wiring(m: Mesh) -> Services:
-        return dataclasses.replace(base(m), clock=clock)
+        services = dataclasses.replace(base(m), clock=clock)
+        return services if sleep is None else dataclasses.replace(services, sleep=sleep)
 
     return dataclasses.replace(mesh, wiring=wiring)

@@ -4,8 +4,8 @@ and MTBF, per asset, per domain and for the mesh, against each domain's targets 
 - **SLA compliance**: the share of the window (from the asset's first publish) during which it
   was fresh, computed from its publish times and its deadline rule (:class:`Watched`).
 - **Availability of reads**: the share of that time its current version could be read: a
-  version is unreadable from a run that found it so (``input '<key>' is unreadable``) until
-  the asset's next publish.
+  version is unreadable from a run that found it so (``input '<key>' is unreadable``, or its
+  data no longer matching its manifest, or gone) until the asset's next publish.
 - **Incidents**: from a failed run (error, gate failure) to the next good version of that
   asset; **MTTR** is their mean duration (open ones are counted, not averaged), **MTBF** the
   time without an open incident divided by their number.
@@ -23,7 +23,9 @@ from governance.ops.runs import CONFIRMED, RunRecord
 from governance.ops.watch import Watched
 from governance.policy.ops import OpsPolicy, OpsTargets
 
-_UNREADABLE = re.compile(r"input '([a-z0-9_]+\.[a-z0-9_]+)' is unreadable")
+_KEY = r"([a-z0-9_]+\.[a-z0-9_]+)"
+_UNREADABLE = re.compile(rf"input '{_KEY}' is unreadable|asset '{_KEY}': (?:the data of version '[^']*' does not "
+                         rf"match its manifest|version '[^']*' has no data file)")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,7 +130,7 @@ def build_report(assets: Sequence[Watched], records: Iterable[RunRecord], ops: O
         runs.setdefault(r.key, []).append(r)
         match = _UNREADABLE.search(r.error or "") if r.status == "error" else None
         if match and r.ended_at:
-            unreadable.setdefault(match.group(1), []).append(r.ended_at)
+            unreadable.setdefault(match.group(1) or match.group(2), []).append(r.ended_at)
     per_asset: dict[str, Figures] = {}
     incidents: list[Incident] = []
     for asset in assets:

@@ -20,6 +20,7 @@ from governance.services import governed
 from meshctl.cli import (
     alert_commands,  # noqa: F401 - registers `mesh ops incidents|ack|alerts|check`
     heal_commands,  # noqa: F401  (registers mesh ops heal on ops_app)
+    simulate_command,  # noqa: F401  (registers mesh ops simulate on ops_app)
 )
 from meshctl.cli import ops_commands as _ops_commands  # noqa: F401 - registers `mesh ops status|report|serve-metrics`
 from meshctl.cli._output import (

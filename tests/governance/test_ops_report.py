@@ -77,3 +77,19 @@ def test_an_incident_of_a_run_that_started_before_the_window_counts(tmp_path: Pa
     publish(records, "sales.orders", T0 + H + 25 * M, "o1")
     report = OpsView([ORDERS], db).report(T0 + H, T0 + 2 * H, OpsPolicy())
     assert report.assets["sales.orders"].mttr_seconds == (20 * M).total_seconds()
+
+
+@pytest.mark.parametrize("error", [
+    pytest.param("input 'sales.orders' is unreadable (ArrowInvalid: ...)", id="parquet-unreadable"),
+    pytest.param("asset 'sales.orders': the data of version 'o6' does not match its manifest (found 9 bytes; "
+                 "expected sha256:ab, 9 bytes), so it is not served", id="checksum-mismatch"),
+    pytest.param("asset 'sales.orders': version 'o6' has no data file", id="data-file-gone"),
+])
+def test_a_current_version_that_cannot_be_read_is_unavailable(tmp_path: Path, error: str) -> None:
+    db = database(tmp_path)
+    records = RunRecords(db)
+    for h in range(10):
+        publish(records, "sales.orders", T0 + h * H + 5 * M, f"o{h}")
+    publish(records, "sales.daily", T0 + 6 * H + 10 * M, "bad", status="error", error=error)
+    report = OpsView([ORDERS, DAILY], db).report(T0, T0 + 10 * H, OpsPolicy(defaults=OpsTargets()))
+    assert report.assets["sales.orders"].availability == pytest.approx(100 * (595 - 55) / 595)

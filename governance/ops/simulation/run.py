@@ -1,0 +1,155 @@
+"""One simulated month: the example mesh's schedules replayed on a manual clock, with faults.
+
+:func:`simulate` copies the mesh to a folder (:mod:`.sandbox`), loads it with a
+:class:`~governance.ops.clock.ManualClock` (its runs, records and retries' back-off all on that
+clock: a retry's wait advances it, never waits), wraps every asset's function in the
+:class:`~.faults.FaultInjector`, publishes everything once, then for each tick of the schedule
+(:mod:`.schedule`): draws the tick's storage and notifier faults, runs the due roots and their
+downstream with the real engine (gate, storage, replication), checks the mesh
+(:func:`governance.alerts.checks.check_mesh`: freshness, predicted breaches, replica lag, alerts
+into the outbox) and, with self-healing on, runs the runbook as ``service:healing``. While a
+slow run goes on, the monitor checks every ``watch_every`` (as the ops DAG would).
+
+Self-healing off means no runbook and no retries of transient failures (``retries=0``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assets.engine import materialize
+from assets.errors import ConfigError
+from assets.mesh import Mesh
+from governance.alerts.incidents import Incident
+from governance.ops.clock import ManualClock, with_clock
+from governance.ops.report import Report
+from governance.ops.signals import Recovery, Signal
+from governance.ops.simulation.faults import FaultInjector, FaultRates
+from governance.ops.simulation.sandbox import NOTIFIER, sandbox_copy
+from governance.ops.simulation.schedule import ticks
+
+#: The longest simulation (days).
+MAX_DAYS = 366
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """What to simulate: ``days`` from ``start`` (a UTC time), faults drawn with ``seed`` at
+    ``rates``, ``scale`` orders per run, self-healing on or off; the monitor looks every
+    ``watch_every`` during a slow run."""
+
+    days: float
+    seed: int
+    start: dt.datetime
+    rates: FaultRates = field(default_factory=FaultRates)
+    scale: int = 200
+    healing: bool = True
+    watch_every: dt.timedelta = dt.timedelta(minutes=15)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.days <= MAX_DAYS:
+            raise ConfigError(f"cannot simulate {self.days} days", where="mesh ops simulate --days",
+                              fix=f"give a number of days from 1 to {MAX_DAYS}")
+        if self.scale < 1:
+            raise ConfigError(f"scale {self.scale} is not a number of orders", where="mesh ops simulate --scale",
+                              fix="give a positive number, e.g. 200")
+        if self.start.tzinfo is None:
+            raise ConfigError("the simulation's start has no time zone", where="Settings.start",
+                              fix="give a UTC time, e.g. dt.datetime(2026, 1, 1, tzinfo=dt.UTC)")
+        if self.watch_every <= dt.timedelta(0):
+            raise ConfigError("watch_every must be positive", where="Settings.watch_every", fix="e.g. 15 minutes")
+
+    @property
+    def end(self) -> dt.datetime:
+        return self.start + dt.timedelta(days=self.days)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """What one simulation produced: the operating report of ``[start, end)``, every freshness
+    change the monitor signalled (in order), the alert incidents and alerts sent, what was
+    injected, what self-healing did, and how long it took on this machine."""
+
+    settings: Settings
+    report: Report
+    changes: tuple[Signal | Recovery, ...]
+    incidents: tuple[Incident, ...]
+    alerts_sent: int
+    alerts_pending: int
+    injected: dict[str, int]
+    healed: dict[str, int]
+    ticks: int
+    runs: int
+    wall_seconds: float
+    folder: Path
+
+
+def start_of_next_day(now: dt.datetime) -> dt.datetime:
+    """Midnight (UTC) after ``now``: where a simulated month starts by default."""
+    return now.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
+
+
+def simulate(source: Path, settings: Settings, folder: Path) -> Outcome:
+    """Simulate the mesh at ``source`` in a copy under ``folder`` (see the module docstring)."""
+    from governance.alerts.checks import check_mesh
+    from governance.healing import heal
+    from governance.ops.monitor import mesh_view
+    from governance.services import governed
+    from governance.wiring import load_mesh
+
+    began = time.perf_counter()
+    root = sandbox_copy(source, folder)
+    clock = ManualClock(settings.start)
+    changes: list[Signal | Recovery] = []
+    injector = FaultInjector(rates=settings.rates, seed=settings.seed, clock=clock,
+                             watch_every=settings.watch_every)
+    loaded = load_mesh(root)
+    mesh = with_clock(_faulty(loaded, injector, retries=None if settings.healing else 0), clock, clock.sleep)
+    notifier = getattr(governed(mesh).alerts.notifiers.get(NOTIFIER), "path", None)
+
+    def look(now: dt.datetime) -> None:
+        changes.extend(check_mesh(mesh, now).changes)
+
+    injector.watcher = look
+    params = {"scale": settings.scale, "seed": settings.seed}
+    healed: Counter[str] = Counter()
+    runs = len(materialize("*", mesh=mesh, params=params, max_workers=1).results)
+    look(clock())
+    count = 0
+    for tick in ticks(mesh_view(mesh).assets, settings.start, settings.end - dt.timedelta(microseconds=1)):
+        count += 1
+        if clock() < tick.at:
+            clock.set(tick.at)
+        injector.between_ticks(mesh, notifier)
+        keys = mesh.select(tick.selection)
+        injector.plan(keys)
+        runs += len(materialize(tick.selection, mesh=mesh, params=params, max_workers=1).results)
+        look(clock())
+        if settings.healing:
+            done = heal(mesh, clock())
+            healed.update({k: v for k, v in done.counts.to_dict().items() if v})
+    if clock() < settings.end:
+        clock.set(settings.end)
+    if notifier is not None:
+        injector.end_outage(notifier)
+    look(clock())
+    sink = governed(mesh).alerts
+    report = mesh_view(mesh).report(settings.start, clock(), mesh.policy.ops)
+    return Outcome(settings=settings, report=report, changes=tuple(changes),
+                   incidents=tuple(sink.incidents(everything=True)), alerts_sent=sink.sent(),
+                   alerts_pending=len(sink.pending()), injected=dict(injector.injected), healed=dict(healed),
+                   ticks=count, runs=runs, wall_seconds=time.perf_counter() - began, folder=root)
+
+
+def _faulty(mesh: Mesh, injector: FaultInjector, retries: int | None) -> Mesh:
+    """``mesh`` whose assets run through ``injector`` (and, with ``retries``, retry that often)."""
+    definitions = injector.wrap(mesh.graph.assets)
+    if retries is not None:
+        definitions = {k: dataclasses.replace(d, spec=dataclasses.replace(d.spec, retries=retries))
+                       for k, d in definitions.items()}
+    return dataclasses.replace(mesh, graph=dataclasses.replace(mesh.graph, assets=definitions))

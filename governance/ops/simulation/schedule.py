@@ -1,0 +1,47 @@
+"""The example mesh's schedules as a list of ticks: at each, the scheduled roots that fire.
+
+A tick runs its roots and everything downstream of them (the engine's selection ``root+``), as
+Airflow runs a cron DAG and then the asset-triggered ones. Times come from the same rule the
+freshness monitor uses (:func:`governance.ops.watch.next_tick`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from governance.ops.watch import Watched, next_tick
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """A moment of the schedule and the roots due then (in key order)."""
+
+    at: dt.datetime
+    roots: tuple[str, ...]
+
+    @property
+    def selection(self) -> str:
+        """The engine's selection of this tick: each root and its downstream."""
+        return " ".join(f"{k}+" for k in self.roots)
+
+
+def scheduled_roots(assets: Sequence[Watched]) -> list[Watched]:
+    """The assets with a schedule and no inputs: what a clock starts."""
+    return [a for a in assets if a.scheduled and not a.inputs]
+
+
+def ticks(assets: Sequence[Watched], start: dt.datetime, end: dt.datetime) -> Iterator[Tick]:
+    """Every tick in ``(start, end]``, in time order."""
+    roots = scheduled_roots(assets)
+    upcoming = {a.key: next_tick(a.schedule or "", start) for a in roots}
+    while upcoming:
+        at = min(upcoming.values())
+        if at > end:
+            return
+        due = tuple(sorted(k for k, t in upcoming.items() if t == at))
+        schedules = {a.key: a.schedule or "" for a in roots}
+        for key in due:
+            upcoming[key] = next_tick(schedules[key], at)
+        yield Tick(at=at, roots=due)
