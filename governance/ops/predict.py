@@ -4,8 +4,11 @@ Per asset, from its successful runs: the quantiles of how long a run takes and, 
 asset, how long after its scheduled time it usually finishes (robust: quantiles, no model). The
 expected completion of the next version follows the graph, because an asset cannot be fresh
 before its inputs are: an input's expected completion, then the asset's own run. A run in
-progress is expected to end ``duration`` after it started (or now, if it is already over). When
-the expected completion is past the deadline of the current version, the breach is predicted.
+progress is expected to end its usual duration after it started; once it has run longer than
+its 90th percentile it is overrunning, and is expected to run at least as long again as it has
+so far (the longer a job has overrun, the longer it tends to go on), so a run hanging before its
+deadline is predicted to breach it, not found late when the deadline passes. When the expected
+completion is past the deadline of the current version, the breach is predicted.
 """
 
 from __future__ import annotations
@@ -106,6 +109,10 @@ def _expected(asset: Watched, status: AssetStatus, stats: RunStats | None, statu
     duration = stats.duration_p50 if stats else dt.timedelta(0)
     last = status.published_at
     if status.running_since is not None:
+        running = now - status.running_since
+        if stats is not None and running > stats.duration_p90:
+            return now + running, (f"run in progress since {status.running_since:%H:%M}, overrunning: "
+                                   f"{_human(running)} so far, usually {_human(duration)}")
         return max(now, status.running_since + duration), \
             f"run in progress since {status.running_since:%H:%M}, usually {_human(duration)}"
     waits: list[tuple[dt.datetime, str]] = []

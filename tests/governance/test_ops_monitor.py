@@ -107,3 +107,16 @@ def test_a_run_that_died_is_signalled(tmp_path: Path) -> None:
     evaluate(view, T0 + 3 * H, sink, died_after=2 * H)
     evaluate(view, T0 + 4 * H, sink, died_after=2 * H)
     assert sink.kinds() == [("fire", "run_died", "sales.orders")], "once per run"
+
+
+def test_a_run_overrunning_before_its_deadline_predicts_its_own_breach(tmp_path: Path) -> None:
+    db = database(tmp_path)
+    records = RunRecords(db)
+    history(records, 3)  # orders published 02:05; the 03:00 run is due by 03:10; runs take 5 minutes
+    view, sink = OpsView([ORDERS], db), Collected()
+    records.started("sales.orders", "hung", "engine", T0 + 3 * H)
+    assert not evaluate(view, T0 + 3 * H + 4 * M, sink).predictions["sales.orders"].breach, "within its usual time"
+    at = evaluate(view, T0 + 3 * H + 7 * M, sink)  # 7 min into a 5-minute run: not done before 03:14
+    assert at.statuses["sales.orders"].state == "fresh" and at.predictions["sales.orders"].breach
+    assert "overrunning" in at.predictions["sales.orders"].reason
+    assert sink.kinds() == [("fire", "predicted_breach", "sales.orders")], "predicted before the deadline"
