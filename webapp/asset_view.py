@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from assets.mesh import Mesh
+from assets.staleness import staleness
 from governance.access.policy import missing_approvals, user_may_read
 from governance.services import governed
+from governance.subscriptions.observer import deprecation_text
 from webapp.overview import RunIndex, RunRecord
 
 #: How many versions and runs the page lists, newest first.
@@ -61,12 +63,15 @@ def asset_view(mesh: Mesh, key: str, *, index: RunIndex | None = None, today: dt
     consumers = tuple(Consumer(domain=d, assets=tuple(sorted(a)), grant=next(
         (_grant(mesh, g, today) for g in grants if g.consumer == d), None)) for d, a in sorted(readers.items()))
     people = sorted(set(mesh.policy.people) | {m for r in mesh.policy.roles.values() for m in r.members})
+    stale = staleness(mesh, key)
     return AssetView(
         key=key,
         spec={"domain": spec.domain, "owners": ", ".join(spec.owners), "visibility": spec.visibility,
               "contract version": spec.contract_version, "schedule": spec.schedule or "on its inputs",
               "freshness": str(spec.freshness) if spec.freshness else "not declared",
-              "description": spec.description, "tags": ", ".join(f"{k}={v}" for k, v in spec.tags.items())},
+              "description": spec.description, "tags": ", ".join(f"{k}={v}" for k, v in spec.tags.items()),
+              "stale": "yes: " + "; ".join(stale.reasons) if stale.stale else "no",
+              **({"deprecated": deprecation_text(spec)} if spec.deprecated is not None else {})},
         contract=contract,
         versions=tuple({"version": m.version, "rows": m.rows, "bytes": m.bytes, "produced_at": m.produced_at,
                         "run_id": m.run_id, "contract_version": m.contract_version} for m in manifests),

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from assets.mesh import Mesh
 from assets.results import Status
+from assets.staleness import staleness
 from governance.audit import AuditEvent
 from governance.dr.drill import DrillReport, record_drill
 from governance.ops import NOT_MEASURED, DailyOperations, DomainHealth, operations_view
@@ -180,3 +181,10 @@ def test_each_domain_shows_its_cost_this_month_as_mesh_usage_prices_it(client: T
     assert {d: float(v) for d, v in shown.items()} == {d: round(charges.get(d, 0.0), 2) for d in shown}
     assert sum(c.runs for c in usage.charges) > 0 and sum(d.task_seconds for d in usage.days) > 0, \
         "the example's runs are metered"
+
+
+def test_an_asset_page_says_whether_the_asset_is_stale(client: TestClient, served_mesh: ServedMesh) -> None:
+    for key in ("sales.orders", "finance.fx_rates"):
+        found = staleness(served_mesh.mesh, key)
+        shown = "yes: " + "; ".join(found.reasons) if found.stale else "no"
+        assert f"<th>stale</th><td>{shown}</td>" in client.get(f"/assets/{key}").text
