@@ -95,6 +95,7 @@ class CompiledAsset:
     freshness_seconds: float | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     retries: int = 2
+    skip_unchanged: bool = False
     pool: str = ""
     description: str = ""
     doc_md: str = ""
@@ -107,6 +108,7 @@ class CompiledAsset:
                  f"asset '{self.domain}.{self.name}' has no valid key")
         _require(self.trigger in ("all", "any"), f"asset '{self.key}' has trigger {self.trigger!r}")
         _require(isinstance(self.retries, int) and self.retries >= 0, f"asset '{self.key}' has retries {self.retries!r}")
+        _require(isinstance(self.skip_unchanged, bool), f"asset '{self.key}' has skip_unchanged {self.skip_unchanged!r}")
         object.__setattr__(self, "tags", MappingProxyType(dict(self.tags)))
 
     @property
@@ -126,7 +128,7 @@ class CompiledAsset:
             inputs=tuple(CompiledInput(param=p, key=k, access=access[k]) for p, k in spec.inputs.items()),
             schedule=spec.schedule, trigger=spec.trigger, visibility=spec.visibility, owners=tuple(spec.owners),
             freshness_seconds=spec.freshness.total_seconds() if spec.freshness is not None else None,
-            tags=dict(spec.tags), retries=spec.retries, pool=pool, description=spec.description,
+            tags=dict(spec.tags), retries=spec.retries, skip_unchanged=spec.skip_unchanged, pool=pool, description=spec.description,
             doc_md=_doc(spec), contract=spec.contract.__name__, contract_version=spec.contract_version,
             source=spec.source)
 

@@ -58,6 +58,8 @@ class AssetSpec:
     tags: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
     retries: int = 2
+    #: Publish nothing when a run's output equals the current version (see ``assets.staleness``).
+    skip_unchanged: bool = False
     source: str = "<unknown>"
     column_lineage: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     #: The last day the asset is kept up (``None``: not deprecated), and the key that replaces it.
@@ -131,7 +133,7 @@ def asset(
     visibility: str = ..., owners: list[str] | tuple[str, ...] = ..., freshness: str | None = ...,
     tags: Mapping[str, str] | None = ..., description: str | None = ..., retries: int = ...,
     name: str | None = ..., column_lineage: Mapping[str, list[str] | tuple[str, ...]] | None = ...,
-    deprecated: str | None = ..., replaced_by: str | None = ...,
+    deprecated: str | None = ..., replaced_by: str | None = ..., skip_unchanged: bool = ...,
 ) -> Callable[[AssetFn], AssetDefinition]: ...
 
 
@@ -154,6 +156,7 @@ def asset(
     column_lineage: Mapping[str, list[str] | tuple[str, ...]] | None = None,
     deprecated: str | None = None,
     replaced_by: str | None = None,
+    skip_unchanged: bool = False,
 ) -> AssetDefinition | Callable[[AssetFn], AssetDefinition]:
     """Declare a data product: a function returning a polars frame, guarded by a contract.
 
@@ -168,6 +171,10 @@ def asset(
 
     ``deprecated="2027-03-31"`` (an ISO date: the last day the asset is kept up) marks the asset
     deprecated, ``replaced_by`` names the key that replaces it; its subscribers are told once.
+
+    ``skip_unchanged=True``: a run whose output equals the current version's publishes nothing
+    and, on Airflow, emits no Asset event, so nothing downstream runs for nothing (both runners;
+    ``mesh materialize --skip-unchanged`` asks it of every asset of one run).
     """
 
     def decorate(func: AssetFn) -> AssetDefinition:
@@ -175,7 +182,7 @@ def asset(
                        schedule=schedule, trigger=trigger, visibility=visibility, owners=tuple(owners),
                        freshness=freshness, tags=dict(tags or {}), description=description,
                        retries=retries, name=name, column_lineage=dict(column_lineage or {}),
-                       deprecated=deprecated, replaced_by=replaced_by)
+                       deprecated=deprecated, replaced_by=replaced_by, skip_unchanged=skip_unchanged)
 
     return decorate(fn) if fn is not None else decorate
 
@@ -184,7 +191,7 @@ def _define(func: AssetFn, *, contract: Any, contract_version: str, ins: dict[st
             schedule: str | None, trigger: str, visibility: str, owners: tuple[str, ...],
             freshness: str | None, tags: dict[str, str], description: str | None, retries: int,
             name: str | None, column_lineage: dict[str, Any], deprecated: str | None = None,
-            replaced_by: str | None = None) -> AssetDefinition:
+            replaced_by: str | None = None, skip_unchanged: bool = False) -> AssetDefinition:
     where = _source(func)
     asset_name = name or func.__name__
     label = f"asset '{asset_name}'"
@@ -212,7 +219,7 @@ def _define(func: AssetFn, *, contract: Any, contract_version: str, ins: dict[st
         inputs=MappingProxyType(inputs), schedule=schedule, trigger=trigger,  # type: ignore[arg-type]
         visibility=visibility, owners=owners, freshness=fresh,  # type: ignore[arg-type]
         tags=MappingProxyType(tags), description=(description or inspect.getdoc(func) or "").strip(),
-        retries=retries, source=where, deprecated=end, replaced_by=replaced_by)
+        retries=retries, skip_unchanged=skip_unchanged, source=where, deprecated=end, replaced_by=replaced_by)
     if column_lineage:
         lineage = _column_lineage(column_lineage, inputs, set(spec.contract.to_schema().columns), refuse)
         spec = replace(spec, column_lineage=MappingProxyType(lineage))
@@ -256,6 +263,8 @@ def _validate_spec(spec: AssetSpec) -> None:
         raise refuse("tags must map strings to strings", "write tags={'tier': 'gold'}")
     if not isinstance(spec.retries, int) or spec.retries < 0:
         raise refuse("retries must not be negative", "write retries=0 or more")
+    if not isinstance(spec.skip_unchanged, bool):
+        raise refuse(f"skip_unchanged={spec.skip_unchanged!r} is not True or False", "write skip_unchanged=True")
     fresh = spec.freshness
     if fresh is not None and (not isinstance(fresh, dt.timedelta) or fresh < dt.timedelta(0)):
         raise refuse(f"bad freshness {spec.freshness!r}: not a duration of zero or more",

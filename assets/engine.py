@@ -39,7 +39,7 @@ def materialize(
     on_result: ProgressFn | None = None,
     run_id: str | None = None,
     handlers: Sequence[UpdateHandler] | None = None,
-    skip_unchanged: bool = False,
+    skip_unchanged: bool | None = None,
 ) -> RunResult:
     """Materialize the assets named by ``selection`` (see :mod:`assets.selection`).
 
@@ -48,7 +48,8 @@ def materialize(
     own failure. After each publish the update goes to ``handlers`` (by default the mesh's
     own, ``mesh.services.handlers``, the same the governance DAGs run).
 
-    With ``skip_unchanged``, an asset whose output is identical to its current version publishes
+    With ``skip_unchanged`` (by default each asset's own ``skip_unchanged``), an asset whose
+    output is identical to its current version publishes
     nothing (:attr:`Status.UNCHANGED`, no handler runs), and an asset whose inputs in the
     selection all came out unchanged does not run at all, unless it is stale itself
     (:mod:`assets.staleness`).
@@ -77,11 +78,11 @@ def materialize(
                 if failed:
                     record(AssetResult(key=key, status=Status.SKIPPED,
                                        error=f"skipped: upstream {', '.join(failed)} did not materialize"))
-                elif skip_unchanged and (same := _inputs_unchanged(mesh, key, results)) is not None:
+                elif _skips(mesh, key, skip_unchanged) and (same := _inputs_unchanged(mesh, key, results)) is not None:
                     record(same)
                 else:
                     running[pool.submit(_run_and_dispatch, mesh, key, run_id, params, handlers,
-                                        skip_unchanged)] = key
+                                        _skips(mesh, key, skip_unchanged))] = key
             if not running:
                 continue
             done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -90,6 +91,11 @@ def materialize(
                 record(future.result())
     mesh.services.audit.seal()  # the run's records end under a signed, witnessed head
     return RunResult(run_id=run_id, results=results)
+
+
+def _skips(mesh: Mesh, key: str, asked: bool | None) -> bool:
+    """Whether ``key``'s run skips an unchanged output: as asked for this run, else as the asset says."""
+    return mesh.graph[key].spec.skip_unchanged if asked is None else asked
 
 
 def _inputs_unchanged(mesh: Mesh, key: str, results: Mapping[str, AssetResult]) -> AssetResult | None:

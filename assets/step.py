@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None = None,
               source: Source = "engine", secrets: SecretResolver = environment_resolver,
-              retries: int | None = None, skip_unchanged: bool = False) -> AssetResult:
+              retries: int | None = None, skip_unchanged: bool | None = None) -> AssetResult:
     """Materialize one asset from the current versions of its inputs, and audit the outcome.
 
     Never raises for a failure of the asset itself: a gate failure or an error in the user's
@@ -53,9 +53,10 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
     default; Airflow's operator passes 0, Airflow retrying its task), waiting with exponential
     back-off on the mesh's ``sleep``; each retry is audited (``retry``) with its error and wait.
 
-    With ``skip_unchanged``, an output identical to the current version's (same content before
-    protection, contract version, code, inputs read and protection: :func:`assets.staleness.unchanged`)
-    publishes nothing: the result is :attr:`Status.UNCHANGED` with the current manifest.
+    With ``skip_unchanged`` (the asset's ``skip_unchanged`` by default), an output identical to
+    the current version's (same content before protection, contract version, code, inputs read
+    and protection: :func:`assets.staleness.unchanged`) publishes nothing: the result is
+    :attr:`Status.UNCHANGED` with the current manifest.
     """
     lineage = mesh.services.lineage
     started_at = mesh.services.clock()
@@ -65,6 +66,8 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
     lineage.started(key, run_id)
     if retries is None:
         retries = mesh.graph[key].spec.retries
+    if skip_unchanged is None:
+        skip_unchanged = mesh.graph[key].spec.skip_unchanged
 
     def audit_retry(attempt: int, failed: AssetResult, wait: float) -> None:
         mesh.services.audit.append(AuditEvent(

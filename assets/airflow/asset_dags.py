@@ -70,6 +70,7 @@ def asset_dag(mesh: CompiledMesh, key: str, root: str, load: MeshLoader, *, dead
     )
     MaterializeAssetOperator(
         task_id="materialize", dag=dag, mesh_root=root, key=key, asset=outlet, load=load,
+        skip_unchanged=spec.skip_unchanged,
         pool=spec.pool, priority_weight=PRIORITY_WEIGHT, retries=spec.retries, retry_delay=RETRY_DELAY,
         retry_exponential_backoff=2.0, max_retry_delay=MAX_RETRY_DELAY, doc_md=spec.description or None)
     return dag

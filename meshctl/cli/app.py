@@ -235,7 +235,7 @@ def materialize_command(
     with progress(len(keys), "materializing", enabled=not as_json) as advance:
         result = materialize("*" if selection is None else selection, mesh=mesh, params=params, max_workers=workers,
                              on_result=lambda r: advance(f"{r.key}: {r.status}"),
-                             skip_unchanged=skip_unchanged or stale)
+                             skip_unchanged=True if skip_unchanged or stale else None)
     if as_json:
         emit_json(result.to_dict())
     else:

@@ -231,3 +231,23 @@ def test_materialize_stale_also_runs_what_a_stale_asset_feeds(example_root: Path
     assert ran == {"sales.orders": "materialized", "sales.daily_sales": "materialized"}
     mesh = load_mesh(example_root)
     assert not staleness(mesh, "sales.orders").stale and not staleness(mesh, "sales.daily_sales").stale
+
+
+def test_an_asset_declared_skip_unchanged_skips_on_both_runners_without_being_asked(example_root: Path) -> None:
+    from assets.airflow.asset_dags import asset_dag
+    from governance.compiled import compile_mesh
+
+    edit(example_root, 'schedule="@hourly", visibility="public",',
+         'schedule="@hourly", visibility="public", skip_unchanged=True,')
+    mesh = load_mesh(example_root)
+    assert mesh.graph["sales.orders"].spec.skip_unchanged and not mesh.graph["sales.daily_sales"].spec.skip_unchanged
+    assert materialize(CHAIN, mesh=mesh, params=SMALL).ok
+    again = materialize(CHAIN, mesh=mesh, params=SMALL)  # not asked: the asset says so
+    assert again["sales.orders"].status is Status.UNCHANGED
+    assert materialize(CHAIN, mesh=mesh, params=SMALL, skip_unchanged=False)["sales.orders"].status \
+        is Status.MATERIALIZED, "a run may still ask for a new version"
+    compiled = compile_mesh(example_root)
+    assert compiled.assets["sales.orders"].skip_unchanged and not compiled.assets["sales.daily_sales"].skip_unchanged
+    for key, skips in (("sales.orders", True), ("sales.daily_sales", False)):
+        task = asset_dag(compiled, key, str(example_root), domain_mesh).get_task("materialize")
+        assert task.skip_unchanged is skips, key  # type: ignore[attr-defined]

@@ -64,8 +64,9 @@ class FaultRates:
         for name in (*RUN_FAULTS, *TICK_FAULTS):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+                option = "--" + name.replace("_", "-")
                 raise ConfigError(f"the fault rate '{name}' is {value!r}, not a probability between 0 and 1",
-                                  where=f"FaultRates.{name} (mesh ops simulate --{name.replace('_', '-')})",
+                                  where=f"FaultRates.{name} (the option {option} of mesh ops simulate)",
                                   fix=f"give {name} a number from 0 (never) to 1 (every time), e.g. 0.01")
         for name in ("slow_minutes", "outage_hours"):
             low, high = getattr(self, name)
