@@ -75,14 +75,14 @@ def materialize(
         while sorter.is_active():
             for key in sorter.get_ready():
                 failed = [u for u in mesh.graph.upstream(key) if u in results and not results[u].ok]
+                skips = _skips(mesh, key, skip_unchanged)
                 if failed:
                     record(AssetResult(key=key, status=Status.SKIPPED,
                                        error=f"skipped: upstream {', '.join(failed)} did not materialize"))
-                elif _skips(mesh, key, skip_unchanged) and (same := _inputs_unchanged(mesh, key, results)) is not None:
+                elif skips and (same := _inputs_unchanged(mesh, key, results)) is not None:
                     record(same)
                 else:
-                    running[pool.submit(_run_and_dispatch, mesh, key, run_id, params, handlers,
-                                        _skips(mesh, key, skip_unchanged))] = key
+                    running[pool.submit(_run_and_dispatch, mesh, key, run_id, params, handlers, skips)] = key
             if not running:
                 continue
             done, _ = wait(running, return_when=FIRST_COMPLETED)

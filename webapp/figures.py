@@ -3,7 +3,7 @@
 Freshness, SLA compliance, incidents and MTTR (the operations view) and the month's costs
 (``mesh usage``) read the run records and the month of the audit log: at 1,000 assets with a
 year of history that takes seconds, too long for every page. :class:`FiguresCache` keeps one
-:class:`Figures` snapshot, computed when the server prepares and again in a background thread
+:class:`DashboardFigures` snapshot, computed when the server prepares and again in a background thread
 once it is older than ``max_age``; a page meanwhile shows the last one, with its time.
 """
 
@@ -27,7 +27,7 @@ MAX_AGE = dt.timedelta(seconds=60)
 
 
 @dataclass(frozen=True, slots=True)
-class Figures:
+class DashboardFigures:
     """The operational figures and the month's costs of every domain as of ``at``; answers as
     an :class:`~governance.ops.OperationsView` whatever moment it is asked about."""
 
@@ -38,7 +38,7 @@ class Figures:
     usage: UsageReport | None
 
     @staticmethod
-    def measure(mesh: Mesh, operations: OperationsView, *, days: int, now: dt.datetime) -> Figures:
+    def measure(mesh: Mesh, operations: OperationsView, *, days: int, now: dt.datetime) -> DashboardFigures:
         """Ask ``operations`` about every domain and asset of ``mesh``, and price the month."""
         domains = sorted(mesh.policy.active_domains)
         try:
@@ -46,7 +46,7 @@ class Figures:
         except (MeshError, OSError) as exc:  # an unreadable audit log or store: the costs say so
             _log.warning("the month's usage could not be measured: %s", exc)
             usage = None
-        return Figures(at=now, healths={d: operations.domain_health(d, days=days, now=now) for d in domains},
+        return DashboardFigures(at=now, healths={d: operations.domain_health(d, days=days, now=now) for d in domains},
                        dailies={d: operations.daily(d, days=days, now=now) for d in domains},
                        freshness={k: operations.asset_fresh(k, now=now) for k in mesh.graph}, usage=usage)
 
@@ -62,17 +62,17 @@ class Figures:
 
 @dataclass
 class FiguresCache:
-    """One :class:`Figures` snapshot per loaded mesh, refreshed in the background when stale."""
+    """One :class:`DashboardFigures` snapshot per loaded mesh, refreshed in the background when stale."""
 
     operations: Callable[[Mesh], OperationsView]
     days: int
     max_age: dt.timedelta = MAX_AGE
-    _figures: Figures | None = field(default=None, init=False)
+    _figures: DashboardFigures | None = field(default=None, init=False)
     _mesh: Mesh | None = field(default=None, init=False)
     _refreshing: bool = field(default=False, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
-    def get(self, mesh: Mesh, now: dt.datetime) -> Figures:
+    def get(self, mesh: Mesh, now: dt.datetime) -> DashboardFigures:
         """The snapshot of ``mesh``: computed now if there is none for it yet, else the last one
         (a refresh started in the background when it is older than ``max_age``)."""
         with self._lock:
@@ -87,9 +87,9 @@ class FiguresCache:
                              name="dashboard-figures").start()
         return current
 
-    def refresh(self, mesh: Mesh, now: dt.datetime) -> Figures:
+    def refresh(self, mesh: Mesh, now: dt.datetime) -> DashboardFigures:
         """Compute the snapshot of ``mesh`` at ``now`` and keep it."""
-        figures = Figures.measure(mesh, self.operations(mesh), days=self.days, now=now)
+        figures = DashboardFigures.measure(mesh, self.operations(mesh), days=self.days, now=now)
         with self._lock:
             self._figures, self._mesh = figures, mesh
         return figures

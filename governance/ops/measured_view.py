@@ -50,19 +50,19 @@ class MeasuredOperations:
         return DomainHealth(
             share_fresh=sum(s.state == "fresh" for s in tracked) / len(tracked) if tracked else None,
             sla_compliance=_share(sla),
-            open_incidents=sum(i.open and i.domain == domain for i in self._all_incidents()),
+            open_incidents=sum(inc.open and inc.domain == domain for inc in self._all_incidents()),
             mttr_seconds=figures.mttr_seconds if figures is not None else None)
 
     def daily(self, domain: str, *, days: int, now: dt.datetime) -> DailyOperations | None:
         start = dt.datetime.combine((now - dt.timedelta(days=days - 1)).date(), dt.time(), tzinfo=dt.UTC)
         sla: list[float | None] = []
         opened: list[int] = []
-        for i in range(days):
-            since, until = start + dt.timedelta(days=i), min(start + dt.timedelta(days=i + 1), now)
+        for day in range(days):
+            since, until = start + dt.timedelta(days=day), min(start + dt.timedelta(days=day + 1), now)
             figures = self._report(since, until).domains.get(domain) if since < until else None
             share = figures.sla if figures is not None else None
             sla.append(_share(share))
-            opened.append(sum(i.domain == domain and since <= i.opened_at < until for i in self._all_incidents()))
+            opened.append(sum(inc.domain == domain and since <= inc.opened_at < until for inc in self._all_incidents()))
         return DailyOperations(sla_compliance=tuple(sla), incidents=tuple(opened))
 
     def asset_fresh(self, key: str, *, now: dt.datetime) -> bool | None:
