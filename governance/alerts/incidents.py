@@ -99,6 +99,12 @@ class IncidentStore:
                 self._enqueue(conn, incident, "alert", route.notify, at, route.name)
             return incident, True
 
+    def open_among(self, keys: Iterable[str]) -> set[str]:
+        """Which of the incident ``keys`` are open (not resolved), in one read."""
+        with self.database.read() as conn:
+            return set(conn.execute(select(incidents.c.key).where(
+                incidents.c.key.in_(list(keys)), incidents.c.resolved_at.is_(None))).scalars())
+
     def resolve(self, recovery: Recovery, notify: Mapping[str, Sequence[str]]) -> Incident | None:
         """Resolve the open incident of ``recovery``, telling the notifiers of each route it
         alerted (``notify``: route name to notifiers); ``None`` if none is open."""

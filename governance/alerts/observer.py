@@ -10,14 +10,15 @@ from typing import Any
 
 from assets.ports import RunEnded, RunStarted
 from assets.results import Status
-from governance.ops.signals import Recovery, Signal, SignalSink
+from governance.alerts.sink import AlertSink
+from governance.ops.signals import Recovery, Signal
 
 
 @dataclass(frozen=True, slots=True)
 class AlertObserver:
     """Turns the end of each run into signals for ``sink``."""
 
-    sink: SignalSink
+    sink: AlertSink
 
     def run_started(self, run: RunStarted) -> None:
         """Nothing to alert on: a run's start changes no incident (its end fires or recovers)."""
@@ -43,6 +44,6 @@ class AlertObserver:
                          "failed_rows": gate.failed_rows if gate else None, "quarantine": result.quarantine}))
         elif result.ok:  # published, or unchanged: the run succeeded either way
             version = result.manifest.version if result.manifest else "?"
-            for kind in ("run_failed", "gate_failed"):
-                self.sink.recover(Recovery(kind=kind, subject=run.key, at=run.ended_at,
-                                           summary=f"{run.key} {'published' if result.published else 'unchanged at'} version {version}"))
+            summary = f"{run.key} {'published' if result.published else 'unchanged at'} version {version}"
+            self.sink.recover_all([Recovery(kind=kind, subject=run.key, at=run.ended_at, summary=summary)
+                                   for kind in ("run_failed", "gate_failed")])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,20 @@ class AlertSink:
                 self.flush()
         except Exception as exc:  # as in fire
             log.warning("recovery of %s not recorded: %s: %s", recovery.incident_key, type(exc).__name__, exc)
+
+    def recover_all(self, recoveries: Sequence[Recovery]) -> None:
+        """:meth:`recover` each of ``recoveries``, with one read for all of them when none has an
+        open incident (every good run recovers its asset's failures, most of which never were).
+        Never raises."""
+        try:
+            open_ = self.store.open_among(r.incident_key for r in recoveries)
+        except Exception as exc:  # as in fire
+            log.warning("recoveries of %s not recorded: %s: %s", ", ".join(r.incident_key for r in recoveries),
+                        type(exc).__name__, exc)
+            return
+        for recovery in recoveries:
+            if recovery.incident_key in open_:
+                self.recover(recovery)
 
     # -- people and time ----------------------------------------------------------------------------
     def acknowledge(self, incident_id: int, who: str, at: dt.datetime | None = None) -> Incident:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,19 +81,25 @@ class LineageOutbox:
         body = Serde.to_json(event)
         assert event.eventType is not None  # the mesh's events always have one
         event_id = f"{event.run.runId}:{event.eventType.value}"
-        self._import()
-        with self._lock, self.database.write(durable=False) as conn:
-            new = conn.execute(insert_new(conn, events).values(id=event_id, body=body, created_at=_now())
-                               .returning(events.c.seq)).first() is not None
-        delivery = self.flush()
-        return Delivery(new, delivery.sent, delivery.pending, delivery.error)
+        new: list[bool] = []
+
+        def record(conn: Connection) -> None:
+            new.append(conn.execute(insert_new(conn, events).values(id=event_id, body=body, created_at=_now())
+                                    .returning(events.c.seq)).first() is not None)
+
+        delivery = self._flush(record)  # recorded in the transaction that reads what is pending
+        return Delivery(new[0], delivery.sent, delivery.pending, delivery.error)
 
     def flush(self) -> Delivery:
         """Send pending events, oldest first, until one fails."""
+        return self._flush(None)
+
+    def _flush(self, record: Callable[[Connection], None] | None) -> Delivery:
         self._import()
         with self._lock:
             done = flush_outbox(self.database, events, SENDER_LOCK,
-                                lambda row: self.transport.emit(json.loads(row.body)), now=dt.datetime.now(dt.UTC))
+                                lambda row: self.transport.emit(json.loads(row.body)), now=dt.datetime.now(dt.UTC),
+                                record=record)
         return Delivery(False, done.sent, done.pending, done.error)
 
     def status(self) -> OutboxStatus:

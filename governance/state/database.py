@@ -39,6 +39,8 @@ _T = TypeVar("_T")
 #: How long a writer waits for a busy SQLite database before giving up.
 BUSY_SECONDS = 30.0
 MIGRATION_LOCK = "migrate"
+#: The ``sqlite_synchronous`` of a transaction that only reads: whatever the connection has.
+_UNCHANGED = "unchanged"
 
 
 class StateError(StorageError):
@@ -73,8 +75,10 @@ class StateDatabase:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A transaction for reading."""
-        with self._errors(), self.engine().connect() as conn, conn.begin():
-            yield conn
+        _count(self.url)
+        with self._errors(), self.engine().connect() as conn:
+            with conn.execution_options(sqlite_synchronous=_UNCHANGED).begin():  # a read syncs nothing
+                yield conn
 
     @contextmanager
     def write(self, *, lock: str | None = None, durable: bool = True) -> Iterator[Connection]:
@@ -83,6 +87,7 @@ class StateDatabase:
         does). A commit that is not ``durable`` survives a crash of the process but maybe not a
         power cut (no sync to disk: SQLite's ``synchronous=NORMAL``, PostgreSQL's
         ``synchronous_commit = off``); never for the audit log or the run history."""
+        _count(self.url)
         with self._errors(), self.engine().connect() as conn:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE", sqlite_synchronous="FULL" if durable else "NORMAL")
             with conn.begin():
@@ -120,6 +125,22 @@ class StateDatabase:
             yield
         except DBAPIError as exc:
             raise _state_error(exc, self.where) from None
+
+
+_TRANSACTIONS: dict[str, int] = {}
+_TRANSACTIONS_LOCK = threading.Lock()
+
+
+def _count(url: str) -> None:
+    with _TRANSACTIONS_LOCK:
+        _TRANSACTIONS[url] = _TRANSACTIONS.get(url, 0) + 1
+
+
+def transactions(database: StateDatabase) -> int:
+    """How many transactions (reads and writes) this process has begun on ``database``: what
+    the engine's cost per asset is counted in (tests, benchmarks)."""
+    with _TRANSACTIONS_LOCK:
+        return _TRANSACTIONS.get(database.url, 0)
 
 
 def lock_key(name: str) -> int:
@@ -207,7 +228,11 @@ def _sqlite_engine(url: URL) -> Engine:
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         options = conn.get_execution_options()
-        conn.exec_driver_sql(f"PRAGMA synchronous = {options.get('sqlite_synchronous', 'FULL')}")
+        synchronous = options.get("sqlite_synchronous", "FULL")
+        info = conn.connection.info  # kept with the pooled connection: set again only when it changes
+        if synchronous != _UNCHANGED and info.get("synchronous") != synchronous:
+            conn.exec_driver_sql(f"PRAGMA synchronous = {synchronous}")
+            info["synchronous"] = synchronous
         conn.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}")
 
     return engine

@@ -19,7 +19,17 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Row, Table, and_, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Table,
+    and_,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from governance.state.database import StateDatabase
 
@@ -56,10 +66,15 @@ def stamp(at: dt.datetime) -> str:
 
 def flush_outbox(database: StateDatabase, table: Table, lock: str, send: Callable[[Row], None], *,
                  now: dt.datetime, channel: str | None = None, backoff: Backoff | None = None,
-                 describe: Callable[[Exception], str] | None = None) -> Flushed:
+                 describe: Callable[[Exception], str] | None = None,
+                 record: Callable[[Connection], None] | None = None) -> Flushed:
     """Send the pending rows of ``table`` with ``send`` (which raises when a row could not be
     delivered), holding the lock ``lock`` across processes. ``describe`` turns a failure into the
-    text kept in ``last_error`` (default: its type and message); it must not hold secrets."""
+    text kept in ``last_error`` (default: its type and message); it must not hold secrets.
+
+    ``record`` writes the caller's new rows first, in the transaction that reads the pending
+    ones (so recording and sending one row is two transactions, not three); they are committed
+    before anything is sent."""
     describe = describe or (lambda exc: f"{type(exc).__name__}: {str(exc)[:300]}")
     sent: list[int] = []
     failed: list[tuple[int, dict[str, object]]] = []
@@ -68,7 +83,9 @@ def flush_outbox(database: StateDatabase, table: Table, lock: str, send: Callabl
     if backoff is not None:
         due = and_(due, or_(table.c.next_attempt_at.is_(None), table.c.next_attempt_at <= stamp(now)))
     with database.exclusive(lock):
-        with database.read() as conn:
+        with database.write(durable=False) if record is not None else database.read() as conn:
+            if record is not None:
+                record(conn)
             rows = conn.execute(select(table).where(due).order_by(table.c.seq)).all()
         for row in rows:
             where = row._mapping[channel] if channel is not None else None
