@@ -9,7 +9,7 @@ from pathlib import Path
 
 from assets import materialize
 from governance.lineage.events import run_uuid
-from governance.state import state_database
+from governance.state import StateDatabase, state_database
 from governance.state.database import transactions
 from governance.wiring import load_mesh
 
@@ -31,3 +31,12 @@ def test_one_asset_run_takes_seven_state_transactions_and_still_sends_its_start(
     events = [json.loads(line) for line in (example_root / ".mesh" / "lineage" / "events.jsonl").read_text().splitlines()]
     ours = run_uuid(run.run_id, "sales.orders")
     assert [e["eventType"] for e in events if e["run"]["runId"] == ours] == ["START"]  # sent at once, as before
+
+
+def test_each_write_runs_with_the_sync_it_asks_for_on_a_reused_connection(tmp_path: Path) -> None:
+    database = StateDatabase(f"sqlite:///{tmp_path / 'state.db'}", where="state.db")
+    for durable in (False, True, True, False, False, True):  # the pool hands back the same connection
+        with database.write(durable=durable) as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == (2 if durable else 1)  # FULL, NORMAL
+        with database.read() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == (2 if durable else 1)  # left as it was
