@@ -129,3 +129,14 @@ def test_what_it_does_not_build_is_left_to_pandera(model: type[pa.DataFrameModel
 def test_a_warning_check_is_no_rule_of_the_one_query_verdict() -> None:
     assert every_rule_holds(Warned, pl.DataFrame({"x": [50]})) is True, "a warning never blocks"
     assert every_rule_holds(Warned, pl.DataFrame({"x": [-1]})) is False
+
+
+class Measures(pa.DataFrameModel):
+    m: float | None = pa.Field(nullable=True, unique=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(values=st.lists(st.sampled_from([1.0, 2.0, -0.0, 0.0, math.nan, math.inf, None]), max_size=5))
+def test_uniqueness_of_floats_with_nan_and_nulls_is_pandera_s(values: list[float | None]) -> None:
+    frame = pl.DataFrame({"m": values}, schema={"m": pl.Float64})
+    assert (every_rule_holds(Measures, frame) is True) == _pandera_passes(Measures, frame)
