@@ -10,6 +10,8 @@ loaded without domain code) is rolled back only.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 from assets.engine import materialize
 from assets.errors import StorageError
@@ -22,9 +24,12 @@ from governance.services import governed
 
 
 class CorruptCurrent:
-    """See the module docstring."""
+    """See the module docstring; the asset runs again with ``params``."""
 
     name = "corrupt current version"
+
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
+        self.params = dict(params or {})
 
     def find(self, mesh: Mesh, now: dt.datetime) -> list[Finding]:
         store, findings = mesh.store(), []
@@ -56,7 +61,7 @@ class CorruptCurrent:
                 raise RemediationError(f"'{key}' has no older version that verifies and its code is not loaded",
                                 where=key, fix=f"run `mesh ops heal` with the domain's code, or mesh materialize {key}")
             return "; ".join([*done, "not run again (its domain's code is not loaded)"])
-        result = materialize(key, mesh=mesh)[key]
+        result = materialize(key, mesh=mesh, params=self.params)[key]
         if not result.ok:
             if done:  # the served data is good again; the new run's failure is its own incident
                 return "; ".join([*done, f"running it again failed ({result.status}): {result.error}"])

@@ -11,6 +11,8 @@ only closed.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 from assets.engine import materialize
 from assets.mesh import Mesh
@@ -21,12 +23,13 @@ from governance.ops.runs import run_records, stamp, unstamp
 
 
 class DeadRuns:
-    """See the module docstring; ``died_after`` as the monitor's."""
+    """See the module docstring; ``died_after`` as the monitor's; the asset runs again with ``params``."""
 
     name = "run that died"
 
-    def __init__(self, died_after: dt.timedelta = DIED_AFTER) -> None:
+    def __init__(self, died_after: dt.timedelta = DIED_AFTER, params: Mapping[str, Any] | None = None) -> None:
         self.died_after = died_after
+        self.params = dict(params or {})
 
     def find(self, mesh: Mesh, now: dt.datetime) -> list[Finding]:
         return [Finding(
@@ -48,7 +51,7 @@ class DeadRuns:
             return f"{done}; not run again: run {newest[0].run_id} started since"
         if key not in mesh.graph:
             return f"{done}; not run again (its domain's code is not loaded)"
-        result = materialize(key, mesh=mesh)[key]
+        result = materialize(key, mesh=mesh, params=self.params)[key]
         if not result.ok:
             return f"{done}; running it again failed ({result.status}): {result.error}"
         assert result.manifest is not None

@@ -61,6 +61,17 @@ def test_a_corrupt_current_version_is_rolled_back_then_run_again(example_root: P
     assert heal(mesh, NOW, actor=PLATFORM).healthy, "nothing is left to heal"
 
 
+def test_an_asset_run_again_runs_with_the_runbooks_params(example_root: Path) -> None:
+    mesh = waiting_on(example_root, [])
+    first, second = published(mesh, "sales.orders"), published(mesh, "sales.orders")
+    flip_a_byte(Path(mesh.store().data_path("sales.orders", second)))
+    [action] = by(heal(mesh, NOW, actor=PLATFORM, params=SMALL), "corrupt current version")
+    assert action.outcome == "healed" and "materialized sales.orders again" in action.result
+    current = mesh.store().current("sales.orders")
+    assert current is not None and current.version not in (first, second)
+    assert current.rows == SMALL["scale"], "run again at the runbook's scale, not the asset's default (100,000)"
+
+
 def test_a_missing_and_a_corrupt_replica_are_copied_again(example_root: Path) -> None:
     mesh = waiting_on(example_root, [])
     first, second = published(mesh, "sales.products"), published(mesh, "sales.products")

@@ -131,7 +131,7 @@ def simulate(source: Path, settings: Settings, folder: Path) -> Outcome:
         runs += len(materialize(tick.selection, mesh=mesh, params=params, max_workers=1).results)
         look(clock())
         if settings.healing:
-            done = heal(mesh, clock())
+            done = heal(mesh, clock(), params=params)
             healed.update({k: v for k, v in done.counts.to_dict().items() if v})
     if clock() < settings.end:
         clock.set(settings.end)
