@@ -45,11 +45,11 @@ LOCK = "healing"
 
 def runbook(params: Mapping[str, Any] | None = None) -> tuple[Remediation, ...]:
     """The remediations, in the order a pass runs them: good data served first, then runs that
-    died, then the copies, then the lineage and the alerts of what was done; failed gates are
-    reported last. An asset run again runs with ``params`` (the run parameters its scheduled
+    died, then the copies, then the lineage and the alerts of what was done; failed gates come
+    last (never published; run again through the gate on a bounded back-off). An asset run again runs with ``params`` (the run parameters its scheduled
     runs use, e.g. a simulation's scale and seed; none by default)."""
     return (CorruptCurrent(params), DeadRuns(params=params), MissingReplicas(), StuckLineageOutbox(),
-            StuckAlertOutbox(), FailedGates())
+            StuckAlertOutbox(), FailedGates(params))
 
 
 def heal(mesh: Mesh, now: dt.datetime, dry_run: bool = False, *, actor: Actor | None = None,
@@ -100,7 +100,8 @@ def _act(mesh: Mesh, step: Remediation, finding: Finding, actor: Actor, breakers
         return bounds.backoff.wait(retry.attempt_number)
 
     try:
-        done = Retrying(stop=stop_after_attempt(bounds.attempts), wait=wait, sleep=mesh.services.sleep,
+        tries = bounds.attempts if getattr(step, "retry_in_pass", True) else 1
+        done = Retrying(stop=stop_after_attempt(tries), wait=wait, sleep=mesh.services.sleep,
                         reraise=True)(attempt)
     except Exception as exc:  # any failure of a fix is counted, reported and left for the next pass
         error = str(exc)[:1000]
