@@ -9,7 +9,8 @@ downstream with the real engine (gate, storage, replication), checks the mesh
 (:func:`governance.alerts.checks.check_mesh`: freshness, predicted breaches, replica lag, alerts
 into the outbox) and, with self-healing on, runs the runbook as ``service:healing`` (with the
 simulation's run parameters); between ticks, while a failed gate waits for its re-run, the
-runbook looks every ``watch_every``. While a slow run goes on, the monitor checks every
+runbook looks every ``watch_every``; after a pass that changed something the mesh is checked
+again (the ops DAG evaluates every few minutes, not once an hour). While a slow run goes on, the monitor checks every
 ``watch_every`` (as the ops DAG would).
 
 Self-healing off means no runbook and no retries of transient failures (``retries=0``).
@@ -147,8 +148,8 @@ def simulate(source: Path, settings: Settings, folder: Path) -> Outcome:
         injector.plan(keys)
         runs += len(materialize(tick.selection, mesh=mesh, params=params, max_workers=1).results)
         look(clock())
-        if settings.healing:
-            heal_pass()
+        if settings.healing and heal_pass():
+            look(clock())  # the ops DAG evaluates again minutes later: what was healed is seen then
     between(settings.end)
     if clock() < settings.end:
         clock.set(settings.end)
