@@ -3,28 +3,35 @@
 Such a version is not served (reads refuse it), so everything downstream of it fails. The
 remediation makes the newest older version that verifies current (an audited rollback,
 replicated like any other), then materializes the asset again so it is fresh; with no older
-version that verifies, it only materializes again. An asset whose code is not loaded (a mesh
+version that verifies, it only materializes again. Its downstream runs again with it (as a new
+version triggers it on Airflow), so a consumer whose run failed on the unreadable version
+recovers in the same pass. An asset whose code is not loaded (a mesh
 loaded without domain code) is rolled back only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
-from assets.engine import materialize
 from assets.errors import StorageError
 from assets.mesh import Mesh
 from governance.dr.status import protected_assets
 from governance.healing.remediation import Finding, RemediationError
+from governance.healing.rerun import rerun
 from governance.identity import Actor
 from governance.rollback import last_good_version, move_back
 from governance.services import governed
 
 
 class CorruptCurrent:
-    """See the module docstring."""
+    """See the module docstring; the asset runs again with ``params``."""
 
     name = "corrupt current version"
+
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
+        self.params = dict(params or {})
 
     def find(self, mesh: Mesh, now: dt.datetime) -> list[Finding]:
         store, findings = mesh.store(), []
@@ -56,14 +63,15 @@ class CorruptCurrent:
                 raise RemediationError(f"'{key}' has no older version that verifies and its code is not loaded",
                                 where=key, fix=f"run `mesh ops heal` with the domain's code, or mesh materialize {key}")
             return "; ".join([*done, "not run again (its domain's code is not loaded)"])
-        result = materialize(key, mesh=mesh)[key]
+        again = rerun(mesh, key, self.params)
+        result = again.result
         if not result.ok:
             if done:  # the served data is good again; the new run's failure is its own incident
                 return "; ".join([*done, f"running it again failed ({result.status}): {result.error}"])
             raise RemediationError(f"running '{key}' again failed ({result.status}): {result.error}", where=key,
                             fix=f"see `mesh history {key}` and the run's error")
         assert result.manifest is not None
-        return "; ".join([*done, f"materialized {key} again as {result.manifest.version}"])
+        return "; ".join([*done, f"materialized {key} again as {result.manifest.version}"]) + again.downstream()
 
 
 def _current_or_none(mesh: Mesh, key: str) -> str | None:

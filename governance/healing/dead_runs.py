@@ -4,29 +4,32 @@ Every run's start and end are recorded (:mod:`governance.ops.runs`); a run still
 longer than the monitor's ``died_after`` lost its worker. Nothing was published by it (a
 version becomes current only when complete), so the asset is as it was before the run, only
 late. The remediation records the run as ended in error, saying it died, and materializes the
-asset again unless a later run of it has started since. An asset whose code is not loaded is
+asset (and its downstream) again unless a later run of it has started since. An asset whose code is not loaded is
 only closed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
-from assets.engine import materialize
 from assets.mesh import Mesh
 from governance.healing.remediation import Finding
+from governance.healing.rerun import rerun
 from governance.identity import Actor
 from governance.ops.monitor import DIED_AFTER
 from governance.ops.runs import run_records, stamp, unstamp
 
 
 class DeadRuns:
-    """See the module docstring; ``died_after`` as the monitor's."""
+    """See the module docstring; ``died_after`` as the monitor's; the asset runs again with ``params``."""
 
     name = "run that died"
 
-    def __init__(self, died_after: dt.timedelta = DIED_AFTER) -> None:
+    def __init__(self, died_after: dt.timedelta = DIED_AFTER, params: Mapping[str, Any] | None = None) -> None:
         self.died_after = died_after
+        self.params = dict(params or {})
 
     def find(self, mesh: Mesh, now: dt.datetime) -> list[Finding]:
         return [Finding(
@@ -48,8 +51,9 @@ class DeadRuns:
             return f"{done}; not run again: run {newest[0].run_id} started since"
         if key not in mesh.graph:
             return f"{done}; not run again (its domain's code is not loaded)"
-        result = materialize(key, mesh=mesh)[key]
+        again = rerun(mesh, key, self.params)
+        result = again.result
         if not result.ok:
             return f"{done}; running it again failed ({result.status}): {result.error}"
         assert result.manifest is not None
-        return f"{done}; materialized {key} again as {result.manifest.version}"
+        return f"{done}; materialized {key} again as {result.manifest.version}" + again.downstream()

@@ -1,47 +1,98 @@
-"""A failed contract gate: reported, never healed by publishing.
+"""A failed contract gate: never healed by publishing; the asset is run again, bounded.
 
 The data an asset produced broke its contract; publishing it, or anything made up in its place,
 would hand bad data to every consumer. The last good version stays current and downstream keeps
-reading it; the owners fix the data or the contract (the failed run's alert carries the
-quarantine report). The runbook reports each asset whose latest run failed its gate, with the
-version that stays current, and does nothing else.
+reading it; the owners are alerted with the quarantine report (the failed run's alert).
+
+Bad data usually comes from a source that is corrected some time later, and nobody tells the
+mesh when. So the runbook runs the asset again, through the same gate, on a bounded back-off
+after its last failed run (:data:`RERUN_AFTER`: 10, 20, 40, then 80 minutes): a re-run whose
+data now passes publishes it and runs its downstream (the incident ends); one that fails its gate again publishes
+nothing and counts as a failed fix (the breaker applies). After the last wait the asset is left
+to its owners and its next scheduled run. Between re-runs, and for an asset whose code is not
+loaded, the finding is reported and left.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 from assets.mesh import Mesh
 from assets.results import Status
 from governance.healing.remediation import Finding, RemediationError
+from governance.healing.rerun import rerun
 from governance.identity import Actor
-from governance.services import governed
+from governance.ops.runs import run_records
+
+#: How long after the n-th gate failure in a row the asset is run again (then it is left).
+RERUN_AFTER = (dt.timedelta(minutes=10), dt.timedelta(minutes=20), dt.timedelta(minutes=40), dt.timedelta(minutes=80))
+_GATE_FAILED = str(Status.GATE_FAILED)
 
 
 class FailedGates:
-    """See the module docstring."""
+    """See the module docstring; a re-run runs with ``params``."""
 
     name = "failed gate"
+    #: A re-run is tried once per pass: its own back-off is :data:`RERUN_AFTER`.
+    retry_in_pass = False
+
+    def __init__(self, params: Mapping[str, Any] | None = None,
+                 rerun_after: tuple[dt.timedelta, ...] = RERUN_AFTER) -> None:
+        self.params = dict(params or {})
+        self.rerun_after = rerun_after
 
     def find(self, mesh: Mesh, now: dt.datetime) -> list[Finding]:
-        latest = {}
-        for record in governed(mesh).audit.query(action="materialize"):
-            latest[record.target] = record  # oldest first: the last one wins
-        findings = []
-        for key, record in sorted(latest.items()):
-            if record.outcome != str(Status.GATE_FAILED):
+        # the latest ended run of each asset, from the run records (one aggregate query), not the
+        # whole audit log read again every pass: both runners record every run in both
+        records, findings = run_records(mesh), []
+        for key, run in sorted(records.latest().ended.items()):
+            if run.status != _GATE_FAILED or run.ended_at is None:
                 continue
             current = mesh.store().current_version(key)
-            checks = ", ".join(record.details.get("failed_checks") or ()) or "its contract"
+            why = (run.error or "").splitlines()[0][:300] or "its contract"
+            failed = _failures_in_a_row(records.for_asset(key, limit=len(self.rerun_after) + 2))
+            stays = f"{current or 'no version'} stays current and downstream keeps reading it"
+            due = run.ended_at + self.rerun_after[failed - 1] if failed <= len(self.rerun_after) else None
+            fixable = due is not None and now >= due and key in mesh.graph
+            if fixable:
+                action = f"run {key} again through its gate (re-run {failed} of {len(self.rerun_after)}); {stays} " \
+                         "unless the new data passes"
+            elif due is not None and key in mesh.graph:
+                action = f"nothing: {stays}; run again at {due:%Y-%m-%d %H:%M} (re-run {failed} of " \
+                         f"{len(self.rerun_after)}) in case its source is corrected"
+            else:
+                action = f"nothing: {stays}; its owners fix the data or the contract"
             findings.append(Finding(
-                remediation=self.name, subject=key, fixable=False,
-                found=f"run {record.details.get('run_id')} failed its gate ({checks}) at {record.at}",
-                action=f"nothing: {current or 'no version'} stays current and downstream keeps reading it; "
-                       "its owners fix the data or the contract",
-                why="publishing data that broke its contract would hand it to every consumer",
-                facts={"current": current}))
+                remediation=self.name, subject=key, fixable=fixable,
+                found=f"run {run.run_id} failed its gate at {run.ended_at.isoformat()} ({failed} in a row): {why}",
+                action=action,
+                why="publishing data that broke its contract would hand it to every consumer; a source is often "
+                    "corrected later, and only a run through the gate shows it",
+                facts={"current": current, "failed": failed}))
         return findings
 
     def fix(self, mesh: Mesh, finding: Finding, actor: Actor) -> str:
-        raise RemediationError("a failed gate is not healed by publishing", where=finding.subject,
-                        fix="the domain's owners fix the data or the contract, then materialize it again")
+        key = finding.subject
+        again = rerun(mesh, key, self.params)
+        result = again.result
+        if result.ok:
+            version = result.manifest.version if result.manifest else finding.facts.get("current")
+            return f"ran {key} again: its data passes its contract now ({result.status}, version {version})" \
+                + again.downstream()
+        raise RemediationError(f"ran '{key}' again: {result.status}: {(result.error or '').splitlines()[0][:300]}",
+                               where=key, fix="the domain's owners fix the data or the contract, then materialize "
+                                              "it again; the runbook tries again later")
+
+
+def _failures_in_a_row(newest_first: list[Any]) -> int:
+    """How many of the latest ended runs failed their gate in a row."""
+    count = 0
+    for run in newest_first:
+        if run.ended_at is None:
+            continue
+        if run.status != _GATE_FAILED:
+            break
+        count += 1
+    return count

@@ -5,7 +5,8 @@ Plug-in contract: a remediation has a ``name`` and two methods. ``find(mesh, now
 found, what would be done and why. ``fix(mesh, finding, actor)`` does it once, as ``actor``, and
 returns one line saying what it did; it raises when it did not work (the runbook tries again
 within its bounds, then counts the failure against the breaker). A finding with ``fixable``
-false is reported and left (a failed gate is never healed by publishing).
+false is reported and left (a failed gate is never healed by publishing). A remediation with
+``retry_in_pass = False`` is tried once per pass (it keeps its own back-off between passes).
 """
 
 from __future__ import annotations

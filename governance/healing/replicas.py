@@ -3,19 +3,20 @@
 Replication copies each version when it is published; a copy that failed then (the standby was
 unreachable) or that rotted since leaves the standby unable to take over. The remediation finds
 the versions the standby lacks and the replicas whose data changed since they last verified
-(hashed again only then), and copies them again from the active region, verified, with an audit
-record per copy (:class:`~governance.replication.Replicator`). Assets the standby's residency
-excludes are left out.
+(hashed again only then; a pass looks again in full only at a replica whose file is gone or
+changed, :mod:`~governance.healing.replica_index`), and copies them again from the active
+region, verified, with an audit record per copy (:class:`~governance.replication.Replicator`).
+Assets the standby's residency excludes are left out.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from assets.errors import StorageError
 from assets.mesh import Mesh
 from governance.dr.status import protected_assets
 from governance.healing.remediation import Finding, RemediationError
+from governance.healing.replica_index import INDEX
 from governance.identity import Actor
 from governance.replication import Replicator
 from governance.retention import ResidencyError, check_residency
@@ -37,15 +38,8 @@ class MissingReplicas:
                 check_residency(mesh.policy, key, standby)
             except ResidencyError:
                 continue
-            missing, corrupt = [], []
-            for version in source.versions(key):
-                if not target.has_version(key, version):
-                    missing.append(version)
-                    continue
-                try:
-                    target.check(target.manifest(key, version))
-                except StorageError:
-                    corrupt.append(version)
+            scan = INDEX.scan(source, target, key)
+            missing, corrupt = list(scan.missing), list(scan.corrupt)
             if missing or corrupt:
                 found = ", ".join(part for part in (
                     f"{len(missing)} version(s) missing ({_newest(missing)})" if missing else "",

@@ -16,7 +16,8 @@ time runs per mesh (the state database's lock ``healing``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from tenacity import RetryCallState, Retrying, stop_after_attempt
 
@@ -42,16 +43,20 @@ RUNBOOK = Actor(id="service:healing", method="service", evidence="self-healing r
 LOCK = "healing"
 
 
-def runbook() -> tuple[Remediation, ...]:
+def runbook(params: Mapping[str, Any] | None = None) -> tuple[Remediation, ...]:
     """The remediations, in the order a pass runs them: good data served first, then runs that
-    died, then the copies, then the lineage and the alerts of what was done; failed gates are
-    reported last."""
-    return (CorruptCurrent(), DeadRuns(), MissingReplicas(), StuckLineageOutbox(), StuckAlertOutbox(), FailedGates())
+    died, then the copies, then the lineage and the alerts of what was done; failed gates come
+    last (never published; run again through the gate on a bounded back-off). An asset run again runs with ``params`` (the run parameters its scheduled
+    runs use, e.g. a simulation's scale and seed; none by default)."""
+    return (CorruptCurrent(params), DeadRuns(params=params), MissingReplicas(), StuckLineageOutbox(),
+            StuckAlertOutbox(), FailedGates(params))
 
 
 def heal(mesh: Mesh, now: dt.datetime, dry_run: bool = False, *, actor: Actor | None = None,
-         bounds: Bounds = Bounds(), remediations: Sequence[Remediation] | None = None) -> HealReport:
-    """Run the runbook once at ``now`` (see the module docstring); what it found and did.
+         bounds: Bounds = Bounds(), remediations: Sequence[Remediation] | None = None,
+         params: Mapping[str, Any] | None = None) -> HealReport:
+    """Run the runbook once at ``now`` (see the module docstring); what it found and did. An
+    asset the runbook runs again runs with ``params`` (see :func:`runbook`).
 
     Raises :class:`~governance.access.authorization.PermissionDeniedError` before anything is
     done when ``actor`` may not heal."""
@@ -59,7 +64,7 @@ def heal(mesh: Mesh, now: dt.datetime, dry_run: bool = False, *, actor: Actor | 
     acting = actor or RUNBOOK
     if actor is not None and not dry_run:
         require(mesh.policy, audit, actor, "operate_dr", action="heal", target=mesh.name)
-    steps = tuple(remediations if remediations is not None else runbook())
+    steps = tuple(remediations if remediations is not None else runbook(params))
     if dry_run:
         actions = [_would(f) for step in steps for f in step.find(mesh, now)]
         return HealReport(at=now, actor=acting.id, dry_run=True, actions=tuple(actions))
@@ -95,7 +100,8 @@ def _act(mesh: Mesh, step: Remediation, finding: Finding, actor: Actor, breakers
         return bounds.backoff.wait(retry.attempt_number)
 
     try:
-        done = Retrying(stop=stop_after_attempt(bounds.attempts), wait=wait, sleep=mesh.services.sleep,
+        tries = bounds.attempts if getattr(step, "retry_in_pass", True) else 1
+        done = Retrying(stop=stop_after_attempt(tries), wait=wait, sleep=mesh.services.sleep,
                         reraise=True)(attempt)
     except Exception as exc:  # any failure of a fix is counted, reported and left for the next pass
         error = str(exc)[:1000]

@@ -8,7 +8,11 @@ and MTBF, per asset, per domain and for the mesh, against each domain's targets 
   data no longer matching its manifest, or gone) until the asset's next publish.
 - **Incidents**: from a failed run (error, gate failure) to the next good version of that
   asset; **MTTR** is their mean duration (open ones are counted, not averaged), **MTBF** the
-  time without an open incident divided by their number.
+  time without an open incident divided by their number. Each incident has a **cause**, read
+  from the run that opened it (:func:`cause_of`): ``bad data`` (the gate stopped it),
+  ``unreadable input`` (an input's data no longer matched its manifest, or was gone),
+  ``killed run`` (it died without a result) or ``run error`` (anything else the run raised,
+  e.g. a source answering 503); :meth:`Report.by_cause` gives the MTTR of each.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from governance.ops.watch import Watched
 from governance.policy.ops import OpsPolicy, OpsTargets
 
 _KEY = r"([a-z0-9_]+\.[a-z0-9_]+)"
+#: The causes of an incident (see :func:`cause_of`).
+CAUSES = ("run error", "bad data", "unreadable input", "killed run")
 _UNREADABLE = re.compile(rf"input '{_KEY}' is unreadable|asset '{_KEY}': (?:the data of version '[^']*' does not "
                          rf"match its manifest|version '[^']*' has no data file)")
 
@@ -37,9 +43,14 @@ class Incident:
     closed: dt.datetime | None
     first_error: str
     failures: int
+    cause: str = "run error"
+
+    @property
+    def minutes(self) -> float | None:
+        return None if self.closed is None else (self.closed - self.opened).total_seconds() / 60
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "opened": self.opened.isoformat(),
+        return {"key": self.key, "cause": self.cause, "opened": self.opened.isoformat(),
                 "closed": self.closed.isoformat() if self.closed else None,
                 "minutes": round((self.closed - self.opened).total_seconds() / 60, 2) if self.closed else None,
                 "failures": self.failures, "first_error": self.first_error}
@@ -116,7 +127,19 @@ class Report:
         return {"since": self.since.isoformat(), "until": self.until.isoformat(), "mesh": self.mesh.to_dict(),
                 "domains": {k: v.to_dict() for k, v in self.domains.items()},
                 "assets": {k: v.to_dict() for k, v in self.assets.items()},
-                "incidents": [i.to_dict() for i in self.incidents]}
+                "incidents": [i.to_dict() for i in self.incidents], "by_cause": self.by_cause()}
+
+    def by_cause(self) -> dict[str, dict[str, Any]]:
+        """Per cause (:data:`CAUSES`): the incidents, how many are still open, and the MTTR of
+        the closed ones (minutes; ``None`` when none closed)."""
+        found: dict[str, dict[str, Any]] = {}
+        for cause in CAUSES:
+            mine = [i for i in self.incidents if i.cause == cause]
+            closed = [m for i in mine if (m := i.minutes) is not None]
+            found[cause] = {"incidents": len(mine), "open": len(mine) - len(closed),
+                            "mttr_minutes": round(sum(closed) / len(closed), 3) if closed else None,
+                            "max_minutes": round(max(closed), 3) if closed else None}
+        return found
 
 
 def build_report(assets: Sequence[Watched], records: Iterable[RunRecord], ops: OpsPolicy, *,
@@ -189,7 +212,17 @@ def _asset_figures(asset: Watched, runs: list[RunRecord], unreadable_at: list[dt
 def _incident(key: str, opened: RunRecord, closed: dt.datetime | None, failures: int) -> Incident:
     assert opened.ended_at is not None
     return Incident(key=key, opened=opened.ended_at, closed=closed, failures=failures,
-                    first_error=(opened.error or opened.status).splitlines()[0][:200])
+                    first_error=(opened.error or opened.status).splitlines()[0][:200], cause=cause_of(opened))
+
+
+def cause_of(run: RunRecord) -> str:
+    """Why ``run`` failed, one of :data:`CAUSES`, from its status and error."""
+    if run.status == "gate_failed":
+        return "bad data"
+    error = run.error or ""
+    if "died without a result" in error:
+        return "killed run"
+    return "unreadable input" if _UNREADABLE.search(error) else "run error"
 
 
 def _overlap(a: dt.datetime, b: dt.datetime, since: dt.datetime, until: dt.datetime) -> float:

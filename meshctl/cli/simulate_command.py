@@ -127,3 +127,7 @@ def _print(results: list[dict[str, Any]]) -> None:
                       f"injected: {injected}; runbook: {healed}; alert incidents: "
                       + (", ".join(f"{k} {n}" for k, n in r["alerts"]["incidents_by_kind"].items()) or "none"),
                       highlight=False, soft_wrap=True)
+        console.print(f"self-healing {mode}, incidents by cause (count, still open, MTTR, longest): " + "; ".join(
+            f"{fault} {c['incidents']} ({c['open']} open, "
+            + ("-" if c["mttr_minutes"] is None else f"{c['mttr_minutes']:g} / {c['max_minutes']:g} min") + ")"
+            for fault, c in r["mttr_by_cause"].items()), highlight=False, soft_wrap=True)

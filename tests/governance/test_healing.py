@@ -17,8 +17,10 @@ from assets.retrying import Backoff
 from governance.access.authorization import PermissionDeniedError
 from governance.dr import dr_status
 from governance.healing import Bounds, Finding, HealCounts, HealReport, heal
+from governance.healing.gate_failures import RERUN_AFTER
 from governance.healing.runbook import runbook
 from governance.identity import Actor
+from governance.ops.runs import run_records
 from governance.services import governed
 from tests.assets.test_retries import waiting_on
 from tests.assets.test_verified_reads import flip_a_byte
@@ -61,6 +63,17 @@ def test_a_corrupt_current_version_is_rolled_back_then_run_again(example_root: P
     assert heal(mesh, NOW, actor=PLATFORM).healthy, "nothing is left to heal"
 
 
+def test_an_asset_run_again_runs_with_the_runbooks_params(example_root: Path) -> None:
+    mesh = waiting_on(example_root, [])
+    first, second = published(mesh, "sales.orders"), published(mesh, "sales.orders")
+    flip_a_byte(Path(mesh.store().data_path("sales.orders", second)))
+    [action] = by(heal(mesh, NOW, actor=PLATFORM, params=SMALL), "corrupt current version")
+    assert action.outcome == "healed" and "materialized sales.orders again" in action.result
+    current = mesh.store().current("sales.orders")
+    assert current is not None and current.version not in (first, second)
+    assert current.rows == SMALL["scale"], "run again at the runbook's scale, not the asset's default (100,000)"
+
+
 def test_a_missing_and_a_corrupt_replica_are_copied_again(example_root: Path) -> None:
     mesh = waiting_on(example_root, [])
     first, second = published(mesh, "sales.products"), published(mesh, "sales.products")
@@ -77,6 +90,22 @@ def test_a_missing_and_a_corrupt_replica_are_copied_again(example_root: Path) ->
     assert {(c.outcome, c.details["version"]) for c in copies} == {("copied", first), ("repaired", second)}
 
 
+def test_a_replica_lost_or_rotted_after_a_pass_found_it_good_is_found_by_the_next(example_root: Path) -> None:
+    mesh = waiting_on(example_root, [])
+    first, second = published(mesh, "sales.products"), published(mesh, "sales.products")
+    assert by(heal(mesh, NOW, dry_run=True), "missing or corrupt replica") == [], "every replica verifies"
+    standby = mesh.store("us-west")
+    shutil.rmtree(Path(standby.data_path("sales.products", first)).parent)
+    flip_a_byte(Path(standby.data_path("sales.products", second)))
+    third = published(mesh, "sales.products")
+    [action] = by(heal(mesh, NOW, dry_run=True), "missing or corrupt replica")
+    assert f"1 version(s) missing (newest {first})" in action.found
+    assert f"1 replica(s) not matching their checksum (newest {second})" in action.found
+    assert third not in action.found, "a version published since the last pass is listed, and it is in sync"
+    assert by(heal(mesh, NOW, actor=PLATFORM), "missing or corrupt replica")[0].outcome == "healed"
+    assert by(heal(mesh, NOW, dry_run=True), "missing or corrupt replica") == []
+
+
 def test_a_failed_gate_is_never_healed_by_publishing(example_root: Path) -> None:
     mesh = waiting_on(example_root, [])
     assert materialize("+finance.revenue", mesh=mesh, params=SMALL).ok
@@ -91,6 +120,43 @@ def test_a_failed_gate_is_never_healed_by_publishing(example_root: Path) -> None
     downstream = materialize("finance.revenue", mesh=mesh, params=SMALL)["finance.revenue"]
     assert downstream.manifest is not None and downstream.manifest.input_versions["finance.fx_rates"] == good
     assert governed(mesh).audit.query(action="heal") == [], "nothing was done, so nothing is audited"
+
+
+def _gate_failed(mesh: Mesh) -> tuple[str | None, dt.datetime]:
+    assert materialize("+finance.revenue", mesh=mesh, params=SMALL).ok
+    good = mesh.store().current_version("finance.fx_rates")
+    bad = materialize("finance.fx_rates", mesh=mesh, params={**SMALL, "inject_bad_rows": True})["finance.fx_rates"]
+    assert bad.status is Status.GATE_FAILED
+    [run] = [r for r in run_records(mesh).for_asset("finance.fx_rates", limit=1)]
+    assert run.ended_at is not None
+    return good, run.ended_at
+
+
+def test_a_failed_gate_is_run_again_after_its_back_off_and_publishes_once_the_data_passes(
+        example_root: Path) -> None:
+    mesh = waiting_on(example_root, [])
+    good, failed_at = _gate_failed(mesh)
+    [early] = by(heal(mesh, failed_at + RERUN_AFTER[0] - dt.timedelta(minutes=1), actor=PLATFORM), "failed gate")
+    assert early.outcome == "left" and f"{good} stays current" in early.action and "run again at" in early.action
+    assert mesh.store().current_version("finance.fx_rates") == good, "nothing is run before the back-off"
+    [action] = by(heal(mesh, failed_at + RERUN_AFTER[0] + dt.timedelta(minutes=1), actor=PLATFORM, params=SMALL), "failed gate")
+    assert action.outcome == "healed" and action.attempts == 1 and "passes its contract now" in action.result
+    assert mesh.store().current_version("finance.fx_rates") != good, "the corrected data is published"
+    assert by(heal(mesh, failed_at + RERUN_AFTER[0] + dt.timedelta(minutes=2), actor=PLATFORM), "failed gate") == []
+
+
+def test_a_failed_gate_whose_data_is_still_bad_publishes_nothing_and_backs_off(example_root: Path) -> None:
+    mesh = waiting_on(example_root, [])
+    good, failed_at = _gate_failed(mesh)
+    still_bad = {**SMALL, "inject_bad_rows": True}
+    [action] = by(heal(mesh, failed_at + RERUN_AFTER[0] + dt.timedelta(minutes=1), actor=PLATFORM, params=still_bad), "failed gate")
+    assert action.outcome == "failed" and action.attempts == 1, "one re-run a pass: its back-off is between passes"
+    assert "gate_failed" in (action.error or "")
+    assert mesh.store().current_version("finance.fx_rates") == good, "the last good version stays current"
+    [again] = by(heal(mesh, failed_at + RERUN_AFTER[0] + dt.timedelta(minutes=5), actor=PLATFORM, params=still_bad), "failed gate")
+    assert again.outcome == "left" and "(2 in a row)" in again.found and "re-run 2 of 4" in again.action
+    [last] = by(heal(mesh, failed_at + dt.timedelta(days=1), dry_run=True), "failed gate")
+    assert last.outcome == "would heal", "due again after the second wait"
 
 
 class AlwaysFails:

@@ -45,3 +45,13 @@ def test_a_run_still_inside_its_time_is_left_alone(example_root: Path) -> None:
     mesh = waiting_on(example_root, [])
     run_records(mesh).started("sales.products", "scheduled__running", "airflow", NOW - dt.timedelta(minutes=5))
     assert [a for a in heal(mesh, NOW, dry_run=True).actions if a.remediation == "run that died"] == []
+
+
+def test_a_run_that_died_runs_again_with_the_runbooks_params(example_root: Path) -> None:
+    mesh = waiting_on(example_root, [])
+    run_records(mesh).started("sales.orders", "scheduled__killed", "airflow", NOW - dt.timedelta(hours=3))
+    [action] = [a for a in heal(mesh, NOW, actor=PLATFORM, params={"scale": 250, "seed": 3}).actions
+                if a.remediation == "run that died"]
+    assert action.outcome == "healed" and "materialized sales.orders again" in action.result
+    current = mesh.store().current("sales.orders")
+    assert current is not None and current.rows == 250, "run again at the runbook's scale, not the default"

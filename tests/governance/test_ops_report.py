@@ -93,3 +93,28 @@ def test_a_current_version_that_cannot_be_read_is_unavailable(tmp_path: Path, er
     publish(records, "sales.daily", T0 + 6 * H + 10 * M, "bad", status="error", error=error)
     report = OpsView([ORDERS, DAILY], db).report(T0, T0 + 10 * H, OpsPolicy(defaults=OpsTargets()))
     assert report.assets["sales.orders"].availability == pytest.approx(100 * (595 - 55) / 595)
+
+
+def test_incidents_have_a_cause_and_the_mttr_of_each(tmp_path: Path) -> None:
+    db = database(tmp_path)
+    records = RunRecords(db)
+    publish(records, "sales.orders", T0 + 5 * M, "o0")
+    publish(records, "sales.orders", T0 + H + 5 * M, "x1", status="gate_failed", error="contract gate failed: ...")
+    publish(records, "sales.orders", T0 + H + 45 * M, "o1")
+    publish(records, "sales.orders", T0 + 2 * H + 5 * M, "x2", status="error", error="upstream 503")
+    publish(records, "sales.orders", T0 + 2 * H + 15 * M, "o2")
+    publish(records, "sales.orders", T0 + 3 * H + 5 * M, "x3", status="error",
+            error="the run died without a result (no end recorded); closed by service:healing")
+    publish(records, "sales.orders", T0 + 3 * H + 25 * M, "o3")
+    publish(records, "sales.daily", T0 + 1 * H, "d0")
+    publish(records, "sales.daily", T0 + 6 * H, "bad", status="error",
+            error="input 'sales.orders' is unreadable (ArrowInvalid: ...)")
+    report = OpsView([ORDERS, DAILY], db).report(T0, T0 + 10 * H, OpsPolicy(defaults=OpsTargets(), domains={}))
+    assert [(i.key, i.cause) for i in report.incidents] == [
+        ("sales.orders", "bad data"), ("sales.orders", "run error"), ("sales.orders", "killed run"),
+        ("sales.daily", "unreadable input")]
+    causes = report.by_cause()
+    assert causes["bad data"] == {"incidents": 1, "open": 0, "mttr_minutes": 40.0, "max_minutes": 40.0}
+    assert causes["run error"]["mttr_minutes"] == 10.0 and causes["killed run"]["mttr_minutes"] == 20.0
+    assert causes["unreadable input"] == {"incidents": 1, "open": 1, "mttr_minutes": None, "max_minutes": None}
+    assert report.to_dict()["by_cause"] == causes

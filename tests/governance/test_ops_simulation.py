@@ -4,6 +4,7 @@ how predictions are matched with breaches."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -126,3 +127,17 @@ def test_predictions_are_matched_with_the_breaches_that_follow() -> None:
     assert (score.predictions, score.true_positives, score.breaches, score.caught) == (4, 1, 3, 1)
     assert score.lead_times == (2 * H,)
     assert score.to_dict()["precision_percent"] == 25.0 and score.recall == pytest.approx(100 / 3)
+
+
+def test_a_source_gone_bad_stays_bad_until_it_is_corrected() -> None:
+    clock = ManualClock(T0)
+    injector = FaultInjector(rates=dataclasses.replace(FaultRates.none(), bad_data=1.0, bad_data_minutes=(30.0, 30.0)),
+                             seed=1, clock=clock)
+    injector.plan(["d.a"])
+    assert injector.source_bad("d.a") and injector.source_bad("d.a", T0 + 29 * dt.timedelta(minutes=1))
+    assert not injector.source_bad("d.a", T0 + 30 * dt.timedelta(minutes=1)), "corrected after the drawn delay"
+    clock.set(T0 + 10 * dt.timedelta(minutes=1))
+    injector.plan(["d.a"])  # drawn again while still bad: the same episode, not a new one
+    assert injector.injected["bad_data"] == 1 and not injector.source_bad("d.a", T0 + 31 * dt.timedelta(minutes=1))
+    with pytest.raises(ConfigError, match="bad_data_minutes"):
+        FaultRates(bad_data_minutes=(0.0, 5.0))

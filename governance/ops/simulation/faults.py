@@ -7,8 +7,11 @@ Per run of an asset (decided when its tick is planned, :meth:`FaultInjector.plan
   attempt of the same run succeeds, so the step's retries (self-healing) absorb it;
 - ``slow``: the run takes :attr:`FaultRates.slow_minutes` instead of a few minutes (the clock
   advances while it runs, and the monitor looks on meanwhile);
-- ``bad_data``: the function's output has a null where its contract forbids one: the gate
-  stops it, nothing is published.
+- ``bad_data``: the asset's source goes bad: every run of the asset for the next
+  :attr:`FaultRates.bad_data_minutes` (drawn; then the source is corrected) outputs a null where
+  its contract forbids one, so the gate stops it and nothing is published. How long bad data
+  persists is part of the model, not an artefact of the schedule: a run in that time (scheduled
+  or a re-run of the runbook) fails its gate again, a run after it passes.
 
 Per tick of the schedule (:meth:`FaultInjector.between_ticks`):
 
@@ -49,7 +52,8 @@ class FaultRates:
     """How often each fault happens: per run of an asset (``transient``, ``slow``,
     ``bad_data``) or per tick of the schedule (``corrupt_file``, ``lost_replica``,
     ``notifier_outage``); each a probability between 0 and 1. A slow run lasts between the two
-    ``slow_minutes``, a notifier outage between the two ``outage_hours``."""
+    ``slow_minutes``, a source gone bad is corrected between the two ``bad_data_minutes`` after
+    it went bad, a notifier outage lasts between the two ``outage_hours``."""
 
     transient: float = 0.01
     slow: float = 0.003
@@ -58,6 +62,7 @@ class FaultRates:
     lost_replica: float = 0.01
     notifier_outage: float = 0.005
     slow_minutes: tuple[float, float] = (60.0, 150.0)
+    bad_data_minutes: tuple[float, float] = (10.0, 90.0)
     outage_hours: tuple[float, float] = (1.0, 6.0)
 
     def __post_init__(self) -> None:
@@ -68,7 +73,7 @@ class FaultRates:
                 raise ConfigError(f"the fault rate '{name}' is {value!r}, not a probability between 0 and 1",
                                   where=f"FaultRates.{name} (the option {option} of mesh ops simulate)",
                                   fix=f"give {name} a number from 0 (never) to 1 (every time), e.g. 0.01")
-        for name in ("slow_minutes", "outage_hours"):
+        for name in ("slow_minutes", "bad_data_minutes", "outage_hours"):
             low, high = getattr(self, name)
             if not 0 < low <= high:
                 raise ConfigError(f"'{name}' is {(low, high)!r}: a range needs 0 < low <= high",
@@ -113,6 +118,7 @@ class FaultInjector:
     injected: Counter[str] = field(default_factory=Counter)
     _rng: random.Random = field(init=False)
     _plans: dict[str, _Plan] = field(init=False, default_factory=dict)
+    _bad_until: dict[str, dt.datetime] = field(init=False, default_factory=dict)
     _outage_until: dt.datetime | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -133,9 +139,21 @@ class FaultInjector:
             minutes = self._rng.uniform(*r.slow_minutes) if slow else self._rng.uniform(*NORMAL_MINUTES)
             plan = _Plan(minutes=minutes, transient=self._rng.random() < r.transient,
                          bad_data=self._rng.random() < r.bad_data)
+            if plan.bad_data:  # drawn in both runs alike, whatever the source's state
+                bad_for = dt.timedelta(minutes=self._rng.uniform(*r.bad_data_minutes))
+                if not self.source_bad(key):
+                    self._bad_until[key] = self.clock() + bad_for
+                else:
+                    plan.bad_data = False
             self.injected.update(name for name, on in (("slow", slow), ("transient", plan.transient),
                                                        ("bad_data", plan.bad_data)) if on)
             self._plans[key] = plan
+
+    def source_bad(self, key: str, at: dt.datetime | None = None) -> bool:
+        """Whether the source of ``key`` is bad at ``at`` (now by default): gone bad and not
+        corrected yet."""
+        until = self._bad_until.get(key)
+        return until is not None and (at or self.clock()) < until
 
     def _wrapped(self, key: str, definition: AssetDefinition) -> Any:
         fn = definition.fn
@@ -145,10 +163,11 @@ class FaultInjector:
             if plan.transient:  # this attempt fails; a retry of the same run finds no fault left
                 self._plans[key] = dataclasses.replace(plan, transient=False)
                 raise TransientSourceError(f"injected: the source of {key} answered 503 Service Unavailable")
+            bad = self.source_bad(key)  # what the source gives when the run reads it
             self._take(dt.timedelta(minutes=plan.minutes))
             value = fn(**inputs)
             frame = value.collect() if isinstance(value, pl.LazyFrame) else value
-            return _with_a_null(frame) if plan.bad_data and isinstance(frame, pl.DataFrame) else frame
+            return _with_a_null(frame) if bad and isinstance(frame, pl.DataFrame) else frame
 
         run.__wrapped__ = fn  # type: ignore[attr-defined]
         run.__qualname__ = getattr(fn, "__qualname__", key)

@@ -113,9 +113,29 @@ def figures(outcome: Outcome) -> dict[str, Any]:
                        "unresolved_by_kind": dict(sorted(unresolved.items())),
                        "subjects_by_kind": {k: sorted({i.subject for i in outcome.incidents if i.kind == k})
                                             for k in sorted(kinds)}},
+            "mttr_by_cause": mttr_by_cause(outcome),
             "prediction": score_predictions(outcome.changes).to_dict(),
             "injected": dict(sorted(outcome.injected.items())), "self_healing": dict(sorted(outcome.healed.items())),
             "run_incidents": [i.to_dict() for i in outcome.report.incidents]}
+
+
+#: What each incident cause of the report is in the simulation's faults.
+FAULT_OF_CAUSE = {"run error": "transient", "bad data": "bad data", "unreadable input": "corrupt file",
+                  "killed run": "killed run"}
+
+
+def mttr_by_cause(outcome: Outcome) -> dict[str, dict[str, Any]]:
+    """The MTTR of each fault: the report's incidents (failed run to next good version) by cause
+    (:meth:`~governance.ops.report.Report.by_cause`), and for a lost replica, which fails no
+    run, its replica-lag alert incidents from opened to resolved (``None``: none closed)."""
+    found = {FAULT_OF_CAUSE[cause]: figures for cause, figures in outcome.report.by_cause().items()}
+    lags = [i for i in outcome.incidents if i.kind == "replica_lag"]
+    closed = [(dt.datetime.fromisoformat(i.resolved_at) - dt.datetime.fromisoformat(i.opened_at)).total_seconds() / 60
+              for i in lags if i.resolved_at]
+    found["lost replica"] = {"incidents": len(lags), "open": len(lags) - len(closed),
+                             "mttr_minutes": round(sum(closed) / len(closed), 3) if closed else None,
+                             "max_minutes": round(max(closed), 3) if closed else None}
+    return found
 
 
 #: The rows of the comparison table: label, key path in :func:`figures`, unit.
@@ -123,6 +143,8 @@ ROWS: Sequence[tuple[str, tuple[str, ...], str]] = (
     ("SLA compliance", ("sla_percent",), "%"),
     ("availability", ("availability_percent",), "%"),
     ("MTTR", ("mttr_minutes",), " min"),
+    *((f"  MTTR, {fault}", ("mttr_by_cause", fault, "mttr_minutes"), " min")
+      for fault in ("transient", "bad data", "corrupt file", "killed run", "lost replica")),
     ("MTBF", ("mtbf_hours",), " h"),
     ("incidents (failed run to next good version)", ("incidents",), ""),
     ("  still open at the end", ("open_incidents",), ""),

@@ -7,8 +7,11 @@ clock: a retry's wait advances it, never waits), wraps every asset's function in
 (:mod:`.schedule`): draws the tick's storage and notifier faults, runs the due roots and their
 downstream with the real engine (gate, storage, replication), checks the mesh
 (:func:`governance.alerts.checks.check_mesh`: freshness, predicted breaches, replica lag, alerts
-into the outbox) and, with self-healing on, runs the runbook as ``service:healing``. While a
-slow run goes on, the monitor checks every ``watch_every`` (as the ops DAG would).
+into the outbox) and, with self-healing on, runs the runbook as ``service:healing`` (with the
+simulation's run parameters); between ticks, while a failed gate waits for its re-run, the
+runbook looks every ``watch_every``; after a pass that changed something the mesh is checked
+again (the ops DAG evaluates every few minutes, not once an hour). While a slow run goes on, the monitor checks every
+``watch_every`` (as the ops DAG would).
 
 Self-healing off means no runbook and no retries of transient failures (``retries=0``).
 """
@@ -121,8 +124,23 @@ def simulate(source: Path, settings: Settings, folder: Path) -> Outcome:
     runs = len(materialize("*", mesh=mesh, params=params, max_workers=1).results)
     look(clock())
     count = 0
+    def heal_pass() -> bool:
+        done = heal(mesh, clock(), params=params)
+        healed.update({k: v for k, v in done.counts.to_dict().items() if v})
+        return any(a.outcome in ("healed", "failed") for a in done.actions)
+
+    def between(until: dt.datetime) -> None:
+        """The runbook's passes before ``until`` (the ops DAG runs it every few minutes): looked
+        at every ``watch_every`` while a failed gate waits for its re-run, else skipped (a pass
+        that finds nothing changes nothing)."""
+        while settings.healing and clock() + settings.watch_every < until and _gate_waiting(mesh):
+            clock.set(clock() + settings.watch_every)
+            if heal_pass():
+                look(clock())
+
     for tick in ticks(mesh_view(mesh).assets, settings.start, settings.end - dt.timedelta(microseconds=1)):
         count += 1
+        between(tick.at)
         if clock() < tick.at:
             clock.set(tick.at)
         injector.between_ticks(mesh, notifier)
@@ -130,9 +148,9 @@ def simulate(source: Path, settings: Settings, folder: Path) -> Outcome:
         injector.plan(keys)
         runs += len(materialize(tick.selection, mesh=mesh, params=params, max_workers=1).results)
         look(clock())
-        if settings.healing:
-            done = heal(mesh, clock())
-            healed.update({k: v for k, v in done.counts.to_dict().items() if v})
+        if settings.healing and heal_pass():
+            look(clock())  # the ops DAG evaluates again minutes later: what was healed is seen then
+    between(settings.end)
     if clock() < settings.end:
         clock.set(settings.end)
     if notifier is not None:
@@ -144,6 +162,13 @@ def simulate(source: Path, settings: Settings, folder: Path) -> Outcome:
                    incidents=tuple(sink.incidents(everything=True)), alerts_sent=sink.sent(),
                    alerts_pending=len(sink.pending()), injected=dict(injector.injected), healed=dict(healed),
                    ticks=count, runs=runs, wall_seconds=time.perf_counter() - began, folder=root)
+
+
+def _gate_waiting(mesh: Mesh) -> bool:
+    """Whether the latest run of some asset failed its gate (the runbook will run it again)."""
+    from governance.ops.runs import run_records
+
+    return any(r.status == "gate_failed" for r in run_records(mesh).latest().ended.values())
 
 
 def _faulty(mesh: Mesh, injector: FaultInjector, retries: int | None) -> Mesh:
