@@ -126,7 +126,7 @@ def daily_orders(context: AssetContext) -> pl.DataFrame:
     n = int(context.param("daily_rows", 200))
     rng = np.random.default_rng([context.param("seed", 7), 5, day.toordinal()])
     amount = np.round(rng.lognormal(3.5, 0.8, n).clip(0, 99_999), 2)
-    if context.param("inject_bad_rows", False) and day.isoweekday() == 3:  # demo: Wednesdays fail their gate
+    if context.param("bad_day") == str(context.partition):  # demo: `mesh backfill ... --bad-day 2026-11-18`
         amount[0] = -1.0
     return pl.DataFrame({
         "order_id": [f"{day:%Y%m%d}-{i:05d}" for i in range(n)],
