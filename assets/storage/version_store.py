@@ -293,6 +293,13 @@ class VersionStore:
                 if not p.startswith(".") and p != CURRENT_FILE and not VERSION_NAME.fullmatch(p)
                 and self.root.exists(self.root.path(asset_dir, p, CURRENT_FILE))]
 
+    def partition_of(self, key: str, version: str) -> str | None:
+        """The partition holding ``version`` of ``key`` (``None``: the asset's own versions, or
+        not found), for callers that know a version but not its partition (the run history)."""
+        if self.has_version(key, version):
+            return None
+        return next((p for p in self.partitions(key) if self.has_version(key, version, p)), None)
+
     def data_path(self, key: str, version: str, partition: str | None = None) -> str:
         return self.root.path(self._asset_dir(key, partition), version, DATA_FILE)
 
