@@ -105,15 +105,16 @@ def drill(mesh: Mesh, *, workdir: Path | None = None, params: Mapping[str, Any] 
         switched = switch_region(copy, secondary, governed(copy).audit, force=True, actor="service:dr-drill",
                             reason="drill failover")
         steps.append(f"failed over to {secondary} in {switched.rto_seconds:.3f} s")
-        reported = {(a.key, v) for a in before.assets for v in a.missing + a.corrupt}
+        reported = {(a.key.split("/", 1)[0], v) for a in before.assets for v in a.missing + a.corrupt}  # key/partition
         published = governed(copy).history.published()
         store = copy.store()
         verified, lost = 0, []
         for key, versions in published.items():
             for version in versions:
                 try:
-                    manifest = store.manifest(key, version)
-                    readable = store.verify(manifest) and store.scan(key, version).collect().height == manifest.rows
+                    partition = store.partition_of(key, version)
+                    manifest = store.manifest(key, version, partition)
+                    readable = store.verify(manifest) and store.scan_manifest(manifest).collect().height == manifest.rows
                 except Exception:  # a missing or unreadable version is what this check looks for
                     readable = False
                 if readable:

@@ -133,11 +133,14 @@ def _check_replicas(mesh: Mesh, active: str, to: str) -> tuple[dict[str, str], l
         except ResidencyError as exc:
             return key, None, (Loss(key, tuple(sorted(known)), f"kept out of {to} by residency ({exc.args[0]})")
                                if known else None)
+        target = mesh.store(to)
+        partitions = _partitions(mesh, active, to, key)
+        if partitions:  # each partition's CURRENT is mirrored by replication: only losses to report
+            return key, None, _partition_loss(mesh, active, to, key, partitions, known)
         try:
             known |= set(mesh.store(active).versions(key))
         except Exception:  # the active region may be gone; the history still knows what was published
             pass
-        target = mesh.store(to)
         held = target.versions(key)
         serving = next((v for v in reversed(held) if target.verify(target.manifest(key, v))), None)
         corrupt = tuple(v for v in held if serving is None or v > serving)
@@ -152,6 +155,33 @@ def _check_replicas(mesh: Mesh, active: str, to: str) -> tuple[dict[str, str], l
         checked = list(pool.map(check, protected_assets(mesh)))
     serve = {key: version for key, version, _ in checked if version is not None}
     return serve, [loss for _, _, loss in checked if loss is not None]
+
+
+def _partitions(mesh: Mesh, active: str, to: str, key: str) -> list[str]:
+    """The partitions of ``key`` in either region (none: an unpartitioned asset)."""
+    found = set(mesh.store(to).partitions(key))
+    try:
+        found |= set(mesh.store(active).partitions(key))
+    except Exception:  # the active region may be gone
+        pass
+    return sorted(found)
+
+
+def _partition_loss(mesh: Mesh, active: str, to: str, key: str, partitions: list[str], known: set[str]) -> Loss | None:
+    """What a failover to ``to`` loses of a partitioned asset: versions of any partition it does
+    not hold verified."""
+    target = mesh.store(to)
+    held: dict[str, str] = {v: p for p in partitions for v in target.versions(key, p)}
+    for p in partitions:
+        try:
+            known |= set(mesh.store(active).versions(key, p))
+        except Exception:  # the active region may be gone; the history still knows what was published
+            pass
+    corrupt = tuple(v for v, p in held.items() if not target.verify(target.manifest(key, v, p)))
+    newer = tuple(sorted(known - set(held)))
+    if corrupt:
+        return Loss(key, tuple(sorted(set(corrupt + newer))), "corrupt or missing in " + to)
+    return Loss(key, newer, "not replicated to " + to) if newer else None
 
 
 def _event(actor: str, action: str, to: str, outcome: str, details: Mapping[str, Any]) -> AuditEvent:

@@ -36,7 +36,7 @@ def test_check_passes_on_the_example_mesh(example_root: Path) -> None:
     code, out, _ = mesh(example_root, "check", "--json")
     assert code == 0
     assert json.loads(out) | {"summary": ""} == {"ok": True, "problems": [], "warnings": [], "summary": "",
-                                                 "domains": 4, "assets": 13, "grants": 2}
+                                                 "domains": 4, "assets": 15, "grants": 2}
 
 
 def test_check_reports_every_problem(example_root: Path) -> None:
@@ -54,10 +54,10 @@ def test_check_and_compile_write_the_compiled_mesh_airflow_parses(example_root: 
     from assets.compiled import COMPILED_PATH, read_compiled
 
     code, _, _ = mesh(example_root, "check")
-    assert code == 0 and len(read_compiled(example_root).assets) == 13
+    assert code == 0 and len(read_compiled(example_root).assets) == 15
     code, out, _ = mesh(example_root, "compile", "--json")
     assert code == 0
-    assert json.loads(out) == {"ok": True, "path": str(example_root / COMPILED_PATH), "domains": 4, "assets": 13,
+    assert json.loads(out) == {"ok": True, "path": str(example_root / COMPILED_PATH), "domains": 4, "assets": 15,
                                "problems": {}}
 
 
@@ -66,7 +66,7 @@ def test_compile_names_a_broken_domain_and_exits_non_zero(example_root: Path) ->
     code_file.write_text("raise RuntimeError('marketing pushed a broken build')\n" + code_file.read_text())
     code, out, _ = mesh(example_root, "compile")
     assert code == 1
-    assert "compiled 10 assets in 4 domains" in out and "marketing pushed a broken build" in out
+    assert "compiled 12 assets in 4 domains" in out and "marketing pushed a broken build" in out
 
 
 def test_materialize_then_read(example_root: Path, tmp_path: Path) -> None:

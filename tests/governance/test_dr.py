@@ -65,8 +65,8 @@ def test_the_recovery_drill_loses_nothing_beyond_the_reported_rpo(example_mesh: 
         for version in versions:
             if (key, version) in missing:
                 continue
-            manifest = store.manifest(key, version)
-            assert store.verify(manifest) and store.scan(key, version).collect().height == manifest.rows
+            manifest = store.manifest(key, version, store.partition_of(key, version))
+            assert store.verify(manifest) and store.scan_manifest(manifest).collect().height == manifest.rows
     # 5. keep materializing on the new primary
     again = materialize("+sales.daily_sales", mesh=example_mesh, params=SMALL)
     assert again.ok and all(Path(store.data_path(k, r.manifest.version)).exists()  # type: ignore[union-attr]
