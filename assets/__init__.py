@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from assets.gate import CheckFailure, GateReport, run_gate
     from assets.graph import AssetGraph
     from assets.mesh import Mesh, Regions
+    from assets.observe import observe
     from assets.ports import (
         Admission,
         AuditEvent,
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
         Services,
     )
     from assets.results import AssetResult, RunResult, Status
+    from assets.sources import source_asset
     from assets.staleness import Staleness
     from assets.step import run_asset
     from assets.storage import Manifest, StorageRoot, VersionStore
@@ -72,9 +74,11 @@ _EXPORTS = {
     "assets.gate": ("CheckFailure", "GateReport", "run_gate"),
     "assets.graph": ("AssetGraph",),
     "assets.mesh": ("Mesh", "Regions"),
+    "assets.observe": ("observe",),
     "assets.ports": ("Admission", "AuditEvent", "AuditSink", "InputAuthorizer", "LineageSink", "ProtectedFrame",
                      "Protector", "RunEnded", "RunObserver", "RunStarted", "Services"),
     "assets.results": ("AssetResult", "RunResult", "Status"),
+    "assets.sources": ("source_asset",),
     "assets.staleness": ("Staleness",),
     "assets.step": ("run_asset",),
     "assets.storage": ("Manifest", "StorageRoot", "VersionStore"),
@@ -124,8 +128,10 @@ __all__ = [
     "asset",
     "materialize",
     "new_run_id",
+    "observe",
     "run_asset",
     "run_gate",
+    "source_asset",
 ]
 
 

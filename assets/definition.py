@@ -18,6 +18,7 @@ from typing import Any, Literal, TypeAlias, overload
 import pandera.polars as pa
 import polars as pl
 
+from assets.drops import Drop
 from assets.errors import DefinitionError, did_you_mean
 from assets.schedule import parse_duration, validate_schedule
 from assets.secrets import SecretResolver, domain_secret, environment_resolver
@@ -65,6 +66,8 @@ class AssetSpec:
     #: The last day the asset is kept up (``None``: not deprecated), and the key that replaces it.
     deprecated: dt.date | None = None
     replaced_by: str | None = None
+    #: Where an observed source's files arrive (``None``: a computed asset); see ``assets.drops``.
+    drop: Drop | None = None
 
     def __post_init__(self) -> None:
         """Refuse an invalid spec however it is made: by ``@asset``, by hand, or by
@@ -191,7 +194,8 @@ def _define(func: AssetFn, *, contract: Any, contract_version: str, ins: dict[st
             schedule: str | None, trigger: str, visibility: str, owners: tuple[str, ...],
             freshness: str | None, tags: dict[str, str], description: str | None, retries: int,
             name: str | None, column_lineage: dict[str, Any], deprecated: str | None = None,
-            replaced_by: str | None = None, skip_unchanged: bool = False) -> AssetDefinition:
+            replaced_by: str | None = None, skip_unchanged: bool = False,
+            drop: Drop | None = None) -> AssetDefinition:
     where = _source(func)
     asset_name = name or func.__name__
     label = f"asset '{asset_name}'"
@@ -212,14 +216,15 @@ def _define(func: AssetFn, *, contract: Any, contract_version: str, ins: dict[st
         end = dt.date.fromisoformat(deprecated) if deprecated is not None else None
     except (TypeError, ValueError):
         raise refuse(f"deprecated={deprecated!r} is not a date", "write the last day as deprecated='2027-03-31'") from None
-    inputs, wants_context = _inputs(func, domain, ins, refuse)
+    inputs, wants_context = _inputs(func, domain, ins, refuse) if drop is None else _arrival_param(func, refuse)
     # The spec validates itself (_validate_spec); ``source`` makes its errors name the function.
     spec = AssetSpec(
         domain=domain, name=asset_name, contract=contract, contract_version=contract_version,
         inputs=MappingProxyType(inputs), schedule=schedule, trigger=trigger,  # type: ignore[arg-type]
         visibility=visibility, owners=owners, freshness=fresh,  # type: ignore[arg-type]
         tags=MappingProxyType(tags), description=(description or inspect.getdoc(func) or "").strip(),
-        retries=retries, skip_unchanged=skip_unchanged, source=where, deprecated=end, replaced_by=replaced_by)
+        retries=retries, skip_unchanged=skip_unchanged, source=where, deprecated=end, replaced_by=replaced_by,
+        drop=drop)
     if column_lineage:
         lineage = _column_lineage(column_lineage, inputs, set(spec.contract.to_schema().columns), refuse)
         spec = replace(spec, column_lineage=MappingProxyType(lineage))
@@ -282,6 +287,12 @@ def _validate_spec(spec: AssetSpec) -> None:
             raise refuse(f"replaced_by={spec.replaced_by!r} is not an asset key", "write '<domain>.<asset>'")
         if spec.replaced_by == f"{spec.domain}.{spec.name}":
             raise refuse("replaced_by names the asset itself", "name the asset that replaces it")
+    if spec.drop is not None:
+        if not isinstance(spec.drop, Drop):
+            raise refuse(f"drop={spec.drop!r} is not a Drop", "declare observed sources with @source_asset(drop=...)")
+        if spec.inputs or spec.schedule is not None:
+            raise refuse("an observed source has inputs or a schedule",
+                         "an observed source runs when files arrive: remove its inputs and schedule")
     keys = set(spec.inputs.values())
     for column, pairs in spec.column_lineage.items():
         for pair in pairs:
@@ -309,6 +320,17 @@ def _inputs(func: AssetFn, domain: str, ins: dict[str, str],
         if not _KEY.match(key):
             raise refuse(f"ins['{param}'] = {key!r} is not an asset key", "write '<domain>.<asset>'")
     return inputs, wants_context
+
+
+def _arrival_param(func: AssetFn, refuse: Callable[[str, str], DefinitionError]) -> tuple[dict[str, str], bool]:
+    """An observed source's function takes the arrived rows as its first parameter (a
+    ``pl.LazyFrame``), and optionally ``context``; it has no inputs."""
+    names = list(inspect.signature(func).parameters)
+    others = [n for n in names if n != CONTEXT_PARAM]
+    if len(others) != 1 or names[0] != others[0]:
+        raise refuse(f"takes {', '.join(names) or 'no parameters'}; an observed source takes the arrived rows "
+                     "first, and nothing else but 'context'", "write def my_source(arrived: pl.LazyFrame)")
+    return {}, CONTEXT_PARAM in names
 
 
 def _column_lineage(declared: dict[str, Any], inputs: dict[str, str], columns: set[str],

@@ -57,6 +57,7 @@ from meshctl.cli.governance_commands import (
 )
 from meshctl.cli.identity_commands import identity_app
 from meshctl.cli.lineage_command import lineage
+from meshctl.cli.observe_command import observe
 from meshctl.cli.ops_app import ops_app
 from meshctl.cli.report_commands import report_app, usage
 from meshctl.cli.rollback_command import rollback
@@ -414,6 +415,7 @@ app.command()(up)
 app.command()(lineage)
 app.command()(down)
 app.command()(gc)
+app.command()(observe)
 app.command()(rollback)
 app.command()(serve)
 app.add_typer(audit_app, name="audit")
