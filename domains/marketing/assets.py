@@ -75,7 +75,7 @@ def audience(customer_orders: pl.LazyFrame) -> pl.LazyFrame:
 
 
 @source_asset(drop="drops/marketing/web_leads/*.csv", contract=WebLeads, contract_version="1.0.0",
-              visibility="private", owners=_OWNERS, tags={"tier": "bronze", "pii": "yes"})
+              visibility="private", owners=_OWNERS, freshness="8d", tags={"tier": "bronze", "pii": "yes"})
 def web_leads(arrived: pl.LazyFrame) -> pl.LazyFrame:
     """Sign-ups of the web forms: each CSV file the web team drops in drops/marketing/web_leads/
     (written under a temporary name, then renamed) is observed, gated and published as a version."""
@@ -83,7 +83,7 @@ def web_leads(arrived: pl.LazyFrame) -> pl.LazyFrame:
 
 
 @asset(contract=LeadsByChannel, contract_version="1.0.0", visibility="public", owners=_OWNERS,
-       tags={"tier": "silver"})
+       freshness="8d", tags={"tier": "silver"})
 def leads_by_channel(web_leads: pl.LazyFrame) -> pl.LazyFrame:
     """Leads of the latest web drop per channel, with their first and last sign-up days."""
     return (
@@ -95,7 +95,7 @@ def leads_by_channel(web_leads: pl.LazyFrame) -> pl.LazyFrame:
 
 
 @asset(contract=LeadCounts, contract_version="1.0.0", visibility="public", owners=_OWNERS,
-       tags={"tier": "bronze"}, deprecated="2027-03-31", replaced_by="marketing.leads_by_channel")
+       freshness="8d", tags={"tier": "bronze"}, deprecated="2027-03-31", replaced_by="marketing.leads_by_channel")
 def lead_counts(web_leads: pl.LazyFrame) -> pl.LazyFrame:
     """Leads per channel (deprecated: read marketing.leads_by_channel, which adds sign-up days)."""
     return web_leads.group_by("channel").agg(leads=pl.len().cast(pl.Int64)).sort("channel")

@@ -30,7 +30,7 @@ def test_roots_trigger_their_downstream_as_asset_triggered_runs(running_mesh: Ru
     state = running_mesh.first_wave
     assert not state.failed
     graph = running_mesh.mesh.graph
-    assert len(state.assets) == len(graph) == 13
+    assert len(state.assets) == len(graph) == 16
     for key, run in state.assets.items():
         assert run.state == "success", key
         assert run.run_type == ("manual" if graph[key].spec.is_root else "asset_triggered"), key
