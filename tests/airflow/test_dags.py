@@ -29,6 +29,14 @@ def condition(c):
         return c.name
     return {type(c).__name__: [condition(o) for o in c.objects]}
 
+def watchers(c):
+    if c is None:
+        return []
+    if isinstance(c, Asset):
+        return [[w.name, list(w.trigger.serialize()) if hasattr(w.trigger, "serialize") else w.trigger]
+                for w in (getattr(c, "watchers", None) or [])]
+    return [x for o in c.objects for x in watchers(o)]
+
 bag = DagBag(sys.argv[1])
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("polars", "pandera", "domains"))
 out = {"import_errors": {k.rsplit("/", 1)[-1]: v for k, v in bag.import_errors.items()}, "dags": {}, "heavy": heavy}
@@ -38,6 +46,7 @@ for dag_id, dag in bag.dags.items():
     out["dags"][dag_id] = {
         "schedule": condition(tt.asset_condition) if getattr(tt, "asset_condition", None) is not None
                     else getattr(tt, "expression", repr(tt)),
+        "watchers": watchers(getattr(tt, "asset_condition", None)),
         "tasks": [x.task_id for x in dag.tasks], "outlets": [o.name for o in t.outlets],
         "groups": [o.group for o in t.outlets], "owner": t.owner, "pool": t.pool, "retries": t.retries,
         "priority": t.priority_weight,
@@ -117,6 +126,22 @@ def test_downstream_dags_are_scheduled_by_all_their_inputs(example_bag: dict[str
     assert governance["schedule"] == {"AssetAny": ["finance.fx_rates", "finance.revenue", "finance.monthly_revenue"]}
     assert governance["tasks"] == ["policy", "history", "lineage", "replication"]
     assert governance["pool"] == "mesh_finance"
+
+
+def test_an_observed_source_is_scheduled_by_a_watcher_of_its_drop(example_bag: dict[str, Any]) -> None:
+    """The triggerer watches the drop (a BaseEventTrigger in an AssetWatcher, no task holding a
+    slot); the source's DAG runs on its arrivals, and what it feeds on the source's own Asset."""
+    dags = example_bag["dags"]
+    source = dags["marketing.web_leads"]
+    assert source["schedule"] == "marketing.web_leads.arrivals"
+    assert source["outlets"] == ["marketing.web_leads"] and source["params"] == []
+    [[name, (classpath, kwargs)]] = source["watchers"]
+    assert name == "marketing.web_leads.drop" and classpath == "assets.airflow.drop_trigger.DropTrigger"
+    assert kwargs["location"] == "drops/marketing/web_leads/*.csv" and kwargs["settle"] == 2.0
+    assert kwargs["root"].endswith("/mesh")
+    for fed in ("marketing.leads_by_channel", "marketing.lead_counts"):
+        assert dags[fed]["schedule"] in ("marketing.web_leads", {"AssetAll": ["marketing.web_leads"]}), fed
+        assert dags[fed]["watchers"] == []
 
 
 def test_an_asset_may_ask_for_any_input(fixture_mesh: Callable[[str], Path], tmp_path: Path) -> None:
