@@ -151,6 +151,34 @@ def test_a_gate_failure_emits_no_event_and_stops_the_downstream(running_mesh: Ru
     assert failed_run == ["START", "FAIL"]
 
 
+def test_a_file_dropped_in_the_source_folder_is_observed_and_runs_what_it_feeds(running_mesh: RunningMesh) -> None:
+    """The triggerer's DropTrigger sees the file; the arrivals Asset schedules the source's DAG,
+    whose task observes and publishes through the step; the source's event schedules its readers."""
+    from assets.atomic import atomic_write
+
+    mesh, airflow = running_mesh.mesh, running_mesh.airflow
+    source, fed = "marketing.web_leads", "marketing.leads_by_channel"
+    drop = mesh.graph[source].spec.drop
+    assert drop is not None
+    rows = "".join(f"{i},e2e{i}@mail.example,web,2026-11-27,{i}\n" for i in range(1, 6))
+    atomic_write(drop.folder_at(mesh.root) / "leads-e2e.csv", f"lead_id,email,channel,signed_up,campaign_id\n{rows}".encode())
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        current = mesh.store().current(source)
+        done = current is not None and (current.observed or {}).get("file") == "leads-e2e.csv"
+        reader = mesh.store().current(fed)
+        if done and reader is not None and current is not None and reader.input_versions.get(source) == current.version:
+            break
+        time.sleep(2)
+    else:
+        pytest.fail("the dropped file was not observed, or its reader did not run on it, within 300 s")
+    assert current.rows == 5 and current.run_id
+    with airflow.client() as client:
+        runs = {r["dag_run_id"]: r for r in client.runs(source)}
+        assert runs[current.run_id]["run_type"] == "asset_triggered"  # by its arrivals, not by hand
+        assert client.runs(fed)[0]["run_type"] == "asset_triggered"
+
+
 def _task_process(ti_id: str) -> int | None:
     """The process running task instance ``ti_id``: LocalExecutor titles it ``airflow worker -- <id>``
     (its supervisor is ``airflow worker -- LocalExecutor: <id>``)."""
