@@ -133,14 +133,14 @@ def test_an_observed_source_is_scheduled_by_a_watcher_of_its_drop(example_bag: d
     slot); the source's DAG runs on its arrivals, and what it feeds on the source's own Asset."""
     dags = example_bag["dags"]
     source = dags["marketing.web_leads"]
-    assert source["schedule"] == "marketing.web_leads.arrivals"
-    assert source["outlets"] == ["marketing.web_leads"] and source["params"] == []
+    assert source["schedule"] == {"AssetAll": ["marketing.web_leads.arrivals"]}
+    assert source["outlets"] == ["marketing.web_leads"]
     [[name, (classpath, kwargs)]] = source["watchers"]
     assert name == "marketing.web_leads.drop" and classpath == "assets.airflow.drop_trigger.DropTrigger"
     assert kwargs["location"] == "drops/marketing/web_leads/*.csv" and kwargs["settle"] == 2.0
     assert kwargs["root"].endswith("/mesh")
     for fed in ("marketing.leads_by_channel", "marketing.lead_counts"):
-        assert dags[fed]["schedule"] in ("marketing.web_leads", {"AssetAll": ["marketing.web_leads"]}), fed
+        assert dags[fed]["schedule"] == {"AssetAll": ["marketing.web_leads"]}, fed
         assert dags[fed]["watchers"] == []
 
 
