@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from assets.gate import CheckFailure, GateReport, run_gate
     from assets.graph import AssetGraph
     from assets.mesh import Mesh, Regions
+    from assets.observe import observe
     from assets.partition_mapping import (
         PartitionEdge,
         downstream_partitions,
@@ -78,6 +79,7 @@ if TYPE_CHECKING:
         Services,
     )
     from assets.results import AssetResult, RunResult, Status
+    from assets.sources import source_asset
     from assets.staleness import Staleness
     from assets.step import run_asset
     from assets.storage import Manifest, StorageRoot, VersionStore
@@ -97,9 +99,11 @@ _EXPORTS = {
                                  "whole", "window"),
     "assets.partitions": ("MultiPartitions", "StaticPartitions", "TimePartitions", "daily", "hourly", "monthly",
                           "multi", "static", "weekly"),
+    "assets.observe": ("observe",),
     "assets.ports": ("Admission", "AuditEvent", "AuditSink", "InputAuthorizer", "LineageSink", "ProtectedFrame",
                      "Protector", "RunEnded", "RunObserver", "RunStarted", "Services"),
     "assets.results": ("AssetResult", "RunResult", "Status"),
+    "assets.sources": ("source_asset",),
     "assets.staleness": ("Staleness",),
     "assets.step": ("run_asset",),
     "assets.storage": ("Manifest", "StorageRoot", "VersionStore"),
@@ -160,9 +164,11 @@ __all__ = [
     "monthly",
     "multi",
     "new_run_id",
+    "observe",
     "rollup",
     "run_asset",
     "run_gate",
+    "source_asset",
     "static",
     "upstream_partitions",
     "weekly",

@@ -112,6 +112,9 @@ class CompiledAsset:
     source: str = ""
     #: The asset's partitions (``Partitions.to_dict()``), ``None``: unpartitioned.
     partitions: Mapping[str, Any] | None = None
+    #: An observed source's drop (``assets.drops``) and its settle seconds; ``None`` otherwise.
+    drop: str | None = None
+    drop_settle: float = 0.0
 
     def __post_init__(self) -> None:
         _require(bool(_NAME.match(self.domain)) and bool(_NAME.match(self.name)),
@@ -146,7 +149,8 @@ class CompiledAsset:
             freshness_seconds=spec.freshness.total_seconds() if spec.freshness is not None else None,
             tags=dict(spec.tags), retries=spec.retries, skip_unchanged=spec.skip_unchanged, pool=pool, description=spec.description,
             doc_md=_doc(spec), contract=spec.contract.__name__, contract_version=spec.contract_version,
-            source=spec.source, partitions=spec.partitions.to_dict() if spec.partitions is not None else None)
+            source=spec.source, partitions=spec.partitions.to_dict() if spec.partitions is not None else None,
+            drop=spec.drop.location if spec.drop else None, drop_settle=spec.drop.settle if spec.drop else 0.0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

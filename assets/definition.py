@@ -18,6 +18,7 @@ from typing import Any, Literal, TypeAlias, overload
 import pandera.polars as pa
 import polars as pl
 
+from assets.drops import Drop
 from assets.errors import DefinitionError, did_you_mean
 from assets.partition_mapping import MAPPING_TYPES, PartitionMapping, Whole
 from assets.partitions import (
@@ -77,6 +78,8 @@ class AssetSpec:
     #: The partition mapping declared for an input parameter (others take the default:
     #: :func:`assets.partition_mapping.default_mapping`).
     input_mappings: Mapping[str, PartitionMapping] = field(default_factory=dict)
+    #: Where an observed source's files arrive (``None``: a computed asset); see ``assets.drops``.
+    drop: Drop | None = None
 
     def __post_init__(self) -> None:
         """Refuse an invalid spec however it is made: by ``@asset``, by hand, or by
@@ -214,7 +217,7 @@ def _define(func: AssetFn, *, contract: Any, contract_version: str, ins: dict[st
             freshness: str | None, tags: dict[str, str], description: str | None, retries: int,
             name: str | None, column_lineage: dict[str, Any], deprecated: str | None = None,
             replaced_by: str | None = None, skip_unchanged: bool = False,
-            partitions: PartitionsDefinition | None = None) -> AssetDefinition:
+            partitions: PartitionsDefinition | None = None, drop: Drop | None = None) -> AssetDefinition:
     where = _source(func)
     asset_name = name or func.__name__
     label = f"asset '{asset_name}'"
@@ -238,7 +241,7 @@ def _define(func: AssetFn, *, contract: Any, contract_version: str, ins: dict[st
     mappings = {param: value for param, value in ins.items() if isinstance(value, MAPPING_TYPES)}
     ins = {param: (value.key or f"{domain}.{param}") if isinstance(value, MAPPING_TYPES) else value
            for param, value in ins.items()}
-    inputs, wants_context = _inputs(func, domain, ins, refuse)
+    inputs, wants_context = _inputs(func, domain, ins, refuse) if drop is None else _arrival_param(func, refuse)
     # The spec validates itself (_validate_spec); ``source`` makes its errors name the function.
     spec = AssetSpec(
         domain=domain, name=asset_name, contract=contract, contract_version=contract_version,
@@ -246,7 +249,7 @@ def _define(func: AssetFn, *, contract: Any, contract_version: str, ins: dict[st
         visibility=visibility, owners=owners, freshness=fresh,  # type: ignore[arg-type]
         tags=MappingProxyType(tags), description=(description or inspect.getdoc(func) or "").strip(),
         retries=retries, skip_unchanged=skip_unchanged, source=where, deprecated=end, replaced_by=replaced_by,
-        partitions=partitions, input_mappings=MappingProxyType(mappings))
+        partitions=partitions, input_mappings=MappingProxyType(mappings), drop=drop)
     if column_lineage:
         lineage = _column_lineage(column_lineage, inputs, set(spec.contract.to_schema().columns), refuse)
         spec = replace(spec, column_lineage=MappingProxyType(lineage))
@@ -310,6 +313,12 @@ def _validate_spec(spec: AssetSpec) -> None:
         if spec.replaced_by == f"{spec.domain}.{spec.name}":
             raise refuse("replaced_by names the asset itself", "name the asset that replaces it")
     _validate_partitions(spec, refuse)
+    if spec.drop is not None:
+        if not isinstance(spec.drop, Drop):
+            raise refuse(f"drop={spec.drop!r} is not a Drop", "declare observed sources with @source_asset(drop=...)")
+        if spec.inputs or spec.schedule is not None:
+            raise refuse("an observed source has inputs or a schedule",
+                         "an observed source runs when files arrive: remove its inputs and schedule")
     keys = set(spec.inputs.values())
     for column, pairs in spec.column_lineage.items():
         for pair in pairs:
@@ -354,6 +363,17 @@ def _inputs(func: AssetFn, domain: str, ins: dict[str, str],
         if not _KEY.match(key):
             raise refuse(f"ins['{param}'] = {key!r} is not an asset key", "write '<domain>.<asset>'")
     return inputs, wants_context
+
+
+def _arrival_param(func: AssetFn, refuse: Callable[[str, str], DefinitionError]) -> tuple[dict[str, str], bool]:
+    """An observed source's function takes the arrived rows as its first parameter (a
+    ``pl.LazyFrame``), and optionally ``context``; it has no inputs."""
+    names = list(inspect.signature(func).parameters)
+    others = [n for n in names if n != CONTEXT_PARAM]
+    if len(others) != 1 or names[0] != others[0]:
+        raise refuse(f"takes {', '.join(names) or 'no parameters'}; an observed source takes the arrived rows "
+                     "first, and nothing else but 'context'", "write def my_source(arrived: pl.LazyFrame)")
+    return {}, CONTEXT_PARAM in names
 
 
 def _column_lineage(declared: dict[str, Any], inputs: dict[str, str], columns: set[str],

@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from assets.arrivals import read_newest, unusable_arrival
 from assets.contract_diff import check_bump, describe, diff
 from assets.definition import CONTEXT_PARAM, AssetContext, AssetDefinition
 from assets.errors import (
@@ -108,7 +109,9 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
                  "failed_checks": [f"{f.column}:{f.check}" for f in (result.gate.failures if result.gate else ())],
                  "warnings": [f"{w.column}:{w.check}:{w.rows}" for w in (result.gate.warnings if result.gate else ())],
                  "error": result.error if result.status is Status.ERROR else None,
-                 "unchanged": result.status is Status.UNCHANGED}))
+                 "unchanged": result.status is Status.UNCHANGED,
+                 **({"observed": dict(result.manifest.observed)}
+                    if result.published and result.manifest and result.manifest.observed else {})}))
     ended = RunEnded(key=key, run_id=run_id, source=source, started_at=started_at,
                      ended_at=mesh.services.clock(), result=result)
     _tell_observers(mesh, key, lambda observer: observer.run_ended(ended))
@@ -159,8 +162,16 @@ def _run(mesh: Mesh, key: str, store: VersionStore, *, run_id: str, params: Mapp
         return finish(Status.ERROR, error=str(exc), transient=_is_transient(exc))
 
     versions: dict[str, str] = {}
+    observed: dict[str, Any] | None = None
     try:
         inputs: dict[str, Any] = {}
+        arrived: tuple[Any, ...] = ()
+        if (drop := definition.spec.drop) is not None:  # an observed source: its rows arrive (assets.sources)
+            current = store.current(key)
+            found = read_newest(key, drop, definition.spec.contract, mesh.root, current)
+            if found is None:
+                return finish(Status.UNCHANGED, manifest=current, note=f"nothing new arrived in {drop.location}")
+            observed, arrived = found.arrival.record(), (found.frame,)
         for param, upstream in definition.spec.inputs.items():
             _authorize(mesh, definition, upstream)
             inputs[param], read = read_input(store, upstream, mesh.graph.edge(key, param), partition)
@@ -168,10 +179,12 @@ def _run(mesh: Mesh, key: str, store: VersionStore, *, run_id: str, params: Mapp
         if definition.wants_context:
             inputs[CONTEXT_PARAM] = AssetContext(key=key, run_id=run_id, params=dict(params or {}), secrets=secrets,
                                                  partition=partition)
-        frame = _as_dataframe(definition, definition.fn(**inputs))
+        frame = _as_dataframe(definition, definition.fn(*arrived, **inputs))
     except MeshError as exc:
         return failed(exc)
     except Exception as exc:  # the user's function may raise anything
+        if observed is not None:  # an observed source on an arrived file: the file, not the code, is the likely fault
+            return finish(Status.ERROR, error=unusable_arrival(key, observed, _describe_user_error(definition, exc)))
         broken = _unreadable_input(store, versions) if isinstance(exc, pl.exceptions.PolarsError) else None
         return finish(Status.ERROR, error=broken or _describe_user_error(definition, exc), transient=broken is None)
 
@@ -204,7 +217,7 @@ def _run(mesh: Mesh, key: str, store: VersionStore, *, run_id: str, params: Mapp
                                      protection=dict(protected.protection),
                                      data_key=dict(protected.data_key) if protected.data_key else None,
                                      contract=contract, warnings=tuple(_as_record(w) for w in report.warnings),
-                                     content_checksum=content, partition=partition)
+                                     content_checksum=content, partition=partition, observed=observed)
             manifest = store.publish(protected.frame, request)
     except MeshError as exc:
         return failed(exc)

@@ -51,11 +51,12 @@ def mesh_identities() -> Path:
 
 
 def copy_example_mesh(target: Path) -> Path:
-    """Copy mesh.toml and domains/ of the repo to ``target``; storage then lives there too. Its
+    """Copy mesh.toml, domains/ and drops/ of the repo to ``target``; storage then lives there too. Its
     people are enrolled (keys in the run's ``MESH_IDENTITY`` folder) and its approvals signed."""
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "mesh.toml", target / "mesh.toml")
     shutil.copytree(REPO / "domains", target / "domains", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "drops", target / "drops", ignore=shutil.ignore_patterns("demo-*"))  # observed sources' files
     enroll_people(target, Path(os.environ["MESH_IDENTITY"]))  # set by pytest_configure
     pin_audit_key(load_policy(target), audit_log_at(target / ".mesh"))  # verification is anchored in tests
     return target

@@ -15,10 +15,12 @@ from airflow.sdk import (
     AssetAccessControl,
     AssetAll,
     AssetAny,
+    AssetWatcher,
     CronTriggerTimetable,
     Param,
 )
 
+from assets.airflow.drop_trigger import DropTrigger
 from assets.airflow.naming import asset_dag_id, asset_uri
 from assets.airflow.operators import MaterializeAssetOperator, MeshLoader
 from assets.compiled import CompiledAsset, CompiledMesh
@@ -57,7 +59,7 @@ def asset_dag(mesh: CompiledMesh, key: str, root: str, load: MeshLoader, *, dead
     outlet = airflow_asset(mesh, key)
     dag = DAG(
         dag_id=asset_dag_id(key),
-        schedule=_schedule(mesh, spec),
+        schedule=_schedule(mesh, spec) if spec.drop is None else [arrivals_asset(mesh, key, root)],
         catchup=False,
         max_active_runs=1,
         description=spec.description.splitlines()[0] if spec.description else None,
@@ -74,6 +76,18 @@ def asset_dag(mesh: CompiledMesh, key: str, root: str, load: MeshLoader, *, dead
         pool=spec.pool, priority_weight=PRIORITY_WEIGHT, retries=spec.retries, retry_delay=RETRY_DELAY,
         retry_exponential_backoff=2.0, max_retry_delay=MAX_RETRY_DELAY, doc_md=spec.description or None)
     return dag
+
+
+def arrivals_asset(mesh: CompiledMesh, key: str, root: str) -> Asset:
+    """The Asset of an observed source's arrivals: a :class:`DropTrigger` in the triggerer
+    updates it when a file arrives in the drop, which schedules the source's DAG (whose task
+    observes and publishes the source's own Asset, scheduling what it feeds)."""
+    spec = mesh.assets[key]
+    assert spec.drop is not None
+    watcher = AssetWatcher(name=f"{asset_dag_id(key)}.drop",
+                           trigger=DropTrigger(location=spec.drop, root=root, settle=spec.drop_settle))
+    return Asset(name=f"{key}.arrivals", uri=f"{asset_uri(mesh.name, key)}/arrivals", group=spec.domain,
+                 watchers=[watcher])
 
 
 def _schedule(mesh: CompiledMesh, spec: CompiledAsset) -> Any:

@@ -46,6 +46,9 @@ class Manifest:
     contract: Mapping[str, Any] | None = None
     warnings: tuple[Mapping[str, Any], ...] = ()
     content_checksum: str | None = None
+    #: For an observed source (``assets.drops``): the file the version was read from
+    #: (``file``, ``uri``, ``bytes``, ``sha256``); ``None`` for every other asset.
+    observed: Mapping[str, Any] | None = None
     format: int = MANIFEST_FORMAT
 
     @property

@@ -79,6 +79,7 @@ class PublishRequest:
     contract: Mapping[str, Any] | None = None
     warnings: tuple[Mapping[str, Any], ...] = ()
     content_checksum: str | None = None
+    observed: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -172,7 +173,8 @@ class VersionStore:
                 run_id=request.run_id, partition=request.partition, protection=dict(request.protection),
                 data_key=dict(request.data_key) if request.data_key else None,
                 contract=dict(request.contract) if request.contract else None, warnings=request.warnings,
-                content_checksum=request.content_checksum)
+                content_checksum=request.content_checksum,
+                observed=dict(request.observed) if request.observed else None)
             # the data, the manifest, their folder and CURRENT's next content reach the disk
             # together, before the folder is moved into place; moving CURRENT then syncs the
             # asset's folder, which holds both renames

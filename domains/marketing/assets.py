@@ -5,8 +5,16 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from assets import AssetContext, asset
-from domains.marketing.contracts import CHANNELS, Audience, CampaignPerformance, Campaigns
+from assets import AssetContext, asset, source_asset
+from domains.marketing.contracts import (
+    CHANNELS,
+    Audience,
+    CampaignPerformance,
+    Campaigns,
+    LeadCounts,
+    LeadsByChannel,
+    WebLeads,
+)
 
 CAMPAIGNS = 40
 _OWNERS = ["marketing-data@acme.example"]
@@ -64,3 +72,30 @@ def audience(customer_orders: pl.LazyFrame) -> pl.LazyFrame:
         .select("customer_id", "email", "segment", "orders")
         .sort("customer_id")
     )
+
+
+@source_asset(drop="drops/marketing/web_leads/*.csv", contract=WebLeads, contract_version="1.0.0",
+              visibility="private", owners=_OWNERS, freshness="8d", tags={"tier": "bronze", "pii": "yes"})
+def web_leads(arrived: pl.LazyFrame) -> pl.LazyFrame:
+    """Sign-ups of the web forms: each CSV file the web team drops in drops/marketing/web_leads/
+    (written under a temporary name, then renamed) is observed, gated and published as a version."""
+    return arrived.select("lead_id", "email", "channel", "signed_up", "campaign_id")
+
+
+@asset(contract=LeadsByChannel, contract_version="1.0.0", visibility="public", owners=_OWNERS,
+       freshness="8d", tags={"tier": "silver"})
+def leads_by_channel(web_leads: pl.LazyFrame) -> pl.LazyFrame:
+    """Leads of the latest web drop per channel, with their first and last sign-up days."""
+    return (
+        web_leads.group_by("channel")
+        .agg(leads=pl.len().cast(pl.Int64), first_signup=pl.col("signed_up").min(),
+             last_signup=pl.col("signed_up").max())
+        .sort("channel")
+    )
+
+
+@asset(contract=LeadCounts, contract_version="1.0.0", visibility="public", owners=_OWNERS,
+       freshness="8d", tags={"tier": "bronze"}, deprecated="2027-03-31", replaced_by="marketing.leads_by_channel")
+def lead_counts(web_leads: pl.LazyFrame) -> pl.LazyFrame:
+    """Leads per channel (deprecated: read marketing.leads_by_channel, which adds sign-up days)."""
+    return web_leads.group_by("channel").agg(leads=pl.len().cast(pl.Int64)).sort("channel")

@@ -31,6 +31,39 @@ class CampaignPerformance(pa.DataFrameModel):
         strict = True
 
 
+class WebLeads(pa.DataFrameModel):
+    """Sign-ups of the web forms, dropped as CSV files by the web team (an observed source)."""
+
+    lead_id: int = pa.Field(unique=True, ge=1)
+    email: str = pa.Field(str_matches=r"^[^@\s]+@[^@\s]+$", metadata={"classification": "pii"})
+    channel: str = pa.Field(isin=CHANNELS)
+    signed_up: dt.date = pa.Field(ge=dt.date(2026, 1, 1))
+    campaign_id: int = pa.Field(ge=1)
+
+    class Config:
+        strict = True
+
+
+class LeadsByChannel(pa.DataFrameModel):
+    channel: str = pa.Field(unique=True, isin=CHANNELS)
+    leads: int = pa.Field(ge=1)
+    first_signup: dt.date = pa.Field(ge=dt.date(2026, 1, 1))
+    last_signup: dt.date = pa.Field(ge=dt.date(2026, 1, 1))
+
+    class Config:
+        strict = True
+
+
+class LeadCounts(pa.DataFrameModel):
+    """The first cut of leads per channel; replaced by LeadsByChannel."""
+
+    channel: str = pa.Field(unique=True, isin=CHANNELS)
+    leads: int = pa.Field(ge=0)
+
+    class Config:
+        strict = True
+
+
 class Audience(pa.DataFrameModel):
     customer_id: int = pa.Field(unique=True, ge=1)
     email: str = pa.Field(metadata={"classification": "pii"})

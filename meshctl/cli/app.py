@@ -58,6 +58,7 @@ from meshctl.cli.governance_commands import (
 )
 from meshctl.cli.identity_commands import identity_app
 from meshctl.cli.lineage_command import lineage
+from meshctl.cli.observe_command import observe
 from meshctl.cli.ops_app import ops_app
 from meshctl.cli.report_commands import report_app, usage
 from meshctl.cli.rollback_command import rollback
@@ -437,6 +438,7 @@ app.command()(lineage)
 app.command()(down)
 app.command()(gc)
 app.command()(backfill)
+app.command()(observe)
 app.command()(rollback)
 app.command()(serve)
 app.add_typer(audit_app, name="audit")

@@ -25,11 +25,15 @@ def run_demo(mesh: Mesh, *, scale: int) -> None:
     skipped = bad.by_status(Status.SKIPPED)
     unchanged = all(mesh.store().current_version(k) == good[k].manifest.version  # type: ignore[union-attr]
                     for k in stopped + skipped)
+    observed = _observe_a_drop(mesh)
     console.rule("What happened")
     console.print(f"- run 1: {len(good.by_status(Status.MATERIALIZED))} of {len(keys)} assets published")
     console.print(f"- run 2: the gate stopped {', '.join(stopped)}; {len(skipped)} downstream asset(s) skipped "
                   f"({', '.join(skipped)}); the other branches published new versions")
     console.print(f"- the current versions of stopped and skipped assets are still run 1's: {unchanged}")
+    if observed is not None:
+        console.print(f"- run 3: a file dropped in the observed source's folder was observed, gated and published; "
+                      f"{len(observed.by_status(Status.MATERIALIZED)) - 1} asset(s) downstream of it ran")
     console.print("\nWhere to look:")
     console.print(f"- data and manifests: {mesh.store().root.url}/<domain>/<asset>/<version>/")
     for key in stopped:
@@ -39,8 +43,47 @@ def run_demo(mesh: Mesh, *, scale: int) -> None:
     console.print("- try: uv run mesh list | uv run mesh read finance.monthly_revenue | uv run mesh check | "
                   "uv run mesh lineage sales.orders --impact | uv run mesh dr status | uv run mesh dr drill")
     print_ops_status(mesh)
-    if not good.ok or not stopped or not unchanged:
+    if not good.ok or not stopped or not unchanged or (observed is not None and not observed.ok):
         raise typer.Exit(1)
+
+
+#: The example's observed source, and how many leads the file the demo drops for it holds.
+DEMO_SOURCE = "marketing.web_leads"
+DEMO_LEADS = 30
+
+
+def _observe_a_drop(mesh: Mesh) -> RunResult | None:
+    """Drop a CSV file of web leads (under a temporary name, renamed into place) in the folder of
+    the example's observed source, wait until it settled, and observe it."""
+    import datetime as dt
+    import time
+
+    from assets.drops import complete_files
+    from assets.observe import observe
+
+    key = DEMO_SOURCE
+    drop = mesh.graph[key].spec.drop if key in mesh.graph else None
+    if drop is None or drop.on_s3:
+        return None
+    console.rule(f"3. An observed source: a file arrives in {drop.folder}/")
+    now = dt.datetime.now(dt.UTC)
+    name = f"demo-{now:%Y%m%dT%H%M%S}.csv"
+    channels = ("web", "mobile", "store", "partner")
+    rows = [f"{i},lead{i:04d}@mail.example,{channels[i % 4]},{now.date().isoformat()},{1 + i % 40}"
+            for i in range(1, DEMO_LEADS + 1)]
+    atomic_write(drop.folder_at(mesh.root) / name, ("lead_id,email,channel,signed_up,campaign_id\n"
+                                                     + "\n".join(rows) + "\n").encode())
+    console.print(f"dropped {drop.folder}/{name} ({DEMO_LEADS} leads); waiting {drop.settle:g} s for it to settle",
+                  highlight=False)
+    deadline = time.monotonic() + drop.settle + 30
+    while name not in {s.name for s in complete_files(drop, mesh.root, now=time.time())}:
+        if time.monotonic() > deadline:
+            console.print("the dropped file never settled; not observed")
+            return None
+        time.sleep(0.2)
+    result = observe(key, mesh=mesh)
+    print_run(result)
+    return result
 
 
 def _run(mesh: Mesh, total: int, params: dict[str, object]) -> RunResult:

@@ -29,6 +29,14 @@ def condition(c):
         return c.name
     return {type(c).__name__: [condition(o) for o in c.objects]}
 
+def watchers(c):
+    if c is None:
+        return []
+    if isinstance(c, Asset):
+        return [[w.name, list(w.trigger.serialize()) if hasattr(w.trigger, "serialize") else w.trigger]
+                for w in (getattr(c, "watchers", None) or [])]
+    return [x for o in c.objects for x in watchers(o)]
+
 bag = DagBag(sys.argv[1])
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("polars", "pandera", "domains"))
 out = {"import_errors": {k.rsplit("/", 1)[-1]: v for k, v in bag.import_errors.items()}, "dags": {}, "heavy": heavy}
@@ -38,6 +46,7 @@ for dag_id, dag in bag.dags.items():
     out["dags"][dag_id] = {
         "schedule": condition(tt.asset_condition) if getattr(tt, "asset_condition", None) is not None
                     else getattr(tt, "expression", repr(tt)),
+        "watchers": watchers(getattr(tt, "asset_condition", None)),
         "tasks": [x.task_id for x in dag.tasks], "outlets": [o.name for o in t.outlets],
         "groups": [o.group for o in t.outlets], "owner": t.owner, "pool": t.pool, "retries": t.retries,
         "priority": t.priority_weight,
@@ -72,7 +81,7 @@ def test_parsing_imports_neither_polars_pandera_nor_domain_code(example_bag: dic
     root = copy_with_dags(tmp_path / "mesh")
     write_compiled_mesh(root)
     again = parse(root / "dags", tmp_path)
-    assert again["heavy"] == [] and len(again["dags"]) == 15 + 4 + 1
+    assert again["heavy"] == [] and len(again["dags"]) == 18 + 4 + 1
 
 
 def test_a_changed_domain_is_parsed_as_it_is_now(tmp_path: Path) -> None:
@@ -88,7 +97,7 @@ def test_a_changed_domain_is_parsed_as_it_is_now(tmp_path: Path) -> None:
 def test_one_dag_per_asset_and_one_governance_dag_per_domain(example_bag: dict[str, Any]) -> None:
     assert example_bag["import_errors"] == {}
     dags = example_bag["dags"]
-    assert len(dags) == 15 + 4 + 1
+    assert len(dags) == 18 + 4 + 1
     assert "mesh_ops" in dags, "the periodic ops DAG"
     assert {d for d in dags if d.startswith("mesh_governance.")} == {
         "mesh_governance.customers", "mesh_governance.sales", "mesh_governance.finance", "mesh_governance.marketing"}
@@ -117,6 +126,22 @@ def test_downstream_dags_are_scheduled_by_all_their_inputs(example_bag: dict[str
     assert governance["schedule"] == {"AssetAny": ["finance.fx_rates", "finance.revenue", "finance.monthly_revenue"]}
     assert governance["tasks"] == ["policy", "history", "lineage", "replication"]
     assert governance["pool"] == "mesh_finance"
+
+
+def test_an_observed_source_is_scheduled_by_a_watcher_of_its_drop(example_bag: dict[str, Any]) -> None:
+    """The triggerer watches the drop (a BaseEventTrigger in an AssetWatcher, no task holding a
+    slot); the source's DAG runs on its arrivals, and what it feeds on the source's own Asset."""
+    dags = example_bag["dags"]
+    source = dags["marketing.web_leads"]
+    assert source["schedule"] == {"AssetAll": ["marketing.web_leads.arrivals"]}
+    assert source["outlets"] == ["marketing.web_leads"]
+    [[name, (classpath, kwargs)]] = source["watchers"]
+    assert name == "marketing.web_leads.drop" and classpath == "assets.airflow.drop_trigger.DropTrigger"
+    assert kwargs["location"] == "drops/marketing/web_leads/*.csv" and kwargs["settle"] == 2.0
+    assert kwargs["root"].endswith("/mesh")
+    for fed in ("marketing.leads_by_channel", "marketing.lead_counts"):
+        assert dags[fed]["schedule"] == {"AssetAll": ["marketing.web_leads"]}, fed
+        assert dags[fed]["watchers"] == []
 
 
 def test_an_asset_may_ask_for_any_input(fixture_mesh: Callable[[str], Path], tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from tests.conftest import TEST_SCALE
 def test_the_example_mesh_materializes_with_provenance(materialized_example: tuple[Mesh, RunResult]) -> None:
     mesh, result = materialized_example
     assert result.by_status(Status.MATERIALIZED) == [k for k in result.results]
-    assert len(result.results) == 15
+    assert len(result.results) == 18
     store = mesh.store()
     orders = result["sales.orders"].manifest
     assert orders is not None and orders.rows == TEST_SCALE
@@ -51,7 +51,8 @@ def test_a_gate_failure_publishes_nothing_and_skips_only_downstream(example_root
     assert bad.by_status(Status.GATE_FAILED) == ["finance.fx_rates"]
     assert set(bad.by_status(Status.SKIPPED)) == {"finance.revenue", "finance.monthly_revenue",
                                                   "marketing.campaign_performance"}
-    assert len(bad.by_status(Status.MATERIALIZED)) == 9 + 2  # and today's day and week
+    assert len(bad.by_status(Status.MATERIALIZED)) == 9 + 2 + 2  # and today's day and week, and what the source feeds on its unchanged drop
+    assert bad.by_status(Status.UNCHANGED) == ["marketing.web_leads"]  # nothing new arrived in its drop
     for key in ("finance.fx_rates", "finance.revenue", "finance.monthly_revenue"):
         assert mesh.store().current_version(key) == good[key].manifest.version  # type: ignore[union-attr]
     failed = bad["finance.fx_rates"]

@@ -21,7 +21,8 @@ from assets import Mesh, SelectionError
                  id="downstream"),
     pytest.param("customers.customers+1",
                  {"customers.customers", "customers.customer_segments", "sales.customer_orders"}, id="downstream-depth"),
-    pytest.param("tag:pii=yes", {"customers.customers", "sales.customer_orders", "marketing.audience"}, id="tag-value"),
+    pytest.param("tag:pii=yes", {"customers.customers", "sales.customer_orders", "marketing.audience",
+                                        "marketing.web_leads"}, id="tag-value"),
     pytest.param("owner:finance-data@acme.example",
                  {"finance.fx_rates", "finance.revenue", "finance.monthly_revenue"}, id="owner"),
     pytest.param("domain:finance and tag:tier=gold", {"finance.fx_rates", "finance.revenue", "finance.monthly_revenue"},
@@ -39,7 +40,7 @@ def test_selection(example_mesh: Mesh, selection: str, expected: set[str]) -> No
 
 def test_star_selects_everything_in_topological_order(example_mesh: Mesh) -> None:
     keys = example_mesh.select("*")
-    assert len(keys) == len(example_mesh.graph) == 15
+    assert len(keys) == len(example_mesh.graph) == 18
     assert keys.index("sales.orders") < keys.index("finance.revenue") < keys.index("finance.monthly_revenue")
 
 

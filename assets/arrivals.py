@@ -1,0 +1,88 @@
+"""Reading an observed source's newest arrival into a frame, for the step (:mod:`assets.step`).
+
+Which file is read, and when a file counts as arrived, is :mod:`assets.drops`'s rule. A CSV
+file's columns named by the contract are read as the contract's types; a Parquet file is read
+as it is. A file that cannot be read (not CSV or Parquet, truncated, a value of the wrong type)
+is a :class:`~assets.errors.CorruptDataError` naming the file, never a traceback; it is not
+retried, and nothing is published.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandera.polars as pa
+import polars as pl
+
+from assets.drops import Arrival, Drop, newest_arrival, open_file
+from assets.errors import CorruptDataError, StorageError
+from assets.storage import Manifest
+
+#: The most of a reader's error message kept in the error (hostile files make long ones).
+_MESSAGE = 300
+
+
+@dataclass(frozen=True, slots=True)
+class ArrivedFrame:
+    """The newest arrival of a drop and its rows."""
+
+    arrival: Arrival
+    frame: pl.LazyFrame
+
+
+def read_newest(key: str, drop: Drop, contract: type[pa.DataFrameModel], root: Path,
+                current: Manifest | None, *, now: float | None = None) -> ArrivedFrame | None:
+    """The newest complete file of ``drop`` that ``current`` was not made from, read; ``None``
+    when nothing new arrived. Raises :class:`StorageError` when the drop cannot be listed and
+    :class:`CorruptDataError` when the file cannot be read."""
+    where = drop.location if drop.on_s3 else str(drop.folder_at(root))
+    try:
+        arrival = newest_arrival(drop, root, observed=current.observed if current else None,
+                                 now=time.time() if now is None else now)
+    except OSError as exc:
+        raise StorageError(f"the drop of '{key}' cannot be read ({type(exc).__name__}: {exc})", where=where,
+                           fix="check that the folder or bucket exists and is readable") from None
+    if arrival is None:
+        return None
+    try:
+        with open_file(drop, root, arrival.name) as fh:
+            raw = fh.read()
+        if arrival.size != len(raw):  # changed between listing and reading: not finished after all
+            raise OSError(f"its size changed from {arrival.size} to {len(raw)} bytes while it was read")
+        frame = _parse(drop, raw, contract)
+    except (Exception, pl.exceptions.PanicException) as exc:  # whatever a hostile file makes the reader raise
+        message = str(exc).replace("\n", " ")[:_MESSAGE]
+        raise CorruptDataError(
+            f"'{key}' cannot read the arrived file {arrival.name} as {drop.format.upper()} "
+            f"({type(exc).__name__}: {message})", where=arrival.uri,
+            fix=f"replace it with a complete {drop.format.upper()} file whose columns have the contract's types; "
+                "write it under a temporary name and rename it into place") from None
+    return ArrivedFrame(arrival=arrival, frame=frame)
+
+
+def _parse(drop: Drop, raw: bytes, contract: type[pa.DataFrameModel]) -> pl.LazyFrame:
+    if drop.format == "parquet":
+        return pl.read_parquet(io.BytesIO(raw)).lazy()
+    return pl.read_csv(io.BytesIO(raw), schema_overrides=_csv_types(contract)).lazy()
+
+
+def _csv_types(contract: type[pa.DataFrameModel]) -> dict[str, Any]:
+    """The contract's polars type of each of its columns (CSV files carry no types)."""
+    types: dict[str, Any] = {}
+    for name, column in contract.to_schema().columns.items():
+        dtype = getattr(column.dtype, "type", None)
+        if isinstance(dtype, pl.DataType) or (isinstance(dtype, type) and issubclass(dtype, pl.DataType)):
+            types[name] = dtype
+    return types
+
+
+def unusable_arrival(key: str, observed: Mapping[str, Any], failure: str) -> str:
+    """The error of a source whose function failed on the arrived file ``observed`` (not retried)."""
+    return str(CorruptDataError(
+        f"'{key}' failed on the arrived file {observed.get('file')}: {failure[:_MESSAGE]}", where=str(observed.get("uri")),
+        fix="check that the file has the columns and types the contract names; replace it with a corrected file"))
