@@ -4,7 +4,7 @@ starts them, on the same machine.
 
 The mesh is the benches' synthetic one (``bench/synthetic.py``: each domain a chain, every third
 asset also reading the previous domain; 10 rows per asset) with the repository's DAG files. Each
-profile gets a fresh copy; every root is triggered at once and the cascade followed until it
+profile gets a fresh copy; every root is triggered at once and the cascade followed until
 every asset has finished (the governance DAG runs the assets' updates start are load while the
 assets run; the ones still queued then are not waited for: on 2 shared cores they take far longer
 than the assets). Printed per profile:
@@ -16,8 +16,9 @@ than the assets). Printed per profile:
 
 Then the ratios distributed / embedded. The size is ``MESH_BENCH_DOMAINS`` x
 ``MESH_BENCH_ASSETS`` (default 50 x 2: the issue's 50 domains, each a root and one asset it
-triggers, the least that gives every domain an asset-triggered run; on the distributed profile the 100
-assets took 16 minutes on 2 cores at load 18-30, after several minutes of start-up). ``MESH_BENCH_PROFILES=distributed`` (or ``embedded``) runs one profile only.
+triggers, the least that gives every domain an asset-triggered run; on the distributed
+profile the 100 assets took 16 minutes on 2 cores at load 18-30, after several minutes of
+start-up). ``MESH_BENCH_PROFILES=distributed`` (or ``embedded``) runs one profile only.
 The distributed profile runs first, so the PostgreSQL it starts is stopped as early as possible;
 each profile's line is printed as soon as it is measured.
 PostgreSQL and Redis: ``MESH_PG_URL`` and ``MESH_REDIS_URL``, or started on loopback by
