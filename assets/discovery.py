@@ -14,7 +14,7 @@ import importlib
 import os
 import sys
 import traceback
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -68,6 +68,7 @@ def discover(root: Path, declared: Mapping[str, object], only: Collection[str] |
             definitions.extend(_load_domain(domain, folder / domain))
         except MeshError as exc:
             errors[domain] = exc
+    _remember_imports(list(sys.modules))  # one pass for domain modules imported before, outside this load
     return Discovery(tuple(definitions), tuple(found), errors)
 
 
@@ -77,8 +78,9 @@ def _load_domain(domain: str, path: Path) -> list[AssetDefinition]:
         if name != f"domains.{domain}" and not (path / f"{name.rsplit('.', 1)[1]}.py").is_file():
             continue
         try:
+            newest = next(reversed(sys.modules), None)
             modules.append(importlib.import_module(name))
-            _remember_imports()
+            _remember_imports([name, *_imported_since(newest)])
         except Exception as exc:  # user code may raise anything; report it against its domain
             what = exc.what if isinstance(exc, MeshError) else str(exc)
             fix = exc.fix if isinstance(exc, MeshError) and exc.fix else "fix the error in the domain's code"
@@ -145,11 +147,25 @@ def _stale(name: str, module: ModuleType, target: Path) -> bool:
     return _IMPORTED.get(name) != _stamp(file)
 
 
-def _remember_imports() -> None:
-    for name in [n for n in sys.modules if n.startswith("domains.") and n not in _IMPORTED]:
-        file = getattr(sys.modules[name], "__file__", None)
-        if file:
-            _IMPORTED[name] = _stamp(file)
+def _imported_since(newest: str | None) -> list[str]:
+    """The modules imported after ``newest`` (the last of ``sys.modules`` before an import): the
+    newest entries, found without a pass over every module (a pass per import would make loading a
+    mesh quadratic in its domains). All of them when ``newest`` is gone."""
+    names = []
+    for name in reversed(sys.modules):
+        if name == newest:
+            break
+        names.append(name)
+    return names
+
+
+def _remember_imports(names: Iterable[str]) -> None:
+    """Stamp the domain modules among ``names`` that were not stamped yet."""
+    for name in names:
+        if name.startswith("domains.") and name not in _IMPORTED and (module := sys.modules.get(name)) is not None:
+            file = getattr(module, "__file__", None)
+            if file:
+                _IMPORTED[name] = _stamp(file)
 
 
 def _stamp(file: str) -> tuple[int, int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import graphlib
 import os
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
@@ -86,6 +87,10 @@ def materialize(
         if on_result is not None:
             on_result(result)
 
+    # At most ``workers`` runs are submitted at a time, the others wait in ``ready``: each wait
+    # looks at the runs in flight, so waiting on every ready asset would cost the width of the
+    # graph per finished asset (quadratic over a wide mesh), waiting on ``workers`` costs a constant.
+    ready: deque[tuple[str, bool]] = deque()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mesh") as pool:
         running: dict[Future[AssetResult], str] = {}
         while sorter.is_active():
@@ -98,7 +103,10 @@ def materialize(
                 elif skips and (same := _inputs_unchanged(mesh, key, results)) is not None:
                     record(same)
                 else:
-                    running[pool.submit(_run_and_dispatch, mesh, key, run_id, params, handlers, skips)] = key
+                    ready.append((key, skips))
+            while ready and len(running) < workers:
+                key, skips = ready.popleft()
+                running[pool.submit(_run_and_dispatch, mesh, key, run_id, params, handlers, skips)] = key
             if not running:
                 continue
             done, _ = wait(running, return_when=FIRST_COMPLETED)

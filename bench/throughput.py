@@ -4,8 +4,10 @@ starts them, on the same machine.
 
 The mesh is the benches' synthetic one (``bench/synthetic.py``: each domain a chain, every third
 asset also reading the previous domain; 10 rows per asset) with the repository's DAG files. Each
-profile gets a fresh copy; every root is triggered at once and the cascade followed until it
-settles (every asset published, every governance DAG run finished). Printed per profile:
+profile gets a fresh copy; every root is triggered at once and the cascade followed until
+every asset has finished (the governance DAG runs the assets' updates start are load while the
+assets run; the ones still queued then are not waited for: on 2 shared cores they take far longer
+than the assets). Printed per profile:
 
 - assets per minute: assets published / (last asset task's end - the trigger);
 - event-to-start latency under that load, for every asset-triggered run: its task's start minus
@@ -13,7 +15,12 @@ settles (every asset published, every governance DAG run finished). Printed per 
   until the task was queued (the scheduler's share; the rest is waiting for a free slot).
 
 Then the ratios distributed / embedded. The size is ``MESH_BENCH_DOMAINS`` x
-``MESH_BENCH_ASSETS`` (default 8 x 4; the issue's 50 domains takes about an hour here).
+``MESH_BENCH_ASSETS`` (default 50 x 2: the issue's 50 domains, each a root and one asset it
+triggers, the least that gives every domain an asset-triggered run; on the distributed
+profile the 100 assets took 16 minutes on 2 cores at load 18-30, after several minutes of
+start-up). ``MESH_BENCH_PROFILES=distributed`` (or ``embedded``) runs one profile only.
+The distributed profile runs first, so the PostgreSQL it starts is stopped as early as possible;
+each profile's line is printed as soon as it is measured.
 PostgreSQL and Redis: ``MESH_PG_URL`` and ``MESH_REDIS_URL``, or started on loopback by
 ``scripts/services.sh`` (and stopped afterwards); the Airflow database is a new one, dropped
 afterwards.
@@ -32,6 +39,7 @@ from assets.airflow.naming import asset_dag_id
 from bench.synthetic import REPO, write_dag_files, write_mesh
 from governance.wiring import load_mesh
 from meshctl.airflow_cascade import (
+    DONE,
     CascadeState,
     run_cascade,
     unpause_mesh,
@@ -41,8 +49,10 @@ from meshctl.local_airflow import AirflowClient, LocalAirflow, free_port
 from meshctl.profiles import EMBEDDED, Profile, distributed
 from meshctl.services import scratch_database, servers
 
-DOMAINS = int(os.environ.get("MESH_BENCH_DOMAINS", "8"))
-PER_DOMAIN = int(os.environ.get("MESH_BENCH_ASSETS", "4"))
+DOMAINS = int(os.environ.get("MESH_BENCH_DOMAINS", "50"))
+PER_DOMAIN = int(os.environ.get("MESH_BENCH_ASSETS", "2"))
+PROFILES = tuple(p.strip() for p in os.environ.get("MESH_BENCH_PROFILES", "distributed,embedded").split(",")
+                 if p.strip())
 WORKERS = 2
 
 
@@ -89,6 +99,21 @@ def _figures(client: AirflowClient, state: CascadeState) -> Figures:
                    to_start=tuple(to_start), to_queued=tuple(to_queued))
 
 
+class _Published(Exception):  # noqa: N818 - not an error: the end of the measurement
+    """Every asset of the cascade has finished: the figures are known."""
+
+    def __init__(self, state: CascadeState) -> None:
+        super().__init__("every asset finished")
+        self.state = state
+
+
+def _stop_when_published(state: CascadeState) -> None:
+    """Stop following once every asset's run has finished: the governance DAG runs still queued
+    were load while the assets ran, and add nothing to the figures (all taken from asset tasks)."""
+    if all(r.state in DONE for k, r in state.assets.items() if k not in state.skipped):
+        raise _Published(state)
+
+
 def run_profile(profile: Profile, folder: Path) -> Figures:
     """Start Airflow on a new synthetic mesh in ``folder``, trigger every root, follow the cascade."""
     root = folder / "mesh"
@@ -101,8 +126,11 @@ def run_profile(profile: Profile, folder: Path) -> Figures:
         with airflow.client() as client:
             wait_for_dags(client, mesh, timeout=600)
             unpause_mesh(client, mesh)
-            roots = {k: {} for k in mesh.graph if mesh.graph[k].spec.is_root}
-            state = run_cascade(client, mesh, roots, timeout=3600, poll=5)
+            roots: dict[str, dict[str, object]] = {k: {} for k in mesh.graph if mesh.graph[k].spec.is_root}
+            try:
+                state = run_cascade(client, mesh, roots, timeout=3600, poll=5, on_poll=_stop_when_published)
+            except _Published as published:
+                state = published.state
             if state.failed:
                 raise RuntimeError(f"{profile.name}: {state.failed} failed; logs in {airflow.home / 'logs'}")
             return _figures(client, state)
@@ -111,20 +139,31 @@ def run_profile(profile: Profile, folder: Path) -> Figures:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        embedded = run_profile(EMBEDDED, Path(tmp) / "embedded")
-        with servers(REPO / ".mesh" / "services") as urls, scratch_database(urls.postgres, "airflow_bench") as db:
-            spread = run_profile(distributed(db, urls.redis, workers=WORKERS), Path(tmp) / "distributed")
+    unknown = set(PROFILES) - {"embedded", "distributed"}
+    if unknown or not PROFILES:
+        raise SystemExit(f"MESH_BENCH_PROFILES: {sorted(unknown) or 'none'}; choose embedded and/or distributed")
+    if PER_DOMAIN < 2:
+        raise SystemExit("MESH_BENCH_ASSETS: at least 2 (a root and an asset it triggers, for the latency)")
     assets = DOMAINS * PER_DOMAIN
     print(f"throughput, synthetic mesh of {assets} assets in {DOMAINS} domains (10 rows each), every root "
           f"triggered at once, each asset's governance DAG run included in the load:", flush=True)
-    print(embedded.line("embedded (SQLite, LocalExecutor, parallelism 4)"), flush=True)
-    print(spread.line(f"distributed (PostgreSQL, Celery on Redis, {WORKERS} workers x 2)"), flush=True)
-    print(f"  ratio distributed / embedded: assets per minute {spread.per_minute / embedded.per_minute:.2f}x, "
-          f"event -> task start {spread.latency / embedded.latency:.2f}x (one machine, 2 cores: the workers "
-          "share its cores, so this measures the overhead of the distributed profile, not its scale-out)",
-          flush=True)
-
+    measured: dict[str, Figures] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        if "distributed" in PROFILES:
+            with (servers(REPO / ".mesh" / "services") as urls,
+                  scratch_database(urls.postgres, "airflow_bench") as db):
+                spread = measured["distributed"] = run_profile(distributed(db, urls.redis, workers=WORKERS),
+                                                               Path(tmp) / "distributed")
+            print(spread.line(f"distributed (PostgreSQL, Celery on Redis, {WORKERS} workers x 2)"), flush=True)
+        if "embedded" in PROFILES:
+            embedded = measured["embedded"] = run_profile(EMBEDDED, Path(tmp) / "embedded")
+            print(embedded.line("embedded (SQLite, LocalExecutor, parallelism 4)"), flush=True)
+    if len(measured) == 2:
+        spread, embedded = measured["distributed"], measured["embedded"]
+        print(f"  ratio distributed / embedded: assets per minute {spread.per_minute / embedded.per_minute:.2f}x, "
+              f"event -> task start {spread.latency / embedded.latency:.2f}x (one machine, 2 cores: the workers "
+              "share its cores, so this measures the overhead of the distributed profile, not its scale-out)",
+              flush=True)
 
 if __name__ == "__main__":
     main()

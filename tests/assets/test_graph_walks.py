@@ -9,13 +9,15 @@ selected key looks up ``n**2 / 2`` over a chain of ``n``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from concurrent.futures import wait
 from dataclasses import replace
+from typing import Any
 
 import pandera.polars as pa
 import polars as pl
 import pytest
 
-from assets import Mesh
+from assets import Mesh, materialize
 from assets.definition import AssetDefinition, AssetSpec
 from assets.graph import AssetGraph
 from assets.selection import select
@@ -136,3 +138,23 @@ def test_a_walk_gives_each_key_its_distance_from_the_nearest_start_and_what_reac
     assert list(graph.walk(["g.n00", "g.l00"], upstream=False, depth=2)) == ["g.l00", "g.r00", "g.n01", "g.l01",
                                                                              "g.r01"]
     assert list(graph.walk(["g.n02"], upstream=False).steps()) == []
+
+
+def test_the_engine_waits_on_at_most_its_workers_runs_however_wide_the_graph(
+        example_mesh: Mesh, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each finished asset costs the engine one wait over the runs in flight: a wait over every
+    submitted run would cost ``width`` per asset, ``n * width`` over a mesh of ``n``."""
+    import assets.engine
+
+    waited: list[int] = []
+
+    def counting_wait(futures: Any, **kw: Any) -> Any:
+        waited.append(len(futures))
+        return wait(futures, **kw)
+
+    monkeypatch.setattr(assets.engine, "wait", counting_wait)
+    mesh = replace(example_mesh, graph=build({f"w.r{i:02d}": [] for i in range(24)}))
+    result = materialize("*", mesh=mesh, max_workers=2, handlers=())
+    assert result.ok and len(result.results) == 24
+    assert max(waited) <= 2
+    assert sum(waited) <= 2 * len(result.results)
