@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 #: The repository, whose example mesh the benchmarks copy.
@@ -16,6 +17,8 @@ def example_mesh(target: Path) -> Path:
     from governance.identity.example import enroll_people
 
     copy = throwaway_copy(REPO, target)
+    # the observed sources' sample files, without what a demo dropped beside them
+    shutil.copytree(REPO / "drops", copy / "drops", ignore=shutil.ignore_patterns("demo-*"), dirs_exist_ok=True)
     enroll_people(copy, copy / ".mesh" / "identities")
     return copy
 

@@ -50,7 +50,7 @@ def odcs_document(mesh: Mesh, key: str, *, version: str | None = None,
     spec = mesh.graph[key].spec
     if contract is not None:
         spec = dataclasses.replace(spec, contract=contract)
-    version = version or mesh.store().current_version(key)
+    version = version or _current_version(mesh, key)
     schema = _schema(spec, mesh.policy)
     protected = any(c.get("property") == PROTECTION for p in schema["properties"] for c in p.get("customProperties", ()))
     description = {"purpose": spec.description or f"The data product {key}.",
@@ -175,14 +175,22 @@ def _duration(delta: dt.timedelta) -> tuple[int, str]:
     return seconds, "s"
 
 
+def _current_version(mesh: Mesh, key: str) -> str | None:
+    """The asset's current version; for a partitioned asset, its newest partition's."""
+    store = mesh.store()
+    partitions = sorted(store.partitions(key)) if mesh.graph[key].spec.partitions is not None else []
+    return store.current_version(key, partitions[-1]) if partitions else store.current_version(key)
+
+
 def _servers(mesh: Mesh, key: str, version: str | None) -> list[dict[str, Any]]:
     servers = []
     for region, url in mesh.regions.storage.items():
         store = mesh.store(region)
-        held = version is not None and store.has_version(key, version)
-        path = store.root.uri_of(store.data_path(key, version if held and version else "*"))
+        partition = store.partition_of(key, version) if version is not None else None
+        held = version is not None and store.has_version(key, version, partition)
+        path = store.root.uri_of(store.data_path(key, version if held and version else "*", partition))
         role = "primary" if region == mesh.regions.primary else "secondary"
-        note = (f"version {version} of {key}" if held else
+        note = (f"version {version} of {key}" + (f", partition {partition}" if partition else "") if held else
                 "every version of the asset (the exported version is not in this region)" if version else
                 "every version of the asset (none is published yet)")
         server: dict[str, Any] = {"server": region, "environment": role, "format": "parquet",

@@ -12,13 +12,14 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import tomlkit
 
+from assets.drops import Drop
 from assets.mesh import Mesh
 from governance.dr.failover import switch_region
 from governance.dr.status import dr_status
@@ -57,10 +58,13 @@ class DrillReport:
                 "rematerialized": self.rematerialized, "steps": list(self.steps)}
 
 
-def throwaway_copy(root: Path, workdir: Path) -> Path:
+def throwaway_copy(root: Path, workdir: Path, drops: Iterable[Drop] = ()) -> Path:
     """Copy ``mesh.toml`` and ``domains/`` of the mesh in ``root`` to ``workdir``, with every
     region a local folder there and the state in the copy's own SQLite file (no ``[state]``), so
-    nothing done in the copy reaches the original's data, audit log or active region."""
+    nothing done in the copy reaches the original's data, audit log or active region.
+
+    The folders of ``drops`` inside the mesh (its observed sources' arrived files) are copied
+    too, so the copy's sources observe what the original's would; other drops are read in place."""
     workdir.mkdir(parents=True, exist_ok=True)
     document = tomlkit.parse((root / "mesh.toml").read_text())
     for name, region in document.get("regions", {}).items():
@@ -68,6 +72,10 @@ def throwaway_copy(root: Path, workdir: Path) -> Path:
     document.pop("state", None)
     (workdir / "mesh.toml").write_text(tomlkit.dumps(document))
     shutil.copytree(root / "domains", workdir / "domains", ignore=shutil.ignore_patterns("__pycache__"))
+    for drop in drops:
+        folder = drop.folder_at(root)
+        if not drop.on_s3 and not Path(drop.folder).is_absolute() and folder.is_dir():
+            shutil.copytree(folder, drop.folder_at(workdir), dirs_exist_ok=True)
     return workdir
 
 
@@ -84,7 +92,8 @@ def drill(mesh: Mesh, *, workdir: Path | None = None, params: Mapping[str, Any] 
     temporary = workdir is None
     workdir = Path(workdir or tempfile.mkdtemp(prefix="mesh-drill-"))
     try:
-        copy = load_mesh(throwaway_copy(mesh.root, workdir))
+        drops = [drop for key in mesh.graph if (drop := mesh.graph[key].spec.drop) is not None]
+        copy = load_mesh(throwaway_copy(mesh.root, workdir, drops))
         primary, secondary = copy.policy.settings.primary_region, copy.standby_region
         if secondary is None:
             raise ValueError("the mesh has one region; a drill needs a secondary_region in mesh.toml")

@@ -25,7 +25,7 @@ def test_mesh_domains_reports_quotas_in_use(example_root: Path) -> None:
     root = ["--root", str(example_root)]
     assert runner.invoke(app, ["materialize", "domain:sales customers.customers", "--scale", "300", *root]).exit_code == 0
     rows = {r["domain"]: r for r in json.loads(runner.invoke(app, ["domains", "--json", *root]).stdout)}
-    assert rows["sales"]["assets"] == 5 and rows["sales"]["max_assets"] == 50
+    assert rows["sales"]["assets"] == 7 and rows["sales"]["max_assets"] == 50
     assert rows["sales"]["storage_bytes"] > 0 and rows["finance"]["storage_bytes"] == 0
 
 
@@ -78,4 +78,5 @@ def test_retiring_revokes_grants_archives_data_and_retention_still_applies(examp
     future = dt.datetime.now(dt.UTC) + dt.timedelta(days=3000)
     removed = apply_retention(after, audit, now=future)
     assert {r.key for r in removed if r.key.startswith("marketing.")} == {
-        "marketing.campaigns", "marketing.campaign_performance", "marketing.audience"}
+        "marketing.campaigns", "marketing.campaign_performance", "marketing.audience", "marketing.web_leads",
+        "marketing.leads_by_channel", "marketing.lead_counts"}
