@@ -28,12 +28,14 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from assets.errors import ConfigError, MeshError
+from assets.partition_mapping import PartitionEdge, PartitionMapping, mapping_from_dict
+from assets.partitions import PartitionsDefinition, partitions_from_dict
 
 if TYPE_CHECKING:
     from assets.definition import AssetSpec
 
 #: Version of the file's layout; a file of another format is stale.
-FORMAT = 1
+FORMAT = 2
 #: Where the compiled mesh lives, under the mesh root.
 COMPILED_PATH = Path(".mesh") / "compiled" / "mesh.json"
 
@@ -71,9 +73,15 @@ class CompiledInput:
     param: str
     key: str
     access: str
+    #: The declared partition mapping (``PartitionMapping.to_dict()``), ``None``: the default.
+    mapping: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         _require(bool(_KEY.match(self.key)), f"input '{self.param}' = {self.key!r} is not an asset key")
+
+    def partition_mapping(self) -> PartitionMapping | None:
+        """The declared mapping, or ``None`` (the default applies)."""
+        return mapping_from_dict(self.mapping) if self.mapping is not None else None
 
     @property
     def team(self) -> str:
@@ -102,6 +110,8 @@ class CompiledAsset:
     contract: str = ""
     contract_version: str = ""
     source: str = ""
+    #: The asset's partitions (``Partitions.to_dict()``), ``None``: unpartitioned.
+    partitions: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         _require(bool(_NAME.match(self.domain)) and bool(_NAME.match(self.name)),
@@ -119,18 +129,24 @@ class CompiledAsset:
     def is_root(self) -> bool:
         return not self.inputs
 
+    def partitions_definition(self) -> PartitionsDefinition | None:
+        """The asset's partitions, or ``None`` when it is not partitioned."""
+        return partitions_from_dict(self.partitions) if self.partitions is not None else None
+
     @classmethod
     def from_spec(cls, spec: AssetSpec, *, pool: str, access: Mapping[str, str]) -> CompiledAsset:
         """Describe ``spec``; ``access`` maps each input key to the decision that allowed it.
         Renders the docs from the contract, so it needs pandera (only the compiler calls it)."""
         return cls(
             domain=spec.domain, name=spec.name,
-            inputs=tuple(CompiledInput(param=p, key=k, access=access[k]) for p, k in spec.inputs.items()),
+            inputs=tuple(CompiledInput(param=p, key=k, access=access[k],
+                                       mapping=spec.input_mappings[p].to_dict() if p in spec.input_mappings else None)
+                         for p, k in spec.inputs.items()),
             schedule=spec.schedule, trigger=spec.trigger, visibility=spec.visibility, owners=tuple(spec.owners),
             freshness_seconds=spec.freshness.total_seconds() if spec.freshness is not None else None,
             tags=dict(spec.tags), retries=spec.retries, skip_unchanged=spec.skip_unchanged, pool=pool, description=spec.description,
             doc_md=_doc(spec), contract=spec.contract.__name__, contract_version=spec.contract_version,
-            source=spec.source)
+            source=spec.source, partitions=spec.partitions.to_dict() if spec.partitions is not None else None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -232,6 +248,15 @@ class CompiledMesh:
         if compiled is not None and compiled.error is not None:
             raise compiled.error.error()
         return [a for a in self.assets.values() if a.domain == domain]
+
+    def partition_edge(self, key: str, param: str) -> PartitionEdge:
+        """How the partitions of asset ``key``'s input ``param`` map to its own: what an Airflow
+        partition event of the input runs (:func:`assets.partition_mapping.downstream_partitions`)."""
+        asset = self.assets[key]
+        read = next(i for i in asset.inputs if i.param == param)
+        upstream = self.assets.get(read.key)
+        return PartitionEdge.of(read.partition_mapping(), upstream.partitions_definition() if upstream else None,
+                                asset.partitions_definition(), where=f"asset '{key}' input '{param}'")
 
     # -- JSON -----------------------------------------------------------------------------------
     def to_json(self) -> bytes:

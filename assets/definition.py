@@ -19,6 +19,13 @@ import pandera.polars as pa
 import polars as pl
 
 from assets.errors import DefinitionError, did_you_mean
+from assets.partition_mapping import MAPPING_TYPES, PartitionMapping, Whole
+from assets.partitions import (
+    MultiPartitions,
+    PartitionsDefinition,
+    StaticPartitions,
+    TimePartitions,
+)
 from assets.schedule import parse_duration, validate_schedule
 from assets.secrets import SecretResolver, domain_secret, environment_resolver
 
@@ -65,6 +72,11 @@ class AssetSpec:
     #: The last day the asset is kept up (``None``: not deprecated), and the key that replaces it.
     deprecated: dt.date | None = None
     replaced_by: str | None = None
+    #: How the asset is split into partitions published on their own (``None``: one whole asset).
+    partitions: PartitionsDefinition | None = None
+    #: The partition mapping declared for an input parameter (others take the default:
+    #: :func:`assets.partition_mapping.default_mapping`).
+    input_mappings: Mapping[str, PartitionMapping] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Refuse an invalid spec however it is made: by ``@asset``, by hand, or by
@@ -129,11 +141,12 @@ def asset(fn: AssetFn, /) -> AssetDefinition: ...
 @overload
 def asset(
     *, contract: type[pa.DataFrameModel] | None = ..., contract_version: str = ...,
-    ins: Mapping[str, str] | None = ..., schedule: str | None = ..., trigger: str = ...,
+    ins: Mapping[str, str | PartitionMapping] | None = ..., schedule: str | None = ..., trigger: str = ...,
     visibility: str = ..., owners: list[str] | tuple[str, ...] = ..., freshness: str | None = ...,
     tags: Mapping[str, str] | None = ..., description: str | None = ..., retries: int = ...,
     name: str | None = ..., column_lineage: Mapping[str, list[str] | tuple[str, ...]] | None = ...,
     deprecated: str | None = ..., replaced_by: str | None = ..., skip_unchanged: bool = ...,
+    partitions: PartitionsDefinition | None = ...,
 ) -> Callable[[AssetFn], AssetDefinition]: ...
 
 
@@ -143,7 +156,7 @@ def asset(
     *,
     contract: type[pa.DataFrameModel] | None = None,
     contract_version: str = "",
-    ins: Mapping[str, str] | None = None,
+    ins: Mapping[str, str | PartitionMapping] | None = None,
     schedule: str | None = None,
     trigger: str = "all",
     visibility: str = "private",
@@ -157,6 +170,7 @@ def asset(
     deprecated: str | None = None,
     replaced_by: str | None = None,
     skip_unchanged: bool = False,
+    partitions: PartitionsDefinition | None = None,
 ) -> AssetDefinition | Callable[[AssetFn], AssetDefinition]:
     """Declare a data product: a function returning a polars frame, guarded by a contract.
 
@@ -175,6 +189,13 @@ def asset(
     ``skip_unchanged=True``: a run whose output equals the current version's publishes nothing
     and, on Airflow, emits no Asset event, so nothing downstream runs for nothing (both runners;
     ``mesh materialize --skip-unchanged`` asks it of every asset of one run).
+
+    ``partitions=daily(start="2026-01-01")`` (see :mod:`assets.partitions`) splits the asset into
+    partitions gated, versioned and published on their own; the function reads
+    ``context.partition``. An ``ins`` value may be a partition mapping instead of a key
+    (:mod:`assets.partition_mapping`): ``ins={"orders": rollup("sales.daily_orders")}``,
+    ``ins={"orders": window(days=7)}`` (the key defaults to the same-domain asset named like the
+    parameter).
     """
 
     def decorate(func: AssetFn) -> AssetDefinition:
@@ -182,16 +203,18 @@ def asset(
                        schedule=schedule, trigger=trigger, visibility=visibility, owners=tuple(owners),
                        freshness=freshness, tags=dict(tags or {}), description=description,
                        retries=retries, name=name, column_lineage=dict(column_lineage or {}),
-                       deprecated=deprecated, replaced_by=replaced_by, skip_unchanged=skip_unchanged)
+                       deprecated=deprecated, replaced_by=replaced_by, skip_unchanged=skip_unchanged,
+                       partitions=partitions)
 
     return decorate(fn) if fn is not None else decorate
 
 
-def _define(func: AssetFn, *, contract: Any, contract_version: str, ins: dict[str, str],
+def _define(func: AssetFn, *, contract: Any, contract_version: str, ins: dict[str, Any],
             schedule: str | None, trigger: str, visibility: str, owners: tuple[str, ...],
             freshness: str | None, tags: dict[str, str], description: str | None, retries: int,
             name: str | None, column_lineage: dict[str, Any], deprecated: str | None = None,
-            replaced_by: str | None = None, skip_unchanged: bool = False) -> AssetDefinition:
+            replaced_by: str | None = None, skip_unchanged: bool = False,
+            partitions: PartitionsDefinition | None = None) -> AssetDefinition:
     where = _source(func)
     asset_name = name or func.__name__
     label = f"asset '{asset_name}'"
@@ -212,6 +235,9 @@ def _define(func: AssetFn, *, contract: Any, contract_version: str, ins: dict[st
         end = dt.date.fromisoformat(deprecated) if deprecated is not None else None
     except (TypeError, ValueError):
         raise refuse(f"deprecated={deprecated!r} is not a date", "write the last day as deprecated='2027-03-31'") from None
+    mappings = {param: value for param, value in ins.items() if isinstance(value, MAPPING_TYPES)}
+    ins = {param: (value.key or f"{domain}.{param}") if isinstance(value, MAPPING_TYPES) else value
+           for param, value in ins.items()}
     inputs, wants_context = _inputs(func, domain, ins, refuse)
     # The spec validates itself (_validate_spec); ``source`` makes its errors name the function.
     spec = AssetSpec(
@@ -219,7 +245,8 @@ def _define(func: AssetFn, *, contract: Any, contract_version: str, ins: dict[st
         inputs=MappingProxyType(inputs), schedule=schedule, trigger=trigger,  # type: ignore[arg-type]
         visibility=visibility, owners=owners, freshness=fresh,  # type: ignore[arg-type]
         tags=MappingProxyType(tags), description=(description or inspect.getdoc(func) or "").strip(),
-        retries=retries, skip_unchanged=skip_unchanged, source=where, deprecated=end, replaced_by=replaced_by)
+        retries=retries, skip_unchanged=skip_unchanged, source=where, deprecated=end, replaced_by=replaced_by,
+        partitions=partitions, input_mappings=MappingProxyType(mappings))
     if column_lineage:
         lineage = _column_lineage(column_lineage, inputs, set(spec.contract.to_schema().columns), refuse)
         spec = replace(spec, column_lineage=MappingProxyType(lineage))
@@ -282,12 +309,30 @@ def _validate_spec(spec: AssetSpec) -> None:
             raise refuse(f"replaced_by={spec.replaced_by!r} is not an asset key", "write '<domain>.<asset>'")
         if spec.replaced_by == f"{spec.domain}.{spec.name}":
             raise refuse("replaced_by names the asset itself", "name the asset that replaces it")
+    _validate_partitions(spec, refuse)
     keys = set(spec.inputs.values())
     for column, pairs in spec.column_lineage.items():
         for pair in pairs:
             if len(pair) != 2 or pair[0] not in keys:
                 raise refuse(f"column_lineage['{column}'] names {pair!r}, not an (input key, column) pair",
                              f"use one of the inputs: {', '.join(sorted(keys)) or 'none'}")
+
+
+def _validate_partitions(spec: AssetSpec, refuse: Callable[[str, str], DefinitionError]) -> None:
+    """The partitions and input mappings, as far as the asset alone decides them (the graph
+    checks each edge against its input's partitions: :class:`assets.partition_mapping.PartitionEdge`)."""
+    if spec.partitions is not None and not isinstance(spec.partitions, (TimePartitions, StaticPartitions, MultiPartitions)):
+        raise refuse(f"partitions={spec.partitions!r} is not a partition definition",
+                     "write partitions=daily(start='2026-01-01') (or hourly, weekly, monthly, static, multi)")
+    for param, mapping in spec.input_mappings.items():
+        if param not in spec.inputs:
+            raise refuse(f"a partition mapping names '{param}', which is not an input",
+                         "declare mappings on input parameters. " + did_you_mean(param, spec.inputs))
+        if not isinstance(mapping, MAPPING_TYPES):
+            raise refuse(f"input '{param}' has mapping {mapping!r}", "use identity(), window(days=N), rollup() or whole()")
+        if spec.partitions is None and not isinstance(mapping, Whole):
+            raise refuse(f"input '{param}' maps partitions ({mapping.kind}()) but the asset has none",
+                         "declare partitions=... on the asset, or drop the mapping (inputs are read whole)")
 
 
 def _inputs(func: AssetFn, domain: str, ins: dict[str, str],

@@ -72,6 +72,10 @@ class SelectionError(MeshError):
     """A selection string is malformed or selects nothing."""
 
 
+class PartitionKeyError(SelectionError):
+    """A partition key (or a date bound of a backfill) is malformed or outside an asset's partitions."""
+
+
 class StorageError(MeshError):
     """Reading or writing a stored version failed."""
 

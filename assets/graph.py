@@ -19,6 +19,7 @@ from assets.errors import (
     UnknownInputError,
     did_you_mean,
 )
+from assets.partition_mapping import PartitionEdge
 from assets.walk import Walk, reach
 
 
@@ -51,6 +52,7 @@ class AssetGraph:
             raise DuplicateAssetError(f"two asset functions produce one key: {detail}",
                                       fix="rename one of them, or pass @asset(name=...)")
         _check_inputs(by_key, external_domains)
+        _check_partition_edges(by_key)
         upstream = {k: tuple(dict.fromkeys(d.spec.inputs.values())) for k, d in by_key.items()}
         order = tuple(k for k in _topological_order(upstream, by_key) if k in by_key)
         if max_assets:
@@ -82,6 +84,13 @@ class AssetGraph:
     def downstream(self, key: str) -> tuple[str, ...]:
         """The keys that read ``key`` directly."""
         return self._downstream[key]
+
+    def edge(self, key: str, param: str) -> PartitionEdge:
+        """How the partitions of ``key``'s input ``param`` map to its own (checked when built)."""
+        spec = self.assets[key].spec
+        upstream = self.assets.get(spec.inputs[param])
+        return PartitionEdge.of(spec.input_mappings.get(param), upstream.spec.partitions if upstream else None,
+                                spec.partitions, where=f"asset '{key}' input '{param}'")
 
     def walk(self, keys: Iterable[str], *, upstream: bool, depth: int | None = None) -> Walk:
         """Every key reached from ``keys`` over one or more edges (inputs when ``upstream``,
@@ -127,6 +136,17 @@ def _check_inputs(by_key: Mapping[str, AssetDefinition], external_domains: froze
                         f"'{key}' declares column '{column}' derives from '{target}.{source_column}', "
                         f"which is no column of '{target}'. {did_you_mean(source_column, known)}",
                         where=d.spec.source, fix="name columns of the input's contract in column_lineage")
+
+
+def _check_partition_edges(by_key: Mapping[str, AssetDefinition]) -> None:
+    """Every input's partition mapping fits both sides' partitions (raises DefinitionError)."""
+    for key, d in sorted(by_key.items()):
+        for param, target in d.spec.inputs.items():
+            upstream = by_key.get(target)
+            if upstream is None and param not in d.spec.input_mappings:
+                continue
+            PartitionEdge.of(d.spec.input_mappings.get(param), upstream.spec.partitions if upstream else None,
+                             d.spec.partitions, where=f"asset '{key}' ({d.spec.source}) input '{param}'")
 
 
 def _topological_order(upstream: Mapping[str, tuple[str, ...]],
