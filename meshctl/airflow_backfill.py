@@ -140,9 +140,10 @@ def _span(value: str) -> tuple[dt.datetime, dt.datetime]:
                         fix="write --from 2026-01-01 --to 2026-01-31")
 
 
-def start_backfill(client: AirflowClient, mesh: Mesh, plan: BackfillPlan, *, max_parallel: int) -> dict[str, Any]:
-    """Ask Airflow for the runs of the plan's started assets; returns what was made per asset
-    (an Airflow backfill's id, or the partitions triggered)."""
+def start_backfill(client: AirflowClient, mesh: Mesh, plan: BackfillPlan, *, max_parallel: int,
+                   conf: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Ask Airflow for the runs of the plan's started assets (each run's ``conf``: its params);
+    returns what was made per asset (an Airflow backfill's id, and the partitions to run)."""
     from governance.compiled import current_compiled_mesh
 
     compiled = current_compiled_mesh(mesh.root)
@@ -162,11 +163,11 @@ def start_backfill(client: AirflowClient, mesh: Mesh, plan: BackfillPlan, *, max
             definition = compiled.assets[key].partitions_definition()
             low, high = definition.start_of(todo[0]), definition.start_of(todo[-1])  # type: ignore[union-attr]
             backfill = client.create_backfill(dag_id, low.replace(tzinfo=dt.UTC), high.replace(tzinfo=dt.UTC),
-                                              max_active_runs=max_parallel, reprocess="failed")
+                                              max_active_runs=max_parallel, reprocess="failed", conf=conf)
             started[key] = {"backfill_id": backfill["id"], "partitions": todo}
         else:
             for partition in todo:
-                client.trigger(dag_id, partition_key=partition)
+                client.trigger(dag_id, conf, partition_key=partition)
             started[key] = {"partitions": todo}
     for key, how in plan.how.items():  # a followed partition whose own run failed runs again
         if how != "follows":
@@ -174,7 +175,7 @@ def start_backfill(client: AirflowClient, mesh: Mesh, plan: BackfillPlan, *, max
         latest = latest_states(client, asset_dag_id(key))
         retry = [p for p in plan.partitions[key] if latest.get(p) == "failed"]
         for partition in retry:
-            client.trigger(asset_dag_id(key), partition_key=partition)
+            client.trigger(asset_dag_id(key), conf, partition_key=partition)
         if retry:
             started[key] = {"partitions": retry}
     return started

@@ -16,7 +16,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from assets.airflow.naming import asset_dag_id, governance_dag_id, partition_governance_dag_id
+from assets.airflow.naming import (
+    asset_dag_id,
+    governance_dag_id,
+    partition_governance_dag_id,
+)
 from assets.errors import MeshError
 from assets.mesh import Mesh
 from meshctl.local_airflow import AirflowClient

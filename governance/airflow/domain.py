@@ -8,7 +8,11 @@ from typing import TYPE_CHECKING
 from airflow.sdk import DAG
 
 from assets.airflow.asset_dags import asset_dag
-from assets.airflow.naming import asset_dag_id, governance_dag_id, partition_governance_dag_id
+from assets.airflow.naming import (
+    asset_dag_id,
+    governance_dag_id,
+    partition_governance_dag_id,
+)
 from governance.airflow.governance_dag import governance_dag, partition_governance_dag
 from governance.airflow.ops_dag import deadline_alert
 from governance.compiled import current_compiled_mesh

@@ -10,7 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG, AssetAny, BaseOperator, IdentityMapper, PartitionedAssetTimetable
+from airflow.sdk import (
+    DAG,
+    AssetAny,
+    BaseOperator,
+    IdentityMapper,
+    PartitionedAssetTimetable,
+)
 
 from assets.airflow.asset_dags import airflow_asset
 from assets.airflow.naming import governance_dag_id, partition_governance_dag_id

@@ -8,7 +8,12 @@ from collections.abc import Sequence
 import typer
 
 from assets.mesh import Mesh
-from meshctl.airflow_backfill import BackfillProgress, plan_backfill, start_backfill, wait_for_backfill
+from meshctl.airflow_backfill import (
+    BackfillProgress,
+    plan_backfill,
+    start_backfill,
+    wait_for_backfill,
+)
 from meshctl.cli._output import console, emit_json, errors
 from meshctl.local_airflow import LocalAirflow
 

@@ -67,7 +67,7 @@ def spike(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAirflow]:
     (root / "dags" / "spike.py").write_text(_DAGS)
     airflow = LocalAirflow(root, port=free_port(3))
     try:
-        airflow.start()
+        airflow.start(timeout=600)  # a loaded machine's API server is slow to come up
         with airflow.client() as client:
             deadline = time.monotonic() + 180
             while not set(SPIKE) <= set(client.dags()):
