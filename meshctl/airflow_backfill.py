@@ -3,8 +3,10 @@
 Which assets are *started* and which *follow*:
 
 - An asset of the selection is started unless Airflow's partition mappers run it from an input
-  of the selection (:func:`assets.airflow.partitioned.natively_scheduled`): then its partitions
+  of the backfill (:func:`assets.airflow.partitioned.natively_scheduled`): then its partitions
   follow from its inputs' partition events (a weekly roll-up runs once its seven days arrived).
+  Such an asset downstream of the selection follows too (Airflow runs it whatever is selected),
+  and the progress shows it.
 - A started asset on a clock (``CronPartitionTimetable``) is backfilled as an **Airflow
   backfill** (``POST /api/v2/backfills``, ``reprocess_behavior="failed"``,
   ``max_active_runs=--max-parallel``): one backfill run per partition, which Airflow schedules.
@@ -95,13 +97,17 @@ def plan_backfill(mesh: Mesh, keys: Sequence[str], first: str, last: str) -> Bac
                             "or run the others with `mesh materialize`")
     partitions: dict[str, tuple[str, ...]] = {}
     how: dict[str, str] = {}
-    for key in keys:
+    for key in mesh.graph.sorted(set(keys) | set(mesh.graph.descendants(*keys))):
         spec = compiled.assets[key]
+        if key not in keys:  # runs anyway on Airflow if its partition mappers hear the selection's events
+            heard = [k for k, _ in partition_inputs(compiled, spec) if k in partitions]
+            if not heard or spec.partitions is None or not natively_scheduled(compiled, spec):
+                continue
         definition = spec.partitions_definition()
         assert definition is not None
         partitions[key] = _complete(definition, first, last)
         reads = partition_inputs(compiled, spec)
-        if any(k in keys for k, _ in reads) and natively_scheduled(compiled, spec):
+        if any(k in partitions and k != key for k, _ in reads) and natively_scheduled(compiled, spec):
             how[key] = "follows"
         elif not reads and type(definition).__name__ == "TimePartitions":
             how[key] = "backfill"

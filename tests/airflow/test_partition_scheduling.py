@@ -25,23 +25,29 @@ from tests.airflow.conftest import copy_with_dags
 
 pytestmark = pytest.mark.airflow
 
-_DAGS = '''from airflow.sdk import (DAG, Asset, CronPartitionTimetable, IdentityMapper, PartitionedAssetTimetable,
+_DAGS = '''import datetime as dt
+
+from airflow.sdk import (DAG, Asset, CronPartitionTimetable, IdentityMapper, PartitionedAssetTimetable,
                         RollupMapper, StartOfWeekMapper, WeekWindow, task)
+from airflow.sdk.exceptions import AirflowFailException
+
+# a loaded machine may kill a task whose calls to the API server time out: such a task is retried
+RETRY = {"retries": 3, "retry_delay": dt.timedelta(seconds=1)}
 
 days = Asset(name="spike.days", uri="x-spike://days")
 same = Asset(name="spike.same", uri="x-spike://same")
 
 with DAG("spike_days", schedule=CronPartitionTimetable("0 0 * * *", timezone="UTC", key_format="%Y-%m-%d"),
-         catchup=False, is_paused_upon_creation=False):
+         catchup=False, is_paused_upon_creation=False, default_args=RETRY):
     @task(outlets=[days])
     def produce(dag_run=None):
         if dag_run.partition_key.endswith("-14"):
-            raise ValueError("this day's gate failed")
+            raise AirflowFailException("this day's gate failed")  # not retried
         return dag_run.partition_key
     produce()
 
 with DAG("spike_same", schedule=PartitionedAssetTimetable(assets=days, default_partition_mapper=IdentityMapper()),
-         catchup=False, is_paused_upon_creation=False):
+         catchup=False, is_paused_upon_creation=False, default_args=RETRY):
     @task(outlets=[same])
     def copy(dag_run=None):
         return dag_run.partition_key
@@ -50,7 +56,7 @@ with DAG("spike_same", schedule=PartitionedAssetTimetable(assets=days, default_p
 with DAG("spike_week", schedule=PartitionedAssetTimetable(assets=days, default_partition_mapper=RollupMapper(
             upstream_mapper=StartOfWeekMapper(input_format="%Y-%m-%d", output_format="%Y-%m-%d"),
             window=WeekWindow())),
-         catchup=False, is_paused_upon_creation=False):
+         catchup=False, is_paused_upon_creation=False, default_args=RETRY):
     @task
     def roll_up(dag_run=None):
         return dag_run.partition_key
@@ -86,7 +92,7 @@ def _runs(client: AirflowClient, dag_id: str) -> dict[str, str]:
     return found
 
 
-def _wait(client: AirflowClient, want: dict[str, dict[str, str]], timeout: float = 240) -> dict[str, dict[str, str]]:
+def _wait(client: AirflowClient, want: dict[str, dict[str, str]], timeout: float = 600) -> dict[str, dict[str, str]]:
     """Wait until each DAG of ``want`` has (at least) those partitions in those states, and no
     spike run is active; then, after a quiet moment for late events, return every run."""
     deadline = time.monotonic() + timeout
