@@ -40,6 +40,7 @@ def materialize(
     run_id: str | None = None,
     handlers: Sequence[UpdateHandler] | None = None,
     skip_unchanged: bool | None = None,
+    partition: str | None = None,
 ) -> RunResult:
     """Materialize the assets named by ``selection`` (see :mod:`assets.selection`).
 
@@ -53,11 +54,18 @@ def materialize(
     nothing (:attr:`Status.UNCHANGED`, no handler runs), and an asset whose inputs in the
     selection all came out unchanged does not run at all, unless it is stale itself
     (:mod:`assets.staleness`).
+
+    Partitioned assets run one partition per run (see :mod:`assets.backfill`): ``partition``,
+    or, by default, the partition holding today (UTC) and what it feeds; the results of their
+    partitions are keyed ``<key>/<partition>``.
     """
     if handlers is None:
         handlers = mesh.services.handlers
     keys = mesh.select(selection)
     run_id = run_id or new_run_id()
+    if partition is not None or any(mesh.graph[k].spec.partitions is not None for k in keys):
+        return _partitioned(mesh, selection, partition, params=params, max_parallel=max_workers or min(4, os.cpu_count() or 1),
+                            on_result=on_result, run_id=run_id, handlers=handlers)
     selected = set(keys)
     sorter = graphlib.TopologicalSorter({k: [u for u in mesh.graph.upstream(k) if u in selected] for k in keys})
     sorter.prepare()
@@ -91,6 +99,19 @@ def materialize(
                 record(future.result())
     mesh.services.audit.seal()  # the run's records end under a signed, witnessed head
     return RunResult(run_id=run_id, results=results)
+
+
+def _partitioned(mesh: Mesh, selection: str, partition: str | None, **kwargs: Any) -> RunResult:
+    """A run of a selection holding partitioned assets: ``partition`` or today's, never resumed
+    (materializing runs again what is already there; ``mesh backfill`` resumes)."""
+    from assets.backfill import plan, run_plan  # it builds on this module
+
+    if partition is not None:
+        work = plan(mesh, selection, partition=partition)
+    else:
+        today = mesh.services.clock().date()
+        work = plan(mesh, selection, first=today, last=today, require=False)
+    return run_plan(mesh, work, resume=False, **kwargs)
 
 
 def _skips(mesh: Mesh, key: str, asked: bool | None) -> bool:

@@ -37,6 +37,12 @@ class AssetUpdate:
     def domain(self) -> str:
         return self.key.split(".", 1)[0]
 
+    @property
+    def partition(self) -> str | None:
+        """The partition the version is of (``None``: an unpartitioned asset)."""
+        value = self.summary.get("partition")
+        return str(value) if value is not None else None
+
     @classmethod
     def from_manifest(cls, manifest: Manifest, source: Source) -> AssetUpdate:
         return cls(key=manifest.key, version=manifest.version, run_id=manifest.run_id, source=source,

@@ -46,6 +46,8 @@ class AssetResult:
     transient: bool = False
     attempts: int = 1
     note: str | None = None
+    #: The partition this result is of (``None``: an unpartitioned asset).
+    partition: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -58,7 +60,8 @@ class AssetResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "key": self.key, "status": str(self.status), "seconds": round(self.seconds, 3), "attempts": self.attempts,
+            "key": self.key, **({"partition": self.partition} if self.partition is not None else {}),
+            "status": str(self.status), "seconds": round(self.seconds, 3), "attempts": self.attempts,
             "version": self.manifest.version if self.manifest else None,
             "rows": self.manifest.rows if self.manifest else None,
             "error": self.error, "quarantine": self.quarantine, "note": self.note,

@@ -27,6 +27,7 @@ from assets.errors import (
 from assets.events import Source
 from assets.gate import CheckFailure, run_gate
 from assets.mesh import Mesh
+from assets.partition_reads import read_input, split_label
 from assets.ports import AuditEvent, ProtectedFrame, RunEnded, RunObserver, RunStarted
 from assets.quarantine import Quarantine
 from assets.results import AssetResult, Status
@@ -40,8 +41,9 @@ log = logging.getLogger(__name__)
 
 def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | None = None,
               source: Source = "engine", secrets: SecretResolver = environment_resolver,
-              retries: int | None = None, skip_unchanged: bool | None = None) -> AssetResult:
-    """Materialize one asset from the current versions of its inputs, and audit the outcome.
+              retries: int | None = None, skip_unchanged: bool | None = None,
+              partition: str | None = None) -> AssetResult:
+    """Materialize one asset (one ``partition`` of a partitioned asset) from the current versions of its inputs, and audit the outcome.
 
     Never raises for a failure of the asset itself: a gate failure or an error in the user's
     function comes back as the result's status, with nothing published. ``source`` says
@@ -57,13 +59,19 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
     the current version's (same content before protection, contract version, code, inputs read
     and protection: :func:`assets.staleness.unchanged`) publishes nothing: the result is
     :attr:`Status.UNCHANGED` with the current manifest.
+
+    A partitioned asset runs one ``partition`` at a time (required): its inputs arrive mapped
+    (:func:`assets.partition_reads.read_input`), its function sees ``context.partition``, and its
+    output is gated and published as that partition's version; the audit record and the lineage
+    events name the partition.
     """
+    partition = _checked_partition(mesh, key, partition)
     lineage = mesh.services.lineage
     started_at = mesh.services.clock()
     region = mesh.active_region  # read once: the region written to is the one the audit record names
     _tell_observers(mesh, key, lambda observer: observer.run_started(
         RunStarted(key=key, run_id=run_id, source=source, started_at=started_at)))
-    lineage.started(key, run_id)
+    lineage.started(key, run_id, **_partition_kw(partition))
     if retries is None:
         retries = mesh.graph[key].spec.retries
     if skip_unchanged is None:
@@ -73,20 +81,22 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
         mesh.services.audit.append(AuditEvent(
             actor=f"service:{key.split('.', 1)[0]}", action="retry", target=key, source=source, outcome="retrying",
             where=f"region:{region}",
-            details={"run_id": run_id, "attempt": attempt, "of": retries + 1, "wait_seconds": round(wait, 3),
+            details={"run_id": run_id, **_partition_kw(partition), "attempt": attempt, "of": retries + 1, "wait_seconds": round(wait, 3),
                      "error": failed.error, "why": "a transient failure (the asset's code or storage I/O)"}))
 
     result = run_with_retries(lambda: _run(mesh, key, mesh.store(region), run_id=run_id, params=params, secrets=secrets,
-                                           skip_unchanged=skip_unchanged),
+                                           skip_unchanged=skip_unchanged, partition=partition),
                               retries=retries, sleep=mesh.services.sleep, before_wait=audit_retry)
     if not result.ok:  # COMPLETE comes from the lineage handler on the update
-        lineage.failed(key, run_id, result.error or str(result.status), result.gate.failures if result.gate else ())
+        lineage.failed(key, run_id, result.error or str(result.status), result.gate.failures if result.gate else (),
+                       **_partition_kw(partition))
     elif result.status is Status.UNCHANGED and result.manifest is not None:  # no update, so the run ends here
         lineage.unchanged(key, run_id, result.manifest)
     mesh.services.audit.append(AuditEvent(
         actor=f"service:{key.split('.', 1)[0]}", action="materialize", target=key, source=source,
         outcome=str(result.status), where=f"region:{region}",
-        details={"run_id": run_id, "version": result.manifest.version if result.manifest else None,
+        details={"run_id": run_id, **_partition_kw(partition),
+                 "version": result.manifest.version if result.manifest else None,
                  "rows": result.manifest.rows if result.manifest else None,
                  "checksum": result.manifest.checksum if result.manifest else None,
                  "inputs_read": dict(result.manifest.input_versions) if result.manifest else None,
@@ -105,6 +115,29 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
     return result
 
 
+def _checked_partition(mesh: Mesh, key: str, partition: str | None) -> str | None:
+    """``partition`` validated against ``key``'s partitions: required exactly when it has some."""
+    from assets.errors import PartitionKeyError
+
+    partitions = mesh.graph[key].spec.partitions
+    if partitions is None:
+        if partition is not None:
+            raise PartitionKeyError(f"'{key}' is not partitioned, so it has no partition {partition!r}",
+                                    where=mesh.graph[key].spec.source, fix="run it without a partition")
+        return None
+    if partition is None:
+        raise PartitionKeyError(f"'{key}' is partitioned ({partitions.describe()}): name the partition to run",
+                                where=mesh.graph[key].spec.source,
+                                fix="pass one of its partition keys (`mesh materialize KEY --partition P`), "
+                                    "or backfill a range (`mesh backfill KEY --from DATE --to DATE`)")
+    return partitions.validate(partition)
+
+
+def _partition_kw(partition: str | None) -> dict[str, str]:
+    """``{"partition": ...}`` for a partitioned run, nothing otherwise (unpartitioned records stay as they were)."""
+    return {"partition": partition} if partition is not None else {}
+
+
 def _tell_observers(mesh: Mesh, key: str, tell: Callable[[RunObserver], object]) -> None:
     for observer in mesh.services.observers:
         try:
@@ -115,7 +148,7 @@ def _tell_observers(mesh: Mesh, key: str, tell: Callable[[RunObserver], object])
 
 
 def _run(mesh: Mesh, key: str, store: VersionStore, *, run_id: str, params: Mapping[str, Any] | None,
-         secrets: SecretResolver, skip_unchanged: bool) -> AssetResult:
+         secrets: SecretResolver, skip_unchanged: bool, partition: str | None = None) -> AssetResult:
     started = time.perf_counter()
     definition = mesh.graph[key]
 
@@ -125,16 +158,16 @@ def _run(mesh: Mesh, key: str, store: VersionStore, *, run_id: str, params: Mapp
     def failed(exc: MeshError) -> AssetResult:
         return finish(Status.ERROR, error=str(exc), transient=_is_transient(exc))
 
+    versions: dict[str, str] = {}
     try:
         inputs: dict[str, Any] = {}
-        versions: dict[str, str] = {}
         for param, upstream in definition.spec.inputs.items():
             _authorize(mesh, definition, upstream)
-            manifest = store.require_current(upstream)
-            inputs[param] = store.scan_manifest(manifest)
-            versions[upstream] = manifest.version
+            inputs[param], read = read_input(store, upstream, mesh.graph.edge(key, param), partition)
+            versions.update(read)
         if definition.wants_context:
-            inputs[CONTEXT_PARAM] = AssetContext(key=key, run_id=run_id, params=dict(params or {}), secrets=secrets)
+            inputs[CONTEXT_PARAM] = AssetContext(key=key, run_id=run_id, params=dict(params or {}), secrets=secrets,
+                                                 partition=partition)
         frame = _as_dataframe(definition, definition.fn(**inputs))
     except MeshError as exc:
         return failed(exc)
@@ -146,14 +179,15 @@ def _run(mesh: Mesh, key: str, store: VersionStore, *, run_id: str, params: Mapp
     protector = _protector(mesh, definition)
     if not report.passed:
         with mesh.services.protector.hold_keys():  # its wrapped data key is stored in the report
-            where = Quarantine(store.root).store(key, run_id, report, frame, protect=protector)
+            where = Quarantine(store.root).store(key, run_id if partition is None else f"{run_id}-{partition}", report,
+                                                 frame, protect=protector)
         return finish(Status.GATE_FAILED, gate=report, quarantine=where,
                       error=f"contract gate failed: {report.describe()}; nothing was published; "
                             f"failing rows are in {where}")
     assert report.frame is not None
     try:
         contract = describe(definition.spec.contract)
-        previous = store.current(key)
+        previous = store.current(key, partition)
         if previous is not None and previous.contract is not None:
             changes = diff(dict(previous.contract), contract)
             check_bump(key, previous.contract_version, definition.spec.contract_version, changes)
@@ -170,7 +204,7 @@ def _run(mesh: Mesh, key: str, store: VersionStore, *, run_id: str, params: Mapp
                                      protection=dict(protected.protection),
                                      data_key=dict(protected.data_key) if protected.data_key else None,
                                      contract=contract, warnings=tuple(_as_record(w) for w in report.warnings),
-                                     content_checksum=content)
+                                     content_checksum=content, partition=partition)
             manifest = store.publish(protected.frame, request)
     except MeshError as exc:
         return failed(exc)
@@ -215,8 +249,9 @@ def _as_dataframe(definition: AssetDefinition, value: object) -> pl.DataFrame:
 def _unreadable_input(store: VersionStore, versions: Mapping[str, str]) -> str | None:
     """The error of the first input whose stored data file polars cannot read (a corrupt
     Parquet file), naming the file; ``None`` when they all read, so the user's code failed."""
-    for upstream, version in versions.items():
-        path = store.data_path(upstream, version)
+    for label, version in versions.items():
+        upstream, partition = split_label(label)
+        path = store.data_path(upstream, version, partition)
         try:
             with store.root.open(path) as fh:
                 pl.read_parquet_schema(fh)

@@ -86,7 +86,7 @@ class Replicator:
         return cls(mesh, audit, mesh.active_region, standby, actor) if standby else None
 
     def replicate(self, key: str, *, verify: Iterable[str] | bool = (), full: bool = True,
-                  copier: Executor | None = None) -> ReplicationResult:
+                  copier: Executor | None = None, partition: str | None = None) -> ReplicationResult:
         """Copy every version of ``key`` the target lacks, oldest first, then mirror ``CURRENT``.
 
         ``verify`` re-hashes existing replicas (``True``: all of them; or the versions named)
@@ -101,35 +101,49 @@ class Replicator:
         copies become versions in order, oldest first, so the replica's versions are always the
         source's up to some version: after a copy that fails, none newer is published.
         """
+        if partition is None and key in self.mesh.graph and self.mesh.graph[key].spec.partitions is not None:
+            return self._replicate_partitions(key, verify=verify, full=full, copier=copier)
         source, target = self.mesh.store(self.source), self.mesh.store(self.target)
         try:
             check_residency(self.mesh.policy, key, self.target)
         except ResidencyError as exc:
             self._audit(key, "refused", {"reason": exc.args[0], "to": self.target})
             return ReplicationResult(key, self.source, self.target, (ReplicaCopy(key, "*", "refused", reason=str(exc)),))
-        with target.claim(key):  # concurrent copiers of this asset take turns: the second finds it done
-            copies, present = self._copy(key, verify, full, copier)
-            current = source.current_version(key)  # read under the claim, so never older than a mirror before
-            if current is not None and target.has_version(key, current) and target.current_version(key) != current:
-                target.set_current(key, current, allow_backward=True)  # mirrors the source, its rollbacks too
+        with target.claim(key, partition):  # concurrent copiers of this asset take turns: the second finds it done
+            copies, present = self._copy(key, verify, full, copier, partition)
+            current = source.current_version(key, partition)  # read under the claim, so never older than a mirror before
+            if current is not None and target.has_version(key, current, partition) \
+                    and target.current_version(key, partition) != current:
+                target.set_current(key, current, partition, allow_backward=True)  # mirrors the source, its rollbacks too
+        return ReplicationResult(key, self.source, self.target, tuple(copies), present)
+
+    def _replicate_partitions(self, key: str, *, verify: Iterable[str] | bool, full: bool,
+                              copier: Executor | None) -> ReplicationResult:
+        """:meth:`replicate` of every partition of a partitioned asset, as one result."""
+        copies: list[ReplicaCopy] = []
+        present = 0
+        for partition in self.mesh.store(self.source).partitions(key):
+            one = self.replicate(key, verify=verify, full=full, copier=copier, partition=partition)
+            copies += one.copies
+            present += one.present
         return ReplicationResult(key, self.source, self.target, tuple(copies), present)
 
     def _copy(self, key: str, verify: Iterable[str] | bool, full: bool,
-              copier: Executor | None) -> tuple[list[ReplicaCopy], int]:
+              copier: Executor | None, partition: str | None = None) -> tuple[list[ReplicaCopy], int]:
         """The copies :meth:`replicate` makes, and how many versions were already there."""
         source, target = self.mesh.store(self.source), self.mesh.store(self.target)
         todo: list[tuple[str, Action]] = []
         present = 0
-        floor = None if full or verify is True else target.current_version(key)
-        versions = source.versions(key, after=floor)
+        floor = None if full or verify is True else target.current_version(key, partition)
+        versions = source.versions(key, partition, after=floor)
         if verify is True:
             check = set(versions)
         else:
             check = set(verify or ())
-            versions = sorted(set(versions) | {v for v in check - set(versions) if source.has_version(key, v)})
+            versions = sorted(set(versions) | {v for v in check - set(versions) if source.has_version(key, v, partition)})
         for version in versions:
-            if target.has_version(key, version):
-                if version not in check or target.verify(target.manifest(key, version)):
+            if target.has_version(key, version, partition):
+                if version not in check or target.verify(target.manifest(key, version, partition)):
                     present += 1
                     continue
                 todo.append((version, "repaired"))
@@ -137,12 +151,13 @@ class Replicator:
                 todo.append((version, "copied"))
         copies: list[ReplicaCopy] = []
         with self.mesh.services.protector.hold_keys():  # a rotation rewraps the replicas' keys too
-            jobs = [partial(target.receive_aside, source.manifest(key, version), source) for version, _ in todo]
+            jobs = [partial(target.receive_aside, source.manifest(key, version, partition), source) for version, _ in todo]
             with closing(_in_order(jobs, copier, target.discard_received)) as received_in_order:
                 for (version, action), received in zip(todo, received_in_order, strict=True):
                     size = target.publish_received(received)
                     copies.append(ReplicaCopy(key, version, action, size))
-                    self._audit(key, action, {"version": version, "bytes": size, "checksum": received.manifest.checksum,
+                    self._audit(key, action, {"version": version, **({"partition": partition} if partition else {}),
+                                              "bytes": size, "checksum": received.manifest.checksum,
                                               "from": self.source, "to": self.target})
         return copies, present
 

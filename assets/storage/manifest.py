@@ -59,7 +59,8 @@ class Manifest:
     def summary(self) -> dict[str, Any]:
         """The part an Airflow Asset event's ``extra`` carries."""
         return {"version": self.version, "rows": self.rows, "checksum": self.checksum,
-                "contract_version": self.contract_version, "code_version": self.code_version}
+                "contract_version": self.contract_version, "code_version": self.code_version,
+                **({"partition": self.partition} if self.partition is not None else {})}
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: (dict(v) if isinstance(v := getattr(self, f.name), Mapping)

@@ -45,6 +45,7 @@ from assets.storage.layout import (
     MANIFEST_FILE,
     REPLICA_LOCK,
     STAGING,
+    VERSION_NAME,
     new_version,
 )
 from assets.storage.layout import asset_dir as _asset_folder
@@ -283,6 +284,14 @@ class VersionStore:
         return [v for v in self.root.listdir(self.root.path(asset_dir))
                 if not v.startswith(".") and v != CURRENT_FILE and (after is None or v > after)
                 and self.root.exists(self.root.path(asset_dir, v, MANIFEST_FILE))]
+
+    def partitions(self, key: str) -> list[str]:
+        """The partitions of ``key`` that have a current version, in key order (time keys sort
+        in time order): the folders under the asset's folder holding a ``CURRENT`` pointer."""
+        asset_dir = self._asset_dir(key, None)
+        return [p for p in self.root.listdir(self.root.path(asset_dir))
+                if not p.startswith(".") and p != CURRENT_FILE and not VERSION_NAME.fullmatch(p)
+                and self.root.exists(self.root.path(asset_dir, p, CURRENT_FILE))]
 
     def data_path(self, key: str, version: str, partition: str | None = None) -> str:
         return self.root.path(self._asset_dir(key, partition), version, DATA_FILE)

@@ -5,17 +5,19 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from assets import AssetContext, asset
+from assets import AssetContext, asset, daily, rollup, weekly
 from domains.sales.contracts import (
     CATEGORIES,
     CHANNELS,
     CURRENCIES,
     STATUSES,
     CustomerOrders,
+    DailyOrders,
     DailySales,
     Orders,
     ProductPerformance,
     Products,
+    WeeklyOrders,
 )
 
 PRODUCTS = 500
@@ -109,4 +111,41 @@ def product_performance(orders: pl.LazyFrame, products: pl.LazyFrame) -> pl.Lazy
              list_revenue_usd=(pl.col("quantity") * pl.col("list_price_usd")).sum().round(2),
              return_rate=(pl.col("status") == "returned").mean())
         .sort("product_id")
+    )
+
+
+#: The first day of the partitioned example: a few days before the demo's "today".
+ORDERS_SINCE = "2026-11-16"
+
+
+@asset(contract=DailyOrders, contract_version="1.0.0", partitions=daily(start=ORDERS_SINCE), visibility="public",
+       owners=_OWNERS, tags={"tier": "silver"})
+def daily_orders(context: AssetContext) -> pl.DataFrame:
+    """The web shop's orders of one day (``context.partition``), each day gated and published on its own."""
+    day = dt.date.fromisoformat(str(context.partition))
+    n = int(context.param("daily_rows", 200))
+    rng = np.random.default_rng([context.param("seed", 7), 5, day.toordinal()])
+    amount = np.round(rng.lognormal(3.5, 0.8, n).clip(0, 99_999), 2)
+    if context.param("inject_bad_rows", False) and day.isoweekday() == 3:  # demo: Wednesdays fail their gate
+        amount[0] = -1.0
+    return pl.DataFrame({
+        "order_id": [f"{day:%Y%m%d}-{i:05d}" for i in range(n)],
+        "order_date": [day] * n,
+        "customer_id": rng.integers(1, 5_000, n),
+        "amount": amount,
+        "currency": np.array(CURRENCIES)[rng.integers(0, len(CURRENCIES), n)],
+    }, schema_overrides={"order_date": pl.Date})
+
+
+@asset(contract=WeeklyOrders, contract_version="1.0.0", partitions=weekly(start=ORDERS_SINCE), visibility="public",
+       owners=_OWNERS, tags={"tier": "gold"}, ins={"orders": rollup("sales.daily_orders")})
+def weekly_orders(orders: pl.LazyFrame, context: AssetContext) -> pl.LazyFrame:
+    """Orders and gross amount per currency of one ISO week, from the days of it published so far."""
+    return (
+        orders.group_by("currency")
+        .agg(orders=pl.len().cast(pl.Int64), days=pl.col("order_date").n_unique().cast(pl.Int64),
+             gross_amount=pl.col("amount").sum().round(2))
+        .with_columns(week_start=pl.lit(dt.date.fromisoformat(str(context.partition)[:10])))
+        .select("week_start", "currency", "orders", "days", "gross_amount")
+        .sort("currency")
     )

@@ -83,3 +83,30 @@ class ProductPerformance(pa.DataFrameModel):
 
     class Config:
         strict = True
+
+
+class DailyOrders(pa.DataFrameModel):
+    """One day's orders (a partition of ``sales.daily_orders``: each day is gated on its own)."""
+
+    order_id: str = pa.Field(unique=True, str_length={"min_value": 12, "max_value": 16})
+    order_date: dt.date
+    customer_id: int = pa.Field(ge=1)
+    amount: float = pa.Field(ge=0, le=100_000)
+    currency: str = pa.Field(isin=CURRENCIES)
+
+    class Config:
+        strict = True
+
+
+class WeeklyOrders(pa.DataFrameModel):
+    """One ISO week's orders per currency, rolled up from its days published so far."""
+
+    week_start: dt.date
+    currency: str = pa.Field(isin=CURRENCIES)
+    orders: int = pa.Field(ge=1)
+    days: int = pa.Field(in_range={"min_value": 1, "max_value": 7})
+    gross_amount: float = pa.Field(ge=0)
+
+    class Config:
+        strict = True
+        unique = ["week_start", "currency"]

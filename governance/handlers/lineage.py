@@ -28,7 +28,7 @@ class LineageHandler:
         lineage = governed(self.mesh).lineage
         if not lineage.settings.enabled:
             return "lineage is off ([lineage] transport = \"none\")"
-        manifest = self.mesh.store().manifest(update.key, update.version)
+        manifest = self.mesh.store().manifest(update.key, update.version, update.partition)
         delivery = lineage.completed(manifest)
         if delivery.error:
             self.audit.append(AuditEvent(

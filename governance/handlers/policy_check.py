@@ -41,7 +41,7 @@ class PolicyCheckHandler:
 
     def problems(self, update: AssetUpdate) -> list[str]:
         store = self.mesh.store()
-        manifest = store.manifest(update.key, update.version)
+        manifest = store.manifest(update.key, update.version, update.partition)
         found = []
         if not store.verify(manifest):
             found.append("stored data does not match the manifest checksum")

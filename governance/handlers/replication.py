@@ -29,4 +29,5 @@ class ReplicationHandler:
         replicator = Replicator.for_mesh(self.mesh, self.audit, actor=f"service:replication:{update.domain}")
         if replicator is None:
             return "the mesh has one region: nothing to replicate"
-        return replicator.replicate(update.key, verify=[update.version], full=False).describe()
+        return replicator.replicate(update.key, verify=[update.version], full=False,
+                                    partition=update.partition).describe()

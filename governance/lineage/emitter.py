@@ -43,11 +43,13 @@ class Lineage:
     settings: LineageSettings
     outbox: LineageOutbox
 
-    def started(self, key: str, run_id: str) -> Delivery | None:
-        return self._emit(lambda: start_event(self.mesh, key, run_id, self.settings.namespace), key)
+    def started(self, key: str, run_id: str, *, partition: str | None = None) -> Delivery | None:
+        return self._emit(lambda: start_event(self.mesh, key, run_id, self.settings.namespace, partition=partition), key)
 
-    def failed(self, key: str, run_id: str, error: str, failures: Iterable[CheckFailure] = ()) -> Delivery | None:
-        return self._emit(lambda: fail_event(self.mesh, key, run_id, self.settings.namespace, error, failures), key)
+    def failed(self, key: str, run_id: str, error: str, failures: Iterable[CheckFailure] = (), *,
+               partition: str | None = None) -> Delivery | None:
+        return self._emit(lambda: fail_event(self.mesh, key, run_id, self.settings.namespace, error, failures,
+                                             partition=partition), key)
 
     def unchanged(self, key: str, run_id: str, current: Manifest) -> Delivery | None:
         """The COMPLETE event of a run whose output was ``current``'s: it published nothing."""

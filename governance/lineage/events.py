@@ -46,23 +46,42 @@ from assets.definition import AssetSpec
 from assets.gate import CheckFailure
 from assets.mesh import Mesh
 from assets.storage import Manifest
-from governance.lineage.facets import FACET_KEY, PRODUCER, MeshGovernanceDatasetFacet
+from governance.lineage.facets import (
+    FACET_KEY,
+    PARTITION_FACET_KEY,
+    PRODUCER,
+    MeshGovernanceDatasetFacet,
+    MeshPartitionRunFacet,
+)
 
 _RUN_NAMESPACE = uuid.UUID("6f1c1d8e-5b7a-4c1e-9a51-6d2c8e0b7f43")
 #: pandera's names for its built-in checks, as the assertions name them.
 _BUILTIN = {"not_nullable": "not_null", "field_uniqueness": "unique", "dtype": "dtype"}
 
 
-def run_uuid(run_id: str, key: str) -> str:
-    """The OpenLineage run id of ``key`` in mesh run ``run_id`` (a UUID, stable for both)."""
-    return str(uuid.uuid5(_RUN_NAMESPACE, f"{run_id}/{key}"))
+def run_uuid(run_id: str, key: str, partition: str | None = None) -> str:
+    """The OpenLineage run id of ``key`` (of its ``partition``) in mesh run ``run_id`` (a UUID,
+    stable for all three): each partition of a backfill is its own OpenLineage run."""
+    return str(uuid.uuid5(_RUN_NAMESPACE, f"{run_id}/{key}" if partition is None else f"{run_id}/{key}/{partition}"))
 
 
-def start_event(mesh: Mesh, key: str, run_id: str, namespace: str, at: dt.datetime | None = None) -> RunEvent:
+def _run(mesh: Mesh, key: str, run_id: str, partition: str | None, facets: dict[str, Any] | None = None) -> Run:
+    """The run, with the partition facet when it made one partition."""
+    facets = dict(facets or {})
+    if partition is not None:
+        partitions = mesh.graph[key].spec.partitions if key in mesh.graph else None
+        facets[PARTITION_FACET_KEY] = MeshPartitionRunFacet(
+            partition=partition, partitions=partitions.describe() if partitions is not None else None)
+    run_uuid_ = run_uuid(run_id, key, partition)
+    return Run(runId=run_uuid_, facets=facets) if facets else Run(runId=run_uuid_)
+
+
+def start_event(mesh: Mesh, key: str, run_id: str, namespace: str, at: dt.datetime | None = None,
+                partition: str | None = None) -> RunEvent:
     """The run of ``key`` began; its inputs are the assets it reads (versions come at the end)."""
     spec = mesh.graph[key].spec
     return _ours(RunEvent(eventType=RunState.START, eventTime=_iso(at), producer=PRODUCER,
-                          run=Run(runId=run_uuid(run_id, key)), job=_job(mesh, spec, namespace),
+                          run=_run(mesh, key, run_id, partition), job=_job(mesh, spec, namespace),
                           inputs=[InputDataset(namespace=namespace, name=k) for k in dict.fromkeys(spec.inputs.values())],
                           outputs=[OutputDataset(namespace=namespace, name=key)]))
 
@@ -92,7 +111,8 @@ def complete_event(mesh: Mesh, manifest: Manifest, namespace: str, region: str) 
         "version": dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=v)})
         for k, v in manifest.input_versions.items()]
     return _ours(RunEvent(eventType=RunState.COMPLETE, eventTime=manifest.produced_at, producer=PRODUCER,
-                          run=Run(runId=run_uuid(manifest.run_id, manifest.key)), job=_job(mesh, spec, namespace),
+                          run=_run(mesh, manifest.key, manifest.run_id, manifest.partition),
+                          job=_job(mesh, spec, namespace),
                           inputs=inputs, outputs=[output]))
 
 
@@ -107,12 +127,13 @@ def unchanged_event(mesh: Mesh, key: str, run_id: str, current: Manifest, namesp
     output = OutputDataset(namespace=namespace, name=key, facets={
         "version": dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=current.version)})
     return _ours(RunEvent(eventType=RunState.COMPLETE, eventTime=_iso(at), producer=PRODUCER,
-                          run=Run(runId=run_uuid(run_id, key)), job=_job(mesh, spec, namespace),
+                          run=_run(mesh, key, run_id, current.partition), job=_job(mesh, spec, namespace),
                           inputs=inputs, outputs=[output]))
 
 
 def fail_event(mesh: Mesh, key: str, run_id: str, namespace: str, error: str,
-               failures: Iterable[CheckFailure] = (), at: dt.datetime | None = None) -> RunEvent:
+               failures: Iterable[CheckFailure] = (), at: dt.datetime | None = None,
+               partition: str | None = None) -> RunEvent:
     """The run failed: the error, and for a gate failure each check's result on the output."""
     spec = mesh.graph[key].spec
     failures = tuple(failures)
@@ -121,7 +142,7 @@ def fail_event(mesh: Mesh, key: str, run_id: str, namespace: str, error: str,
         **_described(mesh, spec)} if failures else {}
     output = OutputDataset(namespace=namespace, name=key, facets=facets) \
         if failures else OutputDataset(namespace=namespace, name=key)
-    run = Run(runId=run_uuid(run_id, key), facets={
+    run = _run(mesh, key, run_id, partition, {
         "errorMessage": error_message_run.ErrorMessageRunFacet(message=error[:4000], programmingLanguage="python")})
     return _ours(RunEvent(eventType=RunState.FAIL, eventTime=_iso(at), producer=PRODUCER, run=run,
                           job=_job(mesh, spec, namespace),

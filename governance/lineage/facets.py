@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import attr
-from openlineage.client.generated.base import DatasetFacet
+from openlineage.client.generated.base import DatasetFacet, RunFacet
 
 #: Identifies this platform as the producer of the events (OpenLineage ``producer``).
 PRODUCER = "https://acme-mesh.dev/acme-mesh/0.1.0"
@@ -35,3 +35,19 @@ class MeshGovernanceDatasetFacet(DatasetFacet):
     @staticmethod
     def _get_schema() -> str:
         return f"{SCHEMA_ID}#/$defs/MeshGovernanceDatasetFacet"
+
+
+#: The run facet naming the partition a run made, under this key.
+PARTITION_FACET_KEY = "meshPartition"
+
+
+@attr.define
+class MeshPartitionRunFacet(RunFacet):
+    """The partition of a partitioned data product that the run made (its schema is in the same file)."""
+
+    partition: str
+    partitions: str | None = attr.field(default=None)
+
+    @staticmethod
+    def _get_schema() -> str:
+        return f"{SCHEMA_ID}#/$defs/MeshPartitionRunFacet"
