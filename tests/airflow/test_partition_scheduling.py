@@ -43,7 +43,7 @@ with DAG("spike_days", schedule=CronPartitionTimetable("0 0 * * *", timezone="UT
     def produce(dag_run=None):
         if dag_run.partition_key.endswith("-14"):
             raise AirflowFailException("this day's gate failed")  # not retried
-        return dag_run.partition_key
+        return {"partition": dag_run.partition_key}
     produce()
 
 with DAG("spike_same", schedule=PartitionedAssetTimetable(assets=days, default_partition_mapper=IdentityMapper()),
@@ -115,7 +115,7 @@ def test_a_partition_event_runs_exactly_the_mapped_downstream_partition(spike: L
     with spike.client() as client:
         run_id = client.trigger("spike_days", partition_key="2026-01-07")
         seen = _wait(client, {"spike_days": {"2026-01-07": "success"}, "spike_same": {"2026-01-07": "success"}})
-        assert client.return_value("spike_days", run_id, "produce") == "2026-01-07"
+        assert client.return_value("spike_days", run_id, "produce") == {"partition": "2026-01-07"}
         events = client.asset_events("spike_days")
     assert seen["spike_same"] == {"2026-01-07": "success"}
     assert seen["spike_week"] == {}, "one day of seven does not complete the week"
