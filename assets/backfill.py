@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import graphlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Any
@@ -99,6 +99,10 @@ def plan(mesh: Mesh, selection: str, *, partition: str | None = None,
             needs[node] = _needs(mesh, node, nodes)
     ordered = tuple(n for key in keys for n in nodes[key])
     if require and not any(n.partition is not None for n in ordered):
+        if partition is not None:
+            for key in keys:  # the first partitioned asset says what its keys look like
+                if (partitions := mesh.graph[key].spec.partitions) is not None:
+                    partitions.validate(partition)
         bound = partition if partition is not None else f"{first} .. {last}"
         raise PartitionKeyError(f"no asset of '{selection}' has a partition {bound}", where=selection,
                                 fix="select a partitioned asset, and a key or dates inside its partitions "
@@ -108,7 +112,8 @@ def plan(mesh: Mesh, selection: str, *, partition: str | None = None,
 
 def run_plan(mesh: Mesh, work: Plan, *, params: Mapping[str, Any] | None = None, max_parallel: int = 1,
              on_result: ProgressFn | None = None, run_id: str | None = None,
-             handlers: Sequence[UpdateHandler] | None = None, resume: bool = True) -> RunResult:
+             handlers: Sequence[UpdateHandler] | None = None, resume: bool = True,
+             failed: Collection[str] = ()) -> RunResult:
     """Run ``work``'s nodes, ``max_parallel`` at a time; results are keyed by :attr:`Node.label`.
 
     With ``resume`` (the default), a node already up to date is not run again (``unchanged``,
@@ -134,10 +139,11 @@ def run_plan(mesh: Mesh, work: Plan, *, params: Mapping[str, Any] | None = None,
         while sorter.is_active():
             for node in sorter.get_ready():
                 read = work.needs[node]
-                failed = [n.label for n in read if not results[n].ok]
-                if failed:
+                broken = [n.label for n in read if not results[n].ok]
+                broken += [k for k in mesh.graph[node.key].spec.inputs.values() if k in failed]
+                if broken:
                     record(node, AssetResult(key=node.key, partition=node.partition, status=Status.SKIPPED,
-                                             error=f"skipped: {_listed(failed)} did not materialize"))
+                                             error=f"skipped: {_listed(broken)} did not materialize"))
                 elif resume and not any(results[n].published for n in read) and (done := _done(mesh, node)):
                     record(node, done)
                 else:

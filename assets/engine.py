@@ -56,16 +56,24 @@ def materialize(
     (:mod:`assets.staleness`).
 
     Partitioned assets run one partition per run (see :mod:`assets.backfill`): ``partition``,
-    or, by default, the partition holding today (UTC) and what it feeds; the results of their
-    partitions are keyed ``<key>/<partition>``.
+    or, by default, the partition holding today (UTC) and what it feeds, after the unpartitioned
+    assets that do not read them; the results of their partitions are keyed ``<key>/<partition>``.
     """
     if handlers is None:
         handlers = mesh.services.handlers
     keys = mesh.select(selection)
     run_id = run_id or new_run_id()
-    if partition is not None or any(mesh.graph[k].spec.partitions is not None for k in keys):
-        return _partitioned(mesh, selection, partition, params=params, max_parallel=max_workers or min(4, os.cpu_count() or 1),
-                            on_result=on_result, run_id=run_id, handlers=handlers)
+    partitioned = {k for k in keys if mesh.graph[k].spec.partitions is not None}
+    if partition is not None or partitioned:
+        later = mesh.graph.descendants(*partitioned) | partitioned if partition is None else set(keys)
+        first = [k for k in keys if k not in later]
+        before = materialize(" ".join(first), mesh=mesh, params=params, max_workers=max_workers, on_result=on_result,
+                             run_id=run_id, handlers=handlers, skip_unchanged=skip_unchanged) if first else None
+        after = _partitioned(mesh, " ".join(k for k in keys if k in later), partition, params=params,
+                             max_parallel=max_workers or min(4, os.cpu_count() or 1), on_result=on_result,
+                             run_id=run_id, handlers=handlers,
+                             failed=[k for k, r in (before.results.items() if before else ()) if not r.ok])
+        return RunResult(run_id=run_id, results={**(before.results if before else {}), **after.results})
     selected = set(keys)
     sorter = graphlib.TopologicalSorter({k: [u for u in mesh.graph.upstream(k) if u in selected] for k in keys})
     sorter.prepare()

@@ -23,6 +23,7 @@ BENCHMARKS = {
     "state": "bench.state_database",
     "ops_status": "bench.ops_status",
     "dashboard": "bench.dashboard",
+    "backfill": "bench.backfill",
     "backfill_airflow": "bench.backfill_airflow",
 }
 

@@ -119,14 +119,14 @@ ORDERS_SINCE = "2026-11-16"
 
 
 @asset(contract=DailyOrders, contract_version="1.0.0", partitions=daily(start=ORDERS_SINCE), visibility="public",
-       owners=_OWNERS, tags={"tier": "silver"})
+       owners=_OWNERS, freshness="25h", tags={"tier": "silver"})
 def daily_orders(context: AssetContext) -> pl.DataFrame:
     """The web shop's orders of one day (``context.partition``), each day gated and published on its own."""
     day = dt.date.fromisoformat(str(context.partition))
     n = int(context.param("daily_rows", 200))
     rng = np.random.default_rng([context.param("seed", 7), 5, day.toordinal()])
     amount = np.round(rng.lognormal(3.5, 0.8, n).clip(0, 99_999), 2)
-    if context.param("inject_bad_rows", False) and day.isoweekday() == 3:  # demo: Wednesdays fail their gate
+    if context.param("bad_day") == str(context.partition):  # demo: `mesh backfill ... --bad-day 2026-11-18`
         amount[0] = -1.0
     return pl.DataFrame({
         "order_id": [f"{day:%Y%m%d}-{i:05d}" for i in range(n)],
@@ -138,7 +138,7 @@ def daily_orders(context: AssetContext) -> pl.DataFrame:
 
 
 @asset(contract=WeeklyOrders, contract_version="1.0.0", partitions=weekly(start=ORDERS_SINCE), visibility="public",
-       owners=_OWNERS, tags={"tier": "gold"}, ins={"orders": rollup("sales.daily_orders")})
+       owners=_OWNERS, freshness="25h", tags={"tier": "gold"}, ins={"orders": rollup("sales.daily_orders")})
 def weekly_orders(orders: pl.LazyFrame, context: AssetContext) -> pl.LazyFrame:
     """Orders and gross amount per currency of one ISO week, from the days of it published so far."""
     return (

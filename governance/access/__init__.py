@@ -48,9 +48,13 @@ def check_graph_access(graph: AssetGraph, policy: MeshPolicy, today: dt.date | N
                                 fix="make the input public, get an approved grant in mesh.toml, or remove the input")
 
 
-def read_asset(mesh: Mesh, key: str, *, actor: Actor, version: str | None = None) -> pl.LazyFrame:
+def read_asset(mesh: Mesh, key: str, *, actor: Actor, version: str | None = None, partition: str | None = None,
+               first: str | None = None, last: str | None = None) -> pl.LazyFrame:
     """Read an asset as the authenticated ``actor``: allowed or denied by policy, and audited
     either way.
+
+    A partitioned asset gives one ``partition``, the partitions from ``first`` to ``last``, or
+    all its current partitions, as one frame (each partition's current version).
 
     Protected columns come back in plaintext only for the classifications the user may
     decrypt (``decrypt:<classification>``); otherwise as tokens, or ``[redacted]``.
@@ -63,11 +67,14 @@ def read_asset(mesh: Mesh, key: str, *, actor: Actor, version: str | None = None
     governed(mesh).audit.append(AuditEvent(
         actor=user, action="read", target=key, outcome="allowed" if decision.allowed else "denied", source="api",
         where=f"region:{mesh.active_region}",
-        details={"reason": decision.reason, "version": version, **identity_details(actor)}))
+        details={"reason": decision.reason, "version": version, **identity_details(actor),
+                 **({"partitions": _asked(partition, first, last)} if (partition or first or last) else {})}))
     if not decision.allowed:
         raise AccessDeniedError(f"'{user}' may not read '{key}': {decision.reason}", where=f"read {key}",
                                 fix="ask the owning domain for a grant (mesh access request) or a role")
     store = mesh.store()
+    if mesh.graph[key].spec.partitions is not None or partition or first or last:
+        return _read_partitions(mesh, key, user, version=version, partition=partition, first=first, last=last)
     manifest = store.manifest(key, version) if version else store.require_current(key)
     frame = store.scan(key, manifest.version)
     if not manifest.protection:
@@ -75,6 +82,50 @@ def read_asset(mesh: Mesh, key: str, *, actor: Actor, version: str | None = None
     folder = store.root.uri_of(store.data_path(key, manifest.version)).rsplit("/", 1)[0]
     return unprotect(frame.collect(), manifest.protection, manifest.data_key, governed(mesh).keyring, key=key,
                      permissions=permissions_of(mesh.policy, user), folder=folder).lazy()
+
+
+def _asked(partition: str | None, first: str | None, last: str | None) -> str:
+    return partition if partition else f"{first or 'first'}..{last or 'last'}"
+
+
+def _read_partitions(mesh: Mesh, key: str, user: str, *, version: str | None, partition: str | None,
+                     first: str | None, last: str | None) -> pl.LazyFrame:
+    """The current versions of the partitions asked for, unprotected as ``user`` may see them."""
+    from assets.errors import PartitionKeyError
+    from assets.partition_reads import scan_manifests, scan_partitions
+    from governance.protection import unprotect
+
+    partitions = mesh.graph[key].spec.partitions
+    store = mesh.store()
+    if partitions is None:
+        raise PartitionKeyError(f"'{key}' is not partitioned", where=f"read {key}",
+                                fix="read it without --partition, --from or --to")
+    if version is not None and partition is None:
+        raise PartitionKeyError(f"a version of '{key}' is a version of one partition", where=f"read {key}",
+                                fix="pass --partition with --version")
+    if partition is not None:
+        keys: list[str] | None = [partitions.validate(partition)]
+    elif first is not None or last is not None:
+        present = store.partitions(key)
+        low = first if first is not None else (present[0] if present else partitions.keys()[0])
+        high = last if last is not None else (present[-1] if present else low)
+        keys = list(partitions.keys_between(low, high))
+    else:
+        keys = None
+    if version is not None and keys:
+        manifests = [store.manifest(key, version, keys[0])]
+    else:
+        _, manifests = scan_partitions(store, key, keys)
+    permissions = permissions_of(mesh.policy, user)
+    frames = []
+    for manifest in manifests:
+        frame = scan_manifests(store, [manifest])
+        if manifest.protection:
+            folder = store.root.uri_of(store.data_path(key, manifest.version, manifest.partition)).rsplit("/", 1)[0]
+            frame = unprotect(frame.collect(), manifest.protection, manifest.data_key, governed(mesh).keyring, key=key,
+                              permissions=permissions, folder=folder).lazy()
+        frames.append(frame)
+    return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical_relaxed")
 
 
 __all__ = ["AccessDecision", "AccessDeniedError", "PermissionDeniedError", "active_grant", "authenticate",

@@ -92,49 +92,64 @@ def dr_status(mesh: Mesh, *, verify: bool = False, keys: Iterable[str] | None = 
     if standby is None:
         return DrStatus(active, None, tuple(AssetLag(k, "not materialized", detail="one region") for k in keys))
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="dr-status") as pool:
-        lags = tuple(pool.map(lambda k: asset_lag(mesh, k, active, standby, verify=verify, now=now), keys))
+        each = [(k, p) for k in keys for p in _partitions_of(mesh.store(active), k)]
+        lags = tuple(pool.map(lambda kp: asset_lag(mesh, kp[0], active, standby, verify=verify, now=now,
+                                                   partition=kp[1]), each))
     return DrStatus(active, standby, lags)
 
 
+def _partitions_of(store: VersionStore, key: str) -> list[str | None]:
+    """The partitions of ``key`` in ``store`` (each has its own lag), or ``[None]`` for an
+    unpartitioned asset (or one whose region cannot be listed: :func:`asset_lag` says so)."""
+    try:
+        found: list[str | None] = list(store.partitions(key))
+    except Exception:  # any storage failure: asset_lag reports the region unreachable
+        return [None]
+    return found or [None]
+
+
 def asset_lag(mesh: Mesh, key: str, source_region: str, target_region: str, *, verify: bool = False,
-              now: dt.datetime | None = None) -> AssetLag:
-    """The lag of one asset from ``source_region`` to ``target_region``."""
+              now: dt.datetime | None = None, partition: str | None = None) -> AssetLag:
+    """The lag of one asset (of one ``partition`` of it: the lag's key is then
+    ``<key>/<partition>``) from ``source_region`` to ``target_region``."""
     source, target = mesh.store(source_region), mesh.store(target_region)
+    label = key if partition is None else f"{key}/{partition}"
     try:
         check_residency(mesh.policy, key, target_region)
     except ResidencyError as exc:
-        return AssetLag(key, "excluded", detail=exc.args[0])
+        return AssetLag(label, "excluded", detail=exc.args[0])
     try:
-        versions = source.versions(key)
-        current = source.current_version(key)
+        versions = source.versions(key, partition)
+        current = source.current_version(key, partition)
     except Exception as exc:  # any storage failure means the region cannot be read now
-        return AssetLag(key, "unreachable", detail=f"{source_region}: {type(exc).__name__}: {exc}")
+        return AssetLag(label, "unreachable", detail=f"{source_region}: {type(exc).__name__}: {exc}")
     if not versions:
-        return AssetLag(key, "not materialized")
+        return AssetLag(label, "not materialized")
     try:
-        bad = tuple(v for v in versions if not source.verify(source.manifest(key, v))) if verify else ()
+        bad = tuple(v for v in versions if not source.verify(source.manifest(key, v, partition))) if verify else ()
     except Exception as exc:  # as above
-        return AssetLag(key, "unreachable", current=current, detail=f"{source_region}: {type(exc).__name__}: {exc}")
+        return AssetLag(label, "unreachable", current=current, detail=f"{source_region}: {type(exc).__name__}: {exc}")
     try:
-        missing = tuple(v for v in versions if not target.has_version(key, v))
-        corrupt = tuple(v for v in versions if v not in missing and not target.verify(target.manifest(key, v))) \
+        missing = tuple(v for v in versions if not target.has_version(key, v, partition))
+        corrupt = tuple(v for v in versions if v not in missing and not target.verify(target.manifest(key, v, partition))) \
             if verify else ()
     except Exception as exc:  # as above, for the standby
-        return AssetLag(key, "unreachable", current=current, missing=tuple(versions),
-                        seconds_behind=_age(source, key, versions[0], now),
+        return AssetLag(label, "unreachable", current=current, missing=tuple(versions),
+                        seconds_behind=_age(source, key, versions[0], now, partition),
                         detail=f"{target_region}: {type(exc).__name__}: {exc}")
     if corrupt or bad:
         detail = (f"{len(bad)} version(s) in the active region '{source_region}' fail their checksum and are not "
                   f"served (newest {bad[-1]}): copy them back from '{target_region}' (`mesh dr failover --to "
                   f"{target_region}`, then `mesh dr failback`, which re-copies every version verified), or roll back") if bad else ""
-        return AssetLag(key, "corrupt", current=current, missing=missing, corrupt=corrupt, corrupt_active=bad,
-                        seconds_behind=_age(source, key, min(missing + corrupt + bad), now), detail=detail)
+        return AssetLag(label, "corrupt", current=current, missing=missing, corrupt=corrupt, corrupt_active=bad,
+                        seconds_behind=_age(source, key, min(missing + corrupt + bad), now, partition), detail=detail)
     if missing:
-        return AssetLag(key, "behind", current=current, missing=missing, seconds_behind=_age(source, key, missing[0], now))
-    return AssetLag(key, "in sync", current=current)
+        return AssetLag(label, "behind", current=current, missing=missing, seconds_behind=_age(source, key, missing[0], now, partition))
+    return AssetLag(label, "in sync", current=current)
 
 
-def _age(store: VersionStore, key: str, version: str, now: dt.datetime | None) -> float:
+def _age(store: VersionStore, key: str, version: str, now: dt.datetime | None, partition: str | None = None) -> float:
     """Seconds since ``version`` was produced: how much recent data a loss would take."""
-    produced = dt.datetime.fromisoformat(store.manifest(key, version).produced_at)
+    produced = dt.datetime.fromisoformat(store.manifest(key, version, partition).produced_at)
     return max(0.0, ((now or dt.datetime.now(dt.UTC)) - produced).total_seconds())
+

@@ -43,6 +43,7 @@ from meshctl.cli._output import (
     user_errors,
 )
 from meshctl.cli.airflow_commands import down, up
+from meshctl.cli.backfill_command import backfill
 from meshctl.cli.contract_odcs_commands import ContractFormat  # noqa: F401  (registers export/import on contract_app)
 from meshctl.cli.dr_commands import dr_app
 from meshctl.cli.gc_command import gc
@@ -111,13 +112,21 @@ def list_assets(selection: Annotated[str, typer.Argument(help="Selection, e.g. '
     for key in keys:
         spec = mesh.graph[key].spec
         current = store.current(key)
+        published = store.partitions(key) if spec.partitions is not None else []
         state = staleness(mesh, key)
+        if spec.partitions is not None:  # staleness is per partition: `mesh backfill` reruns what is not up to date
+            stale, reasons = not published, ["no partition published"] if not published else []
+        else:
+            stale, reasons = state.stale, list(state.reasons)
         rows.append({"key": key, "domain": spec.domain, "inputs": sorted(set(spec.inputs.values())),
-                     "schedule": spec.schedule or ("on " + spec.trigger + " inputs" if spec.inputs else None),
+                     "schedule": spec.schedule or (f"partitioned {spec.partitions.describe()}" if spec.partitions else None)
+                     or ("on " + spec.trigger + " inputs" if spec.inputs else None),
+                     "partitions": spec.partitions.describe() if spec.partitions is not None else None,
+                     "published_partitions": len(published) if spec.partitions is not None else None,
                      "visibility": spec.visibility, "owners": list(spec.owners), "tags": dict(spec.tags),
                      "contract": f"{spec.contract.__name__} {spec.contract_version}",
                      "version": current.version if current else None, "rows": current.rows if current else None,
-                     "stale": state.stale, "stale_reasons": list(state.reasons)})
+                     "stale": stale, "stale_reasons": reasons})
     if as_json:
         emit_json(rows)
         return
@@ -126,7 +135,8 @@ def list_assets(selection: Annotated[str, typer.Argument(help="Selection, e.g. '
         table.add_column(col)
     for r in rows:
         table.add_row(r["key"], ", ".join(r["inputs"]) or "-", r["schedule"] or "-", r["visibility"],
-                      r["contract"], r["version"] or "-", f"{r['rows']:,}" if r["rows"] is not None else "-",
+                      r["contract"], r["version"] or (f"{r['published_partitions']} partitions" if r["partitions"] else "-"),
+                      f"{r['rows']:,}" if r["rows"] is not None else "-",
                       f"[yellow]stale[/]: {escape('; '.join(r['stale_reasons']))}" if r["stale"] else "-")
     console.print(table)
 
@@ -208,9 +218,12 @@ def materialize_command(
                                         "they feed in it; implies --skip-unchanged.")] = False,
     skip_unchanged: Annotated[bool, typer.Option("--skip-unchanged", help="Publish nothing for an output identical "
                                                  "to the current version, and do not run what it feeds.")] = False,
+    partition: Annotated[str | None, typer.Option(help="Partition key of the partitioned assets to run, e.g. 2026-11-20 "
+                                                  "(default: today's); what it feeds in the selection runs too.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Run a selection in-process, gate every output with its contract, and publish what passes."""
+    """Run a selection in-process, gate every output with its contract, and publish what passes.
+    Partitioned assets run one partition: ``--partition`` or today's (``mesh backfill`` runs a range)."""
     from assets.staleness import staleness
 
     require_at_least("--workers", workers, 1)
@@ -233,9 +246,10 @@ def materialize_command(
             keys = mesh.select(selection)
     params = {"seed": seed, "scale": scale, "inject_bad_rows": inject_bad_rows}
     with progress(len(keys), "materializing", enabled=not as_json) as advance:
-        result = materialize("*" if selection is None else selection, mesh=mesh, params=params, max_workers=workers,
-                             on_result=lambda r: advance(f"{r.key}: {r.status}"),
-                             skip_unchanged=True if skip_unchanged or stale else None)
+        with user_errors():
+            result = materialize("*" if selection is None else selection, mesh=mesh, params=params,
+                                 max_workers=workers, on_result=lambda r: advance(f"{r.key}: {r.status}"),
+                                 skip_unchanged=True if skip_unchanged or stale else None, partition=partition)
     if as_json:
         emit_json(result.to_dict())
     else:
@@ -277,10 +291,14 @@ def read(
     version: Annotated[str | None, typer.Option(help="A version id (default: the current one).")] = None,
     out: Annotated[Path | None, typer.Option(help="Write to this .csv or .parquet file instead of printing.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to print.")] = 10,
+    partition: Annotated[str | None, typer.Option(help="A partitioned asset's partition to read.")] = None,
+    first: Annotated[str | None, typer.Option("--from", help="A partitioned asset: read the partitions from this day or key.")] = None,
+    last: Annotated[str | None, typer.Option("--to", help="... to this day or key, included (default: the last).")] = None,
     user: ActorOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Print the head of an asset's current (or given) version, or write it to a file.
+    A partitioned asset reads one partition, a range, or (by default) all current partitions as one.
     Access is checked for the authenticated reader and audited."""
     from governance.access import read_asset
 
@@ -291,19 +309,19 @@ def read(
     require_asset(mesh.graph, asset)
     actor = act_as(mesh, user, "read")
     with user_errors():
-        frame = read_asset(mesh, asset, actor=actor, version=version)
+        frame = read_asset(mesh, asset, actor=actor, version=version, partition=partition, first=first, last=last)
     if out is not None:
         suffix = out.suffix.lower()
         if suffix not in (".csv", ".parquet"):
             fail(f"--out {out}: unknown format '{suffix}'. Fix: name a .csv or .parquet file")
-        data = _collect(mesh, asset, version, frame)
+        data = _collect(mesh, asset, version, frame, partition)
         try:
             data.write_csv(out) if suffix == ".csv" else data.write_parquet(out)
         except OSError as exc:
             fail(f"--out {out}: cannot write it ({exc}). Fix: name a file you may write, in an existing folder")
         console.print(f"wrote {data.height:,} rows of {asset} to {out}")
         return
-    head = _collect(mesh, asset, version, frame.head(limit))
+    head = _collect(mesh, asset, version, frame.head(limit), partition)
     if as_json:
         emit_json(head.to_dicts())
         return
@@ -311,12 +329,16 @@ def read(
         console.print(str(head), highlight=False, markup=False)
 
 
-def _collect(mesh: Mesh, asset: str, version: str | None, frame: pl.LazyFrame) -> pl.DataFrame:
+def _collect(mesh: Mesh, asset: str, version: str | None, frame: pl.LazyFrame,
+             partition: str | None = None) -> pl.DataFrame:
     """``frame`` read from storage; a data file polars cannot read is one line naming it."""
     try:
         return frame.collect()
     except pl.exceptions.PolarsError as exc:
         store = mesh.store()
+        if mesh.graph[asset].spec.partitions is not None:
+            fail(f"the data of '{asset}' is unreadable ({type(exc).__name__}: {str(exc)[:200]}). Fix: materialize "
+                 f"the partition again (mesh materialize {asset} --partition P) or restore it (mesh dr restore)")
         path = store.root.uri_of(store.data_path(asset, version or store.require_current(asset).version))
         fail(f"{path}: the data of '{asset}' is unreadable ({type(exc).__name__}: {str(exc)[:200]}). Fix: restore "
              f"the version from the other region or a backup (mesh dr restore), or materialize {asset} again")
@@ -414,6 +436,7 @@ app.command()(up)
 app.command()(lineage)
 app.command()(down)
 app.command()(gc)
+app.command()(backfill)
 app.command()(rollback)
 app.command()(serve)
 app.add_typer(audit_app, name="audit")

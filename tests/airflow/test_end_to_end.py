@@ -31,7 +31,7 @@ def test_roots_trigger_their_downstream_as_asset_triggered_runs(running_mesh: Ru
     assert not state.failed
     graph = running_mesh.mesh.graph
     assert set(state.assets) == set(graph) - partitioned_keys(running_mesh.mesh)  # partitions: by backfills
-    assert len(state.assets) == 13
+    assert len(state.assets) == 13 and len(graph) == 15
     for key, run in state.assets.items():
         assert run.state == "success", key
         assert run.run_type == ("manual" if graph[key].spec.is_root else "asset_triggered"), key
@@ -311,7 +311,7 @@ def test_the_workers_share_the_mesh_state_in_postgresql(running_mesh: RunningMes
 def test_a_backfill_runs_each_day_and_the_weekly_rollup_only_for_a_week_whose_gates_all_passed(
         running_mesh: RunningMesh) -> None:
     """``mesh backfill --on airflow`` of sales.daily_orders for one week, as an Airflow backfill:
-    a day whose gate failed (Wednesday, with ``inject_bad_rows``) emits no partition event, so the
+    a day whose gate failed (``bad_day``) emits no partition event, so the
     weekly roll-up of that week does not run; the same backfill again runs only that day, and its
     event completes the week: Airflow's RollupMapper runs exactly that week's partition, once."""
     from assets.airflow.naming import partition_governance_dag_id
@@ -332,7 +332,7 @@ def test_a_backfill_runs_each_day_and_the_weekly_rollup_only_for_a_week_whose_ga
     with airflow.client() as client:
         client.set_paused(partition_governance_dag_id("sales"), False)
         bad = plan_backfill(mesh, keys, days[0], days[-1])
-        started = start_backfill(client, mesh, bad, max_parallel=4, conf={"inject_bad_rows": True})
+        started = start_backfill(client, mesh, bad, max_parallel=4, conf={"bad_day": "2026-11-18"})
         first = wait_for_backfill(client, bad, started, timeout=600)
         assert first.states["sales.daily_orders"] == {d: "failed" if d == "2026-11-18" else "success" for d in days}
         assert first.states["sales.weekly_orders"] == {week: None}, "a failed day's week must not run"

@@ -70,9 +70,9 @@ def test_re_running_a_backfill_runs_only_what_is_missing(example_mesh: Mesh) -> 
 
 
 def test_a_failed_gate_skips_exactly_the_partitions_that_read_it_and_a_rerun_resumes(example_mesh: Mesh) -> None:
-    days = [*DAYS, "2026-11-23", "2026-11-24"]  # 2026-11-18 is a Wednesday: its rows are bad
+    days = [*DAYS, "2026-11-23", "2026-11-24"]
     first = backfill("sales.daily_orders+", mesh=example_mesh, first=days[0], last=days[-1],
-                     params={"inject_bad_rows": True})
+                     params={"bad_day": "2026-11-18"})
     got = statuses(first)
     assert got["sales.daily_orders/2026-11-18"] == "gate_failed"
     assert got["sales.weekly_orders/2026-11-16-W47"] == "skipped"
@@ -95,11 +95,10 @@ def test_materialize_one_partition_runs_it_and_what_it_feeds(example_mesh: Mesh)
 
 def test_audit_and_lineage_name_each_partition(example_mesh: Mesh, example_root: Path,
                                               validate_openlineage: Callable[[dict[str, Any]], None]) -> None:
-    result = backfill("sales.daily_orders", mesh=example_mesh, first=DAYS[0], last=DAYS[1],
-                      params={"inject_bad_rows": False})
+    result = backfill("sales.daily_orders", mesh=example_mesh, first=DAYS[0], last=DAYS[1])
     assert result.ok
     failed = run_asset(example_mesh, "sales.daily_orders", run_id="run-bad", partition="2026-11-18",
-                       params={"inject_bad_rows": True})
+                       params={"bad_day": "2026-11-18"})
     assert failed.status is Status.GATE_FAILED
     audited = [r.body() for r in governed(example_mesh).audit.records() if r.action == "materialize"]
     assert [(r["details"]["partition"], r["outcome"]) for r in audited] == [
@@ -119,8 +118,10 @@ def test_bad_partitions_are_refused_with_the_fix(example_mesh: Mesh) -> None:
         run_asset(example_mesh, "sales.daily_orders", run_id="run-x")
     with pytest.raises(PartitionKeyError, match="not partitioned"):
         run_asset(example_mesh, "sales.products", run_id="run-x", partition="2026-11-19")
-    with pytest.raises(PartitionKeyError, match="no asset"):
+    with pytest.raises(PartitionKeyError, match="outside daily from 2026-11-16"):
         plan(example_mesh, "sales.daily_orders", partition="2020-01-01")
+    with pytest.raises(PartitionKeyError, match="no asset"):
+        plan(example_mesh, "sales.products", first="2026-11-16", last="2026-11-17")
     with pytest.raises(PartitionKeyError, match="backwards"):
         plan(example_mesh, "sales.daily_orders", first="2026-11-20", last="2026-11-16")
     with pytest.raises(PartitionKeyError, match="max-parallel"):

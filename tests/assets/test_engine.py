@@ -16,7 +16,7 @@ from tests.conftest import TEST_SCALE
 def test_the_example_mesh_materializes_with_provenance(materialized_example: tuple[Mesh, RunResult]) -> None:
     mesh, result = materialized_example
     assert result.by_status(Status.MATERIALIZED) == [k for k in result.results]
-    assert len(result.results) == 13
+    assert len(result.results) == 15
     store = mesh.store()
     orders = result["sales.orders"].manifest
     assert orders is not None and orders.rows == TEST_SCALE
@@ -27,7 +27,7 @@ def test_the_example_mesh_materializes_with_provenance(materialized_example: tup
     assert len(revenue.code_version) == 16 and revenue.contract_version == "1.0.0"
     for key, r in result.results.items():
         assert r.manifest is not None and store.verify(r.manifest), key
-        assert store.current_version(key) == r.manifest.version
+        assert store.current_version(r.key, r.partition) == r.manifest.version
 
 
 def test_inputs_arrive_as_lazy_frames_of_the_current_versions(example_root: Path) -> None:
@@ -51,7 +51,7 @@ def test_a_gate_failure_publishes_nothing_and_skips_only_downstream(example_root
     assert bad.by_status(Status.GATE_FAILED) == ["finance.fx_rates"]
     assert set(bad.by_status(Status.SKIPPED)) == {"finance.revenue", "finance.monthly_revenue",
                                                   "marketing.campaign_performance"}
-    assert len(bad.by_status(Status.MATERIALIZED)) == 9
+    assert len(bad.by_status(Status.MATERIALIZED)) == 9 + 2  # and today's day and week
     for key in ("finance.fx_rates", "finance.revenue", "finance.monthly_revenue"):
         assert mesh.store().current_version(key) == good[key].manifest.version  # type: ignore[union-attr]
     failed = bad["finance.fx_rates"]

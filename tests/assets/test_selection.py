@@ -26,11 +26,12 @@ from assets import Mesh, SelectionError
                  {"finance.fx_rates", "finance.revenue", "finance.monthly_revenue"}, id="owner"),
     pytest.param("domain:finance and tag:tier=gold", {"finance.fx_rates", "finance.revenue", "finance.monthly_revenue"},
                  id="and"),
-    pytest.param("domain:sales and not tag:tier=gold", {"sales.products", "sales.product_performance"}, id="and-not"),
+    pytest.param("domain:sales and not tag:tier=gold", {"sales.products", "sales.product_performance",
+                                                        "sales.daily_orders"}, id="and-not"),
     pytest.param("sales.orders, finance.fx_rates", {"sales.orders", "finance.fx_rates"}, id="comma"),
     pytest.param("sales.orders finance.fx_rates", {"sales.orders", "finance.fx_rates"}, id="space"),
     pytest.param("(domain:sales or domain:finance) and tag:tier=silver",
-                 {"sales.products", "sales.product_performance"}, id="parentheses"),
+                 {"sales.products", "sales.product_performance", "sales.daily_orders"}, id="parentheses"),
 ])
 def test_selection(example_mesh: Mesh, selection: str, expected: set[str]) -> None:
     assert set(example_mesh.select(selection)) == expected
@@ -38,7 +39,7 @@ def test_selection(example_mesh: Mesh, selection: str, expected: set[str]) -> No
 
 def test_star_selects_everything_in_topological_order(example_mesh: Mesh) -> None:
     keys = example_mesh.select("*")
-    assert len(keys) == len(example_mesh.graph) == 13
+    assert len(keys) == len(example_mesh.graph) == 15
     assert keys.index("sales.orders") < keys.index("finance.revenue") < keys.index("finance.monthly_revenue")
 
 

@@ -54,10 +54,10 @@ def test_check_and_compile_write_the_compiled_mesh_airflow_parses(example_root: 
     from assets.compiled import COMPILED_PATH, read_compiled
 
     code, _, _ = mesh(example_root, "check")
-    assert code == 0 and len(read_compiled(example_root).assets) == 13
+    assert code == 0 and len(read_compiled(example_root).assets) == 15
     code, out, _ = mesh(example_root, "compile", "--json")
     assert code == 0
-    assert json.loads(out) == {"ok": True, "path": str(example_root / COMPILED_PATH), "domains": 4, "assets": 13,
+    assert json.loads(out) == {"ok": True, "path": str(example_root / COMPILED_PATH), "domains": 4, "assets": 15,
                                "problems": {}}
 
 

@@ -24,7 +24,7 @@ def test_status_after_a_run_then_a_breach_with_its_reason(example_root: Path) ->
     assert mesh(example_root, "materialize", "*")[0] == 0
     code, out, _ = mesh(example_root, "ops", "status", "--json")
     found = {s["key"]: s for s in json.loads(out)}
-    assert code == 0 and len(found) == 13 and {s["state"] for s in found.values()} == {"fresh"}
+    assert code == 0 and len(found) == 15 and {s["state"] for s in found.values()} == {"fresh"}
     assert all(s["version"] and s["deadline"] and s["age_seconds"] < 600 for s in found.values())
     records = run_records(load_mesh(example_root))  # orders: its last good run 5 h ago, then a failure
     now = dt.datetime.now(dt.UTC)
@@ -89,7 +89,7 @@ def test_the_in_process_demo_ends_with_the_ops_status_of_every_asset(example_roo
     code, out, err = mesh(example_root, "demo", "--in-process", "--scale", "2000")
     assert code == 0, err
     tail = out[out.index("Operations"):]
-    assert "ops status: 13 of 13 assets fresh" in tail
+    assert "ops status: 15 of 15 assets fresh" in tail
     assert all(key in tail for key in ("sales.orders", "finance.monthly_revenue", "marketing.audience"))
 
 

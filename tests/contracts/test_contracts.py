@@ -53,8 +53,10 @@ def _sample(materialized: tuple[Mesh, RunResult], key: str) -> tuple[type, pl.Da
     """The first rows of the asset's current version, in plaintext (as a reader allowed to
     decrypt every classification sees them)."""
     mesh, _ = materialized
-    manifest = mesh.store().require_current(key)
-    frame = mesh.store().scan(key).head(5).collect()
+    store = mesh.store()
+    partition = store.partitions(key)[-1] if mesh.graph[key].spec.partitions is not None else None  # today's
+    manifest = store.require_current(key, partition)
+    frame = store.scan(key, partition=partition).head(5).collect()
     everything = {f"decrypt:{c}" for c in mesh.policy.classifications}
     plain = unprotect(frame, manifest.protection, manifest.data_key, governed(mesh).keyring, key=key,
                       permissions=everything)

@@ -22,7 +22,7 @@ from governance.handlers import HANDLER_KINDS
 
 def test_the_example_mesh_compiles_with_access_decided(example_root: Path) -> None:
     compiled = compile_mesh(example_root)
-    assert compiled.error is None and len(compiled.assets) == 13
+    assert compiled.error is None and len(compiled.assets) == 15
     assert sorted(compiled.domains) == ["customers", "finance", "marketing", "sales"]
     assert not any(d.error for d in compiled.domains.values())
     assert compiled.handlers == HANDLER_KINDS
@@ -73,7 +73,7 @@ def test_an_invalid_mesh_toml_is_recorded_for_every_domain(example_root: Path) -
 def test_a_stale_compiled_mesh_is_rebuilt_before_it_is_read(example_root: Path) -> None:
     assert read_compiled(example_root) is None
     first = current_compiled_mesh(example_root)  # never compiled: built in a subprocess
-    assert len(first.assets) == 13
+    assert len(first.assets) == 15
     path = example_root / COMPILED_PATH
     written = path.stat().st_ino
     code = example_root / "domains" / "finance" / "assets.py"

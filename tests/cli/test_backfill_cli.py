@@ -1,0 +1,65 @@
+"""``mesh backfill``, ``mesh materialize --partition`` and ``mesh read`` of partitions, through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from meshctl.cli import app
+
+runner = CliRunner()
+READER = ("--as", "sales-data@acme.example")
+
+
+def mesh(root: Path, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, [*args, "--root", str(root)])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_backfill_runs_the_range_then_resumes_and_read_gets_partitions(example_root: Path) -> None:
+    code, out, err = mesh(example_root, "backfill", "sales.daily_orders+", "--from", "2026-11-16", "--to",
+                          "2026-11-18", "--max-parallel", "2", "--bad-day", "2026-11-18")
+    assert code == 1, out + err
+    assert "sales.daily_orders/2026-11-18" in out and "gate_failed" in out
+    assert "sales.weekly_orders/2026-11-16-W47" in out and "skipped" in out
+    assert "run the same command again" in out
+    code, out, _ = mesh(example_root, "backfill", "sales.daily_orders+", "--from", "2026-11-16", "--to", "2026-11-18",
+                        "--json")
+    assert code == 0, out
+    ran = {(a["key"], a["partition"]): a["status"] for a in json.loads(out)["assets"]}
+    assert ran == {("sales.daily_orders", "2026-11-16"): "unchanged", ("sales.daily_orders", "2026-11-17"): "unchanged",
+                   ("sales.daily_orders", "2026-11-18"): "materialized",
+                   ("sales.weekly_orders", "2026-11-16-W47"): "materialized"}
+    code, out, _ = mesh(example_root, "read", "sales.daily_orders", "--partition", "2026-11-17", "--limit", "500",
+                        "--json", *READER)
+    assert code == 0 and {r["order_date"] for r in json.loads(out)} == {"2026-11-17"}
+    code, out, _ = mesh(example_root, "read", "sales.daily_orders", "--from", "2026-11-17", "--to", "2026-11-18",
+                        "--limit", "1000", "--json", *READER)
+    assert code == 0 and {r["order_date"] for r in json.loads(out)} == {"2026-11-17", "2026-11-18"}
+    code, out, _ = mesh(example_root, "read", "sales.daily_orders", "--limit", "1000", "--json", *READER)
+    assert code == 0 and len(json.loads(out)) == 600  # every current partition, as one
+
+
+def test_materialize_one_partition(example_root: Path) -> None:
+    code, out, err = mesh(example_root, "materialize", "sales.daily_orders+", "--partition", "2026-11-19", "--json")
+    assert code == 0, out + err
+    assert {(a["key"], a["partition"]) for a in json.loads(out)["assets"]} == {
+        ("sales.daily_orders", "2026-11-19"), ("sales.weekly_orders", "2026-11-16-W47")}
+
+
+def test_bad_partition_arguments_are_one_line_errors(example_root: Path) -> None:
+    for args, expected in [
+        (("backfill", "sales.daily_orders", "--from", "2026-11-20", "--to", "2026-11-16"), "backwards"),
+        (("backfill", "sales.daily_orders", "--from", "yesterday", "--to", "2026-11-16"), "is not a date"),
+        (("backfill", "sales.daily_orders", "--from", "2026-11-16", "--to", "2026-11-17", "--max-parallel", "0"),
+         "--max-parallel"),
+        (("backfill", "sales.products", "--from", "2026-11-16", "--to", "2026-11-17"), "no asset"),
+        (("materialize", "sales.daily_orders", "--partition", "../../etc"), "not a daily partition key"),
+        (("read", "sales.daily_orders", "--partition", "2026-13-01", *READER), "Fix:"),
+        (("read", "sales.products", "--partition", "2026-11-16", *READER), "not partitioned"),
+    ]:
+        code, out, err = mesh(example_root, *args)
+        assert code != 0, args
+        assert expected in err and "Traceback" not in err + out, (args, err)
