@@ -78,11 +78,7 @@ def test_parsing_imports_neither_polars_pandera_nor_domain_code(example_bag: dic
     root = copy_with_dags(tmp_path / "mesh")
     write_compiled_mesh(root)
     again = parse(root / "dags", tmp_path)
-<<<<<<< HEAD
     assert again["heavy"] == [] and len(again["dags"]) == 15 + 4 + 1 + 1
-=======
-    assert again["heavy"] == [] and len(again["dags"]) == 15 + 4 + 1
->>>>>>> partitions
 
 
 def test_a_changed_domain_is_parsed_as_it_is_now(tmp_path: Path) -> None:
@@ -98,11 +94,7 @@ def test_a_changed_domain_is_parsed_as_it_is_now(tmp_path: Path) -> None:
 def test_one_dag_per_asset_and_one_governance_dag_per_domain(example_bag: dict[str, Any]) -> None:
     assert example_bag["import_errors"] == {}
     dags = example_bag["dags"]
-<<<<<<< HEAD
     assert len(dags) == 15 + 4 + 1 + 1  # assets, governance, sales' partition governance, ops
-=======
-    assert len(dags) == 15 + 4 + 1
->>>>>>> partitions
     assert "mesh_ops" in dags, "the periodic ops DAG"
     assert {d for d in dags if d.startswith("mesh_governance.")} == {
         "mesh_governance.customers", "mesh_governance.sales", "mesh_governance.finance", "mesh_governance.marketing",
