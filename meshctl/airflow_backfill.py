@@ -166,6 +166,7 @@ def start_backfill(client: AirflowClient, mesh: Mesh, plan: BackfillPlan, *, max
             started[key] = {"partitions": []}
             continue
         if how == "backfill":
+            _wait_for_earlier_backfill(client, dag_id)
             definition = compiled.assets[key].partitions_definition()
             low, high = definition.start_of(todo[0]), definition.start_of(todo[-1])  # type: ignore[union-attr]
             backfill = client.create_backfill(dag_id, low.replace(tzinfo=dt.UTC), high.replace(tzinfo=dt.UTC),
@@ -185,6 +186,17 @@ def start_backfill(client: AirflowClient, mesh: Mesh, plan: BackfillPlan, *, max
         if retry:
             started[key] = {"partitions": retry}
     return started
+
+
+def _wait_for_earlier_backfill(client: AirflowClient, dag_id: str, timeout: float = 300) -> None:
+    """Airflow runs one backfill per DAG at a time: wait until the scheduler has closed an earlier
+    one (it marks a backfill completed a moment after its last run finished)."""
+    deadline = time.monotonic() + timeout
+    while any(b.get("completed_at") is None for b in client.backfills(dag_id)):
+        if time.monotonic() > deadline:
+            raise BackfillError(f"an earlier Airflow backfill of {dag_id} is still running", where="Airflow",
+                                fix="wait for it (Backfills in the Airflow UI), or cancel it there, then run this again")
+        time.sleep(2)
 
 
 def latest_states(client: AirflowClient, dag_id: str) -> dict[str, str]:

@@ -98,10 +98,14 @@ def _schedule(mesh: CompiledMesh, spec: CompiledAsset) -> Any:
 
 
 def _params(spec: CompiledAsset) -> dict[str, Param]:
-    if not spec.is_root and not is_partitioned(spec):
-        return {}
-    return {
-        "seed": Param(7, type="integer", description="Seed of synthetic data"),
-        "scale": Param(100_000, type="integer", minimum=1, description="Rows of the largest root asset"),
-        "inject_bad_rows": Param(False, type="boolean", description="Demo: emit rows the contract rejects"),
-    }
+    params: dict[str, Param] = {}
+    if is_partitioned(spec):
+        params["bad_day"] = Param(None, type=["null", "string"],
+                                  description="Demo: the partition of this day emits a row its contract rejects")
+    if spec.is_root:
+        params |= {
+            "seed": Param(7, type="integer", description="Seed of synthetic data"),
+            "scale": Param(100_000, type="integer", minimum=1, description="Rows of the largest root asset"),
+            "inject_bad_rows": Param(False, type="boolean", description="Demo: emit rows the contract rejects"),
+        }
+    return params

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import typer
 
@@ -19,13 +20,14 @@ from meshctl.local_airflow import LocalAirflow
 
 
 def backfill_on_airflow(mesh: Mesh, keys: Sequence[str], first: str, last: str, *, max_parallel: int, port: int,
-                        as_json: bool, timeout: float) -> BackfillProgress:
+                        params: Mapping[str, Any], as_json: bool, timeout: float) -> BackfillProgress:
     """Plan, start and follow the backfill on the Airflow of ``mesh`` listening on ``port``
-    (started by ``mesh up``); exits 1 if a partition failed."""
+    (started by ``mesh up``), each run with ``params`` as its conf; exits 1 if a partition failed."""
     plan = plan_backfill(mesh, keys, first, last)
     airflow = LocalAirflow(mesh.root, port=port)
     with airflow.client() as client:
-        started = start_backfill(client, mesh, plan, max_parallel=max_parallel)
+        started = start_backfill(client, mesh, plan, max_parallel=max_parallel,
+                                 conf={k: v for k, v in params.items() if v is not None})
         if not as_json:
             for key, how in plan.how.items():
                 made = started.get(key, {})

@@ -105,7 +105,7 @@ def test_partitioned_assets_use_airflows_partitioned_timetables_and_mappers(exam
     dags = example_bag["dags"]
     days, weeks = dags["sales.daily_orders"], dags["sales.weekly_orders"]
     assert (days["timetable"], days["key_format"], days["run_offset"]) == ("CronPartitionTimetable", "%Y-%m-%d", -1)
-    assert days["schedule"] == "0 0 * * *" and days["params"] == ["inject_bad_rows", "scale", "seed"]
+    assert days["schedule"] == "0 0 * * *" and days["params"] == ["bad_day", "inject_bad_rows", "scale", "seed"]
     assert days["max_active_runs"] > 1, "partitions of one asset run side by side"
     assert weeks["timetable"] == "PartitionedAssetTimetable" and weeks["schedule"] == "sales.daily_orders"
     assert weeks["mappers"] == {"sales.daily_orders": [
