@@ -43,3 +43,14 @@ def test_an_unpartitioned_asset_is_refused_with_the_fix(mesh) -> None:  # type: 
         plan_backfill(mesh, ["sales.orders"], WEEK[0], WEEK[-1])
     assert "mesh materialize" in str(caught.value.fix)
 
+
+
+def test_the_cli_refuses_an_unpartitioned_selection_on_airflow_before_asking_airflow(mesh) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from meshctl.cli import app
+
+    result = CliRunner().invoke(app, ["backfill", "sales.orders", "--from", WEEK[0], "--to", WEEK[-1], "--on", "airflow",
+                                      "--root", str(mesh.root), "--port", "1"])
+    assert result.exit_code == 1
+    assert "sales.orders is not partitioned" in result.output
