@@ -169,8 +169,8 @@ def start_backfill(client: AirflowClient, mesh: Mesh, plan: BackfillPlan, *, max
             _wait_for_earlier_backfill(client, dag_id)
             definition = compiled.assets[key].partitions_definition()
             low, high = definition.start_of(todo[0]), definition.start_of(todo[-1])  # type: ignore[union-attr]
-            backfill = client.create_backfill(dag_id, low.replace(tzinfo=dt.UTC), high.replace(tzinfo=dt.UTC),
-                                              max_active_runs=max_parallel, reprocess="failed", conf=conf)
+            backfill = _create_backfill(client, dag_id, low.replace(tzinfo=dt.UTC), high.replace(tzinfo=dt.UTC),
+                                        max_parallel=max_parallel, conf=conf)
             started[key] = {"backfill_id": backfill["id"], "partitions": todo}
         else:
             for partition in todo:
@@ -186,6 +186,21 @@ def start_backfill(client: AirflowClient, mesh: Mesh, plan: BackfillPlan, *, max
         if retry:
             started[key] = {"partitions": retry}
     return started
+
+
+def _create_backfill(client: AirflowClient, dag_id: str, low: dt.datetime, high: dt.datetime, *, max_parallel: int,
+                     conf: Mapping[str, Any] | None, attempts: int = 3) -> dict[str, Any]:
+    """Create the Airflow backfill; if Airflow's database fails part-way (SQLite under load
+    answers 500 "Database error"), wait for what it did create to close and ask again: with
+    ``reprocess_behavior="failed"`` the new backfill makes only the runs still missing."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return client.create_backfill(dag_id, low, high, max_active_runs=max_parallel, reprocess="failed", conf=conf)
+        except MeshError as failed:
+            if " 500:" not in str(failed) or attempt == attempts:
+                raise
+            _wait_for_earlier_backfill(client, dag_id)
+    raise AssertionError("unreachable")
 
 
 def _wait_for_earlier_backfill(client: AirflowClient, dag_id: str, timeout: float = 300) -> None:
