@@ -17,6 +17,7 @@ from assets.backfill import backfill, plan, run_plan
 from assets.engine import materialize
 from assets.partition_reads import scan_partitions
 from assets.step import run_asset
+from governance.dr.status import dr_status
 from governance.services import governed
 
 DAYS = ["2026-11-16", "2026-11-17", "2026-11-18", "2026-11-19", "2026-11-20"]
@@ -141,3 +142,6 @@ def test_each_partition_is_replicated_to_the_standby(example_mesh: Mesh) -> None
     assert standby.partitions("sales.daily_orders") == DAYS[:2]
     for day in DAYS[:2]:
         assert standby.current_version("sales.daily_orders", day) == active.current_version("sales.daily_orders", day)
+    lags = {lag.key: lag.state for lag in dr_status(example_mesh, keys=["sales.daily_orders", "sales.products"]).assets}
+    assert lags == {"sales.daily_orders/2026-11-16": "in sync", "sales.daily_orders/2026-11-17": "in sync",
+                    "sales.products": "not materialized"}
