@@ -24,6 +24,7 @@ BENCHMARKS = {
     "ops_status": "bench.ops_status",
     "dashboard": "bench.dashboard",
     "backfill": "bench.backfill",
+    "backfill_airflow": "bench.backfill_airflow",
 }
 
 

@@ -16,7 +16,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from assets.airflow.naming import asset_dag_id, governance_dag_id
+from assets.airflow.naming import (
+    asset_dag_id,
+    governance_dag_id,
+    partition_governance_dag_id,
+)
 from assets.errors import MeshError
 from assets.mesh import Mesh
 from meshctl.local_airflow import AirflowClient
@@ -63,9 +67,21 @@ class CascadeState:
         return assets_done and governance_idle
 
 
+def partitioned_keys(mesh: Mesh) -> set[str]:
+    """The partitioned assets of the mesh."""
+    return {k for k in mesh.graph if mesh.graph[k].spec.partitions is not None}
+
+
+def mesh_dag_ids(mesh: Mesh) -> set[str]:
+    """Every DAG of the mesh: one per asset, and each domain's governance DAG(s)."""
+    partitioned = {k.split(".", 1)[0] for k in partitioned_keys(mesh)}
+    return ({asset_dag_id(k) for k in mesh.graph} | {governance_dag_id(d) for d in mesh.graph.domains()}
+            | {partition_governance_dag_id(d) for d in partitioned})
+
+
 def unpause_mesh(client: AirflowClient, mesh: Mesh) -> int:
     """Unpause every DAG of the mesh; returns how many."""
-    wanted = {asset_dag_id(k) for k in mesh.graph} | {governance_dag_id(d) for d in mesh.graph.domains()}
+    wanted = mesh_dag_ids(mesh)
     for dag_id in sorted(wanted):
         client.set_paused(dag_id, False)
     return len(wanted)
@@ -73,7 +89,7 @@ def unpause_mesh(client: AirflowClient, mesh: Mesh) -> int:
 
 def wait_for_dags(client: AirflowClient, mesh: Mesh, timeout: float = 180) -> None:
     """Wait until the dag-processor has registered every DAG of the mesh."""
-    wanted = {asset_dag_id(k) for k in mesh.graph} | {governance_dag_id(d) for d in mesh.graph.domains()}
+    wanted = mesh_dag_ids(mesh)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         missing = wanted - set(client.dags())
@@ -89,10 +105,13 @@ def run_cascade(client: AirflowClient, mesh: Mesh, roots: Mapping[str, Mapping[s
                 timeout: float = 600, poll: float = 2.0,
                 on_poll: Callable[[CascadeState], None] | None = None) -> CascadeState:
     """Trigger ``roots`` (key -> run conf) and follow every downstream run until settled. A root
-    is followed through the run triggered here, even if its schedule starts another meanwhile."""
+    is followed through the run triggered here, even if its schedule starts another meanwhile.
+    Partitioned assets are not part of a cascade: their runs are made per partition (by their
+    partitioned timetables and ``mesh backfill --on airflow``), not by unpartitioned events."""
+    roots = {k: conf for k, conf in roots.items() if k not in partitioned_keys(mesh)}
     started = dt.datetime.now(dt.UTC)
     triggered = {key: client.trigger(asset_dag_id(key), conf) for key, conf in roots.items()}
-    return follow(client, mesh, started, mesh.graph.descendants(*roots) | set(roots),
+    return follow(client, mesh, started, (mesh.graph.descendants(*roots) | set(roots)) - partitioned_keys(mesh),
                   timeout=timeout, poll=poll, on_poll=on_poll, triggered=triggered)
 
 

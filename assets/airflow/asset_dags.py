@@ -23,6 +23,7 @@ from airflow.sdk import (
 from assets.airflow.drop_trigger import DropTrigger
 from assets.airflow.naming import asset_dag_id, asset_uri
 from assets.airflow.operators import MaterializeAssetOperator, MeshLoader
+from assets.airflow.partitioned import is_partitioned, partitioned_schedule
 from assets.compiled import CompiledAsset, CompiledMesh
 
 #: Cron presets as expressions, so root schedules wait for their next time instead of
@@ -35,6 +36,9 @@ MAX_RETRY_DELAY = dt.timedelta(minutes=10)
 #: same Asset event scheduled: they share the domain's pool and the executor's slots, and
 #: handling an update must not delay the assets downstream of it.
 PRIORITY_WEIGHT = 10
+#: Runs of a partitioned asset's DAG at once (each makes its own partition); an unpartitioned
+#: asset's DAG runs one at a time (each makes the next version).
+PARTITION_RUNS_AT_ONCE = 4
 
 
 def airflow_asset(mesh: CompiledMesh, key: str, *, heard_by: str | None = None) -> Asset:
@@ -51,7 +55,9 @@ def airflow_asset(mesh: CompiledMesh, key: str, *, heard_by: str | None = None) 
 
 
 def asset_dag(mesh: CompiledMesh, key: str, root: str, load: MeshLoader, *, deadline: Any = None) -> DAG:
-    """One DAG, one task: materialize ``key``; scheduled by cron (roots) or by its inputs.
+    """One DAG, one task: materialize ``key``; scheduled by cron (roots) or by its inputs. A
+    partitioned asset's DAG makes one partition per run, its run's ``partition_key``, scheduled by
+    Airflow's partitioned timetables (:mod:`assets.airflow.partitioned`).
 
     ``load(root, domain)`` gives the task the mesh, with the domain's code, when it runs;
     ``deadline`` is the DAG's Airflow Deadline Alert, if the layer above sets one."""
@@ -61,7 +67,7 @@ def asset_dag(mesh: CompiledMesh, key: str, root: str, load: MeshLoader, *, dead
         dag_id=asset_dag_id(key),
         schedule=_schedule(mesh, spec) if spec.drop is None else [arrivals_asset(mesh, key, root)],
         catchup=False,
-        max_active_runs=1,
+        max_active_runs=PARTITION_RUNS_AT_ONCE if is_partitioned(spec) else 1,
         description=spec.description.splitlines()[0] if spec.description else None,
         doc_md=spec.doc_md,
         tags={spec.domain, f"visibility:{spec.visibility}", *(f"{k}:{v}" for k, v in spec.tags.items())},
@@ -72,7 +78,7 @@ def asset_dag(mesh: CompiledMesh, key: str, root: str, load: MeshLoader, *, dead
     )
     MaterializeAssetOperator(
         task_id="materialize", dag=dag, mesh_root=root, key=key, asset=outlet, load=load,
-        skip_unchanged=spec.skip_unchanged,
+        skip_unchanged=spec.skip_unchanged, partitioned=is_partitioned(spec),
         pool=spec.pool, priority_weight=PRIORITY_WEIGHT, retries=spec.retries, retry_delay=RETRY_DELAY,
         retry_exponential_backoff=2.0, max_retry_delay=MAX_RETRY_DELAY, doc_md=spec.description or None)
     return dag
@@ -91,6 +97,8 @@ def arrivals_asset(mesh: CompiledMesh, key: str, root: str) -> Asset:
 
 
 def _schedule(mesh: CompiledMesh, spec: CompiledAsset) -> Any:
+    if is_partitioned(spec):
+        return partitioned_schedule(mesh, spec, lambda key: airflow_asset(mesh, key, heard_by=spec.domain))
     if spec.schedule == "@once":
         return "@once"
     if spec.schedule:
@@ -104,10 +112,14 @@ def _schedule(mesh: CompiledMesh, spec: CompiledAsset) -> Any:
 
 
 def _params(spec: CompiledAsset) -> dict[str, Param]:
-    if not spec.is_root:
-        return {}
-    return {
-        "seed": Param(7, type="integer", description="Seed of synthetic data"),
-        "scale": Param(100_000, type="integer", minimum=1, description="Rows of the largest root asset"),
-        "inject_bad_rows": Param(False, type="boolean", description="Demo: emit rows the contract rejects"),
-    }
+    params: dict[str, Param] = {}
+    if is_partitioned(spec):
+        params["bad_day"] = Param(None, type=["null", "string"],
+                                  description="Demo: the partition of this day emits a row its contract rejects")
+    if spec.is_root:
+        params |= {
+            "seed": Param(7, type="integer", description="Seed of synthetic data"),
+            "scale": Param(100_000, type="integer", minimum=1, description="Rows of the largest root asset"),
+            "inject_bad_rows": Param(False, type="boolean", description="Demo: emit rows the contract rejects"),
+        }
+    return params

@@ -17,6 +17,11 @@ def governance_dag_id(domain: str) -> str:
     return f"{GOVERNANCE_PREFIX}.{domain}"
 
 
+def partition_governance_dag_id(domain: str) -> str:
+    """The governance DAG of a domain's partitioned assets (one run per partition published)."""
+    return f"{GOVERNANCE_PREFIX}.{domain}.partitions"
+
+
 def pool_name(domain: str) -> str:
     """Each domain's tasks run in the domain's own pool, sized by ``pool_slots``."""
     return f"{POOL_PREFIX}{domain}"

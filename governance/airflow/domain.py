@@ -8,8 +8,12 @@ from typing import TYPE_CHECKING
 from airflow.sdk import DAG
 
 from assets.airflow.asset_dags import asset_dag
-from assets.airflow.naming import asset_dag_id, governance_dag_id
-from governance.airflow.governance_dag import governance_dag
+from assets.airflow.naming import (
+    asset_dag_id,
+    governance_dag_id,
+    partition_governance_dag_id,
+)
+from governance.airflow.governance_dag import governance_dag, partition_governance_dag
 from governance.airflow.ops_dag import deadline_alert
 from governance.compiled import current_compiled_mesh
 
@@ -37,6 +41,9 @@ def domain_dags(domain: str, root: Path) -> dict[str, DAG]:
             for a in compiled.assets_of(domain)}
     if dags:
         dags[governance_dag_id(domain)] = governance_dag(compiled, domain, mesh_root)
+        partitions = partition_governance_dag(compiled, domain, mesh_root)
+        if partitions is not None:
+            dags[partition_governance_dag_id(domain)] = partitions
     return dags
 
 

@@ -10,10 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG, AssetAny, BaseOperator
+from airflow.sdk import (
+    DAG,
+    AssetAny,
+    BaseOperator,
+    IdentityMapper,
+    PartitionedAssetTimetable,
+)
 
 from assets.airflow.asset_dags import airflow_asset
-from assets.airflow.naming import governance_dag_id
+from assets.airflow.naming import governance_dag_id, partition_governance_dag_id
+from assets.airflow.partitioned import is_partitioned
 from assets.compiled import CompiledMesh
 
 
@@ -56,12 +63,30 @@ class HandleAssetUpdatesOperator(BaseOperator):
 
 
 def governance_dag(mesh: CompiledMesh, domain: str, root: str) -> DAG:
-    """The governance DAG of ``domain``, scheduled on any update of its assets."""
-    keys = [a.key for a in mesh.assets_of(domain)]
+    """The governance DAG of ``domain``, scheduled on any update of its unpartitioned assets."""
+    keys = [a.key for a in mesh.assets_of(domain) if not is_partitioned(a)]
+    schedule = AssetAny(*(airflow_asset(mesh, k) for k in keys)) if keys else None
+    return _governance(mesh, domain, root, governance_dag_id(domain), schedule, keys)
+
+
+def partition_governance_dag(mesh: CompiledMesh, domain: str, root: str) -> DAG | None:
+    """The governance DAG of ``domain``'s partitioned assets (``None`` if it has none): one run
+    per partition published, the same handlers. A DAG of its own because Airflow 3.3 queues a
+    DAG on a partitioned Asset event only if the DAG is partition-aware
+    (``PartitionedAssetTimetable``), and such a DAG is not queued by unpartitioned events."""
+    keys = [a.key for a in mesh.assets_of(domain) if is_partitioned(a)]
+    if not keys:
+        return None
+    schedule = PartitionedAssetTimetable(assets=AssetAny(*(airflow_asset(mesh, k) for k in keys)),
+                                         default_partition_mapper=IdentityMapper())
+    return _governance(mesh, domain, root, partition_governance_dag_id(domain), schedule, keys)
+
+
+def _governance(mesh: CompiledMesh, domain: str, root: str, dag_id: str, schedule: Any, keys: list[str]) -> DAG:
     owners = mesh.domains[domain].owners
     dag = DAG(
-        dag_id=governance_dag_id(domain),
-        schedule=AssetAny(*(airflow_asset(mesh, k) for k in keys)),
+        dag_id=dag_id,
+        schedule=schedule,
         catchup=False,
         description=f"Governance of the {domain} domain: runs on every update of its assets",
         doc_md=(f"## Governance of `{domain}`\n\nScheduled on any update of: "

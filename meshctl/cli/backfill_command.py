@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated
 
 import typer
@@ -16,6 +17,14 @@ from meshctl.cli._output import (
     require_at_least,
     user_errors,
 )
+from meshctl.local_airflow import DEFAULT_PORT
+
+
+class Runner(str, Enum):
+    """Where a backfill runs."""
+
+    engine = "engine"
+    airflow = "airflow"
 
 
 def backfill(
@@ -28,6 +37,10 @@ def backfill(
     bad_day: Annotated[str | None, typer.Option("--bad-day", help="Demo: sales.daily_orders' partition of this day "
                                                 "emits a row its contract rejects.")] = None,
     rerun: Annotated[bool, typer.Option("--rerun", help="Run every partition again, even those already up to date.")] = False,
+    on: Annotated[Runner, typer.Option("--on", help="engine: in this process. airflow: as Airflow backfills and runs "
+                                      "with partition keys on the Airflow `mesh up` started.")] = Runner.engine,
+    port: Annotated[int, typer.Option(help="With --on airflow: the API server's port.")] = DEFAULT_PORT,
+    timeout: Annotated[float, typer.Option(help="With --on airflow: seconds to wait for the backfill.")] = 3600,
     as_json: JsonOption = False,
 ) -> None:
     """Run every partition of the range (and the partitions they feed in the selection), each gated
@@ -38,9 +51,16 @@ def backfill(
 
     require_at_least("--max-parallel", max_parallel, 1)
     mesh = open_mesh(root)
+    params = {"seed": seed, "bad_day": bad_day}
+    if on is Runner.airflow:
+        from meshctl.cli.backfill_airflow import backfill_on_airflow
+
+        with user_errors():
+            backfill_on_airflow(mesh, mesh.select(selection), first, last, max_parallel=max_parallel, port=port,
+                                params=params, as_json=as_json, timeout=timeout)
+        return
     with user_errors():
         work = plan(mesh, selection, first=first, last=last)
-    params = {"seed": seed, "bad_day": bad_day}
     with progress(len(work), f"backfilling {len(work)} partitions", enabled=not as_json) as advance, user_errors():
         result = run_plan(mesh, work, params=params, max_parallel=max_parallel, resume=not rerun,
                           on_result=lambda r: advance(f"{r.key}/{r.partition or '-'}: {r.status}"))

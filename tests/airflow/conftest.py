@@ -145,7 +145,7 @@ def _running_mesh(tmp_path_factory: pytest.TempPathFactory, deployment: Deployme
     mesh = load_mesh(root)
     airflow = LocalAirflow(root, port=free_port(len(profile.ports(0))), profile=profile)
     try:
-        airflow.start()
+        airflow.start(timeout=600)  # a machine shared with other test suites starts it slowly
         with airflow.client() as client:
             wait_for_dags(client, mesh)
             wait_for_listeners(client)

@@ -52,6 +52,12 @@ for dag_id, dag in bag.dags.items():
         "priority": t.priority_weight,
         "backoff": t.retry_exponential_backoff, "tags": sorted(dag.tags), "doc_md": dag.doc_md or "",
         "params": sorted(dag.params.keys()), "paused_at_creation": dag.is_paused_upon_creation,
+        "timetable": type(tt).__name__, "key_format": getattr(tt, "key_format", None),
+        "run_offset": getattr(tt, "run_offset", None), "max_active_runs": dag.max_active_runs,
+        "mappers": {a.name: [type(m).__name__] + ([type(m.upstream_mapper).__name__, m.upstream_mapper.input_format,
+                                                   m.upstream_mapper.output_format, type(m.window).__name__]
+                                                  if hasattr(m, "window") else [])
+                    for a, m in (getattr(tt, "partition_mapper_config", None) or {}).items()},
         "deadlines": [[type(d.reference).__name__, d.interval.total_seconds(), d.callback.path]
                       for d in (dag.deadline if isinstance(dag.deadline, list) else [dag.deadline] if dag.deadline
                                 else [])],
@@ -81,7 +87,7 @@ def test_parsing_imports_neither_polars_pandera_nor_domain_code(example_bag: dic
     root = copy_with_dags(tmp_path / "mesh")
     write_compiled_mesh(root)
     again = parse(root / "dags", tmp_path)
-    assert again["heavy"] == [] and len(again["dags"]) == 18 + 4 + 1
+    assert again["heavy"] == [] and len(again["dags"]) == 18 + 4 + 1 + 1
 
 
 def test_a_changed_domain_is_parsed_as_it_is_now(tmp_path: Path) -> None:
@@ -97,10 +103,27 @@ def test_a_changed_domain_is_parsed_as_it_is_now(tmp_path: Path) -> None:
 def test_one_dag_per_asset_and_one_governance_dag_per_domain(example_bag: dict[str, Any]) -> None:
     assert example_bag["import_errors"] == {}
     dags = example_bag["dags"]
-    assert len(dags) == 18 + 4 + 1
+    assert len(dags) == 18 + 4 + 1 + 1  # assets, governance, sales' partition governance, ops
     assert "mesh_ops" in dags, "the periodic ops DAG"
     assert {d for d in dags if d.startswith("mesh_governance.")} == {
-        "mesh_governance.customers", "mesh_governance.sales", "mesh_governance.finance", "mesh_governance.marketing"}
+        "mesh_governance.customers", "mesh_governance.sales", "mesh_governance.finance", "mesh_governance.marketing",
+        "mesh_governance.sales.partitions"}
+
+
+def test_partitioned_assets_use_airflows_partitioned_timetables_and_mappers(example_bag: dict[str, Any]) -> None:
+    dags = example_bag["dags"]
+    days, weeks = dags["sales.daily_orders"], dags["sales.weekly_orders"]
+    assert (days["timetable"], days["key_format"], days["run_offset"]) == ("CronPartitionTimetable", "%Y-%m-%d", -1)
+    assert days["schedule"] == "0 0 * * *" and days["params"] == ["bad_day", "inject_bad_rows", "scale", "seed"]
+    assert days["max_active_runs"] > 1, "partitions of one asset run side by side"
+    assert weeks["timetable"] == "PartitionedAssetTimetable" and weeks["schedule"] == "sales.daily_orders"
+    assert weeks["mappers"] == {"sales.daily_orders": [
+        "RollupMapper", "StartOfWeekMapper", "%Y-%m-%d", "%Y-%m-%d-W%V", "WeekWindow"]}
+    governance = dags["mesh_governance.sales.partitions"]
+    assert governance["timetable"] == "PartitionedAssetTimetable"
+    assert governance["schedule"] == {"AssetAny": ["sales.daily_orders", "sales.weekly_orders"]}
+    assert governance["tasks"] == ["policy", "history", "lineage", "replication"]
+    assert "sales.daily_orders" not in str(dags["mesh_governance.sales"]["schedule"])
 
 
 def test_an_asset_dag_describes_its_asset(example_bag: dict[str, Any]) -> None:
@@ -159,7 +182,7 @@ def test_a_domain_that_raises_on_import_is_reported_and_the_others_load(tmp_path
     message = bag["import_errors"]["marketing.py"]
     assert "marketing pushed a broken build" in message and "domains/marketing/assets.py:1" in message
     assert not [d for d in bag["dags"] if "marketing" in d]
-    assert len(bag["dags"]) == 10 + 3 + 1  # and the ops DAG
+    assert len(bag["dags"]) == 12 + 3 + 1 + 1  # and sales' partition governance, and the ops DAG
 
 
 def test_scheduled_assets_have_a_deadline_alert_and_the_ops_dag_runs_every_5_minutes(

@@ -18,7 +18,7 @@ import pytest
 
 from assets.errors import MeshError
 from governance.services import governed
-from meshctl.airflow_cascade import follow
+from meshctl.airflow_cascade import follow, partitioned_keys
 from meshctl.local_airflow import LocalAirflow
 from tests.airflow.conftest import ON_DISTRIBUTED, RunningMesh
 from tests.conftest import person
@@ -31,7 +31,9 @@ def test_roots_trigger_their_downstream_as_asset_triggered_runs(running_mesh: Ru
     assert not state.failed
     graph = running_mesh.mesh.graph
     watched = {k for k in graph if graph[k].spec.drop is not None}  # scheduled by their drops' watchers
-    assert len(graph) == 18 and set(state.assets) == set(graph) - watched - graph.descendants(*watched)
+    partitioned = partitioned_keys(running_mesh.mesh)  # partitions: run by backfills and partition events
+    assert set(state.assets) == set(graph) - partitioned - watched - graph.descendants(*watched)
+    assert len(state.assets) == 13 and len(graph) == 18
     for key, run in state.assets.items():
         assert run.state == "success", key
         assert run.run_type == ("manual" if graph[key].spec.is_root else "asset_triggered"), key
@@ -338,3 +340,50 @@ def test_the_workers_share_the_mesh_state_in_postgresql(running_mesh: RunningMes
     assert not (running_mesh.mesh.state_dir / "state" / "mesh.sqlite").exists(), "nothing fell back to the local SQLite file"
     materialized = {r.target for r in services.audit.query(action="materialize")}
     assert materialized == set(running_mesh.first_wave.assets)
+
+
+def test_a_backfill_runs_each_day_and_the_weekly_rollup_only_for_a_week_whose_gates_all_passed(
+        running_mesh: RunningMesh) -> None:
+    """``mesh backfill --on airflow`` of sales.daily_orders for one week, as an Airflow backfill:
+    a day whose gate failed (``bad_day``) emits no partition event, so the
+    weekly roll-up of that week does not run; the same backfill again runs only that day, and its
+    event completes the week: Airflow's RollupMapper runs exactly that week's partition, once."""
+    from assets.airflow.naming import partition_governance_dag_id
+    from meshctl.airflow_backfill import (
+        latest_states,
+        plan_backfill,
+        start_backfill,
+        wait_for_backfill,
+    )
+
+    mesh, airflow = running_mesh.mesh, running_mesh.airflow
+    keys = ["sales.daily_orders", "sales.weekly_orders"]
+    days = [f"2026-11-{d}" for d in range(16, 23)]
+    week = "2026-11-16-W47"
+    plan = plan_backfill(mesh, keys, days[0], days[-1])
+    assert plan.how == {"sales.daily_orders": "backfill", "sales.weekly_orders": "follows"}
+    assert plan.partitions == {"sales.daily_orders": tuple(days), "sales.weekly_orders": (week,)}
+    with airflow.client() as client:
+        client.set_paused(partition_governance_dag_id("sales"), False)
+        bad = plan_backfill(mesh, keys, days[0], days[-1])
+        started = start_backfill(client, mesh, bad, max_parallel=4, conf={"bad_day": "2026-11-18"})
+        first = wait_for_backfill(client, bad, started, timeout=600)
+        assert first.states["sales.daily_orders"] == {d: "failed" if d == "2026-11-18" else "success" for d in days}
+        assert first.states["sales.weekly_orders"] == {week: None}, "a failed day's week must not run"
+        backfill_runs = [r for r in client.partition_runs("sales.daily_orders") if r["run_type"] == "backfill"]
+        assert sorted(r["partition_key"] for r in backfill_runs) == days
+
+        started = start_backfill(client, mesh, plan, max_parallel=4)
+        assert started["sales.daily_orders"]["partitions"] == ["2026-11-18"], "resumed: only the failed day"
+        second = wait_for_backfill(client, plan, started, timeout=600)
+        assert second.ok and second.states["sales.weekly_orders"] == {week: "success"}
+        weekly = client.partition_runs("sales.weekly_orders")
+        assert [(r["partition_key"], r["run_type"]) for r in weekly] == [(week, "asset_triggered")]
+        events = client.upstream_events("sales.weekly_orders", weekly[0]["dag_run_id"])
+        assert sorted(e["partition_key"] for e in events) == days
+        latest = latest_states(client, "sales.daily_orders")  # also yesterday's run: its clock ticked meanwhile
+        assert {d: latest[d] for d in days} == dict.fromkeys(days, "success")
+    store = mesh.store()
+    for day in days:
+        assert store.current_version("sales.daily_orders", partition=day) is not None
+    assert store.current_version("sales.weekly_orders", partition=week) is not None
