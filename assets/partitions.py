@@ -30,6 +30,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TypeAlias
@@ -58,26 +59,29 @@ _EXAMPLE: dict[Unit, str] = {"hour": "2026-01-01T05", "day": "2026-01-01", "week
 KEY_FORMATS: dict[Unit, str] = {"hour": "%Y-%m-%dT%H", "day": "%Y-%m-%d", "week": "%Y-%m-%d-W%V", "month": "%Y-%m"}
 
 
-class Partitions:
+class Partitions(ABC):
     """What every partition definition answers. Subclasses: :class:`TimePartitions`,
     :class:`StaticPartitions`, :class:`MultiPartitions`."""
 
     kind: ClassVar[str]
 
+    @abstractmethod
     def keys(self, until: dt.datetime | dt.date | str | None = None) -> tuple[str, ...]:
         """Every key, in order; time partitions stop at the one containing ``until``
         (a datetime, date or key; default now, UTC) or at ``end``."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def keys_between(self, first: str | dt.date | dt.datetime, last: str | dt.date | dt.datetime) -> tuple[str, ...]:
         """The keys from the one containing ``first`` to the one containing ``last`` (both
         included), in order. A two-dimension definition takes its time dimension's bounds."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def validate(self, key: str) -> str:
         """``key`` if it is a key of this definition; else :class:`PartitionKeyError` naming the
         format. Never raises anything else, whatever ``key`` holds."""
-        raise NotImplementedError
+        ...
 
     def contains(self, key: str) -> bool:
         """Whether ``key`` is a key of this definition."""
@@ -87,13 +91,15 @@ class Partitions:
             return False
         return True
 
+    @abstractmethod
     def to_dict(self) -> dict[str, Any]:
         """A plain JSON value; :func:`partitions_from_dict` reads it back."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def describe(self) -> str:
         """One line for people: ``daily from 2026-01-01``."""
-        raise NotImplementedError
+        ...
 
 
 @dataclass(frozen=True, slots=True)
