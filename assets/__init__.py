@@ -80,6 +80,7 @@ if TYPE_CHECKING:
     )
     from assets.results import AssetResult, RunResult, Status
     from assets.sources import source_asset
+    from assets.stale_runs import materialize_stale
     from assets.staleness import Staleness
     from assets.step import run_asset
     from assets.storage import Manifest, StorageRoot, VersionStore
@@ -105,6 +106,7 @@ _EXPORTS = {
     "assets.results": ("AssetResult", "RunResult", "Status"),
     "assets.sources": ("source_asset",),
     "assets.staleness": ("Staleness",),
+    "assets.stale_runs": ("materialize_stale",),
     "assets.step": ("run_asset",),
     "assets.storage": ("Manifest", "StorageRoot", "VersionStore"),
 }
@@ -161,6 +163,7 @@ __all__ = [
     "hourly",
     "identity",
     "materialize",
+    "materialize_stale",
     "monthly",
     "multi",
     "new_run_id",

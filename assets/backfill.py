@@ -35,7 +35,7 @@ from assets.partition_mapping import downstream_partitions, upstream_partitions
 from assets.partition_reads import input_label
 from assets.partitions import StaticPartitions
 from assets.results import AssetResult, RunResult, Status
-from assets.staleness import code_version
+from assets.staleness import staleness
 from assets.step import run_asset
 
 #: Called with each node's result as soon as it is known.
@@ -77,28 +77,10 @@ def plan(mesh: Mesh, selection: str, *, partition: str | None = None,
     if (partition is None) == (first is None):
         raise PartitionKeyError("name one partition, or a range with both bounds", where=selection,
                                 fix="pass --partition KEY, or --from DATE --to DATE")
-    nodes: dict[str, list[Node]] = {}
-    needs: dict[Node, tuple[Node, ...]] = {}
-    for key in keys:
-        spec = mesh.graph[key].spec
-        wanted: dict[str | None, None] = {}
-        if spec.partitions is None:
-            wanted[None] = None
-        else:
-            for p in _own(spec.partitions, partition, first, last if last is not None else first):
-                wanted[p] = None
-            for param, upstream in spec.inputs.items():
-                edge = mesh.graph.edge(key, param)
-                for node in nodes.get(upstream, ()):
-                    for fed in downstream_partitions(edge, node.partition):
-                        wanted[fed] = None
-        if spec.partitions is not None:
-            wanted = dict.fromkeys(sorted(k for k in wanted if k is not None))
-        nodes[key] = [Node(key, p) for p in wanted]
-        for node in nodes[key]:
-            needs[node] = _needs(mesh, node, nodes)
-    ordered = tuple(n for key in keys for n in nodes[key])
-    if require and not any(n.partition is not None for n in ordered):
+    own = {key: (None,) if (p := mesh.graph[key].spec.partitions) is None
+           else tuple(_own(p, partition, first, last if last is not None else first)) for key in keys}
+    work = _expand(mesh, keys, own)
+    if require and not any(n.partition is not None for n in work.nodes):
         if partition is not None:
             for key in keys:  # the first partitioned asset says what its keys look like
                 if (partitions := mesh.graph[key].spec.partitions) is not None:
@@ -107,7 +89,15 @@ def plan(mesh: Mesh, selection: str, *, partition: str | None = None,
         raise PartitionKeyError(f"no asset of '{selection}' has a partition {bound}", where=selection,
                                 fix="select a partitioned asset, and a key or dates inside its partitions "
                                     "(`mesh list` shows each asset's partitions)")
-    return Plan(nodes=ordered, needs=needs)
+    return work
+
+
+def plan_partitions(mesh: Mesh, selection: str, partitions: Mapping[str, Iterable[str]]) -> Plan:
+    """The nodes to run for exactly ``partitions`` (per key: its partitions to run), plus what
+    they feed in ``selection`` (an unpartitioned reader as one node); ``mesh materialize --stale``
+    runs the stale partitions this way."""
+    keys = mesh.select(selection)
+    return _expand(mesh, keys, {key: tuple(partitions.get(key, ())) for key in keys})
 
 
 def run_plan(mesh: Mesh, work: Plan, *, params: Mapping[str, Any] | None = None, max_parallel: int = 1,
@@ -164,6 +154,27 @@ def backfill(selection: str, *, mesh: Mesh, first: str | dt.date, last: str | dt
 
 
 # -- internals ------------------------------------------------------------------------------------
+def _expand(mesh: Mesh, keys: Sequence[str], own: Mapping[str, Iterable[str | None]]) -> Plan:
+    """The plan of each key's ``own`` partitions (``None``: the unpartitioned asset) and of the
+    partitions they feed, ``keys`` being in topological order."""
+    nodes: dict[str, list[Node]] = {}
+    needs: dict[Node, tuple[Node, ...]] = {}
+    for key in keys:
+        spec = mesh.graph[key].spec
+        wanted: dict[str | None, None] = dict.fromkeys(own.get(key, ()))
+        for param, upstream in spec.inputs.items():
+            edge = mesh.graph.edge(key, param)
+            for node in nodes.get(upstream, ()):
+                for fed in downstream_partitions(edge, node.partition):
+                    wanted[fed] = None
+        if spec.partitions is not None:
+            wanted = dict.fromkeys(sorted(k for k in wanted if k is not None))
+        nodes[key] = [Node(key, p) for p in wanted]
+        for node in nodes[key]:
+            needs[node] = _needs(mesh, node, nodes)
+    return Plan(nodes=tuple(n for key in keys for n in nodes[key]), needs=needs)
+
+
 def _own(partitions: Any, partition: str | None, first: Any, last: Any) -> Iterable[str]:
     """The asset's own partitions for a key or a date range (a static dimension: all its keys)."""
     if partition is not None:
@@ -192,25 +203,11 @@ def _needs(mesh: Mesh, node: Node, nodes: Mapping[str, list[Node]]) -> tuple[Nod
 
 
 def _done(mesh: Mesh, node: Node) -> AssetResult | None:
-    """An ``unchanged`` result when ``node``'s current version is up to date (made by the
-    current code and contract from the current versions of what it reads), else ``None``."""
-    store = mesh.store()
-    current = store.current(node.key, node.partition)
-    if current is None:
+    """An ``unchanged`` result when ``node``'s current version is up to date (not stale: made by
+    the current code and contract from the current versions of what it reads), else ``None``."""
+    current = mesh.store().current(node.key, node.partition)
+    if current is None or staleness(mesh, node.key, node.partition, current=current).stale:
         return None
-    definition = mesh.graph[node.key]
-    if current.contract_version != definition.spec.contract_version or current.code_version != code_version(definition.fn):
-        return None
-    for param, upstream in definition.spec.inputs.items():
-        edge = mesh.graph.edge(node.key, param)
-        if edge.upstream is None:
-            now = {upstream: store.current_version(upstream)}
-        else:
-            wanted = upstream_partitions(edge, node.partition)
-            parts = store.partitions(upstream) if wanted is None else wanted
-            now = {input_label(upstream, p): store.current_version(upstream, p) for p in parts}
-        if any(version is not None and current.input_versions.get(label) != version for label, version in now.items()):
-            return None
     return AssetResult(key=node.key, partition=node.partition, status=Status.UNCHANGED, manifest=current,
                        note=f"already materialized (version {current.version}, up to date): not run again")
 

@@ -4,7 +4,8 @@ An asset is stale when its current version was made by other code (``code_versio
 function differs), under another contract version, or from an input version that is no longer
 that input's current one; or when it has no current version at all. The rule reads only the
 current manifests: an asset downstream of a stale asset is not stale itself until that input
-publishes a new version.
+publishes a new version. A partitioned asset is stale per partition (:func:`partition_staleness`);
+:func:`summary` says whether any of its partitions is.
 
 :func:`content_checksum` is the hash of an output as the gate passed it, before protection,
 which the step compares with the current version's to publish nothing when the output did not
@@ -25,11 +26,15 @@ import polars as pl
 
 from assets.definition import AssetFn
 from assets.mesh import Mesh
+from assets.partition_mapping import upstream_partitions
+from assets.partition_reads import input_label, split_label
 from assets.storage import Manifest
 
 #: The reason of an asset with no current version.
 NEVER_MATERIALIZED = "never materialized"
 CODE_CHANGED = "code changed"
+#: The reason of a partitioned asset with no published partition.
+NO_PARTITION = "no partition published"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,26 +54,69 @@ class Staleness:
         return "; ".join(self.reasons) if self.stale else "up to date"
 
 
-def staleness(mesh: Mesh, key: str) -> Staleness:
-    """Whether ``key``'s current version (in the active region) is stale; see the module docstring."""
-    store = mesh.store()
-    current = store.current(key)
+def staleness(mesh: Mesh, key: str, partition: str | None = None, *, current: Manifest | None = None) -> Staleness:
+    """Whether ``key``'s current version (of ``partition``, for a partitioned asset; in the
+    active region) is stale; see the module docstring. A partition reads the partitions of its
+    inputs that its mappings name: one that changed, or was published after it was made (a
+    week's new day), makes it stale. ``current``: its current manifest, if the caller read it."""
     if current is None:
-        return Staleness(key, True, (NEVER_MATERIALIZED,))
-    spec = mesh.graph[key].spec
+        current = mesh.store().current(key, partition)
+    label = input_label(key, partition)
+    if current is None:
+        return Staleness(label, True, (NEVER_MATERIALIZED,))
+    definition = mesh.graph[key]
     reasons: list[str] = []
-    if code_version(mesh.graph[key].fn) != current.code_version:
+    if code_version(definition.fn) != current.code_version:
         reasons.append(CODE_CHANGED)
-    if spec.contract_version != current.contract_version:
-        reasons.append(f"contract {current.contract_version} -> {spec.contract_version}")
-    for upstream in dict.fromkeys(spec.inputs.values()):
-        now = store.current_version(upstream)
-        read = current.input_versions.get(upstream)
+    if definition.spec.contract_version != current.contract_version:
+        reasons.append(f"contract {current.contract_version} -> {definition.spec.contract_version}")
+    for read_label, now in _inputs_now(mesh, key, partition).items():
+        read = current.input_versions.get(read_label)
         if read is None:
-            reasons.append(f"input {upstream} was not read by the current version")
+            if now is not None or split_label(read_label)[1] is None:
+                reasons.append(f"input {read_label} was not read by the current version")
         elif now is not None and now != read:
-            reasons.append(f"input {upstream} has a {'newer' if now > read else 'different'} version")
-    return Staleness(key, bool(reasons), tuple(reasons))
+            reasons.append(f"input {read_label} has a {'newer' if now > read else 'different'} version")
+    return Staleness(label, bool(reasons), tuple(reasons))
+
+
+def partition_staleness(mesh: Mesh, key: str) -> tuple[Staleness, ...]:
+    """The staleness of each published partition of the partitioned asset ``key``, in key order
+    (nothing when none is published: :func:`summary` says so)."""
+    return tuple(staleness(mesh, key, p) for p in mesh.store().partitions(key))
+
+
+def summary(mesh: Mesh, key: str) -> Staleness:
+    """Whether ``key`` is stale as a whole: an unpartitioned asset's :func:`staleness`; a
+    partitioned asset is stale when no partition is published or any published one is stale,
+    and its reasons name the stale partitions."""
+    if mesh.graph[key].spec.partitions is None:
+        return staleness(mesh, key)
+    found = partition_staleness(mesh, key)
+    if not found:
+        return Staleness(key, True, (NO_PARTITION,))
+    stale = [s for s in found if s.stale]
+    if not stale:
+        return Staleness(key, False)
+    shown = [f"{split_label(s.key)[1]}: {s.describe()}" for s in stale[:3]]
+    more = f"; and {len(stale) - 3} more" if len(stale) > 3 else ""
+    return Staleness(key, True, (f"{len(stale)} of {len(found)} partitions stale ({'; '.join(shown)}{more})",))
+
+
+def _inputs_now(mesh: Mesh, key: str, partition: str | None) -> dict[str, str | None]:
+    """The current version of each input (partition) that ``key`` (its ``partition``) reads,
+    named as its manifests' ``input_versions`` name them."""
+    store = mesh.store()
+    now: dict[str, str | None] = {}
+    for param, upstream in mesh.graph[key].spec.inputs.items():
+        edge = mesh.graph.edge(key, param)
+        if edge.upstream is None:
+            now[upstream] = store.current_version(upstream)
+            continue
+        wanted = upstream_partitions(edge, partition)
+        for p in store.partitions(upstream) if wanted is None else wanted:
+            now[input_label(upstream, p)] = store.current_version(upstream, p)
+    return now
 
 
 @lru_cache(maxsize=4096)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assets.mesh import Mesh
-from assets.staleness import staleness
+from assets.staleness import summary
 from governance.access.policy import missing_approvals, user_may_read
 from governance.services import governed
 from governance.subscriptions.observer import deprecation_text
@@ -63,7 +63,7 @@ def asset_view(mesh: Mesh, key: str, *, index: RunIndex | None = None, today: dt
     consumers = tuple(Consumer(domain=d, assets=tuple(sorted(a)), grant=next(
         (_grant(mesh, g, today) for g in grants if g.consumer == d), None)) for d, a in sorted(readers.items()))
     people = sorted(set(mesh.policy.people) | {m for r in mesh.policy.roles.values() for m in r.members})
-    stale = staleness(mesh, key)
+    stale = summary(mesh, key)  # a partitioned asset: whether any partition is stale
     return AssetView(
         key=key,
         spec={"domain": spec.domain, "owners": ", ".join(spec.owners), "visibility": spec.visibility,

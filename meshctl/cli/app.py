@@ -106,7 +106,7 @@ def list_assets(selection: Annotated[str, typer.Argument(help="Selection, e.g. '
     mesh = open_mesh(root)
     with user_errors():
         keys = mesh.select(selection)
-    from assets.staleness import staleness
+    from assets.staleness import summary
 
     store = mesh.store()
     rows: list[dict[str, Any]] = []
@@ -114,11 +114,8 @@ def list_assets(selection: Annotated[str, typer.Argument(help="Selection, e.g. '
         spec = mesh.graph[key].spec
         current = store.current(key)
         published = store.partitions(key) if spec.partitions is not None else []
-        state = staleness(mesh, key)
-        if spec.partitions is not None:  # staleness is per partition: `mesh backfill` reruns what is not up to date
-            stale, reasons = not published, ["no partition published"] if not published else []
-        else:
-            stale, reasons = state.stale, list(state.reasons)
+        state = summary(mesh, key)  # a partitioned asset: whether any of its partitions is stale
+        stale, reasons = state.stale, list(state.reasons)
         rows.append({"key": key, "domain": spec.domain, "inputs": sorted(set(spec.inputs.values())),
                      "schedule": spec.schedule or (f"partitioned {spec.partitions.describe()}" if spec.partitions else None)
                      or ("on " + spec.trigger + " inputs" if spec.inputs else None),
@@ -224,33 +221,35 @@ def materialize_command(
     as_json: JsonOption = False,
 ) -> None:
     """Run a selection in-process, gate every output with its contract, and publish what passes.
-    Partitioned assets run one partition: ``--partition`` or today's (``mesh backfill`` runs a range)."""
-    from assets.staleness import staleness
+    Partitioned assets run one partition: ``--partition`` or today's (``mesh backfill`` runs a range);
+    with ``--stale``, each of their stale partitions."""
+    from assets.stale_runs import materialize_stale
 
     require_at_least("--workers", workers, 1)
     if selection is None and not stale:
         fail("give a selection, e.g. '*' or 'sales.orders' (only --stale defaults to '*')")
+    if stale and partition is not None:
+        fail("--stale runs each stale partition: leave out --partition, or leave out --stale")
     mesh = open_mesh(root)
     with user_errors():
         keys = mesh.select("*" if selection is None else selection)
-    if stale:
-        stale_keys = [k for k in keys if staleness(mesh, k).stale]
-        if not stale_keys:
-            if as_json:
-                emit_json({"run_id": None, "ok": True, "assets": []})
-            else:
-                console.print("nothing is stale: every selected asset is up to date")
-            return
-        fed = mesh.graph.descendants(*stale_keys) & set(keys)  # what they feed, within the selection
-        selection = " ".join(k for k in keys if k in fed or k in stale_keys)
-        with user_errors():
-            keys = mesh.select(selection)
     params = {"seed": seed, "scale": scale, "inject_bad_rows": inject_bad_rows}
     with progress(len(keys), "materializing", enabled=not as_json) as advance:
         with user_errors():
-            result = materialize("*" if selection is None else selection, mesh=mesh, params=params,
-                                 max_workers=workers, on_result=lambda r: advance(f"{r.key}: {r.status}"),
-                                 skip_unchanged=True if skip_unchanged or stale else None, partition=partition)
+            def advanced(r: AssetResult) -> None:
+                advance(f"{r.key}{'/' + r.partition if r.partition else ''}: {r.status}")
+            if stale:
+                result = materialize_stale(" ".join(keys), mesh=mesh, params=params, max_workers=workers,
+                                           on_result=advanced)
+            else:
+                result = materialize(str(selection), mesh=mesh, params=params, max_workers=workers, on_result=advanced,
+                                     skip_unchanged=True if skip_unchanged else None, partition=partition)
+    if stale and not result.results:
+        if as_json:
+            emit_json({"run_id": None, "ok": True, "assets": []})
+        else:
+            console.print("nothing is stale: every selected asset is up to date")
+        return
     if as_json:
         emit_json(result.to_dict())
     else:
