@@ -1,7 +1,8 @@
 """Retention and residency: how long versions are kept, and where a domain's data may live.
 
 Retention removes versions older than their domain's retention (``[retention]``), never a
-current version, and audits each removal. Residency is enforced where data is written: a
+current version (of an asset, or of each partition of a partitioned asset), and audits each
+removal. Residency is enforced where data is written: a
 region's store refuses a version of a domain whose ``residency`` excludes the region's
 jurisdiction.
 """
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.storage import VersionStore
+from assets.storage.layout import CURRENT_FILE, VERSION_NAME
 from governance.audit import AuditEvent, AuditLog
 from governance.policy import MeshPolicy
 
@@ -53,10 +55,18 @@ def check_residency(policy: MeshPolicy, key: str, region: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Removal:
+    """A version past its retention (``partition``: of which partition of a partitioned asset)."""
+
     region: str
     key: str
     version: str
     produced_at: str
+    partition: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``sales.orders@<version>``, or ``sales.daily_orders/2026-01-05@<version>``."""
+        return f"{self.key}{'/' + self.partition if self.partition else ''}@{self.version}"
 
 
 def apply_retention(mesh: Mesh, audit: AuditLog, *, now: dt.datetime | None = None,
@@ -67,45 +77,56 @@ def apply_retention(mesh: Mesh, audit: AuditLog, *, now: dt.datetime | None = No
     for region in mesh.policy.regions:
         store = mesh.store(region)
         for key in mesh.graph:
-            current = store.current_version(key)
             limit = now - dt.timedelta(days=mesh.policy.retention.days_for(key.split(".", 1)[0]))
-            for version in store.versions(key):
-                manifest = store.manifest(key, version)
-                if version == current or dt.datetime.fromisoformat(manifest.produced_at) >= limit:
-                    continue
-                removals.append(Removal(region, key, version, manifest.produced_at))
-                if not dry_run:
-                    store.remove_version(key, version)
-                    _audit_removal(audit, region, key, version, manifest.produced_at)
+            parts = store.partitions(key) if mesh.graph[key].spec.partitions is not None else []
+            for partition in (None, *parts):
+                current = store.current_version(key, partition)
+                for version in store.versions(key, partition):
+                    manifest = store.manifest(key, version, partition)
+                    if version == current or dt.datetime.fromisoformat(manifest.produced_at) >= limit:
+                        continue
+                    removals.append(Removal(region, key, version, manifest.produced_at, partition))
+                    if not dry_run:
+                        store.remove_version(key, version, partition)
+                        _audit_removal(audit, removals[-1])
         removals += _expire_archives(mesh, audit, region, now, dry_run)
     return removals
 
 
 def _expire_archives(mesh: Mesh, audit: AuditLog, region: str, now: dt.datetime, dry_run: bool) -> list[Removal]:
-    """Versions of retired domains (``_archive/<domain>-<when>/<asset>/<version>``) expire too,
-    the last one included."""
+    """Versions of retired domains (``_archive/<domain>-<when>/<asset>/[<partition>/]<version>``)
+    expire too, the last one included."""
     root = mesh.store(region).root
     removals = []
     for folder in root.listdir(root.path("_archive")):
         domain = folder.rsplit("-", 1)[0]
         limit = now - dt.timedelta(days=mesh.policy.retention.days_for(domain))
         for asset in root.listdir(root.path("_archive", folder)):
-            for version in root.listdir(root.path("_archive", folder, asset)):
-                manifest_path = root.path("_archive", folder, asset, version, "manifest.json")
-                if version.startswith(".") or not root.exists(manifest_path):
+            key = f"{domain}.{asset}"
+            for name in root.listdir(root.path("_archive", folder, asset)):
+                if name.startswith(".") or name == CURRENT_FILE:
                     continue
-                produced = json.loads(root.read_bytes(manifest_path))["produced_at"]
-                if dt.datetime.fromisoformat(produced) >= limit:
-                    continue
-                key = f"{domain}.{asset}"
-                removals.append(Removal(region, key, version, produced))
-                if not dry_run:
-                    root.remove(root.path("_archive", folder, asset, version))
-                    _audit_removal(audit, region, key, version, produced)
+                if VERSION_NAME.fullmatch(name):
+                    places = [((folder, asset), name, None)]
+                else:  # a partition's folder of a partitioned asset
+                    places = [((folder, asset, name), v, name)
+                              for v in root.listdir(root.path("_archive", folder, asset, name))]
+                for parent, version, partition in places:
+                    manifest_path = root.path("_archive", *parent, version, "manifest.json")
+                    if version.startswith(".") or not root.exists(manifest_path):
+                        continue
+                    produced = json.loads(root.read_bytes(manifest_path))["produced_at"]
+                    if dt.datetime.fromisoformat(produced) >= limit:
+                        continue
+                    removals.append(Removal(region, key, version, produced, partition))
+                    if not dry_run:
+                        root.remove(root.path("_archive", *parent, version))
+                        _audit_removal(audit, removals[-1])
     return removals
 
 
-def _audit_removal(audit: AuditLog, region: str, key: str, version: str, produced_at: str) -> None:
-    audit.append(AuditEvent(actor="service:retention", action="retention_remove", target=key, outcome="removed",
-                            source="cli", where=f"region:{region}",
-                            details={"version": version, "produced_at": produced_at}))
+def _audit_removal(audit: AuditLog, removal: Removal) -> None:
+    partition = {"partition": removal.partition} if removal.partition is not None else {}
+    audit.append(AuditEvent(actor="service:retention", action="retention_remove", target=removal.key,
+                            outcome="removed", source="cli", where=f"region:{removal.region}",
+                            details={"version": removal.version, "produced_at": removal.produced_at, **partition}))

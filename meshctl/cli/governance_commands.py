@@ -435,12 +435,12 @@ def retention_apply(
         mesh = open_mesh(root)
         removals = apply_retention(mesh, governed(mesh).audit, dry_run=dry_run)
     if as_json:
-        emit_json([{"region": r.region, "asset": r.key, "version": r.version, "produced_at": r.produced_at}
-                   for r in removals])
+        emit_json([{"region": r.region, "asset": r.key, "version": r.version, "produced_at": r.produced_at,
+                    **({"partition": r.partition} if r.partition is not None else {})} for r in removals])
         return
     verb = "would remove" if dry_run else "removed"
     for r in removals:
-        console.print(f"{verb} {r.region}:{r.key}@{r.version} (produced {r.produced_at})")
+        console.print(f"{verb} {r.region}:{r.label} (produced {r.produced_at})")
     console.print(f"{len(removals)} version(s) {verb}")
 
 

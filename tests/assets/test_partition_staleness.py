@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from assets import Status
 from assets.backfill import backfill
-from assets.step import run_asset
 from assets.staleness import partition_staleness, staleness, summary
+from assets.step import run_asset
 from governance.wiring import load_mesh
 from meshctl.cli import app
 
