@@ -106,6 +106,7 @@ def _expire_archives(mesh: Mesh, audit: AuditLog, region: str, now: dt.datetime,
             for name in root.listdir(root.path("_archive", folder, asset)):
                 if name.startswith(".") or name == CURRENT_FILE:
                     continue
+                places: list[tuple[tuple[str, ...], str, str | None]]
                 if VERSION_NAME.fullmatch(name):
                     places = [((folder, asset), name, None)]
                 else:  # a partition's folder of a partitioned asset
