@@ -30,9 +30,11 @@ class RollbackReport:
     region: str
     previous: str | None
     version: str
+    partition: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "region": self.region, "from": self.previous, "to": self.version}
+        return {"key": self.key, "region": self.region, "from": self.previous, "to": self.version,
+                **({"partition": self.partition} if self.partition is not None else {})}
 
 
 class RollbackRefusedError(StorageError):
@@ -40,51 +42,70 @@ class RollbackRefusedError(StorageError):
 
 
 def rollback(mesh: Mesh, key: str, version: str | None, audit: AuditLog, *, actor: Actor,
-             why: str = "by hand") -> RollbackReport:
-    """Make ``version`` of ``key`` current in the active region, even if older; ``None``: the
-    newest older version that verifies (see the module docstring). ``why`` goes into the audit
-    record. Raises :class:`~governance.access.authorization.PermissionDeniedError`,
+             why: str = "by hand", partition: str | None = None) -> RollbackReport:
+    """Make ``version`` of ``key`` (of its ``partition``, for a partitioned asset) current in the
+    active region, even if older; ``None``: the newest older version that verifies (see the
+    module docstring). ``why`` goes into the audit record. Raises
+    :class:`~governance.access.authorization.PermissionDeniedError`,
     :class:`~assets.errors.StorageError` (unknown version) or :class:`RollbackRefusedError`,
     leaving ``CURRENT`` as it was."""
     require(mesh.policy, audit, actor, "operate_dr", action="rollback", target=key, owners_of=key.split(".", 1)[0])
-    return move_back(mesh, key, version, audit, actor=actor, why=why)
+    return move_back(mesh, key, version, audit, actor=actor, why=why, partition=partition)
 
 
 def move_back(mesh: Mesh, key: str, version: str | None, audit: AuditLog, *, actor: Actor,
-              why: str) -> RollbackReport:
+              why: str, partition: str | None = None) -> RollbackReport:
     """:func:`rollback` once the actor's permission was checked: by :func:`rollback` for a
     person, by the self-healing runbook for itself (:mod:`governance.healing`)."""
+    _check_partition(mesh, key, partition)
     store, region = mesh.store(), mesh.active_region
-    previous = store.current_version(key)
+    label, flag = (f"{key}/{partition}", f" --partition {partition}") if partition is not None else (key, "")
+    previous = store.current_version(key, partition)
     if version is None:
-        version = last_good_version(store, key, before=previous)
+        version = last_good_version(store, key, before=previous, partition=partition)
         if version is None:
             raise RollbackRefusedError(
-                f"'{key}' has no version older than {previous or 'its current one'} whose data verifies",
-                where=store.root.uri_of(store.root.path(asset_dir(key, None))),
-                fix=f"materialize it again (mesh materialize {key}), or restore a backup (mesh dr restore)")
-    manifest = store.manifest(key, version)
+                f"'{label}' has no version older than {previous or 'its current one'} whose data verifies",
+                where=store.root.uri_of(store.root.path(asset_dir(key, partition))),
+                fix=f"materialize it again (mesh materialize {key}{flag}), or restore a backup (mesh dr restore)")
+    manifest = store.manifest(key, version, partition)
     if not store.verify(manifest):  # never roll back to data that would not be served
-        better = last_good_version(store, key, before=previous)
+        better = last_good_version(store, key, before=previous, partition=partition)
         raise RollbackRefusedError(
-            f"version '{version}' of '{key}' does not match its manifest's checksum, so it cannot become current",
-            where=store.root.uri_of(store.data_path(key, version)),
-            fix=(f"roll back to {better}, the newest older version that verifies (mesh rollback {key} --to {better}), "
-                 "or leave out --to to choose it" if better else
-                 f"no older version verifies: materialize it again (mesh materialize {key}) or restore a backup "
-                 "(mesh dr restore)"))
-    store.set_current(key, version, allow_backward=True)
-    report = RollbackReport(key, region, previous, version)
+            f"version '{version}' of '{label}' does not match its manifest's checksum, so it cannot become current",
+            where=store.root.uri_of(store.data_path(key, version, partition)),
+            fix=(f"roll back to {better}, the newest older version that verifies (mesh rollback {key}{flag} --to "
+                 f"{better}), or leave out --to to choose it" if better else
+                 f"no older version verifies: materialize it again (mesh materialize {key}{flag}) or restore a "
+                 "backup (mesh dr restore)"))
+    store.set_current(key, version, partition, allow_backward=True)
+    report = RollbackReport(key, region, previous, version, partition)
     audit.append(AuditEvent(actor=actor.id, action="rollback", target=key, outcome="rolled back", source="governance",
                             where=f"region:{region}",
                             details={**report.to_dict(), "why": why, **identity_details(actor)}))
     return report
 
 
-def last_good_version(store: VersionStore, key: str, *, before: str | None) -> str | None:
-    """The newest version of ``key`` older than ``before`` (all, if ``None``) whose data matches
-    its manifest, hashed now; ``None`` if none does."""
-    for version in reversed(store.versions(key)):
-        if (before is None or version < before) and store.verify(store.manifest(key, version)):
+def last_good_version(store: VersionStore, key: str, *, before: str | None,
+                      partition: str | None = None) -> str | None:
+    """The newest version of ``key`` (of ``partition``) older than ``before`` (all, if ``None``)
+    whose data matches its manifest, hashed now; ``None`` if none does."""
+    for version in reversed(store.versions(key, partition)):
+        if (before is None or version < before) and store.verify(store.manifest(key, version, partition)):
             return version
     return None
+
+
+def _check_partition(mesh: Mesh, key: str, partition: str | None) -> None:
+    """A partitioned asset rolls back one of its partitions, named; an unpartitioned one none.
+    Told from storage, so that a rollback needs no domain code (a broken module cannot block it)."""
+    store = mesh.store()
+    if partition is None:
+        if store.current_version(key) is None and (published := store.partitions(key)):
+            raise RollbackRefusedError(f"'{key}' is partitioned: each of its partitions rolls back on its own",
+                                       where=key, fix=f"name one: mesh rollback {key} --partition {published[-1]} "
+                                       f"(its published partitions: mesh list {key})")
+    elif partition not in store.partitions(key):
+        raise RollbackRefusedError(f"'{key}' has no published partition '{partition[:64]}'", where=key,
+                                   fix=f"choose a published partition (mesh list {key}), or leave out --partition "
+                                   "for an asset that is not partitioned")

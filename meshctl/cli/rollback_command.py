@@ -24,6 +24,7 @@ def rollback(
     asset: Annotated[str, typer.Argument(help="Asset key, e.g. sales.orders.")],
     to: Annotated[str | None, typer.Option(
         "--to", help="The version to make current (mesh history ASSET); by default the newest older one that verifies.")] = None,
+    partition: Annotated[str | None, typer.Option(help="A partitioned asset: the partition to roll back.")] = None,
     root: RootOption = None,
     user: ActorOption = None,
     as_json: JsonOption = False,
@@ -36,9 +37,10 @@ def rollback(
     mesh = open_policy_mesh(root)
     actor = act_as(mesh, user, "rollback")
     with user_errors():
-        report = roll_back(mesh, asset, to, governed(mesh).audit, actor=actor)
+        report = roll_back(mesh, asset, to, governed(mesh).audit, actor=actor, partition=partition)
     if as_json:
         emit_json(report.to_dict())
         return
-    console.print(f"{escape(report.key)} is now at {escape(report.version)} in region {escape(report.region)} "
+    shown = f"{report.key}/{report.partition}" if report.partition is not None else report.key
+    console.print(f"{escape(shown)} is now at {escape(report.version)} in region {escape(report.region)} "
                   f"(was {escape(report.previous or '-')})", highlight=False)

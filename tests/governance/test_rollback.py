@@ -81,3 +81,33 @@ def test_the_refusal_of_a_corrupt_version_names_its_file_and_the_version_to_choo
     assert "does not match its manifest's checksum" in message and str(data) in message
     assert f"--to {first.version}" in message
     assert "Traceback" not in done.output
+
+
+def test_a_partition_rolls_back_on_its_own_audited_and_refuses_a_corrupt_version(example_root: Path) -> None:
+    from assets.backfill import backfill
+
+    mesh = load_mesh(example_root)
+    days = ["2026-11-16", "2026-11-17"]
+    for seed in (1, 2):
+        assert backfill("sales.daily_orders", mesh=mesh, first=days[0], last=days[1], params={"seed": seed},
+                        resume=False).ok
+    store, audit = mesh.store(), governed(mesh).audit
+    older, newer = store.versions("sales.daily_orders", days[0])
+    other = store.current_version("sales.daily_orders", days[1])
+    with pytest.raises(StorageError, match="is partitioned"):
+        rollback(mesh, "sales.daily_orders", None, audit, actor=person(OWNER))
+    with pytest.raises(StorageError, match="no published partition '2030-01-01'"):
+        rollback(mesh, "sales.daily_orders", None, audit, actor=person(OWNER), partition="2030-01-01")
+
+    report = rollback(mesh, "sales.daily_orders", None, audit, actor=person(OWNER), partition=days[0])
+    assert (report.previous, report.version, report.partition) == (newer, older, days[0])
+    assert store.current_version("sales.daily_orders", days[0]) == older
+    assert store.current_version("sales.daily_orders", days[1]) == other  # the other day did not move
+    [event] = [e for e in audit.query(action="rollback") if e.outcome == "rolled back"]
+    assert event.details["partition"] == days[0] and event.details["to"] == older
+
+    flip_a_byte(Path(store.data_path("sales.daily_orders", store.versions("sales.daily_orders", days[1])[0], days[1])))
+    done = CliRunner().invoke(app, ["rollback", "sales.daily_orders", "--partition", days[1], "--as", OWNER,
+                                    "--root", str(example_root)])
+    assert done.exit_code != 0 and "no version older" in done.stdout + done.stderr
+    assert store.current_version("sales.daily_orders", days[1]) == other
