@@ -41,13 +41,19 @@ class RunHistory:
                 recorded_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")).returning(updates.c.key))
             return result.first() is not None
 
-    def for_asset(self, key: str, limit: int = 20) -> list[dict[str, Any]]:
-        """The latest updates of ``key``, newest first."""
+    def for_asset(self, key: str, limit: int = 20, *, partition: str | None = None) -> list[dict[str, Any]]:
+        """The latest updates of ``key`` (of its ``partition`` only, if given), newest first; each
+        with its ``partition`` (``None`` for an unpartitioned asset)."""
         self._import()
+        query = select(updates).where(updates.c.key == key)
+        if partition is not None:  # the summary is JSON with sorted keys: match its exact member
+            member = json.dumps({"partition": partition})[1:-1]
+            escaped = member.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(updates.c.summary.like(f"%{escaped}%", escape="\\"))
         with self.database.read() as conn:
-            rows = conn.execute(select(updates).where(updates.c.key == key)
-                                .order_by(updates.c.version.desc()).limit(limit)).mappings().all()
-        return [dict(r) | {"summary": json.loads(r["summary"])} for r in rows]
+            rows = conn.execute(query.order_by(updates.c.version.desc()).limit(limit)).mappings().all()
+        found = [dict(r) | {"summary": json.loads(r["summary"])} for r in rows]
+        return [r | {"partition": r["summary"].get("partition")} for r in found]
 
     def published(self) -> dict[str, list[str]]:
         """Every recorded version of every asset, oldest first: what passed its gate and was

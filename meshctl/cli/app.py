@@ -349,23 +349,33 @@ def history(
     asset: Annotated[str, typer.Argument(help="Asset key, e.g. sales.orders.")],
     root: RootOption = None,
     limit: Annotated[int, typer.Option(help="Updates to show, newest first.")] = 20,
+    partition: Annotated[str | None, typer.Option(help="A partitioned asset: only this partition's updates.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Every recorded update of an asset, from the engine and from Airflow."""
+    """Every recorded update of an asset, from the engine and from Airflow (of a partitioned
+    asset: of every partition, or of ``--partition``'s)."""
 
     mesh = open_mesh(root)
     require_asset(mesh.graph, asset)
-    rows = governed(mesh).history.for_asset(asset, limit)
+    partitions = mesh.graph[asset].spec.partitions
+    if partition is not None:
+        if partitions is None:
+            fail(f"'{asset}' is not partitioned: leave out --partition")
+        with user_errors():
+            partitions.validate(partition)
+    rows = governed(mesh).history.for_asset(asset, limit, partition=partition)
     if as_json:
         emit_json(rows)
         return
-    table = Table(title=f"updates of {asset}")
-    for col in ("version", "source", "run", "rows", "recorded at"):
+    shown = f"{asset}/{partition}" if partition is not None else asset
+    table = Table(title=f"updates of {shown}")
+    columns = ("version", *(("partition",) if partitions is not None else ()), "source", "run", "rows", "recorded at")
+    for col in columns:
         table.add_column(col)
     for r in rows:
-        table.add_row(r["version"], r["source"], r["run_id"], f"{r['rows']:,}" if r["rows"] is not None else "-",
-                      r["recorded_at"])
-    console.print(table if rows else f"no update of {asset} recorded yet")
+        table.add_row(r["version"], *((r["partition"] or "-",) if partitions is not None else ()), r["source"],
+                      r["run_id"], f"{r['rows']:,}" if r["rows"] is not None else "-", r["recorded_at"])
+    console.print(table if rows else f"no update of {shown} recorded yet")
 
 
 @app.command()

@@ -86,3 +86,25 @@ def test_the_policy_handler_catches_tampered_data_and_audits_it(example_mesh: Me
     policy = dispatch(list(example_mesh.services.handlers), AssetUpdate.from_manifest(manifest, "airflow"))[0]
     assert not policy.ok and "does not match the manifest checksum" in policy.message
     assert governed(example_mesh).audit.query(action="policy_check")[-1].outcome == "violated"
+
+
+def test_mesh_history_of_a_partitioned_asset_names_each_partition_and_filters_one(example_root: Path) -> None:
+    from assets.backfill import backfill
+    from governance.wiring import load_mesh
+
+    mesh = load_mesh(example_root)
+    assert backfill("sales.daily_orders", mesh=mesh, first="2026-11-16", last="2026-11-18").ok
+    runner, root = CliRunner(), ["--root", str(example_root)]
+    every = json.loads(runner.invoke(app, ["history", "sales.daily_orders", "--json", *root]).stdout)
+    assert sorted(r["partition"] for r in every) == ["2026-11-16", "2026-11-17", "2026-11-18"]
+    one = runner.invoke(app, ["history", "sales.daily_orders", "--partition", "2026-11-17", "--json", *root])
+    assert one.exit_code == 0, one.stderr
+    [row] = json.loads(one.stdout)
+    assert row["partition"] == "2026-11-17"
+    assert row["version"] == mesh.store().current_version("sales.daily_orders", "2026-11-17")
+    table = runner.invoke(app, ["history", "sales.daily_orders", *root])
+    assert "partition" in table.stdout and "2026-11-16" in table.stdout
+    bad = runner.invoke(app, ["history", "sales.daily_orders", "--partition", "16/11/2026", *root])
+    assert bad.exit_code != 0 and "Traceback" not in bad.stdout + bad.stderr
+    unpartitioned = runner.invoke(app, ["history", "sales.products", "--partition", "2026-11-16", *root])
+    assert unpartitioned.exit_code != 0 and "not partitioned" in unpartitioned.stdout + unpartitioned.stderr
