@@ -48,9 +48,13 @@ def asset_view(mesh: Mesh, key: str, *, index: RunIndex | None = None, today: dt
     today = today or dt.date.today()
     spec = mesh.graph[key].spec
     store = mesh.store()
-    versions = store.versions(key)[-LISTED:][::-1]
-    manifests = [store.manifest(key, v) for v in versions]
-    current = store.current_version(key)
+    if spec.partitions is None:
+        manifests = [store.manifest(key, v) for v in store.versions(key)[-LISTED:][::-1]]
+        current = store.current_version(key)
+    else:  # each partition's current version, the newest partitions first
+        published = store.partitions(key)
+        manifests = [m for p in published[-LISTED:][::-1] if (m := store.current(key, p)) is not None]
+        current = f"{len(published)} partition(s) published, each with its own current version" if published else None
     contract = dict(manifests[0].schema) if manifests else {
         name: str(column.dtype) for name, column in spec.contract.to_schema().columns.items()}
     audit = governed(mesh).audit
@@ -68,13 +72,15 @@ def asset_view(mesh: Mesh, key: str, *, index: RunIndex | None = None, today: dt
         key=key,
         spec={"domain": spec.domain, "owners": ", ".join(spec.owners), "visibility": spec.visibility,
               "contract version": spec.contract_version, "schedule": spec.schedule or "on its inputs",
+              **({"partitions": spec.partitions.describe()} if spec.partitions is not None else {}),
               "freshness": str(spec.freshness) if spec.freshness else "not declared",
               "description": spec.description, "tags": ", ".join(f"{k}={v}" for k, v in spec.tags.items()),
               "stale": "yes: " + "; ".join(stale.reasons) if stale.stale else "no",
               **({"deprecated": deprecation_text(spec)} if spec.deprecated is not None else {})},
         contract=contract,
         versions=tuple({"version": m.version, "rows": m.rows, "bytes": m.bytes, "produced_at": m.produced_at,
-                        "run_id": m.run_id, "contract_version": m.contract_version} for m in manifests),
+                        "run_id": m.run_id, "contract_version": m.contract_version, "partition": m.partition}
+                       for m in manifests),
         current=current, runs=runs, upstream=tuple(sorted(mesh.graph.ancestors(key) - {key})), downstream=downstream,
         consumers=consumers, grants=tuple(_grant(mesh, g, today) for g in grants),
         readers=tuple(p for p in people if user_may_read(mesh.policy, p, spec, today).allowed))

@@ -188,3 +188,17 @@ def test_an_asset_page_says_whether_the_asset_is_stale(client: TestClient, serve
         found = staleness(served_mesh.mesh, key)
         shown = "yes: " + "; ".join(found.reasons) if found.stale else "no"
         assert f"<th>stale</th><td>{shown}</td>" in client.get(f"/assets/{key}").text
+
+
+def test_a_partitioned_asset_page_lists_each_partitions_current_version(client: TestClient,
+                                                                         served_mesh: ServedMesh) -> None:
+    store = served_mesh.mesh.store()
+    published = store.partitions("sales.daily_orders")
+    assert published  # materialize '*' ran today's partition
+    page = client.get("/assets/sales.daily_orders").text
+    assert "Partitions (current versions)" in page and "<th>partition</th>" in page
+    for partition in published:
+        version = store.current_version("sales.daily_orders", partition)
+        assert f"<td>{partition}</td><td>{version}" in page
+    assert f"{len(published)} partition(s) published" in page
+    assert "<th>partition</th>" not in client.get("/assets/sales.orders").text
