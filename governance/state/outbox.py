@@ -50,13 +50,20 @@ class Backoff:
         return dt.timedelta(seconds=min(self.first_seconds * 2 ** max(attempts - 1, 0), self.max_seconds))
 
 
+#: Rows read at a time: a pass whose destination is down stops after the first batch, so a
+#: long outage (many rows waiting) does not make every pass read them all.
+BATCH = 256
+
+
 @dataclass(frozen=True, slots=True)
 class Flushed:
-    """One pass: rows sent now, rows still pending (waiting or failed), and the last error."""
+    """One pass: rows sent now, rows still pending (waiting or failed), the last error, and the
+    rows the pass read."""
 
     sent: int
     pending: int
     error: str | None = None
+    read: int = 0
 
 
 def stamp(at: dt.datetime) -> str:
@@ -82,32 +89,40 @@ def flush_outbox(database: StateDatabase, table: Table, lock: str, send: Callabl
     due: ColumnElement[bool] = table.c.sent_at.is_(None)
     if backoff is not None:
         due = and_(due, or_(table.c.next_attempt_at.is_(None), table.c.next_attempt_at <= stamp(now)))
+    read = 0
     with database.exclusive(lock):
         with database.write(durable=False) if record is not None else database.read() as conn:
             if record is not None:
                 record(conn)
-            rows = conn.execute(select(table).where(due).order_by(table.c.seq)).all()
-        for row in rows:
-            where = row._mapping[channel] if channel is not None else None
-            if where in down:
-                continue
-            try:
-                send(row)
-            except Exception as exc:  # any failure of the destination: keep the row, report the miss
-                error = describe(exc)
-                down.add(where)
-                values: dict[str, object] = {"attempts": table.c.attempts + 1, "last_error": error}
-                if backoff is not None:
-                    values["next_attempt_at"] = stamp(now + backoff.pause(row.attempts + 1))
-                failed.append((row.seq, values))
-                continue
-            sent.append(row.seq)
+            rows = conn.execute(select(table).where(due).order_by(table.c.seq).limit(BATCH)).all()
+        while rows:
+            read += len(rows)
+            for row in rows:
+                where = row._mapping[channel] if channel is not None else None
+                if where in down:
+                    continue
+                try:
+                    send(row)
+                except Exception as exc:  # any failure of the destination: keep the row, report the miss
+                    error = describe(exc)
+                    down.add(where)
+                    values: dict[str, object] = {"attempts": table.c.attempts + 1, "last_error": error}
+                    if backoff is not None:
+                        values["next_attempt_at"] = stamp(now + backoff.pause(row.attempts + 1))
+                    failed.append((row.seq, values))
+                    continue
+                sent.append(row.seq)
+            if len(rows) < BATCH or (channel is None and down):
+                break
+            with database.read() as conn:
+                rows = conn.execute(select(table).where(and_(due, table.c.seq > rows[-1].seq))
+                                    .order_by(table.c.seq).limit(BATCH)).all()
         # one transaction for the pass: a crash before it sends this pass's rows again, never loses one
         with database.write(durable=False) as conn:
-            if sent:
-                conn.execute(update(table).where(table.c.seq.in_(sent))
+            for start in range(0, len(sent), BATCH):  # bounded statements, however long the backlog
+                conn.execute(update(table).where(table.c.seq.in_(sent[start:start + BATCH]))
                              .values(sent_at=stamp(now), attempts=table.c.attempts + 1, last_error=None))
             for seq, values in failed:
                 conn.execute(update(table).where(table.c.seq == seq).values(**values))
             left = conn.execute(select(func.count()).select_from(table).where(table.c.sent_at.is_(None))).scalar_one()
-    return Flushed(len(sent), left, error)
+    return Flushed(len(sent), left, error, read)
