@@ -18,6 +18,7 @@ from meshctl.airflow_cascade import (
     run_cascade,
     unpause_mesh,
     wait_for_dags,
+    wait_for_partition_governance,
 )
 from meshctl.cli._output import console, emit_json, errors, fail, open_mesh, user_errors
 from meshctl.local_airflow import DEFAULT_PORT, LocalAirflow, free_port
@@ -164,14 +165,19 @@ def _run_partitions(airflow: LocalAirflow, mesh: Mesh, *, as_json: bool) -> bool
     first, last = (sunday - dt.timedelta(days=6)).isoformat(), sunday.isoformat()
     if not as_json:
         console.rule(f"partitions: an Airflow backfill of {first} .. {last} (mesh backfill --on airflow)")
+    started = dt.datetime.now(dt.UTC)
     try:
-        backfill_on_airflow(mesh, keys, first, last, max_parallel=4, port=airflow.port, params={"seed": 7},
-                            as_json=as_json, timeout=900)
+        done = backfill_on_airflow(mesh, keys, first, last, max_parallel=4, port=airflow.port, params={"seed": 7},
+                                   as_json=as_json, timeout=900)
     except typer.Exit:
         return False
     except MeshError as exc:
         errors.print(f"the partitions' backfill was not made: {exc}", highlight=False)
         return False
+    with airflow.client() as client, console.status("waiting for the partitions' governance runs"):
+        if not wait_for_partition_governance(client, mesh, started, done.count("success")):
+            errors.print("the partition governance DAGs had not handled every partition in 300 s: see them in the "
+                         "Airflow UI", highlight=False)
     return True
 
 
