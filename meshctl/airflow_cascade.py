@@ -136,6 +136,21 @@ def follow(client: AirflowClient, mesh: Mesh, started: dt.datetime, keys: set[st
         time.sleep(poll)
 
 
+def wait_for_partition_governance(client: AirflowClient, mesh: Mesh, started: dt.datetime, expected: int, *,
+                                  timeout: float = 300, poll: float = 2.0) -> bool:
+    """Wait until the partition governance DAGs have finished ``expected`` runs since ``started``
+    (one per published partition) and none is active: the partitions' handlers (replication,
+    lineage, history) have run. ``False`` if they had not in ``timeout`` seconds."""
+    dag_ids = [partition_governance_dag_id(d) for d in sorted({k.split(".", 1)[0] for k in partitioned_keys(mesh)})]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = [r["state"] for dag_id in dag_ids for r in client.runs(dag_id) if _after(r, started)]
+        if not any(s in ACTIVE for s in states) and sum(s in DONE for s in states) >= expected:
+            return True
+        time.sleep(poll)
+    return False
+
+
 def snapshot(client: AirflowClient, mesh: Mesh, started: dt.datetime, keys: set[str],
              triggered: Mapping[str, str] | None = None) -> CascadeState:
     """The state of ``keys``' runs since ``started``: the latest run of each, or for a key in

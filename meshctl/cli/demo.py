@@ -101,7 +101,7 @@ def print_recovery_summary(mesh: Mesh) -> None:
     in_sync = sum(a.state == "in sync" for a in status.assets)
     console.print(f"\nLineage: {outbox.sent} OpenLineage events delivered, {outbox.pending} pending "
                   f"(namespace {lineage.settings.namespace}).")
-    console.print(f"Replication: {in_sync} of {len(status.assets)} assets in sync in {status.standby}; RPO "
+    console.print(f"Replication: {in_sync} of {len(status.assets)} assets and partitions in sync in {status.standby}; RPO "
                   f"{status.rpo_versions} version(s), {status.rpo_seconds:.1f} s; "
                   + ("[green]ready to fail over[/]" if status.ready else "[yellow]not ready to fail over[/]"))
     print_alerts_summary(mesh)
