@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, TypeAlias
 
 from assets.errors import DefinitionError
@@ -180,6 +180,23 @@ class PartitionEdge:
     def reads_whole(self) -> bool:
         """Whether the input is read whole (no partition of it chosen by key)."""
         return isinstance(self.mapping, Whole)
+
+
+def partial_first_rollup(edge: PartitionEdge) -> tuple[str, int, int] | None:
+    """When ``edge`` rolls a time-partitioned input up and the input starts after the reader's
+    first partition does: that partition's key, how many input partitions it has, and how many
+    it would have whole (a week starting on a Wednesday: 5 of 7 days). ``None`` otherwise."""
+    up, down = edge.upstream, edge.downstream
+    if not isinstance(edge.mapping, Rollup) or not isinstance(up, TimePartitions) \
+            or not isinstance(down, TimePartitions):
+        return None
+    first = down.first_key
+    begins = down.start_of(first)
+    if up.start <= begins:
+        return None
+    have = upstream_partitions(edge, first) or ()
+    whole = upstream_partitions(replace(edge, upstream=replace(up, start=begins)), first) or ()
+    return first, len(have), len(whole)
 
 
 def upstream_partitions(edge: PartitionEdge, downstream_key: str | None) -> tuple[str, ...] | None:

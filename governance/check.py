@@ -69,12 +69,34 @@ def check_mesh(root: Path | str | None = None) -> CheckReport:
         problems += route_selection_problems(policy, graph)
         replaced, warnings = deprecation_findings(graph, dt.date.today(), unloaded)
         problems += replaced
+        warnings += partial_rollup_warnings(graph)
     if problems or graph is None:
         return CheckReport(problems=tuple(problems), warnings=tuple(warnings))
     counts = {"domains": len(graph.domains()), "assets": len(graph), "grants": len(policy.grants)}
     return CheckReport(summary=f"{policy.path}: {counts['domains']} domains, {counts['assets']} assets, "
                                f"{counts['grants']} grants; policies, contracts and graph are valid",
                        counts=counts, warnings=tuple(warnings))
+
+
+def partial_rollup_warnings(graph: AssetGraph) -> list[str]:
+    """A warning for each roll-up whose first partition misses input partitions before the
+    input's start: in-process it rolls up what is published, but on Airflow the roll-up's
+    window waits for every input partition, so that first partition never runs there."""
+    from assets.partition_mapping import partial_first_rollup
+
+    found = []
+    for key in graph:
+        spec = graph[key].spec
+        for param, upstream in spec.inputs.items():
+            partial = partial_first_rollup(graph.edge(key, param)) if spec.partitions is not None else None
+            if partial is None:
+                continue
+            first, have, whole = partial
+            found.append(f"{spec.source}: '{key}' rolls up '{upstream}', which starts after its first partition "
+                         f"{first} begins ({have} of its {whole} input partitions exist): on Airflow that partition "
+                         f"never rolls up (its window waits for all {whole}); start '{upstream}' where '{key}' "
+                         f"starts, or start '{key}' one partition later")
+    return found
 
 
 def deprecation_findings(graph: AssetGraph, today: dt.date, unloaded: set[str]) -> tuple[list[str], list[str]]:

@@ -15,6 +15,7 @@ from assets.partition_mapping import (
     downstream_partitions,
     identity,
     mapping_from_dict,
+    partial_first_rollup,
     rollup,
     upstream_partitions,
     whole,
@@ -53,6 +54,14 @@ def test_a_rollup_reads_all_days_of_its_week_or_month_and_a_day_feeds_exactly_on
     assert downstream_partitions(monthly_edge, "2026-02-28") == ("2026-02",)
     hours = PartitionEdge.of(rollup(), hourly("2026-01-01T00"), DAYS)
     assert len(upstream_partitions(hours, "2026-01-02") or ()) == 24
+
+
+def test_a_rollup_whose_input_starts_inside_its_first_partition_is_found() -> None:
+    assert partial_first_rollup(PartitionEdge.of(rollup(), DAYS, WEEKS)) == ("2025-12-29-W01", 4, 7)
+    assert partial_first_rollup(PartitionEdge.of(rollup(), DAYS, weekly("2026-01-05"))) is None
+    assert partial_first_rollup(PartitionEdge.of(rollup(), daily("2026-01-15"), monthly("2026-01"))) == ("2026-01", 17, 31)
+    assert partial_first_rollup(PartitionEdge.of(window(days=3), DAYS, DAYS)) is None
+    assert partial_first_rollup(PartitionEdge.of(None, DAYS, DAYS)) is None
 
 
 def test_whole_inputs_and_unpartitioned_readers() -> None:

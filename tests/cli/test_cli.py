@@ -41,6 +41,18 @@ def test_check_passes_on_the_example_mesh(example_root: Path) -> None:
                                                  "domains": 4, "assets": 18, "grants": 2}
 
 
+def test_check_warns_of_a_first_week_that_would_never_roll_up_on_airflow(example_root: Path) -> None:
+    path = example_root / "domains" / "sales" / "assets.py"
+    old = "partitions=daily(start=ORDERS_SINCE)"
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, 'partitions=daily(start="2026-11-18")', 1))
+    code, out, _ = mesh(example_root, "check", "--json")
+    assert code == 0  # a warning, not a problem: in-process the week rolls up what is published
+    [partial] = [w for w in json.loads(out)["warnings"] if "rolls up" in w]
+    assert "'sales.weekly_orders' rolls up 'sales.daily_orders'" in partial
+    assert "2026-11-16-W47" in partial and "5 of its 7" in partial and "never rolls up" in partial
+
+
 def test_check_reports_every_problem(example_root: Path) -> None:
     (example_root / "mesh.toml").write_text((example_root / "mesh.toml").read_text()
                                             .replace('jurisdiction = "us"', 'jurisdiction = "mars"', 1)
