@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import inspect
 import textwrap
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -119,6 +120,9 @@ def _inputs_now(mesh: Mesh, key: str, partition: str | None) -> dict[str, str | 
     return now
 
 
+_PARSING = threading.Lock()
+
+
 @lru_cache(maxsize=4096)
 def code_version(fn: AssetFn) -> str:
     """A hash of the function's source from ``def`` on: it changes when the code that made the
@@ -128,7 +132,9 @@ def code_version(fn: AssetFn) -> str:
     except (OSError, TypeError):
         source = fn.__qualname__
     else:
-        with contextlib.suppress(SyntaxError):  # a lambda's line, say: hashed whole
+        # CPython 3.11's parser is not safe in threads ("AST constructor recursion depth
+        # mismatch", python/cpython#106905); the engine's workers may get here at once
+        with _PARSING, contextlib.suppress(SyntaxError):  # a lambda's line, say: hashed whole
             body = ast.parse(source).body
             if body and isinstance(body[0], ast.FunctionDef | ast.AsyncFunctionDef):
                 source = "\n".join(source.splitlines()[body[0].lineno - 1:])
