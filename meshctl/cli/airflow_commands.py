@@ -150,6 +150,12 @@ def _run_waves(airflow: LocalAirflow, mesh: Mesh, *, scale: int, inject_bad_rows
     return results
 
 
+def last_complete_week(today: dt.date) -> tuple[str, str]:
+    """The Monday and Sunday of the last ISO week that ended before ``today``."""
+    sunday = today - dt.timedelta(days=today.weekday() + 1)
+    return (sunday - dt.timedelta(days=6)).isoformat(), sunday.isoformat()
+
+
 def _run_partitions(airflow: LocalAirflow, mesh: Mesh, *, as_json: bool) -> bool:
     """The partitioned assets' wave: an Airflow backfill of the last complete ISO week (Monday
     to Sunday before today, UTC) of those on a clock, whose days' events roll the week up; what
@@ -160,9 +166,7 @@ def _run_partitions(airflow: LocalAirflow, mesh: Mesh, *, as_json: bool) -> bool
     keys = sorted(partitioned_keys(mesh))
     if not keys:
         return True
-    today = dt.datetime.now(dt.UTC).date()
-    sunday = today - dt.timedelta(days=today.weekday() + 1)
-    first, last = (sunday - dt.timedelta(days=6)).isoformat(), sunday.isoformat()
+    first, last = last_complete_week(dt.datetime.now(dt.UTC).date())
     if not as_json:
         console.rule(f"partitions: an Airflow backfill of {first} .. {last} (mesh backfill --on airflow)")
     started = dt.datetime.now(dt.UTC)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from meshctl.cli import app
@@ -63,3 +64,17 @@ def test_bad_partition_arguments_are_one_line_errors(example_root: Path) -> None
         code, out, err = mesh(example_root, *args)
         assert code != 0, args
         assert expected in err and "Traceback" not in err + out, (args, err)
+
+
+@pytest.mark.parametrize(("today", "week"), [
+    ("2026-11-27", ("2026-11-16", "2026-11-22")),  # a Friday: the week before
+    ("2026-11-23", ("2026-11-16", "2026-11-22")),  # a Monday: the week that ended yesterday
+    ("2026-11-22", ("2026-11-09", "2026-11-15")),  # a Sunday: its own week has not ended
+    ("2027-01-01", ("2026-12-21", "2026-12-27")),  # across a year's end
+])
+def test_mesh_up_backfills_the_last_complete_iso_week(today: str, week: tuple[str, str]) -> None:
+    import datetime as dt
+
+    from meshctl.cli.airflow_commands import last_complete_week
+
+    assert last_complete_week(dt.date.fromisoformat(today)) == week
