@@ -46,6 +46,14 @@ class AirflowRuntimeError(MeshError):
     """Starting, stopping or talking to the local Airflow failed."""
 
 
+class AirflowApiError(AirflowRuntimeError):
+    """Airflow's REST API answered an error: its HTTP ``status``."""
+
+    def __init__(self, what: str, *, status: int, where: str = "", fix: str = "") -> None:
+        self.status = status
+        super().__init__(what, where=where, fix=fix)
+
+
 @dataclass(frozen=True)
 class LocalAirflow:
     """The local Airflow of the mesh at ``root``.
@@ -276,8 +284,9 @@ class AirflowClient:
     def _call(self, method: str, path: str, **kw: Any) -> Any:
         response = self.http.request(method, path, **kw)
         if response.status_code >= 400:
-            raise AirflowRuntimeError(f"{method} {path} answered {response.status_code}: {response.text[:300]}",
-                                      where="Airflow REST API", fix="check that `mesh up` is running")
+            raise AirflowApiError(f"{method} {path} answered {response.status_code}: {response.text[:300]}",
+                                  status=response.status_code, where="Airflow REST API",
+                                  fix="check that `mesh up` is running")
         return response.json() if response.content else None
 
     def dags(self) -> dict[str, dict[str, Any]]:
