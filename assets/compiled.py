@@ -132,18 +132,6 @@ class CompiledAsset:
     def is_root(self) -> bool:
         return not self.inputs
 
-    @property
-    def is_clock_scheduled(self) -> bool:
-        """Scheduled by a clock (a cron expression or preset other than ``@once``): on Airflow
-        its DAG carries a Deadline Alert."""
-        return bool(self.schedule) and self.schedule != "@once"
-
-    @property
-    def needs_triggerer(self) -> bool:
-        """Its DAG gives Airflow's triggerer something to run: an observed source's drop
-        watcher (an ``AssetWatcher``), or a Deadline Alert's callback."""
-        return self.drop is not None or self.is_clock_scheduled
-
     def partitions_definition(self) -> PartitionsDefinition | None:
         """The asset's partitions, or ``None`` when it is not partitioned."""
         return partitions_from_dict(self.partitions) if self.partitions is not None else None
@@ -266,10 +254,10 @@ class CompiledMesh:
         return [a for a in self.assets.values() if a.domain == domain]
 
     def triggerer_teams(self) -> tuple[str, ...]:
-        """The Airflow teams whose DAGs hold triggers (:attr:`CompiledAsset.needs_triggerer`),
+        """The Airflow teams whose DAGs watch a drop (an observed source's ``AssetWatcher``),
         sorted. In Multi-Team mode a team's triggers run only in a triggerer started for that
         team (``airflow triggerer --team-name TEAM``)."""
-        return tuple(sorted({self.domains[a.domain].team for a in self.assets.values() if a.needs_triggerer}))
+        return tuple(sorted({self.domains[a.domain].team for a in self.assets.values() if a.drop is not None}))
 
     def partition_edge(self, key: str, param: str) -> PartitionEdge:
         """How the partitions of asset ``key``'s input ``param`` map to its own: what an Airflow

@@ -8,7 +8,7 @@ domain is a team whose DAG bundle holds only its file of ``<root>/dags`` (linked
 ``.mesh/airflow/bundles/<domain>/``), so an asset event reaches another team's DAG only if that
 DAG's Asset names the producing team (see ``assets.airflow.asset_dags.airflow_asset``).
 The profile's components (scheduler, dag-processor, triggerer, api-server, a triggerer per
-team whose DAGs hold triggers, and the Celery workers) run as separate process groups whose ids are kept in ``pids.json``, so
+team whose DAGs watch a drop, and the Celery workers) run as separate process groups whose ids are kept in ``pids.json``, so
 :meth:`LocalAirflow.stop` stops exactly what :meth:`LocalAirflow.start` started.
 
 This module does not import Airflow: it drives the ``airflow`` command and the REST API.
@@ -160,7 +160,7 @@ class LocalAirflow:
 
     def components(self, compiled: CompiledMesh | None = None) -> tuple[Component, ...]:
         """The processes :meth:`start` starts: the profile's, with a triggerer for each team
-        whose DAGs hold triggers (:meth:`CompiledMesh.triggerer_teams`) and that has a DAG
+        whose DAGs watch a drop (:meth:`CompiledMesh.triggerer_teams`) and that has a DAG
         bundle here. ``compiled``: the compiled mesh (default: as last written, none before
         the first compile)."""
         from assets.compiled import read_compiled

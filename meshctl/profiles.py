@@ -3,7 +3,7 @@ processes to start), and :class:`meshctl.local_airflow.LocalAirflow` has one cod
 
 - ``embedded`` (the default, ``make demo``): a SQLite metadata DB in the Airflow home and the
   LocalExecutor, whose task processes the scheduler forks; four processes (scheduler,
-  dag-processor, triggerer, api-server), and a triggerer per team with triggers (below).
+  dag-processor, triggerer, api-server), and a triggerer per team that watches a drop (below).
 - ``distributed``: the metadata DB on PostgreSQL and the CeleryExecutor, its broker Redis and its
   result backend the same PostgreSQL database; the same four processes plus N Celery workers
   (``airflow celery worker``), each with its own Celery node name ``workerI@<host>`` and its own
@@ -20,7 +20,7 @@ Triggerers: in Multi-Team mode a trigger belongs to the team of the DAG that mad
 triggerer runs only the triggers of its team: ``airflow triggerer --team-name TEAM`` those of
 TEAM, plain ``airflow triggerer`` those of no team. So both profiles start the team-less
 triggerer and one ``triggerer-TEAM`` per team given to :meth:`Profile.components` (the teams
-whose DAGs hold triggers). Only the team-less one serves its logs (port P+2; Airflow asks every
+whose DAGs watch a drop: each costs two processes of about 200 MB). Only the team-less one serves its logs (port P+2; Airflow asks every
 triggerer's host on that one port); the others write theirs to the shared log folder, which the
 API server reads on this machine.
 

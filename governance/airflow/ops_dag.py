@@ -37,7 +37,7 @@ OPS_SCHEDULE = "*/5 * * * *"
 def deadline_alert(asset: CompiledAsset, ops: OpsPolicy, root: str) -> DeadlineAlert | None:
     """The Deadline Alert of a scheduled asset's DAG: its run for time T must have published by
     T + allowed_lag. ``None`` for an asset without a cron schedule."""
-    if not asset.is_clock_scheduled:
+    if not asset.schedule or asset.schedule == "@once":
         return None
     return DeadlineAlert(reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
                          interval=ops.for_domain(asset.domain).allowed_lag,

@@ -71,26 +71,24 @@ def _compiled(**assets: CompiledAsset) -> CompiledMesh:
                         assets={a.key: a for a in assets.values()})
 
 
-def test_the_teams_whose_dags_hold_triggers_are_those_with_a_drop_or_a_clock_schedule() -> None:
+def test_the_teams_that_get_a_triggerer_are_those_whose_dags_watch_a_drop() -> None:
     compiled = _compiled(a=CompiledAsset(domain="watched", name="leads", drop="drops/leads/*.csv"),
                          b=CompiledAsset(domain="clocked", name="rates", schedule="0 6 * * 1"),
-                         c=CompiledAsset(domain="once", name="seed", schedule="@once"),
-                         d=CompiledAsset(domain="manual", name="ad_hoc"))
-    assert compiled.triggerer_teams() == ("clocked", "watched")
+                         c=CompiledAsset(domain="manual", name="ad_hoc"))
+    assert compiled.triggerer_teams() == ("watched",)
 
 
-def test_mesh_up_starts_a_triggerer_for_each_domain_with_triggers_and_a_dag_bundle(tmp_path: Path) -> None:
+def test_mesh_up_starts_a_triggerer_for_each_domain_that_watches_a_drop_and_has_a_dag_bundle(tmp_path: Path) -> None:
     from governance.compiled import write_compiled_mesh
 
     root = copy_with_dags(tmp_path / "mesh")
-    (root / "dags" / "finance.py").unlink()  # no bundle, so no team: no triggerer for it
     compiled = write_compiled_mesh(root)
-    # every example domain has clock-scheduled assets (Deadline Alerts); marketing also a watched drop
-    assert compiled.triggerer_teams() == ("customers", "finance", "marketing", "sales")
+    assert compiled.triggerer_teams() == ("marketing",)  # marketing.web_leads observes a drop
     airflow = LocalAirflow(root, port=9000)
-    expected = [*CORE, "triggerer-customers", "triggerer-marketing", "triggerer-sales"]
-    assert [c.name for c in airflow.components()] == expected  # as last compiled
-    assert [c.name for c in airflow.components(compiled)] == expected
+    assert [c.name for c in airflow.components()] == [*CORE, "triggerer-marketing"]  # as last compiled
+    assert [c.name for c in airflow.components(compiled)] == [*CORE, "triggerer-marketing"]
+    (root / "dags" / "marketing.py").unlink()  # no bundle, so no team: no triggerer for it
+    assert [c.name for c in airflow.components(compiled)] == CORE
     assert [c.name for c in LocalAirflow(tmp_path / "uncompiled").components()] == CORE
 
 
