@@ -8,8 +8,9 @@ domain is a team whose DAG bundle holds only its file of ``<root>/dags`` (linked
 ``.mesh/airflow/bundles/<domain>/``), so an asset event reaches another team's DAG only if that
 DAG's Asset names the producing team (see ``assets.airflow.asset_dags.airflow_asset``).
 The profile's components (scheduler, dag-processor, triggerer, api-server, a triggerer per
-team whose DAGs watch a drop, and the Celery workers) run as separate process groups whose ids are kept in ``pids.json``, so
-:meth:`LocalAirflow.stop` stops exactly what :meth:`LocalAirflow.start` started.
+team whose DAGs watch a drop, and the Celery workers) run as separate process groups whose ids
+are kept in ``pids.json``, so :meth:`LocalAirflow.stop` stops exactly what
+:meth:`LocalAirflow.start` started.
 
 This module does not import Airflow: it drives the ``airflow`` command and the REST API.
 """

@@ -20,9 +20,9 @@ Triggerers: in Multi-Team mode a trigger belongs to the team of the DAG that mad
 triggerer runs only the triggers of its team: ``airflow triggerer --team-name TEAM`` those of
 TEAM, plain ``airflow triggerer`` those of no team. So both profiles start the team-less
 triggerer and one ``triggerer-TEAM`` per team given to :meth:`Profile.components` (the teams
-whose DAGs watch a drop: each costs two processes of about 200 MB). Only the team-less one serves its logs (port P+2; Airflow asks every
-triggerer's host on that one port); the others write theirs to the shared log folder, which the
-API server reads on this machine.
+whose DAGs watch a drop: each costs two processes of about 200 MB). Only the team-less one
+serves its logs (port P+2; Airflow asks every triggerer's host on that one port); the others
+write theirs to the shared log folder, which the API server reads on this machine.
 
 Ports: the API server's port P; P+1 the first task log server (the scheduler's with the
 LocalExecutor, worker 1's with Celery); P+2 the triggerer's log server; P+3, P+4, ... the log
