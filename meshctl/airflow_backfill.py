@@ -194,8 +194,9 @@ def start_backfill(client: AirflowClient, mesh: Mesh, plan: BackfillPlan, *, max
 #: Answers of the API worth asking again: Airflow's database failed part-way (SQLite under load
 #: answers 500 "Database error"), or the API server (or a proxy before it) is overloaded.
 RETRIED_STATUSES = frozenset({500, 502, 503, 504})
-#: Requests to create one Airflow backfill before giving up, and the waits between them.
-CREATE_ATTEMPTS = 4
+#: Requests to create one Airflow backfill before giving up, and the waits between them (2, 4,
+#: 8, 16, 30 s: about a minute; SQLite's lock under a busy scheduler outlasted 14 s of waits).
+CREATE_ATTEMPTS = 6
 CREATE_BACKOFF = Backoff(first=2.0, factor=2.0, cap=30.0)
 
 
