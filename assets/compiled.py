@@ -253,6 +253,12 @@ class CompiledMesh:
             raise compiled.error.error()
         return [a for a in self.assets.values() if a.domain == domain]
 
+    def triggerer_teams(self) -> tuple[str, ...]:
+        """The Airflow teams whose DAGs watch a drop (an observed source's ``AssetWatcher``),
+        sorted. In Multi-Team mode a team's triggers run only in a triggerer started for that
+        team (``airflow triggerer --team-name TEAM``)."""
+        return tuple(sorted({self.domains[a.domain].team for a in self.assets.values() if a.drop is not None}))
+
     def partition_edge(self, key: str, param: str) -> PartitionEdge:
         """How the partitions of asset ``key``'s input ``param`` map to its own: what an Airflow
         partition event of the input runs (:func:`assets.partition_mapping.downstream_partitions`)."""

@@ -29,10 +29,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt
+
 from assets.airflow.naming import asset_dag_id
 from assets.errors import MeshError
 from assets.mesh import Mesh
-from meshctl.local_airflow import AirflowClient
+from assets.retrying import Backoff
+from meshctl.local_airflow import AirflowApiError, AirflowClient
 
 ACTIVE = frozenset({"queued", "running"})
 
@@ -169,8 +172,8 @@ def start_backfill(client: AirflowClient, mesh: Mesh, plan: BackfillPlan, *, max
             _wait_for_earlier_backfill(client, dag_id)
             definition = compiled.assets[key].partitions_definition()
             low, high = definition.start_of(todo[0]), definition.start_of(todo[-1])  # type: ignore[union-attr]
-            backfill = _create_backfill(client, dag_id, low.replace(tzinfo=dt.UTC), high.replace(tzinfo=dt.UTC),
-                                        max_parallel=max_parallel, conf=conf)
+            backfill = create_backfill(client, dag_id, low.replace(tzinfo=dt.UTC), high.replace(tzinfo=dt.UTC),
+                                       max_parallel=max_parallel, conf=conf)
             started[key] = {"backfill_id": backfill["id"], "partitions": todo}
         else:
             for partition in todo:
@@ -188,19 +191,43 @@ def start_backfill(client: AirflowClient, mesh: Mesh, plan: BackfillPlan, *, max
     return started
 
 
-def _create_backfill(client: AirflowClient, dag_id: str, low: dt.datetime, high: dt.datetime, *, max_parallel: int,
-                     conf: Mapping[str, Any] | None, attempts: int = 3) -> dict[str, Any]:
-    """Create the Airflow backfill; if Airflow's database fails part-way (SQLite under load
-    answers 500 "Database error"), wait for what it did create to close and ask again: with
-    ``reprocess_behavior="failed"`` the new backfill makes only the runs still missing."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return client.create_backfill(dag_id, low, high, max_active_runs=max_parallel, reprocess="failed", conf=conf)
-        except MeshError as failed:
-            if " 500:" not in str(failed) or attempt == attempts:
-                raise
-            _wait_for_earlier_backfill(client, dag_id)
-    raise AssertionError("unreachable")
+#: Answers of the API worth asking again: Airflow's database failed part-way (SQLite under load
+#: answers 500 "Database error"), or the API server (or a proxy before it) is overloaded.
+RETRIED_STATUSES = frozenset({500, 502, 503, 504})
+#: Requests to create one Airflow backfill before giving up, and the waits between them (2, 4,
+#: 8, 16, 30 s: about a minute; SQLite's lock under a busy scheduler outlasted 14 s of waits).
+CREATE_ATTEMPTS = 6
+CREATE_BACKOFF = Backoff(first=2.0, factor=2.0, cap=30.0)
+
+
+def create_backfill(client: AirflowClient, dag_id: str, low: dt.datetime, high: dt.datetime, *, max_parallel: int,
+                    conf: Mapping[str, Any] | None = None, reprocess: str = "failed",
+                    attempts: int = CREATE_ATTEMPTS, backoff: Backoff = CREATE_BACKOFF,
+                    sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+    """Create an Airflow backfill of ``dag_id`` over ``[low, high]``, asking again (at most
+    ``attempts`` times in all, ``backoff`` between) while the API answers one of
+    :data:`RETRIED_STATUSES`: on SQLite, Airflow 3.3 answers 503 "Database is locked" when the
+    scheduler holds the database while the backfill is created. Before asking again, wait for
+    what a failed request did create to close: with ``reprocess="failed"`` the new backfill makes
+    only the runs still missing. Any other error is raised at once; the last transient one as a
+    :class:`BackfillError` saying what to do."""
+    def transient(exc: BaseException) -> bool:
+        return isinstance(exc, AirflowApiError) and exc.status in RETRIED_STATUSES
+
+    retrying = Retrying(stop=stop_after_attempt(attempts), wait=lambda state: backoff.wait(state.attempt_number),
+                        retry=retry_if_exception(transient), sleep=sleep,
+                        before_sleep=lambda _: _wait_for_earlier_backfill(client, dag_id))
+    try:
+        return retrying(client.create_backfill, dag_id, low, high, max_active_runs=max_parallel, reprocess=reprocess,
+                        conf=conf)
+    except RetryError as exhausted:
+        last = exhausted.last_attempt.exception()
+        assert isinstance(last, AirflowApiError)  # only those are retried
+        raise BackfillError(f"Airflow refused all {attempts} requests to create the backfill of {dag_id}, the last "
+                            f"with {last.status} ({last.what})", where="Airflow REST API",
+                            fix="the API server or its metadata DB is overloaded (SQLite under load): run the same "
+                            "command again when it is quieter, it resumes with what is missing; for heavy "
+                            "backfills use `mesh up --profile distributed` (PostgreSQL)") from None
 
 
 def _wait_for_earlier_backfill(client: AirflowClient, dag_id: str, timeout: float = 300) -> None:

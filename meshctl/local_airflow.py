@@ -7,9 +7,10 @@ Redis broker, Celery workers). Airflow runs in Multi-Team mode: each
 domain is a team whose DAG bundle holds only its file of ``<root>/dags`` (linked into
 ``.mesh/airflow/bundles/<domain>/``), so an asset event reaches another team's DAG only if that
 DAG's Asset names the producing team (see ``assets.airflow.asset_dags.airflow_asset``).
-The profile's components (scheduler, dag-processor, triggerer, api-server, and the Celery
-workers) run as separate process groups whose ids are kept in ``pids.json``, so
-:meth:`LocalAirflow.stop` stops exactly what :meth:`LocalAirflow.start` started.
+The profile's components (scheduler, dag-processor, triggerer, api-server, a triggerer per
+team whose DAGs watch a drop, and the Celery workers) run as separate process groups whose ids
+are kept in ``pids.json``, so :meth:`LocalAirflow.stop` stops exactly what
+:meth:`LocalAirflow.start` started.
 
 This module does not import Airflow: it drives the ``airflow`` command and the REST API.
 """
@@ -29,18 +30,29 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from assets.errors import MeshError
-from meshctl.profiles import EMBEDDED, Profile
+from meshctl.profiles import EMBEDDED, Component, Profile
+
+if TYPE_CHECKING:
+    from assets.compiled import CompiledMesh
 
 DEFAULT_PORT = 8080
 
 
 class AirflowRuntimeError(MeshError):
     """Starting, stopping or talking to the local Airflow failed."""
+
+
+class AirflowApiError(AirflowRuntimeError):
+    """Airflow's REST API answered an error: its HTTP ``status``."""
+
+    def __init__(self, what: str, *, status: int, where: str = "", fix: str = "") -> None:
+        self.status = status
+        super().__init__(what, where=where, fix=fix)
 
 
 @dataclass(frozen=True)
@@ -140,12 +152,24 @@ class LocalAirflow:
         events.parent.mkdir(parents=True, exist_ok=True)
         return airflow_provider_settings(lineage_settings(load_policy(self.root)), events)
 
-    def _compile(self) -> None:
+    def _compile(self) -> CompiledMesh:
         """Write ``.mesh/compiled/mesh.json`` now, so that the first parse of each DAG file finds
         it current (a DAG file would otherwise rebuild it, in a subprocess, while parsing)."""
         from governance.compiled import write_compiled_mesh
 
-        write_compiled_mesh(self.root)
+        return write_compiled_mesh(self.root)
+
+    def components(self, compiled: CompiledMesh | None = None) -> tuple[Component, ...]:
+        """The processes :meth:`start` starts: the profile's, with a triggerer for each team
+        whose DAGs watch a drop (:meth:`CompiledMesh.triggerer_teams`) and that has a DAG
+        bundle here. ``compiled``: the compiled mesh (default: as last written, none before
+        the first compile)."""
+        from assets.compiled import read_compiled
+
+        compiled = compiled if compiled is not None else read_compiled(self.root)
+        bundles = {file.stem for file in self._domain_files()}
+        teams = [t for t in compiled.triggerer_teams() if t in bundles] if compiled is not None else []
+        return self.profile.components(self.port, teams)
 
     def _secret(self, name: str) -> str:
         """A random secret kept in an owner-only file of the Airflow home."""
@@ -185,11 +209,11 @@ class LocalAirflow:
         self._run(["airflow", "db", "migrate"], "migrating the metadata DB")
         self._run(["airflow", "teams", "sync"], "creating one Airflow team per domain")
         self._run([sys.executable, "-m", "meshctl.pools", str(self.root)], "creating the domain pools")
-        self._compile()
+        components = self.components(self._compile())
         pids: dict[str, int] = {}
         try:
             env = self.env()
-            for component in self.profile.components(self.port):
+            for component in components:
                 log = open(self.home / "logs" / f"{component.name}.log", "ab")  # noqa: SIM115 - owned by the child
                 process = subprocess.Popen(list(component.argv), env=env | dict(component.env), cwd=self.root,
                                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -261,8 +285,9 @@ class AirflowClient:
     def _call(self, method: str, path: str, **kw: Any) -> Any:
         response = self.http.request(method, path, **kw)
         if response.status_code >= 400:
-            raise AirflowRuntimeError(f"{method} {path} answered {response.status_code}: {response.text[:300]}",
-                                      where="Airflow REST API", fix="check that `mesh up` is running")
+            raise AirflowApiError(f"{method} {path} answered {response.status_code}: {response.text[:300]}",
+                                  status=response.status_code, where="Airflow REST API",
+                                  fix="check that `mesh up` is running")
         return response.json() if response.content else None
 
     def dags(self) -> dict[str, dict[str, Any]]:

@@ -3,7 +3,7 @@ processes to start), and :class:`meshctl.local_airflow.LocalAirflow` has one cod
 
 - ``embedded`` (the default, ``make demo``): a SQLite metadata DB in the Airflow home and the
   LocalExecutor, whose task processes the scheduler forks; four processes (scheduler,
-  dag-processor, triggerer, api-server).
+  dag-processor, triggerer, api-server), and a triggerer per team that watches a drop (below).
 - ``distributed``: the metadata DB on PostgreSQL and the CeleryExecutor, its broker Redis and its
   result backend the same PostgreSQL database; the same four processes plus N Celery workers
   (``airflow celery worker``), each with its own Celery node name ``workerI@<host>`` and its own
@@ -15,6 +15,15 @@ since apache/airflow#60675), and the one executor configured here is global, so 
 team's tasks; a team's bundle, asset-event filtering and triggerer scoping work as in the
 embedded profile.
 
+Triggerers: in Multi-Team mode a trigger belongs to the team of the DAG that made it (an
+``AssetWatcher``'s trigger, a Deadline Alert's callback, a deferred task's trigger), and a
+triggerer runs only the triggers of its team: ``airflow triggerer --team-name TEAM`` those of
+TEAM, plain ``airflow triggerer`` those of no team. So both profiles start the team-less
+triggerer and one ``triggerer-TEAM`` per team given to :meth:`Profile.components` (the teams
+whose DAGs watch a drop: each costs two processes of about 200 MB). Only the team-less one
+serves its logs (port P+2; Airflow asks every triggerer's host on that one port); the others
+write theirs to the shared log folder, which the API server reads on this machine.
+
 Ports: the API server's port P; P+1 the first task log server (the scheduler's with the
 LocalExecutor, worker 1's with Celery); P+2 the triggerer's log server; P+3, P+4, ... the log
 servers of workers 2, 3, ... (only when they share one machine).
@@ -22,7 +31,7 @@ servers of workers 2, 3, ... (only when they share one machine).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -95,10 +104,12 @@ class Profile:
         """The API server's port, then the log servers' ports (module docstring)."""
         return (port, port + 1, port + 2) + tuple(_log_port(port, i) for i in range(2, self.workers + 1))
 
-    def components(self, port: int) -> tuple[Component, ...]:
-        """The processes to start, in order."""
+    def components(self, port: int, teams: Iterable[str] = ()) -> tuple[Component, ...]:
+        """The processes to start, in order: the core ones, a triggerer for each of ``teams``
+        (module docstring), then the Celery workers."""
         core = tuple(Component(name, ("airflow", name)) for name in CORE_COMPONENTS)
-        return core + tuple(self._worker(i, _log_port(port, i)) for i in range(1, self.workers + 1))
+        triggerers = tuple(team_triggerer(team) for team in sorted(set(teams)))
+        return core + triggerers + tuple(self._worker(i, _log_port(port, i)) for i in range(1, self.workers + 1))
 
     def _worker(self, index: int, log_port: int) -> Component:
         name = f"worker{index}"
@@ -113,6 +124,12 @@ class Profile:
             return "SQLite metadata DB in the Airflow home, LocalExecutor"
         return (f"metadata DB {redact(self.database_url or '')}, CeleryExecutor with broker "
                 f"{redact(self.broker_url or '')}, {self.workers} Celery worker(s) x {self.worker_concurrency}")
+
+
+def team_triggerer(team: str) -> Component:
+    """The triggerer of Airflow team ``team``: it runs that team's triggers only, and serves no
+    logs (the team-less triggerer holds the triggerer log port)."""
+    return Component(f"triggerer-{team}", ("airflow", "triggerer", "--team-name", team, "--skip-serve-logs"))
 
 
 def _log_port(port: int, worker: int) -> int:

@@ -57,7 +57,7 @@ def up(
         mesh = open_mesh(root)
         chosen, started = _profile(profile, mesh.root, workers)
         airflow = LocalAirflow(mesh.root, port=free_port(len(chosen.ports(0))) if port == 0 else port, profile=chosen)
-        names = ", ".join(c.name for c in chosen.components(airflow.port))
+        names = ", ".join(c.name for c in airflow.components())
         with console.status(f"starting Airflow 3 in {airflow.home} ({names}; {chosen.describe()})"):
             try:
                 airflow.start()

@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from assets.compiled import CompiledAsset, CompiledDomain, CompiledMesh, Fingerprint
 from assets.errors import MeshError
 from meshctl.cli import app
 from meshctl.local_airflow import LocalAirflow
 from meshctl.profiles import EMBEDDED, Profile, distributed, redact
 from meshctl.services import service_urls
+from tests.airflow.conftest import copy_with_dags
 
 PG = "postgresql://mesh:s3cret@db.internal:5432"
 REDIS = "redis://broker.internal:6379/0"
@@ -49,6 +51,45 @@ def test_each_celery_worker_has_its_own_name_hostname_and_log_server_port() -> N
     ports = [int(w.env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"]) for w in workers]
     assert ports == [9001, 9003, 9004]
     assert set(profile.ports(9000)) == {9000, 9002, *ports}  # the triggerer's log server keeps P+2
+
+
+CORE = ["scheduler", "dag-processor", "triggerer", "api-server"]
+
+
+def test_a_team_triggerer_runs_that_teams_triggers_and_leaves_the_log_port_to_the_team_less_one() -> None:
+    profile = distributed(PG, REDIS, workers=2)
+    components = profile.components(9000, ["sales", "marketing", "sales"])
+    assert [c.name for c in components] == [*CORE, "triggerer-marketing", "triggerer-sales", "worker1", "worker2"]
+    assert components[4].argv == ("airflow", "triggerer", "--team-name", "marketing", "--skip-serve-logs")
+    assert components[2].argv == ("airflow", "triggerer")  # the triggers of no team, serving logs on P+2
+    assert profile.ports(9000) == (9000, 9001, 9002, 9003)  # no port for the team triggerers
+
+
+def _compiled(**assets: CompiledAsset) -> CompiledMesh:
+    return CompiledMesh(name="m", fingerprint=Fingerprint(files=(), version="0"),
+                        domains={a.domain: CompiledDomain(name=a.domain) for a in assets.values()},
+                        assets={a.key: a for a in assets.values()})
+
+
+def test_the_teams_that_get_a_triggerer_are_those_whose_dags_watch_a_drop() -> None:
+    compiled = _compiled(a=CompiledAsset(domain="watched", name="leads", drop="drops/leads/*.csv"),
+                         b=CompiledAsset(domain="clocked", name="rates", schedule="0 6 * * 1"),
+                         c=CompiledAsset(domain="manual", name="ad_hoc"))
+    assert compiled.triggerer_teams() == ("watched",)
+
+
+def test_mesh_up_starts_a_triggerer_for_each_domain_that_watches_a_drop_and_has_a_dag_bundle(tmp_path: Path) -> None:
+    from governance.compiled import write_compiled_mesh
+
+    root = copy_with_dags(tmp_path / "mesh")
+    compiled = write_compiled_mesh(root)
+    assert compiled.triggerer_teams() == ("marketing",)  # marketing.web_leads observes a drop
+    airflow = LocalAirflow(root, port=9000)
+    assert [c.name for c in airflow.components()] == [*CORE, "triggerer-marketing"]  # as last compiled
+    assert [c.name for c in airflow.components(compiled)] == [*CORE, "triggerer-marketing"]
+    (root / "dags" / "marketing.py").unlink()  # no bundle, so no team: no triggerer for it
+    assert [c.name for c in airflow.components(compiled)] == CORE
+    assert [c.name for c in LocalAirflow(tmp_path / "uncompiled").components()] == CORE
 
 
 def test_a_worker_records_its_name_on_its_task_instances(monkeypatch: pytest.MonkeyPatch) -> None:
