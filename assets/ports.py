@@ -24,6 +24,8 @@ Plug-in contract, for each port:
   dies without a result can be found later), ``run_ended(run)`` every run end, whatever its
   outcome (run records, alerts); a failing observer is logged, and what it does never changes
   the run.
+- ``together()``: a context in which the observers hear one run's start, or its end; what they
+  record in it may be written at once (one transaction of the state database) when it ends.
 - the update handlers (:class:`assets.events.UpdateHandler`) run after each publish.
 - ``clock`` says what time it is, and ``sleep`` waits (between retries); a simulation gives its
   own of both.
@@ -34,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -159,5 +161,6 @@ class Services:
     admission: Admission
     handlers: Sequence[UpdateHandler] = ()
     observers: Sequence[RunObserver] = ()
+    together: Callable[[], AbstractContextManager[object]] = nullcontext
     clock: Callable[[], dt.datetime] = utc_now
     sleep: Callable[[float], None] = time.sleep

@@ -142,12 +142,17 @@ def _partition_kw(partition: str | None) -> dict[str, str]:
 
 
 def _tell_observers(mesh: Mesh, key: str, tell: Callable[[RunObserver], object]) -> None:
-    for observer in mesh.services.observers:
-        try:
-            tell(observer)
-        except Exception as exc:  # an observer's failure never changes the run's outcome
-            log.warning("run observer %s failed on %s: %s: %s", type(observer).__name__, key,
-                        type(exc).__name__, exc)
+    """Tell every observer, together (what they record is written at once, at the end)."""
+    try:
+        with mesh.services.together():
+            for observer in mesh.services.observers:
+                try:
+                    tell(observer)
+                except Exception as exc:  # an observer's failure never changes the run's outcome
+                    log.warning("run observer %s failed on %s: %s: %s", type(observer).__name__, key,
+                                type(exc).__name__, exc)
+    except Exception as exc:  # nor does a failure to write what they recorded
+        log.warning("run observers' records of %s not written: %s: %s", key, type(exc).__name__, exc)
 
 
 def _run(mesh: Mesh, key: str, store: VersionStore, *, run_id: str, params: Mapping[str, Any] | None,
