@@ -18,6 +18,8 @@ Plug-in contract, for each port:
   :class:`~assets.errors.MeshError` when the asset ``consumer`` may not read ``producer`` today.
 - :class:`LineageSink`: ``started``/``failed`` report a run of an asset, ``unchanged`` a run
   that ended publishing nothing (its output was the current version); they never raise.
+  ``batched()`` is a context around a run of many assets or partitions, in which what they
+  report may be delivered later, together; all of it is delivered (or kept to be) when it ends.
 - :class:`Admission`: ``admit(region, key, size)`` raises before a version that breaks a
   residency or quota rule is written to ``region``.
 - :class:`RunObserver`: ``run_started(run)`` hears every run of an asset begin (so a run that
@@ -107,6 +109,8 @@ class LineageSink(Protocol):
                partition: str | None = None) -> object: ...
 
     def unchanged(self, key: str, run_id: str, current: Manifest) -> object: ...
+
+    def batched(self) -> AbstractContextManager[object]: ...
 
 
 class Admission(Protocol):

@@ -97,9 +97,13 @@ class StateDatabase:
 
         In a :meth:`joined` block, a write that is not ``durable`` is one savepoint of the block's
         transaction (an error undoes that write's changes, not the block's); a ``durable`` one
-        first commits what the block wrote so far, then takes a transaction of its own."""
+        first commits what the block wrote so far, then takes a transaction of its own (inside an
+        open read or write of the block it cannot: :class:`RuntimeError`)."""
         block = _joined_block(self.url)
         if block is not None and not (durable and block.commit_if_idle()):
+            if durable:  # SQLite cannot make a begun transaction sync its commit: never a silent downgrade
+                raise RuntimeError("a durable write inside an open read or write of a joined block: "
+                                   "end that read or write first")
             with self._errors(), block.savepoint(lock) as conn:
                 yield conn
             return

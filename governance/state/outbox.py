@@ -87,6 +87,8 @@ def flush_outbox(database: StateDatabase, table: Table, lock: str, send: Callabl
             if record is not None:
                 record(conn)
             rows = conn.execute(select(table).where(due).order_by(table.c.seq)).all()
+        if not rows and backoff is None:  # nothing pending at all: nothing to mark or count
+            return Flushed(0, 0)
         for row in rows:
             where = row._mapping[channel] if channel is not None else None
             if where in down:

@@ -111,3 +111,10 @@ def test_a_durable_write_or_a_lock_in_a_joined_block_commits_what_came_before(tm
                 seen = [v for (v,) in elsewhere.execute("SELECT v FROM t ORDER BY rowid")]
     assert seen == ["first", "durable", "second"]
     assert _values(database) == seen
+
+
+def test_a_durable_write_inside_an_open_read_of_a_joined_block_is_refused_not_downgraded(tmp_path: Path) -> None:
+    database = _db(tmp_path)
+    with database.joined(), database.read():
+        with pytest.raises(RuntimeError, match="durable write inside an open read"), database.write(durable=True):
+            pass
