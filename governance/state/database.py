@@ -149,12 +149,27 @@ class StateDatabase:
 
     @contextmanager
     def exclusive(self, name: str) -> Iterator[None]:
-        """Hold the lock ``name`` across processes (and hosts, on PostgreSQL) for the block (in a
-        :meth:`joined` block, once what the block wrote so far is committed)."""
-        block = _joined_block(self.url)
+        """Hold the lock ``name`` across processes (and hosts, on PostgreSQL) for the block. In a
+        :meth:`joined` block, what the block wrote so far is committed first, and the block's
+        reads and writes take transactions of their own until the lock is released (so an
+        outbox commits what it recorded before it sends, and marks what it sent, as it says)."""
+        blocks = _joined_blocks()
+        block = blocks.get(self.url)
         if block is not None:
             with self._errors():
-                block.commit_if_idle()
+                if block.commit_if_idle():
+                    del blocks[self.url]
+                else:
+                    block = None
+        try:
+            with self._exclusive(name):
+                yield
+        finally:
+            if block is not None:
+                blocks[self.url] = block
+
+    @contextmanager
+    def _exclusive(self, name: str) -> Iterator[None]:
         path = self.sqlite_path
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)

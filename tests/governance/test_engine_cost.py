@@ -13,10 +13,13 @@ import pytest
 from sqlalchemy import text
 
 from assets import materialize
+from assets.ports import RunEnded, RunStarted
+from assets.step import run_asset
 from governance.lineage.events import run_uuid
 from governance.state import StateDatabase, state_database
 from governance.state.database import transactions
 from governance.wiring import load_mesh
+from tests.assets.test_run_observers import observed
 
 #: Run record (start), its START lineage event recorded with the pending ones read, the events
 #: marked sent, the subscribers at the start and at the end, the run's end, the open incidents
@@ -36,6 +39,28 @@ def test_one_asset_run_takes_four_state_transactions_and_still_sends_its_start(e
     events = [json.loads(line) for line in (example_root / ".mesh" / "lineage" / "events.jsonl").read_text().splitlines()]
     ours = run_uuid(run.run_id, "sales.orders")
     assert [e["eventType"] for e in events if e["run"]["runId"] == ours] == ["START"]  # sent at once, as before
+
+
+def test_a_lone_step_as_an_airflow_task_runs_it_sends_its_start_at_once_in_as_many_transactions(
+        example_root: Path) -> None:
+    events_file = example_root / ".mesh" / "lineage" / "events.jsonl"
+    ours = run_uuid("airflow-like", "sales.orders")
+    sent: list[str] = []
+
+    class Watch:  # what the events file holds when the run ends
+        def run_started(self, run: RunStarted) -> None:
+            pass
+
+        def run_ended(self, run: RunEnded) -> None:
+            sent.extend(line for line in events_file.read_text().splitlines() if ours in line)
+
+    mesh = observed(example_root, Watch())
+    assert materialize("sales.orders", mesh=mesh, params={"scale": 50}, handlers=[]).ok  # first use: migrations
+    database = state_database(mesh.policy)
+    before = transactions(database)
+    assert run_asset(mesh, "sales.orders", run_id="airflow-like", params={"scale": 50}, source="airflow").ok
+    assert transactions(database) - before == PER_ASSET  # unbatched: START recorded and sent, then marked
+    assert [json.loads(line)["eventType"] for line in sent] == ["START"]
 
 
 def test_each_write_runs_with_the_sync_it_asks_for_on_a_reused_connection(tmp_path: Path) -> None:
