@@ -239,8 +239,11 @@ class _Joined:
             try:
                 yield conn
             except BaseException:
-                conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
-                conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+                try:
+                    conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
+                    conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+                except DBAPIError:  # the database ended the whole transaction itself: the block's commit says so
+                    pass
                 raise
             conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
 
