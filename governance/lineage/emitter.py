@@ -86,8 +86,8 @@ class Lineage:
             if sender is None:
                 return self.outbox.emit(build())
             self.outbox.record(build())
-            if not sender.poke():  # the batch ended meanwhile
-                return self.outbox.flush()
+            # the sender is told once the event is committed (it would not see it before)
+            self.outbox.database.after_commit(lambda: sender.poke() or self.outbox.flush())  # ended meanwhile: send it
             return None
         except Exception:  # lineage must never fail a data run; the outbox keeps what it could record
             log.exception("lineage event for %s could not be recorded", key)

@@ -143,9 +143,20 @@ class StateDatabase:
                 except BaseException:
                     block.end(commit=False)
                     raise
-                block.end(commit=True)
+                then = block.end(commit=True)
         finally:
             del blocks[self.url]
+        for call in then:  # the block is gone: what they read or write takes transactions of its own
+            call()
+
+    def after_commit(self, then: Callable[[], object]) -> None:
+        """Call ``then`` once what this thread wrote is committed: at once, or, in a :meth:`joined`
+        block with a transaction open, after its commit (not at all if it is rolled back)."""
+        block = _joined_block(self.url)
+        if block is None or not block.open:
+            then()
+        else:
+            block.then.append(then)
 
     @contextmanager
     def exclusive(self, name: str) -> Iterator[None]:
@@ -210,8 +221,13 @@ class _Joined:
     def __init__(self, database: StateDatabase) -> None:
         self.database = database
         self.uses = 0
+        self.then: list[Callable[[], object]] = []  # called after the commit
         self._conn: Connection | None = None
         self._transaction: Any = None
+
+    @property
+    def open(self) -> bool:
+        return self._conn is not None
 
     @contextmanager
     def using(self) -> Iterator[Connection]:
@@ -252,13 +268,16 @@ class _Joined:
         what comes next joins it); whether it was committed."""
         if self.uses:
             return False
-        self.end(commit=True)
+        for call in self.end(commit=True):
+            call()
         return True
 
-    def end(self, *, commit: bool) -> None:
+    def end(self, *, commit: bool) -> list[Callable[[], object]]:
+        """Commit or roll back; what waits for the commit, to call once it is done."""
         conn, transaction, self._conn, self._transaction = self._conn, self._transaction, None, None
+        then, self.then = self.then, []
         if conn is None:
-            return
+            return []
         try:
             if commit:
                 transaction.commit()
@@ -266,6 +285,7 @@ class _Joined:
                 transaction.rollback()
         finally:
             conn.close()
+        return then if commit else []
 
 
 _LOCAL = threading.local()

@@ -143,3 +143,21 @@ def test_a_durable_write_inside_an_open_read_of_a_joined_block_is_refused_not_do
     with database.joined(), database.read():
         with pytest.raises(RuntimeError, match="durable write inside an open read"), database.write(durable=True):
             pass
+
+
+def test_what_waits_for_the_commit_of_a_joined_block_runs_after_it_and_only_if_it_commits(tmp_path: Path) -> None:
+    database = _db(tmp_path)
+    seen: list[list[str]] = []
+    database.after_commit(lambda: seen.append(["no block: at once"]))
+    with database.joined():
+        with database.write(durable=False) as conn:
+            conn.execute(text("INSERT INTO t VALUES ('a')"))
+        database.after_commit(lambda: seen.append(_values(database)))
+        assert seen == [["no block: at once"]]  # not yet: the row is not committed
+    assert seen == [["no block: at once"], ["a"]]
+    with pytest.raises(ValueError), database.joined():
+        with database.write(durable=False) as conn:
+            conn.execute(text("INSERT INTO t VALUES ('b')"))
+        database.after_commit(lambda: seen.append(["rolled back, yet called"]))
+        raise ValueError("the block failed")
+    assert seen == [["no block: at once"], ["a"]]

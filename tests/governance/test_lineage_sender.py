@@ -22,7 +22,7 @@ def test_pokes_while_a_pass_runs_are_sent_by_one_more_pass() -> None:
         sending.set()
         release.wait()
 
-    sender = BackgroundSender(flush, gather=0.0)
+    sender = BackgroundSender(flush, gather=0.01)
     assert sender.poke()
     assert sending.wait(timeout=30)  # the first pass is sending
     for _ in range(5):
@@ -50,7 +50,7 @@ def test_a_failing_pass_is_logged_and_the_next_one_still_runs() -> None:
             failed.set()
             raise ConnectionError("backend down")
 
-    sender = BackgroundSender(flush, gather=0.0)
+    sender = BackgroundSender(flush, gather=0.01)
     sender.poke()
     assert failed.wait(timeout=30)
     sender.poke()
