@@ -124,7 +124,9 @@ def run_plan(mesh: Mesh, work: Plan, *, params: Mapping[str, Any] | None = None,
         if on_result is not None:
             on_result(result)
 
-    with ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="backfill") as pool:
+    # the runs' lineage events are sent together, in the background, all of them by the time it returns
+    with mesh.services.lineage.batched(), ThreadPoolExecutor(max_workers=max_parallel,
+                                                             thread_name_prefix="backfill") as pool:
         running: dict[Future[AssetResult], Node] = {}
         while sorter.is_active():
             for node in sorter.get_ready():

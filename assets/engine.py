@@ -91,7 +91,8 @@ def materialize(
     # looks at the runs in flight, so waiting on every ready asset would cost the width of the
     # graph per finished asset (quadratic over a wide mesh), waiting on ``workers`` costs a constant.
     ready: deque[tuple[str, bool]] = deque()
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mesh") as pool:
+    # the runs' lineage events are sent together, in the background, all of them by the time it returns
+    with mesh.services.lineage.batched(), ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mesh") as pool:
         running: dict[Future[AssetResult], str] = {}
         while sorter.is_active():
             for key in sorter.get_ready():

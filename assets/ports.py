@@ -18,12 +18,16 @@ Plug-in contract, for each port:
   :class:`~assets.errors.MeshError` when the asset ``consumer`` may not read ``producer`` today.
 - :class:`LineageSink`: ``started``/``failed`` report a run of an asset, ``unchanged`` a run
   that ended publishing nothing (its output was the current version); they never raise.
+  ``batched()`` is a context around a run of many assets or partitions, in which what they
+  report may be delivered later, together; all of it is delivered (or kept to be) when it ends.
 - :class:`Admission`: ``admit(region, key, size)`` raises before a version that breaks a
   residency or quota rule is written to ``region``.
 - :class:`RunObserver`: ``run_started(run)`` hears every run of an asset begin (so a run that
   dies without a result can be found later), ``run_ended(run)`` every run end, whatever its
   outcome (run records, alerts); a failing observer is logged, and what it does never changes
   the run.
+- ``together()``: a context in which the observers hear one run's start, or its end; what they
+  record in it may be written at once (one transaction of the state database) when it ends.
 - the update handlers (:class:`assets.events.UpdateHandler`) run after each publish.
 - ``clock`` says what time it is, and ``sleep`` waits (between retries); a simulation gives its
   own of both.
@@ -34,7 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -106,6 +110,8 @@ class LineageSink(Protocol):
 
     def unchanged(self, key: str, run_id: str, current: Manifest) -> object: ...
 
+    def batched(self) -> AbstractContextManager[object]: ...
+
 
 class Admission(Protocol):
     """Refuses a version a region may not take (residency, storage quota)."""
@@ -159,5 +165,6 @@ class Services:
     admission: Admission
     handlers: Sequence[UpdateHandler] = ()
     observers: Sequence[RunObserver] = ()
+    together: Callable[[], AbstractContextManager[object]] = nullcontext
     clock: Callable[[], dt.datetime] = utc_now
     sleep: Callable[[float], None] = time.sleep

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import polars as pl
@@ -70,9 +71,10 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
     lineage = mesh.services.lineage
     started_at = mesh.services.clock()
     region = mesh.active_region  # read once: the region written to is the one the audit record names
-    _tell_observers(mesh, key, lambda observer: observer.run_started(
-        RunStarted(key=key, run_id=run_id, source=source, started_at=started_at)))
-    lineage.started(key, run_id, **_partition_kw(partition))
+    with _together(mesh, key):  # the run's record, its START event: one write
+        _tell_observers(mesh, key, lambda observer: observer.run_started(
+            RunStarted(key=key, run_id=run_id, source=source, started_at=started_at)))
+        lineage.started(key, run_id, **_partition_kw(partition))
     if retries is None:
         retries = mesh.graph[key].spec.retries
     if skip_unchanged is None:
@@ -88,11 +90,6 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
     result = run_with_retries(lambda: _run(mesh, key, mesh.store(region), run_id=run_id, params=params, secrets=secrets,
                                            skip_unchanged=skip_unchanged, partition=partition),
                               retries=retries, sleep=mesh.services.sleep, before_wait=audit_retry)
-    if not result.ok:  # COMPLETE comes from the lineage handler on the update
-        lineage.failed(key, run_id, result.error or str(result.status), result.gate.failures if result.gate else (),
-                       **_partition_kw(partition))
-    elif result.status is Status.UNCHANGED and result.manifest is not None:  # no update, so the run ends here
-        lineage.unchanged(key, run_id, result.manifest)
     mesh.services.audit.append(AuditEvent(
         actor=f"service:{key.split('.', 1)[0]}", action="materialize", target=key, source=source,
         outcome=str(result.status), where=f"region:{region}",
@@ -114,7 +111,13 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
                     if result.published and result.manifest and result.manifest.observed else {})}))
     ended = RunEnded(key=key, run_id=run_id, source=source, started_at=started_at,
                      ended_at=mesh.services.clock(), result=result)
-    _tell_observers(mesh, key, lambda observer: observer.run_ended(ended))
+    with _together(mesh, key):  # its FAIL or COMPLETE event, its record, alerts, notices: one write
+        if not result.ok:  # COMPLETE comes from the lineage handler on the update
+            lineage.failed(key, run_id, result.error or str(result.status),
+                           result.gate.failures if result.gate else (), **_partition_kw(partition))
+        elif result.status is Status.UNCHANGED and result.manifest is not None:  # no update: the run ends here
+            lineage.unchanged(key, run_id, result.manifest)
+        _tell_observers(mesh, key, lambda observer: observer.run_ended(ended))
     return result
 
 
@@ -139,6 +142,17 @@ def _checked_partition(mesh: Mesh, key: str, partition: str | None) -> str | Non
 def _partition_kw(partition: str | None) -> dict[str, str]:
     """``{"partition": ...}`` for a partitioned run, nothing otherwise (unpartitioned records stay as they were)."""
     return {"partition": partition} if partition is not None else {}
+
+
+@contextmanager
+def _together(mesh: Mesh, key: str) -> Iterator[None]:
+    """What the block's observers and lineage record is written at once (:attr:`Services.together`);
+    a failure to write it never changes the run's outcome."""
+    try:
+        with mesh.services.together():
+            yield
+    except Exception as exc:
+        log.warning("run observers' and lineage records of %s not written: %s: %s", key, type(exc).__name__, exc)
 
 
 def _tell_observers(mesh: Mesh, key: str, tell: Callable[[RunObserver], object]) -> None:

@@ -141,6 +141,7 @@ def _governed_services(mesh: Mesh) -> GovernedServices:
         admission=_RegionAdmission(mesh), handlers=tuple(default_handlers(mesh, audit, history)),
         observers=(RunRecorder(RunRecords(state_database(policy))), AlertObserver(alerts),
                    SubscriptionObserver(mesh, subscription_store(mesh), alerts)),
+        together=state_database(policy).joined,
         alerts=alerts)
 
 

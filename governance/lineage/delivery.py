@@ -78,17 +78,16 @@ class LineageOutbox:
 
     def emit(self, event: RunEvent) -> Delivery:
         """Record ``event`` and deliver everything pending."""
-        body = Serde.to_json(event)
-        assert event.eventType is not None  # the mesh's events always have one
-        event_id = f"{event.run.runId}:{event.eventType.value}"
         new: list[bool] = []
-
-        def record(conn: Connection) -> None:
-            new.append(conn.execute(insert_new(conn, events).values(id=event_id, body=body, created_at=_now())
-                                    .returning(events.c.seq)).first() is not None)
-
-        delivery = self._flush(record)  # recorded in the transaction that reads what is pending
+        delivery = self._flush(lambda conn: new.append(_insert(conn, event)))  # in the transaction that reads what is pending
         return Delivery(new[0], delivery.sent, delivery.pending, delivery.error)
+
+    def record(self, event: RunEvent) -> bool:
+        """Record ``event`` to be delivered by a later flush (in the state database's joined
+        block, if one is open: see :meth:`StateDatabase.joined`); whether it is new."""
+        self._import()
+        with self.database.write(durable=False) as conn:
+            return _insert(conn, event)
 
     def flush(self) -> Delivery:
         """Send pending events, oldest first, until one fails."""
@@ -135,6 +134,14 @@ class LineageOutbox:
         if rows:
             conn.execute(insert_new(conn, events), rows)
         return len(rows)
+
+
+def _insert(conn: Connection, event: RunEvent) -> bool:
+    """Write ``event`` into the outbox, keyed by its run and type; whether it was not there yet."""
+    assert event.eventType is not None  # the mesh's events always have one
+    return conn.execute(insert_new(conn, events).values(id=f"{event.run.runId}:{event.eventType.value}",
+                                                        body=Serde.to_json(event), created_at=_now())
+                        .returning(events.c.seq)).first() is not None
 
 
 def _now() -> str:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from governance.lineage.events import (
     start_event,
     unchanged_event,
 )
+from governance.lineage.sender import BackgroundSender
 from governance.state import StateDatabase, state_database
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,21 @@ class Lineage:
     mesh: Mesh
     settings: LineageSettings
     outbox: LineageOutbox
+    _batches: _Batches = field(default_factory=lambda: _Batches(), compare=False, repr=False)
+
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """A run of many assets or partitions: in it, each run's START, FAIL or unchanged
+        COMPLETE event is recorded at once (with the run's start or end, in one transaction)
+        and sent by a background sender, many in one pass; when it ends, everything is sent."""
+        if not self.settings.enabled:  # nothing to send
+            yield
+            return
+        self._batches.open(self.outbox.flush)
+        try:
+            yield
+        finally:
+            self._batches.close()
 
     def started(self, key: str, run_id: str, *, partition: str | None = None) -> Delivery | None:
         return self._emit(lambda: start_event(self.mesh, key, run_id, self.settings.namespace, partition=partition), key)
@@ -64,10 +82,40 @@ class Lineage:
         if not self.settings.enabled:
             return None
         try:
-            return self.outbox.emit(build())
+            sender = self._batches.sender
+            if sender is None:
+                return self.outbox.emit(build())
+            self.outbox.record(build())
+            # the sender is told once the event is committed (it would not see it before)
+            self.outbox.database.after_commit(lambda: sender.poke() or self.outbox.flush())  # ended meanwhile: send it
+            return None
         except Exception:  # lineage must never fail a data run; the outbox keeps what it could record
             log.exception("lineage event for %s could not be recorded", key)
             return None
+
+
+class _Batches:
+    """The open :meth:`Lineage.batched` blocks (from any thread) and their one sender."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open = 0
+        self.sender: BackgroundSender | None = None
+
+    def open(self, flush: Callable[[], object]) -> None:
+        with self._lock:
+            self._open += 1
+            if self.sender is None:
+                self.sender = BackgroundSender(flush)
+
+    def close(self) -> None:
+        with self._lock:
+            self._open -= 1
+            sender = self.sender if self._open == 0 else None
+            if sender is not None:
+                self.sender = None
+        if sender is not None:
+            sender.close()
 
 
 def lineage_for(mesh: Mesh) -> Lineage:

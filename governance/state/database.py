@@ -9,6 +9,8 @@ ways the stores use it.
 - :meth:`StateDatabase.exclusive`: one holder at a time across processes and hosts for work
   that is not one transaction (sending the lineage outbox): a session advisory lock on
   PostgreSQL, an ``flock`` beside the file on SQLite (which is on one machine anyway).
+- :meth:`StateDatabase.joined`: a block in which one thread's reads and writes that need no
+  sync to disk share one transaction (the records of one run's start, or of its end).
 
 The first process to open a database brings it to the newest revision
 (:mod:`governance.state.revisions`) under the same kind of lock, so concurrent starters migrate
@@ -74,7 +76,12 @@ class StateDatabase:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A transaction for reading."""
+        """A transaction for reading (in a :meth:`joined` block, the block's)."""
+        block = _joined_block(self.url)
+        if block is not None:
+            with self._errors(), block.using() as conn:
+                yield conn
+            return
         _count(self.url)
         with self._errors(), self.engine().connect() as conn:
             with conn.execution_options(sqlite_synchronous=_UNCHANGED).begin():  # a read syncs nothing
@@ -86,21 +93,94 @@ class StateDatabase:
         ``lock``, writers naming the same lock run one after the other (on SQLite every writer
         does). A commit that is not ``durable`` survives a crash of the process but maybe not a
         power cut (no sync to disk: SQLite's ``synchronous=NORMAL``, PostgreSQL's
-        ``synchronous_commit = off``); never for the audit log or the run history."""
+        ``synchronous_commit = off``); never for the audit log or the run history.
+
+        In a :meth:`joined` block, a write that is not ``durable`` is one savepoint of the block's
+        transaction (an error undoes that write's changes, not the block's); a ``durable`` one
+        first commits what the block wrote so far, then takes a transaction of its own (inside an
+        open read or write of the block it cannot: :class:`RuntimeError`)."""
+        block = _joined_block(self.url)
+        if block is not None and not (durable and block.commit_if_idle()):
+            if durable:  # SQLite cannot make a begun transaction sync its commit: never a silent downgrade
+                raise RuntimeError("a durable write inside an open read or write of a joined block: "
+                                   "end that read or write first")
+            with self._errors(), block.savepoint(lock) as conn:
+                yield conn
+            return
         _count(self.url)
         with self._errors(), self.engine().connect() as conn:
-            conn = conn.execution_options(sqlite_begin="IMMEDIATE", sqlite_synchronous="FULL" if durable else "NORMAL")
-            with conn.begin():
-                if not self.is_sqlite:
-                    if not durable:
-                        conn.execute(text("SET LOCAL synchronous_commit = off"))
-                    if lock is not None:
-                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(lock)})
+            with self._begin_write(conn, lock=lock, durable=durable):
                 yield conn
+
+    def _begin_write(self, conn: Connection, *, lock: str | None, durable: bool) -> Any:
+        """Begin the write transaction of ``conn`` (returned, to commit or roll back)."""
+        conn = conn.execution_options(sqlite_begin="IMMEDIATE", sqlite_synchronous="FULL" if durable else "NORMAL")
+        transaction = conn.begin()
+        if not self.is_sqlite:
+            if not durable:
+                conn.execute(text("SET LOCAL synchronous_commit = off"))
+            take_lock(conn, lock)
+        return transaction
+
+    @contextmanager
+    def joined(self) -> Iterator[None]:
+        """A block in which this thread's reads and writes on this database that need no sync to
+        disk share one transaction, begun by the first of them (as a write) and committed when the
+        block ends, or rolled back if it raises. It saves transactions and promises nothing more:
+        a ``durable`` write, or an :meth:`exclusive` lock, in the block first commits what the
+        block wrote so far (taking that cross-process lock while holding the database's write lock
+        could deadlock with a holder of it waiting to write); the block goes on in a new
+        transaction. A block inside a block is the outer one."""
+        blocks = _joined_blocks()
+        if self.url in blocks:
+            yield
+            return
+        block = blocks[self.url] = _Joined(self)
+        try:
+            with self._errors():
+                try:
+                    yield
+                except BaseException:
+                    block.end(commit=False)
+                    raise
+                then = block.end(commit=True)
+        finally:
+            del blocks[self.url]
+        for call in then:  # the block is gone: what they read or write takes transactions of its own
+            call()
+
+    def after_commit(self, then: Callable[[], object]) -> None:
+        """Call ``then`` once what this thread wrote is committed: at once, or, in a :meth:`joined`
+        block with a transaction open, after its commit (not at all if it is rolled back)."""
+        block = _joined_block(self.url)
+        if block is None or not block.open:
+            then()
+        else:
+            block.then.append(then)
 
     @contextmanager
     def exclusive(self, name: str) -> Iterator[None]:
-        """Hold the lock ``name`` across processes (and hosts, on PostgreSQL) for the block."""
+        """Hold the lock ``name`` across processes (and hosts, on PostgreSQL) for the block. In a
+        :meth:`joined` block, what the block wrote so far is committed first, and the block's
+        reads and writes take transactions of their own until the lock is released (so an
+        outbox commits what it recorded before it sends, and marks what it sent, as it says)."""
+        blocks = _joined_blocks()
+        block = blocks.get(self.url)
+        if block is not None:
+            with self._errors():
+                if block.commit_if_idle():
+                    del blocks[self.url]
+                else:
+                    block = None
+        try:
+            with self._exclusive(name):
+                yield
+        finally:
+            if block is not None:
+                blocks[self.url] = block
+
+    @contextmanager
+    def _exclusive(self, name: str) -> Iterator[None]:
         path = self.sqlite_path
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -125,6 +205,103 @@ class StateDatabase:
             yield
         except DBAPIError as exc:
             raise _state_error(exc, self.where) from None
+
+
+def take_lock(conn: Connection, lock: str | None) -> None:
+    """On PostgreSQL, take the transaction-scoped advisory lock ``lock`` (SQLite's writers are
+    serialised already)."""
+    if lock is not None and conn.dialect.name != "sqlite":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(lock)})
+
+
+class _Joined:
+    """The transaction of one :meth:`StateDatabase.joined` block: begun when first used, on one
+    pooled connection; ``uses`` counts the reads and writes open in it."""
+
+    def __init__(self, database: StateDatabase) -> None:
+        self.database = database
+        self.uses = 0
+        self.then: list[Callable[[], object]] = []  # called after the commit
+        self._conn: Connection | None = None
+        self._transaction: Any = None
+
+    @property
+    def open(self) -> bool:
+        return self._conn is not None
+
+    @contextmanager
+    def using(self) -> Iterator[Connection]:
+        if self._conn is None:
+            _count(self.database.url)
+            conn = self.database.engine().connect()
+            try:
+                self._transaction = self.database._begin_write(conn, lock=None, durable=False)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+        self.uses += 1
+        try:
+            yield self._conn
+        finally:
+            self.uses -= 1
+
+    @contextmanager
+    def savepoint(self, lock: str | None) -> Iterator[Connection]:
+        with self.using() as conn:
+            take_lock(conn, lock)
+            name = f"joined_{self.uses}"
+            conn.exec_driver_sql(f"SAVEPOINT {name}")
+            try:
+                yield conn
+            except BaseException:
+                try:
+                    conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
+                    conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+                except DBAPIError:  # the database ended the whole transaction itself: the block's commit says so
+                    pass
+                raise
+            conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+
+    def commit_if_idle(self) -> bool:
+        """Commit what the block wrote so far, unless a read or write of it is still open (then
+        what comes next joins it); whether it was committed."""
+        if self.uses:
+            return False
+        for call in self.end(commit=True):
+            call()
+        return True
+
+    def end(self, *, commit: bool) -> list[Callable[[], object]]:
+        """Commit or roll back; what waits for the commit, to call once it is done."""
+        conn, transaction, self._conn, self._transaction = self._conn, self._transaction, None, None
+        then, self.then = self.then, []
+        if conn is None:
+            return []
+        try:
+            if commit:
+                transaction.commit()
+            else:
+                transaction.rollback()
+        finally:
+            conn.close()
+        return then if commit else []
+
+
+_LOCAL = threading.local()
+
+
+def _joined_blocks() -> dict[str, _Joined]:
+    """This thread's open :meth:`StateDatabase.joined` blocks, by database URL."""
+    blocks: dict[str, _Joined] | None = getattr(_LOCAL, "blocks", None)
+    if blocks is None:
+        blocks = _LOCAL.blocks = {}
+    return blocks
+
+
+def _joined_block(url: str) -> _Joined | None:
+    blocks: dict[str, _Joined] | None = getattr(_LOCAL, "blocks", None)
+    return blocks.get(url) if blocks else None
 
 
 _TRANSACTIONS: dict[str, int] = {}

@@ -95,6 +95,8 @@ def flush_outbox(database: StateDatabase, table: Table, lock: str, send: Callabl
             if record is not None:
                 record(conn)
             rows = conn.execute(select(table).where(due).order_by(table.c.seq).limit(BATCH)).all()
+        if not rows and backoff is None:  # nothing pending at all: nothing to mark or count
+            return Flushed(0, 0)
         while rows:
             read += len(rows)
             for row in rows:
