@@ -158,14 +158,14 @@ class FaultInjector:
     def _wrapped(self, key: str, definition: AssetDefinition) -> Any:
         fn = definition.fn
 
-        def run(**inputs: Any) -> pl.DataFrame:
+        def run(*arrived: Any, **inputs: Any) -> pl.DataFrame:  # an observed source gets its file's rows
             plan = self._plans.pop(key, None) or _Plan(minutes=NORMAL_MINUTES[0])
             if plan.transient:  # this attempt fails; a retry of the same run finds no fault left
                 self._plans[key] = dataclasses.replace(plan, transient=False)
                 raise TransientSourceError(f"injected: the source of {key} answered 503 Service Unavailable")
             bad = self.source_bad(key)  # what the source gives when the run reads it
             self._take(dt.timedelta(minutes=plan.minutes))
-            value = fn(**inputs)
+            value = fn(*arrived, **inputs)
             frame = value.collect() if isinstance(value, pl.LazyFrame) else value
             return _with_a_null(frame) if bad and isinstance(frame, pl.DataFrame) else frame
 

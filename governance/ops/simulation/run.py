@@ -38,6 +38,8 @@ from governance.ops.simulation.schedule import ticks
 
 #: The longest simulation (days).
 MAX_DAYS = 366
+#: How many web leads the file dropped for the example's observed source holds.
+LEADS = 30
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,6 +102,7 @@ def start_of_next_day(now: dt.datetime) -> dt.datetime:
 def simulate(source: Path, settings: Settings, folder: Path) -> Outcome:
     """Simulate the mesh at ``source`` in a copy under ``folder`` (see the module docstring)."""
     from governance.alerts.checks import check_mesh
+    from governance.example_drops import drop_leads
     from governance.healing import heal
     from governance.ops.monitor import mesh_view
     from governance.services import governed
@@ -120,6 +123,7 @@ def simulate(source: Path, settings: Settings, folder: Path) -> Outcome:
 
     injector.watcher = look
     params = {"scale": settings.scale, "seed": settings.seed}
+    drop_leads(mesh, settings.start, LEADS, settled=True)  # its observed source's file has arrived
     healed: Counter[str] = Counter()
     runs = len(materialize("*", mesh=mesh, params=params, max_workers=1).results)
     look(clock())
