@@ -18,6 +18,7 @@ from typing import Any
 
 from assets.mesh import Mesh
 from governance.ops.monitor import evaluate, mesh_view
+from governance.ops.runs import workers_of
 from governance.ops.signals import Recovery, Severity, Signal, SignalKind
 from governance.protection.keys import LocalKeyProvider
 from governance.services import governed
@@ -71,7 +72,7 @@ def check_mesh(mesh: Mesh, now: dt.datetime | None = None) -> CheckReport:
                              at=now))
         else:
             sink.recover(Recovery(kind=f.kind, subject=f.subject, at=now, summary=f.summary))
-    evaluation = evaluate(mesh_view(mesh), now, sink)
+    evaluation = evaluate(mesh_view(mesh), now, sink, alive=workers_of(mesh).alive)
     return CheckReport(tuple(findings), sink.flush(now), tuple(evaluation.signals))
 
 

@@ -7,10 +7,13 @@ freshness monitor uses (:func:`governance.ops.watch.next_tick`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from assets.graph import AssetGraph
+from assets.partitions import CRONS, TimePartitions
 from governance.ops.watch import Watched, next_tick
 
 
@@ -25,6 +28,18 @@ class Tick:
     def selection(self) -> str:
         """The engine's selection of this tick: each root and its downstream."""
         return " ".join(f"{k}+" for k in self.roots)
+
+
+def with_partition_schedules(assets: Sequence[Watched], graph: AssetGraph) -> list[Watched]:
+    """``assets``, each time-partitioned root without a schedule given its partitions' (a daily
+    partitioned asset runs at midnight)."""
+    def scheduled(a: Watched) -> Watched:
+        partitions = graph[a.key].spec.partitions if a.key in graph else None
+        if a.schedule or a.inputs or not isinstance(partitions, TimePartitions):
+            return a
+        return dataclasses.replace(a, schedule=CRONS[partitions.unit])
+
+    return [scheduled(a) for a in assets]
 
 
 def scheduled_roots(assets: Sequence[Watched]) -> list[Watched]:
