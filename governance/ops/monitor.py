@@ -29,7 +29,7 @@ from assets.compiled import read_compiled
 from assets.errors import ConfigError
 from assets.mesh import Mesh
 from governance.ops.freshness import OVERDUE, AssetStatus, Facts, load_facts, statuses
-from governance.ops.predict import Prediction, learn, predict
+from governance.ops.predict import WINDOW, Prediction, learn, predict
 from governance.ops.report import Report, build_report
 from governance.ops.runs import Liveness, RunRecords, stamp
 from governance.ops.signals import Recovery, Signal, SignalSink
@@ -69,7 +69,8 @@ class OpsView:
                             published_before=self.records.published_before(since))
 
     def predictions(self, now: dt.datetime, current: dict[str, AssetStatus]) -> dict[str, Prediction]:
-        stats = learn(self.records.between(now - LEARN_WINDOW, now), by_key(self.assets))
+        recent = self.records.latest_of_each(WINDOW + 1, status="materialized", since=now - LEARN_WINDOW, until=now)
+        stats = learn(recent, by_key(self.assets))
         return predict(self.assets, current, stats, now)
 
 

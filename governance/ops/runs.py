@@ -140,6 +140,19 @@ class RunRecords:
         with self.database.read() as conn:
             return [_record(r) for r in conn.execute(query)]
 
+    def latest_of_each(self, per_key: int, *, status: str, since: dt.datetime, until: dt.datetime) -> list[RunRecord]:
+        """The latest ``per_key`` runs of each asset that ended with ``status`` and started in
+        [``since``, ``until``), oldest first: what learning from the history needs, in one query
+        that returns as many rows whatever the length of the history."""
+        ranked = (select(*_COLUMNS, runs.c.seq, func.row_number().over(
+            partition_by=runs.c.key, order_by=(runs.c.started_at.desc(), runs.c.seq.desc())).label("n"))
+            .where(runs.c.status == status, runs.c.started_at >= stamp(since), runs.c.started_at < stamp(until))
+            .subquery())
+        query = (select(*(ranked.c[c.name] for c in _COLUMNS)).where(ranked.c.n <= per_key)
+                 .order_by(ranked.c.started_at, ranked.c.seq))
+        with self.database.read() as conn:
+            return [_record(r) for r in conn.execute(query)]
+
     def ended_between(self, since: dt.datetime, until: dt.datetime) -> list[RunRecord]:
         """The runs that ended in [``since``, ``until``), in the order they ended."""
         query = (select(*_COLUMNS).where(runs.c.ended_at >= stamp(since), runs.c.ended_at < stamp(until))

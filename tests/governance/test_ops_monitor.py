@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -173,3 +175,44 @@ def test_a_run_long_after_its_tick_is_not_learnt_as_when_scheduled_runs_end(tmp_
     publish(records, "marketing.campaigns", T0 + 7 * 24 * H + 6 * H + 4 * M, "w1")  # then on its Monday tick
     stats = learn(records.between(), by_key([weekly]))
     assert stats["marketing.campaigns"].finish_after_tick_p50 == 4 * M, "not pulled towards 4 days by the first run"
+
+
+def _reads_of_an_evaluation(tmp_path: Path, days: int, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
+    """The SQL statements and the run rows read by one evaluation after ``days`` of hourly history."""
+    from sqlalchemy import event
+
+    import governance.ops.runs as runs_module
+
+    db = database(tmp_path / f"{days}d")
+    records = RunRecords(db)
+    records.add([r for h in range(days * 24) for r in (
+        _done("sales.orders", T0 + h * H, 5 * M, f"o{h}"), _done("sales.daily", T0 + h * H + 5 * M, 30 * M, f"d{h}"))])
+    statements, rows = [0], [0]
+    real = runs_module._record
+
+    def counted(row: object) -> object:
+        rows[0] += 1
+        return real(row)
+
+    monkeypatch.setattr(runs_module, "_record", counted)  # a spy: the real function, counted
+    listener = lambda *_: statements.__setitem__(0, statements[0] + 1)  # noqa: E731
+    event.listen(db.engine(), "before_cursor_execute", listener)
+    try:
+        evaluate(OpsView([ORDERS, DAILY], db), T0 + days * 24 * H, Collected())
+    finally:
+        event.remove(db.engine(), "before_cursor_execute", listener)
+    return statements[0], rows[0]
+
+
+def _done(key: str, started: dt.datetime, took: dt.timedelta, version: str) -> Any:
+    from governance.ops.runs import RunRecord
+
+    return RunRecord(key=key, run_id=f"run-{version}", source="engine", status="materialized", started_at=started,
+                     ended_at=started + took, version=version)
+
+
+def test_an_evaluation_reads_as_much_after_ten_times_the_history(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    short = _reads_of_an_evaluation(tmp_path, 3, monkeypatch)  # 72 runs of each asset: more than learnt from
+    long = _reads_of_an_evaluation(tmp_path, 30, monkeypatch)
+    assert long == short, f"statements and run rows read: {short} after 3 days, {long} after 30"
