@@ -152,3 +152,17 @@ def test_a_source_gone_bad_stays_bad_until_it_is_corrected() -> None:
     assert injector.injected["bad_data"] == 1 and not injector.source_bad("d.a", T0 + 31 * dt.timedelta(minutes=1))
     with pytest.raises(ConfigError, match="bad_data_minutes"):
         FaultRates(bad_data_minutes=(0.0, 5.0))
+
+
+def test_a_partitioned_root_ticks_when_its_next_partition_begins(example_root: Path) -> None:
+    from governance.ops.monitor import mesh_view
+    from governance.ops.simulation.schedule import ticks, with_partition_schedules
+    from governance.wiring import load_mesh
+
+    mesh = load_mesh(example_root)
+    assets = with_partition_schedules(mesh_view(mesh).assets, mesh.graph)
+    daily = next(a for a in assets if a.key == "sales.daily_orders")
+    assert daily.schedule == "0 0 * * *", "a daily partition begins at midnight"
+    at_midnight = [t for t in ticks(assets, T0, T0 + 2 * H * 24) if "sales.daily_orders" in t.roots]
+    assert [t.at for t in at_midnight] == [T0 + 24 * H, T0 + 48 * H]
+    assert next(a for a in assets if a.key == "sales.orders").schedule == "@hourly", "its own schedule is kept"
