@@ -77,7 +77,7 @@ class FailedGates:
                 action=action,
                 why="publishing data that broke its contract would hand it to every consumer; a source is often "
                     "corrected later, and only a run through the gate shows it",
-                facts={"current": current, "failed": failed}))
+                facts={"current": current, "failed": failed, "due": due.isoformat() if due is not None else None}))
         return findings
 
     def fix(self, mesh: Mesh, finding: Finding, actor: Actor) -> str:

@@ -272,3 +272,14 @@ def test_counts_of_passes_add_up() -> None:
                                      "left": 1, "attempts": 4}
     assert [r.name for r in runbook()] == ["corrupt current version", "run that died", "missing or corrupt replica",
                                            "stuck lineage outbox", "stuck alert outbox", "failed gate"]
+
+
+def test_a_corrupt_only_version_is_copied_back_from_the_standby(example_root: Path) -> None:
+    mesh = waiting_on(example_root, [])
+    only = published(mesh, "sales.products")
+    assert mesh.standby_region is not None and mesh.store(mesh.standby_region).has_version("sales.products", only)
+    flip_a_byte(Path(mesh.store().data_path("sales.products", only)))
+    [action] = by(heal(mesh, NOW, actor=PLATFORM, params=SMALL), "corrupt current version")
+    assert action.outcome == "healed" and f"copied sales.products {only} back from" in action.result
+    current = mesh.store().current("sales.products")
+    assert current is not None and mesh.store().verify(current)

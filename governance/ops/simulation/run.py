@@ -224,9 +224,13 @@ def simulate(source: Path, settings: Settings, folder: Path) -> Outcome:
 
 
 def _waiting(mesh: Mesh, now: dt.datetime) -> bool:
-    """Whether something waits for the runbook: the latest run of some asset failed its gate
-    (it will be run again), or a run's worker is gone (it will be closed and run again)."""
-    return _gate_waiting(mesh) or bool(run_records(mesh).unfinished(DIED_AFTER, now, workers_of(mesh).alive))
+    """Whether something waits for the runbook: an asset whose gate failed has a re-run still
+    to come (one whose re-runs are used up waits for its next scheduled run, and a pass meanwhile
+    would find nothing to do), or a run's worker is gone (it will be closed and run again)."""
+    from governance.healing.gate_failures import FailedGates
+
+    return (_gate_waiting(mesh) and any(f.facts.get("due") for f in FailedGates().find(mesh, now))) \
+        or bool(run_records(mesh).unfinished(DIED_AFTER, now, workers_of(mesh).alive))
 
 
 def _gate_waiting(mesh: Mesh) -> bool:
