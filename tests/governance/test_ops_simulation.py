@@ -166,3 +166,4 @@ def test_a_partitioned_root_ticks_when_its_next_partition_begins(example_root: P
     at_midnight = [t for t in ticks(assets, T0, T0 + 2 * H * 24) if "sales.daily_orders" in t.roots]
     assert [t.at for t in at_midnight] == [T0 + 24 * H, T0 + 48 * H]
     assert next(a for a in assets if a.key == "sales.orders").schedule == "@hourly", "its own schedule is kept"
+    assert next(a for a in assets if a.key == "marketing.web_leads").schedule == "0 8 * * *", "a file every morning"

@@ -118,7 +118,7 @@ def start_of_next_day(now: dt.datetime) -> dt.datetime:
 def simulate(source: Path, settings: Settings, folder: Path) -> Outcome:
     """Simulate the mesh at ``source`` in a copy under ``folder`` (see the module docstring)."""
     from governance.alerts.checks import check_mesh
-    from governance.example_drops import drop_leads
+    from governance.example_drops import EXAMPLE_SOURCE, drop_leads
     from governance.healing import heal
     from governance.ops.monitor import mesh_view
     from governance.services import governed
@@ -201,6 +201,8 @@ def simulate(source: Path, settings: Settings, folder: Path) -> Outcome:
         if clock() < tick.at:
             clock.set(tick.at)
         injector.between_ticks(mesh, notifier)
+        if EXAMPLE_SOURCE in tick.roots:  # the web team's file of the day arrives
+            drop_leads(mesh, tick.at, LEADS, settled=True)
         keys = mesh.select(tick.selection)
         injector.plan(keys)
         runs += run(tick.selection)

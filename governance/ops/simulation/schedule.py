@@ -30,14 +30,23 @@ class Tick:
         return " ".join(f"{k}+" for k in self.roots)
 
 
+#: When a file arrives for an observed source in a simulation (every morning at 08:00).
+DROPS_AT = "0 8 * * *"
+
+
 def with_partition_schedules(assets: Sequence[Watched], graph: AssetGraph) -> list[Watched]:
     """``assets``, each time-partitioned root without a schedule given its partitions' (a daily
-    partitioned asset runs at midnight)."""
+    partitioned asset runs at midnight), and each observed source the time its files arrive
+    (:data:`DROPS_AT`; the simulation drops a file then)."""
     def scheduled(a: Watched) -> Watched:
-        partitions = graph[a.key].spec.partitions if a.key in graph else None
-        if a.schedule or a.inputs or not isinstance(partitions, TimePartitions):
+        spec = graph[a.key].spec if a.key in graph else None
+        if a.schedule or a.inputs or spec is None:
             return a
-        return dataclasses.replace(a, schedule=CRONS[partitions.unit])
+        if isinstance(spec.partitions, TimePartitions):
+            return dataclasses.replace(a, schedule=CRONS[spec.partitions.unit])
+        if spec.drop is not None:  # an observed source: a file arrives every morning
+            return dataclasses.replace(a, schedule=DROPS_AT)
+        return a
 
     return [scheduled(a) for a in assets]
 
