@@ -23,7 +23,7 @@ from tests.conftest import copy_example_mesh
 
 #: Fault rates high enough that one day sees each fault (the defaults are for a month).
 BUSY_DAY = ["--transient", "0.05", "--slow", "0.02", "--bad-data", "0.02", "--killed", "0.02",
-            "--corrupt-file", "0.1", "--lost-replica", "0.1", "--notifier-outage", "0.05"]
+            "--corrupt-file", "0.1", "--lost-replica", "0.1", "--notifier-outage", "0.1"]
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 H = dt.timedelta(hours=1)
 
