@@ -57,6 +57,8 @@ _EXAMPLE: dict[Unit, str] = {"hour": "2026-01-01T05", "day": "2026-01-01", "week
                              "month": "2026-01"}
 #: The strftime format of each unit's keys (Airflow's partition-key format).
 KEY_FORMATS: dict[Unit, str] = {"hour": "%Y-%m-%dT%H", "day": "%Y-%m-%d", "week": "%Y-%m-%d-W%V", "month": "%Y-%m"}
+#: When each unit's next partition begins, as cron (what schedules a partitioned root's runs).
+CRONS: dict[Unit, str] = {"hour": "0 * * * *", "day": "0 0 * * *", "week": "0 0 * * 1", "month": "0 0 1 * *"}
 
 
 class Partitions(ABC):

@@ -51,10 +51,9 @@ from airflow.sdk import (
 
 from assets.compiled import CompiledAsset, CompiledMesh
 from assets.partition_mapping import PartitionEdge, Rollup, Window
-from assets.partitions import KEY_FORMATS, TimePartitions
+from assets.partitions import CRONS, KEY_FORMATS, TimePartitions
 
-#: The cron of each unit's partitions, and the mapper/window that roll one unit up into another.
-CRONS = {"hour": "0 * * * *", "day": "0 0 * * *", "week": "0 0 * * 1", "month": "0 0 1 * *"}
+#: The mapper/window that roll one unit up into another.
 _ROLLUPS: dict[tuple[str, str], tuple[type[Any], type[Any]]] = {
     ("hour", "day"): (StartOfDayMapper, DayWindow),
     ("day", "week"): (StartOfWeekMapper, WeekWindow),

@@ -18,6 +18,7 @@ from typing import Any
 
 from assets.mesh import Mesh
 from governance.ops.monitor import evaluate, mesh_view
+from governance.ops.runs import workers_of
 from governance.ops.signals import Recovery, Severity, Signal, SignalKind
 from governance.protection.keys import LocalKeyProvider
 from governance.services import governed
@@ -71,7 +72,7 @@ def check_mesh(mesh: Mesh, now: dt.datetime | None = None) -> CheckReport:
                              at=now))
         else:
             sink.recover(Recovery(kind=f.kind, subject=f.subject, at=now, summary=f.summary))
-    evaluation = evaluate(mesh_view(mesh), now, sink)
+    evaluation = evaluate(mesh_view(mesh), now, sink, alive=workers_of(mesh).alive)
     return CheckReport(tuple(findings), sink.flush(now), tuple(evaluation.signals))
 
 
@@ -104,26 +105,63 @@ def _keys(mesh: Mesh, now: dt.datetime) -> list[Finding]:
 
 
 def _replicas(mesh: Mesh, now: dt.datetime) -> list[Finding]:
-    from governance.dr import (
-        dr_status,  # reads every asset's versions: only when checked
-    )
-
     if mesh.standby_region is None:
         return []
-    status = dr_status(mesh, now=now)
     worst: dict[str, tuple[float, str]] = {}
-    for lag in status.assets:
-        domain = lag.key.split(".", 1)[0]
-        behind = lag.seconds_behind if lag.state in ("behind", "corrupt", "unreachable") else 0.0
+    for key, behind in _behind(mesh, now):
+        domain = key.split(".", 1)[0]
         if behind >= worst.get(domain, (-1.0, ""))[0]:
-            worst[domain] = (behind, lag.key)
+            worst[domain] = (behind, key)
+    standby = mesh.standby_region
     alerts = mesh.policy.alerts
     found = []
     for domain, (seconds, key) in sorted(worst.items()):
         target = alerts.rpo_for(domain)
         late = seconds > target * 60
         found.append(Finding("replica_lag", f"replica:{domain}", late,
-                             f"the standby {status.standby} is {seconds / 60:.1f} min behind on {key}, past the RPO "
+                             f"the standby {standby} is {seconds / 60:.1f} min behind on {key}, past the RPO "
                              f"target of {target:g} min" if late else
-                             f"the standby {status.standby} is within the RPO target of {target:g} min"))
+                             f"the standby {standby} is within the RPO target of {target:g} min"))
     return found
+
+
+def _behind(mesh: Mesh, now: dt.datetime) -> list[tuple[str, float]]:
+    """How far the standby is behind on each protected asset (seconds; 0 when in sync), as
+    ``mesh dr status`` measures it. An unpartitioned asset is read through the runbook's replica
+    index (:mod:`governance.healing.replica_index`: a file status per replica, the folder listed
+    again only when it changed, a manifest read only for the oldest version missing), so a check
+    does not read every version's manifest and replica again as the history grows; a partitioned
+    one, or one whose stores fail, through ``mesh dr status``."""
+    from governance.dr.status import asset_lag, dr_status, protected_assets, version_age
+    from governance.healing.replica_index import INDEX
+    from governance.retention import ResidencyError, check_residency
+
+    standby = mesh.standby_region
+    assert standby is not None
+    source, target = mesh.store(), mesh.store(standby)
+    found: list[tuple[str, float]] = []
+    partitioned: list[str] = []
+    for key in protected_assets(mesh):
+        if key in mesh.graph and mesh.graph[key].spec.partitions is not None:
+            partitioned.append(key)
+            continue
+        try:
+            check_residency(mesh.policy, key, standby)
+        except ResidencyError:
+            found.append((key, 0.0))
+            continue
+        try:
+            scan = INDEX.scan(source, target, key)
+            lacking = sorted(scan.missing + scan.corrupt)
+            found.append((key, version_age(source, key, lacking[0], now) if lacking else 0.0))
+        except Exception:  # any storage failure: measured in full, which says unreachable
+            lag = asset_lag(mesh, key, mesh.active_region, standby, now=now)
+            found.append((key, lag.seconds_behind if lag.state in _BEHIND else 0.0))
+    if partitioned:
+        found.extend((lag.key, lag.seconds_behind if lag.state in _BEHIND else 0.0)
+                     for lag in dr_status(mesh, keys=partitioned, now=now).assets)
+    return found
+
+
+#: The states of ``mesh dr status`` in which the standby is behind.
+_BEHIND = ("behind", "corrupt", "unreachable")

@@ -135,20 +135,20 @@ def asset_lag(mesh: Mesh, key: str, source_region: str, target_region: str, *, v
             if verify else ()
     except Exception as exc:  # as above, for the standby
         return AssetLag(label, "unreachable", current=current, missing=tuple(versions),
-                        seconds_behind=_age(source, key, versions[0], now, partition),
+                        seconds_behind=version_age(source, key, versions[0], now, partition),
                         detail=f"{target_region}: {type(exc).__name__}: {exc}")
     if corrupt or bad:
         detail = (f"{len(bad)} version(s) in the active region '{source_region}' fail their checksum and are not "
                   f"served (newest {bad[-1]}): copy them back from '{target_region}' (`mesh dr failover --to "
                   f"{target_region}`, then `mesh dr failback`, which re-copies every version verified), or roll back") if bad else ""
         return AssetLag(label, "corrupt", current=current, missing=missing, corrupt=corrupt, corrupt_active=bad,
-                        seconds_behind=_age(source, key, min(missing + corrupt + bad), now, partition), detail=detail)
+                        seconds_behind=version_age(source, key, min(missing + corrupt + bad), now, partition), detail=detail)
     if missing:
-        return AssetLag(label, "behind", current=current, missing=missing, seconds_behind=_age(source, key, missing[0], now, partition))
+        return AssetLag(label, "behind", current=current, missing=missing, seconds_behind=version_age(source, key, missing[0], now, partition))
     return AssetLag(label, "in sync", current=current)
 
 
-def _age(store: VersionStore, key: str, version: str, now: dt.datetime | None, partition: str | None = None) -> float:
+def version_age(store: VersionStore, key: str, version: str, now: dt.datetime | None, partition: str | None = None) -> float:
     """Seconds since ``version`` was produced: how much recent data a loss would take."""
     produced = dt.datetime.fromisoformat(store.manifest(key, version, partition).produced_at)
     return max(0.0, ((now or dt.datetime.now(dt.UTC)) - produced).total_seconds())

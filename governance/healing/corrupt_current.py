@@ -3,7 +3,10 @@
 Such a version is not served (reads refuse it), so everything downstream of it fails. The
 remediation makes the newest older version that verifies current (an audited rollback,
 replicated like any other), then materializes the asset again so it is fresh; with no older
-version that verifies, it only materializes again. Its downstream runs again with it (as a new
+version that verifies, it copies the version back from the standby region (verified, audited)
+when the standby holds a good copy, then materializes again. A run again that leaves a current
+version that still does not verify (an observed source with nothing new arrived says
+``unchanged`` and keeps the broken one) is a failed fix, not a healed one. Its downstream runs again with it (as a new
 version triggers it on Airflow), so a consumer whose run failed on the unreadable version
 recovers in the same pass. An asset whose code is not loaded (a mesh
 loaded without domain code) is rolled back only.
@@ -54,10 +57,13 @@ class CorruptCurrent:
 
     def fix(self, mesh: Mesh, finding: Finding, actor: Actor) -> str:
         key, done = finding.subject, []
-        good = last_good_version(mesh.store(), key, before=finding.facts.get("version"))
+        version = finding.facts.get("version")
+        good = last_good_version(mesh.store(), key, before=version)
         if good is not None:
             report = move_back(mesh, key, good, governed(mesh).audit, actor=actor, why=finding.found)
             done.append(f"rolled back {key} from {report.previous} to {report.version}")
+        elif version is not None and (restored := _from_standby(mesh, key, version, actor)):
+            done.append(restored)
         if key not in mesh.graph:
             if not done:
                 raise RemediationError(f"'{key}' has no older version that verifies and its code is not loaded",
@@ -71,7 +77,39 @@ class CorruptCurrent:
             raise RemediationError(f"running '{key}' again failed ({result.status}): {result.error}", where=key,
                             fix=f"see `mesh history {key}` and the run's error")
         assert result.manifest is not None
+        if not _verifies(mesh, key):  # e.g. an observed source with nothing new: "unchanged", still the broken one
+            raise RemediationError(
+                f"ran '{key}' again ({result.status}) but its current version {result.manifest.version} still does not "
+                "verify", where=key, fix=f"copy it back from the other region (`mesh dr replicate --verify`), or "
+                                         f"materialize {key} from new data")
         return "; ".join([*done, f"materialized {key} again as {result.manifest.version}"]) + again.downstream()
+
+
+def _verifies(mesh: Mesh, key: str) -> bool:
+    try:
+        manifest = mesh.store().current(key)
+        if manifest is not None:
+            mesh.store().check(manifest)
+    except StorageError:
+        return False
+    return True
+
+
+def _from_standby(mesh: Mesh, key: str, version: str, actor: Actor) -> str | None:
+    """Copy ``version`` of ``key`` back from the standby region, verified (what to do when no
+    older version verifies: the replica of the broken version itself); ``None`` when there is no
+    standby or its copy cannot be had."""
+    from governance.replication import Replicator
+
+    standby = mesh.standby_region
+    if standby is None or not mesh.store(standby).has_version(key, version):
+        return None
+    back = Replicator(mesh, governed(mesh).audit, standby, mesh.active_region, actor=actor.id)
+    try:
+        back.replicate(key, verify=[version], full=False)
+    except Exception:  # any failure of the copy (a broken replica too): the asset is run again instead
+        return None
+    return f"copied {key} {version} back from '{standby}' (no older version verifies)" if _verifies(mesh, key) else None
 
 
 def _current_or_none(mesh: Mesh, key: str) -> str | None:

@@ -1,7 +1,8 @@
 """A run that died without a result (its worker was killed): close its record, then run again.
 
-Every run's start and end are recorded (:mod:`governance.ops.runs`); a run still ``running``
-longer than the monitor's ``died_after`` lost its worker. Nothing was published by it (a
+Every run's start and end are recorded (:mod:`governance.ops.runs`), with its worker; a run
+still ``running`` whose worker is gone (:mod:`governance.ops.workers`), or running longer than
+the monitor's ``died_after`` (a worker that cannot be looked at from here), lost its worker. Nothing was published by it (a
 version becomes current only when complete), so the asset is as it was before the run, only
 late. The remediation records the run as ended in error, saying it died, and materializes the
 asset (and its downstream) again unless a later run of it has started since. An asset whose code is not loaded is
@@ -19,7 +20,7 @@ from governance.healing.remediation import Finding
 from governance.healing.rerun import rerun
 from governance.identity import Actor
 from governance.ops.monitor import DIED_AFTER
-from governance.ops.runs import run_records, stamp, unstamp
+from governance.ops.runs import run_records, stamp, unstamp, workers_of
 
 
 class DeadRuns:
@@ -38,7 +39,7 @@ class DeadRuns:
             action=f"record it as died, then materialize {run.key} again",
             why="its worker died: the asset waits for a run nobody is doing",
             facts={"run_id": run.run_id, "source": run.source, "started_at": stamp(run.started_at), "now": stamp(now)})
-            for run in run_records(mesh).unfinished(self.died_after, now)]
+            for run in run_records(mesh).unfinished(self.died_after, now, workers_of(mesh).alive)]
 
     def fix(self, mesh: Mesh, finding: Finding, actor: Actor) -> str:
         records, key = run_records(mesh), finding.subject

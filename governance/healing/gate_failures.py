@@ -6,10 +6,15 @@ reading it; the owners are alerted with the quarantine report (the failed run's 
 
 Bad data usually comes from a source that is corrected some time later, and nobody tells the
 mesh when. So the runbook runs the asset again, through the same gate, on a bounded back-off
-after its last failed run (:data:`RERUN_AFTER`: 10, 20, 40, then 80 minutes): a re-run whose
-data now passes publishes it and runs its downstream (the incident ends); one that fails its gate again publishes
-nothing and counts as a failed fix (the breaker applies). After the last wait the asset is left
-to its owners and its next scheduled run. Between re-runs, and for an asset whose code is not
+after its last failed run (:data:`RERUN_AFTER`: 5, 10, 10, 15, 15, 30, 30, then 60 minutes,
+about three hours in all: often at first, when a correction is most likely to come and a re-run
+found soon after it ends the incident minutes after the source is corrected, then seldom; one
+re-run of one asset each): a re-run whose data now passes publishes it and runs its downstream
+(the incident ends); one that fails its gate again publishes nothing and counts as a failed fix.
+The back-off is this remediation's bound, so its breaker opens only when the schedule is used
+up (:attr:`FailedGates.open_after`), not after the usual few failed passes, which would stop
+the re-runs in the first half hour. After the last wait the asset is left to its owners and its
+next scheduled run. Between re-runs, and for an asset whose code is not
 loaded, the finding is reported and left.
 """
 
@@ -27,7 +32,7 @@ from governance.identity import Actor
 from governance.ops.runs import run_records
 
 #: How long after the n-th gate failure in a row the asset is run again (then it is left).
-RERUN_AFTER = (dt.timedelta(minutes=10), dt.timedelta(minutes=20), dt.timedelta(minutes=40), dt.timedelta(minutes=80))
+RERUN_AFTER = tuple(dt.timedelta(minutes=m) for m in (5, 10, 10, 15, 15, 30, 30, 60))
 _GATE_FAILED = str(Status.GATE_FAILED)
 
 
@@ -42,6 +47,8 @@ class FailedGates:
                  rerun_after: tuple[dt.timedelta, ...] = RERUN_AFTER) -> None:
         self.params = dict(params or {})
         self.rerun_after = rerun_after
+        #: Failed passes in a row after which the breaker opens: when every re-run was used.
+        self.open_after = len(rerun_after)
 
     def find(self, mesh: Mesh, now: dt.datetime) -> list[Finding]:
         # the latest ended run of each asset, from the run records (one aggregate query), not the
@@ -70,7 +77,7 @@ class FailedGates:
                 action=action,
                 why="publishing data that broke its contract would hand it to every consumer; a source is often "
                     "corrected later, and only a run through the gate shows it",
-                facts={"current": current, "failed": failed}))
+                facts={"current": current, "failed": failed, "due": due.isoformat() if due is not None else None}))
         return findings
 
     def fix(self, mesh: Mesh, finding: Finding, actor: Actor) -> str:

@@ -15,6 +15,7 @@ time runs per mesh (the state database's lock ``healing``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -105,9 +106,10 @@ def _act(mesh: Mesh, step: Remediation, finding: Finding, actor: Actor, breakers
                         reraise=True)(attempt)
     except Exception as exc:  # any failure of a fix is counted, reported and left for the next pass
         error = str(exc)[:1000]
-        opened = breakers.failed(step.name, finding.subject, error, now, bounds)
+        mine = dataclasses.replace(bounds, open_after=getattr(step, "open_after", bounds.open_after))
+        opened = breakers.failed(step.name, finding.subject, error, now, mine)
         if opened:
-            error += (f"; the breaker opened after {bounds.open_after} failed passes: "
+            error += (f"; the breaker opened after {mine.open_after} failed passes: "
                       f"no more tries for {bounds.cool_down}, needs a person")
         action = _action(finding, "failed", attempts=attempts, error=error, breaker_opened=opened)
     else:

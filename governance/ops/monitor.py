@@ -8,7 +8,8 @@ signals a change, once), and tells a :class:`~governance.ops.signals.SignalSink`
   recovery when it is fresh again;
 - ``predicted_breach`` when its next version is expected past its deadline, and a recovery
   when that is no longer expected;
-- ``run_died`` for a run that started more than ``died_after`` ago and never ended (once per run).
+- ``run_died`` for a run that never ended and whose worker is gone (``alive``, see
+  :mod:`governance.ops.workers`) or that started more than ``died_after`` ago (once per run).
 
 The in-process commands (``mesh ops status``) and the Airflow ops DAG call the same function
 (:func:`mesh_view` builds its input from a loaded mesh, :func:`compiled_view` from the
@@ -28,11 +29,12 @@ from assets.compiled import read_compiled
 from assets.errors import ConfigError
 from assets.mesh import Mesh
 from governance.ops.freshness import OVERDUE, AssetStatus, Facts, load_facts, statuses
-from governance.ops.predict import Prediction, learn, predict
+from governance.ops.predict import WINDOW, Prediction, learn, predict
 from governance.ops.report import Report, build_report
-from governance.ops.runs import RunRecords, stamp
+from governance.ops.runs import Liveness, RunRecords, stamp
 from governance.ops.signals import Recovery, Signal, SignalSink
 from governance.ops.watch import Watched, by_key, watched_of_compiled, watched_of_graph
+from governance.ops.workers import LOCAL
 from governance.policy.ops import OpsPolicy
 from governance.state import StateDatabase, state_database
 from governance.state.schema import ops_states
@@ -67,7 +69,8 @@ class OpsView:
                             published_before=self.records.published_before(since))
 
     def predictions(self, now: dt.datetime, current: dict[str, AssetStatus]) -> dict[str, Prediction]:
-        stats = learn(self.records.between(now - LEARN_WINDOW, now), by_key(self.assets))
+        recent = self.records.latest_of_each(WINDOW + 1, status="materialized", since=now - LEARN_WINDOW, until=now)
+        stats = learn(recent, by_key(self.assets))
         return predict(self.assets, current, stats, now)
 
 
@@ -105,7 +108,7 @@ class Evaluation:
 
 
 def evaluate(view: OpsView, now: dt.datetime, sink: SignalSink | None = None, *,
-             died_after: dt.timedelta = DIED_AFTER) -> Evaluation:
+             died_after: dt.timedelta = DIED_AFTER, alive: Liveness | None = LOCAL.alive) -> Evaluation:
     """Evaluate the mesh at ``now``; fire each change of state at ``sink`` (and record it)."""
     current = view.statuses(now)
     predicted = view.predictions(now, current)
@@ -119,7 +122,7 @@ def evaluate(view: OpsView, now: dt.datetime, sink: SignalSink | None = None, *,
         changes.extend(_prediction_change(status, predicted.get(key), was_predicted, is_predicted))
         if (status.state, is_predicted) != (was_state, was_predicted) or key not in before:
             new_rows[key] = (status.state, is_predicted)
-    for dead in view.records.unfinished(died_after, now):
+    for dead in view.records.unfinished(died_after, now, alive):
         marker = f"run_died:{dead.key}:{dead.run_id}"[:255]
         if marker in before:  # signalled by an earlier evaluation
             continue

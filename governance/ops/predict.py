@@ -1,9 +1,15 @@
 """Predicted breaches: when each asset's next version is expected, against its deadline.
 
-Per asset, from its successful runs: the quantiles of how long a run takes and, for a scheduled
-asset, how long after its scheduled time it usually finishes (robust: quantiles, no model). The
-expected completion of the next version follows the graph, because an asset cannot be fresh
-before its inputs are: an input's expected completion, then the asset's own run. A run in
+Per asset, from its successful runs: the quantiles of how long a run takes, how often it
+publishes (the median gap between two versions) and, for a scheduled asset, how long after its
+scheduled time it usually finishes (robust: quantiles, no model; a run long after its tick, such
+as a first run or a re-run by hand, says nothing of when scheduled runs end and is not learnt
+from). The expected completion of the next version follows the graph, because an asset cannot
+be fresh before its inputs are: an input's expected completion, then the asset's own run. Which
+input it waits for is learnt too: an asset published about as often as its most frequent input
+runs whenever any input arrives (the in-process engine runs everything downstream of a tick;
+Airflow's ``trigger="any"``), so its next version follows the first input expected; one
+published less often waits for all of them (Airflow's ``trigger="all"``), so it follows the last. A run in
 progress is expected to end its usual duration after it started; once it has run longer than
 its 90th percentile it is overrunning, and is expected to run at least as long again as it has
 so far (the longer a job has overrun, the longer it tends to go on), so a run hanging before its
@@ -14,13 +20,14 @@ completion is past the deadline of the current version, the breach is predicted.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from governance.ops.freshness import AssetStatus
 from governance.ops.runs import RunRecord
-from governance.ops.watch import Watched, previous_tick
+from governance.ops.watch import Watched, next_tick, previous_tick
 
 #: The quantile of past runs an expected time is taken at (the median: robust to outliers).
 EXPECTED_QUANTILE = 0.5
@@ -38,24 +45,30 @@ class RunStats:
     duration_p50: dt.timedelta
     duration_p90: dt.timedelta
     finish_after_tick_p50: dt.timedelta | None = None
+    cadence_p50: dt.timedelta | None = None
 
 
 def learn(records: Iterable[RunRecord], assets: Mapping[str, Watched]) -> dict[str, RunStats]:
     """The statistics of each asset with at least one successful run among ``records``."""
     durations: dict[str, list[float]] = {}
     lags: dict[str, list[float]] = {}
+    ends: dict[str, list[dt.datetime]] = {}
     for r in records:
         if r.status != "materialized" or r.ended_at is None:
             continue
         durations.setdefault(r.key, []).append((r.ended_at - r.started_at).total_seconds())
+        ends.setdefault(r.key, []).append(r.ended_at)
         asset = assets.get(r.key)
         if asset is not None and asset.scheduled:
             tick = _tick_before(asset, r.started_at)
-            if tick is not None:
+            if tick is not None and asset.schedule and r.started_at - tick <= (next_tick(asset.schedule, tick) - tick) / 2:
                 lags.setdefault(r.key, []).append((r.ended_at - tick).total_seconds())
+    gaps = {k: [(b - a).total_seconds() for a, b in itertools.pairwise(v[-WINDOW - 1:])]
+            for k, v in ends.items() if len(v) > 1}
     return {key: RunStats(key=key, runs=len(values), duration_p50=_q(values[-WINDOW:], 0.5),
                           duration_p90=_q(values[-WINDOW:], 0.9),
-                          finish_after_tick_p50=_q(lags[key][-WINDOW:], EXPECTED_QUANTILE) if key in lags else None)
+                          finish_after_tick_p50=_q(lags[key][-WINDOW:], EXPECTED_QUANTILE) if key in lags else None,
+                          cadence_p50=_q(sorted(gaps[key]), 0.5) if key in gaps else None)
             for key, values in durations.items()}
 
 
@@ -96,7 +109,7 @@ def predict(assets: Sequence[Watched], now_statuses: Mapping[str, AssetStatus], 
         status = now_statuses.get(asset.key)
         if status is None:
             continue
-        expected, why = _expected(asset, status, stats.get(asset.key), now_statuses, found, now)
+        expected, why = _expected(asset, status, stats, now_statuses, found, now)
         breach = bool(status.state == "fresh" and expected is not None and status.deadline is not None
                       and expected > status.deadline)
         found[asset.key] = Prediction(key=asset.key, expected=expected, deadline=status.deadline, breach=breach,
@@ -104,8 +117,10 @@ def predict(assets: Sequence[Watched], now_statuses: Mapping[str, AssetStatus], 
     return found
 
 
-def _expected(asset: Watched, status: AssetStatus, stats: RunStats | None, statuses: Mapping[str, AssetStatus],
-              known: Mapping[str, Prediction], now: dt.datetime) -> tuple[dt.datetime | None, str]:
+def _expected(asset: Watched, status: AssetStatus, learnt: Mapping[str, RunStats],
+              statuses: Mapping[str, AssetStatus], known: Mapping[str, Prediction],
+              now: dt.datetime) -> tuple[dt.datetime | None, str]:
+    stats = learnt.get(asset.key)
     duration = stats.duration_p50 if stats else dt.timedelta(0)
     last = status.published_at
     if status.running_since is not None:
@@ -116,6 +131,7 @@ def _expected(asset: Watched, status: AssetStatus, stats: RunStats | None, statu
         return max(now, status.running_since + duration), \
             f"run in progress since {status.running_since:%H:%M}, usually {_human(duration)}"
     waits: list[tuple[dt.datetime, str]] = []
+    unknown: list[str] = []
     for key in asset.inputs:
         upstream = statuses.get(key)
         if upstream is None:
@@ -125,8 +141,12 @@ def _expected(asset: Watched, status: AssetStatus, stats: RunStats | None, statu
             continue
         coming = known.get(key)
         if coming is None or coming.expected is None:
-            return None, f"input {key} has no expected completion"
+            unknown.append(key)
+            continue
         waits.append((coming.expected, f"input {key} expected {coming.expected:%H:%M}"))
+    every = waits_for_every_input(asset, learnt)
+    if unknown and (every or not waits):
+        return None, f"input {unknown[0]} has no expected completion"
     if asset.scheduled and not asset.inputs:
         tick = asset.next_tick(last) if last is not None else None
         if tick is None:
@@ -137,8 +157,20 @@ def _expected(asset: Watched, status: AssetStatus, stats: RunStats | None, statu
         return tick + lag, f"scheduled {tick:%H:%M}, usually done {_human(lag)} later"
     if not waits:
         return None, "no inputs and no schedule"
-    start, why = max(waits)
+    start, why = max(waits) if every else min(waits)
     return max(now, start) + duration, f"{why}, then about {_human(duration)}"
+
+
+def waits_for_every_input(asset: Watched, learnt: Mapping[str, RunStats]) -> bool:
+    """Whether the next version of ``asset`` waits for all its inputs (else the first one that
+    arrives starts it): learnt from how often it and its inputs publish. It runs on any input
+    when it publishes at most 1.5 times as seldom as its most frequent input; without history
+    (or with one input) it waits for all."""
+    mine = learnt.get(asset.key)
+    theirs = [s.cadence_p50 for k in asset.inputs if (s := learnt.get(k)) is not None and s.cadence_p50]
+    if len(asset.inputs) < 2 or mine is None or mine.cadence_p50 is None or not theirs:
+        return True
+    return mine.cadence_p50 > 1.5 * min(theirs)
 
 
 def _human(delta: dt.timedelta) -> str:

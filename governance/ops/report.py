@@ -210,9 +210,12 @@ def _asset_figures(asset: Watched, runs: list[RunRecord], unreadable_at: list[dt
 
 
 def _incident(key: str, opened: RunRecord, closed: dt.datetime | None, failures: int) -> Incident:
+    """The incident ``opened`` began: at its end, or for a run that died (closed when it was found
+    dead, some time after its worker died) at its start, the earliest its worker can have died."""
     assert opened.ended_at is not None
-    return Incident(key=key, opened=opened.ended_at, closed=closed, failures=failures,
-                    first_error=(opened.error or opened.status).splitlines()[0][:200], cause=cause_of(opened))
+    cause = cause_of(opened)
+    return Incident(key=key, opened=opened.started_at if cause == "killed run" else opened.ended_at, closed=closed,
+                    failures=failures, first_error=(opened.error or opened.status).splitlines()[0][:200], cause=cause)
 
 
 def cause_of(run: RunRecord) -> str:

@@ -3,21 +3,23 @@
 :class:`RunRecorder` is the :class:`~assets.ports.RunObserver` the composition root gives the
 mesh: ``run_asset`` (called by the in-process engine and by each Airflow task) tells it when a
 run starts and how it ended, so both runners leave the same records. A run that started and
-never ended (a killed worker) stays ``running``: :meth:`RunRecords.unfinished` finds it.
+never ended (a killed worker) stays ``running``: :meth:`RunRecords.unfinished` finds it, at once
+when the record's worker (:mod:`governance.ops.workers`) is known to be gone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, func, select, update
 
 from assets.mesh import Mesh
 from assets.ports import RunEnded, RunStarted
+from governance.ops.workers import LOCAL, Workers
 from governance.state import StateDatabase, state_database
 from governance.state.schema import runs
 
@@ -47,7 +49,7 @@ def unstamp(text: str) -> dt.datetime:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunRecord:
     """One run of ``key``: when it started and ended (``None`` while running), how it ended,
-    the version it published and its error."""
+    the version it published, its error and the worker that ran it (``None``: not recorded)."""
 
     key: str
     run_id: str
@@ -57,6 +59,7 @@ class RunRecord:
     ended_at: dt.datetime | None = None
     version: str | None = None
     error: str | None = None
+    worker: str | None = None
 
     @property
     def seconds(self) -> float | None:
@@ -77,11 +80,13 @@ def _record(row: Any) -> RunRecord:
     return RunRecord(key=r["key"], run_id=r["run_id"], source=r["source"], status=r["status"],
                      started_at=unstamp(r["started_at"]),
                      ended_at=unstamp(r["ended_at"]) if r["ended_at"] else None,
-                     version=r["version"], error=r["error"])
+                     version=r["version"], error=r["error"], worker=r["worker"])
 
 
 _COLUMNS = (runs.c.key, runs.c.run_id, runs.c.source, runs.c.status, runs.c.started_at, runs.c.ended_at,
-            runs.c.version, runs.c.error)
+            runs.c.version, runs.c.error, runs.c.worker)
+#: Tells whether a worker named in a run record is alive (``None``: cannot tell).
+Liveness = Callable[[str], bool | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +95,11 @@ class RunRecords:
 
     database: StateDatabase
 
-    def started(self, key: str, run_id: str, source: str, at: dt.datetime) -> None:
-        """Record that a run of ``key`` began at ``at``."""
+    def started(self, key: str, run_id: str, source: str, at: dt.datetime, worker: str | None = None) -> None:
+        """Record that a run of ``key`` began at ``at``, in ``worker``."""
         with self.database.write(durable=False) as conn:
             conn.execute(runs.insert().values(key=key, run_id=run_id, source=source, status=RUNNING,
-                                              started_at=stamp(at)))
+                                              started_at=stamp(at), worker=worker))
 
     def ended(self, key: str, run_id: str, source: str, started_at: dt.datetime, ended_at: dt.datetime,
               status: str, version: str | None = None, error: str | None = None) -> None:
@@ -120,7 +125,7 @@ class RunRecords:
             conn.execute(runs.insert(), [
                 {"key": r.key, "run_id": r.run_id, "source": r.source, "status": r.status,
                  "started_at": stamp(r.started_at), "ended_at": stamp(r.ended_at) if r.ended_at else None,
-                 "version": r.version, "error": r.error} for r in records])
+                 "version": r.version, "error": r.error, "worker": r.worker} for r in records])
 
     def between(self, since: dt.datetime | None = None, until: dt.datetime | None = None,
                 keys: Sequence[str] | None = None) -> list[RunRecord]:
@@ -132,6 +137,19 @@ class RunRecords:
             query = query.where(runs.c.started_at < stamp(until))
         if keys is not None:
             query = query.where(runs.c.key.in_(list(keys)))
+        with self.database.read() as conn:
+            return [_record(r) for r in conn.execute(query)]
+
+    def latest_of_each(self, per_key: int, *, status: str, since: dt.datetime, until: dt.datetime) -> list[RunRecord]:
+        """The latest ``per_key`` runs of each asset that ended with ``status`` and started in
+        [``since``, ``until``), oldest first: what learning from the history needs, in one query
+        that returns as many rows whatever the length of the history."""
+        ranked = (select(*_COLUMNS, runs.c.seq, func.row_number().over(
+            partition_by=runs.c.key, order_by=(runs.c.started_at.desc(), runs.c.seq.desc())).label("n"))
+            .where(runs.c.status == status, runs.c.started_at >= stamp(since), runs.c.started_at < stamp(until))
+            .subquery())
+        query = (select(*(ranked.c[c.name] for c in _COLUMNS)).where(ranked.c.n <= per_key)
+                 .order_by(ranked.c.started_at, ranked.c.seq))
         with self.database.read() as conn:
             return [_record(r) for r in conn.execute(query)]
 
@@ -148,13 +166,18 @@ class RunRecords:
         with self.database.read() as conn:
             return [_record(r) for r in conn.execute(query.limit(limit))]
 
-    def unfinished(self, older_than: dt.timedelta, now: dt.datetime) -> list[RunRecord]:
-        """Runs that started more than ``older_than`` before ``now`` and never ended: their
-        worker died (or is still stuck); oldest first."""
-        query = select(*_COLUMNS).where(runs.c.status == RUNNING,
-                                        runs.c.started_at < stamp(now - older_than)).order_by(runs.c.started_at)
+    def unfinished(self, older_than: dt.timedelta, now: dt.datetime, alive: Liveness | None = None) -> list[RunRecord]:
+        """Runs that never ended and either started more than ``older_than`` before ``now`` (their
+        worker died, or is stuck) or, with ``alive``, whose worker is known to be gone; oldest
+        first. Only the runs still open are read (the index on status)."""
+        query = select(*_COLUMNS).where(runs.c.status == RUNNING, runs.c.started_at <= stamp(now))
+        if alive is None:
+            query = query.where(runs.c.started_at < stamp(now - older_than))
         with self.database.read() as conn:
-            return [_record(r) for r in conn.execute(query)]
+            found = [_record(r) for r in conn.execute(query.order_by(runs.c.started_at))]
+        limit = now - older_than
+        return [r for r in found if r.started_at < limit
+                or (alive is not None and r.worker is not None and alive(r.worker) is False)]
 
     def latest(self) -> LatestRuns:
         """Per asset: its last published (or unchanged, :data:`CONFIRMED`) run, its last ended run and its oldest open run, in three
@@ -192,12 +215,14 @@ class LatestRuns:
 
 @dataclass(frozen=True, slots=True)
 class RunRecorder:
-    """Records every run the mesh tells it of (a :class:`~assets.ports.RunObserver`)."""
+    """Records every run the mesh tells it of (a :class:`~assets.ports.RunObserver`), each with
+    the worker it runs in (``workers``)."""
 
     records: RunRecords
+    workers: Workers = field(default=LOCAL)
 
     def run_started(self, run: RunStarted) -> None:
-        self.records.started(run.key, run.run_id, run.source, run.started_at)
+        self.records.started(run.key, run.run_id, run.source, run.started_at, worker=self.workers.current())
 
     def run_ended(self, run: RunEnded) -> None:
         result = run.result
@@ -208,3 +233,8 @@ class RunRecorder:
 def run_records(mesh: Mesh) -> RunRecords:
     """The run records of ``mesh`` (in its state database)."""
     return RunRecords(state_database(mesh.policy))
+
+
+def workers_of(mesh: Mesh) -> Workers:
+    """The workers the mesh's run recorder names (this process's by default)."""
+    return next((o.workers for o in mesh.services.observers if isinstance(o, RunRecorder)), LOCAL)

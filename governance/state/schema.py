@@ -121,6 +121,7 @@ runs = Table(
     Column("error", Text),
     Column("started_at", String(40), nullable=False),
     Column("ended_at", String(40)),
+    Column("worker", String(255)),
 )
 Index("runs_by_asset", runs.c.key, runs.c.started_at)
 Index("runs_by_status", runs.c.status, runs.c.started_at)

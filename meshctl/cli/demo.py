@@ -47,8 +47,7 @@ def run_demo(mesh: Mesh, *, scale: int) -> None:
         raise typer.Exit(1)
 
 
-#: The example's observed source, and how many leads the file the demo drops for it holds.
-DEMO_SOURCE = "marketing.web_leads"
+#: How many leads the file the demo drops for the example's observed source holds.
 DEMO_LEADS = 30
 
 
@@ -60,19 +59,17 @@ def _observe_a_drop(mesh: Mesh) -> RunResult | None:
 
     from assets.drops import complete_files
     from assets.observe import observe
+    from governance.example_drops import EXAMPLE_SOURCE, drop_leads
 
-    key = DEMO_SOURCE
+    key = EXAMPLE_SOURCE
     drop = mesh.graph[key].spec.drop if key in mesh.graph else None
     if drop is None or drop.on_s3:
         return None
     console.rule(f"3. An observed source: a file arrives in {drop.folder}/")
-    now = dt.datetime.now(dt.UTC)
-    name = f"demo-{now:%Y%m%dT%H%M%S}.csv"
-    channels = ("web", "mobile", "store", "partner")
-    rows = [f"{i},lead{i:04d}@mail.example,{channels[i % 4]},{now.date().isoformat()},{1 + i % 40}"
-            for i in range(1, DEMO_LEADS + 1)]
-    atomic_write(drop.folder_at(mesh.root) / name, ("lead_id,email,channel,signed_up,campaign_id\n"
-                                                     + "\n".join(rows) + "\n").encode())
+    path = drop_leads(mesh, dt.datetime.now(dt.UTC), DEMO_LEADS)
+    if path is None:
+        return None
+    name = path.name
     console.print(f"dropped {drop.folder}/{name} ({DEMO_LEADS} leads); waiting {drop.settle:g} s for it to settle",
                   highlight=False)
     deadline = time.monotonic() + drop.settle + 30

@@ -38,6 +38,7 @@ def simulate_command(
     transient: Annotated[float, _rate("transient", 0.01, "that a run fails once, transiently")] = 0.01,
     slow: Annotated[float, _rate("slow", 0.003, "that a run takes 1 to 2.5 hours")] = 0.003,
     bad_data: Annotated[float, _rate("bad-data", 0.002, "that a run's output fails its contract")] = 0.002,
+    killed: Annotated[float, _rate("killed", 0.001, "that the worker running a run is killed part-way")] = 0.001,
     corrupt_file: Annotated[float, _rate("corrupt-file", 0.01, "per tick that a current data file gets a flipped "
                                                                "byte")] = 0.01,
     lost_replica: Annotated[float, _rate("lost-replica", 0.01, "per tick that the standby loses a version")] = 0.01,
@@ -63,7 +64,7 @@ def simulate_command(
     from governance.policy import find_mesh_file
 
     with user_errors():
-        rates = FaultRates(transient=transient, slow=slow, bad_data=bad_data, corrupt_file=corrupt_file,
+        rates = FaultRates(transient=transient, slow=slow, bad_data=bad_data, killed=killed, corrupt_file=corrupt_file,
                            lost_replica=lost_replica, notifier_outage=notifier_outage)
         source = find_mesh_file(root).parent
         start = start_of_next_day(dt.datetime.now(dt.UTC))

@@ -158,3 +158,31 @@ def test_the_checks_are_quiet_on_a_healthy_mesh(example: tuple[Path, Clock]) -> 
     report = check_mesh(mesh)
     assert not [f for f in report.findings if f.firing]
     assert sent(root) == []
+
+
+def test_checking_the_standby_again_reads_no_version_it_already_checked(example: tuple[Path, Clock],
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from assets.storage import VersionStore
+
+    root, clock = example
+    mesh = clocked(root, clock, policy_only=False)
+    reads: list[str] = []
+    for name in ("has_version", "versions", "manifest"):
+        real = getattr(VersionStore, name)
+        monkeypatch.setattr(VersionStore, name, lambda self, *a, _real=real, _name=name, **k: (
+            reads.append(_name), _real(self, *a, **k))[1])  # a spy: the real method, counted
+
+    def reads_of_a_check() -> int:
+        reads.clear()
+        check_mesh(mesh)
+        return len(reads)
+
+    for seed in range(4):
+        assert materialize("finance.fx_rates", mesh=mesh, params={"scale": TEST_SCALE, "seed": seed}).ok
+    reads_of_a_check()  # the first check after start looks at every version once
+    few = reads_of_a_check()
+    for seed in range(4, 12):
+        assert materialize("finance.fx_rates", mesh=mesh, params={"scale": TEST_SCALE, "seed": seed}).ok
+    reads_of_a_check()
+    many = reads_of_a_check()
+    assert few == many, f"{few} store reads at 4 versions, {many} at 12"

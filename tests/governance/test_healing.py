@@ -17,7 +17,7 @@ from assets.retrying import Backoff
 from governance.access.authorization import PermissionDeniedError
 from governance.dr import dr_status
 from governance.healing import Bounds, Finding, HealCounts, HealReport, heal
-from governance.healing.gate_failures import RERUN_AFTER
+from governance.healing.gate_failures import RERUN_AFTER, FailedGates
 from governance.healing.runbook import runbook
 from governance.identity import Actor
 from governance.ops.runs import run_records
@@ -153,8 +153,8 @@ def test_a_failed_gate_whose_data_is_still_bad_publishes_nothing_and_backs_off(e
     assert action.outcome == "failed" and action.attempts == 1, "one re-run a pass: its back-off is between passes"
     assert "gate_failed" in (action.error or "")
     assert mesh.store().current_version("finance.fx_rates") == good, "the last good version stays current"
-    [again] = by(heal(mesh, failed_at + RERUN_AFTER[0] + dt.timedelta(minutes=5), actor=PLATFORM, params=still_bad), "failed gate")
-    assert again.outcome == "left" and "(2 in a row)" in again.found and "re-run 2 of 4" in again.action
+    [again] = by(heal(mesh, failed_at + RERUN_AFTER[1] - dt.timedelta(minutes=1), actor=PLATFORM, params=still_bad), "failed gate")
+    assert again.outcome == "left" and "(2 in a row)" in again.found and f"re-run 2 of {len(RERUN_AFTER)}" in again.action
     [last] = by(heal(mesh, failed_at + dt.timedelta(days=1), dry_run=True), "failed gate")
     assert last.outcome == "would heal", "due again after the second wait"
 
@@ -174,6 +174,17 @@ class AlwaysFails:
     def fix(self, mesh: Mesh, finding: Finding, actor: Actor) -> str:
         self.calls += 1
         raise ConnectionError("the standby is unreachable")
+
+
+def test_a_remediation_with_its_own_bound_opens_its_breaker_only_when_it_is_used_up(example_root: Path) -> None:
+    mesh, step = waiting_on(example_root, []), AlwaysFails()
+    step.open_after = 3  # type: ignore[attr-defined]  # as FailedGates: its back-off is its bound
+    bounds = Bounds(attempts=1, open_after=1, cool_down=dt.timedelta(hours=1))
+    outcomes = [heal(mesh, NOW + i * dt.timedelta(minutes=5), actor=PLATFORM, bounds=bounds, remediations=[step])
+                .actions[0] for i in range(4)]
+    assert [(a.outcome, a.breaker_opened) for a in outcomes] == [
+        ("failed", False), ("failed", False), ("failed", True), ("breaker open", False)]
+    assert FailedGates().open_after == len(RERUN_AFTER)
 
 
 def test_the_breaker_opens_after_repeated_failures_and_says_so(example_root: Path) -> None:
@@ -261,3 +272,14 @@ def test_counts_of_passes_add_up() -> None:
                                      "left": 1, "attempts": 4}
     assert [r.name for r in runbook()] == ["corrupt current version", "run that died", "missing or corrupt replica",
                                            "stuck lineage outbox", "stuck alert outbox", "failed gate"]
+
+
+def test_a_corrupt_only_version_is_copied_back_from_the_standby(example_root: Path) -> None:
+    mesh = waiting_on(example_root, [])
+    only = published(mesh, "sales.products")
+    assert mesh.standby_region is not None and mesh.store(mesh.standby_region).has_version("sales.products", only)
+    flip_a_byte(Path(mesh.store().data_path("sales.products", only)))
+    [action] = by(heal(mesh, NOW, actor=PLATFORM, params=SMALL), "corrupt current version")
+    assert action.outcome == "healed" and f"copied sales.products {only} back from" in action.result
+    current = mesh.store().current("sales.products")
+    assert current is not None and mesh.store().verify(current)

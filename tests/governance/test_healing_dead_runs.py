@@ -55,3 +55,15 @@ def test_a_run_that_died_runs_again_with_the_runbooks_params(example_root: Path)
     assert action.outcome == "healed" and "materialized sales.orders again" in action.result
     current = mesh.store().current("sales.orders")
     assert current is not None and current.rows == 250, "run again at the runbook's scale, not the default"
+
+
+def test_a_run_whose_worker_is_gone_is_run_again_in_the_next_pass(example_root: Path) -> None:
+    from tests.governance.test_ops_runs import _a_finished_process
+
+    mesh = waiting_on(example_root, [])
+    records = run_records(mesh)
+    records.started("sales.products", "run-killed", "engine", NOW - dt.timedelta(minutes=3),
+                    worker=_a_finished_process())  # killed 3 minutes ago: not hours
+    [action] = [a for a in heal(mesh, NOW, actor=PLATFORM).actions if a.remediation == "run that died"]
+    assert action.outcome == "healed" and "materialized sales.products again" in action.result
+    assert records.unfinished(dt.timedelta(hours=2), NOW) == []

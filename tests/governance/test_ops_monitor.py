@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,3 +122,97 @@ def test_a_run_overrunning_before_its_deadline_predicts_its_own_breach(tmp_path:
     assert at.statuses["sales.orders"].state == "fresh" and at.predictions["sales.orders"].breach
     assert "overrunning" in at.predictions["sales.orders"].reason
     assert sink.kinds() == [("fire", "predicted_breach", "sales.orders")], "predicted before the deadline"
+
+
+FX = Watched(key="finance.fx", domain="finance", schedule="@daily", allowed_lag=10 * M, grace=20 * M)
+REVENUE = Watched(key="finance.revenue", domain="finance", inputs=("sales.orders", "finance.fx"), freshness=3 * H,
+                  grace=30 * M)
+
+
+def two_days_of_any_input(records: RunRecords) -> None:
+    """Orders every hour, rates once a day; revenue runs after every orders version (whichever
+    input arrived), as the in-process engine runs everything downstream of a tick."""
+    for h in range(25):
+        if h % 24 == 0:
+            publish(records, "finance.fx", T0 + h * H + 2 * M, f"fx{h}", took=2 * M)
+        publish(records, "sales.orders", T0 + h * H + 5 * M, f"o{h}", took=3 * M)
+        publish(records, "finance.revenue", T0 + h * H + 8 * M, f"r{h}", took=3 * M)
+
+
+def test_an_asset_that_runs_on_any_input_is_expected_after_its_first_input_not_its_slowest(tmp_path: Path) -> None:
+    db = database(tmp_path)
+    records = RunRecords(db)
+    two_days_of_any_input(records)
+    sink = Collected()
+    # at 24:30 the next rates come tomorrow, past revenue's deadline (24:08 + 3 h): the predictor took the
+    # slowest input and predicted a breach every day, withdrawn at the end of the day without one
+    at = evaluate(OpsView([ORDERS, FX, REVENUE], db), T0 + 24 * H + 30 * M, sink)
+    revenue = at.predictions["finance.revenue"]
+    assert not revenue.breach and "input sales.orders expected" in revenue.reason, revenue.reason
+    assert revenue.expected is not None and revenue.expected < T0 + 25 * H + 30 * M
+    assert ("fire", "predicted_breach", "finance.revenue") not in sink.kinds()
+
+
+def test_which_inputs_an_asset_waits_for_is_learnt_from_how_often_it_publishes(tmp_path: Path) -> None:
+    from governance.ops.predict import waits_for_every_input
+
+    records = RunRecords(database(tmp_path))
+    two_days_of_any_input(records)
+    daily = Watched(key="finance.daily", domain="finance", inputs=("sales.orders", "finance.fx"), freshness=26 * H)
+    for day in range(2):  # published once a day, after both inputs arrived
+        publish(records, "finance.daily", T0 + day * 24 * H + 10 * M, f"d{day}")
+    stats = learn(records.between(), by_key([ORDERS, FX, REVENUE, daily]))
+    assert stats["finance.revenue"].cadence_p50 == H and stats["finance.fx"].cadence_p50 == 24 * H
+    assert not waits_for_every_input(REVENUE, stats), "published as often as its most frequent input"
+    assert waits_for_every_input(daily, stats), "published as seldom as its slowest input"
+    assert waits_for_every_input(REVENUE, {}), "no history: it waits for all"
+
+
+def test_a_run_long_after_its_tick_is_not_learnt_as_when_scheduled_runs_end(tmp_path: Path) -> None:
+    records = RunRecords(database(tmp_path))
+    weekly = Watched(key="marketing.campaigns", domain="marketing", schedule="0 6 * * 1", freshness=8 * 24 * H)
+    publish(records, "marketing.campaigns", T0 + 4 * 24 * H + 5 * M, "first")  # a first run on a Friday
+    publish(records, "marketing.campaigns", T0 + 7 * 24 * H + 6 * H + 4 * M, "w1")  # then on its Monday tick
+    stats = learn(records.between(), by_key([weekly]))
+    assert stats["marketing.campaigns"].finish_after_tick_p50 == 4 * M, "not pulled towards 4 days by the first run"
+
+
+def _reads_of_an_evaluation(tmp_path: Path, days: int, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
+    """The SQL statements and the run rows read by one evaluation after ``days`` of hourly history."""
+    from sqlalchemy import event
+
+    import governance.ops.runs as runs_module
+
+    db = database(tmp_path / f"{days}d")
+    records = RunRecords(db)
+    records.add([r for h in range(days * 24) for r in (
+        _done("sales.orders", T0 + h * H, 5 * M, f"o{h}"), _done("sales.daily", T0 + h * H + 5 * M, 30 * M, f"d{h}"))])
+    statements, rows = [0], [0]
+    real = runs_module._record
+
+    def counted(row: object) -> object:
+        rows[0] += 1
+        return real(row)
+
+    monkeypatch.setattr(runs_module, "_record", counted)  # a spy: the real function, counted
+    listener = lambda *_: statements.__setitem__(0, statements[0] + 1)  # noqa: E731
+    event.listen(db.engine(), "before_cursor_execute", listener)
+    try:
+        evaluate(OpsView([ORDERS, DAILY], db), T0 + days * 24 * H, Collected())
+    finally:
+        event.remove(db.engine(), "before_cursor_execute", listener)
+    return statements[0], rows[0]
+
+
+def _done(key: str, started: dt.datetime, took: dt.timedelta, version: str) -> Any:
+    from governance.ops.runs import RunRecord
+
+    return RunRecord(key=key, run_id=f"run-{version}", source="engine", status="materialized", started_at=started,
+                     ended_at=started + took, version=version)
+
+
+def test_an_evaluation_reads_as_much_after_ten_times_the_history(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    short = _reads_of_an_evaluation(tmp_path, 3, monkeypatch)  # 72 runs of each asset: more than learnt from
+    long = _reads_of_an_evaluation(tmp_path, 30, monkeypatch)
+    assert long == short, f"statements and run rows read: {short} after 3 days, {long} after 30"

@@ -62,3 +62,49 @@ def test_latest_runs_per_asset(fixture_mesh: Callable[[str], Path]) -> None:
     assert latest.published["alpha.numbers"].version == "v1"
     assert latest.ended["alpha.numbers"].status == "error"
     assert latest.running["alpha.numbers"].run_id == "r3"
+
+
+def _a_finished_process() -> str:
+    """The worker name of a process that ran on this host and has exited."""
+    import subprocess
+    import sys
+
+    from governance.ops.workers import LOCAL, _started
+
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    worker = f"{LOCAL.host}:{child.pid}:{_started(child.pid) or ''}"
+    child.communicate(b"")  # it ends, and is reaped
+    return worker
+
+
+def test_a_run_whose_worker_is_gone_is_found_at_once(fixture_mesh: Callable[[str], Path]) -> None:
+    from governance.ops.workers import LOCAL
+
+    mesh = with_clock(load_mesh(fixture_mesh("bad_outputs")), ManualClock(T0))
+    records = run_records(mesh)
+    records.started("alpha.numbers", "r-killed", "engine", T0, worker=_a_finished_process())
+    records.started("alpha.raises", "r-alive", "engine", T0, worker=LOCAL.current())
+    records.started("alpha.negative", "r-elsewhere", "airflow", T0, worker="another-host:4242:1")
+    soon = T0 + dt.timedelta(minutes=1)
+    assert records.unfinished(dt.timedelta(hours=2), soon) == [], "without liveness: only the wait"
+    [dead] = records.unfinished(dt.timedelta(hours=2), soon, LOCAL.alive)
+    assert (dead.key, dead.run_id) == ("alpha.numbers", "r-killed"), "alive, or not judged from here: left"
+    assert {r.run_id for r in records.unfinished(dt.timedelta(hours=2), T0 + dt.timedelta(hours=3), LOCAL.alive)} \
+        == {"r-killed", "r-alive", "r-elsewhere"}, "the wait still applies to every run"
+
+
+def test_the_recorder_names_the_worker_of_each_run(fixture_mesh: Callable[[str], Path]) -> None:
+    from governance.ops.workers import LOCAL
+
+    mesh = with_clock(load_mesh(fixture_mesh("bad_outputs")), ManualClock(T0))
+    run_asset(mesh, "alpha.numbers", run_id="r1")
+    [record] = run_records(mesh).for_asset("alpha.numbers")
+    assert record.worker == LOCAL.current() and LOCAL.alive(record.worker) is True
+
+
+def test_a_process_id_used_again_is_not_the_dead_workers() -> None:
+    from governance.ops.workers import LOCAL
+
+    host, pid, _ = LOCAL.current().rsplit(":", 2)
+    assert LOCAL.alive(f"{host}:{pid}:1") is False, "same pid, another start: the worker named is gone"
+    assert LOCAL.alive("not a worker") is None

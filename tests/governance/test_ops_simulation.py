@@ -22,8 +22,8 @@ from meshctl.cli import app
 from tests.conftest import copy_example_mesh
 
 #: Fault rates high enough that one day sees each fault (the defaults are for a month).
-BUSY_DAY = ["--transient", "0.05", "--slow", "0.02", "--bad-data", "0.02", "--corrupt-file", "0.1",
-            "--lost-replica", "0.1", "--notifier-outage", "0.05"]
+BUSY_DAY = ["--transient", "0.05", "--slow", "0.02", "--bad-data", "0.02", "--killed", "0.02",
+            "--corrupt-file", "0.1", "--lost-replica", "0.1", "--notifier-outage", "0.1"]
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 H = dt.timedelta(hours=1)
 
@@ -43,7 +43,7 @@ def test_the_cli_prints_both_runs_of_the_same_faults_as_json(simulated: dict[str
     on, off = simulated["on"], simulated["off"]
     assert (on["days"], on["seed"], on["ticks"]) == (off["days"], off["seed"], off["ticks"]) == (1, 7, 23)
     assert on["injected"] == off["injected"], "the same seed draws the same faults in both runs"
-    assert set(on["injected"]) == {"transient", "slow", "bad_data", "corrupt_file", "lost_replica",
+    assert set(on["injected"]) == {"transient", "slow", "bad_data", "killed", "corrupt_file", "lost_replica",
                                    "notifier_outage"}
     for run in (on, off):
         assert run["targets"]["sla_target"] == 99.5 and run["targets"]["mttr_target_seconds"] == 900
@@ -58,6 +58,17 @@ def test_self_healing_lowers_mttr_and_incidents(simulated: dict[str, dict[str, A
     assert on["incidents"] < off["incidents"], "retries absorb the transient failures"
     failed = {k: run["alerts"]["incidents_by_kind"].get("run_failed", 0) for k, run in simulated.items()}
     assert failed["on"] < failed["off"]
+
+
+def test_a_run_whose_worker_was_killed_is_found_and_run_again_with_self_healing(
+        simulated: dict[str, dict[str, Any]]) -> None:
+    on, off = simulated["on"], simulated["off"]
+    killed = on["injected"]["killed"]
+    assert killed > 0 and on["killed_runs_left_open"] == 0, "each closed as died and run again"
+    assert 1 <= on["mttr_by_cause"]["killed run"]["incidents"] <= killed
+    assert on["mttr_by_cause"]["killed run"]["mttr_minutes"] < 15, "found in the next pass, not hours later"
+    assert off["killed_runs_left_open"] == killed, "without the runbook nobody closes them"
+    assert "run_died" in off["alerts"]["incidents_by_kind"], "but each is alerted"
 
 
 def test_every_freshness_breach_was_alerted(simulated: dict[str, dict[str, Any]]) -> None:
@@ -141,3 +152,18 @@ def test_a_source_gone_bad_stays_bad_until_it_is_corrected() -> None:
     assert injector.injected["bad_data"] == 1 and not injector.source_bad("d.a", T0 + 31 * dt.timedelta(minutes=1))
     with pytest.raises(ConfigError, match="bad_data_minutes"):
         FaultRates(bad_data_minutes=(0.0, 5.0))
+
+
+def test_a_partitioned_root_ticks_when_its_next_partition_begins(example_root: Path) -> None:
+    from governance.ops.monitor import mesh_view
+    from governance.ops.simulation.schedule import ticks, with_partition_schedules
+    from governance.wiring import load_mesh
+
+    mesh = load_mesh(example_root)
+    assets = with_partition_schedules(mesh_view(mesh).assets, mesh.graph)
+    daily = next(a for a in assets if a.key == "sales.daily_orders")
+    assert daily.schedule == "0 0 * * *", "a daily partition begins at midnight"
+    at_midnight = [t for t in ticks(assets, T0, T0 + 2 * H * 24) if "sales.daily_orders" in t.roots]
+    assert [t.at for t in at_midnight] == [T0 + 24 * H, T0 + 48 * H]
+    assert next(a for a in assets if a.key == "sales.orders").schedule == "@hourly", "its own schedule is kept"
+    assert next(a for a in assets if a.key == "marketing.web_leads").schedule == "0 8 * * *", "a file every morning"

@@ -11,7 +11,10 @@ Per run of an asset (decided when its tick is planned, :meth:`FaultInjector.plan
   :attr:`FaultRates.bad_data_minutes` (drawn; then the source is corrected) outputs a null where
   its contract forbids one, so the gate stops it and nothing is published. How long bad data
   persists is part of the model, not an artefact of the schedule: a run in that time (scheduled
-  or a re-run of the runbook) fails its gate again, a run after it passes.
+  or a re-run of the runbook) fails its gate again, a run after it passes;
+- ``killed``: the worker running it is killed part-way (:class:`WorkerKilled`): the run's record
+  is left ``running``, with no end and no process behind it (:class:`SimulatedWorkers` says its
+  worker is gone); the rest of the tick goes on in a new worker, without what depends on it.
 
 Per tick of the schedule (:meth:`FaultInjector.between_ticks`):
 
@@ -41,7 +44,7 @@ from assets.mesh import Mesh
 from governance.ops.clock import ManualClock
 
 #: Per-run rates, then per-tick rates.
-RUN_FAULTS = ("transient", "slow", "bad_data")
+RUN_FAULTS = ("transient", "slow", "bad_data", "killed")
 TICK_FAULTS = ("corrupt_file", "lost_replica", "notifier_outage")
 #: How long a run takes without a fault (minutes, drawn uniformly).
 NORMAL_MINUTES = (1.0, 4.0)
@@ -50,7 +53,7 @@ NORMAL_MINUTES = (1.0, 4.0)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FaultRates:
     """How often each fault happens: per run of an asset (``transient``, ``slow``,
-    ``bad_data``) or per tick of the schedule (``corrupt_file``, ``lost_replica``,
+    ``bad_data``, ``killed``) or per tick of the schedule (``corrupt_file``, ``lost_replica``,
     ``notifier_outage``); each a probability between 0 and 1. A slow run lasts between the two
     ``slow_minutes``, a source gone bad is corrected between the two ``bad_data_minutes`` after
     it went bad, a notifier outage lasts between the two ``outage_hours``."""
@@ -58,6 +61,7 @@ class FaultRates:
     transient: float = 0.01
     slow: float = 0.003
     bad_data: float = 0.002
+    killed: float = 0.001
     corrupt_file: float = 0.01
     lost_replica: float = 0.01
     notifier_outage: float = 0.005
@@ -82,7 +86,7 @@ class FaultRates:
     @classmethod
     def none(cls) -> FaultRates:
         """No fault at all (a month as it should go)."""
-        return cls(transient=0, slow=0, bad_data=0, corrupt_file=0, lost_replica=0, notifier_outage=0)
+        return cls(transient=0, slow=0, bad_data=0, killed=0, corrupt_file=0, lost_replica=0, notifier_outage=0)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -99,10 +103,39 @@ class _Plan:
     minutes: float
     transient: bool = False
     bad_data: bool = False
+    killed: bool = False
 
 
 class TransientSourceError(ConnectionError):
     """The error a transient fault raises inside an asset's function."""
+
+
+class WorkerKilled(BaseException):  # noqa: N818 - not an error a run can catch: its process is gone
+    """The worker running ``key`` was killed: nothing of the run ends, not even its record."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"injected: the worker running {key} was killed")
+        self.key = key
+
+
+class SimulatedWorkers:
+    """The simulation's workers (:class:`~governance.ops.workers.Workers`): one at a time,
+    ``simulation:N``; :meth:`kill` ends the current one (its runs' records name a worker that is
+    gone) and the next run starts in a new one."""
+
+    PREFIX = "simulation:"
+
+    def __init__(self) -> None:
+        self.generation = 1
+
+    def current(self) -> str:
+        return f"{self.PREFIX}{self.generation}"
+
+    def alive(self, worker: str) -> bool | None:
+        return worker == self.current() if worker.startswith(self.PREFIX) else None
+
+    def kill(self) -> None:
+        self.generation += 1
 
 
 @dataclass
@@ -115,7 +148,10 @@ class FaultInjector:
     clock: ManualClock
     watch_every: dt.timedelta = dt.timedelta(minutes=15)
     watcher: Watcher | None = None
+    workers: SimulatedWorkers = field(default_factory=SimulatedWorkers)
     injected: Counter[str] = field(default_factory=Counter)
+    #: Each source gone bad: its asset, when it went bad and when it was corrected.
+    bad_episodes: list[tuple[str, dt.datetime, dt.datetime]] = field(default_factory=list)
     _rng: random.Random = field(init=False)
     _plans: dict[str, _Plan] = field(init=False, default_factory=dict)
     _bad_until: dict[str, dt.datetime] = field(init=False, default_factory=dict)
@@ -139,14 +175,16 @@ class FaultInjector:
             minutes = self._rng.uniform(*r.slow_minutes) if slow else self._rng.uniform(*NORMAL_MINUTES)
             plan = _Plan(minutes=minutes, transient=self._rng.random() < r.transient,
                          bad_data=self._rng.random() < r.bad_data)
+            plan.killed = self._rng.random() < r.killed if r.killed else False
             if plan.bad_data:  # drawn in both runs alike, whatever the source's state
                 bad_for = dt.timedelta(minutes=self._rng.uniform(*r.bad_data_minutes))
                 if not self.source_bad(key):
                     self._bad_until[key] = self.clock() + bad_for
+                    self.bad_episodes.append((key, self.clock(), self.clock() + bad_for))
                 else:
                     plan.bad_data = False
             self.injected.update(name for name, on in (("slow", slow), ("transient", plan.transient),
-                                                       ("bad_data", plan.bad_data)) if on)
+                                                       ("bad_data", plan.bad_data), ("killed", plan.killed)) if on)
             self._plans[key] = plan
 
     def source_bad(self, key: str, at: dt.datetime | None = None) -> bool:
@@ -158,14 +196,18 @@ class FaultInjector:
     def _wrapped(self, key: str, definition: AssetDefinition) -> Any:
         fn = definition.fn
 
-        def run(**inputs: Any) -> pl.DataFrame:
+        def run(*arrived: Any, **inputs: Any) -> pl.DataFrame:  # an observed source gets its file's rows
             plan = self._plans.pop(key, None) or _Plan(minutes=NORMAL_MINUTES[0])
             if plan.transient:  # this attempt fails; a retry of the same run finds no fault left
                 self._plans[key] = dataclasses.replace(plan, transient=False)
                 raise TransientSourceError(f"injected: the source of {key} answered 503 Service Unavailable")
             bad = self.source_bad(key)  # what the source gives when the run reads it
+            if plan.killed:  # part-way through, the worker dies with its run
+                self._take(dt.timedelta(minutes=plan.minutes / 2))
+                self.workers.kill()
+                raise WorkerKilled(key)
             self._take(dt.timedelta(minutes=plan.minutes))
-            value = fn(**inputs)
+            value = fn(*arrived, **inputs)
             frame = value.collect() if isinstance(value, pl.LazyFrame) else value
             return _with_a_null(frame) if bad and isinstance(frame, pl.DataFrame) else frame
 

@@ -113,7 +113,7 @@ def figures(outcome: Outcome) -> dict[str, Any]:
                        "unresolved_by_kind": dict(sorted(unresolved.items())),
                        "subjects_by_kind": {k: sorted({i.subject for i in outcome.incidents if i.kind == k})
                                             for k in sorted(kinds)}},
-            "mttr_by_cause": mttr_by_cause(outcome),
+            "mttr_by_cause": mttr_by_cause(outcome), "killed_runs_left_open": outcome.died_open,
             "prediction": score_predictions(outcome.changes).to_dict(),
             "injected": dict(sorted(outcome.injected.items())), "self_healing": dict(sorted(outcome.healed.items())),
             "run_incidents": [i.to_dict() for i in outcome.report.incidents]}
@@ -135,7 +135,24 @@ def mttr_by_cause(outcome: Outcome) -> dict[str, dict[str, Any]]:
     found["lost replica"] = {"incidents": len(lags), "open": len(lags) - len(closed),
                              "mttr_minutes": round(sum(closed) / len(closed), 3) if closed else None,
                              "max_minutes": round(max(closed), 3) if closed else None}
+    floors = bad_data_floors(outcome)
+    found["bad data"]["source_bad_minutes"] = round(sum(floors) / len(floors), 3) if floors else None
     return found
+
+
+def bad_data_floors(outcome: Outcome) -> list[float]:
+    """For each closed bad-data incident, how long after it opened its source was corrected
+    (minutes): no run can publish good data before then, so it is the floor of that incident's
+    time to repair, whatever the runbook does."""
+    floors = []
+    for incident in outcome.report.incidents:
+        if incident.cause != "bad data" or incident.closed is None:
+            continue
+        fixed = [until for key, since, until in outcome.bad_episodes
+                 if key == incident.key and since <= incident.opened <= until + dt.timedelta(minutes=5)]
+        if fixed:
+            floors.append(max(0.0, (max(fixed) - incident.opened).total_seconds() / 60))
+    return floors
 
 
 #: The rows of the comparison table: label, key path in :func:`figures`, unit.
@@ -145,9 +162,11 @@ ROWS: Sequence[tuple[str, tuple[str, ...], str]] = (
     ("MTTR", ("mttr_minutes",), " min"),
     *((f"  MTTR, {fault}", ("mttr_by_cause", fault, "mttr_minutes"), " min")
       for fault in ("transient", "bad data", "corrupt file", "killed run", "lost replica")),
+    ("  bad data: its source still bad (the floor)", ("mttr_by_cause", "bad data", "source_bad_minutes"), " min"),
     ("MTBF", ("mtbf_hours",), " h"),
     ("incidents (failed run to next good version)", ("incidents",), ""),
     ("  still open at the end", ("open_incidents",), ""),
+    ("runs whose worker died, never closed", ("killed_runs_left_open",), ""),
     ("alerts sent", ("alerts", "sent"), ""),
     ("  alerts still waiting in the outbox", ("alerts", "pending"), ""),
     ("freshness breaches", ("prediction", "breaches"), ""),

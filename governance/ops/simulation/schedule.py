@@ -7,10 +7,13 @@ freshness monitor uses (:func:`governance.ops.watch.next_tick`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from assets.graph import AssetGraph
+from assets.partitions import CRONS, TimePartitions
 from governance.ops.watch import Watched, next_tick
 
 
@@ -25,6 +28,27 @@ class Tick:
     def selection(self) -> str:
         """The engine's selection of this tick: each root and its downstream."""
         return " ".join(f"{k}+" for k in self.roots)
+
+
+#: When a file arrives for an observed source in a simulation (every morning at 08:00).
+DROPS_AT = "0 8 * * *"
+
+
+def with_partition_schedules(assets: Sequence[Watched], graph: AssetGraph) -> list[Watched]:
+    """``assets``, each time-partitioned root without a schedule given its partitions' (a daily
+    partitioned asset runs at midnight), and each observed source the time its files arrive
+    (:data:`DROPS_AT`; the simulation drops a file then)."""
+    def scheduled(a: Watched) -> Watched:
+        spec = graph[a.key].spec if a.key in graph else None
+        if a.schedule or a.inputs or spec is None:
+            return a
+        if isinstance(spec.partitions, TimePartitions):
+            return dataclasses.replace(a, schedule=CRONS[spec.partitions.unit])
+        if spec.drop is not None:  # an observed source: a file arrives every morning
+            return dataclasses.replace(a, schedule=DROPS_AT)
+        return a
+
+    return [scheduled(a) for a in assets]
 
 
 def scheduled_roots(assets: Sequence[Watched]) -> list[Watched]:
