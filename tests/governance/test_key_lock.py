@@ -45,7 +45,12 @@ _PUBLISHER = textwrap.dedent("""
 
     def may_let_go():
         others = {int(p.name) for p in pids.iterdir()} - {os.getpid()}
-        lock_files = {p.stat().st_ino for p in lock_path.parent.iterdir()}
+        lock_files = set()
+        for p in lock_path.parent.iterdir():  # a rotation's temporary files come and go meanwhile
+            try:
+                lock_files.add(p.stat().st_ino)
+            except FileNotFoundError:
+                continue
         inode = lock_path.stat().st_ino
         return stop.exists() or any(
             pid in others and ino in lock_files and (blocked or (mode == "READ" and ino == inode))
