@@ -2,8 +2,9 @@
 
 - A scheduled (cron) asset's data of the run for time T is due at T plus its domain's
   ``allowed_lag`` (``[ops]``): that is exactly an Airflow Deadline Alert measured from the DAG
-  run's logical date (:func:`deadline_alert`). When it is missed, the triggerer calls
-  :func:`deadline_missed`, which evaluates the mesh at once.
+  run's logical date (:func:`deadline_alert`). When it is missed, the scheduler hands
+  :func:`deadline_missed` to the DAG's team executor (a ``SyncCallback``, so no triggerer is
+  needed: a team triggerer runs only where a domain watches a drop), which evaluates the mesh at once.
 - What Deadline Alerts cannot see (an asset's ``freshness`` after an input-triggered run, a
   predicted breach, a run whose worker died) the ops DAG (:func:`ops_dag`) evaluates every
   few minutes.
@@ -15,14 +16,13 @@ database makes each change signalled once) and alerts through ``[alerts]``.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk import DAG, BaseOperator, CronTriggerTimetable
-from airflow.sdk.definitions.callback import AsyncCallback
+from airflow.sdk.definitions.callback import SyncCallback
 from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 
 from assets.compiled import CompiledAsset, CompiledMesh
@@ -41,14 +41,14 @@ def deadline_alert(asset: CompiledAsset, ops: OpsPolicy, root: str) -> DeadlineA
         return None
     return DeadlineAlert(reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
                          interval=ops.for_domain(asset.domain).allowed_lag,
-                         callback=AsyncCallback(deadline_missed, kwargs={"mesh_root": root, "key": asset.key}),
+                         callback=SyncCallback(deadline_missed, kwargs={"mesh_root": root, "key": asset.key}),
                          name=f"{asset.key} due")
 
 
-async def deadline_missed(context: Any = None, *, mesh_root: str, key: str, **_: Any) -> list[str]:
-    """A Deadline Alert of ``key`` was missed: evaluate the mesh now (in a thread: it reads the
-    state database) and signal what changed."""
-    return await asyncio.to_thread(evaluate_now, Path(mesh_root))
+def deadline_missed(context: Any = None, *, mesh_root: str, key: str, **_: Any) -> list[str]:
+    """A Deadline Alert of ``key`` was missed: evaluate the mesh now and signal what changed.
+    Runs on an executor's worker, as any task of the DAG's team does."""
+    return evaluate_now(Path(mesh_root))
 
 
 def evaluate_now(root: Path, clock: Callable[[], dt.datetime] | None = None) -> list[str]:

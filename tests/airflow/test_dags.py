@@ -58,7 +58,7 @@ for dag_id, dag in bag.dags.items():
                                                    m.upstream_mapper.output_format, type(m.window).__name__]
                                                   if hasattr(m, "window") else [])
                     for a, m in (getattr(tt, "partition_mapper_config", None) or {}).items()},
-        "deadlines": [[type(d.reference).__name__, d.interval.total_seconds(), d.callback.path]
+        "deadlines": [[type(d.reference).__name__, d.interval.total_seconds(), d.callback.path, type(d.callback).__name__]
                       for d in (dag.deadline if isinstance(dag.deadline, list) else [dag.deadline] if dag.deadline
                                 else [])],
     }
@@ -188,8 +188,9 @@ def test_a_domain_that_raises_on_import_is_reported_and_the_others_load(tmp_path
 def test_scheduled_assets_have_a_deadline_alert_and_the_ops_dag_runs_every_5_minutes(
         example_bag: dict[str, Any]) -> None:
     dags = example_bag["dags"]
-    [[reference, seconds, callback]] = dags["sales.orders"]["deadlines"]
+    [[reference, seconds, callback, kind]] = dags["sales.orders"]["deadlines"]
     assert "LogicalDate" in reference and seconds == 3600 and callback == "governance.airflow.ops_dag.deadline_missed"
+    assert kind == "SyncCallback", "run by the team's executor: a domain without a drop has no triggerer"
     assert dags["marketing.campaigns"]["deadlines"][0][1] == 3 * 3600, "[ops.domains.marketing] allowed_lag"
     assert dags["finance.revenue"]["deadlines"] == [], "an input-triggered asset is left to the ops DAG"
     assert dags["mesh_ops"]["schedule"] == "*/5 * * * *" and dags["mesh_ops"]["tasks"] == ["evaluate", "heal"]
