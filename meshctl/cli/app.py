@@ -231,15 +231,16 @@ def materialize_command(
     if stale and partition is not None:
         fail("--stale runs each stale partition: leave out --partition, or leave out --stale")
     mesh = open_mesh(root)
+    chosen = "*" if selection is None else selection
     with user_errors():
-        keys = mesh.select("*" if selection is None else selection)
+        keys = mesh.select(chosen)
     params = {"seed": seed, "scale": scale, "inject_bad_rows": inject_bad_rows}
     with progress(len(keys), "materializing", enabled=not as_json) as advance:
         with user_errors():
             def advanced(r: AssetResult) -> None:
                 advance(f"{r.key}{'/' + r.partition if r.partition else ''}: {r.status}")
             if stale:
-                result = materialize_stale(" ".join(keys), mesh=mesh, params=params, max_workers=workers,
+                result = materialize_stale(chosen, mesh=mesh, params=params, max_workers=workers,
                                            on_result=advanced)
             else:
                 result = materialize(str(selection), mesh=mesh, params=params, max_workers=workers, on_result=advanced,
