@@ -25,10 +25,13 @@ setup: .venv/.synced
 demo: setup
 	$(RUN) mesh demo
 
+# The tests without Airflow on two workers, then the real-Airflow tests alone (their scheduler
+# gets the machine to itself).
 test: setup
 	$(RUN) lint-imports --no-cache
 	$(RUN) mypy
-	$(RUN) pytest
+	$(RUN) pytest -n 2 -m "not airflow and not distributed"
+	$(RUN) pytest -m "airflow and not distributed"
 
 # The end-to-end test on the distributed profile. PostgreSQL and Redis: MESH_PG_URL and
 # MESH_REDIS_URL, or installed (Debian's packages) and started on loopback for the run.
