@@ -6,7 +6,11 @@
   ``RollupMapper``) in a fresh process, median of 5; baseline: the same number of hand-written
   DAGs with the same timetables (:mod:`bench.parse`'s timer). A backfill adds no DAG: its 365
   partitions cost no parse.
-- **Scheduling**: on a real Airflow (the embedded profile: SQLite, LocalExecutor), the time from
+- **Scheduling**: on a real Airflow (the distributed profile by default: PostgreSQL, Celery on
+  Redis, two workers, its servers started as ``mesh up --profile distributed`` starts them;
+  ``MESH_BENCH_PROFILE=embedded`` for SQLite and the LocalExecutor, where Airflow 3.3 refuses to
+  create a backfill while another process writes its database, which its scheduler always
+  does: 503 "Backfill creation is not supported on SQLite under concurrent access"), the time from
   creating an Airflow backfill of 365 daily partitions of a trivial asset (one ``EmptyOperator``
   task, which the scheduler finishes without a worker, so only scheduling is timed) to all 365
   runs created, and to all 365 finished. Baseline in the same Airflow: the same backfill of an
@@ -15,12 +19,13 @@
   asked again when Airflow answers 503 "Database is locked" on SQLite); the retries' waits are in
   the time.
 
-Run: ``timeout 3600 uv run python -m bench backfill_airflow``.
+Run: ``timeout 3600 uv run python -m bench backfill_airflow`` (``MESH_BENCH_PROFILE=embedded`` for SQLite).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import statistics
 import tempfile
@@ -32,8 +37,11 @@ from bench.synthetic import REPO, example_mesh
 from governance.compiled import current_compiled_mesh, write_compiled_mesh
 from meshctl.airflow_backfill import create_backfill
 from meshctl.local_airflow import AirflowClient, LocalAirflow, free_port
+from meshctl.profiles import EMBEDDED, Profile, distributed
+from meshctl.services import scratch_database, servers
 
 DAYS, REPEAT, MAX_ACTIVE = 365, 5, 16
+PROFILE = os.environ.get("MESH_BENCH_PROFILE", "distributed")
 FIRST = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 _BENCH_DAGS = '''from airflow.providers.standard.operators.empty import EmptyOperator
@@ -114,7 +122,24 @@ def _time_backfill(client: AirflowClient, dag_id: str) -> tuple[float, float]:
     return created, finished
 
 
+def _schedule_cost(root: Path, profile: Profile) -> dict[str, tuple[float, float]]:
+    """Each bench DAG's backfill timed on a real Airflow of ``profile`` at ``root``."""
+    airflow = LocalAirflow(root, port=free_port(len(profile.ports(0))), profile=profile)
+    try:
+        airflow.start(timeout=900)
+        with airflow.client() as client:
+            deadline = time.monotonic() + 600
+            while not {"bench_partitioned", "bench_unpartitioned"} <= set(client.dags()):
+                assert time.monotonic() < deadline, client.import_errors()
+                time.sleep(1)
+            return {dag: _time_backfill(client, dag) for dag in ("bench_unpartitioned", "bench_partitioned")}
+    finally:
+        airflow.stop()
+
+
 def main() -> None:
+    if PROFILE not in ("embedded", "distributed"):
+        raise SystemExit(f"MESH_BENCH_PROFILE={PROFILE!r}: choose embedded or distributed")
     with tempfile.TemporaryDirectory() as tmp:
         root = example_mesh(Path(tmp) / "mesh")
         gen, base = _parse_cost(root)
@@ -125,20 +150,14 @@ def main() -> None:
         for other in (root / "dags").glob("*.py"):
             other.unlink()  # only the two bench DAGs run: the scheduler times nothing else
         (root / "dags" / "bench.py").write_text(_BENCH_DAGS.replace("{max_active}", str(MAX_ACTIVE)))
-        airflow = LocalAirflow(root, port=free_port(3))
-        try:
-            airflow.start(timeout=900)
-            with airflow.client() as client:
-                deadline = time.monotonic() + 600
-                while not {"bench_partitioned", "bench_unpartitioned"} <= set(client.dags()):
-                    assert time.monotonic() < deadline, client.import_errors()
-                    time.sleep(1)
-                timings = {dag: _time_backfill(client, dag) for dag in ("bench_unpartitioned", "bench_partitioned")}
-        finally:
-            airflow.stop()
+        if PROFILE == "embedded":
+            timings = _schedule_cost(root, EMBEDDED)
+        else:
+            with servers(REPO / ".mesh" / "services") as urls, scratch_database(urls.postgres, "airflow_bench") as db:
+                timings = _schedule_cost(root, distributed(db, urls.redis, workers=2))
     (p_created, p_done), (u_created, u_done) = timings["bench_partitioned"], timings["bench_unpartitioned"]
     print(f"scheduling an Airflow backfill of {DAYS} daily partitions of a trivial asset (EmptyOperator, "
-          f"max_active_runs={MAX_ACTIVE}, embedded profile): runs created in {p_created:.1f} s, all finished in "
+          f"max_active_runs={MAX_ACTIVE}, {PROFILE} profile): runs created in {p_created:.1f} s, all finished in "
           f"{p_done:.1f} s ({p_done / DAYS * 1000:.0f} ms a partition); baseline, the same backfill of an unpartitioned "
           f"daily DAG: {u_created:.1f} s / {u_done:.1f} s -> {p_done / u_done:.2f}x", flush=True)
 

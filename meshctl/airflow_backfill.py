@@ -10,6 +10,11 @@ Which assets are *started* and which *follow*:
 - A started asset on a clock (``CronPartitionTimetable``) is backfilled as an **Airflow
   backfill** (``POST /api/v2/backfills``, ``reprocess_behavior="failed"``,
   ``max_active_runs=--max-parallel``): one backfill run per partition, which Airflow schedules.
+  On SQLite, Airflow 3.3 refuses to create a backfill while another process writes its database
+  (503, "Backfill creation is not supported on SQLite under concurrent access"), which its
+  scheduler does all the time: after the retries of :func:`create_backfill`, the partitions still
+  missing get DAG runs instead (below), which Airflow schedules the same way, at most the DAG's
+  ``max_active_runs`` at a time.
 - Any other started asset (static or two-dimension partitions, or inputs Airflow cannot map)
   gets one **DAG run per partition** (``POST dagRuns`` with ``partition_key``).
 
@@ -42,6 +47,15 @@ ACTIVE = frozenset({"queued", "running"})
 
 class BackfillError(MeshError):
     """An Airflow backfill could not be made or did not finish in time."""
+
+
+class BackfillRefused(BackfillError):
+    """Airflow answered every request to create a backfill with a transient error;
+    ``on_sqlite``: the last answer was SQLite's refusal under concurrent access."""
+
+    def __init__(self, what: str, *, on_sqlite: bool, where: str = "", fix: str = "") -> None:
+        self.on_sqlite = on_sqlite
+        super().__init__(what, where=where, fix=fix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,12 +183,10 @@ def start_backfill(client: AirflowClient, mesh: Mesh, plan: BackfillPlan, *, max
             started[key] = {"partitions": []}
             continue
         if how == "backfill":
-            _wait_for_earlier_backfill(client, dag_id)
             definition = compiled.assets[key].partitions_definition()
             low, high = definition.start_of(todo[0]), definition.start_of(todo[-1])  # type: ignore[union-attr]
-            backfill = create_backfill(client, dag_id, low.replace(tzinfo=dt.UTC), high.replace(tzinfo=dt.UTC),
-                                       max_parallel=max_parallel, conf=conf)
-            started[key] = {"backfill_id": backfill["id"], "partitions": todo}
+            started[key] = backfill_or_runs(client, dag_id, todo, low.replace(tzinfo=dt.UTC),
+                                            high.replace(tzinfo=dt.UTC), max_parallel=max_parallel, conf=conf)
         else:
             for partition in todo:
                 client.trigger(dag_id, conf, partition_key=partition)
@@ -191,12 +203,35 @@ def start_backfill(client: AirflowClient, mesh: Mesh, plan: BackfillPlan, *, max
     return started
 
 
+def backfill_or_runs(client: AirflowClient, dag_id: str, todo: Sequence[str], low: dt.datetime, high: dt.datetime, *,
+                     max_parallel: int, conf: Mapping[str, Any] | None = None, **retry: Any) -> dict[str, Any]:
+    """An Airflow backfill of the partitions ``todo`` (starting ``low`` to ``high``) of ``dag_id``;
+    when Airflow on SQLite refuses to create it (:class:`BackfillRefused`), a DAG run for each of
+    them still without a successful or active run. Returns what was made: ``backfill_id`` or
+    ``refused`` (why there are runs instead), and ``partitions``. ``retry``: for :func:`create_backfill`."""
+    _wait_for_earlier_backfill(client, dag_id)
+    try:
+        backfill = create_backfill(client, dag_id, low, high, max_parallel=max_parallel, conf=conf, **retry)
+    except BackfillRefused as refused:
+        if not refused.on_sqlite:
+            raise
+        latest = latest_states(client, dag_id)  # a refused request may have made some runs before it failed
+        left = [p for p in todo if latest.get(p) not in ACTIVE | {"success"}]
+        for partition in left:
+            client.trigger(dag_id, conf, partition_key=partition)
+        return {"partitions": left, "refused": "Airflow on SQLite refused to create a backfill while its scheduler "
+                                               "wrote its database: one DAG run per partition instead"}
+    return {"backfill_id": backfill["id"], "partitions": list(todo)}
+
+
 #: Answers of the API worth asking again: Airflow's database failed part-way (SQLite under load
 #: answers 500 "Database error"), or the API server (or a proxy before it) is overloaded.
 RETRIED_STATUSES = frozenset({500, 502, 503, 504})
 #: Requests to create one Airflow backfill before giving up, and the waits between them (2, 4,
 #: 8, 16, 30 s: about a minute; SQLite's lock under a busy scheduler outlasted 14 s of waits).
 CREATE_ATTEMPTS = 6
+#: What Airflow 3.3's API says when SQLite cannot take a backfill (``airflow.api_fastapi``'s backfill route).
+SQLITE_REFUSAL = "not supported on SQLite"
 CREATE_BACKOFF = Backoff(first=2.0, factor=2.0, cap=30.0)
 
 
@@ -223,11 +258,12 @@ def create_backfill(client: AirflowClient, dag_id: str, low: dt.datetime, high: 
     except RetryError as exhausted:
         last = exhausted.last_attempt.exception()
         assert isinstance(last, AirflowApiError)  # only those are retried
-        raise BackfillError(f"Airflow refused all {attempts} requests to create the backfill of {dag_id}, the last "
-                            f"with {last.status} ({last.what})", where="Airflow REST API",
-                            fix="the API server or its metadata DB is overloaded (SQLite under load): run the same "
-                            "command again when it is quieter, it resumes with what is missing; for heavy "
-                            "backfills use `mesh up --profile distributed` (PostgreSQL)") from None
+        raise BackfillRefused(f"Airflow refused all {attempts} requests to create the backfill of {dag_id}, the last "
+                              f"with {last.status} ({last.what})", on_sqlite=last.status == 503 and SQLITE_REFUSAL in last.what,
+                              where="Airflow REST API",
+                              fix="the API server or its metadata DB is overloaded (SQLite under load): run the same "
+                              "command again when it is quieter, it resumes with what is missing; for heavy "
+                              "backfills use `mesh up --profile distributed` (PostgreSQL)") from None
 
 
 def _wait_for_earlier_backfill(client: AirflowClient, dag_id: str, timeout: float = 300) -> None:

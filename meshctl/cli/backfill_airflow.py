@@ -31,8 +31,8 @@ def backfill_on_airflow(mesh: Mesh, keys: Sequence[str], first: str, last: str, 
         if not as_json:
             for key, how in plan.how.items():
                 made = started.get(key, {})
-                what = {"backfill": f"Airflow backfill {made.get('backfill_id', '-')}", "runs": "DAG runs",
-                        "follows": "follows its inputs' partition events"}[how]
+                what = {"backfill": made.get("refused") or f"Airflow backfill {made.get('backfill_id', '-')}",
+                        "runs": "DAG runs", "follows": "follows its inputs' partition events"}[how]
                 console.print(f"{key}: {len(plan.partitions[key])} partition(s), "
                               f"{len(made.get('partitions', []))} to run now ({what})")
 

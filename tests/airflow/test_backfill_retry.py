@@ -14,7 +14,12 @@ import httpx
 import pytest
 
 from assets.retrying import Backoff
-from meshctl.airflow_backfill import BackfillError, create_backfill
+from meshctl.airflow_backfill import (
+    BackfillError,
+    BackfillRefused,
+    backfill_or_runs,
+    create_backfill,
+)
 from meshctl.local_airflow import AirflowApiError, AirflowClient
 
 DAY = dt.datetime(2026, 11, 16, tzinfo=dt.UTC)
@@ -28,6 +33,9 @@ class ApiServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.answers = answers
         self.posts: list[dict[str, object]] = []
+        self.refusal = "Service Unavailable"
+        self.runs: list[dict[str, object]] = []  # the DAG's runs, as GET dagRuns lists them
+        self.triggered: list[dict[str, object]] = []
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -35,12 +43,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if self.path.endswith("/dagRuns"):
+            self.server.triggered.append(body)
+            self._answer(200, {"dag_run_id": f"manual__{len(self.server.triggered)}", **body})
+            return
         self.server.posts.append(body)
         status = self.server.answers.pop(0) if self.server.answers else 200
-        text = {"id": len(self.server.posts), **body} if status == 200 else {"detail": "Service Unavailable"}
+        text = {"id": len(self.server.posts), **body} if status == 200 else {"detail": self.server.refusal}
         self._answer(status, text)
 
     def do_GET(self) -> None:  # noqa: N802
+        if "/dagRuns" in self.path:
+            self._answer(200, {"dag_runs": self.server.runs, "total_entries": len(self.server.runs)})
+            return
         self._answer(200, {"backfills": [{"id": 1, "completed_at": "2026-11-27T10:00:00Z"}], "total_entries": 1})
 
     def _answer(self, status: int, body: dict[str, object]) -> None:
@@ -102,3 +117,37 @@ def test_an_error_that_asking_again_cannot_fix_is_raised_at_once(api: tuple[ApiS
     with pytest.raises(AirflowApiError) as refused:
         _create(client, waits)
     assert refused.value.status == 409 and len(server.posts) == 1 and waits == []
+
+
+SQLITE_503 = ("Database is locked. Backfill creation is not supported on SQLite under concurrent access. "
+              "Please use PostgreSQL or MySQL.")
+DAYS = ["2026-11-16", "2026-11-17", "2026-11-18"]
+
+
+def _backfill_or_runs(client: AirflowClient) -> dict[str, object]:
+    return backfill_or_runs(client, "sales.daily_orders", DAYS, DAY, DAY + dt.timedelta(days=2), max_parallel=4,
+                            conf={"seed": 3}, attempts=2, backoff=Backoff(first=0, factor=1, cap=0),
+                            sleep=lambda _: None)
+
+
+def test_when_sqlite_refuses_the_backfill_each_missing_partition_gets_a_run(
+        api: tuple[ApiServer, AirflowClient]) -> None:
+    server, client = api
+    server.answers[:], server.refusal = [503] * 10, SQLITE_503
+    server.runs[:] = [{"partition_key": "2026-11-17", "state": "success"}]  # already done: not run again
+    made = _backfill_or_runs(client)
+    assert len(server.posts) == 2, "the backfill was asked for first, with its retries"
+    assert [(t["partition_key"], t["conf"]) for t in server.triggered] == [("2026-11-16", {"seed": 3}),
+                                                                           ("2026-11-18", {"seed": 3})]
+    assert made["partitions"] == ["2026-11-16", "2026-11-18"] and "SQLite" in str(made["refused"])
+
+
+def test_a_backfill_made_at_last_is_used_and_other_refusals_are_not_replaced_by_runs(
+        api: tuple[ApiServer, AirflowClient]) -> None:
+    server, client = api
+    server.answers[:], server.refusal = [503], SQLITE_503
+    assert _backfill_or_runs(client) == {"backfill_id": 2, "partitions": DAYS} and server.triggered == []
+    server.answers[:], server.refusal = [503] * 10, "Service Unavailable"  # an overloaded proxy, not SQLite
+    with pytest.raises(BackfillRefused) as refused:
+        _backfill_or_runs(client)
+    assert not refused.value.on_sqlite and server.triggered == [] and "run the same command again" in str(refused.value)
