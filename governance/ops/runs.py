@@ -205,7 +205,7 @@ class RunRecords:
         """Per partition of each partitioned asset (of ``keys``; every one when ``None``): its last
         published (or unchanged) run and its last ended run, in two aggregate queries grouped by
         asset and partition (the index on partition skips the unpartitioned runs)."""
-        where = runs.c.partition.is_not(None)
+        where: ColumnElement[bool] = runs.c.partition.is_not(None)
         if keys is not None:
             where = and_(where, runs.c.key.in_(list(keys)))
         with self.database.read() as conn:

@@ -71,3 +71,21 @@ def test_a_partition_that_failed_after_publishing_keeps_its_version_and_shows_th
     [row] = partition_statuses(mesh_view(mesh).records, ["sales.daily_orders"])
     assert (row.partition, row.status, row.run_id, row.published_at) == (DAYS[0], "gate_failed", "bad", T0)
     assert row.version == mesh.store().current_version("sales.daily_orders", DAYS[0])
+
+
+def test_an_airflow_task_records_its_partition_through_the_same_step(example_mesh: Mesh) -> None:
+    run_asset(example_mesh, "sales.daily_orders", run_id="scheduled__2026-11-16", source="airflow", partition=DAYS[0])
+    [record] = run_records(example_mesh).for_asset("sales.daily_orders")
+    assert (record.source, record.partition, record.status) == ("airflow", DAYS[0], "materialized")
+
+
+def test_the_reason_names_the_newest_failed_partitions_and_counts_the_rest(example_mesh: Mesh) -> None:
+    clock = ManualClock(T0)
+    mesh = with_clock(example_mesh, clock)
+    days = [f"2026-11-{d}" for d in range(16, 21)]
+    for day in days:
+        clock.advance(dt.timedelta(minutes=1))
+        run_asset(mesh, "sales.daily_orders", run_id=f"r-{day}", partition=day, params={"bad_day": day})
+    reason = mesh_view(mesh).statuses(clock())["sales.daily_orders"].reason
+    assert [d for d in days if f"partition {d}:" in reason] == days[2:], reason
+    assert "2 more partitions failed" in reason and "--partitions" in reason
