@@ -12,7 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from governance.ops.runs import RunRecords
+from governance.ops.runs import FAILED, RunRecords
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,7 +35,7 @@ class PartitionStatus:
 
     @property
     def failed(self) -> bool:
-        return self.status in ("error", "gate_failed")
+        return self.status in FAILED
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "partition": self.partition, "version": self.version,

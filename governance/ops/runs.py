@@ -166,9 +166,11 @@ class RunRecords:
         with self.database.read() as conn:
             return [_record(r) for r in conn.execute(query)]
 
-    def for_asset(self, key: str, limit: int = 20) -> list[RunRecord]:
-        """The latest runs of ``key``, newest first."""
+    def for_asset(self, key: str, limit: int = 20, *, partition: str | None = None) -> list[RunRecord]:
+        """The latest runs of ``key`` (of its ``partition`` only, when given), newest first."""
         query = select(*_COLUMNS).where(runs.c.key == key).order_by(runs.c.started_at.desc(), runs.c.seq.desc())
+        if partition is not None:
+            query = query.where(runs.c.partition == partition)
         with self.database.read() as conn:
             return [_record(r) for r in conn.execute(query.limit(limit))]
 
