@@ -3,7 +3,8 @@
 ``fresh`` until its deadline (:meth:`Watched.deadline_after` its last publish), ``late`` for
 the domain's grace after it, then ``breached``; ``unknown`` when it was never published, and
 ``untracked`` when it has no deadline at all (no freshness, no schedule). The reason says why it
-is not fresh: the run that failed, the run still going, the input that is late.
+is not fresh: the run that failed (for a partitioned asset, each partition whose last run
+failed, even when others published since), the run still going, the input that is late.
 """
 
 from __future__ import annotations
