@@ -121,7 +121,8 @@ class Admission(Protocol):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunEnded:
-    """One run of one asset, as it ended: which runner (``source``) ran it, when, and its result."""
+    """One run of one asset (one ``partition`` of a partitioned asset), as it ended: which
+    runner (``source``) ran it, when, and its result."""
 
     key: str
     run_id: str
@@ -129,16 +130,19 @@ class RunEnded:
     started_at: dt.datetime
     ended_at: dt.datetime
     result: AssetResult
+    partition: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunStarted:
-    """One run of one asset began: which runner (``source``) runs it, and when."""
+    """One run of one asset (one ``partition`` of a partitioned asset) began: which runner
+    (``source``) runs it, and when."""
 
     key: str
     run_id: str
     source: str
     started_at: dt.datetime
+    partition: str | None = None
 
 
 class RunObserver(Protocol):

@@ -73,7 +73,7 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
     region = mesh.active_region  # read once: the region written to is the one the audit record names
     with _together(mesh, key):  # the run's record, its START event: one write
         _tell_observers(mesh, key, lambda observer: observer.run_started(
-            RunStarted(key=key, run_id=run_id, source=source, started_at=started_at)))
+            RunStarted(key=key, run_id=run_id, source=source, started_at=started_at, partition=partition)))
         lineage.started(key, run_id, **_partition_kw(partition))
     if retries is None:
         retries = mesh.graph[key].spec.retries
@@ -110,7 +110,7 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
                  **({"observed": dict(result.manifest.observed)}
                     if result.published and result.manifest and result.manifest.observed else {})}))
     ended = RunEnded(key=key, run_id=run_id, source=source, started_at=started_at,
-                     ended_at=mesh.services.clock(), result=result)
+                     ended_at=mesh.services.clock(), result=result, partition=partition)
     with _together(mesh, key):  # its FAIL or COMPLETE event, its record, alerts, notices: one write
         if not result.ok:  # COMPLETE comes from the lineage handler on the update
             lineage.failed(key, run_id, result.error or str(result.status),

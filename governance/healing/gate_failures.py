@@ -25,11 +25,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from assets.mesh import Mesh
+from assets.partition_reads import input_label
 from assets.results import Status
 from governance.healing.remediation import Finding, RemediationError
 from governance.healing.rerun import rerun
 from governance.identity import Actor
-from governance.ops.runs import run_records
+from governance.ops.runs import RunRecord, RunRecords, run_records
 
 #: How long after the n-th gate failure in a row the asset is run again (then it is left).
 RERUN_AFTER = tuple(dt.timedelta(minutes=m) for m in (5, 10, 10, 15, 15, 30, 30, 60))
@@ -51,44 +52,53 @@ class FailedGates:
         self.open_after = len(rerun_after)
 
     def find(self, mesh: Mesh, now: dt.datetime) -> list[Finding]:
-        # the latest ended run of each asset, from the run records (one aggregate query), not the
-        # whole audit log read again every pass: both runners record every run in both
-        records, findings = run_records(mesh), []
-        for key, run in sorted(records.latest().ended.items()):
-            if run.status != _GATE_FAILED or run.ended_at is None:
-                continue
-            current = mesh.store().current_version(key)
-            why = (run.error or "").splitlines()[0][:300] or "its contract"
-            failed = _failures_in_a_row(records.for_asset(key, limit=len(self.rerun_after) + 2))
-            stays = f"{current or 'no version'} stays current and downstream keeps reading it"
-            due = run.ended_at + self.rerun_after[failed - 1] if failed <= len(self.rerun_after) else None
-            fixable = due is not None and now >= due and key in mesh.graph
-            if fixable:
-                action = f"run {key} again through its gate (re-run {failed} of {len(self.rerun_after)}); {stays} " \
-                         "unless the new data passes"
-            elif due is not None and key in mesh.graph:
-                action = f"nothing: {stays}; run again at {due:%Y-%m-%d %H:%M} (re-run {failed} of " \
-                         f"{len(self.rerun_after)}) in case its source is corrected"
-            else:
-                action = f"nothing: {stays}; its owners fix the data or the contract"
-            findings.append(Finding(
-                remediation=self.name, subject=key, fixable=fixable,
-                found=f"run {run.run_id} failed its gate at {run.ended_at.isoformat()} ({failed} in a row): {why}",
-                action=action,
-                why="publishing data that broke its contract would hand it to every consumer; a source is often "
-                    "corrected later, and only a run through the gate shows it",
-                facts={"current": current, "failed": failed, "due": due.isoformat() if due is not None else None}))
-        return findings
+        # the latest ended run of each asset, and of each partition whose last run failed, from the
+        # run records (aggregate queries), not the whole audit log read again every pass: both
+        # runners record every run in both
+        records = run_records(mesh)
+        failed = [run for key, run in sorted(records.latest().ended.items()) if run.partition is None]
+        failed += [run for _, runs in sorted(records.failed_partitions().items()) for run in runs]
+        return [self._finding(mesh, records, run, now) for run in failed
+                if run.status == _GATE_FAILED and run.ended_at is not None]
+
+    def _finding(self, mesh: Mesh, records: RunRecords, run: RunRecord, now: dt.datetime) -> Finding:
+        assert run.ended_at is not None
+        key, partition = run.key, run.partition
+        # a partitioned asset's run recorded without its partition (before revision 0007) cannot be re-run
+        loaded = key in mesh.graph and (partition is not None) == (mesh.graph[key].spec.partitions is not None)
+        current = mesh.store().current_version(key, partition)
+        why = (run.error or "").splitlines()[0][:300] or "its contract"
+        failed = _failures_in_a_row(records.for_asset(key, limit=len(self.rerun_after) + 2, partition=partition))
+        stays = f"{current or 'no version'} stays current and downstream keeps reading it"
+        due = run.ended_at + self.rerun_after[failed - 1] if failed <= len(self.rerun_after) else None
+        fixable = due is not None and now >= due and loaded
+        subject = input_label(key, partition)
+        if fixable:
+            action = f"run {subject} again through its gate (re-run {failed} of {len(self.rerun_after)}); {stays} " \
+                     "unless the new data passes"
+        elif due is not None and loaded:
+            action = f"nothing: {stays}; run again at {due:%Y-%m-%d %H:%M} (re-run {failed} of " \
+                     f"{len(self.rerun_after)}) in case its source is corrected"
+        else:
+            action = f"nothing: {stays}; its owners fix the data or the contract"
+        return Finding(
+            remediation=self.name, subject=subject, fixable=fixable,
+            found=f"run {run.run_id} failed its gate at {run.ended_at.isoformat()} ({failed} in a row): {why}",
+            action=action,
+            why="publishing data that broke its contract would hand it to every consumer; a source is often "
+                "corrected later, and only a run through the gate shows it",
+            facts={"current": current, "failed": failed, "due": due.isoformat() if due is not None else None,
+                   "key": key, "partition": partition})
 
     def fix(self, mesh: Mesh, finding: Finding, actor: Actor) -> str:
-        key = finding.subject
-        again = rerun(mesh, key, self.params)
+        key, subject = finding.facts.get("key", finding.subject), finding.subject
+        again = rerun(mesh, key, self.params, partition=finding.facts.get("partition"))
         result = again.result
         if result.ok:
             version = result.manifest.version if result.manifest else finding.facts.get("current")
-            return f"ran {key} again: its data passes its contract now ({result.status}, version {version})" \
+            return f"ran {subject} again: its data passes its contract now ({result.status}, version {version})" \
                 + again.downstream()
-        raise RemediationError(f"ran '{key}' again: {result.status}: {(result.error or '').splitlines()[0][:300]}",
+        raise RemediationError(f"ran '{subject}' again: {result.status}: {(result.error or '').splitlines()[0][:300]}",
                                where=key, fix="the domain's owners fix the data or the contract, then materialize "
                                               "it again; the runbook tries again later")
 

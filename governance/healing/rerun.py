@@ -10,6 +10,7 @@ from typing import Any
 
 from assets.engine import materialize
 from assets.mesh import Mesh
+from assets.partition_reads import input_label
 from assets.results import AssetResult
 
 
@@ -29,9 +30,10 @@ class Rerun:
         return f"; ran {ran} downstream asset(s) again ({self.downstream_failed} not ok)"
 
 
-def rerun(mesh: Mesh, key: str, params: Mapping[str, Any]) -> Rerun:
-    """Materialize ``key`` and its downstream with ``params``."""
-    results = materialize(f"{key}+", mesh=mesh, params=dict(params)).results
-    others = [r for k, r in results.items() if k != key]
-    return Rerun(result=results[key], downstream_ok=sum(r.ok for r in others),
+def rerun(mesh: Mesh, key: str, params: Mapping[str, Any], *, partition: str | None = None) -> Rerun:
+    """Materialize ``key`` (its ``partition``, for a partitioned asset) and its downstream with ``params``."""
+    label = input_label(key, partition)
+    results = materialize(f"{key}+", mesh=mesh, params=dict(params), partition=partition).results
+    others = [r for k, r in results.items() if k != label]
+    return Rerun(result=results[label], downstream_ok=sum(r.ok for r in others),
                  downstream_failed=sum(not r.ok for r in others))

@@ -3,7 +3,8 @@
 ``fresh`` until its deadline (:meth:`Watched.deadline_after` its last publish), ``late`` for
 the domain's grace after it, then ``breached``; ``unknown`` when it was never published, and
 ``untracked`` when it has no deadline at all (no freshness, no schedule). The reason says why it
-is not fresh: the run that failed, the run still going, the input that is late.
+is not fresh: the run that failed (for a partitioned asset, each partition whose last run
+failed, even when others published since), the run still going, the input that is late.
 """
 
 from __future__ import annotations
@@ -36,11 +37,13 @@ class Published:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Facts:
     """What the history says of each asset, per key: the last publish, the last ended run,
-    the run in progress (the newest one started and not ended)."""
+    the run in progress (the newest one started and not ended), and for a partitioned asset the
+    last runs of its partitions whose last run failed (oldest first)."""
 
     published: Mapping[str, Published] = field(default_factory=dict)
     ended: Mapping[str, RunRecord] = field(default_factory=dict)
     running: Mapping[str, RunRecord] = field(default_factory=dict)
+    failed_partitions: Mapping[str, Sequence[RunRecord]] = field(default_factory=dict)
 
 
 def load_facts(records: RunRecords, database: StateDatabase | None = None, keys: Collection[str] = ()) -> Facts:
@@ -57,7 +60,8 @@ def load_facts(records: RunRecords, database: StateDatabase | None = None, keys:
             for key, at, version in conn.execute(newest):
                 if key not in published and at:
                     published[key] = Published(version, unstamp(at))
-    return Facts(published=published, ended=latest.ended, running=latest.running)
+    return Facts(published=published, ended=latest.ended, running=latest.running,
+                 failed_partitions=records.failed_partitions())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,14 +129,35 @@ def _in_progress(facts: Facts, key: str, now: dt.datetime) -> dt.datetime | None
     return running.started_at
 
 
+def _failure(run: RunRecord) -> str:
+    """How ``run`` failed, in a line: ``gate failed at 2026-11-20 06:00: <first line of its error>``."""
+    error = (run.error or run.status).splitlines()[0][:160]
+    return f"{run.status.replace('_', ' ')} at {run.ended_at:%Y-%m-%d %H:%M}: {error}"
+
+
+#: At most this many failed partitions are named in a reason; the others are counted.
+NAMED_PARTITIONS = 3
+
+
+def _failed_partitions(failed: Sequence[RunRecord], now: dt.datetime) -> list[str]:
+    """The reason's words for the partitions whose last run failed (as of ``now``), newest first:
+    a partition that published after another failed does not hide it."""
+    seen = [r for r in failed if r.ended_at is not None and r.ended_at <= now][::-1]
+    parts = [f"partition {r.partition}: {_failure(r)} (run {r.run_id})" for r in seen[:NAMED_PARTITIONS]]
+    if len(seen) > NAMED_PARTITIONS:
+        parts.append(f"{len(seen) - NAMED_PARTITIONS} more partitions failed (`mesh ops status {seen[0].key} "
+                     "--partitions`)")
+    return parts
+
+
 def _reason(asset: Watched, state: State, last: Published | None, facts: Facts,
             known: Mapping[str, AssetStatus], running_since: dt.datetime | None, now: dt.datetime) -> str:
     parts: list[str] = []
     ended = facts.ended.get(asset.key)
-    if ended is not None and ended.failed and ended.ended_at and ended.ended_at <= now \
+    if ended is not None and ended.partition is None and ended.failed and ended.ended_at and ended.ended_at <= now \
             and (last is None or ended.ended_at > last.at):
-        error = (ended.error or ended.status).splitlines()[0][:160]
-        parts.append(f"run {ended.run_id} {ended.status.replace('_', ' ')} at {ended.ended_at:%Y-%m-%d %H:%M}: {error}")
+        parts.append(f"run {ended.run_id} {_failure(ended)}")
+    parts.extend(_failed_partitions(facts.failed_partitions.get(asset.key, ()), now))
     if running_since is not None:
         parts.append(f"running since {running_since:%Y-%m-%d %H:%M}")
     if state in ("fresh", "untracked"):

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, func, select, update
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, select, update
 
 from assets.mesh import Mesh
 from assets.ports import RunEnded, RunStarted
@@ -48,8 +48,9 @@ def unstamp(text: str) -> dt.datetime:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunRecord:
-    """One run of ``key``: when it started and ended (``None`` while running), how it ended,
-    the version it published, its error and the worker that ran it (``None``: not recorded)."""
+    """One run of ``key`` (of its ``partition``, for a partitioned asset): when it started and
+    ended (``None`` while running), how it ended, the version it published, its error and the
+    worker that ran it (``None``: not recorded)."""
 
     key: str
     run_id: str
@@ -60,6 +61,7 @@ class RunRecord:
     version: str | None = None
     error: str | None = None
     worker: str | None = None
+    partition: str | None = None
 
     @property
     def seconds(self) -> float | None:
@@ -72,7 +74,8 @@ class RunRecord:
     def to_dict(self) -> dict[str, object]:
         return {"key": self.key, "run_id": self.run_id, "source": self.source, "status": self.status,
                 "started_at": self.started_at.isoformat(), "version": self.version, "error": self.error,
-                "ended_at": self.ended_at.isoformat() if self.ended_at else None, "seconds": self.seconds}
+                "ended_at": self.ended_at.isoformat() if self.ended_at else None, "seconds": self.seconds,
+                "partition": self.partition}
 
 
 def _record(row: Any) -> RunRecord:
@@ -80,11 +83,11 @@ def _record(row: Any) -> RunRecord:
     return RunRecord(key=r["key"], run_id=r["run_id"], source=r["source"], status=r["status"],
                      started_at=unstamp(r["started_at"]),
                      ended_at=unstamp(r["ended_at"]) if r["ended_at"] else None,
-                     version=r["version"], error=r["error"], worker=r["worker"])
+                     version=r["version"], error=r["error"], worker=r["worker"], partition=r["partition"])
 
 
 _COLUMNS = (runs.c.key, runs.c.run_id, runs.c.source, runs.c.status, runs.c.started_at, runs.c.ended_at,
-            runs.c.version, runs.c.error, runs.c.worker)
+            runs.c.version, runs.c.error, runs.c.worker, runs.c.partition)
 #: Tells whether a worker named in a run record is alive (``None``: cannot tell).
 Liveness = Callable[[str], bool | None]
 
@@ -95,16 +98,18 @@ class RunRecords:
 
     database: StateDatabase
 
-    def started(self, key: str, run_id: str, source: str, at: dt.datetime, worker: str | None = None) -> None:
-        """Record that a run of ``key`` began at ``at``, in ``worker``."""
+    def started(self, key: str, run_id: str, source: str, at: dt.datetime, worker: str | None = None,
+                partition: str | None = None) -> None:
+        """Record that a run of ``key`` (of its ``partition``) began at ``at``, in ``worker``."""
         with self.database.write(durable=False) as conn:
             conn.execute(runs.insert().values(key=key, run_id=run_id, source=source, status=RUNNING,
-                                              started_at=stamp(at), worker=worker))
+                                              started_at=stamp(at), worker=worker, partition=partition))
 
     def ended(self, key: str, run_id: str, source: str, started_at: dt.datetime, ended_at: dt.datetime,
-              status: str, version: str | None = None, error: str | None = None) -> None:
-        """Record how the run of ``key`` that began at ``started_at`` ended (a new record when its
-        start was not recorded)."""
+              status: str, version: str | None = None, error: str | None = None,
+              partition: str | None = None) -> None:
+        """Record how the run of ``key`` (of its ``partition``) that began at ``started_at`` ended
+        (a new record when its start was not recorded)."""
         if status == RUNNING:
             raise ValueError("a run ends with its outcome, not 'running'")
         values = {"status": status, "ended_at": stamp(ended_at), "version": version,
@@ -112,9 +117,9 @@ class RunRecords:
         with self.database.write(durable=False) as conn:
             done = conn.execute(update(runs).where(and_(
                 runs.c.key == key, runs.c.run_id == run_id, runs.c.started_at == stamp(started_at),
-                runs.c.status == RUNNING)).values(**values))
+                runs.c.status == RUNNING, runs.c.partition.is_not_distinct_from(partition))).values(**values))
             if not done.rowcount:
-                conn.execute(runs.insert().values(key=key, run_id=run_id, source=source,
+                conn.execute(runs.insert().values(key=key, run_id=run_id, source=source, partition=partition,
                                                   started_at=stamp(started_at), **values))
 
     def add(self, records: Sequence[RunRecord]) -> None:
@@ -125,7 +130,8 @@ class RunRecords:
             conn.execute(runs.insert(), [
                 {"key": r.key, "run_id": r.run_id, "source": r.source, "status": r.status,
                  "started_at": stamp(r.started_at), "ended_at": stamp(r.ended_at) if r.ended_at else None,
-                 "version": r.version, "error": r.error, "worker": r.worker} for r in records])
+                 "version": r.version, "error": r.error, "worker": r.worker, "partition": r.partition}
+                for r in records])
 
     def between(self, since: dt.datetime | None = None, until: dt.datetime | None = None,
                 keys: Sequence[str] | None = None) -> list[RunRecord]:
@@ -160,9 +166,11 @@ class RunRecords:
         with self.database.read() as conn:
             return [_record(r) for r in conn.execute(query)]
 
-    def for_asset(self, key: str, limit: int = 20) -> list[RunRecord]:
-        """The latest runs of ``key``, newest first."""
+    def for_asset(self, key: str, limit: int = 20, *, partition: str | None = None) -> list[RunRecord]:
+        """The latest runs of ``key`` (of its ``partition`` only, when given), newest first."""
         query = select(*_COLUMNS).where(runs.c.key == key).order_by(runs.c.started_at.desc(), runs.c.seq.desc())
+        if partition is not None:
+            query = query.where(runs.c.partition == partition)
         with self.database.read() as conn:
             return [_record(r) for r in conn.execute(query.limit(limit))]
 
@@ -195,13 +203,46 @@ class RunRecords:
                               runs.c.ended_at)
         return {k: r.ended_at for k, r in last.items() if r.ended_at is not None}
 
+    def latest_partitions(self, keys: Collection[str] | None = None) -> LatestPartitions:
+        """Per partition of each partitioned asset (of ``keys``; every one when ``None``): its last
+        published (or unchanged) run and its last ended run, in two aggregate queries grouped by
+        asset and partition (the index on partition skips the unpartitioned runs)."""
+        where: ColumnElement[bool] = runs.c.partition.is_not(None)
+        if keys is not None:
+            where = and_(where, runs.c.key.in_(list(keys)))
+        with self.database.read() as conn:
+            published = conn.execute(_newest(and_(where, runs.c.status.in_(CONFIRMED)), runs.c.ended_at,
+                                             by_partition=True))
+            ended = conn.execute(_newest(and_(where, runs.c.ended_at.is_not(None)), runs.c.ended_at,
+                                         by_partition=True))
+            return LatestPartitions(published={(r.key, r.partition or ""): r for r in map(_record, published)},
+                                    ended={(r.key, r.partition or ""): r for r in map(_record, ended)})
+
+    def failed_partitions(self) -> dict[str, list[RunRecord]]:
+        """Per partitioned asset, the last runs of its partitions whose last run failed, oldest
+        failure first: one aggregate query, whose rows are only the failed partitions."""
+        query = _newest(and_(runs.c.partition.is_not(None), runs.c.ended_at.is_not(None)), runs.c.ended_at,
+                        by_partition=True).where(runs.c.status.in_(FAILED))
+        found: dict[str, list[RunRecord]] = {}
+        with self.database.read() as conn:
+            for record in map(_record, conn.execute(query.order_by(None).order_by(runs.c.ended_at, runs.c.seq))):
+                found.setdefault(record.key, []).append(record)
+        return found
+
     @staticmethod
     def _last(conn: Connection, where: ColumnElement[bool], column: Any) -> dict[str, RunRecord]:
-        newest = (select(runs.c.key.label("k"), func.max(column).label("at"))
-                  .where(where).group_by(runs.c.key).subquery())
-        query = (select(*_COLUMNS).join(newest, and_(runs.c.key == newest.c.k, column == newest.c.at))
-                 .where(where).order_by(runs.c.seq))
-        return {r.key: r for r in map(_record, conn.execute(query))}
+        return {r.key: r for r in map(_record, conn.execute(_newest(where, column)))}
+
+
+def _newest(where: ColumnElement[bool], column: Any, *, by_partition: bool = False) -> Select[Any]:
+    """The runs matching ``where`` whose ``column`` is the newest of their asset's (of their
+    asset's partition's, ``by_partition``), in the order recorded; ties are all kept."""
+    group = (runs.c.key, runs.c.partition) if by_partition else (runs.c.key,)
+    newest = (select(*group, func.max(column).label("at")).where(where).group_by(*group).subquery())
+    on = [runs.c.key == newest.c.key, column == newest.c.at]
+    if by_partition:
+        on.append(runs.c.partition == newest.c.partition)
+    return select(*_COLUMNS).join(newest, and_(*on)).where(where).order_by(runs.c.seq)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +255,14 @@ class LatestRuns:
 
 
 @dataclass(frozen=True, slots=True)
+class LatestPartitions:
+    """Per ``(key, partition)``: the last run that published, the last that ended."""
+
+    published: dict[tuple[str, str], RunRecord]
+    ended: dict[tuple[str, str], RunRecord]
+
+
+@dataclass(frozen=True, slots=True)
 class RunRecorder:
     """Records every run the mesh tells it of (a :class:`~assets.ports.RunObserver`), each with
     the worker it runs in (``workers``)."""
@@ -222,12 +271,14 @@ class RunRecorder:
     workers: Workers = field(default=LOCAL)
 
     def run_started(self, run: RunStarted) -> None:
-        self.records.started(run.key, run.run_id, run.source, run.started_at, worker=self.workers.current())
+        self.records.started(run.key, run.run_id, run.source, run.started_at, worker=self.workers.current(),
+                             partition=run.partition)
 
     def run_ended(self, run: RunEnded) -> None:
         result = run.result
         self.records.ended(run.key, run.run_id, run.source, run.started_at, run.ended_at, str(result.status),
-                           version=result.manifest.version if result.manifest else None, error=result.error)
+                           version=result.manifest.version if result.manifest else None, error=result.error,
+                           partition=run.partition)
 
 
 def run_records(mesh: Mesh) -> RunRecords:

@@ -109,7 +109,8 @@ legacy_imports = Table(
 )
 
 #: Every run of an asset (governance.ops.runs): ``status`` is ``running`` from its start until it
-#: ends (``materialized``, ``gate_failed``, ``error``, ``skipped``); times are UTC ISO strings.
+#: ends (``materialized``, ``gate_failed``, ``error``, ``skipped``); times are UTC ISO strings;
+#: ``partition`` is the partition a run of a partitioned asset ran (``None`` otherwise).
 runs = Table(
     "runs", metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),
@@ -122,10 +123,12 @@ runs = Table(
     Column("started_at", String(40), nullable=False),
     Column("ended_at", String(40)),
     Column("worker", String(255)),
+    Column("partition", String(255)),
 )
 Index("runs_by_asset", runs.c.key, runs.c.started_at)
 Index("runs_by_status", runs.c.status, runs.c.started_at)
 Index("runs_by_end", runs.c.ended_at)
+Index("runs_by_partition", runs.c.partition, runs.c.key, runs.c.ended_at)
 
 #: The operational state each asset was last seen in (governance.ops.monitor): a change of
 #: state is signalled once, by whichever runner evaluates first.

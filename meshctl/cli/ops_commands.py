@@ -15,6 +15,7 @@ from assets.mesh import Mesh
 from assets.schedule import parse_duration
 from governance.ops.freshness import AssetStatus
 from governance.ops.monitor import mesh_view
+from governance.ops.partitions import PartitionStatus, partition_statuses
 from governance.ops.report import Figures, Report
 from meshctl.cli._output import (
     JsonOption,
@@ -50,12 +51,55 @@ def print_statuses(found: list[AssetStatus], title: str) -> None:
     console.print(table)
 
 
+def ops_partitions(mesh: Mesh, selection: str) -> list[PartitionStatus]:
+    """Each published or failed partition of the selected partitioned assets; refuses a selection
+    without one (naming the partitioned assets there are)."""
+    with user_errors():
+        keys = mesh.select(selection)
+    partitioned = [k for k in keys if mesh.graph[k].spec.partitions is not None]
+    if not partitioned:
+        every = [k for k in mesh.graph if mesh.graph[k].spec.partitions is not None]
+        shown = ", ".join(keys[:5]) + (", ..." if len(keys) > 5 else "")
+        fail(f"--partitions: {selection!r} selects no partitioned asset"
+             + (f" ({shown}: not partitioned)" if keys else "") + ". Fix: select partitioned assets"
+             + (f", e.g. {', '.join(every[:5])}" if every else " (this mesh has none)")
+             + ", or leave out --partitions")
+    with user_errors():
+        return partition_statuses(mesh_view(mesh).records, partitioned)
+
+
+def print_partitions(found: list[PartitionStatus], title: str) -> None:
+    """The partition table ``mesh ops status --partitions`` prints."""
+    table = Table(title=title)
+    for col in ("asset", "partition", "version", "published", "last run", "error"):
+        table.add_column(col)
+    for p in found:
+        error = (p.error or "").splitlines()[0][:160] if p.error else "-"
+        table.add_row(p.key, p.partition, p.version or "-",
+                      f"{p.published_at:%Y-%m-%d %H:%M}" if p.published_at else "-",
+                      f"[{'bold red' if p.failed else 'green'}]{p.status}[/]", escape(error))
+    console.print(table)
+
+
 @ops_app.command("status")
 def status(selection: Annotated[str, typer.Argument(help="Selection, e.g. 'sales.*' or '+finance.revenue'.")] = "*",
+           partitions: Annotated[bool, typer.Option(
+               "--partitions", help="One row per published or failed partition of the selected partitioned "
+                                    "assets: its version, when published, its last run's status and error.")] = False,
            root: RootOption = None, as_json: JsonOption = False) -> None:
     """Each asset's freshness state (fresh, late, breached, unknown), last version, age, deadline
-    and the reason it is not fresh. Exit code 1 if any is breached."""
+    and the reason it is not fresh. Exit code 1 if any is breached. With --partitions, the
+    partitions of partitioned assets instead (exit code 0)."""
     mesh = open_mesh(root)
+    if partitions:
+        rows = ops_partitions(mesh, selection)
+        if as_json:
+            emit_json([p.to_dict() for p in rows])
+        else:
+            failed = sum(p.failed for p in rows)
+            print_partitions(rows, f"partitions at {mesh.services.clock():%Y-%m-%d %H:%M} UTC: {len(rows)}, "
+                                   f"{failed} failed")
+        return
     with user_errors():
         found = ops_statuses(mesh, selection)
     if as_json:

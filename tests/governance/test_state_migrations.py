@@ -76,6 +76,29 @@ def test_a_database_at_the_previous_revision_upgrades_in_place_and_keeps_its_row
         assert "audit_lines" in inspect(conn).get_table_names()
 
 
+def test_run_records_of_a_0006_database_upgrade_in_place_and_then_name_partitions(database: StateDatabase) -> None:
+    import datetime as dt
+
+    from governance.ops.runs import RunRecords
+
+    engine = raw_engine(database)
+    with engine.begin() as conn:
+        upgrade(conn, "0006")
+        conn.execute(text("INSERT INTO runs (key, run_id, source, status, version, started_at, ended_at, worker) "
+                          "VALUES ('sales.orders', 'r1', 'engine', 'materialized', 'v1', "
+                          "'2026-11-20T06:00:00.000+00:00', '2026-11-20T06:01:00.000+00:00', 'w')"))
+    engine.dispose()
+    records = RunRecords(database)
+    at = dt.datetime(2026, 11, 21, 6, tzinfo=dt.UTC)
+    records.started("sales.daily_orders", "r2", "engine", at, partition="2026-11-20")
+    records.ended("sales.daily_orders", "r2", "engine", at, at, "gate_failed", error="bad", partition="2026-11-20")
+    with database.read() as conn:
+        assert current_revision(conn) == HEAD
+        assert "runs_by_partition" in {i["name"] for i in inspect(conn).get_indexes("runs")}
+    assert [(r.key, r.partition, r.status, r.worker) for r in records.between()] == [
+        ("sales.orders", None, "materialized", "w"), ("sales.daily_orders", "2026-11-20", "gate_failed", None)]
+
+
 def _open(url: str, where: str, start: object) -> None:
     start.wait()  # type: ignore[attr-defined]
     StateDatabase(url, where).engine()

@@ -1,0 +1,62 @@
+"""The partitions of partitioned assets as operations sees them: per partition, its current
+version, when it was published and how its last run ended (``mesh ops status --partitions``).
+
+Read from the run records in two aggregate queries (:meth:`RunRecords.latest_partitions`),
+whatever the length of the history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from governance.ops.runs import FAILED, RunRecords
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartitionStatus:
+    """Partition ``partition`` of ``key``: its current ``version`` and when it was published
+    (``None``: never), and its last run (``status``, ``error``, ``run_id``, ``ended_at``)."""
+
+    key: str
+    partition: str
+    status: str
+    run_id: str
+    ended_at: dt.datetime | None = None
+    error: str | None = None
+    version: str | None = None
+    published_at: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not self.partition:
+            raise ValueError(f"a partition of {self.key} has a key")
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "partition": self.partition, "version": self.version,
+                "published_at": self.published_at.isoformat() if self.published_at else None,
+                "status": self.status, "error": self.error, "run_id": self.run_id,
+                "ended_at": self.ended_at.isoformat() if self.ended_at else None}
+
+
+def partition_statuses(records: RunRecords, keys: Collection[str]) -> list[PartitionStatus]:
+    """Each partition of ``keys`` that published or whose last run ended (in the order of
+    ``keys``, then by partition)."""
+    latest = records.latest_partitions(keys)
+    order = {key: n for n, key in enumerate(keys)}
+    found = []
+    for key, partition in sorted(latest.ended.keys() | latest.published.keys(), key=lambda kp: (order[kp[0]], kp[1])):
+        published = latest.published.get((key, partition))
+        last = latest.ended.get((key, partition)) or published
+        assert last is not None
+        found.append(PartitionStatus(
+            key=key, partition=partition, status=last.status, run_id=last.run_id, ended_at=last.ended_at,
+            error=last.error,
+            version=published.version if published else None,
+            published_at=published.ended_at if published else None))
+    return found
