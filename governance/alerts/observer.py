@@ -1,13 +1,17 @@
 """Runs that raise alerts: a run that failed (``run_failed``) or was stopped at its gate
 (``gate_failed``, with the quarantine report's summary) fires a signal; the next run of the
 asset that publishes a version recovers both. Both runners call :func:`assets.step.run_asset`,
-which tells this observer, so in-process runs and Airflow tasks alert alike."""
+which tells this observer, so in-process runs and Airflow tasks alert alike.
+
+A partitioned asset's run alerts about its partition: the subject is ``key/partition``, so a
+failed day stays one open incident until that day publishes, whatever other days do."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from assets.partition_reads import input_label
 from assets.ports import RunEnded, RunStarted
 from assets.results import Status
 from governance.alerts.sink import AlertSink
@@ -25,25 +29,27 @@ class AlertObserver:
 
     def run_ended(self, run: RunEnded) -> None:
         result, domain = run.result, run.key.split(".", 1)[0]
-        base: dict[str, Any] = {"run_id": run.run_id, "runner": run.source}
+        subject = input_label(run.key, run.partition)
+        base: dict[str, Any] = {"run_id": run.run_id, "runner": run.source,
+                                **({"partition": run.partition} if run.partition is not None else {})}
         if result.status is Status.ERROR:
             error = (result.error or "unknown error").strip().splitlines()[0][:300]
-            self.sink.fire(Signal(kind="run_failed", subject=run.key, domain=domain, severity="critical",
-                                  summary=f"{run.key} failed: {error}", at=run.ended_at,
+            self.sink.fire(Signal(kind="run_failed", subject=subject, domain=domain, severity="critical",
+                                  summary=f"{subject} failed: {error}", at=run.ended_at,
                                   details={**base, "error": error}))
         elif result.status is Status.GATE_FAILED:
             gate = result.gate
             checks = [f"{f.column}: {f.check} ({f.rows} rows)" for f in (gate.failures if gate else ())]
             rows = f"{gate.failed_rows} of {gate.rows} rows failed" if gate else "the gate failed"
             self.sink.fire(Signal(
-                kind="gate_failed", subject=run.key, domain=domain, severity="critical",
-                summary=f"{run.key} stopped at its gate: {len(checks)} check(s) failed, {rows}; the last good "
+                kind="gate_failed", subject=subject, domain=domain, severity="critical",
+                summary=f"{subject} stopped at its gate: {len(checks)} check(s) failed, {rows}; the last good "
                         "version stays current",
                 at=run.ended_at,
                 details={**base, "failed_checks": checks, "rows": gate.rows if gate else None,
                          "failed_rows": gate.failed_rows if gate else None, "quarantine": result.quarantine}))
         elif result.ok:  # published, or unchanged: the run succeeded either way
             version = result.manifest.version if result.manifest else "?"
-            summary = f"{run.key} {'published' if result.published else 'unchanged at'} version {version}"
-            self.sink.recover_all([Recovery(kind=kind, subject=run.key, at=run.ended_at, summary=summary)
+            summary = f"{subject} {'published' if result.published else 'unchanged at'} version {version}"
+            self.sink.recover_all([Recovery(kind=kind, subject=subject, at=run.ended_at, summary=summary)
                                    for kind in ("run_failed", "gate_failed")])

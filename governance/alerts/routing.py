@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
+from assets.partition_reads import split_label
 from governance.ops.signals import Signal
 from governance.policy.alerts import AlertsPolicy, Route
 
@@ -32,4 +33,5 @@ class Router:
             return False
         if not route.at_least(signal.severity):
             return False
-        return route.select is None or signal.subject in self.selector(route.select)
+        # a partition's subject (``key/partition``) is selected by its asset's key
+        return route.select is None or split_label(signal.subject)[0] in self.selector(route.select)

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from assets.partition_reads import input_label
 from governance.ops.runs import CONFIRMED, RunRecord
 from governance.ops.watch import Watched
 from governance.policy.ops import OpsPolicy, OpsTargets
@@ -36,7 +37,8 @@ _UNREADABLE = re.compile(rf"input '{_KEY}' is unreadable|asset '{_KEY}': (?:the 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Incident:
-    """A failure of ``key`` from ``opened`` to ``closed`` (``None``: still open)."""
+    """A failure of ``key`` (an asset, or one partition of it: ``key/partition``) from ``opened``
+    to ``closed`` (``None``: still open)."""
 
     key: str
     opened: dt.datetime
@@ -188,25 +190,42 @@ def _asset_figures(asset: Watched, runs: list[RunRecord], unreadable_at: list[dt
         if broken:
             readable -= _overlap(min(broken), following, since, until)
     incidents: list[Incident] = []
-    opened: RunRecord | None = None
-    failures = 0
-    for r in ended:
-        if r.failed:
-            if opened is None:
-                opened, failures = r, 0
-            failures += 1
-        elif r.status in CONFIRMED and opened is not None:
-            incidents.append(_incident(asset.key, opened, r.ended_at, failures))
-            opened = None
-    if opened is not None:
-        incidents.append(_incident(asset.key, opened, None, failures))
+    by_partition: dict[str | None, list[RunRecord]] = {}
+    for r in ended:  # a partition's incident ends when that partition publishes, not another one
+        by_partition.setdefault(r.partition, []).append(r)
+    for partition, own in by_partition.items():
+        subject = input_label(asset.key, partition)
+        opened: RunRecord | None = None
+        failures = 0
+        for r in own:
+            if r.failed:
+                if opened is None:
+                    opened, failures = r, 0
+                failures += 1
+            elif r.status in CONFIRMED and opened is not None:
+                incidents.append(_incident(subject, opened, r.ended_at, failures))
+                opened = None
+        if opened is not None:
+            incidents.append(_incident(subject, opened, None, failures))
     repair = tuple((i.closed - i.opened).total_seconds() for i in incidents if i.closed)
-    down = sum(_overlap(i.opened, i.closed or until, since, until) for i in incidents)
+    down = _covered([(i.opened, i.closed or until) for i in incidents], since, until)
     window = (until - since).total_seconds()
     return Figures(scope=asset.key, tracked_seconds=tracked, fresh_seconds=fresh if asset.tracked else 0.0,
                    readable_seconds=max(0.0, readable) if asset.tracked else 0.0, incidents=len(incidents),
                    open_incidents=sum(1 for i in incidents if i.closed is None), repair_seconds=repair,
                    up_seconds=max(0.0, window - down), targets=targets), incidents
+
+
+def _covered(spans: list[tuple[dt.datetime, dt.datetime]], since: dt.datetime, until: dt.datetime) -> float:
+    """Seconds of ``[since, until)`` inside at least one of ``spans`` (incidents of several
+    partitions of one asset overlap: the asset is down once)."""
+    total, reach = 0.0, since
+    for start, end in sorted(spans):
+        start, end = max(start, reach), min(end, until)
+        if end > start:
+            total += (end - start).total_seconds()
+            reach = end
+    return total
 
 
 def _incident(key: str, opened: RunRecord, closed: dt.datetime | None, failures: int) -> Incident:

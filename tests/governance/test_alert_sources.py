@@ -186,3 +186,31 @@ def test_checking_the_standby_again_reads_no_version_it_already_checked(example:
     reads_of_a_check()
     many = reads_of_a_check()
     assert few == many, f"{few} store reads at 4 versions, {many} at 12"
+
+
+def test_a_failed_partition_is_one_incident_until_that_partition_publishes(tmp_path: Path) -> None:
+    root = copy_example_mesh(tmp_path / "mesh")
+    with_alerts(root, {"notifiers": {"sales": {"kind": "file", "path": ".mesh/alerts/alerts.jsonl"},
+                                     "rest": {"kind": "file", "path": "rest.jsonl"}},
+                       "routes": [{"name": "sales", "select": "sales.*", "notify": ["sales"]},
+                                  {"name": "rest", "notify": ["rest"]}]})
+    clock = Clock()
+    mesh = clocked(root, clock, policy_only=False)
+    observer = AlertObserver(governed(mesh).alerts)
+
+    def ended(day: str, status: Status) -> RunEnded:
+        clock.advance(minutes=5)
+        return RunEnded(key="sales.daily_orders", run_id=f"r-{day}", source="engine", started_at=clock(),
+                        ended_at=clock(), partition=day,
+                        result=AssetResult(key="sales.daily_orders", partition=day, status=status,
+                                           error="contract gate failed" if status is Status.GATE_FAILED else None))
+
+    observer.run_ended(ended("2026-11-17", Status.GATE_FAILED))
+    observer.run_ended(ended("2026-11-18", Status.MATERIALIZED))  # another day: the failed one is still failed
+    [incident] = governed(mesh).alerts.incidents()
+    assert (incident.subject, incident.route, incident.details["partition"]) == \
+        ("sales.daily_orders/2026-11-17", "sales", "2026-11-17"), "routed by its asset's key"
+    observer.run_ended(ended("2026-11-17", Status.MATERIALIZED))
+    assert governed(mesh).alerts.incidents() == []
+    assert [(m["event"], m["subject"]) for m in sent(root)] == [("alert", "sales.daily_orders/2026-11-17"),
+                                                                ("resolve", "sales.daily_orders/2026-11-17")]

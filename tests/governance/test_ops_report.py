@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,28 @@ def test_incidents_have_a_cause_and_the_mttr_of_each(tmp_path: Path) -> None:
     assert causes["killed run"]["mttr_minutes"] == 21.0, "from the dead run's start, a minute before it was closed"
     assert causes["unreadable input"] == {"incidents": 1, "open": 1, "mttr_minutes": None, "max_minutes": None}
     assert report.to_dict()["by_cause"] == causes
+
+
+def _partition_run(records: RunRecords, day: str, at: dt.datetime, status: str = "materialized") -> None:
+    run = f"run-{day}-{at:%H%M}"
+    records.started("sales.daily", run, "engine", at - M, partition=day)
+    records.ended("sales.daily", run, "engine", at - M, at, status, partition=day,
+                  version=f"v-{day}-{at:%H%M}" if status == "materialized" else None,
+                  error="contract gate failed: ..." if status != "materialized" else None)
+
+
+def test_a_failed_partition_is_one_incident_until_that_partition_publishes(tmp_path: Path) -> None:
+    db = database(tmp_path)
+    records = RunRecords(db)
+    _partition_run(records, "2026-03-01", T0 + 10 * M)
+    _partition_run(records, "2026-03-02", T0 + H, status="gate_failed")
+    _partition_run(records, "2026-03-03", T0 + H + 10 * M, status="gate_failed")
+    _partition_run(records, "2026-03-01", T0 + H + 20 * M)  # another day publishing ends neither incident
+    _partition_run(records, "2026-03-03", T0 + H + 30 * M)
+    _partition_run(records, "2026-03-02", T0 + 2 * H)
+    report = OpsView([DAILY], db).report(T0, T0 + 3 * H, OpsPolicy(defaults=OpsTargets(), domains={}))
+    assert [(i.key, i.minutes) for i in report.incidents] == [("sales.daily/2026-03-02", 60.0),
+                                                               ("sales.daily/2026-03-03", 20.0)]
+    figures = report.assets["sales.daily"]
+    assert figures.incidents == 2 and figures.mttr_seconds == (40 * M).total_seconds()
+    assert figures.up_seconds == (2 * H).total_seconds(), "down from the first failure to the last repair, once"
