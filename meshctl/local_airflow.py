@@ -189,14 +189,22 @@ class LocalAirflow:
         pids: dict[str, int] = json.loads(self.pid_file.read_text())
         return {name: pid for name, pid in pids.items() if _alive(pid)}
 
-    def start(self, *, timeout: float = 180) -> None:
+    @property
+    def started_file(self) -> Path:
+        """How the running Airflow was started (its profile and port), for :meth:`start` again."""
+        return self.home / "started.json"
+
+    def start(self, *, timeout: float = 180) -> list[str]:
         """Migrate the DB, create the pools, compile the mesh (the DAG files are built from it),
-        start the profile's components, wait for the API."""
+        start the profile's components, wait for the API. Returns the names started.
+
+        When Airflow already runs from this home, with this profile and port, only the components
+        that are missing start: one that died, or the triggerer of a team whose DAGs watch a drop
+        since (a domain's first observed source). Nothing missing, or another profile or port:
+        :class:`AirflowRuntimeError`, saying what runs."""
         alive = self.running()
         if alive:
-            raise AirflowRuntimeError(
-                f"Airflow is already running from {self.home} (pids {sorted(alive.values())})",
-                where=str(self.pid_file), fix="use it as it is, or run `mesh down` first")
+            return self._complete(alive, timeout)
         taken = [p for p in self.ports if not _port_free(p)]
         if taken:
             raise AirflowRuntimeError(
@@ -214,17 +222,47 @@ class LocalAirflow:
         try:
             env = self.env()
             for component in components:
-                log = open(self.home / "logs" / f"{component.name}.log", "ab")  # noqa: SIM115 - owned by the child
-                process = subprocess.Popen(list(component.argv), env=env | dict(component.env), cwd=self.root,
-                                           stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                           start_new_session=True)
-                log.close()
-                pids[component.name] = process.pid
+                pids[component.name] = self._spawn(component, env)
             _write_json(self.pid_file, pids)
+            _write_json(self.started_file, {"profile": self.profile.name, "port": self.port})
             self.wait_healthy(timeout)
         except BaseException:
             self.stop()
             raise
+        return list(pids)
+
+    def _complete(self, alive: Mapping[str, int], timeout: float) -> list[str]:
+        """Start what is missing from the Airflow running from this home (see :meth:`start`)."""
+        started = json.loads(self.started_file.read_text()) if self.started_file.exists() else {}
+        if started.get("profile", self.profile.name) != self.profile.name or started.get("port", self.port) != self.port:
+            raise AirflowRuntimeError(
+                f"Airflow is already running from {self.home} with the {started.get('profile')} profile on port "
+                f"{started.get('port')} (pids {sorted(alive.values())})", where=str(self.pid_file),
+                fix=f"use it as it is, or run `mesh down` first (`mesh up --profile {started.get('profile')} --port "
+                    f"{started.get('port')}` starts what is missing from it)")
+        missing = [c for c in self.components(self._compile()) if c.name not in alive]
+        if not missing:
+            raise AirflowRuntimeError(
+                f"Airflow is already running from {self.home}, every component (pids {sorted(alive.values())})",
+                where=str(self.pid_file), fix="use it as it is, or run `mesh down` first")
+        self._run(["airflow", "teams", "sync"], "creating one Airflow team per domain")  # a new team's triggerer
+        self._run([sys.executable, "-m", "meshctl.pools", str(self.root)], "creating the domain pools")
+        pids = dict(alive)
+        env = self.env()
+        for component in missing:
+            pids[component.name] = self._spawn(component, env)
+            _write_json(self.pid_file, pids)  # at once: `mesh down` stops it whatever happens next
+        self.wait_healthy(timeout)
+        return [c.name for c in missing]
+
+    def _spawn(self, component: Component, env: Mapping[str, str]) -> int:
+        """Start ``component`` in its own process group, logging to its file; its pid."""
+        log = open(self.home / "logs" / f"{component.name}.log", "ab")  # noqa: SIM115 - owned by the child
+        process = subprocess.Popen(list(component.argv), env=dict(env) | dict(component.env), cwd=self.root,
+                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True)
+        log.close()
+        return process.pid
 
     def stop(self, *, grace: float = 20) -> list[str]:
         """Stop every process group this home started; returns the names stopped."""
@@ -239,6 +277,7 @@ class LocalAirflow:
         for pid in pids.values():
             _signal_group(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
+        self.started_file.unlink(missing_ok=True)
         return sorted(pids)
 
     def wait_healthy(self, timeout: float) -> None:

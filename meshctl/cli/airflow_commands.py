@@ -58,13 +58,17 @@ def up(
         chosen, started = _profile(profile, mesh.root, workers)
         airflow = LocalAirflow(mesh.root, port=free_port(len(chosen.ports(0))) if port == 0 else port, profile=chosen)
         names = ", ".join(c.name for c in airflow.components())
+        was_running = bool(airflow.running())
         with console.status(f"starting Airflow 3 in {airflow.home} ({names}; {chosen.describe()})"):
             try:
-                airflow.start()
+                launched = airflow.start()
             except BaseException:
                 if started is not None:
                     stop_services(started)
                 raise
+        if was_running:  # only what was missing started: a component that died, a new team's triggerer
+            console.print(f"Airflow was already running from {airflow.home}; started what was missing: "
+                          f"{', '.join(launched)}")
         if started is not None:
             (airflow.home / SERVICES_MARK).write_text(str(started))
     try:

@@ -228,13 +228,30 @@ def test_a_task_killed_mid_run_leaves_no_partial_version_and_its_retry_succeeds(
 
 def test_a_second_start_is_refused_with_a_clear_message(running_mesh: RunningMesh, tmp_path: Path) -> None:
     airflow = running_mesh.airflow
-    with pytest.raises(MeshError, match="already running"):
+    with pytest.raises(MeshError, match=f"already running .* on port {airflow.port}"):
         LocalAirflow(airflow.root, port=airflow.port + 10).start()
+    with pytest.raises(MeshError, match="already running .*, every component"):
+        airflow.start()
     with pytest.raises(MeshError, match=f"port\\(s\\) \\[{airflow.port}"):
         LocalAirflow(tmp_path, port=airflow.port).start()
     running = set(airflow.running())
     assert running == {c.name for c in airflow.components()}
     assert {"triggerer", "triggerer-marketing"} <= running  # the team-less one, and a team's
+
+
+def test_starting_again_starts_only_what_is_missing(running_mesh: RunningMesh) -> None:
+    airflow = running_mesh.airflow
+    before = airflow.running()
+    os.killpg(before["triggerer-marketing"], signal.SIGTERM)  # as if it died, or marketing's first drop came later
+    deadline = time.monotonic() + 60
+    while "triggerer-marketing" in airflow.running():
+        assert time.monotonic() < deadline, "the triggerer did not stop"
+        time.sleep(0.5)
+    assert airflow.start(timeout=300) == ["triggerer-marketing"]
+    after = airflow.running()
+    assert set(after) == set(before) and after["triggerer-marketing"] != before["triggerer-marketing"]
+    assert {k: v for k, v in after.items() if k != "triggerer-marketing"} == \
+        {k: v for k, v in before.items() if k != "triggerer-marketing"}, "nothing else was restarted"
 
 
 def test_no_plaintext_pii_in_data_manifests_logs_or_audit_after_airflow_runs(running_mesh: RunningMesh) -> None:
