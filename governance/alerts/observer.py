@@ -1,6 +1,7 @@
 """Runs that raise alerts: a run that failed (``run_failed``) or was stopped at its gate
 (``gate_failed``, with the quarantine report's summary) fires a signal; the next run of the
-asset that publishes a version recovers both. Both runners call :func:`assets.step.run_asset`,
+asset that succeeds recovers both, and a ``run_died`` of it (the monitor's: a run whose worker
+died, which healing runs again). Both runners call :func:`assets.step.run_asset`,
 which tells this observer, so in-process runs and Airflow tasks alert alike.
 
 A partitioned asset's run alerts about its partition: the subject is ``key/partition``, so a
@@ -15,7 +16,10 @@ from assets.partition_reads import input_label
 from assets.ports import RunEnded, RunStarted
 from assets.results import Status
 from governance.alerts.sink import AlertSink
-from governance.ops.signals import Recovery, Signal
+from governance.ops.signals import Recovery, Signal, SignalKind
+
+#: The incidents of an asset (a partition) that its next successful run ends.
+RECOVERED_BY_A_GOOD_RUN: tuple[SignalKind, ...] = ("run_failed", "gate_failed", "run_died")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,4 +56,4 @@ class AlertObserver:
             version = result.manifest.version if result.manifest else "?"
             summary = f"{subject} {'published' if result.published else 'unchanged at'} version {version}"
             self.sink.recover_all([Recovery(kind=kind, subject=subject, at=run.ended_at, summary=summary)
-                                   for kind in ("run_failed", "gate_failed")])
+                                   for kind in RECOVERED_BY_A_GOOD_RUN])

@@ -28,6 +28,7 @@ from sqlalchemy import delete, select
 from assets.compiled import read_compiled
 from assets.errors import ConfigError
 from assets.mesh import Mesh
+from assets.partition_reads import input_label
 from governance.ops.freshness import OVERDUE, AssetStatus, Facts, load_facts, statuses
 from governance.ops.predict import WINDOW, Prediction, learn, predict
 from governance.ops.report import Report, build_report
@@ -127,8 +128,9 @@ def evaluate(view: OpsView, now: dt.datetime, sink: SignalSink | None = None, *,
         if marker in before:  # signalled by an earlier evaluation
             continue
         new_rows[marker] = ("died", False)
-        changes.append(Signal(kind="run_died", subject=dead.key, domain=dead.key.split(".", 1)[0], severity="critical",
-                              summary=f"run {dead.run_id} of {dead.key} started {dead.started_at:%Y-%m-%d %H:%M} "
+        subject = input_label(dead.key, dead.partition)  # resolved by its next good run (AlertObserver)
+        changes.append(Signal(kind="run_died", subject=subject, domain=dead.key.split(".", 1)[0], severity="critical",
+                              summary=f"run {dead.run_id} of {subject} started {dead.started_at:%Y-%m-%d %H:%M} "
                                       f"and never ended (its worker died?)",
                               at=now, details={"run_id": dead.run_id, "started_at": dead.started_at.isoformat()}))
     _save_states(view.database, new_rows, now)

@@ -214,3 +214,27 @@ def test_a_failed_partition_is_one_incident_until_that_partition_publishes(tmp_p
     assert governed(mesh).alerts.incidents() == []
     assert [(m["event"], m["subject"]) for m in sent(root)] == [("alert", "sales.daily_orders/2026-11-17"),
                                                                 ("resolve", "sales.daily_orders/2026-11-17")]
+
+
+def test_a_run_that_died_is_resolved_by_the_next_good_run(tmp_path: Path) -> None:
+    from governance.ops.monitor import OpsView, evaluate
+    from governance.ops.runs import run_records
+    from governance.ops.watch import Watched
+
+    root = copy_example_mesh(tmp_path / "mesh")
+    with_alerts(root, FILE_ONLY)
+    clock = Clock()
+    mesh = clocked(root, clock)
+    records = run_records(mesh)
+    records.started("sales.daily_orders", "killed", "airflow", clock(), partition="2026-11-17")
+    clock.advance(minutes=180)
+    view = OpsView([Watched(key="sales.daily_orders", domain="sales")], records.database)
+    evaluate(view, clock(), governed(mesh).alerts, alive=None)  # no worker recorded: dead after 2 hours
+    [incident] = governed(mesh).alerts.incidents()
+    assert (incident.kind, incident.subject) == ("run_died", "sales.daily_orders/2026-11-17")
+    AlertObserver(governed(mesh).alerts).run_ended(RunEnded(
+        key="sales.daily_orders", run_id="again", source="engine", started_at=clock(), ended_at=clock(),
+        partition="2026-11-17", result=AssetResult(key="sales.daily_orders", partition="2026-11-17",
+                                                   status=Status.MATERIALIZED)))
+    assert governed(mesh).alerts.incidents() == []
+    assert [(m["event"], m["kind"]) for m in sent(root)] == [("alert", "run_died"), ("resolve", "run_died")]
