@@ -345,9 +345,12 @@ class AirflowClient:
     def set_paused(self, dag_id: str, paused: bool) -> None:
         self._call("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": paused})
 
-    def trigger(self, dag_id: str, conf: Mapping[str, Any] | None = None, *, partition_key: str | None = None) -> str:
-        """Start a run of ``dag_id`` now; with ``partition_key``, the run of that partition."""
-        body: dict[str, Any] = {"logical_date": None, "conf": dict(conf or {})}
+    def trigger(self, dag_id: str, conf: Mapping[str, Any] | None = None, *, partition_key: str | None = None,
+                logical_date: dt.datetime | None = None) -> str:
+        """Start a run of ``dag_id`` now; with ``partition_key``, the run of that partition; with
+        ``logical_date``, the run for that time (its Deadline Alerts count from it)."""
+        body: dict[str, Any] = {"logical_date": logical_date.isoformat() if logical_date else None,
+                                "conf": dict(conf or {})}
         if partition_key is not None:
             body["partition_key"] = partition_key
         run = self._call("POST", f"/api/v2/dags/{dag_id}/dagRuns", json=body)

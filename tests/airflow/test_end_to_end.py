@@ -411,3 +411,34 @@ def test_a_backfill_runs_each_day_and_the_weekly_rollup_only_for_a_week_whose_ga
     for day in days:
         assert store.current_version("sales.daily_orders", partition=day) is not None
     assert store.current_version("sales.weekly_orders", partition=week) is not None
+
+
+def test_a_missed_deadline_is_handed_to_the_executor(running_mesh: RunningMesh) -> None:
+    """sales.products is due its domain's allowed_lag (1 h) after a run's logical date: a run for
+    two hours ago has missed its Deadline Alert from the start. The scheduler hands the
+    callback (a SyncCallback) to the executor, which runs it: no triggerer is involved."""
+    import sqlalchemy
+
+    from tests.airflow.conftest import E2E_SCALE
+
+    airflow = running_mesh.airflow
+    logical = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)).replace(microsecond=0)
+    with airflow.client() as client:
+        run_id = client.trigger("sales.products", {"scale": E2E_SCALE, "seed": 7}, logical_date=logical)
+    engine = sqlalchemy.create_engine(airflow.profile.database_url or f"sqlite:///{airflow.home / 'airflow.db'}")
+    query = sqlalchemy.text("SELECT c.type, c.state, c.data FROM callback c JOIN deadline d ON d.callback_id = c.id "
+                            "JOIN dag_run r ON r.id = d.dagrun_id WHERE r.dag_id = 'sales.products' AND r.run_id = :run")
+    deadline = time.monotonic() + 300
+    try:
+        while True:
+            with engine.connect() as conn:
+                rows = conn.execute(query, {"run": run_id}).all()
+            if rows and rows[0][1] in ("success", "failed"):
+                break
+            assert time.monotonic() < deadline, f"the missed deadline's callback did not finish in 300 s: {rows}"
+            time.sleep(2)
+    finally:
+        engine.dispose()
+    [(kind, state, data)] = rows
+    assert (kind, state) == ("executor", "success")
+    assert "governance.airflow.ops_dag.deadline_missed" in str(data)
