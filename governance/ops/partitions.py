@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from assets.storage import Manifest, VersionStore
 from governance.ops.runs import FAILED, RunRecords
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PartitionStatus:
-    """Partition ``partition`` of ``key``: its current ``version`` and when it was published
+    """Partition ``partition`` of ``key``: its current ``version`` and when it was made
     (``None``: never), and its last run (``status``, ``error``, ``run_id``, ``ended_at``)."""
 
     key: str
@@ -44,9 +45,25 @@ class PartitionStatus:
                 "ended_at": self.ended_at.isoformat() if self.ended_at else None}
 
 
-def partition_statuses(records: RunRecords, keys: Collection[str]) -> list[PartitionStatus]:
+def partition_statuses(records: RunRecords, keys: Collection[str],
+                       store: VersionStore | None = None) -> list[PartitionStatus]:
     """Each partition of ``keys`` that published or whose last run ended (in the order of
-    ``keys``, then by partition)."""
+    ``keys``, then by partition). With ``store``, each partition's version and its time are the
+    store's current ones, which a rollback (``mesh rollback --partition``) may have changed since
+    the last run published."""
+    found = _from_runs(records, keys)
+    if store is None:
+        return found
+    return [_as_stored(p, store.current(p.key, p.partition)) for p in found]
+
+
+def _as_stored(status: PartitionStatus, current: Manifest | None) -> PartitionStatus:
+    if current is None or current.version == status.version:
+        return status
+    return replace(status, version=current.version, published_at=dt.datetime.fromisoformat(current.produced_at))
+
+
+def _from_runs(records: RunRecords, keys: Collection[str]) -> list[PartitionStatus]:
     latest = records.latest_partitions(keys)
     order = {key: n for n, key in enumerate(keys)}
     found = []

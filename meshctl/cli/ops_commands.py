@@ -65,7 +65,7 @@ def ops_partitions(mesh: Mesh, selection: str) -> list[PartitionStatus]:
              + (f", e.g. {', '.join(every[:5])}" if every else " (this mesh has none)")
              + ", or leave out --partitions")
     with user_errors():
-        return partition_statuses(mesh_view(mesh).records, partitioned)
+        return partition_statuses(mesh_view(mesh).records, partitioned, mesh.store())
 
 
 def print_partitions(found: list[PartitionStatus], title: str) -> None:

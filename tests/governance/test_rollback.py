@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,23 @@ def test_a_partition_rolls_back_on_its_own_audited_and_refuses_a_corrupt_version
                                     "--root", str(example_root)])
     assert done.exit_code != 0 and "no version older" in done.stdout + done.stderr
     assert store.current_version("sales.daily_orders", days[1]) == other
+
+
+def test_ops_status_of_partitions_shows_a_rolled_back_partition_s_current_version(example_root: Path) -> None:
+    from assets.backfill import backfill
+    from governance.ops.monitor import mesh_view
+    from governance.ops.partitions import partition_statuses
+
+    mesh = load_mesh(example_root)
+    day = "2026-11-16"
+    for seed in (1, 2):
+        assert backfill("sales.daily_orders", mesh=mesh, first=day, last=day, params={"seed": seed}, resume=False).ok
+    store = mesh.store()
+    older, newer = store.versions("sales.daily_orders", day)
+    rollback(mesh, "sales.daily_orders", older, governed(mesh).audit, actor=person(OWNER), partition=day)
+    records = mesh_view(mesh).records
+    [from_runs] = partition_statuses(records, ["sales.daily_orders"])
+    [stored] = partition_statuses(records, ["sales.daily_orders"], store)
+    assert (from_runs.version, stored.version) == (newer, older), "the runs' last publish, then what is current"
+    made = store.manifest("sales.daily_orders", older, day).produced_at
+    assert stored.published_at == dt.datetime.fromisoformat(made) and stored.status == "materialized"
