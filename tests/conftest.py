@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -57,9 +58,20 @@ def copy_example_mesh(target: Path) -> Path:
     shutil.copy(REPO / "mesh.toml", target / "mesh.toml")
     shutil.copytree(REPO / "domains", target / "domains", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "drops", target / "drops", ignore=shutil.ignore_patterns("demo-*"))  # observed sources' files
+    arrived_long_ago(target / "drops")
     enroll_people(target, Path(os.environ["MESH_IDENTITY"]))  # set by pytest_configure
     pin_audit_key(load_policy(target), audit_log_at(target / ".mesh"))  # verification is anchored in tests
     return target
+
+
+def arrived_long_ago(folder: Path) -> None:
+    """Date the sample drops a day back. A drop's newest file is the one modified last, and a
+    checkout's files are as new as the checkout: a test that drops a file dated a minute ago
+    right after a fresh clone would otherwise find the sample newer than its own file."""
+    then = time.time() - 86_400
+    for path in folder.rglob("*"):
+        if path.is_file():
+            os.utime(path, (then, then))
 
 
 def person(email: str) -> Actor:
