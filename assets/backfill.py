@@ -36,7 +36,7 @@ from assets.partition_reads import input_label
 from assets.partitions import StaticPartitions
 from assets.results import AssetResult, RunResult, Status
 from assets.staleness import staleness
-from assets.step import run_asset
+from assets.step import run_asset, skip_asset
 
 #: Called with each node's result as soon as it is known.
 ProgressFn = Callable[[AssetResult], None]
@@ -134,8 +134,8 @@ def run_plan(mesh: Mesh, work: Plan, *, params: Mapping[str, Any] | None = None,
                 broken = [n.label for n in read if not results[n].ok]
                 broken += [k for k in mesh.graph[node.key].spec.inputs.values() if k in failed]
                 if broken:
-                    record(node, AssetResult(key=node.key, partition=node.partition, status=Status.SKIPPED,
-                                             error=f"skipped: {_listed(broken)} did not materialize"))
+                    record(node, skip_asset(mesh, node.key, run_id=run_id, partition=node.partition,
+                                            reason=f"skipped: {_listed(broken)} did not materialize"))
                 elif resume and not any(results[n].published for n in read) and (done := _done(mesh, node)):
                     record(node, done)
                 else:

@@ -21,7 +21,7 @@ from assets.events import AssetUpdate, UpdateHandler, dispatch
 from assets.mesh import Mesh
 from assets.results import AssetResult, RunResult, Status
 from assets.staleness import staleness
-from assets.step import run_asset
+from assets.step import run_asset, skip_asset
 
 #: Called with each asset's result as soon as it is known.
 ProgressFn = Callable[[AssetResult], None]
@@ -99,8 +99,8 @@ def materialize(
                 failed = [u for u in mesh.graph.upstream(key) if u in results and not results[u].ok]
                 skips = _skips(mesh, key, skip_unchanged)
                 if failed:
-                    record(AssetResult(key=key, status=Status.SKIPPED,
-                                       error=f"skipped: upstream {', '.join(failed)} did not materialize"))
+                    record(skip_asset(mesh, key, run_id=run_id,
+                                      reason=f"skipped: upstream {', '.join(failed)} did not materialize"))
                 elif skips and (same := _inputs_unchanged(mesh, key, results)) is not None:
                     record(same)
                 else:

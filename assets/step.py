@@ -121,6 +121,27 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
     return result
 
 
+def skip_asset(mesh: Mesh, key: str, *, run_id: str, reason: str, source: Source = "engine",
+               partition: str | None = None) -> AssetResult:
+    """Record that ``key`` (its ``partition``) is not run in ``run_id`` because what it reads did
+    not materialize (``reason`` says which), and return that :attr:`Status.SKIPPED` result.
+
+    Its run starts and ends at once, skipped, in the run history (so ``mesh history`` and
+    ``mesh ops status --partitions`` show it with the reason), and the decision is audited
+    (``skip``). Nothing is read, run or published, and no lineage event is sent: no run of the
+    asset's code took place."""
+    partition = _checked_partition(mesh, key, partition)
+    at = mesh.services.clock()
+    result = AssetResult(key=key, partition=partition, status=Status.SKIPPED, error=reason)
+    with _together(mesh, key):
+        _tell_observers(mesh, key, lambda observer: observer.run_ended(RunEnded(
+            key=key, run_id=run_id, source=source, started_at=at, ended_at=at, result=result, partition=partition)))
+    mesh.services.audit.append(AuditEvent(
+        actor=f"service:{key.split('.', 1)[0]}", action="skip", target=key, source=source, outcome="skipped",
+        where=f"region:{mesh.active_region}", details={"run_id": run_id, **_partition_kw(partition), "why": reason}))
+    return result
+
+
 def _checked_partition(mesh: Mesh, key: str, partition: str | None) -> str | None:
     """``partition`` validated against ``key``'s partitions: required exactly when it has some."""
     from assets.errors import PartitionKeyError

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from sqlalchemy import func, select
 
-from governance.ops.runs import RunRecord, RunRecords, unstamp
+from governance.ops.runs import SKIPPED, RunRecord, RunRecords, unstamp
 from governance.ops.watch import Watched
 from governance.state import StateDatabase
 from governance.state.schema import updates
@@ -131,7 +131,7 @@ def _in_progress(facts: Facts, key: str, now: dt.datetime) -> dt.datetime | None
 
 def _failure(run: RunRecord) -> str:
     """How ``run`` failed, in a line: ``gate failed at 2026-11-20 06:00: <first line of its error>``."""
-    error = (run.error or run.status).splitlines()[0][:160]
+    error = (run.error or run.status).splitlines()[0].removeprefix(f"{run.status}: ")[:160]
     return f"{run.status.replace('_', ' ')} at {run.ended_at:%Y-%m-%d %H:%M}: {error}"
 
 
@@ -154,7 +154,8 @@ def _reason(asset: Watched, state: State, last: Published | None, facts: Facts,
             known: Mapping[str, AssetStatus], running_since: dt.datetime | None, now: dt.datetime) -> str:
     parts: list[str] = []
     ended = facts.ended.get(asset.key)
-    if ended is not None and ended.partition is None and ended.failed and ended.ended_at and ended.ended_at <= now \
+    if ended is not None and ended.partition is None and (ended.failed or ended.status == SKIPPED) \
+            and ended.ended_at and ended.ended_at <= now \
             and (last is None or ended.ended_at > last.at):
         parts.append(f"run {ended.run_id} {_failure(ended)}")
     parts.extend(_failed_partitions(facts.failed_partitions.get(asset.key, ()), now))

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 CONFIRMED = ("materialized", "unchanged")
 #: The status of a run that has started and not ended yet.
 RUNNING = "running"
+#: The status of a run that did not take place: something it reads did not materialize.
+SKIPPED = "skipped"
 #: Run outcomes that mean the asset failed (an incident begins).
 FAILED = frozenset({"error", "gate_failed"})
 
@@ -205,8 +207,9 @@ class RunRecords:
 
     def latest_partitions(self, keys: Collection[str] | None = None) -> LatestPartitions:
         """Per partition of each partitioned asset (of ``keys``; every one when ``None``): its last
-        published (or unchanged) run and its last ended run, in two aggregate queries grouped by
-        asset and partition (the index on partition skips the unpartitioned runs)."""
+        published (or unchanged) run, its last ended run and its last run still open, in three
+        aggregate queries grouped by asset and partition (the index on partition skips the
+        unpartitioned runs)."""
         where: ColumnElement[bool] = runs.c.partition.is_not(None)
         if keys is not None:
             where = and_(where, runs.c.key.in_(list(keys)))
@@ -215,8 +218,11 @@ class RunRecords:
                                              by_partition=True))
             ended = conn.execute(_newest(and_(where, runs.c.ended_at.is_not(None)), runs.c.ended_at,
                                          by_partition=True))
+            running = conn.execute(_newest(and_(where, runs.c.status == RUNNING), runs.c.started_at,
+                                           by_partition=True))
             return LatestPartitions(published={(r.key, r.partition or ""): r for r in map(_record, published)},
-                                    ended={(r.key, r.partition or ""): r for r in map(_record, ended)})
+                                    ended={(r.key, r.partition or ""): r for r in map(_record, ended)},
+                                    running={(r.key, r.partition or ""): r for r in map(_record, running)})
 
     def failed_partitions(self) -> dict[str, list[RunRecord]]:
         """Per partitioned asset, the last runs of its partitions whose last run failed, oldest
@@ -256,10 +262,12 @@ class LatestRuns:
 
 @dataclass(frozen=True, slots=True)
 class LatestPartitions:
-    """Per ``(key, partition)``: the last run that published, the last that ended."""
+    """Per ``(key, partition)``: the last run that published, the last that ended, the last
+    that has not ended (running, or its worker died and no one has recorded it yet)."""
 
     published: dict[tuple[str, str], RunRecord]
     ended: dict[tuple[str, str], RunRecord]
+    running: dict[tuple[str, str], RunRecord] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

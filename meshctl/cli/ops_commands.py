@@ -52,7 +52,7 @@ def print_statuses(found: list[AssetStatus], title: str) -> None:
 
 
 def ops_partitions(mesh: Mesh, selection: str) -> list[PartitionStatus]:
-    """Each published or failed partition of the selected partitioned assets; refuses a selection
+    """Each partition of the selected partitioned assets that published or has run; refuses a selection
     without one (naming the partitioned assets there are)."""
     with user_errors():
         keys = mesh.select(selection)
@@ -75,17 +75,20 @@ def print_partitions(found: list[PartitionStatus], title: str) -> None:
         table.add_column(col)
     for p in found:
         error = (p.error or "").splitlines()[0][:160] if p.error else "-"
+        style = "bold red" if p.failed else "yellow" if p.skipped or p.running else "green"
+        last = f"running since {p.started_at:%Y-%m-%d %H:%M}" if p.running and p.started_at else p.status
         table.add_row(p.key, p.partition, p.version or "-",
                       f"{p.published_at:%Y-%m-%d %H:%M}" if p.published_at else "-",
-                      f"[{'bold red' if p.failed else 'green'}]{p.status}[/]", escape(error))
+                      f"[{style}]{last}[/]", escape(error))
     console.print(table)
 
 
 @ops_app.command("status")
 def status(selection: Annotated[str, typer.Argument(help="Selection, e.g. 'sales.*' or '+finance.revenue'.")] = "*",
            partitions: Annotated[bool, typer.Option(
-               "--partitions", help="One row per published or failed partition of the selected partitioned "
-                                    "assets: its version, when published, its last run's status and error.")] = False,
+               "--partitions", help="One row per partition of the selected partitioned assets that published "
+                                    "or has run: its version, when published, its last run's status (failed, "
+                                    "skipped, running...) and error.")] = False,
            root: RootOption = None, as_json: JsonOption = False) -> None:
     """Each asset's freshness state (fresh, late, breached, unknown), last version, age, deadline
     and the reason it is not fresh. Exit code 1 if any is breached. With --partitions, the
@@ -96,9 +99,10 @@ def status(selection: Annotated[str, typer.Argument(help="Selection, e.g. 'sales
         if as_json:
             emit_json([p.to_dict() for p in rows])
         else:
-            failed = sum(p.failed for p in rows)
+            counts = {"failed": sum(p.failed for p in rows), "skipped": sum(p.skipped for p in rows),
+                      "running": sum(p.running for p in rows)}
             print_partitions(rows, f"partitions at {mesh.services.clock():%Y-%m-%d %H:%M} UTC: {len(rows)}, "
-                                   f"{failed} failed")
+                                   + ", ".join(f"{n} {what}" for what, n in counts.items() if n or what == "failed"))
         return
     with user_errors():
         found = ops_statuses(mesh, selection)

@@ -63,6 +63,29 @@ def test_a_gate_failure_publishes_nothing_and_skips_only_downstream(example_root
     assert "skipped: upstream finance.fx_rates" in (bad["finance.revenue"].error or "")
 
 
+def test_an_asset_skipped_after_a_failed_gate_is_in_the_run_history_and_audited(example_root: Path) -> None:
+    from governance.ops.runs import run_records
+    from governance.services import governed
+
+    mesh = load_mesh(example_root)
+    bad = materialize("finance.fx_rates+", mesh=mesh, params={"inject_bad_rows": True})
+    skipped = sorted(bad.by_status(Status.SKIPPED))
+    assert skipped == ["finance.monthly_revenue", "finance.revenue", "marketing.campaign_performance"]
+    records = {r.key: r for r in run_records(mesh).between(keys=skipped)}
+    assert {k: (r.status, r.run_id) for k, r in records.items()} == {k: ("skipped", bad.run_id) for k in skipped}
+    assert "finance.fx_rates" in (records["finance.revenue"].error or "")
+    assert "finance.revenue" in (records["finance.monthly_revenue"].error or "")
+    assert records["finance.revenue"].ended_at == records["finance.revenue"].started_at  # it never ran
+    skips = {r.body()["target"]: r.body() for r in governed(mesh).audit.records() if r.action == "skip"}
+    assert sorted(skips) == skipped
+    assert all((s["outcome"], s["details"]["run_id"]) == ("skipped", bad.run_id) for s in skips.values())
+    assert "finance.fx_rates" in skips["finance.revenue"]["details"]["why"]
+    from governance.ops.monitor import mesh_view
+
+    reason = mesh_view(mesh).statuses(mesh.services.clock())["finance.revenue"].reason
+    assert f"run {bad.run_id} skipped at " in reason and "upstream finance.fx_rates did not materialize" in reason, reason
+
+
 def test_rejected_rows_go_to_quarantine_with_a_readable_report(example_root: Path) -> None:
     mesh = load_mesh(example_root)
     result = materialize("finance.fx_rates", mesh=mesh, params={"inject_bad_rows": True})

@@ -44,3 +44,23 @@ def test_partitions_of_an_unpartitioned_selection_are_refused_with_the_fix(examp
     code, out, err = mesh(example_root, "ops", "status", "sales.orders", "--partitions")
     assert code == 1 and "Traceback" not in out + err
     assert "not partitioned" in err and "Fix:" in err and "sales.daily_orders" in err
+
+
+def test_skipped_and_running_partitions_are_shown_and_counted(example_root: Path) -> None:
+    from governance.ops.runs import run_records
+
+    loaded = load_mesh(example_root)
+    run_plan(loaded, plan(loaded, "sales.daily_orders+", first=DAYS[0], last=DAYS[1]), params={"bad_day": DAYS[0]})
+    run_records(loaded).started("sales.daily_orders", "now-running", "airflow", loaded.services.clock(),
+                                partition="2026-11-22")
+    code, out, err = mesh(example_root, "ops", "status", "sales.*", "--partitions", "--json")
+    assert code == 0, out + err
+    rows = {(r["key"], r["partition"]): r for r in json.loads(out)}
+    assert rows[("sales.weekly_orders", "2026-11-16-W47")]["status"] == "skipped"
+    assert "sales.daily_orders/2026-11-18" in rows[("sales.weekly_orders", "2026-11-16-W47")]["error"]
+    running = rows[("sales.daily_orders", "2026-11-22")]
+    assert running["status"] == "running" and running["started_at"] and running["ended_at"] is None
+
+    code, out, _ = mesh(example_root, "ops", "status", "sales.*", "--partitions")
+    assert code == 0 and "1 failed, 1 skipped, 1 running" in out.replace("\n", " "), out
+    assert "running since" in out

@@ -89,3 +89,41 @@ def test_the_reason_names_the_newest_failed_partitions_and_counts_the_rest(examp
     reason = mesh_view(mesh).statuses(clock())["sales.daily_orders"].reason
     assert [d for d in days if f"partition {d}:" in reason] == days[2:], reason
     assert "2 more partitions failed" in reason and "--partitions" in reason
+
+
+def test_a_partition_skipped_after_its_input_failed_shows_skipped_with_the_reason(example_mesh: Mesh) -> None:
+    clock = ManualClock(T0)
+    mesh = with_clock(example_mesh, clock)
+    run_plan(mesh, plan(mesh, "sales.daily_orders+", first=DAYS[0], last=DAYS[-1]), params={"bad_day": DAYS[1]})
+    rows = {(p.key, p.partition): p for p in partition_statuses(mesh_view(mesh).records, ["sales.weekly_orders"])}
+    [week] = rows.values()
+    assert (week.partition, week.status, week.version) == ("2026-11-16-W47", "skipped", None)
+    assert week.skipped and not week.failed and f"sales.daily_orders/{DAYS[1]}" in (week.error or "")
+    assert week.started_at == week.ended_at == T0
+    assert week.to_dict()["status"] == "skipped"
+
+
+def test_a_partition_whose_run_is_open_shows_running_until_it_ends(example_mesh: Mesh) -> None:
+    clock = ManualClock(T0)
+    mesh = with_clock(example_mesh, clock)
+    assert run_asset(mesh, "sales.daily_orders", run_id="first", partition=DAYS[0]).status is Status.MATERIALIZED
+    records = run_records(mesh)
+    clock.advance(dt.timedelta(minutes=5))
+    records.started("sales.daily_orders", "second", "airflow", clock(), partition=DAYS[0])  # a task now running
+    records.started("sales.daily_orders", "other", "airflow", clock(), partition=DAYS[1])  # a day's first run
+    rows = {p.partition: p for p in partition_statuses(records, ["sales.daily_orders"], mesh.store())}
+    assert {d: (p.status, p.run_id) for d, p in rows.items()} == {
+        DAYS[0]: ("running", "second"), DAYS[1]: ("running", "other")}
+    assert rows[DAYS[0]].running and rows[DAYS[0]].started_at == T0 + dt.timedelta(minutes=5)
+    assert rows[DAYS[0]].version == mesh.store().current_version("sales.daily_orders", DAYS[0])  # it keeps its version
+    assert rows[DAYS[1]].version is None and rows[DAYS[1]].ended_at is None
+
+    clock.advance(dt.timedelta(minutes=5))
+    records.ended("sales.daily_orders", "second", "airflow", T0 + dt.timedelta(minutes=5), clock(), "error",
+                  error="boom", partition=DAYS[0])
+    row = {p.partition: p for p in partition_statuses(records, ["sales.daily_orders"])}[DAYS[0]]
+    assert (row.status, row.run_id, row.error) == ("error", "second", "boom")
+    clock.advance(dt.timedelta(minutes=5))  # a run that died long ago and was never ended is no longer "now"
+    records.started("sales.daily_orders", "stale", "airflow", T0 - dt.timedelta(hours=1), partition=DAYS[0])
+    row = {p.partition: p for p in partition_statuses(records, ["sales.daily_orders"])}[DAYS[0]]
+    assert (row.status, row.run_id) == ("error", "second")
