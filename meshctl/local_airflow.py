@@ -215,8 +215,7 @@ class LocalAirflow:
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
         self._link_bundles()
         self._run(["airflow", "db", "migrate"], "migrating the metadata DB")
-        self._run(["airflow", "teams", "sync"], "creating one Airflow team per domain")
-        self._run([sys.executable, "-m", "meshctl.pools", str(self.root)], "creating the domain pools")
+        self._sync_teams_and_pools()
         components = self.components(self._compile())
         pids: dict[str, int] = {}
         try:
@@ -245,8 +244,7 @@ class LocalAirflow:
             raise AirflowRuntimeError(
                 f"Airflow is already running from {self.home}, every component (pids {sorted(alive.values())})",
                 where=str(self.pid_file), fix="use it as it is, or run `mesh down` first")
-        self._run(["airflow", "teams", "sync"], "creating one Airflow team per domain")  # a new team's triggerer
-        self._run([sys.executable, "-m", "meshctl.pools", str(self.root)], "creating the domain pools")
+        self._sync_teams_and_pools()  # a new team's triggerer
         pids = dict(alive)
         env = self.env()
         for component in missing:
@@ -254,6 +252,11 @@ class LocalAirflow:
             _write_json(self.pid_file, pids)  # at once: `mesh down` stops it whatever happens next
         self.wait_healthy(timeout)
         return [c.name for c in missing]
+
+    def _sync_teams_and_pools(self) -> None:
+        """One Airflow team per domain, and the domains' pools as mesh.toml sizes them."""
+        self._run(["airflow", "teams", "sync"], "creating one Airflow team per domain")
+        self._run([sys.executable, "-m", "meshctl.pools", str(self.root)], "creating the domain pools")
 
     def _spawn(self, component: Component, env: Mapping[str, str]) -> int:
         """Start ``component`` in its own process group, logging to its file; its pid."""
