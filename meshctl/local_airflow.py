@@ -201,7 +201,10 @@ class LocalAirflow:
         When Airflow already runs from this home, with this profile and port, only the components
         that are missing start: one that died, or the triggerer of a team whose DAGs watch a drop
         since (a domain's first observed source). Nothing missing, or another profile or port:
-        :class:`AirflowRuntimeError`, saying what runs."""
+        :class:`AirflowRuntimeError`, saying what runs. A domain file added to ``dags/`` (or
+        removed) since it started (:meth:`bundles_changed`) restarts every component, as Airflow
+        reads its DAG bundles and teams when it starts; refused while DAG runs are queued or
+        running, whose tasks a restart would stop."""
         alive = self.running()
         if alive:
             return self._complete(alive, timeout)
@@ -223,7 +226,8 @@ class LocalAirflow:
             for component in components:
                 pids[component.name] = self._spawn(component, env)
             _write_json(self.pid_file, pids)
-            _write_json(self.started_file, {"profile": self.profile.name, "port": self.port})
+            _write_json(self.started_file, {"profile": self.profile.name, "port": self.port,
+                                            "bundles": self._bundle_names()})
             self.wait_healthy(timeout)
         except BaseException:
             self.stop()
@@ -239,6 +243,9 @@ class LocalAirflow:
                 f"{started.get('port')} (pids {sorted(alive.values())})", where=str(self.pid_file),
                 fix=f"use it as it is, or run `mesh down` first (`mesh up --profile {started.get('profile')} --port "
                     f"{started.get('port')}` starts what is missing from it)")
+        change = self.bundles_changed()
+        if change is not None:
+            return self._restart(change, timeout)
         missing = [c for c in self.components(self._compile()) if c.name not in alive]
         if not missing:
             raise AirflowRuntimeError(
@@ -252,6 +259,38 @@ class LocalAirflow:
             _write_json(self.pid_file, pids)  # at once: `mesh down` stops it whatever happens next
         self.wait_healthy(timeout)
         return [c.name for c in missing]
+
+    def _bundle_names(self) -> list[str]:
+        """The DAG bundles (one per domain file of ``dags/``) Airflow starts with now."""
+        return [file.stem for file in self._domain_files()]
+
+    def bundles_changed(self) -> str | None:
+        """What changed in ``dags/`` since the running Airflow started (``new domain file(s)
+        dags/x.py``), or ``None``: nothing, or nothing is running, or it was started by a mesh
+        that did not record its bundles."""
+        if not self.started_file.exists():
+            return None
+        loaded = json.loads(self.started_file.read_text()).get("bundles")
+        if not isinstance(loaded, list):
+            return None
+        now = self._bundle_names()
+        added, removed = [b for b in now if b not in loaded], [b for b in loaded if b not in now]
+        parts = ([f"new domain file(s) {', '.join(f'dags/{b}.py' for b in added)}"] if added else []) + \
+                ([f"domain file(s) {', '.join(f'dags/{b}.py' for b in removed)} removed"] if removed else [])
+        return "; ".join(parts) or None
+
+    def _restart(self, change: str, timeout: float) -> list[str]:
+        """Stop every component and start them again with the bundles of ``dags/`` now."""
+        with self.client() as client:
+            active = client.active_runs()
+        if active:
+            raise AirflowRuntimeError(
+                f"{change} since Airflow started: Airflow reads its DAG bundles when it starts, so loading the "
+                f"change restarts every component, and {active} DAG run(s) are queued or running now, whose tasks "
+                "a restart would stop", where=str(self.root / "dags"),
+                fix="run `mesh up` again once they have finished, or `mesh down` then `mesh up`")
+        self.stop()
+        return self.start(timeout=timeout)
 
     def _sync_teams_and_pools(self) -> None:
         """One Airflow team per domain, and the domains' pools as mesh.toml sizes them."""

@@ -59,6 +59,7 @@ def up(
         airflow = LocalAirflow(mesh.root, port=free_port(len(chosen.ports(0))) if port == 0 else port, profile=chosen)
         names = ", ".join(c.name for c in airflow.components())
         was_running = bool(airflow.running())
+        change = airflow.bundles_changed() if was_running else None
         with console.status(f"starting Airflow 3 in {airflow.home} ({names}; {chosen.describe()})"):
             try:
                 launched = airflow.start()
@@ -66,7 +67,10 @@ def up(
                 if started is not None:
                     stop_services(started)
                 raise
-        if was_running:  # only what was missing started: a component that died, a new team's triggerer
+        if change is not None:  # every component restarted with the new bundles
+            console.print(f"{change} since Airflow started: restarted it to load the change "
+                          f"({', '.join(launched)})")
+        elif was_running:  # only what was missing started: a component that died, a new team's triggerer
             console.print(f"Airflow was already running from {airflow.home}; started what was missing: "
                           f"{', '.join(launched)}")
         if started is not None:

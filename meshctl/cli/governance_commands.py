@@ -485,6 +485,11 @@ def domain_create(
     for path in files:
         console.print(f"wrote {path.relative_to(mesh.root)}")
     console.print(f"domain '{name}' declared in mesh.toml; try: uv run mesh materialize 'domain:{name}'")
+    from meshctl.local_airflow import LocalAirflow
+
+    if LocalAirflow(mesh.root).running():
+        console.print("Airflow is running: `uv run mesh up` loads the new domain's DAGs (it restarts Airflow's "
+                      "components once no DAG run is active)")
 
 
 @domain_app.command("retire")

@@ -442,3 +442,41 @@ def test_a_missed_deadline_is_handed_to_the_executor(running_mesh: RunningMesh) 
     [(kind, state, data)] = rows
     assert (kind, state) == ("executor", "success")
     assert "governance.airflow.ops_dag.deadline_missed" in str(data)
+
+
+def test_a_new_domain_file_is_loaded_by_mesh_up_again_which_restarts_airflow(running_mesh: RunningMesh) -> None:
+    """Last in this module: it restarts every component. ``mesh domain create`` writes
+    dags/logistics.py while Airflow runs; Airflow reads its DAG bundles when it starts, so
+    ``mesh up`` again (``start()``) restarts it, once no DAG run is queued or running, and the new
+    domain's DAG is parsed and runs in its own team."""
+    from governance.tenancy import create_domain
+    from governance.wiring import load_mesh
+    from meshctl.airflow_cascade import run_cascade, unpause_mesh, wait_for_dags
+
+    mesh, airflow = running_mesh.mesh, running_mesh.airflow
+    create_domain(mesh.root, "logistics", "logistics@acme.example", governed(mesh).audit,
+                  actor=person("council@acme.example"))
+    assert airflow.bundles_changed() == "new domain file(s) dags/logistics.py"
+    before = airflow.running()
+    deadline = time.monotonic() + 600  # the earlier tests' runs (governance DAGs, backfills) finish first
+    while True:
+        try:
+            launched = airflow.start(timeout=600)
+            break
+        except MeshError as exc:
+            assert "queued or running" in str(exc) and "mesh up" in str(exc), exc
+            assert airflow.running() == before, "a refused restart stops nothing"
+            assert time.monotonic() < deadline, f"DAG runs still active after 600 s: {exc}"
+            time.sleep(3)
+    after = airflow.running()
+    assert set(launched) == set(after) >= set(before), (launched, before)
+    assert not set(after.values()) & set(before.values()), "every component was restarted"
+    assert airflow.bundles_changed() is None
+    grown = load_mesh(mesh.root)
+    assert "logistics.example" in grown.graph
+    with airflow.client() as client:
+        wait_for_dags(client, grown)  # every domain's DAGs, the new one's too, parsed without import errors
+        unpause_mesh(client, grown)
+        state = run_cascade(client, grown, {"logistics.example": {}}, timeout=300)
+    assert state.assets["logistics.example"].state == "success", state.assets["logistics.example"]
+    assert grown.store().current("logistics.example") is not None
