@@ -81,6 +81,8 @@ PROFILES = [pytest.param("embedded", id="embedded"),
             pytest.param("distributed", id="distributed", marks=pytest.mark.distributed)]
 #: For a test of the distributed profile only: ``@ON_DISTRIBUTED`` (the same Airflow as its module's).
 ON_DISTRIBUTED = pytest.mark.parametrize("running_mesh", PROFILES[1:], indirect=True)
+#: For a test of the embedded profile only: ``@ON_EMBEDDED``.
+ON_EMBEDDED = pytest.mark.parametrize("running_mesh", PROFILES[:1], indirect=True)
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from assets.errors import MeshError
 from governance.services import governed
 from meshctl.airflow_cascade import follow, partitioned_keys
 from meshctl.local_airflow import LocalAirflow
-from tests.airflow.conftest import ON_DISTRIBUTED, RunningMesh
+from tests.airflow.conftest import ON_DISTRIBUTED, ON_EMBEDDED, RunningMesh
 from tests.conftest import person
 
 pytestmark = pytest.mark.airflow
@@ -444,6 +444,7 @@ def test_a_missed_deadline_is_handed_to_the_executor(running_mesh: RunningMesh) 
     assert "governance.airflow.ops_dag.deadline_missed" in str(data)
 
 
+@ON_EMBEDDED  # the same stop and start on the distributed profile passed by hand (8.5 min with its fixture): CI's time
 def test_a_new_domain_file_is_loaded_by_mesh_up_again_which_restarts_airflow(running_mesh: RunningMesh) -> None:
     """Last in this module: it restarts every component. ``mesh domain create`` writes
     dags/logistics.py while Airflow runs; Airflow reads its DAG bundles when it starts, so
