@@ -24,8 +24,9 @@ Plug-in contract, for each port:
   residency or quota rule is written to ``region``.
 - :class:`RunObserver`: ``run_started(run)`` hears every run of an asset begin (so a run that
   dies without a result can be found later), ``run_ended(run)`` every run end, whatever its
-  outcome (run records, alerts); a failing observer is logged, and what it does never changes
-  the run.
+  outcome (run records, alerts), and a run that never began because what it reads did not
+  materialize (``skipped``: heard ending only, its start and end the same moment); a failing
+  observer is logged, and what it does never changes the run.
 - ``together()``: a context in which the observers hear one run's start, or its end; what they
   record in it may be written at once (one transaction of the state database) when it ends.
 - the update handlers (:class:`assets.events.UpdateHandler`) run after each publish.

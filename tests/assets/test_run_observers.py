@@ -69,5 +69,9 @@ def test_runs_are_timed_by_the_mesh_clock(fixture_mesh: Callable[[str], Path]) -
 def test_each_run_is_heard_starting_before_it_ends(fixture_mesh: Callable[[str], Path]) -> None:
     heard, at = Heard(), dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     result = materialize("domain:alpha", mesh=observed(fixture_mesh("bad_outputs"), heard, clock=lambda: at))
-    assert sorted(r.key for r in heard.started) == sorted(r.key for r in heard.runs)
+    ran = [r for r in heard.runs if r.result.status is not Status.SKIPPED]
+    assert sorted(r.key for r in heard.started) == sorted(r.key for r in ran)
     assert all(r.run_id == result.run_id and r.started_at == at and r.source == "engine" for r in heard.started)
+    skipped = [r for r in heard.runs if r.result.status is Status.SKIPPED]  # never began: heard ending only
+    assert sorted(r.key for r in skipped) == sorted(result.by_status(Status.SKIPPED)) and skipped
+    assert all(r.started_at == r.ended_at == at and r.run_id == result.run_id for r in skipped)
