@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
 from governance.alerts.message import AlertMessage, Event
 from governance.ops.signals import Recovery, Signal
@@ -26,6 +26,9 @@ from governance.state.schema import incidents, notifications
 
 #: The write lock of the incidents (PostgreSQL; SQLite has one writer anyway).
 LOCK = "incidents"
+#: Which of the incident keys ``keys`` are open: every good run reads it, so it is built once.
+_OPEN_AMONG = select(incidents.c.key).where(incidents.c.key.in_(bindparam("keys", expanding=True)),
+                                            incidents.c.resolved_at.is_(None))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,8 +105,7 @@ class IncidentStore:
     def open_among(self, keys: Iterable[str]) -> set[str]:
         """Which of the incident ``keys`` are open (not resolved), in one read."""
         with self.database.read() as conn:
-            return set(conn.execute(select(incidents.c.key).where(
-                incidents.c.key.in_(list(keys)), incidents.c.resolved_at.is_(None))).scalars())
+            return set(conn.execute(_OPEN_AMONG, {"keys": list(keys)}).scalars())
 
     def resolve(self, recovery: Recovery, notify: Mapping[str, Sequence[str]]) -> Incident | None:
         """Resolve the open incident of ``recovery``, telling the notifiers of each route it

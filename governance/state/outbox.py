@@ -18,13 +18,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Row,
+    Select,
     Table,
+    Update,
     and_,
+    bindparam,
     func,
     or_,
     select,
@@ -71,6 +75,37 @@ def stamp(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).isoformat(timespec="milliseconds")
 
 
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    """The statements of a pass over one outbox table, built once per table (a pass runs for
+    nearly every run of an asset; a statement built each time costs SQLAlchemy its cache key and
+    the coercion of each value again). Their values come as parameters: ``b_now`` (with a
+    back-off), ``b_after``, ``b_seqs``, ``b_sent_at``, ``b_seq``, ``b_error``, ``b_next``."""
+
+    pending: Select[tuple[object, ...]]
+    after: Select[tuple[object, ...]]
+    mark_sent: Update
+    mark_failed: Update
+    left: Select[int]
+
+
+@cache
+def _statements(table: Table, backoff: bool) -> _Statements:
+    due: ColumnElement[bool] = table.c.sent_at.is_(None)
+    if backoff:
+        due = and_(due, or_(table.c.next_attempt_at.is_(None), table.c.next_attempt_at <= bindparam("b_now")))
+    failed = {"attempts": table.c.attempts + 1, "last_error": bindparam("b_error")}
+    if backoff:
+        failed["next_attempt_at"] = bindparam("b_next")
+    return _Statements(
+        pending=select(table).where(due).order_by(table.c.seq).limit(BATCH),
+        after=select(table).where(and_(due, table.c.seq > bindparam("b_after"))).order_by(table.c.seq).limit(BATCH),
+        mark_sent=update(table).where(table.c.seq.in_(bindparam("b_seqs", expanding=True)))
+        .values(sent_at=bindparam("b_sent_at"), attempts=table.c.attempts + 1, last_error=None),
+        mark_failed=update(table).where(table.c.seq == bindparam("b_seq")).values(failed),
+        left=select(func.count()).select_from(table).where(table.c.sent_at.is_(None)))
+
+
 def flush_outbox(database: StateDatabase, table: Table, lock: str, send: Callable[[Row], None], *,
                  now: dt.datetime, channel: str | None = None, backoff: Backoff | None = None,
                  describe: Callable[[Exception], str] | None = None,
@@ -84,17 +119,16 @@ def flush_outbox(database: StateDatabase, table: Table, lock: str, send: Callabl
     before anything is sent."""
     describe = describe or (lambda exc: f"{type(exc).__name__}: {str(exc)[:300]}")
     sent: list[int] = []
-    failed: list[tuple[int, dict[str, object]]] = []
+    failed: list[dict[str, object]] = []
     error, down = None, set()
-    due: ColumnElement[bool] = table.c.sent_at.is_(None)
-    if backoff is not None:
-        due = and_(due, or_(table.c.next_attempt_at.is_(None), table.c.next_attempt_at <= stamp(now)))
+    statements = _statements(table, backoff is not None)
+    at = {"b_now": stamp(now)} if backoff is not None else {}
     read = 0
     with database.exclusive(lock):
         with database.write(durable=False) if record is not None else database.read() as conn:
             if record is not None:
                 record(conn)
-            rows = conn.execute(select(table).where(due).order_by(table.c.seq).limit(BATCH)).all()
+            rows = conn.execute(statements.pending, at).all()
         if not rows and backoff is None:  # nothing pending at all: nothing to mark or count
             return Flushed(0, 0)
         while rows:
@@ -108,23 +142,21 @@ def flush_outbox(database: StateDatabase, table: Table, lock: str, send: Callabl
                 except Exception as exc:  # any failure of the destination: keep the row, report the miss
                     error = describe(exc)
                     down.add(where)
-                    values: dict[str, object] = {"attempts": table.c.attempts + 1, "last_error": error}
+                    values: dict[str, object] = {"b_seq": row.seq, "b_error": error}
                     if backoff is not None:
-                        values["next_attempt_at"] = stamp(now + backoff.pause(row.attempts + 1))
-                    failed.append((row.seq, values))
+                        values["b_next"] = stamp(now + backoff.pause(row.attempts + 1))
+                    failed.append(values)
                     continue
                 sent.append(row.seq)
             if len(rows) < BATCH or (channel is None and down):
                 break
             with database.read() as conn:
-                rows = conn.execute(select(table).where(and_(due, table.c.seq > rows[-1].seq))
-                                    .order_by(table.c.seq).limit(BATCH)).all()
+                rows = conn.execute(statements.after, {**at, "b_after": rows[-1].seq}).all()
         # one transaction for the pass: a crash before it sends this pass's rows again, never loses one
         with database.write(durable=False) as conn:
             for start in range(0, len(sent), BATCH):  # bounded statements, however long the backlog
-                conn.execute(update(table).where(table.c.seq.in_(sent[start:start + BATCH]))
-                             .values(sent_at=stamp(now), attempts=table.c.attempts + 1, last_error=None))
-            for seq, values in failed:
-                conn.execute(update(table).where(table.c.seq == seq).values(**values))
-            left = conn.execute(select(func.count()).select_from(table).where(table.c.sent_at.is_(None))).scalar_one()
+                conn.execute(statements.mark_sent, {"b_seqs": sent[start:start + BATCH], "b_sent_at": stamp(now)})
+            for values in failed:
+                conn.execute(statements.mark_failed, values)
+            left = conn.execute(statements.left).scalar_one()
     return Flushed(len(sent), left, error, read)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from governance.alerts.message import AlertMessage
 from governance.policy.alerts import AlertsPolicy
@@ -23,6 +23,8 @@ from governance.state.schema import notifications, subscriptions
 NoticeKind = Literal["new_version", "breaking_change", "deprecation"]
 #: Which column of a subscription remembers the last notice of a kind told once.
 _ONCE = {"breaking_change": subscriptions.c.breaking_notified, "deprecation": subscriptions.c.deprecation_notified}
+#: The subscriptions of one asset (``b_asset``), by consumer: read at every run's start and end, so built once.
+_OF = select(subscriptions).where(subscriptions.c.asset == bindparam("b_asset")).order_by(subscriptions.c.consumer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +74,7 @@ class SubscriptionStore:
     def of(self, asset: str) -> list[Subscription]:
         """The subscriptions of ``asset``, by consumer."""
         with self.database.read() as conn:
-            rows = conn.execute(select(subscriptions).where(subscriptions.c.asset == asset)
-                                .order_by(subscriptions.c.consumer)).all()
+            rows = conn.execute(_OF, {"b_asset": asset}).all()
         return [Subscription(r.asset, r.consumer, r.notifier, r.created_at) for r in rows]
 
     def notify(self, asset: str, kind: NoticeKind, summary: str, at: dt.datetime, *,

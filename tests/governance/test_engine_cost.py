@@ -4,6 +4,7 @@ to every asset's run shows here (it is the engine's fixed cost per asset that
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 from contextlib import closing
@@ -15,11 +16,17 @@ from sqlalchemy import text
 from assets import materialize
 from assets.ports import RunEnded, RunStarted
 from assets.step import run_asset
+from governance.alerts.incidents import IncidentStore
 from governance.lineage.events import run_uuid
+from governance.ops.runs import RunRecords
+from governance.ops.signals import Signal
+from governance.policy.alerts import AlertsPolicy
 from governance.state import StateDatabase, state_database
 from governance.state.database import transactions
+from governance.subscriptions.store import SubscriptionStore
 from governance.wiring import load_mesh
 from tests.assets.test_run_observers import observed
+from tests.governance.test_ops_freshness import database_of_kind
 
 #: Run record (start), its START lineage event recorded with the pending ones read, the events
 #: marked sent, the subscribers at the start and at the end, the run's end, the open incidents
@@ -161,3 +168,40 @@ def test_what_waits_for_the_commit_of_a_joined_block_runs_after_it_and_only_if_i
         database.after_commit(lambda: seen.append(["rolled back, yet called"]))
         raise ValueError("the block failed")
     assert seen == [["no block: at once"], ["a"]]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_database(request: pytest.FixtureRequest, tmp_path: Path) -> StateDatabase:
+    """An empty state database of each kind (a fresh PostgreSQL database per test)."""
+    return database_of_kind(request, tmp_path)
+
+
+def test_the_statements_each_run_executes_built_once_behave_as_built_per_call(any_database: StateDatabase) -> None:
+    """The run records, open incidents and subscriptions each run reads or writes go through
+    statements built once with parameters (see governance.ops.runs): the same rows result, on
+    both databases, whatever the partition (``NULL`` or not) and whether the start was recorded."""
+    at = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    records = RunRecords(any_database)
+    records.started("sales.orders", "r1", "engine", at)
+    records.started("sales.daily", "r1", "engine", at, partition="2026-11-01")
+    records.started("sales.daily", "r1", "engine", at, partition="2026-11-02")
+    records.ended("sales.orders", "r1", "engine", at, at + dt.timedelta(seconds=2), "materialized", version="v1")
+    records.ended("sales.daily", "r1", "engine", at, at + dt.timedelta(seconds=3), "error", error="boom",
+                  partition="2026-11-02")
+    records.ended("sales.lost", "r1", "engine", at, at + dt.timedelta(seconds=1), "materialized", version="v9")
+    found = {(r.key, r.partition): (r.status, r.version, r.error, r.seconds) for r in records.between()}
+    assert found == {("sales.orders", None): ("materialized", "v1", None, 2.0),
+                     ("sales.daily", "2026-11-01"): ("running", None, None, None),
+                     ("sales.daily", "2026-11-02"): ("error", None, "boom", 3.0),
+                     ("sales.lost", None): ("materialized", "v9", None, 1.0)}  # its start was not recorded
+    incidents = IncidentStore(any_database, "test")
+    signal = Signal(kind="run_failed", subject="sales.orders", domain="sales", severity="critical",
+                    summary="sales.orders failed", at=at)
+    incidents.fire(signal, None)
+    assert incidents.open_among([signal.incident_key, "gate_failed:sales.orders"]) == {signal.incident_key}
+    assert incidents.open_among([]) == set()
+    subscriptions = SubscriptionStore(any_database, "test", AlertsPolicy())
+    subscriptions.add("sales.orders", "bob", "ops", at)
+    subscriptions.add("sales.orders", "alice", "ops", at)
+    assert [s.consumer for s in subscriptions.of("sales.orders")] == ["alice", "bob"]
+    assert subscriptions.of("sales.daily") == []
