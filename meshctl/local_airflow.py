@@ -167,7 +167,7 @@ class LocalAirflow:
         from assets.compiled import read_compiled
 
         compiled = compiled if compiled is not None else read_compiled(self.root)
-        bundles = {file.stem for file in self._domain_files()}
+        bundles = set(self._bundle_names())
         teams = [t for t in compiled.triggerer_teams() if t in bundles] if compiled is not None else []
         return self.profile.components(self.port, teams)
 

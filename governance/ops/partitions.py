@@ -85,7 +85,7 @@ def _from_runs(records: RunRecords, keys: Collection[str]) -> list[PartitionStat
         published = latest.published.get((key, partition))
         last = latest.ended.get((key, partition)) or published
         open_run = latest.running.get((key, partition))
-        if open_run is not None and (last is None or last.ended_at is None or open_run.started_at >= last.ended_at):
+        if open_run is not None and (last is None or open_run.started_at >= (last.ended_at or open_run.started_at)):
             last = open_run  # started after the last one ended: what the partition is doing now
         assert last is not None
         found.append(PartitionStatus(
