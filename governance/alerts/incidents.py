@@ -5,6 +5,15 @@ and the latest summary: no new alert); a recovery resolves it; a person acknowle
 incident nobody acknowledged in its route's ``ack_minutes`` escalates to the next route. Each
 change that tells someone writes its notifications to the outbox in the same transaction, so
 an incident is never changed without its messages, nor a message queued without its change.
+
+The partitions of an asset alert together. A failed partition (a signal whose details name its
+``partition``) is its own incident, resolved when that partition publishes, but while another
+partition of the same asset has an open, alerted incident of the same kind, it sends no alert of
+its own: it is *alerted with* that one (``details["alerted_with"]``), whose ``fired`` counts it.
+When the alerted incident resolves while others of its group are still open, the oldest of them
+takes its routes, escalation clock and acknowledgement, and no resolve is sent yet: one resolve
+goes out when the last failed partition publishes. A backfill whose 365 days all fail sends one
+alert, not 365.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
+from assets.partition_reads import split_label
 from governance.alerts.message import AlertMessage, Event
 from governance.ops.signals import Recovery, Signal
 from governance.policy.alerts import Route
@@ -87,14 +97,23 @@ class IncidentStore:
         at = stamp(signal.at)
         with self.database.write(lock=LOCK, durable=False) as conn:
             found = self._open(conn, signal.incident_key)
+            details = dict(signal.details)
             if found is not None:
+                if "alerted_with" in found.details:  # it stays alerted with its group's incident
+                    details["alerted_with"] = found.details["alerted_with"]
                 conn.execute(update(incidents).where(incidents.c.id == found.id).values(
                     fired=incidents.c.fired + 1, updated_at=at, summary=signal.summary,
-                    details=json.dumps(dict(signal.details), default=str)))
+                    details=json.dumps(details, default=str)))
                 return self._get(conn, found.id), False
+            lead = self._alerted_in_group(conn, signal.kind, signal.subject, details)
+            if lead is not None:
+                details["alerted_with"] = lead.id
+                route = None  # told already: the open alert of its group covers it
+                conn.execute(update(incidents).where(incidents.c.id == lead.id).values(
+                    fired=incidents.c.fired + 1, updated_at=at))
             new_id = conn.execute(insert(incidents).values(
                 key=signal.incident_key, kind=signal.kind, subject=signal.subject, domain=signal.domain,
-                severity=signal.severity, summary=signal.summary, details=json.dumps(dict(signal.details), default=str),
+                severity=signal.severity, summary=signal.summary, details=json.dumps(details, default=str),
                 state="open", route=route.name if route else None, routes=json.dumps([route.name] if route else []),
                 fired=1, opened_at=at, updated_at=at, notified_at=at).returning(incidents.c.id)).scalar_one()
             incident = self._get(conn, new_id)
@@ -121,6 +140,8 @@ class IncidentStore:
             conn.execute(update(incidents).where(incidents.c.id == found.id).values(
                 state="resolved", resolved_at=at, updated_at=at, summary=recovery.summary))
             incident = self._get(conn, found.id)
+            if incident.routes and self._hand_over(conn, incident, at):
+                return incident  # its group is still failing: the resolve waits for the last of it
             sent: set[str] = set()
             for route in incident.routes:
                 fresh = [n for n in notify.get(route, ()) if n not in sent]
@@ -186,6 +207,41 @@ class IncidentStore:
                 for n in notifiers]
         if rows:
             conn.execute(insert(notifications), rows)
+
+    @staticmethod
+    def _group(conn: Connection, kind: str, subject: str, details: Mapping[str, Any]) -> list[Incident]:
+        """The open incidents of ``kind`` of the other partitions of the asset of ``subject``,
+        oldest first; none when ``subject`` is not a partition's."""
+        if "partition" not in details:
+            return []
+        asset = split_label(subject)[0]
+        rows = conn.execute(select(incidents).where(
+            incidents.c.kind == kind, incidents.c.subject.startswith(f"{asset}/", autoescape=True),
+            incidents.c.subject != subject, incidents.c.resolved_at.is_(None)).order_by(incidents.c.id))
+        return [Incident.of(r) for r in rows]
+
+    def _alerted_in_group(self, conn: Connection, kind: str, subject: str,
+                          details: Mapping[str, Any]) -> Incident | None:
+        """The open incident of the group of ``subject`` whose alert went out, if any."""
+        return next((i for i in self._group(conn, kind, subject, details) if i.routes), None)
+
+    def _hand_over(self, conn: Connection, resolved: Incident, at: str) -> bool:
+        """Give ``resolved``'s routes, escalation clock and acknowledgement to the oldest open
+        incident of its group, which the others are now alerted with. ``False`` when none is open."""
+        group = self._group(conn, resolved.kind, resolved.subject, resolved.details)
+        if not group:
+            return False
+        heir, rest = group[0], group[1:]
+        details = {k: v for k, v in heir.details.items() if k != "alerted_with"}
+        conn.execute(update(incidents).where(incidents.c.id == heir.id).values(
+            route=resolved.route, routes=json.dumps(list(resolved.routes)), notified_at=resolved.notified_at,
+            state="open" if resolved.acked_at is None else "acknowledged", acked_at=resolved.acked_at,
+            acked_by=resolved.acked_by, fired=heir.fired + len(rest), updated_at=at,
+            details=json.dumps(details, default=str)))
+        for other in rest:
+            conn.execute(update(incidents).where(incidents.c.id == other.id).values(
+                details=json.dumps({**other.details, "alerted_with": heir.id}, default=str)))
+        return True
 
     @staticmethod
     def _open(conn: Connection, key: str) -> Incident | None:

@@ -132,7 +132,8 @@ def evaluate(view: OpsView, now: dt.datetime, sink: SignalSink | None = None, *,
         changes.append(Signal(kind="run_died", subject=subject, domain=dead.key.split(".", 1)[0], severity="critical",
                               summary=f"run {dead.run_id} of {subject} started {dead.started_at:%Y-%m-%d %H:%M} "
                                       f"and never ended (its worker died?)",
-                              at=now, details={"run_id": dead.run_id, "started_at": dead.started_at.isoformat()}))
+                              at=now, details={"run_id": dead.run_id, "started_at": dead.started_at.isoformat(),
+                                               **({"partition": dead.partition} if dead.partition else {})}))
     _save_states(view.database, new_rows, now)
     if sink is not None:
         for change in changes:

@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from governance.alerts import Incident
 from governance.services import governed
 from meshctl.cli._output import (
     ActorOption,
@@ -47,13 +48,20 @@ def incidents(root: RootOption = None, as_json: JsonOption = False,
             style = _SEVERITY_STYLE.get(i.severity, "")
             table.add_row(str(i.id), i.state + (f" ({i.acked_by})" if i.acked_by else ""),
                           f"[{style}]{i.severity}[/]", i.kind, escape(i.subject),
-                          escape(i.route or "-") + (f" (+{i.level})" if i.level else ""), str(i.fired),
+                          _route(i), str(i.fired),
                           i.opened_at[:19], escape(i.summary))
         console.print(table)
     if waiting:
         console.print(f"[yellow]{len(waiting)} alert(s) waiting to be sent[/] (last error: "
                       f"{escape(waiting[-1]['last_error'] or 'none yet')}); retry now: mesh ops alerts flush")
 
+
+
+def _route(incident: Incident) -> str:
+    """The route an incident alerted (``+N`` escalations), or the incident whose alert covers it."""
+    if "alerted_with" in incident.details:
+        return f"with #{incident.details['alerted_with']}"
+    return escape(incident.route or "-") + (f" (+{incident.level})" if incident.level else "")
 
 @ops_app.command("ack")
 def ack(incident: Annotated[int, typer.Argument(help="The incident's number (mesh ops incidents).")],

@@ -9,6 +9,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -215,6 +216,56 @@ def test_a_failed_partition_is_one_incident_until_that_partition_publishes(tmp_p
     assert [(m["event"], m["subject"]) for m in sent(root)] == [("alert", "sales.daily_orders/2026-11-17"),
                                                                 ("resolve", "sales.daily_orders/2026-11-17")]
 
+
+
+def test_failed_partitions_of_one_asset_send_one_alert_and_one_resolve_after_the_last(tmp_path: Path) -> None:
+    root = copy_example_mesh(tmp_path / "mesh")
+    with_alerts(root, {"notifiers": {"log": {"kind": "file", "path": ".mesh/alerts/alerts.jsonl"}},
+                       "routes": [{"name": "sales", "domains": ["sales"], "notify": ["log"], "ack_minutes": 30,
+                                   "escalate_to": "oncall"},
+                                  {"name": "oncall", "notify": ["log"]}]})
+    clock = Clock()
+    mesh = clocked(root, clock, policy_only=False)
+    alerts = governed(mesh).alerts
+    observer = AlertObserver(alerts)
+
+    def ended(day: str, status: Status) -> None:
+        clock.advance(minutes=5)
+        observer.run_ended(RunEnded(
+            key="sales.daily_orders", run_id=f"r-{day}", source="engine", started_at=clock(), ended_at=clock(),
+            partition=day, result=AssetResult(key="sales.daily_orders", partition=day, status=status,
+                                              error="upstream API returned 503" if status is Status.ERROR else None)))
+
+    def by_subject() -> dict[str, Any]:
+        return {i.subject.rsplit("/", 1)[1]: i for i in alerts.incidents()}
+
+    days = ["2026-11-16", "2026-11-17", "2026-11-18"]
+    for day in days:  # a backfill whose days all fail: three incidents, one alert
+        ended(day, Status.GATE_FAILED)
+    ended("2026-11-19", Status.ERROR)  # another kind of failure is its own alert
+    open_ = by_subject()
+    first = open_[days[0]]
+    assert (first.route, first.fired) == ("sales", 3)
+    assert [(open_[d].route, open_[d].details["alerted_with"]) for d in days[1:]] == [(None, first.id)] * 2
+    assert [(m["event"], m["kind"], m["subject"]) for m in sent(root)] == [
+        ("alert", "gate_failed", f"sales.daily_orders/{days[0]}"),
+        ("alert", "run_failed", "sales.daily_orders/2026-11-19")]
+    alerts.acknowledge(first.id, "oncall@acme.example")
+
+    ended(days[0], Status.MATERIALIZED)  # the alerted day publishes: the next one takes over its alert
+    heir = by_subject()[days[1]]
+    assert (heir.route, heir.routes, heir.state, heir.acked_by) == ("sales", ("sales",), "acknowledged",
+                                                                   "oncall@acme.example")
+    assert "alerted_with" not in heir.details
+    assert by_subject()[days[2]].details["alerted_with"] == heir.id
+    clock.advance(minutes=60)
+    assert [i.kind for i in alerts.escalate()] == ["run_failed"], "the gate's acknowledgement was handed over"
+    ended(days[2], Status.MATERIALIZED)
+    ended(days[1], Status.MATERIALIZED)
+    assert [i.kind for i in alerts.incidents()] == ["run_failed"]
+    gate = [(m["event"], m["subject"]) for m in sent(root) if m["kind"] == "gate_failed"]
+    assert gate == [("alert", f"sales.daily_orders/{days[0]}"), ("resolve", f"sales.daily_orders/{days[1]}")], \
+        "one alert, and one resolve when the last failed day published"
 
 def test_a_run_that_died_is_resolved_by_the_next_good_run(tmp_path: Path) -> None:
     from governance.ops.monitor import OpsView, evaluate
