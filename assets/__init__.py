@@ -23,8 +23,9 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from assets.check_failure import CheckFailure
     from assets.definition import AssetContext, AssetDefinition, AssetSpec, asset
-    from assets.engine import materialize, new_run_id
+    from assets.engine import materialize
     from assets.errors import (
         AccessError,
         ConfigError,
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
         UndeclaredDomainError,
         UnknownInputError,
     )
-    from assets.gate import CheckFailure, GateReport, run_gate
+    from assets.gate import GateReport, run_gate
     from assets.graph import AssetGraph
     from assets.mesh import Mesh, Regions
     from assets.observe import observe
@@ -79,6 +80,7 @@ if TYPE_CHECKING:
         Services,
     )
     from assets.results import AssetResult, RunResult, Status
+    from assets.run_id import new_run_id
     from assets.sources import source_asset
     from assets.stale_runs import materialize_stale
     from assets.staleness import Staleness
@@ -89,11 +91,13 @@ if TYPE_CHECKING:
 #: ``__all__`` name the same; tests/assets/test_package.py checks it.
 _EXPORTS = {
     "assets.definition": ("AssetContext", "AssetDefinition", "AssetSpec", "asset"),
-    "assets.engine": ("materialize", "new_run_id"),
+    "assets.engine": ("materialize",),
+    "assets.run_id": ("new_run_id",),
     "assets.errors": ("AccessError", "ConfigError", "ContractViolation", "CycleError", "DefinitionError",
                       "DuplicateAssetError", "GraphError", "MeshError", "PartitionKeyError", "QuotaExceededError", "SelectionError",
                       "StorageError", "UndeclaredDomainError", "UnknownInputError"),
-    "assets.gate": ("CheckFailure", "GateReport", "run_gate"),
+    "assets.check_failure": ("CheckFailure",),
+    "assets.gate": ("GateReport", "run_gate"),
     "assets.graph": ("AssetGraph",),
     "assets.mesh": ("Mesh", "Regions"),
     "assets.partition_mapping": ("PartitionEdge", "downstream_partitions", "identity", "rollup", "upstream_partitions",

@@ -27,7 +27,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Any
 
-from assets.engine import new_run_id
 from assets.errors import PartitionKeyError
 from assets.events import AssetUpdate, UpdateHandler, dispatch
 from assets.mesh import Mesh
@@ -35,6 +34,7 @@ from assets.partition_mapping import downstream_partitions, upstream_partitions
 from assets.partition_reads import input_label
 from assets.partitions import StaticPartitions
 from assets.results import AssetResult, RunResult, Status
+from assets.run_id import new_run_id
 from assets.staleness import staleness
 from assets.step import run_asset, skip_asset
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import graphlib
 import os
-import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -20,15 +19,12 @@ from typing import Any
 from assets.events import AssetUpdate, UpdateHandler, dispatch
 from assets.mesh import Mesh
 from assets.results import AssetResult, RunResult, Status
+from assets.run_id import new_run_id
 from assets.staleness import staleness
 from assets.step import run_asset, skip_asset
 
 #: Called with each asset's result as soon as it is known.
 ProgressFn = Callable[[AssetResult], None]
-
-
-def new_run_id() -> str:
-    return f"run-{uuid.uuid4().hex[:12]}"
 
 
 def materialize(

@@ -15,34 +15,9 @@ import pandera.errors as pa_errors
 import pandera.polars as pa
 import polars as pl
 
+from assets.check_failure import CheckFailure
 from assets.gate_plan import every_rule_holds
 from assets.gate_warnings import evaluate_warnings, warning_checks
-
-#: The longest example value a message or report shows; longer ones are cut.
-MAX_EXAMPLE_CHARS = 200
-
-
-def cut(text: str, limit: int = MAX_EXAMPLE_CHARS) -> str:
-    """``text``, or its first ``limit`` characters, an ellipsis and its full length."""
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
-
-
-@dataclass(frozen=True, slots=True)
-class CheckFailure:
-    """One failed check: ``column`` is the contract's name for schema-wide checks."""
-
-    column: str
-    check: str
-    rows: int
-    examples: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "examples", tuple(cut(e) for e in self.examples))
-
-    def __str__(self) -> str:
-        where = f"{self.rows} row(s)" if self.rows else "schema"
-        shown = f" e.g. {', '.join(self.examples)}" if self.examples else ""
-        return f"{self.column}: {self.check} failed on {where}{shown}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 They never block a publish. Pandera only reports them as Python warnings (a sentence each),
 so the gate evaluates them itself, through pandera's own check backend, and reports each
-one that fails as a :class:`~assets.gate.CheckFailure`: the column, the check, how many rows
+one that fails as a :class:`~assets.check_failure.CheckFailure`: the column, the check, how many rows
 failed and a few examples (hidden for classified columns). The report is kept in the
 version's manifest, the audit record, the OpenLineage assertions (severity ``warn``) and the
 CLI's output.
@@ -11,7 +11,7 @@ CLI's output.
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandera.backends.polars.builtin_checks  # noqa: F401 - registers the built-in checks for PolarsData
 import pandera.polars as pa
@@ -20,8 +20,7 @@ from pandera.api.polars.types import PolarsData
 from pandera.backends.polars.checks import PolarsCheckBackend
 from pandera.constants import CHECK_OUTPUT_KEY
 
-if TYPE_CHECKING:
-    from assets.gate import CheckFailure
+from assets.check_failure import CheckFailure
 
 #: The key pandera gives a dataframe-wide check.
 WHOLE_FRAME = "*"
@@ -47,8 +46,6 @@ def evaluate_warnings(contract: type[pa.DataFrameModel], frame: pl.DataFrame,
                       hidden: set[str]) -> tuple[CheckFailure, ...]:
     """Each warning check of ``contract`` that ``frame`` does not satisfy, with its failing
     rows counted. A column missing from ``frame`` is the blocking checks' business: skipped."""
-    from assets.gate import CheckFailure
-
     failures: list[CheckFailure] = []
     for column, check in warning_checks(contract):
         if column != WHOLE_FRAME and column not in frame.schema:

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from assets.engine import ProgressFn, materialize, new_run_id
+from assets.engine import ProgressFn, materialize
 from assets.errors import SelectionError
 from assets.events import UpdateHandler
 from assets.mesh import Mesh
 from assets.results import RunResult
+from assets.run_id import new_run_id
 
 
 def sources_of(mesh: Mesh, selection: str = "*") -> list[str]:

@@ -46,8 +46,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pandera.polars as pa
 import polars as pl
 
+from assets.check_failure import CheckFailure
 from assets.definition import AssetSpec
-from assets.gate import CheckFailure
 
 if TYPE_CHECKING:
     from assets.events import UpdateHandler

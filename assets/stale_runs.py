@@ -14,10 +14,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from assets.backfill import plan_partitions, run_plan
-from assets.engine import materialize, new_run_id
+from assets.engine import materialize
 from assets.mesh import Mesh
 from assets.partition_reads import split_label
 from assets.results import AssetResult, RunResult, Status
+from assets.run_id import new_run_id
 from assets.staleness import partition_staleness, staleness
 
 

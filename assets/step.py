@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from assets.arrivals import read_newest, unusable_arrival
+from assets.check_failure import CheckFailure
 from assets.contract_diff import check_bump, describe, diff
 from assets.definition import CONTEXT_PARAM, AssetContext, AssetDefinition
 from assets.errors import (
@@ -27,7 +28,7 @@ from assets.errors import (
     StorageError,
 )
 from assets.events import Source
-from assets.gate import CheckFailure, run_gate
+from assets.gate import run_gate
 from assets.mesh import Mesh
 from assets.partition_reads import read_input, split_label
 from assets.ports import AuditEvent, ProtectedFrame, RunEnded, RunObserver, RunStarted

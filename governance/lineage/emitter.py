@@ -17,7 +17,7 @@ from pathlib import Path
 
 from openlineage.client.event_v2 import RunEvent
 
-from assets.gate import CheckFailure
+from assets.check_failure import CheckFailure
 from assets.mesh import Mesh
 from assets.storage import Manifest
 from governance.lineage.config import (

@@ -41,9 +41,9 @@ from openlineage.client.facet_v2 import (
     storage_dataset,
 )
 
+from assets.check_failure import CheckFailure
 from assets.contract_diff import describe
 from assets.definition import AssetSpec
-from assets.gate import CheckFailure
 from assets.mesh import Mesh
 from assets.storage import Manifest
 from governance.lineage.facets import (

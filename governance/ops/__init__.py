@@ -22,6 +22,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from governance.ops.measured_view import operations_view
     from governance.ops.runs import RunRecord, RunRecorder, RunRecords
     from governance.ops.signals import (
         Recovery,
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
         DailyOperations,
         DomainHealth,
         OperationsView,
-        operations_view,
     )
 
 __all__ = ["NOT_MEASURED", "DailyOperations", "DomainHealth", "OperationsView", "Recovery", "RunRecord",
@@ -45,8 +45,9 @@ __all__ = ["NOT_MEASURED", "DailyOperations", "DomainHealth", "OperationsView", 
 # database (which the run records need) reads the policy.
 _MODULE_OF = {**dict.fromkeys(("RunRecord", "RunRecorder", "RunRecords"), "governance.ops.runs"),
               **dict.fromkeys(("Recovery", "Severity", "Signal", "SignalKind", "SignalSink"), "governance.ops.signals"),
-              **dict.fromkeys(("NOT_MEASURED", "DailyOperations", "DomainHealth", "OperationsView", "operations_view"),
-                              "governance.ops.views")}
+              **dict.fromkeys(("NOT_MEASURED", "DailyOperations", "DomainHealth", "OperationsView"),
+                              "governance.ops.views"),
+              "operations_view": "governance.ops.measured_view"}
 
 
 def __getattr__(name: str) -> Any:

@@ -13,11 +13,13 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from assets.mesh import Mesh
 from governance.ops.freshness import AssetStatus
-from governance.ops.monitor import OpsView
+from governance.ops.monitor import OpsView, mesh_view
 from governance.ops.report import Report
-from governance.ops.views import DailyOperations, DomainHealth
+from governance.ops.views import DailyOperations, DomainHealth, OperationsView
 from governance.policy.ops import OpsPolicy
+from governance.services import governed
 
 #: The states of an asset the mesh tracks (an ``untracked`` one has no deadline to be fresh by).
 _TRACKED = frozenset({"fresh", "late", "breached", "unknown"})
@@ -85,6 +87,17 @@ class MeasuredOperations:
         if self._incidents is None:
             self._incidents = list(self.incidents())
         return self._incidents
+
+
+def operations_view(mesh: Mesh) -> OperationsView:
+    """The measured operations view of ``mesh``: freshness (``mesh ops status``), SLA and MTTR
+    (``mesh ops report``) and incidents (``mesh ops incidents``), read when first asked."""
+    def incidents() -> list[OpenedIncident]:
+        return [OpenedIncident(domain=i.domain, opened_at=dt.datetime.fromisoformat(i.opened_at),
+                               open=i.state != "resolved")
+                for i in governed(mesh).alerts.incidents(everything=True)]
+
+    return MeasuredOperations(view=mesh_view(mesh), ops=mesh.policy.ops, incidents=incidents)
 
 
 def _domain(key: str) -> str:

@@ -2,9 +2,10 @@
 
 The web app asks an :class:`OperationsView` for these figures and shows them only when it
 answers: each method answers ``None`` for what it does not measure, and the dashboard then says
-"not measured" rather than show a made-up number. :func:`operations_view` (the one place the web
-app asks) builds the measured view of a mesh (:mod:`governance.ops.measured_view`);
-:data:`NOT_MEASURED` measures nothing (a view to test the page's empty states with).
+"not measured" rather than show a made-up number.
+:func:`governance.ops.measured_view.operations_view` (the one place the web app asks) builds the
+measured view of a mesh; :data:`NOT_MEASURED` measures nothing (a view to test the page's empty
+states with).
 
 The contract: an object with the three methods below (structural typing, no base class).
 """
@@ -13,10 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
-
-if TYPE_CHECKING:
-    from assets.mesh import Mesh
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,17 +72,3 @@ class _NotMeasured:
 #: The view that measures nothing (shown as "not measured").
 NOT_MEASURED: OperationsView = _NotMeasured()
 
-
-def operations_view(mesh: Mesh) -> OperationsView:
-    """The measured operations view of ``mesh``: freshness (``mesh ops status``), SLA and MTTR
-    (``mesh ops report``) and incidents (``mesh ops incidents``), read when first asked."""
-    from governance.ops.measured_view import MeasuredOperations, OpenedIncident
-    from governance.ops.monitor import mesh_view
-    from governance.services import governed
-
-    def incidents() -> list[OpenedIncident]:
-        return [OpenedIncident(domain=i.domain, opened_at=dt.datetime.fromisoformat(i.opened_at),
-                               open=i.state != "resolved")
-                for i in governed(mesh).alerts.incidents(everything=True)]
-
-    return MeasuredOperations(view=mesh_view(mesh), ops=mesh.policy.ops, incidents=incidents)

@@ -11,12 +11,10 @@ from governance.reports.compliance import (
 from governance.reports.period import Period
 from governance.reports.render import render_html, render_pdf
 from governance.reports.signing import (
-           ReportCheck,
            ReportError,
            SignedReport,
            load_signed,
            sign_report,
-           verify_report,
 )
 from governance.reports.usage import (
            DailyUsage,
@@ -25,6 +23,7 @@ from governance.reports.usage import (
            measure_usage,
            usage_report,
 )
+from governance.reports.verification import ReportCheck, verify_report
 
 __all__ = ["ComplianceReport", "DailyUsage", "DomainCharge", "Period", "ReportCheck", "ReportError", "SignedReport",
            "UsageReport", "build_compliance_report", "load_signed", "render_html", "render_pdf", "report_path", "sign_report", "summary_of",

@@ -6,7 +6,8 @@ A report travels as JSON, HTML or PDF; each carries the same envelope::
     {"format": "acme-mesh/compliance-report/v1", "report": {...},
      "signature": {"algorithm": "ed25519", "key_id": "...", "value": "<hex>"}}
 
-signed over the canonical JSON of ``format`` and ``report``. HTML holds it in a
+signed over the canonical JSON of ``format`` and ``report``. Checking a report file is
+:mod:`governance.reports.verification`. HTML holds it in a
 ``<script type="application/json" id="mesh-signed-report">`` element, PDF as the attached file
 ``mesh-report.json``.
 """
@@ -21,13 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-
 from assets.errors import MeshError
 from assets.mesh import Mesh
 from governance.audit.lines import canonical
 from governance.keys.local import public_key_id
-from governance.reports.integrity import recheck
 from governance.reports.records import Entry
 from governance.services import governed
 
@@ -65,7 +63,8 @@ class SignedReport(Entry):
                               fix="verify the .json, .html or .pdf that `mesh report compliance` wrote") from None
 
 
-def _payload(fmt: str, report: Mapping[str, Any]) -> bytes:
+def signed_payload(fmt: str, report: Mapping[str, Any]) -> bytes:
+    """The bytes a report's signature covers: the canonical JSON of ``format`` and ``report``."""
     return canonical({"format": fmt, "report": json.loads(json.dumps(report, default=str))})
 
 
@@ -74,7 +73,7 @@ def sign_report(mesh: Mesh, report: Entry) -> SignedReport:
     signer = governed(mesh).audit.signer
     data = json.loads(json.dumps(report.to_dict(), default=str))
     return SignedReport(report=data, key_id=public_key_id(signer.public_key()),
-                        signature=signer.sign(_payload(FORMAT, data)).hex())
+                        signature=signer.sign(signed_payload(FORMAT, data)).hex())
 
 
 def load_signed(path: Path) -> SignedReport:
@@ -117,50 +116,3 @@ def _pdf_attachment(raw: bytes) -> str | None:
         if FORMAT.encode() in data:
             return data.decode()
     return None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReportCheck(Entry):
-    """The outcome of :func:`verify_report`: ``problems`` name what differs."""
-
-    file: str
-    period: str
-    records_covered: int
-    tree_head_size: int
-    problems: tuple[str, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-def verify_report(mesh: Mesh, path: Path) -> ReportCheck:
-    """Check ``path``'s signature with the mesh's pinned audit key, and recompute from the log
-    that the tree head and the records it covers are still there, unchanged."""
-    signed = load_signed(path)
-    log = governed(mesh).audit
-    public = log.trusted_key()
-    problems: list[str] = []
-    if signed.format != FORMAT:
-        problems.append(f"unknown report format {signed.format!r}")
-    try:
-        public.verify(bytes.fromhex(signed.signature), _payload(signed.format, signed.report))
-    except (InvalidSignature, ValueError):
-        problems.append("the report's signature does not verify with the audit key: the report was altered "
-                        "or signed by another key")
-    if not problems and path.suffix.lower() in (".html", ".htm"):
-        from governance.reports.render import render_html
-
-        if render_html(signed).encode() != path.read_bytes():
-            problems.append("the page differs from the signed report it carries: what it shows was edited (the "
-                            "signed JSON inside is intact; verify it as JSON to see what was signed), or another "
-                            "version of the mesh wrote it")
-    integrity = signed.report.get("integrity") or {}
-    head, covered = integrity.get("tree_head") or {}, integrity.get("covered") or []
-    if not head:
-        problems.append("the report names no signed tree head")
-    elif not problems:
-        problems += recheck(log, head, covered)
-    period = signed.report.get("period") or {}
-    return ReportCheck(file=str(path), period=str(period.get("label", "?")), records_covered=len(covered),
-                       tree_head_size=int(head.get("size", 0)), problems=tuple(problems))

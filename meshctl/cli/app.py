@@ -15,7 +15,7 @@ from assets.engine import materialize
 from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.quarantine import QUARANTINE
-from assets.results import AssetResult, RunResult
+from assets.results import AssetResult
 from governance.services import governed
 from meshctl.cli import (
     alert_commands,  # noqa: F401 - registers `mesh ops incidents|ack|alerts|check`
@@ -24,7 +24,6 @@ from meshctl.cli import (
 )
 from meshctl.cli import ops_commands as _ops_commands  # noqa: F401 - registers `mesh ops status|report|serve-metrics`
 from meshctl.cli._output import (
-    STATUS_STYLE,
     ActorOption,
     JsonOption,
     RootOption,
@@ -62,6 +61,7 @@ from meshctl.cli.observe_command import observe
 from meshctl.cli.ops_app import ops_app
 from meshctl.cli.report_commands import report_app, usage
 from meshctl.cli.rollback_command import rollback
+from meshctl.cli.run_table import print_run
 from meshctl.cli.serve_command import print_dashboard_url, serve
 from meshctl.cli.subscription_commands import subscribe, subscribers, unsubscribe
 
@@ -257,32 +257,6 @@ def materialize_command(
         print_run(result)
     if not result.ok:
         raise typer.Exit(1)
-
-
-def print_run(result: RunResult) -> None:
-    """A summary table of a run, then each failure's reason."""
-    table = Table(title=f"run {result.run_id}")
-    for col in ("asset", "status", "rows", "version", "seconds"):
-        table.add_column(col, justify="right" if col in ("rows", "seconds") else "left")
-    for key in sorted(result.results):
-        r = result.results[key]
-        style = STATUS_STYLE.get(str(r.status), "")
-        table.add_row(key, f"[{style}]{r.status}[/]", f"{r.manifest.rows:,}" if r.manifest else "-",
-                      r.manifest.version if r.manifest else "-", f"{r.seconds:.2f}")
-    console.print(table)
-    for r in result.results.values():
-        if r.error and not r.ok:
-            _print_failure(r)
-        elif r.note:
-            console.print(f"{r.key}: {escape(r.note)}", highlight=False, soft_wrap=True)
-    for r in result.results.values():
-        for w in r.gate.warnings if r.gate else ():
-            console.print(f"[yellow]{r.key}[/]: warning: {escape(str(w))}", highlight=False, soft_wrap=True)
-
-
-def _print_failure(r: AssetResult) -> None:
-    console.print(f"[{STATUS_STYLE.get(str(r.status), '')}]{r.key}[/]: {escape(str(r.error))}", highlight=False,
-                  soft_wrap=True)
 
 
 @app.command()

@@ -17,6 +17,7 @@ from meshctl.cli._output import (
     require_at_least,
     user_errors,
 )
+from meshctl.cli.run_table import print_run
 from meshctl.local_airflow import DEFAULT_PORT
 
 
@@ -47,7 +48,6 @@ def backfill(
     and published on its own. Resumable: run it again after a failure and only what is missing or
     failed runs; a partition whose gate failed skips exactly the partitions that read it."""
     from assets.backfill import plan, run_plan
-    from meshctl.cli.app import print_run
 
     require_at_least("--max-parallel", max_parallel, 1)
     mesh = open_mesh(root)

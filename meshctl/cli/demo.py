@@ -10,7 +10,7 @@ from assets.mesh import Mesh
 from assets.results import RunResult, Status
 from governance.services import governed
 from meshctl.cli._output import console, progress
-from meshctl.cli.app import print_run
+from meshctl.cli.run_table import print_run
 
 
 def run_demo(mesh: Mesh, *, scale: int) -> None:

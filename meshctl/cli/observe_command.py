@@ -15,6 +15,7 @@ from meshctl.cli._output import (
     progress,
     user_errors,
 )
+from meshctl.cli.run_table import print_run
 
 
 def observe(
@@ -27,7 +28,6 @@ def observe(
     Audited as each asset's run is, under the domain's service identity."""
     from assets.observe import observe as observe_sources
     from assets.observe import sources_of
-    from meshctl.cli.app import print_run
 
     mesh = open_mesh(root)
     with user_errors():

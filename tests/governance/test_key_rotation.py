@@ -19,7 +19,8 @@ from governance.access import read_asset
 from governance.dr import BackupError, backup, restore, rewrap_backups, verify_backup
 from governance.keys import KeyError_
 from governance.protection.keys import WrappedKey
-from governance.protection.rotation import kek_usage, retire_kek, rotate_keys
+from governance.protection.retirement import kek_usage, retire_kek
+from governance.protection.rotation import rotate_keys
 from governance.services import governed
 from governance.wiring import load_mesh
 from tests.conftest import person

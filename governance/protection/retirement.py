@@ -1,0 +1,72 @@
+"""Retiring a key-encryption key: only once no wrapped data key uses it, stored in the mesh or
+in a backup under ``.mesh/backups`` (backups are rewrapped on request:
+:mod:`governance.dr.backup_keys`), so no data can become unreadable. Retirement holds the key
+lock exclusive, like a rotation (:mod:`governance.protection.rotation`), so no publish can wrap
+a key with the KEK meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from assets.mesh import Mesh
+from governance.access.authorization import identity_details, require
+from governance.audit import AuditEvent, AuditLog
+from governance.dr.backup_keys import backup_kek_usage
+from governance.identity import Actor
+from governance.keys import KeyError_
+from governance.protection.keys import Keyring, unknown_kek
+from governance.protection.rotation import wrapped_items
+
+
+def kek_usage(mesh: Mesh, keyring: Keyring) -> Counter[str]:
+    """How many wrapped data keys each KEK protects: stored in the mesh, and in its backups."""
+    usage = Counter(item.wrapped.kek_id for item in wrapped_items(mesh, keyring))
+    for in_backup in _backup_usage(mesh).values():
+        usage.update(in_backup)
+    return usage
+
+
+def retire_kek(mesh: Mesh, keyring: Keyring, audit: AuditLog, kek_id: str, *, actor: Actor,
+               on_wait: Callable[[], None] | None = None) -> None:
+    """Delete a KEK that no stored data key uses any more (so no data can become unreadable).
+    ``actor`` needs the ``rotate_keys`` permission. Holds the key lock exclusive, like
+    :func:`rotate_keys`, so no publish can wrap a key with it meanwhile."""
+    require(mesh.policy, audit, actor, "rotate_keys", action="key_retire", target=f"kek:{kek_id}")
+    with keyring.lock.exclusive(on_wait):
+        _retire(mesh, keyring, audit, kek_id, actor)
+
+
+def _retire(mesh: Mesh, keyring: Keyring, audit: AuditLog, kek_id: str, actor: Actor) -> None:
+    known = keyring.provider.kek_ids()
+    if kek_id not in known:
+        raise unknown_kek(kek_id, known, where="mesh keys retire")
+    stored = Counter(item.wrapped.kek_id for item in wrapped_items(mesh, keyring))[kek_id]
+    backups = {folder: usage[kek_id] for folder, usage in _backup_usage(mesh).items() if usage[kek_id]}
+    if stored or backups:
+        audit.append(AuditEvent(actor="service:keys", action="key_retire", target=f"kek:{kek_id}", outcome="denied",
+                                source="cli", details={"still_used_by": stored + sum(backups.values()), "by": actor.id,
+                                                       "backups": [folder.name for folder in backups]}))
+        raise _still_used(kek_id, stored, backups)
+    keyring.provider.retire(kek_id)
+    audit.append(AuditEvent(actor="service:keys", action="key_retire", target=f"kek:{kek_id}", outcome="retired",
+                            source="cli", details={"by": actor.id, **identity_details(actor)}))
+
+
+def _still_used(kek_id: str, stored: int, backups: dict[Path, int]) -> KeyError_:
+    """The refusal to retire a KEK that still wraps ``stored`` stored keys and keys in ``backups``."""
+    where = f" in backup {', '.join(folder.name for folder in backups)}" if backups else ""
+    if stored and backups:
+        where = f" ({stored} stored,{where})"
+    fixes = ["run `mesh keys rotate` to completion first"] if stored else []
+    if backups:
+        fixes.append("rewrap the backups under the active KEK with `mesh keys rewrap-backups`, or write a newer "
+                     f"backup with `mesh dr backup` and then remove {', '.join(str(f) for f in backups)}")
+    return KeyError_(f"KEK {kek_id} still wraps {stored + sum(backups.values())} data key(s){where}",
+                     where="mesh keys retire", fix="; ".join(fixes))
+
+
+def _backup_usage(mesh: Mesh) -> dict[Path, Counter[str]]:
+    return backup_kek_usage(mesh.state_dir)

@@ -1,0 +1,37 @@
+"""How a run prints: a table of its assets (status, rows, version, seconds), then each failure's
+reason, each note and each warning check that failed. ``materialize``, ``backfill``, ``observe``
+and the demo print their runs with it."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from rich.table import Table
+
+from assets.results import AssetResult, RunResult
+from meshctl.cli._output import STATUS_STYLE, console
+
+
+def print_run(result: RunResult) -> None:
+    """A summary table of a run, then each failure's reason."""
+    table = Table(title=f"run {result.run_id}")
+    for col in ("asset", "status", "rows", "version", "seconds"):
+        table.add_column(col, justify="right" if col in ("rows", "seconds") else "left")
+    for key in sorted(result.results):
+        r = result.results[key]
+        style = STATUS_STYLE.get(str(r.status), "")
+        table.add_row(key, f"[{style}]{r.status}[/]", f"{r.manifest.rows:,}" if r.manifest else "-",
+                      r.manifest.version if r.manifest else "-", f"{r.seconds:.2f}")
+    console.print(table)
+    for r in result.results.values():
+        if r.error and not r.ok:
+            _print_failure(r)
+        elif r.note:
+            console.print(f"{r.key}: {escape(r.note)}", highlight=False, soft_wrap=True)
+    for r in result.results.values():
+        for w in r.gate.warnings if r.gate else ():
+            console.print(f"[yellow]{r.key}[/]: warning: {escape(str(w))}", highlight=False, soft_wrap=True)
+
+
+def _print_failure(r: AssetResult) -> None:
+    console.print(f"[{STATUS_STYLE.get(str(r.status), '')}]{r.key}[/]: {escape(str(r.error))}", highlight=False,
+                  soft_wrap=True)
