@@ -63,3 +63,16 @@ def test_flush_sends_what_waited_and_check_reports(tmp_path: Path) -> None:
     kinds = {f["kind"]: f["state"] for f in json.loads(checked.stdout)["findings"]}
     assert kinds["audit_unverified"] == "ok"
     assert "ok    audit_unverified" in runner.invoke(app, ["ops", "check", *where]).stdout
+
+
+def test_a_partition_alerted_with_another_shows_which(tmp_path: Path) -> None:
+    root = copy_example_mesh(tmp_path / "mesh")
+    for day in ("2026-11-17", "2026-11-18"):
+        governed(load_policy_mesh(root)).alerts.fire(Signal(
+            kind="gate_failed", subject=f"sales.daily_orders/{day}", domain="sales", severity="critical",
+            summary=f"sales.daily_orders/{day} stopped at its gate", at=START, details={"partition": day}))
+    listed = CliRunner().invoke(app, ["ops", "incidents", "--root", str(root)], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0, listed.output
+    rows = {line.split("│")[5].strip(): line.split("│")[6].strip()
+            for line in listed.stdout.splitlines() if "sales.daily_orders/" in line}
+    assert rows == {"sales.daily_orders/2026-11-17": "everything", "sales.daily_orders/2026-11-18": "with #1"}
