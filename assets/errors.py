@@ -26,10 +26,10 @@ class MeshError(Exception):
         super().__init__(self._render())
 
     def _render(self) -> str:
-        parts = [f"{self.where}: {self.what}" if self.where else self.what]
-        if self.fix:
-            parts.append(f"Fix: {self.fix}")
-        return " ".join(parts)
+        text = f"{self.where}: {self.what}" if self.where else self.what
+        if not self.fix:
+            return text
+        return f"{text}{'' if text.rstrip().endswith(('.', '!', '?')) else '.'} Fix: {self.fix}"
 
 
 class ConfigError(MeshError):

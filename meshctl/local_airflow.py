@@ -208,6 +208,11 @@ class LocalAirflow:
         alive = self.running()
         if alive:
             return self._complete(alive, timeout)
+        if self.ports[-1] > 65535:
+            raise AirflowRuntimeError(
+                f"port {self.port} is too high: Airflow needs {len(self.ports)} ports from it, up to {self.ports[-1]} "
+                "(past 65535)", where="mesh up", fix=f"pass --port P with P at most {65536 - len(self.ports)}, or "
+                "--port 0 for a free one")
         taken = [p for p in self.ports if not _port_free(p)]
         if taken:
             raise AirflowRuntimeError(
@@ -351,10 +356,27 @@ class LocalAirflow:
     # -- REST API -------------------------------------------------------------------------------
     @contextmanager
     def client(self) -> Iterator[AirflowClient]:
+        """A client of the API server, signed in; :class:`AirflowRuntimeError` when nothing that
+        answers like Airflow listens on :attr:`url`."""
         with httpx.Client(base_url=self.url, timeout=30) as http:
-            token = http.get("/auth/token").json()["access_token"]
+            try:
+                token = http.get("/auth/token").json()["access_token"]
+            except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+                raise AirflowRuntimeError(
+                    f"no Airflow API server answers on {self.url} ({type(exc).__name__}: {exc})", where=self.url,
+                    fix="start it with `uv run mesh up`, or pass --port with the port `mesh up` printed") from None
             http.headers["Authorization"] = f"Bearer {token}"
             yield AirflowClient(http)
+
+    def started_port(self) -> int | None:
+        """The API server's port of the Airflow running from this home (``None`` when none runs)."""
+        if not self.running() or not self.started_file.exists():
+            return None
+        try:
+            port = json.loads(self.started_file.read_text()).get("port")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return port if isinstance(port, int) else None
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,8 @@ SERVICES_MARK = "services-started"
 
 def up(
     root: Annotated[Path | None, typer.Option("--root", envvar="MESH_ROOT", help="Folder holding mesh.toml.")] = None,
-    port: Annotated[int, typer.Option(help="API server port (P+1 and P+2 are used by log servers); 0 picks a free one.")] = DEFAULT_PORT,
+    port: Annotated[int, typer.Option(help="API server port (P+1 and P+2 are used by log servers); 0 picks a free one.",
+                                      min=0, max=65535)] = DEFAULT_PORT,
     run: Annotated[bool, typer.Option("--run", help="Unpause the mesh's DAGs, trigger the roots, follow the cascade.")] = False,
     inject_bad_rows: Annotated[bool, typer.Option("--inject-bad-rows", help="With --run: then a second wave whose roots emit rows their contracts reject.")] = False,
     scale: Annotated[int, typer.Option(help="With --run: rows of sales.orders.")] = 100_000,

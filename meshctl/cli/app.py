@@ -385,7 +385,7 @@ def demo(
     console.print(f"\nWhere to look: data and manifests under {region.uri_of(region.root)}/<domain>/<asset>/ "
                   f"(the active region '{mesh.active_region}'); "
                   "run history: uv run mesh history sales.orders; audit trail: uv run mesh audit query "
-                  "--asset finance (and mesh audit verify); reads as a person: uv run mesh read "
+                  "--asset finance --as council@acme.example (and mesh audit verify); reads as a person: uv run mesh read "
                   "customers.customers --as privacy@acme.example; gate reports: "
                   f"{region.uri_of(region.path(QUARANTINE))}/; "
                   "lineage: .mesh/lineage/events.jsonl (Airflow's own: airflow-events.jsonl) and uv run mesh "

@@ -40,7 +40,9 @@ def backfill(
     rerun: Annotated[bool, typer.Option("--rerun", help="Run every partition again, even those already up to date.")] = False,
     on: Annotated[Runner, typer.Option("--on", help="engine: in this process. airflow: as Airflow backfills and runs "
                                       "with partition keys on the Airflow `mesh up` started.")] = Runner.engine,
-    port: Annotated[int, typer.Option(help="With --on airflow: the API server's port.")] = DEFAULT_PORT,
+    port: Annotated[int | None, typer.Option(
+        help="With --on airflow: the API server's port (default: the Airflow `mesh up` started, else "
+             f"{DEFAULT_PORT}).", min=1, max=65535)] = None,
     timeout: Annotated[float, typer.Option(help="With --on airflow: seconds to wait for the backfill.")] = 3600,
     as_json: JsonOption = False,
 ) -> None:
@@ -54,7 +56,9 @@ def backfill(
     params = {"seed": seed, "bad_day": bad_day}
     if on is Runner.airflow:
         from meshctl.cli.backfill_airflow import backfill_on_airflow
+        from meshctl.local_airflow import LocalAirflow
 
+        port = port or LocalAirflow(mesh.root).started_port() or DEFAULT_PORT
         with user_errors():
             backfill_on_airflow(mesh, mesh.select(selection), first, last, max_parallel=max_parallel, port=port,
                                 params=params, as_json=as_json, timeout=timeout)

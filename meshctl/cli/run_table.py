@@ -22,16 +22,17 @@ def print_run(result: RunResult) -> None:
         table.add_row(key, f"[{style}]{r.status}[/]", f"{r.manifest.rows:,}" if r.manifest else "-",
                       r.manifest.version if r.manifest else "-", f"{r.seconds:.2f}")
     console.print(table)
-    for r in result.results.values():
+    # each line names what the table names: the asset, or the asset and its partition
+    for label, r in result.results.items():
         if r.error and not r.ok:
-            _print_failure(r)
+            _print_failure(label, r)
         elif r.note:
-            console.print(f"{r.key}: {escape(r.note)}", highlight=False, soft_wrap=True)
-    for r in result.results.values():
+            console.print(f"{escape(label)}: {escape(r.note)}", highlight=False, soft_wrap=True)
+    for label, r in result.results.items():
         for w in r.gate.warnings if r.gate else ():
-            console.print(f"[yellow]{r.key}[/]: warning: {escape(str(w))}", highlight=False, soft_wrap=True)
+            console.print(f"[yellow]{escape(label)}[/]: warning: {escape(str(w))}", highlight=False, soft_wrap=True)
 
 
-def _print_failure(r: AssetResult) -> None:
-    console.print(f"[{STATUS_STYLE.get(str(r.status), '')}]{r.key}[/]: {escape(str(r.error))}", highlight=False,
-                  soft_wrap=True)
+def _print_failure(label: str, r: AssetResult) -> None:
+    console.print(f"[{STATUS_STYLE.get(str(r.status), '')}]{escape(label)}[/]: {escape(str(r.error))}",
+                  highlight=False, soft_wrap=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from assets.errors import MeshError
 from meshctl.cli._output import RootOption, console, open_mesh, user_errors
 
 DEFAULT_PORT = 8765
@@ -23,7 +25,7 @@ def print_dashboard_url(airflow_url: str | None = None) -> None:
 
 def serve(
     root: RootOption = None,
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = DEFAULT_PORT,
     host: Annotated[str, typer.Option(help="Address to listen on; loopback by default (the dashboard has no "
                                       "login; data reads are signed).")] = LOOPBACK,
     screenshot: Annotated[Path | None, typer.Option(
@@ -44,5 +46,19 @@ def serve(
             take_screenshot(url, screenshot)
         console.print(f"screenshot of the dashboard: {screenshot}")
         return
+    with user_errors():
+        _require_free(host, port)
     console.print(f"Mesh dashboard: [bold]http://{host}:{port}/[/] (Ctrl-C stops it)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _require_free(host: str, port: int) -> None:
+    """Refuse, before printing an address, one that cannot be listened on (taken, or not this host's)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except (OSError, OverflowError) as exc:
+            raise MeshError(f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}",
+                            where="mesh serve", fix="pass --port with a free port (or stop what listens there), "
+                                                    "and --host with an address of this machine") from None

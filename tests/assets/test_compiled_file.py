@@ -62,7 +62,7 @@ def test_a_domain_with_a_recorded_error_raises_it_and_the_others_do_not(tmp_path
     compiled = _compiled(tmp_path, _sources(tmp_path))
     with pytest.raises(CompiledMeshError) as raised:
         compiled.assets_of("beta")
-    assert str(raised.value) == "beta/assets.py:3: DomainImportError: domain 'beta' failed to import Fix: fix it"
+    assert str(raised.value) == "beta/assets.py:3: DomainImportError: domain 'beta' failed to import. Fix: fix it"
     assert compiled.assets_of("gamma") == []
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ def test_backfill_runs_the_range_then_resumes_and_read_gets_partitions(example_r
                           "2026-11-18", "--max-parallel", "2", "--bad-day", "2026-11-18")
     assert code == 1, out + err
     assert "sales.daily_orders/2026-11-18" in out and "gate_failed" in out
+    assert "sales.daily_orders/2026-11-18: contract gate failed" in " ".join(out.split()), "the failure names its day"
     assert "sales.weekly_orders/2026-11-16-W47" in out and "skipped" in out
     assert "run the same command again" in out
     code, out, _ = mesh(example_root, "backfill", "sales.daily_orders+", "--from", "2026-11-16", "--to", "2026-11-18",
@@ -60,10 +62,29 @@ def test_bad_partition_arguments_are_one_line_errors(example_root: Path) -> None
         (("materialize", "sales.daily_orders", "--partition", "../../etc"), "not a daily partition key"),
         (("read", "sales.daily_orders", "--partition", "2026-13-01", *READER), "Fix:"),
         (("read", "sales.products", "--partition", "2026-11-16", *READER), "not partitioned"),
+        (("backfill", "sales.daily_orders", "--from", "2026-11-16", "--to", "2026-11-17", "--on", "airflow",
+          "--port", str(_nothing_listening())), "no Airflow API server answers"),
+        (("up", "--port", "99999"), "less than or equal to 65535"),
+        (("up", "--port", "65534"), "past 65535"),
     ]:
         code, out, err = mesh(example_root, *args)
         assert code != 0, args
         assert expected in err and "Traceback" not in err + out, (args, err)
+
+
+def _nothing_listening() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_mesh_serve_refuses_a_taken_port_before_printing_an_address(example_root: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        code, out, err = mesh(example_root, "serve", "--port", str(taken.getsockname()[1]))
+    assert code == 1 and "cannot listen on 127.0.0.1" in err and "Fix:" in err, err
+    assert "Mesh dashboard" not in out and "Traceback" not in out + err
 
 
 @pytest.mark.parametrize(("today", "week"), [
