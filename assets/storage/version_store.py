@@ -269,14 +269,26 @@ class VersionStore:
         return manifest
 
     def manifest(self, key: str, version: str, partition: str | None = None) -> Manifest:
+        """The manifest of ``version`` of ``key`` (of ``partition``); refused unless ``version``
+        is a version id and the manifest says it is that version of that asset and partition."""
+        if not isinstance(version, str) or not VERSION_NAME.fullmatch(version):
+            raise self._error(key, f"{str(version)[:80]!r} is not a version id (like 20261127T101500123456Z-a1b2c3)",
+                              self.root.path(self._asset_dir(key, partition)),
+                              fix=f"name one of the versions `mesh history {key}` lists", kind=AssetNotMaterializedError)
         path = self.root.path(self._asset_dir(key, partition), version, MANIFEST_FILE)
         try:
-            return Manifest.from_json(self.root.read_bytes(path))
+            manifest = Manifest.from_json(self.root.read_bytes(path))
         except FileNotFoundError:
             raise self._error(key, f"version '{version}' does not exist", path,
                               fix=f"list the versions with `mesh history {key}`") from None
         except (OSError, ValueError, TypeError) as exc:
             raise self._error(key, f"the manifest of version '{version}' is unreadable: {exc}", path) from exc
+        if (manifest.key, manifest.version, manifest.partition) != (key, version, partition):
+            raise self._error(key, f"the manifest in version folder '{version}' describes version "
+                                   f"'{manifest.version}' of '{manifest.key}'"
+                                   + (f" partition '{manifest.partition}'" if manifest.partition else "")
+                                   + ": it was copied or moved there", path, fix=CORRUPT_FIX, kind=CorruptDataError)
+        return manifest
 
     def versions(self, key: str, partition: str | None = None, *, after: str | None = None) -> list[str]:
         """Complete versions (with a manifest), oldest first; only those newer than ``after``
@@ -574,6 +586,6 @@ def _pointed(raw: bytes) -> str:
     """The version a ``CURRENT`` pointer names; raises ValueError, KeyError or TypeError if it
     is not ``{"version": "<id>"}``."""
     version = json.loads(raw)["version"]
-    if not isinstance(version, str) or not version:
-        raise ValueError(f"version {version!r} is not a version id")
+    if not isinstance(version, str) or not VERSION_NAME.fullmatch(version):
+        raise ValueError(f"version {str(version)[:80]!r} is not a version id")
     return version

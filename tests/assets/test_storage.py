@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -15,7 +16,7 @@ import polars as pl
 import pytest
 
 from assets import StorageError, StorageRoot, VersionStore
-from assets.errors import AssetNotMaterializedError
+from assets.errors import AssetNotMaterializedError, CorruptDataError
 from assets.storage import Manifest, PublishRequest
 from assets.storage.verified import VerifiedFiles
 
@@ -67,8 +68,27 @@ def test_a_partition_sits_between_the_asset_and_its_versions(store: VersionStore
 def test_reading_an_unpublished_asset_says_how_to_fix_it(store: VersionStore) -> None:
     with pytest.raises(AssetNotMaterializedError, match="mesh materialize sales.orders"):
         store.scan("sales.orders")
-    with pytest.raises(StorageError, match="version 'nope' does not exist"):
-        store.manifest("sales.orders", "nope")
+    with pytest.raises(StorageError, match="version '20261127T101500123456Z-a1b2c3' does not exist"):
+        store.manifest("sales.orders", "20261127T101500123456Z-a1b2c3")
+
+
+@pytest.mark.parametrize("version", ["nope", "../../customers/customers/20261127T101500123456Z-a1b2c3",
+                                     "20261127T101500123456Z-a1b2c3/../../x", ""])
+def test_a_version_that_is_not_a_version_id_is_refused_before_any_path_is_built(store: VersionStore,
+                                                                              version: str) -> None:
+    store.publish(pl.DataFrame({"n": [1]}), request())
+    with pytest.raises(AssetNotMaterializedError, match="is not a version id"):
+        store.manifest("sales.orders", version)
+    with pytest.raises(AssetNotMaterializedError, match="is not a version id"):
+        store.set_current("sales.orders", version, allow_backward=True)
+
+
+def test_a_manifest_moved_into_another_assets_folder_is_refused(store: VersionStore, tmp_path: Path) -> None:
+    theirs = store.publish(pl.DataFrame({"n": [1]}), request(key="customers.customers"))
+    ours = tmp_path / "region/sales/orders" / theirs.version
+    shutil.copytree(tmp_path / "region/customers/customers" / theirs.version, ours)
+    with pytest.raises(CorruptDataError, match="describes version .* of 'customers.customers'"):
+        store.manifest("sales.orders", theirs.version)
 
 
 @pytest.mark.parametrize("garbage", [
