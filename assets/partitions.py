@@ -44,6 +44,8 @@ UNITS: tuple[Unit, ...] = ("hour", "day", "week", "month")
 DELIMITER = "+"
 #: The longest key accepted anywhere (a folder name stays well under file-system limits).
 MAX_KEY = 80
+#: The most partitions one range may hold (about 11 years of hours, 270 years of days).
+MAX_RANGE = 100_000
 
 _STATIC_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -188,11 +190,18 @@ class TimePartitions(Partitions):
     def _range(self, low: dt.datetime, high: dt.datetime) -> tuple[str, ...]:
         if self.end is not None:
             high = min(high, self.end)
-        keys = []
+        keys: list[str] = []
         moment = low
         while moment <= high:
+            if len(keys) == MAX_RANGE:
+                raise PartitionKeyError(
+                    f"the range {_key(low, self.unit)} .. {_key(high, self.unit)} holds more than {MAX_RANGE:,} "
+                    "partitions", where=self.describe(), fix="split it into shorter ranges")
             keys.append(_key(moment, self.unit))
-            moment = _step(moment, self.unit, 1)
+            try:
+                moment = _step(moment, self.unit, 1)
+            except (OverflowError, ValueError):  # past year 9999: the range ends with the calendar
+                break
         return tuple(keys)
 
     def _bound(self, value: str | dt.date | dt.datetime) -> dt.datetime:

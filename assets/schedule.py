@@ -27,4 +27,7 @@ def parse_duration(text: str) -> dt.timedelta:
     match = _DURATION.match(text)
     if not match:
         raise ValueError("expected a number and a unit (s, m, h, d or w)")
-    return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        raise ValueError(f"{text} is too long: at most {dt.timedelta.max.days:,} days") from None

@@ -196,7 +196,10 @@ class StorageRoot:
         first, so a failed upload is an ``OSError`` like any other, never an error from inside
         polars' writer (which reports an upload that fails mid-write as a ``ComputeError``)."""
         if self.is_local:
-            frame.write_parquet(path, statistics=True)
+            try:
+                frame.write_parquet(path, statistics=True)
+            except pl.exceptions.ComputeError as exc:  # polars' writer reports a full disk or a file limit so
+                raise OSError(f"{exc}".splitlines()[0] or "the Parquet writer failed") from exc
             return
         encoded = io.BytesIO()
         frame.write_parquet(encoded, statistics=True)

@@ -147,7 +147,9 @@ class VersionStore:
             self.root.write_parquet(f"{staged.folder}/{DATA_FILE}", frame)
         except OSError as exc:
             self.discard(staged)
-            raise self._error(request.key, f"writing the new version failed: {exc}", staged.folder) from exc
+            raise self._error(request.key, f"writing the new version failed: {exc}", staged.folder,
+                              fix="free space on the region's disk (or raise the process's file-size limit), then "
+                                  "run it again: nothing was published and the current version is unchanged") from exc
         return staged
 
     def commit(self, staged: StagedVersion) -> Manifest:

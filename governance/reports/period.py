@@ -13,6 +13,13 @@ _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
+def _expected(option: str) -> tuple[str, str]:
+    """What ``option`` takes, and how to write it."""
+    if option == "--month":
+        return "month", "write a month like 2026-11"
+    return "quarter or month", "write a quarter like 2026-Q4 or a month like 2026-11"
+
+
 @dataclass(frozen=True, slots=True)
 class Period:
     """``[start, end)`` in UTC, named ``label``."""
@@ -29,6 +36,14 @@ class Period:
     @classmethod
     def parse(cls, text: str, *, option: str = "--period") -> Period:
         """``2026-Q4`` or ``2026-11``; a clear error otherwise."""
+        try:
+            return cls._parse(text, option)
+        except (ValueError, OverflowError) as exc:  # a month 13, a year 0 or past 9999
+            what, fix = _expected(option)
+            raise ConfigError(f"{option} {text!r} is not a real {what} ({exc})", where=option, fix=fix) from None
+
+    @classmethod
+    def _parse(cls, text: str, option: str) -> Period:
         if match := _QUARTER.match(text.strip()):
             year, quarter = int(match.group(1)), int(match.group(2))
             start = dt.datetime(year, 3 * quarter - 2, 1, tzinfo=dt.UTC)
@@ -37,8 +52,8 @@ class Period:
             return cls(text.strip(), start, end)
         if match := _MONTH.match(text.strip()):
             return cls.month(int(match.group(1)), int(match.group(2)))
-        raise ConfigError(f"{option} {text!r} is neither a quarter nor a month", where=option,
-                          fix="write a quarter like 2026-Q4 or a month like 2026-11")
+        what, fix = _expected(option)
+        raise ConfigError(f"{option} {text!r} is not a {what}", where=option, fix=fix)
 
     @classmethod
     def month(cls, year: int, month: int) -> Period:

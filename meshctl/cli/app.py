@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
+from assets.atomic import atomic_write
 from assets.engine import materialize
 from assets.errors import MeshError
 from assets.mesh import Mesh
@@ -290,8 +292,10 @@ def read(
         if suffix not in (".csv", ".parquet"):
             fail(f"--out {out}: unknown format '{suffix}'. Fix: name a .csv or .parquet file")
         data = _collect(mesh, asset, version, frame, partition)
-        try:
-            data.write_csv(out) if suffix == ".csv" else data.write_parquet(out)
+        encoded = io.BytesIO()
+        data.write_csv(encoded) if suffix == ".csv" else data.write_parquet(encoded)
+        try:  # the old file or the whole new one, owner-only: it may hold what the reader may decrypt
+            atomic_write(out, encoded.getvalue(), mode=0o600)
         except OSError as exc:
             fail(f"--out {out}: cannot write it ({exc}). Fix: name a file you may write, in an existing folder")
         console.print(f"wrote {data.height:,} rows of {asset} to {out}")

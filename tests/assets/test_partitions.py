@@ -133,3 +133,13 @@ def test_every_time_key_parses_back_to_its_partition(day: dt.date) -> None:
 def test_key_errors_are_mesh_errors_for_the_cli() -> None:
     with pytest.raises(MeshError):
         daily("2026-01-01").validate("x" * 10_000)
+
+
+
+def test_a_range_of_more_partitions_than_a_backfill_can_hold_is_refused_and_the_calendar_end_is_kept() -> None:
+    with pytest.raises(PartitionKeyError, match="more than 100,000 partitions. Fix: split it"):
+        daily(start="2026-01-01").keys_between("0001-01-01", "9999-12-31")
+    with pytest.raises(PartitionKeyError, match="more than 100,000 partitions"):
+        hourly(start="2026-01-01").keys_between("2026-01-01", "2040-01-01")
+    assert daily(start="9999-12-01").keys_between("9999-12-01", "9999-12-31")[-1] == "9999-12-31"
+    assert monthly(start="9999-01-01").keys_between("9999-01", "9999-12")[-1] == "9999-12"

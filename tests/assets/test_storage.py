@@ -191,3 +191,26 @@ def test_a_checksum_of_an_unknown_algorithm_is_refused_with_a_fix(store: Version
     with pytest.raises(StorageError, match=r"checksum algorithm 'md5'.*blake3.*sha256") as caught:
         fresh.scan("sales.orders")
     assert caught.value.fix and "manifest.json" in caught.value.where
+
+
+def test_a_full_disk_while_writing_publishes_nothing_and_says_how_to_fix_it(tmp_path: Path) -> None:
+    script = textwrap.dedent(f"""
+        import resource, sys
+        import polars as pl
+        from assets import StorageError, StorageRoot, VersionStore
+        from assets.storage import PublishRequest
+        store = VersionStore(StorageRoot({str(tmp_path / "region")!r}))
+        request = PublishRequest(key="sales.orders", contract_version="1.0.0", code_version="c", run_id="r",
+                                 input_versions={{}}, protection={{}})
+        first = store.publish(pl.DataFrame({{"n": [1, 2, 3]}}), request)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, resource.RLIM_INFINITY))  # as `ulimit -f 64`
+        try:
+            store.publish(pl.DataFrame({{"n": range(2_000_000)}}).with_columns(s=pl.col("n").cast(pl.String)), request)
+        except StorageError as exc:
+            print("refused:", exc)
+        assert store.current("sales.orders") == first, "the earlier version stays current"
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "asset 'sales.orders': writing the new version failed" in done.stdout
+    assert "Fix: free space on the region's disk" in done.stdout and "Traceback" not in done.stdout + done.stderr

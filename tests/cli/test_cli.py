@@ -97,6 +97,7 @@ def test_materialize_then_read(example_root: Path, tmp_path: Path) -> None:
         assert code == 0
         frame = pl.read_csv(target) if suffix == "csv" else pl.read_parquet(target)
         assert frame.height == 800
+        assert target.stat().st_mode & 0o777 == 0o600, "what a reader may decrypt is written owner-only"
 
 
 def test_a_gate_failure_exits_non_zero_and_says_where_the_rows_went(example_root: Path) -> None:

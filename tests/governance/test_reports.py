@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from assets import Mesh, materialize
@@ -291,7 +293,15 @@ def test_a_period_is_a_quarter_or_a_month(text: str, start: str, end: str) -> No
     assert period.contains(period.start) and not period.contains(period.end)
 
 
-@pytest.mark.parametrize("text", ["2026-Q5", "2026-13", "Q4", "2026/11", ""])
+@pytest.mark.parametrize("text", ["2026-Q5", "2026-13", "Q4", "2026/11", "", "0000-01", "9999-Q4", "9999-12"])
 def test_a_period_that_is_neither_is_refused_with_the_fix(text: str) -> None:
     with pytest.raises(ConfigError, match="like 2026-Q4"):
         Period.parse(text)
+
+
+@given(st.text(max_size=12))
+def test_no_period_text_raises_anything_but_the_one_line_error(text: str) -> None:
+    try:
+        Period.parse(text, option="--month")
+    except ConfigError as exc:
+        assert "Fix: write a month like 2026-11" in str(exc)
