@@ -506,6 +506,11 @@ class AuditLog:
                     return found, (f"the witness in {witness.name} holds a tree head of {head.get('size')} records "
                                    "that the pinned key did not sign")
                 found.append((witness.name, head))
+        if witnesses and not found and self.storage.size():
+            warnings.append(f"no witness ({', '.join(w.name for w in witnesses)}) holds a tree head, yet the log has "
+                            "records: the witnesses were emptied or deleted (which would hide a cut or deleted log), "
+                            "or no command has sealed the log since it was set up. Fix: investigate who changed "
+                            "them; `mesh audit checkpoint` by a trusted operator witnesses the log again")
         return found, None
 
     def _stored_key(self) -> Ed25519PublicKey:

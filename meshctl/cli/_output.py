@@ -122,11 +122,13 @@ def act_as(mesh: Mesh, claimed: str | None, action: str) -> Actor:
         return authenticate(mesh.policy, governed(mesh).audit, claimed, action=action)
 
 
-def open_policy_mesh(root: Path | None) -> Mesh:
+def open_policy_mesh(root: Path | None, *, seal: bool = True) -> Mesh:
     """The mesh without any domain's code, for operational commands (audit, keys, DR, access):
-    a domain whose module is broken does not block them."""
+    a domain whose module is broken does not block them. ``seal=False`` for a command that must
+    not sign the audit log's head when it ends (verification: signing would endorse what it found)."""
     with user_errors():
-        return _opening(load_policy_mesh(root))
+        mesh = load_policy_mesh(root)
+    return _opening(mesh) if seal else mesh
 
 
 @contextmanager

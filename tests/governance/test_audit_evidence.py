@@ -196,3 +196,16 @@ def test_a_loss_after_a_deliberate_restore_is_acknowledged_once_by_operate_dr_an
 def test_nothing_to_acknowledge_on_an_intact_log(used_root: Path) -> None:
     result = mesh(used_root, "audit", "acknowledge-loss", "--reason", "none", "--as", OPERATOR)
     assert result.exit_code == 1 and "no loss to acknowledge" in result.stderr
+
+
+def test_a_cut_log_with_its_heads_and_witness_deleted_fails_and_verify_signs_nothing(used_root: Path) -> None:
+    log = audit_dir(used_root) / "audit.jsonl"
+    log.write_text("".join(lines_of(used_root)[:3]))
+    for name in ("head.json", "checkpoints.jsonl"):
+        (audit_dir(used_root) / name).unlink(missing_ok=True)
+    shutil.rmtree(used_root / ".mesh" / "regions" / "us-west" / "_witness")
+    result = mesh(used_root, "audit", "verify")
+    assert result.exit_code == 1 and "no witness" in result.output and "holds a tree head" in result.output, \
+        result.output
+    assert not (audit_dir(used_root) / "checkpoints.jsonl").exists(), "verification signed a head over what it found"
+    assert not (used_root / ".mesh" / "regions" / "us-west" / "_witness").exists()
