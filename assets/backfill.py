@@ -124,6 +124,7 @@ def run_plan(mesh: Mesh, work: Plan, *, params: Mapping[str, Any] | None = None,
         if on_result is not None:
             on_result(result)
 
+    failed_last = _failed_last(mesh, work) if resume else {}
     # the runs' lineage events are sent together, in the background, all of them by the time it returns
     with mesh.services.lineage.batched(), ThreadPoolExecutor(max_workers=max_parallel,
                                                              thread_name_prefix="backfill") as pool:
@@ -136,7 +137,7 @@ def run_plan(mesh: Mesh, work: Plan, *, params: Mapping[str, Any] | None = None,
                 if broken:
                     record(node, skip_asset(mesh, node.key, run_id=run_id, partition=node.partition,
                                             reason=f"skipped: {_listed(broken)} did not materialize"))
-                elif resume and not any(results[n].published for n in read) and (done := _done(mesh, node)):
+                elif resume and not any(results[n].published for n in read) and (done := _done(mesh, node, failed_last)):
                     record(node, done)
                 else:
                     running[pool.submit(_run_and_dispatch, mesh, node, run_id, params, handlers)] = node
@@ -204,9 +205,20 @@ def _needs(mesh: Mesh, node: Node, nodes: Mapping[str, list[Node]]) -> tuple[Nod
     return tuple(read)
 
 
-def _done(mesh: Mesh, node: Node) -> AssetResult | None:
+def _failed_last(mesh: Mesh, work: Plan) -> Mapping[str, Collection[str]]:
+    """Per partitioned asset of ``work``, its partitions whose last run failed (one question to
+    the run history for the whole plan; none when the mesh keeps no history)."""
+    history = mesh.services.failed_runs
+    keys = {node.key for node in work.nodes if node.partition is not None}
+    return history.partitions_failed(keys) if history is not None and keys else {}
+
+
+def _done(mesh: Mesh, node: Node, failed_last: Mapping[str, Collection[str]]) -> AssetResult | None:
     """An ``unchanged`` result when ``node``'s current version is up to date (not stale: made by
-    the current code and contract from the current versions of what it reads), else ``None``."""
+    the current code and contract from the current versions of what it reads) and its last run
+    did not fail, else ``None``."""
+    if node.partition in failed_last.get(node.key, ()):
+        return None  # an older good version is current, but the last try failed: try again
     current = mesh.store().current(node.key, node.partition)
     if current is None or staleness(mesh, node.key, node.partition, current=current).stale:
         return None

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -154,6 +154,15 @@ class RunObserver(Protocol):
     def run_ended(self, run: RunEnded) -> None: ...
 
 
+class FailedRuns(Protocol):
+    """What the run history knows and the stored versions cannot tell: which partitions' last
+    run failed. A resumed backfill runs them again even where an older good version is current."""
+
+    def partitions_failed(self, keys: Collection[str]) -> Mapping[str, Collection[str]]:
+        """Per asset of ``keys``, its partitions whose last ended run failed (error or gate)."""
+        ...
+
+
 def utc_now() -> dt.datetime:
     """The time now, in UTC: the clock of every mesh but a simulated one."""
     return dt.datetime.now(dt.UTC)
@@ -170,6 +179,8 @@ class Services:
     admission: Admission
     handlers: Sequence[UpdateHandler] = ()
     observers: Sequence[RunObserver] = ()
+    #: ``None``: nothing is known of past runs, and a resumed backfill trusts the stored versions alone.
+    failed_runs: FailedRuns | None = None
     together: Callable[[], AbstractContextManager[object]] = nullcontext
     clock: Callable[[], dt.datetime] = utc_now
     sleep: Callable[[float], None] = time.sleep

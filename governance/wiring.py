@@ -132,6 +132,7 @@ def _governed_services(mesh: Mesh) -> GovernedServices:
     keyring = Keyring(key_provider(policy, mesh.state_dir), mesh.state_dir / "keys" / "data",
                       tokenized_before=partial(tokenized_before, mesh))
     history = RunHistory(state_database(policy), mesh.state_dir / HISTORY_FILE)
+    records = RunRecords(state_database(policy))
     alerts = AlertSink(mesh=policy.settings.name, root=mesh.root, policy=policy.alerts,
                        database=state_database(policy), audit=audit, selector=_Selector(mesh),
                        clock=lambda: mesh.services.clock())
@@ -139,8 +140,9 @@ def _governed_services(mesh: Mesh) -> GovernedServices:
         audit=audit, keyring=keyring, history=history, lineage=lineage_for(mesh),
         protector=_PolicyProtector(policy, keyring), authorizer=_GrantAuthorizer(policy),
         admission=_RegionAdmission(mesh), handlers=tuple(default_handlers(mesh, audit, history)),
-        observers=(RunRecorder(RunRecords(state_database(policy))), AlertObserver(alerts),
+        observers=(RunRecorder(records), AlertObserver(alerts),
                    SubscriptionObserver(mesh, subscription_store(mesh), alerts)),
+        failed_runs=records,
         together=state_database(policy).joined,
         alerts=alerts)
 

@@ -251,6 +251,12 @@ class RunRecords:
                 found.setdefault(record.key, []).append(record)
         return found
 
+    def partitions_failed(self, keys: Collection[str]) -> dict[str, set[str]]:
+        """:class:`assets.ports.FailedRuns`: per asset of ``keys``, the partitions whose last
+        ended run failed."""
+        found = self.failed_partitions()
+        return {key: {r.partition for r in found[key] if r.partition} for key in keys if key in found}
+
     @staticmethod
     def _last(conn: Connection, where: ColumnElement[bool], column: Any) -> dict[str, RunRecord]:
         return {r.key: r for r in map(_record, conn.execute(_newest(where, column)))}

@@ -86,6 +86,23 @@ def test_a_failed_gate_skips_exactly_the_partitions_that_read_it_and_a_rerun_res
     assert ran == {"sales.daily_orders/2026-11-18", "sales.weekly_orders/2026-11-16-W47"}
 
 
+
+def test_resuming_runs_again_a_partition_whose_last_run_failed_over_an_older_good_version(example_mesh: Mesh) -> None:
+    days = DAYS[:3]
+    assert backfill("sales.daily_orders", mesh=example_mesh, first=days[0], last=days[-1]).ok
+    kept = example_mesh.store().require_current("sales.daily_orders", days[1])
+    failed = backfill("sales.daily_orders", mesh=example_mesh, first=days[0], last=days[-1],
+                      params={"bad_day": days[1]}, resume=False)
+    assert statuses(failed)[f"sales.daily_orders/{days[1]}"] == "gate_failed"
+    assert example_mesh.store().require_current("sales.daily_orders", days[1]) == kept, "the good version stays"
+    again = backfill("sales.daily_orders", mesh=example_mesh, first=days[0], last=days[-1])
+    assert again.ok
+    notes = {label.rsplit("/", 1)[1]: r.note or "" for label, r in again.results.items()}
+    assert "already materialized" not in notes[days[1]], "the failed day ran again"
+    assert all("already materialized" in notes[d] for d in (days[0], days[2])), notes
+    assert backfill("sales.daily_orders", mesh=example_mesh, first=days[0], last=days[-1]).results[
+        f"sales.daily_orders/{days[1]}"].note.startswith("already materialized"), "and once it succeeded, no more"
+
 def test_materialize_one_partition_runs_it_and_what_it_feeds(example_mesh: Mesh) -> None:
     result = materialize("sales.daily_orders+", mesh=example_mesh, partition="2026-11-20")
     assert statuses(result) == {"sales.daily_orders/2026-11-20": "materialized",
