@@ -81,13 +81,14 @@ def _load_domain(domain: str, path: Path) -> list[AssetDefinition]:
             newest = next(reversed(sys.modules), None)
             modules.append(importlib.import_module(name))
             _remember_imports([name, *_imported_since(newest)])
-        except Exception as exc:  # user code may raise anything; report it against its domain
+        except (Exception, SystemExit) as exc:  # user code may raise anything, even exit: report it against its domain
             what = exc.what if isinstance(exc, MeshError) else str(exc)
             fix = exc.fix if isinstance(exc, MeshError) and exc.fix else "fix the error in the domain's code"
             raise DomainImportError(
                 f"domain '{domain}' failed to import: {type(exc).__name__}: {what}",
                 where=_user_line(exc, path),
-                fix=f"{fix}; the other domains still load") from exc
+                fix=f"{fix}. Until then the commands that load every domain's code stop here; `mesh check`, the "
+                    "audit, keys, access, dr and ops heal commands and the other domains' DAGs on Airflow do not") from exc
     seen: dict[int, AssetDefinition] = {}
     for module in modules:
         for value in vars(module).values():

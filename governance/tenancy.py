@@ -14,24 +14,22 @@ Each change is audited.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 from typing import Any
 
 import tomlkit
 
-from assets.errors import MeshError
+from assets.errors import ConfigError, MeshError
 from assets.mesh import Mesh
 from governance.access.authorization import identity_details, require
 from governance.audit import AuditEvent, AuditLog
 from governance.identity import Actor
 from governance.policy import load_policy
 from governance.policy.editing import edit_mesh_toml
-from governance.policy.model import MAX_NAME_LENGTH, grant_id_of
+from governance.policy.model import check_name, grant_id_of
 from governance.services import governed
 
 ARCHIVE = "_archive"
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class TenancyError(MeshError):
@@ -96,12 +94,10 @@ def create_domain(root: Path, name: str, owner: str, audit: AuditLog, *, actor: 
     ``manage_domains`` permission."""
     policy = load_policy(root)
     require(policy, audit, actor, "manage_domains", action="domain_create", target=name)
-    if len(name) > MAX_NAME_LENGTH:
-        raise TenancyError(f"the domain name is {len(name)} characters long", where="mesh domain create",
-                           fix=f"use a name of at most {MAX_NAME_LENGTH} characters")
-    if not _NAME.match(name):
-        raise TenancyError(f"'{name}' is not a valid domain name", where="mesh domain create",
-                           fix="use lower_snake_case, starting with a letter")
+    try:
+        check_name(name, "mesh domain create")  # as mesh.toml's [domains.<name>] will check it
+    except ConfigError as exc:
+        raise TenancyError(exc.what, where=exc.where, fix=exc.fix) from None
     package = policy.root / "domains" / name
     if name in policy.domains or package.exists():
         raise TenancyError(f"domain '{name}' already exists", where=str(package), fix="choose another name")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import keyword
 import re
 import secrets
 from collections.abc import Collection, Mapping
@@ -42,11 +43,15 @@ def _require(ok: bool, where: str, what: str, fix: str) -> None:
         raise ConfigError(what, where=where, fix=fix)
 
 
-def _check_name(name: str, where: str) -> None:
+def check_name(name: str, where: str) -> None:
+    """Refuse (:class:`ConfigError`) a name the mesh cannot use for a domain, role or region."""
     _require(len(name) <= MAX_NAME_LENGTH, where, f"the name is {len(name)} characters long",
              f"use a name of at most {MAX_NAME_LENGTH} characters")
     _require(bool(_NAME.match(name)), where, f"'{name}' is not a valid name",
              "use lower-case letters, digits and '_', starting with a letter")
+    _require(not keyword.iskeyword(name) and not keyword.issoftkeyword(name), where,
+             f"'{name}' is a Python keyword: a domain's code is the package domains/{name}, which Python cannot "
+             "import by that name", f"choose another name, such as '{name}_data'")
 
 
 def _check_path(path: str, where: str) -> None:
@@ -114,7 +119,7 @@ class DomainPolicy:
 
     def __post_init__(self) -> None:
         where = f"[domains.{self.name}]"
-        _check_name(self.name, where)
+        check_name(self.name, where)
         _require(bool(self.owners), f"{where}.owners", "the domain has no owners",
                  'write owners = ["team@acme.example"]')
         _check_emails(self.owners, f"{where}.owners")

@@ -88,6 +88,16 @@ def test_a_domain_that_raises_on_import_does_not_hide_the_others(fixture_mesh: C
     assert "domains/beta/assets.py:6" in mesh.errors["beta"].where
 
 
+
+def test_a_domain_that_exits_on_import_is_reported_like_one_that_raises(fixture_mesh: Callable[[str], Path]) -> None:
+    root = fixture_mesh("broken_import")
+    assets = root / "domains" / "beta" / "assets.py"
+    assets.write_text(assets.read_text().replace('raise RuntimeError("the beta team broke their build")',
+                                                 "import sys\nsys.exit(3)"))
+    mesh = load_mesh(root, strict=False)
+    assert list(mesh.graph) == ["alpha.numbers"]
+    assert "SystemExit" in mesh.errors["beta"].what and "Fix:" in str(mesh.errors["beta"])
+
 @pytest.mark.parametrize(("domain", "line", "what"), [
     pytest.param("alpha", 6, "ShapeError: could not create a new DataFrame", id="raised-inside-polars"),
     pytest.param("beta", 7, "DefinitionError: asset 'beta.numbers': contract_version 'one'", id="refused-by-asset"),

@@ -47,6 +47,8 @@ def test_read_arguments_are_checked(materialized_example: tuple[Mesh, RunResult]
     pytest.param(("list", "not " * 1000 + "sales.orders"), "nested", id="selection-of-1000-nots"),
     pytest.param(("domain", "create", "d" * 300, "--owner", "d@acme.example", "--as", "council@acme.example"),
                  "characters", id="domain-name-of-300-characters"),
+    pytest.param(("domain", "create", "class", "--owner", "d@acme.example", "--as", "council@acme.example"),
+                 "is a Python keyword", id="domain-named-by-a-python-keyword"),
 ])
 def test_mistyped_arguments_are_one_line_errors(example_root: Path, args: tuple[str, ...], message: str) -> None:
     assert message in refused(example_root, *args)
