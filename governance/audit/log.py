@@ -450,6 +450,13 @@ class AuditLog:
 
     def _write_checkpoint(self, head: dict[str, Any]) -> dict[str, Any]:
         public = self.signer.public_key()
+        if self.pinned is not None and key_fingerprint(public) != self.pinned:  # never sign with a stranger
+            raise AuditError(f"the audit signing key ({key_fingerprint(public)}) is not the one mesh.toml pins "
+                             f"({self.pinned}): it was replaced, or lost and made anew; nothing is signed with it",
+                             where=self.where,
+                             fix="restore .mesh/keys/audit.ed25519.pem from a backup (mesh dr restore); if it is "
+                                 "lost for good, a holder of rotate_keys pins the new one: `mesh audit pin --replace "
+                                 "--as EMAIL`")
         self._pin(public)
         body = {"size": head["count"], "root": head["range"].root().hex(), "bytes": head["bytes"],
                 "blocks": blocks.blocks_root(head["blocks"], self.storage, head["bytes"]).hex(),

@@ -209,3 +209,16 @@ def test_a_cut_log_with_its_heads_and_witness_deleted_fails_and_verify_signs_not
         result.output
     assert not (audit_dir(used_root) / "checkpoints.jsonl").exists(), "verification signed a head over what it found"
     assert not (used_root / ".mesh" / "regions" / "us-west" / "_witness").exists()
+
+
+def test_a_lost_audit_key_made_anew_signs_nothing_until_it_is_pinned(used_root: Path) -> None:
+    before = (audit_dir(used_root) / "checkpoints.jsonl").read_text()
+    (used_root / ".mesh" / "keys" / "audit.ed25519.pem").unlink()
+    assert mesh(used_root, "materialize", "finance.fx_rates").exit_code == 0  # the data is safe; the head waits
+    assert (audit_dir(used_root) / "checkpoints.jsonl").read_text() == before, "signed with a key nobody pinned"
+    result = mesh(used_root, "audit", "verify")
+    assert result.exit_code == 0, result.output  # what was signed still verifies; the new records are unsigned
+    replaced = mesh(used_root, "audit", "pin", "--replace", "--as", "platform@acme.example")
+    assert replaced.exit_code == 0, replaced.output
+    assert mesh(used_root, "materialize", "finance.fx_rates").exit_code == 0
+    assert (audit_dir(used_root) / "checkpoints.jsonl").read_text() != before, "pinned: it signs again"
