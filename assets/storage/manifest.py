@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 MANIFEST_FORMAT = 1
@@ -51,6 +51,25 @@ class Manifest:
     observed: Mapping[str, Any] | None = None
     format: int = MANIFEST_FORMAT
 
+    def __post_init__(self) -> None:
+        """Refuse (``ValueError``) a manifest whose fields do not have their types: it is read
+        from storage, where a byte can change, and every reader trusts its fields."""
+        for name in ("key", "version", "checksum", "contract_version", "code_version", "produced_at", "run_id"):
+            _require(isinstance(getattr(self, name), str), name, "a string")
+        for name in ("rows", "bytes", "format"):
+            value = getattr(self, name)
+            _require(isinstance(value, int) and not isinstance(value, bool) and value >= 0, name,
+                     "a whole number, not negative")
+        for name in ("schema", "input_versions", "protection"):
+            value = getattr(self, name)
+            _require(isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str)
+                                                        for k, v in value.items()), name, "an object of strings")
+        for name in ("partition", "content_checksum"):
+            _require(getattr(self, name) is None or isinstance(getattr(self, name), str), name, "a string or null")
+        for name in ("data_key", "contract", "observed"):
+            _require(getattr(self, name) is None or isinstance(getattr(self, name), Mapping), name,
+                     "an object or null")
+
     @property
     def domain(self) -> str:
         return self.key.split(".", 1)[0]
@@ -82,6 +101,17 @@ class Manifest:
             raise ValueError("a manifest is a JSON object")
         found = data.get("warnings", [])
         if not isinstance(found, list) or not all(isinstance(w, dict) for w in found):
-            raise ValueError("'warnings' is not a list of objects")
+            raise ValueError("the manifest's 'warnings' is not a list of objects")
         data["warnings"] = tuple(found)
+        known = {f.name for f in fields(cls)}
+        required = {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
+        if missing := sorted(required - data.keys()):
+            raise ValueError(f"the manifest lacks {', '.join(missing)}")
+        if unknown := sorted(data.keys() - known):
+            raise ValueError(f"the manifest has fields no version of the mesh writes: {', '.join(unknown[:5])}")
         return cls(**data)
+
+
+def _require(ok: bool, field_name: str, what: str) -> None:
+    if not ok:
+        raise ValueError(f"the manifest's '{field_name}' is not {what}")

@@ -283,8 +283,11 @@ class VersionStore:
         except FileNotFoundError:
             raise self._error(key, f"version '{version}' does not exist", path,
                               fix=f"list the versions with `mesh history {key}`") from None
-        except (OSError, ValueError, TypeError) as exc:
+        except OSError as exc:
             raise self._error(key, f"the manifest of version '{version}' is unreadable: {exc}", path) from exc
+        except (ValueError, TypeError) as exc:  # not JSON, or not a manifest: damaged where it is stored
+            raise self._error(key, f"the manifest of version '{version}' is damaged: {exc}", path, fix=CORRUPT_FIX,
+                              kind=CorruptDataError) from exc
         if (manifest.key, manifest.version, manifest.partition) != (key, version, partition):
             raise self._error(key, f"the manifest in version folder '{version}' describes version "
                                    f"'{manifest.version}' of '{manifest.key}'"

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from assets import StorageError, StorageRoot, VersionStore
 from assets.errors import AssetNotMaterializedError, CorruptDataError
@@ -214,3 +216,26 @@ def test_a_full_disk_while_writing_publishes_nothing_and_says_how_to_fix_it(tmp_
     assert done.returncode == 0, done.stderr
     assert "asset 'sales.orders': writing the new version failed" in done.stdout
     assert "Fix: free space on the region's disk" in done.stdout and "Traceback" not in done.stdout + done.stderr
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                     max_leaves=6)
+
+
+@given(st.dictionaries(st.sampled_from([f.name for f in dataclasses.fields(Manifest)]), _JSON))
+def test_a_stored_manifest_is_a_manifest_or_a_value_error(data: dict[str, object]) -> None:
+    try:
+        manifest = Manifest.from_json(json.dumps(data))
+    except ValueError as exc:
+        assert "manifest" in str(exc)
+    else:
+        assert isinstance(manifest.rows, int) and all(isinstance(v, str) for v in manifest.schema.values())
+
+
+def test_a_manifest_with_a_field_of_the_wrong_type_is_damaged_not_a_crash(store: VersionStore, tmp_path: Path) -> None:
+    manifest = store.publish(pl.DataFrame({"n": [1]}), request())
+    path = tmp_path / "region/sales/orders" / manifest.version / "manifest.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "rows": "many"}))
+    with pytest.raises(CorruptDataError, match="'rows' is not a whole number.*Fix: copy the version back"):
+        store.manifest("sales.orders", manifest.version)
