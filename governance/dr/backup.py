@@ -73,6 +73,10 @@ class RestoreReport:
                 "kept": list(self.kept), "problems": list(self.problems)}
 
 
+#: Under ``.mesh/backups``: the folders of the backups written elsewhere (``--to DIR``).
+ELSEWHERE = "elsewhere.json"
+
+
 def backups_dir(state_dir: Path) -> Path:
     return state_dir / "backups"
 
@@ -112,6 +116,8 @@ def backup(mesh: Mesh, dest: Path | None = None, *, actor: str = "operator") -> 
         shutil.rmtree(partial, ignore_errors=True)
         raise
     report = BackupReport(dest, len(files), manifests, int(checkpoint["size"]), tuple(skipped))
+    if dest.resolve().parent != backups_dir(mesh.state_dir).resolve():
+        _remember_elsewhere(mesh.state_dir, dest)
     log.append(AuditEvent(actor=actor, action="dr_backup", target=str(dest), outcome="written", source="dr",
                           details=report.to_dict()))
     return report
@@ -122,6 +128,29 @@ def backup_folders(state_dir: Path) -> list[Path]:
     backups, and leftovers of an interrupted backup or rewrap (their names start with a dot)."""
     folder = backups_dir(state_dir)
     return sorted(p for p in folder.iterdir() if (p / INDEX).is_file()) if folder.is_dir() else []
+
+
+def backups_elsewhere(state_dir: Path) -> tuple[list[Path], list[Path]]:
+    """The backups written outside ``<state_dir>/backups`` (``mesh dr backup --to DIR``), as
+    recorded when they were written: those still found (with an index), and those not found
+    (removed, or on a disk not mounted now). A KEK is retired only when neither wraps a key."""
+    try:
+        recorded = json.loads((backups_dir(state_dir) / ELSEWHERE).read_text())
+    except FileNotFoundError:
+        return [], []
+    except (OSError, ValueError) as exc:
+        raise BackupError(f"the list of backups written elsewhere is unreadable: {exc}",
+                          where=str(backups_dir(state_dir) / ELSEWHERE),
+                          fix="restore it, or write the backups' folders into it as a JSON list") from None
+    folders = [Path(p) for p in recorded if isinstance(p, str)] if isinstance(recorded, list) else []
+    found = [p for p in folders if (p / INDEX).is_file()]
+    return found, [p for p in folders if p not in found]
+
+
+def _remember_elsewhere(state_dir: Path, dest: Path) -> None:
+    found, missing = backups_elsewhere(state_dir)
+    folders = sorted({str(p) for p in (*found, *missing, dest.resolve())})
+    atomic_write(backups_dir(state_dir) / ELSEWHERE, json.dumps(folders, indent=2).encode())
 
 
 def write_index(folder: Path, index: dict[str, Any], log: AuditLog) -> None:

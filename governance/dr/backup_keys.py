@@ -33,6 +33,7 @@ from governance.audit import AuditEvent, AuditLog
 from governance.dr.backup import (
     backup_folders,
     backups_dir,
+    backups_elsewhere,
     file_digest,
     verify_backup,
     write_index,
@@ -72,9 +73,14 @@ def wrapped_in_backup(folder: Path) -> Iterator[WrappedItem]:
 
 
 def backup_kek_usage(state_dir: Path) -> dict[Path, Counter[str]]:
-    """For each backup folder under ``<state_dir>/backups``: how many keys each KEK wraps there."""
+    """For each backup folder under ``<state_dir>/backups``, and each written elsewhere that is
+    still found: how many keys each KEK wraps there."""
     return {folder: Counter(item.wrapped.kek_id for item in wrapped_in_backup(folder))
-            for folder in backup_folders(state_dir)}
+            for folder in _all_backups(state_dir)}
+
+
+def _all_backups(state_dir: Path) -> list[Path]:
+    return [*backup_folders(state_dir), *backups_elsewhere(state_dir)[0]]
 
 
 def rewrap_backups(mesh: Mesh, keyring: Keyring, audit: AuditLog, *, actor: Actor) -> dict[Path, int]:
@@ -87,7 +93,7 @@ def rewrap_backups(mesh: Mesh, keyring: Keyring, audit: AuditLog, *, actor: Acto
     with keyring.lock.exclusive():
         _finish_interrupted(backups_dir(mesh.state_dir))
         target = keyring.provider.active_kek_id()
-        for folder in backup_folders(mesh.state_dir):
+        for folder in _all_backups(mesh.state_dir):
             if folder.name.startswith(".") or all(i.wrapped.kek_id == target for i in wrapped_in_backup(folder)):
                 continue
             done[folder] = _rewrap_backup(mesh.state_dir, folder, keyring, audit, target)

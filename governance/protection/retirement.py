@@ -14,6 +14,7 @@ from pathlib import Path
 from assets.mesh import Mesh
 from governance.access.authorization import identity_details, require
 from governance.audit import AuditEvent, AuditLog
+from governance.dr.backup import ELSEWHERE, backups_elsewhere
 from governance.dr.backup_keys import backup_kek_usage
 from governance.identity import Actor
 from governance.keys import KeyError_
@@ -43,6 +44,12 @@ def _retire(mesh: Mesh, keyring: Keyring, audit: AuditLog, kek_id: str, actor: A
     known = keyring.provider.kek_ids()
     if kek_id not in known:
         raise unknown_kek(kek_id, known, where="mesh keys retire")
+    _, missing = backups_elsewhere(mesh.state_dir)
+    if missing:  # a backup that cannot be read now may need this KEK
+        raise KeyError_(f"KEK {kek_id} may still wrap keys of the backups written to {', '.join(map(str, missing))}, "
+                        "which are not found now", where="mesh keys retire",
+                        fix="mount them and run it again; if they are gone for good, remove their folders from "
+                            f"{mesh.state_dir / 'backups' / ELSEWHERE}")
     stored = Counter(item.wrapped.kek_id for item in wrapped_items(mesh, keyring))[kek_id]
     backups = {folder: usage[kek_id] for folder, usage in _backup_usage(mesh).items() if usage[kek_id]}
     if stored or backups:

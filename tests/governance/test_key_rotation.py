@@ -228,6 +228,27 @@ def test_a_kek_that_wraps_keys_in_a_backup_is_not_retired_and_the_backup_stays_r
     assert _lose_and_restore(mesh, written.path) == before
 
 
+
+def test_a_backup_written_elsewhere_holds_its_kek_too_even_when_it_is_not_mounted(protected_mesh: Mesh,
+                                                                                  tmp_path: Path) -> None:
+    mesh, keyring, audit = protected_mesh, governed(protected_mesh).keyring, governed(protected_mesh).audit
+    operator = person("platform@acme.example")
+    before = plaintext(mesh)
+    written = backup(mesh, tmp_path / "offsite" / "monday")
+    old = keyring.provider.active_kek_id()
+    rotate_keys(mesh, keyring, audit, actor=operator)
+    with pytest.raises(KeyError_, match=f"KEK {old} still wraps 5 data key.* backup monday"):
+        retire_kek(mesh, keyring, audit, old, actor=operator)
+    unmounted = tmp_path / "unmounted"
+    written.path.parent.rename(unmounted)
+    with pytest.raises(KeyError_, match="backups written to .*monday, which are not found now") as refused:
+        retire_kek(mesh, keyring, audit, old, actor=operator)
+    assert "mount them" in refused.value.fix
+    unmounted.rename(written.path.parent)
+    assert rewrap_backups(mesh, keyring, audit, actor=operator) == {written.path.resolve(): 5}
+    retire_kek(mesh, keyring, audit, old, actor=operator)
+    assert _lose_and_restore(mesh, written.path) == before
+
 def test_rewrapped_backups_verify_restore_and_free_the_old_kek(protected_mesh: Mesh) -> None:
     mesh, keyring, audit = protected_mesh, governed(protected_mesh).keyring, governed(protected_mesh).audit
     before = plaintext(mesh)
