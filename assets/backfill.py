@@ -86,6 +86,11 @@ def plan(mesh: Mesh, selection: str, *, partition: str | None = None,
                 if (partitions := mesh.graph[key].spec.partitions) is not None:
                     partitions.validate(partition)
         bound = partition if partition is not None else f"{first} .. {last}"
+        if all(mesh.graph[key].spec.partitions is None for key in keys):
+            raise PartitionKeyError(f"'{selection}' selects no partitioned asset: {_listed(sorted(keys))} "
+                                    f"{'is' if len(keys) == 1 else 'are'} not partitioned", where=selection,
+                                    fix="materialize it with `mesh materialize`, or select a partitioned asset "
+                                        "(`mesh list` shows each asset's partitions)")
         raise PartitionKeyError(f"no asset of '{selection}' has a partition {bound}", where=selection,
                                 fix="select a partitioned asset, and a key or dates inside its partitions "
                                     "(`mesh list` shows each asset's partitions)")

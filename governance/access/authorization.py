@@ -54,7 +54,9 @@ def require(policy: MeshPolicy, audit: AuditSink, actor: Actor, permission: str,
     reason = f"'{actor.id}' is not {who_may}"
     audit.append(AuditEvent(actor=actor.id, action=action, target=target, outcome="denied", source="governance",
                             details={"permission": permission, "reason": reason, **identity_details(actor)}))
+    owners = sorted(domain.owners) if domain is not None else []
+    who = holders + [o for o in owners if o not in holders]
     raise PermissionDeniedError(
-        f"refused: {reason}, so may not {action.replace('_', ' ')} {target}", where=f"{action} on {target}",
-        fix=(f"act as one of {', '.join(holders)} (--as EMAIL), or " if holders else "")
+        f"refused: {reason}, which {action} on {target} needs", where=f"{action} on {target}",
+        fix=(f"act as one of {', '.join(who)} (--as EMAIL), or " if who else "")
         + f"ask the council to give you a role with {permission} in mesh.toml [roles]")

@@ -54,14 +54,15 @@ def identity_folder() -> Path:
     return Path(user_config_dir(APP_NAME)) / "identities"
 
 
-def _email(text: str | None, action: str) -> str:
+def _email(text: str | None, action: str, *, named: str = "--as YOUR-EMAIL") -> str:
+    """``text`` as an e-mail address; ``named`` is how the command takes it, for the fix."""
     if text is None or not text.strip():
         raise IdentityError("nobody was named", where=action,
-                            fix="pass --as YOUR-EMAIL or set MESH_USER to the person whose key you hold")
+                            fix=f"pass {named} or set MESH_USER to the person whose key you hold")
     email = normalize_email(text)
     if not is_email(email):
-        raise IdentityError(f"{text!r} is not an e-mail address", where=action,
-                            fix="pass --as YOUR-EMAIL, like 'team@acme.example'")
+        raise IdentityError(f"{str(text)[:80]!r} is not an e-mail address", where=action,
+                            fix=f"pass {named}, like 'team@acme.example'")
     return email
 
 
@@ -98,7 +99,7 @@ def create_identity(email: str, folder: Path | None = None) -> str:
 
     Refuses to replace a key already held (signatures made with it would stop counting).
     """
-    address = _email(email, "mesh identity create")
+    address = _email(email, "mesh identity create", named="your e-mail address (mesh identity create EMAIL)")
     store = _store(folder)
     existing = _held_key(store, address)
     if existing is not None:

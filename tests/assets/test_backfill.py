@@ -138,7 +138,7 @@ def test_bad_partitions_are_refused_with_the_fix(example_mesh: Mesh) -> None:
         run_asset(example_mesh, "sales.products", run_id="run-x", partition="2026-11-19")
     with pytest.raises(PartitionKeyError, match="outside daily from 2026-11-16"):
         plan(example_mesh, "sales.daily_orders", partition="2020-01-01")
-    with pytest.raises(PartitionKeyError, match="no asset"):
+    with pytest.raises(PartitionKeyError, match="sales.products is not partitioned"):
         plan(example_mesh, "sales.products", first="2026-11-16", last="2026-11-17")
     with pytest.raises(PartitionKeyError, match="backwards"):
         plan(example_mesh, "sales.daily_orders", first="2026-11-20", last="2026-11-16")

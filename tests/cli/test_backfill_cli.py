@@ -58,7 +58,7 @@ def test_bad_partition_arguments_are_one_line_errors(example_root: Path) -> None
         (("backfill", "sales.daily_orders", "--from", "yesterday", "--to", "2026-11-16"), "is not a date"),
         (("backfill", "sales.daily_orders", "--from", "2026-11-16", "--to", "2026-11-17", "--max-parallel", "0"),
          "--max-parallel"),
-        (("backfill", "sales.products", "--from", "2026-11-16", "--to", "2026-11-17"), "no asset"),
+        (("backfill", "sales.products", "--from", "2026-11-16", "--to", "2026-11-17"), "sales.products is not partitioned"),
         (("materialize", "sales.daily_orders", "--partition", "../../etc"), "not a daily partition key"),
         (("read", "sales.daily_orders", "--partition", "2026-13-01", *READER), "Fix:"),
         (("read", "sales.products", "--partition", "2026-11-16", *READER), "not partitioned"),
