@@ -70,8 +70,11 @@ def read_asset(mesh: Mesh, key: str, *, actor: Actor, version: str | None = None
         details={"reason": decision.reason, "version": version, **identity_details(actor),
                  **({"partitions": _asked(partition, first, last)} if (partition or first or last) else {})}))
     if not decision.allowed:
+        private = mesh.graph[key].spec.visibility == "private"
         raise AccessDeniedError(f"'{user}' may not read '{key}': {decision.reason}", where=f"read {key}",
-                                fix="ask the owning domain for a grant (mesh access request) or a role")
+                                fix="act as an owner of its domain: a private asset is read by its own domain "
+                                    "alone, and no grant opens it" if private else
+                                    "ask the owning domain for a grant (mesh access request) or a role")
     store = mesh.store()
     if mesh.graph[key].spec.partitions is not None or partition or first or last:
         return _read_partitions(mesh, key, user, version=version, partition=partition, first=first, last=last)

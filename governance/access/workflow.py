@@ -41,8 +41,16 @@ def _how(actor: Actor) -> dict[str, Any]:
 
 
 def request_grant(policy: MeshPolicy, audit: AuditLog, *, product: str, consumer: str, purpose: str,
-                  requester: Actor, expires: dt.date) -> str:
-    """Append a pending grant requested by ``requester``, with a new random ``id``; returns the id."""
+                  requester: Actor, expires: dt.date, visibility: str) -> str:
+    """Append a pending grant requested by ``requester``, with a new random ``id``; returns the id.
+    Only a ``restricted`` product (its ``visibility``) is opened by grants: a request for a
+    private one (no grant opens it) or a public one (every domain reads it) is refused."""
+    if visibility != "restricted":
+        what = "private to its domain: no grant opens it" if visibility == "private" else \
+            "public: every domain reads it without a grant"
+        raise GrantWorkflowError(f"'{product}' is {what}", where="mesh access request",
+                                 fix="its owners make it visibility=\"restricted\" to share it by grants"
+                                     if visibility == "private" else "read it: no request is needed")
     if consumer not in policy.domains:
         raise GrantWorkflowError(f"consumer domain '{consumer}' is not declared", where="mesh access request",
                                  fix="name a domain of mesh.toml. " + did_you_mean(consumer, policy.domains))

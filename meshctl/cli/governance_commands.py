@@ -260,7 +260,8 @@ def access_request(
         mesh = open_mesh(root)
         require_asset(mesh.graph, product)
         grant_id = request_grant(mesh.policy, governed(mesh).audit, product=product, consumer=consumer,
-                                 purpose=purpose, requester=act_as(mesh, user, "grant_request"), expires=until)
+                                 purpose=purpose, requester=act_as(mesh, user, "grant_request"), expires=until,
+                                 visibility=mesh.graph[product].spec.visibility)
     console.print(f"grant {grant_id} requested: {escape(consumer)} reads {escape(product)} until {until}; it needs "
                   f"approval by an owner of '{escape(product.split('.')[0])}' and the council: "
                   f"mesh access approve {grant_id} --as EMAIL", highlight=False)

@@ -110,10 +110,12 @@ def test_the_approval_workflow(example_root: Path) -> None:
     until = dt.date.today() + dt.timedelta(days=30)
     with pytest.raises(GrantWorkflowError, match="not an owner of 'marketing'"):
         request_grant(mesh.policy, audit, product="customers.customers", consumer="marketing", purpose="x",
-                      requester=as_person(mesh.policy, "sales-data@acme.example"), expires=until)
+                      requester=as_person(mesh.policy, "sales-data@acme.example"), expires=until,
+                      visibility="restricted")
     grant_id = request_grant(mesh.policy, audit, product="customers.customers", consumer="marketing",
                              purpose="loyalty mailing",
-                             requester=as_person(mesh.policy, "Marketing-Data@acme.example"), expires=until)
+                             requester=as_person(mesh.policy, "Marketing-Data@acme.example"), expires=until,
+                             visibility="restricted")
     policy = load_policy(example_root)
     assert active_grant(policy, "customers.customers", "marketing", dt.date.today()) is None
     assert "# Governance policies" in (example_root / "mesh.toml").read_text(), "comments must be kept"
@@ -149,14 +151,17 @@ def test_a_self_approval_written_into_mesh_toml_is_refused(example_root: Path) -
 def test_mesh_access_cli(example_root: Path) -> None:
     runner = CliRunner()
     root = ["--root", str(example_root)]
-    done = runner.invoke(app, ["access", "request", "finance.revenue", "--consumer", "marketing", "--purpose",
-                               "budget", "--as", "marketing-data@acme.example", *root])
+    public = runner.invoke(app, ["access", "request", "finance.revenue", "--consumer", "marketing", "--purpose",
+                                 "budget", "--as", "marketing-data@acme.example", *root])
+    assert public.exit_code == 1 and "is public" in public.stderr
+    done = runner.invoke(app, ["access", "request", "customers.customers", "--consumer", "finance", "--purpose",
+                               "budget", "--as", "finance-data@acme.example", *root])
     assert done.exit_code == 0 and "requested" in done.stdout
     listed = runner.invoke(app, ["access", "list", "--json", *root])
     grants = json.loads(listed.stdout)
     assert [g["status"] for g in grants] == ["active", "active", "pending"]
     assert f"grant {grants[2]['id']} requested" in done.stdout
-    refused = runner.invoke(app, ["access", "approve", grants[2]["id"], "--as", "marketing-data@acme.example", *root])
+    refused = runner.invoke(app, ["access", "approve", grants[2]["id"], "--as", "finance-data@acme.example", *root])
     assert refused.exit_code == 1 and "own request" in refused.stderr
 
 
@@ -200,3 +205,18 @@ def test_two_grants_with_one_id_are_refused(example_root: Path) -> None:
     edit(example_root / "mesh.toml", 'product = "sales.customer_orders"', 'id = "same"\nproduct = "sales.customer_orders"')
     problems = check_mesh(example_root).problems
     assert any("[[grants]][1].id" in p and "also the id of [[grants]][0]" in p for p in problems), problems
+
+
+
+@pytest.mark.parametrize(("product", "refusal", "fix"), [
+    ("marketing.audience", "is private to its domain: no grant opens it", 'visibility="restricted"'),
+    ("sales.products", "is public: every domain reads it without a grant", "no request is needed"),
+])
+def test_a_grant_is_requested_only_for_a_restricted_product(example_root: Path, product: str, refusal: str,
+                                                           fix: str) -> None:
+    mesh = load_mesh(example_root)
+    with pytest.raises(GrantWorkflowError, match=refusal) as refused:
+        request_grant(mesh.policy, governed(mesh).audit, product=product, consumer="finance", purpose="x",
+                      requester=as_person(mesh.policy, "finance-data@acme.example"),
+                      expires=dt.date.today() + dt.timedelta(days=30), visibility=mesh.graph[product].spec.visibility)
+    assert fix in refused.value.fix

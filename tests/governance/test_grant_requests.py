@@ -47,7 +47,7 @@ def requested(root: Path) -> str:
     mesh = load_policy_mesh(root)
     return request_grant(mesh.policy, governed(mesh).audit, product=PRODUCT, consumer=CONSUMER, purpose="mailing",
                          requester=as_person(mesh.policy, "marketing-data@acme.example"),
-                         expires=dt.date.today() + dt.timedelta(days=30))
+                         expires=dt.date.today() + dt.timedelta(days=30), visibility="restricted")
 
 
 def _approve(root: str, grant_id: str, who: str, start: object) -> None:

@@ -56,7 +56,8 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     signer = LocalIdentity(people={e: p.public_key for e, p in policy.people.items()})
     who = identity_provider(policy).authenticate
     grant = request_grant(policy, audit, product="customers.customers", consumer="marketing", purpose="loyalty",
-                          requester=who("marketing-data@acme.example"), expires=NOW.date() + dt.timedelta(days=90))
+                          requester=who("marketing-data@acme.example"), expires=NOW.date() + dt.timedelta(days=90),
+                          visibility="restricted")
     with pytest.raises(GrantWorkflowError, match="cannot approve their own request"):
         approve_grant(load_policy(root), audit, grant_id=grant, approver=who("marketing-data@acme.example"),
                       signer=signer)
@@ -225,10 +226,10 @@ def test_who_changed_a_policy_and_approved_what_it_governs_is_a_finding(tmp_path
     who = identity_provider(mesh.policy).authenticate
     until = NOW.date() + dt.timedelta(days=30)
     first = request_grant(mesh.policy, audit, product="customers.customers", consumer="marketing", purpose="a",
-                          requester=who("marketing-data@acme.example"), expires=until)
+                          requester=who("marketing-data@acme.example"), expires=until, visibility="restricted")
     revoke_grant(load_policy(root), audit, grant_id=first, actor=who(COUNCIL))
     second = request_grant(load_policy(root), audit, product="customers.customers", consumer="marketing", purpose="b",
-                           requester=who("marketing-data@acme.example"), expires=until)
+                           requester=who("marketing-data@acme.example"), expires=until, visibility="restricted")
     approve_grant(load_policy(root), audit, grant_id=second, approver=who(COUNCIL), signer=signer)
     findings = _report(root)["sod"]
     assert [(f["kind"], f["who"]) for f in findings] == [("changed_and_approved", COUNCIL)]
