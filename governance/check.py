@@ -70,6 +70,10 @@ def check_mesh(root: Path | str | None = None) -> CheckReport:
         replaced, warnings = deprecation_findings(graph, dt.date.today(), unloaded)
         problems += replaced
         warnings += partial_rollup_warnings(graph)
+        warnings += [f"{policy.path.name} [[grants]][{g.index}] ({g.product} -> {g.consumer}): '{g.product}' is "
+                     f"{graph[g.product].spec.visibility}, so the grant opens nothing (grants share restricted "
+                     "products). Fix: remove it, or have its owners make the product restricted"
+                     for g in policy.grants if g.product in graph and graph[g.product].spec.visibility != "restricted"]
     if problems or graph is None:
         return CheckReport(problems=tuple(problems), warnings=tuple(warnings))
     counts = {"domains": len(graph.domains()), "assets": len(graph), "grants": len(policy.grants)}

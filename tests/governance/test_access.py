@@ -15,6 +15,7 @@ from assets import Mesh, Status, materialize
 from governance.access import AccessDeniedError, active_grant, read_asset, user_may_read
 from governance.access.workflow import GrantWorkflowError, approve_grant, request_grant
 from governance.check import check_mesh
+from governance.policy.editing import edit_mesh_toml
 from governance.identity import Actor, LocalIdentity, identity_provider
 from governance.policy import MeshPolicy, load_policy
 from governance.services import governed
@@ -220,3 +221,13 @@ def test_a_grant_is_requested_only_for_a_restricted_product(example_root: Path, 
                       requester=as_person(mesh.policy, "finance-data@acme.example"),
                       expires=dt.date.today() + dt.timedelta(days=30), visibility=mesh.graph[product].spec.visibility)
     assert fix in refused.value.fix
+
+
+
+def test_mesh_check_warns_of_a_grant_on_a_product_that_is_not_restricted(example_root: Path) -> None:
+    with edit_mesh_toml(example_root / "mesh.toml") as doc:
+        doc["grants"].append({"id": "g-0000aaaa", "product": "marketing.audience", "consumer": "finance",
+                              "purpose": "x", "approved_by": [], "expires": dt.date.today() + dt.timedelta(days=9)})
+    report = check_mesh(example_root)
+    assert any("'marketing.audience' is private, so the grant opens nothing" in w for w in report.warnings), \
+        report.warnings
