@@ -89,8 +89,9 @@ class Lineage:
             # the sender is told once the event is committed (it would not see it before)
             self.outbox.database.after_commit(lambda: sender.poke() or self.outbox.flush())  # ended meanwhile: send it
             return None
-        except Exception:  # lineage must never fail a data run; the outbox keeps what it could record
-            log.exception("lineage event for %s could not be recorded", key)
+        except Exception as exc:  # lineage must never fail a data run; the outbox keeps what it could record
+            log.warning("lineage event for %s could not be recorded: %s: %s", key, type(exc).__name__,
+                        str(exc).splitlines()[0] if str(exc) else "")
             return None
 
 

@@ -18,4 +18,4 @@ from governance.protection.keys import (
 )
 
 __all__ = ["REDACTED", "KeyProvider", "Keyring", "LocalKeyProvider", "Protected", "WrappedKey",
-           "classified_columns", "key_provider", "protect", "tokenize", "unprotect"]
+           "classified_columns", "protect", "tokenize", "unprotect"]

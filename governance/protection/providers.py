@@ -8,7 +8,10 @@ mesh's state folder and returns an object with the :class:`KeyProvider` methods 
 from __future__ import annotations
 
 import importlib
+import inspect
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 from assets.errors import ConfigError
 from governance.keys import LocalKeyStore
@@ -27,7 +30,17 @@ def key_provider(policy: MeshPolicy, state_dir: Path) -> KeyProvider:
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"key provider '{name}' cannot be loaded: {exc}", where="[keys].provider",
                           fix="install the package that provides it, or use provider = \"local\"") from None
-    provider: KeyProvider = factory(policy, state_dir)
+    if not (inspect.isclass(factory) or inspect.isfunction(factory)):  # print, os.system: not a plug-in
+        raise ConfigError(f"key provider '{name}' is a {type(factory).__name__}, not a class or function of a "
+                          "plug-in", where="[keys].provider",
+                          fix="name the factory of a key provider plug-in (package.module:factory), or use "
+                              "provider = \"local\"")
+    try:
+        provider = cast(Callable[[MeshPolicy, Path], KeyProvider], factory)(policy, state_dir)
+    except Exception as exc:  # a plug-in's own failure, reported against the setting
+        raise ConfigError(f"key provider '{name}' failed to start: {type(exc).__name__}: {exc}",
+                          where="[keys].provider", fix="fix the plug-in's settings, or use provider = \"local\"") \
+            from None
     missing = [m for m in ("active_kek_id", "kek_ids", "wrap", "unwrap", "rotate", "retire") if not callable(getattr(provider, m, None))]
     if missing:
         raise ConfigError(f"key provider '{name}' lacks {', '.join(missing)}", where="[keys].provider",

@@ -15,9 +15,9 @@ from assets import Mesh, Status, materialize
 from governance.access import AccessDeniedError, active_grant, read_asset, user_may_read
 from governance.access.workflow import GrantWorkflowError, approve_grant, request_grant
 from governance.check import check_mesh
-from governance.policy.editing import edit_mesh_toml
 from governance.identity import Actor, LocalIdentity, identity_provider
 from governance.policy import MeshPolicy, load_policy
+from governance.policy.editing import edit_mesh_toml
 from governance.services import governed
 from governance.wiring import load_mesh
 from meshctl.cli import app
