@@ -27,8 +27,8 @@ def hollow_factory(policy: object, state_dir: Path) -> object:
     (f"{__name__}:failing_factory", "failed to start: RuntimeError: the KMS endpoint is not set"),
     (f"{__name__}:hollow_factory", "lacks active_kek_id, kek_ids, wrap, unwrap, rotate, retire"),
 ])
-def test_a_provider_that_is_not_a_working_plug_in_is_a_config_error(example_root: Path, provider: str,
-                                                                    refusal: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_provider_that_is_not_a_working_plug_in_is_a_config_error(
+        example_root: Path, provider: str, refusal: str, capsys: pytest.CaptureFixture[str]) -> None:
     policy = load_policy(example_root)
     policy = dataclasses.replace(policy, keys=dataclasses.replace(policy.keys, provider=provider))
     with pytest.raises(ConfigError, match=refusal) as refused:
