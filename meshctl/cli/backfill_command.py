@@ -50,6 +50,7 @@ def backfill(
     and published on its own. Resumable: run it again after a failure and only what is missing or
     failed runs; a partition whose gate failed skips exactly the partitions that read it."""
     from assets.backfill import plan, run_plan
+    from assets.results import Status
 
     require_at_least("--max-parallel", max_parallel, 1)
     mesh = open_mesh(root)
@@ -78,5 +79,9 @@ def backfill(
         done = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         console.print(f"{len(result.results)} partitions: {done}"
                       + ("" if result.ok else "; run the same command again to retry what failed or was skipped"))
+        if bad_day and not rerun and not any(r.partition == bad_day and r.status is not Status.UNCHANGED
+                                             for r in result.results.values()):
+            console.print(f"--bad-day {bad_day}: no partition of that day ran (it was up to date, or is not in the "
+                          "range), so no bad rows were made; add --rerun to run it again", highlight=False)
     if not result.ok:
         raise typer.Exit(1)

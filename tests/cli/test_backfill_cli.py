@@ -35,6 +35,9 @@ def test_backfill_runs_the_range_then_resumes_and_read_gets_partitions(example_r
     assert ran == {("sales.daily_orders", "2026-11-16"): "unchanged", ("sales.daily_orders", "2026-11-17"): "unchanged",
                    ("sales.daily_orders", "2026-11-18"): "materialized",
                    ("sales.weekly_orders", "2026-11-16-W47"): "materialized"}
+    code, out, _ = mesh(example_root, "backfill", "sales.daily_orders", "--from", "2026-11-16", "--to", "2026-11-18",
+                        "--bad-day", "2026-11-17")
+    assert code == 0 and "--bad-day 2026-11-17: no partition of that day ran" in " ".join(out.split()), out
     code, out, _ = mesh(example_root, "read", "sales.daily_orders", "--partition", "2026-11-17", "--limit", "500",
                         "--json", *READER)
     assert code == 0 and {r["order_date"] for r in json.loads(out)} == {"2026-11-17"}
