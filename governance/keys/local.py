@@ -1,7 +1,8 @@
 """The default key provider: key files in a local folder, readable by their owner only.
 
 Keys are created on first use with mode 0600 in a 0700 folder. A key file that group or others
-can read is refused (its key may have leaked), naming the file and the fix. Errors name key
+can read is refused (its key may have leaked), and so is one in a folder they can write (they
+could swap it for their own), naming the file and the fix. Errors name key
 ids and files, never key material.
 """
 
@@ -47,6 +48,10 @@ class LocalKeyStore:
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise KeyError_(f"key file '{name}' is readable by group or others (mode {oct(mode & 0o777)})",
                             where=str(path), fix=f"chmod 600 {path}, and rotate the key if it may have leaked")
+        folder = path.parent.stat().st_mode
+        if folder & (stat.S_IWGRP | stat.S_IWOTH):  # whoever may write there may swap the key for their own
+            raise KeyError_(f"the folder of key '{name}' is writable by group or others (mode {oct(folder & 0o777)})",
+                            where=str(path.parent), fix=f"chmod 700 {path.parent}, and check that its keys are yours")
         return path.read_bytes()
 
     def create_secret(self, name: str, data: bytes) -> bool:

@@ -185,3 +185,13 @@ def test_mesh_audit_query_prints_key_paths_verbatim(example_root: Path) -> None:
                                 env={"COLUMNS": "300"})
     assert result.exit_code == 0
     assert "[domains.sales].owners" in result.stdout and "[domains.sales]" in result.stdout
+
+
+def test_a_key_in_a_folder_others_can_write_is_refused(tmp_path: Path) -> None:
+    store = LocalKeyStore(tmp_path / "keys")
+    store.signing_key("audit.pem")
+    os.chmod(tmp_path / "keys", 0o777)
+    with pytest.raises(KeyError_, match=r"folder of key 'audit.pem' is writable by group or others \(mode 0o777\)"):
+        store.signing_key("audit.pem")
+    os.chmod(tmp_path / "keys", 0o700)
+    assert store.signing_key("audit.pem")
