@@ -18,6 +18,7 @@ import difflib
 import hashlib
 import json
 import os
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -30,6 +31,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from assets.atomic import atomic_write
 from governance.keys import KeyError_, LocalKeyStore
 from governance.protection.key_lock import KeyLock
+
+#: A KEK id: what :meth:`LocalKeyProvider.rotate` makes (``secrets.token_hex(6)``).
+_KEK_ID = re.compile(r"[0-9a-f]{12}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +88,21 @@ class LocalKeyProvider:
     def active_kek_id(self) -> str:
         pointer = self.store.folder / "kek.active"
         if not pointer.exists():
+            if known := self.kek_ids():  # KEKs without a pointer: lost, not new; a fresh KEK would hide that
+                raise KeyError_(f"kek.active is missing, yet {len(known)} KEK(s) exist ({', '.join(known)})",
+                                where=str(pointer), fix=f"write the active KEK's id into it (the newest, "
+                                                        f"{known[-1]}, if unsure) or restore it with mesh dr restore")
             return self.rotate()
-        return pointer.read_text().strip()
+        try:
+            kek_id = pointer.read_text().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KeyError_(f"kek.active is unreadable: {exc}", where=str(pointer),
+                            fix="restore it with mesh dr restore, or write the active KEK's id into it") from None
+        if not _KEK_ID.fullmatch(kek_id):
+            raise KeyError_(f"kek.active does not hold a KEK id ({kek_id[:40]!r})", where=str(pointer),
+                            fix="write the active KEK's id into it (12 hex digits, as in kek-<id>.key), or restore "
+                                "it with mesh dr restore")
+        return kek_id
 
     def rotate(self) -> str:
         kek_id = secrets.token_hex(6)

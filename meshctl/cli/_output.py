@@ -35,6 +35,9 @@ _WIDTH = None if sys.stdout.isatty() else 160
 console = Console(width=_WIDTH)
 errors = Console(stderr=True, width=_WIDTH)
 
+#: The most rows a --scale may ask of the example data: a bound, so that a typo cannot exhaust the memory.
+MAX_SCALE = 20_000_000
+
 #: The options every command shares.
 RootOption = Annotated[Path | None, typer.Option(
     "--root", envvar="MESH_ROOT", help="Folder holding mesh.toml (default: the working folder or a parent).")]
@@ -55,7 +58,8 @@ def print_error(message: str) -> None:
     """Print ``message`` as one error line on stderr.
 
     The message is user text (TOML key paths like ``[domains.sales]``), never rich markup."""
-    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    shown = "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in message)  # no terminal escapes
+    errors.print(f"[bold red]error:[/] {escape(shown)}", highlight=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

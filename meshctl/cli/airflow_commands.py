@@ -20,7 +20,15 @@ from meshctl.airflow_cascade import (
     wait_for_dags,
     wait_for_partition_governance,
 )
-from meshctl.cli._output import console, emit_json, errors, fail, open_mesh, user_errors
+from meshctl.cli._output import (
+    MAX_SCALE,
+    console,
+    emit_json,
+    errors,
+    fail,
+    open_mesh,
+    user_errors,
+)
 from meshctl.local_airflow import DEFAULT_PORT, LocalAirflow, free_port
 from meshctl.profiles import EMBEDDED, Profile, distributed
 from meshctl.services import service_urls, stop_services
@@ -43,7 +51,7 @@ def up(
                                       min=0, max=65535)] = DEFAULT_PORT,
     run: Annotated[bool, typer.Option("--run", help="Unpause the mesh's DAGs, trigger the roots, follow the cascade.")] = False,
     inject_bad_rows: Annotated[bool, typer.Option("--inject-bad-rows", help="With --run: then a second wave whose roots emit rows their contracts reject.")] = False,
-    scale: Annotated[int, typer.Option(help="With --run: rows of sales.orders.")] = 100_000,
+    scale: Annotated[int, typer.Option(help="With --run: rows of sales.orders.", min=1, max=MAX_SCALE)] = 100_000,
     keep: Annotated[bool, typer.Option("--keep", help="With --run: leave Airflow running afterwards.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the cascade summary as JSON.")] = False,
     profile: Annotated[ProfileName, typer.Option(help="embedded: SQLite and LocalExecutor. distributed: PostgreSQL, "

@@ -26,6 +26,7 @@ from meshctl.cli import (
 )
 from meshctl.cli import ops_commands as _ops_commands  # noqa: F401 - registers `mesh ops status|report|serve-metrics`
 from meshctl.cli._output import (
+    MAX_SCALE,
     ActorOption,
     JsonOption,
     RootOption,
@@ -210,8 +211,8 @@ def materialize_command(
     selection: Annotated[str | None, typer.Argument(
         help="Selection, e.g. '*', 'sales.*', '+finance.revenue' (with --stale: '*' by default).")] = None,
     root: RootOption = None,
-    seed: Annotated[int, typer.Option(help="Seed of the synthetic data of root assets.")] = 7,
-    scale: Annotated[int, typer.Option(help="Rows of the largest root asset (sales.orders).")] = 100_000,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic data of root assets.", min=0)] = 7,
+    scale: Annotated[int, typer.Option(help="Rows of the largest root asset (sales.orders).", min=1, max=MAX_SCALE)] = 100_000,
     inject_bad_rows: Annotated[bool, typer.Option("--inject-bad-rows", help="Demo: make finance.fx_rates emit rows its contract rejects.")] = False,
     workers: Annotated[int | None, typer.Option(help="Assets run at once (default: up to 4).")] = None,
     stale: Annotated[bool, typer.Option("--stale", help="Run only the stale assets of the selection, and what "
@@ -360,7 +361,7 @@ def history(
 @app.command()
 def demo(
     root: RootOption = None,
-    scale: Annotated[int, typer.Option(help="Rows of sales.orders.")] = 100_000,
+    scale: Annotated[int, typer.Option(help="Rows of sales.orders.", min=1, max=MAX_SCALE)] = 100_000,
     in_process: Annotated[bool, typer.Option("--in-process", help="Run with the in-process engine, not Airflow.")] = False,
     keep: Annotated[bool, typer.Option("--keep", help="Leave Airflow running afterwards.")] = False,
 ) -> None:

@@ -34,7 +34,7 @@ def backfill(
     last: Annotated[str, typer.Option("--to", help="Last day (or partition key) of the range, included.")],
     root: RootOption = None,
     max_parallel: Annotated[int, typer.Option("--max-parallel", help="Partitions run at once.")] = 1,
-    seed: Annotated[int, typer.Option(help="Seed of the synthetic data of root assets.")] = 7,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic data of root assets.", min=0)] = 7,
     bad_day: Annotated[str | None, typer.Option("--bad-day", help="Demo: sales.daily_orders' partition of this day "
                                                 "emits a row its contract rejects.")] = None,
     rerun: Annotated[bool, typer.Option("--rerun", help="Run every partition again, even those already up to date.")] = False,

@@ -13,6 +13,7 @@ from rich.table import Table
 from assets.errors import MeshError
 from governance.services import governed
 from meshctl.cli._output import (
+    MAX_SCALE,
     ActorOption,
     JsonOption,
     RootOption,
@@ -166,7 +167,7 @@ def failback(root: RootOption = None, user: ActorOption = None, as_json: JsonOpt
 
 @dr_app.command("drill")
 def drill(root: RootOption = None,
-          scale: Annotated[int, typer.Option(help="Orders the example data generates.")] = 3_000,
+          scale: Annotated[int, typer.Option(help="Orders the example data generates.", min=1, max=MAX_SCALE)] = 3_000,
           keep: Annotated[bool, typer.Option("--keep", help="Keep the throwaway copy and print where.")] = False,
           lag: Annotated[int, typer.Option(help="Versions published without replication before the loss, "
                                                 "to see the RPO at work.")] = 0,

@@ -13,7 +13,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from meshctl.cli._output import JsonOption, RootOption, console, emit_json, user_errors
+from meshctl.cli._output import (
+    MAX_SCALE,
+    JsonOption,
+    RootOption,
+    console,
+    emit_json,
+    user_errors,
+)
 from meshctl.cli.ops_app import ops_app
 
 
@@ -32,8 +39,8 @@ def _rate(name: str, default: float, what: str) -> Any:
 @ops_app.command("simulate")
 def simulate_command(
     days: Annotated[int, typer.Option(help="Days to simulate.")] = 30,
-    seed: Annotated[int, typer.Option(help="Seed of the faults (and of the data).")] = 7,
-    scale: Annotated[int, typer.Option(help="Orders per run of sales.orders.")] = 200,
+    seed: Annotated[int, typer.Option(help="Seed of the faults (and of the data).", min=0)] = 7,
+    scale: Annotated[int, typer.Option(help="Orders per run of sales.orders.", min=1, max=MAX_SCALE)] = 200,
     healing: Annotated[Healing, typer.Option(help="Self-healing on and off (both), or one run.")] = Healing.both,
     transient: Annotated[float, _rate("transient", 0.01, "that a run fails once, transiently")] = 0.01,
     slow: Annotated[float, _rate("slow", 0.003, "that a run takes 1 to 2.5 hours")] = 0.003,

@@ -52,3 +52,18 @@ def test_read_arguments_are_checked(materialized_example: tuple[Mesh, RunResult]
 ])
 def test_mistyped_arguments_are_one_line_errors(example_root: Path, args: tuple[str, ...], message: str) -> None:
     assert message in refused(example_root, *args)
+
+
+
+@pytest.mark.parametrize("args", [("--scale", "-5"), ("--scale", "100000000"), ("--seed", "-1")])
+def test_a_scale_or_seed_out_of_range_is_refused_before_any_data_is_made(example_root: Path,
+                                                                         args: tuple[str, str]) -> None:
+    result = runner.invoke(app, ["materialize", "sales.orders", *args, "--root", str(example_root)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"Invalid value for '{args[0]}'" in result.stderr, result.stderr
+
+
+def test_a_terminal_escape_in_an_argument_is_shown_not_played(example_root: Path) -> None:
+    result = runner.invoke(app, ["read", "sales.\x1b[2Jorders", "--as", "sales-data@acme.example",
+                                 "--root", str(example_root)])
+    assert result.exit_code == 1 and "sales.\\x1b[2Jorders" in result.stderr and "\x1b" not in result.stderr

@@ -172,3 +172,22 @@ def test_a_tokenization_key_that_is_not_the_one_data_was_tokenized_with_is_refus
     key_file.write_text(json.dumps(other.to_dict()))
     with pytest.raises(KeyError_, match="not the key data was tokenized with"):
         keyring.tokenization_key("pii")
+
+
+@pytest.mark.parametrize(("pointer", "refusal"), [
+    ("../../../etc/passwd", "kek.active does not hold a KEK id"),
+    (None, r"kek.active is missing, yet 1 KEK\(s\) exist"),
+])
+def test_a_damaged_kek_pointer_is_refused_not_followed_or_replaced(example_mesh: Mesh, pointer: str | None,
+                                                                   refusal: str) -> None:
+    keyring = governed(example_mesh).keyring
+    keyring.provider.active_kek_id()  # the mesh's first KEK
+    active = example_mesh.state_dir / "keys" / "kek.active"
+    if pointer is None:
+        active.unlink()
+    else:
+        active.write_text(pointer)
+    with pytest.raises(KeyError_, match=refusal) as caught:
+        keyring.provider.active_kek_id()
+    assert "mesh dr restore" in caught.value.fix
+    assert len(keyring.provider.kek_ids()) == 1, "no KEK was made to take its place"
