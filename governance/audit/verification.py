@@ -131,7 +131,7 @@ def _complete(evidence: Evidence, count: int, pending: Sequence[tuple[int, int, 
     """The report when heads or ``head.json`` name more records than the log holds."""
     checkpoints, most, warnings = evidence.checkpoints, evidence.most_witnessed, evidence.warnings
     if seen:
-        size, name, _ = seen[-1]
+        size, name, _ = seen[0]  # the newest head a witness saw: all that is missing, not the first of it
         return VerifyReport(count, len(checkpoints), f"the witness in {name} saw {size} records; the local log has "
                             f"{count}: records {count} to {size - 1} were deleted", most, warnings)
     if pending:

@@ -77,6 +77,18 @@ def test_cutting_off_the_last_records_and_the_head_is_reported(used_root: Path) 
     assert f"saw {len(lines)} records; the local log has {len(lines) - 2}" in result.stderr
 
 
+
+def test_a_cut_names_all_that_the_newest_witnessed_head_held(used_root: Path) -> None:
+    first = len(lines_of(used_root))
+    assert mesh(used_root, "materialize", "finance.fx_rates").exit_code == 0  # a newer witnessed head
+    newest = len(lines_of(used_root))
+    (audit_dir(used_root) / "audit.jsonl").write_text("".join(lines_of(used_root)[:first - 2]))
+    (audit_dir(used_root) / "head.json").unlink()
+    result = mesh(used_root, "audit", "verify")
+    assert result.exit_code == 1
+    assert f"saw {newest} records; the local log has {first - 2}: records {first - 2} to {newest - 1} were " \
+           "deleted" in " ".join(result.stderr.split()), result.stderr
+
 def test_rewriting_a_record_after_the_last_checkpoint_is_reported(used_root: Path) -> None:
     lines = lines_of(used_root)
     (audit_dir(used_root) / "audit.jsonl").write_text("".join(rechain(lines, len(lines) - 1)))
