@@ -136,7 +136,7 @@ def list_assets(selection: Annotated[str, typer.Argument(help="Selection, e.g. '
         table.add_column(col)
     for r in rows:
         table.add_row(r["key"], ", ".join(r["inputs"]) or "-", r["schedule"] or "-", r["visibility"],
-                      r["contract"], r["version"] or (f"{r['published_partitions']} partitions" if r["partitions"] else "-"),
+                      r["contract"], r["version"] or (_partitions(r["published_partitions"]) if r["partitions"] else "-"),
                       f"{r['rows']:,}" if r["rows"] is not None else "-",
                       f"[yellow]stale[/]: {escape('; '.join(r['stale_reasons']))}" if r["stale"] else "-")
     console.print(table)
@@ -176,6 +176,10 @@ def _compile_quietly(root: Path | None) -> None:
     except (MeshError, OSError) as exc:
         errors.print(f"note: the compiled mesh was not written: {escape(str(exc))}", highlight=False, soft_wrap=True)
 
+
+
+def _partitions(count: int) -> str:
+    return f"{count} partition{'' if count == 1 else 's'}"
 
 @app.command("compile")
 def compile_command(root: RootOption = None, as_json: JsonOption = False) -> None:
