@@ -6,6 +6,7 @@ import builtins
 import json
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
+from functools import cache
 from typing import Any
 
 MANIFEST_FORMAT = 1
@@ -103,13 +104,20 @@ class Manifest:
         if not isinstance(found, list) or not all(isinstance(w, dict) for w in found):
             raise ValueError("the manifest's 'warnings' is not a list of objects")
         data["warnings"] = tuple(found)
-        known = {f.name for f in fields(cls)}
-        required = {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
+        known, required = _field_names()
         if missing := sorted(required - data.keys()):
             raise ValueError(f"the manifest lacks {', '.join(missing)}")
         if unknown := sorted(data.keys() - known):
             raise ValueError(f"the manifest has fields no version of the mesh writes: {', '.join(unknown[:5])}")
         return cls(**data)
+
+
+@cache
+def _field_names() -> tuple[frozenset[str], frozenset[str]]:
+    """A manifest's field names, and those without a default: once, not on every read."""
+    every = fields(Manifest)
+    return (frozenset(f.name for f in every),
+            frozenset(f.name for f in every if f.default is MISSING and f.default_factory is MISSING))
 
 
 def _require(ok: bool, field_name: str, what: str) -> None:

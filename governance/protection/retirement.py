@@ -1,5 +1,6 @@
 """Retiring a key-encryption key: only once no wrapped data key uses it, stored in the mesh or
-in a backup under ``.mesh/backups`` (backups are rewrapped on request:
+in a backup (under ``.mesh/backups``, or written elsewhere with ``--to`` and recorded, which must
+be found: :func:`governance.dr.backup.backups_elsewhere`; backups are rewrapped on request:
 :mod:`governance.dr.backup_keys`), so no data can become unreadable. Retirement holds the key
 lock exclusive, like a rotation (:mod:`governance.protection.rotation`), so no publish can wrap
 a key with the KEK meanwhile.
