@@ -19,6 +19,7 @@ import pandera.polars as pa
 import polars as pl
 
 from assets.drops import Drop
+from assets.emails import is_email
 from assets.errors import DefinitionError, did_you_mean
 from assets.partition_mapping import MAPPING_TYPES, PartitionMapping, Whole
 from assets.partitions import (
@@ -42,7 +43,6 @@ CONTEXT_PARAM = "context"
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -287,7 +287,7 @@ def _validate_spec(spec: AssetSpec) -> None:
             raise refuse(f"bad schedule {spec.schedule!r}: {problem}",
                          "use a preset (@hourly, @daily, @weekly, @monthly, @yearly) or five cron fields")
     for owner in spec.owners:
-        if not isinstance(owner, str) or not _EMAIL.match(owner):
+        if not is_email(owner):
             raise refuse(f"owner {owner!r} is not an e-mail address", "write owners=['team@acme.example']")
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in spec.tags.items()):
         raise refuse("tags must map strings to strings", "write tags={'tier': 'gold'}")

@@ -19,6 +19,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from assets.emails import normalize_email
 from assets.errors import AccessError
 from governance.policy import Grant, MeshPolicy
 
@@ -91,8 +92,6 @@ def domain_may_read(policy: MeshPolicy, consumer: str, spec: AssetSpec, today: d
 
 def user_may_read(policy: MeshPolicy, user: str, spec: AssetSpec, today: dt.date) -> AccessDecision:
     """Whether person ``user`` may read the asset ``spec``. Unknown people are denied."""
-    from governance.identity.actor import normalize_email
-
     user = normalize_email(user)
     domains = [d.name for d in policy.domains.values() if user in d.owners]
     permissions = permissions_of(policy, user)

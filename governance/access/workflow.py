@@ -20,12 +20,13 @@ from typing import Any, NoReturn
 
 import tomlkit
 
+from assets.emails import normalize_email
 from assets.errors import MeshError, did_you_mean
 from governance.access.authorization import identity_details, require
 from governance.access.policy import approvers_with, missing_approvals
 from governance.access.requests import GRANTED, WITHDRAWN, grant_requests_of
 from governance.audit import AuditEvent, AuditLog
-from governance.identity.actor import Actor, normalize_email
+from governance.identity.actor import Actor
 from governance.identity.approvals import Signer, sign_approval, verify_approval
 from governance.policy import Grant, MeshPolicy, load_policy
 from governance.policy.editing import edit_mesh_toml

@@ -11,7 +11,8 @@ person's key, or carrying their OIDC token (:class:`RequestAuthenticator`, :func
 people for the demo and the tests.
 """
 
-from governance.identity.actor import METHODS, Actor, is_email, normalize_email
+from assets.emails import is_email, normalize_email
+from governance.identity.actor import METHODS, Actor
 from governance.identity.approvals import (
     Signer,
     approval_status,

@@ -10,28 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assets.emails import is_email, normalize_email
 from governance.identity.errors import IdentityError
 
 #: How an actor proved who they are.
 METHODS = frozenset({"ed25519", "oidc", "service"})
 SERVICE_PREFIX = "service:"
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DOMAIN = re.compile(r"^[a-z][a-z0-9_]*$")
 _MAX_EVIDENCE = 200
-
-
-def normalize_email(text: str) -> str:
-    """The one form of an e-mail address used for every comparison: stripped and case-folded."""
-    return text.strip().casefold()
-
-
-def is_email(text: str) -> bool:
-    """Whether ``text`` looks like an e-mail address (and is encodable text)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return bool(_EMAIL.match(text)) and text.isprintable()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

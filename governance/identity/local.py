@@ -27,8 +27,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from assets.emails import is_email, normalize_email
 from assets.errors import MeshError, did_you_mean
-from governance.identity.actor import Actor, is_email, normalize_email
+from governance.identity.actor import Actor
 from governance.identity.errors import IdentityError
 from governance.identity.keys import (
     fingerprint,

@@ -19,7 +19,8 @@ from typing import Any, ClassVar
 
 import jwt
 
-from governance.identity.actor import Actor, is_email, normalize_email
+from assets.emails import is_email, normalize_email
+from governance.identity.actor import Actor
 from governance.identity.errors import IdentityError
 
 ALGORITHMS = ("RS256", "ES256", "EdDSA")

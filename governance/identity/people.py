@@ -8,7 +8,7 @@ from pathlib import Path
 
 import tomlkit
 
-from governance.identity.actor import is_email, normalize_email
+from assets.emails import is_email, normalize_email
 from governance.identity.errors import IdentityError
 from governance.identity.keys import fingerprint, is_public_key_text
 

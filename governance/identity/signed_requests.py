@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from governance.identity.actor import Actor, is_email, normalize_email
+from assets.emails import is_email, normalize_email
+from governance.identity.actor import Actor
 from governance.identity.errors import IdentityError
 from governance.identity.keys import fingerprint, is_signature_text, verify_text
 from governance.identity.local import LocalIdentity

@@ -17,6 +17,7 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from assets.emails import normalize_email
 from assets.errors import ConfigError, MeshError, did_you_mean
 from governance.policy.alerts import AlertsPolicy, read_alerts
 from governance.policy.model import (
@@ -243,10 +244,6 @@ class _Reader:
 
     def _people(self, t: dict[str, Any]) -> dict[str, Person]:
         """``[people."<email>"]``, keyed by the normalised address; two spellings of one are refused."""
-        from governance.identity.actor import (
-            normalize_email,  # here: governance.identity builds on this layer
-        )
-
         people: dict[str, Person] = {}
         for name, table in t.items():
             where = f'[people."{name}"]'
@@ -292,7 +289,6 @@ class _Reader:
                          per_domain=days)
 
     def _grant(self, i: int, t: dict[str, Any]) -> Grant:
-        from governance.identity.actor import normalize_email
 
         where = f"[[grants]][{i}]"
         self._unknown_keys(t, _KEYS["grants"], where)
@@ -305,7 +301,6 @@ class _Reader:
             requested_by=normalize_email(self._get(t, "requested_by", str, where, default="")))
 
     def _signatures(self, t: dict[str, Any], where: str, grant_id: str) -> dict[str, str]:
-        from governance.identity.actor import normalize_email
 
         raw = self._get(t, "signatures", dict, where, default={})
         signatures: dict[str, str] = {}
@@ -467,7 +462,6 @@ class _Reader:
 
     def _emails(self, t: dict[str, Any], key: str, where: str, **kw: Any) -> tuple[str, ...]:
         """A list of e-mail addresses, normalised, each once (two spellings are one person)."""
-        from governance.identity.actor import normalize_email
 
         return tuple(dict.fromkeys(normalize_email(e) for e in self._strings(t, key, where, **kw)))
 

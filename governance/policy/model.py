@@ -17,6 +17,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assets.emails import is_email, normalize_email
 from assets.errors import ConfigError
 from governance.policy.alerts import AlertsPolicy
 from governance.policy.ops import OpsPolicy
@@ -333,10 +334,6 @@ class Person:
     public_key: str
 
     def __post_init__(self) -> None:
-        from governance.identity.actor import (  # here: identity builds on this layer
-            is_email,
-            normalize_email,
-        )
         from governance.identity.keys import is_public_key_text
 
         where = f'[people."{self.email}"]'

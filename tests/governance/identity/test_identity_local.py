@@ -51,9 +51,10 @@ def test_create_refuses_to_overwrite_a_held_key(mine: Path) -> None:
     assert (mine / f"{ALICE}.ed25519").read_bytes() == before
 
 
-def test_create_refuses_what_is_not_an_address(mine: Path) -> None:
+@pytest.mark.parametrize("text", ["alice", "../../tmp/x@acme.example"])
+def test_create_refuses_what_is_not_an_address(mine: Path, text: str) -> None:
     with pytest.raises(IdentityError, match="not an e-mail address"):
-        create_identity("alice", mine)
+        create_identity(text, mine)
     assert not mine.exists()
 
 
