@@ -19,8 +19,10 @@ it once; a database newer than the code is refused, never written.
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import hashlib
+import json
 import os
 import threading
 import time
@@ -34,6 +36,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from assets.atomic import atomic_write
 from assets.errors import StorageError
 from governance.state.revisions import HEAD, REVISIONS, current_revision, upgrade
 
@@ -329,8 +332,9 @@ def _state_error(exc: DBAPIError, where: str) -> StateError:
     reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
     if "not a database" in reason or "malformed" in reason:
         return StateError(f"the state database is not a readable SQLite database ({reason})", where=where,
-                          fix="move the file aside and run again: a new, empty database is made (the run history "
-                              "and undelivered lineage events it held are lost); or restore it from a copy")
+                          fix="restore it from a copy; or move the file and its .created marker aside and run again: "
+                              "a new, empty database is made (the run history and undelivered lineage events it "
+                              "held are lost)")
     if isinstance(exc, OperationalError) and ("connect" in reason or "connection" in reason):
         return StateError(f"the state database cannot be reached ({reason})", where=where,
                           fix="start the database server (scripts/services.sh start), or correct [state].url and "
@@ -417,12 +421,15 @@ def _sqlite_engine(url: URL) -> Engine:
 
 def _migrate(engine: Engine, where: str) -> None:
     """Bring the database to :data:`HEAD`, once across concurrent starters."""
+    marker = _created_marker(engine)
     with engine.connect() as conn:
         with conn.begin():
             found = current_revision(conn)
         if found == HEAD:
+            _mark_created(marker)
             return
         _refuse_newer(found, where)
+        _refuse_emptied(found, marker, where)
         conn = conn.execution_options(sqlite_begin="IMMEDIATE")
         with conn.begin():
             if engine.dialect.name == "postgresql":
@@ -431,6 +438,42 @@ def _migrate(engine: Engine, where: str) -> None:
             _refuse_newer(found, where)
             if found != HEAD:
                 upgrade(conn)
+    _mark_created(marker)  # only once the schema is committed: a marker never stands for an empty file
+
+
+def _created_marker(engine: Engine) -> Path | None:
+    """The file beside a SQLite state database that says it was made (``<file>.created``).
+
+    SQLite opens an emptied or deleted file as a new, empty database; without this marker the
+    run history, audit log and outboxes it held would be silently started afresh. (A
+    PostgreSQL database is the server's to keep: a dropped one fails to connect.)"""
+    if engine.dialect.name != "sqlite" or not engine.url.database:
+        return None
+    return Path(f"{engine.url.database}.created")
+
+
+def _mark_created(marker: Path | None) -> None:
+    if marker is None or marker.exists():
+        return
+    stamp = json.dumps({"created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "revision": HEAD})
+    try:
+        atomic_write(marker, stamp.encode(), mode=0o600, exclusive=True)  # another process's marker may win
+    except OSError:  # a read-only or full folder: the database works without it, marked by the next writer
+        pass
+
+
+def _refuse_emptied(found: str | None, marker: Path | None, where: str) -> None:
+    if found is not None or marker is None or not marker.exists():
+        return
+    try:
+        made = str(json.loads(marker.read_text()).get("created_at", "?"))[:40]
+    except (OSError, ValueError, AttributeError):
+        made = "?"
+    raise StateError(
+        f"the state database is empty or missing, but this mesh made it (at {made}): the run history, audit log "
+        "and outboxes it held were deleted or emptied, and are not started afresh silently", where=where,
+        fix="restore the file from a copy (and the audit log with `mesh dr restore`); or, to start the state "
+            f"afresh and lose what it held, move {marker.name} aside")
 
 
 def _refuse_newer(found: str | None, where: str) -> None:

@@ -5,13 +5,14 @@ with its rows, concurrent starters migrate it once, and one from a newer mesh is
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from governance.state import SchemaVersionError, StateDatabase
+from governance.state import SchemaVersionError, StateDatabase, StateError
 from governance.state.database import dispose_engines
 from governance.state.revisions import (
     HEAD,
@@ -197,3 +198,58 @@ def test_the_state_url_names_the_database(tmp_path: Path, url: str | None, expec
     policy = load_policy(tmp_path)
     assert state_database(policy).url == expected(policy.root)
     assert policy.state.shared is (url is not None)
+
+
+@pytest.fixture
+def made(tmp_path: Path) -> StateDatabase:
+    """A SQLite state database this mesh made, with a run of history in it."""
+    database = database_at("sqlite:///state/mesh.sqlite", tmp_path, named_in="test")
+    with database.write() as conn:
+        conn.execute(text(f"SELECT * FROM {VERSION_TABLE}"))
+    dispose_engines()
+    return database
+
+
+def _empty(path: Path) -> None:
+    path.write_bytes(b"")
+    for sidecar in ("-wal", "-shm"):
+        path.with_name(path.name + sidecar).unlink(missing_ok=True)
+
+
+def _delete(path: Path) -> None:
+    path.unlink()
+    for sidecar in ("-wal", "-shm"):
+        path.with_name(path.name + sidecar).unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("lose", [_empty, _delete], ids=["emptied", "deleted"])
+def test_a_state_database_emptied_or_deleted_is_refused_not_started_afresh(made: StateDatabase,
+                                                                          lose: Callable[[Path], None]) -> None:
+    path = made.sqlite_path
+    assert path is not None and Path(f"{path}.created").exists()
+    lose(path)
+    with pytest.raises(StateError) as caught:
+        made.engine()
+    assert caught.value.where == made.where and "deleted or emptied" in caught.value.what
+    assert "mesh.sqlite.created aside" in caught.value.fix and "mesh dr restore" in caught.value.fix
+    if path.exists():  # no table was made in it
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)
+
+
+def test_moving_the_marker_aside_starts_the_state_afresh(made: StateDatabase) -> None:
+    path = made.sqlite_path
+    assert path is not None
+    _empty(path)
+    Path(f"{path}.created").rename(f"{path}.created.old")
+    with made.read() as conn:
+        assert current_revision(conn) == HEAD
+    assert Path(f"{path}.created").exists()
+
+
+def test_a_database_made_before_the_marker_existed_is_marked_when_opened(made: StateDatabase) -> None:
+    path = made.sqlite_path
+    assert path is not None
+    Path(f"{path}.created").unlink()
+    made.engine()
+    assert Path(f"{path}.created").exists()
