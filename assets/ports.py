@@ -32,6 +32,10 @@ Plug-in contract, for each port:
 - the update handlers (:class:`assets.events.UpdateHandler`) run after each publish.
 - ``clock`` says what time it is, and ``sleep`` waits (between retries); a simulation gives its
   own of both.
+- ``ready()`` is called before each run of an asset begins: it raises a
+  :class:`~assets.errors.MeshError` when what keeps the records of runs cannot be used (an
+  unreadable or emptied state database), so that nothing is published that the run history and
+  alerts would not know of. Once a run has begun, an observer's failure only logs.
 """
 
 from __future__ import annotations
@@ -184,3 +188,4 @@ class Services:
     together: Callable[[], AbstractContextManager[object]] = nullcontext
     clock: Callable[[], dt.datetime] = utc_now
     sleep: Callable[[float], None] = time.sleep
+    ready: Callable[[], object] = lambda: None  # noqa: E731 - services that keep no run records check nothing

@@ -69,6 +69,7 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
     events name the partition.
     """
     partition = _checked_partition(mesh, key, partition)
+    mesh.services.ready()  # before anything is read or written: a run the records cannot hold does not begin
     lineage = mesh.services.lineage
     started_at = mesh.services.clock()
     region = mesh.active_region  # read once: the region written to is the one the audit record names

@@ -75,6 +75,13 @@ def garbage_database(root: Path) -> Path:
     return path
 
 
+def emptied_database(root: Path) -> Path:
+    """The state database emptied to 0 bytes: SQLite would open it as a new, empty one."""
+    path = garbage_database(root)
+    path.write_bytes(b"")
+    return path
+
+
 def current_holding_a_list(root: Path) -> Path:
     path = version_folder(root, "sales.orders").parent / "CURRENT"
     path.write_text("[1]")
@@ -97,6 +104,8 @@ def corrupt_parquet(root: Path) -> Path:
     pytest.param(current_holding_a_list, ("list",), id="current-holding-a-list"),
     pytest.param(garbage(".mesh/state/active_region.json"), ("list",), id="garbage-active-region"),
     pytest.param(garbage_database, ("lineage", "--status"), id="garbage-lineage-database"),
+    pytest.param(garbage_database, ("materialize", "sales.daily_sales"), id="garbage-state-database-materialize"),
+    pytest.param(emptied_database, ("materialize", "sales.daily_sales"), id="emptied-state-database"),
     pytest.param(corrupt_parquet, ("read", "sales.orders", "--as", "sales-data@acme.example"), id="corrupt-parquet-read"),
     pytest.param(corrupt_parquet, ("materialize", "sales.daily_sales"), id="corrupt-parquet-materialize"),
 ])
