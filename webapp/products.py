@@ -23,14 +23,10 @@ from governance.access import AccessDeniedError, read_asset
 from governance.audit import AuditEvent
 from governance.identity import IdentityError, RequestAuthenticator
 from governance.services import governed
+from webapp.problems import problem
 
 MEDIA_TYPES = {"parquet": "application/vnd.apache.parquet", "arrow": "application/vnd.apache.arrow.stream"}
 Format = Literal["parquet", "arrow"]
-
-
-def problem(status: int, error: MeshError) -> HTTPException:
-    """An HTTP error carrying the mesh error's what, where and fix (never a traceback)."""
-    return HTTPException(status, detail={"error": error.what, "where": error.where, "fix": error.fix})
 
 
 def product_router(mesh_of: Callable[[], Mesh], authenticator_of: Callable[[], RequestAuthenticator]) -> APIRouter:
@@ -52,13 +48,13 @@ def product_router(mesh_of: Callable[[], Mesh], authenticator_of: Callable[[], R
                                     target=key, outcome="denied", source="api",
                                     details={"reason": exc.what[:500], "identity": "unproven"}))
             audit.seal()
-            raise problem(401, exc) from None
+            raise problem(401, exc, mesh.root) from None
         try:
             frame = read_asset(mesh, key, actor=actor, version=version).collect()
         except AccessDeniedError as exc:
-            raise problem(403, exc) from None
+            raise problem(403, exc, mesh.root) from None
         except MeshError as exc:
-            raise problem(404, exc) from None
+            raise problem(404, exc, mesh.root) from None
         finally:
             audit.seal()
         buffer = io.BytesIO()
