@@ -110,7 +110,7 @@ class _Published(Exception):  # noqa: N818 - not an error: the end of the measur
 def _stop_when_published(state: CascadeState) -> None:
     """Stop following once every asset's run has finished: the governance DAG runs still queued
     were load while the assets ran, and add nothing to the figures (all taken from asset tasks)."""
-    if all(r.state in DONE for k, r in state.assets.items() if k not in state.skipped):
+    if all(state.assets[k].state in DONE for k in state.expected):
         raise _Published(state)
 
 

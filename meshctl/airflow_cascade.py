@@ -1,10 +1,10 @@
 """Run the mesh on a running Airflow: trigger root assets and follow the cascade of
 asset-triggered runs until it settles.
 
-An asset is *expected* to run unless something upstream of it failed (then it is skipped:
+An asset is *expected* to run unless something upstream of it failed (then it is *skipped*:
 its Asset schedule is never satisfied), or every input of it in the cascade came out
 ``unchanged`` (its task skipped: the output was the current version's, no Asset event) or is
-itself not expected. The cascade has settled when every expected asset's DAG has a finished run
+itself *idle* (then it is *idle*: nothing new reached it, which is no failure). The cascade has settled when every expected asset's DAG has a finished run
 since the trigger and no mesh DAG (governance included) is active.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,16 +53,24 @@ class CascadeState:
 
     started: dt.datetime
     assets: Mapping[str, AssetRun]
+    #: Assets that do not run because something upstream of them failed.
     skipped: frozenset[str]
     governance: Mapping[str, list[str]]
+    #: Assets that do not run because every input they have in the cascade published nothing new.
+    idle: frozenset[str] = frozenset()
 
     @property
     def failed(self) -> list[str]:
         return [k for k, r in self.assets.items() if r.state == "failed"]
 
     @property
+    def expected(self) -> list[str]:
+        """The assets whose runs the cascade waits for (neither skipped nor idle)."""
+        return [k for k in self.assets if k not in self.skipped and k not in self.idle]
+
+    @property
     def settled(self) -> bool:
-        assets_done = all(r.state in DONE for k, r in self.assets.items() if k not in self.skipped)
+        assets_done = all(self.assets[k].state in DONE for k in self.expected)
         governance_idle = not any(s in ACTIVE for states in self.governance.values() for s in states)
         return assets_done and governance_idle
 
@@ -128,7 +136,7 @@ def follow(client: AirflowClient, mesh: Mesh, started: dt.datetime, keys: set[st
         if quiet >= 2:  # settled twice in a row: no asset event is still on its way
             return state
         if time.monotonic() > deadline:
-            waiting = [k for k, r in state.assets.items() if k not in state.skipped and r.state not in DONE]
+            waiting = [k for k in state.expected if state.assets[k].state not in DONE]
             waiting += [f"{governance_dag_id(d)} ({', '.join(s for s in states if s in ACTIVE)})"
                         for d, states in state.governance.items() if any(s in ACTIVE for s in states)]
             raise CascadeTimeoutError(f"the cascade did not settle in {timeout:.0f}s; waiting for {waiting}",
@@ -156,15 +164,26 @@ def snapshot(client: AirflowClient, mesh: Mesh, started: dt.datetime, keys: set[
     """The state of ``keys``' runs since ``started``: the latest run of each, or for a key in
     ``triggered`` the run of that id."""
     runs = {k: _latest_run(client, k, started, (triggered or {}).get(k)) for k in mesh.graph.sorted(keys)}
-    skipped = set(mesh.graph.descendants(*(k for k, r in runs.items() if r.state == "failed")))
-    for key in runs:  # topological order: an asset fed only by unchanged or skipped inputs never runs
-        inputs = [u for u in mesh.graph.upstream(key) if u in runs]
-        if inputs and (triggered is None or key not in triggered) \
-                and all(runs[u].state == UNCHANGED or u in skipped for u in inputs):
-            skipped.add(key)
+    skipped, idle = not_running(mesh, {k: r.state for k, r in runs.items()}, triggered or {})
     governance = {d: [r["state"] for r in client.runs(governance_dag_id(d)) if _after(r, started)]
                   for d in sorted({k.split(".", 1)[0] for k in keys})}
-    return CascadeState(started=started, assets=runs, skipped=frozenset(skipped & keys), governance=governance)
+    return CascadeState(started=started, assets=runs, skipped=skipped & keys, governance=governance, idle=idle & keys)
+
+
+def not_running(mesh: Mesh, states: Mapping[str, str | None],
+                triggered: Collection[str] = ()) -> tuple[frozenset[str], frozenset[str]]:
+    """Of the assets of ``states`` (key -> its run's state, in topological order), those that will
+    not run: skipped (downstream of a failed run) and idle (every input in the cascade
+    ``unchanged``, idle or skipped, none skipped). An asset in ``triggered`` runs anyway."""
+    skipped = set(mesh.graph.descendants(*(k for k, state in states.items() if state == "failed")))
+    idle: set[str] = set()
+    for key in states:
+        inputs = [u for u in mesh.graph.upstream(key) if u in states]
+        if key in skipped or not inputs or key in triggered:
+            continue
+        if all(states[u] == UNCHANGED or u in idle or u in skipped for u in inputs):
+            (skipped if any(u in skipped for u in inputs) else idle).add(key)
+    return frozenset(skipped), frozenset(idle)
 
 
 def _latest_run(client: AirflowClient, key: str, started: dt.datetime, run_id: str | None = None) -> AssetRun:

@@ -207,7 +207,8 @@ def _table(state: CascadeState) -> Table:
     for col in ("asset", "run", "state", "rows", "version", "seconds"):
         table.add_column(col)
     for key, run in state.assets.items():
-        label = "skipped" if key in state.skipped and run.state is None else (run.state or "waiting")
+        label = run.state or ("skipped" if key in state.skipped else "not triggered (inputs unchanged)"
+                              if key in state.idle else "waiting")
         style = STATE_STYLE.get(label, "dim")
         table.add_row(key, run.run_type or "-", f"[{style}]{label}[/]", str(run.extra.get("rows", "-")),
                       str(run.extra.get("version", "-")), f"{run.seconds:.1f}" if run.seconds else "-")
@@ -232,6 +233,7 @@ def _print_access(airflow: LocalAirflow) -> None:
 
 def _as_dict(state: CascadeState) -> dict[str, Any]:
     return {"started": state.started.isoformat(), "failed": state.failed, "skipped": sorted(state.skipped),
+            "idle": sorted(state.idle),
             "assets": {k: {"state": r.state, "run_type": r.run_type, "run_id": r.run_id, "extra": dict(r.extra)}
                        for k, r in state.assets.items()},
             "governance_runs": state.governance}
