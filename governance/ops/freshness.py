@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from sqlalchemy import func, select
 
+from governance.ops.clip import clip
 from governance.ops.runs import SKIPPED, RunRecord, RunRecords, unstamp
 from governance.ops.watch import Watched
 from governance.state import StateDatabase
@@ -131,7 +132,7 @@ def _in_progress(facts: Facts, key: str, now: dt.datetime) -> dt.datetime | None
 
 def _failure(run: RunRecord) -> str:
     """How ``run`` failed, in a line: ``gate failed at 2026-11-20 06:00: <first line of its error>``."""
-    error = (run.error or run.status).splitlines()[0].removeprefix(f"{run.status}: ")[:160]
+    error = clip((run.error or run.status).splitlines()[0].removeprefix(f"{run.status}: "), 160)
     return f"{run.status.replace('_', ' ')} at {run.ended_at:%Y-%m-%d %H:%M}: {error}"
 
 

@@ -8,7 +8,8 @@ and MTBF, per asset, per domain and for the mesh, against each domain's targets 
   data no longer matching its manifest, or gone) until the asset's next publish.
 - **Incidents**: from a failed run (error, gate failure) to the next good version of that
   asset; **MTTR** is their mean duration (open ones are counted, not averaged), **MTBF** the
-  time without an open incident divided by their number. Each incident has a **cause**, read
+  time without an open incident divided by their number (summed over the scope's assets: a
+  domain's or the mesh's MTBF is in asset-hours, and can exceed the window). Each incident has a **cause**, read
   from the run that opened it (:func:`cause_of`): ``bad data`` (the gate stopped it),
   ``unreadable input`` (an input's data no longer matched its manifest, or was gone),
   ``killed run`` (it died without a result) or ``run error`` (anything else the run raised,
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assets.partition_reads import input_label
+from governance.ops.clip import clip
 from governance.ops.runs import CONFIRMED, RunRecord
 from governance.ops.watch import Watched
 from governance.policy.ops import OpsPolicy, OpsTargets
@@ -234,7 +236,7 @@ def _incident(key: str, opened: RunRecord, closed: dt.datetime | None, failures:
     assert opened.ended_at is not None
     cause = cause_of(opened)
     return Incident(key=key, opened=opened.started_at if cause == "killed run" else opened.ended_at, closed=closed,
-                    failures=failures, first_error=(opened.error or opened.status).splitlines()[0][:200], cause=cause)
+                    failures=failures, first_error=clip(opened.error or opened.status, 200), cause=cause)
 
 
 def cause_of(run: RunRecord) -> str:

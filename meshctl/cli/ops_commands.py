@@ -13,6 +13,7 @@ from rich.table import Table
 
 from assets.mesh import Mesh
 from assets.schedule import parse_duration
+from governance.ops.clip import clip
 from governance.ops.freshness import AssetStatus
 from governance.ops.monitor import mesh_view
 from governance.ops.partitions import PartitionStatus, partition_statuses
@@ -74,7 +75,7 @@ def print_partitions(found: list[PartitionStatus], title: str) -> None:
     for col in ("asset", "partition", "version", "published", "last run", "error"):
         table.add_column(col)
     for p in found:
-        error = (p.error or "").splitlines()[0][:160] if p.error else "-"
+        error = clip(p.error, 160) if p.error else "-"
         style = "bold red" if p.failed else "yellow" if p.skipped or p.running else "green"
         last = f"running since {p.started_at:%Y-%m-%d %H:%M}" if p.running and p.started_at else p.status
         table.add_row(p.key, p.partition, p.version or "-",
@@ -138,11 +139,13 @@ def report(since: Annotated[str, typer.Option("--since", help="The window: 30d, 
 def print_report(found: Report) -> None:
     """The tables ``mesh ops report`` prints."""
     table = Table(title=f"operations from {found.since:%Y-%m-%d %H:%M} to {found.until:%Y-%m-%d %H:%M} UTC")
-    for col in ("scope", "SLA (fresh)", "availability", "incidents", "open", "MTTR", "MTBF"):
+    for col in ("scope", "SLA (fresh)", "availability", "incidents", "open", "MTTR", "MTBF*"):
         table.add_column(col, justify="left" if col == "scope" else "right")
     for figures in (*found.domains.values(), found.mesh):
         table.add_row(*_row(figures))
     console.print(table)
+    console.print("* MTBF: each asset's time without an open incident, added up over the scope's assets, per "
+                  "incident; so a domain's or the mesh's can be longer than the window.", highlight=False)
     for i in found.incidents[-10:]:
         closed = f"{i.closed:%m-%d %H:%M}" if i.closed else "open"
         console.print(f"- incident {i.key}: {i.opened:%m-%d %H:%M} -> {closed}, {i.failures} failed run(s): "
