@@ -61,7 +61,8 @@ class DrillReport:
 def throwaway_copy(root: Path, workdir: Path, drops: Iterable[Drop] = ()) -> Path:
     """Copy ``mesh.toml`` and ``domains/`` of the mesh in ``root`` to ``workdir``, with every
     region a local folder there and the state in the copy's own SQLite file (no ``[state]``), so
-    nothing done in the copy reaches the original's data, audit log or active region.
+    nothing done in the copy reaches the original's data, audit log or active region. The copy's
+    audit log is signed by a key of its own: the original's pin is left out.
 
     The folders of ``drops`` inside the mesh (its observed sources' arrived files) are copied
     too, so the copy's sources observe what the original's would; other drops are read in place."""
@@ -70,6 +71,9 @@ def throwaway_copy(root: Path, workdir: Path, drops: Iterable[Drop] = ()) -> Pat
     for name, region in document.get("regions", {}).items():
         region["storage"] = f".mesh/regions/{name}"
     document.pop("state", None)
+    audit = document.get("audit")
+    if audit is not None:  # the copy's audit log is its own, signed by a key made for it
+        audit.pop("key_fingerprint", None)
     (workdir / "mesh.toml").write_text(tomlkit.dumps(document))
     shutil.copytree(root / "domains", workdir / "domains", ignore=shutil.ignore_patterns("__pycache__"))
     for drop in drops:

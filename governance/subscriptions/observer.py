@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from assets.contract_diff import describe, diff
@@ -42,10 +42,13 @@ class SubscriptionObserver:
     mesh: Mesh
     store: SubscriptionStore
     sink: AlertSink
+    #: The deprecated assets already warned of on this mesh: a run of many partitions warns once.
+    warned: set[str] = field(default_factory=set)
 
     def run_started(self, run: RunStarted) -> None:
         spec = self.mesh.graph[run.key].spec
-        if spec.deprecated is not None:
+        if spec.deprecated is not None and spec.key not in self.warned:
+            self.warned.add(spec.key)
             log.warning("%s", deprecation_text(spec))
         if not self.store.of(run.key):
             return
