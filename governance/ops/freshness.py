@@ -78,6 +78,8 @@ class AssetStatus:
     deadline: dt.datetime | None = None
     reason: str = ""
     running_since: dt.datetime | None = None
+    #: ``False`` when its current version was found unreadable where it is stored (``mesh ops status``).
+    readable: bool = True
 
     @property
     def age(self) -> dt.timedelta | None:
@@ -88,7 +90,8 @@ class AssetStatus:
                 "published_at": self.published_at.isoformat() if self.published_at else None,
                 "age_seconds": self.age.total_seconds() if self.age is not None else None,
                 "deadline": self.deadline.isoformat() if self.deadline else None, "reason": self.reason,
-                "running_since": self.running_since.isoformat() if self.running_since else None}
+                "running_since": self.running_since.isoformat() if self.running_since else None,
+                "readable": self.readable}
 
 
 def state_at(asset: Watched, published_at: dt.datetime | None, now: dt.datetime) -> tuple[State, dt.datetime | None]:

@@ -17,6 +17,7 @@ from governance.ops.clip import clip
 from governance.ops.freshness import AssetStatus
 from governance.ops.monitor import mesh_view
 from governance.ops.partitions import PartitionStatus, partition_statuses
+from governance.ops.readable import with_storage_checked
 from governance.ops.report import Figures, Report
 from meshctl.cli._output import (
     JsonOption,
@@ -37,7 +38,7 @@ def ops_statuses(mesh: Mesh, selection: str = "*") -> list[AssetStatus]:
     with user_errors():
         keys = set(mesh.select(selection))
     found = mesh_view(mesh).statuses(mesh.services.clock())
-    return [s for k, s in found.items() if k in keys]
+    return list(with_storage_checked(mesh, {k: s for k, s in found.items() if k in keys}).values())
 
 
 def print_statuses(found: list[AssetStatus], title: str) -> None:
@@ -46,8 +47,9 @@ def print_statuses(found: list[AssetStatus], title: str) -> None:
     for col in ("asset", "state", "version", "age", "deadline", "reason"):
         table.add_column(col)
     for s in found:
-        style = STATE_STYLE.get(s.state, "")
-        table.add_row(s.key, f"[{style}]{s.state}[/]", s.version or "-", _age(s.age),
+        style = STATE_STYLE.get(s.state, "") if s.readable else "bold red"
+        state = s.state if s.readable else f"{s.state}, unreadable"
+        table.add_row(s.key, f"[{style}]{state}[/]", s.version or "-", _age(s.age),
                       f"{s.deadline:%Y-%m-%d %H:%M}" if s.deadline else "-", escape(s.reason) or "-")
     console.print(table)
 
@@ -92,7 +94,8 @@ def status(selection: Annotated[str, typer.Argument(help="Selection, e.g. 'sales
                                     "skipped, running...) and error.")] = False,
            root: RootOption = None, as_json: JsonOption = False) -> None:
     """Each asset's freshness state (fresh, late, breached, unknown), last version, age, deadline
-    and the reason it is not fresh. Exit code 1 if any is breached. With --partitions, the
+    and the reason it is not fresh; an asset whose current version's pointer or manifest cannot be read
+    is shown unreadable. Exit code 1 if any is breached or unreadable. With --partitions, the
     partitions of partitioned assets instead (exit code 0)."""
     mesh = open_mesh(root)
     if partitions:
@@ -113,7 +116,7 @@ def status(selection: Annotated[str, typer.Argument(help="Selection, e.g. 'sales
         counts = {state: sum(s.state == state for s in found) for state in STATE_STYLE}
         print_statuses(found, "ops status at " + f"{mesh.services.clock():%Y-%m-%d %H:%M} UTC: "
                        + ", ".join(f"{n} {state}" for state, n in counts.items() if n))
-    if any(s.state == "breached" for s in found):
+    if any(s.state == "breached" or not s.readable for s in found):
         raise typer.Exit(1)
 
 

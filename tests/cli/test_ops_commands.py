@@ -50,6 +50,22 @@ def test_status_of_a_breached_asset_exits_non_zero_and_says_why(example_root: Pa
     assert "breached" in out and "r2 error" in out
 
 
+def test_an_asset_whose_current_manifest_is_damaged_is_shown_unreadable(example_root: Path) -> None:
+    assert mesh(example_root, "materialize", "*")[0] == 0
+    store = load_mesh(example_root).store()
+    current = store.require_current("sales.daily_sales")
+    manifest = Path(store.root.path("sales", "daily_sales", current.version, "manifest.json"))
+    manifest.write_text('{"key": "sales.daily_sales"')  # cut short: not JSON
+    code, out, _ = mesh(example_root, "ops", "status", "--json")
+    found = {s["key"]: s for s in json.loads(out)}
+    assert code == 1, "an unreadable current version fails the status like a breach"
+    daily = found["sales.daily_sales"]
+    assert daily["readable"] is False and "cannot be read" in daily["reason"] and "mesh ops heal" in daily["reason"]
+    assert all(s["readable"] for k, s in found.items() if k != "sales.daily_sales")
+    code, out, _ = mesh(example_root, "ops", "status", "sales.daily_sales")
+    assert code == 1 and "unreadable" in out
+
+
 def test_report_prints_targets_and_json(example_root: Path) -> None:
     assert mesh(example_root, "materialize", "*")[0] == 0
     code, out, _ = mesh(example_root, "ops", "report", "--since", "1d", "--json")
