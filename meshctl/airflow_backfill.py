@@ -130,6 +130,10 @@ def plan_backfill(mesh: Mesh, keys: Sequence[str], first: str, last: str) -> Bac
             how[key] = "backfill"
         else:
             how[key] = "runs"
+    if not any(partitions.get(k) for k in keys):  # as the in-process backfill refuses it (assets.backfill.plan)
+        raise BackfillError(f"no asset of {', '.join(keys)} has a partition {first} .. {last}", where="mesh backfill",
+                            fix="give dates inside its partitions (`mesh list` shows where each asset's "
+                                "partitions start)")
     return BackfillPlan(partitions, how)
 
 

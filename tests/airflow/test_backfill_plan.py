@@ -44,6 +44,12 @@ def test_an_unpartitioned_asset_is_refused_with_the_fix(mesh) -> None:  # type: 
     assert "mesh materialize" in str(caught.value.fix)
 
 
+def test_a_range_holding_no_partition_is_refused_as_the_in_process_backfill_refuses_it(mesh) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(MeshError, match=r"no asset of sales.daily_orders has a partition 2026-01-01 .. 2026-01-10") \
+            as caught:
+        plan_backfill(mesh, ["sales.daily_orders"], "2026-01-01", "2026-01-10")  # before its partitions start
+    assert "mesh list" in caught.value.fix
+
 
 def test_the_cli_refuses_an_unpartitioned_selection_on_airflow_before_asking_airflow(mesh) -> None:  # type: ignore[no-untyped-def]
     from typer.testing import CliRunner
