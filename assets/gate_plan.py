@@ -15,7 +15,7 @@ checks, a non-default validation depth), it answers ``False`` or
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 import pandera.backends.polars.builtin_checks  # noqa: F401 - registers the built-in checks for PolarsData
 import pandera.polars as pa
@@ -112,5 +112,16 @@ def every_rule_holds(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> 
     if not verdicts:
         return True
     frames = [v.select(pl.all().name.prefix(f"r{i}_")) for i, v in enumerate(verdicts)]
-    row = pl.concat(frames, how="horizontal").collect().row(0)
+    row = pl.concat(frames, how="horizontal").collect(engine=engine_for(frame.height)).row(0)
     return all(value is True for value in row)
+
+
+#: Below this many rows polars' in-memory engine answers the rules' query sooner than its default
+#: (streaming) engine, whose set-up dominates a small frame: measured here, 0.17 against 0.67 ms at
+#: 100 rows, 0.62 against 1.33 ms at 10,000; at 100,000 they are even, at 1M streaming is 2.7x faster.
+IN_MEMORY_BELOW_ROWS = 50_000
+
+
+def engine_for(rows: int) -> Literal["in-memory", "auto"]:
+    """The polars engine that collects a query over ``rows`` rows held in memory."""
+    return "in-memory" if rows < IN_MEMORY_BELOW_ROWS else "auto"
