@@ -43,7 +43,8 @@ def materialize(
 
     ``mesh`` comes from ``governance.wiring.load_mesh``. ``params`` reach assets through their ``context`` (``seed``, ``scale``,
     ``inject_bad_rows``...). Returns a result per selected asset; never raises for an asset's
-    own failure. After each publish the update goes to ``handlers`` (by default the mesh's
+    own failure, only for the mesh's: an asset's run does not begin while ``mesh.services.ready()``
+    raises (the run records cannot be kept), and that error ends the run. After each publish the update goes to ``handlers`` (by default the mesh's
     own, ``mesh.services.handlers``, the same the governance DAGs run).
 
     With ``skip_unchanged`` (by default each asset's own ``skip_unchanged``), an asset whose
