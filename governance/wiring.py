@@ -32,7 +32,6 @@ from assets.mesh import STATE_DIR, Mesh, Regions
 from assets.ports import ProtectedFrame
 from assets.regions import RegionSwitches
 from governance.access import AccessDeniedError, check_graph_access, domain_may_read
-from governance.access.policy import approvers_with
 from governance.alerts import AlertObserver, AlertSink
 from governance.audit import AuditLog, audit_log_at, mesh_witnesses
 from governance.audit.policy_changes import record_policy_change
@@ -42,6 +41,7 @@ from governance.history import RunHistory
 from governance.lineage.emitter import lineage_for
 from governance.ops.runs import RunRecorder, RunRecords
 from governance.policy import MeshPolicy, load_policy
+from governance.policy.roles import approvers_with
 from governance.protection import Keyring, classified_columns, protect
 from governance.protection.providers import key_provider
 from governance.protection.rotation import tokenized_before

@@ -28,7 +28,6 @@ from typing import Any
 
 from assets.mesh import Mesh
 from assets.storage import StorageRoot
-from governance.access.authorization import identity_details, require
 from governance.audit import AuditEvent, AuditLog
 from governance.dr.backup import (
     backup_folders,
@@ -39,6 +38,7 @@ from governance.dr.backup import (
     write_index,
 )
 from governance.identity import Actor
+from governance.identity.authorization import identity_details, require
 from governance.keys import KeyError_
 from governance.protection import Keyring, WrappedKey
 from governance.protection.keys import dek_aad

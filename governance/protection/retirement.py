@@ -13,11 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from assets.mesh import Mesh
-from governance.access.authorization import identity_details, require
 from governance.audit import AuditEvent, AuditLog
 from governance.dr.backup import ELSEWHERE, backups_elsewhere
 from governance.dr.backup_keys import backup_kek_usage
 from governance.identity import Actor
+from governance.identity.authorization import identity_details, require
 from governance.keys import KeyError_
 from governance.protection.keys import Keyring, unknown_kek
 from governance.protection.rotation import wrapped_items

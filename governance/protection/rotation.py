@@ -23,9 +23,9 @@ from assets.atomic import atomic_write
 from assets.mesh import Mesh
 from assets.quarantine import QUARANTINE
 from assets.storage import StorageRoot
-from governance.access.authorization import identity_details, require
 from governance.audit import AuditEvent, AuditLog
 from governance.identity import Actor
+from governance.identity.authorization import identity_details, require
 from governance.keys import KeyError_
 from governance.protection.keys import Keyring, WrappedKey, dek_aad
 

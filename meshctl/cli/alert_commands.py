@@ -67,7 +67,7 @@ def _route(incident: Incident) -> str:
 def ack(incident: Annotated[int, typer.Argument(help="The incident's number (mesh ops incidents).")],
         root: RootOption = None, user: ActorOption = None, as_json: JsonOption = False) -> None:
     """Acknowledge an incident: you take it and it stops escalating (its domain's owners or operate_dr; audited)."""
-    from governance.access.authorization import require
+    from governance.identity.authorization import require
 
     mesh = open_policy_mesh(root)
     actor = act_as(mesh, user, "incident_ack")

@@ -118,8 +118,8 @@ def prove(
     file anywhere with `mesh audit verify-proof FILE --key audit.ed25519.pub`."""
     import json
 
-    from governance.access.authorization import require
     from governance.audit.proofs import build_proof
+    from governance.identity.authorization import require
 
     with user_errors():
         mesh = open_policy_mesh(root)
