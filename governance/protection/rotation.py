@@ -7,7 +7,7 @@ region), and quarantine reports. Rotation and retirement hold the key lock exclu
 memory and storage while they scan. Rotation records its
 target KEK in ``rotation.json`` before it starts, rewraps each key (skipping those already
 under the target) and removes the file when done, so an interrupted rotation is finished by
-running it again. Retiring a KEK once nothing uses it is :mod:`governance.protection.retirement`.
+running it again. Retiring a KEK once nothing uses it is :mod:`governance.dr.kek_retirement`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Retiring a key-encryption key: only once no wrapped data key uses it, stored in the mesh or
 in a backup (under ``.mesh/backups``, or written elsewhere with ``--to`` and recorded, which must
 be found: :func:`governance.dr.backup.backups_elsewhere`; backups are rewrapped on request:
-:mod:`governance.dr.backup_keys`), so no data can become unreadable. Retirement holds the key
+:mod:`governance.dr.backup_keys`), so no data can become unreadable. It lives with disaster
+recovery, above :mod:`governance.protection`, because it must see every backup. Retirement holds the key
 lock exclusive, like a rotation (:mod:`governance.protection.rotation`), so no publish can wrap
 a key with the KEK meanwhile.
 """
