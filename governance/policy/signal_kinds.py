@@ -1,6 +1,6 @@
 """The kinds of signal governance raises and their severities: the words ``[[alerts.routes]]``
 of ``mesh.toml`` select incidents by (``kinds``, ``min_severity``), and the vocabulary of
-:mod:`governance.ops.signals`."""
+:mod:`governance.alerts.signals`."""
 
 from __future__ import annotations
 

@@ -108,7 +108,7 @@ def flush(root: RootOption = None, as_json: JsonOption = False) -> None:
 @ops_app.command("check")
 def check(root: RootOption = None, as_json: JsonOption = False) -> None:
     """Check freshness, the audit log, key ages and standby lag; alert, resolve, escalate and send what is due."""
-    from governance.alerts.checks import check_mesh
+    from governance.ops.checks import check_mesh
 
     mesh = open_policy_mesh(root)
     with user_errors():

@@ -20,7 +20,7 @@ from governance.healing.gate_failures import RERUN_AFTER, FailedGates
 from governance.healing.runbook import runbook
 from governance.identity import Actor
 from governance.identity.authorization import PermissionDeniedError
-from governance.ops.runs import run_records
+from governance.runs.records import run_records
 from governance.services import governed
 from tests.assets.test_retries import waiting_on
 from tests.assets.test_verified_reads import flip_a_byte
