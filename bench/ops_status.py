@@ -33,8 +33,8 @@ TARGET = 3.0
 
 
 def _history(view: object, keys: list[str], now: dt.datetime) -> int:
-    from governance.ops.runs import RunRecord, RunRecords
-    from governance.ops.runs import stamp as to_text
+    from governance.runs.records import RunRecord, RunRecords
+    from governance.runs.records import stamp as to_text
     from governance.state.schema import updates
 
     records: RunRecords = view.records  # type: ignore[attr-defined]

@@ -17,9 +17,9 @@ from assets.errors import StorageError
 from assets.mesh import Mesh
 from assets.storage import VersionStore
 from assets.storage.layout import asset_dir
-from governance.access.authorization import identity_details, require
 from governance.audit import AuditEvent, AuditLog
 from governance.identity import Actor
+from governance.identity.authorization import identity_details, require
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +46,7 @@ def rollback(mesh: Mesh, key: str, version: str | None, audit: AuditLog, *, acto
     """Make ``version`` of ``key`` (of its ``partition``, for a partitioned asset) current in the
     active region, even if older; ``None``: the newest older version that verifies (see the
     module docstring). ``why`` goes into the audit record. Raises
-    :class:`~governance.access.authorization.PermissionDeniedError`,
+    :class:`~governance.identity.authorization.PermissionDeniedError`,
     :class:`~assets.errors.StorageError` (unknown version) or :class:`RollbackRefusedError`,
     leaving ``CURRENT`` as it was."""
     require(mesh.policy, audit, actor, "operate_dr", action="rollback", target=key, owners_of=key.split(".", 1)[0])

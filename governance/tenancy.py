@@ -21,9 +21,9 @@ import tomlkit
 
 from assets.errors import ConfigError, MeshError
 from assets.mesh import Mesh
-from governance.access.authorization import identity_details, require
 from governance.audit import AuditEvent, AuditLog
 from governance.identity import Actor
+from governance.identity.authorization import identity_details, require
 from governance.policy import load_policy
 from governance.policy.editing import edit_mesh_toml
 from governance.policy.model import check_name, grant_id_of

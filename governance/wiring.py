@@ -5,7 +5,7 @@ access between domains, and hands the framework (:class:`assets.Mesh`) the imple
 its ports (:mod:`assets.ports`), built from the policy: the audit log, the column protector
 (with the key provider ``[keys]`` chooses), the input authorizer, the lineage emitter, the
 region admission, the update handlers and the run observers (the run records of
-:mod:`governance.ops.runs`, the alert sink's observer and the subscriptions' notices; both runners call ``run_asset``);
+:mod:`governance.runs.records`, the alert sink's observer and the subscriptions' notices; both runners call ``run_asset``);
 a ``mesh.toml`` whose digest changed since the last load is audited then
 (:mod:`governance.audit.policy_changes`). Governance code reaches the same instances through
 :func:`governance.services.governed`; nothing rebuilds them.
@@ -32,7 +32,6 @@ from assets.mesh import STATE_DIR, Mesh, Regions
 from assets.ports import ProtectedFrame
 from assets.regions import RegionSwitches
 from governance.access import AccessDeniedError, check_graph_access, domain_may_read
-from governance.access.policy import approvers_with
 from governance.alerts import AlertObserver, AlertSink
 from governance.audit import AuditLog, audit_log_at, mesh_witnesses
 from governance.audit.policy_changes import record_policy_change
@@ -40,12 +39,13 @@ from governance.handlers import default_handlers
 from governance.history import LEGACY_FILE as HISTORY_FILE
 from governance.history import RunHistory
 from governance.lineage.emitter import lineage_for
-from governance.ops.runs import RunRecorder, RunRecords
 from governance.policy import MeshPolicy, load_policy
+from governance.policy.roles import approvers_with
 from governance.protection import Keyring, classified_columns, protect
 from governance.protection.providers import key_provider
 from governance.protection.rotation import tokenized_before
 from governance.retention import admit_version
+from governance.runs.records import RunRecorder, RunRecords
 from governance.services import GovernedServices
 from governance.state import state_database
 from governance.state.regions import DatabaseSwitches

@@ -8,22 +8,22 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from governance.access.authorization import (
-    PermissionDeniedError,
-    authenticate,
-    identity_details,
-    require,
-)
 from governance.access.policy import (
     AccessDecision,
     AccessDeniedError,
     active_grant,
     domain_may_read,
     missing_approvals,
-    permissions_of,
     user_may_read,
 )
 from governance.identity import Actor
+from governance.identity.authorization import (
+    PermissionDeniedError,
+    authenticate,
+    identity_details,
+    require,
+)
+from governance.policy.roles import permissions_of
 from governance.services import governed
 
 if TYPE_CHECKING:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from assets.emails import normalize_email
 from assets.errors import AccessError
 from governance.policy import Grant, MeshPolicy
+from governance.policy.roles import approvers_with, permissions_of
 
 if TYPE_CHECKING:
     from assets.definition import AssetSpec
@@ -37,16 +38,6 @@ class AccessDecision:
 
     allowed: bool
     reason: str
-
-
-def approvers_with(policy: MeshPolicy, permission: str) -> set[str]:
-    """The people holding ``permission`` through a role (normalised e-mails)."""
-    return {m for role in policy.roles.values() if permission in role.permissions for m in role.members}
-
-
-def permissions_of(policy: MeshPolicy, person: str) -> frozenset[str]:
-    """The permissions ``person`` (a normalised e-mail) holds through the roles of ``mesh.toml``."""
-    return frozenset(p for role in policy.roles.values() if person in role.members for p in role.permissions)
 
 
 def missing_approvals(policy: MeshPolicy, grant: Grant) -> list[str]:

@@ -22,15 +22,16 @@ import tomlkit
 
 from assets.emails import normalize_email
 from assets.errors import MeshError, did_you_mean
-from governance.access.authorization import identity_details, require
-from governance.access.policy import approvers_with, missing_approvals
+from governance.access.policy import missing_approvals
 from governance.access.requests import GRANTED, WITHDRAWN, grant_requests_of
 from governance.audit import AuditEvent, AuditLog
 from governance.identity.actor import Actor
 from governance.identity.approvals import Signer, sign_approval, verify_approval
+from governance.identity.authorization import identity_details, require
 from governance.policy import Grant, MeshPolicy, load_policy
 from governance.policy.editing import edit_mesh_toml
 from governance.policy.model import grant_id_of, new_grant_id
+from governance.policy.roles import approvers_with
 
 
 class GrantWorkflowError(MeshError):

@@ -9,7 +9,7 @@
   predicted breach, a run whose worker died) the ops DAG (:func:`ops_dag`) evaluates every
   few minutes.
 
-Both call :func:`governance.alerts.checks.check_mesh`, as ``mesh ops check`` does: it evaluates
+Both call :func:`governance.ops.checks.check_mesh`, as ``mesh ops check`` does: it evaluates
 the compiled mesh (:func:`governance.ops.monitor.evaluate`; the state table in the state
 database makes each change signalled once) and alerts through ``[alerts]``.
 """
@@ -55,7 +55,7 @@ def evaluate_now(root: Path, clock: Callable[[], dt.datetime] | None = None) -> 
     """Check the mesh at ``root`` at ``clock()`` (the mesh's clock by default), as ``mesh ops
     check`` does: freshness, predictions and dead runs of the compiled mesh, the audit log, key
     ages and standby lag, alerted through ``[alerts]``. Returns one line per freshness change."""
-    from governance.alerts.checks import (
+    from governance.ops.checks import (
         check_mesh,  # here, not at the top: parsing imports no polars
     )
     from governance.wiring import load_policy_mesh

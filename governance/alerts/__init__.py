@@ -1,9 +1,10 @@
 """Alerts: incidents raised by signals, routed by ``[alerts]`` to notifiers, escalated when
 nobody acknowledges them, resolved when the condition ends.
 
-Public API: :class:`AlertSink` (the mesh's :class:`~governance.ops.signals.SignalSink`, reached
+Public API: :class:`AlertSink` (the mesh's :class:`~governance.alerts.signals.SignalSink`, reached
 as ``governed(mesh).alerts``), :class:`AlertObserver` (runs that fail or are stopped at their
-gate), :func:`check_mesh` (audit, key age, replica lag), :class:`Incident`, the notifiers.
+gate), :class:`Incident`, the notifiers. The conditions found by looking (audit, key age, replica
+lag) are checked by :func:`governance.ops.checks.check_mesh`, above this layer.
 """
 
 from governance.alerts.incidents import Incident

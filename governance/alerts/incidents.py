@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
 from assets.partition_reads import split_label
 from governance.alerts.message import AlertMessage, Event
-from governance.ops.signals import Recovery, Signal
+from governance.alerts.signals import Recovery, Signal
 from governance.policy.alerts import Route
 from governance.state import StateDatabase
 from governance.state.outbox import stamp

@@ -15,8 +15,8 @@ from typing import Any
 from assets.partition_reads import input_label
 from assets.ports import RunEnded, RunStarted
 from assets.results import Status
+from governance.alerts.signals import Recovery, Signal, SignalKind
 from governance.alerts.sink import AlertSink
-from governance.ops.signals import Recovery, Signal, SignalKind
 
 #: The incidents of an asset (a partition) that its next successful run ends.
 RECOVERED_BY_A_GOOD_RUN: tuple[SignalKind, ...] = ("run_failed", "gate_failed", "run_died")

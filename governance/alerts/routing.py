@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from assets.partition_reads import split_label
-from governance.ops.signals import Signal
+from governance.alerts.signals import Signal
 from governance.policy.alerts import AlertsPolicy, Route
 
 #: The keys an asset selection names (empty when it names none in the loaded graph).

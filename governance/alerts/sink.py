@@ -1,4 +1,4 @@
-"""The alert sink: :class:`~governance.ops.signals.SignalSink` implemented with incidents, routes,
+"""The alert sink: :class:`~governance.alerts.signals.SignalSink` implemented with incidents, routes,
 an outbox and notifiers.
 
 ``fire`` opens an incident (its route's notifiers are alerted) or updates the open one (no new
@@ -24,7 +24,7 @@ from governance.alerts.incidents import Incident, IncidentStore
 from governance.alerts.message import AlertMessage
 from governance.alerts.notifiers import Notifier, NotifierError, notifier_for
 from governance.alerts.routing import Router, Selector
-from governance.ops.signals import Recovery, Signal
+from governance.alerts.signals import Recovery, Signal
 from governance.policy.alerts import AlertsPolicy
 from governance.state import StateDatabase
 from governance.state.outbox import Backoff, Flushed, flush_outbox

@@ -10,9 +10,9 @@ import datetime as dt
 from typing import Any
 
 from assets.ports import AuditEvent
-from governance.access.authorization import identity_details, require
 from governance.audit.log import AuditLog, AuditRecord
 from governance.identity import Actor
+from governance.identity.authorization import identity_details, require
 from governance.policy import MeshPolicy
 
 

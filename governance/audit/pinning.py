@@ -9,9 +9,9 @@ needs ``rotate_keys`` and is audited.
 from __future__ import annotations
 
 from assets.ports import AuditEvent
-from governance.access.authorization import identity_details, require
 from governance.audit.log import AuditError, AuditLog, key_fingerprint
 from governance.identity import Actor
+from governance.identity.authorization import identity_details, require
 from governance.policy import MeshPolicy
 from governance.policy.editing import edit_mesh_toml
 

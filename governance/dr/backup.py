@@ -33,9 +33,9 @@ from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.storage import Manifest, StorageRoot
 from assets.storage.digest import UnknownChecksumAlgorithm, algorithm_of
-from governance.access.authorization import identity_details, require
 from governance.audit import AuditEvent, AuditLog, audit_log_at
 from governance.identity import Actor
+from governance.identity.authorization import identity_details, require
 from governance.protection import Keyring
 from governance.services import governed
 

@@ -3,7 +3,7 @@
 A backup (:mod:`governance.dr.backup`) holds copies of the wrapped tokenization keys
 (``keys/data/tokenize-*.json``) and of every manifest, whose ``data_key`` stays wrapped by the
 KEK that was active when the backup was written. Restoring from it needs that KEK, so
-retirement counts these keys (:func:`governance.protection.retirement.kek_usage`) in every folder
+retirement counts these keys (:func:`governance.dr.kek_retirement.kek_usage`) in every folder
 under ``.mesh/backups`` that holds a backup index. Backups written elsewhere (``--to``) are not
 seen: keep their KEK, or rewrap them after moving them there.
 
@@ -28,7 +28,6 @@ from typing import Any
 
 from assets.mesh import Mesh
 from assets.storage import StorageRoot
-from governance.access.authorization import identity_details, require
 from governance.audit import AuditEvent, AuditLog
 from governance.dr.backup import (
     backup_folders,
@@ -39,6 +38,7 @@ from governance.dr.backup import (
     write_index,
 )
 from governance.identity import Actor
+from governance.identity.authorization import identity_details, require
 from governance.keys import KeyError_
 from governance.protection import Keyring, WrappedKey
 from governance.protection.keys import dek_aad

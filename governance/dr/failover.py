@@ -20,10 +20,10 @@ from typing import Any
 from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.regions import RegionSwitch
-from governance.access.authorization import identity_details, require
 from governance.audit import AuditEvent, AuditLog
 from governance.dr.status import protected_assets
 from governance.identity import Actor
+from governance.identity.authorization import identity_details, require
 from governance.replication import Replicator
 from governance.retention import ResidencyError, check_residency
 from governance.services import governed

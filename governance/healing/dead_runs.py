@@ -1,7 +1,7 @@
 """A run that died without a result (its worker was killed): close its record, then run again.
 
-Every run's start and end are recorded (:mod:`governance.ops.runs`), with its worker; a run
-still ``running`` whose worker is gone (:mod:`governance.ops.workers`), or running longer than
+Every run's start and end are recorded (:mod:`governance.runs.records`), with its worker; a run
+still ``running`` whose worker is gone (:mod:`governance.runs.workers`), or running longer than
 the monitor's ``died_after`` (a worker that cannot be looked at from here), lost its worker. Nothing was published by it (a
 version becomes current only when complete), so the asset is as it was before the run, only
 late. The remediation records the run as ended in error, saying it died, and materializes the
@@ -19,8 +19,7 @@ from assets.mesh import Mesh
 from governance.healing.remediation import Finding
 from governance.healing.rerun import rerun
 from governance.identity import Actor
-from governance.ops.monitor import DIED_AFTER
-from governance.ops.runs import run_records, stamp, unstamp, workers_of
+from governance.runs.records import DIED_AFTER, run_records, stamp, unstamp, workers_of
 
 
 class DeadRuns:

@@ -30,7 +30,7 @@ from assets.results import Status
 from governance.healing.remediation import Finding, RemediationError
 from governance.healing.rerun import rerun
 from governance.identity import Actor
-from governance.ops.runs import RunRecord, RunRecords, run_records
+from governance.runs.records import RunRecord, RunRecords, run_records
 
 #: How long after the n-th gate failure in a row the asset is run again (then it is left).
 RERUN_AFTER = tuple(dt.timedelta(minutes=m) for m in (5, 10, 10, 15, 15, 30, 30, 60))

@@ -24,7 +24,6 @@ from tenacity import RetryCallState, Retrying, stop_after_attempt
 
 from assets.mesh import Mesh
 from assets.ports import AuditEvent
-from governance.access.authorization import identity_details, require
 from governance.healing.alert_outbox import StuckAlertOutbox
 from governance.healing.breaker import BREAKERS_FILE, Bounds, Breakers
 from governance.healing.corrupt_current import CorruptCurrent
@@ -35,6 +34,7 @@ from governance.healing.outcome import HealAction, HealReport, Outcome
 from governance.healing.remediation import Finding, Remediation
 from governance.healing.replicas import MissingReplicas
 from governance.identity import Actor
+from governance.identity.authorization import identity_details, require
 from governance.services import governed
 from governance.state import state_database
 
@@ -59,7 +59,7 @@ def heal(mesh: Mesh, now: dt.datetime, dry_run: bool = False, *, actor: Actor | 
     """Run the runbook once at ``now`` (see the module docstring); what it found and did. An
     asset the runbook runs again runs with ``params`` (see :func:`runbook`).
 
-    Raises :class:`~governance.access.authorization.PermissionDeniedError` before anything is
+    Raises :class:`~governance.identity.authorization.PermissionDeniedError` before anything is
     done when ``actor`` may not heal."""
     audit = governed(mesh).audit
     acting = actor or RUNBOOK

@@ -1,7 +1,5 @@
-"""The text forms of Ed25519 public keys and signatures kept in ``mesh.toml``.
-
-- public key: ``ed25519:<base64 of the raw 32 bytes>``
-- signature: ``ed25519:<base64 of the raw 64 bytes>``
+"""Ed25519 public keys and signatures from their text forms in ``mesh.toml`` (the grammar of
+those texts is :mod:`governance.policy.key_texts`).
 
 Parsing never raises anything but :class:`IdentityError`, whatever the text.
 """
@@ -9,7 +7,6 @@ Parsing never raises anything but :class:`IdentityError`, whatever the text.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 from functools import lru_cache
 
@@ -21,31 +18,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from governance.identity.errors import IdentityError
+from governance.policy.key_texts import (
+    PREFIX,
+    PUBLIC_KEY_BYTES,
+    SIGNATURE_BYTES,
+    decoded_key_text,
+    is_public_key_text,
+    is_signature_text,
+)
 
-PREFIX = "ed25519:"
-PUBLIC_KEY_BYTES = 32
-SIGNATURE_BYTES = 64
-
-
-def _decode(text: object, size: int) -> bytes | None:
-    if not isinstance(text, str) or not text.startswith(PREFIX) or not text.isascii():
-        return None
-    try:
-        raw = base64.b64decode(text[len(PREFIX):], validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return raw if len(raw) == size else None
-
-
-def is_public_key_text(text: object) -> bool:
-    """Whether ``text`` is ``ed25519:<base64 of 32 bytes>``."""
-    return _decode(text, PUBLIC_KEY_BYTES) is not None
-
-
-def is_signature_text(text: object) -> bool:
-    """Whether ``text`` is ``ed25519:<base64 of 64 bytes>``."""
-    return _decode(text, SIGNATURE_BYTES) is not None
-
+__all__ = ["PREFIX", "PUBLIC_KEY_BYTES", "SIGNATURE_BYTES", "fingerprint", "is_public_key_text", "is_signature_text",
+           "parse_public_key", "public_key_text", "signature_text", "verify_text"]
 
 def public_key_text(key: Ed25519PublicKey | Ed25519PrivateKey) -> str:
     """The registered text form of a public key (of a private key: of its public half)."""
@@ -56,7 +39,7 @@ def public_key_text(key: Ed25519PublicKey | Ed25519PrivateKey) -> str:
 
 def parse_public_key(text: object, *, where: str) -> Ed25519PublicKey:
     """The key of a ``public_key`` entry; refuses anything else, naming ``where``."""
-    raw = _decode(text, PUBLIC_KEY_BYTES)
+    raw = decoded_key_text(text, PUBLIC_KEY_BYTES)
     if raw is None:
         raise IdentityError("the public key is not 'ed25519:<base64 of 32 bytes>'", where=where,
                             fix="register the line `mesh identity create` printed, unchanged")
@@ -81,8 +64,8 @@ def verify_text(public_key: str, payload: bytes, signature: str) -> bool:
     """Whether ``signature`` (text form) signs ``payload`` with ``public_key`` (text form).
     Malformed keys or signatures verify nothing. Cached: every access decision checks the
     approvals of the grant it relies on, and the same signature verifies the same way."""
-    raw = _decode(signature, SIGNATURE_BYTES)
-    key = _decode(public_key, PUBLIC_KEY_BYTES)
+    raw = decoded_key_text(signature, SIGNATURE_BYTES)
+    key = decoded_key_text(public_key, PUBLIC_KEY_BYTES)
     if raw is None or key is None:
         return False
     try:

@@ -17,8 +17,8 @@ from typing import Any, Literal
 from sqlalchemy import func, select
 
 from governance.ops.clip import clip
-from governance.ops.runs import SKIPPED, RunRecord, RunRecords, unstamp
 from governance.ops.watch import Watched
+from governance.runs.records import SKIPPED, RunRecord, RunRecords, unstamp
 from governance.state import StateDatabase
 from governance.state.schema import updates
 

@@ -2,14 +2,14 @@
 
 :func:`evaluate` computes every watched asset's state and prediction at ``now``, compares them
 with the states last seen (kept in the state database, so whichever runner evaluates first
-signals a change, once), and tells a :class:`~governance.ops.signals.SignalSink`:
+signals a change, once), and tells a :class:`~governance.alerts.signals.SignalSink`:
 
 - ``freshness_breach`` when an asset turns ``late`` (warning) or ``breached`` (critical), and a
   recovery when it is fresh again;
 - ``predicted_breach`` when its next version is expected past its deadline, and a recovery
   when that is no longer expected;
 - ``run_died`` for a run that never ended and whose worker is gone (``alive``, see
-  :mod:`governance.ops.workers`) or that started more than ``died_after`` ago (once per run).
+  :mod:`governance.runs.workers`) or that started more than ``died_after`` ago (once per run).
 
 The in-process commands (``mesh ops status``) and the Airflow ops DAG call the same function
 (:func:`mesh_view` builds its input from a loaded mesh, :func:`compiled_view` from the
@@ -29,21 +29,19 @@ from assets.compiled import read_compiled
 from assets.errors import ConfigError
 from assets.mesh import Mesh
 from assets.partition_reads import input_label
+from governance.alerts.signals import Recovery, Signal, SignalSink
 from governance.ops.freshness import OVERDUE, AssetStatus, Facts, load_facts, statuses
 from governance.ops.predict import WINDOW, Prediction, learn, predict
 from governance.ops.report import Report, build_report
-from governance.ops.runs import Liveness, RunRecords, stamp
-from governance.ops.signals import Recovery, Signal, SignalSink
 from governance.ops.watch import Watched, by_key, watched_of_compiled, watched_of_graph
-from governance.ops.workers import LOCAL
 from governance.policy.ops import OpsPolicy
+from governance.runs.records import DIED_AFTER, Liveness, RunRecords, stamp
+from governance.runs.workers import LOCAL
 from governance.state import StateDatabase, state_database
 from governance.state.schema import ops_states
 
 #: How far back run durations are learnt from.
 LEARN_WINDOW = dt.timedelta(days=30)
-#: A run that started this long ago and has not ended is taken for dead.
-DIED_AFTER = dt.timedelta(hours=2)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from assets.storage import Manifest, VersionStore
-from governance.ops.runs import FAILED, RUNNING, SKIPPED, RunRecords
+from governance.runs.records import FAILED, RUNNING, SKIPPED, RunRecords
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

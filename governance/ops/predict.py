@@ -26,8 +26,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from governance.ops.freshness import AssetStatus
-from governance.ops.runs import RunRecord
 from governance.ops.watch import Watched, next_tick, previous_tick
+from governance.runs.records import RunRecord
 
 #: The quantile of past runs an expected time is taken at (the median: robust to outliers).
 EXPECTED_QUANTILE = 0.5

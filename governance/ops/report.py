@@ -26,9 +26,9 @@ from typing import Any
 
 from assets.partition_reads import input_label
 from governance.ops.clip import clip
-from governance.ops.runs import CONFIRMED, RunRecord
 from governance.ops.watch import Watched
 from governance.policy.ops import OpsPolicy, OpsTargets
+from governance.runs.records import CONFIRMED, RunRecord
 
 _KEY = r"([a-z0-9_]+\.[a-z0-9_]+)"
 #: The causes of an incident (see :func:`cause_of`).

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assets.errors import ConfigError, did_you_mean
-from governance.ops.signals import KINDS, SEVERITIES
+from governance.policy.signal_kinds import KINDS, SEVERITIES
 
 NOTIFIER_KINDS = ("file", "webhook", "email")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")

@@ -20,6 +20,7 @@ from pathlib import Path
 from assets.emails import is_email, normalize_email
 from assets.errors import ConfigError
 from governance.policy.alerts import AlertsPolicy
+from governance.policy.key_texts import is_public_key_text, is_signature_text
 from governance.policy.ops import OpsPolicy
 from governance.policy.reporting import (
     BillingRates,
@@ -258,10 +259,6 @@ class Grant:
                  'write purpose = "why the consumer needs it"')
         _check_emails(self.approved_by, f"{where}.approved_by")
         _check_emails(tuple(self.signatures), f"{where}.signatures")
-        from governance.identity.keys import (
-            is_signature_text,  # here: governance.identity builds on this layer
-        )
-
         for email, signature in self.signatures.items():
             _require(is_signature_text(signature), f'{where}.signatures."{email}"',
                      "the signature is not 'ed25519:<base64 of 64 bytes>'",
@@ -334,8 +331,6 @@ class Person:
     public_key: str
 
     def __post_init__(self) -> None:
-        from governance.identity.keys import is_public_key_text
-
         where = f'[people."{self.email}"]'
         _require(is_email(self.email) and normalize_email(self.email) == self.email, where,
                  f"'{self.email}' is not a (lower-case) e-mail address",

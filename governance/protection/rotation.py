@@ -7,7 +7,7 @@ region), and quarantine reports. Rotation and retirement hold the key lock exclu
 memory and storage while they scan. Rotation records its
 target KEK in ``rotation.json`` before it starts, rewraps each key (skipping those already
 under the target) and removes the file when done, so an interrupted rotation is finished by
-running it again. Retiring a KEK once nothing uses it is :mod:`governance.protection.retirement`.
+running it again. Retiring a KEK once nothing uses it is :mod:`governance.dr.kek_retirement`.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from assets.atomic import atomic_write
 from assets.mesh import Mesh
 from assets.quarantine import QUARANTINE
 from assets.storage import StorageRoot
-from governance.access.authorization import identity_details, require
 from governance.audit import AuditEvent, AuditLog
 from governance.identity import Actor
+from governance.identity.authorization import identity_details, require
 from governance.keys import KeyError_
 from governance.protection.keys import Keyring, WrappedKey, dek_aad
 

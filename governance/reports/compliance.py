@@ -14,9 +14,9 @@ from typing import Any
 from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.ports import AuditEvent
-from governance.access.authorization import identity_details, require
 from governance.audit.policy_changes import record_policy_change
 from governance.identity import Actor
+from governance.identity.authorization import identity_details, require
 from governance.reports.access_review import AccessReview, access_review
 from governance.reports.changes import ChangeManagement, change_management
 from governance.reports.integrity import Integrity, integrity

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from governance.access.policy import permissions_of
 from governance.policy import MeshPolicy
+from governance.policy.roles import permissions_of
 from governance.reports.records import Entry, Evidence
 
 #: Audited commands that change the policy, by a person.

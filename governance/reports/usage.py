@@ -29,12 +29,12 @@ from typing import Any
 from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.ports import AuditEvent
-from governance.access.authorization import identity_details, require
-from governance.access.policy import permissions_of
 from governance.audit import AuditRecord
 from governance.identity import Actor
+from governance.identity.authorization import identity_details, require
 from governance.policy import MeshPolicy
 from governance.policy.reporting import BillingRates
+from governance.policy.roles import permissions_of
 from governance.reports.period import Period
 from governance.reports.records import Entry
 from governance.services import governed

@@ -108,7 +108,7 @@ legacy_imports = Table(
     Column("at", String(40), nullable=False),
 )
 
-#: Every run of an asset (governance.ops.runs): ``status`` is ``running`` from its start until it
+#: Every run of an asset (governance.runs.records): ``status`` is ``running`` from its start until it
 #: ends (``materialized``, ``gate_failed``, ``error``, ``skipped``); times are UTC ISO strings;
 #: ``partition`` is the partition a run of a partitioned asset ran (``None`` otherwise).
 runs = Table(

@@ -67,7 +67,7 @@ def _route(incident: Incident) -> str:
 def ack(incident: Annotated[int, typer.Argument(help="The incident's number (mesh ops incidents).")],
         root: RootOption = None, user: ActorOption = None, as_json: JsonOption = False) -> None:
     """Acknowledge an incident: you take it and it stops escalating (its domain's owners or operate_dr; audited)."""
-    from governance.access.authorization import require
+    from governance.identity.authorization import require
 
     mesh = open_policy_mesh(root)
     actor = act_as(mesh, user, "incident_ack")
@@ -108,7 +108,7 @@ def flush(root: RootOption = None, as_json: JsonOption = False) -> None:
 @ops_app.command("check")
 def check(root: RootOption = None, as_json: JsonOption = False) -> None:
     """Check freshness, the audit log, key ages and standby lag; alert, resolve, escalate and send what is due."""
-    from governance.alerts.checks import check_mesh
+    from governance.ops.checks import check_mesh
 
     mesh = open_policy_mesh(root)
     with user_errors():

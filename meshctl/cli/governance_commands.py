@@ -118,8 +118,8 @@ def prove(
     file anywhere with `mesh audit verify-proof FILE --key audit.ed25519.pub`."""
     import json
 
-    from governance.access.authorization import require
     from governance.audit.proofs import build_proof
+    from governance.identity.authorization import require
 
     with user_errors():
         mesh = open_policy_mesh(root)
@@ -360,7 +360,7 @@ keys_app = typer.Typer(help="Key-encryption keys: status, rotate, rewrap backups
 def keys_status(root: RootOption = None, as_json: JsonOption = False) -> None:
     """The active KEK and how many wrapped data keys each KEK protects, stored and in the backups
     under .mesh/backups (ids only, never keys)."""
-    from governance.protection.retirement import kek_usage
+    from governance.dr.kek_retirement import kek_usage
 
     with user_errors():
         mesh = open_policy_mesh(root)
@@ -408,7 +408,7 @@ def keys_rewrap_backups(root: RootOption = None, user: ActorOption = None) -> No
 def keys_retire(kek_id: Annotated[str, typer.Argument(help="The KEK id (mesh keys status).")],
                 root: RootOption = None, user: ActorOption = None) -> None:
     """Delete an old KEK once nothing uses it. Needs the rotate_keys permission."""
-    from governance.protection.retirement import retire_kek
+    from governance.dr.kek_retirement import retire_kek
 
     with user_errors():
         mesh = open_policy_mesh(root)

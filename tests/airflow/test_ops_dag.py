@@ -8,7 +8,7 @@ from pathlib import Path
 from governance.airflow.ops_dag import deadline_missed, evaluate_now
 from governance.compiled import write_compiled_mesh
 from governance.ops.monitor import mesh_view
-from governance.ops.runs import run_records
+from governance.runs.records import run_records
 from governance.services import governed
 from governance.wiring import load_mesh, load_policy_mesh
 

@@ -64,7 +64,7 @@ def test_a_gate_failure_publishes_nothing_and_skips_only_downstream(example_root
 
 
 def test_an_asset_skipped_after_a_failed_gate_is_in_the_run_history_and_audited(example_root: Path) -> None:
-    from governance.ops.runs import run_records
+    from governance.runs.records import run_records
     from governance.services import governed
 
     mesh = load_mesh(example_root)

@@ -15,7 +15,7 @@ from assets import Status, materialize
 from assets.events import AssetUpdate
 from assets.staleness import staleness
 from assets.storage import Manifest
-from governance.ops.runs import run_records
+from governance.runs.records import run_records
 from governance.services import governed
 from governance.wiring import domain_mesh, load_mesh
 from meshctl.cli import app

@@ -11,7 +11,7 @@ import httpx
 from assets import materialize
 from governance.ops.clock import ManualClock, with_clock
 from governance.ops.metrics import serve_metrics
-from governance.ops.runs import run_records
+from governance.runs.records import run_records
 from governance.wiring import load_mesh
 from tests.cli.test_cli import mesh
 

@@ -47,7 +47,7 @@ def test_partitions_of_an_unpartitioned_selection_are_refused_with_the_fix(examp
 
 
 def test_skipped_and_running_partitions_are_shown_and_counted(example_root: Path) -> None:
-    from governance.ops.runs import run_records
+    from governance.runs.records import run_records
 
     loaded = load_mesh(example_root)
     run_plan(loaded, plan(loaded, "sales.daily_orders+", first=DAYS[0], last=DAYS[1]), params={"bad_day": DAYS[0]})

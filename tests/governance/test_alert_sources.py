@@ -16,7 +16,7 @@ import pytest
 from assets import AssetResult, RunEnded, Status, materialize
 from assets.step import run_asset
 from governance.alerts import AlertObserver
-from governance.alerts.checks import check_mesh
+from governance.ops.checks import check_mesh
 from governance.services import governed
 from governance.wiring import domain_mesh
 from tests.conftest import TEST_SCALE, copy_example_mesh
@@ -269,8 +269,8 @@ def test_failed_partitions_of_one_asset_send_one_alert_and_one_resolve_after_the
 
 def test_a_run_that_died_is_resolved_by_the_next_good_run(tmp_path: Path) -> None:
     from governance.ops.monitor import OpsView, evaluate
-    from governance.ops.runs import run_records
     from governance.ops.watch import Watched
+    from governance.runs.records import run_records
 
     root = copy_example_mesh(tmp_path / "mesh")
     with_alerts(root, FILE_ONLY)

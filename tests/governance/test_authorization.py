@@ -12,7 +12,7 @@ from assets import Mesh
 from governance.access import PermissionDeniedError
 from governance.audit.access import checkpoint_audit, query_audit
 from governance.dr import failback, failover, rewrap_backups
-from governance.protection.retirement import retire_kek
+from governance.dr.kek_retirement import retire_kek
 from governance.protection.rotation import rotate_keys
 from governance.services import governed
 from governance.tenancy import create_domain, retire_domain

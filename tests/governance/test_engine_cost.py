@@ -17,10 +17,10 @@ from assets import materialize
 from assets.ports import RunEnded, RunStarted
 from assets.step import run_asset
 from governance.alerts.incidents import IncidentStore
+from governance.alerts.signals import Signal
 from governance.lineage.events import run_uuid
-from governance.ops.runs import RunRecords
-from governance.ops.signals import Signal
 from governance.policy.alerts import AlertsPolicy
+from governance.runs.records import RunRecords
 from governance.state import StateDatabase, state_database
 from governance.state.database import transactions
 from governance.subscriptions.store import SubscriptionStore
@@ -178,7 +178,7 @@ def any_database(request: pytest.FixtureRequest, tmp_path: Path) -> StateDatabas
 
 def test_the_statements_each_run_executes_built_once_behave_as_built_per_call(any_database: StateDatabase) -> None:
     """The run records, open incidents and subscriptions each run reads or writes go through
-    statements built once with parameters (see governance.ops.runs): the same rows result, on
+    statements built once with parameters (see governance.runs.records): the same rows result, on
     both databases, whatever the partition (``NULL`` or not) and whether the start was recorded."""
     at = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
     records = RunRecords(any_database)

@@ -14,13 +14,13 @@ import pytest
 
 from assets import Mesh, Status, materialize
 from assets.retrying import Backoff
-from governance.access.authorization import PermissionDeniedError
 from governance.dr import dr_status
 from governance.healing import Bounds, Finding, HealCounts, HealReport, heal
 from governance.healing.gate_failures import RERUN_AFTER, FailedGates
 from governance.healing.runbook import runbook
 from governance.identity import Actor
-from governance.ops.runs import run_records
+from governance.identity.authorization import PermissionDeniedError
+from governance.runs.records import run_records
 from governance.services import governed
 from tests.assets.test_retries import waiting_on
 from tests.assets.test_verified_reads import flip_a_byte

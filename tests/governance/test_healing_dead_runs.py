@@ -7,7 +7,7 @@ from pathlib import Path
 
 from assets import materialize
 from governance.healing import heal
-from governance.ops.runs import run_records
+from governance.runs.records import run_records
 from governance.services import governed
 from tests.assets.test_retries import waiting_on
 from tests.conftest import person

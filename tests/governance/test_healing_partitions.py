@@ -9,7 +9,7 @@ from pathlib import Path
 from assets.backfill import plan, run_plan
 from governance.healing import heal
 from governance.healing.gate_failures import RERUN_AFTER
-from governance.ops.runs import run_records
+from governance.runs.records import run_records
 from tests.assets.test_retries import waiting_on
 from tests.conftest import person
 

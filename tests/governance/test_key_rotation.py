@@ -17,9 +17,9 @@ from assets import Mesh, materialize
 from assets.ports import ProtectedFrame, Protector, Services
 from governance.access import read_asset
 from governance.dr import BackupError, backup, restore, rewrap_backups, verify_backup
+from governance.dr.kek_retirement import kek_usage, retire_kek
 from governance.keys import KeyError_
 from governance.protection.keys import WrappedKey
-from governance.protection.retirement import kek_usage, retire_kek
 from governance.protection.rotation import rotate_keys
 from governance.services import governed
 from governance.wiring import load_mesh

@@ -10,8 +10,8 @@ import pytest
 from assets.errors import ConfigError
 from governance.ops.freshness import state_at, statuses
 from governance.ops.monitor import OpsView
-from governance.ops.runs import RunRecords
 from governance.ops.watch import Watched, next_tick, previous_tick
+from governance.runs.records import RunRecords
 from governance.state import StateDatabase
 
 T0 = dt.datetime(2026, 3, 2, 0, 0, tzinfo=dt.UTC)  # a Monday

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from governance.alerts.signals import Recovery, Signal
 from governance.ops.monitor import OpsView, evaluate
 from governance.ops.predict import learn
-from governance.ops.runs import RunRecords
-from governance.ops.signals import Recovery, Signal
 from governance.ops.watch import Watched, by_key
+from governance.runs.records import RunRecords
 from governance.state import StateDatabase
 from tests.governance.test_ops_freshness import (
     DAILY,
@@ -181,7 +181,7 @@ def _reads_of_an_evaluation(tmp_path: Path, days: int, monkeypatch: pytest.Monke
     """The SQL statements and the run rows read by one evaluation after ``days`` of hourly history."""
     from sqlalchemy import event
 
-    import governance.ops.runs as runs_module
+    import governance.runs.records as runs_module
 
     db = database(tmp_path / f"{days}d")
     records = RunRecords(db)
@@ -205,7 +205,7 @@ def _reads_of_an_evaluation(tmp_path: Path, days: int, monkeypatch: pytest.Monke
 
 
 def _done(key: str, started: dt.datetime, took: dt.timedelta, version: str) -> Any:
-    from governance.ops.runs import RunRecord
+    from governance.runs.records import RunRecord
 
     return RunRecord(key=key, run_id=f"run-{version}", source="engine", status="materialized", started_at=started,
                      ended_at=started + took, version=version)

@@ -11,7 +11,7 @@ from assets.step import run_asset
 from governance.ops.clock import ManualClock, with_clock
 from governance.ops.monitor import mesh_view
 from governance.ops.partitions import partition_statuses
-from governance.ops.runs import run_records
+from governance.runs.records import run_records
 
 T0 = dt.datetime(2026, 11, 21, 6, 0, tzinfo=dt.UTC)
 DAYS = ["2026-11-16", "2026-11-17", "2026-11-18"]

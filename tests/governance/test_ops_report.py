@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from governance.ops.monitor import OpsView
-from governance.ops.runs import RunRecords
 from governance.policy.ops import OpsPolicy, OpsTargets
+from governance.runs.records import RunRecords
 from governance.state import StateDatabase
 from tests.governance.test_ops_freshness import (
     DAILY,

@@ -9,7 +9,7 @@ from pathlib import Path
 from assets import materialize
 from assets.step import run_asset
 from governance.ops.clock import ManualClock, with_clock
-from governance.ops.runs import run_records
+from governance.runs.records import run_records
 from governance.wiring import load_mesh
 
 T0 = dt.datetime(2026, 3, 2, 6, 0, tzinfo=dt.UTC)
@@ -69,7 +69,7 @@ def _a_finished_process() -> str:
     import subprocess
     import sys
 
-    from governance.ops.workers import LOCAL, _started
+    from governance.runs.workers import LOCAL, _started
 
     child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
     worker = f"{LOCAL.host}:{child.pid}:{_started(child.pid) or ''}"
@@ -78,7 +78,7 @@ def _a_finished_process() -> str:
 
 
 def test_a_run_whose_worker_is_gone_is_found_at_once(fixture_mesh: Callable[[str], Path]) -> None:
-    from governance.ops.workers import LOCAL
+    from governance.runs.workers import LOCAL
 
     mesh = with_clock(load_mesh(fixture_mesh("bad_outputs")), ManualClock(T0))
     records = run_records(mesh)
@@ -94,7 +94,7 @@ def test_a_run_whose_worker_is_gone_is_found_at_once(fixture_mesh: Callable[[str
 
 
 def test_the_recorder_names_the_worker_of_each_run(fixture_mesh: Callable[[str], Path]) -> None:
-    from governance.ops.workers import LOCAL
+    from governance.runs.workers import LOCAL
 
     mesh = with_clock(load_mesh(fixture_mesh("bad_outputs")), ManualClock(T0))
     run_asset(mesh, "alpha.numbers", run_id="r1")
@@ -103,7 +103,7 @@ def test_the_recorder_names_the_worker_of_each_run(fixture_mesh: Callable[[str],
 
 
 def test_a_process_id_used_again_is_not_the_dead_workers() -> None:
-    from governance.ops.workers import LOCAL
+    from governance.runs.workers import LOCAL
 
     host, pid, _ = LOCAL.current().rsplit(":", 2)
     assert LOCAL.alive(f"{host}:{pid}:1") is False, "same pid, another start: the worker named is gone"

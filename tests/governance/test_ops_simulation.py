@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from assets.errors import ConfigError
+from governance.alerts.signals import Recovery, Signal
 from governance.ops.clock import ManualClock
-from governance.ops.signals import Recovery, Signal
 from governance.ops.simulation import FaultRates, score_predictions
 from governance.ops.simulation.faults import FaultInjector
 from meshctl.cli import app

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from assets import materialize
 from assets.errors import StorageError
-from governance.access.authorization import PermissionDeniedError
+from governance.identity.authorization import PermissionDeniedError
 from governance.rollback import rollback
 from governance.services import governed
 from governance.wiring import load_mesh

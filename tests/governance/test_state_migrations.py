@@ -80,7 +80,7 @@ def test_a_database_at_the_previous_revision_upgrades_in_place_and_keeps_its_row
 def test_run_records_of_a_0006_database_upgrade_in_place_and_then_name_partitions(database: StateDatabase) -> None:
     import datetime as dt
 
-    from governance.ops.runs import RunRecords
+    from governance.runs.records import RunRecords
 
     engine = raw_engine(database)
     with engine.begin() as conn:

@@ -119,7 +119,7 @@ class WorkerKilled(BaseException):  # noqa: N818 - not an error a run can catch:
 
 
 class SimulatedWorkers:
-    """The simulation's workers (:class:`~governance.ops.workers.Workers`): one at a time,
+    """The simulation's workers (:class:`~governance.runs.workers.Workers`): one at a time,
     ``simulation:N``; :meth:`kill` ends the current one (its runs' records name a worker that is
     gone) and the next run starts in a new one."""
 

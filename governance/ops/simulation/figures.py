@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from governance.ops.signals import Recovery, Signal
+from governance.alerts.signals import Recovery, Signal
 from governance.ops.simulation.run import Outcome
 
 #: How long after a prediction its breach may come and still count.

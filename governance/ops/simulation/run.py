@@ -6,7 +6,7 @@ clock: a retry's wait advances it, never waits), wraps every asset's function in
 :class:`~.faults.FaultInjector`, publishes everything once, then for each tick of the schedule
 (:mod:`.schedule`): draws the tick's storage and notifier faults, runs the due roots and their
 downstream with the real engine (gate, storage, replication), checks the mesh
-(:func:`governance.alerts.checks.check_mesh`: freshness, predicted breaches, replica lag, alerts
+(:func:`governance.ops.checks.check_mesh`: freshness, predicted breaches, replica lag, alerts
 into the outbox) and, with self-healing on, runs the runbook as ``service:healing`` (with the
 simulation's run parameters) every ``heal_every`` (the ops DAG's 5 minutes): while a tick runs
 (between two of its runs, as the ops DAG runs beside the asset DAGs), after it, and between
@@ -34,15 +34,14 @@ from assets.mesh import Mesh
 from assets.ports import Services
 from assets.results import AssetResult
 from governance.alerts.incidents import Incident
+from governance.alerts.signals import Recovery, Signal
 from governance.ops.clock import ManualClock, with_clock
-from governance.ops.monitor import DIED_AFTER
 from governance.ops.report import Report
-from governance.ops.runs import RunRecorder, run_records, workers_of
-from governance.ops.signals import Recovery, Signal
 from governance.ops.simulation.faults import FaultInjector, FaultRates, WorkerKilled
 from governance.ops.simulation.sandbox import NOTIFIER, sandbox_copy
 from governance.ops.simulation.schedule import ticks, with_partition_schedules
-from governance.ops.workers import Workers
+from governance.runs.records import DIED_AFTER, RunRecorder, run_records, workers_of
+from governance.runs.workers import Workers
 
 #: The longest simulation (days).
 MAX_DAYS = 366
@@ -117,9 +116,9 @@ def start_of_next_day(now: dt.datetime) -> dt.datetime:
 
 def simulate(source: Path, settings: Settings, folder: Path) -> Outcome:
     """Simulate the mesh at ``source`` in a copy under ``folder`` (see the module docstring)."""
-    from governance.alerts.checks import check_mesh
     from governance.example_drops import EXAMPLE_SOURCE, drop_leads
     from governance.healing import heal
+    from governance.ops.checks import check_mesh
     from governance.ops.monitor import mesh_view
     from governance.services import governed
     from governance.wiring import load_mesh
@@ -237,7 +236,7 @@ def _waiting(mesh: Mesh, now: dt.datetime) -> bool:
 
 def _gate_waiting(mesh: Mesh) -> bool:
     """Whether the latest run of some asset failed its gate (the runbook will run it again)."""
-    from governance.ops.runs import run_records
+    from governance.runs.records import run_records
 
     return any(r.status == "gate_failed" for r in run_records(mesh).latest().ended.values())
 

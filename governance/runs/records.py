@@ -4,7 +4,7 @@
 mesh: ``run_asset`` (called by the in-process engine and by each Airflow task) tells it when a
 run starts and how it ended, so both runners leave the same records. A run that started and
 never ended (a killed worker) stays ``running``: :meth:`RunRecords.unfinished` finds it, at once
-when the record's worker (:mod:`governance.ops.workers`) is known to be gone.
+when the record's worker (:mod:`governance.runs.workers`) is known to be gone.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from sqlalchemy import (
 
 from assets.mesh import Mesh
 from assets.ports import RunEnded, RunStarted
-from governance.ops.workers import LOCAL, Workers
+from governance.runs.workers import LOCAL, Workers
 from governance.state import StateDatabase, state_database
 from governance.state.schema import runs
 
@@ -43,6 +43,8 @@ RUNNING = "running"
 SKIPPED = "skipped"
 #: Run outcomes that mean the asset failed (an incident begins).
 FAILED = frozenset({"error", "gate_failed"})
+#: A run that started this long ago and has not ended is taken for dead.
+DIED_AFTER = dt.timedelta(hours=2)
 
 
 def stamp(at: dt.datetime) -> str:

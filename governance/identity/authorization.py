@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from assets.errors import AccessError
 from assets.ports import AuditEvent, AuditSink
-from governance.access.policy import approvers_with, permissions_of
-from governance.identity import Actor, IdentityError, identity_provider
+from governance.identity.actor import Actor
+from governance.identity.errors import IdentityError
+from governance.identity.provider import identity_provider
 from governance.policy import MeshPolicy
+from governance.policy.roles import approvers_with, permissions_of
 
 
 class PermissionDeniedError(AccessError):

@@ -1,7 +1,8 @@
 """Retiring a key-encryption key: only once no wrapped data key uses it, stored in the mesh or
 in a backup (under ``.mesh/backups``, or written elsewhere with ``--to`` and recorded, which must
 be found: :func:`governance.dr.backup.backups_elsewhere`; backups are rewrapped on request:
-:mod:`governance.dr.backup_keys`), so no data can become unreadable. Retirement holds the key
+:mod:`governance.dr.backup_keys`), so no data can become unreadable. It lives with disaster
+recovery, above :mod:`governance.protection`, because it must see every backup. Retirement holds the key
 lock exclusive, like a rotation (:mod:`governance.protection.rotation`), so no publish can wrap
 a key with the KEK meanwhile.
 """
@@ -13,11 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from assets.mesh import Mesh
-from governance.access.authorization import identity_details, require
 from governance.audit import AuditEvent, AuditLog
 from governance.dr.backup import ELSEWHERE, backups_elsewhere
 from governance.dr.backup_keys import backup_kek_usage
 from governance.identity import Actor
+from governance.identity.authorization import identity_details, require
 from governance.keys import KeyError_
 from governance.protection.keys import Keyring, unknown_kek
 from governance.protection.rotation import wrapped_items

@@ -6,14 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, get_args
+from typing import Any, Protocol
 
-SignalKind = Literal["run_failed", "gate_failed", "freshness_breach", "predicted_breach", "replica_lag",
-                     "audit_unverified", "key_rotation_due", "run_died"]
-Severity = Literal["info", "warning", "critical"]
+from governance.policy.signal_kinds import KINDS, SEVERITIES, Severity, SignalKind
 
-KINDS: tuple[str, ...] = get_args(SignalKind)
-SEVERITIES: tuple[str, ...] = get_args(Severity)
+__all__ = ["KINDS", "SEVERITIES", "Recovery", "Severity", "Signal", "SignalKind", "SignalSink"]
 
 
 def _check(kind: str, subject: str, at: dt.datetime) -> None:

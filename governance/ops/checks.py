@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from assets.mesh import Mesh
+from governance.alerts.signals import Recovery, Severity, Signal, SignalKind
 from governance.ops.monitor import evaluate, mesh_view
-from governance.ops.runs import workers_of
-from governance.ops.signals import Recovery, Severity, Signal, SignalKind
 from governance.protection.keys import LocalKeyProvider
+from governance.runs.records import workers_of
 from governance.services import governed
 from governance.state.outbox import Flushed
 
