@@ -37,7 +37,8 @@ def test_a_backfill_with_a_failed_gate_shows_that_partition_failed(example_root:
     [status] = json.loads(out)
     assert "partition 2026-11-20: gate failed" in status["reason"], status
     assert set(status) == {"key", "domain", "state", "version", "published_at", "age_seconds", "deadline",
-                           "reason", "running_since"}  # the asset rows are as they were
+                           "reason", "running_since", "readable"}  # the asset rows are as they were
+    assert status["readable"] is True  # a partitioned asset's partitions are not read by ops status
 
 
 def test_partitions_of_an_unpartitioned_selection_are_refused_with_the_fix(example_root: Path) -> None:
