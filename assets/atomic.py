@@ -63,8 +63,11 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int | None 
 
 def _write_temporary(target: Path, data: bytes, *, mode: int | None = None, durable: bool = True) -> Path:
     """``data`` in a new temporary file beside ``target`` (created with ``mode`` when given),
-    fsync-ed if ``durable``; missing parent folders are created. Removed again on failure."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    fsync-ed if ``durable``; missing parent folders are created (the nearest owner-only too when
+    ``mode`` is owner-only: a key file's new folder is no more listable than the file is
+    readable). Removed again on failure."""
+    owner_only = mode is not None and not mode & 0o077
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700 if owner_only else 0o777)
     tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if mode is None else mode)
     try:

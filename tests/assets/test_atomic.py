@@ -62,6 +62,17 @@ def test_without_a_mode_the_file_gets_the_usual_permissions(tmp_path: Path) -> N
     assert stat.S_IMODE((tmp_path / "mesh.toml").stat().st_mode) == 0o644
 
 
+def test_an_owner_only_file_gets_an_owner_only_new_folder(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "keys" / "data" / "tokenize-pii.json", b"{}", mode=0o600)
+        atomic_write(tmp_path / "public" / "manifest.json", b"{}")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "keys" / "data").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "public").stat().st_mode) == 0o755
+
+
 def test_exclusive_never_replaces_and_the_first_writer_wins(tmp_path: Path) -> None:
     target = tmp_path / "kek-1.key"
     assert atomic_write(target, b"first", mode=0o600, exclusive=True) is True
