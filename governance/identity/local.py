@@ -15,6 +15,7 @@ The identity folder is ``$MESH_IDENTITY`` if set, else ``<user config dir>/acme-
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from collections.abc import Mapping
@@ -75,8 +76,16 @@ def _store(folder: Path | None) -> LocalKeyStore:
     return LocalKeyStore(folder if folder is not None else identity_folder())
 
 
+#: The longest key file name kept readable; longer ones (a long address, escaped) are hashed, as
+#: a file name may not pass 255 bytes.
+_MAX_READABLE_NAME = 200
+
+
 def _file_name(email: str) -> str:
-    return quote(email, safe="@.+-_") + _SUFFIX
+    name = quote(email, safe="@.+-_") + _SUFFIX
+    if len(name.encode()) <= _MAX_READABLE_NAME:
+        return name
+    return "sha256-" + hashlib.sha256(email.encode()).hexdigest() + _SUFFIX
 
 
 def _held_key(store: LocalKeyStore, email: str) -> Ed25519PrivateKey | None:

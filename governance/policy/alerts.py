@@ -45,13 +45,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from assets.emails import is_email
 from assets.errors import ConfigError, did_you_mean
 from governance.policy.signal_kinds import KINDS, SEVERITIES
 
 NOTIFIER_KINDS = ("file", "webhook", "email")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 _ENV = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NOTIFIER_KEYS: dict[str, tuple[str, ...]] = {
     "file": ("kind", "path"),
     "webhook": ("kind", "url_env", "timeout_seconds"),
@@ -135,7 +135,7 @@ class EmailNotifierConfig:
                  "use starttls = true (port 587) or ssl = true (port 465), not both")
         _require(bool(self.to), f"{where}.to", "no recipient", 'write to = ["oncall@acme.example"]')
         for address in (self.sender, *self.to):
-            _require(bool(_EMAIL.match(address)), where, f"'{address}' is not an e-mail address",
+            _require(is_email(address), where, f"'{address}' is not an e-mail address",
                      "write sender and to as addresses, like 'oncall@acme.example'")
         _env(self.password_env, f"{where}.password_env", "MESH_SMTP_PASSWORD")
         _require(self.password_env is None or self.username is not None, f"{where}.username",

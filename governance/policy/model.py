@@ -37,7 +37,6 @@ PROTECTIONS = frozenset({"tokenize", "encrypt", "redact", "none"})
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 #: The longest name of a domain (or other table): names become folder and module names.
 MAX_NAME_LENGTH = 63
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _require(ok: bool, where: str, what: str, fix: str) -> None:
@@ -63,7 +62,7 @@ def _check_path(path: str, where: str) -> None:
 
 def _check_emails(emails: tuple[str, ...], where: str) -> None:
     for email in emails:
-        _require(bool(_EMAIL.match(email)), where, f"'{email}' is not an e-mail address",
+        _require(is_email(email), where, f"'{email}' is not an e-mail address",
                  "write owners and members as e-mail addresses, like 'team@acme.example'")
 
 

@@ -12,7 +12,8 @@ from assets.emails import is_email, normalize_email
 
 @pytest.mark.parametrize("address", [
     "alice@acme.example", "sales-data@acme.example", "first.last+tag@mail.acme.example",
-    "o'brien@acme.example", "jürgen@beispiel.example", "x@a-b.example",
+    "o'brien@acme.example", "jürgen@beispiel.example", "x@a-b.example", "user@xn--bcher-kva.example",
+    "İlker@firma.com.tr", "i\u0307lker@firma.com.tr", "jose\u0301@acme.example",
 ])
 def test_addresses_people_write_are_addresses(address: str) -> None:
     assert is_email(address)
@@ -33,6 +34,13 @@ def test_addresses_people_write_are_addresses(address: str) -> None:
     pytest.param("ali\x1bce@acme.example", id="an-escape"),
     pytest.param("a" * 250 + "@acme.example", id="too-long"),
     pytest.param("sales team", id="no-at"),
+    pytest.param("a@b_c.example", id="underscore-in-the-host"),
+    pytest.param("a@127.0.0.1", id="an-ip-address"),
+    pytest.param("a@1.2", id="a-numeric-top-label"),
+    pytest.param("\u0661@\u0662.\u0663", id="non-ascii-host"),
+    pytest.param("a" * 65 + "@acme.example", id="local-part-over-64"),
+    pytest.param("a@" + "b" * 64 + ".example", id="label-over-63"),
+    pytest.param("x@acme.example\x00", id="a-nul"),
 ])
 def test_what_is_not_an_address_is_refused(text: str) -> None:
     assert not is_email(text)
@@ -49,5 +57,12 @@ def test_an_address_never_holds_a_path_separator_or_a_control_character(text: st
         assert "/" not in text and "\\" not in text and ".." not in text and text.isprintable()
 
 
-def test_normalising_strips_and_case_folds() -> None:
+def test_normalising_strips_case_folds_and_composes() -> None:
     assert normalize_email("  Alice@ACME.Example ") == "alice@acme.example"
+    assert normalize_email("jose\u0301@acme.example") == normalize_email("JOS\u00c9@acme.example") == "jos\u00e9@acme.example"
+
+
+@given(st.text())
+def test_a_normalised_address_is_still_an_address(text: str) -> None:
+    if is_email(text):
+        assert is_email(normalize_email(text))

@@ -47,6 +47,8 @@ def test_a_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
     pytest.param(("max_assets = 50", 'max_assets = "fifty"'), "'max_assets' must be a int", id="wrong-type"),
     pytest.param(('owners = ["sales-data@acme.example"]', 'owners = ["sales team"]'), "is not an e-mail address",
                  id="bad-owner"),
+    pytest.param(('owners = ["sales-data@acme.example"]', 'owners = ["../../tmp/x@acme.example"]'),
+                 "is not an e-mail address", id="owner-with-a-path"),
     pytest.param(('consumer = "sales"', 'consumer = "sails"'), "Did you mean 'sales'", id="grant-unknown-domain"),
     pytest.param(('residency = ["us"]', 'residency = ["eu"]'), "outside residency ['eu']", id="residency-vs-primary"),
     pytest.param(('permissions = ["approve_grant"', 'permissions = ["approve_grants"'), "unknown permission",

@@ -58,6 +58,15 @@ def test_create_refuses_what_is_not_an_address(mine: Path, text: str) -> None:
     assert not mine.exists()
 
 
+def test_a_long_address_gets_a_key_file_whose_name_fits(mine: Path) -> None:
+    long = "\u0436" * 60 + "@" + "a" * 60 + ".example"  # escaped, its name would pass 255 bytes
+    public = create_identity(long, mine)
+    [held] = list(mine.iterdir())
+    assert held.name.startswith("sha256-") and len(held.name) < 100
+    actor = LocalIdentity(people={long: public}, folder=mine).authenticate(long)
+    assert actor.id == long
+
+
 def test_authenticate_proves_the_held_registered_key(mine: Path) -> None:
     public = create_identity(ALICE, mine)
     actor = LocalIdentity(people={ALICE: public}, folder=mine).authenticate("Alice@Acme.Example")
