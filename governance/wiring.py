@@ -144,7 +144,7 @@ def _governed_services(mesh: Mesh) -> GovernedServices:
                    SubscriptionObserver(mesh, subscription_store(mesh), alerts)),
         failed_runs=records,
         together=state_database(policy).joined,
-        ready=state_database(policy).engine,  # opened (and checked) once per process, then a lookup
+        ready=state_database(policy).ready,  # opened once per process; then a lookup and a stat
         alerts=alerts)
 
 

@@ -77,6 +77,27 @@ class StateDatabase:
         """This process's engine, the database migrated to the newest revision."""
         return _engine(self.url, self.where, self.password_env, os.getpid())
 
+    def ready(self) -> None:
+        """Raise :class:`StateError` unless the database can take records now: opened (and
+        migrated) once per process, and, for a SQLite file, still the file it opened (one
+        deleted or replaced since is opened again, and refused if this mesh made it)."""
+        key = (self.url, self.where, self.password_env, os.getpid())
+        self.engine()
+        path = self.sqlite_path
+        if path is None or str(path) == ":memory:":
+            return
+        try:
+            same = _identity_of(path) == _OPENED.get(key)
+        except OSError:
+            same = False
+        if not same:
+            with _ENGINES_LOCK:
+                gone = _ENGINES.pop(key, None)
+                _OPENED.pop(key, None)
+            if gone is not None:
+                gone.dispose()
+            self.engine()
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A transaction for reading (in a :meth:`joined` block, the block's)."""
@@ -344,6 +365,8 @@ def _state_error(exc: DBAPIError, where: str) -> StateError:
 
 
 _ENGINES: dict[tuple[str, str, str | None, int], Engine] = {}
+#: The SQLite file each engine opened (:meth:`StateDatabase.ready` checks it is still there).
+_OPENED: dict[tuple[str, str, str | None, int], tuple[int, int]] = {}
 _ENGINES_LOCK = threading.Lock()
 _FORK_HOOK: list[bool] = []
 
@@ -360,7 +383,19 @@ def _engine(url: str, where: str, password_env: str | None, pid: int) -> Engine:
                 os.register_at_fork(after_in_child=_after_fork)
                 _FORK_HOOK.append(True)
             _ENGINES[key] = _new_engine(url, where, password_env)
+            path = make_url(url).database
+            if url.startswith("sqlite") and path and path != ":memory:":
+                try:
+                    _OPENED[key] = _identity_of(Path(path))
+                except OSError:
+                    pass
         return _ENGINES[key]
+
+
+def _identity_of(path: Path) -> tuple[int, int]:
+    """Which file ``path`` is (device, inode): a file deleted and made again is another."""
+    found = path.stat()
+    return found.st_dev, found.st_ino
 
 
 def _after_fork() -> None:
@@ -369,6 +404,7 @@ def _after_fork() -> None:
         if key[3] != os.getpid():
             engine.dispose(close=False)
             del _ENGINES[key]
+            _OPENED.pop(key, None)
 
 
 def _new_engine(url: str, where: str, password_env: str | None) -> Engine:
@@ -422,6 +458,7 @@ def _sqlite_engine(url: URL) -> Engine:
 def _migrate(engine: Engine, where: str) -> None:
     """Bring the database to :data:`HEAD`, once across concurrent starters."""
     marker = _created_marker(engine)
+    marked = marker is not None and marker.exists()  # before the revision: a concurrent first use may mark it
     with engine.connect() as conn:
         with conn.begin():
             found = current_revision(conn)
@@ -429,7 +466,8 @@ def _migrate(engine: Engine, where: str) -> None:
             _mark_created(marker)
             return
         _refuse_newer(found, where)
-        _refuse_emptied(found, marker, where)
+        if marked and found is None and marker is not None:
+            _refuse_emptied(marker, where)
         conn = conn.execution_options(sqlite_begin="IMMEDIATE")
         with conn.begin():
             if engine.dialect.name == "postgresql":
@@ -447,7 +485,7 @@ def _created_marker(engine: Engine) -> Path | None:
     SQLite opens an emptied or deleted file as a new, empty database; without this marker the
     run history, audit log and outboxes it held would be silently started afresh. (A
     PostgreSQL database is the server's to keep: a dropped one fails to connect.)"""
-    if engine.dialect.name != "sqlite" or not engine.url.database:
+    if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
         return None
     return Path(f"{engine.url.database}.created")
 
@@ -462,18 +500,16 @@ def _mark_created(marker: Path | None) -> None:
         pass
 
 
-def _refuse_emptied(found: str | None, marker: Path | None, where: str) -> None:
-    if found is not None or marker is None or not marker.exists():
-        return
+def _refuse_emptied(marker: Path, where: str) -> None:
     try:
         made = str(json.loads(marker.read_text()).get("created_at", "?"))[:40]
     except (OSError, ValueError, AttributeError):
         made = "?"
     raise StateError(
-        f"the state database is empty or missing, but this mesh made it (at {made}): the run history, audit log "
-        "and outboxes it held were deleted or emptied, and are not started afresh silently", where=where,
-        fix="restore the file from a copy (and the audit log with `mesh dr restore`); or, to start the state "
-            f"afresh and lose what it held, move {marker.name} aside")
+        f"the state database is empty or missing, but this mesh made it (at {made}): the run history and the "
+        "lineage and alert outboxes it held were deleted or emptied, and are not started afresh silently",
+        where=where, fix="restore the file (and its -wal file) from your copy of .mesh/state (`mesh dr backup` does "
+                         f"not hold it); or, to start the state afresh and lose what it held, move {marker.name} aside")
 
 
 def _refuse_newer(found: str | None, where: str) -> None:
@@ -507,3 +543,4 @@ def dispose_engines() -> None:
         for engine in _ENGINES.values():
             engine.dispose()
         _ENGINES.clear()
+        _OPENED.clear()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
 
 from governance.state import SchemaVersionError, StateDatabase, StateError
 from governance.state.database import dispose_engines
@@ -231,7 +232,7 @@ def test_a_state_database_emptied_or_deleted_is_refused_not_started_afresh(made:
     with pytest.raises(StateError) as caught:
         made.engine()
     assert caught.value.where == made.where and "deleted or emptied" in caught.value.what
-    assert "mesh.sqlite.created aside" in caught.value.fix and "mesh dr restore" in caught.value.fix
+    assert "mesh.sqlite.created aside" in caught.value.fix and "your copy of .mesh/state" in caught.value.fix
     if path.exists():  # no table was made in it
         with sqlite3.connect(path) as conn:
             assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)
@@ -253,3 +254,45 @@ def test_a_database_made_before_the_marker_existed_is_marked_when_opened(made: S
     Path(f"{path}.created").unlink()
     made.engine()
     assert Path(f"{path}.created").exists()
+
+
+def test_a_database_deleted_while_a_process_uses_it_is_refused_at_the_next_run(made: StateDatabase) -> None:
+    made.ready()  # opened by this process
+    path = made.sqlite_path
+    assert path is not None
+    _delete(path)
+    with pytest.raises(StateError, match="deleted or emptied"):
+        made.ready()
+
+
+def test_a_first_use_beside_another_is_never_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process makes the schema and its marker between this one's look at the revision
+    and its migration: this one finds the newest revision, it does not call the file emptied."""
+    import governance.state.database as state
+
+    database = database_at("sqlite:///state/mesh.sqlite", tmp_path, named_in="test")
+    first = state.current_revision
+    interleaved: list[bool] = []
+
+    def meanwhile(conn):  # type: ignore[no-untyped-def]
+        found = first(conn)
+        if found is None and not interleaved:
+            interleaved.append(True)
+            other = database_at("sqlite:///state/mesh.sqlite", tmp_path, named_in="other")
+            state._migrate(state._sqlite_engine(make_url(other.url)), other.where)
+            assert Path(f"{database.sqlite_path}.created").exists()
+        return found
+
+    monkeypatch.setattr(state, "current_revision", meanwhile)
+    database.ready()
+    assert interleaved, "the other process ran between the look and the migration"
+    with database.read() as conn:
+        assert first(conn) == HEAD
+
+
+def test_an_in_memory_database_has_no_marker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        StateDatabase("sqlite:///:memory:", "memory").ready()
+        dispose_engines()
+    assert not list(tmp_path.iterdir())
