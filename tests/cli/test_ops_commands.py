@@ -66,6 +66,21 @@ def test_an_asset_whose_current_manifest_is_damaged_is_shown_unreadable(example_
     assert code == 1 and "unreadable" in out
 
 
+def test_a_missing_current_pointer_and_a_damaged_partition_are_shown_unreadable(example_root: Path) -> None:
+    assert mesh(example_root, "materialize", "*")[0] == 0
+    store = load_mesh(example_root).store()
+    Path(store.root.path("sales", "orders", "CURRENT")).unlink()
+    [day] = store.partitions("sales.daily_orders")
+    version = store.require_current("sales.daily_orders", day).version
+    Path(store.root.path("sales", "daily_orders", day, version, "manifest.json")).write_text("[]")
+    code, out, _ = mesh(example_root, "ops", "status", "sales.orders sales.daily_orders", "--json")
+    found = {s["key"]: s for s in json.loads(out)}
+    assert code == 1
+    assert not found["sales.orders"]["readable"] and "CURRENT pointer is missing" in found["sales.orders"]["reason"]
+    daily = found["sales.daily_orders"]
+    assert not daily["readable"] and f"partition {day}:" in daily["reason"], daily
+
+
 def test_report_prints_targets_and_json(example_root: Path) -> None:
     assert mesh(example_root, "materialize", "*")[0] == 0
     code, out, _ = mesh(example_root, "ops", "report", "--since", "1d", "--json")
