@@ -4,15 +4,21 @@ down, and who consumes it under which grant."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
+from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.staleness import summary
 from governance.access.policy import missing_approvals, user_may_read
+from governance.ops.clip import clip
 from governance.services import governed
 from governance.subscriptions.observer import deprecation_text
 from webapp.overview import RunIndex, RunRecord
+
+_T = TypeVar("_T")
 
 #: How many versions and runs the page lists, newest first.
 LISTED = 30
@@ -34,6 +40,8 @@ class AssetView:
     contract: dict[str, str]
     versions: tuple[dict[str, Any], ...]
     current: str | None
+    #: What could not be read where the versions are stored (a damaged manifest or pointer), one line each.
+    problems: tuple[str, ...]
     runs: tuple[RunRecord, ...]
     upstream: tuple[str, ...]
     downstream: tuple[str, ...]
@@ -48,12 +56,23 @@ def asset_view(mesh: Mesh, key: str, *, index: RunIndex | None = None, today: dt
     today = today or dt.date.today()
     spec = mesh.graph[key].spec
     store = mesh.store()
+    problems: list[str] = []
+
+    def readable(read: Callable[[], _T], default: _T) -> _T:
+        """What ``read`` returns, or ``default`` with its error kept for the page (a damaged version)."""
+        try:
+            return read()
+        except (MeshError, OSError) as exc:
+            problems.append(clip(str(exc) if isinstance(exc, OSError) else exc.what, 300))
+            return default
+
     if spec.partitions is None:
-        manifests = [store.manifest(key, v) for v in store.versions(key)[-LISTED:][::-1]]
-        current = store.current_version(key)
+        listed: list[str] = readable(lambda: store.versions(key)[-LISTED:][::-1], [])
+        manifests = [m for v in listed if (m := readable(partial(store.manifest, key, v), None)) is not None]
+        current = readable(lambda: store.current_version(key), None)
     else:  # each partition's current version, the newest partitions first
-        published = store.partitions(key)
-        manifests = [m for p in published[-LISTED:][::-1] if (m := store.current(key, p)) is not None]
+        published: list[str] = readable(lambda: store.partitions(key), [])
+        manifests = [m for p in published[-LISTED:][::-1] if (m := readable(partial(store.current, key, p), None))]
         current = f"{len(published)} partition(s) published, each with its own current version" if published else None
     contract = dict(manifests[0].schema) if manifests else {
         name: str(column.dtype) for name, column in spec.contract.to_schema().columns.items()}
@@ -67,7 +86,7 @@ def asset_view(mesh: Mesh, key: str, *, index: RunIndex | None = None, today: dt
     consumers = tuple(Consumer(domain=d, assets=tuple(sorted(a)), grant=next(
         (_grant(mesh, g, today) for g in grants if g.consumer == d), None)) for d, a in sorted(readers.items()))
     people = sorted(set(mesh.policy.people) | {m for r in mesh.policy.roles.values() for m in r.members})
-    stale = summary(mesh, key)  # a partitioned asset: whether any partition is stale
+    stale = readable(lambda: summary(mesh, key), None)  # a partitioned asset: whether any partition is stale
     return AssetView(
         key=key,
         spec={"domain": spec.domain, "owners": ", ".join(spec.owners), "visibility": spec.visibility,
@@ -75,13 +94,14 @@ def asset_view(mesh: Mesh, key: str, *, index: RunIndex | None = None, today: dt
               **({"partitions": spec.partitions.describe()} if spec.partitions is not None else {}),
               "freshness": str(spec.freshness) if spec.freshness else "not declared",
               "description": spec.description, "tags": ", ".join(f"{k}={v}" for k, v in spec.tags.items()),
-              "stale": "yes: " + "; ".join(stale.reasons) if stale.stale else "no",
+              "stale": "unknown: its current version cannot be read" if stale is None
+              else "yes: " + "; ".join(stale.reasons) if stale.stale else "no",
               **({"deprecated": deprecation_text(spec)} if spec.deprecated is not None else {})},
         contract=contract,
         versions=tuple({"version": m.version, "rows": m.rows, "bytes": m.bytes, "produced_at": m.produced_at,
                         "run_id": m.run_id, "contract_version": m.contract_version, "partition": m.partition}
                        for m in manifests),
-        current=current, runs=runs, upstream=tuple(sorted(mesh.graph.ancestors(key) - {key})), downstream=downstream,
+        current=current, problems=tuple(dict.fromkeys(problems)), runs=runs, upstream=tuple(sorted(mesh.graph.ancestors(key) - {key})), downstream=downstream,
         consumers=consumers, grants=tuple(_grant(mesh, g, today) for g in grants),
         readers=tuple(p for p in people if user_may_read(mesh.policy, p, spec, today).allowed))
 

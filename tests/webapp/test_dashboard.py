@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from governance.ops import NOT_MEASURED, DailyOperations, DomainHealth, operatio
 from governance.ops.monitor import mesh_view
 from governance.reports import Period, measure_usage
 from governance.services import governed
+from governance.wiring import load_mesh
 from tests.webapp.conftest import ServedMesh
 from webapp import create_app
 from webapp.app import MeshSource
@@ -202,3 +204,20 @@ def test_a_partitioned_asset_page_lists_each_partitions_current_version(client: 
         assert f"<td>{partition}</td><td>{version}" in page
     assert f"{len(published)} partition(s) published" in page
     assert "<th>partition</th>" not in client.get("/assets/sales.orders").text
+
+
+def test_an_asset_page_with_a_damaged_version_says_so_instead_of_failing(served_mesh: ServedMesh,
+                                                                          tmp_path: Path) -> None:
+    root = tmp_path / "mesh"
+    shutil.copytree(served_mesh.root, root, symlinks=True)
+    store = load_mesh(root).store()
+    current = store.require_current("sales.orders")
+    (Path(store.root.path("sales", "orders", current.version, "manifest.json"))).write_text("{not json")
+    (Path(store.root.path("sales", "daily_orders", store.partitions("sales.daily_orders")[0], "CURRENT"))
+     .write_text("[1]"))
+    with TestClient(create_app(root)) as http:
+        for key in ("sales.orders", "sales.daily_orders"):
+            response = http.get(f"/assets/{key}")
+            assert response.status_code == 200, response.text
+            assert 'id="problems"' in response.text and "mesh ops heal" in response.text
+            assert str(root) not in response.text.split('id="problems"')[1].split("</section>")[0]
