@@ -101,7 +101,8 @@ def asset_view(mesh: Mesh, key: str, *, index: RunIndex | None = None, today: dt
         versions=tuple({"version": m.version, "rows": m.rows, "bytes": m.bytes, "produced_at": m.produced_at,
                         "run_id": m.run_id, "contract_version": m.contract_version, "partition": m.partition}
                        for m in manifests),
-        current=current, problems=tuple(dict.fromkeys(problems)), runs=runs, upstream=tuple(sorted(mesh.graph.ancestors(key) - {key})), downstream=downstream,
+        current=current, problems=tuple(dict.fromkeys(problems)), runs=runs,
+        upstream=tuple(sorted(mesh.graph.ancestors(key) - {key})), downstream=downstream,
         consumers=consumers, grants=tuple(_grant(mesh, g, today) for g in grants),
         readers=tuple(p for p in people if user_may_read(mesh.policy, p, spec, today).allowed))
 
