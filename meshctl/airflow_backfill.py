@@ -122,7 +122,10 @@ def plan_backfill(mesh: Mesh, keys: Sequence[str], first: str, last: str) -> Bac
                 continue
         definition = spec.partitions_definition()
         assert definition is not None
-        partitions[key] = _complete(definition, first, last)
+        # a selected asset runs every partition the range touches, as in-process (assets.backfill);
+        # one that follows, only those wholly inside it (its events come from the range's partitions)
+        partitions[key] = (tuple(definition.keys_between(first, last)) if key in keys
+                           else _complete(definition, first, last))
         reads = partition_inputs(compiled, spec)
         if any(k in partitions and k != key for k, _ in reads) and natively_scheduled(compiled, spec):
             how[key] = "follows"

@@ -172,17 +172,23 @@ def snapshot(client: AirflowClient, mesh: Mesh, started: dt.datetime, keys: set[
 
 def not_running(mesh: Mesh, states: Mapping[str, str | None],
                 triggered: Collection[str] = ()) -> tuple[frozenset[str], frozenset[str]]:
-    """Of the assets of ``states`` (key -> its run's state, in topological order), those that will
-    not run: skipped (downstream of a failed run) and idle (every input in the cascade
-    ``unchanged``, idle or skipped, none skipped). An asset in ``triggered`` runs anyway."""
-    skipped = set(mesh.graph.descendants(*(k for k, state in states.items() if state == "failed")))
+    """Of the assets of ``states`` (key -> its run's state, ``None`` before it has a run; in
+    topological order), those that will not run. *Skipped*: what it waits for failed, or was
+    skipped (with ``trigger="all"``, any input; with ``"any"``, every input that could start it).
+    *Idle*: every input it has in the cascade published nothing new (``unchanged`` or idle). An
+    asset that has a run, or is in ``triggered``, runs anyway."""
+    skipped: set[str] = set()
     idle: set[str] = set()
     for key in states:
         inputs = [u for u in mesh.graph.upstream(key) if u in states]
-        if key in skipped or not inputs or key in triggered:
+        if not inputs or key in triggered or states[key] is not None:
             continue
-        if all(states[u] == UNCHANGED or u in idle or u in skipped for u in inputs):
-            (skipped if any(u in skipped for u in inputs) else idle).add(key)
+        stopped = [u for u in inputs if states[u] == "failed" or u in skipped]
+        quiet = [u for u in inputs if states[u] == UNCHANGED or u in idle]
+        if stopped and (mesh.graph[key].spec.trigger == "all" or len(stopped) + len(quiet) == len(inputs)):
+            skipped.add(key)
+        elif len(quiet) == len(inputs):
+            idle.add(key)
     return frozenset(skipped), frozenset(idle)
 
 

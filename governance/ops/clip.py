@@ -6,12 +6,14 @@ ELLIPSIS = "…"
 
 
 def clip(text: str, width: int) -> str:
-    """The first line of ``text``, at most ``width`` characters: cut after the last whole word
+    """The first line of ``text`` that is not blank, at most ``width`` characters: cut after the last whole word
     that fits and ended with ``…``; a word longer than half the width (a path, an id) is cut
     inside instead, so that most of the line is kept."""
-    line = text.splitlines()[0] if text else ""
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
     if len(line) <= width:
         return line
+    if width <= len(ELLIPSIS):
+        return line[:max(width, 0)]
     room = line[: width - len(ELLIPSIS)]
     space = room.rfind(" ")
     kept = room[:space] if space >= width // 2 else room

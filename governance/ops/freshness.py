@@ -135,7 +135,7 @@ def _in_progress(facts: Facts, key: str, now: dt.datetime) -> dt.datetime | None
 
 def _failure(run: RunRecord) -> str:
     """How ``run`` failed, in a line: ``gate failed at 2026-11-20 06:00: <first line of its error>``."""
-    error = clip((run.error or run.status).splitlines()[0].removeprefix(f"{run.status}: "), 160)
+    error = clip((run.error or run.status).strip().removeprefix(f"{run.status}: "), 160)
     return f"{run.status.replace('_', ' ')} at {run.ended_at:%Y-%m-%d %H:%M}: {error}"
 
 

@@ -44,6 +44,14 @@ def test_an_unpartitioned_asset_is_refused_with_the_fix(mesh) -> None:  # type: 
     assert "mesh materialize" in str(caught.value.fix)
 
 
+def test_a_selected_week_runs_when_the_range_touches_it_as_in_process(mesh) -> None:  # type: ignore[no-untyped-def]
+    from assets.backfill import plan
+
+    in_process = {n.partition for n in plan(mesh, "sales.weekly_orders", first="2026-11-24", last="2026-11-25").nodes}
+    on_airflow = plan_backfill(mesh, ["sales.weekly_orders"], "2026-11-24", "2026-11-25")
+    assert set(on_airflow.partitions["sales.weekly_orders"]) == in_process == {"2026-11-23-W48"}
+
+
 def test_a_range_holding_no_partition_is_refused_as_the_in_process_backfill_refuses_it(mesh) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(MeshError, match=r"no asset of sales.daily_orders has a partition 2026-01-01 .. 2026-01-10") \
             as caught:

@@ -39,3 +39,18 @@ def test_a_triggered_asset_runs_whatever_its_inputs(example_mesh: Mesh) -> None:
     states = _states(example_mesh, sales__orders=UNCHANGED)
     assert "sales.daily_sales" in not_running(example_mesh, states)[1]
     assert "sales.daily_sales" not in not_running(example_mesh, states, triggered={"sales.daily_sales"})[1]
+
+
+def test_an_asset_that_has_a_run_is_neither_skipped_nor_idle(example_mesh: Mesh) -> None:
+    states = _states(example_mesh, finance__fx_rates="failed", finance__revenue="success",
+                     customers__customers=UNCHANGED, customers__customer_segments="running")
+    skipped, idle = not_running(example_mesh, states)
+    assert "finance.revenue" not in skipped and "customers.customer_segments" not in idle
+    assert "finance.monthly_revenue" not in skipped, "it follows finance.revenue, which ran"
+
+
+def test_without_runs_everything_downstream_of_a_failure_is_skipped(example_mesh: Mesh) -> None:
+    states = _states(example_mesh, finance__fx_rates="failed")
+    skipped, _ = not_running(example_mesh, states)
+    partitioned = {k for k in example_mesh.graph if example_mesh.graph[k].spec.partitions is not None}
+    assert skipped == example_mesh.graph.descendants("finance.fx_rates") - partitioned
