@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from assets.errors import MeshError
@@ -35,7 +35,9 @@ def product_router(mesh_of: Callable[[], Mesh], authenticator_of: Callable[[], R
     router = APIRouter()
 
     @router.get("/api/products/{key}")
-    def read_product(key: str, request: Request, format: Format = "parquet", version: str | None = None) -> Response:
+    def read_product(key: str, request: Request, format: Format = "parquet", version: str | None = None,
+                     partition: str | None = None, first: Annotated[str | None, Query(alias="from")] = None,
+                     last: Annotated[str | None, Query(alias="to")] = None) -> Response:
         mesh = mesh_of()
         if key not in mesh.graph:
             raise HTTPException(404, detail={"error": f"no data product '{key}'", "fix": "see the dashboard's asset graph"})
@@ -50,7 +52,8 @@ def product_router(mesh_of: Callable[[], Mesh], authenticator_of: Callable[[], R
             audit.seal()
             raise problem(401, exc, mesh.root) from None
         try:
-            frame = read_asset(mesh, key, actor=actor, version=version).collect()
+            frame = read_asset(mesh, key, actor=actor, version=version, partition=partition, first=first,
+                               last=last).collect()
         except AccessDeniedError as exc:
             raise problem(403, exc, mesh.root) from None
         except MeshError as exc:
@@ -63,10 +66,15 @@ def product_router(mesh_of: Callable[[], Mesh], authenticator_of: Callable[[], R
         else:
             frame.write_parquet(buffer)
         return Response(buffer.getvalue(), media_type=MEDIA_TYPES[format],
-                        headers={"X-Mesh-Version": version or _current(mesh, key), "X-Mesh-Rows": str(frame.height)})
+                        headers={"X-Mesh-Version": version or _current(mesh, key, partition),
+                                 "X-Mesh-Rows": str(frame.height)})
 
     return router
 
 
-def _current(mesh: Mesh, key: str) -> str:
-    return mesh.store().current_version(key) or ""
+def _current(mesh: Mesh, key: str, partition: str | None) -> str:
+    """The version served: the asset's (or the partition's) current one; empty for several
+    partitions read together (each has its own)."""
+    if mesh.graph[key].spec.partitions is not None and partition is None:
+        return ""
+    return mesh.store().current_version(key, partition) or ""

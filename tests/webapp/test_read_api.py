@@ -76,3 +76,18 @@ def test_unknown_callers_get_401_and_no_data(client: TestClient, served_mesh: Se
 
 def test_an_unknown_product_is_404(client: TestClient, served_mesh: ServedMesh) -> None:
     assert get(client, served_mesh, "/api/products/sales.nope").status_code == 404
+
+
+def test_a_partition_or_a_range_of_a_partitioned_product(client: TestClient, served_mesh: ServedMesh) -> None:
+    store = served_mesh.mesh.store()
+    [day] = store.partitions("sales.daily_orders")
+    one = get(client, served_mesh, f"/api/products/sales.daily_orders?partition={day}")
+    assert one.status_code == 200, one.text
+    assert one.headers["x-mesh-version"] == store.current_version("sales.daily_orders", day)
+    expected = read_asset(served_mesh.mesh, "sales.daily_orders", actor=person(ANALYST), partition=day).collect()
+    assert pl.read_parquet(io.BytesIO(one.content)).equals(expected)
+    ranged = get(client, served_mesh, f"/api/products/sales.daily_orders?from={day}&to={day}")
+    assert ranged.status_code == 200 and pl.read_parquet(io.BytesIO(ranged.content)).height == expected.height
+    assert ranged.headers["x-mesh-version"] == ""  # several partitions: each has its own
+    outside = get(client, served_mesh, "/api/products/sales.daily_orders?partition=1999-01-01")
+    assert outside.status_code == 404 and "1999-01-01" in outside.json()["detail"]["error"]
