@@ -19,6 +19,7 @@ from typing import Any
 
 import tomlkit
 
+from assets.emails import is_email, normalize_email
 from assets.errors import ConfigError, MeshError
 from assets.mesh import Mesh
 from governance.audit import AuditEvent, AuditLog
@@ -98,6 +99,10 @@ def create_domain(root: Path, name: str, owner: str, audit: AuditLog, *, actor: 
         check_name(name, "mesh domain create")  # as mesh.toml's [domains.<name>] will check it
     except ConfigError as exc:
         raise TenancyError(exc.what, where=exc.where, fix=exc.fix) from None
+    owner = normalize_email(owner)
+    if not is_email(owner):  # before anything is written: it goes into mesh.toml and the new assets.py
+        raise TenancyError(f"the owner {owner[:80]!r} is not an e-mail address", where="mesh domain create",
+                           fix="pass --owner TEAM@YOUR.DOMAIN, like 'team@acme.example'")
     package = policy.root / "domains" / name
     if name in policy.domains or package.exists():
         raise TenancyError(f"domain '{name}' already exists", where=str(package), fix="choose another name")

@@ -56,6 +56,17 @@ def test_a_created_domain_works_and_gets_contract_tests(example_root: Path) -> N
         create_domain(example_root, "logistics", "logistics@acme.example", audit, actor=person("council@acme.example"))
 
 
+@pytest.mark.parametrize("owner", ["../../tmp/x@acme.example", 'x"]; import os #@acme.example', "logistics team"])
+def test_a_domain_whose_owner_is_not_an_address_is_refused_before_anything_is_written(example_root: Path,
+                                                                                     owner: str) -> None:
+    before = (example_root / "mesh.toml").read_text()
+    audit = audit_log_at(example_root / ".mesh")
+    with pytest.raises(TenancyError, match="is not an e-mail address"):
+        create_domain(example_root, "logistics", owner, audit, actor=person("council@acme.example"))
+    assert (example_root / "mesh.toml").read_text() == before
+    assert not (example_root / "domains" / "logistics").exists() and not (example_root / "dags" / "logistics.py").exists()
+
+
 def test_a_domain_with_consumers_cannot_retire(example_mesh: Mesh) -> None:
     with pytest.raises(TenancyError, match="sales.orders"):
         retire_domain(example_mesh, "sales", person("council@acme.example"), governed(example_mesh).audit)
