@@ -40,7 +40,7 @@ from assets.airflow.naming import asset_dag_id
 from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.retrying import Backoff
-from meshctl.local_airflow import AirflowApiError, AirflowClient
+from meshctl.local_airflow import RETRIED_STATUSES, AirflowApiError, AirflowClient
 
 ACTIVE = frozenset({"queued", "running"})
 
@@ -231,9 +231,6 @@ def backfill_or_runs(client: AirflowClient, dag_id: str, todo: Sequence[str], lo
     return {"backfill_id": backfill["id"], "partitions": list(todo)}
 
 
-#: Answers of the API worth asking again: Airflow's database failed part-way (SQLite under load
-#: answers 500 "Database error"), or the API server (or a proxy before it) is overloaded.
-RETRIED_STATUSES = frozenset({500, 502, 503, 504})
 #: Requests to create one Airflow backfill before giving up, and the waits between them (2, 4,
 #: 8, 16, 30 s: about a minute; SQLite's lock under a busy scheduler outlasted 14 s of waits).
 CREATE_ATTEMPTS = 6

@@ -26,15 +26,17 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from assets.errors import MeshError
+from assets.retrying import Backoff
 from meshctl.profiles import EMBEDDED, Component, Profile
 
 if TYPE_CHECKING:
@@ -358,7 +360,7 @@ class LocalAirflow:
     def client(self) -> Iterator[AirflowClient]:
         """A client of the API server, signed in; :class:`AirflowRuntimeError` when nothing that
         answers like Airflow listens on :attr:`url`."""
-        with httpx.Client(base_url=self.url, timeout=30) as http:
+        with httpx.Client(base_url=self.url, timeout=REQUEST_TIMEOUT) as http:
             try:
                 token = http.get("/auth/token").json()["access_token"]
             except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
@@ -379,13 +381,41 @@ class LocalAirflow:
         return port if isinstance(port, int) else None
 
 
+#: Answers of the API worth asking again: Airflow's database failed part-way (SQLite under load
+#: answers 500 "Database error"), or the API server (or a proxy before it) is overloaded.
+RETRIED_STATUSES = frozenset({500, 502, 503, 504})
+#: Methods sent again after such an answer or no answer: asking twice does what asking once does.
+IDEMPOTENT = frozenset({"GET", "PATCH", "PUT", "DELETE"})
+#: Tries of an idempotent request, and the waits between them (1, 2 s).
+ATTEMPTS = 3
+RETRY_BACKOFF = Backoff(first=1.0, factor=2.0, cap=8.0)
+#: Seconds a request may take: longer than a write to the embedded SQLite database may wait for
+#: another (:data:`meshctl.sqlite_connect.BUSY_TIMEOUT_SECONDS`), so a slow answer is not taken
+#: for a lost one.
+REQUEST_TIMEOUT = 90.0
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, httpx.TransportError) or (isinstance(exc, AirflowApiError)
+                                                      and exc.status in RETRIED_STATUSES)
+
+
 @dataclass(frozen=True)
 class AirflowClient:
-    """The few REST API calls the mesh needs."""
+    """The few REST API calls the mesh needs. A request that changes nothing when sent twice
+    (:data:`IDEMPOTENT`) is sent again, at most :data:`ATTEMPTS` times in all, after no answer
+    or one of :data:`RETRIED_STATUSES`; a POST is sent once (its callers decide)."""
 
     http: httpx.Client
+    sleep: Callable[[float], None] = time.sleep
 
     def _call(self, method: str, path: str, **kw: Any) -> Any:
+        retrying = Retrying(stop=stop_after_attempt(ATTEMPTS if method in IDEMPOTENT else 1),
+                            wait=lambda state: RETRY_BACKOFF.wait(state.attempt_number),
+                            retry=retry_if_exception(_transient), sleep=self.sleep, reraise=True)
+        return retrying(self._send, method, path, **kw)
+
+    def _send(self, method: str, path: str, **kw: Any) -> Any:
         response = self.http.request(method, path, **kw)
         if response.status_code >= 400:
             raise AirflowApiError(f"{method} {path} answered {response.status_code}: {response.text[:300]}",

@@ -36,6 +36,9 @@ class ApiServer(ThreadingHTTPServer):
         self.refusal = "Service Unavailable"
         self.runs: list[dict[str, object]] = []  # the DAG's runs, as GET dagRuns lists them
         self.triggered: list[dict[str, object]] = []
+        self.get_answers: list[int] = []  # statuses of the next GETs (then 200)
+        self.trigger_answers: list[int] = []  # statuses of the next POST dagRuns (then 200)
+        self.gets = 0
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -43,6 +46,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if self.path.endswith("/dagRuns") and self.server.trigger_answers:
+            self._answer(self.server.trigger_answers.pop(0), {"detail": {"reason": "Database error"}})
+            return
         if self.path.endswith("/dagRuns"):
             self.server.triggered.append(body)
             self._answer(200, {"dag_run_id": f"manual__{len(self.server.triggered)}", **body})
@@ -53,6 +59,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(status, text)
 
     def do_GET(self) -> None:  # noqa: N802
+        self.server.gets += 1
+        if self.server.get_answers:
+            self._answer(self.server.get_answers.pop(0), {"detail": "Database is locked"})
+            return
         if "/dagRuns" in self.path:
             self._answer(200, {"dag_runs": self.server.runs, "total_entries": len(self.server.runs)})
             return
@@ -151,3 +161,25 @@ def test_a_backfill_made_at_last_is_used_and_other_refusals_are_not_replaced_by_
     with pytest.raises(BackfillRefused) as refused:
         _backfill_or_runs(client)
     assert not refused.value.on_sqlite and server.triggered == [] and "run the same command again" in str(refused.value)
+
+
+def test_a_read_or_an_unpause_is_asked_again_after_a_database_error(api: tuple[ApiServer, AirflowClient]) -> None:
+    server, client = api
+    waits: list[float] = []
+    retrying = AirflowClient(client.http, sleep=waits.append)
+    server.get_answers[:] = [500, 503]
+    assert retrying.backfills("sales.daily_orders")[0]["id"] == 1
+    assert server.gets == 3 and waits == [1.0, 2.0]
+    server.get_answers[:] = [503] * 5
+    with pytest.raises(AirflowApiError) as failed:
+        retrying.backfills("sales.daily_orders")
+    assert failed.value.status == 503 and server.gets == 6, "three tries in all, then the last answer"
+
+
+def test_a_triggered_run_is_never_sent_twice(api: tuple[ApiServer, AirflowClient]) -> None:
+    server, client = api
+    waits: list[float] = []
+    server.trigger_answers[:] = [500]
+    with pytest.raises(AirflowApiError) as failed:
+        AirflowClient(client.http, sleep=waits.append).trigger("sales.orders", {"scale": 10})
+    assert failed.value.status == 500 and not server.triggered and not waits
