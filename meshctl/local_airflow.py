@@ -386,13 +386,12 @@ class LocalAirflow:
 RETRIED_STATUSES = frozenset({500, 502, 503, 504})
 #: Methods sent again after such an answer or no answer: asking twice does what asking once does.
 IDEMPOTENT = frozenset({"GET", "PATCH", "PUT", "DELETE"})
-#: Tries of an idempotent request, and the waits between them (1, 2 s).
+#: Tries of an idempotent request (or a triggered run, made idempotent by its run id), and the
+#: waits between them (1, 2 s).
 ATTEMPTS = 3
 RETRY_BACKOFF = Backoff(first=1.0, factor=2.0, cap=8.0)
-#: Seconds a request may take: longer than a write to the embedded SQLite database may wait for
-#: another (:data:`meshctl.sqlite_connect.BUSY_TIMEOUT_SECONDS`), so a slow answer is not taken
-#: for a lost one.
-REQUEST_TIMEOUT = 90.0
+#: Seconds a request may take before it counts as unanswered (and is asked again if it may be).
+REQUEST_TIMEOUT = 60.0
 
 
 def _transient(exc: BaseException) -> bool:
@@ -403,14 +402,15 @@ def _transient(exc: BaseException) -> bool:
 @dataclass(frozen=True)
 class AirflowClient:
     """The few REST API calls the mesh needs. A request that changes nothing when sent twice
-    (:data:`IDEMPOTENT`) is sent again, at most :data:`ATTEMPTS` times in all, after no answer
-    or one of :data:`RETRIED_STATUSES`; a POST is sent once (its callers decide)."""
+    (:data:`IDEMPOTENT`, and a triggered run: :meth:`trigger`) is sent again, at most
+    :data:`ATTEMPTS` times in all, after no answer or one of :data:`RETRIED_STATUSES`; any other
+    POST is sent once (its callers decide)."""
 
     http: httpx.Client
     sleep: Callable[[float], None] = time.sleep
 
-    def _call(self, method: str, path: str, **kw: Any) -> Any:
-        retrying = Retrying(stop=stop_after_attempt(ATTEMPTS if method in IDEMPOTENT else 1),
+    def _call(self, method: str, path: str, *, again: bool = False, **kw: Any) -> Any:
+        retrying = Retrying(stop=stop_after_attempt(ATTEMPTS if again or method in IDEMPOTENT else 1),
                             wait=lambda state: RETRY_BACKOFF.wait(state.attempt_number),
                             retry=retry_if_exception(_transient), sleep=self.sleep, reraise=True)
         return retrying(self._send, method, path, **kw)
@@ -442,12 +442,22 @@ class AirflowClient:
     def trigger(self, dag_id: str, conf: Mapping[str, Any] | None = None, *, partition_key: str | None = None,
                 logical_date: dt.datetime | None = None) -> str:
         """Start a run of ``dag_id`` now; with ``partition_key``, the run of that partition; with
-        ``logical_date``, the run for that time (its Deadline Alerts count from it)."""
-        body: dict[str, Any] = {"logical_date": logical_date.isoformat() if logical_date else None,
-                                "conf": dict(conf or {})}
+        ``logical_date``, the run for that time (its Deadline Alerts count from it).
+
+        The run's id is chosen here, so the request may be sent again (SQLite under load answers
+        500 "Database error"): if an earlier try made the run after all, Airflow answers 409 for
+        the same id, and that run is the one asked for."""
+        run_id = f"manual__{dt.datetime.now(dt.UTC).isoformat()}_{secrets.token_hex(4)}"
+        body: dict[str, Any] = {"dag_run_id": run_id, "conf": dict(conf or {}),
+                                "logical_date": logical_date.isoformat() if logical_date else None}
         if partition_key is not None:
             body["partition_key"] = partition_key
-        run = self._call("POST", f"/api/v2/dags/{dag_id}/dagRuns", json=body)
+        try:
+            run = self._call("POST", f"/api/v2/dags/{dag_id}/dagRuns", again=True, json=body)
+        except AirflowApiError as exc:
+            if exc.status == 409:  # an earlier try of this request made it
+                return run_id
+            raise
         return str(run["dag_run_id"])
 
     def create_backfill(self, dag_id: str, start: dt.datetime, end: dt.datetime, *, max_active_runs: int = 10,

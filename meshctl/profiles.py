@@ -42,9 +42,6 @@ from assets.errors import MeshError
 CORE_COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")
 #: ``[core] hostname_callable`` of a Celery worker: ``workerI@<fqdn>`` in task instances.
 WORKER_HOSTNAME_CALLABLE = "meshctl.worker_name.hostname"
-#: ``[database]`` connect args of the embedded SQLite DB: how long a write waits for another.
-SQLITE_CONNECT_ARGS = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "meshctl.sqlite_connect.CONNECT_ARGS",
-                       "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC": "meshctl.sqlite_connect.ASYNC_CONNECT_ARGS"}
 
 
 class ProfileError(MeshError):
@@ -96,8 +93,6 @@ class Profile:
         settings = {"AIRFLOW__CORE__EXECUTOR": self.executor,
                     "AIRFLOW__CORE__PARALLELISM": str(self.workers * self.worker_concurrency or 4),
                     "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database}
-        if self.database_url is None:
-            settings |= SQLITE_CONNECT_ARGS
         if self.workers:
             assert self.broker_url is not None  # __post_init__
             settings |= {"AIRFLOW__CELERY__BROKER_URL": self.broker_url,

@@ -23,6 +23,8 @@ from meshctl.airflow_backfill import (
 from meshctl.local_airflow import AirflowApiError, AirflowClient
 
 DAY = dt.datetime(2026, 11, 16, tzinfo=dt.UTC)
+#: A trigger answer: the run is made, then the server answers 500 anyway.
+MADE_THEN_500 = -500
 
 
 class ApiServer(ThreadingHTTPServer):
@@ -46,8 +48,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if self.path.endswith("/dagRuns") and any(t.get("dag_run_id") == body.get("dag_run_id")
+                                                  for t in self.server.triggered):
+            self._answer(409, {"detail": "the run already exists"})
+            return
         if self.path.endswith("/dagRuns") and self.server.trigger_answers:
-            self._answer(self.server.trigger_answers.pop(0), {"detail": {"reason": "Database error"}})
+            status = self.server.trigger_answers.pop(0)
+            if status == MADE_THEN_500:  # the run was made, then the answer was lost to an error
+                self.server.triggered.append(body)
+            self._answer(500 if status == MADE_THEN_500 else status, {"detail": {"reason": "Database error"}})
             return
         if self.path.endswith("/dagRuns"):
             self.server.triggered.append(body)
@@ -176,10 +185,18 @@ def test_a_read_or_an_unpause_is_asked_again_after_a_database_error(api: tuple[A
     assert failed.value.status == 503 and server.gets == 6, "three tries in all, then the last answer"
 
 
-def test_a_triggered_run_is_never_sent_twice(api: tuple[ApiServer, AirflowClient]) -> None:
+def test_a_triggered_run_is_asked_again_after_a_database_error_and_made_once(
+        api: tuple[ApiServer, AirflowClient]) -> None:
     server, client = api
     waits: list[float] = []
-    server.trigger_answers[:] = [500]
+    retrying = AirflowClient(client.http, sleep=waits.append)
+    server.trigger_answers[:] = [500]  # not made: the second try makes it
+    run_id = retrying.trigger("sales.orders", {"scale": 10})
+    assert [t["dag_run_id"] for t in server.triggered] == [run_id] and waits == [1.0]
+    server.trigger_answers[:] = [MADE_THEN_500]  # made, but answered 500: the second try is told 409
+    again = retrying.trigger("sales.orders", {"scale": 10})
+    assert again != run_id and [t["dag_run_id"] for t in server.triggered] == [run_id, again]
+    server.trigger_answers[:] = [503] * 5
     with pytest.raises(AirflowApiError) as failed:
-        AirflowClient(client.http, sleep=waits.append).trigger("sales.orders", {"scale": 10})
-    assert failed.value.status == 500 and not server.triggered and not waits
+        retrying.trigger("sales.orders")
+    assert failed.value.status == 503 and len(server.triggered) == 2

@@ -3,9 +3,6 @@ profile's servers come from. (Started for real in test_end_to_end.py.)"""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -31,18 +28,6 @@ def test_the_embedded_profile_is_sqlite_and_the_local_executor_in_four_processes
     assert not any(k.startswith("AIRFLOW__CELERY__") for k in env)
     assert [c.name for c in EMBEDDED.components(9000)] == ["scheduler", "dag-processor", "triggerer", "api-server"]
     assert EMBEDDED.ports(9000) == (9000, 9001, 9002)
-
-
-def test_the_embedded_sqlite_db_makes_a_write_wait_a_minute_for_another(example_root: Path) -> None:
-    """Python's 5 s default let a triggered run fail with "Database error" on a busy machine."""
-    env = LocalAirflow(example_root, port=9000).env()
-    read = ("from airflow.configuration import conf; import json; print(json.dumps("
-            "[conf.getimport('database', k)['timeout'] for k in "
-            "('sql_alchemy_connect_args', 'sql_alchemy_connect_args_async')]))")
-    done = subprocess.run([sys.executable, "-c", read], env=env, capture_output=True, text=True, check=True)
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == [60.0, 60.0]
-    postgres = LocalAirflow(example_root, port=9000, profile=distributed(PG, REDIS, workers=1)).env()
-    assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS" not in postgres
 
 
 def test_the_distributed_profile_is_postgres_celery_and_redis_for_every_process(example_root: Path) -> None:
