@@ -23,7 +23,7 @@ from assets.airflow.naming import (
 )
 from assets.errors import MeshError
 from assets.mesh import Mesh
-from meshctl.local_airflow import AirflowClient
+from meshctl.local_airflow import AirflowClient, AirflowRuntimeError
 
 ACTIVE = frozenset({"queued", "running"})
 #: ``unchanged``: the run succeeded with its task skipped, publishing nothing (no Asset event).
@@ -144,16 +144,22 @@ def follow(client: AirflowClient, mesh: Mesh, started: dt.datetime, keys: set[st
         time.sleep(poll)
 
 
-def wait_for_partition_governance(client: AirflowClient, mesh: Mesh, started: dt.datetime, expected: int, *,
+def wait_for_partition_governance(client: AirflowClient, mesh: Mesh, started: dt.datetime, *,
                                   timeout: float = 300, poll: float = 2.0) -> bool:
-    """Wait until the partition governance DAGs have finished ``expected`` runs since ``started``
-    (one per published partition) and none is active: the partitions' handlers (replication,
-    lineage, history) have run. ``False`` if they had not in ``timeout`` seconds."""
-    dag_ids = [partition_governance_dag_id(d) for d in sorted({k.split(".", 1)[0] for k in partitioned_keys(mesh)})]
+    """Wait until the partition governance DAGs have finished a run for each partition event
+    emitted since ``started`` (a partition that came out unchanged emits none) and none is
+    active: the published partitions' handlers (replication, lineage, history) have run.
+    ``False`` if they had not in ``timeout`` seconds."""
+    keys = sorted(partitioned_keys(mesh))
+    dag_ids = [partition_governance_dag_id(d) for d in sorted({k.split(".", 1)[0] for k in keys})]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        states = [r["state"] for dag_id in dag_ids for r in client.runs(dag_id) if _after(r, started)]
-        if not any(s in ACTIVE for s in states) and sum(s in DONE for s in states) >= expected:
+        try:
+            published = sum(1 for k in keys for e in client.asset_events(asset_dag_id(k)) if _emitted_after(e, started))
+            states = [r["state"] for dag_id in dag_ids for r in client.runs(dag_id) if _after(r, started)]
+        except AirflowRuntimeError:  # Airflow 3.3 answers 500 for events whose run has not started yet
+            published, states = 1, []
+        if not any(s in ACTIVE for s in states) and sum(s in DONE for s in states) >= published:
             return True
         time.sleep(poll)
     return False
@@ -210,3 +216,7 @@ def _latest_run(client: AirflowClient, key: str, started: dt.datetime, run_id: s
 
 def _after(run: Mapping[str, Any], started: dt.datetime) -> bool:
     return dt.datetime.fromisoformat(run["run_after"]) >= started - dt.timedelta(seconds=1)
+
+
+def _emitted_after(event: Mapping[str, Any], started: dt.datetime) -> bool:
+    return dt.datetime.fromisoformat(event["timestamp"]) >= started - dt.timedelta(seconds=1)

@@ -71,20 +71,21 @@ class StateDatabase:
 
     @property
     def sqlite_path(self) -> Path | None:
-        return Path(make_url(self.url).database or "") if self.is_sqlite else None
+        """The SQLite file this database is kept in (``None``: a server's, or SQLite in memory)."""
+        return _sqlite_file(self.url)
 
     def engine(self) -> Engine:
         """This process's engine, the database migrated to the newest revision."""
-        return _engine(self.url, self.where, self.password_env, os.getpid())
+        return _engine(self.url, self.where, self.password_env)
 
     def ready(self) -> None:
         """Raise :class:`StateError` unless the database can take records now: opened (and
         migrated) once per process, and, for a SQLite file, still the file it opened (one
         deleted or replaced since is opened again, and refused if this mesh made it)."""
-        key = (self.url, self.where, self.password_env, os.getpid())
+        key = _engine_key(self.url, self.where, self.password_env)
         self.engine()
         path = self.sqlite_path
-        if path is None or str(path) == ":memory:":
+        if path is None:
             return
         try:
             same = _identity_of(path) == _OPENED.get(key)
@@ -206,6 +207,10 @@ class StateDatabase:
     @contextmanager
     def _exclusive(self, name: str) -> Iterator[None]:
         path = self.sqlite_path
+        if self.is_sqlite and path is None:  # SQLite in memory is this process's alone
+            with _IN_MEMORY_LOCK:
+                yield
+            return
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(f"{path}.{name}.lock", "a+b") as fh:
@@ -368,12 +373,26 @@ _ENGINES: dict[tuple[str, str, str | None, int], Engine] = {}
 #: The SQLite file each engine opened (:meth:`StateDatabase.ready` checks it is still there).
 _OPENED: dict[tuple[str, str, str | None, int], tuple[int, int]] = {}
 _ENGINES_LOCK = threading.Lock()
+_IN_MEMORY_LOCK = threading.RLock()
 _FORK_HOOK: list[bool] = []
 
 
-def _engine(url: str, where: str, password_env: str | None, pid: int) -> Engine:
+def _engine_key(url: str, where: str, password_env: str | None) -> tuple[str, str, str | None, int]:
+    """The key of this process's engine of a database in :data:`_ENGINES` and :data:`_OPENED`."""
+    return url, where, password_env, os.getpid()
+
+
+def _sqlite_file(url: str | URL) -> Path | None:
+    """The file a SQLite URL names; ``None`` for another database or SQLite in memory."""
+    target = make_url(url)
+    if not target.drivername.startswith("sqlite") or target.database in (None, "", ":memory:"):
+        return None
+    return Path(target.database)
+
+
+def _engine(url: str, where: str, password_env: str | None) -> Engine:
     """One engine per database and process: a forked child makes its own (:func:`_after_fork`)."""
-    key = (url, where, password_env, pid)
+    key = _engine_key(url, where, password_env)
     engine = _ENGINES.get(key)
     if engine is not None:
         return engine
@@ -383,10 +402,10 @@ def _engine(url: str, where: str, password_env: str | None, pid: int) -> Engine:
                 os.register_at_fork(after_in_child=_after_fork)
                 _FORK_HOOK.append(True)
             _ENGINES[key] = _new_engine(url, where, password_env)
-            path = make_url(url).database
-            if url.startswith("sqlite") and path and path != ":memory:":
+            path = _sqlite_file(url)
+            if path is not None:
                 try:
-                    _OPENED[key] = _identity_of(Path(path))
+                    _OPENED[key] = _identity_of(path)
                 except OSError:
                     pass
         return _ENGINES[key]
@@ -485,9 +504,8 @@ def _created_marker(engine: Engine) -> Path | None:
     SQLite opens an emptied or deleted file as a new, empty database; without this marker the
     run history, audit log and outboxes it held would be silently started afresh. (A
     PostgreSQL database is the server's to keep: a dropped one fails to connect.)"""
-    if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
-        return None
-    return Path(f"{engine.url.database}.created")
+    path = _sqlite_file(engine.url)
+    return None if path is None else Path(f"{path}.created")
 
 
 def _mark_created(marker: Path | None) -> None:

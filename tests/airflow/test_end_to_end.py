@@ -382,6 +382,7 @@ def test_a_backfill_runs_each_day_and_the_weekly_rollup_only_for_a_week_whose_ga
         start_backfill,
         wait_for_backfill,
     )
+    from meshctl.airflow_cascade import wait_for_partition_governance
 
     mesh, airflow = running_mesh.mesh, running_mesh.airflow
     keys = ["sales.daily_orders", "sales.weekly_orders"]
@@ -400,6 +401,7 @@ def test_a_backfill_runs_each_day_and_the_weekly_rollup_only_for_a_week_whose_ga
         backfill_runs = [r for r in client.partition_runs("sales.daily_orders") if r["run_type"] == "backfill"]
         assert sorted(r["partition_key"] for r in backfill_runs) == days
 
+        resumed = dt.datetime.now(dt.UTC)
         started = start_backfill(client, mesh, plan, max_parallel=4)
         assert started["sales.daily_orders"]["partitions"] == ["2026-11-18"], "resumed: only the failed day"
         second = wait_for_backfill(client, plan, started, timeout=600)
@@ -410,6 +412,10 @@ def test_a_backfill_runs_each_day_and_the_weekly_rollup_only_for_a_week_whose_ga
         assert sorted(e["partition_key"] for e in events) == days
         latest = latest_states(client, "sales.daily_orders")  # also yesterday's run: its clock ticked meanwhile
         assert {d: latest[d] for d in days} == dict.fromkeys(days, "success")
+        # the governance of what the resumed backfill published (the day and its week) is awaited; a
+        # wait from now, with nothing published since, returns without waiting for the days done before
+        assert wait_for_partition_governance(client, mesh, resumed)
+        assert wait_for_partition_governance(client, mesh, dt.datetime.now(dt.UTC))
     store = mesh.store()
     for day in days:
         assert store.current_version("sales.daily_orders", partition=day) is not None
