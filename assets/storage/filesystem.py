@@ -90,6 +90,12 @@ class StorageRoot:
         return bool(self.fs.exists(path))
 
     def read_bytes(self, path: str) -> bytes:
+        """The bytes of a stored file; raises ``FileNotFoundError`` (``OSError``) as reading does.
+        A local file is read directly (fsspec's local ``cat_file`` opens the same file, after
+        normalising a path this root made already)."""
+        if self.is_local:
+            with open(path, "rb") as fh:
+                return fh.read()
         return bytes(self.fs.cat_file(path))
 
     def open(self, path: str, mode: str = "rb") -> IO[bytes]:
