@@ -104,6 +104,9 @@ class StorageRoot:
         return self.fs.open(path, mode)
 
     def makedirs(self, path: str) -> None:
+        if self.is_local:  # what fsspec's local makedirs calls, without normalising the path again
+            os.makedirs(path, exist_ok=True)
+            return
         self.fs.makedirs(path, exist_ok=True)
 
     def listdir(self, path: str) -> list[str]:
@@ -115,6 +118,8 @@ class StorageRoot:
         return sorted(e.rstrip("/").rsplit("/", 1)[-1] for e in entries)
 
     def size(self, path: str) -> int:
+        if self.is_local:
+            return os.stat(path).st_size
         return int(self.fs.size(path))
 
     def stamp(self, path: str) -> tuple[int, object]:
