@@ -162,16 +162,24 @@ def _ours(event: RunEvent) -> RunEvent:
 
 
 def _job(mesh: Mesh, spec: AssetSpec, namespace: str) -> Job:
-    url, relative = _source_location(mesh.root, spec.source)
+    return _job_of(mesh.root, spec.key, spec.source, spec.description, tuple(_owners(mesh, spec)), namespace)
+
+
+@lru_cache(maxsize=8192)
+def _job_of(root: Path, key: str, source: str, description: str | None, owners: tuple[str, ...],
+            namespace: str) -> Job:
+    """The job of an asset, built once for what it is made of (every event of the asset's runs
+    carries it; nothing changes a built event, which is serialised as it is)."""
+    url, relative = _source_location(root, source)
     facets: dict[str, Any] = {
         "jobType": job_type_job.JobTypeJobFacet(processingType="BATCH", integration="ACME_MESH", jobType="ASSET"),
         "sourceCodeLocation": source_code_location_job.SourceCodeLocationJobFacet(type="file", url=url, path=relative),
         "ownership": ownership_job.OwnershipJobFacet(owners=[
-            ownership_job.Owner(name=f"mailto:{o}", type="MAINTAINER") for o in _owners(mesh, spec)]),
+            ownership_job.Owner(name=f"mailto:{o}", type="MAINTAINER") for o in owners]),
     }
-    if spec.description:
-        facets["documentation"] = documentation_job.DocumentationJobFacet(description=spec.description)
-    return Job(namespace=namespace, name=spec.key, facets=facets)
+    if description:
+        facets["documentation"] = documentation_job.DocumentationJobFacet(description=description)
+    return Job(namespace=namespace, name=key, facets=facets)
 
 
 @lru_cache(maxsize=8192)

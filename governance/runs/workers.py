@@ -41,7 +41,8 @@ class LocalWorkers:
         return self._host or socket.gethostname()
 
     def current(self) -> str:
-        return f"{self.host}:{os.getpid()}:{_started(os.getpid()) or ''}"
+        pid = os.getpid()
+        return f"{self.host}:{pid}:{_own_start(pid) or ''}"
 
     def alive(self, worker: str) -> bool | None:
         parts = worker.rsplit(":", 2)
@@ -58,6 +59,19 @@ class LocalWorkers:
             pass
         now = _started(pid)
         return not (started and now and now != started)
+
+
+def _own_start(pid: int) -> str | None:
+    """:func:`_started` of this process (``pid``, its id now), read once per process: a
+    process's start time never changes, and a forked child has another id, read anew."""
+    known = _OWN_START.get(pid)
+    if known is None:
+        known = _OWN_START[pid] = (_started(pid),)
+    return known[0]
+
+
+#: This process's start time, by its id (one entry, or two after a fork).
+_OWN_START: dict[int, tuple[str | None]] = {}
 
 
 def _started(pid: int) -> str | None:

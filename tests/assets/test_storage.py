@@ -239,3 +239,17 @@ def test_a_manifest_with_a_field_of_the_wrong_type_is_damaged_not_a_crash(store:
     path.write_text(json.dumps({**json.loads(path.read_text()), "rows": "many"}))
     with pytest.raises(CorruptDataError, match="'rows' is not a whole number.*Fix: copy the version back"):
         store.manifest("sales.orders", manifest.version)
+
+
+@pytest.mark.parametrize("size", [0, 1, 64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 5 * 1024 * 1024 + 3])
+def test_a_local_checksum_and_copy_hash_every_byte_whatever_the_file_size(tmp_path: Path, size: int) -> None:
+    from assets.storage.digest import checksum_of
+
+    data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "data.bin").write_bytes(data)
+    source, target = StorageRoot(str(tmp_path / "a")), StorageRoot(str(tmp_path / "b"))
+    (tmp_path / "b").mkdir()
+    assert source.checksum(source.path("data.bin")) == checksum_of(data)
+    assert target.copy_from(source, source.path("data.bin"), target.path("copy.bin")) == (checksum_of(data), size)
+    assert (tmp_path / "b" / "copy.bin").read_bytes() == data

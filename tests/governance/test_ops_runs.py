@@ -108,3 +108,25 @@ def test_a_process_id_used_again_is_not_the_dead_workers() -> None:
     host, pid, _ = LOCAL.current().rsplit(":", 2)
     assert LOCAL.alive(f"{host}:{pid}:1") is False, "same pid, another start: the worker named is gone"
     assert LOCAL.alive("not a worker") is None
+
+
+def test_a_forked_worker_is_named_by_its_own_process_not_its_parents() -> None:
+    import multiprocessing
+    import os
+
+    from governance.runs.workers import LOCAL, _started
+
+    parent = LOCAL.current()  # read, and kept for this process
+    assert parent == f"{LOCAL.host}:{os.getpid()}:{_started(os.getpid()) or ''}"
+    with multiprocessing.get_context("fork").Pool(1) as pool:  # its worker lives until the block ends
+        child, pid = pool.apply(_worker_and_pid)
+        assert child == f"{LOCAL.host}:{pid}:{_started(pid) or ''}" != parent
+        assert LOCAL.alive(child) is True and LOCAL.alive(parent) is True
+
+
+def _worker_and_pid() -> tuple[str, int]:
+    import os
+
+    from governance.runs.workers import LOCAL
+
+    return LOCAL.current(), os.getpid()
