@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from assets import Mesh, RunResult, materialize
 from governance.audit import audit_log_at
@@ -25,6 +26,11 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 #: Orders in test runs of the example mesh: small, but every asset gets several rows.
 TEST_SCALE = 3_000
+
+# No test waits for a time, hypothesis's included: its default 200 ms deadline per example fails a
+# property on a loaded machine (a manifest's parse took longer once), which is no defect.
+settings.register_profile("mesh", deadline=None)
+settings.load_profile("mesh")
 
 
 def pytest_configure(config: pytest.Config) -> None:
