@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Row, select
 
 from assets.ports import AuditEvent, AuditSink
+from assets.retrying import Backoff
 from governance.alerts.incidents import Incident, IncidentStore
 from governance.alerts.message import AlertMessage
 from governance.alerts.notifiers import Notifier, NotifierError, notifier_for
@@ -27,7 +28,7 @@ from governance.alerts.routing import Router, Selector
 from governance.alerts.signals import Recovery, Signal
 from governance.policy.alerts import AlertsPolicy
 from governance.state import StateDatabase
-from governance.state.outbox import Backoff, Flushed, flush_outbox
+from governance.state.outbox import OUTBOX_BACKOFF, Flushed, flush_outbox
 from governance.state.schema import notifications
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class AlertSink:
     audited in ``audit``. ``clock`` is the mesh's clock (escalation and back-off use it)."""
 
     def __init__(self, *, mesh: str, root: Path, policy: AlertsPolicy, database: StateDatabase, audit: AuditSink,
-                 selector: Selector, clock: Callable[[], dt.datetime], backoff: Backoff = Backoff(),
+                 selector: Selector, clock: Callable[[], dt.datetime], backoff: Backoff = OUTBOX_BACKOFF,
                  notifiers: Mapping[str, Notifier] | None = None) -> None:
         self.policy = policy
         self.store = IncidentStore(database, mesh)

@@ -4,7 +4,7 @@ sender at a time, kept with their last error when sending fails, and sent again 
 Used by the lineage events (:mod:`governance.lineage.delivery`) and the alert notifications
 (:mod:`governance.alerts.sink`). A table is an outbox when it has the columns ``seq`` (the order),
 ``sent_at``, ``attempts`` and ``last_error``; with ``next_attempt_at`` as well, a failed row waits
-an exponentially growing pause (:class:`Backoff`) before it is tried again.
+an exponentially growing pause (:data:`OUTBOX_BACKOFF`, an :class:`assets.retrying.Backoff`) before it is tried again.
 
 Rows go to ``channel`` (a column naming the destination, such as a notifier; one destination when
 ``None``): the first failure of a channel ends that channel's pass (it is down, and waiting on each
@@ -35,23 +35,11 @@ from sqlalchemy import (
     update,
 )
 
+from assets.retrying import Backoff
 from governance.state.database import StateDatabase
 
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """The pause before the ``n``-th retry: ``first_seconds`` doubled each time, at most ``max_seconds``."""
-
-    first_seconds: float = 30.0
-    max_seconds: float = 3600.0
-
-    def __post_init__(self) -> None:
-        if not 0 < self.first_seconds <= self.max_seconds:
-            raise ValueError("a back-off starts above zero and grows to at most its maximum")
-
-    def pause(self, attempts: int) -> dt.timedelta:
-        """How long a row that failed ``attempts`` times waits."""
-        return dt.timedelta(seconds=min(self.first_seconds * 2 ** max(attempts - 1, 0), self.max_seconds))
+#: The pause before an outbox row is tried again: 30 s, doubled after each failure, at most an hour.
+OUTBOX_BACKOFF = Backoff(first=30.0, factor=2.0, cap=3600.0)
 
 
 #: Rows read at a time: a pass whose destination is down stops after the first batch, so a
@@ -144,7 +132,7 @@ def flush_outbox(database: StateDatabase, table: Table, lock: str, send: Callabl
                     down.add(where)
                     values: dict[str, object] = {"b_seq": row.seq, "b_error": error}
                     if backoff is not None:
-                        values["b_next"] = stamp(now + backoff.pause(row.attempts + 1))
+                        values["b_next"] = stamp(now + dt.timedelta(seconds=backoff.wait(row.attempts + 1)))
                     failed.append(values)
                     continue
                 sent.append(row.seq)

@@ -15,7 +15,7 @@ from governance.alerts import AlertMessage, AlertSink
 from governance.alerts.notifiers import slack_payload
 from governance.ops import Recovery, Signal
 from governance.services import governed
-from governance.state.outbox import Backoff
+from governance.state.outbox import OUTBOX_BACKOFF
 from tests.conftest import copy_example_mesh
 from tests.governance.alerting import (
     Clock,
@@ -257,11 +257,8 @@ def test_routes_match_by_domain_selection_and_severity(root: Path) -> None:
     assert len((root / "rest.jsonl").read_text().splitlines()) == 2
 
 
-def test_the_pause_before_a_retry_doubles_up_to_its_maximum() -> None:
-    backoff = Backoff(first_seconds=30, max_seconds=3600)
-    assert [backoff.pause(n).total_seconds() for n in (1, 2, 3, 8, 20)] == [30, 60, 120, 3600, 3600]
-    with pytest.raises(ValueError, match="above zero"):
-        Backoff(first_seconds=0)
+def test_the_pause_before_an_outbox_retry_doubles_up_to_an_hour() -> None:
+    assert [OUTBOX_BACKOFF.wait(n) for n in (1, 2, 3, 8, 20)] == [30, 60, 120, 3600, 3600]
 
 
 def test_the_webhook_payload_is_slack_shaped() -> None:
