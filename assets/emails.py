@@ -7,6 +7,14 @@ ASCII host name of dot-separated labels of at most 63 characters whose last labe
 letter (no IP addresses; an international domain is written in its ``xn--`` form), at most 254
 characters in all, printable. The local part may use any letter (``jürgen@``, ``İlker@``) after
 :func:`normalize_email` (NFC, stripped, case-folded), the form in which addresses are compared.
+
+A local part's letters are of one script, or of a mix that Unicode's security profile (UTS #39,
+"highly restrictive") allows: Latin with Han and Japanese kana, with Han and Bopomofo, or with Han
+and Hangul. Any other mix is refused: it is how a look-alike of an address is made (``аlice@``,
+its first letter Cyrillic, reads as ``alice@``). So are compatibility characters (a mathematical
+bold or a full-width letter, a ligature), which Unicode itself reads as another letter. A look-alike written wholly in another script
+(``аре@`` for ``ape@``) is not caught by this; an address becomes someone's only through
+``[people]``, which the council reviews.
 """
 
 from __future__ import annotations
@@ -21,6 +29,11 @@ _TOP_LABEL = r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _EMAIL = re.compile(rf"(?P<local>{_ATOM}(?:\.{_ATOM})*)@(?:{_LABEL}\.)+{_TOP_LABEL}")
 MAX_LENGTH = 254  # RFC 5321's limit on a forward path
 MAX_LOCAL_LENGTH = 64
+#: Scripts that may share a local part beyond one script (UTS #39, section 5.2, highly restrictive).
+_ALLOWED_MIXES = (frozenset({"Latn", "Hani", "Hira", "Kana"}), frozenset({"Latn", "Hani", "Bopo"}),
+                  frozenset({"Latn", "Hani", "Hang"}))
+#: Characters of every script (digits, punctuation) and those that take their base's (accents).
+_ANY_SCRIPT = frozenset({"Zyyy", "Zinh"})
 
 
 def normalize_email(text: str) -> str:
@@ -37,4 +50,18 @@ def is_email(text: object) -> bool:
     except UnicodeEncodeError:
         return False
     match = _EMAIL.fullmatch(text)
-    return match is not None and len(match.group("local")) <= MAX_LOCAL_LENGTH
+    return match is not None and len(match.group("local")) <= MAX_LOCAL_LENGTH and _one_script(match.group("local"))
+
+
+def _one_script(local: str) -> bool:
+    """Whether the letters of ``local`` are of one script or an allowed mix (module docstring)."""
+    if local.isascii():  # ASCII letters are all Latin
+        return True
+    if unicodedata.normalize("NFKC", local) != unicodedata.normalize("NFC", local):  # a bold or full-width "a" is an "a"
+        return False
+    from fontTools import (
+        unicodedata as scripts,  # Unicode's script table: 30 ms to import, for non-ASCII only
+    )
+
+    used = {scripts.script(c) for c in local} - _ANY_SCRIPT
+    return len(used) <= 1 or any(used <= mix for mix in _ALLOWED_MIXES)

@@ -14,6 +14,8 @@ from assets.emails import is_email, normalize_email
     "alice@acme.example", "sales-data@acme.example", "first.last+tag@mail.acme.example",
     "o'brien@acme.example", "jürgen@beispiel.example", "x@a-b.example", "user@xn--bcher-kva.example",
     "İlker@firma.com.tr", "i\u0307lker@firma.com.tr", "jose\u0301@acme.example",
+    "\u0430\u043b\u0451\u043d\u0430@acme.example", "\u03b1\u03b8\u03b7\u03bd\u03ac@acme.example",
+    "tanaka.\u7530\u4e2d\u3072\u308d@acme.example", "kim.\uae40@acme.example",
 ])
 def test_addresses_people_write_are_addresses(address: str) -> None:
     assert is_email(address)
@@ -41,6 +43,11 @@ def test_addresses_people_write_are_addresses(address: str) -> None:
     pytest.param("a" * 65 + "@acme.example", id="local-part-over-64"),
     pytest.param("a@" + "b" * 64 + ".example", id="label-over-63"),
     pytest.param("x@acme.example\x00", id="a-nul"),
+    pytest.param("\u0430lice@acme.example", id="a-cyrillic-a-in-alice"),
+    pytest.param("ali\u03bfe@acme.example", id="a-greek-omicron-in-latin"),
+    pytest.param("b\u043e\u03b2@acme.example", id="cyrillic-and-greek"),
+    pytest.param("\U0001d41a\U0001d425ice@acme.example", id="mathematical-bold-letters-in-latin"),
+    pytest.param("\uff41lice@acme.example", id="a-full-width-a"),
 ])
 def test_what_is_not_an_address_is_refused(text: str) -> None:
     assert not is_email(text)
@@ -66,3 +73,10 @@ def test_normalising_strips_case_folds_and_composes() -> None:
 def test_a_normalised_address_is_still_an_address(text: str) -> None:
     if is_email(text):
         assert is_email(normalize_email(text))
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0x41, max_codepoint=0x7A), min_size=1, max_size=20),
+       st.sampled_from(["\u0430", "\u0435", "\u043e", "\u0440", "\u03bf", "\u03b1", "\u0501"]))
+def test_a_latin_name_with_one_look_alike_letter_of_another_script_is_refused(name: str, other: str) -> None:
+    letters = "".join(c for c in name if c.isalpha()) or "a"
+    assert not is_email(f"{letters}{other}@acme.example")
