@@ -39,8 +39,8 @@ FORMAT = 2
 #: Where the compiled mesh lives, under the mesh root.
 COMPILED_PATH = Path(".mesh") / "compiled" / "mesh.json"
 
-_KEY = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_KEY = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\Z")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
 
 
 class CompiledMeshError(MeshError):

@@ -40,9 +40,9 @@ TRIGGERS: tuple[str, ...] = ("all", "any")
 #: The parameter name through which a function asks for its :class:`AssetContext`.
 CONTEXT_PARAM = "context"
 
-_SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_KEY = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+_SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?\Z")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
+_KEY = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\Z")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

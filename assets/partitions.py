@@ -47,13 +47,13 @@ MAX_KEY = 80
 #: The most partitions one range may hold (about 11 years of hours, 270 years of days).
 MAX_RANGE = 100_000
 
-_STATIC_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_STATIC_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
 _KEY_RE: dict[Unit, re.Pattern[str]] = {
-    "hour": re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2})$"),
-    "day": re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"),
-    "week": re.compile(r"^(\d{4})-(\d{2})-(\d{2})-W(\d{2})$"),
-    "month": re.compile(r"^(\d{4})-(\d{2})$"),
+    "hour": re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2})\Z"),
+    "day": re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})\Z"),
+    "week": re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})-W([0-9]{2})\Z"),
+    "month": re.compile(r"^([0-9]{4})-([0-9]{2})\Z"),
 }
 _EXAMPLE: dict[Unit, str] = {"hour": "2026-01-01T05", "day": "2026-01-01", "week": "2026-01-05-W02",
                              "month": "2026-01"}

@@ -9,7 +9,7 @@ from croniter import croniter
 
 #: Airflow's cron presets.
 PRESETS: frozenset[str] = frozenset({"@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly", "@once"})
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*\Z")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 

@@ -20,7 +20,7 @@ from assets.errors import MeshError
 #: Looks up a fully prefixed name (``<domain>__<name>``) of a kind (``variable`` or
 #: ``connection``, as a URI); ``None`` when absent.
 SecretResolver = Callable[[str, str], str | None]
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
 
 
 class SecretError(MeshError):

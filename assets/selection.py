@@ -22,7 +22,7 @@ from assets.errors import SelectionError, did_you_mean
 from assets.graph import AssetGraph
 
 _TOKEN = re.compile(r"\s*(\(|\)|,|[^\s(),]+)")
-_ATOM = re.compile(r"^(?:(\d*)\+)?(.+?)(?:\+(\d*))?$")
+_ATOM = re.compile(r"^(?:([0-9]*)\+)?(.+?)(?:\+([0-9]*))?\Z")
 _KEYWORDS = {"and", "or", "not"}
 _GLOB = re.compile(r"[*?\[]")
 #: How deep parentheses and ``not`` may nest; far more than a person writes, far less than the stack.

@@ -16,7 +16,7 @@ from governance.identity.errors import IdentityError
 #: How an actor proved who they are.
 METHODS = frozenset({"ed25519", "oidc", "service"})
 SERVICE_PREFIX = "service:"
-_DOMAIN = re.compile(r"^[a-z][a-z0-9_]*$")
+_DOMAIN = re.compile(r"^[a-z][a-z0-9_]*\Z")
 _MAX_EVIDENCE = 200
 
 

@@ -50,8 +50,8 @@ from assets.errors import ConfigError, did_you_mean
 from governance.policy.signal_kinds import KINDS, SEVERITIES
 
 NOTIFIER_KINDS = ("file", "webhook", "email")
-_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
-_ENV = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_NAME = re.compile(r"^[a-z][a-z0-9_-]*\Z")
+_ENV = re.compile(r"^[A-Z_][A-Z0-9_]*\Z")
 _NOTIFIER_KEYS: dict[str, tuple[str, ...]] = {
     "file": ("kind", "path"),
     "webhook": ("kind", "url_env", "timeout_seconds"),

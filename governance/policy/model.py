@@ -34,7 +34,7 @@ JURISDICTIONS = frozenset({"us", "ca", "eu", "uk", "ch", "jp", "sg", "au", "in",
 #: How a classified column is protected at rest.
 PROTECTIONS = frozenset({"tokenize", "encrypt", "redact", "none"})
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
 #: The longest name of a domain (or other table): names become folder and module names.
 MAX_NAME_LENGTH = 63
 
@@ -198,7 +198,7 @@ class LineagePolicy:
 
 
 #: A grant's id: written by ``mesh access request`` (``g-`` and 8 hex digits) or by hand.
-_GRANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_GRANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}\Z")
 
 
 def derived_grant_id(product: str, consumer: str, purpose: str, expires: dt.date | None) -> str:
@@ -288,7 +288,7 @@ class Role:
 
 #: Key providers known without a plug-in; a plug-in is named ``package.module:factory``.
 KEY_PROVIDERS = frozenset({"local"})
-_PLUGIN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+_PLUGIN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*\Z")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -305,7 +305,7 @@ class KeysPolicy:
                  f"use {', '.join(sorted(KEY_PROVIDERS))}, or name a plug-in as 'package.module:factory'")
 
 
-_FINGERPRINT = re.compile(r"^sha256:[0-9a-f]{64}$")
+_FINGERPRINT = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -342,7 +342,7 @@ class Person:
 #: URL schemes ``[state].url`` may name, and the SQLAlchemy driver each is opened with.
 STATE_SCHEMES = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg",
                  "postgresql+psycopg": "postgresql+psycopg"}
-_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*\Z")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from assets.errors import ConfigError
 
-_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_QUARTER = re.compile(r"^([0-9]{4})-Q([1-4])\Z")
+_MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])\Z")
 
 
 def _expected(option: str) -> tuple[str, str]:

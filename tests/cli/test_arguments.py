@@ -63,6 +63,27 @@ def test_a_scale_or_seed_out_of_range_is_refused_before_any_data_is_made(example
     assert f"Invalid value for '{args[0]}'" in result.stderr, result.stderr
 
 
+def test_a_domain_name_with_a_trailing_newline_writes_nothing(example_root: Path) -> None:
+    """``$`` in a pattern matches before a final newline: a pasted name 'evil\\n' once passed, wrote
+    domains/'evil\\n'/, a DAG file and a mesh.toml table, and every later command stopped at it."""
+    before = (example_root / "mesh.toml").read_text()
+    error = refused(example_root, "domain", "create", "evil\n", "--owner", "sales-data@acme.example",
+                    "--as", "council@acme.example")
+    assert "is not a valid name" in error
+    assert (example_root / "mesh.toml").read_text() == before
+    assert not any(path.name.startswith("evil") for path in (example_root / "domains").iterdir())
+
+
+@pytest.mark.parametrize("key", [
+    pytest.param("2026-11-27\n", id="trailing-newline"),
+    pytest.param("\u0662\u0660\u0662\u0666-\u0661\u0661-\u0662\u0667", id="arabic-indic-digits"),
+])
+def test_a_partition_key_is_plain_ascii_digits_to_the_end(example_root: Path, key: str) -> None:
+    """Such a key once passed the check and reached the asset's code (three attempts, each a ValueError)."""
+    assert "is not a daily partition key" in refused(example_root, "materialize", "sales.daily_orders",
+                                                     "--partition", key)
+
+
 def test_a_terminal_escape_in_an_argument_is_shown_not_played(example_root: Path) -> None:
     result = runner.invoke(app, ["read", "sales.\x1b[2Jorders", "--as", "sales-data@acme.example",
                                  "--root", str(example_root)])
