@@ -37,6 +37,12 @@ errors = Console(stderr=True, width=_WIDTH)
 
 #: The most rows a --scale may ask of the example data: a bound, so that a typo cannot exhaust the memory.
 MAX_SCALE = 20_000_000
+#: The most rows or records a --limit may ask for: past it a count overflows Polars' and SQLite's integers.
+MAX_LIMIT = 10_000_000
+#: The largest number SQLite stores (an incident's or audit record's number is one).
+MAX_ID = 2**63 - 1
+#: The most versions a recovery drill's --lag publishes: each is a real publish, so a typo must not run for days.
+MAX_LAG = 1_000
 
 #: The options every command shares.
 RootOption = Annotated[Path | None, typer.Option(

@@ -11,6 +11,7 @@ from rich.table import Table
 from governance.alerts import Incident
 from governance.services import governed
 from meshctl.cli._output import (
+    MAX_ID,
     ActorOption,
     JsonOption,
     RootOption,
@@ -64,7 +65,7 @@ def _route(incident: Incident) -> str:
     return escape(incident.route or "-") + (f" (+{incident.level})" if incident.level else "")
 
 @ops_app.command("ack")
-def ack(incident: Annotated[int, typer.Argument(help="The incident's number (mesh ops incidents).")],
+def ack(incident: Annotated[int, typer.Argument(help="The incident's number (mesh ops incidents).", min=0, max=MAX_ID)],
         root: RootOption = None, user: ActorOption = None, as_json: JsonOption = False) -> None:
     """Acknowledge an incident: you take it and it stops escalating (its domain's owners or operate_dr; audited)."""
     from governance.identity.authorization import require

@@ -26,6 +26,7 @@ from meshctl.cli import (
 )
 from meshctl.cli import ops_commands as _ops_commands  # noqa: F401 - registers `mesh ops status|report|serve-metrics`
 from meshctl.cli._output import (
+    MAX_LIMIT,
     MAX_SCALE,
     ActorOption,
     JsonOption,
@@ -272,7 +273,7 @@ def read(
     root: RootOption = None,
     version: Annotated[str | None, typer.Option(help="A version id (default: the current one).")] = None,
     out: Annotated[Path | None, typer.Option(help="Write to this .csv or .parquet file instead of printing.")] = None,
-    limit: Annotated[int, typer.Option(help="Rows to print.")] = 10,
+    limit: Annotated[int, typer.Option(help="Rows to print.", max=MAX_LIMIT)] = 10,
     partition: Annotated[str | None, typer.Option(help="A partitioned asset's partition to read.")] = None,
     first: Annotated[str | None, typer.Option("--from", help="A partitioned asset: read the partitions from this day or key.")] = None,
     last: Annotated[str | None, typer.Option("--to", help="... to this day or key, included (default: the last).")] = None,
@@ -332,7 +333,7 @@ def _collect(mesh: Mesh, asset: str, version: str | None, frame: pl.LazyFrame,
 def history(
     asset: Annotated[str, typer.Argument(help="Asset key, e.g. sales.orders.")],
     root: RootOption = None,
-    limit: Annotated[int, typer.Option(help="Updates to show, newest first.")] = 20,
+    limit: Annotated[int, typer.Option(help="Updates to show, newest first.", min=0, max=MAX_LIMIT)] = 20,
     partition: Annotated[str | None, typer.Option(help="A partitioned asset: only this partition's updates.")] = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -13,6 +13,7 @@ from rich.table import Table
 from assets.errors import MeshError
 from governance.services import governed
 from meshctl.cli._output import (
+    MAX_LAG,
     MAX_SCALE,
     ActorOption,
     JsonOption,
@@ -170,7 +171,7 @@ def drill(root: RootOption = None,
           scale: Annotated[int, typer.Option(help="Orders the example data generates.", min=1, max=MAX_SCALE)] = 3_000,
           keep: Annotated[bool, typer.Option("--keep", help="Keep the throwaway copy and print where.")] = False,
           lag: Annotated[int, typer.Option(help="Versions published without replication before the loss, "
-                                                "to see the RPO at work.")] = 0,
+                                                "to see the RPO at work.", min=0, max=MAX_LAG)] = 0,
           as_json: JsonOption = False) -> None:
     """Recovery drill on a throwaway copy: materialize, destroy the primary, fail over, verify, go on."""
     from governance.dr import drill as run_drill

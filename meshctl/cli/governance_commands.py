@@ -13,6 +13,7 @@ from rich.table import Table
 from governance.audit import AuditLog
 from governance.services import governed
 from meshctl.cli._output import (
+    MAX_LIMIT,
     ActorOption,
     JsonOption,
     RootOption,
@@ -186,7 +187,7 @@ def query(
     asset: Annotated[str | None, typer.Option(help="An asset key or a domain.")] = None,
     action: Annotated[str | None, typer.Option(help="materialize, read, grant_request, ...")] = None,
     since: Annotated[str | None, typer.Option(help="ISO date or time, UTC, e.g. 2026-11-01.")] = None,
-    limit: Annotated[int, typer.Option(help="Most recent records to show.")] = 50,
+    limit: Annotated[int, typer.Option(help="Most recent records to show.", min=0, max=MAX_LIMIT)] = 50,
     user: ActorOption = None,
     as_json: JsonOption = False,
 ) -> None:

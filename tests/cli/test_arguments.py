@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from assets import Mesh
 from assets.results import RunResult
 from meshctl.cli import app
+from meshctl.cli._output import MAX_LAG
 
 runner = CliRunner()
 READER = ("--as", "analyst@acme.example")
@@ -82,6 +83,26 @@ def test_a_partition_key_is_plain_ascii_digits_to_the_end(example_root: Path, ke
     """Such a key once passed the check and reached the asset's code (three attempts, each a ValueError)."""
     assert "is not a daily partition key" in refused(example_root, "materialize", "sales.daily_orders",
                                                      "--partition", key)
+
+
+HUGE = "9" * 24
+
+
+@pytest.mark.parametrize("args", [
+    pytest.param(("read", "sales.orders", "--limit", HUGE, "--as", "sales-data@acme.example"), id="read-limit"),
+    pytest.param(("history", "sales.orders", "--limit", HUGE), id="history-limit"),
+    pytest.param(("history", "sales.orders", "--limit", "-3"), id="history-negative-limit"),
+    pytest.param(("audit", "query", "--limit", HUGE, "--as", "council@acme.example"), id="audit-query-limit"),
+    pytest.param(("ops", "ack", HUGE, "--as", "council@acme.example"), id="ops-ack-number"),
+    pytest.param(("dr", "drill", "--lag", "-1"), id="dr-drill-negative-lag"),
+    pytest.param(("dr", "drill", "--lag", str(MAX_LAG + 1)), id="dr-drill-lag-past-the-bound"),
+])
+def test_a_count_out_of_range_is_refused(example_root: Path, args: tuple[str, ...]) -> None:
+    """A number past Polars' or SQLite's integers once overflowed in a traceback; a huge --lag
+    published version after version for hours; a negative one was taken as none."""
+    result = runner.invoke(app, [*args, "--root", str(example_root)])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert "Invalid value for" in result.stderr, result.stderr
 
 
 def test_a_terminal_escape_in_an_argument_is_shown_not_played(example_root: Path) -> None:
