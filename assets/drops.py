@@ -176,10 +176,10 @@ def _list_local(drop: Drop, root: Path) -> Iterator[Seen]:
         return
     for entry in entries:
         try:
-            st = entry.stat()
+            st = entry.stat(follow_symlinks=False)
         except FileNotFoundError:  # renamed or removed while listed
             continue
-        if stat.S_ISREG(st.st_mode):
+        if stat.S_ISREG(st.st_mode):  # not a symbolic link: one to /etc/passwd or another drop is no arrival
             yield Seen(entry.name, st.st_size, st.st_mtime)
 
 

@@ -116,6 +116,20 @@ def test_a_file_under_a_temporary_name_is_not_read(root: Path, name: str) -> Non
     assert observe("*", mesh=mesh)[SOURCE].status is Status.UNCHANGED
 
 
+def test_a_symbolic_link_in_a_drop_is_not_an_arrival(root: Path, tmp_path: Path) -> None:
+    """A link to a file outside the drop (here a valid CSV, so the contract would pass it) was
+    followed and published as the source's new version: whoever may write to the drop could
+    publish any file the mesh's process can read."""
+    outside = tmp_path / "outside.csv"
+    outside.write_text(GOOD)
+    link = root / DROP / "leads-2026-11-25.csv"
+    link.symlink_to(outside)
+    old = time.time() - 600
+    os.utime(outside, (old, old))
+    os.utime(link, (old, old), follow_symlinks=False)
+    assert observe(SOURCE, mesh=load_mesh(root))[SOURCE].status is Status.UNCHANGED
+
+
 def test_a_file_still_growing_is_not_read_until_it_settles(root: Path) -> None:
     """A writer writing in place under the final name: not read while it was modified less than
     ``settle`` (2 s) ago; read once it stayed unmodified that long."""
