@@ -89,7 +89,11 @@ def backup(mesh: Mesh, dest: Path | None = None, *, actor: str = "operator") -> 
         raise BackupError("the backup folder already exists", where=str(dest), fix="name a new folder")
     partial = dest.with_name(f".{dest.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
+    try:
+        partial.mkdir(parents=True)
+    except OSError as exc:
+        raise BackupError(f"cannot create the backup folder ({type(exc).__name__}: {exc.strerror or exc})", where=str(dest),
+                          fix="name a folder under one that exists and you may write to (--to DIR)") from None
     manifests, skipped = 0, []
     log = governed(mesh).audit
     try:

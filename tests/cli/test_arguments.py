@@ -105,6 +105,11 @@ def test_a_count_out_of_range_is_refused(example_root: Path, args: tuple[str, ..
     assert "Invalid value for" in result.stderr, result.stderr
 
 
+def test_a_backup_folder_that_cannot_be_made_is_named(example_root: Path) -> None:
+    """/proc takes no new folder: the mkdir's OSError was a traceback."""
+    assert "/proc/mesh-backup" in refused(example_root, "dr", "backup", "--to", "/proc/mesh-backup")
+
+
 def test_a_terminal_escape_in_an_argument_is_shown_not_played(example_root: Path) -> None:
     result = runner.invoke(app, ["read", "sales.\x1b[2Jorders", "--as", "sales-data@acme.example",
                                  "--root", str(example_root)])
