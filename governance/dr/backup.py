@@ -81,8 +81,12 @@ def backups_dir(state_dir: Path) -> Path:
     return state_dir / "backups"
 
 
-def backup(mesh: Mesh, dest: Path | None = None, *, actor: str = "operator") -> BackupReport:
-    """Write a backup checkpoint to ``dest`` (default ``.mesh/backups/<UTC time>``)."""
+def backup(mesh: Mesh, dest: Path | None = None, *, actor: Actor) -> BackupReport:
+    """Write a backup checkpoint to ``dest`` (default ``.mesh/backups/<UTC time>``).
+
+    ``actor`` needs the ``operate_dr`` permission: a backup copies the council's file, every
+    manifest, the audit log and the wrapped data keys."""
+    require(mesh.policy, governed(mesh).audit, actor, "operate_dr", action="dr_backup", target=str(dest or "backups"))
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     dest = Path(dest) if dest else backups_dir(mesh.state_dir) / stamp
     if dest.exists():
@@ -122,8 +126,8 @@ def backup(mesh: Mesh, dest: Path | None = None, *, actor: str = "operator") -> 
     report = BackupReport(dest, len(files), manifests, int(checkpoint["size"]), tuple(skipped))
     if dest.resolve().parent != backups_dir(mesh.state_dir).resolve():
         _remember_elsewhere(mesh.state_dir, dest)
-    log.append(AuditEvent(actor=actor, action="dr_backup", target=str(dest), outcome="written", source="dr",
-                          details=report.to_dict()))
+    log.append(AuditEvent(actor=actor.id, action="dr_backup", target=str(dest), outcome="written", source="dr",
+                          details={**report.to_dict(), **identity_details(actor)}))
     return report
 
 

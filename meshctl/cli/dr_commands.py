@@ -87,13 +87,16 @@ def replicate(root: RootOption = None, verify: Annotated[bool, typer.Option(
 
 @dr_app.command("backup")
 def backup(root: RootOption = None, to: Annotated[Path | None, typer.Option(
-        "--to", help="Backup folder (default .mesh/backups/<UTC time>).")] = None, as_json: JsonOption = False) -> None:
-    """Write a signed checkpoint of mesh.toml, every manifest, the audit log and the wrapped keys."""
+        "--to", help="Backup folder (default .mesh/backups/<UTC time>).")] = None, user: ActorOption = None,
+           as_json: JsonOption = False) -> None:
+    """Write a signed checkpoint of mesh.toml, every manifest, the audit log and the wrapped keys
+    (needs operate_dr)."""
     from governance.dr import backup as write_backup
 
     mesh = open_policy_mesh(root)
+    actor = act_as(mesh, user, "dr_operation")
     with user_errors():
-        report = write_backup(mesh, to)
+        report = write_backup(mesh, to, actor=actor)
     if as_json:
         emit_json(report.to_dict())
         return

@@ -107,7 +107,8 @@ def test_a_count_out_of_range_is_refused(example_root: Path, args: tuple[str, ..
 
 def test_a_backup_folder_that_cannot_be_made_is_named(example_root: Path) -> None:
     """/proc takes no new folder: the mkdir's OSError was a traceback."""
-    assert "/proc/mesh-backup" in refused(example_root, "dr", "backup", "--to", "/proc/mesh-backup")
+    assert "/proc/mesh-backup" in refused(example_root, "dr", "backup", "--to", "/proc/mesh-backup",
+                                          "--as", "platform@acme.example")
 
 
 def test_a_terminal_escape_in_an_argument_is_shown_not_played(example_root: Path) -> None:

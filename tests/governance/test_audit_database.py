@@ -165,7 +165,7 @@ def test_a_mesh_with_a_state_url_keeps_its_audit_log_in_the_database_through_bac
     assert isinstance(log.storage, DatabaseLogStorage)
     for i in range(10):
         log.append(event(0, i))
-    made = backup(mesh, actor="platform@acme.example")
+    made = backup(mesh, actor=person("platform@acme.example"))
     assert (made.path / "audit" / "audit.jsonl").exists()  # a backup holds the log as files, as ever
     assert (root / ".mesh" / "audit" / "audit.jsonl").read_bytes() == folder_log  # imported, then left alone
     with log.storage.open() as fh:

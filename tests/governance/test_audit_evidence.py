@@ -140,7 +140,7 @@ def test_every_command_that_appended_ends_under_a_witnessed_head(used_root: Path
 
 
 def test_a_backup_witnesses_the_log_too(used_root: Path) -> None:
-    assert mesh(used_root, "dr", "backup").exit_code == 0
+    assert mesh(used_root, "dr", "backup", "--as", OPERATOR).exit_code == 0
     shutil.rmtree(audit_dir(used_root))
     shutil.rmtree(used_root / ".mesh" / "regions" / "us-west" / "_witness")
     result = mesh(used_root, "audit", "verify")
@@ -171,7 +171,7 @@ OPERATOR = "platform@acme.example"
 
 
 def test_a_loss_after_a_deliberate_restore_is_acknowledged_once_by_operate_dr_and_then_named(used_root: Path) -> None:
-    assert mesh(used_root, "dr", "backup").exit_code == 0
+    assert mesh(used_root, "dr", "backup", "--as", OPERATOR).exit_code == 0
     assert mesh(used_root, "materialize", "finance.fx_rates").exit_code == 0  # records the backup lacks
     witnessed = len(lines_of(used_root))
     shutil.rmtree(audit_dir(used_root))  # the disk with the log is lost

@@ -27,6 +27,7 @@ from governance.dr import (
     restore,
 )
 from governance.handlers import HistoryHandler, PolicyCheckHandler
+from governance.identity.authorization import PermissionDeniedError
 from governance.services import governed
 from governance.wiring import load_mesh
 from meshctl.cli import app
@@ -108,7 +109,7 @@ def test_failover_refuses_corrupt_replicas_and_failback_catches_the_primary_up(e
 def test_a_backup_restores_what_was_lost_and_refuses_tampering(example_mesh: Mesh) -> None:
     result = materialize("+finance.revenue", mesh=example_mesh, params=SMALL)
     assert result.ok
-    written = backup(example_mesh)
+    written = backup(example_mesh, actor=PLATFORM)
     assert written.manifests == 2 * len(result.results) and written.audit_records > 0
     key = "finance.revenue"
     manifest = result[key].manifest
@@ -145,7 +146,7 @@ def test_a_backup_restores_a_manifest_checksummed_with_sha256(example_mesh: Mesh
     data = Path(east.data_path("sales.products", manifest.version))
     old = dataclasses.replace(manifest, checksum="sha256:" + hashlib.sha256(data.read_bytes()).hexdigest())
     data.with_name("manifest.json").write_bytes(old.to_json())  # as an older mesh published it
-    written = backup(example_mesh)
+    written = backup(example_mesh, actor=PLATFORM)
     data.with_name("manifest.json").unlink()
     report = restore(example_mesh, written.path, actor=PLATFORM)
     assert f"us-east:sales/products/{manifest.version}/manifest.json" in report.restored, report.problems
@@ -154,7 +155,7 @@ def test_a_backup_restores_a_manifest_checksummed_with_sha256(example_mesh: Mesh
 
 def test_a_backup_holds_no_key_material(example_mesh: Mesh) -> None:
     materialize("+customers.customers", mesh=example_mesh, params=SMALL)
-    written = backup(example_mesh)
+    written = backup(example_mesh, actor=PLATFORM)
     secrets = [p for p in (example_mesh.state_dir / "keys").iterdir() if p.suffix in (".key", ".pem")]
     assert {p.suffix for p in secrets} == {".key", ".pem"}  # the KEK and the audit signing key
     kek_bytes = [p.read_bytes() for p in secrets]
@@ -179,7 +180,7 @@ def test_dr_commands_through_the_cli(example_root: Path) -> None:
     assert unknown.exit_code == 1 and "'eu-central' is not a region" in unknown.stderr
     back = runner.invoke(app, ["dr", "failback", *root, "--as", OPERATOR])
     assert back.exit_code == 0 and "active region is now us-east" in back.stdout
-    made = runner.invoke(app, ["dr", "backup", *root])
+    made = runner.invoke(app, ["dr", "backup", *root, "--as", OPERATOR])
     assert made.exit_code == 0 and "backup written" in made.stdout
     restored = runner.invoke(app, ["dr", "restore", *root, "--as", OPERATOR])
     assert restored.exit_code == 0, restored.stderr
@@ -214,11 +215,24 @@ def test_the_drill_command_reports_rto_and_rpo(example_root: Path, caplog: pytes
     assert drills[0].details["rto_seconds"] == round(report.rto_seconds, 3)
 
 
+def test_a_backup_needs_operate_dr_and_a_refusal_writes_nothing(example_mesh: Mesh, tmp_path: Path) -> None:
+    """A backup carries the wrapped keys and the audit log: it was written for anyone, audited
+    under the made-up name "operator"."""
+    with pytest.raises(PermissionDeniedError, match="operate_dr"):
+        backup(example_mesh, tmp_path / "out" / "taken", actor=person("analyst@acme.example"))
+    assert not (tmp_path / "out").exists()
+    made = backup(example_mesh, tmp_path / "out" / "kept", actor=PLATFORM)
+    denied, written = governed(example_mesh).audit.query(action="dr_backup")
+    assert denied.actor == "analyst@acme.example" and denied.outcome == "denied"
+    assert written.actor == OPERATOR and written.outcome == "written" and written.target == str(made.path)
+    assert written.details["identity"] == PLATFORM.method
+
+
 def test_restore_brings_back_a_tokenization_key_that_differs_from_the_backup(example_mesh: Mesh) -> None:
     assert materialize("+customers.customers", mesh=example_mesh, params=SMALL).ok
     keyring = governed(example_mesh).keyring
     original = keyring.tokenization_key("pii")
-    written = backup(example_mesh)
+    written = backup(example_mesh, actor=PLATFORM)
     key_file = keyring.folder / "tokenize-pii.json"
     key_file.write_text(json.dumps(keyring.provider.wrap(bytes(64), b"tokenize:pii").to_dict()))  # a stranger key
     report = restore(example_mesh, written.path, actor=PLATFORM)
@@ -235,7 +249,7 @@ def test_a_lost_tokenization_key_comes_back_from_the_backup_and_tokens_join_agai
     runner = CliRunner()
     root = ["--root", str(example_root)]
     assert runner.invoke(app, ["materialize", "customers.customers", *root, "--scale", "300"]).exit_code == 0
-    assert runner.invoke(app, ["dr", "backup", *root]).exit_code == 0
+    assert runner.invoke(app, ["dr", "backup", *root, "--as", OPERATOR]).exit_code == 0
     key_file = example_root / ".mesh" / "keys" / "data" / "tokenize-pii.json"
     key_file.unlink()
     lost = runner.invoke(app, ["materialize", "customers.customers", *root, "--scale", "300"])

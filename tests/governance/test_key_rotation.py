@@ -216,7 +216,7 @@ def test_a_kek_that_wraps_keys_in_a_backup_is_not_retired_and_the_backup_stays_r
         protected_mesh: Mesh) -> None:
     mesh, keyring, audit = protected_mesh, governed(protected_mesh).keyring, governed(protected_mesh).audit
     before = plaintext(mesh)
-    written = backup(mesh)
+    written = backup(mesh, actor=person("platform@acme.example"))
     old = keyring.provider.active_kek_id()
     rotate_keys(mesh, keyring, audit, actor=person("platform@acme.example"))
     with pytest.raises(KeyError_, match=f"KEK {old} still wraps 5 data key.* backup {written.path.name}") as refused:
@@ -234,7 +234,7 @@ def test_a_backup_written_elsewhere_holds_its_kek_too_even_when_it_is_not_mounte
     mesh, keyring, audit = protected_mesh, governed(protected_mesh).keyring, governed(protected_mesh).audit
     operator = person("platform@acme.example")
     before = plaintext(mesh)
-    written = backup(mesh, tmp_path / "offsite" / "monday")
+    written = backup(mesh, tmp_path / "offsite" / "monday", actor=operator)
     old = keyring.provider.active_kek_id()
     rotate_keys(mesh, keyring, audit, actor=operator)
     with pytest.raises(KeyError_, match=f"KEK {old} still wraps 5 data key.* backup monday"):
@@ -252,7 +252,7 @@ def test_a_backup_written_elsewhere_holds_its_kek_too_even_when_it_is_not_mounte
 def test_rewrapped_backups_verify_restore_and_free_the_old_kek(protected_mesh: Mesh) -> None:
     mesh, keyring, audit = protected_mesh, governed(protected_mesh).keyring, governed(protected_mesh).audit
     before = plaintext(mesh)
-    written = backup(mesh)
+    written = backup(mesh, actor=person("platform@acme.example"))
     signature = (written.path / "index.sig").read_bytes()
     old = keyring.provider.active_kek_id()
     rotate_keys(mesh, keyring, audit, actor=person("platform@acme.example"))
@@ -269,7 +269,7 @@ def test_rewrapped_backups_verify_restore_and_free_the_old_kek(protected_mesh: M
 
 def test_a_tampered_backup_is_neither_rewrapped_nor_signed_again(protected_mesh: Mesh) -> None:
     mesh, keyring, audit = protected_mesh, governed(protected_mesh).keyring, governed(protected_mesh).audit
-    written = backup(mesh)
+    written = backup(mesh, actor=person("platform@acme.example"))
     rotate_keys(mesh, keyring, audit, actor=person("platform@acme.example"))
     (written.path / "mesh.toml").write_text("# edited\n")
     with pytest.raises(BackupError, match="missing or altered: mesh.toml"):
@@ -279,7 +279,7 @@ def test_a_tampered_backup_is_neither_rewrapped_nor_signed_again(protected_mesh:
 
 def test_an_unreadable_key_in_a_backup_refuses_retirement_naming_the_file(protected_mesh: Mesh) -> None:
     mesh, keyring, audit = protected_mesh, governed(protected_mesh).keyring, governed(protected_mesh).audit
-    written = backup(mesh)
+    written = backup(mesh, actor=person("platform@acme.example"))
     old = keyring.provider.active_kek_id()
     rotate_keys(mesh, keyring, audit, actor=person("platform@acme.example"))
     [damaged, *_] = sorted((written.path / "manifests").rglob("manifest.json"))
@@ -294,7 +294,7 @@ def test_a_rewrap_interrupted_between_its_renames_is_finished_by_the_next(protec
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     mesh, keyring, audit = protected_mesh, governed(protected_mesh).keyring, governed(protected_mesh).audit
     before = plaintext(mesh)
-    written = backup(mesh)
+    written = backup(mesh, actor=person("platform@acme.example"))
     old = keyring.provider.active_kek_id()
     rotate_keys(mesh, keyring, audit, actor=person("platform@acme.example"))
     real_rename = os.rename
@@ -326,7 +326,7 @@ def test_keys_commands_rewrap_backups_then_retire(protected_mesh: Mesh) -> None:
     mesh, keyring = protected_mesh, governed(protected_mesh).keyring
     root, operator = ["--root", str(mesh.root)], ["--as", "platform@acme.example"]
     runner = CliRunner()
-    written = backup(mesh)
+    written = backup(mesh, actor=person("platform@acme.example"))
     old = keyring.provider.active_kek_id()
     assert runner.invoke(app, ["keys", "rotate", *root, *operator]).exit_code == 0
     refused = runner.invoke(app, ["keys", "retire", old, *root, *operator])

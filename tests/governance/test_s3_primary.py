@@ -275,7 +275,7 @@ def test_a_backup_restores_the_manifest_and_current_pointer_lost_from_the_bucket
     mesh = s3_primary
     result = materialize("+finance.revenue", mesh=mesh, params=SCALE)
     assert result.ok
-    written = backup(mesh)
+    written = backup(mesh, actor=PLATFORM)
     assert written.manifests == 2 * len(result.results) and not written.skipped_regions
     manifest = result["finance.revenue"].manifest
     assert manifest is not None
