@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 import tomlkit
 
 from assets.emails import normalize_email
-from assets.errors import MeshError, did_you_mean
+from assets.errors import ConfigError, MeshError, did_you_mean
 from governance.access.policy import missing_approvals
 from governance.access.requests import GRANTED, WITHDRAWN, grant_requests_of
 from governance.audit import AuditEvent, AuditLog
@@ -61,6 +61,11 @@ def request_grant(policy: MeshPolicy, audit: AuditLog, *, product: str, consumer
     if expires <= dt.date.today():
         raise GrantWorkflowError(f"expiry {expires} is not in the future", where="mesh access request",
                                  fix="pass --expires with a future date")
+    try:  # validated before anything is written: mesh.toml must stay loadable
+        Grant(product=product, consumer=consumer, purpose=purpose, requested_by=requester.id, expires=expires)
+    except ConfigError as exc:
+        flag = " --purpose" if exc.where.endswith(".purpose") else ""
+        raise GrantWorkflowError(exc.what, where="mesh access request" + flag, fix=exc.fix) from None
     requests = grant_requests_of(policy)
     if requests is not None:
         grant_id = new_grant_id({g.id for g in policy.grants} | requests.ids())

@@ -197,6 +197,9 @@ class LineagePolicy:
                  "write a number of seconds, like 5")
 
 
+#: A grant's purpose is read by the approvers, in mesh.toml, the audit log and listings.
+MAX_PURPOSE_LENGTH = 500
+
 #: A grant's id: written by ``mesh access request`` (``g-`` and 8 hex digits) or by hand.
 _GRANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}\Z")
 
@@ -254,8 +257,11 @@ class Grant:
                  "use up to 32 lower-case letters, digits, '-' and '_', or remove it to get a derived id")
         _require(self.product.count(".") == 1, f"{where}.product", f"'{self.product}' is not an asset key",
                  'write product = "<domain>.<asset>"')
-        _require(bool(self.purpose), f"{where}.purpose", "the grant has no purpose",
+        _require(bool(self.purpose.strip()), f"{where}.purpose", "the grant has no purpose",
                  'write purpose = "why the consumer needs it"')
+        _require(len(self.purpose) <= MAX_PURPOSE_LENGTH and self.purpose.isprintable(), f"{where}.purpose",
+                 f"the purpose is not one line of at most {MAX_PURPOSE_LENGTH} printable characters",
+                 "write it as one line of plain text, without control characters")
         _check_emails(self.approved_by, f"{where}.approved_by")
         _check_emails(tuple(self.signatures), f"{where}.signatures")
         for email, signature in self.signatures.items():

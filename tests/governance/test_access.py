@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from assets import Mesh, Status, materialize
+from assets.errors import ConfigError
 from governance.access import AccessDeniedError, active_grant, read_asset, user_may_read
 from governance.access.workflow import GrantWorkflowError, approve_grant, request_grant
 from governance.check import check_mesh
@@ -164,6 +165,26 @@ def test_mesh_access_cli(example_root: Path) -> None:
     assert f"grant {grants[2]['id']} requested" in done.stdout
     refused = runner.invoke(app, ["access", "approve", grants[2]["id"], "--as", "finance-data@acme.example", *root])
     assert refused.exit_code == 1 and "own request" in refused.stderr
+
+
+@pytest.mark.parametrize("purpose", ["p\x00", "two\nlines", "\x1b[2Jcleared", " ", "x" * 501])
+def test_a_purpose_that_is_not_one_line_of_text_is_refused_before_mesh_toml_changes(example_root: Path,
+                                                                                    purpose: str) -> None:
+    """A NUL or a terminal escape was stored in mesh.toml and shown to every approver."""
+    before = (example_root / "mesh.toml").read_text()
+    result = CliRunner().invoke(app, ["access", "request", "customers.customers", "--consumer", "finance", "--purpose",
+                                      purpose, "--as", "finance-data@acme.example", "--root", str(example_root)])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "--purpose" in result.stderr and ("printable" in result.stderr or "no purpose" in result.stderr)
+    assert (example_root / "mesh.toml").read_text() == before
+
+
+def test_a_hand_written_purpose_with_a_control_character_is_named(example_root: Path) -> None:
+    edit(example_root / "mesh.toml", 'purpose = "order attribution to customers"',
+         'purpose = "order attribution\\u0007 to customers"')
+    with pytest.raises(ConfigError, match="printable") as refused:
+        load_policy(example_root)
+    assert "[[grants]][0].purpose" in str(refused.value)
 
 
 def test_an_approval_reaches_the_reviewed_grant_after_others_are_removed(example_root: Path) -> None:
