@@ -330,7 +330,7 @@ class VersionStore:
         hashed, then scanned). On an object store the file is read in one request that also
         gives its ETag, and served from memory: unhashed only if those very bytes were verified
         before, so an object replaced after its check is never served."""
-        return self.scan_manifest(self.manifest(key, version, partition) if version
+        return self.scan_manifest(self.manifest(key, version, partition) if version is not None
                                   else self.require_current(key, partition))
 
     def scan_manifest(self, manifest: Manifest) -> pl.LazyFrame:

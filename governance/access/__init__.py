@@ -78,7 +78,7 @@ def read_asset(mesh: Mesh, key: str, *, actor: Actor, version: str | None = None
     store = mesh.store()
     if mesh.graph[key].spec.partitions is not None or partition or first or last:
         return _read_partitions(mesh, key, user, version=version, partition=partition, first=first, last=last)
-    manifest = store.manifest(key, version) if version else store.require_current(key)
+    manifest = store.manifest(key, version) if version is not None else store.require_current(key)
     frame = store.scan(key, manifest.version)
     if not manifest.protection:
         return frame

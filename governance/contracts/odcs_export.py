@@ -50,7 +50,7 @@ def odcs_document(mesh: Mesh, key: str, *, version: str | None = None,
     spec = mesh.graph[key].spec
     if contract is not None:
         spec = dataclasses.replace(spec, contract=contract)
-    version = version or _current_version(mesh, key)
+    version = version if version is not None else _current_version(mesh, key)
     schema = _schema(spec, mesh.policy)
     protected = any(c.get("property") == PROTECTION for p in schema["properties"] for c in p.get("customProperties", ()))
     description = {"purpose": spec.description or f"The data product {key}.",

@@ -32,6 +32,8 @@ def refused(root: Path, *args: str) -> str:
     pytest.param(("read", "finance.monthly_revenue", "--limit", "-1", *READER), "--limit -1", id="read-negative-limit"),
     pytest.param(("read", "finance.monthly_revenue", "--out", "/missing/x.csv", *READER), "/missing",
                  id="read-out-in-a-missing-folder"),
+    pytest.param(("read", "finance.monthly_revenue", "--version", "", *READER), "is not a version id",
+                 id="read-empty-version-is-no-current"),  # it read the current version instead
 ])
 def test_read_arguments_are_checked(materialized_example: tuple[Mesh, RunResult], args: tuple[str, ...],
                                     message: str) -> None:
