@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import typer
@@ -36,11 +36,8 @@ def backfill_on_airflow(mesh: Mesh, keys: Sequence[str], first: str, last: str, 
                 console.print(f"{key}: {len(plan.partitions[key])} partition(s), "
                               f"{len(made.get('partitions', []))} to run now ({what})")
 
-        def show(now: BackfillProgress) -> None:
-            if not as_json:
-                errors.print(f"{now.count('success')}/{plan.total} succeeded, {now.count('failed')} failed, "
-                             f"{now.active} running", highlight=False)
-        result = wait_for_backfill(client, plan, started, timeout=timeout, on_poll=show)
+        result = wait_for_backfill(client, plan, started, timeout=timeout,
+                                   on_poll=progress_printer(plan.total, enabled=not as_json))
     if as_json:
         emit_json(result.to_dict())
     else:
@@ -51,3 +48,15 @@ def backfill_on_airflow(mesh: Mesh, keys: Sequence[str], first: str, last: str, 
     if not result.ok and result.failed():
         raise typer.Exit(1)
     return result
+
+
+def progress_printer(total: int, *, enabled: bool) -> Callable[[BackfillProgress], None]:
+    """A poll's callback printing the backfill's progress on stderr, only when it changed."""
+    shown: list[str] = []
+
+    def show(now: BackfillProgress) -> None:
+        line = f"{now.count('success')}/{total} succeeded, {now.count('failed')} failed, {now.active} running"
+        if enabled and shown[-1:] != [line]:
+            shown.append(line)
+            errors.print(line, highlight=False)
+    return show

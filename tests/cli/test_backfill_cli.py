@@ -102,3 +102,19 @@ def test_mesh_up_backfills_the_last_complete_iso_week(today: str, week: tuple[st
     from meshctl.cli.airflow_commands import last_complete_week
 
     assert last_complete_week(dt.date.fromisoformat(today)) == week
+
+
+def test_airflow_backfill_progress_is_printed_only_when_it_changes(capsys: pytest.CaptureFixture[str]) -> None:
+    """Its first polls, before Airflow had anything new, printed "8/8 succeeded" again and again."""
+    from meshctl.airflow_backfill import BackfillProgress
+    from meshctl.cli.backfill_airflow import progress_printer
+
+    show = progress_printer(2, enabled=True)
+    running = BackfillProgress({"sales.daily_orders": {"2026-11-16": "success", "2026-11-17": "running"}})
+    done = BackfillProgress({"sales.daily_orders": {"2026-11-16": "success", "2026-11-17": "success"}})
+    for now in (running, running, done, done, done):
+        show(now)
+    assert capsys.readouterr().err.splitlines() == ["1/2 succeeded, 0 failed, 1 running",
+                                                    "2/2 succeeded, 0 failed, 0 running"]
+    progress_printer(2, enabled=False)(done)
+    assert capsys.readouterr().err == ""
