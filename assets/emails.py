@@ -13,14 +13,16 @@ A local part's letters are of one script, or of a mix that Unicode's security pr
 and Hangul. Any other mix is refused: it is how a look-alike of an address is made (``аlice@``,
 its first letter Cyrillic, reads as ``alice@``). So are compatibility characters (a mathematical
 bold or a full-width letter, a ligature), which Unicode itself reads as another letter. A look-alike written wholly in another script
-(``аре@`` for ``ape@``) is not caught by this; an address becomes someone's only through
-``[people]``, which the council reviews.
+(``аре@`` for ``ape@``) is a valid address on its own; :func:`read_alike` tells when two
+addresses read as each other (Unicode's confusables, as UTS #39's skeletons compare them), and the
+policy refuses two such addresses in one ``mesh.toml``.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 
 #: What a local part's atom may not hold: space, ``@``, path separators and RFC 5322's specials.
 _ATOM = r"[^\s@/\\\"(),:;<>\[\].]+"
@@ -65,3 +67,24 @@ def _one_script(local: str) -> bool:
 
     used = {scripts.script(c) for c in local} - _ANY_SCRIPT
     return len(used) <= 1 or any(used <= mix for mix in _ALLOWED_MIXES)
+
+
+def read_alike(first: str, second: str) -> bool:
+    """Whether two different addresses read as each other: one is not ASCII, both are as long,
+    and each character of one could be taken for the other's (``аре@x`` and ``ape@x``, ``yıldız@x``
+    and ``yildiz@x``). Compared in :func:`normalize_email`'s form."""
+    first, second = normalize_email(first), normalize_email(second)
+    if first == second or len(first) != len(second) or (first.isascii() and second.isascii()):
+        return False
+    return all(a == b or _twins(a) & _twins(b) for a, b in zip(first, second, strict=True))
+
+
+@cache
+def _twins(char: str) -> frozenset[str]:
+    """``char`` and the printable ASCII characters Unicode lists as confusable with it."""
+    from confusable_homoglyphs.confusables import (
+        confusables_data,  # its table: for non-ASCII addresses only
+    )
+
+    glyphs = (entry["c"] for entry in confusables_data.get(char, ()))
+    return frozenset({char, *(g for g in glyphs if len(g) == 1 and g.isascii() and g.isprintable())})

@@ -11,13 +11,13 @@ import datetime as dt
 import os
 import re
 import tomllib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from assets.emails import normalize_email
+from assets.emails import normalize_email, read_alike
 from assets.errors import ConfigError, MeshError, did_you_mean
 from governance.policy.alerts import AlertsPolicy, read_alerts
 from governance.policy.model import (
@@ -167,6 +167,7 @@ class _Reader:
             self._cross_check(settings, regions, domains, roles, grants, declared=set(self._table(raw, "regions")),
                               retention_domains=retention.per_domain if retention else ())
             self._alert_domains(alerts, domains)
+        self._look_alikes(people, domains, roles, grants)
         if self.problems or settings is None or retention is None or lineage is None or keys is None \
                 or identity is None or audit is None or state is None or ops is None or alerts is None \
                 or sod is None or billing is None:
@@ -260,6 +261,31 @@ class _Reader:
             if person is not None:
                 people[email] = person
         return people
+
+    def _look_alikes(self, people: Mapping[str, Person], domains: Mapping[str, DomainPolicy],
+                     roles: Mapping[str, Role], grants: Sequence[Grant]) -> None:
+        """Refuse two addresses that read as each other (``аре@`` beside ``ape@``): a reviewer of
+        owners, members or approvals would take one person for the other."""
+        cited: dict[str, str] = {}
+        for email in people:
+            cited.setdefault(email, f'[people."{email}"]')
+        for name, domain in domains.items():
+            for email in domain.owners:
+                cited.setdefault(email, f"[domains.{name}].owners")
+        for name, role in roles.items():
+            for email in role.members:
+                cited.setdefault(email, f"[roles.{name}].members")
+        for grant in grants:
+            for email in (*grant.approved_by, *((grant.requested_by,) if grant.requested_by else ())):
+                cited.setdefault(email, f"[[grants]][{grant.index}]")
+        plain = [e for e in cited if e.isascii()]
+        others = [e for e in cited if not e.isascii()]
+        for i, email in enumerate(others):
+            twin = next((o for o in (*plain, *others[:i]) if read_alike(email, o)), None)
+            if twin is not None:
+                self._problem(cited[email], f"'{email}' reads as '{twin}' ({cited[twin]}): one can be taken for the other",
+                              "register each person under an address no other one's letters can be mistaken for "
+                              "(write it in Latin letters, or choose another)")
 
     def _person(self, email: str, t: dict[str, Any], where: str) -> Person:
         return Person(email=email, public_key=self._get(t, "public_key", str, where))

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assets.emails import is_email, normalize_email
+from assets.emails import is_email, normalize_email, read_alike
 
 
 @pytest.mark.parametrize("address", [
@@ -80,3 +80,30 @@ def test_a_normalised_address_is_still_an_address(text: str) -> None:
 def test_a_latin_name_with_one_look_alike_letter_of_another_script_is_refused(name: str, other: str) -> None:
     letters = "".join(c for c in name if c.isalpha()) or "a"
     assert not is_email(f"{letters}{other}@acme.example")
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("\u0430\u0440\u0435@acme.example", "ape@acme.example"),  # wholly Cyrillic, reads as Latin
+    ("y\u0131ld\u0131z@acme.example", "yildiz@acme.example"),  # Turkish dotless i
+    ("ape\u2010x@acme.example", "ape-x@acme.example"),  # a Unicode hyphen
+    ("\u0421\u0410\u0420\u0410@acme.example", "capa@acme.example"),  # compared case-folded
+])
+def test_addresses_that_read_as_each_other_are_told(first: str, second: str) -> None:
+    assert is_email(first) and read_alike(first, second) and read_alike(second, first)
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("\u0438\u0432\u0430\u043d@acme.example", "ivan@acme.example"),  # и has no Latin look-alike
+    ("j\u00fcrgen@acme.example", "jurgen@acme.example"),
+    ("bob1@acme.example", "bobl@acme.example"),  # two ASCII addresses are told apart by reading them
+    ("ape@acme.example", "APE@acme.example"),  # one address in two spellings
+    ("\u0430\u0440\u0435@acme.example", "apf@acme.example"),
+])
+def test_addresses_that_do_not_read_alike_are_not(first: str, second: str) -> None:
+    assert not read_alike(first, second)
+
+
+@given(st.text(alphabet="ace", min_size=1, max_size=12))
+def test_every_latin_name_has_its_cyrillic_look_alike_told(name: str) -> None:
+    cyrillic = name.translate(str.maketrans("ace", "\u0430\u0441\u0435"))
+    assert read_alike(f"{cyrillic}@acme.example", f"{name}@acme.example")
