@@ -61,5 +61,26 @@ def mesh_witnesses(mesh: Mesh) -> Witnesses:
     return Witnesses(targets=targets, sources=sources)
 
 
+def witness_protection(mesh: Mesh) -> dict[str, str]:
+    """How each region that receives the log's signed heads keeps them: write-once (its bucket's
+    Object Lock retention), or rewritable by whoever holds the mesh's credentials."""
+    found = {}
+    for witness in mesh_witnesses(mesh).targets():
+        try:
+            retention = witness.write_once()
+        except OSError as exc:
+            found[witness.name] = f"unknown: its storage did not answer ({type(exc).__name__})"
+            continue
+        if retention is None:
+            found[witness.name] = ("rewritable with the mesh's own credentials (put the region in a bucket with S3 "
+                                   "Object Lock in compliance mode to keep the heads out of reach)")
+        elif not retention.binding:
+            found[witness.name] = (f"write-once ({retention}), but an account allowed to bypass governance "
+                                   "retention can remove heads: use compliance mode")
+        else:
+            found[witness.name] = f"write-once ({retention})"
+    return found
+
+
 __all__ = ["SIGNING_KEY", "AuditError", "AuditEvent", "AuditLog", "AuditRecord", "VerifyReport", "audit_log_at",
-           "key_fingerprint", "mesh_witnesses"]
+           "key_fingerprint", "mesh_witnesses", "witness_protection"]

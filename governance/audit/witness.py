@@ -5,10 +5,18 @@ A witness holds ``_witness/audit/heads.jsonl`` under a region's :class:`StorageR
 tree head (the checkpoint JSON) a line, only ever appended. ``mesh audit verify`` checks the local
 log against the newest head any witness saw, so a log that was deleted, cut or rewritten after
 that head was witnessed no longer matches it.
+
+In a bucket, each head is also written once as its own object (``_witness/audit/heads.d/``,
+named by its size and digest), and reading the witness adds every such head that
+``heads.jsonl`` lacks. With S3 Object Lock in compliance mode on that bucket, no one (the mesh's
+own credentials included) can delete or overwrite those objects before their retention ends, so
+a writer that rewrites ``heads.jsonl`` cannot take back what was witnessed: the evidence is out
+of its reach. :meth:`RegionWitness.write_once` says whether the bucket promises that.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -17,8 +25,16 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from assets.storage import StorageRoot
+from assets.storage.object_lock import (
+    Retention,
+    object_lock_retention,
+    read_version,
+    stored_objects,
+)
 
 HEADS = ("_witness", "audit", "heads.jsonl")
+#: In a bucket: each head once more, as its own object, never rewritten.
+HEAD_OBJECTS = ("_witness", "audit", "heads.d")
 ACKNOWLEDGED = ("_witness", "audit", "acknowledged.jsonl")
 
 
@@ -37,6 +53,14 @@ class Witness(Protocol):
     def acknowledgments(self) -> bytes:
         """The acknowledged-loss lines it holds."""
         ...
+
+
+def _line(head: dict[str, Any]) -> bytes:
+    return json.dumps(head, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+
+
+def _digest(line: bytes) -> str:
+    return hashlib.sha256(line).hexdigest()[:32]
 
 
 def _parse(raw: bytes) -> list[dict[str, Any]]:
@@ -63,11 +87,32 @@ class RegionWitness:
         return self.root.path(*HEADS)
 
     def heads(self) -> list[dict[str, Any]]:
-        return _parse(self.root.read_bytes(self.path)) if self.root.exists(self.path) else []
+        """The heads of ``heads.jsonl``, and in a bucket every head object it lacks (it was cut
+        or rewritten), ordered by size."""
+        heads = _parse(self.root.read_bytes(self.path)) if self.root.exists(self.path) else []
+        if self.root.is_local:
+            return heads
+        listed = {_digest(_line(head)) for head in heads}
+        for path, version in stored_objects(self.root, self.root.path(*HEAD_OBJECTS)):
+            digest = path.rsplit("/", 1)[-1].removesuffix(".json").rpartition("-")[2]
+            if digest not in listed:  # heads.jsonl lost it (cut, rewritten), or the object was replaced
+                for head in _parse(read_version(self.root, path, version)):
+                    if (line_digest := _digest(_line(head))) not in listed:
+                        listed.add(line_digest)
+                        heads.append(head)
+        return sorted(heads, key=lambda head: head["size"])
 
     def record(self, head: dict[str, Any]) -> None:
-        """Append one signed tree head."""
-        self._append(self.path, json.dumps(head, sort_keys=True, separators=(",", ":")).encode() + b"\n")
+        """Append one signed tree head (in a bucket, also write it as its own object, first)."""
+        line = _line(head)
+        if not self.root.is_local:
+            self.root.write_atomic(self.root.path(*HEAD_OBJECTS, f"{head['size']:016d}-{_digest(line)}.json"), line)
+        self._append(self.path, line)
+
+    def write_once(self) -> Retention | None:
+        """The Object Lock retention that keeps this witness's head objects from being deleted or
+        overwritten (see the module docstring), or None: a folder, or a bucket without one."""
+        return object_lock_retention(self.root)
 
     def acknowledgments(self) -> bytes:
         """The acknowledged-loss lines this witness holds (see :mod:`governance.audit.acknowledgments`)."""

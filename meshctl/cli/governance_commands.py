@@ -46,19 +46,25 @@ def verify(root: RootOption = None, as_json: JsonOption = False,
     """Check every signed tree head against the key mesh.toml pins, and the log against every
     head it holds and every head a witness (the standby region, the last backup) saw: a deleted,
     cut or rewritten log is reported, naming what is missing."""
+    from governance.audit import witness_protection
+
     with user_errors():  # verification signs nothing: a new head would endorse the log it checked
-        report = governed(open_policy_mesh(root, seal=False)).audit.verify(full=full)
+        mesh = open_policy_mesh(root, seal=False)
+        report = governed(mesh).audit.verify(full=full)
+        protection = witness_protection(mesh)
     if as_json:
         emit_json({"ok": report.ok and not report.warnings, "records": report.records,
                    "checkpoints": report.checkpoints, "witnessed": report.witnessed, "problem": report.problem,
                    "warnings": list(report.warnings), "method": report.method,
-                   "acknowledged": list(report.acknowledged)})
+                   "acknowledged": list(report.acknowledged), "witness_protection": protection})
     elif report.ok:
         anchor = "pinned key" if not any("pinned" in w for w in report.warnings) else "unpinned key"
         how = "by the block roots of every signed head" if report.method == "bytes" else "record by record"
         console.print(f"[green]ok[/]: {report.records} records checked {how}, {report.checkpoints} signed head(s) "
                       f"valid with the {anchor}, consistent with the newest head a witness saw "
                       f"({report.witnessed} records)")
+    for name, how in protection.items() if not as_json else ():
+        console.print(f"witness in {escape(name)}: {escape(how)}", highlight=False)
     for note in report.acknowledged if not as_json else ():
         console.print(f"acknowledged loss: {escape(note)}", highlight=False)
     if not report.ok:
