@@ -1,17 +1,21 @@
 """Witnesses of the audit log: append-only copies of its signed tree heads kept where the local
 writer cannot silently rewrite them (another region's storage, a backup).
 
-A witness holds ``_witness/audit/heads.jsonl`` under a region's :class:`StorageRoot`: one signed
-tree head (the checkpoint JSON) a line, only ever appended. ``mesh audit verify`` checks the local
-log against the newest head any witness saw, so a log that was deleted, cut or rewritten after
-that head was witnessed no longer matches it.
+In a folder, a witness holds ``_witness/audit/heads.jsonl`` under a region's
+:class:`StorageRoot`: one signed tree head (the checkpoint JSON) a line, only ever appended. In a
+bucket, which has no append, each head is written once as its own object,
+``_witness/audit/heads.d/<size>-<root>-<digest>.json`` (a ``heads.jsonl`` written there by an
+earlier version is still read). ``mesh audit verify`` checks the local log against every head
+any witness saw, so a log that was deleted, cut or rewritten after a head was witnessed no longer
+matches it.
 
-In a bucket, each head is also written once as its own object (``_witness/audit/heads.d/``,
-named by its size and digest), and reading the witness adds every such head that
-``heads.jsonl`` lacks. With S3 Object Lock in compliance mode on that bucket, no one (the mesh's
-own credentials included) can delete or overwrite those objects before their retention ends, so
-a writer that rewrites ``heads.jsonl`` cannot take back what was witnessed: the evidence is out
-of its reach. :meth:`RegionWitness.write_once` says whether the bucket promises that.
+A bucket's witness is read from every stored version of its objects: a deleted object leaves a
+delete marker, and its versions stay. With S3 Object Lock in compliance mode on that bucket, no
+one (the mesh's own credentials included) can remove a version before its retention ends, so a
+writer that restarts the log cannot take back what was witnessed: the evidence is out of its
+reach. :meth:`RegionWitness.write_once` says whether the bucket promises that. A head object whose
+name gives the size and root of a head the local log holds (and verification checked) is not
+read: a verification reads only what differs.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,7 +37,7 @@ from assets.storage.object_lock import (
 )
 
 HEADS = ("_witness", "audit", "heads.jsonl")
-#: In a bucket: each head once more, as its own object, never rewritten.
+#: In a bucket: each head as its own object, never rewritten.
 HEAD_OBJECTS = ("_witness", "audit", "heads.d")
 ACKNOWLEDGED = ("_witness", "audit", "acknowledged.jsonl")
 
@@ -46,8 +50,10 @@ class Witness(Protocol):
         """Where it is, as messages name it (a region, a backup)."""
         ...
 
-    def heads(self) -> list[dict[str, Any]]:
-        """The signed tree heads it holds, oldest first (lines it cannot parse are skipped)."""
+    def heads(self, known: Mapping[tuple[int, str], dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """The signed tree heads it holds, oldest first (lines it cannot parse are skipped).
+        ``known`` maps (size, root) to heads already checked; one of those may stand for a
+        stored head that makes the same claim, without reading it."""
         ...
 
     def acknowledgments(self) -> bytes:
@@ -61,6 +67,15 @@ def _line(head: dict[str, Any]) -> bytes:
 
 def _digest(line: bytes) -> str:
     return hashlib.sha256(line).hexdigest()[:32]
+
+
+def _named(name: str) -> tuple[int, str, str]:
+    """``(size, root, digest)`` from a head object's name; a name not made by
+    :meth:`RegionWitness.record` gives nothing that matches (so its content is read)."""
+    parts = name.removesuffix(".json").split("-")
+    if len(parts) == 3 and parts[0].isdigit():
+        return int(parts[0]), parts[1], parts[2]
+    return -1, "", name
 
 
 def _parse(raw: bytes) -> list[dict[str, Any]]:
@@ -86,28 +101,31 @@ class RegionWitness:
     def path(self) -> str:
         return self.root.path(*HEADS)
 
-    def heads(self) -> list[dict[str, Any]]:
-        """The heads of ``heads.jsonl``, and in a bucket every head object it lacks (it was cut
-        or rewritten), ordered by size."""
-        heads = _parse(self.root.read_bytes(self.path)) if self.root.exists(self.path) else []
-        if self.root.is_local:
-            return heads
-        listed = {_digest(_line(head)) for head in heads}
-        for path, version in stored_objects(self.root, self.root.path(*HEAD_OBJECTS)):
-            digest = path.rsplit("/", 1)[-1].removesuffix(".json").rpartition("-")[2]
-            if digest not in listed:  # heads.jsonl lost it (cut, rewritten), or the object was replaced
+    def heads(self, known: Mapping[tuple[int, str], dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """The heads of ``heads.jsonl`` and, in a bucket, of every stored version of the head
+        objects (see the module docstring), ordered by size."""
+        found = {_digest(_line(head)): head for head in
+                 (_parse(self.root.read_bytes(self.path)) if self.root.exists(self.path) else [])}
+        if not self.root.is_local:
+            for path, version in stored_objects(self.root, self.root.path(*HEAD_OBJECTS)):
+                size, root, digest = _named(path.rsplit("/", 1)[-1])
+                if digest in found:
+                    continue
+                if known and (claim := known.get((size, root))) is not None:
+                    found[digest] = claim
+                    continue
                 for head in _parse(read_version(self.root, path, version)):
-                    if (line_digest := _digest(_line(head))) not in listed:
-                        listed.add(line_digest)
-                        heads.append(head)
-        return sorted(heads, key=lambda head: head["size"])
+                    found.setdefault(_digest(_line(head)), head)
+        return sorted(found.values(), key=lambda head: head["size"])
 
     def record(self, head: dict[str, Any]) -> None:
-        """Append one signed tree head (in a bucket, also write it as its own object, first)."""
+        """Keep one signed tree head: appended to ``heads.jsonl`` in a folder, its own object in a bucket."""
         line = _line(head)
-        if not self.root.is_local:
-            self.root.write_atomic(self.root.path(*HEAD_OBJECTS, f"{head['size']:016d}-{_digest(line)}.json"), line)
-        self._append(self.path, line)
+        if self.root.is_local:
+            self._append(self.path, line)
+        else:
+            name = f"{head['size']:016d}-{head.get('root', '')}-{_digest(line)}.json"
+            self.root.write_atomic(self.root.path(*HEAD_OBJECTS, name), line)
 
     def write_once(self) -> Retention | None:
         """The Object Lock retention that keeps this witness's head objects from being deleted or
@@ -144,7 +162,7 @@ class FileWitness:
     name: str
     file: Path
 
-    def heads(self) -> list[dict[str, Any]]:
+    def heads(self, known: Mapping[tuple[int, str], dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         try:
             return _parse(self.file.read_bytes())
         except OSError:

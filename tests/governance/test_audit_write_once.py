@@ -5,6 +5,7 @@ S3 API (moto's server), which enforces the lock."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
 from pathlib import Path
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 
 from assets.storage import StorageRoot
 from assets.storage.object_lock import Retention, object_lock_retention
+from governance.audit.witness import RegionWitness
 from meshctl.cli import app
 from tests.s3 import point_s3_at, standby_on_s3
 
@@ -47,26 +49,43 @@ def locked_standby(example_root: Path, s3_server: int, monkeypatch: pytest.Monke
     return example_root, bucket
 
 
-def test_a_rewritten_log_and_witness_file_are_still_caught_by_the_locked_head_objects(
-        locked_standby: tuple[Path, str]) -> None:
+def test_a_log_started_again_is_caught_by_the_locked_head_objects(locked_standby: tuple[Path, str]) -> None:
     root, bucket = locked_standby
     fs = s3fs.S3FileSystem()
-    heads_file = f"{bucket}/us-west/_witness/audit/heads.jsonl"
-    witnessed = fs.cat_file(heads_file).count(b"\n")
-    assert witnessed >= 1 and len(fs.ls(f"{bucket}/us-west/_witness/audit/heads.d")) == witnessed
-    # the writer starts the log again and makes the witness file say only what the new log holds
+    folder = f"{bucket}/us-west/_witness/audit/heads.d"
+    assert len(fs.ls(folder)) >= 1 and not fs.exists(f"{bucket}/us-west/_witness/audit/heads.jsonl")
+    # the writer starts the log again and deletes what the witness holds
     shutil.rmtree(root / ".mesh" / "audit")
-    fs.pipe_file(heads_file, b"")
-    for objects in fs.ls(f"{bucket}/us-west/_witness/audit/heads.d"):
+    for objects in fs.ls(folder):
         fs.rm(objects)  # only delete markers: the locked versions stay
+    fs.invalidate_cache()
+    assert not fs.find(folder)
+    versions = fs.call_s3("list_object_versions", Bucket=bucket, Prefix="us-west/_witness/audit/heads.d/")
     with pytest.raises(PermissionError):  # and the versions themselves cannot go
-        version = fs.call_s3("list_object_versions", Bucket=bucket, Prefix="us-west/_witness/audit/heads.d/")
-        first = version["Versions"][0]
+        first = versions["Versions"][0]
         fs.call_s3("delete_object", Bucket=bucket, Key=first["Key"], VersionId=first["VersionId"])
     assert mesh(root, "materialize", "finance.fx_rates").exit_code == 0  # a new log, sealed and witnessed
     result = mesh(root, "audit", "verify")
     assert result.exit_code == 1, result.output
     assert "witness in us-west" in result.stderr and "records" in result.stderr
+
+
+def test_each_head_is_its_own_object_and_a_checked_one_is_not_read_again(locked_standby: tuple[Path, str]) -> None:
+    """A bucket has no append: a heads.jsonl rewritten whole at every seal grew without end."""
+    root, bucket = locked_standby
+    fs = s3fs.S3FileSystem()
+    before = len(fs.ls(f"{bucket}/us-west/_witness/audit/heads.d"))
+    assert mesh(root, "materialize", "finance.fx_rates").exit_code == 0
+    names = [p.rsplit("/", 1)[-1] for p in fs.ls(f"{bucket}/us-west/_witness/audit/heads.d", refresh=True)]
+    assert len(names) > before
+    checkpoints = [json.loads(line) for line in (root / ".mesh" / "audit" / "checkpoints.jsonl").read_text().splitlines()]
+    assert {(int(n.split("-")[0]), n.split("-")[1]) for n in names} <= {(c["size"], c["root"]) for c in checkpoints}
+    witness = RegionWitness("us-west", StorageRoot(f"s3://{bucket}/us-west"))
+    claims = {(c["size"], c["root"]): c for c in checkpoints}
+    assert all(any(h is c for c in checkpoints) for h in witness.heads(claims))  # none read
+    assert sorted(h["size"] for h in witness.heads()) == sorted(c["size"] for c in checkpoints
+                                                              if (c["size"], c["root"]) in
+                                                              {(int(n.split("-")[0]), n.split("-")[1]) for n in names})
 
 
 def test_verify_says_how_each_witness_keeps_the_heads(locked_standby: tuple[Path, str]) -> None:
