@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import graphlib
+from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
@@ -134,8 +135,13 @@ def run_plan(mesh: Mesh, work: Plan, *, params: Mapping[str, Any] | None = None,
     with mesh.services.lineage.batched(), ThreadPoolExecutor(max_workers=max_parallel,
                                                              thread_name_prefix="backfill") as pool:
         running: dict[Future[AssetResult], Node] = {}
+        # at most ``max_parallel`` runs are submitted at a time, as in the engine: each wait looks
+        # at every run in flight, so submitting 365 ready partitions at once made the waits quadratic
+        ready: deque[Node] = deque()
         while sorter.is_active():
-            for node in sorter.get_ready():
+            ready.extend(sorter.get_ready())
+            while ready and len(running) < max_parallel:
+                node = ready.popleft()
                 read = work.needs[node]
                 broken = [n.label for n in read if not results[n].ok]
                 broken += [k for k in mesh.graph[node.key].spec.inputs.values() if k in failed]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import wait
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,22 @@ def test_each_partition_is_replicated_to_the_standby(example_mesh: Mesh) -> None
     lags = {lag.key: lag.state for lag in dr_status(example_mesh, keys=["sales.daily_orders", "sales.products"]).assets}
     assert lags == {"sales.daily_orders/2026-11-16": "in sync", "sales.daily_orders/2026-11-17": "in sync",
                     "sales.products": "not materialized"}
+
+
+def test_a_backfill_waits_on_at_most_its_parallel_runs_however_many_days(example_mesh: Mesh,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ready day was submitted at once, and each finished day cost a wait over all the days
+    still in flight: quadratic in the days (365 days, 66,000 futures looked at)."""
+    import assets.backfill
+
+    waited: list[int] = []
+
+    def counting_wait(futures: Any, **kw: Any) -> Any:
+        waited.append(len(futures))
+        return wait(futures, **kw)
+
+    monkeypatch.setattr(assets.backfill, "wait", counting_wait)
+    result = backfill("sales.daily_orders", mesh=example_mesh, first="2026-11-16", last="2026-11-27", max_parallel=2,
+                      handlers=[])
+    assert result.ok and len(result.results) == 12
+    assert max(waited) <= 2 and sum(waited) <= 2 * 12
