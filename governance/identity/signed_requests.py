@@ -53,6 +53,12 @@ def sign_request(policy: MeshPolicy, email: str, method: str, target: str, *, fo
     return {USER_HEADER: address, TIMESTAMP_HEADER: str(stamp), SIGNATURE_HEADER: signature}
 
 
+def _is_seconds(stamp: str) -> bool:
+    """Whether ``stamp`` is Unix seconds as :func:`sign_request` writes them: at most 12 ASCII
+    digits (``str.isdigit`` alone accepts ``'²'``, and ``int`` refuses thousands of digits)."""
+    return len(stamp) <= 12 and stamp.isascii() and stamp.isdigit()
+
+
 @dataclass(slots=True)
 class RequestAuthenticator:
     """Authenticates requests for one mesh policy; remembers recent signatures to refuse replays."""
@@ -87,7 +93,7 @@ class RequestAuthenticator:
         if not is_email(email) or person is None:
             raise IdentityError("the signer is not registered in mesh.toml [people]", where=USER_HEADER,
                                 fix="ask the council to register your public key")
-        if not stamp.isdigit() or abs(now - int(stamp)) > MAX_SKEW_SECONDS:
+        if not _is_seconds(stamp) or abs(now - int(stamp)) > MAX_SKEW_SECONDS:
             raise IdentityError(f"the request's timestamp is not within {MAX_SKEW_SECONDS} s of the server's clock",
                                 where=TIMESTAMP_HEADER, fix="sign the request again now, and check the clocks")
         if not is_signature_text(signature) or not verify_text(person.public_key, request_payload(method, target,

@@ -12,6 +12,7 @@ from governance.identity import Actor, IdentityError, RequestAuthenticator, sign
 from governance.identity.signed_requests import (
     MAX_SKEW_SECONDS,
     SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
     USER_HEADER,
 )
 from governance.policy import load_policy
@@ -62,3 +63,12 @@ def test_unsigned_unknown_or_forged_requests_are_refused(authenticator: RequestA
     with pytest.raises(IdentityError, match="registered key") as refused:
         authenticator.authenticate({**headers, SIGNATURE_HEADER: other[SIGNATURE_HEADER]}, "GET", PATH)
     assert other[SIGNATURE_HEADER] not in str(refused.value)
+
+
+@pytest.mark.parametrize("stamp", ["²", "¹⁷⁰⁰⁰⁰⁰⁰⁰⁰", "9" * 5000, "-5", " 1"], ids=["superscript", "superscripts",
+                                                                                  "5000 digits", "negative", "spaced"])
+def test_a_timestamp_that_is_not_unix_seconds_is_refused_not_a_crash(authenticator: RequestAuthenticator,
+                                                                     stamp: str) -> None:
+    headers = {**sign_request(authenticator.policy, ANALYST, "GET", PATH), TIMESTAMP_HEADER: stamp}
+    with pytest.raises(IdentityError, match="timestamp"):
+        authenticator.authenticate(headers, "GET", PATH)
