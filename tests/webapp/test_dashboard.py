@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,9 @@ from fastapi.testclient import TestClient
 from assets.mesh import Mesh
 from assets.results import Status
 from assets.staleness import staleness
-from governance.audit import AuditEvent
+from governance.audit import AuditError, AuditEvent, AuditLog
 from governance.dr.drill import DrillReport, record_drill
+from governance.keys import LocalKeyStore
 from governance.ops import NOT_MEASURED, DailyOperations, DomainHealth, operations_view
 from governance.ops.monitor import mesh_view
 from governance.reports import Period, measure_usage
@@ -160,6 +162,49 @@ def test_the_run_index_reads_only_the_lines_appended_since_its_last_update(serve
 ])
 def test_a_run_line_gives_its_own_time_outcome_and_asset(line: bytes) -> None:
     assert _run_fields(line) == ("2026-11-01T06:00:00+00:00", "error", "sales.orders")
+
+
+def _log_with(tmp_path: Path, line: bytes) -> AuditLog:
+    """An audit log of two runs of sales.orders, then ``line`` (damaged)."""
+    log = AuditLog(tmp_path / "audit", LocalKeyStore(tmp_path / "keys").signing_key("audit.pem"))
+    run = AuditEvent(actor="service:sales", action="materialize", target="sales.orders", outcome="materialized",
+                     source="cli")
+    log.append_many([run, run])
+    with open(log.storage.path, "ab") as fh:
+        fh.write(line)
+    return log
+
+
+@pytest.mark.parametrize("line", [
+    pytest.param(b'{"action":"materialize", broken\n', id="cut json"),
+    pytest.param(b'{"action":"materialize","x":1}\n', id="no fields"),
+    pytest.param(b'{"action":"materialize","at":1,"outcome":[],"target":{}}\n', id="fields not strings"),
+    pytest.param(b'{"action":"materialize","actor":"a","at":"\xff","outcome":"ok","target":"sales.orders"}\n',
+                 id="not utf-8"),
+    pytest.param(b'{"action":"dr_drill", broken\n', id="drill cut"),
+    pytest.param(b'{"action":"dr_drill","at":"2026-11-01T06:00:00+00:00","details":[]}\n', id="drill details"),
+])
+def test_a_damaged_run_or_drill_record_is_named_not_a_traceback(tmp_path: Path, line: bytes) -> None:
+    log = _log_with(tmp_path, line)
+    index = RunIndex()
+    for _ in range(2):  # not read past: the next page says it again
+        with pytest.raises(AuditError, match="line 3 of the audit log is not a valid audit record"):
+            index.update(log)
+    assert sum(index.runs.values()) == 2
+
+
+@pytest.mark.parametrize(("line", "read"), [
+    pytest.param(b'{"action":"materialize","at":"yesterday","outcome":"ok","target":"sales.orders"}\n',
+                 lambda index, log: index.runs_of(log, "sales.orders"), id="run time"),
+    pytest.param(b'{"action":"dr_drill","at":"2026-11-01T06:00:00+00:00","details":{"rto_seconds":"fast"}}\n',
+                 lambda index, log: index.last_drill(log), id="drill rto"),
+])
+def test_a_record_damaged_where_the_page_reads_it_is_named_too(tmp_path: Path, line: bytes,
+                                                               read: Callable[[RunIndex, AuditLog], object]) -> None:
+    log = _log_with(tmp_path, line)
+    index = RunIndex().update(log)
+    with pytest.raises(AuditError, match="line 3 of the audit log"):
+        read(index, log)
 
 
 def test_preparing_the_app_indexes_the_audit_log_before_the_first_page(served_mesh: ServedMesh) -> None:
