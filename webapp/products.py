@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from assets.errors import MeshError
 from assets.mesh import Mesh
 from governance.access import AccessDeniedError, read_asset
-from governance.audit import AuditEvent
+from governance.audit import AuditError, AuditEvent
 from governance.identity import IdentityError, RequestAuthenticator
 from governance.services import governed
 from webapp.problems import problem
@@ -56,6 +56,8 @@ def product_router(mesh_of: Callable[[], Mesh], authenticator_of: Callable[[], R
                                last=last).collect()
         except AccessDeniedError as exc:
             raise problem(403, exc, mesh.root) from None
+        except AuditError:  # the read cannot be recorded: the app's 503, not "no such version"
+            raise
         except MeshError as exc:
             raise problem(404, exc, mesh.root) from None
         finally:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from governance.identity import sign_request
 from tests.webapp.conftest import ServedMesh
 from webapp import create_app
 
@@ -55,3 +56,15 @@ def test_a_mesh_that_cannot_be_read_gets_503_naming_the_problem(served_mesh: Ser
             else:
                 assert answer.headers["content-type"].startswith("text/html") and "Fix:" in answer.text
         assert http.get("/health").status_code == 200
+
+
+def test_a_read_the_damaged_audit_log_cannot_record_is_503_not_404(served_mesh: ServedMesh, tmp_path: Path) -> None:
+    root = tmp_path / "mesh"
+    shutil.copytree(served_mesh.root, root, symlinks=True)
+    with TestClient(create_app(root)) as http:
+        with open(root / ".mesh/audit/audit.jsonl", "ab") as fh:
+            fh.write(b"not a record\n")  # after the server indexed the log: pages still show
+        path = "/api/products/sales.orders"
+        answer = http.get(path, headers=sign_request(served_mesh.mesh.policy, "analyst@acme.example", "GET", path))
+        assert answer.status_code == 503 and not answer.content.startswith(b"PAR1")
+        assert "not a valid audit record" in answer.json()["detail"]["error"]
