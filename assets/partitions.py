@@ -146,8 +146,13 @@ class TimePartitions(Partitions):
         return self._parse(self.validate(key))
 
     def end_of(self, key: str) -> dt.datetime:
-        """The start of the partition after ``key``: ``key`` covers ``[start_of, end_of)``."""
-        return _step(self.start_of(key), self.unit, 1)
+        """The start of the partition after ``key``: ``key`` covers ``[start_of, end_of)``. The
+        calendar's last partition (of 9999-12-31) ends at ``datetime.max``."""
+        start = self.start_of(key)
+        try:
+            return _step(start, self.unit, 1)
+        except (OverflowError, ValueError):  # past year 9999, as in _range
+            return dt.datetime.max
 
     def shift(self, key: str, n: int) -> str:
         """The key ``n`` partitions after (negative: before) ``key``, in range or not."""

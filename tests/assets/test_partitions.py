@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from assets import DefinitionError, MeshError, PartitionKeyError
 from assets.partitions import (
+    TimePartitions,
     daily,
     hourly,
     monthly,
@@ -143,3 +144,11 @@ def test_a_range_of_more_partitions_than_a_backfill_can_hold_is_refused_and_the_
         hourly(start="2026-01-01").keys_between("2026-01-01", "2040-01-01")
     assert daily(start="9999-12-01").keys_between("9999-12-01", "9999-12-31")[-1] == "9999-12-31"
     assert monthly(start="9999-01-01").keys_between("9999-01", "9999-12")[-1] == "9999-12"
+
+
+@pytest.mark.parametrize("definition", [hourly(start="9999-12-31T23"), daily(start="9999-12-31"),
+                                        weekly(start="9999-12-27"), monthly(start="9999-12")],
+                         ids=["hour", "day", "week", "month"])
+def test_the_calendars_last_partition_ends_at_its_end_not_an_overflow(definition: TimePartitions) -> None:
+    last = definition.keys_between("9999-12-31T23", "9999-12-31T23")[-1]
+    assert definition.start_of(last) < definition.end_of(last) == dt.datetime.max
