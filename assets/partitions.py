@@ -430,7 +430,8 @@ def _time(unit: Unit, start: Any, end: Any) -> TimePartitions:
 def _moment(value: Any, unit: Unit) -> dt.datetime:
     """A key of ``unit`` or an ISO date/datetime as a naive UTC datetime."""
     if not isinstance(value, str) or len(value) > MAX_KEY:
-        raise PartitionKeyError(f"{value!r} is not a date", fix=f"write a date like '{_EXAMPLE['day']}'")
+        shown = value[:MAX_KEY] if isinstance(value, str) else value
+        raise PartitionKeyError(f"{shown!r} is not a date", fix=f"write a date like '{_EXAMPLE['day']}'")
     if _KEY_RE[unit].match(value):
         return _parse_key(value, unit)
     try:

@@ -71,7 +71,7 @@ def test_the_cli_refuses_an_unpartitioned_selection_on_airflow_before_asking_air
 
 
 @pytest.mark.parametrize(("first", "last"), [("9999-12-31", "9999-12-31"), ("9999-12-30", "9999-12-31"),
-                                             ("\x00", "2026-11-22"),
+                                             ("\x00", "2026-11-22"), ("2026-11-16", "9" * 5000),
                                              ("2026-11-22", "2026-11-16"), ("0001-01-01", "9999-12-31")])
 def test_hostile_bounds_are_a_plan_or_one_mesh_error(mesh, first: str, last: str) -> None:  # type: ignore[no-untyped-def]
     try:

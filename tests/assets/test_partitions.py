@@ -131,6 +131,13 @@ def test_every_time_key_parses_back_to_its_partition(day: dt.date) -> None:
         assert definition.keys_between(key, key) == (key,)
 
 
+@pytest.mark.parametrize("bound", ["9" * 5000, "2026-01-01" * 500])
+def test_a_bound_too_long_to_be_a_date_is_refused_in_a_short_message(bound: str) -> None:
+    with pytest.raises(PartitionKeyError, match="is not a date") as refused:
+        daily("2026-01-01").keys_between("2026-01-01", bound)
+    assert len(str(refused.value)) < 200
+
+
 def test_key_errors_are_mesh_errors_for_the_cli() -> None:
     with pytest.raises(MeshError):
         daily("2026-01-01").validate("x" * 10_000)
