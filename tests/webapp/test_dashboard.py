@@ -266,3 +266,19 @@ def test_an_asset_page_with_a_damaged_version_says_so_instead_of_failing(served_
             assert response.status_code == 200, response.text
             assert 'id="problems"' in response.text and "mesh ops heal" in response.text
             assert str(root) not in response.text.split('id="problems"')[1].split("</section>")[0]
+
+
+
+def test_an_asset_page_names_an_unreadable_version_without_the_servers_paths(served_mesh: ServedMesh,
+                                                                            tmp_path: Path) -> None:
+    root = tmp_path / "mesh"
+    shutil.copytree(served_mesh.root, root, symlinks=True)
+    store = load_mesh(root).store()
+    manifest = Path(store.root.path("sales", "orders", store.require_current("sales.orders").version, "manifest.json"))
+    manifest.unlink()
+    manifest.mkdir()  # an OSError, whose text carries the absolute path
+    with TestClient(create_app(root)) as http:
+        response = http.get("/assets/sales.orders")
+    problems = response.text.split('id="problems"')[1].split("</section>")[0]
+    assert response.status_code == 200 and "Is a directory" in problems and "manifest.json" in problems
+    assert str(tmp_path) not in problems and str(tmp_path.resolve()) not in problems
