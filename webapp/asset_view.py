@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, TypeVar
 
@@ -79,7 +79,8 @@ def asset_view(mesh: Mesh, key: str, *, index: RunIndex | None = None, today: dt
     contract = dict(manifests[0].schema) if manifests else {
         name: str(column.dtype) for name, column in spec.contract.to_schema().columns.items()}
     audit = governed(mesh).audit
-    runs = tuple((index or RunIndex()).update(audit).runs_of(audit, key))
+    runs = tuple(replace(r, error=public_text(r.error, mesh.root)) if r.error else r  # an asset's error names files
+                 for r in (index or RunIndex()).update(audit).runs_of(audit, key))
     downstream = tuple(sorted(mesh.graph.descendants(key) - {key}))
     readers: dict[str, list[str]] = {}
     for other in mesh.graph.downstream(key):

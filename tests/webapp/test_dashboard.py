@@ -282,3 +282,16 @@ def test_an_asset_page_names_an_unreadable_version_without_the_servers_paths(ser
     problems = response.text.split('id="problems"')[1].split("</section>")[0]
     assert response.status_code == 200 and "Is a directory" in problems and "manifest.json" in problems
     assert str(tmp_path) not in problems and str(tmp_path.resolve()) not in problems
+
+
+def test_a_run_error_on_an_asset_page_names_files_relative_to_the_mesh(served_mesh: ServedMesh, tmp_path: Path) -> None:
+    root = tmp_path / "mesh"
+    shutil.copytree(served_mesh.root, root, symlinks=True)
+    mesh = load_mesh(root)
+    governed(mesh).audit.append(AuditEvent(
+        actor="service:sales", action="materialize", target="sales.orders", outcome="error", source="cli",
+        details={"error": f"FileNotFoundError: [Errno 2] No such file or directory: '{root}/drops/x.csv'"}))
+    with TestClient(create_app(root)) as http:
+        page = http.get("/assets/sales.orders").text
+    runs = page.split('id="runs"')[1].split("</table>")[0]
+    assert "No such file or directory: &#39;drops/x.csv&#39;" in runs and str(tmp_path) not in runs
