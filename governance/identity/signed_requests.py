@@ -26,6 +26,7 @@ from governance.identity.errors import IdentityError
 from governance.identity.keys import fingerprint, is_signature_text, verify_text
 from governance.identity.local import LocalIdentity
 from governance.identity.provider import identity_provider
+from governance.policy.key_texts import SIGNATURE_BYTES, decoded_key_text
 
 if TYPE_CHECKING:
     from governance.policy import MeshPolicy
@@ -64,7 +65,7 @@ class RequestAuthenticator:
     """Authenticates requests for one mesh policy; remembers recent signatures to refuse replays."""
 
     policy: MeshPolicy
-    _seen: OrderedDict[str, float] = field(default_factory=OrderedDict, init=False, repr=False)
+    _seen: OrderedDict[bytes, float] = field(default_factory=OrderedDict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def authenticate(self, headers: Mapping[str, str], method: str, target: str, *,
@@ -100,10 +101,12 @@ class RequestAuthenticator:
                                                                                                    int(stamp)), signature):
             raise IdentityError(f"the signature is not '{email}''s registered key's, for this request",
                                 where=SIGNATURE_HEADER, fix="sign exactly the method, path and query you send")
-        self._once(signature, now)
+        self._once(decoded_key_text(signature, SIGNATURE_BYTES) or b"", now)
         return Actor(id=email, method="ed25519", evidence=f"key {fingerprint(person.public_key)}, signed request")
 
-    def _once(self, signature: str, now: float) -> None:
+    def _once(self, signature: bytes, now: float) -> None:
+        """Refuse a signature seen before: by its bytes, as base64 has several texts for the same
+        64 bytes (the last character's unused bits), each of which verifies."""
         with self._lock:
             while self._seen and (len(self._seen) >= _SEEN_LIMIT
                                   or next(iter(self._seen.values())) < now - 2 * MAX_SKEW_SECONDS):

@@ -3,6 +3,7 @@ method and path, within the clock window; anything else is refused with a clear 
 
 from __future__ import annotations
 
+import base64
 import time
 from pathlib import Path
 
@@ -51,6 +52,18 @@ def test_a_signed_request_is_accepted_once(authenticator: RequestAuthenticator) 
     authenticator.authenticate(headers, "GET", PATH)
     with pytest.raises(IdentityError, match="replay"):
         authenticator.authenticate(headers, "GET", PATH)
+
+
+def test_a_replay_under_another_base64_text_of_the_same_signature_is_refused(
+        authenticator: RequestAuthenticator) -> None:
+    headers = sign_request(authenticator.policy, ANALYST, "GET", PATH)
+    authenticator.authenticate(headers, "GET", PATH)
+    text = headers[SIGNATURE_HEADER]  # "ed25519:" + 86 characters + "==": the last one carries 4 unused bits
+    unused = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".index(text[-3]) ^ 1
+    twin = text[:-3] + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[unused] + "=="
+    assert twin != text and base64.b64decode(twin[8:]) == base64.b64decode(text[8:])
+    with pytest.raises(IdentityError, match="replay"):
+        authenticator.authenticate({**headers, SIGNATURE_HEADER: twin}, "GET", PATH)
 
 
 def test_unsigned_unknown_or_forged_requests_are_refused(authenticator: RequestAuthenticator) -> None:
