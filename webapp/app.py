@@ -37,7 +37,7 @@ from webapp.asset_view import asset_view
 from webapp.figures import FiguresCache
 from webapp.graph_svg import STATE_COLOURS, graph_svg
 from webapp.overview import FAILED, WINDOW_DAYS, Overview, RunIndex, overview
-from webapp.problems import unavailable
+from webapp.problems import public_fields, unavailable
 from webapp.products import product_router
 
 _log = logging.getLogger(__name__)
@@ -172,6 +172,7 @@ def create_app(root: Path | None = None, *,
         return templates.get_template("dashboard.html").render(
             o=o, mesh=o.mesh, base=prefix, regions=list(mesh.regions.storage), trends_json=trends_json(o),
             measured=any(d.health is not None for d in o.domains),
+            broken={d: public_fields(e, mesh.root) for d, e in sorted(mesh.errors.items())},
             graph=graph_svg(mesh.graph, o.states, f"{prefix}/assets/"))
 
     @app.get("/assets/{key}", response_class=HTMLResponse)

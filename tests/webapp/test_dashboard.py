@@ -295,3 +295,18 @@ def test_a_run_error_on_an_asset_page_names_files_relative_to_the_mesh(served_me
         page = http.get("/assets/sales.orders").text
     runs = page.split('id="runs"')[1].split("</table>")[0]
     assert "No such file or directory: &#39;drops/x.csv&#39;" in runs and str(tmp_path) not in runs
+
+
+
+def test_a_domain_whose_code_fails_to_load_is_named_on_the_dashboard(served_mesh: ServedMesh, tmp_path: Path) -> None:
+    root = tmp_path / "mesh"
+    shutil.copytree(served_mesh.root, root, symlinks=True)
+    with open(root / "domains/marketing/assets.py", "a") as code:
+        code.write(f"\nraise RuntimeError('cannot open {root}/drops/x.csv <b>bold')\n")
+    with TestClient(create_app(root)) as http:
+        page = http.get("/")
+    assert page.status_code == 200
+    broken = page.text.split('id="load-errors"')[1].split("</section>")[0]
+    assert 'data-broken="marketing"' in broken and "failed to import: RuntimeError" in broken
+    assert "domains/marketing/assets.py" in broken and "cannot open drops/x.csv &lt;b&gt;bold" in broken
+    assert str(tmp_path) not in broken
