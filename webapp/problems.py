@@ -22,7 +22,7 @@ _ABSOLUTE = re.compile(r"(?<![\w.~:/-])(?:/[^\s/'\"`:,;()]+)+")
 
 def public_text(text: str, root: Path) -> str:
     """``text`` with every absolute path made relative to ``root``, or cut to its last two parts."""
-    for prefix in {str(root), str(root.resolve())}:
+    for prefix in {str(root.absolute()), str(root.resolve())}:  # a relative root ("."): its absolute path
         text = text.replace(prefix.rstrip("/") + "/", "").replace(prefix, ".")
     return _ABSOLUTE.sub(lambda m: "…/" + "/".join(m.group(0).split("/")[-2:]).lstrip("/"), text)
 
