@@ -23,6 +23,7 @@ from assets.mesh import Mesh
 from governance.access import AccessDeniedError, read_asset
 from governance.audit import AuditError, AuditEvent
 from governance.identity import IdentityError, RequestAuthenticator
+from governance.keys import KeyError_
 from governance.services import governed
 from webapp.problems import problem
 
@@ -58,7 +59,7 @@ def product_router(mesh_of: Callable[[], Mesh], authenticator_of: Callable[[], R
                                last=last).collect()
         except AccessDeniedError as exc:
             raise problem(403, exc, mesh.root) from None
-        except AuditError:  # the read cannot be recorded: the app's 503, not "no such version"
+        except (AuditError, KeyError_):  # the read cannot be recorded or decrypted: the app's 503, not a 404
             raise
         except MeshError as exc:
             raise problem(404, exc, mesh.root) from None

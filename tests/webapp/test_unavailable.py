@@ -68,3 +68,17 @@ def test_a_read_the_damaged_audit_log_cannot_record_is_503_not_404(served_mesh: 
         answer = http.get(path, headers=sign_request(served_mesh.mesh.policy, "analyst@acme.example", "GET", path))
         assert answer.status_code == 503 and not answer.content.startswith(b"PAR1")
         assert "not a valid audit record" in answer.json()["detail"]["error"]
+
+
+def test_a_read_whose_key_is_damaged_is_503_naming_the_key_file_never_its_bytes(served_mesh: ServedMesh,
+                                                                               tmp_path: Path) -> None:
+    root = tmp_path / "mesh"
+    shutil.copytree(served_mesh.root, root, symlinks=True)
+    kek = next((root / ".mesh/keys").glob("kek-*.key"))
+    secret = kek.read_bytes()
+    kek.write_bytes(secret[:10])  # truncated: the restricted columns cannot be decrypted
+    path = "/api/products/customers.customers"
+    with TestClient(create_app(root)) as http:
+        answer = http.get(path, headers=sign_request(served_mesh.mesh.policy, "privacy@acme.example", "GET", path))
+    assert answer.status_code == 503 and answer.json()["detail"]["where"] == f".mesh/keys/{kek.name}"
+    assert secret[:10].hex() not in answer.text and str(tmp_path) not in answer.text
