@@ -64,9 +64,13 @@ _DAMAGED = (ValueError, KeyError, TypeError, AttributeError)
 
 
 def _damaged(log: AuditLog, offset: int) -> AuditError:
-    """The error for the record at byte ``offset`` of ``log``: it names its line (counted only now)."""
+    """The error for the record at byte ``offset`` of ``log``: it names its line (counted only now,
+    a megabyte at a time: the log may hold gigabytes)."""
+    lines = 0
     with log.storage.open() as fh:
-        return log.damaged_line(fh.read(offset).count(b"\n") + 1)
+        while offset > 0 and (chunk := fh.read(min(offset, 1 << 20))):
+            lines, offset = lines + chunk.count(b"\n"), offset - len(chunk)
+    return log.damaged_line(lines + 1)
 
 
 def _drill(body: Any) -> dict[str, Any]:

@@ -193,6 +193,14 @@ def test_a_damaged_run_or_drill_record_is_named_not_a_traceback(tmp_path: Path, 
     assert sum(index.runs.values()) == 2
 
 
+def test_a_damaged_record_past_the_first_megabytes_is_named_by_its_line(tmp_path: Path) -> None:
+    log = _log_with(tmp_path, b"")
+    with open(log.storage.path, "ab") as fh:  # 3 MB of lines that are not runs, then a damaged run
+        fh.write(b'{"action":"other"}\n' * 160_000 + b'{"action":"materialize","x":1}\n')
+    with pytest.raises(AuditError, match="line 160003 of the audit log"):
+        RunIndex().update(log)
+
+
 @pytest.mark.parametrize(("line", "read"), [
     pytest.param(b'{"action":"materialize","at":"yesterday","outcome":"ok","target":"sales.orders"}\n',
                  lambda index, log: index.runs_of(log, "sales.orders"), id="run time"),
