@@ -146,8 +146,13 @@ class TimePartitions(Partitions):
         return self._parse(self.validate(key))
 
     def end_of(self, key: str) -> dt.datetime:
-        """The start of the partition after ``key``: ``key`` covers ``[start_of, end_of)``."""
-        return _step(self.start_of(key), self.unit, 1)
+        """The start of the partition after ``key``: ``key`` covers ``[start_of, end_of)``. The
+        calendar's last partition (of 9999-12-31) ends at ``datetime.max``."""
+        start = self.start_of(key)
+        try:
+            return _step(start, self.unit, 1)
+        except (OverflowError, ValueError):  # past year 9999, as in _range
+            return dt.datetime.max
 
     def shift(self, key: str, n: int) -> str:
         """The key ``n`` partitions after (negative: before) ``key``, in range or not."""
@@ -425,7 +430,8 @@ def _time(unit: Unit, start: Any, end: Any) -> TimePartitions:
 def _moment(value: Any, unit: Unit) -> dt.datetime:
     """A key of ``unit`` or an ISO date/datetime as a naive UTC datetime."""
     if not isinstance(value, str) or len(value) > MAX_KEY:
-        raise PartitionKeyError(f"{value!r} is not a date", fix=f"write a date like '{_EXAMPLE['day']}'")
+        shown = value[:MAX_KEY] if isinstance(value, str) else value
+        raise PartitionKeyError(f"{shown!r} is not a date", fix=f"write a date like '{_EXAMPLE['day']}'")
     if _KEY_RE[unit].match(value):
         return _parse_key(value, unit)
     try:

@@ -4,7 +4,9 @@ One FastAPI app, served two ways: mounted in Airflow's API server by the plugin
 (:mod:`webapp.airflow_plugin`, at ``/mesh``) and standalone by ``mesh serve``. Every link is
 made from the request's ``root_path``, so the same pages work under either prefix. The mesh is
 loaded on the first request (from ``root``, else ``$MESH_ROOT`` or the working folder) and
-again when ``mesh.toml`` changes; the run history and the audit log are read on every page.
+again when ``mesh.toml`` changes; the run history and the audit log are read on every page. A
+mesh that cannot be loaded, or records that cannot be read, make a page a 503 saying what, where
+and the fix (:func:`webapp.problems.unavailable`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
+import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,6 +27,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from assets.errors import MeshError
 from assets.mesh import Mesh
 from governance.identity import RequestAuthenticator
 from governance.ops import OperationsView, operations_view
@@ -32,7 +37,10 @@ from webapp.asset_view import asset_view
 from webapp.figures import FiguresCache
 from webapp.graph_svg import STATE_COLOURS, graph_svg
 from webapp.overview import FAILED, WINDOW_DAYS, Overview, RunIndex, overview
+from webapp.problems import public_fields, unavailable
 from webapp.products import product_router
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -60,6 +68,10 @@ class MeshSource:
         """Load the mesh and read the audit log into the run index now, not on the first page."""
         mesh = self.mesh()  # first: loading a mesh starts a new index
         self.runs.update(governed(mesh).audit)
+
+    def where(self) -> Path:
+        """The mesh's folder: the loaded mesh's, else the one given, else ``$MESH_ROOT`` or the working folder."""
+        return self._mesh.root if self._mesh is not None else self.root or Path(os.environ.get("MESH_ROOT", "."))
 
     def authenticator(self) -> RequestAuthenticator:
         self.mesh()
@@ -129,8 +141,11 @@ def create_app(root: Path | None = None, *,
     async def prepared(_: FastAPI) -> AsyncIterator[None]:
         """Standalone, the server loads the mesh and indexes the audit log before it accepts a
         request. (Mounted in Airflow, where a sub-app's lifespan does not run, the first request does.)"""
-        await asyncio.to_thread(source.prepare)
-        await asyncio.to_thread(lambda: figures.refresh(source.mesh(), dt.datetime.now(dt.UTC)))
+        try:
+            await asyncio.to_thread(source.prepare)
+            await asyncio.to_thread(lambda: figures.refresh(source.mesh(), dt.datetime.now(dt.UTC)))
+        except (MeshError, OSError) as exc:  # served anyway: each page says why (see `unavailable`)
+            _log.warning("the mesh cannot be shown yet: %s", exc)
         for name in ("dashboard.html", "asset.html"):
             templates.get_template(name)  # compiled once, now
         yield
@@ -140,6 +155,15 @@ def create_app(root: Path | None = None, *,
     def base(request: Request) -> str:
         return str(request.scope.get("root_path", "")).rstrip("/")
 
+    @app.exception_handler(MeshError)
+    @app.exception_handler(OSError)
+    async def mesh_unavailable(request: Request, exc: Exception) -> Response:
+        """A mesh that cannot be loaded (a damaged mesh.toml) or records that cannot be read (a
+        damaged audit log): 503 with what, where and the fix, never a traceback."""
+        assert isinstance(exc, MeshError | OSError)
+        _log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return unavailable(exc, source.where(), html="/api/" not in request.url.path)
+
     @app.get("/", response_class=HTMLResponse)
     def dashboard(request: Request) -> str:
         mesh = source.mesh()
@@ -148,6 +172,7 @@ def create_app(root: Path | None = None, *,
         return templates.get_template("dashboard.html").render(
             o=o, mesh=o.mesh, base=prefix, regions=list(mesh.regions.storage), trends_json=trends_json(o),
             measured=any(d.health is not None for d in o.domains),
+            broken={d: public_fields(e, mesh.root) for d, e in sorted(mesh.errors.items())},
             graph=graph_svg(mesh.graph, o.states, f"{prefix}/assets/"))
 
     @app.get("/assets/{key}", response_class=HTMLResponse)

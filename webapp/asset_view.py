@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, TypeVar
 
@@ -17,6 +17,7 @@ from governance.ops.clip import clip
 from governance.services import governed
 from governance.subscriptions.observer import deprecation_text
 from webapp.overview import RunIndex, RunRecord
+from webapp.problems import public_text
 
 _T = TypeVar("_T")
 
@@ -40,7 +41,8 @@ class AssetView:
     contract: dict[str, str]
     versions: tuple[dict[str, Any], ...]
     current: str | None
-    #: What could not be read where the versions are stored (a damaged manifest or pointer), one line each.
+    #: What could not be read where the versions are stored (a damaged manifest or pointer), one line
+    #: each, its paths relative to the mesh (as the read API's errors).
     problems: tuple[str, ...]
     runs: tuple[RunRecord, ...]
     upstream: tuple[str, ...]
@@ -63,7 +65,7 @@ def asset_view(mesh: Mesh, key: str, *, index: RunIndex | None = None, today: dt
         try:
             return read()
         except (MeshError, OSError) as exc:
-            problems.append(clip(str(exc) if isinstance(exc, OSError) else exc.what, 300))
+            problems.append(clip(public_text(str(exc) if isinstance(exc, OSError) else exc.what, mesh.root), 300))
             return default
 
     if spec.partitions is None:
@@ -77,7 +79,8 @@ def asset_view(mesh: Mesh, key: str, *, index: RunIndex | None = None, today: dt
     contract = dict(manifests[0].schema) if manifests else {
         name: str(column.dtype) for name, column in spec.contract.to_schema().columns.items()}
     audit = governed(mesh).audit
-    runs = tuple((index or RunIndex()).update(audit).runs_of(audit, key))
+    runs = tuple(replace(r, error=public_text(r.error, mesh.root)) if r.error else r  # an asset's error names files
+                 for r in (index or RunIndex()).update(audit).runs_of(audit, key))
     downstream = tuple(sorted(mesh.graph.descendants(key) - {key}))
     readers: dict[str, list[str]] = {}
     for other in mesh.graph.downstream(key):

@@ -92,10 +92,28 @@ def _page() -> Iterator[Any]:
             browser.close()
 
 
+def _picture_file(path: Path) -> Path:
+    """``path``, checked before the browser starts: a PNG or JPEG file name (what Playwright
+    writes) in a folder that exists or can be made, not a folder itself."""
+    if path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise BrowserError(f"'{path}' does not name a PNG or JPEG file", where="--screenshot",
+                           fix="end the file name in .png (or .jpg)")
+    if path.is_dir():
+        raise BrowserError(f"'{path}' is a folder", where="--screenshot", fix="name a file in it, e.g. dashboard.png")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BrowserError(f"cannot make the folder '{path.parent}': {exc.strerror or exc}", where="--screenshot",
+                           fix="name a file in a folder you can write") from None
+    return path
+
+
 def visit_dashboard(url: str, *, screenshot: Path | None = None, click: str | None = None,
                     timeout_ms: int = 60_000) -> PageVisit:
     """Load the dashboard at ``url``, wait for its charts, save a full-page ``screenshot``, and
     click the graph node of asset ``click`` (the first node if ``click`` is ``""``)."""
+    if screenshot is not None:
+        _picture_file(screenshot)
     with _page() as page:
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -110,7 +128,6 @@ def visit_dashboard(url: str, *, screenshot: Path | None = None, click: str | No
         charts = page.eval_on_selector_all(".chart", "els => els.filter(e => e.querySelectorAll('svg.main-svg g.trace').length > 0).length")
         nodes = page.eval_on_selector_all("svg.asset-graph a.node", "els => els.length")
         if screenshot is not None:
-            screenshot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(screenshot), full_page=True)
         asset_url = title = None
         if click is not None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assets.mesh import Mesh
-from governance.audit import AuditLog
+from governance.audit import AuditError, AuditLog
 from governance.dr import dr_status
 from governance.ops import DailyOperations, DomainHealth, OperationsView
 from governance.reports import UsageReport
@@ -52,7 +52,40 @@ def _run_fields(line: bytes) -> tuple[str, str, str]:
         return (line[a:line.index(b'"', a)].decode(), line[o:line.index(b'"', o)].decode(),
                 line[t:line.index(b'"', t)].decode())
     body = json.loads(line)
-    return body["at"], body["outcome"], body["target"]
+    fields = body["at"], body["outcome"], body["target"]
+    if not all(isinstance(f, str) for f in fields):
+        raise TypeError("a materialize record's at, outcome and target are not strings")
+    return fields
+
+
+#: What reading a damaged record raises: not JSON or UTF-8 (``ValueError``), a field missing or of
+#: the wrong kind.
+_DAMAGED = (ValueError, KeyError, TypeError, AttributeError)
+
+
+def _damaged(log: AuditLog, offset: int) -> AuditError:
+    """The error for the record at byte ``offset`` of ``log``: it names its line (counted only now,
+    a megabyte at a time: the log may hold gigabytes)."""
+    lines = 0
+    with log.storage.open() as fh:
+        while offset > 0 and (chunk := fh.read(min(offset, 1 << 20))):
+            lines, offset = lines + chunk.count(b"\n"), offset - len(chunk)
+    return log.damaged_line(lines + 1)
+
+
+def _drill(body: Any) -> dict[str, Any]:
+    """The details of a ``dr_drill`` record; ``TypeError`` if it is not one."""
+    if not (isinstance(body, dict) and isinstance(body.get("at"), str) and isinstance(body.get("details"), dict)):
+        raise TypeError("a dr_drill record without its time and details")
+    return body["details"]
+
+
+def _number(details: dict[str, Any], name: str) -> Any:
+    """``details[name]``: a number or ``None``; ``TypeError`` if it is something else."""
+    value = details.get(name)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise TypeError(f"a dr_drill record's {name} is not a number")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,39 +199,53 @@ class RunIndex:
             for line in fh:
                 if not line.endswith(b"\n"):
                     break  # a torn last line: the next append sets it aside
-                start, self.offset = self.offset, self.offset + len(line)
-                if line.startswith(_MATERIALIZE_LINE):
-                    self._add(line, start)
-                elif line.startswith(_DRILL_LINE):
-                    self.drill_at = start
+                try:
+                    if line.startswith(_MATERIALIZE_LINE):
+                        self._add(line, self.offset)
+                    elif line.startswith(_DRILL_LINE):
+                        _drill(json.loads(line))  # its details are read when the page shows them
+                        self.drill_at = self.offset
+                except _DAMAGED:  # not read past: every page says so until the log is restored
+                    raise _damaged(log, self.offset) from None
+                self.offset += len(line)
         return self
 
     def runs_of(self, log: AuditLog, key: str) -> list[RunRecord]:
         """The latest runs of ``key`` (at most :data:`RECENT`), newest first."""
         runs = []
-        for body in self._read(log, list(self.recent.get(key, ()))[::-1]):
-            details = body.get("details") or {}
-            runs.append(RunRecord(key=body["target"], at=dt.datetime.fromisoformat(body["at"]), outcome=body["outcome"],
-                                  version=details.get("version"), error=details.get("error"),
-                                  failed_checks=tuple(details.get("failed_checks") or ())))
+        for offset, body in self._read(log, list(self.recent.get(key, ()))[::-1]):
+            try:
+                details = body.get("details") or {}
+                runs.append(RunRecord(key=body["target"], at=dt.datetime.fromisoformat(body["at"]),
+                                      outcome=body["outcome"], version=details.get("version"),
+                                      error=details.get("error"), failed_checks=tuple(details.get("failed_checks") or ())))
+            except _DAMAGED:
+                raise _damaged(log, offset) from None
         return runs
 
     def last_drill(self, log: AuditLog) -> Drill | None:
         """The last recovery drill the log recorded, or ``None``."""
         if self.drill_at is None:
             return None
-        body = self._read(log, [self.drill_at])[0]
-        details = body.get("details") or {}
-        return Drill(at=body["at"], ok=body.get("outcome") == "ok", rto_seconds=details.get("rto_seconds"),
-                     rpo_versions=details.get("rpo_versions"), rpo_seconds=details.get("rpo_seconds"))
+        offset, body = self._read(log, [self.drill_at])[0]
+        try:
+            details = _drill(body)
+            return Drill(at=body["at"], ok=body.get("outcome") == "ok", rto_seconds=_number(details, "rto_seconds"),
+                         rpo_versions=_number(details, "rpo_versions"), rpo_seconds=_number(details, "rpo_seconds"))
+        except _DAMAGED:
+            raise _damaged(log, offset) from None
 
     @staticmethod
-    def _read(log: AuditLog, offsets: list[int]) -> list[dict[str, Any]]:
+    def _read(log: AuditLog, offsets: list[int]) -> list[tuple[int, dict[str, Any]]]:
+        """The records at ``offsets``, each with its offset; :class:`AuditError` at one that is not JSON."""
         with log.storage.open() as fh:
             found = []
             for offset in offsets:
                 fh.seek(offset)
-                found.append(json.loads(fh.readline()))
+                try:
+                    found.append((offset, json.loads(fh.readline())))
+                except _DAMAGED:
+                    raise _damaged(log, offset) from None
             return found
 
     def _add(self, line: bytes, start: int) -> None:

@@ -5,7 +5,8 @@ Parquet or Arrow IPC, to authorised consumers only.
 are as :mod:`governance.identity.signed_requests` says (a request signed with their key, or an
 OIDC bearer token); access is then decided and audited by :func:`governance.access.read_asset`,
 exactly as ``mesh read --as``. An unproven caller gets 401 and the refusal is audited; an
-unauthorised one 403 (audited by ``read_asset``). Neither gets any data.
+unauthorised one 403 (audited by ``read_asset``). Neither gets any data. An unproven caller's
+record names the actor ``unknown`` (the user it claimed is in its details, never its actor).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from fastapi.responses import Response
 from assets.errors import MeshError
 from assets.mesh import Mesh
 from governance.access import AccessDeniedError, read_asset
-from governance.audit import AuditEvent
+from governance.audit import AuditError, AuditEvent
 from governance.identity import IdentityError, RequestAuthenticator
+from governance.keys import KeyError_
 from governance.services import governed
 from webapp.problems import problem
 
@@ -46,9 +48,10 @@ def product_router(mesh_of: Callable[[], Mesh], authenticator_of: Callable[[], R
         try:
             actor = authenticator_of().authenticate(dict(request.headers), request.method, target)
         except IdentityError as exc:
-            audit.append(AuditEvent(actor=(request.headers.get("x-mesh-user") or "unknown")[:200], action="read",
-                                    target=key, outcome="denied", source="api",
-                                    details={"reason": exc.what[:500], "identity": "unproven"}))
+            claimed = request.headers.get("x-mesh-user")  # a claim, never the actor: anyone can send it
+            audit.append(AuditEvent(actor="unknown", action="read", target=key, outcome="denied", source="api",
+                                    details={"reason": exc.what[:500], "identity": "unproven",
+                                             **({"claimed_user": claimed[:200]} if claimed else {})}))
             audit.seal()
             raise problem(401, exc, mesh.root) from None
         try:
@@ -56,6 +59,8 @@ def product_router(mesh_of: Callable[[], Mesh], authenticator_of: Callable[[], R
                                last=last).collect()
         except AccessDeniedError as exc:
             raise problem(403, exc, mesh.root) from None
+        except (AuditError, KeyError_):  # the read cannot be recorded or decrypted: the app's 503, not a 404
+            raise
         except MeshError as exc:
             raise problem(404, exc, mesh.root) from None
         finally:

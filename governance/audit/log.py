@@ -200,10 +200,21 @@ class AuditLog:
 
     # -- reading --------------------------------------------------------------------------------
     def records(self) -> Iterator[AuditRecord]:
+        """Every record, oldest first; :class:`AuditError` at a line that is not one."""
         with self.storage.open() as fh:
-            for line in fh:
+            for line_no, line in enumerate(fh, start=1):
                 if line.endswith(b"\n"):  # a torn last line is set aside by the next append
-                    yield AuditRecord(**json.loads(line))
+                    try:
+                        record = AuditRecord(**json.loads(line))
+                    except (ValueError, TypeError):  # not JSON, not UTF-8, or not a record's fields
+                        raise self.damaged_line(line_no) from None
+                    yield record
+
+    def damaged_line(self, line_no: int) -> AuditError:
+        """The error for line ``line_no`` of the log, which is not a valid audit record."""
+        return AuditError(f"line {line_no} of the audit log is not a valid audit record: the log was tampered with",
+                          where=self._named(LOG), fix="run `mesh audit verify`, restore the audit folder from the "
+                                                      "last backup (mesh dr restore) and investigate who changed it")
 
     def query(self, *, actor: str | None = None, target: str | None = None, action: str | None = None,
               since: dt.datetime | None = None) -> list[AuditRecord]:
@@ -433,10 +444,7 @@ class AuditLog:
                     _, stored = decode_line(line)
                     digest = bytes.fromhex(stored)
                 except ValueError:
-                    raise AuditError(f"line {line_no} of the audit log is not a valid audit record: the log was "
-                                     "tampered with", where=self._named(LOG),
-                                     fix="run `mesh audit verify`, restore the audit folder from the last backup "
-                                         "(mesh dr restore) and investigate who changed it") from None
+                    raise self.damaged_line(line_no) from None
                 rebuilt["range"].append(digest)
                 rebuilt["count"] += 1
                 rebuilt["last"] = stored

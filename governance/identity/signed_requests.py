@@ -26,6 +26,7 @@ from governance.identity.errors import IdentityError
 from governance.identity.keys import fingerprint, is_signature_text, verify_text
 from governance.identity.local import LocalIdentity
 from governance.identity.provider import identity_provider
+from governance.policy.key_texts import SIGNATURE_BYTES, decoded_key_text
 
 if TYPE_CHECKING:
     from governance.policy import MeshPolicy
@@ -53,12 +54,18 @@ def sign_request(policy: MeshPolicy, email: str, method: str, target: str, *, fo
     return {USER_HEADER: address, TIMESTAMP_HEADER: str(stamp), SIGNATURE_HEADER: signature}
 
 
+def _is_seconds(stamp: str) -> bool:
+    """Whether ``stamp`` is Unix seconds as :func:`sign_request` writes them: at most 12 ASCII
+    digits (``str.isdigit`` alone accepts ``'²'``, and ``int`` refuses thousands of digits)."""
+    return len(stamp) <= 12 and stamp.isascii() and stamp.isdigit()
+
+
 @dataclass(slots=True)
 class RequestAuthenticator:
     """Authenticates requests for one mesh policy; remembers recent signatures to refuse replays."""
 
     policy: MeshPolicy
-    _seen: OrderedDict[str, float] = field(default_factory=OrderedDict, init=False, repr=False)
+    _seen: OrderedDict[bytes, float] = field(default_factory=OrderedDict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def authenticate(self, headers: Mapping[str, str], method: str, target: str, *,
@@ -87,17 +94,19 @@ class RequestAuthenticator:
         if not is_email(email) or person is None:
             raise IdentityError("the signer is not registered in mesh.toml [people]", where=USER_HEADER,
                                 fix="ask the council to register your public key")
-        if not stamp.isdigit() or abs(now - int(stamp)) > MAX_SKEW_SECONDS:
+        if not _is_seconds(stamp) or abs(now - int(stamp)) > MAX_SKEW_SECONDS:
             raise IdentityError(f"the request's timestamp is not within {MAX_SKEW_SECONDS} s of the server's clock",
                                 where=TIMESTAMP_HEADER, fix="sign the request again now, and check the clocks")
         if not is_signature_text(signature) or not verify_text(person.public_key, request_payload(method, target,
                                                                                                    int(stamp)), signature):
             raise IdentityError(f"the signature is not '{email}''s registered key's, for this request",
                                 where=SIGNATURE_HEADER, fix="sign exactly the method, path and query you send")
-        self._once(signature, now)
+        self._once(decoded_key_text(signature, SIGNATURE_BYTES) or b"", now)
         return Actor(id=email, method="ed25519", evidence=f"key {fingerprint(person.public_key)}, signed request")
 
-    def _once(self, signature: str, now: float) -> None:
+    def _once(self, signature: bytes, now: float) -> None:
+        """Refuse a signature seen before: by its bytes, as base64 has several texts for the same
+        64 bytes (the last character's unused bits), each of which verifies."""
         with self._lock:
             while self._seen and (len(self._seen) >= _SEEN_LIMIT
                                   or next(iter(self._seen.values())) < now - 2 * MAX_SKEW_SECONDS):

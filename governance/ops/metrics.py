@@ -10,7 +10,8 @@ counters, one series per label set):
 - ``mesh_asset_run_duration_seconds{asset,domain}``: a histogram of the runs of the last 30 days;
 - ``mesh_replication_lag_seconds{asset}`` and ``mesh_replication_versions_behind{asset}``
   (when the mesh has a standby region);
-- ``mesh_open_incidents{domain}``: failures not yet followed by a good version (from run records).
+- ``mesh_open_incidents{domain}``: failures not yet followed by a good version (from run records);
+- ``mesh_metrics_up``: 1, or 0 (and no other family) when the mesh's records cannot be read.
 
 Every figure comes from the same functions as ``mesh ops status`` and ``mesh ops report``, at
 the time of the mesh's clock.
@@ -19,6 +20,7 @@ the time of the mesh's clock.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +34,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 from sqlalchemy import func, select
 
+from assets.errors import MeshError
 from assets.mesh import Mesh
 from governance.ops.freshness import AssetStatus
 from governance.ops.monitor import LEARN_WINDOW, OpsView, mesh_view
@@ -40,6 +43,7 @@ from governance.policy.ops import OpsPolicy
 from governance.state.schema import runs
 
 STATES = ("fresh", "late", "breached", "unknown", "untracked")
+_log = logging.getLogger(__name__)
 #: Buckets of the run duration histogram, in seconds.
 BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0)
 
@@ -55,7 +59,18 @@ class MeshCollector(Collector):
     ops: OpsPolicy = field(default_factory=OpsPolicy)
 
     def collect(self) -> Iterator[Metric]:
-        now = self.clock()
+        """Every family, then ``mesh_metrics_up``: 0, alone, when the mesh's records cannot be read
+        (a damaged state database), which is logged in one line; never a scrape's 500 and traceback."""
+        try:
+            families = list(self._families(self.clock()))
+        except (MeshError, OSError) as exc:
+            _log.warning("the mesh's metrics cannot be read: %s", exc)
+            families = []
+        yield from families
+        yield GaugeMetricFamily("mesh_metrics_up", "1 when the mesh's records could be read at this scrape, else 0.",
+                                value=1.0 if families else 0.0)
+
+    def _families(self, now: dt.datetime) -> Iterator[Metric]:
         current = self.view.statuses(now)
         yield from self._freshness(current)
         predicted = self.view.predictions(now, current)

@@ -12,6 +12,7 @@ from meshctl.cli._output import (
     RootOption,
     console,
     emit_json,
+    fail,
     open_mesh,
     progress,
     require_at_least,
@@ -53,6 +54,8 @@ def backfill(
     from assets.results import Status
 
     require_at_least("--max-parallel", max_parallel, 1)
+    if not timeout > 0:  # also refuses nan, which no deadline is ever past
+        fail(f"--timeout {timeout} is not a number of seconds above 0. Fix: pass --timeout 3600, say")
     mesh = open_mesh(root)
     params = {"seed": seed, "bad_day": bad_day}
     if on is Runner.airflow:

@@ -68,3 +68,15 @@ def test_the_cli_refuses_an_unpartitioned_selection_on_airflow_before_asking_air
                                       "--root", str(mesh.root), "--port", "1"])
     assert result.exit_code == 1
     assert "sales.orders is not partitioned" in result.output
+
+
+@pytest.mark.parametrize(("first", "last"), [("9999-12-31", "9999-12-31"), ("9999-12-30", "9999-12-31"),
+                                             ("\x00", "2026-11-22"), ("2026-11-16", "9" * 5000),
+                                             ("2026-11-22", "2026-11-16"), ("0001-01-01", "9999-12-31")])
+def test_hostile_bounds_are_a_plan_or_one_mesh_error(mesh, first: str, last: str) -> None:  # type: ignore[no-untyped-def]
+    try:
+        plan = plan_backfill(mesh, ["sales.daily_orders"], first, last)
+    except MeshError as refused:
+        assert refused.fix and len(str(refused)) < 600
+    else:
+        assert plan.partitions["sales.daily_orders"][-1] == "9999-12-31"

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from assets import DefinitionError, MeshError, PartitionKeyError
 from assets.partitions import (
+    TimePartitions,
     daily,
     hourly,
     monthly,
@@ -130,6 +131,13 @@ def test_every_time_key_parses_back_to_its_partition(day: dt.date) -> None:
         assert definition.keys_between(key, key) == (key,)
 
 
+@pytest.mark.parametrize("bound", ["9" * 5000, "2026-01-01" * 500])
+def test_a_bound_too_long_to_be_a_date_is_refused_in_a_short_message(bound: str) -> None:
+    with pytest.raises(PartitionKeyError, match="is not a date") as refused:
+        daily("2026-01-01").keys_between("2026-01-01", bound)
+    assert len(str(refused.value)) < 200
+
+
 def test_key_errors_are_mesh_errors_for_the_cli() -> None:
     with pytest.raises(MeshError):
         daily("2026-01-01").validate("x" * 10_000)
@@ -143,3 +151,11 @@ def test_a_range_of_more_partitions_than_a_backfill_can_hold_is_refused_and_the_
         hourly(start="2026-01-01").keys_between("2026-01-01", "2040-01-01")
     assert daily(start="9999-12-01").keys_between("9999-12-01", "9999-12-31")[-1] == "9999-12-31"
     assert monthly(start="9999-01-01").keys_between("9999-01", "9999-12")[-1] == "9999-12"
+
+
+@pytest.mark.parametrize("definition", [hourly(start="9999-12-31T23"), daily(start="9999-12-31"),
+                                        weekly(start="9999-12-27"), monthly(start="9999-12")],
+                         ids=["hour", "day", "week", "month"])
+def test_the_calendars_last_partition_ends_at_its_end_not_an_overflow(definition: TimePartitions) -> None:
+    last = definition.keys_between("9999-12-31T23", "9999-12-31T23")[-1]
+    assert definition.start_of(last) < definition.end_of(last) == dt.datetime.max

@@ -67,6 +67,8 @@ def test_bad_partition_arguments_are_one_line_errors(example_root: Path) -> None
         (("read", "sales.products", "--partition", "2026-11-16", *READER), "not partitioned"),
         (("backfill", "sales.daily_orders", "--from", "2026-11-16", "--to", "2026-11-17", "--on", "airflow",
           "--port", str(_nothing_listening())), "no Airflow API server answers"),
+        *((("backfill", "sales.daily_orders", "--from", "2026-11-16", "--to", "2026-11-17", "--on", "airflow",
+            "--port", str(_nothing_listening()), "--timeout", timeout), "--timeout") for timeout in ("nan", "-1", "0")),
         (("up", "--port", "99999"), "less than or equal to 65535"),
         (("up", "--port", "65534"), "past 65535"),
     ]:

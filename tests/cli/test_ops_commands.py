@@ -116,6 +116,24 @@ def test_metrics_are_scraped_over_http(example_root: Path) -> None:
     assert 'mesh_open_incidents{domain="sales"} 0.0' in body
 
 
+def test_a_scrape_of_a_damaged_state_database_says_so_in_mesh_metrics_up(example_root: Path) -> None:
+    loaded = load_mesh(example_root)
+    materialize("sales.orders", mesh=loaded)
+    server, thread = serve_metrics(loaded, 0)
+    url = f"http://127.0.0.1:{server.server_port}/metrics"
+    try:
+        healthy = httpx.get(url, timeout=30)
+        for part in (example_root / ".mesh/state").glob("mesh.sqlite*"):
+            part.write_bytes(b"not a database" * 100)
+        damaged = httpx.get(url, timeout=30)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    assert healthy.status_code == 200 and "mesh_metrics_up 1.0" in healthy.text
+    assert damaged.status_code == 200 and "mesh_metrics_up 0.0" in damaged.text
+    assert "mesh_asset_freshness_state" not in damaged.text
+
+
 def test_the_in_process_demo_ends_with_the_ops_status_of_every_asset(example_root: Path) -> None:
     code, out, err = mesh(example_root, "demo", "--in-process", "--scale", "2000")
     assert code == 0, err

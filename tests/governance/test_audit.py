@@ -17,6 +17,7 @@ from assets import Mesh, materialize
 from governance.audit import AuditEvent, AuditLog
 from governance.audit.log import encode_line
 from governance.audit.merkle import leaf_hash, node_hash, tree_head
+from governance.audit.storage import AuditError
 from governance.keys import KeyError_, LocalKeyStore
 from governance.services import governed
 from governance.wiring import load_mesh
@@ -85,6 +86,17 @@ def test_tampering_is_detected_and_the_first_bad_record_named(log: AuditLog, tam
     report = log.verify()
     assert not report.ok
     assert message in (report.problem or "")
+
+
+@pytest.mark.parametrize("line", ["garbage\n", '{"action":"materialize", broken\n', '{"action":"read"}\n',
+                                  '{"at":"\udcff"}\n', "[1, 2]\n"],
+                         ids=["not json", "cut json", "missing fields", "lone surrogate", "not an object"])
+def test_reading_a_line_that_is_not_a_record_names_it_not_a_traceback(log: AuditLog, line: str) -> None:
+    lines = filled(log, 3)
+    (log.folder / "audit.jsonl").write_bytes("".join([*lines[:2], line, lines[2]]).encode("utf-8", "surrogateescape"))
+    with pytest.raises(AuditError, match="line 3 of the audit log is not a valid audit record") as damaged:
+        list(log.records())
+    assert damaged.value.where.endswith("audit.jsonl") and "mesh audit verify" in damaged.value.fix
 
 
 def test_a_rewritten_chain_does_not_match_the_signed_checkpoints(log: AuditLog, tmp_path: Path) -> None:

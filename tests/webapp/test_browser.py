@@ -69,6 +69,18 @@ def test_mesh_serve_screenshot_writes_the_png_the_readme_shows(served_mesh: Serv
     assert shot.read_bytes().startswith(b"\x89PNG")
 
 
+@pytest.mark.parametrize(("where", "says"), [("shot.txt", "PNG or JPEG"), ("folder.png", "is a folder"),
+                                             ("/proc/nope/shot.png", "cannot make the folder")],
+                         ids=["not a picture", "a folder", "cannot be made"])
+def test_mesh_serve_screenshot_to_a_place_it_cannot_write_is_one_error(served_mesh: ServedMesh, tmp_path: Path,
+                                                                       where: str, says: str) -> None:
+    (tmp_path / "folder.png").mkdir()
+    done = subprocess.run([MESH, "serve", "--root", str(served_mesh.root), "--screenshot", str(tmp_path / where)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 1 and says in done.stderr and "Fix:" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+
+
 @pytest.mark.parametrize("prefix", ["/mesh"])
 def test_links_follow_the_mount_prefix(served_mesh: ServedMesh, prefix: str) -> None:
     """Mounted under a prefix (as in Airflow's API server), every link and script keeps it."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,9 @@ from fastapi.testclient import TestClient
 from assets.mesh import Mesh
 from assets.results import Status
 from assets.staleness import staleness
-from governance.audit import AuditEvent
+from governance.audit import AuditError, AuditEvent, AuditLog
 from governance.dr.drill import DrillReport, record_drill
+from governance.keys import LocalKeyStore
 from governance.ops import NOT_MEASURED, DailyOperations, DomainHealth, operations_view
 from governance.ops.monitor import mesh_view
 from governance.reports import Period, measure_usage
@@ -162,6 +164,57 @@ def test_a_run_line_gives_its_own_time_outcome_and_asset(line: bytes) -> None:
     assert _run_fields(line) == ("2026-11-01T06:00:00+00:00", "error", "sales.orders")
 
 
+def _log_with(tmp_path: Path, line: bytes) -> AuditLog:
+    """An audit log of two runs of sales.orders, then ``line`` (damaged)."""
+    log = AuditLog(tmp_path / "audit", LocalKeyStore(tmp_path / "keys").signing_key("audit.pem"))
+    run = AuditEvent(actor="service:sales", action="materialize", target="sales.orders", outcome="materialized",
+                     source="cli")
+    log.append_many([run, run])
+    with open(log.storage.path, "ab") as fh:
+        fh.write(line)
+    return log
+
+
+@pytest.mark.parametrize("line", [
+    pytest.param(b'{"action":"materialize", broken\n', id="cut json"),
+    pytest.param(b'{"action":"materialize","x":1}\n', id="no fields"),
+    pytest.param(b'{"action":"materialize","at":1,"outcome":[],"target":{}}\n', id="fields not strings"),
+    pytest.param(b'{"action":"materialize","actor":"a","at":"\xff","outcome":"ok","target":"sales.orders"}\n',
+                 id="not utf-8"),
+    pytest.param(b'{"action":"dr_drill", broken\n', id="drill cut"),
+    pytest.param(b'{"action":"dr_drill","at":"2026-11-01T06:00:00+00:00","details":[]}\n', id="drill details"),
+])
+def test_a_damaged_run_or_drill_record_is_named_not_a_traceback(tmp_path: Path, line: bytes) -> None:
+    log = _log_with(tmp_path, line)
+    index = RunIndex()
+    for _ in range(2):  # not read past: the next page says it again
+        with pytest.raises(AuditError, match="line 3 of the audit log is not a valid audit record"):
+            index.update(log)
+    assert sum(index.runs.values()) == 2
+
+
+def test_a_damaged_record_past_the_first_megabytes_is_named_by_its_line(tmp_path: Path) -> None:
+    log = _log_with(tmp_path, b"")
+    with open(log.storage.path, "ab") as fh:  # 3 MB of lines that are not runs, then a damaged run
+        fh.write(b'{"action":"other"}\n' * 160_000 + b'{"action":"materialize","x":1}\n')
+    with pytest.raises(AuditError, match="line 160003 of the audit log"):
+        RunIndex().update(log)
+
+
+@pytest.mark.parametrize(("line", "read"), [
+    pytest.param(b'{"action":"materialize","at":"yesterday","outcome":"ok","target":"sales.orders"}\n',
+                 lambda index, log: index.runs_of(log, "sales.orders"), id="run time"),
+    pytest.param(b'{"action":"dr_drill","at":"2026-11-01T06:00:00+00:00","details":{"rto_seconds":"fast"}}\n',
+                 lambda index, log: index.last_drill(log), id="drill rto"),
+])
+def test_a_record_damaged_where_the_page_reads_it_is_named_too(tmp_path: Path, line: bytes,
+                                                               read: Callable[[RunIndex, AuditLog], object]) -> None:
+    log = _log_with(tmp_path, line)
+    index = RunIndex().update(log)
+    with pytest.raises(AuditError, match="line 3 of the audit log"):
+        read(index, log)
+
+
 def test_preparing_the_app_indexes_the_audit_log_before_the_first_page(served_mesh: ServedMesh) -> None:
     source = MeshSource(served_mesh.root)
     source.prepare()
@@ -221,3 +274,47 @@ def test_an_asset_page_with_a_damaged_version_says_so_instead_of_failing(served_
             assert response.status_code == 200, response.text
             assert 'id="problems"' in response.text and "mesh ops heal" in response.text
             assert str(root) not in response.text.split('id="problems"')[1].split("</section>")[0]
+
+
+
+def test_an_asset_page_names_an_unreadable_version_without_the_servers_paths(served_mesh: ServedMesh,
+                                                                            tmp_path: Path) -> None:
+    root = tmp_path / "mesh"
+    shutil.copytree(served_mesh.root, root, symlinks=True)
+    store = load_mesh(root).store()
+    manifest = Path(store.root.path("sales", "orders", store.require_current("sales.orders").version, "manifest.json"))
+    manifest.unlink()
+    manifest.mkdir()  # an OSError, whose text carries the absolute path
+    with TestClient(create_app(root)) as http:
+        response = http.get("/assets/sales.orders")
+    problems = response.text.split('id="problems"')[1].split("</section>")[0]
+    assert response.status_code == 200 and "Is a directory" in problems and "manifest.json" in problems
+    assert str(tmp_path) not in problems and str(tmp_path.resolve()) not in problems
+
+
+def test_a_run_error_on_an_asset_page_names_files_relative_to_the_mesh(served_mesh: ServedMesh, tmp_path: Path) -> None:
+    root = tmp_path / "mesh"
+    shutil.copytree(served_mesh.root, root, symlinks=True)
+    mesh = load_mesh(root)
+    governed(mesh).audit.append(AuditEvent(
+        actor="service:sales", action="materialize", target="sales.orders", outcome="error", source="cli",
+        details={"error": f"FileNotFoundError: [Errno 2] No such file or directory: '{root}/drops/x.csv'"}))
+    with TestClient(create_app(root)) as http:
+        page = http.get("/assets/sales.orders").text
+    runs = page.split('id="runs"')[1].split("</table>")[0]
+    assert "No such file or directory: &#39;drops/x.csv&#39;" in runs and str(tmp_path) not in runs
+
+
+
+def test_a_domain_whose_code_fails_to_load_is_named_on_the_dashboard(served_mesh: ServedMesh, tmp_path: Path) -> None:
+    root = tmp_path / "mesh"
+    shutil.copytree(served_mesh.root, root, symlinks=True)
+    with open(root / "domains/marketing/assets.py", "a") as code:
+        code.write(f"\nraise RuntimeError('cannot open {root}/drops/x.csv <b>bold')\n")
+    with TestClient(create_app(root)) as http:
+        page = http.get("/")
+    assert page.status_code == 200
+    broken = page.text.split('id="load-errors"')[1].split("</section>")[0]
+    assert 'data-broken="marketing"' in broken and "failed to import: RuntimeError" in broken
+    assert "domains/marketing/assets.py" in broken and "cannot open drops/x.csv &lt;b&gt;bold" in broken
+    assert str(tmp_path) not in broken

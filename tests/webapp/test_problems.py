@@ -36,3 +36,9 @@ def test_urls_relative_paths_and_fractions_are_left_as_they_are() -> None:
 def test_the_server_root_never_shows(before: str, rest: str) -> None:
     shown = public_text(f"{before}{ROOT}/{rest} {before}", ROOT)
     assert str(ROOT) not in shown and "/srv/acme" not in shown
+
+
+def test_a_relative_root_is_taken_as_the_working_folder(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)  # the app's root when neither --root nor MESH_ROOT names one
+    text = f"'../../etc' is not a version id, see {tmp_path}/mesh.toml"
+    assert public_text(text, Path(".")) == "'../../etc' is not a version id, see mesh.toml"

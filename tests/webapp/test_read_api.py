@@ -70,8 +70,20 @@ def test_unknown_callers_get_401_and_no_data(client: TestClient, served_mesh: Se
     headers = sign_request(served_mesh.mesh.policy, ANALYST, "GET", "/api/products/sales.daily_sales")
     forged = client.get("/api/products/sales.orders", headers=headers)  # signed for another product
     assert forged.status_code == 401
-    assert audited_reads(served_mesh, "sales.orders", started).count(("unknown", "denied")) == 1
-    assert (ANALYST, "denied") in audited_reads(served_mesh, "sales.orders", started)
+    assert audited_reads(served_mesh, "sales.orders", started).count(("unknown", "denied")) == 2
+    assert (ANALYST, "denied") not in audited_reads(served_mesh, "sales.orders", started)  # claimed, not proven
+
+
+def test_an_unproven_caller_is_audited_as_unknown_with_the_user_it_claimed(client: TestClient,
+                                                                          served_mesh: ServedMesh) -> None:
+    started = time.time()
+    path = "/api/products/sales.orders"
+    forged = {**sign_request(served_mesh.mesh.policy, ANALYST, "GET", path), "X-Mesh-Signature": "ed25519:AAAA"}
+    assert client.get(path, headers=forged).status_code == 401
+    records = [r for r in governed(served_mesh.mesh).audit.query(action="read", target="sales.orders")
+               if r.at >= time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(started - 1)) and r.outcome == "denied"]
+    assert records and all(r.actor == "unknown" for r in records)
+    assert records[-1].details["claimed_user"] == ANALYST and records[-1].details["identity"] == "unproven"
 
 
 def test_an_unknown_product_is_404(client: TestClient, served_mesh: ServedMesh) -> None:

@@ -3,6 +3,7 @@ method and path, within the clock window; anything else is refused with a clear 
 
 from __future__ import annotations
 
+import base64
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from governance.identity import Actor, IdentityError, RequestAuthenticator, sign
 from governance.identity.signed_requests import (
     MAX_SKEW_SECONDS,
     SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
     USER_HEADER,
 )
 from governance.policy import load_policy
@@ -52,6 +54,18 @@ def test_a_signed_request_is_accepted_once(authenticator: RequestAuthenticator) 
         authenticator.authenticate(headers, "GET", PATH)
 
 
+def test_a_replay_under_another_base64_text_of_the_same_signature_is_refused(
+        authenticator: RequestAuthenticator) -> None:
+    headers = sign_request(authenticator.policy, ANALYST, "GET", PATH)
+    authenticator.authenticate(headers, "GET", PATH)
+    text = headers[SIGNATURE_HEADER]  # "ed25519:" + 86 characters + "==": the last one carries 4 unused bits
+    unused = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".index(text[-3]) ^ 1
+    twin = text[:-3] + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[unused] + "=="
+    assert twin != text and base64.b64decode(twin[8:]) == base64.b64decode(text[8:])
+    with pytest.raises(IdentityError, match="replay"):
+        authenticator.authenticate({**headers, SIGNATURE_HEADER: twin}, "GET", PATH)
+
+
 def test_unsigned_unknown_or_forged_requests_are_refused(authenticator: RequestAuthenticator) -> None:
     with pytest.raises(IdentityError, match="not signed"):
         authenticator.authenticate({}, "GET", PATH)
@@ -62,3 +76,12 @@ def test_unsigned_unknown_or_forged_requests_are_refused(authenticator: RequestA
     with pytest.raises(IdentityError, match="registered key") as refused:
         authenticator.authenticate({**headers, SIGNATURE_HEADER: other[SIGNATURE_HEADER]}, "GET", PATH)
     assert other[SIGNATURE_HEADER] not in str(refused.value)
+
+
+@pytest.mark.parametrize("stamp", ["²", "¹⁷⁰⁰⁰⁰⁰⁰⁰⁰", "9" * 5000, "-5", " 1"], ids=["superscript", "superscripts",
+                                                                                  "5000 digits", "negative", "spaced"])
+def test_a_timestamp_that_is_not_unix_seconds_is_refused_not_a_crash(authenticator: RequestAuthenticator,
+                                                                     stamp: str) -> None:
+    headers = {**sign_request(authenticator.policy, ANALYST, "GET", PATH), TIMESTAMP_HEADER: stamp}
+    with pytest.raises(IdentityError, match="timestamp"):
+        authenticator.authenticate(headers, "GET", PATH)

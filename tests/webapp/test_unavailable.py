@@ -1,0 +1,84 @@
+"""A mesh the web app cannot load (a damaged mesh.toml) or whose records it cannot read (a damaged
+audit log): every page and API call answers 503 with what is wrong, where and the fix, without the
+server's paths, and the server still starts; never a traceback."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from governance.identity import sign_request
+from tests.webapp.conftest import ServedMesh
+from webapp import create_app
+
+PAGES = ("/", "/assets/sales.orders", "/api/overview", "/api/products/sales.orders")
+
+
+def _broken_toml(root: Path) -> None:
+    with open(root / "mesh.toml", "a") as fh:
+        fh.write("\n[[[broken\n")
+
+
+def _bad_run_record(root: Path) -> None:
+    with open(root / ".mesh/audit/audit.jsonl", "ab") as fh:
+        fh.write(b'{"action":"materialize","x":1}\n')
+
+
+def _log_is_a_folder(root: Path) -> None:
+    log = root / ".mesh/audit/audit.jsonl"
+    log.unlink()
+    log.mkdir()
+
+
+@pytest.mark.parametrize(("damage", "what", "where"), [
+    pytest.param(_broken_toml, "invalid TOML", "mesh.toml", id="mesh.toml"),
+    pytest.param(_bad_run_record, "of the audit log is not a valid audit record", ".mesh/audit/audit.jsonl",
+                 id="audit record"),
+    pytest.param(_log_is_a_folder, "Is a directory", ".mesh/audit/audit.jsonl", id="audit log a folder"),
+])
+def test_a_mesh_that_cannot_be_read_gets_503_naming_the_problem(served_mesh: ServedMesh, tmp_path: Path,
+                                                                damage: Callable[[Path], None], what: str,
+                                                                where: str) -> None:
+    root = tmp_path / "mesh"
+    shutil.copytree(served_mesh.root, root, symlinks=True)
+    damage(root)
+    with TestClient(create_app(root)) as http:  # starts anyway
+        for path in PAGES:
+            answer = http.get(path)
+            assert answer.status_code == 503, path
+            assert what in answer.text and str(tmp_path) not in answer.text, path
+            if path.startswith("/api/"):
+                assert answer.json()["detail"]["where"].startswith(where) and answer.json()["detail"]["fix"]
+            else:
+                assert answer.headers["content-type"].startswith("text/html") and "Fix:" in answer.text
+        assert http.get("/health").status_code == 200
+
+
+def test_a_read_the_damaged_audit_log_cannot_record_is_503_not_404(served_mesh: ServedMesh, tmp_path: Path) -> None:
+    root = tmp_path / "mesh"
+    shutil.copytree(served_mesh.root, root, symlinks=True)
+    with TestClient(create_app(root)) as http:
+        with open(root / ".mesh/audit/audit.jsonl", "ab") as fh:
+            fh.write(b"not a record\n")  # after the server indexed the log: pages still show
+        path = "/api/products/sales.orders"
+        answer = http.get(path, headers=sign_request(served_mesh.mesh.policy, "analyst@acme.example", "GET", path))
+        assert answer.status_code == 503 and not answer.content.startswith(b"PAR1")
+        assert "not a valid audit record" in answer.json()["detail"]["error"]
+
+
+def test_a_read_whose_key_is_damaged_is_503_naming_the_key_file_never_its_bytes(served_mesh: ServedMesh,
+                                                                               tmp_path: Path) -> None:
+    root = tmp_path / "mesh"
+    shutil.copytree(served_mesh.root, root, symlinks=True)
+    kek = next((root / ".mesh/keys").glob("kek-*.key"))
+    secret = kek.read_bytes()
+    kek.write_bytes(secret[:10])  # truncated: the restricted columns cannot be decrypted
+    path = "/api/products/customers.customers"
+    with TestClient(create_app(root)) as http:
+        answer = http.get(path, headers=sign_request(served_mesh.mesh.policy, "privacy@acme.example", "GET", path))
+    assert answer.status_code == 503 and answer.json()["detail"]["where"] == f".mesh/keys/{kek.name}"
+    assert secret[:10].hex() not in answer.text and str(tmp_path) not in answer.text
