@@ -335,3 +335,37 @@ def test_keys_commands_rewrap_backups_then_retire(protected_mesh: Mesh) -> None:
     done = runner.invoke(app, ["keys", "rewrap-backups", *root, *operator])
     assert done.exit_code == 0 and f"backup {written.path.name}: 5 data key(s) rewrapped" in done.stdout, done.output
     assert runner.invoke(app, ["keys", "retire", old, *root, *operator]).exit_code == 0
+
+
+@pytest.mark.parametrize("damage", [
+    pytest.param(lambda key: "garbage", id="data-key-a-string"),
+    pytest.param(lambda key: {**key, "extra": "field"}, id="data-key-with-an-extra-field"),
+    pytest.param(lambda key: [key], id="data-key-a-list"),
+])
+def test_a_damaged_data_key_in_a_manifest_stops_rotation_and_retirement_naming_the_file(
+        protected_mesh: Mesh, damage: object) -> None:
+    """A manifest whose ``data_key`` is not a wrapped key (a string, a list, an extra field) is
+    named with the fix, never a ValueError or TypeError traceback; the old KEK stays."""
+    mesh, keyring, audit = protected_mesh, governed(protected_mesh).keyring, governed(protected_mesh).audit
+    store = mesh.store()
+    path = store.root.path("customers/customers", store.versions("customers.customers")[0], "manifest.json")
+    document = json.loads(Path(path).read_text())
+    Path(path).write_text(json.dumps({**document, "data_key": damage(document["data_key"])}))  # type: ignore[operator]
+    old = keyring.provider.active_kek_id()
+    for act in (lambda: kek_usage(mesh, keyring),
+                lambda: rotate_keys(mesh, keyring, audit, actor=person("platform@acme.example")),
+                lambda: retire_kek(mesh, keyring, audit, old, actor=person("platform@acme.example"))):
+        with pytest.raises(KeyError_) as refused:
+            act()
+        assert refused.value.where == str(path) and "mesh dr restore" in refused.value.fix
+    assert old in keyring.provider.kek_ids()
+
+
+def test_a_damaged_tokenization_key_file_stops_rotation_naming_the_file(protected_mesh: Mesh) -> None:
+    mesh, keyring = protected_mesh, governed(protected_mesh).keyring
+    [path] = keyring.wrapped_tokenization_keys()
+    for damaged in (b"\xffgarbage{", b"[1]"):
+        path.write_bytes(damaged)
+        with pytest.raises(KeyError_) as refused:
+            kek_usage(mesh, keyring)
+        assert refused.value.where == str(path) and "mesh dr restore" in refused.value.fix
