@@ -116,6 +116,11 @@ def backup(mesh: Mesh, dest: Path | None = None, *, actor: str = "operator") -> 
                                   "active_region": mesh.active_region, "audit_checkpoint": checkpoint,
                                   "skipped_regions": skipped, "files": files}, log)
             os.replace(partial, dest)
+    except OSError as exc:  # a full disk, a file-size limit: nothing of this backup is kept
+        shutil.rmtree(partial, ignore_errors=True)
+        raise BackupError(f"the backup could not be written ({exc.strerror or exc}); nothing of it was kept",
+                          where=str(dest), fix="free space on that disk, or write the backup elsewhere "
+                                               "(mesh dr backup --to DIR); earlier backups are untouched") from None
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise

@@ -8,6 +8,8 @@ import hashlib
 import json
 import logging
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from governance.dr import (
     failback,
     failover,
     restore,
+    verify_backup,
 )
 from governance.handlers import HistoryHandler, PolicyCheckHandler
 from governance.services import governed
@@ -248,3 +251,36 @@ def test_a_lost_tokenization_key_comes_back_from_the_backup_and_tokens_join_agai
     first, last = (store.scan("customers.customers", v).select("customer_id", "email").collect()
                    for v in (store.versions("customers.customers")[0], store.versions("customers.customers")[-1]))
     assert first.equals(last), "the same customers get the same tokens as before the key was lost"
+
+
+_BACKUP_ON_A_FULL_DISK = """
+import resource, sys
+from pathlib import Path
+from governance.dr import BackupError, backup
+from governance.services import governed
+from governance.wiring import load_mesh
+mesh = load_mesh(Path(sys.argv[1]))
+governed(mesh).keyring  # opened before the disk fills
+resource.setrlimit(resource.RLIMIT_FSIZE, (1024, resource.RLIM_INFINITY))  # mesh.toml no longer fits: EFBIG
+try:
+    backup(mesh)
+except BackupError as exc:
+    print(exc)
+    sys.exit(3)
+"""
+
+
+def test_a_backup_on_a_full_disk_is_one_error_and_leaves_nothing_half_written(example_mesh: Mesh) -> None:
+    """A write that fails (a full disk, here a file-size limit: Python ignores SIGXFSZ, so the
+    write fails with EFBIG) is a BackupError naming the folder and the fix; no partial folder
+    is left and the earlier backup still verifies."""
+    assert materialize("customers.customers", mesh=example_mesh, params=SMALL).ok
+    earlier = backup(example_mesh)
+    done = subprocess.run([sys.executable, "-c", _BACKUP_ON_A_FULL_DISK, str(example_mesh.root)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 3, done.stderr
+    assert "the backup could not be written (File too large)" in done.stdout and "Fix: free space" in done.stdout
+    assert str(example_mesh.state_dir / "backups") in done.stdout and "Traceback" not in done.stderr
+    assert [p.name for p in (example_mesh.state_dir / "backups").iterdir()] == [earlier.path.name]
+    verify_backup(example_mesh.state_dir, earlier.path)
+    assert governed(example_mesh).audit.verify().ok
