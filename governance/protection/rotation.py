@@ -134,7 +134,14 @@ def rotate_keys(mesh: Mesh, keyring: Keyring, audit: AuditLog, *, actor: Actor,
     wait), and publishes wait for it."""
     require(mesh.policy, audit, actor, "rotate_keys", action="key_rotate", target="kek")
     with keyring.lock.exclusive(on_wait):
-        return _rotate(mesh, keyring, audit, actor, on_item)
+        try:
+            return _rotate(mesh, keyring, audit, actor, on_item)
+        except OSError as exc:  # a full disk, a file-size limit: each key file was written whole or not at all
+            raise KeyError_(f"key rotation stopped: a file could not be written ({exc.strerror or exc})",
+                            where=exc.filename or str(keyring.folder),
+                            fix="free space on that disk, then run `mesh keys rotate` again: it finishes the "
+                                "interrupted rotation; meanwhile every data key is read with the KEK it is wrapped "
+                                "by") from None
 
 
 def _rotate(mesh: Mesh, keyring: Keyring, audit: AuditLog, actor: Actor,

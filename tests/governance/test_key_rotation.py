@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
+import sys
 import threading
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -369,3 +371,39 @@ def test_a_damaged_tokenization_key_file_stops_rotation_naming_the_file(protecte
         with pytest.raises(KeyError_) as refused:
             kek_usage(mesh, keyring)
         assert refused.value.where == str(path) and "mesh dr restore" in refused.value.fix
+
+
+_ROTATE_ON_A_FULL_DISK = """
+import resource, sys
+from pathlib import Path
+from governance.keys import KeyError_
+from governance.protection.rotation import rotate_keys
+from governance.services import governed
+from governance.wiring import load_mesh
+from tests.conftest import person
+mesh = load_mesh(Path(sys.argv[1]))
+services = governed(mesh)
+resource.setrlimit(resource.RLIMIT_FSIZE, (16, resource.RLIM_INFINITY))  # a 32-byte KEK no longer fits: EFBIG
+try:
+    rotate_keys(mesh, services.keyring, services.audit, actor=person("platform@acme.example"))
+except KeyError_ as exc:
+    print(exc)
+    sys.exit(3)
+"""
+
+
+def test_a_rotation_on_a_full_disk_is_one_error_naming_the_file_and_running_it_again_finishes(
+        protected_mesh: Mesh) -> None:
+    """A key file that cannot be written (a full disk; here a file-size limit, which Python's
+    ignored SIGXFSZ turns into EFBIG) stops the rotation with the file and the fix, no traceback;
+    every version stays readable and the next rotation completes."""
+    mesh, keyring = protected_mesh, governed(protected_mesh).keyring
+    before_text, old = plaintext(mesh), keyring.provider.active_kek_id()
+    done = subprocess.run([sys.executable, "-c", _ROTATE_ON_A_FULL_DISK, str(mesh.root)], capture_output=True,
+                          text=True, timeout=120, check=False, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 3, done.stderr
+    assert "key rotation stopped: a file could not be written (File too large)" in done.stdout
+    assert str(mesh.state_dir / "keys" / "kek-") in done.stdout and "run `mesh keys rotate` again" in done.stdout
+    assert keyring.provider.active_kek_id() == old and plaintext(mesh) == before_text
+    report = rotate_keys(mesh, keyring, governed(mesh).audit, actor=person("platform@acme.example"))
+    assert kek_usage(mesh, keyring) == {report.kek_id: 5} and plaintext(mesh) == before_text
