@@ -147,3 +147,19 @@ def test_a_state_database_on_a_full_disk_is_named_with_the_fix(materialized_exam
         after = subprocess.run([*mesh, *command, "--root", str(root)], capture_output=True, text=True, timeout=300,
                                check=False)
         assert after.returncode == 0, after.stdout + after.stderr
+
+
+def test_a_write_that_finds_the_disk_full_is_one_line_naming_the_file(materialized_example: tuple[Mesh, RunResult],
+                                                                      tmp_path: Path) -> None:
+    """The CLI's net under every command: a write that fails for want of room (ENOSPC, EDQUOT, EFBIG)
+    is one line naming the file and the fix, never an OSError traceback (`mesh compile` writing
+    .mesh/compiled/mesh.json; on a full tmpfs, `mesh report compliance --out` too)."""
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    done = subprocess.run([sys.executable, "-c", "from meshctl.cli.app import main; main()", "compile", "--root",
+                           str(root)], capture_output=True, text=True, timeout=300, check=False,
+                          preexec_fn=_disk_full_at_1_kib)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1 and "Traceback" not in output, output
+    assert f"error: {root / '.mesh/compiled/mesh.json'}: File too large" in output, output
+    assert "Fix: free space on that disk" in output, output
