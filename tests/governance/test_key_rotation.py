@@ -407,3 +407,40 @@ def test_a_rotation_on_a_full_disk_is_one_error_naming_the_file_and_running_it_a
     assert keyring.provider.active_kek_id() == old and plaintext(mesh) == before_text
     report = rotate_keys(mesh, keyring, governed(mesh).audit, actor=person("platform@acme.example"))
     assert kek_usage(mesh, keyring) == {report.kek_id: 5} and plaintext(mesh) == before_text
+
+
+_REWRAP_ON_A_FULL_DISK = """
+import resource, sys
+from pathlib import Path
+from governance.dr import rewrap_backups
+from governance.keys import KeyError_
+from governance.services import governed
+from governance.wiring import load_mesh
+from tests.conftest import person
+mesh = load_mesh(Path(sys.argv[1]))
+services = governed(mesh)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1024, resource.RLIM_INFINITY))  # the audit log's copy no longer fits
+try:
+    rewrap_backups(mesh, services.keyring, services.audit, actor=person("platform@acme.example"))
+except KeyError_ as exc:
+    print(exc)
+    sys.exit(3)
+"""
+
+
+def test_a_rewrap_of_backups_on_a_full_disk_leaves_no_half_copy_counted_as_a_backup(protected_mesh: Mesh) -> None:
+    """The backup's copy is made on the same disk: when it cannot be written whole, the error
+    names the backup and the fix, and no half copy (which holds the index, so it would count as a
+    backup with empty key files) is left to stop `mesh keys status` and retirement afterwards."""
+    mesh, keyring, audit = protected_mesh, governed(protected_mesh).keyring, governed(protected_mesh).audit
+    written = backup(mesh)
+    rotate_keys(mesh, keyring, audit, actor=person("platform@acme.example"))
+    done = subprocess.run([sys.executable, "-c", _REWRAP_ON_A_FULL_DISK, str(mesh.root)], capture_output=True,
+                          text=True, timeout=120, check=False, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 3, done.stderr
+    assert f"{written.path}: the backup could not be rewrapped" in done.stdout
+    assert "run `mesh keys rewrap-backups` again" in done.stdout
+    assert sorted(p.name for p in written.path.parent.iterdir()) == [written.path.name], "no half copy"
+    assert len(kek_usage(mesh, keyring)) == 2  # the old KEK, in the backup, and the new one
+    verify_backup(mesh.state_dir, written.path)
+    assert rewrap_backups(mesh, keyring, audit, actor=person("platform@acme.example")) == {written.path: 5}
