@@ -284,3 +284,43 @@ def test_a_backup_on_a_full_disk_is_one_error_and_leaves_nothing_half_written(ex
     assert [p.name for p in (example_mesh.state_dir / "backups").iterdir()] == [earlier.path.name]
     verify_backup(example_mesh.state_dir, earlier.path)
     assert governed(example_mesh).audit.verify().ok
+
+
+_RESTORE_ON_A_FULL_DISK = """
+import resource, sys
+from pathlib import Path
+from governance.dr import BackupError, restore
+from governance.services import governed
+from governance.wiring import load_mesh
+from tests.conftest import person
+mesh = load_mesh(Path(sys.argv[1]))
+governed(mesh).keyring  # opened before the disk fills
+resource.setrlimit(resource.RLIMIT_FSIZE, (1024, resource.RLIM_INFINITY))  # the audit log's copy no longer fits
+try:
+    restore(mesh, Path(sys.argv[2]), actor=person("platform@acme.example"))
+except BackupError as exc:
+    print(exc)
+    sys.exit(3)
+"""
+
+
+def test_a_restore_on_a_full_disk_leaves_the_audit_folder_as_it_was_and_runs_again(example_mesh: Mesh) -> None:
+    """The audit log is copied beside the current one before they are swapped, so a copy cut
+    short by a full disk (here a file-size limit) leaves the log as it was, not half a log with
+    an empty public key; the error names the backup and the fix, and the next restore completes."""
+    assert materialize("customers.customers", mesh=example_mesh, params=SMALL).ok
+    written = backup(example_mesh)
+    folder = example_mesh.state_dir / "audit"
+    log_file = folder / "audit.jsonl"
+    log_file.write_bytes(log_file.read_bytes().replace(b'"materialized"', b'"gate_failed"', 1))
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    done = subprocess.run([sys.executable, "-c", _RESTORE_ON_A_FULL_DISK, str(example_mesh.root), str(written.path)],
+                          capture_output=True, text=True, timeout=120, check=False,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 3, done.stderr
+    assert f"{written.path}: the restore stopped" in done.stdout and "run `mesh dr restore` again" in done.stdout
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before, "the log as it was"
+    assert sorted(p.name for p in example_mesh.state_dir.iterdir() if "audit" in p.name) == ["audit"]
+    report = restore(example_mesh, written.path, actor=PLATFORM)
+    assert any(line.startswith("audit log") for line in report.restored) and not report.problems
+    assert governed(load_mesh(example_mesh.root)).audit.verify().ok
