@@ -78,6 +78,11 @@ def _write_temporary(target: Path, data: bytes, *, mode: int | None = None, dura
             fh.flush()
             if durable:
                 os.fsync(fh.fileno())
+    except OSError as exc:  # a full disk says ENOSPC without a name: the error names the file meant
+        tmp.unlink(missing_ok=True)
+        if exc.filename is None and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror, str(target)) from exc
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

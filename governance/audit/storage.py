@@ -253,6 +253,14 @@ class FileLogStorage:
                 shutil.copyfile(self.folder / name, dest / name)
 
     def replace_with(self, folder: Path, aside: Path) -> None:
+        # copied beside it first: a copy that fails (a full disk) leaves the current log as it was
+        incoming = self.folder.with_name(f".{self.folder.name}.incoming")
+        shutil.rmtree(incoming, ignore_errors=True)
+        try:
+            shutil.copytree(folder, incoming)
+        except BaseException:
+            shutil.rmtree(incoming, ignore_errors=True)
+            raise
         if self.folder.exists():
             os.replace(self.folder, aside)
-        shutil.copytree(folder, self.folder, dirs_exist_ok=True)
+        os.replace(incoming, self.folder)

@@ -120,6 +120,11 @@ def backup(mesh: Mesh, dest: Path | None = None, *, actor: Actor) -> BackupRepor
                                   "active_region": mesh.active_region, "audit_checkpoint": checkpoint,
                                   "skipped_regions": skipped, "files": files}, log)
             os.replace(partial, dest)
+    except OSError as exc:  # a full disk, a file-size limit: nothing of this backup is kept
+        shutil.rmtree(partial, ignore_errors=True)
+        raise BackupError(f"the backup could not be written ({exc.strerror or exc}); nothing of it was kept",
+                          where=str(dest), fix="free space on that disk, or write the backup elsewhere "
+                                               "(mesh dr backup --to DIR); earlier backups are untouched") from None
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -209,11 +214,21 @@ def restore(mesh: Mesh, path: Path, *, actor: Actor) -> RestoreReport:
     ``actor`` needs the ``operate_dr`` permission."""
     require(mesh.policy, governed(mesh).audit, actor, "operate_dr", action="dr_restore", target=str(path))
     index = verify_backup(mesh.state_dir, path)
+    try:
+        return _restore(mesh, path, index, actor)
+    except OSError as exc:  # a full disk: each file came back whole or not at all
+        raise BackupError(f"the restore stopped: {exc.filename or 'a file'} could not be written "
+                          f"({exc.strerror or exc})", where=str(path),
+                          fix="free space on that disk, then run `mesh dr restore` again: what came back stays, "
+                              "and the rest is brought back then") from None
+
+
+def _restore(mesh: Mesh, path: Path, index: dict[str, Any], actor: Actor) -> RestoreReport:
     restored: list[str] = []
     kept: list[str] = []
     problems: list[str] = []
     if not mesh.policy.path.exists():
-        shutil.copyfile(path / "mesh.toml", mesh.policy.path)
+        atomic_write(mesh.policy.path, (path / "mesh.toml").read_bytes())
         restored.append("mesh.toml")
     elif mesh.policy.path.read_bytes() != (path / "mesh.toml").read_bytes():
         kept.append("mesh.toml (changed since the backup; the current file is kept)")
@@ -246,7 +261,7 @@ def restore_config(mesh_file: Path, path: Path) -> None:
         raise BackupError("mesh.toml exists; restore keeps the current file", where=str(mesh_file),
                           fix="run `mesh dr restore` for the rest of the backup")
     verify_backup(mesh_file.parent / ".mesh", path)
-    shutil.copyfile(path / "mesh.toml", mesh_file)
+    atomic_write(mesh_file, (path / "mesh.toml").read_bytes())
 
 
 def _copy_manifests(root: StorageRoot, dest: Path) -> int:
@@ -300,9 +315,9 @@ def _fingerprint_or_none(keyring: Keyring, path: Path) -> str | None:
 
 
 def _copy_key(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
-    os.chmod(target, 0o600)
+    """Whole or not at all, owner-only from the start: a key file cut short by a full disk would
+    be taken for the restored key by the next run."""
+    atomic_write(target, source.read_bytes(), mode=0o600)
 
 
 def _restore_pointer(root: StorageRoot, source: Path, inner: str) -> str:

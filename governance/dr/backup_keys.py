@@ -108,8 +108,8 @@ def _rewrap_backup(state_dir: Path, folder: Path, keyring: Keyring, audit: Audit
     index = verify_backup(state_dir, folder)  # never sign again what was altered
     work, aside = _work(folder), _aside(folder)
     shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(folder, work)
     try:
+        shutil.copytree(folder, work)  # in the try: a half copy holds an index, and would count as a backup
         count = 0
         for item in list(wrapped_in_backup(work)):
             if item.wrapped.kek_id != target:
@@ -118,6 +118,11 @@ def _rewrap_backup(state_dir: Path, folder: Path, keyring: Keyring, audit: Audit
         files = {rel: file_digest(work / rel) for rel in index["files"]}
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
         write_index(work, {**index, "files": files, "rewrapped": {"at": stamp, "kek": target}}, audit)
+    except OSError as exc:  # a full disk: shutil.Error (copytree) carries no strerror
+        shutil.rmtree(work, ignore_errors=True)
+        raise KeyError_(f"the backup could not be rewrapped: its copy could not be written "
+                        f"({exc.strerror or 'a file could not be copied'}); the backup is unchanged", where=str(folder),
+                        fix="free space on that disk, then run `mesh keys rewrap-backups` again") from None
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

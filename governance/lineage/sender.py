@@ -13,6 +13,8 @@ import logging
 import threading
 from collections.abc import Callable
 
+from assets.errors import MeshError
+
 log = logging.getLogger(__name__)
 
 #: How often the sender looks for poked events, so one pass sends them together (the longest
@@ -60,6 +62,8 @@ class BackgroundSender:
             if poked:
                 try:
                     self._flush()
+                except MeshError as exc:  # the outbox's database (a full disk...): one line, with the fix
+                    log.error("lineage events could not be sent: %s", exc)
                 except Exception:  # the outbox keeps what it could not send; the next pass tries again
                     log.exception("lineage events could not be sent")
             elif closing:  # no poke is taken once closing: nothing more can come

@@ -147,6 +147,10 @@ class Classification:
                  f"unknown protection '{self.protection}'", f"use one of {', '.join(sorted(PROTECTIONS))}")
 
 
+#: The longest retention: ``now - days`` must stay a date (Python's dates start at the year 1).
+MAX_RETENTION_DAYS = 365_000
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Retention:
     """``[retention]``: how long non-current versions are kept, by default and per domain."""
@@ -157,10 +161,16 @@ class Retention:
     def __post_init__(self) -> None:
         _require(self.default_days >= 1, "[retention].default_days", "retention must be at least 1 day",
                  "write a positive number of days")
+        _require(self.default_days <= MAX_RETENTION_DAYS, "[retention].default_days",
+                 f"retention of {self.default_days} days reaches before the year 1, where no date is",
+                 f"write at most {MAX_RETENTION_DAYS} days (1,000 years: every version is kept)")
         for name, days in self.per_domain.items():
             _require(days >= 1, f"[retention].domains.{name}",
                      f"retention must be at least 1 day, not {days}: every non-current version would be removed",
                      "write a positive number of days")
+            _require(days <= MAX_RETENTION_DAYS, f"[retention].domains.{name}",
+                     f"retention of {days} days reaches before the year 1, where no date is",
+                     f"write at most {MAX_RETENTION_DAYS} days (1,000 years: every version is kept)")
 
     def days_for(self, domain: str) -> int:
         return self.per_domain.get(domain, self.default_days)

@@ -57,14 +57,38 @@ def wrapped_items(mesh: Mesh, keyring: Keyring) -> Iterator[WrappedItem]:
     A file that cannot be read raises: nobody can tell which KEK it needs."""
     for path in keyring.wrapped_tokenization_keys():
         classification = path.stem.removeprefix("tokenize-")
-        yield WrappedItem(f"tokenization key {classification}", WrappedKey.from_dict(json.loads(path.read_text())),
+        try:
+            document: object = json.loads(path.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise _unknown_kek(str(path), str(exc), _TOKENIZATION_FIX) from None
+        yield WrappedItem(f"tokenization key {classification}", _wrapped_key(document, str(path), _TOKENIZATION_FIX),
                           f"tokenize:{classification}".encode(), partial(write_wrapped, path))
     for stored in stored_documents(mesh):
         document = stored.document
         if document.get("data_key"):
-            asset = document["asset"] if stored.inner.startswith(f"{QUARANTINE}/") else document["key"]
-            yield WrappedItem(f"{stored.region}:{stored.inner}", WrappedKey.from_dict(dict(document["data_key"])),
+            asset = document.get("asset" if stored.inner.startswith(f"{QUARANTINE}/") else "key")
+            where = stored.root.uri_of(stored.file)
+            if not isinstance(asset, str):
+                raise _unknown_kek(where, "it names no asset, whose name the key is bound to")
+            yield WrappedItem(f"{stored.region}:{stored.inner}", _wrapped_key(document["data_key"], where),
                               dek_aad(asset), partial(rewrite_document, stored.root, stored.file, document))
+
+
+_VERSION_FIX = "restore the file (mesh dr restore) or remove its version; then run the command again"
+_TOKENIZATION_FIX = "restore the key with `mesh dr restore` (every backup holds it, wrapped); then run the command again"
+
+
+def _wrapped_key(data: object, where: str, fix: str = _VERSION_FIX) -> WrappedKey:
+    """``data`` as a wrapped key, or the error naming ``where`` it is stored."""
+    try:
+        return WrappedKey.from_dict(data)  # type: ignore[arg-type]  # checked by from_dict
+    except TypeError as exc:
+        raise _unknown_kek(where, str(exc), fix) from None
+
+
+def _unknown_kek(where: str, why: str, fix: str = _VERSION_FIX) -> KeyError_:
+    """The refusal to go on when a stored wrapped key cannot be read: nobody can tell which KEK it needs."""
+    return KeyError_(f"cannot tell which KEK the data key in this file needs: {why}", where=where, fix=fix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +134,14 @@ def rotate_keys(mesh: Mesh, keyring: Keyring, audit: AuditLog, *, actor: Actor,
     wait), and publishes wait for it."""
     require(mesh.policy, audit, actor, "rotate_keys", action="key_rotate", target="kek")
     with keyring.lock.exclusive(on_wait):
-        return _rotate(mesh, keyring, audit, actor, on_item)
+        try:
+            return _rotate(mesh, keyring, audit, actor, on_item)
+        except OSError as exc:  # a full disk, a file-size limit: each key file was written whole or not at all
+            raise KeyError_(f"key rotation stopped: a file could not be written ({exc.strerror or exc})",
+                            where=exc.filename or str(keyring.folder),
+                            fix="free space on that disk, then run `mesh keys rotate` again: it finishes the "
+                                "interrupted rotation; meanwhile every data key is read with the KEK it is wrapped "
+                                "by") from None
 
 
 def _rotate(mesh: Mesh, keyring: Keyring, audit: AuditLog, actor: Actor,
@@ -152,9 +183,7 @@ def _read_json(root: StorageRoot, path: str) -> dict[str, Any]:
             raise ValueError("not a JSON object")
         return document
     except (OSError, ValueError) as exc:
-        raise KeyError_(f"cannot tell which KEK the data key in this file needs: {exc}", where=root.uri_of(path),
-                        fix="restore the file (mesh dr restore) or remove its version; then run the command again") \
-            from None
+        raise _unknown_kek(root.uri_of(path), str(exc)) from None
 
 
 def rewrite_document(root: StorageRoot, path: str, document: dict[str, Any], wrapped: WrappedKey) -> None:

@@ -354,6 +354,11 @@ def lock_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(b"mesh-state:" + name.encode()).digest()[:8], "big", signed=True)
 
 
+#: How SQLite (SQLITE_FULL, SQLITE_IOERR: the write-ahead log or its index cannot grow) and
+#: PostgreSQL say a write found no room on the disk.
+_DISK_FAILED = ("database or disk is full", "disk I/O error", "No space left on device", "could not extend file")
+
+
 def _state_error(exc: DBAPIError, where: str) -> StateError:
     reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
     if "not a database" in reason or "malformed" in reason:
@@ -361,6 +366,11 @@ def _state_error(exc: DBAPIError, where: str) -> StateError:
                           fix="restore it from a copy; or move the file and its .created marker aside and run again: "
                               "a new, empty database is made (the run history and undelivered lineage events it "
                               "held are lost)")
+    if any(sign in reason for sign in _DISK_FAILED):
+        return StateError(f"the state database could not be written ({reason}): its disk is full or failing",
+                          where=where, fix="free space on the disk that holds it (df; the database server's data "
+                                           "disk for PostgreSQL) and check the system log for disk errors, then run "
+                                           "the command again: what failed was not committed")
     if isinstance(exc, OperationalError) and ("connect" in reason or "connection" in reason):
         return StateError(f"the state database cannot be reached ({reason})", where=where,
                           fix="start the database server (scripts/services.sh start), or correct [state].url and "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 from pathlib import Path
 from typing import Annotated, Any
@@ -79,6 +80,17 @@ class _OneLineErrors(TyperGroup):
             return super().invoke(ctx)
         except MeshError as exc:
             fail(str(exc))
+        except OSError as exc:
+            if exc.errno not in _DISK_FULL:
+                raise
+            # the net under every command: those that can name a better fix raise their own MeshError
+            where = f"{exc.filename}: " if exc.filename else ""
+            fail(f"{where}{exc.strerror}: the disk is full (or the file is past the process's size limit), so the "
+                 "command stopped before it finished. Fix: free space on that disk (df), then run it again")
+
+
+#: The errors of a write that found no room: a full disk, a user's quota, a file-size limit.
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 app = typer.Typer(name="mesh", help="A data mesh of assets on Airflow 3.", no_args_is_help=True,

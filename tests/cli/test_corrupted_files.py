@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import resource
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -119,3 +122,44 @@ def test_a_corrupted_file_is_named_with_the_fix(materialized_example: tuple[Mesh
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert str(broken) in result.output and "Fix:" in result.output, result.output
+
+
+def _disk_full_at_1_kib() -> None:
+    """As `ulimit -f 1` in the child: a file may not grow past 1 KiB (Python ignores SIGXFSZ, so the
+    write fails with EFBIG, as it fails with ENOSPC on a full disk)."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1024, resource.RLIM_INFINITY))
+
+
+def test_a_state_database_on_a_full_disk_is_named_with_the_fix(materialized_example: tuple[Mesh, RunResult],
+                                                              tmp_path: Path) -> None:
+    """SQLite says "disk I/O error" when its write-ahead log cannot grow: the error names the
+    database file and says to free space, not "check the database server's log"; nothing is lost."""
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    mesh = [sys.executable, "-c", "from meshctl.cli.app import main; main()"]
+    done = subprocess.run([*mesh, "materialize", "sales.daily_sales", "--root", str(root)], capture_output=True,
+                          text=True, timeout=300, check=False, preexec_fn=_disk_full_at_1_kib)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1 and "Traceback" not in output, output
+    assert str(root / ".mesh/state/mesh.sqlite") in output, output
+    assert "could not be written" in output and "Fix: free space on the disk" in output, output
+    for command in (("audit", "verify"), ("read", "sales.daily_sales", "--as", "sales-data@acme.example")):
+        after = subprocess.run([*mesh, *command, "--root", str(root)], capture_output=True, text=True, timeout=300,
+                               check=False)
+        assert after.returncode == 0, after.stdout + after.stderr
+
+
+def test_a_write_that_finds_the_disk_full_is_one_line_naming_the_file(materialized_example: tuple[Mesh, RunResult],
+                                                                      tmp_path: Path) -> None:
+    """The CLI's net under every command: a write that fails for want of room (ENOSPC, EDQUOT, EFBIG)
+    is one line naming the file and the fix, never an OSError traceback (`mesh compile` writing
+    .mesh/compiled/mesh.json; on a full tmpfs, `mesh report compliance --out` too)."""
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    done = subprocess.run([sys.executable, "-c", "from meshctl.cli.app import main; main()", "compile", "--root",
+                           str(root)], capture_output=True, text=True, timeout=300, check=False,
+                          preexec_fn=_disk_full_at_1_kib)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1 and "Traceback" not in output, output
+    assert f"error: {root / '.mesh/compiled/mesh.json'}: File too large" in output, output
+    assert "Fix: free space on that disk" in output, output

@@ -8,6 +8,8 @@ import hashlib
 import json
 import logging
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from governance.dr import (
     failback,
     failover,
     restore,
+    verify_backup,
 )
 from governance.handlers import HistoryHandler, PolicyCheckHandler
 from governance.identity.authorization import PermissionDeniedError
@@ -262,3 +265,76 @@ def test_a_lost_tokenization_key_comes_back_from_the_backup_and_tokens_join_agai
     first, last = (store.scan("customers.customers", v).select("customer_id", "email").collect()
                    for v in (store.versions("customers.customers")[0], store.versions("customers.customers")[-1]))
     assert first.equals(last), "the same customers get the same tokens as before the key was lost"
+
+
+_BACKUP_ON_A_FULL_DISK = """
+import resource, sys
+from pathlib import Path
+from governance.dr import BackupError, backup
+from governance.services import governed
+from governance.wiring import load_mesh
+mesh = load_mesh(Path(sys.argv[1]))
+governed(mesh).keyring  # opened before the disk fills
+resource.setrlimit(resource.RLIMIT_FSIZE, (1024, resource.RLIM_INFINITY))  # mesh.toml no longer fits: EFBIG
+try:
+    backup(mesh)
+except BackupError as exc:
+    print(exc)
+    sys.exit(3)
+"""
+
+
+def test_a_backup_on_a_full_disk_is_one_error_and_leaves_nothing_half_written(example_mesh: Mesh) -> None:
+    """A write that fails (a full disk, here a file-size limit: Python ignores SIGXFSZ, so the
+    write fails with EFBIG) is a BackupError naming the folder and the fix; no partial folder
+    is left and the earlier backup still verifies."""
+    assert materialize("customers.customers", mesh=example_mesh, params=SMALL).ok
+    earlier = backup(example_mesh)
+    done = subprocess.run([sys.executable, "-c", _BACKUP_ON_A_FULL_DISK, str(example_mesh.root)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 3, done.stderr
+    assert "the backup could not be written (File too large)" in done.stdout and "Fix: free space" in done.stdout
+    assert str(example_mesh.state_dir / "backups") in done.stdout and "Traceback" not in done.stderr
+    assert [p.name for p in (example_mesh.state_dir / "backups").iterdir()] == [earlier.path.name]
+    verify_backup(example_mesh.state_dir, earlier.path)
+    assert governed(example_mesh).audit.verify().ok
+
+
+_RESTORE_ON_A_FULL_DISK = """
+import resource, sys
+from pathlib import Path
+from governance.dr import BackupError, restore
+from governance.services import governed
+from governance.wiring import load_mesh
+from tests.conftest import person
+mesh = load_mesh(Path(sys.argv[1]))
+governed(mesh).keyring  # opened before the disk fills
+resource.setrlimit(resource.RLIMIT_FSIZE, (1024, resource.RLIM_INFINITY))  # the audit log's copy no longer fits
+try:
+    restore(mesh, Path(sys.argv[2]), actor=person("platform@acme.example"))
+except BackupError as exc:
+    print(exc)
+    sys.exit(3)
+"""
+
+
+def test_a_restore_on_a_full_disk_leaves_the_audit_folder_as_it_was_and_runs_again(example_mesh: Mesh) -> None:
+    """The audit log is copied beside the current one before they are swapped, so a copy cut
+    short by a full disk (here a file-size limit) leaves the log as it was, not half a log with
+    an empty public key; the error names the backup and the fix, and the next restore completes."""
+    assert materialize("customers.customers", mesh=example_mesh, params=SMALL).ok
+    written = backup(example_mesh)
+    folder = example_mesh.state_dir / "audit"
+    log_file = folder / "audit.jsonl"
+    log_file.write_bytes(log_file.read_bytes().replace(b'"materialized"', b'"gate_failed"', 1))
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    done = subprocess.run([sys.executable, "-c", _RESTORE_ON_A_FULL_DISK, str(example_mesh.root), str(written.path)],
+                          capture_output=True, text=True, timeout=120, check=False,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 3, done.stderr
+    assert f"{written.path}: the restore stopped" in done.stdout and "run `mesh dr restore` again" in done.stdout
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before, "the log as it was"
+    assert sorted(p.name for p in example_mesh.state_dir.iterdir() if "audit" in p.name) == ["audit"]
+    report = restore(example_mesh, written.path, actor=PLATFORM)
+    assert any(line.startswith("audit log") for line in report.restored) and not report.problems
+    assert governed(load_mesh(example_mesh.root)).audit.verify().ok

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
+import sys
 import threading
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -335,3 +337,110 @@ def test_keys_commands_rewrap_backups_then_retire(protected_mesh: Mesh) -> None:
     done = runner.invoke(app, ["keys", "rewrap-backups", *root, *operator])
     assert done.exit_code == 0 and f"backup {written.path.name}: 5 data key(s) rewrapped" in done.stdout, done.output
     assert runner.invoke(app, ["keys", "retire", old, *root, *operator]).exit_code == 0
+
+
+@pytest.mark.parametrize("damage", [
+    pytest.param(lambda key: "garbage", id="data-key-a-string"),
+    pytest.param(lambda key: {**key, "extra": "field"}, id="data-key-with-an-extra-field"),
+    pytest.param(lambda key: [key], id="data-key-a-list"),
+])
+def test_a_damaged_data_key_in_a_manifest_stops_rotation_and_retirement_naming_the_file(
+        protected_mesh: Mesh, damage: object) -> None:
+    """A manifest whose ``data_key`` is not a wrapped key (a string, a list, an extra field) is
+    named with the fix, never a ValueError or TypeError traceback; the old KEK stays."""
+    mesh, keyring, audit = protected_mesh, governed(protected_mesh).keyring, governed(protected_mesh).audit
+    store = mesh.store()
+    path = store.root.path("customers/customers", store.versions("customers.customers")[0], "manifest.json")
+    document = json.loads(Path(path).read_text())
+    Path(path).write_text(json.dumps({**document, "data_key": damage(document["data_key"])}))  # type: ignore[operator]
+    old = keyring.provider.active_kek_id()
+    for act in (lambda: kek_usage(mesh, keyring),
+                lambda: rotate_keys(mesh, keyring, audit, actor=person("platform@acme.example")),
+                lambda: retire_kek(mesh, keyring, audit, old, actor=person("platform@acme.example"))):
+        with pytest.raises(KeyError_) as refused:
+            act()
+        assert refused.value.where == str(path) and "mesh dr restore" in refused.value.fix
+    assert old in keyring.provider.kek_ids()
+
+
+def test_a_damaged_tokenization_key_file_stops_rotation_naming_the_file(protected_mesh: Mesh) -> None:
+    mesh, keyring = protected_mesh, governed(protected_mesh).keyring
+    [path] = keyring.wrapped_tokenization_keys()
+    for damaged in (b"\xffgarbage{", b"[1]"):
+        path.write_bytes(damaged)
+        with pytest.raises(KeyError_) as refused:
+            kek_usage(mesh, keyring)
+        assert refused.value.where == str(path) and "mesh dr restore" in refused.value.fix
+
+
+_ROTATE_ON_A_FULL_DISK = """
+import resource, sys
+from pathlib import Path
+from governance.keys import KeyError_
+from governance.protection.rotation import rotate_keys
+from governance.services import governed
+from governance.wiring import load_mesh
+from tests.conftest import person
+mesh = load_mesh(Path(sys.argv[1]))
+services = governed(mesh)
+resource.setrlimit(resource.RLIMIT_FSIZE, (16, resource.RLIM_INFINITY))  # a 32-byte KEK no longer fits: EFBIG
+try:
+    rotate_keys(mesh, services.keyring, services.audit, actor=person("platform@acme.example"))
+except KeyError_ as exc:
+    print(exc)
+    sys.exit(3)
+"""
+
+
+def test_a_rotation_on_a_full_disk_is_one_error_naming_the_file_and_running_it_again_finishes(
+        protected_mesh: Mesh) -> None:
+    """A key file that cannot be written (a full disk; here a file-size limit, which Python's
+    ignored SIGXFSZ turns into EFBIG) stops the rotation with the file and the fix, no traceback;
+    every version stays readable and the next rotation completes."""
+    mesh, keyring = protected_mesh, governed(protected_mesh).keyring
+    before_text, old = plaintext(mesh), keyring.provider.active_kek_id()
+    done = subprocess.run([sys.executable, "-c", _ROTATE_ON_A_FULL_DISK, str(mesh.root)], capture_output=True,
+                          text=True, timeout=120, check=False, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 3, done.stderr
+    assert "key rotation stopped: a file could not be written (File too large)" in done.stdout
+    assert str(mesh.state_dir / "keys" / "kek-") in done.stdout and "run `mesh keys rotate` again" in done.stdout
+    assert keyring.provider.active_kek_id() == old and plaintext(mesh) == before_text
+    report = rotate_keys(mesh, keyring, governed(mesh).audit, actor=person("platform@acme.example"))
+    assert kek_usage(mesh, keyring) == {report.kek_id: 5} and plaintext(mesh) == before_text
+
+
+_REWRAP_ON_A_FULL_DISK = """
+import resource, sys
+from pathlib import Path
+from governance.dr import rewrap_backups
+from governance.keys import KeyError_
+from governance.services import governed
+from governance.wiring import load_mesh
+from tests.conftest import person
+mesh = load_mesh(Path(sys.argv[1]))
+services = governed(mesh)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1024, resource.RLIM_INFINITY))  # the audit log's copy no longer fits
+try:
+    rewrap_backups(mesh, services.keyring, services.audit, actor=person("platform@acme.example"))
+except KeyError_ as exc:
+    print(exc)
+    sys.exit(3)
+"""
+
+
+def test_a_rewrap_of_backups_on_a_full_disk_leaves_no_half_copy_counted_as_a_backup(protected_mesh: Mesh) -> None:
+    """The backup's copy is made on the same disk: when it cannot be written whole, the error
+    names the backup and the fix, and no half copy (which holds the index, so it would count as a
+    backup with empty key files) is left to stop `mesh keys status` and retirement afterwards."""
+    mesh, keyring, audit = protected_mesh, governed(protected_mesh).keyring, governed(protected_mesh).audit
+    written = backup(mesh)
+    rotate_keys(mesh, keyring, audit, actor=person("platform@acme.example"))
+    done = subprocess.run([sys.executable, "-c", _REWRAP_ON_A_FULL_DISK, str(mesh.root)], capture_output=True,
+                          text=True, timeout=120, check=False, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 3, done.stderr
+    assert f"{written.path}: the backup could not be rewrapped" in done.stdout
+    assert "run `mesh keys rewrap-backups` again" in done.stdout
+    assert sorted(p.name for p in written.path.parent.iterdir()) == [written.path.name], "no half copy"
+    assert len(kek_usage(mesh, keyring)) == 2  # the old KEK, in the backup, and the new one
+    verify_backup(mesh.state_dir, written.path)
+    assert rewrap_backups(mesh, keyring, audit, actor=person("platform@acme.example")) == {written.path: 5}

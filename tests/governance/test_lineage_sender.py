@@ -3,12 +3,16 @@ by the time it closes, nothing sent for nothing."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
+
+import pytest
 
 from assets import materialize
 from governance.lineage.events import run_uuid
 from governance.lineage.sender import BackgroundSender
+from governance.state.settings import database_at
 from governance.wiring import load_mesh
 from tests.governance.test_lineage import events_in
 
@@ -64,3 +68,30 @@ def test_a_run_of_many_assets_without_handlers_has_sent_every_start_when_it_retu
     assert run.ok
     started = {e["run"]["runId"] for e in events_in(example_root) if e["eventType"] == "START"}
     assert {run_uuid(run.run_id, key) for key in run.results} <= started
+
+
+def test_a_pass_stopped_by_the_state_database_is_one_line_with_the_fix(tmp_path: Path,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """A pass that meets a state database it cannot use (a full disk; here garbage in the file)
+    logs the error's one line, naming the file and the fix, not a traceback on the user's terminal."""
+    database = database_at("sqlite:///state/mesh.sqlite", tmp_path, named_in="test")
+    path = tmp_path / "state/mesh.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"garbage" * 100)
+    failed = threading.Event()
+
+    def flush() -> None:
+        try:
+            with database.write(durable=False) as conn:
+                conn.exec_driver_sql("SELECT 1")
+        finally:
+            failed.set()
+
+    sender = BackgroundSender(flush, gather=0.01)
+    with caplog.at_level(logging.ERROR, logger="governance.lineage.sender"):
+        sender.poke()
+        assert failed.wait(timeout=30)
+        sender.close()
+    [record] = [r for r in caplog.records if r.name == "governance.lineage.sender"]
+    assert record.exc_info is None, "no traceback"
+    assert str(path) in record.getMessage() and "Fix:" in record.getMessage()
