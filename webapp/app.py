@@ -39,6 +39,7 @@ from webapp.graph_svg import STATE_COLOURS, graph_svg
 from webapp.overview import FAILED, WINDOW_DAYS, Overview, RunIndex, overview
 from webapp.problems import public_fields, unavailable
 from webapp.products import product_router
+from webapp.sealing import SealPacer
 
 _log = logging.getLogger(__name__)
 
@@ -124,11 +125,14 @@ def trends_json(o: Overview) -> str:
 
 
 def create_app(root: Path | None = None, *,
-               operations: Callable[[Mesh], OperationsView] = operations_view) -> FastAPI:
+               operations: Callable[[Mesh], OperationsView] = operations_view,
+               seal_refusals_every: float = 10.0) -> FastAPI:
     """The web app of the mesh at ``root``; ``operations`` gives the operational figures (by
-    default the operations layer's :func:`governance.ops.operations_view`). Nothing is loaded
-    until the first request."""
+    default the operations layer's :func:`governance.ops.operations_view`); the audit log's head
+    is signed after unproven callers' refusals at most once per ``seal_refusals_every`` seconds
+    (:mod:`webapp.sealing`). Nothing is loaded until the first request."""
     source = MeshSource(root)
+    refusals = SealPacer(seal_refusals_every)
     templates = _templates()
     figures = FiguresCache(operations, days=WINDOW_DAYS)
 
@@ -148,7 +152,10 @@ def create_app(root: Path | None = None, *,
             _log.warning("the mesh cannot be shown yet: %s", exc)
         for name in ("dashboard.html", "asset.html"):
             templates.get_template(name)  # compiled once, now
-        yield
+        try:
+            yield
+        finally:
+            refusals.close()
 
     app = FastAPI(title="Data mesh", docs_url=None, redoc_url=None, openapi_url=None, lifespan=prepared)
 
@@ -203,5 +210,5 @@ def create_app(root: Path | None = None, *,
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.include_router(product_router(source.mesh, source.authenticator))
+    app.include_router(product_router(source.mesh, source.authenticator, refusals))
     return app

@@ -26,14 +26,17 @@ from governance.identity import IdentityError, RequestAuthenticator
 from governance.keys import KeyError_
 from governance.services import governed
 from webapp.problems import problem
+from webapp.sealing import SealPacer
 
 MEDIA_TYPES = {"parquet": "application/vnd.apache.parquet", "arrow": "application/vnd.apache.arrow.stream"}
 Format = Literal["parquet", "arrow"]
 
 
-def product_router(mesh_of: Callable[[], Mesh], authenticator_of: Callable[[], RequestAuthenticator]) -> APIRouter:
+def product_router(mesh_of: Callable[[], Mesh], authenticator_of: Callable[[], RequestAuthenticator],
+                   refusals: SealPacer) -> APIRouter:
     """The read API's routes; ``mesh_of()`` and ``authenticator_of()`` give the loaded mesh and
-    its request authenticator."""
+    its request authenticator; ``refusals`` paces the signing of heads after unproven callers'
+    refusals."""
     router = APIRouter()
 
     @router.get("/api/products/{key}")
@@ -52,7 +55,7 @@ def product_router(mesh_of: Callable[[], Mesh], authenticator_of: Callable[[], R
             audit.append(AuditEvent(actor="unknown", action="read", target=key, outcome="denied", source="api",
                                     details={"reason": exc.what[:500], "identity": "unproven",
                                              **({"claimed_user": claimed[:200]} if claimed else {})}))
-            audit.seal()
+            refusals.seal_soon(audit)
             raise problem(401, exc, mesh.root) from None
         try:
             frame = read_asset(mesh, key, actor=actor, version=version, partition=partition, first=first,

@@ -271,13 +271,14 @@ _BACKUP_ON_A_FULL_DISK = """
 import resource, sys
 from pathlib import Path
 from governance.dr import BackupError, backup
+from governance.identity import Actor
 from governance.services import governed
 from governance.wiring import load_mesh
 mesh = load_mesh(Path(sys.argv[1]))
 governed(mesh).keyring  # opened before the disk fills
 resource.setrlimit(resource.RLIMIT_FSIZE, (1024, resource.RLIM_INFINITY))  # mesh.toml no longer fits: EFBIG
 try:
-    backup(mesh)
+    backup(mesh, actor=Actor(id="platform@acme.example", method="ed25519", evidence="test key"))
 except BackupError as exc:
     print(exc)
     sys.exit(3)
@@ -289,7 +290,7 @@ def test_a_backup_on_a_full_disk_is_one_error_and_leaves_nothing_half_written(ex
     write fails with EFBIG) is a BackupError naming the folder and the fix; no partial folder
     is left and the earlier backup still verifies."""
     assert materialize("customers.customers", mesh=example_mesh, params=SMALL).ok
-    earlier = backup(example_mesh)
+    earlier = backup(example_mesh, actor=PLATFORM)
     done = subprocess.run([sys.executable, "-c", _BACKUP_ON_A_FULL_DISK, str(example_mesh.root)],
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 3, done.stderr
@@ -323,7 +324,7 @@ def test_a_restore_on_a_full_disk_leaves_the_audit_folder_as_it_was_and_runs_aga
     short by a full disk (here a file-size limit) leaves the log as it was, not half a log with
     an empty public key; the error names the backup and the fix, and the next restore completes."""
     assert materialize("customers.customers", mesh=example_mesh, params=SMALL).ok
-    written = backup(example_mesh)
+    written = backup(example_mesh, actor=PLATFORM)
     folder = example_mesh.state_dir / "audit"
     log_file = folder / "audit.jsonl"
     log_file.write_bytes(log_file.read_bytes().replace(b'"materialized"', b'"gate_failed"', 1))

@@ -433,7 +433,7 @@ def test_a_rewrap_of_backups_on_a_full_disk_leaves_no_half_copy_counted_as_a_bac
     names the backup and the fix, and no half copy (which holds the index, so it would count as a
     backup with empty key files) is left to stop `mesh keys status` and retirement afterwards."""
     mesh, keyring, audit = protected_mesh, governed(protected_mesh).keyring, governed(protected_mesh).audit
-    written = backup(mesh)
+    written = backup(mesh, actor=person("platform@acme.example"))
     rotate_keys(mesh, keyring, audit, actor=person("platform@acme.example"))
     done = subprocess.run([sys.executable, "-c", _REWRAP_ON_A_FULL_DISK, str(mesh.root)], capture_output=True,
                           text=True, timeout=120, check=False, cwd=Path(__file__).resolve().parents[2])

@@ -5,6 +5,7 @@ and no data, and every attempt is in the audit log."""
 from __future__ import annotations
 
 import io
+import json
 import time
 
 import polars as pl
@@ -15,6 +16,7 @@ from governance.identity import sign_request
 from governance.services import governed
 from tests.conftest import person
 from tests.webapp.conftest import FIRST_SCALE, SECOND_SCALE, ServedMesh
+from webapp import create_app
 
 ANALYST = "analyst@acme.example"
 
@@ -103,3 +105,28 @@ def test_a_partition_or_a_range_of_a_partitioned_product(client: TestClient, ser
     assert ranged.headers["x-mesh-version"] == ""  # several partitions: each has its own
     outside = get(client, served_mesh, "/api/products/sales.daily_orders?partition=1999-01-01")
     assert outside.status_code == 404 and "1999-01-01" in outside.json()["detail"]["error"]
+
+
+def test_unproven_callers_make_the_server_sign_a_head_at_most_once_a_while(served_mesh: ServedMesh) -> None:
+    """Each refusal signed a tree head (a signature, syncs, a witness write): a caller proving
+    nothing made the server do that per request. Each is still recorded at once, and comes under
+    a signed head within the pace."""
+    audit_dir = served_mesh.root / ".mesh" / "audit"
+
+    def signed() -> list[dict]:
+        return [json.loads(line) for line in (audit_dir / "checkpoints.jsonl").read_text().splitlines()]
+
+    def records() -> int:
+        return (audit_dir / "audit.jsonl").read_text().count("\n")
+
+    with TestClient(create_app(served_mesh.root, seal_refusals_every=0.5)) as http:
+        heads, before = len(signed()), records()
+        for _ in range(30):
+            assert http.get("/api/products/sales.orders").status_code == 401
+        assert records() == before + 30  # every refusal recorded at once
+        assert len(signed()) <= heads + 2
+        deadline = time.monotonic() + 120
+        while signed()[-1]["size"] < records():  # the pending seal covers them all
+            assert time.monotonic() < deadline, "the refusals were never signed"
+            time.sleep(0.1)
+    assert len(signed()) <= heads + 3 and signed()[-1]["size"] == records()
