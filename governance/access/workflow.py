@@ -128,13 +128,16 @@ def approve_grant(policy: MeshPolicy, audit: AuditLog, *, grant_id: str, approve
     if not approver.is_person:
         _refuse(audit, approver, "grant_approve", grant.product, f"'{who}' is a service; only people approve grants",
                 grant=grant.id)
+    owners = set(policy.domains[grant.producer].owners)
+    holders = approvers_with(policy, "approve_grant")
+    ask = _who_approves(grant, owners, holders)
     if who == grant.requested_by:
         _refuse(audit, approver, "grant_approve", grant.product, "a requester cannot approve their own request",
-                grant=grant.id)
-    owners = set(policy.domains[grant.producer].owners)
-    if who not in owners | approvers_with(policy, "approve_grant"):
+                grant=grant.id, fix=ask)
+    if who not in owners | holders:
         _refuse(audit, approver, "grant_approve", grant.product,
-                f"'{who}' is neither an owner of '{grant.producer}' nor a holder of approve_grant", grant=grant.id)
+                f"'{who}' is neither an owner of '{grant.producer}' nor a holder of approve_grant", grant=grant.id,
+                fix=ask)
     person = policy.people.get(who)
     if person is None:
         _refuse(audit, approver, "grant_approve", grant.product, f"'{who}' has no public key in mesh.toml [people]",
@@ -162,6 +165,16 @@ def approve_grant(policy: MeshPolicy, audit: AuditLog, *, grant_id: str, approve
                             details={"consumer": grant.consumer, "grant": grant.id, "missing": missing,
                                      **_how(approver)}))
     return missing
+
+
+def _who_approves(grant: Grant, owners: set[str], holders: set[str]) -> str:
+    """The fix of a refused approval: who may approve ``grant`` (never its requester)."""
+    def named(people: set[str]) -> str:
+        others = sorted(people - {grant.requested_by} if grant.requested_by else people)
+        return ", ".join(others) or "nobody yet (ask the council to add one in mesh.toml)"
+    return (f"grant {grant.id} needs an owner of '{grant.producer}' ({named(owners)}) and a holder of "
+            f"approve_grant ({named(holders)}), neither of them the requester, to run "
+            f"`mesh access approve {grant.id} --as EMAIL`")
 
 
 def _write_grant(policy: MeshPolicy, grant: Grant) -> None:

@@ -17,13 +17,20 @@ from assets.storage import Manifest
 
 @dataclass(frozen=True, slots=True)
 class LineageNode:
-    """One asset in the lineage of another, ``depth`` steps away."""
+    """One asset in the lineage of another, ``depth`` steps away.
+
+    ``read`` is a version of the upstream side of the edge to ``via``: upstream, of this asset
+    (read by ``via``'s current version); downstream, of ``via`` (read by this asset's current
+    version). ``read_of_current`` is that upstream side's current version, so ``stale`` compares
+    versions of one asset on both sides.
+    """
 
     key: str
     depth: int
     via: str
     current: str | None
     read: str | None = None
+    read_of_current: str | None = None
 
     @property
     def domain(self) -> str:
@@ -31,8 +38,12 @@ class LineageNode:
 
     @property
     def stale(self) -> bool:
-        """For an upstream node: its current version is newer than the one that was read."""
-        return self.read is not None and self.current is not None and self.current != self.read
+        """The version read is no longer the current version of the asset it was read from.
+
+        Upstream: this input moved on since ``via`` read it. Downstream: this asset reads an
+        older version of ``via`` than its current one.
+        """
+        return self.read is not None and self.read_of_current is not None and self.read != self.read_of_current
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "domain": self.domain, "depth": self.depth, "via": self.via,
@@ -84,7 +95,9 @@ def lineage_of(mesh: Mesh, key: str) -> AssetLineage:
         for nxt, depth, via in mesh.graph.walk((key,), upstream=upstream).steps():
             cur = current(nxt)
             child, parent = (via, nxt) if upstream else (nxt, via)
-            found.append(LineageNode(nxt, depth, via, cur.version if cur else None, read(child, parent)))
+            source = current(parent)
+            found.append(LineageNode(nxt, depth, via, cur.version if cur else None, read(child, parent),
+                                     source.version if source else None))
         return tuple(found)
 
     def read(child: str, parent: str) -> str | None:

@@ -12,6 +12,7 @@ one call (``mesh ops check``, the ops DAG, a missed Deadline Alert) checks every
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +42,9 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class CheckReport:
-    """One check: the conditions looked at, the freshness changes signalled, and the delivery."""
+    """One check: the conditions looked at, the freshness changes signalled, and the delivery
+    (``delivery.sent``: every message delivered while the check ran, the alerts its signals sent
+    at once included)."""
 
     findings: tuple[Finding, ...]
     delivery: Flushed
@@ -64,6 +67,7 @@ def check_mesh(mesh: Mesh, now: dt.datetime | None = None) -> CheckReport:
     now = now or services.clock()
     findings = [_audit(mesh), *_keys(mesh, now), *_replicas(mesh, now)]
     sink = services.alerts
+    delivered = sink.sent()  # each signal sends at once, so the closing flush alone misses them
     for f in findings:
         domain = f.subject.split(":", 1)[1] if f.kind == "replica_lag" else None
         if f.firing:
@@ -73,7 +77,9 @@ def check_mesh(mesh: Mesh, now: dt.datetime | None = None) -> CheckReport:
         else:
             sink.recover(Recovery(kind=f.kind, subject=f.subject, at=now, summary=f.summary))
     evaluation = evaluate(mesh_view(mesh), now, sink, alive=workers_of(mesh).alive)
-    return CheckReport(tuple(findings), sink.flush(now), tuple(evaluation.signals))
+    flushed = sink.flush(now)
+    delivery = dataclasses.replace(flushed, sent=max(sink.sent() - delivered, flushed.sent))
+    return CheckReport(tuple(findings), delivery, tuple(evaluation.signals))
 
 
 def _audit(mesh: Mesh) -> Finding:

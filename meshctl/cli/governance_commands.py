@@ -163,7 +163,8 @@ def verify_proof(
         public = load_pem_public_key(key.read_bytes())
     except (OSError, ValueError) as exc:
         fail(f"cannot read {str(file)} or {str(key)}: {str(exc)}. Fix: name the proof file "
-             "mesh audit prove wrote and the audit public key (PEM)")
+             "mesh audit prove wrote and the audit public key (PEM; the mesh keeps it in "
+             ".mesh/audit/audit.ed25519.pub)")
     if not isinstance(public, Ed25519PublicKey):
         fail(f"{str(key)} is not an Ed25519 public key. Fix: use .mesh/audit/audit.ed25519.pub")
     if fingerprint and key_fingerprint(public) != fingerprint:

@@ -79,7 +79,6 @@ def lineage(
         table.add_column(col)
     for direction, nodes in (("upstream", view.upstream), ("downstream", view.downstream)):
         for n in nodes:
-            note = "input moved on since" if direction == "upstream" and n.stale else (
-                "reads an older version" if direction == "downstream" and n.read and n.read != view.current else "")
+            note = ("input moved on since" if direction == "upstream" else "reads an older version") if n.stale else ""
             table.add_row(direction, str(n.depth), n.key, n.via, n.current or "-", n.read or "-", note)
     console.print(table)

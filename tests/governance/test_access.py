@@ -122,9 +122,13 @@ def test_the_approval_workflow(example_root: Path) -> None:
     assert active_grant(policy, "customers.customers", "marketing", dt.date.today()) is None
     assert "# Governance policies" in (example_root / "mesh.toml").read_text(), "comments must be kept"
     signer = LocalIdentity(people={e: p.public_key for e, p in policy.people.items()})
-    with pytest.raises(GrantWorkflowError, match="cannot approve their own request"):
+    with pytest.raises(GrantWorkflowError, match="cannot approve their own request") as refused:
         approve_grant(policy, audit, grant_id=grant_id, approver=as_person(policy, "marketing-data@acme.example"),
                       signer=signer)
+    assert refused.value.fix == (
+        f"grant {grant_id} needs an owner of 'customers' (customers-data@acme.example) and a holder of "
+        "approve_grant (council@acme.example), neither of them the requester, to run "
+        f"`mesh access approve {grant_id} --as EMAIL`"), "the refusal names who can approve"
     missing = approve_grant(policy, audit, grant_id=grant_id, approver=as_person(policy, "customers-data@acme.example"),
                             signer=signer)
     assert missing and "approve_grant" in missing[0]

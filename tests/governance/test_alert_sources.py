@@ -114,6 +114,7 @@ def test_an_audit_log_that_does_not_verify_raises_an_alert(example: tuple[Path, 
     [finding] = [f for f in report.findings if f.firing]
     assert finding.kind == "audit_unverified" and "does not verify" in finding.summary
     assert [(m["kind"], m["severity"]) for m in sent(root)] == [("audit_unverified", "critical")]
+    assert report.delivery.sent == 1 and report.delivery.pending == 0, "the alert the check sent is counted"
 
 
 def test_a_key_past_its_rotation_age_raises_an_alert_until_it_is_rotated(example: tuple[Path, Clock]) -> None:

@@ -113,3 +113,5 @@ def test_mesh_audit_prove_writes_a_proof_verify_proof_checks_offline(example_roo
     out.write_text(good)
     wrong = runner.invoke(app, ["audit", "verify-proof", str(out), "--key", str(other), "--fingerprint", pinned])
     assert wrong.exit_code == 1 and "not the pinned" in wrong.stderr
+    missing = runner.invoke(app, ["audit", "verify-proof", str(out), "--key", str(tmp_path / "audit.ed25519.pub")])
+    assert missing.exit_code == 1 and ".mesh/audit/audit.ed25519.pub" in missing.stderr, "the fix says where the key is"

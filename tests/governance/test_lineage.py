@@ -242,6 +242,29 @@ def test_mesh_lineage_shows_versions_across_domains_and_the_impact(example_root:
     assert unknown.exit_code == 1 and "did you mean" in unknown.stderr.lower()
 
 
+def test_a_downstream_asset_reads_an_older_version_only_when_its_input_moved_on(example_root: Path) -> None:
+    """Each downstream node compares the version it read with the current version of the asset it
+    read (``via``), not with the root's: two levels down, ``finance.monthly_revenue`` reads
+    ``finance.revenue``'s versions, never ``sales.orders``'s."""
+    mesh = load_mesh(example_root)
+    materialize("+finance.monthly_revenue", mesh=mesh, params=SMALL)
+    runner = CliRunner()
+
+    def downstream() -> dict[str, dict[str, Any]]:
+        shown = runner.invoke(app, ["lineage", "sales.orders", "--root", str(example_root), "--json"])
+        assert shown.exit_code == 0, shown.stderr
+        return {n["key"]: n for n in json.loads(shown.stdout)["downstream"]}
+
+    fresh = downstream()
+    assert fresh["finance.monthly_revenue"]["via"] == "finance.revenue"
+    assert not fresh["finance.revenue"]["stale"] and not fresh["finance.monthly_revenue"]["stale"]
+    table = runner.invoke(app, ["lineage", "sales.orders", "--root", str(example_root)], env={"COLUMNS": "250"})
+    assert table.exit_code == 0 and "reads an older version" not in table.stdout
+    materialize("finance.revenue", mesh=mesh, params=SMALL)
+    moved = downstream()
+    assert moved["finance.monthly_revenue"]["stale"] and not moved["finance.revenue"]["stale"]
+
+
 def test_the_airflow_provider_gets_the_namespace_and_the_transport(example_root: Path) -> None:
     from governance.lineage import airflow_provider_settings
 

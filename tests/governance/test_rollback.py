@@ -56,7 +56,11 @@ def test_mesh_rollback_command(example_root: Path) -> None:
                                     "--root", str(example_root)])
     assert done.exit_code == 0, done.stderr
     assert f"sales.products is now at {first.version}" in done.stdout
-    assert load_mesh(example_root).store().current_version("sales.products") == first.version
+    mesh = load_mesh(example_root)
+    assert mesh.store().current_version("sales.products") == first.version
+    assert mesh.standby_region is not None
+    assert mesh.store(mesh.standby_region).current_version("sales.products") == first.version, \
+        "the standby serves the version rolled back to, so a failover does not undo the rollback"
 
 
 def test_without_a_version_the_newest_older_version_that_verifies_is_chosen(example_root: Path) -> None:
