@@ -5,21 +5,25 @@ newer one); going back is this explicit act, by an owner of the asset's domain o
 ``operate_dr``, audited with both versions. The version rolled back to must verify against its
 manifest (a version that does not is refused, naming its data file and the version to choose
 instead); without a version, the newest version older than the current one that verifies is
-chosen. Replication mirrors it to the standby; the next publish moves forward again.
+chosen. The standby region is brought to the same ``CURRENT`` at once (a rollback publishes
+nothing, so no update handler would replicate it, and a failover would serve the version rolled
+back from); a standby that cannot be reached is reported, and `mesh dr replicate` catches it up.
+The next publish moves forward again.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from assets.errors import StorageError
+from assets.errors import MeshError, StorageError
 from assets.mesh import Mesh
 from assets.storage import VersionStore
 from assets.storage.layout import asset_dir
 from governance.audit import AuditEvent, AuditLog
 from governance.identity import Actor
 from governance.identity.authorization import identity_details, require
+from governance.replication import Replicator
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +35,14 @@ class RollbackReport:
     previous: str | None
     version: str
     partition: str | None = None
+    #: What the standby region was brought to (its replication's description), or why it was not.
+    mirrored: str | None = None
+    not_mirrored: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "region": self.region, "from": self.previous, "to": self.version,
-                **({"partition": self.partition} if self.partition is not None else {})}
+                **({"partition": self.partition} if self.partition is not None else {}),
+                "mirrored": self.mirrored, **({"not_mirrored": self.not_mirrored} if self.not_mirrored else {})}
 
 
 class RollbackRefusedError(StorageError):
@@ -83,7 +91,21 @@ def move_back(mesh: Mesh, key: str, version: str | None, audit: AuditLog, *, act
     audit.append(AuditEvent(actor=actor.id, action="rollback", target=key, outcome="rolled back", source="governance",
                             where=f"region:{region}",
                             details={**report.to_dict(), "why": why, **identity_details(actor)}))
-    return report
+    return _mirrored(mesh, audit, report)
+
+
+def _mirrored(mesh: Mesh, audit: AuditLog, report: RollbackReport) -> RollbackReport:
+    """``report`` once the standby region's ``CURRENT`` was brought to the rolled-back version."""
+
+    replicator = Replicator.for_mesh(mesh, audit)
+    if replicator is None:
+        return report
+    try:
+        done = replicator.replicate(report.key, partition=report.partition).describe()
+    except (MeshError, OSError) as exc:  # the rollback stands; `mesh dr replicate` catches the standby up
+        return replace(report, not_mirrored=f"the standby {replicator.target} still serves the older version "
+                                             f"({type(exc).__name__}: {exc}). Fix: run `mesh dr replicate`")
+    return replace(report, mirrored=done)
 
 
 def last_good_version(store: VersionStore, key: str, *, before: str | None,

@@ -32,31 +32,19 @@ def rollback(
     """Make an older version of an asset current in the active region (an owner of its domain,
     or operate_dr). The version must verify (without --to: the newest older version that does);
     the rollback is audited and replicated."""
-    from assets.errors import MeshError
-    from governance.replication import Replicator
     from governance.rollback import rollback as roll_back
 
     mesh = open_policy_mesh(root)
     actor = act_as(mesh, user, "rollback")
-    audit = governed(mesh).audit
     with user_errors():
-        report = roll_back(mesh, asset, to, audit, actor=actor, partition=partition)
-    # A rollback publishes nothing, so no update handler replicates it: mirror CURRENT now, or a
-    # failover would serve the version rolled back from while `mesh dr status` says "in sync".
-    replicator = Replicator.for_mesh(mesh, audit)
-    mirrored: str | None = None
-    if replicator is not None:
-        try:
-            mirrored = replicator.replicate(report.key, partition=report.partition).describe()
-        except (MeshError, OSError) as exc:  # the rollback stands; the standby catches up later
-            console.print(f"[yellow]warning:[/] the standby {escape(replicator.target)} still serves the older "
-                          f"CURRENT: {escape(f'{type(exc).__name__}: {exc}')}. Fix: run `mesh dr replicate`",
-                          highlight=False)
+        report = roll_back(mesh, asset, to, governed(mesh).audit, actor=actor, partition=partition)
+    if report.not_mirrored:
+        console.print(f"[yellow]warning:[/] {escape(report.not_mirrored)}", highlight=False)
     if as_json:
-        emit_json({**report.to_dict(), "replicated": mirrored})
+        emit_json(report.to_dict())
         return
     shown = f"{report.key}/{report.partition}" if report.partition is not None else report.key
     console.print(f"{escape(shown)} is now at {escape(report.version)} in region {escape(report.region)} "
                   f"(was {escape(report.previous or '-')})", highlight=False)
-    if mirrored is not None:
-        console.print(f"mirrored to the standby: {escape(mirrored)}", highlight=False)
+    if report.mirrored is not None:
+        console.print(f"mirrored to the standby: {escape(report.mirrored)}", highlight=False)

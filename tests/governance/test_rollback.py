@@ -32,6 +32,9 @@ def test_an_owner_rolls_back_an_asset_and_it_is_audited(example_root: Path) -> N
     report = rollback(mesh, "sales.products", first.version, audit, actor=person(OWNER))
     assert report.previous == second.version and report.version == first.version
     assert mesh.store().current_version("sales.products") == first.version
+    assert mesh.standby_region is not None and report.mirrored is not None and report.not_mirrored is None
+    assert mesh.store(mesh.standby_region).current_version("sales.products") == first.version, \
+        "the operation mirrors the standby, whoever calls it (the CLI, the self-healing runbook)"
     [event] = [e for e in audit.query(action="rollback") if e.outcome == "rolled back"]
     assert event.actor == OWNER and event.details["from"] == second.version and event.details["to"] == first.version
     third = materialize("sales.products", mesh=mesh)["sales.products"].manifest  # publishing moves it forward again
