@@ -4,8 +4,10 @@ A failover first verifies the replicas it is about to serve: for every asset, th
 version the target region holds must match its checksum, and no version published since
 (known from the active region if it can still be read, and from the run history, which lives
 outside every region) may be missing. Otherwise it is refused with the list, unless forced,
-which reports what is lost. Then every asset's ``CURRENT`` in the target points at its newest
-verified version and the active region switches in one atomic write. The time from the
+which reports what is lost. Then every asset's ``CURRENT`` in the target points at the version
+the active region serves, when that region can still be read and the target holds the version
+verified (so a rollback stays rolled back), else at its newest verified version, and the active
+region switches in one atomic write. The time from the
 start of the command to the switch is the recovery time (RTO), measured and audited.
 """
 
@@ -137,11 +139,20 @@ def _check_replicas(mesh: Mesh, active: str, to: str) -> tuple[dict[str, str], l
         partitions = _partitions(mesh, active, to, key)
         if partitions:  # each partition's CURRENT is mirrored by replication: only losses to report
             return key, None, _partition_loss(mesh, active, to, key, partitions, known)
+        served: str | None = None
         try:
             known |= set(mesh.store(active).versions(key))
+            served = mesh.store(active).current_version(key)
         except Exception:  # the active region may be gone; the history still knows what was published
             pass
         held = target.versions(key)
+        if served is not None and served in held and target.verify(target.manifest(key, served)):
+            # what the active region serves, a rollback included; newer versions are kept, not served
+            corrupt = tuple(v for v in held if v > served and not target.verify(target.manifest(key, v)))
+            newer = tuple(sorted(v for v in known - set(held) if v > served))
+            lost = Loss(key, tuple(sorted(set(corrupt + newer))), "corrupt or missing in " + to) if corrupt else \
+                Loss(key, newer, "not replicated to " + to) if newer else None
+            return key, served, lost
         serving = next((v for v in reversed(held) if target.verify(target.manifest(key, v))), None)
         corrupt = tuple(v for v in held if serving is None or v > serving)
         newer = tuple(sorted(v for v in known - set(held) if serving is None or v > serving))

@@ -31,6 +31,7 @@ from governance.dr import (
 )
 from governance.handlers import HistoryHandler, PolicyCheckHandler
 from governance.identity.authorization import PermissionDeniedError
+from governance.rollback import rollback
 from governance.services import governed
 from governance.wiring import load_mesh
 from meshctl.cli import app
@@ -83,6 +84,22 @@ def test_the_recovery_drill_loses_nothing_beyond_the_reported_rpo(example_mesh: 
     switches = audit.query(action="failover")
     assert [(s.outcome, s.actor) for s in switches] == [("refused", OPERATOR), ("switched", OPERATOR)]
     assert switches[-1].details["lost"][0]["versions"] == [unreplicated]
+
+
+def test_a_rolled_back_asset_stays_rolled_back_through_a_failover_and_a_failback(example_mesh: Mesh) -> None:
+    """A failover pointed every asset at its newest verified replica, so the version a rollback
+    had taken out of service was served again."""
+    first = materialize("sales.products", mesh=example_mesh)["sales.products"].manifest
+    second = materialize("sales.products", mesh=example_mesh)["sales.products"].manifest
+    assert first is not None and second is not None
+    audit = governed(example_mesh).audit
+    rollback(example_mesh, "sales.products", first.version, audit, actor=PLATFORM)
+    assert example_mesh.store("us-west").current_version("sales.products") == first.version
+    failover(example_mesh, "us-west", audit, actor=PLATFORM)
+    assert example_mesh.store("us-west").current_version("sales.products") == first.version
+    assert example_mesh.store().require_current("sales.products").version == first.version
+    failback(example_mesh, audit, actor=PLATFORM)
+    assert example_mesh.store("us-east").current_version("sales.products") == first.version
 
 
 def test_failover_refuses_corrupt_replicas_and_failback_catches_the_primary_up(example_mesh: Mesh) -> None:
