@@ -17,7 +17,8 @@ import io
 import json
 import threading
 from collections import Counter, defaultdict, deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +72,15 @@ def _damaged(log: AuditLog, offset: int) -> AuditError:
         while offset > 0 and (chunk := fh.read(min(offset, 1 << 20))):
             lines, offset = lines + chunk.count(b"\n"), offset - len(chunk)
     return log.damaged_line(lines + 1)
+
+
+@contextmanager
+def _record_at(log: AuditLog, offset: int) -> Iterator[None]:
+    """Reading the record at byte ``offset``: a damaged one raises :func:`_damaged`'s error."""
+    try:
+        yield
+    except _DAMAGED:
+        raise _damaged(log, offset) from None
 
 
 def _drill(body: Any) -> dict[str, Any]:
@@ -199,14 +209,12 @@ class RunIndex:
             for line in fh:
                 if not line.endswith(b"\n"):
                     break  # a torn last line: the next append sets it aside
-                try:
+                with _record_at(log, self.offset):  # not read past: every page says so until the log is restored
                     if line.startswith(_MATERIALIZE_LINE):
                         self._add(line, self.offset)
                     elif line.startswith(_DRILL_LINE):
                         _drill(json.loads(line))  # its details are read when the page shows them
                         self.drill_at = self.offset
-                except _DAMAGED:  # not read past: every page says so until the log is restored
-                    raise _damaged(log, self.offset) from None
                 self.offset += len(line)
         return self
 
@@ -214,13 +222,11 @@ class RunIndex:
         """The latest runs of ``key`` (at most :data:`RECENT`), newest first."""
         runs = []
         for offset, body in self._read(log, list(self.recent.get(key, ()))[::-1]):
-            try:
+            with _record_at(log, offset):
                 details = body.get("details") or {}
                 runs.append(RunRecord(key=body["target"], at=dt.datetime.fromisoformat(body["at"]),
                                       outcome=body["outcome"], version=details.get("version"),
                                       error=details.get("error"), failed_checks=tuple(details.get("failed_checks") or ())))
-            except _DAMAGED:
-                raise _damaged(log, offset) from None
         return runs
 
     def last_drill(self, log: AuditLog) -> Drill | None:
@@ -228,12 +234,10 @@ class RunIndex:
         if self.drill_at is None:
             return None
         offset, body = self._read(log, [self.drill_at])[0]
-        try:
+        with _record_at(log, offset):
             details = _drill(body)
             return Drill(at=body["at"], ok=body.get("outcome") == "ok", rto_seconds=_number(details, "rto_seconds"),
                          rpo_versions=_number(details, "rpo_versions"), rpo_seconds=_number(details, "rpo_seconds"))
-        except _DAMAGED:
-            raise _damaged(log, offset) from None
 
     @staticmethod
     def _read(log: AuditLog, offsets: list[int]) -> list[tuple[int, dict[str, Any]]]:
@@ -242,10 +246,8 @@ class RunIndex:
             found = []
             for offset in offsets:
                 fh.seek(offset)
-                try:
+                with _record_at(log, offset):
                     found.append((offset, json.loads(fh.readline())))
-                except _DAMAGED:
-                    raise _damaged(log, offset) from None
             return found
 
     def _add(self, line: bytes, start: int) -> None:

@@ -146,15 +146,14 @@ def _check_replicas(mesh: Mesh, active: str, to: str) -> tuple[dict[str, str], l
         except Exception:  # the active region may be gone; the history still knows what was published
             pass
         held = target.versions(key)
+        serving: str | None
         if served is not None and served in held and target.verify(target.manifest(key, served)):
             # what the active region serves, a rollback included; newer versions are kept, not served
+            serving = served
             corrupt = tuple(v for v in held if v > served and not target.verify(target.manifest(key, v)))
-            newer = tuple(sorted(v for v in known - set(held) if v > served))
-            lost = Loss(key, tuple(sorted(set(corrupt + newer))), "corrupt or missing in " + to) if corrupt else \
-                Loss(key, newer, "not replicated to " + to) if newer else None
-            return key, served, lost
-        serving = next((v for v in reversed(held) if target.verify(target.manifest(key, v))), None)
-        corrupt = tuple(v for v in held if serving is None or v > serving)
+        else:
+            serving = next((v for v in reversed(held) if target.verify(target.manifest(key, v))), None)
+            corrupt = tuple(v for v in held if serving is None or v > serving)
         newer = tuple(sorted(v for v in known - set(held) if serving is None or v > serving))
         if corrupt:
             return key, serving, Loss(key, tuple(sorted(set(corrupt + newer))), "corrupt or missing in " + to)

@@ -77,8 +77,7 @@ def check_mesh(mesh: Mesh, now: dt.datetime | None = None) -> CheckReport:
         else:
             sink.recover(Recovery(kind=f.kind, subject=f.subject, at=now, summary=f.summary))
     evaluation = evaluate(mesh_view(mesh), now, sink, alive=workers_of(mesh).alive)
-    flushed = sink.flush(now)
-    delivery = dataclasses.replace(flushed, sent=max(sink.sent() - delivered, flushed.sent))
+    delivery = dataclasses.replace(sink.flush(now), sent=sink.sent() - delivered)
     return CheckReport(tuple(findings), delivery, tuple(evaluation.signals))
 
 
