@@ -13,6 +13,7 @@ from assets.graph import AssetGraph
 from governance.access import check_graph_access
 from governance.lineage import lineage_settings
 from governance.policy import MeshPolicy, PolicyErrors, load_policy
+from governance.wiring import standing_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,13 @@ def check_mesh(root: Path | str | None = None) -> CheckReport:
         return CheckReport(problems=tuple(str(p) for p in exc.problems))
     except MeshError as exc:
         return CheckReport(problems=(str(exc),))
+    warnings: list[str] = []
+    try:
+        standing = standing_of(policy)
+    except MeshError as exc:
+        return CheckReport(problems=(str(exc),))
+    policy = standing.policy
+    warnings += [finding] if (finding := standing.finding()) else []
     active = policy.active_domains
     found = discover(policy.root, active, skip=set(policy.domains) - set(active))
     problems = [str(e) for e in found.errors.values()]
@@ -64,11 +72,11 @@ def check_mesh(root: Path | str | None = None) -> CheckReport:
         lineage_settings(policy)  # an openlineage.yml beside mesh.toml is read here
     except MeshError as exc:
         problems.append(str(exc))
-    warnings: list[str] = []
     if graph is not None:
         problems += route_selection_problems(policy, graph)
-        replaced, warnings = deprecation_findings(graph, dt.date.today(), unloaded)
+        replaced, deprecations = deprecation_findings(graph, dt.date.today(), unloaded)
         problems += replaced
+        warnings += deprecations
         warnings += partial_rollup_warnings(graph)
         warnings += [f"{policy.path.name} [[grants]][{g.index}] ({g.product} -> {g.consumer}): '{g.product}' is "
                      f"{graph[g.product].spec.visibility}, so the grant opens nothing (grants share restricted "

@@ -23,6 +23,7 @@ from assets.emails import is_email, normalize_email
 from assets.errors import ConfigError, MeshError
 from assets.mesh import Mesh
 from governance.audit import AuditEvent, AuditLog
+from governance.council import trust_standing
 from governance.identity import Actor
 from governance.identity.authorization import identity_details, require
 from governance.policy import load_policy
@@ -93,7 +94,7 @@ def dag_entry_file(name: str) -> str:
 def create_domain(root: Path, name: str, owner: str, audit: AuditLog, *, actor: Actor) -> list[Path]:
     """Onboard domain ``name`` owned by ``owner``; returns the files written. ``actor`` needs the
     ``manage_domains`` permission."""
-    policy = load_policy(root)
+    policy = trust_standing(load_policy(root), lambda: audit).policy  # the roles the council approved
     require(policy, audit, actor, "manage_domains", action="domain_create", target=name)
     try:
         check_name(name, "mesh domain create")  # as mesh.toml's [domains.<name>] will check it

@@ -35,6 +35,7 @@ from governance.access import AccessDeniedError, check_graph_access, domain_may_
 from governance.alerts import AlertObserver, AlertSink
 from governance.audit import AuditLog, audit_log_at, mesh_witnesses
 from governance.audit.policy_changes import record_policy_change
+from governance.council import TrustStanding, trust_standing
 from governance.handlers import default_handlers
 from governance.history import LEGACY_FILE as HISTORY_FILE
 from governance.history import RunHistory
@@ -56,7 +57,7 @@ _log = logging.getLogger(__name__)
 
 
 def load_mesh(path: Path | str | None = None, *, strict: bool = True,
-              domains: Collection[str] | None = None) -> Mesh:
+              domains: Collection[str] | None = None, council: bool = True) -> Mesh:
     """Load ``mesh.toml`` (found from ``path``, ``$MESH_ROOT`` or the working folder) and the
     domains beside it, and wire governance into the mesh.
 
@@ -67,8 +68,12 @@ def load_mesh(path: Path | str | None = None, *, strict: bool = True,
     commands load none) and the domains they read, whose assets are needed to check access;
     inputs of those are edges out of the graph, not errors. Access between domains is checked
     on every load.
+
+    The mesh acts on the trust the council approved (``governance.council``): a change of
+    people, roles or owners not yet approved is not in effect. ``council=False`` loads the file
+    as written, for the one command that repairs the approvals (``mesh policy recover``).
     """
-    policy = load_policy(path)
+    policy = acting_policy(load_policy(path)) if council else load_policy(path)
     active = policy.active_domains
     found = discover(policy.root, active, domains, skip=set(policy.domains) - set(active))
     if domains is not None:  # also load the domains they read, to check access to their assets
@@ -90,6 +95,22 @@ def load_mesh(path: Path | str | None = None, *, strict: bool = True,
     check_graph_access(graph, policy)
     return Mesh(name=policy.settings.name, root=policy.root, regions=_regions(policy), graph=graph,
                 wiring=_governed_services, policy=policy, errors=dict(found.errors), switches=_switches(policy))
+
+
+def acting_policy(written: MeshPolicy) -> MeshPolicy:
+    """``written`` (``mesh.toml`` as loaded) with the trust the council approved."""
+    return standing_of(written).policy
+
+
+def standing_of(written: MeshPolicy) -> TrustStanding:
+    """Which trust ``written`` acts on (:func:`governance.council.trust_standing`), the audit log
+    read for the council's first approval only when this host has not recorded it."""
+    return trust_standing(written, partial(_evidence_log, written))
+
+
+def _evidence_log(policy: MeshPolicy) -> AuditLog:
+    return audit_log_at(policy.root / STATE_DIR, pinned=policy.audit.key_fingerprint,
+                        database=state_database(policy) if policy.state.shared else None)
 
 
 def load_policy_mesh(path: Path | str | None = None) -> Mesh:

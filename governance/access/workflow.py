@@ -15,6 +15,7 @@ how they proved it (``method``, ``evidence``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any, NoReturn
 
@@ -203,7 +204,7 @@ def _approve_in_file(policy: MeshPolicy, grant: Grant, who: str, signature: str)
         for key in [k for k in signatures if normalize_email(str(k)) == who]:
             del signatures[key]
         signatures[who] = signature
-    updated = load_policy(policy.path)
+    updated = dataclasses.replace(policy, grants=load_policy(policy.path).grants)  # the trust acted on stays
     return missing_approvals(updated, find_grant(updated, grant.id, "approve"))
 
 

@@ -1,12 +1,19 @@
 """The governance council's policies: ``mesh.toml`` as typed, validated objects."""
 
-from governance.policy.loader import PolicyErrors, find_mesh_file, load_policy
+from governance.policy.loader import (
+    PolicyErrors,
+    find_mesh_file,
+    load_policy,
+    read_trust,
+    trust_snapshot,
+)
 from governance.policy.model import (
     IDENTITY_PROVIDERS,
     JURISDICTIONS,
     PROTECTIONS,
     AuditSettings,
     Classification,
+    CouncilSettings,
     DomainPolicy,
     Grant,
     IdentitySettings,
@@ -20,13 +27,24 @@ from governance.policy.model import (
     Role,
     StateSettings,
 )
+from governance.policy.trust import (
+    APPROVE_POLICY,
+    TRUST_SECTIONS,
+    Trust,
+    digest_of,
+    trust_in,
+    with_trust,
+)
 
 __all__ = [
+    "APPROVE_POLICY",
+    "TRUST_SECTIONS",
     "IDENTITY_PROVIDERS",
     "JURISDICTIONS",
     "PROTECTIONS",
     "AuditSettings",
     "Classification",
+    "CouncilSettings",
     "DomainPolicy",
     "Grant",
     "IdentitySettings",
@@ -40,6 +58,12 @@ __all__ = [
     "Retention",
     "Role",
     "StateSettings",
+    "Trust",
+    "digest_of",
     "find_mesh_file",
     "load_policy",
+    "read_trust",
+    "trust_in",
+    "trust_snapshot",
+    "with_trust",
 ]

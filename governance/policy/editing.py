@@ -17,13 +17,21 @@ from assets.atomic import atomic_write
 
 
 @contextmanager
-def edit_mesh_toml(path: Path) -> Iterator[tomlkit.TOMLDocument]:
-    """Yield the parsed document; it is written back if the block ends without an error."""
+def mesh_toml_lock(path: Path) -> Iterator[None]:
+    """Hold the exclusive lock that serialises every change of ``mesh.toml`` (and of the
+    council's approvals beside it)."""
     with open(path.with_suffix(".toml.lock"), "a+b") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            doc = tomlkit.parse(path.read_text())
-            yield doc
-            atomic_write(path, tomlkit.dumps(doc).encode())
+            yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextmanager
+def edit_mesh_toml(path: Path) -> Iterator[tomlkit.TOMLDocument]:
+    """Yield the parsed document; it is written back if the block ends without an error."""
+    with mesh_toml_lock(path):
+        doc = tomlkit.parse(path.read_text())
+        yield doc
+        atomic_write(path, tomlkit.dumps(doc).encode())

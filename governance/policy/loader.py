@@ -23,6 +23,7 @@ from governance.policy.alerts import AlertsPolicy, read_alerts
 from governance.policy.model import (
     AuditSettings,
     Classification,
+    CouncilSettings,
     DomainPolicy,
     Grant,
     IdentitySettings,
@@ -40,11 +41,12 @@ from governance.policy.model import (
 )
 from governance.policy.ops import read_ops
 from governance.policy.reporting import RATES, BillingRates, SodPolicy, SodRule
+from governance.policy.trust import Snapshot, Trust, snapshot_of
 
 T = TypeVar("T")
 
 _SECTIONS = ("mesh", "regions", "domains", "classification", "retention", "grants", "roles", "lineage", "keys",
-             "people", "identity", "audit", "state", "ops", "alerts", "sod", "billing")
+             "people", "identity", "council", "audit", "state", "ops", "alerts", "sod", "billing")
 _KEYS: dict[str, tuple[str, ...]] = {
     "mesh": ("name", "primary_region", "secondary_region"),
     "lineage": ("namespace", "transport", "file", "url", "endpoint", "timeout_seconds"),
@@ -57,6 +59,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "keys": ("provider",),
     "people": ("public_key",),
     "identity": ("provider", "issuer", "audience", "jwks_url", "email_claim"),
+    "council": ("quorum",),
     "audit": ("key_fingerprint",),
     "state": ("url", "password_env"),
     "sod": ("rules",),
@@ -102,8 +105,25 @@ def load_policy(path: Path | str | None = None) -> MeshPolicy:
     return _load_unchanged(file.resolve(), stat.st_mtime_ns, stat.st_size)
 
 
+def read_trust(file: Path, snapshot: Snapshot) -> Trust:
+    """Read a snapshot of ``file``'s trust sections (``governance.policy.trust``) into policy
+    types, validated as the file's own sections are. Raises :class:`PolicyErrors`."""
+    return _Reader(file).trust(snapshot)
+
+
+def trust_snapshot(policy: MeshPolicy) -> dict[str, Any]:
+    """The trust sections of the ``mesh.toml`` that ``policy`` was loaded from, read again."""
+    stat = policy.path.stat()
+    return snapshot_of(_raw_unchanged(policy.path, stat.st_mtime_ns, stat.st_size))
+
+
 @lru_cache(maxsize=16)
 def _load_unchanged(file: Path, _mtime_ns: int, _size: int) -> MeshPolicy:
+    return _Reader(file).policy(_raw_unchanged(file, _mtime_ns, _size))
+
+
+@lru_cache(maxsize=16)
+def _raw_unchanged(file: Path, _mtime_ns: int, _size: int) -> dict[str, Any]:
     data = file.read_bytes()
     try:
         raw = tomllib.loads(data.decode("utf-8"))
@@ -123,7 +143,7 @@ def _load_unchanged(file: Path, _mtime_ns: int, _size: int) -> MeshPolicy:
         raise ConfigError("arrays or inline tables are nested too deeply to read", where=str(file),
                           fix="nest values at most a few levels deep; no key of mesh.toml needs more than two") \
             from None
-    return _Reader(file).policy(raw)
+    return raw
 
 
 @dataclass
@@ -145,11 +165,10 @@ class _Reader:
         retention = self._build("[retention]", lambda: self._retention(self._table(raw, "retention")))
         lineage = self._build("[lineage]", lambda: self._lineage(self._table(raw, "lineage")))
         keys = self._build("[keys]", lambda: self._keys(self._table(raw, "keys")))
-        roles = self._named(raw, "roles", lambda n, t: Role(
-            name=n, members=self._emails(t, "members", f"[roles.{n}]"),
-            permissions=self._strings(t, "permissions", f"[roles.{n}]")))
+        roles = self._named(raw, "roles", self._role)
         people = self._people(self._table(raw, "people"))
         identity = self._build("[identity]", lambda: self._identity(self._table(raw, "identity")))
+        council = self._build("[council]", lambda: self._council(self._table(raw, "council")))
         audit = self._build("[audit]", lambda: AuditSettings(key_fingerprint=self._get(
             self._table(raw, "audit"), "key_fingerprint", str, "[audit]", default=None)))
         state = self._build("[state]", lambda: self._state(self._table(raw, "state")))
@@ -169,15 +188,34 @@ class _Reader:
             self._alert_domains(alerts, domains)
         self._look_alikes(people, domains, roles, grants)
         if self.problems or settings is None or retention is None or lineage is None or keys is None \
-                or identity is None or audit is None or state is None or ops is None or alerts is None \
+                or identity is None or council is None or audit is None or state is None or ops is None or alerts is None \
                 or sod is None or billing is None:
             raise PolicyErrors(self.file, self.problems)
         return MeshPolicy(path=self.file, settings=settings, regions=regions, domains=domains,
                           classifications=classes, retention=retention, grants=grants, roles=roles,
-                          lineage=lineage, keys=keys, people=people, identity=identity, audit=audit,
+                          lineage=lineage, keys=keys, people=people, identity=identity, council=council, audit=audit,
                           state=state, ops=ops, alerts=alerts, sod=sod, billing=billing)
 
+    def trust(self, snapshot: Snapshot) -> Trust:
+        """A council-approved snapshot of the trust sections, read as the file's are."""
+        raw = dict(snapshot)
+        owners = raw.get("owners")
+        people = self._people(self._table(raw, "people"))
+        roles = self._named(raw, "roles", self._role)
+        identity = self._build("[identity]", lambda: self._identity(self._table(raw, "identity")))
+        council = self._build("[council]", lambda: self._council(self._table(raw, "council")))
+        owned = {name: emails for name, table in (owners.items() if isinstance(owners, dict) else ())
+                 if (emails := self._build(f"[domains.{name}]", partial(
+                     self._emails, {"owners": table}, "owners", f"[domains.{name}]")))}
+        if self.problems or identity is None or council is None:
+            raise PolicyErrors(self.file, self.problems)
+        return Trust(people=people, roles=roles, identity=identity, council=council, owners=owned)
+
     # -- sections -------------------------------------------------------------------------------
+    def _role(self, name: str, t: dict[str, Any]) -> Role:
+        return Role(name=name, members=self._emails(t, "members", f"[roles.{name}]"),
+                    permissions=self._strings(t, "permissions", f"[roles.{name}]"))
+
     def _settings(self, t: dict[str, Any]) -> MeshSettings:
         self._unknown_keys(t, _KEYS["mesh"], "[mesh]")
         return MeshSettings(
@@ -242,6 +280,10 @@ class _Reader:
             audience=self._get(t, "audience", str, "[identity]", default=None),
             jwks_url=self._get(t, "jwks_url", str, "[identity]", default=None),
             email_claim=self._get(t, "email_claim", str, "[identity]", default="email"))
+
+    def _council(self, t: dict[str, Any]) -> CouncilSettings:
+        self._unknown_keys(t, _KEYS["council"], "[council]")
+        return CouncilSettings(quorum=self._get(t, "quorum", int, "[council]", default=1))
 
     def _people(self, t: dict[str, Any]) -> dict[str, Person]:
         """``[people."<email>"]``, keyed by the normalised address; two spellings of one are refused."""

@@ -410,6 +410,20 @@ IDENTITY_PROVIDERS = frozenset({"local", "oidc"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CouncilSettings:
+    """``[council]``: how many holders of ``approve_policy`` must sign a change of who is who
+    and who may do what (``[people]``, ``[roles]``, domain owners, ``[identity]``, ``[council]``)
+    before it takes effect."""
+
+    quorum: int = 1
+
+    def __post_init__(self) -> None:
+        _require(not isinstance(self.quorum, bool) and isinstance(self.quorum, int) and 1 <= self.quorum <= 50,
+                 "[council].quorum", f"quorum must be a whole number from 1 to 50, not {self.quorum!r}",
+                 "write quorum = 2 (two council members sign each change of roles and people)")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class IdentitySettings:
     """``[identity]``: how people prove who they are. ``provider`` is ``local`` (default: keys
     registered in ``[people]``) or ``oidc`` (``issuer``, ``audience``, optional ``jwks_url``
@@ -453,6 +467,7 @@ class MeshPolicy:
     keys: KeysPolicy = field(default_factory=KeysPolicy)
     people: Mapping[str, Person] = field(default_factory=dict)
     identity: IdentitySettings = field(default_factory=IdentitySettings)
+    council: CouncilSettings = field(default_factory=CouncilSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
     state: StateSettings = field(default_factory=StateSettings)
     ops: OpsPolicy = field(default_factory=OpsPolicy)

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from assets.errors import ConfigError
 
 #: Permissions a role may hold; ``decrypt:<classification>`` and ``read:<domain>`` are checked separately.
-PERMISSIONS = frozenset({"approve_grant", "read_audit", "read_all", "rotate_keys", "operate_dr", "manage_domains"})
+PERMISSIONS = frozenset({"approve_grant", "approve_policy", "read_audit", "read_all", "rotate_keys", "operate_dr",
+                         "manage_domains"})
 _CURRENCY = re.compile(r"^[A-Z]{3}\Z")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
 

@@ -64,6 +64,7 @@ from meshctl.cli.identity_commands import identity_app
 from meshctl.cli.lineage_command import lineage
 from meshctl.cli.observe_command import observe
 from meshctl.cli.ops_app import ops_app
+from meshctl.cli.policy_commands import policy_app
 from meshctl.cli.report_commands import report_app, usage
 from meshctl.cli.rollback_command import rollback
 from meshctl.cli.run_table import print_run
@@ -429,6 +430,10 @@ def _set_up_example(root: Path | None) -> None:
         done = enroll_people(find_mesh_file(root).parent)
         mesh = open_policy_mesh(root)
         pinned = pin_audit_key(mesh.policy, governed(mesh).audit)
+        approved = _approve_example_trust(open_policy_mesh(root))
+    if approved:
+        console.print(f"set-up: people, roles and owners approved by {escape(approved)} (as `mesh policy approve` "
+                      "would); a change of them now needs the council's signature", highlight=False)
     if pinned:
         console.print(escape(f"set-up: the audit log's signing key pinned in mesh.toml [audit] ({pinned})"),
                       highlight=False)
@@ -437,6 +442,26 @@ def _set_up_example(root: Path | None) -> None:
                       f"their public keys and {len(done.signed)} signed approval(s) written to mesh.toml", highlight=False)
     for person, why in done.skipped.items():
         console.print(f"set-up: {escape(person)} skipped: {escape(why)}", highlight=False)
+
+
+def _approve_example_trust(mesh: Mesh) -> str | None:
+    """The example's approve_policy holder whose key is held here signs its trust, unless the
+    trust in force is already the file's; who signed, or ``None``."""
+    from governance.council import approve_trust
+    from governance.identity import LocalIdentity, held_public_key, identity_provider
+    from governance.policy import APPROVE_POLICY, load_policy
+    from governance.policy.roles import approvers_with
+    from governance.wiring import standing_of
+
+    if standing_of(load_policy(mesh.policy.path)).status == "approved":
+        return None
+    people = {e: p.public_key for e, p in mesh.policy.people.items()}
+    for email in sorted(approvers_with(mesh.policy, APPROVE_POLICY)):
+        if email in people and held_public_key(email) == people[email]:
+            actor = identity_provider(mesh.policy).authenticate(email)
+            approve_trust(mesh.policy, governed(mesh).audit, actor=actor, signer=LocalIdentity(people=people))
+            return email
+    return None
 
 
 app.command()(up)
@@ -455,6 +480,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(retention_app, name="retention")
 app.add_typer(domain_app, name="domain")
 app.add_typer(identity_app, name="identity")
+app.add_typer(policy_app, name="policy")
 app.add_typer(ops_app, name="ops")
 app.add_typer(report_app, name="report")
 app.command()(usage)
