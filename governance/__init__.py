@@ -22,6 +22,7 @@ keeps them acyclic and in this order), from the top:
 - ``services``: the services governance builds for a mesh (``governed(mesh)``);
 - ``lineage``, ``replication``, ``rollback``, ``retention``, ``protection``, ``gc``;
 - ``alerts``: signals, incidents, routing and notifiers;
+- ``council``: the council's signed approval of trust (people, roles, owners, identity);
 - ``audit``: the audit log;
 - ``runs``, ``history``: run records and workers, the run history;
 - ``state``: the state database;

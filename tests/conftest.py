@@ -17,13 +17,17 @@ from hypothesis import settings
 from assets import Mesh, RunResult, materialize
 from governance.audit import audit_log_at
 from governance.audit.pinning import pin_audit_key
-from governance.identity import Actor, normalize_email
+from governance.council import approve_trust
+from governance.identity import Actor, LocalIdentity, identity_provider, normalize_email
 from governance.identity.example import enroll_people
 from governance.policy import load_policy
-from governance.wiring import load_mesh
+from governance.services import governed
+from governance.wiring import load_mesh, load_policy_mesh
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+#: The example's holder of approve_policy.
+COUNCIL = "council@acme.example"
 #: Orders in test runs of the example mesh: small, but every asset gets several rows.
 TEST_SCALE = 3_000
 
@@ -57,9 +61,10 @@ def mesh_identities() -> Path:
     return Path(os.environ["MESH_IDENTITY"])
 
 
-def copy_example_mesh(target: Path) -> Path:
+def copy_example_mesh(target: Path, *, approved: bool = True) -> Path:
     """Copy mesh.toml, domains/ and drops/ of the repo to ``target``; storage then lives there too. Its
-    people are enrolled (keys in the run's ``MESH_IDENTITY`` folder) and its approvals signed."""
+    people are enrolled (keys in the run's ``MESH_IDENTITY`` folder), its grant approvals signed and,
+    when ``approved``, its people, roles and owners approved by the council."""
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "mesh.toml", target / "mesh.toml")
     shutil.copytree(REPO / "domains", target / "domains", ignore=shutil.ignore_patterns("__pycache__"))
@@ -67,7 +72,17 @@ def copy_example_mesh(target: Path) -> Path:
     arrived_long_ago(target / "drops")
     enroll_people(target, Path(os.environ["MESH_IDENTITY"]))  # set by pytest_configure
     pin_audit_key(load_policy(target), audit_log_at(target / ".mesh"))  # verification is anchored in tests
+    if approved:  # as `mesh demo` does: a change of people, roles or owners then needs the council
+        approve_example_trust(target)
     return target
+
+
+def approve_example_trust(root: Path) -> None:
+    """The council signs the example's people, roles and owners (`mesh policy approve`)."""
+    mesh = load_policy_mesh(root)
+    people = {e: p.public_key for e, p in mesh.policy.people.items()}
+    approve_trust(mesh.policy, governed(mesh).audit, actor=identity_provider(mesh.policy).authenticate(COUNCIL),
+                  signer=LocalIdentity(people=people))
 
 
 def arrived_long_ago(folder: Path) -> None:

@@ -56,12 +56,12 @@ class TrustStanding:
         quorum = (self.chain.head or self.written).council.quorum
         if self.status == "unapproved":
             return (f"{self.written.path.name}: people, roles and owners are not approved by the council, so whoever "
-                    "can edit the file decides who may do what. Fix: a holder of approve_policy runs `mesh policy "
-                    f"approve --as EMAIL` (quorum {quorum})")
+                    "can edit the file decides who may do what. Fix: a holder of approve_policy runs "
+                    f"`mesh policy approve --as EMAIL` (quorum {quorum})")
         if self.status == "pending":
             return (f"{self.written.path.name}: changes of trust not in effect until approved "
-                    f"({'; '.join(self.changes())}). Fix: {quorum} holder(s) of approve_policy run `mesh policy "
-                    "approve --as EMAIL` (`mesh policy status` shows who signed)")
+                    f"({'; '.join(self.changes())}). Fix: {quorum} holder(s) of approve_policy run "
+                    "`mesh policy approve --as EMAIL` (`mesh policy status` shows who signed)")
         return None
 
     def changes(self) -> list[str]:

@@ -495,6 +495,14 @@ def domain_create(
     for path in files:
         console.print(f"wrote {path.relative_to(mesh.root)}")
     console.print(f"domain '{name}' declared in mesh.toml; try: uv run mesh materialize 'domain:{name}'")
+    from governance.policy import load_policy
+    from governance.wiring import standing_of
+
+    with user_errors():
+        pending = standing_of(load_policy(mesh.policy.path)).status == "pending"
+    if pending:
+        console.print(f"its owner takes effect once the council approves it (`mesh policy approve --as EMAIL`); "
+                      f"until then the council owns '{name}'", highlight=False)
     from meshctl.local_airflow import LocalAirflow
 
     if LocalAirflow(mesh.root).running():

@@ -86,16 +86,14 @@ def actions(root: Path) -> list[str]:
 
 @pytest.fixture
 def approved_root(tmp_path: Path) -> Path:
-    root = copy_example_mesh(tmp_path / "mesh")
-    assert approve(root, COUNCIL)
-    return root
+    return copy_example_mesh(tmp_path / "mesh")  # approved by the council
 
 
 ADD_ANALYST_TO_COUNCIL = ('members = ["council@acme.example"]', 'members = ["council@acme.example", "analyst@acme.example"]')
 
 
 def test_before_the_first_approval_the_file_is_in_effect_and_check_says_so(tmp_path: Path) -> None:
-    root = copy_example_mesh(tmp_path / "mesh")
+    root = copy_example_mesh(tmp_path / "mesh", approved=False)
     edit(root, *ADD_ANALYST_TO_COUNCIL)
     assert may(root, ANALYST, "read_audit")
     out = CliRunner().invoke(app, ["check", "--root", str(root)], env={"COLUMNS": "300"})
@@ -114,7 +112,7 @@ def test_the_first_approval_is_signed_audited_and_kept_beside_mesh_toml(approved
 
 
 def test_someone_without_approve_policy_cannot_approve(tmp_path: Path) -> None:
-    root = copy_example_mesh(tmp_path / "mesh")
+    root = copy_example_mesh(tmp_path / "mesh", approved=False)
     with pytest.raises(PermissionDeniedError, match="approve_policy"):
         approve(root, ANALYST)
     assert not (root / APPROVALS_FILE).exists()
@@ -182,7 +180,7 @@ def _registered_key(root: Path, email: str) -> str:
 
 
 def test_an_approval_of_another_mesh_does_not_verify_here(approved_root: Path, tmp_path: Path) -> None:
-    other = copy_example_mesh(tmp_path / "other")
+    other = copy_example_mesh(tmp_path / "other", approved=False)
     edit(other, 'name = "acme"', 'name = "other"')
     assert approve(other, COUNCIL)
     [line] = read_approvals(other)
@@ -194,7 +192,7 @@ def test_an_approval_of_another_mesh_does_not_verify_here(approved_root: Path, t
 
 def test_a_replaced_approvals_file_is_refused_on_load(approved_root: Path, tmp_path: Path) -> None:
     """A whole new chain, approved by its own council, is not the first approval the audit log holds."""
-    other = copy_example_mesh(tmp_path / "other")
+    other = copy_example_mesh(tmp_path / "other", approved=False)
     edit(other, *ADD_ANALYST_TO_COUNCIL)
     assert approve(other, ANALYST)
     shutil.copy(other / APPROVALS_FILE, approved_root / APPROVALS_FILE)

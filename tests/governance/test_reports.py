@@ -26,7 +26,7 @@ from governance.reports import (
 from governance.services import governed
 from governance.wiring import load_mesh
 from meshctl.cli import app
-from tests.conftest import copy_example_mesh, person
+from tests.conftest import approve_example_trust, copy_example_mesh, person
 
 runner = CliRunner()
 COUNCIL = "council@acme.example"
@@ -108,6 +108,7 @@ def test_incompatible_permissions_declared_in_sod_are_findings(history: Path, tm
     root = copy_example_mesh(tmp_path / "mesh")
     _edit(root / "mesh.toml", 'permissions = ["operate_dr", "rotate_keys"]',
           'permissions = ["operate_dr", "rotate_keys", "decrypt:restricted"]')
+    approve_example_trust(root)  # a role change is in effect once the council approved it
     findings = [f for f in _report(root)["sod"] if f["kind"] == "incompatible_permissions"]
     assert [(f["who"], f["rule"]) for f in findings] == [("platform@acme.example", "keys_and_restricted_plaintext")]
     assert "roles platform" in findings[0]["detail"]

@@ -17,7 +17,7 @@ from governance.services import governed
 from governance.tenancy import TenancyError, create_domain, retire_domain
 from governance.wiring import load_mesh
 from meshctl.cli import app
-from tests.conftest import person
+from tests.conftest import approve_example_trust, person
 
 
 def test_mesh_domains_reports_quotas_in_use(example_root: Path) -> None:
@@ -47,6 +47,9 @@ def test_a_created_domain_works_and_gets_contract_tests(example_root: Path) -> N
     assert (example_root / "dags" / "logistics.py") in files
     mesh = load_mesh(example_root)
     assert "logistics.example" in mesh.graph
+    assert mesh.policy.domains["logistics"].owners == ("council@acme.example",)  # until the council approves
+    approve_example_trust(example_root)
+    mesh = load_mesh(example_root)
     assert mesh.policy.domains["logistics"].owners == ("logistics@acme.example",)
     assert materialize("domain:logistics", mesh=mesh).ok
     assert {r.id for r in rules(mesh.graph["logistics.example"].spec.contract)} >= {"id:field_uniqueness",

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from assets import materialize
 from governance.wiring import load_mesh
-from tests.conftest import copy_example_mesh
+from tests.conftest import approve_example_trust, copy_example_mesh
 from tests.governance.identity.test_identity_oidc import AUDIENCE, Issuer, issuer  # noqa: F401 (the fixture)
 from webapp import create_app
 
@@ -20,6 +20,7 @@ def test_a_bearer_token_proves_the_reader(issuer: Issuer, tmp_path: Path) -> Non
     root = copy_example_mesh(tmp_path / "mesh")
     with (root / "mesh.toml").open("a") as fh:
         fh.write(f'\n[identity]\nprovider = "oidc"\nissuer = "{issuer.url}"\naudience = "{AUDIENCE}"\n')
+    approve_example_trust(root)  # a change of [identity] is in effect once the council approved it
     assert materialize("sales.orders", mesh=load_mesh(root), params={"scale": 500, "seed": 1}).ok
     with TestClient(create_app(root)) as http:
         token = issuer.token(email="Analyst@Acme.example")
