@@ -33,6 +33,11 @@ def check_anchor(state_dir: Path, approved: Sequence[str], open_log: Callable[[]
     host has seen; else :class:`ConfigError`."""
     seen = _read_marker(state_dir)
     genesis = approved[0] if approved else None
+    where = str(state_dir.parent / "mesh.approvals.jsonl")
+    if seen is not None and seen[0] is not None and seen[0] != genesis:
+        # Whatever the log now says: [state] may name another database since this host saw it.
+        raise ConfigError(f"this host acted on the council's approvals from {seen[0]}, but mesh.approvals.jsonl "
+                          + (f"now starts at {genesis}" if genesis else "holds no approval"), where=where, fix=_FIX)
     if seen is None or seen[0] != genesis:
         try:
             recorded = first_approval(open_log())
@@ -44,7 +49,6 @@ def check_anchor(state_dir: Path, approved: Sequence[str], open_log: Callable[[]
                               f"({why})", where=str(state_dir / "audit"),
                               fix="repair or restore the audit log (`mesh audit verify`, `mesh dr restore`)") from None
         if recorded != genesis:
-            where = str(state_dir.parent / "mesh.approvals.jsonl")
             if genesis is None:
                 raise ConfigError(f"the council approved this mesh's roles and people (first approval {recorded}, in "
                                   "the audit log), but mesh.approvals.jsonl holds no approval", where=where, fix=_FIX)
@@ -55,7 +59,7 @@ def check_anchor(state_dir: Path, approved: Sequence[str], open_log: Callable[[]
     elif seen[1] is not None and seen[1] not in approved:
         raise ConfigError(f"mesh.approvals.jsonl no longer holds approval {seen[1]}, which this host acted on: an "
                           "older file was put back, undoing the council's later approvals",
-                          where=str(state_dir.parent / "mesh.approvals.jsonl"), fix=_FIX)
+                          where=where, fix=_FIX)
     if seen is None or (approved and seen[1] != approved[-1]):
         remember(state_dir, approved)
 

@@ -25,6 +25,7 @@ from governance.council import (
     recover_approvals,
     verify_chain,
 )
+from governance.council.anchor import check_anchor
 from governance.council.approvals import (
     TrustApproval,
     approval_payload,
@@ -197,7 +198,7 @@ def test_a_replaced_approvals_file_is_refused_on_load(approved_root: Path, tmp_p
     assert approve(other, ANALYST)
     shutil.copy(other / APPROVALS_FILE, approved_root / APPROVALS_FILE)
     edit(approved_root, *ADD_ANALYST_TO_COUNCIL)
-    with pytest.raises(ConfigError, match="not the one this mesh's audit log recorded"):
+    with pytest.raises(ConfigError, match="this host acted on the council's approvals from .* now starts at"):
         load_policy_mesh(approved_root)
     (approved_root / ".mesh" / "state" / "council.json").unlink(missing_ok=True)
     with pytest.raises(ConfigError, match="not the one this mesh's audit log recorded"):
@@ -215,6 +216,15 @@ def test_a_deleted_approvals_file_is_refused_and_recovered_from_the_audit_log(ap
     assert out.exit_code == 0, out.output
     assert "2 approval(s)" in out.output
     assert may(approved_root, ANALYST, "read_audit")
+
+
+def test_a_host_that_saw_an_approval_refuses_a_file_without_it_whatever_log_it_is_shown(approved_root: Path,
+                                                                                      tmp_path: Path) -> None:
+    """An edit of [state] can name a database whose log holds no approval: the host's memory wins."""
+    load_policy_mesh(approved_root)  # this host has seen the first approval
+    elsewhere = audit_log_at(tmp_path / "elsewhere")
+    with pytest.raises(ConfigError, match="holds no approval"):
+        check_anchor(approved_root / ".mesh", [], lambda: elsewhere)
 
 
 def test_an_older_approvals_file_put_back_is_refused(approved_root: Path) -> None:
