@@ -4,7 +4,9 @@ when; the grants approved in the period; the reads denied in it."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from governance.access.policy import missing_approvals
 from governance.identity.approvals import approval_status
@@ -44,9 +46,13 @@ class AuditedEvent(Entry):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AccessReview(Entry):
+    """``trust_approvals``: the council's signatures over people, roles and owners in the period
+    (``mesh policy approve``), each saying what it changed and whether it reached the quorum."""
+
     entries: tuple[AccessEntry, ...]
     approvals: tuple[AuditedEvent, ...]
     denied_reads: tuple[AuditedEvent, ...]
+    trust_approvals: tuple[AuditedEvent, ...] = ()
 
 
 def _what(permission: str) -> str:
@@ -89,4 +95,12 @@ def access_review(policy: MeshPolicy, evidence: Evidence, today: dt.date) -> Acc
                       for r in evidence.in_period("grant_approve") if r.outcome != "denied")
     denied = tuple(cite(r, str(r.details.get("reason", ""))) for r in evidence.in_period("read")
                    if r.outcome == "denied")
-    return AccessReview(entries=tuple(standing_access(policy, today)), approvals=approvals, denied_reads=denied)
+    trust = tuple(cite(r, _trust_detail(r.details)) for r in evidence.in_period("trust_signed"))
+    return AccessReview(entries=tuple(standing_access(policy, today)), approvals=approvals, denied_reads=denied,
+                        trust_approvals=trust)
+
+
+def _trust_detail(details: Mapping[str, Any]) -> str:
+    changes = details.get("changes")
+    what = "; ".join(str(c) for c in changes) if isinstance(changes, list) else ""
+    return f"{details.get('signed')} of {details.get('quorum')} signature(s): {what}"

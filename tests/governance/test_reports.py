@@ -114,6 +114,17 @@ def test_incompatible_permissions_declared_in_sod_are_findings(history: Path, tm
     assert "roles platform" in findings[0]["detail"]
 
 
+def test_the_councils_approvals_of_roles_are_in_the_access_review(tmp_path: Path) -> None:
+    root = copy_example_mesh(tmp_path / "mesh")  # the council approved its trust
+    _edit(root / "mesh.toml", 'members = ["analyst@acme.example"]',
+          'members = ["analyst@acme.example", "finance-data@acme.example"]')
+    approve_example_trust(root)
+    trust = _report(root)["access"]["trust_approvals"]
+    assert [t["actor"] for t in trust] == [COUNCIL, COUNCIL]
+    assert trust[0]["detail"] == "1 of 1 signature(s): first approval"
+    assert trust[1]["detail"] == "1 of 1 signature(s): roles: ~analyst"
+
+
 @pytest.mark.parametrize("fmt", ["json", "html", "pdf"])
 def test_a_written_report_verifies_and_fails_once_a_covered_record_is_tampered(history: Path, tmp_path: Path,
                                                                                fmt: str) -> None:
