@@ -413,7 +413,8 @@ def demo(
                   f"{region.uri_of(region.path(QUARANTINE))}/; "
                   "lineage: .mesh/lineage/events.jsonl (Airflow's own: airflow-events.jsonl) and uv run mesh "
                   "lineage sales.orders --impact; replicas and RPO: uv run mesh dr status; a recovery drill: "
-                  "uv run mesh dr drill; usage and chargeback: uv run mesh usage --as council@acme.example; Airflow "
+                  "uv run mesh dr drill; usage and chargeback: uv run mesh usage --as council@acme.example; the council's "
+                  "approval of people, roles and owners: uv run mesh policy status; Airflow "
                   "logs: .mesh/airflow/logs/")
     print_ops_status(open_mesh(root))
     print_dashboard_url()
@@ -431,9 +432,6 @@ def _set_up_example(root: Path | None) -> None:
         mesh = open_policy_mesh(root)
         pinned = pin_audit_key(mesh.policy, governed(mesh).audit)
         approved = _approve_example_trust(open_policy_mesh(root))
-    if approved:
-        console.print(f"set-up: people, roles and owners approved by {escape(approved)} (as `mesh policy approve` "
-                      "would); a change of them now needs the council's signature", highlight=False)
     if pinned:
         console.print(escape(f"set-up: the audit log's signing key pinned in mesh.toml [audit] ({pinned})"),
                       highlight=False)
@@ -442,6 +440,9 @@ def _set_up_example(root: Path | None) -> None:
                       f"their public keys and {len(done.signed)} signed approval(s) written to mesh.toml", highlight=False)
     for person, why in done.skipped.items():
         console.print(f"set-up: {escape(person)} skipped: {escape(why)}", highlight=False)
+    if approved:
+        console.print(f"set-up: people, roles and owners approved by {escape(approved)} (as `mesh policy approve` "
+                      "would); a change of them now needs the council's signature", highlight=False)
 
 
 def _approve_example_trust(mesh: Mesh) -> str | None:
