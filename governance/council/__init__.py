@@ -16,7 +16,11 @@ from governance.council.approve import (
     approve_trust,
 )
 from governance.council.chain import Chain, verify_chain
-from governance.council.recovery import approvals_in_log, recover_approvals
+from governance.council.recovery import (
+    approvals_in_log,
+    log_disagreement,
+    recover_approvals,
+)
 from governance.council.standing import TrustStanding, describe_changes, trust_standing
 
 __all__ = [
@@ -31,6 +35,7 @@ __all__ = [
     "approvals_in_log",
     "approve_trust",
     "describe_changes",
+    "log_disagreement",
     "read_approvals",
     "recover_approvals",
     "trust_standing",

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from assets.errors import ConfigError
 from assets.mesh import STATE_DIR
 from governance.audit import AuditEvent, AuditLog
 from governance.council.anchor import TRUST_APPROVED, remember
-from governance.council.approvals import TrustApproval, write_approvals
+from governance.council.approvals import TrustApproval, read_approvals, write_approvals
 from governance.council.approve import CouncilError
 from governance.council.chain import verify_chain
 from governance.identity.authorization import authenticate, identity_details, require
@@ -33,6 +34,25 @@ def approvals_in_log(audit: AuditLog) -> list[TrustApproval]:
                                    where=f"{audit.where}", fix="restore mesh.approvals.jsonl from the last backup")
             found.append(_approval(approval, record.hash))
     return found
+
+
+def log_disagreement(policy: MeshPolicy, audit: AuditLog) -> str | None:
+    """Why ``mesh.approvals.jsonl`` is not the chain of approvals the log recorded, or ``None``
+    when it is (for ``mesh audit verify --full``, which reads every record anyway)."""
+    try:
+        in_file = [a.digest for a in verify_chain(policy, read_approvals(policy.root)).approved]
+    except ConfigError as exc:
+        return str(exc)
+    in_log = [a.digest for a in approvals_in_log(audit)]
+    if in_file == in_log:
+        return None
+    return (f"mesh.approvals.jsonl holds {len(in_file)} approval(s) of people, roles and owners, the audit log "
+            f"{len(in_log)}; they differ from approval {_first_difference(in_file, in_log) + 1} on. Fix: "
+            "`mesh policy recover --as EMAIL` writes the file back from the log")
+
+
+def _first_difference(a: list[str], b: list[str]) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
 
 
 def recover_approvals(policy: MeshPolicy, audit: AuditLog, *, claimed: str | None) -> int:

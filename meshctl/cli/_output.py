@@ -25,7 +25,7 @@ from assets.errors import MeshError, did_you_mean
 from governance.access import authenticate
 from governance.identity import Actor
 from governance.services import governed
-from governance.wiring import load_mesh, load_policy_mesh
+from governance.wiring import load_mesh
 
 if TYPE_CHECKING:
     from assets.mesh import Mesh
@@ -132,12 +132,14 @@ def act_as(mesh: Mesh, claimed: str | None, action: str) -> Actor:
         return authenticate(mesh.policy, governed(mesh).audit, claimed, action=action)
 
 
-def open_policy_mesh(root: Path | None, *, seal: bool = True) -> Mesh:
+def open_policy_mesh(root: Path | None, *, seal: bool = True, council: bool = True) -> Mesh:
     """The mesh without any domain's code, for operational commands (audit, keys, DR, access):
     a domain whose module is broken does not block them. ``seal=False`` for a command that must
-    not sign the audit log's head when it ends (verification: signing would endorse what it found)."""
+    not sign the audit log's head when it ends (verification: signing would endorse what it found).
+    ``council=False`` loads mesh.toml as written, for a command that decides nothing about who
+    may act and must work while the council's approvals are in question (audit verification)."""
     with user_errors():
-        mesh = load_policy_mesh(root)
+        mesh = load_mesh(root, domains=(), council=council)
     return _opening(mesh) if seal else mesh
 
 

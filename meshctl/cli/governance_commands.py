@@ -47,16 +47,19 @@ def verify(root: RootOption = None, as_json: JsonOption = False,
     head it holds and every head a witness (the standby region, the last backup) saw: a deleted,
     cut or rewritten log is reported, naming what is missing."""
     from governance.audit import witness_protection
+    from governance.council import log_disagreement
 
     with user_errors():  # verification signs nothing: a new head would endorse the log it checked
-        mesh = open_policy_mesh(root, seal=False)
+        mesh = open_policy_mesh(root, seal=False, council=False)
         report = governed(mesh).audit.verify(full=full)
         protection = witness_protection(mesh)
+        council = log_disagreement(mesh.policy, governed(mesh).audit) if full and report.ok else None
     if as_json:
         emit_json({"ok": report.ok and not report.warnings, "records": report.records,
                    "checkpoints": report.checkpoints, "witnessed": report.witnessed, "problem": report.problem,
                    "warnings": list(report.warnings), "method": report.method,
-                   "acknowledged": list(report.acknowledged), "witness_protection": protection})
+                   "acknowledged": list(report.acknowledged), "witness_protection": protection,
+                   "council_approvals": council or ("match the log" if full and report.ok else None)})
     elif report.ok:
         anchor = "pinned key" if not any("pinned" in w for w in report.warnings) else "unpinned key"
         how = "by the block roots of every signed head" if report.method == "bytes" else "record by record"
@@ -70,6 +73,11 @@ def verify(root: RootOption = None, as_json: JsonOption = False,
     if not report.ok:
         fail(f"audit log: {report.problem or ''}. Fix: restore the audit folder from the last backup "
              "(mesh dr restore) and investigate who changed it")
+    if full and report.ok and not as_json:
+        console.print(f"council approvals: {escape(council) if council else 'mesh.approvals.jsonl matches the log'}",
+                      highlight=False)
+    if council:
+        fail(f"council approvals: {council}")
     if report.warnings:
         fail("audit log not anchored: " + "; ".join(report.warnings))
 

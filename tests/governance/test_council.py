@@ -276,3 +276,29 @@ def test_any_bytes_in_the_approvals_file_give_a_clear_error_or_nothing(approved_
             assert APPROVALS_FILE in str(exc) and "Fix:" in str(exc)
     finally:
         (approved_root / APPROVALS_FILE).write_bytes(good)
+
+
+def test_audit_verify_full_finds_an_older_file_that_a_state_writer_slipped_past_the_host(approved_root: Path) -> None:
+    """Who can also write .mesh/state can forget the host's memory; the log still holds every approval."""
+    older = (approved_root / APPROVALS_FILE).read_bytes()
+    edit(approved_root, *ADD_ANALYST_TO_COUNCIL)
+    assert approve(approved_root, COUNCIL)
+    (approved_root / APPROVALS_FILE).write_bytes(older)
+    (approved_root / ".mesh" / "state" / "council.json").unlink()
+    load_policy_mesh(approved_root)  # the first approval is the log's: the load alone cannot tell
+    out = CliRunner().invoke(app, ["audit", "verify", "--full", "--root", str(approved_root)], env={"COLUMNS": "300"})
+    assert out.exit_code == 1
+    assert "holds 1 approval(s) of people, roles and owners, the audit log 2" in out.output
+    assert "mesh policy recover" in out.output
+    fine = CliRunner().invoke(app, ["policy", "recover", "--root", str(approved_root), "--as", COUNCIL])
+    assert fine.exit_code == 0, fine.output
+    again = CliRunner().invoke(app, ["audit", "verify", "--full", "--root", str(approved_root)], env={"COLUMNS": "300"})
+    assert again.exit_code == 0 and "mesh.approvals.jsonl matches the log" in again.output, again.output
+
+
+def test_audit_verify_runs_while_the_approvals_are_in_question(approved_root: Path) -> None:
+    (approved_root / APPROVALS_FILE).write_text("not json\n")
+    out = CliRunner().invoke(app, ["audit", "verify", "--root", str(approved_root)], env={"COLUMNS": "300"})
+    assert "records checked" in out.output, out.output  # verified (no head is signed yet in this copy)
+    full = CliRunner().invoke(app, ["audit", "verify", "--full", "--root", str(approved_root)], env={"COLUMNS": "300"})
+    assert full.exit_code == 1 and "the line is not JSON" in full.output
