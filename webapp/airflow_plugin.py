@@ -28,4 +28,5 @@ class MeshWebPlugin(AirflowPlugin):
     def fastapi_apps(self) -> list[Any]:  # type: ignore[override]
         from webapp.app import create_app
 
-        return [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "Data mesh"}]
+        # Airflow's UI shows the app in an iframe of its own origin: framing by that origin only
+        return [{"app": create_app(framing="self"), "url_prefix": URL_PREFIX, "name": "Data mesh"}]

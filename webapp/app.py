@@ -40,6 +40,7 @@ from webapp.overview import FAILED, WINDOW_DAYS, Overview, RunIndex, overview
 from webapp.problems import public_fields, unavailable
 from webapp.products import product_router
 from webapp.sealing import SealPacer
+from webapp.security_headers import Framing, SecurityHeaders
 
 _log = logging.getLogger(__name__)
 
@@ -126,11 +127,13 @@ def trends_json(o: Overview) -> str:
 
 def create_app(root: Path | None = None, *,
                operations: Callable[[Mesh], OperationsView] = operations_view,
-               seal_refusals_every: float = 10.0) -> FastAPI:
+               seal_refusals_every: float = 10.0, framing: Framing = "none") -> FastAPI:
     """The web app of the mesh at ``root``; ``operations`` gives the operational figures (by
     default the operations layer's :func:`governance.ops.operations_view`); the audit log's head
     is signed after unproven callers' refusals at most once per ``seal_refusals_every`` seconds
-    (:mod:`webapp.sealing`). Nothing is loaded until the first request."""
+    (:mod:`webapp.sealing`). Every answer carries the security headers of
+    :mod:`webapp.security_headers`; ``framing="self"`` lets pages of the same origin frame it
+    (Airflow's UI), else no page may. Nothing is loaded until the first request."""
     source = MeshSource(root)
     refusals = SealPacer(seal_refusals_every)
     templates = _templates()
@@ -158,6 +161,7 @@ def create_app(root: Path | None = None, *,
             refusals.close()
 
     app = FastAPI(title="Data mesh", docs_url=None, redoc_url=None, openapi_url=None, lifespan=prepared)
+    app.add_middleware(SecurityHeaders, framing=framing)
 
     def base(request: Request) -> str:
         return str(request.scope.get("root_path", "")).rstrip("/")
