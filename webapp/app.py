@@ -24,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from assets.errors import MeshError
@@ -36,8 +36,9 @@ from governance.wiring import load_mesh
 from webapp.asset_view import asset_view
 from webapp.figures import FiguresCache
 from webapp.graph_svg import STATE_COLOURS, graph_svg
+from webapp.health import check_available
 from webapp.overview import FAILED, WINDOW_DAYS, Overview, RunIndex, overview
-from webapp.problems import public_fields, unavailable
+from webapp.problems import public_fields, unavailable, unreadable
 from webapp.products import product_router
 from webapp.sealing import SealPacer
 from webapp.security_headers import Framing, SecurityHeaders
@@ -66,10 +67,11 @@ class MeshSource:
             self.runs = RunIndex()
             return mesh
 
-    def prepare(self) -> None:
+    def prepare(self) -> Mesh:
         """Load the mesh and read the audit log into the run index now, not on the first page."""
         mesh = self.mesh()  # first: loading a mesh starts a new index
         self.runs.update(governed(mesh).audit)
+        return mesh
 
     def where(self) -> Path:
         """The mesh's folder: the loaded mesh's, else the one given, else ``$MESH_ROOT`` or the working folder."""
@@ -211,8 +213,16 @@ def create_app(root: Path | None = None, *,
         return FileResponse(str(resources.files("webapp") / "static" / "dashboard.js"), media_type="text/javascript")
 
     @app.get("/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    def health() -> Response:
+        """``ok`` only while the mesh is available (:mod:`webapp.health`); else 503 with what is
+        wrong, where and the fix."""
+        try:
+            check_available(source.prepare)
+        except (MeshError, OSError) as exc:
+            _log.warning("health: %s", exc)
+            fields = public_fields(exc if isinstance(exc, MeshError) else unreadable(exc), source.where())
+            return JSONResponse({"status": "unavailable", **fields}, status_code=503)
+        return JSONResponse({"status": "ok"})
 
     app.include_router(product_router(source.mesh, source.authenticator, refusals))
     return app

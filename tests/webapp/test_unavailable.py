@@ -55,7 +55,9 @@ def test_a_mesh_that_cannot_be_read_gets_503_naming_the_problem(served_mesh: Ser
                 assert answer.json()["detail"]["where"].startswith(where) and answer.json()["detail"]["fix"]
             else:
                 assert answer.headers["content-type"].startswith("text/html") and "Fix:" in answer.text
-        assert http.get("/health").status_code == 200
+        health = http.get("/health")
+        assert health.status_code == 503 and health.json()["status"] == "unavailable"
+        assert what in health.json()["error"] and health.json()["where"].startswith(where) and health.json()["fix"]
 
 
 def test_a_read_the_damaged_audit_log_cannot_record_is_503_not_404(served_mesh: ServedMesh, tmp_path: Path) -> None:
