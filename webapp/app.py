@@ -24,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -38,7 +39,7 @@ from webapp.figures import FiguresCache
 from webapp.graph_svg import STATE_COLOURS, graph_svg
 from webapp.health import check_available
 from webapp.overview import FAILED, WINDOW_DAYS, Overview, RunIndex, overview
-from webapp.problems import public_fields, unavailable, unreadable
+from webapp.problems import bad_request, public_fields, unavailable, unreadable
 from webapp.products import product_router
 from webapp.sealing import SealPacer
 from webapp.security_headers import Framing, SecurityHeaders
@@ -167,6 +168,11 @@ def create_app(root: Path | None = None, *,
 
     def base(request: Request) -> str:
         return str(request.scope.get("root_path", "")).rstrip("/")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> Response:
+        """A query parameter the route cannot take (``format=xml``): the caller's error, 400."""
+        return bad_request(exc)
 
     @app.exception_handler(MeshError)
     @app.exception_handler(OSError)

@@ -13,6 +13,7 @@ from html import escape
 from pathlib import Path
 
 from fastapi import HTTPException
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from assets.errors import MeshError
@@ -54,3 +55,16 @@ def unavailable(error: MeshError | OSError, root: Path, *, html: bool) -> Respon
 def problem(status: int, error: MeshError, root: Path) -> HTTPException:
     """An HTTP error carrying ``error``'s what, where and fix (never a traceback or a server path)."""
     return HTTPException(status, detail=public_fields(error, root))
+
+
+def bad_request(error: RequestValidationError) -> JSONResponse:
+    """The 400 answer of a request whose parameters are wrong (a format that is not one): which
+    parameter, what is wrong with it and what it takes, without echoing the value at length."""
+    first = error.errors()[0] if error.errors() else {}
+    location = [str(part) for part in first.get("loc", ())]
+    name = location[-1] if location else "the request"
+    kind = f"{location[0]} parameter '{name}'" if len(location) > 1 else name
+    allowed = (first.get("ctx") or {}).get("expected")
+    return JSONResponse({"detail": {"error": f"{kind}: {str(first.get('msg', 'is not valid'))[:200]}",
+                                    "where": kind, "fix": f"send {name} as {allowed}" if allowed else f"correct {name}"}},
+                        status_code=400)

@@ -5,7 +5,9 @@ Parquet or Arrow IPC, to authorised consumers only.
 are as :mod:`governance.identity.signed_requests` says (a request signed with their key, or an
 OIDC bearer token); access is then decided and audited by :func:`governance.access.read_asset`,
 exactly as ``mesh read --as``. An unproven caller gets 401 and the refusal is audited; an
-unauthorised one 403 (audited by ``read_asset``). Neither gets any data. An unproven caller's
+unauthorised one 403 (audited by ``read_asset``). Neither gets any data. A request that is wrong
+whatever the data (a bad query parameter, a malformed version id or partition key, a partition
+outside the product's) is 400; a product, version or partition that does not exist, 404. An unproven caller's
 record names the actor ``unknown`` (the user it claimed is in its details, never its actor).
 """
 
@@ -18,8 +20,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from assets.errors import MeshError
+from assets.errors import CorruptDataError, MeshError, SelectionError
 from assets.mesh import Mesh
+from assets.storage.layout import VERSION_NAME
 from governance.access import AccessDeniedError, read_asset
 from governance.audit import AuditError, AuditEvent
 from governance.identity import IdentityError, RequestAuthenticator
@@ -58,13 +61,17 @@ def product_router(mesh_of: Callable[[], Mesh], authenticator_of: Callable[[], R
             refusals.seal_soon(audit)
             raise problem(401, exc, mesh.root) from None
         try:
+            check_selection(key, version=version, partition=partition, first=first, last=last)
             frame = read_asset(mesh, key, actor=actor, version=version, partition=partition, first=first,
                                last=last).collect()
         except AccessDeniedError as exc:
             raise problem(403, exc, mesh.root) from None
-        except (AuditError, KeyError_):  # the read cannot be recorded or decrypted: the app's 503, not a 404
+        except (AuditError, KeyError_, CorruptDataError):  # cannot be recorded, decrypted or trusted: the app's 503
             raise
-        except MeshError as exc:
+        except SelectionError as exc:  # the caller's: a malformed version id, partition key or range
+            named = exc if exc.where else SelectionError(exc.what, where=f"the query of {key}", fix=exc.fix)
+            raise problem(400, named, mesh.root) from None
+        except MeshError as exc:  # no such version, or nothing published
             raise problem(404, exc, mesh.root) from None
         finally:
             audit.seal()
@@ -78,6 +85,18 @@ def product_router(mesh_of: Callable[[], Mesh], authenticator_of: Callable[[], R
                                  "X-Mesh-Rows": str(frame.height)})
 
     return router
+
+
+def check_selection(key: str, *, version: str | None, partition: str | None, first: str | None,
+                    last: str | None) -> None:
+    """Raise :class:`SelectionError` for what no product can have: a version id that is not one,
+    or a partition together with a range."""
+    if version is not None and not VERSION_NAME.fullmatch(version):
+        raise SelectionError(f"{version[:80]!r} is not a version id (like 20261127T101500123456Z-a1b2c3)",
+                             where="query parameter 'version'", fix=f"name one of the versions `mesh history {key}` lists")
+    if partition is not None and (first is not None or last is not None):
+        raise SelectionError("'partition' and a range ('from', 'to') are given together", where="query parameters",
+                             fix="ask for one partition, or for a range from A to B")
 
 
 def _current(mesh: Mesh, key: str, partition: str | None) -> str:

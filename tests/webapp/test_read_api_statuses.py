@@ -1,0 +1,56 @@
+"""The read API's status codes: 400 for what the caller asked wrongly (a bad query parameter, a
+malformed version id, a bad selection), 404 for a product or version that does not exist, 401
+for a caller who proves nothing and 403 for one who may not read; each with what, where and fix."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from governance.identity import sign_request
+from tests.webapp.conftest import ServedMesh
+
+ANALYST = "analyst@acme.example"
+API = "/api/products/"
+
+
+def _get(client: TestClient, served: ServedMesh, path: str, who: str | None = ANALYST) -> object:
+    return client.get(path, headers=sign_request(served.mesh.policy, who, "GET", path) if who else {})
+
+
+@pytest.mark.parametrize(("query", "what"), [
+    pytest.param("sales.orders?format=xml", "format", id="format not one"),
+    pytest.param("sales.orders?version=latest", "'latest' is not a version id", id="version malformed"),
+    pytest.param("sales.orders?version=20000101T000000Z-nope", "is not a version id", id="version too short"),
+    pytest.param("sales.orders?partition=2026-11-20", "is not partitioned", id="partition of an unpartitioned"),
+    pytest.param("sales.daily_orders?partition=garbage", "is not a daily partition key", id="partition malformed"),
+    pytest.param("sales.daily_orders?partition=1999-01-01", "is outside", id="partition outside"),
+    pytest.param("sales.daily_orders?from=x", "is not a date", id="range bound malformed"),
+    pytest.param("sales.daily_orders?partition=2026-11-20&from=2026-11-20", "together", id="partition and range"),
+    pytest.param("sales.daily_orders?version=20261120T000000000000Z-abcdef", "a version of one partition",
+                 id="version without partition"),
+])
+def test_what_the_caller_asked_wrongly_is_400(client: TestClient, served_mesh: ServedMesh, query: str,
+                                              what: str) -> None:
+    answer = _get(client, served_mesh, API + query)
+    assert answer.status_code == 400, answer.text
+    detail = answer.json()["detail"]
+    assert what in detail["error"] and detail["where"] and detail["fix"], detail
+    assert not answer.content.startswith(b"PAR1")
+
+
+@pytest.mark.parametrize(("query", "what"), [
+    pytest.param("sales.nope", "no data product 'sales.nope'", id="no such product"),
+    pytest.param("sales.orders?version=20000101T000000000000Z-abcdef", "does not exist", id="no such version"),
+    pytest.param("sales.daily_orders?from=2099-01-01&to=2099-01-02", "no published version", id="nothing published"),
+])
+def test_what_does_not_exist_is_404(client: TestClient, served_mesh: ServedMesh, query: str, what: str) -> None:
+    answer = _get(client, served_mesh, API + query)
+    assert answer.status_code == 404, answer.text
+    assert what in answer.json()["detail"]["error"]
+
+
+def test_who_is_unproven_is_401_and_who_may_not_read_is_403(client: TestClient, served_mesh: ServedMesh) -> None:
+    assert _get(client, served_mesh, API + "sales.orders", who=None).status_code == 401
+    assert _get(client, served_mesh, API + "customers.customers").status_code == 403
+    assert _get(client, served_mesh, API + "sales.orders").status_code == 200
