@@ -4,11 +4,15 @@ for a caller who proves nothing and 403 for one who may not read; each with what
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
 from governance.identity import sign_request
 from tests.webapp.conftest import ServedMesh
+from webapp import create_app
 
 ANALYST = "analyst@acme.example"
 API = "/api/products/"
@@ -54,3 +58,14 @@ def test_who_is_unproven_is_401_and_who_may_not_read_is_403(client: TestClient, 
     assert _get(client, served_mesh, API + "sales.orders", who=None).status_code == 401
     assert _get(client, served_mesh, API + "customers.customers").status_code == 403
     assert _get(client, served_mesh, API + "sales.orders").status_code == 200
+
+
+def test_a_damaged_version_is_the_servers_503_not_the_callers_404(served_mesh: ServedMesh, tmp_path: Path) -> None:
+    root = tmp_path / "mesh"
+    shutil.copytree(served_mesh.root, root, symlinks=True)
+    current = served_mesh.mesh.store().current_version("sales.orders")
+    (root / ".mesh/regions/us-east/sales/orders" / str(current) / "manifest.json").write_text("{damaged")
+    path = API + "sales.orders"
+    with TestClient(create_app(root)) as http:
+        answer = http.get(path, headers=sign_request(served_mesh.mesh.policy, ANALYST, "GET", path))
+    assert answer.status_code == 503 and "damaged" in answer.json()["detail"]["error"]
