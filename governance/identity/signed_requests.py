@@ -3,8 +3,10 @@
 - ``local`` provider: the person signs the request with their Ed25519 key (the one
   ``mesh identity create`` made and ``[people]`` registers). Three headers carry it:
   ``X-Mesh-User`` (e-mail), ``X-Mesh-Timestamp`` (Unix seconds) and ``X-Mesh-Signature``
-  (``ed25519:...`` over :func:`request_payload`: method, path with query, timestamp). A
-  signature is accepted once, within :data:`MAX_SKEW_SECONDS` of the server's clock.
+  (``ed25519:...`` over :func:`request_payload`: the mesh's name, method, host, path with
+  query, timestamp). A signature is accepted once, within :data:`MAX_SKEW_SECONDS` of the
+  server's clock, by the mesh it names at the host it names: a request signed for one mesh is
+  refused by another that registers the same person and key.
 - ``oidc`` provider: ``Authorization: Bearer <ID token>``, checked exactly as ``MESH_TOKEN``.
 
 Anything else is refused with :class:`IdentityError`; no message contains a token or signature.
@@ -19,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from assets.emails import is_email, normalize_email
 from governance.identity.actor import Actor
@@ -39,19 +42,38 @@ MAX_SKEW_SECONDS = 300
 _SEEN_LIMIT = 10_000
 
 
-def request_payload(method: str, target: str, timestamp: int) -> bytes:
-    """The bytes a person signs: ``target`` is the path with its query string, as sent."""
-    return f"acme-mesh request v1\n{method.upper()}\n{target}\n{timestamp}".encode()
+def request_payload(mesh: str, method: str, host: str, target: str, timestamp: int) -> bytes:
+    """The bytes a person signs: ``mesh`` is the name in ``mesh.toml`` ``[mesh]``, ``host`` the
+    request's ``Host`` (:func:`canonical_host`), ``target`` the path with its query string, as sent."""
+    return f"acme-mesh request v2\n{mesh}\n{method.upper()}\n{canonical_host(host)}\n{target}\n{timestamp}".encode()
 
 
-def sign_request(policy: MeshPolicy, email: str, method: str, target: str, *, folder: Path | None = None,
+def canonical_host(host: str) -> str:
+    """``host`` as both sides compare it: lower case, without a default port (``:80``, ``:443``),
+    which clients leave out of the ``Host`` header."""
+    host = host.strip().lower()
+    for port in (":80", ":443"):
+        if host.endswith(port):
+            return host.removesuffix(port)
+    return host
+
+
+def sign_request(policy: MeshPolicy, email: str, method: str, url: str, *, folder: Path | None = None,
                  now: float | None = None) -> dict[str, str]:
-    """The headers that prove ``email`` sends ``method target``, signed with their held key."""
+    """The headers that prove ``email`` sends ``method url`` to the mesh ``policy`` describes,
+    signed with their held key. ``url`` is the whole address the request goes to, as sent:
+    scheme, host (and port), path and query (``http://127.0.0.1:8765/api/products/x?format=arrow``)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise IdentityError(f"'{url[:200]}' is not the whole address of a request", where="sign_request",
+                            fix="pass the URL the request is sent to, with its scheme and host "
+                                "(http://127.0.0.1:8765/api/products/...)")
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
     stamp = int(time.time() if now is None else now)
     signer = LocalIdentity(people={e: p.public_key for e, p in policy.people.items()}, folder=folder)
     address = normalize_email(email)
-    signature = signer.sign(address, request_payload(method, target, stamp))
-    return {USER_HEADER: address, TIMESTAMP_HEADER: str(stamp), SIGNATURE_HEADER: signature}
+    payload = request_payload(policy.settings.name, method, parts.netloc.rpartition("@")[2], target, stamp)
+    return {USER_HEADER: address, TIMESTAMP_HEADER: str(stamp), SIGNATURE_HEADER: signer.sign(address, payload)}
 
 
 def _is_seconds(stamp: str) -> bool:
@@ -70,7 +92,8 @@ class RequestAuthenticator:
 
     def authenticate(self, headers: Mapping[str, str], method: str, target: str, *,
                      now: float | None = None) -> Actor:
-        """The actor who sent the request, or :class:`IdentityError` saying what is missing."""
+        """The actor who sent the request, or :class:`IdentityError` saying what is missing.
+        ``headers`` are the request's, its ``Host`` among them; ``target`` its path and query."""
         lowered = {k.lower(): v for k, v in headers.items()}
         if self.policy.identity.provider == "oidc":
             return self._bearer(lowered)
@@ -97,10 +120,12 @@ class RequestAuthenticator:
         if not _is_seconds(stamp) or abs(now - int(stamp)) > MAX_SKEW_SECONDS:
             raise IdentityError(f"the request's timestamp is not within {MAX_SKEW_SECONDS} s of the server's clock",
                                 where=TIMESTAMP_HEADER, fix="sign the request again now, and check the clocks")
-        if not is_signature_text(signature) or not verify_text(person.public_key, request_payload(method, target,
-                                                                                                   int(stamp)), signature):
-            raise IdentityError(f"the signature is not '{email}''s registered key's, for this request",
-                                where=SIGNATURE_HEADER, fix="sign exactly the method, path and query you send")
+        payload = request_payload(self.policy.settings.name, method, headers.get("host", ""), target, int(stamp))
+        if not is_signature_text(signature) or not verify_text(person.public_key, payload, signature):
+            raise IdentityError(f"the signature is not '{email}''s registered key's, for this request to mesh "
+                                f"'{self.policy.settings.name}'", where=SIGNATURE_HEADER,
+                                fix=f"sign exactly the method and URL (host, path and query) you send, for mesh "
+                                    f"'{self.policy.settings.name}' (governance.identity.sign_request)")
         self._once(decoded_key_text(signature, SIGNATURE_BYTES) or b"", now)
         return Actor(id=email, method="ed25519", evidence=f"key {fingerprint(person.public_key)}, signed request")
 

@@ -17,6 +17,8 @@ from tests.conftest import copy_example_mesh
 from webapp import create_app
 
 FIRST_SCALE, SECOND_SCALE = 2_000, 3_000
+#: The address a TestClient sends to: a signed request names it (its Host).
+SERVER = "http://testserver"
 
 
 @dataclass(frozen=True)

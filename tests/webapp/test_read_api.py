@@ -15,14 +15,14 @@ from governance.access import read_asset
 from governance.identity import sign_request
 from governance.services import governed
 from tests.conftest import person
-from tests.webapp.conftest import FIRST_SCALE, SECOND_SCALE, ServedMesh
+from tests.webapp.conftest import FIRST_SCALE, SECOND_SCALE, SERVER, ServedMesh
 from webapp import create_app
 
 ANALYST = "analyst@acme.example"
 
 
 def get(client: TestClient, served: ServedMesh, path: str, who: str | None = ANALYST, **kw: object) -> object:
-    headers = sign_request(served.mesh.policy, who, "GET", path) if who else {}
+    headers = sign_request(served.mesh.policy, who, "GET", SERVER + path) if who else {}
     return client.get(path, headers=headers)
 
 
@@ -75,7 +75,7 @@ def test_unknown_callers_get_401_and_no_data(client: TestClient, served_mesh: Se
     started = records(served_mesh)
     unsigned = get(client, served_mesh, "/api/products/sales.orders", who=None)
     assert unsigned.status_code == 401 and "not signed" in unsigned.json()["detail"]["error"]
-    headers = sign_request(served_mesh.mesh.policy, ANALYST, "GET", "/api/products/sales.daily_sales")
+    headers = sign_request(served_mesh.mesh.policy, ANALYST, "GET", SERVER + "/api/products/sales.daily_sales")
     forged = client.get("/api/products/sales.orders", headers=headers)  # signed for another product
     assert forged.status_code == 401
     assert audited_reads(served_mesh, "sales.orders", started).count(("unknown", "denied")) == 2
@@ -86,7 +86,7 @@ def test_an_unproven_caller_is_audited_as_unknown_with_the_user_it_claimed(clien
                                                                           served_mesh: ServedMesh) -> None:
     started = records(served_mesh)
     path = "/api/products/sales.orders"
-    forged = {**sign_request(served_mesh.mesh.policy, ANALYST, "GET", path), "X-Mesh-Signature": "ed25519:AAAA"}
+    forged = {**sign_request(served_mesh.mesh.policy, ANALYST, "GET", SERVER + path), "X-Mesh-Signature": "ed25519:AAAA"}
     assert client.get(path, headers=forged).status_code == 401
     denied = [r for r in governed(served_mesh.mesh).audit.query(action="read", target="sales.orders")
               if r.seq >= started and r.outcome == "denied"]

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from governance.identity import sign_request
-from tests.webapp.conftest import ServedMesh
+from tests.webapp.conftest import SERVER, ServedMesh
 from webapp import create_app
 
 ANALYST = "analyst@acme.example"
@@ -19,7 +19,7 @@ API = "/api/products/"
 
 
 def _get(client: TestClient, served: ServedMesh, path: str, who: str | None = ANALYST) -> object:
-    return client.get(path, headers=sign_request(served.mesh.policy, who, "GET", path) if who else {})
+    return client.get(path, headers=sign_request(served.mesh.policy, who, "GET", SERVER + path) if who else {})
 
 
 @pytest.mark.parametrize(("query", "what"), [
@@ -67,5 +67,5 @@ def test_a_damaged_version_is_the_servers_503_not_the_callers_404(served_mesh: S
     (root / ".mesh/regions/us-east/sales/orders" / str(current) / "manifest.json").write_text("{damaged")
     path = API + "sales.orders"
     with TestClient(create_app(root)) as http:
-        answer = http.get(path, headers=sign_request(served_mesh.mesh.policy, ANALYST, "GET", path))
+        answer = http.get(path, headers=sign_request(served_mesh.mesh.policy, ANALYST, "GET", SERVER + path))
     assert answer.status_code == 503 and "damaged" in answer.json()["detail"]["error"]

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from governance.identity import sign_request
-from tests.webapp.conftest import ServedMesh
+from tests.webapp.conftest import SERVER, ServedMesh
 from webapp import create_app
 
 ANALYST = "analyst@acme.example"
@@ -38,7 +38,7 @@ def test_every_page_and_script_carries_the_security_headers(client: TestClient) 
 def test_every_api_answer_carries_them_and_is_never_stored(client: TestClient, served_mesh: ServedMesh) -> None:
     statuses = set()
     for path in API:
-        for headers in ({}, sign_request(served_mesh.mesh.policy, ANALYST, "GET", path)):
+        for headers in ({}, sign_request(served_mesh.mesh.policy, ANALYST, "GET", SERVER + path)):
             answer = client.get(path, headers=headers)
             _assert_secured(answer, path)
             assert answer.headers["cache-control"] == "no-store", (path, answer.status_code)

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from governance.identity import sign_request
-from tests.webapp.conftest import ServedMesh
+from tests.webapp.conftest import SERVER, ServedMesh
 from webapp import create_app
 
 PAGES = ("/", "/assets/sales.orders", "/api/overview", "/api/products/sales.orders")
@@ -67,7 +67,7 @@ def test_a_read_the_damaged_audit_log_cannot_record_is_503_not_404(served_mesh: 
         with open(root / ".mesh/audit/audit.jsonl", "ab") as fh:
             fh.write(b"not a record\n")  # after the server indexed the log: pages still show
         path = "/api/products/sales.orders"
-        answer = http.get(path, headers=sign_request(served_mesh.mesh.policy, "analyst@acme.example", "GET", path))
+        answer = http.get(path, headers=sign_request(served_mesh.mesh.policy, "analyst@acme.example", "GET", SERVER + path))
         assert answer.status_code == 503 and not answer.content.startswith(b"PAR1")
         assert "not a valid audit record" in answer.json()["detail"]["error"]
 
@@ -81,6 +81,6 @@ def test_a_read_whose_key_is_damaged_is_503_naming_the_key_file_never_its_bytes(
     kek.write_bytes(secret[:10])  # truncated: the restricted columns cannot be decrypted
     path = "/api/products/customers.customers"
     with TestClient(create_app(root)) as http:
-        answer = http.get(path, headers=sign_request(served_mesh.mesh.policy, "privacy@acme.example", "GET", path))
+        answer = http.get(path, headers=sign_request(served_mesh.mesh.policy, "privacy@acme.example", "GET", SERVER + path))
     assert answer.status_code == 503 and answer.json()["detail"]["where"] == f".mesh/keys/{kek.name}"
     assert secret[:10].hex() not in answer.text and str(tmp_path) not in answer.text

@@ -1,9 +1,11 @@
 """Signed HTTP requests: a person's key proves who sends a request, once, for exactly that
-method and path, within the clock window; anything else is refused with a clear message."""
+mesh, method, host and path, within the clock window; anything else is refused with a clear
+message."""
 
 from __future__ import annotations
 
 import base64
+import shutil
 import time
 from pathlib import Path
 
@@ -20,6 +22,13 @@ from governance.policy import load_policy
 
 ANALYST = "analyst@acme.example"
 PATH = "/api/products/sales.orders?format=arrow"
+HOST = "mesh.acme.example:8765"
+URL = f"http://{HOST}{PATH}"
+
+
+def sent(headers: dict[str, str], host: str = HOST) -> dict[str, str]:
+    """``headers`` as the server receives them: with the ``Host`` the client sent to."""
+    return {"Host": host, **headers}
 
 
 @pytest.fixture
@@ -28,8 +37,8 @@ def authenticator(example_root: Path) -> RequestAuthenticator:
 
 
 def test_a_signed_request_authenticates_its_sender(authenticator: RequestAuthenticator) -> None:
-    headers = sign_request(authenticator.policy, "Analyst@Acme.example", "GET", PATH)
-    actor = authenticator.authenticate(headers, "GET", PATH)
+    headers = sign_request(authenticator.policy, "Analyst@Acme.example", "GET", URL)
+    actor = authenticator.authenticate(sent(headers), "GET", PATH)
     assert actor.id == ANALYST and actor.method == "ed25519" and "signed request" in actor.evidence
     assert isinstance(actor, Actor)
 
@@ -42,39 +51,39 @@ def test_a_signed_request_authenticates_its_sender(authenticator: RequestAuthent
 ])
 def test_a_signature_proves_only_its_own_request_now(authenticator: RequestAuthenticator, method: str, path: str,
                                                       shift: int, why: str) -> None:
-    headers = sign_request(authenticator.policy, ANALYST, "GET", PATH, now=time.time() - shift)
+    headers = sign_request(authenticator.policy, ANALYST, "GET", URL, now=time.time() - shift)
     with pytest.raises(IdentityError, match=why):
-        authenticator.authenticate(headers, method, path)
+        authenticator.authenticate(sent(headers), method, path)
 
 
 def test_a_signed_request_is_accepted_once(authenticator: RequestAuthenticator) -> None:
-    headers = sign_request(authenticator.policy, ANALYST, "GET", PATH)
-    authenticator.authenticate(headers, "GET", PATH)
+    headers = sign_request(authenticator.policy, ANALYST, "GET", URL)
+    authenticator.authenticate(sent(headers), "GET", PATH)
     with pytest.raises(IdentityError, match="replay"):
-        authenticator.authenticate(headers, "GET", PATH)
+        authenticator.authenticate(sent(headers), "GET", PATH)
 
 
 def test_a_replay_under_another_base64_text_of_the_same_signature_is_refused(
         authenticator: RequestAuthenticator) -> None:
-    headers = sign_request(authenticator.policy, ANALYST, "GET", PATH)
-    authenticator.authenticate(headers, "GET", PATH)
+    headers = sign_request(authenticator.policy, ANALYST, "GET", URL)
+    authenticator.authenticate(sent(headers), "GET", PATH)
     text = headers[SIGNATURE_HEADER]  # "ed25519:" + 86 characters + "==": the last one carries 4 unused bits
     unused = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".index(text[-3]) ^ 1
     twin = text[:-3] + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[unused] + "=="
     assert twin != text and base64.b64decode(twin[8:]) == base64.b64decode(text[8:])
     with pytest.raises(IdentityError, match="replay"):
-        authenticator.authenticate({**headers, SIGNATURE_HEADER: twin}, "GET", PATH)
+        authenticator.authenticate(sent({**headers, SIGNATURE_HEADER: twin}), "GET", PATH)
 
 
 def test_unsigned_unknown_or_forged_requests_are_refused(authenticator: RequestAuthenticator) -> None:
     with pytest.raises(IdentityError, match="not signed"):
-        authenticator.authenticate({}, "GET", PATH)
-    headers = sign_request(authenticator.policy, ANALYST, "GET", PATH)
+        authenticator.authenticate(sent({}), "GET", PATH)
+    headers = sign_request(authenticator.policy, ANALYST, "GET", URL)
     with pytest.raises(IdentityError, match="not registered"):
-        authenticator.authenticate({**headers, USER_HEADER: "mallory@evil.example"}, "GET", PATH)
-    other = sign_request(authenticator.policy, "council@acme.example", "GET", PATH)
+        authenticator.authenticate(sent({**headers, USER_HEADER: "mallory@evil.example"}), "GET", PATH)
+    other = sign_request(authenticator.policy, "council@acme.example", "GET", URL)
     with pytest.raises(IdentityError, match="registered key") as refused:
-        authenticator.authenticate({**headers, SIGNATURE_HEADER: other[SIGNATURE_HEADER]}, "GET", PATH)
+        authenticator.authenticate(sent({**headers, SIGNATURE_HEADER: other[SIGNATURE_HEADER]}), "GET", PATH)
     assert other[SIGNATURE_HEADER] not in str(refused.value)
 
 
@@ -82,6 +91,46 @@ def test_unsigned_unknown_or_forged_requests_are_refused(authenticator: RequestA
                                                                                   "5000 digits", "negative", "spaced"])
 def test_a_timestamp_that_is_not_unix_seconds_is_refused_not_a_crash(authenticator: RequestAuthenticator,
                                                                      stamp: str) -> None:
-    headers = {**sign_request(authenticator.policy, ANALYST, "GET", PATH), TIMESTAMP_HEADER: stamp}
+    headers = {**sign_request(authenticator.policy, ANALYST, "GET", URL), TIMESTAMP_HEADER: stamp}
     with pytest.raises(IdentityError, match="timestamp"):
-        authenticator.authenticate(headers, "GET", PATH)
+        authenticator.authenticate(sent(headers), "GET", PATH)
+
+
+def test_a_request_signed_for_one_mesh_is_refused_by_another_with_the_same_person_and_key(
+        authenticator: RequestAuthenticator, tmp_path: Path) -> None:
+    """Both meshes register the analyst's key: a request signed for 'acme' and replayed, within
+    the clock window, at 'beta' (the same host, path and person) proves nothing there."""
+    other = tmp_path / "beta"
+    shutil.copytree(authenticator.policy.root, other, symlinks=True)
+    toml = other / "mesh.toml"
+    toml.write_text(toml.read_text().replace('name = "acme"', 'name = "beta"', 1))
+    beta = RequestAuthenticator(load_policy(other))
+    assert beta.policy.settings.name == "beta" and beta.policy.people[ANALYST] == authenticator.policy.people[ANALYST]
+    for_acme = sign_request(authenticator.policy, ANALYST, "GET", URL)
+    with pytest.raises(IdentityError, match="for this request to mesh 'beta'") as refused:
+        beta.authenticate(sent(for_acme), "GET", PATH)
+    assert "for mesh 'beta'" in refused.value.fix
+    assert beta.authenticate(sent(sign_request(beta.policy, ANALYST, "GET", URL)), "GET", PATH).id == ANALYST
+    assert authenticator.authenticate(sent(for_acme), "GET", PATH).id == ANALYST  # where it was meant for
+
+
+@pytest.mark.parametrize(("signed_for", "received_as", "ok"), [
+    pytest.param("mesh.acme.example:8765", "other.acme.example:8765", False, id="another host"),
+    pytest.param("mesh.acme.example:8765", "mesh.acme.example:9999", False, id="another port"),
+    pytest.param("MESH.acme.example:8765", "mesh.acme.example:8765", True, id="case"),
+    pytest.param("mesh.acme.example:80", "mesh.acme.example", True, id="default port left out"),
+])
+def test_a_signature_names_the_host_it_was_sent_to(authenticator: RequestAuthenticator, signed_for: str,
+                                                   received_as: str, ok: bool) -> None:
+    headers = sign_request(authenticator.policy, ANALYST, "GET", f"http://{signed_for}{PATH}")
+    if ok:
+        assert authenticator.authenticate(sent(headers, received_as), "GET", PATH).id == ANALYST
+    else:
+        with pytest.raises(IdentityError, match="for this request"):
+            authenticator.authenticate(sent(headers, received_as), "GET", PATH)
+
+
+def test_signing_needs_the_whole_address(authenticator: RequestAuthenticator) -> None:
+    with pytest.raises(IdentityError, match="is not the whole address") as refused:
+        sign_request(authenticator.policy, ANALYST, "GET", PATH)
+    assert "http://" in refused.value.fix

@@ -1,0 +1,56 @@
+"""A signed read request binds the mesh and the host it is meant for: another mesh registering
+the same person and key refuses it within the clock window; the README's example reads a
+product from a real server as written."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from governance.identity import sign_request
+from governance.wiring import load_mesh
+from tests.webapp.conftest import SERVER, ServedMesh
+from webapp import create_app
+from webapp.browser import serving
+
+ANALYST = "analyst@acme.example"
+PATH = "/api/products/sales.orders"
+README = Path(__file__).parents[2] / "README.md"
+
+
+def test_a_request_signed_for_mesh_a_is_refused_by_mesh_b(served_mesh: ServedMesh, tmp_path: Path) -> None:
+    beta = tmp_path / "beta"
+    shutil.copytree(served_mesh.root, beta, symlinks=True)
+    toml = beta / "mesh.toml"
+    toml.write_text(toml.read_text().replace('name = "acme"', 'name = "beta"', 1))
+    beta_policy = load_mesh(beta, strict=False).policy
+    assert beta_policy.people[ANALYST] == served_mesh.mesh.policy.people[ANALYST]  # the same person and key
+    for_acme = sign_request(served_mesh.mesh.policy, ANALYST, "GET", SERVER + PATH)
+    with TestClient(create_app(beta)) as b:
+        refused = b.get(PATH, headers=for_acme)
+        assert refused.status_code == 401 and "to mesh 'beta'" in refused.json()["detail"]["error"]
+        assert not refused.content.startswith(b"PAR1")
+        assert b.get(PATH, headers=sign_request(beta_policy, ANALYST, "GET", SERVER + PATH)).status_code == 200
+    with TestClient(create_app(served_mesh.root)) as a:
+        assert a.get(PATH, headers=for_acme).status_code == 200  # the mesh it was signed for
+
+
+def test_a_request_signed_for_another_host_is_refused(client: TestClient, served_mesh: ServedMesh) -> None:
+    elsewhere = sign_request(served_mesh.mesh.policy, ANALYST, "GET", "http://mesh.other.example" + PATH)
+    assert client.get(PATH, headers=elsewhere).status_code == 401
+
+
+def test_the_readme_example_reads_a_product_as_written(served_mesh: ServedMesh,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    [example] = [block for block in re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+                 if "sign_request" in block]
+    namespace: dict[str, object] = {}
+    monkeypatch.chdir(served_mesh.root)
+    with serving(create_app(served_mesh.root)) as url:
+        exec(example.replace("http://127.0.0.1:8765", url), namespace)  # noqa: S102 (the README's own code)
+    orders = namespace["orders"]
+    assert orders.height == served_mesh.mesh.store().current("sales.orders").rows  # type: ignore[attr-defined]
