@@ -31,6 +31,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from assets.errors import MeshError
 from assets.mesh import Mesh
 from governance.identity import RequestAuthenticator
+from governance.identity.replays import DEFAULT_LIMIT, SeenSignatures
+from governance.identity.signed_requests import replay_memory
 from governance.ops import OperationsView, operations_view
 from governance.services import governed
 from governance.wiring import load_mesh
@@ -52,6 +54,7 @@ class MeshSource:
     """The loaded mesh, loaded once and again when its ``mesh.toml`` changes."""
 
     root: Path | None = None
+    replays: SeenSignatures = field(default_factory=replay_memory)
     _mesh: Mesh | None = field(default=None, init=False)
     _stamp: float = field(default=0.0, init=False)
     _authenticator: RequestAuthenticator | None = field(default=None, init=False)
@@ -64,7 +67,7 @@ class MeshSource:
                 return self._mesh
             mesh = load_mesh(self.root, strict=False)
             self._mesh, self._stamp = mesh, self._policy_stamp(mesh)
-            self._authenticator = RequestAuthenticator(mesh.policy)
+            self._authenticator = RequestAuthenticator(mesh.policy, seen=self.replays)  # a reload forgets none
             self.runs = RunIndex()
             return mesh
 
@@ -130,14 +133,16 @@ def trends_json(o: Overview) -> str:
 
 def create_app(root: Path | None = None, *,
                operations: Callable[[Mesh], OperationsView] = operations_view,
-               seal_refusals_every: float = 10.0, framing: Framing = "none") -> FastAPI:
+               seal_refusals_every: float = 10.0, framing: Framing = "none",
+               replay_limit: int = DEFAULT_LIMIT) -> FastAPI:
     """The web app of the mesh at ``root``; ``operations`` gives the operational figures (by
     default the operations layer's :func:`governance.ops.operations_view`); the audit log's head
     is signed after unproven callers' refusals at most once per ``seal_refusals_every`` seconds
-    (:mod:`webapp.sealing`). Every answer carries the security headers of
+    (:mod:`webapp.sealing`). The server remembers at most ``replay_limit`` signed requests of the
+    replay window and refuses new ones (503) while that many are unexpired. Every answer carries the security headers of
     :mod:`webapp.security_headers`; ``framing="self"`` lets pages of the same origin frame it
     (Airflow's UI), else no page may. Nothing is loaded until the first request."""
-    source = MeshSource(root)
+    source = MeshSource(root, replay_memory(replay_limit))
     refusals = SealPacer(seal_refusals_every)
     templates = _templates()
     figures = FiguresCache(operations, days=WINDOW_DAYS)

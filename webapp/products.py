@@ -7,7 +7,9 @@ OIDC bearer token); access is then decided and audited by :func:`governance.acce
 exactly as ``mesh read --as``. An unproven caller gets 401 and the refusal is audited; an
 unauthorised one 403 (audited by ``read_asset``). Neither gets any data. A request that is wrong
 whatever the data (a bad query parameter, a malformed version id or partition key, a partition
-outside the product's) is 400; a product, version or partition that does not exist, 404. An unproven caller's
+outside the product's) is 400; a product, version or partition that does not exist, 404. A
+server whose replay memory is full of unexpired signatures refuses a signed request with 503,
+audited once per filling up (:mod:`governance.identity.replays`). An unproven caller's
 record names the actor ``unknown`` (the user it claimed is in its details, never its actor).
 """
 
@@ -26,6 +28,7 @@ from assets.storage.layout import VERSION_NAME
 from governance.access import AccessDeniedError, read_asset
 from governance.audit import AuditError, AuditEvent
 from governance.identity import IdentityError, RequestAuthenticator
+from governance.identity.replays import ReplayMemoryFullError
 from governance.keys import KeyError_
 from governance.services import governed
 from webapp.problems import problem
@@ -53,6 +56,13 @@ def product_router(mesh_of: Callable[[], Mesh], authenticator_of: Callable[[], R
         audit = governed(mesh).audit
         try:
             actor = authenticator_of().authenticate(dict(request.headers), request.method, target)
+        except ReplayMemoryFullError as exc:  # proven, but no replay could be refused: the server's 503
+            if exc.first:  # once per filling up, not per request
+                audit.append(AuditEvent(actor="unknown", action="read", target=key, outcome="refused", source="api",
+                                        details={"reason": exc.what[:500], "identity": "replay memory full",
+                                                 "claimed_user": request.headers.get("x-mesh-user", "")[:200]}))
+                refusals.seal_soon(audit)
+            raise problem(503, exc, mesh.root) from None
         except IdentityError as exc:
             claimed = request.headers.get("x-mesh-user")  # a claim, never the actor: anyone can send it
             audit.append(AuditEvent(actor="unknown", action="read", target=key, outcome="denied", source="api",

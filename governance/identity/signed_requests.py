@@ -10,13 +10,13 @@
 - ``oidc`` provider: ``Authorization: Bearer <ID token>``, checked exactly as ``MESH_TOKEN``.
 
 Anything else is refused with :class:`IdentityError`; no message contains a token or signature.
+A server whose replay memory is full of unexpired signatures refuses new signed requests with
+:class:`~governance.identity.replays.ReplayMemoryFullError` (503), never by forgetting one.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +29,7 @@ from governance.identity.errors import IdentityError
 from governance.identity.keys import fingerprint, is_signature_text, verify_text
 from governance.identity.local import LocalIdentity
 from governance.identity.provider import identity_provider
+from governance.identity.replays import DEFAULT_LIMIT, SeenSignatures
 from governance.policy.key_texts import SIGNATURE_BYTES, decoded_key_text
 
 if TYPE_CHECKING:
@@ -39,7 +40,13 @@ TIMESTAMP_HEADER = "X-Mesh-Timestamp"
 SIGNATURE_HEADER = "X-Mesh-Signature"
 #: How far a request's timestamp may be from the server's clock.
 MAX_SKEW_SECONDS = 300
-_SEEN_LIMIT = 10_000
+#: How long an accepted signature is remembered: past it, its timestamp is refused anyway.
+REPLAY_WINDOW_SECONDS = 2 * MAX_SKEW_SECONDS
+
+
+def replay_memory(limit: int = DEFAULT_LIMIT) -> SeenSignatures:
+    """A memory of accepted signatures for :class:`RequestAuthenticator`, of at most ``limit``."""
+    return SeenSignatures(window=REPLAY_WINDOW_SECONDS, limit=limit)
 
 
 def request_payload(mesh: str, method: str, host: str, target: str, timestamp: int) -> bytes:
@@ -84,11 +91,13 @@ def _is_seconds(stamp: str) -> bool:
 
 @dataclass(slots=True)
 class RequestAuthenticator:
-    """Authenticates requests for one mesh policy; remembers recent signatures to refuse replays."""
+    """Authenticates requests for one mesh policy; ``seen`` remembers the signatures of the last
+    :data:`REPLAY_WINDOW_SECONDS` to refuse replays (:mod:`governance.identity.replays`: a full
+    memory refuses new requests, never forgets one). A server passes the same ``seen`` to the
+    authenticator of a reloaded policy, so a reload reopens no replay."""
 
     policy: MeshPolicy
-    _seen: OrderedDict[bytes, float] = field(default_factory=OrderedDict, init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    seen: SeenSignatures = field(default_factory=lambda: replay_memory(DEFAULT_LIMIT), repr=False)
 
     def authenticate(self, headers: Mapping[str, str], method: str, target: str, *,
                      now: float | None = None) -> Actor:
@@ -126,17 +135,7 @@ class RequestAuthenticator:
                                 f"'{self.policy.settings.name}'", where=SIGNATURE_HEADER,
                                 fix=f"sign exactly the method and URL (host, path and query) you send, for mesh "
                                     f"'{self.policy.settings.name}' (governance.identity.sign_request)")
-        self._once(decoded_key_text(signature, SIGNATURE_BYTES) or b"", now)
+        # by the signature's bytes: base64 has several texts for the same 64 bytes (the last
+        # character's unused bits), each of which verifies
+        self.seen.admit(decoded_key_text(signature, SIGNATURE_BYTES) or b"", now)
         return Actor(id=email, method="ed25519", evidence=f"key {fingerprint(person.public_key)}, signed request")
-
-    def _once(self, signature: bytes, now: float) -> None:
-        """Refuse a signature seen before: by its bytes, as base64 has several texts for the same
-        64 bytes (the last character's unused bits), each of which verifies."""
-        with self._lock:
-            while self._seen and (len(self._seen) >= _SEEN_LIMIT
-                                  or next(iter(self._seen.values())) < now - 2 * MAX_SKEW_SECONDS):
-                self._seen.popitem(last=False)
-            if signature in self._seen:
-                raise IdentityError("this signed request was sent before (a replay)", where=SIGNATURE_HEADER,
-                                    fix="sign each request anew")
-            self._seen[signature] = now

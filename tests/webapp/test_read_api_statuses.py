@@ -4,6 +4,8 @@ for a caller who proves nothing and 403 for one who may not read; each with what
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from pathlib import Path
 
@@ -69,3 +71,29 @@ def test_a_damaged_version_is_the_servers_503_not_the_callers_404(served_mesh: S
     with TestClient(create_app(root)) as http:
         answer = http.get(path, headers=sign_request(served_mesh.mesh.policy, ANALYST, "GET", SERVER + path))
     assert answer.status_code == 503 and "damaged" in answer.json()["detail"]["error"]
+
+
+def test_a_full_replay_memory_is_503_audited_once(served_mesh: ServedMesh) -> None:
+    audit = served_mesh.root / ".mesh/audit/audit.jsonl"
+    with TestClient(create_app(served_mesh.root, replay_limit=2)) as http:
+        before = audit.read_bytes().count(b"\n")
+        answers = [_get(http, served_mesh, f"{API}sales.orders?format=arrow&n={n}") for n in range(5)]
+        assert [a.status_code for a in answers] == [200, 200, 503, 503, 503]
+        assert "takes no new one" in answers[2].json()["detail"]["error"] and answers[2].json()["detail"]["fix"]
+        assert not answers[2].content.startswith(b"PAR1")
+    added = [json.loads(line) for line in audit.read_bytes().splitlines()[before:]]
+    refused = [r for r in added if r["outcome"] == "refused" and r["action"] == "read"]
+    assert len(refused) == 1 and refused[0]["details"]["identity"] == "replay memory full"
+
+
+def test_reloading_mesh_toml_forgets_no_accepted_signature(served_mesh: ServedMesh, tmp_path: Path) -> None:
+    root = tmp_path / "mesh"
+    shutil.copytree(served_mesh.root, root, symlinks=True)
+    path = API + "sales.orders"
+    headers = sign_request(served_mesh.mesh.policy, ANALYST, "GET", SERVER + path)
+    with TestClient(create_app(root)) as http:
+        assert http.get(path, headers=headers).status_code == 200
+        stamp = (root / "mesh.toml").stat()
+        os.utime(root / "mesh.toml", ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 10**9))  # the council edits it
+        replayed = http.get(path, headers=headers)
+    assert replayed.status_code == 401 and "replay" in replayed.json()["detail"]["error"]

@@ -12,11 +12,14 @@ from pathlib import Path
 import pytest
 
 from governance.identity import Actor, IdentityError, RequestAuthenticator, sign_request
+from governance.identity.replays import ReplayMemoryFullError
 from governance.identity.signed_requests import (
     MAX_SKEW_SECONDS,
+    REPLAY_WINDOW_SECONDS,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     USER_HEADER,
+    replay_memory,
 )
 from governance.policy import load_policy
 
@@ -134,3 +137,26 @@ def test_signing_needs_the_whole_address(authenticator: RequestAuthenticator) ->
     with pytest.raises(IdentityError, match="is not the whole address") as refused:
         sign_request(authenticator.policy, ANALYST, "GET", PATH)
     assert "http://" in refused.value.fix
+
+
+def test_a_full_replay_memory_refuses_new_requests_and_never_forgets_an_unexpired_one(example_root: Path) -> None:
+    """Dropping the oldest signature once the memory was full let it be replayed within its
+    window. A full memory refuses instead (once reported as the first), and makes room only as
+    signatures expire."""
+    small = RequestAuthenticator(load_policy(example_root), seen=replay_memory(2))
+    start = time.time()
+    first, second, third = (sign_request(small.policy, ANALYST, "GET", f"{URL}&n={n}", now=start) for n in range(3))
+    for n, headers in enumerate((first, second)):
+        small.authenticate(sent(headers), "GET", f"{PATH}&n={n}", now=start)
+    with pytest.raises(ReplayMemoryFullError, match="takes no new one") as full:
+        small.authenticate(sent(third), "GET", f"{PATH}&n=2", now=start + 1)
+    assert full.value.first and full.value.fix
+    with pytest.raises(ReplayMemoryFullError) as again:
+        small.authenticate(sent(third), "GET", f"{PATH}&n=2", now=start + 2)
+    assert not again.value.first  # reported once per filling up
+    with pytest.raises(IdentityError, match="replay"):
+        small.authenticate(sent(first), "GET", f"{PATH}&n=0", now=start + 3)  # the oldest is still remembered
+    later = start + REPLAY_WINDOW_SECONDS + 1  # both expired: room again
+    fresh = sign_request(small.policy, ANALYST, "GET", f"{URL}&n=3", now=later)
+    assert small.authenticate(sent(fresh), "GET", f"{PATH}&n=3", now=later).id == ANALYST
+    assert len(small.seen) == 1
