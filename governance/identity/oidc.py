@@ -6,14 +6,13 @@ the ``jwks_uri`` of ``<issuer>/.well-known/openid-configuration``) and ``email_c
 ``email``). The token comes from ``$MESH_TOKEN`` or is passed in. It must be signed (RS256,
 ES256 or EdDSA) by a key in the issuer's JWKS, for this audience, by this issuer, and carry
 ``exp`` and ``iat``. Each refusal says which of these failed; no message contains the token.
+The issuer's keys are fetched sparingly (:mod:`governance.identity.jwks`): pass one
+:class:`IssuerKeys` as ``keys`` to the providers of many tokens (the web app does).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -22,6 +21,7 @@ import jwt
 from assets.emails import is_email, normalize_email
 from governance.identity.actor import Actor
 from governance.identity.errors import IdentityError
+from governance.identity.jwks import IssuerKeys
 
 ALGORITHMS = ("RS256", "ES256", "EdDSA")
 _TIMEOUT = 10.0
@@ -38,9 +38,11 @@ class OidcIdentity:
     email_claim: str = "email"
     token: str | None = field(default=None, repr=False)
     timeout_seconds: float = _TIMEOUT
-    _clients: dict[str, jwt.PyJWKClient] = field(default_factory=dict, init=False, repr=False, compare=False)
+    keys: IssuerKeys | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.keys is None:  # one provider's own; a server shares one across requests
+            object.__setattr__(self, "keys", IssuerKeys(self.issuer, self.jwks_url, self.timeout_seconds))
         for key, url in (("issuer", self.issuer), ("jwks_url", self.jwks_url)):
             if url is not None and not url.startswith(("https://", "http://")):
                 raise IdentityError(f"'{url}' is not an http(s) URL", where=f"[identity].{key}",
@@ -83,7 +85,8 @@ class OidcIdentity:
                                 fix="set MESH_TOKEN to the ID token your issuer gave you (three dot-separated parts)")
         try:
             jwt.get_unverified_header(token)
-            signing_key = self._client().get_signing_key_from_jwt(token)
+            assert self.keys is not None  # set on construction
+            signing_key = self.keys.signing_key(token)
             claims: dict[str, Any] = jwt.decode(
                 token, signing_key, algorithms=list(ALGORITHMS), audience=self.audience, issuer=self.issuer,
                 options={"require": ["exp", "iat", "iss", "aud"]})
@@ -112,23 +115,3 @@ class OidcIdentity:
             raise IdentityError("the token is not a valid JSON Web Token", where=where,
                                 fix="set MESH_TOKEN to the ID token your issuer gave you") from None
         return claims
-
-    def _client(self) -> jwt.PyJWKClient:
-        url = self.jwks_url or self._discover_jwks_url()
-        if url not in self._clients:
-            self._clients[url] = jwt.PyJWKClient(url, timeout=int(self.timeout_seconds) or 1)
-        return self._clients[url]
-
-    def _discover_jwks_url(self) -> str:
-        url = f"{self.issuer.rstrip('/')}/.well-known/openid-configuration"
-        try:
-            with urllib.request.urlopen(url, timeout=self.timeout_seconds) as response:  # noqa: S310 (http(s) only)
-                document = json.loads(response.read())
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise IdentityError(f"cannot read the OpenID configuration of '{self.issuer}': {type(exc).__name__}",
-                                where=url, fix="check the network and [identity].issuer, or set jwks_url") from None
-        jwks = document.get("jwks_uri") if isinstance(document, dict) else None
-        if not isinstance(jwks, str) or not jwks.startswith(("https://", "http://")):
-            raise IdentityError("the OpenID configuration names no jwks_uri", where=url,
-                                fix="set [identity].jwks_url to the issuer's JWKS address")
-        return jwks

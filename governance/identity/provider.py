@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from governance.identity.actor import Actor
 from governance.identity.errors import IdentityError
+from governance.identity.jwks import MAX_AGE_SECONDS, IssuerKeys
 from governance.identity.local import LocalIdentity
 from governance.identity.oidc import OidcIdentity
 
@@ -36,16 +37,28 @@ class IdentityProvider(Protocol):
     def authenticate(self, claimed: str | None) -> Actor: ...
 
 
-def identity_provider(policy: MeshPolicy, *, folder: Path | None = None,
-                      token: str | None = None) -> IdentityProvider:
+def issuer_keys(policy: MeshPolicy) -> IssuerKeys:
+    """The keys of the OpenID Connect issuer ``policy.identity`` names, fetched at most once per
+    its ``jwks_refetch_seconds``."""
+    settings = policy.identity
+    if settings.issuer is None:
+        raise IdentityError("no OpenID Connect issuer is set", where="[identity].issuer",
+                            fix='write provider = "oidc" and issuer = "https://login.acme.example"')
+    return IssuerKeys(settings.issuer, settings.jwks_url, refetch_seconds=settings.jwks_refetch_seconds,
+                      max_age_seconds=max(MAX_AGE_SECONDS, settings.jwks_refetch_seconds))
+
+
+def identity_provider(policy: MeshPolicy, *, folder: Path | None = None, token: str | None = None,
+                      keys: IssuerKeys | None = None) -> IdentityProvider:
     """The provider ``policy.identity`` chooses. ``folder`` (local keys) and ``token`` (oidc)
-    override ``$MESH_IDENTITY`` and ``$MESH_TOKEN``, which are read when authenticating."""
+    override ``$MESH_IDENTITY`` and ``$MESH_TOKEN``, which are read when authenticating; ``keys``
+    (oidc) are the issuer's keys to share with other providers (else :func:`issuer_keys`'s own)."""
     settings = policy.identity
     if settings.provider == "local":
         return LocalIdentity(people={email: p.public_key for email, p in policy.people.items()}, folder=folder)
     if settings.provider == "oidc":
         assert settings.issuer is not None and settings.audience is not None  # checked by IdentitySettings
         return OidcIdentity(issuer=settings.issuer, audience=settings.audience, jwks_url=settings.jwks_url,
-                            email_claim=settings.email_claim, token=token)
+                            email_claim=settings.email_claim, token=token, keys=keys or issuer_keys(policy))
     raise IdentityError(f"unknown identity provider '{settings.provider}'", where="[identity].provider",
                         fix=f"use one of {', '.join(PROVIDERS)}")

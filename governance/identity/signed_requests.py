@@ -7,7 +7,8 @@
   query, timestamp). A signature is accepted once, within :data:`MAX_SKEW_SECONDS` of the
   server's clock, by the mesh it names at the host it names: a request signed for one mesh is
   refused by another that registers the same person and key.
-- ``oidc`` provider: ``Authorization: Bearer <ID token>``, checked exactly as ``MESH_TOKEN``.
+- ``oidc`` provider: ``Authorization: Bearer <ID token>``, checked exactly as ``MESH_TOKEN``,
+  against the issuer's keys the authenticator keeps (:mod:`governance.identity.jwks`).
 
 Anything else is refused with :class:`IdentityError`; no message contains a token or signature.
 A server whose replay memory is full of unexpired signatures refuses new signed requests with
@@ -26,9 +27,10 @@ from urllib.parse import urlsplit
 from assets.emails import is_email, normalize_email
 from governance.identity.actor import Actor
 from governance.identity.errors import IdentityError
+from governance.identity.jwks import IssuerKeys
 from governance.identity.keys import fingerprint, is_signature_text, verify_text
 from governance.identity.local import LocalIdentity
-from governance.identity.provider import identity_provider
+from governance.identity.provider import identity_provider, issuer_keys
 from governance.identity.replays import DEFAULT_LIMIT, SeenSignatures
 from governance.policy.key_texts import SIGNATURE_BYTES, decoded_key_text
 
@@ -98,6 +100,7 @@ class RequestAuthenticator:
 
     policy: MeshPolicy
     seen: SeenSignatures = field(default_factory=lambda: replay_memory(DEFAULT_LIMIT), repr=False)
+    _keys: IssuerKeys | None = field(default=None, init=False, repr=False)
 
     def authenticate(self, headers: Mapping[str, str], method: str, target: str, *,
                      now: float | None = None) -> Actor:
@@ -113,7 +116,9 @@ class RequestAuthenticator:
         if scheme.lower() != "bearer" or not token.strip():
             raise IdentityError("the request carries no bearer token", where="Authorization header",
                                 fix="send 'Authorization: Bearer <your ID token>' (the token MESH_TOKEN holds)")
-        return identity_provider(self.policy, token=token.strip()).authenticate(None)
+        if self._keys is None:  # one for every request: an unknown kid refetches the keys sparingly
+            self._keys = issuer_keys(self.policy)
+        return identity_provider(self.policy, token=token.strip(), keys=self._keys).authenticate(None)
 
     def _signed(self, headers: Mapping[str, str], method: str, target: str, now: float) -> Actor:
         user, stamp, signature = (headers.get(h.lower(), "") for h in (USER_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER))

@@ -58,7 +58,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "roles": ("members", "permissions"),
     "keys": ("provider",),
     "people": ("public_key",),
-    "identity": ("provider", "issuer", "audience", "jwks_url", "email_claim"),
+    "identity": ("provider", "issuer", "audience", "jwks_url", "email_claim", "jwks_refetch_seconds"),
     "council": ("quorum",),
     "audit": ("key_fingerprint",),
     "state": ("url", "password_env"),
@@ -274,12 +274,17 @@ class _Reader:
 
     def _identity(self, t: dict[str, Any]) -> IdentitySettings:
         self._unknown_keys(t, _KEYS["identity"], "[identity]")
+        refetch = t.get("jwks_refetch_seconds", 60.0)
+        if isinstance(refetch, bool) or not isinstance(refetch, int | float):
+            raise ConfigError(f"'jwks_refetch_seconds' must be a number, not {type(refetch).__name__} ({_cut(refetch)})",
+                              where="[identity].jwks_refetch_seconds", fix="write jwks_refetch_seconds = 60")
         return IdentitySettings(
             provider=self._get(t, "provider", str, "[identity]", default="local"),
             issuer=self._get(t, "issuer", str, "[identity]", default=None),
             audience=self._get(t, "audience", str, "[identity]", default=None),
             jwks_url=self._get(t, "jwks_url", str, "[identity]", default=None),
-            email_claim=self._get(t, "email_claim", str, "[identity]", default="email"))
+            email_claim=self._get(t, "email_claim", str, "[identity]", default="email"),
+            jwks_refetch_seconds=float(refetch))
 
     def _council(self, t: dict[str, Any]) -> CouncilSettings:
         self._unknown_keys(t, _KEYS["council"], "[council]")

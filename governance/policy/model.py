@@ -426,14 +426,16 @@ class CouncilSettings:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IdentitySettings:
     """``[identity]``: how people prove who they are. ``provider`` is ``local`` (default: keys
-    registered in ``[people]``) or ``oidc`` (``issuer``, ``audience``, optional ``jwks_url``
-    and ``email_claim``)."""
+    registered in ``[people]``) or ``oidc`` (``issuer``, ``audience``, optional ``jwks_url``,
+    ``email_claim`` and ``jwks_refetch_seconds``, the least time between two fetches of the
+    issuer's keys)."""
 
     provider: str = "local"
     issuer: str | None = None
     audience: str | None = None
     jwks_url: str | None = None
     email_claim: str = "email"
+    jwks_refetch_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         _require(self.provider in IDENTITY_PROVIDERS, "[identity].provider", f"unknown provider '{self.provider}'",
@@ -449,6 +451,9 @@ class IdentitySettings:
                      f"'{url}' is not an http(s) URL", f'write {key} = "https://..."')
         _require(bool(self.email_claim), "[identity].email_claim", "the e-mail claim name is empty",
                  'write email_claim = "email" or remove it')
+        _require(0 < self.jwks_refetch_seconds <= 300, "[identity].jwks_refetch_seconds",
+                 f"{self.jwks_refetch_seconds} is not a number of seconds from 1 to 300",
+                 "write jwks_refetch_seconds = 60 (the least time between two fetches of the issuer's keys)")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

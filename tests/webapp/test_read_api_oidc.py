@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import polars as pl
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
 from assets import materialize
@@ -31,3 +32,24 @@ def test_a_bearer_token_proves_the_reader(issuer: Issuer, tmp_path: Path) -> Non
         assert denied.status_code == 401 and "audience" in denied.json()["detail"]["error"]
         assert token not in denied.text
         assert http.get("/api/products/sales.orders").status_code == 401
+
+
+def test_made_up_kids_do_not_make_the_server_hammer_the_issuer(issuer: Issuer, tmp_path: Path) -> None:  # noqa: F811
+    """Each request built its own provider, which fetched the issuer's discovery document and
+    keys: an unauthenticated caller could make the server fetch them per request."""
+    root = copy_example_mesh(tmp_path / "mesh")
+    with (root / "mesh.toml").open("a") as fh:
+        fh.write(f'\n[identity]\nprovider = "oidc"\nissuer = "{issuer.url}"\naudience = "{AUDIENCE}"\n'
+                 "jwks_refetch_seconds = 60\n")
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    before = sum(issuer.hits.values())
+    with TestClient(create_app(root)) as http:
+        for n in range(40):
+            token = issuer.token(key=stranger, kid=f"made-up-{n}")
+            refused = http.get("/api/products/sales.orders", headers={"Authorization": f"Bearer {token}"})
+            assert refused.status_code == 401 and "not signed by a key of" in refused.json()["detail"]["error"]
+        assert sum(issuer.hits.values()) - before == 2  # the discovery document and the keys, once
+        token = issuer.token(email="analyst@acme.example")
+        proven = http.get("/api/products/sales.orders", headers={"Authorization": f"Bearer {token}"})
+        assert proven.status_code == 404 and "no published version" in proven.text  # proven; nothing materialized
+        assert sum(issuer.hits.values()) - before == 2

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,18 @@ AUDIENCE = "acme-mesh"
 
 @dataclass(frozen=True)
 class Issuer:
+    """A real OpenID Connect issuer on loopback: ``hits`` counts the requests per path; ``jwks``
+    is what it publishes (a test may add a key)."""
+
     url: str
     key: rsa.RSAPrivateKey
+    hits: Counter[str] = field(default_factory=Counter)
+    jwks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def publish(self, key: rsa.RSAPrivateKey, kid: str) -> None:
+        """Add ``key`` to the issuer's JWKS under ``kid`` (a key rotated in)."""
+        self.jwks["keys"].append({**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())), "kid": kid,
+                                  "use": "sig", "alg": "RS256"})
 
     def token(self, *, key: rsa.RSAPrivateKey | None = None, kid: str = "k1", **claims: Any) -> str:
         now = int(time.time())
@@ -40,9 +51,11 @@ def issuer() -> Iterator[Issuer]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
     jwks = {"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}
+    hits: Counter[str] = Counter()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            hits[self.path] += 1
             documents = {"/.well-known/openid-configuration": {"issuer": url, "jwks_uri": f"{url}/jwks.json"},
                          "/jwks.json": jwks}
             document = documents.get(self.path)
@@ -60,7 +73,7 @@ def issuer() -> Iterator[Issuer]:
     url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield Issuer(url=url, key=key)
+    yield Issuer(url=url, key=key, hits=hits, jwks=jwks)
     server.shutdown()
     server.server_close()
 
