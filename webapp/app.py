@@ -43,8 +43,8 @@ from webapp.health import check_available
 from webapp.overview import FAILED, WINDOW_DAYS, Overview, RunIndex, overview
 from webapp.problems import bad_request, public_fields, unavailable, unreadable
 from webapp.products import product_router
-from webapp.sealing import SealPacer
 from webapp.security_headers import Framing, SecurityHeaders
+from webapp.unproven_refusals import UnprovenRefusals
 
 _log = logging.getLogger(__name__)
 
@@ -137,13 +137,13 @@ def create_app(root: Path | None = None, *,
                replay_limit: int = DEFAULT_LIMIT) -> FastAPI:
     """The web app of the mesh at ``root``; ``operations`` gives the operational figures (by
     default the operations layer's :func:`governance.ops.operations_view`); the audit log's head
-    is signed after unproven callers' refusals at most once per ``seal_refusals_every`` seconds
-    (:mod:`webapp.sealing`). The server remembers at most ``replay_limit`` signed requests of the
+    is signed after unproven callers' refusals at most once per ``seal_refusals_every`` seconds,
+    when their repeats are written as summary records (:mod:`webapp.unproven_refusals`). The server remembers at most ``replay_limit`` signed requests of the
     replay window and refuses new ones (503) while that many are unexpired. Every answer carries the security headers of
     :mod:`webapp.security_headers`; ``framing="self"`` lets pages of the same origin frame it
     (Airflow's UI), else no page may. Nothing is loaded until the first request."""
     source = MeshSource(root, replay_memory(replay_limit))
-    refusals = SealPacer(seal_refusals_every)
+    refusals = UnprovenRefusals(seal_refusals_every)
     templates = _templates()
     figures = FiguresCache(operations, days=WINDOW_DAYS)
 

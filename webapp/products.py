@@ -4,7 +4,8 @@ Parquet or Arrow IPC, to authorised consumers only.
 ``GET <base>/api/products/<key>?format=parquet|arrow&version=<v>``. The caller proves who they
 are as :mod:`governance.identity.signed_requests` says (a request signed with their key, or an
 OIDC bearer token); access is then decided and audited by :func:`governance.access.read_asset`,
-exactly as ``mesh read --as``. An unproven caller gets 401 and the refusal is audited; an
+exactly as ``mesh read --as``. An unproven caller gets 401 and the refusal is audited (the
+first of a reason and address at once, its repeats counted in a summary record); an
 unauthorised one 403 (audited by ``read_asset``). Neither gets any data. A request that is wrong
 whatever the data (a bad query parameter, a malformed version id or partition key, a partition
 outside the product's) is 400; a product, version or partition that does not exist, 404. A
@@ -32,17 +33,17 @@ from governance.identity.replays import ReplayMemoryFullError
 from governance.keys import KeyError_
 from governance.services import governed
 from webapp.problems import problem
-from webapp.sealing import SealPacer
+from webapp.unproven_refusals import UnprovenRefusals
 
 MEDIA_TYPES = {"parquet": "application/vnd.apache.parquet", "arrow": "application/vnd.apache.arrow.stream"}
 Format = Literal["parquet", "arrow"]
 
 
 def product_router(mesh_of: Callable[[], Mesh], authenticator_of: Callable[[], RequestAuthenticator],
-                   refusals: SealPacer) -> APIRouter:
+                   refusals: UnprovenRefusals) -> APIRouter:
     """The read API's routes; ``mesh_of()`` and ``authenticator_of()`` give the loaded mesh and
-    its request authenticator; ``refusals`` paces the signing of heads after unproven callers'
-    refusals."""
+    its request authenticator; ``refusals`` records unproven callers' refusals, bounded, and
+    paces the signing of heads after them (:mod:`webapp.unproven_refusals`)."""
     router = APIRouter()
 
     @router.get("/api/products/{key}")
@@ -63,12 +64,9 @@ def product_router(mesh_of: Callable[[], Mesh], authenticator_of: Callable[[], R
                                                  "claimed_user": request.headers.get("x-mesh-user", "")[:200]}))
                 refusals.seal_soon(audit)
             raise problem(503, exc, mesh.root) from None
-        except IdentityError as exc:
-            claimed = request.headers.get("x-mesh-user")  # a claim, never the actor: anyone can send it
-            audit.append(AuditEvent(actor="unknown", action="read", target=key, outcome="denied", source="api",
-                                    details={"reason": exc.what[:500], "identity": "unproven",
-                                             **({"claimed_user": claimed[:200]} if claimed else {})}))
-            refusals.seal_soon(audit)
+        except IdentityError as exc:  # the user it claims is a claim, never the actor: anyone can send it
+            refusals.refused(audit, reason=exc.what, client=request.client.host if request.client else "unknown",
+                             target=key, claimed=request.headers.get("x-mesh-user"))
             raise problem(401, exc, mesh.root) from None
         try:
             check_selection(key, version=version, partition=partition, first=first, last=last)

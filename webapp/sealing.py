@@ -5,13 +5,15 @@ Each refusal is appended to the audit log (hash-chained and synced) at once; sig
 head costs a signature, syncs and a witness write (an object in a bucket), which a caller who
 proves nothing could otherwise make the server do for every request it sends. The head is signed
 for the first refusal, then at most once per ``every`` seconds, by a timer, so every refusal is
-under a signed, witnessed head within ``every`` seconds.
+under a signed, witnessed head within ``every`` seconds. ``before_seal`` runs just before each
+seal, on the same cadence (:mod:`webapp.unproven_refusals` writes its summaries then).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from governance.audit import AuditLog
@@ -22,6 +24,7 @@ class SealPacer:
     """Seals ``AuditLog``s at most once per ``every`` seconds (module docstring)."""
 
     every: float = 10.0
+    before_seal: Callable[[AuditLog], None] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _last: float = field(default=float("-inf"), init=False)
     _timer: threading.Timer | None = field(default=None, init=False, repr=False)
@@ -46,7 +49,7 @@ class SealPacer:
                 self._timer.start()
                 due = False
         if due:
-            audit.seal()
+            self._seal(audit)
 
     def close(self) -> None:
         """Seal what a pending timer would have sealed, now (the server stops)."""
@@ -60,4 +63,9 @@ class SealPacer:
         with self._lock:
             self._timer = None
             self._last = time.monotonic()
+        self._seal(audit)
+
+    def _seal(self, audit: AuditLog) -> None:
+        if self.before_seal is not None:
+            self.before_seal(audit)
         audit.seal()
