@@ -45,13 +45,21 @@ class AuditedEvent(Entry):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DeniedRead(AuditedEvent):
+    """A denied read the report cites, and how many refusals its record stands for (the web app
+    writes an unproven caller's repeated refusals as one summary record with their ``count``)."""
+
+    count: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AccessReview(Entry):
     """``trust_approvals``: the council's signatures over people, roles and owners in the period
     (``mesh policy approve``), each saying what it changed and whether it reached the quorum."""
 
     entries: tuple[AccessEntry, ...]
     approvals: tuple[AuditedEvent, ...]
-    denied_reads: tuple[AuditedEvent, ...]
+    denied_reads: tuple[DeniedRead, ...]
     trust_approvals: tuple[AuditedEvent, ...] = ()
 
 
@@ -93,8 +101,8 @@ def cite(record: object, detail: str = "") -> AuditedEvent:
 def access_review(policy: MeshPolicy, evidence: Evidence, today: dt.date) -> AccessReview:
     approvals = tuple(cite(r, f"grant {r.details.get('grant')} for {r.details.get('consumer')}")
                       for r in evidence.in_period("grant_approve") if r.outcome != "denied")
-    denied = tuple(cite(r, str(r.details.get("reason", ""))) for r in evidence.in_period("read")
-                   if r.outcome == "denied")
+    denied = tuple(DeniedRead(**cite(r, str(r.details.get("reason", ""))).to_dict(), count=_count(r.details))
+                   for r in evidence.in_period("read") if r.outcome == "denied")
     trust = tuple(cite(r, _trust_detail(r.details)) for r in evidence.in_period("trust_signed"))
     return AccessReview(entries=tuple(standing_access(policy, today)), approvals=approvals, denied_reads=denied,
                         trust_approvals=trust)
@@ -104,3 +112,9 @@ def _trust_detail(details: Mapping[str, Any]) -> str:
     changes = details.get("changes")
     what = "; ".join(str(c) for c in changes) if isinstance(changes, list) else ""
     return f"{details.get('signed')} of {details.get('quorum')} signature(s): {what}"
+
+
+def _count(details: object) -> int:
+    """The refusals a denied read's record stands for: its ``count``, else one."""
+    count = details.get("count", 1) if isinstance(details, Mapping) else 1
+    return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 1

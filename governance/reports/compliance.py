@@ -48,7 +48,7 @@ def summary_of(report: Mapping[str, Any]) -> dict[str, Any]:
     """The summary of a report's JSON (as signed), so a rendering can be recomputed from it."""
     access, changes, integrity = report["access"], report["changes"], report["integrity"]
     return {"access_entries": len(access["entries"]), "grants_approved": len(access["approvals"]),
-            "reads_denied": len(access["denied_reads"]), "sod_findings": len(report["sod"]),
+            "reads_denied": sum(d.get("count", 1) for d in access["denied_reads"]), "sod_findings": len(report["sod"]),
             "policy_changes": len(changes["policy_changes"]), "unattributed_policy_changes": changes["unattributed"],
             "contract_versions": len(changes["contract_versions"]),
             "gate_failures": sum(d["gate_failures"] for d in report["quality"]["domains"]),

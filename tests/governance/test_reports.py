@@ -318,3 +318,26 @@ def test_no_period_text_raises_anything_but_the_one_line_error(text: str) -> Non
         Period.parse(text, option="--month")
     except ConfigError as exc:
         assert "Fix: write a month like 2026-11" in str(exc)
+
+
+def test_a_summary_record_of_unproven_refusals_counts_every_refusal(history: Path, tmp_path: Path) -> None:
+    """The web app writes an unproven caller's repeated refusals as one record with their count:
+    the report's reads denied count the refusals, not the records."""
+    import shutil
+
+    from assets.ports import AuditEvent
+    from governance.reports import render_html
+
+    root = tmp_path / "mesh"
+    shutil.copytree(history, root, symlinks=True)
+    audit = governed(load_mesh(root)).audit
+    base = build_compliance_report(load_mesh(root), QUARTER, person(COUNCIL)).summary()["reads_denied"]
+    for count in (1, 99):
+        audit.append(AuditEvent(actor="unknown", action="read", target="sales.orders", outcome="denied", source="api",
+                                details={"reason": "the request is not signed", "identity": "unproven",
+                                         "client": "10.0.0.1", "count": count}))
+    report = build_compliance_report(load_mesh(root), QUARTER, person(COUNCIL))
+    assert report.summary()["reads_denied"] == base + 100
+    assert [d["count"] for d in report.to_dict()["access"]["denied_reads"]][-2:] == [1, 99]
+    page = render_html(sign_report(load_mesh(root), report))
+    assert f"Reads denied in the period ({base + 100})" in page and "(99 refusals)" in page
