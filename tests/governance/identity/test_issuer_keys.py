@@ -5,12 +5,16 @@ tokens come; a key the issuer rotates in is accepted once the interval has passe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from assets.errors import ConfigError
 from governance.identity import IdentityError, OidcIdentity
 from governance.identity.jwks import IssuerKeys
+from governance.identity.provider import issuer_keys
+from governance.policy import load_policy
 from tests.governance.identity.test_identity_oidc import AUDIENCE, Issuer, issuer  # noqa: F401 (the fixture)
 
 JWKS = "/jwks.json"
@@ -78,3 +82,19 @@ def test_an_unreachable_issuer_is_tried_again_only_after_the_interval() -> None:
     with pytest.raises(IdentityError, match="cannot read the OpenID configuration"):
         OidcIdentity(issuer="http://127.0.0.1:9", audience=AUDIENCE, token=token, keys=keys).authenticate(None)
     assert keys.fetches == 2
+
+
+@pytest.mark.parametrize(("value", "error"), [("30", None), ("0", "from 1 to 300"), ("301", "from 1 to 300"),
+                                              ('"often"', "must be a number"), ("true", "must be a number")])
+def test_mesh_toml_sets_the_refetch_interval(example_root: Path, issuer: Issuer, value: str,  # noqa: F811
+                                            error: str | None) -> None:
+    with (example_root / "mesh.toml").open("a") as fh:
+        fh.write(f'\n[identity]\nprovider = "oidc"\nissuer = "{issuer.url}"\naudience = "{AUDIENCE}"\n'
+                 f"jwks_refetch_seconds = {value}\n")
+    if error is None:
+        policy = load_policy(example_root)
+        assert policy.identity.jwks_refetch_seconds == 30.0 and issuer_keys(policy).refetch_seconds == 30.0
+        return
+    with pytest.raises(ConfigError, match=error) as refused:
+        load_policy(example_root)
+    assert "jwks_refetch_seconds" in str(refused.value)
