@@ -138,8 +138,9 @@ def create_app(root: Path | None = None, *,
     """The web app of the mesh at ``root``; ``operations`` gives the operational figures (by
     default the operations layer's :func:`governance.ops.operations_view`); the audit log's head
     is signed after unproven callers' refusals at most once per ``seal_refusals_every`` seconds,
-    when their repeats are written as summary records (:mod:`webapp.unproven_refusals`). The server remembers at most ``replay_limit`` signed requests of the
-    replay window and refuses new ones (503) while that many are unexpired. Every answer carries the security headers of
+    when their repeats are written as summary records (:mod:`webapp.unproven_refusals`). The
+    server remembers at most ``replay_limit`` signed requests of the replay window and refuses
+    new ones (503) while that many are unexpired. Every answer carries the security headers of
     :mod:`webapp.security_headers`; ``framing="self"`` lets pages of the same origin frame it
     (Airflow's UI), else no page may. Nothing is loaded until the first request."""
     source = MeshSource(root, replay_memory(replay_limit))
