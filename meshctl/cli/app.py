@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import io
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,6 +13,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from assets.atomic import atomic_write
+from assets.disk_full import DISK_FULL_ERRNOS
 from assets.engine import materialize
 from assets.errors import MeshError
 from assets.mesh import Mesh
@@ -81,16 +81,12 @@ class _OneLineErrors(TyperGroup):
         except MeshError as exc:
             fail(str(exc))
         except OSError as exc:
-            if exc.errno not in _DISK_FULL:
+            if exc.errno not in DISK_FULL_ERRNOS:
                 raise
             # the net under every command: those that can name a better fix raise their own MeshError
             where = f"{exc.filename}: " if exc.filename else ""
             fail(f"{where}{exc.strerror}: the disk is full (or the file is past the process's size limit), so the "
                  "command stopped before it finished. Fix: free space on that disk (df), then run it again")
-
-
-#: The errors of a write that found no room: a full disk, a user's quota, a file-size limit.
-_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 app = typer.Typer(name="mesh", help="A data mesh of assets on Airflow 3.", no_args_is_help=True,

@@ -36,6 +36,7 @@ from governance.services import governed
 from governance.wiring import load_mesh
 from meshctl.cli import app
 from tests.conftest import person
+from tests.full_disk import MESH, run_on_a_full_disk
 
 SMALL = {"scale": 300, "seed": 5}
 OPERATOR = "platform@acme.example"
@@ -311,7 +312,8 @@ def test_a_backup_on_a_full_disk_is_one_error_and_leaves_nothing_half_written(ex
     done = subprocess.run([sys.executable, "-c", _BACKUP_ON_A_FULL_DISK, str(example_mesh.root)],
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 3, done.stderr
-    assert "the backup could not be written (File too large)" in done.stdout and "Fix: free space" in done.stdout
+    assert "the backup could not be written: the file is past the process's size limit (EFBIG: File too large)" \
+        in done.stdout and "Fix: free space" in done.stdout, done.stdout
     assert str(example_mesh.state_dir / "backups") in done.stdout and "Traceback" not in done.stderr
     assert [p.name for p in (example_mesh.state_dir / "backups").iterdir()] == [earlier.path.name]
     verify_backup(example_mesh.state_dir, earlier.path)
@@ -356,3 +358,29 @@ def test_a_restore_on_a_full_disk_leaves_the_audit_folder_as_it_was_and_runs_aga
     report = restore(example_mesh, written.path, actor=PLATFORM)
     assert any(line.startswith("audit log") for line in report.restored) and not report.problems
     assert governed(load_mesh(example_mesh.root)).audit.verify().ok
+
+
+def test_a_backup_that_fills_the_disk_while_copying_manifests_says_so_and_publishes_nothing(example_root: Path) -> None:
+    """On a real full disk (a small tmpfs over .mesh/backups) that fills while the regions'
+    manifests are copied: the error says the disk is full (ENOSPC), names the file and says to
+    free space, exit 1 without a traceback; no region is reported unreachable, nothing of the
+    backup is left and the earlier backup still verifies."""
+    mesh = load_mesh(example_root)
+    assert materialize("+finance.revenue", mesh=mesh, params=SMALL).ok
+    earlier = backup(mesh, actor=PLATFORM)
+    folder = mesh.state_dir / "backups"
+    # a page a file: everything but the manifests fits (the audit log's copy, the index), they do not
+    room = written_files(earlier.path, ".") - written_files(earlier.path, "manifests") + 4
+    assert written_files(earlier.path, "manifests") > 2 * 4
+    done = run_on_a_full_disk(folder, [*MESH, "dr", "backup", "--root", str(example_root), "--as", OPERATOR],
+                              free_pages=room)
+    assert done.returncode == 1 and "Traceback" not in done.output, done.output
+    assert "the disk is full (ENOSPC: No space left on device) writing " + str(folder) in done.output, done.output
+    assert "/manifests/" in done.output and "nothing of it was kept" in done.output
+    assert f"Fix: free space on the disk that holds {folder}" in done.output and "unreachable" not in done.output
+    assert sorted(p.name for p in folder.iterdir()) == [earlier.path.name]
+    verify_backup(mesh.state_dir, earlier.path)
+
+
+def written_files(folder: Path, under: str) -> int:
+    return sum(1 for p in (folder / under).rglob("*") if p.is_file())
