@@ -57,7 +57,8 @@ class FullDiskRun:
 def run_on_a_full_disk(folder: Path, command: Sequence[str], *, free_pages: int, cwd: Path | None = None,
                        timeout: float = 300) -> FullDiskRun:
     """Run ``command`` with ``folder`` on a tmpfs holding its content and ``free_pages`` free
-    pages; afterwards ``folder`` holds what the command left there. Skips the test where
+    pages; afterwards ``folder`` holds what the command left there. The output's lines are
+    joined (the CLI wraps at 160 columns off a terminal). Skips the test where
     unprivileged mount namespaces are not allowed."""
     if shutil.which("unshare") is None or subprocess.run(
             ["unshare", "--user", "--map-root-user", "--mount", "true"], capture_output=True, check=False).returncode:
@@ -66,4 +67,4 @@ def run_on_a_full_disk(folder: Path, command: Sequence[str], *, free_pages: int,
     done = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", sys.executable, "-c", _MOUNTED,
                            str(folder), str(free_pages), *command], capture_output=True, text=True,
                           timeout=timeout, check=False, cwd=cwd)
-    return FullDiskRun(done.returncode, done.stdout + done.stderr)
+    return FullDiskRun(done.returncode, " ".join((done.stdout + done.stderr).split()))

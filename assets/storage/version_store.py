@@ -36,6 +36,7 @@ from typing import Any
 import polars as pl
 
 from assets.atomic import Prepared, discard
+from assets.disk_full import disk_full_reason, is_disk_full
 from assets.errors import AssetNotMaterializedError, CorruptDataError, StorageError
 from assets.storage.digest import UnknownChecksumAlgorithm, algorithm_of, checksum_of
 from assets.storage.filesystem import StorageRoot
@@ -189,7 +190,7 @@ class VersionStore:
             self._move_current(request.key, staged.version, request.partition, prepared=pointer)
         except OSError as exc:
             self.discard(staged)
-            raise self._error(request.key, f"publishing failed: {exc}", final) from exc
+            raise self._error(request.key, "publishing failed", final, cause=exc) from exc
         finally:
             if pointer is not None:  # installed by now, unless publishing failed
                 discard(pointer)
@@ -516,7 +517,7 @@ class VersionStore:
                 self._end(mark)
             if isinstance(exc, StorageError):
                 raise
-            raise self._error(manifest.key, f"copying version '{manifest.version}' failed: {exc}", final) from exc
+            raise self._error(manifest.key, f"copying version '{manifest.version}' failed", final, cause=exc) from exc
         return ReceivedCopy(manifest=manifest, folder=folder, bytes=size, mark=mark)
 
     def publish_received(self, copy: ReceivedCopy) -> int:
@@ -533,7 +534,7 @@ class VersionStore:
             self._end(copy.mark)
         except OSError as exc:
             self.discard_received(copy)
-            raise self._error(manifest.key, f"copying version '{manifest.version}' failed: {exc}", final) from exc
+            raise self._error(manifest.key, f"copying version '{manifest.version}' failed", final, cause=exc) from exc
         return copy.bytes
 
     def discard_received(self, copy: ReceivedCopy) -> None:
@@ -575,7 +576,16 @@ class VersionStore:
         return _asset_folder(key, partition)
 
     def _error(self, key: str, what: str, path: str, fix: str = "",
-               kind: type[StorageError] = StorageError) -> StorageError:
+               kind: type[StorageError] = StorageError, cause: BaseException | None = None) -> StorageError:
+        """The error of ``key`` at ``path``; with ``cause``, ``what`` is followed by the cause, and a
+        cause that is a full disk says so, with the fix to free space on the region's disk."""
+        if cause is not None and is_disk_full(cause):  # not "unreachable": it is full
+            return kind(f"asset '{key}': {what}: {disk_full_reason(cause)}", where=self.root.uri_of(path),
+                        fix=fix or f"free space on the disk that holds {self.root.uri_of(self.root.root)} (df), then "
+                                   "run it again: nothing of this version was published, and what was there is "
+                                   "unchanged")
+        if cause is not None:
+            what = f"{what}: {cause}"
         return kind(f"asset '{key}': {what}", where=self.root.uri_of(path), fix=fix or UNREACHABLE_FIX
                     + ("" if self.root.is_local else " (an s3:// root: the endpoint and credentials of "
                        "the AWS_* variables, such as AWS_ENDPOINT_URL and AWS_ACCESS_KEY_ID)")
