@@ -145,6 +145,34 @@ def backup_folders(state_dir: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if (p / INDEX).is_file()) if folder.is_dir() else []
 
 
+def unreadable_backups(state_dir: Path) -> list[tuple[Path, str]]:
+    """Every folder under ``<state_dir>/backups`` (and every backup written elsewhere that is
+    found) whose index cannot be read, with why: its ``index.json`` is missing or damaged. Such
+    a folder may hold wrapped keys no one can account for, so no KEK is retired while it is
+    there (deny by default)."""
+    folder = backups_dir(state_dir)
+    found = sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+    unreadable = []
+    for path in [*found, *backups_elsewhere(state_dir)[0]]:
+        why = _index_problem(path / INDEX)
+        if why:
+            unreadable.append((path, why))
+    return unreadable
+
+
+def _index_problem(index_file: Path) -> str:
+    """Why the backup index ``index_file`` cannot be read ("" when it can)."""
+    try:
+        index = json.loads(index_file.read_bytes())
+    except FileNotFoundError:
+        return "its index.json is missing"
+    except (OSError, ValueError) as exc:
+        return f"its index.json is damaged ({exc})"
+    if not isinstance(index, dict) or not isinstance(index.get("files"), dict):
+        return "its index.json is damaged (no list of files)"
+    return ""
+
+
 def backups_elsewhere(state_dir: Path) -> tuple[list[Path], list[Path]]:
     """The backups written outside ``<state_dir>/backups`` (``mesh dr backup --to DIR``), as
     recorded when they were written: those still found (with an index), and those not found
