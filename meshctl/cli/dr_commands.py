@@ -30,7 +30,7 @@ from meshctl.cli._output import (
 dr_app = typer.Typer(help="Disaster recovery: status, replicate, backup, restore, failover, failback, drill.",
                      no_args_is_help=True)
 
-STATE_STYLE = {"in sync": "green", "behind": "yellow", "corrupt": "bold red", "unreachable": "red",
+STATE_STYLE = {"in sync": "green", "behind": "yellow", "corrupt": "bold red", "unreachable": "red", "diverged": "bold yellow",
                "excluded": "magenta", "not materialized": "dim"}
 
 
@@ -47,13 +47,18 @@ def status(root: RootOption = None, verify: Annotated[bool, typer.Option(
         emit_json(report.to_dict())
     else:
         table = Table(title=f"active region {report.active}, standby {report.standby or '-'}")
-        for col in ("asset", "state", "versions behind", "seconds behind", "current version", "detail"):
+        for col in ("asset", "state", "versions behind", "seconds behind", "current version", "standby's version",
+                    "detail"):
             table.add_column(col)
         for a in report.assets:
             style = STATE_STYLE.get(a.state, "")
+            standby = a.standby_current if a.state in ("in sync", "diverged") else None
             table.add_row(a.key, f"[{style}]{a.state}[/]", str(a.versions_behind), f"{a.seconds_behind:.1f}",
-                          a.current or "-", a.detail[:80])
+                          a.current or "-", standby or "-", escape(a.detail[:80]))
         console.print(table)
+        for a in report.assets:  # in full: the fix does not fit the table
+            if a.state == "diverged":
+                console.print(f"[bold yellow]diverged[/] {escape(a.key)}: {escape(a.detail)}", highlight=False)
         verdict = "[green]ready to fail over[/]" if report.ready else "[yellow]not ready[/]"
         console.print(f"RPO now: {report.rpo_versions} version(s), {report.rpo_seconds:.1f} s. {verdict}")
     if any(a.state in ("corrupt", "unreachable") for a in report.assets):

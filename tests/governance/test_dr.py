@@ -384,3 +384,24 @@ def test_a_backup_that_fills_the_disk_while_copying_manifests_says_so_and_publis
 
 def written_files(folder: Path, under: str) -> int:
     return sum(1 for p in (folder / under).rglob("*") if p.is_file())
+
+
+def test_status_reports_a_standby_whose_current_differs_from_the_active_regions_as_diverged(example_root: Path) -> None:
+    """A standby that holds every version but whose CURRENT was moved by hand was reported in
+    sync: it is diverged, with both versions and the fix, until `mesh dr replicate` mirrors it."""
+    mesh = load_mesh(example_root)
+    first = materialize("sales.products", mesh=mesh)["sales.products"].manifest
+    second = materialize("sales.products", mesh=mesh)["sales.products"].manifest
+    assert first is not None and second is not None
+    mesh.store("us-west").set_current("sales.products", first.version, allow_backward=True)  # a manual change
+    [lag] = [a for a in dr_status(mesh).assets if a.key == "sales.products"]
+    assert (lag.state, lag.current, lag.standby_current) == ("diverged", second.version, first.version)
+    assert "`mesh dr replicate` points the standby back at " + second.version in lag.detail
+    assert f"mesh rollback sales.products --to {first.version}" in lag.detail
+    assert not dr_status(mesh).ready
+    shown = CliRunner().invoke(app, ["dr", "status", "--root", str(example_root)], terminal_width=400)
+    assert f"diverged sales.products: the standby 'us-west' serves {first.version}, the active region 'us-east' " \
+           f"serves {second.version}" in " ".join(shown.stdout.split()), shown.stdout
+    assert CliRunner().invoke(app, ["dr", "replicate", "--root", str(example_root)]).exit_code == 0
+    [lag] = [a for a in dr_status(load_mesh(example_root)).assets if a.key == "sales.products"]
+    assert (lag.state, lag.standby_current) == ("in sync", second.version)
