@@ -205,7 +205,7 @@ def _print_switch(report: dict[str, object], as_json: bool) -> None:
         emit_json(report)
         return
     console.print(f"[green]active region is now {report['to']}[/] (was {report['from']}); "
-                  f"{report['verified']} assets verified; RTO {report['rto_seconds']} s"
+                  f"{report['summary']}; RTO {report['rto_seconds']} s"
                   + (f"; {report['caught_up']} version(s) copied back first" if report["caught_up"] else ""))
     for loss in report["lost"]:  # type: ignore[attr-defined]
         console.print(f"  [yellow]lost[/] {loss['key']}: {len(loss['versions'])} version(s), {escape(str(loss['reason']))}",
