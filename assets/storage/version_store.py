@@ -210,17 +210,37 @@ class VersionStore:
         self._end(staged.mark)
 
     def set_current(self, key: str, version: str, partition: str | None = None, *,
-                    allow_backward: bool = False) -> Manifest:
+                    allow_backward: bool = False, prepared: Prepared | None = None) -> Manifest:
         """Make an existing, complete version current. ``CURRENT`` moves forward only (to a
         newer version id); going back to an older version is a rollback and needs
-        ``allow_backward`` (callers audit it). Raises :class:`StorageError` otherwise."""
+        ``allow_backward`` (callers audit it). Raises :class:`StorageError` otherwise.
+        ``prepared`` (from :meth:`prepare_current`) is put in place instead of writing anew."""
         manifest = self.manifest(key, version, partition)
-        now = self._move_current(key, version, partition, allow_backward=allow_backward)
+        now = self._move_current(key, version, partition, allow_backward=allow_backward, prepared=prepared)
         if now != version:
             raise self._error(key, f"setting version '{version}' would move CURRENT back from the newer '{now}'",
                               self.root.path(self._asset_dir(key, partition), CURRENT_FILE),
                               fix="a rollback is explicit: pass allow_backward=True from an audited rollback path")
         return manifest
+
+    def prepare_current(self, key: str, version: str, partition: str | None = None) -> Prepared | None:
+        """``CURRENT``'s next content, naming ``version``, written and synced beside it (on a
+        local root; ``None`` on an object store, where one ``put`` is atomic): a caller moving
+        many pointers prepares them all first, so that a full disk stops it before any moved.
+        Pass it to :meth:`set_current`, or :func:`assets.atomic.discard` it."""
+        return self.root.prepare(self._pointer_path(key, partition), _pointer(version))
+
+    def reset_current(self, key: str, version: str | None, partition: str | None = None) -> None:
+        """Put ``CURRENT`` back as it was before a move that a larger operation undoes:
+        naming ``version``, or absent (``None``). Callers audit the operation it undoes."""
+        path = self._pointer_path(key, partition)
+        try:
+            if version is None:
+                self.root.remove(path)
+            else:
+                self.root.update(path, lambda _old: _pointer(version))
+        except OSError as exc:
+            raise self._error(key, "putting CURRENT back failed", path, cause=exc) from exc
 
     def _move_current(self, key: str, version: str, partition: str | None, *, allow_backward: bool = False,
                       prepared: Prepared | None = None) -> str:

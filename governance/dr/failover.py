@@ -7,21 +7,27 @@ outside every region) may be missing. Otherwise it is refused with the list, unl
 which reports what is lost. Then every asset's ``CURRENT`` in the target points at the version
 the active region serves, when that region can still be read and the target holds the version
 verified (so a rollback stays rolled back), else at its newest verified version, and the active
-region switches in one atomic write. The time from the
+region switches in one atomic write. The pointers move all or none: each new ``CURRENT`` is
+written beside the old one before any is renamed into place (a full disk stops the failover
+there), and a failure after that, the switch's own write included, puts the moved ones back. The time from the
 start of the command to the switch is the recovery time (RTO), measured and audited.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from assets.atomic import Prepared, discard
+from assets.disk_full import disk_full_reason, is_disk_full
 from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.regions import RegionSwitch
+from assets.storage import VersionStore
 from governance.audit import AuditEvent, AuditLog
 from governance.dr.status import protected_assets
 from governance.identity import Actor
@@ -129,13 +135,78 @@ def switch_region(mesh: Mesh, to: str, audit: AuditLog, *, force: bool, actor: s
             where=f"region:{to}", fix="catch it up (`mesh dr status`, then let replication finish), "
                                       "or pass --force to accept losing exactly this")
     target = mesh.store(to)
-    for key, version in serve.items():
-        if target.current_version(key) != version:
-            target.set_current(key, version, allow_backward=True)  # may be older: newer ones are corrupt
-    mesh.region_switches.write(RegionSwitch.now(region=to, previous=previous, reason=reason))
+    before = {key: target.current_version(key) for key in serve}
+    moves = {key: version for key, version in serve.items() if before[key] != version}
+    again = "mesh dr failback" if reason == "failback" else f"mesh dr failover --to {to}"
+    try:
+        _move_pointers(target, moves, before, to=to, previous=previous, again=again)
+        try:
+            mesh.region_switches.write(RegionSwitch.now(region=to, previous=previous, reason=reason))
+        except BaseException as exc:
+            _put_back(target, moves, before, exc)
+            raise
+    except (OSError, MeshError) as exc:
+        audit.append(_event(actor, reason, to, "failed", {"from": previous, "error": str(exc), **(details or {})}))
+        if isinstance(exc, MeshError):
+            raise
+        raise _stopped(exc, to=to, previous=previous, again=again, where=exc.filename or "") from exc
     report = FailoverReport(previous, to, time.perf_counter() - started, checked, tuple(losses), force)
     audit.append(_event(actor, reason, to, "switched", {**report.to_dict(), **(details or {})}))
     return report
+
+
+def _move_pointers(target: VersionStore, moves: Mapping[str, str], before: Mapping[str, str | None], *, to: str,
+                   previous: str, again: str) -> None:
+    """Point every asset of ``moves`` at its version in ``target``, all or none: every new
+    ``CURRENT`` is written beside the old one first (a full disk stops it there, before any
+    moved), then each is renamed into place; a failure after that puts the moved ones back."""
+    prepared: dict[str, Prepared | None] = {}
+    try:
+        for key, version in moves.items():
+            prepared[key] = target.prepare_current(key, version)
+    except OSError as exc:
+        for ahead in prepared.values():
+            if ahead is not None:
+                discard(ahead)
+        raise _stopped(exc, to=to, previous=previous, again=again, where=exc.filename or "") from exc
+    moved: list[str] = []
+    try:
+        for key, version in moves.items():
+            # may be older: newer ones are corrupt
+            target.set_current(key, version, allow_backward=True, prepared=prepared.pop(key))
+            moved.append(key)
+    except BaseException as exc:
+        for ahead in prepared.values():
+            if ahead is not None:
+                discard(ahead)
+        _put_back(target, {k: moves[k] for k in moved}, before, exc)
+        raise
+
+
+def _put_back(target: VersionStore, moved: Mapping[str, str], before: Mapping[str, str | None],
+              exc: BaseException) -> None:
+    """Undo the pointer moves of a failover that cannot complete; a pointer that cannot be put
+    back is named in a note on ``exc``."""
+    stuck = []
+    for key in moved:
+        try:
+            target.reset_current(key, before[key])
+        except MeshError as failed:
+            stuck.append(f"{key} (still at {moved[key]}, was {before[key]}: {failed})")
+    if stuck:
+        exc.add_note("CURRENT pointers that could not be put back: " + "; ".join(stuck))
+
+
+def _stopped(exc: OSError, *, to: str, previous: str, again: str, where: str) -> FailoverRefusedError:
+    """The error of a switch a write stopped: nothing moved, the active region unchanged."""
+    why = disk_full_reason(exc) if is_disk_full(exc) else (exc.strerror or str(exc))
+    place = os.path.dirname(where) if where else f"region '{to}'"
+    fix = (f"free space on the disk that holds {place} (df), then run `{again}` again" if is_disk_full(exc)
+           else f"make region '{to}' writable, then run `{again}` again")
+    notes = "".join(f"; {note}" for note in getattr(exc, "__notes__", ()))
+    return FailoverRefusedError(f"the switch to '{to}' stopped: {why}; no CURRENT pointer was moved (or each was "
+                                f"put back) and the active region is still '{previous}'{notes}",
+                                where=where or f"region:{to}", fix=fix)
 
 
 def failback(mesh: Mesh, audit: AuditLog, *, actor: Actor) -> FailoverReport:

@@ -426,3 +426,51 @@ def test_failover_and_failback_count_every_asset_checked_partitioned_ones_too(
     switched = governed(load_mesh(root)).audit.query(action="failover")[-1]
     assert switched.details["checked"] == {"assets": 18, "verified": 18, "partitioned": 2, "partitions": partitions,
                                            "excluded": 0, "empty": 0}
+
+
+def test_a_failover_stopped_by_a_full_disk_moves_no_pointer_and_runs_again(example_root: Path) -> None:
+    """On a real full disk (the standby's folder on a small tmpfs) with room for one new CURRENT
+    of the several the failover must write (the standby holds the versions, its pointers were
+    never mirrored): some pointers moved and the active region stayed. Now every new pointer is
+    written aside first, so none moves; the error says the disk is full, names the file and the
+    fix, and the same command completes once there is room."""
+    mesh = load_mesh(example_root)
+    result = materialize("+finance.revenue", mesh=mesh, params=SMALL)
+    assert result.ok and len(result.results) >= 3
+    west = Path(mesh.store("us-west").root.root)
+    pointers = sorted(west.rglob("CURRENT"))
+    assert len(pointers) == len(result.results)
+    for pointer in pointers:  # a replication cut before it mirrored CURRENT
+        pointer.unlink()
+    command = [*MESH, "dr", "failover", "--to", "us-west", "--root", str(example_root), "--as", OPERATOR]
+    done = run_on_a_full_disk(west, command, free_pages=1)
+    assert done.returncode == 1 and "Traceback" not in done.output, done.output
+    assert "the switch to 'us-west' stopped: the disk is full (ENOSPC: No space left on device)" in done.output
+    assert f"{west}/" in done.output and "/CURRENT" in done.output, done.output
+    assert "the active region is still 'us-east'" in done.output, done.output
+    assert f"Fix: free space on the disk that holds {west}/" in done.output, done.output
+    assert "(df), then run `mesh dr failover --to us-west` again" in done.output, done.output
+    assert sorted(west.rglob("CURRENT")) == [] and not list(west.rglob(".CURRENT.*.tmp")), "no pointer moved"
+    after = load_mesh(example_root)
+    assert after.active_region == "us-east"
+    assert [r.outcome for r in governed(after).audit.query(action="failover")] == ["failed"]
+    report = failover(after, "us-west", governed(after).audit, actor=PLATFORM)
+    assert after.active_region == "us-west" and sorted(west.rglob("CURRENT")) == pointers
+    assert report.checked.verified == report.checked.assets - report.checked.empty
+
+
+def test_a_failover_whose_region_switch_finds_the_disk_full_puts_the_moved_pointers_back(example_root: Path) -> None:
+    """Every pointer moved, then the switch itself (.mesh/state/active_region.json, on a real
+    full disk) cannot be written: the moved pointers are put back, the active region stays."""
+    mesh = load_mesh(example_root)
+    assert materialize("+finance.revenue", mesh=mesh, params=SMALL).ok
+    west = Path(mesh.store("us-west").root.root)
+    for pointer in west.rglob("CURRENT"):
+        pointer.unlink()
+    state = mesh.state_dir / "state"
+    done = run_on_a_full_disk(state, [*MESH, "dr", "failover", "--to", "us-west", "--root", str(example_root),
+                                      "--as", OPERATOR], free_pages=0)
+    assert done.returncode == 1 and "Traceback" not in done.output, done.output
+    assert f"{state / 'active_region.json'}: the switch to 'us-west' stopped: the disk is full" in done.output
+    assert f"Fix: free space on the disk that holds {state} (df)" in done.output, done.output
+    assert sorted(west.rglob("CURRENT")) == [] and load_mesh(example_root).active_region == "us-east"
