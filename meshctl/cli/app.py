@@ -10,7 +10,6 @@ import polars as pl
 import typer
 from rich.markup import escape
 from rich.table import Table
-from typer.core import TyperGroup
 
 from assets.atomic import atomic_write
 from assets.disk_full import DISK_FULL_ERRNOS
@@ -26,6 +25,7 @@ from meshctl.cli import (
     simulate_command,  # noqa: F401  (registers mesh ops simulate on ops_app)
 )
 from meshctl.cli import ops_commands as _ops_commands  # noqa: F401 - registers `mesh ops status|report|serve-metrics`
+from meshctl.cli._help import OneLineSummaries
 from meshctl.cli._output import (
     MAX_LIMIT,
     MAX_SCALE,
@@ -71,7 +71,7 @@ from meshctl.cli.serve_command import print_dashboard_url, serve
 from meshctl.cli.subscription_commands import subscribe, subscribers, unsubscribe
 
 
-class _OneLineErrors(TyperGroup):
+class _OneLineErrors(OneLineSummaries):
     """The ``mesh`` group: a :class:`MeshError` no command caught (a corrupt CURRENT pointer met
     while listing, say) is one line with the fix and exit 1, in every subcommand."""
 

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from assets.errors import MeshError
 from governance.services import governed
+from meshctl.cli._help import OneLineSummaries
 from meshctl.cli._output import (
     MAX_LAG,
     MAX_SCALE,
@@ -27,7 +28,7 @@ from meshctl.cli._output import (
     user_errors,
 )
 
-dr_app = typer.Typer(help="Disaster recovery: status, replicate, backup, restore, failover, failback, drill.",
+dr_app = typer.Typer(cls=OneLineSummaries, help="Disaster recovery: status, replicate, backup, restore, failover, failback, drill.",
                      no_args_is_help=True)
 
 STATE_STYLE = {"in sync": "green", "behind": "yellow", "corrupt": "bold red", "unreachable": "red", "diverged": "bold yellow",
