@@ -36,6 +36,7 @@ from typing import Any
 import polars as pl
 
 from assets.atomic import Prepared, discard
+from assets.disk_full import disk_full_reason, is_disk_full
 from assets.errors import AssetNotMaterializedError, CorruptDataError, StorageError
 from assets.storage.digest import UnknownChecksumAlgorithm, algorithm_of, checksum_of
 from assets.storage.filesystem import StorageRoot
@@ -189,7 +190,7 @@ class VersionStore:
             self._move_current(request.key, staged.version, request.partition, prepared=pointer)
         except OSError as exc:
             self.discard(staged)
-            raise self._error(request.key, f"publishing failed: {exc}", final) from exc
+            raise self._error(request.key, "publishing failed", final, cause=exc) from exc
         finally:
             if pointer is not None:  # installed by now, unless publishing failed
                 discard(pointer)
@@ -209,17 +210,37 @@ class VersionStore:
         self._end(staged.mark)
 
     def set_current(self, key: str, version: str, partition: str | None = None, *,
-                    allow_backward: bool = False) -> Manifest:
+                    allow_backward: bool = False, prepared: Prepared | None = None) -> Manifest:
         """Make an existing, complete version current. ``CURRENT`` moves forward only (to a
         newer version id); going back to an older version is a rollback and needs
-        ``allow_backward`` (callers audit it). Raises :class:`StorageError` otherwise."""
+        ``allow_backward`` (callers audit it). Raises :class:`StorageError` otherwise.
+        ``prepared`` (from :meth:`prepare_current`) is put in place instead of writing anew."""
         manifest = self.manifest(key, version, partition)
-        now = self._move_current(key, version, partition, allow_backward=allow_backward)
+        now = self._move_current(key, version, partition, allow_backward=allow_backward, prepared=prepared)
         if now != version:
             raise self._error(key, f"setting version '{version}' would move CURRENT back from the newer '{now}'",
                               self.root.path(self._asset_dir(key, partition), CURRENT_FILE),
                               fix="a rollback is explicit: pass allow_backward=True from an audited rollback path")
         return manifest
+
+    def prepare_current(self, key: str, version: str, partition: str | None = None) -> Prepared | None:
+        """``CURRENT``'s next content, naming ``version``, written and synced beside it (on a
+        local root; ``None`` on an object store, where one ``put`` is atomic): a caller moving
+        many pointers prepares them all first, so that a full disk stops it before any moved.
+        Pass it to :meth:`set_current`, or :func:`assets.atomic.discard` it."""
+        return self.root.prepare(self._pointer_path(key, partition), _pointer(version))
+
+    def reset_current(self, key: str, version: str | None, partition: str | None = None) -> None:
+        """Put ``CURRENT`` back as it was before a move that a larger operation undoes:
+        naming ``version``, or absent (``None``). Callers audit the operation it undoes."""
+        path = self._pointer_path(key, partition)
+        try:
+            if version is None:
+                self.root.remove(path)
+            else:
+                self.root.update(path, lambda _old: _pointer(version))
+        except OSError as exc:
+            raise self._error(key, "putting CURRENT back failed", path, cause=exc) from exc
 
     def _move_current(self, key: str, version: str, partition: str | None, *, allow_backward: bool = False,
                       prepared: Prepared | None = None) -> str:
@@ -516,7 +537,7 @@ class VersionStore:
                 self._end(mark)
             if isinstance(exc, StorageError):
                 raise
-            raise self._error(manifest.key, f"copying version '{manifest.version}' failed: {exc}", final) from exc
+            raise self._error(manifest.key, f"copying version '{manifest.version}' failed", final, cause=exc) from exc
         return ReceivedCopy(manifest=manifest, folder=folder, bytes=size, mark=mark)
 
     def publish_received(self, copy: ReceivedCopy) -> int:
@@ -533,7 +554,7 @@ class VersionStore:
             self._end(copy.mark)
         except OSError as exc:
             self.discard_received(copy)
-            raise self._error(manifest.key, f"copying version '{manifest.version}' failed: {exc}", final) from exc
+            raise self._error(manifest.key, f"copying version '{manifest.version}' failed", final, cause=exc) from exc
         return copy.bytes
 
     def discard_received(self, copy: ReceivedCopy) -> None:
@@ -575,7 +596,16 @@ class VersionStore:
         return _asset_folder(key, partition)
 
     def _error(self, key: str, what: str, path: str, fix: str = "",
-               kind: type[StorageError] = StorageError) -> StorageError:
+               kind: type[StorageError] = StorageError, cause: BaseException | None = None) -> StorageError:
+        """The error of ``key`` at ``path``; with ``cause``, ``what`` is followed by the cause, and a
+        cause that is a full disk says so, with the fix to free space on the region's disk."""
+        if cause is not None and is_disk_full(cause):  # not "unreachable": it is full
+            return kind(f"asset '{key}': {what}: {disk_full_reason(cause)}", where=self.root.uri_of(path),
+                        fix=fix or f"free space on the disk that holds {self.root.uri_of(self.root.root)} (df), then "
+                                   "run it again: nothing of this version was published, and what was there is "
+                                   "unchanged")
+        if cause is not None:
+            what = f"{what}: {cause}"
         return kind(f"asset '{key}': {what}", where=self.root.uri_of(path), fix=fix or UNREACHABLE_FIX
                     + ("" if self.root.is_local else " (an s3:// root: the endpoint and credentials of "
                        "the AWS_* variables, such as AWS_ENDPOINT_URL and AWS_ACCESS_KEY_ID)")

@@ -18,6 +18,7 @@ from governance.dr.backup import (
 from governance.dr.backup_keys import backup_kek_usage, rewrap_backups
 from governance.dr.drill import DrillReport, drill
 from governance.dr.failover import (
+    Checked,
     FailoverRefusedError,
     FailoverReport,
     Loss,
@@ -26,7 +27,7 @@ from governance.dr.failover import (
 )
 from governance.dr.status import AssetLag, DrStatus, dr_status
 
-__all__ = ["AssetLag", "BackupError", "BackupReport", "DrStatus", "DrillReport", "FailoverRefusedError",
+__all__ = ["AssetLag", "BackupError", "BackupReport", "Checked", "DrStatus", "DrillReport", "FailoverRefusedError",
            "FailoverReport", "Loss", "RestoreReport", "acknowledge_audit_loss", "backup", "backup_kek_usage",
            "dr_status", "drill", "failback", "failover", "latest_backup", "restore", "restore_config",
            "rewrap_backups", "verify_backup"]

@@ -17,10 +17,12 @@ evidence), and manifests and ``CURRENT`` pointers of versions whose data is stil
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from assets.atomic import atomic_write
+from assets.disk_full import disk_full_reason, is_disk_full
 from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.storage import Manifest, StorageRoot
@@ -109,8 +112,9 @@ def backup(mesh: Mesh, dest: Path | None = None, *, actor: Actor) -> BackupRepor
                 shutil.copytree(wrapped, partial / "keys" / "data")
             for region in mesh.policy.regions:
                 try:
-                    manifests += _copy_manifests(mesh.store(region).root, partial / "manifests" / region)
-                except Exception:  # an unreachable region is recorded, the rest is still backed up
+                    manifests += _copy_manifests(functools.partial(_region_root, mesh, region),
+                                                 partial / "manifests" / region)
+                except _RegionUnreadable:  # recorded, the rest is still backed up; a failed write is not this
                     shutil.rmtree(partial / "manifests" / region, ignore_errors=True)
                     skipped.append(region)
             checkpoint = log.snapshot(partial / "audit")  # last: it covers every manifest above
@@ -122,9 +126,7 @@ def backup(mesh: Mesh, dest: Path | None = None, *, actor: Actor) -> BackupRepor
             os.replace(partial, dest)
     except OSError as exc:  # a full disk, a file-size limit: nothing of this backup is kept
         shutil.rmtree(partial, ignore_errors=True)
-        raise BackupError(f"the backup could not be written ({exc.strerror or exc}); nothing of it was kept",
-                          where=str(dest), fix="free space on that disk, or write the backup elsewhere "
-                                               "(mesh dr backup --to DIR); earlier backups are untouched") from None
+        raise _unwritten(exc, dest) from None
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -141,6 +143,34 @@ def backup_folders(state_dir: Path) -> list[Path]:
     backups, and leftovers of an interrupted backup or rewrap (their names start with a dot)."""
     folder = backups_dir(state_dir)
     return sorted(p for p in folder.iterdir() if (p / INDEX).is_file()) if folder.is_dir() else []
+
+
+def unreadable_backups(state_dir: Path) -> list[tuple[Path, str]]:
+    """Every folder under ``<state_dir>/backups`` (and every backup written elsewhere that is
+    found) whose index cannot be read, with why: its ``index.json`` is missing or damaged. Such
+    a folder may hold wrapped keys no one can account for, so no KEK is retired while it is
+    there (deny by default)."""
+    folder = backups_dir(state_dir)
+    found = sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+    unreadable = []
+    for path in [*found, *backups_elsewhere(state_dir)[0]]:
+        why = _index_problem(path / INDEX)
+        if why:
+            unreadable.append((path, why))
+    return unreadable
+
+
+def _index_problem(index_file: Path) -> str:
+    """Why the backup index ``index_file`` cannot be read ("" when it can)."""
+    try:
+        index = json.loads(index_file.read_bytes())
+    except FileNotFoundError:
+        return "its index.json is missing"
+    except (OSError, ValueError) as exc:
+        return f"its index.json is damaged ({exc})"
+    if not isinstance(index, dict) or not isinstance(index.get("files"), dict):
+        return "its index.json is damaged (no list of files)"
+    return ""
 
 
 def backups_elsewhere(state_dir: Path) -> tuple[list[Path], list[Path]]:
@@ -264,15 +294,53 @@ def restore_config(mesh_file: Path, path: Path) -> None:
     atomic_write(mesh_file, (path / "mesh.toml").read_bytes())
 
 
-def _copy_manifests(root: StorageRoot, dest: Path) -> int:
+def _unwritten(exc: OSError, dest: Path) -> BackupError:
+    """The error of a backup whose write failed: on a full disk it says so and names the file."""
+    if not is_disk_full(exc):
+        return BackupError(f"the backup could not be written ({exc.strerror or exc}); nothing of it was kept",
+                           where=str(dest), fix="check that the folder is writable, or write the backup elsewhere "
+                                                "(mesh dr backup --to DIR); earlier backups are untouched")
+    at = f" writing {exc.filename}" if exc.filename else ""
+    return BackupError(f"the backup could not be written: {disk_full_reason(exc)}{at}; nothing of it was kept",
+                       where=str(dest), fix=f"free space on the disk that holds {dest.parent} (df {dest.parent}), "
+                                            "then run it again, or write the backup elsewhere (mesh dr backup "
+                                            "--to DIR); earlier backups are untouched")
+
+
+def _region_root(mesh: Mesh, region: str) -> StorageRoot:
+    return mesh.store(region).root
+
+
+class _RegionUnreadable(Exception):
+    """A region's manifests could not be listed or read (not: the backup could not be written)."""
+
+
+def _copy_manifests(region: Callable[[], StorageRoot], dest: Path) -> int:
+    """Copy every manifest and ``CURRENT`` of the ``region``'s root under ``dest``. A failure to
+    open or read the region is :class:`_RegionUnreadable`; a failure to write the copy is the
+    ``OSError``, with the file it was writing."""
     count = 0
-    for file in root.walk_files(root.root):
+    try:
+        root = region()
+        files = list(root.walk_files(root.root))
+    except Exception as exc:  # any storage failure: the region cannot be listed now
+        raise _RegionUnreadable(str(exc)) from exc
+    for file in files:
         name = file.rsplit("/", 1)[-1]
         if name not in (MANIFEST, CURRENT) or "/.staging/" in file:
             continue
+        try:
+            data = root.read_bytes(file)
+        except Exception as exc:  # as above
+            raise _RegionUnreadable(str(exc)) from exc
         target = dest / file[len(root.root) + 1:]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(root.read_bytes(file))
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        except OSError as exc:  # a full disk says ENOSPC without a name
+            if exc.filename is None and exc.errno is not None:
+                raise OSError(exc.errno, exc.strerror, str(target)) from exc
+            raise
         count += name == MANIFEST
     return count
 

@@ -1,7 +1,9 @@
 """Retiring a key-encryption key: only once no wrapped data key uses it, stored in the mesh or
 in a backup (under ``.mesh/backups``, or written elsewhere with ``--to`` and recorded, which must
 be found: :func:`governance.dr.backup.backups_elsewhere`; backups are rewrapped on request:
-:mod:`governance.dr.backup_keys`), so no data can become unreadable. It lives with disaster
+:mod:`governance.dr.backup_keys`), so no data can become unreadable. Deny by default: a folder
+under ``.mesh/backups`` whose index is missing or damaged blocks retiring any KEK until it is
+repaired or removed (:func:`governance.dr.backup.unreadable_backups`). It lives with disaster
 recovery, above :mod:`governance.protection`, because it must see every backup. Retirement holds the key
 lock exclusive, like a rotation (:mod:`governance.protection.rotation`), so no publish can wrap
 a key with the KEK meanwhile.
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from assets.mesh import Mesh
 from governance.audit import AuditEvent, AuditLog
-from governance.dr.backup import ELSEWHERE, backups_elsewhere
+from governance.dr.backup import ELSEWHERE, backups_elsewhere, unreadable_backups
 from governance.dr.backup_keys import backup_kek_usage
 from governance.identity import Actor
 from governance.identity.authorization import identity_details, require
@@ -52,6 +54,12 @@ def _retire(mesh: Mesh, keyring: Keyring, audit: AuditLog, kek_id: str, actor: A
                         "which are not found now", where="mesh keys retire",
                         fix="mount them and run it again; if they are gone for good, remove their folders from "
                             f"{mesh.state_dir / 'backups' / ELSEWHERE}")
+    unreadable = unreadable_backups(mesh.state_dir)
+    if unreadable:  # deny by default: what such a folder holds cannot be accounted for
+        audit.append(AuditEvent(actor="service:keys", action="key_retire", target=f"kek:{kek_id}", outcome="denied",
+                                source="cli", details={"unreadable_backups": [str(p) for p, _ in unreadable],
+                                                       "by": actor.id}))
+        raise _unreadable(kek_id, unreadable)
     stored = Counter(item.wrapped.kek_id for item in wrapped_items(mesh, keyring))[kek_id]
     backups = {folder: usage[kek_id] for folder, usage in _backup_usage(mesh).items() if usage[kek_id]}
     if stored or backups:
@@ -75,6 +83,16 @@ def _still_used(kek_id: str, stored: int, backups: dict[Path, int]) -> KeyError_
                      f"backup with `mesh dr backup` and then remove {', '.join(str(f) for f in backups)}")
     return KeyError_(f"KEK {kek_id} still wraps {stored + sum(backups.values())} data key(s){where}",
                      where="mesh keys retire", fix="; ".join(fixes))
+
+
+def _unreadable(kek_id: str, unreadable: list[tuple[Path, str]]) -> KeyError_:
+    """The refusal to retire any KEK while a backup folder cannot be read."""
+    named = "; ".join(f"backup {path} ({why})" for path, why in unreadable)
+    return KeyError_(f"KEK {kek_id} is not retired: {named}, so which KEKs its keys need cannot be known, and "
+                     "retiring one could make its data unreadable", where="mesh keys retire",
+                     fix="repair each backup by bringing its index.json (and index.sig) back from a copy of it, "
+                         "or, if it is not needed, write a new backup with `mesh dr backup` and remove "
+                         f"{', '.join(str(path) for path, _ in unreadable)}; then run it again")
 
 
 def _backup_usage(mesh: Mesh) -> dict[Path, Counter[str]]:

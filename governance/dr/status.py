@@ -4,7 +4,9 @@ For each asset: the versions the active region holds that the standby lacks (wha
 the active region would lose now), how long ago the oldest of them was produced, and a state:
 ``in sync``, ``behind``, ``corrupt`` (with ``verify``: a version fails its checksum, in the
 standby or in the active region, which would otherwise serve and replicate it),
-``excluded`` (residency forbids the standby), ``not materialized`` or ``unreachable``.
+``excluded`` (residency forbids the standby), ``not materialized``, ``unreachable``, or
+``diverged``: the standby holds every version, but its ``CURRENT`` names another version than
+the active region's (a manual change, say), so it is not the mirror a failover expects.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from assets.storage import VersionStore
 from governance.retention import ResidencyError, check_residency
 from governance.services import governed
 
-State = Literal["in sync", "behind", "corrupt", "excluded", "not materialized", "unreachable"]
+State = Literal["in sync", "behind", "corrupt", "diverged", "excluded", "not materialized", "unreachable"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,7 @@ class AssetLag:
     corrupt_active: tuple[str, ...] = ()
     seconds_behind: float = 0.0
     detail: str = ""
+    standby_current: str | None = None
 
     @property
     def versions_behind(self) -> int:
@@ -43,7 +46,8 @@ class AssetLag:
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "state": self.state, "current": self.current, "versions_behind": self.versions_behind,
                 "seconds_behind": round(self.seconds_behind, 3), "missing": list(self.missing),
-                "corrupt": list(self.corrupt), "corrupt_active": list(self.corrupt_active), "detail": self.detail}
+                "corrupt": list(self.corrupt), "corrupt_active": list(self.corrupt_active), "detail": self.detail,
+                "standby_current": self.standby_current}
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +149,28 @@ def asset_lag(mesh: Mesh, key: str, source_region: str, target_region: str, *, v
                         seconds_behind=version_age(source, key, min(missing + corrupt + bad), now, partition), detail=detail)
     if missing:
         return AssetLag(label, "behind", current=current, missing=missing, seconds_behind=version_age(source, key, missing[0], now, partition))
-    return AssetLag(label, "in sync", current=current)
+    try:
+        standby_current = target.current_version(key, partition)
+    except Exception as exc:  # a damaged pointer is one the failover must replace too
+        return AssetLag(label, "diverged", current=current, detail=f"the standby's CURRENT cannot be read ({exc}); "
+                        f"`mesh dr replicate` points it at {current}, the active region's version")
+    if standby_current != current:
+        return AssetLag(label, "diverged", current=current, standby_current=standby_current,
+                        detail=_diverged(key, partition, source_region, current, target_region, standby_current))
+    return AssetLag(label, "in sync", current=current, standby_current=standby_current)
+
+
+def _diverged(key: str, partition: str | None, active: str, current: str | None, standby: str,
+              standby_current: str | None) -> str:
+    """What a diverged standby serves against the active region, and the fix."""
+    serves = f"serves {standby_current}" if standby_current else "has no CURRENT"
+    text = (f"the standby '{standby}' {serves}, the active region '{active}' serves {current}: "
+            f"`mesh dr replicate` points the standby back at {current}")
+    if standby_current and current and standby_current < current:
+        where = f" --partition {partition}" if partition else ""
+        text += (f"; if {standby_current} is the version to serve, roll the active region back to it instead "
+                 f"(`mesh rollback {key} --to {standby_current}{where}`)")
+    return text
 
 
 def version_age(store: VersionStore, key: str, version: str, now: dt.datetime | None, partition: str | None = None) -> float:

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from governance.alerts import Incident
 from governance.services import governed
+from meshctl.cli._help import OneLineSummaries
 from meshctl.cli._output import (
     MAX_ID,
     ActorOption,
@@ -24,7 +25,7 @@ from meshctl.cli._output import (
 )
 from meshctl.cli.ops_app import ops_app
 
-alerts_app = typer.Typer(help="The alert outbox: what waits to be sent.", no_args_is_help=True)
+alerts_app = typer.Typer(cls=OneLineSummaries, help="The alert outbox: what waits to be sent.", no_args_is_help=True)
 ops_app.add_typer(alerts_app, name="alerts")
 
 _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}

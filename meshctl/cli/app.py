@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import io
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,9 +10,9 @@ import polars as pl
 import typer
 from rich.markup import escape
 from rich.table import Table
-from typer.core import TyperGroup
 
 from assets.atomic import atomic_write
+from assets.disk_full import DISK_FULL_ERRNOS
 from assets.engine import materialize
 from assets.errors import MeshError
 from assets.mesh import Mesh
@@ -26,6 +25,7 @@ from meshctl.cli import (
     simulate_command,  # noqa: F401  (registers mesh ops simulate on ops_app)
 )
 from meshctl.cli import ops_commands as _ops_commands  # noqa: F401 - registers `mesh ops status|report|serve-metrics`
+from meshctl.cli._help import OneLineSummaries
 from meshctl.cli._output import (
     MAX_LIMIT,
     MAX_SCALE,
@@ -72,7 +72,7 @@ from meshctl.cli.serve_command import print_dashboard_url, serve
 from meshctl.cli.subscription_commands import subscribe, subscribers, unsubscribe
 
 
-class _OneLineErrors(TyperGroup):
+class _OneLineErrors(OneLineSummaries):
     """The ``mesh`` group: a :class:`MeshError` no command caught (a corrupt CURRENT pointer met
     while listing, say) is one line with the fix and exit 1, in every subcommand."""
 
@@ -82,16 +82,12 @@ class _OneLineErrors(TyperGroup):
         except MeshError as exc:
             fail(str(exc))
         except OSError as exc:
-            if exc.errno not in _DISK_FULL:
+            if exc.errno not in DISK_FULL_ERRNOS:
                 raise
             # the net under every command: those that can name a better fix raise their own MeshError
             where = f"{exc.filename}: " if exc.filename else ""
             fail(f"{where}{exc.strerror}: the disk is full (or the file is past the process's size limit), so the "
                  "command stopped before it finished. Fix: free space on that disk (df), then run it again")
-
-
-#: The errors of a write that found no room: a full disk, a user's quota, a file-size limit.
-_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 app = typer.Typer(name="mesh", help="A data mesh of assets on Airflow 3.", no_args_is_help=True,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
 from enum import Enum
 from typing import Annotated
 
 import typer
+from typer.core import TyperArgument, TyperOption
 
 from meshctl.cli._output import (
     JsonOption,
@@ -19,6 +21,26 @@ from meshctl.cli._output import (
     user_errors,
 )
 from meshctl.cli.run_table import print_run
+
+
+def retry_command(ctx: typer.Context, *, without: tuple[str, ...] = ()) -> str:
+    """The command that ran, as the user typed it (the arguments and the options given on the
+    command line, quoted for a shell), leaving out the parameters named ``without``."""
+    words = ["mesh", ctx.info_name or ""]
+    for param in ctx.command.params:
+        name = param.name or ""
+        value = ctx.params.get(name)
+        source = ctx.get_parameter_source(name)
+        if name in without or source is None or source.name != "COMMANDLINE":  # not a default or the environment
+            continue
+        if isinstance(param, TyperArgument):
+            words.append(shlex.quote(str(value)))
+        elif isinstance(param, TyperOption) and param.is_flag:
+            words.append(param.opts[0] if value else (param.secondary_opts or [param.opts[0]])[0])
+        else:
+            shown = value.value if isinstance(value, Enum) else value
+            words += [param.opts[0], shlex.quote(str(shown))]
+    return " ".join(words)
 from meshctl.local_airflow import DEFAULT_PORT
 
 
@@ -30,6 +52,7 @@ class Runner(str, Enum):
 
 
 def backfill(
+    ctx: typer.Context,
     selection: Annotated[str, typer.Argument(help="Selection, e.g. 'sales.daily_orders+' (the days and what they feed).")],
     first: Annotated[str, typer.Option("--from", help="First day (or partition key) of the range, e.g. 2026-11-16.")],
     last: Annotated[str, typer.Option("--to", help="Last day (or partition key) of the range, included.")],
@@ -80,8 +103,10 @@ def backfill(
         for r in result.results.values():
             counts[str(r.status)] = counts.get(str(r.status), 0) + 1
         done = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        again = retry_command(ctx, without=("bad_day",))
         console.print(f"{len(result.results)} partitions: {done}"
-                      + ("" if result.ok else "; run the same command again to retry what failed or was skipped"))
+                      + ("" if result.ok else f"; run it again {'without --bad-day ' if bad_day else ''}to retry what "
+                         f"failed or was skipped: {again}"), highlight=False, markup=False, soft_wrap=True)
         if bad_day and not rerun and not any(r.partition == bad_day and r.status is not Status.UNCHANGED
                                              for r in result.results.values()):
             console.print(f"--bad-day {bad_day}: no partition of that day ran (it was up to date, or is not in the "

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from assets.errors import MeshError
 from governance.services import governed
+from meshctl.cli._help import OneLineSummaries
 from meshctl.cli._output import (
     MAX_LAG,
     MAX_SCALE,
@@ -27,10 +28,10 @@ from meshctl.cli._output import (
     user_errors,
 )
 
-dr_app = typer.Typer(help="Disaster recovery: status, replicate, backup, restore, failover, failback, drill.",
+dr_app = typer.Typer(cls=OneLineSummaries, help="Disaster recovery: status, replicate, backup, restore, failover, failback, drill.",
                      no_args_is_help=True)
 
-STATE_STYLE = {"in sync": "green", "behind": "yellow", "corrupt": "bold red", "unreachable": "red",
+STATE_STYLE = {"in sync": "green", "behind": "yellow", "corrupt": "bold red", "unreachable": "red", "diverged": "bold yellow",
                "excluded": "magenta", "not materialized": "dim"}
 
 
@@ -47,13 +48,18 @@ def status(root: RootOption = None, verify: Annotated[bool, typer.Option(
         emit_json(report.to_dict())
     else:
         table = Table(title=f"active region {report.active}, standby {report.standby or '-'}")
-        for col in ("asset", "state", "versions behind", "seconds behind", "current version", "detail"):
+        for col in ("asset", "state", "versions behind", "seconds behind", "current version", "standby's version",
+                    "detail"):
             table.add_column(col)
         for a in report.assets:
             style = STATE_STYLE.get(a.state, "")
+            standby = a.standby_current if a.state in ("in sync", "diverged") else None
             table.add_row(a.key, f"[{style}]{a.state}[/]", str(a.versions_behind), f"{a.seconds_behind:.1f}",
-                          a.current or "-", a.detail[:80])
+                          a.current or "-", standby or "-", escape(a.detail[:80]))
         console.print(table)
+        for a in report.assets:  # in full: the fix does not fit the table
+            if a.state == "diverged":
+                console.print(f"[bold yellow]diverged[/] {escape(a.key)}: {escape(a.detail)}", highlight=False)
         verdict = "[green]ready to fail over[/]" if report.ready else "[yellow]not ready[/]"
         console.print(f"RPO now: {report.rpo_versions} version(s), {report.rpo_seconds:.1f} s. {verdict}")
     if any(a.state in ("corrupt", "unreachable") for a in report.assets):
@@ -200,7 +206,7 @@ def _print_switch(report: dict[str, object], as_json: bool) -> None:
         emit_json(report)
         return
     console.print(f"[green]active region is now {report['to']}[/] (was {report['from']}); "
-                  f"{report['verified']} assets verified; RTO {report['rto_seconds']} s"
+                  f"{report['summary']}; RTO {report['rto_seconds']} s"
                   + (f"; {report['caught_up']} version(s) copied back first" if report["caught_up"] else ""))
     for loss in report["lost"]:  # type: ignore[attr-defined]
         console.print(f"  [yellow]lost[/] {loss['key']}: {len(loss['versions'])} version(s), {escape(str(loss['reason']))}",

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from governance.audit import AuditLog
 from governance.services import governed
+from meshctl.cli._help import OneLineSummaries
 from meshctl.cli._output import (
     MAX_LIMIT,
     ActorOption,
@@ -28,8 +29,8 @@ from meshctl.cli._output import (
     user_errors,
 )
 
-audit_app = typer.Typer(help="The tamper-evident audit log: verify, query, checkpoint.", no_args_is_help=True)
-access_app = typer.Typer(help="Grants between domains: list, request, approve (signed), revoke.", no_args_is_help=True)
+audit_app = typer.Typer(cls=OneLineSummaries, help="The tamper-evident audit log: verify, query, checkpoint.", no_args_is_help=True)
+access_app = typer.Typer(cls=OneLineSummaries, help="Grants between domains: list, request, approve (signed), revoke.", no_args_is_help=True)
 
 
 
@@ -319,7 +320,7 @@ def access_revoke(
     console.print(f"grant {escape(grant_id)} on {escape(product)} revoked", highlight=False)
 
 
-contract_app = typer.Typer(help="Contracts: compare with the last published one; export and import ODCS documents.",
+contract_app = typer.Typer(cls=OneLineSummaries, help="Contracts: compare with the last published one; export and import ODCS documents.",
                            no_args_is_help=True)
 
 
@@ -369,7 +370,7 @@ def contract_diff(
         raise typer.Exit(1)
 
 
-keys_app = typer.Typer(help="Key-encryption keys: status, rotate, rewrap backups, retire.", no_args_is_help=True)
+keys_app = typer.Typer(cls=OneLineSummaries, help="Key-encryption keys: status, rotate, rewrap backups, retire.", no_args_is_help=True)
 
 
 @keys_app.command("status")
@@ -437,7 +438,7 @@ def _waiting() -> None:
     console.print("waiting for running materializations to store their data keys...")
 
 
-retention_app = typer.Typer(help="Retention of old versions.", no_args_is_help=True)
+retention_app = typer.Typer(cls=OneLineSummaries, help="Retention of old versions.", no_args_is_help=True)
 
 
 @retention_app.command("apply")
@@ -462,7 +463,7 @@ def retention_apply(
     console.print(f"{len(removals)} version(s) {verb}")
 
 
-domain_app = typer.Typer(help="Domains as tenants: create (onboard) and retire (offboard).", no_args_is_help=True)
+domain_app = typer.Typer(cls=OneLineSummaries, help="Domains as tenants: create (onboard) and retire (offboard).", no_args_is_help=True)
 
 
 def domains(root: RootOption = None, as_json: JsonOption = False) -> None:

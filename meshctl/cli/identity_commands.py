@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from meshctl.cli._help import OneLineSummaries
 from meshctl.cli._output import (
     JsonOption,
     RootOption,
@@ -17,7 +18,7 @@ from meshctl.cli._output import (
     user_errors,
 )
 
-identity_app = typer.Typer(help="People's keys: create yours, list who is registered.", no_args_is_help=True)
+identity_app = typer.Typer(cls=OneLineSummaries, help="People's keys: create yours, list who is registered.", no_args_is_help=True)
 
 
 @identity_app.command("create")

@@ -4,5 +4,7 @@ from __future__ import annotations
 
 import typer
 
-ops_app = typer.Typer(help="Operations: freshness and SLAs, alerts and incidents, self-healing.",
+from meshctl.cli._help import OneLineSummaries
+
+ops_app = typer.Typer(cls=OneLineSummaries, help="Operations: freshness and SLAs, alerts and incidents, self-healing.",
                       no_args_is_help=True)

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from assets.atomic import atomic_write
+from meshctl.cli._help import OneLineSummaries
 from meshctl.cli._output import (
     ActorOption,
     JsonOption,
@@ -23,7 +24,7 @@ from meshctl.cli._output import (
     user_errors,
 )
 
-report_app = typer.Typer(help="Signed compliance reports (SOX evidence) and their verification.",
+report_app = typer.Typer(cls=OneLineSummaries, help="Signed compliance reports (SOX evidence) and their verification.",
                          no_args_is_help=True)
 FORMATS = ("html", "pdf", "json")
 

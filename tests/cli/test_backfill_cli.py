@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import socket
 from pathlib import Path
 
@@ -27,11 +28,15 @@ def test_backfill_runs_the_range_then_resumes_and_read_gets_partitions(example_r
     assert "sales.daily_orders/2026-11-18" in out and "gate_failed" in out
     assert "sales.daily_orders/2026-11-18: contract gate failed" in " ".join(out.split()), "the failure names its day"
     assert "sales.weekly_orders/2026-11-16-W47" in out and "skipped" in out
-    assert "run the same command again" in out
-    code, out, _ = mesh(example_root, "backfill", "sales.daily_orders+", "--from", "2026-11-16", "--to", "2026-11-18",
-                        "--json")
-    assert code == 0, out
-    ran = {(a["key"], a["partition"]): a["status"] for a in json.loads(out)["assets"]}
+    # the retry is the exact command without --bad-day (run as it was, it would fail again)
+    retry = (f"run it again without --bad-day to retry what failed or was skipped: mesh backfill sales.daily_orders+ "
+             f"--from 2026-11-16 --to 2026-11-18 --root {example_root} --max-parallel 2")
+    assert retry in out, out
+    again = shlex.split(out.split("failed or was skipped: ")[1].splitlines()[0])
+    assert again[:2] == ["mesh", "backfill"] and "--bad-day" not in again
+    result = runner.invoke(app, [*again[1:], "--json"])
+    assert result.exit_code == 0, result.stdout
+    ran = {(a["key"], a["partition"]): a["status"] for a in json.loads(result.stdout)["assets"]}
     assert ran == {("sales.daily_orders", "2026-11-16"): "unchanged", ("sales.daily_orders", "2026-11-17"): "unchanged",
                    ("sales.daily_orders", "2026-11-18"): "materialized",
                    ("sales.weekly_orders", "2026-11-16-W47"): "materialized"}
@@ -46,6 +51,19 @@ def test_backfill_runs_the_range_then_resumes_and_read_gets_partitions(example_r
     assert code == 0 and {r["order_date"] for r in json.loads(out)} == {"2026-11-17", "2026-11-18"}
     code, out, _ = mesh(example_root, "read", "sales.daily_orders", "--limit", "1000", "--json", *READER)
     assert code == 0 and len(json.loads(out)) == 600  # every current partition, as one
+
+
+def test_the_retry_hint_of_a_bad_day_rerun_is_the_command_without_bad_day(example_root: Path) -> None:
+    """After `--bad-day D --rerun` the hint said "run the same command again", which fails again:
+    it prints the exact command without --bad-day, and that command succeeds."""
+    code, out, _ = mesh(example_root, "backfill", "sales.daily_orders", "--from", "2026-11-16", "--to", "2026-11-17",
+                        "--bad-day", "2026-11-17", "--rerun")
+    assert code == 1, out
+    assert "run the same command again" not in out
+    retry = f"mesh backfill sales.daily_orders --from 2026-11-16 --to 2026-11-17 --root {example_root} --rerun"
+    assert f"run it again without --bad-day to retry what failed or was skipped: {retry}" in out, out
+    result = runner.invoke(app, shlex.split(retry)[1:])
+    assert result.exit_code == 0, result.stdout
 
 
 def test_materialize_one_partition(example_root: Path) -> None:

@@ -7,9 +7,11 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
+import pytest
 from typer.testing import CliRunner
 
 from meshctl.cli import app
@@ -243,3 +245,19 @@ def test_a_corrupt_current_pointer_is_one_line_from_the_console_script(example_r
     assert done.returncode == 1
     assert "Traceback" not in done.stderr + done.stdout
     assert "CURRENT pointer is corrupt" in done.stderr and "Fix:" in done.stderr
+
+
+@pytest.mark.parametrize("width", [80, 160])
+@pytest.mark.parametrize("group", [(), ("ops",)])
+def test_help_lists_every_command_on_one_clean_line(width: int, group: tuple[str, ...]) -> None:
+    """`mesh --help` kept the hard line breaks of the commands' docstrings, so a summary ran over
+    several ragged lines: now each command is one line of the panel, at every terminal width."""
+    done = subprocess.run([sys.executable, "-c", "from meshctl.cli.app import main; main()", *group, "--help"],
+                          capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, "TERMINAL_WIDTH": str(width)})
+    assert done.returncode == 0, done.stderr
+    panel = done.stdout.split("─ Commands ")[1].splitlines()[1:]
+    rows = panel[:next(i for i, line in enumerate(panel) if line.startswith("╰"))]
+    continued = [row for row in rows if row.startswith("│  ")]  # a summary's second line: no name before it
+    assert rows and not continued, "\n".join(rows)
+    assert all(len(row) <= width for row in rows)

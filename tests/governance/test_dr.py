@@ -36,6 +36,7 @@ from governance.services import governed
 from governance.wiring import load_mesh
 from meshctl.cli import app
 from tests.conftest import person
+from tests.full_disk import MESH, run_on_a_full_disk
 
 SMALL = {"scale": 300, "seed": 5}
 OPERATOR = "platform@acme.example"
@@ -311,7 +312,8 @@ def test_a_backup_on_a_full_disk_is_one_error_and_leaves_nothing_half_written(ex
     done = subprocess.run([sys.executable, "-c", _BACKUP_ON_A_FULL_DISK, str(example_mesh.root)],
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 3, done.stderr
-    assert "the backup could not be written (File too large)" in done.stdout and "Fix: free space" in done.stdout
+    assert "the backup could not be written: the file is past the process's size limit (EFBIG: File too large)" \
+        in done.stdout and "Fix: free space" in done.stdout, done.stdout
     assert str(example_mesh.state_dir / "backups") in done.stdout and "Traceback" not in done.stderr
     assert [p.name for p in (example_mesh.state_dir / "backups").iterdir()] == [earlier.path.name]
     verify_backup(example_mesh.state_dir, earlier.path)
@@ -356,3 +358,119 @@ def test_a_restore_on_a_full_disk_leaves_the_audit_folder_as_it_was_and_runs_aga
     report = restore(example_mesh, written.path, actor=PLATFORM)
     assert any(line.startswith("audit log") for line in report.restored) and not report.problems
     assert governed(load_mesh(example_mesh.root)).audit.verify().ok
+
+
+def test_a_backup_that_fills_the_disk_while_copying_manifests_says_so_and_publishes_nothing(example_root: Path) -> None:
+    """On a real full disk (a small tmpfs over .mesh/backups) that fills while the regions'
+    manifests are copied: the error says the disk is full (ENOSPC), names the file and says to
+    free space, exit 1 without a traceback; no region is reported unreachable, nothing of the
+    backup is left and the earlier backup still verifies."""
+    mesh = load_mesh(example_root)
+    assert materialize("+finance.revenue", mesh=mesh, params=SMALL).ok
+    earlier = backup(mesh, actor=PLATFORM)
+    folder = mesh.state_dir / "backups"
+    # a page a file: everything but the manifests fits (the audit log's copy, the index), they do not
+    room = written_files(earlier.path, ".") - written_files(earlier.path, "manifests") + 4
+    assert written_files(earlier.path, "manifests") > 2 * 4
+    done = run_on_a_full_disk(folder, [*MESH, "dr", "backup", "--root", str(example_root), "--as", OPERATOR],
+                              free_pages=room)
+    assert done.returncode == 1 and "Traceback" not in done.output, done.output
+    assert "the disk is full (ENOSPC: No space left on device) writing " + str(folder) in done.output, done.output
+    assert "/manifests/" in done.output and "nothing of it was kept" in done.output
+    assert f"Fix: free space on the disk that holds {folder}" in done.output and "unreachable" not in done.output
+    assert sorted(p.name for p in folder.iterdir()) == [earlier.path.name]
+    verify_backup(mesh.state_dir, earlier.path)
+
+
+def written_files(folder: Path, under: str) -> int:
+    return sum(1 for p in (folder / under).rglob("*") if p.is_file())
+
+
+def test_status_reports_a_standby_whose_current_differs_from_the_active_regions_as_diverged(example_root: Path) -> None:
+    """A standby that holds every version but whose CURRENT was moved by hand was reported in
+    sync: it is diverged, with both versions and the fix, until `mesh dr replicate` mirrors it."""
+    mesh = load_mesh(example_root)
+    first = materialize("sales.products", mesh=mesh)["sales.products"].manifest
+    second = materialize("sales.products", mesh=mesh)["sales.products"].manifest
+    assert first is not None and second is not None
+    mesh.store("us-west").set_current("sales.products", first.version, allow_backward=True)  # a manual change
+    [lag] = [a for a in dr_status(mesh).assets if a.key == "sales.products"]
+    assert (lag.state, lag.current, lag.standby_current) == ("diverged", second.version, first.version)
+    assert "`mesh dr replicate` points the standby back at " + second.version in lag.detail
+    assert f"mesh rollback sales.products --to {first.version}" in lag.detail
+    assert not dr_status(mesh).ready
+    shown = CliRunner().invoke(app, ["dr", "status", "--root", str(example_root)], terminal_width=400)
+    assert f"diverged sales.products: the standby 'us-west' serves {first.version}, the active region 'us-east' " \
+           f"serves {second.version}" in " ".join(shown.stdout.split()), shown.stdout
+    assert CliRunner().invoke(app, ["dr", "replicate", "--root", str(example_root)]).exit_code == 0
+    [lag] = [a for a in dr_status(load_mesh(example_root)).assets if a.key == "sales.products"]
+    assert (lag.state, lag.standby_current) == ("in sync", second.version)
+
+
+def test_failover_and_failback_count_every_asset_checked_partitioned_ones_too(
+        materialized_example: tuple[Mesh, object], tmp_path: Path) -> None:
+    """"16 assets verified" on the 18-asset example: the 2 partitioned assets were checked for
+    losses, partition by partition, but not counted. Every asset is counted now, and the
+    partitions, so the numbers add up to the mesh's assets."""
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    mesh = load_mesh(root)
+    partitioned = [k for k in mesh.graph if mesh.graph[k].spec.partitions is not None]
+    partitions = sum(len(mesh.store().partitions(k)) for k in partitioned)
+    assert len(mesh.graph) == 18 and len(partitioned) == 2 and partitions > 0
+    expected = f"18 assets checked: 18 verified (2 partitioned, {partitions} partitions verified one by one)"
+    for command in (["failover", "--to", "us-west"], ["failback"]):
+        done = CliRunner().invoke(app, ["dr", *command, "--root", str(root), "--as", OPERATOR], terminal_width=400)
+        assert done.exit_code == 0, done.stdout + done.stderr
+        assert expected in " ".join(done.stdout.split()), done.stdout
+    switched = governed(load_mesh(root)).audit.query(action="failover")[-1]
+    assert switched.details["checked"] == {"assets": 18, "verified": 18, "partitioned": 2, "partitions": partitions,
+                                           "excluded": 0, "empty": 0}
+
+
+def test_a_failover_stopped_by_a_full_disk_moves_no_pointer_and_runs_again(example_root: Path) -> None:
+    """On a real full disk (the standby's folder on a small tmpfs) with room for one new CURRENT
+    of the several the failover must write (the standby holds the versions, its pointers were
+    never mirrored): some pointers moved and the active region stayed. Now every new pointer is
+    written aside first, so none moves; the error says the disk is full, names the file and the
+    fix, and the same command completes once there is room."""
+    mesh = load_mesh(example_root)
+    result = materialize("+finance.revenue", mesh=mesh, params=SMALL)
+    assert result.ok and len(result.results) >= 3
+    west = Path(mesh.store("us-west").root.root)
+    pointers = sorted(west.rglob("CURRENT"))
+    assert len(pointers) == len(result.results)
+    for pointer in pointers:  # a replication cut before it mirrored CURRENT
+        pointer.unlink()
+    command = [*MESH, "dr", "failover", "--to", "us-west", "--root", str(example_root), "--as", OPERATOR]
+    done = run_on_a_full_disk(west, command, free_pages=1)
+    assert done.returncode == 1 and "Traceback" not in done.output, done.output
+    assert "the switch to 'us-west' stopped: the disk is full (ENOSPC: No space left on device)" in done.output
+    assert f"{west}/" in done.output and "/CURRENT" in done.output, done.output
+    assert "the active region is still 'us-east'" in done.output, done.output
+    assert f"Fix: free space on the disk that holds {west}/" in done.output, done.output
+    assert "(df), then run `mesh dr failover --to us-west` again" in done.output, done.output
+    assert sorted(west.rglob("CURRENT")) == [] and not list(west.rglob(".CURRENT.*.tmp")), "no pointer moved"
+    after = load_mesh(example_root)
+    assert after.active_region == "us-east"
+    assert [r.outcome for r in governed(after).audit.query(action="failover")] == ["failed"]
+    report = failover(after, "us-west", governed(after).audit, actor=PLATFORM)
+    assert after.active_region == "us-west" and sorted(west.rglob("CURRENT")) == pointers
+    assert report.checked.verified == report.checked.assets - report.checked.empty
+
+
+def test_a_failover_whose_region_switch_finds_the_disk_full_puts_the_moved_pointers_back(example_root: Path) -> None:
+    """Every pointer moved, then the switch itself (.mesh/state/active_region.json, on a real
+    full disk) cannot be written: the moved pointers are put back, the active region stays."""
+    mesh = load_mesh(example_root)
+    assert materialize("+finance.revenue", mesh=mesh, params=SMALL).ok
+    west = Path(mesh.store("us-west").root.root)
+    for pointer in west.rglob("CURRENT"):
+        pointer.unlink()
+    state = mesh.state_dir / "state"
+    done = run_on_a_full_disk(state, [*MESH, "dr", "failover", "--to", "us-west", "--root", str(example_root),
+                                      "--as", OPERATOR], free_pages=0)
+    assert done.returncode == 1 and "Traceback" not in done.output, done.output
+    assert f"{state / 'active_region.json'}: the switch to 'us-west' stopped: the disk is full" in done.output
+    assert f"Fix: free space on the disk that holds {state} (df)" in done.output, done.output
+    assert sorted(west.rglob("CURRENT")) == [] and load_mesh(example_root).active_region == "us-east"

@@ -444,3 +444,30 @@ def test_a_rewrap_of_backups_on_a_full_disk_leaves_no_half_copy_counted_as_a_bac
     assert len(kek_usage(mesh, keyring)) == 2  # the old KEK, in the backup, and the new one
     verify_backup(mesh.state_dir, written.path)
     assert rewrap_backups(mesh, keyring, audit, actor=person("platform@acme.example")) == {written.path: 5}
+
+
+@pytest.mark.parametrize("damage", ["missing", "damaged"])
+def test_a_backup_whose_index_is_lost_or_damaged_blocks_retiring_any_kek(protected_mesh: Mesh, damage: str) -> None:
+    """Deny by default: a backup folder whose index.json is lost (or damaged) was not counted, so
+    the KEK its keys need was retired and the backup could never be restored. Now it blocks
+    retiring any KEK, naming the backup and the fix, until it is repaired or removed."""
+    mesh, keyring, audit = protected_mesh, governed(protected_mesh).keyring, governed(protected_mesh).audit
+    operator = person("platform@acme.example")
+    written = backup(mesh, actor=operator)
+    old = keyring.provider.active_kek_id()
+    rotate_keys(mesh, keyring, audit, actor=operator)
+    index = written.path / "index.json"
+    saved = index.read_bytes()
+    if damage == "missing":
+        index.unlink()
+    else:
+        index.write_bytes(b"{\"files\": ")
+    with pytest.raises(KeyError_, match=f"KEK {old} is not retired: backup {written.path} "
+                                        f"\\(its index.json is {damage}") as refused:
+        retire_kek(mesh, keyring, audit, old, actor=operator)
+    assert "bringing its index.json" in refused.value.fix and f"remove {written.path}" in refused.value.fix
+    assert old in keyring.provider.kek_ids()
+    assert [r.outcome for r in audit.query(action="key_retire")] == ["denied"]
+    index.write_bytes(saved)  # repaired: it counts again, and holds the old KEK's keys
+    with pytest.raises(KeyError_, match=f"KEK {old} still wraps 5 data key"):
+        retire_kek(mesh, keyring, audit, old, actor=operator)

@@ -22,6 +22,7 @@ from governance.handlers import HistoryHandler, PolicyCheckHandler, ReplicationH
 from governance.replication import Replicator
 from governance.services import governed
 from governance.wiring import load_mesh
+from tests.full_disk import MESH, run_on_a_full_disk
 
 SMALL = {"scale": 300, "seed": 3}
 
@@ -239,3 +240,25 @@ def test_the_versions_of_one_asset_are_copied_at_once_and_published_in_order(exa
     audited = [r.details["version"] for r in governed(example_mesh).audit.query(action="replicate")
                if r.target == "sales.products"]
     assert audited == versions and example_mesh.store("us-west").versions("sales.products") == versions
+
+
+def test_replicating_to_a_full_disk_says_the_disk_is_full_and_to_free_space(example_root: Path) -> None:
+    """`mesh dr replicate` with the standby on a real full disk (a small tmpfs): each failed copy
+    says the disk is full (ENOSPC), names the version's folder and says to free space on the
+    standby's disk, not "check that the storage root is reachable"; nothing partial is left, and
+    once there is room the same command catches up."""
+    mesh = load_mesh(example_root)
+    published = materialize("+sales.daily_sales", mesh=mesh, params=SMALL, handlers=_no_replication(mesh))
+    assert published.ok
+    west = Path(mesh.store("us-west").root.root)
+    command = [*MESH, "dr", "replicate", "--root", str(example_root)]
+    done = run_on_a_full_disk(west, command, free_pages=0)
+    assert done.returncode == 1 and "Traceback" not in done.output, done.output
+    assert "FAILED" in done.output and "reachable" not in done.output, done.output
+    assert "the disk is full (ENOSPC: No space left on device)" in done.output, done.output
+    assert f"Fix: free space on the disk that holds {west} (df)" in done.output, done.output
+    assert f"{west}/sales/" in done.output
+    assert dr_status(load_mesh(example_root)).rpo_versions == len(published.results)
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert dr_status(load_mesh(example_root)).ready
