@@ -41,6 +41,7 @@ def test_made_up_kids_do_not_make_the_server_hammer_the_issuer(issuer: Issuer, t
     with (root / "mesh.toml").open("a") as fh:
         fh.write(f'\n[identity]\nprovider = "oidc"\nissuer = "{issuer.url}"\naudience = "{AUDIENCE}"\n'
                  "jwks_refetch_seconds = 60\n")
+    approve_example_trust(root)  # a change of [identity] is in effect once the council approved it
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     before = sum(issuer.hits.values())
     with TestClient(create_app(root)) as http:

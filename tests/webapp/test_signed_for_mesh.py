@@ -5,7 +5,6 @@ product from a real server as written."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from governance.identity import sign_request
 from governance.wiring import load_mesh
+from tests.conftest import approve_example_trust, copy_example_mesh
 from tests.webapp.conftest import SERVER, ServedMesh
 from webapp import create_app
 from webapp.browser import serving
@@ -23,10 +23,10 @@ README = Path(__file__).parents[2] / "README.md"
 
 
 def test_a_request_signed_for_mesh_a_is_refused_by_mesh_b(served_mesh: ServedMesh, tmp_path: Path) -> None:
-    beta = tmp_path / "beta"
-    shutil.copytree(served_mesh.root, beta, symlinks=True)
+    beta = copy_example_mesh(tmp_path / "beta", approved=False)  # the same people, enrolled with the same keys
     toml = beta / "mesh.toml"
     toml.write_text(toml.read_text().replace('name = "acme"', 'name = "beta"', 1))
+    approve_example_trust(beta)  # the council's approvals name the mesh: beta's are its own
     beta_policy = load_mesh(beta, strict=False).policy
     assert beta_policy.people[ANALYST] == served_mesh.mesh.policy.people[ANALYST]  # the same person and key
     for_acme = sign_request(served_mesh.mesh.policy, ANALYST, "GET", SERVER + PATH)
@@ -34,7 +34,8 @@ def test_a_request_signed_for_mesh_a_is_refused_by_mesh_b(served_mesh: ServedMes
         refused = b.get(PATH, headers=for_acme)
         assert refused.status_code == 401 and "to mesh 'beta'" in refused.json()["detail"]["error"]
         assert not refused.content.startswith(b"PAR1")
-        assert b.get(PATH, headers=sign_request(beta_policy, ANALYST, "GET", SERVER + PATH)).status_code == 200
+        proven = b.get(PATH, headers=sign_request(beta_policy, ANALYST, "GET", SERVER + PATH))
+        assert proven.status_code == 404 and "no published version" in proven.text  # proven; beta published nothing
     with TestClient(create_app(served_mesh.root)) as a:
         assert a.get(PATH, headers=for_acme).status_code == 200  # the mesh it was signed for
 
