@@ -8,7 +8,11 @@ exactly as ``mesh read --as``. An unproven caller gets 401 and the refusal is au
 first of a reason and address at once, its repeats counted in a summary record); an
 unauthorised one 403 (audited by ``read_asset``). Neither gets any data. A request that is wrong
 whatever the data (a bad query parameter, a malformed version id or partition key, a partition
-outside the product's) is 400; a product, version or partition that does not exist, 404. A
+outside the product's) is 400; a product, version or partition that does not exist, 404. The
+caller is authenticated before the product is looked up: an unproven caller gets the same 401
+for a product that exists and one that does not, so it learns nothing of what the mesh holds.
+A proven caller is a person the mesh registers, who may list its graph (``mesh list``): they are
+told a product does not exist, with the closest names, rather than a 403 that would hide a typo. A
 server whose replay memory is full of unexpired signatures refuses a signed request with 503,
 audited once per filling up (:mod:`governance.identity.replays`). An unproven caller's
 record names the actor ``unknown`` (the user it claimed is in its details, never its actor).
@@ -16,11 +20,12 @@ record names the actor ``unknown`` (the user it claimed is in its details, never
 
 from __future__ import annotations
 
+import difflib
 import io
 from collections.abc import Callable
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from assets.errors import CorruptDataError, MeshError, SelectionError
@@ -51,8 +56,6 @@ def product_router(mesh_of: Callable[[], Mesh], authenticator_of: Callable[[], R
                      partition: str | None = None, first: Annotated[str | None, Query(alias="from")] = None,
                      last: Annotated[str | None, Query(alias="to")] = None) -> Response:
         mesh = mesh_of()
-        if key not in mesh.graph:
-            raise HTTPException(404, detail={"error": f"no data product '{key}'", "fix": "see the dashboard's asset graph"})
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         audit = governed(mesh).audit
         try:
@@ -66,8 +69,10 @@ def product_router(mesh_of: Callable[[], Mesh], authenticator_of: Callable[[], R
             raise problem(503, exc, mesh.root) from None
         except IdentityError as exc:  # the user it claims is a claim, never the actor: anyone can send it
             refusals.refused(audit, reason=exc.what, client=request.client.host if request.client else "unknown",
-                             target=key, claimed=request.headers.get("x-mesh-user"))
+                             target=key[:200], claimed=request.headers.get("x-mesh-user"))
             raise problem(401, exc, mesh.root) from None
+        if key not in mesh.graph:  # asked by a proven caller only: an unproven one learns nothing of what exists
+            raise problem(404, no_product(key, mesh), mesh.root)
         try:
             check_selection(key, version=version, partition=partition, first=first, last=last)
             frame = read_asset(mesh, key, actor=actor, version=version, partition=partition, first=first,
@@ -93,6 +98,14 @@ def product_router(mesh_of: Callable[[], Mesh], authenticator_of: Callable[[], R
                                  "X-Mesh-Rows": str(frame.height)})
 
     return router
+
+
+def no_product(key: str, mesh: Mesh) -> MeshError:
+    """The error of a product ``key`` the mesh does not have, with the closest names it has."""
+    close = difflib.get_close_matches(key, list(mesh.graph), n=3)
+    return MeshError(f"no data product '{key[:200]}'", where=f"GET /api/products/{key[:200]}",
+                     fix=f"did you mean {', '.join(repr(k) for k in close)}?" if close else
+                         "name one of the products `mesh list` shows (or the dashboard's asset graph)")
 
 
 def check_selection(key: str, *, version: str | None, partition: str | None, first: str | None,

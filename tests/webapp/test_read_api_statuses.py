@@ -1,6 +1,7 @@
 """The read API's status codes: 400 for what the caller asked wrongly (a bad query parameter, a
 malformed version id, a bad selection), 404 for a product or version that does not exist, 401
-for a caller who proves nothing and 403 for one who may not read; each with what, where and fix."""
+for a caller who proves nothing (whether the product exists or not: it is asked who they are
+first) and 403 for one who may not read; each with what, where and fix."""
 
 from __future__ import annotations
 
@@ -60,6 +61,24 @@ def test_who_is_unproven_is_401_and_who_may_not_read_is_403(client: TestClient, 
     assert _get(client, served_mesh, API + "sales.orders", who=None).status_code == 401
     assert _get(client, served_mesh, API + "customers.customers").status_code == 403
     assert _get(client, served_mesh, API + "sales.orders").status_code == 200
+
+
+@pytest.mark.parametrize("headers", [
+    pytest.param({}, id="no proof"),
+    pytest.param({"X-Mesh-User": ANALYST, "X-Mesh-Timestamp": "0", "X-Mesh-Signature": "AAAA"}, id="bad signature"),
+    pytest.param({"Authorization": "Bearer not-a-token"}, id="bad bearer"),
+])
+def test_an_unproven_caller_learns_nothing_of_which_products_exist(client: TestClient, headers: dict[str, str]) -> None:
+    """Authentication comes first: a product that exists and one that does not get the same 401."""
+    known, unknown = (client.get(API + key, headers=headers) for key in ("sales.orders", "sales.nope"))
+    assert known.status_code == unknown.status_code == 401, (known.text, unknown.text)
+    assert known.json() == unknown.json()
+    assert set(unknown.json()["detail"]) == {"error", "where", "fix"}
+
+
+def test_a_proven_caller_is_told_which_product_it_meant(client: TestClient, served_mesh: ServedMesh) -> None:
+    detail = _get(client, served_mesh, API + "sales.order").json()["detail"]
+    assert "no data product 'sales.order'" in detail["error"] and "'sales.orders'" in detail["fix"], detail
 
 
 def test_a_damaged_version_is_the_servers_503_not_the_callers_404(served_mesh: ServedMesh, tmp_path: Path) -> None:
