@@ -1,0 +1,47 @@
+"""Every command's ``--help`` prints its text as written: rich took the mesh.toml sections the
+docstrings name (``[ops]``, ``[identity]``) for markup and dropped them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from meshctl.cli import app
+
+#: What rich would take for a style tag: ``[ops]``, ``[domains.sales]``, ``[identity] provider``.
+_TAG = re.compile(r"\[[a-zA-Z#/@][^\[\]]*?\]")
+
+
+def _commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    yield path, command
+    for name in getattr(command, "commands", {}):
+        yield from _commands(command.commands[name], (*path, name))
+
+
+def _sections(command: Any) -> list[str]:
+    texts = [command.help or "", *(getattr(param, "help", None) or "" for param in command.params)]
+    return sorted({tag for text in texts for tag in _TAG.findall(text)})
+
+
+COMMANDS = [pytest.param(path, _sections(command), id=" ".join(path) or "mesh")
+            for path, command in _commands(typer.main.get_command(app))]
+
+
+def test_the_docstrings_name_sections() -> None:
+    """The table below is not empty: the commands this guards against exist."""
+    named = {tag for param in COMMANDS for tag in param.values[1]}  # type: ignore[attr-defined]
+    assert {"[ops]", "[identity]", "[state]", "[alerts]"} <= named, named
+
+
+@pytest.mark.parametrize(("path", "sections"), COMMANDS)
+def test_help_prints_every_section_its_docstring_names(path: tuple[str, ...], sections: list[str]) -> None:
+    done = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200", "TERMINAL_WIDTH": ""})
+    assert done.exit_code == 0, done.output
+    missing = [tag for tag in sections if tag not in done.output]
+    assert not missing, f"mesh {' '.join(path)} --help dropped {missing}:\n{done.output}"
+    assert "\\[" not in done.output  # the escape itself is never shown
