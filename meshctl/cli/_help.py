@@ -6,21 +6,43 @@
 - Help is text, not markup: typer renders it with rich, which would take ``[ops]`` or
   ``[identity]`` (the mesh.toml sections the docstrings name) for style tags and drop them, so
   every help text is escaped before it is printed (:func:`literal_help`).
+- Help is wrapped at :func:`help_width`: ``TERMINAL_WIDTH``, else ``COLUMNS``, else the
+  terminal's width when standard output is one, else 80 (rich would otherwise measure whichever
+  of stdin, stdout or stderr is a terminal, so ``mesh ops --help > file`` in a wide terminal
+  wrote lines as wide as that terminal).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
-from rich.console import Console
+import typer.rich_utils
 from rich.markup import escape
 from typer.core import TyperGroup
 
 #: The columns of the commands panel besides the name and the summary (borders and padding).
 _PANEL_COLUMNS = 8
 _SHORTEST = 40
+#: The width of help that goes to a file or a pipe (and COLUMNS is not set).
+DEFAULT_WIDTH = 80
 _ESCAPED = "_mesh_help_escaped"
+
+
+def help_width() -> int:
+    """The columns help is wrapped at (module docstring): ``TERMINAL_WIDTH``, ``COLUMNS``, the
+    terminal's width if standard output is a terminal, else :data:`DEFAULT_WIDTH`."""
+    for name in ("TERMINAL_WIDTH", "COLUMNS"):
+        value = os.environ.get(name, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    try:
+        if sys.stdout.isatty():
+            return os.get_terminal_size(sys.stdout.fileno()).columns or DEFAULT_WIDTH
+    except (AttributeError, ValueError, OSError):  # replaced (a test runner's capture) or closed
+        pass
+    return DEFAULT_WIDTH
 
 
 def literal_help(command: Any) -> None:
@@ -43,15 +65,19 @@ def literal_help(command: Any) -> None:
 class OneLineSummaries(TyperGroup):
     """A command group whose help lists every command with a one-line summary; a command that
     sets ``short_help`` keeps it. Run as the program (``main``), it prints every help of the
-    tree literally."""
+    tree literally and at :func:`help_width`."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         literal_help(self)
-        return super().main(*args, **kwargs)
+        pinned, typer.rich_utils.MAX_WIDTH = typer.rich_utils.MAX_WIDTH, help_width()
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            typer.rich_utils.MAX_WIDTH = pinned
 
     def format_help(self, ctx: Any, formatter: Any) -> None:  # a click Context and HelpFormatter
         names = self.list_commands(ctx)
-        width = int(os.environ.get("TERMINAL_WIDTH") or Console().width)  # as typer's rich help measures
+        width = typer.rich_utils.MAX_WIDTH or help_width()  # as typer's rich help measures
         limit = max(_SHORTEST, width - max(map(len, names), default=0) - _PANEL_COLUMNS)
         for name in names:
             command = self.get_command(ctx, name)

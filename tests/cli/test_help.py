@@ -1,9 +1,17 @@
-"""Every command's ``--help`` prints its text as written: rich took the mesh.toml sections the
-docstrings name (``[ops]``, ``[identity]``) for markup and dropped them."""
+"""Every command's ``--help`` prints its text as written and at a sane width: rich took the
+mesh.toml sections the docstrings name (``[ops]``, ``[identity]``) for markup and dropped them,
+and help piped to a file was wrapped at the width of whichever terminal stdin or stderr was."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
 import re
+import struct
+import subprocess
+import sys
+import termios
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,3 +53,29 @@ def test_help_prints_every_section_its_docstring_names(path: tuple[str, ...], se
     missing = [tag for tag in sections if tag not in done.output]
     assert not missing, f"mesh {' '.join(path)} --help dropped {missing}:\n{done.output}"
     assert "\\[" not in done.output  # the escape itself is never shown
+
+
+def _piped_help(*, columns: str | None, terminal: int = 160) -> list[str]:
+    """``mesh ops report --help`` with stdout a pipe while stdin and stderr are a terminal
+    ``terminal`` columns wide (a person running ``mesh ... --help > file``)."""
+    controller, terminal_fd = pty.openpty()
+    fcntl.ioctl(terminal_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, terminal, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "TERMINAL_WIDTH", "LINES")}
+    if columns is not None:
+        env["COLUMNS"] = columns
+    try:
+        done = subprocess.run([sys.executable, "-c", "from meshctl.cli.app import main; main()", "ops", "report",
+                               "--help"], stdin=terminal_fd, stdout=subprocess.PIPE, stderr=terminal_fd,
+                              env=env, timeout=120, check=False)
+    finally:
+        os.close(terminal_fd)
+        os.close(controller)
+    assert done.returncode == 0
+    return done.stdout.decode().splitlines()
+
+
+@pytest.mark.parametrize(("columns", "width"), [pytest.param(None, 80, id="not a terminal: 80"),
+                                                pytest.param("100", 100, id="COLUMNS set: 100")])
+def test_help_to_a_pipe_is_wrapped_at_80_or_columns(columns: str | None, width: int) -> None:
+    lines = _piped_help(columns=columns)
+    assert max(map(len, lines)) == width, "\n".join(lines)
