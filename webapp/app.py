@@ -44,6 +44,7 @@ from webapp.overview import FAILED, WINDOW_DAYS, Overview, RunIndex, overview
 from webapp.problems import bad_request, public_fields, unavailable, unreadable
 from webapp.products import product_router
 from webapp.security_headers import Framing, SecurityHeaders
+from webapp.server_errors import unexpected_error
 from webapp.unproven_refusals import UnprovenRefusals
 
 _log = logging.getLogger(__name__)
@@ -141,8 +142,8 @@ def create_app(root: Path | None = None, *,
     when their repeats are written as summary records (:mod:`webapp.unproven_refusals`). The
     server remembers at most ``replay_limit`` signed requests of the replay window and refuses
     new ones (503) while that many are unexpired. Every answer carries the security headers of
-    :mod:`webapp.security_headers`; ``framing="self"`` lets pages of the same origin frame it
-    (Airflow's UI), else no page may. Nothing is loaded until the first request."""
+    :mod:`webapp.security_headers`, an unforeseen error's 500 too (:mod:`webapp.server_errors`);
+    ``framing="self"`` lets pages of the same origin frame it (Airflow's UI), else no page may. Nothing is loaded until the first request."""
     source = MeshSource(root, replay_memory(replay_limit))
     refusals = UnprovenRefusals(seal_refusals_every)
     templates = _templates()
@@ -162,6 +163,8 @@ def create_app(root: Path | None = None, *,
             await asyncio.to_thread(lambda: figures.refresh(source.mesh(), dt.datetime.now(dt.UTC)))
         except (MeshError, OSError) as exc:  # served anyway: each page says why (see `unavailable`)
             _log.warning("the mesh cannot be shown yet: %s", exc)
+        except Exception:  # a fault of the app's own: served anyway, each page a 500 (`server_errors`)
+            _log.exception("the dashboard's figures could not be computed")
         for name in ("dashboard.html", "asset.html"):
             templates.get_template(name)  # compiled once, now
         try:
@@ -171,6 +174,7 @@ def create_app(root: Path | None = None, *,
 
     app = FastAPI(title="Data mesh", docs_url=None, redoc_url=None, openapi_url=None, lifespan=prepared)
     app.add_middleware(SecurityHeaders, framing=framing)
+    app.add_exception_handler(Exception, unexpected_error(framing))  # the 500: headers, what and the fix
 
     def base(request: Request) -> str:
         return str(request.scope.get("root_path", "")).rstrip("/")

@@ -11,6 +11,9 @@
 - ``Cache-Control: no-store`` on every ``/api/`` answer: a product's rows, or the overview's
   figures, are never kept by a browser or a proxy.
 
+The answer to an unforeseen error (500) is made outside this middleware, by Starlette's
+outermost one; :mod:`webapp.server_errors` gives it the same headers (:func:`headers_for`).
+
 Framing is refused altogether (``frame-ancestors 'none'``, ``DENY``) unless ``framing="self"``:
 Airflow's UI shows the app in an iframe of its own origin (the plugin's navigation entry), so
 the plugin allows its own origin (``'self'``, ``SAMEORIGIN``) and still no other site.
@@ -42,6 +45,15 @@ def security_headers(framing: Framing) -> dict[str, str]:
             "X-Frame-Options": "DENY" if framing == "none" else "SAMEORIGIN", "Referrer-Policy": "no-referrer"}
 
 
+def headers_for(scope: Scope, framing: Framing) -> dict[str, str]:
+    """The headers of the answer to the request of ``scope``: :func:`security_headers`, and
+    ``Cache-Control: no-store`` under ``/api/`` (below the app's ``root_path``)."""
+    added = security_headers(framing)
+    if str(scope.get("path", "")).removeprefix(str(scope.get("root_path", ""))).startswith("/api/"):
+        added["Cache-Control"] = "no-store"
+    return added
+
+
 @dataclass(frozen=True, slots=True)
 class SecurityHeaders:
     """ASGI middleware adding :func:`security_headers` to every HTTP answer of ``app``, and
@@ -54,9 +66,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        added = security_headers(self.framing)
-        if str(scope.get("path", "")).removeprefix(str(scope.get("root_path", ""))).startswith("/api/"):
-            added["Cache-Control"] = "no-store"
+        added = headers_for(scope, self.framing)
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
