@@ -40,11 +40,15 @@ def run_demo(mesh: Mesh, *, scale: int) -> None:
         console.print(f"- quarantined rows and report of {key}: {bad[key].quarantine}/report.md")
     print_recovery_summary(mesh)
     write_compliance_report(mesh)
-    console.print("- try: uv run mesh list | uv run mesh read finance.monthly_revenue | uv run mesh check | "
-                  "uv run mesh lineage sales.orders --impact | uv run mesh dr status | uv run mesh dr drill")
+    console.print("- try: " + " | ".join(f"uv run mesh {' '.join(command)}" for command in TRY), markup=False)
     print_ops_status(mesh)
     if not good.ok or not stopped or not unchanged or (observed is not None and not observed.ok):
         raise typer.Exit(1)
+
+
+#: The commands the demo's summary suggests trying next, each as it runs in the example mesh.
+TRY = (("list",), ("read", "finance.monthly_revenue", "--as", "analyst@acme.example"), ("check",),
+       ("lineage", "sales.orders", "--impact"), ("dr", "status"), ("dr", "drill"))
 
 
 #: How many leads the file the demo drops for the example's observed source holds.

@@ -13,6 +13,7 @@ from governance.ops.clock import ManualClock, with_clock
 from governance.ops.metrics import serve_metrics
 from governance.runs.records import run_records
 from governance.wiring import load_mesh
+from meshctl.cli.demo import TRY
 from tests.cli.test_cli import mesh
 
 H = dt.timedelta(hours=1)
@@ -140,6 +141,10 @@ def test_the_in_process_demo_ends_with_the_ops_status_of_every_asset(example_roo
     tail = out[out.index("Operations"):]
     assert "ops status: 18 of 18 assets fresh" in tail
     assert all(key in tail for key in ("sales.orders", "finance.monthly_revenue", "marketing.audience"))
+    for command in TRY:  # what the summary suggests trying next runs as printed (`mesh read` needs --as)
+        assert " ".join(command) in " ".join(out.split())
+        code, _, err = mesh(example_root, *command)
+        assert code == 0, (command, err)
 
 
 def test_serve_metrics_serves_until_stopped(example_root: Path) -> None:
