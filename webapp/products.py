@@ -100,10 +100,10 @@ def product_router(mesh_of: Callable[[], Mesh], authenticator_of: Callable[[], R
     return router
 
 
-def no_product(key: str, mesh: Mesh) -> MeshError:
+def no_product(key: str, mesh: Mesh, *, where: str = "the product key in the request's path") -> MeshError:
     """The error of a product ``key`` the mesh does not have, with the closest names it has."""
     close = difflib.get_close_matches(key, list(mesh.graph), n=3)
-    return MeshError(f"no data product '{key[:200]}'", where=f"GET /api/products/{key[:200]}",
+    return MeshError(f"no data product '{key[:200]}'", where=where,
                      fix=f"did you mean {', '.join(repr(k) for k in close)}?" if close else
                          "name one of the products `mesh list` shows (or the dashboard's asset graph)")
 

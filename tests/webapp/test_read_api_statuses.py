@@ -79,6 +79,7 @@ def test_an_unproven_caller_learns_nothing_of_which_products_exist(client: TestC
 def test_a_proven_caller_is_told_which_product_it_meant(client: TestClient, served_mesh: ServedMesh) -> None:
     detail = _get(client, served_mesh, API + "sales.order").json()["detail"]
     assert "no data product 'sales.order'" in detail["error"] and "'sales.orders'" in detail["fix"], detail
+    assert "…" not in detail["where"], detail  # says where, not a path cut as if it were the server's
 
 
 def test_a_damaged_version_is_the_servers_503_not_the_callers_404(served_mesh: ServedMesh, tmp_path: Path) -> None:
