@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -41,8 +41,8 @@ from webapp.figures import FiguresCache
 from webapp.graph_svg import STATE_COLOURS, graph_svg
 from webapp.health import check_available
 from webapp.overview import FAILED, WINDOW_DAYS, Overview, RunIndex, overview
-from webapp.problems import bad_request, public_fields, unavailable, unreadable
-from webapp.products import product_router
+from webapp.problems import bad_request, error_page, public_fields, unavailable, unreadable
+from webapp.products import no_product, product_router
 from webapp.security_headers import Framing, SecurityHeaders
 from webapp.server_errors import unexpected_error
 from webapp.unproven_refusals import UnprovenRefusals
@@ -205,12 +205,15 @@ def create_app(root: Path | None = None, *,
             graph=graph_svg(mesh.graph, o.states, f"{prefix}/assets/"))
 
     @app.get("/assets/{key}", response_class=HTMLResponse)
-    def asset_page(key: str, request: Request) -> str:
+    def asset_page(key: str, request: Request) -> Response:
+        """An asset's page; an unknown key, a page saying so with the closest names (the
+        dashboard names every asset to whoever reaches it, so this tells nothing more)."""
         mesh = source.mesh()
         if key not in mesh.graph:
-            raise HTTPException(404, detail=f"no asset '{key}'")
-        return templates.get_template("asset.html").render(
-            a=asset_view(mesh, key, index=source.runs), mesh=mesh.policy.settings.name, base=base(request))
+            error = no_product(key, mesh, where="the asset key in the page's address")
+            return error_page(public_fields(error, mesh.root), 404, title="no such asset", heading="No such asset")
+        return HTMLResponse(templates.get_template("asset.html").render(
+            a=asset_view(mesh, key, index=source.runs), mesh=mesh.policy.settings.name, base=base(request)))
 
     @app.get("/api/overview")
     def overview_json() -> Response:

@@ -46,10 +46,15 @@ def unavailable(error: MeshError | OSError, root: Path, *, html: bool) -> Respon
     fields = public_fields(error if isinstance(error, MeshError) else unreadable(error), root)
     if not html:
         return JSONResponse({"detail": fields}, status_code=503)
+    return error_page(fields, 503, title="unavailable", heading="The mesh cannot be shown")
+
+
+def error_page(fields: dict[str, str], status: int, *, title: str, heading: str) -> HTMLResponse:
+    """A page saying an error's what, where and fix (``fields``, already without server paths)."""
     what, where, fix = (escape(fields[k]) for k in ("error", "where", "fix"))
-    return HTMLResponse(f"<!doctype html><title>Data mesh: unavailable</title><h1>The mesh cannot be shown</h1>"
+    return HTMLResponse(f"<!doctype html><title>Data mesh: {escape(title)}</title><h1>{escape(heading)}</h1>"
                         f"<p id=\"error\">{what}</p><p>Where: <code>{where}</code></p><p>Fix: {fix}</p>",
-                        status_code=503)
+                        status_code=status)
 
 
 def problem(status: int, error: MeshError, root: Path) -> HTTPException:

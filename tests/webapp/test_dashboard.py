@@ -118,7 +118,9 @@ def test_an_asset_page_shows_versions_contract_quality_lineage_and_grants(client
     assert "campaign audiences" in page and "active" in page  # marketing reads it under its grant
     failed = client.get("/assets/finance.fx_rates").text
     assert "gate_failed" in failed and re.search(r"[a-z_]+:[a-z_]+", failed)
-    assert client.get("/assets/sales.nope").status_code == 404
+    missing = client.get("/assets/sales.order")
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert "no data product &#x27;sales.order&#x27;" in missing.text and "did you mean &#x27;sales.orders&#x27;" in missing.text
 
 
 def test_the_graph_colours_every_asset_and_links_to_its_page(client: TestClient, served_mesh: ServedMesh) -> None:
