@@ -143,7 +143,8 @@ def create_app(root: Path | None = None, *,
     server remembers at most ``replay_limit`` signed requests of the replay window and refuses
     new ones (503) while that many are unexpired. Every answer carries the security headers of
     :mod:`webapp.security_headers`, an unforeseen error's 500 too (:mod:`webapp.server_errors`);
-    ``framing="self"`` lets pages of the same origin frame it (Airflow's UI), else no page may. Nothing is loaded until the first request."""
+    ``framing="self"`` lets pages of the same origin frame it (Airflow's UI), else no page may.
+    Nothing is loaded until the first request."""
     source = MeshSource(root, replay_memory(replay_limit))
     refusals = UnprovenRefusals(seal_refusals_every)
     templates = _templates()

@@ -62,7 +62,7 @@ def product_router(mesh_of: Callable[[], Mesh], authenticator_of: Callable[[], R
             actor = authenticator_of().authenticate(dict(request.headers), request.method, target)
         except ReplayMemoryFullError as exc:  # proven, but no replay could be refused: the server's 503
             if exc.first:  # once per filling up, not per request
-                audit.append(AuditEvent(actor="unknown", action="read", target=key, outcome="refused", source="api",
+                audit.append(AuditEvent(actor="unknown", action="read", target=key[:200], outcome="refused", source="api",
                                         details={"reason": exc.what[:500], "identity": "replay memory full",
                                                  "claimed_user": request.headers.get("x-mesh-user", "")[:200]}))
                 refusals.seal_soon(audit)

@@ -93,3 +93,16 @@ def test_many_addresses_share_one_tally_past_the_limit_and_quiet_ones_are_forgot
     refusals.refused(audit, reason="the request is not signed", client="10.0.0.0", target="sales.orders", claimed=None)
     assert len(_added(root, before)) == 7  # recorded at once again
     refusals.close()
+
+
+def test_an_unproven_callers_made_up_product_names_are_recorded_cut_short(served_mesh: ServedMesh,
+                                                                          tmp_path: Path) -> None:
+    """Authentication comes before the product is looked up, so a product that does not exist is
+    refused (401) and recorded too: its name, any length the caller likes, is cut to 200 characters."""
+    root = tmp_path / "mesh"
+    shutil.copytree(served_mesh.root, root, symlinks=True)
+    before = _lines(root)
+    with TestClient(create_app(root, seal_refusals_every=3600)) as http:
+        assert http.get("/api/products/" + "x" * 5_000).status_code == 401
+        [record] = _added(root, before)
+    assert record["outcome"] == "denied" and record["target"] == "x" * 200
