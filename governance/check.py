@@ -12,7 +12,7 @@ from assets.errors import MeshError, did_you_mean
 from assets.graph import AssetGraph
 from governance.access import check_graph_access
 from governance.lineage import lineage_settings
-from governance.policy import MeshPolicy, PolicyErrors, load_policy
+from governance.policy import Grant, MeshPolicy, PolicyErrors, load_policy
 from governance.wiring import standing_of
 
 
@@ -158,7 +158,31 @@ def grant_problems(policy: MeshPolicy, today: dt.date) -> list[str]:
                "Fix: renew it (a new expires) or remove it" for g in policy.grants if g.is_expired(today)]
     unsigned = [f"{policy.path.name} [[grants]][{g.index}].approved_by ({g.product} -> {g.consumer}): {line}"
                 for g in policy.grants if not g.is_expired(today) for line in unverified_approvals(policy, g)]
-    return expired + unsigned
+    return expired + unsigned + [line for g in policy.grants if not g.is_expired(today)
+                                 for line in stranger_approvals(policy, g)]
+
+
+def stranger_approvals(policy: MeshPolicy, grant: Grant) -> list[str]:
+    """One line per name in ``approved_by`` that is no domain owner and no role member in the
+    trust ``policy`` acts on (the council's last approved one): their approval counts for
+    nothing, and the grant is denied unless the others suffice. The file is not refused for it."""
+    from governance.access.policy import missing_approvals
+
+    known = {o for d in policy.domains.values() for o in d.owners} | \
+        {m for r in policy.roles.values() for m in r.members}
+    strangers = [a for a in grant.approved_by if a not in known]
+    if not strangers:
+        return []
+    denied = "; the grant is denied" if missing_approvals(policy, grant) else "; the other approvals keep it active"
+    return [f"{policy.path.name} [[grants]][{grant.index}].approved_by ({grant.product} -> {grant.consumer}): "
+            f"'{who}' is no domain owner and no member of a role in the trust in effect, so their approval counts "
+            f"for nothing{denied}. Fix: correct the address{_hint(did_you_mean(who, known))}, or "
+            f"have an owner of '{grant.producer}' approve it: `mesh access approve {grant.id} --as EMAIL`"
+            for who in strangers]
+
+
+def _hint(text: str) -> str:
+    return f" ({text})" if text else ""
 
 
 def unknown_grant_products(policy: MeshPolicy, keys: list[str], unloaded: set[str]) -> list[str]:

@@ -90,11 +90,12 @@ def compile_mesh(root: Path, mesh: Mesh | None = None) -> CompiledMesh:
     """The compiled mesh of ``root``: every domain and asset, or the errors that keep them out."""
     from governance.handlers import HANDLER_KINDS
     from governance.policy import load_policy
+    from governance.wiring import acting_policy
 
     fingerprint = Fingerprint.of(root, source_files(root), version=package_version())
     compiled_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     try:
-        policy = load_policy(root)
+        policy = acting_policy(load_policy(root))  # the owners the council approved, not a hand edit
     except MeshError as exc:
         return CompiledMesh(name="", fingerprint=fingerprint, error=RecordedError.of(exc), compiled_at=compiled_at)
     today = dt.date.today()

@@ -6,7 +6,9 @@ own action; an edit by hand is audited by nothing else. So each time a command o
 (:func:`record_policy_change`), the file's SHA-256 is compared with the last recorded one (kept
 in ``<state>/state/policy.digest``, or, when that is missing, the last ``policy_changed``
 record) and a new digest is recorded with one digest per top-level table, so a report can name
-which tables changed between two records.
+which tables changed between two records, and the digest of its trust (the one the council
+approves) beside a digest of the rest, so a hand edit of trust the council later approved is
+reported as approved.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from assets.ports import AuditEvent
 from governance.audit.lines import canonical
 from governance.audit.log import AuditLog, AuditRecord
 from governance.policy import MeshPolicy
+from governance.policy.trust import TRUST_SECTIONS, snapshot_of
+from governance.policy.trust import digest_of as trust_digest
 
 #: The audit action of a recorded change of ``mesh.toml``.
 POLICY_CHANGED = "policy_changed"
@@ -36,6 +40,18 @@ def section_digests(raw: bytes) -> dict[str, str]:
     """One digest per top-level table of ``mesh.toml``'s text ``raw`` (its content, not its layout)."""
     data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
     return {name: digest_of(canonical({"v": value}))[:23] for name, value in sorted(data.items())}
+
+
+def trust_digests(raw: bytes) -> dict[str, str]:
+    """``trust``: the digest the council approves (``governance.policy.trust``) of ``mesh.toml``'s
+    text ``raw``; ``others``: a digest of everything else, so a report can tell a change of trust
+    alone (which the council's approval explains) from one that also edited other tables."""
+    data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
+    others = {k: v for k, v in data.items() if k not in TRUST_SECTIONS}
+    if isinstance(others.get("domains"), dict):
+        others["domains"] = {name: {k: v for k, v in table.items() if k != "owners"} if isinstance(table, dict)
+                             else table for name, table in others["domains"].items()}
+    return {"trust": trust_digest(snapshot_of(data)), "others": digest_of(canonical({"v": others}))}
 
 
 def last_recorded(log: AuditLog) -> str | None:
@@ -64,6 +80,7 @@ def record_policy_change(policy: MeshPolicy, log: AuditLog, state_dir: Path) -> 
             record = log.append(AuditEvent(
                 actor="service:governance", action=POLICY_CHANGED, target="mesh.toml",
                 outcome="changed" if last else "first_recorded", source="policy",
-                details={"digest": digest, "previous": last, "bytes": len(raw), "sections": section_digests(raw)}))
+                details={"digest": digest, "previous": last, "bytes": len(raw), "sections": section_digests(raw),
+                         **trust_digests(raw)}))
         atomic_write(marker, digest.encode())
         return record

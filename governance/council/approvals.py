@@ -89,6 +89,8 @@ def _entry(line: bytes, path: Path, n: int) -> TrustApproval:
         body = json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise ConfigError("the line is not JSON", where=where, fix=fix) from None
+    except ValueError as exc:  # JSON that Python refuses to read: an integer of thousands of digits
+        raise ConfigError(f"the line cannot be read ({exc})", where=where, fix=fix) from None
     if not isinstance(body, dict):
         raise ConfigError("the line is not a JSON object", where=where, fix=fix)
     digest, previous, snapshot, signatures = (body.get(k) for k in ("digest", "previous", "snapshot", "signatures"))

@@ -31,6 +31,7 @@ from governance.identity.authorization import identity_details, require
 from governance.identity.keys import verify_text
 from governance.policy import APPROVE_POLICY, MeshPolicy, load_policy, trust_in
 from governance.policy.editing import mesh_toml_lock
+from governance.policy.roles import approvers_with
 
 #: The audit action of one council member's signature over a change of trust.
 TRUST_SIGNED = "trust_signed"
@@ -64,6 +65,7 @@ def approve_trust(policy: MeshPolicy, audit: AuditLog, *, actor: Actor, signer: 
                                fix="edit [people], [roles], a domain's owners, [identity] or [council] first")
         governing = standing.chain.head or trust_in(standing.written)
         require(standing.policy, audit, actor, APPROVE_POLICY, action="trust_approve", target=target)
+        _refuse_a_locked_council(standing.written, target)
         previous = standing.chain.head_digest
         pending = standing.pending or TrustApproval(digest=standing.digest, previous=previous,
                                                     snapshot=standing.snapshot)
@@ -94,3 +96,18 @@ def approve_trust(policy: MeshPolicy, audit: AuditLog, *, actor: Actor, signer: 
             remember(policy.root / STATE_DIR, [*(a.digest for a in standing.chain.approved), standing.digest])
     return TrustApprovalResult(digest=standing.digest, signers=signers, quorum=quorum, approved=approved,
                                changes=changes)
+
+
+def _refuse_a_locked_council(written: MeshPolicy, target: str) -> None:
+    """A change of trust that leaves fewer holders of ``approve_policy`` with a registered key
+    than its own quorum could never be followed by another approval: the council would lock
+    itself out for good (only a restore of the files could undo it). Refused before anyone signs."""
+    holders = sorted(e for e in approvers_with(written, APPROVE_POLICY) if e in written.people)
+    quorum = written.council.quorum
+    if len(holders) < quorum:
+        raise CouncilError(f"this change leaves {len(holders)} holder(s) of approve_policy with a key in [people] "
+                           f"({', '.join(holders) or 'none'}) but a quorum of {quorum}: once approved, no later "
+                           "change of people, roles or owners could ever be approved", where=target,
+                           fix="keep at least as many members with approve_policy, registered in [people], as "
+                               "[council] quorum (or lower the quorum in the same change)")
+

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from assets.errors import ConfigError
 from governance.council.approvals import TrustApproval, approval_payload, approvals_path
 from governance.identity.keys import verify_text
-from governance.policy import APPROVE_POLICY, MeshPolicy, Trust, read_trust
+from governance.policy import APPROVE_POLICY, MeshPolicy, PolicyErrors, Trust, read_trust
 from governance.policy.roles import approvers_with
 
 
@@ -57,7 +57,13 @@ def verify_chain(policy: MeshPolicy, approvals: Sequence[TrustApproval]) -> Chai
         if approval.previous != expected:
             raise ConfigError(f"line {n} follows {approval.previous or 'nothing'}, not the approval before it "
                               f"({expected or 'nothing'})", where=f"{where}:{n}", fix=fix)
-        trust = read_trust(policy.path, approval.snapshot)
+        try:
+            trust = read_trust(policy.path, approval.snapshot)
+        except PolicyErrors as exc:  # written by hand: the council's `mesh policy approve` signs only valid trust
+            problems = "; ".join(f"{p.where}: {p.what}" if p.where else p.what for p in exc.problems[:3]) \
+                + ("; ..." if len(exc.problems) > 3 else "")
+            raise ConfigError(f"line {n} holds people, roles or owners that are not valid ({problems})",
+                              where=f"{where}:{n}", fix=fix) from None
         signers = signers_of(policy, governing or trust, approval)
         if len(signers) >= (governing or trust).council.quorum:
             approved.append(approval)

@@ -11,7 +11,7 @@ that could unwrap anything on its own.
 before touching anything, then brings back what is missing or broken, never overwriting newer
 good state: a lost ``mesh.toml``, a missing or tampered audit log, missing wrapped keys and
 tokenization keys whose fingerprint differs from the backup's (the current file is kept aside as
-evidence), and manifests and ``CURRENT`` pointers of versions whose data is still there and matches.
+evidence), a lost ``mesh.approvals.jsonl`` (the council's approvals; a changed one is kept), and manifests and ``CURRENT`` pointers of versions whose data is still there and matches.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from assets.mesh import Mesh
 from assets.storage import Manifest, StorageRoot
 from assets.storage.digest import UnknownChecksumAlgorithm, algorithm_of
 from governance.audit import AuditEvent, AuditLog, audit_log_at
+from governance.council import APPROVALS_FILE
 from governance.identity import Actor
 from governance.identity.authorization import identity_details, require
 from governance.protection import Keyring
@@ -107,6 +108,8 @@ def backup(mesh: Mesh, dest: Path | None = None, *, actor: Actor) -> BackupRepor
         # shared key lock: no KEK is retired while the wrapped keys copied here are not yet in place
         with governed(mesh).keyring.lock.shared():
             shutil.copyfile(mesh.policy.path, partial / "mesh.toml")
+            if (approvals := mesh.root / APPROVALS_FILE).exists():  # the council's approvals of its trust
+                shutil.copyfile(approvals, partial / APPROVALS_FILE)
             wrapped = mesh.state_dir / "keys" / "data"
             if wrapped.exists():
                 shutil.copytree(wrapped, partial / "keys" / "data")
@@ -262,6 +265,13 @@ def _restore(mesh: Mesh, path: Path, index: dict[str, Any], actor: Actor) -> Res
         restored.append("mesh.toml")
     elif mesh.policy.path.read_bytes() != (path / "mesh.toml").read_bytes():
         kept.append("mesh.toml (changed since the backup; the current file is kept)")
+    if APPROVALS_FILE in index["files"]:
+        current = mesh.root / APPROVALS_FILE
+        if not current.exists():
+            atomic_write(current, (path / APPROVALS_FILE).read_bytes())
+            restored.append(APPROVALS_FILE)
+        elif current.read_bytes() != (path / APPROVALS_FILE).read_bytes():
+            kept.append(f"{APPROVALS_FILE} (changed since the backup; the current file is kept)")
     log = governed(mesh).audit
     restored_log, note = _restore_audit(log, path / "audit", int(index["audit_checkpoint"]["size"]), mesh.state_dir)
     (restored if restored_log else kept).append(note)
@@ -284,14 +294,19 @@ def _restore(mesh: Mesh, path: Path, index: dict[str, Any], actor: Actor) -> Res
     return report
 
 
-def restore_config(mesh_file: Path, path: Path) -> None:
-    """Bring back a lost ``mesh.toml`` from a verified backup, so the mesh can load again;
-    then :func:`restore` the rest."""
-    if mesh_file.exists():
-        raise BackupError("mesh.toml exists; restore keeps the current file", where=str(mesh_file),
-                          fix="run `mesh dr restore` for the rest of the backup")
-    verify_backup(mesh_file.parent / ".mesh", path)
-    atomic_write(mesh_file, (path / "mesh.toml").read_bytes())
+def restore_config(mesh_file: Path, path: Path) -> list[str]:
+    """Bring back a lost ``mesh.toml`` and a lost ``mesh.approvals.jsonl`` (the council's
+    approvals, without which a mesh the council approved does not load) from a verified backup,
+    so the mesh can load again; then :func:`restore` the rest. Returns the names restored."""
+    lost = [name for name in ("mesh.toml", APPROVALS_FILE) if not (mesh_file.parent / name).exists()]
+    if not lost:
+        raise BackupError("mesh.toml and mesh.approvals.jsonl exist; restore keeps the current files",
+                          where=str(mesh_file), fix="run `mesh dr restore` for the rest of the backup")
+    index = verify_backup(mesh_file.parent / ".mesh", path)
+    restored = [name for name in lost if name in index["files"]]
+    for name in restored:
+        atomic_write(mesh_file.parent / name, (path / name).read_bytes())
+    return restored
 
 
 def _unwritten(exc: OSError, dest: Path) -> BackupError:

@@ -95,8 +95,8 @@ def replicate(root: RootOption = None, verify: Annotated[bool, typer.Option(
 def backup(root: RootOption = None, to: Annotated[Path | None, typer.Option(
         "--to", help="Backup folder (default .mesh/backups/<UTC time>).")] = None, user: ActorOption = None,
            as_json: JsonOption = False) -> None:
-    """Write a signed checkpoint of mesh.toml, every manifest, the audit log and the wrapped keys
-    (needs operate_dr)."""
+    """Write a signed checkpoint of mesh.toml, the council's approvals, every manifest, the audit
+    log and the wrapped keys (needs operate_dr)."""
     from governance.dr import backup as write_backup
 
     mesh = open_policy_mesh(root)
@@ -117,18 +117,22 @@ def restore(backup_dir: Annotated[Path | None, typer.Argument(help="Backup folde
             root: RootOption = None, user: ActorOption = None, as_json: JsonOption = False) -> None:
     """Verify a backup (signature, checksums, audit chain), then restore what is missing or broken.
     A lost mesh.toml comes back first, from the backup, so the mesh can load."""
+    from governance.council import APPROVALS_FILE
     from governance.dr import latest_backup, restore_config
     from governance.dr import restore as restore_backup
     from governance.policy import find_mesh_file
 
     with user_errors():
         try:
-            find_mesh_file(root)
+            folder = find_mesh_file(root).parent
         except MeshError:
             folder = (root or Path(os.environ.get("MESH_ROOT", "."))).resolve()
+        lost = [name for name in ("mesh.toml", APPROVALS_FILE) if not (folder / name).exists()]
+        if lost:  # what the mesh cannot load without comes back first, from the backup
             chosen = backup_dir or latest_backup(folder / ".mesh")
-            restore_config(folder / "mesh.toml", chosen)
-            console.print(f"restored {folder / 'mesh.toml'} from {chosen}")
+            if any((chosen / name).exists() for name in lost):
+                for name in restore_config(folder / "mesh.toml", chosen):
+                    console.print(f"restored {folder / name} from {chosen}")
         mesh = open_policy_mesh(root)
     actor = act_as(mesh, user, "dr_operation")
     with user_errors():

@@ -92,3 +92,15 @@ def test_a_rebuild_that_fails_is_reported_with_the_fix(example_root: Path) -> No
         current_compiled_mesh(example_root)
     assert "domains/marketing/assets.py changed" in raised.value.what
     assert raised.value.fix == "run `mesh compile` and read its report"
+
+
+def test_the_compiled_mesh_shows_the_owners_the_council_approved_not_a_hand_edit(example_root: Path) -> None:
+    """Airflow's DAGs are built from the compiled mesh: an owner added by editing mesh.toml,
+    not approved by the council, is in effect nowhere, so it is not compiled either."""
+    mesh_file = example_root / "mesh.toml"
+    text = mesh_file.read_text()
+    edited = 'owners = ["sales-data@acme.example", "analyst@acme.example"]'
+    mesh_file.write_text(text.replace('owners = ["sales-data@acme.example"]', edited, 1))
+    compiled = compile_mesh(example_root)
+    assert compiled.error is None
+    assert compiled.domains["sales"].owners == ("sales-data@acme.example",)

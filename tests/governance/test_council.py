@@ -25,6 +25,7 @@ from governance.council import (
     recover_approvals,
     verify_chain,
 )
+from governance.compiled import compile_mesh
 from governance.council.anchor import check_anchor
 from governance.council.approvals import (
     TrustApproval,
@@ -43,7 +44,7 @@ from governance.identity.errors import IdentityError
 from governance.identity.people import register_people
 from governance.policy import digest_of, load_policy, trust_snapshot
 from governance.services import governed
-from governance.wiring import load_policy_mesh
+from governance.wiring import load_mesh, load_policy_mesh
 from meshctl.cli import app
 from tests.conftest import copy_example_mesh
 
@@ -302,3 +303,35 @@ def test_audit_verify_runs_while_the_approvals_are_in_question(approved_root: Pa
     assert "records checked" in out.output, out.output  # verified (no head is signed yet in this copy)
     full = CliRunner().invoke(app, ["audit", "verify", "--full", "--root", str(approved_root)], env={"COLUMNS": "300"})
     assert full.exit_code == 1 and "the line is not JSON" in full.output
+
+
+def _customers_read_by_sales(root: Path) -> bool:
+    import datetime as dt
+
+    from governance.access import domain_may_read
+
+    mesh = load_policy_mesh(root)
+    spec = load_mesh(root, domains=["customers"]).graph["customers.customers"].spec
+    return domain_may_read(mesh.policy, "sales", spec, dt.date.today()).allowed
+
+
+def test_an_edit_of_owners_does_not_refuse_the_file_the_approved_trust_judges_each_grant(approved_root: Path) -> None:
+    """Taking an approver out of the owners (by hand) once refused all of mesh.toml, so nothing
+    ran. The edit is not in effect until approved; once it is, the grant that approver signed is
+    denied on its own (deny by default), `mesh check` says which and why, and the mesh still runs."""
+    edit(approved_root, 'owners = ["customers-data@acme.example"]', 'owners = ["analyst@acme.example"]')
+    load_policy(approved_root)  # the file is valid: no approver is judged against the file's owners
+    assert _customers_read_by_sales(approved_root)  # the council has not approved the edit: grant 0 holds
+    before = CliRunner().invoke(app, ["check", "--root", str(approved_root)], env={"COLUMNS": "400"})
+    assert "counts for nothing" not in before.output and "owners: ~customers" in before.output
+    assert approve(approved_root, COUNCIL)
+    assert not _customers_read_by_sales(approved_root)  # the approver is no owner in the approved trust
+    after = CliRunner().invoke(app, ["check", "--root", str(approved_root)], env={"COLUMNS": "400"})
+    assert after.exit_code == 1
+    assert ("[[grants]][0].approved_by (customers.customers -> sales): 'customers-data@acme.example' is no domain "
+            "owner and no member of a role in the trust in effect, so their approval counts for nothing; the grant "
+            "is denied") in after.output
+    assert "[[grants]][1]" not in after.output  # the other grant is judged on its own and stands
+    compiled = compile_mesh(approved_root)  # what Airflow runs: only the reader of the denied grant is out
+    assert compiled.error is None and not any(compiled.domains[d].error for d in ("customers", "finance", "marketing"))
+    assert "grant [[grants]][0] for 'sales' lacks approval" in str(compiled.domains["sales"].error)

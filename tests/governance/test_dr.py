@@ -474,3 +474,28 @@ def test_a_failover_whose_region_switch_finds_the_disk_full_puts_the_moved_point
     assert f"{state / 'active_region.json'}: the switch to 'us-west' stopped: the disk is full" in done.output
     assert f"Fix: free space on the disk that holds {state} (df)" in done.output, done.output
     assert sorted(west.rglob("CURRENT")) == [] and load_mesh(example_root).active_region == "us-east"
+
+
+def test_a_backup_holds_the_councils_approvals_and_restore_brings_them_back(example_root: Path) -> None:
+    """Without mesh.approvals.jsonl a mesh the council approved does not load; a backup holds it."""
+    from governance.council import APPROVALS_FILE
+
+    runner = CliRunner()
+    root = ["--root", str(example_root)]
+    approvals = (example_root / APPROVALS_FILE).read_bytes()
+    made = runner.invoke(app, ["dr", "backup", *root, "--as", OPERATOR, "--json"])
+    assert made.exit_code == 0, made.stderr
+    backup_dir = Path(json.loads(made.stdout)["path"])
+    assert (backup_dir / APPROVALS_FILE).read_bytes() == approvals
+    assert APPROVALS_FILE in json.loads((backup_dir / "index.json").read_text())["files"]  # signed with the rest
+    (example_root / APPROVALS_FILE).unlink()  # lost: the mesh no longer loads ...
+    assert runner.invoke(app, ["check", *root]).exit_code == 1
+    back = runner.invoke(app, ["dr", "restore", *root, "--as", OPERATOR])
+    assert back.exit_code == 0, back.stderr
+    assert f"restored {example_root / APPROVALS_FILE}" in back.stdout.replace("\n", "")
+    assert (example_root / APPROVALS_FILE).read_bytes() == approvals
+    (example_root / "mesh.toml").unlink()  # both lost: both come back before the mesh loads
+    (example_root / APPROVALS_FILE).unlink()
+    again = runner.invoke(app, ["dr", "restore", *root, "--as", OPERATOR])
+    assert again.exit_code == 0, again.stderr
+    assert (example_root / APPROVALS_FILE).read_bytes() == approvals

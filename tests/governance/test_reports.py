@@ -341,3 +341,21 @@ def test_a_summary_record_of_unproven_refusals_counts_every_refusal(history: Pat
     assert [d["count"] for d in report.to_dict()["access"]["denied_reads"]][-2:] == [1, 99]
     page = render_html(sign_report(load_mesh(root), report))
     assert f"Reads denied in the period ({base + 100})" in page and "(99 refusals)" in page
+
+
+def test_a_hand_edit_of_roles_the_council_approved_is_reported_as_approved_not_by_hand(tmp_path: Path) -> None:
+    root = copy_example_mesh(tmp_path / "mesh")  # approved by the council
+    governed(load_mesh(root, domains=()))  # the approved file is recorded
+    _edit(root / "mesh.toml", 'members = ["analyst@acme.example"]',
+          'members = ["analyst@acme.example", "privacy@acme.example"]')  # roles, by hand
+    governed(load_mesh(root, domains=()))  # recorded: a change no command made
+    pending = _report(root)["changes"]
+    assert pending["policy_changes"][-1]["made_by"] == [] and pending["unattributed"] == 1  # not approved (yet)
+    approve_example_trust(root)
+    changes = _report(root)["changes"]
+    edit = changes["policy_changes"][-1]
+    assert edit["tables_changed"] == ["roles"] and changes["unattributed"] == 0
+    assert edit["made_by"] and f"{COUNCIL}: the council approved trust sha256:" in edit["made_by"][0]
+    _edit(root / "mesh.toml", "default_days = 2555", "default_days = 2000")  # a hand edit of another table
+    governed(load_mesh(root, domains=()))
+    assert _report(root)["changes"]["unattributed"] == 1  # still by hand: the council approves trust only
