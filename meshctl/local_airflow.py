@@ -267,6 +267,33 @@ class LocalAirflow:
         self.wait_healthy(timeout)
         return [c.name for c in missing]
 
+    def dead(self) -> dict[str, str]:
+        """The components started from this home that are no longer alive, each with the last
+        error line of its log."""
+        if not self.pid_file.exists():
+            return {}
+        pids: dict[str, int] = json.loads(self.pid_file.read_text())
+        return {name: last_error(self.home / "logs" / f"{name}.log") for name, pid in pids.items() if not _alive(pid)}
+
+    def revive(self, *, timeout: float = 180) -> dict[str, str]:
+        """Start again the components of this running Airflow that died (a scheduler stopped by
+        ``database is locked`` on a busy machine, a killed triggerer), and wait for the API.
+        Returns each one started again with the last error line of its log (why it died, as
+        far as the log says); empty when every component is alive. Its runs are in the
+        metadata database, so the new scheduler takes them over."""
+        dead = self.dead()
+        if not dead:
+            return {}
+        pids: dict[str, int] = json.loads(self.pid_file.read_text())
+        env = self.env()
+        components = {c.name: c for c in self.components()}
+        for name in dead:
+            if name in components:
+                pids[name] = self._spawn(components[name], env)
+                _write_json(self.pid_file, pids)  # at once: `mesh down` stops it whatever happens next
+        self.wait_healthy(timeout)
+        return dead
+
     def _bundle_names(self) -> list[str]:
         """The DAG bundles (one per domain file of ``dags/``) Airflow starts with now."""
         return [file.stem for file in self._domain_files()]
@@ -517,6 +544,21 @@ class AirflowClient:
         """
         return self._call("GET", "/api/v2/assets/events",
                           params={"source_dag_id": source_dag_id, "order_by": "-timestamp", "limit": 100})["asset_events"]
+
+
+def last_error(log: Path, *, tail_bytes: int = 65536) -> str:
+    """The last line of ``log`` that names an error or exception (``"no error in its log"``
+    when none does, or the log cannot be read), cut to 300 characters."""
+    try:
+        with log.open("rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - tail_bytes))
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return "no error in its log"
+    for line in reversed(lines):
+        if "Error" in line or "Exception" in line:
+            return line.strip()[:300]
+    return "no error in its log"
 
 
 def _write_json(path: Path, data: object) -> None:

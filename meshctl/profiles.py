@@ -93,6 +93,9 @@ class Profile:
         settings = {"AIRFLOW__CORE__EXECUTOR": self.executor,
                     "AIRFLOW__CORE__PARALLELISM": str(self.workers * self.worker_concurrency or 4),
                     "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database}
+        if self.database_url is None:  # SQLite: wait for another process's write (module airflow_sqlite)
+            settings |= {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "meshctl.airflow_sqlite.CONNECT_ARGS",
+                         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC": "meshctl.airflow_sqlite.CONNECT_ARGS_ASYNC"}
         if self.workers:
             assert self.broker_url is not None  # __post_init__
             settings |= {"AIRFLOW__CELERY__BROKER_URL": self.broker_url,

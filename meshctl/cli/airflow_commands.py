@@ -29,7 +29,7 @@ from meshctl.cli._output import (
     open_mesh,
     user_errors,
 )
-from meshctl.local_airflow import DEFAULT_PORT, LocalAirflow, free_port
+from meshctl.local_airflow import DEFAULT_PORT, AirflowRuntimeError, LocalAirflow, free_port
 from meshctl.profiles import EMBEDDED, Profile, distributed
 from meshctl.services import service_urls, stop_services
 
@@ -148,14 +148,17 @@ def _run_waves(airflow: LocalAirflow, mesh: Mesh, *, scale: int, inject_bad_rows
         waves.append(("2. again, with roots emitting rows their contracts reject",
                       {"scale": scale, "seed": 7, "inject_bad_rows": True}))
     results = []
+    keep_alive = _KeepAlive(airflow)
     with airflow.client() as client:
         unpause_mesh(client, mesh)
         for title, conf in waves:
             console.rule(title)
             try:
                 with Live(console=console, refresh_per_second=2, transient=not console.is_terminal) as live:
-                    state = run_cascade(client, mesh, {k: conf for k in roots},
-                                        on_poll=lambda s: live.update(_table(s)))
+                    def on_poll(s: CascadeState) -> None:
+                        live.update(_table(s))
+                        keep_alive.check()
+                    state = run_cascade(client, mesh, {k: conf for k in roots}, on_poll=on_poll)
             except MeshError as exc:
                 fail(str(exc))
             results.append(state)
@@ -165,6 +168,33 @@ def _run_waves(airflow: LocalAirflow, mesh: Mesh, *, scale: int, inject_bad_rows
                 console.print(_table(state))
                 _explain(mesh, state)
     return results
+
+
+class _KeepAlive:
+    """Starts again an Airflow component that died while a cascade runs (at most
+    :attr:`LIMIT` times), saying which and why; past the limit, stops the wait with that
+    reason instead of letting it run into its timeout."""
+
+    LIMIT = 3
+
+    def __init__(self, airflow: LocalAirflow) -> None:
+        self.airflow, self.revived = airflow, 0
+
+    def check(self) -> None:
+        if self.revived >= self.LIMIT:
+            dead = self.airflow.dead()
+            if dead:
+                raise AirflowRuntimeError(
+                    f"Airflow's {', '.join(dead)} stopped again after {self.LIMIT} restarts: "
+                    + "; ".join(f"{name}: {why}" for name, why in dead.items()),
+                    where=str(self.airflow.home / "logs"), fix="read those components' logs there, then `mesh down` "
+                    "and `mesh up` (a busy machine: run it again when the load is lower)")
+            return
+        revived = self.airflow.revive()
+        for name, why in revived.items():
+            self.revived += 1
+            errors.print(f"Airflow's {name} had stopped ({why}); started it again, and it takes over its runs",
+                         highlight=False)
 
 
 def last_complete_week(today: dt.date) -> tuple[str, str]:

@@ -20,7 +20,7 @@ from assets.errors import MeshError
 from governance.services import governed
 from meshctl.airflow_cascade import follow, partitioned_keys
 from meshctl.local_airflow import LocalAirflow
-from tests.airflow.conftest import ON_DISTRIBUTED, ON_EMBEDDED, RunningMesh
+from tests.airflow.conftest import E2E_SCALE, ON_DISTRIBUTED, ON_EMBEDDED, RunningMesh
 from tests.conftest import person
 
 pytestmark = pytest.mark.airflow
@@ -252,6 +252,28 @@ def test_starting_again_starts_only_what_is_missing(running_mesh: RunningMesh) -
     assert set(after) == set(before) and after["triggerer-marketing"] != before["triggerer-marketing"]
     assert {k: v for k, v in after.items() if k != "triggerer-marketing"} == \
         {k: v for k, v in before.items() if k != "triggerer-marketing"}, "nothing else was restarted"
+
+
+def test_a_scheduler_that_died_is_started_again_and_runs_what_is_triggered(running_mesh: RunningMesh) -> None:
+    """What `mesh demo` does when a component dies mid-cascade (``LocalAirflow.revive``)."""
+    mesh, airflow = running_mesh.mesh, running_mesh.airflow
+    before = airflow.running()
+    os.killpg(before["scheduler"], signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while "scheduler" not in airflow.dead():
+        assert time.monotonic() < deadline, "the scheduler did not stop"
+        time.sleep(0.5)
+    assert set(airflow.revive(timeout=300)) == {"scheduler"}
+    after = airflow.running()
+    assert set(after) == set(before) and after["scheduler"] != before["scheduler"]
+    assert airflow.dead() == {} and airflow.revive() == {}, "nothing else to start"
+    started = dt.datetime.now(dt.UTC)
+    with airflow.client() as client:  # new data (another seed), and the one asset that reads only it
+        triggered = {"customers.customers": client.trigger("customers.customers", {"scale": E2E_SCALE, "seed": 11})}
+        keys = {"customers.customers", "customers.customer_segments"}
+        state = follow(client, mesh, started, keys, timeout=300, poll=2, triggered=triggered)
+    assert {k: state.assets[k].state for k in keys} == dict.fromkeys(keys, "success"), \
+        "the new scheduler ran the triggered run and the asset-triggered one"
 
 
 def test_no_plaintext_pii_in_data_manifests_logs_or_audit_after_airflow_runs(running_mesh: RunningMesh) -> None:

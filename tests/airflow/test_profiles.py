@@ -3,6 +3,7 @@ profile's servers come from. (Started for real in test_end_to_end.py.)"""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,16 @@ def test_the_embedded_profile_is_sqlite_and_the_local_executor_in_four_processes
     assert not any(k.startswith("AIRFLOW__CELERY__") for k in env)
     assert [c.name for c in EMBEDDED.components(9000)] == ["scheduler", "dag-processor", "triggerer", "api-server"]
     assert EMBEDDED.ports(9000) == (9000, 9001, 9002)
+
+
+def test_on_sqlite_every_airflow_process_waits_a_minute_for_anothers_write(example_root: Path) -> None:
+    """sqlite3's 5-second default let a busy machine's scheduler die of ``database is locked``."""
+    env = LocalAirflow(example_root, port=9000).env()
+    for key in ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC"):
+        module, _, name = env[key].rpartition(".")  # as Airflow's conf.getimport resolves it
+        assert getattr(importlib.import_module(module), name)["timeout"] == 60
+    distributed_env = LocalAirflow(example_root, port=9000, profile=distributed(PG, REDIS)).env()
+    assert not any(k.startswith("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS") for k in distributed_env)
 
 
 def test_the_distributed_profile_is_postgres_celery_and_redis_for_every_process(example_root: Path) -> None:
