@@ -24,11 +24,12 @@ from typing import Any
 from openlineage.client.event_v2 import RunEvent
 from openlineage.client.serde import Serde
 from openlineage.client.transport import Transport, get_default_factory
-from sqlalchemy import Connection, Insert, func, select
+from sqlalchemy import Connection, func, select
 
 from governance.state import StateDatabase
-from governance.state.legacy import import_once, insert_new, sqlite_rows
+from governance.state.legacy import import_once, insert_new, insert_new_in, sqlite_rows
 from governance.state.outbox import flush_outbox, stamp
+from governance.state.prepared import Prepared
 from governance.state.schema import events
 
 #: The file an earlier mesh kept the outbox in, under ``.mesh``.
@@ -136,19 +137,16 @@ class LineageOutbox:
         return len(rows)
 
 
-#: The outbox's insert-or-ignore of one event, by dialect name, built once per process (its
-#: values come as parameters: building it per event cost SQLAlchemy a cache key and coercions).
-_INSERTS: dict[str, Insert] = {}
+#: The outbox's insert-or-ignore of one event (by dialect), prepared once per process (its values
+#: come as parameters: building it per event cost SQLAlchemy a cache key and coercions).
+_INSERT = Prepared(lambda dialect: insert_new_in(dialect, events).returning(events.c.seq))
 
 
 def _insert(conn: Connection, event: RunEvent) -> bool:
     """Write ``event`` into the outbox, keyed by its run and type; whether it was not there yet."""
     assert event.eventType is not None  # the mesh's events always have one
-    statement = _INSERTS.get(conn.dialect.name)
-    if statement is None:  # two threads may both build it: the same statement either way
-        statement = _INSERTS[conn.dialect.name] = insert_new(conn, events).returning(events.c.seq)
-    return conn.execute(statement, {"id": f"{event.run.runId}:{event.eventType.value}",
-                                    "body": Serde.to_json(event), "created_at": _now()}).first() is not None
+    return _INSERT.execute(conn, {"id": f"{event.run.runId}:{event.eventType.value}",
+                                  "body": Serde.to_json(event), "created_at": _now()}).first() is not None
 
 
 def _now() -> str:

@@ -1,0 +1,132 @@
+"""Statements every run of an asset executes, compiled once and, on SQLite, handed straight to
+the driver.
+
+SQLAlchemy caches a statement's compiled form, but each execution still builds an execution
+context, dispatches events and wraps the cursor in a result: on SQLite that costs several
+times SQLite's own work for a one-row insert or lookup, and an asset's run executes several
+(its run record at the start and the end, its START lineage event, its subscribers, its open
+incidents, the lineage outbox's pass). :class:`Prepared` keeps such a statement compiled per
+dialect and set of parameter names; on SQLite it executes the compiled SQL on the connection's
+driver cursor, with the parameters SQLAlchemy would have sent (expanded ``IN`` lists, bind
+processors), in the transaction the connection is in. On any other database (PostgreSQL) it is
+executed by SQLAlchemy as any statement: the same rows either way.
+
+A driver error is raised as SQLAlchemy's :class:`~sqlalchemy.exc.DBAPIError`, as
+``Connection.execute`` raises it, so the state database's messages and retries see no difference.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import UpdateBase
+
+#: What :class:`Prepared` executes: a ``SELECT``, or an ``INSERT``, ``UPDATE`` or ``DELETE``.
+Statement = Select[Any] | UpdateBase
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a statement returned: its rows (tuples, in the statement's column order) and how
+    many rows it changed (an ``UPDATE``'s ``rowcount``)."""
+
+    rows: Sequence[Sequence[Any]]
+    rowcount: int
+
+    def first(self) -> Sequence[Any] | None:
+        return self.rows[0] if self.rows else None
+
+    def scalars(self) -> list[Any]:
+        """The first column of every row."""
+        return [row[0] for row in self.rows]
+
+
+class Prepared:
+    """``statement`` (or, when it differs by database, ``statement(dialect_name)``), compiled
+    once per dialect and set of parameter names, executed with :meth:`execute`."""
+
+    def __init__(self, statement: Statement | Callable[[str], Statement]) -> None:
+        self._statement = statement
+        self._plans: dict[tuple[str, tuple[str, ...]], _Plan] = {}
+        self._lock = threading.Lock()
+
+    def execute(self, conn: Connection, params: Mapping[str, Any]) -> Outcome:
+        """Execute with ``params`` in ``conn``'s transaction."""
+        plan = self._plan(conn.dialect, tuple(sorted(params)))
+        if plan.compiled is None:  # not SQLite: SQLAlchemy executes it
+            result = conn.execute(plan.statement, dict(params))
+            return Outcome(result.all() if result.returns_rows else [], result.rowcount)
+        sql, arguments = plan.arguments(params)
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, arguments)
+            rows = cursor.fetchall() if cursor.description is not None else []
+            return Outcome(rows, cursor.rowcount)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(sql, arguments, exc, conn.dialect.loaded_dbapi.Error,
+                                      dialect=conn.dialect) from exc
+        finally:
+            cursor.close()
+
+    def _plan(self, dialect: Dialect, keys: tuple[str, ...]) -> _Plan:
+        found = self._plans.get((dialect.name, keys))
+        if found is not None:
+            return found
+        with self._lock:
+            statement = self._statement if isinstance(self._statement, Select | UpdateBase) else self._statement(dialect.name)
+            compiled = statement.compile(dialect=dialect, column_keys=list(keys)) \
+                if dialect.name == "sqlite" and _plain_results(statement, dialect) else None
+            assert compiled is None or isinstance(compiled, SQLCompiler)
+            found = self._plans[(dialect.name, keys)] = _Plan.of(statement, compiled, keys)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A statement, its compiled form when the driver runs it (``None``: SQLAlchemy does), and,
+    when its SQL does not depend on the values (no expanding ``IN``), the order of its positional
+    parameters: each a name of the caller's parameters, or a value the statement holds."""
+
+    statement: Statement
+    compiled: SQLCompiler | None
+    order: tuple[tuple[str, bool, Any], ...] | None = None
+
+    @classmethod
+    def of(cls, statement: Statement, compiled: SQLCompiler | None, keys: tuple[str, ...]) -> _Plan:
+        if compiled is None or compiled.post_compile_params or compiled.literal_execute_params \
+                or compiled.escaped_bind_names or compiled.positiontup is None:
+            return cls(statement, compiled)
+        binds = compiled.binds  # by the names the SQL uses
+        if any(name not in keys and (name not in binds or binds[name].required) for name in compiled.positiontup):
+            return cls(statement, compiled)  # a parameter is missing: SQLAlchemy's check says which
+        if compiled.construct_expanded_state(dict.fromkeys(keys)).processors:
+            return cls(statement, compiled)
+        return cls(statement, compiled, tuple((name, name in keys, None if name in keys else binds[name].effective_value)
+                                              for name in compiled.positiontup))
+
+    def arguments(self, params: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
+        """The SQL and positional parameters the driver executes for ``params``."""
+        assert self.compiled is not None
+        if self.order is not None:
+            return self.compiled.string, tuple(params[name] if given else value for name, given, value in self.order)
+        state = self.compiled.construct_expanded_state(params)
+        values = state.parameters
+        if state.processors:
+            values = {name: state.processors[name](value) if name in state.processors else value
+                      for name, value in values.items()}
+        return state.statement, tuple(values[name] for name in state.positiontup or ())
+
+
+def _plain_results(statement: Statement, dialect: Dialect) -> bool:
+    """Whether the driver's values of every column ``statement`` returns are the values
+    SQLAlchemy would return (no result processor: text, numbers), so its rows can be used as the
+    driver gives them."""
+    columns = getattr(statement, "exported_columns", ())  # a SELECT's columns, a DML statement's RETURNING
+    return all(column.type.dialect_impl(dialect).result_processor(dialect, None) is None for column in columns)
