@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from openlineage.client.event_v2 import RunEvent
-from openlineage.client.serde import Serde
 from openlineage.client.transport import Transport, get_default_factory
 from sqlalchemy import Connection, func, select
 
+from governance.lineage.events import EventJSON
 from governance.state import StateDatabase
 from governance.state.legacy import import_once, insert_new, insert_new_in, sqlite_rows
 from governance.state.outbox import flush_outbox, stamp
@@ -77,13 +77,13 @@ class LineageOutbox:
         self._transport: Transport | None = None
         self._lock = threading.RLock()
 
-    def emit(self, event: RunEvent) -> Delivery:
+    def emit(self, event: RunEvent | EventJSON) -> Delivery:
         """Record ``event`` and deliver everything pending."""
         new: list[bool] = []
         delivery = self._flush(lambda conn: new.append(_insert(conn, event)))  # in the transaction that reads what is pending
         return Delivery(new[0], delivery.sent, delivery.pending, delivery.error)
 
-    def record(self, event: RunEvent) -> bool:
+    def record(self, event: RunEvent | EventJSON) -> bool:
         """Record ``event`` to be delivered by a later flush (in the state database's joined
         block, if one is open: see :meth:`StateDatabase.joined`); whether it is new."""
         self._import()
@@ -142,11 +142,10 @@ class LineageOutbox:
 _INSERT = Prepared(lambda dialect: insert_new_in(dialect, events).returning(events.c.seq))
 
 
-def _insert(conn: Connection, event: RunEvent) -> bool:
+def _insert(conn: Connection, event: RunEvent | EventJSON) -> bool:
     """Write ``event`` into the outbox, keyed by its run and type; whether it was not there yet."""
-    assert event.eventType is not None  # the mesh's events always have one
-    return _INSERT.execute(conn, {"id": f"{event.run.runId}:{event.eventType.value}",
-                                  "body": Serde.to_json(event), "created_at": _now()}).first() is not None
+    recorded = event if isinstance(event, EventJSON) else EventJSON.of(event)
+    return _INSERT.execute(conn, {"id": recorded.id, "body": recorded.body, "created_at": _now()}).first() is not None
 
 
 def _now() -> str:
