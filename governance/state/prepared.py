@@ -50,16 +50,17 @@ class Outcome:
 
 class Prepared:
     """``statement`` (or, when it differs by database, ``statement(dialect_name)``), compiled
-    once per dialect and set of parameter names, executed with :meth:`execute`."""
+    once per dialect and set of parameter names (and length of each list an ``IN`` expands),
+    executed with :meth:`execute`."""
 
     def __init__(self, statement: Statement | Callable[[str], Statement]) -> None:
         self._statement = statement
-        self._plans: dict[tuple[str, tuple[str, ...]], _Plan] = {}
+        self._plans: dict[tuple[str, tuple[str, ...], tuple[int, ...]], _Plan] = {}
         self._lock = threading.Lock()
 
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> Outcome:
         """Execute with ``params`` in ``conn``'s transaction."""
-        plan = self._plan(conn.dialect, tuple(sorted(params)))
+        plan = self._plan(conn.dialect, params)
         if plan.compiled is None:  # not SQLite: SQLAlchemy executes it
             result = conn.execute(plan.statement, dict(params))
             return Outcome(result.all() if result.returns_rows else [], result.rowcount)
@@ -75,8 +76,10 @@ class Prepared:
         finally:
             cursor.close()
 
-    def _plan(self, dialect: Dialect, keys: tuple[str, ...]) -> _Plan:
-        found = self._plans.get((dialect.name, keys))
+    def _plan(self, dialect: Dialect, params: Mapping[str, Any]) -> _Plan:
+        keys = tuple(sorted(params))
+        shape = tuple(len(value) if isinstance(value := params[key], list | tuple) else -1 for key in keys)
+        found = self._plans.get((dialect.name, keys, shape))
         if found is not None:
             return found
         with self._lock:
@@ -84,38 +87,55 @@ class Prepared:
             compiled = statement.compile(dialect=dialect, column_keys=list(keys)) \
                 if dialect.name == "sqlite" and _plain_results(statement, dialect) else None
             assert compiled is None or isinstance(compiled, SQLCompiler)
-            found = self._plans[(dialect.name, keys)] = _Plan.of(statement, compiled, keys)
+            found = self._plans[(dialect.name, keys, shape)] = _Plan.of(statement, compiled, params)
         return found
+
+
+#: Where a positional parameter's value comes from: the caller's parameter ``name``
+#: (``index`` None), the ``index``-th item of its list (an expanded ``IN``), or, ``name`` None,
+#: the ``value`` the statement holds.
+_Source = tuple[str | None, int | None, Any]
 
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """A statement, its compiled form when the driver runs it (``None``: SQLAlchemy does), and,
-    when its SQL does not depend on the values (no expanding ``IN``), the order of its positional
-    parameters: each a name of the caller's parameters, or a value the statement holds."""
+    for parameters of the names and list lengths it was made for, its SQL and where each
+    positional parameter comes from (``None``: SQLAlchemy's expansion is asked each time)."""
 
     statement: Statement
     compiled: SQLCompiler | None
-    order: tuple[tuple[str, bool, Any], ...] | None = None
+    sql: str = ""
+    order: tuple[_Source, ...] | None = None
 
     @classmethod
-    def of(cls, statement: Statement, compiled: SQLCompiler | None, keys: tuple[str, ...]) -> _Plan:
-        if compiled is None or compiled.post_compile_params or compiled.literal_execute_params \
-                or compiled.escaped_bind_names or compiled.positiontup is None:
+    def of(cls, statement: Statement, compiled: SQLCompiler | None, params: Mapping[str, Any]) -> _Plan:
+        if compiled is None or compiled.literal_execute_params or compiled.escaped_bind_names:
             return cls(statement, compiled)
-        binds = compiled.binds  # by the names the SQL uses
-        if any(name not in keys and (name not in binds or binds[name].required) for name in compiled.positiontup):
-            return cls(statement, compiled)  # a parameter is missing: SQLAlchemy's check says which
-        if compiled.construct_expanded_state(dict.fromkeys(keys)).processors:
+        try:
+            state = compiled.construct_expanded_state(params)
+        except Exception:  # noqa: BLE001 - a missing parameter: SQLAlchemy's own call says which
             return cls(statement, compiled)
-        return cls(statement, compiled, tuple((name, name in keys, None if name in keys else binds[name].effective_value)
-                                              for name in compiled.positiontup))
+        if state.processors or state.positiontup is None:
+            return cls(statement, compiled)
+        expanded: dict[str, _Source] = {item: (name, index, None) for name, items in state.parameter_expansion.items()
+                    for index, item in enumerate(items)}
+        order: list[_Source] = []
+        for name in state.positiontup:
+            if name in expanded:
+                order.append(expanded[name])
+            elif name in params:
+                order.append((name, None, None))
+            else:
+                order.append((None, None, compiled.binds[name].effective_value))
+        return cls(statement, compiled, state.statement, tuple(order))
 
     def arguments(self, params: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
         """The SQL and positional parameters the driver executes for ``params``."""
         assert self.compiled is not None
         if self.order is not None:
-            return self.compiled.string, tuple(params[name] if given else value for name, given, value in self.order)
+            return self.sql, tuple(value if name is None else params[name] if index is None else params[name][index]
+                                   for name, index, value in self.order)
         state = self.compiled.construct_expanded_state(params)
         values = state.parameters
         if state.processors:
