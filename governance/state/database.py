@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -73,7 +74,7 @@ class StateDatabase:
     @property
     def sqlite_path(self) -> Path | None:
         """The SQLite file this database is kept in (``None``: a server's, or SQLite in memory)."""
-        return _sqlite_file(self.url)
+        return _sqlite_file_of(self.url)
 
     def engine(self) -> Engine:
         """This process's engine, the database migrated to the newest revision."""
@@ -405,6 +406,13 @@ _FORK_HOOK: list[bool] = []
 def _engine_key(url: str, where: str, password_env: str | None) -> tuple[str, str, str | None, int]:
     """The key of this process's engine of a database in :data:`_ENGINES` and :data:`_OPENED`."""
     return url, where, password_env, os.getpid()
+
+
+@lru_cache(maxsize=64)
+def _sqlite_file_of(url: str) -> Path | None:
+    """:func:`_sqlite_file` of a URL given as text, worked out once (every run of an asset asks
+    :meth:`StateDatabase.ready`, which needs it)."""
+    return _sqlite_file(url)
 
 
 def _sqlite_file(url: str | URL) -> Path | None:
