@@ -254,7 +254,7 @@ def run_sql(conn: Connection, sql: str) -> None:
         conn.exec_driver_sql(sql)
         return
     try:
-        conn.connection.driver_connection.execute(sql)  # type: ignore[union-attr]
+        conn.connection.dbapi_connection.execute(sql)  # type: ignore[union-attr]  # pysqlite: the sqlite3 connection
     except sqlite3.Error as exc:
         raise DBAPIError.instance(sql, (), exc, sqlite3.Error, dialect=conn.dialect) from exc
 

@@ -65,7 +65,7 @@ class Prepared:
             result = conn.execute(plan.statement, dict(params))
             return Outcome(result.all() if result.returns_rows else [], result.rowcount)
         sql, arguments = plan.arguments(params)
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # pysqlite: the sqlite3 connection
         try:
             cursor.execute(sql, arguments)
             rows = cursor.fetchall() if cursor.description is not None else []
