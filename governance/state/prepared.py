@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidRequestError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 
@@ -114,12 +114,13 @@ class _Plan:
             return cls(statement, compiled)
         try:
             state = compiled.construct_expanded_state(params)
-        except Exception:  # noqa: BLE001 - a missing parameter: SQLAlchemy's own call says which
+        except InvalidRequestError:  # a parameter is missing: SQLAlchemy's own expansion says which, each call
             return cls(statement, compiled)
-        if state.processors or state.positiontup is None:
+        if state.processors or state.positiontup is None \
+                or any(bind.callable is not None for bind in compiled.binds.values()):  # values known only per call
             return cls(statement, compiled)
         expanded: dict[str, _Source] = {item: (name, index, None) for name, items in state.parameter_expansion.items()
-                    for index, item in enumerate(items)}
+                                        for index, item in enumerate(items)}
         order: list[_Source] = []
         for name in state.positiontup:
             if name in expanded:
