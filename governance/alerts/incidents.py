@@ -32,13 +32,14 @@ from governance.alerts.signals import Recovery, Signal
 from governance.policy.alerts import Route
 from governance.state import StateDatabase
 from governance.state.outbox import stamp
+from governance.state.prepared import Prepared
 from governance.state.schema import incidents, notifications
 
 #: The write lock of the incidents (PostgreSQL; SQLite has one writer anyway).
 LOCK = "incidents"
-#: Which of the incident keys ``keys`` are open: every good run reads it, so it is built once.
-_OPEN_AMONG = select(incidents.c.key).where(incidents.c.key.in_(bindparam("keys", expanding=True)),
-                                            incidents.c.resolved_at.is_(None))
+#: Which of the incident keys ``keys`` are open: every good run reads it, so it is prepared once.
+_OPEN_AMONG = Prepared(select(incidents.c.key).where(incidents.c.key.in_(bindparam("keys", expanding=True)),
+                                                     incidents.c.resolved_at.is_(None)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,7 +125,7 @@ class IncidentStore:
     def open_among(self, keys: Iterable[str]) -> set[str]:
         """Which of the incident ``keys`` are open (not resolved), in one read."""
         with self.database.read() as conn:
-            return set(conn.execute(_OPEN_AMONG, {"keys": list(keys)}).scalars())
+            return set(_OPEN_AMONG.execute(conn, {"keys": list(keys)}).scalars())
 
     def resolve(self, recovery: Recovery, notify: Mapping[str, Sequence[str]]) -> Incident | None:
         """Resolve the open incident of ``recovery``, telling the notifiers of each route it

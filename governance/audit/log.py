@@ -134,6 +134,9 @@ class AuditLog:
         self.pinned = pinned
         self.witnesses = witnesses
         self._where = socket.gethostname()
+        #: The head as last read or saved by this process, with its bytes: read again as the same
+        #: bytes (no other writer since), it is not parsed again. Used under the writers' lock only.
+        self._known_head: tuple[bytes, dict[str, Any]] | None = None
 
     @property
     def where(self) -> str:
@@ -417,14 +420,17 @@ class AuditLog:
         raw = self.storage.head()
         if raw is None:
             return None
+        if self._known_head is not None and self._known_head[0] == raw:
+            return _copy_head(self._known_head[1])
         try:
             data = json.loads(raw)
             data["range"] = CompactRange.from_dict(data["range"])
             data["blocks"] = CompactRange.from_dict(data["blocks"])
             int(data["count"]), int(data["bytes"]), str(data["last"])
-            return data
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
+        self._known_head = (raw, _copy_head(data))
+        return data
 
     def _head(self) -> dict[str, Any]:
         """The head, rebuilt from the log if it does not describe the log's current size."""
@@ -453,8 +459,10 @@ class AuditLog:
         return rebuilt
 
     def _save_head(self, head: dict[str, Any]) -> None:
-        self.storage.save_head(json.dumps({**head, "range": head["range"].to_dict(),
-                                           "blocks": head["blocks"].to_dict()}).encode())
+        data = json.dumps({**head, "range": head["range"].to_dict(), "blocks": head["blocks"].to_dict()}).encode()
+        self._known_head = None  # until it is saved: a save that fails leaves nothing known
+        self.storage.save_head(data)
+        self._known_head = (data, _copy_head(head))
 
     def _write_checkpoint(self, head: dict[str, Any]) -> dict[str, Any]:
         public = self.signer.public_key()
@@ -558,3 +566,8 @@ def signed_by(public: Ed25519PublicKey, head: Mapping[str, Any]) -> bool:
         return True
     except (InvalidSignature, ValueError, KeyError, TypeError):
         return False
+
+
+def _copy_head(head: dict[str, Any]) -> dict[str, Any]:
+    """A head the caller may change (an append extends its ranges) without changing ``head``."""
+    return {**head, "range": head["range"].copy(), "blocks": head["blocks"].copy()}

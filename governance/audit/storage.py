@@ -130,6 +130,7 @@ class FileLogStorage:
         self.path = folder / LOG
         self.where = str(folder)
         self._bytes = FileBytes(self.path)
+        self._lock, self._head = folder / LOCK, folder / HEAD  # the files every append opens
 
     def size(self) -> int:
         return self._bytes.size()
@@ -139,13 +140,19 @@ class FileLogStorage:
 
     @contextmanager
     def locked(self) -> Iterator[None]:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / LOCK, "a+b") as lock:
+        try:  # every append takes it: the folder is made only when the lock file cannot be opened without it
+            lock = os.open(self._lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except FileNotFoundError:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            lock = os.open(self._lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+        finally:
+            os.close(lock)
 
     def write(self, lines: Sequence[tuple[bytes, str]], first_seq: int) -> int:
         """One ``write`` of every line, ``fsync``-ed; cut back to where it was if it fails."""
@@ -200,7 +207,7 @@ class FileLogStorage:
         """The head cache, or ``None`` when it is missing or its digest line does not match
         (a torn write, an older mesh's format): the log rebuilds it."""
         try:
-            raw = (self.folder / HEAD).read_bytes()
+            raw = self._head.read_bytes()
         except FileNotFoundError:
             return None
         body, newline, digest = raw.rpartition(b"\n")
@@ -214,7 +221,7 @@ class FileLogStorage:
         0.03 ms in place) or an fsync. A write torn by a crash fails its digest and reads as
         missing. Under the writers' lock, so no reader sees a write in progress."""
         content = data + b"\n" + hashlib.sha256(data).hexdigest().encode()
-        fd = os.open(self.folder / HEAD, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self._head, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             view = memoryview(content)
             while view:

@@ -22,13 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from openlineage.client.event_v2 import RunEvent
-from openlineage.client.serde import Serde
 from openlineage.client.transport import Transport, get_default_factory
-from sqlalchemy import Connection, Insert, func, select
+from sqlalchemy import Connection, func, select
 
+from governance.lineage.events import EventJSON
 from governance.state import StateDatabase
-from governance.state.legacy import import_once, insert_new, sqlite_rows
+from governance.state.legacy import import_once, insert_new, insert_new_in, sqlite_rows
 from governance.state.outbox import flush_outbox, stamp
+from governance.state.prepared import Prepared
 from governance.state.schema import events
 
 #: The file an earlier mesh kept the outbox in, under ``.mesh``.
@@ -76,13 +77,13 @@ class LineageOutbox:
         self._transport: Transport | None = None
         self._lock = threading.RLock()
 
-    def emit(self, event: RunEvent) -> Delivery:
+    def emit(self, event: RunEvent | EventJSON) -> Delivery:
         """Record ``event`` and deliver everything pending."""
         new: list[bool] = []
         delivery = self._flush(lambda conn: new.append(_insert(conn, event)))  # in the transaction that reads what is pending
         return Delivery(new[0], delivery.sent, delivery.pending, delivery.error)
 
-    def record(self, event: RunEvent) -> bool:
+    def record(self, event: RunEvent | EventJSON) -> bool:
         """Record ``event`` to be delivered by a later flush (in the state database's joined
         block, if one is open: see :meth:`StateDatabase.joined`); whether it is new."""
         self._import()
@@ -136,19 +137,15 @@ class LineageOutbox:
         return len(rows)
 
 
-#: The outbox's insert-or-ignore of one event, by dialect name, built once per process (its
-#: values come as parameters: building it per event cost SQLAlchemy a cache key and coercions).
-_INSERTS: dict[str, Insert] = {}
+#: The outbox's insert-or-ignore of one event (by dialect), prepared once per process (its values
+#: come as parameters: building it per event cost SQLAlchemy a cache key and coercions).
+_INSERT = Prepared(lambda dialect: insert_new_in(dialect, events).returning(events.c.seq))
 
 
-def _insert(conn: Connection, event: RunEvent) -> bool:
+def _insert(conn: Connection, event: RunEvent | EventJSON) -> bool:
     """Write ``event`` into the outbox, keyed by its run and type; whether it was not there yet."""
-    assert event.eventType is not None  # the mesh's events always have one
-    statement = _INSERTS.get(conn.dialect.name)
-    if statement is None:  # two threads may both build it: the same statement either way
-        statement = _INSERTS[conn.dialect.name] = insert_new(conn, events).returning(events.c.seq)
-    return conn.execute(statement, {"id": f"{event.run.runId}:{event.eventType.value}",
-                                    "body": Serde.to_json(event), "created_at": _now()}).first() is not None
+    recorded = event if isinstance(event, EventJSON) else EventJSON.of(event)
+    return _INSERT.execute(conn, {"id": recorded.id, "body": recorded.body, "created_at": _now()}).first() is not None
 
 
 def _now() -> str:

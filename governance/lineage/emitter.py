@@ -27,9 +27,10 @@ from governance.lineage.config import (
 )
 from governance.lineage.delivery import LEGACY_FILE, Delivery, LineageOutbox
 from governance.lineage.events import (
+    EventJSON,
     complete_event,
     fail_event,
-    start_event,
+    start_json,
     unchanged_event,
 )
 from governance.lineage.sender import BackgroundSender
@@ -62,7 +63,7 @@ class Lineage:
             self._batches.close()
 
     def started(self, key: str, run_id: str, *, partition: str | None = None) -> Delivery | None:
-        return self._emit(lambda: start_event(self.mesh, key, run_id, self.settings.namespace, partition=partition), key)
+        return self._emit(lambda: start_json(self.mesh, key, run_id, self.settings.namespace, partition=partition), key)
 
     def failed(self, key: str, run_id: str, error: str, failures: Iterable[CheckFailure] = (), *,
                partition: str | None = None) -> Delivery | None:
@@ -78,7 +79,7 @@ class Lineage:
         event = complete_event(self.mesh, manifest, self.settings.namespace, region or self.mesh.active_region)
         return self.outbox.emit(event)
 
-    def _emit(self, build: Callable[[], RunEvent], key: str) -> Delivery | None:
+    def _emit(self, build: Callable[[], RunEvent | EventJSON], key: str) -> Delivery | None:
         if not self.settings.enabled:
             return None
         try:

@@ -10,8 +10,10 @@ that completes it agree without sharing state.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,8 @@ from openlineage.client.facet_v2 import (
     source_code_location_job,
     storage_dataset,
 )
+
+from openlineage.client.serde import Serde
 
 from assets.check_failure import CheckFailure
 from assets.contract_diff import describe
@@ -76,6 +80,21 @@ def _run(mesh: Mesh, key: str, run_id: str, partition: str | None, facets: dict[
     return Run(runId=run_uuid_, facets=facets) if facets else Run(runId=run_uuid_)
 
 
+@dataclass(frozen=True, slots=True)
+class EventJSON:
+    """A run event as the outbox keeps it: its ``id`` (``<run id>:<event type>``, one row per
+    run and type) and its ``body``, the event's JSON as the OpenLineage client writes it
+    (``Serde.to_json``: no nulls, keys sorted)."""
+
+    id: str
+    body: str
+
+    @classmethod
+    def of(cls, event: RunEvent) -> EventJSON:
+        assert event.eventType is not None  # the mesh's events always have one
+        return cls(f"{event.run.runId}:{event.eventType.value}", Serde.to_json(event))
+
+
 def start_event(mesh: Mesh, key: str, run_id: str, namespace: str, at: dt.datetime | None = None,
                 partition: str | None = None) -> RunEvent:
     """The run of ``key`` began; its inputs are the assets it reads (versions come at the end)."""
@@ -84,6 +103,37 @@ def start_event(mesh: Mesh, key: str, run_id: str, namespace: str, at: dt.dateti
                           run=_run(mesh, key, run_id, partition), job=_job(mesh, spec, namespace),
                           inputs=[InputDataset(namespace=namespace, name=k) for k in dict.fromkeys(spec.inputs.values())],
                           outputs=[OutputDataset(namespace=namespace, name=key)]))
+
+
+def start_json(mesh: Mesh, key: str, run_id: str, namespace: str, at: dt.datetime | None = None,
+               partition: str | None = None) -> EventJSON:
+    """:func:`start_event` as the outbox keeps it, the same bytes, made from what does not change
+    between runs of ``key`` (its job, inputs and output, serialised once) and its run and time
+    (every asset's run records one: building and serialising the whole event each time cost
+    more than the rest of recording it)."""
+    spec = mesh.graph[key].spec
+    parts = _start_parts(mesh.root, key, spec.source, spec.description, _owners(mesh, spec), namespace,
+                         tuple(dict.fromkeys(spec.inputs.values())))
+    run = _run(mesh, key, run_id, partition)
+    for facet in (run.facets or {}).values():  # as _ours marks them
+        facet._producer = PRODUCER
+    body = {**parts, "eventTime": _iso(at), "run": Serde.to_dict(run)}
+    return EventJSON(f"{run.runId}:{RunState.START.value}",
+                     json.dumps(body, sort_keys=True, default=lambda o: f"<<non-serializable: {type(o).__qualname__}>>"))
+
+
+@lru_cache(maxsize=8192)
+def _start_parts(root: Path, key: str, source: str, description: str | None, owners: tuple[str, ...],
+                 namespace: str, inputs: tuple[str, ...]) -> Mapping[str, Any]:
+    """What the START events of an asset share (all but ``run`` and ``eventTime``), as
+    ``Serde.to_dict`` makes it (never changed: each event's dict is a new one around it)."""
+    job = _job_of(root, key, source, description, owners, namespace)
+    event = _ours(RunEvent(eventType=RunState.START, eventTime=_iso(None), producer=PRODUCER, run=Run(runId=str(
+        uuid.uuid5(_RUN_NAMESPACE, key))), job=job, inputs=[InputDataset(namespace=namespace, name=k) for k in inputs],
+        outputs=[OutputDataset(namespace=namespace, name=key)]))
+    parts = Serde.to_dict(event)
+    del parts["run"], parts["eventTime"]
+    return parts
 
 
 def complete_event(mesh: Mesh, manifest: Manifest, namespace: str, region: str) -> RunEvent:

@@ -100,5 +100,10 @@ class KeyLock:
 
     @staticmethod
     def _open(path: Path) -> int:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        """The lock file ``path``, opened (made, and its folder, the first time). Every publish
+        opens it: the folder is made only when the file cannot be opened without it."""
+        try:
+            return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)

@@ -30,6 +30,7 @@ from assets.mesh import Mesh
 from assets.ports import RunEnded, RunStarted
 from governance.runs.workers import LOCAL, Workers
 from governance.state import StateDatabase, state_database
+from governance.state.prepared import Prepared
 from governance.state.schema import runs
 
 log = logging.getLogger(__name__)
@@ -103,14 +104,15 @@ _COLUMNS = (runs.c.key, runs.c.run_id, runs.c.source, runs.c.status, runs.c.star
             runs.c.version, runs.c.error, runs.c.worker, runs.c.partition)
 #: Tells whether a worker named in a run record is alive (``None``: cannot tell).
 Liveness = Callable[[str], bool | None]
-#: The statements every run executes, built once (a statement built per call costs SQLAlchemy
-#: its cache key and the coercion of each value again); their values come as parameters (the
-#: columns :data:`_END` sets are the parameters named after columns).
-_INSERT = runs.insert()
-_END = update(runs).where(and_(
+#: The statements every run executes, built once and prepared (:mod:`governance.state.prepared`:
+#: a statement built per call costs SQLAlchemy its cache key and the coercion of each value again,
+#: and executing it through SQLAlchemy on SQLite costs more than SQLite's own work); their values
+#: come as parameters (the columns :data:`_END` sets are the parameters named after columns).
+_INSERT = Prepared(runs.insert())
+_END = Prepared(update(runs).where(and_(
     runs.c.key == bindparam("b_key"), runs.c.run_id == bindparam("b_run_id"),
     runs.c.started_at == bindparam("b_started_at"), runs.c.status == RUNNING,
-    runs.c.partition.is_not_distinct_from(bindparam("b_partition", type_=runs.c.partition.type))))
+    runs.c.partition.is_not_distinct_from(bindparam("b_partition", type_=runs.c.partition.type)))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +125,7 @@ class RunRecords:
                 partition: str | None = None) -> None:
         """Record that a run of ``key`` (of its ``partition``) began at ``at``, in ``worker``."""
         with self.database.write(durable=False) as conn:
-            conn.execute(_INSERT, {"key": key, "run_id": run_id, "source": source, "status": RUNNING,
+            _INSERT.execute(conn, {"key": key, "run_id": run_id, "source": source, "status": RUNNING,
                                    "started_at": stamp(at), "worker": worker, "partition": partition})
 
     def ended(self, key: str, run_id: str, source: str, started_at: dt.datetime, ended_at: dt.datetime,
@@ -136,10 +138,10 @@ class RunRecords:
         values = {"status": status, "ended_at": stamp(ended_at), "version": version,
                   "error": error[:4000] if error else None}
         with self.database.write(durable=False) as conn:
-            done = conn.execute(_END, {"b_key": key, "b_run_id": run_id, "b_started_at": stamp(started_at),
+            done = _END.execute(conn, {"b_key": key, "b_run_id": run_id, "b_started_at": stamp(started_at),
                                        "b_partition": partition, **values})
             if not done.rowcount:
-                conn.execute(_INSERT, {"key": key, "run_id": run_id, "source": source, "partition": partition,
+                _INSERT.execute(conn, {"key": key, "run_id": run_id, "source": source, "partition": partition,
                                        "started_at": stamp(started_at), **values})
 
     def add(self, records: Sequence[RunRecord]) -> None:

@@ -24,11 +24,13 @@ import fcntl
 import hashlib
 import json
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -72,7 +74,7 @@ class StateDatabase:
     @property
     def sqlite_path(self) -> Path | None:
         """The SQLite file this database is kept in (``None``: a server's, or SQLite in memory)."""
-        return _sqlite_file(self.url)
+        return _sqlite_file_of(self.url)
 
     def engine(self) -> Engine:
         """This process's engine, the database migrated to the newest revision."""
@@ -243,6 +245,20 @@ def take_lock(conn: Connection, lock: str | None) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(lock)})
 
 
+def run_sql(conn: Connection, sql: str) -> None:
+    """Execute ``sql``, a statement without parameters or rows (``BEGIN``, ``SAVEPOINT``, a
+    ``PRAGMA`` that sets), on ``conn``: on SQLite by the driver itself (SQLAlchemy's execution
+    costs more than SQLite's own work for these, and every run of an asset executes several),
+    a failure raised as SQLAlchemy raises it; elsewhere by SQLAlchemy."""
+    if conn.dialect.name != "sqlite":
+        conn.exec_driver_sql(sql)
+        return
+    try:
+        conn.connection.dbapi_connection.execute(sql)  # type: ignore[union-attr]  # pysqlite: the sqlite3 connection
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, (), exc, sqlite3.Error, dialect=conn.dialect) from exc
+
+
 class _Joined:
     """The transaction of one :meth:`StateDatabase.joined` block: begun when first used, on one
     pooled connection; ``uses`` counts the reads and writes open in it."""
@@ -280,17 +296,17 @@ class _Joined:
         with self.using() as conn:
             take_lock(conn, lock)
             name = f"joined_{self.uses}"
-            conn.exec_driver_sql(f"SAVEPOINT {name}")
+            run_sql(conn, f"SAVEPOINT {name}")
             try:
                 yield conn
             except BaseException:
                 try:
-                    conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
-                    conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+                    run_sql(conn, f"ROLLBACK TO SAVEPOINT {name}")
+                    run_sql(conn, f"RELEASE SAVEPOINT {name}")
                 except DBAPIError:  # the database ended the whole transaction itself: the block's commit says so
                     pass
                 raise
-            conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+            run_sql(conn, f"RELEASE SAVEPOINT {name}")
 
     def commit_if_idle(self) -> bool:
         """Commit what the block wrote so far, unless a read or write of it is still open (then
@@ -392,6 +408,13 @@ def _engine_key(url: str, where: str, password_env: str | None) -> tuple[str, st
     return url, where, password_env, os.getpid()
 
 
+@lru_cache(maxsize=64)
+def _sqlite_file_of(url: str) -> Path | None:
+    """:func:`_sqlite_file` of a URL given as text, worked out once (every run of an asset asks
+    :meth:`StateDatabase.ready`, which needs it)."""
+    return _sqlite_file(url)
+
+
 def _sqlite_file(url: str | URL) -> Path | None:
     """The file a SQLite URL names; ``None`` for another database or SQLite in memory."""
     target = make_url(url)
@@ -477,9 +500,9 @@ def _sqlite_engine(url: URL) -> Engine:
         synchronous = options.get("sqlite_synchronous", "FULL")
         info = conn.connection.info  # kept with the pooled connection: set again only when it changes
         if synchronous != _UNCHANGED and info.get("synchronous") != synchronous:
-            conn.exec_driver_sql(f"PRAGMA synchronous = {synchronous}")
+            run_sql(conn, f"PRAGMA synchronous = {synchronous}")
             info["synchronous"] = synchronous
-        conn.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}")
+        run_sql(conn, f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}")
 
     return engine
 
@@ -551,8 +574,6 @@ def _refuse_newer(found: str | None, where: str) -> None:
 def patiently(step: Callable[[], _T], seconds: float = BUSY_SECONDS) -> _T:
     """Run ``step``, again while SQLite answers that the database is locked or busy (for up to
     ``seconds``), so a write waits for another writer instead of being dropped."""
-    import sqlite3
-
     deadline, pause = time.monotonic() + seconds, 0.005
     while True:
         try:

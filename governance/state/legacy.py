@@ -33,9 +33,14 @@ _done_lock = threading.Lock()
 
 def insert_new(conn: Connection, table: Table) -> Insert:
     """``INSERT`` that skips rows whose key is already there (on either database)."""
-    if conn.dialect.name == "postgresql":
+    return insert_new_in(conn.dialect.name, table)
+
+
+def insert_new_in(dialect: str, table: Table) -> Insert:
+    """:func:`insert_new` for the database of the dialect named ``dialect``."""
+    if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
-    if conn.dialect.name == "sqlite":
+    if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
     return insert(table)
 

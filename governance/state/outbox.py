@@ -37,6 +37,7 @@ from sqlalchemy import (
 
 from assets.retrying import Backoff
 from governance.state.database import StateDatabase
+from governance.state.prepared import Prepared
 
 #: The pause before an outbox row is tried again: 30 s, doubled after each failure, at most an hour.
 OUTBOX_BACKOFF = Backoff(first=30.0, factor=2.0, cap=3600.0)
@@ -67,14 +68,15 @@ def stamp(at: dt.datetime) -> str:
 class _Statements:
     """The statements of a pass over one outbox table, built once per table (a pass runs for
     nearly every run of an asset; a statement built each time costs SQLAlchemy its cache key and
-    the coercion of each value again). Their values come as parameters: ``b_now`` (with a
+    the coercion of each value again; the marking and counting every pass ends with are prepared:
+    :mod:`governance.state.prepared`). Their values come as parameters: ``b_now`` (with a
     back-off), ``b_after``, ``b_seqs``, ``b_sent_at``, ``b_seq``, ``b_error``, ``b_next``."""
 
     pending: Select[tuple[object, ...]]
     after: Select[tuple[object, ...]]
-    mark_sent: Update
+    mark_sent: Prepared
     mark_failed: Update
-    left: Select[int]
+    left: Prepared
 
 
 @cache
@@ -88,10 +90,10 @@ def _statements(table: Table, backoff: bool) -> _Statements:
     return _Statements(
         pending=select(table).where(due).order_by(table.c.seq).limit(BATCH),
         after=select(table).where(and_(due, table.c.seq > bindparam("b_after"))).order_by(table.c.seq).limit(BATCH),
-        mark_sent=update(table).where(table.c.seq.in_(bindparam("b_seqs", expanding=True)))
-        .values(sent_at=bindparam("b_sent_at"), attempts=table.c.attempts + 1, last_error=None),
+        mark_sent=Prepared(update(table).where(table.c.seq.in_(bindparam("b_seqs", expanding=True)))
+                           .values(sent_at=bindparam("b_sent_at"), attempts=table.c.attempts + 1, last_error=None)),
         mark_failed=update(table).where(table.c.seq == bindparam("b_seq")).values(failed),
-        left=select(func.count()).select_from(table).where(table.c.sent_at.is_(None)))
+        left=Prepared(select(func.count()).select_from(table).where(table.c.sent_at.is_(None))))
 
 
 def flush_outbox(database: StateDatabase, table: Table, lock: str, send: Callable[[Row], None], *,
@@ -143,8 +145,8 @@ def flush_outbox(database: StateDatabase, table: Table, lock: str, send: Callabl
         # one transaction for the pass: a crash before it sends this pass's rows again, never loses one
         with database.write(durable=False) as conn:
             for start in range(0, len(sent), BATCH):  # bounded statements, however long the backlog
-                conn.execute(statements.mark_sent, {"b_seqs": sent[start:start + BATCH], "b_sent_at": stamp(now)})
+                statements.mark_sent.execute(conn, {"b_seqs": sent[start:start + BATCH], "b_sent_at": stamp(now)})
             for values in failed:
                 conn.execute(statements.mark_failed, values)
-            left = conn.execute(statements.left).scalar_one()
+            left = statements.left.execute(conn, {}).scalars()[0]
     return Flushed(len(sent), left, error, read)

@@ -16,6 +16,7 @@ from governance.alerts.message import AlertMessage
 from governance.policy.alerts import AlertsPolicy
 from governance.state import StateDatabase
 from governance.state.outbox import stamp
+from governance.state.prepared import Prepared
 from governance.state.schema import notifications, subscriptions
 
 #: What a notice tells: a version was published, a breaking contract change comes, the asset
@@ -23,8 +24,10 @@ from governance.state.schema import notifications, subscriptions
 NoticeKind = Literal["new_version", "breaking_change", "deprecation"]
 #: Which column of a subscription remembers the last notice of a kind told once.
 _ONCE = {"breaking_change": subscriptions.c.breaking_notified, "deprecation": subscriptions.c.deprecation_notified}
-#: The subscriptions of one asset (``b_asset``), by consumer: read at every run's start and end, so built once.
-_OF = select(subscriptions).where(subscriptions.c.asset == bindparam("b_asset")).order_by(subscriptions.c.consumer)
+#: The subscriptions of one asset (``b_asset``), by consumer: read at every run's start and end, so prepared once.
+_OF = Prepared(select(subscriptions.c.asset, subscriptions.c.consumer, subscriptions.c.notifier,
+                      subscriptions.c.created_at)
+               .where(subscriptions.c.asset == bindparam("b_asset")).order_by(subscriptions.c.consumer))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +77,8 @@ class SubscriptionStore:
     def of(self, asset: str) -> list[Subscription]:
         """The subscriptions of ``asset``, by consumer."""
         with self.database.read() as conn:
-            rows = conn.execute(_OF, {"b_asset": asset}).all()
-        return [Subscription(r.asset, r.consumer, r.notifier, r.created_at) for r in rows]
+            rows = _OF.execute(conn, {"b_asset": asset}).rows
+        return [Subscription(*row) for row in rows]
 
     def notify(self, asset: str, kind: NoticeKind, summary: str, at: dt.datetime, *,
                details: Mapping[str, Any] | None = None, once: str | None = None,

@@ -148,6 +148,21 @@ def test_two_processes_appending_at_once_lose_nothing(tmp_path: Path) -> None:
     assert per_actor == [150, 150]
 
 
+def test_two_logs_on_one_folder_see_each_others_appends_and_heads(log: AuditLog, tmp_path: Path) -> None:
+    """A log keeps the head it last read or saved (not parsed again while the stored head is the
+    same): another writer's append, or its signed head, is still seen at once."""
+    other = AuditLog(tmp_path / "audit", LocalKeyStore(tmp_path / "keys").signing_key("audit.pem"), checkpoint_every=5)
+    for i in range(7):
+        (log if i % 2 else other).append(event(i))
+    assert other.checkpoint()["size"] == 7
+    assert log.seal() is None  # the other's signed head of all 7 is seen: nothing to sign
+    log.append(event(7))
+    assert log.seal() is not None
+    report = log.verify()
+    assert report.ok and report.records == 8
+    assert [r.seq for r in log.query()] == list(range(8))
+
+
 def test_a_key_file_others_can_read_is_refused_without_showing_the_key(tmp_path: Path) -> None:
     store = LocalKeyStore(tmp_path / "keys")
     store.signing_key("audit.pem")

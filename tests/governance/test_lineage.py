@@ -4,6 +4,7 @@ no data run and misses nothing; ``mesh lineage`` shows the graph with versions a
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 import tomlkit
+from openlineage.client.serde import Serde
 from typer.testing import CliRunner
 
 from assets import Mesh, Status, materialize
@@ -20,6 +22,7 @@ from assets.errors import ConfigError
 from assets.events import AssetUpdate
 from governance.handlers import LineageHandler
 from governance.lineage import PRODUCER, lineage_settings, run_uuid
+from governance.lineage.events import EventJSON, start_event, start_json
 from governance.policy import load_policy
 from governance.services import governed
 from governance.wiring import load_mesh
@@ -133,6 +136,19 @@ def test_a_gate_failure_gives_fail_with_the_failing_checks(example_mesh: Mesh, v
     assert failed == {("rate_to_usd", "in_range"), (None, "multiple_fields_uniqueness")}
     assert len(failed) == len(result["finance.fx_rates"].gate.failures)  # type: ignore[union-attr]
     assert any(a["success"] for a in assertions)  # the checks that held are there too
+
+
+def test_a_start_event_recorded_from_its_parts_is_the_events_own_json(example_mesh: Mesh) -> None:
+    """start_json (what every run records) gives the bytes Serde.to_json gives for start_event,
+    for every asset, with or without a partition, again after its parts were serialised once."""
+    at = dt.datetime(2026, 11, 1, 12, 30, tzinfo=dt.UTC)
+    for key in example_mesh.graph:
+        partitions = example_mesh.graph[key].spec.partitions
+        partition = "2026-11-01" if partitions is not None else None
+        for run_id in ("r1", "r2"):
+            built = start_event(example_mesh, key, run_id, "acme", at=at, partition=partition)
+            recorded = start_json(example_mesh, key, run_id, "acme", at=at, partition=partition)
+            assert recorded == EventJSON(f"{run_uuid(run_id, key, partition)}:START", Serde.to_json(built))
 
 
 def test_a_replayed_update_emits_nothing_new(example_mesh: Mesh) -> None:
