@@ -112,7 +112,10 @@ def every_rule_holds(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> 
     if not verdicts:
         return True
     frames = [v.select(pl.all().name.prefix(f"r{i}_")) for i, v in enumerate(verdicts)]
-    row = pl.concat(frames, how="horizontal").collect(engine=engine_for(frame.height)).row(0)
+    engine = engine_for(frame.height)
+    query = pl.concat(frames, how="horizontal")
+    row = (query.collect(engine=engine, optimizations=_IN_MEMORY_FLAGS) if engine == "in-memory"
+           else query.collect(engine=engine)).row(0)
     return all(value is True for value in row)
 
 
@@ -120,6 +123,13 @@ def every_rule_holds(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> 
 #: (streaming) engine, whose set-up dominates a small frame: measured here, 0.17 against 0.67 ms at
 #: 100 rows, 0.62 against 1.33 ms at 10,000; at 100,000 they are even, at 1M streaming is 2.7x faster.
 IN_MEMORY_BELOW_ROWS = 50_000
+
+
+#: How a small frame's rules are collected: every rule reads the frame already in memory, so
+#: finding the plans' common part (which wraps it in a cache node, then fills and reads that
+#: cache) costs more than it saves; measured here, 0.36 against 0.49 ms for the rules of 10 rows.
+#: The answer is the same either way: optimizations never change a query's result.
+_IN_MEMORY_FLAGS = pl.QueryOptFlags(comm_subplan_elim=False)
 
 
 def engine_for(rows: int) -> Literal["in-memory", "auto"]:
