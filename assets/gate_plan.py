@@ -50,14 +50,15 @@ def _default_config() -> bool:
     return bool(config.validation_enabled) and config.validation_depth in (None, ValidationDepth.SCHEMA_AND_DATA)
 
 
-def _check_passed(check: Any, frame: pl.LazyFrame, key: str) -> pl.LazyFrame | bool:
-    """One check's verdict as a one-row frame (or a bool), as pandera's backend decides it."""
+def _check_passed(check: Any, frame: pl.LazyFrame, key: str, alias: str) -> pl.LazyFrame | bool:
+    """One check's verdict as a one-row frame of one column named ``alias`` (or a bool), as
+    pandera's backend decides it."""
     out = PolarsCheckBackend(check).apply(PolarsData(frame, key))
     if isinstance(out, bool):
         return out
     verdict = pl.col(CHECK_OUTPUT_KEY) | pl.col(CHECK_OUTPUT_KEY).is_null() if check.ignore_na \
         else pl.col(CHECK_OUTPUT_KEY).fill_null(False)
-    return out.select(verdict.all())
+    return out.select(verdict.all().alias(alias))
 
 
 def every_rule_holds(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> bool | None:
@@ -87,7 +88,7 @@ def every_rule_holds(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> 
         for check in column.checks:
             if check.raise_warning:  # never blocks: the gate reports it (assets.gate_warnings)
                 continue
-            verdict = _check_passed(check, lazy, name)
+            verdict = _check_passed(check, lazy, name, f"check{len(verdicts)}")
             if verdict is False:
                 return False
             if verdict is not True:
@@ -95,7 +96,7 @@ def every_rule_holds(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> 
     for check in schema.checks:
         if check.raise_warning:
             continue
-        verdict = _check_passed(check, lazy, "*")
+        verdict = _check_passed(check, lazy, "*", f"check{len(verdicts)}")
         if verdict is False:
             return False
         if verdict is not True:
@@ -111,9 +112,8 @@ def every_rule_holds(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> 
         verdicts.append(lazy.select(rule.alias(f"rule{i}") for i, rule in enumerate(data_rules)))
     if not verdicts:
         return True
-    frames = [v.select(pl.all().name.prefix(f"r{i}_")) for i, v in enumerate(verdicts)]
     engine = engine_for(frame.height)
-    query = pl.concat(frames, how="horizontal")
+    query = pl.concat(verdicts, how="horizontal")  # every column named apart: check<i>, rule<i>
     row = (query.collect(engine=engine, optimizations=_IN_MEMORY_FLAGS) if engine == "in-memory"
            else query.collect(engine=engine)).row(0)
     return all(value is True for value in row)
