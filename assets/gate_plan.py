@@ -50,14 +50,15 @@ def _default_config() -> bool:
     return bool(config.validation_enabled) and config.validation_depth in (None, ValidationDepth.SCHEMA_AND_DATA)
 
 
-def _check_passed(check: Any, frame: pl.LazyFrame, key: str) -> pl.LazyFrame | bool:
-    """One check's verdict as a one-row frame (or a bool), as pandera's backend decides it."""
+def _check_passed(check: Any, frame: pl.LazyFrame, key: str, alias: str) -> pl.LazyFrame | bool:
+    """One check's verdict as a one-row frame of one column named ``alias`` (or a bool), as
+    pandera's backend decides it."""
     out = PolarsCheckBackend(check).apply(PolarsData(frame, key))
     if isinstance(out, bool):
         return out
     verdict = pl.col(CHECK_OUTPUT_KEY) | pl.col(CHECK_OUTPUT_KEY).is_null() if check.ignore_na \
         else pl.col(CHECK_OUTPUT_KEY).fill_null(False)
-    return out.select(verdict.all())
+    return out.select(verdict.all().alias(alias))
 
 
 def every_rule_holds(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> bool | None:
@@ -87,7 +88,7 @@ def every_rule_holds(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> 
         for check in column.checks:
             if check.raise_warning:  # never blocks: the gate reports it (assets.gate_warnings)
                 continue
-            verdict = _check_passed(check, lazy, name)
+            verdict = _check_passed(check, lazy, name, f"check{len(verdicts)}")
             if verdict is False:
                 return False
             if verdict is not True:
@@ -95,7 +96,7 @@ def every_rule_holds(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> 
     for check in schema.checks:
         if check.raise_warning:
             continue
-        verdict = _check_passed(check, lazy, "*")
+        verdict = _check_passed(check, lazy, "*", f"check{len(verdicts)}")
         if verdict is False:
             return False
         if verdict is not True:
@@ -111,8 +112,10 @@ def every_rule_holds(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> 
         verdicts.append(lazy.select(rule.alias(f"rule{i}") for i, rule in enumerate(data_rules)))
     if not verdicts:
         return True
-    frames = [v.select(pl.all().name.prefix(f"r{i}_")) for i, v in enumerate(verdicts)]
-    row = pl.concat(frames, how="horizontal").collect(engine=engine_for(frame.height)).row(0)
+    engine = engine_for(frame.height)
+    query = pl.concat(verdicts, how="horizontal")  # every column named apart: check<i>, rule<i>
+    row = (query.collect(engine=engine, optimizations=_IN_MEMORY_FLAGS) if engine == "in-memory"
+           else query.collect(engine=engine)).row(0)
     return all(value is True for value in row)
 
 
@@ -120,6 +123,13 @@ def every_rule_holds(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> 
 #: (streaming) engine, whose set-up dominates a small frame: measured here, 0.17 against 0.67 ms at
 #: 100 rows, 0.62 against 1.33 ms at 10,000; at 100,000 they are even, at 1M streaming is 2.7x faster.
 IN_MEMORY_BELOW_ROWS = 50_000
+
+
+#: How a small frame's rules are collected: every rule reads the frame already in memory, so
+#: finding the plans' common part (which wraps it in a cache node, then fills and reads that
+#: cache) costs more than it saves; measured here, 0.36 against 0.49 ms for the rules of 10 rows.
+#: The answer is the same either way: optimizations never change a query's result.
+_IN_MEMORY_FLAGS = pl.QueryOptFlags(comm_subplan_elim=False)
 
 
 def engine_for(rows: int) -> Literal["in-memory", "auto"]:
