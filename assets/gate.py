@@ -75,12 +75,49 @@ def _blocking(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> GateRep
         return GateReport(contract=name, passed=False, rows=frame.height,
                           failures=_summarise(cases, _hidden_columns(contract)), failure_cases=cases)
     except pa_errors.SchemaError as exc:  # raised for schema-level problems even when lazy
-        failure = CheckFailure(column=str(getattr(exc, "column_name", None) or name),
-                               check=str(getattr(exc, "check", None) or exc.reason_code), rows=0,
-                               examples=(str(exc),))
-        return GateReport(contract=name, passed=False, rows=frame.height, failures=(failure,))
+        return _one_failure(contract, frame, exc)
+    except pl.exceptions.PolarsError:
+        # pandera cannot gather failures of different types into one table (a check answering
+        # yes/no for the whole column, such as unique_values_eq, failing beside a row-level one):
+        # validated again, it stops at the first failure, which is reported
+        return _first_failure(contract, frame)
     assert isinstance(validated, pl.DataFrame)
     return GateReport(contract=name, passed=True, rows=frame.height, frame=validated)
+
+
+def _first_failure(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> GateReport:
+    """The first rule ``frame`` breaks, from pandera validating it rule by rule; a frame that
+    pandera can judge neither way is refused too (the gate publishes only what passed)."""
+    name = contract.__name__
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pa_errors.SchemaWarning)
+            contract.validate(frame, lazy=False)
+    except pa_errors.SchemaError as exc:
+        return _one_failure(contract, frame, exc)
+    except pl.exceptions.PolarsError as exc:
+        failure = CheckFailure(column=name, check="validation", rows=0,
+                               examples=(f"pandera could not validate the frame: {str(exc).splitlines()[0][:200]}",))
+        return GateReport(contract=name, passed=False, rows=frame.height, failures=(failure,))
+    failure = CheckFailure(column=name, check="validation", rows=0,
+                           examples=("pandera could not gather this frame's failures, and found none rule by rule",))
+    return GateReport(contract=name, passed=False, rows=frame.height, failures=(failure,))
+
+
+def _one_failure(contract: type[pa.DataFrameModel], frame: pl.DataFrame, exc: pa_errors.SchemaError) -> GateReport:
+    """A report of the one failure pandera raised (its message names values: hidden for a
+    classified column)."""
+    name = contract.__name__
+    column = str(getattr(exc, "column_name", None) or name)
+    check = exc.check
+    cases = exc.failure_cases if isinstance(exc.failure_cases, pl.DataFrame) else None
+    failure = CheckFailure(column=column,
+                           check=str(getattr(check, "error", None) or getattr(check, "name", None) or check
+                                     or exc.reason_code),
+                           rows=cases.height if cases is not None and check is not None else 0,
+                           examples=("[classified values hidden]",) if column in _hidden_columns(contract)
+                           else (str(exc),))
+    return GateReport(contract=name, passed=False, rows=frame.height, failures=(failure,))
 
 
 def _hidden_columns(contract: type[pa.DataFrameModel]) -> set[str]:

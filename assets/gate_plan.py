@@ -4,7 +4,11 @@ Pandera's polars backend collects once per rule (each check, each nullability an
 test, twice for some), which costs about 0.3 ms a collect even on ten rows: most of the engine's
 fixed cost per asset. :func:`every_rule_holds` builds the same rules from the same pandera
 objects (each check through pandera's own check backend, nullability and uniqueness as pandera
-defines them) and evaluates them all in one ``collect``.
+defines them) and evaluates them all in one ``collect``. Pandera's built-in checks (``ge``,
+``isin``, ``str_length``, ...) are pure functions of the column's name and their arguments, so
+their expressions are taken from pandera once per contract (:func:`_builtin_verdicts`) rather
+than built again for every frame; a custom check may depend on when it runs, and is applied to
+each frame.
 
 It only ever answers "every rule holds" (``True``). When a rule fails, or the contract uses
 something this does not build (coercion, regex columns, ordered or filtered columns, grouped
@@ -14,12 +18,13 @@ checks, a non-default validation depth), it answers ``False`` or
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, partial
 from typing import Any, Literal
 
 import pandera.backends.polars.builtin_checks  # noqa: F401 - registers the built-in checks for PolarsData
 import pandera.polars as pa
 import polars as pl
+from pandera.api.function_dispatch import Dispatcher
 from pandera.api.polars.types import PolarsData
 from pandera.backends.polars.checks import PolarsCheckBackend
 from pandera.config import ValidationDepth, get_config_context
@@ -61,6 +66,58 @@ def _check_passed(check: Any, frame: pl.LazyFrame, key: str, alias: str) -> pl.L
     return out.select(verdict.all().alias(alias))
 
 
+class _SelectRecorder:
+    """Stands in for a frame while a built-in check builds its expression: it records the one
+    expression selected and hands back itself; any other use fails, and the check is then
+    applied to each frame instead."""
+
+    __slots__ = ("selected",)
+
+    def __init__(self) -> None:
+        self.selected: pl.Expr | None = None
+
+    def select(self, *exprs: object, **named: object) -> _SelectRecorder:
+        if named or len(exprs) != 1 or not isinstance(exprs[0], pl.Expr) or self.selected is not None:
+            raise TypeError("not a single-expression selection")
+        self.selected = exprs[0]
+        return self
+
+
+_BUILTIN_CHECKS = "pandera.backends.polars.builtin_checks"
+
+
+def _builtin_verdict(check: Any, key: str) -> pl.Expr | None:
+    """``check``'s verdict over column ``key`` as one aggregate expression, if it is one of
+    pandera's built-in polars checks that selects a single expression; ``None`` otherwise."""
+    dispatcher = check._check_fn
+    if check.element_wise or not isinstance(dispatcher, Dispatcher):
+        return None
+    function = dispatcher._function_registry.get(PolarsData)
+    if function is None or getattr(function, "__module__", None) != _BUILTIN_CHECKS:
+        return None
+    recorder = _SelectRecorder()
+    try:
+        out = partial(dispatcher, **check._check_kwargs)(PolarsData(recorder, key))  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - it builds something else: applied to each frame instead
+        return None
+    if out is not recorder or recorder.selected is None:
+        return None
+    passed = recorder.selected
+    verdict = passed | passed.is_null() if check.ignore_na else passed.fill_null(False)
+    return verdict.all()
+
+
+@cache
+def _builtin_verdicts(contract: type[pa.DataFrameModel]) -> dict[tuple[str, int], pl.Expr]:
+    """The verdicts of ``contract``'s built-in column checks, by (column, index of the check)."""
+    verdicts: dict[tuple[str, int], pl.Expr] = {}
+    for name, column in contract.to_schema().columns.items():
+        for index, check in enumerate(column.checks):
+            if (verdict := _builtin_verdict(check, name)) is not None:
+                verdicts[(name, index)] = verdict
+    return verdicts
+
+
 def every_rule_holds(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> bool | None:
     """``True`` if ``frame`` satisfies every rule of ``contract``; ``False`` if one fails;
     ``None`` when the contract uses a feature this does not build (run pandera)."""
@@ -71,6 +128,7 @@ def every_rule_holds(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> 
     if schema.strict is True and not set(present).issubset(schema.columns):
         return False
     lazy = frame.lazy()
+    built = _builtin_verdicts(contract)
     verdicts: list[pl.LazyFrame] = []
     data_rules: list[pl.Expr] = []
     for name, column in schema.columns.items():
@@ -85,8 +143,11 @@ def every_rule_holds(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> 
             data_rules.append((valid & pl.col(name).is_not_nan() if present[name].is_float() else valid).all())
         if column.unique:  # no value twice (pandera: none is_duplicated); counting them is half the work
             data_rules.append(pl.col(name).n_unique() == pl.len())
-        for check in column.checks:
+        for index, check in enumerate(column.checks):
             if check.raise_warning:  # never blocks: the gate reports it (assets.gate_warnings)
+                continue
+            if (expr := built.get((name, index))) is not None:
+                data_rules.append(expr)
                 continue
             verdict = _check_passed(check, lazy, name, f"check{len(verdicts)}")
             if verdict is False:
@@ -113,7 +174,8 @@ def every_rule_holds(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> 
     if not verdicts:
         return True
     engine = engine_for(frame.height)
-    query = pl.concat(verdicts, how="horizontal")  # every column named apart: check<i>, rule<i>
+    # every column named apart: check<i>, rule<i>
+    query = verdicts[0] if len(verdicts) == 1 else pl.concat(verdicts, how="horizontal")
     row = (query.collect(engine=engine, optimizations=_IN_MEMORY_FLAGS) if engine == "in-memory"
            else query.collect(engine=engine)).row(0)
     return all(value is True for value in row)

@@ -43,8 +43,8 @@ def _pandera_passes(model: type[pa.DataFrameModel], frame: pl.DataFrame) -> bool
     try:
         model.validate(frame, lazy=True)
         return True
-    except (pa_errors.SchemaErrors, pa_errors.SchemaError):
-        return False
+    except (pa_errors.SchemaErrors, pa_errors.SchemaError, pl.exceptions.PolarsError):
+        return False  # pandera raising anything is no pass (it fails to gather some mixed failures)
 
 
 _VALID: dict[str, list[object]] = {
@@ -140,3 +140,29 @@ class Measures(pa.DataFrameModel):
 def test_uniqueness_of_floats_with_nan_and_nulls_is_pandera_s(values: list[float | None]) -> None:
     frame = pl.DataFrame({"m": values}, schema={"m": pl.Float64})
     assert (every_rule_holds(Measures, frame) is True) == _pandera_passes(Measures, frame)
+
+
+_LIMIT = [10]
+
+
+class Moving(pa.DataFrameModel):
+    x: int = pa.Field(ge=0)
+    tag: str = pa.Field(unique_values_eq=["a", "b"], str_length={"exact_value": 1})
+
+    @pa.check("x")
+    @classmethod
+    def below_the_limit(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col(data.key) < _LIMIT[0])  # read when it runs, as a date "today" would be
+
+
+def test_a_custom_check_is_built_for_each_frame_and_a_built_in_one_once() -> None:
+    frame = pl.DataFrame({"x": [5, 7], "tag": ["a", "b"]})
+    assert every_rule_holds(Moving, frame) is True and _pandera_passes(Moving, frame)
+    _LIMIT[0] = 6
+    try:
+        assert every_rule_holds(Moving, frame) is False and not _pandera_passes(Moving, frame), \
+            "a custom check must see the state it reads when the frame is gated"
+    finally:
+        _LIMIT[0] = 10
+    for broken in ({"x": [-1, 7], "tag": ["a", "b"]}, {"x": [5, 7], "tag": ["a", "a"]}, {"x": [5, 7], "tag": ["a", "bb"]}):
+        assert every_rule_holds(Moving, pl.DataFrame(broken)) is False and not _pandera_passes(Moving, pl.DataFrame(broken))
