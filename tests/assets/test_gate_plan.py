@@ -166,3 +166,29 @@ def test_a_custom_check_is_built_for_each_frame_and_a_built_in_one_once() -> Non
         _LIMIT[0] = 10
     for broken in ({"x": [-1, 7], "tag": ["a", "b"]}, {"x": [5, 7], "tag": ["a", "a"]}, {"x": [5, 7], "tag": ["a", "bb"]}):
         assert every_rule_holds(Moving, pl.DataFrame(broken)) is False and not _pandera_passes(Moving, pl.DataFrame(broken))
+
+
+class Builtins(pa.DataFrameModel):
+    """Every other built-in polars check, each built once per contract into the one query."""
+
+    a: int | None = pa.Field(nullable=True, lt=10, ne=5, notin=[7])
+    b: int = pa.Field(eq=1)
+    c: float = pa.Field(in_range={"min_value": 0.0, "max_value": 1.0, "include_min": False, "include_max": False})
+    s: str | None = pa.Field(nullable=True, str_contains="x", str_startswith="a", str_endswith="z",
+                             str_length={"min_value": 3})
+    t: str = pa.Field(str_length={"exact_value": 2}, ignore_na=False)
+
+
+_BUILTIN_VALUES: dict[str, list[object]] = {
+    "a": [1, 5, 7, 9, 10, 11, None], "b": [1, 0, 2], "c": [0.0, 0.5, 1.0, math.nan, 0.99],
+    "s": ["axz", "ayz", "xaz", "axy", "az", "abxz", None], "t": ["ab", "a", "abc", "xy"]}
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.fixed_dictionaries({k: st.sampled_from(v) for k, v in _BUILTIN_VALUES.items()}),
+                     min_size=0, max_size=4))
+def test_the_built_in_checks_built_once_judge_as_pandera_does(rows: list[dict[str, object]]) -> None:
+    frame = pl.DataFrame(rows, schema={"a": pl.Int64, "b": pl.Int64, "c": pl.Float64, "s": pl.String,
+                                       "t": pl.String})
+    for _ in range(2):  # the first call builds the expressions, the second reuses them
+        assert (every_rule_holds(Builtins, frame) is True) == _pandera_passes(Builtins, frame)
