@@ -67,9 +67,7 @@ def _blocking(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> GateRep
     if fast:
         return GateReport(contract=name, passed=True, rows=frame.height, frame=frame)
     try:
-        with warnings.catch_warnings():  # warning checks are evaluated and reported by the gate itself
-            warnings.simplefilter("ignore", pa_errors.SchemaWarning)
-            validated = contract.validate(frame, lazy=True)
+        validated = _validate(contract, frame, lazy=True)
     except pa_errors.SchemaErrors as exc:
         cases: pl.DataFrame = exc.failure_cases
         return GateReport(contract=name, passed=False, rows=frame.height,
@@ -85,23 +83,24 @@ def _blocking(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> GateRep
     return GateReport(contract=name, passed=True, rows=frame.height, frame=validated)
 
 
+def _validate(contract: type[pa.DataFrameModel], frame: pl.DataFrame, *, lazy: bool) -> object:
+    with warnings.catch_warnings():  # warning checks are evaluated and reported by the gate itself
+        warnings.simplefilter("ignore", pa_errors.SchemaWarning)
+        return contract.validate(frame, lazy=lazy)
+
+
 def _first_failure(contract: type[pa.DataFrameModel], frame: pl.DataFrame) -> GateReport:
     """The first rule ``frame`` breaks, from pandera validating it rule by rule; a frame that
     pandera can judge neither way is refused too (the gate publishes only what passed)."""
-    name = contract.__name__
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", pa_errors.SchemaWarning)
-            contract.validate(frame, lazy=False)
+        _validate(contract, frame, lazy=False)
+        why = "pandera could not gather this frame's failures, and found none rule by rule"
     except pa_errors.SchemaError as exc:
         return _one_failure(contract, frame, exc)
     except pl.exceptions.PolarsError as exc:
-        failure = CheckFailure(column=name, check="validation", rows=0,
-                               examples=(f"pandera could not validate the frame: {str(exc).splitlines()[0][:200]}",))
-        return GateReport(contract=name, passed=False, rows=frame.height, failures=(failure,))
-    failure = CheckFailure(column=name, check="validation", rows=0,
-                           examples=("pandera could not gather this frame's failures, and found none rule by rule",))
-    return GateReport(contract=name, passed=False, rows=frame.height, failures=(failure,))
+        why = f"pandera could not validate the frame: {str(exc).splitlines()[0][:200]}"
+    failure = CheckFailure(column=contract.__name__, check="validation", rows=0, examples=(why,))
+    return GateReport(contract=contract.__name__, passed=False, rows=frame.height, failures=(failure,))
 
 
 def _one_failure(contract: type[pa.DataFrameModel], frame: pl.DataFrame, exc: pa_errors.SchemaError) -> GateReport:

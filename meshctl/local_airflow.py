@@ -184,12 +184,17 @@ class LocalAirflow:
         return path.read_text().strip()
 
     # -- lifecycle ------------------------------------------------------------------------------
+    def _pids(self) -> dict[str, int]:
+        """The process (group) of each component started from this home, alive or not."""
+        try:
+            pids: dict[str, int] = json.loads(self.pid_file.read_text())
+        except FileNotFoundError:
+            return {}
+        return pids
+
     def running(self) -> dict[str, int]:
         """Components started from this home that are still alive, by name."""
-        if not self.pid_file.exists():
-            return {}
-        pids: dict[str, int] = json.loads(self.pid_file.read_text())
-        return {name: pid for name, pid in pids.items() if _alive(pid)}
+        return {name: pid for name, pid in self._pids().items() if _alive(pid)}
 
     @property
     def started_file(self) -> Path:
@@ -270,9 +275,9 @@ class LocalAirflow:
     def dead(self) -> dict[str, str]:
         """The components started from this home that are no longer alive, each with the last
         error line of its log."""
-        if not self.pid_file.exists():
-            return {}
-        pids: dict[str, int] = json.loads(self.pid_file.read_text())
+        return self._dead(self._pids())
+
+    def _dead(self, pids: dict[str, int]) -> dict[str, str]:
         return {name: last_error(self.home / "logs" / f"{name}.log") for name, pid in pids.items() if not _alive(pid)}
 
     def revive(self, *, timeout: float = 180) -> dict[str, str]:
@@ -281,10 +286,10 @@ class LocalAirflow:
         Returns each one started again with the last error line of its log (why it died, as
         far as the log says); empty when every component is alive. Its runs are in the
         metadata database, so the new scheduler takes them over."""
-        dead = self.dead()
+        pids = self._pids()
+        dead = self._dead(pids)
         if not dead:
             return {}
-        pids: dict[str, int] = json.loads(self.pid_file.read_text())
         env = self.env()
         components = {c.name: c for c in self.components()}
         for name in dead:
@@ -342,9 +347,9 @@ class LocalAirflow:
 
     def stop(self, *, grace: float = 20) -> list[str]:
         """Stop every process group this home started; returns the names stopped."""
-        if not self.pid_file.exists():
+        pids = self._pids()
+        if not pids:
             return []
-        pids: dict[str, int] = json.loads(self.pid_file.read_text())
         for pid in pids.values():
             _signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
@@ -360,7 +365,7 @@ class LocalAirflow:
         deadline = time.monotonic() + timeout
         last = "no answer"
         while time.monotonic() < deadline:
-            dead = [name for name, pid in json.loads(self.pid_file.read_text()).items() if not _alive(pid)]
+            dead = [name for name, pid in self._pids().items() if not _alive(pid)]
             if dead:
                 raise AirflowRuntimeError(f"Airflow component(s) {dead} exited during start-up",
                                           where=str(self.home / "logs"), fix="read their logs there")
