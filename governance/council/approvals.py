@@ -10,6 +10,7 @@ which names the mesh, so an approval cannot be carried to another mesh. The file
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,9 @@ APPROVALS_FILE = "mesh.approvals.jsonl"
 #: Domain separation: an approval signature can never be mistaken for another signed message.
 PAYLOAD_TYPE = "acme-mesh/trust-approval/v1"
 _MAX_LINE = 1_000_000
+#: The most a whole approvals file may hold: hundreds of thousands of approved changes, yet a file
+#: grown by a hostile writer (or a runaway script) is refused before it is read into memory.
+MAX_FILE_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,12 +69,19 @@ def read_approvals(root: Path) -> tuple[TrustApproval, ...]:
     file. A line that cannot be read is a :class:`ConfigError` naming it."""
     path = approvals_path(root)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            too_large = os.fstat(fh.fileno()).st_size > MAX_FILE_BYTES
+            data = b"" if too_large else fh.read(MAX_FILE_BYTES + 1)  # bounded: it may grow while read
     except FileNotFoundError:
         return ()
     except OSError as exc:
         raise ConfigError(f"cannot read the council's approvals: {exc.strerror}", where=str(path),
                           fix="make the file readable by this user") from None
+    if too_large or len(data) > MAX_FILE_BYTES:
+        raise ConfigError(f"the file holds more than {MAX_FILE_BYTES // 2**20} MB, more than any council approves",
+                          where=str(path),
+                          fix="rebuild it from the audit log: `mesh policy recover --as EMAIL` (a holder of "
+                              "approve_policy); it is written only by `mesh policy approve`")
     return tuple(_entry(line, path, n) for n, line in enumerate(data.splitlines(), 1) if line.strip())
 
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from assets.errors import ConfigError
 from governance.council import APPROVALS_FILE, CouncilError, read_approvals, verify_chain
-from governance.council.approvals import TrustApproval, approval_payload, write_approvals
+from governance.council.approvals import MAX_FILE_BYTES, TrustApproval, approval_payload, write_approvals
 from governance.identity import LocalIdentity
 from governance.policy import digest_of, load_policy, trust_snapshot
 from governance.wiring import load_policy_mesh
@@ -132,6 +132,18 @@ def test_a_damaged_or_hostile_approvals_file_is_one_clear_error(approved_root: P
     assert out.exit_code == 1 and isinstance(out.exception, SystemExit | None), out.exception  # no crash
     assert "Traceback" not in out.output and says in out.output, out.output
     assert f"{APPROVALS_FILE}:" in out.output and "Fix:" in out.output and "mesh policy recover" in out.output
+
+
+def test_an_approvals_file_larger_than_any_council_writes_is_refused_unread(approved_root: Path) -> None:
+    """A file grown past the bound (sparse here: no disk is used) is one clear error, not a read
+    of hundreds of megabytes into memory."""
+    _two_approvals(approved_root)
+    with (approved_root / APPROVALS_FILE).open("r+b") as fh:
+        fh.truncate(MAX_FILE_BYTES + 1)
+    out = CliRunner().invoke(app, ["check", "--root", str(approved_root)], env={"COLUMNS": "400"})
+    assert out.exit_code == 1 and isinstance(out.exception, SystemExit | None), out.exception
+    assert "Traceback" not in out.output and "more than 256 MB" in out.output, out.output
+    assert f"{APPROVALS_FILE}" in out.output and "mesh policy recover" in out.output
 
 
 def test_the_cli_as_someone_without_a_key_or_a_registration_approves_nothing(approved_root: Path,
