@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
     from assets.mesh import Mesh
 
 #: Off a terminal (logs, CI, `make demo | tee`) rich would wrap at 80 columns; tables need more.
-_WIDTH = None if sys.stdout.isatty() else 160
+#: ``COLUMNS`` still wins (rich reads it when no width is given): `COLUMNS=400 mesh list | grep ...`.
+_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit() else 160
 console = Console(width=_WIDTH)
 errors = Console(stderr=True, width=_WIDTH)
 
