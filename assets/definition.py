@@ -45,6 +45,11 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\Z")
 
 
+def is_semver(text: str) -> bool:
+    """Whether ``text`` is a semantic version (``MAJOR.MINOR.PATCH``, as ``contract_version`` must be)."""
+    return bool(_SEMVER.match(text))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AssetSpec:
     """What an asset is, without the code that computes it.

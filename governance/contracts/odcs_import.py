@@ -33,12 +33,29 @@ from governance.contracts.odcs_export import (
     PROTECTION,
     validate_document,
 )
+from assets.definition import is_semver
+from governance.contracts.generated_code import declarations_only
 from governance.contracts.odcs_rules import Unsupported, field_of, frame_rules
 from governance.contracts.odcs_types import OdcsError, parse_type
 
 
+#: The largest ODCS file read: a contract of thousands of columns is far smaller.
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+
+
 class OdcsImportError(OdcsError):
     """An ODCS file cannot be read, or cannot be made into a pandera contract."""
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """YAML's safe loader without aliases (``*name``): a document of a few hundred bytes whose
+    aliases nest would expand to gigabytes (a "billion laughs"), and ODCS needs none."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "an alias (*name): ODCS documents here are written "
+                                                          "out in full", self.peek_event().start_mark)
+        return super().compose_node(parent, index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +83,15 @@ class ImportedContract:
     unsupported: tuple[Unsupported, ...]
 
     def source(self) -> str:
-        """The Python module declaring the contract."""
+        """The Python module declaring the contract. Every text the document gave is written as
+        an escaped literal or comment (:func:`_docstring`, :func:`_literal`, :func:`_comment`): a
+        document can name things, never add code."""
         owners = ", ".join(repr(o) for o in self.owners)
-        lines = [f'"""Contract {self.domain}.{self.name} (version {self.version}), imported from the ODCS document '
-                 f'{Path(self.source_file).name} by `mesh contract import`.', "",
-                 f'Use it as @asset(contract={self.class_name}, contract_version="{self.version}"'
-                 + (f", owners=[{owners}]" if owners else "") + ").", '"""', "",
+        header = (f"Contract {self.domain}.{self.name} (version {self.version}), imported from the ODCS document "
+                  f"{Path(self.source_file).name} by `mesh contract import`.\n\n"
+                  f"Use it as @asset(contract={self.class_name}, contract_version={self.version!r}"
+                  + (f", owners=[{owners}]" if owners else "") + ").\n")
+        lines = [_docstring(header), "",
                  "import datetime as dt  # noqa: F401  (date bounds)", "",
                  "import pandera.polars as pa", "import polars as pl  # noqa: F401  (sized types)", "", "",
                  f"class {self.class_name}(pa.DataFrameModel):"]
@@ -86,16 +106,17 @@ class ImportedContract:
             lines.append(f"        unique = {_literal(list(self.unique))}")
         if self.unsupported:
             lines += ["", "", "# Not imported: rules a pandera Field cannot declare (add them by hand):"]
-            lines += [f"# - {u}" for u in self.unsupported]
+            lines += [f"# - {_comment(str(u))}" for u in self.unsupported]
         return "\n".join(lines) + "\n"
 
     def load(self) -> type:
         """The generated class itself (its module run in a fresh namespace), as a check that the
         module loads and pandera accepts it."""
+        code = declarations_only(self.source(), where=self.source_file)
         module = types.ModuleType(f"_odcs_import_{self.name}_{uuid.uuid4().hex}")
         sys.modules[module.__name__] = module  # pandera resolves the annotations in the class's module
         try:
-            exec(compile(self.source(), self.source_file, "exec"), module.__dict__)  # noqa: S102 (our own code)
+            exec(code, module.__dict__)  # noqa: S102 (checked by declarations_only: imports, classes, literals)
             model = module.__dict__[self.class_name]
             model.to_schema()
         except Exception as exc:  # pandera or polars refusing a value the document gave
@@ -110,17 +131,24 @@ def read_odcs(path: Path) -> dict[str, Any]:
     """The ODCS document in ``path``, validated; any problem is an :class:`OdcsImportError`."""
     where = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_DOCUMENT_BYTES + 1)
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise OdcsImportError(f"cannot read the file ({exc.__class__.__name__}: {exc})", where=where,
                               fix="name an ODCS YAML file that exists and is UTF-8 text") from None
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise OdcsImportError(f"the file is larger than {MAX_DOCUMENT_BYTES // 2**20} MB, more than any data contract",
+                              where=where, fix="split it into one document per schema")
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_PlainLoader)  # noqa: S506 (a SafeLoader without aliases)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         place = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        raise OdcsImportError(f"not YAML ({getattr(exc, 'problem', None) or exc})", where=where + place,
-                              fix="correct the YAML syntax at that place") from None
+        problem = str(getattr(exc, "problem", None) or exc)
+        raise OdcsImportError(f"not YAML ({problem})", where=where + place,
+                              fix="write the aliased value out in full" if problem.startswith("an alias")
+                              else "correct the YAML syntax at that place") from None
     if not isinstance(document, dict) or not all(isinstance(k, str) for k in document):
         raise OdcsImportError("not an ODCS document (the YAML is not a mapping of fields)", where=where,
                               fix="write an ODCS v3 document: apiVersion, kind: DataContract, id, version, schema")
@@ -162,8 +190,13 @@ def import_odcs(path: Path, *, schema: str | None = None) -> ImportedContract:
     members = team.get("members") if isinstance(team, dict) else team
     owners = tuple(str(m["username"]) for m in members or [] if isinstance(m, dict) and m.get("role") == "owner"
                    and m.get("username"))
+    version = str(document.get("version"))
+    if not is_semver(version):
+        raise OdcsImportError(f"the version {version[:80]!r} is not a semantic version", where=where,
+                              fix="set the document's version to MAJOR.MINOR.PATCH, e.g. '1.0.0' (the @asset's "
+                                  "contract_version)")
     contract = ImportedContract(
-        source_file=where, domain=domain, name=name, class_name=_class_name(obj.get("businessName"), name), version=str(document.get("version")),
+        source_file=where, domain=domain, name=name, class_name=_class_name(obj.get("businessName"), name), version=version,
         description=str(obj.get("description") or ""), columns=tuple(columns),
         unique=tuple(unique) if unique else None, owners=owners, unsupported=tuple(unsupported + frame_problems))
     contract.load()
@@ -236,8 +269,14 @@ def _camel(name: str) -> str:
 
 
 def _docstring(text: str) -> str:
-    plain = '"' not in text and "\\" not in text and text.isprintable()
+    """A string literal of ``text``: triple-quoted when that is safe and readable, else escaped."""
+    plain = '"' not in text and "\\" not in text and all(line.isprintable() for line in text.split("\n"))
     return f'"""{text}"""' if plain else repr(text)
+
+
+def _comment(text: str) -> str:
+    """``text`` fit for one comment line: line breaks and other unprintable characters escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _literal(value: Any) -> str:
