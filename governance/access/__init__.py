@@ -27,8 +27,11 @@ from governance.policy.roles import permissions_of
 from governance.services import governed
 
 if TYPE_CHECKING:
+    from collections.abc import Set as AbstractSet
+
     from assets.graph import AssetGraph
     from assets.mesh import Mesh
+    from assets.storage.manifest import Manifest
     from governance.policy import MeshPolicy
 
 
@@ -57,10 +60,10 @@ def read_asset(mesh: Mesh, key: str, *, actor: Actor, version: str | None = None
     all its current partitions, as one frame (each partition's current version).
 
     Protected columns come back in plaintext only for the classifications the user may
-    decrypt (``decrypt:<classification>``); otherwise as tokens, or ``[redacted]``.
+    decrypt (``decrypt:<classification>``); otherwise as tokens, or ``[redacted]``. A version
+    stored in plaintext before a column was classified is read as today's contract classifies it.
     """
     from governance.audit import AuditEvent
-    from governance.protection import unprotect
 
     user = actor.id
     decision = user_may_read(mesh.policy, user, mesh.graph[key].spec, dt.date.today())
@@ -79,12 +82,24 @@ def read_asset(mesh: Mesh, key: str, *, actor: Actor, version: str | None = None
     if mesh.graph[key].spec.partitions is not None or partition or first or last:
         return _read_partitions(mesh, key, user, version=version, partition=partition, first=first, last=last)
     manifest = store.manifest(key, version) if version is not None else store.require_current(key)
-    frame = store.scan(key, manifest.version)
-    if not manifest.protection:
-        return frame
-    folder = store.root.uri_of(store.data_path(key, manifest.version)).rsplit("/", 1)[0]
-    return unprotect(frame.collect(), manifest.protection, manifest.data_key, governed(mesh).keyring, key=key,
-                     permissions=permissions_of(mesh.policy, user), folder=folder).lazy()
+    return _as_user_sees(mesh, key, manifest, store.scan(key, manifest.version), permissions_of(mesh.policy, user))
+
+
+def _as_user_sees(mesh: Mesh, key: str, manifest: Manifest, frame: pl.LazyFrame,
+                  permissions: AbstractSet[str]) -> pl.LazyFrame:
+    """A stored version as a reader with ``permissions`` sees it: protected columns decrypted or
+    not, and columns classified since the version was made redacted (never more than today's read)."""
+    from governance.protection import classified_columns, redact_plaintext_now_classified, unprotect
+
+    if manifest.protection:
+        folder = mesh.store().root.uri_of(mesh.store().data_path(key, manifest.version, manifest.partition))
+        frame = unprotect(frame.collect(), manifest.protection, manifest.data_key, governed(mesh).keyring, key=key,
+                          permissions=permissions, folder=folder.rsplit("/", 1)[0]).lazy()
+    classified = classified_columns(mesh.graph[key].spec.contract)
+    if classified.keys() - manifest.protection.keys():
+        frame = redact_plaintext_now_classified(frame, manifest.protection, classified, mesh.policy,
+                                                permissions=permissions)
+    return frame
 
 
 def _asked(partition: str | None, first: str | None, last: str | None) -> str:
@@ -96,7 +111,6 @@ def _read_partitions(mesh: Mesh, key: str, user: str, *, version: str | None, pa
     """The current versions of the partitions asked for, unprotected as ``user`` may see them."""
     from assets.errors import PartitionKeyError
     from assets.partition_reads import scan_manifests, scan_partitions
-    from governance.protection import unprotect
 
     partitions = mesh.graph[key].spec.partitions
     store = mesh.store()
@@ -120,14 +134,8 @@ def _read_partitions(mesh: Mesh, key: str, user: str, *, version: str | None, pa
     else:
         _, manifests = scan_partitions(store, key, keys)
     permissions = permissions_of(mesh.policy, user)
-    frames = []
-    for manifest in manifests:
-        frame = scan_manifests(store, [manifest])
-        if manifest.protection:
-            folder = store.root.uri_of(store.data_path(key, manifest.version, manifest.partition)).rsplit("/", 1)[0]
-            frame = unprotect(frame.collect(), manifest.protection, manifest.data_key, governed(mesh).keyring, key=key,
-                              permissions=permissions, folder=folder).lazy()
-        frames.append(frame)
+    frames = [_as_user_sees(mesh, key, manifest, scan_manifests(store, [manifest]), permissions)
+              for manifest in manifests]
     return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical_relaxed")
 
 

@@ -7,6 +7,7 @@ from governance.protection.columns import (
     Protected,
     classified_columns,
     protect,
+    redact_plaintext_now_classified,
     tokenize,
     unprotect,
 )
@@ -18,4 +19,4 @@ from governance.protection.keys import (
 )
 
 __all__ = ["REDACTED", "KeyProvider", "Keyring", "LocalKeyProvider", "Protected", "WrappedKey",
-           "classified_columns", "protect", "tokenize", "unprotect"]
+           "classified_columns", "protect", "redact_plaintext_now_classified", "tokenize", "unprotect"]

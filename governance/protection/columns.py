@@ -75,6 +75,22 @@ def protect(frame: pl.DataFrame, classified: Mapping[str, str], policy: MeshPoli
     return Protected(frame.with_columns(columns) if columns else frame, protection, wrapped)
 
 
+def redact_plaintext_now_classified(frame: pl.LazyFrame, protection: Mapping[str, str],
+                                    classified: Mapping[str, str], policy: MeshPolicy, *,
+                                    permissions: AbstractSet[str]) -> pl.LazyFrame:
+    """``frame`` of a version stored before its columns were classified (or while a
+    classification was taken off the contract): a column the current contract classifies, under
+    a protection other than ``none``, that the version holds in plaintext is ``[redacted]`` for a
+    reader without ``decrypt:<classification>``. Time travel never shows more than today's read."""
+    exposed = [column for column, classification in classified.items()
+               if column not in protection and f"decrypt:{classification}" not in permissions
+               and getattr(policy.classifications.get(classification), "protection", None) != "none"]
+    present = set(frame.collect_schema().names()) if exposed else set()
+    return frame.with_columns(
+        pl.when(pl.col(c).is_not_null()).then(pl.lit(REDACTED)).otherwise(pl.lit(None, pl.String)).alias(c)
+        for c in exposed if c in present)
+
+
 class ProtectionError(MeshError):
     """Stored protected data or its data key is corrupt: it cannot be turned back into plaintext."""
 

@@ -18,6 +18,7 @@ from governance.access import read_asset
 from governance.keys import KeyError_
 from governance.protection import REDACTED, classified_columns, protect, tokenize
 from governance.services import governed
+from governance.wiring import load_mesh
 from tests.conftest import TEST_SCALE, person
 
 
@@ -191,3 +192,23 @@ def test_a_damaged_kek_pointer_is_refused_not_followed_or_replaced(example_mesh:
         keyring.provider.active_kek_id()
     assert "mesh dr restore" in caught.value.fix
     assert len(keyring.provider.kek_ids()) == 1, "no KEK was made to take its place"
+
+
+def test_a_version_stored_before_its_columns_were_classified_is_read_as_they_are_classified_today(
+        example_root: Path) -> None:
+    """Taking the classification off a contract stores the next version in plaintext; once it is
+    back, time travel to that version shows no reader more than a read of today's version."""
+    contracts = example_root / "domains/customers/contracts.py"
+    classified = contracts.read_text()
+    contracts.write_text(classified.replace(', metadata={"classification": "pii"}', ""))
+    mesh = load_mesh(example_root)
+    assert materialize("customers.customers", mesh=mesh, params={"scale": 100}).ok
+    plain = mesh.store().current_version("customers.customers")
+    assert mesh.store().require_current("customers.customers").protection == {"full_name": "encrypt:restricted"}
+    contracts.write_text(classified)
+    mesh = load_mesh(example_root)
+    assert materialize("customers.customers", mesh=mesh, params={"scale": 100}).ok
+    owner = read_asset(mesh, "customers.customers", actor=person("customers-data@acme.example"), version=plain).collect()
+    assert (owner["email"] == REDACTED).all() and (owner["full_name"] == REDACTED).all()
+    privileged = read_asset(mesh, "customers.customers", actor=person("privacy@acme.example"), version=plain).collect()
+    assert privileged["email"].str.contains("@").all()
