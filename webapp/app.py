@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib import resources
@@ -32,7 +32,7 @@ from assets.errors import MeshError
 from assets.mesh import Mesh
 from governance.identity import RequestAuthenticator
 from governance.identity.replays import DEFAULT_LIMIT, SeenSignatures
-from governance.identity.signed_requests import replay_memory
+from governance.identity.signed_requests import canonical_host, replay_memory
 from governance.ops import OperationsView, operations_view
 from governance.services import governed
 from governance.wiring import load_mesh
@@ -56,6 +56,7 @@ class MeshSource:
 
     root: Path | None = None
     replays: SeenSignatures = field(default_factory=replay_memory)
+    hosts: frozenset[str] = frozenset()
     _mesh: Mesh | None = field(default=None, init=False)
     _stamp: float = field(default=0.0, init=False)
     _authenticator: RequestAuthenticator | None = field(default=None, init=False)
@@ -68,7 +69,8 @@ class MeshSource:
                 return self._mesh
             mesh = load_mesh(self.root, strict=False)
             self._mesh, self._stamp = mesh, self._policy_stamp(mesh)
-            self._authenticator = RequestAuthenticator(mesh.policy, seen=self.replays)  # a reload forgets none
+            self._authenticator = RequestAuthenticator(mesh.policy, seen=self.replays,  # a reload forgets none
+                                                       hosts=self.hosts)
             self.runs = RunIndex()
             return mesh
 
@@ -135,7 +137,7 @@ def trends_json(o: Overview) -> str:
 def create_app(root: Path | None = None, *,
                operations: Callable[[Mesh], OperationsView] = operations_view,
                seal_refusals_every: float = 10.0, framing: Framing = "none",
-               replay_limit: int = DEFAULT_LIMIT) -> FastAPI:
+               replay_limit: int = DEFAULT_LIMIT, hosts: Collection[str] = ()) -> FastAPI:
     """The web app of the mesh at ``root``; ``operations`` gives the operational figures (by
     default the operations layer's :func:`governance.ops.operations_view`); the audit log's head
     is signed after unproven callers' refusals at most once per ``seal_refusals_every`` seconds,
@@ -144,8 +146,9 @@ def create_app(root: Path | None = None, *,
     new ones (503) while that many are unexpired. Every answer carries the security headers of
     :mod:`webapp.security_headers`, an unforeseen error's 500 too (:mod:`webapp.server_errors`);
     ``framing="self"`` lets pages of the same origin frame it (Airflow's UI), else no page may.
+    ``hosts`` (``name:port``): the only hosts signed requests may be for; none, any.
     Nothing is loaded until the first request."""
-    source = MeshSource(root, replay_memory(replay_limit))
+    source = MeshSource(root, replay_memory(replay_limit), frozenset(canonical_host(h) for h in hosts))
     refusals = UnprovenRefusals(seal_refusals_every)
     templates = _templates()
     figures = FiguresCache(operations, days=WINDOW_DAYS)

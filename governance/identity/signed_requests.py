@@ -100,6 +100,10 @@ class RequestAuthenticator:
 
     policy: MeshPolicy
     seen: SeenSignatures = field(default_factory=lambda: replay_memory(DEFAULT_LIMIT), repr=False)
+    #: The hosts (``name:port``) this server answers as; a signed request for any other is refused,
+    #: so a request signed for one server is not replayed at another of the same mesh. Empty:
+    #: any (an app mounted inside Airflow's UI, whose hosts Airflow's proxy decides).
+    hosts: frozenset[str] = frozenset()
     _keys: IssuerKeys | None = field(default=None, init=False, repr=False)
 
     def authenticate(self, headers: Mapping[str, str], method: str, target: str, *,
@@ -134,7 +138,13 @@ class RequestAuthenticator:
         if not _is_seconds(stamp) or abs(now - int(stamp)) > MAX_SKEW_SECONDS:
             raise IdentityError(f"the request's timestamp is not within {MAX_SKEW_SECONDS} s of the server's clock",
                                 where=TIMESTAMP_HEADER, fix="sign the request again now, and check the clocks")
-        payload = request_payload(self.policy.settings.name, method, headers.get("host", ""), target, int(stamp))
+        host = headers.get("host", "")
+        if self.hosts and canonical_host(host) not in self.hosts:
+            raise IdentityError(f"the request is for host {canonical_host(host)[:100]!r}, which this server is not "
+                                f"({', '.join(sorted(self.hosts))})", where="Host header",
+                                fix="send it to the server it was signed for (its operator names the server's "
+                                    "hosts with `mesh serve --public-host`)")
+        payload = request_payload(self.policy.settings.name, method, host, target, int(stamp))
         if not is_signature_text(signature) or not verify_text(person.public_key, payload, signature):
             raise IdentityError(f"the signature is not '{email}''s registered key's, for this request to mesh "
                                 f"'{self.policy.settings.name}'", where=SIGNATURE_HEADER,

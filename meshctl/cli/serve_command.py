@@ -30,6 +30,10 @@ def serve(
                                       "login; data reads are signed).")] = LOOPBACK,
     screenshot: Annotated[Path | None, typer.Option(
         "--screenshot", help="Instead of serving: load the dashboard in headless chromium, save a PNG here, exit.")] = None,
+    public_host: Annotated[list[str] | None, typer.Option(
+        "--public-host", help="A NAME:PORT clients reach this server as (behind a proxy, its name), repeatable; "
+                              "signed requests for any other host are refused. Default: --host and --port "
+                              "(and localhost on loopback).")] = None,
 ) -> None:
     """Serve the mesh's web app: the executive dashboard, asset pages and the data product read API."""
     import uvicorn
@@ -38,7 +42,7 @@ def serve(
 
     with user_errors():
         mesh = open_mesh(root)
-    app = create_app(mesh.root)
+    app = create_app(mesh.root, hosts=public_host or served_hosts(host, port))
     if screenshot is not None:
         from webapp.browser import serving, take_screenshot
 
@@ -50,6 +54,12 @@ def serve(
         _require_free(host, port)
     console.print(f"Mesh dashboard: [bold]http://{host}:{port}/[/] (Ctrl-C stops it)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def served_hosts(host: str, port: int) -> list[str]:
+    """The hosts a server listening on ``host``:``port`` is reached as, without a proxy."""
+    names = {host, "localhost", LOOPBACK, "[::1]"} if host in (LOOPBACK, "localhost", "::1") else {host}
+    return sorted(f"[{name}]:{port}" if ":" in name and not name.startswith("[") else f"{name}:{port}" for name in names)
 
 
 def _require_free(host: str, port: int) -> None:

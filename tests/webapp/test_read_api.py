@@ -140,3 +140,24 @@ def test_unproven_callers_make_the_server_sign_a_head_at_most_once_a_while(serve
 
 def denied_since(served: ServedMesh, since: int) -> list:
     return [r for r in governed(served.mesh).audit.query(action="read") if r.seq >= since and r.outcome == "denied"]
+
+
+def test_a_request_signed_for_another_server_of_the_mesh_is_refused(served_mesh: ServedMesh) -> None:
+    """Two servers of one mesh (the same people and keys): a request signed for the first is not
+    replayed at the second, whose operator named its own hosts (`mesh serve` does by default)."""
+    path = "/api/products/sales.daily_sales"
+    for_a = sign_request(served_mesh.mesh.policy, ANALYST, "GET", "http://mesh-a.internal:8765" + path)
+    with TestClient(create_app(served_mesh.root, hosts=["mesh-b.internal:8765"]),
+                    base_url="http://mesh-b.internal:8765") as server_b:
+        refused = server_b.get(path, headers={**for_a, "Host": "mesh-a.internal:8765"})
+        assert refused.status_code == 401 and "which this server is not" in refused.json()["detail"]["error"]
+        assert not refused.content.startswith(b"PAR1")
+        for_b = sign_request(served_mesh.mesh.policy, ANALYST, "GET", "http://mesh-b.internal:8765" + path)
+        assert server_b.get(path, headers=for_b).status_code == 200
+
+
+def test_mesh_serve_answers_as_its_address_and_localhost_by_default() -> None:
+    from meshctl.cli.serve_command import served_hosts
+
+    assert served_hosts("127.0.0.1", 8765) == ["127.0.0.1:8765", "[::1]:8765", "localhost:8765"]
+    assert served_hosts("10.0.0.5", 80) == ["10.0.0.5:80"]
