@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import cache
 
 #: What a local part's atom may not hold: space, ``@``, path separators and RFC 5322's specials.
@@ -77,6 +78,52 @@ def read_alike(first: str, second: str) -> bool:
     if first == second or len(first) != len(second) or (first.isascii() and second.isascii()):
         return False
     return all(a == b or _twins(a) & _twins(b) for a, b in zip(first, second, strict=True))
+
+
+def look_alikes(emails: Iterable[str]) -> dict[str, str]:
+    """Each address of ``emails`` that reads as one before it (:func:`read_alike`), with the first
+    such: ASCII addresses count as before every other. Linear in practice: only addresses whose
+    characters fall in the same confusable families (:func:`_family`) are compared, never every pair."""
+    ordered = sorted(dict.fromkeys(emails), key=lambda e: not e.isascii())  # stable: ASCII first, then as given
+    if not ordered or ordered[-1].isascii():  # two ASCII addresses never read alike: no table to load
+        return {}
+    seen: dict[str, list[str]] = {}
+    found: dict[str, str] = {}
+    for email in ordered:
+        bucket = seen.setdefault(_family(email), [])
+        if not email.isascii() and (twin := next((o for o in bucket if read_alike(email, o)), None)) is not None:
+            found[email] = twin
+        bucket.append(email)
+    return found
+
+
+def _family(email: str) -> str:
+    """``email`` with each character replaced by its confusable family's: two addresses that read
+    alike have the same (a shared twin joins two characters' families), the converse need not hold."""
+    families = _families()
+    return "".join(families.get(c, c) for c in normalize_email(email))
+
+
+@cache
+def _families() -> dict[str, str]:
+    """Each character of Unicode's confusables table, and each ASCII twin of one, mapped to the
+    smallest character of its family: the characters joined, directly or not, by :func:`_twins`."""
+    from confusable_homoglyphs.confusables import confusables_data
+
+    parent: dict[str, str] = {}
+
+    def root(c: str) -> str:
+        while parent.setdefault(c, c) != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    for char in confusables_data:
+        for twin in _twins(char):
+            a, b = root(char), root(twin)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return {c: root(c) for c in list(parent)}
 
 
 @cache

@@ -17,7 +17,7 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from assets.emails import normalize_email, read_alike
+from assets.emails import look_alikes, normalize_email
 from assets.errors import ConfigError, MeshError, did_you_mean
 from governance.policy.alerts import AlertsPolicy, read_alerts
 from governance.policy.model import (
@@ -325,12 +325,8 @@ class _Reader:
         for grant in grants:
             for email in (*grant.approved_by, *((grant.requested_by,) if grant.requested_by else ())):
                 cited.setdefault(email, f"[[grants]][{grant.index}]")
-        plain = [e for e in cited if e.isascii()]
-        others = [e for e in cited if not e.isascii()]
-        for i, email in enumerate(others):
-            twin = next((o for o in (*plain, *others[:i]) if read_alike(email, o)), None)
-            if twin is not None:
-                self._problem(cited[email], f"'{email}' reads as '{twin}' ({cited[twin]}): one can be taken for the other",
+        for email, twin in look_alikes(cited).items():
+            self._problem(cited[email], f"'{email}' reads as '{twin}' ({cited[twin]}): one can be taken for the other",
                               "register each person under an address no other one's letters can be mistaken for "
                               "(write it in Latin letters, or choose another)")
 
