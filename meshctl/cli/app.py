@@ -321,6 +321,11 @@ def read(
         return
     with pl.Config(tbl_rows=limit, tbl_cols=-1, tbl_width_chars=200):
         console.print(str(head), highlight=False, markup=False)
+    if head.height == limit:  # a shape of (10, 5) reads as the whole asset: say how much more there is
+        rows = _collect(mesh, asset, version, frame.select(pl.len()), partition).item()
+        if rows > limit:
+            console.print(f"{limit:,} of {rows:,} rows shown: --limit N shows more, --out FILE writes them all",
+                          highlight=False)
 
 
 def _collect(mesh: Mesh, asset: str, version: str | None, frame: pl.LazyFrame,

@@ -103,7 +103,7 @@ def backfill(
         for r in result.results.values():
             counts[str(r.status)] = counts.get(str(r.status), 0) + 1
         done = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-        again = retry_command(ctx, without=("bad_day",))
+        again = retry_command(ctx, without=("bad_day", "rerun"))  # resuming retries exactly what failed or was skipped
         console.print(f"{len(result.results)} partitions: {done}"
                       + ("" if result.ok else f"; run it again {'without --bad-day ' if bad_day else ''}to retry what "
                          f"failed or was skipped: {again}"), highlight=False, markup=False, soft_wrap=True)

@@ -51,19 +51,25 @@ def test_backfill_runs_the_range_then_resumes_and_read_gets_partitions(example_r
     assert code == 0 and {r["order_date"] for r in json.loads(out)} == {"2026-11-17", "2026-11-18"}
     code, out, _ = mesh(example_root, "read", "sales.daily_orders", "--limit", "1000", "--json", *READER)
     assert code == 0 and len(json.loads(out)) == 600  # every current partition, as one
+    code, out, _ = mesh(example_root, "read", "sales.daily_orders", *READER)  # the default --limit 10 says so
+    assert code == 0 and "10 of 600 rows shown: --limit N shows more" in out, out
+    code, out, _ = mesh(example_root, "read", "sales.daily_orders", "--limit", "600", *READER)
+    assert code == 0 and "rows shown" not in out, out
 
 
 def test_the_retry_hint_of_a_bad_day_rerun_is_the_command_without_bad_day(example_root: Path) -> None:
     """After `--bad-day D --rerun` the hint said "run the same command again", which fails again:
-    it prints the exact command without --bad-day, and that command succeeds."""
+    it prints the exact command without --bad-day (and without --rerun, which would run every
+    partition again), and that command succeeds, running only what failed or was skipped."""
     code, out, _ = mesh(example_root, "backfill", "sales.daily_orders", "--from", "2026-11-16", "--to", "2026-11-17",
                         "--bad-day", "2026-11-17", "--rerun")
     assert code == 1, out
     assert "run the same command again" not in out
-    retry = f"mesh backfill sales.daily_orders --from 2026-11-16 --to 2026-11-17 --root {example_root} --rerun"
-    assert f"run it again without --bad-day to retry what failed or was skipped: {retry}" in out, out
+    retry = f"mesh backfill sales.daily_orders --from 2026-11-16 --to 2026-11-17 --root {example_root}"
+    assert f"run it again without --bad-day to retry what failed or was skipped: {retry}\n" in out, out
     result = runner.invoke(app, shlex.split(retry)[1:])
     assert result.exit_code == 0, result.stdout
+    assert "1 materialized, 1 unchanged" in result.stdout, result.stdout  # the bad day alone ran again
 
 
 def test_materialize_one_partition(example_root: Path) -> None:
