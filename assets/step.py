@@ -7,10 +7,13 @@ calls it for its one asset. There is no other path to publish data.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -315,7 +318,20 @@ def _unreadable_input(store: VersionStore, versions: Mapping[str, str]) -> str |
 
 
 def _describe_user_error(definition: AssetDefinition, exc: Exception) -> str:
-    frames = traceback.extract_tb(exc.__traceback__)
-    frame = frames[-1] if frames else None
-    at = f" at {frame.filename}:{frame.lineno}" if frame else ""
-    return f"asset '{definition.key}' raised {type(exc).__name__}: {exc}{at}"
+    """What the asset's code raised, at the deepest line of the user's own code (not polars' or
+    the framework's); a query the function returned that failed when collected names the function."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not _library_file(f.filename)]
+    at = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else \
+        f" in the query the function returned ({definition.spec.source})"
+    message = str(exc).split("\n\nResolved plan until failure", 1)[0]  # polars appends its whole query plan
+    return f"asset '{definition.key}' raised {type(exc).__name__}: {message}{at}"
+
+
+def _library_file(filename: str) -> bool:
+    """Whether ``filename`` is a library's (site-packages, the standard library) or this framework's."""
+    return filename.startswith(_library_folders()) or "site-packages" in filename or filename.startswith("<")
+
+
+@cache
+def _library_folders() -> tuple[str, ...]:
+    return tuple(str(p) + os.sep for p in {Path(os.__file__).parent, Path(__file__).parent})

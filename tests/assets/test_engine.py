@@ -143,3 +143,30 @@ def test_root_data_is_deterministic_per_seed(example_root: Path) -> None:
 
     assert orders(1).equals(orders(1))
     assert not orders(1).equals(orders(2))
+
+
+def test_a_polars_error_names_the_users_line_or_the_returned_query_not_polars_internals(
+        fixture_mesh: Callable[[str], Path]) -> None:
+    """A query the function returns fails when the engine collects it: the error named a line
+    inside polars and carried polars' whole query plan. It names the asset's function now, and an
+    error raised inside the function names the function's own line."""
+    root = fixture_mesh("bad_outputs")
+    code = root / "domains/alpha/assets.py"
+    code.write_text(code.read_text() + '''
+
+@asset(contract=Numbers, contract_version="1.0.0")
+def lazy_typo() -> pl.LazyFrame:
+    return pl.LazyFrame({"n": [1, 2]}).select(pl.col("nope"))
+
+
+@asset(contract=Numbers, contract_version="1.0.0")
+def eager_typo() -> pl.DataFrame:
+    frame = pl.DataFrame({"n": [1, 2]})
+    return frame.select(pl.col("nope"))
+''')
+    result = materialize("alpha.lazy_typo alpha.eager_typo", mesh=load_mesh(root))
+    lazy, eager = result["alpha.lazy_typo"].error or "", result["alpha.eager_typo"].error or ""
+    assert "raised ColumnNotFoundError" in lazy and "in the query the function returned (" in lazy, lazy
+    assert "domains/alpha/assets.py:" in lazy and "site-packages" not in lazy and "Resolved plan" not in lazy, lazy
+    line = code.read_text().splitlines().index('    return frame.select(pl.col("nope"))') + 1
+    assert f"domains/alpha/assets.py:{line}" in eager and "site-packages" not in eager, eager
