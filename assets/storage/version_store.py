@@ -28,6 +28,7 @@ import contextlib
 import datetime as dt
 import io
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -54,6 +55,8 @@ from assets.storage.leftovers import everywhere, in_asset, remove, stored_bytes
 from assets.storage.manifest import Manifest
 from assets.storage.staging import GRACE_SECONDS, staging_name
 from assets.storage.verified import VERIFIED, VerifiedFiles
+
+log = logging.getLogger(__name__)
 
 __all__ = ["PublishRequest", "StagedVersion", "VersionStore", "new_version"]
 #: Data files up to this size are, on their first read, read into memory once and hashed while
@@ -239,6 +242,33 @@ class VersionStore:
                 self.root.remove(path)
             else:
                 self.root.update(path, lambda _old: _pointer(version))
+        except OSError as exc:
+            raise self._error(key, "putting CURRENT back failed", path, cause=exc) from exc
+
+    def withdraw(self, key: str, version: str, previous: str | None, partition: str | None = None) -> bool:
+        """Undo the publish of ``version`` that a larger operation cannot complete (its audit
+        record could not be written): ``CURRENT`` back at ``previous`` (or absent, ``None``) if it
+        still names ``version`` (a newer publish since then stays), then ``version`` removed.
+        Returns whether ``CURRENT`` no longer names ``version``; raises :class:`StorageError` if
+        it cannot be put back."""
+        if self.current_version(key, partition) == version:
+            self._point_back(key, version, previous, partition)
+            if self.current_version(key, partition) == version:
+                return False
+        try:
+            self.remove_version(key, version, partition)
+        except (StorageError, OSError) as exc:  # not current: never served; retention removes it later
+            log.warning("withdrawn version %s of %s not removed: %s", version, key, exc)
+        return True
+
+    def _point_back(self, key: str, version: str, previous: str | None, partition: str | None) -> None:
+        """``CURRENT`` from ``version`` back to ``previous`` (absent for ``None``), unless it moved on."""
+        if previous is None:
+            self.reset_current(key, None, partition)
+            return
+        path = self._pointer_path(key, partition)
+        try:
+            self.root.update(path, lambda raw: _pointer(previous) if raw and _named(raw) == version else None)
         except OSError as exc:
             raise self._error(key, "putting CURRENT back failed", path, cause=exc) from exc
 
@@ -615,6 +645,14 @@ class VersionStore:
 def _pointer(version: str) -> bytes:
     """The ``CURRENT`` pointer naming ``version``."""
     return json.dumps({"version": version}).encode()
+
+
+def _named(raw: bytes) -> str | None:
+    """The version a ``CURRENT`` pointer names, ``None`` if it is corrupt."""
+    try:
+        return _pointed(raw)
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _pointed(raw: bytes) -> str:
