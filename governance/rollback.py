@@ -106,7 +106,7 @@ def _recorded(store: VersionStore, audit: AuditLog, report: RollbackReport, even
         fix = (exc.fix if isinstance(exc, MeshError) and exc.fix else
                "make the audit log writable and run the command again")
         try:
-            store.reset_current(report.key, report.previous, report.partition)
+            store.reset_current(report.key, report.previous, report.partition, only_from=report.version)
         except MeshError as failed:
             raise RollbackRefusedError(
                 f"the rollback of '{label}' to {report.version} could not be audited ({why}) nor undone ({failed}): "

@@ -233,15 +233,22 @@ class VersionStore:
         Pass it to :meth:`set_current`, or :func:`assets.atomic.discard` it."""
         return self.root.prepare(self._pointer_path(key, partition), _pointer(version))
 
-    def reset_current(self, key: str, version: str | None, partition: str | None = None) -> None:
+    def reset_current(self, key: str, version: str | None, partition: str | None = None, *,
+                      only_from: str | None = None) -> None:
         """Put ``CURRENT`` back as it was before a move that a larger operation undoes:
-        naming ``version``, or absent (``None``). Callers audit the operation it undoes."""
+        naming ``version``, or absent (``None``). With ``only_from``, only while ``CURRENT``
+        still names that version (the move undone): a move since then stays. Callers audit the
+        operation it undoes."""
         path = self._pointer_path(key, partition)
+        pointer = _pointer(version) if version is not None else None
+
+        def back(raw: bytes | None) -> bytes | None:
+            return None if only_from is not None and (raw is None or _named(raw) != only_from) else pointer
         try:
-            if version is None:
+            if pointer is not None:
+                self.root.update(path, back)
+            elif only_from is None or self.current_version(key, partition) == only_from:
                 self.root.remove(path)
-            else:
-                self.root.update(path, lambda _old: _pointer(version))
         except OSError as exc:
             raise self._error(key, "putting CURRENT back failed", path, cause=exc) from exc
 
@@ -251,26 +258,14 @@ class VersionStore:
         still names ``version`` (a newer publish since then stays), then ``version`` removed.
         Returns whether ``CURRENT`` no longer names ``version``; raises :class:`StorageError` if
         it cannot be put back."""
+        self.reset_current(key, previous, partition, only_from=version)
         if self.current_version(key, partition) == version:
-            self._point_back(key, version, previous, partition)
-            if self.current_version(key, partition) == version:
-                return False
+            return False
         try:
             self.remove_version(key, version, partition)
         except (StorageError, OSError) as exc:  # not current: never served; retention removes it later
             log.warning("withdrawn version %s of %s not removed: %s", version, key, exc)
         return True
-
-    def _point_back(self, key: str, version: str, previous: str | None, partition: str | None) -> None:
-        """``CURRENT`` from ``version`` back to ``previous`` (absent for ``None``), unless it moved on."""
-        if previous is None:
-            self.reset_current(key, None, partition)
-            return
-        path = self._pointer_path(key, partition)
-        try:
-            self.root.update(path, lambda raw: _pointer(previous) if raw and _named(raw) == version else None)
-        except OSError as exc:
-            raise self._error(key, "putting CURRENT back failed", path, cause=exc) from exc
 
     def _move_current(self, key: str, version: str, partition: str | None, *, allow_backward: bool = False,
                       prepared: Prepared | None = None) -> str:

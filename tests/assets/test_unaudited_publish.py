@@ -119,3 +119,17 @@ def test_a_rollback_whose_audit_record_cannot_be_written_is_undone(example_root:
     assert not [r for r in governed(after).audit.query(action="rollback") if r.outcome == "rolled back"]
     report = governed(after).audit.verify()
     assert report.ok, report.problem
+
+
+def test_withdrawing_leaves_a_current_that_moved_on_and_removes_the_version(example_root: Path) -> None:
+    """A newer publish that moved CURRENT past the withdrawn version stays current."""
+    mesh = load_mesh(example_root)
+    first = materialize("sales.products", mesh=mesh)["sales.products"].manifest
+    second = materialize("sales.products", mesh=mesh)["sales.products"].manifest
+    assert first is not None and second is not None
+    store = mesh.store()
+    assert store.withdraw("sales.products", first.version, None)
+    assert store.current_version("sales.products") == second.version
+    assert store.versions("sales.products") == [second.version]
+    store.reset_current("sales.products", None, only_from=first.version)  # not what CURRENT names: no change
+    assert store.current_version("sales.products") == second.version
