@@ -84,15 +84,24 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
         skip_unchanged = mesh.graph[key].spec.skip_unchanged
 
     def audit_retry(attempt: int, failed: AssetResult, wait: float) -> None:
-        mesh.services.audit.append(AuditEvent(
-            actor=f"service:{key.split('.', 1)[0]}", action="retry", target=key, source=source, outcome="retrying",
-            where=f"region:{region}",
-            details={"run_id": run_id, **_partition_kw(partition), "attempt": attempt, "of": retries + 1, "wait_seconds": round(wait, 3),
-                     "error": failed.error, "why": "a transient failure (the asset's code or storage I/O)"}))
+        try:
+            mesh.services.audit.append(AuditEvent(
+                actor=f"service:{key.split('.', 1)[0]}", action="retry", target=key, source=source,
+                outcome="retrying", where=f"region:{region}",
+                details={"run_id": run_id, **_partition_kw(partition), "attempt": attempt, "of": retries + 1,
+                         "wait_seconds": round(wait, 3), "error": failed.error,
+                         "why": "a transient failure (the asset's code or storage I/O)"}))
+        except (MeshError, OSError) as exc:  # no retry unaudited: the run stops, having published nothing
+            raise _RetryUnaudited(exc, failed) from exc
 
-    result = run_with_retries(lambda: _run(mesh, key, mesh.store(region), run_id=run_id, params=params, secrets=secrets,
-                                           skip_unchanged=skip_unchanged, partition=partition),
-                              retries=retries, sleep=mesh.services.sleep, before_wait=audit_retry)
+    try:
+        result = run_with_retries(lambda: _run(mesh, key, mesh.store(region), run_id=run_id, params=params,
+                                               secrets=secrets, skip_unchanged=skip_unchanged, partition=partition),
+                                  retries=retries, sleep=mesh.services.sleep, before_wait=audit_retry)
+    except _RetryUnaudited as stopped:
+        result = replace(stopped.failed, transient=False, error=(
+            f"{stopped.failed.error}; not tried again, as the audit record of the retry could not be written "
+            f"({stopped.cause})"))
     result = _recorded(mesh.store(region), replace(result, partition=partition), mesh.services.audit,
                        _materialized(result, run_id=run_id, source=source, region=region, partition=partition))
     ended = RunEnded(key=key, run_id=run_id, source=source, started_at=started_at,
@@ -105,6 +114,14 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
             lineage.unchanged(key, run_id, result.manifest)
         _tell_observers(mesh, key, lambda observer: observer.run_ended(ended))
     return result
+
+
+class _RetryUnaudited(Exception):
+    """A retry's audit record could not be written (``cause``): the run stops with ``failed``, the attempt's result."""
+
+    def __init__(self, cause: Exception, failed: AssetResult) -> None:
+        super().__init__(str(cause))
+        self.cause, self.failed = cause, failed
 
 
 def _materialized(result: AssetResult, *, run_id: str, source: Source, region: str,
@@ -151,7 +168,8 @@ def _unrecorded(store: VersionStore, result: AssetResult, exc: Exception) -> str
     label = result.key if result.partition is None else f"{result.key}/{result.partition}"
     what = f"'{label}': the audit record of this run could not be written"
     if not result.published or result.manifest is None:
-        return f"{what}, so the run failed; nothing was published. {exc}"
+        before = f"{result.error}; " if result.status is Status.ERROR and result.error else ""
+        return f"{before}{what}, so the run failed; nothing was published. {exc}"
     version = result.manifest.version
     try:
         withdrawn = store.withdraw(result.key, version, result.replaced, result.partition)

@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +134,18 @@ def test_withdrawing_leaves_a_current_that_moved_on_and_removes_the_version(exam
     assert store.versions("sales.products") == [second.version]
     store.reset_current("sales.products", None, only_from=first.version)  # not what CURRENT names: no change
     assert store.current_version("sales.products") == second.version
+
+
+def test_a_retry_whose_audit_record_cannot_be_written_is_not_tried(fixture_mesh: Callable[[str], Path]) -> None:
+    """A transient failure is retried only once the retry is audited: without room, the run
+    stops after its first attempt, an error that says why, its end in the run history."""
+    root = fixture_mesh("flaky")
+    result = _without_room_for_audit(root, "materialize", "alpha.flaky")
+    assert result["status"] == "error" and result["attempts"] == 1, result
+    assert "503" in result["error"] and "not tried again, as the audit record of the retry could not be written" \
+        in result["error"] and "nothing was published" in result["error"], result["error"]
+    assert (root / "flaky.calls").read_text() == "1", "not tried again"
+    mesh = load_mesh(root)
+    assert mesh.store().current_version("alpha.flaky") is None
+    [run] = [r for r in run_records(mesh).for_asset("alpha.flaky") if r.run_id == "full-audit"]
+    assert run.status == "error" and run.ended_at is not None
