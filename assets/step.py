@@ -68,6 +68,11 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
     (:func:`assets.partition_reads.read_input`), its function sees ``context.partition``, and its
     output is gated and published as that partition's version; the audit record and the lineage
     events name the partition.
+
+    Nothing takes effect unaudited: when the run's audit record cannot be written (a full disk
+    under the audit log), a version it published is withdrawn (``CURRENT`` back at the version it
+    named, carried in the result as ``replaced``) and the result is an error naming the audit log
+    and the fix; a retry whose record cannot be written is not tried.
     """
     partition = _checked_partition(mesh, key, partition)
     mesh.services.ready()  # before anything is read or written: a run the records cannot hold does not begin
