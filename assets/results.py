@@ -48,6 +48,9 @@ class AssetResult:
     note: str | None = None
     #: The partition this result is of (``None``: an unpartitioned asset).
     partition: str | None = None
+    #: The version ``CURRENT`` named before this run published (a publish only; ``None``: none),
+    #: so that a publish whose audit record cannot be written is undone without reading it again.
+    replaced: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -12,6 +12,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from assets.events import Source
 from assets.gate import run_gate
 from assets.mesh import Mesh
 from assets.partition_reads import read_input, split_label
-from assets.ports import AuditEvent, ProtectedFrame, RunEnded, RunObserver, RunStarted
+from assets.ports import AuditEvent, AuditSink, ProtectedFrame, RunEnded, RunObserver, RunStarted
 from assets.quarantine import Quarantine
 from assets.results import AssetResult, Status
 from assets.retrying import run_with_retries
@@ -70,6 +71,11 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
     (:func:`assets.partition_reads.read_input`), its function sees ``context.partition``, and its
     output is gated and published as that partition's version; the audit record and the lineage
     events name the partition.
+
+    Nothing takes effect unaudited: when the run's audit record cannot be written (a full disk
+    under the audit log), a version it published is withdrawn (``CURRENT`` back at the version it
+    named, carried in the result as ``replaced``) and the result is an error naming the audit log
+    and the fix; a retry whose record cannot be written is not tried.
     """
     partition = _checked_partition(mesh, key, partition)
     mesh.services.ready()  # before anything is read or written: a run the records cannot hold does not begin
@@ -86,34 +92,26 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
         skip_unchanged = mesh.graph[key].spec.skip_unchanged
 
     def audit_retry(attempt: int, failed: AssetResult, wait: float) -> None:
-        mesh.services.audit.append(AuditEvent(
-            actor=f"service:{key.split('.', 1)[0]}", action="retry", target=key, source=source, outcome="retrying",
-            where=f"region:{region}",
-            details={"run_id": run_id, **_partition_kw(partition), "attempt": attempt, "of": retries + 1, "wait_seconds": round(wait, 3),
-                     "error": failed.error, "why": "a transient failure (the asset's code or storage I/O)"}))
+        try:
+            mesh.services.audit.append(AuditEvent(
+                actor=f"service:{key.split('.', 1)[0]}", action="retry", target=key, source=source,
+                outcome="retrying", where=f"region:{region}",
+                details={"run_id": run_id, **_partition_kw(partition), "attempt": attempt, "of": retries + 1,
+                         "wait_seconds": round(wait, 3), "error": failed.error,
+                         "why": "a transient failure (the asset's code or storage I/O)"}))
+        except (MeshError, OSError) as exc:  # no retry unaudited: the run stops, having published nothing
+            raise _RetryUnaudited(exc, failed) from exc
 
-    result = run_with_retries(lambda: _run(mesh, key, mesh.store(region), run_id=run_id, params=params, secrets=secrets,
-                                           skip_unchanged=skip_unchanged, partition=partition),
-                              retries=retries, sleep=mesh.services.sleep, before_wait=audit_retry)
-    mesh.services.audit.append(AuditEvent(
-        actor=f"service:{key.split('.', 1)[0]}", action="materialize", target=key, source=source,
-        outcome=str(result.status), where=f"region:{region}",
-        details={"run_id": run_id, **_partition_kw(partition),
-                 "version": result.manifest.version if result.manifest else None,
-                 "rows": result.manifest.rows if result.manifest else None,
-                 "checksum": result.manifest.checksum if result.manifest else None,
-                 "inputs_read": dict(result.manifest.input_versions) if result.manifest else None,
-                 "attempts": result.attempts,
-                 "bytes": result.manifest.bytes if result.manifest else None,
-                 "contract_version": result.manifest.contract_version if result.manifest else None,
-                 "seconds": round(result.seconds, 3),
-                 "quarantine": str(result.quarantine) if result.quarantine else None,
-                 "failed_checks": [f"{f.column}:{f.check}" for f in (result.gate.failures if result.gate else ())],
-                 "warnings": [f"{w.column}:{w.check}:{w.rows}" for w in (result.gate.warnings if result.gate else ())],
-                 "error": result.error if result.status is Status.ERROR else None,
-                 "unchanged": result.status is Status.UNCHANGED,
-                 **({"observed": dict(result.manifest.observed)}
-                    if result.published and result.manifest and result.manifest.observed else {})}))
+    try:
+        result = run_with_retries(lambda: _run(mesh, key, mesh.store(region), run_id=run_id, params=params,
+                                               secrets=secrets, skip_unchanged=skip_unchanged, partition=partition),
+                                  retries=retries, sleep=mesh.services.sleep, before_wait=audit_retry)
+    except _RetryUnaudited as stopped:
+        result = replace(stopped.failed, transient=False, error=(
+            f"{stopped.failed.error}; not tried again, as the audit record of the retry could not be written "
+            f"({stopped.cause})"))
+    result = _recorded(mesh.store(region), replace(result, partition=partition), mesh.services.audit,
+                       _materialized(result, run_id=run_id, source=source, region=region, partition=partition))
     ended = RunEnded(key=key, run_id=run_id, source=source, started_at=started_at,
                      ended_at=mesh.services.clock(), result=result, partition=partition)
     with _together(mesh, key):  # its FAIL or COMPLETE event, its record, alerts, notices: one write
@@ -124,6 +122,73 @@ def run_asset(mesh: Mesh, key: str, *, run_id: str, params: Mapping[str, Any] | 
             lineage.unchanged(key, run_id, result.manifest)
         _tell_observers(mesh, key, lambda observer: observer.run_ended(ended))
     return result
+
+
+class _RetryUnaudited(Exception):
+    """A retry's audit record could not be written (``cause``): the run stops with ``failed``, the attempt's result."""
+
+    def __init__(self, cause: Exception, failed: AssetResult) -> None:
+        super().__init__(str(cause))
+        self.cause, self.failed = cause, failed
+
+
+def _materialized(result: AssetResult, *, run_id: str, source: Source, region: str,
+                  partition: str | None) -> AuditEvent:
+    """The audit record of a run's outcome (``materialize``), its actor the domain's service identity."""
+    manifest, gate = result.manifest, result.gate
+    return AuditEvent(
+        actor=f"service:{result.key.split('.', 1)[0]}", action="materialize", target=result.key, source=source,
+        outcome=str(result.status), where=f"region:{region}",
+        details={"run_id": run_id, **_partition_kw(partition),
+                 "version": manifest.version if manifest else None,
+                 "rows": manifest.rows if manifest else None,
+                 "checksum": manifest.checksum if manifest else None,
+                 "inputs_read": dict(manifest.input_versions) if manifest else None,
+                 "attempts": result.attempts,
+                 "bytes": manifest.bytes if manifest else None,
+                 "contract_version": manifest.contract_version if manifest else None,
+                 "seconds": round(result.seconds, 3),
+                 "quarantine": str(result.quarantine) if result.quarantine else None,
+                 "failed_checks": [f"{f.column}:{f.check}" for f in (gate.failures if gate else ())],
+                 "warnings": [f"{w.column}:{w.check}:{w.rows}" for w in (gate.warnings if gate else ())],
+                 "error": result.error if result.status is Status.ERROR else None,
+                 "unchanged": result.status is Status.UNCHANGED,
+                 **({"observed": dict(manifest.observed)} if result.published and manifest and manifest.observed
+                    else {})})
+
+
+def _recorded(store: VersionStore, result: AssetResult, audit: AuditSink, event: AuditEvent) -> AssetResult:
+    """``result`` once ``event``, its audit record, is written. If it cannot be (a full disk under
+    the audit log), nothing of the run may take effect unaudited: a version it published is
+    withdrawn (``CURRENT`` put back as it was, :meth:`VersionStore.withdraw`), and the result is
+    an error naming the audit log and the fix."""
+    try:
+        audit.append(event)
+    except (MeshError, OSError) as exc:
+        log.error("the audit record of %s's run could not be written: %s", result.key, exc)
+        return replace(result, status=Status.ERROR, manifest=None, transient=False,
+                       error=_unrecorded(store, result, exc))
+    return result
+
+
+def _unrecorded(store: VersionStore, result: AssetResult, exc: Exception) -> str:
+    """The error of a run whose audit record could not be written, once what it published is withdrawn."""
+    label = result.key if result.partition is None else f"{result.key}/{result.partition}"
+    what = f"'{label}': the audit record of this run could not be written"
+    if not result.published or result.manifest is None:
+        before = f"{result.error}; " if result.status is Status.ERROR and result.error else ""
+        return f"{before}{what}, so the run failed; nothing was published. {exc}"
+    version = result.manifest.version
+    try:
+        withdrawn = store.withdraw(result.key, version, result.replaced, result.partition)
+    except MeshError as failed:
+        withdrawn, exc = False, MeshError(f"{exc}; and {failed}")
+    if withdrawn:
+        return (f"{what}, so its version {version} was withdrawn (CURRENT is back at "
+                f"{result.replaced or 'no version'}); nothing was published. {exc}")
+    return (f"{what}, and its version {version} could not be withdrawn: it is current without an audit record. "
+            f"{exc} Then roll it back: mesh rollback {result.key}"
+            + (f" --partition {result.partition}" if result.partition is not None else ""))
 
 
 def skip_asset(mesh: Mesh, key: str, *, run_id: str, reason: str, source: Source = "engine",
@@ -261,7 +326,8 @@ def _run(mesh: Mesh, key: str, store: VersionStore, *, run_id: str, params: Mapp
             manifest = store.publish(protected.frame, request)
     except MeshError as exc:
         return failed(exc)
-    return finish(Status.MATERIALIZED, manifest=manifest, gate=report)
+    return finish(Status.MATERIALIZED, manifest=manifest, gate=report,
+                  replaced=previous.version if previous is not None else None)
 
 
 def _as_record(warning: CheckFailure) -> dict[str, Any]:

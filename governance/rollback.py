@@ -88,10 +88,34 @@ def move_back(mesh: Mesh, key: str, version: str | None, audit: AuditLog, *, act
                  "backup (mesh dr restore)"))
     store.set_current(key, version, partition, allow_backward=True)
     report = RollbackReport(key, region, previous, version, partition)
-    audit.append(AuditEvent(actor=actor.id, action="rollback", target=key, outcome="rolled back", source="governance",
-                            where=f"region:{region}",
-                            details={**report.to_dict(), "why": why, **identity_details(actor)}))
+    _recorded(store, audit, report, AuditEvent(
+        actor=actor.id, action="rollback", target=key, outcome="rolled back", source="governance",
+        where=f"region:{region}", details={**report.to_dict(), "why": why, **identity_details(actor)}))
     return _mirrored(mesh, audit, report)
+
+
+def _recorded(store: VersionStore, audit: AuditLog, report: RollbackReport, event: AuditEvent) -> None:
+    """Write ``event``, the rollback's audit record; if it cannot be written, ``CURRENT`` is put
+    back at the version it was on (as a failover puts its pointers back), so that no rollback
+    takes effect unaudited, and :class:`RollbackRefusedError` says so with the audit log's fix."""
+    try:
+        audit.append(event)
+    except (MeshError, OSError) as exc:
+        label = report.key if report.partition is None else f"{report.key}/{report.partition}"
+        why, where = (exc.what, exc.where) if isinstance(exc, MeshError) else (str(exc), "")
+        fix = (exc.fix if isinstance(exc, MeshError) and exc.fix else
+               "make the audit log writable and run the command again")
+        try:
+            store.reset_current(report.key, report.previous, report.partition, only_from=report.version)
+        except MeshError as failed:
+            raise RollbackRefusedError(
+                f"the rollback of '{label}' to {report.version} could not be audited ({why}) nor undone ({failed}): "
+                "it took effect without an audit record", where=where,
+                fix=f"{fix} (mesh rollback {report.key} --to {report.version}), so that it is recorded") from exc
+        raise RollbackRefusedError(
+            f"the rollback of '{label}' to {report.version} was undone, as its audit record could not be written "
+            f"({why}); CURRENT names {report.previous or 'no version'} again", where=where,
+            fix=fix) from exc
 
 
 def _mirrored(mesh: Mesh, audit: AuditLog, report: RollbackReport) -> RollbackReport:

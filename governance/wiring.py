@@ -154,7 +154,7 @@ def _governed_services(mesh: Mesh) -> GovernedServices:
                       tokenized_before=partial(tokenized_before, mesh))
     history = RunHistory(state_database(policy), mesh.state_dir / HISTORY_FILE)
     records = RunRecords(state_database(policy))
-    alerts = AlertSink(mesh=policy.settings.name, root=mesh.root, policy=policy.alerts,
+    alerts = AlertSink(mesh=policy.settings.name, root=mesh.root, policy=policy.alerts, access=policy,
                        database=state_database(policy), audit=audit, selector=_Selector(mesh),
                        clock=lambda: mesh.services.clock())
     return GovernedServices(

@@ -28,6 +28,7 @@ import contextlib
 import datetime as dt
 import io
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -54,6 +55,8 @@ from assets.storage.leftovers import everywhere, in_asset, remove, stored_bytes
 from assets.storage.manifest import Manifest
 from assets.storage.staging import GRACE_SECONDS, staging_name
 from assets.storage.verified import VERIFIED, VerifiedFiles
+
+log = logging.getLogger(__name__)
 
 __all__ = ["PublishRequest", "StagedVersion", "VersionStore", "new_version"]
 #: Data files up to this size are, on their first read, read into memory once and hashed while
@@ -230,17 +233,39 @@ class VersionStore:
         Pass it to :meth:`set_current`, or :func:`assets.atomic.discard` it."""
         return self.root.prepare(self._pointer_path(key, partition), _pointer(version))
 
-    def reset_current(self, key: str, version: str | None, partition: str | None = None) -> None:
+    def reset_current(self, key: str, version: str | None, partition: str | None = None, *,
+                      only_from: str | None = None) -> None:
         """Put ``CURRENT`` back as it was before a move that a larger operation undoes:
-        naming ``version``, or absent (``None``). Callers audit the operation it undoes."""
+        naming ``version``, or absent (``None``). With ``only_from``, only while ``CURRENT``
+        still names that version (the move undone): a move since then stays. Callers audit the
+        operation it undoes."""
         path = self._pointer_path(key, partition)
+        pointer = _pointer(version) if version is not None else None
+
+        def back(raw: bytes | None) -> bytes | None:
+            return None if only_from is not None and (raw is None or _named(raw) != only_from) else pointer
         try:
-            if version is None:
+            if pointer is not None:
+                self.root.update(path, back)
+            elif only_from is None or self.current_version(key, partition) == only_from:
                 self.root.remove(path)
-            else:
-                self.root.update(path, lambda _old: _pointer(version))
         except OSError as exc:
             raise self._error(key, "putting CURRENT back failed", path, cause=exc) from exc
+
+    def withdraw(self, key: str, version: str, previous: str | None, partition: str | None = None) -> bool:
+        """Undo the publish of ``version`` that a larger operation cannot complete (its audit
+        record could not be written): ``CURRENT`` back at ``previous`` (or absent, ``None``) if it
+        still names ``version`` (a newer publish since then stays), then ``version`` removed.
+        Returns whether ``CURRENT`` no longer names ``version``; raises :class:`StorageError` if
+        it cannot be put back."""
+        self.reset_current(key, previous, partition, only_from=version)
+        if self.current_version(key, partition) == version:
+            return False
+        try:
+            self.remove_version(key, version, partition)
+        except (StorageError, OSError) as exc:  # not current: never served; retention removes it later
+            log.warning("withdrawn version %s of %s not removed: %s", version, key, exc)
+        return True
 
     def _move_current(self, key: str, version: str, partition: str | None, *, allow_backward: bool = False,
                       prepared: Prepared | None = None) -> str:
@@ -615,6 +640,14 @@ class VersionStore:
 def _pointer(version: str) -> bytes:
     """The ``CURRENT`` pointer naming ``version``."""
     return json.dumps({"version": version}).encode()
+
+
+def _named(raw: bytes) -> str | None:
+    """The version a ``CURRENT`` pointer names, ``None`` if it is corrupt."""
+    try:
+        return _pointed(raw)
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _pointed(raw: bytes) -> str:

@@ -7,6 +7,8 @@ nobody acknowledged in time, then sends the outbox, each notifier's messages old
 notifier that fails waiting with exponential back-off while the others go on. Nothing here
 raises into the caller's work: a run is never failed by an alert. Every alert sent, escalation,
 acknowledgement and resolve is audited (actor ``service:alerts``, or the person who acknowledged).
+An acknowledgement is an authenticated person's (an :class:`~governance.identity.Actor`), whose
+right to it :meth:`AlertSink.acknowledge` checks itself, whoever calls it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from governance.alerts.message import AlertMessage
 from governance.alerts.notifiers import Notifier, NotifierError, notifier_for
 from governance.alerts.routing import Router, Selector
 from governance.alerts.signals import Recovery, Signal
+from governance.identity import Actor
+from governance.identity.authorization import identity_details, require
+from governance.policy import MeshPolicy
 from governance.policy.alerts import AlertsPolicy
 from governance.state import StateDatabase
 from governance.state.outbox import OUTBOX_BACKOFF, Flushed, flush_outbox
@@ -39,12 +44,14 @@ ACTOR = "service:alerts"
 
 class AlertSink:
     """Alerts of the mesh ``mesh`` (its folder ``root``) by ``policy``, kept in ``database``,
-    audited in ``audit``. ``clock`` is the mesh's clock (escalation and back-off use it)."""
+    audited in ``audit``. ``clock`` is the mesh's clock (escalation and back-off use it);
+    ``access`` is the mesh's policy, whose roles and owners say who may acknowledge."""
 
-    def __init__(self, *, mesh: str, root: Path, policy: AlertsPolicy, database: StateDatabase, audit: AuditSink,
-                 selector: Selector, clock: Callable[[], dt.datetime], backoff: Backoff = OUTBOX_BACKOFF,
-                 notifiers: Mapping[str, Notifier] | None = None) -> None:
+    def __init__(self, *, mesh: str, root: Path, policy: AlertsPolicy, access: MeshPolicy, database: StateDatabase,
+                 audit: AuditSink, selector: Selector, clock: Callable[[], dt.datetime],
+                 backoff: Backoff = OUTBOX_BACKOFF, notifiers: Mapping[str, Notifier] | None = None) -> None:
         self.policy = policy
+        self.access = access
         self.store = IncidentStore(database, mesh)
         self.database = database
         self.audit = audit
@@ -91,13 +98,21 @@ class AlertSink:
                 self.recover(recovery)
 
     # -- people and time ----------------------------------------------------------------------------
-    def acknowledge(self, incident_id: int, who: str, at: dt.datetime | None = None) -> Incident:
-        """``who`` takes the incident: it stops escalating. Audited."""
-        incident = self.store.acknowledge(incident_id, who, at or self.clock())
-        self.audit.append(AuditEvent(actor=who, action="incident_ack", target=f"incident:{incident.id}",
-                                     outcome="acknowledged", source="cli",
+    def acknowledge(self, incident_id: int, actor: Actor, at: dt.datetime | None = None) -> Incident:
+        """``actor`` takes the incident: it stops escalating. ``actor`` needs ``operate_dr`` or to
+        own the incident's domain; a refusal is audited and raises
+        :class:`~governance.identity.authorization.PermissionDeniedError`, the incident as it was.
+        Raises :class:`LookupError` for an unknown id, :class:`ValueError` for one not open.
+        Audited, with how ``actor`` proved who they are."""
+        found = self.store.get(incident_id)
+        require(self.access, self.audit, actor, "operate_dr", action="incident_ack", target=f"incident:{found.id}",
+                owners_of=found.domain)
+        incident = self.store.acknowledge(incident_id, actor.id, at or self.clock())
+        self.audit.append(AuditEvent(actor=actor.id, action="incident_ack", target=f"incident:{incident.id}",
+                                     outcome="acknowledged", source="governance",
                                      details={"kind": incident.kind, "subject": incident.subject,
-                                              "route": incident.route, "escalations": incident.level}))
+                                              "route": incident.route, "escalations": incident.level,
+                                              **identity_details(actor)}))
         return incident
 
     def escalate(self, now: dt.datetime | None = None) -> list[Incident]:

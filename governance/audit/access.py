@@ -1,4 +1,4 @@
-"""The audit log as people use it: reading it and sealing it need ``read_audit``.
+"""The audit log as people use it: reading it, proving a record and sealing it need ``read_audit``.
 
 Verification (``mesh audit verify``) needs no permission: anyone may check the evidence.
 Reading records, which name who did what, and signing a tree head are the council's.
@@ -11,6 +11,7 @@ from typing import Any
 
 from assets.ports import AuditEvent
 from governance.audit.log import AuditLog, AuditRecord
+from governance.audit.proofs import build_proof
 from governance.identity import Actor
 from governance.identity.authorization import identity_details, require
 from governance.policy import MeshPolicy
@@ -36,3 +37,14 @@ def checkpoint_audit(policy: MeshPolicy, log: AuditLog, actor: Actor) -> dict[st
     log.append(AuditEvent(actor=actor.id, action="audit_checkpoint", target="audit", outcome="signed", source="cli",
                           details=identity_details(actor)))
     return log.checkpoint()
+
+
+def prove_record(policy: MeshPolicy, log: AuditLog, actor: Actor, seq: int) -> dict[str, Any]:
+    """The inclusion proof of record ``seq`` (:func:`~governance.audit.proofs.build_proof`), for
+    ``actor`` holding ``read_audit``: a refusal is audited and raises
+    :class:`~governance.identity.authorization.PermissionDeniedError`; the proof is audited,
+    with how ``actor`` proved who they are, before it is built."""
+    require(policy, log, actor, "read_audit", action="audit_prove", target="audit")
+    log.append(AuditEvent(actor=actor.id, action="audit_prove", target="audit", outcome="allowed",
+                          source="governance", details={"seq": seq, **identity_details(actor)}))
+    return build_proof(log, seq)

@@ -69,20 +69,13 @@ def _route(incident: Incident) -> str:
 def ack(incident: Annotated[int, typer.Argument(help="The incident's number (mesh ops incidents).", min=0, max=MAX_ID)],
         root: RootOption = None, user: ActorOption = None, as_json: JsonOption = False) -> None:
     """Acknowledge an incident: you take it and it stops escalating (its domain's owners or operate_dr; audited)."""
-    from governance.identity.authorization import require
-
     mesh = open_policy_mesh(root)
     actor = act_as(mesh, user, "incident_ack")
-    sink = governed(mesh).alerts
     with user_errors():
         try:
-            found = sink.store.get(incident)
+            done = governed(mesh).alerts.acknowledge(incident, actor)
         except LookupError:
             fail(f"no incident {incident}. Run `mesh ops incidents --all` to see their numbers.")
-        require(mesh.policy, governed(mesh).audit, actor, "operate_dr", action="incident_ack",
-                target=f"incident:{incident}", owners_of=found.domain)
-        try:
-            done = sink.acknowledge(incident, actor.id)
         except ValueError as exc:
             fail(f"{exc}: nothing to acknowledge")
     if as_json:

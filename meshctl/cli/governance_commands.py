@@ -134,15 +134,11 @@ def prove(
     file anywhere with `mesh audit verify-proof FILE --key audit.ed25519.pub`."""
     import json
 
-    from governance.audit.proofs import build_proof
-    from governance.identity.authorization import require
+    from governance.audit.access import prove_record
 
     with user_errors():
         mesh = open_policy_mesh(root)
-        log = governed(mesh).audit
-        require(mesh.policy, log, act_as(mesh, user, "audit_prove"), "read_audit", action="audit_prove",
-                target="audit")
-        proof = build_proof(log, seq)
+        proof = prove_record(mesh.policy, governed(mesh).audit, act_as(mesh, user, "audit_prove"), seq)
     text = json.dumps(proof, indent=2, sort_keys=True)
     if out is not None:
         out.write_text(text + "\n")

@@ -19,7 +19,7 @@ from governance.alerts import AlertObserver
 from governance.ops.checks import check_mesh
 from governance.services import governed
 from governance.wiring import domain_mesh
-from tests.conftest import TEST_SCALE, copy_example_mesh
+from tests.conftest import TEST_SCALE, copy_example_mesh, person
 from tests.governance.alerting import Clock, clocked, with_alerts
 
 FILE_ONLY = {"notifiers": {"log": {"kind": "file", "path": ".mesh/alerts/alerts.jsonl"}},
@@ -251,12 +251,12 @@ def test_failed_partitions_of_one_asset_send_one_alert_and_one_resolve_after_the
     assert [(m["event"], m["kind"], m["subject"]) for m in sent(root)] == [
         ("alert", "gate_failed", f"sales.daily_orders/{days[0]}"),
         ("alert", "run_failed", "sales.daily_orders/2026-11-19")]
-    alerts.acknowledge(first.id, "oncall@acme.example")
+    alerts.acknowledge(first.id, person("platform@acme.example"))  # operate_dr
 
     ended(days[0], Status.MATERIALIZED)  # the alerted day publishes: the next one takes over its alert
     heir = by_subject()[days[1]]
     assert (heir.route, heir.routes, heir.state, heir.acked_by) == ("sales", ("sales",), "acknowledged",
-                                                                   "oncall@acme.example")
+                                                                   "platform@acme.example")
     assert "alerted_with" not in heir.details
     assert by_subject()[days[2]].details["alerted_with"] == heir.id
     clock.advance(minutes=60)

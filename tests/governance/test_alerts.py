@@ -16,7 +16,8 @@ from governance.alerts.notifiers import slack_payload
 from governance.ops import Recovery, Signal
 from governance.services import governed
 from governance.state.outbox import OUTBOX_BACKOFF
-from tests.conftest import copy_example_mesh
+from governance.identity.authorization import PermissionDeniedError
+from tests.conftest import copy_example_mesh, person
 from tests.governance.alerting import (
     Clock,
     clocked,
@@ -226,16 +227,36 @@ def test_an_acknowledged_incident_does_not_escalate(root: Path, monkeypatch: pyt
         sink.fire(failed(clock))
         clock.advance(minutes=10)
         [incident] = sink.incidents()
-        acked = sink.acknowledge(incident.id, "sales-data@acme.example")
+        acked = sink.acknowledge(incident.id, person("sales-data@acme.example"))  # an owner of its domain
         assert (acked.state, acked.acked_by) == ("acknowledged", "sales-data@acme.example")
         clock.advance(hours=5)
         sink.flush()
         assert hook.received == []
         with pytest.raises(ValueError, match="is acknowledged"):
-            sink.acknowledge(incident.id, "platform@acme.example")
+            sink.acknowledge(incident.id, person("platform@acme.example"))
     [record] = audited(mesh, "incident_ack")
     assert (record["actor"], record["target"], record["outcome"]) == \
         ("sales-data@acme.example", f"incident:{incident.id}", "acknowledged")
+    assert (record["details"]["identity"], record["details"]["evidence"]) == ("ed25519", "test key")
+
+
+@pytest.mark.parametrize("who", ["nobody-registered@evil.example", "analyst@acme.example"])
+def test_acknowledging_needs_operate_dr_or_the_domain_whoever_calls(root: Path, who: str) -> None:
+    """The operation checks the right itself (not only `mesh ops ack`): an actor who neither
+    holds operate_dr nor owns the incident's domain is refused, audited, and nothing changes."""
+    clock = Clock()
+    with_alerts(root, {"notifiers": {"team": {"kind": "file", "path": "team.jsonl"}},
+                       "routes": [{"name": "team", "notify": ["team"]}]})
+    mesh = clocked(root, clock, policy_only=False)
+    sink = governed(mesh).alerts
+    sink.fire(failed(clock))
+    [incident] = sink.incidents()
+    with pytest.raises(PermissionDeniedError, match=f"'{who}' is not a holder of operate_dr or an owner of domain"):
+        sink.acknowledge(incident.id, person(who))
+    [after] = sink.incidents()
+    assert (after.state, after.acked_by) == ("open", None)
+    [denied] = audited(mesh, "incident_ack")
+    assert (denied["actor"], denied["outcome"], denied["details"]["identity"]) == (who, "denied", "ed25519")
 
 
 def test_routes_match_by_domain_selection_and_severity(root: Path) -> None:

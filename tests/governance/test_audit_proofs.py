@@ -20,8 +20,14 @@ from governance.audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from governance.audit import AuditEvent
+from governance.audit.access import prove_record
+from governance.identity.authorization import PermissionDeniedError
 from governance.policy import load_policy
+from governance.services import governed
+from governance.wiring import load_policy_mesh
 from meshctl.cli import app
+from tests.conftest import person
 
 # The RFC 6962 test vectors of certificate-transparency: eight leaves and the root of each prefix.
 VECTOR_LEAVES = [b"", b"\x00", b"\x10", b"\x20\x21", b"\x30\x31", b"\x40\x41\x42\x43",
@@ -115,3 +121,23 @@ def test_mesh_audit_prove_writes_a_proof_verify_proof_checks_offline(example_roo
     assert wrong.exit_code == 1 and "not the pinned" in wrong.stderr
     missing = runner.invoke(app, ["audit", "verify-proof", str(out), "--key", str(tmp_path / "audit.ed25519.pub")])
     assert missing.exit_code == 1 and ".mesh/audit/audit.ed25519.pub" in missing.stderr, "the fix says where the key is"
+
+
+@pytest.mark.parametrize("who", ["nobody-registered@evil.example", "analyst@acme.example"])
+def test_proving_a_record_needs_read_audit_whoever_calls(example_root: Path, who: str) -> None:
+    """The operation checks the right itself (not only `mesh audit prove`): an actor without
+    read_audit is refused and audited with how they proved who they are; no head is signed."""
+    mesh = load_policy_mesh(example_root)
+    log = governed(mesh).audit
+    log.append(AuditEvent(actor="test", action="read", target="sales.orders", outcome="allowed", source="cli"))
+    heads = len(log.signed_heads())
+    with pytest.raises(PermissionDeniedError, match=f"'{who}' is not a holder of read_audit"):
+        prove_record(mesh.policy, log, person(who), 0)
+    assert len(log.signed_heads()) == heads, "nothing was signed for the refused proof"
+    [denied] = [r for r in log.records() if r.action == "audit_prove"]
+    assert (denied.actor, denied.outcome, denied.details["identity"]) == (who, "denied", "ed25519")
+    proof = prove_record(mesh.policy, log, person("council@acme.example"), 0)
+    assert proof["record"]["seq"] == 0
+    allowed = [r for r in log.records() if r.action == "audit_prove" and r.outcome == "allowed"]
+    assert [(r.actor, r.details["seq"], r.details["evidence"]) for r in allowed] == \
+        [("council@acme.example", 0, "test key")]
