@@ -32,10 +32,21 @@ if TYPE_CHECKING:
     from assets.mesh import Mesh
 
 #: Off a terminal (logs, CI, `make demo | tee`) rich would wrap at 80 columns; tables need more.
-#: ``COLUMNS`` still wins (rich reads it when no width is given): `COLUMNS=400 mesh list | grep ...`.
-_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit() else 160
-console = Console(width=_WIDTH)
-errors = Console(stderr=True, width=_WIDTH)
+OFF_TERMINAL_WIDTH = 160
+console = Console(width=OFF_TERMINAL_WIDTH)
+errors = Console(stderr=True, width=OFF_TERMINAL_WIDTH)
+
+
+def size_output() -> None:
+    """Size the output for the command about to run (each command sizes it anew, so a process
+    running several, as tests do, never keeps another's): on a terminal, its width (or ``COLUMNS``);
+    to a file or a pipe, :data:`OFF_TERMINAL_WIDTH`, or ``COLUMNS`` when wider (`COLUMNS=400 mesh
+    list | grep ...`). A narrower ``COLUMNS`` off a terminal (pytest-xdist's workers set 80) is
+    not followed: it would only wrap what a script reads."""
+    columns = os.environ.get("COLUMNS", "")
+    wider = max(OFF_TERMINAL_WIDTH, int(columns)) if columns.isdigit() and len(columns) < 6 else OFF_TERMINAL_WIDTH
+    for out, stream in ((console, sys.stdout), (errors, sys.stderr)):
+        out._width = None if stream.isatty() else wider  # None: rich measures the terminal when it prints
 
 #: The most rows a --scale may ask of the example data: a bound, so that a typo cannot exhaust the memory.
 MAX_SCALE = 20_000_000

@@ -39,6 +39,7 @@ from meshctl.cli._output import (
     fail,
     open_mesh,
     open_policy_mesh,
+    size_output,
     print_error,
     progress,
     require_asset,
@@ -97,6 +98,7 @@ app = typer.Typer(name="mesh", help="A data mesh of assets on Airflow 3.", no_ar
 @app.callback()
 def _every_command(ctx: typer.Context) -> None:
     """A data mesh of assets on Airflow 3."""
+    size_output()
     ctx.call_on_close(seal_opened)  # what a command appended ends under a signed, witnessed head
 
 

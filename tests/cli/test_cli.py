@@ -263,11 +263,11 @@ def test_help_lists_every_command_on_one_clean_line(width: int, group: tuple[str
     assert all(len(row) <= width for row in rows)
 
 
-@pytest.mark.parametrize(("columns", "widest"), [(None, 160), ("400", 400)])
+@pytest.mark.parametrize(("columns", "widest"), [(None, 160), ("80", 160), ("400", 400)])
 def test_output_to_a_pipe_is_160_columns_wide_unless_columns_says_otherwise(example_root: Path, columns: str | None,
                                                                            widest: int) -> None:
-    """Off a terminal rich would wrap tables at 80 columns, so the CLI prints 160; ``COLUMNS``
-    wins, so `COLUMNS=400 mesh list | grep KEY` finds each asset on one unbroken line."""
+    """Off a terminal rich would wrap tables at 80 columns, so the CLI prints 160; a wider
+    ``COLUMNS`` wins, so `COLUMNS=400 mesh list | grep KEY` finds each asset on one unbroken line."""
     env = {k: v for k, v in os.environ.items() if k not in ("MESH_ROOT", "COLUMNS")}
     done = subprocess.run([str(REPO / ".venv/bin/mesh"), "list", "--root", str(example_root)],
                           capture_output=True, text=True, check=False, env=env | ({"COLUMNS": columns} if columns else {}))
@@ -276,4 +276,4 @@ def test_output_to_a_pipe_is_160_columns_wide_unless_columns_says_otherwise(exam
     assert max(map(len, lines)) <= widest
     table_lines = [line for line in lines if line.startswith("│ ")]
     assets = len(json.loads(mesh(example_root, "list", "--json")[1]))
-    assert (len(table_lines) == assets) == (columns is not None), done.stdout  # at 160 the widest rows wrap
+    assert (len(table_lines) == assets) == (widest > 160), done.stdout  # at 160 the widest rows wrap
