@@ -19,12 +19,14 @@ from typing import Any
 import pandera.polars as pa
 import polars as pl
 
-from assets.drops import Arrival, Drop, newest_arrival, open_file
+from assets.drops import Arrival, ChangedWhileRead, Drop, Fetched, fetch_newest
 from assets.errors import CorruptDataError, StorageError
 from assets.storage import Manifest
 
 #: The most of a reader's error message kept in the error (hostile files make long ones).
 _MESSAGE = 300
+#: Listings and reads of a drop whose newest file keeps changing before the observation gives up.
+_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,23 +40,16 @@ class ArrivedFrame:
 def read_newest(key: str, drop: Drop, contract: type[pa.DataFrameModel], root: Path,
                 current: Manifest | None, *, now: float | None = None) -> ArrivedFrame | None:
     """The newest complete file of ``drop`` that ``current`` was not made from, read; ``None``
-    when nothing new arrived. Raises :class:`StorageError` when the drop cannot be listed and
-    :class:`CorruptDataError` when the file cannot be read."""
+    when nothing new arrived. The file is read once: the checksum recorded is of the bytes parsed.
+    Raises :class:`StorageError` when the drop cannot be listed or read, or its newest file keeps
+    changing while it is read, and :class:`CorruptDataError` when the file cannot be parsed."""
     where = drop.location if drop.on_s3 else str(drop.folder_at(root))
-    try:
-        arrival = newest_arrival(drop, root, observed=current.observed if current else None,
-                                 now=time.time() if now is None else now)
-    except OSError as exc:
-        raise StorageError(f"the drop of '{key}' cannot be read ({type(exc).__name__}: {exc})", where=where,
-                           fix="check that the folder or bucket exists and is readable") from None
-    if arrival is None:
+    fetched = _fetch(key, drop, root, current, where, time.time() if now is None else now)
+    if fetched is None:
         return None
+    arrival = fetched.arrival
     try:
-        with open_file(drop, root, arrival.name) as fh:
-            raw = fh.read()
-        if arrival.size != len(raw):  # changed between listing and reading: not finished after all
-            raise OSError(f"its size changed from {arrival.size} to {len(raw)} bytes while it was read")
-        frame = _parse(drop, raw, contract)
+        frame = _parse(drop, fetched.data, contract)
     except (Exception, pl.exceptions.PanicException) as exc:  # whatever a hostile file makes the reader raise
         message = str(exc).replace("\n", " ")[:_MESSAGE]
         raise CorruptDataError(
@@ -63,6 +58,24 @@ def read_newest(key: str, drop: Drop, contract: type[pa.DataFrameModel], root: P
             fix=f"replace it with a complete {drop.format.upper()} file whose columns have the contract's types; "
                 "write it under a temporary name and rename it into place") from None
     return ArrivedFrame(arrival=arrival, frame=frame)
+
+
+def _fetch(key: str, drop: Drop, root: Path, current: Manifest | None, where: str, now: float) -> Fetched | None:
+    """The newest arrival and its bytes, read once (:func:`assets.drops.fetch_newest`), listed
+    again if the file changed between its listing and its read, up to ``_ATTEMPTS`` times."""
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            return fetch_newest(drop, root, observed=current.observed if current else None, now=now)
+        except ChangedWhileRead as exc:
+            if attempt == _ATTEMPTS:
+                raise StorageError(f"the newest file of the drop of '{key}' changed while it was read, "
+                                   f"{_ATTEMPTS} times in a row ({exc.strerror})", where=str(exc.filename or where),
+                                   fix="write each file under a temporary name (.tmp, .part) and rename it into place "
+                                       "when complete; the next observation reads it") from None
+        except OSError as exc:
+            raise StorageError(f"the drop of '{key}' cannot be read ({type(exc).__name__}: {exc})", where=where,
+                               fix="check that the folder or bucket exists and is readable") from None
+    return None
 
 
 def _parse(drop: Drop, raw: bytes, contract: type[pa.DataFrameModel]) -> pl.LazyFrame:

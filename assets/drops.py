@@ -17,7 +17,11 @@ hold wildcards; the format is the glob's extension.
    not read until its size has stayed the same for ``settle``.
 
 **Identity**: an arrived file is known by its name, size and SHA-256 checksum
-(:class:`Arrival`). The manifest of the version made from it records them (``observed``); a later
+(:class:`Arrival`), taken of the very bytes that are then parsed: the file is opened once (a local
+one without following a symbolic link, and only if it is still the regular file listed: same
+inode, modification time and size), read once into memory, hashed, and parsed from those bytes;
+an S3 object is fetched in one request. A file replaced or changed between listing and reading
+raises :class:`ChangedWhileRead`. The manifest of the version made from it records them (``observed``); a later
 observation publishes only a newest file whose identity differs from that record, so observing
 twice with nothing new publishes nothing. The newest file is the one modified last (ties broken
 by name); older unpublished files are superseded by it.
@@ -27,6 +31,7 @@ This module imports neither polars nor pandera: Airflow's triggerer lists drops 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -35,7 +40,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO, Literal
+from typing import Any, Literal
 
 FORMATS: dict[str, Literal["csv", "parquet"]] = {".csv": "csv", ".parquet": "parquet"}
 TEMPORARY_PREFIXES = (".", "_", "~")
@@ -117,6 +122,21 @@ class Seen:
     name: str
     size: int
     mtime: float
+    #: A local file's (inode, modification time in ns) when listed; ``None`` on S3.
+    identity: tuple[int, int] | None = None
+
+
+class ChangedWhileRead(OSError):
+    """A drop's file was replaced or changed between its listing and its read (renamed over,
+    replaced by a symbolic link, still growing): what was listed is not what would be read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """An arrival and its bytes, read once: ``arrival.sha256`` is their checksum."""
+
+    arrival: Arrival
+    data: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,26 +166,62 @@ def complete_files(drop: Drop, root: Path, *, now: float) -> list[Seen]:
     return sorted(done, key=lambda s: (s.mtime, s.name))
 
 
-def newest_arrival(drop: Drop, root: Path, *, observed: Any, now: float) -> Arrival | None:
-    """The newest complete file of ``drop`` unless it is the one ``observed`` records; ``None``
-    when nothing new arrived. Reads the file once to checksum it."""
+def fetch_newest(drop: Drop, root: Path, *, observed: Any, now: float) -> Fetched | None:
+    """The newest complete file of ``drop`` and its bytes, unless it is the one ``observed``
+    records; ``None`` when nothing new arrived. The file is read once (:func:`read_listed`) and
+    its checksum is of exactly the bytes returned. Raises ``OSError``, :class:`ChangedWhileRead`
+    when the file changed since it was listed."""
     files = complete_files(drop, root, now=now)
     if not files:
         return None
     newest = files[-1]
-    digest = hashlib.sha256()
-    with open_file(drop, root, newest.name) as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    arrival = Arrival(name=newest.name, uri=drop.uri_of(newest.name), size=newest.size, sha256=digest.hexdigest())
-    return None if arrival.same_as(observed) else arrival
+    data = read_listed(drop, root, newest)
+    arrival = Arrival(name=newest.name, uri=drop.uri_of(newest.name), size=len(data),
+                      sha256=hashlib.sha256(data).hexdigest())
+    return None if arrival.same_as(observed) else Fetched(arrival, data)
 
 
-def open_file(drop: Drop, root: Path, name: str) -> BinaryIO:
-    """Open the drop's file ``name`` for reading (local folders relative to the mesh ``root``)."""
+def newest_arrival(drop: Drop, root: Path, *, observed: Any, now: float) -> Arrival | None:
+    """:func:`fetch_newest`'s arrival, without its bytes."""
+    fetched = fetch_newest(drop, root, observed=observed, now=now)
+    return fetched.arrival if fetched is not None else None
+
+
+def read_listed(drop: Drop, root: Path, seen: Seen) -> bytes:
+    """The bytes of the listed file ``seen``, read in one open: a local file without following a
+    symbolic link and only if it is still the regular file listed (inode, modification time,
+    size), at most its listed size plus one byte; an S3 object in one request. Raises
+    :class:`ChangedWhileRead` when it is not the file listed any more."""
     if drop.on_s3:
-        return _s3().open(f"{drop.folder}/{name}", "rb")
-    return open(drop.folder_at(root) / name, "rb")  # noqa: SIM115 - the caller closes it
+        data = bytes(_s3().cat_file(f"{drop.folder}/{seen.name}"))
+    else:
+        data = _read_local(drop.folder_at(root) / seen.name, seen)
+    if len(data) != seen.size:
+        raise ChangedWhileRead(errno.ESTALE, f"its size changed from {seen.size} to {len(data)} bytes since it was "
+                                             "listed", drop.uri_of(seen.name))
+    return data
+
+
+def _read_local(path: Path, seen: Seen) -> bytes:
+    """Read the local file ``path`` if it is still the regular file ``seen`` (see :func:`read_listed`)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ChangedWhileRead(errno.ELOOP, "it was replaced by a symbolic link since it was listed",
+                                   str(path)) from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or (st.st_ino, st.st_mtime_ns) != seen.identity or st.st_size != seen.size:
+            raise ChangedWhileRead(errno.ESTALE, "it was replaced or modified since it was listed", str(path))
+        chunks, left = [], seen.size + 1  # one byte more tells a file that grew
+        while left > 0 and (chunk := os.read(fd, min(left, 1 << 30))):
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _list_local(drop: Drop, root: Path) -> Iterator[Seen]:
@@ -180,7 +236,7 @@ def _list_local(drop: Drop, root: Path) -> Iterator[Seen]:
         except FileNotFoundError:  # renamed or removed while listed
             continue
         if stat.S_ISREG(st.st_mode):  # not a symbolic link: one to /etc/passwd or another drop is no arrival
-            yield Seen(entry.name, st.st_size, st.st_mtime)
+            yield Seen(entry.name, st.st_size, st.st_mtime, (st.st_ino, st.st_mtime_ns))
 
 
 def _list_s3(drop: Drop) -> Iterator[Seen]:

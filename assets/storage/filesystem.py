@@ -20,6 +20,7 @@ import errno
 import fcntl
 import io
 import os
+import stat
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO
@@ -49,6 +50,16 @@ _COPY_CHUNK = 1024 * 1024
 _MIN_BUFFER = 64 * 1024
 #: Reads of a file that keeps changing before :meth:`StorageRoot.read_stamped` gives up.
 _STABLE_READ_ATTEMPTS = 5
+
+
+#: How a stored data file is opened on a local filesystem: never through a symbolic link, and
+#: without waiting (a FIFO would block its opener until a writer comes).
+_OPEN_DATA = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+class NotRegularFile(OSError):
+    """A stored file that is a symbolic link, a device, a FIFO or a folder: it is not read (a
+    device or a FIFO could be read forever or block)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +147,30 @@ class StorageRoot:
             or info.get("last_modified")
         return int(info["size"]), str(state)
 
+    def data_stamp(self, path: str) -> tuple[int, object]:
+        """:meth:`stamp` of a stored data file, which must be a regular file: on a local
+        filesystem the link itself is stamped (``lstat``, no more syscalls than ``stat``) and
+        anything but a regular file raises :class:`NotRegularFile`."""
+        if not self.is_local:
+            return self.stamp(path)
+        st = os.lstat(path)
+        _require_regular(st, path)
+        return st.st_size, (st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+
+    def read_regular(self, path: str, most: int) -> tuple[bytes, tuple[int, object]]:
+        """At most ``most`` bytes of the local regular file ``path`` and the :meth:`stamp` of the
+        file opened (``fstat`` of its descriptor): opened without following a link or waiting on
+        a FIFO, so a link, a device or a FIFO raises :class:`NotRegularFile` instead of being
+        read forever or blocking."""
+        with self._open_to_read(path) as fh:
+            st = os.fstat(fh.fileno())
+            chunks, left = [], most
+            while left > 0 and (chunk := fh.read(left)):  # one read, unless the kernel returns less
+                chunks.append(chunk)
+                left -= len(chunk)
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return data, (st.st_size, (st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
+
     def read_stamped(self, path: str) -> tuple[bytes, tuple[int, object]]:
         """The bytes of a stored file and the :meth:`stamp` of exactly those bytes. On S3 both
         come from one ``GetObject`` (the bytes and their ETag), so a replacement between a
@@ -186,9 +221,23 @@ class StorageRoot:
         return f"{algorithm}:{hasher.hexdigest()}", size
 
     def _open_to_read(self, path: str) -> io.RawIOBase | io.BufferedIOBase:
+        """A stored file opened to read. A local one must be a regular file (see
+        :class:`NotRegularFile`): it is opened without following a link nor waiting on a FIFO,
+        and its descriptor checked."""
         if not self.is_local:
             return self.fs.open(path, "rb")
-        fh = open(path, "rb", buffering=0)  # noqa: SIM115 - the caller closes it
+        try:
+            fd = os.open(path, _OPEN_DATA)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symbolic link
+                raise NotRegularFile(errno.ELOOP, "a symbolic link, not a regular file", path) from None
+            raise
+        try:
+            _require_regular(os.fstat(fd), path)
+        except BaseException:
+            os.close(fd)
+            raise
+        fh = open(fd, "rb", buffering=0)  # noqa: SIM115 - the caller closes it
         with contextlib.suppress(OSError):  # a hint: read ahead further
             os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
         return fh
@@ -323,6 +372,16 @@ class StorageRoot:
         for folder, _dirs, files in self.fs.walk(path):
             for name in files:
                 yield f"{folder.rstrip('/')}/{name}"
+
+
+def _require_regular(st: os.stat_result, path: str) -> None:
+    """Raise :class:`NotRegularFile` unless ``st`` is a regular file's."""
+    if stat.S_ISREG(st.st_mode):
+        return
+    kind = ("a symbolic link" if stat.S_ISLNK(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode)
+            else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+            else "a folder" if stat.S_ISDIR(st.st_mode) else "a socket or other special file")
+    raise NotRegularFile(errno.EINVAL, f"{kind}, not a regular file", path)
 
 
 def _visibility(path: str) -> int:

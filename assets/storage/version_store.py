@@ -40,7 +40,7 @@ from assets.atomic import Prepared, discard
 from assets.disk_full import disk_full_reason, is_disk_full
 from assets.errors import AssetNotMaterializedError, CorruptDataError, StorageError
 from assets.storage.digest import UnknownChecksumAlgorithm, algorithm_of, checksum_of
-from assets.storage.filesystem import StorageRoot
+from assets.storage.filesystem import NotRegularFile, StorageRoot
 from assets.storage.layout import (
     CURRENT_FILE,
     DATA_FILE,
@@ -66,6 +66,10 @@ UNREACHABLE_FIX = "check that the storage root is reachable and writable"
 CORRUPT_FIX = ("copy the version back from the other region: `mesh dr replicate --verify` repairs a standby's "
                "copy; for the active region's, fail over and back (`mesh dr failover`, then `mesh dr failback`, which "
                "re-copies every version verified); or roll back to an earlier version")
+
+NOT_REGULAR_FIX = ("remove it, then copy the version back from the other region (`mesh dr replicate --verify` repairs a "
+                   "standby's copy; for the active region's, `mesh dr failover`, then `mesh dr failback`) or restore "
+                   "it from a backup (`mesh dr restore`)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,10 +393,15 @@ class VersionStore:
                 return self._read_object(manifest, path)
             stamp = self._stamp(manifest, path)
             if (self.root.uri_of(path), manifest.checksum, stamp) not in self.verified:
+                if stamp[0] != manifest.bytes:  # refused before it is read
+                    self._refuse_unless_matching(manifest, path, stamp[0], None)
                 if stamp[0] <= EAGER_VERIFY_BYTES:
-                    return self._read_verified(manifest, path, self.root.read_bytes(path), stamp)
+                    raw, opened = self.root.read_regular(path, manifest.bytes + 1)
+                    return self._read_verified(manifest, path, raw, opened)
                 self.check(manifest)
             return pl.scan_parquet(path)
+        except NotRegularFile as exc:
+            raise self._not_regular(manifest, path, exc) from None
         except (OSError, pl.exceptions.PolarsError) as exc:
             raise self._error(key, f"reading version '{manifest.version}' failed: {exc}", path) from exc
 
@@ -418,6 +427,8 @@ class VersionStore:
             return
         try:
             checksum = self.root.checksum(path, self._algorithm(manifest)) if stamp[0] == manifest.bytes else None
+        except NotRegularFile as exc:
+            raise self._not_regular(manifest, path, exc) from None
         except OSError as exc:
             raise self._error(manifest.key, f"reading version '{manifest.version}' failed: {exc}", path) from exc
         self._refuse_unless_matching(manifest, path, stamp[0], checksum)
@@ -449,13 +460,21 @@ class VersionStore:
         return frame.lazy()
 
     def _stamp(self, manifest: Manifest, path: str) -> tuple[int, object]:
+        """The stamp of a version's data file, which must be a regular file."""
         try:
-            return self.root.stamp(path)
+            return self.root.data_stamp(path)
+        except NotRegularFile as exc:
+            raise self._not_regular(manifest, path, exc) from None
         except FileNotFoundError:
             raise self._error(manifest.key, f"version '{manifest.version}' has no data file", path,
                               fix=CORRUPT_FIX, kind=CorruptDataError) from None
         except OSError as exc:
             raise self._error(manifest.key, f"reading version '{manifest.version}' failed: {exc}", path) from exc
+
+    def _not_regular(self, manifest: Manifest, path: str, exc: NotRegularFile) -> StorageError:
+        """The refusal to read a data file that is not a regular file (a link, a device, a FIFO)."""
+        return self._error(manifest.key, f"the data file of version '{manifest.version}' is {exc.strerror}, so it "
+                           "is not read", path, fix=NOT_REGULAR_FIX, kind=CorruptDataError)
 
     def _refuse_unless_matching(self, manifest: Manifest, path: str, size: int, checksum: str | None) -> None:
         if size == manifest.bytes and checksum == manifest.checksum:
@@ -470,10 +489,10 @@ class VersionStore:
         memory); a match is remembered for later reads."""
         path = self.data_path(manifest.key, manifest.version, manifest.partition)
         try:
-            stamp = self.root.stamp(path)
+            stamp = self.root.data_stamp(path)
             if stamp[0] != manifest.bytes or self.root.checksum(path, self._algorithm(manifest)) != manifest.checksum:
                 return False
-        except FileNotFoundError:
+        except (FileNotFoundError, NotRegularFile):  # a link, a device or a FIFO is not the version's data
             return False
         self._remember(path, manifest.checksum, stamp)
         return True
@@ -490,7 +509,11 @@ class VersionStore:
 
     def _remember(self, path: str, checksum: str, stamp: tuple[int, object]) -> None:
         """Remember a match if the file did not change while it was hashed."""
-        if self.root.stamp(path) == stamp:
+        try:
+            now = self.root.data_stamp(path)
+        except OSError:  # gone or replaced meanwhile: nothing to remember
+            return
+        if now == stamp:
             self.verified.remember((self.root.uri_of(path), checksum, stamp))
 
     def storage_bytes(self, domain: str) -> int:

@@ -36,6 +36,7 @@ from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.storage import Manifest, StorageRoot
 from assets.storage.digest import UnknownChecksumAlgorithm, algorithm_of
+from assets.storage.filesystem import NotRegularFile
 from governance.audit import AuditEvent, AuditLog, audit_log_at
 from governance.council import APPROVALS_FILE
 from governance.identity import Actor
@@ -422,7 +423,11 @@ def _restore_pointer(root: StorageRoot, source: Path, inner: str) -> str:
         algorithm = algorithm_of(manifest.checksum)
     except UnknownChecksumAlgorithm as exc:
         return f"{exc}; not restored"
-    if root.checksum(data, algorithm) != manifest.checksum:
+    try:
+        checksum = root.checksum(data, algorithm)
+    except NotRegularFile as exc:  # a link, a device or a FIFO: never read (see assets.storage.filesystem)
+        return f"data is {exc.strerror}; not restored"
+    if checksum != manifest.checksum:
         return "data does not match the manifest's checksum; not restored"
     root.write_atomic(path, source.read_bytes())
     return "restored"

@@ -3,7 +3,9 @@ in a backup (under ``.mesh/backups``, or written elsewhere with ``--to`` and rec
 be found: :func:`governance.dr.backup.backups_elsewhere`; backups are rewrapped on request:
 :mod:`governance.dr.backup_keys`), so no data can become unreadable. Deny by default: a folder
 under ``.mesh/backups`` whose index is missing or damaged blocks retiring any KEK until it is
-repaired or removed (:func:`governance.dr.backup.unreadable_backups`). It lives with disaster
+repaired or removed (:func:`governance.dr.backup.unreadable_backups`), and so does a declared
+region whose storage cannot be listed (a volume not mounted:
+:func:`governance.protection.rotation.unlisted_regions`). It lives with disaster
 recovery, above :mod:`governance.protection`, because it must see every backup. Retirement holds the key
 lock exclusive, like a rotation (:mod:`governance.protection.rotation`), so no publish can wrap
 a key with the KEK meanwhile.
@@ -23,7 +25,7 @@ from governance.identity import Actor
 from governance.identity.authorization import identity_details, require
 from governance.keys import KeyError_
 from governance.protection.keys import Keyring, unknown_kek
-from governance.protection.rotation import wrapped_items
+from governance.protection.rotation import UNLISTED_FIX, UnlistedRegion, unlisted_regions, wrapped_items
 
 
 def kek_usage(mesh: Mesh, keyring: Keyring) -> Counter[str]:
@@ -54,6 +56,12 @@ def _retire(mesh: Mesh, keyring: Keyring, audit: AuditLog, kek_id: str, actor: A
                         "which are not found now", where="mesh keys retire",
                         fix="mount them and run it again; if they are gone for good, remove their folders from "
                             f"{mesh.state_dir / 'backups' / ELSEWHERE}")
+    unlisted = unlisted_regions(mesh)
+    if unlisted:  # a region that cannot be listed now may hold keys this KEK wraps
+        audit.append(AuditEvent(actor="service:keys", action="key_retire", target=f"kek:{kek_id}", outcome="denied",
+                                source="cli", details={"unlisted_regions": [r.region for r in unlisted],
+                                                       "by": actor.id}))
+        raise _unlisted(kek_id, unlisted)
     unreadable = unreadable_backups(mesh.state_dir)
     if unreadable:  # deny by default: what such a folder holds cannot be accounted for
         audit.append(AuditEvent(actor="service:keys", action="key_retire", target=f"kek:{kek_id}", outcome="denied",
@@ -83,6 +91,13 @@ def _still_used(kek_id: str, stored: int, backups: dict[Path, int]) -> KeyError_
                      f"backup with `mesh dr backup` and then remove {', '.join(str(f) for f in backups)}")
     return KeyError_(f"KEK {kek_id} still wraps {stored + sum(backups.values())} data key(s){where}",
                      where="mesh keys retire", fix="; ".join(fixes))
+
+
+def _unlisted(kek_id: str, unlisted: list[UnlistedRegion]) -> KeyError_:
+    """The refusal to retire any KEK while a declared region cannot be listed."""
+    return KeyError_(f"KEK {kek_id} is not retired: {'; '.join(map(str, unlisted))}, so the data keys stored there "
+                     "cannot be counted, and retiring a KEK they need would make that region's data unreadable",
+                     where="mesh keys retire", fix=UNLISTED_FIX)
 
 
 def _unreadable(kek_id: str, unreadable: list[tuple[Path, str]]) -> KeyError_:

@@ -13,6 +13,7 @@ running it again. Retiring a KEK once nothing uses it is :mod:`governance.dr.kek
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -24,12 +25,15 @@ from assets.mesh import Mesh
 from assets.quarantine import QUARANTINE
 from assets.storage import StorageRoot
 from governance.audit import AuditEvent, AuditLog
+from governance.audit.witness import HEADS
 from governance.identity import Actor
 from governance.identity.authorization import identity_details, require
 from governance.keys import KeyError_
 from governance.protection.keys import Keyring, WrappedKey, dek_aad
 
 STATE = "rotation.json"
+#: The folder of a region that holds the audit log's signed heads, not data.
+WITNESS = HEADS[0]
 MANIFEST, REPORT = "manifest.json", "report.json"
 
 
@@ -49,6 +53,32 @@ class RotationReport:
     rewrapped: int
     already: int
     resumed: bool
+    #: Regions that could not be listed, so their keys were not rewrapped: the rotation is
+    #: incomplete (``rotation.json`` kept) until they are back and it is run again.
+    unlisted: tuple[UnlistedRegion, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return not self.unlisted
+
+
+@dataclass(frozen=True, slots=True)
+class UnlistedRegion:
+    """A region declared in ``mesh.toml`` whose storage cannot be listed now (its folder is
+    missing, a volume not mounted, or cannot be read): the keys it holds cannot be counted."""
+
+    region: str
+    where: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"region {self.region} ({self.where}: {self.why})"
+
+
+#: What to do about an :class:`UnlistedRegion`.
+UNLISTED_FIX = ("mount or restore its storage (mesh dr restore), or, if the region is gone for good, remove it "
+                "from [regions] of mesh.toml through the council; if it never held data, copy it there with "
+                "`mesh dr replicate`; then run the command again")
 
 
 def wrapped_items(mesh: Mesh, keyring: Keyring) -> Iterator[WrappedItem]:
@@ -103,15 +133,63 @@ class StoredDocument:
 
 
 def stored_documents(mesh: Mesh) -> Iterator[StoredDocument]:
-    """Every ``manifest.json`` and quarantine ``report.json`` of every region."""
+    """Every ``manifest.json`` and quarantine ``report.json`` of every region. A region whose
+    storage is missing holds nothing here: callers that must account for every key (rotation,
+    retirement) check :func:`unlisted_regions` first. A folder inside a region that cannot be
+    listed raises: what it holds cannot be known."""
     for region in mesh.policy.regions:
         root = mesh.store(region).root
         if not root.exists(root.root):
             continue
-        for file in sorted(root.walk_files(root.root)):
+        for file in sorted(_files(root)):
             inner = file[len(root.root) + 1:]
             if inner.endswith(f"/{MANIFEST}") or inner.startswith(f"{QUARANTINE}/") and inner.endswith(f"/{REPORT}"):
                 yield StoredDocument(region, root, file, inner, _read_json(root, file))
+
+
+def unlisted_regions(mesh: Mesh) -> list[UnlistedRegion]:
+    """The declared regions whose storage cannot be listed now, so the keys they hold cannot be
+    counted. A local region's folder must exist and be listable (a missing one is most likely a
+    volume not mounted), and must not be empty (nothing but the audit witness's heads, which are
+    written to the standby even when its volume is not mounted) while another region holds data:
+    an empty mount point. An object store's prefix may be empty, but the store must answer."""
+    found = {region: _listing(mesh.store(region).root) for region in mesh.policy.regions}
+    holding = [region for region, names in found.items() if isinstance(names, list) and set(names) - {WITNESS}]
+    unlisted = []
+    for region, names in found.items():
+        root = mesh.store(region).root
+        if isinstance(names, str):
+            unlisted.append(UnlistedRegion(region, root.uri_of(root.root), names))
+        elif root.is_local and holding and region not in holding:
+            unlisted.append(UnlistedRegion(region, root.uri_of(root.root), "it holds no data while "
+                                           f"{', '.join(holding)} does (an empty mount point: not mounted?)"))
+    return unlisted
+
+
+def _listing(root: StorageRoot) -> list[str] | str:
+    """The names in ``root``'s top folder, or why they cannot be listed."""
+    try:
+        return os.listdir(root.root) if root.is_local else root.listdir(root.root)
+    except FileNotFoundError:
+        return "its folder is missing (not mounted?)"
+    except OSError as exc:
+        return f"it cannot be listed ({exc.strerror or exc})"
+
+
+def _files(root: StorageRoot) -> Iterator[str]:
+    """Every file under ``root``. Locally a folder that cannot be listed raises (fsspec's walk
+    would take it for an empty one)."""
+    if not root.is_local:
+        yield from root.walk_files(root.root)
+        return
+    for folder, _dirs, names in os.walk(root.root, onerror=_unlistable):
+        for name in names:
+            yield f"{folder}/{name}"
+
+
+def _unlistable(exc: OSError) -> None:
+    raise _unknown_kek(str(exc.filename), f"its folder cannot be listed ({exc.strerror or exc})",
+                       "make the folder readable (or restore it with mesh dr restore); then run the command again")
 
 
 def tokenized_before(mesh: Mesh, classification: str) -> bool:
@@ -160,6 +238,7 @@ def _rotate(mesh: Mesh, keyring: Keyring, audit: AuditLog, actor: Actor,
     if keyring.provider.active_kek_id() != target:
         raise KeyError_(f"an interrupted rotation targets KEK {target}, but KEK {keyring.provider.active_kek_id()} "
                         "is active", where=str(state), fix="remove rotation.json only if you know why they differ")
+    unlisted = tuple(unlisted_regions(mesh))
     rewrapped = already = 0
     for item in list(wrapped_items(mesh, keyring)):
         if item.wrapped.kek_id == target:
@@ -169,10 +248,15 @@ def _rotate(mesh: Mesh, keyring: Keyring, audit: AuditLog, actor: Actor,
         rewrapped += 1
         if on_item is not None:
             on_item(item.label)
+    counts = {"rewrapped": rewrapped, "already": already, "resumed": resumed, **who}
+    if unlisted:  # rotation.json stays: running it again once the regions are back finishes it
+        audit.append(AuditEvent(actor="service:keys", action="key_rotate", target=f"kek:{target}",
+                                outcome="incomplete", source="cli",
+                                details={**counts, "unlisted_regions": [r.region for r in unlisted]}))
+        return RotationReport(target, rewrapped, already, resumed, unlisted)
     state.unlink()
     audit.append(AuditEvent(actor="service:keys", action="key_rotate", target=f"kek:{target}", outcome="completed",
-                            source="cli", details={"rewrapped": rewrapped, "already": already, "resumed": resumed,
-                                                   **who}))
+                            source="cli", details=counts))
     return RotationReport(target, rewrapped, already, resumed)
 
 

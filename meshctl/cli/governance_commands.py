@@ -374,25 +374,29 @@ def keys_status(root: RootOption = None, as_json: JsonOption = False) -> None:
     """The active KEK and how many wrapped data keys each KEK protects, stored and in the backups
     under .mesh/backups (ids only, never keys)."""
     from governance.dr.kek_retirement import kek_usage
+    from governance.protection.rotation import unlisted_regions
 
     with user_errors():
         mesh = open_policy_mesh(root)
         keyring = governed(mesh).keyring
         usage = kek_usage(mesh, keyring)
+        unlisted = unlisted_regions(mesh)
         active = keyring.provider.active_kek_id()
     if as_json:
-        emit_json({"active": active, "usage": dict(usage)})
+        emit_json({"active": active, "usage": dict(usage), "unlisted_regions": [r.region for r in unlisted]})
         return
     console.print(f"active KEK: {active}")
     for kek, count in sorted(usage.items()):
         console.print(f"- KEK {kek}: wraps {count} data key(s)")
+    for region in unlisted:
+        console.print(f"not counted: {region}", markup=False)
 
 
 @keys_app.command("rotate")
 def keys_rotate(root: RootOption = None, user: ActorOption = None) -> None:
     """Make a new KEK and rewrap every data key without rewriting data; re-run to finish an
     interrupted rotation. Needs the rotate_keys permission."""
-    from governance.protection.rotation import rotate_keys
+    from governance.protection.rotation import UNLISTED_FIX, rotate_keys
 
     with user_errors():
         mesh = open_policy_mesh(root)
@@ -400,6 +404,9 @@ def keys_rotate(root: RootOption = None, user: ActorOption = None) -> None:
         report = rotate_keys(mesh, governed(mesh).keyring, governed(mesh).audit, actor=actor, on_wait=_waiting)
     console.print(f"active KEK {report.kek_id}: {report.rewrapped} data key(s) rewrapped, {report.already} already "
                   f"under it{' (resumed an interrupted rotation)' if report.resumed else ''}")
+    if not report.complete:
+        fail(f"rotation incomplete: {'; '.join(map(str, report.unlisted))}: its data keys were not rewrapped, so "
+             f"the old KEK cannot be retired. Fix: {UNLISTED_FIX}")
 
 
 @keys_app.command("rewrap-backups")

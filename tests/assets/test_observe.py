@@ -3,6 +3,7 @@ published through the engine's step, and what they feed runs; half-written files
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -218,6 +219,7 @@ def test_a_source_on_an_object_store_prefix(root: Path, s3_bucket: str) -> None:
     assert result[SOURCE].status is Status.MATERIALIZED
     observed = mesh.store().current(SOURCE).observed  # type: ignore[union-attr]
     assert observed is not None and observed["uri"] == f"s3://{s3_bucket}/inbox/leads/leads-1.csv"
+    assert observed["sha256"] == hashlib.sha256(GOOD.encode()).hexdigest() and observed["bytes"] == len(GOOD)
     assert result[FED[0]].status is Status.MATERIALIZED
     assert observe("*", mesh=mesh)[SOURCE].status is Status.UNCHANGED
 

@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -499,3 +500,32 @@ def test_a_backup_holds_the_councils_approvals_and_restore_brings_them_back(exam
     again = runner.invoke(app, ["dr", "restore", *root, "--as", OPERATOR])
     assert again.exit_code == 0, again.stderr
     assert (example_root / APPROVALS_FILE).read_bytes() == approvals
+
+
+def test_a_restore_does_not_read_a_data_file_that_is_a_fifo(example_mesh: Mesh) -> None:
+    """A manifest is restored only over data that matches it; a FIFO in the data's place is
+    reported, never waited on (it would block its reader for ever)."""
+    manifest = materialize("sales.products", mesh=example_mesh)["sales.products"].manifest
+    assert manifest is not None
+    east = example_mesh.store("us-east")
+    data = Path(east.data_path("sales.products", manifest.version))
+    written = backup(example_mesh, actor=PLATFORM)
+    data.with_name("manifest.json").unlink()
+    data.unlink()
+    os.mkfifo(data)
+    done = subprocess.run([sys.executable, "-c", _RESTORE, str(example_mesh.root), str(written.path)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"us-east:sales/products/{manifest.version}/manifest.json: data is a FIFO, not a regular file; " \
+           "not restored" in done.stdout
+
+
+_RESTORE = """
+import sys
+from pathlib import Path
+from governance.dr import restore
+from governance.wiring import load_mesh
+from tests.conftest import person
+report = restore(load_mesh(Path(sys.argv[1])), Path(sys.argv[2]), actor=person("platform@acme.example"))
+print("\\n".join(report.problems))
+"""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -471,3 +472,58 @@ def test_a_backup_whose_index_is_lost_or_damaged_blocks_retiring_any_kek(protect
     index.write_bytes(saved)  # repaired: it counts again, and holds the old KEK's keys
     with pytest.raises(KeyError_, match=f"KEK {old} still wraps 5 data key"):
         retire_kek(mesh, keyring, audit, old, actor=operator)
+
+
+def test_a_region_that_is_not_mounted_makes_rotation_incomplete_and_blocks_retirement(protected_mesh: Mesh,
+                                                                                      tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from meshctl.cli import app
+
+    mesh, keyring, audit = protected_mesh, governed(protected_mesh).keyring, governed(protected_mesh).audit
+    operator = person("platform@acme.example")
+    before = plaintext(mesh)
+    standby = mesh.regions.secondary
+    assert standby is not None
+    folder = Path(mesh.store(standby).root.root)
+    old = keyring.provider.active_kek_id()
+    folder.rename(tmp_path / "unmounted")
+    report = rotate_keys(mesh, keyring, audit, actor=operator)
+    assert not report.complete and [r.region for r in report.unlisted] == [standby]
+    assert report.rewrapped == 3, "the reachable region and the tokenization key are rewrapped"
+    shutil.rmtree(folder, ignore_errors=True)  # the audit witness wrote its heads to the standby's path
+    with pytest.raises(KeyError_, match=f"KEK {old} is not retired: region {standby} .*folder is missing") as refused:
+        retire_kek(mesh, keyring, audit, old, actor=operator)
+    assert "mount or restore" in refused.value.fix and "remove it from [regions] of mesh.toml" in refused.value.fix
+    done = CliRunner().invoke(app, ["keys", "retire", old, "--as", "platform@acme.example", "--root", str(mesh.root)])
+    assert done.exit_code == 1 and "retired" not in done.stdout and standby in " ".join(done.stderr.split())
+    assert sorted(os.listdir(folder)) == ["_witness"], "the witness wrote its heads there again"
+    with pytest.raises(KeyError_, match=f"region {standby} .*holds no data while .* does \\(an empty mount point"):
+        retire_kek(mesh, keyring, audit, old, actor=operator)
+    assert old in keyring.provider.kek_ids()
+    shutil.rmtree(folder)
+    (tmp_path / "unmounted").rename(folder)
+    assert kek_usage(mesh, keyring)[old] == 2, "the standby's keys still need the old KEK"
+    report = rotate_keys(mesh, keyring, audit, actor=operator)
+    assert report.complete and report.resumed and report.rewrapped == 2
+    retire_kek(mesh, keyring, audit, old, actor=operator)
+    assert plaintext(mesh) == before
+    outcomes = [r.outcome for r in audit.query(actor="service:keys")]
+    assert outcomes == ["started", "incomplete", "denied", "denied", "denied", "completed", "retired"]
+
+
+def test_rotate_on_the_command_line_reports_an_unlisted_region_and_fails(protected_mesh: Mesh, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from meshctl.cli import app
+
+    standby = protected_mesh.regions.secondary
+    assert standby is not None
+    folder = Path(protected_mesh.store(standby).root.root)
+    folder.rename(tmp_path / "unmounted")
+    args = ["keys", "rotate", "--as", "platform@acme.example", "--root", str(protected_mesh.root)]
+    done = CliRunner().invoke(app, args)
+    said = " ".join(done.stderr.split())
+    assert done.exit_code == 1 and f"rotation incomplete: region {standby}" in said and "mount or restore" in said
+    status = CliRunner().invoke(app, ["keys", "status", "--root", str(protected_mesh.root)])
+    assert f"not counted: region {standby}" in " ".join(status.stdout.split())
