@@ -54,6 +54,7 @@ from assets.storage.leftovers import everywhere, in_asset, remove, stored_bytes
 from assets.storage.manifest import Manifest
 from assets.storage.staging import GRACE_SECONDS, staging_name
 from assets.storage.verified import VERIFIED, VerifiedFiles
+from assets.stored_json import load_json
 
 __all__ = ["PublishRequest", "StagedVersion", "VersionStore", "new_version"]
 #: Data files up to this size are, on their first read, read into memory once and hashed while
@@ -620,7 +621,7 @@ def _pointer(version: str) -> bytes:
 def _pointed(raw: bytes) -> str:
     """The version a ``CURRENT`` pointer names; raises ValueError, KeyError or TypeError if it
     is not ``{"version": "<id>"}``."""
-    version = json.loads(raw)["version"]
+    version = load_json(raw)["version"]
     if not isinstance(version, str) or not VERSION_NAME.fullmatch(version):
         raise ValueError(f"version {str(version)[:80]!r} is not a version id")
     return version

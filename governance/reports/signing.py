@@ -24,6 +24,7 @@ from typing import Any
 
 from assets.errors import MeshError
 from assets.mesh import Mesh
+from assets.stored_json import load_json
 from governance.audit.lines import canonical
 from governance.keys.local import public_key_id
 from governance.reports.records import Entry
@@ -93,7 +94,7 @@ def load_signed(path: Path) -> SignedReport:
     else:
         text = raw.decode("utf-8", errors="replace")
     try:
-        data = json.loads(text) if text is not None else None
+        data = load_json(text) if text is not None else None
     except ValueError:
         data = None
     if not isinstance(data, dict):

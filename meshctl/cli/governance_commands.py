@@ -28,6 +28,7 @@ from meshctl.cli._output import (
     require_asset,
     user_errors,
 )
+from assets.stored_json import load_json
 
 audit_app = typer.Typer(cls=OneLineSummaries, help="The tamper-evident audit log: verify, query, checkpoint.", no_args_is_help=True)
 access_app = typer.Typer(cls=OneLineSummaries, help="Grants between domains: list, request, approve (signed), revoke.", no_args_is_help=True)
@@ -159,8 +160,6 @@ def verify_proof(
     fingerprint: Annotated[str | None, typer.Option(help="The pinned fingerprint the key must have (sha256:...).")] = None,
 ) -> None:
     """Check a proof offline, with only the audit public key: no mesh needed."""
-    import json
-
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
@@ -168,7 +167,7 @@ def verify_proof(
     from governance.audit.proofs import check_proof
 
     try:
-        proof = json.loads(file.read_text())
+        proof = load_json(file.read_text())
         public = load_pem_public_key(key.read_bytes())
     except (OSError, ValueError) as exc:
         fail(f"cannot read {str(file)} or {str(key)}: {str(exc)}. Fix: name the proof file "

@@ -91,6 +91,30 @@ def current_holding_a_list(root: Path) -> Path:
     return path
 
 
+#: JSON nested deeper than Python's stack: ``json.loads`` raises RecursionError, not ValueError.
+DEEP = b"[" * 200_000
+
+
+def deeply_nested(file: str) -> Callable[[Path], Path]:
+    """The stored ``file`` of the current version of sales.orders (CURRENT beside it) made deeply nested JSON."""
+    def corrupt(root: Path) -> Path:
+        folder = version_folder(root, "sales.orders")
+        path = folder.parent / file if file == "CURRENT" else folder / file
+        path.write_bytes(DEEP)
+        return path
+    return corrupt
+
+
+def deeply_nested_last_line(relative: str) -> Callable[[Path], Path]:
+    """The last line of the JSON-lines file ``relative`` replaced by deeply nested JSON."""
+    def corrupt(root: Path) -> Path:
+        path = root / relative
+        lines = path.read_bytes().splitlines(keepends=True)
+        path.write_bytes(b"".join(lines[:-1]) + DEEP + b"\n")
+        return path
+    return corrupt
+
+
 def corrupt_parquet(root: Path) -> Path:
     folder = version_folder(root, "sales.orders")
     (folder / "data.parquet").write_bytes(b"PAR1 not parquet PAR1")
@@ -111,6 +135,15 @@ def corrupt_parquet(root: Path) -> Path:
     pytest.param(emptied_database, ("materialize", "sales.daily_sales"), id="emptied-state-database"),
     pytest.param(corrupt_parquet, ("read", "sales.orders", "--as", "sales-data@acme.example"), id="corrupt-parquet-read"),
     pytest.param(corrupt_parquet, ("materialize", "sales.daily_sales"), id="corrupt-parquet-materialize"),
+    pytest.param(deeply_nested("CURRENT"), ("list",), id="deeply-nested-current-list"),
+    pytest.param(deeply_nested("CURRENT"), ("read", "sales.orders", "--as", "sales-data@acme.example"),
+                 id="deeply-nested-current-read"),
+    pytest.param(deeply_nested("manifest.json"), ("read", "sales.orders", "--as", "sales-data@acme.example"),
+                 id="deeply-nested-manifest-read"),
+    pytest.param(deeply_nested_last_line(".mesh/audit/audit.jsonl"), ("audit", "query", *PRIVACY),
+                 id="deeply-nested-audit-line"),
+    pytest.param(deeply_nested_last_line(".mesh/audit/checkpoints.jsonl"), ("audit", "verify"),
+                 id="deeply-nested-checkpoint"),
 ])
 def test_a_corrupted_file_is_named_with_the_fix(materialized_example: tuple[Mesh, RunResult], tmp_path: Path,
                                                corrupt: Callable[[Path], Path], command: tuple[str, ...]) -> None:
@@ -163,3 +196,26 @@ def test_a_write_that_finds_the_disk_full_is_one_line_naming_the_file(materializ
     assert done.returncode == 1 and "Traceback" not in output, output
     assert f"error: {root / '.mesh/compiled/mesh.json'}: File too large" in output, output
     assert "Fix: free space on that disk" in output, output
+
+
+def test_heal_reports_a_deeply_nested_manifest_as_damaged_not_a_traceback(
+        materialized_example: tuple[Mesh, RunResult], tmp_path: Path) -> None:
+    """`mesh ops heal --dry-run` meets the manifest while surveying: it names the damaged file."""
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    broken = deeply_nested("manifest.json")(root)
+    result = CliRunner().invoke(app, ["ops", "heal", "--dry-run", "--root", str(root)], catch_exceptions=True)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    assert broken.parent.name in result.output, result.output
+
+
+def test_a_deeply_nested_proof_file_is_one_line_naming_it(materialized_example: tuple[Mesh, RunResult],
+                                                         tmp_path: Path) -> None:
+    proof = tmp_path / "proof.json"
+    proof.write_bytes(DEEP)
+    key = materialized_example[0].root / ".mesh/audit/audit.ed25519.pub"
+    result = CliRunner().invoke(app, ["audit", "verify-proof", str(proof), "--key", str(key)], catch_exceptions=True)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert str(proof) in result.output and "Fix:" in result.output, result.output
