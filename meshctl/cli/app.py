@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import io
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +17,7 @@ from assets.atomic import atomic_write
 from assets.disk_full import DISK_FULL_ERRNOS
 from assets.engine import materialize
 from assets.errors import MeshError
-from assets.mesh import Mesh
+from assets.mesh import STATE_DIR, Mesh
 from assets.quarantine import QUARANTINE
 from assets.results import AssetResult
 from governance.services import governed
@@ -82,12 +84,42 @@ class _OneLineErrors(OneLineSummaries):
         except MeshError as exc:
             fail(str(exc))
         except OSError as exc:
-            if exc.errno not in DISK_FULL_ERRNOS:
-                raise
             # the net under every command: those that can name a better fix raise their own MeshError
-            where = f"{exc.filename}: " if exc.filename else ""
-            fail(f"{where}{exc.strerror}: the disk is full (or the file is past the process's size limit), so the "
-                 "command stopped before it finished. Fix: free space on that disk (df), then run it again")
+            if exc.errno in DISK_FULL_ERRNOS:
+                where = f"{exc.filename}: " if exc.filename else ""
+                fail(f"{where}{exc.strerror}: the disk is full (or the file is past the process's size limit), so "
+                     "the command stopped before it finished. Fix: free space on that disk (df), then run it again")
+            if not _in_mesh_folder(exc.filename):
+                raise
+            path = Path(os.fsdecode(exc.filename))
+            fix = _MESH_FOLDER_FIXES.get(exc.errno or 0, _MESH_FOLDER_FIX)
+            if exc.errno == errno.ENOTDIR:
+                fix = f"{_file_in_the_way(path)} {fix}"
+            fail(f"{path}: {exc.strerror or exc}: the mesh cannot use its own folder. Fix: {fix}")
+
+
+#: What to do when a path under the mesh's ``.mesh`` folder cannot be used, by errno.
+_MESH_FOLDER_FIX = "check the path (ls -ld) and that the user running mesh may read and write the .mesh folder"
+_MESH_FOLDER_FIXES = {
+    errno.ENOTDIR: "is a file where the mesh keeps a folder: move it aside (mv it to a .bak name), then run the "
+                   "command again; the mesh makes the folder",
+    errno.EISDIR: "a folder stands where the mesh keeps a file: move it aside (mv it to a .bak name), then run "
+                  "the command again",
+    errno.EACCES: "give the user running mesh read and write access to it (ls -ld; chown or chmod u+rwX)",
+    errno.EPERM: "give the user running mesh read and write access to it (ls -ld; chown or chmod u+rwX)",
+    errno.EROFS: "the .mesh folder is on a read-only file system: run the mesh where it can write",
+}
+
+
+def _file_in_the_way(path: Path) -> Path:
+    """The nearest of ``path`` and its parents that is a file (what makes a folder under it fail)."""
+    return next((p for p in (path, *path.parents) if p.is_file()), path)
+
+
+def _in_mesh_folder(filename: object) -> bool:
+    """Whether an OSError's file is the mesh's ``.mesh`` folder or under it (not a user's own file,
+    whose error its command reports, nor a library's internal one, which is a defect to show)."""
+    return isinstance(filename, (str, bytes, os.PathLike)) and STATE_DIR in Path(os.fsdecode(filename)).parts
 
 
 app = typer.Typer(name="mesh", help="A data mesh of assets on Airflow 3.", no_args_is_help=True,

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from assets import Mesh
 from assets.results import RunResult
 from meshctl.cli import app
+from tests.conftest import REPO
 
 PRIVACY = ("--as", "privacy@acme.example")
 READ_CUSTOMERS = ("read", "customers.customers", *PRIVACY)
@@ -219,3 +220,18 @@ def test_a_deeply_nested_proof_file_is_one_line_naming_it(materialized_example: 
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert str(proof) in result.output and "Fix:" in result.output, result.output
+
+
+def test_a_file_where_the_mesh_folder_belongs_is_one_line_naming_it(tmp_path: Path) -> None:
+    """A fresh clone with a stray file `.mesh` (touch .mesh): the first command that makes the
+    mesh's folders names that file and says to move it aside, not a NotADirectoryError traceback."""
+    root = tmp_path / "clone"
+    root.mkdir()
+    shutil.copy(REPO / "mesh.toml", root / "mesh.toml")
+    shutil.copytree(REPO / "domains", root / "domains", ignore=shutil.ignore_patterns("__pycache__"))
+    (root / ".mesh").touch()
+    done = subprocess.run([Path(sys.executable).with_name("mesh"), "audit", "verify"], cwd=root, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and f"Fix: {root / '.mesh'} is a file" in last and "move it aside" in last, last
