@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from assets.errors import printable
 from governance.contracts.odcs_export import (
     PLAINTEXT_PHYSICAL,
     PLAINTEXT_REQUIRED,
@@ -69,7 +70,7 @@ class ImportedContract:
         """The Python module declaring the contract."""
         owners = ", ".join(repr(o) for o in self.owners)
         lines = [f'"""Contract {self.domain}.{self.name} (version {self.version}), imported from the ODCS document '
-                 f'{Path(self.source_file).name} by `mesh contract import`.', "",
+                 f'{_in_docstring(Path(self.source_file).name)} by `mesh contract import`.', "",
                  f'Use it as @asset(contract={self.class_name}, contract_version="{self.version}"'
                  + (f", owners=[{owners}]" if owners else "") + ").", '"""', "",
                  "import datetime as dt  # noqa: F401  (date bounds)", "",
@@ -86,7 +87,7 @@ class ImportedContract:
             lines.append(f"        unique = {_literal(list(self.unique))}")
         if self.unsupported:
             lines += ["", "", "# Not imported: rules a pandera Field cannot declare (add them by hand):"]
-            lines += [f"# - {u}" for u in self.unsupported]
+            lines += [f"# - {printable(u)}" for u in self.unsupported]  # a newline in a rule would start code
         return "\n".join(lines) + "\n"
 
     def load(self) -> type:
@@ -233,6 +234,12 @@ def _class_name(business: Any, name: str) -> str:
 
 def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_") if part) or "Contract"
+
+
+def _in_docstring(text: str) -> str:
+    """``text`` as it may stand inside a triple-quoted docstring: one line, no quote or backslash
+    that would end it or start an escape."""
+    return printable(text).replace('"', "'").replace("\\", "/")
 
 
 def _docstring(text: str) -> str:

@@ -29,10 +29,10 @@ from meshctl.cli import (
 from meshctl.cli import ops_commands as _ops_commands  # noqa: F401 - registers `mesh ops status|report|serve-metrics`
 from meshctl.cli._help import OneLineSummaries
 from meshctl.cli._output import (
-    MAX_LIMIT,
-    MAX_SCALE,
     ActorOption,
     JsonOption,
+    MAX_LIMIT,
+    MAX_SCALE,
     RootOption,
     act_as,
     console,
@@ -41,6 +41,7 @@ from meshctl.cli._output import (
     fail,
     open_mesh,
     open_policy_mesh,
+    plain,
     print_error,
     progress,
     require_asset,
@@ -180,7 +181,7 @@ def list_assets(selection: Annotated[str, typer.Argument(help="Selection, e.g. '
         table.add_row(r["key"], ", ".join(r["inputs"]) or "-", r["schedule"] or "-", r["visibility"],
                       r["contract"], r["version"] or (_partitions(r["published_partitions"]) if r["partitions"] else "-"),
                       f"{r['rows']:,}" if r["rows"] is not None else "-",
-                      f"[yellow]stale[/]: {escape('; '.join(r['stale_reasons']))}" if r["stale"] else "-")
+                      f"[yellow]stale[/]: {plain('; '.join(r['stale_reasons']))}" if r["stale"] else "-")
     console.print(table)
 
 
@@ -194,12 +195,12 @@ def check(root: RootOption = None, as_json: JsonOption = False) -> None:
         emit_json(report.to_dict())
     else:
         for warning in report.warnings:
-            console.print(f"[yellow]warning[/]: {escape(warning)}", highlight=False, soft_wrap=True)
+            console.print(f"[yellow]warning[/]: {plain(warning)}", highlight=False, soft_wrap=True)
         if report.ok:
             console.print(f"[green]ok[/]: {report.summary}")
         else:
             for problem in report.problems:
-                console.print(f"[red]problem[/]: {escape(problem)}", highlight=False, soft_wrap=True)
+                console.print(f"[red]problem[/]: {plain(problem)}", highlight=False, soft_wrap=True)
             console.print(f"{len(report.problems)} problem(s)")
     _compile_quietly(root)
     if not report.ok:
@@ -216,7 +217,7 @@ def _compile_quietly(root: Path | None) -> None:
         folder = find_mesh_file(root).parent
         write_compiled_mesh(folder)
     except (MeshError, OSError) as exc:
-        errors.print(f"note: the compiled mesh was not written: {escape(str(exc))}", highlight=False, soft_wrap=True)
+        errors.print(f"note: the compiled mesh was not written: {plain(str(exc))}", highlight=False, soft_wrap=True)
 
 
 
@@ -247,7 +248,7 @@ def compile_command(root: RootOption = None, as_json: JsonOption = False) -> Non
         console.print(f"compiled {len(compiled.assets)} assets in {len(compiled.domains)} domains to {path}",
                       highlight=False, soft_wrap=True)
         for name, problem in problems.items():
-            console.print(f"[red]problem[/] ({name}): {escape(problem)}", highlight=False, soft_wrap=True)
+            console.print(f"[red]problem[/] ({name}): {plain(problem)}", highlight=False, soft_wrap=True)
     if problems:
         raise typer.Exit(1)
 
@@ -467,9 +468,9 @@ def _set_up_example(root: Path | None) -> None:
         console.print(f"set-up: keys created for {len(done.registered)} people in {identity_folder()} (owner-only); "
                       f"their public keys and {len(done.signed)} signed approval(s) written to mesh.toml", highlight=False)
     for person, why in done.skipped.items():
-        console.print(f"set-up: {escape(person)} skipped: {escape(why)}", highlight=False)
+        console.print(f"set-up: {plain(person)} skipped: {plain(why)}", highlight=False)
     if approved:
-        console.print(f"set-up: people, roles and owners approved by {escape(approved)} (as `mesh policy approve` "
+        console.print(f"set-up: people, roles and owners approved by {plain(approved)} (as `mesh policy approve` "
                       "would); a change of them now needs the council's signature", highlight=False)
 
 
