@@ -12,9 +12,11 @@ from typing import Any
 
 
 def load_json(raw: bytes | bytearray | str) -> Any:
-    """``raw`` parsed as JSON; raises ValueError (JSONDecodeError, UnicodeDecodeError, or "nested
-    too deeply") for anything that is not JSON a reader can hold."""
+    """``raw`` parsed as JSON; raises ValueError for anything that is not JSON a reader can hold:
+    JSONDecodeError (malformed, or nested too deeply), UnicodeDecodeError, or the ValueError of an
+    integer of thousands of digits."""
     try:
         return json.loads(raw)
-    except RecursionError:
-        raise ValueError("the JSON is nested too deeply to read (it is not a file the mesh wrote)") from None
+    except RecursionError:  # a JSONDecodeError: to its readers it is as much "not JSON" as a torn line
+        raise json.JSONDecodeError("the JSON is nested too deeply to read (it is not a file the mesh wrote)",
+                                   "", 0) from None

@@ -99,7 +99,7 @@ def _entry(line: bytes, path: Path, n: int) -> TrustApproval:
         raise ConfigError("the line is too long to be an approval", where=where, fix=fix)
     try:
         body = load_json(line)
-    except ValueError:  # not UTF-8, not JSON, or nested too deeply
+    except (UnicodeDecodeError, json.JSONDecodeError):  # not UTF-8, not JSON, or nested too deeply
         raise ConfigError("the line is not JSON", where=where, fix=fix) from None
     except ValueError as exc:  # JSON that Python refuses to read: an integer of thousands of digits
         raise ConfigError(f"the line cannot be read ({exc})", where=where, fix=fix) from None

@@ -11,10 +11,15 @@ from hypothesis import strategies as st
 from assets.stored_json import load_json
 
 
-@pytest.mark.parametrize("raw", [b"[" * 200_000, "{\"a\":" * 200_000, b"\xff\xfe[", b"", b"{"])
-def test_json_too_deep_or_malformed_is_a_value_error(raw: bytes | str) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("raw", [b"[" * 200_000, "{\"a\":" * 200_000, b"", b"{"])
+def test_json_too_deep_or_malformed_is_a_decode_error(raw: bytes | str) -> None:
+    with pytest.raises(json.JSONDecodeError):
         load_json(raw)
+
+
+def test_bytes_that_are_not_utf8_are_a_value_error() -> None:
+    with pytest.raises(ValueError):
+        load_json(b"[\"\xff\"]")
 
 
 @given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
