@@ -71,9 +71,9 @@ def plain(text: object) -> str:
 def print_error(message: str) -> None:
     """Print ``message`` as one error line on stderr.
 
-    The message is user text (TOML key paths like ``[domains.sales]``), never rich markup."""
-    errors.print(f"[bold red]error:[/] {escape(printable(message, keep=chr(10) + chr(9)))}", highlight=False,
-                 soft_wrap=True)
+    The message is user text (TOML key paths like ``[domains.sales]``), never rich markup, and may
+    name a file whose name holds a newline: it is shown as ``\\n``, so the error stays one line."""
+    errors.print(f"[bold red]error:[/] {plain(message)}", highlight=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

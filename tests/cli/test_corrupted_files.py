@@ -235,3 +235,14 @@ def test_a_file_where_the_mesh_folder_belongs_is_one_line_naming_it(tmp_path: Pa
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and f"Fix: {root / '.mesh'} is a file" in last and "move it aside" in last, last
+
+
+def test_an_error_naming_a_file_with_escapes_and_a_newline_stays_one_line(tmp_path: Path) -> None:
+    """The error names the file as escapes: no terminal colour, no second line forged by the name."""
+    proof = tmp_path / "r-\x1b[31mRED\x1b[0m\nerror: fake line.json"
+    proof.write_bytes(b"{")
+    result = CliRunner().invoke(app, ["audit", "verify-proof", str(proof), "--key", str(tmp_path / "k.pub")],
+                                catch_exceptions=True)
+    assert result.exit_code == 1 and "\x1b" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "RED\\x1b[0m\\nerror: fake line.json" in result.stderr, \
+        result.stderr
