@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from assets.errors import ConfigError, MeshError
 from assets.partition_mapping import PartitionEdge, PartitionMapping, mapping_from_dict
 from assets.partitions import PartitionsDefinition, partitions_from_dict
+from assets.stored_json import load_json
 
 if TYPE_CHECKING:
     from assets.definition import AssetSpec
@@ -276,7 +277,7 @@ class CompiledMesh:
     def from_json(cls, data: bytes, where: str) -> CompiledMesh:
         """Read the file's bytes; anything malformed raises :class:`CompiledMeshError`."""
         try:
-            raw = json.loads(data)
+            raw = load_json(data)
             if raw.get("format") != FORMAT:
                 raise ValueError(f"format {raw.get('format')!r}, expected {FORMAT}")
             fp = raw["fingerprint"]

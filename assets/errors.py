@@ -16,6 +16,14 @@ import difflib
 from collections.abc import Iterable
 
 
+def printable(text: object, keep: str = "") -> str:
+    """``str(text)`` with each character a terminal would act on (ESC, CR, a newline, a lone
+    surrogate...) shown as its Python escape (``\\x1b``), except those in ``keep``: a name from a
+    file or a user can then neither colour a terminal nor forge a line (of output, or of a
+    generated module) that the mesh did not write."""
+    return "".join(c if c.isprintable() or c in keep else repr(c)[1:-1] for c in str(text))
+
+
 class MeshError(Exception):
     """Base of every error the mesh reports to a user."""
 

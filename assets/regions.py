@@ -19,6 +19,7 @@ from typing import Protocol
 
 from assets.atomic import atomic_write
 from assets.errors import ConfigError
+from assets.stored_json import load_json
 
 ACTIVE_REGION_FILE = Path("state") / "active_region.json"
 
@@ -52,7 +53,7 @@ def read_switch(state_dir: Path) -> RegionSwitch | None:
 @lru_cache(maxsize=64)
 def _parse(path: Path, _mtime_ns: int, _size: int, _inode: int) -> RegionSwitch | None:
     try:
-        return RegionSwitch(**json.loads(path.read_bytes()))
+        return RegionSwitch(**load_json(path.read_bytes()))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, TypeError) as exc:

@@ -10,7 +10,6 @@ jurisdiction.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 
 from assets.errors import MeshError
@@ -19,6 +18,7 @@ from assets.storage import VersionStore
 from assets.storage.layout import CURRENT_FILE, VERSION_NAME
 from governance.audit import AuditEvent, AuditLog
 from governance.policy import MeshPolicy
+from assets.stored_json import load_json
 
 
 class ResidencyError(MeshError):
@@ -116,7 +116,7 @@ def _expire_archives(mesh: Mesh, audit: AuditLog, region: str, now: dt.datetime,
                     manifest_path = root.path("_archive", *parent, version, "manifest.json")
                     if version.startswith(".") or not root.exists(manifest_path):
                         continue
-                    produced = json.loads(root.read_bytes(manifest_path))["produced_at"]
+                    produced = load_json(root.read_bytes(manifest_path))["produced_at"]
                     if dt.datetime.fromisoformat(produced) >= limit:
                         continue
                     removals.append(Removal(region, key, version, produced, partition))

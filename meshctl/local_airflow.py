@@ -38,6 +38,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt
 from assets.errors import MeshError
 from assets.retrying import Backoff
 from meshctl.profiles import EMBEDDED, Component, Profile
+from assets.stored_json import load_json
 
 if TYPE_CHECKING:
     from assets.compiled import CompiledMesh
@@ -187,7 +188,7 @@ class LocalAirflow:
     def _pids(self) -> dict[str, int]:
         """The process (group) of each component started from this home, alive or not."""
         try:
-            pids: dict[str, int] = json.loads(self.pid_file.read_text())
+            pids: dict[str, int] = load_json(self.pid_file.read_text())
         except FileNotFoundError:
             return {}
         return pids
@@ -248,7 +249,7 @@ class LocalAirflow:
 
     def _complete(self, alive: Mapping[str, int], timeout: float) -> list[str]:
         """Start what is missing from the Airflow running from this home (see :meth:`start`)."""
-        started = json.loads(self.started_file.read_text()) if self.started_file.exists() else {}
+        started = load_json(self.started_file.read_text()) if self.started_file.exists() else {}
         if started.get("profile", self.profile.name) != self.profile.name or started.get("port", self.port) != self.port:
             raise AirflowRuntimeError(
                 f"Airflow is already running from {self.home} with the {started.get('profile')} profile on port "
@@ -309,7 +310,7 @@ class LocalAirflow:
         that did not record its bundles."""
         if not self.started_file.exists():
             return None
-        loaded = json.loads(self.started_file.read_text()).get("bundles")
+        loaded = load_json(self.started_file.read_text()).get("bundles")
         if not isinstance(loaded, list):
             return None
         now = self._bundle_names()
@@ -407,7 +408,7 @@ class LocalAirflow:
         if not self.running() or not self.started_file.exists():
             return None
         try:
-            port = json.loads(self.started_file.read_text()).get("port")
+            port = load_json(self.started_file.read_text()).get("port")
         except (OSError, ValueError, AttributeError):
             return None
         return port if isinstance(port, int) else None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import threading
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterator, Mapping
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assets.mesh import Mesh
+from assets.stored_json import load_json
 from governance.audit import AuditError, AuditLog
 from governance.dr import dr_status
 from governance.ops import DailyOperations, DomainHealth, OperationsView
@@ -52,7 +52,7 @@ def _run_fields(line: bytes) -> tuple[str, str, str]:
         a, o, t = a + len(_AT), o + len(_OUTCOME), t + len(_TARGET)
         return (line[a:line.index(b'"', a)].decode(), line[o:line.index(b'"', o)].decode(),
                 line[t:line.index(b'"', t)].decode())
-    body = json.loads(line)
+    body = load_json(line)
     fields = body["at"], body["outcome"], body["target"]
     if not all(isinstance(f, str) for f in fields):
         raise TypeError("a materialize record's at, outcome and target are not strings")
@@ -213,7 +213,7 @@ class RunIndex:
                     if line.startswith(_MATERIALIZE_LINE):
                         self._add(line, self.offset)
                     elif line.startswith(_DRILL_LINE):
-                        _drill(json.loads(line))  # its details are read when the page shows them
+                        _drill(load_json(line))  # its details are read when the page shows them
                         self.drill_at = self.offset
                 self.offset += len(line)
         return self
@@ -247,7 +247,7 @@ class RunIndex:
             for offset in offsets:
                 fh.seek(offset)
                 with _record_at(log, offset):
-                    found.append((offset, json.loads(fh.readline())))
+                    found.append((offset, load_json(fh.readline())))
             return found
 
     def _add(self, line: bytes, start: int) -> None:

@@ -29,6 +29,7 @@ import fsspec
 
 from assets.storage.conditional import delete_if, pause, put_if, read_tagged
 from assets.storage.staging import writer_gone, writer_id
+from assets.stored_json import load_json
 
 #: How long a lease lasts unless renewed; its holder renews it every third of that.
 LEASE_SECONDS = 60.0
@@ -101,7 +102,7 @@ class _Lease:
 
 def _parse(raw: bytes) -> dict[str, object]:
     try:
-        holder = json.loads(raw)
+        holder = load_json(raw)
     except ValueError:
         return {}
     return holder if isinstance(holder, dict) else {}

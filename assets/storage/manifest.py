@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from functools import cache
 from typing import Any
+from assets.stored_json import load_json
 
 MANIFEST_FORMAT = 1
 
@@ -97,7 +98,7 @@ class Manifest:
 
     @classmethod
     def from_json(cls, raw: builtins.bytes | str) -> Manifest:
-        data = json.loads(raw)
+        data = load_json(raw)
         if not isinstance(data, dict):
             raise ValueError("a manifest is a JSON object")
         found = data.get("warnings", [])

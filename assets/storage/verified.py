@@ -26,6 +26,7 @@ from collections.abc import Hashable
 from pathlib import Path
 
 from assets.atomic import atomic_write
+from assets.stored_json import load_json
 
 #: (file URL, expected checksum, stamp of the file's state)
 Entry = tuple[str, str, Hashable]
@@ -152,8 +153,8 @@ def _key(entry: Entry) -> str:
 def _parse(line: bytes) -> str | None:
     """The entry of a line of the file, or ``None`` for anything but [URL, checksum, stamp]."""
     try:
-        value = json.loads(line)
-    except (ValueError, RecursionError):
+        value = load_json(line)
+    except ValueError:
         return None
     if not (isinstance(value, list) and len(value) == 3 and isinstance(value[0], str) and isinstance(value[1], str)
             and _is_stamp(value[2])):

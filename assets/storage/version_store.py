@@ -55,6 +55,7 @@ from assets.storage.leftovers import everywhere, in_asset, remove, stored_bytes
 from assets.storage.manifest import Manifest
 from assets.storage.staging import GRACE_SECONDS, staging_name
 from assets.storage.verified import VERIFIED, VerifiedFiles
+from assets.stored_json import load_json
 
 log = logging.getLogger(__name__)
 
@@ -676,7 +677,7 @@ def _named(raw: bytes) -> str | None:
 def _pointed(raw: bytes) -> str:
     """The version a ``CURRENT`` pointer names; raises ValueError, KeyError or TypeError if it
     is not ``{"version": "<id>"}``."""
-    version = json.loads(raw)["version"]
+    version = load_json(raw)["version"]
     if not isinstance(version, str) or not VERSION_NAME.fullmatch(version):
         raise ValueError(f"version {str(version)[:80]!r} is not a version id")
     return version

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+from assets.stored_json import load_json
 
 #: ``alert``: an incident opened; ``escalation``: nobody acknowledged it in time, a further
 #: route is told; ``resolve``: the condition ended; ``notice``: news for the subscribers of an
@@ -56,7 +57,7 @@ class AlertMessage:
 
     @classmethod
     def from_json(cls, text: str) -> AlertMessage:
-        return cls(**json.loads(text))
+        return cls(**load_json(text))
 
 
 def _text(value: Any) -> str:

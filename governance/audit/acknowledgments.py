@@ -23,6 +23,7 @@ from typing import Any
 
 from governance.audit.lines import canonical
 from governance.identity.keys import verify_text
+from assets.stored_json import load_json
 
 #: Domain separation: an acknowledgment signature can never be taken for another signed message.
 PAYLOAD_TYPE = "acme-mesh/audit-loss-acknowledgment/v1"
@@ -66,7 +67,7 @@ class Acknowledgment:
     def parse(cls, line: bytes) -> Acknowledgment | None:
         """The acknowledgment on ``line``, or ``None`` when it is not one."""
         try:
-            data = json.loads(line)
+            data = load_json(line)
             heads = data["heads"]
             if not isinstance(heads, list) or not all(isinstance(h, dict) for h in heads):
                 return None

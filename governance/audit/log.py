@@ -80,6 +80,7 @@ from governance.audit.verification import (
 )
 from governance.audit.witness import NO_WITNESSES, RegionWitness, Witnesses
 from governance.keys.local import public_key_id
+from assets.stored_json import load_json
 
 _log = logging.getLogger(__name__)
 __all__ = ["CHECKPOINTS", "HEAD", "LOG", "PUBLIC_KEY", "AuditError", "AuditLog", "AuditRecord", "key_fingerprint",
@@ -208,7 +209,7 @@ class AuditLog:
             for line_no, line in enumerate(fh, start=1):
                 if line.endswith(b"\n"):  # a torn last line is set aside by the next append
                     try:
-                        record = AuditRecord(**json.loads(line))
+                        record = AuditRecord(**load_json(line))
                     except (ValueError, TypeError):  # not JSON, not UTF-8, or not a record's fields
                         raise self.damaged_line(line_no) from None
                     yield record
@@ -423,7 +424,7 @@ class AuditLog:
         if self._known_head is not None and self._known_head[0] == raw:
             return _copy_head(self._known_head[1])
         try:
-            data = json.loads(raw)
+            data = load_json(raw)
             data["range"] = CompactRange.from_dict(data["range"])
             data["blocks"] = CompactRange.from_dict(data["blocks"])
             int(data["count"]), int(data["bytes"]), str(data["last"])
@@ -495,7 +496,7 @@ class AuditLog:
         found = []
         for line_no, line in enumerate(raw.splitlines(), start=1):
             try:
-                cp = json.loads(line)
+                cp = load_json(line)
                 if not isinstance(cp, dict) or not isinstance(cp.get("size"), int) or \
                         not isinstance(cp.get("root"), str) or not isinstance(cp.get("signature"), str):
                     raise ValueError

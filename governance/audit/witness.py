@@ -35,6 +35,7 @@ from assets.storage.object_lock import (
     read_version,
     stored_objects,
 )
+from assets.stored_json import load_json
 
 HEADS = ("_witness", "audit", "heads.jsonl")
 #: In a bucket: each head as its own object, never rewritten.
@@ -82,7 +83,7 @@ def _parse(raw: bytes) -> list[dict[str, Any]]:
     heads = []
     for line in raw.splitlines():
         try:
-            head = json.loads(line)
+            head = load_json(line)
         except ValueError:
             continue  # a torn last line of an interrupted append
         if isinstance(head, dict) and isinstance(head.get("size"), int):

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ import yaml
 
 from governance.contracts.odcs_rules import export_checks, export_frame_checks
 from governance.contracts.odcs_types import OdcsError, column_type
+from assets.stored_json import load_json
 
 if TYPE_CHECKING:
     import pandera.polars as pa
@@ -206,7 +206,7 @@ def _servers(mesh: Mesh, key: str, version: str | None) -> list[dict[str, Any]]:
 @cache
 def _json_schema() -> dict[str, Any]:
     text = resources.files("open_data_contract_standard").joinpath("schema.json").read_text(encoding="utf-8")
-    return dict(json.loads(text))
+    return dict(load_json(text))
 
 
 def validate_document(document: dict[str, Any], *, where: str, strict_keys: bool = True) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from assets.errors import printable
 from governance.contracts.odcs_export import (
     PLAINTEXT_PHYSICAL,
     PLAINTEXT_REQUIRED,
@@ -84,7 +85,7 @@ class ImportedContract:
 
     def source(self) -> str:
         """The Python module declaring the contract. Every text the document gave is written as
-        an escaped literal or comment (:func:`_docstring`, :func:`_literal`, :func:`_comment`): a
+        an escaped literal or comment (:func:`_docstring`, :func:`_literal`, ``printable``): a
         document can name things, never add code."""
         owners = ", ".join(repr(o) for o in self.owners)
         header = (f"Contract {self.domain}.{self.name} (version {self.version}), imported from the ODCS document "
@@ -106,7 +107,7 @@ class ImportedContract:
             lines.append(f"        unique = {_literal(list(self.unique))}")
         if self.unsupported:
             lines += ["", "", "# Not imported: rules a pandera Field cannot declare (add them by hand):"]
-            lines += [f"# - {_comment(str(u))}" for u in self.unsupported]
+            lines += [f"# - {printable(u)}" for u in self.unsupported]  # a newline in a rule would start code
         return "\n".join(lines) + "\n"
 
     def load(self) -> type:
@@ -272,11 +273,6 @@ def _docstring(text: str) -> str:
     """A string literal of ``text``: triple-quoted when that is safe and readable, else escaped."""
     plain = '"' not in text and "\\" not in text and all(line.isprintable() for line in text.split("\n"))
     return f'"""{text}"""' if plain else repr(text)
-
-
-def _comment(text: str) -> str:
-    """``text`` fit for one comment line: line breaks and other unprintable characters escaped."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _literal(value: Any) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 from assets.atomic import atomic_write
 from assets.errors import ConfigError, MeshError
 from governance.audit import AuditLog
+from assets.stored_json import load_json
 
 #: The audit action of a change of trust that reached the council's quorum.
 TRUST_APPROVED = "trust_approved"
@@ -76,7 +77,7 @@ def remember(state_dir: Path, approved: Sequence[str]) -> None:
 
 def _read_marker(state_dir: Path) -> tuple[str | None, str | None] | None:
     try:
-        body = json.loads((state_dir / _MARKER).read_bytes())
+        body = load_json((state_dir / _MARKER).read_bytes())
     except (OSError, ValueError):
         return None
     if not isinstance(body, dict):

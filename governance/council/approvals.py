@@ -19,6 +19,7 @@ from typing import Any
 from assets.atomic import atomic_write
 from assets.errors import ConfigError
 from governance.policy import digest_of
+from assets.stored_json import load_json
 
 #: The file's name, beside ``mesh.toml``.
 APPROVALS_FILE = "mesh.approvals.jsonl"
@@ -97,8 +98,8 @@ def _entry(line: bytes, path: Path, n: int) -> TrustApproval:
     if len(line) > _MAX_LINE:
         raise ConfigError("the line is too long to be an approval", where=where, fix=fix)
     try:
-        body = json.loads(line)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        body = load_json(line)
+    except (UnicodeDecodeError, json.JSONDecodeError):  # not UTF-8, not JSON, or nested too deeply
         raise ConfigError("the line is not JSON", where=where, fix=fix) from None
     except ValueError as exc:  # JSON that Python refuses to read: an integer of thousands of digits
         raise ConfigError(f"the line cannot be read ({exc})", where=where, fix=fix) from None

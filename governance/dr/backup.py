@@ -43,6 +43,7 @@ from governance.identity import Actor
 from governance.identity.authorization import identity_details, require
 from governance.protection import Keyring
 from governance.services import governed
+from assets.stored_json import load_json
 
 INDEX, SIGNATURE = "index.json", "index.sig"
 MANIFEST, CURRENT = "manifest.json", "CURRENT"
@@ -167,7 +168,7 @@ def unreadable_backups(state_dir: Path) -> list[tuple[Path, str]]:
 def _index_problem(index_file: Path) -> str:
     """Why the backup index ``index_file`` cannot be read ("" when it can)."""
     try:
-        index = json.loads(index_file.read_bytes())
+        index = load_json(index_file.read_bytes())
     except FileNotFoundError:
         return "its index.json is missing"
     except (OSError, ValueError) as exc:
@@ -182,7 +183,7 @@ def backups_elsewhere(state_dir: Path) -> tuple[list[Path], list[Path]]:
     recorded when they were written: those still found (with an index), and those not found
     (removed, or on a disk not mounted now). A KEK is retired only when neither wraps a key."""
     try:
-        recorded = json.loads((backups_dir(state_dir) / ELSEWHERE).read_text())
+        recorded = load_json((backups_dir(state_dir) / ELSEWHERE).read_text())
     except FileNotFoundError:
         return [], []
     except (OSError, ValueError) as exc:
@@ -230,7 +231,7 @@ def verify_backup(state_dir: Path, path: Path) -> dict[str, Any]:
     except (OSError, ValueError, InvalidSignature):
         raise BackupError("the backup's index is not signed by this mesh's audit key (altered or foreign)",
                           where=str(index_file), fix="restore from another backup") from None
-    index = json.loads(raw)
+    index = load_json(raw)
     bad = [rel for rel, digest in index["files"].items()
            if not (path / rel).is_file() or file_digest(path / rel) != digest]
     if bad:
@@ -410,7 +411,7 @@ def _restore_pointer(root: StorageRoot, source: Path, inner: str) -> str:
     if root.exists(path):
         return ""
     if inner.endswith(CURRENT):
-        version = json.loads(source.read_bytes())["version"]
+        version = load_json(source.read_bytes())["version"]
         if not root.exists(root.path(inner.rsplit("/", 1)[0], version, MANIFEST)):
             return f"points at version {version}, which is not here"
         root.write_atomic(path, source.read_bytes())

@@ -17,7 +17,6 @@ point is finished, or undone, by the next run.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shutil
 from collections import Counter
@@ -48,6 +47,7 @@ from governance.protection.rotation import (
     rewrite_document,
     write_wrapped,
 )
+from assets.stored_json import load_json
 
 MANIFEST = "manifest.json"
 REWRAP, ASIDE = ".rewrap", ".before-rewrap"
@@ -157,7 +157,7 @@ def _aside(folder: Path) -> Path:
 
 def _read(folder: Path, file: Path) -> dict[str, Any]:
     try:
-        document = json.loads(file.read_bytes())
+        document = load_json(file.read_bytes())
     except (OSError, ValueError) as exc:
         raise _unreadable(folder, file, str(exc)) from None
     if not isinstance(document, dict):

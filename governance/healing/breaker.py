@@ -18,6 +18,7 @@ from typing import Any
 
 from assets.atomic import atomic_write
 from assets.retrying import Backoff
+from assets.stored_json import load_json
 
 #: Where the breakers are kept, under the mesh's state folder.
 BREAKERS_FILE = Path("state") / "healing" / "breakers.json"
@@ -83,7 +84,7 @@ class Breakers:
 
     def _read(self) -> dict[str, BreakerState]:
         try:
-            raw: Any = json.loads(self.path.read_bytes())
+            raw: Any = load_json(self.path.read_bytes())
         except FileNotFoundError:
             return {}
         except (OSError, ValueError):  # a damaged file forgets the counts: the runbook tries again, bounded

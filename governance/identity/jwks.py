@@ -11,7 +11,6 @@ fetched. A fetch that failed is likewise tried again only after ``refetch_second
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import urllib.error
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 import jwt
 
 from governance.identity.errors import IdentityError
+from assets.stored_json import load_json
 
 #: The least time between two fetches of an issuer's keys, by default.
 REFETCH_SECONDS = 60.0
@@ -98,7 +98,7 @@ class IssuerKeys:
         url = f"{self.issuer.rstrip('/')}/.well-known/openid-configuration"
         try:
             with urllib.request.urlopen(url, timeout=self.timeout_seconds) as response:  # noqa: S310 (http(s) only)
-                document = json.loads(response.read())
+                document = load_json(response.read())
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise IdentityError(f"cannot read the OpenID configuration of '{self.issuer}': {type(exc).__name__}",
                                 where=url, fix="check the network and [identity].issuer, or set jwks_url") from None

@@ -48,10 +48,7 @@ class LocalKeyStore:
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise KeyError_(f"key file '{name}' is readable by group or others (mode {oct(mode & 0o777)})",
                             where=str(path), fix=f"chmod 600 {path}, and rotate the key if it may have leaked")
-        folder = path.parent.stat().st_mode
-        if folder & (stat.S_IWGRP | stat.S_IWOTH):  # whoever may write there may swap the key for their own
-            raise KeyError_(f"the folder of key '{name}' is writable by group or others (mode {oct(folder & 0o777)})",
-                            where=str(path.parent), fix=f"chmod 700 {path.parent}, and check that its keys are yours")
+        _refuse_shared(path.parent, f"the folder of key '{name}'")
         return path.read_bytes()
 
     def create_secret(self, name: str, data: bytes) -> bool:
@@ -59,9 +56,18 @@ class LocalKeyStore:
 
         Returns ``False`` when the file already exists (another process created it first).
         """
-        self.folder.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.folder, 0o700)
+        self._make_folder()
         return atomic_write(self._path(name), data, mode=0o600, exclusive=True)
+
+    def _make_folder(self) -> None:
+        """Create the key folder owner-only; a folder that was there keeps its mode (it may be
+        shared, like /tmp) and is refused if group or others can write it."""
+        try:
+            self.folder.mkdir(parents=True, mode=0o700)
+        except FileExistsError:
+            _refuse_shared(self.folder, "the key folder")
+        else:
+            os.chmod(self.folder, 0o700)  # mkdir's mode is masked by the umask
 
     def exists(self, name: str) -> bool:
         return self._path(name).exists()
@@ -82,6 +88,16 @@ class LocalKeyStore:
             raise KeyError_(f"key '{name}' is not an Ed25519 key", where=str(self._path(name)),
                             fix="move it away; a new key is created on next use")
         return loaded
+
+
+def _refuse_shared(folder: Path, what: str) -> None:
+    """Refuse (:class:`KeyError_`) a key folder group or others may write: whoever may write there
+    may swap a key for their own."""
+    mode = folder.stat().st_mode
+    if mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise KeyError_(f"{what} is writable by group or others (mode {oct(mode & 0o7777)})", where=str(folder),
+                        fix=f"keep keys in a folder of your own (for identities: export MESH_IDENTITY=~/.mesh-identity), "
+                            f"or chmod 700 {folder} if it is yours alone; check that its keys are yours")
 
 
 def public_key_id(key: Ed25519PublicKey) -> str:

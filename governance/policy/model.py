@@ -261,17 +261,21 @@ class Grant:
 
     def __post_init__(self) -> None:
         where = f"[[grants]][{self.index}]"
+        # The text is checked before the id is derived from it: a lone surrogate (an undecodable
+        # byte of a shell argument) cannot be encoded to be hashed.
+        _require(self.product.count(".") == 1 and self.product.isprintable(), f"{where}.product",
+                 f"{self.product!r} is not an asset key", 'write product = "<domain>.<asset>"')
+        _require(bool(self.purpose.strip()), f"{where}.purpose", "the grant has no purpose",
+                 'write purpose = "why the consumer needs it"')
+        _require(len(self.purpose) <= MAX_PURPOSE_LENGTH and self.purpose.isprintable(), f"{where}.purpose",
+                 f"the purpose is not one line of at most {MAX_PURPOSE_LENGTH} printable characters of UTF-8 text",
+                 "write it as one line of plain text, without control characters or bytes that are not UTF-8")
+        _require(self.consumer.isprintable(), f"{where}.consumer", f"{self.consumer!r} is not a domain name",
+                 "name a domain of mesh.toml")
         if not self.id:
             object.__setattr__(self, "id", derived_grant_id(self.product, self.consumer, self.purpose, self.expires))
         _require(bool(_GRANT_ID.match(self.id)), f"{where}.id", f"'{self.id}' is not a grant id",
                  "use up to 32 lower-case letters, digits, '-' and '_', or remove it to get a derived id")
-        _require(self.product.count(".") == 1, f"{where}.product", f"'{self.product}' is not an asset key",
-                 'write product = "<domain>.<asset>"')
-        _require(bool(self.purpose.strip()), f"{where}.purpose", "the grant has no purpose",
-                 'write purpose = "why the consumer needs it"')
-        _require(len(self.purpose) <= MAX_PURPOSE_LENGTH and self.purpose.isprintable(), f"{where}.purpose",
-                 f"the purpose is not one line of at most {MAX_PURPOSE_LENGTH} printable characters",
-                 "write it as one line of plain text, without control characters")
         _check_emails(self.approved_by, f"{where}.approved_by")
         _check_emails(tuple(self.signatures), f"{where}.signatures")
         for email, signature in self.signatures.items():

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from assets.atomic import atomic_write
 from governance.keys import KeyError_, LocalKeyStore
 from governance.protection.key_lock import KeyLock
+from assets.stored_json import load_json
 
 #: A KEK id: what :meth:`LocalKeyProvider.rotate` makes (``secrets.token_hex(6)``).
 _KEK_ID = re.compile(r"[0-9a-f]{12}")
@@ -200,7 +201,7 @@ class Keyring:
     @staticmethod
     def _read_wrapped(classification: str, path: Path) -> WrappedKey:
         try:
-            return WrappedKey.from_dict(json.loads(path.read_bytes()))
+            return WrappedKey.from_dict(load_json(path.read_bytes()))
         except (ValueError, TypeError) as exc:  # not JSON, or not the fields of a wrapped key
             raise KeyError_(f"the tokenization key of '{classification}' is unreadable ({type(exc).__name__}: "
                             f"{str(exc)[:120]})", where=str(path),

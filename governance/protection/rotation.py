@@ -30,6 +30,7 @@ from governance.identity import Actor
 from governance.identity.authorization import identity_details, require
 from governance.keys import KeyError_
 from governance.protection.keys import Keyring, WrappedKey, dek_aad
+from assets.stored_json import load_json
 
 STATE = "rotation.json"
 #: The folder of a region that holds the audit log's signed heads, not data.
@@ -88,7 +89,7 @@ def wrapped_items(mesh: Mesh, keyring: Keyring) -> Iterator[WrappedItem]:
     for path in keyring.wrapped_tokenization_keys():
         classification = path.stem.removeprefix("tokenize-")
         try:
-            document: object = json.loads(path.read_bytes())
+            document: object = load_json(path.read_bytes())
         except (OSError, ValueError) as exc:
             raise _unknown_kek(str(path), str(exc), _TOKENIZATION_FIX) from None
         yield WrappedItem(f"tokenization key {classification}", _wrapped_key(document, str(path), _TOKENIZATION_FIX),
@@ -228,7 +229,7 @@ def _rotate(mesh: Mesh, keyring: Keyring, audit: AuditLog, actor: Actor,
     state = keyring.folder / STATE
     resumed = state.exists()
     if resumed:
-        target = json.loads(state.read_text())["to"]
+        target = load_json(state.read_text())["to"]
     else:
         target = keyring.provider.rotate()
         keyring.folder.mkdir(parents=True, exist_ok=True)
@@ -262,7 +263,7 @@ def _rotate(mesh: Mesh, keyring: Keyring, audit: AuditLog, actor: Actor,
 
 def _read_json(root: StorageRoot, path: str) -> dict[str, Any]:
     try:
-        document = json.loads(root.read_bytes(path))
+        document = load_json(root.read_bytes(path))
         if not isinstance(document, dict):
             raise ValueError("not a JSON object")
         return document

@@ -24,6 +24,7 @@ from typing import Any
 
 from assets.errors import MeshError
 from assets.mesh import Mesh
+from assets.stored_json import load_json
 from governance.audit.lines import canonical
 from governance.keys.local import public_key_id
 from governance.reports.records import Entry
@@ -32,6 +33,10 @@ from governance.services import governed
 FORMAT = "acme-mesh/compliance-report/v1"
 SCRIPT_ID = "mesh-signed-report"
 ATTACHMENT = "mesh-report.json"
+#: The most a PDF's attached report may inflate to: a report is kilobytes; more is a zip bomb.
+MAX_ATTACHMENT = 64 * 1024 * 1024
+#: What to do with a file that holds no signed report.
+NOT_A_REPORT_FIX = "verify the .json, .html or .pdf that `mesh report compliance` wrote"
 
 
 class ReportError(MeshError):
@@ -55,12 +60,14 @@ class SignedReport(Entry):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str) -> SignedReport:
         try:
-            signature = data["signature"]
-            return cls(report=data["report"], key_id=str(signature["key_id"]), signature=str(signature["value"]),
+            signature, report = data["signature"], data["report"]
+            if not isinstance(report, Mapping) or not isinstance(signature, Mapping):
+                raise TypeError("report and signature are objects")
+            return cls(report=report, key_id=str(signature["key_id"]), signature=str(signature["value"]),
                        format=str(data["format"]))
         except (KeyError, TypeError):
             raise ReportError("the file holds no signed report (format, report, signature)", where=where,
-                              fix="verify the .json, .html or .pdf that `mesh report compliance` wrote") from None
+                              fix=NOT_A_REPORT_FIX) from None
 
 
 def signed_payload(fmt: str, report: Mapping[str, Any]) -> bytes:
@@ -83,26 +90,25 @@ def load_signed(path: Path) -> SignedReport:
         raw = path.read_bytes()
     except OSError as exc:
         raise ReportError(f"cannot read the report: {exc.strerror}", where=where, fix="name an existing file") from None
-    text: str | None = None
+    text: bytes | None = None
     if raw.startswith(b"%PDF"):
-        text = _pdf_attachment(raw)
+        text = _pdf_attachment(raw, where)
     elif b'id="' + SCRIPT_ID.encode() + b'"' in raw:
         match = re.search(rb'<script type="application/json" id="' + SCRIPT_ID.encode() + rb'">(.*?)</script>',
                           raw, re.S)
-        text = match.group(1).decode().replace("<\\/", "</") if match else None
+        text = match.group(1).replace(b"<\\/", b"</") if match else None
     else:
-        text = raw.decode("utf-8", errors="replace")
+        text = raw.decode("utf-8", errors="replace").encode()
     try:
-        data = json.loads(text) if text is not None else None
-    except ValueError:
+        data = load_json(text) if text is not None else None
+    except ValueError:  # not UTF-8, not JSON, or nested too deeply
         data = None
     if not isinstance(data, dict):
-        raise ReportError("the file holds no signed report", where=where,
-                          fix="verify the .json, .html or .pdf that `mesh report compliance` wrote")
+        raise ReportError("the file holds no signed report", where=where, fix=NOT_A_REPORT_FIX)
     return SignedReport.from_dict(data, where)
 
 
-def _pdf_attachment(raw: bytes) -> str | None:
+def _pdf_attachment(raw: bytes, where: str) -> bytes | None:
     """The attached ``mesh-report.json`` of a PDF WeasyPrint wrote (its streams are Flate or raw)."""
     for match in re.finditer(rb"/Type\s*/EmbeddedFile(.*?)stream\r?\n", raw, re.S):
         start = match.end()
@@ -110,9 +116,19 @@ def _pdf_attachment(raw: bytes) -> str | None:
         data = raw[start:end].rstrip(b"\r\n")
         if b"/FlateDecode" in match.group(1):
             try:
-                data = zlib.decompress(data)
+                data = _inflate(data, where)
             except zlib.error:
                 continue
         if FORMAT.encode() in data:
-            return data.decode()
+            return data
     return None
+
+
+def _inflate(data: bytes, where: str) -> bytes:
+    """``data`` decompressed, refused past :data:`MAX_ATTACHMENT` bytes rather than filling memory."""
+    inflater = zlib.decompressobj()
+    out = inflater.decompress(data, MAX_ATTACHMENT)
+    if inflater.unconsumed_tail:
+        raise ReportError(f"the PDF's attached report inflates to more than {MAX_ATTACHMENT // 2**20} MB: it is "
+                          "not one the mesh wrote", where=where, fix=NOT_A_REPORT_FIX)
+    return out

@@ -41,6 +41,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from assets.atomic import atomic_write
 from assets.errors import StorageError
 from governance.state.revisions import HEAD, REVISIONS, current_revision, upgrade
+from assets.stored_json import load_json
 
 _T = TypeVar("_T")
 #: How long a writer waits for a busy SQLite database before giving up.
@@ -553,7 +554,7 @@ def _mark_created(marker: Path | None) -> None:
 
 def _refuse_emptied(marker: Path, where: str) -> None:
     try:
-        made = str(json.loads(marker.read_text()).get("created_at", "?"))[:40]
+        made = str(load_json(marker.read_text()).get("created_at", "?"))[:40]
     except (OSError, ValueError, AttributeError):
         made = "?"
     raise StateError(

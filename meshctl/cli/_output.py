@@ -22,7 +22,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from assets.errors import MeshError, did_you_mean
+from assets.errors import MeshError, did_you_mean, printable
 from governance.access import authenticate
 from governance.identity import Actor
 from governance.services import governed
@@ -73,12 +73,18 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
+def plain(text: object) -> str:
+    """Text from a user, a file or an asset, ready for rich markup: one line, no terminal escapes,
+    its square brackets not read as markup."""
+    return escape(printable(text))
+
+
 def print_error(message: str) -> None:
     """Print ``message`` as one error line on stderr.
 
-    The message is user text (TOML key paths like ``[domains.sales]``), never rich markup."""
-    shown = "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in message)  # no terminal escapes
-    errors.print(f"[bold red]error:[/] {escape(shown)}", highlight=False, soft_wrap=True)
+    The message is user text (TOML key paths like ``[domains.sales]``), never rich markup, and may
+    name a file whose name holds a newline: it is shown as ``\\n``, so the error stays one line."""
+    errors.print(f"[bold red]error:[/] {plain(message)}", highlight=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -5,22 +5,22 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from governance.alerts import Incident
 from governance.services import governed
 from meshctl.cli._help import OneLineSummaries
 from meshctl.cli._output import (
-    MAX_ID,
     ActorOption,
     JsonOption,
+    MAX_ID,
     RootOption,
     act_as,
     console,
     emit_json,
     fail,
     open_policy_mesh,
+    plain,
     user_errors,
 )
 from meshctl.cli.ops_app import ops_app
@@ -49,13 +49,13 @@ def incidents(root: RootOption = None, as_json: JsonOption = False,
         for i in found:
             style = _SEVERITY_STYLE.get(i.severity, "")
             table.add_row(str(i.id), i.state + (f" ({i.acked_by})" if i.acked_by else ""),
-                          f"[{style}]{i.severity}[/]", i.kind, escape(i.subject),
+                          f"[{style}]{i.severity}[/]", i.kind, plain(i.subject),
                           _route(i), str(i.fired),
-                          i.opened_at[:19], escape(i.summary))
+                          i.opened_at[:19], plain(i.summary))
         console.print(table)
     if waiting:
         console.print(f"[yellow]{len(waiting)} alert(s) waiting to be sent[/] (last error: "
-                      f"{escape(waiting[-1]['last_error'] or 'none yet')}); retry now: mesh ops alerts flush")
+                      f"{plain(waiting[-1]['last_error'] or 'none yet')}); retry now: mesh ops alerts flush")
 
 
 
@@ -63,7 +63,7 @@ def _route(incident: Incident) -> str:
     """The route an incident alerted (``+N`` escalations), or the incident whose alert covers it."""
     if "alerted_with" in incident.details:
         return f"with #{incident.details['alerted_with']}"
-    return escape(incident.route or "-") + (f" (+{incident.level})" if incident.level else "")
+    return plain(incident.route or "-") + (f" (+{incident.level})" if incident.level else "")
 
 @ops_app.command("ack")
 def ack(incident: Annotated[int, typer.Argument(help="The incident's number (mesh ops incidents).", min=0, max=MAX_ID)],
@@ -81,7 +81,7 @@ def ack(incident: Annotated[int, typer.Argument(help="The incident's number (mes
     if as_json:
         emit_json(done.to_dict())
     else:
-        console.print(f"incident {done.id} ({done.kind} {escape(done.subject)}) acknowledged by {actor.id}")
+        console.print(f"incident {done.id} ({done.kind} {plain(done.subject)}) acknowledged by {actor.id}")
 
 
 @alerts_app.command("flush")
@@ -95,7 +95,7 @@ def flush(root: RootOption = None, as_json: JsonOption = False) -> None:
         emit_json({"sent": done.sent, "pending": done.pending, "error": done.error})
     else:
         console.print(f"{done.sent} alert(s) sent, {done.pending} waiting"
-                      + (f" (last error: {escape(done.error)})" if done.error else ""))
+                      + (f" (last error: {plain(done.error)})" if done.error else ""))
     if done.pending:
         raise typer.Exit(1)
 
@@ -113,9 +113,9 @@ def check(root: RootOption = None, as_json: JsonOption = False) -> None:
     else:
         for f in report.findings:
             mark = "[bold red]ALERT[/]" if f.firing else "[green]ok[/]   "
-            console.print(f"{mark} {f.kind:<18} {escape(f.subject):<22} {escape(f.summary)}", highlight=False)
+            console.print(f"{mark} {f.kind:<18} {plain(f.subject):<22} {plain(f.summary)}", highlight=False)
         for line in report.change_lines():
-            console.print(escape(line), highlight=False)
+            console.print(plain(line), highlight=False)
         console.print(f"{report.delivery.sent} alert(s) sent, {report.delivery.pending} waiting")
     if any(f.firing for f in report.findings):
         raise typer.Exit(1)

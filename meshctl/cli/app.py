@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import io
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +17,7 @@ from assets.atomic import atomic_write
 from assets.disk_full import DISK_FULL_ERRNOS
 from assets.engine import materialize
 from assets.errors import MeshError
-from assets.mesh import Mesh
+from assets.mesh import STATE_DIR, Mesh
 from assets.quarantine import QUARANTINE
 from assets.results import AssetResult
 from governance.services import governed
@@ -27,10 +29,10 @@ from meshctl.cli import (
 from meshctl.cli import ops_commands as _ops_commands  # noqa: F401 - registers `mesh ops status|report|serve-metrics`
 from meshctl.cli._help import OneLineSummaries
 from meshctl.cli._output import (
-    MAX_LIMIT,
-    MAX_SCALE,
     ActorOption,
     JsonOption,
+    MAX_LIMIT,
+    MAX_SCALE,
     RootOption,
     act_as,
     console,
@@ -39,12 +41,13 @@ from meshctl.cli._output import (
     fail,
     open_mesh,
     open_policy_mesh,
-    size_output,
+    plain,
     print_error,
     progress,
     require_asset,
     require_at_least,
     seal_opened,
+    size_output,
     user_errors,
 )
 from meshctl.cli.airflow_commands import down, up
@@ -83,12 +86,42 @@ class _OneLineErrors(OneLineSummaries):
         except MeshError as exc:
             fail(str(exc))
         except OSError as exc:
-            if exc.errno not in DISK_FULL_ERRNOS:
-                raise
             # the net under every command: those that can name a better fix raise their own MeshError
-            where = f"{exc.filename}: " if exc.filename else ""
-            fail(f"{where}{exc.strerror}: the disk is full (or the file is past the process's size limit), so the "
-                 "command stopped before it finished. Fix: free space on that disk (df), then run it again")
+            if exc.errno in DISK_FULL_ERRNOS:
+                where = f"{exc.filename}: " if exc.filename else ""
+                fail(f"{where}{exc.strerror}: the disk is full (or the file is past the process's size limit), so "
+                     "the command stopped before it finished. Fix: free space on that disk (df), then run it again")
+            if not _in_mesh_folder(exc.filename):
+                raise
+            path = Path(os.fsdecode(exc.filename))
+            fix = _MESH_FOLDER_FIXES.get(exc.errno or 0, _MESH_FOLDER_FIX)
+            if exc.errno == errno.ENOTDIR:
+                fix = f"{_file_in_the_way(path)} {fix}"
+            fail(f"{path}: {exc.strerror or exc}: the mesh cannot use its own folder. Fix: {fix}")
+
+
+#: What to do when a path under the mesh's ``.mesh`` folder cannot be used, by errno.
+_MESH_FOLDER_FIX = "check the path (ls -ld) and that the user running mesh may read and write the .mesh folder"
+_MESH_FOLDER_FIXES = {
+    errno.ENOTDIR: "is a file where the mesh keeps a folder: move it aside (mv it to a .bak name), then run the "
+                   "command again; the mesh makes the folder",
+    errno.EISDIR: "a folder stands where the mesh keeps a file: move it aside (mv it to a .bak name), then run "
+                  "the command again",
+    errno.EACCES: "give the user running mesh read and write access to it (ls -ld; chown or chmod u+rwX)",
+    errno.EPERM: "give the user running mesh read and write access to it (ls -ld; chown or chmod u+rwX)",
+    errno.EROFS: "the .mesh folder is on a read-only file system: run the mesh where it can write",
+}
+
+
+def _file_in_the_way(path: Path) -> Path:
+    """The nearest of ``path`` and its parents that is a file (what makes a folder under it fail)."""
+    return next((p for p in (path, *path.parents) if p.is_file()), path)
+
+
+def _in_mesh_folder(filename: object) -> bool:
+    """Whether an OSError's file is the mesh's ``.mesh`` folder or under it (not a user's own file,
+    whose error its command reports, nor a library's internal one, which is a defect to show)."""
+    return isinstance(filename, (str, bytes, os.PathLike)) and STATE_DIR in Path(os.fsdecode(filename)).parts
 
 
 app = typer.Typer(name="mesh", help="A data mesh of assets on Airflow 3.", no_args_is_help=True,
@@ -150,7 +183,7 @@ def list_assets(selection: Annotated[str, typer.Argument(help="Selection, e.g. '
         table.add_row(r["key"], ", ".join(r["inputs"]) or "-", r["schedule"] or "-", r["visibility"],
                       r["contract"], r["version"] or (_partitions(r["published_partitions"]) if r["partitions"] else "-"),
                       f"{r['rows']:,}" if r["rows"] is not None else "-",
-                      f"[yellow]stale[/]: {escape('; '.join(r['stale_reasons']))}" if r["stale"] else "-")
+                      f"[yellow]stale[/]: {plain('; '.join(r['stale_reasons']))}" if r["stale"] else "-")
     console.print(table)
 
 
@@ -164,12 +197,12 @@ def check(root: RootOption = None, as_json: JsonOption = False) -> None:
         emit_json(report.to_dict())
     else:
         for warning in report.warnings:
-            console.print(f"[yellow]warning[/]: {escape(warning)}", highlight=False, soft_wrap=True)
+            console.print(f"[yellow]warning[/]: {plain(warning)}", highlight=False, soft_wrap=True)
         if report.ok:
             console.print(f"[green]ok[/]: {report.summary}")
         else:
             for problem in report.problems:
-                console.print(f"[red]problem[/]: {escape(problem)}", highlight=False, soft_wrap=True)
+                console.print(f"[red]problem[/]: {plain(problem)}", highlight=False, soft_wrap=True)
             console.print(f"{len(report.problems)} problem(s)")
     _compile_quietly(root)
     if not report.ok:
@@ -186,7 +219,7 @@ def _compile_quietly(root: Path | None) -> None:
         folder = find_mesh_file(root).parent
         write_compiled_mesh(folder)
     except (MeshError, OSError) as exc:
-        errors.print(f"note: the compiled mesh was not written: {escape(str(exc))}", highlight=False, soft_wrap=True)
+        errors.print(f"note: the compiled mesh was not written: {plain(str(exc))}", highlight=False, soft_wrap=True)
 
 
 
@@ -217,7 +250,7 @@ def compile_command(root: RootOption = None, as_json: JsonOption = False) -> Non
         console.print(f"compiled {len(compiled.assets)} assets in {len(compiled.domains)} domains to {path}",
                       highlight=False, soft_wrap=True)
         for name, problem in problems.items():
-            console.print(f"[red]problem[/] ({name}): {escape(problem)}", highlight=False, soft_wrap=True)
+            console.print(f"[red]problem[/] ({name}): {plain(problem)}", highlight=False, soft_wrap=True)
     if problems:
         raise typer.Exit(1)
 
@@ -442,9 +475,9 @@ def _set_up_example(root: Path | None) -> None:
         console.print(f"set-up: keys created for {len(done.registered)} people in {identity_folder()} (owner-only); "
                       f"their public keys and {len(done.signed)} signed approval(s) written to mesh.toml", highlight=False)
     for person, why in done.skipped.items():
-        console.print(f"set-up: {escape(person)} skipped: {escape(why)}", highlight=False)
+        console.print(f"set-up: {plain(person)} skipped: {plain(why)}", highlight=False)
     if approved:
-        console.print(f"set-up: people, roles and owners approved by {escape(approved)} (as `mesh policy approve` "
+        console.print(f"set-up: people, roles and owners approved by {plain(approved)} (as `mesh policy approve` "
                       "would); a change of them now needs the council's signature", highlight=False)
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from assets.atomic import atomic_write
 from meshctl.cli._output import (
@@ -17,6 +16,7 @@ from meshctl.cli._output import (
     errors,
     fail,
     open_mesh,
+    plain,
     require_asset,
     user_errors,
 )
@@ -56,7 +56,7 @@ def contract_export(
         atomic_write(out, text.encode())
     except OSError as exc:
         fail(f"{out}: cannot write the document ({exc.strerror or exc}). Fix: name a writable file with --out")
-    console.print(f"wrote {escape(str(out))}: {format_.value.upper()} document of {escape(asset)}", highlight=False)
+    console.print(f"wrote {plain(str(out))}: {format_.value.upper()} document of {plain(asset)}", highlight=False)
 
 
 @contract_app.command("import")
@@ -87,7 +87,7 @@ def contract_import(
         fail(f"{file}: its domain '{contract.domain}' has no folder {domain_dir}. Fix: create the domain "
              f"(mesh domain create {contract.domain} --owner EMAIL --as EMAIL), or pass --out")
     for problem in contract.unsupported:
-        errors.print(f"[yellow]unsupported:[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
+        errors.print(f"[yellow]unsupported:[/] {plain(str(problem))}", highlight=False, soft_wrap=True)
     if contract.unsupported and not allow_unsupported:
         fail(f"{file}: {len(contract.unsupported)} rule(s) cannot be declared in a pandera contract (listed above). "
              "Fix: change them as each line says, or pass --allow-unsupported to write the module with them as "
@@ -98,5 +98,5 @@ def contract_import(
         atomic_write(target, contract.source().encode())
     except OSError as exc:
         fail(f"{target}: cannot write the module ({exc.strerror or exc}). Fix: name a writable file with --out")
-    console.print(f"wrote {escape(str(target))}: class {contract.class_name} ({len(contract.columns)} columns, "
-                  f"contract version {escape(contract.version)})", highlight=False)
+    console.print(f"wrote {plain(str(target))}: class {contract.class_name} ({len(contract.columns)} columns, "
+                  f"contract version {plain(contract.version)})", highlight=False)

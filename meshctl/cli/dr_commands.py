@@ -7,17 +7,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from assets.errors import MeshError
 from governance.services import governed
 from meshctl.cli._help import OneLineSummaries
 from meshctl.cli._output import (
-    MAX_LAG,
-    MAX_SCALE,
     ActorOption,
     JsonOption,
+    MAX_LAG,
+    MAX_SCALE,
     RootOption,
     act_as,
     console,
@@ -25,6 +24,7 @@ from meshctl.cli._output import (
     fail,
     open_mesh,
     open_policy_mesh,
+    plain,
     user_errors,
 )
 
@@ -55,11 +55,11 @@ def status(root: RootOption = None, verify: Annotated[bool, typer.Option(
             style = STATE_STYLE.get(a.state, "")
             standby = a.standby_current if a.state in ("in sync", "diverged") else None
             table.add_row(a.key, f"[{style}]{a.state}[/]", str(a.versions_behind), f"{a.seconds_behind:.1f}",
-                          a.current or "-", standby or "-", escape(a.detail[:80]))
+                          a.current or "-", standby or "-", plain(a.detail[:80]))
         console.print(table)
         for a in report.assets:  # in full: the fix does not fit the table
             if a.state == "diverged":
-                console.print(f"[bold yellow]diverged[/] {escape(a.key)}: {escape(a.detail)}", highlight=False)
+                console.print(f"[bold yellow]diverged[/] {plain(a.key)}: {plain(a.detail)}", highlight=False)
         verdict = "[green]ready to fail over[/]" if report.ready else "[yellow]not ready[/]"
         console.print(f"RPO now: {report.rpo_versions} version(s), {report.rpo_seconds:.1f} s. {verdict}")
     if any(a.state in ("corrupt", "unreachable") for a in report.assets):
@@ -146,7 +146,7 @@ def restore(backup_dir: Annotated[Path | None, typer.Argument(help="Backup folde
         for line in report.kept:
             console.print(f"  kept     {line}", highlight=False, markup=False)
         for line in report.problems:
-            console.print(f"  [yellow]problem[/]  {escape(line)}", highlight=False)
+            console.print(f"  [yellow]problem[/]  {plain(line)}", highlight=False)
     if report.problems:
         raise typer.Exit(1)
 
@@ -213,5 +213,6 @@ def _print_switch(report: dict[str, object], as_json: bool) -> None:
                   f"{report['summary']}; RTO {report['rto_seconds']} s"
                   + (f"; {report['caught_up']} version(s) copied back first" if report["caught_up"] else ""))
     for loss in report["lost"]:  # type: ignore[attr-defined]
-        console.print(f"  [yellow]lost[/] {loss['key']}: {len(loss['versions'])} version(s), {escape(str(loss['reason']))}",
+        console.print(f"  [yellow]lost[/] {loss['key']}: {len(loss['versions'])} version(s), "
+                      f"{plain(str(loss['reason']))}",
                       highlight=False)

@@ -7,16 +7,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from governance.audit import AuditLog
 from governance.services import governed
 from meshctl.cli._help import OneLineSummaries
 from meshctl.cli._output import (
-    MAX_LIMIT,
     ActorOption,
     JsonOption,
+    MAX_LIMIT,
     RootOption,
     act_as,
     console,
@@ -25,9 +24,11 @@ from meshctl.cli._output import (
     open_mesh,
     open_policy_mesh,
     parse_date,
+    plain,
     require_asset,
     user_errors,
 )
+from assets.stored_json import load_json
 
 audit_app = typer.Typer(cls=OneLineSummaries, help="The tamper-evident audit log: verify, query, checkpoint.", no_args_is_help=True)
 access_app = typer.Typer(cls=OneLineSummaries, help="Grants between domains: list, request, approve (signed), revoke.", no_args_is_help=True)
@@ -68,14 +69,14 @@ def verify(root: RootOption = None, as_json: JsonOption = False,
                       f"valid with the {anchor}, consistent with the newest head a witness saw "
                       f"({report.witnessed} records)")
     for name, how in protection.items() if not as_json else ():
-        console.print(f"witness in {escape(name)}: {escape(how)}", highlight=False)
+        console.print(f"witness in {plain(name)}: {plain(how)}", highlight=False)
     for note in report.acknowledged if not as_json else ():
-        console.print(f"acknowledged loss: {escape(note)}", highlight=False)
+        console.print(f"acknowledged loss: {plain(note)}", highlight=False)
     if not report.ok:
         fail(f"audit log: {report.problem or ''}. Fix: restore the audit folder from the last backup "
              "(mesh dr restore) and investigate who changed it")
     if full and report.ok and not as_json:
-        console.print(f"council approvals: {escape(council) if council else 'mesh.approvals.jsonl matches the log'}",
+        console.print(f"council approvals: {plain(council) if council else 'mesh.approvals.jsonl matches the log'}",
                       highlight=False)
     if council:
         fail(f"council approvals: {council}")
@@ -102,7 +103,7 @@ def acknowledge_loss(
         ack = acknowledge_audit_loss(mesh, governed(mesh).audit, actor=actor, reason=reason,
                                      sign=lambda payload: signer.sign(actor.id, payload))
     most = max(head["size"] for head in ack.heads)
-    console.print(f"acknowledged by {escape(ack.by)}: {len(ack.heads)} witnessed head(s), up to record {most - 1}, "
+    console.print(f"acknowledged by {plain(ack.by)}: {len(ack.heads)} witnessed head(s), up to record {most - 1}, "
                   "are no longer in the log; the acknowledgment is in every region's witness and in the log",
                   highlight=False)
 
@@ -143,7 +144,7 @@ def prove(
     if out is not None:
         out.write_text(text + "\n")
         console.print(f"proof of record {seq} in the signed log of {proof['tree_head']['size']} written to "
-                      f"{escape(str(out))}")
+                      f"{plain(str(out))}")
     else:
         console.print_json(text)
 
@@ -155,8 +156,6 @@ def verify_proof(
     fingerprint: Annotated[str | None, typer.Option(help="The pinned fingerprint the key must have (sha256:...).")] = None,
 ) -> None:
     """Check a proof offline, with only the audit public key: no mesh needed."""
-    import json
-
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
@@ -164,7 +163,7 @@ def verify_proof(
     from governance.audit.proofs import check_proof
 
     try:
-        proof = json.loads(file.read_text())
+        proof = load_json(file.read_text())
         public = load_pem_public_key(key.read_bytes())
     except (OSError, ValueError) as exc:
         fail(f"cannot read {str(file)} or {str(key)}: {str(exc)}. Fix: name the proof file "
@@ -177,7 +176,7 @@ def verify_proof(
              " Fix: use the key whose fingerprint mesh.toml pins ([audit].key_fingerprint)")
     with user_errors():
         said = check_proof(proof, public)
-    console.print(f"[green]ok[/]: {escape(said)} (key {key_fingerprint(public)})")
+    console.print(f"[green]ok[/]: {plain(said)} (key {key_fingerprint(public)})")
 
 
 @audit_app.command("checkpoint")
@@ -223,7 +222,7 @@ def query(
     for col in ("seq", "at", "actor", "action", "target", "outcome", "where"):
         table.add_column(col)
     for r in records:
-        table.add_row(*(escape(str(v)) for v in (r.seq, r.at[:19], r.actor, r.action, r.target, r.outcome, r.where)))
+        table.add_row(*(plain(str(v)) for v in (r.seq, r.at[:19], r.actor, r.action, r.target, r.outcome, r.where)))
     console.print(table)
 
 
@@ -250,7 +249,7 @@ def access_list(root: RootOption = None, as_json: JsonOption = False) -> None:
     for col in ("id", "product", "consumer", "status", "approved by", "expires", "lacks"):
         table.add_column(col)
     for r in rows:
-        table.add_row(*(escape(str(v)) for v in (r["id"], r["product"], r["consumer"], r["status"],
+        table.add_row(*(plain(str(v)) for v in (r["id"], r["product"], r["consumer"], r["status"],
                                                   ", ".join(r["approved_by"]), r["expires"], "; ".join(r["lacks"]) or "-")))
     console.print(table)
 
@@ -275,8 +274,8 @@ def access_request(
         grant_id = request_grant(mesh.policy, governed(mesh).audit, product=product, consumer=consumer,
                                  purpose=purpose, requester=act_as(mesh, user, "grant_request"), expires=until,
                                  visibility=mesh.graph[product].spec.visibility)
-    console.print(f"grant {grant_id} requested: {escape(consumer)} reads {escape(product)} until {until}; it needs "
-                  f"approval by an owner of '{escape(product.split('.')[0])}' and the council: "
+    console.print(f"grant {grant_id} requested: {plain(consumer)} reads {plain(product)} until {until}; it needs "
+                  f"approval by an owner of '{plain(product.split('.')[0])}' and the council: "
                   f"mesh access approve {grant_id} --as EMAIL", highlight=False)
 
 
@@ -296,8 +295,8 @@ def access_approve(
         approver = act_as(mesh, user, "grant_approve")
         signer = LocalIdentity(people={e: p.public_key for e, p in mesh.policy.people.items()})
         missing = approve_grant(mesh.policy, governed(mesh).audit, grant_id=grant_id, approver=approver, signer=signer)
-    console.print(f"grant {escape(grant_id)} is active" if not missing
-                  else f"grant {escape(grant_id)} still lacks {escape(' and '.join(missing))}", highlight=False)
+    console.print(f"grant {plain(grant_id)} is active" if not missing
+                  else f"grant {plain(grant_id)} still lacks {plain(' and '.join(missing))}", highlight=False)
 
 
 @access_app.command("revoke")
@@ -313,7 +312,7 @@ def access_revoke(
         mesh = open_policy_mesh(root)
         product = revoke_grant(mesh.policy, governed(mesh).audit, grant_id=grant_id,
                                actor=act_as(mesh, user, "grant_revoke"))
-    console.print(f"grant {escape(grant_id)} on {escape(product)} revoked", highlight=False)
+    console.print(f"grant {plain(grant_id)} on {plain(product)} revoked", highlight=False)
 
 
 contract_app = typer.Typer(cls=OneLineSummaries, help="Contracts: compare with the last published one; export and import ODCS documents.",
@@ -420,7 +419,7 @@ def keys_rewrap_backups(root: RootOption = None, user: ActorOption = None) -> No
         actor = act_as(mesh, user, "key_rewrap_backup")
         done = rewrap_backups(mesh, governed(mesh).keyring, governed(mesh).audit, actor=actor)
     for folder, count in done.items():
-        console.print(f"backup {escape(folder.name)}: {count} data key(s) rewrapped")
+        console.print(f"backup {plain(folder.name)}: {count} data key(s) rewrapped")
     console.print(f"{len(done)} backup(s) rewrapped" if done else "every backup is under the active KEK")
 
 
@@ -434,7 +433,7 @@ def keys_retire(kek_id: Annotated[str, typer.Argument(help="The KEK id (mesh key
         mesh = open_policy_mesh(root)
         actor = act_as(mesh, user, "key_retire")
         retire_kek(mesh, governed(mesh).keyring, governed(mesh).audit, kek_id, actor=actor, on_wait=_waiting)
-    console.print(f"KEK {escape(kek_id)} retired")
+    console.print(f"KEK {plain(kek_id)} retired")
 
 
 def _waiting() -> None:

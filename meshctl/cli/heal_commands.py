@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from meshctl.cli._output import (
     ActorOption,
@@ -14,6 +13,7 @@ from meshctl.cli._output import (
     act_as,
     console,
     emit_json,
+    plain,
     user_errors,
 )
 from meshctl.cli.ops_app import ops_app
@@ -60,12 +60,12 @@ def _print(report: dict[str, Any]) -> None:
     for a in actions:
         style = OUTCOME_STYLE.get(a["outcome"], "")
         tries = f" ({a['attempts']} attempt{'s' if a['attempts'] != 1 else ''})" if a["attempts"] else ""
-        console.print(f"{escape(a['subject'])}: {escape(a['remediation'])}: [{style}]{escape(a['outcome'])}[/]{tries}",
+        console.print(f"{plain(a['subject'])}: {plain(a['remediation'])}: [{style}]{plain(a['outcome'])}[/]{tries}",
                       highlight=False)
         lines = [("found", a["found"]), ("did" if a["outcome"] == "healed" else "to do", a["result"] or a["action"]),
                  ("why", a["why"]), ("error", a["error"])]
         for label, text in lines:
             if text:
-                console.print(f"  {label + ':':7}{escape(text)}", highlight=False, soft_wrap=True)
+                console.print(f"  {label + ':':7}{plain(text)}", highlight=False, soft_wrap=True)
     counts = report["counts"]
     console.print(", ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts.items()), highlight=False)

@@ -15,6 +15,7 @@ from meshctl.cli._output import (
     console,
     emit_json,
     open_policy_mesh,
+    plain,
     user_errors,
 )
 
@@ -30,7 +31,7 @@ def create(email: Annotated[str, typer.Argument(help="Your e-mail address.")]) -
     with user_errors():
         public = create_identity(email)
     who = normalize_email(email)
-    console.print(f"created the key of {escape(who)} in {identity_folder()} (owner-only).\n"
+    console.print(f"created the key of {plain(who)} in {identity_folder()} (owner-only).\n"
                   "Ask the council to register it in mesh.toml:\n", highlight=False)
     console.print(escape(f'[people."{who}"]\npublic_key = "{public}"'), highlight=False)
 
@@ -52,5 +53,5 @@ def list_people(root: RootOption = None, as_json: JsonOption = False) -> None:
     for col in ("person", "fingerprint", "held here"):
         table.add_column(col)
     for r in rows:
-        table.add_row(escape(str(r["person"])), str(r["fingerprint"]), "yes" if r["held here"] else "-")
+        table.add_row(plain(str(r["person"])), str(r["fingerprint"]), "yes" if r["held here"] else "-")
     console.print(table)

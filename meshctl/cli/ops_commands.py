@@ -8,7 +8,6 @@ import threading
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from assets.mesh import Mesh
@@ -26,6 +25,7 @@ from meshctl.cli._output import (
     emit_json,
     fail,
     open_mesh,
+    plain,
     user_errors,
 )
 from meshctl.cli.ops_app import ops_app
@@ -50,7 +50,7 @@ def print_statuses(found: list[AssetStatus], title: str) -> None:
         style = STATE_STYLE.get(s.state, "") if s.readable else "bold red"
         state = s.state if s.readable else f"{s.state}, unreadable"
         table.add_row(s.key, f"[{style}]{state}[/]", s.version or "-", _age(s.age),
-                      f"{s.deadline:%Y-%m-%d %H:%M}" if s.deadline else "-", escape(s.reason) or "-")
+                      f"{s.deadline:%Y-%m-%d %H:%M}" if s.deadline else "-", plain(s.reason) or "-")
     console.print(table)
 
 
@@ -82,7 +82,7 @@ def print_partitions(found: list[PartitionStatus], title: str) -> None:
         last = f"running since {p.started_at:%Y-%m-%d %H:%M}" if p.running and p.started_at else p.status
         table.add_row(p.key, p.partition, p.version or "-",
                       f"{p.published_at:%Y-%m-%d %H:%M}" if p.published_at else "-",
-                      f"[{style}]{last}[/]", escape(error))
+                      f"[{style}]{last}[/]", plain(error))
     console.print(table)
 
 
@@ -152,7 +152,7 @@ def print_report(found: Report) -> None:
     for i in found.incidents[-10:]:
         closed = f"{i.closed:%m-%d %H:%M}" if i.closed else "open"
         console.print(f"- incident {i.key}: {i.opened:%m-%d %H:%M} -> {closed}, {i.failures} failed run(s): "
-                      f"{escape(i.first_error)}", highlight=False)
+                      f"{plain(i.first_error)}", highlight=False)
 
 
 def _row(f: Figures) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.markup import escape
 
 from meshctl.cli._output import (
     ActorOption,
@@ -15,6 +14,7 @@ from meshctl.cli._output import (
     console,
     emit_json,
     open_policy_mesh,
+    plain,
     user_errors,
 )
 
@@ -54,10 +54,10 @@ def status(root: RootOption = None, as_json: JsonOption = False) -> None:
         console.print(f"trust: changes pending: not in effect; the mesh acts on approval {len(chain.approved)} "
                       f"({chain.head_digest})", highlight=False)
         for line in info["changes"]:
-            console.print(f"  {escape(line)}", highlight=False)
+            console.print(f"  {plain(line)}", highlight=False)
     if standing.status != "approved":
         signed = ", ".join(info["signed_by"]) or "nobody yet"
-        console.print(f"signed by: {escape(signed)} of a quorum of {info['quorum']}; "
+        console.print(f"signed by: {plain(signed)} of a quorum of {info['quorum']}; "
                       "sign with `mesh policy approve --as EMAIL`", highlight=False)
 
 
@@ -78,7 +78,7 @@ def approve(root: RootOption = None, user: ActorOption = None) -> None:
         f"signed: {len(result.signers)} of {result.quorum} signatures; not in effect yet"
     console.print(f"trust {result.digest}: {state}", highlight=False)
     for line in result.changes:
-        console.print(f"  {escape(line)}", highlight=False)
+        console.print(f"  {plain(line)}", highlight=False)
 
 
 @policy_app.command("recover")

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from assets.atomic import atomic_write
@@ -21,6 +20,7 @@ from meshctl.cli._output import (
     emit_json,
     fail,
     open_policy_mesh,
+    plain,
     user_errors,
 )
 
@@ -90,12 +90,12 @@ def verify(
     if as_json:
         emit_json({**check.to_dict(), "ok": check.ok})
     elif check.ok:
-        console.print(f"[green]report verified[/]: {escape(check.file)} ({check.period}), signature valid; the "
+        console.print(f"[green]report verified[/]: {plain(check.file)} ({plain(check.period)}), signature valid; the "
                       f"{check.tree_head_size} records of its tree head, {check.records_covered} of them in the "
                       "period, are unchanged in the audit log")
     else:
         for problem in check.problems:
-            console.print(f"[bold red]FAILED[/] {escape(problem)}")
+            console.print(f"[bold red]FAILED[/] {plain(problem)}")
     if not check.ok:
         raise typer.Exit(1)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from governance.services import governed
 from meshctl.cli._output import (
@@ -16,6 +15,7 @@ from meshctl.cli._output import (
     console,
     emit_json,
     open_policy_mesh,
+    plain,
     user_errors,
 )
 
@@ -39,12 +39,12 @@ def rollback(
     with user_errors():
         report = roll_back(mesh, asset, to, governed(mesh).audit, actor=actor, partition=partition)
     if report.not_mirrored:
-        console.print(f"[yellow]warning:[/] {escape(report.not_mirrored)}", highlight=False)
+        console.print(f"[yellow]warning:[/] {plain(report.not_mirrored)}", highlight=False)
     if as_json:
         emit_json(report.to_dict())
         return
     shown = f"{report.key}/{report.partition}" if report.partition is not None else report.key
-    console.print(f"{escape(shown)} is now at {escape(report.version)} in region {escape(report.region)} "
-                  f"(was {escape(report.previous or '-')})", highlight=False)
+    console.print(f"{plain(shown)} is now at {plain(report.version)} in region {plain(report.region)} "
+                  f"(was {plain(report.previous or '-')})", highlight=False)
     if report.mirrored is not None:
-        console.print(f"mirrored to the standby: {escape(report.mirrored)}", highlight=False)
+        console.print(f"mirrored to the standby: {plain(report.mirrored)}", highlight=False)

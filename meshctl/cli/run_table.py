@@ -4,11 +4,10 @@ and the demo print their runs with it."""
 
 from __future__ import annotations
 
-from rich.markup import escape
 from rich.table import Table
 
 from assets.results import AssetResult, RunResult
-from meshctl.cli._output import STATUS_STYLE, console
+from meshctl.cli._output import STATUS_STYLE, console, plain
 
 
 def print_run(result: RunResult) -> None:
@@ -27,12 +26,12 @@ def print_run(result: RunResult) -> None:
         if r.error and not r.ok:
             _print_failure(label, r)
         elif r.note:
-            console.print(f"{escape(label)}: {escape(r.note)}", highlight=False, soft_wrap=True)
+            console.print(f"{plain(label)}: {plain(r.note)}", highlight=False, soft_wrap=True)
     for label, r in result.results.items():
         for w in r.gate.warnings if r.gate else ():
-            console.print(f"[yellow]{escape(label)}[/]: warning: {escape(str(w))}", highlight=False, soft_wrap=True)
+            console.print(f"[yellow]{plain(label)}[/]: warning: {plain(str(w))}", highlight=False, soft_wrap=True)
 
 
 def _print_failure(label: str, r: AssetResult) -> None:
-    console.print(f"[{STATUS_STYLE.get(str(r.status), '')}]{escape(label)}[/]: {escape(str(r.error))}",
+    console.print(f"[{STATUS_STYLE.get(str(r.status), '')}]{plain(label)}[/]: {plain(str(r.error))}",
                   highlight=False, soft_wrap=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from meshctl.cli._output import (
@@ -17,6 +16,7 @@ from meshctl.cli._output import (
     console,
     emit_json,
     open_mesh,
+    plain,
     require_asset,
     user_errors,
 )
@@ -39,7 +39,7 @@ def subscribe(
     actor = act_as(mesh, user, "subscribe")
     with user_errors():
         add(mesh, asset, actor=actor, route=notify)
-    console.print(f"{escape(actor.id)} subscribed to {escape(asset)} (notified through {escape(notify)})",
+    console.print(f"{plain(actor.id)} subscribed to {plain(asset)} (notified through {plain(notify)})",
                   highlight=False)
 
 
@@ -52,7 +52,7 @@ def unsubscribe(asset: AssetArgument, root: RootOption = None, user: ActorOption
     actor = act_as(mesh, user, "unsubscribe")
     with user_errors():
         remove(mesh, asset, actor=actor)
-    console.print(f"{escape(actor.id)} unsubscribed from {escape(asset)}", highlight=False)
+    console.print(f"{plain(actor.id)} unsubscribed from {plain(asset)}", highlight=False)
 
 
 def subscribers(asset: AssetArgument, root: RootOption = None, as_json: JsonOption = False) -> None:
@@ -68,9 +68,9 @@ def subscribers(asset: AssetArgument, root: RootOption = None, as_json: JsonOpti
                    for s in found])
         return
     if not found:
-        console.print(f"nobody is subscribed to {escape(asset)}", highlight=False)
+        console.print(f"nobody is subscribed to {plain(asset)}", highlight=False)
         return
     table = Table("consumer", "notify", "since")
     for s in found:
-        table.add_row(escape(s.consumer), escape(s.route), s.created_at)
+        table.add_row(plain(s.consumer), plain(s.route), s.created_at)
     console.print(table)

@@ -319,3 +319,20 @@ def test_any_bytes_are_read_or_refused_clearly(tmp_path: Path, contents: bytes) 
         assert "x.csv" in str(exc) and "Fix:" in str(exc)
     else:
         assert found is not None and isinstance(found.frame.collect(), pl.DataFrame)
+
+
+HOSTILE_NAME = "leads-\x1b[31mRED\x1b[0m\nfake line: all ok.csv"
+
+
+@pytest.mark.parametrize("content", [GOOD, "not,a\ncsv\x00file"], ids=["published", "refused"])
+def test_mesh_observe_shows_a_hostile_file_name_without_terminal_escapes_or_a_forged_line(root: Path,
+                                                                                        content: str) -> None:
+    """A drop file named with ESC sequences and a newline: the CLI shows them as escapes, so the
+    terminal neither turns red nor shows a line the mesh did not print."""
+    drop(root, HOSTILE_NAME, content)
+    done = CliRunner().invoke(app, ["observe", SOURCE, "--root", str(root)])
+    assert "Traceback" not in done.output
+    assert "\x1b" not in done.output, done.output
+    assert not any(line.startswith("fake line") for line in done.output.splitlines()), done.output
+    if content != GOOD:  # the refusal still names the file, escaped
+        assert "leads-\\x1b[31mRED\\x1b[0m\\nfake line: all ok.csv" in done.output.replace("\n", ""), done.output

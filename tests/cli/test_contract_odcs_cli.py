@@ -90,3 +90,40 @@ def test_import_of_a_bad_file_is_one_line_naming_the_file(example_root: Path, tm
     assert code == 1 and str(bad) in err and "not YAML" in err and "Fix:" in err and "Traceback" not in err + out
     code, _, err = mesh(example_root, "contract", "import", str(tmp_path / "missing.yaml"))
     assert code == 1 and "cannot read the file" in err
+
+
+def test_import_shows_a_hostile_rule_name_without_terminal_escapes_or_a_forged_line(example_root: Path,
+                                                                                   tmp_path: Path) -> None:
+    """A rule named with ESC sequences and a newline: the "unsupported:" line shows them as escapes,
+    so the terminal neither turns red nor shows a line the mesh did not print."""
+    document = tmp_path / "things.yaml"
+    name = "\x1b[31mRED\x1b[0m\nerror: fake line"
+    document.write_text(yaml.safe_dump({
+        "apiVersion": "v3.1.0", "kind": "DataContract", "id": "things", "version": "2.0.0", "domain": "sales",
+        "schema": [{"name": "things", "properties": [
+            {"name": "id", "logicalType": "integer", "required": True,
+             "quality": [{"type": "library", "name": name, "metric": "rowCount", "mustBeGreaterThan": 10}]}]}]}))
+    code, _, err = mesh(example_root, "contract", "import", str(document), "--out", str(tmp_path / "c.py"))
+    assert code == 1 and "Traceback" not in err
+    assert "\x1b" not in err and "\\x1b[31mRED\\x1b[0m\\nerror: fake line" in err.replace("\n", ""), err
+    assert not any(line.startswith("error: fake line") for line in err.splitlines()), err
+
+
+def test_a_rule_name_cannot_add_code_to_the_written_module(example_root: Path, tmp_path: Path) -> None:
+    """With --allow-unsupported the rules are listed as comments of the module: a newline in a
+    rule's name was a line of code, run when the domain loads; a file name with quotes closed the
+    docstring the same way."""
+    document = tmp_path / 'x"""\nraise SystemExit(9)\n""".yaml'
+    name = "r\nraise SystemExit(7)"
+    document.write_text(yaml.safe_dump({
+        "apiVersion": "v3.1.0", "kind": "DataContract", "id": "things", "version": "2.0.0", "domain": "sales",
+        "schema": [{"name": "things", "properties": [
+            {"name": "id", "logicalType": "integer", "required": True,
+             "quality": [{"type": "library", "name": name, "metric": "rowCount", "mustBeGreaterThan": 10}]}]}]}))
+    out_file = tmp_path / "contracts_things.py"
+    code, _, err = mesh(example_root, "contract", "import", str(document), "--out", str(out_file),
+                        "--allow-unsupported")
+    assert code == 0, err
+    source = out_file.read_text()
+    assert "\nraise SystemExit" not in source and "r\\nraise SystemExit(7)" in source, source
+    compile(source, str(out_file), "exec")  # it is still a module

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from assets import Mesh
 from assets.results import RunResult
 from meshctl.cli import app
+from tests.conftest import REPO
 
 PRIVACY = ("--as", "privacy@acme.example")
 READ_CUSTOMERS = ("read", "customers.customers", *PRIVACY)
@@ -91,6 +92,30 @@ def current_holding_a_list(root: Path) -> Path:
     return path
 
 
+#: JSON nested deeper than Python's stack: ``json.loads`` raises RecursionError, not ValueError.
+DEEP = b"[" * 200_000
+
+
+def deeply_nested(file: str) -> Callable[[Path], Path]:
+    """The stored ``file`` of the current version of sales.orders (CURRENT beside it) made deeply nested JSON."""
+    def corrupt(root: Path) -> Path:
+        folder = version_folder(root, "sales.orders")
+        path = folder.parent / file if file == "CURRENT" else folder / file
+        path.write_bytes(DEEP)
+        return path
+    return corrupt
+
+
+def deeply_nested_last_line(relative: str) -> Callable[[Path], Path]:
+    """The last line of the JSON-lines file ``relative`` replaced by deeply nested JSON."""
+    def corrupt(root: Path) -> Path:
+        path = root / relative
+        lines = path.read_bytes().splitlines(keepends=True)
+        path.write_bytes(b"".join(lines[:-1]) + DEEP + b"\n")
+        return path
+    return corrupt
+
+
 def corrupt_parquet(root: Path) -> Path:
     folder = version_folder(root, "sales.orders")
     (folder / "data.parquet").write_bytes(b"PAR1 not parquet PAR1")
@@ -111,6 +136,15 @@ def corrupt_parquet(root: Path) -> Path:
     pytest.param(emptied_database, ("materialize", "sales.daily_sales"), id="emptied-state-database"),
     pytest.param(corrupt_parquet, ("read", "sales.orders", "--as", "sales-data@acme.example"), id="corrupt-parquet-read"),
     pytest.param(corrupt_parquet, ("materialize", "sales.daily_sales"), id="corrupt-parquet-materialize"),
+    pytest.param(deeply_nested("CURRENT"), ("list",), id="deeply-nested-current-list"),
+    pytest.param(deeply_nested("CURRENT"), ("read", "sales.orders", "--as", "sales-data@acme.example"),
+                 id="deeply-nested-current-read"),
+    pytest.param(deeply_nested("manifest.json"), ("read", "sales.orders", "--as", "sales-data@acme.example"),
+                 id="deeply-nested-manifest-read"),
+    pytest.param(deeply_nested_last_line(".mesh/audit/audit.jsonl"), ("audit", "query", *PRIVACY),
+                 id="deeply-nested-audit-line"),
+    pytest.param(deeply_nested_last_line(".mesh/audit/checkpoints.jsonl"), ("audit", "verify"),
+                 id="deeply-nested-checkpoint"),
 ])
 def test_a_corrupted_file_is_named_with_the_fix(materialized_example: tuple[Mesh, RunResult], tmp_path: Path,
                                                corrupt: Callable[[Path], Path], command: tuple[str, ...]) -> None:
@@ -163,3 +197,52 @@ def test_a_write_that_finds_the_disk_full_is_one_line_naming_the_file(materializ
     assert done.returncode == 1 and "Traceback" not in output, output
     assert f"error: {root / '.mesh/compiled/mesh.json'}: File too large" in output, output
     assert "Fix: free space on that disk" in output, output
+
+
+def test_heal_reports_a_deeply_nested_manifest_as_damaged_not_a_traceback(
+        materialized_example: tuple[Mesh, RunResult], tmp_path: Path) -> None:
+    """`mesh ops heal --dry-run` meets the manifest while surveying: it names the damaged file."""
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    broken = deeply_nested("manifest.json")(root)
+    result = CliRunner().invoke(app, ["ops", "heal", "--dry-run", "--root", str(root)], catch_exceptions=True)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    assert broken.parent.name in result.output, result.output
+
+
+def test_a_deeply_nested_proof_file_is_one_line_naming_it(materialized_example: tuple[Mesh, RunResult],
+                                                         tmp_path: Path) -> None:
+    proof = tmp_path / "proof.json"
+    proof.write_bytes(DEEP)
+    key = materialized_example[0].root / ".mesh/audit/audit.ed25519.pub"
+    result = CliRunner().invoke(app, ["audit", "verify-proof", str(proof), "--key", str(key)], catch_exceptions=True)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert str(proof) in result.output and "Fix:" in result.output, result.output
+
+
+def test_a_file_where_the_mesh_folder_belongs_is_one_line_naming_it(tmp_path: Path) -> None:
+    """A fresh clone with a stray file `.mesh` (touch .mesh): the first command that makes the
+    mesh's folders names that file and says to move it aside, not a NotADirectoryError traceback."""
+    root = tmp_path / "clone"
+    root.mkdir()
+    shutil.copy(REPO / "mesh.toml", root / "mesh.toml")
+    shutil.copytree(REPO / "domains", root / "domains", ignore=shutil.ignore_patterns("__pycache__"))
+    (root / ".mesh").touch()
+    done = subprocess.run([Path(sys.executable).with_name("mesh"), "audit", "verify"], cwd=root, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and f"Fix: {root / '.mesh'} is a file" in last and "move it aside" in last, last
+
+
+def test_an_error_naming_a_file_with_escapes_and_a_newline_stays_one_line(tmp_path: Path) -> None:
+    """The error names the file as escapes: no terminal colour, no second line forged by the name."""
+    proof = tmp_path / "r-\x1b[31mRED\x1b[0m\nerror: fake line.json"
+    proof.write_bytes(b"{")
+    result = CliRunner().invoke(app, ["audit", "verify-proof", str(proof), "--key", str(tmp_path / "k.pub")],
+                                catch_exceptions=True)
+    assert result.exit_code == 1 and "\x1b" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "RED\\x1b[0m\\nerror: fake line.json" in result.stderr, \
+        result.stderr

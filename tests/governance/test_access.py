@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,8 @@ from governance.services import governed
 from governance.wiring import load_mesh
 from meshctl.cli import app
 from tests.conftest import person
+
+MESH = Path(sys.executable).with_name("mesh")
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -171,7 +175,7 @@ def test_mesh_access_cli(example_root: Path) -> None:
     assert refused.exit_code == 1 and "own request" in refused.stderr
 
 
-@pytest.mark.parametrize("purpose", ["p\x00", "two\nlines", "\x1b[2Jcleared", " ", "x" * 501])
+@pytest.mark.parametrize("purpose", ["p\x00", "two\nlines", "\x1b[2Jcleared", " ", "x" * 501, "\udcff", "a\ud800b"])
 def test_a_purpose_that_is_not_one_line_of_text_is_refused_before_mesh_toml_changes(example_root: Path,
                                                                                     purpose: str) -> None:
     """A NUL or a terminal escape was stored in mesh.toml and shown to every approver."""
@@ -180,6 +184,19 @@ def test_a_purpose_that_is_not_one_line_of_text_is_refused_before_mesh_toml_chan
                                       purpose, "--as", "finance-data@acme.example", "--root", str(example_root)])
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     assert "--purpose" in result.stderr and ("printable" in result.stderr or "no purpose" in result.stderr)
+    assert (example_root / "mesh.toml").read_text() == before
+
+
+def test_a_purpose_byte_that_is_not_utf8_from_the_shell_is_refused_in_one_line(example_root: Path) -> None:
+    """`--purpose $'\\xff'`: Python hands the byte over as a lone surrogate, which cannot be hashed
+    into a grant id; it is refused as text that is not UTF-8, before mesh.toml changes."""
+    before = (example_root / "mesh.toml").read_text()
+    done = subprocess.run([MESH, b"access", b"request", b"customers.customers", b"--consumer", b"finance",
+                           b"--purpose", b"\xff", b"--as", b"finance-data@acme.example", b"--root",
+                           bytes(example_root)], capture_output=True, timeout=300, check=False)
+    stderr = done.stderr.decode(errors="replace")
+    assert done.returncode == 1 and "Traceback" not in stderr, stderr
+    assert "--purpose" in stderr and "UTF-8" in stderr and "Fix:" in stderr, stderr
     assert (example_root / "mesh.toml").read_text() == before
 
 

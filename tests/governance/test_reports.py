@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zlib
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from governance.reports import (
     sign_report,
     usage_report,
 )
+from governance.reports.signing import MAX_ATTACHMENT
 from governance.services import governed
 from governance.wiring import load_mesh
 from meshctl.cli import app
@@ -359,3 +361,35 @@ def test_a_hand_edit_of_roles_the_council_approved_is_reported_as_approved_not_b
     _edit(root / "mesh.toml", "default_days = 2555", "default_days = 2000")  # a hand edit of another table
     governed(load_mesh(root, domains=()))
     assert _report(root)["changes"]["unattributed"] == 1  # still by hand: the council approves trust only
+
+
+def _pdf_with_attachment(data: bytes) -> bytes:
+    """A PDF whose attached file is ``data``, Flate-compressed, as WeasyPrint embeds it."""
+    return (b"%PDF-1.7\n1 0 obj\n<< /Type /EmbeddedFile /Filter /FlateDecode >>\nstream\n" + zlib.compress(data, 9)
+            + b"\nendstream\nendobj\n%%EOF\n")
+
+
+HOSTILE_REPORTS = {
+    "report-not-an-object.json": b'{"format":"x","report":[],"signature":{"key_id":"a","value":"b"}}',
+    "size-not-a-number.json": json.dumps({"format": "x", "report": {"integrity": {"tree_head": {"size": "lots"}}},
+                                          "signature": {"key_id": "a", "value": "b"}}).encode(),
+    "covered-not-pairs.json": json.dumps({"format": "x", "report": {"integrity": {"tree_head": {"size": 1},
+                                                                                   "covered": [7]}},
+                                          "signature": {"key_id": "a", "value": "b"}}).encode(),
+    "deeply-nested.json": b"[" * 200_000,
+    "not-utf8.html": b'<html><script type="application/json" id="mesh-signed-report">{"a": "\xff\xfe"}</script>',
+    "not-utf8.pdf": _pdf_with_attachment(b'{"format": "acme-mesh/compliance-report/v1", "x": "\xff"}'),
+    "zip-bomb.pdf": _pdf_with_attachment(b"acme-mesh/compliance-report/v1" + bytes(MAX_ATTACHMENT + 1)),
+}
+
+
+def test_a_hostile_report_file_is_one_line_naming_it(history: Path, tmp_path: Path) -> None:
+    """Whatever a report file holds, `mesh report verify` exits 1 with one line naming the file and
+    the fix: no traceback, and a PDF attachment inflating past the bound is refused, not inflated."""
+    for name, content in HOSTILE_REPORTS.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        done = runner.invoke(app, ["report", "verify", str(path), "--root", str(history)])
+        assert done.exception is None or isinstance(done.exception, SystemExit), (name, done.exception)
+        assert done.exit_code == 1, (name, done.output)
+        assert str(path) in done.output.replace("\n", "") and "Fix:" in done.output, (name, done.output)

@@ -3,7 +3,10 @@ registered in mesh.toml [people]."""
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -150,3 +153,36 @@ def test_the_council_registers_a_printed_public_key_once(example_root: Path, min
         register_people(example_root / "mesh.toml", {"newcomer@acme.example": other})
     assert "rotate" in caught.value.fix
     assert "# Governance policies" in (example_root / "mesh.toml").read_text(), "comments are kept"
+
+
+def _mesh_identity_create(folder: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([Path(sys.executable).with_name("mesh"), "identity", "create", ALICE], capture_output=True,
+                          text=True, timeout=120, check=False, env={**os.environ, "MESH_IDENTITY": str(folder)})
+
+
+def test_create_in_a_shared_folder_refuses_and_leaves_its_mode_alone(tmp_path: Path) -> None:
+    """MESH_IDENTITY=/tmp-like folder (1777): it stayed shared for everyone else, yet became 0700;
+    now it keeps its mode and the key is refused there, naming the folder and the fix."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    done = _mesh_identity_create(shared)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert f"{shared}: the key folder is writable by group or others (mode 0o1777)" in done.stderr, done.stderr
+    assert "Fix: keep keys in a folder of your own" in done.stderr
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777 and not list(shared.iterdir())
+
+
+def test_create_keeps_the_mode_of_an_existing_private_folder(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir(mode=0o750)
+    mine.chmod(0o750)
+    done = _mesh_identity_create(mine)
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(mine.stat().st_mode) == 0o750 and (mine / f"{ALICE}.ed25519").exists()
+
+
+def test_create_makes_a_missing_folder_owner_only(tmp_path: Path) -> None:
+    fresh = tmp_path / "a" / "fresh"
+    assert _mesh_identity_create(fresh).returncode == 0
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
