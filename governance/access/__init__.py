@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from assets.emails import normalize_email
+
 from governance.access.policy import (
     AccessDecision,
     AccessDeniedError,
@@ -73,11 +75,8 @@ def read_asset(mesh: Mesh, key: str, *, actor: Actor, version: str | None = None
         details={"reason": decision.reason, "version": version, **identity_details(actor),
                  **({"partitions": _asked(partition, first, last)} if (partition or first or last) else {})}))
     if not decision.allowed:
-        private = mesh.graph[key].spec.visibility == "private"
         raise AccessDeniedError(f"'{user}' may not read '{key}': {decision.reason}", where=f"read {key}",
-                                fix="act as an owner of its domain: a private asset is read by its own domain "
-                                    "alone, and no grant opens it" if private else
-                                    "ask the owning domain for a grant (mesh access request) or a role")
+                                fix=_how_to_read(mesh, key, user))
     store = mesh.store()
     if mesh.graph[key].spec.partitions is not None or partition or first or last:
         return _read_partitions(mesh, key, user, version=version, partition=partition, first=first, last=last)
@@ -100,6 +99,19 @@ def _as_user_sees(mesh: Mesh, key: str, manifest: Manifest, frame: pl.LazyFrame,
         frame = redact_plaintext_now_classified(frame, manifest.protection, classified, mesh.policy,
                                                 permissions=permissions)
     return frame
+
+
+def _how_to_read(mesh: Mesh, key: str, user: str) -> str:
+    """The fix of a refused read: grants open assets to domains, so a person who owns none needs a role."""
+    spec = mesh.graph[key].spec
+    owned = sorted(d.name for d in mesh.policy.domains.values() if normalize_email(user) in d.owners)
+    if spec.visibility == "private":
+        return "act as an owner of its domain: a private asset is read by its own domain alone, and no grant opens it"
+    if not owned:
+        return (f"ask the council for a role with read:{spec.domain} (or read_all) in mesh.toml [roles]: grants "
+                "open assets to domains, and you own none")
+    return (f"ask domain '{spec.domain}' for a grant to your domain (mesh access request {key} --consumer "
+            f"{owned[0]} --purpose ... --as {user}), or the council for a role with read:{spec.domain}")
 
 
 def _asked(partition: str | None, first: str | None, last: str | None) -> str:

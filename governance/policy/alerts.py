@@ -47,6 +47,7 @@ from typing import Any
 
 from assets.emails import is_email
 from assets.errors import ConfigError, did_you_mean
+from governance.policy.kinds import a_kind
 from governance.policy.signal_kinds import KINDS, SEVERITIES
 
 NOTIFIER_KINDS = ("file", "webhook", "email")
@@ -295,8 +296,8 @@ def _get(t: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: s
     value = t[key]
     kinds = kind if isinstance(kind, tuple) else (kind,)
     _require(isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds), f"{where}.{key}",
-             f"'{key}' must be a {' or '.join(k.__name__ for k in kinds)}, not {type(value).__name__} ({value!r})",
-             f"write {key} as a {kinds[0].__name__}")
+             f"'{key}' must be {a_kind(*kinds)}, not {type(value).__name__} ({value!r})",
+             f"write {key} as {a_kind(kinds[0])}")
     return value
 
 

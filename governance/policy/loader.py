@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from assets.emails import look_alikes, normalize_email
 from assets.errors import ConfigError, MeshError, did_you_mean
 from governance.policy.alerts import AlertsPolicy, read_alerts
+from governance.policy.kinds import a_kind
 from governance.policy.model import (
     AuditSettings,
     Classification,
@@ -522,8 +523,8 @@ class _Reader:
         value = t[key]
         if kind is int and isinstance(value, bool) or not isinstance(value, kind) \
                 or kind is dt.date and isinstance(value, dt.datetime):
-            raise ConfigError(f"'{key}' must be a {kind.__name__}, not {type(value).__name__} ({value!r})",
-                              where=f"{where}.{key}", fix=f"write {key} as a {kind.__name__}")
+            raise ConfigError(f"'{key}' must be {a_kind(kind)}, not {type(value).__name__} ({value!r})",
+                              where=f"{where}.{key}", fix=f"write {key} as {a_kind(kind)}")
         return value
 
     def _emails(self, t: dict[str, Any], key: str, where: str, **kw: Any) -> tuple[str, ...]:

@@ -273,3 +273,14 @@ def test_mesh_check_warns_of_a_grant_on_a_product_that_is_not_restricted(example
     report = check_mesh(example_root)
     assert any("'marketing.audience' is private, so the grant opens nothing" in w for w in report.warnings), \
         report.warnings
+
+
+def test_a_refused_reader_is_told_the_way_in_that_exists_for_them(example_mesh: Mesh) -> None:
+    """Grants open assets to domains: a person who owns no domain was told to request one,
+    which `mesh access request` refuses for a public asset and cannot give to a person."""
+    with pytest.raises(AccessDeniedError) as nobody:
+        read_asset(example_mesh, "customers.customers", actor=person("analyst@acme.example"))
+    assert "a role with read:customers" in str(nobody.value) and "you own none" in str(nobody.value)
+    with pytest.raises(AccessDeniedError) as owner:
+        read_asset(example_mesh, "customers.customers", actor=person("marketing-data@acme.example"))
+    assert "mesh access request customers.customers --consumer marketing" in str(owner.value), owner.value

@@ -44,7 +44,7 @@ def test_a_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
     pytest.param(('primary_region = "us-east"', 'primary_region = "us-est"'), "'us-east'?",
                  id="unknown-primary-region"),
     pytest.param(("max_assets = 50", "max_asets = 50"), "Did you mean 'max_assets'", id="mistyped-key"),
-    pytest.param(("max_assets = 50", 'max_assets = "fifty"'), "'max_assets' must be a int", id="wrong-type"),
+    pytest.param(("max_assets = 50", 'max_assets = "fifty"'), "'max_assets' must be an integer, not str", id="wrong-type"),
     pytest.param(('owners = ["sales-data@acme.example"]', 'owners = ["sales team"]'), "is not an e-mail address",
                  id="bad-owner"),
     pytest.param(('owners = ["sales-data@acme.example"]', 'owners = ["../../tmp/x@acme.example"]'),
