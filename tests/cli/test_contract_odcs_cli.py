@@ -92,17 +92,22 @@ def test_import_of_a_bad_file_is_one_line_naming_the_file(example_root: Path, tm
     assert code == 1 and "cannot read the file" in err
 
 
+def _with_rule_named(name: str) -> str:
+    """An ODCS document whose one property has a rule (unsupported by a pandera Field) named ``name``."""
+    return yaml.safe_dump({
+        "apiVersion": "v3.1.0", "kind": "DataContract", "id": "things", "version": "2.0.0", "domain": "sales",
+        "schema": [{"name": "things", "properties": [
+            {"name": "id", "logicalType": "integer", "required": True,
+             "quality": [{"type": "library", "name": name, "metric": "rowCount", "mustBeGreaterThan": 10}]}]}]})
+
+
 def test_import_shows_a_hostile_rule_name_without_terminal_escapes_or_a_forged_line(example_root: Path,
                                                                                    tmp_path: Path) -> None:
     """A rule named with ESC sequences and a newline: the "unsupported:" line shows them as escapes,
     so the terminal neither turns red nor shows a line the mesh did not print."""
     document = tmp_path / "things.yaml"
     name = "\x1b[31mRED\x1b[0m\nerror: fake line"
-    document.write_text(yaml.safe_dump({
-        "apiVersion": "v3.1.0", "kind": "DataContract", "id": "things", "version": "2.0.0", "domain": "sales",
-        "schema": [{"name": "things", "properties": [
-            {"name": "id", "logicalType": "integer", "required": True,
-             "quality": [{"type": "library", "name": name, "metric": "rowCount", "mustBeGreaterThan": 10}]}]}]}))
+    document.write_text(_with_rule_named(name))
     code, _, err = mesh(example_root, "contract", "import", str(document), "--out", str(tmp_path / "c.py"))
     assert code == 1 and "Traceback" not in err
     assert "\x1b" not in err and "\\x1b[31mRED\\x1b[0m\\nerror: fake line" in err.replace("\n", ""), err
@@ -115,11 +120,7 @@ def test_a_rule_name_cannot_add_code_to_the_written_module(example_root: Path, t
     docstring the same way."""
     document = tmp_path / 'x"""\nraise SystemExit(9)\n""".yaml'
     name = "r\nraise SystemExit(7)"
-    document.write_text(yaml.safe_dump({
-        "apiVersion": "v3.1.0", "kind": "DataContract", "id": "things", "version": "2.0.0", "domain": "sales",
-        "schema": [{"name": "things", "properties": [
-            {"name": "id", "logicalType": "integer", "required": True,
-             "quality": [{"type": "library", "name": name, "metric": "rowCount", "mustBeGreaterThan": 10}]}]}]}))
+    document.write_text(_with_rule_named(name))
     out_file = tmp_path / "contracts_things.py"
     code, _, err = mesh(example_root, "contract", "import", str(document), "--out", str(out_file),
                         "--allow-unsupported")
