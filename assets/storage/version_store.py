@@ -279,10 +279,7 @@ class VersionStore:
         write are one :meth:`StorageRoot.update`, so the moves take effect one after the other,
         as if serial: concurrent movers never leave it on the older."""
         def change(raw: bytes | None) -> bytes | None:
-            try:
-                current = _pointed(raw) if raw is not None else None
-            except (ValueError, KeyError, TypeError):  # a corrupt pointer is replaced
-                current = None
+            current = _named(raw) if raw is not None else None  # a corrupt pointer is replaced
             if current == version or (current is not None and version < current and not allow_backward):
                 return None
             return _pointer(version)

@@ -91,7 +91,8 @@ def _as_user_sees(mesh: Mesh, key: str, manifest: Manifest, frame: pl.LazyFrame,
     from governance.protection import classified_columns, redact_plaintext_now_classified, unprotect
 
     if manifest.protection:
-        folder = mesh.store().root.uri_of(mesh.store().data_path(key, manifest.version, manifest.partition))
+        store = mesh.store()
+        folder = store.root.uri_of(store.data_path(key, manifest.version, manifest.partition))
         frame = unprotect(frame.collect(), manifest.protection, manifest.data_key, governed(mesh).keyring, key=key,
                           permissions=permissions, folder=folder.rsplit("/", 1)[0]).lazy()
     classified = classified_columns(mesh.graph[key].spec.contract)
