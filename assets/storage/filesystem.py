@@ -139,8 +139,7 @@ class StorageRoot:
         modification time, cannot be set back); on an object store the ETag (else the
         modification time), read fresh. Raises ``FileNotFoundError``."""
         if self.is_local:
-            st = os.stat(path)
-            return st.st_size, (st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+            return _stamp_of(os.stat(path))
         self.fs.invalidate_cache(path)
         info = self.fs.info(path)
         state = info.get("ETag") or info.get("etag") or info.get("mtime") or info.get("LastModified") \
@@ -155,7 +154,7 @@ class StorageRoot:
             return self.stamp(path)
         st = os.lstat(path)
         _require_regular(st, path)
-        return st.st_size, (st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+        return _stamp_of(st)
 
     def read_regular(self, path: str, most: int) -> tuple[bytes, tuple[int, object]]:
         """At most ``most`` bytes of the local regular file ``path`` and the :meth:`stamp` of the
@@ -169,7 +168,7 @@ class StorageRoot:
                 chunks.append(chunk)
                 left -= len(chunk)
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        return data, (st.st_size, (st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
+        return data, _stamp_of(st)
 
     def read_stamped(self, path: str) -> tuple[bytes, tuple[int, object]]:
         """The bytes of a stored file and the :meth:`stamp` of exactly those bytes. On S3 both
@@ -372,6 +371,11 @@ class StorageRoot:
         for folder, _dirs, files in self.fs.walk(path):
             for name in files:
                 yield f"{folder.rstrip('/')}/{name}"
+
+
+def _stamp_of(st: os.stat_result) -> tuple[int, object]:
+    """The local :meth:`StorageRoot.stamp` of a file's status."""
+    return st.st_size, (st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
 
 
 def _require_regular(st: os.stat_result, path: str) -> None:

@@ -64,13 +64,13 @@ __all__ = ["PublishRequest", "StagedVersion", "VersionStore", "new_version"]
 #: they decode; larger ones are hashed first, then scanned lazily.
 EAGER_VERIFY_BYTES = 128 * 1024 * 1024
 UNREACHABLE_FIX = "check that the storage root is reachable and writable"
-CORRUPT_FIX = ("copy the version back from the other region: `mesh dr replicate --verify` repairs a standby's "
-               "copy; for the active region's, fail over and back (`mesh dr failover`, then `mesh dr failback`, which "
-               "re-copies every version verified); or roll back to an earlier version")
+_COPY_BACK = ("copy the version back from the other region (`mesh dr replicate --verify` repairs a standby's copy; "
+              "for the active region's, `mesh dr failover`, then `mesh dr failback`, which re-copies every version "
+              "verified)")
 
-NOT_REGULAR_FIX = ("remove it, then copy the version back from the other region (`mesh dr replicate --verify` repairs a "
-                   "standby's copy; for the active region's, `mesh dr failover`, then `mesh dr failback`) or restore "
-                   "it from a backup (`mesh dr restore`)")
+CORRUPT_FIX = f"{_COPY_BACK}, or roll back to an earlier version"
+
+NOT_REGULAR_FIX = f"remove it, then {_COPY_BACK} or restore it from a backup (`mesh dr restore`)"
 
 
 @dataclass(frozen=True, slots=True)
