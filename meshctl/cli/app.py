@@ -482,15 +482,22 @@ def _set_up_example(root: Path | None) -> None:
 
 
 def _approve_example_trust(mesh: Mesh) -> str | None:
-    """The example's approve_policy holder whose key is held here signs its trust, unless the
-    trust in force is already the file's; who signed, or ``None``."""
+    """The example's approve_policy holder whose key is held here gives the council's first
+    approval of its trust; who signed, or ``None``. A change made after that approval is never
+    signed by the demo: it stays pending for the council (``mesh policy approve``), and the
+    set-up says so."""
     from governance.council import approve_trust
     from governance.identity import LocalIdentity, held_public_key, identity_provider
     from governance.policy import APPROVE_POLICY, load_policy
     from governance.policy.roles import approvers_with
     from governance.wiring import standing_of
 
-    if standing_of(load_policy(mesh.policy.path)).status == "approved":
+    standing = standing_of(load_policy(mesh.policy.path))
+    if standing.status == "pending":
+        console.print(f"set-up: mesh.toml's people, roles or owners changed since the council approved them "
+                      f"({plain('; '.join(standing.changes()))}); the demo does not approve a change: it runs on "
+                      "the approved ones until the council runs `mesh policy approve --as EMAIL`", highlight=False)
+    if standing.status != "unapproved":
         return None
     people = {e: p.public_key for e, p in mesh.policy.people.items()}
     for email in sorted(approvers_with(mesh.policy, APPROVE_POLICY)):
