@@ -184,11 +184,23 @@ def _unrecorded(store: VersionStore, result: AssetResult, exc: Exception) -> str
     except MeshError as failed:
         withdrawn, exc = False, MeshError(f"{exc}; and {failed}")
     if withdrawn:
-        return (f"{what}, so its version {version} was withdrawn (CURRENT is back at "
-                f"{result.replaced or 'no version'}); nothing was published. {exc}")
+        return f"{what}, so its version {version} was withdrawn ({_current_after_withdrawal(store, result)}); " \
+               f"nothing was published. {exc}"
     return (f"{what}, and its version {version} could not be withdrawn: it is current without an audit record. "
             f"{exc} Then roll it back: mesh rollback {result.key}"
             + (f" --partition {result.partition}" if result.partition is not None else ""))
+
+
+def _current_after_withdrawal(store: VersionStore, result: AssetResult) -> str:
+    """What ``CURRENT`` names once the run's version is withdrawn: the version it replaced, or a
+    newer one another run published meanwhile, which the withdrawal left in place."""
+    try:
+        now = store.current_version(result.key, result.partition)
+    except MeshError:
+        return "CURRENT is unreadable now"
+    if now == result.replaced:
+        return f"CURRENT is back at {now or 'no version'}"
+    return f"CURRENT names {now or 'no version'}, published by another run meanwhile"
 
 
 def skip_asset(mesh: Mesh, key: str, *, run_id: str, reason: str, source: Source = "engine",

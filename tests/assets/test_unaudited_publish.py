@@ -19,6 +19,7 @@ from typing import Any
 
 from assets import materialize
 from assets.backfill import backfill
+from assets.step import _unrecorded
 from governance.audit import AuditEvent
 from governance.runs.records import run_records
 from governance.services import governed
@@ -149,3 +150,17 @@ def test_a_retry_whose_audit_record_cannot_be_written_is_not_tried(fixture_mesh:
     assert mesh.store().current_version("alpha.flaky") is None
     [run] = [r for r in run_records(mesh).for_asset("alpha.flaky") if r.run_id == "full-audit"]
     assert run.status == "error" and run.ended_at is not None
+
+
+def test_the_withdrawal_message_names_the_newer_current_another_run_published(example_root: Path) -> None:
+    """A run's version withdrawn after another run published a newer one: the error names what
+    CURRENT names (the newer version), not the version the withdrawn one replaced."""
+    mesh = load_mesh(example_root)
+    first = materialize("sales.products", mesh=mesh)["sales.products"]
+    second = materialize("sales.products", mesh=mesh)["sales.products"].manifest
+    assert first.manifest is not None and second is not None and first.replaced is None
+    error = _unrecorded(mesh.store(), first, OSError("no room for the record"))
+    assert f"its version {first.manifest.version} was withdrawn" in error, error
+    assert f"CURRENT names {second.version}, published by another run meanwhile" in error, error
+    assert "back at no version" not in error, error
+    assert mesh.store().current_version("sales.products") == second.version
