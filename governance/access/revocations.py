@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -75,22 +75,30 @@ def revocation_of(policy: MeshPolicy, grant: Grant) -> Revocation | None:
 
 def record_revocation(policy: MeshPolicy, grant: Grant, *, by: str) -> Revocation:
     """Record that ``by`` revoked ``grant``; a grant revoked before keeps its first revocation."""
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    key = {"id": grant.id, "nonce": grant.nonce}
-    with state_database(policy).write(lock=_LOCK) as conn:
-        row = conn.execute(select(revoked_grants).where(revoked_grants.c.id == grant.id,
-                                                        revoked_grants.c.nonce == grant.nonce)).mappings().first()
-        if row is None:
-            conn.execute(insert(revoked_grants).values(**key, product=grant.product, consumer=grant.consumer,
-                                                       revoked_at=now, revoked_by=by))
-            revocation = Revocation(grant_id=grant.id, nonce=grant.nonce, product=grant.product,
-                                    consumer=grant.consumer, revoked_at=now, revoked_by=by)
-        else:
-            revocation = Revocation(grant_id=row["id"], nonce=row["nonce"], product=row["product"],
-                                    consumer=row["consumer"], revoked_at=row["revoked_at"],
-                                    revoked_by=row["revoked_by"])
-    forget_revocations()
+    [revocation] = record_revocations(policy, [grant], by=by)
     return revocation
+
+
+def record_revocations(policy: MeshPolicy, grants: Iterable[Grant], *, by: str) -> list[Revocation]:
+    """Record that ``by`` revoked each of ``grants``, in one transaction; each grant revoked
+    before keeps its first revocation. Returns the revocations, in order."""
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    done: list[Revocation] = []
+    with state_database(policy).write(lock=_LOCK) as conn:
+        for grant in grants:
+            row = conn.execute(select(revoked_grants).where(
+                revoked_grants.c.id == grant.id, revoked_grants.c.nonce == grant.nonce)).mappings().first()
+            if row is None:
+                conn.execute(insert(revoked_grants).values(id=grant.id, nonce=grant.nonce, product=grant.product,
+                                                           consumer=grant.consumer, revoked_at=now, revoked_by=by))
+                done.append(Revocation(grant_id=grant.id, nonce=grant.nonce, product=grant.product,
+                                       consumer=grant.consumer, revoked_at=now, revoked_by=by))
+            else:
+                done.append(Revocation(grant_id=row["id"], nonce=row["nonce"], product=row["product"],
+                                       consumer=row["consumer"], revoked_at=row["revoked_at"],
+                                       revoked_by=row["revoked_by"]))
+    forget_revocations()
+    return done
 
 
 def forget_revocations() -> None:
