@@ -151,15 +151,24 @@ def route_selection_problems(policy: MeshPolicy, graph: AssetGraph) -> list[str]
 def grant_problems(policy: MeshPolicy, today: dt.date) -> list[str]:
     """Expired grants: they give no access and should be renewed or removed. Names in
     ``approved_by`` without a valid signature (unsigned, copied from another grant, forged):
-    they approve nothing. (A pending request is normal; `mesh access list` shows what it lacks.)"""
+    they approve nothing (approvals signed in the old format, version 1, among them). Revoked
+    grants whose entry is back in ``mesh.toml`` (pasted, ``git revert``): they grant nothing.
+    (A pending request is normal; `mesh access list` shows what it lacks.)"""
+    from governance.access.revocations import revocation_of
     from governance.identity import unverified_approvals
 
+    revoked = [(g, r) for g in policy.grants if (r := revocation_of(policy, g)) is not None]
+    back = [f"{policy.path.name} [[grants]][{g.index}] ({g.product} -> {g.consumer}): {r}; this entry is the "
+            f"revoked grant (same id and nonce) and grants nothing. Fix: remove it from {policy.path.name}; to "
+            f"share the product again, request a new grant: `mesh access request {g.product} --consumer "
+            f"{g.consumer} --purpose ...`" for g, r in revoked]
+    live = [g for g in policy.grants if not any(g is r[0] for r in revoked)]
     expired = [f"{policy.path.name} [[grants]][{g.index}] ({g.product} -> {g.consumer}): expired on {g.expires}. "
-               "Fix: renew it (a new expires) or remove it" for g in policy.grants if g.is_expired(today)]
+               "Fix: renew it (a new expires) or remove it" for g in live if g.is_expired(today)]
     unsigned = [f"{policy.path.name} [[grants]][{g.index}].approved_by ({g.product} -> {g.consumer}): {line}"
-                for g in policy.grants if not g.is_expired(today) for line in unverified_approvals(policy, g)]
-    return expired + unsigned + [line for g in policy.grants if not g.is_expired(today)
-                                 for line in stranger_approvals(policy, g)]
+                for g in live if not g.is_expired(today) for line in unverified_approvals(policy, g)]
+    return back + expired + unsigned + [line for g in live if not g.is_expired(today)
+                                        for line in stranger_approvals(policy, g)]
 
 
 def stranger_approvals(policy: MeshPolicy, grant: Grant) -> list[str]:

@@ -22,11 +22,12 @@ import tomlkit
 from assets.emails import is_email, normalize_email
 from assets.errors import ConfigError, MeshError
 from assets.mesh import Mesh
+from governance.access.revocations import record_revocations
 from governance.audit import AuditEvent, AuditLog
 from governance.council import trust_standing
 from governance.identity import Actor
 from governance.identity.authorization import identity_details, require
-from governance.policy import load_policy
+from governance.policy import Grant, load_policy
 from governance.policy.editing import edit_mesh_toml
 from governance.policy.model import check_name, grant_id_of
 from governance.services import governed
@@ -153,6 +154,8 @@ def retire_domain(mesh: Mesh, name: str, actor: Actor, audit: AuditLog) -> dict[
     with edit_mesh_toml(mesh.policy.path) as doc:
         grants = doc.get("grants", [])
         revoked = [g for g in grants if g["product"].split(".", 1)[0] == name or g["consumer"] == name]
+        # Recorded before the entries go (a failure leaves the file as it was): pasted back, they grant nothing.
+        record_revocations(mesh.policy, [_grant_of(g.unwrap()) for g in revoked], by=who)
         for grant in revoked:
             grants.remove(grant)
         doc["domains"][name]["retired"] = True
@@ -161,5 +164,15 @@ def retire_domain(mesh: Mesh, name: str, actor: Actor, audit: AuditLog) -> dict[
     for grant in revoked:
         audit.append(AuditEvent(actor=who, action="grant_revoke", target=str(grant["product"]), outcome="revoked",
                                 source="cli", details={"consumer": str(grant["consumer"]),
-                                                       "grant": grant_id_of(grant.unwrap()), "reason": "domain retired"}))
+                                                       "grant": grant_id_of(grant.unwrap()),
+                                                       "nonce": str(grant.get("nonce", "")), "reason": "domain retired"}))
     return {"archived": archived, "revoked_grants": len(revoked)}
+
+
+def _grant_of(table: dict[str, Any]) -> Grant:
+    """The grant a ``[[grants]]`` table of the file being edited names, to record its revocation
+    (its id and nonce; the file was validated when the mesh was loaded)."""
+    expires = table.get("expires")
+    return Grant(id=grant_id_of(table), nonce=str(table.get("nonce", "")), product=str(table["product"]),
+                 consumer=str(table["consumer"]), purpose=str(table.get("purpose", "")) or "-",
+                 expires=expires if isinstance(expires, dt.date) else None)

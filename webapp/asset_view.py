@@ -13,6 +13,7 @@ from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.staleness import summary
 from governance.access.policy import missing_approvals, user_may_read
+from governance.access.revocations import revocation_of
 from governance.ops.clip import clip
 from governance.services import governed
 from governance.subscriptions.observer import deprecation_text
@@ -113,6 +114,7 @@ def asset_view(mesh: Mesh, key: str, *, index: RunIndex | None = None, today: dt
 def _grant(mesh: Mesh, grant: Any, today: dt.date) -> dict[str, Any]:
     missing = missing_approvals(mesh.policy, grant)
     expired = grant.expires is not None and grant.expires < today
+    revoked = revocation_of(mesh.policy, grant)
     return {"consumer": grant.consumer, "purpose": grant.purpose, "approved_by": ", ".join(grant.approved_by),
             "expires": grant.expires.isoformat() if grant.expires else "never",
-            "state": "expired" if expired else ("missing approvals: " + ", ".join(missing) if missing else "active")}
+            "state": str(revoked) if revoked is not None else "expired" if expired else ("missing approvals: " + ", ".join(missing) if missing else "active")}

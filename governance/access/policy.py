@@ -8,7 +8,9 @@ A grant is active when it is unexpired and carries the approvals its policy requ
 of the producing domain and a holder of ``approve_grant`` (the council), neither of them the
 person who requested it. An approval counts only if it is signed: the approver's signature over
 this grant's content verifies with their key registered in ``[people]`` (a name in
-``approved_by`` alone, or a signature copied from another grant, approves nothing). People read
+``approved_by`` alone, or a signature copied from another grant, approves nothing). A revoked
+grant (its id and nonce kept in the state database, :mod:`governance.access.revocations`) is
+never active again, even if its entry is pasted back into ``mesh.toml``. People read
 what their domains may read; ``read:<domain>`` and ``read_all`` role permissions add to that.
 Every decision names the policy that made it.
 """
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from assets.emails import normalize_email
 from assets.errors import AccessError
+from governance.access.revocations import revocation_of
 from governance.policy import Grant, MeshPolicy
 from governance.policy.roles import approvers_with, permissions_of
 
@@ -60,9 +63,11 @@ def missing_approvals(policy: MeshPolicy, grant: Grant) -> list[str]:
 
 
 def active_grant(policy: MeshPolicy, product: str, consumer: str, today: dt.date) -> Grant | None:
+    """The grant that lets domain ``consumer`` read ``product`` today: unexpired, approved with
+    valid signatures, and never revoked; ``None`` if there is none."""
     for grant in policy.grants:
         if grant.product == product and grant.consumer == consumer and not grant.is_expired(today) \
-                and not missing_approvals(policy, grant):
+                and not missing_approvals(policy, grant) and revocation_of(policy, grant) is None:
             return grant
     return None
 
@@ -107,7 +112,12 @@ def _why_no_grant(policy: MeshPolicy, product: str, consumer: str, today: dt.dat
     if not candidates:
         return (f"'{product}' is restricted and no grant in mesh.toml lets domain '{consumer}' read it "
                 f"(request one: mesh access request {product} --consumer {consumer})")
-    grant = candidates[-1]
+    live = [g for g in candidates if revocation_of(policy, g) is None]
+    if not live:
+        grant = candidates[-1]
+        return (f"grant [[grants]][{grant.index}] for '{consumer}': {revocation_of(policy, grant)}; its entry in "
+                f"mesh.toml grants nothing (request a new one: mesh access request {product} --consumer {consumer})")
+    grant = live[-1]
     if grant.is_expired(today):
         return f"grant [[grants]][{grant.index}] for '{consumer}' expired on {grant.expires}"
     return f"grant [[grants]][{grant.index}] for '{consumer}' lacks approval by {' and '.join(missing_approvals(policy, grant))}"

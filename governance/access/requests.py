@@ -33,7 +33,7 @@ def _now() -> str:
 
 def _grant(row: RowMapping) -> Grant:
     approvals: dict[str, str] = json.loads(row["approvals"])
-    return Grant(id=row["id"], product=row["product"], consumer=row["consumer"], purpose=row["purpose"],
+    return Grant(id=row["id"], nonce=row["nonce"], product=row["product"], consumer=row["consumer"], purpose=row["purpose"],
                  requested_by=row["requested_by"], expires=row["expires"], approved_by=tuple(approvals),
                  signatures=approvals)
 
@@ -48,7 +48,7 @@ class GrantRequests:
         """Record the new request ``grant`` (no approvals yet)."""
         with self.database.write() as conn:
             conn.execute(insert(grant_requests).values(
-                id=grant.id, product=grant.product, consumer=grant.consumer, purpose=grant.purpose,
+                id=grant.id, nonce=grant.nonce, product=grant.product, consumer=grant.consumer, purpose=grant.purpose,
                 requested_by=grant.requested_by, expires=grant.expires, approvals="{}", state=PENDING,
                 created_at=_now(), updated_at=_now()))
 
@@ -88,12 +88,13 @@ class RequestChange:
     conn: Connection
     grant: Grant
 
-    def approve(self, who: str, signature: str) -> Grant:
-        """Add ``who``'s signed approval (replacing an earlier one of theirs); the request as now."""
+    def approve(self, who: str, signature: str, *, nonce: str) -> Grant:
+        """Add ``who``'s signed approval (replacing an earlier one of theirs), made over ``nonce``;
+        the request as now (with ``nonce``, if it had none)."""
         approvals = {**self.grant.signatures, who: signature}
         self.conn.execute(update(grant_requests).where(grant_requests.c.id == self.grant.id)
-                          .values(approvals=json.dumps(approvals, sort_keys=True), updated_at=_now()))
-        self.grant = replace(self.grant, approved_by=tuple(approvals), signatures=approvals)
+                          .values(approvals=json.dumps(approvals, sort_keys=True), nonce=nonce, updated_at=_now()))
+        self.grant = replace(self.grant, approved_by=tuple(approvals), signatures=approvals, nonce=nonce)
         return self.grant
 
     def close(self, state: str) -> None:

@@ -7,8 +7,10 @@ writes it to ``mesh.toml`` (:mod:`governance.access.requests`): requesters and a
 other hosts see them. Both take an
 authenticated :class:`~governance.identity.Actor` (``identity_provider(policy).authenticate``),
 never a bare name. A request is a ``[[grants]]`` entry with ``requested_by`` and no approvals;
-an approval adds the approver to ``approved_by`` and their signature over the grant's content
-to ``signatures``. A requester cannot approve their own request, and only an owner of the
+an approval adds the approver to ``approved_by`` and their signature over the grant's content,
+the mesh's name, the grant's id and its random ``nonce`` to ``signatures``. A revoked grant is
+recorded in the state database (:mod:`governance.access.revocations`) as it is removed from
+``mesh.toml``: it is never active again, nor approved again. A requester cannot approve their own request, and only an owner of the
 producing domain or a holder of ``approve_grant`` may approve. The audit records say who, and
 how they proved it (``method``, ``evidence``).
 """
@@ -25,13 +27,14 @@ from assets.emails import normalize_email
 from assets.errors import ConfigError, MeshError, did_you_mean
 from governance.access.policy import missing_approvals
 from governance.access.requests import GRANTED, WITHDRAWN, grant_requests_of
+from governance.access.revocations import record_revocation, revocation_of
 from governance.audit import AuditEvent, AuditLog
 from governance.identity.actor import Actor
 from governance.identity.approvals import Signer, sign_approval, verify_approval
 from governance.identity.authorization import identity_details, require
 from governance.policy import Grant, MeshPolicy, load_policy
 from governance.policy.editing import edit_mesh_toml
-from governance.policy.model import grant_id_of, new_grant_id
+from governance.policy.model import grant_id_of, new_grant_id, new_grant_nonce
 from governance.policy.roles import approvers_with
 
 
@@ -68,17 +71,18 @@ def request_grant(policy: MeshPolicy, audit: AuditLog, *, product: str, consumer
         flag = " --purpose" if exc.where.endswith(".purpose") else ""
         raise GrantWorkflowError(exc.what, where="mesh access request" + flag, fix=exc.fix) from None
     requests = grant_requests_of(policy)
+    nonce = new_grant_nonce()
     if requests is not None:
         grant_id = new_grant_id({g.id for g in policy.grants} | requests.ids())
-        requests.add(Grant(id=grant_id, product=product, consumer=consumer, purpose=purpose,
+        requests.add(Grant(id=grant_id, nonce=nonce, product=product, consumer=consumer, purpose=purpose,
                            requested_by=requester.id, expires=expires))
     else:
         with edit_mesh_toml(policy.path) as doc:
             grants = doc.setdefault("grants", tomlkit.aot())
             grant_id = new_grant_id({grant_id_of(g.unwrap()) for g in grants})
             entry = tomlkit.table()
-            entry.update({"id": grant_id, "product": product, "consumer": consumer, "purpose": purpose,
-                          "requested_by": requester.id, "approved_by": [], "signatures": tomlkit.inline_table(),
+            entry.update({"id": grant_id, "nonce": nonce, "product": product, "consumer": consumer,
+                          "purpose": purpose, "requested_by": requester.id, "approved_by": [], "signatures": tomlkit.inline_table(),
                           "expires": expires})
             grants.append(entry)
     audit.append(AuditEvent(actor=requester.id, action="grant_request", target=product, outcome="pending",
@@ -143,8 +147,15 @@ def approve_grant(policy: MeshPolicy, audit: AuditLog, *, grant_id: str, approve
     if person is None:
         _refuse(audit, approver, "grant_approve", grant.product, f"'{who}' has no public key in mesh.toml [people]",
                 grant=grant.id, fix=f"run `mesh identity create {who}` and ask the council to register the printed public key")
-    signature = sign_approval(signer, who, grant)
-    if not verify_approval(person.public_key, grant, signature):
+    revoked = revocation_of(policy, grant)
+    if revoked is not None:
+        _refuse(audit, approver, "grant_approve", grant.product, f"{revoked}: a revoked grant is never approved again",
+                grant=grant.id, fix=f"remove its entry from mesh.toml and request a new grant (mesh access request "
+                                    f"{grant.product} --consumer {grant.consumer} ...)")
+    if not grant.nonce:  # written before nonces, or by hand: its old approvals count for nothing anyway
+        grant = dataclasses.replace(grant, nonce=new_grant_nonce())
+    signature = sign_approval(signer, who, policy.settings.name, grant)
+    if not verify_approval(person.public_key, policy.settings.name, grant, signature):
         _refuse(audit, approver, "grant_approve", grant.product,
                 f"the key that signed for '{who}' is not the one registered in mesh.toml [people]", grant=grant.id,
                 fix=f'sign with the key registered in [people."{who}"] (MESH_IDENTITY)')
@@ -154,7 +165,10 @@ def approve_grant(policy: MeshPolicy, audit: AuditLog, *, grant_id: str, approve
             if change is None:
                 raise GrantWorkflowError(f"grant request '{grant.id}' was granted or withdrawn meanwhile",
                                          where="mesh access approve", fix="run `mesh access list` and approve again")
-            requested = change.approve(who, signature)
+            if change.grant.nonce != grant.nonce and change.grant.nonce:
+                raise GrantWorkflowError(f"grant request '{grant.id}' changed meanwhile (its nonce)",
+                                         where="mesh access approve", fix="run `mesh access list` and approve again")
+            requested = change.approve(who, signature, nonce=grant.nonce)
             missing = missing_approvals(policy, requested)
             if not missing:  # complete: into mesh.toml, the council's file, in the same transaction
                 _write_grant(policy, requested)
@@ -184,8 +198,8 @@ def _write_grant(policy: MeshPolicy, grant: Grant) -> None:
         entry = tomlkit.table()
         signatures = tomlkit.inline_table()
         signatures.update(dict(grant.signatures))
-        entry.update({"id": grant.id, "product": grant.product, "consumer": grant.consumer, "purpose": grant.purpose,
-                      "requested_by": grant.requested_by, "approved_by": list(grant.approved_by),
+        entry.update({"id": grant.id, "nonce": grant.nonce, "product": grant.product, "consumer": grant.consumer,
+                      "purpose": grant.purpose, "requested_by": grant.requested_by, "approved_by": list(grant.approved_by),
                       "signatures": signatures, "expires": grant.expires})
         doc.setdefault("grants", tomlkit.aot()).append(entry)
 
@@ -194,6 +208,11 @@ def _approve_in_file(policy: MeshPolicy, grant: Grant, who: str, signature: str)
     """Add the signed approval to the ``[[grants]]`` entry of ``mesh.toml``; what it still lacks."""
     with edit_mesh_toml(policy.path) as doc:
         entry = _entry(doc, grant, "approve")
+        if "nonce" not in entry:
+            entry["nonce"] = grant.nonce
+        elif entry["nonce"] != grant.nonce:
+            raise GrantWorkflowError(f"grant '{grant.id}' changed since mesh.toml was read (its nonce)",
+                                     where="mesh access approve", fix="run `mesh access list` and approve again")
         approvals = entry.setdefault("approved_by", tomlkit.array())
         if who not in {normalize_email(str(a)) for a in approvals}:
             approvals.append(who)
@@ -217,11 +236,14 @@ def _refuse(audit: AuditLog, actor: Actor, action: str, target: str, reason: str
 
 
 def revoke_grant(policy: MeshPolicy, audit: AuditLog, *, grant_id: str, actor: Actor) -> str:
-    """Remove grant ``grant_id`` from ``mesh.toml``; the consumer loses access at its next read.
-    ``actor`` needs ``approve_grant`` or to own the producing domain. Returns the product."""
+    """Revoke grant ``grant_id``: recorded in the state database (its id and nonce, when, by
+    whom), so it never counts again, then removed from ``mesh.toml`` (or its pending request
+    withdrawn) and audited; the consumer loses access at its next read. ``actor`` needs
+    ``approve_grant`` or to own the producing domain. Returns the product."""
     grant = find_grant(policy, grant_id, "revoke")
     require(policy, audit, actor, "approve_grant", action="grant_revoke", target=grant.product,
             owners_of=grant.producer)
+    revocation = record_revocation(policy, grant, by=actor.id)  # first: a failure below leaves it revoked
     requests = grant_requests_of(policy)
     if requests is not None and grant.id not in {g.id for g in policy.grants}:
         with requests.changing(grant.id) as change:
@@ -230,8 +252,8 @@ def revoke_grant(policy: MeshPolicy, audit: AuditLog, *, grant_id: str, actor: A
     else:
         _remove_from_file(policy, grant)
     audit.append(AuditEvent(actor=actor.id, action="grant_revoke", target=grant.product, outcome="revoked",
-                            source="cli", details={"consumer": grant.consumer, "grant": grant.id,
-                                                   **identity_details(actor)}))
+                            source="cli", details={"consumer": grant.consumer, "grant": grant.id, "nonce": grant.nonce,
+                                                   "revoked_at": revocation.revoked_at, **identity_details(actor)}))
     return grant.product
 
 

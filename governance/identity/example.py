@@ -4,13 +4,14 @@ For the demo and the tests: every person ``mesh.toml`` names (domain owners, rol
 approvers) who has no ``[people]`` entry gets a key pair in the identity folder and their public
 key registered (``mesh identity create`` + the council's edit), then every approval listed in
 ``approved_by`` that has no signature is signed with the approver's held key (``mesh access
-approve N --as EMAIL``). Running it again changes nothing. A person registered with a key this
+approve ID --as EMAIL``); a grant without an id or a nonce gets them written first, as that
+command writes them. Running it again changes nothing. A person registered with a key this
 folder does not hold is skipped and reported; an existing signature is never replaced.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import tomlkit
@@ -18,6 +19,7 @@ import tomlkit
 from governance.identity.approvals import sign_approval
 from governance.identity.local import LocalIdentity, create_identity, held_public_key
 from governance.identity.people import register_people
+from governance.policy.model import new_grant_nonce
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,6 +52,7 @@ def enroll_people(root: Path | str, folder: Path | None = None) -> Enrollment:
     signer = LocalIdentity(people={e: p.public_key for e, p in policy.people.items()}, folder=folder)
     skipped: dict[str, str] = {}
     signatures: dict[int, dict[str, str]] = {}
+    nonces: dict[int, str] = {}
     for grant in policy.grants:
         for approver in grant.approved_by:
             if approver in grant.signatures or approver in skipped:
@@ -57,11 +60,20 @@ def enroll_people(root: Path | str, folder: Path | None = None) -> Enrollment:
             if held_public_key(approver, folder) != policy.people[approver].public_key:
                 skipped[approver] = "registered with a key this identity folder does not hold"
                 continue
-            signatures.setdefault(grant.index, {})[approver] = sign_approval(signer, approver, grant)
+            if not grant.nonce:
+                grant = replace(grant, nonce=new_grant_nonce())
+                nonces[grant.index] = grant.nonce
+            signatures.setdefault(grant.index, {})[approver] = sign_approval(
+                signer, approver, policy.settings.name, grant)
     if signatures:
+        ids = {g.index: g.id for g in policy.grants}
         with edit_mesh_toml(policy.path) as doc:
             for index, signed in signatures.items():
                 entry = doc["grants"][index]
+                if "id" not in entry:
+                    entry["id"] = ids[index]
+                if index in nonces:
+                    entry["nonce"] = nonces[index]
                 table = entry.get("signatures")
                 if table is None:
                     table = tomlkit.inline_table()

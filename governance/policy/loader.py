@@ -55,7 +55,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "domains": ("owners", "pool_slots", "max_assets", "max_storage_bytes", "residency", "retired"),
     "classification": ("protection",),
     "retention": ("default_days", "domains"),
-    "grants": ("id", "product", "consumer", "purpose", "approved_by", "signatures", "expires", "requested_by"),
+    "grants": ("id", "nonce", "product", "consumer", "purpose", "approved_by", "signatures", "expires", "requested_by"),
     "roles": ("members", "permissions"),
     "keys": ("provider",),
     "people": ("public_key",),
@@ -363,7 +363,8 @@ class _Reader:
         where = f"[[grants]][{i}]"
         self._unknown_keys(t, _KEYS["grants"], where)
         return Grant(
-            index=i, id=self._get(t, "id", str, where, default=""), product=self._get(t, "product", str, where),
+            index=i, id=self._get(t, "id", str, where, default=""), nonce=self._get(t, "nonce", str, where, default=""),
+            product=self._get(t, "product", str, where),
             consumer=self._get(t, "consumer", str, where), purpose=self._get(t, "purpose", str, where),
             approved_by=self._emails(t, "approved_by", where, default=()),
             signatures=self._signatures(t, where, grant_id_of(t)),

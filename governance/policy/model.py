@@ -228,6 +228,16 @@ def new_grant_id(taken: Collection[str]) -> str:
     return candidate
 
 
+#: A grant's nonce: 32 lower-case hex digits (128 random bits), written when it is requested.
+_GRANT_NONCE = re.compile(r"^[0-9a-f]{32}\Z")
+
+
+def new_grant_nonce() -> str:
+    """A fresh random nonce for a grant: its approvals are signed over it, and its revocation
+    names it, so a grant re-created with the same id and content is another grant."""
+    return secrets.token_hex(16)
+
+
 def grant_id_of(table: Mapping[str, object]) -> str:
     """The id of a ``[[grants]]`` table as read from the file: its ``id``, else the derived one."""
     given = table.get("id")
@@ -247,7 +257,10 @@ class Grant:
     normalises every address; a name without a valid signature approves nothing.
 
     ``id`` addresses the grant (``mesh access approve ID``); a grant without one gets
-    :func:`derived_grant_id`. ``index`` is only its position in the file, for error messages."""
+    :func:`derived_grant_id`. ``nonce`` (:func:`new_grant_nonce`, written by ``mesh access
+    request``) is signed with the id and the mesh's name; a grant without one has no valid
+    approval until ``mesh access approve`` gives it one. ``index`` is only its position in the
+    file, for error messages."""
 
     product: str
     consumer: str
@@ -258,6 +271,7 @@ class Grant:
     signatures: Mapping[str, str] = field(default_factory=dict)
     index: int = 0
     id: str = ""
+    nonce: str = ""
 
     def __post_init__(self) -> None:
         where = f"[[grants]][{self.index}]"
@@ -274,8 +288,12 @@ class Grant:
                  "name a domain of mesh.toml")
         if not self.id:
             object.__setattr__(self, "id", derived_grant_id(self.product, self.consumer, self.purpose, self.expires))
-        _require(bool(_GRANT_ID.match(self.id)), f"{where}.id", f"'{self.id}' is not a grant id",
+        _require(bool(_GRANT_ID.match(self.id)), f"{where}.id", f"{self.id[:40]!r} is not a grant id",
                  "use up to 32 lower-case letters, digits, '-' and '_', or remove it to get a derived id")
+        _require(not self.nonce or bool(_GRANT_NONCE.match(self.nonce)), f"{where}.nonce",
+                 f"{self.nonce[:40]!r} is not a grant nonce (32 lower-case hex digits)",
+                 f"restore the nonce `mesh access request` wrote, or remove it and have the approvers approve "
+                 f"again (`mesh access approve {self.id} --as EMAIL` writes a new one)")
         _check_emails(self.approved_by, f"{where}.approved_by")
         _check_emails(tuple(self.signatures), f"{where}.signatures")
         for email, signature in self.signatures.items():

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from governance.access.policy import missing_approvals
+from governance.access.revocations import revocation_of
 from governance.identity.approvals import approval_status
 from governance.policy import MeshPolicy
 from governance.reports.records import Entry, Evidence
@@ -86,7 +87,8 @@ def standing_access(policy: MeshPolicy, today: dt.date) -> list[AccessEntry]:
             who=f"domain {grant.consumer} ({', '.join(owners)})", reads=grant.product,
             via=f"grant {grant.id}: {grant.purpose}", approved_by=tuple(sorted(signed)), unverified=tuple(sorted(invalid)),
             expires=grant.expires.isoformat() if grant.expires else None,
-            active=not grant.is_expired(today) and not missing_approvals(policy, grant)))
+            active=not grant.is_expired(today) and not missing_approvals(policy, grant)
+            and revocation_of(policy, grant) is None))
     return entries
 
 

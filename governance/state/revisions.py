@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import Connection, inspect, text
 
 #: Every revision, oldest first; the last is the one this code reads and writes.
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
 HEAD = REVISIONS[-1]
 #: The table Alembic records the revision in (not ``alembic_version``: Airflow's own).
 VERSION_TABLE = "mesh_state_version"

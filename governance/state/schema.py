@@ -84,7 +84,8 @@ region_switches = Table(
 )
 
 #: Grant requests waiting for approvals (governance.access.requests); ``approvals`` is a JSON
-#: object of approver to signature; ``state`` is ``pending``, ``granted`` or ``withdrawn``.
+#: object of approver to signature; ``state`` is ``pending``, ``granted`` or ``withdrawn``;
+#: ``nonce`` is the random nonce the approvals are signed over.
 grant_requests = Table(
     "grant_requests", metadata,
     Column("id", String(32), primary_key=True),
@@ -97,6 +98,20 @@ grant_requests = Table(
     Column("state", String(16), nullable=False),
     Column("created_at", String(40), nullable=False),
     Column("updated_at", String(40), nullable=False),
+    Column("nonce", String(64), nullable=False, server_default=""),
+)
+
+#: Revoked grants (governance.access.revocations): a grant is its id and nonce; one revoked is
+#: never active again, whatever mesh.toml says (an entry pasted back, a ``git revert``).
+#: ``revoked_at`` is a UTC ISO time, ``revoked_by`` the actor who revoked it.
+revoked_grants = Table(
+    "revoked_grants", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("nonce", String(64), primary_key=True),
+    Column("product", String(255), nullable=False),
+    Column("consumer", String(255), nullable=False),
+    Column("revoked_at", String(40), nullable=False),
+    Column("revoked_by", String(320), nullable=False),
 )
 
 #: Files of an older mesh imported into this database, each once.

@@ -232,16 +232,20 @@ def access_list(root: RootOption = None, as_json: JsonOption = False) -> None:
     active, pending (with what it lacks) or expired."""
     from governance.access import missing_approvals
     from governance.access.requests import grant_requests_of
+    from governance.access.revocations import revocation_of
 
     with user_errors():
         policy = open_policy_mesh(root).policy
         requests = grant_requests_of(policy)
         grants = [*policy.grants, *(requests.pending() if requests is not None else ())]
+        revoked = [revocation_of(policy, g) for g in grants]
     today = dt.date.today()
     rows = [{"id": g.id, "product": g.product, "consumer": g.consumer, "purpose": g.purpose,
              "requested_by": g.requested_by, "approved_by": list(g.approved_by), "expires": str(g.expires),
-             "status": "expired" if g.is_expired(today) else ("pending" if missing_approvals(policy, g) else "active"),
-             "lacks": missing_approvals(policy, g)} for g in grants]
+             "status": "revoked" if r is not None else "expired" if g.is_expired(today)
+             else ("pending" if missing_approvals(policy, g) else "active"),
+             "lacks": [f"nothing: {r}"] if r is not None else missing_approvals(policy, g)}
+            for g, r in zip(grants, revoked, strict=True)]
     if as_json:
         emit_json(rows)
         return

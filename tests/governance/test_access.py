@@ -239,13 +239,15 @@ def test_an_unknown_grant_id_is_a_one_line_error(example_root: Path) -> None:
 def test_a_grant_without_an_id_gets_one_from_its_content(example_root: Path) -> None:
     before = [g.id for g in load_policy(example_root).grants]
     assert all(i.startswith("g-") for i in before) and len(set(before)) == 2
-    edit(example_root / "mesh.toml", 'product = "customers.customers"', 'id = "attribution"\nproduct = "customers.customers"')
-    assert [g.id for g in load_policy(example_root).grants] == ["attribution", before[1]]
+    edit(example_root / "mesh.toml", f'id = "{before[0]}"\n', "")  # the example writes the ids derived
+    assert [g.id for g in load_policy(example_root).grants] == before
+    edit(example_root / "mesh.toml", f'id = "{before[1]}"', 'id = "attribution"')
+    assert [g.id for g in load_policy(example_root).grants] == [before[0], "attribution"]
 
 
 def test_two_grants_with_one_id_are_refused(example_root: Path) -> None:
-    edit(example_root / "mesh.toml", 'product = "customers.customers"', 'id = "same"\nproduct = "customers.customers"')
-    edit(example_root / "mesh.toml", 'product = "sales.customer_orders"', 'id = "same"\nproduct = "sales.customer_orders"')
+    edit(example_root / "mesh.toml", 'id = "g-f7420363"', 'id = "same"')
+    edit(example_root / "mesh.toml", 'id = "g-eb22fd87"', 'id = "same"')
     problems = check_mesh(example_root).problems
     assert any("[[grants]][1].id" in p and "also the id of [[grants]][0]" in p for p in problems), problems
 

@@ -115,3 +115,28 @@ def test_a_revoked_request_is_withdrawn(shared_root: Path) -> None:
                  actor=as_person(mesh.policy, "council@acme.example"))
     assert grant_requests_of(mesh.policy).pending() == []  # type: ignore[union-attr]
     assert grant_id not in {g.id for g in load_policy(shared_root).grants}
+
+
+def test_a_granted_then_revoked_grant_pasted_back_is_refused_on_every_host(shared_root: Path) -> None:
+    """The revocation is in the shared database: a host whose mesh.toml still holds the entry
+    (not pulled yet, or reverted) refuses it once it loads its policy again."""
+    grant_id = requested(shared_root)
+    for who in ("customers-data@acme.example", "council@acme.example"):
+        policy = load_policy(shared_root)
+        approve_grant(policy, governed(load_policy_mesh(shared_root)).audit, grant_id=grant_id,
+                      approver=as_person(policy, who), signer=signer(policy))
+    granted = (shared_root / "mesh.toml").read_text()
+    policy = load_policy(shared_root)
+    nonce = next(g.nonce for g in policy.grants if g.id == grant_id)
+    assert active_grant(policy, PRODUCT, CONSUMER, dt.date.today()) is not None
+    mesh = load_policy_mesh(shared_root)
+    revoke_grant(mesh.policy, governed(mesh).audit, grant_id=grant_id,
+                 actor=as_person(mesh.policy, "council@acme.example"))
+    (shared_root / "mesh.toml").write_text(granted)
+    assert active_grant(load_policy(shared_root), PRODUCT, CONSUMER, dt.date.today()) is None
+    with grant_requests_of(policy).database.read() as conn:  # type: ignore[union-attr]
+        from sqlalchemy import select
+
+        from governance.state.schema import revoked_grants
+        rows = conn.execute(select(revoked_grants.c.id, revoked_grants.c.nonce, revoked_grants.c.revoked_by)).all()
+    assert [tuple(r) for r in rows] == [(grant_id, nonce, "council@acme.example")]

@@ -5,6 +5,7 @@ with its rows, concurrent starters migrate it once, and one from a newer mesh is
 from __future__ import annotations
 
 import multiprocessing
+import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -296,3 +297,23 @@ def test_an_in_memory_database_has_no_marker(tmp_path: Path, monkeypatch: pytest
         StateDatabase("sqlite:///:memory:", "memory").ready()
         dispose_engines()
     assert not list(tmp_path.iterdir())
+
+
+def test_pending_grant_requests_of_a_0007_database_get_a_nonce_and_revoked_grants_a_table(
+        database: StateDatabase) -> None:
+    """Requests pending before nonces get one each (their old approvals count for nothing)."""
+    engine = raw_engine(database)
+    with engine.begin() as conn:
+        upgrade(conn, "0007")
+        for grant_id in ("g-00000001", "g-00000002"):
+            conn.execute(text("INSERT INTO grant_requests (id, product, consumer, purpose, requested_by, expires, "
+                              "approvals, state, created_at, updated_at) VALUES (:id, 'sales.orders', 'finance', "
+                              "'revenue', 'finance-data@acme.example', '2030-01-01', '{}', 'pending', 'now', 'now')"),
+                         {"id": grant_id})
+    engine.dispose()
+    with database.read() as conn:
+        assert current_revision(conn) == HEAD
+        nonces = conn.execute(text("SELECT nonce FROM grant_requests ORDER BY id")).scalars().all()
+        assert conn.execute(text("SELECT count(*) FROM revoked_grants")).scalar() == 0
+    assert len(nonces) == 2 and len(set(nonces)) == 2
+    assert all(re.fullmatch(r"[0-9a-f]{32}", n) for n in nonces), nonces

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from assets import Mesh, Status, materialize
 from assets.testing import rules
+from governance.access.revocations import revocation_of
 from governance.audit import audit_log_at
 from governance.retention import apply_retention
 from governance.services import governed
@@ -89,6 +90,9 @@ def test_retiring_revokes_grants_archives_data_and_retention_still_applies(examp
     assert (archive / "campaigns").is_dir()
     assert [r.outcome for r in audit.query(target="marketing", action="domain_retire")] == ["retired"]
     assert audit.query(action="grant_revoke")[0].details["consumer"] == "marketing"
+    [gone] = [g for g in mesh.policy.grants if g.consumer == "marketing"]  # pasted back, it grants nothing
+    revoked = revocation_of(after.policy, gone)
+    assert revoked is not None and revoked.revoked_by == "council@acme.example"
     future = dt.datetime.now(dt.UTC) + dt.timedelta(days=3000)
     removed = apply_retention(after, audit, now=future)
     assert {r.key for r in removed if r.key.startswith("marketing.")} == {

@@ -18,11 +18,12 @@ from governance.check import check_mesh
 from governance.identity import (
     LocalIdentity,
     create_identity,
-    grant_payload,
     identity_provider,
 )
+from governance.identity.approvals import payload_of
 from governance.identity.example import enroll_people
 from governance.policy import Grant, MeshPolicy, PolicyErrors, load_policy
+from governance.policy.model import new_grant_nonce
 from governance.wiring import load_mesh
 
 TODAY = dt.date.today()
@@ -36,16 +37,19 @@ def signer(policy: MeshPolicy) -> LocalIdentity:
 def signatures_of(policy: MeshPolicy, grant: Grant, *emails: str) -> str:
     """A TOML inline table of each person's valid signature over ``grant``."""
     sign = signer(policy)
-    payload = grant_payload(grant.product, grant.consumer, grant.purpose, grant.expires)
+    payload = payload_of(policy.settings.name, grant)
     return "{ " + ", ".join(f'"{e}" = "{sign.sign(e, payload)}"' for e in emails) + " }"
 
 
 def add_grant(root: Path, *, consumer: str = "marketing", purpose: str = "loyalty mailing",
               expires: str = "2027-06-30", approved_by: tuple[str, ...] = (CUSTOMERS, COUNCIL),
-              signatures: str | None = None) -> int:
-    """Append a grant of customers.customers to mesh.toml by hand; returns its index."""
+              signatures: str | None = None, nonce: str | None = None) -> int:
+    """Append a grant of customers.customers to mesh.toml by hand (with a new nonce unless one
+    is given; ``""`` for none); returns its index."""
     text = (root / "mesh.toml").read_text()
-    entry = (f'\n[[grants]]\nproduct = "customers.customers"\nconsumer = "{consumer}"\npurpose = "{purpose}"\n'
+    nonce = new_grant_nonce() if nonce is None else nonce
+    entry = ("\n[[grants]]\n" + (f'nonce = "{nonce}"\n' if nonce else "")
+             + f'product = "customers.customers"\nconsumer = "{consumer}"\npurpose = "{purpose}"\n'
              f"approved_by = [{', '.join(repr(a).replace(chr(39), chr(34)) for a in approved_by)}]\n"
              f"expires = {expires}\n" + (f"signatures = {signatures}\n" if signatures else ""))
     (root / "mesh.toml").write_text(text.replace("\n[roles.council]", entry + "\n[roles.council]", 1))
@@ -102,7 +106,7 @@ def test_a_signature_made_with_another_persons_key_approves_nothing(example_root
     index = add_grant(example_root, signatures="{}")
     policy = load_policy(example_root)
     grant = policy.grants[index]
-    payload = grant_payload(grant.product, grant.consumer, grant.purpose, grant.expires)
+    payload = payload_of(policy.settings.name, grant)
     sign = signer(policy)  # privacy@ signs, but writes it as the council's signature
     owner, impostor = sign.sign(CUSTOMERS, payload), sign.sign("privacy@acme.example", payload)
     forged = f'{{ "{CUSTOMERS}" = "{owner}", "{COUNCIL}" = "{impostor}" }}'

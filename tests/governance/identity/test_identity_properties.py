@@ -73,8 +73,9 @@ def test_any_token_is_refused_with_an_identity_error(token: str) -> None:
 @FAST
 @given(public_key=st.one_of(texts, key_like), signature=st.one_of(texts, latin, key_like))
 def test_verifying_anything_is_a_plain_no(public_key: str, signature: str) -> None:
-    grant = Grant(product="sales.orders", consumer="finance", purpose="p", expires=dt.date(2030, 1, 1))
-    assert verify_approval(public_key, grant, signature) is False
+    grant = Grant(product="sales.orders", consumer="finance", purpose="p", expires=dt.date(2030, 1, 1),
+                  nonce="0" * 32)
+    assert verify_approval(public_key, "acme", grant, signature) is False
 
 
 @FAST
