@@ -30,10 +30,12 @@ from assets.partition_reads import split_label
 from governance.alerts.message import AlertMessage, Event
 from governance.alerts.signals import Recovery, Signal
 from governance.policy.alerts import Route
-from governance.state import StateDatabase
+from governance.state import StateDatabase, StateError
 from governance.state.outbox import stamp
 from governance.state.prepared import Prepared
 from governance.state.schema import incidents, notifications
+from governance.state.stored import FIX as STORED_FIX
+from governance.state.stored import column_json
 
 #: The write lock of the incidents (PostgreSQL; SQLite has one writer anyway).
 LOCK = "incidents"
@@ -79,9 +81,17 @@ class Incident:
 
     @classmethod
     def of(cls, row: Row[Any]) -> Incident:
+        """The incident a row of the ``incidents`` table holds; :class:`StateError` if its JSON
+        columns are not JSON the mesh wrote."""
         m = dict(row._mapping)
-        m["details"] = json.loads(m["details"])
-        m["routes"] = tuple(json.loads(m["routes"]))
+        where = "the state database's incidents table"
+        m["details"] = column_json(m["details"], what=f"the details of incident {m.get('id')}", where=where)
+        routes = column_json(m["routes"], what=f"the routes of incident {m.get('id')}", where=where)
+        if not isinstance(m["details"], dict) or not isinstance(routes, list) \
+                or not all(isinstance(r, str) for r in routes):
+            raise StateError(f"incident {m.get('id')} holds details or routes of the wrong shape", where=where,
+                             fix=STORED_FIX)
+        m["routes"] = tuple(routes)
         return cls(**m)
 
 
