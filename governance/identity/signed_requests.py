@@ -131,6 +131,11 @@ class RequestAuthenticator:
                                     "(governance.identity.sign_request makes them with your key)")
         email = normalize_email(user)
         person = {normalize_email(e): p for e, p in self.policy.people.items()}.get(email)
+        if is_email(email) and person is None and email in self.policy.pending_people:
+            raise IdentityError("the signer is registered in mesh.toml [people], but the registration is waiting for "
+                                "the council's approval", where=USER_HEADER,
+                                fix="run `mesh policy status` to see what is pending; holders of approve_policy "
+                                    "approve it with `mesh policy approve --as EMAIL`")
         if not is_email(email) or person is None:
             raise IdentityError("the signer is not registered in mesh.toml [people]", where=USER_HEADER,
                                 fix="ask the council to register your public key")

@@ -72,3 +72,16 @@ def test_a_new_key_awaiting_approval_is_named_as_such(tmp_path: Path, mesh_ident
     policy = load_policy_mesh(root).policy
     with pytest.raises(IdentityError, match="new public key is waiting for the council's approval"):
         identity_provider(policy, folder=fresh).authenticate(NEWCOMER)
+
+
+def test_a_signed_web_request_of_a_person_awaiting_approval_is_told_so(pending_root: Path) -> None:
+    """The web app's read API: signed with the key mesh.toml registers, checked against the approved trust."""
+    from governance.identity import RequestAuthenticator, sign_request
+    from governance.policy import load_policy
+
+    url = "http://mesh.acme.example:8765/api/products/sales.orders"
+    headers = sign_request(load_policy(pending_root), NEWCOMER, "GET", url)  # as written: the key is there
+    server = RequestAuthenticator(load_policy_mesh(pending_root).policy)  # acts on the approved trust
+    with pytest.raises(IdentityError, match="waiting for the council's approval") as refused:
+        server.authenticate({"Host": "mesh.acme.example:8765", **headers}, "GET", "/api/products/sales.orders")
+    assert "mesh policy status" in str(refused.value)
