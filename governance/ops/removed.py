@@ -26,8 +26,6 @@ from governance.services import governed
 REASON = "asset removed from the mesh"
 #: The kinds of incident whose subject is an asset (or one of its partitions, ``key/partition``).
 ASSET_KINDS = frozenset({"run_failed", "gate_failed", "freshness_breach", "predicted_breach", "run_died"})
-#: The kind whose subject is a domain's standby copy, ``replica:<domain>``.
-REPLICA_KIND = "replica_lag"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,10 +38,9 @@ class KnownAssets:
     keys: frozenset[str]
 
     def removed(self, incident: Incident) -> bool:
-        """Whether ``incident`` is about an asset (or a domain's replica) no longer in the mesh."""
-        if incident.kind == REPLICA_KIND:
-            prefix, _, domain = incident.subject.partition(":")
-            return prefix == "replica" and bool(domain) and domain not in self.active
+        """Whether ``incident`` is about an asset no longer in the mesh. Only the kinds whose
+        subject is an asset: a standby's lag (``replica_lag``) stays, as disaster recovery still
+        covers a removed asset's stored versions and its check recovers it."""
         if incident.kind not in ASSET_KINDS:
             return False
         key = split_label(incident.subject)[0]

@@ -101,8 +101,7 @@ def close(incident: Annotated[int, typer.Argument(help="The incident's number (m
     if as_json:
         emit_json(done.to_dict())
     else:
-        console.print(f"incident {done.id} ({done.kind} {plain(done.subject)}) closed by {actor.id}: "
-                      f"{plain(done.summary)}", highlight=False)
+        console.print(f"incident {done.id} ({done.kind} {plain(done.subject)}) {plain(done.summary)}", highlight=False)
 
 
 @alerts_app.command("flush")
