@@ -70,8 +70,9 @@ ActorOption = Annotated[str | None, typer.Option(
 STATUS_STYLE = {"materialized": "green", "gate_failed": "bold red", "error": "red", "skipped": "yellow", "unchanged": "cyan"}
 
 
-#: The loggers of the mesh's own packages, whose warnings a command shows as it shows its own.
-MESH_LOGGERS = ("assets", "governance", "meshctl", "webapp")
+#: The loggers of the mesh's own packages and of its domains' code, whose warnings a command
+#: shows as it shows its own messages.
+MESH_LOGGERS = ("assets", "governance", "meshctl", "webapp", "domains")
 
 
 class _CommandLog(logging.Handler):

@@ -39,6 +39,7 @@ log.warning("the same twice")
 log.warning("a\\nforged line \\x1b[31mred")
 log.error("%s and %s", "one argument only")
 logging.getLogger("assets.x").info("info is not shown")
+logging.getLogger("domains.sales.assets").warning("a domain's own warning")
 """
 
 
@@ -47,4 +48,4 @@ def test_log_lines_are_prefixed_printable_once_and_never_a_traceback() -> None:
                           cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines() == ["warning: the same twice", "warning: a\\nforged line \\x1b[31mred",
-                                        "error: %s and %s"], done.stderr
+                                        "error: %s and %s", "warning: a domain's own warning"], done.stderr
