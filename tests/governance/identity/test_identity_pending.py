@@ -4,6 +4,7 @@ and who may approve it (never "not registered")."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,13 @@ def test_a_signed_web_request_of_a_person_awaiting_approval_is_told_so(pending_r
     with pytest.raises(IdentityError, match="waiting for the council's approval") as refused:
         server.authenticate({"Host": "mesh.acme.example:8765", **headers}, "GET", "/api/products/sales.orders")
     assert "mesh policy status" in str(refused.value)
+
+
+def test_mesh_identity_list_shows_the_registration_waiting(pending_root: Path) -> None:
+    listed = CliRunner().invoke(app, ["identity", "list", "--json", "--root", str(pending_root)])
+    assert listed.exit_code == 0, listed.output
+    rows = {r["person"]: r for r in json.loads(listed.stdout)}
+    assert rows[NEWCOMER]["approved"] is False and rows[NEWCOMER]["held here"] is True
+    assert rows[COUNCIL]["approved"] is True
+    table = CliRunner().invoke(app, ["identity", "list", "--root", str(pending_root)], env={"COLUMNS": "300"})
+    assert "waiting for the council" in table.stdout
