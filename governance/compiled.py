@@ -187,6 +187,13 @@ def current_compiled_mesh(root: Path) -> CompiledMesh:
     return compiled
 
 
+def current_compiled(root: Path) -> CompiledMesh | None:
+    """The compiled mesh of ``root`` if it is current with its files, else ``None`` (missing,
+    stale or unreadable): never rebuilt, so reading it imports no domain code."""
+    compiled, stale = _read_current(root.resolve())
+    return compiled if stale is None else None
+
+
 def _read_current(root: Path) -> tuple[CompiledMesh | None, str | None]:
     """The compiled mesh on disk and why it is stale (``None``: current)."""
     try:

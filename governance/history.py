@@ -16,9 +16,11 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from assets.events import AssetUpdate
-from governance.state import StateDatabase
+from governance.state import StateDatabase, StateError
 from governance.state.legacy import import_once, insert_new, sqlite_rows
 from governance.state.schema import updates
+from governance.state.stored import FIX as STORED_FIX
+from governance.state.stored import column_json
 
 #: The file an earlier mesh kept the run history in, under ``.mesh``.
 LEGACY_FILE = Path("state") / "history.sqlite"
@@ -52,8 +54,17 @@ class RunHistory:
             query = query.where(updates.c.summary.like(f"%{escaped}%", escape="\\"))
         with self.database.read() as conn:
             rows = conn.execute(query.order_by(updates.c.version.desc()).limit(limit)).mappings().all()
-        found = [dict(r) | {"summary": json.loads(r["summary"])} for r in rows]
+        found = [dict(r) | {"summary": self._summary(r)} for r in rows]
         return [r | {"partition": r["summary"].get("partition")} for r in found]
+
+    def _summary(self, row: Any) -> dict[str, Any]:
+        """The recorded summary of an update row, refused with :class:`StateError` unless it is
+        the JSON object the mesh wrote."""
+        what = f"the summary of {str(row['key'])[:200]} version {str(row['version'])[:80]}"
+        summary = column_json(row["summary"], what=what, where=self.database.where)
+        if not isinstance(summary, dict):
+            raise StateError(f"{what} is not a JSON object", where=self.database.where, fix=STORED_FIX)
+        return summary
 
     def published(self) -> dict[str, list[str]]:
         """Every recorded version of every asset, oldest first: what passed its gate and was

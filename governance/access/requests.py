@@ -21,8 +21,10 @@ from dataclasses import dataclass, replace
 from sqlalchemy import Connection, RowMapping, insert, select, update
 
 from governance.policy import Grant, MeshPolicy
-from governance.state import StateDatabase, state_database
+from governance.state import StateDatabase, StateError, state_database
 from governance.state.schema import grant_requests
+from governance.state.stored import FIX as STORED_FIX
+from governance.state.stored import column_json
 
 PENDING, GRANTED, WITHDRAWN = "pending", "granted", "withdrawn"
 
@@ -32,7 +34,11 @@ def _now() -> str:
 
 
 def _grant(row: RowMapping) -> Grant:
-    approvals: dict[str, str] = json.loads(row["approvals"])
+    what = f"the approvals of grant request {str(row['id'])[:80]}"
+    approvals = column_json(row["approvals"], what=what, where="the state database's grant_requests table")
+    if not isinstance(approvals, dict) or not all(isinstance(v, str) for v in approvals.values()):
+        raise StateError(f"{what} are not a JSON object of signatures", where="the state database's grant_requests "
+                         "table", fix=STORED_FIX)
     return Grant(id=row["id"], nonce=row["nonce"], product=row["product"], consumer=row["consumer"], purpose=row["purpose"],
                  requested_by=row["requested_by"], expires=row["expires"], approved_by=tuple(approvals),
                  signatures=approvals)

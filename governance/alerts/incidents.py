@@ -30,10 +30,12 @@ from assets.partition_reads import split_label
 from governance.alerts.message import AlertMessage, Event
 from governance.alerts.signals import Recovery, Signal
 from governance.policy.alerts import Route
-from governance.state import StateDatabase
+from governance.state import StateDatabase, StateError
 from governance.state.outbox import stamp
 from governance.state.prepared import Prepared
 from governance.state.schema import incidents, notifications
+from governance.state.stored import FIX as STORED_FIX
+from governance.state.stored import column_json
 
 #: The write lock of the incidents (PostgreSQL; SQLite has one writer anyway).
 LOCK = "incidents"
@@ -79,9 +81,17 @@ class Incident:
 
     @classmethod
     def of(cls, row: Row[Any]) -> Incident:
+        """The incident a row of the ``incidents`` table holds; :class:`StateError` if its JSON
+        columns are not JSON the mesh wrote."""
         m = dict(row._mapping)
-        m["details"] = json.loads(m["details"])
-        m["routes"] = tuple(json.loads(m["routes"]))
+        where = "the state database's incidents table"
+        m["details"] = column_json(m["details"], what=f"the details of incident {m.get('id')}", where=where)
+        routes = column_json(m["routes"], what=f"the routes of incident {m.get('id')}", where=where)
+        if not isinstance(m["details"], dict) or not isinstance(routes, list) \
+                or not all(isinstance(r, str) for r in routes):
+            raise StateError(f"incident {m.get('id')} holds details or routes of the wrong shape", where=where,
+                             fix=STORED_FIX)
+        m["routes"] = tuple(routes)
         return cls(**m)
 
 
@@ -138,17 +148,31 @@ class IncidentStore:
             found = self._open(conn, recovery.incident_key)
             if found is None:
                 return None
-            conn.execute(update(incidents).where(incidents.c.id == found.id).values(
-                state="resolved", resolved_at=at, updated_at=at, summary=recovery.summary))
-            incident = self._get(conn, found.id)
-            if incident.routes and self._hand_over(conn, incident, at):
-                return incident  # its group is still failing: the resolve waits for the last of it
-            sent: set[str] = set()
-            for route in incident.routes:
-                fresh = [n for n in notify.get(route, ()) if n not in sent]
-                self._enqueue(conn, incident, "resolve", fresh, at, route)
-                sent.update(fresh)
-            return incident
+            return self._resolve(conn, found, recovery.summary, at, notify)
+
+    def close(self, incident_id: int, summary: str, at: dt.datetime, notify: Mapping[str, Sequence[str]]) -> Incident:
+        """Resolve the incident ``incident_id`` whatever its condition (its asset was removed, or
+        a person closed it), telling the routes it alerted as :meth:`resolve` does. Raises
+        :class:`LookupError` for an unknown id, :class:`ValueError` for one resolved already."""
+        with self.database.write(lock=LOCK, durable=False) as conn:
+            found = self._find(conn, incident_id)
+            if found.resolved_at is not None:
+                raise ValueError(f"incident {incident_id} is resolved already (at {found.resolved_at[:19]})")
+            return self._resolve(conn, found, summary, stamp(at), notify)
+
+    def _resolve(self, conn: Connection, found: Incident, summary: str, at: str,
+                 notify: Mapping[str, Sequence[str]]) -> Incident:
+        conn.execute(update(incidents).where(incidents.c.id == found.id).values(
+            state="resolved", resolved_at=at, updated_at=at, summary=summary))
+        incident = self._get(conn, found.id)
+        if incident.routes and self._hand_over(conn, incident, at):
+            return incident  # its group is still failing: the resolve waits for the last of it
+        sent: set[str] = set()
+        for route in incident.routes:
+            fresh = [n for n in notify.get(route, ()) if n not in sent]
+            self._enqueue(conn, incident, "resolve", fresh, at, route)
+            sent.update(fresh)
+        return incident
 
     def acknowledge(self, incident_id: int, who: str, at: dt.datetime) -> Incident:
         """Mark an open incident acknowledged by ``who``: it no longer escalates. Raises

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Row, select
 
+from assets.errors import MeshError, printable
 from assets.ports import AuditEvent, AuditSink
 from assets.retrying import Backoff
 from governance.alerts.incidents import Incident, IncidentStore
@@ -76,7 +77,7 @@ class AlertSink:
     def recover(self, recovery: Recovery) -> None:
         """Resolve the open incident of ``recovery`` (if any) and send the resolve. Never raises."""
         try:
-            incident = self.store.resolve(recovery, {r.name: r.notify for r in self.policy.routes})
+            incident = self.store.resolve(recovery, self._notify())
             if incident is not None:
                 self._audit("incident_resolve", incident, "resolved", summary=recovery.summary)
                 self.flush()
@@ -114,6 +115,39 @@ class AlertSink:
                                               "route": incident.route, "escalations": incident.level,
                                               **identity_details(actor)}))
         return incident
+
+    def close(self, incident_id: int, actor: Actor, reason: str, at: dt.datetime | None = None) -> Incident:
+        """``actor`` resolves the incident by hand, for ``reason`` (a condition no signal will end:
+        the check that raised it was removed, a false alarm). ``actor`` needs ``operate_dr`` or to
+        own the incident's domain; a refusal is audited and raises
+        :class:`~governance.identity.authorization.PermissionDeniedError`, the incident as it was.
+        Raises :class:`LookupError` for an unknown id, :class:`ValueError` for one resolved already.
+        The routes it alerted are told; audited with the reason and how ``actor`` proved who they are."""
+        reason = close_reason(reason)
+        found = self.store.get(incident_id)
+        require(self.access, self.audit, actor, "operate_dr", action="incident_close", target=f"incident:{found.id}",
+                owners_of=found.domain)
+        incident = self.store.close(incident_id, f"closed by {actor.id}: {reason}", at or self.clock(),
+                                    self._notify())
+        self.audit.append(AuditEvent(actor=actor.id, action="incident_close", target=f"incident:{incident.id}",
+                                     outcome="resolved", source="governance",
+                                     details={"kind": incident.kind, "subject": incident.subject, "reason": reason,
+                                              **identity_details(actor)}))
+        self.flush()
+        return incident
+
+    def resolve_removed(self, incident_id: int, reason: str, at: dt.datetime | None = None) -> Incident:
+        """Resolve the incident of an asset the operations pass found removed from the mesh (no
+        run or check will ever recover it), for ``reason``; audited as ``service:alerts``. Raises
+        :class:`LookupError` for an unknown id, :class:`ValueError` for one resolved already."""
+        found = self.store.get(incident_id)
+        incident = self.store.close(incident_id, f"{found.subject}: {reason}", at or self.clock(), self._notify())
+        self._audit("incident_resolve", incident, "resolved", summary=incident.summary, reason=reason)
+        return incident
+
+    def _notify(self) -> dict[str, Sequence[str]]:
+        """Each route's notifiers, by route name."""
+        return {r.name: r.notify for r in self.policy.routes}
 
     def escalate(self, now: dt.datetime | None = None) -> list[Incident]:
         """Hand each open incident nobody acknowledged within its route's ``ack_minutes`` to the
@@ -175,6 +209,29 @@ class AlertSink:
         self.audit.append(AuditEvent(actor=ACTOR, action=action, target=f"incident:{incident.id}", outcome=outcome,
                                      source="alerts", details={"kind": incident.kind, "subject": incident.subject,
                                                                **details}))
+
+
+class CloseReasonError(MeshError):
+    """The reason given for closing an incident by hand is empty or too long."""
+
+
+#: The longest reason for closing an incident by hand, in characters.
+MAX_REASON = 500
+
+
+def close_reason(text: str) -> str:
+    """``text`` as the reason an incident is closed for: one line (runs of white space and
+    newlines made one space), every character printable (a control character or a lone surrogate
+    shown as its escape), at most :data:`MAX_REASON` characters. Raises :class:`CloseReasonError`
+    for an empty or longer one."""
+    reason = printable(" ".join(str(text).split()))
+    if not reason:
+        raise CloseReasonError("no reason was given for closing the incident", where="--reason",
+                               fix="say why no signal will end it, e.g. --reason 'the check was removed'")
+    if len(reason) > MAX_REASON:
+        raise CloseReasonError(f"the reason is {len(reason)} characters long, more than {MAX_REASON}",
+                               where="--reason", fix=f"say it in {MAX_REASON} characters or fewer")
+    return reason
 
 
 def _describe(exc: Exception) -> str:

@@ -36,7 +36,7 @@ from governance.identity.local import (
 )
 from governance.identity.oidc import OidcIdentity
 from governance.identity.people import register_people
-from governance.identity.provider import PROVIDERS, IdentityProvider, identity_provider
+from governance.identity.provider import PROVIDERS, IdentityProvider, identity_provider, local_identity
 from governance.identity.signed_requests import RequestAuthenticator, sign_request
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "held_public_key",
     "identity_folder",
     "identity_provider",
+    "local_identity",
     "is_email",
     "is_public_key_text",
     "is_signature_text",

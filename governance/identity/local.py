@@ -135,13 +135,20 @@ def held_public_key(email: str, folder: Path | None = None) -> str | None:
 class LocalIdentity:
     """The ``local`` provider: people prove a key registered in ``mesh.toml`` ``[people]``.
 
-    ``people`` maps each normalised e-mail to its registered public key text; ``folder`` holds
-    the private keys (default :func:`identity_folder`, resolved when used).
+    ``people`` maps each normalised e-mail to its registered public key text (as the council
+    approved it); ``folder`` holds the private keys (default :func:`identity_folder`, resolved
+    when used). ``pending`` maps the people ``mesh.toml`` registers (or registers with another
+    key) whose registration the council has not approved yet to that key, so that they are told
+    the truth when they act: registered, waiting for approval by ``approvers`` (the holders of
+    ``approve_policy``, ``quorum`` of whom must sign).
     """
 
     kind: ClassVar[str] = "local"
     people: Mapping[str, str] = field(default_factory=dict)
     folder: Path | None = None
+    pending: Mapping[str, str] = field(default_factory=dict)
+    approvers: tuple[str, ...] = ()
+    quorum: int = 1
 
     def authenticate(self, claimed: str | None) -> Actor:
         """The actor ``claimed`` names, once their held key has signed a fresh challenge that
@@ -165,6 +172,9 @@ class LocalIdentity:
     def _key_of(self, email: str, action: str) -> tuple[Ed25519PrivateKey, str]:
         people = {normalize_email(k): v for k, v in self.people.items()}
         registered = people.get(email)
+        waiting = {normalize_email(k): v for k, v in self.pending.items()}.get(email)
+        if registered is None and waiting is not None:
+            raise self._awaiting_approval(email, action, "registration")
         if registered is None:
             raise IdentityError(
                 f"'{email}' is not registered in mesh.toml [people], so cannot {action}",
@@ -182,8 +192,19 @@ class LocalIdentity:
                     "holding your key, or run `mesh identity create` on a new machine and have the council "
                     "register the new public key")
         if public_key_text(key) != registered:
+            if waiting is not None and public_key_text(key) == waiting:
+                raise self._awaiting_approval(email, action, "new public key")
             raise self._mismatch(email, key, registered)
         return key, registered
+
+    def _awaiting_approval(self, email: str, action: str, what: str) -> IdentityError:
+        """The refusal of someone whose ``what`` mesh.toml [people] holds but the council has not approved."""
+        approvers = ", ".join(sorted(self.approvers)) or "nobody yet (ask the council to give a role approve_policy)"
+        return IdentityError(
+            f"'{email}' is registered in mesh.toml [people], but the {what} is waiting for the council's approval, "
+            f"so cannot {action} yet", where=f"{action} as {email}",
+            fix=f"run `mesh policy status` to see what is pending and who has signed; the holders of approve_policy "
+                f"({approvers}) approve it with `mesh policy approve --as EMAIL` ({self.quorum} signature(s) needed)")
 
     @staticmethod
     def _mismatch(email: str, key: Ed25519PrivateKey, registered: str) -> IdentityError:

@@ -20,6 +20,8 @@ from governance.identity.errors import IdentityError
 from governance.identity.jwks import MAX_AGE_SECONDS, IssuerKeys
 from governance.identity.local import LocalIdentity
 from governance.identity.oidc import OidcIdentity
+from governance.policy.roles import approvers_with
+from governance.policy.trust import APPROVE_POLICY
 
 if TYPE_CHECKING:
     from governance.policy import MeshPolicy
@@ -48,6 +50,15 @@ def issuer_keys(policy: MeshPolicy) -> IssuerKeys:
                       max_age_seconds=max(MAX_AGE_SECONDS, settings.jwks_refetch_seconds))
 
 
+def local_identity(policy: MeshPolicy, *, folder: Path | None = None) -> LocalIdentity:
+    """The ``local`` provider of ``policy``'s people (the approved ones), told who is registered but
+    waiting for the council's approval and who may approve it."""
+    return LocalIdentity(people={email: p.public_key for email, p in policy.people.items()}, folder=folder,
+                         pending={email: p.public_key for email, p in policy.pending_people.items()},
+                         approvers=tuple(sorted(approvers_with(policy, APPROVE_POLICY))),
+                         quorum=policy.council.quorum)
+
+
 def identity_provider(policy: MeshPolicy, *, folder: Path | None = None, token: str | None = None,
                       keys: IssuerKeys | None = None) -> IdentityProvider:
     """The provider ``policy.identity`` chooses. ``folder`` (local keys) and ``token`` (oidc)
@@ -55,7 +66,7 @@ def identity_provider(policy: MeshPolicy, *, folder: Path | None = None, token: 
     (oidc) are the issuer's keys to share with other providers (else :func:`issuer_keys`'s own)."""
     settings = policy.identity
     if settings.provider == "local":
-        return LocalIdentity(people={email: p.public_key for email, p in policy.people.items()}, folder=folder)
+        return local_identity(policy, folder=folder)
     if settings.provider == "oidc":
         assert settings.issuer is not None and settings.audience is not None  # checked by IdentitySettings
         return OidcIdentity(issuer=settings.issuer, audience=settings.audience, jwks_url=settings.jwks_url,

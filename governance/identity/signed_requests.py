@@ -29,8 +29,7 @@ from governance.identity.actor import Actor
 from governance.identity.errors import IdentityError
 from governance.identity.jwks import IssuerKeys
 from governance.identity.keys import fingerprint, is_signature_text, verify_text
-from governance.identity.local import LocalIdentity
-from governance.identity.provider import identity_provider, issuer_keys
+from governance.identity.provider import identity_provider, issuer_keys, local_identity
 from governance.identity.replays import DEFAULT_LIMIT, SeenSignatures
 from governance.policy.key_texts import SIGNATURE_BYTES, decoded_key_text
 
@@ -79,7 +78,7 @@ def sign_request(policy: MeshPolicy, email: str, method: str, url: str, *, folde
                                 "(http://127.0.0.1:8765/api/products/...)")
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     stamp = int(time.time() if now is None else now)
-    signer = LocalIdentity(people={e: p.public_key for e, p in policy.people.items()}, folder=folder)
+    signer = local_identity(policy, folder=folder)
     address = normalize_email(email)
     payload = request_payload(policy.settings.name, method, parts.netloc.rpartition("@")[2], target, stamp)
     return {USER_HEADER: address, TIMESTAMP_HEADER: str(stamp), SIGNATURE_HEADER: signer.sign(address, payload)}
@@ -132,6 +131,11 @@ class RequestAuthenticator:
                                     "(governance.identity.sign_request makes them with your key)")
         email = normalize_email(user)
         person = {normalize_email(e): p for e, p in self.policy.people.items()}.get(email)
+        if is_email(email) and person is None and email in self.policy.pending_people:
+            raise IdentityError("the signer is registered in mesh.toml [people], but the registration is waiting for "
+                                "the council's approval", where=USER_HEADER,
+                                fix="run `mesh policy status` to see what is pending; holders of approve_policy "
+                                    "approve it with `mesh policy approve --as EMAIL`")
         if not is_email(email) or person is None:
             raise IdentityError("the signer is not registered in mesh.toml [people]", where=USER_HEADER,
                                 fix="ask the council to register your public key")

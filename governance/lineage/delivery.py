@@ -14,7 +14,6 @@ imported on first use.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,11 +25,13 @@ from openlineage.client.transport import Transport, get_default_factory
 from sqlalchemy import Connection, func, select
 
 from governance.lineage.events import EventJSON
-from governance.state import StateDatabase
+from governance.state import StateDatabase, StateError
 from governance.state.legacy import import_once, insert_new, insert_new_in, sqlite_rows
 from governance.state.outbox import flush_outbox, stamp
 from governance.state.prepared import Prepared
 from governance.state.schema import events
+from governance.state.stored import FIX as STORED_FIX
+from governance.state.stored import column_json
 
 #: The file an earlier mesh kept the outbox in, under ``.mesh``.
 LEGACY_FILE = Path("state") / "lineage.sqlite"
@@ -98,7 +99,7 @@ class LineageOutbox:
         self._import()
         with self._lock:
             done = flush_outbox(self.database, events, SENDER_LOCK,
-                                lambda row: self.transport.emit(json.loads(row.body)), now=dt.datetime.now(dt.UTC),
+                                lambda row: self.transport.emit(self._event(row.seq, row.body)), now=dt.datetime.now(dt.UTC),
                                 record=record)
         return Delivery(False, done.sent, done.pending, done.error)
 
@@ -116,7 +117,17 @@ class LineageOutbox:
         """Every recorded event, oldest first (sent or not)."""
         self._import()
         with self._lock, self.database.read() as conn:
-            return [json.loads(body) for body in conn.execute(select(events.c.body).order_by(events.c.seq)).scalars()]
+            rows = conn.execute(select(events.c.seq, events.c.body).order_by(events.c.seq)).all()
+        return [self._event(seq, body) for seq, body in rows]
+
+    def _event(self, seq: int, body: str) -> Any:
+        """The OpenLineage event the outbox row ``seq`` holds; :class:`StateError` unless it is
+        the JSON object the mesh wrote (a row that is not stays pending, its error kept)."""
+        what = f"lineage event {seq} in the outbox"
+        event = column_json(body, what=what, where=self.database.where)
+        if not isinstance(event, dict):
+            raise StateError(f"{what} is not a JSON object", where=self.database.where, fix=STORED_FIX)
+        return event
 
     @property
     def transport(self) -> Transport:

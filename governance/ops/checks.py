@@ -8,6 +8,9 @@ one call (``mesh ops check``, the ops DAG, a missed Deadline Alert) checks every
   (the local key provider: the age of its key file);
 - ``replica_lag``: a domain's standby copy is further behind than its RPO target
   (``[alerts].rpo_minutes``), measured as ``mesh dr status`` does.
+
+An incident of an asset removed from the mesh, which nothing would ever recover, is resolved
+with the reason "asset removed from the mesh", audited (:mod:`governance.ops.removed`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from typing import Any
 
 from assets.mesh import Mesh
 from governance.alerts.signals import Recovery, Severity, Signal, SignalKind
+from governance.alerts import Incident
 from governance.ops.monitor import evaluate, mesh_view
+from governance.ops.removed import REASON, resolve_removed
 from governance.protection.keys import LocalKeyProvider
 from governance.runs.records import workers_of
 from governance.services import governed
@@ -49,11 +54,15 @@ class CheckReport:
     findings: tuple[Finding, ...]
     delivery: Flushed
     changes: tuple[Signal | Recovery, ...] = ()
+    #: The incidents resolved because their asset was removed from the mesh.
+    removed: tuple[Incident, ...] = ()
 
     def change_lines(self) -> list[str]:
-        """One line per freshness change signalled by this check."""
+        """One line per freshness change signalled by this check, and per incident resolved
+        because its asset was removed."""
         return [f"{'signal' if isinstance(c, Signal) else 'recovery'} {c.kind} {c.subject}: {c.summary}"
-                for c in self.changes]
+                for c in self.changes] + [f"resolved incident {i.id} {i.kind} {i.subject}: {REASON}"
+                                           for i in self.removed]
 
     def to_dict(self) -> dict[str, Any]:
         return {"findings": [f.to_dict() for f in self.findings], "changes": self.change_lines(),
@@ -76,9 +85,10 @@ def check_mesh(mesh: Mesh, now: dt.datetime | None = None) -> CheckReport:
                              at=now))
         else:
             sink.recover(Recovery(kind=f.kind, subject=f.subject, at=now, summary=f.summary))
+    closed = resolve_removed(mesh, now)
     evaluation = evaluate(mesh_view(mesh), now, sink, alive=workers_of(mesh).alive)
     delivery = dataclasses.replace(sink.flush(now), sent=sink.sent() - delivered)
-    return CheckReport(tuple(findings), delivery, tuple(evaluation.signals))
+    return CheckReport(tuple(findings), delivery, tuple(evaluation.signals), tuple(closed))
 
 
 def _audit(mesh: Mesh) -> Finding:

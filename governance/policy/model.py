@@ -501,6 +501,9 @@ class MeshPolicy:
     alerts: AlertsPolicy = field(default_factory=AlertsPolicy)
     sod: SodPolicy = field(default_factory=SodPolicy)
     billing: BillingRates = field(default_factory=BillingRates)
+    #: People ``mesh.toml`` registers (or registers with another key) whose registration the
+    #: council has not approved yet: they cannot act, and are told so (``with_trust`` sets it).
+    pending_people: Mapping[str, Person] = field(default_factory=dict)
 
     @property
     def root(self) -> Path:

@@ -75,5 +75,6 @@ def with_trust(policy: MeshPolicy, trust: Trust) -> MeshPolicy:
     council = approvers_with(dataclasses.replace(policy, roles=trust.roles), APPROVE_POLICY)
     domains = {name: dataclasses.replace(d, owners=trust.owners.get(name) or tuple(sorted(council)))
                for name, d in policy.domains.items()}
+    pending = {email: person for email, person in policy.people.items() if trust.people.get(email) != person}
     return dataclasses.replace(policy, people=trust.people, roles=trust.roles, identity=trust.identity,
-                               council=trust.council, domains=domains)
+                               council=trust.council, domains=domains, pending_people=pending)

@@ -15,6 +15,7 @@ signed over the canonical JSON of ``format`` and ``report``. Checking a report f
 from __future__ import annotations
 
 import json
+import os
 import re
 import zlib
 from collections.abc import Mapping
@@ -35,6 +36,9 @@ SCRIPT_ID = "mesh-signed-report"
 ATTACHMENT = "mesh-report.json"
 #: The most a PDF's attached report may inflate to: a report is kilobytes; more is a zip bomb.
 MAX_ATTACHMENT = 64 * 1024 * 1024
+#: The most a report file may hold: a report `mesh report compliance` writes is kilobytes to a few
+#: MB (a PDF with its charts); a larger file is refused before it is read into memory.
+MAX_REPORT_BYTES = 64 * 1024 * 1024
 #: What to do with a file that holds no signed report.
 NOT_A_REPORT_FIX = "verify the .json, .html or .pdf that `mesh report compliance` wrote"
 
@@ -86,10 +90,7 @@ def sign_report(mesh: Mesh, report: Entry) -> SignedReport:
 def load_signed(path: Path) -> SignedReport:
     """The signed report a ``.json``, ``.html`` or ``.pdf`` file carries."""
     where = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ReportError(f"cannot read the report: {exc.strerror}", where=where, fix="name an existing file") from None
+    raw = read_report(path)
     text: bytes | None = None
     if raw.startswith(b"%PDF"):
         text = _pdf_attachment(raw, where)
@@ -106,6 +107,22 @@ def load_signed(path: Path) -> SignedReport:
     if not isinstance(data, dict):
         raise ReportError("the file holds no signed report", where=where, fix=NOT_A_REPORT_FIX)
     return SignedReport.from_dict(data, where)
+
+
+def read_report(path: Path) -> bytes:
+    """The bytes of the report file ``path``, refused unread above :data:`MAX_REPORT_BYTES`
+    (with :class:`ReportError` naming the file and the fix), as is a file that cannot be read."""
+    where = str(path)
+    try:
+        with path.open("rb") as fh:
+            too_large = os.fstat(fh.fileno()).st_size > MAX_REPORT_BYTES
+            raw = b"" if too_large else fh.read(MAX_REPORT_BYTES + 1)  # bounded: it may grow while read
+    except OSError as exc:
+        raise ReportError(f"cannot read the report: {exc.strerror}", where=where, fix="name an existing file") from None
+    if too_large or len(raw) > MAX_REPORT_BYTES:
+        raise ReportError(f"the file holds more than {MAX_REPORT_BYTES // 2**20} MB, more than any report the mesh "
+                          "writes, so it was not read", where=where, fix=NOT_A_REPORT_FIX)
+    return raw
 
 
 def _pdf_attachment(raw: bytes, where: str) -> bytes | None:

@@ -13,7 +13,15 @@ from assets.mesh import Mesh
 from governance.reports.integrity import recheck
 from governance.reports.records import Entry
 from governance.reports.render import render_html
-from governance.reports.signing import FORMAT, NOT_A_REPORT_FIX, ReportError, SignedReport, load_signed, signed_payload
+from governance.reports.signing import (
+    FORMAT,
+    NOT_A_REPORT_FIX,
+    ReportError,
+    SignedReport,
+    load_signed,
+    read_report,
+    signed_payload,
+)
 from governance.services import governed
 
 
@@ -47,7 +55,7 @@ def verify_report(mesh: Mesh, path: Path) -> ReportCheck:
         problems.append("the report's signature does not verify with the audit key: the report was altered "
                         "or signed by another key")
     if not problems and path.suffix.lower() in (".html", ".htm"):
-        if render_html(signed).encode() != path.read_bytes():
+        if render_html(signed).encode() != read_report(path):
             problems.append("the page differs from the signed report it carries: what it shows was edited (the "
                             "signed JSON inside is intact; verify it as JSON to see what was signed), or another "
                             "version of the mesh wrote it")

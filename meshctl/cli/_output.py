@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -67,6 +68,49 @@ ActorOption = Annotated[str | None, typer.Option(
          "(mesh identity create), or with [identity] provider = \"oidc\" the token in MESH_TOKEN.")]
 
 STATUS_STYLE = {"materialized": "green", "gate_failed": "bold red", "error": "red", "skipped": "yellow", "unchanged": "cyan"}
+
+
+#: The loggers of the mesh's own packages and of its domains' code, whose warnings a command
+#: shows as it shows its own messages.
+MESH_LOGGERS = ("assets", "governance", "meshctl", "webapp", "domains")
+
+
+class _CommandLog(logging.Handler):
+    """The mesh's own log warnings and errors, printed as every command prints its messages:
+    ``warning: ...`` (``error: ...``) on stderr, one line, each text once per command. Silent
+    when the process configured logging itself (a handler on the root logger, as Airflow or
+    pytest adds), which then shows them; without this handler Python's last-resort handler
+    printed the bare message, a line with no prefix among the command's own."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.seen: set[str] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if logging.getLogger().handlers:
+            return
+        try:
+            text = record.getMessage()
+        except Exception:  # arguments that do not fit the message: show the message, never a traceback
+            text = str(record.msg)
+        if text in self.seen:
+            return
+        self.seen.add(text)
+        label = "[bold red]error:[/]" if record.levelno >= logging.ERROR else "[yellow]warning:[/]"
+        errors.print(f"{label} {plain(text)}", highlight=False, soft_wrap=True)
+
+
+_COMMAND_LOG = _CommandLog()
+
+
+def route_logs() -> None:
+    """Show the mesh's log warnings through the command's output (:class:`_CommandLog`), each
+    once for the command about to run."""
+    _COMMAND_LOG.seen.clear()
+    for name in MESH_LOGGERS:
+        logger = logging.getLogger(name)
+        if _COMMAND_LOG not in logger.handlers:
+            logger.addHandler(_COMMAND_LOG)
 
 
 def emit_json(data: Any) -> None:

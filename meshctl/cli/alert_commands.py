@@ -1,4 +1,4 @@
-"""``mesh ops incidents | ack | alerts flush | check``: the incidents alerts are about."""
+"""``mesh ops incidents | ack | close | alerts flush | check``: the incidents alerts are about."""
 
 from __future__ import annotations
 
@@ -82,6 +82,26 @@ def ack(incident: Annotated[int, typer.Argument(help="The incident's number (mes
         emit_json(done.to_dict())
     else:
         console.print(f"incident {done.id} ({done.kind} {plain(done.subject)}) acknowledged by {actor.id}")
+
+
+@ops_app.command("close")
+def close(incident: Annotated[int, typer.Argument(help="The incident's number (mesh ops incidents).", min=0, max=MAX_ID)],
+          reason: Annotated[str, typer.Option("--reason", help="Why it is closed: no signal will end it.")],
+          root: RootOption = None, user: ActorOption = None, as_json: JsonOption = False) -> None:
+    """Close (resolve) an incident no signal will end, with a reason (its domain's owners or operate_dr; audited)."""
+    mesh = open_policy_mesh(root)
+    actor = act_as(mesh, user, "incident_close")
+    with user_errors():
+        try:
+            done = governed(mesh).alerts.close(incident, actor, reason)
+        except LookupError:
+            fail(f"no incident {incident}. Run `mesh ops incidents --all` to see their numbers.")
+        except ValueError as exc:
+            fail(f"{exc}: nothing to close")
+    if as_json:
+        emit_json(done.to_dict())
+    else:
+        console.print(f"incident {done.id} ({done.kind} {plain(done.subject)}) {plain(done.summary)}", highlight=False)
 
 
 @alerts_app.command("flush")

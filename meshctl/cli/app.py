@@ -46,6 +46,7 @@ from meshctl.cli._output import (
     progress,
     require_asset,
     require_at_least,
+    route_logs,
     seal_opened,
     size_output,
     user_errors,
@@ -132,6 +133,7 @@ app = typer.Typer(name="mesh", help="A data mesh of assets on Airflow 3.", no_ar
 def _every_command(ctx: typer.Context) -> None:
     """A data mesh of assets on Airflow 3."""
     size_output()
+    route_logs()
     ctx.call_on_close(seal_opened)  # what a command appended ends under a signed, witnessed head
 
 

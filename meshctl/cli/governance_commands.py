@@ -94,12 +94,12 @@ def acknowledge_loss(
     your key) the records the witnesses saw that the restored log no longer holds; `mesh audit
     verify` then names the loss instead of failing on it."""
     from governance.dr import acknowledge_audit_loss
-    from governance.identity import LocalIdentity
+    from governance.identity import local_identity
 
     with user_errors():
         mesh = open_policy_mesh(root)
         actor = act_as(mesh, user, "audit_acknowledge_loss")
-        signer = LocalIdentity(people={e: p.public_key for e, p in mesh.policy.people.items()})
+        signer = local_identity(mesh.policy)
         ack = acknowledge_audit_loss(mesh, governed(mesh).audit, actor=actor, reason=reason,
                                      sign=lambda payload: signer.sign(actor.id, payload))
     most = max(head["size"] for head in ack.heads)
@@ -292,12 +292,12 @@ def access_approve(
     """Approve a grant as an owner of the producing domain or an approve_grant holder: your key
     signs the grant's product, consumer, purpose and expiry. Self-approval is refused."""
     from governance.access.workflow import approve_grant
-    from governance.identity import LocalIdentity
+    from governance.identity import local_identity
 
     with user_errors():
         mesh = open_policy_mesh(root)
         approver = act_as(mesh, user, "grant_approve")
-        signer = LocalIdentity(people={e: p.public_key for e, p in mesh.policy.people.items()})
+        signer = local_identity(mesh.policy)
         missing = approve_grant(mesh.policy, governed(mesh).audit, grant_id=grant_id, approver=approver, signer=signer)
     console.print(f"grant {plain(grant_id)} is active" if not missing
                   else f"grant {plain(grant_id)} still lacks {plain(' and '.join(missing))}", highlight=False)

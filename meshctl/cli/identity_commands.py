@@ -38,20 +38,24 @@ def create(email: Annotated[str, typer.Argument(help="Your e-mail address.")]) -
 
 @identity_app.command("list")
 def list_people(root: RootOption = None, as_json: JsonOption = False) -> None:
-    """People registered in mesh.toml [people], and whether this machine holds their key."""
+    """People registered in mesh.toml [people], whether the council approved it, and whether this machine holds their key."""
     from governance.identity import fingerprint, held_public_key
 
     with user_errors():
         mesh = open_policy_mesh(root)
-        rows = [{"person": email, "fingerprint": fingerprint(person.public_key),
+        people = [(email, person, True) for email, person in mesh.policy.people.items()] \
+            + [(email, person, False) for email, person in mesh.policy.pending_people.items()]
+        rows = [{"person": email, "fingerprint": fingerprint(person.public_key), "approved": approved,
                  "held here": held_public_key(email) == person.public_key}
-                for email, person in sorted(mesh.policy.people.items())]
+                for email, person, approved in sorted(people, key=lambda p: (p[0], not p[2]))]
     if as_json:
         emit_json(rows)
         return
     table = Table(title=f"{len(rows)} registered people (identity provider: {mesh.policy.identity.provider})")
-    for col in ("person", "fingerprint", "held here"):
+    for col in ("person", "fingerprint", "approved", "held here"):
         table.add_column(col)
     for r in rows:
-        table.add_row(plain(str(r["person"])), str(r["fingerprint"]), "yes" if r["held here"] else "-")
+        table.add_row(plain(str(r["person"])), str(r["fingerprint"]),
+                      "yes" if r["approved"] else "waiting for the council (mesh policy status)",
+                      "yes" if r["held here"] else "-")
     console.print(table)

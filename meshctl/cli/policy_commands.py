@@ -66,13 +66,13 @@ def approve(root: RootOption = None, user: ActorOption = None) -> None:
     """Sign the roles, people, owners and identity settings of mesh.toml as a holder of
     approve_policy; they take effect when the council's quorum has signed."""
     from governance.council import approve_trust
-    from governance.identity import LocalIdentity
+    from governance.identity import local_identity
     from governance.services import governed
 
     with user_errors():
         mesh = open_policy_mesh(root)
         actor = act_as(mesh, user, "trust_approve")
-        signer = LocalIdentity(people={e: p.public_key for e, p in mesh.policy.people.items()})
+        signer = local_identity(mesh.policy)
         result = approve_trust(mesh.policy, governed(mesh).audit, actor=actor, signer=signer)
     state = "approved: in effect now" if result.approved else \
         f"signed: {len(result.signers)} of {result.quorum} signatures; not in effect yet"

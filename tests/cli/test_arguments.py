@@ -96,6 +96,7 @@ HUGE = "9" * 24
     pytest.param(("history", "sales.orders", "--limit", "-3"), id="history-negative-limit"),
     pytest.param(("audit", "query", "--limit", HUGE, "--as", "council@acme.example"), id="audit-query-limit"),
     pytest.param(("ops", "ack", HUGE, "--as", "council@acme.example"), id="ops-ack-number"),
+    pytest.param(("ops", "close", HUGE, "--reason", "x", "--as", "council@acme.example"), id="ops-close-number"),
     pytest.param(("dr", "drill", "--lag", "-1"), id="dr-drill-negative-lag"),
     pytest.param(("dr", "drill", "--lag", str(MAX_LAG + 1)), id="dr-drill-lag-past-the-bound"),
 ])

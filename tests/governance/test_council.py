@@ -151,7 +151,7 @@ def test_a_person_registered_by_hand_cannot_prove_an_identity_until_approved(app
     register_people(approved_root / "mesh.toml", {mallory: key_of(mallory, mesh_identities)})
     edit(approved_root, 'members = ["analyst@acme.example"]', 'members = ["analyst@acme.example", "mallory@acme.example"]')
     mesh = load_policy_mesh(approved_root)
-    with pytest.raises(IdentityError, match="not registered"):
+    with pytest.raises(IdentityError, match="waiting for the council's approval"):
         identity_provider(mesh.policy).authenticate(mallory)
     assert approve(approved_root, COUNCIL)
     assert identity_provider(load_policy_mesh(approved_root).policy).authenticate(mallory).id == mallory

@@ -24,7 +24,7 @@ from governance.reports import (
     sign_report,
     usage_report,
 )
-from governance.reports.signing import MAX_ATTACHMENT
+from governance.reports.signing import MAX_ATTACHMENT, MAX_REPORT_BYTES, ReportError, load_signed
 from governance.services import governed
 from governance.wiring import load_mesh
 from meshctl.cli import app
@@ -393,3 +393,35 @@ def test_a_hostile_report_file_is_one_line_naming_it(history: Path, tmp_path: Pa
         assert done.exception is None or isinstance(done.exception, SystemExit), (name, done.exception)
         assert done.exit_code == 1, (name, done.output)
         assert str(path) in done.output.replace("\n", "") and "Fix:" in done.output, (name, done.output)
+
+
+def _sparse(path: Path, size: int) -> Path:
+    """A file of ``size`` bytes that takes no room on disk (a hole), starting like ``path``'s kind."""
+    with path.open("wb") as fh:
+        fh.write(b"%PDF-1.7\n" if path.suffix == ".pdf" else b'{"format": "acme-mesh/compliance-report/v1"')
+        fh.truncate(size)
+    return path
+
+
+@pytest.mark.parametrize("name", ["huge.json", "huge.html", "huge.pdf"])
+def test_a_report_file_above_the_bound_is_refused_unread_naming_it_and_the_fix(tmp_path: Path, name: str) -> None:
+    path = _sparse(tmp_path / name, MAX_REPORT_BYTES + 1)
+    with pytest.raises(ReportError) as refused:
+        load_signed(path)
+    assert f"more than {MAX_REPORT_BYTES // 2**20} MB" in refused.value.what
+    assert refused.value.where == str(path) and "mesh report compliance" in (refused.value.fix or "")
+
+
+def test_a_report_file_at_the_bound_is_read(tmp_path: Path) -> None:
+    """Only size refuses: a file of exactly the bound is read, and judged on what it holds."""
+    path = _sparse(tmp_path / "at-bound.json", MAX_REPORT_BYTES)
+    with pytest.raises(ReportError, match="holds no signed report"):
+        load_signed(path)
+
+
+def test_mesh_report_verify_refuses_a_huge_file_in_one_line(history: Path, tmp_path: Path) -> None:
+    path = _sparse(tmp_path / "huge.pdf", MAX_REPORT_BYTES + 1)
+    done = runner.invoke(app, ["report", "verify", str(path), "--root", str(history)], env={"COLUMNS": "400"})
+    assert done.exit_code == 1 and (done.exception is None or isinstance(done.exception, SystemExit)), done.output
+    assert "more than 64 MB" in done.output and str(path) in done.output and "Fix:" in done.output, done.output
+    assert "Traceback" not in done.output

@@ -1,0 +1,118 @@
+"""The JSON columns of the state database are read with the hardened parser: a row that is not
+JSON the mesh wrote (malformed, nested past Python's stack, huge, the wrong shape) stops its
+reader with one StateError naming the row and the fix, never a RecursionError or a traceback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import insert, update
+
+from assets.errors import MeshError
+from governance.access.requests import PENDING, GrantRequests
+from governance.alerts.incidents import IncidentStore
+from governance.history import RunHistory
+from governance.lineage.delivery import LineageOutbox
+from governance.state import StateDatabase, StateError
+from governance.state.schema import events, grant_requests, incidents, updates
+from governance.state.stored import MAX_COLUMN_BYTES, column_json
+
+DEEP = "[" * 100_000 + "]" * 100_000
+HOSTILE = [DEEP, "{" * 50_000, "not json", '{"a": ', "1" * 5_000, '"a string"', "[1, 2]", "",
+           " " * (MAX_COLUMN_BYTES + 1)]
+_ids = itertools.count(1)
+
+
+def _database(tmp_path: Path) -> StateDatabase:
+    path = tmp_path / f"state-{next(_ids)}.db"
+    return StateDatabase(f"sqlite:///{path}", str(path))
+
+
+@given(st.one_of(st.text(max_size=200), st.binary(max_size=200), st.sampled_from(HOSTILE)))
+@settings(max_examples=200)
+def test_a_column_is_parsed_or_refused_with_a_state_error(raw: str | bytes) -> None:
+    try:
+        column_json(raw, what="a value", where="state.db")
+    except StateError as exc:
+        assert exc.where == "state.db" and "restore" in exc.fix and "\n" not in str(exc)
+
+
+def test_deep_nesting_is_a_state_error_not_a_recursion_error() -> None:
+    with pytest.raises(StateError, match="not JSON the mesh wrote"):
+        column_json(DEEP, what="the details of incident 1", where="state.db")
+
+
+def test_a_huge_column_is_refused_unparsed() -> None:
+    with pytest.raises(StateError, match="more than 16 MB"):
+        column_json("[" + "0," * (MAX_COLUMN_BYTES // 2) + "0]", what="a value", where="state.db")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def _incident(database: StateDatabase, details: str, routes: str = "[]") -> None:
+    with database.write() as conn:
+        conn.execute(insert(incidents).values(
+            key="stale:sales.orders", kind="stale", subject="sales.orders", domain="sales", severity="warning",
+            summary="stale", details=details, state="open", route=None, routes=routes, opened_at=_now(),
+            updated_at=_now(), notified_at=_now()))
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(HOSTILE[:-1]), st.booleans())
+def test_a_hostile_incident_row_is_one_state_error(tmp_path: Path, text: str, in_routes: bool) -> None:
+    database = _database(tmp_path)
+    _incident(database, "{}" if in_routes else text, text if in_routes else "[]")
+    with pytest.raises(StateError, match="incident 1") as refused:
+        IncidentStore(database, "acme").incidents()
+    assert isinstance(refused.value, MeshError) and "Fix:" in str(refused.value)
+
+
+def test_an_incident_the_mesh_wrote_still_reads(tmp_path: Path) -> None:
+    database = _database(tmp_path)
+    _incident(database, '{"partition": "2026-11-01"}', '["ops"]')
+    [incident] = IncidentStore(database, "acme").incidents()
+    assert incident.details == {"partition": "2026-11-01"} and incident.routes == ("ops",)
+
+
+def test_a_hostile_run_summary_is_one_state_error(tmp_path: Path) -> None:
+    database = _database(tmp_path)
+    history = RunHistory(database)
+    history.published()  # creates the tables
+    with database.write() as conn:
+        conn.execute(insert(updates).values(key="sales.orders", version="v1", run_id="r", source="engine", rows=1,
+                                            summary=DEEP, recorded_at=_now()))
+    with pytest.raises(StateError, match="the summary of sales.orders version v1"):
+        history.for_asset("sales.orders")
+
+
+def test_a_hostile_grant_request_is_one_state_error(tmp_path: Path) -> None:
+    database = _database(tmp_path)
+    with database.write() as conn:
+        conn.execute(insert(grant_requests).values(
+            id="g-12345678", product="sales.orders", consumer="finance", purpose="p", requested_by="a@acme.example",
+            expires=dt.date(2030, 1, 1), approvals=DEEP, state=PENDING, created_at=_now(), updated_at=_now()))
+    with pytest.raises(StateError, match="grant request g-12345678"):
+        GrantRequests(database).pending()
+    with database.write() as conn:
+        conn.execute(update(grant_requests).values(approvals='["not", "an object"]'))
+    with pytest.raises(StateError, match="not a JSON object of signatures"):
+        GrantRequests(database).pending()
+
+
+def test_a_hostile_lineage_event_is_one_state_error_and_stays_pending(tmp_path: Path) -> None:
+    database = _database(tmp_path)
+    outbox = LineageOutbox(database, {"type": "console"})
+    outbox.status()  # creates the tables
+    with database.write() as conn:
+        conn.execute(insert(events).values(id="e1", body=DEEP, created_at=_now()))
+    with pytest.raises(StateError, match="lineage event 1"):
+        outbox.events()
+    delivery = outbox.flush()
+    assert delivery.pending == 1 and "StateError" in (delivery.error or "")
