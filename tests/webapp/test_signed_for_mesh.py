@@ -8,9 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
+import tomlkit
 from fastapi.testclient import TestClient
 
 from governance.identity import sign_request
+from governance.identity.example import enroll_people
 from governance.wiring import load_mesh
 from tests.conftest import approve_example_trust, copy_example_mesh
 from tests.webapp.conftest import SERVER, ServedMesh
@@ -22,10 +24,15 @@ PATH = "/api/products/sales.orders"
 README = Path(__file__).parents[2] / "README.md"
 
 
-def test_a_request_signed_for_mesh_a_is_refused_by_mesh_b(served_mesh: ServedMesh, tmp_path: Path) -> None:
+def test_a_request_signed_for_mesh_a_is_refused_by_mesh_b(served_mesh: ServedMesh, tmp_path: Path,
+                                                          mesh_identities: Path) -> None:
     beta = copy_example_mesh(tmp_path / "beta", approved=False)  # the same people, enrolled with the same keys
     toml = beta / "mesh.toml"
-    toml.write_text(toml.read_text().replace('name = "acme"', 'name = "beta"', 1))
+    doc = tomlkit.parse(toml.read_text().replace('name = "acme"', 'name = "beta"', 1))
+    for grant in doc["grants"]:  # grant approvals name the mesh too: signed again, for beta
+        grant.pop("signatures", None)
+    toml.write_text(tomlkit.dumps(doc))
+    enroll_people(beta, mesh_identities)
     approve_example_trust(beta)  # the council's approvals name the mesh: beta's are its own
     beta_policy = load_mesh(beta, strict=False).policy
     assert beta_policy.people[ANALYST] == served_mesh.mesh.policy.people[ANALYST]  # the same person and key
