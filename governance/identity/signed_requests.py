@@ -131,7 +131,7 @@ class RequestAuthenticator:
                                     "(governance.identity.sign_request makes them with your key)")
         email = normalize_email(user)
         person = {normalize_email(e): p for e, p in self.policy.people.items()}.get(email)
-        if is_email(email) and person is None and email in self.policy.pending_people:
+        if is_email(email) and person is None and self._signed_by_pending(email, method, headers, target, stamp, signature):
             raise IdentityError("the signer is registered in mesh.toml [people], but the registration is waiting for "
                                 "the council's approval", where=USER_HEADER,
                                 fix="run `mesh policy status` to see what is pending; holders of approve_policy "
@@ -158,3 +158,14 @@ class RequestAuthenticator:
         # character's unused bits), each of which verifies
         self.seen.admit(decoded_key_text(signature, SIGNATURE_BYTES) or b"", now)
         return Actor(id=email, method="ed25519", evidence=f"key {fingerprint(person.public_key)}, signed request")
+
+    def _signed_by_pending(self, email: str, method: str, headers: Mapping[str, str], target: str, stamp: str,
+                           signature: str) -> bool:
+        """Whether ``email`` is registered but not yet approved and signed this request with that
+        registration's key: only then is the signer told the registration waits for the council
+        (anyone else learns nothing of who is waiting)."""
+        pending = self.policy.pending_people.get(email)
+        if pending is None or not _is_seconds(stamp) or not is_signature_text(signature):
+            return False
+        payload = request_payload(self.policy.settings.name, method, headers.get("host", ""), target, int(stamp))
+        return verify_text(pending.public_key, payload, signature)

@@ -88,6 +88,21 @@ def test_a_signed_web_request_of_a_person_awaiting_approval_is_told_so(pending_r
     assert "mesh policy status" in str(refused.value)
 
 
+def test_a_web_request_naming_a_waiting_person_without_their_key_learns_nothing(pending_root: Path) -> None:
+    """Only the holder of the waiting registration's key is told it waits: a request that names
+    them with another key's signature is refused as any unknown signer is."""
+    from governance.identity import RequestAuthenticator, sign_request
+    from governance.policy import load_policy
+
+    url = "http://mesh.acme.example:8765/api/products/sales.orders"
+    policy = load_policy(pending_root)
+    forged = {**sign_request(policy, COUNCIL, "GET", url), "X-Mesh-User": NEWCOMER}
+    server = RequestAuthenticator(load_policy_mesh(pending_root).policy)
+    with pytest.raises(IdentityError, match="not registered") as refused:
+        server.authenticate({"Host": "mesh.acme.example:8765", **forged}, "GET", "/api/products/sales.orders")
+    assert "waiting" not in str(refused.value)
+
+
 def test_mesh_identity_list_shows_the_registration_waiting(pending_root: Path) -> None:
     listed = CliRunner().invoke(app, ["identity", "list", "--json", "--root", str(pending_root)])
     assert listed.exit_code == 0, listed.output
