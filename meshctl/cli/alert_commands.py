@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -71,13 +72,7 @@ def ack(incident: Annotated[int, typer.Argument(help="The incident's number (mes
     """Acknowledge an incident: you take it and it stops escalating (its domain's owners or operate_dr; audited)."""
     mesh = open_policy_mesh(root)
     actor = act_as(mesh, user, "incident_ack")
-    with user_errors():
-        try:
-            done = governed(mesh).alerts.acknowledge(incident, actor)
-        except LookupError:
-            fail(f"no incident {incident}. Run `mesh ops incidents --all` to see their numbers.")
-        except ValueError as exc:
-            fail(f"{exc}: nothing to acknowledge")
+    done = _on_incident(incident, "acknowledge", lambda: governed(mesh).alerts.acknowledge(incident, actor))
     if as_json:
         emit_json(done.to_dict())
     else:
@@ -91,13 +86,7 @@ def close(incident: Annotated[int, typer.Argument(help="The incident's number (m
     """Close (resolve) an incident no signal will end, with a reason (its domain's owners or operate_dr; audited)."""
     mesh = open_policy_mesh(root)
     actor = act_as(mesh, user, "incident_close")
-    with user_errors():
-        try:
-            done = governed(mesh).alerts.close(incident, actor, reason)
-        except LookupError:
-            fail(f"no incident {incident}. Run `mesh ops incidents --all` to see their numbers.")
-        except ValueError as exc:
-            fail(f"{exc}: nothing to close")
+    done = _on_incident(incident, "close", lambda: governed(mesh).alerts.close(incident, actor, reason))
     if as_json:
         emit_json(done.to_dict())
     else:
@@ -139,3 +128,14 @@ def check(root: RootOption = None, as_json: JsonOption = False) -> None:
         console.print(f"{report.delivery.sent} alert(s) sent, {report.delivery.pending} waiting")
     if any(f.firing for f in report.findings):
         raise typer.Exit(1)
+
+
+def _on_incident(incident: int, verb: str, change: Callable[[], Incident]) -> Incident:
+    """``change`` of incident number ``incident``; a missing or already ended one fails the command."""
+    with user_errors():
+        try:
+            return change()
+        except LookupError:
+            fail(f"no incident {incident}. Run `mesh ops incidents --all` to see their numbers.")
+        except ValueError as exc:
+            fail(f"{exc}: nothing to {verb}")
