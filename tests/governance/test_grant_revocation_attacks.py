@@ -1,0 +1,103 @@
+"""Attacks on grant revocation, as an insider who can edit mesh.toml, the files under .mesh and run
+the CLI as themselves, but holds nobody else's private key: the revoked set kept in the state
+database is checked against the audit log's `grant_revoke` records (a row deleted by hand does
+not bring a grant back, and `mesh check` names the tampering), a revoked id is never approved
+again, and hostile ids are short one-line errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from governance.access import active_grant
+from governance.access.revocations import forget_revocations
+from governance.policy import load_policy
+from governance.state.database import dispose_engines
+from meshctl.cli import app
+
+TODAY = dt.date.today()
+COUNCIL, CUSTOMERS, SALES = "council@acme.example", "customers-data@acme.example", "sales-data@acme.example"
+#: The example's grant of customers.customers to sales (mesh.toml).
+GRANT = "g-f7420363"
+
+
+def mesh(root: Path, *args: str) -> tuple[int, str]:
+    """Run the CLI on the mesh at ``root``; its exit code and everything it printed."""
+    result = CliRunner().invoke(app, [*args, "--root", str(root)])
+    return result.exit_code, result.output
+
+
+def revoke_and_paste_back(root: Path) -> str:
+    """The council revokes the example's grant to sales; its signed entry is pasted back into
+    mesh.toml. Returns the text of mesh.toml as signed."""
+    signed = (root / "mesh.toml").read_text()
+    code, out = mesh(root, "access", "revoke", GRANT, "--as", COUNCIL)
+    assert code == 0, out
+    (root / "mesh.toml").write_text(signed)
+    return signed
+
+
+def statuses(root: Path) -> dict[str, str]:
+    code, out = mesh(root, "access", "list", "--json")
+    assert code == 0, out
+    return {g["id"]: g["status"] for g in json.loads(out)}
+
+
+def tamper(root: Path, statement: str, *parameters: str) -> None:
+    """What an insider with the state folder can do: change `revoked_grants` by hand. What this
+    process read of it is forgotten, as a new process (the next command or task) starts."""
+    with sqlite3.connect(root / ".mesh" / "state" / "mesh.sqlite") as db:
+        db.execute(statement, parameters)
+    forget_revocations()
+
+
+def delete_revocations(root: Path) -> None:
+    tamper(root, "DELETE FROM revoked_grants")
+
+
+# -- the state database tampered with -------------------------------------------------------------
+
+def test_revocations_deleted_from_the_state_database_do_not_bring_the_grant_back(example_root: Path) -> None:
+    revoke_and_paste_back(example_root)
+    assert statuses(example_root)[GRANT] == "revoked"
+    delete_revocations(example_root)
+
+    assert active_grant(load_policy(example_root), "customers.customers", "sales", TODAY) is None, \
+        "the audit log's grant_revoke record keeps it revoked"
+    assert statuses(example_root)[GRANT] == "revoked"
+    code, out = mesh(example_root, "check")
+    assert code != 0, out
+    text = " ".join(out.split())
+    assert f"grant {GRANT} was revoked by {COUNCIL}" in text, text
+    assert "revoked_grants" in text and "audit log" in text and "Fix:" in text, text
+
+
+def test_a_state_database_deleted_whole_does_not_bring_a_revoked_grant_back(example_root: Path) -> None:
+    revoke_and_paste_back(example_root)
+    dispose_engines()  # a new process: none of this one's connections to the file it deletes
+    for path in (example_root / ".mesh" / "state").glob("mesh.sqlite*"):
+        path.unlink()
+    forget_revocations()
+    assert active_grant(load_policy(example_root), "customers.customers", "sales", TODAY) is None
+    assert statuses(example_root)[GRANT] == "revoked"
+
+
+def test_a_revocation_row_edited_to_another_nonce_does_not_bring_the_grant_back(example_root: Path) -> None:
+    revoke_and_paste_back(example_root)
+    tamper(example_root, "UPDATE revoked_grants SET nonce = ?", "0" * 32)
+    assert active_grant(load_policy(example_root), "customers.customers", "sales", TODAY) is None
+
+
+def test_the_grant_revoke_record_cut_from_the_audit_log_too_is_reported_by_audit_verify(example_root: Path) -> None:
+    """Deleting both copies of the revocation is what the audit log's chain and signed heads catch."""
+    revoke_and_paste_back(example_root)
+    delete_revocations(example_root)
+    log = example_root / ".mesh" / "audit" / "audit.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join(line for line in lines if b'"action":"grant_revoke"' not in line))
+    code, out = mesh(example_root, "audit", "verify")
+    assert code != 0, out
