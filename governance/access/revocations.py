@@ -6,9 +6,16 @@ A grant is its id and its nonce (both signed by its approvers,
 :mod:`governance.identity.approvals`): an entry pasted back into ``mesh.toml``, or brought back by
 ``git revert``, is the revoked grant and grants nothing; a grant requested anew has a new nonce.
 
+The state database is not the only copy: every revocation is audited (``grant_revoke``, with the
+grant's id and nonce) in the tamper-evident audit log, and the revoked set is the union of both.
+A row deleted or edited by hand in ``revoked_grants`` (or the database deleted or replaced) does
+not bring the grant back, and :func:`unrecorded_revocations` names what the database lacks for
+``mesh check``; cutting the record from the audit log too is what ``mesh audit verify`` reports.
+
 The revoked set is read once per policy object (a ``mesh.toml`` loaded again after a change is a
-new object), when an access decision first needs it, never per row read; recording a revocation
-forgets what was read in this process.
+new object), when an access decision first needs it, never per row read: the table, and the
+audit log's ``grant_revoke`` lines (its bytes searched, only those lines parsed). Recording a
+revocation forgets what was read in this process.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from types import MappingProxyType
 
 from sqlalchemy import insert, select
 
+from assets.mesh import STATE_DIR
+from governance.audit import AuditRecord, audit_log_at
 from governance.policy import Grant, MeshPolicy
 from governance.state import state_database
 from governance.state.schema import revoked_grants
@@ -28,6 +37,8 @@ from governance.state.schema import revoked_grants
 #: How many policies' revoked sets are kept (a process holds a few policies at most).
 _KEPT = 16
 _LOCK = "revoked_grants"
+#: The audit action of a revocation (``mesh access revoke``, ``mesh domain retire``).
+GRANT_REVOKE = "grant_revoke"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,27 +56,74 @@ class Revocation:
         return f"grant {self.grant_id} was revoked by {self.revoked_by} at {self.revoked_at}"
 
 
-_read: dict[int, tuple[MeshPolicy, Mapping[tuple[str, str], Revocation]]] = {}
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Revoked:
+    """What was read for one policy: every revocation (the state database's, then the audit
+    log's it lacks), and those the audit log holds but the state database does not."""
+
+    revoked: Mapping[tuple[str, str], Revocation]
+    unrecorded: tuple[Revocation, ...]
+
+
+_read: dict[int, tuple[MeshPolicy, _Revoked]] = {}
 _read_lock = threading.Lock()
 
 
 def revocations(policy: MeshPolicy) -> Mapping[tuple[str, str], Revocation]:
-    """Every revoked grant of the mesh of ``policy``, by (id, nonce): read from its state
-    database once for this policy object."""
+    """Every revoked grant of the mesh of ``policy``, by (id, nonce): those of its state
+    database and of its audit log, read once for this policy object."""
+    return _revoked(policy).revoked
+
+
+def unrecorded_revocations(policy: MeshPolicy) -> tuple[Revocation, ...]:
+    """The revocations the audit log holds but the state database's ``revoked_grants`` lacks: a
+    row deleted or edited by hand, or the database deleted or replaced. They still count."""
+    return _revoked(policy).unrecorded
+
+
+def _revoked(policy: MeshPolicy) -> _Revoked:
     with _read_lock:
         found = _read.get(id(policy))
         if found is not None and found[0] is policy:
             return found[1]
     with state_database(policy).read() as conn:
         rows = conn.execute(select(revoked_grants)).mappings().all()
-    revoked = MappingProxyType({(r["id"], r["nonce"]): Revocation(
+    recorded = {(r["id"], r["nonce"]): Revocation(
         grant_id=r["id"], nonce=r["nonce"], product=r["product"], consumer=r["consumer"],
-        revoked_at=r["revoked_at"], revoked_by=r["revoked_by"]) for r in rows})
+        revoked_at=r["revoked_at"], revoked_by=r["revoked_by"]) for r in rows}
+    audited = audited_revocations(policy)
+    read = _Revoked(revoked=MappingProxyType({**audited, **recorded}),
+                    unrecorded=tuple(r for key, r in audited.items() if key not in recorded))
     with _read_lock:
         while len(_read) >= _KEPT:
             del _read[next(iter(_read))]
-        _read[id(policy)] = (policy, revoked)  # the policy is kept with it: its id is not reused meanwhile
-    return revoked
+        _read[id(policy)] = (policy, read)  # the policy is kept with it: its id is not reused meanwhile
+    return read
+
+
+def audited_revocations(policy: MeshPolicy) -> dict[tuple[str, str], Revocation]:
+    """The revocations the audit log of the mesh of ``policy`` records (``grant_revoke`` records
+    whose outcome is ``revoked``), by (id, nonce), the first of each. A refused revocation
+    (outcome ``denied``) revokes nothing."""
+    log = audit_log_at(policy.root / STATE_DIR, database=state_database(policy) if policy.state.shared else None)
+    found: dict[tuple[str, str], Revocation] = {}
+    for record in log.records_of(GRANT_REVOKE):
+        revocation = _revocation_in(record)
+        if revocation is not None:
+            found.setdefault((revocation.grant_id, revocation.nonce), revocation)
+    return found
+
+
+def _revocation_in(record: AuditRecord) -> Revocation | None:
+    """The revocation a ``grant_revoke`` record holds; ``None`` for a refusal."""
+    details = record.details
+    grant, nonce, consumer = details.get("grant"), details.get("nonce"), details.get("consumer")
+    if record.outcome != "revoked" or not isinstance(grant, str) or not isinstance(nonce, str):
+        return None
+    at = details.get("revoked_at")  # `mesh domain retire` writes none: the record's time is when
+    return Revocation(grant_id=grant, nonce=nonce, product=record.target,
+                      consumer=consumer if isinstance(consumer, str) else "",
+                      revoked_at=at if isinstance(at, str) else record.at, revoked_by=record.actor)
 
 
 def revocation_of(policy: MeshPolicy, grant: Grant) -> Revocation | None:

@@ -11,10 +11,14 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from governance.access import active_grant
 from governance.access.revocations import forget_revocations
+from governance.audit import AuditEvent, AuditLog
+from governance.audit.storage import AuditError
+from governance.keys import LocalKeyStore
 from governance.policy import load_policy
 from governance.state.database import dispose_engines
 from meshctl.cli import app
@@ -101,3 +105,35 @@ def test_the_grant_revoke_record_cut_from_the_audit_log_too_is_reported_by_audit
     log.write_bytes(b"".join(line for line in lines if b'"action":"grant_revoke"' not in line))
     code, out = mesh(example_root, "audit", "verify")
     assert code != 0, out
+
+
+# -- the audit log's grant_revoke records, found without parsing the rest -------------------------
+
+def test_records_of_finds_exactly_the_records_of_an_action_across_1_mib_reads(tmp_path: Path) -> None:
+    """Records of several KiB each, so lines straddle the 1 MiB reads; a `details` text that holds
+    the action's line start is no record of it."""
+    log = AuditLog(tmp_path / "audit", LocalKeyStore(tmp_path / "keys").signing_key("audit.pem"),
+                   checkpoint_every=100)
+    pad = "x" * 7000
+    log.append_many([AuditEvent(actor="alice@acme.example", action="grant_revoke" if i % 7 == 0 else "read",
+                                target="sales.orders", outcome="revoked", source="cli",
+                                details={"i": i, "pad": pad, "text": '\n{"action":"grant_revoke",'})
+                     for i in range(400)])
+    assert (tmp_path / "audit" / "audit.jsonl").stat().st_size > 2 << 20
+    expected = [r for r in log.records() if r.action == "grant_revoke"]
+    assert [r.details["i"] for r in log.records_of("grant_revoke")] == [r.details["i"] for r in expected]
+    assert list(log.records_of("grant_revoke")) == expected
+    assert list(log.records_of("no_such_action")) == []
+
+
+def test_records_of_names_the_line_of_a_damaged_record(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit", LocalKeyStore(tmp_path / "keys").signing_key("audit.pem"))
+    for action in ("read", "grant_revoke", "read", "grant_revoke"):
+        log.append(AuditEvent(actor="alice@acme.example", action=action, target="sales.orders", outcome="revoked",
+                              source="cli", details={}))
+    path = tmp_path / "audit" / "audit.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[3] = b'{"action":"grant_revoke",' + b"\xff" * 10 + b"\n"
+    path.write_bytes(b"".join(lines))
+    with pytest.raises(AuditError, match="line 4 of the audit log is not a valid audit record"):
+        list(log.records_of("grant_revoke"))
