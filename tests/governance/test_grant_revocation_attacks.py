@@ -19,7 +19,7 @@ from governance.access.revocations import forget_revocations
 from governance.audit import AuditEvent, AuditLog
 from governance.audit.storage import AuditError
 from governance.keys import LocalKeyStore
-from governance.policy import load_policy
+from governance.policy import PolicyErrors, load_policy
 from governance.state.database import dispose_engines
 from meshctl.cli import app
 
@@ -137,3 +137,48 @@ def test_records_of_names_the_line_of_a_damaged_record(tmp_path: Path) -> None:
     path.write_bytes(b"".join(lines))
     with pytest.raises(AuditError, match="line 4 of the audit log is not a valid audit record"):
         list(log.records_of("grant_revoke"))
+
+
+# -- a revoked grant pasted back, edited --------------------------------------------------------------
+
+def _first_grant_edited(text: str, old: str, new: str) -> str:
+    """``text`` with ``old`` replaced by ``new`` in the first [[grants]] entry only (the revoked one)."""
+    start = text.index("[[grants]]")
+    end = text.index("[[grants]]", start + 1)
+    assert old in text[start:end], old
+    return text[:start] + text[start:end].replace(old, new, 1) + text[end:]
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    pytest.param('id = "g-f7420363"', 'id = "g-f7420364"', id="new-id"),
+    pytest.param('nonce = "427d524e7a3120f3a1e116885080f84a"', 'nonce = "427d524e7a3120f3a1e116885080f84b"',
+                 id="new-nonce"),
+    pytest.param('nonce = "427d524e7a3120f3a1e116885080f84a"', 'nonce = "3a03027cda3841a745cb15ddeaae8bf2"',
+                 id="nonce-of-the-other-grant"),
+    pytest.param('product = "customers.customers"', 'product = "customers.customers "', id="product-whitespace"),
+    pytest.param('product = "customers.customers"', 'product = "Customers.customers"', id="product-case"),
+    pytest.param('consumer = "sales"', 'consumer = "Sales"', id="consumer-case"),
+    pytest.param('consumer = "sales"', 'consumer = "s\u0430les"', id="consumer-look-alike"),
+    pytest.param("expires = 2027-06-30", "expires = 2027-06-29", id="other-expiry"),
+    pytest.param("expires = 2027-06-30", "expires = 2027-06-30\nrequested_by = \"marketing-data@acme.example\"",
+                 id="requester-added"),
+    pytest.param("order attribution to customers", "order attribution to customers ", id="purpose-whitespace"),
+])
+def test_a_revoked_grant_pasted_back_edited_grants_nothing(example_root: Path, old: str, new: str) -> None:
+    signed = revoke_and_paste_back(example_root)
+    (example_root / "mesh.toml").write_text(_first_grant_edited(signed, old, new))
+    try:
+        policy = load_policy(example_root)
+    except PolicyErrors:
+        return  # refused whole: nothing is granted
+    assert active_grant(policy, "customers.customers", "sales", TODAY) is None
+    assert statuses(example_root).get(GRANT, "gone") != "active"
+
+
+def test_grant_ids_swapped_between_a_revoked_and_an_active_grant_grant_nothing(example_root: Path) -> None:
+    signed = revoke_and_paste_back(example_root)
+    swapped = signed.replace('id = "g-f7420363"', 'id = "g-swap"').replace('id = "g-eb22fd87"', 'id = "g-f7420363"')
+    (example_root / "mesh.toml").write_text(swapped.replace('id = "g-swap"', 'id = "g-eb22fd87"'))
+    policy = load_policy(example_root)
+    assert active_grant(policy, "customers.customers", "sales", TODAY) is None
+    assert active_grant(policy, "sales.customer_orders", "marketing", TODAY) is None, "its signatures name its id"
