@@ -162,7 +162,7 @@ def grant_problems(policy: MeshPolicy, today: dt.date) -> list[str]:
 
     revoked = [(g, r) for g in policy.grants if (r := revocation_of(policy, g)) is not None]
     back = [f"{policy.path.name} [[grants]][{g.index}] ({g.product} -> {g.consumer}): {r}; this entry is the "
-            f"revoked grant (same id and nonce) and grants nothing. Fix: remove it from {policy.path.name}; to "
+            f"revoked grant (its id is never a grant again) and grants nothing. Fix: remove it from {policy.path.name}; to "
             f"share the product again, request a new grant: `mesh access request {g.product} --consumer "
             f"{g.consumer} --purpose ...`" for g, r in revoked]
     live = [g for g in policy.grants if not any(g is r[0] for r in revoked)]

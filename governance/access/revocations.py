@@ -4,7 +4,8 @@
 (its id and nonce, when and by whom), in the same operation that audits it (``grant_revoke``).
 A grant is its id and its nonce (both signed by its approvers,
 :mod:`governance.identity.approvals`): an entry pasted back into ``mesh.toml``, or brought back by
-``git revert``, is the revoked grant and grants nothing; a grant requested anew has a new nonce.
+``git revert``, is the revoked grant and grants nothing; and a revoked id is never a grant again,
+whatever nonce an entry gives it, nor approved again. A grant requested anew has a new id and nonce.
 
 The state database is not the only copy: every revocation is audited (``grant_revoke``, with the
 grant's id and nonce) in the tamper-evident audit log, and the revoked set is the union of both.
@@ -62,6 +63,7 @@ class _Revoked:
     log's it lacks), and those the audit log holds but the state database does not."""
 
     revoked: Mapping[tuple[str, str], Revocation]
+    by_id: Mapping[str, Revocation]
     unrecorded: tuple[Revocation, ...]
 
 
@@ -92,7 +94,11 @@ def _revoked(policy: MeshPolicy) -> _Revoked:
         grant_id=r["id"], nonce=r["nonce"], product=r["product"], consumer=r["consumer"],
         revoked_at=r["revoked_at"], revoked_by=r["revoked_by"]) for r in rows}
     audited = audited_revocations(policy)
-    read = _Revoked(revoked=MappingProxyType({**audited, **recorded}),
+    revoked = {**audited, **recorded}
+    by_id: dict[str, Revocation] = {}
+    for revocation in sorted(revoked.values(), key=lambda r: r.revoked_at):
+        by_id.setdefault(revocation.grant_id, revocation)
+    read = _Revoked(revoked=MappingProxyType(revoked), by_id=MappingProxyType(by_id),
                     unrecorded=tuple(r for key, r in audited.items() if key not in recorded))
     with _read_lock:
         while len(_read) >= _KEPT:
@@ -127,8 +133,16 @@ def _revocation_in(record: AuditRecord) -> Revocation | None:
 
 
 def revocation_of(policy: MeshPolicy, grant: Grant) -> Revocation | None:
-    """The revocation of ``grant`` (its id and nonce), or ``None`` if it was never revoked."""
-    return revocations(policy).get((grant.id, grant.nonce))
+    """The revocation of ``grant``'s id (the first, whatever nonce it had), or ``None`` if no grant
+    with its id was ever revoked. A revoked id is never a grant again: its entry pasted back with
+    another nonce (or none) and approved anew would otherwise be the revoked grant, active again
+    under the id its approvers were told is revoked."""
+    return _revoked(policy).by_id.get(grant.id)
+
+
+def revoked_ids(policy: MeshPolicy) -> frozenset[str]:
+    """The ids of every revoked grant: a new grant never takes one."""
+    return frozenset(_revoked(policy).by_id)
 
 
 def record_revocation(policy: MeshPolicy, grant: Grant, *, by: str) -> Revocation:

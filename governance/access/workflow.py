@@ -27,7 +27,7 @@ from assets.emails import normalize_email
 from assets.errors import ConfigError, MeshError, did_you_mean
 from governance.access.policy import missing_approvals
 from governance.access.requests import GRANTED, WITHDRAWN, grant_requests_of
-from governance.access.revocations import record_revocation, revocation_of
+from governance.access.revocations import record_revocation, revocation_of, revoked_ids
 from governance.audit import AuditEvent, AuditLog
 from governance.identity.actor import Actor
 from governance.identity.approvals import Signer, sign_approval, verify_approval
@@ -72,14 +72,15 @@ def request_grant(policy: MeshPolicy, audit: AuditLog, *, product: str, consumer
         raise GrantWorkflowError(exc.what, where="mesh access request" + flag, fix=exc.fix) from None
     requests = grant_requests_of(policy)
     nonce = new_grant_nonce()
+    revoked = revoked_ids(policy)  # a revoked id is never a grant again
     if requests is not None:
-        grant_id = new_grant_id({g.id for g in policy.grants} | requests.ids())
+        grant_id = new_grant_id({g.id for g in policy.grants} | requests.ids() | revoked)
         requests.add(Grant(id=grant_id, nonce=nonce, product=product, consumer=consumer, purpose=purpose,
                            requested_by=requester.id, expires=expires))
     else:
         with edit_mesh_toml(policy.path) as doc:
             grants = doc.setdefault("grants", tomlkit.aot())
-            grant_id = new_grant_id({grant_id_of(g.unwrap()) for g in grants})
+            grant_id = new_grant_id({grant_id_of(g.unwrap()) for g in grants} | revoked)
             entry = tomlkit.table()
             entry.update({"id": grant_id, "nonce": nonce, "product": product, "consumer": consumer,
                           "purpose": purpose, "requested_by": requester.id, "approved_by": [], "signatures": tomlkit.inline_table(),

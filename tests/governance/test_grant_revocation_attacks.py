@@ -182,3 +182,28 @@ def test_grant_ids_swapped_between_a_revoked_and_an_active_grant_grant_nothing(e
     policy = load_policy(example_root)
     assert active_grant(policy, "customers.customers", "sales", TODAY) is None
     assert active_grant(policy, "sales.customer_orders", "marketing", TODAY) is None, "its signatures name its id"
+
+
+# -- a revoked grant's id approved again ------------------------------------------------------------
+
+@pytest.mark.parametrize("nonce", [
+    pytest.param('nonce = "0123456789abcdef0123456789abcdef"', id="fresh-nonce"),
+    pytest.param("", id="nonce-removed"),
+])
+def test_a_revoked_grant_pasted_back_unsigned_with_another_nonce_is_never_approved_again(example_root: Path,
+                                                                                          nonce: str) -> None:
+    """The insider strips the signatures and gives the entry another nonce (or none, which the
+    first approval fills in), then asks the approvers to approve `g-f7420363`: it is the revoked
+    grant's id, so the approval is refused, as for the revoked entry itself."""
+    signed = revoke_and_paste_back(example_root)
+    text = _first_grant_edited(signed, 'nonce = "427d524e7a3120f3a1e116885080f84a"', nonce)
+    start = text.index("[[grants]]")
+    end = text.index("[[grants]]", start + 1)
+    entry = "\n".join(line for line in text[start:end].splitlines()
+                      if not line.startswith(("signatures", "approved_by"))) + "\n\n"
+    (example_root / "mesh.toml").write_text(text[:start] + entry + text[end:])
+    for who in (CUSTOMERS, COUNCIL):
+        code, out = mesh(example_root, "access", "approve", GRANT, "--as", who)
+        assert code != 0 and "a revoked grant is never approved again" in " ".join(out.split()), out
+    assert active_grant(load_policy(example_root), "customers.customers", "sales", TODAY) is None
+    assert statuses(example_root)[GRANT] == "revoked"
