@@ -23,6 +23,7 @@ from typing import Any, NoReturn
 
 import tomlkit
 
+from assets.check_failure import cut
 from assets.emails import normalize_email
 from assets.errors import ConfigError, MeshError, did_you_mean
 from governance.access.policy import missing_approvals
@@ -36,6 +37,11 @@ from governance.policy import Grant, MeshPolicy, load_policy
 from governance.policy.editing import edit_mesh_toml
 from governance.policy.model import grant_id_of, new_grant_id, new_grant_nonce
 from governance.policy.roles import approvers_with
+
+
+#: The most of an unknown grant id or domain an error shows (a hostile one can be as long as the
+#: command line).
+_MAX_ID_SHOWN = 40
 
 
 class GrantWorkflowError(MeshError):
@@ -58,8 +64,9 @@ def request_grant(policy: MeshPolicy, audit: AuditLog, *, product: str, consumer
                                  fix="its owners make it visibility=\"restricted\" to share it by grants"
                                      if visibility == "private" else "read it: no request is needed")
     if consumer not in policy.domains:
-        raise GrantWorkflowError(f"consumer domain '{consumer}' is not declared", where="mesh access request",
-                                 fix="name a domain of mesh.toml. " + did_you_mean(consumer, policy.domains))
+        near = did_you_mean(consumer, policy.domains) if len(consumer) <= _MAX_ID_SHOWN else ""
+        raise GrantWorkflowError(f"consumer domain '{cut(consumer, _MAX_ID_SHOWN)}' is not declared",
+                                 where="mesh access request", fix="name a domain of mesh.toml. " + near)
     if requester.id not in policy.domains[consumer].owners:
         _refuse(audit, requester, "grant_request", product, f"'{requester.id}' is not an owner of '{consumer}'")
     if expires <= dt.date.today():
@@ -104,8 +111,9 @@ def find_grant(policy: MeshPolicy, grant_id: str, command: str) -> Grant:
         if grant.id == grant_id:
             return grant
     ids = [g.id for g in (*policy.grants, *pending)]
-    raise GrantWorkflowError(f"there is no grant '{grant_id}'", where=f"mesh access {command}",
-                             fix="name a grant by its id, as `mesh access list` shows it. " + did_you_mean(grant_id, ids))
+    near = did_you_mean(grant_id, ids) if len(grant_id) <= _MAX_ID_SHOWN else ""  # ids are 32 characters at most
+    raise GrantWorkflowError(f"there is no grant '{cut(grant_id, _MAX_ID_SHOWN)}'", where=f"mesh access {command}",
+                             fix="name a grant by its id, as `mesh access list` shows it. " + near)
 
 
 def _entry(doc: tomlkit.TOMLDocument, grant: Grant, command: str) -> Any:

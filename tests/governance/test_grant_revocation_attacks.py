@@ -207,3 +207,39 @@ def test_a_revoked_grant_pasted_back_unsigned_with_another_nonce_is_never_approv
         assert code != 0 and "a revoked grant is never approved again" in " ".join(out.split()), out
     assert active_grant(load_policy(example_root), "customers.customers", "sales", TODAY) is None
     assert statuses(example_root)[GRANT] == "revoked"
+
+
+# -- hostile ids on the command line ----------------------------------------------------------------
+
+@pytest.mark.parametrize("grant_id", [
+    pytest.param("g" * 100_000, id="huge"),
+    pytest.param("g-\nfoo\x1b[31mred\x00", id="control-characters"),
+    pytest.param("g-\udcff\udcfe", id="not-utf-8"),  # an undecodable byte of argv, as Python hands it over
+    pytest.param("g-f742\u0599363", id="combining-mark"),
+    pytest.param("\u0261-f7420363", id="look-alike"),
+    pytest.param("g-" + "\u202e" * 5000, id="huge-bidi-override"),
+])
+@pytest.mark.parametrize("command", ["approve", "revoke"])
+def test_a_hostile_grant_id_is_a_short_one_line_error(example_root: Path, grant_id: str, command: str) -> None:
+    code, out = mesh(example_root, "access", command, grant_id, "--as", COUNCIL)
+    assert code != 0
+    assert "Traceback" not in out and out.count("\n") <= 1 and len(out) < 600, out[:600]
+    assert "there is no grant" in out and "Fix:" in out, out[:600]
+
+
+@pytest.mark.parametrize(("product", "consumer", "purpose"), [
+    pytest.param("customers." + "c" * 100_000, "sales", "x", id="huge-product"),
+    pytest.param("customers.customers\udcff", "sales", "x", id="product-not-utf-8"),
+    pytest.param("customers.customers", "s" * 100_000, "x", id="huge-consumer"),
+    pytest.param("customers.customers", "s\u0430les", "x", id="look-alike-consumer"),
+    pytest.param("customers.customers", "sales\n", "x", id="consumer-newline"),
+    pytest.param("customers.customers", "sales", "p" * 100_000, id="huge-purpose"),
+    pytest.param("customers.customers", "sales", "a\x1b[2Jb", id="purpose-control-characters"),
+    pytest.param("customers.customers", "sales", "a\udcffb", id="purpose-not-utf-8"),
+])
+def test_a_hostile_request_is_a_short_one_line_error(example_root: Path, product: str, consumer: str,
+                                                     purpose: str) -> None:
+    code, out = mesh(example_root, "access", "request", product, "--consumer", consumer, "--purpose", purpose,
+                     "--as", SALES)
+    assert code != 0
+    assert "Traceback" not in out and out.count("\n") <= 1 and len(out) < 600, out[:600]
