@@ -19,7 +19,11 @@ from governance.access.revocations import forget_revocations
 from governance.audit import AuditEvent, AuditLog
 from governance.audit.storage import AuditError
 from governance.keys import LocalKeyStore
+from governance.council import approve_trust
+from governance.identity import LocalIdentity, identity_provider
 from governance.policy import PolicyErrors, load_policy
+from governance.services import governed
+from governance.wiring import load_policy_mesh
 from governance.state.database import dispose_engines
 from meshctl.cli import app
 
@@ -243,3 +247,37 @@ def test_a_hostile_request_is_a_short_one_line_error(example_root: Path, product
                      "--as", SALES)
     assert code != 0
     assert "Traceback" not in out and out.count("\n") <= 1 and len(out) < 600, out[:600]
+
+
+# -- the approvers' standing ---------------------------------------------------------------------------
+
+def test_an_approve_grant_holder_taken_out_after_signing_approves_nothing_once_the_council_approves(
+        example_root: Path) -> None:
+    """By hand, the edit is not in effect (the insider cannot unmake or make a council); approved by
+    the council, the grants the council member signed as approve_grant holder lack that approval."""
+    text = (example_root / "mesh.toml").read_text()
+    old = 'permissions = ["approve_grant", "approve_policy", "read_audit", "manage_domains", "decrypt:pii"]'
+    (example_root / "mesh.toml").write_text(text.replace(old, old.replace('"approve_grant", ', ""), 1))
+    assert active_grant(load_policy_mesh(example_root).policy, "customers.customers", "sales", TODAY) is not None
+    mesh_ = load_policy_mesh(example_root)
+    people = {e: p.public_key for e, p in mesh_.policy.people.items()}
+    assert approve_trust(mesh_.policy, governed(mesh_).audit, actor=identity_provider(mesh_.policy).authenticate(COUNCIL),
+                         signer=LocalIdentity(people=people)).approved
+    assert active_grant(load_policy_mesh(example_root).policy, "customers.customers", "sales", TODAY) is None
+    code, out = mesh(example_root, "check")
+    assert code != 0 and "lacks approval by a holder of approve_grant" in " ".join(out.split()), out
+
+
+def test_an_insider_who_adds_themselves_to_the_council_by_hand_approves_nothing(example_root: Path) -> None:
+    """analyst@ (a registered person, key held) puts themselves in the council role and signs a
+    grant request of their own making as council: the edit is not in effect, so it stays pending."""
+    text = (example_root / "mesh.toml").read_text()
+    (example_root / "mesh.toml").write_text(text.replace('members = ["council@acme.example"]',
+                                                         'members = ["council@acme.example", "analyst@acme.example"]', 1))
+    code, out = mesh(example_root, "access", "request", "customers.customers", "--consumer", "marketing",
+                     "--purpose", "loyalty", "--as", "marketing-data@acme.example")
+    assert code == 0, out
+    grant_id = out.split()[1]
+    code, out = mesh(example_root, "access", "approve", grant_id, "--as", "analyst@acme.example")
+    assert code != 0 and "neither an owner of 'customers' nor a holder of approve_grant" in " ".join(out.split()), out
+    assert active_grant(load_policy_mesh(example_root).policy, "customers.customers", "marketing", TODAY) is None
