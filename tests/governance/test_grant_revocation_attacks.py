@@ -281,3 +281,18 @@ def test_an_insider_who_adds_themselves_to_the_council_by_hand_approves_nothing(
     code, out = mesh(example_root, "access", "approve", grant_id, "--as", "analyst@acme.example")
     assert code != 0 and "neither an owner of 'customers' nor a holder of approve_grant" in " ".join(out.split()), out
     assert active_grant(load_policy_mesh(example_root).policy, "customers.customers", "marketing", TODAY) is None
+
+
+def test_revocations_deleted_from_a_shared_state_database_do_not_bring_the_grant_back(example_root: Path) -> None:
+    """With `[state] url`, the audit log is in the same database: its grant_revoke records still count."""
+    with open(example_root / "mesh.toml", "a") as fh:
+        fh.write('\n[state]\nurl = "sqlite:///shared/state.sqlite"\n')
+    revoke_and_paste_back(example_root)
+    with sqlite3.connect(example_root / "shared" / "state.sqlite") as db:
+        lines = [bytes(line) for (line,) in db.execute("SELECT line FROM audit_lines")]
+        assert sum(b'"action":"grant_revoke"' in line for line in lines) == 1, "the log is in the database"
+        db.execute("DELETE FROM revoked_grants")
+    forget_revocations()
+    assert active_grant(load_policy(example_root), "customers.customers", "sales", TODAY) is None
+    code, out = mesh(example_root, "check")
+    assert code != 0 and "the table lacks it" in " ".join(out.split()), out
