@@ -21,6 +21,7 @@ from governance.audit.storage import AuditError
 from governance.keys import LocalKeyStore
 from governance.council import approve_trust
 from governance.identity import LocalIdentity, identity_provider
+from governance.identity.approvals import payload_of
 from governance.policy import PolicyErrors, load_policy
 from governance.services import governed
 from governance.wiring import load_policy_mesh
@@ -296,3 +297,61 @@ def test_revocations_deleted_from_a_shared_state_database_do_not_bring_the_grant
     assert active_grant(load_policy(example_root), "customers.customers", "sales", TODAY) is None
     code, out = mesh(example_root, "check")
     assert code != 0 and "the table lacks it" in " ".join(out.split()), out
+
+
+# -- the requester edited after the request --------------------------------------------------------------
+
+def _council_owns_marketing(root: Path) -> None:
+    """The council approves council@ as a second owner of marketing: one person who may both
+    request for marketing and approve as holder of approve_grant (never their own request)."""
+    text = (root / "mesh.toml").read_text()
+    (root / "mesh.toml").write_text(text.replace('owners = ["marketing-data@acme.example"]',
+                                                 'owners = ["marketing-data@acme.example", "council@acme.example"]', 1))
+    mesh_ = load_policy_mesh(root)
+    people = {e: p.public_key for e, p in mesh_.policy.people.items()}
+    assert approve_trust(mesh_.policy, governed(mesh_).audit, actor=identity_provider(mesh_.policy).authenticate(COUNCIL),
+                         signer=LocalIdentity(people=people)).approved
+
+
+def _request_then_rename_the_requester(root: Path) -> str:
+    code, out = mesh(root, "access", "request", "customers.customers", "--consumer", "marketing", "--purpose",
+                     "loyalty mailing", "--as", COUNCIL)
+    assert code == 0, out
+    grant_id = out.split()[1]
+    text = (root / "mesh.toml").read_text()
+    at = text.index(f'id = "{grant_id}"')
+    old = f'requested_by = "{COUNCIL}"'
+    assert old in text[at:]
+    (root / "mesh.toml").write_text(text[:at] + text[at:].replace(old, 'requested_by = "marketing-data@acme.example"', 1))
+    return grant_id
+
+
+def test_a_requester_who_renames_the_requester_in_mesh_toml_still_cannot_approve_their_own_request(
+        example_root: Path) -> None:
+    _council_owns_marketing(example_root)
+    grant_id = _request_then_rename_the_requester(example_root)
+    code, out = mesh(example_root, "access", "approve", grant_id, "--as", COUNCIL)
+    text = " ".join(out.split())
+    assert code != 0 and f"requested by {COUNCIL}" in text and "audit log" in text, text
+
+
+def test_a_self_approval_signed_outside_the_cli_after_renaming_the_requester_approves_nothing(
+        example_root: Path) -> None:
+    """The requester holds their own key: they can sign the edited entry by hand. The audit log's
+    grant_request record says who asked, so that signature is still a self-approval."""
+    _council_owns_marketing(example_root)
+    grant_id = _request_then_rename_the_requester(example_root)
+    policy = load_policy(example_root)
+    grant = next(g for g in policy.grants if g.id == grant_id)
+    signature = LocalIdentity(people={COUNCIL: policy.people[COUNCIL].public_key}).sign(
+        COUNCIL, payload_of(policy.settings.name, grant))
+    text = (example_root / "mesh.toml").read_text()
+    at = text.index(f'id = "{grant_id}"')
+    tail = text[at:].replace("approved_by = []", f'approved_by = ["{COUNCIL}"]', 1).replace(
+        "signatures = {}", f'signatures = {{"{COUNCIL}" = "{signature}"}}', 1)
+    (example_root / "mesh.toml").write_text(text[:at] + tail)
+    code, out = mesh(example_root, "access", "approve", grant_id, "--as", CUSTOMERS)
+    assert code == 0, out
+    policy = load_policy(example_root)
+    assert active_grant(policy, "customers.customers", "marketing", TODAY) is None
+    assert statuses(example_root)[grant_id] == "pending"
