@@ -15,8 +15,10 @@ not bring the grant back, and :func:`unrecorded_revocations` names what the data
 
 The revoked set is read once per policy object (a ``mesh.toml`` loaded again after a change is a
 new object), when an access decision first needs it, never per row read: the table, and the
-audit log's ``grant_revoke`` lines (its bytes searched, only those lines parsed). Recording a
-revocation forgets what was read in this process.
+audit log's ``grant_revoke`` lines (its bytes searched, only those lines parsed). The same scan
+reads the ``grant_request`` records, which say who asked for each grant
+(:func:`requester_of`): a requester who edits ``requested_by`` in ``mesh.toml`` still cannot
+approve their own request. Recording a revocation forgets what was read in this process.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ _KEPT = 16
 _LOCK = "revoked_grants"
 #: The audit action of a revocation (``mesh access revoke``, ``mesh domain retire``).
 GRANT_REVOKE = "grant_revoke"
+#: The audit action of a grant request (``mesh access request``): its actor asked for the grant.
+GRANT_REQUEST = "grant_request"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,11 +64,13 @@ class Revocation:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Revoked:
     """What was read for one policy: every revocation (the state database's, then the audit
-    log's it lacks), and those the audit log holds but the state database does not."""
+    log's it lacks), those the audit log holds but the state database does not, and who asked
+    for each grant ``mesh access request`` made (by id, from its ``grant_request`` record)."""
 
     revoked: Mapping[tuple[str, str], Revocation]
     by_id: Mapping[str, Revocation]
     unrecorded: tuple[Revocation, ...]
+    requesters: Mapping[str, str]
 
 
 _read: dict[int, tuple[MeshPolicy, _Revoked]] = {}
@@ -93,13 +99,14 @@ def _revoked(policy: MeshPolicy) -> _Revoked:
     recorded = {(r["id"], r["nonce"]): Revocation(
         grant_id=r["id"], nonce=r["nonce"], product=r["product"], consumer=r["consumer"],
         revoked_at=r["revoked_at"], revoked_by=r["revoked_by"]) for r in rows}
-    audited = audited_revocations(policy)
+    audited, requesters = _audited(policy)
     revoked = {**audited, **recorded}
     by_id: dict[str, Revocation] = {}
     for revocation in sorted(revoked.values(), key=lambda r: r.revoked_at):
         by_id.setdefault(revocation.grant_id, revocation)
     read = _Revoked(revoked=MappingProxyType(revoked), by_id=MappingProxyType(by_id),
-                    unrecorded=tuple(r for key, r in audited.items() if key not in recorded))
+                    unrecorded=tuple(r for key, r in audited.items() if key not in recorded),
+                    requesters=MappingProxyType(requesters))
     with _read_lock:
         while len(_read) >= _KEPT:
             del _read[next(iter(_read))]
@@ -107,17 +114,29 @@ def _revoked(policy: MeshPolicy) -> _Revoked:
     return read
 
 
-def audited_revocations(policy: MeshPolicy) -> dict[tuple[str, str], Revocation]:
+def requester_of(policy: MeshPolicy, grant: Grant) -> str | None:
+    """Who asked for ``grant``, as the audit log's ``grant_request`` record of its id says
+    (``requested_by`` in ``mesh.toml`` can be edited; the record cannot, unnoticed); ``None`` for a
+    grant no request made (written by hand)."""
+    return _revoked(policy).requesters.get(grant.id)
+
+
+def _audited(policy: MeshPolicy) -> tuple[dict[tuple[str, str], Revocation], dict[str, str]]:
     """The revocations the audit log of the mesh of ``policy`` records (``grant_revoke`` records
-    whose outcome is ``revoked``), by (id, nonce), the first of each. A refused revocation
-    (outcome ``denied``) revokes nothing."""
+    whose outcome is ``revoked``), by (id, nonce), the first of each, and the requester of each
+    grant id (``grant_request`` records whose outcome is ``pending``), in one scan of the log. A
+    refused revocation or request (outcome ``denied``) counts for nothing."""
     log = audit_log_at(policy.root / STATE_DIR, database=state_database(policy) if policy.state.shared else None)
-    found: dict[tuple[str, str], Revocation] = {}
-    for record in log.records_of(GRANT_REVOKE):
-        revocation = _revocation_in(record)
-        if revocation is not None:
-            found.setdefault((revocation.grant_id, revocation.nonce), revocation)
-    return found
+    revoked: dict[tuple[str, str], Revocation] = {}
+    requesters: dict[str, str] = {}
+    for record in log.records_of(GRANT_REVOKE, GRANT_REQUEST):
+        if record.action == GRANT_REQUEST:
+            grant = record.details.get("grant")
+            if record.outcome == "pending" and isinstance(grant, str):
+                requesters.setdefault(grant, record.actor)
+        elif (revocation := _revocation_in(record)) is not None:
+            revoked.setdefault((revocation.grant_id, revocation.nonce), revocation)
+    return revoked, requesters
 
 
 def _revocation_in(record: AuditRecord) -> Revocation | None:

@@ -28,7 +28,7 @@ from assets.emails import normalize_email
 from assets.errors import ConfigError, MeshError, did_you_mean
 from governance.access.policy import missing_approvals
 from governance.access.requests import GRANTED, WITHDRAWN, grant_requests_of
-from governance.access.revocations import record_revocation, revocation_of, revoked_ids
+from governance.access.revocations import record_revocation, requester_of, revocation_of, revoked_ids
 from governance.audit import AuditEvent, AuditLog
 from governance.identity.actor import Actor
 from governance.identity.approvals import Signer, sign_approval, verify_approval
@@ -148,6 +148,12 @@ def approve_grant(policy: MeshPolicy, audit: AuditLog, *, grant_id: str, approve
     if who == grant.requested_by:
         _refuse(audit, approver, "grant_approve", grant.product, "a requester cannot approve their own request",
                 grant=grant.id, fix=ask)
+    asked = requester_of(policy, grant)
+    if asked is not None and asked != grant.requested_by:
+        _refuse(audit, approver, "grant_approve", grant.product,
+                f"grant {grant.id} was requested by {asked}, as the audit log records, but mesh.toml says "
+                f"requested_by = '{grant.requested_by}': the entry was edited after the request", grant=grant.id,
+                fix=f'restore requested_by = "{asked}" in mesh.toml ({asked} never approves it), then approve again')
     if who not in owners | holders:
         _refuse(audit, approver, "grant_approve", grant.product,
                 f"'{who}' is neither an owner of '{grant.producer}' nor a holder of approve_grant", grant=grant.id,
