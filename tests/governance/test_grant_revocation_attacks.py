@@ -358,3 +358,24 @@ def test_a_self_approval_signed_outside_the_cli_after_renaming_the_requester_app
     code, out = mesh(example_root, "access", "list", "--json")
     [lacks] = [g["lacks"] for g in json.loads(out) if g["id"] == grant_id]
     assert any(f"the audit log records that {COUNCIL} requested grant {grant_id}" in line for line in lacks), lacks
+
+
+# -- hostile values written into mesh.toml -----------------------------------------------------------
+
+@pytest.mark.parametrize(("old", "new"), [
+    pytest.param('product = "customers.customers"', 'product = "' + "c" * 100_000 + '"', id="huge-product-no-dot"),
+    pytest.param('product = "customers.customers"', 'product = "customers.' + "c" * 100_000 + '"', id="huge-product"),
+    pytest.param('product = "customers.customers"', 'product = "customers.customers\\u001b[2J' + "c" * 100_000 + '"',
+                 id="huge-product-control-characters"),
+    pytest.param('consumer = "sales"', 'consumer = "sales\\u0000' + "s" * 100_000 + '"', id="huge-consumer-nul"),
+    pytest.param('consumer = "sales"', 'consumer = "' + "s" * 100_000 + '"', id="huge-consumer"),
+    pytest.param('purpose = "order attribution to customers"', 'purpose = "' + "p" * 100_000 + '"',
+                 id="huge-purpose"),
+])
+def test_a_hostile_value_in_a_grant_of_mesh_toml_is_a_short_error(example_root: Path, old: str, new: str) -> None:
+    text = (example_root / "mesh.toml").read_text()
+    (example_root / "mesh.toml").write_text(_first_grant_edited(text, old, new))
+    code, out = mesh(example_root, "check")
+    assert code != 0 and "Traceback" not in out
+    longest = max(out.splitlines(), key=len)
+    assert len(longest) < 1000, longest[:300]
