@@ -153,13 +153,16 @@ def grant_problems(policy: MeshPolicy, today: dt.date) -> list[str]:
     ``approved_by`` without a valid signature (unsigned, copied from another grant, forged):
     they approve nothing (approvals signed in the old format, version 1, among them). Revoked
     grants whose entry is back in ``mesh.toml`` (pasted, ``git revert``): they grant nothing.
-    (A pending request is normal; `mesh access list` shows what it lacks.)"""
-    from governance.access.revocations import revocation_of
+    Revocations the audit log records but the state database's ``revoked_grants`` lacks (a row
+    deleted or edited by hand, the database replaced): the grant stays revoked, and the tampering
+    is named. (A pending request is normal; `mesh access list` shows what it lacks.)"""
+    from governance.access.revocations import revocation_of, unrecorded_revocations
     from governance.identity import unverified_approvals
+    from governance.state import state_database
 
     revoked = [(g, r) for g in policy.grants if (r := revocation_of(policy, g)) is not None]
     back = [f"{policy.path.name} [[grants]][{g.index}] ({g.product} -> {g.consumer}): {r}; this entry is the "
-            f"revoked grant (same id and nonce) and grants nothing. Fix: remove it from {policy.path.name}; to "
+            f"revoked grant (its id is never a grant again) and grants nothing. Fix: remove it from {policy.path.name}; to "
             f"share the product again, request a new grant: `mesh access request {g.product} --consumer "
             f"{g.consumer} --purpose ...`" for g, r in revoked]
     live = [g for g in policy.grants if not any(g is r[0] for r in revoked)]
@@ -167,8 +170,15 @@ def grant_problems(policy: MeshPolicy, today: dt.date) -> list[str]:
                "Fix: renew it (a new expires) or remove it" for g in live if g.is_expired(today)]
     unsigned = [f"{policy.path.name} [[grants]][{g.index}].approved_by ({g.product} -> {g.consumer}): {line}"
                 for g in live if not g.is_expired(today) for line in unverified_approvals(policy, g)]
-    return back + expired + unsigned + [line for g in live if not g.is_expired(today)
-                                        for line in stranger_approvals(policy, g)]
+    unrecorded = unrecorded_revocations(policy)
+    where = state_database(policy).where if unrecorded else ""
+    tampered = [f"{where} revoked_grants: {r}, as the audit log records (grant_revoke, nonce {r.nonce}), but the "
+                f"table lacks it: it was deleted or changed by hand, or the database replaced. The grant stays "
+                f"revoked. Fix: investigate who changed the state database and restore it from the last backup "
+                f"(mesh dr restore); `mesh audit verify` checks that the audit log itself is whole"
+                for r in unrecorded]
+    return tampered + back + expired + unsigned + [line for g in live if not g.is_expired(today)
+                                                   for line in stranger_approvals(policy, g)]
 
 
 def stranger_approvals(policy: MeshPolicy, grant: Grant) -> list[str]:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from assets.emails import normalize_email
 from assets.errors import AccessError
-from governance.access.revocations import revocation_of
+from governance.access.revocations import requester_of, revocation_of
 from governance.policy import Grant, MeshPolicy
 from governance.policy.roles import approvers_with, permissions_of
 
@@ -49,8 +49,13 @@ def missing_approvals(policy: MeshPolicy, grant: Grant) -> list[str]:
     from governance.identity.approvals import approval_status, unverified_approvals
 
     signed, _ = approval_status(policy, grant)
-    approvals = set(signed) - {grant.requested_by}
+    asked = requester_of(policy, grant)  # the audit log's requester: requested_by can be edited
+    approvals = set(signed) - {grant.requested_by, asked}
     missing = []
+    if asked is not None and asked != grant.requested_by:
+        missing.append(f"requested_by = \"{asked}\" (the audit log records that {asked} requested grant {grant.id}; "
+                       f"mesh.toml says '{grant.requested_by}': the entry was edited, and {asked}'s own approval "
+                       "counts for nothing)")
     owners = set(policy.domains[grant.producer].owners) if grant.producer in policy.domains else set()
     if not approvals & owners:
         missing.append(f"an owner of domain '{grant.producer}' ({', '.join(sorted(owners)) or 'none declared'})")

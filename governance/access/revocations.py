@@ -4,11 +4,21 @@
 (its id and nonce, when and by whom), in the same operation that audits it (``grant_revoke``).
 A grant is its id and its nonce (both signed by its approvers,
 :mod:`governance.identity.approvals`): an entry pasted back into ``mesh.toml``, or brought back by
-``git revert``, is the revoked grant and grants nothing; a grant requested anew has a new nonce.
+``git revert``, is the revoked grant and grants nothing; and a revoked id is never a grant again,
+whatever nonce an entry gives it, nor approved again. A grant requested anew has a new id and nonce.
+
+The state database is not the only copy: every revocation is audited (``grant_revoke``, with the
+grant's id and nonce) in the tamper-evident audit log, and the revoked set is the union of both.
+A row deleted or edited by hand in ``revoked_grants`` (or the database deleted or replaced) does
+not bring the grant back, and :func:`unrecorded_revocations` names what the database lacks for
+``mesh check``; cutting the record from the audit log too is what ``mesh audit verify`` reports.
 
 The revoked set is read once per policy object (a ``mesh.toml`` loaded again after a change is a
-new object), when an access decision first needs it, never per row read; recording a revocation
-forgets what was read in this process.
+new object), when an access decision first needs it, never per row read: the table, and the
+audit log's ``grant_revoke`` lines (its bytes searched, only those lines parsed). The same scan
+reads the ``grant_request`` records, which say who asked for each grant
+(:func:`requester_of`): a requester who edits ``requested_by`` in ``mesh.toml`` still cannot
+approve their own request. Recording a revocation forgets what was read in this process.
 """
 
 from __future__ import annotations
@@ -21,6 +31,8 @@ from types import MappingProxyType
 
 from sqlalchemy import insert, select
 
+from assets.mesh import STATE_DIR
+from governance.audit import AuditRecord, audit_log_at
 from governance.policy import Grant, MeshPolicy
 from governance.state import state_database
 from governance.state.schema import revoked_grants
@@ -28,6 +40,10 @@ from governance.state.schema import revoked_grants
 #: How many policies' revoked sets are kept (a process holds a few policies at most).
 _KEPT = 16
 _LOCK = "revoked_grants"
+#: The audit action of a revocation (``mesh access revoke``, ``mesh domain retire``).
+GRANT_REVOKE = "grant_revoke"
+#: The audit action of a grant request (``mesh access request``): its actor asked for the grant.
+GRANT_REQUEST = "grant_request"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,32 +61,107 @@ class Revocation:
         return f"grant {self.grant_id} was revoked by {self.revoked_by} at {self.revoked_at}"
 
 
-_read: dict[int, tuple[MeshPolicy, Mapping[tuple[str, str], Revocation]]] = {}
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Revoked:
+    """What was read for one policy: every revocation (the state database's, then the audit
+    log's it lacks), those the audit log holds but the state database does not, and who asked
+    for each grant ``mesh access request`` made (by id, from its ``grant_request`` record)."""
+
+    revoked: Mapping[tuple[str, str], Revocation]
+    by_id: Mapping[str, Revocation]
+    unrecorded: tuple[Revocation, ...]
+    requesters: Mapping[str, str]
+
+
+_read: dict[int, tuple[MeshPolicy, _Revoked]] = {}
 _read_lock = threading.Lock()
 
 
 def revocations(policy: MeshPolicy) -> Mapping[tuple[str, str], Revocation]:
-    """Every revoked grant of the mesh of ``policy``, by (id, nonce): read from its state
-    database once for this policy object."""
+    """Every revoked grant of the mesh of ``policy``, by (id, nonce): those of its state
+    database and of its audit log, read once for this policy object."""
+    return _revoked(policy).revoked
+
+
+def unrecorded_revocations(policy: MeshPolicy) -> tuple[Revocation, ...]:
+    """The revocations the audit log holds but the state database's ``revoked_grants`` lacks: a
+    row deleted or edited by hand, or the database deleted or replaced. They still count."""
+    return _revoked(policy).unrecorded
+
+
+def _revoked(policy: MeshPolicy) -> _Revoked:
     with _read_lock:
         found = _read.get(id(policy))
         if found is not None and found[0] is policy:
             return found[1]
     with state_database(policy).read() as conn:
         rows = conn.execute(select(revoked_grants)).mappings().all()
-    revoked = MappingProxyType({(r["id"], r["nonce"]): Revocation(
+    recorded = {(r["id"], r["nonce"]): Revocation(
         grant_id=r["id"], nonce=r["nonce"], product=r["product"], consumer=r["consumer"],
-        revoked_at=r["revoked_at"], revoked_by=r["revoked_by"]) for r in rows})
+        revoked_at=r["revoked_at"], revoked_by=r["revoked_by"]) for r in rows}
+    audited, requesters = _audited(policy)
+    revoked = {**audited, **recorded}
+    by_id: dict[str, Revocation] = {}
+    for revocation in sorted(revoked.values(), key=lambda r: r.revoked_at):
+        by_id.setdefault(revocation.grant_id, revocation)
+    read = _Revoked(revoked=MappingProxyType(revoked), by_id=MappingProxyType(by_id),
+                    unrecorded=tuple(r for key, r in audited.items() if key not in recorded),
+                    requesters=MappingProxyType(requesters))
     with _read_lock:
         while len(_read) >= _KEPT:
             del _read[next(iter(_read))]
-        _read[id(policy)] = (policy, revoked)  # the policy is kept with it: its id is not reused meanwhile
-    return revoked
+        _read[id(policy)] = (policy, read)  # the policy is kept with it: its id is not reused meanwhile
+    return read
+
+
+def requester_of(policy: MeshPolicy, grant: Grant) -> str | None:
+    """Who asked for ``grant``, as the audit log's ``grant_request`` record of its id says
+    (``requested_by`` in ``mesh.toml`` can be edited; the record cannot, unnoticed); ``None`` for a
+    grant no request made (written by hand)."""
+    return _revoked(policy).requesters.get(grant.id)
+
+
+def _audited(policy: MeshPolicy) -> tuple[dict[tuple[str, str], Revocation], dict[str, str]]:
+    """The revocations the audit log of the mesh of ``policy`` records (``grant_revoke`` records
+    whose outcome is ``revoked``), by (id, nonce), the first of each, and the requester of each
+    grant id (``grant_request`` records whose outcome is ``pending``), in one scan of the log. A
+    refused revocation or request (outcome ``denied``) counts for nothing."""
+    log = audit_log_at(policy.root / STATE_DIR, database=state_database(policy) if policy.state.shared else None)
+    revoked: dict[tuple[str, str], Revocation] = {}
+    requesters: dict[str, str] = {}
+    for record in log.records_of(GRANT_REVOKE, GRANT_REQUEST):
+        if record.action == GRANT_REQUEST:
+            grant = record.details.get("grant")
+            if record.outcome == "pending" and isinstance(grant, str):
+                requesters.setdefault(grant, record.actor)
+        elif (revocation := _revocation_in(record)) is not None:
+            revoked.setdefault((revocation.grant_id, revocation.nonce), revocation)
+    return revoked, requesters
+
+
+def _revocation_in(record: AuditRecord) -> Revocation | None:
+    """The revocation a ``grant_revoke`` record holds; ``None`` for a refusal."""
+    details = record.details
+    grant, nonce, consumer = details.get("grant"), details.get("nonce"), details.get("consumer")
+    if record.outcome != "revoked" or not isinstance(grant, str) or not isinstance(nonce, str):
+        return None
+    at = details.get("revoked_at")  # `mesh domain retire` writes none: the record's time is when
+    return Revocation(grant_id=grant, nonce=nonce, product=record.target,
+                      consumer=consumer if isinstance(consumer, str) else "",
+                      revoked_at=at if isinstance(at, str) else record.at, revoked_by=record.actor)
 
 
 def revocation_of(policy: MeshPolicy, grant: Grant) -> Revocation | None:
-    """The revocation of ``grant`` (its id and nonce), or ``None`` if it was never revoked."""
-    return revocations(policy).get((grant.id, grant.nonce))
+    """The revocation of ``grant``'s id (the first, whatever nonce it had), or ``None`` if no grant
+    with its id was ever revoked. A revoked id is never a grant again: its entry pasted back with
+    another nonce (or none) and approved anew would otherwise be the revoked grant, active again
+    under the id its approvers were told is revoked."""
+    return _revoked(policy).by_id.get(grant.id)
+
+
+def revoked_ids(policy: MeshPolicy) -> frozenset[str]:
+    """The ids of every revoked grant: a new grant never takes one."""
+    return frozenset(_revoked(policy).by_id)
 
 
 def record_revocation(policy: MeshPolicy, grant: Grant, *, by: str) -> Revocation:

@@ -23,11 +23,12 @@ from typing import Any, NoReturn
 
 import tomlkit
 
+from assets.check_failure import cut
 from assets.emails import normalize_email
 from assets.errors import ConfigError, MeshError, did_you_mean
 from governance.access.policy import missing_approvals
 from governance.access.requests import GRANTED, WITHDRAWN, grant_requests_of
-from governance.access.revocations import record_revocation, revocation_of
+from governance.access.revocations import record_revocation, requester_of, revocation_of, revoked_ids
 from governance.audit import AuditEvent, AuditLog
 from governance.identity.actor import Actor
 from governance.identity.approvals import Signer, sign_approval, verify_approval
@@ -36,6 +37,11 @@ from governance.policy import Grant, MeshPolicy, load_policy
 from governance.policy.editing import edit_mesh_toml
 from governance.policy.model import grant_id_of, new_grant_id, new_grant_nonce
 from governance.policy.roles import approvers_with
+
+
+#: The most of an unknown grant id or domain an error shows (a hostile one can be as long as the
+#: command line).
+_MAX_ID_SHOWN = 40
 
 
 class GrantWorkflowError(MeshError):
@@ -58,8 +64,9 @@ def request_grant(policy: MeshPolicy, audit: AuditLog, *, product: str, consumer
                                  fix="its owners make it visibility=\"restricted\" to share it by grants"
                                      if visibility == "private" else "read it: no request is needed")
     if consumer not in policy.domains:
-        raise GrantWorkflowError(f"consumer domain '{consumer}' is not declared", where="mesh access request",
-                                 fix="name a domain of mesh.toml. " + did_you_mean(consumer, policy.domains))
+        near = did_you_mean(consumer, policy.domains) if len(consumer) <= _MAX_ID_SHOWN else ""
+        raise GrantWorkflowError(f"consumer domain '{cut(consumer, _MAX_ID_SHOWN)}' is not declared",
+                                 where="mesh access request", fix="name a domain of mesh.toml. " + near)
     if requester.id not in policy.domains[consumer].owners:
         _refuse(audit, requester, "grant_request", product, f"'{requester.id}' is not an owner of '{consumer}'")
     if expires <= dt.date.today():
@@ -72,14 +79,15 @@ def request_grant(policy: MeshPolicy, audit: AuditLog, *, product: str, consumer
         raise GrantWorkflowError(exc.what, where="mesh access request" + flag, fix=exc.fix) from None
     requests = grant_requests_of(policy)
     nonce = new_grant_nonce()
+    revoked = revoked_ids(policy)  # a revoked id is never a grant again
     if requests is not None:
-        grant_id = new_grant_id({g.id for g in policy.grants} | requests.ids())
+        grant_id = new_grant_id({g.id for g in policy.grants} | requests.ids() | revoked)
         requests.add(Grant(id=grant_id, nonce=nonce, product=product, consumer=consumer, purpose=purpose,
                            requested_by=requester.id, expires=expires))
     else:
         with edit_mesh_toml(policy.path) as doc:
             grants = doc.setdefault("grants", tomlkit.aot())
-            grant_id = new_grant_id({grant_id_of(g.unwrap()) for g in grants})
+            grant_id = new_grant_id({grant_id_of(g.unwrap()) for g in grants} | revoked)
             entry = tomlkit.table()
             entry.update({"id": grant_id, "nonce": nonce, "product": product, "consumer": consumer,
                           "purpose": purpose, "requested_by": requester.id, "approved_by": [], "signatures": tomlkit.inline_table(),
@@ -103,8 +111,9 @@ def find_grant(policy: MeshPolicy, grant_id: str, command: str) -> Grant:
         if grant.id == grant_id:
             return grant
     ids = [g.id for g in (*policy.grants, *pending)]
-    raise GrantWorkflowError(f"there is no grant '{grant_id}'", where=f"mesh access {command}",
-                             fix="name a grant by its id, as `mesh access list` shows it. " + did_you_mean(grant_id, ids))
+    near = did_you_mean(grant_id, ids) if len(grant_id) <= _MAX_ID_SHOWN else ""  # ids are 32 characters at most
+    raise GrantWorkflowError(f"there is no grant '{cut(grant_id, _MAX_ID_SHOWN)}'", where=f"mesh access {command}",
+                             fix="name a grant by its id, as `mesh access list` shows it. " + near)
 
 
 def _entry(doc: tomlkit.TOMLDocument, grant: Grant, command: str) -> Any:
@@ -139,6 +148,12 @@ def approve_grant(policy: MeshPolicy, audit: AuditLog, *, grant_id: str, approve
     if who == grant.requested_by:
         _refuse(audit, approver, "grant_approve", grant.product, "a requester cannot approve their own request",
                 grant=grant.id, fix=ask)
+    asked = requester_of(policy, grant)
+    if asked is not None and asked != grant.requested_by:
+        _refuse(audit, approver, "grant_approve", grant.product,
+                f"grant {grant.id} was requested by {asked}, as the audit log records, but mesh.toml says "
+                f"requested_by = '{grant.requested_by}': the entry was edited after the request", grant=grant.id,
+                fix=f'restore requested_by = "{asked}" in mesh.toml ({asked} never approves it), then approve again')
     if who not in owners | holders:
         _refuse(audit, approver, "grant_approve", grant.product,
                 f"'{who}' is neither an owner of '{grant.producer}' nor a holder of approve_grant", grant=grant.id,

@@ -17,6 +17,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assets.check_failure import cut
 from assets.emails import is_email, normalize_email
 from assets.errors import ConfigError
 from governance.policy.alerts import AlertsPolicy
@@ -209,6 +210,8 @@ class LineagePolicy:
 
 #: A grant's purpose is read by the approvers, in mesh.toml, the audit log and listings.
 MAX_PURPOSE_LENGTH = 500
+#: The longest product or consumer of a grant: what the state database keeps of a revoked grant.
+MAX_GRANT_NAME_LENGTH = 255
 
 #: A grant's id: written by ``mesh access request`` (``g-`` and 8 hex digits) or by hand.
 _GRANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}\Z")
@@ -277,15 +280,16 @@ class Grant:
         where = f"[[grants]][{self.index}]"
         # The text is checked before the id is derived from it: a lone surrogate (an undecodable
         # byte of a shell argument) cannot be encoded to be hashed.
-        _require(self.product.count(".") == 1 and self.product.isprintable(), f"{where}.product",
-                 f"{self.product!r} is not an asset key", 'write product = "<domain>.<asset>"')
+        _require(len(self.product) <= MAX_GRANT_NAME_LENGTH and self.product.count(".") == 1
+                 and self.product.isprintable(), f"{where}.product", f"{cut(repr(self.product), 60)} is not an asset key",
+                 f'write product = "<domain>.<asset>" (at most {MAX_GRANT_NAME_LENGTH} printable characters)')
         _require(bool(self.purpose.strip()), f"{where}.purpose", "the grant has no purpose",
                  'write purpose = "why the consumer needs it"')
         _require(len(self.purpose) <= MAX_PURPOSE_LENGTH and self.purpose.isprintable(), f"{where}.purpose",
                  f"the purpose is not one line of at most {MAX_PURPOSE_LENGTH} printable characters of UTF-8 text",
                  "write it as one line of plain text, without control characters or bytes that are not UTF-8")
-        _require(self.consumer.isprintable(), f"{where}.consumer", f"{self.consumer!r} is not a domain name",
-                 "name a domain of mesh.toml")
+        _require(len(self.consumer) <= MAX_GRANT_NAME_LENGTH and self.consumer.isprintable(), f"{where}.consumer",
+                 f"{cut(repr(self.consumer), 60)} is not a domain name", "name a domain of mesh.toml")
         if not self.id:
             object.__setattr__(self, "id", derived_grant_id(self.product, self.consumer, self.purpose, self.expires))
         _require(bool(_GRANT_ID.match(self.id)), f"{where}.id", f"{self.id[:40]!r} is not a grant id",

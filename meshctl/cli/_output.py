@@ -23,6 +23,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from assets.check_failure import cut
 from assets.errors import MeshError, did_you_mean, printable
 from governance.access import authenticate
 from governance.identity import Actor
@@ -151,11 +152,16 @@ def parse_date(option: str, text: str) -> dt.date:
         fail(f"{option} {text!r} is not a date ({exc}). Fix: write it as YYYY-MM-DD, e.g. 2027-06-30")
 
 
+#: The most of an unknown asset key an error shows.
+_MAX_KEY_SHOWN = 120
+
+
 def require_asset(keys: Iterable[str], key: str) -> None:
     """Exit with a one-line error and a "did you mean" unless ``key`` is one of ``keys``."""
     keys = list(keys)
-    if key not in keys:
-        fail(f"no asset '{key}'. {did_you_mean(key, keys)} Run `mesh list` to see the keys.")
+    if key not in keys:  # a hostile key can be as long as the command line: the line shows its start
+        near = did_you_mean(key, keys) if len(key) <= _MAX_KEY_SHOWN else ""
+        fail(f"no asset '{cut(key, _MAX_KEY_SHOWN)}'. {near} Run `mesh list` to see the keys.")
 
 
 @contextmanager
