@@ -611,6 +611,12 @@ def _alive(pid: int) -> bool:
 
 
 def _group_alive(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` still runs. Its leader, when a child of ours that has
+    exited, is reaped first: as a zombie it would keep the group alive to the end of the grace."""
+    try:
+        os.waitpid(pgid, os.WNOHANG)
+    except ChildProcessError:  # not our child, or reaped already
+        pass
     try:
         os.killpg(pgid, 0)
     except (ProcessLookupError, PermissionError):

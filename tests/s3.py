@@ -85,11 +85,15 @@ def primary_on_s3(example_root: Path, bucket: str) -> None:
 
 
 class Relay:
-    """Forwards 127.0.0.1:<port> to the S3 server while up; refuses connections while down."""
+    """Forwards 127.0.0.1:<port> to the S3 server while up. Down, it refuses new connections and
+    cuts the ones it relays, as an unreachable endpoint does: a client's kept-alive connection
+    does not outlive the outage (a request on it would otherwise still reach the server)."""
 
     def __init__(self, target: int) -> None:
         self.target, self.port = target, free_port()
         self._server: socket.socket | None = None
+        self._relayed: set[socket.socket] = set()
+        self._guard = threading.Lock()
 
     def up(self) -> None:
         server = socket.create_server(("127.0.0.1", self.port), reuse_port=True)
@@ -97,9 +101,13 @@ class Relay:
         threading.Thread(target=self._accept, args=(server,), daemon=True).start()
 
     def down(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._server = None
+        with self._guard:
+            server, self._server = self._server, None
+            relayed, self._relayed = self._relayed, set()
+        if server is not None:
+            server.close()
+        for connection in relayed:
+            self._cut(connection)
 
     def _accept(self, server: socket.socket) -> None:
         while True:
@@ -108,11 +116,18 @@ class Relay:
             except OSError:
                 return
             upstream = socket.create_connection(("127.0.0.1", self.target))
+            with self._guard:
+                cut = self._server is not server  # went down meanwhile
+                if not cut:
+                    self._relayed |= {client, upstream}
+            if cut:
+                for connection in (client, upstream):
+                    self._cut(connection)
+                return
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
         try:
             while data := src.recv(65536):
                 dst.sendall(data)
@@ -120,7 +135,14 @@ class Relay:
             pass
         finally:
             for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+                self._cut(s)
+            with self._guard:
+                self._relayed -= {src, dst}
+
+    @staticmethod
+    def _cut(connection: socket.socket) -> None:
+        """Shut a relayed connection down both ways (its pipe threads then end and close it)."""
+        try:
+            connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass

@@ -76,6 +76,62 @@ def wait_for_listeners(client: AirflowClient, timeout: float = 180) -> None:
         time.sleep(1)
 
 
+#: Plain Airflow DAGs on partitioned assets (no mesh code), their own Airflow team ``spike`` in
+#: the embedded deployment of ``running_mesh``: ``test_partition_scheduling`` shows with them
+#: Airflow 3.3's partitioned scheduling, which the mesh's generated DAGs rely on.
+_SPIKE_DAGS = '''import datetime as dt
+
+from airflow.sdk import (DAG, Asset, CronPartitionTimetable, IdentityMapper, PartitionedAssetTimetable,
+                        RollupMapper, StartOfWeekMapper, WeekWindow, task)
+from airflow.sdk.exceptions import AirflowFailException
+
+# a loaded machine may kill a task whose calls to the API server time out: such a task is retried
+RETRY = {"retries": 3, "retry_delay": dt.timedelta(seconds=1)}
+
+days = Asset(name="spike.days", uri="x-spike://days")
+same = Asset(name="spike.same", uri="x-spike://same")
+
+with DAG("spike_days", schedule=CronPartitionTimetable("0 0 * * *", timezone="UTC", key_format="%Y-%m-%d"),
+         catchup=False, is_paused_upon_creation=False, default_args=RETRY):
+    @task(outlets=[days])
+    def produce(dag_run=None):
+        if dag_run.partition_key.endswith("-14"):
+            raise AirflowFailException("this day's gate failed")  # not retried
+        return {"partition": dag_run.partition_key}
+    produce()
+
+with DAG("spike_same", schedule=PartitionedAssetTimetable(assets=days, default_partition_mapper=IdentityMapper()),
+         catchup=False, is_paused_upon_creation=False, default_args=RETRY):
+    @task(outlets=[same])
+    def copy(dag_run=None):
+        return dag_run.partition_key
+    copy()
+
+with DAG("spike_week", schedule=PartitionedAssetTimetable(assets=days, default_partition_mapper=RollupMapper(
+            upstream_mapper=StartOfWeekMapper(input_format="%Y-%m-%d", output_format="%Y-%m-%d"),
+            window=WeekWindow())),
+         catchup=False, is_paused_upon_creation=False, default_args=RETRY):
+    @task
+    def roll_up(dag_run=None):
+        return dag_run.partition_key
+    roll_up()
+'''
+#: The DAGs of ``dags/spike.py``.
+SPIKE = ("spike_days", "spike_same", "spike_week")
+
+
+def add_spike(root: Path) -> None:
+    """Write the spike's DAG file, ``dags/spike.py``."""
+    (root / "dags" / "spike.py").write_text(_SPIKE_DAGS)
+
+
+def wait_for_spike(client: AirflowClient, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while not set(SPIKE) <= set(client.dags()):
+        assert time.monotonic() < deadline, f"spike DAGs not registered: {client.import_errors()}"
+        time.sleep(1)
+
+
 #: The profiles ``running_mesh`` runs on; the distributed one only when selected (`-m distributed`).
 PROFILES = [pytest.param("embedded", id="embedded"),
             pytest.param("distributed", id="distributed", marks=pytest.mark.distributed)]
@@ -96,10 +152,12 @@ def postgres_and_redis() -> Iterator[ServiceUrls]:
 @dataclass(frozen=True)
 class Deployment:
     """An Airflow profile, and the state database the mesh names in ``[state] url`` (None: the
-    embedded default, SQLite and files under ``.mesh``)."""
+    embedded default, SQLite and files under ``.mesh``). ``spike``: the deployment also runs the
+    spike's plain DAGs (``dags/spike.py``), for ``test_partition_scheduling``."""
 
     profile: Profile
     state_url: str | None = None
+    spike: bool = False
 
 
 @contextmanager
@@ -107,7 +165,7 @@ def profile_for(request: pytest.FixtureRequest) -> Iterator[Deployment]:
     """The profile ``request.param`` names. The distributed one gets a new metadata database and
     a new state database on PostgreSQL (both dropped afterwards), and two Celery workers."""
     if request.param == "embedded":
-        yield Deployment(EMBEDDED)
+        yield Deployment(EMBEDDED, spike=True)
         return
     urls: ServiceUrls = request.getfixturevalue("postgres_and_redis")
     with scratch_database(urls.postgres, "airflow_test") as database, \
@@ -131,9 +189,14 @@ def name_state_database(root: Path, url: str) -> None:
         fh.write("\n".join(lines) + "\n")
 
 
-@pytest.fixture(scope="module", params=PROFILES)
+@pytest.fixture(scope="session", params=PROFILES)
 def running_mesh(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMesh]:
-    """Airflow started on a fresh copy of the example mesh, after one full cascade from the roots."""
+    """Airflow started on a fresh copy of the example mesh, after one full cascade from the roots.
+
+    One per profile for the whole session: starting Airflow and its first wave is most of an
+    end-to-end test's time, so every module that can share it does (``test_end_to_end``, and
+    ``test_partition_scheduling`` with its own DAGs on the embedded one). Each test tells its
+    own runs apart (by run id, partition key, start time or its own DAGs)."""
     with profile_for(request) as deployment:
         yield from _running_mesh(tmp_path_factory, deployment)
 
@@ -144,6 +207,8 @@ def _running_mesh(tmp_path_factory: pytest.TempPathFactory, deployment: Deployme
     if deployment.state_url is not None:
         name_state_database(root, deployment.state_url)
     add_listeners(root)
+    if deployment.spike:
+        add_spike(root)
     mesh = load_mesh(root)
     airflow = LocalAirflow(root, port=free_port(len(profile.ports(0))), profile=profile)
     try:
@@ -151,6 +216,8 @@ def _running_mesh(tmp_path_factory: pytest.TempPathFactory, deployment: Deployme
         with airflow.client() as client:
             wait_for_dags(client, mesh)
             wait_for_listeners(client)
+            if deployment.spike:
+                wait_for_spike(client)
             unpause_mesh(client, mesh)
             # observed sources are not triggered by hand: their drops' watchers schedule them
             roots = {k: {"scale": E2E_SCALE, "seed": 3} for k in mesh.graph

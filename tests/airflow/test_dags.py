@@ -1,6 +1,9 @@
 """The generated DAGs as Airflow's DagBag parses them, in a separate process with its own
 AIRFLOW_HOME: schedules, outlets, owners, pools, retries, docs, and a broken domain; built from
-the compiled mesh, without importing polars, pandera or any domain's code."""
+the compiled mesh, without importing polars, pandera or any domain's code.
+
+No scheduler runs here (no ``airflow`` mark): these tests run with the others on two workers,
+and leave the serial run of the real-Airflow tests to those."""
 
 from __future__ import annotations
 
@@ -16,8 +19,6 @@ import pytest
 
 from governance.compiled import write_compiled_mesh
 from tests.airflow.conftest import copy_with_dags
-
-pytestmark = pytest.mark.airflow
 
 _PARSE = """
 import json, sys

@@ -15,73 +15,22 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from meshctl.local_airflow import AirflowClient, LocalAirflow, free_port
-from tests.airflow.conftest import copy_with_dags
+from meshctl.local_airflow import AirflowClient, LocalAirflow
+from tests.airflow.conftest import ON_EMBEDDED, SPIKE, RunningMesh
 
-pytestmark = pytest.mark.airflow
-
-_DAGS = '''import datetime as dt
-
-from airflow.sdk import (DAG, Asset, CronPartitionTimetable, IdentityMapper, PartitionedAssetTimetable,
-                        RollupMapper, StartOfWeekMapper, WeekWindow, task)
-from airflow.sdk.exceptions import AirflowFailException
-
-# a loaded machine may kill a task whose calls to the API server time out: such a task is retried
-RETRY = {"retries": 3, "retry_delay": dt.timedelta(seconds=1)}
-
-days = Asset(name="spike.days", uri="x-spike://days")
-same = Asset(name="spike.same", uri="x-spike://same")
-
-with DAG("spike_days", schedule=CronPartitionTimetable("0 0 * * *", timezone="UTC", key_format="%Y-%m-%d"),
-         catchup=False, is_paused_upon_creation=False, default_args=RETRY):
-    @task(outlets=[days])
-    def produce(dag_run=None):
-        if dag_run.partition_key.endswith("-14"):
-            raise AirflowFailException("this day's gate failed")  # not retried
-        return {"partition": dag_run.partition_key}
-    produce()
-
-with DAG("spike_same", schedule=PartitionedAssetTimetable(assets=days, default_partition_mapper=IdentityMapper()),
-         catchup=False, is_paused_upon_creation=False, default_args=RETRY):
-    @task(outlets=[same])
-    def copy(dag_run=None):
-        return dag_run.partition_key
-    copy()
-
-with DAG("spike_week", schedule=PartitionedAssetTimetable(assets=days, default_partition_mapper=RollupMapper(
-            upstream_mapper=StartOfWeekMapper(input_format="%Y-%m-%d", output_format="%Y-%m-%d"),
-            window=WeekWindow())),
-         catchup=False, is_paused_upon_creation=False, default_args=RETRY):
-    @task
-    def roll_up(dag_run=None):
-        return dag_run.partition_key
-    roll_up()
-'''
-SPIKE = ("spike_days", "spike_same", "spike_week")
+pytestmark = [pytest.mark.airflow, ON_EMBEDDED]
 
 
-@pytest.fixture(scope="module")
-def spike(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAirflow]:
-    root = copy_with_dags(tmp_path_factory.mktemp("spike") / "mesh")
-    for other in (root / "dags").glob("*.py"):
-        other.unlink()  # only the spike's DAGs: the mesh's are not needed to show Airflow's behaviour
-    (root / "dags" / "spike.py").write_text(_DAGS)
-    airflow = LocalAirflow(root, port=free_port(3))
-    try:
-        airflow.start(timeout=600)  # a loaded machine's API server is slow to come up
-        with airflow.client() as client:
-            deadline = time.monotonic() + 180
-            while not set(SPIKE) <= set(client.dags()):
-                assert time.monotonic() < deadline, client.import_errors()
-                time.sleep(1)
-        yield airflow
-    finally:
-        airflow.stop()
+@pytest.fixture
+def spike(running_mesh: RunningMesh) -> LocalAirflow:
+    """The embedded Airflow of the end-to-end tests, whose ``dags/spike.py`` holds the spike's
+    DAGs (``tests.airflow.conftest.SPIKE``) in their own team: the tests judge only those DAGs'
+    runs of their own partitions."""
+    return running_mesh.airflow
 
 
 #: The partitions the tests run are in January 2026. The scheduler may also run ``spike_days`` on
