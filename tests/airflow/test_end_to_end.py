@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from assets.errors import MeshError
@@ -141,18 +142,34 @@ def test_a_gate_failure_emits_no_event_and_stops_the_downstream(running_mesh: Ru
         state = follow(client, mesh, started, downstream, timeout=180, poll=2, triggered=triggered)
         assert state.failed == ["finance.fx_rates"]
         assert state.skipped == mesh.graph.descendants("finance.fx_rates")
-        time.sleep(5)  # longer than the scheduler needs to start an asset-triggered run
-        assert len(client.asset_events("finance.fx_rates")) == events_before
-        assert len(client.runs("finance.revenue")) == revenue_runs
         run_id = state.assets["finance.fx_rates"].run_id
         tis = client.task_instances("finance.fx_rates", run_id or "")
         assert [(t["state"], t["try_number"]) for t in tis] == [("failed", 1)], "a gate failure must not retry"
+        _wait_for_scheduler_loops_after(airflow, dt.datetime.fromisoformat(tis[0]["end_date"]))
+        assert len(client.asset_events("finance.fx_rates")) == events_before
+        assert len(client.runs("finance.revenue")) == revenue_runs
     assert mesh.store().current_version("finance.fx_rates") == before
     from governance.lineage import run_uuid
 
     lineage = [json.loads(line) for line in (mesh.root / ".mesh" / "lineage" / "events.jsonl").read_text().splitlines()]
     failed_run = [e["eventType"] for e in lineage if e["run"]["runId"] == run_uuid(run_id or "", "finance.fx_rates")]
     assert failed_run == ["START", "FAIL"]
+
+
+def _wait_for_scheduler_loops_after(airflow: LocalAirflow, moment: dt.datetime, timeout: float = 180) -> None:
+    """Wait until the scheduler has heartbeated twice after ``moment``: it has run its loop, which
+    creates the asset-triggered runs of queued events, since then (a state, not a time to sleep)."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        health = httpx.get(f"{airflow.url}/api/v2/monitor/health", timeout=10).json()
+        beat = (health.get("scheduler") or {}).get("latest_scheduler_heartbeat")
+        if beat and dt.datetime.fromisoformat(beat) > moment:
+            seen.add(beat)
+            if len(seen) >= 2:
+                return
+        time.sleep(0.5)
+    raise AssertionError(f"the scheduler did not heartbeat twice after {moment} in {timeout:.0f} s ({seen})")
 
 
 def test_a_file_dropped_in_the_source_folder_is_observed_and_runs_what_it_feeds(running_mesh: RunningMesh) -> None:
