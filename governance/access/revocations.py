@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from sqlalchemy import insert, select
+from sqlalchemy import RowMapping, insert, select
 
 from assets.mesh import STATE_DIR
 from governance.audit import AuditRecord, audit_log_at
@@ -96,9 +96,7 @@ def _revoked(policy: MeshPolicy) -> _Revoked:
             return found[1]
     with state_database(policy).read() as conn:
         rows = conn.execute(select(revoked_grants)).mappings().all()
-    recorded = {(r["id"], r["nonce"]): Revocation(
-        grant_id=r["id"], nonce=r["nonce"], product=r["product"], consumer=r["consumer"],
-        revoked_at=r["revoked_at"], revoked_by=r["revoked_by"]) for r in rows}
+    recorded = {(r["id"], r["nonce"]): _revocation_of_row(r) for r in rows}
     audited, requesters = _audited(policy)
     revoked = {**audited, **recorded}
     by_id: dict[str, Revocation] = {}
@@ -112,6 +110,12 @@ def _revoked(policy: MeshPolicy) -> _Revoked:
             del _read[next(iter(_read))]
         _read[id(policy)] = (policy, read)  # the policy is kept with it: its id is not reused meanwhile
     return read
+
+
+def _revocation_of_row(row: RowMapping) -> Revocation:
+    """The revocation a row of ``revoked_grants`` records."""
+    return Revocation(grant_id=row["id"], nonce=row["nonce"], product=row["product"], consumer=row["consumer"],
+                      revoked_at=row["revoked_at"], revoked_by=row["revoked_by"])
 
 
 def requester_of(policy: MeshPolicy, grant: Grant) -> str | None:
@@ -185,9 +189,7 @@ def record_revocations(policy: MeshPolicy, grants: Iterable[Grant], *, by: str) 
                 done.append(Revocation(grant_id=grant.id, nonce=grant.nonce, product=grant.product,
                                        consumer=grant.consumer, revoked_at=now, revoked_by=by))
             else:
-                done.append(Revocation(grant_id=row["id"], nonce=row["nonce"], product=row["product"],
-                                       consumer=row["consumer"], revoked_at=row["revoked_at"],
-                                       revoked_by=row["revoked_by"]))
+                done.append(_revocation_of_row(row))
     forget_revocations()
     return done
 
