@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from assets.errors import MeshError
 from governance.audit.acknowledgments import Acknowledgers
 from governance.audit.log import (
     AuditError,
@@ -41,6 +44,19 @@ def audit_log_at(state_dir: Path, *, pinned: str | None = None, witnesses: Witne
         storage = DatabaseLogStorage(database, state_dir / "audit")
     return AuditLog(storage, lambda: LocalKeyStore(state_dir / "keys").signing_key(SIGNING_KEY),
                     pinned=pinned, witnesses=witnesses or Witnesses(), acknowledgers=acknowledgers)
+
+
+def held_signing_key(state_dir: Path) -> Ed25519PrivateKey | None:
+    """The audit signing key of the mesh whose state folder is ``state_dir`` if this host holds
+    it; ``None`` when it does not, or cannot read it (never created here, unlike the log's own
+    signer: a host without the key only reads)."""
+    keys = LocalKeyStore(state_dir / "keys")
+    if not keys.exists(SIGNING_KEY):
+        return None
+    try:
+        return keys.signing_key(SIGNING_KEY)
+    except (MeshError, OSError):
+        return None
 
 
 def mesh_witnesses(mesh: Mesh) -> Witnesses:
@@ -83,4 +99,4 @@ def witness_protection(mesh: Mesh) -> dict[str, str]:
 
 
 __all__ = ["SIGNING_KEY", "AuditError", "AuditEvent", "AuditLog", "AuditRecord", "VerifyReport", "audit_log_at",
-           "key_fingerprint", "mesh_witnesses", "witness_protection"]
+           "held_signing_key", "key_fingerprint", "mesh_witnesses", "witness_protection"]

@@ -34,6 +34,10 @@ from governance.state.schema import audit_checkpoints, audit_lines, audit_meta
 
 #: The lock every appender takes.
 APPEND_LOCK = "audit-log"
+#: The lock writers of scan marks take.
+MARK_LOCK = "audit-mark"
+#: The ``audit_meta`` row of scan mark ``name`` is ``mark:<name>``.
+_MARK = "mark:"
 #: Lines fetched per query when the log's bytes are read.
 BATCH = 2048
 #: Rows inserted per statement when a log is imported.
@@ -119,6 +123,18 @@ class DatabaseLogStorage:
         if self.public_key() is None:
             self._set_meta("public_key", pem)
 
+    def mark(self, name: str) -> bytes | None:
+        return self._meta(_MARK + name)
+
+    def save_mark(self, name: str, data: bytes) -> None:
+        """In a transaction of its own, serialised with the other writers of marks (not with the
+        log's appenders: a mark is written after a read, never under the log's lock)."""
+        if (held := getattr(self._local, "conn", None)) is not None:
+            _set_meta(held, _MARK + name, data)
+            return
+        with self.database.write(lock=MARK_LOCK) as conn:
+            _set_meta(conn, _MARK + name, data)
+
     def export(self, dest: Path) -> None:
         dest.mkdir(parents=True, exist_ok=True)
         with self.open() as reader, open(dest / LOG, "wb") as out:
@@ -143,11 +159,7 @@ class DatabaseLogStorage:
         return None if value is None else bytes(value)
 
     def _set_meta(self, name: str, value: bytes) -> None:
-        conn = self._local.conn
-        if conn.execute(select(audit_meta.c.name).where(audit_meta.c.name == name)).first() is None:
-            conn.execute(insert(audit_meta).values(name=name, value=value))
-        else:
-            conn.execute(audit_meta.update().where(audit_meta.c.name == name).values(value=value))
+        _set_meta(self._local.conn, name, value)
 
     def _import(self) -> None:
         if self.legacy is not None:
@@ -190,6 +202,14 @@ def load_folder(conn: Connection, folder: Path) -> int:
     if (folder / PUBLIC_KEY).exists():
         conn.execute(insert_new(conn, audit_meta).values(name="public_key", value=(folder / PUBLIC_KEY).read_bytes()))
     return count
+
+
+def _set_meta(conn: Connection, name: str, value: bytes) -> None:
+    """Row ``name`` of ``audit_meta`` set to ``value``, made or replaced."""
+    if conn.execute(select(audit_meta.c.name).where(audit_meta.c.name == name)).first() is None:
+        conn.execute(insert(audit_meta).values(name=name, value=value))
+    else:
+        conn.execute(audit_meta.update().where(audit_meta.c.name == name).values(value=value))
 
 
 def _size(conn: Connection) -> int:

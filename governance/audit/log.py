@@ -214,23 +214,28 @@ class AuditLog:
                         raise self.damaged_line(line_no) from None
                     yield record
 
-    def records_of(self, *actions: str) -> Iterator[AuditRecord]:
-        """Every record of one of ``actions``, oldest first, without parsing the others: a line is
-        canonical JSON with sorted keys, so a record's line starts with its ``action``, and the
-        log's bytes are searched for those starts 1 MiB at a time (a scan of the whole log costs
-        about what reading its bytes does). :class:`AuditError` at a matching line that is not a
-        record; a torn last line is skipped, as :meth:`records` does."""
+    def records_of(self, *actions: str, start: int = 0, end: int | None = None) -> Iterator[AuditRecord]:
+        """Every record of one of ``actions`` whose line lies in the log's bytes from ``start`` (0,
+        or where a line ends) to ``end`` (the log's end by default), oldest first, without parsing
+        the others: a line is canonical JSON with sorted keys, so a record's line starts with its
+        ``action``, and those bytes are searched for those starts 1 MiB at a time (a scan costs
+        about what reading the bytes does). :class:`AuditError` at a matching line that is not a
+        record; a line cut by ``end`` or torn at the log's end is skipped, as :meth:`records` does."""
         markers = [b'\n{"action":' + json.dumps(action).encode() + b"," for action in actions]
-        carry = b"\n"  # the log's first line starts after a virtual newline
-        before = -1  # where ``data`` starts in the log (its first byte is the newline ending the line before)
+        carry = b"\n"  # the first line starts after a virtual newline (the one ending the line before)
+        before = start - 1  # where ``data`` starts in the log (its first byte is the newline ending the line before)
+        left = -1 if end is None else max(0, end - start)  # bytes still to read; -1: up to the log's end
         with self.storage.open() as fh:
-            while chunk := fh.read(1 << 20):
+            fh.seek(start)
+            while chunk := fh.read(1 << 20 if left < 0 else min(1 << 20, left)):
+                if left >= 0:
+                    left -= len(chunk)
                 data = carry + chunk
                 complete = data.rfind(b"\n") + 1
                 for found in sorted(at for marker in markers for at in _starts(data, marker, complete)):
-                    end = data.index(b"\n", found + 1)  # within the complete lines: it ends one
+                    end_of_line = data.index(b"\n", found + 1)  # within the complete lines: it ends one
                     try:
-                        record = AuditRecord(**load_json(data[found + 1:end + 1]))
+                        record = AuditRecord(**load_json(data[found + 1:end_of_line + 1]))
                     except (ValueError, TypeError):
                         raise self.damaged_line(self._line_at(before + found + 1)) from None
                     yield record

@@ -32,6 +32,11 @@ from assets.errors import MeshError
 LOG, HEAD, CHECKPOINTS, LOCK, PUBLIC_KEY = "audit.jsonl", "head.json", "checkpoints.jsonl", "audit.lock", "audit.ed25519.pub"
 
 
+def mark_file(name: str) -> str:
+    """The file of the scan mark ``name`` in an audit folder."""
+    return f"{name}.mark.json"
+
+
 class AuditError(MeshError):
     """A file of the audit log is unreadable, or a record could not be written."""
 
@@ -90,6 +95,14 @@ class LogStorage(LogBytes, Protocol):
 
     def keep_public_key(self, pem: bytes) -> None:
         """Store ``pem`` unless a key is stored already."""
+        ...
+
+    def mark(self, name: str) -> bytes | None:
+        """The scan mark ``name`` as stored (:mod:`governance.audit.marks`), or ``None``."""
+        ...
+
+    def save_mark(self, name: str, data: bytes) -> None:
+        """Replace the scan mark ``name`` by ``data``, whole (a reader sees the old or the new)."""
         ...
 
     def export(self, dest: Path) -> None:
@@ -252,6 +265,17 @@ class FileLogStorage:
         path = self.folder / PUBLIC_KEY
         if not path.exists():
             path.write_bytes(pem)
+
+    def mark(self, name: str) -> bytes | None:
+        try:
+            return (self.folder / mark_file(name)).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+    def save_mark(self, name: str, data: bytes) -> None:
+        """Replaced atomically (a temporary file renamed over it), not fsync-ed: a mark lost to a
+        crash is written again after the next long scan."""
+        atomic_write(self.folder / mark_file(name), data, durable=False)
 
     def export(self, dest: Path) -> None:
         dest.mkdir(parents=True, exist_ok=True)
