@@ -14,31 +14,56 @@ not bring the grant back, and :func:`unrecorded_revocations` names what the data
 ``mesh check``; cutting the record from the audit log too is what ``mesh audit verify`` reports.
 
 The revoked set is read once per policy object (a ``mesh.toml`` loaded again after a change is a
-new object), when an access decision first needs it, never per row read: the table, and the
-audit log's ``grant_revoke`` lines (its bytes searched, only those lines parsed). The same scan
-reads the ``grant_request`` records, which say who asked for each grant
-(:func:`requester_of`): a requester who edits ``requested_by`` in ``mesh.toml`` still cannot
-approve their own request. Recording a revocation forgets what was read in this process.
+new object), when an access decision first needs it, and again when it is older than
+:data:`REREAD_AFTER` seconds (so a revocation recorded by another process or host counts in a
+long-running one within that time), never per row read: the table, and the audit log's
+``grant_revoke`` lines (its bytes searched, only those lines parsed). The same scan reads the
+``grant_request`` records, which say who asked for each grant (:func:`requester_of`): a requester
+who edits ``requested_by`` in ``mesh.toml`` still cannot approve their own request. Recording a
+revocation forgets what was read in this process.
+
+The log grows forever, so a scan that read more than :data:`MARK_AFTER` bytes of it leaves a
+signed scan mark (:mod:`governance.audit.marks`): where it stopped, the hash of the record there,
+and the revocations and requesters found before, signed with the audit key. The next read starts
+from a mark that verifies and still names a record of the log, and scans only what was appended
+since; a mark that fails (edited, forged, the log cut or rewritten) is a warning and a scan of the
+whole log. A mark is only ever a starting point for the audit log's half of the union: a row
+deleted from ``revoked_grants`` is still found in the mark or the tail, and an older mark put
+back still leads to the later records. :func:`unrecorded_revocations` (``mesh check``) always
+scans the whole log, so it names a revocation the table lacks even if a mark signed with a
+stolen audit key left it out.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from time import monotonic
 from types import MappingProxyType
+from typing import Any
 
 from sqlalchemy import RowMapping, insert, select
 
 from assets.mesh import STATE_DIR
-from governance.audit import AuditRecord, audit_log_at
+from governance.audit import AuditRecord, audit_log_at, held_signing_key
+from governance.audit.marks import ScanMark, log_end, mark_keys, mark_where, read_mark, write_mark
 from governance.policy import Grant, MeshPolicy
 from governance.state import state_database
 from governance.state.schema import revoked_grants
 
+_log = logging.getLogger(__name__)
+
 #: How many policies' revoked sets are kept (a process holds a few policies at most).
 _KEPT = 16
+#: Seconds a revoked set read is used for: a revocation recorded elsewhere counts within this.
+REREAD_AFTER = 30.0
+#: A scan of more audit log bytes than this leaves a signed mark where it stopped.
+MARK_AFTER = 1 << 20
+#: The name of the revocations' scan mark (:mod:`governance.audit.marks`).
+MARK = "revocations"
 _LOCK = "revoked_grants"
 #: The audit action of a revocation (``mesh access revoke``, ``mesh domain retire``).
 GRANT_REVOKE = "grant_revoke"
@@ -73,7 +98,7 @@ class _Revoked:
     requesters: Mapping[str, str]
 
 
-_read: dict[int, tuple[MeshPolicy, _Revoked]] = {}
+_read: dict[int, tuple[MeshPolicy, _Revoked, float]] = {}
 _read_lock = threading.Lock()
 
 
@@ -85,31 +110,40 @@ def revocations(policy: MeshPolicy) -> Mapping[tuple[str, str], Revocation]:
 
 def unrecorded_revocations(policy: MeshPolicy) -> tuple[Revocation, ...]:
     """The revocations the audit log holds but the state database's ``revoked_grants`` lacks: a
-    row deleted or edited by hand, or the database deleted or replaced. They still count."""
-    return _revoked(policy).unrecorded
+    row deleted or edited by hand, or the database deleted or replaced. They still count. Read
+    from a scan of the whole audit log, whatever scan mark there is (for ``mesh check``)."""
+    return _read_revoked(policy, from_mark=False).unrecorded
 
 
 def _revoked(policy: MeshPolicy) -> _Revoked:
     with _read_lock:
         found = _read.get(id(policy))
-        if found is not None and found[0] is policy:
+        if found is not None and found[0] is policy and monotonic() - found[2] < REREAD_AFTER:
             return found[1]
+    at = monotonic()  # before reading: what is recorded meanwhile is read again when this expires
+    read = _read_revoked(policy, from_mark=True)
+    with _read_lock:
+        _read.pop(id(policy), None)
+        while len(_read) >= _KEPT:
+            del _read[next(iter(_read))]
+        _read[id(policy)] = (policy, read, at)  # the policy is kept with it: its id is not reused meanwhile
+    return read
+
+
+def _read_revoked(policy: MeshPolicy, *, from_mark: bool) -> _Revoked:
+    """Read the revoked set of ``policy``'s mesh: the state database's rows and the audit log's
+    records (from its scan mark when ``from_mark`` and it may be trusted)."""
     with state_database(policy).read() as conn:
         rows = conn.execute(select(revoked_grants)).mappings().all()
     recorded = {(r["id"], r["nonce"]): _revocation_of_row(r) for r in rows}
-    audited, requesters = _audited(policy)
+    audited, requesters = _audited(policy, from_mark=from_mark)
     revoked = {**audited, **recorded}
     by_id: dict[str, Revocation] = {}
     for revocation in sorted(revoked.values(), key=lambda r: r.revoked_at):
         by_id.setdefault(revocation.grant_id, revocation)
-    read = _Revoked(revoked=MappingProxyType(revoked), by_id=MappingProxyType(by_id),
+    return _Revoked(revoked=MappingProxyType(revoked), by_id=MappingProxyType(by_id),
                     unrecorded=tuple(r for key, r in audited.items() if key not in recorded),
                     requesters=MappingProxyType(requesters))
-    with _read_lock:
-        while len(_read) >= _KEPT:
-            del _read[next(iter(_read))]
-        _read[id(policy)] = (policy, read)  # the policy is kept with it: its id is not reused meanwhile
-    return read
 
 
 def _revocation_of_row(row: RowMapping) -> Revocation:
@@ -125,22 +159,61 @@ def requester_of(policy: MeshPolicy, grant: Grant) -> str | None:
     return _revoked(policy).requesters.get(grant.id)
 
 
-def _audited(policy: MeshPolicy) -> tuple[dict[tuple[str, str], Revocation], dict[str, str]]:
+def _audited(policy: MeshPolicy, *, from_mark: bool = True
+             ) -> tuple[dict[tuple[str, str], Revocation], dict[str, str]]:
     """The revocations the audit log of the mesh of ``policy`` records (``grant_revoke`` records
     whose outcome is ``revoked``), by (id, nonce), the first of each, and the requester of each
-    grant id (``grant_request`` records whose outcome is ``pending``), in one scan of the log. A
+    grant id (``grant_request`` records whose outcome is ``pending``), in one scan of the log:
+    from its scan mark when ``from_mark`` and the mark may be trusted, else of all of it. A scan
+    of more than :data:`MARK_AFTER` bytes leaves a new mark, if this host holds the audit key. A
     refused revocation or request (outcome ``denied``) counts for nothing."""
-    log = audit_log_at(policy.root / STATE_DIR, database=state_database(policy) if policy.state.shared else None)
-    revoked: dict[tuple[str, str], Revocation] = {}
-    requesters: dict[str, str] = {}
-    for record in log.records_of(GRANT_REVOKE, GRANT_REQUEST):
+    state_dir = policy.root / STATE_DIR
+    log = audit_log_at(state_dir, pinned=policy.audit.key_fingerprint,
+                       database=state_database(policy) if policy.state.shared else None)
+    keys = mark_keys(log, held_signing_key(state_dir))
+    mark = read_mark(log, MARK, keys.verify) if from_mark else None
+    marked = _found_in(mark) if mark is not None else None
+    if mark is not None and marked is None:
+        _log.warning("the audit scan mark %s, validly signed, does not hold revocations and requesters as this "
+                     "version writes them; the whole audit log is scanned instead. Fix: run `mesh audit verify`",
+                     mark_where(log, MARK))
+    end, last = log_end(log)
+    start, (revoked, requesters) = (0, ({}, {})) if mark is None or marked is None or end < mark.offset \
+        else (mark.offset, marked)
+    for record in log.records_of(GRANT_REVOKE, GRANT_REQUEST, start=start, end=end):
         if record.action == GRANT_REQUEST:
             grant = record.details.get("grant")
             if record.outcome == "pending" and isinstance(grant, str):
                 requesters.setdefault(grant, record.actor)
         elif (revocation := _revocation_in(record)) is not None:
             revoked.setdefault((revocation.grant_id, revocation.nonce), revocation)
+    if keys.sign is not None and last is not None and end - start > MARK_AFTER:
+        write_mark(log, ScanMark(name=MARK, offset=end, hash=last, found=_found(revoked, requesters)), keys.sign)
     return revoked, requesters
+
+
+_FIELDS = ("grant_id", "nonce", "product", "consumer", "revoked_at", "revoked_by")
+
+
+def _found(revoked: Mapping[tuple[str, str], Revocation], requesters: Mapping[str, str]) -> dict[str, Any]:
+    """What a scan found, as a scan mark holds it (JSON; in the order found: the first counts)."""
+    return {"revoked": [[getattr(r, field) for field in _FIELDS] for r in revoked.values()],
+            "requesters": dict(requesters)}
+
+
+def _found_in(mark: ScanMark) -> tuple[dict[tuple[str, str], Revocation], dict[str, str]] | None:
+    """The revocations and requesters ``mark`` holds, or ``None`` if it holds them in another shape."""
+    rows, requesters = mark.found.get("revoked"), mark.found.get("requesters")
+    if not isinstance(rows, list) or not isinstance(requesters, dict) or \
+            not all(isinstance(k, str) and isinstance(v, str) for k, v in requesters.items()) or \
+            not all(isinstance(row, list) and len(row) == len(_FIELDS) and all(isinstance(v, str) for v in row)
+                    for row in rows):
+        return None
+    revoked: dict[tuple[str, str], Revocation] = {}
+    for row in rows:
+        revocation = Revocation(**dict(zip(_FIELDS, row, strict=True)))
+        revoked.setdefault((revocation.grant_id, revocation.nonce), revocation)
+    return revoked, dict(requesters)
 
 
 def _revocation_in(record: AuditRecord) -> Revocation | None:
