@@ -18,6 +18,7 @@ BENCHMARKS = {
     "drill": "bench.drill",
     "verified_read": "bench.verified_read",
     "audit_verify": "bench.audit_verify",
+    "revocation_scan": "bench.revocation_scan",
     "throughput": "bench.throughput",
     "scale": "bench.scale",
     "state": "bench.state_database",
