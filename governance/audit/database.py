@@ -10,6 +10,9 @@ the folder. Appends are serialised by the database: a transaction that takes the
 the head and any signed head, and commits all of them or none. There is no torn line to set
 aside: a crashed writer's transaction never commits.
 
+The head, the pinned public key and the signed scan marks (:mod:`governance.audit.marks`, row
+``mark:<name>``) are rows of ``audit_meta``; a mark is written in a transaction of its own.
+
 An audit folder the mesh kept before ``[state]`` named the database is imported into an empty
 log on first use (lines, signed heads and public key unchanged, so what the witnesses saw still
 verifies); the folder is left as it was.

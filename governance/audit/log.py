@@ -18,6 +18,8 @@ Files in the audit folder:
   trusted only if its fingerprint is the one ``mesh.toml`` pins (``[audit].key_fingerprint``).
 - ``torn-<time>.jsonl``: a torn final line a crash left (never covered by a signed head), set
   aside and recorded as an ``audit_torn_line`` record.
+- ``<name>.mark.json``: a signed scan mark (:mod:`governance.audit.marks`): what a scan of the
+  log's first bytes found (the revoked grants), so the next scan reads only what came after.
 
 Appends from several processes are serialised by an exclusive ``flock``; each batch is one
 ``write`` that is ``fsync``-ed before the lock is released, and cut back if it fails (a full
