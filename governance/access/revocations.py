@@ -104,7 +104,8 @@ _read_lock = threading.Lock()
 
 def revocations(policy: MeshPolicy) -> Mapping[tuple[str, str], Revocation]:
     """Every revoked grant of the mesh of ``policy``, by (id, nonce): those of its state
-    database and of its audit log, read once for this policy object."""
+    database and of its audit log, read once for this policy object (and again once that read is
+    :data:`REREAD_AFTER` seconds old)."""
     return _revoked(policy).revoked
 
 
