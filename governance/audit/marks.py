@@ -57,7 +57,7 @@ _LABEL = b"mesh audit scan mark v1\n"
 _WINDOW = 4096
 _HASH = re.compile(r"[0-9a-f]{64}")
 
-__all__ = ["MarkKeys", "ScanMark", "log_end", "mark_keys", "read_mark", "write_mark"]
+__all__ = ["MarkKeys", "ScanMark", "log_end", "mark_keys", "mark_where", "read_mark", "write_mark"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
