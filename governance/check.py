@@ -155,8 +155,10 @@ def grant_problems(policy: MeshPolicy, today: dt.date) -> list[str]:
     grants whose entry is back in ``mesh.toml`` (pasted, ``git revert``): they grant nothing.
     Revocations the audit log records but the state database's ``revoked_grants`` lacks (a row
     deleted or edited by hand, the database replaced): the grant stays revoked, and the tampering
-    is named. (A pending request is normal; `mesh access list` shows what it lacks.)"""
-    from governance.access.revocations import revocation_of, unrecorded_revocations
+    is named. What the audit log's signed scan mark leaves out (only a holder of the audit key can
+    sign one): access decisions start from it. (A pending request is normal; `mesh access list`
+    shows what it lacks.)"""
+    from governance.access.revocations import mark_omissions, revocation_of, revocations, unrecorded_revocations
     from governance.identity import unverified_approvals
     from governance.state import state_database
 
@@ -172,13 +174,16 @@ def grant_problems(policy: MeshPolicy, today: dt.date) -> list[str]:
                 for g in live if not g.is_expired(today) for line in unverified_approvals(policy, g)]
     unrecorded = unrecorded_revocations(policy)
     where = state_database(policy).where if unrecorded else ""
+    counted = revocations(policy) if unrecorded else {}
     tampered = [f"{where} revoked_grants: {r}, as the audit log records (grant_revoke, nonce {r.nonce}), but the "
-                f"table lacks it: it was deleted or changed by hand, or the database replaced. The grant stays "
-                f"revoked. Fix: investigate who changed the state database and restore it from the last backup "
-                f"(mesh dr restore); `mesh audit verify` checks that the audit log itself is whole"
+                f"table lacks it: it was deleted or changed by hand, or the database replaced. "
+                + ("The grant stays revoked. " if (r.grant_id, r.nonce) in counted else
+                   "Access decisions miss it too (the audit log's scan mark leaves it out: see below). ")
+                + "Fix: investigate who changed the state database and restore it from the last backup "
+                  "(mesh dr restore); `mesh audit verify` checks that the audit log itself is whole"
                 for r in unrecorded]
-    return tampered + back + expired + unsigned + [line for g in live if not g.is_expired(today)
-                                                   for line in stranger_approvals(policy, g)]
+    return tampered + mark_omissions(policy) + back + expired + unsigned + [
+        line for g in live if not g.is_expired(today) for line in stranger_approvals(policy, g)]
 
 
 def stranger_approvals(policy: MeshPolicy, grant: Grant) -> list[str]:

@@ -29,9 +29,9 @@ from a mark that verifies and still names a record of the log, and scans only wh
 since; a mark that fails (edited, forged, the log cut or rewritten) is a warning and a scan of the
 whole log. A mark is only ever a starting point for the audit log's half of the union: a row
 deleted from ``revoked_grants`` is still found in the mark or the tail, and an older mark put
-back still leads to the later records. :func:`unrecorded_revocations` (``mesh check``) always
+back still leads to the later records. For ``mesh check``, :func:`unrecorded_revocations` always
 scans the whole log, so it names a revocation the table lacks even if a mark signed with a
-stolen audit key left it out.
+stolen audit key left it out, and :func:`mark_omissions` names what such a mark leaves out.
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ from typing import Any
 from sqlalchemy import RowMapping, insert, select
 
 from assets.mesh import STATE_DIR
-from governance.audit import AuditRecord, audit_log_at, held_signing_key
-from governance.audit.marks import ScanMark, log_end, mark_keys, mark_where, read_mark, write_mark
+from governance.audit import AuditLog, AuditRecord, audit_log_at, held_signing_key
+from governance.audit.marks import MarkKeys, ScanMark, log_end, mark_keys, mark_where, read_mark, write_mark
 from governance.policy import Grant, MeshPolicy
 from governance.state import state_database
 from governance.state.schema import revoked_grants
@@ -112,7 +112,8 @@ def revocations(policy: MeshPolicy) -> Mapping[tuple[str, str], Revocation]:
 def unrecorded_revocations(policy: MeshPolicy) -> tuple[Revocation, ...]:
     """The revocations the audit log holds but the state database's ``revoked_grants`` lacks: a
     row deleted or edited by hand, or the database deleted or replaced. They still count. Read
-    from a scan of the whole audit log, whatever scan mark there is (for ``mesh check``)."""
+    from a scan of the whole audit log, whatever scan mark there is, which it leaves as it is (for
+    ``mesh check``)."""
     return _read_revoked(policy, from_mark=False).unrecorded
 
 
@@ -165,13 +166,11 @@ def _audited(policy: MeshPolicy, *, from_mark: bool = True
     """The revocations the audit log of the mesh of ``policy`` records (``grant_revoke`` records
     whose outcome is ``revoked``), by (id, nonce), the first of each, and the requester of each
     grant id (``grant_request`` records whose outcome is ``pending``), in one scan of the log:
-    from its scan mark when ``from_mark`` and the mark may be trusted, else of all of it. A scan
-    of more than :data:`MARK_AFTER` bytes leaves a new mark, if this host holds the audit key. A
+    from its scan mark when ``from_mark`` and the mark may be trusted, else of all of it. With
+    ``from_mark``, a scan of more than :data:`MARK_AFTER` bytes leaves a new mark, if this host
+    holds the audit key; without (``mesh check``), the mark is left as it is, to be checked. A
     refused revocation or request (outcome ``denied``) counts for nothing."""
-    state_dir = policy.root / STATE_DIR
-    log = audit_log_at(state_dir, pinned=policy.audit.key_fingerprint,
-                       database=state_database(policy) if policy.state.shared else None)
-    keys = mark_keys(log, held_signing_key(state_dir))
+    log, keys = _log_and_keys(policy)
     mark = read_mark(log, MARK, keys.verify) if from_mark else None
     marked = _found_in(mark) if mark is not None else None
     if mark is not None and marked is None:
@@ -181,6 +180,24 @@ def _audited(policy: MeshPolicy, *, from_mark: bool = True
     end, last = log_end(log)
     start, (revoked, requesters) = (0, ({}, {})) if mark is None or marked is None or end < mark.offset \
         else (mark.offset, marked)
+    _scan(log, start, end, revoked, requesters)
+    if from_mark and keys.sign is not None and last is not None and end - start > MARK_AFTER:
+        write_mark(log, ScanMark(name=MARK, offset=end, hash=last, found=_found(revoked, requesters)), keys.sign)
+    return revoked, requesters
+
+
+def _log_and_keys(policy: MeshPolicy) -> tuple[AuditLog, MarkKeys]:
+    """The audit log of the mesh of ``policy``, and the keys of its scan marks on this host."""
+    state_dir = policy.root / STATE_DIR
+    log = audit_log_at(state_dir, pinned=policy.audit.key_fingerprint,
+                       database=state_database(policy) if policy.state.shared else None)
+    return log, mark_keys(log, held_signing_key(state_dir))
+
+
+def _scan(log: AuditLog, start: int, end: int, revoked: dict[tuple[str, str], Revocation],
+          requesters: dict[str, str]) -> None:
+    """Add to ``revoked`` and ``requesters`` what the log's bytes from ``start`` to ``end`` record
+    (a revocation or request found before counts, not a later one of the same key)."""
     for record in log.records_of(GRANT_REVOKE, GRANT_REQUEST, start=start, end=end):
         if record.action == GRANT_REQUEST:
             grant = record.details.get("grant")
@@ -188,9 +205,31 @@ def _audited(policy: MeshPolicy, *, from_mark: bool = True
                 requesters.setdefault(grant, record.actor)
         elif (revocation := _revocation_in(record)) is not None:
             revoked.setdefault((revocation.grant_id, revocation.nonce), revocation)
-    if keys.sign is not None and last is not None and end - start > MARK_AFTER:
-        write_mark(log, ScanMark(name=MARK, offset=end, hash=last, found=_found(revoked, requesters)), keys.sign)
-    return revoked, requesters
+
+
+def mark_omissions(policy: MeshPolicy) -> list[str]:
+    """One line per revocation or request the audit log records before the offset of its scan
+    mark that the mark (trusted: signed with the audit key) leaves out or names otherwise, from a
+    scan of those bytes (for ``mesh check``). Only a holder of the audit signing key can sign such a
+    mark; access decisions start from it, so a revocation it leaves out counts only while
+    ``revoked_grants`` holds it."""
+    log, keys = _log_and_keys(policy)
+    mark = read_mark(log, MARK, keys.verify)
+    marked = _found_in(mark) if mark is not None else None
+    if mark is None or marked is None:
+        return []
+    revoked: dict[tuple[str, str], Revocation] = {}
+    requesters: dict[str, str] = {}
+    _scan(log, 0, mark.offset, revoked, requesters)
+    where = mark_where(log, MARK)
+    fix = ("it was signed with the audit signing key by someone who holds it. Fix: delete the mark (the next read "
+           "scans the whole log and writes it again), investigate who holds .mesh/keys/audit.ed25519.pem and have "
+           "the council rotate it (`mesh audit pin --replace --as EMAIL`)")
+    return [f"{where}: the signed scan mark of the revoked grants leaves out that {r}, which the audit log records "
+            f"(grant_revoke, nonce {r.nonce}): {fix}" for key, r in revoked.items() if marked[0].get(key) != r] + \
+        [f"{where}: the signed scan mark of the revoked grants does not say that {who} requested grant {grant}, as "
+         f"the audit log records (grant_request): {fix}"
+         for grant, who in requesters.items() if marked[1].get(grant) != who]
 
 
 _FIELDS = ("grant_id", "nonce", "product", "consumer", "revoked_at", "revoked_by")

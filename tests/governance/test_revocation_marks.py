@@ -187,6 +187,9 @@ def test_a_row_deleted_with_a_mark_present_does_not_bring_the_grant_back(root: P
     forget_revocations()
     assert still_revoked(root)
     assert starts == [mark["offset"]]
+    result = CliRunner().invoke(app, ["check", "--root", str(root)])
+    text = " ".join(result.output.split())
+    assert "the table lacks it" in text and "The grant stays revoked" in text and "scan mark" not in text, text
 
 
 def test_a_mark_edited_to_drop_the_revocation_is_refused_and_the_whole_log_scanned(
@@ -291,9 +294,13 @@ def test_a_mark_of_garbage_is_a_warning_and_a_whole_scan_never_a_traceback(
 
 def test_a_mark_signed_with_a_stolen_key_that_drops_a_revocation_is_named_by_mesh_check(root: Path) -> None:
     """The limit of marks: whoever holds the audit signing key can sign one that leaves a revocation
-    out, and with the table's row deleted too the access decision trusts it. `mesh check` scans the
-    whole log, so it still names the revocation the table lacks."""
+    (or a request) out, and with the table's row deleted too the access decision trusts it. `mesh
+    check` scans the log, so it names the revocation the table lacks and what the mark leaves out."""
+    out = mesh(root, "access", "request", "customers.customers", "--consumer", "marketing", "--purpose", "loyalty",
+               "--as", "marketing-data@acme.example")
+    requested = out.split()[1]
     mark = mark_with_revocations(root)
+    assert mark["found"]["requesters"] == {requested: "marketing-data@acme.example"}
     key = load_pem_private_key((root / ".mesh" / "keys" / "audit.ed25519.pem").read_bytes(), password=None)
     assert isinstance(key, Ed25519PrivateKey)
     write_mark(the_log(root), ScanMark(name=MARK, offset=mark["offset"], hash=mark["hash"],
@@ -303,7 +310,10 @@ def test_a_mark_signed_with_a_stolen_key_that_drops_a_revocation_is_named_by_mes
     assert not still_revoked(root), "the limit: a mark signed with the audit key is trusted"
     result = CliRunner().invoke(app, ["check", "--root", str(root)])
     text = " ".join(result.output.split())
-    assert result.exit_code != 0 and "the table lacks it" in text and f"grant {GRANT} was revoked" in text, text
+    assert result.exit_code != 0 and "the table lacks it" in text and "Access decisions miss it too" in text, text
+    assert f"the signed scan mark of the revoked grants leaves out that grant {GRANT} was revoked" in text, text
+    assert f"does not say that marketing-data@acme.example requested grant {requested}" in text, text
+    assert "mesh audit pin --replace" in text
 
 
 # -- who may write and trust marks -------------------------------------------------------------------
