@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import os
 import shutil
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -267,10 +268,21 @@ class FileLogStorage:
             path.write_bytes(pem)
 
     def mark(self, name: str) -> bytes | None:
+        """The mark's bytes; those of anything but a regular file (a link, a FIFO, a device someone
+        put there) read as empty: a damaged mark, never a read that blocks or never ends."""
         try:
-            return (self.folder / mark_file(name)).read_bytes()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            fd = os.open(self.folder / mark_file(name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except (FileNotFoundError, NotADirectoryError):
             return None
+        except OSError:  # a symbolic link (ELOOP), or not readable
+            return b""
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return b""
+            with open(fd, "rb", closefd=False) as fh:
+                return fh.read()
+        finally:
+            os.close(fd)
 
     def save_mark(self, name: str, data: bytes) -> None:
         """Replaced atomically (a temporary file renamed over it), not fsync-ed: a mark lost to a

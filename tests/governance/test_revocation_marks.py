@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import sqlite3
 from collections.abc import Iterator
 from itertools import accumulate
@@ -290,6 +291,25 @@ def test_a_mark_of_garbage_is_a_warning_and_a_whole_scan_never_a_traceback(
     assert starts == [0] and "is not a scan mark" in caplog.text
     out = CliRunner().invoke(app, ["access", "list", "--json", "--root", str(root)]).output
     assert "Traceback" not in out and {g["id"]: g["status"] for g in json.loads(out)}[GRANT] == "revoked"
+
+
+@pytest.mark.parametrize("kind", ["link-to-dev-zero", "fifo", "folder"])
+def test_a_mark_file_that_is_no_regular_file_is_a_warning_never_a_hang(
+        example_root: Path, kind: str, starts: list[int], caplog: pytest.LogCaptureFixture) -> None:
+    revoke(example_root, GRANT)
+    path = example_root / ".mesh" / "audit" / mark_file(MARK)
+    if kind == "link-to-dev-zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+    sql(example_root, "DELETE FROM revoked_grants")
+    starts.clear()
+    forget_revocations()
+    with caplog.at_level(logging.WARNING):
+        assert still_revoked(example_root)
+    assert starts == [0] and "is not a scan mark" in caplog.text
 
 
 def test_a_mark_signed_with_a_stolen_key_that_drops_a_revocation_is_named_by_mesh_check(root: Path) -> None:
