@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from itertools import accumulate
@@ -18,7 +19,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_private_key
 from typer.testing import CliRunner
 
 from governance.access import active_grant
@@ -354,6 +355,34 @@ def test_a_host_without_the_audit_key_writes_no_mark_creates_no_key_and_trusts_t
     read_now(root)
     assert starts == [offset], "the mark verifies with the key mesh.toml pins, stored beside the log"
     assert still_revoked(root)
+
+
+def test_on_a_mesh_that_pins_no_audit_key_marks_verify_with_the_held_key_only(
+        example_root: Path, starts: list[int], tmp_path: Path) -> None:
+    """Without `[audit].key_fingerprint`, the public key stored beside the log could be anyone's: a
+    mark signed by a key of one's own, stored there too, is refused; a host without the audit
+    key trusts no mark."""
+    text = (example_root / "mesh.toml").read_text()
+    (example_root / "mesh.toml").write_text(re.sub(r'(?m)^key_fingerprint = "sha256:[0-9a-f]+"\n', "", text))
+    assert load_policy(example_root).audit.key_fingerprint is None
+    mark = mark_with_revocations(example_root)
+    starts.clear()
+    read_now(example_root)
+    assert starts == [mark["offset"]], "the held key verifies the mark"
+    forged = Ed25519PrivateKey.generate()
+    (example_root / ".mesh" / "audit" / "audit.ed25519.pub").write_bytes(forged.public_key().public_bytes(
+        Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+    write_mark(the_log(example_root), ScanMark(name=MARK, offset=mark["offset"], hash=mark["hash"],
+                                               found={"revoked": [], "requesters": {}}), forged)
+    sql(example_root, "DELETE FROM revoked_grants")
+    starts.clear()
+    forget_revocations()
+    assert still_revoked(example_root) and starts == [0]
+    key = example_root / ".mesh" / "keys" / "audit.ed25519.pem"
+    key.rename(tmp_path / "audit.ed25519.pem")
+    starts.clear()
+    read_now(example_root)
+    assert starts == [0] and still_revoked(example_root) and not key.exists()
 
 
 def test_a_mark_write_that_fails_is_a_warning_and_the_decision_stands(
