@@ -13,6 +13,7 @@ a ``mesh.toml`` whose digest changed since the last load is audited then
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Collection
@@ -35,7 +36,7 @@ from governance.access import AccessDeniedError, check_graph_access, domain_may_
 from governance.alerts import AlertObserver, AlertSink
 from governance.audit import AuditLog, audit_log_at, mesh_witnesses
 from governance.audit.policy_changes import record_policy_change
-from governance.council import TrustStanding, trust_standing
+from governance.council import TrustStanding, read_approvals, trust_standing, verify_chain
 from governance.handlers import default_handlers
 from governance.history import LEGACY_FILE as HISTORY_FILE
 from governance.history import RunHistory
@@ -70,10 +71,12 @@ def load_mesh(path: Path | str | None = None, *, strict: bool = True,
     on every load.
 
     The mesh acts on the trust the council approved (``governance.council``): a change of
-    people, roles or owners not yet approved is not in effect. ``council=False`` loads the file
-    as written, for the one command that repairs the approvals (``mesh policy recover``).
+    people, roles, owners or ``[state]`` not yet approved is not in effect. ``council=False``
+    loads the file as written, for the commands that must work while the approvals are in
+    question (``mesh policy recover``, ``mesh audit verify``), but with the approved ``[state]``
+    whenever the approvals file's signatures hold (:func:`approved_state`).
     """
-    policy = acting_policy(load_policy(path)) if council else load_policy(path)
+    policy = acting_policy(load_policy(path)) if council else approved_state(load_policy(path))
     active = policy.active_domains
     found = discover(policy.root, active, domains, skip=set(policy.domains) - set(active))
     if domains is not None:  # also load the domains they read, to check access to their assets
@@ -104,8 +107,20 @@ def acting_policy(written: MeshPolicy) -> MeshPolicy:
 
 def standing_of(written: MeshPolicy) -> TrustStanding:
     """Which trust ``written`` acts on (:func:`governance.council.trust_standing`), the audit log
-    read for the council's first approval only when this host has not recorded it."""
-    return trust_standing(written, partial(_evidence_log, written))
+    read for the council's first approval only when this host has not recorded it: the log of the
+    approved ``[state]``, never one an unapproved edit of ``[state]`` names."""
+    return trust_standing(written, _evidence_log)
+
+
+def approved_state(written: MeshPolicy) -> MeshPolicy:
+    """``written`` with the ``[state]`` of the last approval whose signatures hold, not checked
+    against the audit log (the check that needs the log this names); as written when the approvals
+    file holds no approval or cannot be verified (a command repairing it reads the file's)."""
+    try:
+        head = verify_chain(written, read_approvals(written.root)).head
+    except MeshError:
+        return written
+    return written if head is None else dataclasses.replace(written, state=head.state)
 
 
 def _evidence_log(policy: MeshPolicy) -> AuditLog:

@@ -57,12 +57,12 @@ def approve_trust(policy: MeshPolicy, audit: AuditLog, *, actor: Actor, signer: 
     """Add ``actor``'s signature (made by ``signer`` with their held key) to the trust sections
     of the ``mesh.toml`` ``policy`` was loaded from."""
     with mesh_toml_lock(policy.path):
-        standing = trust_standing(load_policy(policy.path), lambda: audit)
+        standing = trust_standing(load_policy(policy.path), lambda _: audit)
         target = "mesh.toml trust"
         if standing.status == "approved":
-            raise CouncilError(f"nothing to approve: the roles, people, owners and identity settings of "
+            raise CouncilError(f"nothing to approve: the roles, people, owners, identity settings and [state] of "
                                f"{policy.path} are the ones the council approved ({standing.digest})",
-                               fix="edit [people], [roles], a domain's owners, [identity] or [council] first")
+                               fix="edit [people], [roles], a domain's owners, [identity], [council] or [state] first")
         governing = standing.chain.head or trust_in(standing.written)
         require(standing.policy, audit, actor, APPROVE_POLICY, action="trust_approve", target=target)
         _refuse_a_locked_council(standing.written, target)
