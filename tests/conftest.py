@@ -85,6 +85,19 @@ def approve_example_trust(root: Path) -> None:
                   signer=LocalIdentity(people=people))
 
 
+def name_state(root: Path, url: str, *, password_env: str | None = None) -> None:
+    """Write ``[state] url`` (and ``password_env``) into ``root``'s mesh.toml, as a council would
+    for a deployment whose hosts share a database: ``[state]`` is trust, so when the council has
+    approved the mesh's trust it signs the change too (else the mesh keeps its approved state)."""
+    from governance.wiring import standing_of
+
+    lines = ["", "[state]", f'url = "{url}"', *([f'password_env = "{password_env}"'] if password_env else [])]
+    with open(root / "mesh.toml", "a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+    if standing_of(load_policy(root)).status == "pending":
+        approve_example_trust(root)
+
+
 def arrived_long_ago(folder: Path) -> None:
     """Date the sample drops a day back. A drop's newest file is the one modified last, and a
     checkout's files are as new as the checkout: a test that drops a file dated a minute ago
