@@ -37,6 +37,7 @@ from governance.alerts import AlertObserver, AlertSink
 from governance.audit import AuditLog, audit_log_at, mesh_witnesses
 from governance.audit.policy_changes import record_policy_change
 from governance.council import TrustStanding, read_approvals, trust_standing, verify_chain
+from governance.council.anchor import log_of
 from governance.handlers import default_handlers
 from governance.history import LEGACY_FILE as HISTORY_FILE
 from governance.history import RunHistory
@@ -109,7 +110,7 @@ def standing_of(written: MeshPolicy) -> TrustStanding:
     """Which trust ``written`` acts on (:func:`governance.council.trust_standing`), the audit log
     read for the council's first approval only when this host has not recorded it: the log of the
     approved ``[state]``, never one an unapproved edit of ``[state]`` names."""
-    return trust_standing(written, _evidence_log)
+    return trust_standing(written, log_of)
 
 
 def approved_state(written: MeshPolicy) -> MeshPolicy:
@@ -121,11 +122,6 @@ def approved_state(written: MeshPolicy) -> MeshPolicy:
     except MeshError:
         return written
     return written if head is None else dataclasses.replace(written, state=head.state)
-
-
-def _evidence_log(policy: MeshPolicy) -> AuditLog:
-    return audit_log_at(policy.root / STATE_DIR, pinned=policy.audit.key_fingerprint,
-                        database=state_database(policy) if policy.state.shared else None)
 
 
 def load_policy_mesh(path: Path | str | None = None) -> Mesh:
