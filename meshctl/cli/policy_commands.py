@@ -57,7 +57,7 @@ def status(root: RootOption = None, as_json: JsonOption = False) -> None:
         for line in info["changes"]:
             console.print(f"  {plain(line)}", highlight=False)
         if info["state_note"]:
-            console.print(f"state: {plain(info['state_note'])}", highlight=False)
+            console.print(f"meanwhile: {plain(info['state_note'])}", highlight=False)
     if standing.status != "approved":
         signed = ", ".join(info["signed_by"]) or "nobody yet"
         console.print(f"signed by: {plain(signed)} of a quorum of {info['quorum']}; "

@@ -1,0 +1,164 @@
+"""``[state]`` is council-approved trust: it names the database that holds the audit log (where
+the council's first approval is anchored), the run history and the revoked grants. An edit of it
+by hand, a database of one's own with an empty log and revocation table, takes effect only when
+the council approves it; until then the mesh acts on the approved ``[state]``. A mesh without
+``[state]`` keeps the digest its approvals signed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+import tomllib
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from governance.access import active_grant
+from governance.access.revocations import forget_revocations
+from governance.audit import audit_log_at
+from governance.audit.database import DatabaseLogStorage
+from governance.council import TRUST_APPROVED, approve_trust, read_approvals
+from governance.identity import LocalIdentity, identity_provider
+from governance.policy import TRUST_SECTIONS, digest_of, load_policy, trust_snapshot
+from governance.policy.trust import snapshot_of
+from governance.services import governed
+from governance.state import state_database
+from governance.state.database import dispose_engines
+from governance.wiring import load_policy_mesh
+from meshctl.cli import app
+
+TODAY = dt.date.today()
+COUNCIL = "council@acme.example"
+#: The example's grant of customers.customers to sales (mesh.toml).
+GRANT = "g-f7420363"
+ELSEWHERE = 'sqlite:///elsewhere.sqlite'
+
+
+def mesh(root: Path, *args: str) -> tuple[int, str]:
+    """Run the CLI on the mesh at ``root``; its exit code and everything it printed, on one line."""
+    result = CliRunner().invoke(app, [*args, "--root", str(root)], env={"COLUMNS": "300"})
+    return result.exit_code, " ".join(result.output.split())
+
+
+def add_state(root: Path, url: str) -> None:
+    with open(root / "mesh.toml", "a", encoding="utf-8") as fh:
+        fh.write(f'\n[state]\nurl = "{url}"\n')
+
+
+def approve(root: Path) -> bool:
+    """The council signs mesh.toml's trust, proven with the trust the mesh acts on."""
+    loaded = load_policy_mesh(root)
+    people = {e: p.public_key for e, p in loaded.policy.people.items()}
+    return approve_trust(loaded.policy, governed(loaded).audit, actor=identity_provider(loaded.policy).authenticate(
+        COUNCIL), signer=LocalIdentity(people=people)).approved
+
+
+def old_digest(raw: dict[str, object]) -> str:
+    """The digest approvals signed before [state] was trust: the four sections and the owners."""
+    domains = raw.get("domains")
+    owners = {n: t.get("owners") for n, t in domains.items() if isinstance(t, dict)} if isinstance(domains, dict) else {}
+    snapshot = {**{name: raw.get(name, {}) for name in TRUST_SECTIONS}, "owners": owners}
+    text = json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_a_state_database_named_by_hand_is_not_used_so_a_revoked_grant_stays_revoked(example_root: Path) -> None:
+    """The insider deletes the local audit log and points [state] at an empty database of their own
+    (a copy of the signed mesh.toml, the revoked grant in it): the mesh keeps its approved state."""
+    signed = (example_root / "mesh.toml").read_text()
+    code, out = mesh(example_root, "access", "revoke", GRANT, "--as", COUNCIL)
+    assert code == 0, out
+    (example_root / "mesh.toml").write_text(signed)
+    shutil.rmtree(example_root / ".mesh" / "audit")
+    add_state(example_root, ELSEWHERE)
+    forget_revocations()
+
+    acting = load_policy_mesh(example_root).policy
+    assert acting.state.url is None, "the approved [state] is the default"
+    assert active_grant(acting, "customers.customers", "sales", TODAY) is None, "mesh.sqlite still holds the revocation"
+    code, out = mesh(example_root, "access", "list", "--json")
+    assert code == 0 and {g["id"]: g["status"] for g in json.loads(out)}[GRANT] == "revoked", out
+    code, out = mesh(example_root, "policy", "status")
+    assert "changes pending" in out and "state: the default" in out and f"-> {ELSEWHERE}" in out, out
+    assert "re-approval" in out and "mesh policy approve --as EMAIL" in out, out
+    code, out = mesh(example_root, "check")
+    assert f"state: the default (.mesh/state/mesh.sqlite and the files under .mesh) -> {ELSEWHERE}" in out, out
+    assert f"was revoked by {COUNCIL}" in out, out
+    assert not (example_root / "elsewhere.sqlite").exists(), "the database the edit names is never opened"
+
+
+def test_a_state_change_the_council_approves_takes_effect_and_a_new_host_finds_the_anchor_there(
+        example_root: Path) -> None:
+    add_state(example_root, "sqlite:///shared/state.sqlite")
+    assert load_policy_mesh(example_root).policy.state.url is None
+    assert approve(example_root)
+    moved = load_policy_mesh(example_root)
+    assert moved.policy.state.url == "sqlite:///shared/state.sqlite"
+    log = governed(moved).audit
+    assert isinstance(log.storage, DatabaseLogStorage)
+    approvals = [r for r in log.records() if r.action == TRUST_APPROVED]
+    assert len(approvals) == 2, "the database's log holds the first approval (imported) and this one"
+    assert [a.digest for a in read_approvals(example_root)] == [r.details["digest"] for r in approvals]
+    code, out = mesh(example_root, "policy", "status")
+    assert code == 0 and "trust: approved" in out, out
+
+    # a new host: no memory of the approvals, no audit folder; the anchor is in the approved database
+    dispose_engines()
+    (example_root / ".mesh" / "state" / "council.json").unlink()
+    shutil.rmtree(example_root / ".mesh" / "audit")
+    assert load_policy_mesh(example_root).policy.state.url == "sqlite:///shared/state.sqlite"
+
+    # taking [state] out again is a change of trust too
+    text = (example_root / "mesh.toml").read_text()
+    (example_root / "mesh.toml").write_text(text.replace('\n[state]\nurl = "sqlite:///shared/state.sqlite"\n', "\n"))
+    assert load_policy_mesh(example_root).policy.state.url == "sqlite:///shared/state.sqlite"
+    code, out = mesh(example_root, "policy", "status")
+    assert "state: sqlite:///shared/state.sqlite -> the default" in out, out
+
+
+def test_the_digest_holds_state_only_when_mesh_toml_has_a_state_table(example_root: Path) -> None:
+    """An approval of a mesh without [state] (the example's, `make demo`'s) keeps verifying."""
+    raw = tomllib.loads((example_root / "mesh.toml").read_text())
+    assert "state" not in raw
+    [line] = read_approvals(example_root)
+    assert line.digest == old_digest(raw) == digest_of(trust_snapshot(load_policy(example_root)))
+    assert digest_of(snapshot_of({**raw, "state": {}})) == old_digest(raw), "an empty [state] is the default"
+    named = {**raw, "state": {"url": "sqlite:///shared/state.sqlite"}}
+    assert digest_of(snapshot_of(named)) != old_digest(named), "a [state] with a url is trust"
+    assert load_policy_mesh(example_root).policy.state.url is None
+
+
+def test_a_mesh_with_state_and_an_approval_from_before_is_told_to_approve_once(example_root: Path) -> None:
+    """A mesh that had [state] url before [state] was trust: its approvals do not cover it. Every
+    command says so and what to run, without a traceback; one approval puts it back in effect."""
+    add_state(example_root, "sqlite:///shared/state.sqlite")
+    written = load_policy(example_root)
+    audit_log_at(example_root / ".mesh", database=state_database(written)).records()  # ran on it: log imported
+
+    code, out = mesh(example_root, "check")
+    assert "needs this one re-approval" in out and "mesh policy approve --as EMAIL" in out, out
+    code, out = mesh(example_root, "policy", "status")
+    assert "needs this one re-approval" in out and "mesh policy approve --as EMAIL" in out, out
+
+    # a host that never acted on the approvals, without the audit folder the database imported
+    dispose_engines()
+    memory = (example_root / ".mesh" / "state" / "council.json").read_bytes()
+    (example_root / ".mesh" / "state" / "council.json").unlink()
+    shutil.move(example_root / ".mesh" / "audit", example_root / "audit.moved")
+    code, out = mesh(example_root, "check")
+    assert code != 0 and "Traceback" not in out, out
+    assert "approved [state]" in out and "mesh policy approve --as EMAIL" in out and "once" in out, out
+
+    # on a host that acted on them, the council approves [state] once
+    shutil.move(example_root / "audit.moved", example_root / ".mesh" / "audit")
+    (example_root / ".mesh" / "state" / "council.json").write_bytes(memory)
+    code, out = mesh(example_root, "policy", "approve", "--as", COUNCIL)
+    assert code == 0 and "approved: in effect now" in out, out
+    code, out = mesh(example_root, "policy", "status")
+    assert code == 0 and "trust: approved" in out, out
+    dispose_engines()
+    (example_root / ".mesh" / "state" / "council.json").unlink()
+    shutil.rmtree(example_root / ".mesh" / "audit")
+    assert load_policy_mesh(example_root).policy.state.url == "sqlite:///shared/state.sqlite"  # a new host too
