@@ -158,6 +158,8 @@ def test_a_mesh_with_state_and_an_approval_from_before_is_told_to_approve_once(e
     assert code == 0 and "approved: in effect now" in out, out
     code, out = mesh(example_root, "policy", "status")
     assert code == 0 and "trust: approved" in out, out
+    in_database = audit_log_at(example_root / ".mesh", database=state_database(written)).records()
+    assert sum(r.action == TRUST_APPROVED for r in in_database) == 2, "the re-approval is in the database's log"
     dispose_engines()
     (example_root / ".mesh" / "state" / "council.json").unlink()
     shutil.rmtree(example_root / ".mesh" / "audit")
