@@ -1,7 +1,8 @@
 """The council's approval of trust: who is who and who may do what.
 
 Once the council has approved the trust sections of ``mesh.toml`` (people, roles, domain
-owners, identity settings, the council's quorum), a change of them takes effect only when a
+owners, identity settings, the council's quorum, and ``[state]``, the database that holds the
+audit log and the revoked grants), a change of them takes effect only when a
 quorum of ``approve_policy`` holders, as the last approved trust names them, has signed it.
 Until then the mesh runs on the last approved trust. Approvals are kept beside ``mesh.toml``
 in ``mesh.approvals.jsonl`` and, whole, in the audit log.

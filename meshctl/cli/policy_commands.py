@@ -45,7 +45,7 @@ def status(root: RootOption = None, as_json: JsonOption = False) -> None:
         emit_json(info)
         return
     if standing.status == "unapproved":
-        console.print("trust: not approved by the council: mesh.toml's people, roles and owners are in effect as "
+        console.print("trust: not approved by the council: mesh.toml's people, roles, owners and [state] are in effect as "
                       "written, so whoever can edit the file decides who may do what.\n"
                       f"Fix: a holder of approve_policy runs `mesh policy approve --as EMAIL` "
                       f"(quorum {info['quorum']})", highlight=False)
