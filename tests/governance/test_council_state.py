@@ -89,6 +89,17 @@ def test_a_state_database_named_by_hand_is_not_used_so_a_revoked_grant_stays_rev
     assert not (example_root / "elsewhere.sqlite").exists(), "the database the edit names is never opened"
 
 
+def test_a_new_host_looks_the_anchor_up_in_the_approved_state_not_in_the_one_the_edit_names(
+        example_root: Path) -> None:
+    """A host that never acted on the approvals reads the first one from the audit log: the
+    approved [state]'s, which holds it, never the empty one an edit of [state] names."""
+    add_state(example_root, ELSEWHERE)
+    (example_root / ".mesh" / "state" / "council.json").unlink()
+    assert load_policy_mesh(example_root).policy.state.url is None
+    assert (example_root / ".mesh" / "state" / "council.json").exists(), "the host now remembers the approvals"
+    assert not (example_root / "elsewhere.sqlite").exists()
+
+
 def test_a_state_change_the_council_approves_takes_effect_and_a_new_host_finds_the_anchor_there(
         example_root: Path) -> None:
     add_state(example_root, "sqlite:///shared/state.sqlite")
