@@ -19,8 +19,8 @@ from pathlib import Path
 from assets.atomic import atomic_write
 from assets.errors import ConfigError, MeshError
 from assets.mesh import STATE_DIR
-from governance.audit import AuditLog, audit_log_at
 from assets.stored_json import load_json
+from governance.audit import AuditLog, audit_log_at
 from governance.policy import MeshPolicy
 from governance.state import state_database
 

@@ -3,10 +3,11 @@
 ``[people]`` (who proves an identity with which key), ``[roles]`` (who holds which permission),
 every domain's ``owners``, ``[identity]`` (how identities are proven), ``[council]`` (how
 many must approve a change of these) and ``[state]`` (the database that holds the audit log and
-the revoked grants: pointed at a database of one's own, it would hold neither). Whoever can
-edit the file could otherwise make themselves council, or start an empty audit log; so once the council has approved a snapshot of these sections
-(``governance.council``), a change takes effect only when approved in turn, and until then the
-mesh runs on the approved snapshot (:func:`with_trust`).
+the revoked grants). Whoever can edit the file could otherwise make themselves council, or
+point ``[state]`` at a database of their own with an empty audit log and no revocations; so
+once the council has approved a snapshot of these sections (``governance.council``), a change
+takes effect only when approved in turn, and until then the mesh runs on the approved snapshot
+(:func:`with_trust`).
 
 A snapshot is the sections' values as read from TOML, so its digest is over content, not
 layout: reordering keys or comments changes nothing. ``state`` is in a snapshot only when

@@ -205,8 +205,9 @@ def open_policy_mesh(root: Path | None, *, seal: bool = True, council: bool = Tr
     """The mesh without any domain's code, for operational commands (audit, keys, DR, access):
     a domain whose module is broken does not block them. ``seal=False`` for a command that must
     not sign the audit log's head when it ends (verification: signing would endorse what it found).
-    ``council=False`` loads mesh.toml as written, for a command that decides nothing about who
-    may act and must work while the council's approvals are in question (audit verification)."""
+    ``council=False`` loads mesh.toml as written (but with the approved ``[state]`` when the
+    approvals verify), for a command that decides nothing about who may act and must work while
+    the council's approvals are in question (audit verification)."""
     with user_errors():
         mesh = load_mesh(root, domains=(), council=council)
     return _opening(mesh) if seal else mesh
