@@ -70,20 +70,30 @@ class TrustStanding:
         """Whether the file has a ``[state]`` and the last approval holds none: either it was
         added since, or the approval was made before ``[state]`` was trust (an upgrade), which the
         files cannot tell apart; either way one approval of the council puts it in effect."""
-        head = self.chain.approved[-1].snapshot if self.chain.approved else None
-        return head is not None and "state" not in head and "state" in self.snapshot
+        return state_predates_trust(self.chain, self.snapshot)
+
+    def refuse_unapproved_state(self) -> None:
+        """Raise :class:`~assets.errors.ConfigError` while ``mesh.toml`` names a ``[state]`` and the
+        last approval names none. Acting on the default state instead would be right after an
+        attack, but after an upgrade it would move a running mesh's audit log and run history to
+        another database without anyone asking; the files cannot tell the two apart, so nothing
+        acts until the council approves (or the file is put back). ``mesh policy status`` and
+        ``mesh policy approve`` load the mesh with ``approving`` and are not stopped."""
+        if self.state_predates_trust:
+            raise unapproved_state_error(self.written, self.chain)
 
     def state_note(self) -> str | None:
         """What a pending change of ``[state]`` means now, for ``mesh check`` and ``mesh policy status``."""
         if not self.state_pending:
             return None
-        note = (f"until the council approves it the mesh keeps its audit log, run history and revoked grants in "
+        if self.state_predates_trust:
+            return (f"no approval names a [state], so until the council approves {describe_state(self.written.state)} "
+                    "nothing but `mesh policy status` and `mesh policy approve` runs; a mesh that had [state] before "
+                    "[state] became council-approved trust needs this one re-approval: its earlier approvals do not "
+                    "cover [state]")
+        return (f"until the council approves it the mesh keeps its audit log, run history and revoked grants in "
                 f"the approved state database, {describe_state(self.policy.state)}, not in "
                 f"{describe_state(self.written.state)}")
-        if self.state_predates_trust:
-            note += ("; a mesh that had [state] before [state] became council-approved trust needs this one "
-                     "re-approval: its earlier approvals do not cover [state]")
-        return note
 
     def finding(self) -> str | None:
         """A warning for ``mesh check`` while the file's trust is not the approved one."""
@@ -104,6 +114,26 @@ class TrustStanding:
         if not self.chain.approved:
             return []
         return describe_changes(self.chain.approved[-1].snapshot, self.snapshot)
+
+
+def state_predates_trust(chain: Chain, snapshot: Mapping[str, Any]) -> bool:
+    """Whether ``snapshot`` (``mesh.toml``'s trust as written) has a ``[state]`` while the last
+    approval of ``chain`` holds none (:attr:`TrustStanding.state_predates_trust`)."""
+    head = chain.approved[-1].snapshot if chain.approved else None
+    return head is not None and "state" not in head and "state" in snapshot
+
+
+def unapproved_state_error(written: MeshPolicy, chain: Chain) -> ConfigError:
+    """The error of a ``[state]`` the council never approved (:meth:`TrustStanding.refuse_unapproved_state`)."""
+    quorum = (chain.head or written).council.quorum
+    return ConfigError(
+        f"mesh.toml names the state database {describe_state(written.state)}, which the council has not "
+        "approved: its last approval names no [state] (the table was added since, or the approval predates "
+        "[state] being council-approved trust), and the mesh acts on no state database the council has not "
+        "approved, nor on another one than mesh.toml names", where=str(written.path),
+        fix=f"{quorum} holder(s) of approve_policy run `mesh policy approve --as EMAIL` (`mesh policy status` "
+            "shows the change and who signed), on a host that has acted on the approvals; or remove [state] "
+            "from mesh.toml if nobody meant to add it")
 
 
 def trust_standing(written: MeshPolicy, open_log: Callable[[MeshPolicy], AuditLog]) -> TrustStanding:

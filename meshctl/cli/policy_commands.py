@@ -31,7 +31,7 @@ def status(root: RootOption = None, as_json: JsonOption = False) -> None:
     from governance.services import governed
 
     with user_errors():
-        mesh = open_policy_mesh(root, seal=False)
+        mesh = open_policy_mesh(root, seal=False, approving=True)
         standing = trust_standing(load_policy(mesh.policy.path), lambda _: governed(mesh).audit)
     chain = standing.chain
     governing = chain.head or standing.written
@@ -73,7 +73,7 @@ def approve(root: RootOption = None, user: ActorOption = None) -> None:
     from governance.services import governed
 
     with user_errors():
-        mesh = open_policy_mesh(root)
+        mesh = open_policy_mesh(root, approving=True)
         actor = act_as(mesh, user, "trust_approve")
         signer = local_identity(mesh.policy)
         result = approve_trust(mesh.policy, governed(mesh).audit, actor=actor, signer=signer)

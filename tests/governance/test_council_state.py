@@ -1,8 +1,9 @@
 """``[state]`` is council-approved trust: it names the database that holds the audit log (where
 the council's first approval is anchored), the run history and the revoked grants. An edit of it
 by hand, a database of one's own with an empty log and revocation table, takes effect only when
-the council approves it; until then the mesh acts on the approved ``[state]``. A mesh without
-``[state]`` keeps the digest its approvals signed."""
+the council approves it; until then the mesh acts on the approved ``[state]``, and a ``[state]``
+the council never approved (its approvals hold none) stops every command but the council's own.
+A mesh without ``[state]`` keeps the digest its approvals signed."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ import shutil
 import tomllib
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from governance.access import active_grant
+from assets.errors import ConfigError
 from governance.access.revocations import forget_revocations
 from governance.audit import audit_log_at
 from governance.audit.database import DatabaseLogStorage
@@ -26,7 +29,7 @@ from governance.policy.trust import snapshot_of
 from governance.services import governed
 from governance.state import state_database
 from governance.state.database import dispose_engines
-from governance.wiring import load_policy_mesh
+from governance.wiring import load_mesh, load_policy_mesh
 from meshctl.cli import app
 
 TODAY = dt.date.today()
@@ -49,7 +52,7 @@ def add_state(root: Path, url: str) -> None:
 
 def approve(root: Path) -> bool:
     """The council signs mesh.toml's trust, proven with the trust the mesh acts on."""
-    loaded = load_policy_mesh(root)
+    loaded = load_mesh(root, domains=(), approving=True)
     people = {e: p.public_key for e, p in loaded.policy.people.items()}
     return approve_trust(loaded.policy, governed(loaded).audit, actor=identity_provider(loaded.policy).authenticate(
         COUNCIL), signer=LocalIdentity(people=people)).approved
@@ -66,7 +69,9 @@ def old_digest(raw: dict[str, object]) -> str:
 
 def test_a_state_database_named_by_hand_is_not_used_so_a_revoked_grant_stays_revoked(example_root: Path) -> None:
     """The insider deletes the local audit log and points [state] at an empty database of their own
-    (a copy of the signed mesh.toml, the revoked grant in it): the mesh keeps its approved state."""
+    (a copy of the signed mesh.toml, the revoked grant in it): nothing acts on that database, nor
+    on another than mesh.toml names; the council's commands show the change, and taking it out
+    again finds the revocation where it was."""
     signed = (example_root / "mesh.toml").read_text()
     code, out = mesh(example_root, "access", "revoke", GRANT, "--as", COUNCIL)
     assert code == 0, out
@@ -75,18 +80,25 @@ def test_a_state_database_named_by_hand_is_not_used_so_a_revoked_grant_stays_rev
     add_state(example_root, ELSEWHERE)
     forget_revocations()
 
+    with pytest.raises(ConfigError, match="which the council has not approved") as refused:
+        load_policy_mesh(example_root)
+    assert "mesh policy approve --as EMAIL" in (refused.value.fix or "")
+    for command in (("access", "list", "--json"), ("check",), ("audit", "verify")):
+        code, out = mesh(example_root, *command)
+        assert code != 0 and "Traceback" not in out, (command, out)
+        assert "which the council has not approved" in out and "mesh policy approve --as EMAIL" in out, (command, out)
+    code, out = mesh(example_root, "policy", "status")
+    assert code == 0, (code, out)
+    assert "changes pending" in out and "state: the default" in out and f"-> {ELSEWHERE}" in out, out
+    assert "re-approval" in out and "mesh policy approve --as EMAIL" in out, out
+    assert not (example_root / "elsewhere.sqlite").exists(), "the database the edit names is never opened"
+
+    (example_root / "mesh.toml").write_text(signed)  # the edit taken out: the approved state, as it was
     acting = load_policy_mesh(example_root).policy
-    assert acting.state.url is None, "the approved [state] is the default"
+    assert acting.state.url is None
     assert active_grant(acting, "customers.customers", "sales", TODAY) is None, "mesh.sqlite still holds the revocation"
     code, out = mesh(example_root, "access", "list", "--json")
     assert code == 0 and {g["id"]: g["status"] for g in json.loads(out)}[GRANT] == "revoked", out
-    code, out = mesh(example_root, "policy", "status")
-    assert "changes pending" in out and "state: the default" in out and f"-> {ELSEWHERE}" in out, out
-    assert "re-approval" in out and "mesh policy approve --as EMAIL" in out, out
-    code, out = mesh(example_root, "check")
-    assert f"state: the default (.mesh/state/mesh.sqlite and the files under .mesh) -> {ELSEWHERE}" in out, out
-    assert f"was revoked by {COUNCIL}" in out, out
-    assert not (example_root / "elsewhere.sqlite").exists(), "the database the edit names is never opened"
 
 
 def test_a_new_host_looks_the_anchor_up_in_the_approved_state_not_in_the_one_the_edit_names(
@@ -95,7 +107,8 @@ def test_a_new_host_looks_the_anchor_up_in_the_approved_state_not_in_the_one_the
     approved [state]'s, which holds it, never the empty one an edit of [state] names."""
     add_state(example_root, ELSEWHERE)
     (example_root / ".mesh" / "state" / "council.json").unlink()
-    assert load_policy_mesh(example_root).policy.state.url is None
+    with pytest.raises(ConfigError, match="which the council has not approved"):  # not the anchor's error
+        load_policy_mesh(example_root)
     assert (example_root / ".mesh" / "state" / "council.json").exists(), "the host now remembers the approvals"
     assert not (example_root / "elsewhere.sqlite").exists()
 
@@ -103,7 +116,8 @@ def test_a_new_host_looks_the_anchor_up_in_the_approved_state_not_in_the_one_the
 def test_a_state_change_the_council_approves_takes_effect_and_a_new_host_finds_the_anchor_there(
         example_root: Path) -> None:
     add_state(example_root, "sqlite:///shared/state.sqlite")
-    assert load_policy_mesh(example_root).policy.state.url is None
+    with pytest.raises(ConfigError, match="which the council has not approved"):
+        load_policy_mesh(example_root)
     assert approve(example_root)
     moved = load_policy_mesh(example_root)
     assert moved.policy.state.url == "sqlite:///shared/state.sqlite"
@@ -149,7 +163,11 @@ def test_a_mesh_with_state_and_an_approval_from_before_is_told_to_approve_once(e
     audit_log_at(example_root / ".mesh", database=state_database(written)).records()  # ran on it: log imported
 
     code, out = mesh(example_root, "check")
-    assert "needs this one re-approval" in out and "mesh policy approve --as EMAIL" in out, out
+    assert code != 0 and "the approval predates [state] being council-approved trust" in out, out
+    assert "mesh policy approve --as EMAIL" in out, out
+    code, out = mesh(example_root, "materialize", "sales.orders")
+    assert code != 0 and "Traceback" not in out and "which the council has not approved" in out, out
+    assert not (example_root / ".mesh" / "state" / "mesh.sqlite").exists(), "never moved to the default state"
     code, out = mesh(example_root, "policy", "status")
     assert "needs this one re-approval" in out and "mesh policy approve --as EMAIL" in out, out
 
