@@ -46,6 +46,7 @@ def check_mesh(root: Path | str | None = None) -> CheckReport:
     warnings: list[str] = []
     try:
         standing = standing_of(policy)
+        standing.refuse_unapproved_state()
     except MeshError as exc:
         return CheckReport(problems=(str(exc),))
     policy = standing.policy

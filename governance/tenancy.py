@@ -95,7 +95,7 @@ def dag_entry_file(name: str) -> str:
 def create_domain(root: Path, name: str, owner: str, audit: AuditLog, *, actor: Actor) -> list[Path]:
     """Onboard domain ``name`` owned by ``owner``; returns the files written. ``actor`` needs the
     ``manage_domains`` permission."""
-    policy = trust_standing(load_policy(root), lambda: audit).policy  # the roles the council approved
+    policy = trust_standing(load_policy(root), lambda _: audit).policy  # the roles the council approved
     require(policy, audit, actor, "manage_domains", action="domain_create", target=name)
     try:
         check_name(name, "mesh domain create")  # as mesh.toml's [domains.<name>] will check it

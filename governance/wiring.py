@@ -13,6 +13,7 @@ a ``mesh.toml`` whose digest changed since the last load is audited then
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Collection
@@ -35,12 +36,20 @@ from governance.access import AccessDeniedError, check_graph_access, domain_may_
 from governance.alerts import AlertObserver, AlertSink
 from governance.audit import AuditLog, audit_log_at, mesh_witnesses
 from governance.audit.policy_changes import record_policy_change
-from governance.council import TrustStanding, trust_standing
+from governance.council import (
+    TrustStanding,
+    read_approvals,
+    state_predates_trust,
+    trust_standing,
+    unapproved_state_error,
+    verify_chain,
+)
+from governance.council.anchor import log_of
 from governance.handlers import default_handlers
 from governance.history import LEGACY_FILE as HISTORY_FILE
 from governance.history import RunHistory
 from governance.lineage.emitter import lineage_for
-from governance.policy import MeshPolicy, load_policy
+from governance.policy import MeshPolicy, load_policy, trust_snapshot
 from governance.policy.roles import approvers_with
 from governance.protection import Keyring, classified_columns, protect
 from governance.protection.providers import key_provider
@@ -57,7 +66,7 @@ _log = logging.getLogger(__name__)
 
 
 def load_mesh(path: Path | str | None = None, *, strict: bool = True,
-              domains: Collection[str] | None = None, council: bool = True) -> Mesh:
+              domains: Collection[str] | None = None, council: bool = True, approving: bool = False) -> Mesh:
     """Load ``mesh.toml`` (found from ``path``, ``$MESH_ROOT`` or the working folder) and the
     domains beside it, and wire governance into the mesh.
 
@@ -70,10 +79,12 @@ def load_mesh(path: Path | str | None = None, *, strict: bool = True,
     on every load.
 
     The mesh acts on the trust the council approved (``governance.council``): a change of
-    people, roles or owners not yet approved is not in effect. ``council=False`` loads the file
-    as written, for the one command that repairs the approvals (``mesh policy recover``).
+    people, roles, owners or ``[state]`` not yet approved is not in effect. ``council=False``
+    loads the file as written, for the commands that must work while the approvals are in
+    question (``mesh policy recover``, ``mesh audit verify``), but with the approved ``[state]``
+    whenever the approvals file's signatures hold (:func:`approved_state`).
     """
-    policy = acting_policy(load_policy(path)) if council else load_policy(path)
+    policy = acting_policy(load_policy(path), approving=approving) if council else approved_state(load_policy(path))
     active = policy.active_domains
     found = discover(policy.root, active, domains, skip=set(policy.domains) - set(active))
     if domains is not None:  # also load the domains they read, to check access to their assets
@@ -97,20 +108,34 @@ def load_mesh(path: Path | str | None = None, *, strict: bool = True,
                 wiring=_governed_services, policy=policy, errors=dict(found.errors), switches=_switches(policy))
 
 
-def acting_policy(written: MeshPolicy) -> MeshPolicy:
-    """``written`` (``mesh.toml`` as loaded) with the trust the council approved."""
-    return standing_of(written).policy
+def acting_policy(written: MeshPolicy, *, approving: bool = False) -> MeshPolicy:
+    """``written`` (``mesh.toml`` as loaded) with the trust the council approved. A ``[state]``
+    the council never approved stops it (:meth:`TrustStanding.refuse_unapproved_state`), unless
+    ``approving``: the council's own commands, which show and sign that change."""
+    standing = standing_of(written)
+    if not approving:
+        standing.refuse_unapproved_state()
+    return standing.policy
 
 
 def standing_of(written: MeshPolicy) -> TrustStanding:
     """Which trust ``written`` acts on (:func:`governance.council.trust_standing`), the audit log
-    read for the council's first approval only when this host has not recorded it."""
-    return trust_standing(written, partial(_evidence_log, written))
+    read for the council's first approval only when this host has not recorded it: the log of the
+    approved ``[state]``, never one an unapproved edit of ``[state]`` names."""
+    return trust_standing(written, log_of)
 
 
-def _evidence_log(policy: MeshPolicy) -> AuditLog:
-    return audit_log_at(policy.root / STATE_DIR, pinned=policy.audit.key_fingerprint,
-                        database=state_database(policy) if policy.state.shared else None)
+def approved_state(written: MeshPolicy) -> MeshPolicy:
+    """``written`` with the ``[state]`` of the last approval whose signatures hold, not checked
+    against the audit log (the check that needs the log this names); as written when the approvals
+    file holds no approval or cannot be verified (a command repairing it reads the file's)."""
+    try:
+        chain = verify_chain(written, read_approvals(written.root))
+    except MeshError:
+        return written
+    if state_predates_trust(chain, trust_snapshot(written)):
+        raise unapproved_state_error(written, chain)
+    return written if chain.head is None else dataclasses.replace(written, state=chain.head.state)
 
 
 def load_policy_mesh(path: Path | str | None = None) -> Mesh:

@@ -79,10 +79,23 @@ def copy_example_mesh(target: Path, *, approved: bool = True) -> Path:
 
 def approve_example_trust(root: Path) -> None:
     """The council signs the example's people, roles and owners (`mesh policy approve`)."""
-    mesh = load_policy_mesh(root)
+    mesh = load_mesh(root, domains=(), approving=True)  # as the command loads it: a [state] to sign does not stop it
     people = {e: p.public_key for e, p in mesh.policy.people.items()}
     approve_trust(mesh.policy, governed(mesh).audit, actor=identity_provider(mesh.policy).authenticate(COUNCIL),
                   signer=LocalIdentity(people=people))
+
+
+def name_state(root: Path, url: str, *, password_env: str | None = None) -> None:
+    """Write ``[state] url`` (and ``password_env``) into ``root``'s mesh.toml, as a council would
+    for a deployment whose hosts share a database: ``[state]`` is trust, so when the council has
+    approved the mesh's trust it signs the change too (else nothing but the council's commands runs)."""
+    from governance.wiring import standing_of
+
+    lines = ["", "[state]", f'url = "{url}"', *([f'password_env = "{password_env}"'] if password_env else [])]
+    with open(root / "mesh.toml", "a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+    if standing_of(load_policy(root)).status == "pending":
+        approve_example_trust(root)
 
 
 def arrived_long_ago(folder: Path) -> None:

@@ -47,11 +47,12 @@ def trust_digests(raw: bytes) -> dict[str, str]:
     text ``raw``; ``others``: a digest of everything else, so a report can tell a change of trust
     alone (which the council's approval explains) from one that also edited other tables."""
     data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
-    others = {k: v for k, v in data.items() if k not in TRUST_SECTIONS}
+    trust = snapshot_of(data)
+    others = {k: v for k, v in data.items() if k not in TRUST_SECTIONS and k not in trust}
     if isinstance(others.get("domains"), dict):
         others["domains"] = {name: {k: v for k, v in table.items() if k != "owners"} if isinstance(table, dict)
                              else table for name, table in others["domains"].items()}
-    return {"trust": trust_digest(snapshot_of(data)), "others": digest_of(canonical({"v": others}))}
+    return {"trust": trust_digest(trust), "others": digest_of(canonical({"v": others}))}
 
 
 def last_recorded(log: AuditLog) -> str | None:

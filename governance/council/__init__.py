@@ -1,9 +1,11 @@
 """The council's approval of trust: who is who and who may do what.
 
 Once the council has approved the trust sections of ``mesh.toml`` (people, roles, domain
-owners, identity settings, the council's quorum), a change of them takes effect only when a
+owners, identity settings, the council's quorum, and ``[state]``, the database that holds the
+audit log and the revoked grants), a change of them takes effect only when a
 quorum of ``approve_policy`` holders, as the last approved trust names them, has signed it.
-Until then the mesh runs on the last approved trust. Approvals are kept beside ``mesh.toml``
+Until then the mesh runs on the last approved trust; a ``[state]`` the council never approved
+stops it instead (:meth:`TrustStanding.refuse_unapproved_state`). Approvals are kept beside ``mesh.toml``
 in ``mesh.approvals.jsonl`` and, whole, in the audit log.
 """
 
@@ -21,7 +23,13 @@ from governance.council.recovery import (
     log_disagreement,
     recover_approvals,
 )
-from governance.council.standing import TrustStanding, describe_changes, trust_standing
+from governance.council.standing import (
+    TrustStanding,
+    describe_changes,
+    state_predates_trust,
+    trust_standing,
+    unapproved_state_error,
+)
 
 __all__ = [
     "APPROVALS_FILE",
@@ -38,6 +46,8 @@ __all__ = [
     "log_disagreement",
     "read_approvals",
     "recover_approvals",
+    "state_predates_trust",
     "trust_standing",
+    "unapproved_state_error",
     "verify_chain",
 ]

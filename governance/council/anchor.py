@@ -18,8 +18,11 @@ from pathlib import Path
 
 from assets.atomic import atomic_write
 from assets.errors import ConfigError, MeshError
-from governance.audit import AuditLog
+from assets.mesh import STATE_DIR
 from assets.stored_json import load_json
+from governance.audit import AuditLog, audit_log_at
+from governance.policy import MeshPolicy
+from governance.state import state_database
 
 #: The audit action of a change of trust that reached the council's quorum.
 TRUST_APPROVED = "trust_approved"
@@ -63,6 +66,13 @@ def check_anchor(state_dir: Path, approved: Sequence[str], open_log: Callable[[]
                           where=where, fix=_FIX)
     if seen is None or (approved and seen[1] != approved[-1]):
         remember(state_dir, approved)
+
+
+def log_of(policy: MeshPolicy) -> AuditLog:
+    """The audit log ``policy``'s ``[state]`` names (the database's, else the folder's), opened
+    as evidence: for the anchor, and for an approval that moves the log (:mod:`.approve`)."""
+    return audit_log_at(policy.root / STATE_DIR, pinned=policy.audit.key_fingerprint,
+                        database=state_database(policy) if policy.state.shared else None)
 
 
 def remember(state_dir: Path, approved: Sequence[str]) -> None:

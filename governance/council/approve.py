@@ -6,7 +6,10 @@ signatures reach that trust's ``[council] quorum`` the change is approved and ta
 Each signature is audited (``trust_signed``) and each approval too (``trust_approved``, with
 the whole approved line, so the approvals file can be rebuilt from the log: :mod:`.recovery`).
 The audit record comes before the file: a crash between them leaves an approval the log holds
-and the file lacks, which ``mesh policy recover`` writes back.
+and the file lacks, which ``mesh policy recover`` writes back. An approval that changes
+``[state]`` is recorded in the log of the ``[state]`` it puts in effect (a new database first
+imports the folder's log, as on any first use): that log, where the mesh acts from then on,
+holds every approval, and a new host finds the first one there.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 from assets.errors import MeshError
 from assets.mesh import STATE_DIR
 from governance.audit import AuditEvent, AuditLog
-from governance.council.anchor import TRUST_APPROVED, remember
+from governance.council.anchor import TRUST_APPROVED, log_of, remember
 from governance.council.approvals import (
     TrustApproval,
     approval_payload,
@@ -57,12 +60,12 @@ def approve_trust(policy: MeshPolicy, audit: AuditLog, *, actor: Actor, signer: 
     """Add ``actor``'s signature (made by ``signer`` with their held key) to the trust sections
     of the ``mesh.toml`` ``policy`` was loaded from."""
     with mesh_toml_lock(policy.path):
-        standing = trust_standing(load_policy(policy.path), lambda: audit)
+        standing = trust_standing(load_policy(policy.path), lambda _: audit)
         target = "mesh.toml trust"
         if standing.status == "approved":
-            raise CouncilError(f"nothing to approve: the roles, people, owners and identity settings of "
+            raise CouncilError(f"nothing to approve: the roles, people, owners, identity settings and [state] of "
                                f"{policy.path} are the ones the council approved ({standing.digest})",
-                               fix="edit [people], [roles], a domain's owners, [identity] or [council] first")
+                               fix="edit [people], [roles], a domain's owners, [identity], [council] or [state] first")
         governing = standing.chain.head or trust_in(standing.written)
         require(standing.policy, audit, actor, APPROVE_POLICY, action="trust_approve", target=target)
         _refuse_a_locked_council(standing.written, target)
@@ -84,7 +87,8 @@ def approve_trust(policy: MeshPolicy, audit: AuditLog, *, actor: Actor, signer: 
         changes = tuple(standing.changes()) if previous else ("first approval",)
         details = {"digest": standing.digest, "previous": previous, "signed": len(signers), "quorum": quorum,
                    "changes": list(changes)[:50], **identity_details(actor)}
-        audit.append_many([
+        moves = approved and standing.written.state != standing.policy.state
+        (log_of(standing.written) if moves else audit).append_many([
             AuditEvent(actor=actor.id, action=TRUST_SIGNED, target=target, outcome="signed", source="governance",
                        details=details),
             *([AuditEvent(actor=actor.id, action=TRUST_APPROVED, target=target, outcome="approved",

@@ -87,12 +87,13 @@ def mesh_view(mesh: Mesh) -> OpsView:
 def compiled_view(root: Path) -> OpsView:
     """The view of the compiled mesh at ``root``, without importing any domain (the ops DAG)."""
     from governance.policy import load_policy
+    from governance.wiring import acting_policy
 
     compiled = read_compiled(root)
     if compiled is None:
         raise ConfigError("the mesh is not compiled", where=str(root / ".mesh" / "compiled"),
                           fix="run `mesh compile` (or `mesh up`)")
-    policy = load_policy(root)
+    policy = acting_policy(load_policy(root))  # the approved [state]: an edit of it names no database yet
     return OpsView(watched_of_compiled(compiled, policy.ops), state_database(policy))
 
 

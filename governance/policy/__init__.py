@@ -29,6 +29,7 @@ from governance.policy.model import (
 )
 from governance.policy.trust import (
     APPROVE_POLICY,
+    OPTIONAL_SECTIONS,
     TRUST_SECTIONS,
     Trust,
     digest_of,
@@ -38,6 +39,7 @@ from governance.policy.trust import (
 
 __all__ = [
     "APPROVE_POLICY",
+    "OPTIONAL_SECTIONS",
     "TRUST_SECTIONS",
     "IDENTITY_PROVIDERS",
     "JURISDICTIONS",

@@ -208,9 +208,10 @@ class _Reader:
         owned = {name: emails for name, table in (owners.items() if isinstance(owners, dict) else ())
                  if (emails := self._build(f"[domains.{name}]", partial(
                      self._emails, {"owners": table}, "owners", f"[domains.{name}]")))}
-        if self.problems or identity is None or council is None:
+        state = self._build("[state]", lambda: self._state(self._table(raw, "state")))
+        if self.problems or identity is None or council is None or state is None:
             raise PolicyErrors(self.file, self.problems)
-        return Trust(people=people, roles=roles, identity=identity, council=council, owners=owned)
+        return Trust(people=people, roles=roles, identity=identity, council=council, owners=owned, state=state)
 
     # -- sections -------------------------------------------------------------------------------
     def _role(self, name: str, t: dict[str, Any]) -> Role:

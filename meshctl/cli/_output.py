@@ -201,14 +201,16 @@ def act_as(mesh: Mesh, claimed: str | None, action: str) -> Actor:
         return authenticate(mesh.policy, governed(mesh).audit, claimed, action=action)
 
 
-def open_policy_mesh(root: Path | None, *, seal: bool = True, council: bool = True) -> Mesh:
+def open_policy_mesh(root: Path | None, *, seal: bool = True, council: bool = True, approving: bool = False) -> Mesh:
     """The mesh without any domain's code, for operational commands (audit, keys, DR, access):
     a domain whose module is broken does not block them. ``seal=False`` for a command that must
     not sign the audit log's head when it ends (verification: signing would endorse what it found).
-    ``council=False`` loads mesh.toml as written, for a command that decides nothing about who
-    may act and must work while the council's approvals are in question (audit verification)."""
+    ``council=False`` loads mesh.toml as written (but with the approved ``[state]`` when the
+    approvals verify), for a command that decides nothing about who may act and must work while
+    the council's approvals are in question (audit verification). ``approving``: the council's
+    own commands, not stopped by a ``[state]`` the council has yet to approve."""
     with user_errors():
-        mesh = load_mesh(root, domains=(), council=council)
+        mesh = load_mesh(root, domains=(), council=council, approving=approving)
     return _opening(mesh) if seal else mesh
 
 

@@ -18,33 +18,34 @@ from meshctl.cli._output import (
     user_errors,
 )
 
-policy_app = typer.Typer(help="The council's approval of people, roles, owners and identity settings.",
+policy_app = typer.Typer(help="The council's approval of people, roles, owners, identity settings and [state].",
                          no_args_is_help=True)
 
 
 @policy_app.command("status")
 def status(root: RootOption = None, as_json: JsonOption = False) -> None:
-    """Whether the roles, people, owners and identity settings of mesh.toml are the ones the
-    council approved, what is pending, and who has signed it."""
+    """Whether the roles, people, owners, identity settings and [state] of mesh.toml are the ones
+    the council approved, what is pending, and who has signed it."""
     from governance.council import trust_standing
     from governance.policy import load_policy
     from governance.services import governed
 
     with user_errors():
-        mesh = open_policy_mesh(root, seal=False)
-        standing = trust_standing(load_policy(mesh.policy.path), lambda: governed(mesh).audit)
+        mesh = open_policy_mesh(root, seal=False, approving=True)
+        standing = trust_standing(load_policy(mesh.policy.path), lambda _: governed(mesh).audit)
     chain = standing.chain
     governing = chain.head or standing.written
     pending = standing.pending
     info: dict[str, Any] = {
         "status": standing.status, "digest": standing.digest, "approved": chain.head_digest,
         "approvals": len(chain.approved), "quorum": governing.council.quorum,
-        "changes": standing.changes(), "signed_by": sorted(chain.pending_signers) if pending else []}
+        "changes": standing.changes(), "signed_by": sorted(chain.pending_signers) if pending else [],
+        "state_note": standing.state_note()}
     if as_json:
         emit_json(info)
         return
     if standing.status == "unapproved":
-        console.print("trust: not approved by the council: mesh.toml's people, roles and owners are in effect as "
+        console.print("trust: not approved by the council: mesh.toml's people, roles, owners and [state] are in effect as "
                       "written, so whoever can edit the file decides who may do what.\n"
                       f"Fix: a holder of approve_policy runs `mesh policy approve --as EMAIL` "
                       f"(quorum {info['quorum']})", highlight=False)
@@ -55,6 +56,8 @@ def status(root: RootOption = None, as_json: JsonOption = False) -> None:
                       f"({chain.head_digest})", highlight=False)
         for line in info["changes"]:
             console.print(f"  {plain(line)}", highlight=False)
+        if info["state_note"]:
+            console.print(f"meanwhile: {plain(info['state_note'])}", highlight=False)
     if standing.status != "approved":
         signed = ", ".join(info["signed_by"]) or "nobody yet"
         console.print(f"signed by: {plain(signed)} of a quorum of {info['quorum']}; "
@@ -63,14 +66,14 @@ def status(root: RootOption = None, as_json: JsonOption = False) -> None:
 
 @policy_app.command("approve")
 def approve(root: RootOption = None, user: ActorOption = None) -> None:
-    """Sign the roles, people, owners and identity settings of mesh.toml as a holder of
+    """Sign the roles, people, owners, identity settings and [state] of mesh.toml as a holder of
     approve_policy; they take effect when the council's quorum has signed."""
     from governance.council import approve_trust
     from governance.identity import local_identity
     from governance.services import governed
 
     with user_errors():
-        mesh = open_policy_mesh(root)
+        mesh = open_policy_mesh(root, approving=True)
         actor = act_as(mesh, user, "trust_approve")
         signer = local_identity(mesh.policy)
         result = approve_trust(mesh.policy, governed(mesh).audit, actor=actor, signer=signer)

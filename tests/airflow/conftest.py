@@ -26,7 +26,7 @@ from meshctl.airflow_cascade import (
 from meshctl.local_airflow import AirflowClient, LocalAirflow, free_port
 from meshctl.profiles import EMBEDDED, Profile, distributed
 from meshctl.services import ServiceUrls, scratch_database, servers
-from tests.conftest import REPO, copy_example_mesh
+from tests.conftest import REPO, copy_example_mesh, name_state
 
 #: Rows of sales.orders in the end-to-end runs: small, so task start-up dominates.
 E2E_SCALE = 5_000
@@ -174,19 +174,18 @@ def profile_for(request: pytest.FixtureRequest) -> Iterator[Deployment]:
 
 
 def name_state_database(root: Path, url: str) -> None:
-    """Write ``[state] url`` into the mesh's ``mesh.toml``, as a council would for a deployment
-    whose workers share PostgreSQL; a password moves to ``MESH_STATE_PASSWORD``."""
+    """Write ``[state] url`` into the mesh's ``mesh.toml`` and have the council approve it
+    (``[state]`` is trust), as a council would for a deployment whose workers share PostgreSQL;
+    a password moves to ``MESH_STATE_PASSWORD``."""
     parts = urlsplit(url)
-    lines = ["", "[state]"]
+    password_env = None
     if parts.password is not None:
         os.environ["MESH_STATE_PASSWORD"] = parts.password
         host = parts.hostname or ""
         netloc = f"{parts.username}@{host}" + (f":{parts.port}" if parts.port else "")
         url = urlunsplit(parts._replace(netloc=netloc))
-        lines.append('password_env = "MESH_STATE_PASSWORD"')
-    lines.append(f'url = "{url}"')
-    with (root / "mesh.toml").open("a", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n")
+        password_env = "MESH_STATE_PASSWORD"
+    name_state(root, url, password_env=password_env)
 
 
 @pytest.fixture(scope="session", params=PROFILES)

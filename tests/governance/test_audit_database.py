@@ -153,12 +153,11 @@ def test_a_mesh_with_a_state_url_keeps_its_audit_log_in_the_database_through_bac
     from governance.services import governed
     from governance.wiring import load_policy_mesh
     from meshctl.cli import app
-    from tests.conftest import copy_example_mesh, person
+    from tests.conftest import copy_example_mesh, name_state, person
 
     root = copy_example_mesh(tmp_path / "mesh")
     url = "sqlite:///shared/state.sqlite" if database.is_sqlite else database.url.replace("+psycopg", "")
-    with open(root / "mesh.toml", "a") as fh:
-        fh.write(f'\n[state]\nurl = "{url}"\n')
+    name_state(root, url)  # approved by the council: [state] is trust
     folder_log = (root / ".mesh" / "audit" / "audit.jsonl").read_bytes()  # the key's pinning, before [state]
     mesh = load_policy_mesh(root)
     log = governed(mesh).audit

@@ -21,7 +21,7 @@ from governance.services import governed
 from governance.state.database import dispose_engines
 from governance.wiring import load_policy_mesh
 from meshctl.cli import app
-from tests.conftest import copy_example_mesh
+from tests.conftest import copy_example_mesh, name_state
 
 PRODUCT, CONSUMER = "customers.customers", "marketing"
 
@@ -30,8 +30,7 @@ PRODUCT, CONSUMER = "customers.customers", "marketing"
 def shared_root(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     url = "sqlite:///shared/state.sqlite" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
     root = copy_example_mesh(tmp_path / "mesh")
-    with open(root / "mesh.toml", "a") as fh:
-        fh.write(f'\n[state]\nurl = "{url}"\n')
+    name_state(root, url)  # approved by the council: [state] is trust
     return root
 
 

@@ -27,6 +27,7 @@ from governance.services import governed
 from governance.wiring import load_policy_mesh
 from governance.state.database import dispose_engines
 from meshctl.cli import app
+from tests.conftest import name_state
 
 TODAY = dt.date.today()
 COUNCIL, CUSTOMERS, SALES = "council@acme.example", "customers-data@acme.example", "sales-data@acme.example"
@@ -286,8 +287,7 @@ def test_an_insider_who_adds_themselves_to_the_council_by_hand_approves_nothing(
 
 def test_revocations_deleted_from_a_shared_state_database_do_not_bring_the_grant_back(example_root: Path) -> None:
     """With `[state] url`, the audit log is in the same database: its grant_revoke records still count."""
-    with open(example_root / "mesh.toml", "a") as fh:
-        fh.write('\n[state]\nurl = "sqlite:///shared/state.sqlite"\n')
+    name_state(example_root, "sqlite:///shared/state.sqlite")  # approved by the council: [state] is trust
     revoke_and_paste_back(example_root)
     with sqlite3.connect(example_root / "shared" / "state.sqlite") as db:
         lines = [bytes(line) for (line,) in db.execute("SELECT line FROM audit_lines")]

@@ -14,7 +14,7 @@ from assets.regions import RegionSwitch
 from governance.state.database import dispose_engines
 from governance.state.regions import DatabaseSwitches
 from governance.wiring import load_policy_mesh
-from tests.conftest import copy_example_mesh
+from tests.conftest import copy_example_mesh, name_state
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -26,8 +26,7 @@ def state_url(request: pytest.FixtureRequest) -> str:
 
 def shared_mesh(root: Path, url: str) -> Mesh:
     copy_example_mesh(root)
-    with open(root / "mesh.toml", "a") as fh:
-        fh.write(f'\n[state]\nurl = "{url}"\n')
+    name_state(root, url)  # approved by the council: [state] is trust
     return load_policy_mesh(root)
 
 
