@@ -3,7 +3,8 @@ recovers each, then escalates and sends what is due. It also evaluates every ass
 predicted breach and dead runs (:func:`governance.ops.monitor.evaluate`) into the same sink, so
 one call (``mesh ops check``, the ops DAG, a missed Deadline Alert) checks everything.
 
-- ``audit_unverified``: the audit log does not verify (``mesh audit verify``);
+- ``audit_unverified``: the audit log does not verify (``mesh audit verify``), or the signed scan
+  mark of the revoked grants leaves out what the log records (:func:`mark_omissions`);
 - ``key_rotation_due``: the active key-encryption key is older than ``[alerts].key_rotation_days``
   (the local key provider: the age of its key file);
 - ``replica_lag``: a domain's standby copy is further behind than its RPO target
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assets.mesh import Mesh
+from governance.access.revocations import mark_omissions
 from governance.alerts.signals import Recovery, Severity, Signal, SignalKind
 from governance.alerts import Incident
 from governance.ops.monitor import evaluate, mesh_view
@@ -93,9 +95,14 @@ def check_mesh(mesh: Mesh, now: dt.datetime | None = None) -> CheckReport:
 
 def _audit(mesh: Mesh) -> Finding:
     report = governed(mesh).audit.verify()
-    if report.ok:
-        return Finding("audit_unverified", "audit", False, f"the audit log verifies ({report.records} records)")
-    return Finding("audit_unverified", "audit", True, f"the audit log does not verify: {report.problem}")
+    if not report.ok:
+        return Finding("audit_unverified", "audit", True, f"the audit log does not verify: {report.problem}")
+    # a scan mark that leaves out what the log records was signed by a holder of the audit key:
+    # access decisions start from it, so it is evidence tampered with, as a cut log is
+    omitted = mark_omissions(mesh.policy)
+    if omitted:
+        return Finding("audit_unverified", "audit", True, "; ".join(omitted))
+    return Finding("audit_unverified", "audit", False, f"the audit log verifies ({report.records} records)")
 
 
 def _keys(mesh: Mesh, now: dt.datetime) -> list[Finding]:

@@ -47,7 +47,9 @@ def verify(root: RootOption = None, as_json: JsonOption = False,
            = False) -> None:
     """Check every signed tree head against the key mesh.toml pins, and the log against every
     head it holds and every head a witness (the standby region, the last backup) saw: a deleted,
-    cut or rewritten log is reported, naming what is missing."""
+    cut or rewritten log is reported, naming what is missing; so is a signed scan mark of the
+    revoked grants that leaves out what the log records."""
+    from governance.access.revocations import mark_omissions
     from governance.audit import witness_protection
     from governance.council import log_disagreement
 
@@ -56,12 +58,14 @@ def verify(root: RootOption = None, as_json: JsonOption = False,
         report = governed(mesh).audit.verify(full=full)
         protection = witness_protection(mesh)
         council = log_disagreement(mesh.policy, governed(mesh).audit) if full and report.ok else None
+        omitted = mark_omissions(mesh.policy) if report.ok else []
     if as_json:
-        emit_json({"ok": report.ok and not report.warnings, "records": report.records,
+        emit_json({"ok": report.ok and not report.warnings and not omitted, "records": report.records,
                    "checkpoints": report.checkpoints, "witnessed": report.witnessed, "problem": report.problem,
                    "warnings": list(report.warnings), "method": report.method,
                    "acknowledged": list(report.acknowledged), "witness_protection": protection,
-                   "council_approvals": council or ("match the log" if full and report.ok else None)})
+                   "council_approvals": council or ("match the log" if full and report.ok else None),
+                   "scan_mark": omitted})
     elif report.ok:
         anchor = "pinned key" if not any("pinned" in w for w in report.warnings) else "unpinned key"
         how = "by the block roots of every signed head" if report.method == "bytes" else "record by record"
@@ -80,6 +84,8 @@ def verify(root: RootOption = None, as_json: JsonOption = False,
                       highlight=False)
     if council:
         fail(f"council approvals: {council}")
+    if omitted:
+        fail("revoked grants' scan mark: " + "; ".join(omitted))
     if report.warnings:
         fail("audit log not anchored: " + "; ".join(report.warnings))
 

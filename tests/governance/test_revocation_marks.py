@@ -29,9 +29,12 @@ from governance.audit import AuditEvent, AuditLog, audit_log_at
 from governance.audit.lines import canonical
 from governance.audit.marks import ScanMark, write_mark
 from governance.audit.storage import mark_file
+from governance.ops.checks import check_mesh
 from governance.policy import MeshPolicy, load_policy
 from governance.state import state_database
+from governance.wiring import load_policy_mesh
 from meshctl.cli import app
+from tests.conftest import name_state
 
 TODAY = dt.date.today()
 COUNCIL = "council@acme.example"
@@ -44,8 +47,7 @@ SHARED = 'sqlite:///shared/state.sqlite'
 def root(request: pytest.FixtureRequest, example_root: Path) -> Path:
     """The example mesh, its audit log and state in its folder, or in a `[state] url` database."""
     if request.param == "database":
-        with open(example_root / "mesh.toml", "a") as fh:
-            fh.write(f'\n[state]\nurl = "{SHARED}"\n')
+        name_state(example_root, SHARED)  # [state] is trust: the council approves it
     return example_root
 
 
@@ -313,10 +315,12 @@ def test_a_mark_file_that_is_no_regular_file_is_a_warning_never_a_hang(
     assert starts == [0] and "is not a scan mark" in caplog.text
 
 
-def test_a_mark_signed_with_a_stolen_key_that_drops_a_revocation_is_named_by_mesh_check(root: Path) -> None:
+def test_a_mark_signed_with_a_stolen_key_that_drops_a_revocation_is_named_by_check_verify_and_ops(
+        root: Path) -> None:
     """The limit of marks: whoever holds the audit signing key can sign one that leaves a revocation
     (or a request) out, and with the table's row deleted too the access decision trusts it. `mesh
-    check` scans the log, so it names the revocation the table lacks and what the mark leaves out."""
+    check`, `mesh audit verify` and the ops pass scan the log, so they name what the mark leaves
+    out (the ops pass as a critical audit alert), as they would a cut log."""
     out = mesh(root, "access", "request", "customers.customers", "--consumer", "marketing", "--purpose", "loyalty",
                "--as", "marketing-data@acme.example")
     requested = out.split()[1]
@@ -335,6 +339,17 @@ def test_a_mark_signed_with_a_stolen_key_that_drops_a_revocation_is_named_by_mes
     assert f"the signed scan mark of the revoked grants leaves out that grant {GRANT} was revoked" in text, text
     assert f"does not say that marketing-data@acme.example requested grant {requested}" in text, text
     assert "mesh audit pin --replace" in text
+
+    result = CliRunner().invoke(app, ["audit", "verify", "--root", str(root)])
+    text = " ".join(result.output.split())
+    assert result.exit_code != 0 and "revoked grants' scan mark" in text, text
+    assert f"leaves out that grant {GRANT} was revoked" in text, text
+    result = CliRunner().invoke(app, ["audit", "verify", "--json", "--root", str(root)])
+    verdict = json.loads(result.stdout)
+    assert verdict["ok"] is False and len(verdict["scan_mark"]) == 2, verdict
+
+    findings = {f.kind: f for f in check_mesh(load_policy_mesh(root)).findings}
+    assert findings["audit_unverified"].firing and f"grant {GRANT} was revoked" in findings["audit_unverified"].summary
 
 
 # -- who may write and trust marks -------------------------------------------------------------------
