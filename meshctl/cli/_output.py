@@ -27,6 +27,7 @@ from assets.check_failure import cut
 from assets.errors import MeshError, did_you_mean, printable
 from governance.access import authenticate
 from governance.identity import Actor
+from governance.policy import PolicyErrors
 from governance.services import governed
 from governance.wiring import load_mesh
 
@@ -169,6 +170,11 @@ def user_errors() -> Iterator[None]:
     """Turn a :class:`MeshError` into one line on stderr and exit code 1; no traceback."""
     try:
         yield
+    except PolicyErrors as exc:  # one line each: a list run together on one line is unreadable
+        print_error(f"{exc.where}: {len(exc.problems)} problem(s) in mesh.toml:")
+        for problem in exc.problems:
+            errors.print(f"  - {plain(problem)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     except MeshError as exc:
         fail(str(exc))
 

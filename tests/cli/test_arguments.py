@@ -118,3 +118,20 @@ def test_a_terminal_escape_in_an_argument_is_shown_not_played(example_root: Path
     result = runner.invoke(app, ["read", "sales.\x1b[2Jorders", "--as", "sales-data@acme.example",
                                  "--root", str(example_root)])
     assert result.exit_code == 1 and "sales.\\x1b[2Jorders" in result.stderr and "\x1b" not in result.stderr
+
+
+def test_several_problems_in_mesh_toml_are_one_line_each(example_root: Path) -> None:
+    """A command on a mesh.toml with two mistakes names both, each on a line of its own (not one
+    line with a literal backslash-n between them), each with its fix."""
+    text = (example_root / "mesh.toml").read_text()
+    (example_root / "mesh.toml").write_text(text.replace("sla_target = 99.5", "sla_target = 995", 1)
+                                            + "\n[opps]\nx = 1\n")
+    result = runner.invoke(app, ["list", "--root", str(example_root)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == f"error: {example_root / 'mesh.toml'}: 2 problem(s) in mesh.toml:", lines
+    assert "\\n" not in result.stderr
+    assert any(line.startswith("  - mesh.toml [opps]: unknown key 'opps'") and "Did you mean 'ops'?" in line
+               for line in lines), lines
+    assert any(line.startswith("  - mesh.toml [ops].sla_target:") and "Fix: write sla_target = 99.5" in line
+               for line in lines), lines
