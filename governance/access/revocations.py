@@ -273,7 +273,17 @@ def revocation_of(policy: MeshPolicy, grant: Grant) -> Revocation | None:
     with its id was ever revoked. A revoked id is never a grant again: its entry pasted back with
     another nonce (or none) and approved anew would otherwise be the revoked grant, active again
     under the id its approvers were told is revoked."""
-    return _revoked(policy).by_id.get(grant.id)
+    return revocation_of_id(policy, grant.id)
+
+
+def revocation_of_id(policy: MeshPolicy, grant_id: str) -> Revocation | None:
+    """The first revocation of a grant with id ``grant_id``, or ``None`` if none was revoked."""
+    return _revoked(policy).by_id.get(grant_id)
+
+
+def revoked_grants_by_id(policy: MeshPolicy) -> Mapping[str, Revocation]:
+    """Every revoked grant id and its first revocation (for ``mesh access list``)."""
+    return _revoked(policy).by_id
 
 
 def revoked_ids(policy: MeshPolicy) -> frozenset[str]:

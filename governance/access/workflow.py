@@ -28,7 +28,13 @@ from assets.emails import normalize_email
 from assets.errors import ConfigError, MeshError, did_you_mean
 from governance.access.policy import missing_approvals
 from governance.access.requests import GRANTED, WITHDRAWN, grant_requests_of
-from governance.access.revocations import record_revocation, requester_of, revocation_of, revoked_ids
+from governance.access.revocations import (
+    record_revocation,
+    requester_of,
+    revocation_of,
+    revocation_of_id,
+    revoked_ids,
+)
 from governance.audit import AuditEvent, AuditLog
 from governance.identity.actor import Actor
 from governance.identity.approvals import Signer, sign_approval, verify_approval
@@ -110,6 +116,12 @@ def find_grant(policy: MeshPolicy, grant_id: str, command: str) -> Grant:
     for grant in pending:
         if grant.id == grant_id:
             return grant
+    revoked = revocation_of_id(policy, grant_id)
+    if revoked is not None:
+        raise GrantWorkflowError(f"{revoked}: it is no grant any more, and never one again", where=f"mesh access {command}",
+                                 fix=f"to share {revoked.product} with {revoked.consumer or 'its consumer'} again, request "
+                                     f"a new grant: mesh access request {revoked.product} --consumer "
+                                     f"{revoked.consumer or 'DOMAIN'} --purpose '...' --as EMAIL")
     ids = [g.id for g in (*policy.grants, *pending)]
     near = did_you_mean(grant_id, ids) if len(grant_id) <= _MAX_ID_SHOWN else ""  # ids are 32 characters at most
     raise GrantWorkflowError(f"there is no grant '{cut(grant_id, _MAX_ID_SHOWN)}'", where=f"mesh access {command}",
@@ -142,6 +154,12 @@ def approve_grant(policy: MeshPolicy, audit: AuditLog, *, grant_id: str, approve
     if not approver.is_person:
         _refuse(audit, approver, "grant_approve", grant.product, f"'{who}' is a service; only people approve grants",
                 grant=grant.id)
+    # before the checks of the entry itself: a revoked grant pasted back is refused as what it is
+    revoked = revocation_of(policy, grant)
+    if revoked is not None:
+        _refuse(audit, approver, "grant_approve", grant.product, f"{revoked}: a revoked grant is never approved again",
+                grant=grant.id, fix=f"remove its entry from mesh.toml and request a new grant (mesh access request "
+                                    f"{grant.product} --consumer {grant.consumer} ...)")
     owners = set(policy.domains[grant.producer].owners)
     holders = approvers_with(policy, "approve_grant")
     ask = _who_approves(grant, owners, holders)
@@ -162,11 +180,6 @@ def approve_grant(policy: MeshPolicy, audit: AuditLog, *, grant_id: str, approve
     if person is None:
         _refuse(audit, approver, "grant_approve", grant.product, f"'{who}' has no public key in mesh.toml [people]",
                 grant=grant.id, fix=f"run `mesh identity create {who}` and ask the council to register the printed public key")
-    revoked = revocation_of(policy, grant)
-    if revoked is not None:
-        _refuse(audit, approver, "grant_approve", grant.product, f"{revoked}: a revoked grant is never approved again",
-                grant=grant.id, fix=f"remove its entry from mesh.toml and request a new grant (mesh access request "
-                                    f"{grant.product} --consumer {grant.consumer} ...)")
     if not grant.nonce:  # written before nonces, or by hand: its old approvals count for nothing anyway
         grant = dataclasses.replace(grant, nonce=new_grant_nonce())
     signature = sign_approval(signer, who, policy.settings.name, grant)

@@ -234,17 +234,18 @@ def query(
 
 @access_app.command("list")
 def access_list(root: RootOption = None, as_json: JsonOption = False) -> None:
-    """Every grant of mesh.toml, and every pending request of the state database ([state] url):
-    active, pending (with what it lacks) or expired."""
+    """Every grant of mesh.toml, every pending request of the state database ([state] url), and
+    every grant revoked: active, pending (with what it lacks), expired or revoked (by whom, when)."""
     from governance.access import missing_approvals
     from governance.access.requests import grant_requests_of
-    from governance.access.revocations import revocation_of
+    from governance.access.revocations import revocation_of, revoked_grants_by_id
 
     with user_errors():
         policy = open_policy_mesh(root).policy
         requests = grant_requests_of(policy)
         grants = [*policy.grants, *(requests.pending() if requests is not None else ())]
         revoked = [revocation_of(policy, g) for g in grants]
+        gone = [r for grant_id, r in revoked_grants_by_id(policy).items() if grant_id not in {g.id for g in grants}]
     today = dt.date.today()
     rows = [{"id": g.id, "product": g.product, "consumer": g.consumer, "purpose": g.purpose,
              "requested_by": g.requested_by, "approved_by": list(g.approved_by), "expires": str(g.expires),
@@ -252,6 +253,9 @@ def access_list(root: RootOption = None, as_json: JsonOption = False) -> None:
              else ("pending" if missing_approvals(policy, g) else "active"),
              "lacks": [f"nothing: {r}"] if r is not None else missing_approvals(policy, g)}
             for g, r in zip(grants, revoked, strict=True)]
+    rows += [{"id": r.grant_id, "product": r.product, "consumer": r.consumer, "purpose": "", "requested_by": "",
+              "approved_by": [], "expires": "", "status": "revoked", "lacks": [f"nothing: {r}"]}
+             for r in sorted(gone, key=lambda r: r.revoked_at)]
     if as_json:
         emit_json(rows)
         return

@@ -106,6 +106,42 @@ def test_a_revoked_grant_is_never_approved_again(example_root: Path) -> None:
         approve_grant(policy, governed(mesh).audit, grant_id=GRANT, approver=council, signer=signer(policy))
 
 
+def test_a_revoked_grant_is_listed_as_revoked_and_named_as_revoked_when_revoked_again(example_root: Path) -> None:
+    """Once revoked, the grant is gone from mesh.toml, but `mesh access list` still shows it revoked
+    (by whom, when), and naming it again (revoke, approve) says it was revoked, not that it never was."""
+    runner = CliRunner()
+    root = ["--root", str(example_root)]
+    assert runner.invoke(app, ["access", "revoke", GRANT, "--as", COUNCIL, *root]).exit_code == 0
+    listed = json.loads(runner.invoke(app, ["access", "list", "--json", *root]).stdout)
+    [row] = [g for g in listed if g["id"] == GRANT]
+    assert row["status"] == "revoked" and row["product"] == "customers.customers" and row["consumer"] == "sales"
+    assert f"was revoked by {COUNCIL}" in row["lacks"][0]
+    for command in ("revoke", "approve"):
+        again = runner.invoke(app, ["access", command, GRANT, "--as", COUNCIL, *root])
+        assert again.exit_code == 1 and "Traceback" not in again.output
+        error = " ".join(again.stderr.split())
+        assert f"grant {GRANT} was revoked by {COUNCIL}" in error and "never one again" in error, error
+        assert "mesh access request customers.customers --consumer sales" in error, error
+
+
+def test_a_revoked_grant_pasted_back_with_another_requester_is_refused_as_revoked(example_root: Path) -> None:
+    """The revocation is what an approver is told first, not a side issue of the edited entry."""
+    runner = CliRunner()
+    root = ["--root", str(example_root)]
+    asked = runner.invoke(app, ["access", "request", "customers.customers", "--consumer", "marketing", "--purpose",
+                                "loyalty", "--as", "marketing-data@acme.example", *root])
+    assert asked.exit_code == 0, asked.output
+    grant_id = asked.stdout.split()[1]
+    requested = (example_root / "mesh.toml").read_text()
+    assert runner.invoke(app, ["access", "revoke", grant_id, "--as", COUNCIL, *root]).exit_code == 0
+    edited = requested.replace('requested_by = "marketing-data@acme.example"', 'requested_by = "sales-data@acme.example"')
+    assert edited != requested
+    (example_root / "mesh.toml").write_text(edited)
+    again = runner.invoke(app, ["access", "approve", grant_id, "--as", COUNCIL, *root])
+    error = " ".join(again.stderr.split())
+    assert again.exit_code == 1 and "a revoked grant is never approved again" in error, error
+
+
 def test_a_grant_requested_anew_after_a_revocation_is_another_grant(example_root: Path) -> None:
     """The revocation names the old grant's id and nonce: a new request (new id, new nonce) counts."""
     mesh = load_policy_mesh(example_root)
