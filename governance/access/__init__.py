@@ -76,7 +76,7 @@ def read_asset(mesh: Mesh, key: str, *, actor: Actor, version: str | None = None
                  **({"partitions": _asked(partition, first, last)} if (partition or first or last) else {})}))
     if not decision.allowed:
         raise AccessDeniedError(f"'{user}' may not read '{key}': {decision.reason}", where=f"read {key}",
-                                fix=_how_to_read(mesh, key, user))
+                                fix=how_to_read(mesh, key, user))
     store = mesh.store()
     if mesh.graph[key].spec.partitions is not None or partition or first or last:
         return _read_partitions(mesh, key, user, version=version, partition=partition, first=first, last=last)
@@ -102,8 +102,9 @@ def _as_user_sees(mesh: Mesh, key: str, manifest: Manifest, frame: pl.LazyFrame,
     return frame
 
 
-def _how_to_read(mesh: Mesh, key: str, user: str) -> str:
-    """The fix of a refused read: grants open assets to domains, so a person who owns none needs a role."""
+def how_to_read(mesh: Mesh, key: str, user: str) -> str:
+    """The fix of a refused read (or subscription): grants open assets to domains, so a person who
+    owns none needs a role; a private asset is read by its own domain alone."""
     spec = mesh.graph[key].spec
     owned = sorted(d.name for d in mesh.policy.domains.values() if normalize_email(user) in d.owners)
     if spec.visibility == "private":
@@ -153,5 +154,5 @@ def _read_partitions(mesh: Mesh, key: str, user: str, *, version: str | None, pa
 
 
 __all__ = ["AccessDecision", "AccessDeniedError", "PermissionDeniedError", "active_grant", "authenticate",
-           "check_graph_access", "domain_may_read", "missing_approvals", "permissions_of", "read_asset", "require",
+           "check_graph_access", "domain_may_read", "how_to_read", "missing_approvals", "permissions_of", "read_asset", "require",
            "user_may_read"]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from assets.errors import MeshError
 from assets.ports import AuditEvent
-from governance.access import AccessDeniedError, identity_details, user_may_read
+from governance.access import AccessDeniedError, how_to_read, identity_details, user_may_read
 from governance.services import governed
 from governance.state import state_database
 from governance.subscriptions.store import Subscription, SubscriptionStore, notifiers_of
@@ -50,7 +50,7 @@ def subscribe(mesh: Mesh, asset: str, *, actor: Actor, route: str) -> Subscripti
     if not decision.allowed:
         raise AccessDeniedError(f"'{actor.id}' may not subscribe to '{asset}': {decision.reason}",
                                 where=f"subscribe {asset}",
-                                fix="subscribe to an asset you may read, or ask its domain for a grant or a role")
+                                fix=how_to_read(mesh, asset, actor.id))
     return subscription_store(mesh).add(asset, actor.id, route, mesh.services.clock())
 
 

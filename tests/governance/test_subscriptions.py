@@ -66,8 +66,9 @@ def audited(mesh: Mesh, action: str) -> list[dict[str, Any]]:
 
 def test_subscribing_needs_read_access_and_is_audited(root: Path) -> None:
     mesh = load_mesh(root)
-    with pytest.raises(AccessDeniedError, match="may not subscribe to 'customers.customers'"):
+    with pytest.raises(AccessDeniedError, match="may not subscribe to 'customers.customers'") as refused:
         subscribe(mesh, "customers.customers", actor=person(ANALYST), route="ops_file")
+    assert "a role with read:customers" in (refused.value.fix or ""), "as a refused read says whom to ask"
     assert subscribers(mesh, "customers.customers") == []
     with pytest.raises(SubscriptionError, match="no notifier or route 'pager'"):
         subscribe(mesh, ASSET, actor=person(ANALYST), route="pager")
