@@ -51,7 +51,7 @@ def read_newest(key: str, drop: Drop, contract: type[pa.DataFrameModel], root: P
     try:
         frame = _parse(drop, fetched.data, contract)
     except (Exception, pl.exceptions.PanicException) as exc:  # whatever a hostile file makes the reader raise
-        message = str(exc).replace("\n", " ")[:_MESSAGE]
+        message = _first_paragraph(exc)
         raise CorruptDataError(
             f"'{key}' cannot read the arrived file {arrival.name} as {drop.format.upper()} "
             f"({type(exc).__name__}: {message})", where=arrival.uri,
@@ -78,6 +78,12 @@ def _fetch(key: str, drop: Drop, root: Path, current: Manifest | None, where: st
     return None
 
 
+def _first_paragraph(exc: BaseException) -> str:
+    """What went wrong, without the advice polars appends for its own callers (``infer_schema_length``,
+    ``ignore_errors``: settings of a reader the mesh configures, not the person who dropped the file)."""
+    return str(exc).split("\n\n", 1)[0].replace("\n", " ")[:_MESSAGE]
+
+
 def _parse(drop: Drop, raw: bytes, contract: type[pa.DataFrameModel]) -> pl.LazyFrame:
     if drop.format == "parquet":
         return pl.read_parquet(io.BytesIO(raw)).lazy()
@@ -94,8 +100,11 @@ def _csv_types(contract: type[pa.DataFrameModel]) -> dict[str, Any]:
     return types
 
 
-def unusable_arrival(key: str, observed: Mapping[str, Any], failure: str) -> str:
-    """The error of a source whose function failed on the arrived file ``observed`` (not retried)."""
+def unusable_arrival(key: str, observed: Mapping[str, Any], failure: str, exc: BaseException | None = None) -> str:
+    """The error of a source whose function failed on the arrived file ``observed`` (not retried);
+    a column the function reads that the file lacks (``exc``) is named as the file's fault."""
+    if isinstance(exc, pl.exceptions.ColumnNotFoundError):
+        failure = f"the file has no column the source reads ({_first_paragraph(exc)})"
     return str(CorruptDataError(
         f"'{key}' failed on the arrived file {observed.get('file')}: {failure[:_MESSAGE]}", where=str(observed.get("uri")),
         fix="check that the file has the columns and types the contract names; replace it with a corrected file"))

@@ -301,7 +301,7 @@ def _run(mesh: Mesh, key: str, store: VersionStore, *, run_id: str, params: Mapp
         return failed(exc)
     except Exception as exc:  # the user's function may raise anything
         if observed is not None:  # an observed source on an arrived file: the file, not the code, is the likely fault
-            return finish(Status.ERROR, error=unusable_arrival(key, observed, _describe_user_error(definition, exc)))
+            return finish(Status.ERROR, error=unusable_arrival(key, observed, _describe_user_error(definition, exc), exc))
         broken = _unreadable_input(store, versions) if isinstance(exc, pl.exceptions.PolarsError) else None
         return finish(Status.ERROR, error=broken or _describe_user_error(definition, exc), transient=broken is None)
 

@@ -190,6 +190,22 @@ def test_a_hostile_file_is_a_clear_error_naming_it(root: Path, contents: str | b
     assert mesh.store().current_version(SOURCE) == before
 
 
+@pytest.mark.parametrize(("contents", "said"), [
+    pytest.param(HEADER + "one,a@mail.example,web,2026-11-20,3\n", "could not parse `one` as dtype `i64` at column "
+                 "'lead_id'", id="text-in-an-integer-column"),
+    pytest.param("lead_id,email,channel,signed_up\n1,a@mail.example,web,2026-11-20\n",
+                 'the file has no column the source reads (unable to find column "campaign_id"', id="a-missing-column"),
+])
+def test_a_bad_file_is_said_to_be_the_files_fault_without_the_readers_advice(root: Path, contents: str,
+                                                                             said: str) -> None:
+    """The person who dropped the file is told what is wrong with it: not polars' advice to its own
+    callers (infer_schema_length, ignore_errors), nor an exception that reads like a bug of the code."""
+    drop(root, "leads-2026-11-26.csv", contents)
+    error = observe("*", mesh=load_mesh(root))[SOURCE].error or ""
+    assert said in error and "leads-2026-11-26.csv" in error, error
+    assert "infer_schema_length" not in error and "ignore_errors" not in error and "raised" not in error, error
+
+
 def test_a_parquet_drop_and_a_truncated_parquet_file(root: Path) -> None:
     assets_py = root / "domains" / "marketing" / "assets.py"
     assets_py.write_text(assets_py.read_text().replace('drops/marketing/web_leads/*.csv', 'drops/marketing/web_leads/*.parquet'))
