@@ -60,7 +60,9 @@ def check_mesh(root: Path | str | None = None) -> CheckReport:
         except Exception as exc:  # a broken contract class can raise anything
             problems.append(f"{d.spec.source}: contract {d.spec.contract.__name__} of '{d.key}' is invalid: {exc}")
     try:
-        graph = AssetGraph.build(found.definitions, {d.name: d.max_assets for d in policy.domains.values()})
+        # a domain that failed to import is reported above: what reads it is not also "no asset"
+        graph = AssetGraph.build(found.definitions, {d.name: d.max_assets for d in policy.domains.values()},
+                                 external_domains=frozenset(found.errors))
         check_graph_access(graph, policy)
     except MeshError as exc:
         problems.append(str(exc))

@@ -85,6 +85,16 @@ def test_compile_names_a_broken_domain_and_exits_non_zero(example_root: Path) ->
     assert "compiled 12 assets in 4 domains" in out and "marketing pushed a broken build" in out
 
 
+def test_check_names_a_broken_domain_once_not_what_reads_it_as_no_asset(example_root: Path) -> None:
+    """A domain that fails to import is one problem; its readers' inputs are not also "no asset",
+    with a did-you-mean pointing elsewhere."""
+    code_file = example_root / "domains" / "sales" / "assets.py"
+    code_file.write_text(code_file.read_text().replace('contract_version="1.1.0"', 'contract_version="1.0"', 1))
+    code, out, _ = mesh(example_root, "check", "--json")
+    problems = json.loads(out)["problems"]
+    assert code == 1 and len(problems) == 1 and "1.0" in problems[0] and "sales" in problems[0], problems
+
+
 def test_materialize_then_read(example_root: Path, tmp_path: Path) -> None:
     code, out, _ = mesh(example_root, "materialize", "+finance.monthly_revenue", "--scale", "800", "--json")
     assert code == 0
