@@ -438,7 +438,8 @@ def _moment(value: Any, unit: Unit) -> dt.datetime:
         return _as_datetime(dt.datetime.fromisoformat(value) if "T" in value else dt.date.fromisoformat(value))
     except (ValueError, OverflowError):
         raise PartitionKeyError(f"{value!r} is not a date or a {unit} key",
-                                fix=f"write a date like '2026-01-01' or a key like '{_EXAMPLE[unit]}'") from None
+                                fix="write a date like '2026-01-01'" + (f" or a key like '{_EXAMPLE[unit]}'"
+                                                                         if _EXAMPLE[unit] != "2026-01-01" else "")) from None
 
 
 def _checked_format(key: Any, unit: Unit) -> str:

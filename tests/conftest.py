@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import tempfile
@@ -53,6 +54,20 @@ def pytest_configure(config: pytest.Config) -> None:
             os.environ["MESH_IDENTITY"] = before
 
     config.add_cleanup(restore)
+
+
+@pytest.fixture(autouse=True)
+def _no_stream_handler_outlives_its_test() -> Iterator[None]:
+    """Importing Airflow configures logging: a root handler on ``sys.stdout`` as it is then, which
+    in a CLI test is CliRunner's, closed when the command returns. Left in place, every later
+    INFO record (Alembic's, when a test's state database is migrated) is a "Logging error" traceback
+    in whatever output the next test checks."""
+    root = logging.getLogger()
+    before = list(root.handlers)
+    yield
+    for handler in root.handlers[:]:
+        if type(handler) is logging.StreamHandler and handler not in before:
+            root.removeHandler(handler)
 
 
 @pytest.fixture(scope="session")

@@ -116,12 +116,13 @@ def _why_no_grant(policy: MeshPolicy, product: str, consumer: str, today: dt.dat
     candidates = [g for g in policy.grants if g.product == product and g.consumer == consumer]
     if not candidates:
         return (f"'{product}' is restricted and no grant in mesh.toml lets domain '{consumer}' read it "
-                f"(request one: mesh access request {product} --consumer {consumer})")
+                f"(request one: mesh access request {product} --consumer {consumer} --purpose '...' --as EMAIL)")
     live = [g for g in candidates if revocation_of(policy, g) is None]
     if not live:
         grant = candidates[-1]
         return (f"grant [[grants]][{grant.index}] for '{consumer}': {revocation_of(policy, grant)}; its entry in "
-                f"mesh.toml grants nothing (request a new one: mesh access request {product} --consumer {consumer})")
+                f"mesh.toml grants nothing (request a new one: mesh access request {product} --consumer {consumer} "
+                "--purpose '...' --as EMAIL)")
     grant = live[-1]
     if grant.is_expired(today):
         return f"grant [[grants]][{grant.index}] for '{consumer}' expired on {grant.expires}"

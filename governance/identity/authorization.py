@@ -59,6 +59,6 @@ def require(policy: MeshPolicy, audit: AuditSink, actor: Actor, permission: str,
     owners = sorted(domain.owners) if domain is not None else []
     who = holders + [o for o in owners if o not in holders]
     raise PermissionDeniedError(
-        f"refused: {reason}, which {action} on {target} needs", where=f"{action} on {target}",
+        f"refused: {action} on {target} needs {who_may}, and {reason}", where=f"{action} on {target}",
         fix=(f"act as one of {', '.join(who)} (--as EMAIL), or " if who else "")
         + f"ask the council to give you a role with {permission} in mesh.toml [roles]")

@@ -39,6 +39,7 @@ def gc(
             console.print(f"{verb} {x.region}:{x.path} ({x.bytes:,} bytes)", highlight=False, markup=False)
         for line in report.problems:
             console.print(f"problem: {line}", highlight=False, markup=False)
-        console.print(f"{len(report.leftovers)} leftover(s), {report.bytes:,} bytes {verb}")
+        console.print(f"{len(report.leftovers)} leftover(s), {report.bytes:,} bytes "
+                      f"{'removed' if report.removed else 'would be removed'}")
     if report.problems:
         raise typer.Exit(1)

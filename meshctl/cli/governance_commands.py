@@ -476,7 +476,7 @@ def retention_apply(
     verb = "would remove" if dry_run else "removed"
     for r in removals:
         console.print(f"{verb} {r.region}:{r.label} (produced {r.produced_at})")
-    console.print(f"{len(removals)} version(s) {verb}")
+    console.print(f"{len(removals)} version(s) {'would be removed' if dry_run else 'removed'}")
 
 
 domain_app = typer.Typer(cls=OneLineSummaries, help="Domains as tenants: create (onboard) and retire (offboard).", no_args_is_help=True)
