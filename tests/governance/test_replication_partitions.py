@@ -80,6 +80,20 @@ def test_replicate_verify_repairs_a_corrupt_partition_replica(example_root: Path
     assert _lag(example_root, "--verify")[f"{DAILY}/{LOST}"]["state"] == "in sync"
 
 
+def test_the_runbook_copies_a_partitions_missing_replica_again(example_root: Path) -> None:
+    version = _backfilled(example_root)
+    shutil.rmtree(_standby_version(example_root, version))
+    code, out = _mesh(example_root, "ops", "heal", "--as", OPERATOR)
+    assert code == 0, out
+    assert "nothing to heal" not in out and f"{DAILY}/{LOST}" in out and "1 version(s) missing" in out
+    assert f"{DAILY}/{LOST}: us-east -> us-west: 1 copied, 0 repaired, 0 already there" in out
+    assert _lag(example_root)[f"{DAILY}/{LOST}"]["state"] == "in sync"
+    [copy] = governed(load_mesh(example_root)).audit.query(action="replicate", actor=OPERATOR)
+    assert (copy.outcome, copy.details["version"], copy.details["partition"]) == ("copied", version, LOST)
+    code, out = _mesh(example_root, "ops", "heal", "--as", OPERATOR)
+    assert code == 0 and "nothing to heal" in out
+
+
 def test_a_healthy_partitioned_asset_counts_its_partitions_versions_as_already_there(example_root: Path) -> None:
     _backfilled(example_root)
     code, out = _mesh(example_root, "dr", "replicate", "--verify")
