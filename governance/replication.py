@@ -8,7 +8,9 @@ become versions oldest first (so missed versions catch up in order, and none new
 failed one is published), each by writing its manifest last: a replica is complete or absent.
 Replaying an update changes nothing; a replica that no longer matches its checksum is copied
 again. A domain whose residency excludes the standby's jurisdiction is not replicated; the
-refusal is audited. Every copy is audited with its checksum, size and regions.
+refusal is audited. Every copy is audited with its checksum, size and regions. A partitioned
+asset is replicated per partition (its versions, its ``CURRENT``): the one published, or, swept,
+every partition the active region holds, each copy audited with its partition.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from functools import partial
 from typing import Literal, TypeVar
 
 from assets.mesh import Mesh
+from assets.storage import VersionStore
 from governance.audit import AuditEvent, AuditLog
 from governance.retention import ResidencyError, check_residency
 
@@ -39,17 +42,20 @@ class ReplicaCopy:
     action: Action
     bytes: int = 0
     reason: str = ""
+    partition: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ReplicationResult:
-    """The copies made for one asset; ``in_sync`` once the standby holds every version."""
+    """The copies made for one asset: of its ``partitions`` (those swept, each on its own) for a
+    partitioned asset, whose counts then add up its partitions' versions."""
 
     key: str
     source: str
     target: str
     copies: tuple[ReplicaCopy, ...] = ()
     present: int = 0
+    partitions: tuple[str, ...] = ()
 
     @property
     def refused(self) -> bool:
@@ -60,12 +66,24 @@ class ReplicationResult:
         return sum(c.bytes for c in self.copies)
 
     def describe(self) -> str:
+        """``sales.products: us-east -> us-west: 1 copied, 0 repaired, 3 already there (1,234 bytes)``;
+        a partitioned asset's line counts its partitions' versions and names the partitions
+        copied or repaired, as ``mesh dr status`` names them (``sales.daily_orders/2026-11-20``),
+        and one partition alone is named in the key."""
+        label = f"{self.key}/{self.partitions[0]}" if len(self.partitions) == 1 else self.key
         if self.refused:
-            return f"{self.key}: not replicated to {self.target}: {self.copies[0].reason}"
+            return f"{label}: not replicated to {self.target}: {self.copies[0].reason}"
         copied = sum(c.action == "copied" for c in self.copies)
         repaired = sum(c.action == "repaired" for c in self.copies)
-        return (f"{self.key}: {self.source} -> {self.target}: {copied} copied, {repaired} repaired, "
+        line = (f"{label}: {self.source} -> {self.target}: {copied} copied, {repaired} repaired, "
                 f"{self.present} already there ({self.bytes:,} bytes)")
+        if len(self.partitions) > 1:
+            line += f" in {len(self.partitions)} partitions"
+            for action in ("copied", "repaired"):
+                named = sorted({c.partition for c in self.copies if c.action == action and c.partition})
+                if named:
+                    line += f"; {action}: " + ", ".join(f"{self.key}/{p}" for p in named)
+        return line
 
 
 @dataclass(frozen=True)
@@ -100,33 +118,40 @@ class Replicator:
         :data:`COPIES_AT_ONCE` of its own when not given), each hashed while it is written; the
         copies become versions in order, oldest first, so the replica's versions are always the
         source's up to some version: after a copy that fails, none newer is published.
+
+        A partitioned asset is replicated partition by partition (each with its own versions and
+        ``CURRENT``): ``partition`` alone (what a publish of it needs), or every partition with a
+        ``CURRENT`` in the source (:func:`partitions_of`, as ``mesh dr status`` lists them).
         """
-        if partition is None and key in self.mesh.graph and self.mesh.graph[key].spec.partitions is not None:
-            return self._replicate_partitions(key, verify=verify, full=full, copier=copier)
-        source, target = self.mesh.store(self.source), self.mesh.store(self.target)
+        verify = verify if isinstance(verify, bool) else tuple(verify)  # read once per partition
         try:
             check_residency(self.mesh.policy, key, self.target)
         except ResidencyError as exc:
             self._audit(key, "refused", {"reason": exc.args[0], "to": self.target})
-            return ReplicationResult(key, self.source, self.target, (ReplicaCopy(key, "*", "refused", reason=str(exc)),))
+            return ReplicationResult(key, self.source, self.target, (ReplicaCopy(key, "*", "refused", reason=str(exc)),),
+                                     partitions=(partition,) if partition is not None else ())
+        partitions = [partition] if partition is not None else partitions_of(self.mesh.store(self.source), key)
+        copies: list[ReplicaCopy] = []
+        present = 0
+        for each in partitions:  # a partitioned asset: each partition on its own, as a publish replicates it
+            made, there = self._replicate_one(key, each, verify, full, copier)
+            copies += made
+            present += there
+        return ReplicationResult(key, self.source, self.target, tuple(copies), present,
+                                 tuple(p for p in partitions if p is not None))
+
+    def _replicate_one(self, key: str, partition: str | None, verify: Iterable[str] | bool, full: bool,
+                       copier: Executor | None) -> tuple[list[ReplicaCopy], int]:
+        """:meth:`replicate` of one partition (``None``: of an unpartitioned asset), under the
+        target's claim: its copies, and how many versions were already there."""
+        source, target = self.mesh.store(self.source), self.mesh.store(self.target)
         with target.claim(key, partition):  # concurrent copiers of this asset take turns: the second finds it done
             copies, present = self._copy(key, verify, full, copier, partition)
             current = source.current_version(key, partition)  # read under the claim, so never older than a mirror before
             if current is not None and target.has_version(key, current, partition) \
                     and target.current_version(key, partition) != current:
                 target.set_current(key, current, partition, allow_backward=True)  # mirrors the source, its rollbacks too
-        return ReplicationResult(key, self.source, self.target, tuple(copies), present)
-
-    def _replicate_partitions(self, key: str, *, verify: Iterable[str] | bool, full: bool,
-                              copier: Executor | None) -> ReplicationResult:
-        """:meth:`replicate` of every partition of a partitioned asset, as one result."""
-        copies: list[ReplicaCopy] = []
-        present = 0
-        for partition in self.mesh.store(self.source).partitions(key):
-            one = self.replicate(key, verify=verify, full=full, copier=copier, partition=partition)
-            copies += one.copies
-            present += one.present
-        return ReplicationResult(key, self.source, self.target, tuple(copies), present)
+        return copies, present
 
     def _copy(self, key: str, verify: Iterable[str] | bool, full: bool,
               copier: Executor | None, partition: str | None = None) -> tuple[list[ReplicaCopy], int]:
@@ -155,7 +180,7 @@ class Replicator:
             with closing(_in_order(jobs, copier, target.discard_received)) as received_in_order:
                 for (version, action), received in zip(todo, received_in_order, strict=True):
                     size = target.publish_received(received)
-                    copies.append(ReplicaCopy(key, version, action, size))
+                    copies.append(ReplicaCopy(key, version, action, size, partition=partition))
                     self._audit(key, action, {"version": version, **({"partition": partition} if partition else {}),
                                               "bytes": size, "checksum": received.manifest.checksum,
                                               "from": self.source, "to": self.target})
@@ -181,6 +206,13 @@ class Replicator:
     def _audit(self, key: str, outcome: str, details: dict[str, object]) -> None:
         self.audit.append(AuditEvent(actor=self.actor, action="replicate", target=key, outcome=outcome,
                                      source="replication", where=f"region:{self.target}", details=details))
+
+
+def partitions_of(store: VersionStore, key: str) -> list[str | None]:
+    """The partitions of ``key`` in ``store`` (those with a ``CURRENT``), each replicated, checked
+    and repaired on its own, or ``[None]`` for an unpartitioned asset (or one not materialized).
+    Read from the store, not the graph: the DR commands load the mesh without domain code."""
+    return list(store.partitions(key)) or [None]
 
 
 def _in_order(jobs: Sequence[Callable[[], T]], executor: Executor | None,

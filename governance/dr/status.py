@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from assets.mesh import Mesh
 from assets.storage import VersionStore
+from governance.replication import partitions_of
 from governance.retention import ResidencyError, check_residency
 from governance.services import governed
 
@@ -103,13 +104,13 @@ def dr_status(mesh: Mesh, *, verify: bool = False, keys: Iterable[str] | None = 
 
 
 def _partitions_of(store: VersionStore, key: str) -> list[str | None]:
-    """The partitions of ``key`` in ``store`` (each has its own lag), or ``[None]`` for an
-    unpartitioned asset (or one whose region cannot be listed: :func:`asset_lag` says so)."""
+    """The partitions of ``key`` in ``store`` (each has its own lag), as replication sweeps them
+    (:func:`~governance.replication.partitions_of`), or ``[None]`` for an unpartitioned asset
+    (or one whose region cannot be listed: :func:`asset_lag` says so)."""
     try:
-        found: list[str | None] = list(store.partitions(key))
+        return partitions_of(store, key)
     except Exception:  # any storage failure: asset_lag reports the region unreachable
         return [None]
-    return found or [None]
 
 
 def asset_lag(mesh: Mesh, key: str, source_region: str, target_region: str, *, verify: bool = False,

@@ -6,7 +6,9 @@ the versions the standby lacks and the replicas whose data changed since they la
 (hashed again only then; a pass looks again in full only at a replica whose file is gone or
 changed, :mod:`~governance.healing.replica_index`), and copies them again from the active
 region, verified, with an audit record per copy (:class:`~governance.replication.Replicator`).
-Assets the standby's residency excludes are left out.
+A partitioned asset is checked and repaired partition by partition, each its own finding
+(subject ``sales.daily_orders/2026-11-20``, as ``mesh dr status`` names it). Assets the
+standby's residency excludes are left out.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from __future__ import annotations
 import datetime as dt
 
 from assets.mesh import Mesh
+from assets.partition_reads import input_label
 from governance.dr.status import protected_assets
 from governance.healing.remediation import Finding, RemediationError
-from governance.healing.replica_index import INDEX
+from governance.healing.replica_index import INDEX, ReplicaScan
 from governance.identity import Actor
-from governance.replication import Replicator
+from governance.replication import Replicator, partitions_of
 from governance.retention import ResidencyError, check_residency
 from governance.services import governed
 
@@ -38,26 +41,32 @@ class MissingReplicas:
                 check_residency(mesh.policy, key, standby)
             except ResidencyError:
                 continue
-            scan = INDEX.scan(source, target, key)
-            missing, corrupt = list(scan.missing), list(scan.corrupt)
-            if missing or corrupt:
-                found = ", ".join(part for part in (
-                    f"{len(missing)} version(s) missing ({_newest(missing)})" if missing else "",
-                    f"{len(corrupt)} replica(s) not matching their checksum ({_newest(corrupt)})" if corrupt else "",
-                ) if part)
-                findings.append(Finding(
-                    remediation=self.name, subject=key, found=f"in standby region '{standby}': {found}",
-                    action=f"copy them again from '{mesh.active_region}', verified",
-                    why="a failover now would lose or serve broken data",
-                    facts={"missing": tuple(missing), "corrupt": tuple(corrupt), "standby": standby}))
+            for partition in partitions_of(source, key):
+                scan = INDEX.scan(source, target, key, partition)
+                if scan.missing or scan.corrupt:
+                    findings.append(self._finding(mesh, key, partition, scan, standby))
         return findings
+
+    def _finding(self, mesh: Mesh, key: str, partition: str | None, scan: ReplicaScan, standby: str) -> Finding:
+        missing, corrupt = list(scan.missing), list(scan.corrupt)
+        found = ", ".join(part for part in (
+            f"{len(missing)} version(s) missing ({_newest(missing)})" if missing else "",
+            f"{len(corrupt)} replica(s) not matching their checksum ({_newest(corrupt)})" if corrupt else "",
+        ) if part)
+        return Finding(
+            remediation=self.name, subject=input_label(key, partition), found=f"in standby region '{standby}': {found}",
+            action=f"copy them again from '{mesh.active_region}', verified",
+            why="a failover now would lose or serve broken data",
+            facts={"missing": tuple(missing), "corrupt": tuple(corrupt), "standby": standby, "key": key,
+                   "partition": partition})
 
     def fix(self, mesh: Mesh, finding: Finding, actor: Actor) -> str:
         replicator = Replicator.for_mesh(mesh, governed(mesh).audit, actor=actor.id)
         if replicator is None or replicator.target != finding.facts["standby"]:
             raise RemediationError("the standby region changed since the replicas were checked", where=finding.subject,
                             fix="run `mesh ops heal` again")
-        result = replicator.replicate(finding.subject, verify=finding.facts["corrupt"])
+        result = replicator.replicate(finding.facts["key"], verify=finding.facts["corrupt"],
+                                      partition=finding.facts["partition"])
         if result.refused:
             raise RemediationError(result.describe(), where=finding.subject, fix="see the residency of its domain")
         return result.describe()

@@ -148,40 +148,39 @@ def _replicas(mesh: Mesh, now: dt.datetime) -> list[Finding]:
 
 
 def _behind(mesh: Mesh, now: dt.datetime) -> list[tuple[str, float]]:
-    """How far the standby is behind on each protected asset (seconds; 0 when in sync), as
-    ``mesh dr status`` measures it. An unpartitioned asset is read through the runbook's replica
-    index (:mod:`governance.healing.replica_index`: a file status per replica, the folder listed
-    again only when it changed, a manifest read only for the oldest version missing), so a check
-    does not read every version's manifest and replica again as the history grows; a partitioned
-    one, or one whose stores fail, through ``mesh dr status``."""
-    from governance.dr.status import asset_lag, dr_status, protected_assets, version_age
+    """How far the standby is behind on each protected asset, and each partition of a
+    partitioned one (seconds; 0 when in sync), as ``mesh dr status`` measures it. Read through
+    the runbook's replica index (:mod:`governance.healing.replica_index`: a file status per
+    replica, the folder listed again only when it changed, a manifest read only for the oldest
+    version missing), so a check does not read every version's manifest and replica again as the
+    history grows; an asset whose stores fail, through ``mesh dr status``."""
+    from assets.partition_reads import input_label
+    from governance.dr.status import dr_status, protected_assets, version_age
     from governance.healing.replica_index import INDEX
+    from governance.replication import partitions_of
     from governance.retention import ResidencyError, check_residency
 
     standby = mesh.standby_region
     assert standby is not None
     source, target = mesh.store(), mesh.store(standby)
     found: list[tuple[str, float]] = []
-    partitioned: list[str] = []
     for key in protected_assets(mesh):
-        if key in mesh.graph and mesh.graph[key].spec.partitions is not None:
-            partitioned.append(key)
-            continue
         try:
             check_residency(mesh.policy, key, standby)
         except ResidencyError:
             found.append((key, 0.0))
             continue
         try:
-            scan = INDEX.scan(source, target, key)
-            lacking = sorted(scan.missing + scan.corrupt)
-            found.append((key, version_age(source, key, lacking[0], now) if lacking else 0.0))
+            each = []
+            for partition in partitions_of(source, key):
+                scan = INDEX.scan(source, target, key, partition)
+                lacking = sorted(scan.missing + scan.corrupt)
+                each.append((input_label(key, partition),
+                             version_age(source, key, lacking[0], now, partition) if lacking else 0.0))
+            found += each
         except Exception:  # any storage failure: measured in full, which says unreachable
-            lag = asset_lag(mesh, key, mesh.active_region, standby, now=now)
-            found.append((key, lag.seconds_behind if lag.state in _BEHIND else 0.0))
-    if partitioned:
-        found.extend((lag.key, lag.seconds_behind if lag.state in _BEHIND else 0.0)
-                     for lag in dr_status(mesh, keys=partitioned, now=now).assets)
+            found.extend((lag.key, lag.seconds_behind if lag.state in _BEHIND else 0.0)
+                         for lag in dr_status(mesh, keys=[key], now=now).assets)
     return found
 
 

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from assets import AssetResult, RunEnded, Status, materialize
+from assets.backfill import backfill
 from assets.step import run_asset
 from governance.alerts import AlertObserver
 from governance.ops.checks import check_mesh
@@ -152,6 +154,24 @@ def test_a_standby_behind_its_rpo_target_raises_an_alert(example: tuple[Path, Cl
     assert "past the RPO target of 60 min" in lagging[0].summary
     # in 2030 every asset is also years past its freshness: those alerts go out beside it
     assert [m["kind"] for m in sent(root) if not m["kind"].startswith("freshness")] == ["replica_lag"]
+
+
+def test_a_partition_missing_from_the_standby_raises_the_lag_alert_on_a_mesh_without_domain_code(
+        example: tuple[Path, Clock]) -> None:
+    """The ops pass checks a mesh loaded without domain code, in which no asset is known to be
+    partitioned: a partition's version lost from the standby raised no alert (its versions were
+    looked for in the asset's own folder). Each partition is looked at, as `mesh dr status` does."""
+    root, clock = example
+    days = ("2026-11-16", "2026-11-17")
+    assert backfill("sales.daily_orders", mesh=clocked(root, clock, policy_only=False), first=days[0], last=days[1]).ok
+    clock.now = clock.now.replace(year=2030)  # after every produced_at
+    mesh = clocked(root, clock)
+    assert not [f for f in check_mesh(mesh).findings if f.firing and f.kind == "replica_lag"]
+    version = mesh.store().current_version("sales.daily_orders", days[1])
+    assert version is not None
+    shutil.rmtree(Path(mesh.store("us-west").data_path("sales.daily_orders", version, days[1])).parent)
+    [lagging] = [f for f in check_mesh(mesh).findings if f.firing and f.kind == "replica_lag"]
+    assert lagging.subject == "replica:sales" and f"behind on sales.daily_orders/{days[1]}" in lagging.summary
 
 
 def test_the_checks_are_quiet_on_a_healthy_mesh(example: tuple[Path, Clock]) -> None:
