@@ -211,7 +211,10 @@ def _asset_figures(asset: Watched, runs: list[RunRecord], unreadable_at: list[dt
             incidents.append(_incident(subject, opened, None, failures))
     repair = tuple((i.closed - i.opened).total_seconds() for i in incidents if i.closed)
     down = _covered([(i.opened, i.closed or until) for i in incidents], since, until)
-    window = (until - since).total_seconds()
+    # time between failures counts from when the asset first ran, not from the window's start: an
+    # asset a few minutes old has no month of failure-free operation behind it
+    first_run = min((r.started_at for r in runs), default=until)
+    window = (until - (since if before is not None else max(since, min(first_run, until)))).total_seconds()
     return Figures(scope=asset.key, tracked_seconds=tracked, fresh_seconds=fresh if asset.tracked else 0.0,
                    readable_seconds=max(0.0, readable) if asset.tracked else 0.0, incidents=len(incidents),
                    open_incidents=sum(1 for i in incidents if i.closed is None), repair_seconds=repair,

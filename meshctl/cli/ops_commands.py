@@ -147,8 +147,9 @@ def print_report(found: Report) -> None:
     for figures in (*found.domains.values(), found.mesh):
         table.add_row(*_row(figures))
     console.print(table)
-    console.print("* MTBF: each asset's time without an open incident, added up over the scope's assets, per "
-                  "incident; so a domain's or the mesh's can be longer than the window.", highlight=False)
+    console.print("* MTBF: each asset's time without an open incident since it first ran (or the window's start), "
+                  "added up over the scope's assets, per incident; so a domain's or the mesh's can be longer than "
+                  "the window.", highlight=False)
     for i in found.incidents[-10:]:
         closed = f"{i.closed:%m-%d %H:%M}" if i.closed else "open"
         console.print(f"- incident {i.key}: {i.opened:%m-%d %H:%M} -> {closed}, {i.failures} failed run(s): "

@@ -28,6 +28,19 @@ def any_database(request: pytest.FixtureRequest, tmp_path: Path) -> StateDatabas
     return database_of_kind(request, tmp_path)
 
 
+def test_mtbf_counts_from_the_first_run_not_from_the_window_start(any_database: StateDatabase) -> None:
+    """An asset ten minutes old with one failure has ten minutes between failures, not the month
+    the report looks back over."""
+    records = RunRecords(any_database)
+    start = T0 + 30 * 24 * H - 10 * M
+    publish(records, "sales.orders", start + M, "first")
+    publish(records, "sales.orders", start + 4 * M, "bad", status="error", error="upstream 503")
+    publish(records, "sales.orders", start + 6 * M, "again")
+    report = OpsView([ORDERS], any_database).report(T0, T0 + 30 * 24 * H, OpsPolicy(defaults=OpsTargets(), domains={}))
+    orders = report.assets["sales.orders"]
+    assert orders.incidents == 1 and orders.mtbf_seconds == (8 * M).total_seconds()  # 10 minutes, 2 of them down
+
+
 def test_figures_over_a_window(any_database: StateDatabase) -> None:
     db = any_database
     records = RunRecords(db)
@@ -50,7 +63,7 @@ def test_figures_over_a_window(any_database: StateDatabase) -> None:
     assert orders.sla == pytest.approx(100 * 510 / 595)
     assert orders.availability == pytest.approx(100 * (595 - 55) / 595)  # unreadable 06:10 to 07:05
     assert (orders.incidents, orders.open_incidents, orders.mttr_seconds) == (1, 0, (90 * M).total_seconds())
-    assert orders.mtbf_seconds == (510 * M).total_seconds()
+    assert orders.mtbf_seconds == (506 * M).total_seconds(), "operating since its first run started (00:04)"
     [incident] = [i for i in report.incidents if i.key == "sales.orders"]
     assert (incident.opened, incident.closed, incident.failures) == (T0 + 3 * H + 5 * M, T0 + 4 * H + 35 * M, 2)
     daily = report.assets["sales.daily"]
@@ -144,4 +157,5 @@ def test_a_failed_partition_is_one_incident_until_that_partition_publishes(tmp_p
                                                                ("sales.daily/2026-03-03", 20.0)]
     figures = report.assets["sales.daily"]
     assert figures.incidents == 2 and figures.mttr_seconds == (40 * M).total_seconds()
-    assert figures.up_seconds == (2 * H).total_seconds(), "down from the first failure to the last repair, once"
+    # operating from its first run's start (00:09), down from the first failure to the last repair, once
+    assert figures.up_seconds == (2 * H - 9 * M).total_seconds()
