@@ -85,3 +85,20 @@ def test_mesh_contract_diff_lists_the_changes(example_root: Path) -> None:
 def test_mesh_contract_diff_help_documents_the_exit_code() -> None:
     result = CliRunner().invoke(app, ["contract", "diff", "--help"])
     assert result.exit_code == 0 and "Exits 1 when the changes need a version bump" in " ".join(result.stdout.split())
+
+
+def test_mesh_contract_diff_compares_a_partitioned_asset_with_its_newest_partition(example_root: Path) -> None:
+    from assets.backfill import plan, run_plan
+
+    mesh = load_mesh(example_root)
+    assert run_plan(mesh, plan(mesh, "sales.daily_orders", first="2026-11-16", last="2026-11-17")).ok
+    change(example_root, "domains/sales/contracts.py", "    customer_id: int = pa.Field(ge=1)\n    amount: float",
+           "    customer_id: int = pa.Field(ge=2)\n    amount: float")
+    runner, root = CliRunner(), ["--root", str(example_root)]
+    result = runner.invoke(app, ["contract", "diff", "sales.daily_orders", "--json", *root])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["partition"] == "2026-11-17" and report["published"] == "1.0.0"
+    assert report["changes"][0]["breaking"] and "contract_version='2.0.0'" in report["verdict"]
+    text = runner.invoke(app, ["contract", "diff", "sales.daily_orders", *root])
+    assert text.exit_code == 1 and "published 1.0.0 (newest partition 2026-11-17, version" in text.stdout
