@@ -103,7 +103,9 @@ def domain_quality(domains: list[str], evidence: Evidence) -> tuple[DomainQualit
         elif r.outcome == "gate_failed":
             c["gate_failures"] += 1
             quarantines.setdefault(domain, []).append(str(r.details.get("quarantine") or f"{r.target} (record {r.seq})"))
-            checks.setdefault(domain, set()).update(f"{r.target} {c}" for c in r.details.get("failed_checks") or ())
+            failed = r.details.get("failed_checks")
+            checks.setdefault(domain, set()).update(f"{r.target} {check}"
+                                                    for check in (failed if isinstance(failed, list) else ()))
         elif r.outcome == "error":
             c["errors"] += 1
     return tuple(DomainQuality(domain=d, **c, quarantines=tuple(quarantines.get(d, ())),

@@ -52,6 +52,7 @@ def test_odd_and_hostile_records_render_without_a_traceback(example_root: Path) 
         ("key_rotate", "denied", "kek:nope", {}),
         ("policy_changed", "recorded", "mesh.toml", {"sections": ["not", "a", "mapping"], "digest": 5}),
         ("read", "denied", "sales.orders", {"count": "many"}),
+        ("materialize", "gate_failed", "sales.orders", {"failed_checks": 5, "quarantine": {"a": 1}}),
     ]
     for action, outcome, target, details in odd:
         audit.append(AuditEvent(actor="someone", action=action, target=target, outcome=outcome, source="test",
