@@ -102,6 +102,11 @@ def lineage_of(mesh: Mesh, key: str, partition: str | None = None) -> AssetLinea
                  if split_label(label)[0] == parent]
         return sorted(found, key=lambda pair: pair[0] or "")
 
+    def current_of(key: str, partition: str | None) -> str | None:
+        """The current version of ``partition`` of ``key`` (the shown one without reading it again)."""
+        own = shown.get(key)
+        return own.version if own is not None and own.partition == partition else store.current_version(key, partition)
+
     def nodes(upstream: bool) -> tuple[LineageNode, ...]:
         found = []
         for nxt, depth, via in mesh.graph.walk((key,), upstream=upstream).steps():
@@ -118,7 +123,7 @@ def lineage_of(mesh: Mesh, key: str, partition: str | None = None) -> AssetLinea
             version = next((v for p, v in read if source and p == source.partition), read[-1][1] if read else None)
             found.append(LineageNode(
                 nxt, depth, via, cur.version if cur else None, version,
-                any(store.current_version(parent, p) not in (None, v) for p, v in read),
+                any(current_of(parent, p) not in (None, v) for p, v in read),
                 cur.partition if cur else None, tuple(p for p, _ in read if p is not None)))
         return tuple(found)
 
