@@ -102,21 +102,19 @@ def lineage_of(mesh: Mesh, key: str, partition: str | None = None) -> AssetLinea
                  if split_label(label)[0] == parent]
         return sorted(found, key=lambda pair: pair[0] or "")
 
-    def current_of(key: str, partition: str | None) -> str | None:
-        """The current version of ``partition`` of ``key`` (the shown one without reading it again)."""
-        own = shown.get(key)
-        return own.version if own is not None and own.partition == partition else store.current_version(key, partition)
+    def current_of(asset: str, part: str | None) -> str | None:
+        """The current version of partition ``part`` of ``asset`` (the shown one, not read again)."""
+        own = shown.get(asset)
+        return own.version if own is not None and own.partition == part else store.current_version(asset, part)
 
     def nodes(upstream: bool) -> tuple[LineageNode, ...]:
         found = []
         for nxt, depth, via in mesh.graph.walk((key,), upstream=upstream).steps():
-            if upstream:
+            if upstream:  # the newest partition of nxt that via read; then what via read of it
+                shown[nxt] = _shown(mesh, nxt, [p for p, _ in reads(via, nxt) if p is not None])
                 read = reads(via, nxt)
-                wanted = [p for p, _ in read if p is not None]
-            else:
-                wanted = _fed(mesh, nxt, via, shown.get(via))
-            shown[nxt] = _shown(mesh, nxt, wanted)
-            if not upstream:
+            else:  # the newest partition of nxt that the shown partition of via feeds; what it read of via
+                shown[nxt] = _shown(mesh, nxt, _fed(mesh, nxt, via, shown.get(via)))
                 read = reads(nxt, via)
             cur, parent = shown[nxt], (nxt if upstream else via)
             source = shown.get(parent)
