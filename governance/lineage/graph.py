@@ -98,8 +98,8 @@ def lineage_of(mesh: Mesh, key: str, partition: str | None = None) -> AssetLinea
     def reads(child: str, parent: str) -> list[tuple[str | None, str]]:
         """The partitions of ``parent`` (None: unpartitioned) and versions the shown version of ``child`` read."""
         manifest = shown.get(child)
-        found = [(split_label(label)[1], version) for label, version in (manifest.input_versions if manifest else {}).items()
-                 if split_label(label)[0] == parent]
+        labels = manifest.input_versions if manifest else {}
+        found = [(split_label(label)[1], version) for label, version in labels.items() if split_label(label)[0] == parent]
         return sorted(found, key=lambda pair: pair[0] or "")
 
     def current_of(asset: str, part: str | None) -> str | None:

@@ -125,7 +125,8 @@ def test_mesh_check_reports_a_contract_changed_without_its_bump_as_the_run_would
     assert "changed since version 1.0.0 but is still 1.0.0" in refused
     assert len(problems) == 2 and any(refused in p for p in problems), (refused, problems)
     revenue = next(p for p in problems if "of 'finance.revenue'" in p)
-    assert revenue.startswith(str(example_root / "domains" / "finance" / "assets.py")) and "Fix: set contract_version='1.1.0'" in revenue
+    assert revenue.startswith(str(example_root / "domains" / "finance" / "assets.py"))
+    assert "Fix: set contract_version='1.1.0'" in revenue
     daily = next(p for p in problems if "of 'sales.daily_orders'" in p)
     assert "BREAKING" in daily and "Fix: set contract_version='2.0.0'" in daily
     assert "Traceback" not in checked.output
