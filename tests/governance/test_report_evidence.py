@@ -64,3 +64,15 @@ def test_odd_and_hostile_records_render_without_a_traceback(example_root: Path) 
     assert "kek:nope" not in {k["key"] for k in report.to_dict()["quality"]["keys"]}
     page = render_html(sign_report(load_mesh(example_root), report))
     assert "&lt;script&gt;x" in page and "<script>x</script>" not in page
+
+
+def test_the_demos_report_is_written_and_verifies_after_a_refused_backup(example_root: Path) -> None:
+    from meshctl.cli.demo import write_compliance_report
+
+    refused = runner.invoke(app, ["dr", "backup", "--root", str(example_root), "--as", "analyst@acme.example"])
+    assert refused.exit_code == 1
+    write_compliance_report(load_mesh(example_root))
+    quarter = Period.containing(dt.datetime.now(dt.UTC))
+    written = example_root / ".mesh" / "reports" / f"compliance-acme-{quarter.label}.html"
+    check = runner.invoke(app, ["report", "verify", str(written), "--root", str(example_root), "--json"])
+    assert check.exit_code == 0 and json.loads(check.output)["ok"], check.output
