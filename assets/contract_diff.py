@@ -17,6 +17,7 @@ from typing import Any
 import pandera.polars as pa
 
 from assets.errors import MeshError
+from assets.storage.manifest import Manifest
 
 Description = dict[str, dict[str, Any]]
 
@@ -92,8 +93,8 @@ def _warning_changes(column: str, before: Mapping[str, Any], after: Mapping[str,
     return changes
 
 
-def check_bump(key: str, old_version: str, new_version: str, changes: list[Change]) -> None:
-    """Refuse a version that does not match the changes, listing them."""
+def bump_problem(key: str, old_version: str, new_version: str, changes: list[Change]) -> ContractVersionError | None:
+    """The refusal of a version that does not match the changes, listing them (None: it matches)."""
     old_major, old_minor = (int(p) for p in old_version.split(".")[:2])
     new_major, new_minor = (int(p) for p in new_version.split(".")[:2])
     if any(c.breaking for c in changes):
@@ -101,13 +102,47 @@ def check_bump(key: str, old_version: str, new_version: str, changes: list[Chang
     elif changes:
         needed, ok = f"{old_major}.{old_minor + 1}.0", (new_major, new_minor) > (old_major, old_minor)
     else:
-        return
-    if not ok:
-        listed = "; ".join(map(str, changes))
-        raise ContractVersionError(
-            f"contract of '{key}' changed since version {old_version} but is still {new_version}: {listed}",
-            where=f"@asset(contract_version=...) of {key}",
-            fix=f"set contract_version='{needed}' (see `mesh contract diff {key}`)")
+        return None
+    if ok:
+        return None
+    listed = "; ".join(map(str, changes))
+    return ContractVersionError(
+        f"contract of '{key}' changed since version {old_version} but is still {new_version}: {listed}",
+        where=f"@asset(contract_version=...) of {key}",
+        fix=f"set contract_version='{needed}' (see `mesh contract diff {key}`)")
+
+
+def check_bump(key: str, old_version: str, new_version: str, changes: list[Change]) -> None:
+    """Refuse a version that does not match the changes, listing them."""
+    if (problem := bump_problem(key, old_version, new_version, changes)) is not None:
+        raise problem
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """A contract against the one a published version stored in its manifest: the changes, and
+    the refusal a publish would meet (``problem``; None when the version matches them)."""
+
+    published: Manifest
+    changes: tuple[Change, ...]
+    problem: ContractVersionError | None
+
+
+def compare(key: str, published: Manifest | None, contract: Description, version: str) -> Comparison | None:
+    """``contract`` (described) at ``version`` against ``published``'s stored contract; None when
+    nothing published stores one. No data is read: the manifest is enough."""
+    if published is None or published.contract is None:
+        return None
+    changes = diff(dict(published.contract), contract)
+    return Comparison(published, tuple(changes), bump_problem(key, published.contract_version, version, changes))
+
+
+def check_published(key: str, published: Manifest | None, contract: Description, version: str) -> None:
+    """Refuse ``contract`` at ``version`` when it changed since ``published`` without the bump
+    its changes need: the check a run makes before publishing, and ``mesh check`` ahead of it."""
+    found = compare(key, published, contract, version)
+    if found is not None and found.problem is not None:
+        raise found.problem
 
 
 def _tighter(check: str, was: Mapping[str, Any], now: Mapping[str, Any]) -> bool:

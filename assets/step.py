@@ -21,7 +21,7 @@ import polars as pl
 
 from assets.arrivals import read_newest, unusable_arrival
 from assets.check_failure import CheckFailure
-from assets.contract_diff import check_bump, describe, diff
+from assets.contract_diff import check_published, describe
 from assets.definition import CONTEXT_PARAM, AssetContext, AssetDefinition
 from assets.errors import (
     AccessError,
@@ -318,9 +318,7 @@ def _run(mesh: Mesh, key: str, store: VersionStore, *, run_id: str, params: Mapp
     try:
         contract = describe(definition.spec.contract)
         previous = store.current(key, partition)
-        if previous is not None and previous.contract is not None:
-            changes = diff(dict(previous.contract), contract)
-            check_bump(key, previous.contract_version, definition.spec.contract_version, changes)
+        check_published(key, previous, contract, definition.spec.contract_version)
         content, code = content_checksum(report.frame), code_version(definition.fn)
         with mesh.services.protector.hold_keys():  # the data key it wraps is stored before a rotation
             protected = protector(report.frame)

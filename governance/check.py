@@ -10,10 +10,11 @@ from typing import Any
 from assets.discovery import discover
 from assets.errors import MeshError, did_you_mean
 from assets.graph import AssetGraph
+from assets.mesh import Mesh
 from governance.access import check_graph_access
 from governance.lineage import lineage_settings
 from governance.policy import Grant, MeshPolicy, PolicyErrors, load_policy
-from governance.wiring import standing_of
+from governance.wiring import mesh_of, standing_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +55,13 @@ def check_mesh(root: Path | str | None = None) -> CheckReport:
     active = policy.active_domains
     found = discover(policy.root, active, skip=set(policy.domains) - set(active))
     problems = [str(e) for e in found.errors.values()]
+    invalid: set[str] = set()
     for d in found.definitions:
         try:
             d.spec.contract.to_schema()
         except Exception as exc:  # a broken contract class can raise anything
             problems.append(f"{d.spec.source}: contract {d.spec.contract.__name__} of '{d.key}' is invalid: {exc}")
+            invalid.add(d.key)
     try:
         # a domain that failed to import is reported above: what reads it is not also "no asset"
         graph = AssetGraph.build(found.definitions, {d.name: d.max_assets for d in policy.domains.values()},
@@ -77,6 +80,7 @@ def check_mesh(root: Path | str | None = None) -> CheckReport:
         problems.append(str(exc))
     if graph is not None:
         problems += route_selection_problems(policy, graph)
+        problems += contract_version_problems(mesh_of(policy, graph), invalid)
         replaced, deprecations = deprecation_findings(graph, dt.date.today(), unloaded)
         problems += replaced
         warnings += deprecations
@@ -91,6 +95,32 @@ def check_mesh(root: Path | str | None = None) -> CheckReport:
     return CheckReport(summary=f"{policy.path}: {counts['domains']} domains, {counts['assets']} assets, "
                                f"{counts['grants']} grants; policies, contracts and graph are valid",
                        counts=counts, warnings=tuple(warnings))
+
+
+def contract_version_problems(mesh: Mesh, invalid: set[str]) -> list[str]:
+    """Contracts changed since their asset's published version without the version bump the
+    changes need: the refusal the next run would meet (the run's own check, on the contract the
+    published manifest stores; of a partitioned asset, its newest partition's). No data is read.
+    Assets in ``invalid`` (a contract that does not build) are judged elsewhere."""
+    from assets.contract_diff import check_published, describe
+
+    problems = []
+    try:
+        store = mesh.store()
+        for key in mesh.graph:
+            spec = mesh.graph[key].spec
+            if key in invalid:
+                continue
+            try:
+                published = store.newest_current(key, partitioned=spec.partitions is not None)
+                check_published(key, published, describe(spec.contract), spec.contract_version)
+            except MeshError as exc:
+                problems.append(f"{spec.source}: {exc}")
+    except OSError as exc:  # an unreachable region: said once, the other checks stand
+        problems.append(f"{exc.filename or mesh.regions.storage.get(mesh.regions.primary, mesh.root)}: the version "
+                        f"store could not be read ({exc.strerror or exc}), so no contract was compared with its "
+                        "published version. Fix: make the region reachable (mesh dr status), then run mesh check again")
+    return problems
 
 
 def partial_rollup_warnings(graph: AssetGraph) -> list[str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -104,8 +104,13 @@ def load_mesh(path: Path | str | None = None, *, strict: bool = True,
     external = frozenset(policy.domains) - frozenset(domains) if domains is not None else frozenset()
     graph = AssetGraph.build(definitions, {d.name: d.max_assets for d in policy.domains.values()}, external)
     check_graph_access(graph, policy)
+    return mesh_of(policy, graph, found.errors)
+
+
+def mesh_of(policy: MeshPolicy, graph: AssetGraph, errors: Mapping[str, MeshError] | None = None) -> Mesh:
+    """The governed mesh of ``policy`` (as the council approved it) with the checked ``graph``."""
     return Mesh(name=policy.settings.name, root=policy.root, regions=_regions(policy), graph=graph,
-                wiring=_governed_services, policy=policy, errors=dict(found.errors), switches=_switches(policy))
+                wiring=_governed_services, policy=policy, errors=dict(errors or {}), switches=_switches(policy))
 
 
 def acting_policy(written: MeshPolicy, *, approving: bool = False) -> MeshPolicy:

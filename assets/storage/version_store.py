@@ -364,6 +364,17 @@ class VersionStore:
                 if not p.startswith(".") and p != CURRENT_FILE and not VERSION_NAME.fullmatch(p)
                 and self.root.exists(self.root.path(asset_dir, p, CURRENT_FILE))]
 
+    def newest_partition(self, key: str) -> str | None:
+        """The last partition of ``key`` in key order that has a current version (for time
+        partitions, the newest), or None: the partition whose version stands for the asset."""
+        return max(self.partitions(key), default=None)
+
+    def newest_current(self, key: str, *, partitioned: bool) -> Manifest | None:
+        """The manifest that stands for ``key``: its current version; for a ``partitioned``
+        asset, the current version of its newest partition. None if nothing is published."""
+        partition = self.newest_partition(key) if partitioned else None
+        return None if partitioned and partition is None else self.current(key, partition)
+
     def partition_of(self, key: str, version: str) -> str | None:
         """The partition holding ``version`` of ``key`` (``None``: the asset's own versions, or
         not found), for callers that know a version but not its partition (the run history)."""

@@ -178,8 +178,8 @@ def _duration(delta: dt.timedelta) -> tuple[int, str]:
 def _current_version(mesh: Mesh, key: str) -> str | None:
     """The asset's current version; for a partitioned asset, its newest partition's."""
     store = mesh.store()
-    partitions = sorted(store.partitions(key)) if mesh.graph[key].spec.partitions is not None else []
-    return store.current_version(key, partitions[-1]) if partitions else store.current_version(key)
+    partition = store.newest_partition(key) if mesh.graph[key].spec.partitions is not None else None
+    return store.current_version(key, partition)
 
 
 def _servers(mesh: Mesh, key: str, version: str | None) -> list[dict[str, Any]]:

@@ -79,6 +79,10 @@ def _approved_by_council(before: Mapping[str, Any], now: Mapping[str, Any], appr
     return (approvals[trust],)
 
 
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
 def change_management(evidence: Evidence, contract_of: Callable[[str, str], str | None]) -> ChangeManagement:
     """``contract_of(key, version)`` reads a contract version from the store, for records older
     than the audit field."""
@@ -92,12 +96,13 @@ def change_management(evidence: Evidence, contract_of: Callable[[str, str], str 
             since.append(f"{r.actor}: {r.action} {r.target} (record {r.seq})")
         if r.action != POLICY_CHANGED:
             continue
-        now = dict(r.details.get("sections") or {})
+        listed = r.details.get("sections")
+        now = {str(k): v for k, v in listed.items()} if isinstance(listed, Mapping) else {}
         changed = tuple(sorted(k for k in set(now) | set(sections) if now.get(k) != sections.get(k)))
         if evidence.period.contains(r.at):
             made_by = tuple(since) or _approved_by_council(last, r.details, approvals)
             changes.append(PolicyChange(seq=r.seq, at=r.at, digest=str(r.details.get("digest")),
-                                        previous=r.details.get("previous"),
+                                        previous=_text(r.details.get("previous")),
                                         tables_changed=changed if sections else tuple(sorted(now)),
                                         made_by=made_by))
         sections, since, last = now, [], dict(r.details)

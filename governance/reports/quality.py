@@ -1,20 +1,49 @@
 """Data quality and resilience: gate failures and quarantines per domain, the age of every
-key, and disaster recovery (backups, drills, the RTO and RPO measured)."""
+key, and disaster recovery (backups, drills, the RTO and RPO measured).
+
+Evidence of an operation is only a record of it having happened (:data:`DONE`): a refused,
+failed or odd record of the same action is an attempt, reported apart, never as evidence."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from assets.errors import MeshError
 from assets.mesh import Mesh
-from governance.audit import SIGNING_KEY
+from governance.audit import SIGNING_KEY, AuditRecord
 from governance.reports.records import Entry, Evidence
 from governance.services import governed
 
 _log = logging.getLogger(__name__)
+
+#: The outcomes of an audit record that say the operation happened, per action (a drill that
+#: found a problem happened; a refused failover did not).
+DONE: dict[str, frozenset[str]] = {
+    "dr_backup": frozenset({"written"}), "dr_restore": frozenset({"restored"}),
+    "dr_drill": frozenset({"ok", "failed"}), "failover": frozenset({"switched"}),
+    "failback": frozenset({"switched"}), "key_rotate": frozenset({"started", "incomplete", "completed"}),
+}
+
+
+def happened(record: AuditRecord) -> bool:
+    """Whether ``record`` is evidence of its operation (see :data:`DONE`), not an attempt."""
+    return record.outcome in DONE.get(record.action, frozenset())
+
+
+def _scalar(value: object) -> object:
+    """A detail as the report shows it: a number, text, a flag or None; anything else as text."""
+    return value if value is None or isinstance(value, bool | int | float | str) else str(value)
+
+
+def briefs(records: Iterable[AuditRecord], keys: tuple[str, ...]) -> tuple[dict[str, object], ...]:
+    """Each record as a report row: where and what it was, and every one of ``keys`` of its
+    details (None when it has none), so a row always has the same fields whatever the log holds."""
+    return tuple({"seq": r.seq, "at": str(r.at), "action": str(r.action), "outcome": str(r.outcome),
+                  "target": str(r.target), **{k: _scalar(r.details.get(k)) for k in keys}} for r in records)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,11 +70,14 @@ class KeyAge(Entry):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DrEvidence(Entry):
-    """Backups, drills and failovers in the period, and the RPO measured now."""
+    """Backups, restores, drills and failovers in the period that happened, the attempts that
+    did not (refused, denied, failed), and the RPO measured now."""
 
     backups: tuple[dict[str, object], ...]
     drills: tuple[dict[str, object], ...]
     failovers: tuple[dict[str, object], ...]
+    restores: tuple[dict[str, object], ...]
+    attempts: tuple[dict[str, object], ...]
     standby: str | None
     rpo_versions_now: int | None
     rpo_seconds_now: float | None
@@ -71,7 +103,9 @@ def domain_quality(domains: list[str], evidence: Evidence) -> tuple[DomainQualit
         elif r.outcome == "gate_failed":
             c["gate_failures"] += 1
             quarantines.setdefault(domain, []).append(str(r.details.get("quarantine") or f"{r.target} (record {r.seq})"))
-            checks.setdefault(domain, set()).update(f"{r.target} {c}" for c in r.details.get("failed_checks") or ())
+            failed = r.details.get("failed_checks")
+            checks.setdefault(domain, set()).update(f"{r.target} {check}"
+                                                    for check in (failed if isinstance(failed, list) else ()))
         elif r.outcome == "error":
             c["errors"] += 1
     return tuple(DomainQuality(domain=d, **c, quarantines=tuple(quarantines.get(d, ())),
@@ -87,7 +121,7 @@ def key_ages(mesh: Mesh, evidence: Evidence, now: dt.datetime) -> tuple[KeyAge, 
     keyring = governed(mesh).keyring
     rotated: dict[str, str] = {}
     for r in evidence.of("key_rotate"):
-        if r.target.startswith("kek:"):
+        if happened(r) and r.target.startswith("kek:"):
             rotated.setdefault(r.target[4:], r.at)
     provider = keyring.provider
     ids = provider.kek_ids()
@@ -109,20 +143,23 @@ def key_ages(mesh: Mesh, evidence: Evidence, now: dt.datetime) -> tuple[KeyAge, 
 def dr_evidence(mesh: Mesh, evidence: Evidence) -> DrEvidence:
     from governance.dr import dr_status
 
-    def brief(actions: tuple[str, ...], keys: tuple[str, ...]) -> tuple[dict[str, object], ...]:
-        return tuple({"seq": r.seq, "at": r.at, "action": r.action, "outcome": r.outcome, "target": r.target,
-                      **{k: r.details.get(k) for k in keys if k in r.details}}
-                     for r in evidence.in_period(*actions))
+    records = list(evidence.in_period("dr_backup", "dr_restore", "dr_drill", "failover", "failback"))
 
-    backups = brief(("dr_backup",), ("files", "manifests", "audit_records"))
-    drills = brief(("dr_drill",), ("rto_seconds", "recovery_seconds", "rpo_versions", "rpo_seconds",
-                                   "lost_beyond_rpo", "ok"))
-    failovers = brief(("failover", "failback"), ("from", "to", "rto_seconds"))
+    def done(*actions: str, keys: tuple[str, ...]) -> tuple[dict[str, object], ...]:
+        return briefs((r for r in records if r.action in actions and happened(r)), keys)
+
+    backups = done("dr_backup", keys=("files", "manifests", "audit_records"))
+    restores = done("dr_restore", keys=("restored",))
+    drills = done("dr_drill", keys=("rto_seconds", "recovery_seconds", "rpo_versions", "rpo_seconds",
+                                    "lost_beyond_rpo", "ok"))
+    failovers = done("failover", "failback", keys=("from", "to", "rto_seconds"))
+    attempts = briefs((r for r in records if not happened(r)), ("reason", "error"))
     try:
         status = dr_status(mesh)
         rpo: tuple[int | None, float | None] = (status.rpo_versions, round(status.rpo_seconds, 3))
     except (MeshError, OSError) as exc:  # an unreachable region: said in the report, not fatal
         _log.warning("the RPO could not be measured: %s", exc)
         rpo = (None, None)
-    return DrEvidence(backups=backups, drills=drills, failovers=failovers, standby=mesh.standby_region,
+    return DrEvidence(backups=backups, drills=drills, failovers=failovers, restores=restores, attempts=attempts,
+                      standby=mesh.standby_region,
                       rpo_versions_now=rpo[0], rpo_seconds_now=rpo[1])

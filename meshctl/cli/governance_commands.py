@@ -340,36 +340,37 @@ def contract_diff(
     as_json: JsonOption = False,
 ) -> None:
     """List the changes of an asset's contract since its last published version, and the bump
-    they need.
+    they need. A partitioned asset is compared with the current version of its newest partition
+    (the output names it).
 
     Exits 1 when the changes need a version bump the code does not have yet (a major bump for a
     breaking change, a minor one otherwise): publishing would be refused. Exits 0 when the
     contract_version already matches the changes, or nothing changed. A breaking change lists
     who it affects: the asset's subscribers (mesh subscribe), told when the next run starts."""
-    from assets.contract_diff import ContractVersionError, check_bump, describe, diff
+    from assets.contract_diff import compare, describe
     from governance.subscriptions import subscribers
 
     with user_errors():
         mesh = open_mesh(root)
         require_asset(mesh.graph, asset)
         spec = mesh.graph[asset].spec
-        previous = mesh.store().current(asset)
-    if previous is None or previous.contract is None:
+        published = mesh.store().newest_current(asset, partitioned=spec.partitions is not None)
+        found = compare(asset, published, describe(spec.contract), spec.contract_version)
+    if found is None:
         fail(f"'{asset}' has no published version to compare with. Fix: materialize it first")
-    changes = diff(dict(previous.contract), describe(spec.contract))
-    try:
-        check_bump(asset, previous.contract_version, spec.contract_version, changes)
-        verdict = "ok"
-    except ContractVersionError as exc:
-        verdict = exc.fix
+    changes, partition = found.changes, found.published.partition
+    verdict = "ok" if found.problem is None else found.problem.fix
     with user_errors():
         affected = [s.consumer for s in subscribers(mesh, asset)] if any(c.breaking for c in changes) else []
     if as_json:
-        emit_json({"asset": asset, "published": previous.contract_version, "current": spec.contract_version,
+        emit_json({"asset": asset, "published": found.published.contract_version, "current": spec.contract_version,
+                   "partition": partition, "published_version": found.published.version,
                    "changes": [{"breaking": c.breaking, "change": c.text} for c in changes], "verdict": verdict,
                    "affected": affected})
     else:
-        console.print(f"{asset}: published {previous.contract_version}, code {spec.contract_version}")
+        where = f" (newest partition {partition}, version {found.published.version})" if partition else ""
+        console.print(f"{asset}: published {found.published.contract_version}{where}, code {spec.contract_version}",
+                      markup=False)
         for change in changes:
             console.print(f"- {change}", markup=False)
         console.print("no changes" if not changes else f"version: {verdict}", markup=False)

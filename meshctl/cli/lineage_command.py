@@ -3,7 +3,7 @@ impact of changing it; and the delivery state of OpenLineage events."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -17,7 +17,12 @@ from meshctl.cli._output import (
     fail,
     open_mesh,
     require_asset,
+    user_errors,
 )
+
+if TYPE_CHECKING:
+    from assets.mesh import Mesh
+    from governance.lineage import LineageNode
 
 
 def lineage(
@@ -27,10 +32,14 @@ def lineage(
     flush: Annotated[bool, typer.Option("--flush", help="Re-send OpenLineage events a backend missed.")] = False,
     status: Annotated[bool, typer.Option("--status", help="Show OpenLineage delivery: pending events, "
                                                          "last error.")] = False,
+    partition: Annotated[str | None, typer.Option(help="A partitioned asset: the partition whose versions to show "
+                                                       "(default: its newest).")] = None,
     root: RootOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Lineage of ASSET across domains with versions, or its impact; or the event outbox."""
+    """Lineage of ASSET across domains with versions, or its impact; or the event outbox. A
+    partitioned asset shows the versions of a partition (--partition, or its newest), of the
+    partitions it reads and of those it feeds; the partition column names them."""
     from governance.lineage import impact_of, lineage_of
 
     mesh = open_mesh(root)
@@ -70,15 +79,33 @@ def lineage(
         if reached.grantees:
             console.print(f"domains granted access to it or to what it feeds: {', '.join(reached.grantees)}")
         return
-    view = lineage_of(mesh, asset)
+    with user_errors():
+        view = lineage_of(mesh, asset, partition)
     if as_json:
         emit_json(view.to_dict())
         return
-    table = Table(title=f"lineage of {asset} (current version {view.current or 'none'})")
-    for col in ("direction", "depth", "asset", "via", "current version", "version read", "note"):
+    of = f" partition {view.partition}" if view.partition else ""
+    current = view.current or ("no partition published" if _partitioned(mesh, asset) and not view.partition
+                               else "none")
+    table = Table(title=f"lineage of {asset}{of} (current version {current})")
+    for col in ("direction", "depth", "asset", "via", "partition", "current version", "version read", "note"):
         table.add_column(col)
     for direction, nodes in (("upstream", view.upstream), ("downstream", view.downstream)):
         for n in nodes:
             note = ("input moved on since" if direction == "upstream" else "reads an older version") if n.stale else ""
-            table.add_row(direction, str(n.depth), n.key, n.via, n.current or "-", n.read or "-", note)
+            table.add_row(direction, str(n.depth), n.key, n.via, n.partition or "-", n.current or "-", _read(n), note)
     console.print(table)
+
+
+def _partitioned(mesh: Mesh, key: str) -> bool:
+    return mesh.graph[key].spec.partitions is not None
+
+
+def _read(node: LineageNode) -> str:
+    """The version read; of several partitions, the newest one's, naming how many were read."""
+    if node.read is None:
+        return "-"
+    parts = node.read_partitions
+    if len(parts) > 1:
+        return f"{node.read} (of {parts[-1]}; {len(parts)} partitions read, {parts[0]} to {parts[-1]})"
+    return f"{node.read} (of {parts[0]})" if parts else node.read

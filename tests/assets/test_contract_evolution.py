@@ -85,3 +85,52 @@ def test_mesh_contract_diff_lists_the_changes(example_root: Path) -> None:
 def test_mesh_contract_diff_help_documents_the_exit_code() -> None:
     result = CliRunner().invoke(app, ["contract", "diff", "--help"])
     assert result.exit_code == 0 and "Exits 1 when the changes need a version bump" in " ".join(result.stdout.split())
+
+
+def test_mesh_contract_diff_compares_a_partitioned_asset_with_its_newest_partition(example_root: Path) -> None:
+    from assets.backfill import plan, run_plan
+
+    mesh = load_mesh(example_root)
+    assert run_plan(mesh, plan(mesh, "sales.daily_orders", first="2026-11-16", last="2026-11-17")).ok
+    change(example_root, "domains/sales/contracts.py", "    customer_id: int = pa.Field(ge=1)\n    amount: float",
+           "    customer_id: int = pa.Field(ge=2)\n    amount: float")
+    runner, root = CliRunner(), ["--root", str(example_root)]
+    result = runner.invoke(app, ["contract", "diff", "sales.daily_orders", "--json", *root])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["partition"] == "2026-11-17" and report["published"] == "1.0.0"
+    assert report["changes"][0]["breaking"] and "contract_version='2.0.0'" in report["verdict"]
+    text = runner.invoke(app, ["contract", "diff", "sales.daily_orders", *root])
+    assert text.exit_code == 1 and "published 1.0.0 (newest partition 2026-11-17, version" in text.stdout
+
+
+def test_mesh_check_reports_a_contract_changed_without_its_bump_as_the_run_would(example_root: Path) -> None:
+    """Ahead of the run, from the published manifests' contracts: the run's own refusal, word for
+    word (a loosened check, so that the run gets past its gate to the refusal); a tightened
+    check of a partitioned asset is compared with its newest partition."""
+    from assets.backfill import plan, run_plan
+
+    mesh = load_mesh(example_root)
+    assert materialize("+finance.revenue", mesh=mesh, params={"scale": 200}).ok
+    assert run_plan(mesh, plan(mesh, "sales.daily_orders", first="2026-11-16", last="2026-11-16")).ok
+    runner, root = CliRunner(), ["--root", str(example_root)]
+    assert runner.invoke(app, ["check", *root]).exit_code == 0
+    change(example_root, "domains/finance/contracts.py", "orders: int = pa.Field(ge=1)", "orders: int = pa.Field(ge=0)")
+    change(example_root, "domains/sales/contracts.py", "    customer_id: int = pa.Field(ge=1)\n    amount: float",
+           "    customer_id: int = pa.Field(ge=2)\n    amount: float")
+    checked = runner.invoke(app, ["check", "--json", *root])
+    assert checked.exit_code == 1, checked.output
+    problems = json.loads(checked.stdout)["problems"]
+    refused = materialize("finance.revenue", mesh=load_mesh(example_root))["finance.revenue"].error or ""
+    assert "changed since version 1.0.0 but is still 1.0.0" in refused
+    assert len(problems) == 2 and any(refused in p for p in problems), (refused, problems)
+    revenue = next(p for p in problems if "of 'finance.revenue'" in p)
+    assert revenue.startswith(str(example_root / "domains" / "finance" / "assets.py"))
+    assert "Fix: set contract_version='1.1.0'" in revenue
+    daily = next(p for p in problems if "of 'sales.daily_orders'" in p)
+    assert "BREAKING" in daily and "Fix: set contract_version='2.0.0'" in daily
+    assert "Traceback" not in checked.output
+    change(example_root, "domains/finance/assets.py", 'contract=Revenue, contract_version="1.0.0"',
+           'contract=Revenue, contract_version="1.1.0"')
+    again = json.loads(runner.invoke(app, ["check", "--json", *root]).stdout)["problems"]
+    assert len(again) == 1 and "sales.daily_orders" in again[0]

@@ -297,3 +297,36 @@ def test_the_airflow_provider_gets_the_namespace_and_the_transport(example_root:
     with_lineage(example_root, transport="none")
     assert airflow_provider_settings(lineage_settings(load_policy(example_root)), events) == {
         "AIRFLOW__OPENLINEAGE__DISABLED": "True"}
+
+
+def test_mesh_lineage_of_a_partitioned_asset_shows_a_partitions_versions(example_root: Path) -> None:
+    from assets.backfill import plan, run_plan
+
+    mesh = load_mesh(example_root)
+    done = run_plan(mesh, plan(mesh, "sales.daily_orders+", first="2026-11-16", last="2026-11-17"))
+    assert done.ok
+    day = {d: done[f"sales.daily_orders/{d}"].manifest.version for d in ("2026-11-16", "2026-11-17")}  # type: ignore[union-attr]
+    week = done["sales.weekly_orders/2026-11-16-W47"].manifest.version  # type: ignore[union-attr]
+    runner, root = CliRunner(), ["--root", str(example_root)]
+    shown = runner.invoke(app, ["lineage", "sales.daily_orders", *root, "--json"])
+    assert shown.exit_code == 0, shown.output
+    data = json.loads(shown.stdout)
+    assert (data["partition"], data["current"]) == ("2026-11-17", day["2026-11-17"])
+    (weekly,) = data["downstream"]
+    assert (weekly["key"], weekly["partition"], weekly["current"]) == ("sales.weekly_orders", "2026-11-16-W47", week)
+    assert weekly["read"] == day["2026-11-17"] and weekly["read_partitions"] == ["2026-11-16", "2026-11-17"]
+    assert not weekly["stale"]
+    older = json.loads(runner.invoke(app, ["lineage", "sales.daily_orders", "--partition", "2026-11-16", *root,
+                                           "--json"]).stdout)
+    assert (older["partition"], older["current"]) == ("2026-11-16", day["2026-11-16"])
+    assert older["downstream"][0]["read"] == day["2026-11-16"]
+    text = runner.invoke(app, ["lineage", "sales.daily_orders", *root])
+    assert f"partition 2026-11-17 (current version {day['2026-11-17']})" in " ".join(text.stdout.split())
+    assert "none" not in text.stdout
+    up = json.loads(runner.invoke(app, ["lineage", "sales.weekly_orders", *root, "--json"]).stdout)
+    assert up["upstream"][0]["current"] == day["2026-11-17"] and up["upstream"][0]["partition"] == "2026-11-17"
+    for args, said in ((["sales.daily_orders", "--partition", "2026-11-19"], "no published partition '2026-11-19'"),
+                       (["sales.daily_orders", "--partition", "nope"], "nope"),
+                       (["sales.orders", "--partition", "2026-11-16"], "is not partitioned")):
+        refused = runner.invoke(app, ["lineage", *args, *root])
+        assert refused.exit_code == 1 and said in refused.output and "Traceback" not in refused.output
