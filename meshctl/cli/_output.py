@@ -36,8 +36,10 @@ if TYPE_CHECKING:
 
 #: Off a terminal (logs, CI, `make demo | tee`) rich would wrap at 80 columns; tables need more.
 OFF_TERMINAL_WIDTH = 160
-console = Console(width=OFF_TERMINAL_WIDTH)
-errors = Console(stderr=True, width=OFF_TERMINAL_WIDTH)
+# Lines are not wrapped (tables still fit the width): a command the output tells the user to run
+# must copy and paste as one line, also from a pipe or a log.
+console = Console(width=OFF_TERMINAL_WIDTH, soft_wrap=True)
+errors = Console(stderr=True, width=OFF_TERMINAL_WIDTH, soft_wrap=True)
 
 
 def size_output() -> None:

@@ -135,3 +135,14 @@ def test_several_problems_in_mesh_toml_are_one_line_each(example_root: Path) -> 
                for line in lines), lines
     assert any(line.startswith("  - mesh.toml [ops].sla_target:") and "Fix: write sla_target = 99.5" in line
                for line in lines), lines
+
+
+def test_a_command_the_output_names_is_never_broken_across_lines(example_root: Path) -> None:
+    """Off a terminal (a pipe, a log) a long line is not wrapped at the console's width: a command
+    the output tells the user to run stays on one line, to copy and paste."""
+    purpose = "a purpose long enough to push the line past the console's width " * 3
+    result = runner.invoke(app, ["access", "request", "customers.customers", "--consumer", "marketing", "--purpose",
+                                 purpose, "--as", "marketing-data@acme.example", "--root", str(example_root)])
+    assert result.exit_code == 0, result.output
+    [line] = [x for x in result.stdout.splitlines() if "mesh access approve" in x]
+    assert line.rstrip().endswith("--as EMAIL") and len(line) > 160, result.stdout
