@@ -101,6 +101,16 @@ class AssetSpec:
         return not self.inputs
 
     @property
+    def schedule_text(self) -> str | None:
+        """When it runs, in a few words: its cron, its partitions' clock (``partitioned daily``),
+        the inputs it waits for (``on all inputs``), or ``None`` (run by hand, or by its drop)."""
+        if self.schedule:
+            return self.schedule
+        if self.partitions is not None:
+            return f"partitioned {self.partitions.describe()}"
+        return f"on {self.trigger} inputs" if self.inputs else None
+
+    @property
     def contract_major(self) -> int:
         return int(self.contract_version.split(".", 1)[0])
 

@@ -94,7 +94,7 @@ def asset_view(mesh: Mesh, key: str, *, index: RunIndex | None = None, today: dt
     return AssetView(
         key=key,
         spec={"domain": spec.domain, "owners": ", ".join(spec.owners), "visibility": spec.visibility,
-              "contract version": spec.contract_version, "schedule": spec.schedule or "on its inputs",
+              "contract version": spec.contract_version, "schedule": spec.schedule_text or ("its drop's new files" if spec.drop is not None else "by hand"),
               **({"partitions": spec.partitions.describe()} if spec.partitions is not None else {}),
               "freshness": str(spec.freshness) if spec.freshness else "not declared",
               "description": spec.description, "tags": ", ".join(f"{k}={v}" for k, v in spec.tags.items()),

@@ -167,8 +167,7 @@ def list_assets(selection: Annotated[str, typer.Argument(help="Selection, e.g. '
         state = summary(mesh, key)  # a partitioned asset: whether any of its partitions is stale
         stale, reasons = state.stale, list(state.reasons)
         rows.append({"key": key, "domain": spec.domain, "inputs": sorted(set(spec.inputs.values())),
-                     "schedule": spec.schedule or (f"partitioned {spec.partitions.describe()}" if spec.partitions else None)
-                     or ("on " + spec.trigger + " inputs" if spec.inputs else None),
+                     "schedule": spec.schedule_text,
                      "partitions": spec.partitions.describe() if spec.partitions is not None else None,
                      "published_partitions": len(published) if spec.partitions is not None else None,
                      "visibility": spec.visibility, "owners": list(spec.owners), "tags": dict(spec.tags),

@@ -27,6 +27,7 @@ from governance.wiring import load_mesh
 from tests.webapp.conftest import ServedMesh
 from webapp import create_app
 from webapp.app import MeshSource
+from webapp.asset_view import asset_view
 from webapp.overview import RunIndex, _run_fields, overview
 
 
@@ -118,6 +119,10 @@ def test_an_asset_page_shows_versions_contract_quality_lineage_and_grants(client
     assert "campaign audiences" in page and "active" in page  # marketing reads it under its grant
     failed = client.get("/assets/finance.fx_rates").text
     assert "gate_failed" in failed and re.search(r"[a-z_]+:[a-z_]+", failed)
+    schedules = {key: asset_view(served_mesh.mesh, key).spec["schedule"]
+                 for key in ("sales.daily_orders", "sales.customer_orders", "marketing.web_leads", "sales.orders")}
+    assert schedules == {"sales.daily_orders": "partitioned daily from 2026-11-16", "sales.customer_orders": "on all inputs",
+                         "marketing.web_leads": "its drop's new files", "sales.orders": "@hourly"}, schedules
     missing = client.get("/assets/sales.order")
     assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
     assert "no data product &#x27;sales.order&#x27;" in missing.text and "did you mean &#x27;sales.orders&#x27;" in missing.text
