@@ -72,6 +72,13 @@ class BackfillPlan:
         return sum(len(p) for p in self.partitions.values())
 
 
+def waiting_partitions(plan: BackfillPlan, progress: BackfillProgress) -> dict[str, list[str]]:
+    """The partitions of assets that follow their inputs' events which never ran: a roll-up
+    whose period the range covers only in part waits for the rest of its inputs' partitions."""
+    return {key: never for key, how in plan.how.items() if how == "follows"
+            and (never := [p for p, s in progress.states.get(key, {}).items() if s is None])}
+
+
 @dataclass(frozen=True, slots=True)
 class BackfillProgress:
     """Each asset's partitions of the plan by the state of their latest run (``None``: no run)."""

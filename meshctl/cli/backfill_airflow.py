@@ -14,6 +14,7 @@ from meshctl.airflow_backfill import (
     plan_backfill,
     start_backfill,
     wait_for_backfill,
+    waiting_partitions,
 )
 from meshctl.cli._output import console, emit_json, errors
 from meshctl.local_airflow import LocalAirflow
@@ -44,6 +45,10 @@ def backfill_on_airflow(mesh: Mesh, keys: Sequence[str], first: str, last: str, 
         for key, parts in result.failed().items():
             console.print(f"[red]{key}: failed {', '.join(parts)}[/red] (nothing downstream ran on them; run the same "
                           "command again to resume)")
+        for key, parts in waiting_partitions(plan, result).items():
+            console.print(f"{key}: {', '.join(parts)} not run: Airflow runs a partition that follows its inputs "
+                          "once every input partition it reads is published (a week: all seven days); in-process, "
+                          "`mesh backfill` rolls up those published so far", highlight=False)
         console.print(f"{result.count('success')} of {plan.total} partitions succeeded")
     if not result.ok and result.failed():
         raise typer.Exit(1)

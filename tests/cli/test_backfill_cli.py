@@ -144,3 +144,16 @@ def test_airflow_backfill_progress_is_printed_only_when_it_changes(capsys: pytes
                                                     "2/2 succeeded, 0 failed, 0 running"]
     progress_printer(2, enabled=False)(done)
     assert capsys.readouterr().err == ""
+
+
+def test_a_roll_up_the_range_covers_in_part_is_named_as_waiting_not_silently_left_out() -> None:
+    """`--on airflow` over three days of a week: the week follows its days' events and never ran;
+    the summary names it and why, as in-process it would have rolled up the days published."""
+    from meshctl.airflow_backfill import BackfillPlan, BackfillProgress, waiting_partitions
+
+    plan = BackfillPlan(partitions={"sales.daily_orders": ("2026-11-23", "2026-11-24"),
+                                    "sales.weekly_orders": ("2026-11-23-W48",)},
+                        how={"sales.daily_orders": "backfill", "sales.weekly_orders": "follows"})
+    done = BackfillProgress({"sales.daily_orders": {"2026-11-23": "success", "2026-11-24": None},
+                             "sales.weekly_orders": {"2026-11-23-W48": None}})
+    assert waiting_partitions(plan, done) == {"sales.weekly_orders": ["2026-11-23-W48"]}
