@@ -178,8 +178,12 @@ def list_assets(selection: Annotated[str, typer.Argument(help="Selection, e.g. '
         emit_json(rows)
         return
     table = Table(title=f"{len(rows)} asset(s) in mesh '{mesh.policy.settings.name}'")
+    # keys and version ids are never cut: they are what the user types next; the other columns give way
+    widest = {"asset": max((len(r["key"]) for r in rows), default=5),
+              "current version": max((len(r["version"] or "") for r in rows), default=15)}
     for col in ("asset", "inputs", "schedule", "visibility", "contract", "current version", "rows", "stale"):
-        table.add_column(col)
+        table.add_column(col, min_width=widest.get(col), no_wrap=col in widest,
+                         overflow="fold" if col == "inputs" else "ellipsis")  # input keys wrap, never cut
     for r in rows:
         table.add_row(r["key"], ", ".join(r["inputs"]) or "-", r["schedule"] or "-", r["visibility"],
                       r["contract"], r["version"] or (_partitions(r["published_partitions"]) if r["partitions"] else "-"),

@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from assets import Mesh, RunResult
 from meshctl.cli import app
 from tests.conftest import REPO
 
@@ -287,3 +288,15 @@ def test_output_to_a_pipe_is_160_columns_wide_unless_columns_says_otherwise(exam
     table_lines = [line for line in lines if line.startswith("│ ")]
     assets = len(json.loads(mesh(example_root, "list", "--json")[1]))
     assert (len(table_lines) == assets) == (widest > 160), done.stdout  # at 160 the widest rows wrap
+
+
+def test_list_never_cuts_an_asset_key_or_a_version_id(materialized_example: tuple[Mesh, RunResult]) -> None:
+    """Keys and version ids are what the user types next: the table gives way elsewhere."""
+    served = materialized_example[0]
+    code, out, _ = mesh(served.root, "list")
+    assert code == 0, out
+    cells = [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│")]
+    assert set(served.graph) <= set(cells), cells
+    for key in served.graph:
+        version = served.store().current_version(key)
+        assert version is None or version in out, version
