@@ -138,6 +138,8 @@ def _raw_unchanged(file: Path, _mtime_ns: int, _size: int) -> dict[str, Any]:
         match = _TOML_POSITION.search(str(exc))
         where = f"{file}:{match.group(1)}:{match.group(2)}" if match else str(file)
         reason = _TOML_POSITION.sub("", str(exc)).strip()
+        if reason == "Illegal character '\\n'":  # tomllib's words for a string the line ends inside
+            reason += " (a string not closed before the end of its line: a missing quote?)"
         raise ConfigError(f"invalid TOML: {reason}", where=where,
                           fix="correct the syntax at that line and column") from None
     except RecursionError:

@@ -34,6 +34,14 @@ def test_a_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
     assert caught.value.where.endswith("mesh.toml:3:18")
 
 
+def test_a_string_left_open_is_named_as_such(tmp_path: Path) -> None:
+    """tomllib says "Illegal character '\\n'" for a string the line ends inside: say what it means."""
+    with pytest.raises(ConfigError) as caught:
+        load_policy(write(tmp_path, '[mesh]\nname = "x\nprimary_region = "a"\n'))
+    assert "a string not closed before the end of its line" in str(caught.value)
+    assert caught.value.where.endswith("mesh.toml:2:10")
+
+
 @pytest.mark.parametrize(("edit", "message"), [
     pytest.param(('jurisdiction = "us"', 'jurisdiction = "mars"'), "[regions.us-east].jurisdiction: unknown jurisdiction 'mars'",
                  id="unknown-jurisdiction"),
