@@ -301,16 +301,21 @@ def access_approve(
 ) -> None:
     """Approve a grant as an owner of the producing domain or an approve_grant holder: your key
     signs the grant's product, consumer, purpose and expiry. Self-approval is refused."""
-    from governance.access.workflow import approve_grant
+    from governance.access.workflow import approve_grant, find_grant
     from governance.identity import local_identity
+    from governance.identity.approvals import approval_status
 
     with user_errors():
         mesh = open_policy_mesh(root)
         approver = act_as(mesh, user, "grant_approve")
         signer = local_identity(mesh.policy)
+        before = find_grant(mesh.policy, grant_id, "approve")
+        again = approver.id in approval_status(mesh.policy, before)[0]  # a valid signature of theirs already
         missing = approve_grant(mesh.policy, governed(mesh).audit, grant_id=grant_id, approver=approver, signer=signer)
-    console.print(f"grant {plain(grant_id)} is active" if not missing
-                  else f"grant {plain(grant_id)} still lacks {plain(' and '.join(missing))}", highlight=False)
+    note = f" ({approver.id} had approved it already: signed again)" if again else ""
+    console.print((f"grant {plain(grant_id)} is active" if not missing
+                   else f"grant {plain(grant_id)} still lacks {plain(' and '.join(missing))}") + plain(note),
+                  highlight=False)
 
 
 @access_app.command("revoke")

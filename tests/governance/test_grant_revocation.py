@@ -124,6 +124,18 @@ def test_a_revoked_grant_is_listed_as_revoked_and_named_as_revoked_when_revoked_
         assert "mesh access request customers.customers --consumer sales" in error, error
 
 
+def test_approving_a_grant_again_says_so(example_root: Path) -> None:
+    runner = CliRunner()
+    root = ["--root", str(example_root)]
+    asked = runner.invoke(app, ["access", "request", "customers.customers", "--consumer", "marketing", "--purpose",
+                                "loyalty", "--as", "marketing-data@acme.example", *root])
+    grant_id = asked.stdout.split()[1]
+    first = runner.invoke(app, ["access", "approve", grant_id, "--as", CUSTOMERS, *root])
+    assert first.exit_code == 0 and "had approved it already" not in first.stdout, first.output
+    again = runner.invoke(app, ["access", "approve", grant_id, "--as", CUSTOMERS, *root])
+    assert again.exit_code == 0 and f"{CUSTOMERS} had approved it already" in again.stdout, again.output
+
+
 def test_a_revoked_grant_pasted_back_with_another_requester_is_refused_as_revoked(example_root: Path) -> None:
     """The revocation is what an approver is told first, not a side issue of the edited entry."""
     runner = CliRunner()
