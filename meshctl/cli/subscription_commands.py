@@ -33,13 +33,17 @@ def subscribe(
     """Be told of each new version of an asset, of a breaking contract change before it is
     published, and of its deprecation. Needs read access to the asset; audited."""
     from governance.subscriptions import subscribe as add
+    from governance.subscriptions import subscribers
 
     mesh = open_mesh(root)
     require_asset(mesh.graph, asset)
     actor = act_as(mesh, user, "subscribe")
     with user_errors():
+        before = next((s for s in subscribers(mesh, asset) if s.consumer == actor.id), None)
         add(mesh, asset, actor=actor, route=notify)
-    console.print(f"{plain(actor.id)} subscribed to {plain(asset)} (notified through {plain(notify)})",
+    was = "" if before is None else (" (already subscribed: nothing changed)" if before.route == notify
+                                     else f" (already subscribed through {before.route}: replaced)")
+    console.print(f"{plain(actor.id)} subscribed to {plain(asset)} (notified through {plain(notify)})" + plain(was),
                   highlight=False)
 
 

@@ -106,6 +106,8 @@ def test_a_breaking_contract_change_is_told_before_it_is_published(root: Path) -
     refused = runner.invoke(app, ["subscribe", "customers.customers", "--as", ANALYST, "--notify", "ops_file", *where])
     assert refused.exit_code == 1 and "may not subscribe to 'customers.customers'" in refused.output
     assert runner.invoke(app, ["subscribe", ASSET, "--as", ANALYST, "--notify", "ops_file", *where]).exit_code == 0
+    again = runner.invoke(app, ["subscribe", ASSET, "--as", ANALYST, "--notify", "ops_file", *where])
+    assert again.exit_code == 0 and "already subscribed: nothing changed" in again.stdout, again.output
     listed = runner.invoke(app, ["subscribers", ASSET, "--json", *where])
     assert [s["consumer"] for s in json.loads(listed.stdout)] == [ANALYST]
     assert run(root) is Status.MATERIALIZED
