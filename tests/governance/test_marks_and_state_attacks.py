@@ -4,6 +4,7 @@ signing key or other people's keys), or a careless operator, can do."""
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from pathlib import Path
@@ -14,7 +15,8 @@ from typer.testing import CliRunner
 from meshctl.cli import app
 
 from governance.access.revocations import MARK, forget_revocations
-from tests.conftest import name_state
+from governance.wiring import load_policy_mesh
+from tests.conftest import approve_example_trust, name_state
 from tests.governance.test_revocation_marks import GRANT, SHARED, revoke, sql, still_revoked
 
 
@@ -71,3 +73,42 @@ def test_an_edited_state_with_the_approvals_file_broken_is_never_opened_by_verif
         code, out = cli(example_root, *command)
         assert "Traceback" not in out, (command, out)
         assert not (example_root / "elsewhere.sqlite").exists(), (command, code, out)
+
+
+def test_an_empty_state_table_changes_nothing(example_root: Path) -> None:
+    with open(example_root / "mesh.toml", "a", encoding="utf-8") as fh:
+        fh.write("\n[state]\n")
+    code, out = cli(example_root, "policy", "status")
+    assert code == 0 and "Traceback" not in out and "changes pending" not in out, out
+    assert load_policy_mesh(example_root).policy.state.url is None
+
+
+def test_a_state_with_only_password_env_is_a_config_error_never_a_traceback(example_root: Path) -> None:
+    with open(example_root / "mesh.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[state]\npassword_env = "MESH_STATE_PASSWORD"\n')
+    for command in (("check",), ("policy", "status"), ("audit", "verify")):
+        code, out = cli(example_root, *command)
+        assert code != 0 and "Traceback" not in out and "password_env is set but url is not" in out, (command, out)
+
+
+def test_the_default_database_named_in_another_spelling_keeps_the_revoked_grant_revoked(example_root: Path) -> None:
+    """A careless operator names the default database in [state], spelled another way: nothing runs
+    until the council approves; once it has, the revocation recorded before still counts."""
+    revoke(example_root, GRANT)
+    with open(example_root / "mesh.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[state]\nurl = "sqlite:///./.mesh/state/../state/mesh.sqlite"\n')
+    code, out = cli(example_root, "access", "list", "--json")
+    assert code != 0 and "Traceback" not in out and "which the council has not approved" in out, out
+    code, out = cli(example_root, "policy", "status")
+    assert code == 0 and "Traceback" not in out, out
+    approve_example_trust(example_root)
+    forget_revocations()
+    assert load_policy_mesh(example_root).policy.state.shared
+    assert still_revoked(example_root)
+    sql_path = example_root / ".mesh" / "state" / "mesh.sqlite"
+    with sqlite3.connect(sql_path) as db:
+        db.execute("DELETE FROM revoked_grants")
+    forget_revocations()
+    assert still_revoked(example_root), "the audit log (now in the database) still holds the revocation"
+    code, out = cli(example_root, "access", "list", "--json")
+    assert code == 0 and {g["id"]: g["status"] for g in json.loads(out)}[GRANT] == "revoked", out
