@@ -10,14 +10,17 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from typer.testing import CliRunner
 
 from meshctl.cli import app
 
 from governance.access.revocations import MARK, forget_revocations
+from governance.audit.marks import ScanMark, write_mark
 from governance.wiring import load_policy_mesh
 from tests.conftest import approve_example_trust, name_state
-from tests.governance.test_revocation_marks import GRANT, SHARED, revoke, sql, still_revoked
+from tests.governance.test_revocation_marks import GRANT, SHARED, revoke, sql, still_revoked, the_log
 
 
 @pytest.mark.parametrize("value", ["text", "integer", "huge-integer", "real"])
@@ -112,3 +115,24 @@ def test_the_default_database_named_in_another_spelling_keeps_the_revoked_grant_
     assert still_revoked(example_root), "the audit log (now in the database) still holds the revocation"
     code, out = cli(example_root, "access", "list", "--json")
     assert code == 0 and {g["id"]: g["status"] for g in json.loads(out)}[GRANT] == "revoked", out
+
+
+# -- marks signed with the audit key (a key holder, or a bug) -------------------------------------------
+
+@pytest.mark.parametrize("offset", [1 << 70, (1 << 63) - 1, 1 << 62])
+def test_a_signed_mark_whose_offset_is_far_beyond_the_log_is_a_whole_scan_never_a_traceback(
+        example_root: Path, offset: int, caplog: pytest.LogCaptureFixture) -> None:
+    """Only a holder of the audit key can sign it; `seek` to such an offset raises OverflowError (or
+    seeks somewhere absurd): the mark must still be refused as naming no record of the log."""
+    revoke(example_root, GRANT)
+    key = load_pem_private_key((example_root / ".mesh" / "keys" / "audit.ed25519.pem").read_bytes(), password=None)
+    assert isinstance(key, Ed25519PrivateKey)
+    write_mark(the_log(example_root), ScanMark(name=MARK, offset=offset, hash="0" * 64,
+                                               found={"revoked": [], "requesters": {}}), key)
+    sql(example_root, "DELETE FROM revoked_grants")
+    forget_revocations()
+    with caplog.at_level(logging.WARNING):
+        assert still_revoked(example_root)
+    for command in (("check",), ("audit", "verify")):
+        code, out = cli(example_root, *command)
+        assert "Traceback" not in out, (command, out)
