@@ -16,11 +16,20 @@ from typer.testing import CliRunner
 
 from meshctl.cli import app
 
-from governance.access.revocations import MARK, forget_revocations
+from governance.access.revocations import MARK, forget_revocations, mark_omissions
 from governance.audit.marks import ScanMark, write_mark
+from governance.policy import load_policy
 from governance.wiring import load_policy_mesh
 from tests.conftest import approve_example_trust, name_state
-from tests.governance.test_revocation_marks import GRANT, SHARED, revoke, sql, still_revoked, the_log
+from tests.governance.test_revocation_marks import (
+    GRANT,
+    SHARED,
+    mark_with_revocations,
+    revoke,
+    sql,
+    still_revoked,
+    the_log,
+)
 
 
 @pytest.mark.parametrize("value", ["text", "integer", "huge-integer", "real"])
@@ -54,7 +63,8 @@ def cli(root: Path, *args: str) -> tuple[int, str]:
     "governance.wiring.approved_state returns mesh.toml as written when mesh.approvals.jsonl cannot be "
     "verified or holds no approval, even on a host whose .mesh/state/council.json remembers approvals: "
     "`mesh audit verify` then opens (creates) the database an unapproved [state] edit names and verifies "
-    "the log it finds there, printing ok for its records (it still exits 1, on the missing signed heads); `mesh policy recover` would read "
+    "the log it finds there, printing ok for its records (it still exits 1, on the missing signed heads); "
+    "`mesh policy recover` would read "
     "the approvals from that database's log. The approved [state] is unknown there; the fix (refuse, or find "
     "the approved [state] another way while recover can still run) is a design decision, not a small change"))
 @pytest.mark.parametrize("approvals", ["damaged", "deleted"])
@@ -136,3 +146,30 @@ def test_a_signed_mark_whose_offset_is_far_beyond_the_log_is_a_whole_scan_never_
     for command in (("check",), ("audit", "verify")):
         code, out = cli(example_root, *command)
         assert "Traceback" not in out, (command, out)
+
+
+def test_a_revoked_grant_stays_revoked_after_the_council_moves_state_to_a_new_database(example_root: Path) -> None:
+    """The council approves moving [state] to a fresh database after a grant was revoked (its entry
+    pasted back into mesh.toml): the revocation was recorded in the old state's table and log."""
+    revoke(example_root, GRANT)
+    name_state(example_root, SHARED)
+    forget_revocations()
+    assert load_policy_mesh(example_root).policy.state.shared
+    assert still_revoked(example_root)
+
+
+def test_a_signed_mark_that_adds_a_requester_or_revocation_the_log_lacks_is_named(example_root: Path) -> None:
+    """A holder of the audit key signs a mark that says someone else requested a grant (so its real
+    requester may approve it) or names a revocation the log never recorded: `mesh check` and `mesh
+    audit verify` name it, as they name one that leaves a record out."""
+    mark = mark_with_revocations(example_root)
+    key = load_pem_private_key((example_root / ".mesh" / "keys" / "audit.ed25519.pem").read_bytes(), password=None)
+    assert isinstance(key, Ed25519PrivateKey)
+    found = {"revoked": [*mark["found"]["revoked"], ["g-00000000", "n", "p.q", "c", "2020-01-01", "x@acme.example"]],
+             "requesters": {**mark["found"]["requesters"], "g-feedface": "someone-else@acme.example"}}
+    write_mark(the_log(example_root), ScanMark(name=MARK, offset=mark["offset"], hash=mark["hash"], found=found), key)
+    forget_revocations()
+    omitted = " ".join(mark_omissions(load_policy(example_root)))
+    assert "g-feedface" in omitted and "g-00000000" in omitted, omitted
+    code, out = cli(example_root, "audit", "verify")
+    assert code != 0 and "g-feedface" in out, out
