@@ -55,7 +55,10 @@ ELSEWHERE = "sqlite:///elsewhere.sqlite"
 
 
 def cli(root: Path, *args: str) -> tuple[int, str]:
+    """Run the CLI; an exception other than the exit it ends with (an unhandled error: a traceback
+    for the user) fails the test."""
     result = CliRunner().invoke(app, [*args, "--root", str(root)], env={"COLUMNS": "300"})
+    assert result.exception is None or isinstance(result.exception, SystemExit), (args, repr(result.exception))
     return result.exit_code, " ".join(result.output.split())
 
 
@@ -173,3 +176,16 @@ def test_a_signed_mark_that_adds_a_requester_or_revocation_the_log_lacks_is_name
     assert "g-feedface" in omitted and "g-00000000" in omitted, omitted
     code, out = cli(example_root, "audit", "verify")
     assert code != 0 and "g-feedface" in out, out
+
+
+@pytest.mark.parametrize("row", ["public_key", "head"])
+def test_an_audit_meta_row_of_text_is_reported_never_a_traceback(example_root: Path, row: str) -> None:
+    name_state(example_root, SHARED)
+    revoke(example_root, GRANT)
+    cli(example_root, "audit", "checkpoint")
+    if sql(example_root, "UPDATE audit_meta SET value = ? WHERE name = ? RETURNING name", "not bytes", row) == []:
+        sql(example_root, "INSERT INTO audit_meta (name, value) VALUES (?, ?)", row, "not bytes")
+    forget_revocations()
+    for command in (("audit", "verify"), ("check",), ("access", "list")):
+        code, out = cli(example_root, *command)
+        assert "Traceback" not in out and "TypeError" not in out, (command, out)
