@@ -17,7 +17,9 @@ from typer.testing import CliRunner
 from meshctl.cli import app
 
 from governance.access.revocations import MARK, forget_revocations, mark_omissions
+from assets.stored_json import load_json
 from governance.audit.marks import ScanMark, write_mark
+from governance.audit.storage import mark_file
 from governance.policy import load_policy
 from governance.wiring import load_policy_mesh
 from tests.conftest import approve_example_trust, name_state
@@ -189,3 +191,34 @@ def test_an_audit_meta_row_of_text_is_reported_never_a_traceback(example_root: P
     for command in (("audit", "verify"), ("check",), ("access", "list")):
         code, out = cli(example_root, *command)
         assert "Traceback" not in out and "TypeError" not in out, (command, out)
+
+
+def test_a_mark_nested_as_deep_as_json_reads_is_a_warning_never_a_recursion_error(
+        example_root: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An insider without the key puts a mark nested just short of what `json.loads` refuses in the
+    audit folder: `json.dumps`, run to rebuild the signed bytes, must not then overflow the stack
+    (it runs at about the depth the parse ran at, so it holds; this keeps it so)."""
+    depth = 1
+    while True:  # the deepest nesting json reads here (load_json refuses deeper: a damaged mark)
+        try:
+            load_json("[" * (depth * 2) + "]" * (depth * 2))
+        except ValueError:
+            break
+        depth *= 2
+    low, high = depth, depth * 2
+    while high - low > 1:
+        mid = (low + high) // 2
+        try:
+            load_json("[" * mid + "]" * mid)
+            low = mid
+        except ValueError:
+            high = mid
+    revoke(example_root, GRANT)
+    sql(example_root, "DELETE FROM revoked_grants")
+    for nested in range(low - 150, low, 7):
+        found = '{"revoked":' + "[" * nested + "]" * nested + "}"
+        (example_root / ".mesh" / "audit" / mark_file(MARK)).write_text(
+            f'{{"name":"revocations","offset":0,"hash":"{"0" * 64}","found":{found},"signature":"00"}}')
+        forget_revocations()
+        with caplog.at_level(logging.WARNING):
+            assert still_revoked(example_root), nested
