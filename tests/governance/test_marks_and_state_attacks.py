@@ -215,7 +215,7 @@ def test_a_mark_nested_as_deep_as_json_reads_is_a_warning_never_a_recursion_erro
             high = mid
     revoke(example_root, GRANT)
     sql(example_root, "DELETE FROM revoked_grants")
-    for nested in range(low - 150, low, 7):
+    for nested in range(low - 120, low, 30):
         found = '{"revoked":' + "[" * nested + "]" * nested + "}"
         (example_root / ".mesh" / "audit" / mark_file(MARK)).write_text(
             f'{{"name":"revocations","offset":0,"hash":"{"0" * 64}","found":{found},"signature":"00"}}')
