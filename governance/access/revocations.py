@@ -209,10 +209,12 @@ def _scan(log: AuditLog, start: int, end: int, revoked: dict[tuple[str, str], Re
 
 def mark_omissions(policy: MeshPolicy) -> list[str]:
     """One line per revocation or request the audit log records before the offset of its scan
-    mark that the mark (trusted: signed with the audit key) leaves out or names otherwise, from a
-    scan of those bytes (for ``mesh check``). Only a holder of the audit signing key can sign such a
-    mark; access decisions start from it, so a revocation it leaves out counts only while
-    ``revoked_grants`` holds it."""
+    mark that the mark (trusted: signed with the audit key) leaves out or names otherwise, and per
+    one the mark holds that the log does not record there (a made-up requester of a grant id
+    would outrank the log's own later request record, which the self-approval check relies on),
+    from a scan of those bytes (for ``mesh check``). Only a holder of
+    the audit signing key can sign such a mark; access decisions start from it, so a revocation it
+    leaves out counts only while ``revoked_grants`` holds it."""
     log, keys = _log_and_keys(policy)
     mark = read_mark(log, MARK, keys.verify)
     marked = _found_in(mark) if mark is not None else None
@@ -229,7 +231,13 @@ def mark_omissions(policy: MeshPolicy) -> list[str]:
             f"(grant_revoke, nonce {r.nonce}): {fix}" for key, r in revoked.items() if marked[0].get(key) != r] + \
         [f"{where}: the signed scan mark of the revoked grants does not say that {who} requested grant {grant}, as "
          f"the audit log records (grant_request): {fix}"
-         for grant, who in requesters.items() if marked[1].get(grant) != who]
+         for grant, who in requesters.items() if marked[1].get(grant) != who] + \
+        [f"{where}: the signed scan mark of the revoked grants says that {r}, which the audit log does not record "
+         f"before the mark (grant_revoke, nonce {r.nonce}): {fix}"
+         for key, r in marked[0].items() if key not in revoked] + \
+        [f"{where}: the signed scan mark of the revoked grants says that {who} requested grant {grant}, which the "
+         f"audit log does not record before the mark (grant_request): {fix}"
+         for grant, who in marked[1].items() if grant not in requesters]
 
 
 _FIELDS = ("grant_id", "nonce", "product", "consumer", "revoked_at", "revoked_by")

@@ -159,7 +159,11 @@ class DatabaseLogStorage:
     def _meta(self, name: str) -> bytes | None:
         with self._connection() as conn:
             value = conn.execute(select(audit_meta.c.value).where(audit_meta.c.name == name)).scalar()
-        return None if value is None else bytes(value)
+        if value is None:
+            return None
+        # SQLite keeps whatever type it is given: text or a number put there by hand is damaged
+        # bytes (never bytes(text), a TypeError, nor bytes(n), n zero bytes)
+        return bytes(value) if isinstance(value, bytes | bytearray | memoryview) else b""
 
     def _set_meta(self, name: str, value: bytes) -> None:
         _set_meta(self._local.conn, name, value)

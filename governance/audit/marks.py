@@ -198,6 +198,8 @@ def _record_hash_ending_at(data: LogBytes, offset: int) -> str | None:
     (:data:`GENESIS` at offset 0, the start of the chain)."""
     if offset == 0:
         return GENESIS
+    if offset > data.size():  # never a seek there: beyond what a file offset holds it raises
+        return None
     last = _last_line(data, offset)
     return _record_hash(last[1]) if last is not None and last[0] == offset else None
 
