@@ -27,7 +27,7 @@ import polars as pl
 
 from assets.definition import AssetSpec
 from assets.discovery import Discovery, discover
-from assets.errors import MeshError, SelectionError
+from assets.errors import ConfigError, MeshError, SelectionError
 from assets.graph import AssetGraph
 from assets.mesh import STATE_DIR, Mesh, Regions
 from assets.ports import ProtectedFrame
@@ -44,7 +44,7 @@ from governance.council import (
     unapproved_state_error,
     verify_chain,
 )
-from governance.council.anchor import log_of
+from governance.council.anchor import acted_on_approvals, log_of
 from governance.handlers import default_handlers
 from governance.history import LEGACY_FILE as HISTORY_FILE
 from governance.history import RunHistory
@@ -133,14 +133,29 @@ def standing_of(written: MeshPolicy) -> TrustStanding:
 def approved_state(written: MeshPolicy) -> MeshPolicy:
     """``written`` with the ``[state]`` of the last approval whose signatures hold, not checked
     against the audit log (the check that needs the log this names); as written when the approvals
-    file holds no approval or cannot be verified (a command repairing it reads the file's)."""
+    file holds no approval or cannot be verified (a command repairing it reads the file's), unless
+    this host has acted on approvals and mesh.toml names a ``[state]``: which one the council
+    approved is then unknown, and the one the file names is not taken on trust."""
     try:
         chain = verify_chain(written, read_approvals(written.root))
-    except MeshError:
+    except MeshError as exc:
+        _refuse_a_state_without_approvals(written, exc.what)
+        return written
+    if chain.head is None:
+        _refuse_a_state_without_approvals(written, "mesh.approvals.jsonl holds no approval")
         return written
     if state_predates_trust(chain, trust_snapshot(written)):
         raise unapproved_state_error(written, chain)
-    return written if chain.head is None else dataclasses.replace(written, state=chain.head.state)
+    return dataclasses.replace(written, state=chain.head.state)
+
+
+def _refuse_a_state_without_approvals(written: MeshPolicy, why: str) -> None:
+    if "state" in trust_snapshot(written) and acted_on_approvals(written.root / STATE_DIR):
+        raise ConfigError(
+            f"this host acted on the council's approvals, but they cannot be read now ({why}), so the [state] "
+            "mesh.toml names is not known to be the approved one and is not opened", where=str(written.path),
+            fix="restore mesh.approvals.jsonl from version control (git checkout -- mesh.approvals.jsonl); or take "
+                "[state] out of mesh.toml, then `mesh policy recover --as EMAIL` rebuilds it from the local audit log")
 
 
 def load_policy_mesh(path: Path | str | None = None) -> Mesh:

@@ -85,6 +85,12 @@ def remember(state_dir: Path, approved: Sequence[str]) -> None:
         pass
 
 
+def acted_on_approvals(state_dir: Path) -> bool:
+    """Whether this host has acted on an approval of the council (its marker names one)."""
+    seen = _read_marker(state_dir)
+    return seen is not None and seen[0] is not None
+
+
 def _read_marker(state_dir: Path) -> tuple[str | None, str | None] | None:
     try:
         body = load_json((state_dir / _MARKER).read_bytes())
