@@ -33,6 +33,11 @@ from assets.errors import MeshError
 LOG, HEAD, CHECKPOINTS, LOCK, PUBLIC_KEY = "audit.jsonl", "head.json", "checkpoints.jsonl", "audit.lock", "audit.ed25519.pub"
 
 
+#: The most a scan mark file may hold (its revocations and requesters of years fit in far less);
+#: a larger one reads as damaged, never as a read that fills the memory.
+MAX_MARK_BYTES = 64 << 20
+
+
 def mark_file(name: str) -> str:
     """The file of the scan mark ``name`` in an audit folder."""
     return f"{name}.mark.json"
@@ -280,7 +285,8 @@ class FileLogStorage:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 return b""
             with open(fd, "rb", closefd=False) as fh:
-                return fh.read()
+                data = fh.read(MAX_MARK_BYTES + 1)
+            return data if len(data) <= MAX_MARK_BYTES else b""
         finally:
             os.close(fd)
 

@@ -28,7 +28,7 @@ from governance.access.revocations import MARK, forget_revocations, revocations 
 from governance.audit import AuditEvent, AuditLog, audit_log_at
 from governance.audit.lines import canonical
 from governance.audit.marks import ScanMark, write_mark
-from governance.audit.storage import mark_file
+from governance.audit.storage import MAX_MARK_BYTES, mark_file
 from governance.ops.checks import check_mesh
 from governance.policy import MeshPolicy, load_policy
 from governance.state import state_database
@@ -296,7 +296,7 @@ def test_a_mark_of_garbage_is_a_warning_and_a_whole_scan_never_a_traceback(
     assert "Traceback" not in out and {g["id"]: g["status"] for g in json.loads(out)}[GRANT] == "revoked"
 
 
-@pytest.mark.parametrize("kind", ["link-to-dev-zero", "fifo", "folder"])
+@pytest.mark.parametrize("kind", ["link-to-dev-zero", "fifo", "folder", "too-large"])
 def test_a_mark_file_that_is_no_regular_file_is_a_warning_never_a_hang(
         example_root: Path, kind: str, starts: list[int], caplog: pytest.LogCaptureFixture) -> None:
     revoke(example_root, GRANT)
@@ -305,6 +305,9 @@ def test_a_mark_file_that_is_no_regular_file_is_a_warning_never_a_hang(
         path.symlink_to("/dev/zero")
     elif kind == "fifo":
         os.mkfifo(path)
+    elif kind == "too-large":  # a sparse file: read whole, it would fill the memory
+        with open(path, "wb") as fh:
+            fh.truncate(MAX_MARK_BYTES + 1)
     else:
         path.mkdir()
     sql(example_root, "DELETE FROM revoked_grants")
