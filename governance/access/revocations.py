@@ -48,8 +48,9 @@ from typing import Any
 from sqlalchemy import RowMapping, insert, select
 
 from assets.mesh import STATE_DIR
-from governance.audit import AuditLog, AuditRecord, audit_log_at, held_signing_key
+from governance.audit import AuditLog, AuditRecord, held_signing_key
 from governance.audit.marks import MarkKeys, ScanMark, log_end, mark_keys, mark_where, read_mark, write_mark
+from governance.council.anchor import log_of
 from governance.policy import Grant, MeshPolicy
 from governance.state import state_database
 from governance.state.schema import revoked_grants
@@ -188,10 +189,8 @@ def _audited(policy: MeshPolicy, *, from_mark: bool = True
 
 def _log_and_keys(policy: MeshPolicy) -> tuple[AuditLog, MarkKeys]:
     """The audit log of the mesh of ``policy``, and the keys of its scan marks on this host."""
-    state_dir = policy.root / STATE_DIR
-    log = audit_log_at(state_dir, pinned=policy.audit.key_fingerprint,
-                       database=state_database(policy) if policy.state.shared else None)
-    return log, mark_keys(log, held_signing_key(state_dir))
+    log = log_of(policy)
+    return log, mark_keys(log, held_signing_key(policy.root / STATE_DIR))
 
 
 def _scan(log: AuditLog, start: int, end: int, revoked: dict[tuple[str, str], Revocation],
