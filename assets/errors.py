@@ -7,13 +7,15 @@ Each error carries three things a user needs, as structured fields and in its me
 - ``fix``: what to write or run instead, with a "did you mean" suggestion where a name
   was mistyped.
 
-The CLI prints ``str(error)`` as one line and exits non-zero; no traceback for these.
+The CLI prints ``str(error)`` as one line and exits non-zero; no traceback for these. An
+error of several problems (:meth:`MeshError.listing`) prints one line each, then its fix.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Self
 
 
 def printable(text: object, keep: str = "") -> str:
@@ -25,16 +27,39 @@ def printable(text: object, keep: str = "") -> str:
 
 
 class MeshError(Exception):
-    """Base of every error the mesh reports to a user."""
+    """Base of every error the mesh reports to a user.
 
-    def __init__(self, what: str, *, where: str = "", fix: str = "") -> None:
+    ``problems``, when there are several of one kind (every input refused, not only the first),
+    holds each; ``what`` then says what they are, and the message lists one a line."""
+
+    def __init__(self, what: str, *, where: str = "", fix: str = "", problems: Sequence[object] = ()) -> None:
         self.what = what
         self.where = where
         self.fix = fix
+        self.problems = tuple(problems)
         super().__init__(self._render())
+
+    @classmethod
+    def listing(cls, problems: Sequence[str], *, where: str = "", fix: str = "") -> Self:
+        """One error for ``problems``: the problem itself when there is one, else their count
+        with each one a line (a run-on sentence of them hides where one ends)."""
+        if len(problems) == 1:
+            return cls(problems[0], where=where, fix=fix)
+        return cls(f"{len(problems)} problems:", where=where, fix=fix, problems=problems)
+
+    def each(self) -> tuple[str, ...]:
+        """Every problem as a message of its own, with its place and fix (for a report that lists
+        problems one a line, as ``mesh check`` does); the error itself when it lists none."""
+        if not self.problems:
+            return (str(self),)
+        return tuple(str(p if isinstance(p, MeshError) else MeshError(str(p), where=self.where, fix=self.fix))
+                     for p in self.problems)
 
     def _render(self) -> str:
         text = f"{self.where}: {self.what}" if self.where else self.what
+        if self.problems:
+            lines = "".join(f"\n  - {problem}" for problem in self.problems)
+            return f"{text}{lines}" + (f"\nFix: {self.fix}" if self.fix else "")
         if not self.fix:
             return text
         return f"{text}{'' if text.rstrip().endswith(('.', '!', '?')) else '.'} Fix: {self.fix}"

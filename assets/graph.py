@@ -125,7 +125,7 @@ def _check_inputs(by_key: Mapping[str, AssetDefinition], external_domains: froze
                 problems.append(f"'{key}' ({d.spec.source}) reads '{target}' through parameter "
                                 f"'{param}', which is no asset.{' ' + hint if hint else ''}")
     if problems:
-        raise UnknownInputError(" ".join(problems), where="asset inputs",
+        raise UnknownInputError.listing(problems, where="asset inputs",
                                 fix="name an existing asset in ins={'param': '<domain>.<asset>'}, "
                                     "or rename the parameter after an asset of the same domain")
     for key, d in sorted(by_key.items()):

@@ -13,7 +13,7 @@ from assets.graph import AssetGraph
 from assets.mesh import Mesh
 from governance.access import check_graph_access
 from governance.lineage import lineage_settings
-from governance.policy import Grant, MeshPolicy, PolicyErrors, load_policy
+from governance.policy import Grant, MeshPolicy, load_policy
 from governance.wiring import mesh_of, standing_of
 
 
@@ -40,10 +40,8 @@ def check_mesh(root: Path | str | None = None) -> CheckReport:
     """Check ``mesh.toml``, each domain's code, each contract, and the asset graph."""
     try:
         policy = load_policy(root)
-    except PolicyErrors as exc:
-        return CheckReport(problems=tuple(str(p) for p in exc.problems))
-    except MeshError as exc:
-        return CheckReport(problems=(str(exc),))
+    except MeshError as exc:  # several problems in mesh.toml: each on its own
+        return CheckReport(problems=exc.each())
     warnings: list[str] = []
     try:
         standing = standing_of(policy)
@@ -68,7 +66,7 @@ def check_mesh(root: Path | str | None = None) -> CheckReport:
                                  external_domains=frozenset(found.errors))
         check_graph_access(graph, policy)
     except MeshError as exc:
-        problems.append(str(exc))
+        problems += exc.each()
         graph = None
     problems += grant_problems(policy, dt.date.today())
     problems += missing_dag_files(policy, [d for d in found.domains if d in active])

@@ -49,7 +49,7 @@ def check_graph_access(graph: AssetGraph, policy: MeshPolicy, today: dt.date | N
                 if not decision.allowed:
                     denied.append(f"'{key}' ({spec.source}) may not read '{upstream}': {decision.reason}")
     if denied:
-        raise AccessDeniedError(" ".join(denied), where="asset inputs",
+        raise AccessDeniedError.listing(denied, where="asset inputs",
                                 fix="make the input public, get an approved grant in mesh.toml, or remove the input")
 
 

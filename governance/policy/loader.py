@@ -73,10 +73,10 @@ _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 class PolicyErrors(ConfigError):
     """Several problems in one ``mesh.toml``; ``problems`` holds each as a ``ConfigError``."""
 
+    problems: tuple[MeshError, ...]
+
     def __init__(self, path: Path, problems: list[MeshError]) -> None:
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{len(problems)} problem(s) in mesh.toml:\n{lines}", where=str(path))
+        super().__init__(f"{len(problems)} problem(s) in mesh.toml:", where=str(path), problems=problems)
 
 
 def find_mesh_file(start: Path | None = None) -> Path:

@@ -6,6 +6,8 @@
 - Help is text, not markup: typer renders it with rich, which would take ``[ops]`` or
   ``[identity]`` (the mesh.toml sections the docstrings name) for style tags and drop them, so
   every help text is escaped before it is printed (:func:`literal_help`).
+- A flag shows no type: typer 0.29 labels every ``bool`` option ``<bool>``, which reads as if
+  ``--stale true`` were the way to write it.
 - Help is wrapped at :func:`help_width`: ``TERMINAL_WIDTH``, else ``COLUMNS``, else the
   terminal's width when standard output is one, else 80 (rich would otherwise measure whichever
   of stdin, stdout or stderr is a terminal, so ``mesh ops --help > file`` in a wide terminal
@@ -54,9 +56,13 @@ def literal_help(command: Any) -> None:
         text = getattr(command, name, None)
         if text:
             setattr(command, name, escape(text))
-    for param in command.params:
+    # --help is made on first use (and then kept): made here, it is shown like every flag
+    help_option = command.get_help_option(command.context_class(command))
+    for param in (*command.params, *([help_option] if help_option is not None else [])):
         if getattr(param, "help", None):
             param.help = escape(param.help)
+        if getattr(param, "is_bool_flag", False) and param.metavar is None:
+            param.metavar = ""  # typer prints a set metavar instead of the type (module docstring)
     setattr(command, _ESCAPED, True)
     for name in getattr(command, "commands", {}):
         literal_help(command.commands[name])

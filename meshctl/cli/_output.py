@@ -27,7 +27,6 @@ from assets.check_failure import cut
 from assets.errors import MeshError, did_you_mean, printable
 from governance.access import authenticate
 from governance.identity import Actor
-from governance.policy import PolicyErrors
 from governance.services import governed
 from governance.wiring import load_mesh
 
@@ -172,13 +171,22 @@ def user_errors() -> Iterator[None]:
     """Turn a :class:`MeshError` into one line on stderr and exit code 1; no traceback."""
     try:
         yield
-    except PolicyErrors as exc:  # one line each: a list run together on one line is unreadable
-        print_error(f"{exc.where}: {len(exc.problems)} problem(s) in mesh.toml:")
-        for problem in exc.problems:
-            errors.print(f"  - {plain(problem)}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
     except MeshError as exc:
-        fail(str(exc))
+        fail_with(exc)
+
+
+def fail_with(error: MeshError) -> NoReturn:
+    """Print ``error`` on stderr and exit 1: one line, or, for an error of several problems, a line
+    each and the fix last (a list run together on one line is unreadable). Every line is printed
+    plain, so a name holding a newline cannot forge a line of its own."""
+    if not error.problems:
+        fail(str(error))
+    print_error(f"{error.where}: {error.what}" if error.where else error.what)
+    for problem in error.problems:
+        errors.print(f"  - {plain(problem)}", highlight=False, soft_wrap=True)
+    if error.fix:
+        errors.print(f"Fix: {plain(error.fix)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
 
 
 #: Meshes the running command opened; their audit logs are sealed when it ends.

@@ -39,6 +39,7 @@ from meshctl.cli._output import (
     emit_json,
     errors,
     fail,
+    fail_with,
     open_mesh,
     open_policy_mesh,
     plain,
@@ -85,7 +86,7 @@ class _OneLineErrors(OneLineSummaries):
         try:
             return super().invoke(ctx)
         except MeshError as exc:
-            fail(str(exc))
+            fail_with(exc)
         except OSError as exc:
             # the net under every command: those that can name a better fix raise their own MeshError
             if exc.errno in DISK_FULL_ERRNOS:

@@ -55,6 +55,14 @@ def test_help_prints_every_section_its_docstring_names(path: tuple[str, ...], se
     assert "\\[" not in done.output  # the escape itself is never shown
 
 
+@pytest.mark.parametrize(("path", "sections"), COMMANDS)
+def test_a_flag_shows_no_type_to_write_after_it(path: tuple[str, ...], sections: list[str]) -> None:
+    """typer 0.29 labels a flag ``<bool>``, which reads as if ``--stale true`` were how to write it."""
+    done = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200", "TERMINAL_WIDTH": ""})
+    assert done.exit_code == 0, done.output
+    assert "<bool>" not in done.output, done.output
+
+
 def _piped_help(*, columns: str | None, terminal: int = 160) -> list[str]:
     """``mesh ops report --help`` with stdout a pipe while stdin and stderr are a terminal
     ``terminal`` columns wide (a person running ``mesh ... --help > file``)."""
