@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -9,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -198,13 +200,20 @@ def _hints_in_source() -> set[tuple[str, str]]:
     return found
 
 
+@functools.cache
+def _mesh_command() -> Any:
+    """The click command tree of ``mesh`` (a typer vendored click Group), built once: building it
+    for each of the hundreds of hints took most of this test's time."""
+    import typer
+
+    return typer.main.get_command(app)
+
+
 def _unknown_part(hint: str) -> str | None:
     """The first word of ``hint`` the typer app does not know: a command, a command's option, or a
     plain word where the command takes no such sub-command (``mesh lineage flush``). Arguments in
     hints are placeholders (``{key}``, ``EMAIL``) or asset keys (``sales.orders``)."""
-    import typer
-
-    command = typer.main.get_command(app)
+    command = _mesh_command()
     words = hint.split()[1:]
     while words:
         word = words.pop(0)
