@@ -55,9 +55,10 @@ def verify(root: RootOption = None, as_json: JsonOption = False,
 
     with user_errors():  # verification signs nothing: a new head would endorse the log it checked
         mesh = open_policy_mesh(root, seal=False, council=False)
-        report = governed(mesh).audit.verify(full=full)
+        audit = governed(mesh).audit
+        report = audit.verify(full=full)
         protection = witness_protection(mesh)
-        council = log_disagreement(mesh.policy, governed(mesh).audit) if full and report.ok else None
+        council = log_disagreement(mesh.policy, audit) if full and report.ok else None
         omitted = mark_omissions(mesh.policy) if report.ok else []
     if as_json:
         emit_json({"ok": report.ok and not report.warnings and not omitted, "records": report.records,
@@ -77,7 +78,7 @@ def verify(root: RootOption = None, as_json: JsonOption = False,
     for note in report.acknowledged if not as_json else ():
         console.print(f"acknowledged loss: {plain(note)}", highlight=False)
     if not report.ok:
-        fail(f"audit log: {report.problem or ''}. Fix: restore the audit folder from the last backup "
+        fail(f"audit log {plain(audit.records_where)}: {report.problem or ''}. Fix: restore the audit folder from the last backup "
              "(mesh dr restore) and investigate who changed it")
     if full and report.ok and not as_json:
         console.print(f"council approvals: {plain(council) if council else 'mesh.approvals.jsonl matches the log'}",
