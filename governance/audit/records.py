@@ -57,8 +57,9 @@ class AuditRecord:
 
 
 def _problem(record: AuditRecord) -> str | None:
-    """What is wrong with ``record``'s fields, or ``None``."""
-    if not isinstance(record.seq, int) or isinstance(record.seq, bool) or record.seq < 0:
+    """What is wrong with ``record``'s fields, or ``None`` (read for every record: kept cheap)."""
+    seq = record.seq
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
         return "seq is not a record number"
     for name in _TEXT:
         if not isinstance(value := getattr(record, name), str):
@@ -69,10 +70,11 @@ def _problem(record: AuditRecord) -> str | None:
         value = getattr(record, name)
         if not isinstance(value, str) or not _HASH.fullmatch(value):
             return f"{name} is not a SHA-256 hash in hex"
-    if not isinstance(record.at, str) or not _AT.fullmatch(record.at):
+    at = record.at
+    if not isinstance(at, str) or not _AT.fullmatch(at):
         return "at is not an ISO 8601 time with its offset"
     try:
-        dt.datetime.fromisoformat(record.at)
+        dt.datetime.fromisoformat(at)
     except ValueError:
         return "at is not a valid time"
     return None
