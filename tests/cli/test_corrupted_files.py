@@ -159,13 +159,13 @@ def test_a_corrupted_file_is_named_with_the_fix(materialized_example: tuple[Mesh
     assert str(broken) in result.output and "Fix:" in result.output, result.output
 
 
-def rehashed_record(field: str, value: object) -> Callable[[Path], Path]:
-    """A record appended to the audit log by hand with ``field`` set to ``value``, its hash and chain
-    computed as the log computes them: only the reader's check of each field's type finds it."""
+def rehashed_record(**fields: object) -> Callable[[Path], Path]:
+    """A record appended to the audit log by hand with ``fields`` set, its hash and chain computed as
+    the log computes them: only the reader's check of each field's type finds it."""
     def corrupt(root: Path) -> Path:
         path = root / ".mesh/audit/audit.jsonl"
         last = json.loads(path.read_bytes().splitlines()[-1])
-        body = {**last, "seq": last["seq"] + 1, "prev": last.pop("hash"), field: value}
+        body = {**last, "seq": last["seq"] + 1, "prev": last.pop("hash"), **fields}
         with open(path, "ab") as fh:
             fh.write(encode_line(body)[0])
         return path
@@ -188,9 +188,28 @@ def test_an_audit_record_with_a_field_of_the_wrong_type_is_named_with_the_fix(
         value: object) -> None:
     root = tmp_path / "mesh"
     shutil.copytree(materialized_example[0].root, root, symlinks=True)
-    broken = rehashed_record(field, value)(root)
+    broken = rehashed_record(**{field: value})(root)
     line = len(broken.read_bytes().splitlines())
     result = CliRunner().invoke(app, [*command, "--root", str(root)], catch_exceptions=True)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert str(broken) in result.output and f"line {line}" in result.output and "Fix:" in result.output, result.output
+
+
+@pytest.mark.parametrize("details", [
+    pytest.param({"rows": "many"}, id="rows-text"),
+    pytest.param({"bytes": [1]}, id="bytes-a-list"),
+    pytest.param({"inputs_read": 5}, id="inputs-read-a-number"),
+])
+def test_a_run_record_whose_details_usage_meters_are_of_the_wrong_type_is_named(
+        materialized_example: tuple[Mesh, RunResult], tmp_path: Path, details: dict[str, object]) -> None:
+    """The fields are of their types, but a value `mesh usage` counts is not a number (or a mapping)."""
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    broken = rehashed_record(action="materialize", outcome="materialized", target="sales.orders",
+                             details=details)(root)
+    line = len(broken.read_bytes().splitlines())
+    result = CliRunner().invoke(app, ["usage", "--as", COUNCIL, "--root", str(root)], catch_exceptions=True)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert str(broken) in result.output and f"line {line}" in result.output and "Fix:" in result.output, result.output
