@@ -9,15 +9,19 @@ the comparison needs nothing but the store.
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandera.polars as pa
 
 from assets.errors import MeshError
 from assets.storage.manifest import Manifest
+
+if TYPE_CHECKING:
+    from assets.storage.version_store import VersionStore
 
 Description = dict[str, dict[str, Any]]
 
@@ -93,17 +97,23 @@ def _warning_changes(column: str, before: Mapping[str, Any], after: Mapping[str,
     return changes
 
 
+def needed_bump(old_version: str, changes: list[Change]) -> str | None:
+    """The lowest version ``changes`` to a contract at ``old_version`` need (None: no changes)."""
+    old_major, old_minor = (int(p) for p in old_version.split(".")[:2])
+    if any(c.breaking for c in changes):
+        return f"{old_major + 1}.0.0"
+    return f"{old_major}.{old_minor + 1}.0" if changes else None
+
+
 def bump_problem(key: str, old_version: str, new_version: str, changes: list[Change]) -> ContractVersionError | None:
     """The refusal of a version that does not match the changes, listing them (None: it matches)."""
+    needed = needed_bump(old_version, changes)
+    if needed is None:
+        return None
     old_major, old_minor = (int(p) for p in old_version.split(".")[:2])
     new_major, new_minor = (int(p) for p in new_version.split(".")[:2])
-    if any(c.breaking for c in changes):
-        needed, ok = f"{old_major + 1}.0.0", new_major > old_major
-    elif changes:
-        needed, ok = f"{old_major}.{old_minor + 1}.0", (new_major, new_minor) > (old_major, old_minor)
-    else:
-        return None
-    if ok:
+    breaking = any(c.breaking for c in changes)
+    if new_major > old_major if breaking else (new_major, new_minor) > (old_major, old_minor):
         return None
     listed = "; ".join(map(str, changes))
     return ContractVersionError(
@@ -127,6 +137,11 @@ class Comparison:
     changes: tuple[Change, ...]
     problem: ContractVersionError | None
 
+    @property
+    def needed(self) -> str | None:
+        """The lowest contract version the changes need (None: nothing changed)."""
+        return needed_bump(self.published.contract_version, list(self.changes))
+
 
 def compare(key: str, published: Manifest | None, contract: Description, version: str) -> Comparison | None:
     """``contract`` (described) at ``version`` against ``published``'s stored contract; None when
@@ -135,6 +150,52 @@ def compare(key: str, published: Manifest | None, contract: Description, version
         return None
     changes = diff(dict(published.contract), contract)
     return Comparison(published, tuple(changes), bump_problem(key, published.contract_version, version, changes))
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionsCompared:
+    """The current versions (of ``partitions``; empty for an unpartitioned asset) that stored the
+    same contract, compared once with the code's: a publish of any of them meets ``comparison``."""
+
+    partitions: tuple[str, ...]
+    comparison: Comparison
+
+
+def compare_current(key: str, store: VersionStore, *, partitioned: bool, contract: Description,
+                    version: str) -> list[PartitionsCompared]:
+    """``contract`` at ``version`` against every current version of ``key``: the asset's, or each
+    partition's (a partition's next run is checked against its own). Partitions whose current
+    versions stored the same contract are compared once, as one group, in key order of their
+    newest partition. Only pointers and manifests are read, never data; empty when nothing
+    published stores a contract."""
+    groups: dict[str, list[Manifest]] = {}
+    for partition in sorted(store.partitions(key)) if partitioned else [None]:
+        manifest = store.current(key, partition)
+        if manifest is not None and manifest.contract is not None:
+            same = json.dumps([manifest.contract_version, manifest.contract], sort_keys=True, default=str)
+            groups.setdefault(same, []).append(manifest)
+    found = []
+    for manifests in sorted(groups.values(), key=lambda group: group[-1].partition or ""):
+        comparison = compare(key, manifests[-1], contract, version)
+        assert comparison is not None  # each stores a contract
+        found.append(PartitionsCompared(tuple(m.partition for m in manifests if m.partition), comparison))
+    return found
+
+
+def needed_version(found: Sequence[PartitionsCompared]) -> str | None:
+    """The lowest contract version every group in ``found`` accepts, when one refuses the code's
+    (``None`` when none does): the highest version one of them needs, since any version at least
+    what a group needs is one it accepts."""
+    if all(c.comparison.problem is None for c in found):
+        return None
+    needs = [need for c in found if (need := c.comparison.needed) is not None]
+    return max(needs, key=lambda v: tuple(int(p) for p in v.split(".")[:3]))
+
+
+def partition_names(partitions: Sequence[str], *, most: int = 10) -> str:
+    """``partitions`` for a message: each named, or the first ``most`` and how many more."""
+    named = ", ".join(partitions[:most])
+    return named if len(partitions) <= most else f"{named} and {len(partitions) - most} more"
 
 
 def check_published(key: str, published: Manifest | None, contract: Description, version: str) -> None:

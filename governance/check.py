@@ -98,9 +98,10 @@ def check_mesh(root: Path | str | None = None) -> CheckReport:
 def contract_version_problems(mesh: Mesh, invalid: set[str]) -> list[str]:
     """Contracts changed since their asset's published version without the version bump the
     changes need: the refusal the next run would meet (the run's own check, on the contract the
-    published manifest stores; of a partitioned asset, its newest partition's). No data is read.
+    published manifest stores; of a partitioned asset, each partition's current version, the
+    partitions that would be refused named). Only pointers and manifests are read, never data.
     Assets in ``invalid`` (a contract that does not build) are judged elsewhere."""
-    from assets.contract_diff import check_published, describe
+    from assets.contract_diff import compare_current, describe, partition_names
 
     problems = []
     try:
@@ -110,8 +111,13 @@ def contract_version_problems(mesh: Mesh, invalid: set[str]) -> list[str]:
             if key in invalid:
                 continue
             try:
-                published = store.newest_current(key, partitioned=spec.partitions is not None)
-                check_published(key, published, describe(spec.contract), spec.contract_version)
+                for found in compare_current(key, store, partitioned=spec.partitions is not None,
+                                             contract=describe(spec.contract), version=spec.contract_version):
+                    if found.comparison.problem is None:
+                        continue
+                    which = (f"the next run of partitions {partition_names(found.partitions)} would be refused: "
+                             if found.partitions else "")
+                    problems.append(f"{spec.source}: {which}{found.comparison.problem}")
             except MeshError as exc:
                 problems.append(f"{spec.source}: {exc}")
     except OSError as exc:  # an unreachable region: said once, the other checks stand

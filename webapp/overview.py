@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assets.mesh import Mesh
-from assets.stored_json import load_json
-from governance.audit import AuditError, AuditLog
+from governance.audit import AuditError, AuditLog, AuditRecord, parse_record
 from governance.dr import dr_status
 from governance.ops import DailyOperations, DomainHealth, OperationsView
 from governance.reports import UsageReport
@@ -52,11 +51,8 @@ def _run_fields(line: bytes) -> tuple[str, str, str]:
         a, o, t = a + len(_AT), o + len(_OUTCOME), t + len(_TARGET)
         return (line[a:line.index(b'"', a)].decode(), line[o:line.index(b'"', o)].decode(),
                 line[t:line.index(b'"', t)].decode())
-    body = load_json(line)
-    fields = body["at"], body["outcome"], body["target"]
-    if not all(isinstance(f, str) for f in fields):
-        raise TypeError("a materialize record's at, outcome and target are not strings")
-    return fields
+    record = parse_record(line)
+    return record.at, record.outcome, record.target
 
 
 #: What reading a damaged record raises: not JSON or UTF-8 (``ValueError``), a field missing or of
@@ -64,33 +60,16 @@ def _run_fields(line: bytes) -> tuple[str, str, str]:
 _DAMAGED = (ValueError, KeyError, TypeError, AttributeError)
 
 
-def _damaged(log: AuditLog, offset: int) -> AuditError:
-    """The error for the record at byte ``offset`` of ``log``: it names its line (counted only now,
-    a megabyte at a time: the log may hold gigabytes)."""
-    lines = 0
-    with log.storage.open() as fh:
-        while offset > 0 and (chunk := fh.read(min(offset, 1 << 20))):
-            lines, offset = lines + chunk.count(b"\n"), offset - len(chunk)
-    return log.damaged_line(lines + 1)
-
-
 @contextmanager
 def _record_at(log: AuditLog, offset: int) -> Iterator[None]:
-    """Reading the record at byte ``offset``: a damaged one raises :func:`_damaged`'s error."""
+    """Reading the record at byte ``offset``: a damaged one raises the log's error naming its line."""
     try:
         yield
     except _DAMAGED:
-        raise _damaged(log, offset) from None
+        raise log.damaged_at(offset) from None
 
 
-def _drill(body: Any) -> dict[str, Any]:
-    """The details of a ``dr_drill`` record; ``TypeError`` if it is not one."""
-    if not (isinstance(body, dict) and isinstance(body.get("at"), str) and isinstance(body.get("details"), dict)):
-        raise TypeError("a dr_drill record without its time and details")
-    return body["details"]
-
-
-def _number(details: dict[str, Any], name: str) -> Any:
+def _number(details: Mapping[str, Any], name: str) -> Any:
     """``details[name]``: a number or ``None``; ``TypeError`` if it is something else."""
     value = details.get(name)
     if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
@@ -213,7 +192,7 @@ class RunIndex:
                     if line.startswith(_MATERIALIZE_LINE):
                         self._add(line, self.offset)
                     elif line.startswith(_DRILL_LINE):
-                        _drill(load_json(line))  # its details are read when the page shows them
+                        parse_record(line)  # its details are read when the page shows them
                         self.drill_at = self.offset
                 self.offset += len(line)
         return self
@@ -221,11 +200,11 @@ class RunIndex:
     def runs_of(self, log: AuditLog, key: str) -> list[RunRecord]:
         """The latest runs of ``key`` (at most :data:`RECENT`), newest first."""
         runs = []
-        for offset, body in self._read(log, list(self.recent.get(key, ()))[::-1]):
+        for offset, record in self._read(log, list(self.recent.get(key, ()))[::-1]):
             with _record_at(log, offset):
-                details = body.get("details") or {}
-                runs.append(RunRecord(key=body["target"], at=dt.datetime.fromisoformat(body["at"]),
-                                      outcome=body["outcome"], version=details.get("version"),
+                details = record.details
+                runs.append(RunRecord(key=record.target, at=dt.datetime.fromisoformat(record.at),
+                                      outcome=record.outcome, version=details.get("version"),
                                       error=details.get("error"), failed_checks=tuple(details.get("failed_checks") or ())))
         return runs
 
@@ -233,21 +212,21 @@ class RunIndex:
         """The last recovery drill the log recorded, or ``None``."""
         if self.drill_at is None:
             return None
-        offset, body = self._read(log, [self.drill_at])[0]
+        offset, record = self._read(log, [self.drill_at])[0]
         with _record_at(log, offset):
-            details = _drill(body)
-            return Drill(at=body["at"], ok=body.get("outcome") == "ok", rto_seconds=_number(details, "rto_seconds"),
+            details = record.details
+            return Drill(at=record.at, ok=record.outcome == "ok", rto_seconds=_number(details, "rto_seconds"),
                          rpo_versions=_number(details, "rpo_versions"), rpo_seconds=_number(details, "rpo_seconds"))
 
     @staticmethod
-    def _read(log: AuditLog, offsets: list[int]) -> list[tuple[int, dict[str, Any]]]:
-        """The records at ``offsets``, each with its offset; :class:`AuditError` at one that is not JSON."""
+    def _read(log: AuditLog, offsets: list[int]) -> list[tuple[int, AuditRecord]]:
+        """The records at ``offsets``, each with its offset; :class:`AuditError` at one that is not a record."""
         with log.storage.open() as fh:
             found = []
             for offset in offsets:
                 fh.seek(offset)
                 with _record_at(log, offset):
-                    found.append((offset, load_json(fh.readline())))
+                    found.append((offset, parse_record(fh.readline())))
             return found
 
     def _add(self, line: bytes, start: int) -> None:

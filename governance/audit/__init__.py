@@ -16,6 +16,7 @@ from governance.audit.log import (
     AuditRecord,
     key_fingerprint,
 )
+from governance.audit.records import parse_record
 from governance.audit.storage import LogStorage
 from governance.audit.verification import VerifyReport
 from governance.audit.witness import FileWitness, RegionWitness, Witness, Witnesses
@@ -99,4 +100,4 @@ def witness_protection(mesh: Mesh) -> dict[str, str]:
 
 
 __all__ = ["SIGNING_KEY", "AuditError", "AuditEvent", "AuditLog", "AuditRecord", "VerifyReport", "audit_log_at",
-           "held_signing_key", "key_fingerprint", "mesh_witnesses", "witness_protection"]
+           "held_signing_key", "key_fingerprint", "mesh_witnesses", "parse_record", "witness_protection"]

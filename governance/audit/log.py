@@ -42,7 +42,6 @@ import logging
 import socket
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +64,7 @@ from governance.audit.acknowledgments import (
 from governance.audit.blocks import prefix_digests
 from governance.audit.lines import GENESIS, canonical, decode_line, encode_line
 from governance.audit.merkle import CompactRange
+from governance.audit.records import AuditRecord, parse_record
 from governance.audit.storage import (
     CHECKPOINTS,
     HEAD,
@@ -87,27 +87,6 @@ from assets.stored_json import load_json
 _log = logging.getLogger(__name__)
 __all__ = ["CHECKPOINTS", "HEAD", "LOG", "PUBLIC_KEY", "AuditError", "AuditLog", "AuditRecord", "key_fingerprint",
            "signed_by"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AuditRecord:
-    seq: int
-    at: str
-    actor: str
-    action: str
-    target: str
-    outcome: str
-    source: str
-    where: str
-    details: Mapping[str, Any]
-    prev: str
-    hash: str
-
-    def body(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("hash")
-        data["details"] = dict(self.details)
-        return data
 
 
 def key_fingerprint(public: Ed25519PublicKey) -> str:
@@ -145,6 +124,11 @@ class AuditLog:
     def where(self) -> str:
         """Names the log in messages: its folder, or the state database."""
         return self.storage.where
+
+    @property
+    def records_where(self) -> str:
+        """Names the records in messages: the ``audit.jsonl`` file, or the state database."""
+        return self._named(LOG)
 
     @property
     def folder(self) -> Path:
@@ -211,7 +195,7 @@ class AuditLog:
             for line_no, line in enumerate(fh, start=1):
                 if line.endswith(b"\n"):  # a torn last line is set aside by the next append
                     try:
-                        record = AuditRecord(**load_json(line))
+                        record = parse_record(line)
                     except (ValueError, TypeError):  # not JSON, not UTF-8, or not a record's fields
                         raise self.damaged_line(line_no) from None
                     yield record
@@ -237,9 +221,9 @@ class AuditLog:
                 for found in sorted(at for marker in markers for at in _starts(data, marker, complete)):
                     end_of_line = data.index(b"\n", found + 1)  # within the complete lines: it ends one
                     try:
-                        record = AuditRecord(**load_json(data[found + 1:end_of_line + 1]))
+                        record = parse_record(data[found + 1:end_of_line + 1])
                     except (ValueError, TypeError):
-                        raise self.damaged_line(self._line_at(before + found + 1)) from None
+                        raise self.damaged_at(before + found + 1) from None
                     yield record
                 before += complete - 1
                 carry = data[complete - 1:]  # the last newline and the unfinished line after it
@@ -252,6 +236,11 @@ class AuditLog:
                 lines += chunk.count(b"\n")
                 read += len(chunk)
         return lines
+
+    def damaged_at(self, offset: int) -> AuditError:
+        """The error for the line that starts at byte ``offset`` of the log (its number is counted
+        only now, a megabyte at a time: the log may hold gigabytes)."""
+        return self.damaged_line(self._line_at(offset))
 
     def damaged_line(self, line_no: int) -> AuditError:
         """The error for line ``line_no`` of the log, which is not a valid audit record."""

@@ -25,6 +25,7 @@ from typing import Any
 from governance.audit.blocks import prefix_digests
 from governance.audit.lines import GENESIS, decode_line
 from governance.audit.merkle import CompactRange
+from governance.audit.records import parse_record
 from governance.audit.storage import LogBytes
 
 
@@ -75,9 +76,12 @@ def _chain_fields(body: bytes) -> tuple[int, str]:
     return int(body[seq_at:body.index(b",", seq_at)]), body[at:at + 64].decode()
 
 
-def _check_line(line: bytes, line_no: int, count: int, prev: str) -> str:
+def _check_line(line: bytes, line_no: int, count: int, prev: str, *, unsigned: bool) -> str:
     """The stored hash of record ``count`` at ``line_no``, checked against its body and the
-    chain; raises :class:`_Broken` naming what is wrong."""
+    chain; raises :class:`_Broken` naming what is wrong. An ``unsigned`` record (no signed head
+    covers it yet) is also read, field by field (:func:`parse_record`): a line edited by hand and
+    hashed again chains on, yet every report would refuse it. A signed one is not: the log made it
+    from a checked :class:`~governance.audit.records.AuditRecord`, and the head's root covers its bytes."""
     try:
         body, stored = decode_line(line)
         seq, previous = _chain_fields(body)
@@ -88,6 +92,13 @@ def _check_line(line: bytes, line_no: int, count: int, prev: str) -> str:
                       f"{prev[:12]}; a record was inserted, deleted or reordered there")
     if hashlib.sha256(body).hexdigest() != stored:
         raise _Broken(f"record {count} at line {line_no} was modified (its hash does not match)")
+    if unsigned:
+        try:
+            parse_record(line)
+        except ValueError:
+            raise _Broken(f"record {count} at line {line_no} is not a valid audit record (not JSON)") from None
+        except TypeError as exc:
+            raise _Broken(f"record {count} at line {line_no} is not a valid audit record ({exc})") from None
     return stored
 
 
@@ -109,6 +120,7 @@ def check_records(evidence: Evidence) -> VerifyReport:
                 return f"records before {count} do not match signed checkpoint {i}"
         return None
 
+    signed = max((size for size, _, _ in (*pending, *seen)), default=0)
     tree = CompactRange()
     prev, count = GENESIS, 0
     with evidence.log.open() as fh:
@@ -116,7 +128,7 @@ def check_records(evidence: Evidence) -> VerifyReport:
             if problem := mismatch(count, tree):
                 return VerifyReport(count, len(checkpoints), problem, most, warnings)
             try:
-                stored = _check_line(line, line_no, count, prev)
+                stored = _check_line(line, line_no, count, prev, unsigned=count >= signed)
             except _Broken as broken:
                 return VerifyReport(count, 0, str(broken))
             tree.append(bytes.fromhex(stored))
@@ -184,7 +196,7 @@ def _check_tail(log: LogBytes, start: int, count: int, size: int) -> int:
         prev = _hash_of_line_before(fh, start) if start else GENESIS
         fh.seek(start)
         for line in fh:
-            prev = _check_line(line, count + checked + 1, count + checked, prev)
+            prev = _check_line(line, count + checked + 1, count + checked, prev, unsigned=True)
             checked += 1
     return checked
 

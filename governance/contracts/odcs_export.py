@@ -4,7 +4,10 @@ The document says what the mesh knows of the asset: its columns with their logic
 the physical types of the stored Parquet file, its checks as quality rules
 (:mod:`governance.contracts.odcs_rules`), each classified column's classification and
 protection, its owners and domain team, its freshness and the domain's retention, and one
-server per region: the Parquet file of the exported version in that region's storage.
+server per region: the Parquet file of the exported version in that region's storage; for a
+partitioned asset, the Parquet files of every partition there (``<asset>/*/*/data.parquet``: one
+folder per partition key, one per version in it), with the partitions and that layout as the
+server's custom properties.
 
 Protected columns are stored as tokens (``tok:...``) or cipher text (``enc:...``): their
 ``physicalType`` is ``VARCHAR`` (what the file holds), their ``logicalType`` the type of the
@@ -176,29 +179,48 @@ def _duration(delta: dt.timedelta) -> tuple[int, str]:
 
 
 def _current_version(mesh: Mesh, key: str) -> str | None:
-    """The asset's current version; for a partitioned asset, its newest partition's."""
-    store = mesh.store()
-    partition = store.newest_partition(key) if mesh.graph[key].spec.partitions is not None else None
-    return store.current_version(key, partition)
+    """The asset's current version; ``None`` for a partitioned asset (each partition has its own,
+    so the servers describe every partition), or one with nothing published."""
+    if mesh.graph[key].spec.partitions is not None:
+        return None
+    return mesh.store().current_version(key)
 
 
 def _servers(mesh: Mesh, key: str, version: str | None) -> list[dict[str, Any]]:
+    """One server per region: the Parquet file of ``version`` there; without one, every Parquet
+    file of the asset (of every partition, for a partitioned asset) in that region's storage."""
+    partitions = mesh.graph[key].spec.partitions
     servers = []
     for region, url in mesh.regions.storage.items():
         store = mesh.store(region)
+        role = "primary" if region == mesh.regions.primary else "secondary"
         partition = store.partition_of(key, version) if version is not None else None
         held = version is not None and store.has_version(key, version, partition)
-        path = store.root.uri_of(store.data_path(key, version if held and version else "*", partition))
-        role = "primary" if region == mesh.regions.primary else "secondary"
-        note = (f"version {version} of {key}" + (f", partition {partition}" if partition else "") if held else
-                "every version of the asset (the exported version is not in this region)" if version else
-                "every version of the asset (none is published yet)")
+        custom: list[dict[str, Any]] = []
+        if held and version:
+            files = store.data_path(key, version, partition)
+            note = f"version {version} of {key}" + (f", partition {partition}" if partition else "")
+        elif partitions is not None:
+            files = store.data_path(key, "*", "*")
+            note = (f"every partition of {key} ({partitions.describe()})"
+                    + (" (the exported version is not in this region)" if version else "")
+                    + ": one folder per partition key under the asset's folder, its CURRENT file naming the "
+                      "partition's current version")
+            custom = [{"property": "partitions", "value": partitions.to_dict()},
+                      {"property": "pathLayout", "value": "<partition>/<version>/data.parquet"}]
+        else:
+            files = store.data_path(key, "*")
+            note = ("every version of the asset (the exported version is not in this region)" if version else
+                    "every version of the asset (none is published yet)")
+        path = store.root.uri_of(files)
         server: dict[str, Any] = {"server": region, "environment": role, "format": "parquet",
                                   "description": f"Region {region} ({role}): {note}, one Parquet file per version."}
         if "://" in url and not url.startswith("file://"):
             server |= {"type": url.split("://", 1)[0], "location": path}
         else:
             server |= {"type": "local", "path": path}
+        if custom:
+            server["customProperties"] = custom
         servers.append(server)
     return servers
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,6 +112,22 @@ def _owners(policy: MeshPolicy) -> dict[str, frozenset[str]]:
     return {name: frozenset(d.owners) for name, d in policy.domains.items()}
 
 
+class BadDetails(TypeError):
+    """A record whose ``details`` hold a value of the wrong type where the meter reads it."""
+
+    def __init__(self, record: AuditRecord, name: str) -> None:
+        super().__init__(f"record {record.seq}'s details.{name} is not what a {record.action} record holds")
+        self.record = record
+
+
+def _count(record: AuditRecord, name: str) -> int:
+    """``details[name]`` of ``record``: a number (or absent: 0); :class:`BadDetails` otherwise."""
+    value = record.details.get(name) or 0
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadDetails(record, name)
+    return int(value)
+
+
 def meter(records: Iterable[AuditRecord], stored: Mapping[tuple[str, str], Mapping[str, int]], policy: MeshPolicy,
           month: Period) -> dict[tuple[str, str], _Day]:
     """Tally ``records`` of ``month`` per (domain, day); ``stored`` gives bytes per region and (domain, day)."""
@@ -132,14 +148,17 @@ def meter(records: Iterable[AuditRecord], stored: Mapping[tuple[str, str], Mappi
             d.seconds += float(seconds) if isinstance(seconds, int | float) else 0.0
             d.unmetered += not isinstance(seconds, int | float)
             if r.outcome == "materialized":
-                d.rows += int(r.details.get("rows") or 0)
-                d.bytes += int(r.details.get("bytes") or 0)
-            for upstream in dict(r.details.get("inputs_read") or {}):
+                d.rows += _count(r, "rows")
+                d.bytes += _count(r, "bytes")
+            inputs = r.details.get("inputs_read") or {}
+            if not isinstance(inputs, Mapping):
+                raise BadDetails(r, "inputs_read")
+            for upstream in inputs:
                 producer = upstream.split(".", 1)[0]
                 if producer != domain:
                     day_of(producer, r.at).reads += 1
         elif r.action == "replicate" and r.outcome in ("copied", "repaired"):
-            day_of(domain, r.at).replicated += int(r.details.get("bytes") or 0)
+            day_of(domain, r.at).replicated += _count(r, "bytes")
         elif r.action == "read" and r.outcome == "allowed" and r.actor not in owners.get(domain, frozenset()):
             day_of(domain, r.at).reads += 1
     for (domain, day), regions in stored.items():
@@ -207,7 +226,18 @@ def measure_usage(mesh: Mesh, month: Period, *, today: dt.date | None = None) ->
     services = governed(mesh)
     today = today or dt.date.today()
     keys = set(mesh.graph) | set(services.history.published())
-    tally = meter(services.audit.records(), stored_bytes(mesh, sorted(keys), month, today), mesh.policy, month)
+    by_day = stored_bytes(mesh, sorted(keys), month, today)
+    lines: list[int] = []  # the line of the record being metered: records() yields one per line
+
+    def numbered() -> Iterator[AuditRecord]:
+        for line, record in enumerate(services.audit.records(), start=1):
+            lines[:] = [line]
+            yield record
+
+    try:
+        tally = meter(numbered(), by_day, mesh.policy, month)
+    except BadDetails:  # a hand-edited record: named as every damaged line is
+        raise services.audit.damaged_line(lines[0]) from None
     rates, span = mesh.policy.billing, len(month.days())
     days = []
     for (domain, day), t in sorted(tally.items()):

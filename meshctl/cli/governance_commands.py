@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -29,6 +29,9 @@ from meshctl.cli._output import (
     user_errors,
 )
 from assets.stored_json import load_json
+
+if TYPE_CHECKING:
+    from assets.contract_diff import Comparison
 
 audit_app = typer.Typer(cls=OneLineSummaries, help="The tamper-evident audit log: verify, query, checkpoint.", no_args_is_help=True)
 access_app = typer.Typer(cls=OneLineSummaries, help="Grants between domains: list, request, approve (signed), revoke.", no_args_is_help=True)
@@ -55,9 +58,10 @@ def verify(root: RootOption = None, as_json: JsonOption = False,
 
     with user_errors():  # verification signs nothing: a new head would endorse the log it checked
         mesh = open_policy_mesh(root, seal=False, council=False)
-        report = governed(mesh).audit.verify(full=full)
+        audit = governed(mesh).audit
+        report = audit.verify(full=full)
         protection = witness_protection(mesh)
-        council = log_disagreement(mesh.policy, governed(mesh).audit) if full and report.ok else None
+        council = log_disagreement(mesh.policy, audit) if full and report.ok else None
         omitted = mark_omissions(mesh.policy) if report.ok else []
     if as_json:
         emit_json({"ok": report.ok and not report.warnings and not omitted, "records": report.records,
@@ -77,7 +81,7 @@ def verify(root: RootOption = None, as_json: JsonOption = False,
     for note in report.acknowledged if not as_json else ():
         console.print(f"acknowledged loss: {plain(note)}", highlight=False)
     if not report.ok:
-        fail(f"audit log: {report.problem or ''}. Fix: restore the audit folder from the last backup "
+        fail(f"audit log {plain(audit.records_where)}: {report.problem or ''}. Fix: restore the audit folder from the last backup "
              "(mesh dr restore) and investigate who changed it")
     if full and report.ok and not as_json:
         console.print(f"council approvals: {plain(council) if council else 'mesh.approvals.jsonl matches the log'}",
@@ -345,44 +349,63 @@ def contract_diff(
     as_json: JsonOption = False,
 ) -> None:
     """List the changes of an asset's contract since its last published version, and the bump
-    they need. A partitioned asset is compared with the current version of its newest partition
-    (the output names it).
+    they need. A partitioned asset is compared with the current version of every partition
+    (partitions that stored the same contract together; the output names them).
 
     Exits 1 when the changes need a version bump the code does not have yet (a major bump for a
     breaking change, a minor one otherwise): publishing would be refused. Exits 0 when the
     contract_version already matches the changes, or nothing changed. A breaking change lists
     who it affects: the asset's subscribers (mesh subscribe), told when the next run starts."""
-    from assets.contract_diff import compare, describe
+    from assets.contract_diff import compare_current, describe, needed_version, partition_names
     from governance.subscriptions import subscribers
 
     with user_errors():
         mesh = open_mesh(root)
         require_asset(mesh.graph, asset)
         spec = mesh.graph[asset].spec
-        published = mesh.store().newest_current(asset, partitioned=spec.partitions is not None)
-        found = compare(asset, published, describe(spec.contract), spec.contract_version)
-    if found is None:
+        groups = compare_current(asset, mesh.store(), partitioned=spec.partitions is not None,
+                                 contract=describe(spec.contract), version=spec.contract_version)
+    if not groups:
         fail(f"'{asset}' has no published version to compare with. Fix: materialize it first")
-    changes, partition = found.changes, found.published.partition
-    verdict = "ok" if found.problem is None else found.problem.fix
+    needed = needed_version(groups)
+    verdict = "ok" if needed is None else f"set contract_version='{needed}' (see `mesh contract diff {asset}`)"
+    refused = [p for g in groups if g.comparison.problem is not None for p in g.partitions]
+    newest = groups[-1].comparison
     with user_errors():
-        affected = [s.consumer for s in subscribers(mesh, asset)] if any(c.breaking for c in changes) else []
+        breaking = any(c.breaking for g in groups for c in g.comparison.changes)
+        affected = [s.consumer for s in subscribers(mesh, asset)] if breaking else []
     if as_json:
-        emit_json({"asset": asset, "published": found.published.contract_version, "current": spec.contract_version,
-                   "partition": partition, "published_version": found.published.version,
-                   "changes": [{"breaking": c.breaking, "change": c.text} for c in changes], "verdict": verdict,
-                   "affected": affected})
+        emit_json({"asset": asset, "published": newest.published.contract_version, "current": spec.contract_version,
+                   "partition": newest.published.partition, "published_version": newest.published.version,
+                   "changes": _changes(newest), "verdict": verdict, "refused_partitions": refused,
+                   "affected": affected,
+                   "partitions": [{"partitions": list(g.partitions), "published": g.comparison.published.contract_version,
+                                   "newest_version": g.comparison.published.version, "changes": _changes(g.comparison),
+                                   "verdict": "ok" if g.comparison.problem is None else g.comparison.problem.fix}
+                                  for g in groups] if spec.partitions is not None else []})
     else:
-        where = f" (newest partition {partition}, version {found.published.version})" if partition else ""
-        console.print(f"{asset}: published {found.published.contract_version}{where}, code {spec.contract_version}",
-                      markup=False)
-        for change in changes:
-            console.print(f"- {change}", markup=False)
-        console.print("no changes" if not changes else f"version: {verdict}", markup=False)
+        for group in groups:
+            found = group.comparison
+            where = (f" (partitions {partition_names(group.partitions)}; newest version {found.published.version})"
+                     if group.partitions else "")
+            console.print(f"{asset}: published {found.published.contract_version}{where}, code {spec.contract_version}",
+                          markup=False)
+            for change in found.changes:
+                console.print(f"- {change}", markup=False)
+            console.print("no changes" if not found.changes else
+                          f"version: {'ok' if found.problem is None else found.problem.fix}", markup=False)
+        if len(groups) > 1 and refused:  # one contract_version that every partition's next run accepts
+            console.print(f"refused at their next run: partitions {partition_names(refused)}; every partition: "
+                          f"{verdict}", markup=False)
         if affected:
             console.print(f"affected subscribers: {', '.join(affected)}", markup=False)
     if verdict != "ok":
         raise typer.Exit(1)
+
+
+def _changes(found: Comparison) -> list[dict[str, Any]]:
+    """The changes of a comparison, as ``mesh contract diff --json`` lists them."""
+    return [{"breaking": c.breaking, "change": c.text} for c in found.changes]
 
 
 keys_app = typer.Typer(cls=OneLineSummaries, help="Key-encryption keys: status, rotate, rewrap backups, retire.", no_args_is_help=True)

@@ -18,8 +18,9 @@ from typer.testing import CliRunner
 
 from assets import Mesh
 from assets.results import RunResult
+from governance.audit.lines import encode_line
 from meshctl.cli import app
-from tests.conftest import REPO
+from tests.conftest import COUNCIL, REPO
 
 PRIVACY = ("--as", "privacy@acme.example")
 READ_CUSTOMERS = ("read", "customers.customers", *PRIVACY)
@@ -156,6 +157,62 @@ def test_a_corrupted_file_is_named_with_the_fix(materialized_example: tuple[Mesh
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert str(broken) in result.output and "Fix:" in result.output, result.output
+
+
+def rehashed_record(**fields: object) -> Callable[[Path], Path]:
+    """A record appended to the audit log by hand with ``fields`` set, its hash and chain computed as
+    the log computes them: only the reader's check of each field's type finds it."""
+    def corrupt(root: Path) -> Path:
+        path = root / ".mesh/audit/audit.jsonl"
+        last = json.loads(path.read_bytes().splitlines()[-1])
+        body = {**last, "seq": last["seq"] + 1, "prev": last.pop("hash"), **fields}
+        with open(path, "ab") as fh:
+            fh.write(encode_line(body)[0])
+        return path
+    return corrupt
+
+
+@pytest.mark.parametrize("command", [
+    pytest.param(("report", "compliance", "--format", "json", "--as", COUNCIL), id="report-compliance"),
+    pytest.param(("usage", "--as", COUNCIL), id="usage"),
+    pytest.param(("audit", "query", "--as", COUNCIL), id="audit-query"),
+    pytest.param(("audit", "verify"), id="audit-verify"),
+])
+@pytest.mark.parametrize(("field", "value"), [
+    pytest.param("details", 5, id="details-a-number"),
+    pytest.param("actor", ["x"], id="actor-a-list"),
+    pytest.param("at", "yesterday", id="at-not-a-time"),
+])
+def test_an_audit_record_with_a_field_of_the_wrong_type_is_named_with_the_fix(
+        materialized_example: tuple[Mesh, RunResult], tmp_path: Path, command: tuple[str, ...], field: str,
+        value: object) -> None:
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    broken = rehashed_record(**{field: value})(root)
+    line = len(broken.read_bytes().splitlines())
+    result = CliRunner().invoke(app, [*command, "--root", str(root)], catch_exceptions=True)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert str(broken) in result.output and f"line {line}" in result.output and "Fix:" in result.output, result.output
+
+
+@pytest.mark.parametrize("details", [
+    pytest.param({"rows": "many"}, id="rows-text"),
+    pytest.param({"bytes": [1]}, id="bytes-a-list"),
+    pytest.param({"inputs_read": 5}, id="inputs-read-a-number"),
+])
+def test_a_run_record_whose_details_usage_meters_are_of_the_wrong_type_is_named(
+        materialized_example: tuple[Mesh, RunResult], tmp_path: Path, details: dict[str, object]) -> None:
+    """The fields are of their types, but a value `mesh usage` counts is not a number (or a mapping)."""
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    broken = rehashed_record(action="materialize", outcome="materialized", target="sales.orders",
+                             details=details)(root)
+    line = len(broken.read_bytes().splitlines())
+    result = CliRunner().invoke(app, ["usage", "--as", COUNCIL, "--root", str(root)], catch_exceptions=True)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert str(broken) in result.output and f"line {line}" in result.output and "Fix:" in result.output, result.output
 
 
 def _disk_full_at_1_kib() -> None:

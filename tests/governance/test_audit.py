@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from assets import Mesh, materialize
@@ -97,6 +102,107 @@ def test_reading_a_line_that_is_not_a_record_names_it_not_a_traceback(log: Audit
     with pytest.raises(AuditError, match="line 3 of the audit log is not a valid audit record") as damaged:
         list(log.records())
     assert damaged.value.where.endswith("audit.jsonl") and "mesh audit verify" in damaged.value.fix
+
+
+def rehashed(line: str, after: str, **fields: Any) -> str:
+    """``line`` with ``fields`` changed and its hash computed again, chained after the record whose
+    hash is ``after``: what someone who edits the log by hand and knows its format writes."""
+    body = json.loads(line)
+    body.pop("hash")
+    return encode_line({**body, "prev": after, **fields})[0].decode()
+
+
+_WRONG_TYPES = [
+    pytest.param("details", 5, id="details-a-number"),
+    pytest.param("details", ["rows", 1], id="details-a-list"),
+    pytest.param("details", None, id="details-null"),
+    pytest.param("actor", ["alice@acme.example"], id="actor-a-list"),
+    pytest.param("action", 7, id="action-a-number"),
+    pytest.param("target", {"key": "sales.orders"}, id="target-an-object"),
+    pytest.param("outcome", True, id="outcome-a-bool"),
+    pytest.param("source", None, id="source-null"),
+    pytest.param("where", 1.5, id="where-a-float"),
+    pytest.param("at", "yesterday", id="at-not-a-time"),
+    pytest.param("at", "2026-11-29T10:00:00", id="at-without-offset"),
+    pytest.param("at", 1764410400, id="at-a-number"),
+    pytest.param("seq", "2", id="seq-text"),
+    pytest.param("seq", True, id="seq-a-bool"),
+    pytest.param("prev", 5, id="prev-a-number"),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), _WRONG_TYPES)
+def test_a_rehashed_record_with_a_field_of_the_wrong_type_is_a_damaged_line(log: AuditLog, field: str,
+                                                                            value: Any) -> None:
+    """A hand-edited record whose hash and chain were computed again is read like a line that is not
+    JSON: the reader names the file, the line and the fix; verification names the line too."""
+    lines = filled(log, 3)
+    prev = json.loads(lines[1])["hash"]
+    rewrite(log, [*lines[:2], rehashed(lines[2], prev, **{field: value})])
+    with pytest.raises(AuditError, match="line 3 of the audit log is not a valid audit record") as damaged:
+        list(log.records())
+    assert damaged.value.where.endswith("audit.jsonl") and "mesh audit verify" in damaged.value.fix
+    with pytest.raises(AuditError, match="line 3 of the audit log"):
+        list(log.records_of("read")) if field != "action" else list(log.query(actor="alice@acme.example"))
+    report = log.verify()
+    assert not report.ok and "at line 3 is not a valid audit record" in (report.problem or "")
+    assert field in (report.problem or "") or field in ("prev", "seq")  # the chain fields break the chain first
+
+
+def test_a_rehashed_record_of_valid_types_still_reads(log: AuditLog) -> None:
+    """Validation refuses wrong types, not unusual values: any text, any mapping of details."""
+    lines = filled(log, 3)
+    prev = json.loads(lines[1])["hash"]
+    rewrite(log, [*lines[:2], rehashed(lines[2], prev, actor="", details={"nested": [1, {"x": None}]},
+                                       at="2026-11-29T10:00:00Z")])
+    assert [r.actor for r in log.records()][-1] == "" and log.verify().ok
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+                     | st.text(max_size=20),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                     max_leaves=6)
+_FIELDS = ("seq", "at", "actor", "action", "target", "outcome", "source", "where", "details", "prev", "hash")
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=150)
+@given(field=st.sampled_from(_FIELDS), value=_JSON)
+def test_any_json_value_in_any_field_is_read_or_named_never_a_traceback(log: AuditLog, field: str,
+                                                                        value: Any) -> None:
+    """Whatever JSON a hand edit puts in a field of the last record (hash and chain computed again,
+    or the hash itself replaced), reading the log yields records or raises the one error naming
+    line 3; querying does the same; verification returns a report, and fails whenever reading does."""
+    if not (log.folder / "audit.jsonl").exists():
+        filled(log, 3)
+    lines = (log.folder / "audit.jsonl").read_text().splitlines(keepends=True)[:3]
+    original = [*lines[:2], rehashed(lines[2], json.loads(lines[1])["hash"])]
+    if field == "hash":
+        body = json.loads(original[2])
+        edited = json.dumps({**body, "hash": value}) + "\n"
+    else:
+        edited = rehashed(original[2], json.loads(lines[1])["hash"], **{field: value})
+    rewrite(log, [*original[:2], edited])
+    try:
+        records = list(log.records())
+    except AuditError as damaged:
+        assert "line 3 of the audit log is not a valid audit record" in str(damaged)
+        assert damaged.where.endswith("audit.jsonl") and damaged.fix
+        readable = False
+    else:  # what the reports rely on: each field of its type
+        last = records[-1]
+        assert len(records) == 3 and isinstance(last.details, Mapping) and isinstance(last.seq, int)
+        assert all(isinstance(getattr(last, name), str) for name in _FIELDS if name not in ("seq", "details"))
+        assert dt.datetime.fromisoformat(last.at).tzinfo is not None
+        readable = True
+    try:
+        log.query(actor="alice@acme.example", since=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+    except AuditError as damaged:
+        assert not readable and "line 3" in str(damaged)
+    report = log.verify()
+    if not readable:
+        assert not report.ok and "line 3" in (report.problem or ""), report
+    elif field not in ("seq", "prev", "hash"):  # those three are the chain's: a new value breaks it
+        assert report.ok, report
 
 
 def test_a_rewritten_chain_does_not_match_the_signed_checkpoints(log: AuditLog, tmp_path: Path) -> None:

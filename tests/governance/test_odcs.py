@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import importlib.util
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,11 +17,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assets import Mesh, RunResult
+from assets import Mesh, RunResult, materialize
 from assets.errors import MeshError
 from governance.contracts import OdcsError, OdcsImportError, import_odcs, odcs_document
 from governance.contracts.odcs_export import to_yaml, validate_document
 from governance.contracts.odcs_rules import _FIELD_KEYWORD
+from tests.conftest import TEST_SCALE
 
 
 def _load_module(path: Path, name: str) -> Any:
@@ -65,6 +68,31 @@ def test_export_says_types_rules_classification_owners_sla_and_servers(
     for server in doc["servers"]:
         assert server["type"] == "local" and server["format"] == "parquet" and current in server["path"]
         assert pl.read_parquet(server["path"])["email"].str.starts_with("tok:").all()
+
+
+def test_a_partitioned_assets_servers_hold_every_partition_in_each_region(
+        materialized_example: tuple[Mesh, RunResult], tmp_path: Path) -> None:
+    """Not the newest partition's file: the asset's folder with its partition layout, per region."""
+    from governance.wiring import load_mesh
+
+    key = "sales.daily_orders"
+    shutil.copytree(materialized_example[0].root, tmp_path / "mesh", symlinks=True)
+    mesh = load_mesh(tmp_path / "mesh")
+    assert materialize(key, mesh=mesh, params={"scale": TEST_SCALE, "seed": 11}, partition="2026-11-17").ok
+    doc = odcs_document(mesh, key)
+    assert [s["server"] for s in doc["servers"]] == list(mesh.regions.storage)
+    assert "publishedVersion" not in {p["property"] for p in doc["customProperties"]}
+    for server in doc["servers"]:
+        store = mesh.store(server["server"])
+        partitions = store.partitions(key)
+        assert len(partitions) > 1, "the example publishes several partitions"
+        current = {store.data_path(key, store.current_version(key, p) or "", p) for p in partitions}
+        assert current <= set(glob.glob(server["path"]))  # every partition's current file, in this region
+        assert server["path"].endswith(f"/{key.replace('.', '/')}/*/*/data.parquet")
+        assert "every partition" in server["description"]
+        custom = {c["property"]: c["value"] for c in server["customProperties"]}
+        assert custom == {"partitions": mesh.graph[key].spec.partitions.to_dict(),
+                          "pathLayout": "<partition>/<version>/data.parquet"}
 
 
 def test_composite_unique_and_freshness_in_hours(materialized_example: tuple[Mesh, RunResult]) -> None:

@@ -4,6 +4,7 @@ server's paths, and the server still starts; never a traceback."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from governance.audit.lines import encode_line
 from governance.identity import sign_request
 from tests.webapp.conftest import SERVER, ServedMesh
 from webapp import create_app
@@ -26,6 +28,17 @@ def _broken_toml(root: Path) -> None:
 def _bad_run_record(root: Path) -> None:
     with open(root / ".mesh/audit/audit.jsonl", "ab") as fh:
         fh.write(b'{"action":"materialize","x":1}\n')
+
+
+def _rehashed_run_record(root: Path) -> None:
+    """A run record of sales.orders added by hand, hash and chain computed again, whose details are
+    not a mapping: only the reader's check of each field's type finds it."""
+    path = root / ".mesh/audit/audit.jsonl"
+    last = json.loads(path.read_bytes().splitlines()[-1])
+    body = {**last, "seq": last["seq"] + 1, "prev": last.pop("hash"), "action": "materialize",
+            "target": "sales.orders", "outcome": "materialized", "details": 5}
+    with open(path, "ab") as fh:
+        fh.write(encode_line(body)[0])
 
 
 def _log_is_a_folder(root: Path) -> None:
@@ -58,6 +71,24 @@ def test_a_mesh_that_cannot_be_read_gets_503_naming_the_problem(served_mesh: Ser
         health = http.get("/health")
         assert health.status_code == 503 and health.json()["status"] == "unavailable"
         assert what in health.json()["error"] and health.json()["where"].startswith(where) and health.json()["fix"]
+
+
+def test_a_run_record_of_the_wrong_types_is_503_on_its_assets_page_never_a_500(served_mesh: ServedMesh,
+                                                                               tmp_path: Path) -> None:
+    """The dashboard counts runs without parsing each record (its costs, which read every record, say
+    they could not be measured); the asset's page, which reads the record, answers 503 naming its line."""
+    root = tmp_path / "mesh"
+    shutil.copytree(served_mesh.root, root, symlinks=True)
+    _rehashed_run_record(root)
+    line = len((root / ".mesh/audit/audit.jsonl").read_bytes().splitlines())
+    with TestClient(create_app(root)) as http:
+        answer = http.get("/assets/sales.orders")
+        assert answer.status_code == 503 and "Fix:" in answer.text
+        assert f"line {line} of the audit log is not a valid audit record" in answer.text
+        assert str(tmp_path) not in answer.text
+        for path in ("/", "/api/overview"):
+            answer = http.get(path)
+            assert answer.status_code == 200 and "Traceback" not in answer.text, path
 
 
 def test_a_read_the_damaged_audit_log_cannot_record_is_503_not_404(served_mesh: ServedMesh, tmp_path: Path) -> None:
