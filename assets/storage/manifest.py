@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from functools import cache
 from typing import Any
+from assets.semver import is_semver
 from assets.stored_json import load_json
 
 MANIFEST_FORMAT = 1
@@ -58,6 +59,7 @@ class Manifest:
         from storage, where a byte can change, and every reader trusts its fields."""
         for name in ("key", "version", "checksum", "contract_version", "code_version", "produced_at", "run_id"):
             _require(isinstance(getattr(self, name), str), name, "a string")
+        _require(is_semver(self.contract_version), "contract_version", "a semantic version (MAJOR.MINOR.PATCH)")
         for name in ("rows", "bytes", "format"):
             value = getattr(self, name)
             _require(isinstance(value, int) and not isinstance(value, bool) and value >= 0, name,

@@ -34,7 +34,7 @@ from governance.contracts.odcs_export import (
     PROTECTION,
     validate_document,
 )
-from assets.definition import is_semver
+from assets.semver import is_semver
 from governance.contracts.generated_code import declarations_only
 from governance.contracts.odcs_rules import Unsupported, field_of, frame_rules
 from governance.contracts.odcs_types import OdcsError, parse_type

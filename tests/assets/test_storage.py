@@ -233,6 +233,23 @@ def test_a_stored_manifest_is_a_manifest_or_a_value_error(data: dict[str, object
         assert isinstance(manifest.rows, int) and all(isinstance(v, str) for v in manifest.schema.values())
 
 
+@given(st.text(max_size=12) | st.sampled_from(["1.0.0", "1.0", "01.0.0", "1.0.0-rc.1", "1.x.0", "x"])
+       | st.integers(1, 6_000).map(lambda digits: "9" * digits + ".0.0"))
+def test_a_stored_contract_version_is_one_contract_evolution_can_compare(version: str) -> None:
+    """What ``mesh contract diff`` and ``mesh check`` compare the declared contract_version with:
+    a stored one that is not MAJOR.MINOR.PATCH (or too long to parse) is a damaged manifest."""
+    from assets.contract_diff import Change, bump_problem
+
+    stored = json.loads(Manifest(key="sales.orders", version="v1", checksum="sha256:0", rows=0, bytes=0, schema={},
+                                 contract_version="1.0.0", code_version="c", produced_at="t", run_id="r").to_json())
+    try:
+        manifest = Manifest.from_json(json.dumps(stored | {"contract_version": version}))
+    except ValueError as exc:
+        assert "'contract_version' is not a semantic version" in str(exc)
+    else:
+        bump_problem("sales.orders", manifest.contract_version, "1.0.0", [Change(True, "column 'n' removed")])
+
+
 def test_a_manifest_with_a_field_of_the_wrong_type_is_damaged_not_a_crash(store: VersionStore, tmp_path: Path) -> None:
     manifest = store.publish(pl.DataFrame({"n": [1]}), request())
     path = tmp_path / "region/sales/orders" / manifest.version / "manifest.json"
