@@ -73,6 +73,9 @@ class Manifest:
         for name in ("data_key", "contract", "observed"):
             _require(getattr(self, name) is None or isinstance(getattr(self, name), Mapping), name,
                      "an object or null")
+        if self.contract is not None:
+            _require(_is_description(self.contract), "contract",
+                     "a contract's description (per column: dtype, nullable, unique, checks)")
 
     @property
     def domain(self) -> str:
@@ -121,6 +124,29 @@ def _field_names() -> tuple[frozenset[str], frozenset[str]]:
     every = fields(Manifest)
     return (frozenset(f.name for f in every),
             frozenset(f.name for f in every if f.default is MISSING and f.default_factory is MISSING))
+
+
+def _is_description(contract: Mapping[str, Any]) -> bool:
+    """Whether ``contract`` has the shape ``assets.contract_diff.describe`` writes, which contract
+    evolution compares a new contract with: per column a ``dtype`` (a string), ``nullable`` and
+    ``unique`` (booleans), ``checks`` (and optionally ``warnings``), each check's statistics
+    JSON scalars or lists of them."""
+    def is_checks(checks: object) -> bool:
+        return isinstance(checks, Mapping) and all(
+            isinstance(name, str) and isinstance(stats, Mapping)
+            and all(isinstance(k, str) and (_is_scalar(v) or isinstance(v, list) and all(map(_is_scalar, v)))
+                    for k, v in stats.items())
+            for name, stats in checks.items())
+
+    return all(isinstance(column, str) and isinstance(about, Mapping)
+               and isinstance(about.get("dtype"), str)
+               and isinstance(about.get("nullable"), bool) and isinstance(about.get("unique"), bool)
+               and is_checks(about.get("checks")) and is_checks(about.get("warnings", {}))
+               for column, about in contract.items())
+
+
+def _is_scalar(value: object) -> bool:
+    return value is None or isinstance(value, bool | int | float | str)
 
 
 def _require(ok: bool, field_name: str, what: str) -> None:

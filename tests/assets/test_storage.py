@@ -250,6 +250,41 @@ def test_a_stored_contract_version_is_one_contract_evolution_can_compare(version
         bump_problem("sales.orders", manifest.contract_version, "1.0.0", [Change(True, "column 'n' removed")])
 
 
+_STATISTIC = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=4) | st.dates().map(str)
+_CHECKS = st.dictionaries(st.sampled_from(["greater_than", "greater_than_or_equal_to", "less_than", "in_range",
+                                           "isin", "notin", "str_length", "custom"]),
+                          st.dictionaries(st.sampled_from(["min_value", "max_value", "allowed_values",
+                                                           "forbidden_values", "include_min"]),
+                                          _STATISTIC | st.lists(_STATISTIC, max_size=3) | _JSON, max_size=3),
+                          max_size=3)
+_COLUMN = st.fixed_dictionaries({"dtype": st.sampled_from(["Int64", "String"]) | _JSON,
+                                 "nullable": st.booleans() | _JSON, "unique": st.booleans() | _JSON,
+                                 "checks": _CHECKS | _JSON}, optional={"warnings": _CHECKS | _JSON})
+
+
+@given(st.dictionaries(st.sampled_from(["n", "s", "gone"]), _COLUMN | _JSON, max_size=3) | _JSON)
+def test_a_stored_contract_is_one_contract_evolution_can_compare(contract: object) -> None:
+    """The contract a manifest stores is what `mesh contract diff`, `mesh check`, a run's bump check
+    and the subscribers' breaking-change notice compare the code's contract with: one of another
+    shape is a damaged manifest, and any of the right shape compares (its bounds of any type)."""
+    import pandera.polars as pa
+
+    from assets.contract_diff import compare, describe
+
+    class Contract(pa.DataFrameModel):
+        n: int = pa.Field(ge=1, le=9, isin=[1, 2, 3])
+        s: str = pa.Field(str_length={"min_value": 1}, notin=["x"])
+
+    stored = json.loads(Manifest(key="sales.orders", version="v1", checksum="sha256:0", rows=0, bytes=0, schema={},
+                                 contract_version="1.0.0", code_version="c", produced_at="t", run_id="r").to_json())
+    try:
+        manifest = Manifest.from_json(json.dumps(stored | {"contract": contract}))
+    except ValueError as exc:
+        assert "manifest's 'contract' is not" in str(exc)
+    else:
+        compare("sales.orders", manifest, describe(Contract), "1.0.0")
+
+
 def test_a_manifest_with_a_field_of_the_wrong_type_is_damaged_not_a_crash(store: VersionStore, tmp_path: Path) -> None:
     manifest = store.publish(pl.DataFrame({"n": [1]}), request())
     path = tmp_path / "region/sales/orders" / manifest.version / "manifest.json"
