@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from functools import cache
@@ -12,6 +13,8 @@ from assets.semver import is_semver
 from assets.stored_json import load_json
 
 MANIFEST_FORMAT = 1
+#: How a protected column is stored: ``tokenize:pii``, ``encrypt:restricted`` (``protection``).
+_PROTECTION = re.compile(r"[a-z]+:[^:\s]+\Z")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,6 +71,8 @@ class Manifest:
             value = getattr(self, name)
             _require(isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str)
                                                         for k, v in value.items()), name, "an object of strings")
+        _require(all(_PROTECTION.match(how) for how in self.protection.values()), "protection",
+                 "an object of '<method>:<classification>' per column")
         for name in ("partition", "content_checksum"):
             _require(getattr(self, name) is None or isinstance(getattr(self, name), str), name, "a string or null")
         for name in ("data_key", "contract", "observed"):

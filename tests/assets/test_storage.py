@@ -285,6 +285,21 @@ def test_a_stored_contract_is_one_contract_evolution_can_compare(contract: objec
         compare("sales.orders", manifest, describe(Contract), "1.0.0")
 
 
+@given(st.text(max_size=12) | st.sampled_from(["tokenize:pii", "encrypt:restricted", "tokenize", ":pii", "tokenize:"]))
+def test_a_stored_protection_names_a_method_and_a_classification(how: str) -> None:
+    """What a read splits to unprotect a column: one that is not ``<method>:<classification>``
+    is a damaged manifest, not an unpacking ValueError when the column is read."""
+    stored = json.loads(Manifest(key="sales.orders", version="v1", checksum="sha256:0", rows=0, bytes=0, schema={},
+                                 contract_version="1.0.0", code_version="c", produced_at="t", run_id="r").to_json())
+    try:
+        manifest = Manifest.from_json(json.dumps(stored | {"protection": {"email": how}}))
+    except ValueError as exc:
+        assert "'protection' is not" in str(exc)
+    else:
+        method, classification = manifest.protection["email"].split(":", 1)
+        assert method and classification
+
+
 def test_a_manifest_with_a_field_of_the_wrong_type_is_damaged_not_a_crash(store: VersionStore, tmp_path: Path) -> None:
     manifest = store.publish(pl.DataFrame({"n": [1]}), request())
     path = tmp_path / "region/sales/orders" / manifest.version / "manifest.json"

@@ -147,6 +147,8 @@ def corrupt_parquet(root: Path) -> Path:
                  id="manifest-contract-of-another-shape-diff"),
     pytest.param(manifest_field("sales.orders", contract={"amount": {"dtype": "Float64"}}), ("materialize", "sales.orders"),
                  id="manifest-contract-of-another-shape-materialize"),
+    pytest.param(manifest_field("customers.customers", protection={"email": "tokenize"}), READ_CUSTOMERS,
+                 id="manifest-protection-without-a-classification"),
     pytest.param(garbage(".mesh/state/active_region.json"), ("list",), id="garbage-active-region"),
     pytest.param(garbage_database, ("lineage", "--status"), id="garbage-lineage-database"),
     pytest.param(garbage_database, ("materialize", "sales.daily_sales"), id="garbage-state-database-materialize"),
