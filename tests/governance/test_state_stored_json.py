@@ -155,3 +155,29 @@ def test_a_hostile_run_row_is_read_or_one_state_error(tmp_path: Path, column: st
 
 
 _count = itertools.count()
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(column=st.sampled_from(["key", "version", "rows"]), value=_RUN_VALUE)
+def test_a_hostile_update_row_is_read_or_one_state_error(tmp_path: Path, column: str, value: object) -> None:
+    """The updates table feeds `mesh history`, `mesh usage` (each published version's folder) and
+    the dashboard: a key that is no asset's, an empty version or a row count that is no number is
+    one StateError, never a ValueError where storage makes a folder of the key."""
+    database = _database(tmp_path / str(next(_count)))
+    history = RunHistory(database)
+    history.published()  # creates the tables
+    with database.write() as conn:
+        conn.execute(insert(updates).values(key="sales.orders", version="v1", run_id="r", source="engine", rows=1,
+                                            summary='{"version": "v1"}', recorded_at=_now()))
+    try:
+        with database.write() as conn:
+            conn.execute(update(updates).values({column: value}))
+    except MeshError:
+        return  # the database's own constraints refused it (NOT NULL)
+    try:
+        published, rows = history.published(), history.for_asset(str(value) if column == "key" else "sales.orders")
+    except StateError as exc:
+        assert "is not one the mesh recorded" in str(exc) and "Fix:" in str(exc)
+    else:
+        assert all(key.count(".") == 1 and all(versions) for key, versions in published.items())
+        assert all(r["rows"] is None or isinstance(r["rows"], int) for r in rows)
