@@ -208,18 +208,21 @@ def check_published(key: str, published: Manifest | None, contract: Description,
 
 def _tighter(check: str, was: Mapping[str, Any], now: Mapping[str, Any]) -> bool:
     """Whether ``now`` accepts fewer values than ``was`` (unknown changes count as tighter)."""
-    if check in ("greater_than", "greater_than_or_equal_to"):
-        return now["min_value"] > was["min_value"]
-    if check in ("less_than", "less_than_or_equal_to"):
-        return now["max_value"] < was["max_value"]
-    if check in ("in_range", "str_length"):
-        low = lambda s: s.get("min_value") if s.get("min_value") is not None else -math.inf  # noqa: E731
-        high = lambda s: s.get("max_value") if s.get("max_value") is not None else math.inf  # noqa: E731
-        return low(now) > low(was) or high(now) < high(was)
-    if check == "isin":
-        return not set(was["allowed_values"]) <= set(now["allowed_values"])
-    if check == "notin":
-        return not set(now["forbidden_values"]) <= set(was["forbidden_values"])
+    try:
+        if check in ("greater_than", "greater_than_or_equal_to"):
+            return bool(now["min_value"] > was["min_value"])
+        if check in ("less_than", "less_than_or_equal_to"):
+            return bool(now["max_value"] < was["max_value"])
+        if check in ("in_range", "str_length"):
+            low = lambda s: s.get("min_value") if s.get("min_value") is not None else -math.inf  # noqa: E731
+            high = lambda s: s.get("max_value") if s.get("max_value") is not None else math.inf  # noqa: E731
+            return bool(low(now) > low(was) or high(now) < high(was))
+        if check == "isin":
+            return not set(was["allowed_values"]) <= set(now["allowed_values"])
+        if check == "notin":
+            return not set(now["forbidden_values"]) <= set(was["forbidden_values"])
+    except (KeyError, TypeError):  # a bound of another type (a date for a number), a statistic missing
+        return True
     return True
 
 

@@ -30,6 +30,7 @@ from assets.partitions import (
 )
 from assets.schedule import parse_duration, validate_schedule
 from assets.secrets import SecretResolver, domain_secret, environment_resolver
+from assets.semver import is_semver
 
 Visibility: TypeAlias = Literal["private", "restricted", "public"]
 Trigger: TypeAlias = Literal["all", "any"]
@@ -40,14 +41,8 @@ TRIGGERS: tuple[str, ...] = ("all", "any")
 #: The parameter name through which a function asks for its :class:`AssetContext`.
 CONTEXT_PARAM = "context"
 
-_SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?\Z")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\Z")
-
-
-def is_semver(text: str) -> bool:
-    """Whether ``text`` is a semantic version (``MAJOR.MINOR.PATCH``, as ``contract_version`` must be)."""
-    return bool(_SEMVER.match(text))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -288,7 +283,7 @@ def _validate_spec(spec: AssetSpec) -> None:
     if not (isinstance(spec.contract, type) and issubclass(spec.contract, pa.DataFrameModel)):
         raise refuse(f"contract {spec.contract!r} is not a pandera.polars DataFrameModel subclass",
                      "declare `class MyContract(pa.DataFrameModel)` with `import pandera.polars as pa`")
-    if not isinstance(spec.contract_version, str) or not _SEMVER.match(spec.contract_version):
+    if not is_semver(spec.contract_version):
         raise refuse(f"contract_version {spec.contract_version!r} is not semantic versioning",
                      "write MAJOR.MINOR.PATCH, like contract_version='1.0.0'")
     if spec.visibility not in VISIBILITIES:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,10 @@ from governance.state.stored import column_json
 
 #: The file an earlier mesh kept the run history in, under ``.mesh``.
 LEGACY_FILE = Path("state") / "history.sqlite"
+
+
+#: An asset key as the history records it (``domain.name``), which storage turns into a folder.
+_KEY = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +59,7 @@ class RunHistory:
             query = query.where(updates.c.summary.like(f"%{escaped}%", escape="\\"))
         with self.database.read() as conn:
             rows = conn.execute(query.order_by(updates.c.version.desc()).limit(limit)).mappings().all()
-        found = [dict(r) | {"summary": self._summary(r)} for r in rows]
+        found = [dict(self._checked(r)) | {"summary": self._summary(r)} for r in rows]
         return [r | {"partition": r["summary"].get("partition")} for r in found]
 
     def _summary(self, row: Any) -> dict[str, Any]:
@@ -74,9 +79,20 @@ class RunHistory:
             rows = conn.execute(select(updates.c.key, updates.c.version)
                                 .order_by(updates.c.key, updates.c.version)).all()
         found: dict[str, list[str]] = {}
-        for key, version in rows:
+        for row in rows:
+            key, version = self._checked(row._mapping)["key"], row._mapping["version"]
             found.setdefault(key, []).append(version)
         return found
+
+    def _checked(self, row: Any) -> Any:
+        """``row`` of the updates table, refused with :class:`StateError` unless its key is an asset
+        key, its version text and its row count a number (what storage and `mesh history` use)."""
+        rows = row.get("rows")
+        if (isinstance(row["key"], str) and _KEY.match(row["key"]) and isinstance(row["version"], str) and row["version"]
+                and (rows is None or isinstance(rows, int) and not isinstance(rows, bool))):
+            return row
+        raise StateError(f"the update of {str(row['key'])[:200]!r} version {str(row['version'])[:80]!r} is not one the "
+                         "mesh recorded (its key, version or row count)", where=self.database.where, fix=STORED_FIX)
 
     def version_counts(self) -> dict[str, int]:
         """How many versions of each asset were recorded (one query, however long the history)."""

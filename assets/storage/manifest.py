@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import builtins
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from functools import cache
 from typing import Any
+from assets.semver import is_semver
 from assets.stored_json import load_json
 
 MANIFEST_FORMAT = 1
+#: How a protected column is stored: ``tokenize:pii``, ``encrypt:restricted`` (``protection``).
+_PROTECTION = re.compile(r"[a-z]+:[^:\s]+\Z")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,6 +62,7 @@ class Manifest:
         from storage, where a byte can change, and every reader trusts its fields."""
         for name in ("key", "version", "checksum", "contract_version", "code_version", "produced_at", "run_id"):
             _require(isinstance(getattr(self, name), str), name, "a string")
+        _require(is_semver(self.contract_version), "contract_version", "a semantic version (MAJOR.MINOR.PATCH)")
         for name in ("rows", "bytes", "format"):
             value = getattr(self, name)
             _require(isinstance(value, int) and not isinstance(value, bool) and value >= 0, name,
@@ -66,11 +71,16 @@ class Manifest:
             value = getattr(self, name)
             _require(isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str)
                                                         for k, v in value.items()), name, "an object of strings")
+        _require(all(_PROTECTION.match(how) for how in self.protection.values()), "protection",
+                 "an object of '<method>:<classification>' per column")
         for name in ("partition", "content_checksum"):
             _require(getattr(self, name) is None or isinstance(getattr(self, name), str), name, "a string or null")
         for name in ("data_key", "contract", "observed"):
             _require(getattr(self, name) is None or isinstance(getattr(self, name), Mapping), name,
                      "an object or null")
+        if self.contract is not None:
+            _require(_is_description(self.contract), "contract",
+                     "a contract's description (per column: dtype, nullable, unique, checks)")
 
     @property
     def domain(self) -> str:
@@ -119,6 +129,29 @@ def _field_names() -> tuple[frozenset[str], frozenset[str]]:
     every = fields(Manifest)
     return (frozenset(f.name for f in every),
             frozenset(f.name for f in every if f.default is MISSING and f.default_factory is MISSING))
+
+
+def _is_description(contract: Mapping[str, Any]) -> bool:
+    """Whether ``contract`` has the shape ``assets.contract_diff.describe`` writes, which contract
+    evolution compares a new contract with: per column a ``dtype`` (a string), ``nullable`` and
+    ``unique`` (booleans), ``checks`` (and optionally ``warnings``), each check's statistics
+    JSON scalars or lists of them."""
+    def is_checks(checks: object) -> bool:
+        return isinstance(checks, Mapping) and all(
+            isinstance(name, str) and isinstance(stats, Mapping)
+            and all(isinstance(k, str) and (_is_scalar(v) or isinstance(v, list) and all(map(_is_scalar, v)))
+                    for k, v in stats.items())
+            for name, stats in checks.items())
+
+    return all(isinstance(column, str) and isinstance(about, Mapping)
+               and isinstance(about.get("dtype"), str)
+               and isinstance(about.get("nullable"), bool) and isinstance(about.get("unique"), bool)
+               and is_checks(about.get("checks")) and is_checks(about.get("warnings", {}))
+               for column, about in contract.items())
+
+
+def _is_scalar(value: object) -> bool:
+    return value is None or isinstance(value, bool | int | float | str)
 
 
 def _require(ok: bool, field_name: str, what: str) -> None:

@@ -81,7 +81,7 @@ from governance.audit.verification import (
     check_records,
 )
 from governance.audit.witness import NO_WITNESSES, RegionWitness, Witnesses
-from governance.keys.local import public_key_id
+from governance.keys.local import ed25519_public_key, public_key_id
 from assets.stored_json import load_json
 
 _log = logging.getLogger(__name__)
@@ -571,14 +571,12 @@ class AuditLog:
         if pem is None:
             return self.signer.public_key()
         try:
-            key = serialization.load_pem_public_key(pem)
-        except ValueError:
-            key = None
-        if not isinstance(key, Ed25519PublicKey):
-            raise AuditError("audit.ed25519.pub is not an Ed25519 public key (PEM)", where=self._named(PUBLIC_KEY),
+            return ed25519_public_key(pem)
+        except ValueError as exc:
+            raise AuditError(f"audit.ed25519.pub is not an Ed25519 public key (PEM): {exc}",
+                             where=self._named(PUBLIC_KEY),
                              fix="delete it (it is written again from the signing key), or restore the audit "
-                                 "folder from the last backup")
-        return key
+                                 "folder from the last backup") from None
 
     def _pin(self, public: Ed25519PublicKey) -> None:
         self.storage.keep_public_key(public.public_bytes(serialization.Encoding.PEM,

@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -48,7 +47,7 @@ from assets.stored_json import load_json
 from governance.audit.lines import GENESIS, canonical, decode_line
 from governance.audit.log import AuditLog, key_fingerprint
 from governance.audit.storage import FileLogStorage, LogBytes, mark_file
-from governance.keys.local import public_key_id
+from governance.keys.local import ed25519_public_key, public_key_id
 
 _log = logging.getLogger(__name__)
 #: What the signed payload of a mark starts with (a tree head's is canonical JSON: ``{``).
@@ -229,7 +228,6 @@ def _stored_key(log: AuditLog) -> Ed25519PublicKey | None:
     """The public key stored beside the log, or ``None`` (missing, unreadable, not Ed25519)."""
     try:
         pem = log.storage.public_key()
-        key = serialization.load_pem_public_key(pem) if pem is not None else None
+        return ed25519_public_key(pem) if pem is not None else None
     except (MeshError, OSError, ValueError):
         return None
-    return key if isinstance(key, Ed25519PublicKey) else None

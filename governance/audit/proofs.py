@@ -28,6 +28,9 @@ from governance.audit.merkle import (
 )
 
 FORMAT = "mesh-audit-proof/1"
+#: Far more than any proof (a record, a signed tree head and two paths of hashes, a few KiB):
+#: ``mesh audit verify-proof`` reads no more of the file it is given.
+MAX_PROOF_BYTES = 16 * 2**20
 
 
 def build_proof(log: AuditLog, seq: int) -> dict[str, Any]:

@@ -28,13 +28,14 @@ from typing import Any
 import yaml
 
 from assets.errors import printable
+from assets.named_files import TooLarge, read_named_file
 from governance.contracts.odcs_export import (
     PLAINTEXT_PHYSICAL,
     PLAINTEXT_REQUIRED,
     PROTECTION,
     validate_document,
 )
-from assets.definition import is_semver
+from assets.semver import is_semver
 from governance.contracts.generated_code import declarations_only
 from governance.contracts.odcs_rules import Unsupported, field_of, frame_rules
 from governance.contracts.odcs_types import OdcsError, parse_type
@@ -132,15 +133,13 @@ def read_odcs(path: Path) -> dict[str, Any]:
     """The ODCS document in ``path``, validated; any problem is an :class:`OdcsImportError`."""
     where = str(path)
     try:
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_DOCUMENT_BYTES + 1)
-        text = raw.decode("utf-8")
+        text = read_named_file(path, MAX_DOCUMENT_BYTES).decode("utf-8")
+    except TooLarge:
+        raise OdcsImportError(f"the file is larger than {MAX_DOCUMENT_BYTES // 2**20} MB, more than any data contract",
+                              where=where, fix="split it into one document per schema") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise OdcsImportError(f"cannot read the file ({exc.__class__.__name__}: {exc})", where=where,
                               fix="name an ODCS YAML file that exists and is UTF-8 text") from None
-    if len(raw) > MAX_DOCUMENT_BYTES:
-        raise OdcsImportError(f"the file is larger than {MAX_DOCUMENT_BYTES // 2**20} MB, more than any data contract",
-                              where=where, fix="split it into one document per schema")
     try:
         document = yaml.load(text, Loader=_PlainLoader)  # noqa: S506 (a SafeLoader without aliases)
     except yaml.YAMLError as exc:

@@ -67,7 +67,7 @@ class FailedGates:
         # a partitioned asset's run recorded without its partition (before revision 0007) cannot be re-run
         loaded = key in mesh.graph and (partition is not None) == (mesh.graph[key].spec.partitions is not None)
         current = mesh.store().current_version(key, partition)
-        why = (run.error or "").splitlines()[0][:300] or "its contract"
+        why = next(iter((run.error or "").splitlines()), "")[:300] or "its contract"  # the error may be empty
         failed = _failures_in_a_row(records.for_asset(key, limit=len(self.rerun_after) + 2, partition=partition))
         stays = f"{current or 'no version'} stays current and downstream keeps reading it"
         due = run.ended_at + self.rerun_after[failed - 1] if failed <= len(self.rerun_after) else None

@@ -92,16 +92,16 @@ def _held_key(store: LocalKeyStore, email: str) -> Ed25519PrivateKey | None:
     name = _file_name(email)
     if not store.exists(name):
         return None
+    from governance.keys.local import ed25519_private_key
+
     try:
-        key = serialization.load_pem_private_key(store.read_secret(name), password=None)
+        return ed25519_private_key(store.read_secret(name))
     except MeshError as exc:
         raise IdentityError(exc.what, where=exc.where, fix=exc.fix) from None
-    except ValueError:
-        key = None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise IdentityError(f"the key file of '{email}' is not an Ed25519 private key", where=str(store.folder / name),
+    except ValueError as exc:
+        raise IdentityError(f"the key file of '{email}' is not an Ed25519 private key: {exc}",
+                            where=str(store.folder / name),
                             fix=f"move it away and run `mesh identity create {email}`") from None
-    return key
 
 
 def create_identity(email: str, folder: Path | None = None) -> str:

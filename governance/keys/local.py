@@ -14,6 +14,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
@@ -26,6 +27,47 @@ from assets.errors import MeshError
 
 class KeyError_(MeshError):
     """A key is missing, unreadable, or too widely readable."""
+
+
+#: Larger than any key file the mesh writes (a PEM key, a wrapped data key: under 1 KiB); a
+#: larger one is damaged and is not read into memory.
+MAX_KEY_FILE_BYTES = 64 * 1024
+
+
+def ed25519_private_key(pem: bytes) -> Ed25519PrivateKey:
+    """The Ed25519 private key of an unencrypted PEM file's bytes; ``ValueError`` saying what
+    else they are: not PEM, encrypted with a passphrase, a key of another algorithm or of a
+    curve the cryptography library does not read (which it reports with other exceptions)."""
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except TypeError:  # "Password was not given but private key is encrypted"
+        raise ValueError("the key is encrypted with a passphrase (the mesh reads unencrypted, "
+                         "owner-only key files)") from None
+    except UnsupportedAlgorithm as exc:
+        raise ValueError(f"not an Ed25519 key ({exc})") from None
+    except ValueError:
+        raise ValueError("not a PEM private key (damaged)") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"not an Ed25519 key ({_kind(key, 'PrivateKey')})")
+    return key
+
+
+def ed25519_public_key(pem: bytes) -> Ed25519PublicKey:
+    """The Ed25519 public key of a PEM file's bytes; ``ValueError`` saying what else they are."""
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except UnsupportedAlgorithm as exc:
+        raise ValueError(f"not an Ed25519 key ({exc})") from None
+    except ValueError:
+        raise ValueError("not a PEM public key (damaged)") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError(f"not an Ed25519 key ({_kind(key, 'PublicKey')})")
+    return key
+
+
+def _kind(key: object, suffix: str) -> str:
+    """``an RSA key``, ``an EC key``: the algorithm of a key of another kind, as its class names it."""
+    return f"an {type(key).__name__.removesuffix(suffix).lstrip('_') or 'other'} key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,15 +83,18 @@ class LocalKeyStore:
         """The bytes of key file ``name``; refuses files others can read."""
         path = self._path(name)
         try:
-            mode = path.stat().st_mode
+            st = path.stat()  # a link is followed: a secrets mount links its files
         except FileNotFoundError:
             raise KeyError_(f"key '{name}' does not exist", where=str(path),
                             fix="restore it from your backup (mesh dr restore), or create the keys again") from None
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise KeyError_(f"key file '{name}' is readable by group or others (mode {oct(mode & 0o777)})",
+        _require_key_file(name, path, st)
+        if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise KeyError_(f"key file '{name}' is readable by group or others (mode {oct(st.st_mode & 0o777)})",
                             where=str(path), fix=f"chmod 600 {path}, and rotate the key if it may have leaked")
         _refuse_shared(path.parent, f"the folder of key '{name}'")
-        return path.read_bytes()
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as fh:  # a FIFO: no wait
+            _require_key_file(name, path, os.fstat(fh.fileno()))  # it may have been swapped since
+            return fh.read(MAX_KEY_FILE_BYTES + 1)
 
     def create_secret(self, name: str, data: bytes) -> bool:
         """Write a new key file, owner-only, complete or not at all; never overwrites.
@@ -79,15 +124,22 @@ class LocalKeyStore:
             self.create_secret(name, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                        serialization.NoEncryption()))
         try:
-            loaded = serialization.load_pem_private_key(self.read_secret(name), password=None)
-        except (ValueError, TypeError):
-            raise KeyError_(f"key file '{name}' is not a PEM private key (damaged)", where=str(self._path(name)),
+            return ed25519_private_key(self.read_secret(name))
+        except ValueError as exc:
+            raise KeyError_(f"key file '{name}' is {exc}", where=str(self._path(name)),
                             fix="restore it from your backup (mesh dr restore); a replaced key no longer matches "
                                 "what mesh.toml pins") from None
-        if not isinstance(loaded, Ed25519PrivateKey):
-            raise KeyError_(f"key '{name}' is not an Ed25519 key", where=str(self._path(name)),
-                            fix="move it away; a new key is created on next use")
-        return loaded
+
+
+def _require_key_file(name: str, path: Path, st: os.stat_result) -> None:
+    """Refuse (:class:`KeyError_`) a key file that is not a regular file of a key file's size: a
+    folder, a FIFO (read, it would block) or a device (it would never end), or a huge file."""
+    if stat.S_ISREG(st.st_mode) and st.st_size <= MAX_KEY_FILE_BYTES:
+        return
+    what = (f"is {st.st_size:,} bytes, more than any key file" if stat.S_ISREG(st.st_mode)
+            else "is not a regular file (a folder, a FIFO or a device)")
+    raise KeyError_(f"key file '{name}' {what}", where=str(path),
+                    fix="move it away and restore the key file from your backup (mesh dr restore)")
 
 
 def _refuse_shared(folder: Path, what: str) -> None:

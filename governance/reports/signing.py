@@ -15,7 +15,6 @@ signed over the canonical JSON of ``format`` and ``report``. Checking a report f
 from __future__ import annotations
 
 import json
-import os
 import re
 import zlib
 from collections.abc import Mapping
@@ -25,6 +24,7 @@ from typing import Any
 
 from assets.errors import MeshError
 from assets.mesh import Mesh
+from assets.named_files import TooLarge, read_named_file
 from assets.stored_json import load_json
 from governance.audit.lines import canonical
 from governance.keys.local import public_key_id
@@ -114,15 +114,12 @@ def read_report(path: Path) -> bytes:
     (with :class:`ReportError` naming the file and the fix), as is a file that cannot be read."""
     where = str(path)
     try:
-        with path.open("rb") as fh:
-            too_large = os.fstat(fh.fileno()).st_size > MAX_REPORT_BYTES
-            raw = b"" if too_large else fh.read(MAX_REPORT_BYTES + 1)  # bounded: it may grow while read
+        return read_named_file(path, MAX_REPORT_BYTES)
+    except TooLarge:
+        raise ReportError(f"the file holds more than {MAX_REPORT_BYTES // 2**20} MB, more than any report the mesh "
+                          "writes, so it was not read", where=where, fix=NOT_A_REPORT_FIX) from None
     except OSError as exc:
         raise ReportError(f"cannot read the report: {exc.strerror}", where=where, fix="name an existing file") from None
-    if too_large or len(raw) > MAX_REPORT_BYTES:
-        raise ReportError(f"the file holds more than {MAX_REPORT_BYTES // 2**20} MB, more than any report the mesh "
-                          "writes, so it was not read", where=where, fix=NOT_A_REPORT_FIX)
-    return raw
 
 
 def _pdf_attachment(raw: bytes, where: str) -> bytes | None:

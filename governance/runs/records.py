@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,8 +30,9 @@ from sqlalchemy import (
 from assets.mesh import Mesh
 from assets.ports import RunEnded, RunStarted
 from governance.runs.workers import LOCAL, Workers
-from governance.state import StateDatabase, state_database
+from governance.state import StateDatabase, StateError, state_database
 from governance.state.prepared import Prepared
+from governance.state.stored import FIX as STORED_FIX
 from governance.state.schema import runs
 
 log = logging.getLogger(__name__)
@@ -92,11 +94,34 @@ class RunRecord:
                 "partition": self.partition}
 
 
-def _record(row: Any) -> RunRecord:
+#: An asset key as a run record names it (``domain.name``), which storage turns into a folder.
+_KEY = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\Z")
+#: Times a run record may hold: a year outside these is no run's, and date arithmetic on it
+#: (a run's age, the window of a report) would leave the range of ``datetime``.
+_YEARS = range(1970, 9000)
+
+
+def _record(row: Any, where: str = "the state database's runs table") -> RunRecord:
+    """The run record of a row of the runs table; :class:`StateError` naming the row unless it
+    holds what the mesh writes (a row may be edited by hand, or restored from elsewhere)."""
     r = row._mapping
+    what = f"the run record {str(r['run_id'])[:80]!r} of {str(r['key'])[:200]!r}"
+    texts, optional = ("key", "run_id", "source", "status", "started_at"), ("ended_at", "version", "error", "worker",
+                                                                           "partition")
+    try:
+        if not (all(isinstance(r[c], str) for c in texts) and all(r[c] is None or isinstance(r[c], str)
+                                                                  for c in optional)):
+            raise ValueError("a column holds no text")
+        if not _KEY.match(r["key"]):
+            raise ValueError("its key is not an asset key (domain.name)")
+        started_at = unstamp(r["started_at"])
+        ended_at = unstamp(r["ended_at"]) if r["ended_at"] else None
+        if any(t is not None and t.year not in _YEARS for t in (started_at, ended_at)):
+            raise ValueError("a time is out of range")
+    except ValueError as exc:
+        raise StateError(f"{what} is not one the mesh wrote ({exc})", where=where, fix=STORED_FIX) from None
     return RunRecord(key=r["key"], run_id=r["run_id"], source=r["source"], status=r["status"],
-                     started_at=unstamp(r["started_at"]),
-                     ended_at=unstamp(r["ended_at"]) if r["ended_at"] else None,
+                     started_at=started_at, ended_at=ended_at,
                      version=r["version"], error=r["error"], worker=r["worker"], partition=r["partition"])
 
 
@@ -166,7 +191,7 @@ class RunRecords:
         if keys is not None:
             query = query.where(runs.c.key.in_(list(keys)))
         with self.database.read() as conn:
-            return [_record(r) for r in conn.execute(query)]
+            return [_record(r, self.database.where) for r in conn.execute(query)]
 
     def latest_of_each(self, per_key: int, *, status: str, since: dt.datetime, until: dt.datetime) -> list[RunRecord]:
         """The latest ``per_key`` runs of each asset that ended with ``status`` and started in
@@ -179,14 +204,14 @@ class RunRecords:
         query = (select(*(ranked.c[c.name] for c in _COLUMNS)).where(ranked.c.n <= per_key)
                  .order_by(ranked.c.started_at, ranked.c.seq))
         with self.database.read() as conn:
-            return [_record(r) for r in conn.execute(query)]
+            return [_record(r, self.database.where) for r in conn.execute(query)]
 
     def ended_between(self, since: dt.datetime, until: dt.datetime) -> list[RunRecord]:
         """The runs that ended in [``since``, ``until``), in the order they ended."""
         query = (select(*_COLUMNS).where(runs.c.ended_at >= stamp(since), runs.c.ended_at < stamp(until))
                  .order_by(runs.c.ended_at, runs.c.seq))
         with self.database.read() as conn:
-            return [_record(r) for r in conn.execute(query)]
+            return [_record(r, self.database.where) for r in conn.execute(query)]
 
     def for_asset(self, key: str, limit: int = 20, *, partition: str | None = None) -> list[RunRecord]:
         """The latest runs of ``key`` (of its ``partition`` only, when given), newest first."""
@@ -194,7 +219,7 @@ class RunRecords:
         if partition is not None:
             query = query.where(runs.c.partition == partition)
         with self.database.read() as conn:
-            return [_record(r) for r in conn.execute(query.limit(limit))]
+            return [_record(r, self.database.where) for r in conn.execute(query.limit(limit))]
 
     def unfinished(self, older_than: dt.timedelta, now: dt.datetime, alive: Liveness | None = None) -> list[RunRecord]:
         """Runs that never ended and either started more than ``older_than`` before ``now`` (their
@@ -204,7 +229,7 @@ class RunRecords:
         if alive is None:
             query = query.where(runs.c.started_at < stamp(now - older_than))
         with self.database.read() as conn:
-            found = [_record(r) for r in conn.execute(query.order_by(runs.c.started_at))]
+            found = [_record(r, self.database.where) for r in conn.execute(query.order_by(runs.c.started_at))]
         limit = now - older_than
         return [r for r in found if r.started_at < limit
                 or (alive is not None and r.worker is not None and alive(r.worker) is False)]

@@ -166,21 +166,22 @@ def verify_proof(
     fingerprint: Annotated[str | None, typer.Option(help="The pinned fingerprint the key must have (sha256:...).")] = None,
 ) -> None:
     """Check a proof offline, with only the audit public key: no mesh needed."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-    from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
+    from assets.named_files import read_named_file
     from governance.audit.log import key_fingerprint
-    from governance.audit.proofs import check_proof
+    from governance.audit.proofs import MAX_PROOF_BYTES, check_proof
+    from governance.keys.local import MAX_KEY_FILE_BYTES, ed25519_public_key
 
-    try:
-        proof = load_json(file.read_text())
-        public = load_pem_public_key(key.read_bytes())
+    try:  # bounded, and never waiting on a FIFO: files a person names
+        proof = load_json(read_named_file(file, MAX_PROOF_BYTES))
+        pem = read_named_file(key, MAX_KEY_FILE_BYTES)
     except (OSError, ValueError) as exc:
         fail(f"cannot read {str(file)} or {str(key)}: {str(exc)}. Fix: name the proof file "
              "mesh audit prove wrote and the audit public key (PEM; the mesh keeps it in "
              ".mesh/audit/audit.ed25519.pub)")
-    if not isinstance(public, Ed25519PublicKey):
-        fail(f"{str(key)} is not an Ed25519 public key. Fix: use .mesh/audit/audit.ed25519.pub")
+    try:
+        public = ed25519_public_key(pem)
+    except ValueError as exc:
+        fail(f"{str(key)} is not an Ed25519 public key: {exc}. Fix: use .mesh/audit/audit.ed25519.pub")
     if fingerprint and key_fingerprint(public) != fingerprint:
         fail(f"the key {str(key)} has fingerprint {key_fingerprint(public)}, not the pinned {fingerprint}."
              " Fix: use the key whose fingerprint mesh.toml pins ([audit].key_fingerprint)")

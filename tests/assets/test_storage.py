@@ -233,6 +233,73 @@ def test_a_stored_manifest_is_a_manifest_or_a_value_error(data: dict[str, object
         assert isinstance(manifest.rows, int) and all(isinstance(v, str) for v in manifest.schema.values())
 
 
+@given(st.text(max_size=12) | st.sampled_from(["1.0.0", "1.0", "01.0.0", "1.0.0-rc.1", "1.x.0", "x"])
+       | st.integers(1, 6_000).map(lambda digits: "9" * digits + ".0.0"))
+def test_a_stored_contract_version_is_one_contract_evolution_can_compare(version: str) -> None:
+    """What ``mesh contract diff`` and ``mesh check`` compare the declared contract_version with:
+    a stored one that is not MAJOR.MINOR.PATCH (or too long to parse) is a damaged manifest."""
+    from assets.contract_diff import Change, bump_problem
+
+    stored = json.loads(Manifest(key="sales.orders", version="v1", checksum="sha256:0", rows=0, bytes=0, schema={},
+                                 contract_version="1.0.0", code_version="c", produced_at="t", run_id="r").to_json())
+    try:
+        manifest = Manifest.from_json(json.dumps(stored | {"contract_version": version}))
+    except ValueError as exc:
+        assert "'contract_version' is not a semantic version" in str(exc)
+    else:
+        bump_problem("sales.orders", manifest.contract_version, "1.0.0", [Change(True, "column 'n' removed")])
+
+
+_STATISTIC = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=4) | st.dates().map(str)
+_CHECKS = st.dictionaries(st.sampled_from(["greater_than", "greater_than_or_equal_to", "less_than", "in_range",
+                                           "isin", "notin", "str_length", "custom"]),
+                          st.dictionaries(st.sampled_from(["min_value", "max_value", "allowed_values",
+                                                           "forbidden_values", "include_min"]),
+                                          _STATISTIC | st.lists(_STATISTIC, max_size=3) | _JSON, max_size=3),
+                          max_size=3)
+_COLUMN = st.fixed_dictionaries({"dtype": st.sampled_from(["Int64", "String"]) | _JSON,
+                                 "nullable": st.booleans() | _JSON, "unique": st.booleans() | _JSON,
+                                 "checks": _CHECKS | _JSON}, optional={"warnings": _CHECKS | _JSON})
+
+
+@given(st.dictionaries(st.sampled_from(["n", "s", "gone"]), _COLUMN | _JSON, max_size=3) | _JSON)
+def test_a_stored_contract_is_one_contract_evolution_can_compare(contract: object) -> None:
+    """The contract a manifest stores is what `mesh contract diff`, `mesh check`, a run's bump check
+    and the subscribers' breaking-change notice compare the code's contract with: one of another
+    shape is a damaged manifest, and any of the right shape compares (its bounds of any type)."""
+    import pandera.polars as pa
+
+    from assets.contract_diff import compare, describe
+
+    class Contract(pa.DataFrameModel):
+        n: int = pa.Field(ge=1, le=9, isin=[1, 2, 3])
+        s: str = pa.Field(str_length={"min_value": 1}, notin=["x"])
+
+    stored = json.loads(Manifest(key="sales.orders", version="v1", checksum="sha256:0", rows=0, bytes=0, schema={},
+                                 contract_version="1.0.0", code_version="c", produced_at="t", run_id="r").to_json())
+    try:
+        manifest = Manifest.from_json(json.dumps(stored | {"contract": contract}))
+    except ValueError as exc:
+        assert "manifest's 'contract' is not" in str(exc)
+    else:
+        compare("sales.orders", manifest, describe(Contract), "1.0.0")
+
+
+@given(st.text(max_size=12) | st.sampled_from(["tokenize:pii", "encrypt:restricted", "tokenize", ":pii", "tokenize:"]))
+def test_a_stored_protection_names_a_method_and_a_classification(how: str) -> None:
+    """What a read splits to unprotect a column: one that is not ``<method>:<classification>``
+    is a damaged manifest, not an unpacking ValueError when the column is read."""
+    stored = json.loads(Manifest(key="sales.orders", version="v1", checksum="sha256:0", rows=0, bytes=0, schema={},
+                                 contract_version="1.0.0", code_version="c", produced_at="t", run_id="r").to_json())
+    try:
+        manifest = Manifest.from_json(json.dumps(stored | {"protection": {"email": how}}))
+    except ValueError as exc:
+        assert "'protection' is not" in str(exc)
+    else:
+        method, classification = manifest.protection["email"].split(":", 1)
+        assert method and classification
+
+
 def test_a_manifest_with_a_field_of_the_wrong_type_is_damaged_not_a_crash(store: VersionStore, tmp_path: Path) -> None:
     manifest = store.publish(pl.DataFrame({"n": [1]}), request())
     path = tmp_path / "region/sales/orders" / manifest.version / "manifest.json"

@@ -87,6 +87,15 @@ def emptied_database(root: Path) -> Path:
     return path
 
 
+def manifest_field(key: str, **fields: object) -> Callable[[Path], Path]:
+    """The current version of ``key`` with ``fields`` of its manifest.json set to other values."""
+    def corrupt(root: Path) -> Path:
+        path = version_folder(root, key) / "manifest.json"
+        path.write_text(json.dumps(json.loads(path.read_text()) | fields))
+        return path
+    return corrupt
+
+
 def current_holding_a_list(root: Path) -> Path:
     path = version_folder(root, "sales.orders").parent / "CURRENT"
     path.write_text("[1]")
@@ -131,6 +140,16 @@ def corrupt_parquet(root: Path) -> Path:
     pytest.param(truncated_kek, READ_CUSTOMERS, id="truncated-kek-file"),
     pytest.param(garbage(".mesh/keys/data/tokenize-pii.json"), READ_CUSTOMERS, id="garbage-tokenization-key"),
     pytest.param(current_holding_a_list, ("list",), id="current-holding-a-list"),
+    pytest.param(manifest_field("sales.orders", contract_version="x"), ("contract", "diff", "sales.orders"),
+                 id="manifest-contract-version-not-semver-diff"),
+    pytest.param(manifest_field("sales.orders", contract_version="1.x.0"), ("check",),
+                 id="manifest-contract-version-not-semver-check"),
+    pytest.param(manifest_field("sales.orders", contract={"amount": 5}), ("contract", "diff", "sales.orders"),
+                 id="manifest-contract-of-another-shape-diff"),
+    pytest.param(manifest_field("sales.orders", contract={"amount": {"dtype": "Float64"}}), ("materialize", "sales.orders"),
+                 id="manifest-contract-of-another-shape-materialize"),
+    pytest.param(manifest_field("customers.customers", protection={"email": "tokenize"}), READ_CUSTOMERS,
+                 id="manifest-protection-without-a-classification"),
     pytest.param(garbage(".mesh/state/active_region.json"), ("list",), id="garbage-active-region"),
     pytest.param(garbage_database, ("lineage", "--status"), id="garbage-lineage-database"),
     pytest.param(garbage_database, ("materialize", "sales.daily_sales"), id="garbage-state-database-materialize"),

@@ -90,6 +90,10 @@ def test_a_cut_line_a_signed_head_covered_is_tampering(log: AuditLog) -> None:
 @pytest.mark.parametrize(("name", "garbage", "message"), [
     ("checkpoints.jsonl", b"not json\n", "line 1 of checkpoints.jsonl is not a signed tree head"),
     ("audit.ed25519.pub", b"garbage", "audit.ed25519.pub is not an Ed25519 public key"),
+    ("audit.ed25519.pub",  # a key on secp112r1: UnsupportedAlgorithm, which is no ValueError
+     b"-----BEGIN PUBLIC KEY-----\nMDIwEAYHKoZIzj0CAQYFK4EEAAYDHgAEqHxFm/hquLT9oJtGW0iSPhOzli48UosG\n"
+     b"v2B5Ew==\n-----END PUBLIC KEY-----\n",
+     "audit.ed25519.pub is not an Ed25519 public key (PEM): not an Ed25519 key (Curve 1.3.132.0.6 is not supported)"),
 ])
 def test_a_damaged_file_of_the_log_is_one_line_naming_it(used_root: Path, name: str, garbage: bytes,
                                                          message: str) -> None:

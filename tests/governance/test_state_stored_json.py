@@ -116,3 +116,68 @@ def test_a_hostile_lineage_event_is_one_state_error_and_stays_pending(tmp_path: 
         outbox.events()
     delivery = outbox.flush()
     assert delivery.pending == 1 and "StateError" in (delivery.error or "")
+
+
+_RUN_VALUE = st.none() | st.integers(-2**63, 2**63 - 1) | st.floats() | st.text(max_size=12) | st.sampled_from(
+    ["", "x", "[]", "9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+00:00", "2026-11-29T20:08:37", "sales", "Sales.X"])
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(column=st.sampled_from(["key", "run_id", "source", "status", "started_at", "ended_at", "version", "error",
+                               "worker", "partition"]), value=_RUN_VALUE)
+def test_a_hostile_run_row_is_read_or_one_state_error(tmp_path: Path, column: str, value: object) -> None:
+    """The runs table feeds `mesh ops status/report/check/heal` and the dashboard: a row edited to
+    hold a time that is none (or out of any run's range), a key that is no asset's or a number
+    where text belongs reads as what the mesh wrote or is one StateError naming the run; its
+    fields are then what the readers compute with."""
+    from governance.runs.records import RunRecords
+    from governance.state.schema import runs
+
+    database = _database(tmp_path / str(next(_count)))
+    records = RunRecords(database)
+    at = dt.datetime.now(dt.UTC)
+    records.started("sales.orders", "r1", "engine", at, worker="vm:1:2")
+    records.ended("sales.orders", "r1", "engine", at, at, "gate_failed", error="contract gate failed")
+    try:
+        with database.write() as conn:
+            conn.execute(update(runs).values({column: value}))
+    except MeshError:
+        return  # the database's own constraints refused it (NOT NULL)
+    try:
+        found = records.for_asset("sales.orders") + records.ended_between(at - dt.timedelta(days=1),
+                                                                          at + dt.timedelta(days=1))
+    except StateError as exc:
+        assert "the run record" in str(exc) and "Fix:" in str(exc)
+    else:
+        for record in found:
+            assert isinstance(record.key, str) and record.started_at.year < 9000
+            assert record.seconds is None or isinstance(record.seconds, float)
+
+
+_count = itertools.count()
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(column=st.sampled_from(["key", "version", "rows"]), value=_RUN_VALUE)
+def test_a_hostile_update_row_is_read_or_one_state_error(tmp_path: Path, column: str, value: object) -> None:
+    """The updates table feeds `mesh history`, `mesh usage` (each published version's folder) and
+    the dashboard: a key that is no asset's, an empty version or a row count that is no number is
+    one StateError, never a ValueError where storage makes a folder of the key."""
+    database = _database(tmp_path / str(next(_count)))
+    history = RunHistory(database)
+    history.published()  # creates the tables
+    with database.write() as conn:
+        conn.execute(insert(updates).values(key="sales.orders", version="v1", run_id="r", source="engine", rows=1,
+                                            summary='{"version": "v1"}', recorded_at=_now()))
+    try:
+        with database.write() as conn:
+            conn.execute(update(updates).values({column: value}))
+    except MeshError:
+        return  # the database's own constraints refused it (NOT NULL)
+    try:
+        published, rows = history.published(), history.for_asset(str(value) if column == "key" else "sales.orders")
+    except StateError as exc:
+        assert "is not one the mesh recorded" in str(exc) and "Fix:" in str(exc)
+    else:
+        assert all(key.count(".") == 1 and all(versions) for key, versions in published.items())
+        assert all(r["rows"] is None or isinstance(r["rows"], int) for r in rows)

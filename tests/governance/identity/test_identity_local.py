@@ -4,9 +4,11 @@ registered in mesh.toml [people]."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -186,3 +188,65 @@ def test_create_makes_a_missing_folder_owner_only(tmp_path: Path) -> None:
     fresh = tmp_path / "a" / "fresh"
     assert _mesh_identity_create(fresh).returncode == 0
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
+
+
+#: A key on a curve the cryptography library does not read (secp112r1): it raises
+#: UnsupportedAlgorithm, which is no ValueError.
+UNSUPPORTED_CURVE = (b"-----BEGIN PRIVATE KEY-----\n"
+                     b"ME4CAQAwEAYHKoZIzj0CAQYFK4EEAAYENzA1AgEBBA4nLCPW4LuXuMhX4TGDxqEg\n"
+                     b"Ax4ABKh8RZv4ari0/aCbRltIkj4Ts5YuPFKLBr9geRM=\n"
+                     b"-----END PRIVATE KEY-----\n")
+
+
+def _encrypted(path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    path.write_bytes(Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"passphrase")))
+
+
+def _other_algorithm(path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    path.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+
+
+def _fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path, 0o600)
+
+
+def _folder(path: Path) -> None:
+    path.unlink()
+    path.mkdir(mode=0o700)
+
+
+def _huge(path: Path) -> None:
+    with open(path, "r+b") as fh:
+        fh.truncate(3 * 2**30)  # sparse: no disk used, but read whole it would be 3 GiB of memory
+
+
+@pytest.mark.parametrize(("replace", "said"), [
+    pytest.param(_encrypted, "encrypted with a passphrase", id="encrypted"),
+    pytest.param(lambda p: p.write_bytes(UNSUPPORTED_CURVE), "is not supported", id="unsupported-curve"),
+    pytest.param(_other_algorithm, "not an Ed25519 key (an EC key)", id="other-algorithm"),
+    pytest.param(lambda p: p.write_bytes(b"\xff garbage"), "not a PEM private key", id="garbage"),
+    pytest.param(_fifo, "not a regular file", id="fifo"),
+    pytest.param(_folder, "not a regular file", id="folder"),
+    pytest.param(_huge, "more than any key file", id="huge"),
+])
+def test_a_held_key_file_of_any_kind_is_one_identity_error_naming_it(mine: Path, replace: Callable[[Path], None],
+                                                                   said: str) -> None:
+    """Whatever stands where the key file belongs, acting as its person is refused with the file
+    and the fix: not a TypeError or UnsupportedAlgorithm traceback, not a wait on a FIFO, not 3 GiB
+    read into memory."""
+    public = create_identity(ALICE, mine)
+    path = mine / f"{ALICE}.ed25519"
+    replace(path)
+    with pytest.raises(IdentityError, match=re.escape(said)) as caught:
+        LocalIdentity(people={ALICE: public}, folder=mine).authenticate(ALICE)
+    assert caught.value.where == str(path) and caught.value.fix

@@ -1,0 +1,36 @@
+"""Reading a file a person names on the command line (a report, a proof, a key, a data contract):
+bounded, and never waiting.
+
+``open`` on a FIFO waits for a writer, and ``read`` of ``/dev/zero`` never ends, so a file named
+by a person is opened without blocking and must be a regular file, of at most the size the reader
+allows; the bytes are read with that bound too, as the file may grow while it is read.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+
+class TooLarge(OSError):
+    """The file holds more than the reader allows (``errno.EFBIG``); it was not read."""
+
+
+def read_named_file(path: Path, most: int) -> bytes:
+    """The bytes of the regular file ``path`` (a link to one is followed), at most ``most``.
+
+    Raises :class:`TooLarge` for a larger file, ``OSError`` (``EINVAL``) for a folder, a FIFO, a
+    device or a socket, and ``OSError`` as ``open`` does (missing, not permitted)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with open(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode)
+                    else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "a special file")
+            raise OSError(errno.EINVAL, f"{kind}, not a regular file", str(path))
+        raw = b"" if st.st_size > most else fh.read(most + 1)
+    if st.st_size > most or len(raw) > most:
+        raise TooLarge(errno.EFBIG, f"more than {most:,} bytes", str(path))
+    return raw
