@@ -41,7 +41,7 @@ def ed25519_private_key(pem: bytes) -> Ed25519PrivateKey:
     try:
         key = serialization.load_pem_private_key(pem, password=None)
     except TypeError:  # "Password was not given but private key is encrypted"
-        raise ValueError("the key is encrypted with a passphrase (the mesh reads unencrypted, "
+        raise ValueError("encrypted with a passphrase (the mesh reads unencrypted, "
                          "owner-only key files)") from None
     except UnsupportedAlgorithm as exc:
         raise ValueError(f"not an Ed25519 key ({exc})") from None

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from assets.atomic import atomic_write
+from assets.named_files import write_named_file
 from meshctl.cli._output import (
     RootOption,
     console,
@@ -53,7 +53,7 @@ def contract_export(
         typer.echo(text, nl=False)
         return
     try:
-        atomic_write(out, text.encode())
+        write_named_file(out, text.encode())
     except OSError as exc:
         fail(f"{out}: cannot write the document ({exc.strerror or exc}). Fix: name a writable file with --out")
     console.print(f"wrote {plain(str(out))}: {format_.value.upper()} document of {plain(asset)}", highlight=False)
@@ -95,7 +95,7 @@ def contract_import(
     if target.exists() and not force:
         fail(f"{target} exists. Fix: pass --out to write elsewhere, or --force to replace it")
     try:
-        atomic_write(target, contract.source().encode())
+        write_named_file(target, contract.source().encode())
     except OSError as exc:
         fail(f"{target}: cannot write the module ({exc.strerror or exc}). Fix: name a writable file with --out")
     console.print(f"wrote {plain(str(target))}: class {contract.class_name} ({len(contract.columns)} columns, "

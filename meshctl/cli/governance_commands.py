@@ -28,6 +28,7 @@ from meshctl.cli._output import (
     require_asset,
     user_errors,
 )
+from assets.named_files import write_named_file
 from assets.stored_json import load_json
 
 if TYPE_CHECKING:
@@ -152,7 +153,8 @@ def prove(
         proof = prove_record(mesh.policy, governed(mesh).audit, act_as(mesh, user, "audit_prove"), seq)
     text = json.dumps(proof, indent=2, sort_keys=True)
     if out is not None:
-        out.write_text(text + "\n")
+        with user_errors():
+            write_named_file(out, (text + "\n").encode())
         console.print(f"proof of record {seq} in the signed log of {proof['tree_head']['size']} written to "
                       f"{plain(str(out))}")
     else:

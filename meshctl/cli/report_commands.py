@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from assets.atomic import atomic_write
+from assets.named_files import write_named_file
 from meshctl.cli._help import OneLineSummaries
 from meshctl.cli._output import (
     ActorOption,
@@ -63,8 +63,7 @@ def compliance(
             data = render_html(signed).encode()
         else:
             data = render_pdf(signed)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(target, data)
+        write_named_file(target, data)
     s = report.summary()
     console.print(f"compliance report {chosen.label} written to {target}", highlight=False)
     console.print(f"  {s['access_entries']} access entries, {s['grants_approved']} approvals, {s['reads_denied']} "

@@ -69,3 +69,31 @@ def test_a_named_file_is_read_whole_up_to_its_bound_and_refused_beyond(tmp_path:
     link = tmp_path / "link"
     link.symlink_to(path)
     assert read_named_file(link, 10) == b"x" * 10
+
+
+@pytest.mark.parametrize("named", [pytest.param(_fifo, id="fifo"), pytest.param(_folder, id="folder")])
+def test_an_out_file_that_is_no_regular_file_is_refused_and_left_as_it_was(mesh_root: Path, tmp_path: Path,
+                                                                            named: Callable[[Path], Path]) -> None:
+    """An atomic write replaces what stands at the path: as root, `--out /dev/full` replaced the
+    device with a file. The write is refused instead, and the FIFO or folder is still there."""
+    from typer.testing import CliRunner
+
+    from meshctl.cli import app
+
+    path = named(tmp_path)
+    kind = path.stat().st_mode
+    done = CliRunner().invoke(app, ["contract", "export", "sales.orders", "--out", str(path), "--root",
+                                    str(mesh_root)])
+    assert done.exit_code == 1, done.output
+    assert f"error: {path}: is a " in done.output and "not a regular file" in done.output, done.output
+    assert "Fix: name a new file" in done.output
+    assert path.stat().st_mode == kind
+
+
+def test_an_out_file_replaces_a_regular_file_and_makes_its_folder(tmp_path: Path) -> None:
+    from assets.named_files import write_named_file
+
+    target = tmp_path / "new" / "report.json"
+    write_named_file(target, b"one")
+    write_named_file(target, b"two")
+    assert target.read_bytes() == b"two"
