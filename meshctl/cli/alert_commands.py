@@ -7,6 +7,9 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
+
+from assets.errors import printable
 
 from governance.alerts import Incident
 from governance.services import governed
@@ -49,10 +52,11 @@ def incidents(root: RootOption = None, as_json: JsonOption = False,
         table = Table("id", "state", "severity", "kind", "subject", "route", "fired", "opened", "summary")
         for i in found:
             style = _SEVERITY_STYLE.get(i.severity, "")
-            table.add_row(str(i.id), i.state + (f" ({i.acked_by})" if i.acked_by else ""),
-                          f"[{style}]{i.severity}[/]", i.kind, plain(i.subject),
+            # every stored field printed plain: a row edited in the state database is text, not markup
+            table.add_row(str(i.id), plain(i.state) + (f" ({plain(i.acked_by)})" if i.acked_by else ""),
+                          Text(printable(i.severity), style=style), plain(i.kind), plain(i.subject),
                           _route(i), str(i.fired),
-                          i.opened_at[:19], plain(i.summary))
+                          plain(str(i.opened_at)[:19]), plain(i.summary))
         console.print(table)
     if waiting:
         console.print(f"[yellow]{len(waiting)} alert(s) waiting to be sent[/] (last error: "
@@ -63,7 +67,7 @@ def incidents(root: RootOption = None, as_json: JsonOption = False,
 def _route(incident: Incident) -> str:
     """The route an incident alerted (``+N`` escalations), or the incident whose alert covers it."""
     if "alerted_with" in incident.details:
-        return f"with #{incident.details['alerted_with']}"
+        return f"with #{plain(incident.details['alerted_with'])}"
     return plain(incident.route or "-") + (f" (+{incident.level})" if incident.level else "")
 
 @ops_app.command("ack")

@@ -76,3 +76,17 @@ def test_a_partition_alerted_with_another_shows_which(tmp_path: Path) -> None:
     rows = {line.split("│")[5].strip(): line.split("│")[6].strip()
             for line in listed.stdout.splitlines() if "sales.daily_orders/" in line}
     assert rows == {"sales.daily_orders/2026-11-17": "everything", "sales.daily_orders/2026-11-18": "with #1"}
+
+
+def test_an_incident_row_edited_with_markup_is_printed_as_written(tmp_path: Path) -> None:
+    """The state database is outside the CLI's trust: a severity or kind holding ``[`` was taken
+    for rich markup, and `mesh ops incidents` stopped with a MarkupError."""
+    import sqlite3
+
+    root = copy_example_mesh(tmp_path / "mesh")
+    fire(root)
+    with sqlite3.connect(root / ".mesh/state/mesh.sqlite") as db:
+        db.execute("update incidents set severity = '[/bold', kind = '[red]x', state = 'open[/]'")
+    listed = CliRunner().invoke(app, ["ops", "incidents", "--root", str(root)], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0 and listed.exception is None, listed.output
+    assert "[/bold" in listed.stdout and "[red]x" in listed.stdout and "open[/]" in listed.stdout, listed.stdout
