@@ -30,13 +30,15 @@ class MeshError(Exception):
     """Base of every error the mesh reports to a user.
 
     ``problems``, when there are several of one kind (every input refused, not only the first),
-    holds each; ``what`` then says what they are, and the message lists one a line."""
+    holds each; ``heading`` then says what they are, and ``what`` (and the message) is the heading
+    followed by one problem a line."""
 
     def __init__(self, what: str, *, where: str = "", fix: str = "", problems: Sequence[object] = ()) -> None:
-        self.what = what
+        self.problems = tuple(problems)
+        self.heading = what
+        self.what = what + "".join(f"\n  - {problem}" for problem in self.problems)
         self.where = where
         self.fix = fix
-        self.problems = tuple(problems)
         super().__init__(self._render())
 
     @classmethod
@@ -58,8 +60,7 @@ class MeshError(Exception):
     def _render(self) -> str:
         text = f"{self.where}: {self.what}" if self.where else self.what
         if self.problems:
-            lines = "".join(f"\n  - {problem}" for problem in self.problems)
-            return f"{text}{lines}" + (f"\nFix: {self.fix}" if self.fix else "")
+            return text + (f"\nFix: {self.fix}" if self.fix else "")
         if not self.fix:
             return text
         return f"{text}{'' if text.rstrip().endswith(('.', '!', '?')) else '.'} Fix: {self.fix}"

@@ -181,7 +181,7 @@ def fail_with(error: MeshError) -> NoReturn:
     plain, so a name holding a newline cannot forge a line of its own."""
     if not error.problems:
         fail(str(error))
-    print_error(f"{error.where}: {error.what}" if error.where else error.what)
+    print_error(f"{error.where}: {error.heading}" if error.where else error.heading)
     for problem in error.problems:
         errors.print(f"  - {plain(problem)}", highlight=False, soft_wrap=True)
     if error.fix:

@@ -190,9 +190,9 @@ def _reads_of_an_evaluation(tmp_path: Path, days: int, monkeypatch: pytest.Monke
     statements, rows = [0], [0]
     real = runs_module._record
 
-    def counted(row: object) -> object:
+    def counted(*args: object) -> object:
         rows[0] += 1
-        return real(row)
+        return real(*args)
 
     monkeypatch.setattr(runs_module, "_record", counted)  # a spy: the real function, counted
     listener = lambda *_: statements.__setitem__(0, statements[0] + 1)  # noqa: E731
