@@ -20,7 +20,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from assets.errors import ConfigError, MeshError
+from assets.names import ASSET_KEY, NAME
 from assets.partition_mapping import PartitionEdge, PartitionMapping, mapping_from_dict
 from assets.partitions import PartitionsDefinition, partitions_from_dict
 from assets.stored_json import load_json
@@ -40,8 +40,6 @@ FORMAT = 2
 #: Where the compiled mesh lives, under the mesh root.
 COMPILED_PATH = Path(".mesh") / "compiled" / "mesh.json"
 
-_KEY = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\Z")
-_NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
 
 
 class CompiledMeshError(MeshError):
@@ -78,7 +76,7 @@ class CompiledInput:
     mapping: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        _require(bool(_KEY.match(self.key)), f"input '{self.param}' = {self.key!r} is not an asset key")
+        _require(bool(ASSET_KEY.match(self.key)), f"input '{self.param}' = {self.key!r} is not an asset key")
 
     def partition_mapping(self) -> PartitionMapping | None:
         """The declared mapping, or ``None`` (the default applies)."""
@@ -118,7 +116,7 @@ class CompiledAsset:
     drop_settle: float = 0.0
 
     def __post_init__(self) -> None:
-        _require(bool(_NAME.match(self.domain)) and bool(_NAME.match(self.name)),
+        _require(bool(NAME.match(self.domain)) and bool(NAME.match(self.name)),
                  f"asset '{self.domain}.{self.name}' has no valid key")
         _require(self.trigger in ("all", "any"), f"asset '{self.key}' has trigger {self.trigger!r}")
         _require(isinstance(self.retries, int) and self.retries >= 0, f"asset '{self.key}' has retries {self.retries!r}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -21,6 +20,7 @@ import polars as pl
 from assets.drops import Drop
 from assets.emails import is_email
 from assets.errors import DefinitionError, did_you_mean
+from assets.names import ASSET_KEY, NAME
 from assets.partition_mapping import MAPPING_TYPES, PartitionMapping, Whole
 from assets.partitions import (
     MultiPartitions,
@@ -41,8 +41,6 @@ TRIGGERS: tuple[str, ...] = ("all", "any")
 #: The parameter name through which a function asks for its :class:`AssetContext`.
 CONTEXT_PARAM = "context"
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
-_KEY = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\Z")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -273,9 +271,9 @@ def _validate_spec(spec: AssetSpec) -> None:
     def refuse(what: str, fix: str) -> DefinitionError:
         return DefinitionError(f"asset '{spec.domain}.{spec.name}': {what}", where=spec.source, fix=fix)
 
-    if not _NAME.match(spec.domain):
+    if not NAME.match(spec.domain):
         raise refuse(f"'{spec.domain}' is not a valid domain name", "use lower_snake_case, starting with a letter")
-    if not _NAME.match(spec.name):
+    if not NAME.match(spec.name):
         raise refuse(f"'{spec.name}' is not a valid asset name", "use lower_snake_case, starting with a letter")
     if spec.contract is None:
         raise refuse("has no contract; every asset must declare one",
@@ -310,7 +308,7 @@ def _validate_spec(spec: AssetSpec) -> None:
         raise refuse(f"bad freshness {spec.freshness!r}: not a duration of zero or more",
                      "write a duration like '30m', '2h' or '1d'")
     for param, key in spec.inputs.items():
-        if not isinstance(key, str) or not _KEY.match(key):
+        if not isinstance(key, str) or not ASSET_KEY.match(key):
             raise refuse(f"input '{param}' = {key!r} is not an asset key", "write '<domain>.<asset>'")
     if spec.deprecated is not None and (not isinstance(spec.deprecated, dt.date)
                                         or isinstance(spec.deprecated, dt.datetime)):
@@ -318,7 +316,7 @@ def _validate_spec(spec: AssetSpec) -> None:
     if spec.replaced_by is not None:
         if spec.deprecated is None:
             raise refuse("replaced_by without deprecated", "add deprecated='<last day>' or remove replaced_by")
-        if not isinstance(spec.replaced_by, str) or not _KEY.match(spec.replaced_by):
+        if not isinstance(spec.replaced_by, str) or not ASSET_KEY.match(spec.replaced_by):
             raise refuse(f"replaced_by={spec.replaced_by!r} is not an asset key", "write '<domain>.<asset>'")
         if spec.replaced_by == f"{spec.domain}.{spec.name}":
             raise refuse("replaced_by names the asset itself", "name the asset that replaces it")
@@ -370,7 +368,7 @@ def _inputs(func: AssetFn, domain: str, ins: dict[str, str],
         if param not in params:
             raise refuse(f"ins names '{param}', which is not a parameter",
                          f"add a parameter '{param}' or remove it from ins. " + did_you_mean(param, params))
-        if not _KEY.match(key):
+        if not ASSET_KEY.match(key):
             raise refuse(f"ins['{param}'] = {key!r} is not an asset key", "write '<domain>.<asset>'")
     return inputs, wants_context
 

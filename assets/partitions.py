@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TypeAlias
 
 from assets.errors import DefinitionError, PartitionKeyError, did_you_mean
+from assets.names import NAME
 
 Unit: TypeAlias = Literal["hour", "day", "week", "month"]
 #: Units from finest to coarsest: a roll-up goes from an earlier one to a later one.
@@ -48,7 +49,6 @@ MAX_KEY = 80
 MAX_RANGE = 100_000
 
 _STATIC_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
-_NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
 _KEY_RE: dict[Unit, re.Pattern[str]] = {
     "hour": re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2})\Z"),
     "day": re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})\Z"),
@@ -282,7 +282,7 @@ class MultiPartitions(Partitions):
                                   where=where, fix="write multi(date=daily(start=...), region=static([...]))")
         names = [name for name, _ in dims]
         for name, part in dims:
-            if not isinstance(name, str) or not _NAME.match(name):
+            if not isinstance(name, str) or not NAME.match(name):
                 raise DefinitionError(f"dimension name {name!r} is not lower_snake_case", where=where,
                                       fix="name dimensions like date=..., region=...")
             if not isinstance(part, (TimePartitions, StaticPartitions)):

@@ -12,15 +12,14 @@ value.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable
 
 from assets.errors import MeshError
+from assets.names import NAME
 
 #: Looks up a fully prefixed name (``<domain>__<name>``) of a kind (``variable`` or
 #: ``connection``, as a URI); ``None`` when absent.
 SecretResolver = Callable[[str, str], str | None]
-_NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
 
 
 class SecretError(MeshError):
@@ -35,7 +34,7 @@ def environment_resolver(kind: str, full_name: str) -> str | None:
 
 
 def domain_secret(domain: str, name: str, resolve: SecretResolver, kind: str = "variable") -> str:
-    if not _NAME.match(name) or "__" in name:
+    if not NAME.match(name) or "__" in name:
         raise SecretError(f"'{name}' is not a secret name of domain '{domain}'", where=f"context.secret({name!r})",
                           fix="use a lower_snake_case name without '__'; it is looked up as <domain>__<name>")
     full = f"{domain}__{name}"

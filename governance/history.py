@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from assets.events import AssetUpdate
+from assets.names import is_asset_key
 from governance.state import StateDatabase, StateError
 from governance.state.legacy import import_once, insert_new, sqlite_rows
 from governance.state.schema import updates
@@ -27,8 +27,6 @@ from governance.state.stored import column_json
 LEGACY_FILE = Path("state") / "history.sqlite"
 
 
-#: An asset key as the history records it (``domain.name``), which storage turns into a folder.
-_KEY = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +86,7 @@ class RunHistory:
         """``row`` of the updates table, refused with :class:`StateError` unless its key is an asset
         key, its version text and its row count a number (what storage and `mesh history` use)."""
         rows = row.get("rows")
-        if (isinstance(row["key"], str) and _KEY.match(row["key"]) and isinstance(row["version"], str) and row["version"]
+        if (is_asset_key(row["key"]) and isinstance(row["version"], str) and row["version"]
                 and (rows is None or isinstance(rows, int) and not isinstance(rows, bool))):
             return row
         raise StateError(f"the update of {str(row['key'])[:200]!r} version {str(row['version'])[:80]!r} is not one the "

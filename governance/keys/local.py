@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,15 +39,7 @@ def ed25519_private_key(pem: bytes) -> Ed25519PrivateKey:
     """The Ed25519 private key of an unencrypted PEM file's bytes; ``ValueError`` saying what
     else they are: not PEM, encrypted with a passphrase, a key of another algorithm or of a
     curve the cryptography library does not read (which it reports with other exceptions)."""
-    try:
-        key = serialization.load_pem_private_key(pem, password=None)
-    except TypeError:  # "Password was not given but private key is encrypted"
-        raise ValueError("encrypted with a passphrase (the mesh reads unencrypted, "
-                         "owner-only key files)") from None
-    except UnsupportedAlgorithm as exc:
-        raise ValueError(f"not an Ed25519 key ({exc})") from None
-    except ValueError:
-        raise ValueError("not a PEM private key (damaged)") from None
+    key = _loaded(lambda raw: serialization.load_pem_private_key(raw, password=None), pem, "private")
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"not an Ed25519 key ({_kind(key, 'PrivateKey')})")
     return key
@@ -54,15 +47,23 @@ def ed25519_private_key(pem: bytes) -> Ed25519PrivateKey:
 
 def ed25519_public_key(pem: bytes) -> Ed25519PublicKey:
     """The Ed25519 public key of a PEM file's bytes; ``ValueError`` saying what else they are."""
-    try:
-        key = serialization.load_pem_public_key(pem)
-    except UnsupportedAlgorithm as exc:
-        raise ValueError(f"not an Ed25519 key ({exc})") from None
-    except ValueError:
-        raise ValueError("not a PEM public key (damaged)") from None
+    key = _loaded(serialization.load_pem_public_key, pem, "public")
     if not isinstance(key, Ed25519PublicKey):
         raise ValueError(f"not an Ed25519 key ({_kind(key, 'PublicKey')})")
     return key
+
+
+def _loaded(load: Callable[[bytes], object], pem: bytes, which: str) -> object:
+    """The key ``load`` reads from ``pem``; its failures, whatever their class, as one ``ValueError``."""
+    try:
+        return load(pem)
+    except TypeError:  # "Password was not given but private key is encrypted"
+        raise ValueError("encrypted with a passphrase (the mesh reads unencrypted, "
+                         "owner-only key files)") from None
+    except UnsupportedAlgorithm as exc:
+        raise ValueError(f"not an Ed25519 key ({exc})") from None
+    except ValueError:
+        raise ValueError(f"not a PEM {which} key (damaged)") from None
 
 
 def _kind(key: object, suffix: str) -> str:

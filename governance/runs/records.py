@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +27,7 @@ from sqlalchemy import (
 )
 
 from assets.mesh import Mesh
+from assets.names import is_asset_key
 from assets.ports import RunEnded, RunStarted
 from governance.runs.workers import LOCAL, Workers
 from governance.state import StateDatabase, StateError, state_database
@@ -94,8 +94,6 @@ class RunRecord:
                 "partition": self.partition}
 
 
-#: An asset key as a run record names it (``domain.name``), which storage turns into a folder.
-_KEY = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\Z")
 #: Times a run record may hold: a year outside these is no run's, and date arithmetic on it
 #: (a run's age, the window of a report) would leave the range of ``datetime``.
 _YEARS = range(1970, 9000)
@@ -112,7 +110,7 @@ def _record(row: Any, where: str = "the state database's runs table") -> RunReco
         if not (all(isinstance(r[c], str) for c in texts) and all(r[c] is None or isinstance(r[c], str)
                                                                   for c in optional)):
             raise ValueError("a column holds no text")
-        if not _KEY.match(r["key"]):
+        if not is_asset_key(r["key"]):
             raise ValueError("its key is not an asset key (domain.name)")
         started_at = unstamp(r["started_at"])
         ended_at = unstamp(r["ended_at"]) if r["ended_at"] else None
