@@ -85,6 +85,7 @@ class Incident:
         columns are not JSON the mesh wrote."""
         m = dict(row._mapping)
         where = "the state database's incidents table"
+        _check_columns(m, where)
         m["details"] = column_json(m["details"], what=f"the details of incident {m.get('id')}", where=where)
         routes = column_json(m["routes"], what=f"the routes of incident {m.get('id')}", where=where)
         if not isinstance(m["details"], dict) or not isinstance(routes, list) \
@@ -93,6 +94,35 @@ class Incident:
                              fix=STORED_FIX)
         m["routes"] = tuple(routes)
         return cls(**m)
+
+
+#: The columns of an incident row that hold text, and those that may be empty (NULL).
+_TEXTS = ("key", "kind", "subject", "severity", "summary", "state", "opened_at", "updated_at", "notified_at")
+_OPTIONAL_TEXTS = ("domain", "route", "acked_at", "acked_by", "resolved_at")
+_TIMES = ("opened_at", "updated_at", "notified_at", "acked_at", "resolved_at")
+_STATES = frozenset({"open", "acknowledged", "resolved"})
+
+
+def _check_columns(m: Mapping[str, Any], where: str) -> None:
+    """Raise :class:`StateError` unless the scalar columns of an incident row hold what the mesh
+    writes: a row edited by hand (a number for a time, a time without a zone, an unknown state)
+    would otherwise fail its readers (the dashboard compares its times with aware ones)."""
+    what = f"incident {str(m.get('id'))[:40]}"
+    try:
+        if not isinstance(m["id"], int) or isinstance(m["fired"], bool) or not isinstance(m["fired"], int):
+            raise ValueError("its id or count is not a whole number")
+        if not (all(isinstance(m[c], str) for c in _TEXTS)
+                and all(m[c] is None or isinstance(m[c], str) for c in _OPTIONAL_TEXTS)):
+            raise ValueError("a column holds no text")
+        if m["state"] not in _STATES:
+            raise ValueError(f"its state is none of {', '.join(sorted(_STATES))}")
+        for column in _TIMES:
+            if m[column] is not None:
+                at = dt.datetime.fromisoformat(m[column])
+                if at.tzinfo is None or not 1970 <= at.year < 9000:
+                    raise ValueError(f"its {column} is no UTC time the mesh stamps")
+    except ValueError as exc:
+        raise StateError(f"{what} is not one the mesh wrote ({exc})", where=where, fix=STORED_FIX) from None
 
 
 class IncidentStore:

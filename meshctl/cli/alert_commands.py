@@ -63,12 +63,12 @@ def incidents(root: RootOption = None, as_json: JsonOption = False,
                       f"{plain(waiting[-1]['last_error'] or 'none yet')}); retry now: mesh ops alerts flush")
 
 
-
 def _route(incident: Incident) -> str:
     """The route an incident alerted (``+N`` escalations), or the incident whose alert covers it."""
     if "alerted_with" in incident.details:
         return f"with #{plain(incident.details['alerted_with'])}"
     return plain(incident.route or "-") + (f" (+{incident.level})" if incident.level else "")
+
 
 @ops_app.command("ack")
 def ack(incident: Annotated[int, typer.Argument(help="The incident's number (mesh ops incidents).", min=0, max=MAX_ID)],

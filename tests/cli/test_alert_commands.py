@@ -79,14 +79,14 @@ def test_a_partition_alerted_with_another_shows_which(tmp_path: Path) -> None:
 
 
 def test_an_incident_row_edited_with_markup_is_printed_as_written(tmp_path: Path) -> None:
-    """The state database is outside the CLI's trust: a severity or kind holding ``[`` was taken
+    """The state database is outside the CLI's trust: a severity, kind or summary holding ``[`` was taken
     for rich markup, and `mesh ops incidents` stopped with a MarkupError."""
     import sqlite3
 
     root = copy_example_mesh(tmp_path / "mesh")
     fire(root)
     with sqlite3.connect(root / ".mesh/state/mesh.sqlite") as db:
-        db.execute("update incidents set severity = '[/bold', kind = '[red]x', state = 'open[/]'")
+        db.execute("update incidents set severity = '[/bold', kind = '[red]x', summary = 'open[/]'")
     listed = CliRunner().invoke(app, ["ops", "incidents", "--root", str(root)], env={"COLUMNS": "200"})
     assert listed.exit_code == 0 and listed.exception is None, listed.output
     assert "[/bold" in listed.stdout and "[red]x" in listed.stdout and "open[/]" in listed.stdout, listed.stdout

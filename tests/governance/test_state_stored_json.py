@@ -181,3 +181,31 @@ def test_a_hostile_update_row_is_read_or_one_state_error(tmp_path: Path, column:
     else:
         assert all(key.count(".") == 1 and all(versions) for key, versions in published.items())
         assert all(r["rows"] is None or isinstance(r["rows"], int) for r in rows)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(column=st.sampled_from(["id", "key", "kind", "subject", "domain", "severity", "summary", "state", "route",
+                               "fired", "opened_at", "updated_at", "notified_at", "acked_at", "acked_by",
+                               "resolved_at"]), value=_RUN_VALUE)
+def test_a_hostile_incident_column_is_read_or_one_state_error(tmp_path: Path, column: str, value: object) -> None:
+    """The incidents table feeds `mesh ops incidents/ack` and the dashboard, which compares an
+    incident's opening with aware times: a row edited to hold a time without a zone, a number
+    where text belongs or an unknown state is one StateError naming the incident, never a
+    ValueError or TypeError in a reader."""
+    database = _database(tmp_path / str(next(_count)))
+    _incident(database, "{}")
+    try:
+        with database.write() as conn:
+            conn.execute(update(incidents).values({column: value}))
+    except MeshError:
+        return  # the database's own constraints refused it (NOT NULL, the primary key)
+    try:
+        found = IncidentStore(database, "acme").incidents(everything=True)
+    except StateError as exc:
+        assert "incident" in str(exc) and "Fix:" in str(exc)
+    else:
+        for incident in found:
+            opened = dt.datetime.fromisoformat(incident.opened_at)
+            assert opened.tzinfo is not None and opened < dt.datetime.now(dt.UTC) + dt.timedelta(days=10**6)
+            assert incident.state in {"open", "acknowledged", "resolved"} and isinstance(incident.fired, int)
+            assert all(isinstance(getattr(incident, c), str) for c in ("key", "kind", "subject", "summary"))

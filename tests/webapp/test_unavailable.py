@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -115,3 +116,21 @@ def test_a_read_whose_key_is_damaged_is_503_naming_the_key_file_never_its_bytes(
         answer = http.get(path, headers=sign_request(served_mesh.mesh.policy, "privacy@acme.example", "GET", SERVER + path))
     assert answer.status_code == 503 and answer.json()["detail"]["where"] == f".mesh/keys/{kek.name}"
     assert secret[:10].hex() not in answer.text and str(tmp_path) not in answer.text
+
+
+def test_an_incident_row_edited_by_hand_is_503_naming_it_never_a_500(served_mesh: ServedMesh, tmp_path: Path) -> None:
+    """The dashboard counts incidents by the day they opened: an opening time without a zone (or
+    no time at all), written into the state database by hand, answers 503 naming the incident
+    and the fix; it used to be a 500 (an aware time compared with a naive one)."""
+    root = tmp_path / "mesh"
+    shutil.copytree(served_mesh.root, root, symlinks=True)
+    with sqlite3.connect(root / ".mesh/state/mesh.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM incidents").fetchone()[0] > 0  # the second run's gate failures
+        db.execute("UPDATE incidents SET opened_at = '2026-11-29T20:08:37'")
+    with TestClient(create_app(root)) as http:
+        for path in ("/", "/api/overview"):
+            answer = http.get(path)
+            assert answer.status_code == 503, (path, answer.text[:300])
+            assert "is not one the mesh wrote (its opened_at is no UTC time" in answer.text
+            assert "restore the state database from a backup" in answer.text
+            assert "Traceback" not in answer.text and str(tmp_path) not in answer.text
