@@ -16,31 +16,15 @@ no failure is retried twice over.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_attempt
 
+from assets.backoff import Backoff
 from assets.results import AssetResult, Status
 
 #: Called before each wait: the failed attempt (1-based), its result, and the seconds about to be waited.
 BeforeWait = Callable[[int, AssetResult, float], None]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Backoff:
-    """Waits between attempts: ``first`` seconds, multiplied by ``factor`` each time, at most ``cap``."""
-
-    first: float = 0.5
-    factor: float = 2.0
-    cap: float = 30.0
-
-    def __post_init__(self) -> None:
-        if not (self.first >= 0 and self.factor >= 1 and self.cap >= self.first):
-            raise ValueError(f"back-off needs first >= 0, factor >= 1 and cap >= first, got {self}")
-
-    def wait(self, failed_attempt: int) -> float:
-        """Seconds to wait after the ``failed_attempt``-th attempt failed (1-based)."""
-        return float(min(self.cap, self.first * self.factor ** (failed_attempt - 1)))
 
 
 #: The in-process back-off: short, because a person or a simulation usually waits on it.

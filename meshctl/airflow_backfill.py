@@ -39,7 +39,7 @@ from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attemp
 from assets.airflow.naming import asset_dag_id
 from assets.errors import MeshError
 from assets.mesh import Mesh
-from assets.retrying import Backoff
+from assets.backoff import Backoff
 from meshctl.local_airflow import RETRIED_STATUSES, AirflowApiError, AirflowClient
 
 ACTIVE = frozenset({"queued", "running"})

@@ -14,7 +14,7 @@ import datetime as dt
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assets.airflow.naming import (
     asset_dag_id,
@@ -22,8 +22,10 @@ from assets.airflow.naming import (
     partition_governance_dag_id,
 )
 from assets.errors import MeshError
-from assets.mesh import Mesh
 from meshctl.local_airflow import AirflowClient, AirflowRuntimeError
+
+if TYPE_CHECKING:
+    from assets.mesh import Mesh
 
 ACTIVE = frozenset({"queued", "running"})
 #: ``unchanged``: the run succeeded with its task skipped, publishing nothing (no Asset event).

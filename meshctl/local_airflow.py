@@ -36,15 +36,12 @@ import httpx
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from assets.errors import MeshError
-from assets.retrying import Backoff
-from meshctl.profiles import EMBEDDED, Component, Profile
+from assets.backoff import Backoff
+from meshctl.profiles import DEFAULT_PORT, EMBEDDED, Component, Profile
 from assets.stored_json import load_json
 
 if TYPE_CHECKING:
     from assets.compiled import CompiledMesh
-
-DEFAULT_PORT = 8080
-
 
 class AirflowRuntimeError(MeshError):
     """Starting, stopping or talking to the local Airflow failed."""

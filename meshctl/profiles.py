@@ -38,6 +38,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from assets.errors import MeshError
 
+#: The API server's port when none is asked for.
+DEFAULT_PORT = 8080
 #: The processes of every profile, each an ``airflow`` sub-command.
 CORE_COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")
 #: ``[core] hostname_callable`` of a Celery worker: ``workerI@<fqdn>`` in task instances.

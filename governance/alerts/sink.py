@@ -23,7 +23,7 @@ from sqlalchemy import Row, select
 
 from assets.errors import MeshError, printable
 from assets.ports import AuditEvent, AuditSink
-from assets.retrying import Backoff
+from assets.backoff import Backoff
 from governance.alerts.incidents import Incident, IncidentStore
 from governance.alerts.message import AlertMessage
 from governance.alerts.notifiers import Notifier, NotifierError, notifier_for

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from assets.atomic import atomic_write
-from assets.retrying import Backoff
+from assets.backoff import Backoff
 from assets.stored_json import load_json
 
 #: Where the breakers are kept, under the mesh's state folder.

@@ -35,7 +35,7 @@ from sqlalchemy import (
     update,
 )
 
-from assets.retrying import Backoff
+from assets.backoff import Backoff
 from governance.state.database import StateDatabase
 from governance.state.prepared import Prepared
 

@@ -25,13 +25,11 @@ from rich.progress import (
 
 from assets.check_failure import cut
 from assets.errors import MeshError, did_you_mean, printable
-from governance.access import authenticate
-from governance.identity import Actor
-from governance.services import governed
-from governance.wiring import load_mesh
 
 if TYPE_CHECKING:
     from assets.mesh import Mesh
+    from governance.identity import Actor
+    from governance.services import GovernedServices
 
 #: Off a terminal (logs, CI, `make demo | tee`) rich would wrap at 80 columns; tables need more.
 OFF_TERMINAL_WIDTH = 160
@@ -189,6 +187,15 @@ def fail_with(error: MeshError) -> NoReturn:
     raise typer.Exit(1)
 
 
+def governed(mesh: Mesh) -> GovernedServices:
+    """:func:`governance.services.governed`, imported when a command first needs it: the CLI's
+    modules import neither the engine nor the governance layer, so that `mesh --help` and a
+    mistyped argument answer in a fraction of the time a command on data takes."""
+    from governance.services import governed as services
+
+    return services(mesh)
+
+
 #: Meshes the running command opened; their audit logs are sealed when it ends.
 _opened: list[Mesh] = []
 
@@ -207,12 +214,16 @@ def _opening(mesh: Mesh) -> Mesh:
 def open_mesh(root: Path | None) -> Mesh:
     """The mesh with every domain's code, for a command: a user mistake becomes one line on
     stderr and exit 1."""
+    from governance.wiring import load_mesh
+
     with user_errors():
         return _opening(load_mesh(root))
 
 
 def act_as(mesh: Mesh, claimed: str | None, action: str) -> Actor:
     """Authenticate who runs the command; a failed proof is audited and ends the command."""
+    from governance.access import authenticate
+
     with user_errors():
         return authenticate(mesh.policy, governed(mesh).audit, claimed, action=action)
 
@@ -225,6 +236,8 @@ def open_policy_mesh(root: Path | None, *, seal: bool = True, council: bool = Tr
     approvals verify), for a command that decides nothing about who may act and must work while
     the council's approvals are in question (audit verification). ``approving``: the council's
     own commands, not stopped by a ``[state]`` the council has yet to approve."""
+    from governance.wiring import load_mesh
+
     with user_errors():
         mesh = load_mesh(root, domains=(), council=council, approving=approving)
     return _opening(mesh) if seal else mesh

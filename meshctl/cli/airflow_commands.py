@@ -5,21 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.live import Live
 from rich.table import Table
 
 from assets.errors import MeshError
-from assets.mesh import Mesh
-from meshctl.airflow_cascade import (
-    CascadeState,
-    run_cascade,
-    unpause_mesh,
-    wait_for_dags,
-    wait_for_partition_governance,
-)
 from meshctl.cli._output import (
     MAX_SCALE,
     console,
@@ -29,9 +21,13 @@ from meshctl.cli._output import (
     open_mesh,
     user_errors,
 )
-from meshctl.local_airflow import DEFAULT_PORT, AirflowRuntimeError, LocalAirflow, free_port
-from meshctl.profiles import EMBEDDED, Profile, distributed
+from meshctl.profiles import DEFAULT_PORT, EMBEDDED, Profile, distributed
 from meshctl.services import service_urls, stop_services
+
+if TYPE_CHECKING:  # the Airflow client is imported when a command runs: `mesh --help` does not pay for it
+    from assets.mesh import Mesh
+    from meshctl.airflow_cascade import CascadeState
+    from meshctl.local_airflow import LocalAirflow
 
 STATE_STYLE = {"success": "green", "failed": "bold red", "running": "cyan", "queued": "yellow", "unchanged": "cyan"}
 
@@ -62,6 +58,9 @@ def up(
 ) -> None:
     """Start Airflow locally (dags/; SQLite and LocalExecutor, or --profile distributed), and
     optionally run the mesh on it."""
+    from meshctl.airflow_cascade import wait_for_dags
+    from meshctl.local_airflow import LocalAirflow, free_port
+
     with user_errors():
         mesh = open_mesh(root)
         chosen, started = _profile(profile, mesh.root, workers)
@@ -113,6 +112,8 @@ def down(
 ) -> None:
     """Stop every Airflow process `mesh up` started for this mesh, and the PostgreSQL and Redis
     servers it started for the distributed profile."""
+    from meshctl.local_airflow import LocalAirflow
+
     with user_errors():
         mesh = open_mesh(root)
         airflow = LocalAirflow(mesh.root)
@@ -142,6 +143,8 @@ def _stop_services(airflow: LocalAirflow) -> list[str]:
 
 def _run_waves(airflow: LocalAirflow, mesh: Mesh, *, scale: int, inject_bad_rows: bool,
                as_json: bool) -> list[CascadeState]:
+    from meshctl.airflow_cascade import run_cascade, unpause_mesh
+
     roots = [k for k in mesh.graph if mesh.graph[k].spec.is_root]
     waves: list[tuple[str, dict[str, Any]]] = [("1. every root asset triggered", {"scale": scale, "seed": 7})]
     if inject_bad_rows:
@@ -181,6 +184,8 @@ class _KeepAlive:
         self.airflow, self.revived = airflow, 0
 
     def check(self) -> None:
+        from meshctl.local_airflow import AirflowRuntimeError
+
         if self.revived >= self.LIMIT:
             dead = self.airflow.dead()
             if dead:
@@ -207,7 +212,7 @@ def _run_partitions(airflow: LocalAirflow, mesh: Mesh, *, as_json: bool) -> bool
     """The partitioned assets' wave: an Airflow backfill of the last complete ISO week (Monday
     to Sunday before today, UTC) of those on a clock, whose days' events roll the week up; what
     the cascade leaves out. ``True`` when there are none, or every partition succeeded."""
-    from meshctl.airflow_cascade import partitioned_keys
+    from meshctl.airflow_cascade import partitioned_keys, wait_for_partition_governance
     from meshctl.cli.backfill_airflow import backfill_on_airflow
 
     keys = sorted(partitioned_keys(mesh))

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from assets.errors import printable
-
-from governance.alerts import Incident
-from governance.services import governed
 from meshctl.cli._help import OneLineSummaries
 from meshctl.cli._output import (
     ActorOption,
@@ -23,11 +20,15 @@ from meshctl.cli._output import (
     console,
     emit_json,
     fail,
+    governed,
     open_policy_mesh,
     plain,
     user_errors,
 )
 from meshctl.cli.ops_app import ops_app
+
+if TYPE_CHECKING:
+    from governance.alerts import Incident
 
 alerts_app = typer.Typer(cls=OneLineSummaries, help="The alert outbox: what waits to be sent.", no_args_is_help=True)
 ops_app.add_typer(alerts_app, name="alerts")

@@ -6,21 +6,15 @@ import errno
 import io
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import polars as pl
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from assets.atomic import atomic_write
 from assets.disk_full import DISK_FULL_ERRNOS
-from assets.engine import materialize
 from assets.errors import MeshError
-from assets.mesh import STATE_DIR, Mesh
-from assets.quarantine import QUARANTINE
-from assets.results import AssetResult
-from governance.services import governed
 from meshctl.cli import (
     alert_commands,  # noqa: F401 - registers `mesh ops incidents|ack|alerts|check`
     heal_commands,  # noqa: F401  (registers mesh ops heal on ops_app)
@@ -40,6 +34,7 @@ from meshctl.cli._output import (
     errors,
     fail,
     fail_with,
+    governed,
     open_mesh,
     open_policy_mesh,
     plain,
@@ -76,6 +71,12 @@ from meshctl.cli.rollback_command import rollback
 from meshctl.cli.run_table import print_run
 from meshctl.cli.serve_command import print_dashboard_url, serve
 from meshctl.cli.subscription_commands import subscribe, subscribers, unsubscribe
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from assets.mesh import Mesh
+    from assets.results import AssetResult
 
 
 class _OneLineErrors(OneLineSummaries):
@@ -123,6 +124,8 @@ def _file_in_the_way(path: Path) -> Path:
 def _in_mesh_folder(filename: object) -> bool:
     """Whether an OSError's file is the mesh's ``.mesh`` folder or under it (not a user's own file,
     whose error its command reports, nor a library's internal one, which is a defect to show)."""
+    from assets.mesh import STATE_DIR
+
     return isinstance(filename, (str, bytes, os.PathLike)) and STATE_DIR in Path(os.fsdecode(filename)).parts
 
 
@@ -281,6 +284,7 @@ def materialize_command(
     """Run a selection in-process, gate every output with its contract, and publish what passes.
     Partitioned assets run one partition: ``--partition`` or today's (``mesh backfill`` runs a range);
     with ``--stale``, each of their stale partitions."""
+    from assets.engine import materialize
     from assets.stale_runs import materialize_stale
 
     require_at_least("--workers", workers, 1)
@@ -333,6 +337,8 @@ def read(
     """Print the head of an asset's current (or given) version, or write it to a file.
     A partitioned asset reads one partition, a range, or (by default) all current partitions as one.
     Access is checked for the authenticated reader and audited."""
+    import polars as pl
+
     from governance.access import read_asset
 
     require_at_least("--limit", limit, 0)
@@ -372,6 +378,8 @@ def read(
 def _collect(mesh: Mesh, asset: str, version: str | None, frame: pl.LazyFrame,
              partition: str | None = None) -> pl.DataFrame:
     """``frame`` read from storage; a data file polars cannot read is one line naming it."""
+    import polars as pl
+
     try:
         return frame.collect()
     except pl.exceptions.PolarsError as exc:
@@ -437,6 +445,7 @@ def demo(
         print_dashboard_url()
         return
     up(root=root, port=0, run=True, inject_bad_rows=True, scale=scale, keep=keep, as_json=False)
+    from assets.quarantine import QUARANTINE
     from meshctl.cli.demo import (
         print_ops_status,
         print_recovery_summary,

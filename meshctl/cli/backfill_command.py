@@ -41,7 +41,7 @@ def retry_command(ctx: typer.Context, *, without: tuple[str, ...] = ()) -> str:
             shown = value.value if isinstance(value, Enum) else value
             words += [param.opts[0], shlex.quote(str(shown))]
     return " ".join(words)
-from meshctl.local_airflow import DEFAULT_PORT
+from meshctl.profiles import DEFAULT_PORT
 
 
 class Runner(str, Enum):

@@ -8,8 +8,7 @@ from assets.atomic import atomic_write
 from assets.engine import materialize
 from assets.mesh import Mesh
 from assets.results import RunResult, Status
-from governance.services import governed
-from meshctl.cli._output import console, progress
+from meshctl.cli._output import console, governed, progress
 from meshctl.cli.run_table import print_run
 
 

@@ -10,7 +10,6 @@ import typer
 from rich.table import Table
 
 from assets.errors import MeshError
-from governance.services import governed
 from meshctl.cli._help import OneLineSummaries
 from meshctl.cli._output import (
     ActorOption,
@@ -22,6 +21,7 @@ from meshctl.cli._output import (
     console,
     emit_json,
     fail,
+    governed,
     open_mesh,
     open_policy_mesh,
     plain,

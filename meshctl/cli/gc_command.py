@@ -6,12 +6,12 @@ from typing import Annotated
 
 import typer
 
-from governance.services import governed
 from meshctl.cli._output import (
     JsonOption,
     RootOption,
     console,
     emit_json,
+    governed,
     open_policy_mesh,
     user_errors,
 )

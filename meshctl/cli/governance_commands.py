@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from governance.audit import AuditLog
-from governance.services import governed
+from assets.named_files import write_named_file
+from assets.stored_json import load_json
 from meshctl.cli._help import OneLineSummaries
 from meshctl.cli._output import (
     ActorOption,
@@ -21,6 +21,7 @@ from meshctl.cli._output import (
     console,
     emit_json,
     fail,
+    governed,
     open_mesh,
     open_policy_mesh,
     parse_date,
@@ -28,11 +29,10 @@ from meshctl.cli._output import (
     require_asset,
     user_errors,
 )
-from assets.named_files import write_named_file
-from assets.stored_json import load_json
 
 if TYPE_CHECKING:
     from assets.contract_diff import Comparison
+    from governance.audit import AuditLog
 
 audit_app = typer.Typer(cls=OneLineSummaries, help="The tamper-evident audit log: verify, query, checkpoint.", no_args_is_help=True)
 access_app = typer.Typer(cls=OneLineSummaries, help="Grants between domains: list, request, approve (signed), revoke.", no_args_is_help=True)

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from governance.services import governed
 from meshctl.cli._output import (
     JsonOption,
     RootOption,
     console,
     emit_json,
     fail,
+    governed,
     open_mesh,
     require_asset,
     user_errors,

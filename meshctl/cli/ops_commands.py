@@ -5,19 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from assets.mesh import Mesh
 from assets.schedule import parse_duration
 from governance.ops.clip import clip
-from governance.ops.freshness import AssetStatus
-from governance.ops.monitor import mesh_view
-from governance.ops.partitions import PartitionStatus, partition_statuses
-from governance.ops.readable import with_storage_checked
-from governance.ops.report import Figures, Report
 from meshctl.cli._output import (
     JsonOption,
     RootOption,
@@ -30,11 +24,20 @@ from meshctl.cli._output import (
 )
 from meshctl.cli.ops_app import ops_app
 
+if TYPE_CHECKING:
+    from assets.mesh import Mesh
+    from governance.ops.freshness import AssetStatus
+    from governance.ops.partitions import PartitionStatus
+    from governance.ops.report import Figures, Report
+
 STATE_STYLE = {"fresh": "green", "late": "yellow", "breached": "bold red", "unknown": "dim", "untracked": "dim"}
 
 
 def ops_statuses(mesh: Mesh, selection: str = "*") -> list[AssetStatus]:
     """The status of the selected assets of ``mesh`` now (by its clock), in topological order."""
+    from governance.ops.monitor import mesh_view
+    from governance.ops.readable import with_storage_checked
+
     with user_errors():
         keys = set(mesh.select(selection))
     found = mesh_view(mesh).statuses(mesh.services.clock())
@@ -57,6 +60,9 @@ def print_statuses(found: list[AssetStatus], title: str) -> None:
 def ops_partitions(mesh: Mesh, selection: str) -> list[PartitionStatus]:
     """Each partition of the selected partitioned assets that published or has run; refuses a selection
     without one (naming the partitioned assets there are)."""
+    from governance.ops.monitor import mesh_view
+    from governance.ops.partitions import partition_statuses
+
     with user_errors():
         keys = mesh.select(selection)
     partitioned = [k for k in keys if mesh.graph[k].spec.partitions is not None]
@@ -125,6 +131,8 @@ def report(since: Annotated[str, typer.Option("--since", help="The window: 30d, 
            root: RootOption = None, as_json: JsonOption = False) -> None:
     """SLA compliance (share of time fresh), availability of reads, incidents, MTTR and MTBF, per
     domain and for the mesh, against the targets of [ops] in mesh.toml."""
+    from governance.ops.monitor import mesh_view
+
     try:
         window = parse_duration(since)
     except ValueError as exc:

@@ -13,6 +13,7 @@ from meshctl.cli._output import (
     act_as,
     console,
     emit_json,
+    governed,
     open_policy_mesh,
     plain,
     user_errors,
@@ -28,7 +29,6 @@ def status(root: RootOption = None, as_json: JsonOption = False) -> None:
     the council approved, what is pending, and who has signed it."""
     from governance.council import trust_standing
     from governance.policy import load_policy
-    from governance.services import governed
 
     with user_errors():
         mesh = open_policy_mesh(root, seal=False, approving=True)
@@ -70,7 +70,6 @@ def approve(root: RootOption = None, user: ActorOption = None) -> None:
     approve_policy; they take effect when the council's quorum has signed."""
     from governance.council import approve_trust
     from governance.identity import local_identity
-    from governance.services import governed
 
     with user_errors():
         mesh = open_policy_mesh(root, approving=True)
@@ -89,7 +88,6 @@ def recover(root: RootOption = None, user: ActorOption = None) -> None:
     """Write mesh.approvals.jsonl back from the audit log, which holds every approval whole
     (after the file was lost or replaced). Needs approve_policy in the last approved trust."""
     from governance.council import recover_approvals
-    from governance.services import governed
     from governance.wiring import load_mesh
 
     with user_errors():

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from governance.services import governed
 from meshctl.cli._output import (
     ActorOption,
     JsonOption,
@@ -14,6 +13,7 @@ from meshctl.cli._output import (
     act_as,
     console,
     emit_json,
+    governed,
     open_policy_mesh,
     plain,
     user_errors,

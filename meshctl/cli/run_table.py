@@ -4,10 +4,14 @@ and the demo print their runs with it."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.table import Table
 
-from assets.results import AssetResult, RunResult
 from meshctl.cli._output import STATUS_STYLE, console, plain
+
+if TYPE_CHECKING:
+    from assets.results import AssetResult, RunResult
 
 
 def print_run(result: RunResult) -> None:

@@ -14,8 +14,8 @@ import typer
 from rich.table import Table
 
 from meshctl.cli._output import (
-    MAX_SCALE,
     JsonOption,
+    MAX_SCALE,
     RootOption,
     console,
     emit_json,

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from assets.retrying import Backoff
+from assets.backoff import Backoff
 from meshctl.airflow_backfill import (
     BackfillError,
     BackfillRefused,

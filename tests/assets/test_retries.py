@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from assets import Mesh, Services, Status, materialize
-from assets.retrying import Backoff
+from assets.backoff import Backoff
 from assets.step import run_asset
 from governance.services import governed
 from governance.wiring import load_mesh

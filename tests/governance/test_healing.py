@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from assets import Mesh, Status, materialize
-from assets.retrying import Backoff
+from assets.backoff import Backoff
 from governance.dr import dr_status
 from governance.healing import Bounds, Finding, HealCounts, HealReport, heal
 from governance.healing.gate_failures import RERUN_AFTER, FailedGates
