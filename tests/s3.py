@@ -28,7 +28,7 @@ from meshctl.local_airflow import free_port
 def moto_server() -> Iterator[int]:
     """A moto S3 server on a free loopback port, for the block; yields the port."""
     port = free_port()
-    server = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+    server = subprocess.Popen([sys.executable, str(Path(__file__).with_name("s3_server.py")), "127.0.0.1", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
