@@ -26,6 +26,7 @@ BENCHMARKS = {
     "dashboard": "bench.dashboard",
     "backfill": "bench.backfill",
     "backfill_airflow": "bench.backfill_airflow",
+    "cli_start": "bench.cli_start",
 }
 
 
