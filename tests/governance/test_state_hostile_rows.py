@@ -13,7 +13,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Table, insert, text
+from sqlalchemy import Table, insert, select, text
 
 from assets.errors import MeshError
 from governance.state import StateDatabase, StateError
@@ -154,6 +154,34 @@ def test_a_hostile_lineage_event_row_is_read_or_one_state_error(tmp_path: Path, 
     _read_or_refused(outbox.events, "lineage event 1")
     delivery = outbox.flush()
     assert delivery.error is None or "\n" not in delivery.error
+
+
+# -- subscriptions ----------------------------------------------------------------------------------
+
+@SETTINGS
+@given(column=st.sampled_from(["asset", "consumer", "notifier", "created_at", "breaking_notified",
+                               "deprecation_notified"]), value=HOSTILE)
+def test_a_hostile_subscription_is_read_or_one_state_error(tmp_path: Path, column: str, value: object) -> None:
+    """Subscriptions feed `mesh subscribers`, the breaking-change check and every run's notices."""
+    from governance.policy.alerts import AlertsPolicy, FileNotifierConfig
+    from governance.state.schema import notifications, subscriptions
+    from governance.subscriptions.store import SubscriptionStore
+
+    database = _database(tmp_path)
+    policy = AlertsPolicy(notifiers={"ops": FileNotifierConfig(name="ops")})
+    store = SubscriptionStore(database, "acme", policy)
+    store.add("sales.orders", "ana@acme.example", "ops", NOW)
+    if not _edited(database, subscriptions, column, value):
+        return
+    found = _read_or_refused(lambda: store.of("sales.orders"), "subscription")
+    for s in found or ():
+        assert all(isinstance(v, str) for v in (s.asset, s.consumer, s.route, s.created_at))
+        assert dt.datetime.fromisoformat(s.created_at).tzinfo is not None
+    told = _read_or_refused(lambda: store.notify("sales.orders", "deprecation", "going", NOW, once="2027-01-01"),
+                            "subscription")
+    if told:
+        with database.read() as conn:
+            assert all(isinstance(n, str) for n in conn.execute(select(notifications.c.notifier)).scalars())
 
 
 def test_a_message_that_failed_more_often_than_a_float_counts_waits_the_longest_pause(tmp_path: Path) -> None:
