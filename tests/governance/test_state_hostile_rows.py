@@ -184,6 +184,32 @@ def test_a_hostile_subscription_is_read_or_one_state_error(tmp_path: Path, colum
             assert all(isinstance(n, str) for n in conn.execute(select(notifications.c.notifier)).scalars())
 
 
+# -- grant requests and revoked grants ------------------------------------------------------------------
+
+@SETTINGS
+@given(column=st.sampled_from(["id", "product", "consumer", "purpose", "requested_by", "expires", "state",
+                               "created_at", "updated_at", "nonce"]), value=HOSTILE)
+def test_a_hostile_grant_request_is_read_or_one_state_error(tmp_path: Path, column: str, value: object) -> None:
+    """Grant requests feed `mesh access list/approve/revoke` of a mesh whose [state] is shared."""
+    from governance.access.requests import PENDING, GrantRequests
+    from governance.state.schema import grant_requests
+
+    database = _database(tmp_path)
+    with database.write() as conn:
+        conn.execute(insert(grant_requests).values(
+            id="g-12345678", product="sales.orders", consumer="finance", purpose="p", requested_by="a@acme.example",
+            expires=dt.date(2030, 1, 1), approvals="{}", state=PENDING, created_at=NOW.isoformat(),
+            updated_at=NOW.isoformat(), nonce="0" * 32))
+    if not _edited(database, grant_requests, column, value):
+        return
+    requests = GrantRequests(database)
+    found = _read_or_refused(requests.pending, "grant request")
+    for grant in found or ():
+        assert isinstance(grant.expires, dt.date) and all(
+            isinstance(v, str) for v in (grant.id, grant.product, grant.consumer, grant.nonce, grant.requested_by))
+    _read_or_refused(lambda: requests.find("g-12345678"), "grant request")
+
+
 def test_a_message_that_failed_more_often_than_a_float_counts_waits_the_longest_pause(tmp_path: Path) -> None:
     """A notifier down for weeks counts its messages' attempts past 2.0 ** 1024: the back-off
     of the next failure is its cap, not an OverflowError out of `mesh ops alerts flush`."""
