@@ -210,6 +210,32 @@ def test_a_hostile_grant_request_is_read_or_one_state_error(tmp_path: Path, colu
     _read_or_refused(lambda: requests.find("g-12345678"), "grant request")
 
 
+@SETTINGS
+@given(column=st.sampled_from(["id", "nonce", "product", "consumer", "revoked_at", "revoked_by"]), value=HOSTILE)
+def test_a_hostile_revoked_grant_is_read_or_one_state_error(tmp_path: Path, column: str, value: object) -> None:
+    """Revoked grants feed every access decision, `mesh access list` and `mesh check`; two
+    revocations are sorted by time (the first of an id counts)."""
+    from governance.access.revocations import _revocation_of_row
+    from governance.state.schema import revoked_grants
+
+    database = _database(tmp_path)
+    with database.write() as conn:
+        conn.execute(insert(revoked_grants).values(id="g-12345678", nonce="n" * 32, product="sales.orders",
+                                                   consumer="finance", revoked_at=NOW.isoformat(timespec="seconds"),
+                                                   revoked_by="council@acme.example"))
+    if not _edited(database, revoked_grants, column, value):
+        return
+    with database.read() as conn:
+        rows = conn.execute(select(revoked_grants)).mappings().all()
+    for row in rows:
+        revocation = _read_or_refused(lambda: _revocation_of_row(row), "the revocation of grant")
+        if revocation is not None:
+            assert all(isinstance(v, str) for v in (revocation.grant_id, revocation.nonce, revocation.revoked_at,
+                                                    revocation.revoked_by, revocation.product))
+            sorted([revocation, revocation], key=lambda r: r.revoked_at)
+            assert dt.datetime.fromisoformat(revocation.revoked_at).tzinfo is not None
+
+
 def test_a_message_that_failed_more_often_than_a_float_counts_waits_the_longest_pause(tmp_path: Path) -> None:
     """A notifier down for weeks counts its messages' attempts past 2.0 ** 1024: the back-off
     of the next failure is its cap, not an OverflowError out of `mesh ops alerts flush`."""
