@@ -236,6 +236,44 @@ def test_a_hostile_revoked_grant_is_read_or_one_state_error(tmp_path: Path, colu
             assert dt.datetime.fromisoformat(revocation.revoked_at).tzinfo is not None
 
 
+# -- region switches and operational states ----------------------------------------------------------
+
+@SETTINGS
+@given(column=st.sampled_from(["region", "previous", "at", "reason"]), value=HOSTILE)
+def test_a_hostile_region_switch_is_read_or_one_state_error(tmp_path: Path, column: str, value: object) -> None:
+    """The last switch decides the active region of every process (`mesh dr status`, reads)."""
+    from assets.regions import RegionSwitch
+    from governance.state.regions import DatabaseSwitches
+    from governance.state.schema import region_switches
+
+    database = _database(tmp_path)
+    switches = DatabaseSwitches(database)
+    switches.write(RegionSwitch.now(region="us-west", previous="us-east", reason="failover"))
+    if not _edited(database, region_switches, column, value):
+        return
+    switch = _read_or_refused(switches.read, "region switch")
+    if switch is not None:  # the one reader (Mesh.active_region) takes a region it does not know for none
+        assert switch.region in {"us-west"} or switch.region not in {"us-east": "", "us-west": ""}
+
+
+@SETTINGS
+@given(column=st.sampled_from(["key", "state", "predicted", "since"]), value=HOSTILE)
+def test_a_hostile_ops_state_is_read_or_one_state_error(tmp_path: Path, column: str, value: object) -> None:
+    """The states last seen decide which changes `mesh ops check` and the ops DAG signal: they
+    are only compared with the states evaluated now (a value no state has is a change, signalled
+    again), and the flag is made a bool, so any value reads."""
+    from governance.ops.monitor import _last_states, _save_states
+    from governance.state.schema import ops_states
+
+    database = _database(tmp_path)
+    _save_states(database, {"sales.orders": ("late", True)}, NOW)
+    if not _edited(database, ops_states, column, value):
+        return
+    states = _read_or_refused(lambda: _last_states(database), "operational state")
+    for key, (state, predicted) in (states or {}).items():
+        assert isinstance(predicted, bool) and {key: state}.get("sales.orders", "late") in {"late", state}
+
+
 def test_a_message_that_failed_more_often_than_a_float_counts_waits_the_longest_pause(tmp_path: Path) -> None:
     """A notifier down for weeks counts its messages' attempts past 2.0 ** 1024: the back-off
     of the next failure is its cap, not an OverflowError out of `mesh ops alerts flush`."""
