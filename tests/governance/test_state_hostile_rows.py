@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Table, insert, select, text
 
@@ -135,6 +135,8 @@ def test_a_hostile_notification_is_read_or_one_state_error(tmp_path: Path, colum
 
 @SETTINGS
 @given(column=st.sampled_from(["id", "body", "created_at", "sent_at", "attempts", "last_error"]), value=HOSTILE)
+@example(column="created_at", value=b"\xff\xfe")
+@example(column="last_error", value=b"\xff\xfe")
 def test_a_hostile_lineage_event_row_is_read_or_one_state_error(tmp_path: Path, column: str, value: object) -> None:
     """The lineage outbox feeds `mesh lineage --status/--flush`, `mesh heal` and every run."""
     from governance.lineage.delivery import LineageOutbox
