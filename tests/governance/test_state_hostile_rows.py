@@ -242,6 +242,7 @@ def test_a_hostile_revoked_grant_is_read_or_one_state_error(tmp_path: Path, colu
 
 @SETTINGS
 @given(column=st.sampled_from(["region", "previous", "at", "reason"]), value=HOSTILE)
+@example(column="region", value=b"\xff\xfe")
 def test_a_hostile_region_switch_is_read_or_one_state_error(tmp_path: Path, column: str, value: object) -> None:
     """The last switch decides the active region of every process (`mesh dr status`, reads)."""
     from assets.regions import RegionSwitch
@@ -260,6 +261,7 @@ def test_a_hostile_region_switch_is_read_or_one_state_error(tmp_path: Path, colu
 
 @SETTINGS
 @given(column=st.sampled_from(["key", "state", "predicted", "since"]), value=HOSTILE)
+@example(column="key", value=b"\xff\xfe")
 def test_a_hostile_ops_state_is_read_or_one_state_error(tmp_path: Path, column: str, value: object) -> None:
     """The states last seen decide which changes `mesh ops check` and the ops DAG signal: they
     are only compared with the states evaluated now (a value no state has is a change, signalled
