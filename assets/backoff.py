@@ -22,5 +22,9 @@ class Backoff:
             raise ValueError(f"back-off needs first >= 0, factor >= 1 and cap >= first, got {self}")
 
     def wait(self, failed_attempt: int) -> float:
-        """Seconds to wait after the ``failed_attempt``-th attempt failed (1-based)."""
-        return float(min(self.cap, self.first * self.factor ** (failed_attempt - 1)))
+        """Seconds to wait after the ``failed_attempt``-th attempt failed (1-based); ``cap`` however
+        many attempts failed (an outbox row retried for weeks counts past a float's range)."""
+        try:
+            return float(min(self.cap, self.first * self.factor ** (failed_attempt - 1)))
+        except OverflowError:
+            return float(self.cap)

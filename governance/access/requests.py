@@ -18,10 +18,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy import Connection, RowMapping, String, insert, select, type_coerce, update
 
+from assets.errors import MeshError
 from governance.policy import Grant, MeshPolicy
 from governance.state import StateDatabase, StateError, state_database
+from governance.state.rows import checked, require_texts
 from governance.state.schema import grant_requests
 from governance.state.stored import FIX as STORED_FIX
 from governance.state.stored import column_json
@@ -33,15 +35,44 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
+#: Where a grant request's row is.
+WHERE = "the state database's grant_requests table"
+#: The columns of a request, its expiry date read as the database holds it: SQLAlchemy's date type
+#: would parse SQLite's text as it fetches the row, before :func:`_grant` could check it.
+_COLUMNS = (*(c for c in grant_requests.c if c.name != "expires"),
+            type_coerce(grant_requests.c.expires, String).label("expires"))
+
+
 def _grant(row: RowMapping) -> Grant:
-    what = f"the approvals of grant request {str(row['id'])[:80]}"
-    approvals = column_json(row["approvals"], what=what, where="the state database's grant_requests table")
+    """The grant a row of ``grant_requests`` asks for, with its approvals so far; :class:`StateError`
+    naming the request unless the row holds what the mesh writes."""
+    what = f"grant request {str(row['id'])[:80]}"
+    with checked(what, WHERE):
+        require_texts(row, ("id", "nonce", "product", "consumer", "purpose", "requested_by", "state"))
+        expires = _date(row["expires"])
+    approvals = column_json(row["approvals"], what=f"the approvals of {what}", where=WHERE)
     if not isinstance(approvals, dict) or not all(isinstance(v, str) for v in approvals.values()):
-        raise StateError(f"{what} are not a JSON object of signatures", where="the state database's grant_requests "
-                         "table", fix=STORED_FIX)
-    return Grant(id=row["id"], nonce=row["nonce"], product=row["product"], consumer=row["consumer"], purpose=row["purpose"],
-                 requested_by=row["requested_by"], expires=row["expires"], approved_by=tuple(approvals),
-                 signatures=approvals)
+        raise StateError(f"the approvals of {what} are not a JSON object of signatures", where=WHERE, fix=STORED_FIX)
+    try:
+        return Grant(id=row["id"], nonce=row["nonce"], product=row["product"], consumer=row["consumer"],
+                     purpose=row["purpose"], requested_by=row["requested_by"], expires=expires,
+                     approved_by=tuple(approvals), signatures=approvals)
+    except MeshError as exc:  # the checks of a [[grants]] entry: name the row, not mesh.toml
+        raise StateError(f"{what} is not one the mesh wrote ({exc.heading[:200]})", where=WHERE,
+                         fix=STORED_FIX) from None
+
+
+def _date(value: object) -> dt.date:
+    """An expiry date as the database holds it (a date; ISO text in SQLite); :class:`ValueError`
+    for anything else."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError("its expires is no date")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +97,7 @@ class GrantRequests:
     def pending(self) -> list[Grant]:
         """The requests still waiting, oldest first, as grants with the approvals they have."""
         with self.database.read() as conn:
-            rows = conn.execute(select(grant_requests).where(grant_requests.c.state == PENDING)
+            rows = conn.execute(select(*_COLUMNS).where(grant_requests.c.state == PENDING)
                                 .order_by(grant_requests.c.created_at)).mappings().all()
         return [_grant(r) for r in rows]
 
@@ -79,7 +110,7 @@ class GrantRequests:
         """The pending request ``grant_id`` under its row lock, to change in one transaction;
         ``None`` if it is no longer pending."""
         with self.database.write() as conn:
-            query = select(grant_requests).where(grant_requests.c.id == grant_id,
+            query = select(*_COLUMNS).where(grant_requests.c.id == grant_id,
                                                  grant_requests.c.state == PENDING)
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update()

@@ -53,6 +53,7 @@ from governance.audit.marks import MarkKeys, ScanMark, log_end, mark_keys, mark_
 from governance.council.anchor import log_of
 from governance.policy import Grant, MeshPolicy
 from governance.state import state_database
+from governance.state.rows import checked, require_texts, stored_time
 from governance.state.schema import revoked_grants
 
 _log = logging.getLogger(__name__)
@@ -150,7 +151,11 @@ def _read_revoked(policy: MeshPolicy, *, from_mark: bool) -> _Revoked:
 
 
 def _revocation_of_row(row: RowMapping) -> Revocation:
-    """The revocation a row of ``revoked_grants`` records."""
+    """The revocation a row of ``revoked_grants`` records; :class:`StateError` naming it unless the
+    row holds what the mesh writes (texts, a zoned time: revocations are ordered by it)."""
+    with checked(f"the revocation of grant {str(row['id'])[:80]}", "the state database's revoked_grants table"):
+        require_texts(row, ("id", "nonce", "product", "consumer", "revoked_at", "revoked_by"))
+        stored_time(row["revoked_at"], "revoked_at")
     return Revocation(grant_id=row["id"], nonce=row["nonce"], product=row["product"], consumer=row["consumer"],
                       revoked_at=row["revoked_at"], revoked_by=row["revoked_by"])
 

@@ -25,7 +25,7 @@ from assets.errors import MeshError, printable
 from assets.ports import AuditEvent, AuditSink
 from assets.backoff import Backoff
 from governance.alerts.incidents import Incident, IncidentStore
-from governance.alerts.message import AlertMessage
+from governance.alerts.outbox_rows import message_of, pending_message
 from governance.alerts.notifiers import Notifier, NotifierError, notifier_for
 from governance.alerts.routing import Router, Selector
 from governance.alerts.signals import Recovery, Signal
@@ -33,7 +33,7 @@ from governance.identity import Actor
 from governance.identity.authorization import identity_details, require
 from governance.policy import MeshPolicy
 from governance.policy.alerts import AlertsPolicy
-from governance.state import StateDatabase
+from governance.state import StateDatabase, StateError
 from governance.state.outbox import OUTBOX_BACKOFF, Flushed, flush_outbox
 from governance.state.schema import notifications
 
@@ -179,12 +179,12 @@ class AlertSink:
 
     def pending(self) -> list[dict[str, Any]]:
         """The messages not delivered yet, oldest first: notifier, event, incident (``None`` for a
-        subscriber's notice), attempts, last error and when the next attempt is due."""
+        subscriber's notice), attempts, last error and when the next attempt is due. Raises
+        :class:`~governance.state.StateError` for a row the mesh did not write."""
         with self.database.read() as conn:
             rows = conn.execute(select(notifications).where(notifications.c.sent_at.is_(None))
                                 .order_by(notifications.c.seq)).all()
-        return [{"incident": r.incident or None, "notifier": r.notifier, "event": r.event, "attempts": r.attempts,
-                 "last_error": r.last_error, "next_attempt_at": r.next_attempt_at} for r in rows]
+        return [pending_message(r) for r in rows]
 
     def sent(self) -> int:
         """How many notifications were delivered, ever."""
@@ -192,11 +192,11 @@ class AlertSink:
 
     # -- inside ---------------------------------------------------------------------------------------
     def _send(self, row: Row[Any]) -> None:
+        message = message_of(row)  # a row the mesh did not write stays pending, this error kept
         notifier = self.notifiers.get(row.notifier)
         if notifier is None:
             raise NotifierError(f"notifier '{row.notifier}' is no longer in mesh.toml", where="[alerts.notifiers]",
                                 fix=f"declare [alerts.notifiers.{row.notifier}] again to deliver its messages")
-        message = AlertMessage.from_json(row.body)
         notifier.send(message)
         target = message.subject if message.event == "notice" else f"incident:{message.incident}"
         self.audit.append(AuditEvent(actor=ACTOR, action="alert_sent", target=target,
@@ -235,6 +235,6 @@ def close_reason(text: str) -> str:
 
 
 def _describe(exc: Exception) -> str:
-    """The error kept with an unsent message: a notifier's own message (secret-free), or the
-    exception's type only."""
-    return str(exc).split("\n")[0][:300] if isinstance(exc, NotifierError) else type(exc).__name__
+    """The error kept with an unsent message: a notifier's own message (secret-free), the one
+    naming a row the mesh did not write, or the exception's type only."""
+    return str(exc).split("\n")[0][:300] if isinstance(exc, NotifierError | StateError) else type(exc).__name__

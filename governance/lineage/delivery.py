@@ -29,6 +29,7 @@ from governance.state import StateDatabase, StateError
 from governance.state.legacy import import_once, insert_new, insert_new_in, sqlite_rows
 from governance.state.outbox import flush_outbox, stamp
 from governance.state.prepared import Prepared
+from governance.state.rows import checked, require_texts, stored_time
 from governance.state.schema import events
 from governance.state.stored import FIX as STORED_FIX
 from governance.state.stored import column_json
@@ -104,14 +105,20 @@ class LineageOutbox:
         return Delivery(False, done.sent, done.pending, done.error)
 
     def status(self) -> OutboxStatus:
+        """How many events are pending and sent, and when the oldest pending one was recorded and
+        its last error; :class:`StateError` naming that event unless its row is the mesh's."""
         self._import()
         with self._lock, self.database.read() as conn:
             pending = conn.execute(select(func.count()).where(events.c.sent_at.is_(None))).scalar_one()
             sent = conn.execute(select(func.count()).where(events.c.sent_at.is_not(None))).scalar_one()
-            oldest, error = conn.execute(select(events.c.created_at, events.c.last_error)
-                                         .where(events.c.sent_at.is_(None)).order_by(events.c.seq)
-                                         .limit(1)).first() or (None, None)
-        return OutboxStatus(pending, sent, oldest, error)
+            oldest = conn.execute(select(events.c.seq, events.c.created_at, events.c.last_error)
+                                  .where(events.c.sent_at.is_(None)).order_by(events.c.seq).limit(1)).first()
+        if oldest is None:
+            return OutboxStatus(pending, sent, None, None)
+        with checked(f"lineage event {oldest.seq} in the outbox", self.database.where):
+            require_texts(oldest._mapping, ("created_at",), ("last_error",))
+            stored_time(oldest.created_at, "created_at")
+        return OutboxStatus(pending, sent, oldest.created_at, oldest.last_error)
 
     def events(self) -> list[dict[str, Any]]:
         """Every recorded event, oldest first (sent or not)."""

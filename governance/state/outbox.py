@@ -38,6 +38,7 @@ from sqlalchemy import (
 from assets.backoff import Backoff
 from governance.state.database import StateDatabase
 from governance.state.prepared import Prepared
+from governance.state.rows import stored_count
 
 #: The pause before an outbox row is tried again: 30 s, doubled after each failure, at most an hour.
 OUTBOX_BACKOFF = Backoff(first=30.0, factor=2.0, cap=3600.0)
@@ -134,7 +135,7 @@ def flush_outbox(database: StateDatabase, table: Table, lock: str, send: Callabl
                     down.add(where)
                     values: dict[str, object] = {"b_seq": row.seq, "b_error": error}
                     if backoff is not None:
-                        values["b_next"] = stamp(now + dt.timedelta(seconds=backoff.wait(row.attempts + 1)))
+                        values["b_next"] = stamp(now + dt.timedelta(seconds=backoff.wait(_failed_attempt(row))))
                     failed.append(values)
                     continue
                 sent.append(row.seq)
@@ -150,3 +151,13 @@ def flush_outbox(database: StateDatabase, table: Table, lock: str, send: Callabl
                 conn.execute(statements.mark_failed, values)
             left = statements.left.execute(conn, {}).scalars()[0]
     return Flushed(len(sent), left, error, read)
+
+
+def _failed_attempt(row: Row) -> int:
+    """Which attempt (1-based) at sending ``row`` just failed: one more than the attempts it
+    counts, or the first when its count is none the mesh keeps (a row edited by hand: its error,
+    which the sender's check of the row raised, says so)."""
+    try:
+        return stored_count(row.attempts, "attempts") + 1
+    except ValueError:
+        return 1

@@ -12,11 +12,13 @@ from typing import Any, Literal
 
 from sqlalchemy import bindparam, delete, insert, select, update
 
+from assets.names import is_asset_key
 from governance.alerts.message import AlertMessage
 from governance.policy.alerts import AlertsPolicy
 from governance.state import StateDatabase
 from governance.state.outbox import stamp
 from governance.state.prepared import Prepared
+from governance.state.rows import checked, require_texts, stored_time
 from governance.state.schema import notifications, subscriptions
 
 #: What a notice tells: a version was published, a breaking contract change comes, the asset
@@ -28,6 +30,7 @@ _ONCE = {"breaking_change": subscriptions.c.breaking_notified, "deprecation": su
 _OF = Prepared(select(subscriptions.c.asset, subscriptions.c.consumer, subscriptions.c.notifier,
                       subscriptions.c.created_at)
                .where(subscriptions.c.asset == bindparam("b_asset")).order_by(subscriptions.c.consumer))
+_OF_COLUMNS = ("asset", "consumer", "notifier", "created_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,21 @@ class Subscription:
     consumer: str
     route: str
     created_at: str
+
+
+#: Where a subscription's row is.
+WHERE = "the state database's subscriptions table"
+
+
+def _subscription(r: Mapping[Any, Any]) -> Subscription:
+    """The subscription a row of ``subscriptions`` records; :class:`StateError` naming it unless the
+    row holds what the mesh writes (its asset an asset key, its texts text, its time zoned)."""
+    with checked(f"the subscription of {str(r['consumer'])[:80]!r} to {str(r['asset'])[:200]!r}", WHERE):
+        require_texts(r, ("asset", "consumer", "notifier", "created_at"))
+        if not is_asset_key(r["asset"]):
+            raise ValueError("its asset is not an asset key (domain.name)")
+        stored_time(r["created_at"], "created_at")
+    return Subscription(r["asset"], r["consumer"], r["notifier"], r["created_at"])
 
 
 def notifiers_of(policy: AlertsPolicy, route: str) -> tuple[str, ...]:
@@ -78,7 +96,7 @@ class SubscriptionStore:
         """The subscriptions of ``asset``, by consumer."""
         with self.database.read() as conn:
             rows = _OF.execute(conn, {"b_asset": asset}).rows
-        return [Subscription(*row) for row in rows]
+        return [_subscription(dict(zip(_OF_COLUMNS, row, strict=True))) for row in rows]
 
     def notify(self, asset: str, kind: NoticeKind, summary: str, at: dt.datetime, *,
                details: Mapping[str, Any] | None = None, once: str | None = None,
@@ -93,6 +111,7 @@ class SubscriptionStore:
             return 0
         with self.database.write(durable=False) as conn:
             for row in conn.execute(select(subscriptions).where(subscriptions.c.asset == asset)).all():
+                _subscription(row._mapping)
                 if once is not None and marker is not None and row._mapping[marker.name] == once:
                     continue
                 if not may_read(row.consumer):

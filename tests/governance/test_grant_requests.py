@@ -139,3 +139,24 @@ def test_a_granted_then_revoked_grant_pasted_back_is_refused_on_every_host(share
         from governance.state.schema import revoked_grants
         rows = conn.execute(select(revoked_grants.c.id, revoked_grants.c.nonce, revoked_grants.c.revoked_by)).all()
     assert [tuple(r) for r in rows] == [(grant_id, nonce, "council@acme.example")]
+
+
+def test_a_request_row_edited_by_hand_is_one_line_naming_it(tmp_path: Path) -> None:
+    """`mesh access list` read a request's expiry date with SQLAlchemy's date type: text that is
+    no date, written into the state database by hand, stopped it with a ValueError from inside
+    SQLAlchemy; a product that is no asset key was blamed on mesh.toml's [[grants]][0]. Both are
+    now one line naming the request and the fix."""
+    import sqlite3
+
+    root = copy_example_mesh(tmp_path / "mesh")
+    name_state(root, "sqlite:///shared/state.sqlite")
+    grant_id = requested(root)
+    for column, value in (("expires", ""), ("product", "5")):
+        with sqlite3.connect(root / "shared" / "state.sqlite") as db:
+            db.execute(f"UPDATE grant_requests SET {column} = ?", (value,))
+        listed = CliRunner().invoke(app, ["access", "list", "--root", str(root)])
+        assert listed.exit_code == 1 and isinstance(listed.exception, SystemExit), listed.exception
+        assert f"grant request {grant_id} is not one the mesh wrote" in listed.output, listed.output
+        assert "[[grants]]" not in listed.output and "Fix:" in listed.output
+        with sqlite3.connect(root / "shared" / "state.sqlite") as db:
+            db.execute("UPDATE grant_requests SET expires = ?, product = ?", (str(dt.date.today()), PRODUCT))

@@ -86,6 +86,20 @@ def test_revocations_deleted_from_the_state_database_do_not_bring_the_grant_back
     assert "revoked_grants" in text and "audit log" in text and "Fix:" in text, text
 
 
+def test_a_revocation_row_edited_to_hold_no_time_is_one_line_naming_it(example_root: Path) -> None:
+    """The state database's revocations and the audit log's are ordered by time (the first of a
+    grant counts): a row edited to another nonce and a revoked_at of bytes stopped `mesh access
+    list` (and every access decision) with a TypeError comparing bytes with text; it is now one
+    line naming the revocation and the fix, and grants nothing meanwhile."""
+    revoke_and_paste_back(example_root)
+    tamper(example_root, "UPDATE revoked_grants SET nonce = ?, revoked_at = ?", "0" * 32, b"\xff\xfe")
+    listed = CliRunner().invoke(app, ["access", "list", "--root", str(example_root)])
+    assert listed.exit_code == 1 and isinstance(listed.exception, SystemExit), listed.exception
+    text = " ".join(listed.output.split())
+    assert f"the revocation of grant {GRANT} is not one the mesh wrote (its revoked_at is bytes, not text)" in text
+    assert "Fix:" in text and "Traceback" not in text, text
+
+
 def test_a_state_database_deleted_whole_does_not_bring_a_revoked_grant_back(example_root: Path) -> None:
     revoke_and_paste_back(example_root)
     dispose_engines()  # a new process: none of this one's connections to the file it deletes

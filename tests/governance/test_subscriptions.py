@@ -178,3 +178,19 @@ def test_a_subscriber_who_lost_read_access_is_told_nothing_more(root: Path) -> N
     change(root, ASSETS, 'schedule="0 6 * * 1", visibility="public"', 'schedule="0 6 * * 1", visibility="private"')
     assert run(root) is Status.MATERIALIZED
     assert notices(root, "new_version") == [], "the analyst may no longer read marketing.campaigns"
+
+
+def test_a_subscription_row_edited_by_hand_is_one_line_naming_it(root: Path) -> None:
+    """`mesh subscribers` printed a subscription's time as it was stored: bytes written into
+    ``created_at`` by hand stopped it with rich's NotRenderableError; now it is one line naming
+    the subscription and the fix."""
+    import sqlite3
+
+    mesh = load_mesh(root)
+    subscribe(mesh, ASSET, actor=person(ANALYST), route="ops_file")
+    with sqlite3.connect(root / ".mesh/state/mesh.sqlite") as db:
+        db.execute("UPDATE subscriptions SET created_at = ?", (b"\xff\xfe",))
+    listed = CliRunner().invoke(app, ["subscribers", ASSET, "--root", str(root)])
+    assert listed.exit_code == 1 and isinstance(listed.exception, SystemExit), listed.exception
+    assert f"the subscription of '{ANALYST}' to '{ASSET}' is not one the mesh wrote (its created_at is bytes, not " \
+           "text)" in listed.output and "Fix:" in listed.output and "Traceback" not in listed.output, listed.output
