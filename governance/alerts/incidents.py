@@ -33,6 +33,7 @@ from governance.policy.alerts import Route
 from governance.state import StateDatabase, StateError
 from governance.state.outbox import stamp
 from governance.state.prepared import Prepared
+from governance.state.rows import checked, require_texts, stored_count, stored_time
 from governance.state.schema import incidents, notifications
 from governance.state.stored import FIX as STORED_FIX
 from governance.state.stored import column_json
@@ -107,22 +108,15 @@ def _check_columns(m: Mapping[str, Any], where: str) -> None:
     """Raise :class:`StateError` unless the scalar columns of an incident row hold what the mesh
     writes: a row edited by hand (a number for a time, a time without a zone, an unknown state)
     would otherwise fail its readers (the dashboard compares its times with aware ones)."""
-    what = f"incident {str(m.get('id'))[:40]}"
-    try:
-        if not isinstance(m["id"], int) or isinstance(m["fired"], bool) or not isinstance(m["fired"], int):
-            raise ValueError("its id or count is not a whole number")
-        if not (all(isinstance(m[c], str) for c in _TEXTS)
-                and all(m[c] is None or isinstance(m[c], str) for c in _OPTIONAL_TEXTS)):
-            raise ValueError("a column holds no text")
+    with checked(f"incident {str(m.get('id'))[:40]}", where):
+        stored_count(m["id"], "id")
+        stored_count(m["fired"], "fired")
+        require_texts(m, _TEXTS, _OPTIONAL_TEXTS)
         if m["state"] not in _STATES:
             raise ValueError(f"its state is none of {', '.join(sorted(_STATES))}")
         for column in _TIMES:
             if m[column] is not None:
-                at = dt.datetime.fromisoformat(m[column])
-                if at.tzinfo is None or not 1970 <= at.year < 9000:
-                    raise ValueError(f"its {column} is no UTC time the mesh stamps")
-    except ValueError as exc:
-        raise StateError(f"{what} is not one the mesh wrote ({exc})", where=where, fix=STORED_FIX) from None
+                stored_time(m[column], column)
 
 
 class IncidentStore:

@@ -30,9 +30,9 @@ from assets.mesh import Mesh
 from assets.names import is_asset_key
 from assets.ports import RunEnded, RunStarted
 from governance.runs.workers import LOCAL, Workers
-from governance.state import StateDatabase, StateError, state_database
+from governance.state import StateDatabase, state_database
 from governance.state.prepared import Prepared
-from governance.state.stored import FIX as STORED_FIX
+from governance.state.rows import checked, require_texts, stored_time
 from governance.state.schema import runs
 
 log = logging.getLogger(__name__)
@@ -94,30 +94,17 @@ class RunRecord:
                 "partition": self.partition}
 
 
-#: Times a run record may hold: a year outside these is no run's, and date arithmetic on it
-#: (a run's age, the window of a report) would leave the range of ``datetime``.
-_YEARS = range(1970, 9000)
-
-
 def _record(row: Any, where: str = "the state database's runs table") -> RunRecord:
     """The run record of a row of the runs table; :class:`StateError` naming the row unless it
     holds what the mesh writes (a row may be edited by hand, or restored from elsewhere)."""
     r = row._mapping
-    what = f"the run record {str(r['run_id'])[:80]!r} of {str(r['key'])[:200]!r}"
-    texts, optional = ("key", "run_id", "source", "status", "started_at"), ("ended_at", "version", "error", "worker",
-                                                                           "partition")
-    try:
-        if not (all(isinstance(r[c], str) for c in texts) and all(r[c] is None or isinstance(r[c], str)
-                                                                  for c in optional)):
-            raise ValueError("a column holds no text")
+    with checked(f"the run record {str(r['run_id'])[:80]!r} of {str(r['key'])[:200]!r}", where):
+        require_texts(r, ("key", "run_id", "source", "status", "started_at"),
+                      ("ended_at", "version", "error", "worker", "partition"))
         if not is_asset_key(r["key"]):
             raise ValueError("its key is not an asset key (domain.name)")
-        started_at = unstamp(r["started_at"])
-        ended_at = unstamp(r["ended_at"]) if r["ended_at"] else None
-        if any(t is not None and t.year not in _YEARS for t in (started_at, ended_at)):
-            raise ValueError("a time is out of range")
-    except ValueError as exc:
-        raise StateError(f"{what} is not one the mesh wrote ({exc})", where=where, fix=STORED_FIX) from None
+        started_at = stored_time(r["started_at"], "started_at")
+        ended_at = stored_time(r["ended_at"], "ended_at") if r["ended_at"] else None
     return RunRecord(key=r["key"], run_id=r["run_id"], source=r["source"], status=r["status"],
                      started_at=started_at, ended_at=ended_at,
                      version=r["version"], error=r["error"], worker=r["worker"], partition=r["partition"])
