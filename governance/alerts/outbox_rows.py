@@ -1,6 +1,6 @@
 """Reading the rows of the alert outbox (the ``notifications`` table): each is checked to hold
 what :mod:`governance.alerts.sink` and :mod:`governance.subscriptions.store` write before a
-reader computes with it (`mesh ops incidents` lists them, `mesh heal` compares their times, the
+reader computes with it (`mesh ops incidents` lists them, `mesh ops heal` compares their times, the
 sender counts their attempts); a row that does not is one :class:`StateError` naming it."""
 
 from __future__ import annotations

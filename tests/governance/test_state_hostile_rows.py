@@ -109,7 +109,7 @@ def _notification(database: StateDatabase) -> None:
 def test_a_hostile_notification_is_read_or_one_state_error(tmp_path: Path, column: str, value: object,
                                                            fails: bool) -> None:
     """The alert outbox feeds `mesh ops incidents` (its pending list), `mesh ops alerts flush`,
-    `mesh heal` (a stuck outbox) and every run's alerts: a row edited to hold a number for a
+    `mesh ops heal` (a stuck outbox) and every run's alerts: a row edited to hold a number for a
     time, text for a count or a count past any back-off is one StateError naming the message,
     never a TypeError or an OverflowError (the back-off of a huge count of attempts)."""
     from governance.state.schema import notifications
@@ -138,7 +138,7 @@ def test_a_hostile_notification_is_read_or_one_state_error(tmp_path: Path, colum
 @example(column="created_at", value=b"\xff\xfe")
 @example(column="last_error", value=b"\xff\xfe")
 def test_a_hostile_lineage_event_row_is_read_or_one_state_error(tmp_path: Path, column: str, value: object) -> None:
-    """The lineage outbox feeds `mesh lineage --status/--flush`, `mesh heal` and every run."""
+    """The lineage outbox feeds `mesh lineage --status/--flush`, `mesh ops heal` and every run."""
     from governance.lineage.delivery import LineageOutbox
     from governance.lineage.events import EventJSON
     from governance.state.schema import events

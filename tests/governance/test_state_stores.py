@@ -99,7 +99,8 @@ def test_a_replayed_event_is_not_recorded_twice(database: StateDatabase, tmp_pat
 
 
 def _old_files(state: Path) -> tuple[Path, Path]:
-    """The SQLite files an earlier mesh left under ``.mesh/state``."""
+    """The SQLite files an earlier mesh left under ``.mesh/state`` (its lineage outbox stamped
+    times as ``datetime.isoformat(timespec="milliseconds")`` in UTC, as the state database does)."""
     state.mkdir(parents=True)
     history, lineage = state / "history.sqlite", state / "lineage.sqlite"
     with sqlite3.connect(history) as conn:
@@ -113,8 +114,9 @@ def _old_files(state: Path) -> tuple[Path, Path]:
             body TEXT NOT NULL, created_at TEXT NOT NULL, sent_at TEXT, attempts INTEGER NOT NULL DEFAULT 0,
             last_error TEXT);
             INSERT INTO events (id, body, created_at, sent_at, attempts) VALUES
-                ('a:COMPLETE', '{"eventType": "COMPLETE", "n": 1}', '2026-01-01', '2026-01-01', 1),
-                ('b:COMPLETE', '{"eventType": "COMPLETE", "n": 2}', '2026-01-02', NULL, 3);
+                ('a:COMPLETE', '{"eventType": "COMPLETE", "n": 1}', '2026-01-01T00:00:00.000+00:00',
+                 '2026-01-01T00:00:01.000+00:00', 1),
+                ('b:COMPLETE', '{"eventType": "COMPLETE", "n": 2}', '2026-01-02T00:00:00.000+00:00', NULL, 3);
             PRAGMA user_version = 1;""")
     return history, lineage
 
