@@ -27,8 +27,6 @@ from governance.state.stored import column_json
 LEGACY_FILE = Path("state") / "history.sqlite"
 
 
-
-
 @dataclass(frozen=True, slots=True)
 class RunHistory:
     """The run history in ``database``; ``legacy`` is an earlier mesh's file to import first."""

@@ -27,10 +27,9 @@ NoticeKind = Literal["new_version", "breaking_change", "deprecation"]
 #: Which column of a subscription remembers the last notice of a kind told once.
 _ONCE = {"breaking_change": subscriptions.c.breaking_notified, "deprecation": subscriptions.c.deprecation_notified}
 #: The subscriptions of one asset (``b_asset``), by consumer: read at every run's start and end, so prepared once.
-_OF = Prepared(select(subscriptions.c.asset, subscriptions.c.consumer, subscriptions.c.notifier,
-                      subscriptions.c.created_at)
-               .where(subscriptions.c.asset == bindparam("b_asset")).order_by(subscriptions.c.consumer))
-_OF_COLUMNS = ("asset", "consumer", "notifier", "created_at")
+_OF_COLUMNS = (subscriptions.c.asset, subscriptions.c.consumer, subscriptions.c.notifier, subscriptions.c.created_at)
+_OF = Prepared(select(*_OF_COLUMNS).where(subscriptions.c.asset == bindparam("b_asset"))
+               .order_by(subscriptions.c.consumer))
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +95,7 @@ class SubscriptionStore:
         """The subscriptions of ``asset``, by consumer."""
         with self.database.read() as conn:
             rows = _OF.execute(conn, {"b_asset": asset}).rows
-        return [_subscription(dict(zip(_OF_COLUMNS, row, strict=True))) for row in rows]
+        return [_subscription(dict(zip((c.name for c in _OF_COLUMNS), row, strict=True))) for row in rows]
 
     def notify(self, asset: str, kind: NoticeKind, summary: str, at: dt.datetime, *,
                details: Mapping[str, Any] | None = None, once: str | None = None,
