@@ -20,7 +20,11 @@ help:
 	$(UV) sync --locked
 	@touch $@
 
+# The project's own packages are compiled to bytecode as uv compiles the installed ones
+# (`[tool.uv] compile-bytecode`): where PYTHONDONTWRITEBYTECODE is set, nothing else writes it.
+# Only changed files are compiled again.
 setup: .venv/.synced
+	@$(RUN) python -m compileall -q assets governance meshctl webapp >/dev/null
 
 demo: setup
 	$(RUN) mesh demo
