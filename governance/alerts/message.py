@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
-from assets.stored_json import load_json
+from typing import Any, Literal, get_args
 
 #: ``alert``: an incident opened; ``escalation``: nobody acknowledged it in time, a further
 #: route is told; ``resolve``: the condition ended; ``notice``: news for the subscribers of an
 #: asset (:mod:`governance.subscriptions`; no incident, ``incident`` is 0).
 Event = Literal["alert", "escalation", "resolve", "notice"]
+_EVENTS = frozenset(get_args(Event))
+_TEXTS = ("mesh", "kind", "subject", "severity", "summary", "route", "at")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,6 +31,21 @@ class AlertMessage:
     level: int
     at: str
     details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        wrong = [name for name in _TEXTS if not isinstance(getattr(self, name), str)]
+        if wrong:
+            raise TypeError(f"an alert message's {', '.join(wrong)} must be text")
+        if self.domain is not None and not isinstance(self.domain, str):
+            raise TypeError("an alert message's domain must be text or None")
+        for name in ("incident", "level"):
+            value = getattr(self, name)
+            if type(value) is not int or value < 0:
+                raise TypeError(f"an alert message's {name} must be a whole number of at least 0")
+        if self.event not in _EVENTS:
+            raise ValueError(f"an alert message's event must be one of {', '.join(sorted(_EVENTS))}")
+        if not isinstance(self.details, Mapping) or not all(isinstance(k, str) for k in self.details):
+            raise TypeError("an alert message's details must be a mapping with text keys")
 
     @property
     def title(self) -> str:
@@ -54,10 +70,6 @@ class AlertMessage:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, default=str)
-
-    @classmethod
-    def from_json(cls, text: str) -> AlertMessage:
-        return cls(**load_json(text))
 
 
 def _text(value: Any) -> str:

@@ -44,7 +44,7 @@ def message_of(row: Any) -> AlertMessage:
         if not isinstance(body, dict):
             raise TypeError("not a JSON object")
         return AlertMessage(**body)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise StateError(f"the body of {_what(r)} is not a message the mesh wrote ({str(exc)[:120]})", where=WHERE,
                          fix=STORED_FIX) from None
 

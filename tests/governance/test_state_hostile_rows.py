@@ -131,6 +131,50 @@ def test_a_hostile_notification_is_read_or_one_state_error(tmp_path: Path, colum
     assert done.error is None or "\n" not in done.error
 
 
+_BODY_FIELDS = ["mesh", "incident", "event", "kind", "subject", "domain", "severity", "summary", "route", "level",
+                "at", "details"]
+
+
+@SETTINGS
+@given(field=st.sampled_from(_BODY_FIELDS), value=st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1)
+       | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12) | st.lists(st.integers(), max_size=2)
+       | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+@example(field="incident", value="1")
+@example(field="event", value="page")
+@example(field="details", value=[1])
+def test_a_notification_body_with_a_field_of_the_wrong_type_is_one_state_error(tmp_path: Path, field: str,
+                                                                                value: object) -> None:
+    """The body a sender hands a notifier: a field of the wrong type (a number for the summary, a
+    list for the details) is refused when the row is read, naming the message, never a TypeError
+    inside a notifier; a body the mesh wrote is read back equal."""
+    import json
+
+    from governance.alerts.outbox_rows import message_of
+    from governance.state.schema import notifications
+
+    database = _database(tmp_path)
+    _notification(database)
+    with database.read() as conn:
+        row = conn.execute(select(notifications)).one()
+    written = message_of(row)
+    body = json.loads(row._mapping["body"])
+    body[field] = value
+    body = json.loads(json.dumps(body))
+    with database.write() as conn:
+        conn.execute(text("UPDATE notifications SET body = :body"), {"body": json.dumps(body)})
+    with database.read() as conn:
+        edited = conn.execute(select(notifications)).one()
+    try:
+        message = message_of(edited)
+    except StateError as exc:
+        _refused(exc, "alert message 1")
+    else:  # the value was one a message may hold
+        assert json.loads(message.to_json()) == body
+        assert "\n".join([message.title, *message.lines()])  # what the e-mail and chat notifiers send
+        assert type(message.incident) is int and type(message.level) is int
+    assert json.loads(written.to_json())[field] != value or message_of(edited) == written
+
+
 # -- events: the lineage outbox ----------------------------------------------------------------------
 
 @SETTINGS
