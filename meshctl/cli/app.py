@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -91,9 +93,7 @@ class _OneLineErrors(OneLineSummaries):
         except OSError as exc:
             # the net under every command: those that can name a better fix raise their own MeshError
             if exc.errno in DISK_FULL_ERRNOS:
-                where = f"{exc.filename}: " if exc.filename else ""
-                fail(f"{where}{exc.strerror}: the disk is full (or the file is past the process's size limit), so "
-                     "the command stopped before it finished. Fix: free space on that disk (df), then run it again")
+                fail(_no_room(exc))
             if not _in_mesh_folder(exc.filename):
                 raise
             path = Path(os.fsdecode(exc.filename))
@@ -141,15 +141,31 @@ def _every_command(ctx: typer.Context) -> None:
     ctx.call_on_close(seal_opened)  # what a command appended ends under a signed, witnessed head
 
 
-
 def main() -> None:
     """Entry point of the ``mesh`` console script. A :class:`MeshError` no command caught (a
-    corrupt CURRENT pointer met while listing, say) is still one line with the fix, exit 1."""
+    corrupt CURRENT pointer met while listing, say) is still one line with the fix, exit 1; so is
+    output that cannot be written (``mesh list > file`` on a full disk)."""
     try:
         app()
     except MeshError as exc:
         print_error(str(exc))
         raise SystemExit(1) from None
+    except OSError as exc:  # help or an argument's error written where there is no room (`mesh --help >/dev/full`)
+        if exc.errno not in DISK_FULL_ERRNOS:
+            raise
+        with contextlib.suppress(OSError):  # what is still buffered goes nowhere, not to a second error at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        with contextlib.suppress(OSError):  # standard error may have no room either: the exit status still says it
+            print_error(_no_room(exc))
+        raise SystemExit(1) from None
+
+
+def _no_room(exc: OSError) -> str:
+    """The error line of a write that found no room: the file's, or the command's output's."""
+    where = f"{exc.filename}: " if exc.filename else "writing the command's output or a file: "
+    return (f"{where}{exc.strerror}: the disk is full (or the file is past the process's size limit), so the "
+            "command stopped before it finished. Fix: free space on that disk (df), or send the output elsewhere, "
+            "then run it again")
 
 
 @app.command("list")

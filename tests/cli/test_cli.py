@@ -151,6 +151,19 @@ def test_the_console_script_runs_with_help_everywhere() -> None:
         assert "Usage: mesh" in done.stdout
 
 
+@pytest.mark.parametrize("command", [["--help"], ["ops", "--help"], ["materialize", "--help"]])
+def test_output_with_no_room_is_one_error_line_not_a_traceback(command: list[str]) -> None:
+    """`mesh --help > file` on a full disk (here /dev/full, where every write finds no room)."""
+    env = {k: v for k, v in os.environ.items() if k != "MESH_ROOT"}
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([str(REPO / ".venv/bin/mesh"), *command], stdout=full, stderr=subprocess.PIPE,
+                              text=True, env=env, check=False)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1 and "No space left on device" in done.stderr, done.stderr
+    assert "Fix: free space on that disk (df), or send the output elsewhere" in done.stderr
+
+
 def test_every_command_has_help() -> None:
     for command in ("list", "materialize", "check", "read", "demo"):
         result = runner.invoke(app, [command, "--help"])
