@@ -134,3 +134,24 @@ def test_an_incident_row_edited_by_hand_is_503_naming_it_never_a_500(served_mesh
             assert "is not one the mesh wrote (its opened_at is no UTC time" in answer.text
             assert "restore the state database from a backup" in answer.text
             assert "Traceback" not in answer.text and str(tmp_path) not in answer.text
+
+
+def test_a_revocation_row_edited_by_hand_is_503_naming_it_never_a_500(served_mesh: ServedMesh,
+                                                                      tmp_path: Path) -> None:
+    """Every access decision reads the revoked grants: a revocation whose time was replaced by bytes
+    answers 503 on the asset's page and on a read through the API, naming the revocation and the fix."""
+    root = tmp_path / "mesh"
+    shutil.copytree(served_mesh.root, root, symlinks=True)
+    with sqlite3.connect(root / ".mesh/state/mesh.sqlite") as db:
+        db.execute("INSERT INTO revoked_grants (id, nonce, product, consumer, revoked_at, revoked_by) "
+                   "VALUES ('g-12345678', ?, 'sales.orders', 'finance', X'fffe', 'council@acme.example')", ("n" * 32,))
+    path = "/api/products/sales.orders"
+    with TestClient(create_app(root)) as http:
+        answers = {"/assets/sales.orders": http.get("/assets/sales.orders"),
+                   path: http.get(path, headers=sign_request(served_mesh.mesh.policy, "analyst@acme.example", "GET",
+                                                             SERVER + path))}
+    for page, answer in answers.items():
+        assert answer.status_code == 503, (page, answer.text[:300])
+        assert "the revocation of grant g-12345678" in answer.text
+        assert "Traceback" not in answer.text and str(tmp_path) not in answer.text
+    assert "Fix:" in answers["/assets/sales.orders"].text and answers[path].json()["detail"]["fix"]
