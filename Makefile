@@ -30,17 +30,17 @@ demo: setup
 	$(RUN) mesh demo
 
 # The tests without Airflow on two workers, then the real-Airflow tests alone (their scheduler
-# gets the machine to itself).
+# gets the machine to itself). Each prints its slowest tests: where the suite's time goes.
 test: setup
 	$(RUN) lint-imports --no-cache
 	$(RUN) mypy
-	$(RUN) pytest -n 2 -m "not airflow and not distributed"
-	$(RUN) pytest -m "airflow and not distributed"
+	$(RUN) pytest -n 2 -m "not airflow and not distributed" --durations=15
+	$(RUN) pytest -m "airflow and not distributed" --durations=10
 
 # The end-to-end test on the distributed profile. PostgreSQL and Redis: MESH_PG_URL and
 # MESH_REDIS_URL, or installed (Debian's packages) and started on loopback for the run.
 test-distributed: setup
-	$(RUN) pytest -m distributed tests/airflow
+	$(RUN) pytest -m distributed tests/airflow --durations=10
 
 bench: setup
 	$(RUN) python -m bench
