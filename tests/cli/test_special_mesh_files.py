@@ -1,0 +1,121 @@
+"""A special file where the mesh keeps one of its own small files (a CURRENT pointer, a version's
+manifest, the active-region file, ...) is one error line naming the file and the fix, exit 1:
+never a wait on a FIFO, nor a sparse 10 GB file read whole into memory, nor a traceback.
+
+Each case puts a FIFO, a folder, a link to ``/dev/zero`` (outside the mesh) or a sparse 10 GB
+file where a materialized mesh keeps that file, and runs a command that reads it in this process,
+bounded in time (a watchdog alarm) and in memory (``RLIMIT_DATA``), so a regression fails the
+test instead of hanging it or taking the machine's memory. The tests run as root here, so a file
+of mode 000 is no case: root reads it anyway."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assets import Mesh
+from assets.results import RunResult
+from meshctl.cli import app
+from tests.assets.test_special_data_files import at_most
+
+READ_ORDERS = ("read", "sales.orders", "--as", "sales-data@acme.example")
+HUGE = 10 * 1024**3
+
+
+@contextmanager
+def memory_at_most(more: int) -> Iterator[None]:
+    """Let this process map at most ``more`` bytes more while the block runs (``RLIMIT_DATA``):
+    reading a sparse 10 GB file whole is then a ``MemoryError``, not the machine's memory."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    used = int(Path("/proc/self/status").read_text().split("VmData:")[1].split()[0]) * 1024
+    resource.setrlimit(resource.RLIMIT_DATA, (min(used + more, hard) if hard != resource.RLIM_INFINITY
+                                              else used + more, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path, 0o600)
+
+
+def _folder(path: Path) -> None:
+    path.mkdir()
+
+
+def _link_outside(path: Path) -> None:
+    path.symlink_to("/dev/zero")
+
+
+def _huge(path: Path) -> None:
+    with open(path, "wb") as fh:
+        fh.truncate(HUGE)  # sparse: no disk, but 10 GB to read
+
+
+KINDS: dict[str, Callable[[Path], None]] = {
+    "fifo": _fifo, "folder": _folder, "link-to-dev-zero": _link_outside, "sparse-10gb": _huge,
+}
+
+
+def _asset_folder(root: Path, key: str) -> Path:
+    return root / ".mesh/regions/us-east" / key.replace(".", "/")
+
+
+def current_of(key: str) -> Callable[[Path], Path]:
+    return lambda root: _asset_folder(root, key) / "CURRENT"
+
+
+def manifest_of(key: str) -> Callable[[Path], Path]:
+    def locate(root: Path) -> Path:
+        folder = _asset_folder(root, key)
+        return folder / json.loads((folder / "CURRENT").read_text())["version"] / "manifest.json"
+    return locate
+
+
+def under_mesh(relative: str) -> Callable[[Path], Path]:
+    return lambda root: root / ".mesh" / relative
+
+
+FILES: list[object] = [
+    pytest.param(current_of("sales.orders"), ("list",), id="current-list"),
+    pytest.param(current_of("sales.orders"), READ_ORDERS, id="current-read"),
+    pytest.param(manifest_of("sales.orders"), READ_ORDERS, id="manifest-read"),
+    pytest.param(under_mesh("state/active_region.json"), ("list",), id="active-region-list"),
+]
+
+
+def replace_with(path: Path, make: Callable[[Path], None]) -> None:
+    """``path`` (missing, a file or a folder) replaced by what ``make`` puts there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    make(path)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("locate", "command"), FILES)
+def test_a_special_file_where_the_mesh_keeps_its_own_is_one_line(
+        materialized_example: tuple[Mesh, RunResult], tmp_path: Path, locate: Callable[[Path], Path],
+        command: tuple[str, ...], kind: str) -> None:
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    path = locate(root)
+    replace_with(path, KINDS[kind])
+    with at_most(60), memory_at_most(2 * 1024**3):
+        result = CliRunner().invoke(app, [*command, "--root", str(root)], catch_exceptions=True)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and str(path) in errors[0] and "Fix:" in errors[0], result.output
+
