@@ -119,3 +119,20 @@ def test_a_special_file_where_the_mesh_keeps_its_own_is_one_line(
     errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and str(path) in errors[0] and "Fix:" in errors[0], result.output
 
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_special_verified_reads_cache_is_passed_over_and_replaced(
+        materialized_example: tuple[Mesh, RunResult], tmp_path: Path, kind: str) -> None:
+    """The verified-read cache is only a cache: a read does not wait on it nor read it whole, it
+    hashes the data instead and replaces the cache with a file (a folder cannot be replaced, and
+    stays)."""
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    path = under_mesh("state/verified-reads.jsonl")(root)
+    replace_with(path, KINDS[kind])
+    with at_most(60), memory_at_most(2 * 1024**3):
+        result = CliRunner().invoke(app, [*READ_ORDERS, "--root", str(root)], catch_exceptions=True)
+    assert result.exception is None, repr(result.exception)
+    assert result.exit_code == 0 and "3,000 rows" in result.output, result.output
+    assert path.is_dir() if kind == "folder" else (not path.is_symlink() and path.is_file()
+                                                  and path.stat().st_size < 1024**2)
