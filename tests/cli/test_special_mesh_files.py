@@ -148,3 +148,20 @@ def test_a_special_verified_reads_cache_is_passed_over_and_replaced(
     assert result.exit_code == 0 and "3,000 rows" in result.output, result.output
     assert path.is_dir() if kind == "folder" else (not path.is_symlink() and path.is_file()
                                                   and path.stat().st_size < 1024**2)
+
+
+def test_an_audit_head_linked_elsewhere_is_not_written_through(materialized_example: tuple[Mesh, RunResult],
+                                                               tmp_path: Path) -> None:
+    """The head cache is rewritten in place on every append: through a link (to /etc/passwd, as
+    root) that overwrote the file it named. It is refused instead, and that file is unchanged."""
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    head = under_mesh("audit/head.json")(root)
+    replace_with(head, lambda path: path.symlink_to(victim))
+    with at_most(60):
+        result = CliRunner().invoke(app, [*READ_ORDERS, "--root", str(root)], catch_exceptions=True)
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert f"error: {head}: it is a symbolic link" in result.output and "Fix: move it aside" in result.output
+    assert victim.read_text() == "precious\n"
