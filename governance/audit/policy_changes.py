@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,9 @@ def record_policy_change(policy: MeshPolicy, log: AuditLog, state_dir: Path) -> 
     if _marked(marker) == digest:
         return None  # the usual case, without a lock
     marker.parent.mkdir(parents=True, exist_ok=True)
-    with open(marker.with_suffix(".lock"), "a+") as lock:  # read and write: a FIFO put there does not block
+    # read and write, as the audit log's lock: a FIFO put there neither blocks nor fails as unseekable
+    lock = os.open(marker.with_suffix(".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         last = _marked(marker) or last_recorded(log)
         record = None
@@ -97,3 +100,5 @@ def record_policy_change(policy: MeshPolicy, log: AuditLog, state_dir: Path) -> 
                          **trust_digests(raw)}))
         atomic_write(marker, digest.encode())
         return record
+    finally:
+        os.close(lock)

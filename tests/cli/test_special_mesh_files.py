@@ -210,3 +210,18 @@ def test_a_special_marker_file_is_passed_over_and_rewritten(
     assert result.exit_code == 0 and "Traceback" not in result.output, result.output
     assert path.is_dir() if kind == "folder" else (not path.is_symlink() and path.is_file()
                                                   and path.stat().st_size < 1024)
+
+
+def test_a_fifo_where_the_policy_lock_is_kept_is_locked_as_a_file(materialized_example: tuple[Mesh, RunResult],
+                                                                  tmp_path: Path) -> None:
+    """Without the digest marker, the change of mesh.toml is checked under the lock beside it: a
+    FIFO there neither blocks its opener nor fails as a stream that cannot seek."""
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    under_mesh("state/policy.digest")(root).unlink()
+    replace_with(under_mesh("state/policy.lock")(root), _fifo)
+    with at_most(30):
+        result = CliRunner().invoke(app, ["list", "--root", str(root)], catch_exceptions=True)
+    assert result.exception is None, repr(result.exception)
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    assert under_mesh("state/policy.digest")(root).is_file()
