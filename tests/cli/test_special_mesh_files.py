@@ -15,6 +15,8 @@ import os
 import resource
 import shutil
 import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -225,3 +227,25 @@ def test_a_fifo_where_the_policy_lock_is_kept_is_locked_as_a_file(materialized_e
     assert result.exception is None, repr(result.exception)
     assert result.exit_code == 0 and "Traceback" not in result.output, result.output
     assert under_mesh("state/policy.digest")(root).is_file()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link-to-a-file-outside"])
+def test_a_special_lineage_events_file_is_not_written_and_the_run_succeeds(
+        materialized_example: tuple[Mesh, RunResult], tmp_path: Path, kind: str) -> None:
+    """The file transport appends with ``open(path, "a")``: on a FIFO that waited for a reader for
+    ever, through a link it appended to the file named. The events stay in the outbox instead (a
+    data run never fails for lineage), and the miss names the file."""
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    path = under_mesh("lineage/events.jsonl")(root)
+    replace_with(path, _fifo if kind == "fifo" else lambda p: p.symlink_to(victim))
+    # in another process: the events are sent on a thread of their own, which no alarm interrupts
+    done = subprocess.run([sys.executable, "-c", "from meshctl.cli.app import main; main()", "materialize",
+                           "sales.daily_sales", "--root", str(root)], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert victim.read_text() == "precious\n"
+    status = CliRunner().invoke(app, ["lineage", "--status", "--root", str(root)])
+    assert str(path) in status.output and "not a regular file" in status.output, status.output
