@@ -249,3 +249,27 @@ def test_a_special_lineage_events_file_is_not_written_and_the_run_succeeds(
     assert victim.read_text() == "precious\n"
     status = CliRunner().invoke(app, ["lineage", "--status", "--root", str(root)])
     assert str(path) in status.output and "not a regular file" in status.output, status.output
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "link-to-a-file-outside"])
+def test_the_alert_file_notifier_refuses_a_special_file(tmp_path: Path, kind: str) -> None:
+    """The file notifier appends each message: to a FIFO that waited for a reader for ever, and
+    through a link it appended to the file named. Refused instead: one NotifierError naming the
+    file and the fix (the message stays in the alert outbox, as for any notifier that fails)."""
+    from governance.alerts import AlertMessage
+    from governance.alerts.notifiers.base import NotifierError
+    from governance.alerts.notifiers.file import FileNotifier
+    from governance.policy.alerts import FileNotifierConfig
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    path = tmp_path / "alerts" / "alerts.jsonl"
+    replace_with(path, {"fifo": _fifo, "folder": _folder}.get(kind, lambda p: p.symlink_to(victim)))
+    notifier = FileNotifier(FileNotifierConfig(name="ops_file", path=str(path)), tmp_path)
+    message = AlertMessage(mesh="acme", incident=1, event="alert", kind="stale", subject="sales.orders",
+                           domain="sales", severity="warning", summary="stale", route="team", level=0,
+                           at="2026-11-01T09:00:00.000+00:00", details={})
+    with at_most(30), pytest.raises(NotifierError) as raised:
+        notifier.send(message)
+    assert str(path) in str(raised.value) and "Fix: move it aside" in str(raised.value), raised.value
+    assert victim.read_text() == "precious\n"
