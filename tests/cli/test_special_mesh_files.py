@@ -273,3 +273,20 @@ def test_the_alert_file_notifier_refuses_a_special_file(tmp_path: Path, kind: st
         notifier.send(message)
     assert str(path) in str(raised.value) and "Fix: move it aside" in str(raised.value), raised.value
     assert victim.read_text() == "precious\n"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_special_compiled_mesh_is_one_error_naming_it(tmp_path: Path, kind: str) -> None:
+    """Airflow's DAG files and `mesh ops` read .mesh/compiled/mesh.json: a FIFO there waited for a
+    writer for ever, a sparse 10 GB file was read whole. One CompiledMeshError instead, which
+    the DAG files' reader takes as "stale" (and rebuilds the file)."""
+    from assets.compiled import COMPILED_PATH, CompiledMeshError, read_compiled
+    from governance.compiled import current_compiled
+
+    path = tmp_path / COMPILED_PATH
+    replace_with(path, KINDS[kind])
+    with at_most(30), memory_at_most(2 * 1024**3), pytest.raises(CompiledMeshError) as raised:
+        read_compiled(tmp_path)
+    assert str(path) in str(raised.value) and "Fix: move it aside" in str(raised.value), raised.value
+    with at_most(30), memory_at_most(2 * 1024**3):
+        assert current_compiled(tmp_path) is None
