@@ -290,3 +290,13 @@ def test_a_special_compiled_mesh_is_one_error_naming_it(tmp_path: Path, kind: st
     assert str(path) in str(raised.value) and "Fix: move it aside" in str(raised.value), raised.value
     with at_most(30), memory_at_most(2 * 1024**3):
         assert current_compiled(tmp_path) is None
+
+
+def test_a_fifo_where_the_compile_lock_is_kept_is_locked_as_a_file(tmp_path: Path) -> None:
+    """The DAG files take the compile lock before rebuilding the compiled mesh: on a FIFO put
+    there, opening it to append waited for a reader for ever."""
+    from governance.compiled import _compile_lock
+
+    replace_with(tmp_path / ".mesh/compiled/compile.lock", _fifo)
+    with at_most(30), _compile_lock(tmp_path):
+        pass
