@@ -5,7 +5,8 @@ never a wait on a FIFO, nor a sparse 10 GB file read whole into memory, nor a tr
 Each case puts a FIFO, a folder, a link to ``/dev/zero`` (outside the mesh) or a sparse 10 GB
 file where a materialized mesh keeps that file, and runs a command that reads it in this process,
 bounded in time (a watchdog alarm) and in memory (``RLIMIT_DATA``), so a regression fails the
-test instead of hanging it or taking the machine's memory. The tests run as root here, so a file
+test instead of hanging it or taking the machine's memory; the lineage case runs in another
+process, as its events are sent on a thread no alarm interrupts. The tests run as root here, so a file
 of mode 000 is no case: root reads it anyway."""
 
 from __future__ import annotations
