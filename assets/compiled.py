@@ -27,6 +27,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from assets.errors import ConfigError, MeshError
+from assets.named_files import read_named_file
 from assets.names import ASSET_KEY, NAME
 from assets.partition_mapping import PartitionEdge, PartitionMapping, mapping_from_dict
 from assets.partitions import PartitionsDefinition, partitions_from_dict
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 FORMAT = 2
 #: Where the compiled mesh lives, under the mesh root.
 COMPILED_PATH = Path(".mesh") / "compiled" / "mesh.json"
+#: The most bytes of a compiled mesh read (a few KiB per asset): a larger file is not read whole.
+MAX_COMPILED_BYTES = 256 * 1024 * 1024
 
 
 
@@ -309,7 +312,15 @@ def read_compiled(root: Path) -> CompiledMesh | None:
     cached = _READ.get(path)
     if cached is not None and cached[0] == key:
         return cached[1]
-    compiled = CompiledMesh.from_json(path.read_bytes(), str(path))
+    try:
+        raw = read_named_file(path, MAX_COMPILED_BYTES)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:  # a FIFO, a folder, a device, more than any compiled mesh: not read
+        raise CompiledMeshError(f"the compiled mesh is unreadable: {exc.strerror}", where=str(path),
+                                fix="move it aside (mv it to a .bak name), then run `mesh compile` to write it "
+                                    "again") from None
+    compiled = CompiledMesh.from_json(raw, str(path))
     _READ[path] = (key, compiled)
     return compiled
 

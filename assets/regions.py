@@ -19,9 +19,13 @@ from typing import Protocol
 
 from assets.atomic import atomic_write
 from assets.errors import ConfigError
+from assets.named_files import read_named_file
 from assets.stored_json import load_json
 
 ACTIVE_REGION_FILE = Path("state") / "active_region.json"
+#: The most bytes of the active-region file read: it holds four short texts; a larger file (a
+#: sparse 10 GB one) is not one the mesh wrote, and is refused unread, as a FIFO or a folder is.
+MAX_SWITCH_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,7 +57,7 @@ def read_switch(state_dir: Path) -> RegionSwitch | None:
 @lru_cache(maxsize=64)
 def _parse(path: Path, _mtime_ns: int, _size: int, _inode: int) -> RegionSwitch | None:
     try:
-        return RegionSwitch(**load_json(path.read_bytes()))
+        return RegionSwitch(**load_json(read_named_file(path, MAX_SWITCH_BYTES)))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, TypeError) as exc:

@@ -222,12 +222,16 @@ def _compile_lock(root: Path) -> Iterator[None]:
     """One rebuild at a time per mesh: the DAG files parsed in parallel wait for the first."""
     path = root / COMPILED_PATH.parent / "compile.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as lock:
+    # read and write: open(path, "a") waited for ever for a reader on a FIFO put there
+    lock = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+    finally:
+        os.close(lock)
 
 
 def main(argv: list[str]) -> None:

@@ -37,6 +37,7 @@ from assets.atomic import (
     prepare,
     sync_together,
 )
+from assets.named_files import TooLarge
 from assets.storage import lease
 from assets.storage.conditional import compare_and_swap, read_tagged
 from assets.storage.digest import DEFAULT_ALGORITHM, checksum_of_stream, new_hasher
@@ -153,7 +154,7 @@ class StorageRoot:
         if not self.is_local:
             return self.stamp(path)
         st = os.lstat(path)
-        _require_regular(st, path)
+        require_regular(st, path)
         return _stamp_of(st)
 
     def read_regular(self, path: str, most: int) -> tuple[bytes, tuple[int, object]]:
@@ -169,6 +170,22 @@ class StorageRoot:
                 left -= len(chunk)
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         return data, _stamp_of(st)
+
+    def read_small(self, path: str, most: int) -> bytes:
+        """The bytes of a small file the mesh writes itself (a ``CURRENT`` pointer, a manifest),
+        of at most ``most`` bytes. A local one is opened as :meth:`read_regular` opens it, so a
+        link, a folder, a device or a FIFO raises :class:`NotRegularFile` instead of being
+        followed, read forever or waited on; a larger file (a sparse 10 GB one) raises
+        :class:`~assets.named_files.TooLarge` after reading ``most + 1`` bytes, never all of it.
+        Raises ``FileNotFoundError`` (``OSError``) as reading does."""
+        if self.is_local:
+            data, _ = self.read_regular(path, most + 1)
+        else:
+            data = bytes(self.fs.cat_file(path, start=0, end=most + 1))
+        if len(data) > most:
+            raise TooLarge(errno.EFBIG, f"more than {most:,} bytes, more than the mesh ever writes there",
+                           self.uri_of(path))
+        return data
 
     def read_stamped(self, path: str) -> tuple[bytes, tuple[int, object]]:
         """The bytes of a stored file and the :meth:`stamp` of exactly those bytes. On S3 both
@@ -232,7 +249,7 @@ class StorageRoot:
                 raise NotRegularFile(errno.ELOOP, "a symbolic link, not a regular file", path) from None
             raise
         try:
-            _require_regular(os.fstat(fd), path)
+            require_regular(os.fstat(fd), path)
         except BaseException:
             os.close(fd)
             raise
@@ -378,8 +395,10 @@ def _stamp_of(st: os.stat_result) -> tuple[int, object]:
     return st.st_size, (st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
 
 
-def _require_regular(st: os.stat_result, path: str) -> None:
-    """Raise :class:`NotRegularFile` unless ``st`` is a regular file's."""
+def require_regular(st: os.stat_result, path: str) -> None:
+    """Raise :class:`NotRegularFile` unless ``st`` (an ``fstat``, or an ``lstat`` to name a link
+    as one) is a regular file's; its ``strerror`` says what the file is ("a FIFO, not a regular
+    file")."""
     if stat.S_ISREG(st.st_mode):
         return
     kind = ("a symbolic link" if stat.S_ISLNK(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode)

@@ -18,8 +18,10 @@ the mesh's other local state (owned by the mesh's user), never with the data.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import stat
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -33,6 +35,13 @@ Entry = tuple[str, str, Hashable]
 
 #: The cache file is compacted to half of this before it would grow past it.
 MAX_BYTES = 1024 * 1024
+
+#: How the cache file is opened: never through a symbolic link (one could point at a file
+#: others write), and without waiting: a FIFO blocks its opener until a writer (or, to append,
+#: a reader) comes. A link fails with ``ELOOP``, a FIFO to append with ``ENXIO``: both an
+#: ``OSError``, so the file is ignored, and replaced by the next compaction.
+_OPEN_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_OPEN_APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 class VerifiedFiles:
@@ -87,9 +96,9 @@ class VerifiedFiles:
         """Take in the lines appended since the last read (all of them if the file was replaced)."""
         assert self.path is not None
         try:
-            with open(self.path, "rb") as fh:
+            with open(os.open(self.path, _OPEN_READ), "rb") as fh:
                 st = os.fstat(fh.fileno())
-                if st.st_size > self.max_bytes:
+                if not stat.S_ISREG(st.st_mode) or st.st_size > self.max_bytes:  # a FIFO, a device: rewritten
                     self._damaged = True
                     return
                 inode, offset = self._read_to or (st.st_ino, 0)
@@ -97,7 +106,8 @@ class VerifiedFiles:
                     offset = 0
                 fh.seek(offset)
                 raw = fh.read(self.max_bytes)
-        except OSError:  # missing or unreadable: nothing to take in
+        except OSError as exc:  # missing or unreadable: nothing to take in
+            self._damaged = self._damaged or exc.errno == errno.ELOOP  # a link: replaced by a file
             return
         complete = raw.rfind(b"\n") + 1  # a line still being written is read next time
         for line in raw[:complete].splitlines():
@@ -119,7 +129,7 @@ class VerifiedFiles:
                 self._compact()
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = os.open(self.path, _OPEN_APPEND, 0o600)
             try:
                 os.write(fd, line)
             finally:

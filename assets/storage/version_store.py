@@ -39,6 +39,7 @@ import polars as pl
 from assets.atomic import Prepared, discard
 from assets.disk_full import disk_full_reason, is_disk_full
 from assets.errors import AssetNotMaterializedError, CorruptDataError, StorageError
+from assets.named_files import TooLarge
 from assets.storage.digest import UnknownChecksumAlgorithm, algorithm_of, checksum_of
 from assets.storage.filesystem import NotRegularFile, StorageRoot
 from assets.storage.layout import (
@@ -75,6 +76,11 @@ _COPY_BACK = ("copy the version back from the other region (`mesh dr replicate -
 CORRUPT_FIX = f"{_COPY_BACK}, or roll back to an earlier version"
 
 NOT_REGULAR_FIX = f"remove it, then {_COPY_BACK} or restore it from a backup (`mesh dr restore`)"
+
+#: The most bytes of a ``CURRENT`` pointer (``{"version": "<id>"}``) and of a manifest the mesh
+#: reads: a larger file (a sparse 10 GB one) is no file the mesh wrote, and is not read whole.
+MAX_POINTER_BYTES = 64 * 1024
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,19 +301,26 @@ class VersionStore:
     def current_version(self, key: str, partition: str | None = None) -> str | None:
         pointer = self.root.path(self._asset_dir(key, partition), CURRENT_FILE)
         try:
-            raw = self.root.read_bytes(pointer)
+            raw = self.root.read_small(pointer, MAX_POINTER_BYTES)
         except FileNotFoundError:
             return None
+        except (NotRegularFile, TooLarge) as exc:  # a FIFO, a folder, a link, a sparse 10 GB file: not read
+            raise self._error(key, f"the CURRENT pointer is {exc.strerror}, so it is not read", pointer,
+                              fix=f"move it aside, then {self._pointer_fix(key, partition)}") from None
         except OSError as exc:
             raise self._error(key, f"the CURRENT pointer is unreadable: {exc}", pointer) from exc
         try:
             version = _pointed(raw)
         except (ValueError, KeyError, TypeError) as exc:  # not UTF-8, not JSON, not {"version": "..."}
-            latest = (self.versions(key, partition) or ["<version>"])[-1]
             raise self._error(key, f"the CURRENT pointer is corrupt ({type(exc).__name__}: {exc})", pointer,
-                              fix=f"write {{\"version\": \"{latest}\"}} to it (the newest complete version), "
-                                  "or restore it with `mesh dr restore`") from exc
+                              fix=self._pointer_fix(key, partition)) from exc
         return version
+
+    def _pointer_fix(self, key: str, partition: str | None) -> str:
+        """How to mend a ``CURRENT`` pointer that cannot be read: name the newest version again."""
+        latest = (self.versions(key, partition) or ["<version>"])[-1]
+        return (f"write {{\"version\": \"{latest}\"}} to it (the newest complete version), "
+                "or restore it with `mesh dr restore`")
 
     def current(self, key: str, partition: str | None = None) -> Manifest | None:
         """The manifest of the current version, or ``None`` if never published."""
@@ -331,10 +344,13 @@ class VersionStore:
                               fix=f"name one of the versions `mesh history {key}` lists", kind=AssetNotMaterializedError)
         path = self.root.path(self._asset_dir(key, partition), version, MANIFEST_FILE)
         try:
-            manifest = Manifest.from_json(self.root.read_bytes(path))
+            manifest = Manifest.from_json(self.root.read_small(path, MAX_MANIFEST_BYTES))
         except FileNotFoundError:
             raise self._error(key, f"version '{version}' does not exist", path,
                               fix=f"list the versions with `mesh history {key}`") from None
+        except (NotRegularFile, TooLarge) as exc:  # a FIFO, a folder, a link, a sparse 10 GB file: not read
+            raise self._error(key, f"the manifest of version '{version}' is {exc.strerror}, so it is not read", path,
+                              fix=NOT_REGULAR_FIX, kind=CorruptDataError) from None
         except OSError as exc:
             raise self._error(key, f"the manifest of version '{version}' is unreadable: {exc}", path) from exc
         except (ValueError, TypeError) as exc:  # not JSON, or not a manifest: damaged where it is stored

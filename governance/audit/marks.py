@@ -46,7 +46,7 @@ from assets.errors import MeshError
 from assets.stored_json import load_json
 from governance.audit.lines import GENESIS, canonical, decode_line
 from governance.audit.log import AuditLog, key_fingerprint
-from governance.audit.storage import FileLogStorage, LogBytes, mark_file
+from governance.audit.storage import AuditError, FileLogStorage, LogBytes, mark_file
 from governance.keys.local import ed25519_public_key, public_key_id
 
 _log = logging.getLogger(__name__)
@@ -54,7 +54,15 @@ _log = logging.getLogger(__name__)
 _LABEL = b"mesh audit scan mark v1\n"
 #: The bytes read before an offset at first to find the line ending there (doubled until found).
 _WINDOW = 4096
+#: The largest window read back for the last line: more than any record (a sparse 10 GB file
+#: without a newline is no log the mesh wrote, and is not read into memory).
+_MOST_WINDOW = 256 << 20
 _HASH = re.compile(r"[0-9a-f]{64}")
+
+
+class _NoLineEnds(ValueError):
+    """No line of the log starts and ends in the largest window read back."""
+
 
 __all__ = ["MarkKeys", "ScanMark", "log_end", "mark_keys", "mark_where", "read_mark", "write_mark"]
 
@@ -140,7 +148,13 @@ def write_mark(log: AuditLog, mark: ScanMark, signer: Ed25519PrivateKey) -> bool
 def log_end(log: AuditLog) -> tuple[int, str | None]:
     """Where the last whole line of ``log`` ends, and the hash of its record (``None`` when that
     line is not a record: no mark can end there); ``(0, GENESIS)`` for an empty log."""
-    last = _last_line(log.storage, log.storage.size())
+    try:
+        last = _last_line(log.storage, log.storage.size())
+    except _NoLineEnds as exc:
+        where = str(log.storage.path) if isinstance(log.storage, FileLogStorage) else log.where
+        raise AuditError(f"{exc}: that is no record the mesh wrote", where=where,
+                         fix="run `mesh audit verify`, restore the audit folder from the last backup (mesh dr restore) "
+                             "and investigate who changed it") from None
     if last is None:
         return 0, GENESIS
     end, line = last
@@ -199,17 +213,23 @@ def _record_hash_ending_at(data: LogBytes, offset: int) -> str | None:
         return GENESIS
     if offset > data.size():  # never a seek there: beyond what a file offset holds it raises
         return None
-    last = _last_line(data, offset)
+    try:
+        last = _last_line(data, offset)
+    except _NoLineEnds:  # no record ends there: the mark is not of this log
+        return None
     return _record_hash(last[1]) if last is not None and last[0] == offset else None
 
 
 def _last_line(data: LogBytes, end: int) -> tuple[int, bytes] | None:
     """The last whole line of ``data[:end]``: where it ends and its bytes; ``None`` if there is
     none (or ``data`` is shorter than ``end``). Reads a window before ``end``, doubled until it
-    holds the line's start."""
+    holds the line's start, up to :data:`_MOST_WINDOW` (beyond, :class:`_NoLineEnds`: not read into
+    memory)."""
     window = _WINDOW
     with data.open() as fh:
         while True:
+            if window > _MOST_WINDOW:
+                raise _NoLineEnds(f"no two lines end in the {_MOST_WINDOW:,} bytes of the audit log before byte {end:,}")
             low = max(0, end - window)
             fh.seek(low)
             chunk = fh.read(end - low)

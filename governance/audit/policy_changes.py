@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from assets.atomic import atomic_write
+from assets.named_files import read_named_file
 from assets.ports import AuditEvent
 from governance.audit.lines import canonical
 from governance.audit.log import AuditLog, AuditRecord
@@ -30,6 +32,8 @@ from governance.policy.trust import digest_of as trust_digest
 #: The audit action of a recorded change of ``mesh.toml``.
 POLICY_CHANGED = "policy_changed"
 _MARKER = Path("state") / "policy.digest"
+#: The most bytes of the marker read: it holds one digest.
+MAX_MARKER_BYTES = 4096
 
 
 def digest_of(raw: bytes) -> str:
@@ -55,6 +59,15 @@ def trust_digests(raw: bytes) -> dict[str, str]:
     return {"trust": trust_digest(trust), "others": digest_of(canonical({"v": others}))}
 
 
+def _marked(marker: Path) -> str | None:
+    """The digest the marker holds; ``None`` when it is missing, empty or no file the mesh wrote
+    (a FIFO, a folder, a device, more than :data:`MAX_MARKER_BYTES`), which is then rewritten."""
+    try:
+        return read_named_file(marker, MAX_MARKER_BYTES).decode().strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def last_recorded(log: AuditLog) -> str | None:
     """The digest of ``mesh.toml`` the last ``policy_changed`` record holds, if any."""
     last = None
@@ -70,12 +83,14 @@ def record_policy_change(policy: MeshPolicy, log: AuditLog, state_dir: Path) -> 
     raw = policy.path.read_bytes()
     digest = digest_of(raw)
     marker = state_dir / _MARKER
-    if marker.is_file() and marker.read_text().strip() == digest:
+    if _marked(marker) == digest:
         return None  # the usual case, without a lock
     marker.parent.mkdir(parents=True, exist_ok=True)
-    with open(marker.with_suffix(".lock"), "a") as lock:
+    # read and write, as the audit log's lock: a FIFO put there neither blocks nor fails as unseekable
+    lock = os.open(marker.with_suffix(".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        last = marker.read_text().strip() if marker.is_file() else last_recorded(log)
+        last = _marked(marker) or last_recorded(log)
         record = None
         if last != digest:
             record = log.append(AuditEvent(
@@ -85,3 +100,5 @@ def record_policy_change(policy: MeshPolicy, log: AuditLog, state_dir: Path) -> 
                          **trust_digests(raw)}))
         atomic_write(marker, digest.encode())
         return record
+    finally:
+        os.close(lock)

@@ -16,6 +16,7 @@ verifies. :class:`FileLogStorage` is the folder described in :mod:`governance.au
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import hashlib
 import os
@@ -29,6 +30,7 @@ from typing import BinaryIO, Protocol
 
 from assets.atomic import atomic_write
 from assets.errors import MeshError
+from assets.storage.filesystem import NotRegularFile, require_regular
 
 LOG, HEAD, CHECKPOINTS, LOCK, PUBLIC_KEY = "audit.jsonl", "head.json", "checkpoints.jsonl", "audit.lock", "audit.ed25519.pub"
 
@@ -36,6 +38,19 @@ LOG, HEAD, CHECKPOINTS, LOCK, PUBLIC_KEY = "audit.jsonl", "head.json", "checkpoi
 #: The most a scan mark file may hold (its revocations and requesters of years fit in far less);
 #: a larger one reads as damaged, never as a read that fills the memory.
 MAX_MARK_BYTES = 64 << 20
+#: The most bytes of ``head.json`` read (a few hashes): a larger file reads as a lost cache.
+MAX_HEAD_BYTES = 1 << 20
+#: The most bytes after the log's last newline that are set aside as a torn write: more is no
+#: write a crash cut (a sparse 10 GB file without a newline), and is not read into memory.
+MAX_TORN_BYTES = 64 << 20
+#: The most bytes of ``checkpoints.jsonl`` (a signed head of a few hundred bytes per thousands of
+#: records) and of the public key read; a larger file is refused, not read whole.
+MAX_CHECKPOINTS_BYTES = 256 << 20
+MAX_PUBLIC_KEY_BYTES = 64 << 10
+#: How the log's own files are opened: never through a symbolic link (a head written through one
+#: to /etc/passwd would overwrite it) and without waiting (a FIFO blocks its opener until the
+#: other end comes).
+_SAFE_OPEN = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 def mark_file(name: str) -> str:
@@ -45,6 +60,46 @@ def mark_file(name: str) -> str:
 
 class AuditError(MeshError):
     """A file of the audit log is unreadable, or a record could not be written."""
+
+
+def open_log_file(path: Path, flags: int, mode: int = 0o644) -> int:
+    """A descriptor of the regular file ``path`` opened with ``flags``, without following a
+    symbolic link nor waiting on a FIFO. Raises :class:`AuditError` naming the file, with the
+    fix, when it is a link, a FIFO, a folder or a device; ``OSError`` as ``open`` does
+    otherwise (``FileNotFoundError`` when it is missing and not created)."""
+    try:
+        fd: int | None = os.open(path, flags | _SAFE_OPEN, mode)
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.ENXIO, errno.EISDIR):  # a link; a FIFO to write; a folder
+            raise
+        fd = None
+    try:
+        require_regular(os.fstat(fd) if fd is not None else os.lstat(path), str(path))
+    except NotRegularFile as exc:
+        if fd is not None:
+            os.close(fd)
+        raise AuditError(f"it is {exc.strerror}, so the audit log does not use it", where=str(path),
+                         fix="move it aside (mv it to a .bak name); if it held the log, restore the audit folder from "
+                             "the last backup (mesh dr restore) and investigate who put it there") from None
+    if fd is None:  # refused by open, yet a regular file now: replaced meanwhile
+        raise AuditError("it changed while it was opened", where=str(path), fix="run the command again")
+    return fd
+
+
+def _read_log_file(path: Path, most: int) -> bytes | None:
+    """The bytes of the log's file ``path`` (see :func:`open_log_file`), or ``None`` when it is
+    missing; :class:`AuditError` when it holds more than ``most`` bytes, which are not read."""
+    try:
+        fd = open_log_file(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    with open(fd, "rb") as fh:
+        raw = fh.read(most + 1)
+    if len(raw) > most:
+        raise AuditError(f"it holds more than {most:,} bytes, more than the audit log ever writes there",
+                         where=str(path), fix="move it aside (mv it to a .bak name), restore the audit folder from "
+                                              "the last backup (mesh dr restore) and investigate who changed it")
+    return raw
 
 
 class LogBytes(Protocol):
@@ -122,6 +177,21 @@ class LogStorage(LogBytes, Protocol):
         ...
 
 
+def _last_line_end(fh: BinaryIO, size: int, most: int) -> int | None:
+    """Where the last whole line of ``fh`` (of ``size`` bytes) ends, 0 if it has none, read back
+    from its end a megabyte at a time; ``None`` when more than ``most`` bytes follow it."""
+    at = size
+    while at > 0 and size - at <= most:
+        begin = max(0, at - (1 << 20))
+        fh.seek(begin)
+        chunk = fh.read(at - begin)
+        if (cut := chunk.rfind(b"\n")) >= 0:
+            end = begin + cut + 1
+            return end if size - end <= most else None
+        at = begin
+    return 0 if size <= most else None
+
+
 @dataclass(frozen=True, slots=True)
 class FileBytes:
     """The bytes of the file ``path`` (none when it does not exist)."""
@@ -136,7 +206,12 @@ class FileBytes:
 
     @contextmanager
     def open(self) -> Iterator[BinaryIO]:
-        with open(self.path, "rb") if self.path.exists() else open(os.devnull, "rb") as fh:
+        """The file to read (see :func:`open_log_file`), or an empty one when it does not exist."""
+        try:
+            fh = open(open_log_file(self.path, os.O_RDONLY), "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            fh = open(os.devnull, "rb")  # noqa: SIM115
+        with fh:
             yield fh
 
 
@@ -176,7 +251,7 @@ class FileLogStorage:
     def write(self, lines: Sequence[tuple[bytes, str]], first_seq: int) -> int:
         """One ``write`` of every line, ``fsync``-ed; cut back to where it was if it fails."""
         data = b"".join(line for line, _ in lines)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = open_log_file(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         try:
             start = os.fstat(fd).st_size
             try:
@@ -195,7 +270,7 @@ class FileLogStorage:
     def torn(self) -> bool:
         """Whether the file ends inside a line."""
         try:
-            with open(self.path, "rb") as fh:
+            with self._bytes.open() as fh:
                 fh.seek(0, os.SEEK_END)
                 if fh.tell() == 0:
                     return False
@@ -207,27 +282,39 @@ class FileLogStorage:
     def cut_torn_tail(self, signed: Callable[[], int]) -> tuple[str, int, int] | None:
         if not self.torn():
             return None
-        raw = self.path.read_bytes()
-        end = raw.rfind(b"\n") + 1
-        complete = raw.count(b"\n")
+        with self._bytes.open() as fh:
+            size = fh.seek(0, os.SEEK_END)
+            end = _last_line_end(fh, size, MAX_TORN_BYTES)
+            if end is None:
+                raise AuditError(f"the audit log ends in more than {MAX_TORN_BYTES:,} bytes after its last whole "
+                                 "line, more than any write of records: no crash cut them", where=str(self.path),
+                                 fix="run `mesh audit verify`, restore the audit folder from the last backup "
+                                     "(mesh dr restore) and investigate who changed it")
+            fh.seek(end)
+            tail = fh.read()
+            fh.seek(0)
+            complete = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")) if end else 0
         if (covered := signed()) > complete:  # a signed head covered that line: not a crash
             raise AuditError(f"the last line of the audit log is cut, inside what signed head {covered} covers: "
                              "the log was tampered with", where=str(self.path),
                              fix="run `mesh audit verify`, restore the audit folder from the last backup "
                                  "(mesh dr restore) and investigate who changed it")
         name = f"torn-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%S%fZ')}.jsonl"
-        atomic_write(self.folder / name, raw[end:])
-        with open(self.path, "r+b") as fh:
+        atomic_write(self.folder / name, tail)
+        with open(open_log_file(self.path, os.O_RDWR), "r+b") as fh:
             fh.truncate(end)
             os.fsync(fh.fileno())
-        return name, len(raw) - end, complete
+        return name, len(tail), complete
 
     def head(self) -> bytes | None:
         """The head cache, or ``None`` when it is missing or its digest line does not match
         (a torn write, an older mesh's format): the log rebuilds it."""
         try:
-            raw = self._head.read_bytes()
+            with open(open_log_file(self._head, os.O_RDONLY), "rb") as fh:
+                raw = fh.read(MAX_HEAD_BYTES + 1)
         except FileNotFoundError:
+            return None
+        if len(raw) > MAX_HEAD_BYTES:  # no head the log wrote: rebuilt, and overwritten by the next append
             return None
         body, newline, digest = raw.rpartition(b"\n")
         return body if newline and hashlib.sha256(body).hexdigest().encode() == digest else None
@@ -240,7 +327,7 @@ class FileLogStorage:
         0.03 ms in place) or an fsync. A write torn by a crash fails its digest and reads as
         missing. Under the writers' lock, so no reader sees a write in progress."""
         content = data + b"\n" + hashlib.sha256(data).hexdigest().encode()
-        fd = os.open(self._head, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = open_log_file(self._head, os.O_RDWR | os.O_CREAT)
         try:
             view = memoryview(content)
             while view:
@@ -250,22 +337,16 @@ class FileLogStorage:
             os.close(fd)
 
     def checkpoints(self) -> bytes:
-        try:
-            return (self.folder / CHECKPOINTS).read_bytes()
-        except FileNotFoundError:
-            return b""
+        return _read_log_file(self.folder / CHECKPOINTS, MAX_CHECKPOINTS_BYTES) or b""
 
     def add_checkpoint(self, line: bytes) -> None:
-        with open(self.folder / CHECKPOINTS, "ab") as fh:
+        with open(open_log_file(self.folder / CHECKPOINTS, os.O_WRONLY | os.O_APPEND | os.O_CREAT), "ab") as fh:
             fh.write(line)
             fh.flush()
             os.fsync(fh.fileno())
 
     def public_key(self) -> bytes | None:
-        try:
-            return (self.folder / PUBLIC_KEY).read_bytes()
-        except FileNotFoundError:
-            return None
+        return _read_log_file(self.folder / PUBLIC_KEY, MAX_PUBLIC_KEY_BYTES)
 
     def keep_public_key(self, pem: bytes) -> None:
         path = self.folder / PUBLIC_KEY

@@ -19,6 +19,7 @@ from pathlib import Path
 from assets.atomic import atomic_write
 from assets.errors import ConfigError, MeshError
 from assets.mesh import STATE_DIR
+from assets.named_files import read_named_file
 from assets.stored_json import load_json
 from governance.audit import AuditLog, audit_log_at
 from governance.policy import MeshPolicy
@@ -27,6 +28,9 @@ from governance.state import state_database
 #: The audit action of a change of trust that reached the council's quorum.
 TRUST_APPROVED = "trust_approved"
 _MARKER = Path("state") / "council.json"
+#: The most bytes of the marker read (two digests); a larger file, a FIFO or a folder reads as no
+#: marker: the log is read instead, and the marker rewritten.
+MAX_MARKER_BYTES = 64 * 1024
 _FIX = ("rebuild it from the audit log, which holds every approval whole: `mesh policy recover --as EMAIL` (a holder "
         "of approve_policy), or restore it from version control")
 
@@ -93,7 +97,7 @@ def acted_on_approvals(state_dir: Path) -> bool:
 
 def _read_marker(state_dir: Path) -> tuple[str | None, str | None] | None:
     try:
-        body = load_json((state_dir / _MARKER).read_bytes())
+        body = load_json(read_named_file(state_dir / _MARKER, MAX_MARKER_BYTES))
     except (OSError, ValueError):
         return None
     if not isinstance(body, dict):

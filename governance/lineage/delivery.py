@@ -14,6 +14,7 @@ imported on first use.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from openlineage.client.event_v2 import RunEvent
 from openlineage.client.transport import Transport, get_default_factory
 from sqlalchemy import Connection, func, select
 
+from assets.storage.filesystem import require_regular
+from governance.lineage.config import file_transport_paths
 from governance.lineage.events import EventJSON
 from governance.state import StateDatabase, StateError
 from governance.state.legacy import import_once, insert_new, insert_new_in, sqlite_rows
@@ -77,6 +80,7 @@ class LineageOutbox:
         self.transport_config = transport
         self.legacy = legacy
         self._transport: Transport | None = None
+        self._files = file_transport_paths(transport)
         self._lock = threading.RLock()
 
     def emit(self, event: RunEvent | EventJSON) -> Delivery:
@@ -100,9 +104,21 @@ class LineageOutbox:
         self._import()
         with self._lock:
             done = flush_outbox(self.database, events, SENDER_LOCK,
-                                lambda row: self.transport.emit(self._event(row.seq, row.body)), now=dt.datetime.now(dt.UTC),
+                                lambda row: self._send(self._event(row.seq, row.body)), now=dt.datetime.now(dt.UTC),
                                 record=record)
         return Delivery(False, done.sent, done.pending, done.error)
+
+    def _send(self, event: RunEvent) -> None:
+        """Hand ``event`` to the transport. Its file transports append with ``open(path, "a")``,
+        which waits for a reader on a FIFO and follows a link (to /etc/passwd, as root): each file
+        must be missing or a regular file, else :class:`NotRegularFile` is the send's failure (the
+        event stays in the outbox, and the miss names the file)."""
+        for file in self._files:
+            try:
+                require_regular(os.lstat(file), str(file))
+            except FileNotFoundError:
+                pass
+        self.transport.emit(event)
 
     def status(self) -> OutboxStatus:
         """How many events are pending and sent, and when the oldest pending one was recorded and

@@ -1,0 +1,303 @@
+"""A special file where the mesh keeps one of its own small files (a CURRENT pointer, a version's
+manifest, the active-region file, ...) is one error line naming the file and the fix, exit 1:
+never a wait on a FIFO, nor a sparse 10 GB file read whole into memory, nor a traceback.
+
+Each case puts a FIFO, a folder, a link to ``/dev/zero`` (outside the mesh) or a sparse 10 GB
+file where a materialized mesh keeps that file, and runs a command that reads it in this process,
+bounded in time (a watchdog alarm) and in memory (``RLIMIT_DATA``), so a regression fails the
+test instead of hanging it or taking the machine's memory; the lineage case runs in another
+process, as its events are sent on a thread no alarm interrupts. The tests run as root here, so a file
+of mode 000 is no case: root reads it anyway."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+import pytest
+from typer.testing import CliRunner
+
+from assets import Mesh
+from assets.results import RunResult
+from meshctl.cli import app
+
+READ_ORDERS = ("read", "sales.orders", "--as", "sales-data@acme.example")
+HUGE = 10 * 1024**3
+
+
+class Hung(BaseException):
+    """The command ran past its watchdog. Not an ``OSError`` (as ``TimeoutError`` is), which the
+    code under test may catch as an unreadable file, and not an ``Exception``, which CliRunner
+    would keep as the result: it ends the test."""
+
+
+@contextmanager
+def at_most(seconds: int) -> Iterator[None]:
+    """Fail the test instead of hanging (a FIFO opened to read blocks until a writer comes)."""
+    def expired(_signum: int, _frame: FrameType | None) -> None:
+        raise Hung(f"still running after {seconds}s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextmanager
+def memory_at_most(more: int) -> Iterator[None]:
+    """Let this process map at most ``more`` bytes more while the block runs (``RLIMIT_DATA``):
+    reading a sparse 10 GB file whole is then a ``MemoryError``, not the machine's memory."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    used = int(Path("/proc/self/status").read_text().split("VmData:")[1].split()[0]) * 1024
+    resource.setrlimit(resource.RLIMIT_DATA, (min(used + more, hard) if hard != resource.RLIM_INFINITY
+                                              else used + more, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path, 0o600)
+
+
+def _folder(path: Path) -> None:
+    path.mkdir()
+
+
+def _link_outside(path: Path) -> None:
+    path.symlink_to("/dev/zero")
+
+
+def _huge(path: Path) -> None:
+    with open(path, "wb") as fh:
+        fh.truncate(HUGE)  # sparse: no disk, but 10 GB to read
+
+
+KINDS: dict[str, Callable[[Path], None]] = {
+    "fifo": _fifo, "folder": _folder, "link-to-dev-zero": _link_outside, "sparse-10gb": _huge,
+}
+
+
+def _asset_folder(root: Path, key: str) -> Path:
+    return root / ".mesh/regions/us-east" / key.replace(".", "/")
+
+
+def current_of(key: str) -> Callable[[Path], Path]:
+    return lambda root: _asset_folder(root, key) / "CURRENT"
+
+
+def manifest_of(key: str) -> Callable[[Path], Path]:
+    def locate(root: Path) -> Path:
+        folder = _asset_folder(root, key)
+        return folder / json.loads((folder / "CURRENT").read_text())["version"] / "manifest.json"
+    return locate
+
+
+def under_mesh(relative: str) -> Callable[[Path], Path]:
+    return lambda root: root / ".mesh" / relative
+
+
+FILES: list[object] = [
+    pytest.param(current_of("sales.orders"), ("list",), id="current-list"),
+    pytest.param(current_of("sales.orders"), READ_ORDERS, id="current-read"),
+    pytest.param(manifest_of("sales.orders"), READ_ORDERS, id="manifest-read"),
+    pytest.param(under_mesh("state/active_region.json"), ("list",), id="active-region-list"),
+    pytest.param(under_mesh("audit/audit.jsonl"), ("audit", "verify"), id="audit-log-verify"),
+    pytest.param(under_mesh("audit/audit.jsonl"), READ_ORDERS, id="audit-log-read"),
+    pytest.param(under_mesh("audit/head.json"), ("audit", "verify"), id="audit-head-verify"),
+    pytest.param(under_mesh("audit/checkpoints.jsonl"), ("audit", "verify"), id="audit-checkpoints-verify"),
+    pytest.param(under_mesh("audit/audit.ed25519.pub"), ("audit", "verify"), id="audit-public-key-verify"),
+]
+
+#: The cases that are no error: the file is a cache, passed over (and rebuilt by the next append).
+REBUILT = {(".mesh/audit/head.json", "sparse-10gb")}
+
+
+def replace_with(path: Path, make: Callable[[Path], None]) -> None:
+    """``path`` (missing, a file or a folder) replaced by what ``make`` puts there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    make(path)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("locate", "command"), FILES)
+def test_a_special_file_where_the_mesh_keeps_its_own_is_one_line(
+        materialized_example: tuple[Mesh, RunResult], tmp_path: Path, locate: Callable[[Path], Path],
+        command: tuple[str, ...], kind: str) -> None:
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    path = locate(root)
+    replace_with(path, KINDS[kind])
+    with at_most(30), memory_at_most(2 * 1024**3):
+        result = CliRunner().invoke(app, [*command, "--root", str(root)], catch_exceptions=True)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output, result.output
+    if (path.relative_to(root).as_posix(), kind) in REBUILT:
+        assert result.exit_code == 0, result.output
+        return
+    assert result.exit_code == 1, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and str(path) in errors[0] and "Fix:" in errors[0], result.output
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_special_verified_reads_cache_is_passed_over_and_replaced(
+        materialized_example: tuple[Mesh, RunResult], tmp_path: Path, kind: str) -> None:
+    """The verified-read cache is only a cache: a read does not wait on it nor read it whole, it
+    hashes the data instead and replaces the cache with a file (a folder cannot be replaced, and
+    stays)."""
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    path = under_mesh("state/verified-reads.jsonl")(root)
+    replace_with(path, KINDS[kind])
+    with at_most(30), memory_at_most(2 * 1024**3):
+        result = CliRunner().invoke(app, [*READ_ORDERS, "--root", str(root)], catch_exceptions=True)
+    assert result.exception is None, repr(result.exception)
+    assert result.exit_code == 0 and "3,000 rows" in result.output, result.output
+    assert path.is_dir() if kind == "folder" else (not path.is_symlink() and path.is_file()
+                                                  and path.stat().st_size < 1024**2)
+
+
+def test_an_audit_head_linked_elsewhere_is_not_written_through(materialized_example: tuple[Mesh, RunResult],
+                                                               tmp_path: Path) -> None:
+    """The head cache is rewritten in place on every append: through a link (to /etc/passwd, as
+    root) that overwrote the file it named. It is refused instead, and that file is unchanged."""
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    head = under_mesh("audit/head.json")(root)
+    replace_with(head, lambda path: path.symlink_to(victim))
+    with at_most(30):
+        result = CliRunner().invoke(app, [*READ_ORDERS, "--root", str(root)], catch_exceptions=True)
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert f"error: {head}: it is a symbolic link" in result.output and "Fix: move it aside" in result.output
+    assert victim.read_text() == "precious\n"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("locate", "command"), [
+    pytest.param(under_mesh("state/council.json"), ("list",), id="council-marker-list"),
+    pytest.param(under_mesh("state/policy.digest"), ("list",), id="policy-digest-list"),
+])
+def test_a_special_marker_file_is_passed_over_and_rewritten(
+        materialized_example: tuple[Mesh, RunResult], tmp_path: Path, locate: Callable[[Path], Path],
+        command: tuple[str, ...], kind: str) -> None:
+    """A marker that only spares a read of the audit log (the council's newest approval seen, the
+    digest of mesh.toml last audited) is read as missing when it is no file the mesh wrote: the
+    log is read instead and the marker written again (a folder cannot be replaced, and stays)."""
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    path = locate(root)
+    replace_with(path, KINDS[kind])
+    with at_most(30), memory_at_most(2 * 1024**3):
+        result = CliRunner().invoke(app, [*command, "--root", str(root)], catch_exceptions=True)
+    assert result.exception is None, repr(result.exception)
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    assert path.is_dir() if kind == "folder" else (not path.is_symlink() and path.is_file()
+                                                  and path.stat().st_size < 1024)
+
+
+def test_a_fifo_where_the_policy_lock_is_kept_is_locked_as_a_file(materialized_example: tuple[Mesh, RunResult],
+                                                                  tmp_path: Path) -> None:
+    """Without the digest marker, the change of mesh.toml is checked under the lock beside it: a
+    FIFO there neither blocks its opener nor fails as a stream that cannot seek."""
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    under_mesh("state/policy.digest")(root).unlink()
+    replace_with(under_mesh("state/policy.lock")(root), _fifo)
+    with at_most(30):
+        result = CliRunner().invoke(app, ["list", "--root", str(root)], catch_exceptions=True)
+    assert result.exception is None, repr(result.exception)
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    assert under_mesh("state/policy.digest")(root).is_file()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link-to-a-file-outside"])
+def test_a_special_lineage_events_file_is_not_written_and_the_run_succeeds(
+        materialized_example: tuple[Mesh, RunResult], tmp_path: Path, kind: str) -> None:
+    """The file transport appends with ``open(path, "a")``: on a FIFO that waited for a reader for
+    ever, through a link it appended to the file named. The events stay in the outbox instead (a
+    data run never fails for lineage), and the miss names the file."""
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    path = under_mesh("lineage/events.jsonl")(root)
+    replace_with(path, _fifo if kind == "fifo" else lambda p: p.symlink_to(victim))
+    # in another process: the events are sent on a thread of their own, which no alarm interrupts
+    done = subprocess.run([sys.executable, "-c", "from meshctl.cli.app import main; main()", "materialize",
+                           "sales.daily_sales", "--root", str(root)], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert victim.read_text() == "precious\n"
+    status = CliRunner().invoke(app, ["lineage", "--status", "--root", str(root)])
+    assert str(path) in status.output and "not a regular file" in status.output, status.output
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "link-to-a-file-outside"])
+def test_the_alert_file_notifier_refuses_a_special_file(tmp_path: Path, kind: str) -> None:
+    """The file notifier appends each message: to a FIFO that waited for a reader for ever, and
+    through a link it appended to the file named. Refused instead: one NotifierError naming the
+    file and the fix (the message stays in the alert outbox, as for any notifier that fails)."""
+    from governance.alerts import AlertMessage
+    from governance.alerts.notifiers.base import NotifierError
+    from governance.alerts.notifiers.file import FileNotifier
+    from governance.policy.alerts import FileNotifierConfig
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    path = tmp_path / "alerts" / "alerts.jsonl"
+    replace_with(path, {"fifo": _fifo, "folder": _folder}.get(kind, lambda p: p.symlink_to(victim)))
+    notifier = FileNotifier(FileNotifierConfig(name="ops_file", path=str(path)), tmp_path)
+    message = AlertMessage(mesh="acme", incident=1, event="alert", kind="stale", subject="sales.orders",
+                           domain="sales", severity="warning", summary="stale", route="team", level=0,
+                           at="2026-11-01T09:00:00.000+00:00", details={})
+    with at_most(30), pytest.raises(NotifierError) as raised:
+        notifier.send(message)
+    assert str(path) in str(raised.value) and "Fix: move it aside" in str(raised.value), raised.value
+    assert victim.read_text() == "precious\n"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_special_compiled_mesh_is_one_error_naming_it(tmp_path: Path, kind: str) -> None:
+    """Airflow's DAG files and `mesh ops` read .mesh/compiled/mesh.json: a FIFO there waited for a
+    writer for ever, a sparse 10 GB file was read whole. One CompiledMeshError instead, which
+    the DAG files' reader takes as "stale" (and rebuilds the file)."""
+    from assets.compiled import COMPILED_PATH, CompiledMeshError, read_compiled
+    from governance.compiled import current_compiled
+
+    path = tmp_path / COMPILED_PATH
+    replace_with(path, KINDS[kind])
+    with at_most(30), memory_at_most(2 * 1024**3), pytest.raises(CompiledMeshError) as raised:
+        read_compiled(tmp_path)
+    assert str(path) in str(raised.value) and "Fix: move it aside" in str(raised.value), raised.value
+    with at_most(30), memory_at_most(2 * 1024**3):
+        assert current_compiled(tmp_path) is None
+
+
+def test_a_fifo_where_the_compile_lock_is_kept_is_locked_as_a_file(tmp_path: Path) -> None:
+    """The DAG files take the compile lock before rebuilding the compiled mesh: on a FIFO put
+    there, opening it to append waited for a reader for ever."""
+    from governance.compiled import _compile_lock
+
+    replace_with(tmp_path / ".mesh/compiled/compile.lock", _fifo)
+    with at_most(30), _compile_lock(tmp_path):
+        pass
