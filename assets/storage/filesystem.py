@@ -373,12 +373,16 @@ class StorageRoot:
                 yield
             return
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "a+b") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
+        # read and write, as the audit log's lock: a FIFO put there neither blocks nor fails as unseekable
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
             try:
                 yield
             finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
 
     def remove(self, path: str) -> None:
         if self.exists(path):

@@ -301,3 +301,20 @@ def test_a_fifo_where_the_compile_lock_is_kept_is_locked_as_a_file(tmp_path: Pat
     replace_with(tmp_path / ".mesh/compiled/compile.lock", _fifo)
     with at_most(30), _compile_lock(tmp_path):
         pass
+
+
+def test_a_fifo_where_the_current_lock_is_kept_is_locked_as_a_file(materialized_example: tuple[Mesh, RunResult],
+                                                                   tmp_path: Path) -> None:
+    """A publish moves CURRENT under the lock file beside it: a FIFO there neither blocks its
+    opener nor fails the publish as a stream that cannot seek (`open(path, "a+b")` did)."""
+    from assets import materialize
+    from governance.wiring import load_mesh
+
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    replace_with(_asset_folder(root, "sales.orders") / ".CURRENT.lock", _fifo)
+    before = current_of("sales.orders")(root).read_text()
+    with at_most(60):
+        run = materialize("sales.orders", mesh=load_mesh(root), params={"scale": 50})
+    assert run.results["sales.orders"].ok, run.results["sales.orders"].error
+    assert current_of("sales.orders")(root).read_text() != before
