@@ -4,13 +4,10 @@ forever (``/dev/zero``) nor waited on (a FIFO): reads, checks, verification and 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 
 import polars as pl
 import pytest
@@ -19,23 +16,9 @@ from assets import StorageError, StorageRoot, VersionStore
 from assets.errors import CorruptDataError
 from assets.storage import Manifest, PublishRequest
 from assets.storage.verified import VerifiedFiles
+from tests.watchdog import at_most
 
 KEY = "sales.products"
-
-
-@contextmanager
-def at_most(seconds: int) -> Iterator[None]:
-    """Fail the test instead of hanging (a FIFO opened for reading blocks until a writer comes)."""
-    def expired(_signum: int, _frame: FrameType | None) -> None:
-        raise TimeoutError(f"still running after {seconds}s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _symlink_to_dev_zero(path: Path) -> None:
@@ -83,6 +66,7 @@ import resource, sys
 from assets import StorageRoot, VersionStore
 from assets.errors import CorruptDataError
 from assets.storage.verified import VerifiedFiles
+from tests.watchdog import at_most
 status = open("/proc/self/status").read().split("VmData:")[1].split()[0]
 resource.setrlimit(resource.RLIMIT_DATA, (int(status) * 1024 + 2**30, resource.RLIM_INFINITY))  # no machine-wide OOM
 store = VersionStore(StorageRoot(sys.argv[1]), verified=VerifiedFiles())

@@ -15,44 +15,22 @@ import json
 import os
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from assets import Mesh
 from assets.results import RunResult
 from meshctl.cli import app
+from tests.watchdog import at_most
 
 READ_ORDERS = ("read", "sales.orders", "--as", "sales-data@acme.example")
 HUGE = 10 * 1024**3
-
-
-class Hung(BaseException):
-    """The command ran past its watchdog. Not an ``OSError`` (as ``TimeoutError`` is), which the
-    code under test may catch as an unreadable file, and not an ``Exception``, which CliRunner
-    would keep as the result: it ends the test."""
-
-
-@contextmanager
-def at_most(seconds: int) -> Iterator[None]:
-    """Fail the test instead of hanging (a FIFO opened to read blocks until a writer comes)."""
-    def expired(_signum: int, _frame: FrameType | None) -> None:
-        raise Hung(f"still running after {seconds}s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @contextmanager
@@ -136,17 +114,25 @@ def replace_with(path: Path, make: Callable[[Path], None]) -> None:
     make(path)
 
 
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize(("locate", "command"), FILES)
-def test_a_special_file_where_the_mesh_keeps_its_own_is_one_line(
-        materialized_example: tuple[Mesh, RunResult], tmp_path: Path, locate: Callable[[Path], Path],
-        command: tuple[str, ...], kind: str) -> None:
+def _run_on_special(materialized_example: tuple[Mesh, RunResult], tmp_path: Path, locate: Callable[[Path], Path],
+                    kind: str, command: tuple[str, ...]) -> tuple[Path, Path, Result]:
+    """Run ``command`` on a copy of the materialized example whose file at ``locate`` is replaced
+    by a special file of ``kind``, bounded in time and memory: the copy's root, the file, the result."""
     root = tmp_path / "mesh"
     shutil.copytree(materialized_example[0].root, root, symlinks=True)
     path = locate(root)
     replace_with(path, KINDS[kind])
     with at_most(30), memory_at_most(2 * 1024**3):
         result = CliRunner().invoke(app, [*command, "--root", str(root)], catch_exceptions=True)
+    return root, path, result
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("locate", "command"), FILES)
+def test_a_special_file_where_the_mesh_keeps_its_own_is_one_line(
+        materialized_example: tuple[Mesh, RunResult], tmp_path: Path, locate: Callable[[Path], Path],
+        command: tuple[str, ...], kind: str) -> None:
+    root, path, result = _run_on_special(materialized_example, tmp_path, locate, kind, command)
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert "Traceback" not in result.output, result.output
     if (path.relative_to(root).as_posix(), kind) in REBUILT:
@@ -203,12 +189,7 @@ def test_a_special_marker_file_is_passed_over_and_rewritten(
     """A marker that only spares a read of the audit log (the council's newest approval seen, the
     digest of mesh.toml last audited) is read as missing when it is no file the mesh wrote: the
     log is read instead and the marker written again (a folder cannot be replaced, and stays)."""
-    root = tmp_path / "mesh"
-    shutil.copytree(materialized_example[0].root, root, symlinks=True)
-    path = locate(root)
-    replace_with(path, KINDS[kind])
-    with at_most(30), memory_at_most(2 * 1024**3):
-        result = CliRunner().invoke(app, [*command, "--root", str(root)], catch_exceptions=True)
+    _, path, result = _run_on_special(materialized_example, tmp_path, locate, kind, command)
     assert result.exception is None, repr(result.exception)
     assert result.exit_code == 0 and "Traceback" not in result.output, result.output
     assert path.is_dir() if kind == "folder" else (not path.is_symlink() and path.is_file()
