@@ -52,7 +52,7 @@ def _log_is_a_folder(root: Path) -> None:
     pytest.param(_broken_toml, "invalid TOML", "mesh.toml", id="mesh.toml"),
     pytest.param(_bad_run_record, "of the audit log is not a valid audit record", ".mesh/audit/audit.jsonl",
                  id="audit record"),
-    pytest.param(_log_is_a_folder, "Is a directory", ".mesh/audit/audit.jsonl", id="audit log a folder"),
+    pytest.param(_log_is_a_folder, "it is a folder", ".mesh/audit/audit.jsonl", id="audit log a folder"),
 ])
 def test_a_mesh_that_cannot_be_read_gets_503_naming_the_problem(served_mesh: ServedMesh, tmp_path: Path,
                                                                 damage: Callable[[Path], None], what: str,
