@@ -349,9 +349,14 @@ class FileLogStorage:
         return _read_log_file(self.folder / PUBLIC_KEY, MAX_PUBLIC_KEY_BYTES)
 
     def keep_public_key(self, pem: bytes) -> None:
-        path = self.folder / PUBLIC_KEY
-        if not path.exists():
-            path.write_bytes(pem)
+        # created, never opened through a link: a dangling one would have the key written where it points
+        try:
+            fd = os.open(self.folder / PUBLIC_KEY, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         0o644)
+        except FileExistsError:
+            return  # stored already, or something else is there, which reading the key refuses
+        with open(fd, "wb") as fh:
+            fh.write(pem)
 
     def mark(self, name: str) -> bytes | None:
         """The mark's bytes; those of anything but a regular file (a link, a FIFO, a device someone

@@ -299,3 +299,18 @@ def test_a_fifo_where_the_current_lock_is_kept_is_locked_as_a_file(materialized_
         run = materialize("sales.orders", mesh=load_mesh(root), params={"scale": 50})
     assert run.results["sales.orders"].ok, run.results["sales.orders"].error
     assert current_of("sales.orders")(root).read_text() != before
+
+
+def test_a_dangling_link_where_the_audit_key_belongs_is_not_written_through(
+        materialized_example: tuple[Mesh, RunResult], tmp_path: Path) -> None:
+    """The audit log's public key is stored when first missing: through a dangling link that
+    created the file the link named. The link is left as it is, and reading the key refuses it."""
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    victim = tmp_path / "victim.pem"
+    replace_with(under_mesh("audit/audit.ed25519.pub")(root), lambda path: path.symlink_to(victim))
+    with at_most(30):
+        result = CliRunner().invoke(app, [*READ_ORDERS, "--root", str(root)], catch_exceptions=True)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output, result.output
+    assert not victim.exists()
