@@ -349,10 +349,8 @@ class FileLogStorage:
         return _read_log_file(self.folder / PUBLIC_KEY, MAX_PUBLIC_KEY_BYTES)
 
     def keep_public_key(self, pem: bytes) -> None:
-        # created, never opened through a link: a dangling one would have the key written where it points
-        try:
-            fd = os.open(self.folder / PUBLIC_KEY, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                         0o644)
+        try:  # created, never through a link: a dangling one would have the key written where it points
+            fd = open_log_file(self.folder / PUBLIC_KEY, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
         except FileExistsError:
             return  # stored already, or something else is there, which reading the key refuses
         with open(fd, "wb") as fh:
