@@ -42,6 +42,8 @@ from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from assets.storage.filesystem import NotRegularFile, open_regular
+
 FORMATS: dict[str, Literal["csv", "parquet"]] = {".csv": "csv", ".parquet": "parquet"}
 TEMPORARY_PREFIXES = (".", "_", "~")
 TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".filepart", ".inprogress", ".uploading")
@@ -205,15 +207,13 @@ def read_listed(drop: Drop, root: Path, seen: Seen) -> bytes:
 def _read_local(path: Path, seen: Seen) -> bytes:
     """Read the local file ``path`` if it is still the regular file ``seen`` (see :func:`read_listed`)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise ChangedWhileRead(errno.ELOOP, "it was replaced by a symbolic link since it was listed",
-                                   str(path)) from None
-        raise
+        fd = open_regular(path, os.O_RDONLY)
+    except NotRegularFile as exc:
+        raise ChangedWhileRead(errno.ESTALE, f"it was replaced since it was listed: it is now {exc.strerror}",
+                               str(path)) from None
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or (st.st_ino, st.st_mtime_ns) != seen.identity or st.st_size != seen.size:
+        if (st.st_ino, st.st_mtime_ns) != seen.identity or st.st_size != seen.size:
             raise ChangedWhileRead(errno.ESTALE, "it was replaced or modified since it was listed", str(path))
         chunks, left = [], seen.size + 1  # one byte more tells a file that grew
         while left > 0 and (chunk := os.read(fd, min(left, 1 << 30))):

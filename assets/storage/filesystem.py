@@ -53,9 +53,12 @@ _MIN_BUFFER = 64 * 1024
 _STABLE_READ_ATTEMPTS = 5
 
 
-#: How a stored data file is opened on a local filesystem: never through a symbolic link, and
-#: without waiting (a FIFO would block its opener until a writer comes).
-_OPEN_DATA = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+#: Added to the flags of every :func:`open_regular`: never through a symbolic link (a write through
+#: one to /etc/passwd would overwrite it), and without waiting (a FIFO blocks its opener until the
+#: other end comes; to write, with O_NONBLOCK, it fails with ENXIO instead).
+_NO_LINK_NO_WAIT = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+#: The errors of that ``open`` that mean "not a regular file": a link, a FIFO to write, a folder.
+_REFUSED_BY_OPEN = frozenset({errno.ELOOP, errno.ENXIO, errno.EISDIR})
 
 
 class NotRegularFile(OSError):
@@ -242,18 +245,7 @@ class StorageRoot:
         and its descriptor checked."""
         if not self.is_local:
             return self.fs.open(path, "rb")
-        try:
-            fd = os.open(path, _OPEN_DATA)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symbolic link
-                raise NotRegularFile(errno.ELOOP, "a symbolic link, not a regular file", path) from None
-            raise
-        try:
-            require_regular(os.fstat(fd), path)
-        except BaseException:
-            os.close(fd)
-            raise
-        fh = open(fd, "rb", buffering=0)  # noqa: SIM115 - the caller closes it
+        fh = open(open_regular(path, os.O_RDONLY), "rb", buffering=0)  # noqa: SIM115 - the caller closes it
         with contextlib.suppress(OSError):  # a hint: read ahead further
             os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
         return fh
@@ -397,6 +389,30 @@ class StorageRoot:
 def _stamp_of(st: os.stat_result) -> tuple[int, object]:
     """The local :meth:`StorageRoot.stamp` of a file's status."""
     return st.st_size, (st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+
+
+def open_regular(path: str | os.PathLike[str], flags: int, mode: int = 0o644) -> int:
+    """A descriptor of the regular file ``path``, opened with ``flags`` (``os.O_RDONLY``,
+    ``os.O_WRONLY | os.O_APPEND | os.O_CREAT``, ...) without following a symbolic link nor
+    waiting on a FIFO, and checked on its descriptor.
+
+    Raises :class:`NotRegularFile` for a link, a FIFO, a folder, a device or a socket (its
+    ``strerror`` says which), and ``OSError`` as ``open`` does otherwise (``FileNotFoundError``
+    when it is missing and not created). The caller closes the descriptor."""
+    name = os.fspath(path)
+    try:
+        fd = os.open(name, flags | _NO_LINK_NO_WAIT, mode)
+    except OSError as exc:
+        if exc.errno not in _REFUSED_BY_OPEN:
+            raise
+        require_regular(os.lstat(name), name)  # names what open refused
+        raise NotRegularFile(exc.errno, "not a regular file when it was opened (replaced since)", name) from None
+    try:
+        require_regular(os.fstat(fd), name)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def require_regular(st: os.stat_result, path: str) -> None:

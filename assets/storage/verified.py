@@ -18,16 +18,15 @@ the mesh's other local state (owned by the mesh's user), never with the data.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
-import stat
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from pathlib import Path
 
 from assets.atomic import atomic_write
+from assets.storage.filesystem import NotRegularFile, open_regular
 from assets.stored_json import load_json
 
 #: (file URL, expected checksum, stamp of the file's state)
@@ -35,14 +34,6 @@ Entry = tuple[str, str, Hashable]
 
 #: The cache file is compacted to half of this before it would grow past it.
 MAX_BYTES = 1024 * 1024
-
-#: How the cache file is opened: never through a symbolic link (one could point at a file
-#: others write), and without waiting: a FIFO blocks its opener until a writer (or, to append,
-#: a reader) comes. A link fails with ``ELOOP``, a FIFO to append with ``ENXIO``: both an
-#: ``OSError``, so the file is ignored, and replaced by the next compaction.
-_OPEN_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-_OPEN_APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-
 
 class VerifiedFiles:
     """A bounded, thread-safe set of (file, checksum, stamp) found to match, oldest dropped
@@ -96,9 +87,9 @@ class VerifiedFiles:
         """Take in the lines appended since the last read (all of them if the file was replaced)."""
         assert self.path is not None
         try:
-            with open(os.open(self.path, _OPEN_READ), "rb") as fh:
+            with open(open_regular(self.path, os.O_RDONLY), "rb") as fh:
                 st = os.fstat(fh.fileno())
-                if not stat.S_ISREG(st.st_mode) or st.st_size > self.max_bytes:  # a FIFO, a device: rewritten
+                if st.st_size > self.max_bytes:  # rewritten
                     self._damaged = True
                     return
                 inode, offset = self._read_to or (st.st_ino, 0)
@@ -106,8 +97,10 @@ class VerifiedFiles:
                     offset = 0
                 fh.seek(offset)
                 raw = fh.read(self.max_bytes)
-        except OSError as exc:  # missing or unreadable: nothing to take in
-            self._damaged = self._damaged or exc.errno == errno.ELOOP  # a link: replaced by a file
+        except NotRegularFile:  # a link, a FIFO, a folder: replaced by a file at the next compaction
+            self._damaged = True
+            return
+        except OSError:  # missing or unreadable: nothing to take in
             return
         complete = raw.rfind(b"\n") + 1  # a line still being written is read next time
         for line in raw[:complete].splitlines():
@@ -129,7 +122,7 @@ class VerifiedFiles:
                 self._compact()
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, _OPEN_APPEND, 0o600)
+            fd = open_regular(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 os.write(fd, line)
             finally:

@@ -16,12 +16,10 @@ verifies. :class:`FileLogStorage` is the folder described in :mod:`governance.au
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import fcntl
 import hashlib
 import os
 import shutil
-import stat
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -30,7 +28,7 @@ from typing import BinaryIO, Protocol
 
 from assets.atomic import atomic_write
 from assets.errors import MeshError
-from assets.storage.filesystem import NotRegularFile, require_regular
+from assets.storage.filesystem import NotRegularFile, open_regular
 
 LOG, HEAD, CHECKPOINTS, LOCK, PUBLIC_KEY = "audit.jsonl", "head.json", "checkpoints.jsonl", "audit.lock", "audit.ed25519.pub"
 
@@ -47,10 +45,6 @@ MAX_TORN_BYTES = 64 << 20
 #: records) and of the public key read; a larger file is refused, not read whole.
 MAX_CHECKPOINTS_BYTES = 256 << 20
 MAX_PUBLIC_KEY_BYTES = 64 << 10
-#: How the log's own files are opened: never through a symbolic link (a head written through one
-#: to /etc/passwd would overwrite it) and without waiting (a FIFO blocks its opener until the
-#: other end comes).
-_SAFE_OPEN = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 def mark_file(name: str) -> str:
@@ -63,27 +57,16 @@ class AuditError(MeshError):
 
 
 def open_log_file(path: Path, flags: int, mode: int = 0o644) -> int:
-    """A descriptor of the regular file ``path`` opened with ``flags``, without following a
-    symbolic link nor waiting on a FIFO. Raises :class:`AuditError` naming the file, with the
-    fix, when it is a link, a FIFO, a folder or a device; ``OSError`` as ``open`` does
+    """A descriptor of the regular file ``path`` opened with ``flags`` (see
+    :func:`~assets.storage.filesystem.open_regular`). Raises :class:`AuditError` naming the file,
+    with the fix, when it is a link, a FIFO, a folder or a device; ``OSError`` as ``open`` does
     otherwise (``FileNotFoundError`` when it is missing and not created)."""
     try:
-        fd: int | None = os.open(path, flags | _SAFE_OPEN, mode)
-    except OSError as exc:
-        if exc.errno not in (errno.ELOOP, errno.ENXIO, errno.EISDIR):  # a link; a FIFO to write; a folder
-            raise
-        fd = None
-    try:
-        require_regular(os.fstat(fd) if fd is not None else os.lstat(path), str(path))
+        return open_regular(path, flags, mode)
     except NotRegularFile as exc:
-        if fd is not None:
-            os.close(fd)
         raise AuditError(f"it is {exc.strerror}, so the audit log does not use it", where=str(path),
                          fix="move it aside (mv it to a .bak name); if it held the log, restore the audit folder from "
                              "the last backup (mesh dr restore) and investigate who put it there") from None
-    if fd is None:  # refused by open, yet a regular file now: replaced meanwhile
-        raise AuditError("it changed while it was opened", where=str(path), fix="run the command again")
-    return fd
 
 
 def _read_log_file(path: Path, most: int) -> bytes | None:
@@ -360,19 +343,14 @@ class FileLogStorage:
         """The mark's bytes; those of anything but a regular file (a link, a FIFO, a device someone
         put there) read as empty: a damaged mark, never a read that blocks or never ends."""
         try:
-            fd = os.open(self.folder / mark_file(name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            fd = open_regular(self.folder / mark_file(name), os.O_RDONLY)
         except (FileNotFoundError, NotADirectoryError):
             return None
-        except OSError:  # a symbolic link (ELOOP), or not readable
+        except OSError:  # a link, a FIFO, a device (NotRegularFile), or not readable
             return b""
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return b""
-            with open(fd, "rb", closefd=False) as fh:
-                data = fh.read(MAX_MARK_BYTES + 1)
-            return data if len(data) <= MAX_MARK_BYTES else b""
-        finally:
-            os.close(fd)
+        with open(fd, "rb") as fh:
+            data = fh.read(MAX_MARK_BYTES + 1)
+        return data if len(data) <= MAX_MARK_BYTES else b""
 
     def save_mark(self, name: str, data: bytes) -> None:
         """Replaced atomically (a temporary file renamed over it), not fsync-ed: a mark lost to a

@@ -15,6 +15,7 @@ import pytest
 from assets import StorageError, StorageRoot, VersionStore
 from assets.errors import CorruptDataError
 from assets.storage import Manifest, PublishRequest
+from assets.storage.filesystem import NotRegularFile, open_regular
 from assets.storage.verified import VerifiedFiles
 from tests.watchdog import at_most
 
@@ -124,3 +125,47 @@ def test_a_regular_data_file_reads_as_before(store: VersionStore) -> None:
     publish(store)
     assert store.scan(KEY).collect()["n"].sum() == sum(range(1000))
     assert store.scan(KEY).collect().height == 1000  # from the memory of verified files
+
+
+OPEN_FLAGS = {"to read": os.O_RDONLY, "to append": os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+              "to update": os.O_RDWR | os.O_CREAT}
+KINDS: dict[str, tuple[Callable[[Path], None], str]] = {
+    "dangling link": (lambda path: path.symlink_to(path.with_name("nowhere")), "a symbolic link"),
+    "link to a regular file": (lambda path: path.symlink_to(Path(path.with_name("target")).resolve()),
+                               "a symbolic link"),
+    "fifo": (_fifo, "a FIFO"),
+    "folder": (lambda path: path.mkdir(), "a folder"),
+}
+
+
+@pytest.mark.parametrize("how", sorted(OPEN_FLAGS))
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_open_regular_refuses_what_is_not_a_regular_file_and_says_what_it_is(tmp_path: Path, kind: str,
+                                                                              how: str) -> None:
+    (tmp_path / "target").write_bytes(b"kept")
+    path = tmp_path / "file"
+    make, what = KINDS[kind]
+    make(path)
+    with at_most(30), pytest.raises(NotRegularFile) as raised:
+        open_regular(path, OPEN_FLAGS[how])
+    assert raised.value.strerror.startswith(what), raised.value.strerror
+    assert raised.value.filename == str(path)
+    assert (tmp_path / "target").read_bytes() == b"kept"  # nothing written through a link
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_open_regular_opens_and_creates_a_regular_file(tmp_path: Path) -> None:
+    path = tmp_path / "log"
+    fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, b"one\n")
+    finally:
+        os.close(fd)
+    assert path.stat().st_mode & 0o777 == 0o600
+    fd = open_regular(path, os.O_RDONLY)
+    try:
+        assert os.read(fd, 100) == b"one\n"
+    finally:
+        os.close(fd)
+    with pytest.raises(FileNotFoundError):
+        open_regular(tmp_path / "missing", os.O_RDONLY)
