@@ -40,6 +40,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from assets.atomic import atomic_write
 from assets.errors import StorageError
+from assets.named_files import read_named_file
+from assets.storage.filesystem import NotRegularFile, require_regular
 from governance.state.revisions import HEAD, REVISIONS, current_revision, upgrade
 from assets.stored_json import load_json
 
@@ -49,6 +51,8 @@ BUSY_SECONDS = 30.0
 MIGRATION_LOCK = "migrate"
 #: The ``sqlite_synchronous`` of a transaction that only reads: whatever the connection has.
 _UNCHANGED = "unchanged"
+#: The most bytes of the ``.created`` marker read (a timestamp and a revision; a larger file is no marker).
+_MAX_MARKER_BYTES = 4096
 
 
 class StateError(StorageError):
@@ -468,6 +472,9 @@ def _new_engine(url: str, where: str, password_env: str | None) -> Engine:
             raise StateError(f"the environment variable {password_env} that [state].password_env names is not set",
                              where=where, fix=f"export {password_env} with the state database's password")
         target = target.set(password=password)
+    if (path := _sqlite_file(target)) is not None:
+        for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            _refuse_special(file, where=str(file) if file != path else where)
     engine = _sqlite_engine(target) if target.drivername.startswith("sqlite") else \
         create_engine(target, pool_pre_ping=True, pool_size=2, max_overflow=8, connect_args={"connect_timeout": 10})
     try:
@@ -479,6 +486,24 @@ def _new_engine(url: str, where: str, password_env: str | None) -> Engine:
         engine.dispose()
         raise
     return engine
+
+
+def _refuse_special(path: Path, where: str) -> None:
+    """Refuse a SQLite state file (the database, its -wal or its -shm file) that is a FIFO, a
+    folder, a device or a symbolic link before SQLite opens it: SQLite would report a FIFO as a failing disk, a folder as a server that does
+    not answer, and would read or write through a link (to /dev/zero, or to a file elsewhere)."""
+    try:
+        require_regular(os.lstat(path), str(path))
+    except FileNotFoundError:  # made by the first use
+        return
+    except NotRegularFile as exc:
+        raise StateError(f"it is {exc.strerror}, so the state database cannot be kept in it", where=where,
+                         fix="move it aside (mv it to a .bak name) and restore the state database (its file and -wal "
+                             "file) from your copy of .mesh/state; to keep the state elsewhere, name that file in [state] url "
+                             "in mesh.toml instead of linking it") from None
+    except OSError as exc:
+        raise StateError(f"the state database cannot be opened: {exc.strerror}", where=where,
+                         fix="check the folder that holds it exists and is readable") from None
 
 
 def _sqlite_engine(url: URL) -> Engine:
@@ -554,7 +579,7 @@ def _mark_created(marker: Path | None) -> None:
 
 def _refuse_emptied(marker: Path, where: str) -> None:
     try:
-        made = str(load_json(marker.read_text()).get("created_at", "?"))[:40]
+        made = str(load_json(read_named_file(marker, _MAX_MARKER_BYTES)).get("created_at", "?"))[:40]
     except (OSError, ValueError, AttributeError):
         made = "?"
     raise StateError(
