@@ -490,17 +490,18 @@ def _new_engine(url: str, where: str, password_env: str | None) -> Engine:
 
 def _refuse_special(path: Path, where: str) -> None:
     """Refuse a SQLite state file (the database, its -wal or its -shm file) that is a FIFO, a
-    folder, a device or a symbolic link before SQLite opens it: SQLite would report a FIFO as a failing disk, a folder as a server that does
-    not answer, and would read or write through a link (to /dev/zero, or to a file elsewhere)."""
+    folder, a device or a symbolic link, before SQLite opens it: SQLite reports a FIFO as a
+    failing disk and a folder as a server that does not answer, and reads or writes through a
+    link (to /dev/zero, or to a file elsewhere)."""
     try:
         require_regular(os.lstat(path), str(path))
     except FileNotFoundError:  # made by the first use
         return
     except NotRegularFile as exc:
         raise StateError(f"it is {exc.strerror}, so the state database cannot be kept in it", where=where,
-                         fix="move it aside (mv it to a .bak name) and restore the state database (its file and -wal "
-                             "file) from your copy of .mesh/state; to keep the state elsewhere, name that file in [state] url "
-                             "in mesh.toml instead of linking it") from None
+                         fix="move it aside (mv it to a .bak name) and restore the state database (its file and "
+                             "-wal file) from your copy of .mesh/state; to keep the state elsewhere, name that "
+                             "file in [state] url in mesh.toml instead of linking it") from None
     except OSError as exc:
         raise StateError(f"the state database cannot be opened: {exc.strerror}", where=where,
                          fix="check the folder that holds it exists and is readable") from None

@@ -43,7 +43,8 @@ def _state_database_damaged(root: Path) -> None:
                  id="storage root a file"),
     pytest.param(_storage_is_a_link_loop, "storage root of region 'us-east' cannot be read", ".mesh/regions/us-east",
                  id="storage root a link loop"),
-    pytest.param(_state_database_damaged, "it is a folder, not a regular file, so the state database", ".mesh/state/mesh.sqlite",
+    pytest.param(_state_database_damaged, "it is a folder, not a regular file, so the state database",
+                 ".mesh/state/mesh.sqlite",
                  id="state database a folder"),
 ])
 def test_health_is_503_naming_what_is_wrong_and_the_fix(served_mesh: ServedMesh, tmp_path: Path,
