@@ -69,6 +69,7 @@ from governance.audit.storage import (
     CHECKPOINTS,
     HEAD,
     LOG,
+    MAX_RECORD_BYTES,
     PUBLIC_KEY,
     AuditError,
     FileLogStorage,
@@ -414,6 +415,11 @@ class AuditLog:
                     "outcome": event.outcome, "source": event.source, "where": event.where or self._where,
                     "details": dict(event.details), "prev": prev}
             line, prev = encode_line(body)
+            if len(line) > MAX_RECORD_BYTES:
+                raise AuditError(f"the record of {event.action} on {event.target} would take {len(line):,} bytes, more "
+                                 f"than the {MAX_RECORD_BYTES:,} an audit record may hold; nothing was recorded",
+                                 where=self.where, fix="record less in its details (a count or a digest instead of "
+                                                       "every item)")
             lines.append(line)
             records.append(AuditRecord(**body, hash=prev))
             seq += 1

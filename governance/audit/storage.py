@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import hashlib
+import io
 import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
@@ -45,6 +46,9 @@ MAX_TORN_BYTES = 64 << 20
 #: records) and of the public key read; a larger file is refused, not read whole.
 MAX_CHECKPOINTS_BYTES = 256 << 20
 MAX_PUBLIC_KEY_BYTES = 64 << 10
+#: The most bytes of one record's line: an append refuses a larger record, and a read stops at a
+#: larger line (a sparse 10 GB file of one line) instead of reading it whole into memory.
+MAX_RECORD_BYTES = 64 << 20
 
 
 def mark_file(name: str) -> str:
@@ -191,11 +195,30 @@ class FileBytes:
     def open(self) -> Iterator[BinaryIO]:
         """The file to read (see :func:`open_log_file`), or an empty one when it does not exist."""
         try:
-            fh = open(open_log_file(self.path, os.O_RDONLY), "rb")  # noqa: SIM115 - closed below
+            fd = open_log_file(self.path, os.O_RDONLY)
         except FileNotFoundError:
-            fh = open(os.devnull, "rb")  # noqa: SIM115
-        with fh:
+            fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        with _LogReader(io.FileIO(fd, "rb"), where=str(self.path)) as fh:
             yield fh
+
+
+class _LogReader(io.BufferedReader):
+    """The log's file, read line by line at most :data:`MAX_RECORD_BYTES` at a time: a longer
+    line is :class:`AuditError`, never read whole."""
+
+    def __init__(self, raw: io.FileIO, *, where: str) -> None:
+        super().__init__(raw)
+        self.where = where
+
+    def __next__(self) -> bytes:
+        line = self.readline(MAX_RECORD_BYTES + 1)
+        if not line:
+            raise StopIteration
+        if len(line) > MAX_RECORD_BYTES:
+            raise AuditError(f"it holds a line of more than {MAX_RECORD_BYTES:,} bytes, longer than any audit record",
+                             where=self.where, fix="move it aside (mv it to a .bak name), restore the audit folder from "
+                                                   "the last backup (mesh dr restore) and investigate who changed it")
+        return line
 
 
 class FileLogStorage:

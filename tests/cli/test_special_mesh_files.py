@@ -325,3 +325,27 @@ def test_a_dangling_link_where_the_audit_key_belongs_is_not_written_through(
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert "Traceback" not in result.output, result.output
     assert not victim.exists()
+
+
+def _huge_line(path: Path) -> None:
+    with open(path, "wb") as fh:
+        fh.truncate(HUGE)  # sparse: no disk, but one 10 GB line to read
+        fh.seek(HUGE)
+        fh.write(b"\n")
+
+
+@pytest.mark.parametrize("command", [("audit", "verify"), READ_ORDERS], ids=["verify", "read"])
+def test_an_audit_log_of_one_10gb_line_is_one_error_not_read_whole(
+        materialized_example: tuple[Mesh, RunResult], tmp_path: Path, command: tuple[str, ...]) -> None:
+    """A sparse 10 GB line that ends in a newline is no torn write: it was read as a line, whole,
+    into memory. A line longer than any record is refused instead, naming the file."""
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    log = under_mesh("audit/audit.jsonl")(root)
+    replace_with(log, _huge_line)
+    with at_most(60), memory_at_most(2 * 1024**3):
+        result = CliRunner().invoke(app, [*command, "--root", str(root)], catch_exceptions=True)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and str(log) in errors[0] and "Fix:" in errors[0], result.output

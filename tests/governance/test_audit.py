@@ -22,7 +22,7 @@ from assets import Mesh, materialize
 from governance.audit import AuditEvent, AuditLog
 from governance.audit.log import encode_line
 from governance.audit.merkle import leaf_hash, node_hash, tree_head
-from governance.audit.storage import AuditError
+from governance.audit.storage import MAX_RECORD_BYTES, AuditError
 from governance.keys import KeyError_, LocalKeyStore
 from governance.services import governed
 from governance.wiring import load_mesh
@@ -61,6 +61,21 @@ def filled(log: AuditLog, n: int = 12) -> list[str]:
     for i in range(n):
         log.append(event(i))
     return (log.folder / "audit.jsonl").read_text().splitlines(keepends=True)
+
+
+def test_a_record_larger_than_any_line_a_reader_takes_is_refused_and_nothing_is_written(log: AuditLog) -> None:
+    """Readers stop at a line of more than MAX_RECORD_BYTES (a 10 GB line is never read whole),
+    so an append refuses such a record, with the rest of its batch, instead of writing a log that
+    no reader could read back."""
+    filled(log, 3)
+    before = (log.folder / "audit.jsonl").read_bytes()
+    huge = AuditEvent(actor="x", action="materialize", target="sales.orders", outcome="ok", source="test",
+                      details={"blob": "a" * MAX_RECORD_BYTES})
+    with pytest.raises(AuditError, match=r"sales\.orders would take .* bytes, more than the .*nothing was recorded"):
+        log.append_many([event(3), huge])
+    assert (log.folder / "audit.jsonl").read_bytes() == before
+    log.append(event(3))
+    assert log.verify().ok and [r.seq for r in log.records()] == [0, 1, 2, 3]
 
 
 def test_an_untouched_log_verifies_with_its_checkpoints(log: AuditLog) -> None:
