@@ -8,6 +8,10 @@
   every help text is escaped before it is printed (:func:`literal_help`).
 - A flag shows no type: typer 0.29 labels every ``bool`` option ``<bool>``, which reads as if
   ``--stale true`` were the way to write it.
+- The ``--help`` flag of each command is converted without pydantic (:func:`_plain_help_flag`):
+  typer 0.29 builds a pydantic ``TypeAdapter`` for every parameter it converts, and converts
+  the flag of every group on the way to a command even when it is not given, so ``mesh ops
+  --help`` imported pydantic's validators (about a quarter of a second) to convert "not given".
 - Help is wrapped at :func:`help_width`: ``TERMINAL_WIDTH``, else ``COLUMNS``, else the
   terminal's width when standard output is one, else 80 (rich would otherwise measure whichever
   of stdin, stdout or stderr is a terminal, so ``mesh ops --help > file`` in a wide terminal
@@ -22,6 +26,7 @@ from typing import Any
 
 import typer.rich_utils
 from rich.markup import escape
+from typer._coercion import PassThroughRuntimeParam
 from typer.core import TyperGroup
 
 #: The columns of the commands panel besides the name and the summary (borders and padding).
@@ -58,6 +63,8 @@ def literal_help(command: Any) -> None:
             setattr(command, name, escape(text))
     # --help is made on first use (and then kept): made here, it is shown like every flag
     help_option = command.get_help_option(command.context_class(command))
+    if help_option is not None:
+        _plain_help_flag(help_option)
     for param in (*command.params, *([help_option] if help_option is not None else [])):
         if getattr(param, "help", None):
             param.help = escape(param.help)
@@ -66,6 +73,17 @@ def literal_help(command: Any) -> None:
     setattr(command, _ESCAPED, True)
     for name in getattr(command, "commands", {}):
         literal_help(command.commands[name])
+
+
+def _plain_help_flag(option: Any) -> None:
+    """Give a help flag typer's pass-through conversion instead of its pydantic one (module
+    docstring). Its value is only ever ``True``, which typer does not convert for a ``bool``, or
+    ``None`` (not given), which every conversion returns as it is; so no value is converted
+    differently. Left as it is if typer's internals differ from 0.29's."""
+    descriptor = getattr(option, "type_descriptor", None)
+    if descriptor is None or descriptor.annotation is not bool or getattr(option, "_runtime_param", False) is not None:
+        return
+    option._runtime_param = PassThroughRuntimeParam(parameter_info=descriptor.parameter_info, annotation=bool)
 
 
 class OneLineSummaries(TyperGroup):

@@ -87,3 +87,16 @@ def _piped_help(*, columns: str | None, terminal: int = 160) -> list[str]:
 def test_help_to_a_pipe_is_wrapped_at_80_or_columns(columns: str | None, width: int) -> None:
     lines = _piped_help(columns=columns)
     assert max(map(len, lines)) == width, "\n".join(lines)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["ops", "--help"], ["dr", "--help"], ["ops", "status", "--help"]])
+def test_help_of_a_group_or_command_does_not_load_pydantic(argv: list[str]) -> None:
+    """typer converts the help flag of every group on the way to a command, given or not,
+    through a pydantic TypeAdapter: a quarter of a second of imports for "not given". The help
+    flags convert without it (``meshctl.cli._help``), and the help is still printed."""
+    code = ("import sys\nfrom meshctl.cli.app import main\nsys.argv = ['mesh', *sys.argv[1:]]\ntry:\n    main()\n"
+            "except SystemExit:\n    pass\nprint('pydantic loaded:', 'pydantic' in sys.modules, file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert "Usage: mesh" in done.stdout, done.stdout + done.stderr
+    assert "pydantic loaded: False" in done.stderr, done.stderr
