@@ -42,7 +42,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from assets.storage.filesystem import NotRegularFile, open_regular
+from assets.named_files import NotRegularFile, open_regular
 
 FORMATS: dict[str, Literal["csv", "parquet"]] = {".csv": "csv", ".parquet": "parquet"}
 TEMPORARY_PREFIXES = (".", "_", "~")

@@ -37,7 +37,7 @@ from assets.atomic import (
     prepare,
     sync_together,
 )
-from assets.named_files import TooLarge
+from assets.named_files import NotRegularFile, TooLarge, open_regular, require_regular
 from assets.storage import lease
 from assets.storage.conditional import compare_and_swap, read_tagged
 from assets.storage.digest import DEFAULT_ALGORITHM, checksum_of_stream, new_hasher
@@ -51,19 +51,6 @@ _COPY_CHUNK = 1024 * 1024
 _MIN_BUFFER = 64 * 1024
 #: Reads of a file that keeps changing before :meth:`StorageRoot.read_stamped` gives up.
 _STABLE_READ_ATTEMPTS = 5
-
-
-#: Added to the flags of every :func:`open_regular`: never through a symbolic link (a write through
-#: one to /etc/passwd would overwrite it), and without waiting (a FIFO blocks its opener until the
-#: other end comes; to write, with O_NONBLOCK, it fails with ENXIO instead).
-_NO_LINK_NO_WAIT = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-#: The errors of that ``open`` that mean "not a regular file": a link, a FIFO to write, a folder.
-_REFUSED_BY_OPEN = frozenset({errno.ELOOP, errno.ENXIO, errno.EISDIR})
-
-
-class NotRegularFile(OSError):
-    """A stored file that is a symbolic link, a device, a FIFO or a folder: it is not read (a
-    device or a FIFO could be read forever or block)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,42 +376,6 @@ class StorageRoot:
 def _stamp_of(st: os.stat_result) -> tuple[int, object]:
     """The local :meth:`StorageRoot.stamp` of a file's status."""
     return st.st_size, (st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
-
-
-def open_regular(path: str | os.PathLike[str], flags: int, mode: int = 0o644) -> int:
-    """A descriptor of the regular file ``path``, opened with ``flags`` (``os.O_RDONLY``,
-    ``os.O_WRONLY | os.O_APPEND | os.O_CREAT``, ...) without following a symbolic link nor
-    waiting on a FIFO, and checked on its descriptor.
-
-    Raises :class:`NotRegularFile` for a link, a FIFO, a folder, a device or a socket (its
-    ``strerror`` says which), and ``OSError`` as ``open`` does otherwise (``FileNotFoundError``
-    when it is missing and not created). The caller closes the descriptor."""
-    name = os.fspath(path)
-    try:
-        fd = os.open(name, flags | _NO_LINK_NO_WAIT, mode)
-    except OSError as exc:
-        if exc.errno not in _REFUSED_BY_OPEN:
-            raise
-        require_regular(os.lstat(name), name)  # names what open refused
-        raise NotRegularFile(exc.errno, "not a regular file when it was opened (replaced since)", name) from None
-    try:
-        require_regular(os.fstat(fd), name)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
-def require_regular(st: os.stat_result, path: str) -> None:
-    """Raise :class:`NotRegularFile` unless ``st`` (an ``fstat``, or an ``lstat`` to name a link
-    as one) is a regular file's; its ``strerror`` says what the file is ("a FIFO, not a regular
-    file")."""
-    if stat.S_ISREG(st.st_mode):
-        return
-    kind = ("a symbolic link" if stat.S_ISLNK(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode)
-            else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
-            else "a folder" if stat.S_ISDIR(st.st_mode) else "a socket or other special file")
-    raise NotRegularFile(errno.EINVAL, f"{kind}, not a regular file", path)
 
 
 def _visibility(path: str) -> int:

@@ -26,7 +26,7 @@ from collections.abc import Hashable
 from pathlib import Path
 
 from assets.atomic import atomic_write
-from assets.storage.filesystem import NotRegularFile, open_regular
+from assets.named_files import NotRegularFile, open_regular
 from assets.stored_json import load_json
 
 #: (file URL, expected checksum, stamp of the file's state)

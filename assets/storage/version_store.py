@@ -39,9 +39,9 @@ import polars as pl
 from assets.atomic import Prepared, discard
 from assets.disk_full import disk_full_reason, is_disk_full
 from assets.errors import AssetNotMaterializedError, CorruptDataError, StorageError
-from assets.named_files import TooLarge
+from assets.named_files import NotRegularFile, TooLarge
 from assets.storage.digest import UnknownChecksumAlgorithm, algorithm_of, checksum_of
-from assets.storage.filesystem import NotRegularFile, StorageRoot
+from assets.storage.filesystem import StorageRoot
 from assets.storage.layout import (
     CURRENT_FILE,
     DATA_FILE,

@@ -29,7 +29,7 @@ from typing import BinaryIO, Protocol
 
 from assets.atomic import atomic_write
 from assets.errors import MeshError
-from assets.storage.filesystem import NotRegularFile, open_regular
+from assets.named_files import NotRegularFile, open_regular
 
 LOG, HEAD, CHECKPOINTS, LOCK, PUBLIC_KEY = "audit.jsonl", "head.json", "checkpoints.jsonl", "audit.lock", "audit.ed25519.pub"
 

@@ -36,7 +36,7 @@ from assets.errors import MeshError
 from assets.mesh import Mesh
 from assets.storage import Manifest, StorageRoot
 from assets.storage.digest import UnknownChecksumAlgorithm, algorithm_of
-from assets.storage.filesystem import NotRegularFile
+from assets.named_files import NotRegularFile
 from governance.audit import AuditEvent, AuditLog, audit_log_at
 from governance.council import APPROVALS_FILE
 from governance.identity import Actor

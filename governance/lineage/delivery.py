@@ -19,15 +19,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openlineage.client.event_v2 import RunEvent
-from openlineage.client.transport import Transport, get_default_factory
 from sqlalchemy import Connection, func, select
 
-from assets.storage.filesystem import require_regular
+from assets.named_files import require_regular
 from governance.lineage.config import file_transport_paths
-from governance.lineage.events import EventJSON
+from governance.lineage.event_json import EventJSON
 from governance.state import StateDatabase, StateError
 from governance.state.legacy import import_once, insert_new, insert_new_in, sqlite_rows
 from governance.state.outbox import flush_outbox, stamp
@@ -36,6 +34,10 @@ from governance.state.rows import checked, require_texts, stored_time
 from governance.state.schema import events
 from governance.state.stored import FIX as STORED_FIX
 from governance.state.stored import column_json
+
+if TYPE_CHECKING:  # the client is imported when an event is built or sent (see governance.lineage.event_json)
+    from openlineage.client.event_v2 import RunEvent
+    from openlineage.client.transport import Transport
 
 #: The file an earlier mesh kept the outbox in, under ``.mesh``.
 LEGACY_FILE = Path("state") / "lineage.sqlite"
@@ -155,6 +157,8 @@ class LineageOutbox:
     @property
     def transport(self) -> Transport:
         if self._transport is None:
+            from openlineage.client.transport import get_default_factory
+
             self._transport = get_default_factory().create(config=self.transport_config)
         return self._transport
 

@@ -14,8 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-
-from openlineage.client.event_v2 import RunEvent
+from typing import TYPE_CHECKING
 
 from assets.check_failure import CheckFailure
 from assets.mesh import Mesh
@@ -26,15 +25,12 @@ from governance.lineage.config import (
     lineage_settings,
 )
 from governance.lineage.delivery import LEGACY_FILE, Delivery, LineageOutbox
-from governance.lineage.events import (
-    EventJSON,
-    complete_event,
-    fail_event,
-    start_json,
-    unchanged_event,
-)
+from governance.lineage.event_json import EventJSON
 from governance.lineage.sender import BackgroundSender
 from governance.state import StateDatabase, state_database
+
+if TYPE_CHECKING:
+    from openlineage.client.event_v2 import RunEvent
 
 log = logging.getLogger(__name__)
 
@@ -62,20 +58,31 @@ class Lineage:
         finally:
             self._batches.close()
 
+    # Each method imports the events module when it is first called: building an event needs the
+    # OpenLineage client, which a process that builds none does not import (see event_json).
     def started(self, key: str, run_id: str, *, partition: str | None = None) -> Delivery | None:
-        return self._emit(lambda: start_json(self.mesh, key, run_id, self.settings.namespace, partition=partition), key)
+        from governance.lineage.events import start_json
+
+        return self._emit(lambda: start_json(self.mesh, key, run_id, self.settings.namespace, partition=partition),
+                          key)
 
     def failed(self, key: str, run_id: str, error: str, failures: Iterable[CheckFailure] = (), *,
                partition: str | None = None) -> Delivery | None:
+        from governance.lineage.events import fail_event
+
         return self._emit(lambda: fail_event(self.mesh, key, run_id, self.settings.namespace, error, failures,
                                              partition=partition), key)
 
     def unchanged(self, key: str, run_id: str, current: Manifest) -> Delivery | None:
         """The COMPLETE event of a run whose output was ``current``'s: it published nothing."""
+        from governance.lineage.events import unchanged_event
+
         return self._emit(lambda: unchanged_event(self.mesh, key, run_id, current, self.settings.namespace), key)
 
     def completed(self, manifest: Manifest, region: str | None = None) -> Delivery:
         """The COMPLETE event of a published version (raises if it cannot even be recorded)."""
+        from governance.lineage.events import complete_event
+
         event = complete_event(self.mesh, manifest, self.settings.namespace, region or self.mesh.active_region)
         return self.outbox.emit(event)
 

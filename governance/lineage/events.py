@@ -50,6 +50,7 @@ from assets.contract_diff import describe
 from assets.definition import AssetSpec
 from assets.mesh import Mesh
 from assets.storage import Manifest
+from governance.lineage.event_json import EventJSON
 from governance.lineage.facets import (
     FACET_KEY,
     PARTITION_FACET_KEY,
@@ -78,21 +79,6 @@ def _run(mesh: Mesh, key: str, run_id: str, partition: str | None, facets: dict[
             partition=partition, partitions=partitions.describe() if partitions is not None else None)
     run_uuid_ = run_uuid(run_id, key, partition)
     return Run(runId=run_uuid_, facets=facets) if facets else Run(runId=run_uuid_)
-
-
-@dataclass(frozen=True, slots=True)
-class EventJSON:
-    """A run event as the outbox keeps it: its ``id`` (``<run id>:<event type>``, one row per
-    run and type) and its ``body``, the event's JSON as the OpenLineage client writes it
-    (``Serde.to_json``: no nulls, keys sorted)."""
-
-    id: str
-    body: str
-
-    @classmethod
-    def of(cls, event: RunEvent) -> EventJSON:
-        assert event.eventType is not None  # the mesh's events always have one
-        return cls(f"{event.run.runId}:{event.eventType.value}", Serde.to_json(event))
 
 
 def start_event(mesh: Mesh, key: str, run_id: str, namespace: str, at: dt.datetime | None = None,

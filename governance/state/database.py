@@ -40,8 +40,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from assets.atomic import atomic_write
 from assets.errors import StorageError
-from assets.named_files import read_named_file
-from assets.storage.filesystem import NotRegularFile, require_regular
+from assets.named_files import NotRegularFile, read_named_file, require_regular
 from governance.state.revisions import HEAD, REVISIONS, current_revision, upgrade
 from assets.stored_json import load_json
 

@@ -15,7 +15,7 @@ import pytest
 from assets import StorageError, StorageRoot, VersionStore
 from assets.errors import CorruptDataError
 from assets.storage import Manifest, PublishRequest
-from assets.storage.filesystem import NotRegularFile, open_regular
+from assets.named_files import NotRegularFile, open_regular
 from assets.storage.verified import VerifiedFiles
 from tests.watchdog import at_most
 

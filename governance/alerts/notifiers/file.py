@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from assets.storage.filesystem import NotRegularFile, open_regular
+from assets.named_files import NotRegularFile, open_regular
 from governance.alerts.message import AlertMessage
 from governance.alerts.notifiers.base import NotifierError
 from governance.policy.alerts import FileNotifierConfig
