@@ -9,6 +9,9 @@ import json
 import subprocess
 import sys
 
+from assets import Mesh
+from assets.results import RunResult
+
 #: What a command on data needs, and the CLI's start must not import.
 HEAVY = ("polars", "pandera", "sqlalchemy", "openlineage", "httpx", "numpy", "pyarrow", "fastapi", "cryptography")
 
@@ -46,3 +49,17 @@ def test_a_groups_help_and_a_mistyped_command_run_without_the_engine() -> None:
                 f"sys.argv = {argv!r}\n"
                 "try:\n    main()\nexcept SystemExit:\n    pass")
         assert _imported_after(code) == [], argv
+
+
+def test_commands_that_emit_no_lineage_do_not_import_the_lineage_client(
+        materialized_example: tuple[Mesh, RunResult]) -> None:
+    """Loading a mesh builds its lineage emitter, but the OpenLineage client (about 0.4 s of
+    imports) is imported only when an event is built or sent: listing, reading and verifying
+    the audit log build none."""
+    root = materialized_example[0].root
+    for argv in (["list"], ["read", "sales.orders", "--as", "sales-data@acme.example"], ["audit", "verify"],
+                 ["ops", "status"]):
+        code = ("from meshctl.cli import main\n"
+                f"sys.argv = ['mesh', *{argv!r}, '--root', {str(root)!r}]\n"
+                "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code")
+        assert "openlineage" not in _imported_after(code), argv
