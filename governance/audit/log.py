@@ -74,6 +74,7 @@ from governance.audit.storage import (
     AuditError,
     FileLogStorage,
     LogStorage,
+    line_too_long,
 )
 from governance.audit.verification import (
     Evidence,
@@ -228,6 +229,8 @@ class AuditLog:
                     yield record
                 before += complete - 1
                 carry = data[complete - 1:]  # the last newline and the unfinished line after it
+                if len(carry) > MAX_RECORD_BYTES + 1:  # no record is that long: never carried (and copied) further
+                    raise line_too_long(self._named(LOG))
 
     def _line_at(self, offset: int) -> int:
         """The number of the line that starts at byte ``offset`` of the log (1 for the first)."""

@@ -215,10 +215,15 @@ class _LogReader(io.BufferedReader):
         if not line:
             raise StopIteration
         if len(line) > MAX_RECORD_BYTES:
-            raise AuditError(f"it holds a line of more than {MAX_RECORD_BYTES:,} bytes, longer than any audit record",
-                             where=self.where, fix="move it aside (mv it to a .bak name), restore the audit folder from "
-                                                   "the last backup (mesh dr restore) and investigate who changed it")
+            raise line_too_long(self.where)
         return line
+
+
+def line_too_long(where: str) -> AuditError:
+    """The error of a log whose file ``where`` holds a line longer than any record may be."""
+    return AuditError(f"it holds a line of more than {MAX_RECORD_BYTES:,} bytes, longer than any audit record",
+                      where=where, fix="move it aside (mv it to a .bak name), restore the audit folder from the last "
+                                       "backup (mesh dr restore) and investigate who changed it")
 
 
 class FileLogStorage:
@@ -241,10 +246,10 @@ class FileLogStorage:
     @contextmanager
     def locked(self) -> Iterator[None]:
         try:  # every append takes it: the folder is made only when the lock file cannot be opened without it
-            lock = os.open(self._lock, os.O_RDWR | os.O_CREAT, 0o666)
+            lock = open_log_file(self._lock, os.O_RDWR | os.O_CREAT, 0o666)
         except FileNotFoundError:
             self.folder.mkdir(parents=True, exist_ok=True)
-            lock = os.open(self._lock, os.O_RDWR | os.O_CREAT, 0o666)
+            lock = open_log_file(self._lock, os.O_RDWR | os.O_CREAT, 0o666)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:

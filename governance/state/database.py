@@ -497,10 +497,13 @@ def _refuse_special(path: Path, where: str) -> None:
     except FileNotFoundError:  # made by the first use
         return
     except NotRegularFile as exc:
+        fix = ("move it aside (mv it to a .bak name): SQLite makes its shared-memory file again" if
+               path.name.endswith("-shm") else
+               "move it aside (mv it to a .bak name) and restore the state database (its file and -wal file) from "
+               "your copy of .mesh/state; to keep the state elsewhere, name that file in [state] url in mesh.toml "
+               "instead of linking it")
         raise StateError(f"it is {exc.strerror}, so the state database cannot be kept in it", where=where,
-                         fix="move it aside (mv it to a .bak name) and restore the state database (its file and "
-                             "-wal file) from your copy of .mesh/state; to keep the state elsewhere, name that "
-                             "file in [state] url in mesh.toml instead of linking it") from None
+                         fix=fix) from None
     except OSError as exc:
         raise StateError(f"the state database cannot be opened: {exc.strerror}", where=where,
                          fix="check the folder that holds it exists and is readable") from None
@@ -536,7 +539,9 @@ def _sqlite_engine(url: URL) -> Engine:
 def _migrate(engine: Engine, where: str) -> None:
     """Bring the database to :data:`HEAD`, once across concurrent starters."""
     marker = _created_marker(engine)
-    marked = marker is not None and marker.exists()  # before the revision: a concurrent first use may mark it
+    # before the revision: a concurrent first use may mark it. A link there counts, dangling or
+    # not (exists() follows it: a dangling one would turn this guard off for good).
+    marked = marker is not None and os.path.lexists(marker)
     with engine.connect() as conn:
         with conn.begin():
             found = current_revision(conn)
@@ -568,7 +573,7 @@ def _created_marker(engine: Engine) -> Path | None:
 
 
 def _mark_created(marker: Path | None) -> None:
-    if marker is None or marker.exists():
+    if marker is None or os.path.lexists(marker):
         return
     stamp = json.dumps({"created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "revision": HEAD})
     try:

@@ -349,3 +349,57 @@ def test_an_audit_log_of_one_10gb_line_is_one_error_not_read_whole(
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and str(log) in errors[0] and "Fix:" in errors[0], result.output
+
+
+def test_a_long_line_appended_to_the_audit_log_stops_the_revocation_scan_at_once(
+        materialized_example: tuple[Mesh, RunResult], tmp_path: Path) -> None:
+    """Loading a mesh scans the log's new bytes for revocations a megabyte at a time, carrying an
+    unfinished line to the next megabyte: a 200 MB line was carried, and copied, 200 times (a
+    hang). A line longer than any record stops the scan with one error naming the log."""
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    log = under_mesh("audit/audit.jsonl")(root)
+    with open(log, "r+b") as fh:
+        fh.truncate(log.stat().st_size + 200 * 1024**2)  # sparse: 200 MB of one line, at no cost on disk
+        fh.seek(0, os.SEEK_END)
+        fh.write(b"\n")
+    with at_most(60), memory_at_most(2 * 1024**3):
+        result = CliRunner().invoke(app, [*READ_ORDERS, "--root", str(root)], catch_exceptions=True)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert str(log) in result.output and "longer than any audit record" in result.output, result.output
+
+
+def test_an_audit_lock_linked_elsewhere_is_refused_and_nothing_is_created_there(
+        materialized_example: tuple[Mesh, RunResult], tmp_path: Path) -> None:
+    """Every append opens the writers' lock with O_CREAT: through a dangling link that made the
+    file the link named, anywhere, as root. Refused instead, naming the lock and the fix."""
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    victim = tmp_path / "outside" / "created.txt"
+    victim.parent.mkdir()
+    lock = under_mesh("audit/audit.lock")(root)
+    replace_with(lock, lambda path: path.symlink_to(victim))
+    with at_most(60):
+        result = CliRunner().invoke(app, [*READ_ORDERS, "--root", str(root)], catch_exceptions=True)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert f"{lock}: it is a symbolic link" in result.output and "Fix: move it aside" in result.output, result.output
+    assert not victim.exists()
+
+
+def test_a_dangling_link_as_the_state_databases_marker_still_refuses_an_emptied_database(
+        materialized_example: tuple[Mesh, RunResult], tmp_path: Path) -> None:
+    """The ``.created`` marker says the state database was made, so a deleted one is not started
+    afresh silently. ``exists()`` follows a link: a dangling link there read as no marker, and
+    the mesh started a new, empty state, the guard off for good."""
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    state = under_mesh("state")(root)
+    for file in state.glob("mesh.sqlite*"):
+        file.unlink()
+    (state / "mesh.sqlite.created").symlink_to(tmp_path / "nowhere")
+    with at_most(60):
+        result = CliRunner().invoke(app, ["list", "--root", str(root)], catch_exceptions=True)
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "the state database is empty or missing, but this mesh made it" in result.output, result.output
