@@ -21,6 +21,7 @@ import polars as pl
 
 from assets.drops import Arrival, ChangedWhileRead, Drop, Fetched, fetch_newest
 from assets.errors import CorruptDataError, StorageError
+from assets.named_files import TooLarge
 from assets.storage import Manifest
 
 #: The most of a reader's error message kept in the error (hostile files make long ones).
@@ -72,6 +73,11 @@ def _fetch(key: str, drop: Drop, root: Path, current: Manifest | None, where: st
                                    f"{_ATTEMPTS} times in a row ({exc.strerror})", where=str(exc.filename or where),
                                    fix="write each file under a temporary name (.tmp, .part) and rename it into place "
                                        "when complete; the next observation reads it") from None
+        except TooLarge as exc:
+            raise StorageError(f"the newest file of the drop of '{key}' cannot be read: {exc.strerror}",
+                               where=str(exc.filename or where),
+                               fix="split it into smaller files (each is read into memory whole to be parsed), or "
+                                   "give the process more memory") from None
         except OSError as exc:
             raise StorageError(f"the drop of '{key}' cannot be read ({type(exc).__name__}: {exc})", where=where,
                                fix="check that the folder or bucket exists and is readable") from None

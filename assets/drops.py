@@ -42,7 +42,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from assets.named_files import NotRegularFile, open_regular
+from assets.named_files import NotRegularFile, TooLarge, open_regular
 
 FORMATS: dict[str, Literal["csv", "parquet"]] = {".csv": "csv", ".parquet": "parquet"}
 TEMPORARY_PREFIXES = (".", "_", "~")
@@ -193,11 +193,16 @@ def read_listed(drop: Drop, root: Path, seen: Seen) -> bytes:
     """The bytes of the listed file ``seen``, read in one open: a local file without following a
     symbolic link and only if it is still the regular file listed (inode, modification time,
     size), at most its listed size plus one byte; an S3 object in one request. Raises
-    :class:`ChangedWhileRead` when it is not the file listed any more."""
-    if drop.on_s3:
-        data = bytes(_s3().cat_file(f"{drop.folder}/{seen.name}"))
-    else:
-        data = _read_local(drop.folder_at(root) / seen.name, seen)
+    :class:`ChangedWhileRead` when it is not the file listed any more, and
+    :class:`~assets.named_files.TooLarge` when its bytes do not fit in memory."""
+    try:
+        if drop.on_s3:
+            data = bytes(_s3().cat_file(f"{drop.folder}/{seen.name}"))
+        else:
+            data = _read_local(drop.folder_at(root) / seen.name, seen)
+    except MemoryError:  # read whole, as it is parsed: a sparse 10 GB file, or one larger than the memory left
+        raise TooLarge(errno.ENOMEM, f"its {seen.size:,} bytes do not fit in the memory this process may take",
+                       drop.uri_of(seen.name)) from None
     if len(data) != seen.size:
         raise ChangedWhileRead(errno.ESTALE, f"its size changed from {seen.size} to {len(data)} bytes since it was "
                                              "listed", drop.uri_of(seen.name))

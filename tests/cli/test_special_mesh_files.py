@@ -403,3 +403,23 @@ def test_a_dangling_link_as_the_state_databases_marker_still_refuses_an_emptied_
         result = CliRunner().invoke(app, ["list", "--root", str(root)], catch_exceptions=True)
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     assert "the state database is empty or missing, but this mesh made it" in result.output, result.output
+
+
+def test_a_drop_file_larger_than_memory_is_one_error_naming_it(materialized_example: tuple[Mesh, RunResult],
+                                                               tmp_path: Path) -> None:
+    """An arrived file is read whole to be parsed: a sparse 10 GB one was a MemoryError reported
+    as the asset's own, naming neither the file nor a fix."""
+    root = tmp_path / "mesh"
+    shutil.copytree(materialized_example[0].root, root, symlinks=True)
+    huge = root / "drops/marketing/web_leads/leads-2099-01-01.csv"
+    _huge(huge)
+    then = huge.stat().st_mtime - 3600  # settled: unmodified for an hour, and newer than the sample
+    os.utime(huge, (then, then))
+    with at_most(60), memory_at_most(2 * 1024**3):
+        result = CliRunner().invoke(app, ["observe", "marketing.web_leads", "--root", str(root)],
+                                    catch_exceptions=True)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output and result.exit_code != 0, result.output
+    assert "drops/marketing/web_leads/leads-2099-01-01.csv" in result.output, result.output
+    assert "do not fit in the memory" in result.output, result.output
+    assert "split it into smaller files" in result.output, result.output
