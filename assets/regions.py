@@ -61,7 +61,8 @@ def _parse(path: Path, _mtime_ns: int, _size: int, _inode: int) -> RegionSwitch 
     except FileNotFoundError:
         return None
     except (OSError, ValueError, TypeError) as exc:
-        raise ConfigError(f"the active-region file is unreadable: {exc}", where=str(path),
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc  # the file is named once, by where
+        raise ConfigError(f"the active-region file is unreadable: {why}", where=str(path),
                           fix="run `mesh dr status`, then `mesh dr failover --to REGION` to rewrite it") from exc
 
 

@@ -297,7 +297,8 @@ class AuditLog:
             public = self.trusted_key()
             checkpoints = self._checkpoints()
         except MeshError as exc:  # a damaged file of the log, or the signing key
-            return VerifyReport(0, 0, str(exc).split("\n")[0])
+            what = exc.what.split("\n")[0]
+            return VerifyReport(0, 0, f"{exc.where}: {what}" if exc.where else what, fix=exc.fix or None)
         if self.pinned is None:
             warnings.append("no audit key fingerprint is pinned ([audit].key_fingerprint in mesh.toml): the heads "
                             "were checked with the key stored next to the log, which a forger can replace. "

@@ -42,6 +42,9 @@ class VerifyReport:
     warnings: tuple[str, ...] = ()
     method: str = "records"
     acknowledged: tuple[str, ...] = ()  # losses the council acknowledged, said but not failed
+    #: How to mend a ``problem`` that is a file of the log the check could not read (it names
+    #: that file); ``None`` for tampering found in the records, whose fix is a restore.
+    fix: str | None = None
 
     @property
     def ok(self) -> bool:

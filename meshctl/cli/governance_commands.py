@@ -81,6 +81,8 @@ def verify(root: RootOption = None, as_json: JsonOption = False,
         console.print(f"witness in {plain(name)}: {plain(how)}", highlight=False)
     for note in report.acknowledged if not as_json else ():
         console.print(f"acknowledged loss: {plain(note)}", highlight=False)
+    if report.fix:  # a file of the log that could not be read: the problem names it
+        fail(f"{report.problem}. Fix: {report.fix}")
     if not report.ok:
         fail(f"audit log {plain(audit.records_where)}: {report.problem or ''}. Fix: restore the audit folder from the last backup "
              "(mesh dr restore) and investigate who changed it")

@@ -152,6 +152,7 @@ def test_a_special_file_where_the_mesh_keeps_its_own_is_one_line(
     assert result.exit_code == 1, result.output
     errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and str(path) in errors[0] and "Fix:" in errors[0], result.output
+    assert errors[0].count("Fix:") == 1 and errors[0].count(str(path)) == 1, errors[0]  # said once
 
 
 @pytest.mark.parametrize("kind", KINDS)
