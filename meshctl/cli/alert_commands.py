@@ -28,7 +28,7 @@ from meshctl.cli._output import (
 from meshctl.cli.ops_app import ops_app
 
 if TYPE_CHECKING:
-    from governance.alerts import Incident
+    from governance.alerts import AlertSink, Incident
 
 alerts_app = typer.Typer(cls=OneLineSummaries, help="The alert outbox: what waits to be sent.", no_args_is_help=True)
 ops_app.add_typer(alerts_app, name="alerts")
@@ -108,10 +108,27 @@ def flush(root: RootOption = None, as_json: JsonOption = False) -> None:
     if as_json:
         emit_json({"sent": done.sent, "pending": done.pending, "error": done.error})
     else:
-        console.print(f"{done.sent} alert(s) sent, {done.pending} waiting"
-                      + (f" (last error: {plain(done.error)})" if done.error else ""))
+        why = _why_waiting(sink, done.error, done.pending)
+        console.print(f"{done.sent} alert(s) sent, {done.pending} waiting{why}", highlight=False)
     if done.pending:
         raise typer.Exit(1)
+
+
+def _why_waiting(sink: AlertSink, error: str | None, pending: int) -> str:
+    """Why alerts still wait after a flush: the error this flush met, or, when none was due to
+    be tried (each waits out its back-off after a failure), the oldest one's last error and
+    when it is tried again."""
+    if error:
+        return f" (last error: {plain(error)})"
+    if not pending:
+        return ""
+    with user_errors():
+        waiting = sink.pending()
+    if not waiting:
+        return ""
+    oldest = waiting[0]
+    return (f" (not due yet: the oldest is tried again at {plain(str(oldest['next_attempt_at'] or 'the next flush'))};"
+            f" last error: {plain(oldest['last_error'] or 'none yet')})")
 
 
 @ops_app.command("check")

@@ -54,6 +54,9 @@ def test_flush_sends_what_waited_and_check_reports(tmp_path: Path) -> None:
     runner = CliRunner()
     stuck = runner.invoke(app, ["ops", "alerts", "flush", *where])
     assert stuck.exit_code == 1 and "0 alert(s) sent, 1 waiting" in stuck.stdout, stuck.output
+    # the alert was tried when it fired, so it waits out its back-off: the line still says why
+    assert "1 waiting (not due yet: the oldest is tried again at " in stuck.stdout, stuck.output
+    assert "last error: notifier log: cannot append to" in stuck.stdout and "alerts/out.jsonl" in stuck.stdout
     (root / "alerts").unlink()
     listed = json.loads(runner.invoke(app, ["ops", "incidents", "--json", *where]).stdout)
     assert [p["notifier"] for p in listed["pending"]] == ["log"]
