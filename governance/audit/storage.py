@@ -62,7 +62,7 @@ class AuditError(MeshError):
 
 def open_log_file(path: Path, flags: int, mode: int = 0o644) -> int:
     """A descriptor of the regular file ``path`` opened with ``flags`` (see
-    :func:`~assets.storage.filesystem.open_regular`). Raises :class:`AuditError` naming the file,
+    :func:`~assets.named_files.open_regular`). Raises :class:`AuditError` naming the file,
     with the fix, when it is a link, a FIFO, a folder or a device; ``OSError`` as ``open`` does
     otherwise (``FileNotFoundError`` when it is missing and not created)."""
     try:
